@@ -1,0 +1,38 @@
+PYTHON_VERSION := $(shell cat .python-version)
+# Use pyenv's interpreter when pyenv is present, else any python$(PYTHON_VERSION) on PATH.
+PY := $(shell (command -v pyenv >/dev/null && pyenv prefix $(PYTHON_VERSION) >/dev/null 2>&1 && echo "$$(pyenv prefix $(PYTHON_VERSION))/bin/python") || command -v python$(PYTHON_VERSION) || echo python3)
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: install demo test golden samples docs bench clean
+
+$(BIN)/databack: pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	@touch $@
+
+install: $(BIN)/databack
+
+demo: install
+	$(BIN)/databack convert samples/ -o out/demo
+	@echo
+	@ls -l out/demo
+
+test: install
+	$(BIN)/python -m pytest
+
+golden: install
+	UPDATE_GOLDEN=1 $(BIN)/python -m pytest tests/test_golden.py
+
+samples: install
+	$(BIN)/python samples/make_samples.py
+
+docs: install
+	$(BIN)/python -m converters.tables > /dev/null && $(BIN)/python tests/update_readme.py
+
+bench: install
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf $(VENV) out

@@ -1,0 +1,84 @@
+"""Capture readers: HAR files and mitmproxy flow dumps, each turned into a stream of `Exchange` records.
+
+A reader is a generator over one file. It yields, in file order:
+- `Exchange` for every HTTP request/response pair (a response may be missing),
+- `Skipped` for every entry that is not HTTP (TCP, UDP, DNS flows…),
+and, if the file cannot be read to its end, one final `CaptureError` (errors are values, not exceptions):
+everything yielded before it is good and is kept.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Iterator, Literal
+
+Format = Literal["har", "flow"]
+
+
+@dataclass(slots=True)
+class Exchange:
+    """One HTTP request and its response, as captured, with where it came from."""
+
+    source_file: str  # the path as given to the reader
+    source_entry: int  # 0-based index of the entry (HAR) or flow (mitmproxy) in the file
+    captured_at: datetime | None  # when the response arrived (else the request was sent), tz-aware UTC
+    method: str  # upper case
+    scheme: str  # "https", "http"
+    host: str  # lower case, no port; the Host header's name where the URL holds an IP (transparent mode)
+    port: int | None
+    path: str  # as on the wire (still percent-encoded), without the query
+    query: str  # as on the wire, without the "?"
+    status: int | None  # None when no response was captured
+    request_headers: tuple[tuple[str, str], ...]
+    response_headers: tuple[tuple[str, str], ...]
+    request_body: bytes | None
+    body: bytes | None  # the response body, decoded per Content-Encoding / base64; None when not captured
+    body_error: str | None = None  # why the body could not be decoded (then `body` is None)
+
+    def response_header(self, name: str) -> str | None:
+        """The first response header of that name (case-insensitive), or None."""
+        name = name.lower()
+        return next((v for k, v in self.response_headers if k.lower() == name), None)
+
+
+@dataclass(slots=True, frozen=True)
+class Skipped:
+    """An entry of the capture that is not an HTTP exchange (e.g. a TCP or DNS flow)."""
+
+    source_entry: int
+    kind: str  # "tcp", "udp", "dns", …
+
+
+@dataclass(slots=True, frozen=True)
+class CaptureError:
+    """The capture could not be read to its end. `entries_read` entries were yielded before the problem."""
+
+    message: str  # one line, plain words, no secrets
+    entries_read: int
+
+
+Item = Exchange | Skipped | CaptureError
+
+
+def detect_format(path: Path) -> Format | None:
+    """Tell a HAR from a mitmproxy flow dump by the first bytes of the file, not its name."""
+    from .sniff import sniff_format
+
+    return sniff_format(path)
+
+
+def read_capture(path: Path, fmt: Format | None = None, *, display_name: str | None = None) -> Iterator[Item]:
+    """Stream the items of one capture file. `display_name` is written as `source_file` (default: `str(path)`)."""
+    fmt = fmt or detect_format(path)
+    name = display_name or str(path)
+    if fmt == "har":
+        from .har import read_har
+
+        return read_har(path, name)
+    if fmt == "flow":
+        from .flow import read_flows
+
+        return read_flows(path, name)
+    return iter([CaptureError("not a HAR file or a mitmproxy flow dump", 0)])
