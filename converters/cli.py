@@ -1,2 +1,116 @@
-def main():
-    pass
+"""The `databack` command line: parse options, call the library, print. No decoding happens here."""
+
+from __future__ import annotations
+
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+app = typer.Typer(
+    help="Get your data back: convert HAR and mitmproxy captures of Microsoft Band and Hello Sense traffic into tables.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+class OutputFormat(str, Enum):
+    parquet = "parquet"
+    csv = "csv"
+
+
+@app.callback()
+def _root() -> None:
+    """Keep `convert` a subcommand even while it is the only one."""
+
+
+@app.command()
+def convert(
+    paths: Annotated[list[Path], typer.Argument(help="Capture files (HAR or mitmproxy flow), or folders to search.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write the tables and report.json into.")],
+    format: Annotated[OutputFormat, typer.Option("--format", "-f", help="Table file format.")] = OutputFormat.parquet,
+    participant: Annotated[
+        Optional[str], typer.Option("--participant", help="Participant id written into every row.")
+    ] = None,
+    json_report: Annotated[bool, typer.Option("--json", help="Also print report.json to stdout.")] = False,
+) -> None:
+    """Convert captures into tables: OUT/<table>.parquet (or .csv) and OUT/report.json.
+
+    Exit code 0 when every capture converted fully, 1 when any failed or was cut short (the rest is still
+    written), 2 for a usage error.
+    """
+    from rich.console import Console
+
+    from . import convert as conversion
+    from . import writers
+
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
+    missing = [str(p) for p in paths if not p.exists()]
+    if missing:
+        err.print(f"databack: no such file or folder: {', '.join(missing)}")
+        raise typer.Exit(2)
+    inputs = conversion.collect_inputs(paths, exclude=out)
+    with _progress(err, len(inputs)) as advance:
+        result = conversion.convert(inputs, participant_id=participant, progress=advance)
+    report = writers.write(result, out, format.value)
+    _print_summary(err, report, out)
+    if json_report:
+        import orjson
+
+        sys.stdout.write(orjson.dumps(report, option=orjson.OPT_INDENT_2).decode() + "\n")
+    raise typer.Exit(0 if result.ok else 1)
+
+
+def _progress(console, total: int):
+    """A progress bar over input files on stderr, shown only on a terminal."""
+    from contextlib import contextmanager
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    @contextmanager
+    def bar():
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+            disable=not console.is_terminal,
+        ) as progress:
+            task = progress.add_task("converting", total=total)
+
+            def advance(inp, file_report) -> None:
+                if file_report is None:
+                    progress.update(task, description=inp.name)
+                else:
+                    progress.advance(task)
+
+            yield advance
+
+    return bar()
+
+
+def _print_summary(err, report: dict, out: Path) -> None:
+    t = report["totals"]
+    err.print(
+        f"databack: {t.get('files', 0)} files, {t.get('exchanges', 0)} exchanges, "
+        f"{t.get('device_responses', 0)} device responses decoded, {t.get('rejects', 0)} rejected -> {out}"
+    )
+    for f in report["files"]:
+        if f["status"] != "ok":
+            err.print(f"  {f['file']}: {f['status']}: {f['error']}")
+    for name, tab in report["tables"].items():
+        if tab["rows"]:
+            extra = "".join(
+                f", {tab[k]} {k}" for k in ("duplicates", "conflicts") if tab[k]
+            )
+            err.print(f"  {tab['file']:<28} {tab['rows']:>7} rows{extra}")
+    err.print(f"  {'report.json':<28}")
+
+
+def main() -> None:
+    app()

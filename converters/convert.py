@@ -1,0 +1,236 @@
+"""The pipeline: capture files -> exchanges -> endpoint match -> schema check -> rows -> de-duplicated tables + report.
+
+Every exchange ends in exactly one report category: decoded (a device response that became rows), rejected
+(kept whole in the `rejects` table), an HTTP error on a device route, auth, a device path databack does not
+decode, or not a device response at all.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Literal
+
+import orjson
+
+from . import devices
+from .captures import CaptureError, Exchange, Skipped, detect_format, read_capture
+from .dedupe import Deduper
+from .devices.base import Request, parse_query
+from .validation import schema_problem
+
+Status = Literal["ok", "partial", "failed", "skipped"]
+
+
+@dataclass(frozen=True, slots=True)
+class Input:
+    path: Path
+    name: str  # as written to `source_file`: the path as the user gave it, or below the folder they gave
+    explicit: bool  # named on the command line (not found by walking a folder)
+
+
+@dataclass
+class FileReport:
+    """What happened to one input file; every exchange is counted in exactly one category."""
+
+    file: str
+    format: str | None = None
+    size_bytes: int | None = None
+    sha256: str | None = None
+    status: Status = "ok"
+    error: str | None = None
+    exchanges: int = 0
+    decoded: Counter[str] = field(default_factory=Counter)  # endpoint -> device responses turned into rows
+    rejects: int = 0
+    http_errors: Counter[str] = field(default_factory=Counter)  # HTTP status -> count, on device routes
+    auth: int = 0
+    undecoded_device_paths: Counter[str] = field(default_factory=Counter)  # "GET host path" -> count
+    not_device: int = 0
+    unrecognised_hosts: Counter[str] = field(default_factory=Counter)
+    skipped_non_http: Counter[str] = field(default_factory=Counter)  # "tcp" -> count
+    rows: Counter[str] = field(default_factory=Counter)  # table -> rows decoded (before de-duplication)
+    duplicates: int = 0  # records already seen (identical), dropped
+    conflicts: int = 0  # records already seen with different content: the most recent capture won
+
+    def accounted(self) -> int:
+        return (
+            sum(self.decoded.values())
+            + self.rejects
+            + sum(self.http_errors.values())
+            + self.auth
+            + sum(self.undecoded_device_paths.values())
+            + self.not_device
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: (dict(sorted(v.items())) if isinstance(v, Counter) else v) for k, v in self.__dict__.items()}
+
+
+@dataclass
+class Conversion:
+    """The result of a run: the tables (rows per table, de-duplicated) and a report per input file."""
+
+    files: list[FileReport]
+    tables: dict[str, list[dict[str, Any]]]
+    duplicates: Counter[str]  # per table
+    conflicts: Counter[str]
+
+    @property
+    def ok(self) -> bool:
+        return all(f.status in ("ok", "skipped") for f in self.files)
+
+
+ProgressCallback = Callable[[Input, FileReport | None], None]
+
+
+def collect_inputs(paths: Iterable[Path], exclude: Path | None = None) -> list[Input]:
+    """Files named, and files found below folders named (recursively, sorted, hidden files left out)."""
+    inputs: list[Input] = []
+    excluded = exclude.resolve() if exclude else None
+    for p in paths:
+        if p.is_dir():
+            for f in sorted(p.rglob("*")):
+                rel = f.relative_to(p)
+                if f.is_file() and not any(part.startswith(".") for part in rel.parts):
+                    if excluded is None or excluded not in f.resolve().parents:
+                        inputs.append(Input(f, str(p / rel), explicit=False))
+        else:
+            inputs.append(Input(p, str(p), explicit=True))
+    return inputs
+
+
+def convert(
+    inputs: list[Input],
+    participant_id: str | None = None,
+    progress: ProgressCallback | None = None,
+) -> Conversion:
+    """Convert the inputs in order; later captures win over earlier ones where records conflict."""
+    dedupe = Deduper()
+    reports = []
+    for inp in inputs:
+        if progress:
+            progress(inp, None)
+        report = convert_file(inp, participant_id, dedupe)
+        reports.append(report)
+        if progress:
+            progress(inp, report)
+    return Conversion(reports, dedupe.tables(), dedupe.duplicates, dedupe.conflicts)
+
+
+def convert_file(inp: Input, participant_id: str | None, dedupe: Deduper) -> FileReport:
+    report = FileReport(inp.name)
+    try:
+        report.size_bytes = inp.path.stat().st_size
+        report.sha256 = _sha256(inp.path)
+        report.format = detect_format(inp.path)
+    except OSError as e:
+        report.status, report.error = "failed", f"cannot read the file: {e.strerror or e}"
+        return report
+    if report.format is None:
+        reason = "empty file" if report.size_bytes == 0 else "not a HAR file or a mitmproxy flow dump"
+        report.status, report.error = ("failed" if inp.explicit else "skipped"), reason
+        return report
+    try:
+        for item in read_capture(inp.path, report.format, display_name=inp.name):
+            if isinstance(item, Exchange):
+                report.exchanges += 1
+                _route_exchange(item, participant_id, report, dedupe)
+            elif isinstance(item, Skipped):
+                report.skipped_non_http[item.kind] += 1
+            elif isinstance(item, CaptureError):
+                if item.entries_read == 0 and report.exchanges == 0 and not report.skipped_non_http:
+                    report.status = "failed"
+                else:
+                    report.status = "partial"
+                report.error = item.message
+    except OSError as e:
+        report.status = "partial" if report.exchanges else "failed"
+        report.error = f"cannot read the file: {e.strerror or e}"
+    return report
+
+
+def _route_exchange(ex: Exchange, participant_id: str | None, report: FileReport, dedupe: Deduper) -> None:
+    m = devices.match(ex.host, ex.method, ex.path)
+    if m is None:
+        report.not_device += 1
+        report.unrecognised_hosts[ex.host] += 1
+        return
+    ep = m.endpoint
+    if ep is None:
+        report.undecoded_device_paths[f"{ex.method} {ex.host} {m.path}"] += 1
+        return
+    if ep.kind == "auth":
+        report.auth += 1
+        return
+    provenance = {
+        "participant_id": participant_id,
+        "source_file": ex.source_file,
+        "source_entry": ex.source_entry,
+        "captured_at": ex.captured_at,
+    }
+    if ex.status is not None and not 200 <= ex.status < 300:
+        report.http_errors[str(ex.status)] += 1
+        return
+    problem, rows = _decode(ex, m)
+    if problem is not None:
+        report.rejects += 1
+        dedupe.add_reject(_reject_row(ex, ep.name, problem, provenance))
+        return
+    report.decoded[ep.name] += 1
+    for table, _ in rows:
+        report.rows[table] += 1
+    dup, conflict = dedupe.add(rows, provenance)
+    report.duplicates += dup
+    report.conflicts += conflict
+
+
+def _decode(ex: Exchange, m: devices.Match) -> tuple[str | None, list]:
+    """(None, rows) for a good device response, else (the reason to reject it, [])."""
+    ep = m.endpoint
+    if ex.status is None:
+        return "no response was captured", []
+    if ex.body is None:
+        return ex.body_error or "the capture holds no response body", []
+    try:
+        payload = orjson.loads(ex.body)
+    except orjson.JSONDecodeError as e:
+        return f"not JSON: {e}", []
+    if problem := schema_problem(ep.schema, payload):
+        return f"does not match schema {ep.schema}: {problem}", []
+    request = Request(m.path_params, parse_query(ex.query), ex.request_body, ex.captured_at)
+    try:
+        return None, list(ep.decode(payload, request))
+    except (ValueError, TypeError, KeyError, ArithmeticError) as e:
+        return f"could not decode: {type(e).__name__}: {e}", []
+
+
+def _reject_row(ex: Exchange, endpoint: str, reason: str, provenance: dict[str, Any]) -> dict[str, Any]:
+    body, encoding = None, None
+    if ex.body is not None:
+        try:
+            body, encoding = ex.body.decode("utf-8"), "utf-8"
+        except UnicodeDecodeError:
+            body, encoding = base64.b64encode(ex.body).decode("ascii"), "base64"
+    return {
+        "endpoint": endpoint,
+        "method": ex.method,
+        "host": ex.host,
+        "path": ex.path,
+        "status": ex.status,
+        "reason": reason,
+        "body": body,
+        "body_encoding": encoding,
+        **provenance,
+    }
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            h.update(chunk)
+    return h.hexdigest()
+

@@ -1,0 +1,106 @@
+"""The vocabulary of device modules: routes, endpoints, and value converters shared by decoders."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, Callable, Iterable, Literal
+from urllib.parse import parse_qsl, unquote
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+Row = dict[str, Any]
+Rows = Iterable[tuple[str, Row]]  # (table name, row) pairs
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """What a decoder may know of the request besides the payload."""
+
+    path_params: dict[str, str]
+    query: dict[str, str]
+    body: bytes | None
+    captured_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    name: str  # e.g. "band/events"
+    kind: Literal["data", "auth"]
+    schema: str | None = None  # file name in schemas/, for data endpoints
+    decode: Callable[[Any, Request], Rows] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    methods: frozenset[str]
+    path: re.Pattern[str]  # matched in full against the percent-decoded path
+    endpoint: Endpoint
+
+
+@dataclass(frozen=True, slots=True)
+class Device:
+    name: str
+    hosts: re.Pattern[str]
+    routes: tuple[Route, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    device: Device
+    endpoint: Endpoint | None  # None: a device host, but a path databack does not decode
+    path: str  # the normalised (percent-decoded) path
+    path_params: dict[str, str] = field(default_factory=dict)
+
+
+def route(methods: str, path: str, endpoint: Endpoint) -> Route:
+    """A route from a space-separated method list and a path regex (case-insensitive)."""
+    return Route(frozenset(methods.split()), re.compile(path, re.IGNORECASE), endpoint)
+
+
+def normalise_path(raw_path: str) -> str:
+    """Percent-decode a URL path, fold repeated slashes and drop a trailing one."""
+    path = re.sub(r"/{2,}", "/", unquote(raw_path))
+    return path.rstrip("/") or "/"
+
+
+def parse_query(raw_query: str) -> dict[str, str]:
+    """Query parameters, decoded ('+' is a space), keys lower-cased; the first of repeated keys wins."""
+    params: dict[str, str] = {}
+    for k, v in parse_qsl(raw_query, keep_blank_values=True):
+        params.setdefault(k.lower(), v)
+    return params
+
+
+def iso_utc(value: Any) -> datetime | None:
+    """An ISO 8601 timestamp as an aware UTC datetime (naive ones are taken as UTC); 7-digit fractions keep µs."""
+    if not value:
+        return None
+    t = datetime.fromisoformat(value)
+    return t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
+
+
+def ms_utc(value: Any) -> datetime | None:
+    """Epoch milliseconds as an aware UTC datetime."""
+    return None if value is None else EPOCH + timedelta(milliseconds=value)
+
+
+def iso_date(value: Any) -> date | None:
+    """The calendar date of an ISO timestamp as written, without converting its zone (Band DayId, Sense dates)."""
+    return date.fromisoformat(value[:10]) if value else None
+
+
+def number(value: Any) -> float | None:
+    """A number that may arrive as a JSON string (OData Int64) as a float; None stays None."""
+    return None if value is None or value == "" else float(value)
+
+
+def scaled(value: Any, factor: float) -> float | None:
+    """`number(value) * factor`, e.g. centimetres to metres with 0.01."""
+    v = number(value)
+    return None if v is None else v * factor
+
+
+def integer(value: Any) -> int | None:
+    return None if value is None or value == "" else int(value)

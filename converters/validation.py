@@ -1,0 +1,36 @@
+"""JSON Schema checks of device payloads, with the schemas shipped in `schemas/` (Draft 2020-12)."""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+import jsonschema_rs
+import orjson
+
+MAX_MESSAGE = 300  # characters of a validation message kept in the rejects table
+
+
+def schema_dir() -> Path:
+    """`converters/schemas` in an installed wheel, else the repository's `schemas/` (editable install)."""
+    packaged = Path(str(files("converters"))) / "schemas"
+    return packaged if packaged.is_dir() else Path(__file__).resolve().parent.parent / "schemas"
+
+
+@cache
+def validator(schema_name: str) -> jsonschema_rs.Validator:
+    schema = orjson.loads((schema_dir() / schema_name).read_bytes())
+    return jsonschema_rs.Draft202012Validator(schema)
+
+
+def schema_problem(schema_name: str, payload: Any) -> str | None:
+    """None when the payload fits the schema, else the first violation as one line: `at /path: message`."""
+    v = validator(schema_name)
+    if v.is_valid(payload):
+        return None
+    error = next(v.iter_errors(payload))
+    where = "/" + "/".join(str(p) for p in error.instance_path)
+    message = f"at {where}: {error.message}"
+    return message if len(message) <= MAX_MESSAGE else message[: MAX_MESSAGE - 1] + "…"

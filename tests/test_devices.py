@@ -1,0 +1,282 @@
+"""Routes recognise device URLs as the apps sent them; decoders turn real payloads into rows with the right units."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import orjson
+import pytest
+
+from converters import devices
+from converters.devices import band, sense
+from converters.devices.base import Request
+from converters.validation import schema_problem
+
+
+def endpoint(host: str, method: str, path: str) -> str | None:
+    m = devices.match(host, method, path)
+    return None if m is None else (m.endpoint.name if m.endpoint else "undecoded")
+
+
+@pytest.mark.parametrize(
+    "host, method, path, expected",
+    [
+        # Android percent-encodes the OData key arguments; other clients send them raw.
+        ("prodphseus.dns-cargo.com", "GET", "/v1/Events(eventType=%27Sleeping%27)", "band/events"),
+        ("prodphswus.dns-cargo.com", "GET", "/v1/Events(eventType='Running')", "band/events"),
+        ("prodphsweu.dns-cargo.com", "GET", "/v1/Events(eventId='2519812557630091728')", "band/events"),
+        ("prodphseus.dns-cargo.com", "GET", "//v1/Events", "band/events"),  # as typed in the story's URL
+        ("prodphseus.dns-cargo.com", "GET", "/v1/events", "band/events"),
+        ("PRODPHSEUS.dns-cargo.com", "GET", "/v1/Events", "band/events"),  # host names are case-insensitive
+        ("prodphseus.dns-cargo.com", "GET", "/v2/UserDailySummary(startDate='2019-03-10')", "undecoded"),
+        ("prodphseus.dns-cargo.com", "DELETE", "/v1/Events(eventid='1')", "undecoded"),
+        ("prodkds.dns-cargo.com", "GET", "/api/v1/user", "band/auth"),
+        ("api.hello.is", "GET", "/v2/timeline/2017-04-20", "sense/timeline-v2"),
+        ("api.hello.is", "GET", "/v2/timeline/2017-04-20T07:31", "sense/timeline-v2"),  # iOS adds the time
+        ("api.hello.is", "PATCH", "/v2/timeline/2017-04-20/events/WOKE_UP/1492700000000", "sense/timeline-v2"),
+        ("api.hello.is", "GET", "/v1/timeline/2015-01-20", "sense/timeline-v1"),
+        ("dev-api.hello.is", "GET", "/timeline/2014-09-08", "sense/timeline-v1"),  # 2014: no version
+        ("canary-api.hello.is", "GET", "/v1/room/current", "sense/room-current"),
+        ("api.hello.is", "GET", "/room/current", "sense/room-current"),
+        ("api.hello.is", "GET", "/v1/room/all_sensors/hours", "sense/room-all-sensors"),
+        ("api.hello.is", "GET", "/v1/room/all_sensors/week", "sense/room-all-sensors"),
+        ("api.hello.is", "GET", "/v1/room/temperature/day", "sense/room-sensor-history"),
+        ("api.hello.is", "GET", "/v1/room/particulates/24hours", "sense/room-sensor-history"),
+        ("api.hello.is", "GET", "/v2/sensors", "sense/sensors-current"),
+        ("api.hello.is", "POST", "/v2/sensors", "sense/sensors-history"),
+        ("api.hello.is", "POST", "/v1/oauth2/token", "sense/auth"),
+        ("api.hello.is", "DELETE", "/v1/oauth2/token", "sense/auth"),
+        ("api.hello.is", "GET", "/v1/account", "undecoded"),
+        ("hello.is", "GET", "/v2/timeline/2017-04-20", None),
+        ("www.google.com", "GET", "/v1/Events", None),
+    ],
+)
+def test_route_table_recognises_each_client_url_form(host, method, path, expected):
+    assert endpoint(host, method, path) == expected
+
+
+def test_path_parameters_come_from_the_decoded_path():
+    m = devices.match("api.hello.is", "GET", "/v2/timeline/2017-04-20T07%3A31")
+    assert m.endpoint.name == "sense/timeline-v2" and m.path_params == {"date": "2017-04-20"}
+
+
+def decode(endpoint, payload, path_params=None, body=None, captured_at=None):
+    assert schema_problem(endpoint.schema, payload) is None
+    rows = list(endpoint.decode(payload, Request(path_params or {}, {}, body, captured_at)))
+    out: dict[str, list] = {}
+    for table, row in rows:
+        out.setdefault(table, []).append(row)
+    return out
+
+
+def load(reference, name):
+    return orjson.loads((reference / name).read_bytes())
+
+
+def test_band_run_converts_units_and_keeps_microseconds(reference):
+    t = decode(band.EVENTS, load(reference, "band-private/run.json"))
+    (event,) = t["band_events"]
+    assert event["event_id"] == "2519812557630091728"
+    assert event["start_time"] == datetime(2015, 1, 12, 6, 43, 56, 990827, tzinfo=UTC)
+    assert event["day_id"] == date(2015, 1, 11)  # a local date: not shifted by the UTC start time
+    assert event["duration_s"] == 1830
+    assert event["distance_m"] == pytest.approx(2367.02)  # 236702 cm
+    assert event["pace_s_per_km"] == pytest.approx(773.482)  # 773482 ms/km
+    assert len(t["band_sequences"]) == 3 and len(t["band_map_points"]) == 98 and len(t["band_minutes"]) == 31
+    minute = next(m for m in t["band_minutes"] if m["time"] == datetime(2015, 1, 12, 7, 13, tzinfo=UTC))
+    assert minute["distance_m"] == pytest.approx(119.06)  # TotalDistance is the string "11906" (cm)
+    last = max(t["band_map_points"], key=lambda p: p["ordinal"])
+    assert last["time"] == event["start_time"].replace(second=27, minute=14, hour=7)  # start + 1831 s
+
+
+def test_band_event_id_is_start_time_in_reverse_ticks(reference):
+    """EventId = 3155378975999999999 - StartTime in .NET ticks (BAND-API.md), checked on every real event."""
+    for name in ("run.json", "workout.json", "guidedworkout.json"):
+        for event in decode(band.EVENTS, load(reference, f"band-private/{name}"))["band_events"]:
+            ticks = 3155378975999999999 - int(event["event_id"])
+            epoch_ticks = 621355968000000000
+            start_us = (ticks - epoch_ticks) // 10
+            assert abs(start_us - event["start_time"].timestamp() * 1e6) < 1
+
+
+def test_band_map_point_coordinates_are_degrees_and_metres():
+    payload = {
+        "EventId": "1",
+        "EventType": "Running",
+        "StartTime": "2015-06-01T10:00:00Z",
+        "MapPoints": [
+            {
+                "MapPointOrdinal": 0,
+                "SecondsSinceStart": 5,
+                "MapPointType": "Start",
+                "Location": {"Latitude": 476205000, "Longitude": -1223493000, "AltitudeFromMSL": 5620, "EHPE": 300},
+            }
+        ],
+    }
+    (p,) = decode(band.EVENTS, payload)["band_map_points"]
+    assert p["latitude_deg"] == pytest.approx(47.6205) and p["longitude_deg"] == pytest.approx(-122.3493)
+    assert p["altitude_m"] == pytest.approx(56.2) and p["horizontal_error_m"] == pytest.approx(3.0)
+    assert p["time"] == datetime(2015, 6, 1, 10, 0, 5, tzinfo=UTC)
+
+
+def test_band_sleep_event_fields_and_sequences():
+    payload = {
+        "value": [
+            {
+                "EventId": "2519600000000000000",
+                "EventType": "Sleeping",
+                "StartTime": "2015-01-10T06:30:00.1234567Z",
+                "DayId": "2015-01-09T00:00:00Z",
+                "Duration": 28800,
+                "FallAsleepTime": "2015-01-10T06:40:00Z",
+                "WakeUpTime": "2015-01-10T14:20:00Z",
+                "NumberOfWakeups": 3,
+                "RestingHeartRate": 52,
+                "SleepEfficiencyPercentage": 91.5,
+                "TotalRestfulSleep": 9000,
+                "TotalRestlessSleep": 16000,
+                "IsAutoDetected": False,
+                "Sequences": [
+                    {
+                        "SequenceId": "635564934000000000",
+                        "Order": 1,
+                        "SequenceType": "Sleep",
+                        "SleepType": "RestfulSleep",
+                        "StartTime": "2015-01-10T06:30:00Z",
+                        "Duration": 600,
+                        "SleepTime": 600,
+                    }
+                ],
+            }
+        ]
+    }
+    t = decode(band.EVENTS, payload)
+    (e,) = t["band_events"]
+    assert e["start_time"].microsecond == 123456
+    assert (e["wakeups"], e["resting_hr_bpm"], e["sleep_efficiency_pct"]) == (3, 52, 91.5)
+    assert (e["restful_sleep_s"], e["restless_sleep_s"]) == (9000, 16000)
+    assert e["distance_m"] is None
+    (s,) = t["band_sequences"]
+    assert (s["sequence_type"], s["sleep_type"], s["duration_s"]) == ("Sleep", "RestfulSleep", 600)
+
+
+def test_band_events_schema_rejects_a_wrong_shape_with_the_path():
+    problem = schema_problem(band.EVENTS.schema, {"value": [{"EventId": ["x"], "EventType": "Running"}]})
+    assert problem.startswith("at /value/0")
+
+
+def test_sense_timeline_v1_maps_event_types_as_the_server_did(reference):
+    t = decode(sense.TIMELINE_V1, load(reference, "sense/timeline_v1_with_statistics.json"), {"date": "2015-01-20"})
+    (night,) = t["sense_nights"]
+    assert night["night"] == date(2015, 1, 20) and night["score"] == 66 and night["api_version"] == 1
+    by_raw = {(e["event_type_raw"], e["event_type"]) for e in t["sense_timeline_events"]}
+    for raw, mapped in by_raw:
+        assert mapped == sense.V1_TO_V2_EVENT_TYPE.get(raw, "UNKNOWN")
+    metrics = {m["name"]: m for m in t["sense_night_metrics"]}
+    stats = load(reference, "sense/timeline_v1_with_statistics.json")[0]["statistics"]
+    assert metrics["total_sleep"]["value"] == stats["total_sleep"] * 60 and metrics["total_sleep"]["unit"] == "s"
+    assert metrics["temperature"]["condition"] is not None  # v1 insights become condition metrics
+
+
+def test_sense_timeline_v1_2014_null_event_type_is_in_bed_and_awake(reference):
+    t = decode(sense.TIMELINE_V1, load(reference, "sense/timeline_v1_2014.json"), {"date": "2014-09-22"})
+    nulls = [e for e in t["sense_timeline_events"] if e["event_type_raw"] is None]
+    assert nulls and all(e["event_type"] == "IN_BED" and e["sleep_state"] == "AWAKE" for e in nulls)
+    assert all(e["utc_offset_s"] == -25200 for e in t["sense_timeline_events"])
+
+
+def test_sense_timeline_v2_converts_ms_and_minutes():
+    payload = {
+        "score": 82,
+        "score_condition": "IDEAL",
+        "message": "You slept for **7.8 hours**.",
+        "date": "2017-03-02",
+        "events": [
+            {
+                "timestamp": 1488520800000,
+                "timezone_offset": -28800000,
+                "duration_millis": 540000,
+                "message": "You fell asleep.",
+                "sleep_depth": 40,
+                "sleep_state": "MEDIUM",
+                "event_type": "FELL_ASLEEP",
+                "valid_actions": ["ADJUST_TIME"],
+            }
+        ],
+        "metrics": [
+            {"name": "total_sleep", "value": 468, "unit": "MINUTES", "condition": "IDEAL"},
+            {"name": "times_awake", "value": 2, "unit": "QUANTITY", "condition": "IDEAL"},
+            {"name": "fell_asleep", "value": 1488520800000, "unit": "TIMESTAMP", "condition": "IDEAL"},
+            {"name": "temperature", "unit": "CONDITION", "condition": "WARNING"},
+        ],
+    }
+    t = decode(sense.TIMELINE_V2, payload, {"date": "2017-03-02"})
+    (ev,) = t["sense_timeline_events"]
+    assert ev["time"] == datetime(2017, 3, 3, 6, 0, tzinfo=UTC)
+    assert (ev["utc_offset_s"], ev["duration_s"]) == (-28800, 540)
+    m = {x["name"]: x for x in t["sense_night_metrics"]}
+    assert (m["total_sleep"]["value"], m["total_sleep"]["unit"]) == (468 * 60, "s")
+    assert (m["times_awake"]["value"], m["times_awake"]["unit"]) == (2, "count")
+    assert m["fell_asleep"]["time"] == datetime(2017, 3, 3, 6, 0, tzinfo=UTC) and m["fell_asleep"]["value"] is None
+    assert m["temperature"]["condition"] == "WARNING"
+
+
+def test_sense_room_current_units_are_normalised(reference):
+    t = decode(sense.ROOM_CURRENT, load(reference, "sense/current_conditions.json"))
+    by_sensor = {r["sensor"]: r for r in t["sense_room_readings"]}
+    assert by_sensor["temperature"]["unit"] == "celsius" and by_sensor["humidity"]["unit"] == "percent"
+    assert by_sensor["temperature"]["time"].tzinfo is not None
+
+
+def test_sense_fahrenheit_readings_become_celsius():
+    payload = {"sensors": [{"type": "TEMPERATURE", "unit": "FAHRENHEIT", "value": 68.0}]}
+    when = datetime(2017, 1, 1, tzinfo=UTC)
+    (r,) = decode(sense.SENSORS_CURRENT, payload, captured_at=when)["sense_room_readings"]
+    assert (r["value"], r["unit"], r["time"]) == (20.0, "celsius", when)
+
+
+def test_sense_v2_sensor_history_gaps_are_null_and_resolution_comes_from_scope(reference):
+    payload = load(reference, "sense/post_sensors_v2_LAST_3H_5_MINUTE.json")
+    rows = decode(sense.SENSORS_HISTORY, payload, body=b'{"scope":"WEEK_1_HOUR"}')["sense_sensor_samples"]
+    assert len(rows) == len(payload["timestamps"]) * len(payload["sensors"])
+    assert {r["resolution_s"] for r in rows} == {3600}
+    gaps = sum(v == -1 for values in payload["sensors"].values() for v in values)
+    assert gaps and sum(r["value"] is None for r in rows) == gaps
+
+
+def test_sense_v2_sensor_history_without_request_body_infers_resolution(reference):
+    payload = load(reference, "sense/post_sensors_v2_LAST_3H_5_MINUTE.json")
+    rows = decode(sense.SENSORS_HISTORY, payload)["sense_sensor_samples"]
+    assert {r["resolution_s"] for r in rows} == {300}
+
+
+def test_sense_v1_all_sensors_history(reference):
+    payload = load(reference, "sense/room_sensor_history.json")
+    rows = decode(sense.ALL_SENSORS, payload, {"period": "hours"})["sense_sensor_samples"]
+    assert {r["sensor"] for r in rows} == set(payload)
+    assert all(r["resolution_s"] == 300 and r["utc_offset_s"] == -28800 for r in rows)
+
+
+def test_sense_parallel_arrays_of_different_length_are_an_error_not_a_silent_cut():
+    payload = {"timestamps": [{"t": 0, "o": 0}, {"t": 300000, "o": 0}], "sensors": {"LIGHT": [1.0]}}
+    with pytest.raises(ValueError):
+        decode(sense.SENSORS_HISTORY, payload)
+
+
+@pytest.mark.parametrize(
+    "name, endpoint",
+    [
+        ("band-private/run.json", band.EVENTS),
+        ("band-private/workout.json", band.EVENTS),
+        ("band-private/guidedworkout.json", band.EVENTS),
+        ("sense/timeline_v1_2014.json", sense.TIMELINE_V1),
+        ("sense/timeline_v1_with_statistics.json", sense.TIMELINE_V1),
+        ("sense/current_conditions.json", sense.ROOM_CURRENT),
+        ("sense/room_sensor_history.json", sense.ALL_SENSORS),
+        ("sense/get_sensors_v2.json", sense.SENSORS_CURRENT),
+        ("sense/post_sensors_v2_LAST_3H_5_MINUTE.json", sense.SENSORS_HISTORY),
+    ],
+)
+def test_every_real_payload_in_scope_fits_its_schema_and_decodes(reference, name, endpoint):
+    t = decode(endpoint, load(reference, name), {"date": "2015-01-20", "period": "hours", "sensor": "light"})
+    assert sum(map(len, t.values())) > 0
