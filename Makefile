@@ -29,7 +29,7 @@ samples: install
 	$(BIN)/python samples/make_samples.py
 
 docs: install
-	$(BIN)/python -m converters.tables > /dev/null && $(BIN)/python tests/update_readme.py
+	UPDATE_README=1 $(BIN)/python -m pytest tests/test_readme.py
 
 bench: install
 	$(BIN)/python bench/run.py

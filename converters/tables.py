@@ -261,7 +261,8 @@ def data_dictionary() -> str:
     """The README's data dictionary, as Markdown."""
     out = []
     for t in TABLES.values():
-        out.append(f"### `{t.name}`\n\n{t.description} One row per {', '.join(k for k in t.key)}.\n")
+        key = ", ".join(f"`{k}`" for k in t.key if k != "participant_id")
+        out.append(f"### `{t.name}`\n\n{t.description} Key: {key} (per participant).\n")
         out.append("| column | type | unit | meaning |\n|---|---|---|---|")
         for c in t.columns:
             out.append(f"| `{c.name}` | {_type_name(c.dtype)} | {c.unit or ''} | {c.description} |")
