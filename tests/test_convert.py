@@ -1,0 +1,161 @@
+"""The pipeline accounts for every exchange, keeps rejects whole, and the CLI reports and exits as documented."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import polars as pl
+import pytest
+from builders import BAND_EVENTS_URL, band_event, entry, write_har
+from typer.testing import CliRunner
+
+from converters.cli import app
+from converters.convert import Input, collect_inputs, convert
+
+runner = CliRunner()
+
+
+def run(*args: str):
+    return runner.invoke(app, list(args))
+
+
+def one_file(path: Path):
+    return convert([Input(path, str(path), explicit=True)]).files[0]
+
+
+def test_every_exchange_lands_in_exactly_one_category(tmp_path):
+    har = write_har(
+        tmp_path / "c.har",
+        [
+            entry(BAND_EVENTS_URL, band_event()),
+            entry(BAND_EVENTS_URL, {"value": [{"EventId": 1}]}),  # wrong shape -> reject
+            entry(BAND_EVENTS_URL, "<html>Service Unavailable</html>", status=503),
+            entry("https://api.hello.is/v1/oauth2/token", {"access_token": "x"}, method="POST"),
+            entry("https://api.hello.is/v1/account", {"id": 1}),
+            entry("https://www.google.com/", "<html></html>"),
+            entry("https://www.google.com/x", "<html></html>"),
+        ],
+    )
+    f = one_file(har)
+    assert f.status == "ok" and f.format == "har" and f.exchanges == 7
+    assert dict(f.decoded) == {"band/events": 1}
+    assert f.rejects == 1 and dict(f.http_errors) == {"503": 1} and f.auth == 1
+    assert dict(f.undecoded_device_paths) == {"GET api.hello.is /v1/account": 1}
+    assert f.not_device == 2 and dict(f.unrecognised_hosts) == {"www.google.com": 2}
+    assert f.accounted() == f.exchanges
+    assert dict(f.rows) == {"band_events": 1, "band_minutes": 1}
+
+
+def test_a_reject_keeps_the_raw_body_and_the_schema_message(tmp_path):
+    har = write_har(tmp_path / "c.har", [entry(BAND_EVENTS_URL + "&access_token=TOKEN", {"value": [{"EventId": 1}]})])
+    result = convert([Input(har, "c.har", True)])
+    (reject,) = result.tables["rejects"]
+    assert reject["endpoint"] == "band/events" and reject["path"] == "/v1/Events(eventType=%27Running%27)"
+    assert "does not match schema band-events.json: at /value/0" in reject["reason"]
+    assert json.loads(reject["body"]) == {"value": [{"EventId": 1}]} and reject["body_encoding"] == "utf-8"
+    assert "TOKEN" not in str(reject)
+
+
+@pytest.mark.parametrize(
+    "body, reason",
+    [
+        ("<html>oops</html>", "not JSON"),
+        ('{"value": [', "not JSON"),
+        (None, "the capture holds no response body"),
+    ],
+)
+def test_undecodable_device_bodies_are_rejected_with_a_reason(tmp_path, body, reason):
+    har = write_har(tmp_path / "c.har", [entry(BAND_EVENTS_URL, body)])
+    (reject,) = convert([Input(har, "c.har", True)]).tables["rejects"]
+    assert reject["reason"].startswith(reason)
+
+
+def test_cli_writes_tables_and_report_and_exits_0(tmp_path):
+    har = write_har(tmp_path / "c.har", [entry(BAND_EVENTS_URL, band_event())])
+    result = run("convert", str(har), "-o", str(tmp_path / "out"))
+    assert result.exit_code == 0, result.output
+    out = tmp_path / "out"
+    assert sorted(p.name for p in out.iterdir()) == ["band_events.parquet", "band_minutes.parquet", "report.json"]
+    events = pl.read_parquet(out / "band_events.parquet")
+    assert events["event_id"].to_list() == ["2519812557630091728"]
+    assert events.schema["start_time"] == pl.Datetime("us", "UTC")
+    report = json.loads((out / "report.json").read_text())
+    assert report["valid"] is True and report["tables"]["band_events"]["rows"] == 1
+    assert report["files"][0]["file"] == str(har) and report["files"][0]["sha256"]
+
+
+def test_cli_csv_output_and_participant_column(tmp_path):
+    har = write_har(tmp_path / "c.har", [entry(BAND_EVENTS_URL, band_event())])
+    result = run("convert", str(har), "-o", str(tmp_path / "out"), "--format", "csv", "--participant", "P07")
+    assert result.exit_code == 0, result.output
+    events = pl.read_csv(tmp_path / "out" / "band_events.csv")
+    assert events["participant_id"].to_list() == ["P07"]
+    assert events["start_time"].to_list() == ["2015-01-12T06:43:56.990827+0000"]
+
+
+def test_cli_missing_path_is_a_usage_error(tmp_path):
+    result = run("convert", str(tmp_path / "nope.har"), "-o", str(tmp_path / "out"))
+    assert result.exit_code == 2
+    assert "no such file or folder" in result.output
+
+
+def test_cli_bad_file_exits_1_and_the_other_files_still_convert(tmp_path):
+    good = write_har(tmp_path / "good.har", [entry(BAND_EVENTS_URL, band_event())])
+    bad = tmp_path / "bad.har"
+    bad.write_text('{"log": {"entries": [' + json.dumps(entry(BAND_EVENTS_URL, band_event("1"))) + ", {")
+    result = run("convert", str(good), str(bad), "-o", str(tmp_path / "out"))
+    assert result.exit_code == 1
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    statuses = {f["file"]: f["status"] for f in report["files"]}
+    assert statuses == {str(good): "ok", str(bad): "partial"}
+    assert report["valid"] is False
+    events = pl.read_parquet(tmp_path / "out" / "band_events.parquet")
+    assert sorted(events["event_id"]) == ["1", "2519812557630091728"]  # the complete entry before the cut counts
+    assert f"{bad}: partial:" in result.output
+
+
+def test_folder_walk_skips_files_that_are_not_captures_without_failing(tmp_path):
+    (tmp_path / "a").mkdir()
+    write_har(tmp_path / "a" / "c.har", [entry(BAND_EVENTS_URL, band_event())])
+    (tmp_path / "a" / "notes.txt").write_text("hello")
+    (tmp_path / "a" / ".hidden.har").write_text("{}")
+    result = run("convert", str(tmp_path / "a"), "-o", str(tmp_path / "out"))
+    assert result.exit_code == 0, result.output
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert {f["file"].rsplit("/", 1)[1]: f["status"] for f in report["files"]} == {"c.har": "ok", "notes.txt": "skipped"}
+
+
+def test_a_file_named_explicitly_that_is_not_a_capture_fails(tmp_path):
+    notes = tmp_path / "notes.txt"
+    notes.write_text("hello")
+    result = run("convert", str(notes), "-o", str(tmp_path / "out"))
+    assert result.exit_code == 1
+    assert f"{notes}: failed: not a HAR file or a mitmproxy flow dump" in result.output
+
+
+def test_the_output_folder_is_not_read_as_input(tmp_path):
+    write_har(tmp_path / "c.har", [entry(BAND_EVENTS_URL, band_event())])
+    inputs = collect_inputs([tmp_path], exclude=tmp_path / "out")
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "report.json").write_text("{}")
+    assert [i.path.name for i in collect_inputs([tmp_path], exclude=tmp_path / "out")] == ["c.har"] == [
+        i.path.name for i in inputs
+    ]
+
+
+def test_rerun_removes_tables_of_the_earlier_run_and_leaves_no_temporary_files(tmp_path):
+    out = tmp_path / "out"
+    har = write_har(tmp_path / "c.har", [entry(BAND_EVENTS_URL, band_event())])
+    assert run("convert", str(har), "-o", str(out)).exit_code == 0
+    write_har(har, [entry("https://api.hello.is/v1/room/current", {"light": {"value": 1.0, "unit": "lux"}})])
+    assert run("convert", str(har), "-o", str(out)).exit_code == 0
+    assert sorted(p.name for p in out.iterdir()) == ["report.json", "sense_room_readings.parquet"]
+
+
+def test_json_flag_prints_the_report_to_stdout(tmp_path):
+    har = write_har(tmp_path / "c.har", [entry(BAND_EVENTS_URL, band_event())])
+    result = runner.invoke(app, ["convert", str(har), "-o", str(tmp_path / "out"), "--json"])
+    assert result.exit_code == 0
+    report = json.loads(result.stdout)
+    assert report["totals"]["device_responses"] == 1
