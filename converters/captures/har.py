@@ -1,0 +1,262 @@
+"""Stream the entries of a HAR file (plain, with a UTF-8 BOM, zlib-compressed .zhar or gzipped) as `Exchange`s.
+
+The file is never loaded whole: `log.entries` is parsed incrementally with ijson, one entry at a time.
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import io
+import ipaddress
+import zlib
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from functools import partial
+from pathlib import Path
+from typing import BinaryIO, Iterator
+from urllib.parse import urlsplit
+
+import ijson
+from haralyzer import HarEntry
+
+from . import CaptureError, Exchange, Item, Skipped
+from .bodies import GZIP_MAGIC, dechunk, gunzip_if_gzipped
+from .sniff import BOM, ZLIB_HEADERS
+
+try:
+    _ijson = ijson.get_backend("yajl2_c")
+except ImportError:
+    _ijson = ijson
+
+_READ_SIZE = 1 << 16
+_ENTRY_PREFIX = "log.entries.item"
+_STREAM_ERRORS = (ijson.JSONError, UnicodeDecodeError, EOFError, zlib.error, gzip.BadGzipFile)
+
+
+def read_har(path: Path, source_file: str) -> Iterator[Item]:
+    """Yield one `Exchange` per entry of `log.entries`, in file order, then a `CaptureError` if the file is unreadable.
+
+    An entry too damaged to be an exchange (no request URL, say) is yielded as `Skipped(kind="malformed")`.
+    `captured_at` is the entry's `startedDateTime` (when the request was sent) in UTC: HAR has no response
+    timestamp, and the `time` exporters add to it is too often -1 or absurd to be worth the arithmetic.
+    """
+    entries = _har_entries(path)
+    entries_read = 0
+    while True:
+        try:
+            entry = next(entries)
+        except StopIteration:
+            break
+        except _STREAM_ERRORS as error:
+            yield CaptureError(_read_failure(error, entries_read), entries_read)
+            return
+        yield _item(entry, entries_read, source_file)
+        entries_read += 1
+    if entries_read == 0 and not _has_entries_array(path):
+        yield CaptureError("JSON but not a HAR file (no log.entries)", 0)
+
+
+def _har_entries(path: Path) -> Iterator[object]:
+    """The values of `log.entries`, parsed one at a time; a parse error is raised after every complete entry."""
+    found = ijson.sendable_list()
+    parser = _ijson.items_coro(found, _ENTRY_PREFIX, use_float=True)
+    with _json_bytes(path) as json_bytes:
+        try:
+            # read1: one read of the decompressor at a time, so data before a truncation is not lost with it
+            for chunk in iter(partial(json_bytes.read1, _READ_SIZE), b""):
+                parser.send(chunk)
+                yield from _take_all(found)
+            parser.close()
+        except Exception:
+            yield from _take_all(found)  # the entries completed in the chunk that held the error
+            raise
+    yield from _take_all(found)
+
+
+def _take_all(found: list) -> list:
+    """Empty `found`, returning what it held."""
+    taken = found[:]
+    found.clear()
+    return taken
+
+
+def _has_entries_array(path: Path) -> bool:
+    """Whether the JSON has a `log.entries` array; stops reading as soon as it is found."""
+    with _json_bytes(path) as json_bytes:
+        try:
+            return any(
+                prefix == "log.entries" and event == "start_array" for prefix, event, _ in _ijson.parse(json_bytes)
+            )
+        except _STREAM_ERRORS:
+            return False
+
+
+@contextmanager
+def _json_bytes(path: Path) -> Iterator[io.BufferedReader | gzip.GzipFile]:
+    """The file opened for reading its JSON bytes: decompressed if zlib or gzip, positioned after any UTF-8 BOM."""
+    with open(path, "rb") as raw:
+        magic = raw.peek(2)[:2]
+        if magic == GZIP_MAGIC:
+            stream: io.BufferedReader | gzip.GzipFile = gzip.GzipFile(fileobj=raw)
+        elif magic in ZLIB_HEADERS:
+            stream = io.BufferedReader(_ZlibReader(raw))
+        else:
+            stream = raw
+        if stream.peek(3)[:3] == BOM:
+            stream.read(3)
+        yield stream
+
+
+class _ZlibReader(io.RawIOBase):
+    """The bytes a zlib stream (mitmproxy's .zhar) decompresses to, read on demand."""
+
+    def __init__(self, compressed: BinaryIO):
+        self._compressed = compressed
+        self._inflater = zlib.decompressobj()
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        while not self._inflater.eof:
+            compressed = self._inflater.unconsumed_tail or self._compressed.read(_READ_SIZE)
+            if not compressed:
+                raise EOFError("compressed data ends before its end marker")
+            data = self._inflater.decompress(compressed, len(buffer))
+            if data:
+                buffer[: len(data)] = data
+                return len(data)
+        return 0
+
+
+def _read_failure(error: Exception, entries_read: int) -> str:
+    """Why reading stopped, in one line without the file's text (parsers quote the text around the error)."""
+    reason = str(error).removeprefix("b'").replace("\\n", "\n").partition("\n")[0].rstrip(".")
+    if isinstance(error, EOFError) or "premature EOF" in reason or "Incomplete JSON" in reason:
+        problem = "cut off"
+    elif isinstance(error, UnicodeDecodeError) or "UTF8" in reason or "codec can't decode" in reason:
+        problem = "not UTF-8 text"
+    elif isinstance(error, (zlib.error, gzip.BadGzipFile)):
+        problem = "damaged compressed data"
+    elif reason.startswith(("lexical error:", "parse error:")):  # yajl's first line names the problem, no text
+        problem = f"not valid JSON ({reason})"
+    else:
+        problem = "not valid JSON"
+    return f"{problem}; complete entries read: {entries_read}"
+
+
+def _item(raw_entry: object, index: int, source_file: str) -> Exchange | Skipped:
+    """The exchange of one HAR entry, or `Skipped(kind="malformed")` if the entry lacks what an exchange needs."""
+    try:
+        return _exchange(HarEntry(raw_entry), index, source_file)
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return Skipped(index, "malformed")
+
+
+def _exchange(entry: HarEntry, index: int, source_file: str) -> Exchange:
+    """Raises KeyError, TypeError, ValueError or AttributeError for a malformed entry."""
+    request = entry.request
+    url = urlsplit(request.url)
+    request_headers = _headers(request.raw_entry.get("headers"))
+    response = entry.response if entry.raw_entry.get("response") else None
+    response_headers = _headers(response.raw_entry.get("headers")) if response else ()
+    body, body_error = (None, None)
+    if response:
+        body, body_error = _response_body(response.raw_entry.get("content") or {}, response_headers)
+    return Exchange(
+        source_file=source_file,
+        source_entry=index,
+        captured_at=_utc(entry.raw_entry.get("startedDateTime")),
+        method=request.method.upper(),
+        scheme=url.scheme,
+        host=_host(url.hostname, request_headers),
+        port=url.port,
+        path=url.path,
+        query=url.query,
+        status=(response.raw_entry.get("status") or None) if response else None,
+        request_headers=request_headers,
+        response_headers=response_headers,
+        request_body=_request_body(request.raw_entry.get("postData")),
+        body=body,
+        body_error=body_error,
+    )
+
+
+def _headers(har_headers: list | None) -> tuple[tuple[str, str], ...]:
+    return tuple((header["name"], header["value"]) for header in har_headers or ())
+
+
+def _utc(started: object) -> datetime | None:
+    """`startedDateTime` as an aware UTC datetime (naive times are taken as UTC); None if absent or unparseable."""
+    if not isinstance(started, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(started)
+    except ValueError:
+        return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _host(url_host: str | None, request_headers: tuple[tuple[str, str], ...]) -> str:
+    """The URL's host, unless it is an IP address (transparent proxying) and the Host or :authority header names one."""
+    if url_host and not _is_ip(url_host):
+        return url_host
+    for name, value in request_headers:
+        if name.lower() in ("host", ":authority"):
+            try:
+                header_host = urlsplit(f"//{value}").hostname
+            except ValueError:
+                continue
+            if header_host:
+                return header_host
+    return url_host or ""
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+def _request_body(post_data: dict | None) -> bytes | None:
+    """`postData.text` as UTF-8, or the non-spec `_textBase64` decoded; None without postData."""
+    if not post_data:
+        return None
+    if post_data.get("text") is not None:
+        return _utf8(post_data["text"])
+    if post_data.get("_textBase64") is not None:
+        return _base64_or_text(post_data["_textBase64"])
+    return None
+
+
+def _response_body(content: dict, response_headers: tuple[tuple[str, str], ...]) -> tuple[bytes | None, str | None]:
+    """(body, body_error) from `response.content`: base64 undone, chunked framing removed, a gzipped body gunzipped."""
+    if content.get("text") is not None:
+        text = content["text"]
+        data = _base64_or_text(text) if content.get("encoding") == "base64" else _utf8(text)
+    elif content.get("_textBase64") is not None:
+        data = _base64_or_text(content["_textBase64"])
+    else:
+        return None, None
+    if any(name.lower() == "transfer-encoding" and "chunked" in value.lower() for name, value in response_headers):
+        dechunked = dechunk(data)
+        data = data if dechunked is None else dechunked
+    try:
+        return gunzip_if_gzipped(data), None
+    except ValueError as error:
+        return None, str(error)
+
+
+def _base64_or_text(text: str) -> bytes:
+    """Base64-decoded `text`; the text itself as UTF-8 if it is not base64 (Firefox labelled plain text as base64)."""
+    try:
+        return base64.b64decode("".join(text.split()), validate=True)
+    except ValueError:
+        return _utf8(text)
+
+
+def _utf8(text: str) -> bytes:
+    return text.encode("utf-8", errors="replace")
