@@ -50,7 +50,7 @@ class FileReport:
     undecoded_device_paths: Counter[str] = field(default_factory=Counter)  # "GET host path" -> count
     not_device: int = 0
     unrecognised_hosts: Counter[str] = field(default_factory=Counter)
-    skipped_non_http: Counter[str] = field(default_factory=Counter)  # "tcp" -> count
+    skipped_entries: Counter[str] = field(default_factory=Counter)  # entries that are not HTTP: "tcp", "malformed"…
     rows: Counter[str] = field(default_factory=Counter)  # table -> rows decoded (before de-duplication)
     duplicates: int = 0  # records already seen (identical), dropped
     conflicts: int = 0  # records already seen with different content: the most recent capture won
@@ -139,9 +139,9 @@ def convert_file(inp: Input, participant_id: str | None, dedupe: Deduper) -> Fil
                 report.exchanges += 1
                 _route_exchange(item, participant_id, report, dedupe)
             elif isinstance(item, Skipped):
-                report.skipped_non_http[item.kind] += 1
+                report.skipped_entries[item.kind] += 1
             elif isinstance(item, CaptureError):
-                if item.entries_read == 0 and report.exchanges == 0 and not report.skipped_non_http:
+                if item.entries_read == 0 and report.exchanges == 0 and not report.skipped_entries:
                     report.status = "failed"
                 else:
                     report.status = "partial"

@@ -159,3 +159,21 @@ def test_json_flag_prints_the_report_to_stdout(tmp_path):
     assert result.exit_code == 0
     report = json.loads(result.stdout)
     assert report["totals"]["device_responses"] == 1
+
+
+def reference_captures():
+    from conftest import REFERENCE
+
+    folder = REFERENCE / "captures"
+    return sorted(p for p in folder.rglob("*") if p.is_file()) if folder.is_dir() else []
+
+
+@pytest.mark.parametrize("capture", reference_captures(), ids=lambda p: p.name)
+def test_every_real_capture_converts_with_every_exchange_accounted_for(capture):
+    f = one_file(capture)
+    assert f.accounted() == f.exchanges
+    assert f.status in ("ok", "partial", "failed")
+    if capture.name == "dumpfile-010.mitm":
+        assert f.status == "failed" and "(0, 10)" in f.error
+    else:
+        assert f.status == "ok", f.error
