@@ -15,7 +15,7 @@ $(BIN)/databack: pyproject.toml
 install: $(BIN)/databack
 
 demo: install
-	$(BIN)/databack convert samples/ -o out/demo
+	$(BIN)/databack convert samples/phone-sync.har samples/phone-sync.flow -o out/demo
 	@echo
 	@ls -l out/demo
 

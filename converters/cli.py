@@ -98,16 +98,15 @@ def _print_summary(err, report: dict, out: Path) -> None:
     t = report["totals"]
     err.print(
         f"databack: {t.get('files', 0)} files, {t.get('exchanges', 0)} exchanges, "
-        f"{t.get('device_responses', 0)} device responses decoded, {t.get('rejects', 0)} rejected -> {out}"
+        f"{t.get('device_responses', 0)} device responses decoded, {t.get('rejects', 0)} rejected, "
+        f"{t.get('http_errors', 0)} HTTP errors -> {out}"
     )
     for f in report["files"]:
         if f["status"] != "ok":
             err.print(f"  {f['file']}: {f['status']}: {f['error']}")
     for name, tab in report["tables"].items():
         if tab["rows"]:
-            extra = "".join(
-                f", {tab[k]} {k}" for k in ("duplicates", "conflicts") if tab[k]
-            )
+            extra = "".join(f", {tab[k]} {k}" for k in ("duplicates", "conflicts") if tab[k])
             err.print(f"  {tab['file']:<28} {tab['rows']:>7} rows{extra}")
     err.print(f"  {'report.json':<28}")
 

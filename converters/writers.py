@@ -84,6 +84,12 @@ def write(conversion: Conversion, out: Path, fmt: OutputFormat = "parquet") -> d
     return result
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 @contextmanager
 def _atomic(path: Path) -> Iterator[Path]:
     """A temporary path beside `path` that replaces it only once written completely."""
@@ -92,6 +98,7 @@ def _atomic(path: Path) -> Iterator[Path]:
     tmp = Path(name)
     try:
         yield tmp
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes files private; outputs get the usual permissions
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)

@@ -10,11 +10,11 @@ import re
 from datetime import timedelta
 from typing import Any
 
-from .base import Device, Endpoint, Request, Row, Rows, integer, iso_date, iso_utc, number, route, scaled
+from .base import Device, Endpoint, Request, Row, Rows, integer, iso_date, iso_utc, number, per, route
 
-CM = 0.01  # centimetres to metres
-MS = 0.001  # milliseconds (per km) to seconds (per km)
-E7 = 1e-7  # degrees x 10^7 to degrees
+CM = 100  # centimetres per metre
+MS = 1000  # milliseconds per second (pace: ms/km to s/km)
+E7 = 10_000_000  # the API's units per degree of latitude or longitude
 
 
 def decode_events(payload: dict[str, Any], request: Request) -> Rows:
@@ -36,8 +36,8 @@ def _event_rows(event: dict[str, Any]) -> Rows:
         "start_time": start,
         "duration_s": number(e.get("duration")),
         "paused_s": number(e.get("pausedtime")),
-        "distance_m": scaled(e.get("totaldistance"), CM),
-        "actual_distance_m": scaled(e.get("actualdistance"), CM),
+        "distance_m": per(e.get("totaldistance"), CM),
+        "actual_distance_m": per(e.get("actualdistance"), CM),
         "steps": integer(e.get("stepstaken")),
         "calories_kcal": number(e.get("caloriesburned")),
         "calories_from_carbs_kcal": number(e.get("caloriesfromcarbs")),
@@ -45,14 +45,14 @@ def _event_rows(event: dict[str, Any]) -> Rows:
         "hr_avg_bpm": number(e.get("averageheartrate")),
         "hr_peak_bpm": number(e.get("peakheartrate")),
         "hr_low_bpm": number(e.get("lowestheartrate")),
-        "pace_s_per_km": scaled(e.get("pace"), MS),
+        "pace_s_per_km": per(e.get("pace"), MS),
         "training_effect": number(e.get("trainingeffect")),
         "recovery_time_s": number(e.get("recoverytime")),
         "finish_hr_bpm": number(e.get("finishheartrate")),
-        "max_altitude_m": scaled(e.get("maxaltitude"), CM),
-        "min_altitude_m": scaled(e.get("minaltitude"), CM),
-        "altitude_gain_m": scaled(e.get("totalaltitudegain"), CM),
-        "altitude_loss_m": scaled(e.get("totalaltitudeloss"), CM),
+        "max_altitude_m": per(e.get("maxaltitude"), CM),
+        "min_altitude_m": per(e.get("minaltitude"), CM),
+        "altitude_gain_m": per(e.get("totalaltitudegain"), CM),
+        "altitude_loss_m": per(e.get("totalaltitudeloss"), CM),
         "fall_asleep_time": iso_utc(e.get("fallasleeptime")),
         "wake_up_time": iso_utc(e.get("wakeuptime")),
         "sleep_s": number(e.get("sleeptime")),
@@ -87,9 +87,9 @@ def _sequence_row(event_id: str, s: dict[str, Any]) -> Row:
         "hr_avg_bpm": number(s.get("AverageHeartRate")),
         "hr_peak_bpm": number(s.get("PeakHeartRate")),
         "hr_low_bpm": number(s.get("LowestHeartRate")),
-        "split_distance_m": scaled(s.get("SplitDistance"), CM),
-        "total_distance_m": scaled(s.get("TotalDistance"), CM),
-        "split_pace_s_per_km": scaled(s.get("SplitPace"), MS),
+        "split_distance_m": per(s.get("SplitDistance"), CM),
+        "total_distance_m": per(s.get("TotalDistance"), CM),
+        "split_pace_s_per_km": per(s.get("SplitPace"), MS),
     }
 
 
@@ -102,8 +102,8 @@ def _minute_row(event_id: str, m: dict[str, Any]) -> Row:
         "hr_avg_bpm": number(m.get("AverageHeartRate")),
         "hr_peak_bpm": number(m.get("PeakHeartRate")),
         "hr_low_bpm": number(m.get("LowestHeartRate")),
-        "distance_m": scaled(m.get("TotalDistance"), CM),
-        "distance_on_foot_m": scaled(m.get("TotalDistanceOnFoot"), CM),
+        "distance_m": per(m.get("TotalDistance"), CM),
+        "distance_on_foot_m": per(m.get("TotalDistanceOnFoot"), CM),
         "floors_climbed": integer(m.get("FloorsClimbed")),
         "activity_level": m.get("ActivityLevel"),
     }
@@ -118,15 +118,15 @@ def _map_point_row(event_id: str, start, p: dict[str, Any]) -> Row:
         "time": start + timedelta(seconds=since) if start is not None and since is not None else None,
         "seconds_since_start": since,
         "point_type": p.get("MapPointType"),
-        "latitude_deg": scaled(loc.get("Latitude"), E7),
-        "longitude_deg": scaled(loc.get("Longitude"), E7),
-        "altitude_m": scaled(loc.get("AltitudeFromMSL"), CM),
-        "horizontal_error_m": scaled(loc.get("EHPE"), CM),
-        "vertical_error_m": scaled(loc.get("EVPE"), CM),
+        "latitude_deg": per(loc.get("Latitude"), E7),
+        "longitude_deg": per(loc.get("Longitude"), E7),
+        "altitude_m": per(loc.get("AltitudeFromMSL"), CM),
+        "horizontal_error_m": per(loc.get("EHPE"), CM),
+        "vertical_error_m": per(loc.get("EVPE"), CM),
         "heart_rate_bpm": number(p.get("HeartRate")),
-        "distance_m": scaled(p.get("TotalDistance"), CM),
-        "pace_s_per_km": scaled(p.get("Pace"), MS),
-        "speed_m_s": scaled(p.get("Speed"), CM),
+        "distance_m": per(p.get("TotalDistance"), CM),
+        "pace_s_per_km": per(p.get("Pace"), MS),
+        "speed_m_s": per(p.get("Speed"), CM),
         "is_paused": p.get("IsPaused"),
         "split_ordinal": integer(p.get("SplitOrdinal")),
     }

@@ -96,10 +96,10 @@ def number(value: Any) -> float | None:
     return None if value is None or value == "" else float(value)
 
 
-def scaled(value: Any, factor: float) -> float | None:
-    """`number(value) * factor`, e.g. centimetres to metres with 0.01."""
+def per(value: Any, divisor: float) -> float | None:
+    """`number(value) / divisor`, e.g. centimetres to metres with 100 (division keeps 11906 cm = 119.06 m exact)."""
     v = number(value)
-    return None if v is None else v * factor
+    return None if v is None else v / divisor
 
 
 def integer(value: Any) -> int | None:

@@ -11,7 +11,7 @@ from typing import Any
 
 import orjson
 
-from .base import Device, Endpoint, Request, Row, Rows, integer, iso_date, ms_utc, number, route, scaled
+from .base import Device, Endpoint, Request, Row, Rows, integer, iso_date, ms_utc, number, per, route
 
 # Hello's server mapping of v1 timeline event types to v2 (suripu-core timeline/v2/TimelineEvent.from).
 V1_TO_V2_EVENT_TYPE = {
@@ -68,7 +68,7 @@ def decode_timeline_v2(payload: dict[str, Any], request: Request) -> Rows:
             "night": night,
             "time": ms_utc(ev["timestamp"]),
             "utc_offset_s": _offset_s(ev.get("timezone_offset")),
-            "duration_s": scaled(ev.get("duration_millis"), 0.001),
+            "duration_s": per(ev.get("duration_millis"), 1000),
             "event_type": ev.get("event_type"),
             "event_type_raw": ev.get("event_type"),
             "sleep_depth": integer(ev.get("sleep_depth")),
