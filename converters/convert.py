@@ -1,6 +1,6 @@
 """The pipeline: capture files -> exchanges -> endpoint match -> schema check -> rows -> de-duplicated tables + report.
 
-Every exchange ends in exactly one report category: decoded (a device response that became rows), rejected
+Every exchange ends in exactly one report category: a device response decoded into rows, rejected
 (kept whole in the `rejects` table), an HTTP error on a device route, auth, a device path databack does not
 decode, or not a device response at all.
 """
@@ -43,7 +43,7 @@ class FileReport:
     status: Status = "ok"
     error: str | None = None
     exchanges: int = 0
-    decoded: Counter[str] = field(default_factory=Counter)  # endpoint -> device responses turned into rows
+    device_responses: Counter[str] = field(default_factory=Counter)  # endpoint -> responses decoded into rows
     rejects: int = 0
     http_errors: Counter[str] = field(default_factory=Counter)  # HTTP status -> count, on device routes
     auth: int = 0
@@ -57,7 +57,7 @@ class FileReport:
 
     def accounted(self) -> int:
         return (
-            sum(self.decoded.values())
+            sum(self.device_responses.values())
             + self.rejects
             + sum(self.http_errors.values())
             + self.auth
@@ -179,7 +179,7 @@ def _route_exchange(ex: Exchange, participant_id: str | None, report: FileReport
         report.rejects += 1
         dedupe.add_reject(_reject_row(ex, ep.name, problem, provenance))
         return
-    report.decoded[ep.name] += 1
+    report.device_responses[ep.name] += 1
     for table, _ in rows:
         report.rows[table] += 1
     dup, conflict = dedupe.add(rows, provenance)

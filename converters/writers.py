@@ -39,7 +39,7 @@ def report(conversion: Conversion, written: dict[str, Path]) -> dict[str, Any]:
         totals["files"] += 1
         totals[f"files_{f.status}"] += 1
         totals["exchanges"] += f.exchanges
-        totals["device_responses"] += f.decoded.total()
+        totals["device_responses"] += f.device_responses.total()
         totals["rejects"] += f.rejects
         totals["http_errors"] += f.http_errors.total()
         totals["auth"] += f.auth
