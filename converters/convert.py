@@ -15,11 +15,13 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Literal
 
 import orjson
+import polars as pl
 
 from . import devices
 from .captures import CaptureError, Exchange, Skipped, detect_format, read_capture
-from .dedupe import Deduper
-from .devices.base import Request, parse_query
+from .dedupe import FILE_INDEX, dedupe
+from .devices.base import Request, Row, parse_query
+from .tables import TABLES
 from .validation import schema_problem
 
 Status = Literal["ok", "partial", "failed", "skipped"]
@@ -71,10 +73,10 @@ class FileReport:
 
 @dataclass
 class Conversion:
-    """The result of a run: the tables (rows per table, de-duplicated) and a report per input file."""
+    """The result of a run: every table that has rows (de-duplicated, sorted by key) and a report per input file."""
 
     files: list[FileReport]
-    tables: dict[str, list[dict[str, Any]]]
+    tables: dict[str, pl.DataFrame]
     duplicates: Counter[str]  # per table
     conflicts: Counter[str]
 
@@ -107,37 +109,82 @@ def convert(
     participant_id: str | None = None,
     progress: ProgressCallback | None = None,
 ) -> Conversion:
-    """Convert the inputs in order; later captures win over earlier ones where records conflict."""
-    dedupe = Deduper()
-    reports = []
-    for inp in inputs:
+    """Convert the inputs; where records conflict the most recent capture wins (ties: the later input)."""
+    reports, frames = [], []
+    for index, inp in enumerate(inputs):
         if progress:
             progress(inp, None)
-        report = convert_file(inp, participant_id, dedupe)
+        report, tables = convert_file(inp, index, participant_id)
         reports.append(report)
+        frames.append(tables)
         if progress:
             progress(inp, report)
-    return Conversion(reports, dedupe.tables(), dedupe.duplicates, dedupe.conflicts)
+    return combine(reports, frames)
 
 
-def convert_file(inp: Input, participant_id: str | None, dedupe: Deduper) -> FileReport:
+def combine(reports: list[FileReport], frames: list[dict[str, pl.DataFrame]]) -> Conversion:
+    """The files' rows as one de-duplicated set of tables; duplicates and conflicts go into each file's report."""
+    by_table: dict[str, list[pl.DataFrame]] = {}
+    for tables in frames:
+        for name, df in tables.items():
+            by_table.setdefault(name, []).append(df)
+    tables, losses = dedupe({name: pl.concat(dfs) for name, dfs in by_table.items()})
+    for report in reports:
+        report.duplicates = losses.file_duplicates[report.file]
+        report.conflicts = losses.file_conflicts[report.file]
+    ordered = {
+        name: tables[name].drop(FILE_INDEX).sort(list(TABLES[name].key), nulls_last=True, maintain_order=True)
+        for name in TABLES
+        if name in tables
+    }
+    return Conversion(reports, ordered, losses.duplicates, losses.conflicts)
+
+
+class RowBuffer:
+    """Rows of one file, per table, gathered into polars frames of the table's schema every `BATCH` rows."""
+
+    BATCH = 20_000
+
+    def __init__(self) -> None:
+        self._rows: dict[str, list[Row]] = {}
+        self._frames: dict[str, list[pl.DataFrame]] = {}
+
+    def add(self, table: str, row: Row) -> None:
+        rows = self._rows.setdefault(table, [])
+        rows.append(row)
+        if len(rows) >= self.BATCH:
+            self._flush(table)
+
+    def _flush(self, table: str) -> None:
+        schema = {**TABLES[table].schema, FILE_INDEX: pl.Int64}
+        self._frames.setdefault(table, []).append(pl.DataFrame(self._rows.pop(table), schema=schema, strict=False))
+
+    def frames(self) -> dict[str, pl.DataFrame]:
+        for table in list(self._rows):
+            self._flush(table)
+        return {name: pl.concat(dfs) for name, dfs in self._frames.items()}
+
+
+def convert_file(inp: Input, index: int, participant_id: str | None) -> tuple[FileReport, dict[str, pl.DataFrame]]:
+    """One input's report and rows (not yet de-duplicated against other files). `index`: its place in the run."""
     report = FileReport(inp.name)
+    rows = RowBuffer()
     try:
         report.size_bytes = inp.path.stat().st_size
         report.sha256 = _sha256(inp.path)
         report.format = detect_format(inp.path)
     except OSError as e:
         report.status, report.error = "failed", f"cannot read the file: {e.strerror or e}"
-        return report
+        return report, {}
     if report.format is None:
         reason = "empty file" if report.size_bytes == 0 else "not a HAR file or a mitmproxy flow dump"
         report.status, report.error = ("failed" if inp.explicit else "skipped"), reason
-        return report
+        return report, {}
     try:
         for item in read_capture(inp.path, report.format, display_name=inp.name):
             if isinstance(item, Exchange):
                 report.exchanges += 1
-                _route_exchange(item, participant_id, report, dedupe)
+                _route_exchange(item, index, participant_id, report, rows)
             elif isinstance(item, Skipped):
                 report.skipped_entries[item.kind] += 1
             elif isinstance(item, CaptureError):
@@ -149,10 +196,10 @@ def convert_file(inp: Input, participant_id: str | None, dedupe: Deduper) -> Fil
     except OSError as e:
         report.status = "partial" if report.exchanges else "failed"
         report.error = f"cannot read the file: {e.strerror or e}"
-    return report
+    return report, rows.frames()
 
 
-def _route_exchange(ex: Exchange, participant_id: str | None, report: FileReport, dedupe: Deduper) -> None:
+def _route_exchange(ex: Exchange, index: int, participant_id: str | None, report: FileReport, rows: RowBuffer) -> None:
     m = devices.match(ex.host, ex.method, ex.path)
     if m is None:
         report.not_device += 1
@@ -170,21 +217,21 @@ def _route_exchange(ex: Exchange, participant_id: str | None, report: FileReport
         "source_file": ex.source_file,
         "source_entry": ex.source_entry,
         "captured_at": ex.captured_at,
+        FILE_INDEX: index,
     }
     if ex.status is not None and not 200 <= ex.status < 300:
         report.http_errors[str(ex.status)] += 1
         return
-    problem, rows = _decode(ex, m)
+    problem, decoded = _decode(ex, m)
     if problem is not None:
         report.rejects += 1
-        dedupe.add_reject(_reject_row(ex, ep.name, problem, provenance))
+        rows.add("rejects", _reject_row(ex, ep.name, problem, provenance))
         return
     report.device_responses[ep.name] += 1
-    for table, _ in rows:
+    for table, row in decoded:
         report.rows[table] += 1
-    dup, conflict = dedupe.add(rows, provenance)
-    report.duplicates += dup
-    report.conflicts += conflict
+        row.update(provenance)
+        rows.add(table, row)
 
 
 def _decode(ex: Exchange, m: devices.Match) -> tuple[str | None, list]:

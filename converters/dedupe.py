@@ -1,78 +1,106 @@
 """De-duplication across all captures of a run: the same record captured twice appears once.
 
 A record is one row of a table with a natural key, or, for tables with a `group` column (a Sense night),
-the whole set of rows of that group across those tables: a newer capture of a night replaces the older one
-entirely, so events removed by an edit do not linger. Where copies differ, the most recently captured wins
-(ties: the one read last) and a conflict is counted.
+all rows of that group that one exchange produced, across those tables: a newer capture of a night replaces
+the older one entirely, so events removed by an edit do not linger. Of the copies of a record the most
+recently captured wins (ties: the later file, then the later entry). Every other copy is counted against its
+own file: as a duplicate when its content equals the winner's, else as a conflict.
+
+It works on whole columns (polars), so rows from files converted in parallel, from earlier runs or from other
+shards go through the same step and give the same result whatever order they arrived in.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from datetime import UTC, datetime
-from typing import Any, Iterable
+from dataclasses import dataclass, field
 
-from .tables import TABLES
+import polars as pl
 
-Row = dict[str, Any]
-PROVENANCE_COLUMNS = frozenset({"source_file", "source_entry", "captured_at"})
-NEVER = datetime.min.replace(tzinfo=UTC)
+from .tables import TABLES, Table
 
-
-class Deduper:
-    def __init__(self) -> None:
-        self._records: dict[tuple, tuple[tuple, list[tuple[str, Row]], Any]] = {}
-        self._rejects: list[Row] = []
-        self._seq = 0
-        self.duplicates: Counter[str] = Counter()
-        self.conflicts: Counter[str] = Counter()
-
-    def add(self, rows: Iterable[tuple[str, Row]], provenance: Row) -> tuple[int, int]:
-        """Add the rows decoded from one exchange; returns (duplicates, conflicts) among them."""
-        self._seq += 1
-        recency = (provenance["captured_at"] or NEVER, self._seq)
-        groups: dict[tuple, list[tuple[str, Row]]] = {}
-        before = self.duplicates.total(), self.conflicts.total()
-        for table_name, row in rows:
-            row.update(provenance)
-            t = TABLES[table_name]
-            if t.group:
-                groups.setdefault((t.group, row["participant_id"], row[t.group]), []).append((table_name, row))
-            else:
-                self._merge((table_name, *(row[k] for k in t.key)), [(table_name, row)], recency)
-        for key, record in groups.items():
-            self._merge(key, record, recency)
-        return self.duplicates.total() - before[0], self.conflicts.total() - before[1]
-
-    def _merge(self, key: tuple, record: list[tuple[str, Row]], recency: tuple) -> None:
-        content = _content(record)
-        old = self._records.get(key)
-        if old is not None:
-            kind = record[0][0]
-            if old[2] == content:
-                self.duplicates[kind] += 1
-            else:
-                self.conflicts[kind] += 1
-            if old[0] > recency:
-                return
-        self._records[key] = (recency, record, content)
-
-    def add_reject(self, row: Row) -> None:
-        self._rejects.append(row)
-
-    def tables(self) -> dict[str, list[Row]]:
-        out: dict[str, list[Row]] = {name: [] for name in TABLES}
-        for _, record, _ in self._records.values():
-            for table_name, row in record:
-                out[table_name].append(row)
-        out["rejects"] = list(self._rejects)
-        return out
+FILE_INDEX = "_file_index"  # position of the source file in the run: breaks ties between equal capture times
+PROVENANCE_COLUMNS = ("participant_id", "source_file", "source_entry", "captured_at")
+RECENCY = ("captured_at", FILE_INDEX, "source_entry")
+WHERE = (FILE_INDEX, "source_entry")  # the exchange a row came from
 
 
-def _content(record: list[tuple[str, Row]]) -> frozenset:
-    """What two copies of a record must share to be the same: everything but where and when they were captured."""
-    rows = Counter(
-        (table_name, tuple((k, v) for k, v in row.items() if k not in PROVENANCE_COLUMNS))
-        for table_name, row in record
+@dataclass
+class Losses:
+    """Copies dropped, per table and per source file."""
+
+    duplicates: Counter[str] = field(default_factory=Counter)
+    conflicts: Counter[str] = field(default_factory=Counter)
+    file_duplicates: Counter[str] = field(default_factory=Counter)
+    file_conflicts: Counter[str] = field(default_factory=Counter)
+
+    def count(self, table: str, losers: pl.DataFrame) -> None:
+        """`losers`: one row per dropped copy, with `source_file` and `_same` (equal to the winner)."""
+        for source_file, same, n in losers.group_by("source_file", "_same").len().iter_rows():
+            kind, per_file = (self.duplicates, self.file_duplicates) if same else (self.conflicts, self.file_conflicts)
+            kind[table] += n
+            per_file[source_file] += n
+
+
+def dedupe(frames: dict[str, pl.DataFrame]) -> tuple[dict[str, pl.DataFrame], Losses]:
+    """One copy of every record; `frames` hold every table's rows with provenance and `_file_index`."""
+    losses = Losses()
+    out = {}
+    groups: dict[str, list[Table]] = {}
+    for name, df in frames.items():
+        table = TABLES[name]
+        if table.group:
+            groups.setdefault(table.group, []).append(table)
+        elif name == "rejects":
+            out[name] = df
+        else:
+            out[name] = _dedupe_rows(table, df, losses)
+    for tables in groups.values():
+        out.update(_dedupe_groups(tables, {t.name: frames[t.name] for t in tables}, losses))
+    return out, losses
+
+
+def _content_hash(table: Table) -> pl.Expr:
+    content = [c for c in table.column_names if c not in PROVENANCE_COLUMNS]
+    return pl.struct(content).hash().alias("_hash")
+
+
+def _oldest_first(df: pl.DataFrame) -> pl.DataFrame:
+    return df.sort(list(RECENCY), nulls_last=False, maintain_order=True)
+
+
+def _dedupe_rows(table: Table, df: pl.DataFrame, losses: Losses) -> pl.DataFrame:
+    key = list(table.key)
+    df = _oldest_first(df.with_columns(_content_hash(table)))
+    last = pl.int_range(pl.len()).over(key) == pl.len().over(key) - 1
+    df = df.with_columns(_winner=last, _same=pl.col("_hash") == pl.col("_hash").last().over(key))
+    losses.count(table.name, df.filter(~pl.col("_winner")))
+    return df.filter(pl.col("_winner")).drop("_hash", "_winner", "_same")
+
+
+def _dedupe_groups(tables: list[Table], frames: dict[str, pl.DataFrame], losses: Losses) -> dict[str, pl.DataFrame]:
+    """Whole groups (e.g. nights): the newest exchange's rows of a group replace every older exchange's."""
+    group = ["participant_id", tables[0].group]
+    record = [*group, *RECENCY]
+    hashes = [
+        frames[t.name]
+        .with_columns(_content_hash(t))
+        .group_by([*record, "source_file"])
+        .agg(pl.col("_hash").sort().alias(f"_hash_{t.name}"))
+        for t in tables
+    ]
+    records = hashes[0]
+    for h in hashes[1:]:
+        records = records.join(h, on=[*record, "source_file"], how="full", coalesce=True, nulls_equal=True)
+    records = _oldest_first(
+        records.with_columns(_hash=pl.struct([f"_hash_{t.name}" for t in tables]).hash()).select(
+            *record, "source_file", "_hash"
+        )
     )
-    return frozenset(rows.items())
+    last = pl.int_range(pl.len()).over(group) == pl.len().over(group) - 1
+    records = records.with_columns(_winner=last, _same=pl.col("_hash") == pl.col("_hash").last().over(group))
+    losses.count(tables[0].name, records.filter(~pl.col("_winner")))
+    winners = records.filter(pl.col("_winner")).select(*group, *WHERE)
+    return {
+        t.name: frames[t.name].join(winners, on=[*group, *WHERE], how="semi", nulls_equal=True) for t in tables
+    }

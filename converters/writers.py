@@ -11,24 +11,12 @@ from pathlib import Path
 from typing import Any, Iterator, Literal
 
 import orjson
-import polars as pl
 
 from . import __version__
 from .convert import Conversion
-from .tables import TABLES, Table
+from .tables import TABLES
 
 OutputFormat = Literal["parquet", "csv"]
-
-
-def dataframe(table: Table, rows: list[dict[str, Any]]) -> pl.DataFrame:
-    """The rows as a frame of the table's declared schema, sorted by its natural key."""
-    df = pl.DataFrame(rows, schema=table.schema, strict=False)
-    return df.sort(list(table.key), nulls_last=True, maintain_order=True)
-
-
-def frames(conversion: Conversion) -> dict[str, pl.DataFrame]:
-    """Every table that has rows, as a frame."""
-    return {name: dataframe(TABLES[name], rows) for name, rows in conversion.tables.items() if rows}
 
 
 def report(conversion: Conversion, written: dict[str, Path]) -> dict[str, Any]:
@@ -52,12 +40,12 @@ def report(conversion: Conversion, written: dict[str, Path]) -> dict[str, Any]:
         "totals": dict(totals),
         "tables": {
             name: {
-                "rows": len(rows),
+                "rows": conversion.tables[name].height if name in conversion.tables else 0,
                 "duplicates": conversion.duplicates[name],
                 "conflicts": conversion.conflicts[name],
                 "file": written[name].name if name in written else None,
             }
-            for name, rows in conversion.tables.items()
+            for name in TABLES
         },
         "files": files,
     }
@@ -68,7 +56,7 @@ def write(conversion: Conversion, out: Path, fmt: OutputFormat = "parquet") -> d
     has no rows for are removed, so `out` always shows one run."""
     out.mkdir(parents=True, exist_ok=True)
     written: dict[str, Path] = {}
-    for name, df in frames(conversion).items():
+    for name, df in conversion.tables.items():
         path = out / f"{name}.{fmt}"
         with _atomic(path) as tmp:
             df.write_parquet(tmp) if fmt == "parquet" else df.write_csv(tmp)

@@ -50,7 +50,7 @@ def test_every_exchange_lands_in_exactly_one_category(tmp_path):
 def test_a_reject_keeps_the_raw_body_and_the_schema_message(tmp_path):
     har = write_har(tmp_path / "c.har", [entry(BAND_EVENTS_URL + "&access_token=TOKEN", {"value": [{"EventId": 1}]})])
     result = convert([Input(har, "c.har", True)])
-    (reject,) = result.tables["rejects"]
+    (reject,) = result.tables["rejects"].to_dicts()
     assert reject["endpoint"] == "band/events" and reject["path"] == "/v1/Events(eventType=%27Running%27)"
     assert "does not match schema band-events.json: at /value/0" in reject["reason"]
     assert json.loads(reject["body"]) == {"value": [{"EventId": 1}]} and reject["body_encoding"] == "utf-8"
@@ -67,7 +67,7 @@ def test_a_reject_keeps_the_raw_body_and_the_schema_message(tmp_path):
 )
 def test_undecodable_device_bodies_are_rejected_with_a_reason(tmp_path, body, reason):
     har = write_har(tmp_path / "c.har", [entry(BAND_EVENTS_URL, body)])
-    (reject,) = convert([Input(har, "c.har", True)]).tables["rejects"]
+    (reject,) = convert([Input(har, "c.har", True)]).tables["rejects"].to_dicts()
     assert reject["reason"].startswith(reason)
 
 

@@ -4,12 +4,19 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from converters.dedupe import Deduper
+from converters.convert import RowBuffer
+from converters.dedupe import dedupe
 
 
-def prov(file: str, entry: int, hour: int | None, participant: str | None = None) -> dict:
-    when = None if hour is None else datetime(2017, 3, 3, hour, tzinfo=UTC)
-    return {"participant_id": participant, "source_file": file, "source_entry": entry, "captured_at": when}
+def rows_from(*exchanges):
+    """Frames from exchanges given as (file, file_index, entry, capture hour or None, participant, rows)."""
+    buffer = RowBuffer()
+    for file, file_index, entry, hour, participant, rows in exchanges:
+        when = None if hour is None else datetime(2017, 3, 3, hour, tzinfo=UTC)
+        for table, row in rows:
+            prov = {"participant_id": participant, "source_file": file, "source_entry": entry, "captured_at": when}
+            buffer.add(table, {**row, **prov, "_file_index": file_index})
+    return dedupe(buffer.frames())
 
 
 def event(event_id: str, calories: float) -> tuple[str, dict]:
@@ -19,54 +26,50 @@ def event(event_id: str, calories: float) -> tuple[str, dict]:
 def night(day: int, score: int, events: list[int]) -> list[tuple[str, dict]]:
     n = date(2017, 3, day)
     rows = [("sense_nights", {"night": n, "score": score})]
-    rows += [("sense_timeline_events", {"night": n, "time": t, "event_type": "IN_BED"}) for t in events]
+    rows += [
+        ("sense_timeline_events", {"night": n, "time": datetime(2017, 3, day, t, tzinfo=UTC), "event_type": "IN_BED"})
+        for t in events
+    ]
     return rows
 
 
-def test_identical_copies_are_kept_once_and_counted_as_duplicates():
-    d = Deduper()
-    assert d.add([event("1", 100.0)], prov("a.har", 0, 1)) == (0, 0)
-    assert d.add([event("1", 100.0)], prov("b.flow", 5, 2)) == (1, 0)
-    (row,) = d.tables()["band_events"]
-    assert row["source_file"] == "b.flow"  # equal content: the later capture's provenance is kept
-    assert d.duplicates["band_events"] == 1 and not d.conflicts
+def test_identical_copies_are_kept_once_and_counted_as_duplicates_of_the_older_file():
+    tables, losses = rows_from(("a.har", 0, 0, 1, None, [event("1", 100.0)]), ("b.flow", 1, 5, 2, None, [event("1", 100.0)]))
+    assert tables["band_events"]["source_file"].to_list() == ["b.flow"]  # the later capture's provenance is kept
+    assert losses.duplicates == {"band_events": 1} and not losses.conflicts
+    assert losses.file_duplicates == {"a.har": 1}
 
 
-def test_differing_copies_keep_the_most_recent_capture_whatever_the_reading_order():
-    d = Deduper()
-    d.add([event("1", 200.0)], prov("new.har", 0, 9))
-    assert d.add([event("1", 100.0)], prov("old.har", 0, 1)) == (0, 1)
-    (row,) = d.tables()["band_events"]
-    assert row["calories_kcal"] == 200.0 and row["source_file"] == "new.har"
-    assert d.conflicts["band_events"] == 1
+def test_differing_copies_keep_the_most_recent_capture_whatever_the_file_order():
+    tables, losses = rows_from(("new.har", 0, 0, 9, None, [event("1", 200.0)]), ("old.har", 1, 0, 1, None, [event("1", 100.0)]))
+    assert tables["band_events"].select("calories_kcal", "source_file").rows() == [(200.0, "new.har")]
+    assert losses.conflicts == {"band_events": 1} and losses.file_conflicts == {"old.har": 1}
 
 
-def test_without_capture_times_the_copy_read_last_wins():
-    d = Deduper()
-    d.add([event("1", 100.0)], prov("a.har", 0, None))
-    d.add([event("1", 150.0)], prov("b.har", 0, None))
-    assert d.tables()["band_events"][0]["calories_kcal"] == 150.0
+def test_without_capture_times_the_later_file_wins():
+    tables, _ = rows_from(("a.har", 0, 0, None, None, [event("1", 100.0)]), ("b.har", 1, 0, None, None, [event("1", 150.0)]))
+    assert tables["band_events"]["calories_kcal"].to_list() == [150.0]
 
 
 def test_a_newer_night_replaces_all_rows_of_the_older_one():
     """An edited timeline drops an event: the old event must not linger beside the new night."""
-    d = Deduper()
-    d.add(night(2, 70, [1, 2, 3]), prov("a.har", 0, 1))
-    assert d.add(night(2, 75, [1, 3]), prov("b.har", 0, 2)) == (0, 1)
-    t = d.tables()
-    assert [r["score"] for r in t["sense_nights"]] == [75]
-    assert sorted(r["time"] for r in t["sense_timeline_events"]) == [1, 3]
-    assert d.conflicts["sense_nights"] == 1
+    tables, losses = rows_from(("a.har", 0, 0, 1, None, night(2, 70, [1, 2, 3])), ("b.har", 1, 0, 2, None, night(2, 75, [1, 3])))
+    assert tables["sense_nights"]["score"].to_list() == [75]
+    assert sorted(t.hour for t in tables["sense_timeline_events"]["time"]) == [1, 3]
+    assert losses.conflicts == {"sense_nights": 1} and not losses.duplicates
+
+
+def test_an_identical_night_is_one_duplicate_not_one_per_row():
+    tables, losses = rows_from(("a.har", 0, 0, 1, None, night(2, 70, [1, 2])), ("b.har", 1, 3, 2, None, night(2, 70, [1, 2])))
+    assert tables["sense_timeline_events"].height == 2
+    assert losses.duplicates == {"sense_nights": 1}
 
 
 def test_same_night_of_two_participants_is_two_records():
-    d = Deduper()
-    d.add(night(2, 70, [1]), prov("p1.har", 0, 1, participant="p1"))
-    d.add(night(2, 70, [1]), prov("p2.har", 0, 1, participant="p2"))
-    assert len(d.tables()["sense_nights"]) == 2 and not d.duplicates
+    tables, losses = rows_from(("p1.har", 0, 0, 1, "p1", night(2, 70, [1])), ("p2.har", 1, 0, 1, "p2", night(2, 70, [1])))
+    assert tables["sense_nights"].height == 2 and not losses.duplicates
 
 
 def test_a_repeated_key_inside_one_response_is_one_row():
-    d = Deduper()
-    assert d.add([event("7", 1.0), event("7", 1.0)], prov("a.har", 0, 1)) == (1, 0)
-    assert len(d.tables()["band_events"]) == 1
+    tables, losses = rows_from(("a.har", 0, 0, 1, None, [event("7", 1.0), event("7", 1.0)]))
+    assert tables["band_events"].height == 1 and losses.duplicates == {"band_events": 1}
