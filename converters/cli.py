@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from enum import Enum
 from pathlib import Path
@@ -14,6 +15,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # plain help: rendering it with rich costs more than the rest of start-up
 )
 
 
@@ -36,6 +38,9 @@ def convert(
         Optional[str], typer.Option("--participant", help="Participant id written into every row.")
     ] = None,
     json_report: Annotated[bool, typer.Option("--json", help="Also print report.json to stdout.")] = False,
+    jobs: Annotated[
+        Optional[int], typer.Option("--jobs", "-j", min=1, help="Files converted in parallel [default: all cores].")
+    ] = None,
 ) -> None:
     """Convert captures into tables: OUT/<table>.parquet (or .csv) and OUT/report.json.
 
@@ -54,7 +59,7 @@ def convert(
         raise typer.Exit(2)
     inputs = conversion.collect_inputs(paths, exclude=out)
     with _progress(err, len(inputs)) as advance:
-        result = conversion.convert(inputs, participant_id=participant, progress=advance)
+        result = conversion.convert(inputs, participant, advance, jobs or os.cpu_count() or 1)
     report = writers.write(result, out, format.value)
     _print_summary(err, report, out)
     if json_report:

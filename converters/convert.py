@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import multiprocessing
 from collections import Counter
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Literal
@@ -108,18 +110,27 @@ def convert(
     inputs: list[Input],
     participant_id: str | None = None,
     progress: ProgressCallback | None = None,
+    jobs: int = 1,
 ) -> Conversion:
-    """Convert the inputs; where records conflict the most recent capture wins (ties: the later input)."""
-    reports, frames = [], []
-    for index, inp in enumerate(inputs):
-        if progress:
-            progress(inp, None)
-        report, tables = convert_file(inp, index, participant_id)
-        reports.append(report)
-        frames.append(tables)
-        if progress:
-            progress(inp, report)
-    return combine(reports, frames)
+    """Convert the inputs, `jobs` files at a time in separate processes; the result does not depend on `jobs`.
+    Where records conflict the most recent capture wins (ties: the later input)."""
+    results: list[tuple[FileReport, dict[str, pl.DataFrame]]] = []
+    if jobs <= 1 or len(inputs) <= 1:
+        for index, inp in enumerate(inputs):
+            if progress:
+                progress(inp, None)
+            results.append(convert_file(inp, index, participant_id))
+            if progress:
+                progress(inp, results[-1][0])
+    else:
+        # spawn: forking a process that has polars' thread pool running can deadlock
+        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+            futures = [pool.submit(convert_file, inp, i, participant_id) for i, inp in enumerate(inputs)]
+            for inp, future in zip(inputs, futures):
+                results.append(future.result())
+                if progress:
+                    progress(inp, results[-1][0])
+    return combine([r for r, _ in results], [t for _, t in results])
 
 
 def combine(reports: list[FileReport], frames: list[dict[str, pl.DataFrame]]) -> Conversion:

@@ -8,6 +8,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 from builders import BAND_EVENTS_URL, band_event, entry, write_har
+from conftest import REPO
 from typer.testing import CliRunner
 
 from converters.cli import app
@@ -177,3 +178,15 @@ def test_every_real_capture_converts_with_every_exchange_accounted_for(capture):
         assert f.status == "failed" and "(0, 10)" in f.error
     else:
         assert f.status == "ok", f.error
+
+
+def test_parallel_jobs_give_the_same_tables_and_report_as_one_job(tmp_path):
+    har = REPO / "samples" / "phone-sync.har"
+    flow = REPO / "samples" / "phone-sync.flow"
+    other = write_har(tmp_path / "c.har", [entry(BAND_EVENTS_URL, band_event(calories=999))])
+    inputs = [Input(p, p.name, True) for p in (har, flow, other)]
+    one, two = convert(inputs, jobs=1), convert(inputs, jobs=2)
+    assert [f.as_dict() for f in one.files] == [f.as_dict() for f in two.files]
+    assert one.tables.keys() == two.tables.keys()
+    for name in one.tables:
+        assert one.tables[name].equals(two.tables[name]), name
