@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Iterator, Literal
+from typing import Callable, Iterator, Literal
 
 Format = Literal["har", "flow"]
 
@@ -69,16 +69,24 @@ def detect_format(path: Path) -> Format | None:
     return sniff_format(path)
 
 
-def read_capture(path: Path, fmt: Format | None = None, *, display_name: str | None = None) -> Iterator[Item]:
-    """Stream the items of one capture file. `display_name` is written as `source_file` (default: `str(path)`)."""
+WantsBody = Callable[[str], bool]  # host -> whether that exchange's headers and body are needed
+
+
+def read_capture(
+    path: Path, fmt: Format | None = None, *, display_name: str | None = None, wants_body: WantsBody | None = None
+) -> Iterator[Item]:
+    """Stream the items of one capture file. `display_name` is written as `source_file` (default: `str(path)`).
+
+    With `wants_body`, exchanges whose host it refuses are yielded without headers and body (empty tuples and
+    None), so readers can skip decoding what nobody will look at; every other field is filled as usual."""
     fmt = fmt or detect_format(path)
     name = display_name or str(path)
     if fmt == "har":
         from .har import read_har
 
-        return read_har(path, name)
+        return read_har(path, name, wants_body)
     if fmt == "flow":
         from .flow import read_flows
 
-        return read_flows(path, name)
+        return read_flows(path, name, wants_body)
     return iter([CaptureError("not a HAR file or a mitmproxy flow dump", 0)])

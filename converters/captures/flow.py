@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator
 
-from . import CaptureError, Exchange, Item, Skipped
+from . import CaptureError, Exchange, Item, Skipped, WantsBody
 from .bodies import GZIP_MAGIC, decode_failure
 
 if TYPE_CHECKING:
@@ -21,7 +21,7 @@ _PLAIN_READER_MESSAGES = ("Invalid data format", "Unknown flow type")
 _VERSION_MESSAGE = "cannot read files with flow format version"
 
 
-def read_flows(path: Path, source_file: str) -> Iterator[Item]:
+def read_flows(path: Path, source_file: str, wants_body: WantsBody | None = None) -> Iterator[Item]:
     """Yield an `Exchange` per HTTP flow and a `Skipped` per other flow (kind "tcp", "udp", "dns"…), in file order,
     then a `CaptureError` if the dump cannot be read to its end (cut off, damaged, or a format mitmproxy refuses)."""
     from mitmproxy import exceptions, http
