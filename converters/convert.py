@@ -23,7 +23,7 @@ from . import devices
 from .captures import CaptureError, Exchange, Skipped, detect_format, read_capture
 from .dedupe import FILE_INDEX, dedupe
 from .devices.base import Request, Row, parse_query
-from .tables import TABLES
+from .tables import PROVENANCE, TABLES, UTC_TIME
 from .validation import schema_problem
 
 Status = Literal["ok", "partial", "failed", "skipped"]
@@ -152,28 +152,33 @@ def combine(reports: list[FileReport], frames: list[dict[str, pl.DataFrame]]) ->
 
 
 class RowBuffer:
-    """Rows of one file, per table, gathered into polars frames of the table's schema every `BATCH` rows."""
-
-    BATCH = 20_000
+    """One file's rows as polars frames of each table's schema, built once per exchange with its provenance."""
 
     def __init__(self) -> None:
-        self._rows: dict[str, list[Row]] = {}
         self._frames: dict[str, list[pl.DataFrame]] = {}
 
-    def add(self, table: str, row: Row) -> None:
-        rows = self._rows.setdefault(table, [])
-        rows.append(row)
-        if len(rows) >= self.BATCH:
-            self._flush(table)
-
-    def _flush(self, table: str) -> None:
-        schema = {**TABLES[table].schema, FILE_INDEX: pl.Int64}
-        self._frames.setdefault(table, []).append(pl.DataFrame(self._rows.pop(table), schema=schema, strict=False))
+    def add(self, rows: Iterable[tuple[str, Row]], provenance: dict[str, Any]) -> Counter[str]:
+        """Add the rows of one exchange; returns how many went into each table."""
+        by_table: dict[str, list[Row]] = {}
+        for table, row in rows:
+            by_table.setdefault(table, []).append(row)
+        for table, table_rows in by_table.items():
+            self._frames.setdefault(table, []).append(frame(table, table_rows, provenance))
+        return Counter({table: len(table_rows) for table, table_rows in by_table.items()})
 
     def frames(self) -> dict[str, pl.DataFrame]:
-        for table in list(self._rows):
-            self._flush(table)
         return {name: pl.concat(dfs) for name, dfs in self._frames.items()}
+
+
+def frame(table: str, rows: list[Row], provenance: dict[str, Any]) -> pl.DataFrame:
+    """Rows (times as epoch µs) of one table and one exchange as a frame of the table's schema plus `_file_index`."""
+    t = TABLES[table]
+    decoded = pl.DataFrame(rows, schema=t.row_schema, strict=False)
+    return decoded.with_columns(
+        *(pl.lit(provenance[c.name], dtype=c.dtype).alias(c.name) for c in PROVENANCE),
+        pl.lit(provenance[FILE_INDEX], dtype=pl.Int64).alias(FILE_INDEX),
+        *(pl.col(name).cast(UTC_TIME) for name in t.time_columns if name in t.row_schema),
+    ).select(*t.column_names, FILE_INDEX)
 
 
 def convert_file(inp: Input, index: int, participant_id: str | None) -> tuple[FileReport, dict[str, pl.DataFrame]]:
@@ -236,13 +241,10 @@ def _route_exchange(ex: Exchange, index: int, participant_id: str | None, report
     problem, decoded = _decode(ex, m)
     if problem is not None:
         report.rejects += 1
-        rows.add("rejects", _reject_row(ex, ep.name, problem, provenance))
+        rows.add([("rejects", _reject_row(ex, ep.name, problem))], provenance)
         return
     report.device_responses[ep.name] += 1
-    for table, row in decoded:
-        report.rows[table] += 1
-        row.update(provenance)
-        rows.add(table, row)
+    report.rows.update(rows.add(decoded, provenance))
 
 
 def _decode(ex: Exchange, m: devices.Match) -> tuple[str | None, list]:
@@ -265,7 +267,7 @@ def _decode(ex: Exchange, m: devices.Match) -> tuple[str | None, list]:
         return f"could not decode: {type(e).__name__}: {e}", []
 
 
-def _reject_row(ex: Exchange, endpoint: str, reason: str, provenance: dict[str, Any]) -> dict[str, Any]:
+def _reject_row(ex: Exchange, endpoint: str, reason: str) -> Row:
     body, encoding = None, None
     if ex.body is not None:
         try:
@@ -281,7 +283,6 @@ def _reject_row(ex: Exchange, endpoint: str, reason: str, provenance: dict[str, 
         "reason": reason,
         "body": body,
         "body_encoding": encoding,
-        **provenance,
     }
 
 

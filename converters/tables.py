@@ -37,6 +37,16 @@ class Table:
     def column_names(self) -> tuple[str, ...]:
         return tuple(c.name for c in self.columns)
 
+    @property
+    def time_columns(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns if c.dtype == UTC_TIME)
+
+    @property
+    def row_schema(self) -> dict[str, pl.DataType]:
+        """The schema of decoded rows: times as epoch µs integers, provenance not yet added."""
+        provenance = {c.name for c in PROVENANCE}
+        return {c.name: pl.Int64 if c.dtype == UTC_TIME else c.dtype for c in self.columns if c.name not in provenance}
+
 
 def C(name: str, dtype: pl.DataType, description: str, unit: str | None = None) -> Column:
     return Column(name, dtype, description, unit)

@@ -13,9 +13,8 @@ def rows_from(*exchanges):
     buffer = RowBuffer()
     for file, file_index, entry, hour, participant, rows in exchanges:
         when = None if hour is None else datetime(2017, 3, 3, hour, tzinfo=UTC)
-        for table, row in rows:
-            prov = {"participant_id": participant, "source_file": file, "source_entry": entry, "captured_at": when}
-            buffer.add(table, {**row, **prov, "_file_index": file_index})
+        prov = {"participant_id": participant, "source_file": file, "source_entry": entry, "captured_at": when}
+        buffer.add(rows, {**prov, "_file_index": file_index})
     return dedupe(buffer.frames())
 
 
@@ -27,7 +26,7 @@ def night(day: int, score: int, events: list[int]) -> list[tuple[str, dict]]:
     n = date(2017, 3, day)
     rows = [("sense_nights", {"night": n, "score": score})]
     rows += [
-        ("sense_timeline_events", {"night": n, "time": datetime(2017, 3, day, t, tzinfo=UTC), "event_type": "IN_BED"})
+        ("sense_timeline_events", {"night": n, "time": t * 3_600_000_000, "event_type": "IN_BED"})
         for t in events
     ]
     return rows

@@ -9,7 +9,7 @@ import pytest
 
 from converters import devices
 from converters.devices import band, sense
-from converters.devices.base import Request
+from converters.devices.base import Request, datetime_us
 from converters.validation import schema_problem
 
 
@@ -69,6 +69,11 @@ def decode(endpoint, payload, path_params=None, body=None, captured_at=None):
     return out
 
 
+def utc(*args) -> int:
+    """A UTC time as decoders give it: epoch microseconds."""
+    return datetime_us(datetime(*args, tzinfo=UTC))
+
+
 def load(reference, name):
     return orjson.loads((reference / name).read_bytes())
 
@@ -77,16 +82,16 @@ def test_band_run_converts_units_and_keeps_microseconds(reference):
     t = decode(band.EVENTS, load(reference, "band-private/run.json"))
     (event,) = t["band_events"]
     assert event["event_id"] == "2519812557630091728"
-    assert event["start_time"] == datetime(2015, 1, 12, 6, 43, 56, 990827, tzinfo=UTC)
+    assert event["start_time"] == utc(2015, 1, 12, 6, 43, 56, 990827)
     assert event["day_id"] == date(2015, 1, 11)  # a local date: not shifted by the UTC start time
     assert event["duration_s"] == 1830
     assert event["distance_m"] == pytest.approx(2367.02)  # 236702 cm
     assert event["pace_s_per_km"] == pytest.approx(773.482)  # 773482 ms/km
     assert len(t["band_sequences"]) == 3 and len(t["band_map_points"]) == 98 and len(t["band_minutes"]) == 31
-    minute = next(m for m in t["band_minutes"] if m["time"] == datetime(2015, 1, 12, 7, 13, tzinfo=UTC))
+    minute = next(m for m in t["band_minutes"] if m["time"] == utc(2015, 1, 12, 7, 13))
     assert minute["distance_m"] == pytest.approx(119.06)  # TotalDistance is the string "11906" (cm)
     last = max(t["band_map_points"], key=lambda p: p["ordinal"])
-    assert last["time"] == event["start_time"].replace(second=27, minute=14, hour=7)  # start + 1831 s
+    assert last["time"] == utc(2015, 1, 12, 7, 14, 27, 990827)  # start + 1831 s
 
 
 def test_band_event_id_is_start_time_in_reverse_ticks(reference):
@@ -96,7 +101,7 @@ def test_band_event_id_is_start_time_in_reverse_ticks(reference):
             ticks = 3155378975999999999 - int(event["event_id"])
             epoch_ticks = 621355968000000000
             start_us = (ticks - epoch_ticks) // 10
-            assert abs(start_us - event["start_time"].timestamp() * 1e6) < 1
+            assert start_us == event["start_time"]
 
 
 def test_band_map_point_coordinates_are_degrees_and_metres():
@@ -116,7 +121,7 @@ def test_band_map_point_coordinates_are_degrees_and_metres():
     (p,) = decode(band.EVENTS, payload)["band_map_points"]
     assert p["latitude_deg"] == pytest.approx(47.6205) and p["longitude_deg"] == pytest.approx(-122.3493)
     assert p["altitude_m"] == pytest.approx(56.2) and p["horizontal_error_m"] == pytest.approx(3.0)
-    assert p["time"] == datetime(2015, 6, 1, 10, 0, 5, tzinfo=UTC)
+    assert p["time"] == utc(2015, 6, 1, 10, 0, 5)
 
 
 def test_band_sleep_event_fields_and_sequences():
@@ -152,7 +157,7 @@ def test_band_sleep_event_fields_and_sequences():
     }
     t = decode(band.EVENTS, payload)
     (e,) = t["band_events"]
-    assert e["start_time"].microsecond == 123456
+    assert e["start_time"] == utc(2015, 1, 10, 6, 30, 0, 123456)  # the 7th fractional digit is dropped
     assert (e["wakeups"], e["resting_hr_bpm"], e["sleep_efficiency_pct"]) == (3, 52, 91.5)
     assert (e["restful_sleep_s"], e["restless_sleep_s"]) == (9000, 16000)
     assert e["distance_m"] is None
@@ -212,12 +217,12 @@ def test_sense_timeline_v2_converts_ms_and_minutes():
     }
     t = decode(sense.TIMELINE_V2, payload, {"date": "2017-03-02"})
     (ev,) = t["sense_timeline_events"]
-    assert ev["time"] == datetime(2017, 3, 3, 6, 0, tzinfo=UTC)
+    assert ev["time"] == utc(2017, 3, 3, 6, 0)
     assert (ev["utc_offset_s"], ev["duration_s"]) == (-28800, 540)
     m = {x["name"]: x for x in t["sense_night_metrics"]}
     assert (m["total_sleep"]["value"], m["total_sleep"]["unit"]) == (468 * 60, "s")
     assert (m["times_awake"]["value"], m["times_awake"]["unit"]) == (2, "count")
-    assert m["fell_asleep"]["time"] == datetime(2017, 3, 3, 6, 0, tzinfo=UTC) and m["fell_asleep"]["value"] is None
+    assert m["fell_asleep"]["time"] == utc(2017, 3, 3, 6, 0) and m["fell_asleep"]["value"] is None
     assert m["temperature"]["condition"] == "WARNING"
 
 
@@ -225,14 +230,14 @@ def test_sense_room_current_units_are_normalised(reference):
     t = decode(sense.ROOM_CURRENT, load(reference, "sense/current_conditions.json"))
     by_sensor = {r["sensor"]: r for r in t["sense_room_readings"]}
     assert by_sensor["temperature"]["unit"] == "celsius" and by_sensor["humidity"]["unit"] == "percent"
-    assert by_sensor["temperature"]["time"].tzinfo is not None
+    assert by_sensor["temperature"]["time"] == 1413235620000 * 1000  # last_updated_utc, ms
 
 
 def test_sense_fahrenheit_readings_become_celsius():
     payload = {"sensors": [{"type": "TEMPERATURE", "unit": "FAHRENHEIT", "value": 68.0}]}
     when = datetime(2017, 1, 1, tzinfo=UTC)
     (r,) = decode(sense.SENSORS_CURRENT, payload, captured_at=when)["sense_room_readings"]
-    assert (r["value"], r["unit"], r["time"]) == (20.0, "celsius", when)
+    assert (r["value"], r["unit"], r["time"]) == (20.0, "celsius", datetime_us(when))
 
 
 def test_sense_v2_sensor_history_gaps_are_null_and_resolution_comes_from_scope(reference):

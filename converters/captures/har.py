@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 import ijson
 from haralyzer import HarEntry
 
-from . import CaptureError, Exchange, Item, Skipped
+from . import CaptureError, Exchange, Item, Skipped, WantsBody
 from .bodies import GZIP_MAGIC, dechunk, gunzip_if_gzipped
 from .sniff import BOM, ZLIB_HEADERS
 
@@ -34,7 +34,7 @@ _ENTRY_PREFIX = "log.entries.item"
 _STREAM_ERRORS = (ijson.JSONError, UnicodeDecodeError, EOFError, zlib.error, gzip.BadGzipFile)
 
 
-def read_har(path: Path, source_file: str) -> Iterator[Item]:
+def read_har(path: Path, source_file: str, wants_body: WantsBody | None = None) -> Iterator[Item]:
     """Yield one `Exchange` per entry of `log.entries`, in file order, then a `CaptureError` if the file is unreadable.
 
     An entry too damaged to be an exchange (no request URL, say) is yielded as `Skipped(kind="malformed")`.
@@ -51,7 +51,7 @@ def read_har(path: Path, source_file: str) -> Iterator[Item]:
         except _STREAM_ERRORS as error:
             yield CaptureError(_read_failure(error, entries_read), entries_read)
             return
-        yield _item(entry, entries_read, source_file)
+        yield _item(entry, entries_read, source_file, wants_body)
         entries_read += 1
     if entries_read == 0 and not _has_entries_array(path):
         yield CaptureError("JSON but not a HAR file (no log.entries)", 0)
@@ -146,23 +146,25 @@ def _read_failure(error: Exception, entries_read: int) -> str:
     return f"{problem}; complete entries read: {entries_read}"
 
 
-def _item(raw_entry: object, index: int, source_file: str) -> Exchange | Skipped:
+def _item(raw_entry: object, index: int, source_file: str, wants_body: WantsBody | None) -> Exchange | Skipped:
     """The exchange of one HAR entry, or `Skipped(kind="malformed")` if the entry lacks what an exchange needs."""
     try:
-        return _exchange(HarEntry(raw_entry), index, source_file)
+        return _exchange(HarEntry(raw_entry), index, source_file, wants_body)
     except (KeyError, TypeError, ValueError, AttributeError):
         return Skipped(index, "malformed")
 
 
-def _exchange(entry: HarEntry, index: int, source_file: str) -> Exchange:
+def _exchange(entry: HarEntry, index: int, source_file: str, wants_body: WantsBody | None) -> Exchange:
     """Raises KeyError, TypeError, ValueError or AttributeError for a malformed entry."""
     request = entry.request
     url = urlsplit(request.url)
     request_headers = _headers(request.raw_entry.get("headers"))
+    host = _host(url.hostname, request_headers)
     response = entry.response if entry.raw_entry.get("response") else None
-    response_headers = _headers(response.raw_entry.get("headers")) if response else ()
+    wanted = wants_body is None or wants_body(host)
+    response_headers = _headers(response.raw_entry.get("headers")) if response and wanted else ()
     body, body_error = (None, None)
-    if response:
+    if response and wanted:
         body, body_error = _response_body(response.raw_entry.get("content") or {}, response_headers)
     return Exchange(
         source_file=source_file,
@@ -170,14 +172,14 @@ def _exchange(entry: HarEntry, index: int, source_file: str) -> Exchange:
         captured_at=_utc(entry.raw_entry.get("startedDateTime")),
         method=request.method.upper(),
         scheme=url.scheme,
-        host=_host(url.hostname, request_headers),
+        host=host,
         port=url.port,
         path=url.path,
         query=url.query,
         status=(response.raw_entry.get("status") or None) if response else None,
-        request_headers=request_headers,
+        request_headers=request_headers if wanted else (),
         response_headers=response_headers,
-        request_body=_request_body(request.raw_entry.get("postData")),
+        request_body=_request_body(request.raw_entry.get("postData")) if wanted else None,
         body=body,
         body_error=body_error,
     )

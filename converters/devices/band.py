@@ -7,7 +7,6 @@ coordinates in degrees x 10^7, times ISO 8601 UTC with 7 fractional digits; `Day
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 from typing import Any
 
 from .base import Device, Endpoint, Request, Row, Rows, integer, iso_date, iso_utc, number, per, route
@@ -115,7 +114,7 @@ def _map_point_row(event_id: str, start, p: dict[str, Any]) -> Row:
     return {
         "event_id": event_id,
         "ordinal": integer(p["MapPointOrdinal"]),
-        "time": start + timedelta(seconds=since) if start is not None and since is not None else None,
+        "time": start + round(since * 1_000_000) if start is not None and since is not None else None,
         "seconds_since_start": since,
         "point_type": p.get("MapPointType"),
         "latitude_deg": per(loc.get("Latitude"), E7),

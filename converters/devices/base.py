@@ -9,8 +9,9 @@ from typing import Any, Callable, Iterable, Literal
 from urllib.parse import parse_qsl, unquote
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+MICROSECOND = timedelta(microseconds=1)
 
-Row = dict[str, Any]
+Row = dict[str, Any]  # column -> value; times as UTC epoch microseconds (int), converted by the table writer
 Rows = Iterable[tuple[str, Row]]  # (table name, row) pairs
 
 
@@ -73,17 +74,22 @@ def parse_query(raw_query: str) -> dict[str, str]:
     return params
 
 
-def iso_utc(value: Any) -> datetime | None:
-    """An ISO 8601 timestamp as an aware UTC datetime (naive ones are taken as UTC); 7-digit fractions keep µs."""
+def iso_utc(value: Any) -> int | None:
+    """An ISO 8601 timestamp as UTC epoch µs (naive ones are taken as UTC); 7-digit fractions keep µs."""
     if not value:
         return None
     t = datetime.fromisoformat(value)
-    return t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
+    return ((t.replace(tzinfo=UTC) if t.tzinfo is None else t) - EPOCH) // MICROSECOND
 
 
-def ms_utc(value: Any) -> datetime | None:
-    """Epoch milliseconds as an aware UTC datetime."""
-    return None if value is None else EPOCH + timedelta(milliseconds=value)
+def datetime_us(value: datetime | None) -> int | None:
+    """An aware datetime as UTC epoch µs."""
+    return None if value is None else (value - EPOCH) // MICROSECOND
+
+
+def ms_utc(value: Any) -> int | None:
+    """Epoch milliseconds as epoch µs."""
+    return None if value is None else int(value) * 1000
 
 
 def iso_date(value: Any) -> date | None:

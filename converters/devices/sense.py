@@ -11,7 +11,7 @@ from typing import Any
 
 import orjson
 
-from .base import Device, Endpoint, Request, Row, Rows, integer, iso_date, ms_utc, number, per, route
+from .base import Device, Endpoint, Request, Row, Rows, datetime_us, integer, iso_date, ms_utc, number, per, route
 
 # Hello's server mapping of v1 timeline event types to v2 (suripu-core timeline/v2/TimelineEvent.from).
 V1_TO_V2_EVENT_TYPE = {
@@ -148,7 +148,7 @@ def decode_room_current(payload: dict[str, dict[str, Any]], request: Request) ->
 def decode_sensors_current(payload: dict[str, Any], request: Request) -> Rows:
     """GET /v2/sensors: current readings; the payload has no time, so the capture time is used."""
     for s in payload.get("sensors") or ():
-        yield "sense_room_readings", _reading_row(request.captured_at, s["type"], s.get("value"), s.get("unit"), s)
+        yield "sense_room_readings", _reading_row(datetime_us(request.captured_at), s["type"], s.get("value"), s.get("unit"), s)
 
 
 def _reading_row(time, sensor: str, value, unit: str | None, r: dict[str, Any]) -> Row:
@@ -194,13 +194,15 @@ def decode_sensors_history(payload: dict[str, Any], request: Request) -> Rows:
     """POST /v2/sensors: parallel arrays of values per sensor over `timestamps`; -1 marks a gap."""
     stamps = payload["timestamps"]
     resolution = _scope_resolution(request.body) or _spacing_s(stamps)
+    times = [(ms_utc(ts["t"]), _offset_s(ts.get("o"))) for ts in stamps]
     for sensor, values in payload["sensors"].items():
-        for ts, value in zip(stamps, values, strict=True):
+        name = sensor.lower()
+        for (time, offset), value in zip(times, values, strict=True):
             yield "sense_sensor_samples", {
-                "time": ms_utc(ts["t"]),
-                "utc_offset_s": _offset_s(ts.get("o")),
-                "sensor": sensor.lower(),
-                "value": _gap_to_null(value),
+                "time": time,
+                "utc_offset_s": offset,
+                "sensor": name,
+                "value": None if value == -1 else value,
                 "resolution_s": resolution,
             }
 
