@@ -22,8 +22,8 @@ import polars as pl
 from . import devices
 from .captures import CaptureError, Exchange, Skipped, detect_format, read_capture
 from .dedupe import FILE_INDEX, dedupe
-from .devices.base import Request, Row, parse_query
-from .tables import PROVENANCE, TABLES, UTC_TIME
+from .devices.base import Request, Row, datetime_us, parse_query
+from .tables import TABLES, UTC_TIME
 from .validation import schema_problem
 
 Status = Literal["ok", "partial", "failed", "skipped"]
@@ -86,6 +86,15 @@ class Conversion:
     def ok(self) -> bool:
         return all(f.status in ("ok", "skipped") for f in self.files)
 
+
+# Provenance as the row buffer holds it: capture times as epoch µs until the frame is built.
+PROVENANCE_SCHEMA = {
+    "participant_id": pl.String,
+    "source_file": pl.String,
+    "source_entry": pl.Int64,
+    "captured_at": pl.Int64,
+    FILE_INDEX: pl.Int64,
+}
 
 ProgressCallback = Callable[[Input, FileReport | None], None]
 
@@ -152,33 +161,43 @@ def combine(reports: list[FileReport], frames: list[dict[str, pl.DataFrame]]) ->
 
 
 class RowBuffer:
-    """One file's rows as polars frames of each table's schema, built once per exchange with its provenance."""
+    """One file's rows per table, turned into polars frames of the table's schema every `BATCH` rows."""
+
+    BATCH = 50_000
 
     def __init__(self) -> None:
+        self._rows: dict[str, list[Row]] = {}
+        self._provenance: dict[str, dict[str, list]] = {}  # table -> provenance column -> one value per row
         self._frames: dict[str, list[pl.DataFrame]] = {}
 
     def add(self, rows: Iterable[tuple[str, Row]], provenance: dict[str, Any]) -> Counter[str]:
-        """Add the rows of one exchange; returns how many went into each table."""
-        by_table: dict[str, list[Row]] = {}
+        """Add the rows of one exchange, all with the same provenance; returns how many went into each table."""
+        counts: Counter[str] = Counter()
         for table, row in rows:
-            by_table.setdefault(table, []).append(row)
-        for table, table_rows in by_table.items():
-            self._frames.setdefault(table, []).append(frame(table, table_rows, provenance))
-        return Counter({table: len(table_rows) for table, table_rows in by_table.items()})
+            self._rows.setdefault(table, []).append(row)
+            counts[table] += 1
+        for table, n in counts.items():
+            columns = self._provenance.setdefault(table, {name: [] for name in provenance})
+            for name, value in provenance.items():
+                columns[name] += [value] * n
+            if len(self._rows[table]) >= self.BATCH:
+                self._flush(table)
+        return counts
+
+    def _flush(self, table: str) -> None:
+        t = TABLES[table]
+        provenance = pl.DataFrame(self._provenance.pop(table), schema=PROVENANCE_SCHEMA)
+        rows = pl.DataFrame(self._rows.pop(table), schema=t.row_schema, strict=False)
+        df = pl.concat([rows, provenance], how="horizontal")
+        times = [name for name in (*t.time_columns, "captured_at") if name in df.columns]
+        self._frames.setdefault(table, []).append(
+            df.with_columns(pl.col(times).cast(UTC_TIME)).select(*t.column_names, FILE_INDEX)
+        )
 
     def frames(self) -> dict[str, pl.DataFrame]:
+        for table in list(self._rows):
+            self._flush(table)
         return {name: pl.concat(dfs) for name, dfs in self._frames.items()}
-
-
-def frame(table: str, rows: list[Row], provenance: dict[str, Any]) -> pl.DataFrame:
-    """Rows (times as epoch µs) of one table and one exchange as a frame of the table's schema plus `_file_index`."""
-    t = TABLES[table]
-    decoded = pl.DataFrame(rows, schema=t.row_schema, strict=False)
-    return decoded.with_columns(
-        *(pl.lit(provenance[c.name], dtype=c.dtype).alias(c.name) for c in PROVENANCE),
-        pl.lit(provenance[FILE_INDEX], dtype=pl.Int64).alias(FILE_INDEX),
-        *(pl.col(name).cast(UTC_TIME) for name in t.time_columns if name in t.row_schema),
-    ).select(*t.column_names, FILE_INDEX)
 
 
 def convert_file(inp: Input, index: int, participant_id: str | None) -> tuple[FileReport, dict[str, pl.DataFrame]]:
@@ -197,7 +216,7 @@ def convert_file(inp: Input, index: int, participant_id: str | None) -> tuple[Fi
         report.status, report.error = ("failed" if inp.explicit else "skipped"), reason
         return report, {}
     try:
-        for item in read_capture(inp.path, report.format, display_name=inp.name):
+        for item in read_capture(inp.path, report.format, display_name=inp.name, wants_body=devices.is_device_host):
             if isinstance(item, Exchange):
                 report.exchanges += 1
                 _route_exchange(item, index, participant_id, report, rows)
@@ -232,7 +251,7 @@ def _route_exchange(ex: Exchange, index: int, participant_id: str | None, report
         "participant_id": participant_id,
         "source_file": ex.source_file,
         "source_entry": ex.source_entry,
-        "captured_at": ex.captured_at,
+        "captured_at": datetime_us(ex.captured_at),
         FILE_INDEX: index,
     }
     if ex.status is not None and not 200 <= ex.status < 300:

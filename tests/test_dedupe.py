@@ -6,13 +6,14 @@ from datetime import UTC, date, datetime
 
 from converters.convert import RowBuffer
 from converters.dedupe import dedupe
+from converters.devices.base import datetime_us
 
 
 def rows_from(*exchanges):
     """Frames from exchanges given as (file, file_index, entry, capture hour or None, participant, rows)."""
     buffer = RowBuffer()
     for file, file_index, entry, hour, participant, rows in exchanges:
-        when = None if hour is None else datetime(2017, 3, 3, hour, tzinfo=UTC)
+        when = None if hour is None else datetime_us(datetime(2017, 3, 3, hour, tzinfo=UTC))
         prov = {"participant_id": participant, "source_file": file, "source_entry": entry, "captured_at": when}
         buffer.add(rows, {**prov, "_file_index": file_index})
     return dedupe(buffer.frames())
