@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, NoReturn, Optional
 
 import typer
 
@@ -37,6 +38,14 @@ def convert(
     participant: Annotated[
         Optional[str], typer.Option("--participant", help="Participant id written into every row.")
     ] = None,
+    participants: Annotated[
+        Optional[Path],
+        typer.Option("--participants", help="CSV of pattern,participant_id: globs over the input paths."),
+    ] = None,
+    pseudonymize: Annotated[
+        bool, typer.Option("--pseudonymize", help="Write participant ids as keyed hashes (needs --key-file).")
+    ] = False,
+    key_file: Annotated[Optional[Path], typer.Option("--key-file", help="Secret key for --pseudonymize.")] = None,
     json_report: Annotated[bool, typer.Option("--json", help="Also print report.json to stdout.")] = False,
     jobs: Annotated[
         Optional[int], typer.Option("--jobs", "-j", min=1, help="Files converted in parallel [default: all cores].")
@@ -52,14 +61,33 @@ def convert(
     from . import convert as conversion
     from . import writers
 
+    from . import participants as people
+
     err = Console(stderr=True, highlight=False, soft_wrap=True)
-    missing = [str(p) for p in paths if not p.exists()]
+    stdin = Path("-") in paths
+    paths = [p for p in paths if p != Path("-")]
+    missing = [str(p) for p in paths if not p.exists() and not conversion.GLOB_CHARS & set(str(p))]
     if missing:
-        err.print(f"databack: no such file or folder: {', '.join(missing)}")
-        raise typer.Exit(2)
-    inputs = conversion.collect_inputs(paths, exclude=out)
-    with _progress(err, len(inputs)) as advance:
-        result = conversion.convert(inputs, participant, advance, jobs or os.cpu_count() or 1)
+        _usage_error(err, f"no such file or folder: {', '.join(missing)}")
+    if participant and participants:
+        _usage_error(err, "give --participant or --participants, not both")
+    if pseudonymize != bool(key_file):
+        _usage_error(err, "--pseudonymize and --key-file go together")
+    try:
+        rules = people.read_map(participants) if participants else None
+        key = people.read_key(key_file) if key_file else None
+    except people.ParticipantMapError as e:
+        _usage_error(err, str(e))
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=out, prefix=".databack-stdin-") as spool:
+        inputs = conversion.collect_inputs(paths, exclude=out)
+        if stdin:
+            inputs.append(conversion.spool_stdin(sys.stdin.buffer, Path(spool)))
+        if not inputs:
+            _usage_error(err, "no input files")
+        inputs = people.assign(inputs, participant, rules, key)
+        with _progress(err, len(inputs)) as advance:
+            result = conversion.convert(inputs, advance, jobs or os.cpu_count() or 1)
     report = writers.write(result, out, format.value)
     _print_summary(err, report, out)
     if json_report:
@@ -67,6 +95,11 @@ def convert(
 
         sys.stdout.write(orjson.dumps(report, option=orjson.OPT_INDENT_2).decode() + "\n")
     raise typer.Exit(0 if result.ok else 1)
+
+
+def _usage_error(err, message: str) -> NoReturn:
+    err.print(f"databack: {message}")
+    raise typer.Exit(2)
 
 
 def _progress(console, total: int):

@@ -10,11 +10,14 @@ from __future__ import annotations
 import base64
 import hashlib
 import multiprocessing
+import os
+import shutil
+import tempfile
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Literal
+from typing import Any, BinaryIO, Callable, Iterable, Literal
 
 import orjson
 import polars as pl
@@ -32,8 +35,10 @@ Status = Literal["ok", "partial", "failed", "skipped"]
 @dataclass(frozen=True, slots=True)
 class Input:
     path: Path
-    name: str  # as written to `source_file`: the path as the user gave it, or below the folder they gave
+    name: str  # as written to `source_file`: the path as given, or for files found in a folder, below its parent
     explicit: bool  # named on the command line (not found by walking a folder)
+    participant_id: str | None = None
+    error: str | None = None  # a reason not to convert this input at all (e.g. no participant for it)
 
 
 @dataclass
@@ -41,6 +46,7 @@ class FileReport:
     """What happened to one input file; every exchange is counted in exactly one category."""
 
     file: str
+    participant_id: str | None = None
     format: str | None = None
     size_bytes: int | None = None
     sha256: str | None = None
@@ -99,47 +105,72 @@ PROVENANCE_SCHEMA = {
 ProgressCallback = Callable[[Input, FileReport | None], None]
 
 
+GLOB_CHARS = frozenset("*?[")
+
+
 def collect_inputs(paths: Iterable[Path], exclude: Path | None = None) -> list[Input]:
-    """Files named, and files found below folders named (recursively, sorted, hidden files left out)."""
+    """Files named; files found below folders named (recursively, sorted, hidden files left out), named relative
+    to the folder's parent (`study/p07/a.har`); and what globs the shell did not expand (`'captures/*.har'`)."""
     inputs: list[Input] = []
     excluded = exclude.resolve() if exclude else None
     for p in paths:
-        if p.is_dir():
+        if not p.exists() and GLOB_CHARS & set(str(p)):
+            anchor = Path(p.anchor) if p.is_absolute() else Path()
+            matched = sorted(anchor.glob(str(p.relative_to(anchor)) if p.is_absolute() else str(p)))
+            inputs += [Input(m, str(m), explicit=True) for m in matched if m.is_file()]
+        elif p.is_dir():
             for f in sorted(p.rglob("*")):
                 rel = f.relative_to(p)
                 if f.is_file() and not any(part.startswith(".") for part in rel.parts):
                     if excluded is None or excluded not in f.resolve().parents:
-                        inputs.append(Input(f, str(p / rel), explicit=False))
+                        inputs.append(Input(f, str(Path(p.resolve().name) / rel), explicit=False))
         else:
             inputs.append(Input(p, str(p), explicit=True))
     return inputs
 
 
-def convert(
-    inputs: list[Input],
-    participant_id: str | None = None,
-    progress: ProgressCallback | None = None,
-    jobs: int = 1,
-) -> Conversion:
+def spool_stdin(stream: BinaryIO, folder: Path) -> Input:
+    """A capture piped in on standard input, saved to `folder` (readers need to seek) and named `<stdin>`."""
+    fd, name = tempfile.mkstemp(prefix="stdin-", suffix=".capture", dir=folder)
+    with os.fdopen(fd, "wb") as f:
+        shutil.copyfileobj(stream, f, 1 << 20)
+    return Input(Path(name), "<stdin>", explicit=True)
+
+
+def file_indexes(names: Iterable[str]) -> dict[str, int]:
+    """Each source file's rank among all of a run's names: breaks ties between copies captured at the same time,
+    the same way however the files are listed, split into shards or converted incrementally."""
+    return {name: i for i, name in enumerate(sorted(set(names)))}
+
+
+def convert(inputs: list[Input], progress: ProgressCallback | None = None, jobs: int = 1) -> Conversion:
     """Convert the inputs, `jobs` files at a time in separate processes; the result does not depend on `jobs`.
-    Where records conflict the most recent capture wins (ties: the later input)."""
+    Where records conflict the most recent capture wins (ties: the file whose name sorts last, then the later entry)."""
+    results = convert_files(inputs, file_indexes(i.name for i in inputs), progress, jobs)
+    return combine([r for r, _ in results], [t for _, t in results])
+
+
+def convert_files(
+    inputs: list[Input], indexes: dict[str, int], progress: ProgressCallback | None = None, jobs: int = 1
+) -> list[tuple[FileReport, dict[str, pl.DataFrame]]]:
+    """Each input's report and rows, in input order; `indexes` gives each input's file index."""
     results: list[tuple[FileReport, dict[str, pl.DataFrame]]] = []
     if jobs <= 1 or len(inputs) <= 1:
-        for index, inp in enumerate(inputs):
+        for inp in inputs:
             if progress:
                 progress(inp, None)
-            results.append(convert_file(inp, index, participant_id))
+            results.append(convert_file(inp, indexes[inp.name]))
             if progress:
                 progress(inp, results[-1][0])
     else:
         # spawn: forking a process that has polars' thread pool running can deadlock
         with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-            futures = [pool.submit(convert_file, inp, i, participant_id) for i, inp in enumerate(inputs)]
+            futures = [pool.submit(convert_file, inp, indexes[inp.name]) for inp in inputs]
             for inp, future in zip(inputs, futures):
                 results.append(future.result())
                 if progress:
                     progress(inp, results[-1][0])
-    return combine([r for r, _ in results], [t for _, t in results])
+    return results
 
 
 def combine(reports: list[FileReport], frames: list[dict[str, pl.DataFrame]]) -> Conversion:
@@ -200,10 +231,13 @@ class RowBuffer:
         return {name: pl.concat(dfs) for name, dfs in self._frames.items()}
 
 
-def convert_file(inp: Input, index: int, participant_id: str | None) -> tuple[FileReport, dict[str, pl.DataFrame]]:
-    """One input's report and rows (not yet de-duplicated against other files). `index`: its place in the run."""
-    report = FileReport(inp.name)
+def convert_file(inp: Input, index: int) -> tuple[FileReport, dict[str, pl.DataFrame]]:
+    """One input's report and rows (not yet de-duplicated against other files). `index`: its file index."""
+    report = FileReport(inp.name, participant_id=inp.participant_id)
     rows = RowBuffer()
+    if inp.error:
+        report.status, report.error = "failed", inp.error
+        return report, {}
     try:
         report.size_bytes = inp.path.stat().st_size
         report.sha256 = _sha256(inp.path)
@@ -219,7 +253,7 @@ def convert_file(inp: Input, index: int, participant_id: str | None) -> tuple[Fi
         for item in read_capture(inp.path, report.format, display_name=inp.name, wants_body=devices.is_device_host):
             if isinstance(item, Exchange):
                 report.exchanges += 1
-                _route_exchange(item, index, participant_id, report, rows)
+                _route_exchange(item, index, inp.participant_id, report, rows)
             elif isinstance(item, Skipped):
                 report.skipped_entries[item.kind] += 1
             elif isinstance(item, CaptureError):
