@@ -30,11 +30,22 @@ def _root() -> None:
     """Keep `convert` a subcommand even while it is the only one."""
 
 
+OUT = Annotated[Path, typer.Option("--out", "-o", help="Folder to write the tables, report.json and datapackage.json.")]
+FORMAT = Annotated[OutputFormat, typer.Option("--format", "-f", help="Table file format.")]
+PARTITION_BY = Annotated[
+    Optional[list[str]],
+    typer.Option("--partition-by", help="Write Hive-partitioned Parquet datasets by participant_id, night and/or day."),
+]
+JSON = Annotated[bool, typer.Option("--json", help="Also print report.json to stdout.")]
+
+
 @app.command()
 def convert(
-    paths: Annotated[list[Path], typer.Argument(help="Capture files (HAR or mitmproxy flow), or folders to search.")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write the tables and report.json into.")],
-    format: Annotated[OutputFormat, typer.Option("--format", "-f", help="Table file format.")] = OutputFormat.parquet,
+    paths: Annotated[
+        list[Path], typer.Argument(help="Capture files (HAR or mitmproxy flow), folders to search, globs, or - for stdin.")
+    ],
+    out: OUT,
+    format: FORMAT = OutputFormat.parquet,
     participant: Annotated[
         Optional[str], typer.Option("--participant", help="Participant id written into every row.")
     ] = None,
@@ -46,24 +57,29 @@ def convert(
         bool, typer.Option("--pseudonymize", help="Write participant ids as keyed hashes (needs --key-file).")
     ] = False,
     key_file: Annotated[Optional[Path], typer.Option("--key-file", help="Secret key for --pseudonymize.")] = None,
-    json_report: Annotated[bool, typer.Option("--json", help="Also print report.json to stdout.")] = False,
     jobs: Annotated[
         Optional[int], typer.Option("--jobs", "-j", min=1, help="Files converted in parallel [default: all cores].")
     ] = None,
+    shard: Annotated[
+        Optional[str], typer.Option("--shard", help="I/N: convert only the I-th of N slices of the inputs.")
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Convert every input again, even those OUT already holds unchanged.")
+    ] = False,
+    partition_by: PARTITION_BY = None,
+    json_report: JSON = False,
 ) -> None:
-    """Convert captures into tables: OUT/<table>.parquet (or .csv) and OUT/report.json.
+    """Convert captures into tables: OUT/<table>.parquet (or .csv), OUT/report.json and OUT/datapackage.json.
 
-    Exit code 0 when every capture converted fully, 1 when any failed or was cut short (the rest is still
-    written), 2 for a usage error.
+    Re-running into the same OUT converts only new or changed inputs and merges them in (--force redoes all).
+    Exit code 0 when every capture converted fully, 1 when any failed or was cut short (the rest is still written),
+    2 for a usage error.
     """
-    from rich.console import Console
-
     from . import convert as conversion
+    from . import participants as people
     from . import writers
 
-    from . import participants as people
-
-    err = Console(stderr=True, highlight=False, soft_wrap=True)
+    err = _console()
     stdin = Path("-") in paths
     paths = [p for p in paths if p != Path("-")]
     missing = [str(p) for p in paths if not p.exists() and not conversion.GLOB_CHARS & set(str(p))]
@@ -73,6 +89,8 @@ def convert(
         _usage_error(err, "give --participant or --participants, not both")
     if pseudonymize != bool(key_file):
         _usage_error(err, "--pseudonymize and --key-file go together")
+    slice_ = _parse_shard(err, shard) if shard else None
+    partitions = _parse_partitions(err, partition_by, format)
     try:
         rules = people.read_map(participants) if participants else None
         key = people.read_key(key_file) if key_file else None
@@ -85,16 +103,73 @@ def convert(
             inputs.append(conversion.spool_stdin(sys.stdin.buffer, Path(spool)))
         if not inputs:
             _usage_error(err, "no input files")
+        if slice_:
+            inputs = conversion.shard(inputs, *slice_)
         inputs = people.assign(inputs, participant, rules, key)
+        previous_tables, previous_files, _ = ({}, [], {}) if force else writers.read_output(out)
         with _progress(err, len(inputs)) as advance:
-            result = conversion.convert(inputs, advance, jobs or os.cpu_count() or 1)
-    report = writers.write(result, out, format.value)
+            result, skipped = conversion.update(
+                inputs, previous_tables, previous_files, advance, jobs or os.cpu_count() or 1
+            )
+    if skipped:
+        err.print(f"databack: {len(skipped)} inputs already converted unchanged in {out}: skipped (--force redoes them)")
+    _finish(err, result, out, format, partitions, json_report)
+
+
+@app.command()
+def merge(
+    outputs: Annotated[list[Path], typer.Argument(help="Output folders of earlier runs (e.g. one per shard).")],
+    out: OUT,
+    format: FORMAT = OutputFormat.parquet,
+    partition_by: PARTITION_BY = None,
+    json_report: JSON = False,
+) -> None:
+    """Merge the outputs of several runs into one, removing duplicates across them, as if it were one run."""
+    from . import convert as conversion
+    from . import writers
+
+    err = _console()
+    if missing := [str(p) for p in outputs if not (p / "report.json").is_file()]:
+        _usage_error(err, f"not a databack output folder (no report.json): {', '.join(missing)}")
+    partitions = _parse_partitions(err, partition_by, format)
+    result = conversion.merge([writers.read_output(p)[:2] for p in outputs])
+    _finish(err, result, out, format, partitions, json_report)
+
+
+def _finish(err, result, out: Path, format: OutputFormat, partitions: tuple[str, ...], json_report: bool) -> NoReturn:
+    from . import writers
+
+    report = writers.write(result, out, format.value, partitions)
     _print_summary(err, report, out)
     if json_report:
         import orjson
 
         sys.stdout.write(orjson.dumps(report, option=orjson.OPT_INDENT_2).decode() + "\n")
     raise typer.Exit(0 if result.ok else 1)
+
+
+def _console():
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def _parse_shard(err, shard: str) -> tuple[int, int]:
+    index, _, count = shard.partition("/")
+    if not (index.isdigit() and count.isdigit() and 1 <= int(index) <= int(count)):
+        _usage_error(err, f"--shard takes I/N with 1 <= I <= N, not {shard!r}")
+    return int(index), int(count)
+
+
+def _parse_partitions(err, partition_by: list[str] | None, format: OutputFormat) -> tuple[str, ...]:
+    from .writers import PARTITION_COLUMNS
+
+    columns = tuple(c.strip() for value in partition_by or () for c in value.split(",") if c.strip())
+    if bad := [c for c in columns if c not in PARTITION_COLUMNS]:
+        _usage_error(err, f"--partition-by takes {', '.join(PARTITION_COLUMNS)}, not {', '.join(bad)}")
+    if columns and format != OutputFormat.parquet:
+        _usage_error(err, "--partition-by writes Parquet datasets: leave out --format csv")
+    return columns
 
 
 def _usage_error(err, message: str) -> NoReturn:

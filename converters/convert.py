@@ -62,8 +62,8 @@ class FileReport:
     unrecognised_hosts: Counter[str] = field(default_factory=Counter)
     skipped_entries: Counter[str] = field(default_factory=Counter)  # entries that are not HTTP: "tcp", "malformed"…
     rows: Counter[str] = field(default_factory=Counter)  # table -> rows decoded (before de-duplication)
-    duplicates: int = 0  # records already seen (identical), dropped
-    conflicts: int = 0  # records already seen with different content: the most recent capture won
+    duplicates: Counter[str] = field(default_factory=Counter)  # table -> copies dropped, identical to the one kept
+    conflicts: Counter[str] = field(default_factory=Counter)  # table -> copies dropped that differ from the one kept
 
     def accounted(self) -> int:
         return (
@@ -75,6 +75,11 @@ class FileReport:
             + self.not_device
         )
 
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> FileReport:
+        """A report as `as_dict` wrote it (e.g. read back from report.json)."""
+        return cls(**{k: Counter(v) if isinstance(v, dict) else v for k, v in d.items()})
+
     def as_dict(self) -> dict[str, Any]:
         return {k: (dict(sorted(v.items())) if isinstance(v, Counter) else v) for k, v in self.__dict__.items()}
 
@@ -85,8 +90,16 @@ class Conversion:
 
     files: list[FileReport]
     tables: dict[str, pl.DataFrame]
-    duplicates: Counter[str]  # per table
-    conflicts: Counter[str]
+
+    @property
+    def duplicates(self) -> Counter[str]:
+        """Per table: copies dropped that were identical to the one kept."""
+        return sum((f.duplicates for f in self.files), Counter())
+
+    @property
+    def conflicts(self) -> Counter[str]:
+        """Per table: copies dropped that differed from the one kept (the most recent capture)."""
+        return sum((f.conflicts for f in self.files), Counter())
 
     @property
     def ok(self) -> bool:
@@ -99,7 +112,6 @@ PROVENANCE_SCHEMA = {
     "source_file": pl.String,
     "source_entry": pl.Int64,
     "captured_at": pl.Int64,
-    FILE_INDEX: pl.Int64,
 }
 
 ProgressCallback = Callable[[Input, FileReport | None], None]
@@ -137,35 +149,62 @@ def spool_stdin(stream: BinaryIO, folder: Path) -> Input:
     return Input(Path(name), "<stdin>", explicit=True)
 
 
-def file_indexes(names: Iterable[str]) -> dict[str, int]:
-    """Each source file's rank among all of a run's names: breaks ties between copies captured at the same time,
-    the same way however the files are listed, split into shards or converted incrementally."""
-    return {name: i for i, name in enumerate(sorted(set(names)))}
 
 
 def convert(inputs: list[Input], progress: ProgressCallback | None = None, jobs: int = 1) -> Conversion:
     """Convert the inputs, `jobs` files at a time in separate processes; the result does not depend on `jobs`.
     Where records conflict the most recent capture wins (ties: the file whose name sorts last, then the later entry)."""
-    results = convert_files(inputs, file_indexes(i.name for i in inputs), progress, jobs)
+    results = convert_files(inputs, progress, jobs)
     return combine([r for r, _ in results], [t for _, t in results])
 
 
+def update(
+    inputs: list[Input],
+    previous_tables: dict[str, pl.DataFrame],
+    previous_files: list[FileReport],
+    progress: ProgressCallback | None = None,
+    jobs: int = 1,
+) -> tuple[Conversion, list[Input]]:
+    """Add to an earlier run: inputs whose name and SHA-256 it already converted are skipped (their rows and
+    reports kept), the others converted and merged in, duplicates removed across old and new. Returns the
+    conversion and the inputs skipped."""
+    done = {f.file: f.sha256 for f in previous_files if f.status != "failed"}
+    skipped = [i for i in inputs if i.error is None and done.get(i.name) == _sha256_or_none(i.path)]
+    todo = [i for i in inputs if i not in skipped]
+    redone = {i.name for i in todo}
+    kept = {n: df.filter(~pl.col("source_file").is_in(redone)) for n, df in previous_tables.items()}
+    results = convert_files(todo, progress, jobs)
+    reports = [f for f in previous_files if f.file not in redone] + [r for r, _ in results]
+    return combine(reports, [kept, *(t for _, t in results)]), skipped
+
+
+def merge(outputs: list[tuple[dict[str, pl.DataFrame], list[FileReport]]]) -> Conversion:
+    """Combine the tables and reports of several runs (e.g. shards of one archive) as if they were one run."""
+    return combine([f for _, files in outputs for f in files], [tables for tables, _ in outputs])
+
+
+def shard(inputs: list[Input], index: int, count: int) -> list[Input]:
+    """The `index`-th (1-based) of `count` slices of the inputs, chosen by a hash of each input's name, so every
+    job of a cluster array gets a disjoint, stable share however the inputs are listed."""
+    return [i for i in inputs if int(hashlib.sha256(i.name.encode()).hexdigest(), 16) % count == index - 1]
+
+
 def convert_files(
-    inputs: list[Input], indexes: dict[str, int], progress: ProgressCallback | None = None, jobs: int = 1
+    inputs: list[Input], progress: ProgressCallback | None = None, jobs: int = 1
 ) -> list[tuple[FileReport, dict[str, pl.DataFrame]]]:
-    """Each input's report and rows, in input order; `indexes` gives each input's file index."""
+    """Each input's report and rows, in input order."""
     results: list[tuple[FileReport, dict[str, pl.DataFrame]]] = []
     if jobs <= 1 or len(inputs) <= 1:
         for inp in inputs:
             if progress:
                 progress(inp, None)
-            results.append(convert_file(inp, indexes[inp.name]))
+            results.append(convert_file(inp))
             if progress:
                 progress(inp, results[-1][0])
     else:
         # spawn: forking a process that has polars' thread pool running can deadlock
         with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-            futures = [pool.submit(convert_file, inp, indexes[inp.name]) for inp in inputs]
+            futures = [pool.submit(convert_file, inp) for inp in inputs]
             for inp, future in zip(inputs, futures):
                 results.append(future.result())
                 if progress:
@@ -174,21 +213,31 @@ def convert_files(
 
 
 def combine(reports: list[FileReport], frames: list[dict[str, pl.DataFrame]]) -> Conversion:
-    """The files' rows as one de-duplicated set of tables; duplicates and conflicts go into each file's report."""
+    """Rows of files (new, or kept from earlier runs and shards) as one de-duplicated set of tables; the copies
+    dropped are added to each file's report. Ties between copies captured at the same time go to the file whose
+    name sorts last, however the files were listed, sharded or added."""
+    indexes = {name: i for i, name in enumerate(sorted({r.file for r in reports}))}
     by_table: dict[str, list[pl.DataFrame]] = {}
     for tables in frames:
         for name, df in tables.items():
             by_table.setdefault(name, []).append(df)
-    tables, losses = dedupe({name: pl.concat(dfs) for name, dfs in by_table.items()})
+    tables, losses = dedupe(
+        {
+            name: pl.concat(dfs).with_columns(
+                pl.col("source_file").replace_strict(indexes, default=-1, return_dtype=pl.Int64).alias(FILE_INDEX)
+            )
+            for name, dfs in by_table.items()
+        }
+    )
     for report in reports:
-        report.duplicates = losses.file_duplicates[report.file]
-        report.conflicts = losses.file_conflicts[report.file]
+        report.duplicates.update(losses.duplicates[report.file])
+        report.conflicts.update(losses.conflicts[report.file])
     ordered = {
         name: tables[name].drop(FILE_INDEX).sort(list(TABLES[name].key), nulls_last=True, maintain_order=True)
         for name in TABLES
-        if name in tables
+        if name in tables and tables[name].height
     }
-    return Conversion(reports, ordered, losses.duplicates, losses.conflicts)
+    return Conversion(reports, ordered)
 
 
 class RowBuffer:
@@ -222,7 +271,7 @@ class RowBuffer:
         df = pl.concat([rows, provenance], how="horizontal")
         times = [name for name in (*t.time_columns, "captured_at") if name in df.columns]
         self._frames.setdefault(table, []).append(
-            df.with_columns(pl.col(times).cast(UTC_TIME)).select(*t.column_names, FILE_INDEX)
+            df.with_columns(pl.col(times).cast(UTC_TIME)).select(t.column_names)
         )
 
     def frames(self) -> dict[str, pl.DataFrame]:
@@ -231,8 +280,8 @@ class RowBuffer:
         return {name: pl.concat(dfs) for name, dfs in self._frames.items()}
 
 
-def convert_file(inp: Input, index: int) -> tuple[FileReport, dict[str, pl.DataFrame]]:
-    """One input's report and rows (not yet de-duplicated against other files). `index`: its file index."""
+def convert_file(inp: Input) -> tuple[FileReport, dict[str, pl.DataFrame]]:
+    """One input's report and rows (not yet de-duplicated against other files)."""
     report = FileReport(inp.name, participant_id=inp.participant_id)
     rows = RowBuffer()
     if inp.error:
@@ -240,7 +289,7 @@ def convert_file(inp: Input, index: int) -> tuple[FileReport, dict[str, pl.DataF
         return report, {}
     try:
         report.size_bytes = inp.path.stat().st_size
-        report.sha256 = _sha256(inp.path)
+        report.sha256 = sha256_file(inp.path)
         report.format = detect_format(inp.path)
     except OSError as e:
         report.status, report.error = "failed", f"cannot read the file: {e.strerror or e}"
@@ -253,7 +302,7 @@ def convert_file(inp: Input, index: int) -> tuple[FileReport, dict[str, pl.DataF
         for item in read_capture(inp.path, report.format, display_name=inp.name, wants_body=devices.is_device_host):
             if isinstance(item, Exchange):
                 report.exchanges += 1
-                _route_exchange(item, index, inp.participant_id, report, rows)
+                _route_exchange(item, inp.participant_id, report, rows)
             elif isinstance(item, Skipped):
                 report.skipped_entries[item.kind] += 1
             elif isinstance(item, CaptureError):
@@ -268,7 +317,7 @@ def convert_file(inp: Input, index: int) -> tuple[FileReport, dict[str, pl.DataF
     return report, rows.frames()
 
 
-def _route_exchange(ex: Exchange, index: int, participant_id: str | None, report: FileReport, rows: RowBuffer) -> None:
+def _route_exchange(ex: Exchange, participant_id: str | None, report: FileReport, rows: RowBuffer) -> None:
     m = devices.match(ex.host, ex.method, ex.path)
     if m is None:
         report.not_device += 1
@@ -286,7 +335,6 @@ def _route_exchange(ex: Exchange, index: int, participant_id: str | None, report
         "source_file": ex.source_file,
         "source_entry": ex.source_entry,
         "captured_at": datetime_us(ex.captured_at),
-        FILE_INDEX: index,
     }
     if ex.status is not None and not 200 <= ex.status < 300:
         report.http_errors[str(ex.status)] += 1
@@ -339,7 +387,14 @@ def _reject_row(ex: Exchange, endpoint: str, reason: str) -> Row:
     }
 
 
-def _sha256(path: Path) -> str:
+def _sha256_or_none(path: Path) -> str | None:
+    try:
+        return sha256_file(path)
+    except OSError:
+        return None
+
+
+def sha256_file(path: Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:
         while chunk := f.read(1 << 20):

@@ -12,7 +12,7 @@ shards go through the same step and give the same result whatever order they arr
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 import polars as pl
@@ -27,19 +27,15 @@ WHERE = (FILE_INDEX, "source_entry")  # the exchange a row came from
 
 @dataclass
 class Losses:
-    """Copies dropped, per table and per source file."""
+    """Copies dropped: source file -> table -> count."""
 
-    duplicates: Counter[str] = field(default_factory=Counter)
-    conflicts: Counter[str] = field(default_factory=Counter)
-    file_duplicates: Counter[str] = field(default_factory=Counter)
-    file_conflicts: Counter[str] = field(default_factory=Counter)
+    duplicates: defaultdict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
+    conflicts: defaultdict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
 
     def count(self, table: str, losers: pl.DataFrame) -> None:
         """`losers`: one row per dropped copy, with `source_file` and `_same` (equal to the winner)."""
         for source_file, same, n in losers.group_by("source_file", "_same").len().iter_rows():
-            kind, per_file = (self.duplicates, self.file_duplicates) if same else (self.conflicts, self.file_conflicts)
-            kind[table] += n
-            per_file[source_file] += n
+            (self.duplicates if same else self.conflicts)[source_file][table] += n
 
 
 def dedupe(frames: dict[str, pl.DataFrame]) -> tuple[dict[str, pl.DataFrame], Losses]:

@@ -1,8 +1,14 @@
-"""Writing a conversion: one Parquet or CSV file per table that has rows, and `report.json`, all atomically."""
+"""Writing a conversion into OUT, and reading one back (to merge shards or to add to it incrementally).
+
+OUT holds one Parquet or CSV file per table that has rows (or, partitioned, one Hive-style Parquet dataset
+folder per table), `report.json` and `datapackage.json`. Everything is written beside its final name first and
+moved into place only once complete, so an interrupted run leaves the previous OUT readable.
+"""
 
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from collections import Counter
 from contextlib import contextmanager
@@ -11,17 +17,20 @@ from pathlib import Path
 from typing import Any, Iterator, Literal
 
 import orjson
+import polars as pl
 
 from . import __version__
-from .convert import Conversion
-from .tables import TABLES
+from .convert import Conversion, FileReport, sha256_file
+from .tables import TABLES, UTC_TIME, Table
 
 OutputFormat = Literal["parquet", "csv"]
+PARTITION_COLUMNS = ("participant_id", "night", "day")
+FRICTIONLESS_TYPES = {pl.String: "string", pl.Int64: "integer", pl.Float64: "number", pl.Boolean: "boolean",
+                      pl.Date: "date", UTC_TIME: "datetime"}
 
 
-def report(conversion: Conversion, written: dict[str, Path]) -> dict[str, Any]:
+def report(conversion: Conversion, written: dict[str, Path], fmt: str, partition_by: tuple[str, ...]) -> dict:
     """The machine-readable report: totals, per table, per input file."""
-    files = [f.as_dict() for f in conversion.files]
     totals: Counter[str] = Counter()
     for f in conversion.files:
         totals["files"] += 1
@@ -37,6 +46,8 @@ def report(conversion: Conversion, written: dict[str, Path]) -> dict[str, Any]:
         "databack_version": __version__,
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "valid": conversion.ok,
+        "format": fmt,
+        "partition_by": list(partition_by),
         "totals": dict(totals),
         "tables": {
             name: {
@@ -47,29 +58,111 @@ def report(conversion: Conversion, written: dict[str, Path]) -> dict[str, Any]:
             }
             for name in TABLES
         },
-        "files": files,
+        "files": [f.as_dict() for f in conversion.files],
     }
 
 
-def write(conversion: Conversion, out: Path, fmt: OutputFormat = "parquet") -> dict[str, Any]:
-    """Write the tables and report into `out`; returns the report. Table files of earlier runs that this run
-    has no rows for are removed, so `out` always shows one run."""
+def write(
+    conversion: Conversion, out: Path, fmt: OutputFormat = "parquet", partition_by: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    """Write the tables, report and data package into `out`; returns the report. Table files of earlier runs
+    that this run has no rows for are removed, so `out` always shows one state."""
+    if partition_by and fmt != "parquet":
+        raise ValueError("partitioned datasets are written as Parquet")
     out.mkdir(parents=True, exist_ok=True)
     written: dict[str, Path] = {}
     for name, df in conversion.tables.items():
-        path = out / f"{name}.{fmt}"
-        with _atomic(path) as tmp:
-            df.write_parquet(tmp) if fmt == "parquet" else df.write_csv(tmp)
+        if partition_by:
+            path = out / name
+            with _atomic_dir(path) as tmp:
+                _with_day(TABLES[name], df).write_parquet(tmp, partition_by=_partitions(TABLES[name], partition_by))
+        else:
+            path = out / f"{name}.{fmt}"
+            with _atomic(path) as tmp:
+                df.write_parquet(tmp) if fmt == "parquet" else df.write_csv(tmp)
         written[name] = path
     for name in TABLES:
-        for ext in ("parquet", "csv"):
-            stale = out / f"{name}.{ext}"
+        for stale in (out / f"{name}.parquet", out / f"{name}.csv", out / name):
             if stale not in written.values() and stale.exists():
-                stale.unlink()
-    result = report(conversion, written)
-    with _atomic(out / "report.json") as tmp:
-        tmp.write_bytes(orjson.dumps(result, option=orjson.OPT_INDENT_2) + b"\n")
+                shutil.rmtree(stale) if stale.is_dir() else stale.unlink()
+    result = report(conversion, written, fmt, partition_by)
+    _write_json(out / "datapackage.json", datapackage(conversion, written, fmt))
+    _write_json(out / "report.json", result)
     return result
+
+
+def _partitions(table: Table, partition_by: tuple[str, ...]) -> list[str]:
+    """The partition columns this table has (`day` is derived for every table with a time)."""
+    return [c for c in partition_by if c in table.column_names or (c == "day" and _day_source(table))]
+
+
+def _day_source(table: Table) -> str | None:
+    """The column a table's `day` partition comes from: its local day if it has one, else its first time (UTC)."""
+    return "day_id" if "day_id" in table.column_names else next(iter(table.time_columns), None)
+
+
+def _with_day(table: Table, df: pl.DataFrame) -> pl.DataFrame:
+    source = _day_source(table)
+    if source is None or "day" in df.columns:
+        return df
+    return df.with_columns(pl.col(source).cast(pl.Date).alias("day"))
+
+
+def datapackage(conversion: Conversion, written: dict[str, Path], fmt: str) -> dict[str, Any]:
+    """A Frictionless Data Package describing every table written, from the same definitions as the README."""
+    resources = []
+    for name, path in written.items():
+        t = TABLES[name]
+        files = sorted(p for p in path.rglob("*.parquet")) if path.is_dir() else [path]
+        resource = {
+            "name": name,
+            "profile": "tabular-data-resource",
+            "description": t.description,
+            "path": [str(p.relative_to(path.parent)) for p in files] if path.is_dir() else path.name,
+            "format": fmt,
+            "schema": {
+                "fields": [
+                    {"name": c.name, "type": FRICTIONLESS_TYPES[c.dtype], "description": c.description}
+                    | ({"unit": c.unit} if c.unit else {})
+                    for c in t.columns
+                ],
+                "primaryKey": list(t.key),
+            },
+            "bytes": sum(p.stat().st_size for p in files),
+            "stats": {"rows": conversion.tables[name].height},
+        }
+        if not path.is_dir():
+            resource["hash"] = "sha256:" + sha256_file(path)
+        resources.append(resource)
+    return {"name": "databack-output", "profile": "tabular-data-package", "resources": resources}
+
+
+def read_output(out: Path) -> tuple[dict[str, pl.DataFrame], list[FileReport], dict[str, Any]]:
+    """The tables, file reports and report of an earlier run in `out` (empty when there is none)."""
+    report_path = out / "report.json"
+    if not report_path.exists():
+        return {}, [], {}
+    previous = orjson.loads(report_path.read_bytes())
+    tables = {}
+    for name, info in previous["tables"].items():
+        if not info["file"]:
+            continue
+        t, path = TABLES[name], out / info["file"]
+        if path.is_dir():
+            df = pl.read_parquet(path / "**" / "*.parquet", hive_partitioning=True)
+            df = df.select([pl.col(c).cast(t.schema[c]) for c in t.column_names])
+        elif path.suffix == ".csv":
+            df = pl.read_csv(path, schema={c: pl.String if d == UTC_TIME else d for c, d in t.schema.items()})
+            df = df.with_columns(pl.col(t.time_columns).str.to_datetime(time_unit="us", time_zone="UTC"))
+        else:
+            df = pl.read_parquet(path)
+        tables[name] = df
+    return tables, [FileReport.from_dict(f) for f in previous["files"]], previous
+
+
+def _write_json(path: Path, data: dict[str, Any]) -> None:
+    with _atomic(path) as tmp:
+        tmp.write_bytes(orjson.dumps(data, option=orjson.OPT_INDENT_2) + b"\n")
 
 
 def _umask() -> int:
@@ -90,3 +183,19 @@ def _atomic(path: Path) -> Iterator[Path]:
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+@contextmanager
+def _atomic_dir(path: Path) -> Iterator[Path]:
+    """A temporary folder beside `path` that takes its place only once written completely."""
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    old = path.with_name(f".{path.name}.old")
+    try:
+        yield tmp
+        os.chmod(tmp, 0o777 & ~_umask())
+        if path.exists():
+            os.replace(path, old)
+        os.replace(tmp, path)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+        shutil.rmtree(old, ignore_errors=True)

@@ -96,4 +96,4 @@ def test_a_capture_can_come_from_stdin(tmp_path):
     events = pl.read_parquet(tmp_path / "out" / "band_events.parquet")
     assert events["source_file"].to_list() == ["<stdin>"]
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
-        "band_events.parquet", "band_minutes.parquet", "report.json"]  # no spooled copy left behind
+        "band_events.parquet", "band_minutes.parquet", "datapackage.json", "report.json"]  # no spooled copy left

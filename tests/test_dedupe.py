@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
+import polars as pl
+
 from converters.convert import RowBuffer
 from converters.dedupe import dedupe
 from converters.devices.base import datetime_us
@@ -11,12 +13,14 @@ from converters.devices.base import datetime_us
 
 def rows_from(*exchanges):
     """Frames from exchanges given as (file, file_index, entry, capture hour or None, participant, rows)."""
-    buffer = RowBuffer()
+    buffer, indexes = RowBuffer(), {}
     for file, file_index, entry, hour, participant, rows in exchanges:
         when = None if hour is None else datetime_us(datetime(2017, 3, 3, hour, tzinfo=UTC))
         prov = {"participant_id": participant, "source_file": file, "source_entry": entry, "captured_at": when}
-        buffer.add(rows, {**prov, "_file_index": file_index})
-    return dedupe(buffer.frames())
+        buffer.add(rows, prov)
+        indexes[file] = file_index
+    frames = buffer.frames()
+    return dedupe({n: df.with_columns(_file_index=pl.col("source_file").replace_strict(indexes)) for n, df in frames.items()})
 
 
 def event(event_id: str, calories: float) -> tuple[str, dict]:
@@ -36,14 +40,13 @@ def night(day: int, score: int, events: list[int]) -> list[tuple[str, dict]]:
 def test_identical_copies_are_kept_once_and_counted_as_duplicates_of_the_older_file():
     tables, losses = rows_from(("a.har", 0, 0, 1, None, [event("1", 100.0)]), ("b.flow", 1, 5, 2, None, [event("1", 100.0)]))
     assert tables["band_events"]["source_file"].to_list() == ["b.flow"]  # the later capture's provenance is kept
-    assert losses.duplicates == {"band_events": 1} and not losses.conflicts
-    assert losses.file_duplicates == {"a.har": 1}
+    assert losses.duplicates == {"a.har": {"band_events": 1}} and not losses.conflicts
 
 
 def test_differing_copies_keep_the_most_recent_capture_whatever_the_file_order():
     tables, losses = rows_from(("new.har", 0, 0, 9, None, [event("1", 200.0)]), ("old.har", 1, 0, 1, None, [event("1", 100.0)]))
     assert tables["band_events"].select("calories_kcal", "source_file").rows() == [(200.0, "new.har")]
-    assert losses.conflicts == {"band_events": 1} and losses.file_conflicts == {"old.har": 1}
+    assert losses.conflicts == {"old.har": {"band_events": 1}}
 
 
 def test_without_capture_times_the_later_file_wins():
@@ -56,13 +59,13 @@ def test_a_newer_night_replaces_all_rows_of_the_older_one():
     tables, losses = rows_from(("a.har", 0, 0, 1, None, night(2, 70, [1, 2, 3])), ("b.har", 1, 0, 2, None, night(2, 75, [1, 3])))
     assert tables["sense_nights"]["score"].to_list() == [75]
     assert sorted(t.hour for t in tables["sense_timeline_events"]["time"]) == [1, 3]
-    assert losses.conflicts == {"sense_nights": 1} and not losses.duplicates
+    assert losses.conflicts == {"a.har": {"sense_nights": 1}} and not losses.duplicates
 
 
 def test_an_identical_night_is_one_duplicate_not_one_per_row():
     tables, losses = rows_from(("a.har", 0, 0, 1, None, night(2, 70, [1, 2])), ("b.har", 1, 3, 2, None, night(2, 70, [1, 2])))
     assert tables["sense_timeline_events"].height == 2
-    assert losses.duplicates == {"sense_nights": 1}
+    assert losses.duplicates == {"a.har": {"sense_nights": 1}}
 
 
 def test_same_night_of_two_participants_is_two_records():
@@ -72,4 +75,4 @@ def test_same_night_of_two_participants_is_two_records():
 
 def test_a_repeated_key_inside_one_response_is_one_row():
     tables, losses = rows_from(("a.har", 0, 0, 1, None, [event("7", 1.0), event("7", 1.0)]))
-    assert tables["band_events"].height == 1 and losses.duplicates == {"band_events": 1}
+    assert tables["band_events"].height == 1 and losses.duplicates == {"a.har": {"band_events": 1}}

@@ -1,0 +1,172 @@
+"""Archive workflow: incremental re-runs, shards merged, partitioned datasets, a data package, safe writes."""
+
+from __future__ import annotations
+
+import json
+
+import polars as pl
+import pytest
+from builders import BAND_EVENTS_URL, band_event, entry, write_har
+from conftest import REPO
+from typer.testing import CliRunner
+
+from converters import writers
+from converters.cli import app
+from converters.convert import Input, convert, shard
+
+runner = CliRunner()
+SAMPLES = [REPO / "samples" / "phone-sync.har", REPO / "samples" / "phone-sync.flow"]
+
+
+def run(*args):
+    result = runner.invoke(app, [*map(str, args), "-j", "1"] if args[0] == "convert" else list(map(str, args)))
+    return result
+
+
+def tables(out):
+    return {p.stem: pl.read_parquet(p) for p in sorted(out.glob("*.parquet"))}
+
+
+def assert_same_tables(a, b):
+    assert a.keys() == b.keys()
+    for name in a:
+        assert a[name].equals(b[name]), name
+
+
+def archive(tmp_path):
+    folder = tmp_path / "archive"
+    folder.mkdir()
+    for p in SAMPLES:
+        (folder / p.name).write_bytes(p.read_bytes())
+    write_har(folder / "extra.har", [entry(BAND_EVENTS_URL, band_event("42", calories=5))])
+    return folder
+
+
+def test_rerun_skips_unchanged_inputs_and_gives_the_same_output(tmp_path):
+    folder = archive(tmp_path)
+    assert run("convert", folder, "-o", tmp_path / "out").exit_code == 0
+    first = tables(tmp_path / "out")
+    again = run("convert", folder, "-o", tmp_path / "out")
+    assert again.exit_code == 0
+    assert "3 inputs already converted unchanged" in again.output
+    assert_same_tables(first, tables(tmp_path / "out"))
+
+
+def test_incremental_runs_equal_one_run_over_everything(tmp_path):
+    folder = archive(tmp_path)
+    (folder / "phone-sync.flow").rename(tmp_path / "later.flow")
+    assert run("convert", folder, "-o", tmp_path / "inc").exit_code == 0
+    (tmp_path / "later.flow").rename(folder / "phone-sync.flow")
+    assert run("convert", folder, "-o", tmp_path / "inc").exit_code == 0  # only the new file is converted
+    assert run("convert", folder, "-o", tmp_path / "once").exit_code == 0
+    assert_same_tables(tables(tmp_path / "once"), tables(tmp_path / "inc"))
+    inc = json.loads((tmp_path / "inc" / "report.json").read_text())
+    once = json.loads((tmp_path / "once" / "report.json").read_text())
+    assert inc["tables"] == once["tables"]
+
+
+def test_a_changed_input_replaces_its_earlier_rows(tmp_path):
+    folder = archive(tmp_path)
+    assert run("convert", folder, "-o", tmp_path / "out").exit_code == 0
+    write_har(folder / "extra.har", [entry(BAND_EVENTS_URL, band_event("43", calories=5))])
+    assert run("convert", folder, "-o", tmp_path / "out").exit_code == 0
+    ids = set(tables(tmp_path / "out")["band_events"]["event_id"])
+    assert "43" in ids and "42" not in ids
+
+
+def test_force_converts_everything_again(tmp_path):
+    folder = archive(tmp_path)
+    assert run("convert", folder, "-o", tmp_path / "out").exit_code == 0
+    forced = run("convert", folder, "-o", tmp_path / "out", "--force")
+    assert forced.exit_code == 0 and "already converted" not in forced.output
+
+
+def test_shards_are_disjoint_and_cover_every_input():
+    inputs = [Input(None, f"captures/p{i:02}.har", True) for i in range(40)]
+    parts = [shard(inputs, i, 3) for i in (1, 2, 3)]
+    assert sorted(x.name for p in parts for x in p) == sorted(x.name for x in inputs)
+    assert all(parts)
+
+
+def test_shards_merged_equal_one_run(tmp_path):
+    folder = archive(tmp_path)
+    for i in (1, 2):
+        assert run("convert", folder, "-o", tmp_path / f"shard{i}", "--shard", f"{i}/2").exit_code == 0
+    merged = run("merge", tmp_path / "shard1", tmp_path / "shard2", "-o", tmp_path / "merged")
+    assert merged.exit_code == 0, merged.output
+    assert run("convert", folder, "-o", tmp_path / "once").exit_code == 0
+    assert_same_tables(tables(tmp_path / "once"), tables(tmp_path / "merged"))
+    m = json.loads((tmp_path / "merged" / "report.json").read_text())
+    o = json.loads((tmp_path / "once" / "report.json").read_text())
+    assert sorted(f["file"] for f in m["files"]) == sorted(f["file"] for f in o["files"])
+    for name in o["tables"]:
+        assert m["tables"][name]["rows"] == o["tables"][name]["rows"]
+        total = lambda r: r["tables"][name]["duplicates"] + r["tables"][name]["conflicts"]  # noqa: E731
+        assert total(m) == total(o)
+
+
+def test_merge_of_a_folder_that_is_no_output_is_a_usage_error(tmp_path):
+    assert run("merge", tmp_path, "-o", tmp_path / "m").exit_code == 2
+
+
+def test_partitioned_datasets_read_back_with_hive_partitioning(tmp_path):
+    folder = archive(tmp_path)
+    result = run("convert", folder, "-o", tmp_path / "out", "--participant", "P1", "--partition-by", "participant_id,night")
+    assert result.exit_code == 0, result.output
+    nights = pl.read_parquet(tmp_path / "out" / "sense_nights" / "**" / "*.parquet", hive_partitioning=True)
+    assert set(nights["participant_id"]) == {"P1"} and nights.height == 4
+    assert (tmp_path / "out" / "sense_nights" / "participant_id=P1").is_dir()
+    # an all-null column (score_condition of v1 nights, say) keeps its declared type in every file
+    for f in (tmp_path / "out" / "band_events").rglob("*.parquet"):
+        assert pl.read_parquet_schema(f)["fall_asleep_time"] == pl.Datetime("us", "UTC")
+    again = run("convert", folder, "-o", tmp_path / "out", "--participant", "P1", "--partition-by", "participant_id,night")
+    assert again.exit_code == 0, again.output  # incremental over partitioned output
+    day = run("convert", folder, "-o", tmp_path / "day", "--partition-by", "day")
+    assert day.exit_code == 0 and any((tmp_path / "day" / "band_minutes").glob("day=*"))
+
+
+def test_partitioning_csv_is_a_usage_error(tmp_path):
+    assert run("convert", archive(tmp_path), "-o", tmp_path / "o", "--format", "csv", "--partition-by", "night").exit_code == 2
+
+
+def test_datapackage_describes_every_table_from_the_same_definitions(tmp_path):
+    assert run("convert", archive(tmp_path), "-o", tmp_path / "out").exit_code == 0
+    package = json.loads((tmp_path / "out" / "datapackage.json").read_text())
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    written = {n for n, t in report["tables"].items() if t["file"]}
+    assert {r["name"] for r in package["resources"]} == written
+    events = next(r for r in package["resources"] if r["name"] == "band_events")
+    fields = {f["name"]: f for f in events["schema"]["fields"]}
+    assert fields["distance_m"] == {"name": "distance_m", "type": "number", "unit": "m",
+                                    "description": "Total distance (TotalDistance); null when the event has none"}
+    assert fields["start_time"]["type"] == "datetime" and events["schema"]["primaryKey"] == ["participant_id", "event_id"]
+    assert events["stats"]["rows"] == report["tables"]["band_events"]["rows"]
+    assert events["bytes"] == (tmp_path / "out" / "band_events.parquet").stat().st_size
+    assert events["hash"].startswith("sha256:")
+
+
+def test_an_interrupted_write_leaves_the_previous_output_intact(tmp_path, monkeypatch):
+    folder = archive(tmp_path)
+    out = tmp_path / "out"
+    assert run("convert", folder, "-o", out).exit_code == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    calls = 0
+
+    def fail_on_third_table(self, path, *args, **kwargs):
+        nonlocal calls
+        calls += 1
+        if calls == 3:
+            raise KeyboardInterrupt
+        return original(self, path, *args, **kwargs)
+
+    original = pl.DataFrame.write_parquet
+    monkeypatch.setattr(pl.DataFrame, "write_parquet", fail_on_third_table)
+    with pytest.raises(KeyboardInterrupt):
+        writers.write(convert([Input(p, p.name, True) for p in SAMPLES]), out)
+    monkeypatch.undo()
+    after = {p.name: p.read_bytes() for p in out.iterdir()}
+    assert after.keys() == before.keys()  # no temporary file left behind
+    assert after["report.json"] == before["report.json"]
+    for name in after:  # every table still complete and readable
+        if name.endswith(".parquet"):
+            pl.read_parquet(out / name)
