@@ -1,0 +1,309 @@
+"""Time `databack convert` against the floor (json.load, a plain FlowReader pass) and the peer (haralyzer).
+
+Every measured thing runs as its own child process (wall time from the parent, peak RSS from GNU time); the
+things compared run alternately, `--repeat` rounds each, and ratios are the median of the per-round ratios.
+Prints a Markdown table and writes it to bench/results.md as well. See bench/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shlex
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import orjson
+
+from make_captures import MB, describe, ensure
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results.md"
+PY = sys.executable
+TIME = "/usr/bin/time"  # GNU time, for the peak RSS of each child
+DATABACK = [PY, "-m", "converters"]
+
+FLOOR_HAR = """
+import json, sys
+with open(sys.argv[1], encoding="utf-8") as f:
+    json.load(f)
+"""
+FLOOR_FLOW = """
+import sys
+from mitmproxy import io
+with open(sys.argv[1], "rb") as f:
+    for _ in io.FlowReader(f).stream():
+        pass
+"""
+PEER_HAR = r"""
+import json, re, sys
+from urllib.parse import urlsplit
+from haralyzer import HarParser
+device = re.compile(r"prodphs[a-z0-9]*\.dns-cargo\.com|api\.hello\.is")
+parser = HarParser.from_file(sys.argv[1])
+for page in parser.pages:
+    for entry in page.entries:
+        if device.fullmatch(urlsplit(entry.url).hostname or ""):
+            json.loads(entry.response.text)
+"""
+
+FULL = {"har_mb": 200, "flow_mb": 100, "big_har_mb": 1000, "jobs_mb": 50, "repeat": 3}
+QUICK = {"har_mb": 20, "flow_mb": 10, "big_har_mb": 0, "jobs_mb": 5, "repeat": 2}
+
+
+@dataclass
+class Case:
+    """One thing to measure: a child process command line, run `repeat` times."""
+
+    name: str
+    argv: list[str]
+    convert: bool = False  # a databack conversion: gets a fresh `-o` folder each run
+    seconds: list[float] = field(default_factory=list)
+    rss_mb: list[float] = field(default_factory=list)
+    error: str | None = None
+    summary: str | None = None  # what the first conversion decoded, from its report.json
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and bool(self.seconds)
+
+    @property
+    def median_s(self) -> float:
+        return statistics.median(self.seconds)
+
+    @property
+    def peak_mb(self) -> float:
+        return max(self.rss_mb)
+
+
+def run_once(case: Case, timeout: float) -> None:
+    """Run the case's command once as a child process; record its wall time and peak RSS, or why it failed.
+
+    Peak RSS comes from GNU time, not from this process's wait4: a child spawned from Python starts with the
+    parent's peak RSS as its own, which would hide any figure below it.
+    """
+    with tempfile.TemporaryDirectory(prefix="databack-bench-") as tmp:
+        rss_file, stderr_file, out = Path(tmp, "rss"), Path(tmp, "stderr"), Path(tmp, "out")
+        argv = [TIME, "-f", "%M", "-o", str(rss_file), *case.argv, *(["-o", str(out)] if case.convert else [])]
+        with open(stderr_file, "wb") as stderr:
+            started = time.perf_counter()
+            child = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=stderr, start_new_session=True)
+            killer = threading.Timer(timeout, os.killpg, (child.pid, signal.SIGKILL))
+            killer.start()
+            child.wait()
+            elapsed = time.perf_counter() - started
+            killer.cancel()
+        report = out / "report.json"
+        if child.returncode == 0:
+            case.seconds.append(elapsed)
+            case.rss_mb.append(int(rss_file.read_text().split()[-1]) * 1024 / MB)
+            if case.convert and case.summary is None:
+                case.summary = _conversion_summary(report)
+        elif elapsed >= timeout:
+            case.error = f"timed out after {timeout:.0f} s"
+        else:
+            lines = stderr_file.read_text(errors="replace").strip().splitlines() or ["no output"]
+            problems = _file_problems(report) if report.exists() else []
+            case.error = f"exit {child.returncode}: {'; '.join(problems) or lines[-1]}"[:200]
+
+
+def measure(cases: list[Case], repeat: int, timeout: float) -> None:
+    """Run the cases alternately (A B C A B C …); a case that fails is not run again."""
+    for round_ in range(1, repeat + 1):
+        for case in cases:
+            if case.error is None:
+                print(f"  [{round_}/{repeat}] {case.name}", file=sys.stderr, flush=True)
+                run_once(case, timeout)
+
+
+def side_by_side(a: Case, b: Case) -> float | None:
+    """Median over rounds of a's time / b's time (None unless both ran every round)."""
+    if not (a.ok and b.ok and len(a.seconds) == len(b.seconds)):
+        return None
+    return statistics.median(x / y for x, y in zip(a.seconds, b.seconds))
+
+
+def _file_problems(report_path: Path) -> list[str]:
+    """`file: status: error` of each input that did not convert fully."""
+    files = orjson.loads(report_path.read_bytes())["files"]
+    return [f"{Path(f['file']).name}: {f['status']}: {f['error']}" for f in files if f["status"] != "ok"]
+
+
+def _conversion_summary(report_path: Path) -> str:
+    report = orjson.loads(report_path.read_bytes())
+    totals = report["totals"]
+    rows = ", ".join(f"{name} {t['rows']:,}" for name, t in report["tables"].items() if t["rows"])
+    exchanges, decoded = totals.get("exchanges", 0), totals.get("device_responses", 0)
+    return f"{exchanges:,} exchanges, {decoded:,} device responses decoded; rows: {rows}"
+
+
+class Table:
+    """The results: Markdown rows of measurement | median s | peak RSS MB | ratio | target | met?."""
+
+    def __init__(self) -> None:
+        self.rows: list[tuple[str, ...]] = []
+        self.notes: list[str] = []
+
+    def timing(self, case: Case) -> None:
+        if case.ok:
+            self.rows.append((case.name, f"{case.median_s:.2f}", f"{case.peak_mb:.0f}", "", "", ""))
+        else:
+            self.rows.append((case.name, f"failed ({case.error})", "", "", "", ""))
+        if case.summary:
+            self.notes.append(f"{case.name}: {case.summary}")
+
+    def target(self, name: str, value: float | None, unit: str, target: str, met: bool | None) -> None:
+        shown = "n/a" if value is None else f"{value:.0f}{unit}" if unit == " MB" else f"{value:.2f}{unit}"
+        verdict = "n/a" if value is None or met is None else ("yes" if met else "NO")
+        self.rows.append((name, "", "", shown, target, verdict))
+
+    def markdown(self) -> str:
+        header = ("measurement", "median s", "peak RSS MB", "ratio", "target", "met?")
+        lines = [header, ("---",) * len(header), *self.rows]
+        return "\n".join("| " + " | ".join(row) + " |" for row in lines)
+
+
+def bench_har(args, table: Table) -> None:
+    har = ensure("har", args.har_mb, args.seed)
+    table.notes.append(f"capture {describe(har)}")
+    label = f"HAR {args.har_mb:g} MB"
+    floor = Case(f"{label}: json.load (floor)", [PY, "-c", FLOOR_HAR, str(har)])
+    peer = Case(f"{label}: haralyzer pages/entries + json.loads (peer)", [PY, "-c", PEER_HAR, str(har)])
+    databack = Case(f"{label}: databack convert", [*DATABACK, "convert", str(har)], convert=True)
+    measure([floor, peer, databack], args.repeat, args.timeout)
+    for case in (floor, peer, databack):
+        table.timing(case)
+    vs_floor, vs_peer = side_by_side(databack, floor), side_by_side(databack, peer)
+    table.target(f"{label}: databack / floor", vs_floor, "x", "<= 1.5x", vs_floor is not None and vs_floor <= 1.5)
+    table.target(f"{label}: databack / peer", vs_peer, "x", "<= 0.6x", vs_peer is not None and vs_peer <= 0.6)
+    peak = databack.peak_mb if databack.ok else None
+    table.target(f"{label}: databack peak RSS", peak, " MB", "<= 200 MB", peak is not None and peak <= 200)
+    if not args.big_har_mb:
+        return
+    big_har = ensure("har", args.big_har_mb, args.seed)
+    table.notes.append(f"capture {describe(big_har)}")
+    big = Case(f"HAR {args.big_har_mb:g} MB: databack convert", [*DATABACK, "convert", str(big_har)], convert=True)
+    measure([big], args.repeat, args.timeout)
+    table.timing(big)
+    growth = big.peak_mb / peak if big.ok and peak else None
+    table.target(f"HAR {args.big_har_mb:g} MB: databack peak RSS / {label}'s", growth, "x", "<= 1.25x",
+                 growth is not None and growth <= 1.25)
+
+
+def bench_flow(args, table: Table) -> None:
+    flow = ensure("flow", args.flow_mb, args.seed)
+    table.notes.append(f"capture {describe(flow)}")
+    label = f"Flow {args.flow_mb:g} MB"
+    floor = Case(f"{label}: FlowReader.stream() (floor)", [PY, "-c", FLOOR_FLOW, str(flow)])
+    databack = Case(f"{label}: databack convert", [*DATABACK, "convert", str(flow)], convert=True)
+    measure([floor, databack], args.repeat, args.timeout)
+    table.timing(floor)
+    table.timing(databack)
+    ratio = side_by_side(databack, floor)
+    table.target(f"{label}: databack / floor", ratio, "x", "<= 0.5x", ratio is not None and ratio <= 0.5)
+
+
+def bench_jobs(args, table: Table) -> None:
+    label = f"8 x {args.jobs_mb:g} MB (4 HAR, 4 flow)"
+    if not has_jobs_option():
+        table.rows.append((f"{label}: --jobs 2 vs --jobs 1", "", "", "n/a (no --jobs option)", ">= 1.6x faster", "n/a"))
+        return
+    files = [str(ensure(("har", "flow")[i % 2], args.jobs_mb, args.seed + 1 + i)) for i in range(8)]
+    one = Case(f"{label}: databack convert --jobs 1", [*DATABACK, "convert", *files, "--jobs", "1"], convert=True)
+    two = Case(f"{label}: databack convert --jobs 2", [*DATABACK, "convert", *files, "--jobs", "2"], convert=True)
+    measure([one, two], args.repeat, args.timeout)
+    table.timing(one)
+    table.timing(two)
+    speedup = side_by_side(one, two)
+    table.target(f"{label}: speed-up of --jobs 2", speedup, "x", ">= 1.6x", speedup is not None and speedup >= 1.6)
+
+
+def has_jobs_option() -> bool:
+    help_text = subprocess.run([*DATABACK, "convert", "--help"], cwd=ROOT, capture_output=True, text=True,
+                               env={**os.environ, "COLUMNS": "200"}).stdout
+    return "--jobs" in help_text
+
+
+def bench_help(args, table: Table) -> None:
+    typer = Case('python -c "import typer"', [PY, "-c", "import typer"])
+    databack = Case("databack --help", [*DATABACK, "--help"])
+    measure([typer, databack], args.repeat * 5, args.timeout)  # short runs: five times as many rounds
+    table.timing(typer)
+    table.timing(databack)
+    ratio = side_by_side(databack, typer)
+    table.target("databack --help / import typer", ratio, "x", "<= 1.5x", ratio is not None and ratio <= 1.5)
+
+
+BENCHES = {"har": bench_har, "flow": bench_flow, "jobs": bench_jobs, "help": bench_help}
+
+
+def machine() -> str:
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    commit, dirty = (
+        subprocess.run(["git", *command], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+        for command in (["rev-parse", "--short", "HEAD"], ["status", "--porcelain"])
+    )
+    return (
+        f"nproc {os.cpu_count()}, {memory:.0f} GiB RAM, Python {platform.python_version()}, {platform.platform()}; "
+        f"databack at {commit or '?'}{' with uncommitted changes' if dirty else ''}"
+    )
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.partition("\n\n")[0])
+    quick = ", ".join(f"{k.replace('_', '-')} {v}" for k, v in QUICK.items())
+    parser.add_argument("--quick", action="store_true", help=f"a fast sanity run: {quick}")
+    parser.add_argument("--har-mb", type=float, help=f"HAR size (default {FULL['har_mb']})")
+    parser.add_argument("--flow-mb", type=float, help=f"flow dump size (default {FULL['flow_mb']})")
+    big_default = FULL["big_har_mb"]
+    parser.add_argument("--big-har-mb", type=float, help=f"HAR for memory growth, 0: skip (default {big_default})")
+    parser.add_argument("--jobs-mb", type=float, help=f"each of the 8 captures for --jobs (default {FULL['jobs_mb']})")
+    parser.add_argument("--repeat", type=int, help=f"runs of each measurement (default {FULL['repeat']})")
+    parser.add_argument("--only", default=",".join(BENCHES), help=f"comma-separated subset of {','.join(BENCHES)}")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the generated captures")
+    parser.add_argument("--timeout", type=float, default=1800, help="seconds before a child process is killed")
+    args = parser.parse_args()
+    for key, value in (QUICK if args.quick else FULL).items():
+        if getattr(args, key) is None:
+            setattr(args, key, value)
+    args.only = [g.strip() for g in args.only.split(",") if g.strip()]
+    if unknown := set(args.only) - set(BENCHES):
+        parser.error(f"--only: unknown {', '.join(sorted(unknown))}")
+    return args
+
+
+def main() -> None:
+    args = parse_args()
+    if not os.access(TIME, os.X_OK):
+        sys.exit(f"bench: needs GNU time at {TIME} for peak memory (Debian: apt-get install time)")
+    table = Table()
+    for group in BENCHES:
+        if group in args.only:
+            print(f"{group}:", file=sys.stderr, flush=True)
+            BENCHES[group](args, table)
+    report = "\n".join([
+        "# databack benchmark",
+        "",
+        f"Command: `{shlex.join(sys.orig_argv)}`  ",
+        f"Machine: {machine()}  ",
+        f"Date: {time.strftime('%Y-%m-%d %H:%M:%S %z')}; {args.repeat} runs of each measurement, medians; "
+        "ratios are medians of per-round ratios (help: 5x as many rounds); MB = 10^6 bytes.",
+        "",
+        table.markdown(),
+        "",
+        *(f"- {note}" for note in table.notes),
+    ])
+    print(report)
+    RESULTS.write_text(report + "\n")
+
+
+if __name__ == "__main__":
+    main()
