@@ -68,6 +68,7 @@ def convert(
     ] = False,
     partition_by: PARTITION_BY = None,
     json_report: JSON = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of internal errors.")] = False,
 ) -> None:
     """Convert captures into tables: OUT/<table>.parquet (or .csv), OUT/report.json and OUT/datapackage.json.
 
@@ -109,7 +110,7 @@ def convert(
         previous_tables, previous_files, _ = ({}, [], {}) if force else writers.read_output(out)
         with _progress(err, len(inputs)) as advance:
             result, skipped = conversion.update(
-                inputs, previous_tables, previous_files, advance, jobs or os.cpu_count() or 1
+                inputs, previous_tables, previous_files, advance, jobs or os.cpu_count() or 1, debug
             )
     if skipped:
         err.print(f"databack: {len(skipped)} inputs already converted unchanged in {out}: skipped (--force redoes them)")
@@ -139,7 +140,14 @@ def merge(
 def _finish(err, result, out: Path, format: OutputFormat, partitions: tuple[str, ...], json_report: bool) -> NoReturn:
     from . import writers
 
-    report = writers.write(result, out, format.value, partitions)
+    try:
+        report = writers.write(result, out, format.value, partitions)
+    except KeyboardInterrupt:
+        err.print(f"databack: interrupted; {out} was left as it was")
+        raise typer.Exit(130)
+    except OSError as e:  # a full disk, say: the files already in OUT are untouched
+        err.print(f"databack: cannot write into {out}: {e.strerror or e}")
+        raise typer.Exit(1)
     _print_summary(err, report, out)
     if json_report:
         import orjson

@@ -151,10 +151,12 @@ def spool_stdin(stream: BinaryIO, folder: Path) -> Input:
 
 
 
-def convert(inputs: list[Input], progress: ProgressCallback | None = None, jobs: int = 1) -> Conversion:
+def convert(
+    inputs: list[Input], progress: ProgressCallback | None = None, jobs: int = 1, debug: bool = False
+) -> Conversion:
     """Convert the inputs, `jobs` files at a time in separate processes; the result does not depend on `jobs`.
     Where records conflict the most recent capture wins (ties: the file whose name sorts last, then the later entry)."""
-    results = convert_files(inputs, progress, jobs)
+    results = convert_files(inputs, progress, jobs, debug)
     return combine([r for r, _ in results], [t for _, t in results])
 
 
@@ -164,6 +166,7 @@ def update(
     previous_files: list[FileReport],
     progress: ProgressCallback | None = None,
     jobs: int = 1,
+    debug: bool = False,
 ) -> tuple[Conversion, list[Input]]:
     """Add to an earlier run: inputs whose name and SHA-256 it already converted are skipped (their rows and
     reports kept), the others converted and merged in, duplicates removed across old and new. Returns the
@@ -173,7 +176,7 @@ def update(
     todo = [i for i in inputs if i not in skipped]
     redone = {i.name for i in todo}
     kept = {n: df.filter(~pl.col("source_file").is_in(redone)) for n, df in previous_tables.items()}
-    results = convert_files(todo, progress, jobs)
+    results = convert_files(todo, progress, jobs, debug)
     reports = [f for f in previous_files if f.file not in redone] + [r for r, _ in results]
     return combine(reports, [kept, *(t for _, t in results)]), skipped
 
@@ -190,7 +193,7 @@ def shard(inputs: list[Input], index: int, count: int) -> list[Input]:
 
 
 def convert_files(
-    inputs: list[Input], progress: ProgressCallback | None = None, jobs: int = 1
+    inputs: list[Input], progress: ProgressCallback | None = None, jobs: int = 1, debug: bool = False
 ) -> list[tuple[FileReport, dict[str, pl.DataFrame]]]:
     """Each input's report and rows, in input order."""
     results: list[tuple[FileReport, dict[str, pl.DataFrame]]] = []
@@ -198,13 +201,13 @@ def convert_files(
         for inp in inputs:
             if progress:
                 progress(inp, None)
-            results.append(convert_file(inp))
+            results.append(convert_file(inp, debug))
             if progress:
                 progress(inp, results[-1][0])
     else:
         # spawn: forking a process that has polars' thread pool running can deadlock
         with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-            futures = [pool.submit(convert_file, inp) for inp in inputs]
+            futures = [pool.submit(convert_file, inp, debug) for inp in inputs]
             for inp, future in zip(inputs, futures):
                 results.append(future.result())
                 if progress:
@@ -280,8 +283,19 @@ class RowBuffer:
         return {name: pl.concat(dfs) for name, dfs in self._frames.items()}
 
 
-def convert_file(inp: Input) -> tuple[FileReport, dict[str, pl.DataFrame]]:
-    """One input's report and rows (not yet de-duplicated against other files)."""
+def convert_file(inp: Input, debug: bool = False) -> tuple[FileReport, dict[str, pl.DataFrame]]:
+    """One input's report and rows (not yet de-duplicated against other files). A bug of databack's fails this
+    file alone with a one-line message (with `debug`, it raises for its traceback)."""
+    try:
+        return _convert_file(inp)
+    except Exception as e:
+        if debug:
+            raise
+        error = f"internal error ({type(e).__name__}); run again with --debug to see where"
+        return FileReport(inp.name, participant_id=inp.participant_id, status="failed", error=error), {}
+
+
+def _convert_file(inp: Input) -> tuple[FileReport, dict[str, pl.DataFrame]]:
     report = FileReport(inp.name, participant_id=inp.participant_id)
     rows = RowBuffer()
     if inp.error:

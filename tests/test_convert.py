@@ -191,3 +191,40 @@ def test_parallel_jobs_give_the_same_tables_and_report_as_one_job(tmp_path):
     assert one.tables.keys() == two.tables.keys()
     for name in one.tables:
         assert one.tables[name].equals(two.tables[name]), name
+
+
+def test_a_full_disk_is_one_line_and_exit_1_with_the_previous_output_intact(tmp_path, monkeypatch):
+    har = write_har(tmp_path / "c.har", [entry(BAND_EVENTS_URL, band_event())])
+    out = tmp_path / "out"
+    assert run("convert", str(har), "-o", str(out)).exit_code == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+
+    def disk_full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(pl.DataFrame, "write_parquet", disk_full)
+    result = run("convert", str(har), "-o", str(out), "--force")
+    assert result.exit_code == 1
+    assert result.output.strip().endswith(f"databack: cannot write into {out}: No space left on device")
+    assert "Traceback" not in result.output
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+
+def test_an_internal_error_fails_only_that_file_with_a_hint(tmp_path, monkeypatch):
+    from converters import convert as conversion
+
+    good = write_har(tmp_path / "good.har", [entry(BAND_EVENTS_URL, band_event())])
+    bad = write_har(tmp_path / "bad.har", [entry(BAND_EVENTS_URL, band_event())])
+    original = conversion._convert_file
+
+    def buggy(inp):
+        if inp.name.endswith("bad.har"):
+            raise RuntimeError("bug")
+        return original(inp)
+
+    monkeypatch.setattr(conversion, "_convert_file", buggy)
+    result = conversion.convert([Input(good, "good.har", True), Input(bad, "bad.har", True)])
+    assert [(f.file, f.status) for f in result.files] == [("good.har", "ok"), ("bad.har", "failed")]
+    assert result.files[1].error == "internal error (RuntimeError); run again with --debug to see where"
+    with pytest.raises(RuntimeError):
+        conversion.convert([Input(bad, "bad.har", True)], debug=True)
