@@ -219,9 +219,21 @@ def test_har_with_empty_entries_yields_nothing(tmp_path):
     assert read(write(tmp_path, "empty-log.har", har_bytes())) == []
 
 
-def test_invalid_utf8_har_gives_a_capture_error(tmp_path):
-    path = write(tmp_path, "latin1.har", har_bytes(entry(URL, "cafe")).replace(b"cafe", b"caf\xe9"))
-    assert read(path) == [CaptureError("not UTF-8 text; complete entries read: 0", 0)]
+def test_a_latin1_har_is_read_as_windows_latin1(tmp_path):
+    good = har_bytes(entry(URL, "first"), entry(URL, "cafe"), entry(URL, "last"))
+    path = write(tmp_path, "latin1.har", good.replace(b"cafe", b"caf\xe9"))
+    items = read(path)
+    assert [i.body for i in items] == [b"first", "café".encode(), b"last"]  # each entry once, in order
+    assert [i.source_entry for i in items] == [0, 1, 2]
+
+
+def test_a_utf16_har_is_read(tmp_path):
+    text = har_bytes(entry(URL, "caf\u00e9 \u2603")).decode("utf-8")
+    for encoding in ("utf-16", "utf-16-be"):
+        data = text.encode(encoding) if encoding == "utf-16" else b"\xfe\xff" + text.encode(encoding)
+        path = write(tmp_path, f"{encoding}.har", data)
+        assert detect_format(path) == "har"
+        assert [i.body for i in read(path)] == ["caf\u00e9 \u2603".encode()]
 
 
 def test_empty_file_is_neither_format_and_reads_as_a_capture_error(tmp_path):

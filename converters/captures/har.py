@@ -6,6 +6,7 @@ The file is never loaded whole: `log.entries` is parsed incrementally with ijson
 from __future__ import annotations
 
 import base64
+import codecs
 import gzip
 import io
 import ipaddress
@@ -22,7 +23,7 @@ from haralyzer import HarEntry
 
 from . import CaptureError, Exchange, Item, Skipped, WantsBody
 from .bodies import GZIP_MAGIC, dechunk, gunzip_if_gzipped
-from .sniff import BOM, ZLIB_HEADERS
+from .sniff import BOM, UTF16_BOMS, ZLIB_HEADERS
 
 try:
     _ijson = ijson.get_backend("yajl2_c")
@@ -41,27 +42,28 @@ def read_har(path: Path, source_file: str, wants_body: WantsBody | None = None) 
     `captured_at` is the entry's `startedDateTime` (when the request was sent) in UTC: HAR has no response
     timestamp, and the `time` exporters add to it is too often -1 or absurd to be worth the arithmetic.
     """
-    entries = _har_entries(path)
     entries_read = 0
-    while True:
+    for text_encoding in (None, "cp1252"):  # not UTF-8 after all: read again as Windows' Latin-1
         try:
-            entry = next(entries)
-        except StopIteration:
-            break
+            for position, entry in enumerate(_har_entries(path, text_encoding)):
+                if position >= entries_read:  # read again: the entries already yielded are passed over
+                    yield _item(entry, entries_read, source_file, wants_body)
+                    entries_read += 1
         except _STREAM_ERRORS as error:
+            if text_encoding is None and _is_encoding_error(error):
+                continue
             yield CaptureError(_read_failure(error, entries_read), entries_read)
             return
-        yield _item(entry, entries_read, source_file, wants_body)
-        entries_read += 1
+        break
     if entries_read == 0 and not _has_entries_array(path):
         yield CaptureError("JSON but not a HAR file (no log.entries)", 0)
 
 
-def _har_entries(path: Path) -> Iterator[object]:
+def _har_entries(path: Path, text_encoding: str | None) -> Iterator[object]:
     """The values of `log.entries`, parsed one at a time; a parse error is raised after every complete entry."""
     found = ijson.sendable_list()
     parser = _ijson.items_coro(found, _ENTRY_PREFIX, use_float=True)
-    with _json_bytes(path) as json_bytes:
+    with _json_bytes(path, text_encoding) as json_bytes:
         try:
             # read1: one read of the decompressor at a time, so data before a truncation is not lost with it
             for chunk in iter(partial(json_bytes.read1, _READ_SIZE), b""):
@@ -83,7 +85,7 @@ def _take_all(found: list) -> list:
 
 def _has_entries_array(path: Path) -> bool:
     """Whether the JSON has a `log.entries` array; stops reading as soon as it is found."""
-    with _json_bytes(path) as json_bytes:
+    with _json_bytes(path, None) as json_bytes:
         try:
             return any(
                 prefix == "log.entries" and event == "start_array" for prefix, event, _ in _ijson.parse(json_bytes)
@@ -93,8 +95,9 @@ def _has_entries_array(path: Path) -> bool:
 
 
 @contextmanager
-def _json_bytes(path: Path) -> Iterator[io.BufferedReader | gzip.GzipFile]:
-    """The file opened for reading its JSON bytes: decompressed if zlib or gzip, positioned after any UTF-8 BOM."""
+def _json_bytes(path: Path, text_encoding: str | None) -> Iterator[io.BufferedReader | gzip.GzipFile]:
+    """The file opened for reading its JSON as UTF-8 bytes: decompressed if zlib or gzip, positioned after any
+    UTF-8 BOM, transcoded from UTF-16 (by its BOM) or from `text_encoding`."""
     with open(path, "rb") as raw:
         magic = raw.peek(2)[:2]
         if magic == GZIP_MAGIC:
@@ -103,6 +106,10 @@ def _json_bytes(path: Path) -> Iterator[io.BufferedReader | gzip.GzipFile]:
             stream = io.BufferedReader(_ZlibReader(raw))
         else:
             stream = raw
+        if stream.peek(2)[:2] in UTF16_BOMS:
+            text_encoding = "utf-16"
+        if text_encoding:
+            stream = io.BufferedReader(_Utf8Reader(stream, text_encoding))
         if stream.peek(3)[:3] == BOM:
             stream.read(3)
         yield stream
@@ -130,12 +137,43 @@ class _ZlibReader(io.RawIOBase):
         return 0
 
 
+class _Utf8Reader(io.RawIOBase):
+    """The UTF-8 bytes of a text stream in another encoding, read on demand."""
+
+    def __init__(self, source: BinaryIO, encoding: str):
+        self._source = source
+        self._decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
+        self._pending = b""
+        self._started = False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        while not self._pending:
+            data = self._source.read(_READ_SIZE)
+            text = self._decoder.decode(data, final=not data)
+            if not self._started and text:
+                text, self._started = text.removeprefix("\ufeff"), True
+            self._pending = text.encode("utf-8")
+            if not data:
+                break
+        n = min(len(buffer), len(self._pending))
+        buffer[:n], self._pending = self._pending[:n], self._pending[n:]
+        return n
+
+
+def _is_encoding_error(error: Exception) -> bool:
+    reason = str(error)
+    return isinstance(error, UnicodeDecodeError) or "UTF8" in reason or "codec can't decode" in reason
+
+
 def _read_failure(error: Exception, entries_read: int) -> str:
     """Why reading stopped, in one line without the file's text (parsers quote the text around the error)."""
     reason = str(error).removeprefix("b'").replace("\\n", "\n").partition("\n")[0].rstrip(".")
     if isinstance(error, EOFError) or "premature EOF" in reason or "Incomplete JSON" in reason:
         problem = "cut off"
-    elif isinstance(error, UnicodeDecodeError) or "UTF8" in reason or "codec can't decode" in reason:
+    elif _is_encoding_error(error):
         problem = "not UTF-8 text"
     elif isinstance(error, (zlib.error, gzip.BadGzipFile)):
         problem = "damaged compressed data"

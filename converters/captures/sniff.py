@@ -11,6 +11,7 @@ from .bodies import GZIP_MAGIC
 
 _HEAD_SIZE = 4096
 BOM = b"\xef\xbb\xbf"
+UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")  # HARs re-saved by Windows editors
 ZLIB_HEADERS = (b"\x78\x01", b"\x78\x5e", b"\x78\x9c", b"\x78\xda")  # mitmproxy's .zhar
 _TNETSTRING_START = re.compile(rb"\d{1,12}:")
 
@@ -34,6 +35,8 @@ def sniff_format(path: Path) -> Format | None:
 def _plain_format(head: bytes) -> Format | None:
     """The format of uncompressed capture bytes."""
     if head.removeprefix(BOM).lstrip().startswith(b"{"):
+        return "har"
+    if head.startswith(UTF16_BOMS) and head.decode("utf-16", "ignore").lstrip("\ufeff \t\r\n").startswith("{"):
         return "har"
     if _TNETSTRING_START.match(head):
         return "flow"
