@@ -66,6 +66,10 @@ def convert(
     force: Annotated[
         bool, typer.Option("--force", help="Convert every input again, even those OUT already holds unchanged.")
     ] = False,
+    endpoint: Annotated[
+        Optional[str],
+        typer.Option("--endpoint", help="Read saved single responses (.json) as this endpoint (see `databack endpoints`)."),
+    ] = None,
     partition_by: PARTITION_BY = None,
     json_report: JSON = False,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of internal errors.")] = False,
@@ -76,9 +80,11 @@ def convert(
     Exit code 0 when every capture converted fully, 1 when any failed or was cut short (the rest is still written),
     2 for a usage error.
     """
+    from dataclasses import replace
+
     from . import convert as conversion
     from . import participants as people
-    from . import writers
+    from . import saved, writers
 
     err = _console()
     stdin = Path("-") in paths
@@ -91,6 +97,8 @@ def convert(
     if pseudonymize != bool(key_file):
         _usage_error(err, "--pseudonymize and --key-file go together")
     slice_ = _parse_shard(err, shard) if shard else None
+    if endpoint and not saved.endpoint_named(endpoint):
+        _usage_error(err, f"no endpoint {endpoint!r}: `databack endpoints` lists them")
     partitions = _parse_partitions(err, partition_by, format)
     try:
         rules = people.read_map(participants) if participants else None
@@ -106,7 +114,7 @@ def convert(
             _usage_error(err, "no input files")
         if slice_:
             inputs = conversion.shard(inputs, *slice_)
-        inputs = people.assign(inputs, participant, rules, key)
+        inputs = [replace(i, endpoint=endpoint) for i in people.assign(inputs, participant, rules, key)]
         previous_tables, previous_files, _ = ({}, [], {}) if force else writers.read_output(out)
         with _progress(err, len(inputs)) as advance:
             result, skipped = conversion.update(
@@ -135,6 +143,18 @@ def merge(
     partitions = _parse_partitions(err, partition_by, format)
     result = conversion.merge([writers.read_output(p)[:2] for p in outputs])
     _finish(err, result, out, format, partitions, json_report)
+
+
+@app.command()
+def endpoints() -> None:
+    """List the device endpoints databack decodes (names for --endpoint), with the requests they answer."""
+    from . import devices
+
+    for device in devices.DEVICES:
+        for r in device.routes:
+            methods = ",".join(sorted(r.methods))
+            kind = "" if r.endpoint.kind == "data" else f"  ({r.endpoint.kind}: recognised, never decoded)"
+            print(f"{r.endpoint.name:<28} {methods:<14} {device.hosts.pattern} {r.path.pattern}{kind}")
 
 
 def _finish(err, result, out: Path, format: OutputFormat, partitions: tuple[str, ...], json_report: bool) -> NoReturn:

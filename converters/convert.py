@@ -22,10 +22,11 @@ from typing import Any, BinaryIO, Callable, Iterable, Literal
 import orjson
 import polars as pl
 
-from . import devices
+from . import devices, saved
 from .captures import CaptureError, Exchange, Skipped, detect_format, read_capture
 from .dedupe import FILE_INDEX, dedupe
-from .devices.base import Request, Row, datetime_us, parse_query
+from .captures.har import NOT_A_HAR
+from .devices.base import Endpoint, Request, Row, datetime_us, parse_query
 from .tables import TABLES, UTC_TIME
 from .validation import schema_problem
 
@@ -39,6 +40,7 @@ class Input:
     explicit: bool  # named on the command line (not found by walking a folder)
     participant_id: str | None = None
     error: str | None = None  # a reason not to convert this input at all (e.g. no participant for it)
+    endpoint: str | None = None  # for saved single responses: read them as this endpoint
 
 
 @dataclass
@@ -57,6 +59,7 @@ class FileReport:
     rejects: int = 0
     http_errors: Counter[str] = field(default_factory=Counter)  # HTTP status -> count, on device routes
     auth: int = 0
+    read_as: str | None = None  # saved single responses: the endpoint the file was read as
     undecoded_device_paths: Counter[str] = field(default_factory=Counter)  # "GET host path" -> count
     not_device: int = 0
     unrecognised_hosts: Counter[str] = field(default_factory=Counter)
@@ -313,8 +316,13 @@ def _convert_file(inp: Input) -> tuple[FileReport, dict[str, pl.DataFrame]]:
         report.status, report.error = ("failed" if inp.explicit else "skipped"), reason
         return report, {}
     try:
+        if report.format == "json":
+            _convert_saved(inp, report, rows)
+            return report, rows.frames()
         for item in read_capture(inp.path, report.format, display_name=inp.name, wants_body=devices.is_device_host):
-            if isinstance(item, Exchange):
+            if isinstance(item, CaptureError) and item.message == NOT_A_HAR and not report.exchanges:
+                _convert_saved(inp, report, rows)
+            elif isinstance(item, Exchange):
                 report.exchanges += 1
                 _route_exchange(item, inp.participant_id, report, rows)
             elif isinstance(item, Skipped):
@@ -364,7 +372,6 @@ def _route_exchange(ex: Exchange, participant_id: str | None, report: FileReport
 
 def _decode(ex: Exchange, m: devices.Match) -> tuple[str | None, list]:
     """(None, rows) for a good device response, else (the reason to reject it, [])."""
-    ep = m.endpoint
     if ex.status is None:
         return "no response was captured", []
     if ex.body is None:
@@ -373,13 +380,48 @@ def _decode(ex: Exchange, m: devices.Match) -> tuple[str | None, list]:
         payload = orjson.loads(ex.body)
     except orjson.JSONDecodeError as e:
         return f"not JSON: {e}", []
-    if problem := schema_problem(ep.schema, payload):
-        return f"does not match schema {ep.schema}: {problem}", []
     request = Request(m.path_params, parse_query(ex.query), ex.request_body, ex.captured_at)
+    return _decode_payload(payload, m.endpoint, request)
+
+
+def _decode_payload(payload: Any, endpoint: Endpoint, request: Request) -> tuple[str | None, list]:
+    if problem := schema_problem(endpoint.schema, payload):
+        return f"does not match schema {endpoint.schema}: {problem}", []
     try:
-        return None, list(ep.decode(payload, request))
+        return None, list(endpoint.decode(payload, request))
     except (ValueError, TypeError, KeyError, ArithmeticError) as e:
         return f"could not decode: {type(e).__name__}: {e}", []
+
+
+def _convert_saved(inp: Input, report: FileReport, rows: RowBuffer) -> None:
+    """A single response saved as a JSON file: one exchange, read as the endpoint named or recognised."""
+    report.format, report.exchanges = "json", 1
+    try:
+        payload = orjson.loads(inp.path.read_bytes())
+    except orjson.JSONDecodeError as e:
+        report.status, report.error = ("failed" if inp.explicit else "skipped"), f"not JSON: {e}"
+        report.exchanges = 0
+        return
+    endpoint = saved.endpoint_named(inp.endpoint) if inp.endpoint else saved.recognise(payload)
+    if endpoint is None:
+        report.status = "failed" if inp.explicit else "skipped"
+        report.error = "JSON, but neither a HAR file nor a response databack recognises (name one with --endpoint)"
+        report.exchanges = 0
+        return
+    report.read_as = endpoint.name
+    provenance = {"participant_id": inp.participant_id, "source_file": inp.name, "source_entry": 0, "captured_at": None}
+    problem, decoded = _decode_payload(payload, endpoint, Request({}, {}, None, None))
+    if problem is not None:
+        report.rejects += 1
+        rows.add([("rejects", _saved_reject_row(inp, payload, endpoint.name, problem))], provenance)
+    else:
+        report.device_responses[endpoint.name] += 1
+        report.rows.update(rows.add(decoded, provenance))
+
+
+def _saved_reject_row(inp: Input, payload: Any, endpoint: str, reason: str) -> Row:
+    return {"endpoint": endpoint, "path": inp.name, "reason": reason, "body": orjson.dumps(payload).decode(),
+            "body_encoding": "utf-8"}
 
 
 def _reject_row(ex: Exchange, endpoint: str, reason: str) -> Row:

@@ -14,7 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Callable, Iterator, Literal
 
-Format = Literal["har", "flow"]
+Format = Literal["har", "flow", "json"]  # "json": a response saved on its own, not a capture
 
 
 @dataclass(slots=True)

@@ -31,6 +31,7 @@ except ImportError:
     _ijson = ijson
 
 _READ_SIZE = 1 << 16
+NOT_A_HAR = "JSON but not a HAR file (no log.entries)"
 _ENTRY_PREFIX = "log.entries.item"
 _STREAM_ERRORS = (ijson.JSONError, UnicodeDecodeError, EOFError, zlib.error, gzip.BadGzipFile)
 
@@ -56,7 +57,7 @@ def read_har(path: Path, source_file: str, wants_body: WantsBody | None = None) 
             return
         break
     if entries_read == 0 and not _has_entries_array(path):
-        yield CaptureError("JSON but not a HAR file (no log.entries)", 0)
+        yield CaptureError(NOT_A_HAR, 0)
 
 
 def _har_entries(path: Path, text_encoding: str | None) -> Iterator[object]:

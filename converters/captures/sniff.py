@@ -40,4 +40,6 @@ def _plain_format(head: bytes) -> Format | None:
         return "har"
     if _TNETSTRING_START.match(head):
         return "flow"
+    if head.removeprefix(BOM).lstrip().startswith(b"["):
+        return "json"  # a saved response that is a list (no HAR is)
     return None

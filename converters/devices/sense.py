@@ -61,7 +61,7 @@ def sleep_state(depth: int | None) -> str | None:
 
 def decode_timeline_v2(payload: dict[str, Any], request: Request) -> Rows:
     """GET /v2/timeline/{date} (and event edits, which answer with the whole night)."""
-    night = iso_date(payload.get("date")) or iso_date(request.path_params["date"])
+    night = _night(payload, request)
     yield "sense_nights", _night_row(night, payload, 2)
     for ev in payload.get("events") or ():
         yield "sense_timeline_events", {
@@ -90,7 +90,7 @@ def decode_timeline_v2(payload: dict[str, Any], request: Request) -> Rows:
 def decode_timeline_v1(payload: list[dict[str, Any]], request: Request) -> Rows:
     """GET /v1/timeline/{date}: an array of nights with segments, statistics and insights."""
     for tl in payload:
-        night = iso_date(tl.get("date")) or iso_date(request.path_params["date"])
+        night = _night(tl, request)
         yield "sense_nights", _night_row(night, tl, 1)
         for seg in tl.get("segments") or ():
             raw = seg.get("event_type")
@@ -112,6 +112,14 @@ def decode_timeline_v1(payload: list[dict[str, Any]], request: Request) -> Rows:
                 yield "sense_night_metrics", _metric_row(night, name, None, value=float(value) * factor, unit=unit)
         for ins in tl.get("insights") or ():
             yield "sense_night_metrics", _metric_row(night, ins["sensor"], ins.get("condition"), ins.get("message"))
+
+
+def _night(timeline: dict[str, Any], request: Request):
+    """The night of a timeline: its own `date`, else the date in the URL."""
+    night = iso_date(timeline.get("date")) or iso_date(request.path_params.get("date"))
+    if night is None:
+        raise ValueError("the timeline names no date, and neither does its URL")
+    return night
 
 
 def _night_row(night, tl: dict[str, Any], api_version: int) -> Row:
@@ -168,15 +176,19 @@ def _reading_row(time, sensor: str, value, unit: str | None, r: dict[str, Any]) 
 
 def decode_all_sensors(payload: dict[str, list[dict[str, Any]]], request: Request) -> Rows:
     """GET /v1/room/all_sensors/{hours,24hours,week}: `{sensor: [samples]}`."""
-    resolution = RESOLUTION_S[request.path_params["period"].lower()]
+    period = request.path_params.get("period")
     for sensor, samples in payload.items():
+        resolution = RESOLUTION_S[period.lower()] if period else _spacing_s([{"t": s["datetime"]} for s in samples[:2]])
         yield from _v1_samples(sensor, samples, resolution)
 
 
 def decode_sensor_history(payload: list[dict[str, Any]], request: Request) -> Rows:
-    """GET /v1/room/{sensor}/{day,week,24hours}: `[samples]` of one sensor."""
-    resolution = RESOLUTION_S[request.path_params["period"].lower()]
-    yield from _v1_samples(request.path_params["sensor"], payload, resolution)
+    """GET /v1/room/{sensor}/{day,week,24hours}: `[samples]` of the sensor named in the URL."""
+    sensor, period = request.path_params.get("sensor"), request.path_params.get("period")
+    if sensor is None:
+        raise ValueError("the sensor is named only in the URL, which a saved response does not have")
+    resolution = RESOLUTION_S[period.lower()] if period else _spacing_s([{"t": s["datetime"]} for s in payload[:2]])
+    yield from _v1_samples(sensor, payload, resolution)
 
 
 def _v1_samples(sensor: str, samples: list[dict[str, Any]], resolution: int) -> Rows:

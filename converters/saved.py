@@ -1,0 +1,68 @@
+"""Single responses saved by hand (Postman, a browser, mitmproxy's "save body") as `.json` files.
+
+Such a file has no URL: its endpoint is named by the user, or recognised by the payload's shape where that is
+unambiguous. Its rows have no capture time.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from . import devices
+from .devices.base import Endpoint
+
+
+def _band_events(p: Any) -> bool:
+    items = p.get("value") if isinstance(p, dict) else None
+    event = items[0] if isinstance(items, list) and items else p
+    return isinstance(event, dict) and "EventId" in event and "EventType" in event
+
+
+def _timeline_v2(p: Any) -> bool:
+    return isinstance(p, dict) and "date" in p and ("events" in p or "metrics" in p)
+
+
+def _timeline_v1(p: Any) -> bool:
+    return isinstance(p, list) and bool(p) and all(isinstance(t, dict) and "segments" in t for t in p)
+
+
+def _room_current(p: Any) -> bool:
+    return isinstance(p, dict) and bool(p) and all(isinstance(v, dict) and "last_updated_utc" in v for v in p.values())
+
+
+def _all_sensors(p: Any) -> bool:
+    return (
+        isinstance(p, dict)
+        and bool(p)
+        and all(isinstance(v, list) and all(isinstance(s, dict) and "datetime" in s for s in v[:1]) for v in p.values())
+    )
+
+
+def _sensors_current(p: Any) -> bool:
+    return isinstance(p, dict) and isinstance(p.get("sensors"), list) and "timestamps" not in p
+
+
+def _sensors_history(p: Any) -> bool:
+    return isinstance(p, dict) and isinstance(p.get("timestamps"), list) and isinstance(p.get("sensors"), dict)
+
+
+# Endpoint name -> the shape only its responses have.
+SHAPES: dict[str, Callable[[Any], bool]] = {
+    "band/events": _band_events,
+    "sense/timeline-v2": _timeline_v2,
+    "sense/timeline-v1": _timeline_v1,
+    "sense/room-current": _room_current,
+    "sense/room-all-sensors": _all_sensors,
+    "sense/sensors-current": _sensors_current,
+    "sense/sensors-history": _sensors_history,
+}
+
+
+def endpoint_named(name: str) -> Endpoint | None:
+    return next((e for e in devices.endpoints() if e.name == name and e.kind == "data"), None)
+
+
+def recognise(payload: Any) -> Endpoint | None:
+    """The one endpoint whose shape the payload has; None when no shape, or more than one, fits."""
+    fits = [name for name, fits in SHAPES.items() if fits(payload)]
+    return endpoint_named(fits[0]) if len(fits) == 1 else None
