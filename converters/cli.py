@@ -146,6 +146,36 @@ def merge(
 
 
 @app.command()
+def scrub(
+    capture: Annotated[Path, typer.Argument(help="A HAR file or mitmproxy flow dump.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Where to write the scrubbed copy (a file, or a folder).")],
+    json_report: JSON = False,
+) -> None:
+    """Write a copy of a capture without its secrets: Authorization and cookie headers, OAuth passwords, client
+    secrets and tokens, token-like query parameters. The copy converts to exactly the same tables.
+
+    Exit code 0 when the whole capture was copied, 1 when it was cut short or unreadable, 2 for a usage error.
+    """
+    from dataclasses import asdict
+
+    from .scrub import scrub_capture
+
+    err = _console()
+    if not capture.is_file():
+        _usage_error(err, f"no such file: {capture}")
+    report = scrub_capture(capture, out / capture.name if out.is_dir() else out)
+    redacted = f"{report.headers} headers, {report.cookies} cookies, {report.query_params} query parameters, " \
+        f"{report.token_bodies} token bodies"
+    err.print(f"databack: {capture}: {report.status}" + (f": {report.message}" if report.message else ""))
+    err.print(f"  {report.entries} entries written, redacted: {redacted}")
+    if json_report:
+        import orjson
+
+        sys.stdout.write(orjson.dumps(asdict(report), option=orjson.OPT_INDENT_2).decode() + "\n")
+    raise typer.Exit(0 if report.status == "ok" else 1)
+
+
+@app.command()
 def endpoints() -> None:
     """List the device endpoints databack decodes (names for --endpoint), with the requests they answer."""
     from . import devices

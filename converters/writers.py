@@ -7,19 +7,17 @@ moved into place only once complete, so an interrupted run leaves the previous O
 
 from __future__ import annotations
 
-import os
 import shutil
-import tempfile
 from collections import Counter
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Iterator, Literal
+from typing import Any, Literal
 
 import orjson
 import polars as pl
 
 from . import __version__
+from .atomic import atomic_dir, atomic_path
 from .convert import Conversion, FileReport, sha256_file
 from .tables import TABLES, UTC_TIME, Table
 
@@ -74,11 +72,11 @@ def write(
     for name, df in conversion.tables.items():
         if partition_by:
             path = out / name
-            with _atomic_dir(path) as tmp:
+            with atomic_dir(path) as tmp:
                 _with_day(TABLES[name], df).write_parquet(tmp, partition_by=_partitions(TABLES[name], partition_by))
         else:
             path = out / f"{name}.{fmt}"
-            with _atomic(path) as tmp:
+            with atomic_path(path) as tmp:
                 df.write_parquet(tmp) if fmt == "parquet" else df.write_csv(tmp)
         written[name] = path
     for name in TABLES:
@@ -161,41 +159,5 @@ def read_output(out: Path) -> tuple[dict[str, pl.DataFrame], list[FileReport], d
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:
-    with _atomic(path) as tmp:
+    with atomic_path(path) as tmp:
         tmp.write_bytes(orjson.dumps(data, option=orjson.OPT_INDENT_2) + b"\n")
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-@contextmanager
-def _atomic(path: Path) -> Iterator[Path]:
-    """A temporary path beside `path` that replaces it only once written completely."""
-    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    tmp = Path(name)
-    try:
-        yield tmp
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes files private; outputs get the usual permissions
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-@contextmanager
-def _atomic_dir(path: Path) -> Iterator[Path]:
-    """A temporary folder beside `path` that takes its place only once written completely."""
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
-    old = path.with_name(f".{path.name}.old")
-    try:
-        yield tmp
-        os.chmod(tmp, 0o777 & ~_umask())
-        if path.exists():
-            os.replace(path, old)
-        os.replace(tmp, path)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-        shutil.rmtree(old, ignore_errors=True)

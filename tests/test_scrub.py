@@ -1,0 +1,248 @@
+"""`scrub_capture` removes every secret from HAR and flow captures and changes nothing the conversion reads."""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import json
+import os
+import sys
+
+import pytest
+from builders import BAND_EVENTS_URL, band_event, entry, write_har
+from conftest import REPO
+from mitmproxy import http, tcp
+from mitmproxy import io as mitmio
+from mitmproxy.test import tflow
+
+from converters.captures import Exchange, read_capture
+from converters.convert import Input, convert
+from converters.scrub import REDACTED, scrub_capture
+
+sys.path.insert(0, str(REPO / "samples"))
+from make_samples import SECRETS  # noqa: E402
+
+SAMPLES = [REPO / "samples" / "phone-sync.har", REPO / "samples" / "phone-sync.flow"]
+VARYING_REPORT_FIELDS = ("size_bytes", "sha256")  # of the file itself, not of what it holds
+
+
+def exposed_secrets(path) -> set[str]:
+    """The planted secrets (or their first 12 characters) found in the file's bytes or in what a reader decodes
+    from it: every header, path, query and request and response body (gunzipped, un-brotlied, base64-decoded)."""
+    texts = [path.read_bytes().decode("utf-8", "replace")]
+    for item in read_capture(path):
+        if isinstance(item, Exchange):
+            texts += [f"{item.path}?{item.query}", repr(item.request_headers), repr(item.response_headers)]
+            texts += [body.decode("utf-8", "replace") for body in (item.request_body, item.body) if body]
+    return {secret for secret in SECRETS for text in texts if secret in text or secret[:12] in text}
+
+
+def counts(report) -> tuple[int, ...]:
+    """(entries, headers, cookies, query_params, token_bodies) of a ScrubReport."""
+    return report.entries, report.headers, report.cookies, report.query_params, report.token_bodies
+
+
+def conversion(path, name):
+    result = convert([Input(path, name, True)])
+    (report,) = result.files
+    return result.tables, {k: v for k, v in report.as_dict().items() if k not in VARYING_REPORT_FIELDS}
+
+
+@pytest.mark.parametrize("sample", SAMPLES, ids=lambda p: p.name)
+def test_no_planted_secret_survives_scrubbing_of_the_samples(tmp_path, sample):
+    scrubbed = tmp_path / sample.name
+    report = scrub_capture(sample, scrubbed)
+    assert report.status == "ok" and report.message is None
+    assert exposed_secrets(sample)  # the scan finds them before scrubbing
+    assert exposed_secrets(scrubbed) == set()
+
+
+@pytest.mark.parametrize("sample", SAMPLES, ids=lambda p: p.name)
+def test_scrubbed_sample_converts_to_the_same_tables_and_report(tmp_path, sample):
+    scrubbed = tmp_path / sample.name
+    scrub_capture(sample, scrubbed)
+    original_tables, original_report = conversion(sample, sample.name)
+    scrubbed_tables, scrubbed_report = conversion(scrubbed, sample.name)
+    assert scrubbed_report == original_report
+    assert scrubbed_tables.keys() == original_tables.keys() and len(original_tables) > 3
+    for name, table in original_tables.items():
+        assert scrubbed_tables[name].equals(table), name
+
+
+def test_sample_counts_say_what_was_replaced(tmp_path):
+    report = scrub_capture(SAMPLES[0], tmp_path / "out.har")
+    # 8 Authorization headers; NID+CONSENT in Cookie and its array, NID in Set-Cookie and its array; the token call
+    assert counts(report) == (16, 8, 6, 0, 2)
+
+
+@pytest.mark.parametrize("sample", SAMPLES, ids=lambda p: p.name)
+def test_scrubbing_a_scrubbed_copy_finds_nothing_more(tmp_path, sample):
+    once, twice = tmp_path / f"once-{sample.name}", tmp_path / f"twice-{sample.name}"
+    scrub_capture(sample, once)
+    report = scrub_capture(once, twice)
+    assert report.status == "ok"
+    assert counts(report)[1:] == (0, 0, 0, 0)
+
+
+def test_tokens_in_query_basic_auth_and_json_oauth_body_are_replaced_keeping_names(tmp_path):
+    device = entry(BAND_EVENTS_URL + "&access_token=tok-1&Code=c-2", band_event(),
+                   request_headers={"Authorization": "Basic dXNlcjpwYXNz", "X-Auth-Token": "tok-3", "Accept": "*/*"})
+    device["request"]["queryString"] = [{"name": "$expand", "value": "Sequences,Info"},
+                                        {"name": "access_token", "value": "tok-1"}, {"name": "Code", "value": "c-2"}]
+    oauth = entry("https://api.hello.is/v1/oauth2/token", {"access_token": "tok-4", "id_token": "tok-5",
+                                                          "token_type": "Bearer", "expires_in": 3600}, method="POST")
+    oauth["request"]["postData"] = {"mimeType": "application/json",
+                                    "text": json.dumps({"grant_type": "password", "username": "a@example.com",
+                                                        "password": "pw-6", "client_secret": "cs-7"})}
+    src = write_har(tmp_path / "in.har", [device, oauth])
+    report = scrub_capture(src, tmp_path / "out.har")
+
+    out = json.loads((tmp_path / "out.har").read_text())["log"]["entries"]
+    request = out[0]["request"]
+    assert request["url"] == BAND_EVENTS_URL + f"&access_token={REDACTED}&Code={REDACTED}"
+    assert request["queryString"][0]["value"] == "Sequences,Info"
+    assert [q["value"] for q in request["queryString"][1:]] == [REDACTED, REDACTED]
+    assert {h["name"]: h["value"] for h in request["headers"]} == {
+        "Authorization": f"Basic {REDACTED}", "X-Auth-Token": REDACTED, "Accept": "*/*"}
+    assert json.loads(out[1]["request"]["postData"]["text"]) == {
+        "grant_type": "password", "username": "a@example.com", "password": REDACTED, "client_secret": REDACTED}
+    assert json.loads(out[1]["response"]["content"]["text"]) == {
+        "access_token": REDACTED, "id_token": REDACTED, "token_type": "Bearer", "expires_in": 3600}
+    assert out[0]["response"] == json.loads(src.read_text())["log"]["entries"][0]["response"]  # device data as is
+    assert counts(report) == (2, 2, 0, 4, 2)
+
+
+def test_flow_token_call_is_scrubbed_keeping_content_encoding_and_other_flows_as_they_were(tmp_path):
+    oauth = tflow.tflow(resp=True, live=False)
+    oauth.request.method, oauth.request.host = "POST", "api.hello.is"
+    oauth.request.path = "/v1/oauth2/token?code=c-1&state=s"
+    oauth.request.headers.update({"Authorization": "Basic dXNlcjpwYXNz", "Cookie": "sid=c-2; lang=en"})
+    oauth.request.content = b"grant_type=password&username=u&password=pw-3"
+    oauth.response.headers["content-encoding"] = "gzip"
+    oauth.response.content = b'{"access_token":"tok-4","refresh_token":"tok-5","expires_in":3600}'
+    websocket = tflow.twebsocketflow()
+    websocket.websocket.messages[0].content = b"access_token=tok-6"
+    other = tflow.ttcpflow()
+    src = tmp_path / "in.flow"
+    with src.open("wb") as f:
+        writer = mitmio.FlowWriter(f)
+        for flow in (oauth, websocket, other):
+            writer.add(flow)
+
+    report = scrub_capture(src, tmp_path / "out.flow")
+
+    with (tmp_path / "out.flow").open("rb") as f:
+        flows = list(mitmio.FlowReader(f).stream())
+    assert [type(flow) for flow in flows] == [http.HTTPFlow, http.HTTPFlow, tcp.TCPFlow]
+    request, response = flows[0].request, flows[0].response
+    assert request.path == f"/v1/oauth2/token?code={REDACTED}&state=s"
+    assert request.headers["authorization"] == f"Basic {REDACTED}"
+    assert request.headers["cookie"] == f"sid={REDACTED}; lang={REDACTED}"
+    assert request.content == f"grant_type=password&username=u&password={REDACTED}".encode()
+    assert response.headers["content-encoding"] == "gzip" and response.raw_content.startswith(b"\x1f\x8b")
+    assert json.loads(response.content) == {"access_token": REDACTED, "refresh_token": REDACTED, "expires_in": 3600}
+    assert flows[1].websocket.get_state() == websocket.websocket.get_state()  # messages are not scrubbed
+    assert flows[2].get_state() == other.get_state()
+    assert counts(report) == (3, 1, 2, 1, 2)
+
+
+def test_truncated_har_is_partial_with_its_complete_entries_scrubbed(tmp_path):
+    auth = {"Authorization": "Bearer tok-1"}
+    entries = [entry(BAND_EVENTS_URL, band_event(str(n)), request_headers=auth) for n in range(3)]
+    text = write_har(tmp_path / "full.har", entries).read_text()
+    cut = tmp_path / "cut.har"
+    cut.write_text(text[: text.rindex("tok-1") + 2])  # inside the last entry's Authorization value
+
+    report = scrub_capture(cut, tmp_path / "out.har")
+
+    assert report.status == "partial" and report.entries == 2 and report.headers == 2
+    assert report.message == "cut off; complete entries read: 2"
+    log = json.loads((tmp_path / "out.har").read_text())["log"]  # complete JSON, closed after the last good entry
+    assert log["version"] == "1.2" and log["pages"] == []
+    scrubbed_auth = [{"name": "Authorization", "value": f"Bearer {REDACTED}"}]
+    assert [e["request"]["headers"] for e in log["entries"]] == [scrubbed_auth] * 2
+    assert "tok-" not in (tmp_path / "out.har").read_text()
+
+
+def test_truncated_flow_dump_is_partial_with_its_complete_flows_scrubbed(tmp_path):
+    data = SAMPLES[1].read_bytes()
+    cut = tmp_path / "cut.flow"
+    cut.write_bytes(data[: len(data) * 2 // 3])
+
+    report = scrub_capture(cut, tmp_path / "out.flow")
+
+    assert report.status == "partial" and 0 < report.entries < 17
+    assert report.message.endswith(f"flows read: {report.entries}")
+    with (tmp_path / "out.flow").open("rb") as f:
+        assert len(list(mitmio.FlowReader(f).stream())) == report.entries
+    assert exposed_secrets(tmp_path / "out.flow") == set()
+
+
+def test_compressed_har_is_written_as_plain_json(tmp_path):
+    src = tmp_path / "phone-sync.har.gz"
+    src.write_bytes(gzip.compress(SAMPLES[0].read_bytes()))
+    report = scrub_capture(src, tmp_path / "out.har")
+    assert report.status == "ok" and report.entries == 16
+    assert len(json.loads((tmp_path / "out.har").read_bytes())["log"]["entries"]) == 16
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "cp1252"])
+def test_har_in_another_text_encoding_is_written_as_utf8(tmp_path, encoding):
+    auth = {"Authorization": "Bearer tok-1"}
+    entries = [entry(BAND_EVENTS_URL, band_event(), request_headers=auth),
+               entry("https://www.example.com/", "<p>café</p>", request_headers=auth)]
+    src = tmp_path / "in.har"
+    src.write_bytes(json.dumps({"log": {"version": "1.2", "entries": entries}}, ensure_ascii=False).encode(encoding))
+
+    report = scrub_capture(src, tmp_path / "out.har")
+
+    assert report.status == "ok" and report.headers == 2
+    out = json.loads((tmp_path / "out.har").read_text(encoding="utf-8"))["log"]["entries"]
+    assert out[1]["response"]["content"]["text"] == "<p>café</p>"
+    original_tables, original_report = conversion(src, "in.har")
+    scrubbed_tables, scrubbed_report = conversion(tmp_path / "out.har", "in.har")
+    assert scrubbed_report == original_report and original_tables.keys() == scrubbed_tables.keys()
+    assert all(scrubbed_tables[name].equals(table) for name, table in original_tables.items())
+
+
+def test_base64_token_response_is_scrubbed_and_stays_base64(tmp_path):
+    oauth = entry("https://login.example.com/oauth20_token.srf", method="POST")
+    oauth["response"]["content"].update(text=base64.b64encode(b'{"refresh_token":"tok-1"}').decode(), encoding="base64")
+    scrub_capture(write_har(tmp_path / "in.har", [oauth]), tmp_path / "out.har")
+    content = json.loads((tmp_path / "out.har").read_text())["log"]["entries"][0]["response"]["content"]
+    assert json.loads(base64.b64decode(content["text"])) == {"refresh_token": REDACTED}
+
+
+@pytest.mark.parametrize("content", [b"", b"just some text\n", b'{"not": "a HAR"}', b'[{"saved": "response"}]'],
+                         ids=["empty", "text", "json-object", "json-list"])
+def test_input_that_is_not_a_capture_fails_without_writing(tmp_path, content):
+    src = tmp_path / "notes.txt"
+    src.write_bytes(content)
+    report = scrub_capture(src, tmp_path / "out.har")
+    assert report.status == "failed" and report.message
+    assert list(tmp_path.iterdir()) == [src]  # neither the output nor a temporary file
+
+
+def test_output_that_is_the_input_file_is_refused(tmp_path):
+    src = write_har(tmp_path / "in.har", [entry(BAND_EVENTS_URL, band_event(), request_headers={"Cookie": "a=b"})])
+    before = src.read_bytes()
+    os.link(src, tmp_path / "link.har")
+    for dst in (src, tmp_path / "link.har"):
+        report = scrub_capture(src, dst)
+        assert report.status == "failed" and "input" in report.message
+    assert src.read_bytes() == before
+
+
+def test_scrub_command_writes_a_copy_and_reports_what_it_redacted(tmp_path):
+    from typer.testing import CliRunner
+
+    from converters.cli import app
+
+    result = CliRunner().invoke(app, ["scrub", str(REPO / "samples" / "phone-sync.har"), "-o", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    copy = tmp_path / "phone-sync.har"
+    assert copy.stat().st_mode & 0o044  # readable like any other output, not private to its writer
+    assert not any(secret in copy.read_text() for secret in SECRETS)
+    assert "redacted:" in result.output
+    missing = CliRunner().invoke(app, ["scrub", str(tmp_path / "nope.har"), "-o", str(tmp_path / "x.har")])
+    assert missing.exit_code == 2
