@@ -199,7 +199,7 @@ def test_har_cut_off_mid_entry_keeps_complete_entries_and_ends_with_a_capture_er
     data = har_bytes(entry(URL, {"ok": 1}), entry(URL, {"ok": 2}), secret)
     items = read(write(tmp_path, "cut.har", data[: data.index(b"SECRET-TOKEN") + 8]))
     assert len(exchanges(items)) == 2
-    assert items[-1] == CaptureError("cut off; complete entries read: 2", 2)
+    assert items[-1] == CaptureError("cut off after entry 2 of an unknown total; 2 entries read", 2)
 
 
 def test_har_with_trailing_garbage_keeps_all_entries_and_quotes_no_text(tmp_path):

@@ -156,7 +156,7 @@ def test_truncated_har_is_partial_with_its_complete_entries_scrubbed(tmp_path):
     report = scrub_capture(cut, tmp_path / "out.har")
 
     assert report.status == "partial" and report.entries == 2 and report.headers == 2
-    assert report.message == "cut off; complete entries read: 2"
+    assert report.message == "cut off after entry 2 of an unknown total; 2 entries read"
     log = json.loads((tmp_path / "out.har").read_text())["log"]  # complete JSON, closed after the last good entry
     assert log["version"] == "1.2" and log["pages"] == []
     scrubbed_auth = [{"name": "Authorization", "value": f"Bearer {REDACTED}"}]

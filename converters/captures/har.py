@@ -182,7 +182,10 @@ def _read_failure(error: Exception, entries_read: int) -> str:
         problem = f"not valid JSON ({reason})"
     else:
         problem = "not valid JSON"
-    return f"{problem}; complete entries read: {entries_read}"
+    if not entries_read:
+        return f"{problem} before the first entry"
+    total = " of an unknown total" if problem == "cut off" else ""
+    return f"{problem} after entry {entries_read}{total}; {entries_read} entries read"
 
 
 def _item(raw_entry: object, index: int, source_file: str, wants_body: WantsBody | None) -> Exchange | Skipped:
