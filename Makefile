@@ -4,7 +4,7 @@ PY := $(shell (command -v pyenv >/dev/null && pyenv prefix $(PYTHON_VERSION) >/d
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install demo test golden samples docs bench clean
+.PHONY: install demo test golden samples docs bench fuzz clean
 
 $(BIN)/databack: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -30,6 +30,9 @@ samples: install
 
 docs: install
 	UPDATE_README=1 $(BIN)/python -m pytest tests/test_readme.py
+
+fuzz: install
+	HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest tests/test_properties.py
 
 bench: install
 	$(BIN)/python bench/run.py
