@@ -95,6 +95,14 @@ BAND_EVENTS = table(
     C("min_altitude_m", F, "Lowest altitude", "m"),
     C("altitude_gain_m", F, "Total altitude gained", "m"),
     C("altitude_loss_m", F, "Total altitude lost", "m"),
+    C("workout_plan_id", S, "Guided workouts: the workout plan followed (WorkoutPlanId / workoutPlanId)"),
+    C("rounds", I, "Guided workouts: complete circuit rounds performed (RoundsPerformed)", "count"),
+    C("repetitions", I, "Guided workouts: exercise repetitions performed (RepetitionsPerformed)", "count"),
+    C("golf_holes_played", I, "Golf: holes played (TotalHolesPlayed; private API only)", "count"),
+    C("golf_score", I, "Golf: strokes over the holes played (TotalScore; private API only)", "strokes"),
+    C("golf_par", I, "Golf: par of the holes played (ParForHolesPlayed; private API only)", "strokes"),
+    C("golf_par_or_better_holes", I, "Golf: holes scored at par or better (ParOrBetterCount)", "count"),
+    C("golf_longest_drive_m", F, "Golf: longest drive (LongestDriveInCm; public longestDriveDistance, cm)", "m"),
     C("fall_asleep_time", UTC_TIME, "Sleep: when the wearer fell asleep (UTC)"),
     C("wake_up_time", UTC_TIME, "Sleep: when the wearer woke up (UTC)"),
     C("sleep_s", F, "Sleep: time asleep (SleepTime)", "s"),
@@ -168,6 +176,73 @@ BAND_MAP_POINTS = table(
     C("split_ordinal", I, "Split the point falls in"),
 )
 
+# Band summaries: from the private API (zeros are sent as 0) and the public one, which leaves out zero and unknown
+# values alike; a value the API left out is null, never 0.
+BAND_DAILY_SUMMARIES = table(
+    "band_daily_summaries",
+    "Microsoft Band daily totals: private /v2/UserDailySummary, public /v1/me/Summaries/Daily.",
+    ("day",),
+    C("day", D, "Local calendar day of the totals (private: from TimeOfDay and timeZoneUtcOffset; public: parentDay, "
+      "else the local midnight nearest startTime)"),
+    C("api", S, "Which Band API the row came from: private (dns-cargo.com OData) or public (api.microsofthealth.net)"),
+    C("start_time", UTC_TIME, "The day's timestamp as the API sent it (TimeOfDay / startTime), in UTC"),
+    C("steps", I, "Steps taken (null when the API left it out)", "steps"),
+    C("calories_kcal", F, "Calories burned (public: null when totalCalories is left out)", "kcal"),
+    C("hr_avg_bpm", F, "Average heart rate (null when left out)", "bpm"),
+    C("hr_peak_bpm", F, "Peak heart rate", "bpm"),
+    C("hr_low_bpm", F, "Lowest heart rate", "bpm"),
+    C("distance_m", F, "Distance covered (TotalDistance / totalDistance, cm in the API)", "m"),
+    C("distance_on_foot_m", F, "Distance covered on foot", "m"),
+    C("floors_climbed", I, "Floors climbed (private API only)", "count"),
+    C("active_hours", I, "Hours with activity (NumberOfActiveHours / activeHours)", "h"),
+    C("uv_exposure_s", F, "Time in UV light (private UvExposure in minutes; public ISO 8601 duration)", "s"),
+    C("cardio_s", F, "Cardio activity (CardioScore, seconds: the app shows it /60 as cardio minutes)", "s"),
+    C("intense_cardio_s", F, "Intense cardio activity (IntenseCardioSeconds)", "s"),
+    C("hr_zone_under_s", F, "Time below 50% of max heart rate (DailyHeartRateZones.Under, minutes in the API)", "s"),
+    C("hr_zone_healthy_heart_s", F, "Time at 50-60% of max heart rate (HealthyHeart)", "s"),
+    C("hr_zone_fitness_s", F, "Time at 60-70% of max heart rate (FitnessZone)", "s"),
+    C("hr_zone_aerobic_s", F, "Time at 70-80% of max heart rate (Aerobic)", "s"),
+    C("hr_zone_anaerobic_s", F, "Time at 80-90% of max heart rate (Anaerobic)", "s"),
+    C("hr_zone_redline_s", F, "Time at 90-100% of max heart rate (RedLine)", "s"),
+    C("hr_zone_over_s", F, "Time above max heart rate (Over)", "s"),
+)
+
+BAND_HOURLY_SUMMARIES = table(
+    "band_hourly_summaries",
+    "Microsoft Band hourly totals: private /v2/UserHourlySummary and /v1/UserActivities, public "
+    "/v1/me/Summaries/Hourly.",
+    ("time",),
+    C("time", UTC_TIME, "Start of the hour (UTC; TimeOfDay / startTime, whose offset is applied)"),
+    C("api", S, "Which Band API the row came from: private (dns-cargo.com OData) or public (api.microsofthealth.net)"),
+    C("steps", I, "Steps taken (null when the API left it out)", "steps"),
+    C("calories_kcal", F, "Calories burned (public: null when totalCalories is left out)", "kcal"),
+    C("hr_avg_bpm", F, "Average heart rate (null when left out)", "bpm"),
+    C("hr_peak_bpm", F, "Peak heart rate", "bpm"),
+    C("hr_low_bpm", F, "Lowest heart rate", "bpm"),
+    C("distance_m", F, "Distance covered (TotalDistance, a string of cm in the private API)", "m"),
+    C("distance_on_foot_m", F, "Distance covered on foot", "m"),
+    C("floors_climbed", I, "Floors climbed (private API only)", "count"),
+    C("active_hours", I, "Active hours the public API counts in this hour (activeHours)", "h"),
+    C("uv_exposure_s", F, "Time in UV light (private UvExposure in minutes; public ISO 8601 duration)", "s"),
+    C("activity_level", S, "ActivityLevel as reported (private API, e.g. Inactive)"),
+)
+
+BAND_DEVICES = table(
+    "band_devices",
+    "Devices linked to the Microsoft Health account (public /v1/me/Devices).",
+    ("device_id",),
+    C("device_id", S, "Device id"),
+    C("display_name", S, "Name the user gave the device (null when empty)"),
+    C("device_family", S, "Band, Windows, Android, IOS, Unknown"),
+    C("model_name", S, "Model name"),
+    C("manufacturer", S, "Manufacturer"),
+    C("hardware_version", S, "Hardware version"),
+    C("software_version", S, "Software version"),
+    C("device_status", S, "Active, Inactive, Unknown"),
+    C("last_successful_sync", UTC_TIME, "When the device last synced with the service (UTC)"),
+    C("created_time", UTC_TIME, "When the device was first registered (UTC)"),
+)
+
 SENSE_NIGHTS = table(
     "sense_nights",
     "One row per Hello Sense night (timeline).",
@@ -233,6 +308,73 @@ SENSE_SENSOR_SAMPLES = table(
     C("resolution_s", I, "Width of the time bucket", "s"),
 )
 
+SENSE_TRENDS = table(
+    "sense_trends",
+    "Sense trend graphs (GET /v2/trends/{LAST_WEEK,LAST_MONTH,LAST_3_MONTHS}, v1 /insights/trends/…): one row per "
+    "value, padding included. A value with a date (v1 time series) is that day's record in every capture; values "
+    "without one (v2 graphs, v1 day-of-week histograms) are the view of the days before the capture, so each graph "
+    "is kept once per capture day, the newest capture of that day replacing the older ones whole.",
+    ("trend_set", "section", "position"),
+    C("trend_set", S, "The set a newer capture replaces whole: `v{api}/{time_scale}/{data_type}/{graph_type}/{day}`, "
+      "day being `date` for dated v1 points, else `snapshot_day` (`-` when unknown)"),
+    C("api_version", I, "Trends API version: 1 or 2"),
+    C("time_scale", S, "v2: LAST_WEEK, LAST_MONTH, LAST_3_MONTHS; v1: the time_period (DOW, 1W, 2W, 1M, 3M, ALL)"),
+    C("data_type", S, "v2: SCORES, HOURS, PERCENTS; v1: SLEEP_SCORE, SLEEP_DURATION"),
+    C("graph_type", S, "v2: GRID, OVERVIEW, BAR, BUBBLES; v1: TIME_SERIES_LINE, HISTOGRAM"),
+    C("title", S, "Title of the graph"),
+    C("snapshot_day", D, "For values without a date: the day (UTC) of the capture that showed them; null for dated "
+      "v1 points and for responses saved without a capture time"),
+    C("section", I, "0-based section of the graph (v2: e.g. a week row or a month; v1: always 0)"),
+    C("section_title", S, "v2: the section's titles when they are not one per value (e.g. a month name), "
+      "joined by ', '"),
+    C("position", I, "0-based place of the value in its section (v1: in data_points)"),
+    C("label", S, "The value's own label: v1 x_value (MO, TU… in day-of-week histograms); v2 the section title at "
+      "the same place when the section has one title per value"),
+    C("highlighted", B, "v2: the value is one of the section's highlighted_values; v1: null"),
+    C("date", D, "v1 time series: the day of the point (the server stamps days as UTC midnights: that date; other "
+      "stamps: the local date); null where the API gives no date (never invented for v2)"),
+    C("time", UTC_TIME, "v1 time series: the point's datetime as sent (UTC); null when sent as 0"),
+    C("utc_offset_s", I, "v1 time series: the offset sent with the point", "s"),
+    C("value", F, "Value in `unit`: scores 0-100, durations in seconds (v2 HOURS x 3600, v1 SLEEP_DURATION minutes "
+      "x 60), percents as 0-1 fractions; null for padding (null) and days without data (-1). v1 day-of-week "
+      "histograms send 0 for weekdays without nights: kept as sent"),
+    C("unit", S, "score, s or fraction (null for an unknown data_type, value as sent)"),
+    C("missing", S, "Why `value` is null: padding (sent as null) or no_data (sent as -1)"),
+    C("condition", S, "v1: the point's data_label (BAD, OK, GOOD); v2: null"),
+    group="trend_set",
+)
+
+SENSE_INSIGHTS = table(
+    "sense_insights",
+    "Insight cards shown in the Sense app (GET /v1/insights, /v2/insights); the account id is left out.",
+    ("time", "category"),
+    C("time", UTC_TIME, "When the insight was created (timestamp, UTC)"),
+    C("category", S, "GENERIC, SLEEP_HYGIENE, LIGHT, SOUND, TEMPERATURE, HUMIDITY, AIR_QUALITY, SLEEP_DURATION, …"),
+    C("insight_id", S, "v2: the card's id (a UUID; may be null); v1: null"),
+    C("category_name", S, "v2: display name of the category"),
+    C("title", S, "Title of the card"),
+    C("message", S, "Text of the card (Markdown)"),
+    C("info_preview", S, "Title of the linked article, if any"),
+    C("insight_type", S, "v2: DEFAULT or BASIC; v1: null"),
+    C("api_version", I, "Insights API version the card came from: 1 or 2"),
+)
+
+SENSE_DEVICES = table(
+    "sense_devices",
+    "The account's Sense and Sleep Pill devices as GET /v2/devices reported them: one row per device and last "
+    "contact, so battery and firmware history builds up over captures.",
+    ("device_kind", "device_id", "last_updated"),
+    C("device_kind", S, "sense or pill"),
+    C("device_id", S, "Device id as sent"),
+    C("last_updated", UTC_TIME, "When the service last heard from the device (UTC)"),
+    C("firmware_version", S, "Firmware version as sent"),
+    C("hw_version", S, "Hardware version as sent (e.g. SENSE, SENSE_WITH_VOICE)"),
+    C("state", S, "NORMAL, LOW_BATTERY, UNKNOWN, …"),
+    C("color", S, "Device colour as sent"),
+    C("battery_pct", F, "Pills: battery level", "%"),
+    C("battery_type", S, "Pills: battery type as sent"),
+)
+
 REJECTS = Table(
     "rejects",
     "Device responses that could not be decoded, kept whole with the reason.",
@@ -257,11 +399,17 @@ TABLES: dict[str, Table] = {
         BAND_SEQUENCES,
         BAND_MINUTES,
         BAND_MAP_POINTS,
+        BAND_DAILY_SUMMARIES,
+        BAND_HOURLY_SUMMARIES,
+        BAND_DEVICES,
         SENSE_NIGHTS,
         SENSE_TIMELINE_EVENTS,
         SENSE_NIGHT_METRICS,
         SENSE_ROOM_READINGS,
         SENSE_SENSOR_SAMPLES,
+        SENSE_TRENDS,
+        SENSE_INSIGHTS,
+        SENSE_DEVICES,
         REJECTS,
     )
 }

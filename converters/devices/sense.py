@@ -1,12 +1,14 @@
 """Hello Sense: api.hello.is (and dev-api., canary-api.), see SENSE-API.md.
 
 Units on the wire: times in epoch ms UTC with offsets in ms, v2 durations in ms, v1 segment durations in seconds,
-timeline statistics in minutes; sensor history marks gaps with -1.
+timeline statistics in minutes; sensor history marks gaps with -1; trends: v2 HOURS in hours, PERCENTS as 0-1
+fractions, null for padding and -1 for a day without data; v1 SLEEP_DURATION in minutes.
 """
 
 from __future__ import annotations
 
 import re
+from datetime import UTC, date, datetime
 from typing import Any
 
 import orjson
@@ -233,6 +235,163 @@ def _spacing_s(stamps: list[dict[str, Any]]) -> int | None:
     return (stamps[1]["t"] - stamps[0]["t"]) // 1000 if len(stamps) > 1 else None
 
 
+# Trends: data type -> (our unit, factor to that unit). v1 SLEEP_DURATION is in minutes (inferred: the real
+# fixture's 375 and 555 are 6.25 and 9.25 hours of sleep, and v1 timeline statistics are minutes too).
+TREND_UNITS = {
+    "SCORES": ("score", 1.0),
+    "HOURS": ("s", 3600.0),
+    "PERCENTS": ("fraction", 1.0),
+    "SLEEP_SCORE": ("score", 1.0),
+    "SLEEP_DURATION": ("s", 60.0),
+}
+DAY_MS = 86_400_000
+
+
+def decode_trends_v2(payload: dict[str, Any], request: Request) -> Rows:
+    """GET /v2/trends/{LAST_WEEK,LAST_MONTH,LAST_3_MONTHS}: graphs of sections of values, with titles but no dates.
+
+    Every value is a row, padding included, so positions stay as the app laid them out. Without dates, a graph is a
+    view of the days before the capture: it is kept as a set per capture day (`trend_set`), newest capture wins."""
+    snapshot = _capture_day(request)
+    for g in payload.get("graphs") or ():
+        time_scale = _upper(g.get("time_scale")) or _upper(request.path_params.get("time_scale"))
+        data_type, graph_type = _upper(g.get("data_type")), _upper(g.get("graph_type"))
+        unit, factor = TREND_UNITS.get(data_type, (None, 1.0))
+        trend_set = _trend_set(2, time_scale, data_type, graph_type, snapshot)
+        for s_index, section in enumerate(g.get("sections") or ()):
+            values = section.get("values") or []
+            titles = section.get("titles") or []
+            per_value = len(titles) == len(values)
+            highlighted = set(section.get("highlighted_values") or ())
+            for position, raw in enumerate(values):
+                yield "sense_trends", {
+                    **_trend_row(2, time_scale, data_type, graph_type, g.get("title"), trend_set, raw, unit, factor),
+                    "snapshot_day": snapshot,
+                    "section": s_index,
+                    "section_title": None if per_value or not titles else ", ".join(str(t) for t in titles),
+                    "position": position,
+                    "label": titles[position] if per_value else None,
+                    "highlighted": position in highlighted,
+                }
+
+
+def decode_trends_v1(payload: list[dict[str, Any]], request: Request) -> Rows:
+    """GET /v1/insights/trends/{all,graph,list}: graphs of data points (`list`: graphs without points, no rows).
+
+    A point with a `datetime` is one night's value, the same record in every capture that shows it; points with
+    `datetime` 0 (day-of-week histograms) are a view at capture time, kept per capture day like v2 graphs."""
+    snapshot = _capture_day(request)
+    for g in payload:
+        time_scale = _upper(g.get("time_period")) or _upper(request.query.get("time_period"))
+        data_type = _upper(g.get("data_type")) or _upper(request.query.get("data_type"))
+        graph_type = _upper(g.get("graph_type"))
+        unit, factor = TREND_UNITS.get(data_type, (None, 1.0))
+        for position, p in enumerate(g.get("data_points") or ()):
+            time = ms_utc(p.get("datetime")) or None  # 0: the point has no date
+            day = _point_day(p.get("datetime"), p.get("offset_millis")) if time else None
+            trend_set = _trend_set(1, time_scale, data_type, graph_type, day or snapshot)
+            yield "sense_trends", {
+                **_trend_row(
+                    1, time_scale, data_type, graph_type, g.get("title"), trend_set, p.get("y_value"), unit, factor
+                ),
+                "snapshot_day": None if day else snapshot,
+                "section": 0,
+                "section_title": None,
+                "position": position,
+                "label": p.get("x_value") or None,
+                "highlighted": None,
+                "date": day,
+                "time": time,
+                "utc_offset_s": _offset_s(p.get("offset_millis")) if time else None,
+                "condition": p.get("data_label"),
+            }
+
+
+def _trend_row(api_version, time_scale, data_type, graph_type, title, trend_set, raw, unit, factor) -> Row:
+    value = number(raw)
+    missing = "padding" if value is None else "no_data" if value == -1 else None
+    return {
+        "trend_set": trend_set,
+        "api_version": api_version,
+        "time_scale": time_scale,
+        "data_type": data_type,
+        "graph_type": graph_type,
+        "title": title,
+        "date": None,
+        "time": None,
+        "utc_offset_s": None,
+        "value": None if missing else value * factor,
+        "unit": unit,
+        "missing": missing,
+        "condition": None,
+    }
+
+
+def _trend_set(api_version: int, time_scale, data_type, graph_type, day: date | None) -> str:
+    """The set of values a newer capture replaces whole: one graph on one day (the point's, or the capture's)."""
+    parts = (time_scale, data_type, graph_type, day.isoformat() if day else None)
+    return f"v{api_version}/" + "/".join(p or "-" for p in parts)
+
+
+def _point_day(datetime_ms: int, offset_ms) -> date:
+    """The day a v1 trend point stands for: the server stamps days as UTC midnights; else the local date."""
+    ms = int(datetime_ms)
+    if ms % DAY_MS:
+        ms += int(offset_ms or 0)
+    return datetime.fromtimestamp(ms / 1000, UTC).date()
+
+
+def _capture_day(request: Request) -> date | None:
+    """The UTC date of the capture (None for a response saved without one)."""
+    at = request.captured_at
+    if at is None:
+        return None
+    return (at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)).date()
+
+
+def _upper(value) -> str | None:
+    """Enum names as the server writes them (the spec's examples use lower case; clients ignore the case)."""
+    return str(value).upper() if value else None
+
+
+def decode_insights(payload: list[dict[str, Any]], request: Request) -> Rows:
+    """GET /v1/insights, /v2/insights: insight cards. `account_id` is left out on purpose."""
+    api_version = 2 if request.path_params.get("version") == "v2" else 1
+    for card in payload:
+        yield "sense_insights", {
+            "time": ms_utc(card["timestamp"]),
+            "category": card["category"],
+            "insight_id": card.get("id"),
+            "category_name": card.get("category_name"),
+            "title": card.get("title"),
+            "message": card.get("message"),
+            "info_preview": card.get("info_preview"),
+            "insight_type": card.get("insight_type"),
+            "api_version": api_version,
+        }
+
+
+def decode_devices(payload: dict[str, Any], request: Request) -> Rows:
+    """GET /v2/devices: the account's Sense(s) and Sleep Pill(s), each with its last contact."""
+    for kind, items in (("sense", payload.get("senses")), ("pill", payload.get("pills"))):
+        for d in items or ():
+            yield "sense_devices", {
+                "device_kind": kind,
+                "device_id": d["id"],
+                "last_updated": ms_utc(d.get("last_updated")),
+                "firmware_version": _text(d.get("firmware_version")),
+                "hw_version": _text(d.get("hw_version")),
+                "state": d.get("state"),
+                "color": d.get("color"),
+                "battery_pct": number(d.get("battery_level")),
+                "battery_type": d.get("battery_type"),
+            }
+
+
+def _text(value) -> str | None:
+    return None if value is None else str(value)
+
+
 def _gap_to_null(value) -> float | None:
     v = number(value)
     return None if v == -1 else v
@@ -249,11 +408,16 @@ ALL_SENSORS = Endpoint("sense/room-all-sensors", "data", "sense-room-all-sensors
 SENSOR_HISTORY = Endpoint("sense/room-sensor-history", "data", "sense-room-sensor-history.json", decode_sensor_history)
 SENSORS_CURRENT = Endpoint("sense/sensors-current", "data", "sense-sensors-current.json", decode_sensors_current)
 SENSORS_HISTORY = Endpoint("sense/sensors-history", "data", "sense-sensors-history.json", decode_sensors_history)
+TRENDS_V2 = Endpoint("sense/trends-v2", "data", "sense-trends-v2.json", decode_trends_v2)
+TRENDS_V1 = Endpoint("sense/trends-v1", "data", "sense-trends-v1.json", decode_trends_v1)
+INSIGHTS = Endpoint("sense/insights", "data", "sense-insights.json", decode_insights)
+DEVICES = Endpoint("sense/devices", "data", "sense-devices.json", decode_devices)
 AUTH = Endpoint("sense/auth", "auth")
 
 DATE = r"(?P<date>\d{4}-\d{2}-\d{2})"
 V1 = r"(?:/v1)?"  # 2014 clients sent unversioned paths
 SENSOR = r"(?P<sensor>temperature|humidity|particulates|sound|light)"
+TIME_SCALE = r"(?P<time_scale>LAST_WEEK|LAST_MONTH|LAST_3_MONTHS)"
 
 DEVICE = Device(
     "sense",
@@ -267,6 +431,11 @@ DEVICE = Device(
         route("GET", rf"{V1}/room/{SENSOR}/(?P<period>day|week|24hours)", SENSOR_HISTORY),
         route("GET", r"/v2/sensors", SENSORS_CURRENT),
         route("POST", r"/v2/sensors", SENSORS_HISTORY),
+        route("GET", rf"/v2/trends/{TIME_SCALE}", TRENDS_V2),
+        route("GET", rf"{V1}/insights/trends/(?:all|graph|list)", TRENDS_V1),
+        route("GET", r"/(?P<version>v2)/insights", INSIGHTS),
+        route("GET", rf"{V1}/insights", INSIGHTS),
+        route("GET", r"/v2/devices", DEVICES),
         route("GET POST PUT DELETE", rf"{V1}/oauth2(?:/.*)?", AUTH),
     ),
 )

@@ -1,0 +1,396 @@
+"""More of the Sense API: trends (v1 and v2), insights, devices, and timeline edits replacing a whole night."""
+
+from __future__ import annotations
+
+import copy
+from datetime import UTC, date, datetime
+
+import orjson
+import polars as pl
+import pytest
+from builders import entry, write_har
+
+from converters import devices
+from converters.convert import Input, convert
+from converters.devices import sense
+from converters.devices.base import Request, datetime_us
+from converters.tables import TABLES
+from converters.validation import schema_problem
+
+CAPTURED = datetime(2017, 4, 20, 15, 30, tzinfo=UTC)
+
+
+def endpoint(host: str, method: str, path: str) -> str | None:
+    m = devices.match(host, method, path)
+    return None if m is None else (m.endpoint.name if m.endpoint else "undecoded")
+
+
+def decode(ep, payload, path_params=None, query=None, captured_at=CAPTURED):
+    assert schema_problem(ep.schema, payload) is None
+    out: dict[str, list] = {}
+    for table, row in ep.decode(payload, Request(path_params or {}, query or {}, None, captured_at)):
+        assert set(row) == set(TABLES[table].row_schema), f"{table}: rows carry exactly the table's columns"
+        out.setdefault(table, []).append(row)
+    return out
+
+
+def load(reference, name):
+    return orjson.loads((reference / "sense" / name).read_bytes())
+
+
+def utc(*args) -> int:
+    return datetime_us(datetime(*args, tzinfo=UTC))
+
+
+@pytest.mark.parametrize(
+    "method, path, expected",
+    [
+        ("GET", "/v2/trends/LAST_WEEK", "sense/trends-v2"),
+        ("GET", "/v2/trends/LAST_MONTH", "sense/trends-v2"),
+        ("GET", "/v2/trends/LAST_3_MONTHS", "sense/trends-v2"),
+        ("GET", "/v2/trends/last_week", "sense/trends-v2"),  # the spec's examples are lower case
+        ("GET", "/v2/trends/LAST_YEAR", "undecoded"),
+        ("GET", "/v1/insights/trends/all", "sense/trends-v1"),
+        ("GET", "/v1/insights/trends/graph", "sense/trends-v1"),
+        ("GET", "/v1/insights/trends/list", "sense/trends-v1"),
+        ("GET", "/insights/trends/all", "sense/trends-v1"),  # 2014: no version
+        ("GET", "/v2/insights", "sense/insights"),
+        ("GET", "/v1/insights", "sense/insights"),
+        ("GET", "/insights", "sense/insights"),
+        ("GET", "/v2/insights/info/SLEEP_HYGIENE", "undecoded"),
+        ("GET", "/v2/devices", "sense/devices"),
+        ("GET", "/v2/devices/info", "undecoded"),
+        ("DELETE", "/v2/devices/pill/ABC", "undecoded"),
+        ("PATCH", "/v2/timeline/2017-04-20/events/WOKE_UP/1492700000000", "sense/timeline-v2"),
+        ("DELETE", "/v2/timeline/2017-04-20/events/SNORED/1492700000000", "sense/timeline-v2"),
+        ("PUT", "/v2/timeline/2017-04-20/events/WOKE_UP/1492700000000", "undecoded"),  # verify: no body
+        ("GET", "/v1/questions", "undecoded"),
+        ("GET", "/v2/alarms", "undecoded"),
+    ],
+)
+def test_routes(method, path, expected):
+    assert endpoint("api.hello.is", method, path) == expected
+
+
+def test_v2_trends_time_scale_comes_from_the_path_when_the_graph_has_none():
+    m = devices.match("api.hello.is", "GET", "/v2/trends/last_month")
+    payload = {"graphs": [{"data_type": "SCORES", "graph_type": "GRID", "sections": [{"values": [80]}]}]}
+    (row,) = decode(m.endpoint, payload, m.path_params)["sense_trends"]
+    assert row["time_scale"] == "LAST_MONTH"
+
+
+# Every real Sense payload beside the repository, with the endpoint its URL would have matched.
+REAL = {
+    "all_trends.json": sense.TRENDS_V1,
+    "single_trend.json": sense.TRENDS_V1,
+    "insights.json": sense.INSIGHTS,
+    "current_conditions.json": sense.ROOM_CURRENT,
+    "get_sensors_v2.json": sense.SENSORS_CURRENT,
+    "post_sensors_v2_LAST_3H_5_MINUTE.json": sense.SENSORS_HISTORY,
+    "room_sensor_history.json": sense.ALL_SENSORS,
+    "timeline_v1_2014.json": sense.TIMELINE_V1,
+    "timeline_v1_with_statistics.json": sense.TIMELINE_V1,
+}
+
+
+def test_every_real_sense_file_fits_its_schema_and_decodes(reference):
+    names = sorted(p.name for p in (reference / "sense").glob("*.json"))
+    assert names == sorted(REAL), "a new reference file needs an endpoint here"
+    for name in names:
+        t = decode(REAL[name], load(reference, name), {"date": "2015-01-20", "period": "hours", "sensor": "light"})
+        assert sum(map(len, t.values())) > 0, name
+
+
+def test_v1_all_trends_real_file(reference):
+    rows = decode(sense.TRENDS_V1, load(reference, "all_trends.json"))["sense_trends"]
+    assert len(rows) == 7 + 7 + 2
+    dow = [r for r in rows if r["graph_type"] == "HISTOGRAM" and r["data_type"] == "SLEEP_SCORE"]
+    assert [r["label"] for r in dow] == ["MO", "TU", "WE", "TH", "FR", "SA", "SU"]
+    assert [r["position"] for r in dow] == list(range(7))
+    assert [r["value"] for r in dow][:3] == [72.0, 75.0, 0.0]  # 0 for weekdays without nights: kept as sent
+    # Day-of-week points carry datetime 0: no date, no time; they are a view kept per capture day.
+    assert all(r["time"] is None and r["date"] is None and r["utc_offset_s"] is None for r in dow)
+    assert {r["snapshot_day"] for r in dow} == {date(2017, 4, 20)}
+    assert {r["trend_set"] for r in dow} == {"v1/DOW/SLEEP_SCORE/HISTOGRAM/2017-04-20"}
+    assert all(r["unit"] == "score" and r["time_scale"] == "DOW" and r["api_version"] == 1 for r in dow)
+    assert dow[0]["condition"] == "BAD" and dow[2]["condition"] == "OK"
+
+    duration = [r for r in rows if r["data_type"] == "SLEEP_DURATION"]
+    assert [r["value"] for r in duration][:2] == [375 * 60, 555 * 60]  # minutes -> seconds
+    assert {r["unit"] for r in duration} == {"s"}
+
+    series = [r for r in rows if r["graph_type"] == "TIME_SERIES_LINE"]
+    assert [r["date"] for r in series] == [date(2015, 1, 5), date(2015, 1, 6)]
+    assert [r["time"] for r in series] == [utc(2015, 1, 5), utc(2015, 1, 6)]
+    assert {r["utc_offset_s"] for r in series} == {-28800}
+    assert all(r["snapshot_day"] is None and r["label"] is None for r in series)  # "" x_value is no label
+    assert series[0]["trend_set"] == "v1/ALL/SLEEP_SCORE/TIME_SERIES_LINE/2015-01-05"
+    assert [r["value"] for r in series] == [72.0, 75.0]
+
+
+def test_v1_single_trend_real_file(reference):
+    rows = decode(sense.TRENDS_V1, load(reference, "single_trend.json"))["sense_trends"]
+    assert [(r["time_scale"], r["date"], r["value"]) for r in rows] == [
+        ("1M", date(2015, 1, 5), 72.0),
+        ("1M", date(2015, 1, 6), 75.0),
+    ]
+
+
+def test_v1_trend_point_stamped_off_midnight_takes_its_local_date():
+    graph = {"data_type": "SLEEP_SCORE", "graph_type": "TIME_SERIES_LINE", "time_period": "1W",
+             "data_points": [{"datetime": 1420444800000, "offset_millis": -28800000, "y_value": 70}]}  # 08:00 UTC
+    (row,) = decode(sense.TRENDS_V1, [graph])["sense_trends"]
+    assert row["date"] == date(2015, 1, 5) and row["time"] == utc(2015, 1, 5, 8)
+
+
+def test_v1_trends_list_without_data_points_gives_no_rows():
+    available = [{"title": "SLEEP SCORE OVER TIME", "data_type": "SLEEP_SCORE", "graph_type": "TIME_SERIES_LINE",
+                  "time_period": "1M", "options": ["1W", "1M"]}]
+    assert decode(sense.TRENDS_V1, available) == {}
+
+
+def v2_trends() -> dict:
+    """A LAST_WEEK response as suripu-core trends/v2 and suripu-spec describe it (no real file exists)."""
+    return {
+        "available_time_scales": ["LAST_WEEK", "LAST_MONTH"],
+        "graphs": [
+            {
+                "time_scale": "LAST_WEEK",
+                "title": "Sleep Score",
+                "data_type": "SCORES",
+                "graph_type": "GRID",
+                "min_value": 0,
+                "max_value": 100,
+                "sections": [
+                    {"values": [None, None, 78, -1, 85, 91, 60], "titles": ["S", "M", "T", "W", "T", "F", "S"],
+                     "highlighted_values": [6], "highlighted_title": 6},
+                ],
+                "condition_ranges": [{"min_value": 0, "max_value": 59, "condition": "ALERT"}],
+                "annotations": [],
+            },
+            {
+                "time_scale": "LAST_WEEK",
+                "title": "Sleep Duration",
+                "data_type": "HOURS",
+                "graph_type": "BAR",
+                "min_value": 0,
+                "max_value": 9.5,
+                "sections": [{"values": [7.5, -1], "titles": ["APR"], "highlighted_values": []},
+                             {"values": [8.25], "titles": [], "highlighted_values": [0]}],
+                "annotations": [{"title": "AVG", "value": 7.9, "data_type": "HOURS"}],
+            },
+            {
+                "time_scale": "LAST_WEEK",
+                "title": "Sleep Depth",
+                "data_type": "PERCENTS",
+                "graph_type": "BUBBLES",
+                "sections": [{"values": [0.25, 0.5, 0.25], "titles": ["Light", "Medium", "Deep"]}],
+                "future_field": {"ignored": True},
+            },
+        ],
+    }
+
+
+def test_v2_trends_one_row_per_value_with_padding_and_gaps_null():
+    rows = decode(sense.TRENDS_V2, v2_trends(), {"time_scale": "LAST_WEEK"})["sense_trends"]
+    assert len(rows) == 7 + 3 + 3
+    grid = [r for r in rows if r["data_type"] == "SCORES"]
+    assert [r["value"] for r in grid] == [None, None, 78, None, 85, 91, 60]
+    assert [r["missing"] for r in grid] == ["padding", "padding", None, "no_data", None, None, None]
+    assert [r["label"] for r in grid] == ["S", "M", "T", "W", "T", "F", "S"]
+    assert [r["highlighted"] for r in grid] == [False] * 6 + [True]
+    assert all(r["date"] is None and r["time"] is None for r in rows)  # v2 gives no dates: none invented
+    assert {r["snapshot_day"] for r in rows} == {date(2017, 4, 20)}
+    assert grid[0]["trend_set"] == "v2/LAST_WEEK/SCORES/GRID/2017-04-20"
+    assert {(r["unit"], r["api_version"], r["time_scale"]) for r in grid} == {("score", 2, "LAST_WEEK")}
+
+    hours = [r for r in rows if r["data_type"] == "HOURS"]
+    assert [(r["section"], r["position"]) for r in hours] == [(0, 0), (0, 1), (1, 0)]
+    assert [r["value"] for r in hours] == [7.5 * 3600, None, 8.25 * 3600]
+    assert {r["unit"] for r in hours} == {"s"}
+    assert [r["section_title"] for r in hours] == ["APR", "APR", None]
+    assert [r["label"] for r in hours] == [None, None, None]
+
+    percents = [r for r in rows if r["data_type"] == "PERCENTS"]
+    assert [r["value"] for r in percents] == [0.25, 0.5, 0.25]
+    assert {r["unit"] for r in percents} == {"fraction"}
+    assert [r["label"] for r in percents] == ["Light", "Medium", "Deep"]
+
+
+def test_v2_trends_without_capture_time_have_no_snapshot_day():
+    rows = decode(sense.TRENDS_V2, v2_trends(), captured_at=None)["sense_trends"]
+    assert {r["snapshot_day"] for r in rows} == {None}
+    assert rows[0]["trend_set"] == "v2/LAST_WEEK/SCORES/GRID/-"
+
+
+def test_trends_schema_rejects_text_values():
+    bad = v2_trends()
+    bad["graphs"][0]["sections"][0]["values"][2] = "78"
+    assert schema_problem(sense.TRENDS_V2.schema, bad).startswith("at /graphs/0/sections/0/values/2")
+
+
+def test_insights_real_file_drop_account_id(reference):
+    payload = load(reference, "insights.json")
+    rows = decode(sense.INSIGHTS, payload)["sense_insights"]
+    assert [r["category"] for r in rows] == ["GENERIC", "SLEEP_DURATION", "SLEEP_HYGIENE"]
+    assert rows[0]["time"] == 1428082329484 * 1000
+    assert rows[0]["title"] == "Nice To Meet You" and "**Sleep Insights**" in rows[0]["message"]
+    assert rows[1]["info_preview"] == "Sleep Duration: What's the ideal?"
+    assert all(r["api_version"] == 1 and r["insight_id"] is None for r in rows)
+    account_ids = {card["account_id"] for card in payload}
+    for r in rows:
+        assert "account_id" not in r
+        assert not account_ids & set(r.values())
+        assert not any(str(a) in str(v) for a in account_ids for v in r.values() if isinstance(v, str))
+
+
+def test_v2_insights_keep_id_and_type():
+    m = devices.match("api.hello.is", "GET", "/v2/insights")
+    payload = [{"id": "c0ffee00-0000-4000-8000-000000000001", "account_id": 99, "title": "Light",
+                "message": "Your room was **bright**.", "category": "LIGHT", "category_name": "Light",
+                "timestamp": 1492700000000, "info_preview": None, "image": None, "insight_type": "DEFAULT"}]
+    (r,) = decode(m.endpoint, payload, m.path_params)["sense_insights"]
+    assert (r["insight_id"], r["insight_type"], r["api_version"]) == (payload[0]["id"], "DEFAULT", 2)
+    assert r["category_name"] == "Light" and r["time"] == 1492700000000 * 1000
+
+
+def v2_devices(battery: int = 87, last_updated: int = 1492690000000) -> dict:
+    """GET /v2/devices as SENSE-API.md §2g lists its fields (no real file exists)."""
+    return {
+        "senses": [{"id": "8AF6441AF72321F4", "firmware_version": "1530208f", "state": "NORMAL",
+                    "last_updated": 1492700000000, "color": "BLACK",
+                    "wifi_info": {"ssid": "home", "rssi": -50}, "hw_version": "SENSE_WITH_VOICE"}],
+        "pills": [{"id": "D2B4E2AC7A3F6E1C", "firmware_version": "2", "battery_level": battery,
+                   "last_updated": last_updated, "state": "NORMAL", "color": "BLUE", "battery_type": "SEALED"}],
+    }
+
+
+def test_v2_devices():
+    rows = decode(sense.DEVICES, v2_devices())["sense_devices"]
+    s, p = rows
+    assert (s["device_kind"], s["device_id"], s["hw_version"], s["battery_pct"]) == (
+        "sense", "8AF6441AF72321F4", "SENSE_WITH_VOICE", None)
+    assert s["last_updated"] == 1492700000000 * 1000 and s["firmware_version"] == "1530208f"
+    assert (p["device_kind"], p["battery_pct"], p["battery_type"], p["color"]) == ("pill", 87, "SEALED", "BLUE")
+    assert all("home" not in r.values() for r in rows)  # the Wi-Fi network name (ssid) is not kept
+
+
+def test_devices_schema_requires_device_lists():
+    assert schema_problem(sense.DEVICES.schema, {"status": "OK"}) is not None
+    assert schema_problem(sense.DEVICES.schema, {"pills": [{"firmware_version": "2"}]}) is not None
+
+
+# --- Through the whole pipeline: which capture wins -------------------------------------------------------------
+
+def run(tmp_path, entries) -> dict[str, pl.DataFrame]:
+    har = write_har(tmp_path / "x.har", entries)
+    result = convert([Input(har, "x.har", True)])
+    assert result.ok and result.files[0].rejects == 0
+    return result.tables
+
+
+def night(events: list[tuple[int, str]], score: int) -> dict:
+    return {
+        "score": score,
+        "score_condition": "IDEAL",
+        "message": f"Score {score}",
+        "date": "2017-03-02",
+        "events": [{"timestamp": ts, "timezone_offset": -28800000, "duration_millis": 60000, "message": kind,
+                    "sleep_depth": 0, "sleep_state": "AWAKE", "event_type": kind} for ts, kind in events],
+        "metrics": [{"name": "total_sleep", "value": 400, "unit": "MINUTES", "condition": "IDEAL"},
+                    {"name": "times_awake", "value": 3, "unit": "QUANTITY", "condition": "IDEAL"}],
+    }
+
+
+def test_timeline_edit_replaces_the_earlier_copy_of_the_night_entirely(tmp_path):
+    base = "https://api.hello.is/v2/timeline/2017-03-02"
+    fell, snored, woke = 1488520800000, 1488535200000, 1488549600000
+    before = night([(fell, "FELL_ASLEEP"), (snored, "SNORED"), (woke, "WOKE_UP")], 80)
+    after = night([(fell, "FELL_ASLEEP"), (woke + 600000, "WOKE_UP")], 82)  # snore removed, wake-up moved
+    after["metrics"] = after["metrics"][:1]
+    tables = run(tmp_path, [
+        entry(base, before, started="2017-03-03T08:00:00Z"),
+        entry(f"{base}/events/WOKE_UP/{woke}", after, method="PATCH", started="2017-03-03T08:05:00Z"),
+    ])
+    events = tables["sense_timeline_events"]
+    assert events["event_type"].to_list() == ["FELL_ASLEEP", "WOKE_UP"]
+    assert events["time"].to_list() == [datetime(2017, 3, 3, 6, tzinfo=UTC), datetime(2017, 3, 3, 14, 10, tzinfo=UTC)]
+    assert set(events["source_entry"].to_list()) == {1}
+    assert tables["sense_nights"]["score"].to_list() == [82]
+    assert tables["sense_night_metrics"]["name"].to_list() == ["total_sleep"]  # times_awake went with the old copy
+
+
+def test_timeline_delete_then_get_the_newest_wins_whatever_the_method(tmp_path):
+    base = "https://api.hello.is/v2/timeline/2017-03-02"
+    deleted = night([(1488520800000, "FELL_ASLEEP")], 75)
+    fresh = night([(1488520800000, "FELL_ASLEEP"), (1488549600000, "WOKE_UP")], 79)
+    tables = run(tmp_path, [
+        entry(f"{base}/events/SNORED/1488535200000", deleted, method="DELETE", started="2017-03-03T09:00:00Z"),
+        entry(base, fresh, started="2017-03-03T08:00:00Z"),  # listed later, captured earlier
+    ])
+    assert tables["sense_nights"]["score"].to_list() == [75]
+    assert tables["sense_timeline_events"]["event_type"].to_list() == ["FELL_ASLEEP"]
+
+
+def test_trends_same_day_recapture_replaces_the_set_and_other_days_are_kept(tmp_path):
+    url = "https://api.hello.is/v2/trends/LAST_WEEK"
+    morning = v2_trends()
+    evening = copy.deepcopy(morning)
+    evening["graphs"][0]["sections"][0]["values"] = [None, 78, -1, 85, 91, 60]  # one value fewer
+    next_day = copy.deepcopy(morning)
+    tables = run(tmp_path, [
+        entry(url, morning, started="2017-04-20T08:00:00Z"),
+        entry(url, evening, started="2017-04-20T20:00:00Z"),
+        entry(url, next_day, started="2017-04-21T08:00:00Z"),
+    ])
+    t = tables["sense_trends"]
+    grid = t.filter(pl.col("data_type") == "SCORES")
+    first = grid.filter(pl.col("snapshot_day") == date(2017, 4, 20))
+    assert first["value"].to_list() == [None, 78, None, 85, 91, 60]  # no stale 7th value from the morning
+    assert set(first["source_entry"].to_list()) == {1}
+    assert grid.filter(pl.col("snapshot_day") == date(2017, 4, 21)).height == 7
+    assert t.select(TABLES["sense_trends"].key).is_duplicated().sum() == 0
+
+
+def test_v1_dated_trend_points_are_one_record_per_day_across_captures(tmp_path, reference):
+    url = "https://api.hello.is/v1/insights/trends/graph?data_type=SLEEP_SCORE&time_period=1M"
+    payload = load(reference, "single_trend.json")
+    later = copy.deepcopy(payload)
+    later[0]["data_points"] = later[0]["data_points"][1:] + [
+        {"data_label": "GOOD", "datetime": 1420588800000, "offset_millis": -28800000, "x_value": "", "y_value": 88.0}]
+    tables = run(tmp_path, [
+        entry(url, payload, started="2015-01-07T08:00:00Z"),
+        entry(url, later, started="2015-02-06T08:00:00Z"),
+    ])
+    t = tables["sense_trends"].sort("date")
+    assert t["date"].to_list() == [date(2015, 1, 5), date(2015, 1, 6), date(2015, 1, 7)]
+    assert t["value"].to_list() == [72.0, 75.0, 88.0]
+    assert t["source_entry"].to_list() == [0, 1, 1]  # Jan 5 only the first capture had; Jan 6 from the newest
+
+
+def test_no_account_id_reaches_any_table(tmp_path, reference):
+    insights = load(reference, "insights.json")
+    tables = run(tmp_path, [
+        entry("https://api.hello.is/v1/insights", insights),
+        entry("https://api.hello.is/v2/devices", v2_devices()),
+        entry("https://api.hello.is/v2/trends/LAST_WEEK", v2_trends()),
+    ])
+    assert {"sense_insights", "sense_devices", "sense_trends"} <= set(tables)
+    account_ids = {str(card["account_id"]) for card in insights}
+    for name, df in tables.items():
+        assert "account_id" not in df.columns
+        for column in df.columns:
+            values = [str(v) for v in df[column].to_list() if v is not None]
+            assert not account_ids & set(values), (name, column)
+
+
+def test_device_history_builds_up_by_last_contact(tmp_path):
+    url = "https://api.hello.is/v2/devices"
+    tables = run(tmp_path, [
+        entry(url, v2_devices(87, 1492690000000), started="2017-04-20T12:00:00Z"),
+        entry(url, v2_devices(87, 1492690000000), started="2017-04-20T13:00:00Z"),  # same contact: a duplicate
+        entry(url, v2_devices(80, 1493290000000), started="2017-04-27T12:00:00Z"),
+    ])
+    pills = tables["sense_devices"].filter(pl.col("device_kind") == "pill").sort("last_updated")
+    assert pills["battery_pct"].to_list() == [87.0, 80.0]
+    assert tables["sense_devices"].filter(pl.col("device_kind") == "sense").height == 1
