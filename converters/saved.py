@@ -46,6 +46,18 @@ def _sensors_history(p: Any) -> bool:
     return isinstance(p, dict) and isinstance(p.get("timestamps"), list) and isinstance(p.get("sensors"), dict)
 
 
+def _list_of(*keys: str) -> Callable[[Any], bool]:
+    return lambda p: isinstance(p, list) and bool(p) and all(isinstance(x, dict) and set(keys) <= x.keys() for x in p)
+
+
+def _trends_v2(p: Any) -> bool:
+    return isinstance(p, dict) and isinstance(p.get("graphs"), list)
+
+
+def _sense_devices(p: Any) -> bool:
+    return isinstance(p, dict) and ("senses" in p or "pills" in p) and "sensors" not in p
+
+
 # Endpoint name -> the shape only its responses have.
 SHAPES: dict[str, Callable[[Any], bool]] = {
     "band/events": _band_events,
@@ -55,6 +67,10 @@ SHAPES: dict[str, Callable[[Any], bool]] = {
     "sense/room-all-sensors": _all_sensors,
     "sense/sensors-current": _sensors_current,
     "sense/sensors-history": _sensors_history,
+    "sense/trends-v2": _trends_v2,
+    "sense/trends-v1": _list_of("data_points", "data_type"),
+    "sense/insights": _list_of("category", "title", "message"),
+    "sense/devices": _sense_devices,
 }
 
 

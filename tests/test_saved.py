@@ -23,6 +23,9 @@ RECOGNISED = {  # reference file -> the endpoint its shape says
     "sense/room_sensor_history.json": "sense/room-all-sensors",
     "sense/get_sensors_v2.json": "sense/sensors-current",
     "sense/post_sensors_v2_LAST_3H_5_MINUTE.json": "sense/sensors-history",
+    "sense/all_trends.json": "sense/trends-v1",
+    "sense/single_trend.json": "sense/trends-v1",
+    "sense/insights.json": "sense/insights",
 }
 
 
