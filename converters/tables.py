@@ -71,7 +71,7 @@ BAND_EVENTS = table(
     "One row per Microsoft Band event (sleep, run, bike, workout, guided workout, golf, hike).",
     ("event_id",),
     C("event_id", S, "Band event id (EventId); decodes to the start time"),
-    C("api", S, "Which Band API the row came from: private (dns-cargo.com OData)"),
+    C("api", S, "Which Band API the row came from: private (dns-cargo.com OData) or public (Health Cloud API)"),
     C("event_type", S, "EventType: Sleeping, Running, Biking, Workout, GuidedWorkout, Golf, Hike…"),
     C("name", S, "User's label for the event"),
     C("day_id", D, "Local calendar day the event is filed under (DayId)"),
@@ -182,8 +182,9 @@ BAND_DAILY_SUMMARIES = table(
     "band_daily_summaries",
     "Microsoft Band daily totals: private /v2/UserDailySummary, public /v1/me/Summaries/Daily.",
     ("day",),
-    C("day", D, "Local calendar day of the totals (private: from TimeOfDay and timeZoneUtcOffset; public: parentDay, "
-      "else the local midnight nearest startTime)"),
+    C("day", D, "Local calendar day of the totals: public parentDay if sent; a time written at midnight is that "
+      "date; else the start instant shifted by the request's timeZoneUtcOffset (private), or the nearest midnight "
+      "(right for UTC offsets within 12 h)"),
     C("api", S, "Which Band API the row came from: private (dns-cargo.com OData) or public (api.microsofthealth.net)"),
     C("start_time", UTC_TIME, "The day's timestamp as the API sent it (TimeOfDay / startTime), in UTC"),
     C("steps", I, "Steps taken (null when the API left it out)", "steps"),

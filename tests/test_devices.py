@@ -28,7 +28,8 @@ def endpoint(host: str, method: str, path: str) -> str | None:
         ("prodphseus.dns-cargo.com", "GET", "//v1/Events", "band/events"),  # as typed in the story's URL
         ("prodphseus.dns-cargo.com", "GET", "/v1/events", "band/events"),
         ("PRODPHSEUS.dns-cargo.com", "GET", "/v1/Events", "band/events"),  # host names are case-insensitive
-        ("prodphseus.dns-cargo.com", "GET", "/v2/UserDailySummary(startDate='2019-03-10')", "undecoded"),
+        ("prodphseus.dns-cargo.com", "GET", "/v2/UserDailySummary(startDate='2019-03-10')", "band/daily-summaries"),
+        ("prodphseus.dns-cargo.com", "GET", "/v2/Goals", "undecoded"),
         ("prodphseus.dns-cargo.com", "DELETE", "/v1/Events(eventid='1')", "undecoded"),
         ("prodkds.dns-cargo.com", "GET", "/api/v1/user", "band/auth"),
         ("api.hello.is", "GET", "/v2/timeline/2017-04-20", "sense/timeline-v2"),

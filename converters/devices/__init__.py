@@ -6,10 +6,10 @@ Each device module declares one `DEVICE`: a regex of its API hosts and a table o
 
 from __future__ import annotations
 
-from . import band, sense
+from . import band, band_public, sense
 from .base import Device, Endpoint, Match, normalise_path
 
-DEVICES: tuple[Device, ...] = (band.DEVICE, band.LOGIN, sense.DEVICE)
+DEVICES: tuple[Device, ...] = (band.DEVICE, band.LOGIN, band_public.DEVICE, sense.DEVICE)
 
 
 def match(host: str, method: str, raw_path: str) -> Match | None:

@@ -2,11 +2,16 @@
 
 Units on the wire: durations in seconds, distances and altitudes in cm, pace in ms/km, speed in cm/s,
 coordinates in degrees x 10^7, times ISO 8601 UTC with 7 fractional digits; `DayId` is a local date.
+Summaries (`UserDailySummary`, `UserActivity`): heart-rate zones in minutes, `UvExposure` in minutes,
+`CardioScore` and `IntenseCardioSeconds` in seconds, `TotalDistance` in cm (a JSON string in hourly rows).
+Golf events carry `TotalStepCount` and `TotalDistanceWalkedInCm` where other events have `StepsTaken` and
+`TotalDistance`. `/v1/Insights` is not decoded: no payload of it is known.
 """
 
 from __future__ import annotations
 
 import re
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from .base import Device, Endpoint, Request, Row, Rows, integer, iso_date, iso_utc, number, per, route
@@ -35,9 +40,9 @@ def _event_rows(event: dict[str, Any]) -> Rows:
         "start_time": start,
         "duration_s": number(e.get("duration")),
         "paused_s": number(e.get("pausedtime")),
-        "distance_m": per(e.get("totaldistance"), CM),
+        "distance_m": per(_first(e, "totaldistance", "totaldistancewalkedincm"), CM),  # golf: distance walked
         "actual_distance_m": per(e.get("actualdistance"), CM),
-        "steps": integer(e.get("stepstaken")),
+        "steps": integer(_first(e, "stepstaken", "totalstepcount")),  # golf: TotalStepCount
         "calories_kcal": number(e.get("caloriesburned")),
         "calories_from_carbs_kcal": number(e.get("caloriesfromcarbs")),
         "calories_from_fat_kcal": number(e.get("caloriesfromfat")),
@@ -52,6 +57,14 @@ def _event_rows(event: dict[str, Any]) -> Rows:
         "min_altitude_m": per(e.get("minaltitude"), CM),
         "altitude_gain_m": per(e.get("totalaltitudegain"), CM),
         "altitude_loss_m": per(e.get("totalaltitudeloss"), CM),
+        "workout_plan_id": text_or_none(e.get("workoutplanid")),
+        "rounds": integer(e.get("roundsperformed")),
+        "repetitions": integer(e.get("repetitionsperformed")),
+        "golf_holes_played": integer(e.get("totalholesplayed")),
+        "golf_score": integer(e.get("totalscore")),
+        "golf_par": integer(e.get("parforholesplayed")),
+        "golf_par_or_better_holes": integer(e.get("parorbettercount")),
+        "golf_longest_drive_m": per(e.get("longestdriveincm"), CM),
         "fall_asleep_time": iso_utc(e.get("fallasleeptime")),
         "wake_up_time": iso_utc(e.get("wakeuptime")),
         "sleep_s": number(e.get("sleeptime")),
@@ -131,14 +144,123 @@ def _map_point_row(event_id: str, start, p: dict[str, Any]) -> Row:
     }
 
 
+def decode_daily_summaries(payload: dict[str, Any], request: Request) -> Rows:
+    """`/v2/UserDailySummary(timeZoneUtcOffset=…,startDate='…',endDate='…')`: one `UserDailySummary` per day."""
+    offset = odata_args(request.path_params.get("args")).get("timezoneutcoffset")
+    offset_min = int(offset) if offset not in (None, "") else None
+    for summary in payload["value"]:
+        s = {k.lower(): v for k, v in summary.items()}
+        zones = {k.lower(): v for k, v in (s.get("dailyheartratezones") or {}).items()}
+        yield "band_daily_summaries", {
+            "day": local_day(s["timeofday"], offset_min),
+            "api": "private",
+            "start_time": iso_utc(s["timeofday"]),
+            **_summary_values(s),
+            "active_hours": integer(s.get("numberofactivehours")),
+            "cardio_s": number(s.get("cardioscore")),
+            "intense_cardio_s": number(s.get("intensecardioseconds")),
+            **{column: minutes_s(zones.get(name)) for column, name in PRIVATE_HR_ZONES.items()},
+        }
+
+
+def decode_hourly_summaries(payload: dict[str, Any], request: Request) -> Rows:
+    """`/v2/UserHourlySummary(period='h')` and the older `/v1/UserActivities(period='h')`: one `UserActivity` per
+    hour. Another period than 'h' is refused rather than filed as hours."""
+    period = odata_args(request.path_params.get("args")).get("period")
+    if period not in (None, "", "h", "H"):
+        raise ValueError(f"period {period!r} is not hourly")
+    for summary in payload["value"]:
+        s = {k.lower(): v for k, v in summary.items()}
+        yield "band_hourly_summaries", {
+            "time": iso_utc(s["timeofday"]),
+            "api": "private",
+            **_summary_values(s),
+            "active_hours": None,
+            "activity_level": s.get("activitylevel"),
+        }
+
+
+def _summary_values(s: dict[str, Any]) -> Row:
+    """The columns daily and hourly summaries share, from a summary with lower-cased keys."""
+    return {
+        "steps": integer(s.get("stepstaken")),
+        "calories_kcal": number(s.get("caloriesburned")),
+        "hr_avg_bpm": number(s.get("averageheartrate")),
+        "hr_peak_bpm": number(s.get("peakheartrate")),
+        "hr_low_bpm": number(s.get("lowestheartrate")),
+        "distance_m": per(s.get("totaldistance"), CM),
+        "distance_on_foot_m": per(s.get("totaldistanceonfoot"), CM),
+        "floors_climbed": integer(s.get("floorsclimbed")),
+        "uv_exposure_s": minutes_s(s.get("uvexposure")),
+    }
+
+
+# band_daily_summaries column -> the zone's name in the private API's HRZones (lower-cased)
+PRIVATE_HR_ZONES = {
+    "hr_zone_under_s": "under",
+    "hr_zone_healthy_heart_s": "healthyheart",
+    "hr_zone_fitness_s": "fitnesszone",
+    "hr_zone_aerobic_s": "aerobic",
+    "hr_zone_anaerobic_s": "anaerobic",
+    "hr_zone_redline_s": "redline",
+    "hr_zone_over_s": "over",
+}
+
+
+def minutes_s(value: Any) -> float | None:
+    """Minutes as seconds; None stays None."""
+    v = number(value)
+    return None if v is None else v * 60
+
+
+def odata_args(text: str | None) -> dict[str, str]:
+    """OData key arguments `a='x',b=2` (already percent-decoded) as {lower-case name: value without quotes}."""
+    args: dict[str, str] = {}
+    for part in (text or "").split(","):
+        name, sep, value = part.partition("=")
+        if sep:
+            args[name.strip().lower()] = value.strip().strip("'\"")
+    return args
+
+
+def local_day(value: str, offset_min: int | None) -> date:
+    """The local day a daily summary starting at `value` stands for. A time written at midnight is that day as
+    written (a DayId-style date, or local midnight with its offset). Any other time is the instant local midnight
+    began: shifted by the UTC offset in minutes when it is known (the private API's timeZoneUtcOffset), else the
+    nearest midnight, right for UTC offsets between -12 and +12 hours ("2015-07-30T23:00:00+00:00" at UTC+1: the 31st)."""
+    t = datetime.fromisoformat(value)
+    if (t.hour, t.minute, t.second, t.microsecond) == (0, 0, 0, 0):
+        return t.date()
+    utc = t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
+    return (utc + (timedelta(hours=12) if offset_min is None else timedelta(minutes=offset_min))).date()
+
+
+def _first(e: dict[str, Any], *names: str) -> Any:
+    """The value of the first of these keys the event has (not null)."""
+    return next((e[n] for n in names if e.get(n) is not None), None)
+
+
+def text_or_none(value: Any) -> str | None:
+    return None if value is None or value == "" else str(value)
+
+
 EVENTS = Endpoint("band/events", "data", "band-events.json", decode_events)
+DAILY_SUMMARIES = Endpoint("band/daily-summaries", "data", "band-daily-summaries.json", decode_daily_summaries)
+HOURLY_SUMMARIES = Endpoint("band/hourly-summaries", "data", "band-hourly-summaries.json", decode_hourly_summaries)
 AUTH = Endpoint("band/auth", "auth")
+
+ODATA_ARGS = r"(\((?P<args>[^)]*)\))?"  # OData key arguments, e.g. (period='h'), captured for the decoder
 
 # `/v1/Events`, optionally with OData key arguments: (eventType='Sleeping'), (eventId='…'), in any order.
 DEVICE = Device(
     "band",
     re.compile(r"prodphs[a-z0-9]+\.dns-cargo\.com", re.IGNORECASE),
-    (route("GET", r"/v1/Events(\([^)]*\))?", EVENTS),),
+    (
+        route("GET", r"/v1/Events(\([^)]*\))?", EVENTS),
+        route("GET", r"/v2/UserDailySummary" + ODATA_ARGS, DAILY_SUMMARIES),
+        route("GET", r"/v2/UserHourlySummary" + ODATA_ARGS, HOURLY_SUMMARIES),
+        route("GET", r"/v1/UserActivities" + ODATA_ARGS, HOURLY_SUMMARIES),
+    ),
 )
 # Sign-in and discovery of the user's data host (prodkds, stgkds, intkds): tokens and profile, never decoded.
 LOGIN = Device(

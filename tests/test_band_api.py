@@ -1,0 +1,855 @@
+"""More of the Band: private daily/hourly summaries, golf/hike/guided-workout fields, and the public Microsoft Health
+Cloud API (activities, summaries, devices) into the same Band tables, one event whichever API it came through."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, date, datetime
+from urllib.parse import urlsplit
+
+import orjson
+import pytest
+from builders import entry, write_har
+
+from converters import devices
+from converters.convert import Input, convert
+from converters.devices import band, band_public
+from converters.devices.base import Request, datetime_us
+from converters.tables import TABLES
+from converters.validation import schema_problem
+
+PRIVATE = "prodphsweu.dns-cargo.com"
+PUBLIC = "api.microsofthealth.net"
+
+
+def endpoint(host: str, method: str, path: str) -> str | None:
+    m = devices.match(host, method, path)
+    return None if m is None else (m.endpoint.name if m.endpoint else "undecoded")
+
+
+def utc(*args) -> int:
+    """A UTC time as decoders give it: epoch microseconds."""
+    return datetime_us(datetime(*args, tzinfo=UTC))
+
+
+def decode(ep, payload, path_params=None):
+    """Rows per table, after checking the payload fits the endpoint's schema and every row has exactly the table's
+    columns (provenance aside)."""
+    assert schema_problem(ep.schema, payload) is None
+    out: dict[str, list] = {}
+    for table, row in ep.decode(payload, Request(path_params or {}, {}, None, None)):
+        assert set(row) == set(TABLES[table].row_schema), table
+        out.setdefault(table, []).append(row)
+    return out
+
+
+def load(reference, name):
+    return orjson.loads((reference / "band-public" / name).read_bytes())
+
+
+def event_id(start: datetime) -> str:
+    """The Band event id of a start time: 3155378975999999999 minus the start in .NET ticks (BAND-API.md)."""
+    return str(3155378975999999999 - (621355968000000000 + datetime_us(start) * 10))
+
+
+# --- routes ----------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "host, method, path, expected",
+    [
+        # private summaries: Windows/iOS quote raw, Android percent-encodes (and quotes the offset too)
+        (PRIVATE, "GET", "/v2/UserDailySummary(timeZoneUtcOffset=60,startDate='2019-03-10',endDate='2019-03-17')",
+         "band/daily-summaries"),
+        ("prodphseus.dns-cargo.com", "GET",
+         "/v2/UserDailySummary(timeZoneUtcOffset=%27-480%27,startDate=%272015-01-05%27,endDate=%272015-01-11%27)",
+         "band/daily-summaries"),
+        (PRIVATE, "GET", "/v2/userdailysummary", "band/daily-summaries"),
+        (PRIVATE, "GET", "/v2/UserHourlySummary(period='h')", "band/hourly-summaries"),
+        (PRIVATE, "GET", "/v2/UserHourlySummary(period=%27h%27,deviceId=%27f00%27)", "band/hourly-summaries"),
+        (PRIVATE, "GET", "/v1/UserActivities(period='h')", "band/hourly-summaries"),
+        (PRIVATE, "POST", "/v2/UserDailySummary(startDate='2019-03-10')", "undecoded"),
+        (PRIVATE, "GET", "/v1/Insights", "undecoded"),  # no payload of it is known
+        (PRIVATE, "GET", "/v1/Events(eventType='Golf')", "band/events"),
+        (PRIVATE, "GET", "/v1/Events(eventType='Hike')", "band/events"),
+        # public API: paths case-insensitive
+        (PUBLIC, "GET", "/v1/me/Activities", "band-public/activities"),
+        (PUBLIC, "GET", "/V1/me/Activities", "band-public/activities"),
+        (PUBLIC, "GET", "/v1/ME/activities/2519647921241112976", "band-public/activities"),
+        (PUBLIC, "GET", "/v1/me/Activities/", "band-public/activities"),
+        (PUBLIC, "GET", "/v1/me/Summaries/Hourly", "band-public/summaries"),
+        (PUBLIC, "GET", "/V1/me/Summaries/Daily", "band-public/summaries"),
+        (PUBLIC, "GET", "/v1/me/summaries/daily", "band-public/summaries"),
+        (PUBLIC, "GET", "/v1/me/Summaries/Weekly", "undecoded"),
+        (PUBLIC, "GET", "/v1/me/Devices", "band-public/devices"),
+        (PUBLIC, "GET", "/v1/me/Devices/FFFF1700-FFFF-FFFF-8529-454E11000210", "band-public/devices"),
+        (PUBLIC, "GET", "/v1/me/Profile", "undecoded"),  # personal data without a table
+        (PUBLIC, "POST", "/v1/me/Activities", "undecoded"),
+        ("API.MicrosoftHealth.net", "GET", "/v1/me/Devices", "band-public/devices"),
+        ("microsofthealth.net", "GET", "/v1/me/Devices", None),
+    ],
+)
+def test_routes(host, method, path, expected):
+    assert endpoint(host, method, path) == expected
+
+
+def test_odata_arguments_reach_the_decoder_percent_decoded():
+    m = devices.match(PRIVATE, "GET", "/v2/UserDailySummary(timeZoneUtcOffset=%2760%27,startDate=%272019-03-10%27)")
+    assert band.odata_args(m.path_params["args"]) == {"timezoneutcoffset": "60", "startdate": "2019-03-10"}
+    assert devices.match(PRIVATE, "GET", "/v2/UserHourlySummary").path_params == {"args": None}
+
+
+def test_a_next_page_url_is_the_same_route():
+    """`nextPage` is absolute, with the port, `/V1/` and a `ct=` continuation (BAND-API.md B.1)."""
+    url = (
+        "https://api.microsofthealth.net:443/V1/me/Summaries/Hourly?startTime=2015-06-27T00%3A00%3A00.000%2B01%3A00"
+        "&endTime=2015-06-29T00%3A00%3A00.000%2B01%3A00&ct=635727744000000000"
+    )
+    parts = urlsplit(url)
+    m = devices.match(parts.hostname, "GET", parts.path)
+    assert m.endpoint is band_public.SUMMARIES and m.path_params == {"period": "Hourly"}
+
+
+# --- the real public payloads ------------------------------------------------------------------------------------
+
+
+REAL = {  # every file in ../shared/reference/band-public: endpoint, path parameters
+    "activities.json": (band_public.ACTIVITIES, {}),
+    "one_activity.json": (band_public.ACTIVITIES, {}),
+    "summary_day.json": (band_public.SUMMARIES, {"period": "Daily"}),
+    "hourly_summary.json": (band_public.SUMMARIES, {"period": "Hourly"}),
+    "devices.json": (band_public.DEVICES, {}),
+    "wrong_request.json": (None, {}),  # an error body: no endpoint takes it
+    "swagger_cloudapi_v1.json": (None, {}),  # the spec: checked against the mappings below
+}
+
+
+def test_every_reference_file_is_covered(reference):
+    assert sorted(p.name for p in (reference / "band-public").iterdir()) == sorted(REAL)
+
+
+@pytest.mark.parametrize("name", [n for n, (ep, _) in REAL.items() if ep is not None])
+def test_every_real_payload_fits_its_schema_and_decodes(reference, name):
+    ep, params = REAL[name]
+    t = decode(ep, load(reference, name), params)
+    assert sum(map(len, t.values())) > 0
+
+
+def test_public_activities_collection(reference):
+    events = {e["event_id"]: e for e in decode(band_public.ACTIVITIES, load(reference, "activities.json"))["band_events"]}
+    assert len(events) == 7 and Counter(e["event_type"] for e in events.values()) == {"Sleeping": 6, "Running": 1}
+    assert {e["api"] for e in events.values()} == {"public"}
+    run = events["2519647921241112976"]
+    assert run["start_time"] == utc(2015, 7, 21, 19, 57, 55, 888000) and run["day_id"] == date(2015, 7, 21)
+    assert run["duration_s"] == 26 * 60 + 18  # PT26M18S
+    assert run["distance_m"] == pytest.approx(3177.90)  # 317790 cm
+    assert run["actual_distance_m"] == pytest.approx(3177.90)
+    assert run["pace_s_per_km"] == pytest.approx(496.588)  # 496588 ms/km = 1578 s / 3.1779 km
+    assert run["pace_s_per_km"] * run["distance_m"] / 1000 == pytest.approx(run["duration_s"], abs=1)
+    assert (run["calories_kcal"], run["finish_hr_bpm"]) == (193, 97)
+    assert (run["hr_avg_bpm"], run["hr_peak_bpm"], run["hr_low_bpm"]) == (124, 156, 80)
+    assert run["paused_s"] is None and run["steps"] is None  # left out: null, not 0
+
+    sleep = events["2519647754070120053"]
+    assert sleep["duration_s"] == 8 * 3600 + 27 * 60 + 53  # PT8H27M53S
+    assert (sleep["sleep_s"], sleep["awake_s"]) == (7 * 3600 + 35 * 60 + 1, 52 * 60 + 52)
+    assert sleep["fall_asleep_time"] == utc(2015, 7, 22, 0, 42, 57, 987000)
+    assert sleep["wake_up_time"] == utc(2015, 7, 22, 9, 1, 58, 237000)
+    assert (sleep["wakeups"], sleep["sleep_efficiency_pct"], sleep["resting_hr_bpm"]) == (5, 91, 50)
+    assert sleep["day_id"] == date(2015, 7, 21)  # the night of the 21st, though it started after midnight (UTC)
+    sleeps = [e for e in events.values() if e["event_type"] == "Sleeping"]
+    # the API's own arithmetic (B.3); one night has 1185 s that are neither sleep nor awake
+    assert sum(e["sleep_s"] + e["awake_s"] == e["duration_s"] for e in sleeps) == 5
+    for e in sleeps:
+        assert e["sleep_s"] + e["awake_s"] <= e["duration_s"]
+        assert e["restful_sleep_s"] + e["restless_sleep_s"] == e["sleep_s"]
+        assert e["fall_asleep_time"] - e["start_time"] == e["time_to_fall_asleep_s"] * 1_000_000
+    assert events["2519664313057773273"]["wakeups"] is None  # numberOfWakeups left out: null
+
+
+def test_public_activity_ids_are_private_event_ids(reference):
+    """Both APIs name an event by the same id: the start time in reverse .NET ticks (to the public API's ms)."""
+    for name in ("activities.json", "one_activity.json"):
+        for e in decode(band_public.ACTIVITIES, load(reference, name))["band_events"]:
+            ticks = 3155378975999999999 - int(e["event_id"])
+            assert (ticks - 621355968000000000) // 10_000 == e["start_time"] // 1000
+
+
+def test_public_bare_activity_with_segments_and_minutes(reference):
+    t = decode(band_public.ACTIVITIES, load(reference, "one_activity.json"))
+    (event,) = t["band_events"]
+    assert event["event_id"] == "2519647921241112976" and event["event_type"] == "Running"
+    first, second = sorted(t["band_sequences"], key=lambda s: s["sequence_order"])
+    assert first["sequence_id"] == "635731054758887023"  # a 64-bit JSON number, kept exact
+    assert int(first["sequence_id"]) == 3155378975999999999 - int(event["event_id"])  # the event's start ticks
+    assert (first["sequence_type"], first["duration_s"], first["start_time"]) == (
+        "Running",
+        12 * 60 + 43,
+        utc(2015, 7, 21, 19, 57, 55, 888000),
+    )
+    assert first["calories_kcal"] is None and second["calories_kcal"] == 193  # left out: null
+    assert (first["hr_avg_bpm"], first["hr_peak_bpm"], first["hr_low_bpm"]) == (119, 141, 80)
+    minutes = {m["time"]: m for m in t["band_minutes"]}
+    assert len(minutes) == 27
+    m = minutes[utc(2015, 7, 21, 20, 22)]
+    assert (m["steps"], m["calories_kcal"], m["hr_avg_bpm"]) == (110, 10, 108)
+    assert m["distance_m"] == pytest.approx(101.66) and m["distance_on_foot_m"] == pytest.approx(101.66)
+    assert minutes[utc(2015, 7, 21, 20, 23)]["calories_kcal"] is None  # {"period": "Minute"}: null, not 0
+    assert minutes[utc(2015, 7, 21, 19, 57)]["distance_m"] == 0  # a 0 the API sent stays 0
+
+
+def test_public_daily_summaries(reference):
+    rows = decode(band_public.SUMMARIES, load(reference, "summary_day.json"), {"period": "Daily"})
+    days = {r["day"]: r for r in rows["band_daily_summaries"]}
+    # "2015-07-30T23:00:00.000+00:00" is local midnight of a UTC+1 user: the 31st
+    assert sorted(days) == [date(2015, 7, d) for d in range(27, 32)]
+    d = days[date(2015, 7, 31)]
+    assert d["start_time"] == utc(2015, 7, 30, 23) and d["api"] == "public"
+    assert d["steps"] == 0  # sent as 0
+    assert d["calories_kcal"] is None and d["hr_avg_bpm"] is None and d["distance_m"] is None  # left out
+
+
+def test_public_hourly_summaries_are_utc(reference):
+    rows = decode(band_public.SUMMARIES, load(reference, "hourly_summary.json"), {"period": "Hourly"})
+    hours = {r["time"]: r for r in rows["band_hourly_summaries"]}
+    assert len(hours) == 24
+    h = hours[utc(2015, 6, 27, 22)]  # "2015-06-27T23:00:00.000+01:00"
+    assert (h["calories_kcal"], h["steps"], h["hr_avg_bpm"], h["api"]) == (81, 0, None, "public")
+    assert all(t % 3_600_000_000 == 0 for t in hours)
+
+
+def test_public_summaries_saved_without_their_url(reference):
+    """A response saved by hand has no path: the period comes from each summary."""
+    for name, table in (("summary_day.json", "band_daily_summaries"), ("hourly_summary.json", "band_hourly_summaries")):
+        payload = load(reference, name)
+        assert decode(band_public.SUMMARIES, payload).keys() == {table}
+        for s in payload["summaries"]:
+            del s["period"]
+        assert decode(band_public.SUMMARIES, payload).keys() == {table}  # by duration: P1D, PT1H
+    weekly = {"summaries": [{"startTime": "2015-07-27T00:00:00+01:00", "period": "Weekly", "duration": "P7D"}]}
+    with pytest.raises(ValueError, match="only Hourly and Daily"):
+        decode(band_public.SUMMARIES, weekly)
+
+
+def test_public_devices(reference):
+    (d,) = decode(band_public.DEVICES, load(reference, "devices.json"))["band_devices"]
+    assert d["device_id"] == "FFFF1700-FFFF-FFFF-8529-454E11000210"
+    assert d["device_family"] == "Band" and d["display_name"] is None  # "" means not set
+
+
+def test_public_device_shapes():
+    profile = {
+        "id": "d1",
+        "displayName": "My Band",
+        "deviceFamily": "Band",
+        "hardwareVersion": "26",
+        "softwareVersion": "10.3.3304.0",
+        "lastSuccessfulSync": "2015-07-30T20:15:00.000-07:00",
+    }
+    for payload in (profile, [profile], {"deviceProfiles": [profile], "itemCount": 1}):
+        (d,) = decode(band_public.DEVICES, payload)["band_devices"]
+        assert d["last_successful_sync"] == utc(2015, 7, 31, 3, 15) and d["display_name"] == "My Band"
+        assert (d["hardware_version"], d["software_version"]) == ("26", "10.3.3304.0")
+
+
+def test_the_error_body_is_no_endpoints_data(reference):
+    body = load(reference, "wrong_request.json")
+    for ep in (band_public.ACTIVITIES, band_public.SUMMARIES, band_public.DEVICES):
+        assert schema_problem(ep.schema, body) is not None
+
+
+def test_the_error_body_counts_as_an_http_error_or_a_reject(reference, tmp_path):
+    body = load(reference, "wrong_request.json")
+    url = "https://api.microsofthealth.net/v1/me/Summaries/Daily?deviceIds=nope"
+    har = write_har(tmp_path / "e.har", [entry(url, body, status=400), entry(url, body)])
+    result = convert([Input(har, "e.har", True)])
+    (f,) = result.files
+    assert dict(f.http_errors) == {"400": 1} and f.rejects == 1 and not f.device_responses
+    (reject,) = result.tables["rejects"].to_dicts()
+    assert reject["endpoint"] == "band-public/summaries"
+    assert reject["reason"].startswith("does not match schema band-public-summaries.json")
+
+
+def test_the_mappings_follow_the_swagger(reference):
+    spec = load(reference, "swagger_cloudapi_v1.json")["definitions"]
+    collections = [k for k, v in spec["ActivitiesResponse"]["properties"].items() if v.get("type") == "array"]
+    assert set(collections) <= set(band_public.COLLECTIONS)  # plus hikeActivities, newer than the spec
+    activity_types = spec["Activity"]["properties"]["activityType"]["enum"]
+    assert set(band_public.EVENT_TYPES) - {"Hike"} <= set(activity_types)
+    assert set(band_public.SEQUENCE_TYPES) <= set(spec["RunSegment"]["properties"]["segmentType"]["enum"])
+    assert set(band_public.POINT_TYPES) <= set(spec["MapPoint"]["properties"]["mapPointType"]["enum"])
+    zone_names = {n for names in band_public.PUBLIC_HR_ZONES.values() for n in names}
+    assert zone_names == set(spec["HeartRateZones"]["properties"])
+    gps = spec["GPSPoint"]["properties"]
+    assert "10^7" in gps["latitude"]["description"] and "m * 100" in gps["elevationFromMeanSeaLevel"]["description"]
+    assert "minutes" in spec["SleepSegment"]["properties"]["sleepTime"]["description"]
+
+
+# --- public shapes the recordings lack (built from the Swagger) --------------------------------------------------
+
+
+def test_public_hike_with_gps_points_and_sleep_segments():
+    start = datetime(2016, 5, 1, 8, 0, 0, 500000, tzinfo=UTC)
+    payload = {
+        "hikeActivities": [
+            {
+                "id": event_id(start),
+                "activityType": "Hike",
+                "startTime": "2016-05-01T10:00:00.500+02:00",
+                "dayId": "2016-05-01T00:00:00.000+00:00",
+                "duration": "PT2H5M",
+                "pausedDuration": "PT4M30S",
+                "distanceSummary": {"totalDistance": 812345, "elevationGain": 45000, "maxElevation": 152300},
+                "mapPoints": [
+                    {
+                        "ordinal": 3,
+                        "secondsSinceStart": 90,
+                        "mapPointType": "Waypoint",
+                        "totalDistance": 25000,
+                        "speed": 150,
+                        "pace": 666667,
+                        "isPaused": False,
+                        "location": {
+                            "latitude": 476205000,
+                            "longitude": -1223493000,
+                            "elevationFromMeanSeaLevel": 5620,
+                            "estimatedHorizontalError": 300,
+                            "estimatedVerticalError": 450,
+                        },
+                    }
+                ],
+            }
+        ],
+        "sleepActivities": [
+            {
+                "id": "2519647754070120053",
+                "activityType": "Sleep",
+                "startTime": "2015-07-22T00:36:32.987+00:00",
+                "activitySegments": [
+                    {
+                        "segmentId": 635733045929870000,
+                        "startTime": "2015-07-22T00:36:32.987+00:00",
+                        "duration": "PT10M",
+                        "segmentType": "Doze",
+                        "sleepType": "RestlessSleep",
+                        "sleepTime": 7,
+                    }
+                ],
+            }
+        ],
+        "itemCount": 2,
+    }
+    t = decode(band_public.ACTIVITIES, payload)
+    hike = next(e for e in t["band_events"] if e["event_type"] == "Hike")
+    assert hike["start_time"] == datetime_us(start) and hike["duration_s"] == 7500 and hike["paused_s"] == 270
+    assert hike["distance_m"] == pytest.approx(8123.45) and hike["altitude_gain_m"] == 450
+    assert hike["max_altitude_m"] == 1523
+    (p,) = t["band_map_points"]
+    assert p["point_type"] == "WayPoint" and p["time"] == datetime_us(start) + 90_000_000
+    assert p["latitude_deg"] == pytest.approx(47.6205) and p["longitude_deg"] == pytest.approx(-122.3493)
+    assert (p["altitude_m"], p["horizontal_error_m"], p["vertical_error_m"]) == (56.2, 3.0, 4.5)
+    assert (p["speed_m_s"], p["distance_m"]) == (1.5, 250) and p["pace_s_per_km"] == pytest.approx(666.667)
+    (s,) = t["band_sequences"]
+    assert (s["sequence_type"], s["sleep_type"], s["sleep_s"], s["duration_s"]) == ("Dozing", "RestlessSleep", 420, 600)
+
+
+def test_public_golf_and_guided_workout_fields():
+    payload = {
+        "golfActivities": [
+            {
+                "id": "2519000000000000001",
+                "activityType": "Golf",
+                "startTime": "2015-08-01T15:00:00.000+00:00",
+                "totalStepCount": 9120,
+                "totalDistanceWalked": 650000,
+                "parOrBetterCount": 3,
+                "longestDriveDistance": 21500,
+            }
+        ],
+        "guidedWorkoutActivities": [
+            {
+                "id": "2519000000000000002",
+                "activityType": "GuidedWorkout",
+                "startTime": "2015-08-02T07:00:00.000+00:00",
+                "workoutPlanId": "plan-7",
+                "roundsPerformed": 3,
+                "repetitionsPerformed": 45,
+                "performanceSummary": {"finishHeartRate": 150, "heartRateZones": {"aerobic": 12}},
+            }
+        ],
+    }
+    events = {e["event_type"]: e for e in decode(band_public.ACTIVITIES, payload)["band_events"]}
+    golf, guided = events["Golf"], events["GuidedWorkout"]
+    assert (golf["steps"], golf["distance_m"], golf["golf_par_or_better_holes"]) == (9120, 6500, 3)
+    assert golf["golf_longest_drive_m"] == 215 and golf["golf_score"] is None  # the public API has no score
+    assert (guided["workout_plan_id"], guided["rounds"], guided["repetitions"]) == ("plan-7", 3, 45)
+    assert guided["finish_hr_bpm"] == 150
+
+
+def test_iso_durations():
+    d = band_public.duration_s
+    assert (d("PT8H27M53S"), d("PT9H37M"), d("PT1M"), d("P1D"), d("PT0.5S"), d("P1DT1H")) == (
+        30473, 34620, 60, 86400, 0.5, 90000
+    )
+    assert d(None) is None and d("PT0S") == 0
+    for bad in ("P", "PT", "P1DT", "P1Y", "1:00:00", "PT1H2"):
+        with pytest.raises(ValueError):
+            d(bad)
+        assert schema_problem(band_public.SUMMARIES.schema, {"summaries": [{"startTime": "2015-07-30T23:00:00Z",
+                                                                            "uvExposure": bad}]}) is not None
+
+
+# --- private summaries -------------------------------------------------------------------------------------------
+
+
+DAILY = {
+    "odata.metadata": f"https://{PRIVATE}/v2/$metadata#UserDailySummary",
+    "value": [
+        {
+            "TimeOfDay": "2019-03-09T23:00:00Z",
+            "DayClassification": "None",
+            "StepsTaken": 8123,
+            "CaloriesBurned": 2450,
+            "UvExposure": 15,
+            "Location": None,
+            "PeakHeartRate": 171,
+            "LowestHeartRate": 48,
+            "AverageHeartRate": 72,
+            "DailyHeartRateZones": {
+                "Under": 600,
+                "HealthyHeart": 30,
+                "FitnessZone": 10,
+                "Aerobic": 5,
+                "Anaerobic": 2,
+                "RedLine": 1,
+                "Over": 0,
+                "MaxHr": 190,
+            },
+            "TotalDistance": 612345,
+            "TotalDistanceOnFoot": "600000",
+            "NumberOfActiveHours": 9,
+            "FloorsClimbed": 12,
+            "CardioScore": 1800,
+            "IntenseCardioSeconds": 300,
+            "SourceDevices": [{"SensorType": "Steps", "DeviceGroups": [{"DeviceIds": ["x"], "SourceType": "Band"}]}],
+        }
+    ],
+}
+
+
+def test_private_daily_summary_units():
+    (d,) = decode(band.DAILY_SUMMARIES, DAILY, {"args": "timeZoneUtcOffset=60,startDate='2019-03-10'"})[
+        "band_daily_summaries"
+    ]
+    assert d["day"] == date(2019, 3, 10) and d["start_time"] == utc(2019, 3, 9, 23) and d["api"] == "private"
+    assert (d["steps"], d["calories_kcal"], d["floors_climbed"], d["active_hours"]) == (8123, 2450, 12, 9)
+    assert (d["hr_avg_bpm"], d["hr_peak_bpm"], d["hr_low_bpm"]) == (72, 171, 48)
+    assert d["distance_m"] == pytest.approx(6123.45) and d["distance_on_foot_m"] == 6000  # cm, one as a string
+    assert d["uv_exposure_s"] == 15 * 60  # minutes
+    assert (d["cardio_s"], d["intense_cardio_s"]) == (1800, 300)
+    zones = {k: v for k, v in d.items() if k.startswith("hr_zone_")}
+    assert zones == {
+        "hr_zone_under_s": 36000,
+        "hr_zone_healthy_heart_s": 1800,
+        "hr_zone_fitness_s": 600,
+        "hr_zone_aerobic_s": 300,
+        "hr_zone_anaerobic_s": 120,
+        "hr_zone_redline_s": 60,
+        "hr_zone_over_s": 0,
+    }
+
+
+@pytest.mark.parametrize(
+    "time_of_day, args, day",
+    [
+        ("2019-03-09T23:00:00Z", "timeZoneUtcOffset=60", date(2019, 3, 10)),  # UTC instant of local midnight
+        ("2019-03-10T08:00:00Z", "timeZoneUtcOffset='-480'", date(2019, 3, 10)),
+        ("2019-03-10T00:00:00Z", "timeZoneUtcOffset=-480", date(2019, 3, 10)),  # a DayId-style date
+        ("2019-03-10T00:00:00+01:00", "timeZoneUtcOffset=60", date(2019, 3, 10)),
+        ("2019-03-10T00:00:00Z", None, date(2019, 3, 10)),
+        ("2019-03-09T23:00:00Z", None, date(2019, 3, 10)),  # no offset known: the nearest midnight
+        ("2019-03-10T08:00:00Z", None, date(2019, 3, 10)),
+    ],
+)
+def test_private_daily_summary_local_day(time_of_day, args, day):
+    payload = {"value": [{"TimeOfDay": time_of_day, "StepsTaken": 1}]}
+    (d,) = decode(band.DAILY_SUMMARIES, payload, {"args": args})["band_daily_summaries"]
+    assert d["day"] == day
+    assert d["hr_zone_under_s"] is None and d["cardio_s"] is None  # not sent: null
+
+
+def test_private_hourly_summaries_v2_and_v1():
+    payload = {
+        "value": [
+            {
+                "TimeOfDay": "2015-01-12T07:00:00Z",
+                "DayClassification": "None",
+                "ActivityLevel": "Inactive",
+                "StepsTaken": 1460,
+                "CaloriesBurned": 96,
+                "UvExposure": 0,
+                "PeakHeartRate": 106,
+                "LowestHeartRate": 61,
+                "AverageHeartRate": 78,
+                "TotalDistance": "119060",
+                "TotalDistanceOnFoot": "119060",
+                "FloorsClimbed": 2,
+                "ItCal": 0,
+            }
+        ]
+    }
+    for path in ("/v2/UserHourlySummary(period='h')", "/v1/UserActivities(period=%27h%27)"):
+        m = devices.match(PRIVATE, "GET", path)
+        (h,) = decode(m.endpoint, payload, m.path_params)["band_hourly_summaries"]
+        assert h["time"] == utc(2015, 1, 12, 7) and h["api"] == "private"
+        assert (h["steps"], h["calories_kcal"], h["floors_climbed"], h["uv_exposure_s"]) == (1460, 96, 2, 0)
+        assert h["distance_m"] == pytest.approx(1190.6) and h["activity_level"] == "Inactive"
+
+
+def test_private_summaries_refuse_other_periods_and_shapes():
+    with pytest.raises(ValueError, match="not hourly"):
+        list(band.HOURLY_SUMMARIES.decode({"value": []}, Request({"args": "period='d'"}, {}, None, None)))
+    assert schema_problem(band.DAILY_SUMMARIES.schema, {"value": [{"StepsTaken": 1}]}).startswith("at /value/0")
+    assert schema_problem(band.HOURLY_SUMMARIES.schema, [{"TimeOfDay": "2015-01-12T07:00:00Z"}]) is not None
+    assert schema_problem(band.HOURLY_SUMMARIES.schema, {"value": [{"TimeOfDay": "x"}]}) is not None
+
+
+# --- private golf, hike and guided workouts ------------------------------------------------------------------------
+
+
+def test_private_golf_hike_and_guided_workout_events():
+    payload = {
+        "value": [
+            {
+                "odata.type": "Microsoft.Khronos.Cloud.Ods.Data.Entities.GolfEventDTO",
+                "EventId": "2519000000000000001",
+                "EventType": "Golf",
+                "StartTime": "2015-08-01T15:00:00Z",
+                "CourseName": "Pebble",
+                "TotalScore": 92,
+                "ParForHolesPlayed": 72,
+                "TotalHolesPlayed": 18,
+                "ParOrBetterCount": 3,
+                "LongestDriveInCm": 21500,
+                "TotalDistanceWalkedInCm": 650000,
+                "TotalStepCount": 9120,
+                "Sequences": [{"SequenceId": "635740452000000000", "Order": 1, "SequenceType": "GolfHole",
+                               "HoleNumber": 1, "UserScore": 5, "StartTime": "2015-08-01T15:00:00Z"}],
+            },
+            {
+                "odata.type": "Microsoft.Khronos.Cloud.Ods.Data.TransferObjects.Event.Hike.HikeEventDTO",
+                "EventId": "2519000000000000003",
+                "EventType": "Hike",
+                "StartTime": "2016-05-01T08:00:00Z",
+                "TotalDistance": 812345,
+                "TotalAltitudeGain": 45000,
+                "MaxAltitude": 152300,
+                "MapPoints": [{"MapPointOrdinal": 0, "SecondsSinceStart": 0, "MapPointType": "Start",
+                               "Location": {"Latitude": 476205000, "Longitude": -1223493000}}],
+            },
+            {
+                "EventId": "2519000000000000002",
+                "EventType": "GuidedWorkout",
+                "StartTime": "2015-08-02T07:00:00Z",
+                "WorkoutPlanId": "plan-7",
+                "RoundsPerformed": 3,
+                "RepetitionsPerformed": 45,
+            },
+        ]
+    }
+    t = decode(band.EVENTS, payload)
+    events = {e["event_type"]: e for e in t["band_events"]}
+    golf, hike, guided = events["Golf"], events["Hike"], events["GuidedWorkout"]
+    assert (golf["golf_score"], golf["golf_par"], golf["golf_holes_played"]) == (92, 72, 18)
+    assert (golf["golf_par_or_better_holes"], golf["golf_longest_drive_m"]) == (3, 215)
+    assert (golf["steps"], golf["distance_m"]) == (9120, 6500)  # TotalStepCount, TotalDistanceWalkedInCm
+    assert (hike["distance_m"], hike["altitude_gain_m"], hike["max_altitude_m"]) == (8123.45, 450, 1523)
+    assert (guided["workout_plan_id"], guided["rounds"], guided["repetitions"]) == ("plan-7", 3, 45)
+    assert [s["sequence_type"] for s in t["band_sequences"]] == ["GolfHole"]
+    assert [p["point_type"] for p in t["band_map_points"]] == ["Start"]
+
+
+# --- one event through both APIs -------------------------------------------------------------------------------
+
+
+RUN_START = datetime(2015, 7, 21, 19, 57, 55, 888000, tzinfo=UTC)
+RUN_ID = event_id(RUN_START)
+
+
+def private_run() -> dict:
+    return {
+        "odata.metadata": f"https://{PRIVATE}/v1/$metadata#Events",
+        "value": [
+            {
+                "EventId": RUN_ID,
+                "EventType": "Running",
+                "Name": "Lunch run",
+                "StartTime": "2015-07-21T19:57:55.8880000Z",
+                "DayId": "2015-07-21T00:00:00Z",
+                "Duration": 1578,
+                "PausedTime": 60,
+                "TotalDistance": 317790,
+                "ActualDistance": 317790,
+                "CaloriesBurned": 193,
+                "AverageHeartRate": 124,
+                "PeakHeartRate": 156,
+                "LowestHeartRate": 80,
+                "Pace": 496588,
+                "FinishHeartRate": 97,
+                "MaxAltitude": 5620,
+                "MinAltitude": 4210,
+                "TotalAltitudeGain": 1500,
+                "TotalAltitudeLoss": 1490,
+                "Sequences": [
+                    {
+                        "SequenceId": "635731054758880000",
+                        "Order": 1,
+                        "SequenceType": "Running",
+                        "StartTime": "2015-07-21T19:57:55.8880000Z",
+                        "Duration": 763,
+                        "CaloriesBurned": 95,
+                        "AverageHeartRate": 119,
+                        "PeakHeartRate": 141,
+                        "LowestHeartRate": 80,
+                        "SplitDistance": 160934,
+                        "SplitPace": 474110,
+                    }
+                ],
+                "Info": [
+                    {
+                        "TimeOfDay": "2015-07-21T20:22:00Z",
+                        "StepsTaken": 110,
+                        "CaloriesBurned": 10,
+                        "AverageHeartRate": 108,
+                        "PeakHeartRate": 110,
+                        "LowestHeartRate": 105,
+                        "TotalDistance": "10166",
+                        "TotalDistanceOnFoot": "10166",
+                    }
+                ],
+                "MapPoints": [
+                    {
+                        "MapPointOrdinal": 1,
+                        "SecondsSinceStart": 27,
+                        "MapPointType": "WayPoint",
+                        "HeartRate": 86,
+                        "TotalDistance": 2550,
+                        "Pace": 694000,
+                        "Speed": 144,
+                        "IsPaused": False,
+                        "Location": {"Latitude": 476205000, "Longitude": -1223493000, "AltitudeFromMSL": 5620,
+                                     "EHPE": 300, "EVPE": 400},
+                    }
+                ],
+            }
+        ],
+    }
+
+
+def public_run() -> dict:
+    """The same run as the public API writes it: offsets, ISO durations, nested summaries, other names."""
+    return {
+        "runActivities": [
+            {
+                "id": RUN_ID,
+                "activityType": "Run",
+                "name": "Lunch run",
+                "startTime": "2015-07-21T20:57:55.888+01:00",
+                "endTime": "2015-07-21T21:25:13.888+01:00",
+                "dayId": "2015-07-21T00:00:00.000+00:00",
+                "duration": "PT26M18S",
+                "pausedDuration": "PT1M",
+                "caloriesBurnedSummary": {"period": "Activity", "totalCalories": 193},
+                "heartRateSummary": {"period": "Activity", "averageHeartRate": 124, "peakHeartRate": 156,
+                                     "lowestHeartRate": 80},
+                "distanceSummary": {"period": "Activity", "totalDistance": 317790, "actualDistance": 317790,
+                                    "pace": 496588, "maxElevation": 5620, "minElevation": 4210,
+                                    "elevationGain": 1500, "elevationLoss": 1490},
+                "performanceSummary": {"finishHeartRate": 97, "heartRateZones": {"aerobic": 2}},
+                "activitySegments": [
+                    {
+                        "segmentId": 635731054758880000,
+                        "startTime": "2015-07-21T20:57:55.888+01:00",
+                        "duration": "PT12M43S",
+                        "segmentType": "Run",
+                        "caloriesBurnedSummary": {"period": "Segment", "totalCalories": 95},
+                        "heartRateSummary": {"period": "Segment", "averageHeartRate": 119, "peakHeartRate": 141,
+                                             "lowestHeartRate": 80},
+                        "distanceSummary": {"period": "Segment", "totalDistance": 160934, "pace": 474110},
+                    }
+                ],
+                "minuteSummaries": [
+                    {
+                        "startTime": "2015-07-21T21:22:00.000+01:00",
+                        "period": "Minute",
+                        "duration": "PT1M",
+                        "stepsTaken": 110,
+                        "caloriesBurnedSummary": {"period": "Minute", "totalCalories": 10},
+                        "heartRateSummary": {"period": "Minute", "averageHeartRate": 108, "peakHeartRate": 110,
+                                             "lowestHeartRate": 105},
+                        "distanceSummary": {"period": "Minute", "totalDistance": 10166,
+                                            "totalDistanceOnFoot": 10166},
+                    }
+                ],
+                "mapPoints": [
+                    {
+                        "ordinal": 1,
+                        "secondsSinceStart": 27,
+                        "mapPointType": "Waypoint",
+                        "heartRate": 86,
+                        "totalDistance": 2550,
+                        "pace": 694000,
+                        "speed": 144,
+                        "isPaused": False,
+                        "location": {"latitude": 476205000, "longitude": -1223493000,
+                                     "elevationFromMeanSeaLevel": 5620, "estimatedHorizontalError": 300,
+                                     "estimatedVerticalError": 400},
+                    }
+                ],
+            }
+        ],
+        "itemCount": 1,
+    }
+
+
+SLEEP_START = datetime(2015, 7, 22, 0, 36, 32, 987000, tzinfo=UTC)
+
+
+def private_sleep() -> dict:
+    return {
+        "value": [
+            {
+                "EventId": event_id(SLEEP_START),
+                "EventType": "Sleeping",
+                "StartTime": "2015-07-22T00:36:32.9870000Z",
+                "DayId": "2015-07-21T00:00:00Z",
+                "Duration": 30473,
+                "CaloriesBurned": 640,
+                "AverageHeartRate": 59,
+                "PeakHeartRate": 80,
+                "LowestHeartRate": 47,
+                "FallAsleepTime": "2015-07-22T00:42:57.987Z",
+                "WakeUpTime": "2015-07-22T09:01:58.237Z",
+                "SleepTime": 27301,
+                "AwakeTime": 3172,
+                "TimeToFallAsleep": 385,
+                "TotalRestfulSleep": 7558,
+                "TotalRestlessSleep": 19743,
+                "NumberOfWakeups": 5,
+                "RestingHeartRate": 50,
+                "SleepEfficiencyPercentage": 91,
+                "Sequences": [
+                    {
+                        "SequenceId": "635733045929870000",
+                        "Order": 1,
+                        "SequenceType": "Dozing",
+                        "SleepType": "RestlessSleep",
+                        "StartTime": "2015-07-22T00:36:32.987Z",
+                        "Duration": 600,
+                        "SleepTime": 420,
+                    }
+                ],
+            }
+        ]
+    }
+
+
+def public_sleep() -> dict:
+    return {
+        "sleepActivities": [
+            {
+                "id": event_id(SLEEP_START),
+                "activityType": "Sleep",
+                "startTime": "2015-07-21T17:36:32.987-07:00",
+                "dayId": "2015-07-21T00:00:00.000+00:00",
+                "duration": "PT8H27M53S",
+                "caloriesBurnedSummary": {"period": "Activity", "totalCalories": 640},
+                "heartRateSummary": {"period": "Activity", "averageHeartRate": 59, "peakHeartRate": 80,
+                                     "lowestHeartRate": 47},
+                "fallAsleepTime": "2015-07-22T00:42:57.987+00:00",
+                "wakeupTime": "2015-07-22T02:01:58.237-07:00",
+                "sleepDuration": "PT7H35M1S",
+                "awakeDuration": "PT52M52S",
+                "fallAsleepDuration": "PT6M25S",
+                "totalRestfulSleepDuration": "PT2H5M58S",
+                "totalRestlessSleepDuration": "PT5H29M3S",
+                "numberOfWakeups": 5,
+                "restingHeartRate": 50,
+                "sleepEfficiencyPercentage": 91,
+                "activitySegments": [
+                    {
+                        "segmentId": 635733045929870000,
+                        "startTime": "2015-07-22T00:36:32.987+00:00",
+                        "duration": "PT10M",
+                        "segmentType": "Doze",
+                        "sleepType": "RestlessSleep",
+                        "sleepTime": 7,
+                    }
+                ],
+            }
+        ]
+    }
+
+
+def assert_agree(private_rows: list[dict], public_rows: list[dict], key: tuple[str, ...], at_least: int) -> None:
+    """Rows of the same records agree on every column both APIs fill (except `api`); `at_least` columns are shared."""
+    by_key = {tuple(r[k] for k in key): r for r in private_rows}
+    assert len(by_key) == len(public_rows)
+    for pub in public_rows:
+        priv = by_key[tuple(pub[k] for k in key)]
+        shared = [c for c in pub if c != "api" and pub[c] is not None and priv[c] is not None]
+        assert len(shared) >= at_least, shared
+        for c in shared:
+            assert pub[c] == pytest.approx(priv[c]), c
+
+
+@pytest.mark.parametrize("private, public", [(private_run, public_run), (private_sleep, public_sleep)])
+def test_one_event_through_both_apis_gives_the_same_values(private, public):
+    priv = decode(band.EVENTS, private())
+    pub = decode(band_public.ACTIVITIES, public())
+    assert pub.keys() <= priv.keys()
+    assert_agree(priv["band_events"], pub["band_events"], ("event_id",), at_least=14)
+    assert_agree(priv["band_sequences"], pub["band_sequences"], ("event_id", "sequence_id"), at_least=6)
+    if "band_minutes" in pub:
+        assert_agree(priv["band_minutes"], pub["band_minutes"], ("event_id", "time"), at_least=9)
+        assert_agree(priv["band_map_points"], pub["band_map_points"], ("event_id", "ordinal"), at_least=13)
+    assert [e["api"] for e in priv["band_events"] + pub["band_events"]] == ["private", "public"]
+
+
+def test_one_event_through_both_apis_is_one_row_and_the_later_capture_wins(tmp_path):
+    private_url = f"https://{PRIVATE}/v1/Events(eventId='{RUN_ID}')?$expand=Sequences,Info,MapPoints"
+    public_url = f"https://{PUBLIC}/v1/me/Activities?activityIds={RUN_ID}&activityIncludes=Details,MinuteSummaries"
+    har = write_har(
+        tmp_path / "both.har",
+        [
+            entry(private_url, private_run(), started="2017-03-03T07:31:00.000-08:00"),
+            entry(public_url, public_run(), started="2017-03-03T07:32:00.000-08:00"),
+        ],
+    )
+    result = convert([Input(har, "both.har", True)])
+    (f,) = result.files
+    assert dict(f.device_responses) == {"band/events": 1, "band-public/activities": 1}
+    events = result.tables["band_events"]
+    assert events.height == 1 and events["api"].to_list() == ["public"]  # the later capture
+    assert events["event_id"].to_list() == [RUN_ID]
+    assert result.conflicts["band_events"] == 1  # the copies differ in `api` only
+    for table in ("band_sequences", "band_minutes", "band_map_points"):
+        assert result.tables[table].height == 1, table
+
+
+def test_paged_public_summaries_decode_every_page(reference, tmp_path):
+    pages = load(reference, "hourly_summary.json")["summaries"]
+    first = {"summaries": pages[:12], "itemCount": 12,
+             "nextPage": "https://api.microsofthealth.net:443/V1/me/Summaries/Hourly?startTime=2015-06-27T00%3A00"
+                         "%3A00.000%2B01%3A00&ct=635727744000000000"}
+    second = {"summaries": pages[12:], "itemCount": 12}
+    har = write_har(
+        tmp_path / "pages.har",
+        [
+            entry(f"https://{PUBLIC}/v1/me/Summaries/Hourly?startTime=2015-06-27T00%3A00%3A00.000%2B01%3A00", first),
+            entry(first["nextPage"], second),
+        ],
+    )
+    result = convert([Input(har, "pages.har", True)])
+    assert dict(result.files[0].device_responses) == {"band-public/summaries": 2}
+    assert result.tables["band_hourly_summaries"].height == 24
