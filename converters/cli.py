@@ -70,6 +70,10 @@ def convert(
         Optional[str],
         typer.Option("--endpoint", help="Read saved single responses (.json) as this endpoint (see `databack endpoints`)."),
     ] = None,
+    generic_hosts: Annotated[
+        Optional[list[str]],
+        typer.Option("--generic", help="Host glob (repeatable) whose JSON responses become generic tables."),
+    ] = None,
     partition_by: PARTITION_BY = None,
     json_report: JSON = False,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of internal errors.")] = False,
@@ -114,8 +118,10 @@ def convert(
             _usage_error(err, "no input files")
         if slice_:
             inputs = conversion.shard(inputs, *slice_)
-        inputs = [replace(i, endpoint=endpoint) for i in people.assign(inputs, participant, rules, key)]
-        previous_tables, previous_files, _ = ({}, [], {}) if force else writers.read_output(out)
+        hosts = tuple(h.lower() for h in generic_hosts or ())
+        inputs = [replace(i, endpoint=endpoint, generic=hosts) for i in people.assign(inputs, participant, rules, key)]
+        # generic tables are not kept between runs: with --generic, everything is converted again
+        previous_tables, previous_files, _ = ({}, [], {}) if force or hosts else writers.read_output(out)
         with _progress(err, len(inputs)) as advance:
             result, skipped = conversion.update(
                 inputs, previous_tables, previous_files, advance, jobs or os.cpu_count() or 1, debug

@@ -22,7 +22,7 @@ from typing import Any, BinaryIO, Callable, Iterable, Literal
 import orjson
 import polars as pl
 
-from . import devices, saved
+from . import devices, generic, saved
 from .captures import CaptureError, Exchange, Skipped, detect_format, read_capture
 from .dedupe import FILE_INDEX, dedupe
 from .captures.har import NOT_A_HAR
@@ -41,6 +41,7 @@ class Input:
     participant_id: str | None = None
     error: str | None = None  # a reason not to convert this input at all (e.g. no participant for it)
     endpoint: str | None = None  # for saved single responses: read them as this endpoint
+    generic: tuple[str, ...] = ()  # host globs whose JSON responses are exported generically
 
 
 @dataclass
@@ -61,6 +62,7 @@ class FileReport:
     auth: int = 0
     read_as: str | None = None  # saved single responses: the endpoint the file was read as
     undecoded_device_paths: Counter[str] = field(default_factory=Counter)  # "GET host path" -> count
+    generic_responses: Counter[str] = field(default_factory=Counter)  # generic table -> JSON responses exported
     not_device: int = 0
     unrecognised_hosts: Counter[str] = field(default_factory=Counter)
     skipped_entries: Counter[str] = field(default_factory=Counter)  # entries that are not HTTP: "tcp", "malformed"…
@@ -75,6 +77,7 @@ class FileReport:
             + sum(self.http_errors.values())
             + self.auth
             + sum(self.undecoded_device_paths.values())
+            + sum(self.generic_responses.values())
             + self.not_device
         )
 
@@ -233,8 +236,14 @@ def combine(reports: list[FileReport], frames: list[dict[str, pl.DataFrame]]) ->
                 pl.col("source_file").replace_strict(indexes, default=-1, return_dtype=pl.Int64).alias(FILE_INDEX)
             )
             for name, dfs in by_table.items()
+            if name in TABLES
         }
     )
+    others = {}
+    for name in sorted(n for n in by_table if n not in TABLES):
+        others[name], dropped = generic.dedupe(pl.concat(by_table[name], how="diagonal_relaxed"))
+        for source_file, n in dropped.iter_rows():
+            losses.duplicates[source_file][name] += n
     for report in reports:
         report.duplicates.update(losses.duplicates[report.file])
         report.conflicts.update(losses.conflicts[report.file])
@@ -243,7 +252,7 @@ def combine(reports: list[FileReport], frames: list[dict[str, pl.DataFrame]]) ->
         for name in TABLES
         if name in tables and tables[name].height
     }
-    return Conversion(reports, ordered)
+    return Conversion(reports, ordered | others)
 
 
 class RowBuffer:
@@ -300,7 +309,7 @@ def convert_file(inp: Input, debug: bool = False) -> tuple[FileReport, dict[str,
 
 def _convert_file(inp: Input) -> tuple[FileReport, dict[str, pl.DataFrame]]:
     report = FileReport(inp.name, participant_id=inp.participant_id)
-    rows = RowBuffer()
+    rows, others = RowBuffer(), generic.GenericRecords()
     if inp.error:
         report.status, report.error = "failed", inp.error
         return report, {}
@@ -319,12 +328,15 @@ def _convert_file(inp: Input) -> tuple[FileReport, dict[str, pl.DataFrame]]:
         if report.format == "json":
             _convert_saved(inp, report, rows)
             return report, rows.frames()
-        for item in read_capture(inp.path, report.format, display_name=inp.name, wants_body=devices.is_device_host):
+        def wants_body(host: str) -> bool:
+            return devices.is_device_host(host) or generic.host_matches(host, inp.generic)
+
+        for item in read_capture(inp.path, report.format, display_name=inp.name, wants_body=wants_body):
             if isinstance(item, CaptureError) and item.message == NOT_A_HAR and not report.exchanges:
                 _convert_saved(inp, report, rows)
             elif isinstance(item, Exchange):
                 report.exchanges += 1
-                _route_exchange(item, inp.participant_id, report, rows)
+                _route_exchange(item, inp, report, rows, others)
             elif isinstance(item, Skipped):
                 report.skipped_entries[item.kind] += 1
             elif isinstance(item, CaptureError):
@@ -336,12 +348,25 @@ def _convert_file(inp: Input) -> tuple[FileReport, dict[str, pl.DataFrame]]:
     except OSError as e:
         report.status = "partial" if report.exchanges else "failed"
         report.error = f"cannot read the file: {e.strerror or e}"
-    return report, rows.frames()
+    return report, rows.frames() | generic.frames(others)
 
 
-def _route_exchange(ex: Exchange, participant_id: str | None, report: FileReport, rows: RowBuffer) -> None:
+def _route_exchange(
+    ex: Exchange, inp: Input, report: FileReport, rows: RowBuffer, others: generic.GenericRecords
+) -> None:
+    provenance = {
+        "participant_id": inp.participant_id,
+        "source_file": ex.source_file,
+        "source_entry": ex.source_entry,
+        "captured_at": datetime_us(ex.captured_at),
+    }
     m = devices.match(ex.host, ex.method, ex.path)
     if m is None:
+        if (payload := _generic_payload(ex, inp)) is not None:
+            table = generic.table_name(ex.host, ex.path)
+            others.add(table, payload, ex.body, provenance)
+            report.generic_responses[table] += 1
+            return
         report.not_device += 1
         report.unrecognised_hosts[ex.host] += 1
         return
@@ -352,12 +377,6 @@ def _route_exchange(ex: Exchange, participant_id: str | None, report: FileReport
     if ep.kind == "auth":
         report.auth += 1
         return
-    provenance = {
-        "participant_id": participant_id,
-        "source_file": ex.source_file,
-        "source_entry": ex.source_entry,
-        "captured_at": datetime_us(ex.captured_at),
-    }
     if ex.status is not None and not 200 <= ex.status < 300:
         report.http_errors[str(ex.status)] += 1
         return
@@ -368,6 +387,19 @@ def _route_exchange(ex: Exchange, participant_id: str | None, report: FileReport
         return
     report.device_responses[ep.name] += 1
     report.rows.update(rows.add(decoded, provenance))
+
+
+def _generic_payload(ex: Exchange, inp: Input) -> Any:
+    """The JSON of a successful response from a host chosen for generic export, else None."""
+    if not (inp.generic and ex.body and ex.status and 200 <= ex.status < 300):
+        return None
+    if not generic.host_matches(ex.host, inp.generic) or generic.is_auth_path(ex.path):
+        return None
+    try:
+        payload = orjson.loads(ex.body)
+    except orjson.JSONDecodeError:
+        return None
+    return payload if isinstance(payload, (dict, list)) else None
 
 
 def _decode(ex: Exchange, m: devices.Match) -> tuple[str | None, list]:

@@ -16,7 +16,7 @@ from typing import Any, Literal
 import orjson
 import polars as pl
 
-from . import __version__
+from . import __version__, generic
 from .atomic import atomic_dir, atomic_path
 from .convert import Conversion, FileReport, sha256_file
 from .tables import TABLES, UTC_TIME, Table
@@ -54,7 +54,7 @@ def report(conversion: Conversion, written: dict[str, Path], fmt: str, partition
                 "conflicts": conversion.conflicts[name],
                 "file": written[name].name if name in written else None,
             }
-            for name in TABLES
+            for name in [*TABLES, *(n for n in conversion.tables if n not in TABLES)]
         },
         "files": [f.as_dict() for f in conversion.files],
     }
@@ -71,15 +71,15 @@ def write(
     written: dict[str, Path] = {}
     for name, df in conversion.tables.items():
         if partition_by:
-            path = out / name
+            path, t = out / name, _definition(name, df)
             with atomic_dir(path) as tmp:
-                _with_day(TABLES[name], df).write_parquet(tmp, partition_by=_partitions(TABLES[name], partition_by))
+                _with_day(t, df).write_parquet(tmp, partition_by=_partitions(t, partition_by))
         else:
             path = out / f"{name}.{fmt}"
             with atomic_path(path) as tmp:
                 df.write_parquet(tmp) if fmt == "parquet" else df.write_csv(tmp)
         written[name] = path
-    for name in TABLES:
+    for name in [*TABLES, *(p.name.split(".")[0] for p in out.glob(f"{generic.TABLE_PREFIX}*"))]:
         for stale in (out / f"{name}.parquet", out / f"{name}.csv", out / name):
             if stale not in written.values() and stale.exists():
                 shutil.rmtree(stale) if stale.is_dir() else stale.unlink()
@@ -87,6 +87,10 @@ def write(
     _write_json(out / "datapackage.json", datapackage(conversion, written, fmt))
     _write_json(out / "report.json", result)
     return result
+
+
+def _definition(name: str, df: pl.DataFrame) -> Table:
+    return TABLES[name] if name in TABLES else generic.describe(name, df)
 
 
 def _partitions(table: Table, partition_by: tuple[str, ...]) -> list[str]:
@@ -110,7 +114,7 @@ def datapackage(conversion: Conversion, written: dict[str, Path], fmt: str) -> d
     """A Frictionless Data Package describing every table written, from the same definitions as the README."""
     resources = []
     for name, path in written.items():
-        t = TABLES[name]
+        t = _definition(name, conversion.tables[name])
         files = sorted(p for p in path.rglob("*.parquet")) if path.is_dir() else [path]
         resource = {
             "name": name,
@@ -143,7 +147,7 @@ def read_output(out: Path) -> tuple[dict[str, pl.DataFrame], list[FileReport], d
     previous = orjson.loads(report_path.read_bytes())
     tables = {}
     for name, info in previous["tables"].items():
-        if not info["file"]:
+        if not info["file"] or name not in TABLES:  # generic tables are made anew by every run that asks for them
             continue
         t, path = TABLES[name], out / info["file"]
         if path.is_dir():

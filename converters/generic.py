@@ -1,0 +1,152 @@
+"""Generic export for devices databack does not know: every JSON response from chosen hosts becomes tidy tables.
+
+One table per host and path template (`api.fitbit.com /1/user/{id}/sleep/date/{date}.json`). A response's
+scalars, with nested objects flattened into `parent_child` columns, make one row (a top-level array, one row per
+item); every array inside becomes a child table named `<table>__<field>`, whose rows carry their parent's
+`_row_id` as `_parent_id` and their `_index` in the array (arrays of scalars give a `value` column). Column
+types are inferred over all responses of the run at once, so they are the same in every file: integers, floats,
+booleans, or text (anything mixed is written as text, non-strings as JSON). The same response body captured
+twice on the same template is kept once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
+from typing import Any
+
+import orjson
+import polars as pl
+
+from .tables import Column, Table
+
+TABLE_PREFIX = "generic__"
+RESPONSE = "_response_sha256"  # which response a row came from: the same body twice is one response
+PROVENANCE = {
+    "participant_id": pl.String,
+    "source_file": pl.String,
+    "source_entry": pl.Int64,
+    "captured_at": pl.Int64,  # epoch µs until cast
+    RESPONSE: pl.String,
+}
+
+
+_AUTH_PATH = re.compile(r"oauth|token|login|signin|sign_in|authenticat|authoriz|password|session", re.IGNORECASE)
+
+
+def host_matches(host: str, globs: tuple[str, ...]) -> bool:
+    return any(fnmatchcase(host, g.lower()) for g in globs)
+
+
+def is_auth_path(path: str) -> bool:
+    """Sign-in and token calls: their bodies hold credentials and are never exported."""
+    return bool(_AUTH_PATH.search(path))
+
+
+def table_name(host: str, raw_path: str) -> str:
+    """A file-system-safe table name from the host and the path template."""
+    from .inspect_captures import path_template  # it imports the conversion, which imports this module
+
+    words = re.sub(r"[^a-z0-9]+", "_", f"{host} {path_template(raw_path)}".lower()).strip("_")
+    return TABLE_PREFIX + words[:150]
+
+
+@dataclass
+class GenericRecords:
+    """One file's rows of generic tables as plain records, until `frames` decides their types."""
+
+    tables: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+
+    def add(self, table: str, payload: Any, body: bytes, provenance: dict[str, Any]) -> None:
+        """Rows of one response; every row carries the response's hash, so copies can be dropped later."""
+        prov = provenance | {RESPONSE: hashlib.sha256(table.encode() + body).hexdigest()}
+        row_id = f"{provenance['source_file']}#{provenance['source_entry']}"
+        if isinstance(payload, list):
+            for i, item in enumerate(payload):
+                self._add_row(table, item, f"{row_id}/{i}", None, None, prov)
+        else:
+            self._add_row(table, payload, row_id, None, None, prov)
+
+    def _add_row(self, table: str, value: Any, row_id: str, parent: str | None, index: int | None, prov) -> None:
+        row: dict[str, Any] = {"_row_id": row_id}
+        if parent is not None:
+            row |= {"_parent_id": parent, "_index": index}
+        children: list[tuple[str, list]] = []
+        if isinstance(value, dict):
+            _flatten(value, "", row, children)
+        else:
+            row["value"] = value
+        self.tables.setdefault(table, []).append(row | prov)
+        for name, items in children:
+            for i, item in enumerate(items):
+                self._add_row(f"{table}__{name}"[:200], item, f"{row_id}/{name}/{i}", row_id, i, prov)
+
+
+def _flatten(obj: dict[str, Any], prefix: str, row: dict[str, Any], children: list[tuple[str, list]]) -> None:
+    for key, value in obj.items():
+        name = prefix + re.sub(r"[^A-Za-z0-9]+", "_", str(key)).strip("_")
+        if isinstance(value, dict):
+            _flatten(value, name + "_", row, children)
+        elif isinstance(value, list):
+            children.append((name, value))
+        else:
+            row[name] = value
+
+
+def frames(records: GenericRecords) -> dict[str, pl.DataFrame]:
+    """One frame per generic table of a file, with column types inferred over all its rows; `combine` merges
+    files with polars' supertypes, so a column is text everywhere as soon as it is text anywhere."""
+    out = {}
+    for table, rows in sorted(records.tables.items()):
+        columns = sorted({c for row in rows for c in row} - PROVENANCE.keys())
+        data = {c: _column([row.get(c) for row in rows]) for c in columns}
+        data |= {c: pl.Series(c, [row[c] for row in rows], dtype=d) for c, d in PROVENANCE.items()}
+        out[table] = pl.DataFrame(data).with_columns(pl.col("captured_at").cast(pl.Datetime("us", "UTC")))
+    return out
+
+
+def dedupe(df: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Rows of each response once: of identical responses, the most recently captured copy is kept.
+    Returns the rows kept and, per source file, the number of response copies dropped."""
+    copies = df.select(RESPONSE, "captured_at", "source_file", "source_entry").unique()
+    copies = copies.sort("captured_at", "source_file", "source_entry", nulls_last=False)
+    winners = copies.group_by(RESPONSE, maintain_order=True).last()
+    losers = copies.join(winners, on=[RESPONSE, "source_file", "source_entry"], how="anti")
+    kept = df.join(winners.select(RESPONSE, "source_file", "source_entry"), on=[RESPONSE, "source_file", "source_entry"],
+                   how="semi")
+    return kept.sort("_row_id"), losers.group_by("source_file").len()
+
+
+def _column(values: list[Any]) -> pl.Series:
+    kinds = {type(v) for v in values if v is not None}
+    if kinds == {bool}:
+        return pl.Series(values, dtype=pl.Boolean)
+    if kinds and kinds <= {int}:
+        return pl.Series(values, dtype=pl.Int64)
+    if kinds and kinds <= {int, float}:
+        return pl.Series([None if v is None else float(v) for v in values], dtype=pl.Float64)
+    return pl.Series([v if v is None or isinstance(v, str) else orjson.dumps(v).decode() for v in values],
+                     dtype=pl.String)
+
+
+def describe(name: str, df: pl.DataFrame) -> Table:
+    """A table definition for a generic table, from the columns found (for the report and the data package)."""
+    columns = tuple(
+        Column(c, dtype, _DESCRIPTIONS.get(c, f"JSON field {c!r} (nested names joined by _)")) for c, dtype in df.schema.items()
+    )
+    return Table(name, "Generic export of JSON responses of an unknown API.", columns, ("participant_id", "_row_id"))
+
+
+_DESCRIPTIONS = {
+    "_row_id": "This row: source file # entry, then / position in enclosing arrays",
+    "_parent_id": "The `_row_id` of the row whose array held this one",
+    "_index": "Position in that array",
+    "value": "The array's item, for arrays of plain values",
+    RESPONSE: "SHA-256 of the response (with its table): the same response captured twice is kept once",
+    "participant_id": "Study participant the capture belongs to (null unless given)",
+    "source_file": "Capture file the row was read from",
+    "source_entry": "0-based index of the HAR entry or flow in that file",
+    "captured_at": "When the response was captured (UTC)",
+}

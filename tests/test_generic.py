@@ -1,0 +1,92 @@
+"""Generic export: JSON of an API databack does not know becomes tidy tables, children carrying their parent's key."""
+
+from __future__ import annotations
+
+import json
+
+import polars as pl
+from builders import entry, write_har
+from typer.testing import CliRunner
+
+from converters.cli import app
+from converters.convert import Input, convert
+from converters.generic import table_name
+
+runner = CliRunner()
+SLEEP_URL = "https://api.fitbit.com/1.2/user/-/sleep/date/{}.json"
+
+
+def night(date: str, minutes_asleep, stages: list[dict], extra: dict | None = None) -> dict:
+    return {
+        "sleep": [
+            {
+                "dateOfSleep": date,
+                "minutesAsleep": minutes_asleep,
+                "isMainSleep": True,
+                "levels": {"summary": {"deep": {"count": 3, "minutes": 80}}, "data": stages},
+                **(extra or {}),
+            }
+        ],
+        "summary": {"totalMinutesAsleep": minutes_asleep, "stages": None},
+    }
+
+
+def capture(tmp_path, name="fitbit.har"):
+    stage = {"dateTime": "2024-03-02T23:10:00.000", "level": "light", "seconds": 600}
+    return write_har(
+        tmp_path / name,
+        [
+            entry(SLEEP_URL.format("2024-03-02"), night("2024-03-02", 412, [stage, stage | {"level": "deep"}])),
+            entry(SLEEP_URL.format("2024-03-03"), night("2024-03-03", 398.5, [stage], {"efficiency": "n/a"})),
+            entry(SLEEP_URL.format("2024-03-03"), night("2024-03-03", 398.5, [stage], {"efficiency": "n/a"})),
+            entry("https://api.fitbit.com/oauth2/token", {"access_token": "SECRET-TOKEN"}, method="POST"),
+            entry("https://www.example.com/x.json", {"a": 1}),
+        ],
+    )
+
+
+def test_table_names_come_from_the_host_and_the_path_template():
+    assert table_name("api.fitbit.com", "/1.2/user/-/sleep/date/2024-03-02.json") == table_name(
+        "api.fitbit.com", "/1.2/user/-/sleep/date/2024-03-03.json"
+    )
+    assert table_name("api.fitbit.com", "/1/user/-/sleep/date/2024-03-02.json").startswith("generic__api_fitbit_com")
+
+
+def test_nested_json_becomes_parent_and_child_tables_with_consistent_types(tmp_path):
+    result = convert([Input(capture(tmp_path), "fitbit.har", True, generic=("api.fitbit.com",))])
+    (f,) = result.files
+    name = table_name("api.fitbit.com", "/1.2/user/-/sleep/date/2024-03-02.json")
+    assert f.generic_responses == {name: 3} and f.accounted() == f.exchanges
+    assert f.not_device == 2  # the token call is never exported; example.com is not asked for
+    top = result.tables[name]
+    assert top.height == 2  # the repeated response is kept once
+    assert result.duplicates[name] == 1
+    assert set(top.columns) >= {"summary_totalMinutesAsleep", "summary_stages", "_row_id", "source_file", "captured_at"}
+    assert top.schema["summary_totalMinutesAsleep"] == pl.Float64  # 412 and 398.5: numbers, one type everywhere
+    sleep = result.tables[f"{name}__sleep"]
+    assert sleep.schema["levels_summary_deep_minutes"] == pl.Int64
+    assert set(sleep["_parent_id"]) <= set(top["_row_id"])
+    stages = result.tables[f"{name}__sleep__levels_data"]
+    assert stages.height == 3 and set(stages["_parent_id"]) <= set(sleep["_row_id"])
+    assert sorted(stages["level"]) == ["deep", "light", "light"]
+
+
+def test_a_column_that_is_text_in_one_file_is_text_in_all(tmp_path):
+    a = write_har(tmp_path / "a.har", [entry(SLEEP_URL.format("2024-03-02"), {"score": 80})])
+    b = write_har(tmp_path / "b.har", [entry(SLEEP_URL.format("2024-03-03"), {"score": "n/a"})])
+    result = convert([Input(p, p.name, True, generic=("api.fitbit.com",)) for p in (a, b)])
+    (df,) = [df for n, df in result.tables.items() if n.startswith("generic__")]
+    assert df.schema["score"] == pl.String and sorted(df["score"]) == ["80", "n/a"]
+
+
+def test_generic_cli_writes_tables_listed_in_report_and_datapackage_without_secrets(tmp_path):
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["convert", str(capture(tmp_path)), "-o", str(out), "--generic", "*.fitbit.com"])
+    assert result.exit_code == 0, result.output
+    report = json.loads((out / "report.json").read_text())
+    generic_tables = [n for n, t in report["tables"].items() if n.startswith("generic__") and t["rows"]]
+    assert len(generic_tables) == 3
+    package = json.loads((out / "datapackage.json").read_text())
+    assert set(generic_tables) <= {r["name"] for r in package["resources"]}
+    for f in out.iterdir():
+        assert b"SECRET-TOKEN" not in f.read_bytes()
