@@ -182,6 +182,40 @@ def scrub(
 
 
 @app.command()
+def inspect(
+    paths: Annotated[list[Path], typer.Argument(help="Capture files or folders.")],
+    json_report: Annotated[bool, typer.Option("--json", help="Print the inspection as JSON.")] = False,
+    quick: Annotated[
+        bool, typer.Option("--quick", help="Skip response bodies: much faster on flow dumps, no sizes or content types.")
+    ] = False,
+    jobs: Annotated[Optional[int], typer.Option("--jobs", "-j", min=1, help="Files read in parallel.")] = None,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of internal errors.")] = False,
+) -> None:
+    """What the captures hold: per host, method and path template, the count, statuses, content types, bytes and
+    the databack endpoint that recognises it. Nothing is written; no header, body or query value is shown."""
+    import shutil
+
+    from . import convert as conversion
+    from . import inspect_captures
+
+    err = _console()
+    if missing := [str(p) for p in paths if not p.exists() and not conversion.GLOB_CHARS & set(str(p))]:
+        _usage_error(err, f"no such file or folder: {', '.join(missing)}")
+    inputs = conversion.collect_inputs(paths)
+    if not inputs:
+        _usage_error(err, "no input files")
+    with _progress(err, len(inputs), "inspecting") as advance:
+        result = inspect_captures.inspect(inputs, advance, jobs or os.cpu_count() or 1, quick, debug)
+    if json_report:
+        import orjson
+
+        sys.stdout.write(orjson.dumps(inspect_captures.as_dict(result), option=orjson.OPT_INDENT_2).decode() + "\n")
+    else:
+        sys.stdout.write(inspect_captures.render_table(result, max(120, shutil.get_terminal_size().columns)) + "\n")
+    raise typer.Exit(0 if result.ok else 1)
+
+
+@app.command()
 def endpoints() -> None:
     """List the device endpoints databack decodes (names for --endpoint), with the requests they answer."""
     from . import devices
@@ -241,7 +275,7 @@ def _usage_error(err, message: str) -> NoReturn:
     raise typer.Exit(2)
 
 
-def _progress(console, total: int):
+def _progress(console, total: int, label: str = "converting"):
     """A progress bar over input files on stderr, shown only on a terminal."""
     from contextlib import contextmanager
 
@@ -258,7 +292,7 @@ def _progress(console, total: int):
             transient=True,
             disable=not console.is_terminal,
         ) as progress:
-            task = progress.add_task("converting", total=total)
+            task = progress.add_task(label, total=total)
 
             def advance(inp, file_report) -> None:
                 if file_report is None:
