@@ -2,8 +2,8 @@
 
 Everything in them is invented: people, tokens, readings, addresses (IPs come from the documentation
 ranges 192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24). Payload shapes follow the notes on the Microsoft
-Band private API and the Hello Sense API. The output is deterministic: fixed ids, fixed timestamps and
-seeded random numbers, so running the script twice gives byte-identical files.
+Band private API, the public Microsoft Health Cloud API and the Hello Sense API. The output is deterministic:
+fixed ids, fixed timestamps and seeded random numbers, so running the script twice gives byte-identical files.
 
 Run: `python samples/make_samples.py` (or `make samples`).
 """
@@ -42,6 +42,7 @@ SENSE_PASSWORD = "s3cr3t-oauth-password-0004"
 SENSE_CLIENT_SECRET = "s3cr3t-client-secret-0005"
 COOKIE_VALUE = "s3cr3t-cookie-value-0006"
 SET_COOKIE_VALUE = "s3cr3t-set-cookie-value-0007"
+BAND_PUBLIC_TOKEN = "EwB4Aq1s3cr3t-msa-bearer-token-0008"  # the Microsoft account token of the public Health API
 SECRETS = [
     BAND_WRAP_TOKEN,
     SENSE_ACCESS_TOKEN,
@@ -50,22 +51,28 @@ SECRETS = [
     SENSE_CLIENT_SECRET,
     COOKIE_VALUE,
     SET_COOKIE_VALUE,
+    BAND_PUBLIC_TOKEN,
 ]
 
 SENSE_USERNAME = "sleeper@example.com"
 SENSE_CLIENT_ID = "sense-android-example"
 SENSE_ACCOUNT_ID = "5b0f7c1e-3d2a-4e8b-9c61-0a7d2e4f8b13"
+SENSE_ACCOUNT_NUMBER = 58213  # the numeric account id insight cards carry: personal, must not reach the tables
+BAND_DEVICE_ID = "FFFF1700-FFFF-FFFF-6D31-2C4A19000584"  # the Band, as the public API and SourceDevices name it
+BAND_PUBLIC_USER_ID = "3e9d1c57-0b8a-4f62-a7d4-5c1e9b20f3a8"
 
 # --- hosts and addresses ----------------------------------------------------------------------------------
 
 BAND_HOST = "prodphswus.dns-cargo.com"
 BAND_HOST_EAST = "prodphseus.dns-cargo.com"
 KDS_HOST = "prodkds.dns-cargo.com"
+BAND_PUBLIC_HOST = "api.microsofthealth.net"
 SENSE_HOST = "api.hello.is"
 SERVER_IPS = {
     BAND_HOST: "198.51.100.20",
     BAND_HOST_EAST: "198.51.100.21",
     KDS_HOST: "198.51.100.10",
+    BAND_PUBLIC_HOST: "198.51.100.40",
     SENSE_HOST: "203.0.113.30",
     "www.google.com": "192.0.2.100",
     "www.google-analytics.com": "192.0.2.101",
@@ -587,6 +594,309 @@ def kds_user() -> dict:
     }
 
 
+# --- daily and hourly summaries (/v2/UserDailySummary, /v2/UserHourlySummary) ----------------------------
+
+SUMMARY_FIRST_DAY = datetime(2015, 1, 5, tzinfo=PST)  # the week Monday 5 to Sunday 11 January 2015
+SUMMARY_DAYS = 7
+HOURLY_DAY = datetime(2015, 1, 11, tzinfo=PST)  # the day of the run: its hours are fetched one by one
+HOUR_STEPS = [0, 0, 0, 0, 0, 0, 0, 420, 0, 1250, 640, 810, 1380, 920, 560, 690, 870, 1310, 960, 480, 310, 190, 60, 0]
+AWAKE_HOURS = range(7, 23)  # HOUR_STEPS[8] is unused: the run's hour adds up the run's Info minutes
+MAX_HR = 188  # the wearer's maximum heart rate (DailyHeartRateZones.MaxHr)
+
+
+def utc_z(dt: datetime) -> str:
+    return f"{dt.astimezone(UTC):%Y-%m-%dT%H:%M:%S}Z"
+
+
+def band_hourly_rows() -> list[dict]:
+    """The 24 `UserActivity` hours of HOURLY_DAY; hour 8 holds the run (its Info minutes, plus some walking)."""
+    rng = random.Random("hourly")
+    run_info = band_run_event()["Info"]
+    run_minutes = len(run_info)
+    rows = []
+    for hour in range(24):
+        awake = hour in AWAKE_HOURS
+        steps = round(HOUR_STEPS[hour] * rng.uniform(0.8, 1.2)) if awake else rng.choice([0, 0, 0, 12, 27])
+        hr = rng.randint(72, 80) if awake else rng.randint(52, 57)
+        values = {
+            "steps": steps,
+            "calories": round((84 if awake else 61) + steps * 0.045),
+            "hr": hr,
+            "peak": hr + rng.randint(9, 24) if awake else hr + rng.randint(4, 9),
+            "low": hr - rng.randint(6, 12) if awake else hr - rng.randint(3, 6),
+            "distance": steps * 68,
+            "floors": rng.choice([0, 0, 1, 1, 2, 3]) if awake else 0,
+            "uv": rng.randint(0, 4) if 10 <= hour <= 15 else 0,
+        }
+        if hour == 8:  # the run, 08:12 to 08:42, and a walk to and from the park
+            walk = rng.randint(240, 300)
+            values["steps"] = sum(m["StepsTaken"] for m in run_info) + walk
+            values["calories"] = sum(m["CaloriesBurned"] for m in run_info) + round(84 * (60 - run_minutes) / 60)
+            values["hr"] = round((sum(m["AverageHeartRate"] for m in run_info) + 82 * (60 - run_minutes)) / 60)
+            values["peak"] = max(m["PeakHeartRate"] for m in run_info)
+            values["low"] = 66
+            values["distance"] = sum(int(m["TotalDistance"]) for m in run_info) + walk * 68
+            values["uv"] = 3
+        rows.append(
+            {
+                "TimeOfDay": utc_z(HOURLY_DAY + timedelta(hours=hour)),
+                "DayClassification": "None",
+                "ActivityLevel": "Inactive",
+                "StepsTaken": values["steps"],
+                "CaloriesBurned": values["calories"],
+                "UvExposure": values["uv"],
+                "Location": None,
+                "PeakHeartRate": values["peak"],
+                "LowestHeartRate": values["low"],
+                "AverageHeartRate": values["hr"],
+                "TotalDistance": str(values["distance"]),  # JSON strings, as in Info rows
+                "TotalDistanceOnFoot": str(values["distance"]),
+                "FloorsClimbed": values["floors"],
+                "ItCal": 0,
+            }
+        )
+    return rows
+
+
+def band_hourly_summary() -> dict:
+    return {"odata.metadata": f"https://{BAND_HOST}/v2/$metadata#UserHourlySummary", "value": band_hourly_rows()}
+
+
+def band_daily_summary() -> dict:
+    """`/v2/UserDailySummary` for SUMMARY_DAYS days; the run's day adds up its hourly rows."""
+    rng = random.Random("daily")
+    source = [{"SensorType": sensor, "DeviceGroups": [{"DeviceIds": [BAND_DEVICE_ID], "DeviceMetadataHint": "Band",
+                                                       "SourceType": "Band"}]}
+              for sensor in ("Steps", "HeartRate", "Calories")]
+    hours = band_hourly_rows()
+    days = []
+    for i in range(SUMMARY_DAYS):
+        start = SUMMARY_FIRST_DAY + timedelta(days=i)
+        if start == HOURLY_DAY:
+            steps = sum(h["StepsTaken"] for h in hours)
+            totals = {
+                "steps": steps,
+                "calories": sum(h["CaloriesBurned"] for h in hours),
+                "uv": sum(h["UvExposure"] for h in hours),
+                "peak": max(h["PeakHeartRate"] for h in hours),
+                "low": min(h["LowestHeartRate"] for h in hours),
+                "hr": round(sum(h["AverageHeartRate"] for h in hours) / 24),
+                "distance": sum(int(h["TotalDistance"]) for h in hours),
+                "floors": sum(h["FloorsClimbed"] for h in hours),
+                "active": sum(1 for h in hours if h["StepsTaken"] >= 250),
+            }
+            zones = {"HealthyHeart": 52, "FitnessZone": 6, "Aerobic": 12, "Anaerobic": 12, "RedLine": 0, "Over": 0}
+            intense = 1440
+        else:
+            steps = rng.randint(6200, 10900)
+            totals = {
+                "steps": steps,
+                "calories": 2050 + round(steps * 0.045) + rng.randint(-40, 40),
+                "uv": rng.randint(2, 16),
+                "peak": rng.randint(118, 149),
+                "low": rng.randint(47, 53),
+                "hr": rng.randint(67, 73),
+                "distance": steps * 68 + rng.randint(-900, 900),
+                "floors": rng.randint(3, 12),
+                "active": rng.randint(7, 11),
+            }
+            zones = {"HealthyHeart": rng.randint(25, 70), "FitnessZone": rng.randint(0, 9),
+                     "Aerobic": rng.randint(0, 4), "Anaerobic": 0, "RedLine": 0, "Over": 0}
+            intense = rng.choice([0, 0, 60, 120])
+        worn = 1440 - rng.randint(20, 75)  # minutes the Band was worn: charging takes a while
+        zones = {"Under": worn - sum(zones.values()), **zones, "MaxHr": MAX_HR}
+        days.append(
+            {
+                "TimeOfDay": utc_z(start),  # the UTC instant of local midnight
+                "DayClassification": "None",
+                "StepsTaken": totals["steps"],
+                "CaloriesBurned": totals["calories"],
+                "UvExposure": totals["uv"],
+                "Location": None,
+                "PeakHeartRate": totals["peak"],
+                "LowestHeartRate": totals["low"],
+                "AverageHeartRate": totals["hr"],
+                "DailyHeartRateZones": zones,
+                "TotalDistance": totals["distance"],
+                "TotalDistanceOnFoot": str(totals["distance"]),
+                "NumberOfActiveHours": totals["active"],
+                "FloorsClimbed": totals["floors"],
+                "CardioScore": 60 * (zones["FitnessZone"] + zones["Aerobic"] + zones["Anaerobic"] + zones["RedLine"]),
+                "IntenseCardioSeconds": intense,
+                "SourceDevices": source,
+            }
+        )
+    return {"odata.metadata": f"https://{BAND_HOST}/v2/$metadata#UserDailySummary", "value": days}
+
+
+def band_daily_url() -> str:
+    """The iOS app's daily summary query: OData key arguments with plain quotes."""
+    last = SUMMARY_FIRST_DAY + timedelta(days=SUMMARY_DAYS - 1)
+    return (f"https://{BAND_HOST}/v2/UserDailySummary(timeZoneUtcOffset=-480,"
+            f"startDate='{SUMMARY_FIRST_DAY:%Y-%m-%d}',endDate='{last:%Y-%m-%d}')")
+
+
+def android_hourly_url() -> str:
+    """The Android app's hourly query for HOURLY_DAY, percent-encoded by `URLEncoder`."""
+    def stamp(dt: datetime) -> str:
+        return dt.isoformat().replace(":", "%3A")
+
+    return (f"https://{BAND_HOST}/v2/UserHourlySummary(period=%27h%27)"
+            f"?$filter=TimeOfDay+ge+datetimeoffset%27{stamp(HOURLY_DAY)}%27"
+            f"+and+TimeOfDay+lt+datetimeoffset%27{stamp(HOURLY_DAY + timedelta(days=1))}%27")
+
+
+# ==========================================================================================================
+# Microsoft Health Cloud API, the public one (api.microsofthealth.net): the same run, the Band
+# ==========================================================================================================
+
+
+def public_time(t: int) -> str:
+    """`2015-01-11T16:12:31.271+00:00`: ticks as the public API writes times (milliseconds, cut, with an offset)."""
+    seconds, frac = divmod(t - NET_EPOCH_TICKS, TICKS_PER_SECOND)
+    return f"{datetime.fromtimestamp(seconds, UTC):%Y-%m-%dT%H:%M:%S}.{frac // 10_000:03d}+00:00"
+
+
+def public_time_of(text: str) -> str:
+    """A private `...Z` time (whole seconds or 7 digits) as the public API writes it."""
+    return public_time(NET_EPOCH_TICKS + round(datetime.fromisoformat(text).timestamp() * TICKS_PER_SECOND))
+
+
+def iso_duration(seconds: int) -> str:
+    """`PT29M26S`, as the public API writes durations."""
+    h, rest = divmod(seconds, 3600)
+    m, s = divmod(rest, 60)
+    text = "".join(f"{v}{u}" for v, u in ((h, "H"), (m, "M"), (s, "S")) if v)
+    return f"PT{text or '0S'}"
+
+
+def public_zones(zones: dict) -> dict:
+    """Private HeartRateZones as the public `heartRateZones`: camel case, zeros left out."""
+    names = {"Under": "underHealthyHeart", "HealthyHeart": "healthyHeart", "FitnessZone": "fitnessZone",
+             "Aerobic": "aerobic", "Anaerobic": "anaerobic", "RedLine": "redline", "Over": "overRedline"}
+    return {names[k]: v for k, v in zones.items() if k in names and v}
+
+
+def summary(period: str, **values) -> dict:
+    """A calories / heart-rate / distance summary: zero and unknown values are left out, `period` stays."""
+    return {"period": period, **{k: v for k, v in values.items() if v}}
+
+
+def public_run_activity() -> dict:
+    """The run of `band_run_event()` as `/v1/me/Activities` returns it with Details, MinuteSummaries and MapPoints
+    (kilometre splits): the same id, times cut to milliseconds, durations in ISO 8601, distances in cm."""
+    run = band_run_event()
+    end = RUN_START + run["Duration"] * TICKS_PER_SECOND
+    segments = []
+    for s in run["Sequences"]:
+        start = int(s["SequenceId"])
+        segments.append(
+            {
+                "segmentId": start,  # a JSON number here, a string in the private API
+                "startTime": public_time(start),
+                "endTime": public_time(start + s["Duration"] * TICKS_PER_SECOND),
+                "duration": iso_duration(s["Duration"]),
+                "heartRateSummary": summary("Segment", averageHeartRate=s["AverageHeartRate"],
+                                            peakHeartRate=s["PeakHeartRate"], lowestHeartRate=s["LowestHeartRate"]),
+                "caloriesBurnedSummary": summary("Segment", totalCalories=s["CaloriesBurned"]),
+                "segmentType": "Run",
+                "distanceSummary": summary("Segment", totalDistance=s["SplitDistance"],
+                                           actualDistance=s["SplitDistance"], pace=s["SplitPace"],
+                                           overallPace=s["OverallPace"]),
+                "heartRateZones": public_zones(s["HeartRateZones"]),
+                "splitDistance": run["SplitDistance"],
+            }
+        )
+    minutes = []
+    for m in run["Info"]:  # newest first, like Info
+        start = datetime.fromisoformat(m["TimeOfDay"])
+        minutes.append(
+            {
+                "userId": BAND_PUBLIC_USER_ID,
+                "startTime": f"{start:%Y-%m-%dT%H:%M:%S}.000+00:00",
+                "endTime": f"{start + timedelta(minutes=1):%Y-%m-%dT%H:%M:%S}.000+00:00",
+                "period": "Minute",
+                "duration": "PT1M",
+                "stepsTaken": m["StepsTaken"],
+                "caloriesBurnedSummary": summary("Minute", totalCalories=m["CaloriesBurned"]),
+                "heartRateSummary": summary("Minute", averageHeartRate=m["AverageHeartRate"],
+                                            peakHeartRate=m["PeakHeartRate"], lowestHeartRate=m["LowestHeartRate"]),
+                "distanceSummary": summary("Minute", totalDistance=int(m["TotalDistance"]),
+                                           totalDistanceOnFoot=int(m["TotalDistance"])),
+            }
+        )
+    points = []
+    for p in run["MapPoints"]:
+        loc = p["Location"]
+        point = {
+            "secondsSinceStart": p["SecondsSinceStart"],
+            "mapPointType": "Waypoint" if p["MapPointType"] == "WayPoint" else p["MapPointType"],
+            "ordinal": p["MapPointOrdinal"],
+            "actualDistance": p["ActualDistance"],
+            "totalDistance": p["TotalDistance"],
+            "heartRate": p["HeartRate"],
+            "pace": p["Pace"],
+            "scaledPace": p["ScaledPace"],
+            "location": {"latitude": loc["Latitude"], "longitude": loc["Longitude"],
+                         "elevationFromMeanSeaLevel": loc["AltitudeFromMSL"],
+                         "estimatedHorizontalError": loc["EHPE"], "estimatedVerticalError": loc["EVPE"]},
+            "isPaused": p["IsPaused"],
+            "isResume": p["IsResume"],
+        }
+        zero = {"actualDistance", "totalDistance", "pace"}  # at the start: left out, as zeros are
+        points.append({k: v for k, v in point.items() if not (k in zero and v == 0)})
+    return {
+        "activityType": "Run",
+        "activitySegments": segments,
+        "performanceSummary": {"finishHeartRate": run["FinishHeartRate"],
+                               "recoveryHeartRateAt1Minute": run["RecoveryHeartRate1Minute"],
+                               "recoveryHeartRateAt2Minutes": run["RecoveryHeartRate2Minute"],
+                               "heartRateZones": public_zones(run["HeartRateZones"])},
+        "distanceSummary": summary("Activity", totalDistance=run["TotalDistance"], actualDistance=run["ActualDistance"],
+                                   elevationGain=run["TotalAltitudeGain"], elevationLoss=run["TotalAltitudeLoss"],
+                                   maxElevation=run["MaxAltitude"], minElevation=run["MinAltitude"],
+                                   waypointDistance=run["WayPointDistance"], pace=run["Pace"]),
+        "splitDistance": run["SplitDistance"],
+        "mapPoints": points,
+        "id": run["EventId"],
+        "startTime": public_time(RUN_START),
+        "endTime": public_time(end),
+        "dayId": f"{run['DayId'][:10]}T00:00:00.000+00:00",
+        "name": run["Name"],
+        "duration": iso_duration(run["Duration"]),
+        "minuteSummaries": minutes,
+        "caloriesBurnedSummary": summary("Activity", totalCalories=run["CaloriesBurned"]),
+        "heartRateSummary": summary("Activity", averageHeartRate=run["AverageHeartRate"],
+                                    peakHeartRate=run["PeakHeartRate"], lowestHeartRate=run["LowestHeartRate"]),
+    }
+
+
+def public_activities() -> dict:
+    """`GET /v1/me/Activities?activityTypes=Run&…`: an ActivitiesResponse (empty collections left out)."""
+    return {"runActivities": [public_run_activity()], "itemCount": 1}
+
+
+def public_devices() -> dict:
+    """`GET /v1/me/Devices`, as the service answered it (not the bare list of the Swagger)."""
+    return {
+        "deviceProfiles": [
+            {
+                "id": BAND_DEVICE_ID,
+                "displayName": "",  # never named: the service sends an empty string
+                "lastSuccessfulSync": "2017-03-04T15:18:40.127+00:00",
+                "deviceFamily": "Band",
+                "hardwareVersion": "19",
+                "softwareVersion": "10.3.3304.0 prod",
+                "modelName": "Microsoft Band",
+                "manufacturer": "Microsoft",
+                "deviceStatus": "Active",
+                "createdDate": "2014-11-02T18:40:55.410+00:00",
+            }
+        ],
+        "itemCount": 1,
+    }
+
+
 # ==========================================================================================================
 # Hello Sense API
 # ==========================================================================================================
@@ -891,6 +1201,146 @@ def sense_sensors_v2_history() -> dict:
     }
 
 
+# --- trends, insights, devices (v2) ----------------------------------------------------------------------
+
+# The nights of the LAST_WEEK trends as of the flow's morning: Saturday 25 February to Friday 3 March 2017.
+# None: before the Sense was set up again (padding); -1: a night without data; the last three are SENSE_NIGHTS
+# (2017-03-01 with the flow's score). Values: (score, hours asleep).
+TREND_NIGHTS = [None, (79, 7.4), (82, 7.8), -1, "2017-03-01", "2017-03-02", "2017-03-03"]
+TREND_SCORES = {"2017-03-01": 76, "2017-03-02": 84, "2017-03-03": 88}
+TREND_FIRST_NIGHT = datetime(2017, 2, 25, tzinfo=PST)
+
+
+def trend_nights() -> list[tuple[float | None, float | None]]:
+    """(score, hours asleep) of each TREND_NIGHTS night, taken from the timelines where the samples have them."""
+    out = []
+    for night in TREND_NIGHTS:
+        if isinstance(night, str):
+            metrics = {m["name"]: m for m in sense_timeline_v2(night, TREND_SCORES[night])["metrics"]}
+            out.append((TREND_SCORES[night], round(metrics["total_sleep"]["value"] / 60, 1)))
+        elif night is None or night == -1:
+            out.append((night, night))
+        else:
+            out.append(night)
+    return out
+
+
+def sleep_depth_shares() -> list[float]:
+    """Light, medium and sound sleep as fractions of the sleep of the timelines' nights (the bubbles)."""
+    minutes = {"LIGHT": 0, "MEDIUM": 0, "SOUND": 0}
+    for night, score in TREND_SCORES.items():
+        for e in sense_timeline_v2(night, score)["events"]:
+            if e["sleep_state"] in minutes:
+                minutes[e["sleep_state"]] += e["duration_millis"] // 60_000
+    total = sum(minutes.values())
+    light, medium = round(minutes["LIGHT"] / total, 2), round(minutes["MEDIUM"] / total, 2)
+    return [light, medium, round(1 - light - medium, 2)]
+
+
+def sense_trends_v2() -> dict:
+    """`GET /v2/trends/LAST_WEEK`: a score grid, a duration bar graph and the sleep-depth bubbles (no dates)."""
+    nights = trend_nights()
+    titles = [f"{TREND_FIRST_NIGHT + timedelta(days=i):%a}"[0] for i in range(len(nights))]
+    scores, hours = [s for s, _ in nights], [h for _, h in nights]
+    slept = [h for h in hours if h not in (None, -1)]
+    return {
+        "available_time_scales": ["LAST_WEEK"],
+        "graphs": [
+            {
+                "time_scale": "LAST_WEEK",
+                "title": "Sleep Score",
+                "data_type": "SCORES",
+                "graph_type": "GRID",
+                "min_value": 0,
+                "max_value": 100,
+                "sections": [{"values": scores, "titles": titles, "highlighted_values": [len(scores) - 1],
+                              "highlighted_title": len(scores) - 1}],
+                "condition_ranges": [{"min_value": 0, "max_value": 59, "condition": "ALERT"},
+                                     {"min_value": 60, "max_value": 79, "condition": "WARNING"},
+                                     {"min_value": 80, "max_value": 100, "condition": "IDEAL"}],
+                "annotations": [],
+            },
+            {
+                "time_scale": "LAST_WEEK",
+                "title": "Sleep Duration",
+                "data_type": "HOURS",
+                "graph_type": "BAR",
+                "min_value": min(slept),
+                "max_value": max(slept),
+                "sections": [{"values": hours, "titles": titles, "highlighted_values": [len(hours) - 1],
+                              "highlighted_title": None}],
+                "condition_ranges": [],
+                "annotations": [{"title": "AVG", "value": round(sum(slept) / len(slept), 1), "data_type": "HOURS"},
+                                {"title": "SHORTEST", "value": min(slept), "data_type": "HOURS"},
+                                {"title": "LONGEST", "value": max(slept), "data_type": "HOURS"}],
+            },
+            {
+                "time_scale": "LAST_WEEK",
+                "title": "Sleep Depth",
+                "data_type": "PERCENTS",
+                "graph_type": "BUBBLES",
+                "min_value": 0,
+                "max_value": 1,
+                "sections": [{"values": sleep_depth_shares(), "titles": ["Light", "Medium", "Deep"],
+                              "highlighted_values": [], "highlighted_title": None}],
+                "condition_ranges": [],
+                "annotations": [],
+            },
+        ],
+    }
+
+
+def insight_image(name: str) -> dict:
+    return {f"phone_{n}x": f"https://insights.hello.example/images/{name}@{n}x.png" for n in (1, 2, 3)}
+
+
+def sense_insights_v2() -> list[dict]:
+    """`GET /v2/insights`: the cards, newest first. Every card carries the numeric account id."""
+    slept = dict(zip(TREND_NIGHTS, trend_nights()))["2017-03-02"][1]
+    cards = [
+        (datetime(2017, 3, 4, 7, 2, 11, 512000, tzinfo=PST), "LIGHT", "Light", "Lights Out",
+         "Your bedroom was a little **bright** when you went to bed last night. A dark room helps you fall asleep "
+         "faster.", "Light and sleep", "DEFAULT"),
+        (datetime(2017, 3, 3, 6, 48, 37, 90000, tzinfo=PST), "SLEEP_DURATION", "Sleep Duration", "A Good Night",
+         f"You slept **{slept} hours** last night, within the **7 to 9 hours** recommended for adults.",
+         "Sleep duration: what's the ideal?", "DEFAULT"),
+        (datetime(2017, 3, 1, 7, 15, 4, 333000, tzinfo=PST), "AIR_QUALITY", "Air Quality", "Dusty Air",
+         "The air in your bedroom had more **particulates** than usual. An air purifier may help.", None, "BASIC"),
+        (datetime(2017, 2, 26, 21, 40, 58, 817000, tzinfo=PST), "GENERIC", "Sense", "Welcome Back",
+         "Sense is back in your bedroom. Your **Sleep Insights** will appear here over the coming days.", None,
+         "BASIC"),
+    ]
+    return [
+        {
+            "id": fixed_id("insight", i) if i < 3 else None,  # the oldest card predates card ids
+            "account_id": SENSE_ACCOUNT_NUMBER,
+            "title": title,
+            "message": message,
+            "category": category,
+            "category_name": category_name,
+            "timestamp": ms(at),
+            "info_preview": preview,
+            "image": insight_image(category.lower()) if insight_type == "DEFAULT" else None,
+            "insight_type": insight_type,
+        }
+        for i, (at, category, category_name, title, message, preview, insight_type) in enumerate(cards)
+    ]
+
+
+def sense_devices_v2() -> dict:
+    """`GET /v2/devices`: the Sense and its Sleep Pill, each with its last contact (the Wi-Fi name stays behind)."""
+    return {
+        "senses": [{"id": "9F3E2B71C0A4D58E", "firmware_version": "1.0.5.3", "state": "NORMAL",
+                    "last_updated": ms(datetime(2017, 3, 4, 7, 30, 52, tzinfo=PST)), "color": "WHITE",
+                    "wifi_info": {"ssid": "ExampleNet-5G", "rssi": -58, "condition": "GOOD",
+                                  "last_updated": ms(datetime(2017, 3, 4, 7, 0, 3, tzinfo=PST))},
+                    "hw_version": "SENSE"}],
+        "pills": [{"id": "5C1A9E07B3D2F846", "firmware_version": "2", "battery_level": 91,
+                   "last_updated": ms(datetime(2017, 3, 4, 7, 12, 26, tzinfo=PST)), "state": "NORMAL",
+                   "color": "RED", "battery_type": "SEALED"}],
+    }
+
+
 def sense_token_request() -> bytes:
     return urlencode({"grant_type": "password", "client_id": SENSE_CLIENT_ID, "client_secret": SENSE_CLIENT_SECRET,
                       "username": SENSE_USERNAME, "password": SENSE_PASSWORD}).encode()
@@ -1022,7 +1472,7 @@ def band_call(started: datetime, url: str, body: dict, status: int = 200, ios: b
                ("User-Agent", agent), ("Accept-Encoding", "gzip"), ("Connection", "Keep-Alive")]
     response = [("Cache-Control", "no-cache"), ("Date", http_date(started)), ("Server", "Microsoft-IIS/8.5"),
                 ("X-Powered-By", "ASP.NET")]
-    if status == 200 and "/v1/Events" in url:
+    if status == 200 and ("/v1/Events" in url or "/v2/User" in url):  # OData collections
         response += [("Content-Type", "application/json;odata=minimalmetadata;streaming=true;charset=utf-8"),
                      ("DataServiceVersion", "3.0;")]
     else:
@@ -1030,6 +1480,15 @@ def band_call(started: datetime, url: str, body: dict, status: int = 200, ios: b
     if status == 401:
         response.append(("WWW-Authenticate", "WRAP"))
     return Call("GET", url, started, status, headers, response, json_bytes(body), **kw)
+
+
+def band_public_call(started: datetime, target: str, body: dict, **kw) -> Call:
+    """A request of a third-party Android app to the public Microsoft Health API, with the account's bearer token."""
+    headers = [("Authorization", f"bearer {BAND_PUBLIC_TOKEN}"), ("Accept", "application/json"),
+               ("User-Agent", "okhttp/3.6.0"), ("Accept-Encoding", "gzip"), ("Connection", "Keep-Alive")]
+    response = [("Cache-Control", "no-cache"), ("Content-Type", "application/json; charset=utf-8"),
+                ("Date", http_date(started)), ("Server", "Microsoft-IIS/8.5"), ("X-Powered-By", "ASP.NET")]
+    return Call("GET", f"https://{BAND_PUBLIC_HOST}{target}", started, 200, headers, response, json_bytes(body), **kw)
 
 
 def sense_call(started: datetime, method: str, target: str, body, request: dict | None = None,
@@ -1167,6 +1626,17 @@ def flow_calls() -> list[Call]:
         web_call(at(52.318), "https://maps.googleapis.com/maps/api/timezone/json?location=37.7687,-122.4670"
                  f"&timestamp={int(at(52).timestamp())}", "application/json; charset=UTF-8",
                  json_bytes(timezone_api())),
+        # added later: appended so that the flows above keep their positions (source_entry)
+        band_call(at(57.204), band_daily_url(), band_daily_summary(), ios=True, wire_encoding="gzip"),
+        band_call(at(58.651), android_hourly_url(), band_hourly_summary(), wire_encoding="gzip"),
+        band_public_call(at(63.480), "/v1/me/Devices", public_devices()),
+        band_public_call(at(64.117), "/v1/me/Activities?activityTypes=Run&activityIncludes=Details,MinuteSummaries,"
+                         "MapPoints&splitDistanceType=Kilometer", public_activities(), wire_encoding="gzip"),
+        band_public_call(at(69.932), f"/v1/me/Activities/{run_id}?activityIncludes=Details,MinuteSummaries,"
+                         "MapPoints&splitDistanceType=Kilometer", public_run_activity(), wire_encoding="gzip"),
+        sense_call(at(78.305), "GET", "/v2/trends/LAST_WEEK", sense_trends_v2(), ios=True),
+        sense_call(at(80.712), "GET", "/v2/insights", sense_insights_v2(), ios=True),
+        sense_call(at(83.046), "GET", "/v2/devices", sense_devices_v2(), ios=True),
     ]
 
 
