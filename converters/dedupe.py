@@ -3,8 +3,9 @@
 A record is one row of a table with a natural key, or, for tables with a `group` column (a Sense night),
 all rows of that group that one exchange produced, across those tables: a newer capture of a night replaces
 the older one entirely, so events removed by an edit do not linger. Of the copies of a record the most
-recently captured wins (ties: the later file, then the later entry). Every other copy is counted against its
-own file: as a duplicate when its content equals the winner's, else as a conflict.
+recently captured wins (ties: the later file, then the later entry); for a single row, a field the winner lacks
+(null) is filled from the most recent older copy that has it. Every other copy is counted against its own file:
+as a duplicate when its content equals the winner's, else as a conflict.
 
 It works on whole columns (polars), so rows from files converted in parallel, from earlier runs or from other
 shards go through the same step and give the same result whatever order they arrived in.
@@ -71,6 +72,10 @@ def _dedupe_rows(table: Table, df: pl.DataFrame, losses: Losses) -> pl.DataFrame
     last = pl.int_range(pl.len()).over(key) == pl.len().over(key) - 1
     df = df.with_columns(_winner=last, _same=pl.col("_hash") == pl.col("_hash").last().over(key))
     losses.count(table.name, df.filter(~pl.col("_winner")))
+    # Field by field, a value the newest copy lacks (null) is kept from the newest older copy that has it:
+    # the public Band API leaves out what the private one sent for the same event.
+    content = [c for c in table.column_names if c not in PROVENANCE_COLUMNS and c not in key]
+    df = df.with_columns(pl.col(content).forward_fill().over(key))
     return df.filter(pl.col("_winner")).drop("_hash", "_winner", "_same")
 
 

@@ -76,3 +76,13 @@ def test_same_night_of_two_participants_is_two_records():
 def test_a_repeated_key_inside_one_response_is_one_row():
     tables, losses = rows_from(("a.har", 0, 0, 1, None, [event("7", 1.0), event("7", 1.0)]))
     assert tables["band_events"].height == 1 and losses.duplicates == {"a.har": {"band_events": 1}}
+
+
+def test_fields_the_newest_copy_lacks_are_kept_from_older_copies():
+    older = ("band_events", {"event_id": "1", "calories_kcal": 100.0, "steps": 900, "api": "private"})
+    newer = ("band_events", {"event_id": "1", "calories_kcal": 110.0, "steps": None, "api": "public"})
+    tables, losses = rows_from(("a.har", 0, 0, 1, None, [older]), ("b.har", 1, 0, 2, None, [newer]))
+    assert tables["band_events"].select("calories_kcal", "steps", "api", "source_file").rows() == [
+        (110.0, 900, "public", "b.har")
+    ]
+    assert losses.conflicts == {"a.har": {"band_events": 1}}
