@@ -1,31 +1,45 @@
-"""Stream the flows of a mitmproxy dump (plain or gzipped) as `Exchange`s, via mitmproxy's own FlowReader."""
+"""Stream the flows of a mitmproxy dump (plain or gzipped) as `Exchange`s.
+
+The dump is framed flow by flow (`tnetstring_walk.frames`) and each flow is built by mitmproxy's own code, as its
+FlowReader builds it. With `wants_body`, a flow whose host it refuses is not built: its entry is skimmed from the raw
+bytes instead (no headers, no bodies; large values jumped over), provided mitmproxy has already built a flow of the
+same layout (keys and value types of the flow, its request and response) in the dump. A skim costs under a tenth of
+building the flow; damage deep inside a skimmed flow (e.g. in its connections) goes unnoticed.
+"""
 
 from __future__ import annotations
 
+import functools
 import gzip
 import io
+import re
 import zlib
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING, Iterator, NamedTuple
 
 from . import CaptureError, Exchange, Item, Skipped, WantsBody
+from . import tnetstring_walk as walk
 from .bodies import GZIP_MAGIC, decode_failure
 
 if TYPE_CHECKING:
-    from mitmproxy import http
+    from mitmproxy import flow, http
 
 # Messages of mitmproxy's that carry no flow data; its others may quote the flow's state (headers, bodies).
 _PLAIN_READER_MESSAGES = ("Invalid data format", "Unknown flow type")
 _VERSION_MESSAGE = "cannot read files with flow format version"
+_HAR_STARTS = (b"{", b"\xef\xbb\xbf{")  # FlowReader reads a dump that starts so as a HAR file
+# Flow formats `_Skimmer` reads, minding the migrations (mitmproxy.io.compat) that touch what it reads: 8 -> 9 adds
+# request.authority, 11 -> 12 merges WebSocket flows (flagged in metadata), 13 -> 14 fills a missing response start.
+_SKIMMED_VERSIONS = range(7, 22)
+_HEADER_START = re.compile(rb"(\d{1,12}):(\d{1,12}):")  # the length prefixes of a header and of its name
 
 
 def read_flows(path: Path, source_file: str, wants_body: WantsBody | None = None) -> Iterator[Item]:
     """Yield an `Exchange` per HTTP flow and a `Skipped` per other flow (kind "tcp", "udp", "dns"…), in file order,
     then a `CaptureError` if the dump cannot be read to its end (cut off, damaged, or a format mitmproxy refuses)."""
-    from mitmproxy import exceptions, http
-    from mitmproxy import io as mio
+    from mitmproxy import exceptions
 
     read_errors = (
         exceptions.FlowReadException,
@@ -38,21 +52,215 @@ def read_flows(path: Path, source_file: str, wants_body: WantsBody | None = None
         gzip.BadGzipFile,
     )
     with _open_dump(path) as dump:
-        flows = iter(mio.FlowReader(dump).stream())
+        entries = _entries(dump, source_file, wants_body)
         flows_read = 0
         while True:
             try:
-                flow = next(flows)
+                entry = next(entries)
             except StopIteration:
                 return
             except read_errors as error:
                 yield CaptureError(f"{_read_failure(error)}; flows read: {flows_read}", flows_read)
                 return
-            if isinstance(flow, http.HTTPFlow):
-                yield _exchange(flow, flows_read, source_file)
-            else:
-                yield Skipped(flows_read, type(flow).__name__.lower().removesuffix("flow"))
+            yield entry
             flows_read += 1
+
+
+def _entries(
+    dump: io.BufferedReader | gzip.GzipFile, source_file: str, wants_body: WantsBody | None
+) -> Iterator[Exchange | Skipped]:
+    """The entries of the dump in file order; where it cannot be read on, raises what FlowReader would raise.
+    With `wants_body`, a flow is skimmed rather than built when mitmproxy has built one of its layout before and it is
+    not HTTP or `wants_body` refuses its host."""
+    from mitmproxy import io as mio
+    from mitmproxy.version import FLOW_FORMAT_VERSION
+
+    if dump.peek(4).startswith(_HAR_STARTS):
+        for index, flow in enumerate(mio.FlowReader(dump).stream()):
+            yield _entry(flow, index, source_file, wants_body)
+        return
+    # A mitmproxy with a newer flow format would migrate the flows the skim reads as they are.
+    skimmer = _Skimmer(source_file) if wants_body and FLOW_FORMAT_VERSION == _SKIMMED_VERSIONS[-1] else None
+    accepted_layouts: set[tuple] = set()  # layouts of the flows mitmproxy has built so far
+    for index, payload in enumerate(_payloads(dump)):
+        skim = skimmer.skim(payload, index) if skimmer else None
+        if skim and skim.layout in accepted_layouts:
+            if isinstance(skim.entry, Skipped) or not wants_body(skim.entry.host):
+                yield skim.entry
+                continue
+        flow = _materialise(payload)
+        if skim:
+            accepted_layouts.add(skim.layout)
+        yield _entry(flow, index, source_file, wants_body)
+
+
+def _payloads(dump: io.BufferedReader | gzip.GzipFile) -> Iterator[bytes]:
+    """Each flow's tnetstring without its length prefix; broken framing raises FlowReader's exception."""
+    from mitmproxy import exceptions
+
+    try:
+        yield from walk.frames(dump)
+    except ValueError as error:
+        raise exceptions.FlowReadException("Invalid data format.") from error
+
+
+def _materialise(payload: bytes) -> flow.Flow:
+    """Build one flow as `FlowReader.stream()` does (its checks, migrations and exceptions)."""
+    from mitmproxy import exceptions
+    from mitmproxy import flow as mflow
+    from mitmproxy.io import compat, tnetstring
+
+    try:
+        state = tnetstring.parse(payload[-1], memoryview(payload)[:-1])  # what tnetstring.load does with a frame
+        try:
+            if not isinstance(state, dict):
+                raise ValueError("Invalid flow: not a dict")
+            return mflow.Flow.from_state(compat.migrate_flow(state))
+        except ValueError as error:
+            raise exceptions.FlowReadException(error) from error
+    except (ValueError, TypeError, IndexError) as error:
+        raise exceptions.FlowReadException("Invalid data format.") from error
+
+
+def _entry(flow: flow.Flow, index: int, source_file: str, wants_body: WantsBody | None) -> Exchange | Skipped:
+    from mitmproxy import http
+
+    if isinstance(flow, http.HTTPFlow):
+        return _exchange(flow, index, source_file, wants_body)
+    return Skipped(index, type(flow).__name__.lower().removesuffix("flow"))
+
+
+class _Skim(NamedTuple):
+    layout: tuple  # version, type, and the keys and value types of the flow, its request and its response
+    entry: Exchange | Skipped  # an Exchange without headers and bodies
+
+
+class _Skimmer:
+    """Reads flows' entries straight from their bytes, for one dump (whose flows mostly share a few layouts)."""
+
+    def __init__(self, source_file: str):
+        self.source_file = source_file
+        self.flow_shapes = walk.Shapes(frozenset({"version", "type", "metadata", "request", "response"}))
+        self.request_shapes = walk.Shapes(
+            frozenset(
+                {"method", "scheme", "host", "port", "path", "authority", "http_version", "headers", "timestamp_start"}
+            )
+        )
+        self.response_shapes = walk.Shapes(frozenset({"status_code", "timestamp_start", "timestamp_end"}))
+
+    def skim(self, payload: bytes, index: int) -> _Skim | None:
+        """The flow's entry, or None where it would not be exactly what mitmproxy gives: another flow format, a
+        field missing or of an odd type, bytes that are not well-formed."""
+        try:
+            return self._skim(payload, index)
+        except (KeyError, ValueError):  # UnicodeError is a ValueError
+            return None
+
+    def _skim(self, payload: bytes, index: int) -> _Skim | None:
+        flow_layout, top = self.flow_shapes.match(payload, (payload[-1], 0, len(payload) - 1))
+        version, kind = _scalar(payload, top["version"], int), _scalar(payload, top["type"], str)
+        if version not in _SKIMMED_VERSIONS:
+            return None
+        if version < 12 and not _is_empty_dict(top["metadata"]):
+            return None  # metadata may flag a WebSocket flow, which the 11 -> 12 migration merges with its handshake
+        if kind != "http":
+            return _Skim((version, kind, flow_layout), Skipped(index, kind))
+        request_layout, request = self.request_shapes.match(payload, top["request"])
+        response_layout, response = None, None
+        if top["response"][0] != walk.NULL:
+            response_layout, response = self.response_shapes.match(payload, top["response"])
+
+        host = _scalar(payload, request["host"], str, bytes)
+        authority = _scalar(payload, request["authority"], bytes) if "authority" in request else b""  # from v9 on
+        host = _pretty_host(
+            host.decode("idna") if isinstance(host, bytes) else host,  # as mitmproxy's Request() does
+            authority,
+            _scalar(payload, request["http_version"], bytes),
+            _host_headers(payload, request["headers"]),
+        )
+        request_start = _scalar(payload, request["timestamp_start"], int, float)
+        status = response_start = response_end = None
+        if response_layout:  # mitmproxy takes an empty response for none
+            status = _scalar(payload, response["status_code"], int)
+            response_start = _scalar(payload, response["timestamp_start"], int, float, type(None))
+            response_end = _scalar(payload, response["timestamp_end"], int, float, type(None))
+            if response_start is None and version < 14:
+                return None  # the 13 -> 14 migration makes up the response's timestamps
+        path, _, query = _scalar(payload, request["path"], bytes).decode("utf-8", "surrogateescape").partition("?")
+        exchange = Exchange(
+            source_file=self.source_file,
+            source_entry=index,
+            captured_at=_utc(next(filter(None, (response_end, response_start, request_start)), None)),
+            method=_scalar(payload, request["method"], bytes).decode("utf-8", "surrogateescape").upper(),
+            scheme=_scalar(payload, request["scheme"], bytes).decode("utf-8", "surrogateescape"),
+            host=host.lower(),
+            port=_scalar(payload, request["port"], int),
+            path=path,
+            query=query,
+            status=status,
+            request_headers=(),
+            response_headers=(),
+            request_body=None,
+            body=None,
+        )
+        return _Skim((version, kind, flow_layout, request_layout, response_layout), exchange)
+
+
+def _scalar(data: bytes, span: walk.Span, *types: type) -> object:
+    """The value at `span`, which must be of one of `types` (else ValueError)."""
+    value = walk.scalar(data, span)
+    if not isinstance(value, types):
+        raise ValueError(f"expected {types}, got {type(value).__name__}")
+    return value
+
+
+def _is_empty_dict(span: walk.Span) -> bool:
+    tag, start, end = span
+    return tag == walk.DICT and start == end
+
+
+def _host_headers(data: bytes, span: walk.Span) -> list[bytes]:
+    """The values of the Host headers in a header list (a list of [name, value] lists of bytes). A Host header holds
+    `4:host,` once lower-cased, so the headers after the last such bytes are not looked at."""
+    tag, start, end = span
+    if tag != walk.LIST:
+        raise ValueError("headers are not a list")
+    lowered = data[start:end].lower()
+    values = []
+    position = start
+    while lowered.find(b"4:host,", position - start) >= 0:  # each header is `LEN:` `N:name,` `M:value,` `]`
+        match = _HEADER_START.match(data, position, end)
+        if match is None:
+            raise ValueError("a header is not a list")
+        header_end = match.end(1) + 1 + int(match[1])
+        name_end = match.end() + int(match[2])
+        if header_end >= end or data[header_end] != walk.LIST:
+            raise ValueError("a header is not a list")
+        if name_end - match.end() == 4 and data[match.end() : name_end].lower() == b"host":
+            name, (value_tag, value_start, value_end) = walk.items(data, match.end(1) + 1, header_end)
+            if name[0] != walk.BYTES or value_tag != walk.BYTES:
+                raise ValueError("a header name or value is not bytes")
+            values.append(data[value_start:value_end])
+        position = header_end + 1
+    return values
+
+
+def _pretty_host(host: str, authority: bytes, http_version: bytes, host_headers: list[bytes]) -> str:
+    """What mitmproxy's `Request.pretty_host` gives for these request fields."""
+    host_header = ", ".join(value.decode("utf-8", "surrogateescape") for value in host_headers)
+    if http_version in (b"HTTP/2.0", b"HTTP/3"):
+        try:
+            host_header = authority.decode("idna") or host_header
+        except UnicodeError:
+            host_header = authority.decode("utf8", "surrogateescape") or host_header
+    return _authority_host(host_header) if host_header else host
+
+
+@functools.lru_cache(maxsize=1024)
+def _authority_host(authority: str) -> str:
+    from mitmproxy.net.http import url
+
+    return url.parse_authority(authority, check=False)[0]
 
 
 @contextmanager
@@ -80,25 +288,27 @@ def _read_failure(error: Exception) -> str:
     return f"cut off or damaged: invalid flow data ({type(error).__name__})"
 
 
-def _exchange(flow: http.HTTPFlow, index: int, source_file: str) -> Exchange:
+def _exchange(flow: http.HTTPFlow, index: int, source_file: str, wants_body: WantsBody | None) -> Exchange:
     request, response = flow.request, flow.response
+    host = request.pretty_host.lower()  # the Host / :authority header's name where the URL holds an IP
+    full = wants_body is None or wants_body(host)
     path, _, query = request.path.partition("?")
     timestamps = (response.timestamp_end, response.timestamp_start) if response else ()
-    body, body_error = _response_body(response) if response else (None, None)
+    body, body_error = _response_body(response) if response and full else (None, None)
     return Exchange(
         source_file=source_file,
         source_entry=index,
         captured_at=_utc(next(filter(None, (*timestamps, request.timestamp_start)), None)),
         method=request.method.upper(),
         scheme=request.scheme,
-        host=request.pretty_host.lower(),  # the Host / :authority header's name where the URL holds an IP
+        host=host,
         port=request.port,
         path=path,
         query=query,
         status=response.status_code if response else None,
-        request_headers=_headers(request.headers.fields),
-        response_headers=_headers(response.headers.fields) if response else (),
-        request_body=request.get_content(strict=False),
+        request_headers=_headers(request.headers.fields) if full else (),
+        response_headers=_headers(response.headers.fields) if response and full else (),
+        request_body=request.get_content(strict=False) if full else None,
         body=body,
         body_error=body_error,
     )
