@@ -68,6 +68,8 @@ def _oldest_first(df: pl.DataFrame) -> pl.DataFrame:
 
 def _dedupe_rows(table: Table, df: pl.DataFrame, losses: Losses) -> pl.DataFrame:
     key = list(table.key)
+    if not df.select(pl.struct(key).is_duplicated().any()).item():
+        return df  # every key once: nothing to choose between (the common case, and the cheap one)
     df = _oldest_first(df.with_columns(_content_hash(table)))
     last = pl.int_range(pl.len()).over(key) == pl.len().over(key) - 1
     df = df.with_columns(_winner=last, _same=pl.col("_hash") == pl.col("_hash").last().over(key))
