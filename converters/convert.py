@@ -178,7 +178,7 @@ def update(
     reports kept), the others converted and merged in, duplicates removed across old and new. Returns the
     conversion and the inputs skipped."""
     done = {f.file: f.sha256 for f in previous_files if f.status != "failed"}
-    skipped = [i for i in inputs if i.error is None and done.get(i.name) == _sha256_or_none(i.path)]
+    skipped = [i for i in inputs if i.error is None and i.name in done and done[i.name] == _sha256_or_none(i.path)]
     todo = [i for i in inputs if i not in skipped]
     redone = {i.name for i in todo}
     kept = {n: df.filter(~pl.col("source_file").is_in(redone)) for n, df in previous_tables.items()}

@@ -197,31 +197,34 @@ def _item(raw_entry: object, index: int, source_file: str, wants_body: WantsBody
 
 
 def _exchange(entry: HarEntry, index: int, source_file: str, wants_body: WantsBody | None) -> Exchange:
-    """Raises KeyError, TypeError, ValueError or AttributeError for a malformed entry."""
-    request = entry.request
-    url = urlsplit(request.url)
-    request_headers = _headers(request.raw_entry.get("headers"))
+    """Raises KeyError, TypeError, ValueError or AttributeError for a malformed entry.
+
+    Fields are read from the entry's dicts (`raw_entry`): haralyzer's `request`/`response` properties cost about
+    15 µs an access (its cached_property checks for coroutines), a fifth of the whole cost of an entry."""
+    request = entry.raw_entry["request"]
+    url = urlsplit(request["url"])
+    request_headers = _headers(request.get("headers"))
     host = _host(url.hostname, request_headers)
-    response = entry.response if entry.raw_entry.get("response") else None
+    response = entry.raw_entry.get("response") or None
     wanted = wants_body is None or wants_body(host)
-    response_headers = _headers(response.raw_entry.get("headers")) if response and wanted else ()
+    response_headers = _headers(response.get("headers")) if response and wanted else ()
     body, body_error = (None, None)
     if response and wanted:
-        body, body_error = _response_body(response.raw_entry.get("content") or {}, response_headers)
+        body, body_error = _response_body(response.get("content") or {}, response_headers)
     return Exchange(
         source_file=source_file,
         source_entry=index,
         captured_at=_utc(entry.raw_entry.get("startedDateTime")),
-        method=request.method.upper(),
+        method=request["method"].upper(),
         scheme=url.scheme,
         host=host,
         port=url.port,
         path=url.path,
         query=url.query,
-        status=(response.raw_entry.get("status") or None) if response else None,
+        status=(response.get("status") or None) if response else None,
         request_headers=request_headers if wanted else (),
         response_headers=response_headers,
-        request_body=_request_body(request.raw_entry.get("postData")) if wanted else None,
+        request_body=_request_body(request.get("postData")) if wanted else None,
         body=body,
         body_error=body_error,
     )
@@ -258,6 +261,8 @@ def _host(url_host: str | None, request_headers: tuple[tuple[str, str], ...]) ->
 
 
 def _is_ip(host: str) -> bool:
+    if not (host[:1].isdigit() or ":" in host):  # a name: no need to ask ipaddress (its ValueError is slow)
+        return False
     try:
         ipaddress.ip_address(host)
     except ValueError:
