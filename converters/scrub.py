@@ -148,13 +148,13 @@ def _rewrite_har(src: Path, out: BinaryIO, text_encoding: str | None) -> tuple[S
     events = ijson.sendable_list()
     parser = _ijson.parse_coro(events, use_float=True)
     rewriter = _HarRewriter(out, report)
-    with _json_bytes(src, text_encoding) as json_bytes:
-        try:
+    try:  # opening reads the first bytes too: a damaged compressed header fails here
+        with _json_bytes(src, text_encoding) as json_bytes:
             for chunk in iter(partial(json_bytes.read1, _READ_SIZE), b""):
                 parser.send(chunk)
                 rewriter.events(_take_all(events))
             parser.close()
-        except _STREAM_ERRORS as error:
+    except _STREAM_ERRORS as error:
             rewriter.events(_take_all(events))  # those parsed before the error, in the same chunk
             rewriter.close_open()
             _stopped(report, _har_failure(error, report.entries))
@@ -324,7 +324,7 @@ def _scrub_flows(src: Path, out: BinaryIO) -> ScrubReport:
     from mitmproxy import io as mio
 
     read_errors = (
-        exceptions.FlowReadException, KeyError, ValueError, IndexError, TypeError, EOFError, zlib.error,
+        exceptions.FlowReadException, KeyError, ValueError, IndexError, TypeError, AssertionError, EOFError, zlib.error,
         gzip.BadGzipFile,
     )  # as in captures.flow: mitmproxy lets the bare ones through on damaged dumps
     report = ScrubReport(format="flow")

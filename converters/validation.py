@@ -20,17 +20,24 @@ def schema_dir() -> Path:
 
 
 @cache
+def schema(schema_name: str) -> dict[str, Any]:
+    return orjson.loads((schema_dir() / schema_name).read_bytes())
+
+
+@cache
 def validator(schema_name: str) -> jsonschema_rs.Validator:
-    schema = orjson.loads((schema_dir() / schema_name).read_bytes())
-    return jsonschema_rs.Draft202012Validator(schema)
+    return jsonschema_rs.Draft202012Validator(schema(schema_name))
 
 
 def schema_problem(schema_name: str, payload: Any) -> str | None:
     """None when the payload fits the schema, else the first violation as one line: `at /path: message`."""
     v = validator(schema_name)
-    if v.is_valid(payload):
-        return None
-    error = next(v.iter_errors(payload))
+    try:
+        if v.is_valid(payload):
+            return None
+        error = next(v.iter_errors(payload))
+    except ValueError:  # jsonschema-rs stops at about 260 levels of nesting, orjson parses up to 1024
+        return "nested too deeply to check against the schema"
     where = "/" + "/".join(str(p) for p in error.instance_path)
     message = f"at {where}: {error.message}"
     return message if len(message) <= MAX_MESSAGE else message[: MAX_MESSAGE - 1] + "…"

@@ -47,6 +47,7 @@ def read_flows(path: Path, source_file: str, wants_body: WantsBody | None = None
         ValueError,
         IndexError,
         TypeError,
+        AssertionError,  # mitmproxy's set_state asserts it used every key of a flow's state
         EOFError,  # gzipped dump cut off
         zlib.error,
         gzip.BadGzipFile,

@@ -221,13 +221,21 @@ def _exchange(entry: HarEntry, index: int, source_file: str, wants_body: WantsBo
         port=url.port,
         path=url.path,
         query=url.query,
-        status=(response.get("status") or None) if response else None,
+        status=_status(response.get("status")) if response else None,
         request_headers=request_headers if wanted else (),
         response_headers=response_headers,
         request_body=_request_body(request.get("postData")) if wanted else None,
         body=body,
         body_error=body_error,
     )
+
+
+def _status(value: object) -> int | None:
+    """The HTTP status as an int (some exporters write a string); None for 0 (no response) or nonsense."""
+    try:
+        return int(value) or None  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
 
 
 def _headers(har_headers: list | None) -> tuple[tuple[str, str], ...]:
@@ -240,9 +248,9 @@ def _utc(started: object) -> datetime | None:
         return None
     try:
         moment = datetime.fromisoformat(started)
-    except ValueError:
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    except (ValueError, OverflowError):  # OverflowError: year 1 or 9999 moved out of range by its offset
         return None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def _host(url_host: str | None, request_headers: tuple[tuple[str, str], ...]) -> str:

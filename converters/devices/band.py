@@ -14,6 +14,7 @@ import re
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from ..validation import schema
 from .base import Device, Endpoint, Request, Row, Rows, integer, iso_date, iso_utc, number, per, route
 
 CM = 100  # centimetres per metre
@@ -28,7 +29,8 @@ def decode_events(payload: dict[str, Any], request: Request) -> Rows:
 
 
 def _event_rows(event: dict[str, Any]) -> Rows:
-    e = {k.lower(): v for k, v in event.items()}  # real payloads vary the casing (DeliveryId / DeliveryID)
+    # Real payloads vary the casing (WakeUpTime / WakeupTime); where the schema checked a field, its own casing wins.
+    e = {k.lower(): v for k, v in event.items()} | {k.lower(): event[k] for k in CHECKED_EVENT_FIELDS & event.keys()}
     event_id = str(e["eventid"])
     start = iso_utc(e.get("starttime"))
     yield "band_events", {
@@ -77,11 +79,11 @@ def _event_rows(event: dict[str, Any]) -> Rows:
         "sleep_efficiency_pct": number(e.get("sleepefficiencypercentage")),
         "auto_detected": e.get("isautodetected"),
     }
-    for s in e.get("sequences") or ():
+    for s in event.get("Sequences") or ():  # arrays: only as the schema checked them
         yield "band_sequences", _sequence_row(event_id, s)
-    for m in e.get("info") or ():
+    for m in event.get("Info") or ():
         yield "band_minutes", _minute_row(event_id, m)
-    for p in e.get("mappoints") or ():
+    for p in event.get("MapPoints") or ():
         yield "band_map_points", _map_point_row(event_id, start, p)
 
 
@@ -244,6 +246,7 @@ def text_or_none(value: Any) -> str | None:
     return None if value is None or value == "" else str(value)
 
 
+CHECKED_EVENT_FIELDS = frozenset(schema("band-events.json")["$defs"]["event"]["properties"])
 EVENTS = Endpoint("band/events", "data", "band-events.json", decode_events)
 DAILY_SUMMARIES = Endpoint("band/daily-summaries", "data", "band-daily-summaries.json", decode_daily_summaries)
 HOURLY_SUMMARIES = Endpoint("band/hourly-summaries", "data", "band-hourly-summaries.json", decode_hourly_summaries)
