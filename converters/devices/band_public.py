@@ -169,14 +169,13 @@ def _segment_row(event_id: str, order: int, s: dict[str, Any]) -> Row:
     }
 
 
-def _minute_row(event_id: str, m: dict[str, Any]) -> Row:
-    calories = m.get("caloriesBurnedSummary") or {}
-    hr = m.get("heartRateSummary") or {}
-    dist = m.get("distanceSummary") or {}
+def _summary_measures(s: dict[str, Any]) -> Row:
+    """Steps, calories, heart rate and distance of a `Summary` (minute, hourly or daily)."""
+    calories = s.get("caloriesBurnedSummary") or {}
+    hr = s.get("heartRateSummary") or {}
+    dist = s.get("distanceSummary") or {}
     return {
-        "event_id": event_id,
-        "time": iso_utc(m["startTime"]),
-        "steps": integer(m.get("stepsTaken")),
+        "steps": integer(s.get("stepsTaken")),
         "calories_kcal": number(calories.get("totalCalories")),
         "hr_avg_bpm": number(hr.get("averageHeartRate")),
         "hr_peak_bpm": number(hr.get("peakHeartRate")),
@@ -184,8 +183,11 @@ def _minute_row(event_id: str, m: dict[str, Any]) -> Row:
         "distance_m": per(dist.get("totalDistance"), CM),
         "distance_on_foot_m": per(dist.get("totalDistanceOnFoot"), CM),
         "floors_climbed": None,
-        "activity_level": None,
     }
+
+
+def _minute_row(event_id: str, m: dict[str, Any]) -> Row:
+    return {"event_id": event_id, "time": iso_utc(m["startTime"]), **_summary_measures(m), "activity_level": None}
 
 
 def _map_point_row(event_id: str, start: int | None, p: dict[str, Any]) -> Row:
@@ -217,19 +219,9 @@ def decode_summaries(payload: dict[str, Any], request: Request) -> Rows:
     period comes from the path, or (a response saved without its URL) from each summary's `period` or `duration`."""
     for s in payload.get("summaries") or ():
         daily = _period(s, request) == "daily"
-        calories = s.get("caloriesBurnedSummary") or {}
-        hr = s.get("heartRateSummary") or {}
-        dist = s.get("distanceSummary") or {}
         values = {
             "api": "public",
-            "steps": integer(s.get("stepsTaken")),
-            "calories_kcal": number(calories.get("totalCalories")),
-            "hr_avg_bpm": number(hr.get("averageHeartRate")),
-            "hr_peak_bpm": number(hr.get("peakHeartRate")),
-            "hr_low_bpm": number(hr.get("lowestHeartRate")),
-            "distance_m": per(dist.get("totalDistance"), CM),
-            "distance_on_foot_m": per(dist.get("totalDistanceOnFoot"), CM),
-            "floors_climbed": None,
+            **_summary_measures(s),
             "active_hours": integer(s.get("activeHours")),
             "uv_exposure_s": duration_s(s.get("uvExposure")),
         }
