@@ -142,10 +142,22 @@ def test_firefox_base64_favicon_decodes_and_bodyless_images_have_no_body():
     assert sum(item.body is None for item in items) == 5
 
 
-def test_mitmproxy_010_dump_is_refused_with_the_version_in_a_capture_error():
-    (error,) = read(reference_capture("flow/dumpfile-010.mitm"))
-    assert isinstance(error, CaptureError)
-    assert "(0, 10)" in error.message and error.entries_read == 0
+def test_mitmproxy_010_dump_is_read_through_our_migration_to_0_11():
+    (ex,) = read(reference_capture("flow/dumpfile-010.mitm"))  # mitmproxy 12 alone refuses format 0.10
+    assert (ex.method, ex.host, ex.path, ex.status) == ("GET", "example.com", "/", 200)
+    assert ex.body.startswith(b"<!doctype html>")  # gzip-encoded in the dump, decoded
+    assert ex.captured_at.isoformat() == "2016-07-08T21:54:10.262529+00:00"
+
+
+def test_a_null_server_source_address_no_longer_breaks_mitmproxy_s_migration(tmp_path):
+    from mitmproxy.io import tnetstring
+
+    state = tnetstring.loads(reference_capture("flow/dumpfile-011.mitm").read_bytes())
+    state[b"server_conn"][b"source_address"] = None  # as some 2014 dumps have it
+    path = tmp_path / "null-source.mitm"
+    path.write_bytes(tnetstring.dumps(state))
+    (ex,) = read(path)
+    assert isinstance(ex, Exchange) and ex.host == "example.com" and ex.status == 200
 
 
 def test_corrupted_gzip_body_gives_an_exchange_with_a_body_error_and_no_body_bytes_in_it():

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator, NamedTuple
 
-from . import CaptureError, Exchange, Item, Skipped, WantsBody
+from . import CaptureError, Exchange, Item, Skipped, WantsBody, old_flows
 from . import tnetstring_walk as walk
 from .bodies import GZIP_MAGIC, decode_failure
 
@@ -116,7 +116,7 @@ def _materialise(payload: bytes) -> flow.Flow:
         try:
             if not isinstance(state, dict):
                 raise ValueError("Invalid flow: not a dict")
-            return mflow.Flow.from_state(compat.migrate_flow(state))
+            return mflow.Flow.from_state(compat.migrate_flow(old_flows.repair(state)))
         except ValueError as error:
             raise exceptions.FlowReadException(error) from error
     except (ValueError, TypeError, IndexError) as error:
