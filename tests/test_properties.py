@@ -18,7 +18,6 @@ import inspect
 import os
 import tempfile
 import tracemalloc
-import zlib
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path

@@ -7,7 +7,7 @@ import sys
 
 import polars as pl
 import pytest
-from builders import BAND_EVENTS_URL, band_event, entry, write_har
+from builders import BAND_EVENTS_URL, band_event, entry
 from conftest import REPO
 from typer.testing import CliRunner
 
