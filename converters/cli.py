@@ -175,9 +175,7 @@ def scrub(
     err.print(f"databack: {capture}: {report.status}" + (f": {report.message}" if report.message else ""))
     err.print(f"  {report.entries} entries written, redacted: {redacted}")
     if json_report:
-        import orjson
-
-        sys.stdout.write(orjson.dumps(asdict(report), option=orjson.OPT_INDENT_2).decode() + "\n")
+        _print_json(asdict(report))
     raise typer.Exit(0 if report.status == "ok" else 1)
 
 
@@ -207,9 +205,7 @@ def inspect(
     with _progress(err, len(inputs), "inspecting") as advance:
         result = inspect_captures.inspect(inputs, advance, jobs or os.cpu_count() or 1, quick, debug)
     if json_report:
-        import orjson
-
-        sys.stdout.write(orjson.dumps(inspect_captures.as_dict(result), option=orjson.OPT_INDENT_2).decode() + "\n")
+        _print_json(inspect_captures.as_dict(result))
     else:
         sys.stdout.write(inspect_captures.render_table(result, max(120, shutil.get_terminal_size().columns)) + "\n")
     raise typer.Exit(0 if result.ok else 1)
@@ -240,10 +236,14 @@ def _finish(err, result, out: Path, format: OutputFormat, partitions: tuple[str,
         raise typer.Exit(1)
     _print_summary(err, report, out)
     if json_report:
-        import orjson
-
-        sys.stdout.write(orjson.dumps(report, option=orjson.OPT_INDENT_2).decode() + "\n")
+        _print_json(report)
     raise typer.Exit(0 if result.ok else 1)
+
+
+def _print_json(data: dict) -> None:
+    import orjson
+
+    sys.stdout.write(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode() + "\n")
 
 
 def _console():
