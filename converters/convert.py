@@ -24,6 +24,7 @@ import polars as pl
 
 from . import devices, generic, saved
 from .captures import CaptureError, Exchange, Skipped, detect_format, read_capture
+from .credentials import is_sign_in_url
 from .dedupe import FILE_INDEX, dedupe
 from .captures.har import NOT_A_HAR
 from .devices.base import Endpoint, Request, Row, datetime_us, parse_query
@@ -393,7 +394,7 @@ def _generic_payload(ex: Exchange, inp: Input) -> Any:
     """The JSON of a successful response from a host chosen for generic export, else None."""
     if not (inp.generic and ex.body and ex.status and 200 <= ex.status < 300):
         return None
-    if not generic.host_matches(ex.host, inp.generic) or generic.is_auth_path(ex.path):
+    if not generic.host_matches(ex.host, inp.generic) or is_sign_in_url(ex.path):  # credentials: never exported
         return None
     try:
         payload = orjson.loads(ex.body)

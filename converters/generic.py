@@ -33,16 +33,8 @@ PROVENANCE = {
 }
 
 
-_AUTH_PATH = re.compile(r"oauth|token|login|signin|sign_in|authenticat|authoriz|password|session", re.IGNORECASE)
-
-
 def host_matches(host: str, globs: tuple[str, ...]) -> bool:
     return any(fnmatchcase(host, g.lower()) for g in globs)
-
-
-def is_auth_path(path: str) -> bool:
-    """Sign-in and token calls: their bodies hold credentials and are never exported."""
-    return bool(_AUTH_PATH.search(path))
 
 
 def table_name(host: str, raw_path: str) -> str:

@@ -31,6 +31,7 @@ from ijson.common import ObjectBuilder
 
 from .atomic import atomic_path
 from .captures import Format, detect_format
+from .credentials import is_sign_in_url
 from .captures.flow import _open_dump
 from .captures.flow import _read_failure as _flow_failure
 from .captures.har import (
@@ -65,9 +66,6 @@ _SECRET_HEADER = re.compile(
 )
 _AUTH_SCHEME = re.compile(r"\s*([A-Za-z][\w.+-]*)\s+\S")
 # Sign-in and token endpoints, searched in host + path; no device data route matches.
-_TOKEN_URL = re.compile(
-    r"oauth|token|log-?[io]n|sign-?[io]n|auth(?:enticat|oriz)|/auth(?:/|$)|password|session|credential", re.IGNORECASE
-)
 _DEPTH = {"start_map": 1, "start_array": 1, "end_map": -1, "end_array": -1}
 
 
@@ -264,7 +262,7 @@ def _scrub_har_entry(entry: Any, report: ScrubReport) -> None:
         return
     request, response = entry.get("request"), entry.get("response")
     url = request.get("url") if isinstance(request, dict) else None
-    token_call = isinstance(url, str) and _is_token_url(re.split(r"[?#]", url, maxsplit=1)[0])
+    token_call = isinstance(url, str) and is_sign_in_url(re.split(r"[?#]", url, maxsplit=1)[0])
     if isinstance(request, dict):
         if isinstance(url, str):
             request["url"] = _redact_url(url, report)
@@ -351,7 +349,7 @@ def _scrub_http_flow(flow: http.HTTPFlow, report: ScrubReport) -> None:
     path = _redact_url(request.path, report)
     if path != request.path:
         request.path = path
-    token_call = _is_token_url(request.pretty_host + re.split(r"[?#]", path, maxsplit=1)[0])
+    token_call = is_sign_in_url(request.pretty_host + re.split(r"[?#]", path, maxsplit=1)[0])
     for message in (request, flow.response):
         if message is None:
             continue
@@ -380,10 +378,6 @@ def _is_secret_name(name: str) -> bool:
     """Whether a query parameter, form field or JSON key of this name holds a secret."""
     name = name.lower()
     return name in _SECRET_NAMES or name.endswith(_SECRET_SUFFIXES)
-
-
-def _is_token_url(host_and_path: str) -> bool:
-    return _TOKEN_URL.search(host_and_path) is not None
 
 
 def _redact_header(name: str, value: str, report: ScrubReport) -> str:
