@@ -20,6 +20,7 @@ from typing import Any
 import orjson
 import polars as pl
 
+from .inspect_captures import path_template
 from .tables import Column, Table
 
 TABLE_PREFIX = "generic__"
@@ -39,8 +40,6 @@ def host_matches(host: str, globs: tuple[str, ...]) -> bool:
 
 def table_name(host: str, raw_path: str) -> str:
     """A file-system-safe table name from the host and the path template."""
-    from .inspect_captures import path_template  # it imports the conversion, which imports this module
-
     words = re.sub(r"[^a-z0-9]+", "_", f"{host} {path_template(raw_path)}".lower()).strip("_")
     return TABLE_PREFIX + words[:150]
 
