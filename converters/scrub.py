@@ -42,9 +42,15 @@ from .captures.har import (
     _ijson,
     _is_encoding_error,
     _json_bytes,
-    _take_all,
 )
 from .captures.har import _read_failure as _har_failure
+
+def _take_all(found: list) -> list:
+    """Empty `found`, returning what it held."""
+    taken = found[:]
+    found.clear()
+    return taken
+
 
 if TYPE_CHECKING:
     from mitmproxy import http

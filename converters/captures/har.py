@@ -13,7 +13,6 @@ import ipaddress
 import zlib
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from functools import partial
 from pathlib import Path
 from typing import BinaryIO, Iterator
 from urllib.parse import urlsplit
@@ -30,7 +29,7 @@ try:
 except ImportError:
     _ijson = ijson
 
-_READ_SIZE = 1 << 16
+_READ_SIZE = 1 << 20  # ijson's C parser is twice as fast with 1 MB reads as with its default 64 kB
 NOT_A_HAR = "JSON but not a HAR file (no log.entries)"
 _ENTRY_PREFIX = "log.entries.item"
 _STREAM_ERRORS = (ijson.JSONError, UnicodeDecodeError, EOFError, zlib.error, gzip.BadGzipFile)
@@ -62,26 +61,16 @@ def read_har(path: Path, source_file: str, wants_body: WantsBody | None = None) 
 
 def _har_entries(path: Path, text_encoding: str | None) -> Iterator[object]:
     """The values of `log.entries`, parsed one at a time; a parse error is raised after every complete entry."""
-    found = ijson.sendable_list()
-    parser = _ijson.items_coro(found, _ENTRY_PREFIX, use_float=True)
     with _json_bytes(path, text_encoding) as json_bytes:
-        try:
-            # read1: one read of the decompressor at a time, so data before a truncation is not lost with it
-            for chunk in iter(partial(json_bytes.read1, _READ_SIZE), b""):
-                parser.send(chunk)
-                yield from _take_all(found)
-            parser.close()
-        except Exception:
-            yield from _take_all(found)  # the entries completed in the chunk that held the error
-            raise
-    yield from _take_all(found)
+        yield from _ijson.items(_OneReadAtATime(json_bytes), _ENTRY_PREFIX, use_float=True, buf_size=_READ_SIZE)
 
 
-def _take_all(found: list) -> list:
-    """Empty `found`, returning what it held."""
-    taken = found[:]
-    found.clear()
-    return taken
+class _OneReadAtATime:
+    """A stream whose `read` is its `read1`: one read of a decompressor at a time, so the data before a truncation
+    is handed on before the error rather than lost with it."""
+
+    def __init__(self, stream: io.BufferedReader | gzip.GzipFile):
+        self.read = stream.read1
 
 
 def _has_entries_array(path: Path) -> bool:
