@@ -16,6 +16,7 @@ import tempfile
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from itertools import repeat
 from pathlib import Path
 from typing import Any, BinaryIO, Callable, Iterable, Literal
 
@@ -27,7 +28,7 @@ from .captures import CaptureError, Exchange, Skipped, detect_format, read_captu
 from .credentials import is_sign_in_url
 from .dedupe import FILE_INDEX, dedupe
 from .captures.har import NOT_A_HAR
-from .devices.base import Endpoint, Request, Row, datetime_us, parse_query
+from .devices.base import Block, Endpoint, Request, Row, Rows, datetime_us, parse_query
 from .tables import TABLES, UTC_TIME
 from .validation import schema_problem
 
@@ -257,43 +258,53 @@ def combine(reports: list[FileReport], frames: list[dict[str, pl.DataFrame]]) ->
 
 
 class RowBuffer:
-    """One file's rows per table, turned into polars frames of the table's schema every `BATCH` rows."""
+    """One file's rows per table, gathered as columns and turned into polars frames of the table's schema every
+    `BATCH` rows."""
 
     BATCH = 50_000
 
     def __init__(self) -> None:
-        self._rows: dict[str, list[Row]] = {}
-        self._provenance: dict[str, dict[str, list]] = {}  # table -> provenance column -> one value per row
+        self._columns: dict[str, dict[str, list]] = {}  # table -> column (provenance included) -> values
         self._frames: dict[str, list[pl.DataFrame]] = {}
 
-    def add(self, rows: Iterable[tuple[str, Row]], provenance: dict[str, Any]) -> Counter[str]:
+    def add(self, rows: Rows, provenance: dict[str, Any]) -> Counter[str]:
         """Add the rows of one exchange, all with the same provenance; returns how many went into each table."""
         counts: Counter[str] = Counter()
         for table, row in rows:
-            self._rows.setdefault(table, []).append(row)
-            counts[table] += 1
+            columns = self._columns.get(table) or self._columns.setdefault(table, _empty_columns(table))
+            if isinstance(row, Block):
+                for name in TABLES[table].row_schema:
+                    values = row.columns.get(name)
+                    columns[name].extend(values if values is not None else repeat(None, row.height))
+                counts[table] += row.height
+            else:
+                for name in TABLES[table].row_schema:
+                    columns[name].append(row.get(name))
+                counts[table] += 1
         for table, n in counts.items():
-            columns = self._provenance.setdefault(table, {name: [] for name in provenance})
+            columns = self._columns[table]
             for name, value in provenance.items():
-                columns[name] += [value] * n
-            if len(self._rows[table]) >= self.BATCH:
+                columns[name].extend(repeat(value, n))
+            if len(columns["source_entry"]) >= self.BATCH:
                 self._flush(table)
         return counts
 
     def _flush(self, table: str) -> None:
         t = TABLES[table]
-        provenance = pl.DataFrame(self._provenance.pop(table), schema=PROVENANCE_SCHEMA)
-        rows = pl.DataFrame(self._rows.pop(table), schema=t.row_schema, strict=False)
-        df = pl.concat([rows, provenance], how="horizontal")
+        df = pl.DataFrame(self._columns.pop(table), schema=t.row_schema | PROVENANCE_SCHEMA, strict=False)
         times = [name for name in (*t.time_columns, "captured_at") if name in df.columns]
         self._frames.setdefault(table, []).append(
             df.with_columns(pl.col(times).cast(UTC_TIME)).select(t.column_names)
         )
 
     def frames(self) -> dict[str, pl.DataFrame]:
-        for table in list(self._rows):
+        for table in list(self._columns):
             self._flush(table)
         return {name: pl.concat(dfs) for name, dfs in self._frames.items()}
+
+
+def _empty_columns(table: str) -> dict[str, list]:
+    return {name: [] for name in (*TABLES[table].row_schema, *PROVENANCE_SCHEMA)}
 
 
 def convert_file(inp: Input, debug: bool = False) -> tuple[FileReport, dict[str, pl.DataFrame]]:

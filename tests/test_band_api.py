@@ -14,7 +14,7 @@ from builders import entry, write_har
 from converters import devices
 from converters.convert import Input, convert
 from converters.devices import band, band_public
-from converters.devices.base import Request, datetime_us
+from converters.devices.base import Request, datetime_us, row_by_row
 from converters.tables import TABLES
 from converters.validation import schema_problem
 
@@ -37,7 +37,7 @@ def decode(ep, payload, path_params=None):
     columns (provenance aside)."""
     assert schema_problem(ep.schema, payload) is None
     out: dict[str, list] = {}
-    for table, row in ep.decode(payload, Request(path_params or {}, {}, None, None)):
+    for table, row in row_by_row(ep.decode(payload, Request(path_params or {}, {}, None, None))):
         assert set(row) == set(TABLES[table].row_schema), table
         out.setdefault(table, []).append(row)
     return out

@@ -9,7 +9,7 @@ import pytest
 
 from converters import devices
 from converters.devices import band, sense
-from converters.devices.base import Request, datetime_us
+from converters.devices.base import Request, datetime_us, row_by_row
 from converters.validation import schema_problem
 
 
@@ -63,7 +63,7 @@ def test_path_parameters_come_from_the_decoded_path():
 
 def decode(endpoint, payload, path_params=None, body=None, captured_at=None):
     assert schema_problem(endpoint.schema, payload) is None
-    rows = list(endpoint.decode(payload, Request(path_params or {}, {}, body, captured_at)))
+    rows = list(row_by_row(endpoint.decode(payload, Request(path_params or {}, {}, body, captured_at))))
     out: dict[str, list] = {}
     for table, row in rows:
         out.setdefault(table, []).append(row)

@@ -13,7 +13,7 @@ from builders import entry, write_har
 from converters import devices
 from converters.convert import Input, convert
 from converters.devices import sense
-from converters.devices.base import Request, datetime_us
+from converters.devices.base import Request, datetime_us, row_by_row
 from converters.tables import TABLES
 from converters.validation import schema_problem
 
@@ -28,7 +28,7 @@ def endpoint(host: str, method: str, path: str) -> str | None:
 def decode(ep, payload, path_params=None, query=None, captured_at=CAPTURED):
     assert schema_problem(ep.schema, payload) is None
     out: dict[str, list] = {}
-    for table, row in ep.decode(payload, Request(path_params or {}, query or {}, None, captured_at)):
+    for table, row in row_by_row(ep.decode(payload, Request(path_params or {}, query or {}, None, captured_at))):
         assert set(row) == set(TABLES[table].row_schema), f"{table}: rows carry exactly the table's columns"
         out.setdefault(table, []).append(row)
     return out

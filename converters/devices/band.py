@@ -11,11 +11,29 @@ Golf events carry `TotalStepCount` and `TotalDistanceWalkedInCm` where other eve
 from __future__ import annotations
 
 import re
+from functools import partial
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from ..validation import schema
-from .base import Device, Endpoint, Request, Row, Rows, integer, iso_date, iso_utc, number, per, route
+from .base import (
+    Block,
+    Device,
+    Endpoint,
+    Request,
+    Row,
+    Rows,
+    integer,
+    integers,
+    iso_date,
+    iso_utc,
+    number,
+    numbers,
+    per,
+    route,
+    scaled,
+    values_of,
+)
 
 CM = 100  # centimetres per metre
 MS = 1000  # milliseconds per second (pace: ms/km to s/km)
@@ -79,71 +97,83 @@ def _event_rows(event: dict[str, Any]) -> Rows:
         "sleep_efficiency_pct": number(e.get("sleepefficiencypercentage")),
         "auto_detected": e.get("isautodetected"),
     }
-    for s in event.get("Sequences") or ():  # arrays: only as the schema checked them
-        yield "band_sequences", _sequence_row(event_id, s)
-    for m in event.get("Info") or ():
-        yield "band_minutes", _minute_row(event_id, m)
-    for p in event.get("MapPoints") or ():
-        yield "band_map_points", _map_point_row(event_id, start, p)
+    if sequences := event.get("Sequences"):  # arrays: only as the schema checked them
+        yield "band_sequences", _sequence_block(event_id, sequences)
+    if minutes := event.get("Info"):
+        yield "band_minutes", _minute_block(event_id, minutes)
+    if points := event.get("MapPoints"):
+        yield "band_map_points", _map_point_block(event_id, start, points)
 
 
-def _sequence_row(event_id: str, s: dict[str, Any]) -> Row:
-    return {
-        "event_id": event_id,
-        "sequence_id": str(s["SequenceId"]),
-        "sequence_order": integer(s.get("Order")),
-        "sequence_type": s.get("SequenceType"),
-        "sleep_type": s.get("SleepType"),
-        "start_time": iso_utc(s.get("StartTime")),
-        "duration_s": number(s.get("Duration")),
-        "sleep_s": number(s.get("SleepTime")),
-        "calories_kcal": number(s.get("CaloriesBurned")),
-        "hr_avg_bpm": number(s.get("AverageHeartRate")),
-        "hr_peak_bpm": number(s.get("PeakHeartRate")),
-        "hr_low_bpm": number(s.get("LowestHeartRate")),
-        "split_distance_m": per(s.get("SplitDistance"), CM),
-        "total_distance_m": per(s.get("TotalDistance"), CM),
-        "split_pace_s_per_km": per(s.get("SplitPace"), MS),
-    }
+def _sequence_block(event_id: str, sequences: list[dict[str, Any]]) -> Block:
+    col = partial(values_of, sequences)
+    return Block(
+        {
+            "event_id": [event_id] * len(sequences),
+            "sequence_id": [str(s["SequenceId"]) for s in sequences],
+            "sequence_order": integers(col("Order")),
+            "sequence_type": col("SequenceType"),
+            "sleep_type": col("SleepType"),
+            "start_time": [iso_utc(t) for t in col("StartTime")],
+            "duration_s": numbers(col("Duration")),
+            "sleep_s": numbers(col("SleepTime")),
+            "calories_kcal": numbers(col("CaloriesBurned")),
+            "hr_avg_bpm": numbers(col("AverageHeartRate")),
+            "hr_peak_bpm": numbers(col("PeakHeartRate")),
+            "hr_low_bpm": numbers(col("LowestHeartRate")),
+            "split_distance_m": scaled(col("SplitDistance"), CM),
+            "total_distance_m": scaled(col("TotalDistance"), CM),
+            "split_pace_s_per_km": scaled(col("SplitPace"), MS),
+        },
+        len(sequences),
+    )
 
 
-def _minute_row(event_id: str, m: dict[str, Any]) -> Row:
-    return {
-        "event_id": event_id,
-        "time": iso_utc(m["TimeOfDay"]),
-        "steps": integer(m.get("StepsTaken")),
-        "calories_kcal": number(m.get("CaloriesBurned")),
-        "hr_avg_bpm": number(m.get("AverageHeartRate")),
-        "hr_peak_bpm": number(m.get("PeakHeartRate")),
-        "hr_low_bpm": number(m.get("LowestHeartRate")),
-        "distance_m": per(m.get("TotalDistance"), CM),
-        "distance_on_foot_m": per(m.get("TotalDistanceOnFoot"), CM),
-        "floors_climbed": integer(m.get("FloorsClimbed")),
-        "activity_level": m.get("ActivityLevel"),
-    }
+def _minute_block(event_id: str, minutes: list[dict[str, Any]]) -> Block:
+    col = partial(values_of, minutes)
+    return Block(
+        {
+            "event_id": [event_id] * len(minutes),
+            "time": [iso_utc(m["TimeOfDay"]) for m in minutes],
+            "steps": integers(col("StepsTaken")),
+            "calories_kcal": numbers(col("CaloriesBurned")),
+            "hr_avg_bpm": numbers(col("AverageHeartRate")),
+            "hr_peak_bpm": numbers(col("PeakHeartRate")),
+            "hr_low_bpm": numbers(col("LowestHeartRate")),
+            "distance_m": scaled(col("TotalDistance"), CM),
+            "distance_on_foot_m": scaled(col("TotalDistanceOnFoot"), CM),
+            "floors_climbed": integers(col("FloorsClimbed")),
+            "activity_level": col("ActivityLevel"),
+        },
+        len(minutes),
+    )
 
 
-def _map_point_row(event_id: str, start, p: dict[str, Any]) -> Row:
-    loc = p.get("Location") or {}
-    since = number(p.get("SecondsSinceStart"))
-    return {
-        "event_id": event_id,
-        "ordinal": integer(p["MapPointOrdinal"]),
-        "time": start + round(since * 1_000_000) if start is not None and since is not None else None,
-        "seconds_since_start": since,
-        "point_type": p.get("MapPointType"),
-        "latitude_deg": per(loc.get("Latitude"), E7),
-        "longitude_deg": per(loc.get("Longitude"), E7),
-        "altitude_m": per(loc.get("AltitudeFromMSL"), CM),
-        "horizontal_error_m": per(loc.get("EHPE"), CM),
-        "vertical_error_m": per(loc.get("EVPE"), CM),
-        "heart_rate_bpm": number(p.get("HeartRate")),
-        "distance_m": per(p.get("TotalDistance"), CM),
-        "pace_s_per_km": per(p.get("Pace"), MS),
-        "speed_m_s": per(p.get("Speed"), CM),
-        "is_paused": p.get("IsPaused"),
-        "split_ordinal": integer(p.get("SplitOrdinal")),
-    }
+def _map_point_block(event_id: str, start: int | None, points: list[dict[str, Any]]) -> Block:
+    col = partial(values_of, points)
+    location = partial(values_of, [p.get("Location") or {} for p in points])
+    since = numbers(col("SecondsSinceStart"))
+    return Block(
+        {
+            "event_id": [event_id] * len(points),
+            "ordinal": integers([p["MapPointOrdinal"] for p in points]),
+            "time": [None if start is None or s is None else start + round(s * 1_000_000) for s in since],
+            "seconds_since_start": since,
+            "point_type": col("MapPointType"),
+            "latitude_deg": scaled(location("Latitude"), E7),
+            "longitude_deg": scaled(location("Longitude"), E7),
+            "altitude_m": scaled(location("AltitudeFromMSL"), CM),
+            "horizontal_error_m": scaled(location("EHPE"), CM),
+            "vertical_error_m": scaled(location("EVPE"), CM),
+            "heart_rate_bpm": numbers(col("HeartRate")),
+            "distance_m": scaled(col("TotalDistance"), CM),
+            "pace_s_per_km": scaled(col("Pace"), MS),
+            "speed_m_s": scaled(col("Speed"), CM),
+            "is_paused": col("IsPaused"),
+            "split_ordinal": integers(col("SplitOrdinal")),
+        },
+        len(points),
+    )
 
 
 def decode_daily_summaries(payload: dict[str, Any], request: Request) -> Rows:

@@ -5,14 +5,38 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, Callable, Iterable, Literal
+from typing import Any, Callable, Iterable, Iterator, Literal
 from urllib.parse import parse_qsl, unquote
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MICROSECOND = timedelta(microseconds=1)
 
 Row = dict[str, Any]  # column -> value; times as UTC epoch microseconds (int), converted by the table writer
-Rows = Iterable[tuple[str, Row]]  # (table name, row) pairs
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    """Many rows of one table as equal-length columns: how decoders hand over long arrays (minutes, samples) without
+    building a dict per row. A column left out is null."""
+
+    columns: dict[str, list]
+    height: int
+
+    def rows(self) -> Iterator[Row]:
+        names = list(self.columns)
+        return (dict(zip(names, values)) for values in zip(*self.columns.values()))
+
+
+Rows = Iterable[tuple[str, Row | Block]]  # (table name, row or block of rows) pairs
+
+
+def row_by_row(decoded: Rows) -> Iterator[tuple[str, Row]]:
+    """Decoded rows with every block taken apart into single rows."""
+    for table, rows in decoded:
+        if isinstance(rows, Block):
+            yield from ((table, row) for row in rows.rows())
+        else:
+            yield table, rows
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,3 +134,26 @@ def per(value: Any, divisor: float) -> float | None:
 
 def integer(value: Any) -> int | None:
     return None if value is None or value == "" else int(value)
+
+
+# Column converters for blocks: the converters above applied to every value of a column. Columns whose values are
+# already of the output type (as the schema check usually leaves them) are passed on as they are.
+_NUMBERS = frozenset({int, float, type(None)})
+_INTEGERS = frozenset({int, type(None)})
+
+
+def values_of(items: list[dict[str, Any]], key: str) -> list:
+    return [item.get(key) for item in items]
+
+
+def numbers(values: list) -> list:
+    return values if set(map(type, values)) <= _NUMBERS else [number(v) for v in values]
+
+
+def integers(values: list) -> list:
+    return values if set(map(type, values)) <= _INTEGERS else [integer(v) for v in values]
+
+
+def scaled(values: list, divisor: float) -> list:
+    """`per` of every value: e.g. centimetres to metres with 100."""
+    return [None if v is None else v / divisor for v in numbers(values)]

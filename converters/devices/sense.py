@@ -8,12 +8,30 @@ fractions, null for padding and -1 for a day without data; v1 SLEEP_DURATION in 
 from __future__ import annotations
 
 import re
+from functools import partial
 from datetime import UTC, date, datetime
 from typing import Any
 
 import orjson
 
-from .base import Device, Endpoint, Request, Row, Rows, datetime_us, integer, iso_date, ms_utc, number, per, route
+from .base import (
+    Block,
+    Device,
+    Endpoint,
+    Request,
+    Row,
+    Rows,
+    datetime_us,
+    integer,
+    integers,
+    iso_date,
+    ms_utc,
+    number,
+    per,
+    route,
+    scaled,
+    values_of,
+)
 
 # Hello's server mapping of v1 timeline event types to v2 (suripu-core timeline/v2/TimelineEvent.from).
 V1_TO_V2_EVENT_TYPE = {
@@ -65,18 +83,22 @@ def decode_timeline_v2(payload: dict[str, Any], request: Request) -> Rows:
     """GET /v2/timeline/{date} (and event edits, which answer with the whole night)."""
     night = _night(payload, request)
     yield "sense_nights", _night_row(night, payload, 2)
-    for ev in payload.get("events") or ():
-        yield "sense_timeline_events", {
-            "night": night,
-            "time": ms_utc(ev["timestamp"]),
-            "utc_offset_s": _offset_s(ev.get("timezone_offset")),
-            "duration_s": per(ev.get("duration_millis"), 1000),
-            "event_type": ev.get("event_type"),
-            "event_type_raw": ev.get("event_type"),
-            "sleep_depth": integer(ev.get("sleep_depth")),
-            "sleep_state": ev.get("sleep_state"),
-            "message": ev.get("message"),
-        }
+    if events := payload.get("events"):
+        col = partial(values_of, events)
+        yield "sense_timeline_events", Block(
+            {
+                "night": [night] * len(events),
+                "time": [ms_utc(ev["timestamp"]) for ev in events],
+                "utc_offset_s": [_offset_s(offset) for offset in col("timezone_offset")],
+                "duration_s": scaled(col("duration_millis"), 1000),
+                "event_type": col("event_type"),
+                "event_type_raw": col("event_type"),
+                "sleep_depth": integers(col("sleep_depth")),
+                "sleep_state": col("sleep_state"),
+                "message": col("message"),
+            },
+            len(events),
+        )
     for m in payload.get("metrics") or ():
         unit_raw = m.get("unit")
         value = m.get("value")
@@ -193,32 +215,40 @@ def decode_sensor_history(payload: list[dict[str, Any]], request: Request) -> Ro
     yield from _v1_samples(sensor, payload, resolution)
 
 
-def _v1_samples(sensor: str, samples: list[dict[str, Any]], resolution: int) -> Rows:
-    for s in samples:
-        yield "sense_sensor_samples", {
-            "time": ms_utc(s["datetime"]),
-            "utc_offset_s": _offset_s(s.get("offset_millis")),
-            "sensor": sensor.lower(),
-            "value": _gap_to_null(s.get("value")),
-            "resolution_s": resolution,
-        }
+def _v1_samples(sensor: str, samples: list[dict[str, Any]], resolution: int | None) -> Rows:
+    if samples:
+        yield "sense_sensor_samples", Block(
+            {
+                "time": [ms_utc(s["datetime"]) for s in samples],
+                "utc_offset_s": [_offset_s(s.get("offset_millis")) for s in samples],
+                "sensor": [sensor.lower()] * len(samples),
+                "value": [_gap_to_null(s.get("value")) for s in samples],
+                "resolution_s": [resolution] * len(samples),
+            },
+            len(samples),
+        )
 
 
 def decode_sensors_history(payload: dict[str, Any], request: Request) -> Rows:
     """POST /v2/sensors: parallel arrays of values per sensor over `timestamps`; -1 marks a gap."""
     stamps = payload["timestamps"]
     resolution = _scope_resolution(request.body) or _spacing_s(stamps)
-    times = [(ms_utc(ts["t"]), _offset_s(ts.get("o"))) for ts in stamps]
+    times = [ms_utc(ts["t"]) for ts in stamps]
+    offsets = [_offset_s(ts.get("o")) for ts in stamps]
     for sensor, values in payload["sensors"].items():
-        name = sensor.lower()
-        for (time, offset), value in zip(times, values, strict=True):
-            yield "sense_sensor_samples", {
-                "time": time,
-                "utc_offset_s": offset,
-                "sensor": name,
-                "value": None if value == -1 else value,
-                "resolution_s": resolution,
-            }
+        if len(values) != len(times):
+            raise ValueError(f"{sensor} has {len(values)} values for {len(times)} timestamps")
+        if values:
+            yield "sense_sensor_samples", Block(
+                {
+                    "time": times,
+                    "utc_offset_s": offsets,
+                    "sensor": [sensor.lower()] * len(values),
+                    "value": [None if value == -1 else value for value in values],
+                    "resolution_s": [resolution] * len(values),
+                },
+                len(values),
+            )
 
 
 def _scope_resolution(body: bytes | None) -> int | None:
