@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 $(BIN)/databack: pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[test]'
+	$(BIN)/pip install -q -e '.[test,bench]'
 	@touch $@
 
 install: $(BIN)/databack

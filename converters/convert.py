@@ -14,7 +14,7 @@ import os
 import shutil
 import tempfile
 from collections import Counter
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from itertools import repeat
 from pathlib import Path
@@ -25,8 +25,10 @@ import polars as pl
 
 from . import devices, generic, saved
 from .captures import CaptureError, Exchange, Skipped, detect_format, read_capture
+from .captures.pipe import read_capture_beside
 from .credentials import is_sign_in_url
 from .dedupe import FILE_INDEX, dedupe
+from .hosts import BodyWanted, host_matches
 from .captures.har import NOT_A_HAR
 from .devices.base import Block, Endpoint, Request, Row, Rows, datetime_us, parse_query
 from .tables import TABLES, UTC_TIME
@@ -205,17 +207,18 @@ def convert_files(
 ) -> list[tuple[FileReport, dict[str, pl.DataFrame]]]:
     """Each input's report and rows, in input order."""
     results: list[tuple[FileReport, dict[str, pl.DataFrame]]] = []
+    separate_reader = jobs >= 2 * min(jobs, len(inputs))  # two cores or more for every file converted at once
     if jobs <= 1 or len(inputs) <= 1:
         for inp in inputs:
             if progress:
                 progress(inp, None)
-            results.append(convert_file(inp, debug))
+            results.append(convert_file(inp, debug, separate_reader))
             if progress:
                 progress(inp, results[-1][0])
     else:
         # spawn: forking a process that has polars' thread pool running can deadlock
         with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-            futures = [pool.submit(convert_file, inp, debug) for inp in inputs]
+            futures = [pool.submit(convert_file, inp, debug, separate_reader) for inp in inputs]
             for inp, future in zip(inputs, futures):
                 results.append(future.result())
                 if progress:
@@ -307,11 +310,14 @@ def _empty_columns(table: str) -> dict[str, list]:
     return {name: [] for name in (*TABLES[table].row_schema, *PROVENANCE_SCHEMA)}
 
 
-def convert_file(inp: Input, debug: bool = False) -> tuple[FileReport, dict[str, pl.DataFrame]]:
+def convert_file(
+    inp: Input, debug: bool = False, separate_reader: bool = False
+) -> tuple[FileReport, dict[str, pl.DataFrame]]:
     """One input's report and rows (not yet de-duplicated against other files). A bug of databack's fails this
-    file alone with a one-line message (with `debug`, it raises for its traceback)."""
+    file alone with a one-line message (with `debug`, it raises for its traceback). With `separate_reader`, the
+    capture is parsed by a process of its own while this one decodes (two cores for one file)."""
     try:
-        return _convert_file(inp)
+        return _convert_file(inp, separate_reader)
     except Exception as e:
         if debug:
             raise
@@ -319,31 +325,42 @@ def convert_file(inp: Input, debug: bool = False) -> tuple[FileReport, dict[str,
         return FileReport(inp.name, participant_id=inp.participant_id, status="failed", error=error), {}
 
 
-def _convert_file(inp: Input) -> tuple[FileReport, dict[str, pl.DataFrame]]:
+def _convert_file(inp: Input, separate_reader: bool) -> tuple[FileReport, dict[str, pl.DataFrame]]:
     report = FileReport(inp.name, participant_id=inp.participant_id)
-    rows, others = RowBuffer(), generic.GenericRecords()
     if inp.error:
         report.status, report.error = "failed", inp.error
         return report, {}
+    with ThreadPoolExecutor(1) as hashing:  # the hash is taken beside the parse: hashlib lets go of the GIL
+        digest = hashing.submit(sha256_file, inp.path)
+        frames = _read_file(inp, report, separate_reader)
+        try:
+            report.sha256 = digest.result()
+        except OSError:  # unreadable now, yet read above: no hash, so the next run converts it again
+            report.sha256 = None
+    return report, frames
+
+
+def _read_file(inp: Input, report: FileReport, separate_reader: bool) -> dict[str, pl.DataFrame]:
+    rows, others = RowBuffer(), generic.GenericRecords()
     try:
         report.size_bytes = inp.path.stat().st_size
-        report.sha256 = sha256_file(inp.path)
         report.format = detect_format(inp.path)
     except OSError as e:
         report.status, report.error = "failed", f"cannot read the file: {e.strerror or e}"
-        return report, {}
+        return {}
     if report.format is None:
         reason = "empty file" if report.size_bytes == 0 else "not a HAR file or a mitmproxy flow dump"
         report.status, report.error = ("failed" if inp.explicit else "skipped"), reason
-        return report, {}
+        return {}
     try:
         if report.format == "json":
             _convert_saved(inp, report, rows)
-            return report, rows.frames()
-        def wants_body(host: str) -> bool:
-            return devices.is_device_host(host) or generic.host_matches(host, inp.generic)
-
-        for item in read_capture(inp.path, report.format, display_name=inp.name, wants_body=wants_body):
+            return rows.frames()
+        if separate_reader:
+            items = read_capture_beside(inp.path, report.format, inp.name, inp.generic)
+        else:
+            items = read_capture(inp.path, report.format, display_name=inp.name, wants_body=BodyWanted(inp.generic))
+        for item in items:
             if isinstance(item, CaptureError) and item.message == NOT_A_HAR and not report.exchanges:
                 _convert_saved(inp, report, rows)
             elif isinstance(item, Exchange):
@@ -360,7 +377,7 @@ def _convert_file(inp: Input) -> tuple[FileReport, dict[str, pl.DataFrame]]:
     except OSError as e:
         report.status = "partial" if report.exchanges else "failed"
         report.error = f"cannot read the file: {e.strerror or e}"
-    return report, rows.frames() | generic.frames(others)
+    return rows.frames() | generic.frames(others)
 
 
 def _route_exchange(
@@ -405,7 +422,7 @@ def _generic_payload(ex: Exchange, inp: Input) -> Any:
     """The JSON of a successful response from a host chosen for generic export, else None."""
     if not (inp.generic and ex.body and ex.status and 200 <= ex.status < 300):
         return None
-    if not generic.host_matches(ex.host, inp.generic) or is_sign_in_url(ex.path):  # credentials: never exported
+    if not host_matches(ex.host, inp.generic) or is_sign_in_url(ex.path):  # credentials: never exported
         return None
     try:
         payload = orjson.loads(ex.body)

@@ -14,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass, field
-from fnmatch import fnmatchcase
 from typing import Any
 
 import orjson
@@ -32,10 +31,6 @@ PROVENANCE = {
     "captured_at": pl.Int64,  # epoch µs until cast
     RESPONSE: pl.String,
 }
-
-
-def host_matches(host: str, globs: tuple[str, ...]) -> bool:
-    return any(fnmatchcase(host, g.lower()) for g in globs)
 
 
 def table_name(host: str, raw_path: str) -> str:

@@ -1,0 +1,92 @@
+"""Read a capture in a separate process: the child parses, the caller decodes what it hands over, on two cores.
+
+`read_capture_beside` yields exactly what `read_capture` yields. The child (`python -m converters.captures.pipe`)
+imports only the readers and the device host patterns, and pickles the items to its standard output in batches;
+a full pipe makes it wait, so the items in flight stay few.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import pickle
+import subprocess
+import sys
+import traceback
+from contextlib import suppress
+from pathlib import Path
+from typing import BinaryIO, Iterator
+
+from ..hosts import BodyWanted
+from . import Format, Item, read_capture
+
+BATCH_ITEMS = 256
+BATCH_BODY_BYTES = 4 << 20
+PIPE_BYTES = 1 << 20
+
+
+class ReaderCrashed(Exception):
+    """The reading process failed; the message holds its traceback."""
+
+
+def read_capture_beside(path: Path, fmt: Format, display_name: str, generic_globs: tuple[str, ...]) -> Iterator[Item]:
+    """The items of one capture, read with `BodyWanted(generic_globs)` by a child process."""
+    package_root = str(Path(__file__).resolve().parents[2])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, (package_root, os.environ.get("PYTHONPATH"))))}
+    request = pickle.dumps((str(path), fmt, display_name, generic_globs))
+    with subprocess.Popen(
+        [sys.executable, "-m", "converters.captures.pipe"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env
+    ) as child:
+        assert child.stdin is not None and child.stdout is not None
+        with suppress(OSError):  # a pipe of 1 MB rather than 64 kB: fewer waits on either side (Linux only)
+            fcntl.fcntl(child.stdout.fileno(), getattr(fcntl, "F_SETPIPE_SZ", 1031), PIPE_BYTES)
+        try:
+            child.stdin.write(request)
+            child.stdin.close()
+            yield from _received(child.stdout)
+        finally:
+            child.kill()  # the caller stopped early or failed: the child has nothing more to do
+
+
+def _received(stream: BinaryIO) -> Iterator[Item]:
+    while True:
+        try:
+            batch = pickle.load(stream)
+        except EOFError:
+            raise ReaderCrashed("the reading process ended without finishing") from None
+        if batch is None:
+            return
+        if isinstance(batch, OSError):
+            raise batch
+        if isinstance(batch, str):
+            raise ReaderCrashed(batch)
+        yield from batch
+
+
+def _serve(requests: BinaryIO, out: BinaryIO) -> None:
+    """The child's side: read the capture named on stdin, write pickled batches of items, then None (or the OSError
+    that stopped the reading, or the traceback of a bug)."""
+    path, fmt, display_name, generic_globs = pickle.load(requests)
+    def send(message: object) -> None:
+        pickle.dump(message, out, protocol=pickle.HIGHEST_PROTOCOL)
+
+    batch: list[Item] = []
+    body_bytes = 0
+    try:
+        for item in read_capture(Path(path), fmt, display_name=display_name, wants_body=BodyWanted(generic_globs)):
+            batch.append(item)
+            body_bytes += len(getattr(item, "body", None) or b"")
+            if len(batch) >= BATCH_ITEMS or body_bytes >= BATCH_BODY_BYTES:
+                send(batch)
+                batch, body_bytes = [], 0
+        send(batch)
+        send(None)
+    except OSError as error:  # the file could not be read: the caller reports it as it would its own
+        send(error)
+    except Exception:
+        send(traceback.format_exc())
+    out.flush()
+
+
+if __name__ == "__main__":
+    _serve(sys.stdin.buffer, sys.stdout.buffer)

@@ -1,0 +1,79 @@
+"""Reading a capture in a separate process (two cores for one file) changes nothing in what is converted."""
+
+from __future__ import annotations
+
+import io
+import pickle
+from pathlib import Path
+
+import pytest
+from builders import entry, write_har
+
+from converters.captures import Exchange
+from converters.captures.pipe import ReaderCrashed, _received, _serve, read_capture_beside
+from converters.convert import Input, convert_file
+
+SAMPLES = Path(__file__).resolve().parent.parent / "samples"
+
+
+def converted(path: Path, name: str, separate_reader: bool, generic: tuple[str, ...] = ()):
+    report, frames = convert_file(Input(path, name, True, generic=generic), separate_reader=separate_reader)
+    return report.as_dict(), {table: df.to_dicts() for table, df in sorted(frames.items())}
+
+
+@pytest.mark.parametrize("sample", ["phone-sync.har", "phone-sync.flow"])
+def test_a_separate_reader_gives_the_same_report_and_rows(sample):
+    assert converted(SAMPLES / sample, sample, True) == converted(SAMPLES / sample, sample, False)
+
+
+def test_a_separate_reader_hands_over_bodies_of_generic_hosts(tmp_path):
+    har = write_har(tmp_path / "g.har", [entry("https://api.example.com/v1/things", {"things": [{"id": 1}]})])
+    beside = converted(har, "g.har", True, generic=("api.example.com",))
+    assert beside == converted(har, "g.har", False, generic=("api.example.com",))
+    assert beside[0]["generic_responses"] == {"generic__api_example_com_v1_things": 1}
+
+
+def test_a_separate_reader_reports_a_cut_off_capture_as_the_caller_would(tmp_path):
+    data = (SAMPLES / "phone-sync.har").read_bytes()
+    cut = tmp_path / "cut.har"
+    cut.write_bytes(data[: len(data) * 2 // 3])
+    beside = converted(cut, "cut.har", True)
+    assert beside == converted(cut, "cut.har", False)
+    assert beside[0]["status"] == "partial" and beside[0]["error"].startswith("cut off after entry")
+
+
+def test_the_reading_process_sends_batches_then_an_end_marker():
+    request, out = io.BytesIO(pickle.dumps((str(SAMPLES / "phone-sync.har"), "har", "s.har", ()))), io.BytesIO()
+    _serve(request, out)
+    out.seek(0)
+    items = list(_received(out))
+    assert len(items) == 16 and all(isinstance(i, Exchange) for i in items)
+    assert [i.source_entry for i in items] == list(range(16))
+
+
+def test_the_reading_process_passes_an_unreadable_file_on_as_the_oserror_it_met(tmp_path):
+    request, out = io.BytesIO(pickle.dumps((str(tmp_path), "har", "folder.har", ()))), io.BytesIO()
+    _serve(request, out)
+    out.seek(0)
+    with pytest.raises(IsADirectoryError):
+        list(_received(out))
+
+
+def test_a_bug_in_the_reading_process_arrives_with_its_traceback():
+    request, out = io.BytesIO(pickle.dumps((None, "har", "x.har", ()))), io.BytesIO()  # None: no path at all
+    _serve(request, out)
+    out.seek(0)
+    with pytest.raises(ReaderCrashed, match="Traceback"):
+        list(_received(out))
+
+
+def test_a_reading_process_that_dies_midway_is_an_error_not_a_short_capture():
+    stream = io.BytesIO(pickle.dumps([]))  # one empty batch, then nothing: no end marker
+    with pytest.raises(ReaderCrashed, match="ended without finishing"):
+        list(_received(stream))
+
+
+def test_stopping_early_ends_the_reading_process():
+    items = read_capture_beside(SAMPLES / "phone-sync.har", "har", "s.har", ())
+    assert isinstance(next(items), Exchange)
+    items.close()  # the generator's cleanup kills the child; a leftover child would keep the test run waiting
