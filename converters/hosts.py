@@ -19,6 +19,10 @@ class BodyWanted:
 
     def __init__(self, generic_globs: tuple[str, ...] = ()):
         self.generic_globs = generic_globs
+        self._answers: dict[str, bool] = {}  # a capture asks about the same few hosts thousands of times
 
     def __call__(self, host: str) -> bool:
-        return is_device_host(host) or host_matches(host, self.generic_globs)
+        answer = self._answers.get(host)
+        if answer is None:
+            answer = self._answers[host] = is_device_host(host) or host_matches(host, self.generic_globs)
+        return answer

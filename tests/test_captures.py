@@ -13,11 +13,13 @@ from urllib.parse import urlsplit
 
 import pytest
 from builders import entry
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from converters.captures import CaptureError, Exchange, Skipped, detect_format, read_capture
 from converters.captures.bodies import dechunk
 from converters.captures.flow import read_flows
-from converters.captures.har import read_har
+from converters.captures.har import _split_url, read_har
 
 CAPTURES = Path(__file__).resolve().parents[2] / "shared/reference/captures"
 REFERENCE_FILES = sorted(CAPTURES.glob("*/*")) if CAPTURES.is_dir() else []
@@ -396,3 +398,22 @@ def test_damaged_flow_error_does_not_quote_flow_data(tmp_path):
     state["client_conn"]["unexpected"] = b"SECRET-TOKEN"  # mitmproxy's message lists the unexpected fields' values
     items = list(read_flows(write(tmp_path, "odd.mitm", tnetstring.dumps(state)), "x"))
     assert items == [CaptureError("cut off or damaged: invalid flow data (FlowReadException); flows read: 0", 0)]
+
+
+URL_TEXT = st.text(alphabet=st.sampled_from("ab:/?#@[]%.-_ 09\tÉ"), max_size=20)
+
+
+@settings(max_examples=300)
+@given(scheme=st.sampled_from(["https", "HTTP", "ftp", "", " https", "1x"]), rest=URL_TEXT)
+def test_the_cached_url_split_agrees_with_urlsplit(scheme, rest):
+    url = f"{scheme}://{rest}" if scheme else rest
+    try:
+        parts = urlsplit(url)
+        expected: tuple = (parts.scheme, parts.hostname, parts.port, parts.path, parts.query)
+    except ValueError:
+        expected = ("ValueError",)
+    try:
+        got: tuple = _split_url(url)
+    except ValueError:
+        got = ("ValueError",)
+    assert got == expected
