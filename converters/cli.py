@@ -323,4 +323,8 @@ def _print_summary(err, report: dict, out: Path) -> None:
 
 
 def main() -> None:
+    # polars' allocator (jemalloc) keeps freed pages for 10 s: returned at once instead, the garbage of one step of
+    # a conversion is not still held at the next (peak memory on a 200 MB HAR: 234 MB -> 187 MB, 0.1 s more time).
+    # Read when polars is first loaded, which the commands do after this.
+    os.environ.setdefault("_RJEM_MALLOC_CONF", "dirty_decay_ms:0,muzzy_decay_ms:0")
     app()

@@ -229,34 +229,30 @@ def convert_files(
 def combine(reports: list[FileReport], frames: list[dict[str, pl.DataFrame]]) -> Conversion:
     """Rows of files (new, or kept from earlier runs and shards) as one de-duplicated set of tables; the copies
     dropped are added to each file's report. Ties between copies captured at the same time go to the file whose
-    name sorts last, however the files were listed, sharded or added."""
+    name sorts last, however the files were listed, sharded or added. The dicts in `frames` are emptied as their
+    tables are taken in, so that no table is held twice for longer than it takes to combine it."""
     indexes = {name: i for i, name in enumerate(sorted({r.file for r in reports}))}
     by_table: dict[str, list[pl.DataFrame]] = {}
     for tables in frames:
-        for name, df in tables.items():
-            by_table.setdefault(name, []).append(df)
+        for name in list(tables):
+            by_table.setdefault(name, []).append(tables.pop(name))
+    file_index = pl.col("source_file").replace_strict(indexes, default=-1, return_dtype=pl.Int64).alias(FILE_INDEX)
     tables, losses = dedupe(
-        {
-            name: pl.concat(dfs).with_columns(
-                pl.col("source_file").replace_strict(indexes, default=-1, return_dtype=pl.Int64).alias(FILE_INDEX)
-            )
-            for name, dfs in by_table.items()
-            if name in TABLES
-        }
+        {name: pl.concat(by_table.pop(name)).with_columns(file_index) for name in list(by_table) if name in TABLES}
     )
     others = {}
-    for name in sorted(n for n in by_table if n not in TABLES):
-        others[name], dropped = generic.dedupe(pl.concat(by_table[name], how="diagonal_relaxed"))
+    for name in sorted(by_table):
+        others[name], dropped = generic.dedupe(pl.concat(by_table.pop(name), how="diagonal_relaxed"))
         for source_file, n in dropped.iter_rows():
             losses.duplicates[source_file][name] += n
     for report in reports:
         report.duplicates.update(losses.duplicates[report.file])
         report.conflicts.update(losses.conflicts[report.file])
-    ordered = {
-        name: tables[name].drop(FILE_INDEX).sort(list(TABLES[name].key), nulls_last=True, maintain_order=True)
-        for name in TABLES
-        if name in tables and tables[name].height
-    }
+    ordered = {}
+    for name in TABLES:
+        df = tables.pop(name, None)
+        if df is not None and df.height:
+            ordered[name] = df.drop(FILE_INDEX).sort(list(TABLES[name].key), nulls_last=True, maintain_order=True)
     return Conversion(reports, ordered | others)
 
 
@@ -264,7 +260,7 @@ class RowBuffer:
     """One file's rows per table, gathered as columns and turned into polars frames of the table's schema every
     `BATCH` rows."""
 
-    BATCH = 50_000
+    BATCH = 10_000
 
     def __init__(self) -> None:
         self._columns: dict[str, dict[str, list]] = {}  # table -> column (provenance included) -> values
