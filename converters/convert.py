@@ -14,7 +14,7 @@ import os
 import shutil
 import tempfile
 from collections import Counter
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from itertools import repeat
 from pathlib import Path
@@ -205,25 +205,47 @@ def shard(inputs: list[Input], index: int, count: int) -> list[Input]:
 def convert_files(
     inputs: list[Input], progress: ProgressCallback | None = None, jobs: int = 1, debug: bool = False
 ) -> list[tuple[FileReport, dict[str, pl.DataFrame]]]:
-    """Each input's report and rows, in input order."""
-    results: list[tuple[FileReport, dict[str, pl.DataFrame]]] = []
+    """Each input's report and rows, in input order. With `jobs` > 1, this process converts files too, beside
+    `jobs` - 1 worker processes: it starts at once, while they start up."""
     separate_reader = jobs >= 2 * min(jobs, len(inputs))  # two cores or more for every file converted at once
-    if jobs <= 1 or len(inputs) <= 1:
-        for inp in inputs:
-            if progress:
-                progress(inp, None)
-            results.append(convert_file(inp, debug, separate_reader))
-            if progress:
-                progress(inp, results[-1][0])
-    else:
-        # spawn: forking a process that has polars' thread pool running can deadlock
-        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-            futures = [pool.submit(convert_file, inp, debug, separate_reader) for inp in inputs]
-            for inp, future in zip(inputs, futures):
-                results.append(future.result())
+    results: dict[int, tuple[FileReport, dict[str, pl.DataFrame]]] = {}
+
+    def here(i: int) -> None:
+        if progress:
+            progress(inputs[i], None)
+        results[i] = convert_file(inputs[i], debug, separate_reader)
+        if progress:
+            progress(inputs[i], results[i][0])
+
+    pending = iter(range(len(inputs)))
+    workers = min(jobs, len(inputs)) - 1
+    if workers < 1:
+        for i in pending:
+            here(i)
+        return [results[i] for i in range(len(inputs))]
+    # spawn: forking a process that has polars' thread pool running can deadlock
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        running: dict[Future, int] = {}
+
+        def hand_out() -> None:
+            """Keep two files queued for every worker, so none waits while this process converts."""
+            while len(running) < 2 * workers and (i := next(pending, None)) is not None:
+                running[pool.submit(convert_file, inputs[i], debug, separate_reader)] = i
+
+        def collect(futures: Iterable[Future]) -> None:
+            for future in futures:
+                i = running.pop(future)
+                results[i] = future.result()
                 if progress:
-                    progress(inp, results[-1][0])
-    return results
+                    progress(inputs[i], results[i][0])
+
+        hand_out()
+        while (i := next(pending, None)) is not None:
+            here(i)
+            collect([f for f in running if f.done()])
+            hand_out()
+        collect(as_completed(list(running)))
+    return [results[i] for i in range(len(inputs))]
 
 
 def combine(reports: list[FileReport], frames: list[dict[str, pl.DataFrame]]) -> Conversion:
