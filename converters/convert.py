@@ -430,7 +430,7 @@ def _route_exchange(
     problem, decoded = _decode(ex, m)
     if problem is not None:
         report.rejects += 1
-        rows.add([("rejects", _reject_row(ex, ep.name, problem))], provenance)
+        rows.add([("rejects", _reject_row(ex, ep, problem))], provenance)
         return
     report.device_responses[ep.name] += 1
     report.rows.update(rows.add(decoded, provenance))
@@ -453,12 +453,18 @@ def _decode(ex: Exchange, m: devices.Match) -> tuple[str | None, list]:
     """(None, rows) for a good device response, else (the reason to reject it, [])."""
     if ex.status is None:
         return "no response was captured", []
-    if ex.body is None:
+    reads = m.endpoint.reads
+    if reads == "query":
+        payload = parse_query(ex.query)
+    elif (body := _read_body(ex, reads)) is None:
+        if reads == "request":
+            return "the capture holds no request body", []
         return ex.body_error or "the capture holds no response body", []
-    try:
-        payload = orjson.loads(ex.body)
-    except orjson.JSONDecodeError as e:
-        return f"not JSON: {e}", []
+    else:
+        try:
+            payload = orjson.loads(body)
+        except orjson.JSONDecodeError as e:
+            return f"not JSON: {e}", []
     request = Request(m.path_params, parse_query(ex.query), ex.request_body, ex.captured_at)
     return _decode_payload(payload, m.endpoint, request)
 
@@ -503,15 +509,20 @@ def _saved_reject_row(inp: Input, payload: Any, endpoint: str, reason: str) -> R
             "body_encoding": "utf-8"}
 
 
-def _reject_row(ex: Exchange, endpoint: str, reason: str) -> Row:
+def _read_body(ex: Exchange, reads: str) -> bytes | None:
+    """The body an endpoint decodes: the response's, the request's, or none (it reads the query)."""
+    return ex.body if reads == "response" else ex.request_body if reads == "request" else None
+
+
+def _reject_row(ex: Exchange, endpoint: Endpoint, reason: str) -> Row:
     body, encoding = None, None
-    if ex.body is not None:
+    if (raw := _read_body(ex, endpoint.reads)) is not None:
         try:
-            body, encoding = ex.body.decode("utf-8"), "utf-8"
+            body, encoding = raw.decode("utf-8"), "utf-8"
         except UnicodeDecodeError:
-            body, encoding = base64.b64encode(ex.body).decode("ascii"), "base64"
+            body, encoding = base64.b64encode(raw).decode("ascii"), "base64"
     return {
-        "endpoint": endpoint,
+        "endpoint": endpoint.name,
         "method": ex.method,
         "host": ex.host,
         "path": ex.path,

@@ -386,7 +386,8 @@ REJECTS = Table(
         C("path", S, "URL path (query left out: it may hold tokens)"),
         C("status", I, "HTTP status"),
         C("reason", S, "Why the response was rejected (e.g. the schema violation)"),
-        C("body", S, "The raw response body (UTF-8 text, or base64 when not UTF-8)"),
+        C("body", S, "The raw body that failed: the response's, or for endpoints that read what the app sent (answers "
+          "to Sense questions) the request's; UTF-8 text, or base64 when not UTF-8"),
         C("body_encoding", S, "utf-8 or base64"),
         *PROVENANCE,
     ),

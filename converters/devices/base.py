@@ -55,6 +55,8 @@ class Endpoint:
     kind: Literal["data", "auth"]
     schema: str | None = None  # file name in schemas/, for data endpoints
     decode: Callable[[Any, Request], Rows] | None = None
+    # Where the data is: the response body, the JSON body the app sent (answers to Sense questions), or the query.
+    reads: Literal["response", "request", "query"] = "response"
 
 
 @dataclass(frozen=True, slots=True)
