@@ -1,7 +1,8 @@
 """Single responses saved by hand (Postman, a browser, mitmproxy's "save body") as `.json` files.
 
 Such a file has no URL: its endpoint is named by the user, or recognised by the payload's shape where that is
-unambiguous. Its rows have no capture time.
+unambiguous. Its rows have no capture time. Bodies the app sent (answers to Sense questions) are not responses and
+are never recognised by shape; `--endpoint` still reads them.
 """
 
 from __future__ import annotations
@@ -71,6 +72,7 @@ SHAPES: dict[str, Callable[[Any], bool]] = {
     "sense/trends-v1": _list_of("data_points", "data_type"),
     "sense/insights": _list_of("category", "title", "message"),
     "sense/devices": _sense_devices,
+    "sense/questions": _list_of("id", "text", "choices"),
 }
 
 

@@ -376,6 +376,43 @@ SENSE_DEVICES = table(
     C("battery_type", S, "Pills: battery type as sent"),
 )
 
+SENSE_QUESTIONS = table(
+    "sense_questions",
+    "Questions the Sense app asked (GET /v1/questions?date=): one row per question asked, identified by the "
+    "account's ask of it (account_question_id). The choices offered are in sense_question_choices.",
+    ("account_question_id", "question_id"),
+    C("account_question_id", I, "Id of this ask of the question to the account (answers and skips name it)"),
+    C("question_id", I, "The question (id)"),
+    C("ask_date", D, "The local day the question was asked for (ask_local_date, sent as that day's UTC midnight)"),
+    C("ask_time", S, "MORNING, AFTERNOON, EVENING or ANYTIME (ask_time)"),
+    C("question_type", S, "CHOICE (one answer), CHECKBOX (several), QUANTITY, DURATION, TIME, TEXT (type)"),
+    C("text", S, "The question as shown"),
+)
+
+SENSE_QUESTION_CHOICES = table(
+    "sense_question_choices",
+    "The answers a Sense question offered (the `choices` of GET /v1/questions): one row per question and choice.",
+    ("question_id", "choice_id"),
+    C("question_id", I, "The question (the id of the question that listed the choice)"),
+    C("choice_id", I, "The choice (id); answers name it"),
+    C("position", I, "0-based place of the choice in the list shown"),
+    C("text", S, "The choice as shown"),
+)
+
+SENSE_QUESTION_ANSWERS = table(
+    "sense_question_answers",
+    "What the user did with a Sense question: one row per choice picked (the request body the app sent with POST "
+    "/v1/questions/save?account_question_id=) or per skip (PUT /v1/questions/skip?account_question_id=&id=). Only "
+    "requests the service accepted (2xx) are kept; when the user answered is the capture time, `captured_at`.",
+    ("account_question_id", "action", "choice_id"),
+    C("account_question_id", I, "The ask of the question answered or skipped (account_question_id of the URL; null "
+      "for a saved body without its URL)"),
+    C("question_id", I, "The question (the choice's question_id, or the skip's id)"),
+    C("action", S, "answered or skipped"),
+    C("choice_id", I, "The choice picked (null for a skip)"),
+    C("choice_text", S, "The choice's text as the app sent it (null for a skip)"),
+)
+
 REJECTS = Table(
     "rejects",
     "Device responses that could not be decoded, kept whole with the reason.",
@@ -412,6 +449,9 @@ TABLES: dict[str, Table] = {
         SENSE_TRENDS,
         SENSE_INSIGHTS,
         SENSE_DEVICES,
+        SENSE_QUESTIONS,
+        SENSE_QUESTION_CHOICES,
+        SENSE_QUESTION_ANSWERS,
         REJECTS,
     )
 }

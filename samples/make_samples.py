@@ -1341,6 +1341,32 @@ def sense_devices_v2() -> dict:
     }
 
 
+# Questions: the app asks two on the morning of 2017-03-04; the user answers the first and skips the second.
+QUESTIONS_DAY = datetime(2017, 3, 4, tzinfo=UTC)  # the server sends the local day as that day's UTC midnight
+QUESTIONS = [  # (question id, account_question_id, type, ask_time, text, choices)
+    (12, 90311, "CHOICE", "MORNING", "Do you sleep better when your bedroom is warm or cool?",
+     [(31, "Warm"), (32, "Cool"), (33, "No difference")]),
+    (17, 90312, "CHECKBOX", "ANYTIME", "Which of these did you have in the evening?",
+     [(51, "Coffee"), (52, "Alcohol"), (53, "A big meal"), (54, "None of these")]),
+]
+
+
+def sense_questions() -> list[dict]:
+    """`GET /v1/questions?date=`: today's questions with their choices (suripu-core Question and Choice)."""
+    return [
+        {"id": qid, "account_question_id": aqid, "text": text, "type": kind, "ask_local_date": ms(QUESTIONS_DAY),
+         "ask_time": ask_time, "choices": [{"id": cid, "text": ctext, "question_id": qid} for cid, ctext in choices]}
+        for qid, aqid, kind, ask_time, text, choices in QUESTIONS
+    ]
+
+
+def sense_question_answer() -> list[dict]:
+    """The request body of `POST /v1/questions/save`: the choice picked for the first question."""
+    qid, _, _, _, _, choices = QUESTIONS[0]
+    cid, text = choices[1]
+    return [{"id": cid, "text": text, "question_id": qid}]
+
+
 def sense_token_request() -> bytes:
     return urlencode({"grant_type": "password", "client_id": SENSE_CLIENT_ID, "client_secret": SENSE_CLIENT_SECRET,
                       "username": SENSE_USERNAME, "password": SENSE_PASSWORD}).encode()
@@ -1491,18 +1517,19 @@ def band_public_call(started: datetime, target: str, body: dict, **kw) -> Call:
     return Call("GET", f"https://{BAND_PUBLIC_HOST}{target}", started, 200, headers, response, json_bytes(body), **kw)
 
 
-def sense_call(started: datetime, method: str, target: str, body, request: dict | None = None,
-               ios: bool = False, **kw) -> Call:
+def sense_call(started: datetime, method: str, target: str, body, request: dict | list | None = None,
+               ios: bool = False, status: int = 200, **kw) -> Call:
     """A request of the Sense app to api.hello.is, with the bearer token."""
     agent = "Sense/1.9.2 (iPhone; iOS 10.2.1; Scale/2.00)" if ios else "okhttp/2.7.5"
     headers = [("Authorization", f"Bearer {SENSE_ACCESS_TOKEN}"), ("X-Client-Version", "1.9.2" if ios else "1.4.3"),
                ("Accept", "application/json"), ("User-Agent", agent), ("Accept-Encoding", "gzip")]
     if request is not None:
         headers.append(("Content-Type", "application/json; charset=UTF-8"))
-    response = [("Content-Type", "application/json"), ("Date", http_date(started)), ("Server", "nginx"),
-                ("Vary", "Accept-Encoding")]
-    return Call(method, f"https://{SENSE_HOST}{target}", started, 200, headers, response, json_bytes(body),
-                json_bytes(request) if request is not None else None, **kw)
+    response = [("Date", http_date(started)), ("Server", "nginx")]
+    if body is not None:  # 204 No Content: questions answered or skipped
+        response = [("Content-Type", "application/json"), *response, ("Vary", "Accept-Encoding")]
+    return Call(method, f"https://{SENSE_HOST}{target}", started, status, headers, response,
+                b"" if body is None else json_bytes(body), json_bytes(request) if request is not None else None, **kw)
 
 
 def sense_token_call(started: datetime) -> Call:
@@ -1637,6 +1664,11 @@ def flow_calls() -> list[Call]:
         sense_call(at(78.305), "GET", "/v2/trends/LAST_WEEK", sense_trends_v2(), ios=True),
         sense_call(at(80.712), "GET", "/v2/insights", sense_insights_v2(), ios=True),
         sense_call(at(83.046), "GET", "/v2/devices", sense_devices_v2(), ios=True),
+        sense_call(at(86.410), "GET", "/v1/questions?date=2017-03-04", sense_questions()),
+        sense_call(at(95.127), "POST", f"/v1/questions/save?account_question_id={QUESTIONS[0][1]}", None,
+                   request=sense_question_answer(), status=204),
+        sense_call(at(99.853), "PUT", f"/v1/questions/skip?account_question_id={QUESTIONS[1][1]}&id={QUESTIONS[1][0]}",
+                   None, status=204),
     ]
 
 

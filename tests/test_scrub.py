@@ -166,12 +166,14 @@ def test_truncated_har_is_partial_with_its_complete_entries_scrubbed(tmp_path):
 
 def test_truncated_flow_dump_is_partial_with_its_complete_flows_scrubbed(tmp_path):
     data = SAMPLES[1].read_bytes()
+    with SAMPLES[1].open("rb") as f:
+        flows = len(list(mitmio.FlowReader(f).stream()))
     cut = tmp_path / "cut.flow"
     cut.write_bytes(data[: len(data) * 2 // 3])
 
     report = scrub_capture(cut, tmp_path / "out.flow")
 
-    assert report.status == "partial" and 0 < report.entries < 17
+    assert report.status == "partial" and 0 < report.entries < flows
     assert report.message.endswith(f"flows read: {report.entries}")
     with (tmp_path / "out.flow").open("rb") as f:
         assert len(list(mitmio.FlowReader(f).stream())) == report.entries

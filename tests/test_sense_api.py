@@ -64,7 +64,7 @@ def utc(*args) -> int:
         ("PATCH", "/v2/timeline/2017-04-20/events/WOKE_UP/1492700000000", "sense/timeline-v2"),
         ("DELETE", "/v2/timeline/2017-04-20/events/SNORED/1492700000000", "sense/timeline-v2"),
         ("PUT", "/v2/timeline/2017-04-20/events/WOKE_UP/1492700000000", "undecoded"),  # verify: no body
-        ("GET", "/v1/questions", "undecoded"),
+        ("GET", "/v1/questions/more", "undecoded"),
         ("GET", "/v2/alarms", "undecoded"),
     ],
 )

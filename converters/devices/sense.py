@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import re
 from functools import partial
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import orjson
 
 from .base import (
+    EPOCH,
     Block,
     Device,
     Endpoint,
@@ -418,6 +419,54 @@ def decode_devices(payload: dict[str, Any], request: Request) -> Rows:
             }
 
 
+def decode_questions(payload: list[dict[str, Any]], request: Request) -> Rows:
+    """GET /v1/questions?date=: the questions asked, each with the choices offered."""
+    for q in payload:
+        question_id = q["id"]
+        yield "sense_questions", {
+            "account_question_id": q.get("account_question_id"),
+            "question_id": question_id,
+            "ask_date": _utc_day(q.get("ask_local_date")),
+            "ask_time": _upper(q.get("ask_time")),
+            "question_type": _upper(q.get("type")),
+            "text": q.get("text"),
+        }
+        for position, c in enumerate(q.get("choices") or ()):
+            yield "sense_question_choices", {
+                "question_id": question_id,
+                "choice_id": c["id"],
+                "position": position,
+                "text": c.get("text"),
+            }
+
+
+def decode_question_answers(payload: list[dict[str, Any]], request: Request) -> Rows:
+    """POST /v1/questions/save?account_question_id=: the REQUEST body, the choices the user picked."""
+    account_question_id = integer(request.query.get("account_question_id"))
+    for c in payload:
+        yield "sense_question_answers", _answer_row(account_question_id, c.get("question_id"), "answered", c)
+
+
+def decode_question_skip(payload: dict[str, str], request: Request) -> Rows:
+    """PUT /v1/questions/skip?account_question_id=&id=: the query names the question skipped."""
+    yield "sense_question_answers", _answer_row(int(payload["account_question_id"]), payload["id"], "skipped", {})
+
+
+def _answer_row(account_question_id: int | None, question_id, action: str, choice: dict[str, Any]) -> Row:
+    return {
+        "account_question_id": account_question_id,
+        "question_id": integer(question_id),
+        "action": action,
+        "choice_id": choice.get("id"),
+        "choice_text": choice.get("text"),
+    }
+
+
+def _utc_day(value_ms) -> date | None:
+    """The UTC date of an epoch-ms instant (the server sends local days as UTC midnights)."""
+    return None if value_ms is None else (EPOCH + timedelta(milliseconds=int(value_ms))).date()
+
+
 def _text(value) -> str | None:
     return None if value is None else str(value)
 
@@ -442,6 +491,13 @@ TRENDS_V2 = Endpoint("sense/trends-v2", "data", "sense-trends-v2.json", decode_t
 TRENDS_V1 = Endpoint("sense/trends-v1", "data", "sense-trends-v1.json", decode_trends_v1)
 INSIGHTS = Endpoint("sense/insights", "data", "sense-insights.json", decode_insights)
 DEVICES = Endpoint("sense/devices", "data", "sense-devices.json", decode_devices)
+QUESTIONS = Endpoint("sense/questions", "data", "sense-questions.json", decode_questions)
+QUESTION_ANSWERS = Endpoint(
+    "sense/question-answers", "data", "sense-question-answers.json", decode_question_answers, reads="request"
+)
+QUESTION_SKIPS = Endpoint(
+    "sense/question-skips", "data", "sense-question-skips.json", decode_question_skip, reads="query"
+)
 AUTH = Endpoint("sense/auth", "auth")
 
 DATE = r"(?P<date>\d{4}-\d{2}-\d{2})"
@@ -466,6 +522,9 @@ DEVICE = Device(
         route("GET", r"/(?P<version>v2)/insights", INSIGHTS),
         route("GET", rf"{V1}/insights", INSIGHTS),
         route("GET", r"/v2/devices", DEVICES),
+        route("GET", rf"{V1}/questions", QUESTIONS),
+        route("POST", rf"{V1}/questions/save", QUESTION_ANSWERS),
+        route("PUT", rf"{V1}/questions/skip", QUESTION_SKIPS),
         route("GET POST PUT DELETE", rf"{V1}/oauth2(?:/.*)?", AUTH),
     ),
 )
