@@ -59,6 +59,11 @@ def _sense_devices(p: Any) -> bool:
     return isinstance(p, dict) and ("senses" in p or "pills" in p) and "sensors" not in p
 
 
+def _alarm_groups(p: Any) -> bool:
+    groups = ("classic", "voice", "expansions")
+    return isinstance(p, dict) and any(g in p for g in groups) and all(isinstance(p.get(g, []), list) for g in groups)
+
+
 # Endpoint name -> the shape only its responses have.
 SHAPES: dict[str, Callable[[Any], bool]] = {
     "band/events": _band_events,
@@ -73,6 +78,7 @@ SHAPES: dict[str, Callable[[Any], bool]] = {
     "sense/insights": _list_of("category", "title", "message"),
     "sense/devices": _sense_devices,
     "sense/questions": _list_of("id", "text", "choices"),
+    "sense/alarms": lambda p: _alarm_groups(p) or _list_of("hour", "minute", "day_of_week")(p),
 }
 
 

@@ -413,6 +413,33 @@ SENSE_QUESTION_ANSWERS = table(
     C("choice_text", S, "The choice's text as the app sent it (null for a skip)"),
 )
 
+SENSE_ALARMS = table(
+    "sense_alarms",
+    "The Sense alarms as the app read them (GET /v1/alarms, /v2/alarms) or saved them (the answer to POST "
+    "/v1|v2/alarms/{client_time_utc}): one row per alarm of each alarm list. A list is the state at capture time; "
+    "lists with the same content share one `alarm_set` fingerprint, so a list captured again appears once, with the "
+    "provenance of its newest capture. Times of day are the Sense's local time (its zone is not in the payload). "
+    "Sound URLs are left out (they are signed links).",
+    ("alarm_set", "kind", "position"),
+    C("alarm_set", S, "Fingerprint of the whole alarm list the row belongs to (16 hex digits of a SHA-256 of its "
+      "decoded rows): the same alarms, in v1 or v2, give the same fingerprint"),
+    C("kind", S, "classic, voice (set by voice) or expansion: the v2 group, or for v1 the alarm's source"),
+    C("position", I, "0-based place of the alarm among those of its kind"),
+    C("alarm_id", S, "The alarm's id as sent (a UUID from the app; null when empty)"),
+    C("hour", I, "Hour of the ring time (local, 0-23)"),
+    C("minute", I, "Minute of the ring time (local, 0-59)"),
+    C("repeat_days", S, "Days it rings (day_of_week, Monday = 1) as MO,TU,WE,TH,FR,SA,SU; null for none"),
+    C("repeated", B, "It rings every week on `repeat_days` (repeated)"),
+    C("ring_date", D, "One-time alarms: the local day it rings (year, month, day_of_month); null for repeated ones"),
+    C("enabled", B, "The alarm is on (enabled)"),
+    C("smart", B, "Smart alarm: the Sense may ring earlier, in light sleep (smart)"),
+    C("editable", B, "The app may change it (editable)"),
+    C("sound_id", I, "Ringtone id (sound.id; null when not set)"),
+    C("sound_name", S, "Ringtone name (sound.name)"),
+    C("source", S, "Where the alarm was made: MOBILE_APP, VOICE_SERVICE, OTHER (source; null when not sent)"),
+    C("expansions", S, "Expansions run with the alarm (e.g. lights), as id:on or id:off joined by ','"),
+)
+
 REJECTS = Table(
     "rejects",
     "Device responses that could not be decoded, kept whole with the reason.",
@@ -452,6 +479,7 @@ TABLES: dict[str, Table] = {
         SENSE_QUESTIONS,
         SENSE_QUESTION_CHOICES,
         SENSE_QUESTION_ANSWERS,
+        SENSE_ALARMS,
         REJECTS,
     )
 }

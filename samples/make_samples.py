@@ -1367,6 +1367,23 @@ def sense_question_answer() -> list[dict]:
     return [{"id": cid, "text": text, "question_id": qid}]
 
 
+def alarm(hour: int, minute: int, days: list[int], alarm_id: str, sound: tuple[int, str], enabled: bool = True,
+          smart: bool = True) -> dict:
+    """One repeated alarm as the server writes it (suripu-core Alarm): no date, `day_of_week` Monday = 1."""
+    return {"id": alarm_id, "year": 0, "month": 0, "day_of_month": 0, "hour": hour, "minute": minute,
+            "day_of_week": days, "repeated": True, "enabled": enabled, "editable": True, "smart": smart,
+            "sound": {"id": sound[0], "name": sound[1], "url": ""}, "source": "MOBILE_APP", "expansions": []}
+
+
+def sense_alarms(saved: bool) -> dict:
+    """`GET /v2/alarms`, and after the user turned the weekend alarm on, the groups `POST /v2/alarms/{ms}` sent
+    (and the server echoed)."""
+    return {"expansions": [], "voice": [], "classic": [
+        alarm(6, 45, [1, 2, 3, 4, 5], fixed_id("alarm", 1), (5, "Dusk")),
+        alarm(8, 30, [6, 7], fixed_id("alarm", 2), (10, "Waves"), enabled=saved, smart=False),
+    ]}
+
+
 def sense_token_request() -> bytes:
     return urlencode({"grant_type": "password", "client_id": SENSE_CLIENT_ID, "client_secret": SENSE_CLIENT_SECRET,
                       "username": SENSE_USERNAME, "password": SENSE_PASSWORD}).encode()
@@ -1669,6 +1686,9 @@ def flow_calls() -> list[Call]:
                    request=sense_question_answer(), status=204),
         sense_call(at(99.853), "PUT", f"/v1/questions/skip?account_question_id={QUESTIONS[1][1]}&id={QUESTIONS[1][0]}",
                    None, status=204),
+        sense_call(at(104.288), "GET", "/v2/alarms", sense_alarms(saved=False)),
+        sense_call(at(112.604), "POST", f"/v2/alarms/{ms(at(112.6))}", sense_alarms(saved=True),
+                   request=sense_alarms(saved=True)),
     ]
 
 

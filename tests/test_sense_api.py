@@ -65,7 +65,7 @@ def utc(*args) -> int:
         ("DELETE", "/v2/timeline/2017-04-20/events/SNORED/1492700000000", "sense/timeline-v2"),
         ("PUT", "/v2/timeline/2017-04-20/events/WOKE_UP/1492700000000", "undecoded"),  # verify: no body
         ("GET", "/v1/questions/more", "undecoded"),
-        ("GET", "/v2/alarms", "undecoded"),
+        ("GET", "/v2/alarms/sounds", "undecoded"),
     ],
 )
 def test_routes(method, path, expected):

@@ -1,4 +1,4 @@
-"""Sense questions: asked (GET), answered in the request body of save, skipped in the query of skip."""
+"""Sense questions (asked, answered in the request body, skipped in the query) and alarms (state snapshots)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import copy
 import json
 from datetime import date
 
+import polars as pl
 import pytest
 from builders import entry, write_har
 from typer.testing import CliRunner
@@ -32,6 +33,13 @@ QUESTIONS = [
                  {"id": 40, "question_id": 21, "text": "Alcohol"}, {"id": 50, "question_id": 21, "text": "Math"}],
      "id": 99, "text": "What are you addicted to?", "type": "CHECKBOX"},
 ]
+# hello/suripu-android app/src/test/assets/smart_alarms.json, as it is.
+SMART_ALARMS = {
+    "expansions": [],
+    "voice": [],
+    "classic": [{"day_of_month": 0, "day_of_week": [1], "editable": True, "enabled": True, "hour": 7, "minute": 30,
+                 "month": 0, "repeated": True, "sound": {"id": 0, "name": None}, "year": 0}],
+}
 
 
 def endpoint(method: str, path: str) -> str | None:
@@ -68,6 +76,13 @@ def at(seconds: int) -> str:
         ("GET", "/v1/questions/more", "undecoded"),
         ("POST", "/v1/questions", "undecoded"),  # deprecated: the server ignores it
         ("PUT", "/v1/questions/12/skip", "undecoded"),  # deprecated: the server ignores it
+        ("GET", "/v2/alarms", "sense/alarms"),
+        ("GET", "/v1/alarms", "sense/alarms"),
+        ("POST", "/v2/alarms/1488641600000", "sense/alarms"),
+        ("POST", "/v1/alarms/1488641600000", "sense/alarms"),
+        ("POST", "/v2/alarms1488641600000", "sense/alarms"),  # a SenseKit version left out the slash
+        ("GET", "/v1/alarms/sounds", "undecoded"),  # the fixed ringtone list, with signed links
+        ("GET", "/v2/alarms/sounds", "undecoded"),
     ],
 )
 def test_routes(method, path, expected):
@@ -176,8 +191,107 @@ def test_a_saved_questions_response_is_recognised_but_a_saved_answer_body_needs_
     assert named.tables["sense_question_answers"].select("account_question_id", "choice_id").rows() == [(None, 30)]
 
 
-def test_endpoints_command_lists_the_question_endpoints():
+# --- alarms -----------------------------------------------------------------------------------------------------
+
+
+def test_smart_alarms_fixture_is_one_classic_alarm_on_mondays():
+    (row,) = decode(sense.ALARMS, SMART_ALARMS)["sense_alarms"]
+    assert {k: v for k, v in row.items() if k != "alarm_set"} == {
+        "kind": "classic", "position": 0, "alarm_id": None, "hour": 7, "minute": 30, "repeat_days": "MO",
+        "repeated": True, "ring_date": None, "enabled": True, "smart": None, "editable": True, "sound_id": 0,
+        "sound_name": None, "source": None, "expansions": None}
+    assert len(row["alarm_set"]) == 16
+
+
+def ios_alarm(**kw) -> dict:
+    """An alarm as SenseKit's SENAlarm.dictionaryValue sends it: no date for repeated alarms, "" for no sound."""
+    return {"editable": True, "enabled": True, "sound": {"name": "", "id": ""}, "id": "8C0E4D1A-2B3F-4A5C-9D6E",
+            "hour": 6, "minute": 5, "repeated": True, "smart": False, "day_of_week": [7, 6]} | kw
+
+
+def test_ios_alarms_one_time_with_its_day_and_repeated_without_sound():
+    once = ios_alarm(repeated=False, day_of_week=[], year=2017, month=3, day_of_month=5, hour=9, minute=0)
+    rows = decode(sense.ALARMS, {"classic": [ios_alarm(), once], "voice": [], "expansions": []})["sense_alarms"]
+    assert [(r["repeat_days"], r["ring_date"], r["sound_id"], r["sound_name"]) for r in rows] == [
+        ("SA,SU", None, None, ""), (None, date(2017, 3, 5), None, "")]
+    assert [r["position"] for r in rows] == [0, 1]
+
+
+def test_alarm_kinds_come_from_the_v2_group_or_the_v1_source():
+    voice = {"hour": 7, "minute": 0, "source": "VOICE_SERVICE", "expansions": [{"id": 4, "enable": True},
+                                                                                 {"id": 9, "enable": False}]}
+    v2 = decode(sense.ALARMS, {"classic": [SMART_ALARMS["classic"][0]], "voice": [voice], "expansions": []})
+    v1 = decode(sense.ALARMS, [SMART_ALARMS["classic"][0], voice])
+    for rows in (v2["sense_alarms"], v1["sense_alarms"]):
+        assert [(r["kind"], r["position"]) for r in rows] == [("classic", 0), ("voice", 0)]
+        assert rows[1]["expansions"] == "4:on,9:off"
+    assert {r["alarm_set"] for r in v1["sense_alarms"]} == {r["alarm_set"] for r in v2["sense_alarms"]}
+
+
+def test_a_changed_alarm_list_has_another_fingerprint():
+    changed = copy.deepcopy(SMART_ALARMS)
+    changed["classic"][0]["enabled"] = False
+    (a,), (b,) = (decode(sense.ALARMS, p)["sense_alarms"] for p in (SMART_ALARMS, changed))
+    assert a["alarm_set"] != b["alarm_set"]
+
+
+def test_sound_links_never_reach_the_tables(tmp_path):
+    signed = "https://hello-audio.s3.amazonaws.com/ringtones/Dusk.mp3?Signature=planted-signature-0201"
+    alarms = copy.deepcopy(SMART_ALARMS)
+    alarms["classic"][0]["sound"] = {"id": 5, "name": "Dusk", "url": signed}
+    result, _ = convert_har(tmp_path, [entry(f"{SENSE}/v2/alarms", alarms)])
+    assert "planted-signature" not in str(result.tables["sense_alarms"].rows())
+
+
+@pytest.mark.parametrize("field, value", [("hour", 24), ("minute", -1), ("day_of_week", [8]), ("month", 13)])
+def test_alarm_schema_bounds_time_fields(field, value):
+    alarm = SMART_ALARMS["classic"][0] | {field: value}
+    assert schema_problem(sense.ALARMS.schema, {"classic": [alarm]}) is not None
+    assert schema_problem(sense.ALARMS.schema, [alarm]) is not None
+
+
+def test_an_impossible_one_time_date_is_rejected_whole(tmp_path):
+    alarm = SMART_ALARMS["classic"][0] | {"repeated": False, "year": 2017, "month": 2, "day_of_month": 30}
+    result, f = convert_har(tmp_path, [entry(f"{SENSE}/v2/alarms", {"classic": [alarm]})])
+    assert f.rejects == 1 and "could not decode" in result.tables["rejects"]["reason"][0]
+
+
+def test_the_same_alarm_list_captured_twice_is_once_with_the_newest_provenance(tmp_path):
+    result, f = convert_har(tmp_path, [
+        entry(f"{SENSE}/v2/alarms", SMART_ALARMS, started=at(0)),
+        entry(f"{SENSE}/v1/alarms", SMART_ALARMS["classic"], started=at(60)),  # the same state through v1
+        entry(f"{SENSE}/v2/alarms/1488641700000", SMART_ALARMS, method="POST", started=at(120),
+              post=json.dumps(SMART_ALARMS)),
+    ])
+    alarms = result.tables["sense_alarms"]
+    assert alarms.height == 1 and alarms["source_entry"].to_list() == [2]
+    assert f.duplicates == {"sense_alarms": 2}
+
+
+def test_each_alarm_state_captured_is_kept_with_its_capture_time(tmp_path):
+    enabled_off = copy.deepcopy(SMART_ALARMS)
+    enabled_off["classic"][0]["enabled"] = False
+    result, _ = convert_har(tmp_path, [
+        entry(f"{SENSE}/v2/alarms", SMART_ALARMS, started=at(0)),
+        entry(f"{SENSE}/v2/alarms/1488641700000", enabled_off, method="POST", started=at(120),
+              post=json.dumps(enabled_off)),
+    ])
+    alarms = result.tables["sense_alarms"].sort("captured_at")
+    assert alarms["enabled"].to_list() == [True, False]
+    assert alarms["alarm_set"].n_unique() == 2
+    assert alarms["captured_at"].dtype == pl.Datetime("us", "UTC")
+
+
+def test_saved_alarm_responses_are_recognised_by_shape(tmp_path):
+    for name, payload in (("v2.json", SMART_ALARMS), ("v1.json", SMART_ALARMS["classic"])):
+        path = tmp_path / name
+        path.write_text(json.dumps(payload))
+        (f,) = convert([Input(path, name, True)]).files
+        assert (f.status, f.read_as, f.rows["sense_alarms"]) == ("ok", "sense/alarms", 1), name
+
+
+def test_endpoints_command_lists_the_question_and_alarm_endpoints():
     result = CliRunner().invoke(app, ["endpoints"])
     assert result.exit_code == 0
-    for name in ("sense/questions", "sense/question-answers", "sense/question-skips"):
+    for name in ("sense/questions", "sense/question-answers", "sense/question-skips", "sense/alarms"):
         assert name in result.output

@@ -7,6 +7,7 @@ fractions, null for padding and -1 for a day without data; v1 SLEEP_DURATION in 
 
 from __future__ import annotations
 
+import hashlib
 import re
 from functools import partial
 from datetime import UTC, date, datetime, timedelta
@@ -462,6 +463,53 @@ def _answer_row(account_question_id: int | None, question_id, action: str, choic
     }
 
 
+ALARM_GROUPS = {"classic": "classic", "voice": "voice", "expansions": "expansion"}  # v2 group -> kind
+WEEKDAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")  # Joda day_of_week 1..7
+EXPANSION_STATE = {True: "on", False: "off", None: "unknown"}
+
+
+def decode_alarms(payload: dict[str, Any] | list[dict[str, Any]], request: Request) -> Rows:
+    """GET /v2/alarms (groups), GET /v1/alarms (a list), and the same shapes answering POST …/{client_time_utc}.
+
+    A list is the state at capture time: its rows carry a fingerprint of the whole list (`alarm_set`), so the
+    same alarms captured again, through either version, are the same records."""
+    if isinstance(payload, list):  # v1: the server files voice alarms in their own group only in v2
+        alarms = [("voice" if a.get("source") == "VOICE_SERVICE" else "classic", a) for a in payload]
+    else:
+        alarms = [(kind, a) for group, kind in ALARM_GROUPS.items() for a in payload.get(group) or ()]
+    rows, positions = [], dict.fromkeys(ALARM_GROUPS.values(), 0)
+    for kind, a in alarms:
+        rows.append(_alarm_row(kind, positions[kind], a))
+        positions[kind] += 1
+    fingerprint = hashlib.sha256(orjson.dumps(rows)).hexdigest()[:16]
+    for row in rows:
+        yield "sense_alarms", {"alarm_set": fingerprint, **row}
+
+
+def _alarm_row(kind: str, position: int, a: dict[str, Any]) -> Row:
+    sound = a.get("sound") or {}
+    days = sorted(set(a.get("day_of_week") or ()))
+    year, month, day = a.get("year"), a.get("month"), a.get("day_of_month")
+    expansions = [f"{e['id']}:{EXPANSION_STATE[e.get('enable')]}" for e in a.get("expansions") or ()]
+    return {
+        "kind": kind,
+        "position": position,
+        "alarm_id": a.get("id") or None,
+        "hour": a["hour"],
+        "minute": a["minute"],
+        "repeat_days": ",".join(WEEKDAYS[d - 1] for d in days) or None,
+        "repeated": a.get("repeated"),
+        "ring_date": date(year, month, day) if not a.get("repeated") and year and month and day else None,
+        "enabled": a.get("enabled"),
+        "smart": a.get("smart"),
+        "editable": a.get("editable"),
+        "sound_id": integer(sound.get("id")),
+        "sound_name": sound.get("name"),
+        "source": a.get("source"),
+        "expansions": ",".join(expansions) or None,
+    }
+
+
 def _utc_day(value_ms) -> date | None:
     """The UTC date of an epoch-ms instant (the server sends local days as UTC midnights)."""
     return None if value_ms is None else (EPOCH + timedelta(milliseconds=int(value_ms))).date()
@@ -498,6 +546,7 @@ QUESTION_ANSWERS = Endpoint(
 QUESTION_SKIPS = Endpoint(
     "sense/question-skips", "data", "sense-question-skips.json", decode_question_skip, reads="query"
 )
+ALARMS = Endpoint("sense/alarms", "data", "sense-alarms.json", decode_alarms)
 AUTH = Endpoint("sense/auth", "auth")
 
 DATE = r"(?P<date>\d{4}-\d{2}-\d{2})"
@@ -525,6 +574,10 @@ DEVICE = Device(
         route("GET", rf"{V1}/questions", QUESTIONS),
         route("POST", rf"{V1}/questions/save", QUESTION_ANSWERS),
         route("PUT", rf"{V1}/questions/skip", QUESTION_SKIPS),
+        # GET …/alarms/sounds (the fixed ringtone list, with signed links) stays undecoded. One SenseKit version
+        # appended the client time without its slash (`v2/alarms1491000000000`).
+        route("GET", r"/v[12]/alarms", ALARMS),
+        route("POST", r"/v[12]/alarms/?\d+", ALARMS),
         route("GET POST PUT DELETE", rf"{V1}/oauth2(?:/.*)?", AUTH),
     ),
 )
