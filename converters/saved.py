@@ -64,6 +64,11 @@ def _alarm_groups(p: Any) -> bool:
     return isinstance(p, dict) and any(g in p for g in groups) and all(isinstance(p.get(g, []), list) for g in groups)
 
 
+def _raised_insights(p: Any) -> bool:
+    items = p.get("value") if isinstance(p, dict) else None
+    return isinstance(items, list) and bool(items) and isinstance(items[0], dict) and "RaisedInsightId" in items[0]
+
+
 # Endpoint name -> the shape only its responses have.
 SHAPES: dict[str, Callable[[Any], bool]] = {
     "band/events": _band_events,
@@ -79,6 +84,7 @@ SHAPES: dict[str, Callable[[Any], bool]] = {
     "sense/devices": _sense_devices,
     "sense/questions": _list_of("id", "text", "choices"),
     "sense/alarms": lambda p: _alarm_groups(p) or _list_of("hour", "minute", "day_of_week")(p),
+    "band/raised-insights": _raised_insights,
 }
 
 

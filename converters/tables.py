@@ -244,6 +244,35 @@ BAND_DEVICES = table(
     C("created_time", UTC_TIME, "When the device was first registered (UTC)"),
 )
 
+BAND_INSIGHTS = table(
+    "band_insights",
+    "Insights the Microsoft Health service raised for the wearer (private GET /v1/RaisedInsights(DataUsed=…,"
+    "Timespan=…,Scope=…)): one row per raised insight, the newest capture's state (expired, acknowledged) winning. "
+    "Shapes come from the Health apps' models; no real payload is known.",
+    ("raised_insight_id",),
+    C("raised_insight_id", S, "Id of this raising of the insight (RaisedInsightId)"),
+    C("insight_id", S, "The insight it raises (InsightId: a number on Android, a string on Windows), as text"),
+    C("effective_time", UTC_TIME, "When the insight took effect (EffectiveDT, UTC)"),
+    C("utc_offset_s", I, "The offset EffectiveDT was written with", "s"),
+    C("expiration_time", UTC_TIME, "When the insight expires (ExpirationDT, UTC)"),
+    C("expired", B, "The service marked it expired (Expired)"),
+    C("acknowledged", B, "The wearer acknowledged it (Acknowledged)"),
+    C("message", S, "The insight as the app showed it (IM_Msg)"),
+    C("help", S, "Its explanation (IM_Help)"),
+    C("action_message", S, "What the app suggested doing (IM_Action_Msg)"),
+    C("band_line1", S, "First line shown on the Band (DeviceLine1_Msg)"),
+    C("band_line1_help", S, "Help for the first line (DeviceLine1_Help)"),
+    C("band_line2", S, "Second line shown on the Band (DeviceLine2_Msg)"),
+    C("band_line2_help", S, "Help for the second line (DeviceLine2_Help)"),
+    C("data_used", S, "What the insight is about (DataUsedPivot: steps, calories…), joined by ','"),
+    C("category", S, "Categories (CategoryPivot), joined by ','"),
+    C("comparison", S, "ComparisonPivot as sent"),
+    C("timespan", S, "TimespanPivot as sent (the apps ask for Day or Week)"),
+    C("tone", S, "TonePivot as sent"),
+    C("scope", S, "ScopePivot as sent (the apps ask for Global)"),
+    C("noteworthy", S, "NoteworthyPivot as sent (a string on Android, true/false on Windows)"),
+)
+
 SENSE_NIGHTS = table(
     "sense_nights",
     "One row per Hello Sense night (timeline).",
@@ -468,6 +497,7 @@ TABLES: dict[str, Table] = {
         BAND_DAILY_SUMMARIES,
         BAND_HOURLY_SUMMARIES,
         BAND_DEVICES,
+        BAND_INSIGHTS,
         SENSE_NIGHTS,
         SENSE_TIMELINE_EVENTS,
         SENSE_NIGHT_METRICS,

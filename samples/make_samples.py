@@ -729,6 +729,25 @@ def band_daily_summary() -> dict:
     return {"odata.metadata": f"https://{BAND_HOST}/v2/$metadata#UserDailySummary", "value": days}
 
 
+def band_raised_insights() -> dict:
+    """`GET /v1/RaisedInsights(…)`: insights about the week of the run, in the Android model's types (InsightId a
+    number, NoteworthyPivot a string); field names from the Health apps' RaisedInsight models."""
+    def insight(n: int, insight_id: int, acknowledged: bool, message: str, line1: str, line2: str, used: str) -> dict:
+        return {"RaisedInsightId": fixed_id("raised-insight", n), "InsightId": insight_id, "Expired": False,
+                "Acknowledged": acknowledged, "EffectiveDT": "2015-01-11T20:00:00-08:00",
+                "ExpirationDT": "2015-01-18T20:00:00-08:00", "IM_Msg": message, "IM_Help": None,
+                "IM_Action_Msg": None, "DeviceLine1_Msg": line1, "DeviceLine1_Help": None, "DeviceLine2_Msg": line2,
+                "DeviceLine2_Help": None, "DataUsedPivot": [used], "ComparisonPivot": None, "CategoryPivot": [],
+                "TimespanPivot": "Week", "TonePivot": None, "ScopePivot": "Global", "NoteworthyPivot": "False",
+                "InsightEvidence": []}
+    return {"odata.metadata": f"https://{BAND_HOST}/v1/$metadata#RaisedInsights", "value": [
+        insight(1, 1204, True, "You took **12% more steps** this week than last week.", "+12% steps", "this week",
+                "Steps"),
+        insight(2, 1311, False, "Your run on Sunday burned the most calories of your week.", "Top calorie day",
+                "Sunday", "Calories"),
+    ]}
+
+
 def band_daily_url() -> str:
     """The iOS app's daily summary query: OData key arguments with plain quotes."""
     last = SUMMARY_FIRST_DAY + timedelta(days=SUMMARY_DAYS - 1)
@@ -1515,7 +1534,7 @@ def band_call(started: datetime, url: str, body: dict, status: int = 200, ios: b
                ("User-Agent", agent), ("Accept-Encoding", "gzip"), ("Connection", "Keep-Alive")]
     response = [("Cache-Control", "no-cache"), ("Date", http_date(started)), ("Server", "Microsoft-IIS/8.5"),
                 ("X-Powered-By", "ASP.NET")]
-    if status == 200 and ("/v1/Events" in url or "/v2/User" in url):  # OData collections
+    if status == 200 and ("/v1/Events" in url or "/v2/User" in url or "/v1/RaisedInsights" in url):  # OData
         response += [("Content-Type", "application/json;odata=minimalmetadata;streaming=true;charset=utf-8"),
                      ("DataServiceVersion", "3.0;")]
     else:
@@ -1689,6 +1708,8 @@ def flow_calls() -> list[Call]:
         sense_call(at(104.288), "GET", "/v2/alarms", sense_alarms(saved=False)),
         sense_call(at(112.604), "POST", f"/v2/alarms/{ms(at(112.6))}", sense_alarms(saved=True),
                    request=sense_alarms(saved=True)),
+        band_call(at(118.935), f"https://{BAND_HOST}/v1/RaisedInsights(DataUsed='Steps',Timespan='Week',"
+                  "Scope='Global')", band_raised_insights(), ios=True),
     ]
 
 

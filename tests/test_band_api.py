@@ -69,7 +69,12 @@ def event_id(start: datetime) -> str:
         (PRIVATE, "GET", "/v2/UserHourlySummary(period=%27h%27,deviceId=%27f00%27)", "band/hourly-summaries"),
         (PRIVATE, "GET", "/v1/UserActivities(period='h')", "band/hourly-summaries"),
         (PRIVATE, "POST", "/v2/UserDailySummary(startDate='2019-03-10')", "undecoded"),
-        (PRIVATE, "GET", "/v1/Insights", "undecoded"),  # no payload of it is known
+        (PRIVATE, "GET", "/v1/Insights", "undecoded"),  # the catalogue of insight definitions
+        (PRIVATE, "GET", "/v1/RaisedInsights(DataUsed='Steps',Timespan='Week',Scope='Global')", "band/raised-insights"),
+        (PRIVATE, "GET", "/v1/RaisedInsights(DataUsed=%27Calories%27,Timespan=%27Day%27,scope=%27Global%27)",
+         "band/raised-insights"),
+        (PRIVATE, "GET", "/v1/RaisedInsights", "band/raised-insights"),
+        (PRIVATE, "PUT", "/v1/RaisedInsights(raisedInsightId=7,acknowledged=true)", "undecoded"),  # no body
         (PRIVATE, "GET", "/v1/Events(eventType='Golf')", "band/events"),
         (PRIVATE, "GET", "/v1/Events(eventType='Hike')", "band/events"),
         # public API: paths case-insensitive
@@ -853,3 +858,62 @@ def test_paged_public_summaries_decode_every_page(reference, tmp_path):
     result = convert([Input(har, "pages.har", True)])
     assert dict(result.files[0].device_responses) == {"band-public/summaries": 2}
     assert result.tables["band_hourly_summaries"].height == 24
+
+
+# --- raised insights (private /v1/RaisedInsights) --------------------------------------------------------------------
+
+# Field names and types of the Health apps' RaisedInsight models: Android krestsdk/models/RaisedInsight.java
+# (rojas-claudio/microsoft-health-android) and Windows Microsoft.Health.Cloud.Client.RaisedInsight (decompiled). No
+# real payload is known; the values are invented.
+ANDROID_INSIGHT = {
+    "RaisedInsightId": "3f1c9a52-7d0e-4b8f-a6c2-1e9d5b7a0c34", "InsightId": 1204, "Expired": False,
+    "Acknowledged": False, "EffectiveDT": "2015-01-11T20:00:00-08:00", "ExpirationDT": "2015-01-18T20:00:00-08:00",
+    "IM_Msg": "You took **12% more steps** this week.", "IM_Help": "Compared with last week.", "IM_Action_Msg": None,
+    "DeviceLine1_Msg": "+12% steps", "DeviceLine1_Help": None, "DeviceLine2_Msg": "this week",
+    "DeviceLine2_Help": None, "DataUsedPivot": ["Steps"], "ComparisonPivot": None, "CategoryPivot": [],
+    "TimespanPivot": "Week", "TonePivot": None, "ScopePivot": "Global", "NoteworthyPivot": "False",
+    "InsightEvidence": [],
+}
+WINDOWS_INSIGHT = ANDROID_INSIGHT | {
+    "RaisedInsightId": "9b7e0d14-2c5a-4f36-8e1b-6a3d0c9f5e27", "InsightId": "1311", "NoteworthyPivot": True,
+    "EffectiveDT": "2015-01-12T04:00:00.0000000+00:00", "ExpirationDT": None, "DataUsedPivot": ["Steps", "Calories"],
+}
+
+
+def raised(*insights) -> dict:
+    return {"odata.metadata": f"https://{PRIVATE}/v1/$metadata#RaisedInsights", "value": list(insights)}
+
+
+def test_raised_insights_in_the_android_and_windows_types():
+    a, w = decode(band.RAISED_INSIGHTS, raised(ANDROID_INSIGHT, WINDOWS_INSIGHT))["band_insights"]
+    assert (a["insight_id"], a["noteworthy"], w["insight_id"], w["noteworthy"]) == ("1204", "False", "1311", "true")
+    # the same instant written with its local offset and in UTC; the offset is kept apart
+    assert a["effective_time"] == w["effective_time"] == utc(2015, 1, 12, 4)
+    assert (a["utc_offset_s"], w["utc_offset_s"]) == (-8 * 3600, 0)
+    assert (a["expiration_time"], w["expiration_time"]) == (utc(2015, 1, 19, 4), None)
+    assert (a["data_used"], w["data_used"], a["category"]) == ("Steps", "Steps,Calories", None)
+    assert (a["message"], a["band_line1"], a["band_line2"], a["timespan"], a["scope"]) == (
+        "You took **12% more steps** this week.", "+12% steps", "this week", "Week", "Global")
+
+
+def test_raised_insights_schema_requires_the_id_and_iso_times():
+    assert schema_problem(band.RAISED_INSIGHTS.schema, raised({"InsightId": 3})) is not None
+    assert schema_problem(band.RAISED_INSIGHTS.schema, raised(ANDROID_INSIGHT | {"EffectiveDT": 1421035200})) is not None
+
+
+def test_a_raised_insight_captured_again_keeps_its_newest_state(tmp_path):
+    url = f"https://{PRIVATE}/v1/RaisedInsights(DataUsed='Steps',Timespan='Week',Scope='Global')"
+    har = write_har(tmp_path / "x.har", [
+        entry(url, raised(ANDROID_INSIGHT), started="2015-01-12T08:00:00.000-08:00"),
+        entry(url, raised(ANDROID_INSIGHT | {"Acknowledged": True}), started="2015-01-13T08:00:00.000-08:00"),
+    ])
+    result = convert([Input(har, "x.har", True)])
+    (row,) = result.tables["band_insights"].to_dicts()
+    assert row["acknowledged"] is True and result.files[0].conflicts == {"band_insights": 1}
+
+
+def test_a_saved_raised_insights_response_is_recognised_by_shape(tmp_path):
+    path = tmp_path / "insights.json"
+    path.write_text(orjson.dumps(raised(ANDROID_INSIGHT)).decode())
+    (f,) = convert([Input(path, "insights.json", True)]).files
+    assert (f.status, f.read_as, f.rows["band_insights"]) == ("ok", "band/raised-insights", 1)

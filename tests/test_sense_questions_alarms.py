@@ -293,5 +293,6 @@ def test_saved_alarm_responses_are_recognised_by_shape(tmp_path):
 def test_endpoints_command_lists_the_question_and_alarm_endpoints():
     result = CliRunner().invoke(app, ["endpoints"])
     assert result.exit_code == 0
-    for name in ("sense/questions", "sense/question-answers", "sense/question-skips", "sense/alarms"):
+    for name in ("sense/questions", "sense/question-answers", "sense/question-skips", "sense/alarms",
+                 "band/raised-insights"):
         assert name in result.output

@@ -5,7 +5,8 @@ coordinates in degrees x 10^7, times ISO 8601 UTC with 7 fractional digits; `Day
 Summaries (`UserDailySummary`, `UserActivity`): heart-rate zones in minutes, `UvExposure` in minutes,
 `CardioScore` and `IntenseCardioSeconds` in seconds, `TotalDistance` in cm (a JSON string in hourly rows).
 Golf events carry `TotalStepCount` and `TotalDistanceWalkedInCm` where other events have `StepsTaken` and
-`TotalDistance`. `/v1/Insights` is not decoded: no payload of it is known.
+`TotalDistance`. Raised insights (`/v1/RaisedInsights`) follow the Health apps' models: no real payload is known.
+`/v1/Insights`, the catalogue of insight definitions (InsightMetadata), is not decoded.
 """
 
 from __future__ import annotations
@@ -227,6 +228,50 @@ def _summary_values(s: dict[str, Any]) -> Row:
     }
 
 
+def decode_raised_insights(payload: dict[str, Any], request: Request) -> Rows:
+    """GET /v1/RaisedInsights(…): an OData collection of the insights raised for the wearer."""
+    for r in payload["value"]:
+        effective = r.get("EffectiveDT")
+        yield "band_insights", {
+            "raised_insight_id": str(r["RaisedInsightId"]),
+            "insight_id": text_or_none(r.get("InsightId")),
+            "effective_time": iso_utc(effective),
+            "utc_offset_s": _offset_s(effective),
+            "expiration_time": iso_utc(r.get("ExpirationDT")),
+            "expired": r.get("Expired"),
+            "acknowledged": r.get("Acknowledged"),
+            "message": r.get("IM_Msg"),
+            "help": r.get("IM_Help"),
+            "action_message": r.get("IM_Action_Msg"),
+            "band_line1": r.get("DeviceLine1_Msg"),
+            "band_line1_help": r.get("DeviceLine1_Help"),
+            "band_line2": r.get("DeviceLine2_Msg"),
+            "band_line2_help": r.get("DeviceLine2_Help"),
+            "data_used": _joined(r.get("DataUsedPivot")),
+            "category": _joined(r.get("CategoryPivot")),
+            "comparison": text_or_none(r.get("ComparisonPivot")),
+            "timespan": text_or_none(r.get("TimespanPivot")),
+            "tone": text_or_none(r.get("TonePivot")),
+            "scope": text_or_none(r.get("ScopePivot")),
+            "noteworthy": _pivot_text(r.get("NoteworthyPivot")),
+        }
+
+
+def _offset_s(value: str | None) -> int | None:
+    """The UTC offset an ISO timestamp was written with, in seconds (None when it names none)."""
+    offset = datetime.fromisoformat(value).utcoffset() if value else None
+    return None if offset is None else int(offset.total_seconds())
+
+
+def _joined(values: list | None) -> str | None:
+    return ",".join(str(v) for v in values) if values else None
+
+
+def _pivot_text(value: Any) -> str | None:
+    """A pivot as text; Windows sends NoteworthyPivot as a JSON boolean (written true/false)."""
+    return str(value).lower() if isinstance(value, bool) else text_or_none(value)
+
+
 # band_daily_summaries column -> the zone's name in the private API's HRZones (lower-cased)
 PRIVATE_HR_ZONES = {
     "hr_zone_under_s": "under",
@@ -280,6 +325,7 @@ CHECKED_EVENT_FIELDS = frozenset(schema("band-events.json")["$defs"]["event"]["p
 EVENTS = Endpoint("band/events", "data", "band-events.json", decode_events)
 DAILY_SUMMARIES = Endpoint("band/daily-summaries", "data", "band-daily-summaries.json", decode_daily_summaries)
 HOURLY_SUMMARIES = Endpoint("band/hourly-summaries", "data", "band-hourly-summaries.json", decode_hourly_summaries)
+RAISED_INSIGHTS = Endpoint("band/raised-insights", "data", "band-insights.json", decode_raised_insights)
 AUTH = Endpoint("band/auth", "auth")
 
 ODATA_ARGS = r"(\((?P<args>[^)]*)\))?"  # OData key arguments, e.g. (period='h'), captured for the decoder
@@ -293,6 +339,7 @@ DEVICE = Device(
         route("GET", r"/v2/UserDailySummary" + ODATA_ARGS, DAILY_SUMMARIES),
         route("GET", r"/v2/UserHourlySummary" + ODATA_ARGS, HOURLY_SUMMARIES),
         route("GET", r"/v1/UserActivities" + ODATA_ARGS, HOURLY_SUMMARIES),
+        route("GET", r"/v1/RaisedInsights" + ODATA_ARGS, RAISED_INSIGHTS),
     ),
 )
 # Sign-in and discovery of the user's data host (prodkds, stgkds, intkds): tokens and profile, never decoded.
