@@ -543,6 +543,103 @@ def sensor_history_calls(draw) -> DeviceCall:
     return DeviceCall("sense/room-sensor-history", "GET", f"https://{draw(SENSE_HOSTS)}{path}", payload, expected)
 
 
+INT32 = st.integers(-(2**31), 2**31 - 1)
+
+
+@st.composite
+def questions_calls(draw) -> DeviceCall:
+    """GET /v1/questions: questions with their choices (account_question_id and the ask date may be missing)."""
+    choice = st.fixed_dictionaries({"id": INT32}, optional={"text": TEXTS, "question_id": st.none() | INT32})
+    question = st.fixed_dictionaries(
+        {"id": INT32},
+        optional={
+            "account_question_id": st.none() | st.integers(0, 2**63 - 1),
+            "text": TEXTS,
+            "type": st.none() | st.sampled_from(["CHOICE", "CHECKBOX", "QUANTITY", "DURATION", "TIME", "TEXT", "x"]),
+            "ask_local_date": st.none() | EPOCH_MS,
+            "ask_time": st.none() | st.sampled_from(["MORNING", "AFTERNOON", "EVENING", "ANYTIME"]),
+            "choices": st.none() | st.lists(choice, max_size=4),
+        },
+    )
+    payload = draw(st.lists(question, max_size=3))
+    expected = {"sense_questions": len(payload),
+                "sense_question_choices": sum(len(q.get("choices") or ()) for q in payload)}
+    url = f"https://{draw(SENSE_HOSTS)}/v1/questions?date={draw(DATES)}"
+    return DeviceCall("sense/questions", "GET", url, payload, expected)
+
+
+@st.composite
+def alarms(draw) -> dict:
+    """An alarm as the server (or SenseKit) writes it; a one-time alarm has a real date or none."""
+    alarm = draw(st.fixed_dictionaries(
+        {"hour": st.integers(0, 23), "minute": st.integers(0, 59)},
+        optional={
+            "id": st.none() | st.text(max_size=36),
+            "day_of_week": st.none() | st.lists(st.integers(1, 7), max_size=7),
+            "repeated": FLAGS,
+            "enabled": FLAGS,
+            "editable": FLAGS,
+            "smart": FLAGS,
+            "source": st.none() | st.sampled_from(["MOBILE_APP", "VOICE_SERVICE", "OTHER"]),
+            "sound": st.none() | st.fixed_dictionaries(
+                {}, optional={"id": st.none() | st.just("") | st.integers(0, 2**63 - 1), "name": TEXTS}),
+            "expansions": st.none() | st.lists(
+                st.fixed_dictionaries({"id": st.integers(0, 2**63 - 1)}, optional={"enable": FLAGS}), max_size=2),
+        },
+    ))
+    if draw(st.booleans()):
+        day = draw(DATES)
+        alarm |= {"year": day.year, "month": day.month, "day_of_month": day.day}
+    elif draw(st.booleans()):
+        alarm |= {"year": 0, "month": 0, "day_of_month": 0}
+    return alarm
+
+
+@st.composite
+def alarms_calls(draw) -> DeviceCall:
+    """GET /v2/alarms (groups) or /v1/alarms (a list), or the same answering POST …/{client_time_utc}."""
+    version = draw(st.sampled_from(["v1", "v2"]))
+    if version == "v1":
+        payload = draw(st.lists(alarms(), max_size=4))
+        n = len(payload)
+    else:
+        groups = st.fixed_dictionaries({"classic": st.lists(alarms(), max_size=3)},
+                                       optional={"voice": st.lists(alarms(), max_size=2), "expansions": st.just([])})
+        payload = draw(groups)
+        n = sum(map(len, payload.values()))
+    method = draw(st.sampled_from(["GET", "POST"]))
+    path = f"/{version}/alarms" + (f"/{draw(EPOCH_MS)}" if method == "POST" else "")
+    return DeviceCall("sense/alarms", method, f"https://{draw(SENSE_HOSTS)}{path}", payload, {"sense_alarms": n})
+
+
+@st.composite
+def raised_insights_calls(draw) -> DeviceCall:
+    """GET /v1/RaisedInsights(…): Android (numbers, strings) and Windows (strings, booleans) types mixed."""
+    pivot = st.none() | st.sampled_from(["Steps", "Calories", "Day", "Week", "Global"]) | st.integers(0, 9)
+    insight = st.fixed_dictionaries(
+        {"RaisedInsightId": st.text(min_size=1, max_size=36) | st.integers(0, 2**63)},
+        optional={
+            "InsightId": st.none() | st.integers(0, 2**31) | digit_strings(1, 9),
+            "Expired": FLAGS,
+            "Acknowledged": FLAGS,
+            "EffectiveDT": optional_times(),
+            "ExpirationDT": optional_times(),
+            "IM_Msg": TEXTS,
+            "DeviceLine1_Msg": TEXTS,
+            "DataUsedPivot": st.none() | st.lists(st.sampled_from(["Steps", "Calories"]) | st.integers(0, 9)),
+            "CategoryPivot": st.none() | st.lists(st.text(min_size=1, max_size=8), max_size=2),
+            "TimespanPivot": pivot,
+            "ScopePivot": pivot,
+            "NoteworthyPivot": st.none() | st.booleans() | st.sampled_from(["True", "False"]),
+        },
+    )
+    payload = {"value": draw(st.lists(insight, max_size=3))}
+    path = draw(st.sampled_from(["/v1/RaisedInsights", "/v1/RaisedInsights(DataUsed='Steps',Timespan='Week',"
+                                 "Scope='Global')", "/v1/RaisedInsights(DataUsed=%27Calories%27,Timespan=%27Day%27)"]))
+    return DeviceCall("band/raised-insights", "GET", f"https://{draw(BAND_HOSTS)}{path}", payload,
+                      {"band_insights": len(payload["value"])})
+
+
 SENSE_CALLS = (
     timeline_v2_calls,
     timeline_v1_calls,
@@ -551,12 +648,14 @@ SENSE_CALLS = (
     sensors_history_calls,
     all_sensors_calls,
     sensor_history_calls,
+    questions_calls,
+    alarms_calls,
 )
 
 
 def device_calls() -> st.SearchStrategy[DeviceCall]:
-    """A schema-valid response of any endpoint below (Band events twice as likely as each Sense endpoint)."""
-    return st.one_of(band_calls(), band_calls(), *(f() for f in SENSE_CALLS))
+    """A schema-valid response of any endpoint below (Band events twice as likely as each other endpoint)."""
+    return st.one_of(band_calls(), band_calls(), raised_insights_calls(), *(f() for f in SENSE_CALLS))
 
 
 # --- near-valid payloads ------------------------------------------------------------------------------------------
