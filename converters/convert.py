@@ -13,8 +13,9 @@ import multiprocessing
 import os
 import shutil
 import tempfile
+import threading
 from collections import Counter
-from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor, as_completed
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from itertools import repeat
 from pathlib import Path
@@ -218,33 +219,33 @@ def convert_files(
             progress(inputs[i], results[i][0])
 
     pending = iter(range(len(inputs)))
+    taking = threading.Lock()
+
+    def take() -> int | None:
+        with taking:
+            return next(pending, None)
+
     workers = min(jobs, len(inputs)) - 1
     if workers < 1:
-        for i in pending:
+        while (i := take()) is not None:
             here(i)
         return [results[i] for i in range(len(inputs))]
     # spawn: forking a process that has polars' thread pool running can deadlock
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        running: dict[Future, int] = {}
 
-        def hand_out() -> None:
-            """Keep two files queued for every worker, so none waits while this process converts."""
-            while len(running) < 2 * workers and (i := next(pending, None)) is not None:
-                running[pool.submit(convert_file, inputs[i], debug, separate_reader)] = i
-
-        def collect(futures: Iterable[Future]) -> None:
-            for future in futures:
-                i = running.pop(future)
-                results[i] = future.result()
+        def feed() -> None:
+            """Keep one worker busy: hand it the next file as soon as it is done with one."""
+            while (i := take()) is not None:
+                results[i] = pool.submit(convert_file, inputs[i], debug, separate_reader).result()
                 if progress:
                     progress(inputs[i], results[i][0])
 
-        hand_out()
-        while (i := next(pending, None)) is not None:
-            here(i)
-            collect([f for f in running if f.done()])
-            hand_out()
-        collect(as_completed(list(running)))
+        with ThreadPoolExecutor(workers) as feeders:
+            fed = [feeders.submit(feed) for _ in range(workers)]
+            while (i := take()) is not None:
+                here(i)
+            for f in fed:
+                f.result()  # a worker's failure (with debug: its exception) surfaces here
     return [results[i] for i in range(len(inputs))]
 
 
