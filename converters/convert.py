@@ -13,7 +13,6 @@ import multiprocessing
 import os
 import shutil
 import tempfile
-import threading
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -206,47 +205,25 @@ def shard(inputs: list[Input], index: int, count: int) -> list[Input]:
 def convert_files(
     inputs: list[Input], progress: ProgressCallback | None = None, jobs: int = 1, debug: bool = False
 ) -> list[tuple[FileReport, dict[str, pl.DataFrame]]]:
-    """Each input's report and rows, in input order. With `jobs` > 1, this process converts files too, beside
-    `jobs` - 1 worker processes: it starts at once, while they start up."""
+    """Each input's report and rows, in input order."""
+    results: list[tuple[FileReport, dict[str, pl.DataFrame]]] = []
     separate_reader = jobs >= 2 * min(jobs, len(inputs))  # two cores or more for every file converted at once
-    results: dict[int, tuple[FileReport, dict[str, pl.DataFrame]]] = {}
-
-    def here(i: int) -> None:
-        if progress:
-            progress(inputs[i], None)
-        results[i] = convert_file(inputs[i], debug, separate_reader)
-        if progress:
-            progress(inputs[i], results[i][0])
-
-    pending = iter(range(len(inputs)))
-    taking = threading.Lock()
-
-    def take() -> int | None:
-        with taking:
-            return next(pending, None)
-
-    workers = min(jobs, len(inputs)) - 1
-    if workers < 1:
-        while (i := take()) is not None:
-            here(i)
-        return [results[i] for i in range(len(inputs))]
-    # spawn: forking a process that has polars' thread pool running can deadlock
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-
-        def feed() -> None:
-            """Keep one worker busy: hand it the next file as soon as it is done with one."""
-            while (i := take()) is not None:
-                results[i] = pool.submit(convert_file, inputs[i], debug, separate_reader).result()
+    if jobs <= 1 or len(inputs) <= 1:
+        for inp in inputs:
+            if progress:
+                progress(inp, None)
+            results.append(convert_file(inp, debug, separate_reader))
+            if progress:
+                progress(inp, results[-1][0])
+    else:
+        # spawn: forking a process that has polars' thread pool running can deadlock
+        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+            futures = [pool.submit(convert_file, inp, debug, separate_reader) for inp in inputs]
+            for inp, future in zip(inputs, futures):
+                results.append(future.result())
                 if progress:
-                    progress(inputs[i], results[i][0])
-
-        with ThreadPoolExecutor(workers) as feeders:
-            fed = [feeders.submit(feed) for _ in range(workers)]
-            while (i := take()) is not None:
-                here(i)
-            for f in fed:
-                f.result()  # a worker's failure (with debug: its exception) surfaces here
-    return [results[i] for i in range(len(inputs))]
+                    progress(inp, results[-1][0])
+    return results
 
 
 def combine(reports: list[FileReport], frames: list[dict[str, pl.DataFrame]]) -> Conversion:

@@ -67,6 +67,7 @@ def _serve(requests: BinaryIO, out: BinaryIO) -> None:
     """The child's side: read the capture named on stdin, write pickled batches of items, then None (or the OSError
     that stopped the reading, or the traceback of a bug)."""
     path, fmt, display_name, generic_globs = pickle.load(requests)
+
     def send(message: object) -> None:
         pickle.dump(message, out, protocol=pickle.HIGHEST_PROTOCOL)
 
