@@ -1,0 +1,73 @@
+"""Column blocks: the fast way decoders hand over long arrays gives exactly what rows one by one would."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from converters.convert import RowBuffer
+from converters.devices.base import Block, integer, integers, number, numbers, per, row_by_row, scaled, values_of
+
+PLAIN_NUMBERS = st.one_of(st.none(), st.integers(-(2**53), 2**53), st.floats(allow_nan=False, allow_infinity=False))
+WIRE_NUMBERS = st.one_of(PLAIN_NUMBERS, st.integers(-(10**6), 10**6).map(str), st.just(""))  # OData strings
+WIRE_INTEGERS = st.one_of(st.none(), st.integers(-(2**53), 2**53), st.integers(-(10**6), 10**6).map(str))
+
+
+@given(st.lists(WIRE_NUMBERS))
+def test_a_number_column_converts_as_its_values_would_one_by_one(values):
+    assert numbers(values) == [number(v) for v in values]
+
+
+@given(st.lists(WIRE_INTEGERS))
+def test_an_integer_column_converts_as_its_values_would_one_by_one(values):
+    assert integers(values) == [integer(v) for v in values]
+
+
+@given(st.lists(WIRE_NUMBERS), st.sampled_from([100, 1000, 10_000_000]))
+def test_a_scaled_column_converts_as_its_values_would_one_by_one(values, divisor):
+    assert scaled(values, divisor) == [per(v, divisor) for v in values]
+
+
+def test_a_column_of_plain_numbers_is_passed_on_as_it_is():
+    values = [1, 2.5, None]
+    assert numbers(values) is values and integers([1, None]) == [1, None]
+
+
+def test_values_of_reads_one_key_of_every_item_with_null_where_it_is_missing():
+    assert values_of([{"a": 1}, {}, {"a": None}], "a") == [1, None, None]
+
+
+def test_a_block_taken_apart_gives_its_rows_in_order():
+    block = Block({"time": [1, 2], "value": [0.5, None]}, 2)
+    assert list(row_by_row([("t", block), ("t", {"time": 3, "value": 1.0})])) == [
+        ("t", {"time": 1, "value": 0.5}),
+        ("t", {"time": 2, "value": None}),
+        ("t", {"time": 3, "value": 1.0}),
+    ]
+
+
+def test_the_row_buffer_makes_the_same_frame_from_a_block_as_from_its_rows():
+    block = Block(
+        {
+            "time": [1_500_000_000_000_000, 1_500_000_300_000_000],
+            "utc_offset_s": [3600, 3600],
+            "sensor": ["temperature", "temperature"],
+            "value": [21, None],  # an int passed on as it is: the table's float column takes it
+            "resolution_s": [300, 300],
+        },
+        2,
+    )
+    provenance = {"participant_id": None, "source_file": "a.har", "source_entry": 4, "captured_at": 1}
+    from_block, from_rows = RowBuffer(), RowBuffer()
+    assert from_block.add([("sense_sensor_samples", block)], provenance) == {"sense_sensor_samples": 2}
+    from_rows.add(row_by_row([("sense_sensor_samples", block)]), provenance)
+    (a,), (b,) = from_block.frames().values(), from_rows.frames().values()
+    assert a.equals(b) and a["value"].to_list() == [21.0, None]
+
+
+def test_columns_a_block_leaves_out_are_null():
+    buffer = RowBuffer()
+    buffer.add([("sense_sensor_samples", Block({"time": [1], "sensor": ["light"]}, 1))], {
+        "participant_id": None, "source_file": "a.har", "source_entry": 0, "captured_at": None})
+    (frame,) = buffer.frames().values()
+    assert frame.select("value", "utc_offset_s", "resolution_s").row(0) == (None, None, None)
