@@ -247,9 +247,21 @@ def _print_json(data: dict) -> None:
 
 
 def _console():
+    """Where messages go: standard error, through rich (which draws the progress bar) only on a terminal."""
+    if not sys.stderr.isatty():
+        return _PlainConsole()
     from rich.console import Console
 
-    return Console(stderr=True, highlight=False, soft_wrap=True)
+    return Console(stderr=True, highlight=False, soft_wrap=True, markup=False)  # file names are not markup
+
+
+class _PlainConsole:
+    """Standard error that is not a terminal (a log file, a pipe): lines as they are, without loading rich."""
+
+    is_terminal = False
+
+    def print(self, text: str = "") -> None:
+        print(text, file=sys.stderr)
 
 
 def _parse_shard(err, shard: str) -> tuple[int, int]:
@@ -277,8 +289,10 @@ def _usage_error(err, message: str) -> NoReturn:
 
 def _progress(console, total: int, label: str = "converting"):
     """A progress bar over input files on stderr, shown only on a terminal."""
-    from contextlib import contextmanager
+    from contextlib import contextmanager, nullcontext
 
+    if not console.is_terminal:
+        return nullcontext(lambda inp, file_report: None)
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     @contextmanager
@@ -290,7 +304,6 @@ def _progress(console, total: int, label: str = "converting"):
             TimeElapsedColumn(),
             console=console,
             transient=True,
-            disable=not console.is_terminal,
         ) as progress:
             task = progress.add_task(label, total=total)
 
