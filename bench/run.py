@@ -224,6 +224,31 @@ def bench_jobs(args, table: Table) -> None:
     table.timing(two)
     speedup = side_by_side(one, two)
     table.target(f"{label}: speed-up of --jobs 2", speedup, "x", ">= 1.6x", speedup is not None and speedup >= 1.6)
+    bench_cores(args, table)
+
+
+# Two equal pure-Python loops in a pool of 1 or 2 processes: what the machine's cores give to any parallel work.
+CORES = """
+import sys
+from multiprocessing import get_context
+def loop(n):
+    x = 0
+    for i in range(n):
+        x += i
+if __name__ == "__main__":
+    with get_context("fork").Pool(int(sys.argv[1])) as pool:
+        pool.map(loop, [30_000_000, 30_000_000])
+"""
+
+
+def bench_cores(args, table: Table) -> None:
+    """The ceiling for --jobs 2: how much faster two processes run two equal CPU-bound loops than one process."""
+    one = Case("2 CPU-bound loops, 1 process", [PY, "-c", CORES, "1"])
+    two = Case("2 CPU-bound loops, 2 processes", [PY, "-c", CORES, "2"])
+    measure([one, two], args.repeat, args.timeout)
+    ceiling = side_by_side(one, two)
+    shown = "n/a" if ceiling is None else f"{ceiling:.2f}x"
+    table.rows.append(("speed-up of 2 processes on 2 CPU-bound loops (the ceiling for --jobs 2)", "", "", shown, "", ""))
 
 
 def has_jobs_option() -> bool:
