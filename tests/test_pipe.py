@@ -6,6 +6,7 @@ import io
 import pickle
 from pathlib import Path
 
+import polars as pl
 import pytest
 from builders import entry, write_har
 
@@ -77,3 +78,18 @@ def test_stopping_early_ends_the_reading_process():
     items = read_capture_beside(SAMPLES / "phone-sync.har", "har", "s.har", ())
     assert isinstance(next(items), Exchange)
     items.close()  # the generator's cleanup kills the child; a leftover child would keep the test run waiting
+
+
+def test_one_file_with_two_jobs_converts_as_with_one(tmp_path):
+    from typer.testing import CliRunner
+
+    from converters.cli import app
+
+    outputs = []
+    for jobs in ("1", "2"):  # two jobs for one file: it is parsed by a reading process of its own
+        out = tmp_path / f"j{jobs}"
+        result = CliRunner().invoke(app, ["convert", str(SAMPLES / "phone-sync.flow"), "-o", str(out), "-j", jobs])
+        assert result.exit_code == 0, result.output
+        outputs.append({p.name: p.read_bytes() for p in out.glob("*.csv")} or {
+            p.name: pl.read_parquet(p).to_dicts() for p in out.glob("*.parquet")})
+    assert outputs[0] == outputs[1] and len(outputs[0]) > 5

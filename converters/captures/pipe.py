@@ -7,7 +7,6 @@ a full pipe makes it wait, so the items in flight stay few.
 
 from __future__ import annotations
 
-import fcntl
 import os
 import pickle
 import subprocess
@@ -16,6 +15,11 @@ import traceback
 from contextlib import suppress
 from pathlib import Path
 from typing import BinaryIO, Iterator
+
+try:
+    import fcntl
+except ImportError:  # Windows: pipes keep their default size
+    fcntl = None  # type: ignore[assignment]
 
 from ..hosts import BodyWanted
 from . import Format, Item, read_capture
@@ -38,8 +42,9 @@ def read_capture_beside(path: Path, fmt: Format, display_name: str, generic_glob
         [sys.executable, "-m", "converters.captures.pipe"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env
     ) as child:
         assert child.stdin is not None and child.stdout is not None
-        with suppress(OSError):  # a pipe of 1 MB rather than 64 kB: fewer waits on either side (Linux only)
-            fcntl.fcntl(child.stdout.fileno(), getattr(fcntl, "F_SETPIPE_SZ", 1031), PIPE_BYTES)
+        if fcntl is not None:
+            with suppress(OSError):  # a pipe of 1 MB rather than 64 kB: fewer waits on either side (Linux only)
+                fcntl.fcntl(child.stdout.fileno(), getattr(fcntl, "F_SETPIPE_SZ", 1031), PIPE_BYTES)
         try:
             child.stdin.write(request)
             child.stdin.close()
