@@ -134,8 +134,18 @@ def per(value: Any, divisor: float) -> float | None:
     return None if v is None else v / divisor
 
 
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+
+
 def integer(value: Any) -> int | None:
-    return None if value is None or value == "" else int(value)
+    """An integer column's value; one too big for a 64-bit integer raises ValueError (its exchange is rejected,
+    where the table would otherwise hold a null)."""
+    if value is None or value == "":
+        return None
+    v = int(value)
+    if not INT64_MIN <= v <= INT64_MAX:
+        raise ValueError(f"{v} does not fit a 64-bit integer")
+    return v
 
 
 # Column converters for blocks: the converters above applied to every value of a column. Columns whose values are
@@ -153,7 +163,9 @@ def numbers(values: list) -> list:
 
 
 def integers(values: list) -> list:
-    return values if set(map(type, values)) <= _INTEGERS else [integer(v) for v in values]
+    if set(map(type, values)) <= _INTEGERS and all(INT64_MIN <= v <= INT64_MAX for v in values if v is not None):
+        return values
+    return [integer(v) for v in values]
 
 
 def scaled(values: list, divisor: float) -> list:
