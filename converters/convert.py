@@ -290,7 +290,10 @@ class RowBuffer:
 
     def _flush(self, table: str) -> None:
         t = TABLES[table]
-        df = pl.DataFrame(self._columns.pop(table), schema=t.row_schema | PROVENANCE_SCHEMA, strict=False)
+        try:  # strict: a value its column cannot hold is an error, never a silent null (decoders reject those first)
+            df = pl.DataFrame(self._columns.pop(table), schema=t.row_schema | PROVENANCE_SCHEMA, strict=True)
+        except TypeError as e:
+            raise ValueError(f"{table}: {e}") from None
         times = [name for name in (*t.time_columns, "captured_at") if name in df.columns]
         self._frames.setdefault(table, []).append(
             df.with_columns(pl.col(times).cast(UTC_TIME)).select(t.column_names)

@@ -83,3 +83,13 @@ def test_an_integer_too_big_for_its_column_rejects_the_exchange_rather_than_beco
         problem, rows = _decode_payload({"value": [event]}, band.EVENTS, Request({}, {}, None, None))
         assert problem == "could not decode: ValueError: 10000000000000000000 does not fit a 64-bit integer"
         assert rows == []
+
+
+def test_a_value_its_column_cannot_hold_is_an_error_not_a_silent_null():
+    import pytest
+
+    buffer = RowBuffer()
+    buffer.add([("sense_sensor_samples", Block({"time": [1], "resolution_s": [2**70]}, 1))], {
+        "participant_id": None, "source_file": "a.har", "source_entry": 0, "captured_at": None})
+    with pytest.raises(ValueError, match="sense_sensor_samples: unexpected value while building Series of type Int64"):
+        buffer.frames()
