@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import multiprocessing
 import os
 import shutil
 import tempfile
 from collections import Counter
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from itertools import repeat
 from pathlib import Path
@@ -29,6 +28,7 @@ from .captures.pipe import read_capture_beside
 from .credentials import is_sign_in_url
 from .dedupe import FILE_INDEX, dedupe
 from .hosts import BodyWanted, host_matches
+from .parallel import map_files
 from .captures.har import NOT_A_HAR
 from .devices.base import Block, Endpoint, Request, Row, Rows, datetime_us, parse_query
 from .tables import TABLES, UTC_TIME
@@ -206,24 +206,8 @@ def convert_files(
     inputs: list[Input], progress: ProgressCallback | None = None, jobs: int = 1, debug: bool = False
 ) -> list[tuple[FileReport, dict[str, pl.DataFrame]]]:
     """Each input's report and rows, in input order."""
-    results: list[tuple[FileReport, dict[str, pl.DataFrame]]] = []
     separate_reader = jobs >= 2 * min(jobs, len(inputs))  # two cores or more for every file converted at once
-    if jobs <= 1 or len(inputs) <= 1:
-        for inp in inputs:
-            if progress:
-                progress(inp, None)
-            results.append(convert_file(inp, debug, separate_reader))
-            if progress:
-                progress(inp, results[-1][0])
-    else:
-        # spawn: forking a process that has polars' thread pool running can deadlock
-        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-            futures = [pool.submit(convert_file, inp, debug, separate_reader) for inp in inputs]
-            for inp, future in zip(inputs, futures):
-                results.append(future.result())
-                if progress:
-                    progress(inp, results[-1][0])
-    return results
+    return map_files(convert_file, inputs, jobs, progress, debug, separate_reader)
 
 
 def combine(reports: list[FileReport], frames: list[dict[str, pl.DataFrame]]) -> Conversion:

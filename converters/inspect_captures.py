@@ -20,10 +20,8 @@ bodies: no content types, no bytes, everything else the same.
 
 from __future__ import annotations
 
-import multiprocessing
 import re
 from collections import Counter
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Callable, Literal
@@ -33,6 +31,7 @@ from . import devices
 from .captures import CaptureError, Exchange, Skipped, detect_format, read_capture
 from .captures.har import NOT_A_HAR
 from .devices.base import normalise_path
+from .parallel import map_files
 
 if TYPE_CHECKING:  # convert imports modules that import path_template from here
     from .convert import Input
@@ -129,21 +128,7 @@ def inspect(
 ) -> Inspection:
     """Inspect the inputs, `jobs` files at a time in separate processes (the result does not depend on `jobs`).
     `progress(inp, None)` is called before a file, `progress(inp, summary)` after it (as `convert`'s)."""
-    results: list[tuple[FileSummary, dict[RowKey, Row]]] = []
-    if jobs <= 1 or len(inputs) <= 1:
-        for inp in inputs:
-            if progress:
-                progress(inp, None)
-            results.append(inspect_file(inp, quick, debug))
-            if progress:
-                progress(inp, results[-1][0])
-    else:
-        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-            futures = [pool.submit(inspect_file, inp, quick, debug) for inp in inputs]
-            for inp, future in zip(inputs, futures):
-                results.append(future.result())
-                if progress:
-                    progress(inp, results[-1][0])
+    results = map_files(inspect_file, inputs, jobs, progress, quick, debug)
     merged: dict[RowKey, Row] = {}
     for _, rows in results:
         for key, row in rows.items():
