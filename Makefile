@@ -35,6 +35,8 @@ fuzz: install
 	HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest tests/test_properties.py
 
 bench: install
+	@# as an installed package is: byte-compiled (this machine sets PYTHONDONTWRITEBYTECODE, so Python never caches it)
+	$(BIN)/python -m compileall -q converters
 	$(BIN)/python bench/run.py
 
 clean:
