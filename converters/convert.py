@@ -124,6 +124,9 @@ PROVENANCE_SCHEMA = {
     "captured_at": pl.Int64,
 }
 
+# Per table, the columns of decoded rows (provenance aside), worked out once rather than for every row added.
+ROW_COLUMNS = {name: tuple(t.row_schema) for name, t in TABLES.items()}
+
 ProgressCallback = Callable[[Input, FileReport | None], None]
 
 
@@ -256,12 +259,12 @@ class RowBuffer:
         for table, row in rows:
             columns = self._columns.get(table) or self._columns.setdefault(table, _empty_columns(table))
             if isinstance(row, Block):
-                for name in TABLES[table].row_schema:
+                for name in ROW_COLUMNS[table]:
                     values = row.columns.get(name)
                     columns[name].extend(values if values is not None else repeat(None, row.height))
                 counts[table] += row.height
             else:
-                for name in TABLES[table].row_schema:
+                for name in ROW_COLUMNS[table]:
                     columns[name].append(row.get(name))
                 counts[table] += 1
         for table, n in counts.items():
@@ -290,7 +293,7 @@ class RowBuffer:
 
 
 def _empty_columns(table: str) -> dict[str, list]:
-    return {name: [] for name in (*TABLES[table].row_schema, *PROVENANCE_SCHEMA)}
+    return {name: [] for name in (*ROW_COLUMNS[table], *PROVENANCE_SCHEMA)}
 
 
 def convert_file(
