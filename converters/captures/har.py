@@ -194,7 +194,7 @@ def _exchange(entry: dict, index: int, source_file: str, wants_body: WantsBody |
     request = entry["request"]
     scheme, url_host, port, path, query = _split_url(request["url"])
     raw_request_headers = request.get("headers")
-    host = url_host if url_host and not _is_ip(url_host) else _host(url_host, _headers(raw_request_headers))
+    host = _host(url_host, raw_request_headers)
     response = entry.get("response") or None
     wanted = wants_body is None or wants_body(host)
     response_headers = _headers(response.get("headers")) if response and wanted else ()
@@ -263,10 +263,12 @@ def _origin(scheme_and_host: str) -> tuple[str, str | None, int | None]:
     return parts.scheme, parts.hostname, parts.port
 
 
-def _host(url_host: str | None, request_headers: tuple[tuple[str, str], ...]) -> str:
-    """The Host or :authority header's name where the URL holds an IP address (transparent proxying) or no host;
-    else the URL's host."""
-    for name, value in request_headers:
+def _host(url_host: str | None, har_headers: list | None) -> str:
+    """The URL's host, unless it is an IP address (transparent proxying) and the Host or :authority header names one.
+    The headers are only looked at then."""
+    if url_host and not _is_ip(url_host):
+        return url_host
+    for name, value in _headers(har_headers):
         if name.lower() in ("host", ":authority"):
             try:
                 header_host = urlsplit(f"//{value}").hostname
