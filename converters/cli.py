@@ -110,10 +110,11 @@ def convert(
     except people.ParticipantMapError as e:
         _usage_error(err, str(e))
     out.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=out, prefix=".databack-stdin-") as spool:
+    # stdin is saved here, and rows that memory should not hold are kept here until written
+    with tempfile.TemporaryDirectory(dir=out, prefix=".databack-work-") as work:
         inputs = conversion.collect_inputs(paths, exclude=out)
         if stdin:
-            inputs.append(conversion.spool_stdin(sys.stdin.buffer, Path(spool)))
+            inputs.append(conversion.spool_stdin(sys.stdin.buffer, Path(work)))
         if not inputs:
             _usage_error(err, "no input files")
         if slice_:
@@ -124,11 +125,11 @@ def convert(
         previous_tables, previous_files, _ = ({}, [], {}) if force or hosts else writers.read_output(out)
         with _progress(err, len(inputs)) as advance:
             result, skipped = conversion.update(
-                inputs, previous_tables, previous_files, advance, jobs or os.cpu_count() or 1, debug
+                inputs, previous_tables, previous_files, advance, jobs or os.cpu_count() or 1, debug, Path(work)
             )
-    if skipped:
-        err.print(f"databack: {len(skipped)} inputs already converted unchanged in {out}: skipped (--force redoes them)")
-    _finish(err, result, out, format, partitions, json_report)
+        if skipped:
+            err.print(f"databack: {len(skipped)} inputs already converted unchanged in {out}: skipped (--force redoes them)")
+        _finish(err, result, out, format, partitions, json_report)
 
 
 @app.command()

@@ -22,7 +22,7 @@ from typing import Any, BinaryIO, Callable, Iterable, Literal
 import orjson
 import polars as pl
 
-from . import devices, generic, saved
+from . import devices, generic, saved, spill
 from .captures import CaptureError, Exchange, Skipped, detect_format, read_capture
 from .captures.pipe import read_capture_beside
 from .credentials import is_sign_in_url
@@ -96,10 +96,11 @@ class FileReport:
 
 @dataclass
 class Conversion:
-    """The result of a run: every table that has rows (de-duplicated, sorted by key) and a report per input file."""
+    """The result of a run: every table that has rows (de-duplicated, sorted by key) and a report per input file.
+    A table sorted on disk is a LazyFrame reading it back in order (`spill.height` counts either kind)."""
 
     files: list[FileReport]
-    tables: dict[str, pl.DataFrame]
+    tables: dict[str, spill.Frame]
 
     @property
     def duplicates(self) -> Counter[str]:
@@ -165,12 +166,18 @@ def spool_stdin(stream: BinaryIO, folder: Path) -> Input:
 
 
 def convert(
-    inputs: list[Input], progress: ProgressCallback | None = None, jobs: int = 1, debug: bool = False
+    inputs: list[Input],
+    progress: ProgressCallback | None = None,
+    jobs: int = 1,
+    debug: bool = False,
+    spill_dir: Path | None = None,
 ) -> Conversion:
     """Convert the inputs, `jobs` files at a time in separate processes; the result does not depend on `jobs`.
-    Where records conflict the most recent capture wins (ties: the file whose name sorts last, then the later entry)."""
-    results = convert_files(inputs, progress, jobs, debug)
-    return combine([r for r, _ in results], [t for _, t in results])
+    Where records conflict the most recent capture wins (ties: the file whose name sorts last, then the later entry).
+    With `spill_dir`, rows beyond what memory should hold go there, and big tables come back as LazyFrames reading
+    from it (keep it until they are written)."""
+    results = convert_files(inputs, progress, jobs, debug, spill_dir)
+    return combine([r for r, _ in results], [t for _, t in results], spill_dir)
 
 
 def update(
@@ -180,6 +187,7 @@ def update(
     progress: ProgressCallback | None = None,
     jobs: int = 1,
     debug: bool = False,
+    spill_dir: Path | None = None,
 ) -> tuple[Conversion, list[Input]]:
     """Add to an earlier run: inputs whose name and SHA-256 it already converted are skipped (their rows and
     reports kept), the others converted and merged in, duplicates removed across old and new. Returns the
@@ -189,9 +197,9 @@ def update(
     todo = [i for i in inputs if i not in skipped]
     redone = {i.name for i in todo}
     kept = {n: df.filter(~pl.col("source_file").is_in(redone)) for n, df in previous_tables.items()}
-    results = convert_files(todo, progress, jobs, debug)
+    results = convert_files(todo, progress, jobs, debug, spill_dir)
     reports = [f for f in previous_files if f.file not in redone] + [r for r, _ in results]
-    return combine(reports, [kept, *(t for _, t in results)]), skipped
+    return combine(reports, [kept, *(t for _, t in results)], spill_dir), skipped
 
 
 def merge(outputs: list[tuple[dict[str, pl.DataFrame], list[FileReport]]]) -> Conversion:
@@ -206,26 +214,51 @@ def shard(inputs: list[Input], index: int, count: int) -> list[Input]:
 
 
 def convert_files(
-    inputs: list[Input], progress: ProgressCallback | None = None, jobs: int = 1, debug: bool = False
-) -> list[tuple[FileReport, dict[str, pl.DataFrame]]]:
-    """Each input's report and rows, in input order."""
+    inputs: list[Input],
+    progress: ProgressCallback | None = None,
+    jobs: int = 1,
+    debug: bool = False,
+    spill_dir: Path | None = None,
+) -> list[tuple[FileReport, dict[str, spill.Rows]]]:
+    """Each input's report and rows, in input order. With `spill_dir`, the rows of files kept in memory go to disk
+    too once they add up to `spill.SPILL_ROWS`."""
     separate_reader = jobs >= 2 * min(jobs, len(inputs))  # two cores or more for every file converted at once
-    return map_files(convert_file, inputs, jobs, progress, debug, separate_reader)
+    results: list[tuple[FileReport, dict[str, spill.Rows]]] = []
+    held = 0
+    for report, frames in map_files(convert_file, inputs, jobs, progress, debug, separate_reader, spill_dir):
+        results.append((report, frames))
+        held += sum(df.height for name, df in frames.items() if isinstance(df, pl.DataFrame) and name in TABLES)
+        if spill_dir is not None and held >= spill.SPILL_ROWS:
+            for _, tables in results:
+                for name, df in tables.items():
+                    if isinstance(df, pl.DataFrame) and name in TABLES:  # generic tables stay: they are made anew
+                        tables[name] = [spill.write_batch(df, spill_dir)]
+            held = 0
+    return results
 
 
-def combine(reports: list[FileReport], frames: list[dict[str, pl.DataFrame]]) -> Conversion:
+def combine(
+    reports: list[FileReport], frames: list[dict[str, spill.Rows]], spill_dir: Path | None = None
+) -> Conversion:
     """Rows of files (new, or kept from earlier runs and shards) as one de-duplicated set of tables; the copies
     dropped are added to each file's report. Ties between copies captured at the same time go to the file whose
     name sorts last, however the files were listed, sharded or added. The dicts in `frames` are emptied as their
-    tables are taken in, so that no table is held twice for longer than it takes to combine it."""
+    tables are taken in, so that no table is held twice for longer than it takes to combine it. Tables with rows
+    on disk are sorted on disk, in `spill_dir`, and come back as LazyFrames."""
     indexes = {name: i for i, name in enumerate(sorted({r.file for r in reports}))}
-    by_table: dict[str, list[pl.DataFrame]] = {}
+    by_table: dict[str, list[spill.Rows]] = {}
     for tables in frames:
         for name in list(tables):
             by_table.setdefault(name, []).append(tables.pop(name))
     file_index = pl.col("source_file").replace_strict(indexes, default=-1, return_dtype=pl.Int64).alias(FILE_INDEX)
+    on_disk = {name for name, rows in by_table.items() if any(isinstance(r, list) for r in rows)}
+    # a table on disk stays in parts (each no bigger than a batch), one in memory becomes one part
     tables, losses = dedupe(
-        {name: pl.concat(by_table.pop(name)).with_columns(file_index) for name in list(by_table) if name in TABLES}
+        {
+            name: [p.lazy().with_columns(file_index) for p in _parts(by_table.pop(name), name in on_disk)]
+            for name in list(by_table)
+            if name in TABLES
+        }
     )
     others = {}
     for name in sorted(by_table):
@@ -235,12 +268,20 @@ def combine(reports: list[FileReport], frames: list[dict[str, pl.DataFrame]]) ->
     for report in reports:
         report.duplicates.update(losses.duplicates[report.file])
         report.conflicts.update(losses.conflicts[report.file])
-    ordered = {}
+    ordered: dict[str, spill.Frame] = {}
     for name in TABLES:
-        df = tables.pop(name, None)
-        if df is not None and df.height:
-            ordered[name] = df.drop(FILE_INDEX).sort(list(TABLES[name].key), nulls_last=True, maintain_order=True)
+        parts = tables.pop(name, None)
+        if parts is not None:
+            df = spill.sort([p.drop(FILE_INDEX) for p in parts], TABLES[name].key, spill_dir if name in on_disk else None)
+            if spill.height(df):
+                ordered[name] = df
     return Conversion(reports, ordered | others)
+
+
+def _parts(rows: list[spill.Rows], on_disk: bool) -> list[pl.DataFrame | pl.LazyFrame]:
+    if not on_disk:
+        return [pl.concat(rows)]
+    return [part for r in rows for part in (r if isinstance(r, list) else [r])]
 
 
 class RowBuffer:
@@ -249,9 +290,12 @@ class RowBuffer:
 
     BATCH = 10_000
 
-    def __init__(self) -> None:
+    def __init__(self, spill_dir: Path | None = None) -> None:
         self._columns: dict[str, dict[str, list]] = {}  # table -> column (provenance included) -> values
         self._frames: dict[str, list[pl.DataFrame]] = {}
+        self._spilled: dict[str, list[pl.LazyFrame]] = {}  # table -> batches written to `spill_dir`
+        self._spill_dir = spill_dir
+        self._held = 0  # rows in `_frames`
 
     def add(self, rows: Rows, provenance: dict[str, Any]) -> Counter[str]:
         """Add the rows of one exchange, all with the same provenance; returns how many went into each table."""
@@ -285,11 +329,24 @@ class RowBuffer:
         self._frames.setdefault(table, []).append(
             df.with_columns(pl.col(times).cast(UTC_TIME)).select(t.column_names)
         )
+        self._held += df.height
+        if self._spill_dir is not None and self._held >= spill.SPILL_ROWS:
+            for name in list(self._frames):
+                self._spill(name)
 
-    def frames(self) -> dict[str, pl.DataFrame]:
+    def _spill(self, table: str) -> None:
+        batch = spill.write_batch(pl.concat(self._frames.pop(table)), self._spill_dir)
+        self._spilled.setdefault(table, []).append(batch)
+        self._held = sum(df.height for dfs in self._frames.values() for df in dfs)
+
+    def frames(self) -> dict[str, spill.Rows]:
+        """Every table's rows: in memory, or (for a table that went to disk) the batches written."""
         for table in list(self._columns):
             self._flush(table)
-        return {name: pl.concat(dfs) for name, dfs in self._frames.items()}
+        for table in list(self._frames):
+            if table in self._spilled:
+                self._spill(table)
+        return {name: pl.concat(dfs) for name, dfs in self._frames.items()} | self._spilled
 
 
 def _empty_columns(table: str) -> dict[str, list]:
@@ -297,13 +354,14 @@ def _empty_columns(table: str) -> dict[str, list]:
 
 
 def convert_file(
-    inp: Input, debug: bool = False, separate_reader: bool = False
-) -> tuple[FileReport, dict[str, pl.DataFrame]]:
+    inp: Input, debug: bool = False, separate_reader: bool = False, spill_dir: Path | None = None
+) -> tuple[FileReport, dict[str, spill.Rows]]:
     """One input's report and rows (not yet de-duplicated against other files). A bug of databack's fails this
     file alone with a one-line message (with `debug`, it raises for its traceback). With `separate_reader`, the
-    capture is parsed by a process of its own while this one decodes (two cores for one file)."""
+    capture is parsed by a process of its own while this one decodes (two cores for one file). With `spill_dir`,
+    rows beyond `spill.SPILL_ROWS` are written there."""
     try:
-        return _convert_file(inp, separate_reader)
+        return _convert_file(inp, separate_reader, spill_dir)
     except Exception as e:
         if debug:
             raise
@@ -311,14 +369,16 @@ def convert_file(
         return FileReport(inp.name, participant_id=inp.participant_id, status="failed", error=error), {}
 
 
-def _convert_file(inp: Input, separate_reader: bool) -> tuple[FileReport, dict[str, pl.DataFrame]]:
+def _convert_file(
+    inp: Input, separate_reader: bool, spill_dir: Path | None
+) -> tuple[FileReport, dict[str, spill.Rows]]:
     report = FileReport(inp.name, participant_id=inp.participant_id)
     if inp.error:
         report.status, report.error = "failed", inp.error
         return report, {}
     with ThreadPoolExecutor(1) as hashing:  # the hash is taken beside the parse: hashlib lets go of the GIL
         digest = hashing.submit(sha256_file, inp.path)
-        frames = _read_file(inp, report, separate_reader)
+        frames = _read_file(inp, report, separate_reader, spill_dir)
         try:
             report.sha256 = digest.result()
         except OSError:  # unreadable now, yet read above: no hash, so the next run converts it again
@@ -326,8 +386,10 @@ def _convert_file(inp: Input, separate_reader: bool) -> tuple[FileReport, dict[s
     return report, frames
 
 
-def _read_file(inp: Input, report: FileReport, separate_reader: bool) -> dict[str, pl.DataFrame]:
-    rows, others = RowBuffer(), generic.GenericRecords()
+def _read_file(
+    inp: Input, report: FileReport, separate_reader: bool, spill_dir: Path | None
+) -> dict[str, spill.Rows]:
+    rows, others = RowBuffer(spill_dir), generic.GenericRecords()
     try:
         report.size_bytes = inp.path.stat().st_size
         report.format = detect_format(inp.path)

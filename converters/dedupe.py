@@ -7,8 +7,8 @@ recently captured wins (ties: the later file, then the later entry); for a singl
 (null) is filled from the most recent older copy that has it. Every other copy is counted against its own file:
 as a duplicate when its content equals the winner's, else as a conflict.
 
-It works on whole columns (polars), so rows from files converted in parallel, from earlier runs or from other
-shards go through the same step and give the same result whatever order they arrived in.
+It works on whole columns (polars, lazily: tables may be on disk), so rows from files converted in parallel, from
+earlier runs or from other shards go through the same step and give the same result whatever order they arrived in.
 """
 
 from __future__ import annotations
@@ -39,9 +39,10 @@ class Losses:
             (self.duplicates if same else self.conflicts)[source_file][table] += n
 
 
-def dedupe(frames: dict[str, pl.DataFrame]) -> tuple[dict[str, pl.DataFrame], Losses]:
-    """One copy of every record; `frames` hold every table's rows with provenance and `_file_index` (and are
-    emptied as they are done with)."""
+def dedupe(frames: dict[str, list[pl.LazyFrame]]) -> tuple[dict[str, list[pl.LazyFrame]], Losses]:
+    """One copy of every record; `frames` hold every table's rows with provenance and `_file_index`, in parts (and
+    are emptied as they are done with). Parts are read one at a time, and only the rows of records captured more
+    than once are held together."""
     losses = Losses()
     out = {}
     groups: dict[str, list[Table]] = {}
@@ -67,14 +68,18 @@ def _oldest_first(df: pl.DataFrame) -> pl.DataFrame:
     return df.sort(list(RECENCY), nulls_last=False, maintain_order=True)
 
 
-def _dedupe_rows(table: Table, df: pl.DataFrame, losses: Losses) -> pl.DataFrame:
+def _dedupe_rows(table: Table, parts: list[pl.LazyFrame], losses: Losses) -> list[pl.LazyFrame]:
     key = list(table.key)
-    if df.select(pl.struct(key).hash().n_unique()).item() == df.height:
-        # Every key once: nothing to choose between (the common case, and the cheap one). Counting distinct hashes
-        # takes a tenth of the memory of `is_duplicated` on the key (270 bytes a row); a collision only sends the
-        # table down the full path below.
-        return df
-    df = _oldest_first(df.with_columns(_content_hash(table)))
+    key_hash = pl.struct(key).hash()
+    # Rows whose key hash is seen once have a key seen once: they pass as they are. Counting hashes takes a tenth of
+    # the memory of `is_duplicated` on the key (270 bytes a row); a collision only sends rows down the full path.
+    hashes = pl.concat([p.select(key_hash.alias("_key_hash")).collect(engine="in-memory") for p in parts])
+    repeated = hashes.group_by("_key_hash").len().filter(pl.col("len") > 1)["_key_hash"]
+    if repeated.is_empty():
+        return parts
+    is_copy = key_hash.is_in(repeated.implode())
+    copies = pl.concat([p.filter(is_copy).collect(engine="in-memory") for p in parts])
+    df = _oldest_first(copies.with_columns(_content_hash(table)))
     last = pl.int_range(pl.len()).over(key) == pl.len().over(key) - 1
     df = df.with_columns(_winner=last, _same=pl.col("_hash") == pl.col("_hash").last().over(key))
     losses.count(table.name, df.filter(~pl.col("_winner")))
@@ -82,16 +87,18 @@ def _dedupe_rows(table: Table, df: pl.DataFrame, losses: Losses) -> pl.DataFrame
     # the public Band API leaves out what the private one sent for the same event.
     content = [c for c in table.column_names if c not in PROVENANCE_COLUMNS and c not in key]
     df = df.with_columns(pl.col(content).forward_fill().over(key))
-    return df.filter(pl.col("_winner")).drop("_hash", "_winner", "_same")
+    winners = df.filter(pl.col("_winner")).drop("_hash", "_winner", "_same")
+    return [*(p.filter(~is_copy) for p in parts), winners.lazy()]
 
 
-def _dedupe_groups(tables: list[Table], frames: dict[str, pl.DataFrame], losses: Losses) -> dict[str, pl.DataFrame]:
+def _dedupe_groups(
+    tables: list[Table], frames: dict[str, list[pl.LazyFrame]], losses: Losses
+) -> dict[str, list[pl.LazyFrame]]:
     """Whole groups (e.g. nights): the newest exchange's rows of a group replace every older exchange's."""
     group = ["participant_id", tables[0].group]
     record = [*group, *RECENCY]
     hashes = [
-        frames[t.name]
-        .with_columns(_content_hash(t))
+        pl.concat([p.select(*record, "source_file", _content_hash(t)).collect(engine="in-memory") for p in frames[t.name]])
         .group_by([*record, "source_file"])
         .agg(pl.col("_hash").sort().alias(f"_hash_{t.name}"))
         for t in tables
@@ -107,7 +114,10 @@ def _dedupe_groups(tables: list[Table], frames: dict[str, pl.DataFrame], losses:
     last = pl.int_range(pl.len()).over(group) == pl.len().over(group) - 1
     records = records.with_columns(_winner=last, _same=pl.col("_hash") == pl.col("_hash").last().over(group))
     losses.count(tables[0].name, records.filter(~pl.col("_winner")))
-    winners = records.filter(pl.col("_winner")).select(*group, *WHERE)
+    if records.height == (winners := records.filter(pl.col("_winner"))).height:
+        return frames  # every group captured once
+    keep = winners.select(*group, *WHERE).lazy()
     return {
-        t.name: frames[t.name].join(winners, on=[*group, *WHERE], how="semi", nulls_equal=True) for t in tables
+        t.name: [p.join(keep, on=[*group, *WHERE], how="semi", nulls_equal=True) for p in frames[t.name]]
+        for t in tables
     }

@@ -128,7 +128,7 @@ def inspect(
 ) -> Inspection:
     """Inspect the inputs, `jobs` files at a time in separate processes (the result does not depend on `jobs`).
     `progress(inp, None)` is called before a file, `progress(inp, summary)` after it (as `convert`'s)."""
-    results = map_files(inspect_file, inputs, jobs, progress, quick, debug)
+    results = list(map_files(inspect_file, inputs, jobs, progress, quick, debug))
     merged: dict[RowKey, Row] = {}
     for _, rows in results:
         for key, row in rows.items():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
-from typing import Any, Callable, Sequence, TypeVar
+from typing import Any, Callable, Iterator, Sequence, TypeVar
 
 I = TypeVar("I")
 R = TypeVar("R", bound=tuple)
@@ -12,23 +12,23 @@ R = TypeVar("R", bound=tuple)
 
 def map_files(
     work: Callable[..., R], inputs: Sequence[I], jobs: int, progress: Callable[[I, Any], None] | None, *args: Any
-) -> list[R]:
-    """`work(inp, *args)` for every input, in input order, `jobs` at a time in separate processes. `progress(inp,
-    None)` is called before a file converted here, `progress(inp, result[0])` after every file."""
-    results: list[R] = []
+) -> Iterator[R]:
+    """`work(inp, *args)` for every input, yielded in input order, `jobs` at a time in separate processes.
+    `progress(inp, None)` is called before a file converted here, `progress(inp, result[0])` after every file."""
     if jobs <= 1 or len(inputs) <= 1:
         for inp in inputs:
             if progress:
                 progress(inp, None)
-            results.append(work(inp, *args))
+            result = work(inp, *args)
             if progress:
-                progress(inp, results[-1][0])
-        return results
+                progress(inp, result[0])
+            yield result
+        return
     # spawn: forking a process that has polars' thread pool running can deadlock
     with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
         futures = [pool.submit(work, inp, *args) for inp in inputs]
         for inp, future in zip(inputs, futures):
-            results.append(future.result())
+            result = future.result()
             if progress:
-                progress(inp, results[-1][0])
-    return results
+                progress(inp, result[0])
+            yield result

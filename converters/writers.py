@@ -16,7 +16,7 @@ from typing import Any, Literal
 import orjson
 import polars as pl
 
-from . import __version__, generic
+from . import __version__, generic, spill
 from .atomic import atomic_dir, atomic_path
 from .convert import Conversion, FileReport, sha256_file
 from .tables import TABLES, UTC_TIME, Table
@@ -49,7 +49,7 @@ def report(conversion: Conversion, written: dict[str, Path], fmt: str, partition
         "totals": dict(totals),
         "tables": {
             name: {
-                "rows": conversion.tables[name].height if name in conversion.tables else 0,
+                "rows": spill.height(conversion.tables[name]) if name in conversion.tables else 0,
                 "duplicates": conversion.duplicates[name],
                 "conflicts": conversion.conflicts[name],
                 "file": written[name].name if name in written else None,
@@ -73,11 +73,11 @@ def write(
         if partition_by:
             path, t = out / name, _definition(name, df)
             with atomic_dir(path) as tmp:
-                _with_day(t, df).write_parquet(tmp, partition_by=_partitions(t, partition_by))
+                _with_day(t, df.lazy().collect()).write_parquet(tmp, partition_by=_partitions(t, partition_by))
         else:
             path = out / f"{name}.{fmt}"
             with atomic_path(path) as tmp:
-                df.write_parquet(tmp) if fmt == "parquet" else df.write_csv(tmp)
+                _write_table(df, tmp, fmt)
         written[name] = path
     for name in [*TABLES, *(p.name.split(".")[0] for p in out.glob(f"{generic.TABLE_PREFIX}*"))]:
         for stale in (out / f"{name}.parquet", out / f"{name}.csv", out / name):
@@ -87,6 +87,14 @@ def write(
     _write_json(out / "datapackage.json", datapackage(conversion, written, fmt))
     _write_json(out / "report.json", result)
     return result
+
+
+def _write_table(df: spill.Frame, path: Path, fmt: OutputFormat) -> None:
+    """One table file; a table on disk is streamed into it batch by batch, in order."""
+    if isinstance(df, pl.LazyFrame):
+        df.sink_parquet(path) if fmt == "parquet" else df.sink_csv(path)
+    else:
+        df.write_parquet(path) if fmt == "parquet" else df.write_csv(path)
 
 
 def _definition(name: str, df: pl.DataFrame) -> Table:
@@ -131,7 +139,7 @@ def datapackage(conversion: Conversion, written: dict[str, Path], fmt: str) -> d
                 "primaryKey": list(t.key),
             },
             "bytes": sum(p.stat().st_size for p in files),
-            "stats": {"rows": conversion.tables[name].height},
+            "stats": {"rows": spill.height(conversion.tables[name])},
         }
         if not path.is_dir():
             resource["hash"] = "sha256:" + sha256_file(path)

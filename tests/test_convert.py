@@ -214,10 +214,10 @@ def test_an_internal_error_fails_only_that_file_with_a_hint(tmp_path, monkeypatc
     bad = write_har(tmp_path / "bad.har", [entry(BAND_EVENTS_URL, band_event())])
     original = conversion._convert_file
 
-    def buggy(inp, separate_reader):
+    def buggy(inp, *args):
         if inp.name.endswith("bad.har"):
             raise RuntimeError("bug")
-        return original(inp, separate_reader)
+        return original(inp, *args)
 
     monkeypatch.setattr(conversion, "_convert_file", buggy)
     result = conversion.convert([Input(good, "good.har", True), Input(bad, "bad.har", True)])

@@ -19,8 +19,9 @@ def rows_from(*exchanges):
         prov = {"participant_id": participant, "source_file": file, "source_entry": entry, "captured_at": when}
         buffer.add(rows, prov)
         indexes[file] = file_index
-    frames = buffer.frames()
-    return dedupe({n: df.with_columns(_file_index=pl.col("source_file").replace_strict(indexes)) for n, df in frames.items()})
+    index = pl.col("source_file").replace_strict(indexes).alias("_file_index")
+    tables, losses = dedupe({n: [df.lazy().with_columns(index)] for n, df in buffer.frames().items()})
+    return {n: pl.concat(parts).collect() for n, parts in tables.items()}, losses
 
 
 def event(event_id: str, calories: float) -> tuple[str, dict]:

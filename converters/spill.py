@@ -1,0 +1,78 @@
+"""Rows kept on disk rather than in memory, so that memory does not grow with the capture: a file's rows are written
+in batches (Arrow IPC) once they pass `SPILL_ROWS`, and a table of more than `SORT_ROWS` rows is sorted on disk,
+range by range of its key (an external sort), then read back in order as it is written out.
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from pathlib import Path
+from typing import Any, Sequence
+
+import polars as pl
+
+SPILL_ROWS = 150_000  # rows one file's buffer (or a run's in-memory tables) holds before they go to disk
+SORT_ROWS = 150_000  # rows sorted in memory at once; a bigger table is cut into ranges of about this many
+SAMPLES_PER_RANGE = 64  # key values sampled per range to choose where ranges start
+
+Frame = pl.DataFrame | pl.LazyFrame  # a table in memory, or on disk read back as it is needed
+Rows = pl.DataFrame | list[pl.LazyFrame]  # one file's rows of a table: in memory, or batches on disk
+
+
+def write_batch(df: pl.DataFrame, folder: Path) -> pl.LazyFrame:
+    """`df` written into `folder`, as a frame that reads it back."""
+    return pl.scan_ipc(_write(df, folder))
+
+
+def _write(df: pl.DataFrame, folder: Path) -> Path:
+    path = folder / f"{uuid.uuid4().hex}.arrow"
+    df.write_ipc(path, compression="lz4")  # uncompressed files are memory-mapped when read: resident, counted
+    return path
+
+
+def height(frame: Frame) -> int:
+    return frame.height if isinstance(frame, pl.DataFrame) else frame.select(pl.len()).collect(engine="in-memory").item()
+
+
+def sort(parts: Sequence[pl.LazyFrame], key: Sequence[str], folder: Path | None) -> Frame:
+    """The rows of `parts` sorted by `key` (nulls last, ties in their order). In memory when there is no `folder`;
+    else part by part, so that no more than one part (or `SORT_ROWS` rows) is held at once, returned as a
+    LazyFrame over sorted ranges written into `folder`."""
+    key = list(key)
+    if folder is None:
+        return pl.concat(parts).collect(engine="in-memory").sort(key, nulls_last=True, maintain_order=True)
+    n = sum(height(p) for p in parts)
+    if n <= SORT_ROWS:  # sorted in memory, and back to disk until written
+        df = pl.concat(parts).collect(engine="in-memory")
+        return write_batch(df.sort(key, nulls_last=True, maintain_order=True), folder)
+    ranges = math.ceil(n / SORT_ROWS)
+    step = max(1, n // (ranges * SAMPLES_PER_RANGE))
+    sample = pl.concat([p.select(key).collect(engine="in-memory").gather_every(step) for p in parts])
+    sample = sample.sort(key, nulls_last=True)
+    bounds = [sample.row(len(sample) * j // ranges) for j in range(1, ranges)]
+    range_of = pl.sum_horizontal([_after(key, b).cast(pl.Int32) for b in bounds]).alias("_range")
+    pieces: dict[int, list[Path]] = {}
+    for part in parts:  # each part's rows go to the range their key falls in
+        df = part.with_columns(range_of).collect(engine="in-memory")
+        for (r,), piece in df.partition_by("_range", as_dict=True, include_key=False).items():
+            pieces.setdefault(r, []).append(_write(piece, folder))
+    sorted_ranges = []
+    for r in sorted(pieces):
+        df = pl.read_ipc(pieces[r]).sort(key, nulls_last=True, maintain_order=True)
+        sorted_ranges.append(write_batch(df, folder))
+        for path in pieces.pop(r):
+            path.unlink()
+    return pl.concat(sorted_ranges)
+
+
+def _after(key: list[str], bound: tuple[Any, ...]) -> pl.Expr:
+    """Rows whose key sorts after `bound` (lexicographically, nulls last)."""
+    after = pl.lit(False)
+    for name, value in reversed(list(zip(key, bound))):
+        col = pl.col(name)
+        if value is None:
+            after = col.is_null() & after
+        else:
+            after = col.is_null() | (col > value) | ((col == value) & after)
+    return after

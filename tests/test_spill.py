@@ -1,0 +1,131 @@
+"""Rows kept on disk give the same tables as rows kept in memory: batches written by a file's buffer and by a run
+of many files, de-duplication over them, and the sort on disk, range by range."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from datetime import UTC, date, datetime
+
+import polars as pl
+import pytest
+from conftest import REPO
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from converters import spill
+from converters.cli import app
+from converters.convert import Input, collect_inputs, convert
+from converters.writers import write
+
+GOLDEN = REPO / "tests" / "golden"
+SAMPLES = [REPO / "samples" / "phone-sync.har", REPO / "samples" / "phone-sync.flow"]
+
+
+@pytest.fixture
+def tiny_limits(monkeypatch):
+    """Limits small enough that the samples go to disk and their bigger tables are sorted in several ranges."""
+    monkeypatch.setattr(spill, "SPILL_ROWS", 7)
+    monkeypatch.setattr(spill, "SORT_ROWS", 11)
+    monkeypatch.setattr(spill, "SAMPLES_PER_RANGE", 4)
+
+
+def tables_of(conversion) -> dict[str, pl.DataFrame]:
+    return {name: df.lazy().collect() for name, df in conversion.tables.items()}
+
+
+def test_samples_spilled_and_sorted_on_disk_write_exactly_the_golden_tables(tiny_limits, tmp_path):
+    work, out = tmp_path / "work", tmp_path / "out"
+    work.mkdir()
+    cwd = os.getcwd()
+    os.chdir(REPO)  # source_file as in the golden tables: samples/…
+    try:
+        conversion = convert(collect_inputs([p.relative_to(REPO) for p in SAMPLES]), spill_dir=work)
+        on_disk = sorted(name for name, df in conversion.tables.items() if isinstance(df, pl.LazyFrame))
+        write(conversion, out, "csv")
+    finally:
+        os.chdir(cwd)
+    assert "sense_sensor_samples" in on_disk and "band_minutes" in on_disk
+    golden = sorted(p.name for p in GOLDEN.glob("*.csv"))
+    assert sorted(p.name for p in out.glob("*.csv")) == golden
+    for name in golden:
+        assert (out / name).read_bytes() == (GOLDEN / name).read_bytes(), name
+
+
+def test_duplicates_across_files_on_disk_are_dropped_and_counted_as_in_memory(tiny_limits, tmp_path):
+    copies = []
+    for i, sample in enumerate(SAMPLES * 2):  # every record captured twice, in four files
+        copies.append(tmp_path / f"{i}-{sample.name}")
+        shutil.copy(sample, copies[-1])
+    inputs = [Input(p, p.name, True) for p in copies]
+    work = tmp_path / "work"
+    work.mkdir()
+    in_memory = convert(inputs)
+    on_disk = convert(inputs, spill_dir=work)
+    assert any(isinstance(df, pl.LazyFrame) for df in on_disk.tables.values())
+    assert sum(on_disk.duplicates.values()) > 0
+    assert [f.as_dict() for f in on_disk.files] == [f.as_dict() for f in in_memory.files]
+    expected = tables_of(in_memory)
+    assert tables_of(on_disk).keys() == expected.keys()
+    for name, df in tables_of(on_disk).items():
+        assert df.equals(expected[name]), name
+
+
+def test_files_converted_in_worker_processes_with_rows_on_disk_give_the_same_tables(tmp_path, monkeypatch):
+    monkeypatch.setattr(spill, "SPILL_ROWS", 50)  # the run's in-memory tables go to disk as files come back
+    inputs = [Input(p, p.name, True) for p in SAMPLES]
+    work = tmp_path / "work"
+    work.mkdir()
+    expected = tables_of(convert(inputs))
+    got = tables_of(convert(inputs, jobs=2, spill_dir=work))
+    assert got.keys() == expected.keys()
+    for name, df in got.items():
+        assert df.equals(expected[name]), name
+
+
+def test_the_cli_leaves_no_work_files_behind_and_writes_the_same_tables(tiny_limits, tmp_path):
+    runner = CliRunner()
+    for out in ("small", "plain"):
+        if out == "plain":
+            spill.SPILL_ROWS, spill.SORT_ROWS = 10**9, 10**9
+        result = runner.invoke(app, ["convert", *map(str, SAMPLES), "-o", str(tmp_path / out), "--jobs", "1"])
+        assert result.exit_code == 0, result.output
+    assert not list((tmp_path / "small").glob(".databack-*"))
+    names = sorted(p.name for p in (tmp_path / "plain").glob("*.parquet"))
+    assert names == sorted(p.name for p in (tmp_path / "small").glob("*.parquet"))
+    for name in names:
+        assert pl.read_parquet(tmp_path / "small" / name).equals(pl.read_parquet(tmp_path / "plain" / name)), name
+
+
+KEY = ["participant_id", "sensor", "time"]
+rows = st.lists(
+    st.tuples(
+        st.sampled_from([None, "p1", "p2"]),
+        st.sampled_from([None, "humidity", "temperature", "light"]),
+        st.none() | st.datetimes(datetime(2016, 1, 1), datetime(2016, 1, 2)).map(lambda t: t.replace(tzinfo=UTC)),
+        st.none() | st.dates(date(2016, 1, 1), date(2016, 1, 9)),
+    ),
+    max_size=60,
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(rows=rows, sort_rows=st.integers(1, 15), part_rows=st.integers(1, 20))
+def test_sorting_on_disk_equals_sorting_in_memory_nulls_last_and_ties_in_order(
+    tmp_path_factory, rows, sort_rows, part_rows
+):
+    df = pl.DataFrame(
+        rows,
+        schema={"participant_id": pl.String, "sensor": pl.String, "time": pl.Datetime("us", "UTC"), "day": pl.Date},
+        orient="row",
+    ).with_row_index("arrival")
+    folder = tmp_path_factory.mktemp("sort")
+    original = spill.SORT_ROWS
+    spill.SORT_ROWS = sort_rows
+    try:
+        parts = [df.slice(i, part_rows).lazy() for i in range(0, max(df.height, 1), part_rows)]
+        got = spill.sort(parts, [*KEY, "day"], folder).lazy().collect()
+    finally:
+        spill.SORT_ROWS = original
+    assert got.equals(df.sort([*KEY, "day"], nulls_last=True, maintain_order=True))
