@@ -336,9 +336,20 @@ def _print_summary(err, report: dict, out: Path) -> None:
     err.print(f"  {'report.json':<28}")
 
 
-def main() -> None:
+def main() -> NoReturn:
     # polars' allocator (jemalloc) keeps freed pages for 10 s: returned at once instead, the garbage of one step of
     # a conversion is not still held at the next (peak memory on a 200 MB HAR: 234 MB -> 187 MB, 0.1 s more time).
     # Read when polars is first loaded, which the commands do after this.
     os.environ.setdefault("_RJEM_MALLOC_CONF", "dirty_decay_ms:0,muzzy_decay_ms:0")
-    app()
+    try:
+        app()
+        code = 0
+    except SystemExit as e:
+        if isinstance(e.code, str):
+            sys.stderr.write(e.code + "\n")
+        code = e.code if isinstance(e.code, int) else int(e.code is not None)
+    # Everything is written and closed by now: leave without the interpreter's teardown, which frees every object
+    # and stops polars' threads one by one (0.15 s of a conversion of a 200 MB HAR), as mypy's `hard_exit` does.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

@@ -225,3 +225,23 @@ def test_an_internal_error_fails_only_that_file_with_a_hint(tmp_path, monkeypatc
     assert result.files[1].error == "internal error (RuntimeError); run again with --debug to see where"
     with pytest.raises(RuntimeError):
         conversion.convert([Input(bad, "bad.har", True)], debug=True)
+
+
+def test_the_console_script_flushes_its_output_and_keeps_exit_codes_though_it_skips_teardown(tmp_path):
+    import subprocess
+    import sys
+
+    def databack(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "converters", *args], capture_output=True, text=True, cwd=REPO)
+
+    done = databack("convert", "samples/phone-sync.har", "-o", str(tmp_path / "out"), "--json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["totals"]["files_ok"] == 1  # the whole report, though stdout is a pipe
+    assert done.stderr.splitlines()[0].startswith("databack: 1 files, 16 exchanges")
+    assert not list((tmp_path / "out").glob(".databack-*"))  # the work folder is removed before leaving
+    missing = databack("convert", "no-such.har", "-o", str(tmp_path / "out"))
+    assert (missing.returncode, missing.stderr) == (2, "databack: no such file or folder: no-such.har\n")
+    bad = tmp_path / "bad.har"
+    bad.write_text("{")
+    failed = databack("convert", str(bad), "-o", str(tmp_path / "out"))
+    assert failed.returncode == 1 and f"{bad}: failed" in failed.stderr
