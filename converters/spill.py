@@ -12,7 +12,7 @@ from typing import Any, Sequence
 
 import polars as pl
 
-SPILL_ROWS = 150_000  # rows one file's buffer (or a run's in-memory tables) holds before they go to disk
+SPILL_ROWS = 300_000  # rows one file's buffer (or a run's in-memory tables) holds before they go to disk
 SORT_ROWS = 150_000  # rows sorted in memory at once; a bigger table is cut into ranges of about this many
 SAMPLES_PER_RANGE = 64  # key values sampled per range to choose where ranges start
 
