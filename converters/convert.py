@@ -24,7 +24,7 @@ import polars as pl
 
 from . import devices, generic, saved, spill
 from .captures import CaptureError, Exchange, Skipped, detect_format, read_capture
-from .captures.pipe import read_capture_beside
+from .captures.pipe import NotDevice, read_capture_beside
 from .credentials import is_sign_in_url
 from .dedupe import FILE_INDEX, dedupe
 from .hosts import BodyWanted, host_matches
@@ -414,6 +414,10 @@ def _read_file(
             elif isinstance(item, Exchange):
                 report.exchanges += 1
                 _route_exchange(item, inp, report, rows, others)
+            elif isinstance(item, NotDevice):  # counted by the reading process: what `_route_exchange` would do
+                report.exchanges += item.hosts.total()
+                report.not_device += item.hosts.total()
+                report.unrecognised_hosts.update(item.hosts)
             elif isinstance(item, Skipped):
                 report.skipped_entries[item.kind] += 1
             elif isinstance(item, CaptureError):

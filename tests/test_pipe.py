@@ -10,8 +10,8 @@ import polars as pl
 import pytest
 from builders import entry, write_har
 
-from converters.captures import Exchange
-from converters.captures.pipe import ReaderCrashed, _received, _serve, read_capture_beside
+from converters.captures import CaptureError, Exchange
+from converters.captures.pipe import NotDevice, ReaderCrashed, _received, _serve, read_capture_beside
 from converters.convert import Input, convert_file
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
@@ -48,8 +48,27 @@ def test_the_reading_process_sends_batches_then_an_end_marker():
     _serve(request, out)
     out.seek(0)
     items = list(_received(out))
-    assert len(items) == 16 and all(isinstance(i, Exchange) for i in items)
-    assert [i.source_entry for i in items] == list(range(16))
+    exchanges = [i for i in items if isinstance(i, Exchange)]
+    counted = sum(i.hosts.total() for i in items if isinstance(i, NotDevice))
+    assert len(exchanges) + counted == 16 and counted > 0
+    assert [i.source_entry for i in exchanges] == sorted(i.source_entry for i in exchanges)
+
+
+def test_exchanges_of_other_hosts_are_only_counted_and_in_order_with_a_cut_off(tmp_path):
+    others = [entry(f"https://cdn{i % 3}.example.com/app.js", {"x": i}) for i in range(300)]  # more than a batch
+    data = write_har(tmp_path / "o.har", others).read_bytes()
+    cut = tmp_path / "cut.har"
+    cut.write_bytes(data[: len(data) - 40])
+    request, out = io.BytesIO(pickle.dumps((str(cut), "har", "cut.har", ()))), io.BytesIO()
+    _serve(request, out)
+    out.seek(0)
+    items = list(_received(out))
+    assert not any(isinstance(i, Exchange) for i in items)
+    assert isinstance(items[-1], CaptureError) and isinstance(items[-2], NotDevice)
+    beside = converted(cut, "cut.har", True)
+    assert beside == converted(cut, "cut.har", False)
+    assert beside[0]["status"] == "partial" and beside[0]["not_device"] == 299
+    assert beside[0]["unrecognised_hosts"] == {"cdn0.example.com": 100, "cdn1.example.com": 100, "cdn2.example.com": 99}
 
 
 def test_the_reading_process_passes_an_unreadable_file_on_as_the_oserror_it_met(tmp_path):
@@ -76,7 +95,7 @@ def test_a_reading_process_that_dies_midway_is_an_error_not_a_short_capture():
 
 def test_stopping_early_ends_the_reading_process():
     items = read_capture_beside(SAMPLES / "phone-sync.har", "har", "s.har", ())
-    assert isinstance(next(items), Exchange)
+    assert isinstance(next(items), (Exchange, NotDevice))
     items.close()  # the generator's cleanup kills the child; a leftover child would keep the test run waiting
 
 

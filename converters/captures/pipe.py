@@ -2,7 +2,8 @@
 
 `read_capture_beside` yields exactly what `read_capture` yields. The child (`python -m converters.captures.pipe`)
 imports only the readers and the device host patterns, and pickles the items to its standard output in batches;
-a full pipe makes it wait, so the items in flight stay few.
+a full pipe makes it wait, so the items in flight stay few. Exchanges of hosts that are neither a device's nor
+chosen for generic export, which the caller would only count, are counted here and handed over as `NotDevice`.
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ import pickle
 import subprocess
 import sys
 import traceback
+from collections import Counter
 from contextlib import suppress
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Iterator
 
@@ -22,7 +25,7 @@ except ImportError:  # Windows: pipes keep their default size
     fcntl = None  # type: ignore[assignment]
 
 from ..hosts import BodyWanted
-from . import Format, Item, read_capture
+from . import Exchange, Format, Item, read_capture
 
 BATCH_ITEMS = 256
 BATCH_BODY_BYTES = 4 << 20
@@ -33,8 +36,18 @@ class ReaderCrashed(Exception):
     """The reading process failed; the message holds its traceback."""
 
 
-def read_capture_beside(path: Path, fmt: Format, display_name: str, generic_globs: tuple[str, ...]) -> Iterator[Item]:
-    """The items of one capture, read with `BodyWanted(generic_globs)` by a child process."""
+@dataclass(frozen=True, slots=True)
+class NotDevice:
+    """Exchanges of hosts databack does not look into, in a row of the capture: host -> count."""
+
+    hosts: Counter[str]
+
+
+def read_capture_beside(
+    path: Path, fmt: Format, display_name: str, generic_globs: tuple[str, ...]
+) -> Iterator[Item | NotDevice]:
+    """The items of one capture, read with `BodyWanted(generic_globs)` by a child process, except that exchanges of
+    hosts not wanted come as `NotDevice` counts (in order with the other items)."""
     package_root = str(Path(__file__).resolve().parents[2])
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, (package_root, os.environ.get("PYTHONPATH"))))}
     request = pickle.dumps((str(path), fmt, display_name, generic_globs))
@@ -53,7 +66,7 @@ def read_capture_beside(path: Path, fmt: Format, display_name: str, generic_glob
             child.kill()  # the caller stopped early or failed: the child has nothing more to do
 
 
-def _received(stream: BinaryIO) -> Iterator[Item]:
+def _received(stream: BinaryIO) -> Iterator[Item | NotDevice]:
     while True:
         try:
             batch = pickle.load(stream)
@@ -76,16 +89,26 @@ def _serve(requests: BinaryIO, out: BinaryIO) -> None:
     def send(message: object) -> None:
         pickle.dump(message, out, protocol=pickle.HIGHEST_PROTOCOL)
 
-    batch: list[Item] = []
+    batch: list[Item | NotDevice] = []
     body_bytes = 0
+    not_device: Counter[str] = Counter()
+    wanted = BodyWanted(generic_globs)
     try:
-        for item in read_capture(Path(path), fmt, display_name=display_name, wants_body=BodyWanted(generic_globs)):
-            batch.append(item)
-            body_bytes += len(getattr(item, "body", None) or b"")
+        for item in read_capture(Path(path), fmt, display_name=display_name, wants_body=wanted):
+            if isinstance(item, Exchange) and not wanted(item.host):
+                not_device[item.host] += 1
+                if len(not_device) < BATCH_ITEMS:
+                    continue
+            if not_device:
+                batch.append(NotDevice(not_device))
+                not_device = Counter()
+            if not isinstance(item, Exchange) or wanted(item.host):
+                batch.append(item)
+                body_bytes += len(getattr(item, "body", None) or b"")
             if len(batch) >= BATCH_ITEMS or body_bytes >= BATCH_BODY_BYTES:
                 send(batch)
                 batch, body_bytes = [], 0
-        send(batch)
+        send(batch + [NotDevice(not_device)] if not_device else batch)
         send(None)
     except OSError as error:  # the file could not be read: the caller reports it as it would its own
         send(error)
@@ -95,4 +118,6 @@ def _serve(requests: BinaryIO, out: BinaryIO) -> None:
 
 
 if __name__ == "__main__":
-    _serve(sys.stdin.buffer, sys.stdout.buffer)
+    from converters.captures import pipe  # run as itself, not as __main__: `NotDevice` must unpickle as pipe.NotDevice
+
+    pipe._serve(sys.stdin.buffer, sys.stdout.buffer)
