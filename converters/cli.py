@@ -86,6 +86,9 @@ def convert(
     """
     from dataclasses import replace
 
+    from .captures import pipe
+
+    pipe.warm_up(paths, jobs or os.cpu_count() or 1)  # before polars loads, which takes a third of a second
     from . import convert as conversion
     from . import participants as people
     from . import saved, writers

@@ -112,3 +112,27 @@ def test_one_file_with_two_jobs_converts_as_with_one(tmp_path):
         outputs.append({p.name: p.read_bytes() for p in out.glob("*.csv")} or {
             p.name: pl.read_parquet(p).to_dicts() for p in out.glob("*.parquet")})
     assert outputs[0] == outputs[1] and len(outputs[0]) > 5
+
+
+def test_a_reading_process_started_ahead_is_taken_by_the_first_file_read_beside():
+    from converters.captures import pipe
+
+    pipe.warm_up([SAMPLES / "phone-sync.har", SAMPLES / "phone-sync.flow"], 2)
+    pipe.warm_up([SAMPLES / "phone-sync.har"], 1)
+    assert pipe._spare is None  # several files, or one core: nothing to read beside
+    pipe.warm_up([SAMPLES / "phone-sync.har"], 2)
+    spare = pipe._spare
+    assert spare is not None
+    items = list(read_capture_beside(SAMPLES / "phone-sync.har", "har", "s.har", ()))
+    assert pipe._spare is None and spare.returncode is not None  # taken, used, ended
+    assert items == list(read_capture_beside(SAMPLES / "phone-sync.har", "har", "s.har", ()))
+
+
+def test_a_reading_process_started_ahead_and_not_needed_ends_quietly(capfd):
+    from converters.captures import pipe
+
+    child = pipe._start()
+    child.stdin.close()
+    assert child.wait(timeout=30) == 0
+    child.stdout.close()
+    assert capfd.readouterr().err == ""

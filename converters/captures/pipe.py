@@ -43,27 +43,44 @@ class NotDevice:
     hosts: Counter[str]
 
 
+_spare: subprocess.Popen | None = None  # a reading process started ahead, waiting for its request
+
+
+def warm_up(paths: list[Path], jobs: int) -> None:
+    """Start a reading process ahead when the run will read its one file beside (two cores or more): it gets ready
+    while this process loads polars, and `read_capture_beside` takes it."""
+    global _spare
+    if _spare is None and jobs >= 2 and len(paths) == 1 and paths[0].is_file():
+        _spare = _start()
+
+
 def read_capture_beside(
     path: Path, fmt: Format, display_name: str, generic_globs: tuple[str, ...]
 ) -> Iterator[Item | NotDevice]:
     """The items of one capture, read with `BodyWanted(generic_globs)` by a child process, except that exchanges of
     hosts not wanted come as `NotDevice` counts (in order with the other items)."""
-    package_root = str(Path(__file__).resolve().parents[2])
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, (package_root, os.environ.get("PYTHONPATH"))))}
-    request = pickle.dumps((str(path), fmt, display_name, generic_globs))
-    with subprocess.Popen(
-        [sys.executable, "-m", "converters.captures.pipe"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env
-    ) as child:
+    global _spare
+    child, _spare = _spare or _start(), None
+    with child:
         assert child.stdin is not None and child.stdout is not None
-        if fcntl is not None:
-            with suppress(OSError):  # a pipe of 1 MB rather than 64 kB: fewer waits on either side (Linux only)
-                fcntl.fcntl(child.stdout.fileno(), getattr(fcntl, "F_SETPIPE_SZ", 1031), PIPE_BYTES)
         try:
-            child.stdin.write(request)
+            child.stdin.write(pickle.dumps((str(path), fmt, display_name, generic_globs)))
             child.stdin.close()
             yield from _received(child.stdout)
         finally:
             child.kill()  # the caller stopped early or failed: the child has nothing more to do
+
+
+def _start() -> subprocess.Popen:
+    package_root = str(Path(__file__).resolve().parents[2])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, (package_root, os.environ.get("PYTHONPATH"))))}
+    child = subprocess.Popen(
+        [sys.executable, "-m", "converters.captures.pipe"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env
+    )
+    if fcntl is not None:
+        with suppress(OSError):  # a pipe of 1 MB rather than 64 kB: fewer waits on either side (Linux only)
+            fcntl.fcntl(child.stdout.fileno(), getattr(fcntl, "F_SETPIPE_SZ", 1031), PIPE_BYTES)  # type: ignore[union-attr]
+    return child
 
 
 def _received(stream: BinaryIO) -> Iterator[Item | NotDevice]:
@@ -84,7 +101,10 @@ def _received(stream: BinaryIO) -> Iterator[Item | NotDevice]:
 def _serve(requests: BinaryIO, out: BinaryIO) -> None:
     """The child's side: read the capture named on stdin, write pickled batches of items, then None (or the OSError
     that stopped the reading, or the traceback of a bug)."""
-    path, fmt, display_name, generic_globs = pickle.load(requests)
+    try:
+        path, fmt, display_name, generic_globs = pickle.load(requests)
+    except EOFError:  # started ahead, and not needed after all
+        return
 
     def send(message: object) -> None:
         pickle.dump(message, out, protocol=pickle.HIGHEST_PROTOCOL)
