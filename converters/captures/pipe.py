@@ -28,7 +28,7 @@ from ..hosts import BodyWanted
 from . import Exchange, Format, Item, read_capture
 
 BATCH_ITEMS = 256
-BATCH_BODY_BYTES = 4 << 20
+BATCH_BODY_BYTES = 256 << 10  # well below the pipe's size: the child goes on parsing while a batch is decoded
 PIPE_BYTES = 1 << 20
 
 
