@@ -27,6 +27,7 @@ from .captures import CaptureError, Exchange, Skipped, detect_format, read_captu
 from .captures.pipe import NotDevice, read_capture_beside
 from .credentials import is_sign_in_url
 from .dedupe import FILE_INDEX, dedupe
+from .digest import sha256_or_none
 from .hosts import BodyWanted, host_matches
 from .parallel import map_files
 from .captures.har import NOT_A_HAR
@@ -193,7 +194,7 @@ def update(
     reports kept), the others converted and merged in, duplicates removed across old and new. Returns the
     conversion and the inputs skipped."""
     done = {f.file: f.sha256 for f in previous_files if f.status != "failed"}
-    skipped = [i for i in inputs if i.error is None and i.name in done and done[i.name] == _sha256_or_none(i.path)]
+    skipped = [i for i in inputs if i.error is None and i.name in done and done[i.name] == sha256_or_none(i.path)]
     todo = [i for i in inputs if i not in skipped]
     redone = {i.name for i in todo}
     kept = {n: df.filter(~pl.col("source_file").is_in(redone)) for n, df in previous_tables.items()}
@@ -376,13 +377,14 @@ def _convert_file(
     if inp.error:
         report.status, report.error = "failed", inp.error
         return report, {}
-    with ThreadPoolExecutor(1) as hashing:  # the hash is taken beside the parse: hashlib lets go of the GIL
-        digest = hashing.submit(sha256_file, inp.path)
+    if separate_reader:  # the reading process takes the hash as it reads
         frames = _read_file(inp, report, separate_reader, spill_dir)
-        try:
-            report.sha256 = digest.result()
-        except OSError:  # unreadable now, yet read above: no hash, so the next run converts it again
-            report.sha256 = None
+        report.sha256 = report.sha256 or sha256_or_none(inp.path)  # (unless the file was not read there)
+        return report, frames
+    with ThreadPoolExecutor(1) as hashing:  # the hash is taken beside the parse: hashlib lets go of the GIL
+        digest = hashing.submit(sha256_or_none, inp.path)
+        frames = _read_file(inp, report, separate_reader, spill_dir)
+        report.sha256 = digest.result()  # None if unreadable now, though read above: the next run converts it again
     return report, frames
 
 
@@ -405,7 +407,9 @@ def _read_file(
             _convert_saved(inp, report, rows)
             return rows.frames()
         if separate_reader:
-            items = read_capture_beside(inp.path, report.format, inp.name, inp.generic)
+            items = read_capture_beside(
+                inp.path, report.format, inp.name, inp.generic, on_digest=lambda d: setattr(report, "sha256", d)
+            )
         else:
             items = read_capture(inp.path, report.format, display_name=inp.name, wants_body=BodyWanted(inp.generic))
         for item in items:
@@ -565,19 +569,3 @@ def _reject_row(ex: Exchange, endpoint: Endpoint, reason: str) -> Row:
         "body": body,
         "body_encoding": encoding,
     }
-
-
-def _sha256_or_none(path: Path) -> str | None:
-    try:
-        return sha256_file(path)
-    except OSError:
-        return None
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(1 << 20):
-            h.update(chunk)
-    return h.hexdigest()
-

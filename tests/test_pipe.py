@@ -136,3 +136,13 @@ def test_a_reading_process_started_ahead_and_not_needed_ends_quietly(capfd):
     assert child.wait(timeout=30) == 0
     child.stdout.close()
     assert capfd.readouterr().err == ""
+
+
+def test_the_reading_process_takes_the_files_hash_and_sends_it_after_the_items():
+    from converters.digest import sha256_file
+
+    digests = []
+    items = list(read_capture_beside(SAMPLES / "phone-sync.flow", "flow", "s.flow", (), on_digest=digests.append))
+    assert items and digests == [sha256_file(SAMPLES / "phone-sync.flow")]
+    report, _ = convert_file(Input(SAMPLES / "phone-sync.flow", "s.flow", True), separate_reader=True)
+    assert report.sha256 == digests[0]

@@ -4,6 +4,7 @@
 imports only the readers and the device host patterns, and pickles the items to its standard output in batches;
 a full pipe makes it wait, so the items in flight stay few. Exchanges of hosts that are neither a device's nor
 chosen for generic export, which the caller would only count, are counted here and handed over as `NotDevice`.
+The child also takes the file's SHA-256, in a thread beside the parse, and sends it last.
 """
 
 from __future__ import annotations
@@ -14,16 +15,18 @@ import subprocess
 import sys
 import traceback
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Iterator
+from typing import BinaryIO, Callable, Iterator
 
 try:
     import fcntl
 except ImportError:  # Windows: pipes keep their default size
     fcntl = None  # type: ignore[assignment]
 
+from ..digest import sha256_or_none
 from ..hosts import BodyWanted
 from . import Exchange, Format, Item, read_capture
 
@@ -43,6 +46,11 @@ class NotDevice:
     hosts: Counter[str]
 
 
+@dataclass(frozen=True, slots=True)
+class Digest:
+    sha256: str | None  # None: the file could not be read for it
+
+
 _spare: subprocess.Popen | None = None  # a reading process started ahead, waiting for its request
 
 
@@ -55,10 +63,15 @@ def warm_up(paths: list[Path], jobs: int) -> None:
 
 
 def read_capture_beside(
-    path: Path, fmt: Format, display_name: str, generic_globs: tuple[str, ...]
+    path: Path,
+    fmt: Format,
+    display_name: str,
+    generic_globs: tuple[str, ...],
+    on_digest: Callable[[str | None], None] | None = None,
 ) -> Iterator[Item | NotDevice]:
     """The items of one capture, read with `BodyWanted(generic_globs)` by a child process, except that exchanges of
-    hosts not wanted come as `NotDevice` counts (in order with the other items)."""
+    hosts not wanted come as `NotDevice` counts (in order with the other items). `on_digest` gets the file's SHA-256
+    once all items are read."""
     global _spare
     child, _spare = _spare or _start(), None
     with child:
@@ -66,7 +79,7 @@ def read_capture_beside(
         try:
             child.stdin.write(pickle.dumps((str(path), fmt, display_name, generic_globs)))
             child.stdin.close()
-            yield from _received(child.stdout)
+            yield from _received(child.stdout, on_digest)
         finally:
             child.kill()  # the caller stopped early or failed: the child has nothing more to do
 
@@ -83,7 +96,9 @@ def _start() -> subprocess.Popen:
     return child
 
 
-def _received(stream: BinaryIO) -> Iterator[Item | NotDevice]:
+def _received(
+    stream: BinaryIO, on_digest: Callable[[str | None], None] | None = None
+) -> Iterator[Item | NotDevice]:
     while True:
         try:
             batch = pickle.load(stream)
@@ -91,6 +106,10 @@ def _received(stream: BinaryIO) -> Iterator[Item | NotDevice]:
             raise ReaderCrashed("the reading process ended without finishing") from None
         if batch is None:
             return
+        if isinstance(batch, Digest):
+            if on_digest:
+                on_digest(batch.sha256)
+            continue
         if isinstance(batch, OSError):
             raise batch
         if isinstance(batch, str):
@@ -99,8 +118,8 @@ def _received(stream: BinaryIO) -> Iterator[Item | NotDevice]:
 
 
 def _serve(requests: BinaryIO, out: BinaryIO) -> None:
-    """The child's side: read the capture named on stdin, write pickled batches of items, then None (or the OSError
-    that stopped the reading, or the traceback of a bug)."""
+    """The child's side: read the capture named on stdin, write pickled batches of items, the file's `Digest`, then
+    None (or the OSError that stopped the reading, or the traceback of a bug)."""
     try:
         path, fmt, display_name, generic_globs = pickle.load(requests)
     except EOFError:  # started ahead, and not needed after all
@@ -113,7 +132,9 @@ def _serve(requests: BinaryIO, out: BinaryIO) -> None:
     body_bytes = 0
     not_device: Counter[str] = Counter()
     wanted = BodyWanted(generic_globs)
+    hashing = ThreadPoolExecutor(1)  # hashlib lets go of the GIL: the hash is taken beside the parse
     try:
+        digest = hashing.submit(sha256_or_none, Path(path))
         for item in read_capture(Path(path), fmt, display_name=display_name, wants_body=wanted):
             if isinstance(item, Exchange) and not wanted(item.host):
                 not_device[item.host] += 1
@@ -129,11 +150,13 @@ def _serve(requests: BinaryIO, out: BinaryIO) -> None:
                 send(batch)
                 batch, body_bytes = [], 0
         send(batch + [NotDevice(not_device)] if not_device else batch)
+        send(Digest(digest.result()))
         send(None)
     except OSError as error:  # the file could not be read: the caller reports it as it would its own
         send(error)
     except Exception:
         send(traceback.format_exc())
+    hashing.shutdown(cancel_futures=True)
     out.flush()
 
 

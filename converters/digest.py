@@ -1,0 +1,22 @@
+"""The SHA-256 of an input file: how a re-run knows the files it already converted (kept in the report)."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def sha256_or_none(path: Path) -> str | None:
+    """None when the file cannot be read (so that the next run converts it again)."""
+    try:
+        return sha256_file(path)
+    except OSError:
+        return None
