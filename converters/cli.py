@@ -88,7 +88,8 @@ def convert(
 
     from .captures import pipe
 
-    pipe.warm_up(paths, jobs or os.cpu_count() or 1)  # before polars loads, which takes a third of a second
+    hosts = tuple(h.lower() for h in generic_hosts or ())
+    pipe.read_ahead(paths, jobs or os.cpu_count() or 1, hosts)  # while polars loads, which takes a third of a second
     from . import convert as conversion
     from . import participants as people
     from . import saved, writers
@@ -122,7 +123,6 @@ def convert(
             _usage_error(err, "no input files")
         if slice_:
             inputs = conversion.shard(inputs, *slice_)
-        hosts = tuple(h.lower() for h in generic_hosts or ())
         inputs = [replace(i, endpoint=endpoint, generic=hosts) for i in people.assign(inputs, participant, rules, key)]
         # generic tables are not kept between runs: with --generic, everything is converted again
         previous_tables, previous_files, _ = ({}, [], {}) if force or hosts else writers.read_output(out)

@@ -114,27 +114,41 @@ def test_one_file_with_two_jobs_converts_as_with_one(tmp_path):
     assert outputs[0] == outputs[1] and len(outputs[0]) > 5
 
 
-def test_a_reading_process_started_ahead_is_taken_by_the_first_file_read_beside():
+def test_a_capture_read_ahead_is_taken_up_by_the_same_request_and_gives_the_same_items():
     from converters.captures import pipe
 
-    pipe.warm_up([SAMPLES / "phone-sync.har", SAMPLES / "phone-sync.flow"], 2)
-    pipe.warm_up([SAMPLES / "phone-sync.har"], 1)
-    assert pipe._spare is None  # several files, or one core: nothing to read beside
-    pipe.warm_up([SAMPLES / "phone-sync.har"], 2)
-    spare = pipe._spare
-    assert spare is not None
-    items = list(read_capture_beside(SAMPLES / "phone-sync.har", "har", "s.har", ()))
-    assert pipe._spare is None and spare.returncode is not None  # taken, used, ended
-    assert items == list(read_capture_beside(SAMPLES / "phone-sync.har", "har", "s.har", ()))
+    har = SAMPLES / "phone-sync.har"
+    pipe.read_ahead([har, SAMPLES / "phone-sync.flow"], 2, ())
+    pipe.read_ahead([har], 1, ())
+    pipe.read_ahead([SAMPLES], 2, ())
+    assert pipe._ahead is None  # several files, one core, a folder: nothing to read beside
+    pipe.read_ahead([har], 2, ())
+    assert pipe._ahead is not None
+    child = pipe._ahead[0]
+    items = list(read_capture_beside(har, "har", str(har), ()))
+    assert pipe._ahead is None and child.returncode is not None  # taken up, read, ended
+    assert items == list(read_capture_beside(har, "har", str(har), ()))
 
 
-def test_a_reading_process_started_ahead_and_not_needed_ends_quietly(capfd):
+def test_a_capture_read_ahead_for_another_request_is_stopped_and_the_right_one_read():
     from converters.captures import pipe
 
-    child = pipe._start()
-    child.stdin.close()
+    har = SAMPLES / "phone-sync.har"
+    pipe.read_ahead([har], 2, ("api.example.com",))
+    child = pipe._ahead[0]
+    items = list(read_capture_beside(har, "har", str(har), ()))  # no generic hosts after all
+    assert child.wait(timeout=30) != 0  # killed
+    assert items == list(read_capture_beside(har, "har", str(har), ()))
+
+
+def test_a_capture_read_ahead_and_not_taken_up_ends_quietly_when_its_reader_goes(tmp_path, capfd):
+    from converters.captures import pipe
+
+    big = [entry("https://api.example.com/v1/things", {"things": ["x" * 100_000]}) for _ in range(40)]
+    har = write_har(tmp_path / "big.har", big)  # more than the pipe holds
+    child = pipe._start(pipe._request(har, "har", "big.har", ("api.example.com",)))
+    child.stdout.close()  # the converting process went away without reading
     assert child.wait(timeout=30) == 0
-    child.stdout.close()
     assert capfd.readouterr().err == ""
 
 

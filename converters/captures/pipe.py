@@ -28,7 +28,7 @@ except ImportError:  # Windows: pipes keep their default size
 
 from ..digest import sha256_or_none
 from ..hosts import BodyWanted
-from . import Exchange, Format, Item, read_capture
+from . import Exchange, Format, Item, detect_format, read_capture
 
 BATCH_ITEMS = 256
 BATCH_BODY_BYTES = 256 << 10  # well below the pipe's size: the child goes on parsing while a batch is decoded
@@ -51,15 +51,18 @@ class Digest:
     sha256: str | None  # None: the file could not be read for it
 
 
-_spare: subprocess.Popen | None = None  # a reading process started ahead, waiting for its request
+_ahead: tuple[subprocess.Popen, bytes] | None = None  # a reading process started early, and the request it was sent
 
 
-def warm_up(paths: list[Path], jobs: int) -> None:
-    """Start a reading process ahead when the run will read its one file beside (two cores or more): it gets ready
-    while this process loads polars, and `read_capture_beside` takes it."""
-    global _spare
-    if _spare is None and jobs >= 2 and len(paths) == 1 and paths[0].is_file():
-        _spare = _start()
+def read_ahead(paths: list[Path], jobs: int, generic_globs: tuple[str, ...]) -> None:
+    """When the run will read its one capture file beside (two cores or more), start reading it now, while this
+    process loads polars: `read_capture_beside` takes up what was read if it asks for the same."""
+    global _ahead
+    if _ahead is None and jobs >= 2 and len(paths) == 1 and paths[0].is_file():
+        with suppress(OSError):
+            if (fmt := detect_format(paths[0])) in ("har", "flow"):
+                request = _request(paths[0], fmt, str(paths[0]), generic_globs)
+                _ahead = _start(request), request
 
 
 def read_capture_beside(
@@ -72,27 +75,39 @@ def read_capture_beside(
     """The items of one capture, read with `BodyWanted(generic_globs)` by a child process, except that exchanges of
     hosts not wanted come as `NotDevice` counts (in order with the other items). `on_digest` gets the file's SHA-256
     once all items are read."""
-    global _spare
-    child, _spare = _spare or _start(), None
+    global _ahead
+    request = _request(path, fmt, display_name, generic_globs)
+    if _ahead is not None and _ahead[1] == request:
+        child = _ahead[0]
+    else:
+        if _ahead is not None:
+            _ahead[0].kill()  # read ahead for something else
+        child = _start(request)
+    _ahead = None
     with child:
-        assert child.stdin is not None and child.stdout is not None
+        assert child.stdout is not None
         try:
-            child.stdin.write(pickle.dumps((str(path), fmt, display_name, generic_globs)))
-            child.stdin.close()
             yield from _received(child.stdout, on_digest)
         finally:
             child.kill()  # the caller stopped early or failed: the child has nothing more to do
 
 
-def _start() -> subprocess.Popen:
+def _request(path: Path, fmt: Format, display_name: str, generic_globs: tuple[str, ...]) -> bytes:
+    return pickle.dumps((str(path), fmt, display_name, generic_globs))
+
+
+def _start(request: bytes) -> subprocess.Popen:
     package_root = str(Path(__file__).resolve().parents[2])
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, (package_root, os.environ.get("PYTHONPATH"))))}
     child = subprocess.Popen(
         [sys.executable, "-m", "converters.captures.pipe"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env
     )
+    assert child.stdin is not None and child.stdout is not None
     if fcntl is not None:
         with suppress(OSError):  # a pipe of 1 MB rather than 64 kB: fewer waits on either side (Linux only)
-            fcntl.fcntl(child.stdout.fileno(), getattr(fcntl, "F_SETPIPE_SZ", 1031), PIPE_BYTES)  # type: ignore[union-attr]
+            fcntl.fcntl(child.stdout.fileno(), getattr(fcntl, "F_SETPIPE_SZ", 1031), PIPE_BYTES)
+    child.stdin.write(request)
+    child.stdin.close()
     return child
 
 
@@ -120,10 +135,7 @@ def _received(
 def _serve(requests: BinaryIO, out: BinaryIO) -> None:
     """The child's side: read the capture named on stdin, write pickled batches of items, the file's `Digest`, then
     None (or the OSError that stopped the reading, or the traceback of a bug)."""
-    try:
-        path, fmt, display_name, generic_globs = pickle.load(requests)
-    except EOFError:  # started ahead, and not needed after all
-        return
+    path, fmt, display_name, generic_globs = pickle.load(requests)
 
     def send(message: object) -> None:
         pickle.dump(message, out, protocol=pickle.HIGHEST_PROTOCOL)
@@ -152,6 +164,8 @@ def _serve(requests: BinaryIO, out: BinaryIO) -> None:
         send(batch + [NotDevice(not_device)] if not_device else batch)
         send(Digest(digest.result()))
         send(None)
+    except BrokenPipeError:  # read ahead, and not taken up: the caller has gone
+        return
     except OSError as error:  # the file could not be read: the caller reports it as it would its own
         send(error)
     except Exception:
