@@ -13,12 +13,14 @@ import os
 import pickle
 import subprocess
 import sys
+import threading
 import traceback
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
+from queue import Queue
 from typing import BinaryIO, Callable, Iterator
 
 try:
@@ -33,6 +35,7 @@ from . import Exchange, Format, Item, detect_format, read_capture
 BATCH_ITEMS = 256
 BATCH_BODY_BYTES = 256 << 10  # well below the pipe's size: the child goes on parsing while a batch is decoded
 PIPE_BYTES = 1 << 20
+QUEUE_BATCHES = 128  # pickled batches waiting for the pipe: at most about 32 MB
 
 
 class ReaderCrashed(Exception):
@@ -132,13 +135,24 @@ def _received(
         yield from batch
 
 
+class _ReaderGone(Exception):
+    """The converting process stopped reading (it went away, or did not take up a capture read ahead)."""
+
+
 def _serve(requests: BinaryIO, out: BinaryIO) -> None:
     """The child's side: read the capture named on stdin, write pickled batches of items, the file's `Digest`, then
-    None (or the OSError that stopped the reading, or the traceback of a bug)."""
+    None (or the OSError that stopped the reading, or the traceback of a bug). A thread writes the batches, so that
+    the parse goes on, up to `QUEUE_BATCHES` ahead, while the pipe is full (a capture read ahead gets ahead)."""
     path, fmt, display_name, generic_globs = pickle.load(requests)
+    queue: Queue[bytes | None] = Queue(QUEUE_BATCHES)
+    gone = threading.Event()
+    writer = threading.Thread(target=_write_all, args=(queue, out, gone))
+    writer.start()
 
     def send(message: object) -> None:
-        pickle.dump(message, out, protocol=pickle.HIGHEST_PROTOCOL)
+        if gone.is_set():
+            raise _ReaderGone
+        queue.put(pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL))
 
     batch: list[Item | NotDevice] = []
     body_bytes = 0
@@ -164,14 +178,30 @@ def _serve(requests: BinaryIO, out: BinaryIO) -> None:
         send(batch + [NotDevice(not_device)] if not_device else batch)
         send(Digest(digest.result()))
         send(None)
-    except BrokenPipeError:  # read ahead, and not taken up: the caller has gone
-        return
+    except _ReaderGone:
+        pass
     except OSError as error:  # the file could not be read: the caller reports it as it would its own
-        send(error)
+        with suppress(_ReaderGone):
+            send(error)
     except Exception:
-        send(traceback.format_exc())
-    hashing.shutdown(cancel_futures=True)
-    out.flush()
+        with suppress(_ReaderGone):
+            send(traceback.format_exc())
+    finally:
+        queue.put(None)
+        writer.join()
+        hashing.shutdown(cancel_futures=True)
+
+
+def _write_all(queue: Queue[bytes | None], out: BinaryIO, gone: threading.Event) -> None:
+    while (data := queue.get()) is not None:
+        if not gone.is_set():
+            try:
+                out.write(data)
+            except BrokenPipeError:
+                gone.set()  # and the rest is taken off the queue unwritten, so that the parse is never held up
+    if not gone.is_set():
+        with suppress(BrokenPipeError):
+            out.flush()
 
 
 if __name__ == "__main__":
