@@ -1,13 +1,24 @@
 """Which hosts' exchanges databack looks into: device API hosts, and hosts chosen for generic export.
 
-Kept free of polars and the decoders, so that a reading process can import it cheaply.
+The device modules take their host patterns from here: kept free of polars and the decoders, so that a reading
+process can import it cheaply.
 """
 
 from __future__ import annotations
 
+import re
 from fnmatch import fnmatchcase
 
-from .devices import is_device_host
+BAND = re.compile(r"prodphs[a-z0-9]+\.dns-cargo\.com", re.IGNORECASE)  # the private OData API
+BAND_LOGIN = re.compile(r"[a-z]*kds\.dns-cargo\.com", re.IGNORECASE)  # sign-in and discovery (prodkds, stgkds…)
+BAND_PUBLIC = re.compile(r"api\.microsofthealth\.net", re.IGNORECASE)  # the public Health Cloud API
+SENSE = re.compile(r"(?:api|dev-api|canary-api)\.hello\.is", re.IGNORECASE)
+DEVICE_HOSTS = (BAND, BAND_LOGIN, BAND_PUBLIC, SENSE)
+
+
+def is_device_host(host: str) -> bool:
+    """Whether any device's API lives on this host (its exchanges need headers and bodies)."""
+    return any(pattern.fullmatch(host) for pattern in DEVICE_HOSTS)
 
 
 def host_matches(host: str, globs: tuple[str, ...]) -> bool:

@@ -33,6 +33,7 @@ from converters import devices, scrub, writers
 from converters.captures import CaptureError, Exchange, Skipped, read_capture
 from converters.convert import FileReport, Input, convert, convert_file
 from converters.devices.base import Request, parse_query, row_by_row
+from converters.hosts import is_device_host
 from converters.tables import TABLES
 from converters.validation import schema_problem
 
@@ -108,7 +109,7 @@ def test_reader_never_raises_on_arbitrary_bytes(workdir, data, fmt):
 def test_reader_never_raises_on_mutated_captures(workdir, capture, fmt, wanted):
     with tempfile.TemporaryDirectory(dir=workdir) as d:
         path = write(Path(d), capture)
-        check_items(list(read_capture(path, fmt, wants_body=devices.is_device_host if wanted else None)))
+        check_items(list(read_capture(path, fmt, wants_body=is_device_host if wanted else None)))
 
 
 @given(capture=S.captures(mutate=False))
@@ -131,7 +132,7 @@ def test_reader_yields_every_entry_of_an_intact_capture(workdir, capture):
             assert item == Skipped(item.source_entry, written)
 
 
-WANTS = st.sampled_from([devices.is_device_host, lambda host: False, lambda host: True, lambda host: "google" in host])
+WANTS = st.sampled_from([is_device_host, lambda host: False, lambda host: True, lambda host: "google" in host])
 
 
 def without_body(item, wants_body):
@@ -183,8 +184,8 @@ def test_wants_body_reads_a_damaged_flow_dump_as_mitmproxy_does(workdir, capture
     with tempfile.TemporaryDirectory(dir=workdir) as d:
         path = write(Path(d), capture)
         full = list(read_capture(path))
-        partial = list(read_capture(path, wants_body=devices.is_device_host))
-    assert partial == [without_body(item, devices.is_device_host) for item in full]
+        partial = list(read_capture(path, wants_body=is_device_host))
+    assert partial == [without_body(item, is_device_host) for item in full]
 
 
 @pytest.mark.xfail(strict=True, reason="HAR reader memory is quadratic in nesting depth: ijson keeps the prefix of "
@@ -211,7 +212,7 @@ def test_har_reader_memory_stays_small_for_deeply_nested_entries(workdir, depth,
 
 def check_accounting(path: Path, report: FileReport, frames: dict) -> list:
     """The report adds up, agrees with what the reader yields, and the tables hold the rows it counts."""
-    items = list(read_capture(path, wants_body=devices.is_device_host)) if report.format else []
+    items = list(read_capture(path, wants_body=is_device_host)) if report.format else []
     assert report.accounted() == report.exchanges
     assert report.exchanges == sum(isinstance(i, Exchange) for i in items), "an exchange was lost"
     assert report.skipped_entries.total() == sum(isinstance(i, Skipped) for i in items)

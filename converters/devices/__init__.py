@@ -24,11 +24,6 @@ def match(host: str, method: str, raw_path: str) -> Match | None:
     return None
 
 
-def is_device_host(host: str) -> bool:
-    """Whether any device's API lives on this host (its exchanges need headers and bodies)."""
-    return any(device.hosts.fullmatch(host) for device in DEVICES)
-
-
 def endpoints() -> list[Endpoint]:
     """Every endpoint of every device, once each."""
     seen: dict[str, Endpoint] = {}

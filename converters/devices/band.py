@@ -16,6 +16,7 @@ from functools import partial
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from .. import hosts
 from ..validation import schema
 from .base import (
     Block,
@@ -333,7 +334,7 @@ ODATA_ARGS = r"(\((?P<args>[^)]*)\))?"  # OData key arguments, e.g. (period='h')
 # `/v1/Events`, optionally with OData key arguments: (eventType='Sleeping'), (eventId='…'), in any order.
 DEVICE = Device(
     "band",
-    re.compile(r"prodphs[a-z0-9]+\.dns-cargo\.com", re.IGNORECASE),
+    hosts.BAND,
     (
         route("GET", r"/v1/Events(\([^)]*\))?", EVENTS),
         route("GET", r"/v2/UserDailySummary" + ODATA_ARGS, DAILY_SUMMARIES),
@@ -345,6 +346,6 @@ DEVICE = Device(
 # Sign-in and discovery of the user's data host (prodkds, stgkds, intkds): tokens and profile, never decoded.
 LOGIN = Device(
     "band-login",
-    re.compile(r"[a-z]*kds\.dns-cargo\.com", re.IGNORECASE),
+    hosts.BAND_LOGIN,
     (route("GET POST PUT DELETE", r"/.*", AUTH),),
 )

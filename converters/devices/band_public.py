@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from .. import hosts
 from .band import CM, E7, MS, local_day, minutes_s, text_or_none
 from .base import Device, Endpoint, Request, Row, Rows, integer, iso_date, iso_utc, number, per, route
 
@@ -283,7 +284,7 @@ DEVICES = Endpoint("band-public/devices", "data", "band-public-devices.json", de
 # Profile (/v1/me/Profile: name, birth date, height, weight) is personal data databack has no table for: undecoded.
 DEVICE = Device(
     "band-public",
-    re.compile(r"api\.microsofthealth\.net", re.IGNORECASE),
+    hosts.BAND_PUBLIC,
     (
         route("GET", r"/v1/me/Activities(/[^/]+)?", ACTIVITIES),
         route("GET", r"/v1/me/Summaries/(?P<period>Hourly|Daily)", SUMMARIES),

@@ -15,6 +15,7 @@ from typing import Any
 
 import orjson
 
+from .. import hosts
 from .base import (
     EPOCH,
     Block,
@@ -556,7 +557,7 @@ TIME_SCALE = r"(?P<time_scale>LAST_WEEK|LAST_MONTH|LAST_3_MONTHS)"
 
 DEVICE = Device(
     "sense",
-    re.compile(r"(?:api|dev-api|canary-api)\.hello\.is", re.IGNORECASE),
+    hosts.SENSE,
     (
         route("GET", rf"/v2/timeline/{DATE}(?:T\d{{2}}:\d{{2}})?", TIMELINE_V2),
         route("PATCH DELETE", rf"/v2/timeline/{DATE}/events/[^/]+/\d+", TIMELINE_V2),
