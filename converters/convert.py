@@ -270,12 +270,19 @@ def combine(
         report.duplicates.update(losses.duplicates[report.file])
         report.conflicts.update(losses.conflicts[report.file])
     ordered: dict[str, spill.Frame] = {}
+    held = 0  # rows of tables from disk sorted in memory and kept there: up to `spill.HOLD_ROWS`, then back to disk
     for name in TABLES:
         parts = tables.pop(name, None)
-        if parts is not None:
-            df = spill.sort([p.drop(FILE_INDEX) for p in parts], TABLES[name].key, spill_dir if name in on_disk else None)
-            if spill.height(df):
-                ordered[name] = df
+        if parts is None:
+            continue
+        folder = spill_dir if name in on_disk else None
+        df = spill.sort([p.drop(FILE_INDEX) for p in parts], TABLES[name].key, folder)
+        if folder is not None and isinstance(df, pl.DataFrame):
+            held += df.height
+            if held > spill.HOLD_ROWS:
+                df, held = spill.write_batch(df, folder), held - df.height
+        if spill.height(df):
+            ordered[name] = df
     return Conversion(reports, ordered | others)
 
 

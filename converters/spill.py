@@ -14,6 +14,7 @@ import polars as pl
 
 SPILL_ROWS = 300_000  # rows one file's buffer (or a run's in-memory tables) holds before they go to disk
 SORT_ROWS = 150_000  # rows sorted in memory at once; a bigger table is cut into ranges of about this many
+HOLD_ROWS = 100_000  # rows of tables from disk that, once sorted, wait in memory to be written
 SAMPLES_PER_RANGE = 64  # key values sampled per range to choose where ranges start
 
 Frame = pl.DataFrame | pl.LazyFrame  # a table in memory, or on disk read back as it is needed
@@ -36,16 +37,13 @@ def height(frame: Frame) -> int:
 
 
 def sort(parts: Sequence[pl.LazyFrame], key: Sequence[str], folder: Path | None) -> Frame:
-    """The rows of `parts` sorted by `key` (nulls last, ties in their order). In memory when there is no `folder`;
-    else part by part, so that no more than one part (or `SORT_ROWS` rows) is held at once, returned as a
-    LazyFrame over sorted ranges written into `folder`."""
+    """The rows of `parts` sorted by `key` (nulls last, ties in their order): in memory when there is no `folder`
+    or they are no more than `SORT_ROWS`; else on disk, part by part, so that no more than one part (or about
+    `SORT_ROWS` rows) is held at once, returned as a LazyFrame over sorted ranges written into `folder`."""
     key = list(key)
-    if folder is None:
+    n = None if folder is None else sum(height(p) for p in parts)
+    if n is None or n <= SORT_ROWS:
         return pl.concat(parts).collect(engine="in-memory").sort(key, nulls_last=True, maintain_order=True)
-    n = sum(height(p) for p in parts)
-    if n <= SORT_ROWS:  # sorted in memory, and back to disk until written
-        df = pl.concat(parts).collect(engine="in-memory")
-        return write_batch(df.sort(key, nulls_last=True, maintain_order=True), folder)
     ranges = math.ceil(n / SORT_ROWS)
     step = max(1, n // (ranges * SAMPLES_PER_RANGE))
     sample = pl.concat([p.select(key).collect(engine="in-memory").gather_every(step) for p in parts])
