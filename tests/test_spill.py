@@ -25,9 +25,11 @@ SAMPLES = [REPO / "samples" / "phone-sync.har", REPO / "samples" / "phone-sync.f
 
 @pytest.fixture
 def tiny_limits(monkeypatch):
-    """Limits small enough that the samples go to disk and their bigger tables are sorted in several ranges."""
+    """Limits small enough that the samples go to disk, their bigger tables are sorted in several ranges, and the
+    smaller ones, sorted in memory, partly wait on disk to be written."""
     monkeypatch.setattr(spill, "SPILL_ROWS", 7)
     monkeypatch.setattr(spill, "SORT_ROWS", 11)
+    monkeypatch.setattr(spill, "HOLD_ROWS", 15)  # some tables sorted in memory go back to disk to wait
     monkeypatch.setattr(spill, "SAMPLES_PER_RANGE", 4)
 
 
