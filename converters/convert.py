@@ -278,9 +278,10 @@ def combine(
         folder = spill_dir if name in on_disk else None
         df = spill.sort([p.drop(FILE_INDEX) for p in parts], TABLES[name].key, folder)
         if folder is not None and isinstance(df, pl.DataFrame):
-            held += df.height
-            if held > spill.HOLD_ROWS:
-                df, held = spill.write_batch(df, folder), held - df.height
+            if held + df.height <= spill.HOLD_ROWS:
+                held += df.height
+            else:
+                df = spill.write_batch(df, folder)
         if spill.height(df):
             ordered[name] = df
     return Conversion(reports, ordered | others)

@@ -1,10 +1,11 @@
 """Read a capture in a separate process: the child parses, the caller decodes what it hands over, on two cores.
 
-`read_capture_beside` yields exactly what `read_capture` yields. The child (`python -m converters.captures.pipe`)
-imports only the readers and the device host patterns, and pickles the items to its standard output in batches;
-a full pipe makes it wait, so the items in flight stay few. Exchanges of hosts that are neither a device's nor
-chosen for generic export, which the caller would only count, are counted here and handed over as `NotDevice`.
-The child also takes the file's SHA-256, in a thread beside the parse, and sends it last.
+`read_capture_beside` yields what `read_capture` yields, except that exchanges of hosts that are neither a device's
+nor chosen for generic export, which the caller would only count, come as `NotDevice` counts. The child
+(`python -m converters.captures.pipe`) imports only the readers and the host patterns, and pickles the items to its
+standard output in batches, from a queue of at most `QUEUE_BATCHES`: it parses on while the caller decodes, but
+never more than that far ahead. It also takes the file's SHA-256, in a thread beside the parse, and sends it last.
+`read_ahead` starts the child of a run's one capture before the caller has even loaded polars.
 """
 
 from __future__ import annotations
@@ -51,6 +52,8 @@ class NotDevice:
 
 @dataclass(frozen=True, slots=True)
 class Digest:
+    """The SHA-256 of the capture, sent after its items."""
+
     sha256: str | None  # None: the file could not be read for it
 
 
