@@ -13,7 +13,7 @@ from typing import Any, Sequence
 import polars as pl
 
 SPILL_ROWS = 300_000  # rows one file's buffer (or a run's in-memory tables) holds before they go to disk
-SORT_ROWS = 150_000  # rows sorted in memory at once; a bigger table is cut into ranges of about this many
+SORT_ROWS = 100_000  # rows sorted in memory at once; a bigger table is cut into ranges of about this many
 HOLD_ROWS = 100_000  # rows of tables from disk that, once sorted, wait in memory to be written
 SAMPLES_PER_RANGE = 64  # key values sampled per range to choose where ranges start
 
