@@ -98,7 +98,8 @@ class FileReport:
 @dataclass
 class Conversion:
     """The result of a run: every table that has rows (de-duplicated, sorted by key) and a report per input file.
-    A table sorted on disk is a LazyFrame reading it back in order (`spill.height` counts either kind)."""
+    A table may be `spill.Sorted`: sorted on disk, to be written range by range (it too has `height`, `lazy()`,
+    `write_parquet` and `write_csv`)."""
 
     files: list[FileReport]
     tables: dict[str, spill.Frame]
@@ -175,8 +176,8 @@ def convert(
 ) -> Conversion:
     """Convert the inputs, `jobs` files at a time in separate processes; the result does not depend on `jobs`.
     Where records conflict the most recent capture wins (ties: the file whose name sorts last, then the later entry).
-    With `spill_dir`, rows beyond what memory should hold go there, and big tables come back as LazyFrames reading
-    from it (keep it until they are written)."""
+    With `spill_dir`, rows beyond what memory should hold go there, and big tables come back as `spill.Sorted`
+    files in it (keep it until they are written)."""
     results = convert_files(inputs, progress, jobs, debug, spill_dir)
     return combine([r for r, _ in results], [t for _, t in results], spill_dir)
 
@@ -245,7 +246,7 @@ def combine(
     dropped are added to each file's report. Ties between copies captured at the same time go to the file whose
     name sorts last, however the files were listed, sharded or added. The dicts in `frames` are emptied as their
     tables are taken in, so that no table is held twice for longer than it takes to combine it. Tables with rows
-    on disk are sorted on disk, in `spill_dir`, and come back as LazyFrames."""
+    on disk are sorted on disk, in `spill_dir`, and come back as `spill.Sorted`."""
     indexes = {name: i for i, name in enumerate(sorted({r.file for r in reports}))}
     by_table: dict[str, list[spill.Rows]] = {}
     for tables in frames:
@@ -281,8 +282,8 @@ def combine(
             if held + df.height <= spill.HOLD_ROWS:
                 held += df.height
             else:
-                df = spill.write_batch(df, folder)
-        if spill.height(df):
+                df = spill.Sorted.written(df, folder)
+        if df.height:
             ordered[name] = df
     return Conversion(reports, ordered | others)
 

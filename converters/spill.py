@@ -1,23 +1,61 @@
 """Rows kept on disk rather than in memory, so that memory does not grow with the capture: a file's rows are written
 in batches (Arrow IPC) once they pass `SPILL_ROWS`, and a table of more than `SORT_ROWS` rows is sorted on disk,
-range by range of its key (an external sort), then read back in order as it is written out.
+range by range of its key (an external sort), then written out one range at a time (`Sorted`).
 """
 
 from __future__ import annotations
 
 import math
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 import polars as pl
+from polars.io.plugins import register_io_source
 
 SPILL_ROWS = 300_000  # rows one file's buffer (or a run's in-memory tables) holds before they go to disk
 SORT_ROWS = 100_000  # rows sorted in memory at once; a bigger table is cut into ranges of about this many
 HOLD_ROWS = 100_000  # rows of tables from disk that, once sorted, wait in memory to be written
 SAMPLES_PER_RANGE = 64  # key values sampled per range to choose where ranges start
 
-Frame = pl.DataFrame | pl.LazyFrame  # a table in memory, or on disk read back as it is needed
+
+
+@dataclass(frozen=True)
+class Sorted:
+    """A table sorted on disk: Arrow IPC files of consecutive key ranges, each sorted."""
+
+    ranges: tuple[Path, ...]
+
+    @classmethod
+    def written(cls, df: pl.DataFrame, folder: Path) -> Sorted:
+        """`df`, already sorted, as one range in `folder`."""
+        return cls((_write(df, folder),))
+
+    @property
+    def height(self) -> int:
+        return self.lazy().select(pl.len()).collect(engine="in-memory").item()
+
+    def lazy(self) -> pl.LazyFrame:
+        return pl.scan_ipc(list(self.ranges))
+
+    def write_parquet(self, path: Path) -> None:
+        """Streamed range by range: polars' own scan of the ranges reads several at once, and its peak memory
+        grows with the table."""
+        source = register_io_source(self._batches, schema=pl.read_ipc_schema(self.ranges[0]))
+        source.sink_parquet(path)
+
+    def write_csv(self, path: Path) -> None:
+        with open(path, "wb") as f:
+            for i, df in enumerate(self._batches()):
+                df.write_csv(f, include_header=i == 0)
+
+    def _batches(self, *_: object) -> Iterator[pl.DataFrame]:
+        for path in self.ranges:
+            yield pl.read_ipc(path)
+
+
+Frame = pl.DataFrame | Sorted  # a table in memory, or sorted on disk
 Rows = pl.DataFrame | list[pl.LazyFrame]  # one file's rows of a table: in memory, or batches on disk
 
 
@@ -32,14 +70,14 @@ def _write(df: pl.DataFrame, folder: Path) -> Path:
     return path
 
 
-def height(frame: Frame) -> int:
-    return frame.height if isinstance(frame, pl.DataFrame) else frame.select(pl.len()).collect(engine="in-memory").item()
+def height(frame: pl.LazyFrame) -> int:
+    return frame.select(pl.len()).collect(engine="in-memory").item()
 
 
 def sort(parts: Sequence[pl.LazyFrame], key: Sequence[str], folder: Path | None) -> Frame:
     """The rows of `parts` sorted by `key` (nulls last, ties in their order): in memory when there is no `folder`
     or they are no more than `SORT_ROWS`; else on disk, part by part, so that no more than one part (or about
-    `SORT_ROWS` rows) is held at once, returned as a LazyFrame over sorted ranges written into `folder`."""
+    `SORT_ROWS` rows) is held at once, into sorted ranges written into `folder`."""
     key = list(key)
     n = None if folder is None else sum(height(p) for p in parts)
     if n is None or n <= SORT_ROWS:
@@ -57,11 +95,10 @@ def sort(parts: Sequence[pl.LazyFrame], key: Sequence[str], folder: Path | None)
             pieces.setdefault(r, []).append(_write(piece, folder))
     sorted_ranges = []
     for r in sorted(pieces):
-        df = pl.read_ipc(pieces[r]).sort(key, nulls_last=True, maintain_order=True)
-        sorted_ranges.append(write_batch(df, folder))
+        sorted_ranges.append(_write(pl.read_ipc(pieces[r]).sort(key, nulls_last=True, maintain_order=True), folder))
         for path in pieces.pop(r):
             path.unlink()
-    return pl.concat(sorted_ranges)
+    return Sorted(tuple(sorted_ranges))
 
 
 def _after(key: list[str], bound: tuple[Any, ...]) -> pl.Expr:

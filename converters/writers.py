@@ -16,7 +16,7 @@ from typing import Any, Literal
 import orjson
 import polars as pl
 
-from . import __version__, generic, spill
+from . import __version__, generic
 from .atomic import atomic_dir, atomic_path
 from .convert import Conversion, FileReport
 from .digest import sha256_file
@@ -50,7 +50,7 @@ def report(conversion: Conversion, written: dict[str, Path], fmt: str, partition
         "totals": dict(totals),
         "tables": {
             name: {
-                "rows": spill.height(conversion.tables[name]) if name in conversion.tables else 0,
+                "rows": conversion.tables[name].height if name in conversion.tables else 0,
                 "duplicates": conversion.duplicates[name],
                 "conflicts": conversion.conflicts[name],
                 "file": written[name].name if name in written else None,
@@ -78,7 +78,7 @@ def write(
         else:
             path = out / f"{name}.{fmt}"
             with atomic_path(path) as tmp:
-                _write_table(df, tmp, fmt)
+                df.write_parquet(tmp) if fmt == "parquet" else df.write_csv(tmp)  # a DataFrame, or spill.Sorted
         written[name] = path
     for name in [*TABLES, *(p.name.split(".")[0] for p in out.glob(f"{generic.TABLE_PREFIX}*"))]:
         for stale in (out / f"{name}.parquet", out / f"{name}.csv", out / name):
@@ -88,14 +88,6 @@ def write(
     _write_json(out / "datapackage.json", datapackage(conversion, written, fmt))
     _write_json(out / "report.json", result)
     return result
-
-
-def _write_table(df: spill.Frame, path: Path, fmt: OutputFormat) -> None:
-    """One table file; a table on disk is streamed into it batch by batch, in order."""
-    if isinstance(df, pl.LazyFrame):
-        df.sink_parquet(path) if fmt == "parquet" else df.sink_csv(path)
-    else:
-        df.write_parquet(path) if fmt == "parquet" else df.write_csv(path)
 
 
 def _definition(name: str, df: pl.DataFrame) -> Table:
@@ -140,7 +132,7 @@ def datapackage(conversion: Conversion, written: dict[str, Path], fmt: str) -> d
                 "primaryKey": list(t.key),
             },
             "bytes": sum(p.stat().st_size for p in files),
-            "stats": {"rows": spill.height(conversion.tables[name])},
+            "stats": {"rows": conversion.tables[name].height},
         }
         if not path.is_dir():
             resource["hash"] = "sha256:" + sha256_file(path)

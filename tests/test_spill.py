@@ -44,7 +44,7 @@ def test_samples_spilled_and_sorted_on_disk_write_exactly_the_golden_tables(tiny
     os.chdir(REPO)  # source_file as in the golden tables: samples/…
     try:
         conversion = convert(collect_inputs([p.relative_to(REPO) for p in SAMPLES]), spill_dir=work)
-        on_disk = sorted(name for name, df in conversion.tables.items() if isinstance(df, pl.LazyFrame))
+        on_disk = sorted(name for name, df in conversion.tables.items() if isinstance(df, spill.Sorted))
         write(conversion, out, "csv")
     finally:
         os.chdir(cwd)
@@ -65,7 +65,7 @@ def test_duplicates_across_files_on_disk_are_dropped_and_counted_as_in_memory(ti
     work.mkdir()
     in_memory = convert(inputs)
     on_disk = convert(inputs, spill_dir=work)
-    assert any(isinstance(df, pl.LazyFrame) for df in on_disk.tables.values())
+    assert any(isinstance(df, spill.Sorted) for df in on_disk.tables.values())
     assert sum(on_disk.duplicates.values()) > 0
     assert [f.as_dict() for f in on_disk.files] == [f.as_dict() for f in in_memory.files]
     expected = tables_of(in_memory)
