@@ -23,26 +23,29 @@ SAMPLES_PER_RANGE = 64  # key values sampled per range to choose where ranges st
 
 @dataclass(frozen=True)
 class Sorted:
-    """A table sorted on disk: Arrow IPC files of consecutive key ranges, each sorted."""
+    """A table on disk in consecutive ranges of its key: Arrow IPC pieces per range, each range sorted by `key`
+    as it is read (so that the rows are written to disk once, and read back once)."""
 
-    ranges: tuple[Path, ...]
+    ranges: tuple[tuple[Path, ...], ...]
+    key: tuple[str, ...]
 
     @classmethod
     def written(cls, df: pl.DataFrame, folder: Path) -> Sorted:
         """`df`, already sorted, as one range in `folder`."""
-        return cls((_write(df, folder),))
+        return cls(((_write(df, folder),),), ())
 
     @property
     def height(self) -> int:
-        return self.lazy().select(pl.len()).collect(engine="in-memory").item()
+        paths = [path for pieces in self.ranges for path in pieces]
+        return pl.scan_ipc(paths).select(pl.len()).collect(engine="in-memory").item()
 
     def lazy(self) -> pl.LazyFrame:
-        return pl.scan_ipc(list(self.ranges))
+        return pl.concat([df.lazy() for df in self._batches()])
 
     def write_parquet(self, path: Path) -> None:
-        """Streamed range by range: polars' own scan of the ranges reads several at once, and its peak memory
+        """Streamed range by range: polars' own scan of several files reads them at once, and its peak memory
         grows with the table."""
-        source = register_io_source(self._batches, schema=pl.read_ipc_schema(self.ranges[0]))
+        source = register_io_source(self._batches, schema=pl.read_ipc_schema(self.ranges[0][0]))
         source.sink_parquet(path)
 
     def write_csv(self, path: Path) -> None:
@@ -51,8 +54,9 @@ class Sorted:
                 df.write_csv(f, include_header=i == 0)
 
     def _batches(self, *_: object) -> Iterator[pl.DataFrame]:
-        for path in self.ranges:
-            yield pl.read_ipc(path)
+        for pieces in self.ranges:
+            df = pl.read_ipc(list(pieces))
+            yield df.sort(list(self.key), nulls_last=True, maintain_order=True) if self.key else df
 
 
 Frame = pl.DataFrame | Sorted  # a table in memory, or sorted on disk
@@ -77,7 +81,7 @@ def height(frame: pl.LazyFrame) -> int:
 def sort(parts: Sequence[pl.LazyFrame], key: Sequence[str], folder: Path | None) -> Frame:
     """The rows of `parts` sorted by `key` (nulls last, ties in their order): in memory when there is no `folder`
     or they are no more than `SORT_ROWS`; else on disk, part by part, so that no more than one part (or about
-    `SORT_ROWS` rows) is held at once, into sorted ranges written into `folder`."""
+    `SORT_ROWS` rows) is held at once, cut into ranges of the key written into `folder`, each sorted when read."""
     key = list(key)
     n = None if folder is None else sum(height(p) for p in parts)
     if n is None or n <= SORT_ROWS:
@@ -93,12 +97,7 @@ def sort(parts: Sequence[pl.LazyFrame], key: Sequence[str], folder: Path | None)
         df = part.with_columns(range_of).collect(engine="in-memory")
         for (r,), piece in df.partition_by("_range", as_dict=True, include_key=False).items():
             pieces.setdefault(r, []).append(_write(piece, folder))
-    sorted_ranges = []
-    for r in sorted(pieces):
-        sorted_ranges.append(_write(pl.read_ipc(pieces[r]).sort(key, nulls_last=True, maintain_order=True), folder))
-        for path in pieces.pop(r):
-            path.unlink()
-    return Sorted(tuple(sorted_ranges))
+    return Sorted(tuple(tuple(pieces[r]) for r in sorted(pieces)), tuple(key))
 
 
 def _after(key: list[str], bound: tuple[Any, ...]) -> pl.Expr:
