@@ -86,17 +86,21 @@ def test_files_converted_in_worker_processes_with_rows_on_disk_give_the_same_tab
         assert df.equals(expected[name]), name
 
 
-def test_the_cli_leaves_no_work_files_behind_and_writes_the_same_tables(tiny_limits, tmp_path):
+@pytest.mark.parametrize("partitioned", [False, True])
+def test_the_cli_leaves_no_work_files_behind_and_writes_the_same_tables(tiny_limits, tmp_path, partitioned):
     runner = CliRunner()
+    partitions = ["--partition-by", "participant_id,day"] if partitioned else []
     for out in ("small", "plain"):
         if out == "plain":
             spill.SPILL_ROWS, spill.SORT_ROWS = 10**9, 10**9
-        result = runner.invoke(app, ["convert", *map(str, SAMPLES), "-o", str(tmp_path / out), "--jobs", "1"])
+        args = ["convert", *map(str, SAMPLES), "-o", str(tmp_path / out), "--jobs", "1", *partitions]
+        result = runner.invoke(app, args)
         assert result.exit_code == 0, result.output
     assert not list((tmp_path / "small").glob(".databack-*"))
-    names = sorted(p.name for p in (tmp_path / "plain").glob("*.parquet"))
-    assert names == sorted(p.name for p in (tmp_path / "small").glob("*.parquet"))
-    for name in names:
+    files = sorted(str(p.relative_to(tmp_path / "plain")) for p in (tmp_path / "plain").rglob("*.parquet"))
+    assert files == sorted(str(p.relative_to(tmp_path / "small")) for p in (tmp_path / "small").rglob("*.parquet"))
+    assert len(files) > 8
+    for name in files:
         assert pl.read_parquet(tmp_path / "small" / name).equals(pl.read_parquet(tmp_path / "plain" / name)), name
 
 
