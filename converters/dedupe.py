@@ -114,7 +114,8 @@ def _dedupe_groups(
     last = pl.int_range(pl.len()).over(group) == pl.len().over(group) - 1
     records = records.with_columns(_winner=last, _same=pl.col("_hash") == pl.col("_hash").last().over(group))
     losses.count(tables[0].name, records.filter(~pl.col("_winner")))
-    if records.height == (winners := records.filter(pl.col("_winner"))).height:
+    winners = records.filter(pl.col("_winner"))
+    if winners.height == records.height:
         return frames  # every group captured once
     keep = winners.select(*group, *WHERE).lazy()
     return {

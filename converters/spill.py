@@ -20,7 +20,6 @@ HOLD_ROWS = 100_000  # rows of tables from disk that, once sorted, wait in memor
 SAMPLES_PER_RANGE = 64  # key values sampled per range to choose where ranges start
 
 
-
 @dataclass(frozen=True)
 class Sorted:
     """A table on disk in consecutive ranges of its key: Arrow IPC pieces per range, each range sorted by `key`
@@ -70,7 +69,8 @@ def write_batch(df: pl.DataFrame, folder: Path) -> pl.LazyFrame:
 
 def _write(df: pl.DataFrame, folder: Path) -> Path:
     path = folder / f"{uuid.uuid4().hex}.arrow"
-    df.write_ipc(path, compression="lz4")  # uncompressed files are memory-mapped when read: resident, counted
+    # lz4: polars memory-maps uncompressed files to read them, and the mapped pages count as this process's memory
+    df.write_ipc(path, compression="lz4")
     return path
 
 
