@@ -92,7 +92,7 @@ def convert(
     pipe.read_ahead(paths, jobs or os.cpu_count() or 1, hosts)  # while polars loads, which takes a third of a second
     from . import convert as conversion
     from . import participants as people
-    from . import saved, writers
+    from . import saved, spill, writers
 
     err = _console()
     stdin = Path("-") in paths
@@ -126,10 +126,14 @@ def convert(
         inputs = [replace(i, endpoint=endpoint, generic=hosts) for i in people.assign(inputs, participant, rules, key)]
         # generic tables are not kept between runs: with --generic, everything is converted again
         previous_tables, previous_files, _ = ({}, [], {}) if force or hosts else writers.read_output(out)
-        with _progress(err, len(inputs)) as advance:
-            result, skipped = conversion.update(
-                inputs, previous_tables, previous_files, advance, jobs or os.cpu_count() or 1, debug, Path(work)
-            )
+        try:
+            with _progress(err, len(inputs)) as advance:
+                result, skipped = conversion.update(
+                    inputs, previous_tables, previous_files, advance, jobs or os.cpu_count() or 1, debug, Path(work)
+                )
+        except spill.SpillFailed as e:  # a full disk, say: the files already in OUT are untouched
+            err.print(f"databack: cannot write into {out}: {e}")
+            raise typer.Exit(1)
         if skipped:
             err.print(f"databack: {len(skipped)} inputs already converted unchanged in {out}: skipped (--force redoes them)")
         _finish(err, result, out, format, partitions, json_report)

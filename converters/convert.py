@@ -369,9 +369,11 @@ def convert_file(
     """One input's report and rows (not yet de-duplicated against other files). A bug of databack's fails this
     file alone with a one-line message (with `debug`, it raises for its traceback). With `separate_reader`, the
     capture is parsed by a process of its own while this one decodes (two cores for one file). With `spill_dir`,
-    rows beyond `spill.SPILL_ROWS` are written there."""
+    rows beyond `spill.SPILL_ROWS` are written there; `spill.SpillFailed` (a full disk) stops the run."""
     try:
         return _convert_file(inp, separate_reader, spill_dir)
+    except spill.SpillFailed:
+        raise  # not this file's fault: the run stops
     except Exception as e:
         if debug:
             raise

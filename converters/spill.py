@@ -14,6 +14,10 @@ from typing import Any, Iterator, Sequence
 import polars as pl
 from polars.io.plugins import register_io_source
 
+class SpillFailed(Exception):
+    """Rows could not be written to the work folder (a full disk, say): the run cannot go on."""
+
+
 SPILL_ROWS = 300_000  # rows one file's buffer (or a run's in-memory tables) holds before they go to disk
 SORT_ROWS = 100_000  # rows sorted in memory at once; a bigger table is cut into ranges of about this many
 HOLD_ROWS = 100_000  # rows of tables from disk that, once sorted, wait in memory to be written
@@ -69,8 +73,10 @@ def write_batch(df: pl.DataFrame, folder: Path) -> pl.LazyFrame:
 
 def _write(df: pl.DataFrame, folder: Path) -> Path:
     path = folder / f"{uuid.uuid4().hex}.arrow"
-    # lz4: polars memory-maps uncompressed files to read them, and the mapped pages count as this process's memory
-    df.write_ipc(path, compression="lz4")
+    try:  # lz4: polars memory-maps uncompressed files to read them, and the mapped pages count as this process's memory
+        df.write_ipc(path, compression="lz4")
+    except OSError as e:
+        raise SpillFailed(e.strerror or str(e)) from None
     return path
 
 

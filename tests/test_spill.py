@@ -135,3 +135,20 @@ def test_sorting_on_disk_equals_sorting_in_memory_nulls_last_and_ties_in_order(
     finally:
         spill.SORT_ROWS = original
     assert got.equals(df.sort([*KEY, "day"], nulls_last=True, maintain_order=True))
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_a_full_disk_under_the_work_folder_stops_the_run_with_one_line_and_leaves_out_as_it_was(
+    tiny_limits, tmp_path, monkeypatch, jobs
+):
+    out = tmp_path / "out"
+    assert CliRunner().invoke(app, ["convert", str(SAMPLES[0]), "-o", str(out)]).exit_code == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+
+    def full(self, path, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(pl.DataFrame, "write_ipc", full)  # in this process: the files are read beside it
+    result = CliRunner().invoke(app, ["convert", *map(str, SAMPLES), "-o", str(out), "--force", "-j", jobs])
+    assert (result.exit_code, result.output) == (1, f"databack: cannot write into {out}: No space left on device\n")
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
