@@ -132,8 +132,7 @@ def convert(
                     inputs, previous_tables, previous_files, advance, jobs or os.cpu_count() or 1, debug, Path(work)
                 )
         except spill.SpillFailed as e:  # a full disk, say: the files already in OUT are untouched
-            err.print(f"databack: cannot write into {out}: {e}")
-            raise typer.Exit(1)
+            _cannot_write(err, out, e)
         if skipped:
             err.print(f"databack: {len(skipped)} inputs already converted unchanged in {out}: skipped (--force redoes them)")
         _finish(err, result, out, format, partitions, json_report)
@@ -149,14 +148,19 @@ def merge(
 ) -> None:
     """Merge the outputs of several runs into one, removing duplicates across them, as if it were one run."""
     from . import convert as conversion
-    from . import writers
+    from . import spill, writers
 
     err = _console()
     if missing := [str(p) for p in outputs if not (p / "report.json").is_file()]:
         _usage_error(err, f"not a databack output folder (no report.json): {', '.join(missing)}")
     partitions = _parse_partitions(err, partition_by, format)
-    result = conversion.merge([writers.read_output(p)[:2] for p in outputs])
-    _finish(err, result, out, format, partitions, json_report)
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=out, prefix=".databack-work-") as work:  # rows memory should not hold
+        try:
+            result = conversion.merge([writers.read_output(p)[:2] for p in outputs], Path(work))
+        except spill.SpillFailed as e:
+            _cannot_write(err, out, e)
+        _finish(err, result, out, format, partitions, json_report)
 
 
 @app.command()
@@ -240,12 +244,16 @@ def _finish(err, result, out: Path, format: OutputFormat, partitions: tuple[str,
         err.print(f"databack: interrupted; {out} was left as it was")
         raise typer.Exit(130)
     except OSError as e:  # a full disk, say: the files already in OUT are untouched
-        err.print(f"databack: cannot write into {out}: {e.strerror or e}")
-        raise typer.Exit(1)
+        _cannot_write(err, out, e.strerror or e)
     _print_summary(err, report, out)
     if json_report:
         _print_json(report)
     raise typer.Exit(0 if result.ok else 1)
+
+
+def _cannot_write(err, out: Path, reason: object) -> NoReturn:
+    err.print(f"databack: cannot write into {out}: {reason}")
+    raise typer.Exit(1)
 
 
 def _print_json(data: dict) -> None:

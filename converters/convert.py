@@ -184,7 +184,7 @@ def convert(
 
 def update(
     inputs: list[Input],
-    previous_tables: dict[str, pl.DataFrame],
+    previous_tables: dict[str, spill.Rows],
     previous_files: list[FileReport],
     progress: ProgressCallback | None = None,
     jobs: int = 1,
@@ -198,15 +198,20 @@ def update(
     skipped = [i for i in inputs if i.error is None and i.name in done and done[i.name] == sha256_or_none(i.path)]
     todo = [i for i in inputs if i not in skipped]
     redone = {i.name for i in todo}
-    kept = {n: df.filter(~pl.col("source_file").is_in(redone)) for n, df in previous_tables.items()}
+    kept = {n: _without_files(rows, redone) for n, rows in previous_tables.items()}
     results = convert_files(todo, progress, jobs, debug, spill_dir)
     reports = [f for f in previous_files if f.file not in redone] + [r for r, _ in results]
     return combine(reports, [kept, *(t for _, t in results)], spill_dir), skipped
 
 
-def merge(outputs: list[tuple[dict[str, pl.DataFrame], list[FileReport]]]) -> Conversion:
+def merge(outputs: list[tuple[dict[str, spill.Rows], list[FileReport]]], spill_dir: Path | None = None) -> Conversion:
     """Combine the tables and reports of several runs (e.g. shards of one archive) as if they were one run."""
-    return combine([f for _, files in outputs for f in files], [tables for tables, _ in outputs])
+    return combine([f for _, files in outputs for f in files], [tables for tables, _ in outputs], spill_dir)
+
+
+def _without_files(rows: spill.Rows, files: set[str]) -> spill.Rows:
+    without = ~pl.col("source_file").is_in(files)
+    return [part.filter(without) for part in rows] if isinstance(rows, list) else rows.filter(without)
 
 
 def shard(inputs: list[Input], index: int, count: int) -> list[Input]:

@@ -16,7 +16,7 @@ from typing import Any, Literal
 import orjson
 import polars as pl
 
-from . import __version__, generic
+from . import __version__, generic, spill
 from .atomic import atomic_dir, atomic_path
 from .convert import Conversion, FileReport
 from .digest import sha256_file
@@ -140,8 +140,9 @@ def datapackage(conversion: Conversion, written: dict[str, Path], fmt: str) -> d
     return {"name": "databack-output", "profile": "tabular-data-package", "resources": resources}
 
 
-def read_output(out: Path) -> tuple[dict[str, pl.DataFrame], list[FileReport], dict[str, Any]]:
-    """The tables, file reports and report of an earlier run in `out` (empty when there is none)."""
+def read_output(out: Path) -> tuple[dict[str, list[pl.LazyFrame]], list[FileReport], dict[str, Any]]:
+    """The tables, file reports and report of an earlier run in `out` (empty when there is none). A table is read
+    lazily, in slices of `spill.SPILL_ROWS` rows: however big, it is taken in as rows on disk are."""
     report_path = out / "report.json"
     if not report_path.exists():
         return {}, [], {}
@@ -152,14 +153,14 @@ def read_output(out: Path) -> tuple[dict[str, pl.DataFrame], list[FileReport], d
             continue
         t, path = TABLES[name], out / info["file"]
         if path.is_dir():
-            df = pl.read_parquet(path / "**" / "*.parquet", hive_partitioning=True)
-            df = df.select([pl.col(c).cast(t.schema[c]) for c in t.column_names])
+            lf = pl.scan_parquet(path / "**" / "*.parquet", hive_partitioning=True)
+            lf = lf.select([pl.col(c).cast(t.schema[c]) for c in t.column_names])
         elif path.suffix == ".csv":
-            df = pl.read_csv(path, schema={c: pl.String if d == UTC_TIME else d for c, d in t.schema.items()})
-            df = df.with_columns(pl.col(t.time_columns).str.to_datetime(time_unit="us", time_zone="UTC"))
+            lf = pl.scan_csv(path, schema={c: pl.String if d == UTC_TIME else d for c, d in t.schema.items()})
+            lf = lf.with_columns(pl.col(t.time_columns).str.to_datetime(time_unit="us", time_zone="UTC"))
         else:
-            df = pl.read_parquet(path)
-        tables[name] = df
+            lf = pl.scan_parquet(path)
+        tables[name] = [lf.slice(start, spill.SPILL_ROWS) for start in range(0, spill.height(lf), spill.SPILL_ROWS)]
     return tables, [FileReport.from_dict(f) for f in previous["files"]], previous
 
 

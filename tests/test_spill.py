@@ -152,3 +152,40 @@ def test_a_full_disk_under_the_work_folder_stops_the_run_with_one_line_and_leave
     result = CliRunner().invoke(app, ["convert", *map(str, SAMPLES), "-o", str(out), "--force", "-j", jobs])
     assert (result.exit_code, result.output) == (1, f"databack: cannot write into {out}: No space left on device\n")
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+
+@pytest.mark.parametrize("layout", [[], ["--format", "csv"], ["--partition-by", "participant_id,day"]])
+def test_a_rerun_reads_the_earlier_tables_in_slices_and_gives_the_tables_of_one_run(tiny_limits, tmp_path, layout):
+    from converters.writers import read_output
+
+    runner = CliRunner()
+    again, once = tmp_path / "again", tmp_path / "once"
+    assert runner.invoke(app, ["convert", str(SAMPLES[0]), "-o", str(again), "-j", "1", *layout]).exit_code == 0
+    parts = read_output(again)[0]["sense_sensor_samples"]
+    assert isinstance(parts, list) and len(parts) > 1  # slices of SPILL_ROWS rows
+    result = runner.invoke(app, ["convert", *map(str, SAMPLES), "-o", str(again), "-j", "1", *layout])
+    assert result.exit_code == 0 and "1 inputs already converted unchanged" in result.output
+    spill.SPILL_ROWS, spill.SORT_ROWS = 10**9, 10**9
+    assert runner.invoke(app, ["convert", *map(str, SAMPLES), "-o", str(once), "-j", "1", *layout]).exit_code == 0
+    assert_same_tables(again, once)
+
+
+def test_merging_shards_with_rows_on_disk_gives_the_tables_of_one_run(tiny_limits, tmp_path):
+    runner = CliRunner()
+    for i, sample in enumerate(SAMPLES):
+        assert runner.invoke(app, ["convert", str(sample), "-o", str(tmp_path / f"shard{i}")]).exit_code == 0
+    result = runner.invoke(app, ["merge", str(tmp_path / "shard0"), str(tmp_path / "shard1"), "-o", str(tmp_path / "m")])
+    assert result.exit_code == 0, result.output
+    assert not list((tmp_path / "m").glob(".databack-*"))
+    spill.SPILL_ROWS, spill.SORT_ROWS = 10**9, 10**9
+    assert runner.invoke(app, ["convert", *map(str, SAMPLES), "-o", str(tmp_path / "once")]).exit_code == 0
+    assert_same_tables(tmp_path / "m", tmp_path / "once")
+
+
+def assert_same_tables(a, b):
+    files = sorted(str(p.relative_to(b)) for p in b.rglob("*") if p.suffix in (".parquet", ".csv"))
+    assert files == sorted(str(p.relative_to(a)) for p in a.rglob("*") if p.suffix in (".parquet", ".csv"))
+    assert len(files) > 8
+    for name in files:
+        read = pl.read_csv if name.endswith(".csv") else pl.read_parquet
+        assert read(a / name).equals(read(b / name)), name
