@@ -43,20 +43,21 @@ class Sorted:
         return pl.scan_ipc(paths).select(pl.len()).collect(engine="in-memory").item()
 
     def lazy(self) -> pl.LazyFrame:
-        return pl.concat([df.lazy() for df in self._batches()])
+        return pl.concat([df.lazy() for df in self.batches()])
 
     def write_parquet(self, path: Path) -> None:
-        """Streamed range by range: polars' own scan of several files reads them at once, and its peak memory
+        """Streamed a range at a time: polars' own scan of several files reads them at once, and its peak memory
         grows with the table."""
-        source = register_io_source(self._batches, schema=pl.read_ipc_schema(self.ranges[0][0]))
+        source = register_io_source(lambda *_: self.batches(), schema=pl.read_ipc_schema(self.ranges[0][0]))
         source.sink_parquet(path)
 
     def write_csv(self, path: Path) -> None:
         with open(path, "wb") as f:
-            for i, df in enumerate(self._batches()):
+            for i, df in enumerate(self.batches()):
                 df.write_csv(f, include_header=i == 0)
 
-    def _batches(self, *_: object) -> Iterator[pl.DataFrame]:
+    def batches(self) -> Iterator[pl.DataFrame]:
+        """The rows in key order, a range at a time."""
         for pieces in self.ranges:
             df = pl.read_ipc(list(pieces))
             yield df.sort(list(self.key), nulls_last=True, maintain_order=True) if self.key else df

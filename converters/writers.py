@@ -74,7 +74,7 @@ def write(
         if partition_by:
             path, t = out / name, _definition(name, df)
             with atomic_dir(path) as tmp:
-                _with_day(t, df.lazy().collect()).write_parquet(tmp, partition_by=_partitions(t, partition_by))
+                _write_partitioned(t, df, tmp, _partitions(t, partition_by))
         else:
             path = out / f"{name}.{fmt}"
             with atomic_path(path) as tmp:
@@ -88,6 +88,24 @@ def write(
     _write_json(out / "datapackage.json", datapackage(conversion, written, fmt))
     _write_json(out / "report.json", result)
     return result
+
+
+def _write_partitioned(table: Table, df: spill.Frame, folder: Path, columns: list[str]) -> None:
+    """A Hive-partitioned dataset in `folder`. A table sorted on disk is written a range at a time, each range's
+    files named after it in every partition it reaches (`00000002-00000000.parquet`): a partition's files, read in
+    name order, give its rows in key order. (Streaming each partition's files into one file instead took 21 s
+    rather than 13 to 16 s on a 1 GB HAR.)"""
+    if isinstance(df, pl.DataFrame):
+        _with_day(table, df).write_parquet(folder, partition_by=columns)
+        return
+    for i, batch in enumerate(df.batches()):
+        scratch = folder / f".range-{i}"
+        _with_day(table, batch).write_parquet(scratch, partition_by=columns)
+        for file in scratch.rglob("*.parquet"):
+            target = folder / file.parent.relative_to(scratch) / f"{i:08d}-{file.name}"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            file.replace(target)
+        shutil.rmtree(scratch)
 
 
 def _definition(name: str, df: pl.DataFrame) -> Table:
