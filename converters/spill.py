@@ -39,11 +39,10 @@ class Sorted:
 
     @property
     def height(self) -> int:
-        paths = [path for pieces in self.ranges for path in pieces]
-        return pl.scan_ipc(paths).select(pl.len()).collect(engine="in-memory").item()
+        return height(pl.scan_ipc([path for pieces in self.ranges for path in pieces]))
 
     def lazy(self) -> pl.LazyFrame:
-        return pl.concat([df.lazy() for df in self.batches()])
+        return pl.concat([self._range(pl.scan_ipc(list(pieces))) for pieces in self.ranges])
 
     def write_parquet(self, path: Path) -> None:
         """Streamed a range at a time: polars' own scan of several files reads them at once, and its peak memory
@@ -59,8 +58,10 @@ class Sorted:
     def batches(self) -> Iterator[pl.DataFrame]:
         """The rows in key order, a range at a time."""
         for pieces in self.ranges:
-            df = pl.read_ipc(list(pieces))
-            yield df.sort(list(self.key), nulls_last=True, maintain_order=True) if self.key else df
+            yield self._range(pl.read_ipc(list(pieces)))
+
+    def _range[F: (pl.DataFrame, pl.LazyFrame)](self, frame: F) -> F:
+        return frame.sort(list(self.key), nulls_last=True, maintain_order=True) if self.key else frame
 
 
 Frame = pl.DataFrame | Sorted  # a table in memory, or sorted on disk
