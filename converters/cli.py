@@ -5,9 +5,10 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
+from contextlib import contextmanager, nullcontext
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, NoReturn, Optional
+from typing import Annotated, Iterator, NoReturn, Optional
 
 import typer
 
@@ -92,7 +93,7 @@ def convert(
     pipe.read_ahead(paths, jobs or os.cpu_count() or 1, hosts)  # while polars loads, which takes a third of a second
     from . import convert as conversion
     from . import participants as people
-    from . import saved, spill, writers
+    from . import saved, writers
 
     err = _console()
     stdin = Path("-") in paths
@@ -113,12 +114,10 @@ def convert(
         key = people.read_key(key_file) if key_file else None
     except people.ParticipantMapError as e:
         _usage_error(err, str(e))
-    out.mkdir(parents=True, exist_ok=True)
-    # stdin is saved here, and rows that memory should not hold are kept here until written
-    with tempfile.TemporaryDirectory(dir=out, prefix=".databack-work-") as work:
+    with _work_folder(err, out) as work:  # stdin is saved here too
         inputs = conversion.collect_inputs(paths, exclude=out)
         if stdin:
-            inputs.append(conversion.spool_stdin(sys.stdin.buffer, Path(work)))
+            inputs.append(conversion.spool_stdin(sys.stdin.buffer, work))
         if not inputs:
             _usage_error(err, "no input files")
         if slice_:
@@ -126,13 +125,10 @@ def convert(
         inputs = [replace(i, endpoint=endpoint, generic=hosts) for i in people.assign(inputs, participant, rules, key)]
         # generic tables are not kept between runs: with --generic, everything is converted again
         previous_tables, previous_files, _ = ({}, [], {}) if force or hosts else writers.read_output(out)
-        try:
-            with _progress(err, len(inputs)) as advance:
-                result, skipped = conversion.update(
-                    inputs, previous_tables, previous_files, advance, jobs or os.cpu_count() or 1, debug, Path(work)
-                )
-        except spill.SpillFailed as e:  # a full disk, say: the files already in OUT are untouched
-            _cannot_write(err, out, e)
+        with _progress(err, len(inputs)) as advance:
+            result, skipped = conversion.update(
+                inputs, previous_tables, previous_files, advance, jobs or os.cpu_count() or 1, debug, work
+            )
         if skipped:
             err.print(f"databack: {len(skipped)} inputs already converted unchanged in {out}: skipped (--force redoes them)")
         _finish(err, result, out, format, partitions, json_report)
@@ -148,18 +144,14 @@ def merge(
 ) -> None:
     """Merge the outputs of several runs into one, removing duplicates across them, as if it were one run."""
     from . import convert as conversion
-    from . import spill, writers
+    from . import writers
 
     err = _console()
     if missing := [str(p) for p in outputs if not (p / "report.json").is_file()]:
         _usage_error(err, f"not a databack output folder (no report.json): {', '.join(missing)}")
     partitions = _parse_partitions(err, partition_by, format)
-    out.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=out, prefix=".databack-work-") as work:  # rows memory should not hold
-        try:
-            result = conversion.merge([writers.read_output(p)[:2] for p in outputs], Path(work))
-        except spill.SpillFailed as e:
-            _cannot_write(err, out, e)
+    with _work_folder(err, out) as work:
+        result = conversion.merge([writers.read_output(p)[:2] for p in outputs], work)
         _finish(err, result, out, format, partitions, json_report)
 
 
@@ -251,6 +243,20 @@ def _finish(err, result, out: Path, format: OutputFormat, partitions: tuple[str,
     raise typer.Exit(0 if result.ok else 1)
 
 
+@contextmanager
+def _work_folder(err, out: Path) -> Iterator[Path]:
+    """A folder in OUT (made if need be) for the rows memory should not hold, removed at the end. Should writing
+    there fail (a full disk, say), the run stops with one line; the files already in OUT are untouched."""
+    from .spill import SpillFailed
+
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=out, prefix=".databack-work-") as work:
+        try:
+            yield Path(work)
+        except SpillFailed as e:
+            _cannot_write(err, out, e)
+
+
 def _cannot_write(err, out: Path, reason: object) -> NoReturn:
     err.print(f"databack: cannot write into {out}: {reason}")
     raise typer.Exit(1)
@@ -305,8 +311,6 @@ def _usage_error(err, message: str) -> NoReturn:
 
 def _progress(console, total: int, label: str = "converting"):
     """A progress bar over input files on stderr, shown only on a terminal."""
-    from contextlib import contextmanager, nullcontext
-
     if not console.is_terminal:
         return nullcontext(lambda inp, file_report: None)
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
