@@ -34,16 +34,9 @@ from .captures import Format, detect_format
 from .credentials import is_sign_in_url
 from .captures.flow import _open_dump
 from .captures.flow import _read_failure as _flow_failure
-from .captures.har import (
-    _ENTRY_PREFIX,
-    _READ_SIZE,
-    _STREAM_ERRORS,
-    _base64_or_text,
-    _ijson,
-    _is_encoding_error,
-    _json_bytes,
-)
+from .captures.har import _STREAM_ERRORS, _base64_or_text, _is_encoding_error, _json_bytes
 from .captures.har import _read_failure as _har_failure
+from .captures.har_runs import ENTRY_PREFIX, IJSON, READ_SIZE
 
 def _take_all(found: list) -> list:
     """Empty `found`, returning what it held."""
@@ -150,11 +143,11 @@ def _rewrite_har(src: Path, out: BinaryIO, text_encoding: str | None) -> tuple[S
     complete entry)."""
     report = ScrubReport(format="har")
     events = ijson.sendable_list()
-    parser = _ijson.parse_coro(events, use_float=True)
+    parser = IJSON.parse_coro(events, use_float=True)
     rewriter = _HarRewriter(out, report)
     try:  # opening reads the first bytes too: a damaged compressed header fails here
         with _json_bytes(src, text_encoding) as json_bytes:
-            for chunk in iter(partial(json_bytes.read1, _READ_SIZE), b""):
+            for chunk in iter(partial(json_bytes.read1, READ_SIZE), b""):
                 parser.send(chunk)
                 rewriter.events(_take_all(events))
             parser.close()
@@ -188,11 +181,11 @@ class _HarRewriter:
                 if self._depth == 0:
                     self._write_entry(self._entry.value)
                     self._entry = None
-            elif prefix == _ENTRY_PREFIX and event in ("start_map", "start_array"):
+            elif prefix == ENTRY_PREFIX and event in ("start_map", "start_array"):
                 self._entry = ObjectBuilder()
                 self._entry.event(event, value)
                 self._depth = 1
-            elif prefix == _ENTRY_PREFIX:
+            elif prefix == ENTRY_PREFIX:
                 self._write_entry(value)  # a scalar entry, written as it is
             else:
                 self.found_entries |= prefix == "log.entries" and event == "start_array"

@@ -1,6 +1,6 @@
 """Stream the entries of a HAR file (plain, with a UTF-8 BOM, zlib-compressed .zhar or gzipped) as `Exchange`s.
 
-The file is never loaded whole: `log.entries` is parsed incrementally with ijson, one entry at a time.
+The file is never loaded whole: `log.entries` is parsed a run of entries at a time (`har_runs`).
 """
 
 from __future__ import annotations
@@ -23,16 +23,10 @@ import ijson
 
 from . import CaptureError, Exchange, Item, Skipped, WantsBody
 from .bodies import GZIP_MAGIC, dechunk, gunzip_if_gzipped
+from .har_runs import IJSON, READ_SIZE, har_entries
 from .sniff import BOM, UTF16_BOMS, ZLIB_HEADERS
 
-try:
-    _ijson = ijson.get_backend("yajl2_c")
-except ImportError:
-    _ijson = ijson
-
-_READ_SIZE = 1 << 20  # ijson's C parser is twice as fast with 1 MB reads as with its default 64 kB
 NOT_A_HAR = "JSON but not a HAR file (no log.entries)"
-_ENTRY_PREFIX = "log.entries.item"
 _STREAM_ERRORS = (ijson.JSONError, UnicodeDecodeError, EOFError, zlib.error, gzip.BadGzipFile)
 
 
@@ -61,17 +55,10 @@ def read_har(path: Path, source_file: str, wants_body: WantsBody | None = None) 
 
 
 def _har_entries(path: Path, text_encoding: str | None) -> Iterator[object]:
-    """The values of `log.entries`, parsed one at a time; a parse error is raised after every complete entry."""
+    """The values of `log.entries`; a parse error is raised after every complete entry. The stream is read one read of
+    a decompressor at a time, so that the data before a truncation is handed on before the error, not lost with it."""
     with _json_bytes(path, text_encoding) as json_bytes:
-        yield from _ijson.items(_OneReadAtATime(json_bytes), _ENTRY_PREFIX, use_float=True, buf_size=_READ_SIZE)
-
-
-class _OneReadAtATime:
-    """A stream whose `read` is its `read1`: one read of a decompressor at a time, so the data before a truncation
-    is handed on before the error rather than lost with it."""
-
-    def __init__(self, stream: io.BufferedReader | gzip.GzipFile):
-        self.read = stream.read1
+        yield from har_entries(json_bytes.read1)
 
 
 def _has_entries_array(path: Path) -> bool:
@@ -79,7 +66,7 @@ def _has_entries_array(path: Path) -> bool:
     with _json_bytes(path, None) as json_bytes:
         try:
             return any(
-                prefix == "log.entries" and event == "start_array" for prefix, event, _ in _ijson.parse(json_bytes)
+                prefix == "log.entries" and event == "start_array" for prefix, event, _ in IJSON.parse(json_bytes)
             )
         except _STREAM_ERRORS:
             return False
@@ -118,7 +105,7 @@ class _ZlibReader(io.RawIOBase):
 
     def readinto(self, buffer) -> int:
         while not self._inflater.eof:
-            compressed = self._inflater.unconsumed_tail or self._compressed.read(_READ_SIZE)
+            compressed = self._inflater.unconsumed_tail or self._compressed.read(READ_SIZE)
             if not compressed:
                 raise EOFError("compressed data ends before its end marker")
             data = self._inflater.decompress(compressed, len(buffer))
@@ -142,7 +129,7 @@ class _Utf8Reader(io.RawIOBase):
 
     def readinto(self, buffer) -> int:
         while not self._pending:
-            data = self._source.read(_READ_SIZE)
+            data = self._source.read(READ_SIZE)
             text = self._decoder.decode(data, final=not data)
             if not self._started and text:
                 text, self._started = text.removeprefix("\ufeff"), True

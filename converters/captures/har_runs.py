@@ -1,0 +1,168 @@
+"""The values of a HAR's `log.entries`, parsed in runs: many entries at a time by orjson, in half the time ijson's
+C parser takes to build them one by one.
+
+A run ends where an entry begins the way entries seen so far begin: `}`, `,`, `{` and one of their first keys.
+Such a cut may still fall inside a string or between objects nested deeper; parsing the run (wrapped in `[` `]`)
+then fails at its very end, and the run goes on to the next cut. Every run starts where the last one ended, at a
+point its parse proved to lie between two entries, so the runs that parse hold exactly the entries, in order.
+
+ijson parses what runs cannot: the head (to find the array), the tail after the last cut, and the rest of the file
+from a run that fails anywhere else (damaged or cut-off data, another text encoding, a lone surrogate), so that
+errors and odd values come out as ijson gives them. One difference is left: an integer beyond 64 bits, which ijson
+refuses (the file is read up to it), orjson reads as a float.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from typing import Callable, Iterator
+
+import ijson
+import orjson
+
+try:
+    IJSON = ijson.get_backend("yajl2_c")
+except ImportError:
+    IJSON = ijson
+
+READ_SIZE = 1 << 20  # ijson's C parser is twice as fast with 1 MB reads as with its default 64 kB
+RUN_BYTES = 1 << 20  # a run ends at the first cut after this many bytes
+MAX_RUN_BYTES = 16 << 20  # no cut that parses within this many bytes: ijson reads the rest (memory stays bounded)
+MAX_FIRST_KEYS = 8  # first keys of entries that cuts are looked for at (learnt when no cut is found)
+MAX_MISCUTS = 8  # cuts inside a value in one run: ijson reads the rest (a file unlike any HAR seen)
+ENTRY_PREFIX = "log.entries.item"
+
+_ENTRIES = re.compile(rb'"entries"\s*:\s*(\[)')
+_ENTRY = re.compile(r'[\s,]*(\{\s*("(?:[^"\\]|\\.)*")\s*:)')  # an entry and its first key, in text
+_DECODER = json.JSONDecoder()
+_IN_LOG = b'{"log":{"entries":'  # what puts ijson where the runs stopped: in `log.entries`, as deep as in a HAR
+
+
+def har_entries(read: Callable[[int], bytes]) -> Iterator[object]:
+    """The values of `log.entries` in the JSON that `read(size)` returns block by block; an error of the JSON (or
+    raised by `read`) is raised after every entry before it."""
+    data = _Data(read)
+    while (found := _ENTRIES.search(data.bytes)) is None and len(data.bytes) < MAX_RUN_BYTES and data.more():
+        pass
+    if found is None or not _opens_entries(bytes(data.bytes[: found.end()])):
+        yield from _ijson_items(data, in_entries=False)
+        return
+    data.consume(found.start(1))  # the runs' bytes begin with the `[` of the array, or the `,` after the last run
+    while len(data.bytes) < 1024 and data.more():  # enough to see the first entry's first key
+        pass
+    first_keys = _first_keys(data.bytes[1:1024], [])
+    cuts = _cuts(first_keys)
+    searched, miscuts, relearnt = 0, 0, False  # of this run: bytes searched for cuts, cuts inside a value, keys
+    while first_keys and miscuts < MAX_MISCUTS:
+        cut = cuts.search(data.bytes, max(RUN_BYTES, searched))
+        if cut is None:
+            if len(data.bytes) >= 2 * RUN_BYTES and not relearnt:  # entries that begin otherwise?
+                relearnt, known = True, len(first_keys)
+                if len(_first_keys(data.bytes[1:], first_keys)) > known:
+                    cuts, searched = _cuts(first_keys), 0
+                    continue
+            searched = max(0, len(data.bytes) - 1024)  # a cut may straddle the next read
+            if len(data.bytes) < MAX_RUN_BYTES and data.more():
+                continue
+            break
+        try:
+            entries = data.parse_run(cut.start(1))
+        except orjson.JSONDecodeError as error:
+            if error.doc is not None and error.pos >= len(error.doc) - 1:  # the cut is inside a value: go on to the next
+                searched, miscuts = cut.end(), miscuts + 1
+                continue
+            break
+        yield from entries
+        data.consume(cut.start(1))
+        searched, miscuts, relearnt = 0, 0, False
+    yield from _ijson_items(data, in_entries=True)
+
+
+def _first_keys(entries: bytes | bytearray, known: list[bytes]) -> list[bytes]:
+    """`known`, with the first keys (as JSON text) of the entries that the JSON text `entries` begins with added, as
+    far as it holds whole entries (and up to `MAX_FIRST_KEYS` keys)."""
+    text = entries.decode(errors="replace")
+    at = 0
+    while len(known) < MAX_FIRST_KEYS and (entry := _ENTRY.match(text, at)):
+        if (key := entry.group(2).encode()) not in known:
+            known.append(key)
+        try:
+            at = _DECODER.raw_decode(text, entry.start(1))[1]
+        except ValueError:  # cut short (or damaged): the entries up to here are all there is to learn from
+            break
+    return known
+
+
+def _cuts(first_keys: list[bytes]) -> re.Pattern[bytes]:
+    """Where an entry ends and one that begins with one of `first_keys` follows (group 1 is the comma)."""
+    return re.compile(rb"\}\s*(,)\s*\{\s*(?:" + b"|".join(re.escape(key) for key in first_keys) + rb")\s*:")
+
+
+def _opens_entries(head: bytes) -> bool:
+    """Whether the JSON text `head` ends where the `log.entries` array opens (and not, say, in a nested "entries")."""
+    last = None
+    try:
+        for last in IJSON.parse(io.BytesIO(head)):
+            pass
+    except (ijson.JSONError, UnicodeDecodeError):
+        pass
+    return last is not None and last[:2] == ("log.entries", "start_array")
+
+
+def _ijson_items(data: _Data, in_entries: bool) -> Iterator[object]:
+    """The entries from where `data` stands, parsed by ijson: from the start of the file, or `in_entries`, from the
+    `[` or `,` before the next entry."""
+    if in_entries:
+        data.bytes[:1] = b"["
+        data.bytes[:0] = _IN_LOG
+    yield from IJSON.items(data, ENTRY_PREFIX, use_float=True, buf_size=READ_SIZE)
+
+
+class _Data:
+    """The bytes not parsed yet, read a block at a time. An error reading is held back and raised by `read`, ijson's
+    way in, once the bytes before it are read: ijson yields the entries in them first."""
+
+    def __init__(self, read: Callable[[int], bytes]):
+        self._read = read
+        self.bytes = bytearray()
+        self._error: Exception | None = None
+        self._ended = False
+
+    def more(self) -> bool:
+        """Read one more block; False at the end of the stream or once reading failed."""
+        if self._ended:
+            return False
+        try:
+            block = self._read(READ_SIZE)
+        except Exception as error:  # raised again by `read`, in its place
+            self._error, self._ended = error, True
+            return False
+        self._ended = not block
+        self.bytes += block
+        return bool(block)
+
+    def parse_run(self, end: int) -> list:
+        """orjson's parse of the bytes up to the comma at `end`, as an array: their first byte (`[` or `,`) and the
+        comma stand in for its brackets, so nothing is copied."""
+        self.bytes[0], self.bytes[end] = ord("["), ord("]")
+        try:
+            with memoryview(self.bytes) as view, view[: end + 1] as run:
+                return orjson.loads(run)
+        finally:
+            self.bytes[end] = ord(",")
+
+    def consume(self, size: int) -> None:
+        del self.bytes[:size]  # cheap: a bytearray moves its start rather than its bytes
+
+    def read(self, size: int) -> bytes:
+        if size == 0:  # ijson's check for bytes or text
+            return b""
+        if self.bytes:
+            data, self.bytes = bytes(self.bytes), bytearray()
+            return data
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise error
+        return b"" if self._ended else self._read(size)
