@@ -24,16 +24,15 @@ import polars as pl
 
 from . import devices, generic, saved, spill
 from .captures import CaptureError, Exchange, Skipped, detect_format, read_capture
-from .captures.pipe import NotDevice, read_capture_beside
+from .captures.pipe import Decoded, NotDevice, read_capture_beside
 from .credentials import is_sign_in_url
 from .dedupe import FILE_INDEX, dedupe
 from .digest import sha256_or_none
 from .hosts import BodyWanted, host_matches
 from .parallel import map_files
 from .captures.har import NOT_A_HAR
-from .devices.base import Block, Endpoint, Request, Row, Rows, datetime_us, parse_query
+from .devices.base import Block, Endpoint, Request, Row, Rows, datetime_us
 from .tables import TABLES, UTC_TIME
-from .validation import schema_problem
 
 Status = Literal["ok", "partial", "failed", "skipped"]
 
@@ -434,6 +433,9 @@ def _read_file(
             elif isinstance(item, Exchange):
                 report.exchanges += 1
                 _route_exchange(item, inp, report, rows, others)
+            elif isinstance(item, Decoded):
+                report.exchanges += 1
+                _route_exchange(item.exchange, inp, report, rows, others, (item.problem, item.rows))
             elif isinstance(item, NotDevice):  # counted by the reading process: what `_route_exchange` would do
                 report.exchanges += item.hosts.total()
                 report.not_device += item.hosts.total()
@@ -453,8 +455,15 @@ def _read_file(
 
 
 def _route_exchange(
-    ex: Exchange, inp: Input, report: FileReport, rows: RowBuffer, others: generic.GenericRecords
+    ex: Exchange,
+    inp: Input,
+    report: FileReport,
+    rows: RowBuffer,
+    others: generic.GenericRecords,
+    predecoded: tuple[str | None, list] | None = None,
 ) -> None:
+    """Count the exchange in its report category; a device response goes into `rows` (decoded here, or as
+    `predecoded` by the reading process), a rejected one into the `rejects` table."""
     provenance = {
         "participant_id": inp.participant_id,
         "source_file": ex.source_file,
@@ -481,7 +490,7 @@ def _route_exchange(
     if ex.status is not None and not 200 <= ex.status < 300:
         report.http_errors[str(ex.status)] += 1
         return
-    problem, decoded = _decode(ex, m)
+    problem, decoded = predecoded or devices.decode(ex, m)
     if problem is not None:
         report.rejects += 1
         rows.add([("rejects", _reject_row(ex, ep, problem))], provenance)
@@ -503,35 +512,6 @@ def _generic_payload(ex: Exchange, inp: Input) -> Any:
     return payload if isinstance(payload, (dict, list)) else None
 
 
-def _decode(ex: Exchange, m: devices.Match) -> tuple[str | None, list]:
-    """(None, rows) for a good device response, else (the reason to reject it, [])."""
-    if ex.status is None:
-        return "no response was captured", []
-    reads = m.endpoint.reads
-    if reads == "query":
-        payload = parse_query(ex.query)
-    elif (body := _read_body(ex, reads)) is None:
-        if reads == "request":
-            return "the capture holds no request body", []
-        return ex.body_error or "the capture holds no response body", []
-    else:
-        try:
-            payload = orjson.loads(body)
-        except orjson.JSONDecodeError as e:
-            return f"not JSON: {e}", []
-    request = Request(m.path_params, parse_query(ex.query), ex.request_body, ex.captured_at)
-    return _decode_payload(payload, m.endpoint, request)
-
-
-def _decode_payload(payload: Any, endpoint: Endpoint, request: Request) -> tuple[str | None, list]:
-    if problem := schema_problem(endpoint.schema, payload):
-        return f"does not match schema {endpoint.schema}: {problem}", []
-    try:
-        return None, list(endpoint.decode(payload, request))
-    except (ValueError, TypeError, KeyError, ArithmeticError) as e:
-        return f"could not decode: {type(e).__name__}: {e}", []
-
-
 def _convert_saved(inp: Input, report: FileReport, rows: RowBuffer) -> None:
     """A single response saved as a JSON file: one exchange, read as the endpoint named or recognised."""
     report.format, report.exchanges = "json", 1
@@ -549,7 +529,7 @@ def _convert_saved(inp: Input, report: FileReport, rows: RowBuffer) -> None:
         return
     report.read_as = endpoint.name
     provenance = {"participant_id": inp.participant_id, "source_file": inp.name, "source_entry": 0, "captured_at": None}
-    problem, decoded = _decode_payload(payload, endpoint, Request({}, {}, None, None))
+    problem, decoded = devices.decode_payload(payload, endpoint, Request({}, {}, None, None))
     if problem is not None:
         report.rejects += 1
         rows.add([("rejects", _saved_reject_row(inp, payload, endpoint.name, problem))], provenance)
@@ -563,14 +543,9 @@ def _saved_reject_row(inp: Input, payload: Any, endpoint: str, reason: str) -> R
             "body_encoding": "utf-8"}
 
 
-def _read_body(ex: Exchange, reads: str) -> bytes | None:
-    """The body an endpoint decodes: the response's, the request's, or none (it reads the query)."""
-    return ex.body if reads == "response" else ex.request_body if reads == "request" else None
-
-
 def _reject_row(ex: Exchange, endpoint: Endpoint, reason: str) -> Row:
     body, encoding = None, None
-    if (raw := _read_body(ex, endpoint.reads)) is not None:
+    if (raw := devices.read_body(ex, endpoint.reads)) is not None:
         try:
             body, encoding = raw.decode("utf-8"), "utf-8"
         except UnicodeDecodeError:

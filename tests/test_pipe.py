@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import json
+import os
 import pickle
 from pathlib import Path
 
@@ -11,7 +13,9 @@ import pytest
 from builders import entry, write_har
 
 from converters.captures import CaptureError, Exchange
-from converters.captures.pipe import NotDevice, ReaderCrashed, _received, _serve, read_capture_beside
+from converters import convert
+from converters.captures import pipe
+from converters.captures.pipe import Decoded, NotDevice, ReaderCrashed, _received, _serve, read_capture_beside
 from converters.convert import Input, convert_file
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
@@ -160,3 +164,42 @@ def test_the_reading_process_takes_the_files_hash_and_sends_it_after_the_items()
     assert items and digests == [sha256_file(SAMPLES / "phone-sync.flow")]
     report, _ = convert_file(Input(SAMPLES / "phone-sync.flow", "s.flow", True), separate_reader=True)
     assert report.sha256 == digests[0]
+
+
+def served_here(path: Path, fmt, name: str, globs: tuple[str, ...], on_digest=None):
+    """What `read_capture_beside` yields, served by `_serve` in this process."""
+    request, out = io.BytesIO(pipe._request(path, fmt, name, globs)), io.BytesIO()
+    _serve(request, out)
+    out.seek(0)
+    yield from _received(out, on_digest)
+
+
+def test_a_reading_process_whose_caller_is_behind_decodes_and_the_report_and_rows_are_the_same(tmp_path, monkeypatch):
+    log = json.loads((SAMPLES / "phone-sync.har").read_text())
+    entries = log["log"]["entries"]
+    rejected = json.loads(json.dumps(entries[7]))  # a Sense timeline whose body is not JSON: rejected, body kept
+    rejected["response"]["content"]["text"] = "{not json"
+    failed = json.loads(json.dumps(entries[9]))  # an HTTP error: counted, not decoded
+    failed["response"]["status"] = 500
+    entries += [rejected, failed]
+    har = tmp_path / "behind.har"
+    har.write_text(json.dumps(log))
+    monkeypatch.setattr(pipe, "BEHIND_BYTES", 0)  # always behind: every device response is decoded there
+    decoded = [i for i in served_here(har, "har", "behind.har", ()) if isinstance(i, Decoded)]
+    assert len(decoded) == 9 and [d.problem is None for d in decoded].count(False) == 1
+    assert all((d.exchange.body is None) == (d.problem is None) for d in decoded)  # a reject keeps its body
+    monkeypatch.setattr(convert, "read_capture_beside", served_here)
+    beside = converted(har, "behind.har", True)
+    assert beside == converted(har, "behind.har", False)
+    assert beside[0]["rejects"] == 1 and beside[0]["http_errors"] == {"500": 1}
+
+
+def test_how_far_behind_the_caller_is_is_what_the_pipe_holds_unread():
+    read_end, write_end = os.pipe()
+    with open(read_end, "rb", buffering=0) as reader, open(write_end, "wb", buffering=0) as writer:
+        unread = pipe._unread_counter(writer)
+        writer.write(b"x" * 1000)
+        assert unread() == 1000
+        reader.read(400)
+        assert unread() == 600
+    assert pipe._unread_counter(io.BytesIO())() == 0  # not a pipe: never behind

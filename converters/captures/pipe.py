@@ -1,8 +1,11 @@
 """Read a capture in a separate process: the child parses, the caller decodes what it hands over, on two cores.
 
 `read_capture_beside` yields what `read_capture` yields, except that exchanges of hosts that are neither a device's
-nor chosen for generic export, which the caller would only count, come as `NotDevice` counts. The child
-(`python -m converters.captures.pipe`) imports only the readers and the host patterns, and pickles the items to its
+nor chosen for generic export, which the caller would only count, come as `NotDevice` counts, and that device
+responses come `Decoded` while the caller is behind (the pipe holds `BEHIND_BYTES` it has not read): the child
+parses in half the time the caller takes to decode, and so takes over part of the decoding. The child
+(`python -m converters.captures.pipe`) imports only the readers and the host patterns (the decoders once it has
+one to decode), and pickles the items to its
 standard output in batches, from a queue of at most `QUEUE_BATCHES`: it parses on while the caller decodes, but
 never more than that far ahead. It also takes the file's SHA-256, in a thread beside the parse, and sends it last.
 `read_ahead` starts the child of a run's one capture before the caller has even loaded polars.
@@ -10,6 +13,7 @@ never more than that far ahead. It also takes the file's SHA-256, in a thread be
 
 from __future__ import annotations
 
+import array
 import os
 import pickle
 import subprocess
@@ -19,24 +23,26 @@ import traceback
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from queue import Queue
 from typing import BinaryIO, Callable, Iterator
 
 try:
     import fcntl
-except ImportError:  # Windows: pipes keep their default size
-    fcntl = None  # type: ignore[assignment]
+    import termios
+except ImportError:  # Windows: pipes keep their default size, and the caller decodes every device response
+    fcntl = termios = None  # type: ignore[assignment]
 
 from ..digest import sha256_or_none
-from ..hosts import BodyWanted
+from ..hosts import BodyWanted, is_device_host
 from . import Exchange, Format, Item, detect_format, read_capture
 
 BATCH_ITEMS = 256
 BATCH_BODY_BYTES = 256 << 10  # well below the pipe's size: the child goes on parsing while a batch is decoded
 PIPE_BYTES = 1 << 20
 QUEUE_BATCHES = 128  # pickled batches waiting for the pipe: at most about 32 MB
+BEHIND_BYTES = PIPE_BYTES // 2  # unread in the pipe: the caller is behind, and the child decodes device responses
 
 
 class ReaderCrashed(Exception):
@@ -48,6 +54,16 @@ class NotDevice:
     """Exchanges of hosts databack does not look into, in a row of the capture: host -> count."""
 
     hosts: Counter[str]
+
+
+@dataclass(frozen=True, slots=True)
+class Decoded:
+    """A device response the reading process decoded: `devices.decode`'s (problem, rows), and the exchange, without
+    its bodies unless it was rejected (the reject keeps the body)."""
+
+    exchange: Exchange
+    problem: str | None
+    rows: list
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,6 +177,7 @@ def _serve(requests: BinaryIO, out: BinaryIO) -> None:
     body_bytes = 0
     not_device: Counter[str] = Counter()
     wanted = BodyWanted(generic_globs)
+    unread = _unread_counter(out)
     hashing = ThreadPoolExecutor(1)  # hashlib lets go of the GIL: the hash is taken beside the parse
     try:
         digest = hashing.submit(sha256_or_none, Path(path))
@@ -173,8 +190,11 @@ def _serve(requests: BinaryIO, out: BinaryIO) -> None:
                 batch.append(NotDevice(not_device))
                 not_device = Counter()
             if not isinstance(item, Exchange) or wanted(item.host):
-                batch.append(item)
-                body_bytes += len(getattr(item, "body", None) or b"")
+                body_bytes += len(getattr(item, "body", None) or b"")  # for decoded ones, about the size of the rows
+                if isinstance(item, Exchange) and is_device_host(item.host) and unread() >= BEHIND_BYTES:
+                    batch.append(_decoded(item))
+                else:
+                    batch.append(item)
             if len(batch) >= BATCH_ITEMS or body_bytes >= BATCH_BODY_BYTES:
                 send(batch)
                 batch, body_bytes = [], 0
@@ -193,6 +213,38 @@ def _serve(requests: BinaryIO, out: BinaryIO) -> None:
         queue.put(None)
         writer.join()
         hashing.shutdown(cancel_futures=True)
+
+
+def _unread_counter(out: BinaryIO) -> Callable[[], int]:
+    """A function giving the bytes written to the pipe `out` that its reader has not read yet; 0 where that cannot
+    be asked (not a pipe, or not Linux or a BSD)."""
+    count = array.array("i", [0])
+    try:
+        fd = out.fileno()
+        fcntl.ioctl(fd, termios.FIONREAD, count)  # type: ignore[union-attr]
+    except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation is an OSError and a ValueError
+        return lambda: 0
+
+    def unread() -> int:
+        fcntl.ioctl(fd, termios.FIONREAD, count)  # type: ignore[union-attr]
+        return count[0]
+
+    return unread
+
+
+def _decoded(ex: Exchange) -> Exchange | Decoded:
+    """A device response decoded here, or the exchange as it is if it is not one to decode (or decoding it meets a
+    bug: the caller meets it again, and reports it as it would)."""
+    from .. import devices  # once the caller is behind: the decoders' import takes a tenth of a second
+
+    m = devices.match(ex.host, ex.method, ex.path)
+    if m is None or not devices.decodes(ex, m):
+        return ex
+    try:
+        problem, rows = devices.decode(ex, m)
+    except Exception:
+        return ex
+    return Decoded(ex if problem else replace(ex, body=None, request_body=None), problem, rows)
 
 
 def _write_all(queue: Queue[bytes | None], out: BinaryIO, gone: threading.Event) -> None:

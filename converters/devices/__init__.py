@@ -1,13 +1,21 @@
 """Device routes: which captured exchanges are a device's API responses, and how each endpoint decodes into rows.
 
 Each device module declares one `DEVICE`: a regex of its API hosts and a table of
-`Route(methods, path regex, Endpoint)`; this module matches an exchange against all of them.
+`Route(methods, path regex, Endpoint)`; this module matches an exchange against all of them, and decodes it.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from ..validation import schema_problem
 from . import band, band_public, sense
-from .base import Device, Endpoint, Match, normalise_path
+from .base import Device, Endpoint, Match, Request, normalise_path, parse_query
+
+if TYPE_CHECKING:
+    from ..captures import Exchange
 
 DEVICES: tuple[Device, ...] = (band.DEVICE, band.LOGIN, band_public.DEVICE, sense.DEVICE)
 
@@ -31,3 +39,45 @@ def endpoints() -> list[Endpoint]:
         for r in device.routes:
             seen.setdefault(r.endpoint.name, r.endpoint)
     return list(seen.values())
+
+
+def decodes(ex: Exchange, m: Match) -> bool:
+    """Whether an exchange of a device host is one to decode into rows: on a route databack decodes, not a sign-in,
+    and not an HTTP error (one without a response is decoded, to be rejected for that)."""
+    return m.endpoint is not None and m.endpoint.kind != "auth" and (ex.status is None or 200 <= ex.status < 300)
+
+
+def decode(ex: Exchange, m: Match) -> tuple[str | None, list]:
+    """(None, rows) for a good device response, else (the reason to reject it, [])."""
+    assert m.endpoint is not None
+    if ex.status is None:
+        return "no response was captured", []
+    reads = m.endpoint.reads
+    if reads == "query":
+        payload = parse_query(ex.query)
+    elif (body := read_body(ex, reads)) is None:
+        if reads == "request":
+            return "the capture holds no request body", []
+        return ex.body_error or "the capture holds no response body", []
+    else:
+        try:
+            payload = orjson.loads(body)
+        except orjson.JSONDecodeError as e:
+            return f"not JSON: {e}", []
+    request = Request(m.path_params, parse_query(ex.query), ex.request_body, ex.captured_at)
+    return decode_payload(payload, m.endpoint, request)
+
+
+def decode_payload(payload: Any, endpoint: Endpoint, request: Request) -> tuple[str | None, list]:
+    """(None, rows) for a payload that matches the endpoint's schema and decodes, else (the reason, [])."""
+    if problem := schema_problem(endpoint.schema, payload):
+        return f"does not match schema {endpoint.schema}: {problem}", []
+    try:
+        return None, list(endpoint.decode(payload, request))
+    except (ValueError, TypeError, KeyError, ArithmeticError) as e:
+        return f"could not decode: {type(e).__name__}: {e}", []
+
+
+def read_body(ex: Exchange, reads: str) -> bytes | None:
+    """The body an endpoint decodes: the response's, the request's, or none (it reads the query)."""
+    return ex.body if reads == "response" else ex.request_body if reads == "request" else None
