@@ -5,9 +5,8 @@ nor chosen for generic export, which the caller would only count, come as `NotDe
 responses come `Decoded` while the caller is behind (the pipe holds `BEHIND_BYTES` it has not read): the child
 parses in half the time the caller takes to decode, and so takes over part of the decoding. The child
 (`python -m converters.captures.pipe`) imports only the readers and the host patterns (the decoders once it has
-one to decode), and pickles the items to its
-standard output in batches, from a queue of at most `QUEUE_BATCHES`: it parses on while the caller decodes, but
-never more than that far ahead. It also takes the file's SHA-256, in a thread beside the parse, and sends it last.
+one to decode), and pickles the items to its standard output in batches, from a queue of at most `QUEUE_BATCHES`:
+it parses on while the caller decodes, but never more than that far ahead. It also takes the file's SHA-256, in a thread beside the parse, and sends it last.
 `read_ahead` starts the child of a run's one capture before the caller has even loaded polars.
 """
 
