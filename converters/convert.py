@@ -23,7 +23,7 @@ import orjson
 import polars as pl
 
 from . import devices, generic, saved, spill
-from .captures import CaptureError, Exchange, Skipped, detect_format, read_capture
+from .captures import CaptureError, Exchange, Skipped, detect_format, read_capture, reading_cost
 from .captures.pipe import Decoded, NotDevice, read_capture_beside
 from .credentials import is_sign_in_url
 from .dedupe import FILE_INDEX, dedupe
@@ -229,18 +229,21 @@ def convert_files(
     """Each input's report and rows, in input order. With `spill_dir`, the rows of files kept in memory go to disk
     too once they add up to `spill.SPILL_ROWS`."""
     separate_reader = jobs >= 2 * min(jobs, len(inputs))  # two cores or more for every file converted at once
-    results: list[tuple[FileReport, dict[str, spill.Rows]]] = []
+    results: dict[int, tuple[FileReport, dict[str, spill.Rows]]] = {}  # input index -> its report and rows
     held = 0
-    for report, frames in map_files(convert_file, inputs, jobs, progress, debug, separate_reader, spill_dir):
-        results.append((report, frames))
+    done = map_files(
+        convert_file, inputs, jobs, progress, debug, separate_reader, spill_dir, cost=lambda inp: reading_cost(inp.path)
+    )
+    for index, (report, frames) in done:
+        results[index] = report, frames
         held += sum(df.height for name, df in frames.items() if isinstance(df, pl.DataFrame) and name in TABLES)
         if spill_dir is not None and held >= spill.SPILL_ROWS:
-            for _, tables in results:
+            for _, tables in results.values():
                 for name, df in tables.items():
                     if isinstance(df, pl.DataFrame) and name in TABLES:  # generic tables stay: they are made anew
                         tables[name] = [spill.write_batch(df, spill_dir)]
             held = 0
-    return results
+    return [results[index] for index in range(len(inputs))]
 
 
 def combine(

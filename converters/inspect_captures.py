@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, Callable, Literal
 from urllib.parse import unquote_plus
 
 from . import devices
-from .captures import CaptureError, Exchange, Skipped, detect_format, read_capture
+from .captures import CaptureError, Exchange, Skipped, detect_format, read_capture, reading_cost
 from .captures.har import NOT_A_HAR
 from .devices.base import normalise_path
 from .parallel import map_files
@@ -128,7 +128,8 @@ def inspect(
 ) -> Inspection:
     """Inspect the inputs, `jobs` files at a time in separate processes (the result does not depend on `jobs`).
     `progress(inp, None)` is called before a file, `progress(inp, summary)` after it (as `convert`'s)."""
-    results = list(map_files(inspect_file, inputs, jobs, progress, quick, debug))
+    done = map_files(inspect_file, inputs, jobs, progress, quick, debug, cost=lambda inp: reading_cost(inp.path))
+    results = [result for _, result in sorted(done, key=lambda done: done[0])]
     merged: dict[RowKey, Row] = {}
     for _, rows in results:
         for key, row in rows.items():

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import Any, Callable, Iterator, Sequence, TypeVar
 
 I = TypeVar("I")
@@ -11,24 +11,36 @@ R = TypeVar("R", bound=tuple)
 
 
 def map_files(
-    work: Callable[..., R], inputs: Sequence[I], jobs: int, progress: Callable[[I, Any], None] | None, *args: Any
-) -> Iterator[R]:
-    """`work(inp, *args)` for every input, yielded in input order, `jobs` at a time in separate processes.
-    `progress(inp, None)` is called before a file converted here, `progress(inp, result[0])` after every file."""
+    work: Callable[..., R],
+    inputs: Sequence[I],
+    jobs: int,
+    progress: Callable[[I, Any], None] | None,
+    *args: Any,
+    cost: Callable[[I], float] | None = None,
+) -> Iterator[tuple[int, R]]:
+    """(index of the input, `work(inp, *args)`) for every input as it is done: one after another in input order, or
+    `jobs` at a time in separate processes, started costliest first (by `cost`), so that no process is left with a
+    long file at the end while the others wait. `progress(inp, None)` is called before a file converted here,
+    `progress(inp, result[0])` after every file."""
     if jobs <= 1 or len(inputs) <= 1:
-        for inp in inputs:
+        for index, inp in enumerate(inputs):
             if progress:
                 progress(inp, None)
             result = work(inp, *args)
             if progress:
                 progress(inp, result[0])
-            yield result
+            yield index, result
         return
+    order = sorted(range(len(inputs)), key=lambda i: -cost(inputs[i])) if cost else range(len(inputs))
     # spawn: forking a process that has polars' thread pool running can deadlock
-    with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-        futures = [pool.submit(work, inp, *args) for inp in inputs]
-        for inp, future in zip(inputs, futures):
+    pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"))
+    try:
+        futures = {pool.submit(work, inputs[index], *args): index for index in order}
+        for future in as_completed(futures):
+            index = futures[future]
             result = future.result()
             if progress:
-                progress(inp, result[0])
-            yield result
+                progress(inputs[index], result[0])
+            yield index, result
+    finally:  # the workers' interpreters take a tenth of a second or more to shut down: not waited for
+        pool.shutdown(wait=False, cancel_futures=True)

@@ -1,0 +1,54 @@
+"""Files run in worker processes start costliest first, and each result comes back with its input's index."""
+
+from __future__ import annotations
+
+from concurrent.futures import Future
+
+from converters import parallel
+from converters.captures import reading_cost
+
+
+class _PoolHere:
+    """A stand-in for the process pool that runs each job at once, in this process, and notes the order of jobs."""
+
+    started: list[str] = []
+
+    def __init__(self, *args, **kwargs):
+        _PoolHere.started = []
+
+    def submit(self, work, inp, *args):
+        _PoolHere.started.append(inp)
+        future: Future = Future()
+        future.set_result(work(inp, *args))
+        return future
+
+    def shutdown(self, **kwargs):
+        pass
+
+
+def shout(name: str, suffix: str) -> tuple[str]:
+    return (name.upper() + suffix,)
+
+
+def test_workers_start_the_costliest_files_first_and_results_keep_their_input_index(monkeypatch):
+    monkeypatch.setattr(parallel, "ProcessPoolExecutor", _PoolHere)
+    costs = {"a": 1, "b": 3, "c": 2, "d": 3}
+    done = list(parallel.map_files(shout, list(costs), 2, None, "!", cost=costs.__getitem__))
+    assert _PoolHere.started == ["b", "d", "c", "a"]  # ties in input order
+    assert sorted(done) == [(0, ("A!",)), (1, ("B!",)), (2, ("C!",)), (3, ("D!",))]
+
+
+def test_one_job_runs_the_files_in_input_order(monkeypatch):
+    monkeypatch.setattr(parallel, "ProcessPoolExecutor", _PoolHere)
+    _PoolHere.started = []
+    done = list(parallel.map_files(shout, ["a", "b"], 1, None, "?", cost=lambda name: -ord(name)))
+    assert done == [(0, ("A?",)), (1, ("B?",))] and _PoolHere.started == []
+
+
+def test_a_flow_dump_counts_twice_its_size_and_an_unreadable_file_nothing(tmp_path):
+    har, flow = tmp_path / "a.har", tmp_path / "a.flow"
+    har.write_bytes(b'{"log": {"entries": []}}')
+    flow.write_bytes(b"5:hello,")
+    assert reading_cost(har) == har.stat().st_size
+    assert reading_cost(flow) == 2 * flow.stat().st_size
+    assert reading_cost(tmp_path / "missing.har") == 0
