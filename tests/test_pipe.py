@@ -194,6 +194,14 @@ def test_a_reading_process_whose_caller_is_behind_decodes_and_the_report_and_row
     assert beside[0]["rejects"] == 1 and beside[0]["http_errors"] == {"500": 1}
 
 
+def test_a_flow_read_by_a_process_whose_caller_is_behind_converts_the_same(monkeypatch):
+    flow = SAMPLES / "phone-sync.flow"
+    monkeypatch.setattr(pipe, "BEHIND_BYTES", 0)
+    assert any(isinstance(i, Decoded) for i in served_here(flow, "flow", "s.flow", ()))
+    monkeypatch.setattr(convert, "read_capture_beside", served_here)
+    assert converted(flow, "s.flow", True) == converted(flow, "s.flow", False)
+
+
 def test_how_far_behind_the_caller_is_is_what_the_pipe_holds_unread():
     read_end, write_end = os.pipe()
     with open(read_end, "rb", buffering=0) as reader, open(write_end, "wb", buffering=0) as writer:
