@@ -68,6 +68,7 @@ class Case:
     convert: bool = False  # a databack conversion: gets a fresh `-o` folder each run
     seconds: list[float] = field(default_factory=list)
     rss_mb: list[float] = field(default_factory=list)
+    cpu_s: list[float] = field(default_factory=list)  # user + system time of the process and those it waited for
     error: str | None = None
     summary: str | None = None  # what the first conversion decoded, from its report.json
 
@@ -92,7 +93,7 @@ def run_once(case: Case, timeout: float) -> None:
     """
     with tempfile.TemporaryDirectory(prefix="databack-bench-") as tmp:
         rss_file, stderr_file, out = Path(tmp, "rss"), Path(tmp, "stderr"), Path(tmp, "out")
-        argv = [TIME, "-f", "%M", "-o", str(rss_file), *case.argv, *(["-o", str(out)] if case.convert else [])]
+        argv = [TIME, "-f", "%M %U %S", "-o", str(rss_file), *case.argv, *(["-o", str(out)] if case.convert else [])]
         with open(stderr_file, "wb") as stderr:
             started = time.perf_counter()
             child = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=stderr, start_new_session=True)
@@ -104,7 +105,9 @@ def run_once(case: Case, timeout: float) -> None:
         report = out / "report.json"
         if child.returncode == 0:
             case.seconds.append(elapsed)
-            case.rss_mb.append(int(rss_file.read_text().split()[-1]) * 1024 / MB)
+            rss_kb, user_s, system_s = rss_file.read_text().split()[-3:]
+            case.rss_mb.append(int(rss_kb) * 1024 / MB)
+            case.cpu_s.append(float(user_s) + float(system_s))
             if case.convert and case.summary is None:
                 case.summary = _conversion_summary(report)
         elif elapsed >= timeout:
@@ -224,7 +227,19 @@ def bench_jobs(args, table: Table) -> None:
     table.timing(two)
     speedup = side_by_side(one, two)
     table.target(f"{label}: speed-up of --jobs 2", speedup, "x", ">= 1.6x", speedup is not None and speedup >= 1.6)
+    if one.ok and two.ok:  # what bounds the speed-up: --jobs 1 already keeps more than one core busy, and the
+        # second worker adds its own start-up (interpreter, imports) and the results sent between processes
+        busy = statistics.median(c / s for c, s in zip(one.cpu_s, one.seconds))
+        bound = statistics.median(s / (c / 2) for s, c in zip(one.seconds, two.cpu_s))
+        table.rows.append((f"{label}: cores kept busy by --jobs 1 (CPU s / wall s)", "", "", f"{busy:.2f}", "", ""))
+        table.rows.append((f"{label}: CPU s of --jobs 2 / --jobs 1", "", "", f"{side_by_side_cpu(two, one):.2f}x", "", ""))
+        table.rows.append((f"{label}: speed-up of --jobs 2 with both cores busy from start to end", "", "",
+                           f"{bound:.2f}x", "", ""))
     bench_cores(args, table)
+
+
+def side_by_side_cpu(a: Case, b: Case) -> float:
+    return statistics.median(x / y for x, y in zip(a.cpu_s, b.cpu_s))
 
 
 # Two equal pure-Python loops in a pool of 1 or 2 processes: what the machine's cores give to any parallel work.

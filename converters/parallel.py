@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import atexit
 import multiprocessing
+import os
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import Any, Callable, Iterator, Sequence, TypeVar
 
@@ -33,8 +35,8 @@ def map_files(
         return
     order = sorted(range(len(inputs)), key=lambda i: -cost(inputs[i])) if cost else range(len(inputs))
     # spawn: forking a process that has polars' thread pool running can deadlock
-    pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"))
-    try:
+    spawn = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(jobs, mp_context=spawn, initializer=_end_without_teardown) as pool:
         futures = {pool.submit(work, inputs[index], *args): index for index in order}
         for future in as_completed(futures):
             index = futures[future]
@@ -42,5 +44,9 @@ def map_files(
             if progress:
                 progress(inputs[index], result[0])
             yield index, result
-    finally:  # the workers' interpreters take a tenth of a second or more to shut down: not waited for
-        pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _end_without_teardown() -> None:
+    """In a worker: once it is told to stop, end the process without the interpreter's teardown (0.15 s of freeing
+    objects, which the run would wait for), as the command itself does."""
+    atexit.register(os._exit, 0)

@@ -22,7 +22,10 @@ class _PoolHere:
         future.set_result(work(inp, *args))
         return future
 
-    def shutdown(self, **kwargs):
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
         pass
 
 
