@@ -6,6 +6,7 @@ import io
 import json
 import os
 import pickle
+import time
 from pathlib import Path
 
 import polars as pl
@@ -200,6 +201,24 @@ def test_a_flow_read_by_a_process_whose_caller_is_behind_converts_the_same(monke
     assert any(isinstance(i, Decoded) for i in served_here(flow, "flow", "s.flow", ()))
     monkeypatch.setattr(convert, "read_capture_beside", served_here)
     assert converted(flow, "s.flow", True) == converted(flow, "s.flow", False)
+
+
+def test_a_reading_process_decodes_once_the_pipe_holds_more_than_its_reader_has_read(tmp_path, monkeypatch):
+    log = json.loads((SAMPLES / "phone-sync.har").read_text())
+    log["log"]["entries"] = log["log"]["entries"][7:16] * 40  # device responses, some 4 MB of them
+    har = tmp_path / "many.har"
+    har.write_text(json.dumps(log))
+    child = pipe._start(pipe._request(har, "har", "many.har", ()))
+    unread = pipe._unread_counter(child.stdout)
+    for _ in range(600):  # not read until the pipe is full: the reading process is behind from then on
+        if unread() >= pipe.PIPE_BYTES // 2:
+            break
+        time.sleep(0.1)
+    with child:
+        items = list(_received(child.stdout))
+    assert sum(isinstance(i, Decoded) for i in items) > 0
+    monkeypatch.setattr(convert, "read_capture_beside", lambda *args, **kwargs: iter(items))
+    assert converted(har, "many.har", True) == converted(har, "many.har", False)
 
 
 def test_how_far_behind_the_caller_is_is_what_the_pipe_holds_unread():
