@@ -119,7 +119,8 @@ def hars(draw) -> dict:
         entry: dict = {key: draw(JSON_TEXT) for key in keys}
         entry["request"] = {"headers": [{key: draw(JSON_TEXT)} for key in draw(st.lists(st.sampled_from(FIRST_KEYS)))]}
         # (integers beyond 64 bits, and -2**63, ijson's parser refuses; orjson reads them as floats: not compared)
-        entry["time"] = draw(st.one_of(st.integers(1 - 2**63, 2**63 - 1), st.floats(allow_nan=False, allow_infinity=False)))
+        numbers = st.one_of(st.integers(1 - 2**63, 2**63 - 1), st.floats(allow_nan=False, allow_infinity=False))
+        entry["time"] = draw(numbers)
         entries.append(entry)
     log = {"version": "1.2", "entries": entries}
     if draw(st.booleans()):  # pages first, perhaps with an "entries" of their own (the runs leave all to ijson then)

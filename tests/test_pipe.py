@@ -11,7 +11,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from builders import entry, write_har
+from builders import BAND_EVENTS_URL, band_event, entry, write_har
 
 from converters.captures import CaptureError, Exchange
 from converters import convert
@@ -74,6 +74,14 @@ def test_exchanges_of_other_hosts_are_only_counted_and_in_order_with_a_cut_off(t
     assert beside == converted(cut, "cut.har", False)
     assert beside[0]["status"] == "partial" and beside[0]["not_device"] == 299
     assert beside[0]["unrecognised_hosts"] == {"cdn0.example.com": 100, "cdn1.example.com": 100, "cdn2.example.com": 99}
+
+
+def test_exchanges_of_more_other_hosts_than_a_batch_holds_are_counted_in_order_with_a_device_response(tmp_path):
+    others = [entry(f"https://cdn{i}.example.com/app.js", {"x": i}) for i in range(300)]  # 300 hosts, once each
+    har = write_har(tmp_path / "h.har", [*others, entry(BAND_EVENTS_URL, band_event()), *others[:5]])
+    beside = converted(har, "h.har", True)
+    assert beside == converted(har, "h.har", False)
+    assert beside[0]["not_device"] == 305 and beside[0]["device_responses"] == {"band/events": 1}
 
 
 def test_the_reading_process_passes_an_unreadable_file_on_as_the_oserror_it_met(tmp_path):

@@ -70,7 +70,7 @@ def har_entries(read: Callable[[int], bytes]) -> Iterator[object]:
         try:
             entries = data.parse_run(cut.start(1))
         except orjson.JSONDecodeError as error:
-            if error.doc is not None and error.pos >= len(error.doc) - 1:  # the cut is inside a value: go on to the next
+            if error.doc is not None and error.pos >= len(error.doc) - 1:  # a cut inside a value: on to the next one
                 searched, miscuts = cut.end(), miscuts + 1
                 continue
             break

@@ -6,8 +6,9 @@ responses come `Decoded` while the caller is behind (the pipe holds `BEHIND_BYTE
 parses in half the time the caller takes to decode, and so takes over part of the decoding. The child
 (`python -m converters.captures.pipe`) imports only the readers and the host patterns (the decoders once it has
 one to decode), and pickles the items to its standard output in batches, from a queue of at most `QUEUE_BATCHES`:
-it parses on while the caller decodes, but never more than that far ahead. It also takes the file's SHA-256, in a thread beside the parse, and sends it last.
-`read_ahead` starts the child of a run's one capture before the caller has even loaded polars.
+it parses on while the caller decodes, but never more than that far ahead. It also takes the file's SHA-256, in a
+thread beside the parse, and sends it last. `read_ahead` starts the child of a run's one capture before the caller
+has even loaded polars.
 """
 
 from __future__ import annotations
@@ -181,19 +182,20 @@ def _serve(requests: BinaryIO, out: BinaryIO) -> None:
     try:
         digest = hashing.submit(sha256_or_none, Path(path))
         for item in read_capture(Path(path), fmt, display_name=display_name, wants_body=wanted):
-            if isinstance(item, Exchange) and not wanted(item.host):
+            exchange = isinstance(item, Exchange)
+            if exchange and not wanted(item.host):
                 not_device[item.host] += 1
                 if len(not_device) < BATCH_ITEMS:
                     continue
-            if not_device:
-                batch.append(NotDevice(not_device))
+                batch.append(NotDevice(not_device))  # counts of that many hosts go as they are
                 not_device = Counter()
-            if not isinstance(item, Exchange) or wanted(item.host):
+            else:
+                if not_device:
+                    batch.append(NotDevice(not_device))
+                    not_device = Counter()
                 body_bytes += len(getattr(item, "body", None) or b"")  # for decoded ones, about the size of the rows
-                if isinstance(item, Exchange) and is_device_host(item.host) and unread() >= BEHIND_BYTES:
-                    batch.append(_decoded(item))
-                else:
-                    batch.append(item)
+                behind = exchange and is_device_host(item.host) and unread() >= BEHIND_BYTES
+                batch.append(_decoded(item) if behind else item)
             if len(batch) >= BATCH_ITEMS or body_bytes >= BATCH_BODY_BYTES:
                 send(batch)
                 batch, body_bytes = [], 0
