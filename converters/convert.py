@@ -177,8 +177,8 @@ def convert(
     Where records conflict the most recent capture wins (ties: the file whose name sorts last, then the later entry).
     With `spill_dir`, rows beyond what memory should hold go there, and big tables come back as `spill.Sorted`
     files in it (keep it until they are written)."""
-    results = convert_files(inputs, progress, jobs, debug, spill_dir)
-    return combine([r for r, _ in results], [t for _, t in results], spill_dir)
+    reports, frames = convert_files(inputs, progress, jobs, debug, spill_dir)
+    return combine(reports, frames, spill_dir)
 
 
 def update(
@@ -198,9 +198,9 @@ def update(
     todo = [i for i in inputs if i not in skipped]
     redone = {i.name for i in todo}
     kept = {n: _without_files(rows, redone) for n, rows in previous_tables.items()}
-    results = convert_files(todo, progress, jobs, debug, spill_dir)
-    reports = [f for f in previous_files if f.file not in redone] + [r for r, _ in results]
-    return combine(reports, [kept, *(t for _, t in results)], spill_dir), skipped
+    reports, frames = convert_files(todo, progress, jobs, debug, spill_dir)
+    reports = [f for f in previous_files if f.file not in redone] + reports
+    return combine(reports, [kept, *frames], spill_dir), skipped
 
 
 def merge(outputs: list[tuple[dict[str, spill.Rows], list[FileReport]]], spill_dir: Path | None = None) -> Conversion:
@@ -225,25 +225,28 @@ def convert_files(
     jobs: int = 1,
     debug: bool = False,
     spill_dir: Path | None = None,
-) -> list[tuple[FileReport, dict[str, spill.Rows]]]:
-    """Each input's report and rows, in input order. With `spill_dir`, the rows of files kept in memory go to disk
-    too once they add up to `spill.SPILL_ROWS`."""
+) -> tuple[list[FileReport], list[dict[str, spill.Rows]]]:
+    """Each input's report, in input order, and the rows of all of them. With `spill_dir`, the rows of files kept
+    in memory go to disk once they add up to `spill.SPILL_ROWS`: one batch per table for all those files, so that
+    the parts to combine stay few however many files there are."""
     separate_reader = jobs >= 2 * min(jobs, len(inputs))  # two cores or more for every file converted at once
-    results: dict[int, tuple[FileReport, dict[str, spill.Rows]]] = {}  # input index -> its report and rows
+    reports: dict[int, FileReport] = {}  # input index -> its report
+    frames: dict[int, dict[str, spill.Rows]] = {}  # input index -> its rows not yet in a batch of the run
+    batches: dict[str, list[pl.LazyFrame]] = {}  # the run's batches on disk, per table
     held = 0
     done = map_files(
         convert_file, inputs, jobs, progress, debug, separate_reader, spill_dir, cost=lambda inp: reading_cost(inp.path)
     )
-    for index, (report, frames) in done:
-        results[index] = report, frames
-        held += sum(df.height for name, df in frames.items() if isinstance(df, pl.DataFrame) and name in TABLES)
+    for index, (report, tables) in done:
+        reports[index], frames[index] = report, tables
+        held += sum(df.height for name, df in tables.items() if isinstance(df, pl.DataFrame) and name in TABLES)
         if spill_dir is not None and held >= spill.SPILL_ROWS:
-            for _, tables in results.values():
-                for name, df in tables.items():
-                    if isinstance(df, pl.DataFrame) and name in TABLES:  # generic tables stay: they are made anew
-                        tables[name] = [spill.write_batch(df, spill_dir)]
+            for name in TABLES:  # generic tables stay: they are made anew
+                dfs = [t.pop(name) for _, t in sorted(frames.items()) if isinstance(t.get(name), pl.DataFrame)]
+                if dfs:
+                    batches.setdefault(name, []).append(spill.write_batch(pl.concat(dfs), spill_dir))
             held = 0
-    return [results[index] for index in range(len(inputs))]
+    return [reports[i] for i in range(len(inputs))], [*(frames[i] for i in range(len(inputs))), batches]
 
 
 def combine(
@@ -296,9 +299,11 @@ def combine(
 
 
 def _parts(rows: list[spill.Rows], on_disk: bool) -> list[pl.DataFrame | pl.LazyFrame]:
+    """A table's rows as few parts: its batches on disk, and one part of all its rows in memory."""
+    in_memory = [r for r in rows if isinstance(r, pl.DataFrame)]
     if not on_disk:
-        return [pl.concat(rows)]
-    return [part for r in rows for part in (r if isinstance(r, list) else [r])]
+        return [pl.concat(in_memory)]
+    return [part for r in rows if isinstance(r, list) for part in r] + ([pl.concat(in_memory)] if in_memory else [])
 
 
 class RowBuffer:

@@ -74,6 +74,35 @@ def test_duplicates_across_files_on_disk_are_dropped_and_counted_as_in_memory(ti
         assert df.equals(expected[name]), name
 
 
+def test_a_run_writes_the_rows_of_the_files_it_holds_as_one_batch_per_table_and_gives_the_same_tables(
+    tmp_path, monkeypatch
+):
+    monkeypatch.setattr(spill, "SPILL_ROWS", 1500)  # one sample HAR's 707 rows stay in memory; three files' do not
+    copies = []
+    for i in range(8):
+        copies.append(tmp_path / f"{i}-{SAMPLES[0].name}")
+        shutil.copy(SAMPLES[0], copies[-1])
+    inputs = [Input(p, p.name, True) for p in copies]
+    in_memory = convert(inputs)
+    batches = []
+    write_batch = spill.write_batch
+    monkeypatch.setattr(spill, "write_batch", lambda df, folder: batches.append(df) or write_batch(df, folder))
+    work = tmp_path / "work"
+    work.mkdir()
+    on_disk = convert(inputs, spill_dir=work)
+    tables = len(in_memory.tables)
+    assert len(batches) == 2 * tables  # after the third file and the sixth, not after every file
+    assert [sorted(df["source_file"].unique()) for df in batches] == [
+        *[[c.name for c in copies[:3]]] * tables,
+        *[[c.name for c in copies[3:6]]] * tables,
+    ]
+    assert [f.as_dict() for f in on_disk.files] == [f.as_dict() for f in in_memory.files]
+    expected = tables_of(in_memory)
+    assert tables_of(on_disk).keys() == expected.keys()
+    for name, df in tables_of(on_disk).items():
+        assert df.equals(expected[name]), name
+
+
 def test_files_converted_in_worker_processes_with_rows_on_disk_give_the_same_tables(tmp_path, monkeypatch):
     monkeypatch.setattr(spill, "SPILL_ROWS", 50)  # the run's in-memory tables go to disk as files come back
     inputs = [Input(p, p.name, True) for p in SAMPLES]
