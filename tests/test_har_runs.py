@@ -92,6 +92,18 @@ def test_runs_parse_most_entries_and_ijson_only_the_last(small_runs, monkeypatch
     assert error is None and len(entries) == 16 and len(by_ijson) == 1
 
 
+def test_a_file_smaller_than_a_run_is_parsed_in_runs_but_for_its_last_entry(monkeypatch):
+    """Once the file is read, what is left is cut at every entry (first keys learnt again as needed)."""
+    by_ijson = []
+    original = har_runs._ijson_items
+    monkeypatch.setattr(har_runs, "_ijson_items", lambda *a, **k: (by_ijson.append(v) or v for v in original(*a, **k)))
+    data = (REPO / "samples/phone-sync.har").read_bytes()
+    assert len(data) < har_runs.RUN_BYTES
+    entries, error = runs_entries(reads_of(data, 1 << 20))
+    assert (entries, error) == ijson_entries(reads_of(data, 1 << 20))
+    assert len(entries) == 16 and len(by_ijson) == 1
+
+
 def test_an_entries_key_nested_before_the_log_entries_is_not_taken_for_them(small_runs):
     doc = {"log": {"creator": {"name": "x", "entries": [{"a": 1}, {"a": 2}]}, "entries": [{"a": 3}, {"a": 4}]}}
     data = json.dumps(doc).encode()

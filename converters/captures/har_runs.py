@@ -6,9 +6,10 @@ Such a cut may still fall inside a string or between objects nested deeper; pars
 then fails at its very end, and the run goes on to the next cut. Every run starts where the last one ended, at a
 point its parse proved to lie between two entries, so the runs that parse hold exactly the entries, in order.
 
-ijson parses what runs cannot: the head (to find the array), the tail after the last cut, and the rest of the file
-from a run that fails anywhere else (damaged or cut-off data, another text encoding, a lone surrogate), so that
-errors and odd values come out as ijson gives them. One difference is left: an integer beyond 64 bits, which ijson
+Once the file is read, what is left of it is cut at every entry, so that small files too are parsed in runs. ijson
+parses what runs cannot: the head (to find the array), the tail after the last cut (the last entry), and the rest
+of the file from a run that fails anywhere else (damaged or cut-off data, another text encoding, a lone
+surrogate), so that errors and odd values come out as ijson gives them. One difference is left: an integer beyond 64 bits, which ijson
 refuses (the file is read up to it), orjson reads as a float.
 """
 
@@ -56,17 +57,20 @@ def har_entries(read: Callable[[int], bytes]) -> Iterator[object]:
     cuts = _cuts(first_keys)
     searched, miscuts, relearnt = 0, 0, False  # of this run: bytes searched for cuts, cuts inside a value, keys
     while first_keys and miscuts < MAX_MISCUTS:
-        cut = cuts.search(data.bytes, max(RUN_BYTES, searched))
+        # once the file is read, its last bytes are cut at every entry: ijson is left the last entry alone
+        cut = cuts.search(data.bytes, max(1 if data.ended else RUN_BYTES, searched))
         if cut is None:
-            if len(data.bytes) >= 2 * RUN_BYTES and not relearnt:  # entries that begin otherwise?
+            if (len(data.bytes) >= 2 * RUN_BYTES or data.ended) and not relearnt:  # entries that begin otherwise?
                 relearnt, known = True, len(first_keys)
                 if len(_first_keys(data.bytes[1:], first_keys)) > known:
                     cuts, searched = _cuts(first_keys), 0
                     continue
+            if data.ended or len(data.bytes) >= MAX_RUN_BYTES:
+                break
             searched = max(0, len(data.bytes) - 1024)  # a cut may straddle the next read
-            if len(data.bytes) < MAX_RUN_BYTES and data.more():
-                continue
-            break
+            if not data.more():
+                searched = 0
+            continue
         try:
             entries = data.parse_run(cut.start(1))
         except orjson.JSONDecodeError as error:
@@ -129,6 +133,11 @@ class _Data:
         self.bytes = bytearray()
         self._error: Exception | None = None
         self._ended = False
+
+    @property
+    def ended(self) -> bool:
+        """Whether the stream is read to its end (or reading failed)."""
+        return self._ended
 
     def more(self) -> bool:
         """Read one more block; False at the end of the stream or once reading failed."""
