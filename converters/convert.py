@@ -128,6 +128,11 @@ PROVENANCE_SCHEMA = {
 
 # Per table, the columns of decoded rows (provenance aside), worked out once rather than for every row added.
 ROW_COLUMNS = {name: tuple(t.row_schema) for name, t in TABLES.items()}
+# Per table, in the table's order: each column's name, its type in the row buffer, and whether it holds times.
+BUFFER_COLUMNS = {
+    name: tuple((c, (t.row_schema | PROVENANCE_SCHEMA)[c], t.schema[c] == UTC_TIME) for c in t.column_names)
+    for name, t in TABLES.items()
+}
 
 ProgressCallback = Callable[[Input, FileReport | None], None]
 
@@ -342,15 +347,19 @@ class RowBuffer:
         return counts
 
     def _flush(self, table: str) -> None:
-        t = TABLES[table]
-        try:  # strict: a value its column cannot hold is an error, never a silent null (decoders reject those first)
-            df = pl.DataFrame(self._columns.pop(table), schema=t.row_schema | PROVENANCE_SCHEMA, strict=True)
-        except TypeError as e:
-            raise ValueError(f"{table}: {e}") from None
-        times = [name for name in (*t.time_columns, "captured_at") if name in df.columns]
-        self._frames.setdefault(table, []).append(
-            df.with_columns(pl.col(times).cast(UTC_TIME)).select(t.column_names)
-        )
+        """The buffered rows of `table` become a frame, built a column at a time: a query to cast the times took
+        as long as building the frame, for the few rows a small capture has."""
+        columns = self._columns.pop(table)
+        series = []
+        for name, dtype, is_time in BUFFER_COLUMNS[table]:
+            # strict: a value its column cannot hold is an error, never a silent null (decoders reject those first)
+            try:
+                column = pl.Series(name, columns[name], dtype, strict=True)
+            except TypeError as e:
+                raise ValueError(f"{table}: {e}") from None
+            series.append(column.cast(UTC_TIME) if is_time else column)
+        df = pl.DataFrame(series)
+        self._frames.setdefault(table, []).append(df)
         self._held += df.height
         if self._spill_dir is not None and self._held >= spill.SPILL_ROWS:
             for name in list(self._frames):
