@@ -7,10 +7,10 @@ then fails at its very end, and the run goes on to the next cut. Every run start
 point its parse proved to lie between two entries, so the runs that parse hold exactly the entries, in order.
 
 Once the file is read, what is left of it is cut at every entry, so that small files too are parsed in runs. ijson
-parses what runs cannot: the head (to find the array), the tail after the last cut (the last entry), and the rest
-of the file from a run that fails anywhere else (damaged or cut-off data, another text encoding, a lone
-surrogate), so that errors and odd values come out as ijson gives them. One difference is left: an integer beyond 64 bits, which ijson
-refuses (the file is read up to it), orjson reads as a float.
+parses what runs cannot: the head (to find the array), the tail after the last cut (the last entry), and the rest of
+the file from a run that fails anywhere else (damaged or cut-off data, another text encoding, a lone surrogate), so
+that errors and odd values come out as ijson gives them. One difference is left: an integer beyond 64 bits, which
+ijson refuses (the file is read up to it), orjson reads as a float.
 """
 
 from __future__ import annotations
