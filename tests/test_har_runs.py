@@ -138,6 +138,8 @@ def hars(draw) -> dict:
     if draw(st.booleans()):  # pages first, perhaps with an "entries" of their own (the runs leave all to ijson then)
         page = {"startedDateTime": "x", "entries": []} if draw(st.booleans()) else {"startedDateTime": "x"}
         log = {"pages": [page], **log, "comment": "after"}
+    elif draw(st.booleans()):  # pages after the entries, beginning as entries do: no cut there may be taken
+        log = {**log, "pages": [{"startedDateTime": "x", "id": str(i)} for i in range(draw(st.integers(1, 3)))]}
     return {"log": log}
 
 
