@@ -275,7 +275,8 @@ def combine(
             name: [p.lazy().with_columns(file_index) for p in _parts(by_table.pop(name), name in on_disk)]
             for name in list(by_table)
             if name in TABLES
-        }
+        },
+        {name: spill_dir for name in on_disk} if spill_dir is not None else None,
     )
     others = {}
     for name in sorted(by_table):

@@ -9,15 +9,20 @@ as a duplicate when its content equals the winner's, else as a conflict.
 
 It works on whole columns (polars, lazily: tables may be on disk), so rows from files converted in parallel, from
 earlier runs or from other shards go through the same step and give the same result whatever order they arrived in.
+The copies of a table on disk are taken in buckets of keys of about `spill.SORT_ROWS` rows, written there first, so
+that an archive captured many times over is de-duplicated in memory that does not grow with it.
 """
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator
 
 import polars as pl
 
+from . import spill
 from .tables import TABLES, Table
 
 FILE_INDEX = "_file_index"  # position of the source file in the run: breaks ties between equal capture times
@@ -39,10 +44,12 @@ class Losses:
             (self.duplicates if same else self.conflicts)[source_file][table] += n
 
 
-def dedupe(frames: dict[str, list[pl.LazyFrame]]) -> tuple[dict[str, list[pl.LazyFrame]], Losses]:
+def dedupe(
+    frames: dict[str, list[pl.LazyFrame]], on_disk: dict[str, Path] | None = None
+) -> tuple[dict[str, list[pl.LazyFrame]], Losses]:
     """One copy of every record; `frames` hold every table's rows with provenance and `_file_index`, in parts (and
     are emptied as they are done with). Parts are read one at a time, and only the rows of records captured more
-    than once are held together."""
+    than once are held together: for a table in `on_disk` (table -> work folder), a bucket of them at a time."""
     losses = Losses()
     out = {}
     groups: dict[str, list[Table]] = {}
@@ -53,7 +60,7 @@ def dedupe(frames: dict[str, list[pl.LazyFrame]]) -> tuple[dict[str, list[pl.Laz
         elif name == "rejects":
             out[name] = frames.pop(name)
         else:
-            out[name] = _dedupe_rows(table, frames.pop(name), losses)
+            out[name] = _dedupe_rows(table, frames.pop(name), losses, (on_disk or {}).get(name))
     for tables in groups.values():
         out.update(_dedupe_groups(tables, {t.name: frames.pop(t.name) for t in tables}, losses))
     return out, losses
@@ -68,17 +75,46 @@ def _oldest_first(df: pl.DataFrame) -> pl.DataFrame:
     return df.sort(list(RECENCY), nulls_last=False, maintain_order=True)
 
 
-def _dedupe_rows(table: Table, parts: list[pl.LazyFrame], losses: Losses) -> list[pl.LazyFrame]:
-    key = list(table.key)
-    key_hash = pl.struct(key).hash()
+def _dedupe_rows(table: Table, parts: list[pl.LazyFrame], losses: Losses, folder: Path | None) -> list[pl.LazyFrame]:
+    key_hash = pl.struct(list(table.key)).hash().alias("_key_hash")
     # Rows whose key hash is seen once have a key seen once: they pass as they are. Counting hashes takes a tenth of
     # the memory of `is_duplicated` on the key (270 bytes a row); a collision only sends rows down the full path.
-    hashes = pl.concat([p.select(key_hash.alias("_key_hash")).collect(engine="in-memory") for p in parts])
-    repeated = hashes.group_by("_key_hash").len().filter(pl.col("len") > 1)["_key_hash"]
+    hashes = pl.concat([p.select(key_hash).collect(engine="in-memory") for p in parts])
+    repeated = hashes.group_by("_key_hash").len().filter(pl.col("len") > 1)
     if repeated.is_empty():
         return parts
-    is_copy = key_hash.is_in(repeated.implode())
-    copies = pl.concat([p.filter(is_copy).collect(engine="in-memory") for p in parts])
+    is_copy = key_hash.is_in(repeated["_key_hash"].implode())
+    winners = []
+    for copies in _copies(parts, key_hash, is_copy, repeated, folder):
+        df = _winners(table, copies, losses)
+        winners.append(df.lazy() if folder is None else spill.write_batch(df, folder))
+    return [*(p.filter(~is_copy) for p in parts), *winners]
+
+
+def _copies(
+    parts: list[pl.LazyFrame], key_hash: pl.Expr, is_copy: pl.Expr, repeated: pl.DataFrame, folder: Path | None
+) -> Iterator[pl.DataFrame]:
+    """The rows `is_copy`, of the keys in `repeated` (`_key_hash`, `len`), every copy of a key in the same frame and
+    in the order of `parts`: all at once, or, with a `folder`, in buckets of keys of about `spill.SORT_ROWS` rows,
+    each part's copies written there by bucket first."""
+    if folder is None or repeated["len"].sum() <= spill.SORT_ROWS:
+        yield pl.concat([p.filter(is_copy).collect(engine="in-memory") for p in parts])
+        return
+    bucket = repeated.sort("_key_hash").select(
+        "_key_hash", _bucket=((pl.col("len").cum_sum() - pl.col("len")) // spill.SORT_ROWS).cast(pl.Int64)
+    )
+    buckets: dict[int, list[pl.LazyFrame]] = {}
+    for part in parts:
+        df = part.with_columns(key_hash).join(bucket.lazy(), on="_key_hash", maintain_order="left")
+        for (b,), piece in df.collect(engine="in-memory").partition_by("_bucket", as_dict=True).items():
+            buckets.setdefault(b, []).append(spill.write_batch(piece.drop("_key_hash", "_bucket"), folder))
+    for b in sorted(buckets):
+        yield pl.concat(buckets.pop(b)).collect(engine="in-memory")
+
+
+def _winners(table: Table, copies: pl.DataFrame, losses: Losses) -> pl.DataFrame:
+    """The newest copy of each key, with what it lacks filled from older copies; the others are counted."""
+    key = list(table.key)
     df = _oldest_first(copies.with_columns(_content_hash(table)))
     last = pl.int_range(pl.len()).over(key) == pl.len().over(key) - 1
     df = df.with_columns(_winner=last, _same=pl.col("_hash") == pl.col("_hash").last().over(key))
@@ -87,8 +123,7 @@ def _dedupe_rows(table: Table, parts: list[pl.LazyFrame], losses: Losses) -> lis
     # the public Band API leaves out what the private one sent for the same event.
     content = [c for c in table.column_names if c not in PROVENANCE_COLUMNS and c not in key]
     df = df.with_columns(pl.col(content).forward_fill().over(key))
-    winners = df.filter(pl.col("_winner")).drop("_hash", "_winner", "_same")
-    return [*(p.filter(~is_copy) for p in parts), winners.lazy()]
+    return df.filter(pl.col("_winner")).drop("_hash", "_winner", "_same")
 
 
 def _dedupe_groups(

@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from converters import spill
 from converters.cli import app
-from converters.convert import Input, collect_inputs, convert
+from converters.convert import Input, collect_inputs, convert, convert_files
 from converters.writers import write
 
 GOLDEN = REPO / "tests" / "golden"
@@ -74,6 +74,35 @@ def test_duplicates_across_files_on_disk_are_dropped_and_counted_as_in_memory(ti
         assert df.equals(expected[name]), name
 
 
+def test_copies_on_disk_are_de_duplicated_a_bucket_of_keys_at_a_time_and_as_in_memory(tiny_limits, tmp_path, monkeypatch):
+    from converters import dedupe
+
+    copies = []
+    for i, sample in enumerate(SAMPLES * 3):  # every record captured three times over
+        copies.append(tmp_path / f"{i}-{sample.name}")
+        shutil.copy(sample, copies[-1])
+    inputs = [Input(p, p.name, True) for p in copies]
+    in_memory = convert(inputs)
+    beside_one_key = []  # per frame of copies: its rows but those of its biggest key
+    copies_of = dedupe._copies
+
+    def watched(parts, key_hash, *args):
+        for frame in copies_of(parts, key_hash, *args):
+            beside_one_key.append(frame.height - frame.select(key_hash).group_by("_key_hash").len()["len"].max())
+            yield frame
+
+    monkeypatch.setattr(dedupe, "_copies", watched)
+    work = tmp_path / "work"
+    work.mkdir()
+    on_disk = convert(inputs, spill_dir=work)
+    assert len(beside_one_key) > 20 and max(beside_one_key) < spill.SORT_ROWS
+    assert [f.as_dict() for f in on_disk.files] == [f.as_dict() for f in in_memory.files]
+    expected = tables_of(in_memory)
+    assert tables_of(on_disk).keys() == expected.keys()
+    for name, df in tables_of(on_disk).items():
+        assert df.equals(expected[name]), name
+
+
 def test_a_run_writes_the_rows_of_the_files_it_holds_as_one_batch_per_table_and_gives_the_same_tables(
     tmp_path, monkeypatch
 ):
@@ -84,18 +113,17 @@ def test_a_run_writes_the_rows_of_the_files_it_holds_as_one_batch_per_table_and_
         shutil.copy(SAMPLES[0], copies[-1])
     inputs = [Input(p, p.name, True) for p in copies]
     in_memory = convert(inputs)
-    batches = []
-    write_batch = spill.write_batch
-    monkeypatch.setattr(spill, "write_batch", lambda df, folder: batches.append(df) or write_batch(df, folder))
     work = tmp_path / "work"
     work.mkdir()
+    *per_file, batches = convert_files(inputs, spill_dir=work)[1]
+    assert batches.keys() == in_memory.tables.keys()
+    for name, parts in batches.items():  # after the third file and the sixth, not after every file
+        assert [sorted(p.collect()["source_file"].unique()) for p in parts] == [
+            [c.name for c in copies[:3]],
+            [c.name for c in copies[3:6]],
+        ], name
+    assert all(isinstance(df, pl.DataFrame) for tables in per_file[6:] for df in tables.values())
     on_disk = convert(inputs, spill_dir=work)
-    tables = len(in_memory.tables)
-    assert len(batches) == 2 * tables  # after the third file and the sixth, not after every file
-    assert [sorted(df["source_file"].unique()) for df in batches] == [
-        *[[c.name for c in copies[:3]]] * tables,
-        *[[c.name for c in copies[3:6]]] * tables,
-    ]
     assert [f.as_dict() for f in on_disk.files] == [f.as_dict() for f in in_memory.files]
     expected = tables_of(in_memory)
     assert tables_of(on_disk).keys() == expected.keys()
