@@ -103,13 +103,12 @@ def _copies(
     bucket = repeated.sort("_key_hash").select(
         "_key_hash", _bucket=((pl.col("len").cum_sum() - pl.col("len")) // spill.SORT_ROWS).cast(pl.Int64)
     )
-    buckets: dict[int, list[pl.LazyFrame]] = {}
+    buckets: dict[int, list[Path]] = {}
     for part in parts:
-        df = part.with_columns(key_hash).join(bucket.lazy(), on="_key_hash", maintain_order="left")
-        for (b,), piece in df.collect(engine="in-memory").partition_by("_bucket", as_dict=True).items():
-            buckets.setdefault(b, []).append(spill.write_batch(piece.drop("_key_hash", "_bucket"), folder))
+        df = part.with_columns(key_hash).join(bucket.lazy(), on="_key_hash", maintain_order="left").drop("_key_hash")
+        spill.write_groups(df.collect(engine="in-memory"), "_bucket", folder, buckets)
     for b in sorted(buckets):
-        yield pl.concat(buckets.pop(b)).collect(engine="in-memory")
+        yield pl.read_ipc(buckets.pop(b))
 
 
 def _winners(table: Table, copies: pl.DataFrame, losses: Losses) -> pl.DataFrame:

@@ -73,6 +73,13 @@ def write_batch(df: pl.DataFrame, folder: Path) -> pl.LazyFrame:
     return pl.scan_ipc(_write(df, folder))
 
 
+def write_groups(df: pl.DataFrame, by: str, folder: Path, pieces: dict[Any, list[Path]]) -> None:
+    """The rows of `df` written into `folder`, a file for each value of its column `by` (left out of the file), each
+    file's path added to `pieces[value]`."""
+    for (value,), piece in df.partition_by(by, as_dict=True, include_key=False).items():
+        pieces.setdefault(value, []).append(_write(piece, folder))
+
+
 def _write(df: pl.DataFrame, folder: Path) -> Path:
     path = folder / f"{uuid.uuid4().hex}.arrow"
     try:  # lz4: polars memory-maps uncompressed files to read them, and the mapped pages count as this process's memory
@@ -102,9 +109,7 @@ def sort(parts: Sequence[pl.LazyFrame], key: Sequence[str], folder: Path | None)
     range_of = pl.sum_horizontal([_after(key, b).cast(pl.Int32) for b in bounds]).alias("_range")
     pieces: dict[int, list[Path]] = {}
     for part in parts:  # each part's rows go to the range their key falls in
-        df = part.with_columns(range_of).collect(engine="in-memory")
-        for (r,), piece in df.partition_by("_range", as_dict=True, include_key=False).items():
-            pieces.setdefault(r, []).append(_write(piece, folder))
+        write_groups(part.with_columns(range_of).collect(engine="in-memory"), "_range", folder, pieces)
     return Sorted(tuple(tuple(pieces[r]) for r in sorted(pieces)), tuple(key))
 
 
