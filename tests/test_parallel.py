@@ -1,8 +1,12 @@
-"""Files run in worker processes start costliest first, and each result comes back with its input's index."""
+"""Files run in worker processes start costliest first, each result comes back with its input's index, and the
+workers are gone once the files are done."""
 
 from __future__ import annotations
 
+import os
 from concurrent.futures import Future
+
+import pytest
 
 from converters import parallel
 from converters.captures import reading_cost
@@ -46,6 +50,19 @@ def test_one_job_runs_the_files_in_input_order(monkeypatch):
     _PoolHere.started = []
     done = list(parallel.map_files(shout, ["a", "b"], 1, None, "?", cost=lambda name: -ord(name)))
     assert done == [(0, ("A?",)), (1, ("B?",))] and _PoolHere.started == []
+
+
+def worker_pid(name: str) -> tuple[int]:
+    return (os.getpid(),)
+
+
+def test_the_worker_processes_have_ended_and_been_reaped_once_every_file_is_done():
+    done = dict(parallel.map_files(worker_pid, ["a", "b", "c", "d"], 2, None))
+    pids = {pid for (pid,) in done.values()}
+    assert sorted(done) == [0, 1, 2, 3] and os.getpid() not in pids
+    for pid in pids:
+        with pytest.raises(ProcessLookupError):  # not even a zombie: the pool has waited for it
+            os.kill(pid, 0)
 
 
 def test_a_flow_dump_counts_twice_its_size_and_an_unreadable_file_nothing(tmp_path):
