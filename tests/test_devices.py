@@ -269,6 +269,42 @@ def test_sense_parallel_arrays_of_different_length_are_an_error_not_a_silent_cut
         decode(sense.SENSORS_HISTORY, payload)
 
 
+T = 1496188800000  # 2017-05-31 00:00 UTC, in ms
+# Every Sense payload that carries a UTC offset, with the offset as `o`.
+PAYLOADS_WITH_AN_OFFSET = {
+    "sensors-history": (sense.SENSORS_HISTORY, {}, lambda o: {"timestamps": [{"t": T, "o": o}], "sensors": {"LIGHT": [1.0]}}),
+    "room-all-sensors": (sense.ALL_SENSORS, {}, lambda o: {"light": [{"datetime": T, "value": 1.0, "offset_millis": o}]}),
+    "room-sensor-history": (
+        sense.SENSOR_HISTORY, {"sensor": "light"}, lambda o: [{"datetime": T, "value": 1.0, "offset_millis": o}]
+    ),
+    "timeline-v2": (sense.TIMELINE_V2, {}, lambda o: {"date": "2017-05-30", "events": [
+        {"timestamp": T, "timezone_offset": o, "duration_millis": 60000, "event_type": "IN_BED"}]}),
+    "timeline-v1": (sense.TIMELINE_V1, {}, lambda o: [{"date": "2017-05-30", "segments": [
+        {"timestamp": T, "offset_millis": o, "duration": 60, "event_type": "SLEEP"}]}]),
+    "trends-v1": (sense.TRENDS_V1, {}, lambda o: [{"data_type": "SLEEP_SCORE", "data_points": [
+        {"datetime": T + 3_600_000, "offset_millis": o, "y_value": 80}]}]),
+}
+
+
+@pytest.mark.parametrize("kind", PAYLOADS_WITH_AN_OFFSET)
+@pytest.mark.parametrize("offset_ms", [86_400_001, -86_400_001, 2**62])
+def test_a_sense_utc_offset_of_more_than_a_day_rejects_the_response(kind, offset_ms):
+    endpoint, path_params, payload = PAYLOADS_WITH_AN_OFFSET[kind]
+    problem, rows = devices.decode_payload(payload(offset_ms), endpoint, Request(path_params, {}, None, None))
+    assert problem == f"could not decode: ValueError: a UTC offset of {offset_ms} ms is more than a day"
+    assert rows == []
+
+
+@pytest.mark.parametrize("kind", PAYLOADS_WITH_AN_OFFSET)
+@pytest.mark.parametrize("offset_ms", [86_400_000, -86_400_000, -25_200_000])
+def test_a_sense_utc_offset_of_up_to_a_day_either_way_is_kept_in_seconds(kind, offset_ms):
+    endpoint, path_params, payload = PAYLOADS_WITH_AN_OFFSET[kind]
+    problem, rows = devices.decode_payload(payload(offset_ms), endpoint, Request(path_params, {}, None, None))
+    assert problem is None
+    offsets = {r["utc_offset_s"] for _, r in row_by_row(rows) if "utc_offset_s" in r}
+    assert offsets == {offset_ms // 1000}
+
+
 @pytest.mark.parametrize(
     "name, endpoint",
     [

@@ -321,7 +321,8 @@ def decode_trends_v1(payload: list[dict[str, Any]], request: Request) -> Rows:
         unit, factor = TREND_UNITS.get(data_type, (None, 1.0))
         for position, p in enumerate(g.get("data_points") or ()):
             time = ms_utc(p.get("datetime")) or None  # 0: the point has no date
-            day = _point_day(p.get("datetime"), p.get("offset_millis")) if time else None
+            offset_s = _offset_s(p.get("offset_millis")) if time else None
+            day = _point_day(p.get("datetime"), offset_s) if time else None
             trend_set = _trend_set(1, time_scale, data_type, graph_type, day or snapshot)
             yield "sense_trends", {
                 **_trend_row(
@@ -335,7 +336,7 @@ def decode_trends_v1(payload: list[dict[str, Any]], request: Request) -> Rows:
                 "highlighted": None,
                 "date": day,
                 "time": time,
-                "utc_offset_s": _offset_s(p.get("offset_millis")) if time else None,
+                "utc_offset_s": offset_s,
                 "condition": p.get("data_label"),
             }
 
@@ -366,11 +367,11 @@ def _trend_set(api_version: int, time_scale, data_type, graph_type, day: date | 
     return f"v{api_version}/" + "/".join(p or "-" for p in parts)
 
 
-def _point_day(datetime_ms: int, offset_ms) -> date:
+def _point_day(datetime_ms: int, offset_s: int | None) -> date:
     """The day a v1 trend point stands for: the server stamps days as UTC midnights; else the local date."""
     ms = int(datetime_ms)
     if ms % DAY_MS:
-        ms += int(offset_ms or 0)
+        ms += (offset_s or 0) * 1000
     return datetime.fromtimestamp(ms / 1000, UTC).date()
 
 
@@ -526,7 +527,14 @@ def _gap_to_null(value) -> float | None:
 
 
 def _offset_s(offset_ms) -> int | None:
-    return None if offset_ms is None else int(offset_ms) // 1000
+    """A UTC offset in ms as seconds. One of more than a day either way is not an offset: the response is rejected.
+    (The schemas leave that bound to this: jsonschema-rs checks a bound on a negative integer ten times slower than
+    on a positive one, which made checking a sensor history cost more than parsing it.)"""
+    if offset_ms is None:
+        return None
+    if not -DAY_MS <= offset_ms <= DAY_MS:
+        raise ValueError(f"a UTC offset of {offset_ms} ms is more than a day")
+    return int(offset_ms) // 1000
 
 
 TIMELINE_V2 = Endpoint("sense/timeline-v2", "data", "sense-timeline-v2.json", decode_timeline_v2)
