@@ -55,6 +55,37 @@ for page in parser.pages:
             json.loads(entry.response.text)
 """
 
+# Per endpoint, over the device responses of a HAR: the best of five passes of orjson over their bodies, and of
+# databack's schema check over the parsed payloads (what `devices.decode` does before decoding).
+SCHEMA_COST = """
+import sys, time, orjson
+from collections import defaultdict
+from pathlib import Path
+from converters import devices
+from converters.captures import Exchange, read_capture
+from converters.hosts import BodyWanted
+from converters.validation import validator
+bodies = defaultdict(list)
+for item in read_capture(Path(sys.argv[1]), wants_body=BodyWanted(())):
+    if isinstance(item, Exchange) and (m := devices.match(item.host, item.method, item.path)):
+        if devices.decodes(item, m) and m.endpoint.reads == "response" and item.body:
+            bodies[m.endpoint.name, m.endpoint.schema].append(item.body)
+def best(run):
+    times = []
+    for _ in range(5):
+        started = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - started)
+    return min(times)
+costs = {}
+for (name, schema), group in sorted(bodies.items()):
+    payloads, check = [orjson.loads(b) for b in group], validator(schema).is_valid
+    parse_s = best(lambda: [orjson.loads(b) for b in group])
+    check_s = best(lambda: [check(p) for p in payloads])
+    costs[name] = {"responses": len(group), "bytes": sum(map(len, group)), "parse_s": parse_s, "check_s": check_s}
+sys.stdout.write(orjson.dumps(costs).decode())
+"""
+
 FULL = {"har_mb": 200, "flow_mb": 100, "big_har_mb": 1000, "jobs_mb": 50, "repeat": 3}
 QUICK = {"har_mb": 20, "flow_mb": 10, "big_har_mb": 0, "jobs_mb": 5, "repeat": 2}
 
@@ -272,6 +303,25 @@ def has_jobs_option() -> bool:
     return "--jobs" in help_text
 
 
+def bench_schema(args, table: Table) -> None:
+    """The schema check must cost less than the JSON parse: per endpoint, over the device responses of the HAR."""
+    har = ensure("har", args.har_mb, args.seed)
+    print("  schema check and JSON parse of each device response", file=sys.stderr, flush=True)
+    try:
+        child = subprocess.run([PY, "-c", SCHEMA_COST, str(har)], cwd=ROOT, capture_output=True, timeout=args.timeout)
+        lines = child.stderr.decode(errors="replace").strip().splitlines() or ["no output"]
+        why = None if child.returncode == 0 else f"exit {child.returncode}: {lines[-1]}"
+    except subprocess.TimeoutExpired:
+        why = f"timed out after {args.timeout:.0f} s"
+    if why:
+        table.rows.append((f"HAR {args.har_mb:g} MB: schema check / JSON parse", f"failed ({why[:200]})", "", "", "", ""))
+        return
+    for name, cost in orjson.loads(child.stdout).items():
+        ratio = cost["check_s"] / cost["parse_s"]
+        label = f"HAR {args.har_mb:g} MB: schema check / JSON parse, {name} ({cost['responses']} responses, "
+        table.target(f"{label}{cost['bytes'] / MB:.0f} MB)", ratio, "x", "< 1x", ratio < 1)
+
+
 def bench_help(args, table: Table) -> None:
     typer = Case('python -c "import typer"', [PY, "-c", "import typer"])
     databack = Case("databack --help", [*DATABACK, "--help"])
@@ -282,7 +332,7 @@ def bench_help(args, table: Table) -> None:
     table.target("databack --help / import typer", ratio, "x", "<= 1.5x", ratio is not None and ratio <= 1.5)
 
 
-BENCHES = {"har": bench_har, "flow": bench_flow, "jobs": bench_jobs, "help": bench_help}
+BENCHES = {"har": bench_har, "schema": bench_schema, "flow": bench_flow, "jobs": bench_jobs, "help": bench_help}
 
 
 def machine() -> str:
