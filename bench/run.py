@@ -314,7 +314,8 @@ def bench_schema(args, table: Table) -> None:
     except subprocess.TimeoutExpired:
         why = f"timed out after {args.timeout:.0f} s"
     if why:
-        table.rows.append((f"HAR {args.har_mb:g} MB: schema check / JSON parse", f"failed ({why[:200]})", "", "", "", ""))
+        label = f"HAR {args.har_mb:g} MB: schema check / JSON parse"
+        table.rows.append((label, f"failed ({why[:200]})", "", "", "", ""))
         return
     for name, cost in orjson.loads(child.stdout).items():
         ratio = cost["check_s"] / cost["parse_s"]

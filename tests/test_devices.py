@@ -270,10 +270,14 @@ def test_sense_parallel_arrays_of_different_length_are_an_error_not_a_silent_cut
 
 
 T = 1496188800000  # 2017-05-31 00:00 UTC, in ms
-# Every Sense payload that carries a UTC offset, with the offset as `o`.
+# Every Sense endpoint whose payloads carry UTC offsets: (endpoint, path parameters, a payload with the offset o).
 PAYLOADS_WITH_AN_OFFSET = {
-    "sensors-history": (sense.SENSORS_HISTORY, {}, lambda o: {"timestamps": [{"t": T, "o": o}], "sensors": {"LIGHT": [1.0]}}),
-    "room-all-sensors": (sense.ALL_SENSORS, {}, lambda o: {"light": [{"datetime": T, "value": 1.0, "offset_millis": o}]}),
+    "sensors-history": (
+        sense.SENSORS_HISTORY, {}, lambda o: {"timestamps": [{"t": T, "o": o}], "sensors": {"LIGHT": [1.0]}}
+    ),
+    "room-all-sensors": (
+        sense.ALL_SENSORS, {}, lambda o: {"light": [{"datetime": T, "value": 1.0, "offset_millis": o}]}
+    ),
     "room-sensor-history": (
         sense.SENSOR_HISTORY, {"sensor": "light"}, lambda o: [{"datetime": T, "value": 1.0, "offset_millis": o}]
     ),
