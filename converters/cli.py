@@ -91,7 +91,7 @@ def convert(
 
     hosts = tuple(h.lower() for h in generic_hosts or ())
     pipe.read_ahead(paths, jobs or os.cpu_count() or 1, hosts)  # while polars loads, which takes a third of a second
-    from . import convert as conversion
+    from . import pipeline as conversion
     from . import participants as people
     from . import saved, writers
 
@@ -143,7 +143,7 @@ def merge(
     json_report: JSON = False,
 ) -> None:
     """Merge the outputs of several runs into one, removing duplicates across them, as if it were one run."""
-    from . import convert as conversion
+    from . import pipeline as conversion
     from . import writers
 
     err = _console()
@@ -197,7 +197,7 @@ def inspect(
     the databack endpoint that recognises it. Nothing is written; no header, body or query value is shown."""
     import shutil
 
-    from . import convert as conversion
+    from . import pipeline as conversion
     from . import inspect_captures
 
     err = _console()

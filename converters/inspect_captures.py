@@ -34,7 +34,7 @@ from .devices.base import normalise_path
 from .parallel import map_files
 
 if TYPE_CHECKING:  # convert imports modules that import path_template from here
-    from .convert import Input
+    from .pipeline import Input
 
 Status = Literal["ok", "partial", "failed", "skipped"]  # as convert's
 

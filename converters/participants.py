@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 from fnmatch import fnmatchcase
 from pathlib import Path, PurePosixPath
 
-from .convert import Input
+from .pipeline import Input
 
 PSEUDONYM_HEX = 16  # hex digits kept of the HMAC-SHA256: 64 bits, no collisions in any study
 

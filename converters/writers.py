@@ -18,7 +18,7 @@ import polars as pl
 
 from . import __version__, generic, spill
 from .atomic import atomic_dir, atomic_path
-from .convert import Conversion, FileReport
+from .pipeline import Conversion, FileReport
 from .digest import sha256_file
 from .tables import TABLES, UTC_TIME, Table
 

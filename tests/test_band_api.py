@@ -12,7 +12,7 @@ import pytest
 from builders import entry, write_har
 
 from converters import devices
-from converters.convert import Input, convert
+from converters.pipeline import Input, convert
 from converters.devices import band, band_public
 from converters.devices.base import Request, datetime_us, row_by_row
 from converters.tables import TABLES

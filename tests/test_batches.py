@@ -9,7 +9,7 @@ from builders import BAND_EVENTS_URL, band_event, entry, write_har
 from typer.testing import CliRunner
 
 from converters.cli import app
-from converters.convert import Input
+from converters.pipeline import Input
 from converters.participants import assign, matches, pseudonym
 
 runner = CliRunner()

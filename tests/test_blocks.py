@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from converters.convert import RowBuffer
+from converters.pipeline import RowBuffer
 from converters.devices.base import Block, integer, integers, number, numbers, per, row_by_row, scaled, values_of
 
 PLAIN_NUMBERS = st.one_of(st.none(), st.integers(-(2**53), 2**53), st.floats(allow_nan=False, allow_infinity=False))

@@ -12,7 +12,7 @@ from conftest import REPO
 from typer.testing import CliRunner
 
 from converters.cli import app
-from converters.convert import Input, collect_inputs, convert
+from converters.pipeline import Input, collect_inputs, convert
 
 runner = CliRunner()
 
@@ -208,7 +208,7 @@ def test_a_full_disk_is_one_line_and_exit_1_with_the_previous_output_intact(tmp_
 
 
 def test_an_internal_error_fails_only_that_file_with_a_hint(tmp_path, monkeypatch):
-    from converters import convert as conversion
+    from converters import pipeline as conversion
 
     good = write_har(tmp_path / "good.har", [entry(BAND_EVENTS_URL, band_event())])
     bad = write_har(tmp_path / "bad.har", [entry(BAND_EVENTS_URL, band_event())])

@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime
 
 import polars as pl
 
-from converters.convert import RowBuffer
+from converters.pipeline import RowBuffer
 from converters.dedupe import dedupe
 from converters.devices.base import datetime_us
 

@@ -9,7 +9,7 @@ from builders import entry, write_har
 from typer.testing import CliRunner
 
 from converters.cli import app
-from converters.convert import Input, convert
+from converters.pipeline import Input, convert
 from converters.generic import table_name
 
 runner = CliRunner()

@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 from conftest import REPO
 
-from converters.convert import collect_inputs, convert
+from converters.pipeline import collect_inputs, convert
 from converters.writers import write
 
 GOLDEN = REPO / "tests" / "golden"

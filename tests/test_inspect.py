@@ -11,7 +11,7 @@ from builders import BAND_EVENTS_URL, band_event, entry, write_har
 from conftest import REPO
 
 from converters.captures import Exchange, read_capture
-from converters.convert import Input, collect_inputs
+from converters.pipeline import Input, collect_inputs
 from converters.inspect_captures import (
     UNDECODED,
     as_dict,

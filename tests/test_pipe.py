@@ -14,10 +14,10 @@ import pytest
 from builders import BAND_EVENTS_URL, band_event, entry, write_har
 
 from converters.captures import CaptureError, Exchange
-from converters import convert
+from converters import pipeline
 from converters.captures import pipe
 from converters.captures.pipe import Decoded, NotDevice, ReaderCrashed, _received, _serve, read_capture_beside
-from converters.convert import Input, convert_file
+from converters.pipeline import Input, convert_file
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 
@@ -197,7 +197,7 @@ def test_a_reading_process_whose_caller_is_behind_decodes_and_the_report_and_row
     decoded = [i for i in served_here(har, "har", "behind.har", ()) if isinstance(i, Decoded)]
     assert len(decoded) == 9 and [d.problem is None for d in decoded].count(False) == 1
     assert all((d.exchange.body is None) == (d.problem is None) for d in decoded)  # a reject keeps its body
-    monkeypatch.setattr(convert, "read_capture_beside", served_here)
+    monkeypatch.setattr(pipeline, "read_capture_beside", served_here)
     beside = converted(har, "behind.har", True)
     assert beside == converted(har, "behind.har", False)
     assert beside[0]["rejects"] == 1 and beside[0]["http_errors"] == {"500": 1}
@@ -207,7 +207,7 @@ def test_a_flow_read_by_a_process_whose_caller_is_behind_converts_the_same(monke
     flow = SAMPLES / "phone-sync.flow"
     monkeypatch.setattr(pipe, "BEHIND_BYTES", 0)
     assert any(isinstance(i, Decoded) for i in served_here(flow, "flow", "s.flow", ()))
-    monkeypatch.setattr(convert, "read_capture_beside", served_here)
+    monkeypatch.setattr(pipeline, "read_capture_beside", served_here)
     assert converted(flow, "s.flow", True) == converted(flow, "s.flow", False)
 
 
@@ -225,7 +225,7 @@ def test_a_reading_process_decodes_once_the_pipe_holds_more_than_its_reader_has_
     with child:
         items = list(_received(child.stdout))
     assert sum(isinstance(i, Decoded) for i in items) > 0
-    monkeypatch.setattr(convert, "read_capture_beside", lambda *args, **kwargs: iter(items))
+    monkeypatch.setattr(pipeline, "read_capture_beside", lambda *args, **kwargs: iter(items))
     assert converted(har, "many.har", True) == converted(har, "many.har", False)
 
 

@@ -31,7 +31,7 @@ from hypothesis import strategies as st
 
 from converters import devices, scrub, writers
 from converters.captures import CaptureError, Exchange, Skipped, read_capture
-from converters.convert import FileReport, Input, convert, convert_file
+from converters.pipeline import FileReport, Input, convert, convert_file
 from converters.devices.base import Request, parse_query, row_by_row
 from converters.hosts import is_device_host
 from converters.tables import TABLES

@@ -9,7 +9,7 @@ from builders import band_event
 from typer.testing import CliRunner
 
 from converters.cli import app
-from converters.convert import Input, convert
+from converters.pipeline import Input, convert
 
 runner = CliRunner()
 

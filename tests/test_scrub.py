@@ -16,7 +16,7 @@ from mitmproxy import io as mitmio
 from mitmproxy.test import tflow
 
 from converters.captures import Exchange, read_capture
-from converters.convert import Input, convert
+from converters.pipeline import Input, convert
 from converters.scrub import REDACTED, scrub_capture
 
 sys.path.insert(0, str(REPO / "samples"))

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from converters import devices
 from converters.cli import app
-from converters.convert import Input, convert
+from converters.pipeline import Input, convert
 from converters.devices import sense
 from converters.devices.base import Request
 from converters.tables import TABLES

@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from converters import spill
 from converters.cli import app
-from converters.convert import Input, collect_inputs, convert, convert_files
+from converters.pipeline import Input, collect_inputs, convert, convert_files
 from converters.writers import write
 
 GOLDEN = REPO / "tests" / "golden"

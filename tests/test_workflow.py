@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from converters import writers
 from converters.cli import app
-from converters.convert import Input, convert, shard
+from converters.pipeline import Input, convert, shard
 
 runner = CliRunner()
 SAMPLES = [REPO / "samples" / "phone-sync.har", REPO / "samples" / "phone-sync.flow"]
