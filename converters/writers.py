@@ -16,7 +16,7 @@ from typing import Any, Literal
 import orjson
 import polars as pl
 
-from . import __version__, generic, spill
+from . import __version__, generic, redaction, spill
 from .atomic import atomic_dir, atomic_path
 from .pipeline import Conversion, FileReport
 from .digest import sha256_file
@@ -30,6 +30,7 @@ FRICTIONLESS_TYPES = {pl.String: "string", pl.Int64: "integer", pl.Float64: "num
 
 def report(conversion: Conversion, written: dict[str, Path], fmt: str, partition_by: tuple[str, ...]) -> dict:
     """The machine-readable report: totals, per table, per input file."""
+    redaction.require([name for name in conversion.tables if name not in TABLES], "generic table name")
     totals: Counter[str] = Counter()
     for f in conversion.files:
         totals["files"] += 1
@@ -49,7 +50,7 @@ def report(conversion: Conversion, written: dict[str, Path], fmt: str, partition
         "partition_by": list(partition_by),
         "totals": dict(totals),
         "tables": {
-            name: {
+            str(name): {
                 "rows": conversion.tables[name].height if name in conversion.tables else 0,
                 "duplicates": conversion.duplicates[name],
                 "conflicts": conversion.conflicts[name],
