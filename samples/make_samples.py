@@ -1047,22 +1047,23 @@ def sense_timeline_cut_off(started: datetime) -> Call:
     return call
 
 
-V1_SEGMENTS = [  # (event_type, sleep_depth, seconds, message); 2014 servers wrote null where later ones wrote ""
+V1_SEGMENTS = [  # (event_type, sleep_depth, seconds, message); 2014 servers wrote null where later ones wrote "";
+    # awake is depth 0, as in the real v1 nights (the v1 app drew 0 awake, 1-59 light, 60-99 medium, 100 deep)
     ("LIGHTS_OUT", 0, 600, "The lights went out in your room."),
-    ("IN_BED", 3, 60, "You went to bed."),
-    ("", 8, 840, ""),
+    ("IN_BED", 0, 60, "You went to bed."),
+    ("", 0, 840, ""),
     ("SLEEP", 22, 60, "You fell asleep."),
     (None, 45, 2400, ""),
     ("", 88, 4500, ""),
     ("MOTION", 30, 60, "You were moving around."),
-    ("", 4, 420, ""),
+    ("", 0, 420, ""),
     ("", 62, 3600, ""),
     ("SNORING", 55, 120, "There was some **snoring**."),
     (None, 91, 4200, ""),
     ("", 50, 3000, ""),
     ("MOTION", 25, 60, "You were moving around."),
     ("", 18, 2400, ""),
-    ("WAKE_UP", 4, 60, "You woke up."),
+    ("WAKE_UP", 0, 60, "You woke up."),
     ("", 0, 540, ""),
 ]
 
