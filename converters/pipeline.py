@@ -22,7 +22,7 @@ from typing import Any, BinaryIO, Callable, Iterable, Literal
 import orjson
 import polars as pl
 
-from . import devices, generic, saved, spill
+from . import devices, generic, saved, spill, views
 from .captures import CaptureError, Exchange, Skipped, detect_format, read_capture, reading_cost
 from .captures.pipe import Decoded, NotDevice, read_capture_beside
 from .credentials import is_sign_in_url
@@ -301,6 +301,7 @@ def combine(
                 df = spill.Sorted.written(df, folder)
         if df.height:
             ordered[name] = df
+    ordered |= views.derive(ordered)  # written with the tables they come from
     return Conversion(reports, ordered | others)
 
 

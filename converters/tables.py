@@ -28,6 +28,7 @@ class Table:
     columns: tuple[Column, ...]
     key: tuple[str, ...]  # natural key (with participant_id): one row per key value
     group: str | None = None  # rows come as whole sets per value of this column: a newer set replaces an older one
+    derived: bool = False  # a view worked out from the decoded tables (converters/views), never decoded or read back
 
     @property
     def schema(self) -> dict[str, pl.DataType]:
@@ -62,8 +63,10 @@ PROVENANCE = (
 S, I, F, B, D = pl.String, pl.Int64, pl.Float64, pl.Boolean, pl.Date
 
 
-def table(name: str, description: str, key: tuple[str, ...], *columns: Column, group: str | None = None) -> Table:
-    return Table(name, description, (*columns, *PROVENANCE), ("participant_id", *key), group)
+def table(
+    name: str, description: str, key: tuple[str, ...], *columns: Column, group: str | None = None, derived: bool = False
+) -> Table:
+    return Table(name, description, (*columns, *PROVENANCE), ("participant_id", *key), group, derived)
 
 
 BAND_EVENTS = table(
@@ -487,6 +490,67 @@ REJECTS = Table(
     ("participant_id", "source_file", "source_entry"),
 )
 
+SLEEP_NIGHTS = table(
+    "sleep_nights",
+    "Derived view (converters/views/sleep_nights.py), made from the decoded tables by every run: one row per "
+    "participant, device and night, Band and Sense alike (a second sleep the Band filed under the same day is a row "
+    "of its own). A night's *stage segments* are, for Band, the sleep event's band_sequences (each from start_time "
+    "for duration_s; Sleep with RestfulSleep is restful, any other Sleep restless, as the Band app drew them; Awake, "
+    "Dozing and Snoozing are awake; NotWorn, Unknown and anything else unscored) and, for Sense, the night's "
+    "sense_timeline_events (each from time for duration_s, null counting 0; sleep_state LIGHT, MEDIUM, SOUND and "
+    "AWAKE are light, medium, sound and awake, null unscored). Segments are cut to the time in bed; restful, "
+    "restless, light, medium and sound count as asleep. Each value below says its rule; the `device_` columns are "
+    "the device's own figures, as it reported them.",
+    ("device", "source_id"),
+    C("device", S, "band or sense"),
+    C("night", D, "The date the night is filed under, as each app did: Band DayId (day_id), Sense timeline date"),
+    C("source_id", S, "Key of the record the night comes from: band_events.event_id (Band), sense_nights.night as "
+      "YYYY-MM-DD (Sense)"),
+    C("is_main_sleep", B, "The longest time in bed of the participant's nights of this device filed under this date "
+      "(ties: the earliest)"),
+    C("in_bed_time", UTC_TIME, "Band: the event's start_time; Sense: the first GOT_IN_BED event, else the start of "
+      "the first segment (UTC)"),
+    C("sleep_onset_time", UTC_TIME, "Start of the first segment scored asleep (UTC)"),
+    C("wake_time", UTC_TIME, "End of the last segment scored asleep (UTC)"),
+    C("out_of_bed_time", UTC_TIME, "Band: end of the last segment, else start_time + duration_s + paused_s; Sense: "
+      "the last GOT_OUT_OF_BED event, else the end of the last segment (UTC); never before in_bed_time"),
+    C("utc_offset_s", I, "The wearer's UTC offset: Sense, that of the night's first segment; Band: null (the Band "
+      "tables carry none)", "s"),
+    C("time_in_bed_s", F, "out_of_bed_time - in_bed_time", "s"),
+    C("total_sleep_s", F, "Sum of the segments scored asleep", "s"),
+    C("sleep_latency_s", F, "sleep_onset_time - in_bed_time", "s"),
+    C("waso_s", F, "Wake after sleep onset: sum of the awake segments between sleep_onset_time and wake_time", "s"),
+    C("awakenings", I, "Awake segments between sleep_onset_time and wake_time that follow a segment scored asleep "
+      "(unscored segments between them ignored): consecutive awake segments are one awakening", "count"),
+    C("sleep_efficiency_pct", F, "100 x total_sleep_s / time_in_bed_s", "%"),
+    C("restful_s", F, "Band: sum of the restful segments", "s"),
+    C("restless_s", F, "Band: sum of the restless segments", "s"),
+    C("light_s", F, "Sense: sum of the light segments", "s"),
+    C("medium_s", F, "Sense: sum of the medium segments", "s"),
+    C("sound_s", F, "Sense: sum of the sound segments", "s"),
+    C("awake_s", F, "Sum of the awake segments, in bed before sleep onset and after waking included", "s"),
+    C("unscored_s", F, "Sum of the unscored segments (Band NotWorn and Unknown, Sense without a sleep_state)", "s"),
+    C("segments", I, "Stage segments of the night (0: none were captured, and every value made from them is null)",
+      "count"),
+    C("sleep_hr_avg_bpm", F, "Band: mean of hr_avg_bpm over the event's band_minutes from sleep_onset_time to "
+      "wake_time", "bpm"),
+    C("sleep_hr_lowest_bpm", F, "Band: lowest hr_avg_bpm of those minutes", "bpm"),
+    C("device_total_sleep_s", F, "The device's figure: Band SleepTime (band_events.sleep_s), Sense total_sleep "
+      "(sense_night_metrics)", "s"),
+    C("device_sleep_latency_s", F, "The device's figure: Band TimeToFallAsleep, Sense time_to_sleep", "s"),
+    C("device_sleep_onset_time", UTC_TIME, "The device's figure: Band FallAsleepTime, Sense fell_asleep (v2)"),
+    C("device_wake_time", UTC_TIME, "The device's figure: Band WakeUpTime, Sense woke_up (v2)"),
+    C("device_awake_s", F, "The device's figure: Band AwakeTime", "s"),
+    C("device_awakenings", I, "The device's figure: Band NumberOfWakeups, Sense times_awake", "count"),
+    C("device_sleep_efficiency_pct", F, "The device's figure: Band SleepEfficiencyPercentage", "%"),
+    C("device_restful_sleep_s", F, "The device's figure: Band TotalRestfulSleep", "s"),
+    C("device_restless_sleep_s", F, "The device's figure: Band TotalRestlessSleep", "s"),
+    C("device_sound_sleep_s", F, "The device's figure: Sense sound_sleep", "s"),
+    C("device_resting_hr_bpm", F, "The device's figure: Band RestingHeartRate", "bpm"),
+    C("device_score", I, "The device's figure: Sense sleep score, 0-100", "score"),
+    derived=True,
+)
+
 TABLES: dict[str, Table] = {
     t.name: t
     for t in (
@@ -511,6 +575,7 @@ TABLES: dict[str, Table] = {
         SENSE_QUESTION_ANSWERS,
         SENSE_ALARMS,
         REJECTS,
+        SLEEP_NIGHTS,
     )
 }
 

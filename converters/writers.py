@@ -173,7 +173,7 @@ def read_output(out: Path) -> tuple[dict[str, list[pl.LazyFrame]], list[FileRepo
     previous = orjson.loads(report_path.read_bytes())
     tables = {}
     for name, info in previous["tables"].items():
-        if not info["file"] or name not in TABLES:  # generic tables are made anew by every run that asks for them
+        if not info["file"] or name not in TABLES or TABLES[name].derived:  # generic tables and views are made anew
             continue
         t, path = TABLES[name], out / info["file"]
         if path.is_dir():
