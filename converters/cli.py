@@ -240,6 +240,34 @@ def inspect(
     raise typer.Exit(0 if result.ok else 1)
 
 
+export_app = typer.Typer(help="Write a run's tables in a standard format.", no_args_is_help=True)
+app.add_typer(export_app, name="export")
+
+
+@export_app.command("omh")
+def export_omh(
+    out: Annotated[Path, typer.Argument(help="The output folder of a run (holding report.json).")],
+    folder: Annotated[Path, typer.Option("--out", "-o", help="Folder to write the JSON Lines files into.")],
+) -> None:
+    """Open mHealth / IEEE 1752.1 data points, one JSON Lines file per schema: sleep episodes and stages, heart
+    rate, step counts, physical activities, GPS positions and room temperature.
+
+    Exit code 0 when written, 1 when FOLDER could not be written, 2 for a usage error.
+    """
+    from . import export_omh as omh
+    from .summary import export_lines
+
+    err = _console()
+    if not (out / "report.json").is_file():
+        _usage_error(err, f"not a databack output folder (no report.json): {out}")
+    try:
+        counts = omh.export(out, folder)
+    except OSError as e:
+        _cannot_write(err, folder, e.strerror or e)
+    for line in export_lines(counts, str(folder)):
+        err.print(line)
+
+
 @app.command()
 def endpoints() -> None:
     """List the device endpoints databack decodes (names for --endpoint), with the requests they answer."""

@@ -296,10 +296,14 @@ SENSE_TIMELINE_EVENTS = table(
     C("time", UTC_TIME, "When the event starts (UTC)"),
     C("utc_offset_s", I, "The wearer's UTC offset at that time", "s"),
     C("duration_s", F, "Duration", "s"),
-    C("event_type", S, "v2 event type (v1 names mapped as Hello's server did: SLEEP->FELL_ASLEEP, ...)"),
+    C("event_type", S, "v2 event type; v1 names mapped as Hello's later server did (suripu-core timeline/v2 "
+      "TimelineEvent.from: SLEEP->FELL_ASLEEP, plain segments (\"\"/null/NONE/SLEEPING)->IN_BED, unknown->UNKNOWN)"),
     C("event_type_raw", S, "Event type as sent (v1 names for v1 timelines; null/empty kept)"),
     C("sleep_depth", I, "Sleep depth, 0-100", "score"),
-    C("sleep_state", S, "AWAKE, LIGHT, MEDIUM, SOUND (v1: derived from depth as the server did)"),
+    C("sleep_state", S, "AWAKE, LIGHT, MEDIUM, SOUND: v2 as sent; v1 from sleep_depth as the v1 app drew every "
+      "segment (hello/suripu-android Styles.getSleepDepthColorRes: 0 or less awake, 100 sound, below 60 light, else "
+      "medium; the early-2015 iOS app drew light below 70), not the later server's mapping, which showed plain v1 "
+      "segments awake"),
     C("message", S, "Text shown in the app (Markdown)"),
     group="night",
 )
@@ -337,7 +341,9 @@ SENSE_SENSOR_SAMPLES = table(
     C("time", UTC_TIME, "Start of the time bucket (UTC)"),
     C("utc_offset_s", I, "The room's UTC offset at that time", "s"),
     C("sensor", S, "temperature, humidity, light, sound, particulates, co2, tvoc, uv, pressure…"),
-    C("value", F, "Reading (null where the service marked a gap with -1)"),
+    C("value", F, "Reading; null for a gap: -1 (v1 and v2), and in a v1 all-sensors history a bucket in which every "
+      "sensor (two or more) reads exactly 0 (the server's default for a missing bucket). A lone 0 is kept: 0 lux is "
+      "a dark room, and a single-sensor v1 history cannot tell its 0s from readings"),
     C("resolution_s", I, "Width of the time bucket", "s"),
 )
 
@@ -364,13 +370,18 @@ SENSE_TRENDS = table(
     C("label", S, "The value's own label: v1 x_value (MO, TU… in day-of-week histograms); v2 the section title at "
       "the same place when the section has one title per value"),
     C("highlighted", B, "v2: the value is one of the section's highlighted_values; v1: null"),
-    C("date", D, "v1 time series: the day of the point (the server stamps days as UTC midnights: that date; other "
-      "stamps: the local date); null where the API gives no date (never invented for v2)"),
+    C("date", D, "The wearer's local day the value stands for. v1 time series: the point's day (the server stamps "
+      "days as UTC midnights: that date; other stamps: the local date). v2 scores and durations: one value per day "
+      "from `today` minus 7/30/90 days, in order, `today` being the capture's UTC date or a day either side, taken "
+      "only when exactly one of them fits the layout's own marks (grid columns from Sunday, days of month, month "
+      "titles, day names; suripu-core trends/v2/TrendsProcessorUtils); else null, as for v2 sleep-depth shares and "
+      "v1 day-of-week histograms"),
     C("time", UTC_TIME, "v1 time series: the point's datetime as sent (UTC); null when sent as 0"),
     C("utc_offset_s", I, "v1 time series: the offset sent with the point", "s"),
-    C("value", F, "Value in `unit`: scores 0-100, durations in seconds (v2 HOURS x 3600, v1 SLEEP_DURATION minutes "
-      "x 60), percents as 0-1 fractions; null for padding (null) and days without data (-1). v1 day-of-week "
-      "histograms send 0 for weekdays without nights: kept as sent"),
+    C("value", F, "Value in `unit`: scores 0-100, durations in seconds (v2 HOURS are whole minutes / 60 written as "
+      "float32: rounded back to whole minutes, x 60; v1 SLEEP_DURATION minutes x 60), percents as 0-1 fractions; null "
+      "for padding (null) and days without data (-1). v1 day-of-week histograms send 0 for weekdays without nights: "
+      "kept as sent"),
     C("unit", S, "score, s or fraction (null for an unknown data_type, value as sent)"),
     C("missing", S, "Why `value` is null: padding (sent as null) or no_data (sent as -1)"),
     C("condition", S, "v1: the point's data_label (BAD, OK, GOOD); v2: null"),
@@ -381,9 +392,10 @@ SENSE_INSIGHTS = table(
     "sense_insights",
     "Insight cards shown in the Sense app (GET /v1/insights, /v2/insights); the account id is left out.",
     ("time", "category"),
-    C("time", UTC_TIME, "When the insight was created (timestamp, UTC)"),
-    C("category", S, "GENERIC, SLEEP_HYGIENE, LIGHT, SOUND, TEMPERATURE, HUMIDITY, AIR_QUALITY, SLEEP_DURATION, …"),
-    C("insight_id", S, "v2: the card's id (a UUID; may be null); v1: null"),
+    C("time", UTC_TIME, "When the insight was created (timestamp; 2014 cards: created_utc), UTC"),
+    C("category", S, "GENERIC, SLEEP_HYGIENE, LIGHT, SOUND, TEMPERATURE, HUMIDITY, AIR_QUALITY, SLEEP_DURATION, …; "
+      "null for 2014 cards, which had none"),
+    C("insight_id", S, "The card's id as text (id): v2 a UUID (may be null), 2014 cards a number, v1 none"),
     C("category_name", S, "v2: display name of the category"),
     C("title", S, "Title of the card"),
     C("message", S, "Text of the card (Markdown)"),
