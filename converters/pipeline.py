@@ -14,6 +14,7 @@ import shutil
 import tempfile
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
 from dataclasses import dataclass, field
 from itertools import repeat
 from pathlib import Path
@@ -242,15 +243,16 @@ def convert_files(
     done = map_files(
         convert_file, inputs, jobs, progress, debug, separate_reader, spill_dir, cost=lambda inp: reading_cost(inp.path)
     )
-    for index, (report, tables) in done:
-        reports[index], frames[index] = report, tables
-        held += sum(df.height for name, df in tables.items() if isinstance(df, pl.DataFrame) and name in TABLES)
-        if spill_dir is not None and held >= spill.SPILL_ROWS:
-            for name in TABLES:  # generic tables stay: they are made anew
-                dfs = [t.pop(name) for _, t in sorted(frames.items()) if isinstance(t.get(name), pl.DataFrame)]
-                if dfs:
-                    batches.setdefault(name, []).append(spill.write_batch(pl.concat(dfs), spill_dir))
-            held = 0
+    with closing(done):  # stopped here (Ctrl-C, a full disk), the workers stop too
+        for index, (report, tables) in done:
+            reports[index], frames[index] = report, tables
+            held += sum(df.height for name, df in tables.items() if isinstance(df, pl.DataFrame) and name in TABLES)
+            if spill_dir is not None and held >= spill.SPILL_ROWS:
+                for name in TABLES:  # generic tables stay: they are made anew
+                    dfs = [t.pop(name) for _, t in sorted(frames.items()) if isinstance(t.get(name), pl.DataFrame)]
+                    if dfs:
+                        batches.setdefault(name, []).append(spill.write_batch(pl.concat(dfs), spill_dir))
+                held = 0
     return [reports[i] for i in range(len(inputs))], [*(frames[i] for i in range(len(inputs))), batches]
 
 
