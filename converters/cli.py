@@ -292,6 +292,39 @@ def inspect(
     raise typer.Exit(0 if result.ok else 1)
 
 
+export_app = typer.Typer(help="Write a run's tables in a standard format.", no_args_is_help=True)
+app.add_typer(export_app, name="export")
+
+
+@export_app.command("omh", cls=_Command, short_help="Open mHealth / IEEE 1752.1 data points, as JSON Lines.")
+def export_omh(
+    out: Annotated[
+        Path,
+        typer.Argument(metavar="OUT", help="The output folder of a run (holding report.json).", show_default=False),
+    ],
+    folder: Annotated[
+        Path, typer.Option("--out", "-o", metavar="DIR", help="Folder to write the JSON Lines files into.")
+    ],
+) -> None:
+    """Open mHealth / IEEE 1752.1 data points, one JSON Lines file per schema: sleep episodes and stages, heart
+    rate, step counts, physical activities, GPS positions and room temperature.
+
+    Exit code 0 when written, 1 when FOLDER could not be written, 2 for a usage error.
+    """
+    from . import export_omh as omh
+    from .summary import export_lines
+
+    err = _console()
+    if not (out / "report.json").is_file():
+        _usage_error(err, f"not a databack output folder (no report.json): {out}")
+    try:
+        counts = omh.export(out, folder)
+    except OSError as e:
+        _cannot_write(err, folder, e.strerror or e)
+    for line in export_lines(counts, str(folder)):
+        err.print(line)
+
+
 @app.command(cls=_Command, short_help="List the endpoints databack decodes and the tables they fill.")
 def endpoints() -> None:
     """List the device endpoints databack decodes: each name (for --endpoint) and the tables it fills, then the

@@ -39,7 +39,8 @@ def test_every_exchange_lands_in_exactly_one_category(tmp_path):
         ],
     )
     f = one_file(har)
-    assert f.status == "ok" and f.format == "har" and f.exchanges == 7
+    assert f.format == "har" and f.exchanges == 7
+    assert f.status == "partial"  # the response of a shape databack does not know: its data is in no table
     assert dict(f.device_responses) == {"band/events": 1}
     assert f.rejects == 1 and dict(f.http_errors) == {"503": 1} and f.auth == 1
     assert dict(f.undecoded_device_paths) == {"GET api.hello.is /v1/account": 1}
