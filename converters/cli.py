@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import signal
 import sys
-import tempfile
 from contextlib import contextmanager, nullcontext
 from enum import Enum
 from pathlib import Path
@@ -65,6 +64,26 @@ PARTITION_BY = Annotated[
 ]
 JSON = Annotated[bool, typer.Option("--json", help="Also print the report (report.json) to stdout.")]
 DEBUG = Annotated[bool, typer.Option("--debug", help="Show the traceback of an internal error (a bug in databack).")]
+WAIT = Annotated[
+    bool, typer.Option("--wait", help="If another databack run is writing OUT, wait until it ends (else stop at once).")
+]
+
+
+def _not_negative(value: float | None) -> float | None:
+    if value is not None and value < 0:
+        raise typer.BadParameter(f"{value} is not a number of seconds (0 or more)")
+    return value
+
+
+WAIT_TIMEOUT = Annotated[
+    Optional[float],
+    typer.Option(
+        "--wait-timeout",
+        metavar="SECONDS",
+        callback=_not_negative,
+        help="Wait for another run at most this many seconds (implies --wait).",
+    ),
+]
 
 
 def _at_least_one(value: int | None) -> int | None:
@@ -131,6 +150,8 @@ def convert(
     ] = None,
     partition_by: PARTITION_BY = None,
     json_report: JSON = False,
+    wait: WAIT = False,
+    wait_timeout: WAIT_TIMEOUT = None,
     debug: DEBUG = False,
 ) -> None:
     """Convert captures into tables: OUT/<table>.parquet (or .csv), OUT/report.json and OUT/datapackage.json.
@@ -154,8 +175,8 @@ def convert(
     stdin = Path("-") in paths
     paths = [p for p in paths if p != Path("-")]
     missing = [str(p) for p in paths if not p.exists() and not conversion.GLOB_CHARS & set(str(p))]
-    if missing:
-        _usage_error(err, f"no such file or folder: {', '.join(missing)}")
+    if missing:  # pseudonymised runs name no folder, not even here
+        _usage_error(err, f"no such file or folder: {', '.join(Path(m).name if pseudonymize else m for m in missing)}")
     if participant and participants:
         _usage_error(err, "give --participant or --participants, not both")
     if pseudonymize != bool(key_file):
@@ -169,10 +190,11 @@ def convert(
         key = people.read_key(key_file) if key_file else None
     except people.ParticipantMapError as e:
         _usage_error(err, str(e))
+    _check_place(err, out, paths)  # before looking for inputs in a folder that may be OUT itself
     inputs = _collect(err, conversion, paths, out)
-    with _interrupted(err, f"{out} was left as it was") as stop_if_interrupted, _work_folder(err, out) as work:
+    with _locked(err, out, wait, wait_timeout, paths) as held, _ctrl_c() as stop_if_interrupted:
         if stdin:
-            inputs.append(conversion.spool_stdin(sys.stdin.buffer, work))
+            inputs.append(conversion.spool_stdin(sys.stdin.buffer, held.work()))
         if slice_:
             inputs = conversion.shard(inputs, *slice_)
         inputs = [replace(i, endpoint=endpoint, generic=hosts) for i in people.assign(inputs, participant, rules, key)]
@@ -180,7 +202,7 @@ def convert(
         previous_tables, previous_files, _ = ({}, [], {}) if force or hosts else writers.read_output(out)
         with _progress(err, inputs) as advance:
             result, skipped = conversion.update(
-                inputs, previous_tables, previous_files, advance, jobs or os.cpu_count() or 1, debug, work
+                inputs, previous_tables, previous_files, advance, jobs or os.cpu_count() or 1, debug, held.work()
             )
         if skipped:
             err.print(
@@ -190,7 +212,7 @@ def convert(
         if result.files and all(f.status == "skipped" for f in result.files):
             _usage_error(err, _no_captures(paths, result.files))
         stop_if_interrupted()
-        _finish(err, result, out, format, partitions, json_report)
+        _finish(err, result, held, format, partitions, json_report)
 
 
 @app.command(cls=_Command, short_help="Merge the outputs of several runs (shards) into one.")
@@ -203,23 +225,33 @@ def merge(
     format: FORMAT = OutputFormat.parquet,
     partition_by: PARTITION_BY = None,
     json_report: JSON = False,
+    wait: WAIT = False,
+    wait_timeout: WAIT_TIMEOUT = None,
 ) -> None:
     """Merge the outputs of several runs into one, removing duplicates across them, as if it were one run.
 
     Exit code 0 when every capture of every run converted fully, 1 when any failed or was cut short, 2 for a usage
     error, 130 when interrupted.
     """
+    from contextlib import ExitStack
+
     from . import pipeline as conversion
-    from . import writers
+    from . import store, writers
 
     err = _console()
     if missing := [str(p) for p in outputs if not (p / "report.json").is_file()]:
         _usage_error(err, f"not a databack output folder (no report.json): {', '.join(missing)}")
     partitions = _parse_partitions(err, partition_by, format)
-    with _interrupted(err, f"{out} was left as it was") as stop_if_interrupted, _work_folder(err, out) as work:
-        result = conversion.merge([writers.read_output(p)[:2] for p in outputs], work)
+    with (
+        _locked(err, out, wait, wait_timeout, outputs) as held,
+        _ctrl_c() as stop_if_interrupted,
+        ExitStack() as inputs,
+    ):
+        for p in outputs:  # each read while no run writes it
+            inputs.enter_context(store.reading(p, _wait_limit(wait, wait_timeout)))
+        result = conversion.merge([writers.read_output(p)[:2] for p in outputs], held.work())
         stop_if_interrupted()
-        _finish(err, result, out, format, partitions, json_report)
+        _finish(err, result, held, format, partitions, json_report)
 
 
 @app.command(cls=_Command, short_help="Write a copy of a capture without passwords, tokens and cookies.")
@@ -228,34 +260,42 @@ def scrub(
         Path, typer.Argument(metavar="CAPTURE", help="A HAR file or mitmproxy flow dump.", show_default=False)
     ],
     out: Annotated[
-        Path,
-        typer.Option("--out", "-o", metavar="COPY", help="Where to write the scrubbed copy (a file, or a folder)."),
+        str,
+        typer.Option(
+            "--out",
+            "-o",
+            metavar="COPY",
+            help="Where to write the scrubbed copy: a file, or a folder (existing, or ending in /); missing folders "
+            "are created.",
+        ),
     ],
     json_report: Annotated[
         bool, typer.Option("--json", help="Also print what was redacted, as JSON, to stdout.")
     ] = False,
 ) -> None:
-    """Write a copy of a capture without its secrets: Authorization and cookie headers, OAuth passwords, client
-    secrets and tokens, token-like query parameters. The copy converts to exactly the same tables.
+    """Write a copy of a capture without its secrets: every header value but harmless ones, cookies, URL userinfo
+    and token-like parameters, passwords, tokens and other credentials in bodies, WebSocket messages and free text.
+    The copy converts to the same device tables.
 
     Exit code 0 when the whole capture was copied, 1 when it was cut short or unreadable, 2 for a usage error,
     130 when interrupted (no copy is written).
     """
-    from dataclasses import asdict
-
-    from .scrub import scrub_capture
+    from .scrub import KINDS, output_path, scrub_capture
 
     err = _console()
     if not capture.is_file():
         _usage_error(err, f"no such file: {capture}")
+    try:
+        target = output_path(capture, out)
+    except OSError as e:
+        _usage_error(err, str(e))
     with _interrupted(err, "no copy was written"):
-        report = scrub_capture(capture, out / capture.name if out.is_dir() else out)
-    redacted = f"{report.headers} headers, {report.cookies} cookies, {report.query_params} query parameters, " \
-        f"{report.token_bodies} token bodies"
+        report = scrub_capture(capture, target)
+    redacted = ", ".join(f"{report.counts[k]} {k}" for k in KINDS)
     err.print(f"databack: {capture}: {report.status}" + (f": {report.message}" if report.message else ""))
-    err.print(f"  {report.entries} entries written, redacted: {redacted}")
+    err.print(f"  {report.entries} entries written to {target}, values redacted: {redacted}")
     if json_report:
-        _print_json(asdict(report))
+        _print_json(report.as_dict())
     raise typer.Exit(0 if report.status == "ok" else 1)
 
 
@@ -335,34 +375,59 @@ def endpoints() -> None:
     print(render())
 
 
-def _finish(err, result, out: Path, format: OutputFormat, partitions: tuple[str, ...], json_report: bool) -> NoReturn:
+def _finish(err, result, held, format: OutputFormat, partitions: tuple[str, ...], json_report: bool) -> NoReturn:
     from . import writers
 
-    try:
-        report = writers.write(result, out, format.value, partitions)
-    except KeyboardInterrupt:
-        err.print(f"databack: interrupted; {out} was left as it was")
-        raise typer.Exit(130)
-    except OSError as e:  # a full disk, say: the files already in OUT are untouched
-        _cannot_write(err, out, e.strerror or e)
-    _print_summary(err, report, out)
+    with held.transaction() as tx:
+        report = writers.write(result, tx, format.value, partitions)
+    _print_summary(err, report, held.out)
     if json_report:
         _print_json(report)
     raise typer.Exit(0 if result.ok else 1)
 
 
 @contextmanager
-def _work_folder(err, out: Path) -> Iterator[Path]:
-    """A folder in OUT (made if need be) for the rows memory should not hold, removed at the end. Should writing
-    there fail (a full disk, say), the run stops with one line; the files already in OUT are untouched."""
+def _locked(err, out: Path, wait: bool, wait_timeout: float | None, inputs: list[Path]) -> Iterator:
+    """OUT's store, held for the command: what a killed run left is repaired (and said) first. Where OUT cannot be
+    written (in use, a file, an input, a full disk…), one line and exit 1, or 2 when the arguments are the cause."""
+    from . import store
     from .spill import SpillFailed
 
-    out.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=out, prefix=".databack-work-") as work:
-        try:
-            yield Path(work)
-        except SpillFailed as e:
-            _cannot_write(err, out, e)
+    held = None
+    try:
+        with store.lock(out, _wait_limit(wait, wait_timeout), inputs) as held:
+            if held.repaired:
+                err.print(f"databack: {held.repaired}")
+            yield held
+    except store.OutError as e:
+        _out_error(err, e)
+    except SpillFailed as e:
+        _cannot_write(err, out, e)
+    except KeyboardInterrupt:
+        done = "holds this run's result" if held is not None and held.committed else "was left as it was"
+        err.print(f"databack: interrupted; {out} {done}")
+        raise typer.Exit(130)
+
+
+def _check_place(err, out: Path, inputs: list[Path]) -> None:
+    from . import store
+
+    try:
+        store.check_place(out, inputs)
+    except store.OutError as e:
+        _out_error(err, e)
+
+
+def _out_error(err, e) -> NoReturn:
+    err.print(f"databack: {e}")
+    raise typer.Exit(2 if e.usage else 1)
+
+
+def _wait_limit(wait: bool, wait_timeout: float | None) -> float:
+    """Seconds to wait for another run holding an output folder."""
+    import math
+
+    return (math.inf if wait_timeout is None else wait_timeout) if wait or wait_timeout is not None else 0.0
 
 
 def _cannot_write(err, out: Path, reason: object) -> NoReturn:
@@ -449,7 +514,7 @@ def _progress(console, inputs: list, label: str = "converting"):
 
             def advance(inp, file_report) -> None:
                 if file_report is None:
-                    progress.update(task, description=inp.name)
+                    progress.update(task, description=inp.source_file)
                 else:
                     read.finished(inp.path)
                     progress.update(task, completed=read.read())
@@ -490,16 +555,15 @@ def _no_captures(paths: list[Path], files: list) -> str:
 
 
 @contextmanager
-def _interrupted(err, kept: str) -> Iterator[Callable[[], None]]:
-    """Ctrl-C: one line saying what was kept, and exit code 130 (as a shell gives a command stopped by SIGINT).
-    Yields a check that stops the run if Ctrl-C was pressed but its KeyboardInterrupt was lost (raised where Python
-    can only ignore it, in a finaliser say): call it before committing anything. A second Ctrl-C, while the first
-    is being dealt with, stops at once (what is left in OUT is removed by the next run)."""
+def _ctrl_c() -> Iterator[Callable[[], None]]:
+    """Ctrl-C raises KeyboardInterrupt as usual; yields a check that raises it again if it was pressed but lost
+    (raised where Python can only ignore it, in a finaliser say): call it before committing anything. A second
+    Ctrl-C, while the first is being dealt with, stops at once (the next run repairs what is left in OUT)."""
     pressed = []
 
     def on_ctrl_c(signum, frame) -> None:
         if pressed:
-            _leave(f"stopped at once; {kept}")
+            _leave("stopped at once")
         pressed.append(True)
         raise KeyboardInterrupt
 
@@ -510,12 +574,20 @@ def _interrupted(err, kept: str) -> Iterator[Callable[[], None]]:
     previous = signal.signal(signal.SIGINT, on_ctrl_c)
     try:
         yield check
-        check()
-    except KeyboardInterrupt:
-        err.print(f"\ndataback: interrupted; {kept}")
-        raise typer.Exit(130) from None
     finally:  # in the command, what is left is printing what was done; called in a test, Python's handler is back
         signal.signal(signal.SIGINT, previous if previous is signal.default_int_handler else signal.SIG_IGN)
+
+
+@contextmanager
+def _interrupted(err, kept: str) -> Iterator[None]:
+    """Ctrl-C: one line saying what was kept, and exit code 130 (as a shell gives a command stopped by SIGINT)."""
+    try:
+        with _ctrl_c() as check:
+            yield
+            check()
+    except KeyboardInterrupt:
+        err.print(f"databack: interrupted; {kept}")
+        raise typer.Exit(130) from None
 
 
 def _leave(message: str) -> NoReturn:
@@ -543,6 +615,11 @@ def main() -> NoReturn:
         if isinstance(e.code, str):
             sys.stderr.write(e.code + "\n")
         code = e.code if isinstance(e.code, int) else int(e.code is not None)
+    except Exception as e:  # a bug of databack's (--debug lets them through): shown with its messages redacted
+        from .redaction import traceback_text
+
+        sys.stderr.write(traceback_text(e))
+        code = 1
     # Everything is written and closed by now: leave without the interpreter's teardown, which frees every object
     # and stops polars' threads one by one (0.15 s of a conversion of a 200 MB HAR), as mypy's `hard_exit` does.
     sys.stdout.flush()

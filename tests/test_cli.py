@@ -137,7 +137,7 @@ def test_ctrl_c_during_a_conversion_says_out_was_kept_and_exits_130(tmp_path, mo
 
     monkeypatch.setattr(pipeline, "update", interrupted)
     result = run("convert", SAMPLES / "phone-sync.flow", "-o", out)
-    assert (result.exit_code, result.stderr) == (130, f"\ndataback: interrupted; {out} was left as it was\n")
+    assert (result.exit_code, result.stderr) == (130, f"databack: interrupted; {out} was left as it was\n")
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before  # no work folder left either
 
 
