@@ -240,6 +240,43 @@ def inspect(
     raise typer.Exit(0 if result.ok else 1)
 
 
+@app.command()
+def report(
+    out: Annotated[Path, typer.Argument(help="The output folder of a run (holding report.json).")],
+    output: Annotated[
+        Optional[Path], typer.Option("--out", "-o", help="Where to write the page [default: OUT/report.html].")
+    ] = None,
+    figures: Annotated[
+        Optional[Path], typer.Option("--figures", help="Also save every chart as SVG and PNG in this folder.")
+    ] = None,
+    wait: WAIT = False,
+    wait_timeout: WAIT_TIMEOUT = None,
+) -> None:
+    """One self-contained HTML page of the run, to open offline in a browser: an overview, every night (hypnogram,
+    events, heart rate, room, figures), every run or workout (heart rate, pace, the GPS route coloured by pace,
+    splits) and each participant's trends. Nothing in it is fetched from the network.
+
+    Exit code 0 when written, 1 when it could not be written, 2 for a usage error.
+    """
+    from . import report_html, store
+    from .summary import report_lines
+
+    err = _console()
+    if not (out / "report.json").is_file():
+        _usage_error(err, f"not a databack output folder (no report.json): {out}")
+    try:
+        path, page, saved = report_html.write(out, output, _wait_limit(wait, wait_timeout), figures)
+    except report_html.ReportUnavailable as e:
+        _usage_error(err, str(e))
+    except store.OutError as e:
+        err.print(f"databack: {e}")
+        raise typer.Exit(2 if e.usage else 1)
+    except OSError as e:
+        _cannot_write(err, output or figures or out, e.strerror or e)
+    for line in report_lines(page, path, figures, len(saved)):
+        err.print(line)
+
+
 export_app = typer.Typer(help="Write a run's tables in a standard format.", no_args_is_help=True)
 app.add_typer(export_app, name="export")
 
@@ -248,6 +285,8 @@ app.add_typer(export_app, name="export")
 def export_omh(
     out: Annotated[Path, typer.Argument(help="The output folder of a run (holding report.json).")],
     folder: Annotated[Path, typer.Option("--out", "-o", help="Folder to write the JSON Lines files into.")],
+    wait: WAIT = False,
+    wait_timeout: WAIT_TIMEOUT = None,
 ) -> None:
     """Open mHealth / IEEE 1752.1 data points, one JSON Lines file per schema: sleep episodes and stages, heart
     rate, step counts, physical activities, GPS positions and room temperature.
@@ -255,13 +294,18 @@ def export_omh(
     Exit code 0 when written, 1 when FOLDER could not be written, 2 for a usage error.
     """
     from . import export_omh as omh
+    from . import store
     from .summary import export_lines
 
     err = _console()
     if not (out / "report.json").is_file():
         _usage_error(err, f"not a databack output folder (no report.json): {out}")
     try:
-        counts = omh.export(out, folder)
+        with store.reading(out, _wait_limit(wait, wait_timeout)):  # no run changes the tables while they are read
+            counts = omh.export(out, folder)
+    except store.OutError as e:
+        err.print(f"databack: {e}")
+        raise typer.Exit(2 if e.usage else 1)
     except OSError as e:
         _cannot_write(err, folder, e.strerror or e)
     for line in export_lines(counts, str(folder)):
