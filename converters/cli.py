@@ -38,6 +38,18 @@ PARTITION_BY = Annotated[
     typer.Option("--partition-by", help="Write Hive-partitioned Parquet datasets by participant_id, night and/or day."),
 ]
 JSON = Annotated[bool, typer.Option("--json", help="Also print report.json to stdout.")]
+JOBS = Annotated[
+    Optional[int], typer.Option("--jobs", "-j", min=1, help="Files converted in parallel [default: all cores].")
+]
+SCHEDULER = Annotated[
+    Optional[str],
+    typer.Option(
+        "--scheduler",
+        envvar="DASK_SCHEDULER_ADDRESS",
+        help="Run on this Dask cluster (tcp://HOST:8786; needs databack[dask]): OUT and the inputs on a file system "
+        "its workers share.",
+    ),
+]
 
 
 @app.command()
@@ -58,12 +70,12 @@ def convert(
         bool, typer.Option("--pseudonymize", help="Write participant ids as keyed hashes (needs --key-file).")
     ] = False,
     key_file: Annotated[Optional[Path], typer.Option("--key-file", help="Secret key for --pseudonymize.")] = None,
-    jobs: Annotated[
-        Optional[int], typer.Option("--jobs", "-j", min=1, help="Files converted in parallel [default: all cores].")
-    ] = None,
+    jobs: JOBS = None,
     shard: Annotated[
-        Optional[str], typer.Option("--shard", help="I/N: convert only the I-th of N slices of the inputs.")
+        Optional[str],
+        typer.Option("--shard", help="I/N: convert only the I-th of N slices of the inputs; auto: the Slurm array task's."),
     ] = None,
+    scheduler: SCHEDULER = None,
     force: Annotated[
         bool, typer.Option("--force", help="Convert every input again, even those OUT already holds unchanged.")
     ] = False,
@@ -127,7 +139,7 @@ def convert(
         previous_tables, previous_files, _ = ({}, [], {}) if force or hosts else writers.read_output(out)
         with _progress(err, len(inputs)) as advance:
             result, skipped = conversion.update(
-                inputs, previous_tables, previous_files, advance, jobs or os.cpu_count() or 1, debug, work
+                inputs, previous_tables, previous_files, advance, jobs or os.cpu_count() or 1, debug, work, scheduler
             )
         if skipped:
             err.print(f"databack: {len(skipped)} inputs already converted unchanged in {out}: skipped (--force redoes them)")
@@ -141,6 +153,8 @@ def merge(
     format: FORMAT = OutputFormat.parquet,
     partition_by: PARTITION_BY = None,
     json_report: JSON = False,
+    jobs: JOBS = None,
+    scheduler: SCHEDULER = None,
 ) -> None:
     """Merge the outputs of several runs into one, removing duplicates across them, as if it were one run."""
     from . import pipeline as conversion
@@ -151,7 +165,8 @@ def merge(
         _usage_error(err, f"not a databack output folder (no report.json): {', '.join(missing)}")
     partitions = _parse_partitions(err, partition_by, format)
     with _work_folder(err, out) as work:
-        result = conversion.merge([writers.read_output(p)[:2] for p in outputs], work)
+        outputs_read = [writers.read_output(p)[:2] for p in outputs]
+        result = conversion.merge(outputs_read, work, jobs or os.cpu_count() or 1, scheduler)
         _finish(err, result, out, format, partitions, json_report)
 
 
@@ -287,6 +302,11 @@ class _PlainConsole:
 
 
 def _parse_shard(err, shard: str) -> tuple[int, int]:
+    if shard == "auto":  # a Slurm job array's task: --array=1-32 gives tasks 1 to 32 of 32
+        task, first, count = (os.environ.get(f"SLURM_ARRAY_TASK_{v}", "") for v in ("ID", "MIN", "COUNT"))
+        if not (task.isdigit() and count.isdigit()):
+            _usage_error(err, "--shard auto needs SLURM_ARRAY_TASK_ID and SLURM_ARRAY_TASK_COUNT (a Slurm job array)")
+        shard = f"{int(task) - int(first or 1) + 1}/{count}"
     index, _, count = shard.partition("/")
     if not (index.isdigit() and count.isdigit() and 1 <= int(index) <= int(count)):
         _usage_error(err, f"--shard takes I/N with 1 <= I <= N, not {shard!r}")

@@ -26,6 +26,7 @@ from urllib.parse import urlsplit
 import orjson
 import pytest
 import strategies as S
+from conftest import frames_of
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
@@ -72,7 +73,7 @@ def convert_one(path: Path) -> tuple[FileReport, dict]:
     report, frames = convert_file(Input(path, path.name, True), debug=True) if _DEBUG else convert_file(
         Input(path, path.name, True))
     assert not (report.error or "").startswith("internal error"), report.error
-    return report, frames
+    return report, frames_of(frames)
 
 
 def check_items(items: list) -> None:
