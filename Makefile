@@ -18,6 +18,8 @@ demo: install
 	$(BIN)/databack convert samples/phone-sync.har samples/phone-sync.flow -o out/demo
 	@echo
 	@ls -l out/demo
+	@echo
+	@echo 'databack is installed in .venv: run .venv/bin/databack --help (or first: source .venv/bin/activate)'
 
 test: install
 	$(BIN)/python -m pytest

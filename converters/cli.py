@@ -26,9 +26,21 @@ class OutputFormat(str, Enum):
     csv = "csv"
 
 
+def _show_version(value: bool) -> None:
+    if value:
+        from . import __version__
+
+        print(f"databack {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
-def _root() -> None:
-    """Keep `convert` a subcommand even while it is the only one."""
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_show_version, is_eager=True, help="Show the version and exit.")
+    ] = False,
+) -> None:
+    """Get your data back: convert HAR and mitmproxy captures of Microsoft Band and Hello Sense traffic into tables."""
 
 
 OUT = Annotated[Path, typer.Option("--out", "-o", help="Folder to write the tables, report.json and datapackage.json.")]
@@ -230,6 +242,34 @@ def inspect(
     raise typer.Exit(0 if result.ok else 1)
 
 
+export_app = typer.Typer(help="Write a run's tables in a standard format.", no_args_is_help=True)
+app.add_typer(export_app, name="export")
+
+
+@export_app.command("omh")
+def export_omh(
+    out: Annotated[Path, typer.Argument(help="The output folder of a run (holding report.json).")],
+    folder: Annotated[Path, typer.Option("--out", "-o", help="Folder to write the JSON Lines files into.")],
+) -> None:
+    """Open mHealth / IEEE 1752.1 data points, one JSON Lines file per schema: sleep episodes and stages, heart
+    rate, step counts, physical activities, GPS positions and room temperature.
+
+    Exit code 0 when written, 1 when FOLDER could not be written, 2 for a usage error.
+    """
+    from . import export_omh as omh
+    from .summary import export_lines
+
+    err = _console()
+    if not (out / "report.json").is_file():
+        _usage_error(err, f"not a databack output folder (no report.json): {out}")
+    try:
+        counts = omh.export(out, folder)
+    except OSError as e:
+        _cannot_write(err, folder, e.strerror or e)
+    for line in export_lines(counts, str(folder)):
+        err.print(line)
+
+
 @app.command()
 def endpoints() -> None:
     """List the device endpoints databack decodes (names for --endpoint), with the requests they answer."""
@@ -359,20 +399,10 @@ def _progress(console, total: int, label: str = "converting"):
 
 
 def _print_summary(err, report: dict, out: Path) -> None:
-    t = report["totals"]
-    err.print(
-        f"databack: {t.get('files', 0)} files, {t.get('exchanges', 0)} exchanges, "
-        f"{t.get('device_responses', 0)} device responses decoded, {t.get('rejects', 0)} rejected, "
-        f"{t.get('http_errors', 0)} HTTP errors -> {out}"
-    )
-    for f in report["files"]:
-        if f["status"] != "ok":
-            err.print(f"  {f['file']}: {f['status']}: {f['error']}")
-    for name, tab in report["tables"].items():
-        if tab["rows"]:
-            extra = "".join(f", {tab[k]} {k}" for k in ("duplicates", "conflicts") if tab[k])
-            err.print(f"  {tab['file']:<28} {tab['rows']:>7} rows{extra}")
-    err.print(f"  {'report.json':<28}")
+    from .summary import conversion_lines
+
+    for line in conversion_lines(report, str(out)):
+        err.print(line)
 
 
 def main() -> NoReturn:

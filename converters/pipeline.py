@@ -23,7 +23,7 @@ from typing import Any, BinaryIO, Callable, Iterable, Literal
 import orjson
 import polars as pl
 
-from . import devices, generic, saved, spill
+from . import devices, generic, saved, spill, views
 from .spill import Part
 from .captures import CaptureError, Exchange, Skipped, detect_format, read_capture, reading_cost
 from .captures.pipe import Decoded, NotDevice, read_capture_beside
@@ -357,6 +357,7 @@ def combine(
         ranges = [p for p in pieces.get(name, ()) if isinstance(p, Path) or p.height]
         if ranges:
             ordered[name] = spill.Sorted(tuple(ranges)) if isinstance(ranges[0], Path) else pl.concat(ranges)
+    ordered |= views.derive(ordered)  # written with the tables they come from
     return Conversion(reports, ordered | others)
 
 
@@ -523,7 +524,7 @@ def _read_file(
         return {}
     try:
         if report.format == "json":
-            _convert_saved(inp, report, rows)
+            _note_unknown_shapes(report, _convert_saved(inp, report, rows))
             return rows.parts()
         if separate_reader:
             items = read_capture_beside(
@@ -531,15 +532,16 @@ def _read_file(
             )
         else:
             items = read_capture(inp.path, report.format, display_name=inp.name, wants_body=BodyWanted(inp.generic))
+        unknown_shapes = 0
         for item in items:
             if isinstance(item, CaptureError) and item.message == NOT_A_HAR and not report.exchanges:
-                _convert_saved(inp, report, rows)
+                unknown_shapes += _convert_saved(inp, report, rows)
             elif isinstance(item, Exchange):
                 report.exchanges += 1
-                _route_exchange(item, inp, report, rows, others)
+                unknown_shapes += _route_exchange(item, inp, report, rows, others)
             elif isinstance(item, Decoded):
                 report.exchanges += 1
-                _route_exchange(item.exchange, inp, report, rows, others, (item.problem, item.rows))
+                unknown_shapes += _route_exchange(item.exchange, inp, report, rows, others, (item.problem, item.rows))
             elif isinstance(item, NotDevice):  # counted by the reading process: what `_route_exchange` would do
                 report.exchanges += item.hosts.total()
                 report.not_device += item.hosts.total()
@@ -555,7 +557,17 @@ def _read_file(
     except OSError as e:
         report.status = "partial" if report.exchanges else "failed"
         report.error = f"cannot read the file: {e.strerror or e}"
+    else:
+        _note_unknown_shapes(report, unknown_shapes)
     return rows.parts() | generic.frames(others)
+
+
+def _note_unknown_shapes(report: FileReport, count: int) -> None:
+    """A file with device responses of a shape databack does not know is `partial`: their data is in no table."""
+    if count:
+        message = f"{count} device response{'s' * (count > 1)} of a shape databack does not know (kept in rejects)"
+        report.status = "partial" if report.status == "ok" else report.status
+        report.error = f"{report.error}; {message}" if report.error else message
 
 
 def _route_exchange(
@@ -565,9 +577,10 @@ def _route_exchange(
     rows: RowBuffer,
     others: generic.GenericRecords,
     predecoded: tuple[str | None, list] | None = None,
-) -> None:
+) -> bool:
     """Count the exchange in its report category; a device response goes into `rows` (decoded here, or as
-    `predecoded` by the reading process), a rejected one into the `rejects` table."""
+    `predecoded` by the reading process), a rejected one into the `rejects` table. True for a device response
+    rejected because its shape is not one databack knows."""
     provenance = {
         "participant_id": inp.participant_id,
         "source_file": ex.source_file,
@@ -580,27 +593,28 @@ def _route_exchange(
             table = generic.table_name(ex.host, ex.path)
             others.add(table, payload, ex.body, provenance)
             report.generic_responses[table] += 1
-            return
+            return False
         report.not_device += 1
         report.unrecognised_hosts[ex.host] += 1
-        return
+        return False
     ep = m.endpoint
     if ep is None:
         report.undecoded_device_paths[f"{ex.method} {ex.host} {m.path}"] += 1
-        return
+        return False
     if ep.kind == "auth":
         report.auth += 1
-        return
+        return False
     if ex.status is not None and not 200 <= ex.status < 300:
         report.http_errors[str(ex.status)] += 1
-        return
+        return False
     problem, decoded = predecoded or devices.decode(ex, m)
     if problem is not None:
         report.rejects += 1
         rows.add([("rejects", _reject_row(ex, ep, problem))], provenance)
-        return
+        return isinstance(problem, devices.UnknownShape)
     report.device_responses[ep.name] += 1
     report.rows.update(rows.add(decoded, provenance))
+    return False
 
 
 def _generic_payload(ex: Exchange, inp: Input) -> Any:
@@ -616,30 +630,32 @@ def _generic_payload(ex: Exchange, inp: Input) -> Any:
     return payload if isinstance(payload, (dict, list)) else None
 
 
-def _convert_saved(inp: Input, report: FileReport, rows: RowBuffer) -> None:
-    """A single response saved as a JSON file: one exchange, read as the endpoint named or recognised."""
+def _convert_saved(inp: Input, report: FileReport, rows: RowBuffer) -> bool:
+    """A single response saved as a JSON file: one exchange, read as the endpoint named or recognised. True when it
+    was rejected for a shape databack does not know."""
     report.format, report.exchanges = "json", 1
     try:
         payload = orjson.loads(inp.path.read_bytes())
     except orjson.JSONDecodeError as e:
         report.status, report.error = ("failed" if inp.explicit else "skipped"), f"not JSON: {e}"
         report.exchanges = 0
-        return
+        return False
     endpoint = saved.endpoint_named(inp.endpoint) if inp.endpoint else saved.recognise(payload)
     if endpoint is None:
         report.status = "failed" if inp.explicit else "skipped"
         report.error = "JSON, but neither a HAR file nor a response databack recognises (name one with --endpoint)"
         report.exchanges = 0
-        return
+        return False
     report.read_as = endpoint.name
     provenance = {"participant_id": inp.participant_id, "source_file": inp.name, "source_entry": 0, "captured_at": None}
     problem, decoded = devices.decode_payload(payload, endpoint, Request({}, {}, None, None))
     if problem is not None:
         report.rejects += 1
         rows.add([("rejects", _saved_reject_row(inp, payload, endpoint.name, problem))], provenance)
-    else:
-        report.device_responses[endpoint.name] += 1
-        report.rows.update(rows.add(decoded, provenance))
+        return isinstance(problem, devices.UnknownShape)
+    report.device_responses[endpoint.name] += 1
+    report.rows.update(rows.add(decoded, provenance))
+    return False
 
 
 def _saved_reject_row(inp: Input, payload: Any, endpoint: str, reason: str) -> Row:

@@ -80,7 +80,7 @@ SHAPES: dict[str, Callable[[Any], bool]] = {
     "sense/sensors-history": _sensors_history,
     "sense/trends-v2": _trends_v2,
     "sense/trends-v1": _list_of("data_points", "data_type"),
-    "sense/insights": _list_of("category", "title", "message"),
+    "sense/insights": lambda p: _list_of("category", "title", "message")(p) or _list_of("created_utc", "message")(p),
     "sense/devices": _sense_devices,
     "sense/questions": _list_of("id", "text", "choices"),
     "sense/alarms": lambda p: _alarm_groups(p) or _list_of("hour", "minute", "day_of_week")(p),

@@ -28,6 +28,7 @@ class Table:
     columns: tuple[Column, ...]
     key: tuple[str, ...]  # natural key (with participant_id): one row per key value
     group: str | None = None  # rows come as whole sets per value of this column: a newer set replaces an older one
+    derived: bool = False  # a view worked out from the decoded tables (converters/views), never decoded or read back
 
     @property
     def schema(self) -> dict[str, pl.DataType]:
@@ -62,8 +63,10 @@ PROVENANCE = (
 S, I, F, B, D = pl.String, pl.Int64, pl.Float64, pl.Boolean, pl.Date
 
 
-def table(name: str, description: str, key: tuple[str, ...], *columns: Column, group: str | None = None) -> Table:
-    return Table(name, description, (*columns, *PROVENANCE), ("participant_id", *key), group)
+def table(
+    name: str, description: str, key: tuple[str, ...], *columns: Column, group: str | None = None, derived: bool = False
+) -> Table:
+    return Table(name, description, (*columns, *PROVENANCE), ("participant_id", *key), group, derived)
 
 
 BAND_EVENTS = table(
@@ -293,10 +296,14 @@ SENSE_TIMELINE_EVENTS = table(
     C("time", UTC_TIME, "When the event starts (UTC)"),
     C("utc_offset_s", I, "The wearer's UTC offset at that time", "s"),
     C("duration_s", F, "Duration", "s"),
-    C("event_type", S, "v2 event type (v1 names mapped as Hello's server did: SLEEP->FELL_ASLEEP, ...)"),
+    C("event_type", S, "v2 event type; v1 names mapped as Hello's later server did (suripu-core timeline/v2 "
+      "TimelineEvent.from: SLEEP->FELL_ASLEEP, plain segments (\"\"/null/NONE/SLEEPING)->IN_BED, unknown->UNKNOWN)"),
     C("event_type_raw", S, "Event type as sent (v1 names for v1 timelines; null/empty kept)"),
     C("sleep_depth", I, "Sleep depth, 0-100", "score"),
-    C("sleep_state", S, "AWAKE, LIGHT, MEDIUM, SOUND (v1: derived from depth as the server did)"),
+    C("sleep_state", S, "AWAKE, LIGHT, MEDIUM, SOUND: v2 as sent; v1 from sleep_depth as the v1 app drew every "
+      "segment (hello/suripu-android Styles.getSleepDepthColorRes: 0 or less awake, 100 sound, below 60 light, else "
+      "medium; the early-2015 iOS app drew light below 70), not the later server's mapping, which showed plain v1 "
+      "segments awake"),
     C("message", S, "Text shown in the app (Markdown)"),
     group="night",
 )
@@ -334,7 +341,9 @@ SENSE_SENSOR_SAMPLES = table(
     C("time", UTC_TIME, "Start of the time bucket (UTC)"),
     C("utc_offset_s", I, "The room's UTC offset at that time", "s"),
     C("sensor", S, "temperature, humidity, light, sound, particulates, co2, tvoc, uv, pressure…"),
-    C("value", F, "Reading (null where the service marked a gap with -1)"),
+    C("value", F, "Reading; null for a gap: -1 (v1 and v2), and in a v1 all-sensors history a bucket in which every "
+      "sensor (two or more) reads exactly 0 (the server's default for a missing bucket). A lone 0 is kept: 0 lux is "
+      "a dark room, and a single-sensor v1 history cannot tell its 0s from readings"),
     C("resolution_s", I, "Width of the time bucket", "s"),
 )
 
@@ -361,13 +370,18 @@ SENSE_TRENDS = table(
     C("label", S, "The value's own label: v1 x_value (MO, TU… in day-of-week histograms); v2 the section title at "
       "the same place when the section has one title per value"),
     C("highlighted", B, "v2: the value is one of the section's highlighted_values; v1: null"),
-    C("date", D, "v1 time series: the day of the point (the server stamps days as UTC midnights: that date; other "
-      "stamps: the local date); null where the API gives no date (never invented for v2)"),
+    C("date", D, "The wearer's local day the value stands for. v1 time series: the point's day (the server stamps "
+      "days as UTC midnights: that date; other stamps: the local date). v2 scores and durations: one value per day "
+      "from `today` minus 7/30/90 days, in order, `today` being the capture's UTC date or a day either side, taken "
+      "only when exactly one of them fits the layout's own marks (grid columns from Sunday, days of month, month "
+      "titles, day names; suripu-core trends/v2/TrendsProcessorUtils); else null, as for v2 sleep-depth shares and "
+      "v1 day-of-week histograms"),
     C("time", UTC_TIME, "v1 time series: the point's datetime as sent (UTC); null when sent as 0"),
     C("utc_offset_s", I, "v1 time series: the offset sent with the point", "s"),
-    C("value", F, "Value in `unit`: scores 0-100, durations in seconds (v2 HOURS x 3600, v1 SLEEP_DURATION minutes "
-      "x 60), percents as 0-1 fractions; null for padding (null) and days without data (-1). v1 day-of-week "
-      "histograms send 0 for weekdays without nights: kept as sent"),
+    C("value", F, "Value in `unit`: scores 0-100, durations in seconds (v2 HOURS are whole minutes / 60 written as "
+      "float32: rounded back to whole minutes, x 60; v1 SLEEP_DURATION minutes x 60), percents as 0-1 fractions; null "
+      "for padding (null) and days without data (-1). v1 day-of-week histograms send 0 for weekdays without nights: "
+      "kept as sent"),
     C("unit", S, "score, s or fraction (null for an unknown data_type, value as sent)"),
     C("missing", S, "Why `value` is null: padding (sent as null) or no_data (sent as -1)"),
     C("condition", S, "v1: the point's data_label (BAD, OK, GOOD); v2: null"),
@@ -378,9 +392,10 @@ SENSE_INSIGHTS = table(
     "sense_insights",
     "Insight cards shown in the Sense app (GET /v1/insights, /v2/insights); the account id is left out.",
     ("time", "category"),
-    C("time", UTC_TIME, "When the insight was created (timestamp, UTC)"),
-    C("category", S, "GENERIC, SLEEP_HYGIENE, LIGHT, SOUND, TEMPERATURE, HUMIDITY, AIR_QUALITY, SLEEP_DURATION, …"),
-    C("insight_id", S, "v2: the card's id (a UUID; may be null); v1: null"),
+    C("time", UTC_TIME, "When the insight was created (timestamp; 2014 cards: created_utc), UTC"),
+    C("category", S, "GENERIC, SLEEP_HYGIENE, LIGHT, SOUND, TEMPERATURE, HUMIDITY, AIR_QUALITY, SLEEP_DURATION, …; "
+      "null for 2014 cards, which had none"),
+    C("insight_id", S, "The card's id as text (id): v2 a UUID (may be null), 2014 cards a number, v1 none"),
     C("category_name", S, "v2: display name of the category"),
     C("title", S, "Title of the card"),
     C("message", S, "Text of the card (Markdown)"),
@@ -487,6 +502,67 @@ REJECTS = Table(
     ("participant_id", "source_file", "source_entry"),
 )
 
+SLEEP_NIGHTS = table(
+    "sleep_nights",
+    "Derived view (converters/views/sleep_nights.py), made from the decoded tables by every run: one row per "
+    "participant, device and night, Band and Sense alike (a second sleep the Band filed under the same day is a row "
+    "of its own). A night's *stage segments* are, for Band, the sleep event's band_sequences (each from start_time "
+    "for duration_s; Sleep with RestfulSleep is restful, any other Sleep restless, as the Band app drew them; Awake, "
+    "Dozing and Snoozing are awake; NotWorn, Unknown and anything else unscored) and, for Sense, the night's "
+    "sense_timeline_events (each from time for duration_s, null counting 0; sleep_state LIGHT, MEDIUM, SOUND and "
+    "AWAKE are light, medium, sound and awake, null unscored). Segments are cut to the time in bed; restful, "
+    "restless, light, medium and sound count as asleep. Each value below says its rule; the `device_` columns are "
+    "the device's own figures, as it reported them.",
+    ("device", "source_id"),
+    C("device", S, "band or sense"),
+    C("night", D, "The date the night is filed under, as each app did: Band DayId (day_id), Sense timeline date"),
+    C("source_id", S, "Key of the record the night comes from: band_events.event_id (Band), sense_nights.night as "
+      "YYYY-MM-DD (Sense)"),
+    C("is_main_sleep", B, "The longest time in bed of the participant's nights of this device filed under this date "
+      "(ties: the earliest)"),
+    C("in_bed_time", UTC_TIME, "Band: the event's start_time; Sense: the first GOT_IN_BED event, else the start of "
+      "the first segment (UTC)"),
+    C("sleep_onset_time", UTC_TIME, "Start of the first segment scored asleep (UTC)"),
+    C("wake_time", UTC_TIME, "End of the last segment scored asleep (UTC)"),
+    C("out_of_bed_time", UTC_TIME, "Band: end of the last segment, else start_time + duration_s + paused_s; Sense: "
+      "the last GOT_OUT_OF_BED event, else the end of the last segment (UTC); never before in_bed_time"),
+    C("utc_offset_s", I, "The wearer's UTC offset: Sense, that of the night's first segment; Band: null (the Band "
+      "tables carry none)", "s"),
+    C("time_in_bed_s", F, "out_of_bed_time - in_bed_time", "s"),
+    C("total_sleep_s", F, "Sum of the segments scored asleep", "s"),
+    C("sleep_latency_s", F, "sleep_onset_time - in_bed_time", "s"),
+    C("waso_s", F, "Wake after sleep onset: sum of the awake segments between sleep_onset_time and wake_time", "s"),
+    C("awakenings", I, "Awake segments between sleep_onset_time and wake_time that follow a segment scored asleep "
+      "(unscored segments between them ignored): consecutive awake segments are one awakening", "count"),
+    C("sleep_efficiency_pct", F, "100 x total_sleep_s / time_in_bed_s", "%"),
+    C("restful_s", F, "Band: sum of the restful segments", "s"),
+    C("restless_s", F, "Band: sum of the restless segments", "s"),
+    C("light_s", F, "Sense: sum of the light segments", "s"),
+    C("medium_s", F, "Sense: sum of the medium segments", "s"),
+    C("sound_s", F, "Sense: sum of the sound segments", "s"),
+    C("awake_s", F, "Sum of the awake segments, in bed before sleep onset and after waking included", "s"),
+    C("unscored_s", F, "Sum of the unscored segments (Band NotWorn and Unknown, Sense without a sleep_state)", "s"),
+    C("segments", I, "Stage segments of the night (0: none were captured, and every value made from them is null)",
+      "count"),
+    C("sleep_hr_avg_bpm", F, "Band: mean of hr_avg_bpm over the event's band_minutes from sleep_onset_time to "
+      "wake_time", "bpm"),
+    C("sleep_hr_lowest_bpm", F, "Band: lowest hr_avg_bpm of those minutes", "bpm"),
+    C("device_total_sleep_s", F, "The device's figure: Band SleepTime (band_events.sleep_s), Sense total_sleep "
+      "(sense_night_metrics)", "s"),
+    C("device_sleep_latency_s", F, "The device's figure: Band TimeToFallAsleep, Sense time_to_sleep", "s"),
+    C("device_sleep_onset_time", UTC_TIME, "The device's figure: Band FallAsleepTime, Sense fell_asleep (v2)"),
+    C("device_wake_time", UTC_TIME, "The device's figure: Band WakeUpTime, Sense woke_up (v2)"),
+    C("device_awake_s", F, "The device's figure: Band AwakeTime", "s"),
+    C("device_awakenings", I, "The device's figure: Band NumberOfWakeups, Sense times_awake", "count"),
+    C("device_sleep_efficiency_pct", F, "The device's figure: Band SleepEfficiencyPercentage", "%"),
+    C("device_restful_sleep_s", F, "The device's figure: Band TotalRestfulSleep", "s"),
+    C("device_restless_sleep_s", F, "The device's figure: Band TotalRestlessSleep", "s"),
+    C("device_sound_sleep_s", F, "The device's figure: Sense sound_sleep", "s"),
+    C("device_resting_hr_bpm", F, "The device's figure: Band RestingHeartRate", "bpm"),
+    C("device_score", I, "The device's figure: Sense sleep score, 0-100", "score"),
+    derived=True,
+)
+
 TABLES: dict[str, Table] = {
     t.name: t
     for t in (
@@ -511,6 +587,7 @@ TABLES: dict[str, Table] = {
         SENSE_QUESTION_ANSWERS,
         SENSE_ALARMS,
         REJECTS,
+        SLEEP_NIGHTS,
     )
 }
 

@@ -159,15 +159,28 @@ def datapackage(conversion: Conversion, written: dict[str, Path], fmt: str) -> d
 
 
 def read_output(out: Path) -> tuple[dict[str, list[pl.LazyFrame]], list[FileReport], dict[str, Any]]:
-    """The tables, file reports and report of an earlier run in `out` (empty when there is none). A table is read
-    lazily, in slices of `spill.SPILL_ROWS` rows: however big, it is taken in as rows on disk are."""
+    """The tables, file reports and report of an earlier run in `out` (empty when there is none), to add to or
+    merge. A table is read lazily, in slices of `spill.SPILL_ROWS` rows: however big, it is taken in as rows on
+    disk are. Views are left out: they are made anew from the tables."""
+    scanned, previous = scan_output(out)
+    tables = {
+        name: [lf.slice(start, spill.SPILL_ROWS) for start in range(0, spill.height(lf), spill.SPILL_ROWS)]
+        for name, lf in scanned.items()
+        if not TABLES[name].derived
+    }
+    return tables, [FileReport.from_dict(f) for f in previous.get("files", ())], previous
+
+
+def scan_output(out: Path) -> tuple[dict[str, pl.LazyFrame], dict[str, Any]]:
+    """Every table of the run in `out` (views included, generic tables not: they are made anew by every run that
+    asks for them), each as a LazyFrame of its declared schema, and the run's report; empty when there is none."""
     report_path = out / "report.json"
     if not report_path.exists():
-        return {}, [], {}
+        return {}, {}
     previous = orjson.loads(report_path.read_bytes())
     tables = {}
     for name, info in previous["tables"].items():
-        if not info["file"] or name not in TABLES:  # generic tables are made anew by every run that asks for them
+        if not info["file"] or name not in TABLES:
             continue
         t, path = TABLES[name], out / info["file"]
         if path.is_dir():
@@ -178,8 +191,8 @@ def read_output(out: Path) -> tuple[dict[str, list[pl.LazyFrame]], list[FileRepo
             lf = lf.with_columns(pl.col(t.time_columns).str.to_datetime(time_unit="us", time_zone="UTC"))
         else:
             lf = pl.scan_parquet(path)
-        tables[name] = [lf.slice(start, spill.SPILL_ROWS) for start in range(0, spill.height(lf), spill.SPILL_ROWS)]
-    return tables, [FileReport.from_dict(f) for f in previous["files"]], previous
+        tables[name] = lf
+    return tables, previous
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:

@@ -1037,28 +1037,33 @@ def sense_timeline_v2(night: str, score: int) -> dict:
     }
 
 
-def sense_timeline_malformed() -> dict:
-    """Valid JSON with the wrong shape (`events` is a string): the converter must reject it."""
-    return {"score": 0, "score_condition": "UNAVAILABLE", "message": "We're still processing your night.",
-            "date": "2017-03-04", "events": "none", "metrics": []}
+def sense_timeline_cut_off(started: datetime) -> Call:
+    """The night of 2017-03-04, its body cut off mid-transfer (the connection dropped): not JSON, so the converter
+    must reject it, keeping the bytes that did arrive."""
+    call = sense_call(started, "GET", "/v2/timeline/2017-03-04", {
+        "score": 0, "score_condition": "UNAVAILABLE", "message": "We're still processing your night.",
+        "date": "2017-03-04", "events": [], "metrics": []}, ios=True)
+    call.response_body = call.response_body[:97]
+    return call
 
 
-V1_SEGMENTS = [  # (event_type, sleep_depth, seconds, message); 2014 servers wrote null where later ones wrote ""
+V1_SEGMENTS = [  # (event_type, sleep_depth, seconds, message); 2014 servers wrote null where later ones wrote "";
+    # awake is depth 0, as in the real v1 nights (the v1 app drew 0 awake, 1-59 light, 60-99 medium, 100 deep)
     ("LIGHTS_OUT", 0, 600, "The lights went out in your room."),
-    ("IN_BED", 3, 60, "You went to bed."),
-    ("", 8, 840, ""),
+    ("IN_BED", 0, 60, "You went to bed."),
+    ("", 0, 840, ""),
     ("SLEEP", 22, 60, "You fell asleep."),
     (None, 45, 2400, ""),
     ("", 88, 4500, ""),
     ("MOTION", 30, 60, "You were moving around."),
-    ("", 4, 420, ""),
+    ("", 0, 420, ""),
     ("", 62, 3600, ""),
     ("SNORING", 55, 120, "There was some **snoring**."),
     (None, 91, 4200, ""),
     ("", 50, 3000, ""),
     ("MOTION", 25, 60, "You were moving around."),
     ("", 18, 2400, ""),
-    ("WAKE_UP", 4, 60, "You woke up."),
+    ("WAKE_UP", 0, 60, "You woke up."),
     ("", 0, 540, ""),
 ]
 
@@ -1223,7 +1228,7 @@ def sense_sensors_v2_history() -> dict:
 # --- trends, insights, devices (v2) ----------------------------------------------------------------------
 
 # The nights of the LAST_WEEK trends as of the flow's morning: Saturday 25 February to Friday 3 March 2017.
-# None: before the Sense was set up again (padding); -1: a night without data; the last three are SENSE_NIGHTS
+# None: before the Sense was set up again; -1: a night without data (both -1 on the wire); the last three are SENSE_NIGHTS
 # (2017-03-01 with the flow's score). Values: (score, hours asleep).
 TREND_NIGHTS = [None, (79, 7.4), (82, 7.8), -1, "2017-03-01", "2017-03-02", "2017-03-03"]
 TREND_SCORES = {"2017-03-01": 76, "2017-03-02": 84, "2017-03-03": 88}
@@ -1256,12 +1261,29 @@ def sleep_depth_shares() -> list[float]:
     return [light, medium, round(1 - light - medium, 2)]
 
 
+def float32_text(value: float) -> float:
+    """`value` as Jackson writes a Java float: the shortest decimal that reads back as the same float32."""
+    single = struct.unpack("<f", struct.pack("<f", value))[0]
+    for digits in range(1, 10):
+        shortest = float(f"{single:.{digits}g}")
+        if struct.unpack("<f", struct.pack("<f", shortest))[0] == single:
+            return shortest
+    return single
+
+
 def sense_trends_v2() -> dict:
-    """`GET /v2/trends/LAST_WEEK`: a score grid, a duration bar graph and the sleep-depth bubbles (no dates)."""
+    """`GET /v2/trends/LAST_WEEK` as suripu-core trends/v2 lays it out for the flow's morning (today: Saturday
+    2017-03-04): one value per day from 25 February (-1 for days without data), the score grid in week rows from
+    Sunday padded with nulls, durations as whole minutes / 60 in float32 named from yesterday backwards, and the
+    sleep-depth bubbles (no days)."""
     nights = trend_nights()
-    titles = [f"{TREND_FIRST_NIGHT + timedelta(days=i):%a}"[0] for i in range(len(nights))]
-    scores, hours = [s for s, _ in nights], [h for _, h in nights]
-    slept = [h for h in hours if h not in (None, -1)]
+    scores = [-1 if s is None else s for s, _ in nights]
+    hours = [-1 if h is None or h == -1 else float32_text(round(h * 60) / 60) for _, h in nights]
+    first = TREND_FIRST_NIGHT.isoweekday() % 7  # grid columns from Sunday
+    grid = [None] * first + scores + [None] * (-(first + len(scores)) % 7)
+    names = ["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"]
+    yesterday = (TREND_FIRST_NIGHT + timedelta(days=len(nights) - 1)).isoweekday() % 7
+    slept = [h for h in hours if h != -1]
     return {
         "available_time_scales": ["LAST_WEEK"],
         "graphs": [
@@ -1270,10 +1292,12 @@ def sense_trends_v2() -> dict:
                 "title": "Sleep Score",
                 "data_type": "SCORES",
                 "graph_type": "GRID",
-                "min_value": 0,
-                "max_value": 100,
-                "sections": [{"values": scores, "titles": titles, "highlighted_values": [len(scores) - 1],
-                              "highlighted_title": len(scores) - 1}],
+                "min_value": min(v for v in scores if v != -1),
+                "max_value": max(scores),
+                "sections": [{"values": grid[:7], "titles": names, "highlighted_values": [],
+                              "highlighted_title": yesterday},
+                             {"values": grid[7:], "titles": [], "highlighted_values": [yesterday],
+                              "highlighted_title": None}],
                 "condition_ranges": [{"min_value": 0, "max_value": 59, "condition": "ALERT"},
                                      {"min_value": 60, "max_value": 79, "condition": "WARNING"},
                                      {"min_value": 80, "max_value": 100, "condition": "IDEAL"}],
@@ -1286,8 +1310,10 @@ def sense_trends_v2() -> dict:
                 "graph_type": "BAR",
                 "min_value": min(slept),
                 "max_value": max(slept),
-                "sections": [{"values": hours, "titles": titles, "highlighted_values": [len(hours) - 1],
-                              "highlighted_title": None}],
+                "sections": [{"values": hours,
+                              "titles": [names[(yesterday - k) % 7] for k in range(len(hours))],
+                              "highlighted_values": [i for i, h in enumerate(hours) if h in (min(slept), max(slept))],
+                              "highlighted_title": len(hours) - 1}],
                 "condition_ranges": [],
                 "annotations": [{"title": "AVG", "value": round(sum(slept) / len(slept), 1), "data_type": "HOURS"},
                                 {"title": "SHORTEST", "value": min(slept), "data_type": "HOURS"},
@@ -1682,7 +1708,7 @@ def flow_calls() -> list[Call]:
         sense_call(at(31.087), "GET", "/v2/timeline/2017-03-02", sense_timeline_v2("2017-03-02", 84),
                    wire_encoding="gzip"),
         sense_call(at(31.160), "GET", "/v2/timeline/2017-03-03T07:31", sense_timeline_v2("2017-03-03", 88), ios=True),
-        sense_call(at(33.412), "GET", "/v2/timeline/2017-03-04", sense_timeline_malformed(), ios=True),
+        sense_timeline_cut_off(at(33.412)),
         sense_call(at(35.790), "GET", "/v2/sensors", sense_sensors_v2(), ios=True),
         sense_call(at(35.861), "POST", "/v2/sensors", sense_sensors_v2_history(), request=sense_sensors_v2_request(),
                    ios=True),

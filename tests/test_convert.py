@@ -39,7 +39,8 @@ def test_every_exchange_lands_in_exactly_one_category(tmp_path):
         ],
     )
     f = one_file(har)
-    assert f.status == "ok" and f.format == "har" and f.exchanges == 7
+    assert f.format == "har" and f.exchanges == 7
+    assert f.status == "partial"  # the response of a shape databack does not know: its data is in no table
     assert dict(f.device_responses) == {"band/events": 1}
     assert f.rejects == 1 and dict(f.http_errors) == {"503": 1} and f.auth == 1
     assert dict(f.undecoded_device_paths) == {"GET api.hello.is /v1/account": 1}
@@ -237,7 +238,7 @@ def test_the_console_script_flushes_its_output_and_keeps_exit_codes_though_it_sk
     done = databack("convert", "samples/phone-sync.har", "-o", str(tmp_path / "out"), "--json")
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["totals"]["files_ok"] == 1  # the whole report, though stdout is a pipe
-    assert done.stderr.splitlines()[0].startswith("databack: 1 files, 16 exchanges")
+    assert done.stderr.splitlines()[0].startswith("databack: 1 file, 16 exchanges: ")
     assert not list((tmp_path / "out").glob(".databack-*"))  # the work folder is removed before leaving
     missing = databack("convert", "no-such.har", "-o", str(tmp_path / "out"))
     assert (missing.returncode, missing.stderr) == (2, "databack: no such file or folder: no-such.har\n")

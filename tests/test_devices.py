@@ -187,8 +187,32 @@ def test_sense_timeline_v1_maps_event_types_as_the_server_did(reference):
 def test_sense_timeline_v1_2014_null_event_type_is_in_bed_and_awake(reference):
     t = decode(sense.TIMELINE_V1, load(reference, "sense/timeline_v1_2014.json"), {"date": "2014-09-22"})
     nulls = [e for e in t["sense_timeline_events"] if e["event_type_raw"] is None]
-    assert nulls and all(e["event_type"] == "IN_BED" and e["sleep_state"] == "AWAKE" for e in nulls)
+    assert nulls and all(e["event_type"] == "IN_BED" for e in nulls)  # the later server's v1->v2 mapping
     assert all(e["utc_offset_s"] == -25200 for e in t["sense_timeline_events"])
+
+
+@pytest.mark.parametrize(
+    "name, states",
+    [  # the real nights' segments by the v1 app's rule: 0 awake, 100 sound, below 60 light, else medium
+        ("sense/timeline_v1_2014.json", {"SOUND": 12, "MEDIUM": 10, "LIGHT": 5, "AWAKE": 0}),
+        ("sense/timeline_v1_with_statistics.json", {"SOUND": 6, "MEDIUM": 5, "LIGHT": 22, "AWAKE": 2}),
+    ],
+)
+def test_sense_timeline_v1_segments_are_in_the_state_the_v1_app_drew_them(reference, name, states):
+    t = decode(sense.TIMELINE_V1, load(reference, name))
+    events = t["sense_timeline_events"]
+    assert {s: sum(e["sleep_state"] == s for e in events) for s in states} == states
+    for e in events:
+        depth = e["sleep_depth"]
+        expected = "AWAKE" if depth == 0 else "SOUND" if depth == 100 else "LIGHT" if depth < 60 else "MEDIUM"
+        assert e["sleep_state"] == expected
+    plain = [e for e in events if e["event_type_raw"] in ("", None)]
+    assert sum(e["sleep_state"] != "AWAKE" for e in plain) == len(plain)  # ordinary sleep, not a night awake
+
+
+def test_sense_v1_sleep_state_rule_edges():
+    assert [sense.v1_sleep_state(d) for d in (None, -1, 0, 1, 59, 60, 99, 100)] == [
+        None, "AWAKE", "AWAKE", "LIGHT", "LIGHT", "MEDIUM", "MEDIUM", "SOUND"]
 
 
 def test_sense_timeline_v2_converts_ms_and_minutes():
@@ -261,6 +285,34 @@ def test_sense_v1_all_sensors_history(reference):
     rows = decode(sense.ALL_SENSORS, payload, {"period": "hours"})["sense_sensor_samples"]
     assert {r["sensor"] for r in rows} == set(payload)
     assert all(r["resolution_s"] == 300 and r["utc_offset_s"] == -28800 for r in rows)
+
+
+def test_sense_v1_all_sensors_buckets_where_every_sensor_reads_zero_are_gaps(reference):
+    payload = load(reference, "sense/room_sensor_history.json")
+    first = payload["temperature"][0]["datetime"]
+    assert all(samples[0] == {**samples[0], "datetime": first, "value": 0.0} for samples in payload.values())
+    rows = decode(sense.ALL_SENSORS, payload, {"period": "hours"})["sense_sensor_samples"]
+    at_first = [r for r in rows if r["time"] == first * 1000]
+    assert len(at_first) == 5 and all(r["value"] is None for r in at_first)  # 0 °C, 0 %, 0 lux at once: a gap
+    assert all(r["value"] is not None for r in rows if r["time"] != first * 1000)
+
+
+def test_sense_v1_zero_is_a_reading_unless_every_sensor_reads_zero_and_minus_one_is_a_gap():
+    t0, t1 = 1422432000000, 1422432300000
+    payload = {
+        "light": [{"datetime": t0, "value": 0.0}, {"datetime": t1, "value": 0.0}],
+        "temperature": [{"datetime": t0, "value": 0.0}, {"datetime": t1, "value": 19.5}],
+        "humidity": [{"datetime": t0, "value": -1}, {"datetime": t1, "value": 41.0}],
+    }
+    rows = decode(sense.ALL_SENSORS, payload, {"period": "hours"})["sense_sensor_samples"]
+    values = {(r["sensor"], r["time"] // 1000): r["value"] for r in rows}
+    assert values == {("light", t0): 0.0, ("temperature", t0): 0.0, ("humidity", t0): None,  # -1 is not 0
+                      ("light", t1): 0.0, ("temperature", t1): 19.5, ("humidity", t1): 41.0}  # a dark room
+    alone = decode(sense.ALL_SENSORS, {"light": [{"datetime": t0, "value": 0.0}]})["sense_sensor_samples"]
+    assert alone[0]["value"] == 0.0  # one sensor alone cannot tell a gap from darkness
+    single = decode(sense.SENSOR_HISTORY, [{"datetime": t0, "value": -1}, {"datetime": t1, "value": 0}],
+                    {"sensor": "light", "period": "day"})["sense_sensor_samples"]
+    assert [r["value"] for r in single] == [None, 0.0]
 
 
 def test_sense_parallel_arrays_of_different_length_are_an_error_not_a_silent_cut():

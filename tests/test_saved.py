@@ -83,3 +83,10 @@ def test_json_that_no_endpoint_fits_fails_clearly_when_named_and_is_skipped_in_a
     assert f.status == "failed" and f.accounted() == f.exchanges
     (g,) = convert([Input(path, "x.json", False)]).files
     assert g.status == "skipped"
+
+
+def test_a_saved_2014_insight_list_is_recognised(tmp_path):
+    path = tmp_path / "insights.json"
+    path.write_text(json.dumps([{"id": 1, "title": "Hi", "message": "Welcome.", "created_utc": 1411500000000}]))
+    (f,) = convert([Input(path, "insights.json", True)]).files
+    assert (f.status, f.read_as, f.rows["sense_insights"]) == ("ok", "sense/insights", 1)

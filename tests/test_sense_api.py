@@ -199,7 +199,7 @@ def test_v2_trends_one_row_per_value_with_padding_and_gaps_null():
     assert [r["missing"] for r in grid] == ["padding", "padding", None, "no_data", None, None, None]
     assert [r["label"] for r in grid] == ["S", "M", "T", "W", "T", "F", "S"]
     assert [r["highlighted"] for r in grid] == [False] * 6 + [True]
-    assert all(r["date"] is None and r["time"] is None for r in rows)  # v2 gives no dates: none invented
+    assert all(r["date"] is None and r["time"] is None for r in rows)  # a layout that pins no day: none invented
     assert {r["snapshot_day"] for r in rows} == {date(2017, 4, 20)}
     assert grid[0]["trend_set"] == "v2/LAST_WEEK/SCORES/GRID/2017-04-20"
     assert {(r["unit"], r["api_version"], r["time_scale"]) for r in grid} == {("score", 2, "LAST_WEEK")}
@@ -215,6 +215,50 @@ def test_v2_trends_one_row_per_value_with_padding_and_gaps_null():
     assert [r["value"] for r in percents] == [0.25, 0.5, 0.25]
     assert {r["unit"] for r in percents} == {"fraction"}
     assert [r["label"] for r in percents] == ["Light", "Medium", "Deep"]
+
+
+def week_grid(values: list) -> dict:
+    """A LAST_WEEK score grid as suripu-core lays it out for a wearer whose today is Thursday 2017-04-20: the days
+    from 04-13 (a Thursday) to 04-19 in week rows from Sunday, padded with nulls."""
+    row1, row2 = [None] * 4 + values[:3], values[3:] + [None] * 3
+    return {"time_scale": "LAST_WEEK", "data_type": "SCORES", "graph_type": "GRID",
+            "sections": [{"values": row1, "titles": list("SMTWTFS"), "highlighted_title": 3},
+                         {"values": row2, "titles": [], "highlighted_values": [3]}]}
+
+
+def test_v2_trend_values_get_the_day_the_layout_pins_for_the_capture():
+    durations = {"time_scale": "LAST_WEEK", "data_type": "HOURS", "graph_type": "BAR",
+                 "sections": [{"values": [7.5, 5.6666665, -1, 8.0, 6.25, 7.0, 8.5],
+                               "titles": ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"]}]}
+    month = {"time_scale": "LAST_MONTH", "data_type": "HOURS", "graph_type": "BAR",
+             "sections": [{"values": [7.0] * 11, "titles": ["MARCH"]}, {"values": [8.0] * 19, "titles": ["APRIL"]}]}
+    bubbles = {"time_scale": "LAST_WEEK", "data_type": "PERCENTS", "graph_type": "BUBBLES",
+               "sections": [{"values": [0.3, 0.5, 0.2], "titles": ["LIGHT", "MEDIUM", "SOUND"]}]}
+    payload = {"graphs": [week_grid([80, 81, -1, 83, 84, 85, 86]), durations, month, bubbles]}
+    rows = decode(sense.TRENDS_V2, payload)["sense_trends"]  # captured 2017-04-20 15:30 UTC
+    days = [date(2017, 4, d) for d in range(13, 20)]
+    grid = [r for r in rows if r["data_type"] == "SCORES"]
+    assert [r["date"] for r in grid] == [None] * 4 + days + [None] * 3
+    assert [r["value"] for r in grid if r["date"] == date(2017, 4, 15)] == [None]  # -1: no data, yet dated
+    bars = [r for r in rows if r["data_type"] == "HOURS" and r["time_scale"] == "LAST_WEEK"]
+    assert [r["date"] for r in bars] == days
+    assert bars[1]["value"] == 20400.0  # 340 minutes / 60 as a float32, not 20399.9994 s
+    months = [r for r in rows if r["time_scale"] == "LAST_MONTH"]
+    assert months[0]["date"] == date(2017, 3, 21) and months[-1]["date"] == date(2017, 4, 19)
+    assert all(r["date"] is None for r in rows if r["data_type"] == "PERCENTS")
+
+
+def test_v2_trend_days_stay_null_when_the_layout_does_not_pin_them():
+    reversed_titles = {"time_scale": "LAST_WEEK", "data_type": "HOURS", "graph_type": "BAR",
+                       "sections": [{"values": [7.0] * 7, "titles": ["Wed", "Tue", "Mon", "Sun", "Sat", "Fri", "Thu"]}]}
+    (bar,) = {r["date"] for r in decode(sense.TRENDS_V2, {"graphs": [reversed_titles]})["sense_trends"][:1]}
+    assert bar == date(2017, 4, 13)  # the server names a week's durations from yesterday backwards: also read
+    no_marks = {"time_scale": "LAST_WEEK", "data_type": "HOURS", "sections": [{"values": [7.0] * 7}]}
+    short = week_grid([80, 81, 82])
+    for graph in (no_marks, short):
+        assert {r["date"] for r in decode(sense.TRENDS_V2, {"graphs": [graph]})["sense_trends"]} == {None}
+    saved = decode(sense.TRENDS_V2, {"graphs": [week_grid([80] * 7)]}, captured_at=None)["sense_trends"]
+    assert {r["date"] for r in saved} == {None}  # no capture time: no today
 
 
 def test_v2_trends_without_capture_time_have_no_snapshot_day():
@@ -242,6 +286,22 @@ def test_insights_real_file_drop_account_id(reference):
         assert "account_id" not in r
         assert not account_ids & set(r.values())
         assert not any(str(a) in str(v) for a in account_ids for v in r.values() if isinstance(v, str))
+
+
+def test_2014_insights_with_only_created_utc_title_and_message_decode():
+    """The 2014 app's Insight model (suripu-android api/model/Insight.java): id, title, message, created_utc."""
+    payload = [{"id": 12, "title": "Welcome", "message": "Hi **there**.", "created_utc": 1411500000000},
+               {"id": 13, "title": "Light", "message": "Dark room.", "created_utc": "2014-09-24T06:00:00Z"}]
+    rows = decode(sense.INSIGHTS, payload)["sense_insights"]
+    assert [(r["time"], r["insight_id"], r["category"], r["title"]) for r in rows] == [
+        (1411500000000 * 1000, "12", None, "Welcome"), (utc(2014, 9, 24, 6), "13", None, "Light")]
+
+
+def test_an_insight_list_of_an_unknown_shape_makes_the_file_partial(tmp_path):
+    har = write_har(tmp_path / "x.har", [entry("https://api.hello.is/v1/insights", [{"headline": "x", "when": 1}])])
+    (f,) = convert([Input(har, "x.har", True)]).files
+    assert (f.status, f.rejects) == ("partial", 1)
+    assert f.error == "1 device response of a shape databack does not know (kept in rejects)"
 
 
 def test_v2_insights_keep_id_and_type():

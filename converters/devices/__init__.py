@@ -68,10 +68,15 @@ def decode(ex: Exchange, m: Match) -> tuple[str | None, list]:
     return decode_payload(payload, m.endpoint, request)
 
 
+class UnknownShape(str):
+    """The reason a response was rejected when its shape is not one databack knows (it does not fit the endpoint's
+    schema): the data it holds is not in any table, so its file is `partial`, not `ok`."""
+
+
 def decode_payload(payload: Any, endpoint: Endpoint, request: Request) -> tuple[str | None, list]:
     """(None, rows) for a payload that matches the endpoint's schema and decodes, else (the reason, [])."""
     if problem := schema_problem(endpoint.schema, payload):
-        return f"does not match schema {endpoint.schema}: {problem}", []
+        return UnknownShape(f"does not match schema {endpoint.schema}: {problem}"), []
     try:
         return None, list(endpoint.decode(payload, request))
     except (ValueError, TypeError, KeyError, ArithmeticError) as e:

@@ -28,6 +28,7 @@ from .base import (
     integer,
     integers,
     iso_date,
+    iso_utc,
     ms_utc,
     number,
     per,
@@ -57,7 +58,6 @@ V1_TO_V2_EVENT_TYPE = {
     "SUNSET": "SUNSET",
     "SUNRISE": "SUNRISE",
 }
-NO_EVENT = {"NONE", "", None}  # v1 "no event": a plain segment, shown awake by the server
 
 # v2 metric units -> (our unit, factor to that unit)
 METRIC_UNITS = {"MINUTES": ("s", 60.0), "QUANTITY": ("count", 1.0)}
@@ -75,11 +75,14 @@ RESOLUTION_S = {"hours": 300, "24hours": 300, "day": 300, "week": 3600}
 SCOPE_RESOLUTION_S = {"DAY_5_MINUTE": 300, "LAST_3H_5_MINUTE": 300, "WEEK_1_HOUR": 3600}
 
 
-def sleep_state(depth: int | None) -> str | None:
-    """The server's rule (suripu-core SleepState): <5 AWAKE, <10 LIGHT, <70 MEDIUM, else SOUND."""
+def v1_sleep_state(depth: int | None) -> str | None:
+    """The sleep state the v1 app drew a segment in, by its depth alone (hello/suripu-android
+    `is.hello.sense.util.Styles.getSleepDepthColorRes`, 2014-2015, commit 12ca585, kept in `ui/common/Styles.java`
+    until the v2 timeline): 0 (and negative) awake, 100 deep, below 60 light, else intermediate; named here by the v2
+    states AWAKE, SOUND, LIGHT, MEDIUM. (The iOS app of early 2015 put the light/intermediate line at 70.)"""
     if depth is None:
         return None
-    return "AWAKE" if depth < 5 else "LIGHT" if depth < 10 else "MEDIUM" if depth < 70 else "SOUND"
+    return "AWAKE" if depth <= 0 else "SOUND" if depth >= 100 else "LIGHT" if depth < 60 else "MEDIUM"
 
 
 def decode_timeline_v2(payload: dict[str, Any], request: Request) -> Rows:
@@ -130,7 +133,7 @@ def decode_timeline_v1(payload: list[dict[str, Any]], request: Request) -> Rows:
                 "event_type": V1_TO_V2_EVENT_TYPE.get(raw, "UNKNOWN"),
                 "event_type_raw": raw,
                 "sleep_depth": depth,
-                "sleep_state": "AWAKE" if raw in NO_EVENT else sleep_state(depth),
+                "sleep_state": v1_sleep_state(depth),
                 "message": seg.get("message"),
             }
         for name, (unit, factor) in V1_STATISTICS.items():
@@ -202,11 +205,25 @@ def _reading_row(time, sensor: str, value, unit: str | None, r: dict[str, Any]) 
 
 
 def decode_all_sensors(payload: dict[str, list[dict[str, Any]]], request: Request) -> Rows:
-    """GET /v1/room/all_sensors/{hours,24hours,week}: `{sensor: [samples]}`."""
+    """GET /v1/room/all_sensors/{hours,24hours,week}: `{sensor: [samples]}`. A bucket in which every sensor (two or
+    more) reads exactly 0 is a gap the server filled with its default (0 °C, 0 % humidity and 0 lux at once is no
+    reading): its values are null."""
     period = request.path_params.get("period")
+    gaps = _all_zero_buckets(payload)
     for sensor, samples in payload.items():
         resolution = RESOLUTION_S[period.lower()] if period else _spacing_s([{"t": s["datetime"]} for s in samples[:2]])
-        yield from _v1_samples(sensor, samples, resolution)
+        yield from _v1_samples(sensor, samples, resolution, gaps)
+
+
+def _all_zero_buckets(payload: dict[str, list[dict[str, Any]]]) -> frozenset[int]:
+    """The times (epoch ms) at which two or more sensors have a sample and every one of them is exactly 0."""
+    seen: dict[int, int] = {}  # time -> sensors with a sample then; -1 once one of them is not 0
+    for samples in payload.values():
+        for s in samples:
+            t, value = s["datetime"], s.get("value")
+            if seen.get(t, 0) >= 0:
+                seen[t] = seen.get(t, 0) + 1 if value == 0 else -1
+    return frozenset(t for t, sensors in seen.items() if sensors >= 2)
 
 
 def decode_sensor_history(payload: list[dict[str, Any]], request: Request) -> Rows:
@@ -218,14 +235,17 @@ def decode_sensor_history(payload: list[dict[str, Any]], request: Request) -> Ro
     yield from _v1_samples(sensor, payload, resolution)
 
 
-def _v1_samples(sensor: str, samples: list[dict[str, Any]], resolution: int | None) -> Rows:
+def _v1_samples(
+    sensor: str, samples: list[dict[str, Any]], resolution: int | None, gaps: frozenset[int] = frozenset()
+) -> Rows:
+    """Samples of one v1 sensor history: -1 marks a gap, and so do the buckets in `gaps` (times in epoch ms)."""
     if samples:
         yield "sense_sensor_samples", Block(
             {
                 "time": [ms_utc(s["datetime"]) for s in samples],
                 "utc_offset_s": [_offset_s(s.get("offset_millis")) for s in samples],
                 "sensor": [sensor.lower()] * len(samples),
-                "value": [_gap_to_null(s.get("value")) for s in samples],
+                "value": [None if s["datetime"] in gaps else _gap_to_null(s.get("value")) for s in samples],
                 "resolution_s": [resolution] * len(samples),
             },
             len(samples),
@@ -278,27 +298,39 @@ TREND_UNITS = {
     "SLEEP_DURATION": ("s", 60.0),
 }
 DAY_MS = 86_400_000
+# v2 days per time scale (suripu-core trends/v2/TimeScale.java)
+TIME_SCALE_DAYS = {"LAST_WEEK": 7, "LAST_MONTH": 30, "LAST_3_MONTHS": 90}
+WEEKDAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+MONTH_NAMES = ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
+               "november", "december")
 
 
 def decode_trends_v2(payload: dict[str, Any], request: Request) -> Rows:
     """GET /v2/trends/{LAST_WEEK,LAST_MONTH,LAST_3_MONTHS}: graphs of sections of values, with titles but no dates.
 
-    Every value is a row, padding included, so positions stay as the app laid them out. Without dates, a graph is a
-    view of the days before the capture: it is kept as a set per capture day (`trend_set`), newest capture wins."""
+    Every value is a row, padding included, so positions stay as the app laid them out. A graph is a view of the
+    days before the capture: it is kept as a set per capture day (`trend_set`), newest capture wins. Where the
+    server's layout pins each value's day, the row has its `date` (see `_v2_days`)."""
     snapshot = _capture_day(request)
     for g in payload.get("graphs") or ():
         time_scale = _upper(g.get("time_scale")) or _upper(request.path_params.get("time_scale"))
         data_type, graph_type = _upper(g.get("data_type")), _upper(g.get("graph_type"))
         unit, factor = TREND_UNITS.get(data_type, (None, 1.0))
         trend_set = _trend_set(2, time_scale, data_type, graph_type, snapshot)
-        for s_index, section in enumerate(g.get("sections") or ()):
+        sections = g.get("sections") or []
+        days = _v2_days(sections, time_scale, data_type, snapshot)
+        for s_index, section in enumerate(sections):
             values = section.get("values") or []
             titles = section.get("titles") or []
             per_value = len(titles) == len(values)
             highlighted = set(section.get("highlighted_values") or ())
             for position, raw in enumerate(values):
+                row = _trend_row(2, time_scale, data_type, graph_type, g.get("title"), trend_set, raw, unit, factor)
+                if data_type == "HOURS" and row["value"] is not None:  # minutes / 60 as a float32: whole minutes
+                    row["value"] = round(number(raw) * 60) * 60.0
                 yield "sense_trends", {
-                    **_trend_row(2, time_scale, data_type, graph_type, g.get("title"), trend_set, raw, unit, factor),
+                    **row,
+                    "date": days[s_index][position] if days else None,
                     "snapshot_day": snapshot,
                     "section": s_index,
                     "section_title": None if per_value or not titles else ", ".join(str(t) for t in titles),
@@ -306,6 +338,63 @@ def decode_trends_v2(payload: dict[str, Any], request: Request) -> Rows:
                     "label": titles[position] if per_value else None,
                     "highlighted": position in highlighted,
                 }
+
+
+def _v2_days(sections: list[dict[str, Any]], time_scale, data_type, captured: date | None) -> list[list] | None:
+    """Per section, per value: the local day a v2 score or duration stands for, where the layout pins it; else None.
+
+    The server (suripu-core trends/v2/TrendsProcessor and TrendsProcessorUtils) lays out one value per day from
+    `today` - days(time scale) onwards (-1 for days without data), in order across sections, padded with nulls:
+    score grids in week rows starting on Sunday, 3-month scores in whole months, durations in sections titled by
+    month or, for a week, with a day name per value. `today` is the wearer's local date when the app asked: the
+    capture's UTC date or a day either side. Each candidate is checked against the layout's own marks (grid
+    columns, days of month, month titles, day names); dates are given only when exactly one candidate fits."""
+    days = TIME_SCALE_DAYS.get(time_scale or "")
+    if captured is None or days is None or data_type not in ("SCORES", "HOURS"):
+        return None
+    values = [s.get("values") or [] for s in sections]
+    placed = [(i, j) for i, vs in enumerate(values) for j, v in enumerate(vs) if v is not None]
+    if len(placed) not in (days, days + 1):
+        return None
+    fits = []
+    for today in (captured - timedelta(days=1), captured, captured + timedelta(days=1)):
+        dated = {(i, j): today - timedelta(days=days - k) for k, (i, j) in enumerate(placed)}
+        if _layout_fits(sections, dated, today, time_scale, data_type):
+            fits.append(dated)
+    if len(fits) != 1:
+        return None
+    return [[fits[0].get((i, j)) for j in range(len(vs))] for i, vs in enumerate(values)]
+
+
+def _layout_fits(sections: list[dict[str, Any]], dated: dict, today: date, time_scale: str, data_type: str) -> bool:
+    """Whether days given to values agree with every mark of the layout that applies (and at least one applies)."""
+    checks = []
+    if data_type == "SCORES" and time_scale in ("LAST_WEEK", "LAST_MONTH"):  # week rows from Sunday (the first
+        lengths = {len(s.get("values") or []) for s in sections}  # row's titles name the columns, not the values)
+        return lengths == {7} and all(j == d.isoweekday() % 7 for (_, j), d in dated.items())
+    if data_type == "SCORES" and time_scale == "LAST_3_MONTHS":
+        checks.append(all(j == d.day - 1 for (_, j), d in dated.items()))  # whole months from the 1st
+    for i, section in enumerate(sections):
+        titles = section.get("titles") or []
+        in_section = [(j, d) for (si, j), d in dated.items() if si == i]
+        if len(titles) == 1 and (month := _month(titles[0])) and len(section.get("values") or []) != 1:
+            checks.append(all(d.month == month for _, d in in_section))
+        elif titles and len(titles) == len(section.get("values") or []) and all(map(_weekday, titles)):
+            forward = all(d.isoweekday() in _weekday(titles[j]) for j, d in in_section)
+            backward = all((today - timedelta(days=1 + j)).isoweekday() in _weekday(titles[j]) for j, _ in in_section)
+            checks.append(forward or backward)  # the server names a week's durations from yesterday backwards
+    return bool(checks) and all(checks)
+
+
+def _weekday(title) -> set[int]:
+    """The ISO weekdays a title may name (`S` names two), empty if it names none."""
+    t = str(title).strip().lower()
+    return {n for n, name in enumerate(WEEKDAY_NAMES, 1) if t and name.startswith(t)} if t.isalpha() else set()
+
+
+def _month(title) -> int | None:
+    t = str(title).strip().lower()
+    return next((n for n, name in enumerate(MONTH_NAMES, 1) if len(t) >= 3 and name.startswith(t)), None)
 
 
 def decode_trends_v1(payload: list[dict[str, Any]], request: Request) -> Rows:
@@ -389,13 +478,17 @@ def _upper(value) -> str | None:
 
 
 def decode_insights(payload: list[dict[str, Any]], request: Request) -> Rows:
-    """GET /v1/insights, /v2/insights: insight cards. `account_id` is left out on purpose."""
+    """GET /v1/insights, /v2/insights: insight cards (`timestamp`, `category`…), or the 2014 ones (`id`, `title`,
+    `message`, `created_utc`). `account_id` is left out on purpose."""
     api_version = 2 if request.path_params.get("version") == "v2" else 1
     for card in payload:
+        created = card.get("timestamp")
+        if created is None:
+            created = card["created_utc"]
         yield "sense_insights", {
-            "time": ms_utc(card["timestamp"]),
-            "category": card["category"],
-            "insight_id": card.get("id"),
+            "time": iso_utc(created) if isinstance(created, str) else ms_utc(created),
+            "category": card.get("category"),
+            "insight_id": _text(card.get("id")),
             "category_name": card.get("category_name"),
             "title": card.get("title"),
             "message": card.get("message"),

@@ -1,0 +1,272 @@
+"""`sleep_nights`: one row per participant, device and night, Band and Sense alike.
+
+Every value follows the rule its column's description in `converters/tables.py` states (the README's data
+dictionary): a night is its stage segments (Band sleep sequences, Sense timeline events) cut to the time in bed,
+and the device's own figures are kept beside the derived ones in `device_` columns.
+"""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+import polars as pl
+
+from ..tables import SLEEP_NIGHTS, UTC_TIME
+from . import frame
+
+KEY = ["participant_id", "device", "source_id"]
+ASLEEP = ("restful", "restless", "light", "medium", "sound")
+BAND_STAGES = ("restful", "restless", "awake", "unscored")
+SENSE_STAGES = ("light", "medium", "sound", "awake", "unscored")
+PROVENANCE = ["source_file", "source_entry", "captured_at"]
+
+# Band sequences as the Band app drew them (SleepChartFragment): Awake, Dozing, Snoozing awake; Sleep restful or
+# restless; NotWorn and Unknown a gap.
+BAND_STAGE = (
+    pl.when(pl.col("sequence_type") == "Sleep")
+    .then(pl.when(pl.col("sleep_type") == "RestfulSleep").then(pl.lit("restful")).otherwise(pl.lit("restless")))
+    .when(pl.col("sequence_type").is_in(["Awake", "Dozing", "Snoozing"]))
+    .then(pl.lit("awake"))
+    .otherwise(pl.lit("unscored"))
+)
+SENSE_STAGE = pl.col("sleep_state").str.to_lowercase().replace_strict(
+    {"light": "light", "medium": "medium", "sound": "sound", "awake": "awake"}, default="unscored"
+)
+
+
+def seconds(column: str) -> pl.Expr:
+    return pl.duration(microseconds=(pl.col(column).fill_null(0) * 1_000_000).round().cast(pl.Int64))
+
+
+def derive(tables: Mapping[str, object]) -> pl.DataFrame:
+    """The sleep_nights table of the decoded `tables`."""
+    band_nights, band_segments = _band(tables)
+    sense_nights, sense_segments = _sense(tables)
+    nights = pl.concat([band_nights, sense_nights], how="diagonal_relaxed")
+    segments = pl.concat([band_segments, sense_segments], how="vertical_relaxed")
+    figures = _figures(nights, segments)
+    hr = _sleep_heart_rate(tables, figures)
+    out = (
+        nights.join(figures, on=KEY, how="left", nulls_equal=True)
+        .join(hr, on=KEY, how="left", nulls_equal=True)
+        .pipe(_main_sleep)
+        .sort("participant_id", "device", "night", "in_bed_time", "source_id", nulls_last=True)
+    )
+    schema = SLEEP_NIGHTS.schema
+    return out.select([pl.col(c).cast(t) if c in out.collect_schema() else pl.lit(None, t).alias(c)
+                       for c, t in schema.items()]).collect()
+
+
+def segments(tables: Mapping[str, object]) -> pl.LazyFrame:
+    """Every night's stage segments, cut to its time in bed: participant_id, device, source_id, start, end, stage
+    (the hypnogram the report draws and the Open mHealth export writes)."""
+    band_nights, band_segments = _band(tables)
+    sense_nights, sense_segments = _sense(tables)
+    nights = pl.concat([band_nights, sense_nights], how="diagonal_relaxed")
+    return _in_bed(nights, pl.concat([band_segments, sense_segments], how="vertical_relaxed")).select(
+        *KEY, "start", "end", "stage"
+    )
+
+
+def _band(tables: Mapping[str, object]) -> tuple[pl.LazyFrame, pl.LazyFrame]:
+    """Band sleep events as nights (in bed: the event's start) and their sequences as stage segments."""
+    events = frame(tables, "band_events").filter(pl.col("event_type") == "Sleeping")
+    segs = (
+        frame(tables, "band_sequences")
+        .join(events.select("participant_id", "event_id"), on=["participant_id", "event_id"], how="semi",
+              nulls_equal=True)
+        .select(
+            "participant_id",
+            pl.lit("band").alias("device"),
+            pl.col("event_id").alias("source_id"),
+            pl.col("start_time").alias("start"),
+            (pl.col("start_time") + seconds("duration_s")).alias("end"),
+            BAND_STAGE.alias("stage"),
+        )
+    )
+    last_end = segs.group_by("participant_id", "source_id").agg(pl.col("end").max().alias("last_end"))
+    nights = (
+        events.join(last_end, left_on=["participant_id", "event_id"], right_on=["participant_id", "source_id"],
+                    how="left", nulls_equal=True)
+        .select(
+            "participant_id",
+            pl.lit("band").alias("device"),
+            pl.col("day_id").alias("night"),
+            pl.col("event_id").alias("source_id"),
+            pl.col("start_time").alias("in_bed_time"),
+            pl.coalesce("last_end", pl.col("start_time") + seconds("duration_s") + seconds("paused_s"))
+            .alias("out_of_bed_time"),
+            pl.lit(None, pl.Int64).alias("utc_offset_s"),
+            pl.col("sleep_s").alias("device_total_sleep_s"),
+            pl.col("time_to_fall_asleep_s").alias("device_sleep_latency_s"),
+            pl.col("fall_asleep_time").alias("device_sleep_onset_time"),
+            pl.col("wake_up_time").alias("device_wake_time"),
+            pl.col("awake_s").alias("device_awake_s"),
+            pl.col("wakeups").alias("device_awakenings"),
+            pl.col("sleep_efficiency_pct").alias("device_sleep_efficiency_pct"),
+            pl.col("restful_sleep_s").alias("device_restful_sleep_s"),
+            pl.col("restless_sleep_s").alias("device_restless_sleep_s"),
+            pl.col("resting_hr_bpm").alias("device_resting_hr_bpm"),
+            *PROVENANCE,
+        )
+    )
+    return nights, segs
+
+
+def _sense(tables: Mapping[str, object]) -> tuple[pl.LazyFrame, pl.LazyFrame]:
+    """Sense timelines as nights (in and out of bed from GOT_IN_BED / GOT_OUT_OF_BED) and their events as stage
+    segments."""
+    events = frame(tables, "sense_timeline_events").with_columns(
+        pl.col("night").cast(pl.String).alias("source_id"),
+        pl.col("time").alias("start"),
+        (pl.col("time") + seconds("duration_s")).alias("end"),
+    )
+    segs = events.select(
+        "participant_id", pl.lit("sense").alias("device"), "source_id", "start", "end", SENSE_STAGE.alias("stage")
+    )
+    bed = events.group_by("participant_id", "source_id").agg(
+        pl.coalesce(pl.col("start").filter(pl.col("event_type") == "GOT_IN_BED").min(), pl.col("start").min())
+        .alias("in_bed_time"),
+        pl.coalesce(pl.col("start").filter(pl.col("event_type") == "GOT_OUT_OF_BED").max(), pl.col("end").max())
+        .alias("out_of_bed_time"),
+        pl.col("utc_offset_s").sort_by("start").first(),
+    )
+    metrics = frame(tables, "sense_night_metrics")
+    metric = lambda name, column="value": pl.col(column).filter(pl.col("name") == name).first()  # noqa: E731
+    reported = metrics.group_by("participant_id", "night").agg(
+        metric("total_sleep").alias("device_total_sleep_s"),
+        metric("time_to_sleep").alias("device_sleep_latency_s"),
+        metric("fell_asleep", "time").alias("device_sleep_onset_time"),
+        metric("woke_up", "time").alias("device_wake_time"),
+        metric("times_awake").round().cast(pl.Int64).alias("device_awakenings"),
+        metric("sound_sleep").alias("device_sound_sleep_s"),
+    )
+    nights = (
+        frame(tables, "sense_nights")
+        .with_columns(pl.col("night").cast(pl.String).alias("source_id"))
+        .join(bed, on=["participant_id", "source_id"], how="left", nulls_equal=True)
+        .join(reported, on=["participant_id", "night"], how="left", nulls_equal=True)
+        .select(
+            "participant_id",
+            pl.lit("sense").alias("device"),
+            "night",
+            "source_id",
+            "in_bed_time",
+            "out_of_bed_time",
+            "utc_offset_s",
+            "device_total_sleep_s",
+            "device_sleep_latency_s",
+            "device_sleep_onset_time",
+            "device_wake_time",
+            "device_awakenings",
+            "device_sound_sleep_s",
+            pl.col("score").alias("device_score"),
+            *PROVENANCE,
+        )
+    )
+    return nights, segs
+
+
+def _in_bed(nights: pl.LazyFrame, segs: pl.LazyFrame) -> pl.LazyFrame:
+    """Segments cut to their night's time in bed (out of bed never before in bed); those left empty dropped."""
+    bed = nights.select(*KEY, "in_bed_time", pl.max_horizontal("in_bed_time", "out_of_bed_time").alias("out"))
+    return (
+        segs.join(bed, on=KEY, nulls_equal=True)
+        .with_columns(
+            pl.max_horizontal("start", "in_bed_time").alias("start"), pl.min_horizontal("end", "out").alias("end")
+        )
+        .filter(pl.col("end") > pl.col("start"))
+        .sort(*KEY, "start", nulls_last=True)
+    )
+
+
+def _figures(nights: pl.LazyFrame, segs: pl.LazyFrame) -> pl.LazyFrame:
+    """Per night: the times and sums the data dictionary defines, from its segments."""
+    asleep = pl.col("stage").is_in(ASLEEP)
+    awake = pl.col("stage") == "awake"
+    s = _in_bed(nights, segs).with_columns(
+        ((pl.col("end") - pl.col("start")).dt.total_microseconds() / 1e6).alias("seconds"),
+        pl.col("start").filter(asleep).min().over(KEY).alias("onset"),
+        pl.col("end").filter(asleep).max().over(KEY).alias("wake"),
+    )
+    # asleep -> awake transitions, unscored segments between them ignored
+    scored = s.filter(pl.col("stage") != "unscored").with_columns(
+        asleep.shift(1).over(KEY).fill_null(False).alias("after_sleep")
+    )
+    awakenings = scored.group_by(KEY).agg(
+        (awake & pl.col("after_sleep") & (pl.col("start") < pl.col("wake"))).sum().cast(pl.Int64).alias("awakenings")
+    )
+    during = (pl.min_horizontal("end", "wake") - pl.max_horizontal("start", "onset")).dt.total_microseconds() / 1e6
+    stage_sum = lambda stage: pl.col("seconds").filter(pl.col("stage") == stage).sum()  # noqa: E731
+    counts = segs.group_by(KEY).agg(pl.len().cast(pl.Int64).alias("segments"))
+    figures = s.group_by(KEY).agg(
+        pl.col("onset").first().alias("sleep_onset_time"),
+        pl.col("wake").first().alias("wake_time"),
+        pl.col("seconds").filter(asleep).sum().alias("total_sleep_s"),
+        during.clip(lower_bound=0).filter(awake).sum().alias("waso_s"),
+        *(stage_sum(stage).alias(f"{stage}_s") for stage in (*ASLEEP, "awake", "unscored")),
+    )
+    bed = nights.select(
+        *KEY,
+        ((pl.max_horizontal("in_bed_time", "out_of_bed_time") - pl.col("in_bed_time")).dt.total_microseconds() / 1e6)
+        .alias("time_in_bed_s"),
+        "in_bed_time",
+    )
+    has_onset = pl.col("sleep_onset_time").is_not_null()
+    device_stages = {"band": BAND_STAGES, "sense": SENSE_STAGES}
+    return (
+        bed.join(counts, on=KEY, how="left", nulls_equal=True)
+        .join(figures, on=KEY, how="left", nulls_equal=True)
+        .join(awakenings, on=KEY, how="left", nulls_equal=True)
+        .with_columns(pl.col("segments").fill_null(0))
+        .with_columns(
+            *(
+                pl.when(pl.col("segments") > 0).then(pl.col(c).fill_null(0.0)).alias(c)
+                for c in ("total_sleep_s", "awake_s", "unscored_s")
+            ),
+            *(
+                pl.when((pl.col("segments") > 0) & pl.col("device").is_in([d for d, st in device_stages.items()
+                                                                           if stage in st]))
+                .then(pl.col(f"{stage}_s").fill_null(0.0))
+                .alias(f"{stage}_s")
+                for stage in ASLEEP
+            ),
+            pl.when(has_onset).then(pl.col("waso_s")).alias("waso_s"),
+            pl.when(has_onset).then(pl.col("awakenings").fill_null(0)).alias("awakenings"),
+            ((pl.col("sleep_onset_time") - pl.col("in_bed_time")).dt.total_microseconds() / 1e6)
+            .alias("sleep_latency_s"),
+        )
+        .with_columns(
+            pl.when(pl.col("time_in_bed_s") > 0)
+            .then(100 * pl.col("total_sleep_s") / pl.col("time_in_bed_s"))
+            .alias("sleep_efficiency_pct")
+        )
+        .drop("in_bed_time")
+    )
+
+
+def _sleep_heart_rate(tables: Mapping[str, object], figures: pl.LazyFrame) -> pl.LazyFrame:
+    """Band: the mean and lowest minute heart rate from sleep onset to wake."""
+    minutes = frame(tables, "band_minutes").select(
+        "participant_id", pl.lit("band").alias("device"), pl.col("event_id").alias("source_id"), "time", "hr_avg_bpm"
+    )
+    window = figures.filter(pl.col("device") == "band").select(*KEY, "sleep_onset_time", "wake_time")
+    return (
+        minutes.join(window, on=KEY, nulls_equal=True)
+        .filter((pl.col("time") >= pl.col("sleep_onset_time")) & (pl.col("time") < pl.col("wake_time")))
+        .group_by(KEY)
+        .agg(
+            pl.col("hr_avg_bpm").mean().alias("sleep_hr_avg_bpm"),
+            pl.col("hr_avg_bpm").min().alias("sleep_hr_lowest_bpm"),
+        )
+    )
+
+
+def _main_sleep(nights: pl.LazyFrame) -> pl.LazyFrame:
+    """is_main_sleep: the longest time in bed of a participant's nights of one device filed under one date (ties:
+    the earliest)."""
+    group = ["participant_id", "device", "night"]
+    return nights.sort(
+        pl.col("time_in_bed_s").fill_null(-1.0), "in_bed_time", "source_id", descending=[True, False, False],
+        nulls_last=True,
+    ).with_columns((pl.int_range(pl.len()).over(group) == 0).alias("is_main_sleep"))
