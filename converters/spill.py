@@ -18,6 +18,8 @@ from typing import Any, Iterator, Sequence
 import polars as pl
 from polars.io.plugins import register_io_source
 
+from . import store
+
 
 class SpillFailed(Exception):
     """Rows could not be written to the work folder (a full disk, say): the run cannot go on."""
@@ -146,8 +148,10 @@ def _write(df: pl.DataFrame, folder: Path) -> Path:
     path = folder / f"{uuid.uuid4().hex}.parquet"
     try:  # lz4: a third faster to write than zstd, and read back as fast
         df.write_parquet(path, compression="lz4", statistics=False, row_group_size=ROW_GROUP)
-    except OSError as e:
-        raise SpillFailed(e.strerror or str(e)) from None
+    except Exception as e:  # polars' writers report the system's error in words of their own
+        if (cause := store.reason(e, folder)) is None:
+            raise
+        raise SpillFailed(cause) from None
     return path
 
 
