@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 $(BIN)/databack: pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[test,bench]'
+	$(BIN)/pip install -q -e '.[test,bench,dask]'
 	@touch $@
 
 install: $(BIN)/databack

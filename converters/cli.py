@@ -49,6 +49,18 @@ PARTITION_BY = Annotated[
     typer.Option("--partition-by", help="Write Hive-partitioned Parquet datasets by participant_id, night and/or day."),
 ]
 JSON = Annotated[bool, typer.Option("--json", help="Also print report.json to stdout.")]
+JOBS = Annotated[
+    Optional[int], typer.Option("--jobs", "-j", min=1, help="Files converted in parallel [default: all cores].")
+]
+SCHEDULER = Annotated[
+    Optional[str],
+    typer.Option(
+        "--scheduler",
+        envvar="DASK_SCHEDULER_ADDRESS",
+        help="Run on this Dask cluster (tcp://HOST:8786; needs databack[dask]): OUT and the inputs on a file system "
+        "its workers share.",
+    ),
+]
 WAIT = Annotated[
     bool, typer.Option("--wait", help="If another databack run is writing OUT, wait until it ends (else stop at once).")
 ]
@@ -75,12 +87,12 @@ def convert(
         bool, typer.Option("--pseudonymize", help="Write participant ids as keyed hashes (needs --key-file).")
     ] = False,
     key_file: Annotated[Optional[Path], typer.Option("--key-file", help="Secret key for --pseudonymize.")] = None,
-    jobs: Annotated[
-        Optional[int], typer.Option("--jobs", "-j", min=1, help="Files converted in parallel [default: all cores].")
-    ] = None,
+    jobs: JOBS = None,
     shard: Annotated[
-        Optional[str], typer.Option("--shard", help="I/N: convert only the I-th of N slices of the inputs.")
+        Optional[str],
+        typer.Option("--shard", help="I/N: convert only the I-th of N slices of the inputs; auto: the Slurm array task's."),
     ] = None,
+    scheduler: SCHEDULER = None,
     force: Annotated[
         bool, typer.Option("--force", help="Convert every input again, even those OUT already holds unchanged.")
     ] = False,
@@ -118,8 +130,8 @@ def convert(
     stdin = Path("-") in paths
     paths = [p for p in paths if p != Path("-")]
     missing = [str(p) for p in paths if not p.exists() and not conversion.GLOB_CHARS & set(str(p))]
-    if missing:
-        _usage_error(err, f"no such file or folder: {', '.join(missing)}")
+    if missing:  # pseudonymised runs name no folder, not even here
+        _usage_error(err, f"no such file or folder: {', '.join(Path(m).name if pseudonymize else m for m in missing)}")
     if participant and participants:
         _usage_error(err, "give --participant or --participants, not both")
     if pseudonymize != bool(key_file):
@@ -146,7 +158,8 @@ def convert(
         previous_tables, previous_files, _ = ({}, [], {}) if force or hosts else writers.read_output(out)
         with _progress(err, len(inputs)) as advance:
             result, skipped = conversion.update(
-                inputs, previous_tables, previous_files, advance, jobs or os.cpu_count() or 1, debug, held.work()
+                inputs, previous_tables, previous_files, advance, jobs or os.cpu_count() or 1, debug, held.work(),
+                scheduler,
             )
         if skipped:
             err.print(f"databack: {len(skipped)} inputs already converted unchanged in {out}: skipped (--force redoes them)")
@@ -160,6 +173,8 @@ def merge(
     format: FORMAT = OutputFormat.parquet,
     partition_by: PARTITION_BY = None,
     json_report: JSON = False,
+    jobs: JOBS = None,
+    scheduler: SCHEDULER = None,
     wait: WAIT = False,
     wait_timeout: WAIT_TIMEOUT = None,
 ) -> None:
@@ -176,35 +191,42 @@ def merge(
     with _locked(err, out, wait, wait_timeout, outputs) as held, ExitStack() as inputs:
         for p in outputs:  # each read while no run writes it
             inputs.enter_context(store.reading(p, _wait_limit(wait, wait_timeout)))
-        result = conversion.merge([writers.read_output(p)[:2] for p in outputs], held.work())
+        outputs_read = [writers.read_output(p)[:2] for p in outputs]
+        result = conversion.merge(outputs_read, held.work(), jobs or os.cpu_count() or 1, scheduler)
         _finish(err, result, held, format, partitions, json_report)
 
 
 @app.command()
 def scrub(
     capture: Annotated[Path, typer.Argument(help="A HAR file or mitmproxy flow dump.")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Where to write the scrubbed copy (a file, or a folder).")],
+    out: Annotated[
+        str,
+        typer.Option("--out", "-o", help="Where to write the scrubbed copy: a file, or a folder (existing, or ending "
+                     "in /); missing folders are created."),
+    ],
     json_report: JSON = False,
 ) -> None:
-    """Write a copy of a capture without its secrets: Authorization and cookie headers, OAuth passwords, client
-    secrets and tokens, token-like query parameters. The copy converts to exactly the same tables.
+    """Write a copy of a capture without its secrets: every header value but harmless ones, cookies, URL userinfo
+    and token-like parameters, passwords, tokens and other credentials in bodies, WebSocket messages and free text.
+    The copy converts to the same device tables.
 
     Exit code 0 when the whole capture was copied, 1 when it was cut short or unreadable, 2 for a usage error.
     """
-    from dataclasses import asdict
-
-    from .scrub import scrub_capture
+    from .scrub import KINDS, output_path, scrub_capture
 
     err = _console()
     if not capture.is_file():
         _usage_error(err, f"no such file: {capture}")
-    report = scrub_capture(capture, out / capture.name if out.is_dir() else out)
-    redacted = f"{report.headers} headers, {report.cookies} cookies, {report.query_params} query parameters, " \
-        f"{report.token_bodies} token bodies"
+    try:
+        target = output_path(capture, out)
+    except OSError as e:
+        _usage_error(err, str(e))
+    report = scrub_capture(capture, target)
+    redacted = ", ".join(f"{report.counts[k]} {k}" for k in KINDS)
     err.print(f"databack: {capture}: {report.status}" + (f": {report.message}" if report.message else ""))
-    err.print(f"  {report.entries} entries written, redacted: {redacted}")
+    err.print(f"  {report.entries} entries written to {target}, values redacted: {redacted}")
     if json_report:
-        _print_json(asdict(report))
+        _print_json(report.as_dict())
     raise typer.Exit(0 if report.status == "ok" else 1)
 
 
@@ -396,6 +418,11 @@ class _PlainConsole:
 
 
 def _parse_shard(err, shard: str) -> tuple[int, int]:
+    if shard == "auto":  # a Slurm job array's task: --array=1-32 gives tasks 1 to 32 of 32
+        task, first, count = (os.environ.get(f"SLURM_ARRAY_TASK_{v}", "") for v in ("ID", "MIN", "COUNT"))
+        if not (task.isdigit() and count.isdigit()):
+            _usage_error(err, "--shard auto needs SLURM_ARRAY_TASK_ID and SLURM_ARRAY_TASK_COUNT (a Slurm job array)")
+        shard = f"{int(task) - int(first or 1) + 1}/{count}"
     index, _, count = shard.partition("/")
     if not (index.isdigit() and count.isdigit() and 1 <= int(index) <= int(count)):
         _usage_error(err, f"--shard takes I/N with 1 <= I <= N, not {shard!r}")
@@ -438,7 +465,7 @@ def _progress(console, total: int, label: str = "converting"):
 
             def advance(inp, file_report) -> None:
                 if file_report is None:
-                    progress.update(task, description=inp.name)
+                    progress.update(task, description=inp.source_file)
                 else:
                     progress.advance(task)
 
@@ -466,6 +493,11 @@ def main() -> NoReturn:
         if isinstance(e.code, str):
             sys.stderr.write(e.code + "\n")
         code = e.code if isinstance(e.code, int) else int(e.code is not None)
+    except Exception as e:  # a bug of databack's (--debug lets them through): shown with its messages redacted
+        from .redaction import traceback_text
+
+        sys.stderr.write(traceback_text(e))
+        code = 1
     # Everything is written and closed by now: leave without the interpreter's teardown, which frees every object
     # and stops polars' threads one by one (0.15 s of a conversion of a 200 MB HAR), as mypy's `hard_exit` does.
     sys.stdout.flush()

@@ -7,14 +7,14 @@ decode, or not a device response at all.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import os
 import shutil
 import tempfile
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from contextlib import nullcontext
+from dataclasses import dataclass, field, replace
 from itertools import repeat
 from pathlib import Path
 from typing import Any, BinaryIO, Callable, Iterable, Literal
@@ -22,16 +22,17 @@ from typing import Any, BinaryIO, Callable, Iterable, Literal
 import orjson
 import polars as pl
 
-from . import devices, generic, saved, spill, views
+from . import devices, generic, redaction, saved, spill, views
+from .spill import Part
 from .captures import CaptureError, Exchange, Skipped, detect_format, read_capture, reading_cost
 from .captures.pipe import Decoded, NotDevice, read_capture_beside
-from .credentials import is_sign_in_url
-from .dedupe import FILE_INDEX, dedupe
+from .dedupe import FILE_INDEX, Losses, dedupe
 from .digest import sha256_or_none
 from .hosts import BodyWanted, host_matches
-from .parallel import map_files
+from .parallel import Executor, executor
 from .captures.har import NOT_A_HAR
-from .devices.base import Block, Endpoint, Request, Row, Rows, datetime_us
+from .devices.base import Block, Request, Rows, datetime_us
+from .redaction import Safe, SafeRow
 from .tables import TABLES, UTC_TIME
 
 Status = Literal["ok", "partial", "failed", "skipped"]
@@ -46,19 +47,26 @@ class Input:
     error: str | None = None  # a reason not to convert this input at all (e.g. no participant for it)
     endpoint: str | None = None  # for saved single responses: read them as this endpoint
     generic: tuple[str, ...] = ()  # host globs whose JSON responses are exported generically
+    source_file: Safe | None = None  # what outputs call it: `name`, or pseudonymised (`participants.assign`)
+
+    def __post_init__(self) -> None:
+        if self.source_file is None:
+            object.__setattr__(self, "source_file", redaction.source_file(self.name))
 
 
 @dataclass
 class FileReport:
-    """What happened to one input file; every exchange is counted in exactly one category."""
+    """What happened to one input file; every exchange is counted in exactly one category. Its captured text
+    (`CAPTURED`: the file's name, the error, hosts, paths, generic table names) is `Safe`: `as_dict`, the way to
+    every output, refuses any that is not."""
 
-    file: str
+    file: Safe
     participant_id: str | None = None
     format: str | None = None
     size_bytes: int | None = None
     sha256: str | None = None
     status: Status = "ok"
-    error: str | None = None
+    error: Safe | None = None
     exchanges: int = 0
     device_responses: Counter[str] = field(default_factory=Counter)  # endpoint -> responses decoded into rows
     rejects: int = 0
@@ -85,13 +93,25 @@ class FileReport:
             + self.not_device
         )
 
+    CAPTURED = ("file", "error", "undecoded_device_paths", "generic_responses", "unrecognised_hosts")
+
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> FileReport:
-        """A report as `as_dict` wrote it (e.g. read back from report.json)."""
-        return cls(**{k: Counter(v) if isinstance(v, dict) else v for k, v in d.items()})
+        """A report as `as_dict` wrote it (e.g. read back from report.json), its captured text redacted again."""
+        fields = {k: Counter(v) if isinstance(v, dict) else v for k, v in d.items()}
+        for k in cls.CAPTURED:
+            value = fields.get(k)
+            if isinstance(value, Counter):
+                fields[k] = Counter({redaction.from_earlier_output(n): c for n, c in value.items()})
+            elif value is not None:
+                fields[k] = redaction.from_earlier_output(value, name=k == "file")
+        return cls(**fields)
 
     def as_dict(self) -> dict[str, Any]:
-        return {k: (dict(sorted(v.items())) if isinstance(v, Counter) else v) for k, v in self.__dict__.items()}
+        for k in self.CAPTURED:
+            redaction.require(getattr(self, k), f"report field {k}")
+        return {k: ({str(n): c for n, c in sorted(v.items())} if isinstance(v, Counter) else v)
+                for k, v in self.__dict__.items()}
 
 
 @dataclass
@@ -135,6 +155,7 @@ BUFFER_COLUMNS = {
 }
 
 ProgressCallback = Callable[[Input, FileReport | None], None]
+FileRows = dict[str, list[Part] | pl.DataFrame]  # a file's rows: a table's parts, a generic table's frame
 
 
 GLOB_CHARS = frozenset("*?[")
@@ -177,45 +198,82 @@ def convert(
     jobs: int = 1,
     debug: bool = False,
     spill_dir: Path | None = None,
+    scheduler: str | None = None,
 ) -> Conversion:
-    """Convert the inputs, `jobs` files at a time in separate processes; the result does not depend on `jobs`.
-    Where records conflict the most recent capture wins (ties: the file whose name sorts last, then the later entry).
-    With `spill_dir`, rows beyond what memory should hold go there, and big tables come back as `spill.Sorted`
-    files in it (keep it until they are written)."""
-    reports, frames = convert_files(inputs, progress, jobs, debug, spill_dir)
-    return combine(reports, frames, spill_dir)
+    """Convert the inputs, `jobs` files at a time in separate processes (or as tasks of the Dask cluster at
+    `scheduler`); the result does not depend on either. Where records conflict the most recent capture wins (ties: the
+    file whose name sorts last, then the later entry). With `spill_dir`, rows go there rather than stay in memory,
+    and big tables come back as `spill.Sorted` files in it (keep it until they are written)."""
+    with executor(jobs, scheduler) as ex:
+        reports, parts = convert_files(inputs, progress, jobs, debug, spill_dir, ex)
+        return combine(reports, parts, spill_dir, ex)
 
 
 def update(
     inputs: list[Input],
-    previous_tables: dict[str, spill.Rows],
+    previous_tables: dict[str, list[pl.LazyFrame]],
     previous_files: list[FileReport],
     progress: ProgressCallback | None = None,
     jobs: int = 1,
     debug: bool = False,
     spill_dir: Path | None = None,
+    scheduler: str | None = None,
 ) -> tuple[Conversion, list[Input]]:
     """Add to an earlier run: inputs whose name and SHA-256 it already converted are skipped (their rows and
     reports kept), the others converted and merged in, duplicates removed across old and new. Returns the
     conversion and the inputs skipped."""
     done = {f.file: f.sha256 for f in previous_files if f.status != "failed"}
-    skipped = [i for i in inputs if i.error is None and i.name in done and done[i.name] == sha256_or_none(i.path)]
+    skipped = [
+        i for i in inputs
+        if i.error is None and i.source_file in done and done[i.source_file] == sha256_or_none(i.path)
+    ]
     todo = [i for i in inputs if i not in skipped]
-    redone = {i.name for i in todo}
-    kept = {n: _without_files(rows, redone) for n, rows in previous_tables.items()}
-    reports, frames = convert_files(todo, progress, jobs, debug, spill_dir)
-    reports = [f for f in previous_files if f.file not in redone] + reports
-    return combine(reports, [kept, *frames], spill_dir), skipped
+    redone = {i.source_file for i in todo}
+    with executor(jobs, scheduler) as ex:
+        kept = _taken_in({n: [s.filter(~pl.col("source_file").is_in(redone)) for s in slices]
+                          for n, slices in previous_tables.items()}, spill_dir, ex)
+        reports, parts = convert_files(todo, progress, jobs, debug, spill_dir, ex)
+        reports = [f for f in previous_files if f.file not in redone] + reports
+        return combine(reports, _joined([kept, parts]), spill_dir, ex), skipped
 
 
-def merge(outputs: list[tuple[dict[str, spill.Rows], list[FileReport]]], spill_dir: Path | None = None) -> Conversion:
+def merge(
+    outputs: list[tuple[dict[str, list[pl.LazyFrame]], list[FileReport]]],
+    spill_dir: Path | None = None,
+    jobs: int = 1,
+    scheduler: str | None = None,
+) -> Conversion:
     """Combine the tables and reports of several runs (e.g. shards of one archive) as if they were one run."""
-    return combine([f for _, files in outputs for f in files], [tables for tables, _ in outputs], spill_dir)
+    with executor(jobs, scheduler) as ex:
+        parts = [_taken_in(tables, spill_dir, ex) for tables, _ in outputs]
+        return combine([f for _, files in outputs for f in files], _joined(parts), spill_dir, ex)
 
 
-def _without_files(rows: spill.Rows, files: set[str]) -> spill.Rows:
-    without = ~pl.col("source_file").is_in(files)
-    return [part.filter(without) for part in rows] if isinstance(rows, list) else rows.filter(without)
+def _taken_in(tables: dict[str, list[pl.LazyFrame]], spill_dir: Path | None, ex: Executor) -> dict[str, list[Part]]:
+    """Tables of an earlier run, read in slices here (where OUT is), as parts (each slice sorted anew: a partitioned
+    dataset is not read in key order)."""
+    slices = [(name, s) for name, table in tables.items() if name in TABLES for s in table]
+    spill_dir = spill_dir and spill_dir.absolute()
+    here = Executor(ex.jobs if ex.local else os.cpu_count() or 1)
+    done = here.map(_slice_part, [(s, TABLES[name].key, spill_dir) for name, s in slices])
+    parts: dict[str, list[Part]] = {}
+    for (name, _), (_, part) in zip(slices, sorted(done, key=lambda d: d[0])):
+        if part.height:
+            parts.setdefault(name, []).append(part)
+    return parts
+
+
+def _slice_part(task: tuple[pl.LazyFrame, tuple[str, ...], Path | None]) -> Part:
+    rows, key, folder = task
+    return Part.of(rows.collect(engine="in-memory"), key, folder)
+
+
+def _joined(runs: list[dict[str, list]]) -> dict[str, list]:
+    joined: dict[str, list] = {}
+    for run in runs:
+        for name, parts in run.items():
+            joined.setdefault(name, []).extend(parts)
+    return joined
 
 
 def shard(inputs: list[Input], index: int, count: int) -> list[Input]:
@@ -230,87 +288,134 @@ def convert_files(
     jobs: int = 1,
     debug: bool = False,
     spill_dir: Path | None = None,
-) -> tuple[list[FileReport], list[dict[str, spill.Rows]]]:
-    """Each input's report, in input order, and the rows of all of them. With `spill_dir`, the rows of files kept
-    in memory go to disk once they add up to `spill.SPILL_ROWS`: one batch per table for all those files, so that
-    the parts to combine stay few however many files there are."""
-    separate_reader = jobs >= 2 * min(jobs, len(inputs))  # two cores or more for every file converted at once
+    ex: Executor | None = None,
+) -> tuple[list[FileReport], dict[str, list]]:
+    """Each input's report, in input order, and the rows of all of them: per table, its parts (generic tables: frames).
+    Parts small enough to come back in memory are gathered as they come, and written as one part per table once
+    they add up to `spill.SPILL_ROWS` (or `spill.MAX_PARTS` files), so that the parts to reduce stay few however many
+    files there are."""
+    spill_dir = spill_dir and spill_dir.absolute()  # a part's path, wherever it is read
+    if ex is not None and not ex.local:  # read by workers elsewhere, whose working folder is not this one
+        inputs = [replace(i, path=i.path.absolute()) for i in inputs]
+    separate_reader = ex is None or ex.local  # a Dask worker may not start processes of its own
+    separate_reader = separate_reader and jobs >= 2 * min(jobs, len(inputs))  # two cores for each file at once
     reports: dict[int, FileReport] = {}  # input index -> its report
-    frames: dict[int, dict[str, spill.Rows]] = {}  # input index -> its rows not yet in a batch of the run
-    batches: dict[str, list[pl.LazyFrame]] = {}  # the run's batches on disk, per table
-    held = 0
-    done = map_files(
-        convert_file, inputs, jobs, progress, debug, separate_reader, spill_dir, cost=lambda inp: reading_cost(inp.path)
-    )
-    for index, (report, tables) in done:
-        reports[index], frames[index] = report, tables
-        held += sum(df.height for name, df in tables.items() if isinstance(df, pl.DataFrame) and name in TABLES)
-        if spill_dir is not None and held >= spill.SPILL_ROWS:
-            for name in TABLES:  # generic tables stay: they are made anew
-                dfs = [t.pop(name) for _, t in sorted(frames.items()) if isinstance(t.get(name), pl.DataFrame)]
-                if dfs:
-                    batches.setdefault(name, []).append(spill.write_batch(pl.concat(dfs), spill_dir))
-            held = 0
-    return [reports[i] for i in range(len(inputs))], [*(frames[i] for i in range(len(inputs))), batches]
+    parts: dict[str, list] = {}
+    small: dict[str, list[pl.DataFrame]] = {}  # per table: rows of parts come back in memory, not yet in a part
+    held = files = 0
+    with nullcontext(ex) if ex is not None else executor(jobs) as ex:
+        done = ex.map_files(
+            convert_file, inputs, progress, debug, separate_reader, spill_dir, cost=lambda inp: reading_cost(inp.path)
+        )
+        for index, (report, tables) in done:
+            reports[index] = report
+            files += 1
+            for name, rows in tables.items():
+                if name not in TABLES:
+                    parts.setdefault(name, []).append(rows)  # a generic table's frame
+                    continue
+                for part in rows:
+                    if isinstance(part.source, pl.DataFrame):
+                        small.setdefault(name, []).append(part.source)
+                        held += part.height
+                    else:
+                        parts.setdefault(name, []).append(part)
+            last = len(reports) == len(inputs)
+            if held >= spill.SPILL_ROWS or files >= spill.MAX_PARTS or last:
+                folder = None if last and ex.local else spill_dir  # what is left at the end stays in memory
+                for name, dfs in small.items():
+                    parts.setdefault(name, []).append(Part.of(pl.concat(dfs), TABLES[name].key, folder))
+                small, held, files = {}, 0, 0
+    return [reports[i] for i in range(len(inputs))], parts
 
 
 def combine(
-    reports: list[FileReport], frames: list[dict[str, spill.Rows]], spill_dir: Path | None = None
+    reports: list[FileReport], parts: dict[str, list], spill_dir: Path | None = None, ex: Executor | None = None
 ) -> Conversion:
     """Rows of files (new, or kept from earlier runs and shards) as one de-duplicated set of tables; the copies
     dropped are added to each file's report. Ties between copies captured at the same time go to the file whose
-    name sorts last, however the files were listed, sharded or added. The dicts in `frames` are emptied as their
-    tables are taken in, so that no table is held twice for longer than it takes to combine it. Tables with rows
-    on disk are sorted on disk, in `spill_dir`, and come back as `spill.Sorted`."""
+    name sorts last, however the files were listed, sharded or added. Each table (with a group: the group's tables
+    together) is cut into ranges of its key, reduced each on its own, `ex`'s tasks at a time; a table bigger than
+    what fits in `spill.HOLD_ROWS` comes back as `spill.Sorted` pieces in `spill_dir`."""
     indexes = {name: i for i, name in enumerate(sorted({r.file for r in reports}))}
-    by_table: dict[str, list[spill.Rows]] = {}
-    for tables in frames:
-        for name in list(tables):
-            by_table.setdefault(name, []).append(tables.pop(name))
-    file_index = pl.col("source_file").replace_strict(indexes, default=-1, return_dtype=pl.Int64).alias(FILE_INDEX)
-    on_disk = {name for name, rows in by_table.items() if any(isinstance(r, list) for r in rows)}
-    # a table on disk stays in parts (each no bigger than a batch), one in memory becomes one part
-    tables, losses = dedupe(
-        {
-            name: [p.lazy().with_columns(file_index) for p in _parts(by_table.pop(name), name in on_disk)]
-            for name in list(by_table)
-            if name in TABLES
-        },
-        {name: spill_dir for name in on_disk} if spill_dir is not None else None,
-    )
+    spill_dir = spill_dir and spill_dir.absolute()
+    ex = ex or Executor()
+    units: dict[str, list[str]] = {}  # what is reduced together: a table, or the tables of a group
+    for name in TABLES:
+        if parts.get(name):
+            units.setdefault(TABLES[name].group or name, []).append(name)
+    tasks, held = [], 0  # held: rows of the tables kept in memory once reduced, up to `spill.HOLD_ROWS`
+    for unit, names in units.items():
+        prefix = TABLES[names[0]].key[:2] if TABLES[names[0]].group else TABLES[names[0]].key
+        unit_parts = [p for name in names for p in parts[name]]
+        rows = sum(p.height for p in unit_parts)
+        in_memory = spill_dir is None or ex.local and held + rows <= spill.HOLD_ROWS  # (a cluster's come on disk)
+        held += rows if in_memory else 0
+        folder = None if in_memory else spill_dir
+        bounds = spill.ranges(unit_parts, prefix)
+        edges = [None, *bounds, None]
+        cuts = {name: [p.cut(bounds) for p in parts[name]] for name in names}
+        for r in range(len(bounds) + 1):
+            slices = {name: [(p, *cut[r]) for p, cut in zip(parts[name], cuts[name]) if cut[r][1] > cut[r][0]]
+                      for name in names}
+            tasks.append(Reduce(slices, prefix, edges[r], edges[r + 1], indexes, folder))
+    results = [result for _, result in sorted(ex.map(reduce_range, tasks), key=lambda d: d[0])]
+    losses = Losses()
+    pieces: dict[str, list] = {}
+    for result in results:
+        losses.add(result.losses)
+        for name, rows in result.tables.items():
+            pieces.setdefault(name, []).append(rows)
     others = {}
-    for name in sorted(by_table):
-        others[name], dropped = generic.dedupe(pl.concat(by_table.pop(name), how="diagonal_relaxed"))
+    for name in sorted(n for n in parts if n not in TABLES):
+        others[name], dropped = generic.dedupe(pl.concat(parts[name], how="diagonal_relaxed"))
         for source_file, n in dropped.iter_rows():
             losses.duplicates[source_file][name] += n
     for report in reports:
         report.duplicates.update(losses.duplicates[report.file])
         report.conflicts.update(losses.conflicts[report.file])
     ordered: dict[str, spill.Frame] = {}
-    held = 0  # rows of tables from disk sorted in memory and kept there: up to `spill.HOLD_ROWS`, then back to disk
     for name in TABLES:
-        parts = tables.pop(name, None)
-        if parts is None:
-            continue
-        folder = spill_dir if name in on_disk else None
-        df = spill.sort([p.drop(FILE_INDEX) for p in parts], TABLES[name].key, folder)
-        if folder is not None and isinstance(df, pl.DataFrame):
-            if held + df.height <= spill.HOLD_ROWS:
-                held += df.height
-            else:
-                df = spill.Sorted.written(df, folder)
-        if df.height:
-            ordered[name] = df
+        ranges = [p for p in pieces.get(name, ()) if isinstance(p, Path) or p.height]
+        if ranges:
+            ordered[name] = spill.Sorted(tuple(ranges)) if isinstance(ranges[0], Path) else pl.concat(ranges)
     ordered |= views.derive(ordered)  # written with the tables they come from
     return Conversion(reports, ordered | others)
 
 
-def _parts(rows: list[spill.Rows], on_disk: bool) -> list[pl.DataFrame | pl.LazyFrame]:
-    """A table's rows as few parts: its batches on disk, and one part of all its rows in memory."""
-    in_memory = [r for r in rows if isinstance(r, pl.DataFrame)]
-    if not on_disk:
-        return [pl.concat(in_memory)]
-    return [part for r in rows if isinstance(r, list) for part in r] + ([pl.concat(in_memory)] if in_memory else [])
+@dataclass(frozen=True)
+class Reduce:
+    """One range of keys of a table, or of the tables of a group: per table, the slices of its parts that hold it."""
+
+    slices: dict[str, list[tuple[Part, int, int]]]
+    prefix: tuple[str, ...]
+    low: tuple[Any, ...] | None
+    high: tuple[Any, ...] | None
+    indexes: dict[str, int]  # source file -> its place among the run's file names
+    folder: Path | None  # where to write the range, if not kept in memory
+
+
+@dataclass(frozen=True)
+class Reduced:
+    tables: dict[str, pl.DataFrame | Path]  # the range, de-duplicated and sorted, or where it was written
+    losses: Losses
+
+
+def reduce_range(task: Reduce) -> Reduced:
+    """A range de-duplicated and sorted: its rows read from their parts, and copies dropped and counted."""
+    in_range = spill.in_range(task.prefix, task.low, task.high)
+    file_index = pl.col("source_file").replace_strict(task.indexes, default=-1, return_dtype=pl.Int64)
+    frames = {}
+    for name, slices in task.slices.items():
+        rows = [part.read(start, stop) for part, start, stop in slices]
+        df = pl.concat(rows) if rows else pl.DataFrame(schema=TABLES[name].schema)
+        frames[name] = df.filter(in_range).with_columns(file_index.alias(FILE_INDEX))
+    tables, losses = dedupe(frames)
+    out = {}
+    for name, df in tables.items():
+        df = df.drop(FILE_INDEX)
+        out[name] = df if task.folder is None or df.is_empty() else spill.Sorted.written([df], task.folder).pieces[0]
+    return Reduced(out, losses)
 
 
 class RowBuffer:
@@ -322,14 +427,18 @@ class RowBuffer:
     def __init__(self, spill_dir: Path | None = None) -> None:
         self._columns: dict[str, dict[str, list]] = {}  # table -> column (provenance included) -> values
         self._frames: dict[str, list[pl.DataFrame]] = {}
-        self._spilled: dict[str, list[pl.LazyFrame]] = {}  # table -> batches written to `spill_dir`
+        self._spilled: dict[str, list[Part]] = {}  # table -> parts written to `spill_dir`
         self._spill_dir = spill_dir
         self._held = 0  # rows in `_frames`
 
     def add(self, rows: Rows, provenance: dict[str, Any]) -> Counter[str]:
-        """Add the rows of one exchange, all with the same provenance; returns how many went into each table."""
+        """Add the rows of one exchange, all with the same provenance; returns how many went into each table.
+        Captured text must have passed the redaction policy: `source_file` is `Safe`, a reject row a `SafeRow`."""
+        redaction.require(provenance["source_file"], "source_file")
         counts: Counter[str] = Counter()
         for table, row in rows:
+            if table == "rejects" and not isinstance(row, SafeRow):
+                raise redaction.Unredacted("rejects rows are made by redaction.reject_row")
             columns = self._columns.get(table) or self._columns.setdefault(table, _empty_columns(table))
             if isinstance(row, Block):
                 for name in ROW_COLUMNS[table]:
@@ -361,6 +470,8 @@ class RowBuffer:
                 raise ValueError(f"{table}: {e}") from None
             series.append(column.cast(UTC_TIME) if is_time else column)
         df = pl.DataFrame(series)
+        if table != "rejects":  # whose rows the policy made whole
+            df = redaction.strict_frame(df)
         self._frames.setdefault(table, []).append(df)
         self._held += df.height
         if self._spill_dir is not None and self._held >= spill.SPILL_ROWS:
@@ -368,18 +479,21 @@ class RowBuffer:
                 self._spill(name)
 
     def _spill(self, table: str) -> None:
-        batch = spill.write_batch(pl.concat(self._frames.pop(table)), self._spill_dir)
-        self._spilled.setdefault(table, []).append(batch)
+        part = Part.of(pl.concat(self._frames.pop(table)), TABLES[table].key, self._spill_dir)
+        self._spilled.setdefault(table, []).append(part)
         self._held = sum(df.height for dfs in self._frames.values() for df in dfs)
 
-    def frames(self) -> dict[str, spill.Rows]:
-        """Every table's rows: in memory, or (for a table that went to disk) the batches written."""
+    def parts(self) -> dict[str, list[Part]]:
+        """Every table's rows as parts, in the order of the rows: written to disk once they passed `SPILL_ROWS`,
+        and what is left too if it is `spill.PART_ROWS` or more; else in memory."""
         for table in list(self._columns):
             self._flush(table)
         for table in list(self._frames):
-            if table in self._spilled:
+            rows = sum(df.height for df in self._frames[table])
+            if table in self._spilled or rows >= spill.PART_ROWS and self._spill_dir is not None:
                 self._spill(table)
-        return {name: pl.concat(dfs) for name, dfs in self._frames.items()} | self._spilled
+        memory = {name: [Part.of(pl.concat(dfs), TABLES[name].key)] for name, dfs in self._frames.items()}
+        return {name: self._spilled.get(name, []) + memory.get(name, []) for name in {**self._spilled, **memory}}
 
 
 def _empty_columns(table: str) -> dict[str, list]:
@@ -388,7 +502,7 @@ def _empty_columns(table: str) -> dict[str, list]:
 
 def convert_file(
     inp: Input, debug: bool = False, separate_reader: bool = False, spill_dir: Path | None = None
-) -> tuple[FileReport, dict[str, spill.Rows]]:
+) -> tuple[FileReport, FileRows]:
     """One input's report and rows (not yet de-duplicated against other files). A bug of databack's fails this
     file alone with a one-line message (with `debug`, it raises for its traceback). With `separate_reader`, the
     capture is parsed by a process of its own while this one decodes (two cores for one file). With `spill_dir`,
@@ -400,16 +514,16 @@ def convert_file(
     except Exception as e:
         if debug:
             raise
-        error = f"internal error ({type(e).__name__}); run again with --debug to see where"
-        return FileReport(inp.name, participant_id=inp.participant_id, status="failed", error=error), {}
+        error = redaction.message(f"internal error ({type(e).__name__}); run again with --debug to see where")
+        return FileReport(inp.source_file, participant_id=inp.participant_id, status="failed", error=error), {}
 
 
 def _convert_file(
     inp: Input, separate_reader: bool, spill_dir: Path | None
-) -> tuple[FileReport, dict[str, spill.Rows]]:
-    report = FileReport(inp.name, participant_id=inp.participant_id)
+) -> tuple[FileReport, FileRows]:
+    report = FileReport(inp.source_file, participant_id=inp.participant_id)
     if inp.error:
-        report.status, report.error = "failed", inp.error
+        report.status, report.error = "failed", redaction.message(inp.error)
         return report, {}
     if separate_reader:  # the reading process takes the hash as it reads
         frames = _read_file(inp, report, separate_reader, spill_dir)
@@ -424,22 +538,22 @@ def _convert_file(
 
 def _read_file(
     inp: Input, report: FileReport, separate_reader: bool, spill_dir: Path | None
-) -> dict[str, spill.Rows]:
+) -> FileRows:
     rows, others = RowBuffer(spill_dir), generic.GenericRecords()
     try:
         report.size_bytes = inp.path.stat().st_size
         report.format = detect_format(inp.path)
     except OSError as e:
-        report.status, report.error = "failed", f"cannot read the file: {e.strerror or e}"
+        report.status, report.error = "failed", redaction.message(f"cannot read the file: {e.strerror or e}")
         return {}
     if report.format is None:
         reason = "empty file" if report.size_bytes == 0 else "not a HAR file or a mitmproxy flow dump"
-        report.status, report.error = ("failed" if inp.explicit else "skipped"), reason
+        report.status, report.error = ("failed" if inp.explicit else "skipped"), redaction.message(reason)
         return {}
     try:
         if report.format == "json":
             _note_unknown_shapes(report, _convert_saved(inp, report, rows))
-            return rows.frames()
+            return rows.parts()
         if separate_reader:
             items = read_capture_beside(
                 inp.path, report.format, inp.name, inp.generic, on_digest=lambda d: setattr(report, "sha256", d)
@@ -459,7 +573,7 @@ def _read_file(
             elif isinstance(item, NotDevice):  # counted by the reading process: what `_route_exchange` would do
                 report.exchanges += item.hosts.total()
                 report.not_device += item.hosts.total()
-                report.unrecognised_hosts.update(item.hosts)
+                report.unrecognised_hosts.update({redaction.host(h): n for h, n in item.hosts.items()})
             elif isinstance(item, Skipped):
                 report.skipped_entries[item.kind] += 1
             elif isinstance(item, CaptureError):
@@ -467,13 +581,13 @@ def _read_file(
                     report.status = "failed"
                 else:
                     report.status = "partial"
-                report.error = item.message
+                report.error = redaction.message(item.message)
     except OSError as e:
         report.status = "partial" if report.exchanges else "failed"
-        report.error = f"cannot read the file: {e.strerror or e}"
+        report.error = redaction.message(f"cannot read the file: {e.strerror or e}")
     else:
         _note_unknown_shapes(report, unknown_shapes)
-    return rows.frames() | generic.frames(others)
+    return rows.parts() | generic.frames(others)
 
 
 def _note_unknown_shapes(report: FileReport, count: int) -> None:
@@ -481,7 +595,7 @@ def _note_unknown_shapes(report: FileReport, count: int) -> None:
     if count:
         message = f"{count} device response{'s' * (count > 1)} of a shape databack does not know (kept in rejects)"
         report.status = "partial" if report.status == "ok" else report.status
-        report.error = f"{report.error}; {message}" if report.error else message
+        report.error = redaction.message(f"{report.error}; {message}" if report.error else message)
 
 
 def _route_exchange(
@@ -497,7 +611,7 @@ def _route_exchange(
     rejected because its shape is not one databack knows."""
     provenance = {
         "participant_id": inp.participant_id,
-        "source_file": ex.source_file,
+        "source_file": inp.source_file,
         "source_entry": ex.source_entry,
         "captured_at": datetime_us(ex.captured_at),
     }
@@ -505,15 +619,15 @@ def _route_exchange(
     if m is None:
         if (payload := _generic_payload(ex, inp)) is not None:
             table = generic.table_name(ex.host, ex.path)
-            others.add(table, payload, ex.body, provenance)
+            others.add(table, redaction.generic_payload(payload), provenance)
             report.generic_responses[table] += 1
             return False
         report.not_device += 1
-        report.unrecognised_hosts[ex.host] += 1
+        report.unrecognised_hosts[redaction.host(ex.host)] += 1
         return False
     ep = m.endpoint
     if ep is None:
-        report.undecoded_device_paths[f"{ex.method} {ex.host} {m.path}"] += 1
+        report.undecoded_device_paths[redaction.request_line(ex.method, ex.host, ex.path)] += 1
         return False
     if ep.kind == "auth":
         report.auth += 1
@@ -524,7 +638,9 @@ def _route_exchange(
     problem, decoded = predecoded or devices.decode(ex, m)
     if problem is not None:
         report.rejects += 1
-        rows.add([("rejects", _reject_row(ex, ep, problem))], provenance)
+        body = devices.read_body(ex, ep.reads)
+        row = redaction.reject_row(ep.name, ex.method, ex.host, ex.path, ex.status, problem, body)
+        rows.add([("rejects", row)], provenance)
         return isinstance(problem, devices.UnknownShape)
     report.device_responses[ep.name] += 1
     report.rows.update(rows.add(decoded, provenance))
@@ -535,7 +651,7 @@ def _generic_payload(ex: Exchange, inp: Input) -> Any:
     """The JSON of a successful response from a host chosen for generic export, else None."""
     if not (inp.generic and ex.body and ex.status and 200 <= ex.status < 300):
         return None
-    if not host_matches(ex.host, inp.generic) or is_sign_in_url(ex.path):  # credentials: never exported
+    if not host_matches(ex.host, inp.generic) or redaction.is_sign_in_url(ex.path):  # credentials: never exported
         return None
     try:
         payload = orjson.loads(ex.body)
@@ -551,46 +667,28 @@ def _convert_saved(inp: Input, report: FileReport, rows: RowBuffer) -> bool:
     try:
         payload = orjson.loads(inp.path.read_bytes())
     except orjson.JSONDecodeError as e:
-        report.status, report.error = ("failed" if inp.explicit else "skipped"), f"not JSON: {e}"
+        report.status, report.error = ("failed" if inp.explicit else "skipped"), redaction.message(f"not JSON: {e}")
         report.exchanges = 0
         return False
     endpoint = saved.endpoint_named(inp.endpoint) if inp.endpoint else saved.recognise(payload)
     if endpoint is None:
         report.status = "failed" if inp.explicit else "skipped"
-        report.error = "JSON, but neither a HAR file nor a response databack recognises (name one with --endpoint)"
+        report.error = redaction.message(
+            "JSON, but neither a HAR file nor a response databack recognises (name one with --endpoint)"
+        )
         report.exchanges = 0
         return False
     report.read_as = endpoint.name
-    provenance = {"participant_id": inp.participant_id, "source_file": inp.name, "source_entry": 0, "captured_at": None}
+    provenance = {
+        "participant_id": inp.participant_id, "source_file": inp.source_file, "source_entry": 0, "captured_at": None
+    }
     problem, decoded = devices.decode_payload(payload, endpoint, Request({}, {}, None, None))
     if problem is not None:
         report.rejects += 1
-        rows.add([("rejects", _saved_reject_row(inp, payload, endpoint.name, problem))], provenance)
+        body = orjson.dumps(payload)
+        rows.add([("rejects", redaction.reject_row(endpoint.name, None, None, inp.source_file, None, problem, body))],
+                 provenance)
         return isinstance(problem, devices.UnknownShape)
     report.device_responses[endpoint.name] += 1
     report.rows.update(rows.add(decoded, provenance))
     return False
-
-
-def _saved_reject_row(inp: Input, payload: Any, endpoint: str, reason: str) -> Row:
-    return {"endpoint": endpoint, "path": inp.name, "reason": reason, "body": orjson.dumps(payload).decode(),
-            "body_encoding": "utf-8"}
-
-
-def _reject_row(ex: Exchange, endpoint: Endpoint, reason: str) -> Row:
-    body, encoding = None, None
-    if (raw := devices.read_body(ex, endpoint.reads)) is not None:
-        try:
-            body, encoding = raw.decode("utf-8"), "utf-8"
-        except UnicodeDecodeError:
-            body, encoding = base64.b64encode(raw).decode("ascii"), "base64"
-    return {
-        "endpoint": endpoint.name,
-        "method": ex.method,
-        "host": ex.host,
-        "path": ex.path,
-        "status": ex.status,
-        "reason": reason,
-        "body": body,
-        "body_encoding": encoding,
-    }
