@@ -27,6 +27,7 @@ import orjson
 import polars as pl
 import pytest
 import strategies as S
+from conftest import frames_of
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
@@ -73,7 +74,7 @@ def convert_one(path: Path) -> tuple[FileReport, dict]:
     report, frames = convert_file(Input(path, path.name, True), debug=True) if _DEBUG else convert_file(
         Input(path, path.name, True))
     assert not (report.error or "").startswith("internal error"), report.error
-    return report, frames
+    return report, frames_of(frames)
 
 
 def unknown_shapes(frames: dict) -> int:
@@ -337,6 +338,7 @@ def test_valid_payloads_fit_their_schema_and_decode_deterministically(call):
     second = list(row_by_row(endpoint.decode(copy.deepcopy(payload), request)))
     assert first == second
     tables = Counter(table for table, _ in first)  # tables a decoder may add later are not checked
+    assert set(tables) <= set(endpoint.tables)  # what `databack endpoints` says it fills
     assert {t: n for t, n in tables.items() if t in call.expected_rows} == +Counter(call.expected_rows)
     for table, row in first:
         assert set(row) == set(TABLES[table].row_schema), table
