@@ -781,12 +781,14 @@ def strict_frame(df):
     are): device tables hold chosen fields, so this finds nothing unless a capture put a credential where data was."""
     import polars as pl
 
-    for name, dtype in df.schema.items():
-        if dtype != pl.String or name in _PROVENANCE_TEXT:
+    columns = [name for name, dtype in df.schema.items() if dtype == pl.String and name not in _PROVENANCE_TEXT]
+    if not columns or not df.height:
+        return df
+    flagged = df.select(pl.col(columns).str.contains_any(_STRICT_ANCHORS).any()).row(0)  # one query, all columns
+    for name, flag in zip(columns, flagged):
+        if not flag:
             continue
         hits = df.get_column(name).str.contains_any(_STRICT_ANCHORS).fill_null(False)
-        if not hits.any():
-            continue
         found = df.get_column(name).filter(hits).unique().to_list()
         changed = {v: r for v in found if (r := redact_text(v, STRICT)) != v}
         if changed:

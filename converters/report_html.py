@@ -22,7 +22,7 @@ from typing import Any, Iterator
 import orjson
 import polars as pl
 
-from . import __version__
+from . import __version__, redaction
 from .atomic import atomic_path
 from .views import frame, sleep_nights
 from .writers import scan_output
@@ -484,8 +484,9 @@ def _day(value: date | datetime) -> str:
 
 
 def shown(text: str | None) -> str | None:
-    """A captured string (a file name, an error line read back from report.json) as the page may show it."""
-    return text
+    """A captured string (a file name, an error line read back from report.json) as the page may show it: through
+    the redaction policy again (a no-op for what this version wrote; an older report.json may hold more)."""
+    return redaction.from_earlier_output(text)
 
 
 # --- charts: Vega-Lite specifications made with Altair, data supplied by the page ------------------------------

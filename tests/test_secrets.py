@@ -1,5 +1,6 @@
 """No planted secret reaches any output: tables (Parquet and CSV, generic ones too), partitions, report.json,
-datapackage.json, stdout and stderr of `convert` (with --generic, --json, --debug), `inspect` (table and --json),
+datapackage.json, stdout and stderr of `convert` (with --generic, --json, --debug), `report` (report.html),
+`export omh`, `inspect` (table and --json),
 `scrub` and the scrubbed copies themselves; pseudonymised runs name no folder; scrubbed copies convert to the same
 device tables and rejects; the README's table of secrets lists every kind of the corpus (tests/secret_corpus.py).
 """
@@ -126,6 +127,12 @@ def outputs(corpus, tmp_path_factory) -> dict[str, list[str]]:
                                        "--debug", "--jobs", "1"])
         assert code == 1 and "partial: 2 device responses of a shape databack does not know" in stderr  # rejects
         texts[f"convert --format {fmt}"] = [stdout, stderr, *output_texts(out)]
+    code, stdout, stderr = invoke(["report", str(root / "parquet")])
+    assert code == 0, stderr
+    texts["report"] = [stdout, stderr, (root / "parquet" / "report.html").read_text()]
+    code, stdout, stderr = invoke(["export", "omh", str(root / "parquet"), "-o", str(root / "omh")])
+    assert code == 0, stderr
+    texts["export omh"] = [stdout, stderr, *output_texts(root / "omh")]
     for args in ([], ["--json"]):
         code, stdout, stderr = invoke(["inspect", *captures, *args, "--jobs", "1"])
         assert code == 0, stderr
