@@ -37,7 +37,7 @@ from .captures.har import NOT_A_HAR
 from .devices.base import normalise_path
 from .parallel import map_files
 from . import redaction
-from .redaction import SEGMENT, Safe
+from .redaction import SEGMENT, Safe, split_odata_args
 
 if TYPE_CHECKING:  # convert imports modules that import path_template from here
     from .pipeline import Input
@@ -260,7 +260,7 @@ def _segment(segment: str) -> str:
         return segment
     if m := _ODATA.fullmatch(segment):
         name = m["name"]
-        return f"{_value(name) or name}({','.join(_odata_arg(a) for a in _split_args(m['args']))})"
+        return f"{_value(name) or name}({','.join(_odata_arg(a) for a in split_odata_args(m['args']))})"
     if kind := _value(segment):
         return kind
     if (m := _FILE_NAME.fullmatch(segment)) and (kind := _value(m[1])):
@@ -288,21 +288,6 @@ def _looks_like_token(text: str) -> bool:
     if not digits or text.isdigit():
         return False
     return digits * 5 >= len(text) or len(text) >= 20 and not text.isupper() and not text.islower()
-
-
-def _split_args(args: str) -> list[str]:
-    """OData key arguments split at commas outside quotes ('' inside a quoted value toggles twice)."""
-    parts, current, quoted = [], [], False
-    for c in args:
-        if c == "'":
-            quoted = not quoted
-        if c == "," and not quoted:
-            parts.append("".join(current))
-            current = []
-        else:
-            current.append(c)
-    parts.append("".join(current))
-    return parts if args else []
 
 
 def _odata_arg(arg: str) -> str:

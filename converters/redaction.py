@@ -460,7 +460,7 @@ def _segment(segment: str, mode: Mode, marker: str) -> str:
     if is_credential_value(decoded, mode):
         return marker
     if (m := _ODATA.fullmatch(segment)) and m["args"]:
-        args = ",".join(_odata_arg(a, mode, marker) for a in _split_args(m["args"]))
+        args = ",".join(_odata_arg(a, mode, marker) for a in split_odata_args(m["args"]))
         return f"{_segment(m['name'], mode, marker)}({args}){m['rest']}"
     if mode == FULL and ("=" in decoded or "://" in decoded):
         redacted = redact_text(decoded, mode)
@@ -491,8 +491,8 @@ def _odata_arg(arg: str, mode: Mode, marker: str) -> str:
     return arg
 
 
-def _split_args(args: str) -> list[str]:
-    """OData key arguments split at commas outside quotes."""
+def split_odata_args(args: str) -> list[str]:
+    """OData key arguments split at commas outside quotes ('' inside a quoted value toggles twice)."""
     parts, current, quoted = [], [], False
     for c in args:
         if c == "'":
@@ -503,7 +503,7 @@ def _split_args(args: str) -> list[str]:
         else:
             current.append(c)
     parts.append("".join(current))
-    return parts
+    return parts if args else []
 
 
 # --- what outputs show of a request ---------------------------------------------------------------------------
