@@ -121,10 +121,10 @@ def outputs(corpus, tmp_path_factory) -> dict[str, list[str]]:
     captures = [str(corpus.har), str(corpus.flow), *map(str, SAMPLES)]
     generic = ["--generic", secret_corpus.GENERIC_HOST, "--generic", "*.example.com", "--generic", "login.live.com"]
     texts: dict[str, list[str]] = {}
-    for fmt in ("parquet", "csv"):
+    for fmt, jobs in (("parquet", "1"), ("csv", "2")):  # in worker processes too: what they send back is checked
         out = root / fmt
         code, stdout, stderr = invoke(["convert", *captures, "-o", str(out), "--format", fmt, *generic, "--json",
-                                       "--debug", "--jobs", "1"])
+                                       "--debug", "--jobs", jobs])
         assert code == 1 and "partial: 2 device responses of a shape databack does not know" in stderr  # rejects
         texts[f"convert --format {fmt}"] = [stdout, stderr, *output_texts(out)]
     code, stdout, stderr = invoke(["report", str(root / "parquet")])
@@ -233,6 +233,29 @@ def test_a_pseudonymised_source_file_is_stable_so_a_rerun_skips_what_it_converte
     assert "2 inputs already converted unchanged" in stderr
     files = lambda report: sorted(f["file"] for f in json.loads(report)["files"])  # noqa: E731
     assert files(first) == files(second)
+
+
+def test_a_pseudonymised_run_names_a_missing_input_by_its_file_name_alone(tmp_path):
+    key = tmp_path / "k"
+    key.write_text("a key of at least sixteen bytes")
+    code, _, stderr = invoke(["convert", str(tmp_path / "Alice-Smith" / "sync.har"), "-o", str(tmp_path / "out"),
+                              "--pseudonymize", "--key-file", str(key)])
+    assert code == 2 and stderr == "databack: no such file or folder: sync.har\n"
+
+
+def test_merge_redacts_what_an_older_report_still_holds(tmp_path):
+    """report.json written before the policy kept raw paths and hosts: merging it writes them redacted."""
+    out = tmp_path / "old"
+    assert invoke(["convert", str(SAMPLES[0]), "-o", str(out)])[0] == 0
+    report = json.loads((out / "report.json").read_bytes())
+    token = secret_corpus.jwt("older")
+    report["files"][0]["undecoded_device_paths"] = {f"GET api.hello.is /v1/account/{token}/x;jsessionid=A1B2C3D4E5F6": 1}
+    report["files"][0]["error"] = f"cut off near access_token={token}"
+    (out / "report.json").write_bytes(json.dumps(report).encode())
+    code, stdout, stderr = invoke(["merge", str(out), "-o", str(tmp_path / "merged"), "--json"])
+    merged = (tmp_path / "merged" / "report.json").read_text()
+    assert code == 0 and leaks((token, "A1B2C3D4E5F6"), [stdout, stderr, merged]) == []
+    assert "/v1/account/REDACTED/x;jsessionid=REDACTED" in merged
 
 
 def test_scrub_writes_into_a_folder_creating_it_or_names_what_it_cannot_make(tmp_path):
