@@ -135,10 +135,13 @@ _STRONG_PARTS = re.compile(
     "password|passwd|passphrase|passcode|secret|token|credential|authoriz|authenticat|cookie|jwt|assertion|saml"
     "|signature|verifier|apikey|accesskey|privatekey|signingkey|subscriptionkey|sessionkey|authkey|masterkey"
     "|encryptionkey|licensekey|clientkey|consumerkey|hmackey|sharedkey|accountkey|storagekey|csrf|xsrf|sessid"
-    "|bearer|ppft|canary|captcha|wresult|hmac|sessionid|otpcode|mfacode|authcode|verificationcode|securitycode|smscode|resetcode"
+    "|bearer|ppft|canary|captcha|wresult|hmac|sessionid|otpcode|mfacode|authcode|verificationcode|securitycode"
+    "|smscode|resetcode"
     "|logincode|accesscode|activationcode|confirmationcode|twofactor|onetimecode|recoverycode|backupcode"
 )
-_STRONG_EXACT = frozenset({"pwd", "pass", "pin", "otp", "totp", "hotp", "sig", "refresh", "xrefresh", "sso", "mfa", "2fa"})
+_STRONG_EXACT = frozenset(
+    {"pwd", "pass", "pin", "otp", "totp", "hotp", "sig", "refresh", "xrefresh", "sso", "mfa", "2fa"}
+)
 # Names that hold a credential only when the value looks like a token (`code=4/0AX4…`, not `"code": 404`).
 _WEAK_PARTS = re.compile("session|^auth|^code$|^key$|^sid$|^ssid$|^access$|^state$|^ticket$|^nonce$")
 # Endings that say the value is about the credential, not the credential (`token_type`, `session_count`).
@@ -266,7 +269,8 @@ def random_secret(text: str) -> bool:
     if len(text) < 48:
         return True
     try:
-        decoded = base64.b64decode(text + "=" * (-len(text) % 4), altchars=b"-_" if "-" in text or "_" in text else None)
+        altchars = b"-_" if "-" in text or "_" in text else None
+        decoded = base64.b64decode(text + "=" * (-len(text) % 4), altchars=altchars)
     except ValueError:
         return True
     if decoded.startswith(_FILE_MAGIC):

@@ -486,16 +486,18 @@ SENSE_ALARMS = table(
 
 REJECTS = Table(
     "rejects",
-    "Device responses that could not be decoded, kept whole with the reason.",
+    "Device responses that could not be decoded, kept with the reason (credentials in them replaced by REDACTED).",
     (
         C("endpoint", S, "The databack endpoint the URL matched"),
         C("method", S, "HTTP method"),
         C("host", S, "Host"),
-        C("path", S, "URL path (query left out: it may hold tokens)"),
+        C("path", S, "URL path as captured, credential segments and parameters as {redacted} (query left out)"),
         C("status", I, "HTTP status"),
-        C("reason", S, "Why the response was rejected (e.g. the schema violation)"),
-        C("body", S, "The raw body that failed: the response's, or for endpoints that read what the app sent (answers "
-          "to Sense questions) the request's; UTF-8 text, or base64 when not UTF-8"),
+        C("reason", S, "Why the response was rejected (e.g. the schema violation, naming the value at fault by its "
+          "type)"),
+        C("body", S, "The body that failed: the response's, or for endpoints that read what the app sent (answers "
+          "to Sense questions) the request's; UTF-8 text, or base64 when not UTF-8; credential-named keys' values "
+          "(at any depth, JSON inside strings too) and credential-shaped values replaced by REDACTED"),
         C("body_encoding", S, "utf-8 or base64"),
         *PROVENANCE,
     ),

@@ -170,7 +170,8 @@ def _plant_everything(b: _Builder) -> None:
         ("X-Api-Key", b.plant("x-api-key", "key_" + token(28))),
         ("X-Sense-Context", b.plant("unknown-header", "ctx:" + token(20) + ":plain")),
         ("Authorization", "Basic " + basic),
-        ("Proxy-Authorization", "Basic " + b.plant("proxy-authorization", base64.b64encode(b"proxy:" + token(12).encode()).decode())),
+        ("Proxy-Authorization",
+         "Basic " + b.plant("proxy-authorization", base64.b64encode(b"proxy:" + token(12).encode()).decode())),
         ("Cookie", f"sid={b.plant('cookie', token(26))}; theme={b.plant('cookie', 'dark-' + token(10))}"),
     ]
     # good device responses, with credentials all around them
@@ -190,7 +191,8 @@ def _plant_everything(b: _Builder) -> None:
                                f"AWSALBCORS={b.plant('set-cookie-lines', token(40))}; Path=/; SameSite=None")],
                response_body=json.dumps(_night(b)).encode()))
     b.add(Call("GET", "https://api.hello.is/v1/room/current?temp_unit=c", 200, [sense_auth],
-               [("WWW-Authenticate", f'Bearer realm="hello", error="stale", t="{b.plant("www-authenticate", token(30))}"')],
+               [("WWW-Authenticate",
+                 f'Bearer realm="hello", error="stale", t="{b.plant("www-authenticate", token(30))}"')],
                response_body=json.dumps(_room()).encode()))
     # a device data path with "token" in it: its body is data and stays
     b.add(Call("GET", "https://prodphswus.dns-cargo.com/v1/Events(eventId='2519812557630091729',token='"
@@ -198,13 +200,15 @@ def _plant_everything(b: _Builder) -> None:
                response_body=json.dumps(band_event("2519812557630091729", calories=300)).encode()))
     b.add(Call("GET", "https://api.hello.is/v1/account/" + b.plant("path-jwt", jwt("path")) + "/profile", 200,
                [sense_auth], response_body=b'{"name": "Sleeper"}'))
-    b.add(Call("GET", "https://api.hello.is/v1/room/current;jsessionid=" + b.plant("path-jsessionid", token(32).upper()),
-               200, [sense_auth], response_body=json.dumps(_room()).encode()))
+    b.add(Call("GET",
+               "https://api.hello.is/v1/room/current;jsessionid=" + b.plant("path-jsessionid", token(32).upper()), 200,
+               [sense_auth], response_body=json.dumps(_room()).encode()))
     # rejected device responses
     rejected = _night(b)
     rejected["events"] = "oops"
     rejected["access_token"] = b.plant("rejected-body-key", token(36))
-    rejected["account"] = {"password": b.plant("rejected-body-key", password(2)), "sessionToken": b.plant("rejected-body-key", token(28))}
+    rejected["account"] = {"password": b.plant("rejected-body-key", password(2)),
+                           "sessionToken": b.plant("rejected-body-key", token(28))}
     rejected["meta"] = json.dumps({"refresh_token": b.plant("rejected-json-in-string", token(38)), "n": 1})
     b.add(Call("GET", "https://api.hello.is/v2/timeline/2017-03-03", 200, [sense_auth],
                response_body=json.dumps(rejected).encode()))
@@ -215,9 +219,10 @@ def _plant_everything(b: _Builder) -> None:
                response_body=json.dumps(quoted).encode()))
     # sign-in and token calls
     client_secret = b.plant("sign-in-form", token(40))
-    b.add(Call("POST", "https://login.example.com/oauth2/v2.0/token", 200, [("Content-Type", "application/x-www-form-urlencoded")],
-               [("Content-Type", "application/json")],
-               f"grant_type=password&username=alice%40example.com&password={quote(b.plant('sign-in-form', password(3)))}"
+    sign_in_password = quote(b.plant("sign-in-form", password(3)))
+    b.add(Call("POST", "https://login.example.com/oauth2/v2.0/token", 200,
+               [("Content-Type", "application/x-www-form-urlencoded")], [("Content-Type", "application/json")],
+               f"grant_type=password&username=alice%40example.com&password={sign_in_password}"
                f"&client_secret={client_secret}".encode(),
                json.dumps({"access_token": b.plant("token-response", jwt("access")),
                            "refresh_token": b.plant("token-response", "M.R3_BAY." + token(60)),
@@ -242,7 +247,8 @@ def _plant_everything(b: _Builder) -> None:
     b.add(Call("POST", "https://login.live.com/ppsecure/post.srf", 200,
                [("Content-Type", "application/x-www-form-urlencoded")], [("Content-Type", "text/html")],
                f"login=alice%40example.com&PPFT={quote(ppft)}&code_verifier={b.plant('token-call-fields', token(43))}"
-               f"&jwt={b.plant('token-call-fields', jwt('field'))}&authorization={b.plant('token-call-fields', 'plain-' + token(20))}".encode(),
+               f"&jwt={b.plant('token-call-fields', jwt('field'))}"
+               f"&authorization={b.plant('token-call-fields', 'plain-' + token(20))}".encode(),
                b"<html>ok</html>", content_type="application/x-www-form-urlencoded"))
     b.add(Call("POST", "https://sso.example.com/auth/soap/login", 200, [("Content-Type", "text/xml")],
                [("Content-Type", "text/xml")],
@@ -277,18 +283,21 @@ def _plant_everything(b: _Builder) -> None:
                    "avatar": b.plant("generic-jwt-value", jwt("avatar")),
                    "photo": "https://cdn.example.com/p.jpg?Expires=1700000000&Signature="
                             + b.plant("generic-signed-url", token(64)) + "&Key-Pair-Id=APKAEIBAERJR2EXAMPLE",
-                   "pem": "-----BEGIN PRIVATE KEY-----\n" + b.plant("private-key", base64.b64encode(_RANDOM.randbytes(48)).decode())
+                   "pem": "-----BEGIN PRIVATE KEY-----\n"
+                          + b.plant("private-key", base64.b64encode(_RANDOM.randbytes(48)).decode())
                           + "\n-----END PRIVATE KEY-----\n",
                    "notes": "ci tokens: " + b.plant("prefixed-tokens", "ghp_" + token(36)) + " "
                             + b.plant("prefixed-tokens", "xoxb-" + token(12) + "-" + token(24)),
                }).encode()))
-    aws_id = b.plant("aws-keys", "AKIA" + "".join(_RANDOM.choice(string.ascii_uppercase + string.digits) for _ in range(16)))
+    aws_id = b.plant("aws-keys", "AKIA" + "".join(_RANDOM.choice(string.ascii_uppercase + string.digits)
+                                                  for _ in range(16)))
     aws_secret = b.plant("aws-keys", base64.b64encode(_RANDOM.randbytes(30)).decode())
     b.add(Call("GET", "https://cdn.example.com/config.txt", 200, [], [("Content-Type", "text/plain")], None,
                f"[default]\naws_access_key_id = {aws_id}\naws_secret_access_key = {aws_secret}\n"
                f"stripe={b.plant('prefixed-tokens', 'sk_live_' + token(24))}\n".encode(), content_type="text/plain"))
     b.add(Call("GET", "https://app.example.com/dashboard", 200, [], [("Content-Type", "text/html")], None,
-               f"<script>fetch('/api', {{headers: {{'Authorization': 'Bearer {b.plant('bearer-in-text', token(44))}'}}}})"
+               f"<script>fetch('/api', {{headers: {{'Authorization': "
+               f"'Bearer {b.plant('bearer-in-text', token(44))}'}}}})"
                f"</script><a href=\"/x?at={b.plant('prefixed-tokens', 'ya29.' + token(60))}\">x</a>".encode(),
                content_type="text/html"))
     # URLs everywhere
@@ -296,7 +305,8 @@ def _plant_everything(b: _Builder) -> None:
                [("Referer", "https://app.example.com/cb?access_token=" + b.plant("referer", token(38)))],
                [], None, b"%PDF-1.4", content_type="application/pdf"))
     b.add(Call("GET", "https://app.example.com/oauth/callback?code=" + b.plant("query-code", "4/0A" + token(60))
-               + "&state=xyz&redirect_uri=" + quote("https://app.example.com/done?token=" + b.plant("nested-redirect-uri", token(34)), safe=""),
+               + "&state=xyz&redirect_uri="
+               + quote("https://app.example.com/done?token=" + b.plant("nested-redirect-uri", token(34)), safe=""),
                302, [], [("Location", "https://app.example.com/next")], None, b"",
                har=lambda e: e["response"].update(redirectURL="https://app.example.com/next?jwt="
                                                    + b.plant("redirect-url", jwt("redirect")) + "&session_id="
@@ -314,8 +324,10 @@ def _plant_everything(b: _Builder) -> None:
     b.add(Call("GET", "https://maps.googleapis.com/maps/api/staticmap?center=0,0&key="
                + b.plant("google-api-key", "AIza" + token(35)), 200, [], [], None, b"\x89PNG", content_type="image/png",
                har=lambda e: e.update(_initiator={
-                   "type": "script", "url": "https://app.example.com/app.js?token=" + b.plant("initiator-url", token(36)),
-                   "stack": {"callFrames": [{"functionName": "load", "url": "https://app.example.com/boot.js?auth_token="
+                   "type": "script",
+                   "url": "https://app.example.com/app.js?token=" + b.plant("initiator-url", token(36)),
+                   "stack": {"callFrames": [{"functionName": "load",
+                                             "url": "https://app.example.com/boot.js?auth_token="
                                              + b.plant("initiator-url", token(32)), "lineNumber": 1}]}},
                    comment="signed in with password=" + b.plant("har-comment", password(12)))))
     # WebSocket, TCP, trailers, comments

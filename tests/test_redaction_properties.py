@@ -43,8 +43,9 @@ NAMES = ["password", "passwd", "new_password", "client_secret", "access_token", 
 def spelled(name: str) -> st.SearchStrategy[str]:
     words = name.split("_")
     return st.sampled_from([
-        name, "-".join(words), "".join(w.capitalize() for w in words), words[0] + "".join(w.capitalize() for w in words[1:]),
-        name.upper(), "X-" + "-".join(w.capitalize() for w in words),
+        name, "-".join(words), "".join(w.capitalize() for w in words),
+        words[0] + "".join(w.capitalize() for w in words[1:]), name.upper(),
+        "X-" + "-".join(w.capitalize() for w in words),
     ])
 
 
@@ -63,9 +64,11 @@ def shaped_secrets(draw) -> str:
     if kind == "github":
         return "ghp_" + draw(st.text(ALNUM, min_size=36, max_size=36))
     if kind == "slack":
-        return "xoxb-" + draw(st.text(string.digits, min_size=10, max_size=12)) + "-" + draw(st.text(ALNUM, min_size=24, max_size=24))
+        team = draw(st.text(string.digits, min_size=10, max_size=12))
+        return f"xoxb-{team}-" + draw(st.text(ALNUM, min_size=24, max_size=24))
     if kind == "bearer":
-        return "Bearer " + draw(st.text(ALNUM + "-._~+/", min_size=20, max_size=60).filter(lambda t: any(c.isdigit() for c in t)))
+        value = st.text(ALNUM + "-._~+/", min_size=20, max_size=60).filter(lambda t: any(c.isdigit() for c in t))
+        return "Bearer " + draw(value)
     return draw(st.text(ALNUM, min_size=24, max_size=64).filter(random_secret))
 
 
@@ -126,7 +129,8 @@ def planted_call(p: Plant, n: int) -> S.HttpCall:
         case "set-cookie":
             return S.HttpCall("GET", other, 200, {}, {"Set-Cookie": f"x={p.value}; Path=/; HttpOnly"}, None, b"{}")
         case "userinfo":
-            return S.HttpCall("GET", f"https://alice:{quote(p.value, safe='')}@{GENERIC_HOST}/v1/u", 200, {}, {}, None, b"{}")
+            url = f"https://alice:{quote(p.value, safe='')}@{GENERIC_HOST}/v1/u"
+            return S.HttpCall("GET", url, 200, {}, {}, None, b"{}")
         case "shaped-path":
             host = "api.hello.is" if n % 2 else GENERIC_HOST
             return S.HttpCall("GET", f"https://{host}/v1/share/{quote(p.value, safe='')}/items", 200, {}, {}, None,
@@ -165,9 +169,11 @@ def har_bytes(calls: list[S.HttpCall], plants_: list[Plant]) -> bytes:
     entries = [S.har_entry(c) for c in calls]
     for i, p in enumerate(plants_):
         if p.place in ("har-field", "flow-extra"):
-            entries[i + 1]["_initiator"] = {"type": "script", "url": f"https://app.example.com/a.js?{quote(p.name)}={quote(p.value, safe='')}"}
+            url = f"https://app.example.com/a.js?{quote(p.name)}={quote(p.value, safe='')}"
+            entries[i + 1]["_initiator"] = {"type": "script", "url": url}
             entries[i + 1]["comment"] = f"{p.name}={p.value}"
-            entries[i + 1]["_webSocketMessages"] = [{"type": "send", "opcode": 1, "data": json.dumps({p.name: p.value})}]
+            message = {"type": "send", "opcode": 1, "data": json.dumps({p.name: p.value})}
+            entries[i + 1]["_webSocketMessages"] = [message]
     return S.har_document(entries)
 
 
@@ -201,7 +207,8 @@ def device_tables(path: Path) -> tuple[dict, list]:
 
 
 @property_settings
-@given(device=S.device_calls(), planted=st.lists(plants(), min_size=1, max_size=4), fmt=st.sampled_from(["har", "flow"]))
+@given(device=S.device_calls(), planted=st.lists(plants(), min_size=1, max_size=4),
+       fmt=st.sampled_from(["har", "flow"]))
 def test_a_credential_planted_anywhere_reaches_no_output_and_no_scrubbed_copy(device, planted, fmt):
     good = S.HttpCall(device.method, device.url, 200, {}, {"Content-Type": "application/json"}, device.request_body,
                       device.response_body, device=device, kind="device")
@@ -225,5 +232,5 @@ def test_a_credential_planted_anywhere_reaches_no_output_and_no_scrubbed_copy(de
         assert scrub_capture(src, copy).status == "ok"
         assert leaks(needles, capture_texts(copy)) == []
         original = device_tables(src)
-        assert all(original[0].get(table) for table, n in device.expected_rows.items() if n)  # the good response converts
+        assert all(original[0].get(table) for table, n in device.expected_rows.items() if n)  # the good response
         assert device_tables(copy) == original

@@ -249,7 +249,8 @@ def test_merge_redacts_what_an_older_report_still_holds(tmp_path):
     assert invoke(["convert", str(SAMPLES[0]), "-o", str(out)])[0] == 0
     report = json.loads((out / "report.json").read_bytes())
     token = secret_corpus.jwt("older")
-    report["files"][0]["undecoded_device_paths"] = {f"GET api.hello.is /v1/account/{token}/x;jsessionid=A1B2C3D4E5F6": 1}
+    raw_path = f"GET api.hello.is /v1/account/{token}/x;jsessionid=A1B2C3D4E5F6"
+    report["files"][0]["undecoded_device_paths"] = {raw_path: 1}
     report["files"][0]["error"] = f"cut off near access_token={token}"
     (out / "report.json").write_bytes(json.dumps(report).encode())
     code, stdout, stderr = invoke(["merge", str(out), "-o", str(tmp_path / "merged"), "--json"])
