@@ -338,11 +338,23 @@ def redact_text(text: str, mode: Mode = FULL) -> str:
     text = _URL.sub(lambda m: redact_url(m.group(), mode), text)
     text = _USERINFO.sub(MARK + "@", text)
     text = _SCHEME_VALUE.sub(_scheme_sub, text)
+    text = _XML_ELEMENT.sub(_xml_sub, text)
     text = _PAIR.sub(_pair_sub, text)
     text = _UNAMBIGUOUS_RE.sub(MARK, text)
     if mode == FULL:
         text = _CANDIDATE.sub(lambda m: MARK if random_secret(m.group()) else m.group(), text)
     return text
+
+
+_XML_ELEMENT = re.compile(r"<((?:[\w.\-]+:)?([\w.\-]+))(\s[^<>]*)?>([^<]*)</\1>")
+
+
+def _xml_sub(m: re.Match) -> str:
+    """`<Password>…</Password>`, `<wsse:BinarySecurityToken …>…</…>`: the element's text replaced."""
+    value = m.group(4)
+    if not value.strip() or value.strip() == MARK or not is_credential(m.group(2), value.strip()):
+        return m.group(0)
+    return m.group(0)[: m.start(4) - m.start(0)] + MARK + m.group(0)[m.end(4) - m.start(0):]
 
 
 def _scheme_sub(m: re.Match) -> str:
@@ -433,8 +445,8 @@ def redact_params(query: str, mode: Mode = FULL, marker: str = MARK) -> tuple[st
         if is_credential(unquote_plus(name), decoded) or is_credential_value(decoded, mode):
             params[i] = f"{name}={marker}"
             replaced += 1
-        elif "=" in decoded or "://" in decoded:  # a URL or a query inside: redirect_uri=https%3A…%3Ftoken%3D…
-            inner = redact_text(decoded, mode)
+        else:  # a URL, query or JSON inside: redirect_uri=https%3A…%3Ftoken%3D…, data=%7B%22password%22…
+            inner = redact_string(decoded, mode, unquote_plus(name))
             if inner != decoded:
                 params[i] = f"{name}={quote(inner, safe='')}"
                 replaced += 1
@@ -584,10 +596,13 @@ def _json(value: Any, mode: Mode, drop: bool, key: str | None, counter: list[int
         raise _TooDeep
     if isinstance(value, dict):
         out = {}
+        label = next((value[k] for k in _LABELS if isinstance(value.get(k), str)), None)  # {"name": …, "value": …}
         for k, v in value.items():
             name = k if isinstance(k, str) else str(k)
             kind = credential_name(name)
-            if kind == "strong" or (kind == "weak" and _tokenish(v)):
+            if label is not None and name in _VALUES and is_credential(label, v):
+                out[name] = _leaves(v, counter, depth + 1)
+            elif kind == "strong" or (kind == "weak" and _tokenish(v)):
                 if drop:
                     counter[0] += 1
                     continue
@@ -602,6 +617,10 @@ def _json(value: Any, mode: Mode, drop: bool, key: str | None, counter: list[int
         counter[0] += redacted != value
         return redacted
     return value
+
+
+_LABELS = ("name", "key", "Name", "Key", "field", "parameter")
+_VALUES = frozenset({"value", "Value", "val"})
 
 
 def _json_key(name: str, mode: Mode, out: dict, counter: list[int]) -> str:

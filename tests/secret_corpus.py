@@ -83,6 +83,9 @@ KINDS = {
     "generic-jwt-value": "a JWT under a neutral key in a --generic response",
     "generic-signed-url": "a signed URL (Signature=) inside a --generic response",
     "aws-keys": "AWS access key id and secret access key in a text body",
+    "xml-element": "credential-named XML elements in a body that is no sign-in call (SOAP)",
+    "name-value-pairs": "[{\"name\": \"api_key\", \"value\": …}] pairs in a JSON body",
+    "form-json-param": "JSON inside a form parameter (data=%7B%22password%22…)",
     "private-key": "PEM private key in a JSON body",
     "bearer-in-text": "Bearer token inside an HTML page",
     "prefixed-tokens": "GitHub (ghp_), Slack (xoxb-), Stripe (sk_live_), Google (ya29.) tokens in a body",
@@ -289,6 +292,21 @@ def _plant_everything(b: _Builder) -> None:
                    "notes": "ci tokens: " + b.plant("prefixed-tokens", "ghp_" + token(36)) + " "
                             + b.plant("prefixed-tokens", "xoxb-" + token(12) + "-" + token(24)),
                }).encode()))
+    b.add(Call("POST", "https://cdn.example.com/soap/Sync", 200, [("Content-Type", "text/xml")],
+               [("Content-Type", "text/xml")], b"<Envelope><Body><Ping/></Body></Envelope>",
+               f"<Envelope><Header><wsse:Security><wsse:BinarySecurityToken ValueType=\"x\">"
+               f"{b.plant('xml-element', token(40))}</wsse:BinarySecurityToken><Password>"
+               f"{b.plant('xml-element', password(15))}</Password></wsse:Security></Header></Envelope>".encode(),
+               content_type="text/xml"))
+    b.add(Call("POST", f"https://{GENERIC_HOST}/v1/settings", 200,
+               [("Content-Type", "application/x-www-form-urlencoded")],
+               [("Content-Type", "application/json")],
+               ("data=" + quote(json.dumps({"user": "alice", "password": b.plant("form-json-param", password(16))}),
+                                safe="")).encode(),
+               json.dumps({"attributes": [{"name": "theme", "value": "dark"},
+                                          {"name": "api_key", "value": b.plant("name-value-pairs", "nv-" + token(26))},
+                                          {"Key": "ClientSecret", "Value": b.plant("name-value-pairs", password(17))}]
+                           }).encode(), content_type="application/x-www-form-urlencoded"))
     aws_id = b.plant("aws-keys", "AKIA" + "".join(_RANDOM.choice(string.ascii_uppercase + string.digits)
                                                   for _ in range(16)))
     aws_secret = b.plant("aws-keys", base64.b64encode(_RANDOM.randbytes(30)).decode())
