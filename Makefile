@@ -15,6 +15,7 @@ $(BIN)/databack: pyproject.toml
 install: $(BIN)/databack
 
 demo: install
+	@mkdir -p out
 	$(BIN)/databack convert samples/phone-sync.har samples/phone-sync.flow -o out/demo
 	@echo
 	@ls -l out/demo

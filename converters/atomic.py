@@ -1,9 +1,9 @@
-"""Files that appear complete or not at all: written beside their final name, then moved into place."""
+"""A file that appears complete or not at all: written beside its final name, then moved into place (a scrubbed
+copy; what goes into OUT is written through OUT's store, `store.py`)."""
 
 from __future__ import annotations
 
 import os
-import shutil
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
@@ -28,19 +28,3 @@ def atomic_path(path: Path) -> Iterator[Path]:
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
-
-
-@contextmanager
-def atomic_dir(path: Path) -> Iterator[Path]:
-    """A temporary folder beside `path` that takes its place only once written completely."""
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
-    old = path.with_name(f".{path.name}.old")
-    try:
-        yield tmp
-        os.chmod(tmp, 0o777 & ~umask())
-        if path.exists():
-            os.replace(path, old)
-        os.replace(tmp, path)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-        shutil.rmtree(old, ignore_errors=True)

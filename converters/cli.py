@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 from contextlib import contextmanager, nullcontext
 from enum import Enum
 from pathlib import Path
@@ -50,6 +49,12 @@ PARTITION_BY = Annotated[
     typer.Option("--partition-by", help="Write Hive-partitioned Parquet datasets by participant_id, night and/or day."),
 ]
 JSON = Annotated[bool, typer.Option("--json", help="Also print report.json to stdout.")]
+WAIT = Annotated[
+    bool, typer.Option("--wait", help="If another databack run is writing OUT, wait until it ends (else stop at once).")
+]
+WAIT_TIMEOUT = Annotated[
+    Optional[float], typer.Option("--wait-timeout", min=0, help="Wait for another run at most this many seconds (implies --wait).")
+]
 
 
 @app.command()
@@ -89,6 +94,8 @@ def convert(
     ] = None,
     partition_by: PARTITION_BY = None,
     json_report: JSON = False,
+    wait: WAIT = False,
+    wait_timeout: WAIT_TIMEOUT = None,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of internal errors.")] = False,
 ) -> None:
     """Convert captures into tables: OUT/<table>.parquet (or .csv), OUT/report.json and OUT/datapackage.json.
@@ -111,8 +118,8 @@ def convert(
     stdin = Path("-") in paths
     paths = [p for p in paths if p != Path("-")]
     missing = [str(p) for p in paths if not p.exists() and not conversion.GLOB_CHARS & set(str(p))]
-    if missing:
-        _usage_error(err, f"no such file or folder: {', '.join(missing)}")
+    if missing:  # pseudonymised runs name no folder, not even here
+        _usage_error(err, f"no such file or folder: {', '.join(Path(m).name if pseudonymize else m for m in missing)}")
     if participant and participants:
         _usage_error(err, "give --participant or --participants, not both")
     if pseudonymize != bool(key_file):
@@ -126,10 +133,10 @@ def convert(
         key = people.read_key(key_file) if key_file else None
     except people.ParticipantMapError as e:
         _usage_error(err, str(e))
-    with _work_folder(err, out) as work:  # stdin is saved here too
+    with _locked(err, out, wait, wait_timeout, paths) as held:
         inputs = conversion.collect_inputs(paths, exclude=out)
         if stdin:
-            inputs.append(conversion.spool_stdin(sys.stdin.buffer, work))
+            inputs.append(conversion.spool_stdin(sys.stdin.buffer, held.work()))
         if not inputs:
             _usage_error(err, "no input files")
         if slice_:
@@ -139,11 +146,11 @@ def convert(
         previous_tables, previous_files, _ = ({}, [], {}) if force or hosts else writers.read_output(out)
         with _progress(err, len(inputs)) as advance:
             result, skipped = conversion.update(
-                inputs, previous_tables, previous_files, advance, jobs or os.cpu_count() or 1, debug, work
+                inputs, previous_tables, previous_files, advance, jobs or os.cpu_count() or 1, debug, held.work()
             )
         if skipped:
             err.print(f"databack: {len(skipped)} inputs already converted unchanged in {out}: skipped (--force redoes them)")
-        _finish(err, result, out, format, partitions, json_report)
+        _finish(err, result, held, format, partitions, json_report)
 
 
 @app.command()
@@ -153,45 +160,57 @@ def merge(
     format: FORMAT = OutputFormat.parquet,
     partition_by: PARTITION_BY = None,
     json_report: JSON = False,
+    wait: WAIT = False,
+    wait_timeout: WAIT_TIMEOUT = None,
 ) -> None:
     """Merge the outputs of several runs into one, removing duplicates across them, as if it were one run."""
+    from contextlib import ExitStack
+
     from . import pipeline as conversion
-    from . import writers
+    from . import store, writers
 
     err = _console()
     if missing := [str(p) for p in outputs if not (p / "report.json").is_file()]:
         _usage_error(err, f"not a databack output folder (no report.json): {', '.join(missing)}")
     partitions = _parse_partitions(err, partition_by, format)
-    with _work_folder(err, out) as work:
-        result = conversion.merge([writers.read_output(p)[:2] for p in outputs], work)
-        _finish(err, result, out, format, partitions, json_report)
+    with _locked(err, out, wait, wait_timeout, outputs) as held, ExitStack() as inputs:
+        for p in outputs:  # each read while no run writes it
+            inputs.enter_context(store.reading(p, _wait_limit(wait, wait_timeout)))
+        result = conversion.merge([writers.read_output(p)[:2] for p in outputs], held.work())
+        _finish(err, result, held, format, partitions, json_report)
 
 
 @app.command()
 def scrub(
     capture: Annotated[Path, typer.Argument(help="A HAR file or mitmproxy flow dump.")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Where to write the scrubbed copy (a file, or a folder).")],
+    out: Annotated[
+        str,
+        typer.Option("--out", "-o", help="Where to write the scrubbed copy: a file, or a folder (existing, or ending "
+                     "in /); missing folders are created."),
+    ],
     json_report: JSON = False,
 ) -> None:
-    """Write a copy of a capture without its secrets: Authorization and cookie headers, OAuth passwords, client
-    secrets and tokens, token-like query parameters. The copy converts to exactly the same tables.
+    """Write a copy of a capture without its secrets: every header value but harmless ones, cookies, URL userinfo
+    and token-like parameters, passwords, tokens and other credentials in bodies, WebSocket messages and free text.
+    The copy converts to the same device tables.
 
     Exit code 0 when the whole capture was copied, 1 when it was cut short or unreadable, 2 for a usage error.
     """
-    from dataclasses import asdict
-
-    from .scrub import scrub_capture
+    from .scrub import KINDS, output_path, scrub_capture
 
     err = _console()
     if not capture.is_file():
         _usage_error(err, f"no such file: {capture}")
-    report = scrub_capture(capture, out / capture.name if out.is_dir() else out)
-    redacted = f"{report.headers} headers, {report.cookies} cookies, {report.query_params} query parameters, " \
-        f"{report.token_bodies} token bodies"
+    try:
+        target = output_path(capture, out)
+    except OSError as e:
+        _usage_error(err, str(e))
+    report = scrub_capture(capture, target)
+    redacted = ", ".join(f"{report.counts[k]} {k}" for k in KINDS)
     err.print(f"databack: {capture}: {report.status}" + (f": {report.message}" if report.message else ""))
-    err.print(f"  {report.entries} entries written, redacted: {redacted}")
+    err.print(f"  {report.entries} entries written to {target}, values redacted: {redacted}")
     if json_report:
-        _print_json(asdict(report))
+        _print_json(report.as_dict())
     raise typer.Exit(0 if report.status == "ok" else 1)
 
 
@@ -227,6 +246,34 @@ def inspect(
     raise typer.Exit(0 if result.ok else 1)
 
 
+export_app = typer.Typer(help="Write a run's tables in a standard format.", no_args_is_help=True)
+app.add_typer(export_app, name="export")
+
+
+@export_app.command("omh")
+def export_omh(
+    out: Annotated[Path, typer.Argument(help="The output folder of a run (holding report.json).")],
+    folder: Annotated[Path, typer.Option("--out", "-o", help="Folder to write the JSON Lines files into.")],
+) -> None:
+    """Open mHealth / IEEE 1752.1 data points, one JSON Lines file per schema: sleep episodes and stages, heart
+    rate, step counts, physical activities, GPS positions and room temperature.
+
+    Exit code 0 when written, 1 when FOLDER could not be written, 2 for a usage error.
+    """
+    from . import export_omh as omh
+    from .summary import export_lines
+
+    err = _console()
+    if not (out / "report.json").is_file():
+        _usage_error(err, f"not a databack output folder (no report.json): {out}")
+    try:
+        counts = omh.export(out, folder)
+    except OSError as e:
+        _cannot_write(err, folder, e.strerror or e)
+    for line in export_lines(counts, str(folder)):
+        err.print(line)
+
+
 @app.command()
 def endpoints() -> None:
     """List the device endpoints databack decodes (names for --endpoint), with the requests they answer."""
@@ -239,34 +286,46 @@ def endpoints() -> None:
             print(f"{r.endpoint.name:<28} {methods:<14} {device.hosts.pattern} {r.path.pattern}{kind}")
 
 
-def _finish(err, result, out: Path, format: OutputFormat, partitions: tuple[str, ...], json_report: bool) -> NoReturn:
+def _finish(err, result, held, format: OutputFormat, partitions: tuple[str, ...], json_report: bool) -> NoReturn:
     from . import writers
 
-    try:
-        report = writers.write(result, out, format.value, partitions)
-    except KeyboardInterrupt:
-        err.print(f"databack: interrupted; {out} was left as it was")
-        raise typer.Exit(130)
-    except OSError as e:  # a full disk, say: the files already in OUT are untouched
-        _cannot_write(err, out, e.strerror or e)
-    _print_summary(err, report, out)
+    with held.transaction() as tx:
+        report = writers.write(result, tx, format.value, partitions)
+    _print_summary(err, report, held.out)
     if json_report:
         _print_json(report)
     raise typer.Exit(0 if result.ok else 1)
 
 
 @contextmanager
-def _work_folder(err, out: Path) -> Iterator[Path]:
-    """A folder in OUT (made if need be) for the rows memory should not hold, removed at the end. Should writing
-    there fail (a full disk, say), the run stops with one line; the files already in OUT are untouched."""
+def _locked(err, out: Path, wait: bool, wait_timeout: float | None, inputs: list[Path]) -> Iterator:
+    """OUT's store, held for the command: what a killed run left is repaired (and said) first. Where OUT cannot be
+    written (in use, a file, an input, a full disk…), one line and exit 1, or 2 when the arguments are the cause."""
+    from . import store
     from .spill import SpillFailed
 
-    out.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=out, prefix=".databack-work-") as work:
-        try:
-            yield Path(work)
-        except SpillFailed as e:
-            _cannot_write(err, out, e)
+    held = None
+    try:
+        with store.lock(out, _wait_limit(wait, wait_timeout), inputs) as held:
+            if held.repaired:
+                err.print(f"databack: {held.repaired}")
+            yield held
+    except store.OutError as e:
+        err.print(f"databack: {e}")
+        raise typer.Exit(2 if e.usage else 1)
+    except SpillFailed as e:
+        _cannot_write(err, out, e)
+    except KeyboardInterrupt:
+        done = "holds this run's result" if held is not None and held.committed else "was left as it was"
+        err.print(f"databack: interrupted; {out} {done}")
+        raise typer.Exit(130)
+
+
+def _wait_limit(wait: bool, wait_timeout: float | None) -> float:
+    """Seconds to wait for another run holding an output folder."""
+    import math
+
+    return (math.inf if wait_timeout is None else wait_timeout) if wait or wait_timeout is not None else 0.0
 
 
 def _cannot_write(err, out: Path, reason: object) -> NoReturn:
@@ -341,7 +400,7 @@ def _progress(console, total: int, label: str = "converting"):
 
             def advance(inp, file_report) -> None:
                 if file_report is None:
-                    progress.update(task, description=inp.name)
+                    progress.update(task, description=inp.source_file)
                 else:
                     progress.advance(task)
 
@@ -369,6 +428,11 @@ def main() -> NoReturn:
         if isinstance(e.code, str):
             sys.stderr.write(e.code + "\n")
         code = e.code if isinstance(e.code, int) else int(e.code is not None)
+    except Exception as e:  # a bug of databack's (--debug lets them through): shown with its messages redacted
+        from .redaction import traceback_text
+
+        sys.stderr.write(traceback_text(e))
+        code = 1
     # Everything is written and closed by now: leave without the interpreter's teardown, which frees every object
     # and stops polars' threads one by one (0.15 s of a conversion of a 200 MB HAR), as mypy's `hard_exit` does.
     sys.stdout.flush()

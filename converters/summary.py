@@ -43,5 +43,16 @@ def conversion_lines(report: dict[str, Any], out: str) -> list[str]:
     return lines
 
 
+def export_lines(counts: dict[str, int], folder: str) -> list[str]:
+    """The summary of an export into `folder`: one line of totals, then every file written with its data points."""
+    lines = [f"databack: {plural(sum(counts.values()), 'data point')} in {plural(len(counts), 'file')} -> {folder}"]
+    if counts:
+        width = max(len(name) for name in counts)
+        points_width = max([len(f"{n:,}") for n in counts.values()] + [len("data points")])
+        lines.append(f"  {'written':<{width}}  {'data points':>{points_width}}")
+        lines += [f"  {name:<{width}}  {n:>{points_width},}" for name, n in counts.items()]
+    return lines
+
+
 def _count(n: int) -> str:
     return f"{n:,}" if n else ""

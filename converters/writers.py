@@ -1,8 +1,8 @@
 """Writing a conversion into OUT, and reading one back (to merge shards or to add to it incrementally).
 
 OUT holds one Parquet or CSV file per table that has rows (or, partitioned, one Hive-style Parquet dataset
-folder per table), `report.json` and `datapackage.json`. Everything is written beside its final name first and
-moved into place only once complete, so an interrupted run leaves the previous OUT readable.
+folder per table), `report.json` and `datapackage.json`. They are written through a transaction of OUT's store
+(`store.py`): into its staging folder, then committed all at once, `report.json` last.
 """
 
 from __future__ import annotations
@@ -16,8 +16,7 @@ from typing import Any, Literal
 import orjson
 import polars as pl
 
-from . import __version__, generic, spill
-from .atomic import atomic_dir, atomic_path
+from . import __version__, generic, redaction, spill, store
 from .pipeline import Conversion, FileReport
 from .digest import sha256_file
 from .tables import TABLES, UTC_TIME, Table
@@ -30,6 +29,7 @@ FRICTIONLESS_TYPES = {pl.String: "string", pl.Int64: "integer", pl.Float64: "num
 
 def report(conversion: Conversion, written: dict[str, Path], fmt: str, partition_by: tuple[str, ...]) -> dict:
     """The machine-readable report: totals, per table, per input file."""
+    redaction.require([name for name in conversion.tables if name not in TABLES], "generic table name")
     totals: Counter[str] = Counter()
     for f in conversion.files:
         totals["files"] += 1
@@ -49,7 +49,7 @@ def report(conversion: Conversion, written: dict[str, Path], fmt: str, partition
         "partition_by": list(partition_by),
         "totals": dict(totals),
         "tables": {
-            name: {
+            str(name): {
                 "rows": conversion.tables[name].height if name in conversion.tables else 0,
                 "duplicates": conversion.duplicates[name],
                 "conflicts": conversion.conflicts[name],
@@ -62,31 +62,38 @@ def report(conversion: Conversion, written: dict[str, Path], fmt: str, partition
 
 
 def write(
-    conversion: Conversion, out: Path, fmt: OutputFormat = "parquet", partition_by: tuple[str, ...] = ()
+    conversion: Conversion,
+    out: Path | store.Transaction,
+    fmt: OutputFormat = "parquet",
+    partition_by: tuple[str, ...] = (),
 ) -> dict[str, Any]:
-    """Write the tables, report and data package into `out`; returns the report. Table files of earlier runs
-    that this run has no rows for are removed, so `out` always shows one state."""
+    """Write the tables, report and data package into OUT, all at once: through `out`, a transaction of OUT's
+    store (the caller holds OUT), or into the folder `out`, locked for this. Returns the report. Table files of
+    earlier runs that this run has no rows for are removed, so OUT always shows one state."""
     if partition_by and fmt != "parquet":
         raise ValueError("partitioned datasets are written as Parquet")
-    out.mkdir(parents=True, exist_ok=True)
+    if not isinstance(out, store.Transaction):
+        with store.transaction(out) as tx:
+            return write(conversion, tx, fmt, partition_by)
+    tx = out
     written: dict[str, Path] = {}
     for name, df in conversion.tables.items():
         if partition_by:
-            path, t = out / name, _definition(name, df)
-            with atomic_dir(path) as tmp:
-                _write_partitioned(t, df, tmp, _partitions(t, partition_by))
+            path, t = tx.path(name), _definition(name, df)
+            path.mkdir()
+            _write_partitioned(t, df, path, _partitions(t, partition_by))
         else:
-            path = out / f"{name}.{fmt}"
-            with atomic_path(path) as tmp:
-                df.write_parquet(tmp) if fmt == "parquet" else df.write_csv(tmp)  # a DataFrame, or spill.Sorted
+            path = tx.path(f"{name}.{fmt}")
+            df.write_parquet(path) if fmt == "parquet" else df.write_csv(path)  # a DataFrame, or spill.Sorted
         written[name] = path
-    for name in [*TABLES, *(p.name.split(".")[0] for p in out.glob(f"{generic.TABLE_PREFIX}*"))]:
-        for stale in (out / f"{name}.parquet", out / f"{name}.csv", out / name):
-            if stale not in written.values() and stale.exists():
-                shutil.rmtree(stale) if stale.is_dir() else stale.unlink()
+    names = {p.name for p in written.values()}
+    for name in [*TABLES, *(p.name.split(".")[0] for p in tx.out.glob(f"{generic.TABLE_PREFIX}*"))]:
+        for stale in (f"{name}.parquet", f"{name}.csv", name):
+            if stale not in names:
+                tx.remove(stale)
     result = report(conversion, written, fmt, partition_by)
-    _write_json(out / "datapackage.json", datapackage(conversion, written, fmt))
-    _write_json(out / "report.json", result)
+    _write_json(tx.path("datapackage.json"), datapackage(conversion, written, fmt))
+    _write_json(tx.path("report.json"), result)  # last: OUT's index
     return result
 
 
@@ -159,15 +166,28 @@ def datapackage(conversion: Conversion, written: dict[str, Path], fmt: str) -> d
 
 
 def read_output(out: Path) -> tuple[dict[str, list[pl.LazyFrame]], list[FileReport], dict[str, Any]]:
-    """The tables, file reports and report of an earlier run in `out` (empty when there is none). A table is read
-    lazily, in slices of `spill.SPILL_ROWS` rows: however big, it is taken in as rows on disk are."""
+    """The tables, file reports and report of an earlier run in `out` (empty when there is none), to add to or
+    merge. A table is read lazily, in slices of `spill.SPILL_ROWS` rows: however big, it is taken in as rows on
+    disk are. Views are left out: they are made anew from the tables."""
+    scanned, previous = scan_output(out)
+    tables = {
+        name: [lf.slice(start, spill.SPILL_ROWS) for start in range(0, spill.height(lf), spill.SPILL_ROWS)]
+        for name, lf in scanned.items()
+        if not TABLES[name].derived
+    }
+    return tables, [FileReport.from_dict(f) for f in previous.get("files", ())], previous
+
+
+def scan_output(out: Path) -> tuple[dict[str, pl.LazyFrame], dict[str, Any]]:
+    """Every table of the run in `out` (views included, generic tables not: they are made anew by every run that
+    asks for them), each as a LazyFrame of its declared schema, and the run's report; empty when there is none."""
     report_path = out / "report.json"
     if not report_path.exists():
-        return {}, [], {}
+        return {}, {}
     previous = orjson.loads(report_path.read_bytes())
     tables = {}
     for name, info in previous["tables"].items():
-        if not info["file"] or name not in TABLES or TABLES[name].derived:  # generic tables and views are made anew
+        if not info["file"] or name not in TABLES:
             continue
         t, path = TABLES[name], out / info["file"]
         if path.is_dir():
@@ -178,10 +198,9 @@ def read_output(out: Path) -> tuple[dict[str, list[pl.LazyFrame]], list[FileRepo
             lf = lf.with_columns(pl.col(t.time_columns).str.to_datetime(time_unit="us", time_zone="UTC"))
         else:
             lf = pl.scan_parquet(path)
-        tables[name] = [lf.slice(start, spill.SPILL_ROWS) for start in range(0, spill.height(lf), spill.SPILL_ROWS)]
-    return tables, [FileReport.from_dict(f) for f in previous["files"]], previous
+        tables[name] = lf
+    return tables, previous
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:
-    with atomic_path(path) as tmp:
-        tmp.write_bytes(orjson.dumps(data, option=orjson.OPT_INDENT_2) + b"\n")
+    path.write_bytes(orjson.dumps(data, option=orjson.OPT_INDENT_2) + b"\n")

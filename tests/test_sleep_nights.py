@@ -153,7 +153,7 @@ def test_waso_counts_only_awake_time_between_onset_and_wake(band):
 
 
 def test_awakenings_join_consecutive_awake_sequences_and_see_through_unscored_ones(band):
-    # Awake+Snoozing at 00:40 is one; the Awake at 01:50 follows NotWorn, itself after sleep: two; the last is after wake
+    # Awake+Snoozing at 00:40: one; the Awake at 01:50 follows NotWorn, itself after sleep: two; the last is after wake
     assert night(band, "A")["awakenings"] == 2
 
 

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from ..redaction import exception_text
 from ..validation import schema_problem
 from . import band, band_public, sense
 from .base import Device, Endpoint, Match, Request, normalise_path, parse_query
@@ -82,7 +83,7 @@ def decode_payload(payload: Any, endpoint: Endpoint, request: Request) -> tuple[
     try:
         rows = list(endpoint.decode(payload, request))
     except (ValueError, TypeError, KeyError, ArithmeticError) as e:
-        return f"could not decode: {type(e).__name__}: {e}", []
+        return f"could not decode: {type(e).__name__}: {exception_text(e)}", []
     if not rows and endpoint.fields and (unknown := unknown_fields(payload, endpoint.fields)):
         return UnknownShape(f"decodes to nothing; fields of no known shape: {', '.join(unknown)}"), []
     return None, rows

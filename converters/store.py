@@ -1,0 +1,589 @@
+"""OUT's store: one writer at a time, every change made all at once, and what a killed run left repaired by the next.
+
+Every command that writes OUT goes through here, and reads OUT only while it holds it:
+
+    from converters import store
+
+    with store.lock(out, wait=0.0) as held:       # OUT locked for the whole run; a killed run's leftovers repaired
+        held.repaired                              # one line saying what was repaired, or None
+        work = held.work()                         # a scratch folder in OUT, removed when the run ends
+        ...                                        # read OUT (an incremental run), convert
+        with held.transaction() as tx:
+            df.write_parquet(tx.path("band_events.parquet"))   # written into the staging folder, unseen
+            tx.remove("band_steps.parquet")                     # removed at the commit
+        # the block ends normally: committed; by an exception: the staging is dropped and OUT is untouched
+
+    with store.transaction(out) as tx: ...         # lock, one commit, unlock: for a command that only writes
+
+`tx.path(name)` is where to write the new version of OUT's entry `name` (a file, or a folder the caller makes,
+such as a partitioned table). Entries change in the order they were first named: name OUT's index
+(`report.json`) last. A problem with OUT itself is an `OutError`: one line naming OUT and the cause, `usage` set
+when the cause is in the arguments (OUT is a file, an input, or has no parent folder) rather than on the disk.
+
+The lock is `fcntl.flock` on `OUT/.databack.lock` (which names the holder's pid, and is removed when it lets
+go), so it ends with its process, killed or not. A second run stops at once with `Busy`, or polls for up to
+`wait` seconds.
+
+How a commit works. Every entry the run changes is written into a staging folder in OUT (`.databack-staging-*`,
+which readers of OUT's tables never look into) and flushed to disk (fsync). A journal naming the staging folder
+and each change in order (replace `x` by its staged copy; remove `y`) is written beside OUT's files, flushed,
+and renamed to `.databack-journal.json`: the commit point. The changes follow, one rename each: a file replaces
+its old version in one `os.replace`, so a reader never finds it missing (the old one is kept as a hard link in
+the staging folder); an old folder, or an entry removed, is first moved into the staging folder. Then OUT's
+folder is flushed, the journal removed, and the staging folder with the old versions.
+
+Should a change fail (an I/O error), the changes made are undone from the old versions kept, and OUT is as
+before the run. Should the run be killed after the commit point, the next run to take the lock finds the
+journal and makes the changes still to make (each moves a staged entry that is still there, so none is made
+twice): OUT is then as the killed run would have left it. Without a journal, a killed run's staging and work
+folders and temporary files are removed: OUT is as before it.
+
+Each step sends the audit event `databack.store` (step, detail) just before it is taken (`STEPS`), for the
+fault-injection tests; with no audit hook installed that costs nothing.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import re
+import shutil
+import signal
+import socket
+import sys
+import tempfile
+import threading
+import time
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Iterator
+
+import orjson
+
+LOCK = ".databack.lock"
+JOURNAL = ".databack-journal.json"
+JOURNAL_TEMP = ".databack-journal.tmp"
+STAGING_PREFIX = ".databack-staging-"
+WORK_PREFIX = ".databack-work-"
+OLD = ".old"  # in the staging folder: the old versions of the entries changed, until the commit ends
+
+# Every step of a run's life in OUT, in order, each announced by `sys.audit("databack.store", step, detail)`
+# just before it is taken. "stage", "apply" and "undo" come once per entry.
+STEPS: dict[str, str] = {
+    "locked": "OUT is locked; nothing is repaired or read yet",
+    "repair": "a killed run's commit is about to be finished, or its leftovers removed (only when there are some)",
+    "work": "the run's work folder is about to be made",
+    "stage": "an entry is about to be written into the staging folder",
+    "sync": "the staged entries are about to be flushed to disk",
+    "journal": "the journal is about to be written and flushed",
+    "commit": "the journal, flushed, is about to be renamed into place (the commit point)",
+    "apply": "a change is about to be made in OUT",
+    "sync-out": "OUT's folder is about to be flushed, every change made",
+    "undo": "a change made is about to be undone, after a change or the flush failed (only then)",
+    "journal-remove": "the journal is about to be removed",
+    "cleanup": "the staging folder is about to be removed",
+    "unlock": "the work folder is about to be removed and the lock let go",
+}
+
+# What earlier versions of databack left when killed: `.<name>.<8 random characters>.tmp` files and folders
+# (mkstemp/mkdtemp), and `.<table>.old` folders set aside while a folder was replaced.
+_OLD_TEMPORARY = re.compile(r"\..+\.[a-z0-9_]{8}\.tmp|\.[A-Za-z0-9_]+\.old")
+
+
+class OutError(Exception):
+    """OUT cannot be written (or read): the one line to show, naming OUT and the cause. `usage` when the cause is
+    in the arguments (exit 2), not on the disk (exit 1)."""
+
+    def __init__(self, message: str, usage: bool = False) -> None:
+        super().__init__(message)
+        self.usage = usage
+
+
+class Busy(OutError):
+    """Another run holds OUT."""
+
+
+@dataclass
+class Transaction:
+    """The changes one commit makes to OUT: entries staged with `path`, entries removed with `remove`."""
+
+    out: Path
+    staging: Path
+    changes: list[tuple[str, str]] = field(default_factory=list)  # ("replace" | "remove", entry), in order
+    _guard: threading.Lock = field(default_factory=threading.Lock)
+
+    def path(self, name: str) -> Path:
+        """Where to write the new version of OUT's entry `name` (a file, or a folder the caller makes)."""
+        self._add("replace", name)
+        _step("stage", name)
+        return self.staging / name
+
+    def remove(self, name: str) -> None:
+        """Remove OUT's entry `name` (a file or a folder) at the commit, if it is there."""
+        if os.path.lexists(self.out / name):
+            self._add("remove", name)
+
+    def _add(self, action: str, name: str) -> None:
+        if not _is_entry(name):
+            raise ValueError(f"not an entry of OUT: {name!r}")
+        with self._guard:
+            if (action, name) in self.changes:
+                return
+            if any(n == name for _, n in self.changes):
+                raise ValueError(f"{name!r} is both written and removed")
+            self.changes.append((action, name))
+
+
+class Store:
+    """OUT, locked by this process until `close`."""
+
+    def __init__(self, out: Path, lock_fd: int) -> None:
+        self.out = out
+        self.repaired: str | None = None  # what was repaired on taking the lock, in one line
+        self.committed = False  # whether a transaction of this run has changed OUT
+        self._lock_fd = lock_fd
+        self._work: Path | None = None
+
+    def work(self) -> Path:
+        """The run's scratch folder in OUT (rows spilled to disk, standard input saved), made on first use."""
+        if self._work is None:
+            try:
+                _step("work", "")
+                self._work = Path(tempfile.mkdtemp(prefix=WORK_PREFIX, dir=self.out))
+            except OSError as e:
+                raise OutError(f"cannot write into {self.out}: {_reason(e)}") from e
+        return self._work
+
+    @contextmanager
+    def transaction(self) -> Iterator[Transaction]:
+        """Changes to OUT, made all at once when the block ends normally; none when it ends by an exception."""
+        staging = None
+        try:
+            staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=self.out))
+            tx = Transaction(self.out, staging)
+            yield tx
+            if tx.changes:
+                _step("sync", "")
+                for action, name in tx.changes:
+                    if action == "replace":
+                        _sync_tree(staging / name)
+                _sync_dir(staging)
+                journal = {"staging": staging.name, "changes": [list(c) for c in tx.changes]}
+                _write_journal(self.out, journal)
+        except BaseException as e:
+            if staging is not None:
+                _discard(self.out, staging)
+            error = _as_out_error(e, self.out)
+            if error is e:
+                raise
+            raise error from e
+        if not tx.changes:
+            shutil.rmtree(staging, ignore_errors=True)
+            return
+        with _signals_held():
+            _commit(self.out, journal)
+            self.committed = True
+
+    def close(self) -> None:
+        try:
+            _step("unlock", "")
+            if self._work is not None:
+                shutil.rmtree(self._work, ignore_errors=True)
+            os.unlink(self.out / LOCK)  # while still holding it: see `_take_lock`
+        except OSError:
+            pass  # what is left is removed by the next run
+        finally:
+            os.close(self._lock_fd)
+
+
+@contextmanager
+def lock(out: Path, wait: float = 0.0, inputs: Iterable[Path] = ()) -> Iterator[Store]:
+    """OUT (made if need be, but not its parent), locked until the block ends, what a killed run left repaired.
+    `wait`: seconds to wait for another run holding it (`math.inf`: as long as it takes). `inputs`: the run's
+    input paths, none of which OUT may be or hold. Raises `OutError` (`Busy` when another run holds OUT)."""
+    check_place(out, inputs)
+    try:
+        out.mkdir(exist_ok=True)
+    except OSError as e:
+        raise OutError(f"cannot write into {out}: {_reason(e)}") from None
+    held = Store(out, _take_lock(out, wait))
+    try:
+        try:
+            _step("locked", "")
+        except OSError as e:
+            raise OutError(f"cannot write into {out}: {_reason(e)}") from e
+        try:
+            held.repaired = repair(out)
+        except OSError as e:
+            raise OutError(f"cannot repair {out}: {_reason(e)}") from e
+        yield held
+    finally:
+        held.close()
+
+
+@contextmanager
+def transaction(out: Path, wait: float = 0.0) -> Iterator[Transaction]:
+    """OUT locked for one transaction."""
+    with lock(out, wait) as held, held.transaction() as tx:
+        yield tx
+
+
+@contextmanager
+def reading(folder: Path, wait: float = 0.0) -> Iterator[Path]:
+    """An output folder read as an input (a shard to merge), locked while it is read, so that no run writes it
+    meanwhile and what a killed run left is repaired first. A folder that cannot be written is read as it is,
+    unless a killed run left a commit to finish in it."""
+    with ExitStack() as stack:
+        try:
+            stack.enter_context(lock(folder, wait))
+        except Busy:
+            raise
+        except OutError:
+            if os.path.lexists(folder / JOURNAL):
+                raise OutError(f"cannot read {folder}: a stopped run left a commit to finish, "
+                               "and it cannot be written") from None
+        yield folder
+
+
+def check_place(out: Path, inputs: Iterable[Path] = ()) -> None:
+    """`OutError(usage=True)` where OUT cannot be: a file, in a folder that does not exist, an input, or a folder
+    holding an input."""
+    if not out.exists():
+        if os.path.lexists(out):
+            raise OutError(f"cannot write into {out}: it is a symbolic link to nothing", usage=True)
+        parent = out.parent
+        if not parent.is_dir():
+            what = "is not a folder" if parent.exists() else "does not exist"
+            raise OutError(f"cannot write into {out}: its parent folder {parent} {what}", usage=True)
+        return
+    here = out.resolve()
+    for p in inputs:
+        resolved = p.resolve()
+        if resolved == here:
+            raise OutError(f"cannot write into {out}: it is also an input", usage=True)
+        if here in resolved.parents:
+            raise OutError(f"cannot write into {out}: it holds the input {p}", usage=True)
+    if not out.is_dir():
+        raise OutError(f"cannot write into {out}: it is a file, not a folder", usage=True)
+
+
+def repair(out: Path) -> str | None:
+    """Finish the commit a killed run left journaled in `out`, and remove what it left; the caller holds the lock.
+    Returns one line saying what was done, or None when there was nothing to do."""
+    done = []
+    if os.path.lexists(out / JOURNAL):
+        _step("repair", JOURNAL)
+        journal = _read_journal(out)
+        if journal is None:
+            os.unlink(out / JOURNAL)  # not one this version wrote in full: nothing in it can be trusted
+            done.append("dropped a commit journal it could not read")
+        else:
+            left = _apply(out, journal)
+            _finish(out, journal)
+            done.append(f"finished the commit of a run that was stopped ({left} of {len(journal['changes'])} "
+                        "changes were left to make)")
+    leftovers = {"staging folder": 0, "work folder": 0, "temporary file": 0}
+    for entry in sorted(os.scandir(out), key=lambda e: e.name):
+        if entry.name.startswith(STAGING_PREFIX):
+            kind = "staging folder"
+        elif entry.name.startswith(WORK_PREFIX):
+            kind = "work folder"
+        elif entry.name == JOURNAL_TEMP or _OLD_TEMPORARY.fullmatch(entry.name):
+            kind = "temporary file"
+        else:
+            continue
+        if not done and not any(leftovers.values()):
+            _step("repair", entry.name)
+        _remove(Path(entry.path))
+        leftovers[kind] += 1
+    if any(leftovers.values()):
+        what = [f"{n} {kind}{'s' if n > 1 else ''}" for kind, n in leftovers.items() if n]
+        done.append(f"removed what a stopped run left ({', '.join(what)})")
+    return f"repaired {out}: {'; '.join(done)}" if done else None
+
+
+def reason(e: BaseException, folder: Path | None = None) -> str | None:
+    """The cause of a failed write into `folder` as a person reads it (`No space left on device`), or None when
+    `e` is not one: an OSError, or an error of polars' writers wrapping one (`... (os error 28)`, or with the
+    cause lost, `Invalid thrift: transport error`, while `folder`'s file system is full)."""
+    if not isinstance(e, OSError) and not type(e).__module__.startswith("polars"):
+        return None
+    if (isinstance(e, OSError) and e.strerror) or re.search(r"\(os error (\d+)\)", str(e)):
+        return _reason(e)
+    if folder is not None and _full(folder):
+        return os.strerror(errno.ENOSPC)
+    return _reason(e) if isinstance(e, OSError) else None
+
+
+def _full(folder: Path) -> bool:
+    """Whether the file system of `folder` has (almost) no room left: what a write that failed there has left
+    it with, when that was the cause."""
+    try:
+        fs = os.statvfs(folder)
+    except OSError:
+        return False
+    return fs.f_bavail * fs.f_frsize < 1 << 20 or (fs.f_files > 0 and fs.f_favail == 0)
+
+
+def _reason(e: BaseException) -> str:
+    if isinstance(e, OSError) and e.strerror:
+        return e.strerror
+    if m := re.search(r"\(os error (\d+)\)", str(e)):  # polars raises OSError("... (os error 28)") without errno
+        return os.strerror(int(m.group(1)))
+    return str(e) or type(e).__name__
+
+
+def _as_out_error(e: BaseException, out: Path) -> BaseException:
+    """A failed write as an `OutError`; anything else (a bug, an interrupt) as it is."""
+    if isinstance(e, OutError):
+        return e
+    cause = reason(e, out)
+    return OutError(f"cannot write into {out}: {cause}") if cause else e
+
+
+def _step(step: str, detail: str) -> None:
+    sys.audit("databack.store", step, detail)
+
+
+def _is_entry(name: str) -> bool:
+    return bool(name) and "/" not in name and "\0" not in name and not name.startswith(".")
+
+
+def _take_lock(out: Path, wait: float) -> int:
+    """An open descriptor of OUT's lock file, locked. The holder removes the file before letting go, so whoever
+    then gets the lock of a file that is no longer OUT's tries again with the new one."""
+    import fcntl
+
+    path = out / LOCK
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
+        except OSError as e:
+            raise OutError(f"cannot write into {out}: {_reason(e)}") from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = _holder(fd)
+            os.close(fd)
+            if time.monotonic() >= deadline:
+                if wait > 0:
+                    raise Busy(f"{out} is still in use by another databack run ({holder}) after {wait:g} s") from None
+                raise Busy(f"{out} is in use by another databack run ({holder}); --wait to queue") from None
+            time.sleep(min(0.1, max(0.0, deadline - time.monotonic())))
+            continue
+        try:
+            same = os.path.samestat(os.fstat(fd), os.stat(path))
+        except FileNotFoundError:
+            same = False
+        if not same:
+            os.close(fd)
+            continue
+        try:
+            os.ftruncate(fd, 0)
+            os.write(fd, f"{os.getpid()} {socket.gethostname()}\n".encode())
+        except OSError as e:
+            os.close(fd)
+            raise OutError(f"cannot write into {out}: {_reason(e)}") from None
+        return fd
+
+
+def _holder(fd: int) -> str:
+    """`pid 4242` (with `on HOST` when not this one), as the holder wrote it (it may be writing it still)."""
+    for _ in range(20):
+        words = os.pread(fd, 256, 0).decode(errors="replace").split()
+        if words and words[0].isdigit():
+            host = " ".join(words[1:])
+            return f"pid {words[0]}" + (f" on {host}" if host and host != socket.gethostname() else "")
+        time.sleep(0.01)
+    return "pid unknown"
+
+
+def _write_journal(out: Path, journal: dict) -> None:
+    _step("journal", "")
+    temp = out / JOURNAL_TEMP
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o666)
+    try:
+        os.write(fd, orjson.dumps(journal))
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    _step("commit", "")
+    os.rename(temp, out / JOURNAL)
+    _sync_dir(out)
+
+
+def _read_journal(out: Path) -> dict | None:
+    try:
+        journal = orjson.loads((out / JOURNAL).read_bytes())
+        changes = [(str(action), str(name)) for action, name in journal["changes"]]
+        staging = str(journal["staging"])
+    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+        return None
+    valid = staging.startswith(STAGING_PREFIX) and _is_entry(staging.lstrip("."))
+    if not valid or any(a not in ("replace", "remove") or not _is_entry(n) for a, n in changes):
+        return None
+    return {"staging": staging, "changes": changes}
+
+
+def _commit(out: Path, journal: dict) -> None:
+    """Make the journal's changes; should one fail, undo those made, or leave them to the next run."""
+    made: list[tuple[str, str, Path | None, bool]] = []
+    try:
+        _apply(out, journal, made)
+        _step("sync-out", "")
+        _sync_dir(out)
+    except OSError as e:
+        try:
+            _undo(out, journal, made)
+        except OSError:
+            raise OutError(f"cannot write into {out}: {_reason(e)}; the next databack run into it completes "
+                           "the commit") from e
+        raise OutError(f"cannot write into {out}: {_reason(e)}") from e
+    try:
+        _finish(out, journal)
+    except OSError:
+        pass  # every change is made: the next run removes the journal and staging
+
+
+def _apply(out: Path, journal: dict, made: list | None = None) -> int:
+    """Make the journal's changes still to make; returns how many there were. Each is appended to `made` (when
+    given) before it is made, as (action, entry, where its old version is kept, whether it had one)."""
+    staging = out / journal["staging"]
+    left = 0
+    for action, name in journal["changes"]:
+        target, staged = out / name, staging / name
+        if not os.path.lexists(staged if action == "replace" else target):
+            continue  # made already
+        left += 1
+        _step("apply", name)
+        had, kept, swap = os.path.lexists(target), None, False
+        if had:
+            (staging / OLD).mkdir(exist_ok=True)
+            kept = _free(staging / OLD / name)
+            swap = action == "replace" and _is_file(target) and _is_file(staged)
+            if swap:  # the old file keeps a name while the new one replaces it in one step
+                try:
+                    os.link(target, kept, follow_symlinks=False)
+                except OSError:  # no hard links on this file system: the old version cannot be put back
+                    kept = None
+        if made is not None:
+            made.append((action, name, kept, had))
+        if had and not swap:
+            os.rename(target, kept)
+        if action == "replace":
+            os.replace(staged, target)
+    return left
+
+
+def _undo(out: Path, journal: dict, made: list[tuple[str, str, Path | None, bool]]) -> None:
+    """Put back the old versions of the changes `made`, last first, and the new ones into the staging folder (so
+    that, should this be killed, the journal still completes the commit); then end the commit."""
+    staging = out / journal["staging"]
+    for action, name, kept, had in reversed(made):
+        _step("undo", name)
+        target, staged = out / name, staging / name
+        if action == "replace" and not os.path.lexists(staged):  # the new version is in place
+            if had and kept is None:
+                raise OSError(errno.EIO, f"the old version of {name} was not kept")
+            if had and _is_file(target) and _is_file(kept):
+                os.link(target, staged, follow_symlinks=False)
+                os.replace(kept, target)  # a reader never finds it missing
+                continue
+            os.rename(target, staged)
+        if had and not os.path.lexists(target):
+            os.rename(kept, target)
+    _sync_dir(out)
+    _finish(out, journal)
+
+
+def _finish(out: Path, journal: dict) -> None:
+    """Every change made (or undone): remove the journal, then the staging folder."""
+    _step("journal-remove", "")
+    if os.path.lexists(out / JOURNAL):
+        os.unlink(out / JOURNAL)
+    _sync_dir(out)
+    _step("cleanup", "")
+    shutil.rmtree(out / journal["staging"], ignore_errors=True)
+
+
+def _free(path: Path) -> Path:
+    """`path`, or beside it a name not taken."""
+    n = 0
+    while os.path.lexists(path):
+        n += 1
+        path = path.with_name(f"{path.name}.{n}")
+    return path
+
+
+def _discard(out: Path, staging: Path) -> None:
+    """Drop a transaction before (or at) its commit point: the journal first, if it was renamed in before the
+    flush after it failed, and only then the staging, so that no journal outlives the entries it moves."""
+    for name in (JOURNAL_TEMP, JOURNAL):
+        try:
+            os.unlink(out / name)
+        except FileNotFoundError:
+            pass
+        except OSError:
+            return  # the journal stays, and the staging with it: the next run completes the commit
+    shutil.rmtree(staging, ignore_errors=True)
+
+
+def _sync_tree(path: Path) -> None:
+    """Flush a staged file, or every file and folder below a staged folder, to disk."""
+    if not path.is_dir():
+        _sync_file(path)
+        return
+    for folder, _, files in os.walk(path):
+        for name in files:
+            _sync_file(Path(folder, name))
+        _sync_dir(Path(folder))
+
+
+def _sync_file(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _sync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        os.fsync(fd)
+    except OSError as e:
+        if e.errno not in (errno.EINVAL, errno.ENOTSUP):  # file systems that cannot flush a folder
+            raise
+    finally:
+        os.close(fd)
+
+
+def _is_file(path: Path) -> bool:
+    return path.is_file() and not path.is_symlink()
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    else:
+        path.unlink(missing_ok=True)
+
+
+@contextmanager
+def _signals_held() -> Iterator[None]:
+    """Ctrl-C and SIGTERM wait while the commit's renames are made (milliseconds), then take effect."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+    held = (signal.SIGINT, signal.SIGTERM)
+    previous = {s: signal.signal(s, lambda signum, frame: received.append(signum)) for s in held}
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+        for s in received:
+            signal.raise_signal(s)

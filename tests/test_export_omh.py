@@ -1,0 +1,178 @@
+"""`databack export omh`: every data point written is valid against the official Open mHealth / IEEE 1752.1 schemas
+(offline, with jsonschema-rs), and says what the tables say."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from pathlib import Path
+
+import pytest
+from conftest import REFERENCE, REPO
+from omh_schemas import OmhSchemas
+from typer.testing import CliRunner
+
+from converters.cli import app
+from converters.export_omh import SCHEMAS, export
+from converters.pipeline import collect_inputs, convert
+from converters.writers import write
+
+SAMPLES = [REPO / "samples" / "phone-sync.har", REPO / "samples" / "phone-sync.flow"]
+
+
+@pytest.fixture(scope="module")
+def schemas() -> OmhSchemas:
+    if not (REFERENCE / "omh").is_dir():
+        pytest.skip("../shared/reference/omh (the official Open mHealth and IEEE 1752.1 schemas) is not present")
+    return OmhSchemas(REFERENCE / "omh")
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory) -> tuple[Path, Path, dict[str, int]]:
+    out = tmp_path_factory.mktemp("out")
+    write(convert(collect_inputs(SAMPLES)), out)
+    folder = out.parent / "omh"
+    return out, folder, export(out, folder)
+
+
+def points(folder: Path, file_name: str) -> list[dict]:
+    return [json.loads(line) for line in (folder / file_name).read_text().splitlines()]
+
+
+def body_of(folder: Path, file_name: str, source_data_point_id: str) -> dict:
+    [point] = [p for p in points(folder, file_name)
+               if p["header"]["acquisition_provenance"]["source_data_point_id"] == source_data_point_id]
+    return point["body"]
+
+
+def test_every_schema_gets_data_points_from_the_samples(exported):
+    _, folder, counts = exported
+    assert list(counts) == [s.file_name for s in SCHEMAS]
+    assert sorted(p.name for p in folder.iterdir()) == sorted(counts)
+    for name, n in counts.items():
+        assert len(points(folder, name)) == n
+
+
+def test_every_data_point_is_valid_against_the_official_schemas(exported, schemas):
+    _, folder, counts = exported
+    assert schemas.count > 100
+    for name in counts:
+        for i, point in enumerate(points(folder, name)):
+            assert schemas.errors(point) == [], f"{name} line {i + 1}"
+            sid = point["header"]["schema_id"]
+            assert f"{sid['namespace']}-{sid['name']}-{sid['version']}.jsonl" == name
+
+
+def test_the_validator_rejects_what_the_schemas_forbid(exported, schemas):
+    _, folder, _ = exported
+    point = points(folder, "omh-heart-rate-2.0.jsonl")[0]
+    point["body"]["heart_rate"]["unit"] = "bpm"
+    assert schemas.errors(point) == ['body at /heart_rate/unit: "bpm" is not one of "beats/min"']
+    episode = points(folder, "ieee-sleep-stage-summary-1.0.jsonl")[0]
+    episode["body"]["sleep_stage_episodes"][0]["sleep_stage_time_frame"]["time_interval"]["end_date_time"] = "07:00"
+    assert schemas.errors(episode) != []
+    del episode["header"]["schema_id"]
+    assert schemas.errors(episode)[0].startswith("envelope: ")
+
+
+def test_ids_are_unique_and_the_same_in_every_export(exported, tmp_path):
+    out, folder, counts = exported
+    ids = [p["header"]["id"] for name in counts for p in points(folder, name)]
+    assert len(ids) == len(set(ids)) == sum(counts.values())
+    assert all(uuid.UUID(i).version == 5 for i in ids)
+    export(out, tmp_path)
+    for name in counts:
+        assert (tmp_path / name).read_bytes() == (folder / name).read_bytes(), name
+
+
+def test_the_header_names_databack_the_device_the_source_record_and_its_capture(exported):
+    _, folder, _ = exported
+    header = points(folder, "omh-sleep-episode-1.1.jsonl")[0]["header"]
+    assert header["acquisition_provenance"] == {
+        "source_name": "Microsoft Band, through databack 0.1.0",
+        "source_data_point_id": "sleep_nights/band/2519815145027789534",
+        "modality": "sensed",
+    }
+    assert header["creation_date_time"] == "2017-03-03T15:31:58.078000+00:00"  # when the night was captured
+    assert "user_id" not in header  # the samples were converted without a participant
+
+
+def test_a_band_night_is_an_episode_from_sleep_onset_to_final_awakening(exported):
+    _, folder, _ = exported
+    body = body_of(folder, "omh-sleep-episode-1.1.jsonl", "sleep_nights/band/2519815145027789534")
+    # onset 07:08:37, wake 13:12:37 (21,840 s), 21,240 s asleep; in bed from 06:51:37 to 13:22:37
+    assert body == {
+        "effective_time_frame": {"time_interval": {"start_date_time": "2015-01-09T07:08:37.221046+00:00",
+                                                   "end_date_time": "2015-01-09T13:12:37.221046+00:00"}},
+        "latency_to_sleep_onset": {"value": 1020.0, "unit": "sec"},
+        "latency_to_arising": {"value": 600.0, "unit": "sec"},
+        "total_sleep_time": {"value": 21240.0, "unit": "sec"},
+        "wake_after_sleep_onset": {"value": 600.0, "unit": "sec"},
+        "number_of_awakenings": 2,
+        "is_main_sleep": True,
+        "sleep_maintenance_efficiency_percentage": {"value": 97.253, "unit": "%"},
+    }
+
+
+def test_a_sense_night_keeps_the_wearers_local_time_and_its_stages(exported):
+    _, folder, _ = exported
+    body = body_of(folder, "ieee-sleep-stage-summary-1.0.jsonl", "sleep_nights/sense/2017-03-02")
+    assert body["effective_time_frame"]["time_interval"]["start_date_time"] == "2017-03-02T23:00:00-08:00"
+    summary = body["sleep_stage_summary"]
+    assert summary["light_sleep_duration"]["value"] == 3120 + 12060  # light and medium
+    assert summary["deep_sleep_duration"]["value"] == 10800  # sound
+    # in bed and lights out (awake, a minute each) are one episode; light sleep, then medium (both light) another
+    first, second, third = body["sleep_stage_episodes"][:3]
+    assert first == {"sleep_stage_state": "Awake", "sleep_stage_time_frame": {"time_interval": {
+        "start_date_time": "2017-03-02T22:58:00-08:00", "end_date_time": "2017-03-02T23:00:00-08:00"}}}
+    assert second["sleep_stage_state"] == "Light_sleep"
+    assert second["sleep_stage_time_frame"]["time_interval"]["end_date_time"] == "2017-03-03T00:00:00-08:00"
+    assert third["sleep_stage_state"] == "Deep_sleep"
+    states = [e["sleep_stage_state"] for e in body["sleep_stage_episodes"]]
+    assert all(a != b for a, b in zip(states, states[1:]))
+
+
+def test_heart_rate_per_minute_and_per_event_says_what_it_was_measured_during(exported):
+    _, folder, _ = exported
+    minute = body_of(folder, "omh-heart-rate-2.0.jsonl", "band_minutes/2519813080487285469/2015-01-11T16:12:00+00:00")
+    assert minute == {"heart_rate": {"value": 99.0, "unit": "beats/min"},
+                      "effective_time_frame": {"time_interval": {"start_date_time": "2015-01-11T16:12:00+00:00",
+                                                                 "duration": {"value": 60, "unit": "sec"}}},
+                      "descriptive_statistic": "average",
+                      "temporal_relationship_to_physical_activity": "during exercise"}
+    peak = body_of(folder, "omh-heart-rate-2.0.jsonl", "band_events/2519814259714906682/maximum")
+    assert (peak["heart_rate"]["value"], peak["temporal_relationship_to_sleep"]) == (76.0, "during sleep")
+
+
+def test_activities_steps_positions_and_temperatures_carry_their_units(exported):
+    _, folder, _ = exported
+    run = body_of(folder, "ieee-physical-activity-1.0.jsonl", "band_events/2519813080487285469")
+    assert (run["activity_name"], run["distance"], run["kcal_burned"]) == (
+        "Running", {"value": 5031.2, "unit": "m"}, {"value": 371.0, "unit": "kcal"})
+    assert run["base_movement_quantity"] == {"value": 4947, "unit": "steps"}
+    day = body_of(folder, "omh-step-count-3.0.jsonl", "band_daily_summaries/2015-01-05")
+    assert day == {"step_count": {"value": 7911, "unit": "steps"}, "effective_time_frame": {"time_interval": {
+        "start_date_time": "2015-01-05T08:00:00+00:00", "duration": {"value": 86400, "unit": "sec"}}}}
+    start = body_of(folder, "omh-geoposition-1.0.jsonl", "band_map_points/2519813080487285469/0")
+    assert (start["latitude"], start["longitude"]) == ({"value": 37.7687, "unit": "deg"},
+                                                       {"value": -122.467, "unit": "deg"})
+    temperatures = points(folder, "ieee-ambient-temperature-1.0.jsonl")
+    assert all(p["body"]["ambient_temperature"]["unit"] == "C" for p in temperatures)
+
+
+def test_the_command_writes_the_files_and_lists_them(exported, tmp_path):
+    out, _, counts = exported
+    result = CliRunner().invoke(app, ["export", "omh", str(out), "-o", str(tmp_path / "x")])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0] == f"databack: {sum(counts.values())} data points in 8 files -> {tmp_path / 'x'}"
+    assert lines[1].split() == ["written", "data", "points"]
+    assert lines[2].split() == ["omh-sleep-episode-1.1.jsonl", "6"]
+    assert len(lines) == 10
+
+
+def test_the_command_refuses_a_folder_that_holds_no_run(tmp_path):
+    result = CliRunner().invoke(app, ["export", "omh", str(tmp_path), "-o", str(tmp_path / "x")])
+    assert result.exit_code == 2
+    assert result.output == f"databack: not a databack output folder (no report.json): {tmp_path}\n"
+    assert not (tmp_path / "x").exists()

@@ -1,0 +1,375 @@
+"""OUT's store: one writer at a time (a real second process stops or waits), all-or-nothing transactions, repair
+of what killed runs left, and one line with the right exit code for every place OUT cannot be."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import polars as pl
+import pytest
+from builders import BAND_EVENTS_URL, band_event, entry, write_har
+from conftest import REPO
+from outs import Faults, assert_consistent, state
+from typer.testing import CliRunner
+
+from converters import store
+from converters.cli import app
+
+runner = CliRunner()
+faults = Faults()
+SAMPLES = REPO / "samples"
+HOLDER = """
+import sys, time
+from pathlib import Path
+from converters import store
+with store.lock(Path(sys.argv[1])):
+    print("locked", flush=True)
+    time.sleep(float(sys.argv[2]))
+"""
+
+
+def convert(*args: object):
+    return runner.invoke(app, ["convert", *map(str, args), "-j", "1"])
+
+
+def databack(*args: object) -> list[str]:
+    return [sys.executable, "-m", "converters", *map(str, args)]
+
+
+def hold(out: Path, seconds: float = 60) -> subprocess.Popen:
+    """A real process holding OUT's lock (for `seconds`), once it says so."""
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(out), str(seconds)], stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline() == "locked\n"
+    return holder
+
+
+def visible(out: Path) -> list[str]:
+    return sorted(p.name for p in out.iterdir())
+
+
+# --- transactions ------------------------------------------------------------------------------------------------
+
+
+def test_a_transaction_changes_out_only_when_it_ends(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "a.txt").write_text("old a")
+    (out / "gone.txt").write_text("old")
+    (out / "table").mkdir()
+    (out / "table" / "part.parquet").write_text("old part")
+    with store.transaction(out) as tx:
+        tx.path("a.txt").write_text("new a")
+        tx.path("b.txt").write_text("new b")
+        folder = tx.path("table")
+        folder.mkdir()
+        (folder / "other.parquet").write_text("new part")
+        tx.remove("gone.txt")
+        tx.remove("never-there.txt")
+        assert (out / "a.txt").read_text() == "old a" and not (out / "b.txt").exists()
+        assert (out / "gone.txt").exists() and (out / "table" / "part.parquet").exists()
+    assert visible(out) == ["a.txt", "b.txt", "table"]
+    assert (out / "a.txt").read_text() == "new a" and (out / "b.txt").read_text() == "new b"
+    assert visible(out / "table") == ["other.parquet"]
+
+
+def test_a_transaction_ended_by_an_exception_changes_nothing_and_leaves_nothing(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "a.txt").write_text("old")
+    with pytest.raises(ZeroDivisionError):  # not an I/O problem: raised as it is
+        with store.transaction(out) as tx:
+            tx.path("a.txt").write_text("new")
+            1 / 0
+    assert visible(out) == ["a.txt"] and (out / "a.txt").read_text() == "old"
+
+
+def test_entries_change_in_the_order_they_were_first_named(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "old.txt").write_text("")
+    faults.arm()
+    with store.transaction(out) as tx:
+        for name in ("z.parquet", "a.parquet", "datapackage.json"):
+            tx.path(name).write_text(name)
+        tx.path("z.parquet").write_text("again")
+        tx.remove("old.txt")
+        tx.path("report.json").write_text("{}")
+    order = [detail for step, detail in faults.steps if step == "apply"]
+    faults.disarm()
+    assert order == ["z.parquet", "a.parquet", "datapackage.json", "old.txt", "report.json"]
+    with pytest.raises(ValueError, match="both written and removed"):
+        with store.transaction(out) as tx:
+            tx.path("report.json")
+            tx.remove("report.json")
+    for bad in ("", ".hidden", "a/b", ".."):
+        with pytest.raises(ValueError, match="not an entry of OUT"):
+            with store.transaction(out) as tx:
+                tx.path(bad)
+
+
+def test_a_table_turned_into_csv_or_folders_and_back_leaves_one_consistent_set(tmp_path):
+    out = tmp_path / "out"
+    for options in ([], ["--format", "csv"], ["--partition-by", "participant_id,night"], []):
+        result = convert(SAMPLES / "phone-sync.har", "-o", out, "--force", *options)
+        assert result.exit_code == 0, result.output
+        assert_consistent(out)
+        assert not [p for p in out.iterdir() if p.name.startswith(".")]  # nothing of the run is left
+    assert {p.suffix for p in out.iterdir()} == {".parquet", ".json"}
+
+
+# --- one writer ----------------------------------------------------------------------------------------------------
+
+
+def test_a_second_run_stops_at_once_naming_the_holder_and_runs_once_it_is_gone(tmp_path):
+    out = tmp_path / "out"
+    assert convert(SAMPLES / "phone-sync.har", "-o", out).exit_code == 0
+    before = state(out)
+    holder = hold(out)
+    try:
+        result = convert(SAMPLES / "phone-sync.flow", "-o", out)
+        assert (result.exit_code, result.output) == (
+            1, f"databack: {out} is in use by another databack run (pid {holder.pid}); --wait to queue\n")
+        started = time.monotonic()
+        result = convert(SAMPLES / "phone-sync.flow", "-o", out, "--wait-timeout", "0.3")
+        assert (result.exit_code, result.output) == (
+            1, f"databack: {out} is still in use by another databack run (pid {holder.pid}) after 0.3 s\n")
+        assert time.monotonic() - started >= 0.3
+        assert state(out) == before | {".databack.lock": f"{holder.pid} {os.uname().nodename}\n".encode()}
+    finally:
+        holder.kill()  # the lock ends with its process
+        holder.wait()
+    result = convert(SAMPLES / "phone-sync.flow", "-o", out)
+    assert result.exit_code == 0, result.output
+    assert visible(out) == sorted(p for p in visible(out) if not p.startswith("."))  # its lock file removed
+
+
+def test_with_wait_a_second_run_queues_behind_the_first(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    holder = hold(out, 1.0)
+    result = convert(SAMPLES / "phone-sync.har", "-o", out, "--wait")
+    holder.wait()
+    assert result.exit_code == 0, result.output
+    assert_consistent(out)
+
+
+def test_two_runs_into_one_out_at_once_never_lose_an_update(tmp_path):
+    inputs = [write_har(tmp_path / f"p{i}.har", [entry(BAND_EVENTS_URL, band_event(str(i)))]) for i in (1, 2)]
+    for attempt in range(2):
+        for wait in ([], ["--wait"]):
+            out = tmp_path / f"out-{attempt}-{len(wait)}"
+            runs = [subprocess.Popen(databack("convert", p, "-o", out, "-j", "1", *wait), stderr=subprocess.PIPE, text=True)
+                    for p in inputs]
+            ended = [(run.wait(), run.stderr.read()) for run in runs]
+            done = {str(p) for p, (code, _) in zip(inputs, ended) if code == 0}
+            for p, (code, err) in zip(inputs, ended):
+                assert code == 0 or (not wait and code == 1 and "is in use by another databack run (pid " in err), err
+            report = json.loads((out / "report.json").read_text())
+            assert {f["file"] for f in report["files"]} == done  # every run that ended well is in OUT
+            events = set(pl.read_parquet(out / "band_events.parquet")["event_id"])
+            assert events == {Path(p).stem[1:] for p in done}
+            assert_consistent(out)
+            if wait:
+                assert len(done) == 2
+
+
+# --- where OUT cannot be -------------------------------------------------------------------------------------------
+
+
+def places(tmp_path: Path) -> dict[str, tuple[list[str], str, Path]]:
+    """Per case: the arguments, the one line expected (exit 2) and the path that must be left as it was."""
+    captures = tmp_path / "captures"
+    captures.mkdir()
+    har = captures / "a.har"
+    shutil.copy(SAMPLES / "phone-sync.har", har)
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("mine")
+    return {
+        "a file": ([str(har), "-o", str(a_file)], f"cannot write into {a_file}: it is a file, not a folder", a_file),
+        "an input file": ([str(har), "-o", str(har)], f"cannot write into {har}: it is also an input", har),
+        "an input folder": ([str(captures), "-o", str(captures)], f"cannot write into {captures}: it is also an input",
+                            captures),
+        "a folder holding an input": ([str(har), "-o", str(tmp_path)], f"cannot write into {tmp_path}: it holds the "
+                                      f"input {har}", captures),
+        "in a missing folder": ([str(har), "-o", str(tmp_path / "nope" / "out")], f"cannot write into "
+                                f"{tmp_path / 'nope' / 'out'}: its parent folder {tmp_path / 'nope'} does not exist",
+                                tmp_path / "nope"),
+        "in a file": ([str(har), "-o", str(a_file / "out")], f"cannot write into {a_file / 'out'}: its parent folder "
+                      f"{a_file} is not a folder", a_file),
+    }
+
+
+@pytest.mark.parametrize("case", ["a file", "an input file", "an input folder", "a folder holding an input",
+                                  "in a missing folder", "in a file"])
+def test_out_where_it_cannot_be_is_one_line_and_a_usage_error(tmp_path, case):
+    args, message, untouched = places(tmp_path)[case]
+    before = {p: p.read_bytes() for p in sorted(tmp_path.rglob("*")) if p.is_file()}
+    result = convert(*args)
+    assert (result.exit_code, result.output) == (2, f"databack: {message}\n")
+    assert {p: p.read_bytes() for p in sorted(tmp_path.rglob("*")) if p.is_file()} == before
+    assert not untouched.exists() or untouched.is_file() or not any(p.name.startswith(".") for p in untouched.iterdir())
+
+
+def test_merge_into_one_of_its_inputs_is_a_usage_error(tmp_path):
+    assert convert(SAMPLES / "phone-sync.har", "-o", tmp_path / "s1").exit_code == 0
+    result = runner.invoke(app, ["merge", str(tmp_path / "s1"), "-o", str(tmp_path / "s1")])
+    assert (result.exit_code, result.output) == (2, f"databack: cannot write into {tmp_path / 's1'}: it is also an input\n")
+
+
+@pytest.fixture
+def mount(tmp_path):
+    """Mount a tmpfs of a given size (and read-only or not) at a folder; skips where this cannot mount (not root,
+    no mount(8), a container without the right)."""
+    mounted = []
+
+    def mount_tmpfs(folder: Path, size: str, read_only: bool = False) -> Path:
+        folder.mkdir(exist_ok=True)
+        options = f"size={size}" + (",ro" if read_only else "")
+        if shutil.which("mount") is None or os.geteuid() != 0:
+            pytest.skip("mounting a small file system needs root and mount(8)")
+        done = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "databack-test", str(folder)], capture_output=True)
+        if done.returncode != 0:
+            pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
+        mounted.append(folder)
+        return folder
+
+    yield mount_tmpfs
+    for folder in reversed(mounted):
+        subprocess.run(["umount", "-l", str(folder)], check=False)
+
+
+def test_out_on_a_read_only_file_system_is_one_line_and_exit_1(tmp_path, mount):
+    disk = mount(tmp_path / "disk", "4m")
+    out = disk / "out"
+    assert convert(SAMPLES / "phone-sync.har", "-o", out).exit_code == 0
+    before = state(out)
+    subprocess.run(["mount", "-o", "remount,ro", str(disk)], check=True)
+    for target in (out, disk / "new"):
+        result = convert(SAMPLES / "phone-sync.flow", "-o", target)
+        assert (result.exit_code, result.output) == (1, f"databack: cannot write into {target}: Read-only file system\n")
+    assert state(out) == before
+
+
+def test_out_on_a_full_disk_is_left_as_it_was_and_converts_once_there_is_room(tmp_path, mount):
+    disk = mount(tmp_path / "disk", "600k")
+    out = disk / "out"
+    assert convert(SAMPLES / "phone-sync.har", "-o", out).exit_code == 0
+    before = state(out)
+    free = os.statvfs(disk)
+    filler = disk / "filler"
+    filler.write_bytes(b"\0" * (free.f_bavail * free.f_frsize - 60_000))  # 60 KB left: too little for the flow's tables
+    result = convert(SAMPLES / "phone-sync.flow", "-o", out)
+    assert (result.exit_code, result.output) == (1, f"databack: cannot write into {out}: No space left on device\n")
+    assert state(out) == before
+    assert_consistent(out)
+    filler.unlink()
+    assert convert(SAMPLES / "phone-sync.flow", "-o", out).exit_code == 0
+    clean = tmp_path / "clean"
+    assert convert(SAMPLES / "phone-sync.har", SAMPLES / "phone-sync.flow", "-o", clean).exit_code == 0
+    assert state(out) == state(clean)
+
+
+@pytest.mark.parametrize("error", [
+    OSError("No space left on device (os error 28)"),  # as polars' CSV and IPC writers raise it
+    pl.exceptions.ComputeError("parquet: File out of specification: underlying IO error: Input/output error (os error 5)"),
+])
+def test_a_table_write_failing_in_polars_is_one_line_and_leaves_out_as_it_was(tmp_path, monkeypatch, error):
+    out = tmp_path / "out"
+    assert convert(SAMPLES / "phone-sync.har", "-o", out).exit_code == 0
+    before = state(out)
+
+    def fail(*args, **kwargs):
+        raise error
+
+    monkeypatch.setattr(pl.DataFrame, "write_parquet", fail)
+    result = convert(SAMPLES / "phone-sync.flow", "-o", out)
+    cause = "No space left on device" if "28" in str(error) else "Input/output error"
+    assert (result.exit_code, result.output) == (1, f"databack: cannot write into {out}: {cause}\n")
+    assert state(out) == before
+
+
+# --- interruptions and repair --------------------------------------------------------------------------------------
+
+
+def test_ctrl_c_before_the_commit_leaves_out_as_it_was(tmp_path):
+    out = tmp_path / "out"
+    assert convert(SAMPLES / "phone-sync.har", "-o", out).exit_code == 0
+    before = state(out)
+    faults.arm(("stage", 2, "interrupt"))
+    result = convert(SAMPLES / "phone-sync.flow", "-o", out)
+    faults.disarm()
+    assert (result.exit_code, result.output.splitlines()[-1]) == (130, f"databack: interrupted; {out} was left as it was")
+    assert state(out) == before
+
+
+def test_ctrl_c_during_the_commit_waits_for_it_to_end(tmp_path):
+    out, clean = tmp_path / "out", tmp_path / "clean"
+    assert convert(SAMPLES / "phone-sync.har", "-o", out).exit_code == 0
+    faults.arm(("apply", 2, "interrupt"))
+    result = convert(SAMPLES / "phone-sync.flow", "-o", out)
+    faults.disarm()
+    assert (result.exit_code, result.output.splitlines()[-1]) == (130, f"databack: interrupted; {out} holds this run's result")
+    assert convert(SAMPLES / "phone-sync.har", SAMPLES / "phone-sync.flow", "-o", clean).exit_code == 0
+    assert state(out) == state(clean)
+
+
+def test_leftovers_of_killed_runs_are_removed_by_the_next_which_says_so(tmp_path):
+    out = tmp_path / "out"
+    assert convert(SAMPLES / "phone-sync.har", "-o", out).exit_code == 0
+    before = state(out)
+    (out / ".databack-work-k2j4h5l6").mkdir()  # as earlier versions of databack left them too
+    (out / ".databack-work-k2j4h5l6" / "0a1b.arrow").write_bytes(b"rows")
+    (out / ".band_sequences.parquet.x8_3kq0a.tmp").write_bytes(b"PAR1")
+    (out / ".band_events.old").mkdir()
+    (out / ".databack-staging-abc").mkdir()
+    (out / ".databack-journal.tmp").write_bytes(b'{"staging": ".databack-staging-abc", "chan')
+    (out / ".my-notes.txt").write_text("not databack's")
+    result = convert(SAMPLES / "phone-sync.har", "-o", out)
+    assert result.exit_code == 0
+    assert result.output.splitlines()[0] == (
+        f"databack: repaired {out}: removed what a stopped run left (1 staging folder, 1 work folder, "
+        "3 temporary files)")
+    assert state(out) == before | {".my-notes.txt": b"not databack's"}
+
+
+def test_a_journal_that_cannot_be_read_is_dropped_and_said(tmp_path):
+    out = tmp_path / "out"
+    assert convert(SAMPLES / "phone-sync.har", "-o", out).exit_code == 0
+    before = state(out)
+    (out / ".databack-staging-x").mkdir()
+    (out / ".databack-staging-x" / "report.json").write_text("{}")
+    (out / ".databack-journal.json").write_text('{"staging": "../elsewhere", "changes": [["replace", "report.json"]]}')
+    with store.lock(out) as held:
+        assert held.repaired == (f"repaired {out}: dropped a commit journal it could not read; removed what a stopped "
+                                 "run left (1 staging folder)")
+    assert state(out) == before
+
+
+def test_merge_reads_each_shard_under_its_lock_after_repairing_it(tmp_path):
+    folder = tmp_path / "captures"
+    folder.mkdir()
+    for p in ("phone-sync.har", "phone-sync.flow"):
+        shutil.copy(SAMPLES / p, folder / p)
+    for i in (1, 2):
+        assert convert(folder, "-o", tmp_path / f"s{i}", "--shard", f"{i}/2").exit_code == 0
+    assert convert(folder, "-o", tmp_path / "once").exit_code == 0
+    (tmp_path / "s1" / ".databack-work-abc").mkdir()  # a killed run's leftovers in a shard
+    holder = hold(tmp_path / "s2")
+    try:
+        result = runner.invoke(app, ["merge", str(tmp_path / "s1"), str(tmp_path / "s2"), "-o", str(tmp_path / "m")])
+        assert (result.exit_code, result.output.splitlines()[-1]) == (
+            1, f"databack: {tmp_path / 's2'} is in use by another databack run (pid {holder.pid}); --wait to queue")
+    finally:
+        holder.kill()
+        holder.wait()
+    result = runner.invoke(app, ["merge", str(tmp_path / "s1"), str(tmp_path / "s2"), "-o", str(tmp_path / "m")])
+    assert result.exit_code == 0, result.output
+    assert not (tmp_path / "s1" / ".databack-work-abc").exists()
+    once, merged = state(tmp_path / "once"), state(tmp_path / "m")
+    assert {k: v for k, v in once.items() if k != "report.json"} == {k: v for k, v in merged.items() if k != "report.json"}
