@@ -6,6 +6,7 @@ range by range of its key (an external sort), then written out one range at a ti
 from __future__ import annotations
 
 import math
+import re
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -84,8 +85,8 @@ def _write(df: pl.DataFrame, folder: Path) -> Path:
     path = folder / f"{uuid.uuid4().hex}.arrow"
     try:  # lz4: polars memory-maps uncompressed files to read them, and the mapped pages count as this process's memory
         df.write_ipc(path, compression="lz4")
-    except OSError as e:
-        raise SpillFailed(e.strerror or str(e)) from None
+    except OSError as e:  # polars' IPC writer repeats the code in its message: "No space left on device (os error 28)"
+        raise SpillFailed(re.sub(r" \(os error \d+\)$", "", e.strerror or str(e))) from None
     return path
 
 
