@@ -174,7 +174,7 @@ def merge(
         _usage_error(err, f"not a databack output folder (no report.json): {', '.join(missing)}")
     partitions = _parse_partitions(err, partition_by, format)
     with _locked(err, out, wait, wait_timeout, outputs) as held, ExitStack() as inputs:
-        for p in outputs:  # each read while no run writes it
+        for p in {p.resolve(): p for p in outputs}.values():  # each read while no run writes it
             inputs.enter_context(store.reading(p, _wait_limit(wait, wait_timeout)))
         result = conversion.merge([writers.read_output(p)[:2] for p in outputs], held.work())
         _finish(err, result, held, format, partitions, json_report)
