@@ -118,8 +118,8 @@ def convert(
     stdin = Path("-") in paths
     paths = [p for p in paths if p != Path("-")]
     missing = [str(p) for p in paths if not p.exists() and not conversion.GLOB_CHARS & set(str(p))]
-    if missing:
-        _usage_error(err, f"no such file or folder: {', '.join(missing)}")
+    if missing:  # pseudonymised runs name no folder, not even here
+        _usage_error(err, f"no such file or folder: {', '.join(Path(m).name if pseudonymize else m for m in missing)}")
     if participant and participants:
         _usage_error(err, "give --participant or --participants, not both")
     if pseudonymize != bool(key_file):
@@ -183,28 +183,34 @@ def merge(
 @app.command()
 def scrub(
     capture: Annotated[Path, typer.Argument(help="A HAR file or mitmproxy flow dump.")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Where to write the scrubbed copy (a file, or a folder).")],
+    out: Annotated[
+        str,
+        typer.Option("--out", "-o", help="Where to write the scrubbed copy: a file, or a folder (existing, or ending "
+                     "in /); missing folders are created."),
+    ],
     json_report: JSON = False,
 ) -> None:
-    """Write a copy of a capture without its secrets: Authorization and cookie headers, OAuth passwords, client
-    secrets and tokens, token-like query parameters. The copy converts to exactly the same tables.
+    """Write a copy of a capture without its secrets: every header value but harmless ones, cookies, URL userinfo
+    and token-like parameters, passwords, tokens and other credentials in bodies, WebSocket messages and free text.
+    The copy converts to the same device tables.
 
     Exit code 0 when the whole capture was copied, 1 when it was cut short or unreadable, 2 for a usage error.
     """
-    from dataclasses import asdict
-
-    from .scrub import scrub_capture
+    from .scrub import KINDS, output_path, scrub_capture
 
     err = _console()
     if not capture.is_file():
         _usage_error(err, f"no such file: {capture}")
-    report = scrub_capture(capture, out / capture.name if out.is_dir() else out)
-    redacted = f"{report.headers} headers, {report.cookies} cookies, {report.query_params} query parameters, " \
-        f"{report.token_bodies} token bodies"
+    try:
+        target = output_path(capture, out)
+    except OSError as e:
+        _usage_error(err, str(e))
+    report = scrub_capture(capture, target)
+    redacted = ", ".join(f"{report.counts[k]} {k}" for k in KINDS)
     err.print(f"databack: {capture}: {report.status}" + (f": {report.message}" if report.message else ""))
-    err.print(f"  {report.entries} entries written, redacted: {redacted}")
+    err.print(f"  {report.entries} entries written to {target}, values redacted: {redacted}")
     if json_report:
-        _print_json(asdict(report))
+        _print_json(report.as_dict())
     raise typer.Exit(0 if report.status == "ok" else 1)
 
 
@@ -394,7 +400,7 @@ def _progress(console, total: int, label: str = "converting"):
 
             def advance(inp, file_report) -> None:
                 if file_report is None:
-                    progress.update(task, description=inp.name)
+                    progress.update(task, description=inp.source_file)
                 else:
                     progress.advance(task)
 
@@ -422,6 +428,11 @@ def main() -> NoReturn:
         if isinstance(e.code, str):
             sys.stderr.write(e.code + "\n")
         code = e.code if isinstance(e.code, int) else int(e.code is not None)
+    except Exception as e:  # a bug of databack's (--debug lets them through): shown with its messages redacted
+        from .redaction import traceback_text
+
+        sys.stderr.write(traceback_text(e))
+        code = 1
     # Everything is written and closed by now: leave without the interpreter's teardown, which frees every object
     # and stops polars' threads one by one (0.15 s of a conversion of a 200 MB HAR), as mypy's `hard_exit` does.
     sys.stdout.flush()

@@ -7,6 +7,10 @@ item); every array inside becomes a child table named `<table>__<field>`, whose 
 types are inferred over all responses of the run at once, so they are the same in every file: integers, floats,
 booleans, or text (anything mixed is written as text, non-strings as JSON). The same response body captured
 twice on the same template is kept once.
+
+What reaches a table went through the redaction policy: a key named like a credential (`access_token`,
+`password`…) never becomes a column, credentials in values (JWTs, tokens, URLs' secret parameters) are replaced,
+and table names come from the redacted path template.
 """
 
 from __future__ import annotations
@@ -19,7 +23,8 @@ from typing import Any
 import orjson
 import polars as pl
 
-from .inspect_captures import path_template
+from . import redaction
+from .redaction import Safe, SafeJson
 from .tables import Column, Table
 
 TABLE_PREFIX = "generic__"
@@ -33,10 +38,10 @@ PROVENANCE = {
 }
 
 
-def table_name(host: str, raw_path: str) -> str:
+def table_name(host: str, raw_path: str) -> Safe:
     """A file-system-safe table name from the host and the path template."""
-    words = re.sub(r"[^a-z0-9]+", "_", f"{host} {path_template(raw_path)}".lower()).strip("_")
-    return TABLE_PREFIX + words[:150]
+    template = f"{redaction.host(host)} {redaction.template(raw_path)}"
+    return redaction.vocabulary(TABLE_PREFIX + re.sub(r"[^a-z0-9]+", "_", template.lower()).strip("_")[:150])
 
 
 @dataclass
@@ -45,10 +50,15 @@ class GenericRecords:
 
     tables: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
-    def add(self, table: str, payload: Any, body: bytes, provenance: dict[str, Any]) -> None:
-        """Rows of one response; every row carries the response's hash, so copies can be dropped later."""
-        prov = provenance | {RESPONSE: hashlib.sha256(table.encode() + body).hexdigest()}
+    def add(self, table: Safe, payload: SafeJson, provenance: dict[str, Any]) -> None:
+        """Rows of one response; every row carries the response's hash, so copies can be dropped later. Only what
+        the redaction policy made is taken: a `Safe` table name and source file, a `SafeJson` payload."""
+        redaction.require([table, provenance["source_file"]], "generic table")
+        if not isinstance(payload, SafeJson):
+            raise redaction.Unredacted("generic payloads are made by redaction.generic_payload")
+        prov = provenance | {RESPONSE: hashlib.sha256(table.encode() + payload.sha256.encode()).hexdigest()}
         row_id = f"{provenance['source_file']}#{provenance['source_entry']}"
+        payload = payload.value
         if isinstance(payload, list):
             for i, item in enumerate(payload):
                 self._add_row(table, item, f"{row_id}/{i}", None, None, prov)
@@ -67,7 +77,7 @@ class GenericRecords:
         self.tables.setdefault(table, []).append(row | prov)
         for name, items in children:
             for i, item in enumerate(items):
-                self._add_row(f"{table}__{name}"[:200], item, f"{row_id}/{name}/{i}", row_id, i, prov)
+                self._add_row(redaction.child_table(table, name), item, f"{row_id}/{name}/{i}", row_id, i, prov)
 
 
 def _flatten(obj: dict[str, Any], prefix: str, row: dict[str, Any], children: list[tuple[str, list]]) -> None:

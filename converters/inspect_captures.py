@@ -9,7 +9,10 @@ Path templates collapse what varies between requests of one route, as mitmproxy2
 short enum-like values (`Events(eventType='Sleeping')`) and lose ids (`Events(eventId={id})`).
 
 Nothing secret is kept: no header values (only the media type of Content-Type, checked to look like one), no
-bodies (only their length), no query values (only parameter names that look like names).
+bodies (only their length), no query values (only parameter names that look like names). Hosts, methods, path
+templates, parameter names, file names and errors pass through the redaction policy (`Safe`), and `as_dict` and
+`render_table` refuse any that did not: a JWT in a path shows as `{redacted}`, `;jsessionid=…` as
+`;jsessionid={redacted}`.
 
 Readers hand over response headers only with the body, so content types and byte counts need every body
 decoded (only its length is kept). For HAR files that costs little: the JSON text is parsed whole either way
@@ -32,6 +35,8 @@ from .captures import CaptureError, Exchange, Skipped, detect_format, read_captu
 from .captures.har import NOT_A_HAR
 from .devices.base import normalise_path
 from .parallel import map_files
+from . import redaction
+from .redaction import SEGMENT, Safe
 
 if TYPE_CHECKING:  # convert imports modules that import path_template from here
     from .pipeline import Input
@@ -49,9 +54,9 @@ RowKey = tuple[str, str, str, str | None]  # host, method, path template, endpoi
 class Row:
     """The exchanges of one (host, method, path template, endpoint)."""
 
-    host: str
-    method: str
-    path: str  # the path template
+    host: Safe
+    method: Safe
+    path: Safe  # the path template
     endpoint: str | None  # endpoint name, UNDECODED, or None (not a device host)
     count: int = 0
     statuses: Counter[str] = field(default_factory=Counter)  # "200" -> n; NONE: no response captured
@@ -69,11 +74,11 @@ class Row:
 
 @dataclass
 class FileSummary:
-    file: str
+    file: Safe
     format: str | None = None
     size_bytes: int | None = None
     status: Status = "ok"
-    error: str | None = None  # the reader's message (one line, no secrets)
+    error: Safe | None = None  # the reader's message (one line, no secrets)
     exchanges: int = 0
     skipped_entries: Counter[str] = field(default_factory=Counter)  # entries that are not HTTP: "tcp", "malformed"…
 
@@ -148,25 +153,25 @@ def inspect_file(inp: Input, quick: bool = False, debug: bool = False) -> tuple[
     except Exception as e:
         if debug:
             raise
-        error = f"internal error ({type(e).__name__}); run again with --debug to see where"
-        return FileSummary(inp.name, status="failed", error=error), {}
+        error = redaction.message(f"internal error ({type(e).__name__}); run again with --debug to see where")
+        return FileSummary(inp.source_file, status="failed", error=error), {}
 
 
 def _inspect_file(inp: Input, quick: bool) -> tuple[FileSummary, dict[RowKey, Row]]:
-    summary = FileSummary(inp.name)
+    summary = FileSummary(inp.source_file)
     rows: dict[RowKey, Row] = {}
     if inp.error:
-        summary.status, summary.error = "failed", inp.error
+        summary.status, summary.error = "failed", redaction.message(inp.error)
         return summary, rows
     try:
         summary.size_bytes = inp.path.stat().st_size
         summary.format = detect_format(inp.path)
     except OSError as e:
-        summary.status, summary.error = "failed", f"cannot read the file: {e.strerror or e}"
+        summary.status, summary.error = "failed", redaction.message(f"cannot read the file: {e.strerror or e}")
         return summary, rows
     if summary.format is None:
         reason = "empty file" if summary.size_bytes == 0 else "not a HAR file or a mitmproxy flow dump"
-        summary.status, summary.error = ("failed" if inp.explicit else "skipped"), reason
+        summary.status, summary.error = ("failed" if inp.explicit else "skipped"), redaction.message(reason)
         return summary, rows
     if summary.format == "json":
         summary.status, summary.error = "skipped", _NOT_A_CAPTURE
@@ -185,14 +190,14 @@ def _inspect_file(inp: Input, quick: bool) -> tuple[FileSummary, dict[RowKey, Ro
                     summary.format, summary.status, summary.error = "json", "skipped", _NOT_A_CAPTURE
                 else:
                     summary.status = "failed" if item.entries_read == 0 and nothing_read else "partial"
-                    summary.error = item.message
+                    summary.error = redaction.message(item.message)
     except OSError as e:
         summary.status = "partial" if summary.exchanges else "failed"
-        summary.error = f"cannot read the file: {e.strerror or e}"
+        summary.error = redaction.message(f"cannot read the file: {e.strerror or e}")
     return summary, rows
 
 
-_NOT_A_CAPTURE = "JSON, but not a capture (a response saved on its own?): nothing to inspect"
+_NOT_A_CAPTURE = redaction.vocabulary("JSON, but not a capture (a response saved on its own?): nothing to inspect")
 
 
 def _no_host(host: str) -> bool:
@@ -201,14 +206,14 @@ def _no_host(host: str) -> bool:
 
 def _count(ex: Exchange, rows: dict[RowKey, Row], quick: bool) -> None:
     template, endpoint = _classify(ex.host, ex.method, ex.path)
-    key = (ex.host, ex.method, template, endpoint)
+    key = (redaction.host(ex.host), redaction.method(ex.method), template, endpoint)
     row = rows.get(key)
     if row is None:
-        row = rows[key] = Row(ex.host, ex.method, template, endpoint, bytes=None if quick else 0)
+        row = rows[key] = Row(*key, bytes=None if quick else 0)
     row.count += 1
     row.statuses[NONE if ex.status is None else str(ex.status)] += 1
     if ex.query:
-        row.query_params.update(query_names(ex.query))
+        row.query_params.update(redaction.param_names(query_names(ex.query)))
     if not quick and ex.status is not None:
         row.content_types[media_type(ex.response_header("content-type"))] += 1
         if ex.body is not None and row.bytes is not None:
@@ -216,11 +221,11 @@ def _count(ex: Exchange, rows: dict[RowKey, Row], quick: bool) -> None:
 
 
 @lru_cache(maxsize=1 << 16)
-def _classify(host: str, method: str, raw_path: str) -> tuple[str, str | None]:
+def _classify(host: str, method: str, raw_path: str) -> tuple[Safe, str | None]:
     """(path template, endpoint name / UNDECODED / None) of a request."""
     m = devices.match(host, method, raw_path)
     endpoint = None if m is None else m.endpoint.name if m.endpoint else UNDECODED
-    return path_template(raw_path), endpoint
+    return redaction.template(raw_path), endpoint
 
 
 # --- path templates ------------------------------------------------------------------------------------------
@@ -305,7 +310,10 @@ def _odata_arg(arg: str) -> str:
 
 
 def _odata_value(value: str) -> str:
-    """A short enum-like word is kept (quoted as written); numbers, dates, ids and anything else collapse."""
+    """A short enum-like word is kept (quoted as written); numbers, dates, ids and anything else collapse; a value
+    the redaction policy replaced stays its marker."""
+    if value == SEGMENT:
+        return value
     if len(value) >= 2 and value[0] == value[-1] == "'":
         inner = value[1:-1]
         if _WORD.fullmatch(inner):
@@ -350,8 +358,17 @@ def media_type(content_type: str | None) -> str:
 # --- output --------------------------------------------------------------------------------------------------
 
 
+def _require_redacted(inspection: Inspection) -> None:
+    """Raise `redaction.Unredacted` if captured text of the inspection did not pass the redaction policy."""
+    for r in inspection.rows:
+        redaction.require([r.host, r.method, r.path, *r.query_params], "inspect row")
+    for f in inspection.files:
+        redaction.require([f.file, *([f.error] if f.error else [])], "inspect file")
+
+
 def as_dict(inspection: Inspection) -> dict[str, Any]:
     """The inspection as plain JSON-ready data (for `--json`)."""
+    _require_redacted(inspection)
     return {
         "totals": {
             "files": len(inspection.files),
@@ -395,7 +412,7 @@ def as_dict(inspection: Inspection) -> dict[str, Any]:
 
 
 def _sorted_counts(counts: Counter[str]) -> dict[str, int]:
-    return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+    return {str(k): n for k, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))}
 
 
 WIDTH = 120
@@ -409,6 +426,7 @@ def render_table(inspection: Inspection, width: int = WIDTH) -> str:
     first, then the others; within each, hosts with the most exchanges first; rows as sorted), then the files and a
     totals line. Long paths lose their end to `…`.
     The path column shows the query parameter names seen (`?a&b`), never their values."""
+    _require_redacted(inspection)
     headers = ("count", "method", "path", "status", *(() if inspection.quick else ("content type", "bytes")), "endpoint")
     by_host: dict[str, list[Row]] = {}
     for r in inspection.rows:

@@ -9,9 +9,9 @@ from dataclasses import dataclass, replace
 from fnmatch import fnmatchcase
 from pathlib import Path, PurePosixPath
 
+from . import redaction
 from .pipeline import Input
-
-PSEUDONYM_HEX = 16  # hex digits kept of the HMAC-SHA256: 64 bits, no collisions in any study
+from .redaction import PSEUDONYM_HEX
 
 
 class ParticipantMapError(ValueError):
@@ -63,8 +63,8 @@ def read_key(path: Path) -> bytes:
 def assign(
     inputs: list[Input], participant_id: str | None = None, rules: list[Rule] | None = None, key: bytes | None = None
 ) -> list[Input]:
-    """Each input with its participant id (pseudonymised with `key`); with `rules`, an input no rule matches gets
-    an error instead and is not converted."""
+    """Each input with its participant id and its `source_file` (both pseudonymised with `key`); with `rules`, an
+    input no rule matches gets an error instead and is not converted."""
     assigned = []
     for inp in inputs:
         pid, error = participant_id, None
@@ -73,5 +73,7 @@ def assign(
             error = None if pid is not None else "no pattern of the participants map matches this file"
         if pid is not None and key is not None:
             pid = pseudonym(pid, key)
-        assigned.append(replace(inp, participant_id=pid, error=error))
+        assigned.append(
+            replace(inp, participant_id=pid, error=error, source_file=redaction.source_file(inp.name, key))
+        )
     return assigned

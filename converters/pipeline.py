@@ -7,7 +7,6 @@ decode, or not a device response at all.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import os
 import shutil
@@ -22,16 +21,16 @@ from typing import Any, BinaryIO, Callable, Iterable, Literal
 import orjson
 import polars as pl
 
-from . import devices, generic, saved, spill, views
+from . import devices, generic, redaction, saved, spill, views
 from .captures import CaptureError, Exchange, Skipped, detect_format, read_capture, reading_cost
 from .captures.pipe import Decoded, NotDevice, read_capture_beside
-from .credentials import is_sign_in_url
 from .dedupe import FILE_INDEX, dedupe
 from .digest import sha256_or_none
 from .hosts import BodyWanted, host_matches
 from .parallel import map_files
 from .captures.har import NOT_A_HAR
-from .devices.base import Block, Endpoint, Request, Row, Rows, datetime_us
+from .devices.base import Block, Request, Rows, datetime_us
+from .redaction import Safe, SafeRow
 from .tables import TABLES, UTC_TIME
 
 Status = Literal["ok", "partial", "failed", "skipped"]
@@ -46,19 +45,26 @@ class Input:
     error: str | None = None  # a reason not to convert this input at all (e.g. no participant for it)
     endpoint: str | None = None  # for saved single responses: read them as this endpoint
     generic: tuple[str, ...] = ()  # host globs whose JSON responses are exported generically
+    source_file: Safe | None = None  # what outputs call it: `name`, or pseudonymised (`participants.assign`)
+
+    def __post_init__(self) -> None:
+        if self.source_file is None:
+            object.__setattr__(self, "source_file", redaction.source_file(self.name))
 
 
 @dataclass
 class FileReport:
-    """What happened to one input file; every exchange is counted in exactly one category."""
+    """What happened to one input file; every exchange is counted in exactly one category. Its captured text
+    (`CAPTURED`: the file's name, the error, hosts, paths, generic table names) is `Safe`: `as_dict`, the way to
+    every output, refuses any that is not."""
 
-    file: str
+    file: Safe
     participant_id: str | None = None
     format: str | None = None
     size_bytes: int | None = None
     sha256: str | None = None
     status: Status = "ok"
-    error: str | None = None
+    error: Safe | None = None
     exchanges: int = 0
     device_responses: Counter[str] = field(default_factory=Counter)  # endpoint -> responses decoded into rows
     rejects: int = 0
@@ -85,13 +91,25 @@ class FileReport:
             + self.not_device
         )
 
+    CAPTURED = ("file", "error", "undecoded_device_paths", "generic_responses", "unrecognised_hosts")
+
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> FileReport:
-        """A report as `as_dict` wrote it (e.g. read back from report.json)."""
-        return cls(**{k: Counter(v) if isinstance(v, dict) else v for k, v in d.items()})
+        """A report as `as_dict` wrote it (e.g. read back from report.json), its captured text redacted again."""
+        fields = {k: Counter(v) if isinstance(v, dict) else v for k, v in d.items()}
+        for k in cls.CAPTURED:
+            value = fields.get(k)
+            if isinstance(value, Counter):
+                fields[k] = Counter({redaction.from_earlier_output(n): c for n, c in value.items()})
+            elif value is not None:
+                fields[k] = redaction.from_earlier_output(value, name=k == "file")
+        return cls(**fields)
 
     def as_dict(self) -> dict[str, Any]:
-        return {k: (dict(sorted(v.items())) if isinstance(v, Counter) else v) for k, v in self.__dict__.items()}
+        for k in self.CAPTURED:
+            redaction.require(getattr(self, k), f"report field {k}")
+        return {k: ({str(n): c for n, c in sorted(v.items())} if isinstance(v, Counter) else v)
+                for k, v in self.__dict__.items()}
 
 
 @dataclass
@@ -199,9 +217,12 @@ def update(
     reports kept), the others converted and merged in, duplicates removed across old and new. Returns the
     conversion and the inputs skipped."""
     done = {f.file: f.sha256 for f in previous_files if f.status != "failed"}
-    skipped = [i for i in inputs if i.error is None and i.name in done and done[i.name] == sha256_or_none(i.path)]
+    skipped = [
+        i for i in inputs
+        if i.error is None and i.source_file in done and done[i.source_file] == sha256_or_none(i.path)
+    ]
     todo = [i for i in inputs if i not in skipped]
-    redone = {i.name for i in todo}
+    redone = {i.source_file for i in todo}
     kept = {n: _without_files(rows, redone) for n, rows in previous_tables.items()}
     reports, frames = convert_files(todo, progress, jobs, debug, spill_dir)
     reports = [f for f in previous_files if f.file not in redone] + reports
@@ -327,9 +348,13 @@ class RowBuffer:
         self._held = 0  # rows in `_frames`
 
     def add(self, rows: Rows, provenance: dict[str, Any]) -> Counter[str]:
-        """Add the rows of one exchange, all with the same provenance; returns how many went into each table."""
+        """Add the rows of one exchange, all with the same provenance; returns how many went into each table.
+        Captured text must have passed the redaction policy: `source_file` is `Safe`, a reject row a `SafeRow`."""
+        redaction.require(provenance["source_file"], "source_file")
         counts: Counter[str] = Counter()
         for table, row in rows:
+            if table == "rejects" and not isinstance(row, SafeRow):
+                raise redaction.Unredacted("rejects rows are made by redaction.reject_row")
             columns = self._columns.get(table) or self._columns.setdefault(table, _empty_columns(table))
             if isinstance(row, Block):
                 for name in ROW_COLUMNS[table]:
@@ -361,6 +386,8 @@ class RowBuffer:
                 raise ValueError(f"{table}: {e}") from None
             series.append(column.cast(UTC_TIME) if is_time else column)
         df = pl.DataFrame(series)
+        if table != "rejects":  # whose rows the policy made whole
+            df = redaction.strict_frame(df)
         self._frames.setdefault(table, []).append(df)
         self._held += df.height
         if self._spill_dir is not None and self._held >= spill.SPILL_ROWS:
@@ -400,16 +427,16 @@ def convert_file(
     except Exception as e:
         if debug:
             raise
-        error = f"internal error ({type(e).__name__}); run again with --debug to see where"
-        return FileReport(inp.name, participant_id=inp.participant_id, status="failed", error=error), {}
+        error = redaction.message(f"internal error ({type(e).__name__}); run again with --debug to see where")
+        return FileReport(inp.source_file, participant_id=inp.participant_id, status="failed", error=error), {}
 
 
 def _convert_file(
     inp: Input, separate_reader: bool, spill_dir: Path | None
 ) -> tuple[FileReport, dict[str, spill.Rows]]:
-    report = FileReport(inp.name, participant_id=inp.participant_id)
+    report = FileReport(inp.source_file, participant_id=inp.participant_id)
     if inp.error:
-        report.status, report.error = "failed", inp.error
+        report.status, report.error = "failed", redaction.message(inp.error)
         return report, {}
     if separate_reader:  # the reading process takes the hash as it reads
         frames = _read_file(inp, report, separate_reader, spill_dir)
@@ -430,11 +457,11 @@ def _read_file(
         report.size_bytes = inp.path.stat().st_size
         report.format = detect_format(inp.path)
     except OSError as e:
-        report.status, report.error = "failed", f"cannot read the file: {e.strerror or e}"
+        report.status, report.error = "failed", redaction.message(f"cannot read the file: {e.strerror or e}")
         return {}
     if report.format is None:
         reason = "empty file" if report.size_bytes == 0 else "not a HAR file or a mitmproxy flow dump"
-        report.status, report.error = ("failed" if inp.explicit else "skipped"), reason
+        report.status, report.error = ("failed" if inp.explicit else "skipped"), redaction.message(reason)
         return {}
     try:
         if report.format == "json":
@@ -459,7 +486,7 @@ def _read_file(
             elif isinstance(item, NotDevice):  # counted by the reading process: what `_route_exchange` would do
                 report.exchanges += item.hosts.total()
                 report.not_device += item.hosts.total()
-                report.unrecognised_hosts.update(item.hosts)
+                report.unrecognised_hosts.update({redaction.host(h): n for h, n in item.hosts.items()})
             elif isinstance(item, Skipped):
                 report.skipped_entries[item.kind] += 1
             elif isinstance(item, CaptureError):
@@ -467,10 +494,10 @@ def _read_file(
                     report.status = "failed"
                 else:
                     report.status = "partial"
-                report.error = item.message
+                report.error = redaction.message(item.message)
     except OSError as e:
         report.status = "partial" if report.exchanges else "failed"
-        report.error = f"cannot read the file: {e.strerror or e}"
+        report.error = redaction.message(f"cannot read the file: {e.strerror or e}")
     else:
         _note_unknown_shapes(report, unknown_shapes)
     return rows.frames() | generic.frames(others)
@@ -481,7 +508,7 @@ def _note_unknown_shapes(report: FileReport, count: int) -> None:
     if count:
         message = f"{count} device response{'s' * (count > 1)} of a shape databack does not know (kept in rejects)"
         report.status = "partial" if report.status == "ok" else report.status
-        report.error = f"{report.error}; {message}" if report.error else message
+        report.error = redaction.message(f"{report.error}; {message}" if report.error else message)
 
 
 def _route_exchange(
@@ -497,7 +524,7 @@ def _route_exchange(
     rejected because its shape is not one databack knows."""
     provenance = {
         "participant_id": inp.participant_id,
-        "source_file": ex.source_file,
+        "source_file": inp.source_file,
         "source_entry": ex.source_entry,
         "captured_at": datetime_us(ex.captured_at),
     }
@@ -505,15 +532,15 @@ def _route_exchange(
     if m is None:
         if (payload := _generic_payload(ex, inp)) is not None:
             table = generic.table_name(ex.host, ex.path)
-            others.add(table, payload, ex.body, provenance)
+            others.add(table, redaction.generic_payload(payload), provenance)
             report.generic_responses[table] += 1
             return False
         report.not_device += 1
-        report.unrecognised_hosts[ex.host] += 1
+        report.unrecognised_hosts[redaction.host(ex.host)] += 1
         return False
     ep = m.endpoint
     if ep is None:
-        report.undecoded_device_paths[f"{ex.method} {ex.host} {m.path}"] += 1
+        report.undecoded_device_paths[redaction.request_line(ex.method, ex.host, ex.path)] += 1
         return False
     if ep.kind == "auth":
         report.auth += 1
@@ -524,7 +551,9 @@ def _route_exchange(
     problem, decoded = predecoded or devices.decode(ex, m)
     if problem is not None:
         report.rejects += 1
-        rows.add([("rejects", _reject_row(ex, ep, problem))], provenance)
+        body = devices.read_body(ex, ep.reads)
+        row = redaction.reject_row(ep.name, ex.method, ex.host, ex.path, ex.status, problem, body)
+        rows.add([("rejects", row)], provenance)
         return isinstance(problem, devices.UnknownShape)
     report.device_responses[ep.name] += 1
     report.rows.update(rows.add(decoded, provenance))
@@ -535,7 +564,7 @@ def _generic_payload(ex: Exchange, inp: Input) -> Any:
     """The JSON of a successful response from a host chosen for generic export, else None."""
     if not (inp.generic and ex.body and ex.status and 200 <= ex.status < 300):
         return None
-    if not host_matches(ex.host, inp.generic) or is_sign_in_url(ex.path):  # credentials: never exported
+    if not host_matches(ex.host, inp.generic) or redaction.is_sign_in_url(ex.path):  # credentials: never exported
         return None
     try:
         payload = orjson.loads(ex.body)
@@ -551,46 +580,28 @@ def _convert_saved(inp: Input, report: FileReport, rows: RowBuffer) -> bool:
     try:
         payload = orjson.loads(inp.path.read_bytes())
     except orjson.JSONDecodeError as e:
-        report.status, report.error = ("failed" if inp.explicit else "skipped"), f"not JSON: {e}"
+        report.status, report.error = ("failed" if inp.explicit else "skipped"), redaction.message(f"not JSON: {e}")
         report.exchanges = 0
         return False
     endpoint = saved.endpoint_named(inp.endpoint) if inp.endpoint else saved.recognise(payload)
     if endpoint is None:
         report.status = "failed" if inp.explicit else "skipped"
-        report.error = "JSON, but neither a HAR file nor a response databack recognises (name one with --endpoint)"
+        report.error = redaction.message(
+            "JSON, but neither a HAR file nor a response databack recognises (name one with --endpoint)"
+        )
         report.exchanges = 0
         return False
     report.read_as = endpoint.name
-    provenance = {"participant_id": inp.participant_id, "source_file": inp.name, "source_entry": 0, "captured_at": None}
+    provenance = {
+        "participant_id": inp.participant_id, "source_file": inp.source_file, "source_entry": 0, "captured_at": None
+    }
     problem, decoded = devices.decode_payload(payload, endpoint, Request({}, {}, None, None))
     if problem is not None:
         report.rejects += 1
-        rows.add([("rejects", _saved_reject_row(inp, payload, endpoint.name, problem))], provenance)
+        body = orjson.dumps(payload)
+        rows.add([("rejects", redaction.reject_row(endpoint.name, None, None, inp.source_file, None, problem, body))],
+                 provenance)
         return isinstance(problem, devices.UnknownShape)
     report.device_responses[endpoint.name] += 1
     report.rows.update(rows.add(decoded, provenance))
     return False
-
-
-def _saved_reject_row(inp: Input, payload: Any, endpoint: str, reason: str) -> Row:
-    return {"endpoint": endpoint, "path": inp.name, "reason": reason, "body": orjson.dumps(payload).decode(),
-            "body_encoding": "utf-8"}
-
-
-def _reject_row(ex: Exchange, endpoint: Endpoint, reason: str) -> Row:
-    body, encoding = None, None
-    if (raw := devices.read_body(ex, endpoint.reads)) is not None:
-        try:
-            body, encoding = raw.decode("utf-8"), "utf-8"
-        except UnicodeDecodeError:
-            body, encoding = base64.b64encode(raw).decode("ascii"), "base64"
-    return {
-        "endpoint": endpoint.name,
-        "method": ex.method,
-        "host": ex.host,
-        "path": ex.path,
-        "status": ex.status,
-        "reason": reason,
-        "body": body,
-        "body_encoding": encoding,
-    }

@@ -1,71 +1,57 @@
 """Write a copy of a capture with its secrets replaced by a marker, for participants to send and study teams to keep.
 
-What is replaced (values only: names and keys stay, so the copy keeps its shape):
-- Authorization and Proxy-Authorization headers (the scheme is kept: `Bearer REDACTED`), and headers named like a
-  credential (X-Auth-Token, X-Api-Key, X-CSRF-Token, …);
-- cookie values in Cookie and Set-Cookie headers (attributes kept) and in the HAR `cookies` arrays;
-- token-like query and fragment parameters (access_token, code, client_secret, sig, key, …): in the URL, the HAR
-  `queryString`, mitmproxy's request path, and URL headers (Location, Referer, HTTP/2 `:path`), HAR `redirectURL`;
-- on sign-in and token URLs (`/oauth2/token`, `login.live.com`, …): secret-named fields of form and JSON bodies,
-  request and response; a body there that is neither form nor JSON is replaced whole.
+What is a secret is the redaction policy's (`redaction`); this module applies it to every part of a HAR file or a
+mitmproxy dump, replacing values only (names and keys stay, so the copy keeps its shape):
+- headers and flow trailers: every value but those of known-harmless headers (`redaction.HARMLESS_HEADERS`:
+  Content-Type, Date, User-Agent…); an authorization scheme's name is kept (`Bearer REDACTED`); every cookie value
+  in Cookie and Set-Cookie (folded or not) and in the HAR `cookies` arrays;
+- URLs, wherever they are (request URL, HAR `queryString`, `redirectURL`, Referer, Location, Origin, `:path`,
+  `_initiator`, pages): userinfo, credential path segments and parameters (`;jsessionid=`), and query and fragment
+  parameters named like a credential or shaped like one;
+- bodies, request and response, in every encoding (JSON kept valid, JSON inside JSON strings, forms, HAR
+  `postData.params`, multipart parts, text; base64 and gzip undone and redone): credential-named fields, and
+  credential-shaped values; a sign-in or token call's body that is none of these is replaced whole; WebSocket and
+  TCP messages likewise;
+- every other field of the capture (HAR comments, `_webSocketMessages`, flow metadata and comments) as free text.
 
-Device data routes never match the sign-in and token URL pattern, so the copy converts to the same tables.
+Device data routes are scrubbed by name and unambiguous shapes only (`redaction.STRICT`), so the copy converts to
+the same device tables; rejects differ only where a value was redacted.
 """
 
 from __future__ import annotations
 
 import base64
 import gzip
-import json
-import re
+import os
 import zlib
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, Literal
-from urllib.parse import parse_qsl, unquote_plus
 
 import ijson
-import orjson
 from ijson.common import ObjectBuilder
 
+from . import devices, redaction
 from .atomic import atomic_path
 from .captures import Format, detect_format
-from .credentials import is_sign_in_url
+from .captures.bodies import GZIP_MAGIC, dechunk
 from .captures.flow import _open_dump
 from .captures.flow import _read_failure as _flow_failure
-from .captures.har import _STREAM_ERRORS, _base64_or_text, _is_encoding_error, _json_bytes
+from .captures.har import _STREAM_ERRORS, _base64_or_text, _host, _is_encoding_error, _json_bytes, _split_url
 from .captures.har import _read_failure as _har_failure
 from .captures.har_runs import ENTRY_PREFIX, IJSON, READ_SIZE
-
-def _take_all(found: list) -> list:
-    """Empty `found`, returning what it held."""
-    taken = found[:]
-    found.clear()
-    return taken
-
+from .redaction import FULL, MARK, STRICT, BodyKind, Mode, Safe
 
 if TYPE_CHECKING:
     from mitmproxy import http
 
-REDACTED = "REDACTED"
-
-_SECRET_NAMES = frozenset(
-    "token code key sig sid auth session sessionid assertion client_assertion signature password passwd pwd secret "
-    "apikey api_key api-key".split()
-)
-_SECRET_SUFFIXES = ("token", "secret", "password", "signature", "apikey", "api_key", "api-key")
-_COOKIE_HEADERS = frozenset({"cookie", "cookie2"})
-_SET_COOKIE_HEADERS = frozenset({"set-cookie", "set-cookie2"})
-_CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization"})
-_URL_HEADERS = frozenset({"location", "content-location", "referer", ":path"})
-_SECRET_HEADER = re.compile(
-    r"(?:^|[-_])(?:auth|token|secret|api-?key|password|passwd|session(?:id)?|x?csrf(?:token)?|xsrf|signature"
-    r"|credentials?|jwt)(?:[-_]|$)"
-)
-_AUTH_SCHEME = re.compile(r"\s*([A-Za-z][\w.+-]*)\s+\S")
-# Sign-in and token endpoints, searched in host + path; no device data route matches.
+REDACTED = MARK
+PAGE_PREFIX = "log.pages.item"
+_BUILT = (ENTRY_PREFIX, PAGE_PREFIX)  # array items built whole and scrubbed as objects
 _DEPTH = {"start_map": 1, "start_array": 1, "end_map": -1, "end_array": -1}
+MAX_INFLATED = 256 << 20  # a gzipped body is scrubbed only if it inflates to no more than this
 
 
 @dataclass
@@ -73,13 +59,31 @@ class ScrubReport:
     """The outcome of one scrub; the counts are values replaced (a run over an already scrubbed copy counts 0)."""
 
     status: Literal["ok", "partial", "failed"] = "ok"
-    message: str | None = None  # why the copy is partial or was not written; no secrets
+    message: Safe | None = None  # why the copy is partial or was not written; no secrets
     format: Format | None = None
     entries: int = 0  # HAR entries or flows written
-    headers: int = 0  # Authorization and other credential header values
-    cookies: int = 0  # cookie values, in headers and HAR `cookies` arrays
-    query_params: int = 0  # query and fragment parameter values, wherever a URL or HAR `queryString` holds them
-    token_bodies: int = 0  # request and response bodies of sign-in and token calls
+    counts: Counter[str] = field(default_factory=Counter)  # what was replaced: headers, cookies, urls, bodies, other
+
+    def as_dict(self) -> dict[str, Any]:
+        redaction.require(self.message, "scrub message")
+        return {"status": self.status, "message": self.message, "format": self.format, "entries": self.entries,
+                "redacted": {k: self.counts[k] for k in KINDS}}
+
+
+KINDS = ("headers", "cookies", "urls", "bodies", "other")
+
+
+def output_path(capture: Path, out: str) -> Path:
+    """Where `scrub CAPTURE -o OUT` writes: into OUT when it is a folder (existing, or written with a trailing `/`),
+    else to OUT; missing folders on the way are created. Raises OSError naming the path that cannot be made."""
+    target = Path(out)
+    if out.endswith(("/", os.sep)) or target.is_dir():
+        target = target / capture.name
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise OSError(f"cannot create the folder {target.parent}: {error.strerror or error}") from error
+    return target
 
 
 def scrub_capture(src: Path, dst: Path) -> ScrubReport:
@@ -90,16 +94,16 @@ def scrub_capture(src: Path, dst: Path) -> ScrubReport:
     """
     try:
         if dst.exists() and dst.samefile(src):
-            return ScrubReport("failed", "the output is the input file; choose another output path")
+            return _failed("the output is the input file; choose another output path")
         fmt = detect_format(src)
     except OSError as error:
-        return ScrubReport("failed", f"cannot read the file: {error.strerror or error}")
+        return _failed(f"cannot read the file: {error.strerror or error}")
     if fmt == "har":
         scrub = _scrub_har
     elif fmt == "flow":
         scrub = _scrub_flows
     else:
-        return ScrubReport("failed", "not a HAR file or a mitmproxy flow dump")
+        return _failed("not a HAR file or a mitmproxy flow dump")
     try:
         with atomic_path(dst) as temp:
             with open(temp, "wb") as out:
@@ -109,8 +113,12 @@ def scrub_capture(src: Path, dst: Path) -> ScrubReport:
     except _NothingReadable:
         pass
     except OSError as error:
-        report = ScrubReport("failed", f"cannot read or write: {error.strerror or error}", fmt)
+        report = _failed(f"cannot read or write: {error.strerror or error}", fmt)
     return report
+
+
+def _failed(message: str, fmt: Format | None = None) -> ScrubReport:
+    return ScrubReport("failed", redaction.message(message), fmt)
 
 
 class _NothingReadable(Exception):
@@ -120,7 +128,54 @@ class _NothingReadable(Exception):
 def _stopped(report: ScrubReport, message: str) -> None:
     """Record that reading stopped early: partial if entries were written, else failed."""
     report.status = "partial" if report.entries else "failed"
-    report.message = message
+    report.message = redaction.message(message)
+
+
+def _take_all(found: list) -> list:
+    """Empty `found`, returning what it held."""
+    taken = found[:]
+    found.clear()
+    return taken
+
+
+# --- what a request is ---------------------------------------------------------------------------------------------
+
+
+def _route(host: str, method: str, path: str) -> tuple[BodyKind, Mode]:
+    """(whose bodies these are, how URLs are scrubbed): a device data route's bodies are data (STRICT, so that the
+    copy converts the same), a device's sign-in or a URL that says sign-in or token is a sign-in call, the rest other;
+    URLs of device hosts are scrubbed STRICT (their path and query may be what a decoder reads)."""
+    m = devices.match(host, method, path)
+    if m is not None and m.endpoint is not None and m.endpoint.kind == "data":
+        return "device", STRICT
+    mode = STRICT if m is not None else FULL
+    if (m is not None and m.endpoint is not None) or redaction.is_sign_in_url(host + path):
+        return "sign-in", mode
+    return "other", mode
+
+
+def _body(data: bytes, content_type: str | None, kind: BodyKind) -> bytes:
+    """`redaction.redact_body`, through chunked framing and gzip as the HAR reader undoes them."""
+    dechunked = dechunk(data) if data[:1].isalnum() else None
+    if dechunked is not None:
+        redacted = _body(dechunked, content_type, kind)
+        return data if redacted == dechunked else redacted
+    if data.startswith(GZIP_MAGIC):
+        try:
+            inflated = _gunzip(data)
+        except (OSError, EOFError, zlib.error, ValueError):
+            return MARK.encode() if kind == "sign-in" else data
+        redacted = redaction.redact_body(inflated, content_type, kind)
+        return data if redacted == inflated else gzip.compress(redacted, mtime=0)
+    return redaction.redact_body(data, content_type, kind)
+
+
+def _gunzip(data: bytes) -> bytes:
+    inflater = zlib.decompressobj(wbits=31)
+    inflated = inflater.decompress(data, MAX_INFLATED)
+    if inflater.unconsumed_tail:
+        raise ValueError("inflates beyond the limit")
+    return inflated
 
 
 # --- HAR ------------------------------------------------------------------------------------------------
@@ -138,9 +193,9 @@ def _scrub_har(src: Path, out: BinaryIO) -> ScrubReport:
 
 
 def _rewrite_har(src: Path, out: BinaryIO, text_encoding: str | None) -> tuple[ScrubReport, Exception | None]:
-    """Re-emit the HAR's JSON event by event, each `log.entries` item built whole, scrubbed and written compact.
-    Returns the report and the error that stopped reading, if any (the JSON written is then closed after the last
-    complete entry)."""
+    """Re-emit the HAR's JSON event by event, each `log.entries` and `log.pages` item built whole, scrubbed and
+    written compact. Returns the report and the error that stopped reading, if any (the JSON written is then closed
+    after the last complete entry)."""
     report = ScrubReport(format="har")
     events = ijson.sendable_list()
     parser = IJSON.parse_coro(events, use_float=True)
@@ -152,54 +207,70 @@ def _rewrite_har(src: Path, out: BinaryIO, text_encoding: str | None) -> tuple[S
                 rewriter.events(_take_all(events))
             parser.close()
     except _STREAM_ERRORS as error:
-            rewriter.events(_take_all(events))  # those parsed before the error, in the same chunk
-            rewriter.close_open()
-            _stopped(report, _har_failure(error, report.entries))
-            return report, error
+        rewriter.events(_take_all(events))  # those parsed before the error, in the same chunk
+        rewriter.close_open()
+        _stopped(report, _har_failure(error, report.entries))
+        return report, error
     rewriter.events(_take_all(events))
     out.write(b"\n")
     if not rewriter.found_entries:
-        report.status, report.message = "failed", "JSON but not a HAR file (no log.entries)"
+        report.status, report.message = "failed", redaction.message("JSON but not a HAR file (no log.entries)")
     return report, None
 
 
 class _HarRewriter:
-    """Turns ijson parse events back into JSON, scrubbing each entry of `log.entries` on the way."""
+    """Turns ijson parse events back into JSON, scrubbing each entry and page on the way, and every other string
+    (creator, comments) as free text."""
 
     def __init__(self, out: BinaryIO, report: ScrubReport):
         self._json = _JsonWriter(out)
         self._report = report
-        self._entry: ObjectBuilder | None = None  # the entry being built
-        self._depth = 0  # of the entry being built
+        self._item: ObjectBuilder | None = None  # the entry or page being built
+        self._prefix = ""
+        self._depth = 0  # of the item being built
+        self._key: str | None = None  # the last key outside items
         self.found_entries = False
 
     def events(self, events: list[tuple[str, str, Any]]) -> None:
         for prefix, event, value in events:
-            if self._entry is not None:
-                self._entry.event(event, value)
+            if self._item is not None:
+                self._item.event(event, value)
                 self._depth += _DEPTH.get(event, 0)
                 if self._depth == 0:
-                    self._write_entry(self._entry.value)
-                    self._entry = None
-            elif prefix == ENTRY_PREFIX and event in ("start_map", "start_array"):
-                self._entry = ObjectBuilder()
-                self._entry.event(event, value)
-                self._depth = 1
-            elif prefix == ENTRY_PREFIX:
-                self._write_entry(value)  # a scalar entry, written as it is
+                    self._write_item(self._prefix, self._item.value)
+                    self._item = None
+            elif prefix in _BUILT and event in ("start_map", "start_array"):
+                self._item, self._prefix, self._depth = ObjectBuilder(), prefix, 1
+                self._item.event(event, value)
+            elif prefix in _BUILT:
+                self._write_item(prefix, value)  # a scalar item
             else:
                 self.found_entries |= prefix == "log.entries" and event == "start_array"
+                if event == "map_key":
+                    self._key = value
+                elif event == "string":
+                    value = self._free_string(value)
                 self._json.event(event, value)
 
+    def _free_string(self, value: str) -> str:
+        redacted = MARK if self._key and redaction.is_credential(self._key, value) else \
+            redaction.redact_string(value, FULL, self._key)
+        self._report.counts["other"] += redacted != value
+        return redacted
+
     def close_open(self) -> None:
-        """Drop an incomplete entry and close what is open, so the JSON written so far is complete."""
-        self._entry = None
+        """Drop an incomplete item and close what is open, so the JSON written so far is complete."""
+        self._item = None
         self._json.close_open()
 
-    def _write_entry(self, entry: Any) -> None:
-        _scrub_har_entry(entry, self._report)
-        self._json.value(_dumps(entry))
-        self._report.entries += 1
+    def _write_item(self, prefix: str, item: Any) -> None:
+        if prefix == ENTRY_PREFIX:
+            _scrub_har_entry(item, self._report.counts)
+            self._report.entries += 1
+        else:
+            item, replaced = redaction.redact_json(item, FULL)
+            self._report.counts["other"] += replaced
+        self._json.value(redaction._dumps(item))
 
 
 class _JsonWriter:
@@ -213,7 +284,7 @@ class _JsonWriter:
 
     def event(self, event: str, value: Any) -> None:
         if event == "map_key":
-            self._key = _dumps(value)
+            self._key = redaction._dumps(value)
         elif event in ("start_map", "start_array"):
             self._separate()
             self._out.write(b"{" if event == "start_map" else b"[")
@@ -222,7 +293,7 @@ class _JsonWriter:
         elif event in ("end_map", "end_array"):
             self._end()
         else:
-            self.value(_dumps(value))
+            self.value(redaction._dumps(value))
 
     def value(self, encoded: bytes) -> None:
         self._separate()
@@ -247,76 +318,126 @@ class _JsonWriter:
         self._empty.pop()
 
 
-def _dumps(value: Any) -> bytes:
-    """Compact JSON; the standard library for what orjson refuses (integers over 64 bits, lone surrogates)."""
-    try:
-        return orjson.dumps(value)
-    except TypeError:
-        return json.dumps(value).encode()
+_REQUEST_FIELDS = frozenset({"method", "url", "httpVersion", "headers", "queryString", "cookies", "postData",
+                             "headersSize", "bodySize"})
+_RESPONSE_FIELDS = frozenset({"status", "statusText", "httpVersion", "headers", "cookies", "content", "redirectURL",
+                              "headersSize", "bodySize"})
+_BODY_FIELDS = frozenset({"size", "compression", "mimeType", "text", "encoding", "_textBase64", "params"})
 
 
-def _scrub_har_entry(entry: Any, report: ScrubReport) -> None:
-    """Scrub one HAR entry in place; parts that are not shaped as HAR 1.2 says are left alone."""
+def _scrub_har_entry(entry: Any, counts: Counter[str]) -> None:
+    """Scrub one HAR entry in place; parts that are not shaped as HAR 1.2 says are scrubbed as free text."""
     if not isinstance(entry, dict):
         return
     request, response = entry.get("request"), entry.get("response")
-    url = request.get("url") if isinstance(request, dict) else None
-    token_call = isinstance(url, str) and is_sign_in_url(re.split(r"[?#]", url, maxsplit=1)[0])
+    kind, mode = _har_route(request)
+    _scrub_other_fields(entry, {"request", "response"}, counts)
     if isinstance(request, dict):
-        if isinstance(url, str):
-            request["url"] = _redact_url(url, report)
-        _scrub_har_headers(request.get("headers"), report)
-        report.query_params += _redact_values(request.get("queryString"))
-        report.cookies += _redact_values(request.get("cookies"), every_name=True)
-        if token_call and isinstance(request.get("postData"), dict):
-            _scrub_har_body(request["postData"], report)
+        _scrub_other_fields(request, _REQUEST_FIELDS, counts)
+        if isinstance(request.get("url"), str):
+            request["url"] = _url(request["url"], mode, counts)
+        _scrub_har_headers(request.get("headers"), mode, counts)
+        _scrub_pairs(request.get("queryString"), mode, counts, "urls")
+        _scrub_cookies(request.get("cookies"), counts)
+        if isinstance(request.get("postData"), dict):
+            _scrub_har_body(request["postData"], kind, mode, counts)
+    elif request is not None:
+        entry["request"], replaced = redaction.redact_json(request, FULL)
+        counts["other"] += replaced
     if isinstance(response, dict):
-        _scrub_har_headers(response.get("headers"), report)
-        report.cookies += _redact_values(response.get("cookies"), every_name=True)
+        _scrub_other_fields(response, _RESPONSE_FIELDS, counts)
+        _scrub_har_headers(response.get("headers"), mode, counts)
+        _scrub_cookies(response.get("cookies"), counts)
         if isinstance(response.get("redirectURL"), str):
-            response["redirectURL"] = _redact_url(response["redirectURL"], report)
-        if token_call and isinstance(response.get("content"), dict):
-            _scrub_har_body(response["content"], report)
+            response["redirectURL"] = _url(response["redirectURL"], FULL, counts)
+        if isinstance(response.get("content"), dict):
+            _scrub_har_body(response["content"], kind, mode, counts)
+    elif response is not None:
+        entry["response"], replaced = redaction.redact_json(response, FULL)
+        counts["other"] += replaced
 
 
-def _scrub_har_headers(headers: Any, report: ScrubReport) -> None:
+def _har_route(request: Any) -> tuple[BodyKind, Mode]:
+    if not isinstance(request, dict) or not isinstance(request.get("url"), str):
+        return "sign-in", FULL  # nothing says what it is: the strictest treatment
+    try:
+        _, url_host, _, path, _ = _split_url(request["url"])
+        host = _host(url_host, request.get("headers") if isinstance(request.get("headers"), list) else None)
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return "sign-in", FULL
+    method = request.get("method")
+    return _route(host.lower(), method.upper() if isinstance(method, str) else "", path)
+
+
+def _scrub_other_fields(holder: dict, known: frozenset[str] | set[str], counts: Counter[str]) -> None:
+    for key in [k for k in holder if k not in known]:
+        redacted, replaced = redaction.redact_json({key: holder[key]}, FULL)  # the key's name counts too
+        holder[key] = next(iter(redacted.values())) if isinstance(redacted, dict) else redacted
+        counts["other"] += replaced
+
+
+def _url(url: str, mode: Mode, counts: Counter[str]) -> str:
+    redacted = redaction.redact_url(url, mode)
+    counts["urls"] += redacted != url
+    return redacted
+
+
+def _scrub_har_headers(headers: Any, mode: Mode, counts: Counter[str]) -> None:
     for header in headers if isinstance(headers, list) else ():
         if isinstance(header, dict) and isinstance(header.get("name"), str) and isinstance(header.get("value"), str):
-            header["value"] = _redact_header(header["name"], header["value"], report)
+            header["value"], what = redaction.redact_header(header["name"], header["value"], mode)
+            if what:
+                counts[_COUNTED[what]] += 1
 
 
-def _redact_values(items: Any, every_name: bool = False) -> int:
-    """Replace the `value` of each `{name, value}` item with a secret name (or any name); returns how many."""
-    replaced = 0
+_COUNTED = {"header": "headers", "cookie": "cookies", "url": "urls"}
+
+
+def _scrub_pairs(items: Any, mode: Mode, counts: Counter[str], kind: str) -> None:
+    """`{name, value}` items (query parameters, form fields): a credential's value replaced, any other value
+    scrubbed as a string."""
     for item in items if isinstance(items, list) else ():
-        if not isinstance(item, dict) or item.get("value") in (None, "", REDACTED):
+        if not isinstance(item, dict) or not isinstance(item.get("value"), str) or item["value"] in ("", MARK):
             continue
-        if every_name or (isinstance(item.get("name"), str) and _is_secret_name(item["name"])):
-            item["value"] = REDACTED
-            replaced += 1
-    return replaced
+        name = item.get("name") if isinstance(item.get("name"), str) else ""
+        value = item["value"]
+        if redaction.is_credential(name, value) or redaction.is_credential_value(value, mode):
+            item["value"] = MARK
+        else:
+            item["value"] = redaction.redact_string(value, mode, name)
+        counts[kind] += item["value"] != value
 
 
-def _scrub_har_body(holder: dict, report: ScrubReport) -> None:
-    """Scrub a token call's `postData` or `content`: its text (plain or base64), `_textBase64` and form `params`."""
-    changed = _redact_values(holder.get("params")) > 0
+def _scrub_cookies(items: Any, counts: Counter[str]) -> None:
+    for item in items if isinstance(items, list) else ():
+        if isinstance(item, dict) and item.get("value") not in (None, "", MARK):
+            item["value"] = MARK
+            counts["cookies"] += 1
+
+
+def _scrub_har_body(holder: dict, kind: BodyKind, mode: Mode, counts: Counter[str]) -> None:
+    """A `postData` or `content`: its text (plain or base64), `_textBase64` and form `params`; other fields as
+    free text."""
+    _scrub_other_fields(holder, _BODY_FIELDS, counts)
+    _scrub_pairs(holder.get("params"), mode if kind == "device" else FULL, counts, "bodies")
+    mime = holder.get("mimeType") if isinstance(holder.get("mimeType"), str) else None
     for key, is_base64 in (("text", holder.get("encoding") == "base64"), ("_textBase64", True)):
         text = holder.get(key)
-        if not isinstance(text, str):
+        if not isinstance(text, str) or not text:
             continue
         data = _base64_or_text(text) if is_base64 else text.encode("utf-8", "replace")
-        scrubbed = _redact_token_body(data)
+        scrubbed = _body(data, mime, kind)
         if scrubbed != data:
             holder[key] = base64.b64encode(scrubbed).decode() if is_base64 else scrubbed.decode("utf-8", "replace")
-            changed = True
-    report.token_bodies += changed
+            counts["bodies"] += 1
 
 
 # --- mitmproxy flows ------------------------------------------------------------------------------------
 
 
 def _scrub_flows(src: Path, out: BinaryIO) -> ScrubReport:
-    """Copy the dump flow by flow, scrubbing HTTP flows; other flows (TCP, UDP, DNS…) are copied as they are."""
+    """Copy the dump flow by flow, scrubbing HTTP flows, their WebSocket messages, and TCP and UDP messages; DNS
+    flows are copied as they are."""
     from mitmproxy import exceptions, http
     from mitmproxy import io as mio
 
@@ -337,137 +458,89 @@ def _scrub_flows(src: Path, out: BinaryIO) -> ScrubReport:
                 _stopped(report, f"{_flow_failure(error)}; flows read: {report.entries}")
                 return report
             if isinstance(flow, http.HTTPFlow):
-                _scrub_http_flow(flow, report)
+                _scrub_http_flow(flow, report.counts)
+            else:
+                _scrub_messages(getattr(flow, "messages", None), "other", report.counts)
+            _scrub_flow_fields(flow, report.counts)
             writer.add(flow)
             report.entries += 1
 
 
-def _scrub_http_flow(flow: http.HTTPFlow, report: ScrubReport) -> None:
-    """Scrub request path, headers and (on token calls) bodies in place; WebSocket messages are left as they are."""
+def _scrub_http_flow(flow: http.HTTPFlow, counts: Counter[str]) -> None:
+    """Scrub request path, headers, trailers, bodies and WebSocket messages in place."""
     request = flow.request
-    path = _redact_url(request.path, report)
+    kind, mode = _route(request.pretty_host.lower(), request.method.upper(), request.path.partition("?")[0])
+    path = _url(request.path, mode, counts)
     if path != request.path:
         request.path = path
-    token_call = is_sign_in_url(request.pretty_host + re.split(r"[?#]", path, maxsplit=1)[0])
+    if "@" in request.authority:
+        request.authority = redaction.redact_text(request.authority, FULL)
+        counts["urls"] += 1
     for message in (request, flow.response):
         if message is None:
             continue
-        _scrub_mitmproxy_headers(message.headers, report)
-        if token_call:
-            data = message.get_content(strict=False)  # the raw bytes if Content-Encoding is wrong
-            scrubbed = _redact_token_body(data) if data else data
-            if scrubbed != data:
-                message.set_content(scrubbed)  # re-encoded per Content-Encoding, Content-Length updated
-                report.token_bodies += 1
+        _scrub_mitmproxy_headers(message.headers, mode, counts)
+        if message.trailers:
+            _scrub_mitmproxy_headers(message.trailers, mode, counts)
+        _scrub_message_body(message, kind, counts)
+    if flow.websocket is not None:
+        _scrub_messages(flow.websocket.messages, "device" if kind == "device" else "other", counts)
 
 
-def _scrub_mitmproxy_headers(headers: http.Headers, report: ScrubReport) -> None:
+def _scrub_message_body(message: http.Message, kind: BodyKind, counts: Counter[str]) -> None:
+    """The body, decoded per Content-Encoding and encoded again; one that does not decode is scrubbed as it is."""
+    content_type = message.headers.get("content-type")
+    try:
+        data = message.get_content(strict=True)
+    except ValueError:
+        raw = message.raw_content
+        if raw:
+            scrubbed = redaction.redact_body(raw, content_type, kind)
+            if scrubbed != raw:
+                message.raw_content = scrubbed
+                counts["bodies"] += 1
+        return
+    if data:
+        scrubbed = redaction.redact_body(data, content_type, kind)
+        if scrubbed != data:
+            message.set_content(scrubbed)  # re-encoded per Content-Encoding, Content-Length updated
+            counts["bodies"] += 1
+
+
+def _scrub_messages(messages: Any, kind: BodyKind, counts: Counter[str]) -> None:
+    """WebSocket, TCP or UDP messages."""
+    for m in messages or ():
+        content = m.content
+        if isinstance(content, bytes) and content:
+            scrubbed = redaction.redact_body(content, None, kind)
+            if scrubbed != content:
+                m.content = scrubbed
+                counts["other"] += 1
+
+
+def _scrub_flow_fields(flow: Any, counts: Counter[str]) -> None:
+    """A flow's comment, metadata and error message, as free text."""
+    if isinstance(getattr(flow, "comment", None), str) and flow.comment:
+        comment = redaction.redact_text(flow.comment, FULL)
+        counts["other"] += comment != flow.comment
+        flow.comment = comment
+    if getattr(flow, "metadata", None):
+        metadata, replaced = redaction.redact_json(flow.metadata, FULL)
+        if replaced:
+            flow.metadata = metadata
+            counts["other"] += replaced
+    if flow.error is not None and flow.error.msg:
+        msg = redaction.redact_text(flow.error.msg, FULL)
+        counts["other"] += msg != flow.error.msg
+        flow.error.msg = msg
+
+
+def _scrub_mitmproxy_headers(headers: http.Headers, mode: Mode, counts: Counter[str]) -> None:
     fields = []
     for name, value in headers.fields:
         text = value.decode("utf-8", "surrogateescape")
-        scrubbed = _redact_header(name.decode("utf-8", "surrogateescape"), text, report)
+        scrubbed, what = redaction.redact_header(name.decode("utf-8", "surrogateescape"), text, mode)
+        if what:
+            counts[_COUNTED[what]] += 1
         fields.append((name, value if scrubbed == text else scrubbed.encode("utf-8", "surrogateescape")))
     headers.fields = tuple(fields)
-
-
-# --- values ---------------------------------------------------------------------------------------------
-
-
-def _is_secret_name(name: str) -> bool:
-    """Whether a query parameter, form field or JSON key of this name holds a secret."""
-    name = name.lower()
-    return name in _SECRET_NAMES or name.endswith(_SECRET_SUFFIXES)
-
-
-def _redact_header(name: str, value: str, report: ScrubReport) -> str:
-    """The header value with its secrets replaced; counted in `report` by kind."""
-    lower = name.lower()
-    if not value.strip():
-        return value
-    if lower in _COOKIE_HEADERS:
-        return _redact_cookies(value, report)
-    if lower in _SET_COOKIE_HEADERS:
-        # one cookie per line (browsers join repeated Set-Cookie headers with newlines in HAR); attributes kept
-        lines = [line.partition(";") for line in value.split("\n")]
-        return "\n".join(_redact_cookies(pair, report) + sep + attributes for pair, sep, attributes in lines)
-    if lower in _URL_HEADERS:
-        return _redact_url(value, report)
-    if lower in _CREDENTIAL_HEADERS:
-        scheme = _AUTH_SCHEME.match(value)
-        scrubbed = f"{scheme[1]} {REDACTED}" if scheme else REDACTED
-    elif _SECRET_HEADER.search(lower):
-        scrubbed = REDACTED
-    else:
-        return value
-    report.headers += scrubbed != value
-    return scrubbed
-
-
-def _redact_cookies(header: str, report: ScrubReport) -> str:
-    """`a=1; b=2` as `a=REDACTED; b=REDACTED` (a value without a name is replaced too)."""
-    pairs = header.split(";")
-    for i, pair in enumerate(pairs):
-        name, equals, value = pair.partition("=")
-        if equals and value.strip() and value.strip() != REDACTED:
-            pairs[i] = f"{name}={REDACTED}"
-        elif not equals and pair.strip() and pair.strip() != REDACTED:
-            pairs[i] = pair[: len(pair) - len(pair.lstrip())] + REDACTED
-        else:
-            continue
-        report.cookies += 1
-    return ";".join(pairs)
-
-
-def _redact_url(url: str, report: ScrubReport) -> str:
-    """The URL (or path) with secret-named parameters of its query and fragment replaced; the rest byte for byte."""
-    rest, hash_mark, fragment = url.partition("#")
-    base, question_mark, query = rest.partition("?")
-    query, in_query = _redact_query(query)
-    fragment, in_fragment = _redact_query(fragment)  # implicit-grant redirects carry tokens in the fragment
-    report.query_params += in_query + in_fragment
-    return base + question_mark + query + hash_mark + fragment
-
-
-def _redact_query(query: str) -> tuple[str, int]:
-    """(the query with the values of secret-named parameters replaced, how many were replaced)."""
-    params = query.split("&")
-    replaced = 0
-    for i, param in enumerate(params):
-        name, equals, value = param.partition("=")
-        if equals and value not in ("", REDACTED) and _is_secret_name(unquote_plus(name)):
-            params[i] = f"{name}={REDACTED}"
-            replaced += 1
-    return "&".join(params), replaced
-
-
-def _redact_token_body(data: bytes) -> bytes:
-    """A token call's body with secret fields replaced: JSON and form bodies keep their keys; anything else
-    becomes the marker."""
-    try:
-        document = orjson.loads(data)
-    except orjson.JSONDecodeError:
-        pass
-    else:
-        return orjson.dumps(document) if _redact_json(document) else data
-    try:
-        form = data.decode("utf-8")
-        parse_qsl(form, keep_blank_values=True, strict_parsing=True)
-    except ValueError:  # UnicodeDecodeError included
-        return REDACTED.encode()
-    return _redact_query(form)[0].encode()
-
-
-def _redact_json(document: Any) -> bool:
-    """Replace, in place, the values of secret-named keys at any depth; whether anything was replaced."""
-    replaced = False
-    if isinstance(document, dict):
-        for key, value in document.items():
-            if _is_secret_name(key) and value not in (None, "", REDACTED):
-                document[key] = REDACTED
-                replaced = True
-            else:
-                replaced |= _redact_json(value)
-    elif isinstance(document, list):
-        for item in document:
-            replaced |= _redact_json(item)
-    return replaced

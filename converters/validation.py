@@ -10,6 +10,8 @@ from typing import Any
 import jsonschema_rs
 import orjson
 
+from . import redaction
+
 MAX_MESSAGE = 300  # characters of a validation message kept in the rejects table
 
 
@@ -30,7 +32,8 @@ def validator(schema_name: str) -> jsonschema_rs.Validator:
 
 
 def schema_problem(schema_name: str, payload: Any) -> str | None:
-    """None when the payload fits the schema, else the first violation as one line: `at /path: message`."""
+    """None when the payload fits the schema, else the first violation as one line: `at /path: message`, the value
+    at fault named by its type alone (`a string of 12 characters is not one of …`)."""
     v = validator(schema_name)
     try:
         if v.is_valid(payload):
@@ -38,6 +41,6 @@ def schema_problem(schema_name: str, payload: Any) -> str | None:
         error = next(v.iter_errors(payload))
     except ValueError:  # jsonschema-rs stops at about 260 levels of nesting, orjson parses up to 1024
         return "nested too deeply to check against the schema"
-    where = "/" + "/".join(str(p) for p in error.instance_path)
-    message = f"at {where}: {error.message}"
+    where = "/" + "/".join(redaction.redact_path(str(p), redaction.FULL) for p in error.instance_path)
+    message = f"at {where}: {redaction.schema_violation(error.message, error.instance)}"  # no payload value quoted
     return message if len(message) <= MAX_MESSAGE else message[: MAX_MESSAGE - 1] + "…"

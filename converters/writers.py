@@ -16,7 +16,7 @@ from typing import Any, Literal
 import orjson
 import polars as pl
 
-from . import __version__, generic, spill, store
+from . import __version__, generic, redaction, spill, store
 from .pipeline import Conversion, FileReport
 from .digest import sha256_file
 from .tables import TABLES, UTC_TIME, Table
@@ -29,6 +29,7 @@ FRICTIONLESS_TYPES = {pl.String: "string", pl.Int64: "integer", pl.Float64: "num
 
 def report(conversion: Conversion, written: dict[str, Path], fmt: str, partition_by: tuple[str, ...]) -> dict:
     """The machine-readable report: totals, per table, per input file."""
+    redaction.require([name for name in conversion.tables if name not in TABLES], "generic table name")
     totals: Counter[str] = Counter()
     for f in conversion.files:
         totals["files"] += 1
@@ -48,7 +49,7 @@ def report(conversion: Conversion, written: dict[str, Path], fmt: str, partition
         "partition_by": list(partition_by),
         "totals": dict(totals),
         "tables": {
-            name: {
+            str(name): {
                 "rows": conversion.tables[name].height if name in conversion.tables else 0,
                 "duplicates": conversion.duplicates[name],
                 "conflicts": conversion.conflicts[name],

@@ -5,6 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
+from converters.redaction import source_file
 from converters.pipeline import RowBuffer
 from converters.devices.base import Block, integer, integers, number, numbers, per, row_by_row, scaled, values_of
 
@@ -57,7 +58,7 @@ def test_the_row_buffer_makes_the_same_frame_from_a_block_as_from_its_rows():
         },
         2,
     )
-    provenance = {"participant_id": None, "source_file": "a.har", "source_entry": 4, "captured_at": 1}
+    provenance = {"participant_id": None, "source_file": source_file("a.har"), "source_entry": 4, "captured_at": 1}
     from_block, from_rows = RowBuffer(), RowBuffer()
     assert from_block.add([("sense_sensor_samples", block)], provenance) == {"sense_sensor_samples": 2}
     from_rows.add(row_by_row([("sense_sensor_samples", block)]), provenance)
@@ -68,7 +69,7 @@ def test_the_row_buffer_makes_the_same_frame_from_a_block_as_from_its_rows():
 def test_columns_a_block_leaves_out_are_null():
     buffer = RowBuffer()
     buffer.add([("sense_sensor_samples", Block({"time": [1], "sensor": ["light"]}, 1))], {
-        "participant_id": None, "source_file": "a.har", "source_entry": 0, "captured_at": None})
+        "participant_id": None, "source_file": source_file("a.har"), "source_entry": 0, "captured_at": None})
     (frame,) = buffer.frames().values()
     assert frame.select("value", "utc_offset_s", "resolution_s").row(0) == (None, None, None)
 
@@ -89,6 +90,6 @@ def test_a_value_its_column_cannot_hold_is_an_error_not_a_silent_null():
 
     buffer = RowBuffer()
     buffer.add([("sense_sensor_samples", Block({"time": [1], "resolution_s": [2**70]}, 1))], {
-        "participant_id": None, "source_file": "a.har", "source_entry": 0, "captured_at": None})
+        "participant_id": None, "source_file": source_file("a.har"), "source_entry": 0, "captured_at": None})
     with pytest.raises(ValueError, match="sense_sensor_samples: unexpected value while building Series of type Int64"):
         buffer.frames()

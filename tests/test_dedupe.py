@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime
 import polars as pl
 
 from converters.pipeline import RowBuffer
+from converters.redaction import source_file
 from converters.dedupe import dedupe
 from converters.devices.base import datetime_us
 
@@ -16,7 +17,8 @@ def rows_from(*exchanges):
     buffer, indexes = RowBuffer(), {}
     for file, file_index, entry, hour, participant, rows in exchanges:
         when = None if hour is None else datetime_us(datetime(2017, 3, 3, hour, tzinfo=UTC))
-        prov = {"participant_id": participant, "source_file": file, "source_entry": entry, "captured_at": when}
+        prov = {"participant_id": participant, "source_file": source_file(file), "source_entry": entry,
+                "captured_at": when}
         buffer.add(rows, prov)
         indexes[file] = file_index
     index = pl.col("source_file").replace_strict(indexes).alias("_file_index")

@@ -17,7 +17,7 @@ from mitmproxy.test import tflow
 
 from converters.captures import Exchange, read_capture
 from converters.pipeline import Input, convert
-from converters.scrub import REDACTED, scrub_capture
+from converters.scrub import KINDS, REDACTED, scrub_capture
 
 sys.path.insert(0, str(REPO / "samples"))
 from make_samples import SECRETS  # noqa: E402
@@ -38,8 +38,8 @@ def exposed_secrets(path) -> set[str]:
 
 
 def counts(report) -> tuple[int, ...]:
-    """(entries, headers, cookies, query_params, token_bodies) of a ScrubReport."""
-    return report.entries, report.headers, report.cookies, report.query_params, report.token_bodies
+    """(entries, headers, cookies, urls, bodies, other) of a ScrubReport."""
+    return report.entries, *(report.counts[k] for k in KINDS)
 
 
 def conversion(path, name):
@@ -71,8 +71,9 @@ def test_scrubbed_sample_converts_to_the_same_tables_and_report(tmp_path, sample
 
 def test_sample_counts_say_what_was_replaced(tmp_path):
     report = scrub_capture(SAMPLES[0], tmp_path / "out.har")
-    # 8 Authorization headers; NID+CONSENT in Cookie and its array, NID in Set-Cookie and its array; the token call
-    assert counts(report) == (16, 8, 6, 0, 2)
+    # 8 Authorization headers; the Cookie and Set-Cookie headers and the 3 cookies of the HAR arrays; the token
+    # call's form (its text and 2 of its params) and its response
+    assert counts(report) == (16, 8, 5, 0, 4, 0)
 
 
 @pytest.mark.parametrize("sample", SAMPLES, ids=lambda p: p.name)
@@ -81,7 +82,7 @@ def test_scrubbing_a_scrubbed_copy_finds_nothing_more(tmp_path, sample):
     scrub_capture(sample, once)
     report = scrub_capture(once, twice)
     assert report.status == "ok"
-    assert counts(report)[1:] == (0, 0, 0, 0)
+    assert counts(report)[1:] == (0, 0, 0, 0, 0)
 
 
 def test_tokens_in_query_basic_auth_and_json_oauth_body_are_replaced_keeping_names(tmp_path):
@@ -109,7 +110,7 @@ def test_tokens_in_query_basic_auth_and_json_oauth_body_are_replaced_keeping_nam
     assert json.loads(out[1]["response"]["content"]["text"]) == {
         "access_token": REDACTED, "id_token": REDACTED, "token_type": "Bearer", "expires_in": 3600}
     assert out[0]["response"] == json.loads(src.read_text())["log"]["entries"][0]["response"]  # device data as is
-    assert counts(report) == (2, 2, 0, 4, 2)
+    assert counts(report) == (2, 2, 0, 3, 2, 0)  # urls: the URL once, 2 queryString items
 
 
 def test_flow_token_call_is_scrubbed_keeping_content_encoding_and_other_flows_as_they_were(tmp_path):
@@ -141,9 +142,11 @@ def test_flow_token_call_is_scrubbed_keeping_content_encoding_and_other_flows_as
     assert request.content == f"grant_type=password&username=u&password={REDACTED}".encode()
     assert response.headers["content-encoding"] == "gzip" and response.raw_content.startswith(b"\x1f\x8b")
     assert json.loads(response.content) == {"access_token": REDACTED, "refresh_token": REDACTED, "expires_in": 3600}
-    assert flows[1].websocket.get_state() == websocket.websocket.get_state()  # messages are not scrubbed
+    assert [m.content for m in flows[1].websocket.messages] == [
+        f"access_token={REDACTED}".encode(), *(m.content for m in websocket.websocket.messages[1:])]
     assert flows[2].get_state() == other.get_state()
-    assert counts(report) == (3, 1, 2, 1, 2)
+    # headers: Authorization, tflow's own "header" and "header-response", the WebSocket handshake's Sec-WebSocket-Key
+    assert counts(report) == (3, 4, 1, 1, 2, 1)
 
 
 def test_truncated_har_is_partial_with_its_complete_entries_scrubbed(tmp_path):
@@ -155,7 +158,7 @@ def test_truncated_har_is_partial_with_its_complete_entries_scrubbed(tmp_path):
 
     report = scrub_capture(cut, tmp_path / "out.har")
 
-    assert report.status == "partial" and report.entries == 2 and report.headers == 2
+    assert report.status == "partial" and report.entries == 2 and report.counts["headers"] == 2
     assert report.message == "cut off after entry 2 of an unknown total; 2 entries read"
     log = json.loads((tmp_path / "out.har").read_text())["log"]  # complete JSON, closed after the last good entry
     assert log["version"] == "1.2" and log["pages"] == []
@@ -198,7 +201,7 @@ def test_har_in_another_text_encoding_is_written_as_utf8(tmp_path, encoding):
 
     report = scrub_capture(src, tmp_path / "out.har")
 
-    assert report.status == "ok" and report.headers == 2
+    assert report.status == "ok" and report.counts["headers"] == 2
     out = json.loads((tmp_path / "out.har").read_text(encoding="utf-8"))["log"]["entries"]
     assert out[1]["response"]["content"]["text"] == "<p>café</p>"
     original_tables, original_report = conversion(src, "in.har")

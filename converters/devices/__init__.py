@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from ..redaction import exception_text
 from ..validation import schema_problem
 from . import band, band_public, sense
 from .base import Device, Endpoint, Match, Request, normalise_path, parse_query
@@ -80,7 +81,7 @@ def decode_payload(payload: Any, endpoint: Endpoint, request: Request) -> tuple[
     try:
         return None, list(endpoint.decode(payload, request))
     except (ValueError, TypeError, KeyError, ArithmeticError) as e:
-        return f"could not decode: {type(e).__name__}: {e}", []
+        return f"could not decode: {type(e).__name__}: {exception_text(e)}", []
 
 
 def read_body(ex: Exchange, reads: str) -> bytes | None:

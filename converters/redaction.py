@@ -1,0 +1,954 @@
+"""The redaction policy: what in a capture is a credential, and the one way captured text reaches an output.
+
+What is a credential:
+- by name: a header, cookie, query or form parameter, JSON key or multipart field whose name says it holds one
+  (`password`, `client_secret`, `access_token`, `X-Api-Key`, `jsessionid`, `sig`, `X-Amz-Credential`, `PPFT`…;
+  `credential_name`); a few names (`code`, `key`, `session`, `sid`, `auth`) only when their value looks like a
+  token rather than a word, a number or a date;
+- by shape (`shapes`): JWTs, `Bearer …` and other authorization schemes, PEM private keys, keys with a known
+  prefix (AWS `AKIA…`, Google `AIza…`/`ya29.…`, GitHub, Slack, Stripe…), and in `FULL` mode also long random
+  tokens (base64 or alphanumeric mixing case and digits, 20+ characters; hex, 32+) that no id-named key holds;
+- by place: URL userinfo (`https://alice:PW@host/`), every cookie value, every header not known to be harmless
+  (`HARMLESS_HEADERS`, for scrubbed copies), sign-in and token calls' bodies in any encoding.
+
+`STRICT` mode (unambiguous shapes only) is for device data, whose ids must stay as they are; `FULL` for the rest.
+
+Outputs take captured text only as `Safe`, which this module alone makes: the report's captured fields, inspect's
+rows, table provenance, reject rows (`SafeRow`) and generic payloads (`SafeJson`) are checked for it where they are
+written (`require`), so an output added without the policy fails loudly rather than leaking.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import math
+import re
+import traceback
+from collections import Counter
+from functools import lru_cache
+from pathlib import PurePosixPath
+from typing import Any, Iterable, Literal
+from urllib.parse import quote, unquote, unquote_plus
+
+import orjson
+
+MARK = "REDACTED"  # a value replaced, in scrubbed copies and in table values
+SEGMENT = "{redacted}"  # a path segment or parameter value replaced, in paths and templates shown
+Mode = Literal["strict", "full"]
+STRICT: Mode = "strict"
+FULL: Mode = "full"
+PSEUDONYM_HEX = 16  # hex digits kept of an HMAC-SHA256: 64 bits
+
+
+# --- the type of text that went through the policy ------------------------------------------------------------
+
+_KEY = object()
+
+
+class Unredacted(TypeError):
+    """Captured text reached an output without passing through the redaction policy (a bug of databack's)."""
+
+
+class Safe(str):
+    """Text that passed through the redaction policy; only this module makes one. Slicing, joining or formatting
+    a Safe gives a plain str again, which outputs refuse."""
+
+    __slots__ = ()
+
+    def __new__(cls, text: str, key: object = None) -> Safe:
+        if key is not _KEY:
+            raise Unredacted("Safe text is made by converters.redaction alone: pass captured text through its policy")
+        return str.__new__(cls, text)
+
+    def __reduce__(self):  # pickled to and from worker processes
+        return _released, (str(self),)
+
+
+def _released(text: str) -> Safe:
+    return text if type(text) is Safe else Safe(text, _KEY)
+
+
+class SafeRow(dict):
+    """A `rejects` row whose every text went through the policy (`reject_row`)."""
+
+    def __init__(self, values: dict[str, Any], key: object = None):
+        if key is not _KEY:
+            raise Unredacted("reject rows are made by redaction.reject_row")
+        super().__init__(values)
+
+    def __reduce__(self):
+        return _safe_row, (dict(self),)
+
+
+def _safe_row(values: dict[str, Any]) -> SafeRow:
+    return SafeRow(values, _KEY)
+
+
+class SafeJson:
+    """A JSON document for the generic export: credential-named keys dropped, credentials in values replaced."""
+
+    __slots__ = ("value", "sha256")
+
+    def __init__(self, value: Any, key: object = None):
+        if key is not _KEY:
+            raise Unredacted("generic payloads are made by redaction.generic_payload")
+        self.value = value
+        self.sha256 = hashlib.sha256(_dumps(value)).hexdigest()  # of the redacted document: no secret in it
+
+    def __reduce__(self):
+        return _safe_json, (self.value,)
+
+
+def _safe_json(value: Any) -> SafeJson:
+    return SafeJson(value, _KEY)
+
+
+def require(value: Any, where: str) -> None:
+    """Raise `Unredacted` unless every text in `value` (and every key of its mappings) is `Safe`."""
+    if isinstance(value, str):
+        if type(value) is not Safe:
+            raise Unredacted(f"{where}: captured text that did not pass the redaction policy")
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            require(k, where)
+            require(v, where)
+    elif isinstance(value, (list, tuple)):
+        for v in value:
+            require(v, where)
+
+
+def from_earlier_output(text: str | None, *, name: bool = False) -> Safe | None:
+    """Text read back from an earlier run's report: redacted again (a no-op for what this policy wrote), except a
+    file name, which that run's policy already chose (pseudonymised or as given)."""
+    if text is None:
+        return None
+    return _released(text) if name else _released(redact_text(text, FULL))
+
+
+# --- names ---------------------------------------------------------------------------------------------------
+
+# Compact names (lower case, letters and digits only) that hold a credential whatever their value.
+_STRONG_PARTS = re.compile(
+    "password|passwd|passphrase|passcode|secret|token|credential|authoriz|authenticat|cookie|jwt|assertion|saml"
+    "|signature|verifier|apikey|accesskey|privatekey|signingkey|subscriptionkey|sessionkey|authkey|masterkey"
+    "|encryptionkey|licensekey|clientkey|consumerkey|hmackey|sharedkey|accountkey|storagekey|csrf|xsrf|sessid"
+    "|bearer|ppft|canary|captcha|wresult|hmac|sessionid|otpcode|mfacode|authcode|verificationcode|securitycode|smscode|resetcode"
+    "|logincode|accesscode|activationcode|confirmationcode|twofactor|onetimecode|recoverycode|backupcode"
+)
+_STRONG_EXACT = frozenset({"pwd", "pass", "pin", "otp", "totp", "hotp", "sig", "refresh", "xrefresh", "sso", "mfa", "2fa"})
+# Names that hold a credential only when the value looks like a token (`code=4/0AX4…`, not `"code": 404`).
+_WEAK_PARTS = re.compile("session|^auth|^code$|^key$|^sid$|^ssid$|^access$|^state$|^ticket$|^nonce$")
+# Endings that say the value is about the credential, not the credential (`token_type`, `session_count`).
+_HARMLESS_ENDINGS = (
+    "type", "types", "expiry", "expires", "expiresin", "expiresat", "expiration", "expirationtime", "ttl", "lifetime",
+    "maxage", "length", "count", "endpoint", "url", "uri", "format", "method", "scheme", "required", "enabled",
+    "policy", "status", "kind", "start", "end", "date", "time", "duration", "timeout", "supported", "set",
+)
+_ID_ENDINGS = ("id", "ids", "uuid", "guid", "hash", "sha", "sha1", "sha256", "md5", "etag", "digest", "checksum")
+_NOT_ALNUM = re.compile(r"[^a-z0-9]+")
+
+NameClass = Literal["strong", "weak"] | None
+
+
+@lru_cache(maxsize=1 << 14)
+def credential_name(name: str) -> NameClass:
+    """"strong" for a name that always holds a credential, "weak" for one that does when the value looks like a
+    token, None for any other name."""
+    compact = _NOT_ALNUM.sub("", name.lower())
+    if not compact or compact.endswith(_HARMLESS_ENDINGS):
+        return None
+    if compact in _STRONG_EXACT or _STRONG_PARTS.search(compact):
+        return "strong"
+    if _WEAK_PARTS.search(compact):
+        return "weak"
+    return None
+
+
+def _id_named(name: str | None) -> bool:
+    return name is not None and _NOT_ALNUM.sub("", name.lower()).endswith(_ID_ENDINGS)
+
+
+def _tokenish(value: Any) -> bool:
+    """A value a weakly named field holds as a credential: text without spaces that is not a number, date or
+    words (`invalid_grant`, `SLEEP_SCORE`), and has 6+ characters or mixes letters and digits (`c-1`)."""
+    if not isinstance(value, str):
+        return False
+    text = value.strip()
+    if any(c.isspace() for c in text) or text in (MARK, SEGMENT):
+        return False
+    if len(text) < 6 and not (any(c.isdigit() for c in text) and any(c.isalpha() for c in text)):
+        return False
+    if _is_words(text) or _NUMBERISH.fullmatch(text) or _DATEISH.match(text):
+        return False
+    return True
+
+
+_PLAIN_WORD = re.compile(r"[A-Za-z]+(?:[_\-.][A-Za-z]+)*")
+_NUMBERISH = re.compile(r"[-+]?\d+(?:[.,]\d+)?")
+_DATEISH = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def is_credential(name: str, value: Any) -> bool:
+    """Whether the field `name` holding `value` holds a credential, by its name."""
+    kind = credential_name(name)
+    return kind == "strong" or (kind == "weak" and _tokenish(value))
+
+
+# --- shapes --------------------------------------------------------------------------------------------------
+
+_UNAMBIGUOUS = (
+    r"eyJ[\w-]{4,}\.[\w-]{4,}\.[\w-]*(?:\.[\w-]*\.[\w-]*)?"  # JWT, JWS, JWE
+    r"|-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----(?:.|\n)*?(?:-----END [A-Z0-9 ]*-----|$)"
+    r"|\b(?:AKIA|ASIA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA|A3T[A-Z0-9])[A-Z0-9]{16}\b"  # AWS access key ids
+    r"|\bAIza[\w-]{35}"  # Google API keys
+    r"|\bya29\.[\w-]{20,}"  # Google OAuth access tokens
+    r"|\b1//0[\w-]{20,}"  # Google refresh tokens
+    r"|\bgh[pousr]_[A-Za-z0-9]{30,}|\bgithub_pat_\w{30,}"
+    r"|\bxox[abposre]-[\w-]{10,}"  # Slack
+    r"|\b[rsp]k_(?:live|test)_[A-Za-z0-9]{10,}"  # Stripe
+    r"|\bSG\.[\w-]{16,}\.[\w-]{16,}"  # SendGrid
+    r"|\bglpat-[\w-]{20,}|\bnpm_[A-Za-z0-9]{30,}"
+)
+# `Scheme credentials`: what follows an authorization scheme (up to the end of a quoted string or the text).
+_AUTH_SCHEME = (
+    r"\b(?:Bearer|WRAP|OAuth|Digest|Negotiate|NTLM|Hawk|MAC|AWS4-HMAC-SHA256|AWS|SharedKey|SharedAccessSignature"
+    r"|Basic|Token|JWT)"
+)
+_SCHEME_VALUE = re.compile(
+    _AUTH_SCHEME + r"([ \t]+)((?:[^\s,;\"']|(?<==)\"[^\"]*\")+(?:[ \t]*,[ \t]*[\w-]+=(?:\"[^\"]*\"|[^\s,;\"']+))*)",
+    re.IGNORECASE,
+)
+_UNAMBIGUOUS_RE = re.compile(_UNAMBIGUOUS)
+_CANDIDATE = re.compile(r"[A-Za-z0-9+/_\-~]{20,}={0,2}")
+_HEX = re.compile(r"[0-9a-f]+|[0-9A-F]+")
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+_WORDY = re.compile(r"[A-Z]?[a-z]{3,}")
+_WORD_PART = re.compile(r"[A-Za-z]?[a-z0-9_\-.]*")
+
+
+def looks_random(text: str) -> bool:
+    """Whether a run of token characters (no spaces) is a long random token: hex of 32+ digits; 20+ characters
+    mixing upper and lower case that do not read as words (camelCase identifiers do); or 24+ lower-case letters and
+    digits that alternate often (`q8v3nj4kqr1kd2m6g0v9ll5c07`, not `python312sitepackages`)."""
+    core = text.rstrip("=")
+    n = len(core)
+    if n < 20 or core.isdigit() or _UUID.fullmatch(core):
+        return False
+    if _HEX.fullmatch(core):
+        return n >= 32
+    parts = re.split(r"[/+]", core)
+    if len(parts) > 1 and sum(bool(_WORD_PART.fullmatch(p)) for p in parts) * 2 > len(parts):
+        return False  # a path or phrase of words: lib/python3.12/site-packages, 27+and+DayId+le+datetime
+    upper = sum(c.isupper() for c in core)
+    lower = sum(c.islower() for c in core)
+    digits = sum(c.isdigit() for c in core)
+    if upper >= 2 and lower >= 2:
+        wordy = sum(len(m) for m in _WORDY.findall(core))
+        return wordy <= n * (0.5 if n < 40 else 0.7) and (digits >= 1 or n >= 24) and _entropy(core) >= 3.5
+    if n >= 24 and digits >= 4 and lower + upper >= 4 and core.isalnum():
+        switches = sum(a.isdigit() != b.isdigit() for a, b in zip(core, core[1:]))
+        return switches * 5 >= n and _entropy(core) >= 3.3
+    return False
+
+
+_FILE_MAGIC = (b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"%PDF", b"\x1f\x8b", b"PK\x03\x04", b"RIFF", b"\x00\x00\x00")
+
+
+def random_secret(text: str) -> bool:
+    """`looks_random`, except base64 that holds a file (PNG, JPEG, PDF, gzip…) or text without a credential in it
+    (a base64 JSON document is data; base64 of a SAML assertion or of `user:password` is not)."""
+    if not looks_random(text):
+        return False
+    if len(text) < 48:
+        return True
+    try:
+        decoded = base64.b64decode(text + "=" * (-len(text) % 4), altchars=b"-_" if "-" in text or "_" in text else None)
+    except ValueError:
+        return True
+    if decoded.startswith(_FILE_MAGIC):
+        return False
+    try:
+        inner = decoded.decode("utf-8")
+    except UnicodeDecodeError:
+        return True
+    if sum(c.isprintable() or c.isspace() for c in inner) < len(inner) * 0.95:
+        return True
+    lowered = inner.lower()
+    return "saml" in lowered or "assertion" in lowered or redact_text(inner, FULL) != inner
+
+
+def _entropy(text: str) -> float:
+    n = len(text)
+    return -sum(c / n * math.log2(c / n) for c in Counter(text).values())
+
+
+def is_credential_value(text: str, mode: Mode = FULL) -> bool:
+    """Whether the whole of `text` is a credential by its shape."""
+    text = text.strip()
+    if _UNAMBIGUOUS_RE.fullmatch(text) or _SCHEME_VALUE.fullmatch(text) and _scheme_credential(text):
+        return True
+    return mode == FULL and _CANDIDATE.fullmatch(text) is not None and random_secret(text)
+
+
+def _scheme_credential(text: str) -> bool:
+    m = _SCHEME_VALUE.match(text)
+    return m is not None and _credential_after_scheme(m)
+
+
+def _credential_after_scheme(m: re.Match) -> bool:
+    """`Basic plan`, `token expired` are words: a scheme's credential has 8+ characters and is not a word."""
+    value = m.group(2)
+    return len(value) >= 8 and not _is_words(value)
+
+
+def _is_words(text: str) -> bool:
+    """Letters alone (with `_ - .` between words) that read as words: `invalid_grant`, `SLEEP_SCORE`, `invalidGrant`,
+    not `dXNlcjpwYXNz`."""
+    if not _PLAIN_WORD.fullmatch(text):
+        return False
+    letters = sum(c.isalpha() for c in text)
+    return text.upper() == text or sum(len(w) for w in _WORDY.findall(text)) * 4 >= letters * 3
+
+
+# --- free text ------------------------------------------------------------------------------------------------
+
+_URL = re.compile(r"\b[A-Za-z][A-Za-z0-9+.\-]{1,15}://[^\s\"'<>`]+")
+_USERINFO = re.compile(r"(?<=//)[^/\s@?#\"'<>]+@")
+_PAIR = re.compile(
+    r"(?P<q>[\"']?)(?P<name>[A-Za-z_$@][\w.$\-\[\]]{0,63})(?P=q)(?P<sep>[ \t]*[:=][ \t]*)"
+    r"(?P<value>\"(?:[^\"\\\n]|\\.)*\"|'[^'\n]*'|[^\s&;,\"'<>(){}\[\]]+)"
+)
+_QUOTED = re.compile(r"'[^'\n]*'|\"(?:[^\"\\\n]|\\.)*\"")
+
+
+def redact_text(text: str, mode: Mode = FULL) -> str:
+    """Free text (a message, a header-like line, a body that is neither JSON nor a form) with its credentials
+    replaced: URLs' userinfo and secret parameters, `name=value` and `"name": "value"` pairs with a credential's
+    name, authorization schemes' credentials, and credential-shaped runs."""
+    if not text:
+        return text
+    text = _URL.sub(lambda m: redact_url(m.group(), mode), text)
+    text = _USERINFO.sub(MARK + "@", text)
+    text = _SCHEME_VALUE.sub(_scheme_sub, text)
+    text = _PAIR.sub(_pair_sub, text)
+    text = _UNAMBIGUOUS_RE.sub(MARK, text)
+    if mode == FULL:
+        text = _CANDIDATE.sub(lambda m: MARK if random_secret(m.group()) else m.group(), text)
+    return text
+
+
+def _scheme_sub(m: re.Match) -> str:
+    return m.group(0)[: m.start(2) - m.start(0)] + MARK if _credential_after_scheme(m) else m.group(0)
+
+
+def _pair_sub(m: re.Match) -> str:
+    value = m["value"]
+    inner = value[1:-1] if value[:1] in "\"'" and len(value) >= 2 else value
+    if inner in (MARK, SEGMENT, "") or not is_credential(m["name"], inner):
+        return m.group(0)
+    quote_ = value[0] if value[:1] in "\"'" and len(value) >= 2 else ""
+    return f"{m['q']}{m['name']}{m['q']}{m['sep']}{quote_}{MARK}{quote_}"
+
+
+def exception_text(error: BaseException) -> str:
+    """An exception's message without what it quotes (payload values, file names) and with credentials replaced:
+    `could not convert string to float: '…'`."""
+    return redact_text(_QUOTED.sub(lambda m: m.group()[0] + "…" + m.group()[0], str(error)), FULL)
+
+
+def message(text: str) -> Safe:
+    """A message of databack's that may hold captured text (a reader's reason, an error): credentials replaced."""
+    return _released(redact_text(text, FULL))
+
+
+def traceback_text(error: BaseException) -> Safe:
+    """A traceback for `--debug`: where it happened, each exception's message as `exception_text` gives it."""
+    chain: list[BaseException] = []
+    current: BaseException | None = error
+    while current is not None and current not in chain:
+        chain.append(current)
+        current = current.__cause__ or (None if current.__suppress_context__ else current.__context__)
+    parts = []
+    for i, e in enumerate(reversed(chain)):
+        if i:
+            parts.append("\nThe above exception led to the following:\n\n")
+        parts.append("Traceback (most recent call last):\n")
+        parts += traceback.format_tb(e.__traceback__)
+        parts.append(f"{type(e).__module__}.{type(e).__qualname__}: {exception_text(e)}\n")
+    return _released(redact_text("".join(parts), FULL))
+
+
+# --- URLs, parameters and paths --------------------------------------------------------------------------------
+
+_SCHEME_HOST = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*:)?//([^/?#]*)")
+
+
+def redact_url(url: str, mode: Mode = FULL, marker: str = MARK) -> str:
+    """A URL (or a path with its query) with userinfo, credential path segments and parameters, and secret query
+    and fragment parameters replaced; everything else byte for byte."""
+    rest, hash_mark, fragment = url.partition("#")
+    base, question_mark, query = rest.partition("?")
+    prefix = ""
+    if m := _SCHEME_HOST.match(base):
+        authority = m.group(2)
+        if "@" in authority:
+            authority = MARK + "@" + authority.rpartition("@")[2]
+        prefix, base = (m.group(1) or "") + "//" + authority, base[m.end() :]
+    return (
+        prefix
+        + redact_path(base, mode, marker)
+        + question_mark
+        + redact_params(query, mode)[0]
+        + hash_mark
+        + redact_params(fragment, mode)[0]
+    )
+
+
+def redact_params(query: str, mode: Mode = FULL, marker: str = MARK) -> tuple[str, int]:
+    """(a query string, form body or fragment with its credential parameters' values replaced, how many)."""
+    if not query:
+        return query, 0
+    params = re.split(r"([&;])", query)
+    replaced = 0
+    for i, param in enumerate(params):
+        if i % 2 or not param:
+            continue  # a separator
+        name, equals, value = param.partition("=")
+        if not equals:
+            if is_credential_value(unquote_plus(name), mode):  # a bare token: `?eyJ…`
+                params[i] = marker
+                replaced += 1
+            continue
+        if value in ("", MARK, SEGMENT):
+            continue
+        decoded = unquote_plus(value)
+        if is_credential(unquote_plus(name), decoded) or is_credential_value(decoded, mode):
+            params[i] = f"{name}={marker}"
+            replaced += 1
+        elif "=" in decoded or "://" in decoded:  # a URL or a query inside: redirect_uri=https%3A…%3Ftoken%3D…
+            inner = redact_text(decoded, mode)
+            if inner != decoded:
+                params[i] = f"{name}={quote(inner, safe='')}"
+                replaced += 1
+    return "".join(params), replaced
+
+
+_ODATA = re.compile(r"(?P<name>[^()]*)\((?P<args>[^()]*)\)(?P<rest>.*)", re.DOTALL)
+
+
+def redact_path(path: str, mode: Mode = FULL, marker: str = SEGMENT) -> str:
+    """A URL path with credential-shaped segments replaced, and the values of credential-named matrix parameters
+    (`;jsessionid=…`) and OData keys (`Events(token='…')`) replaced, names kept. A segment already replaced (by
+    either marker) becomes `marker`."""
+    return "/".join(_segment(s, mode, marker) for s in path.split("/"))
+
+
+@lru_cache(maxsize=1 << 14)
+def _segment(segment: str, mode: Mode, marker: str) -> str:
+    if not segment:
+        return segment
+    base, semicolon, params = segment.partition(";")
+    if semicolon:
+        return _segment(base, mode, marker) + ";" + ";".join(_named_value(p, mode, marker) for p in params.split(";"))
+    if segment in (MARK, SEGMENT):
+        return marker
+    decoded = unquote(segment)
+    if is_credential_value(decoded, mode):
+        return marker
+    if (m := _ODATA.fullmatch(segment)) and m["args"]:
+        args = ",".join(_odata_arg(a, mode, marker) for a in _split_args(m["args"]))
+        return f"{_segment(m['name'], mode, marker)}({args}){m['rest']}"
+    if mode == FULL and ("=" in decoded or "://" in decoded):
+        redacted = redact_text(decoded, mode)
+        return segment if redacted == decoded else quote(redacted, safe=":@!$&'()*+,;=~")
+    return segment
+
+
+def _named_value(param: str, mode: Mode, marker: str) -> str:
+    name, equals, value = param.partition("=")
+    if not equals:
+        return marker if param in (MARK, SEGMENT) or is_credential_value(unquote(param), mode) else param
+    decoded = unquote(value)
+    if value in (MARK, SEGMENT) or is_credential(name, decoded) or is_credential_value(decoded, mode):
+        return f"{name}={marker}"
+    return param
+
+
+def _odata_arg(arg: str, mode: Mode, marker: str) -> str:
+    name, equals, value = arg.partition("=")
+    if not equals:
+        name, value = "", arg
+    stripped = value.strip()
+    quoted = len(stripped) >= 2 and stripped[0] == stripped[-1] == "'"
+    inner = unquote(stripped[1:-1] if quoted else stripped)
+    if inner in (MARK, SEGMENT) or (equals and is_credential(name, inner)) or is_credential_value(inner, mode):
+        replaced = marker if marker == SEGMENT else f"'{marker}'" if quoted else marker
+        return f"{name}={replaced}" if equals else replaced
+    return arg
+
+
+def _split_args(args: str) -> list[str]:
+    """OData key arguments split at commas outside quotes."""
+    parts, current, quoted = [], [], False
+    for c in args:
+        if c == "'":
+            quoted = not quoted
+        if c == "," and not quoted:
+            parts.append("".join(current))
+            current = []
+        else:
+            current.append(c)
+    parts.append("".join(current))
+    return parts
+
+
+# --- what outputs show of a request ---------------------------------------------------------------------------
+
+_METHOD = re.compile(r"[A-Z][A-Z0-9_\-]{0,23}")
+_HOST_LABEL_SEP = re.compile(r"([.:\[\]])")
+
+
+@lru_cache(maxsize=1 << 12)
+def host(name: str) -> Safe:
+    """A host name with any label that is credential-shaped replaced."""
+    parts = _HOST_LABEL_SEP.split(name)
+    return _released("".join(SEGMENT if is_credential_value(p, FULL) else p for p in parts))
+
+
+@lru_cache(maxsize=64)
+def method(name: str) -> Safe:
+    return _released(name if _METHOD.fullmatch(name) else SEGMENT)
+
+
+@lru_cache(maxsize=1 << 14)
+def path(raw_path: str) -> Safe:
+    """A path as captured (still percent-encoded), its credentials replaced by `SEGMENT`."""
+    return _released(redact_path(raw_path, FULL, SEGMENT))
+
+
+@lru_cache(maxsize=1 << 14)
+def template(raw_path: str) -> Safe:
+    """The path template inspect shows (`/v1/Events(eventId={id})`), credentials replaced first: `/v1/account/
+    {redacted}/profile`, `/v1/room/current;jsessionid={redacted}`, `Events(eventId={n},token={redacted})`."""
+    from .devices.base import normalise_path
+    from .inspect_captures import path_template
+
+    return _released(path_template(redact_path(normalise_path(raw_path), FULL, SEGMENT)))
+
+
+@lru_cache(maxsize=1 << 12)
+def request_line(method_name: str, host_name: str, raw_path: str) -> Safe:
+    """`GET host /path/{template}` for the report's undecoded device paths."""
+    return _released(f"{method(method_name)} {host(host_name)} {template(raw_path)}")
+
+
+def param_names(names: Iterable[str]) -> list[Safe]:
+    """Query parameter names to show (never values): a credential-shaped name becomes `SEGMENT`."""
+    return [_released(SEGMENT if is_credential_value(n, FULL) else n) for n in names]
+
+
+def vocabulary(name: str) -> Safe:
+    """A name of databack's own (an endpoint or table name), for fields that also hold captured names."""
+    return _released(name)
+
+
+# --- JSON ---------------------------------------------------------------------------------------------------
+
+_MAX_DEPTH = 200  # deeper JSON is replaced whole (Python's recursion would not reach orjson's 1024 levels)
+
+
+class _TooDeep(Exception):
+    pass
+
+
+def redact_json(document: Any, mode: Mode = FULL, *, drop: bool = False) -> tuple[Any, int]:
+    """(a copy of a parsed JSON document with credentials replaced, how many): values of credential-named keys at
+    any depth (all leaves below a strongly named one), JSON, forms and URLs inside strings, credential-shaped
+    strings (in FULL mode not under an id-named key). With `drop`, credential-named keys are left out instead."""
+    counter = [0]
+    try:
+        return _json(document, mode, drop, None, counter, 0), counter[0]
+    except (_TooDeep, RecursionError):
+        return MARK, 1
+
+
+def _json(value: Any, mode: Mode, drop: bool, key: str | None, counter: list[int], depth: int) -> Any:
+    if depth > _MAX_DEPTH:
+        raise _TooDeep
+    if isinstance(value, dict):
+        out = {}
+        for k, v in value.items():
+            name = k if isinstance(k, str) else str(k)
+            kind = credential_name(name)
+            if kind == "strong" or (kind == "weak" and _tokenish(v)):
+                if drop:
+                    counter[0] += 1
+                    continue
+                out[_json_key(name, mode, out, counter)] = _leaves(v, counter, depth + 1)
+            else:
+                out[_json_key(name, mode, out, counter)] = _json(v, mode, drop, name, counter, depth + 1)
+        return out
+    if isinstance(value, list):
+        return [_json(v, mode, drop, key, counter, depth + 1) for v in value]
+    if isinstance(value, str):
+        redacted = redact_string(value, mode, key, depth)
+        counter[0] += redacted != value
+        return redacted
+    return value
+
+
+def _json_key(name: str, mode: Mode, out: dict, counter: list[int]) -> str:
+    if not is_credential_value(name, mode):
+        return name
+    counter[0] += 1
+    key, n = MARK, 1
+    while key in out:
+        n += 1
+        key = f"{MARK}-{n}"
+    return key
+
+
+def _leaves(value: Any, counter: list[int], depth: int) -> Any:
+    """Every leaf replaced but booleans and nulls (keys kept: the document keeps its shape)."""
+    if depth > _MAX_DEPTH:
+        raise _TooDeep
+    if isinstance(value, dict):
+        return {k: _leaves(v, counter, depth + 1) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_leaves(v, counter, depth + 1) for v in value]
+    if value is None or isinstance(value, bool) or value in ("", MARK):
+        return value
+    counter[0] += 1
+    return MARK
+
+
+def redact_string(value: str, mode: Mode = FULL, key: str | None = None, depth: int = 0) -> str:
+    """A JSON string value: JSON inside it redacted and written back, a form or URL redacted, credential-shaped
+    text replaced (a random-looking whole value only in FULL mode and not under an id-named key)."""
+    stripped = value.strip()
+    if stripped[:1] in ("{", "[") and stripped[-1:] in ("}", "]"):
+        try:
+            inner = orjson.loads(stripped)
+        except orjson.JSONDecodeError:
+            pass
+        else:
+            counter = [0]
+            try:
+                redacted = _json(inner, mode, False, key, counter, depth + 1)
+            except (_TooDeep, RecursionError):
+                return MARK
+            return _dumps(redacted).decode() if counter[0] else value
+    whole = FULL if mode == FULL and not _id_named(key) else STRICT
+    if is_credential_value(stripped, whole):
+        return MARK
+    if _FORM.fullmatch(stripped):
+        return redact_params(value, whole)[0]
+    return redact_text(value, whole)
+
+
+_FORM = re.compile(r"[\w.\-\[\]%$]+=[^&\s]*(?:&[\w.\-\[\]%$]+=[^&\s]*)+|[\w.\-%]+=[^&\s=]*")
+
+
+def _dumps(value: Any) -> bytes:
+    try:
+        return orjson.dumps(value)
+    except TypeError:  # integers over 64 bits, lone surrogates
+        return json.dumps(value).encode()
+
+
+# --- bodies ---------------------------------------------------------------------------------------------------
+
+BodyKind = Literal["device", "sign-in", "other"]
+_BOUNDARY = re.compile(r"boundary=(?:\"([^\"]+)\"|([^;\s]+))", re.IGNORECASE)
+_PART_NAME = re.compile(r"""\bname\*?=(?:"([^"]*)"|([^;\s]+))""", re.IGNORECASE)
+_ASCII_RUN = re.compile(rb"[\x20-\x7e]{16,}")
+
+
+def redact_body(data: bytes, content_type: str | None, kind: BodyKind) -> bytes:
+    """A request or response body with its credentials replaced, in its own encoding: JSON (kept valid), a form,
+    multipart parts (by field name, and each part's body in turn), text; binary data has its printable runs checked.
+    Device data keeps every value but credentials (STRICT); a sign-in call's body that is none of these is replaced
+    whole. Returns `data` itself when nothing was replaced."""
+    if not data:
+        return data
+    mode = STRICT if kind == "device" else FULL
+    stripped = data.strip()
+    if stripped[:1] in (b"{", b"[", b'"'):
+        try:
+            document = orjson.loads(data)
+        except orjson.JSONDecodeError:
+            pass
+        else:
+            redacted, replaced = redact_json(document, mode)
+            return _dumps(redacted) if replaced else data
+    media = (content_type or "").split(";", 1)[0].strip().lower()
+    if media.startswith("multipart/") or data.startswith(b"--"):
+        if (parts := _redact_multipart(data, content_type, kind)) is not None:
+            return parts
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        if kind == "sign-in":
+            return MARK.encode()
+        return _ASCII_RUN.sub(lambda m: redact_text(m.group().decode("ascii"), mode).encode("ascii", "replace"), data)
+    if _FORM.fullmatch(text.strip()):
+        redacted_text = redact_params(text.strip(), mode)[0]
+        return data if redacted_text == text.strip() else redacted_text.encode()
+    if kind == "sign-in" and media not in ("text/html", "application/javascript", "text/javascript", "text/css"):
+        return data if text.strip() in ("", MARK) else MARK.encode()  # XML (SAML), plain text: replaced whole
+    redacted_text = redact_text(text, mode)
+    return data if redacted_text == text else redacted_text.encode()
+
+
+def _redact_multipart(data: bytes, content_type: str | None, kind: BodyKind) -> bytes | None:
+    m = _BOUNDARY.search(content_type or "")
+    boundary = (m.group(1) or m.group(2)).encode() if m else data[2 : data.find(b"\r\n")].strip()
+    if not boundary or not data.startswith(b"--" + boundary):
+        return None
+    delimiter = b"--" + boundary
+    pieces = data.split(delimiter)
+    changed = False
+    for i, piece in enumerate(pieces[1:], 1):
+        head, sep, body = piece.partition(b"\r\n\r\n")
+        if not sep:
+            continue
+        trailing = b"\r\n" if body.endswith(b"\r\n") else b""
+        content = body[: len(body) - len(trailing)]
+        headers = head.decode("utf-8", "replace")
+        name = _PART_NAME.search(headers)
+        field = (name.group(1) or name.group(2)) if name else ""
+        part_type = next((line.split(":", 1)[1] for line in headers.split("\r\n")
+                          if line.lower().startswith("content-type:")), None)
+        if field and is_credential(field, content.decode("utf-8", "replace")):
+            new = MARK.encode() if content else content
+        else:
+            new = redact_body(content, part_type, kind)
+        if new != content:
+            pieces[i] = head + sep + new + trailing
+            changed = True
+    return delimiter.join(pieces) if changed else data
+
+
+# --- outputs: rejects, generic, provenance ----------------------------------------------------------------------
+
+def reject_row(
+    endpoint: str, method_name: str | None, host_name: str | None, raw_path: str | None, status: int | None,
+    reason: str, body: bytes | None,
+) -> SafeRow:
+    """A `rejects` row: the request as `path` shows it, the reason without quoted payload values, the body with
+    its credentials replaced (UTF-8 text, or base64 when not UTF-8)."""
+    text, encoding = None, None
+    if body is not None:
+        redacted = redact_body(body, None, "other")
+        try:
+            text, encoding = _released(redacted.decode("utf-8")), _released("utf-8")
+        except UnicodeDecodeError:
+            text, encoding = _released(base64.b64encode(redacted).decode("ascii")), _released("base64")
+    return SafeRow(
+        {
+            "endpoint": vocabulary(endpoint),
+            "method": None if method_name is None else method(method_name),
+            "host": None if host_name is None else host(host_name),
+            "path": None if raw_path is None else path(raw_path),
+            "status": status,
+            "reason": message(reason),
+            "body": text,
+            "body_encoding": encoding,
+        },
+        _KEY,
+    )
+
+
+# What a device table's text is searched for (polars' regex); the rare values found are redacted as STRICT text.
+_STRICT_HINT = (
+    r"eyJ[\w-]{4,}\.|-----BEGIN|(?:AKIA|ASIA|AGPA|AIDA|AROA)[A-Z0-9]{16}|AIza[\w-]{35}|ya29\.|1//0|gh[pousr]_|github_pat_"
+    r"|xox[abposre]-|[rsp]k_(?:live|test)_|SG\.[\w-]{16}|glpat-|npm_|://[^/\s]*@|(?i:bearer|basic|wrap|digest|oauth|token)\s+\S{8}"
+    r"|(?i:pass|secret|token|sig|session|key|auth|code|pin|otp|jwt|cookie|credential|assertion|ppft|verifier)[\w.\-]*[\"']?\s*[=:]"
+)
+_PROVENANCE_TEXT = frozenset({"participant_id", "source_file"})
+
+
+def strict_frame(df):
+    """A frame of device rows with credentials in its text columns replaced (STRICT: ids and words stay as they
+    are): device tables hold chosen fields, so this finds nothing unless a capture put a credential where data was."""
+    import polars as pl
+
+    for name, dtype in df.schema.items():
+        if dtype != pl.String or name in _PROVENANCE_TEXT:
+            continue
+        hits = df.get_column(name).str.contains(_STRICT_HINT).fill_null(False)
+        if not hits.any():
+            continue
+        values = df.get_column(name).to_list()
+        for i in hits.arg_true().to_list():
+            values[i] = redact_text(values[i], STRICT)
+        df = df.with_columns(pl.Series(name, values, pl.String))
+    return df
+
+
+def generic_payload(payload: Any) -> SafeJson:
+    """A JSON response for the generic export: credential-named keys left out (never a column), credentials in
+    values replaced."""
+    return SafeJson(redact_json(payload, FULL, drop=True)[0], _KEY)
+
+
+def child_table(parent: Safe, field: str) -> Safe:
+    """The generic table of an array inside a table's rows (`field` is a key of a `SafeJson`, already redacted)."""
+    require(parent, "generic table")
+    return _released(f"{parent}__{field}"[:200])
+
+
+def schema_violation(text: str, instance: Any) -> str:
+    """A JSON Schema validator's message without the value it quotes first (`{"password": …} is not of type
+    "array"` -> `an object is not of type "array"`)."""
+    try:
+        quoted, end = json.JSONDecoder().raw_decode(text)
+    except ValueError:
+        quoted, end = None, 0
+    if end:
+        return describe(instance) + text[end:] if quoted == instance else text  # else the schema's own literal
+    if text[:1] in '{["-0123456789':  # a value quoted so that it cannot be read back: say less
+        return f"{describe(instance)} does not fit the schema"
+    return text
+
+
+def describe(value: Any) -> str:
+    """A payload value named by its type only."""
+    if value is None or isinstance(value, bool):
+        return json.dumps(value)
+    if isinstance(value, dict):
+        return f"an object of {len(value)} keys"
+    if isinstance(value, list):
+        return f"an array of {len(value)} items"
+    if isinstance(value, str):
+        return f"a string of {len(value)} characters"
+    return "a number"
+
+
+# --- file names -------------------------------------------------------------------------------------------------
+
+def source_file(name: str, key: bytes | None = None) -> Safe:
+    """What `source_file` holds: the input's name as given, or with a key (`--pseudonymize`), its folders replaced
+    by one keyed hash of them (`d-3f9a1c2e5b7d4a60/2024-03-02-phone.har`): nothing above the file names a person,
+    and the same folder gives the same hash in every run with the same key."""
+    if key is None or name == "<stdin>":
+        return _released(name)
+    posix = PurePosixPath(name.replace("\\", "/"))
+    folder = str(posix.parent)
+    if folder in (".", ""):
+        return _released(posix.name)
+    digest = hmac.new(key, b"folder\0" + folder.encode("utf-8", "surrogateescape"), hashlib.sha256).hexdigest()
+    return _released(f"d-{digest[:PSEUDONYM_HEX]}/{posix.name}")
+
+
+# --- sign-in calls --------------------------------------------------------------------------------------------
+
+_SIGN_IN_URL = re.compile(
+    r"oauth|token|log[-_]?[io]n|sign[-_]?[io]n|auth(?:enticat|oriz)|/auth(?:/|$)|password|session|credential|saml"
+    r"|/sso\b|openid|/connect/",
+    re.IGNORECASE,
+)
+
+
+def is_sign_in_url(host_and_path: str) -> bool:
+    """Whether a URL (host and path, or the path alone) is a sign-in or token call. Device data routes are never
+    asked: their bodies are data, whatever their path says."""
+    return _SIGN_IN_URL.search(host_and_path) is not None
+
+
+# --- headers and cookies (scrubbed copies) -------------------------------------------------------------------------
+
+HARMLESS_HEADERS = frozenset(
+    """accept accept-charset accept-encoding accept-language accept-ranges accept-patch accept-post
+    access-control-allow-credentials access-control-allow-headers access-control-allow-methods
+    access-control-allow-origin access-control-expose-headers access-control-max-age access-control-request-headers
+    access-control-request-method age allow alt-svc cache-control connection content-disposition content-encoding
+    content-language content-length content-location content-md5 content-range content-type cross-origin-embedder-policy
+    cross-origin-opener-policy cross-origin-resource-policy date dnt etag expect expires host if-match
+    if-modified-since if-none-match if-range if-unmodified-since keep-alive last-modified link location max-forwards
+    origin pragma priority proxy-connection range referer referrer-policy retry-after sec-fetch-dest sec-fetch-mode
+    sec-fetch-site sec-fetch-user sec-gpc sec-purpose sec-websocket-extensions sec-websocket-version server
+    server-timing strict-transport-security te timing-allow-origin trailer transfer-encoding upgrade
+    upgrade-insecure-requests user-agent vary via warning x-content-type-options x-frame-options x-powered-by
+    x-xss-protection x-requested-with x-ua-compatible x-forwarded-proto x-forwarded-port x-cache x-cache-hits
+    x-served-by cf-cache-status :authority :method :path :scheme :status""".split()
+)
+_HARMLESS_PREFIXES = ("sec-ch-", "x-android-", "x-ratelimit-", "ratelimit-")
+_HARMLESS_SUFFIX = "version"  # X-Client-Version, DataServiceVersion, OData-MaxVersion
+URL_HEADERS = frozenset({"location", "content-location", "referer", "origin", ":path", "link"})
+COOKIE_HEADERS = frozenset({"cookie", "cookie2"})
+SET_COOKIE_HEADERS = frozenset({"set-cookie", "set-cookie2"})
+_COOKIE_ATTRIBUTES = frozenset(
+    "path domain expires max-age samesite secure httponly priority partitioned version comment commenturl discard "
+    "port".split()
+)
+_LEADING_SCHEME = re.compile(r"\s*([A-Za-z][\w.+\-]*)[ \t]+\S")
+HeaderKind = Literal["header", "cookie", "url"] | None
+
+
+def redact_header(name: str, value: str, mode: Mode = FULL) -> tuple[str, HeaderKind]:
+    """(the value a scrubbed copy keeps, what was replaced): harmless headers as they are (URLs redacted, unambiguous
+    credentials replaced), every cookie value, and for any other header the whole value (an authorization scheme's
+    name is kept: `Bearer REDACTED`)."""
+    lower = name.strip().lower()
+    if not value.strip() or value.strip() in (MARK, f"{MARK};"):
+        return value, None
+    if lower in COOKIE_HEADERS:
+        redacted = redact_cookies(value)
+        return redacted, "cookie" if redacted != value else None
+    if lower in SET_COOKIE_HEADERS:
+        redacted = redact_set_cookie(value)
+        return redacted, "cookie" if redacted != value else None
+    if lower in URL_HEADERS:
+        redacted = redact_url(value, mode) if lower != "link" else redact_text(value, mode)
+        return redacted, "url" if redacted != value else None
+    if lower in HARMLESS_HEADERS or lower.startswith(_HARMLESS_PREFIXES) or (
+        lower.endswith(_HARMLESS_SUFFIX) and credential_name(lower) is None
+    ):
+        redacted = redact_text(value, STRICT)
+        return redacted, "header" if redacted != value else None
+    scheme = _LEADING_SCHEME.match(value)
+    if scheme and re.fullmatch(_AUTH_SCHEME, scheme[1], re.IGNORECASE):
+        redacted = f"{scheme[1]} {MARK}"
+    else:
+        redacted = MARK
+    return redacted, "header" if redacted != value else None
+
+
+_COOKIE_SPLIT = re.compile(r";|,(?=\s*[^\s=;,]+=)")
+
+
+def redact_cookies(header: str) -> str:
+    """`a=1; b=2` as `a=REDACTED; b=REDACTED`: every value, a nameless one too (names kept unless token-shaped)."""
+    return _redact_cookie_pieces(header, attributes=False)
+
+
+def redact_set_cookie(header: str) -> str:
+    """Set-Cookie (one per line, or folded with commas: `a=1; Path=/, b=2`): every cookie's value replaced, its
+    attributes (Path, Domain, Expires…) kept."""
+    return "\n".join(_redact_cookie_pieces(line, attributes=True) for line in header.split("\n"))
+
+
+def _redact_cookie_pieces(text: str, attributes: bool) -> str:
+    out, position = [], 0
+    for m in [*_COOKIE_SPLIT.finditer(text), None]:
+        end = m.start() if m else len(text)
+        piece = text[position:end]
+        name, equals, value = piece.partition("=")
+        bare = name.strip().lower()
+        if attributes and bare in _COOKIE_ATTRIBUTES:
+            out.append(piece)
+        elif equals:
+            shown = name if not is_credential_value(name.strip(), FULL) else name.replace(name.strip(), MARK)
+            out.append(piece if value.strip() in ("", MARK) and shown == name else f"{shown}={MARK}")
+        elif piece.strip() and piece.strip() != MARK:
+            out.append(piece[: len(piece) - len(piece.lstrip())] + MARK)
+        else:
+            out.append(piece)
+        if m:
+            out.append(m.group())
+            position = m.end()
+    return "".join(out)
