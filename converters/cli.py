@@ -49,6 +49,18 @@ PARTITION_BY = Annotated[
     typer.Option("--partition-by", help="Write Hive-partitioned Parquet datasets by participant_id, night and/or day."),
 ]
 JSON = Annotated[bool, typer.Option("--json", help="Also print report.json to stdout.")]
+JOBS = Annotated[
+    Optional[int], typer.Option("--jobs", "-j", min=1, help="Files converted in parallel [default: all cores].")
+]
+SCHEDULER = Annotated[
+    Optional[str],
+    typer.Option(
+        "--scheduler",
+        envvar="DASK_SCHEDULER_ADDRESS",
+        help="Run on this Dask cluster (tcp://HOST:8786; needs databack[dask]): OUT and the inputs on a file system "
+        "its workers share.",
+    ),
+]
 WAIT = Annotated[
     bool, typer.Option("--wait", help="If another databack run is writing OUT, wait until it ends (else stop at once).")
 ]
@@ -75,12 +87,12 @@ def convert(
         bool, typer.Option("--pseudonymize", help="Write participant ids as keyed hashes (needs --key-file).")
     ] = False,
     key_file: Annotated[Optional[Path], typer.Option("--key-file", help="Secret key for --pseudonymize.")] = None,
-    jobs: Annotated[
-        Optional[int], typer.Option("--jobs", "-j", min=1, help="Files converted in parallel [default: all cores].")
-    ] = None,
+    jobs: JOBS = None,
     shard: Annotated[
-        Optional[str], typer.Option("--shard", help="I/N: convert only the I-th of N slices of the inputs.")
+        Optional[str],
+        typer.Option("--shard", help="I/N: convert only the I-th of N slices of the inputs; auto: the Slurm array task's."),
     ] = None,
+    scheduler: SCHEDULER = None,
     force: Annotated[
         bool, typer.Option("--force", help="Convert every input again, even those OUT already holds unchanged.")
     ] = False,
@@ -146,7 +158,8 @@ def convert(
         previous_tables, previous_files, _ = ({}, [], {}) if force or hosts else writers.read_output(out)
         with _progress(err, len(inputs)) as advance:
             result, skipped = conversion.update(
-                inputs, previous_tables, previous_files, advance, jobs or os.cpu_count() or 1, debug, held.work()
+                inputs, previous_tables, previous_files, advance, jobs or os.cpu_count() or 1, debug, held.work(),
+                scheduler,
             )
         if skipped:
             err.print(f"databack: {len(skipped)} inputs already converted unchanged in {out}: skipped (--force redoes them)")
@@ -160,6 +173,8 @@ def merge(
     format: FORMAT = OutputFormat.parquet,
     partition_by: PARTITION_BY = None,
     json_report: JSON = False,
+    jobs: JOBS = None,
+    scheduler: SCHEDULER = None,
     wait: WAIT = False,
     wait_timeout: WAIT_TIMEOUT = None,
 ) -> None:
@@ -176,7 +191,8 @@ def merge(
     with _locked(err, out, wait, wait_timeout, outputs) as held, ExitStack() as inputs:
         for p in {p.resolve(): p for p in outputs}.values():  # each read while no run writes it
             inputs.enter_context(store.reading(p, _wait_limit(wait, wait_timeout)))
-        result = conversion.merge([writers.read_output(p)[:2] for p in outputs], held.work())
+        outputs_read = [writers.read_output(p)[:2] for p in outputs]
+        result = conversion.merge(outputs_read, held.work(), jobs or os.cpu_count() or 1, scheduler)
         _finish(err, result, held, format, partitions, json_report)
 
 
@@ -246,6 +262,43 @@ def inspect(
     raise typer.Exit(0 if result.ok else 1)
 
 
+@app.command()
+def report(
+    out: Annotated[Path, typer.Argument(help="The output folder of a run (holding report.json).")],
+    output: Annotated[
+        Optional[Path], typer.Option("--out", "-o", help="Where to write the page [default: OUT/report.html].")
+    ] = None,
+    figures: Annotated[
+        Optional[Path], typer.Option("--figures", help="Also save every chart as SVG and PNG in this folder.")
+    ] = None,
+    wait: WAIT = False,
+    wait_timeout: WAIT_TIMEOUT = None,
+) -> None:
+    """One self-contained HTML page of the run, to open offline in a browser: an overview, every night (hypnogram,
+    events, heart rate, room, figures), every run or workout (heart rate, pace, the GPS route coloured by pace,
+    splits) and each participant's trends. Nothing in it is fetched from the network.
+
+    Exit code 0 when written, 1 when it could not be written, 2 for a usage error.
+    """
+    from . import report_html, store
+    from .summary import report_lines
+
+    err = _console()
+    if not (out / "report.json").is_file():
+        _usage_error(err, f"not a databack output folder (no report.json): {out}")
+    try:
+        path, page, saved = report_html.write(out, output, _wait_limit(wait, wait_timeout), figures)
+    except report_html.ReportUnavailable as e:
+        _usage_error(err, str(e))
+    except store.OutError as e:
+        err.print(f"databack: {e}")
+        raise typer.Exit(2 if e.usage else 1)
+    except OSError as e:
+        _cannot_write(err, output or figures or out, e.strerror or e)
+    for line in report_lines(page, path, figures, len(saved)):
+        err.print(line)
+
+
 export_app = typer.Typer(help="Write a run's tables in a standard format.", no_args_is_help=True)
 app.add_typer(export_app, name="export")
 
@@ -254,6 +307,8 @@ app.add_typer(export_app, name="export")
 def export_omh(
     out: Annotated[Path, typer.Argument(help="The output folder of a run (holding report.json).")],
     folder: Annotated[Path, typer.Option("--out", "-o", help="Folder to write the JSON Lines files into.")],
+    wait: WAIT = False,
+    wait_timeout: WAIT_TIMEOUT = None,
 ) -> None:
     """Open mHealth / IEEE 1752.1 data points, one JSON Lines file per schema: sleep episodes and stages, heart
     rate, step counts, physical activities, GPS positions and room temperature.
@@ -261,13 +316,18 @@ def export_omh(
     Exit code 0 when written, 1 when FOLDER could not be written, 2 for a usage error.
     """
     from . import export_omh as omh
+    from . import store
     from .summary import export_lines
 
     err = _console()
     if not (out / "report.json").is_file():
         _usage_error(err, f"not a databack output folder (no report.json): {out}")
     try:
-        counts = omh.export(out, folder)
+        with store.reading(out, _wait_limit(wait, wait_timeout)):  # no run changes the tables while they are read
+            counts = omh.export(out, folder)
+    except store.OutError as e:
+        err.print(f"databack: {e}")
+        raise typer.Exit(2 if e.usage else 1)
     except OSError as e:
         _cannot_write(err, folder, e.strerror or e)
     for line in export_lines(counts, str(folder)):
@@ -358,6 +418,11 @@ class _PlainConsole:
 
 
 def _parse_shard(err, shard: str) -> tuple[int, int]:
+    if shard == "auto":  # a Slurm job array's task: --array=1-32 gives tasks 1 to 32 of 32
+        task, first, count = (os.environ.get(f"SLURM_ARRAY_TASK_{v}", "") for v in ("ID", "MIN", "COUNT"))
+        if not (task.isdigit() and count.isdigit()):
+            _usage_error(err, "--shard auto needs SLURM_ARRAY_TASK_ID and SLURM_ARRAY_TASK_COUNT (a Slurm job array)")
+        shard = f"{int(task) - int(first or 1) + 1}/{count}"
     index, _, count = shard.partition("/")
     if not (index.isdigit() and count.isdigit() and 1 <= int(index) <= int(count)):
         _usage_error(err, f"--shard takes I/N with 1 <= I <= N, not {shard!r}")

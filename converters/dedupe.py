@@ -7,22 +7,18 @@ recently captured wins (ties: the later file, then the later entry); for a singl
 (null) is filled from the most recent older copy that has it. Every other copy is counted against its own file:
 as a duplicate when its content equals the winner's, else as a conflict.
 
-It works on whole columns (polars, lazily: tables may be on disk), so rows from files converted in parallel, from
-earlier runs or from other shards go through the same step and give the same result whatever order they arrived in.
-The copies of a table on disk are taken in buckets of keys of about `spill.SORT_ROWS` rows, written there first, so
-that an archive captured many times over is de-duplicated in memory that does not grow with it.
+It works on whole columns, one range of keys at a time (`spill.ranges`: every copy of a record falls in the same
+range), so that rows from files converted in parallel, from earlier runs or from other shards go through the same
+step and give the same result whatever order they arrived in, and ranges can be done in parallel.
 """
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Iterator
 
 import polars as pl
 
-from . import spill
 from .tables import TABLES, Table
 
 FILE_INDEX = "_file_index"  # position of the source file in the run: breaks ties between equal capture times
@@ -43,27 +39,33 @@ class Losses:
         for source_file, same, n in losers.group_by("source_file", "_same").len().iter_rows():
             (self.duplicates if same else self.conflicts)[source_file][table] += n
 
+    def add(self, other: Losses) -> None:
+        for mine, theirs in ((self.duplicates, other.duplicates), (self.conflicts, other.conflicts)):
+            for source_file, counts in theirs.items():
+                mine[source_file].update(counts)
 
-def dedupe(
-    frames: dict[str, list[pl.LazyFrame]], on_disk: dict[str, Path] | None = None
-) -> tuple[dict[str, list[pl.LazyFrame]], Losses]:
-    """One copy of every record; `frames` hold every table's rows with provenance and `_file_index`, in parts (and
-    are emptied as they are done with). Parts are read one at a time, and only the rows of records captured more
-    than once are held together: for a table in `on_disk` (table -> work folder), a bucket of them at a time."""
+
+def dedupe(frames: dict[str, pl.DataFrame]) -> tuple[dict[str, pl.DataFrame], Losses]:
+    """One copy of every record, each table sorted by its key (nulls last, ties in their order); `frames` hold the
+    rows of one range of keys of tables with provenance and `_file_index` (a table with a group together with the
+    other tables of its group)."""
     losses = Losses()
     out = {}
     groups: dict[str, list[Table]] = {}
-    for name in list(frames):
+    for name, df in frames.items():
         table = TABLES[name]
         if table.group:
             groups.setdefault(table.group, []).append(table)  # taken below, with the group's other tables
-        elif name == "rejects":
-            out[name] = frames.pop(name)
         else:
-            out[name] = _dedupe_rows(table, frames.pop(name), losses, (on_disk or {}).get(name))
+            out[name] = _dedupe_rows(table, _by_key(table, df), losses)
     for tables in groups.values():
-        out.update(_dedupe_groups(tables, {t.name: frames.pop(t.name) for t in tables}, losses))
+        kept = _dedupe_groups(tables, {t.name: frames[t.name] for t in tables}, losses)
+        out.update({name: _by_key(TABLES[name], df) for name, df in kept.items()})
     return out, losses
+
+
+def _by_key(table: Table, df: pl.DataFrame) -> pl.DataFrame:
+    return df.sort(list(table.key), nulls_last=True, maintain_order=True)
 
 
 def _content_hash(table: Table) -> pl.Expr:
@@ -75,40 +77,18 @@ def _oldest_first(df: pl.DataFrame) -> pl.DataFrame:
     return df.sort(list(RECENCY), nulls_last=False, maintain_order=True)
 
 
-def _dedupe_rows(table: Table, parts: list[pl.LazyFrame], losses: Losses, folder: Path | None) -> list[pl.LazyFrame]:
-    key_hash = pl.struct(list(table.key)).hash().alias("_key_hash")
-    # Rows whose key hash is seen once have a key seen once: they pass as they are. Counting hashes takes a tenth of
-    # the memory of `is_duplicated` on the key (270 bytes a row); a collision only sends rows down the full path.
-    hashes = pl.concat([p.select(key_hash).collect(engine="in-memory") for p in parts])
-    repeated = hashes.group_by("_key_hash").len().filter(pl.col("len") > 1)
-    if repeated.is_empty():
-        return parts
-    is_copy = key_hash.is_in(repeated["_key_hash"].implode())
-    winners = []
-    for copies in _copies(parts, key_hash, is_copy, repeated, folder):
-        df = _winners(table, copies, losses)
-        winners.append(df.lazy() if folder is None else spill.write_batch(df, folder))
-    return [*(p.filter(~is_copy) for p in parts), *winners]
-
-
-def _copies(
-    parts: list[pl.LazyFrame], key_hash: pl.Expr, is_copy: pl.Expr, repeated: pl.DataFrame, folder: Path | None
-) -> Iterator[pl.DataFrame]:
-    """The rows `is_copy`, of the keys in `repeated` (`_key_hash`, `len`), every copy of a key in the same frame and
-    in the order of `parts`: all at once, or, with a `folder`, in buckets of keys of about `spill.SORT_ROWS` rows,
-    each part's copies written there by bucket first."""
-    if folder is None or repeated["len"].sum() <= spill.SORT_ROWS:
-        yield pl.concat([p.filter(is_copy).collect(engine="in-memory") for p in parts])
-        return
-    bucket = repeated.sort("_key_hash").select(
-        "_key_hash", _bucket=((pl.col("len").cum_sum() - pl.col("len")) // spill.SORT_ROWS).cast(pl.Int64)
-    )
-    buckets: dict[int, list[Path]] = {}
-    for part in parts:
-        df = part.with_columns(key_hash).join(bucket.lazy(), on="_key_hash", maintain_order="left").drop("_key_hash")
-        spill.write_groups(df.collect(engine="in-memory"), "_bucket", folder, buckets)
-    for b in sorted(buckets):
-        yield pl.read_ipc(buckets.pop(b))
+def _dedupe_rows(table: Table, df: pl.DataFrame, losses: Losses) -> pl.DataFrame:
+    """`df` sorted by key without its copies: rows of a key seen once pass as they are (copies of a key are next to
+    each other), those of a key seen more than once are replaced by the winning copy."""
+    if table.name == "rejects" or df.height < 2:
+        return df
+    same = pl.all_horizontal([pl.col(c).eq_missing(pl.col(c).shift(1)) for c in table.key])
+    as_before = (pl.int_range(pl.len()) > 0) & same  # the same key as the row before
+    copy = df.select(as_before | as_before.shift(-1, fill_value=False)).to_series()
+    if not copy.any():
+        return df
+    winners = _winners(table, df.filter(copy), losses)
+    return _by_key(table, pl.concat([df.filter(~copy), winners]))
 
 
 def _winners(table: Table, copies: pl.DataFrame, losses: Losses) -> pl.DataFrame:
@@ -125,14 +105,13 @@ def _winners(table: Table, copies: pl.DataFrame, losses: Losses) -> pl.DataFrame
     return df.filter(pl.col("_winner")).drop("_hash", "_winner", "_same")
 
 
-def _dedupe_groups(
-    tables: list[Table], frames: dict[str, list[pl.LazyFrame]], losses: Losses
-) -> dict[str, list[pl.LazyFrame]]:
+def _dedupe_groups(tables: list[Table], frames: dict[str, pl.DataFrame], losses: Losses) -> dict[str, pl.DataFrame]:
     """Whole groups (e.g. nights): the newest exchange's rows of a group replace every older exchange's."""
     group = ["participant_id", tables[0].group]
     record = [*group, *RECENCY]
     hashes = [
-        pl.concat([p.select(*record, "source_file", _content_hash(t)).collect(engine="in-memory") for p in frames[t.name]])
+        frames[t.name]
+        .select(*record, "source_file", _content_hash(t))
         .group_by([*record, "source_file"])
         .agg(pl.col("_hash").sort().alias(f"_hash_{t.name}"))
         for t in tables
@@ -151,8 +130,8 @@ def _dedupe_groups(
     winners = records.filter(pl.col("_winner"))
     if winners.height == records.height:
         return frames  # every group captured once
-    keep = winners.select(*group, *WHERE).lazy()
+    keep = winners.select(*group, *WHERE)
     return {
-        t.name: [p.join(keep, on=[*group, *WHERE], how="semi", nulls_equal=True) for p in frames[t.name]]
+        t.name: frames[t.name].join(keep, on=[*group, *WHERE], how="semi", nulls_equal=True, maintain_order="left")
         for t in tables
     }

@@ -1,15 +1,56 @@
-"""Running one function over many input files: one after another, or several at a time in worker processes."""
+"""Executors: where a run's work happens. Locally, files are converted one after another or several at a time in
+worker processes, and the reduce's tasks run in threads of this process (polars lets go of the GIL); on a Dask
+cluster (`dask_cluster.DaskExecutor`, the `databack[dask]` extra), both are tasks of the cluster."""
 
 from __future__ import annotations
 
 import atexit
 import multiprocessing
 import os
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from typing import Any, Callable, Iterator, Sequence, TypeVar
 
 I = TypeVar("I")
 R = TypeVar("R", bound=tuple)
+T = TypeVar("T")
+
+
+class Executor:
+    """The local executor: `jobs` processes for files, `jobs` threads for the reduce's tasks."""
+
+    local = True  # the work folder is this machine's, and a worker may start processes of its own
+
+    def __init__(self, jobs: int = 1) -> None:
+        self.jobs = jobs
+
+    def map_files(
+        self, work: Callable[..., R], inputs: Sequence[I], progress: Callable[[I, Any], None] | None, *args: Any,
+        cost: Callable[[I], float] | None = None,
+    ) -> Iterator[tuple[int, R]]:
+        """(index, `work(inp, *args)`) for every input, as it is done (see `map_files`)."""
+        return map_files(work, inputs, self.jobs, progress, *args, cost=cost)
+
+    def map(self, work: Callable[[I], T], items: Sequence[I]) -> list[tuple[int, T]]:
+        """(index, `work(item)`) for every item."""
+        if self.jobs <= 1 or len(items) <= 1:
+            return [(i, work(item)) for i, item in enumerate(items)]
+        with ThreadPoolExecutor(min(self.jobs, len(items))) as pool:
+            return list(enumerate(pool.map(work, items)))
+
+    def __enter__(self) -> Executor:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        pass
+
+
+def executor(jobs: int = 1, scheduler: str | None = None) -> Executor:
+    """The local executor, or with a `scheduler` address (tcp://HOST:8786), the Dask cluster's."""
+    if scheduler is None:
+        return Executor(jobs)
+    from .dask_cluster import DaskExecutor  # the optional extra: imported only when asked for
+
+    return DaskExecutor(scheduler)
 
 
 def map_files(

@@ -13,7 +13,8 @@ import shutil
 import tempfile
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from contextlib import nullcontext
+from dataclasses import dataclass, field, replace
 from itertools import repeat
 from pathlib import Path
 from typing import Any, BinaryIO, Callable, Iterable, Literal
@@ -22,12 +23,13 @@ import orjson
 import polars as pl
 
 from . import devices, generic, redaction, saved, spill, views
+from .spill import Part
 from .captures import CaptureError, Exchange, Skipped, detect_format, read_capture, reading_cost
 from .captures.pipe import Decoded, NotDevice, read_capture_beside
-from .dedupe import FILE_INDEX, dedupe
+from .dedupe import FILE_INDEX, Losses, dedupe
 from .digest import sha256_or_none
 from .hosts import BodyWanted, host_matches
-from .parallel import map_files
+from .parallel import Executor, executor
 from .captures.har import NOT_A_HAR
 from .devices.base import Block, Request, Rows, datetime_us
 from .redaction import Safe, SafeRow
@@ -153,6 +155,7 @@ BUFFER_COLUMNS = {
 }
 
 ProgressCallback = Callable[[Input, FileReport | None], None]
+FileRows = dict[str, list[Part] | pl.DataFrame]  # a file's rows: a table's parts, a generic table's frame
 
 
 GLOB_CHARS = frozenset("*?[")
@@ -195,23 +198,26 @@ def convert(
     jobs: int = 1,
     debug: bool = False,
     spill_dir: Path | None = None,
+    scheduler: str | None = None,
 ) -> Conversion:
-    """Convert the inputs, `jobs` files at a time in separate processes; the result does not depend on `jobs`.
-    Where records conflict the most recent capture wins (ties: the file whose name sorts last, then the later entry).
-    With `spill_dir`, rows beyond what memory should hold go there, and big tables come back as `spill.Sorted`
-    files in it (keep it until they are written)."""
-    reports, frames = convert_files(inputs, progress, jobs, debug, spill_dir)
-    return combine(reports, frames, spill_dir)
+    """Convert the inputs, `jobs` files at a time in separate processes (or as tasks of the Dask cluster at
+    `scheduler`); the result does not depend on either. Where records conflict the most recent capture wins (ties: the
+    file whose name sorts last, then the later entry). With `spill_dir`, rows go there rather than stay in memory,
+    and big tables come back as `spill.Sorted` files in it (keep it until they are written)."""
+    with executor(jobs, scheduler) as ex:
+        reports, parts = convert_files(inputs, progress, jobs, debug, spill_dir, ex)
+        return combine(reports, parts, spill_dir, ex)
 
 
 def update(
     inputs: list[Input],
-    previous_tables: dict[str, spill.Rows],
+    previous_tables: dict[str, list[pl.LazyFrame]],
     previous_files: list[FileReport],
     progress: ProgressCallback | None = None,
     jobs: int = 1,
     debug: bool = False,
     spill_dir: Path | None = None,
+    scheduler: str | None = None,
 ) -> tuple[Conversion, list[Input]]:
     """Add to an earlier run: inputs whose name and SHA-256 it already converted are skipped (their rows and
     reports kept), the others converted and merged in, duplicates removed across old and new. Returns the
@@ -223,20 +229,51 @@ def update(
     ]
     todo = [i for i in inputs if i not in skipped]
     redone = {i.source_file for i in todo}
-    kept = {n: _without_files(rows, redone) for n, rows in previous_tables.items()}
-    reports, frames = convert_files(todo, progress, jobs, debug, spill_dir)
-    reports = [f for f in previous_files if f.file not in redone] + reports
-    return combine(reports, [kept, *frames], spill_dir), skipped
+    with executor(jobs, scheduler) as ex:
+        kept = _taken_in({n: [s.filter(~pl.col("source_file").is_in(redone)) for s in slices]
+                          for n, slices in previous_tables.items()}, spill_dir, ex)
+        reports, parts = convert_files(todo, progress, jobs, debug, spill_dir, ex)
+        reports = [f for f in previous_files if f.file not in redone] + reports
+        return combine(reports, _joined([kept, parts]), spill_dir, ex), skipped
 
 
-def merge(outputs: list[tuple[dict[str, spill.Rows], list[FileReport]]], spill_dir: Path | None = None) -> Conversion:
+def merge(
+    outputs: list[tuple[dict[str, list[pl.LazyFrame]], list[FileReport]]],
+    spill_dir: Path | None = None,
+    jobs: int = 1,
+    scheduler: str | None = None,
+) -> Conversion:
     """Combine the tables and reports of several runs (e.g. shards of one archive) as if they were one run."""
-    return combine([f for _, files in outputs for f in files], [tables for tables, _ in outputs], spill_dir)
+    with executor(jobs, scheduler) as ex:
+        parts = [_taken_in(tables, spill_dir, ex) for tables, _ in outputs]
+        return combine([f for _, files in outputs for f in files], _joined(parts), spill_dir, ex)
 
 
-def _without_files(rows: spill.Rows, files: set[str]) -> spill.Rows:
-    without = ~pl.col("source_file").is_in(files)
-    return [part.filter(without) for part in rows] if isinstance(rows, list) else rows.filter(without)
+def _taken_in(tables: dict[str, list[pl.LazyFrame]], spill_dir: Path | None, ex: Executor) -> dict[str, list[Part]]:
+    """Tables of an earlier run, read in slices here (where OUT is), as parts (each slice sorted anew: a partitioned
+    dataset is not read in key order)."""
+    slices = [(name, s) for name, table in tables.items() if name in TABLES for s in table]
+    spill_dir = spill_dir and spill_dir.absolute()
+    here = Executor(ex.jobs if ex.local else os.cpu_count() or 1)
+    done = here.map(_slice_part, [(s, TABLES[name].key, spill_dir) for name, s in slices])
+    parts: dict[str, list[Part]] = {}
+    for (name, _), (_, part) in zip(slices, sorted(done, key=lambda d: d[0])):
+        if part.height:
+            parts.setdefault(name, []).append(part)
+    return parts
+
+
+def _slice_part(task: tuple[pl.LazyFrame, tuple[str, ...], Path | None]) -> Part:
+    rows, key, folder = task
+    return Part.of(rows.collect(engine="in-memory"), key, folder)
+
+
+def _joined(runs: list[dict[str, list]]) -> dict[str, list]:
+    joined: dict[str, list] = {}
+    for run in runs:
+        for name, parts in run.items():
+            joined.setdefault(name, []).extend(parts)
+    return joined
 
 
 def shard(inputs: list[Input], index: int, count: int) -> list[Input]:
@@ -251,87 +288,134 @@ def convert_files(
     jobs: int = 1,
     debug: bool = False,
     spill_dir: Path | None = None,
-) -> tuple[list[FileReport], list[dict[str, spill.Rows]]]:
-    """Each input's report, in input order, and the rows of all of them. With `spill_dir`, the rows of files kept
-    in memory go to disk once they add up to `spill.SPILL_ROWS`: one batch per table for all those files, so that
-    the parts to combine stay few however many files there are."""
-    separate_reader = jobs >= 2 * min(jobs, len(inputs))  # two cores or more for every file converted at once
+    ex: Executor | None = None,
+) -> tuple[list[FileReport], dict[str, list]]:
+    """Each input's report, in input order, and the rows of all of them: per table, its parts (generic tables: frames).
+    Parts small enough to come back in memory are gathered as they come, and written as one part per table once
+    they add up to `spill.SPILL_ROWS` (or `spill.MAX_PARTS` files), so that the parts to reduce stay few however many
+    files there are."""
+    spill_dir = spill_dir and spill_dir.absolute()  # a part's path, wherever it is read
+    if ex is not None and not ex.local:  # read by workers elsewhere, whose working folder is not this one
+        inputs = [replace(i, path=i.path.absolute()) for i in inputs]
+    separate_reader = ex is None or ex.local  # a Dask worker may not start processes of its own
+    separate_reader = separate_reader and jobs >= 2 * min(jobs, len(inputs))  # two cores for each file at once
     reports: dict[int, FileReport] = {}  # input index -> its report
-    frames: dict[int, dict[str, spill.Rows]] = {}  # input index -> its rows not yet in a batch of the run
-    batches: dict[str, list[pl.LazyFrame]] = {}  # the run's batches on disk, per table
-    held = 0
-    done = map_files(
-        convert_file, inputs, jobs, progress, debug, separate_reader, spill_dir, cost=lambda inp: reading_cost(inp.path)
-    )
-    for index, (report, tables) in done:
-        reports[index], frames[index] = report, tables
-        held += sum(df.height for name, df in tables.items() if isinstance(df, pl.DataFrame) and name in TABLES)
-        if spill_dir is not None and held >= spill.SPILL_ROWS:
-            for name in TABLES:  # generic tables stay: they are made anew
-                dfs = [t.pop(name) for _, t in sorted(frames.items()) if isinstance(t.get(name), pl.DataFrame)]
-                if dfs:
-                    batches.setdefault(name, []).append(spill.write_batch(pl.concat(dfs), spill_dir))
-            held = 0
-    return [reports[i] for i in range(len(inputs))], [*(frames[i] for i in range(len(inputs))), batches]
+    parts: dict[str, list] = {}
+    small: dict[str, list[pl.DataFrame]] = {}  # per table: rows of parts come back in memory, not yet in a part
+    held = files = 0
+    with nullcontext(ex) if ex is not None else executor(jobs) as ex:
+        done = ex.map_files(
+            convert_file, inputs, progress, debug, separate_reader, spill_dir, cost=lambda inp: reading_cost(inp.path)
+        )
+        for index, (report, tables) in done:
+            reports[index] = report
+            files += 1
+            for name, rows in tables.items():
+                if name not in TABLES:
+                    parts.setdefault(name, []).append(rows)  # a generic table's frame
+                    continue
+                for part in rows:
+                    if isinstance(part.source, pl.DataFrame):
+                        small.setdefault(name, []).append(part.source)
+                        held += part.height
+                    else:
+                        parts.setdefault(name, []).append(part)
+            last = len(reports) == len(inputs)
+            if held >= spill.SPILL_ROWS or files >= spill.MAX_PARTS or last:
+                folder = None if last and ex.local else spill_dir  # what is left at the end stays in memory
+                for name, dfs in small.items():
+                    parts.setdefault(name, []).append(Part.of(pl.concat(dfs), TABLES[name].key, folder))
+                small, held, files = {}, 0, 0
+    return [reports[i] for i in range(len(inputs))], parts
 
 
 def combine(
-    reports: list[FileReport], frames: list[dict[str, spill.Rows]], spill_dir: Path | None = None
+    reports: list[FileReport], parts: dict[str, list], spill_dir: Path | None = None, ex: Executor | None = None
 ) -> Conversion:
     """Rows of files (new, or kept from earlier runs and shards) as one de-duplicated set of tables; the copies
     dropped are added to each file's report. Ties between copies captured at the same time go to the file whose
-    name sorts last, however the files were listed, sharded or added. The dicts in `frames` are emptied as their
-    tables are taken in, so that no table is held twice for longer than it takes to combine it. Tables with rows
-    on disk are sorted on disk, in `spill_dir`, and come back as `spill.Sorted`."""
+    name sorts last, however the files were listed, sharded or added. Each table (with a group: the group's tables
+    together) is cut into ranges of its key, reduced each on its own, `ex`'s tasks at a time; a table bigger than
+    what fits in `spill.HOLD_ROWS` comes back as `spill.Sorted` pieces in `spill_dir`."""
     indexes = {name: i for i, name in enumerate(sorted({r.file for r in reports}))}
-    by_table: dict[str, list[spill.Rows]] = {}
-    for tables in frames:
-        for name in list(tables):
-            by_table.setdefault(name, []).append(tables.pop(name))
-    file_index = pl.col("source_file").replace_strict(indexes, default=-1, return_dtype=pl.Int64).alias(FILE_INDEX)
-    on_disk = {name for name, rows in by_table.items() if any(isinstance(r, list) for r in rows)}
-    # a table on disk stays in parts (each no bigger than a batch), one in memory becomes one part
-    tables, losses = dedupe(
-        {
-            name: [p.lazy().with_columns(file_index) for p in _parts(by_table.pop(name), name in on_disk)]
-            for name in list(by_table)
-            if name in TABLES
-        },
-        {name: spill_dir for name in on_disk} if spill_dir is not None else None,
-    )
+    spill_dir = spill_dir and spill_dir.absolute()
+    ex = ex or Executor()
+    units: dict[str, list[str]] = {}  # what is reduced together: a table, or the tables of a group
+    for name in TABLES:
+        if parts.get(name):
+            units.setdefault(TABLES[name].group or name, []).append(name)
+    tasks, held = [], 0  # held: rows of the tables kept in memory once reduced, up to `spill.HOLD_ROWS`
+    for unit, names in units.items():
+        prefix = TABLES[names[0]].key[:2] if TABLES[names[0]].group else TABLES[names[0]].key
+        unit_parts = [p for name in names for p in parts[name]]
+        rows = sum(p.height for p in unit_parts)
+        in_memory = spill_dir is None or ex.local and held + rows <= spill.HOLD_ROWS  # (a cluster's come on disk)
+        held += rows if in_memory else 0
+        folder = None if in_memory else spill_dir
+        bounds = spill.ranges(unit_parts, prefix)
+        edges = [None, *bounds, None]
+        cuts = {name: [p.cut(bounds) for p in parts[name]] for name in names}
+        for r in range(len(bounds) + 1):
+            slices = {name: [(p, *cut[r]) for p, cut in zip(parts[name], cuts[name]) if cut[r][1] > cut[r][0]]
+                      for name in names}
+            tasks.append(Reduce(slices, prefix, edges[r], edges[r + 1], indexes, folder))
+    results = [result for _, result in sorted(ex.map(reduce_range, tasks), key=lambda d: d[0])]
+    losses = Losses()
+    pieces: dict[str, list] = {}
+    for result in results:
+        losses.add(result.losses)
+        for name, rows in result.tables.items():
+            pieces.setdefault(name, []).append(rows)
     others = {}
-    for name in sorted(by_table):
-        others[name], dropped = generic.dedupe(pl.concat(by_table.pop(name), how="diagonal_relaxed"))
+    for name in sorted(n for n in parts if n not in TABLES):
+        others[name], dropped = generic.dedupe(pl.concat(parts[name], how="diagonal_relaxed"))
         for source_file, n in dropped.iter_rows():
             losses.duplicates[source_file][name] += n
     for report in reports:
         report.duplicates.update(losses.duplicates[report.file])
         report.conflicts.update(losses.conflicts[report.file])
     ordered: dict[str, spill.Frame] = {}
-    held = 0  # rows of tables from disk sorted in memory and kept there: up to `spill.HOLD_ROWS`, then back to disk
     for name in TABLES:
-        parts = tables.pop(name, None)
-        if parts is None:
-            continue
-        folder = spill_dir if name in on_disk else None
-        df = spill.sort([p.drop(FILE_INDEX) for p in parts], TABLES[name].key, folder)
-        if folder is not None and isinstance(df, pl.DataFrame):
-            if held + df.height <= spill.HOLD_ROWS:
-                held += df.height
-            else:
-                df = spill.Sorted.written(df, folder)
-        if df.height:
-            ordered[name] = df
+        ranges = [p for p in pieces.get(name, ()) if isinstance(p, Path) or p.height]
+        if ranges:
+            ordered[name] = spill.Sorted(tuple(ranges)) if isinstance(ranges[0], Path) else pl.concat(ranges)
     ordered |= views.derive(ordered)  # written with the tables they come from
     return Conversion(reports, ordered | others)
 
 
-def _parts(rows: list[spill.Rows], on_disk: bool) -> list[pl.DataFrame | pl.LazyFrame]:
-    """A table's rows as few parts: its batches on disk, and one part of all its rows in memory."""
-    in_memory = [r for r in rows if isinstance(r, pl.DataFrame)]
-    if not on_disk:
-        return [pl.concat(in_memory)]
-    return [part for r in rows if isinstance(r, list) for part in r] + ([pl.concat(in_memory)] if in_memory else [])
+@dataclass(frozen=True)
+class Reduce:
+    """One range of keys of a table, or of the tables of a group: per table, the slices of its parts that hold it."""
+
+    slices: dict[str, list[tuple[Part, int, int]]]
+    prefix: tuple[str, ...]
+    low: tuple[Any, ...] | None
+    high: tuple[Any, ...] | None
+    indexes: dict[str, int]  # source file -> its place among the run's file names
+    folder: Path | None  # where to write the range, if not kept in memory
+
+
+@dataclass(frozen=True)
+class Reduced:
+    tables: dict[str, pl.DataFrame | Path]  # the range, de-duplicated and sorted, or where it was written
+    losses: Losses
+
+
+def reduce_range(task: Reduce) -> Reduced:
+    """A range de-duplicated and sorted: its rows read from their parts, and copies dropped and counted."""
+    in_range = spill.in_range(task.prefix, task.low, task.high)
+    file_index = pl.col("source_file").replace_strict(task.indexes, default=-1, return_dtype=pl.Int64)
+    frames = {}
+    for name, slices in task.slices.items():
+        rows = [part.read(start, stop) for part, start, stop in slices]
+        df = pl.concat(rows) if rows else pl.DataFrame(schema=TABLES[name].schema)
+        frames[name] = df.filter(in_range).with_columns(file_index.alias(FILE_INDEX))
+    tables, losses = dedupe(frames)
+    out = {}
+    for name, df in tables.items():
+        df = df.drop(FILE_INDEX)
+        out[name] = df if task.folder is None or df.is_empty() else spill.Sorted.written([df], task.folder).pieces[0]
+    return Reduced(out, losses)
 
 
 class RowBuffer:
@@ -343,7 +427,7 @@ class RowBuffer:
     def __init__(self, spill_dir: Path | None = None) -> None:
         self._columns: dict[str, dict[str, list]] = {}  # table -> column (provenance included) -> values
         self._frames: dict[str, list[pl.DataFrame]] = {}
-        self._spilled: dict[str, list[pl.LazyFrame]] = {}  # table -> batches written to `spill_dir`
+        self._spilled: dict[str, list[Part]] = {}  # table -> parts written to `spill_dir`
         self._spill_dir = spill_dir
         self._held = 0  # rows in `_frames`
 
@@ -395,18 +479,21 @@ class RowBuffer:
                 self._spill(name)
 
     def _spill(self, table: str) -> None:
-        batch = spill.write_batch(pl.concat(self._frames.pop(table)), self._spill_dir)
-        self._spilled.setdefault(table, []).append(batch)
+        part = Part.of(pl.concat(self._frames.pop(table)), TABLES[table].key, self._spill_dir)
+        self._spilled.setdefault(table, []).append(part)
         self._held = sum(df.height for dfs in self._frames.values() for df in dfs)
 
-    def frames(self) -> dict[str, spill.Rows]:
-        """Every table's rows: in memory, or (for a table that went to disk) the batches written."""
+    def parts(self) -> dict[str, list[Part]]:
+        """Every table's rows as parts, in the order of the rows: written to disk once they passed `SPILL_ROWS`,
+        and what is left too if it is `spill.PART_ROWS` or more; else in memory."""
         for table in list(self._columns):
             self._flush(table)
         for table in list(self._frames):
-            if table in self._spilled:
+            rows = sum(df.height for df in self._frames[table])
+            if table in self._spilled or rows >= spill.PART_ROWS and self._spill_dir is not None:
                 self._spill(table)
-        return {name: pl.concat(dfs) for name, dfs in self._frames.items()} | self._spilled
+        memory = {name: [Part.of(pl.concat(dfs), TABLES[name].key)] for name, dfs in self._frames.items()}
+        return {name: self._spilled.get(name, []) + memory.get(name, []) for name in {**self._spilled, **memory}}
 
 
 def _empty_columns(table: str) -> dict[str, list]:
@@ -415,7 +502,7 @@ def _empty_columns(table: str) -> dict[str, list]:
 
 def convert_file(
     inp: Input, debug: bool = False, separate_reader: bool = False, spill_dir: Path | None = None
-) -> tuple[FileReport, dict[str, spill.Rows]]:
+) -> tuple[FileReport, FileRows]:
     """One input's report and rows (not yet de-duplicated against other files). A bug of databack's fails this
     file alone with a one-line message (with `debug`, it raises for its traceback). With `separate_reader`, the
     capture is parsed by a process of its own while this one decodes (two cores for one file). With `spill_dir`,
@@ -433,7 +520,7 @@ def convert_file(
 
 def _convert_file(
     inp: Input, separate_reader: bool, spill_dir: Path | None
-) -> tuple[FileReport, dict[str, spill.Rows]]:
+) -> tuple[FileReport, FileRows]:
     report = FileReport(inp.source_file, participant_id=inp.participant_id)
     if inp.error:
         report.status, report.error = "failed", redaction.message(inp.error)
@@ -451,7 +538,7 @@ def _convert_file(
 
 def _read_file(
     inp: Input, report: FileReport, separate_reader: bool, spill_dir: Path | None
-) -> dict[str, spill.Rows]:
+) -> FileRows:
     rows, others = RowBuffer(spill_dir), generic.GenericRecords()
     try:
         report.size_bytes = inp.path.stat().st_size
@@ -466,7 +553,7 @@ def _read_file(
     try:
         if report.format == "json":
             _note_unknown_shapes(report, _convert_saved(inp, report, rows))
-            return rows.frames()
+            return rows.parts()
         if separate_reader:
             items = read_capture_beside(
                 inp.path, report.format, inp.name, inp.generic, on_digest=lambda d: setattr(report, "sha256", d)
@@ -500,7 +587,7 @@ def _read_file(
         report.error = redaction.message(f"cannot read the file: {e.strerror or e}")
     else:
         _note_unknown_shapes(report, unknown_shapes)
-    return rows.frames() | generic.frames(others)
+    return rows.parts() | generic.frames(others)
 
 
 def _note_unknown_shapes(report: FileReport, count: int) -> None:

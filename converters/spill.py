@@ -1,6 +1,10 @@
-"""Rows kept on disk rather than in memory, so that memory does not grow with the capture: a file's rows are written
-in batches (Arrow IPC) once they pass `SPILL_ROWS`, and a table of more than `SORT_ROWS` rows is sorted on disk,
-range by range of its key (an external sort), then written out one range at a time (`Sorted`).
+"""Rows kept on disk rather than in memory, so that memory does not grow with the archive, and cut so that each cut
+can be reduced on its own, in parallel.
+
+Every file's rows of a table come as `Part`s: sorted by the table's key, written into the work folder (Parquet) once
+a buffer passes `SPILL_ROWS`, each with a sample of its keys. From the samples the reduce chooses `ranges` of the key
+of about `SORT_ROWS` rows, and reads of each part only the slice a range needs (`Part.read`); a range is de-duplicated
+and sorted on its own, and a big table's ranges come back as `Sorted` pieces on disk, to be written in order.
 """
 
 from __future__ import annotations
@@ -14,40 +18,117 @@ from typing import Any, Iterator, Sequence
 import polars as pl
 from polars.io.plugins import register_io_source
 
+from . import store
+
+
 class SpillFailed(Exception):
     """Rows could not be written to the work folder (a full disk, say): the run cannot go on."""
 
 
-SPILL_ROWS = 300_000  # rows one file's buffer (or a run's in-memory tables) holds before they go to disk
-SORT_ROWS = 100_000  # rows sorted in memory at once; a bigger table is cut into ranges of about this many
-HOLD_ROWS = 100_000  # rows of tables from disk that, once sorted, wait in memory to be written
-SAMPLES_PER_RANGE = 64  # key values sampled per range to choose where ranges start
+SPILL_ROWS = 300_000  # rows a buffer holds before they go to disk as a part
+PART_ROWS = 20_000  # a file's rows of a table that go to disk as a part at its end; fewer come back in memory
+MAX_PARTS = 64  # files whose parts in memory are gathered into one part at most
+SORT_ROWS = 100_000  # rows of a range: the reduce holds about this many of a table at once
+HOLD_ROWS = 300_000  # rows of reduced tables kept in memory to be written; beyond, ranges wait on disk
+SAMPLE_EVERY = 128  # a part's key is sampled every this many rows (its first row included)
+POSITION = "_position"  # a sampled row's position in its part
+ROW_GROUP = 16_384  # rows of a Parquet row group in the work folder: a range's slice of a part reads whole groups
+
+
+@dataclass(frozen=True)
+class Part:
+    """Rows of one table sorted by `key` (nulls last, ties in arrival order): a Parquet file, or a frame in memory;
+    `sample` holds the key of every `SAMPLE_EVERY`-th row, with its `_position`."""
+
+    source: Path | pl.DataFrame
+    height: int
+    key: tuple[str, ...]
+    sample: pl.DataFrame
+
+    @classmethod
+    def of(cls, df: pl.DataFrame, key: Sequence[str], folder: Path | None = None) -> Part:
+        """`df` sorted by `key`, kept in memory, or without a `folder`, written there."""
+        key = tuple(key)
+        df = df.sort(list(key), nulls_last=True, maintain_order=True)
+        sample = df.select(key).with_row_index(POSITION).gather_every(SAMPLE_EVERY)
+        return cls(df if folder is None else _write(df, folder), df.height, key, sample)
+
+    def read(self, start: int = 0, stop: int | None = None) -> pl.DataFrame:
+        stop = self.height if stop is None else stop
+        if isinstance(self.source, pl.DataFrame):
+            return self.source.slice(start, stop - start)
+        return pl.scan_parquet(self.source).slice(start, stop - start).collect(engine="in-memory")
+
+    def cut(self, bounds: Sequence[tuple[Any, ...]]) -> list[tuple[int, int]]:
+        """For each range between `bounds` (sorted key prefixes: range r holds the keys from bound r-1 up to bound r),
+        the rows of this part that may hold it: a slice reaching at most one sample beyond the range on each side."""
+        if not bounds:
+            return [(0, self.height)]
+        prefix = list(self.key[: len(bounds[0])])
+        below = self.sample.select(
+            [before(prefix, b).sum().alias(str(i)) for i, b in enumerate(bounds)]
+        ).row(0)  # samples before each bound
+        starts = [0, *(max(0, (n - 1) * SAMPLE_EVERY + 1) for n in below)]
+        stops = [*(min(self.height, n * SAMPLE_EVERY) for n in below), self.height]
+        return list(zip(starts, stops))
+
+
+def ranges(parts: Sequence[Part], prefix: Sequence[str], rows: int = 0) -> list[tuple[Any, ...]]:
+    """Bounds that cut the parts' rows into ranges of about `rows` (default `SORT_ROWS`) by the first columns of the
+    key, `prefix`: a value of the prefix never spans two ranges. No bounds for one range."""
+    n = sum(p.height for p in parts)
+    count = math.ceil(n / (rows or SORT_ROWS))
+    if count <= 1:
+        return []
+    prefix = list(prefix)
+    sample = pl.concat([p.sample.select(prefix) for p in parts]).sort(prefix, nulls_last=True)
+    picked = [sample.row(len(sample) * j // count) for j in range(1, count)]
+    return [b for i, b in enumerate(picked) if i == 0 or b != picked[i - 1]]  # an equal bound would cut nothing
+
+
+def in_range(prefix: Sequence[str], low: tuple[Any, ...] | None, high: tuple[Any, ...] | None) -> pl.Expr:
+    """Rows whose key prefix is from `low` (None: from the start) up to `high` (None: to the end)."""
+    expr = pl.lit(True)
+    if low is not None:
+        expr = expr & ~before(list(prefix), low)
+    if high is not None:
+        expr = expr & before(list(prefix), high)
+    return expr
+
+
+def before(key: list[str], bound: Sequence[Any]) -> pl.Expr:
+    """Rows whose key sorts before `bound` (lexicographically, nulls last)."""
+    less = pl.lit(False)
+    for name, value in reversed(list(zip(key, bound))):
+        col = pl.col(name)
+        if value is None:
+            less = col.is_not_null() | less
+        else:
+            less = col.is_not_null() & ((col < value) | ((col == value) & less))
+    return less
 
 
 @dataclass(frozen=True)
 class Sorted:
-    """A table on disk in consecutive ranges of its key: Arrow IPC pieces per range, each range sorted by `key`
-    as it is read (so that the rows are written to disk once, and read back once)."""
+    """A table on disk as pieces, each sorted, in key order: read and written a piece at a time."""
 
-    ranges: tuple[tuple[Path, ...], ...]
-    key: tuple[str, ...]
+    pieces: tuple[Path, ...]
 
     @classmethod
-    def written(cls, df: pl.DataFrame, folder: Path) -> Sorted:
-        """`df`, already sorted, as one range in `folder`."""
-        return cls(((_write(df, folder),),), ())
+    def written(cls, dfs: Sequence[pl.DataFrame], folder: Path) -> Sorted:
+        return cls(tuple(_write(df, folder) for df in dfs))
 
     @property
     def height(self) -> int:
-        return height(pl.scan_ipc([path for pieces in self.ranges for path in pieces]))
+        return sum(pl.scan_parquet(p).select(pl.len()).collect(engine="in-memory").item() for p in self.pieces)
 
     def lazy(self) -> pl.LazyFrame:
-        return pl.concat([self._range(pl.scan_ipc(list(pieces))) for pieces in self.ranges])
+        return pl.concat([pl.scan_parquet(p) for p in self.pieces])
 
     def write_parquet(self, path: Path) -> None:
-        """Streamed a range at a time: polars' own scan of several files reads them at once, and its peak memory
+        """Streamed a piece at a time: polars' own scan of several files reads them at once, and its peak memory
         grows with the table."""
-        source = register_io_source(lambda *_: self.batches(), schema=pl.read_ipc_schema(self.ranges[0][0]))
+        source = register_io_source(lambda *_: self.batches(), schema=pl.read_parquet_schema(self.pieces[0]))
         source.sink_parquet(path)
 
     def write_csv(self, path: Path) -> None:
@@ -56,70 +137,23 @@ class Sorted:
                 df.write_csv(f, include_header=i == 0)
 
     def batches(self) -> Iterator[pl.DataFrame]:
-        """The rows in key order, a range at a time."""
-        for pieces in self.ranges:
-            yield self._range(pl.read_ipc(list(pieces)))
-
-    def _range[F: (pl.DataFrame, pl.LazyFrame)](self, frame: F) -> F:
-        return frame.sort(list(self.key), nulls_last=True, maintain_order=True) if self.key else frame
+        for piece in self.pieces:
+            yield pl.read_parquet(piece)
 
 
 Frame = pl.DataFrame | Sorted  # a table in memory, or sorted on disk
-Rows = pl.DataFrame | list[pl.LazyFrame]  # one file's rows of a table: in memory, or batches on disk
-
-
-def write_batch(df: pl.DataFrame, folder: Path) -> pl.LazyFrame:
-    """`df` written into `folder`, as a frame that reads it back."""
-    return pl.scan_ipc(_write(df, folder))
-
-
-def write_groups(df: pl.DataFrame, by: str, folder: Path, pieces: dict[Any, list[Path]]) -> None:
-    """The rows of `df` written into `folder`, a file for each value of its column `by` (left out of the file), each
-    file's path added to `pieces[value]`."""
-    for (value,), piece in df.partition_by(by, as_dict=True, include_key=False).items():
-        pieces.setdefault(value, []).append(_write(piece, folder))
 
 
 def _write(df: pl.DataFrame, folder: Path) -> Path:
-    path = folder / f"{uuid.uuid4().hex}.arrow"
-    try:  # lz4: polars memory-maps uncompressed files to read them, and the mapped pages count as this process's memory
-        df.write_ipc(path, compression="lz4")
-    except OSError as e:
-        raise SpillFailed(e.strerror or str(e)) from None
+    path = folder / f"{uuid.uuid4().hex}.parquet"
+    try:  # lz4: a third faster to write than zstd, and read back as fast
+        df.write_parquet(path, compression="lz4", statistics=False, row_group_size=ROW_GROUP)
+    except Exception as e:  # polars' writers report the system's error in words of their own
+        if (cause := store.reason(e, folder)) is None:
+            raise
+        raise SpillFailed(cause) from None
     return path
 
 
 def height(frame: pl.LazyFrame) -> int:
     return frame.select(pl.len()).collect(engine="in-memory").item()
-
-
-def sort(parts: Sequence[pl.LazyFrame], key: Sequence[str], folder: Path | None) -> Frame:
-    """The rows of `parts` sorted by `key` (nulls last, ties in their order): in memory when there is no `folder`
-    or they are no more than `SORT_ROWS`; else on disk, part by part, so that no more than one part (or about
-    `SORT_ROWS` rows) is held at once, cut into ranges of the key written into `folder`, each sorted when read."""
-    key = list(key)
-    n = None if folder is None else sum(height(p) for p in parts)
-    if n is None or n <= SORT_ROWS:
-        return pl.concat(parts).collect(engine="in-memory").sort(key, nulls_last=True, maintain_order=True)
-    ranges = math.ceil(n / SORT_ROWS)
-    step = max(1, n // (ranges * SAMPLES_PER_RANGE))
-    sample = pl.concat([p.select(key).collect(engine="in-memory").gather_every(step) for p in parts])
-    sample = sample.sort(key, nulls_last=True)
-    bounds = [sample.row(len(sample) * j // ranges) for j in range(1, ranges)]
-    range_of = pl.sum_horizontal([_after(key, b).cast(pl.Int32) for b in bounds]).alias("_range")
-    pieces: dict[int, list[Path]] = {}
-    for part in parts:  # each part's rows go to the range their key falls in
-        write_groups(part.with_columns(range_of).collect(engine="in-memory"), "_range", folder, pieces)
-    return Sorted(tuple(tuple(pieces[r]) for r in sorted(pieces)), tuple(key))
-
-
-def _after(key: list[str], bound: tuple[Any, ...]) -> pl.Expr:
-    """Rows whose key sorts after `bound` (lexicographically, nulls last)."""
-    after = pl.lit(False)
-    for name, value in reversed(list(zip(key, bound))):
-        col = pl.col(name)
-        if value is None:
-            after = col.is_null() & after
-        else:
-            after = col.is_null() | (col > value) | ((col == value) & after)
-    return after

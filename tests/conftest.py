@@ -16,3 +16,12 @@ def reference() -> Path:
     if not REFERENCE.is_dir():
         pytest.skip("../shared/reference is not present")
     return REFERENCE
+
+
+def frames_of(rows: dict) -> dict:
+    """A file's rows as `convert_file` gives them (a table's parts, sorted by its key; a generic table's frame) as
+    one frame per table."""
+    import polars as pl
+
+    return {name: pl.concat([p.read() for p in parts]) if isinstance(parts, list) else parts
+            for name, parts in rows.items()}

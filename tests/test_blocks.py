@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import polars as pl
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -62,7 +63,7 @@ def test_the_row_buffer_makes_the_same_frame_from_a_block_as_from_its_rows():
     from_block, from_rows = RowBuffer(), RowBuffer()
     assert from_block.add([("sense_sensor_samples", block)], provenance) == {"sense_sensor_samples": 2}
     from_rows.add(row_by_row([("sense_sensor_samples", block)]), provenance)
-    (a,), (b,) = from_block.frames().values(), from_rows.frames().values()
+    (a,), (b,) = frames(from_block).values(), frames(from_rows).values()
     assert a.equals(b) and a["value"].to_list() == [21.0, None]
 
 
@@ -70,7 +71,7 @@ def test_columns_a_block_leaves_out_are_null():
     buffer = RowBuffer()
     buffer.add([("sense_sensor_samples", Block({"time": [1], "sensor": ["light"]}, 1))], {
         "participant_id": None, "source_file": source_file("a.har"), "source_entry": 0, "captured_at": None})
-    (frame,) = buffer.frames().values()
+    (frame,) = frames(buffer).values()
     assert frame.select("value", "utc_offset_s", "resolution_s").row(0) == (None, None, None)
 
 
@@ -92,4 +93,9 @@ def test_a_value_its_column_cannot_hold_is_an_error_not_a_silent_null():
     buffer.add([("sense_sensor_samples", Block({"time": [1], "resolution_s": [2**70]}, 1))], {
         "participant_id": None, "source_file": source_file("a.har"), "source_entry": 0, "captured_at": None})
     with pytest.raises(ValueError, match="sense_sensor_samples: unexpected value while building Series of type Int64"):
-        buffer.frames()
+        frames(buffer)
+
+
+def frames(buffer: RowBuffer) -> dict:
+    """The buffer's rows per table, as one frame (sorted by the table's key)."""
+    return {name: pl.concat([p.read() for p in parts]) for name, parts in buffer.parts().items()}

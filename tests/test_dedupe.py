@@ -22,8 +22,7 @@ def rows_from(*exchanges):
         buffer.add(rows, prov)
         indexes[file] = file_index
     index = pl.col("source_file").replace_strict(indexes).alias("_file_index")
-    tables, losses = dedupe({n: [df.lazy().with_columns(index)] for n, df in buffer.frames().items()})
-    return {n: pl.concat(parts).collect() for n, parts in tables.items()}, losses
+    return dedupe({n: parts[0].read().with_columns(index) for n, parts in buffer.parts().items()})
 
 
 def event(event_id: str, calories: float) -> tuple[str, dict]:

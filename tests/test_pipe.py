@@ -17,6 +17,8 @@ from converters.captures import CaptureError, Exchange
 from converters import pipeline
 from converters.captures import pipe
 from converters.captures.pipe import Decoded, NotDevice, ReaderCrashed, _received, _serve, read_capture_beside
+from conftest import frames_of
+
 from converters.pipeline import Input, convert_file
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
@@ -24,7 +26,7 @@ SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 
 def converted(path: Path, name: str, separate_reader: bool, generic: tuple[str, ...] = ()):
     report, frames = convert_file(Input(path, name, True, generic=generic), separate_reader=separate_reader)
-    return report.as_dict(), {table: df.to_dicts() for table, df in sorted(frames.items())}
+    return report.as_dict(), {table: df.to_dicts() for table, df in sorted(frames_of(frames).items())}
 
 
 @pytest.mark.parametrize("sample", ["phone-sync.har", "phone-sync.flow"])

@@ -27,6 +27,7 @@ import orjson
 import polars as pl
 import pytest
 import strategies as S
+from conftest import frames_of
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
@@ -73,7 +74,7 @@ def convert_one(path: Path) -> tuple[FileReport, dict]:
     report, frames = convert_file(Input(path, path.name, True), debug=True) if _DEBUG else convert_file(
         Input(path, path.name, True))
     assert not (report.error or "").startswith("internal error"), report.error
-    return report, frames
+    return report, frames_of(frames)
 
 
 def unknown_shapes(frames: dict) -> int:

@@ -1,5 +1,5 @@
-"""Rows kept on disk give the same tables as rows kept in memory: batches written by a file's buffer and by a run
-of many files, de-duplication over them, and the sort on disk, range by range."""
+"""Rows kept on disk give the same tables as rows kept in memory: parts written by a file's buffer and gathered by a
+run of many files, and the reduce, a range of keys at a time."""
 
 from __future__ import annotations
 
@@ -26,19 +26,20 @@ SAMPLES = [REPO / "samples" / "phone-sync.har", REPO / "samples" / "phone-sync.f
 
 @pytest.fixture
 def tiny_limits(monkeypatch):
-    """Limits small enough that the samples go to disk, their bigger tables are sorted in several ranges, and the
-    smaller ones, sorted in memory, partly wait on disk to be written."""
+    """Limits small enough that the samples go to disk in many parts, their bigger tables are reduced in several
+    ranges and wait on disk to be written, and the smaller ones stay in memory."""
     monkeypatch.setattr(spill, "SPILL_ROWS", 7)
+    monkeypatch.setattr(spill, "PART_ROWS", 5)
     monkeypatch.setattr(spill, "SORT_ROWS", 11)
-    monkeypatch.setattr(spill, "HOLD_ROWS", 15)  # some tables sorted in memory go back to disk to wait
-    monkeypatch.setattr(spill, "SAMPLES_PER_RANGE", 4)
+    monkeypatch.setattr(spill, "HOLD_ROWS", 15)
+    monkeypatch.setattr(spill, "SAMPLE_EVERY", 3)
 
 
 def tables_of(conversion) -> dict[str, pl.DataFrame]:
     return {name: df.lazy().collect() for name, df in conversion.tables.items()}
 
 
-def test_samples_spilled_and_sorted_on_disk_write_exactly_the_golden_tables(tiny_limits, tmp_path):
+def test_samples_in_parts_on_disk_reduced_in_ranges_write_exactly_the_golden_tables(tiny_limits, tmp_path):
     work, out = tmp_path / "work", tmp_path / "out"
     work.mkdir()
     cwd = os.getcwd()
@@ -75,8 +76,10 @@ def test_duplicates_across_files_on_disk_are_dropped_and_counted_as_in_memory(ti
         assert df.equals(expected[name]), name
 
 
-def test_copies_on_disk_are_de_duplicated_a_bucket_of_keys_at_a_time_and_as_in_memory(tiny_limits, tmp_path, monkeypatch):
-    from converters import dedupe
+def test_copies_on_disk_are_de_duplicated_a_range_at_a_time_each_reading_little_beyond_its_range(
+    tiny_limits, tmp_path, monkeypatch
+):
+    from converters import pipeline
 
     copies = []
     for i, sample in enumerate(SAMPLES * 3):  # every record captured three times over
@@ -84,27 +87,32 @@ def test_copies_on_disk_are_de_duplicated_a_bucket_of_keys_at_a_time_and_as_in_m
         shutil.copy(sample, copies[-1])
     inputs = [Input(p, p.name, True) for p in copies]
     in_memory = convert(inputs)
-    beside_one_key = []  # per frame of copies: its rows but those of its biggest key
-    copies_of = dedupe._copies
+    beyond = []  # per range of a table: rows read that are not in the range
+    reduce_range = pipeline.reduce_range
 
-    def watched(parts, key_hash, *args):
-        for frame in copies_of(parts, key_hash, *args):
-            beside_one_key.append(frame.height - frame.select(key_hash).group_by("_key_hash").len()["len"].max())
-            yield frame
+    def watched(task):
+        in_range = spill.in_range(task.prefix, task.low, task.high)
+        for name, slices in task.slices.items():
+            if not slices:
+                continue
+            read = pl.concat([part.read(start, stop) for part, start, stop in slices])
+            beyond.append((read.height - read.filter(in_range).height, len(slices)))
+        return reduce_range(task)
 
-    monkeypatch.setattr(dedupe, "_copies", watched)
+    monkeypatch.setattr(pipeline, "reduce_range", watched)
     work = tmp_path / "work"
     work.mkdir()
     on_disk = convert(inputs, spill_dir=work)
-    assert len(beside_one_key) > 20 and max(beside_one_key) < spill.SORT_ROWS
+    assert len(beyond) > 20 and all(n <= 2 * spill.SAMPLE_EVERY * parts for n, parts in beyond)
     assert [f.as_dict() for f in on_disk.files] == [f.as_dict() for f in in_memory.files]
+    assert sum(on_disk.duplicates.values()) > 0
     expected = tables_of(in_memory)
     assert tables_of(on_disk).keys() == expected.keys()
     for name, df in tables_of(on_disk).items():
         assert df.equals(expected[name]), name
 
 
-def test_a_run_writes_the_rows_of_the_files_it_holds_as_one_batch_per_table_and_gives_the_same_tables(
+def test_a_run_gathers_the_small_parts_of_the_files_it_holds_into_one_part_per_table_and_gives_the_same_tables(
     tmp_path, monkeypatch
 ):
     monkeypatch.setattr(spill, "SPILL_ROWS", 1500)  # one sample HAR's 707 rows stay in memory; three files' do not
@@ -116,14 +124,15 @@ def test_a_run_writes_the_rows_of_the_files_it_holds_as_one_batch_per_table_and_
     in_memory = convert(inputs)
     work = tmp_path / "work"
     work.mkdir()
-    *per_file, batches = convert_files(inputs, spill_dir=work)[1]
-    assert batches.keys() == {name for name in in_memory.tables if not TABLES[name].derived}  # views come later
-    for name, parts in batches.items():  # after the third file and the sixth, not after every file
-        assert [sorted(p.collect()["source_file"].unique()) for p in parts] == [
+    parts = convert_files(inputs, spill_dir=work)[1]
+    assert parts.keys() == {name for name in in_memory.tables if not TABLES[name].derived}  # views come later
+    for name, table in parts.items():  # after the third file, the sixth, and the last
+        assert [sorted(p.read()["source_file"].unique()) for p in table] == [
             [c.name for c in copies[:3]],
             [c.name for c in copies[3:6]],
+            [c.name for c in copies[6:]],
         ], name
-    assert all(isinstance(df, pl.DataFrame) for tables in per_file[6:] for df in tables.values())
+        assert [isinstance(p.source, pl.DataFrame) for p in table] == [False, False, True], name  # the last in memory
     on_disk = convert(inputs, spill_dir=work)
     assert [f.as_dict() for f in on_disk.files] == [f.as_dict() for f in in_memory.files]
     expected = tables_of(in_memory)
@@ -170,25 +179,32 @@ rows = st.lists(
 )
 
 
-@settings(max_examples=60, deadline=None)
-@given(rows=rows, sort_rows=st.integers(1, 15), part_rows=st.integers(1, 20))
-def test_sorting_on_disk_equals_sorting_in_memory_nulls_last_and_ties_in_order(
-    tmp_path_factory, rows, sort_rows, part_rows
+@settings(max_examples=80, deadline=None)
+@given(rows=rows, sort_rows=st.integers(1, 15), part_rows=st.integers(1, 20), every=st.integers(1, 5))
+def test_ranges_of_sorted_parts_give_every_row_once_in_key_order_nulls_last_and_ties_in_order(
+    rows, sort_rows, part_rows, every
 ):
     df = pl.DataFrame(
         rows,
         schema={"participant_id": pl.String, "sensor": pl.String, "time": pl.Datetime("us", "UTC"), "day": pl.Date},
         orient="row",
     ).with_row_index("arrival")
-    folder = tmp_path_factory.mktemp("sort")
-    original = spill.SORT_ROWS
-    spill.SORT_ROWS = sort_rows
+    original = spill.SAMPLE_EVERY
+    spill.SAMPLE_EVERY = every
     try:
-        parts = [df.slice(i, part_rows).lazy() for i in range(0, max(df.height, 1), part_rows)]
-        got = spill.sort(parts, [*KEY, "day"], folder).lazy().collect()
+        parts = [spill.Part.of(df.slice(i, part_rows), KEY) for i in range(0, max(df.height, 1), part_rows)]
+        bounds = spill.ranges(parts, KEY[:2], sort_rows)
+        edges = [None, *bounds, None]
+        cuts = [p.cut(bounds) for p in parts]
+        got = []
+        for r in range(len(bounds) + 1):
+            read = [p.read(*cut[r]) for p, cut in zip(parts, cuts)]
+            got.append(pl.concat(read).filter(spill.in_range(KEY[:2], edges[r], edges[r + 1])))
     finally:
-        spill.SORT_ROWS = original
-    assert got.equals(df.sort([*KEY, "day"], nulls_last=True, maintain_order=True))
+        spill.SAMPLE_EVERY = original
+    got = [g.sort(KEY, nulls_last=True, maintain_order=True) for g in got]
+    assert pl.concat(got).equals(df.sort(KEY, nulls_last=True, maintain_order=True))
+    assert len(bounds) == len(set(bounds))
 
 
 @pytest.mark.parametrize("jobs", ["1", "2"])
@@ -202,7 +218,7 @@ def test_a_full_disk_under_the_work_folder_stops_the_run_with_one_line_and_leave
     def full(self, path, **kwargs):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(pl.DataFrame, "write_ipc", full)  # in this process: the files are read beside it
+    monkeypatch.setattr(pl.DataFrame, "write_parquet", full)  # in this process: the files are read beside it
     result = CliRunner().invoke(app, ["convert", *map(str, SAMPLES), "-o", str(out), "--force", "-j", jobs])
     assert (result.exit_code, result.output) == (1, f"databack: cannot write into {out}: No space left on device\n")
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before

@@ -105,6 +105,28 @@ def test_shards_merged_equal_one_run(tmp_path):
         assert total(m) == total(o)
 
 
+def test_shard_auto_takes_the_slurm_array_task_and_merge_in_parallel_equals_one_run(tmp_path, monkeypatch):
+    folder = archive(tmp_path)
+    monkeypatch.setenv("SLURM_ARRAY_TASK_COUNT", "2")
+    monkeypatch.setenv("SLURM_ARRAY_TASK_MIN", "0")  # --array=0-1
+    for task in ("0", "1"):
+        monkeypatch.setenv("SLURM_ARRAY_TASK_ID", task)
+        assert run("convert", folder, "-o", tmp_path / f"auto{task}", "--shard", "auto").exit_code == 0
+        assert run("convert", folder, "-o", tmp_path / f"shard{task}", "--shard", f"{int(task) + 1}/2").exit_code == 0
+        assert_same_tables(tables(tmp_path / f"auto{task}"), tables(tmp_path / f"shard{task}"))
+    merged = run("merge", tmp_path / "auto0", tmp_path / "auto1", "-o", tmp_path / "merged", "--jobs", "2")
+    assert merged.exit_code == 0, merged.output
+    assert run("convert", folder, "-o", tmp_path / "once").exit_code == 0
+    assert_same_tables(tables(tmp_path / "once"), tables(tmp_path / "merged"))
+
+
+def test_shard_auto_outside_a_slurm_array_is_a_usage_error(tmp_path, monkeypatch):
+    monkeypatch.delenv("SLURM_ARRAY_TASK_ID", raising=False)
+    result = run("convert", archive(tmp_path), "-o", tmp_path / "out", "--shard", "auto")
+    assert (result.exit_code, result.output) == (
+        2, "databack: --shard auto needs SLURM_ARRAY_TASK_ID and SLURM_ARRAY_TASK_COUNT (a Slurm job array)\n")
+
+
 def test_merge_of_a_folder_that_is_no_output_is_a_usage_error(tmp_path):
     assert run("merge", tmp_path, "-o", tmp_path / "m").exit_code == 2
 

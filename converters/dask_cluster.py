@@ -1,0 +1,55 @@
+"""The Dask executor (the `databack[dask]` extra; imported only for `--scheduler`): a run's files and the reduce's
+ranges as tasks of a Dask cluster. Workers read the inputs and write their parts into the run's work folder in OUT,
+so both must be on a file system every worker shares, at the same paths. A task whose worker dies is run again
+elsewhere by the scheduler; its files have names of their own, so a half-written one is never read."""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Iterator, Sequence, TypeVar
+
+from distributed import Client, as_completed
+
+from .parallel import Executor
+
+I = TypeVar("I")
+R = TypeVar("R", bound=tuple)
+T = TypeVar("T")
+
+
+class DaskExecutor(Executor):
+    local = False
+
+    def __init__(self, address: str) -> None:
+        super().__init__(jobs=1)
+        self.address = address
+        self.client: Client | None = None
+
+    def __enter__(self) -> DaskExecutor:
+        self.client = Client(self.address, set_as_default=False)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self.client is not None:
+            self.client.close()
+            self.client = None
+
+    def map_files(
+        self, work: Callable[..., R], inputs: Sequence[I], progress: Callable[[I, Any], None] | None, *args: Any,
+        cost: Callable[[I], float] | None = None,
+    ) -> Iterator[tuple[int, R]]:
+        """(index, `work(inp, *args)`) for every input as it is done; the costliest are given the highest priority."""
+        order = sorted(range(len(inputs)), key=lambda i: -cost(inputs[i])) if cost else list(range(len(inputs)))
+        futures = {
+            self.client.submit(work, inputs[index], *args, pure=False, priority=len(order) - rank): index
+            for rank, index in enumerate(order)
+        }
+        for future in as_completed(futures, loop=self.client.loop):
+            index = futures[future]
+            result = future.result()
+            if progress:
+                progress(inputs[index], result[0])
+            yield index, result
+
+    def map(self, work: Callable[[I], T], items: Sequence[I]) -> list[tuple[int, T]]:
+        futures = self.client.map(work, items, pure=False)
+        return list(enumerate(self.client.gather(futures)))

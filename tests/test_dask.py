@@ -1,0 +1,124 @@
+"""A run on a Dask cluster (`--scheduler`) gives exactly the tables and report of a local run, also when a worker
+dies in the middle of a task; without `--scheduler`, Dask is never imported."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+
+import pytest
+from conftest import REPO
+from typer.testing import CliRunner
+
+from converters import spill
+from converters.cli import app
+
+distributed = pytest.importorskip("distributed")
+cloudpickle = pytest.importorskip("cloudpickle")
+cloudpickle.register_pickle_by_value(sys.modules[__name__])  # the workers cannot import this test module
+
+SAMPLES = [REPO / "samples" / "phone-sync.har", REPO / "samples" / "phone-sync.flow"]
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    """Two worker processes of one thread each, on this machine."""
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=40
+    ) as cluster:
+        yield cluster
+
+
+@pytest.fixture
+def captures(tmp_path):
+    """The samples captured twice over (so that there are copies to drop), under a relative path: workers elsewhere
+    must still find them."""
+    folder = tmp_path / "captures"
+    folder.mkdir()
+    for i, sample in enumerate(SAMPLES * 2):
+        shutil.copy(sample, folder / f"{i}-{sample.name}")
+    return folder
+
+
+@pytest.fixture
+def small_parts(monkeypatch):
+    """Limits small enough that tables are reduced in several ranges (each a task of its own) and go to disk."""
+    monkeypatch.setattr(spill, "PART_ROWS", 50)
+    monkeypatch.setattr(spill, "SORT_ROWS", 200)
+    monkeypatch.setattr(spill, "SAMPLE_EVERY", 16)
+
+
+def converted(out, *args):
+    result = CliRunner().invoke(app, ["convert", "captures", "-o", str(out), "--format", "csv", *args])
+    assert result.exit_code == 0, result.output
+    report = json.loads((out / "report.json").read_text())
+    del report["generated_at"]
+    return report, {p.name: p.read_bytes() for p in sorted(out.glob("*.csv"))}
+
+
+def test_a_run_on_a_dask_cluster_gives_the_tables_and_report_of_a_local_run(cluster, captures, small_parts, monkeypatch):
+    monkeypatch.chdir(captures.parent)
+    local = converted(captures.parent / "local", "--jobs", "1")
+    on_dask = converted(captures.parent / "dask", "--scheduler", cluster.scheduler_address)
+    assert on_dask == local
+    assert sum(t["duplicates"] for t in local[0]["tables"].values()) > 0
+    assert not list((captures.parent / "dask").glob(".databack-*"))  # the work folder is gone
+
+
+def test_the_scheduler_can_come_from_dask_scheduler_address(cluster, captures, monkeypatch):
+    monkeypatch.chdir(captures.parent)
+    monkeypatch.setenv("DASK_SCHEDULER_ADDRESS", cluster.scheduler_address)
+    plain = converted(captures.parent / "plain", "--jobs", "1")
+    monkeypatch.delenv("DASK_SCHEDULER_ADDRESS")
+    tasks = cluster.scheduler.transition_counter
+    assert converted(captures.parent / "local", "--jobs", "1") == plain
+    assert tasks > 0 and cluster.scheduler.transition_counter == tasks  # only the first ran on the cluster
+
+
+class KillOnce(distributed.WorkerPlugin):
+    """Kills its worker's process (SIGKILL, as the out-of-memory killer would) 50 ms into the first file's task that
+    any worker starts."""
+
+    name = "kill-once"
+
+    def __init__(self, marker: str) -> None:
+        self.marker = marker
+
+    def transition(self, key, start, finish, **kwargs):
+        if finish == "executing" and "convert_file" in str(key):
+            try:
+                os.close(os.open(self.marker, os.O_CREAT | os.O_EXCL))
+            except FileExistsError:
+                return
+            threading.Timer(0.05, os.kill, (os.getpid(), signal.SIGKILL)).start()
+
+
+def test_a_worker_killed_in_the_middle_of_a_task_is_replaced_and_the_output_is_the_same(
+    cluster, captures, small_parts, monkeypatch
+):
+    monkeypatch.chdir(captures.parent)
+    local = converted(captures.parent / "local", "--jobs", "1")
+    marker = captures.parent / "killed"
+    with distributed.Client(cluster.scheduler_address) as client:
+        client.register_plugin(KillOnce(str(marker)))
+        on_dask = converted(captures.parent / "dask", "--scheduler", cluster.scheduler_address)
+        client.unregister_worker_plugin(KillOnce.name)
+    assert marker.exists()  # a worker was killed
+    assert on_dask == local
+
+
+def test_without_a_scheduler_dask_is_never_imported(tmp_path):
+    code = (
+        "import sys\n"
+        "from converters import cli\n"
+        f"try: cli.app(['convert', {str(SAMPLES[0])!r}, '-o', {str(tmp_path / 'out')!r}, '--jobs', '2'])\n"
+        "except SystemExit as e: assert e.code == 0, e.code\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('dask', 'distributed')))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
+    assert (result.returncode, result.stdout) == (0, "[]\n"), result.stderr
