@@ -4,7 +4,7 @@ PY := $(shell (command -v pyenv >/dev/null && pyenv prefix $(PYTHON_VERSION) >/d
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install demo test golden samples docs bench fuzz clean
+.PHONY: install demo test golden samples docs screenshots chromium bench fuzz clean
 
 $(BIN)/databack: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -21,6 +21,8 @@ demo: install
 	@ls -l out/demo
 	@echo
 	@echo 'databack is installed in .venv: run .venv/bin/databack --help (or first: source .venv/bin/activate)'
+	@echo
+	$(BIN)/databack report out/demo  # its last line says where to open it
 
 test: install
 	$(BIN)/python -m pytest
@@ -33,6 +35,13 @@ samples: install
 
 docs: install
 	UPDATE_README=1 $(BIN)/python -m pytest tests/test_readme.py
+
+# the browser the report's tests drive (Debian's package; Playwright never downloads one of its own)
+chromium:
+	@command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
+
+screenshots: install chromium
+	UPDATE_SCREENSHOTS=1 $(BIN)/python -m pytest tests/test_report_browser.py -k readme
 
 fuzz: install
 	HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest tests/test_properties.py

@@ -24,6 +24,7 @@ from pathlib import Path
 import orjson
 
 from make_captures import DEVICE_SHARE, MB, describe, ensure
+from make_year import ensure_year
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results.md"
@@ -348,7 +349,20 @@ def bench_help(args, table: Table) -> None:
     table.target("databack --help / import typer", ratio, "x", "<= 1.5x", ratio is not None and ratio <= 1.5)
 
 
-BENCHES = {"har": bench_har, "schema": bench_schema, "flow": bench_flow, "jobs": bench_jobs, "help": bench_help}
+def bench_report(args, table: Table) -> None:
+    """The HTML report of a year of one participant's data (bench/make_year.py): its time and its size."""
+    out = ensure_year(args.seed)
+    page = out.parent / f"{out.name}-report.html"
+    table.notes.append(f"report of {out.relative_to(ROOT)}: " + _conversion_summary(out / "report.json").split("; ")[1])
+    case = Case("a year of one participant's data: databack report", [*DATABACK, "report", str(out), "-o", str(page)])
+    measure([case], args.repeat, args.timeout)
+    table.timing(case)
+    size = page.stat().st_size / MB if case.ok else None
+    table.target("a year of one participant's data: report.html", size, " MB", "<= 20 MB", size is not None and size <= 20)
+
+
+BENCHES = {"har": bench_har, "schema": bench_schema, "flow": bench_flow, "jobs": bench_jobs, "help": bench_help,
+           "report": bench_report}
 
 
 def machine() -> str:

@@ -54,5 +54,15 @@ def export_lines(counts: dict[str, int], folder: str) -> list[str]:
     return lines
 
 
+def report_lines(page: Any, path: Any, figures: Any, saved: int) -> list[str]:
+    """The summary of `databack report`: what the page holds, where it is, and the figures saved."""
+    lines = [f"databack: report of {plural(page.participants, 'participant')}, {plural(page.nights, 'night')}, "
+             f"{plural(page.runs, 'run or workout', 'runs and workouts')} ({page.size_bytes / 1e6:.1f} MB) -> {path}"]
+    if figures:
+        lines.append(f"  {plural(saved, 'figure file')} in {figures}")
+    lines.append(f"  open it in a browser: {path.resolve().as_uri()}")
+    return lines
+
+
 def _count(n: int) -> str:
     return f"{n:,}" if n else ""

@@ -91,6 +91,7 @@ def write(
         for stale in (f"{name}.parquet", f"{name}.csv", name):
             if stale not in names:
                 tx.remove(stale)
+    tx.remove("report.html")  # drawn from the tables replaced: `databack report` draws it anew
     result = report(conversion, written, fmt, partition_by)
     _write_json(tx.path("datapackage.json"), datapackage(conversion, written, fmt))
     _write_json(tx.path("report.json"), result)  # last: OUT's index

@@ -323,10 +323,21 @@ def text_or_none(value: Any) -> str | None:
 
 
 CHECKED_EVENT_FIELDS = frozenset(schema("band-events.json")["$defs"]["event"]["properties"])
-EVENTS = Endpoint("band/events", "data", "band-events.json", decode_events)
-DAILY_SUMMARIES = Endpoint("band/daily-summaries", "data", "band-daily-summaries.json", decode_daily_summaries)
-HOURLY_SUMMARIES = Endpoint("band/hourly-summaries", "data", "band-hourly-summaries.json", decode_hourly_summaries)
-RAISED_INSIGHTS = Endpoint("band/raised-insights", "data", "band-insights.json", decode_raised_insights)
+EVENTS = Endpoint(
+    "band/events", "data", "band-events.json", decode_events,
+    tables=("band_events", "band_sequences", "band_minutes", "band_map_points"),
+)
+DAILY_SUMMARIES = Endpoint(
+    "band/daily-summaries", "data", "band-daily-summaries.json", decode_daily_summaries,
+    tables=("band_daily_summaries",),
+)
+HOURLY_SUMMARIES = Endpoint(
+    "band/hourly-summaries", "data", "band-hourly-summaries.json", decode_hourly_summaries,
+    tables=("band_hourly_summaries",),
+)
+RAISED_INSIGHTS = Endpoint(
+    "band/raised-insights", "data", "band-insights.json", decode_raised_insights, tables=("band_insights",)
+)
 AUTH = Endpoint("band/auth", "auth")
 
 ODATA_ARGS = r"(\((?P<args>[^)]*)\))?"  # OData key arguments, e.g. (period='h'), captured for the decoder

@@ -277,9 +277,15 @@ def _first(d: dict[str, Any], names: tuple[str, ...]) -> Any:
     return next((d[n] for n in names if d.get(n) is not None), None)
 
 
-ACTIVITIES = Endpoint("band-public/activities", "data", "band-public-activities.json", decode_activities)
-SUMMARIES = Endpoint("band-public/summaries", "data", "band-public-summaries.json", decode_summaries)
-DEVICES = Endpoint("band-public/devices", "data", "band-public-devices.json", decode_devices)
+ACTIVITIES = Endpoint(
+    "band-public/activities", "data", "band-public-activities.json", decode_activities,
+    tables=("band_events", "band_sequences", "band_minutes", "band_map_points"),
+)
+SUMMARIES = Endpoint(
+    "band-public/summaries", "data", "band-public-summaries.json", decode_summaries,
+    tables=("band_daily_summaries", "band_hourly_summaries"),
+)
+DEVICES = Endpoint("band-public/devices", "data", "band-public-devices.json", decode_devices, tables=("band_devices",))
 
 # Profile (/v1/me/Profile: name, birth date, height, weight) is personal data databack has no table for: undecoded.
 DEVICE = Device(

@@ -630,25 +630,50 @@ def _offset_s(offset_ms) -> int | None:
     return int(offset_ms) // 1000
 
 
-TIMELINE_V2 = Endpoint("sense/timeline-v2", "data", "sense-timeline-v2.json", decode_timeline_v2)
-TIMELINE_V1 = Endpoint("sense/timeline-v1", "data", "sense-timeline-v1.json", decode_timeline_v1)
-ROOM_CURRENT = Endpoint("sense/room-current", "data", "sense-room-current.json", decode_room_current)
-ALL_SENSORS = Endpoint("sense/room-all-sensors", "data", "sense-room-all-sensors.json", decode_all_sensors)
-SENSOR_HISTORY = Endpoint("sense/room-sensor-history", "data", "sense-room-sensor-history.json", decode_sensor_history)
-SENSORS_CURRENT = Endpoint("sense/sensors-current", "data", "sense-sensors-current.json", decode_sensors_current)
-SENSORS_HISTORY = Endpoint("sense/sensors-history", "data", "sense-sensors-history.json", decode_sensors_history)
-TRENDS_V2 = Endpoint("sense/trends-v2", "data", "sense-trends-v2.json", decode_trends_v2)
-TRENDS_V1 = Endpoint("sense/trends-v1", "data", "sense-trends-v1.json", decode_trends_v1)
-INSIGHTS = Endpoint("sense/insights", "data", "sense-insights.json", decode_insights)
-DEVICES = Endpoint("sense/devices", "data", "sense-devices.json", decode_devices)
-QUESTIONS = Endpoint("sense/questions", "data", "sense-questions.json", decode_questions)
+TIMELINE_V2 = Endpoint(
+    "sense/timeline-v2", "data", "sense-timeline-v2.json", decode_timeline_v2,
+    tables=("sense_nights", "sense_timeline_events", "sense_night_metrics"),
+)
+TIMELINE_V1 = Endpoint(
+    "sense/timeline-v1", "data", "sense-timeline-v1.json", decode_timeline_v1,
+    tables=("sense_nights", "sense_timeline_events", "sense_night_metrics"),
+)
+ROOM_CURRENT = Endpoint(
+    "sense/room-current", "data", "sense-room-current.json", decode_room_current, tables=("sense_room_readings",)
+)
+ALL_SENSORS = Endpoint(
+    "sense/room-all-sensors", "data", "sense-room-all-sensors.json", decode_all_sensors,
+    tables=("sense_sensor_samples",),
+)
+SENSOR_HISTORY = Endpoint(
+    "sense/room-sensor-history", "data", "sense-room-sensor-history.json", decode_sensor_history,
+    tables=("sense_sensor_samples",),
+)
+SENSORS_CURRENT = Endpoint(
+    "sense/sensors-current", "data", "sense-sensors-current.json", decode_sensors_current,
+    tables=("sense_room_readings",),
+)
+SENSORS_HISTORY = Endpoint(
+    "sense/sensors-history", "data", "sense-sensors-history.json", decode_sensors_history,
+    tables=("sense_sensor_samples",),
+)
+TRENDS_V2 = Endpoint("sense/trends-v2", "data", "sense-trends-v2.json", decode_trends_v2, tables=("sense_trends",))
+TRENDS_V1 = Endpoint("sense/trends-v1", "data", "sense-trends-v1.json", decode_trends_v1, tables=("sense_trends",))
+INSIGHTS = Endpoint("sense/insights", "data", "sense-insights.json", decode_insights, tables=("sense_insights",))
+DEVICES = Endpoint("sense/devices", "data", "sense-devices.json", decode_devices, tables=("sense_devices",))
+QUESTIONS = Endpoint(
+    "sense/questions", "data", "sense-questions.json", decode_questions,
+    tables=("sense_questions", "sense_question_choices"),
+)
 QUESTION_ANSWERS = Endpoint(
-    "sense/question-answers", "data", "sense-question-answers.json", decode_question_answers, reads="request"
+    "sense/question-answers", "data", "sense-question-answers.json", decode_question_answers, reads="request",
+    tables=("sense_question_answers",),
 )
 QUESTION_SKIPS = Endpoint(
-    "sense/question-skips", "data", "sense-question-skips.json", decode_question_skip, reads="query"
+    "sense/question-skips", "data", "sense-question-skips.json", decode_question_skip, reads="query",
+    tables=("sense_question_answers",),
 )
-ALARMS = Endpoint("sense/alarms", "data", "sense-alarms.json", decode_alarms)
+ALARMS = Endpoint("sense/alarms", "data", "sense-alarms.json", decode_alarms, tables=("sense_alarms",))
 AUTH = Endpoint("sense/auth", "auth")
 
 DATE = r"(?P<date>\d{4}-\d{2}-\d{2})"

@@ -1,0 +1,180 @@
+"""`databack report`: the page it writes (self-contained, no captured string able to break out of its data), where it
+writes it, the figures for a paper, and what the command says. The page in a browser: test_report_browser.py."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from builders import entry, write_har
+from conftest import REPO
+from typer.testing import CliRunner
+
+from converters import report_html
+from converters.cli import app
+
+SAMPLES = [REPO / "samples" / "phone-sync.har", REPO / "samples" / "phone-sync.flow"]
+runner = CliRunner()
+
+
+def run(*args: object):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+@pytest.fixture(scope="module")
+def out(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("run") / "out"
+    assert run("convert", *SAMPLES, "-o", out, "-j", "1").exit_code == 0
+    return out
+
+
+class Scripts(HTMLParser):
+    """The page's script elements: (attributes, text), as a browser would split them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.scripts: list[tuple[dict, str]] = []
+        self.tags: list[tuple[str, dict]] = []
+        self._open: dict | None = None
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+        if tag == "script":
+            self._open, self._text = dict(attrs), []
+
+    def handle_data(self, data):
+        if self._open is not None:
+            self._text.append(data)
+
+    def handle_endtag(self, tag):
+        if tag == "script" and self._open is not None:
+            self.scripts.append((self._open, "".join(self._text)))
+            self._open = None
+
+
+def parse(html: str) -> Scripts:
+    parser = Scripts()
+    parser.feed(html)
+    return parser
+
+
+def page_data(html: str) -> dict:
+    [data] = [text for attrs, text in parse(html).scripts if attrs.get("id") == "databack-data"]
+    return json.loads(data)
+
+
+def test_the_command_writes_report_html_into_out_and_says_where_to_open_it(out):
+    result = run("report", out)
+    assert result.exit_code == 0, result.output
+    path = out / "report.html"
+    assert result.output.splitlines() == [
+        f"databack: report of 1 participant, 6 nights, 2 runs and workouts "
+        f"({path.stat().st_size / 1e6:.1f} MB) -> {path}",
+        f"  open it in a browser: {path.resolve().as_uri()}",
+    ]
+    assert not list(out.glob(".databack-*"))  # committed through OUT's store, nothing left beside it
+
+
+def test_the_page_can_go_elsewhere_and_out_is_left_as_it_was(out, tmp_path):
+    before = sorted(p.name for p in out.iterdir())
+    result = run("report", out, "-o", tmp_path / "night.html")
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "night.html").read_text().startswith("<!DOCTYPE html>")
+    assert sorted(p.name for p in out.iterdir()) == before
+
+
+def test_a_folder_without_a_run_is_a_usage_error(tmp_path):
+    result = run("report", tmp_path)
+    assert (result.exit_code, result.output) == (2, f"databack: not a databack output folder (no report.json): "
+                                                    f"{tmp_path}\n")
+
+
+def test_the_page_loads_nothing_from_anywhere(out):
+    html = report_html.build(out).html
+    page = parse(html)
+    assert [tag for tag, attrs in page.tags if "src" in attrs or "href" in attrs and not attrs["href"].startswith("#")] == []
+    assert not [tag for tag, _ in page.tags if tag in ("link", "img", "iframe", "object", "embed")]
+    [policy] = [attrs["content"] for tag, attrs in page.tags if attrs.get("http-equiv") == "Content-Security-Policy"]
+    assert policy.startswith("default-src 'none';") and "connect-src" not in policy  # so fetch/XHR fall to 'none'
+    assert len([1 for attrs, _ in page.scripts if attrs.get("type") == "module"]) == 2  # Vega's bundle, the page's
+
+
+def test_the_page_holds_every_night_and_run_and_their_charts(out):
+    data = page_data(report_html.build(out).html)
+    assert [(n["night"], n["device"]) for n in data["nights"]] == [
+        ("2015-01-08", "band"), ("2015-01-09", "band"), ("2015-01-20", "sense"), ("2017-03-01", "sense"),
+        ("2017-03-02", "sense"), ("2017-03-03", "sense")]
+    assert [c["name"] for c in data["nights"][0]["charts"]] == ["hypnogram", "night_hr"]
+    hypnogram = data["nights"][0]["charts"][0]
+    assert hypnogram["data"]["segments"]["stage"][:3] == ["awake", "restless", "restful"]  # Dozing, then sleep
+    assert hypnogram["params"]["span"][1] - hypnogram["params"]["span"][0] == 23460 * 1000  # the time in bed
+    run = next(r for r in data["runs"] if r["type"] == "Running")
+    route = next(c for c in run["charts"] if c["name"] == "route")
+    assert len(route["data"]["track"]["lon"]) == 22  # its GPS points: the chart draws a leg from each to the next
+    low, high = route["params"]["paceDomain"]
+    assert 5 < low < high < 6.5  # min/km: the run's 5th to 95th percentile
+
+
+def test_a_captured_string_cannot_end_the_pages_data(tmp_path):
+    hostile = "</script><script>window.pwned = 1</script><!--"
+    timeline = {"score": 80, "score_condition": "IDEAL", "message": hostile, "date": "2017-03-01", "metrics": [],
+                "events": [{"timestamp": 1488438000000, "timezone_offset": -28800000, "duration_millis": 60000,
+                            "message": hostile, "sleep_depth": 0, "sleep_state": "AWAKE",
+                            "event_type": "GOT_IN_BED"}]}
+    capture = write_har(tmp_path / "a.har", [entry("https://api.hello.is/v2/timeline/2017-03-01", timeline)])
+    assert run("convert", capture, "-o", tmp_path / "out", "-j", "1").exit_code == 0
+    html = report_html.build(tmp_path / "out").html
+    page = parse(html)
+    assert len(page.scripts) == 4  # the bundle, the specs, the data, the page: none split by the message
+    assert "window.pwned" not in "".join(text for attrs, text in page.scripts if attrs.get("type") == "module")
+    [night] = page_data(html)["nights"]
+    assert night["charts"][1]["data"]["events"]["text"] == [hostile]  # kept, as data
+
+
+def test_figures_saves_every_chart_as_svg_and_png(out, tmp_path):
+    result = run("report", out, "-o", tmp_path / "r.html", "--figures", tmp_path / "figures")
+    assert result.exit_code == 0, result.output
+    data = page_data((tmp_path / "r.html").read_text())
+    charts = sum(len(item["charts"]) for item in data["nights"] + data["runs"]) + sum(map(len, data["trends"]))
+    files = sorted((tmp_path / "figures" / "all").iterdir())
+    assert len(files) == 2 * charts
+    assert f"  {2 * charts} figure files in {tmp_path / 'figures'}" in result.output.splitlines()
+    hypnogram = (tmp_path / "figures" / "all" / "night-2015-01-08-band-hypnogram.svg").read_text()
+    assert hypnogram.startswith("<svg") and hypnogram.count("<path") >= 11  # its eleven sequences, drawn
+    assert (tmp_path / "figures" / "all" / "run-2015-01-11-Running-route.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_a_run_that_changes_the_tables_removes_the_report_drawn_from_the_old_ones(out, tmp_path):
+    assert run("report", out).exit_code == 0
+    assert run("convert", SAMPLES[0], "-o", out, "-j", "1", "--force").exit_code == 0
+    assert not (out / "report.html").exists()
+
+
+def test_without_the_report_extra_the_command_says_what_to_install(out, monkeypatch):
+    monkeypatch.setitem(sys.modules, "altair", None)  # import altair fails, as where the extra is not installed
+    result = run("report", out, "-o", out.parent / "x.html")
+    assert (result.exit_code, result.output) == (
+        2, "databack: the HTML report needs the report extra: pip install 'databack[report]'\n")
+
+
+def test_the_command_line_starts_without_the_reports_libraries():
+    code = "import sys; from converters import cli; print(sorted({'altair', 'vl_convert', 'playwright'} & set(sys.modules)))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout == "[]\n"
+
+
+def test_the_vega_bundle_is_kept_in_the_cache_folder(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    report_html.vega_bundle.cache_clear()
+    try:
+        bundle = report_html.vega_bundle()
+        [cached] = (tmp_path / "databack").glob("vega-*.js")
+        assert cached.read_text() == bundle and "window.vegaEmbed" in bundle
+        assert not re.search(r"</script", bundle, re.IGNORECASE)
+    finally:
+        report_html.vega_bundle.cache_clear()
