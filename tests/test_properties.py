@@ -340,6 +340,7 @@ def test_valid_payloads_fit_their_schema_and_decode_deterministically(call):
     second = list(row_by_row(endpoint.decode(copy.deepcopy(payload), request)))
     assert first == second
     tables = Counter(table for table, _ in first)  # tables a decoder may add later are not checked
+    assert set(tables) <= set(endpoint.tables)  # what `databack endpoints` says it fills
     assert {t: n for t, n in tables.items() if t in call.expected_rows} == +Counter(call.expected_rows)
     for table, row in first:
         assert set(row) <= set(TABLES[table].row_schema), table  # a column left out is null; none misnamed

@@ -753,15 +753,24 @@ INSIGHT_FIELDS = Fields(
 )
 
 CHECKED_EVENT_FIELDS = frozenset(schema("band-events.json")["$defs"]["event"]["properties"])
-EVENTS = Endpoint("band/events", "data", "band-events.json", decode_events, fields=EVENT_FIELDS)
+EVENTS = Endpoint(
+    "band/events", "data", "band-events.json", decode_events,
+    tables=("band_events", "band_sequences", "band_minutes", "band_map_points"),
+    fields=EVENT_FIELDS,
+)
 DAILY_SUMMARIES = Endpoint(
-    "band/daily-summaries", "data", "band-daily-summaries.json", decode_daily_summaries, fields=DAILY_FIELDS
+    "band/daily-summaries", "data", "band-daily-summaries.json", decode_daily_summaries,
+    tables=("band_daily_summaries",),
+    fields=DAILY_FIELDS,
 )
 HOURLY_SUMMARIES = Endpoint(
-    "band/hourly-summaries", "data", "band-hourly-summaries.json", decode_hourly_summaries, fields=HOURLY_FIELDS
+    "band/hourly-summaries", "data", "band-hourly-summaries.json", decode_hourly_summaries,
+    tables=("band_hourly_summaries",),
+    fields=HOURLY_FIELDS,
 )
 RAISED_INSIGHTS = Endpoint(
-    "band/raised-insights", "data", "band-insights.json", decode_raised_insights, fields=INSIGHT_FIELDS
+    "band/raised-insights", "data", "band-insights.json", decode_raised_insights, tables=("band_insights",),
+    fields=INSIGHT_FIELDS,
 )
 AUTH = Endpoint("band/auth", "auth")
 

@@ -512,12 +512,19 @@ DEVICE_FIELDS = Fields(
 )
 
 ACTIVITIES = Endpoint(
-    "band-public/activities", "data", "band-public-activities.json", decode_activities, fields=ACTIVITY_FIELDS
+    "band-public/activities", "data", "band-public-activities.json", decode_activities,
+    tables=("band_events", "band_sequences", "band_minutes", "band_map_points"),
+    fields=ACTIVITY_FIELDS,
 )
 SUMMARIES = Endpoint(
-    "band-public/summaries", "data", "band-public-summaries.json", decode_summaries, fields=SUMMARY_FIELDS
+    "band-public/summaries", "data", "band-public-summaries.json", decode_summaries,
+    tables=("band_daily_summaries", "band_hourly_summaries"),
+    fields=SUMMARY_FIELDS,
 )
-DEVICES = Endpoint("band-public/devices", "data", "band-public-devices.json", decode_devices, fields=DEVICE_FIELDS)
+DEVICES = Endpoint(
+    "band-public/devices", "data", "band-public-devices.json", decode_devices, tables=("band_devices",),
+    fields=DEVICE_FIELDS,
+)
 
 # Profile (/v1/me/Profile: name, birth date, height, weight) is personal data databack has no table for: undecoded.
 DEVICE = Device(

@@ -59,6 +59,7 @@ class Endpoint:
     decode: Callable[[Any, Request], Rows] | None = None
     # Where the data is: the response body, the JSON body the app sent (answers to Sense questions), or the query.
     reads: Literal["response", "request", "query"] = "response"
+    tables: tuple[str, ...] = ()  # the tables its decoder fills (`databack endpoints` lists them)
     fields: Fields | None = None  # where every field of its payloads goes (data endpoints)
 
 

@@ -884,27 +884,75 @@ ALARMS_FIELDS = Fields(
     aliases={"[]": ALARM},  # v1: one plain list
 )
 
-TIMELINE_V2 = Endpoint("sense/timeline-v2", "data", "sense-timeline-v2.json", decode_timeline_v2, fields=TIMELINE_V2_FIELDS)
-TIMELINE_V1 = Endpoint("sense/timeline-v1", "data", "sense-timeline-v1.json", decode_timeline_v1, fields=TIMELINE_V1_FIELDS)
-ROOM_CURRENT = Endpoint("sense/room-current", "data", "sense-room-current.json", decode_room_current, fields=ROOM_CURRENT_FIELDS)
-ALL_SENSORS = Endpoint("sense/room-all-sensors", "data", "sense-room-all-sensors.json", decode_all_sensors, fields=ALL_SENSORS_FIELDS)
-SENSOR_HISTORY = Endpoint("sense/room-sensor-history", "data", "sense-room-sensor-history.json", decode_sensor_history, fields=SENSOR_HISTORY_FIELDS)
-SENSORS_CURRENT = Endpoint("sense/sensors-current", "data", "sense-sensors-current.json", decode_sensors_current, fields=SENSORS_CURRENT_FIELDS)
-SENSORS_HISTORY = Endpoint("sense/sensors-history", "data", "sense-sensors-history.json", decode_sensors_history, fields=SENSORS_HISTORY_FIELDS)
-TRENDS_V2 = Endpoint("sense/trends-v2", "data", "sense-trends-v2.json", decode_trends_v2, fields=TRENDS_V2_FIELDS)
-TRENDS_V1 = Endpoint("sense/trends-v1", "data", "sense-trends-v1.json", decode_trends_v1, fields=TRENDS_V1_FIELDS)
-INSIGHTS = Endpoint("sense/insights", "data", "sense-insights.json", decode_insights, fields=INSIGHTS_FIELDS)
-DEVICES = Endpoint("sense/devices", "data", "sense-devices.json", decode_devices, fields=DEVICES_FIELDS)
-QUESTIONS = Endpoint("sense/questions", "data", "sense-questions.json", decode_questions, fields=QUESTIONS_FIELDS)
+TIMELINE_V2 = Endpoint(
+    "sense/timeline-v2", "data", "sense-timeline-v2.json", decode_timeline_v2,
+    tables=("sense_nights", "sense_timeline_events", "sense_night_metrics"),
+    fields=TIMELINE_V2_FIELDS,
+)
+TIMELINE_V1 = Endpoint(
+    "sense/timeline-v1", "data", "sense-timeline-v1.json", decode_timeline_v1,
+    tables=("sense_nights", "sense_timeline_events", "sense_night_metrics", "sense_room_readings"),
+    fields=TIMELINE_V1_FIELDS,
+)
+ROOM_CURRENT = Endpoint(
+    "sense/room-current", "data", "sense-room-current.json", decode_room_current, tables=("sense_room_readings",),
+    fields=ROOM_CURRENT_FIELDS,
+)
+ALL_SENSORS = Endpoint(
+    "sense/room-all-sensors", "data", "sense-room-all-sensors.json", decode_all_sensors,
+    tables=("sense_sensor_samples",),
+    fields=ALL_SENSORS_FIELDS,
+)
+SENSOR_HISTORY = Endpoint(
+    "sense/room-sensor-history", "data", "sense-room-sensor-history.json", decode_sensor_history,
+    tables=("sense_sensor_samples",),
+    fields=SENSOR_HISTORY_FIELDS,
+)
+SENSORS_CURRENT = Endpoint(
+    "sense/sensors-current", "data", "sense-sensors-current.json", decode_sensors_current,
+    tables=("sense_room_readings", "sense_sensor_scales"),
+    fields=SENSORS_CURRENT_FIELDS,
+)
+SENSORS_HISTORY = Endpoint(
+    "sense/sensors-history", "data", "sense-sensors-history.json", decode_sensors_history,
+    tables=("sense_sensor_samples",),
+    fields=SENSORS_HISTORY_FIELDS,
+)
+TRENDS_V2 = Endpoint(
+    "sense/trends-v2", "data", "sense-trends-v2.json", decode_trends_v2, tables=("sense_trends",),
+    fields=TRENDS_V2_FIELDS,
+)
+TRENDS_V1 = Endpoint(
+    "sense/trends-v1", "data", "sense-trends-v1.json", decode_trends_v1, tables=("sense_trends",),
+    fields=TRENDS_V1_FIELDS,
+)
+INSIGHTS = Endpoint(
+    "sense/insights", "data", "sense-insights.json", decode_insights, tables=("sense_insights",),
+    fields=INSIGHTS_FIELDS,
+)
+DEVICES = Endpoint(
+    "sense/devices", "data", "sense-devices.json", decode_devices, tables=("sense_devices",),
+    fields=DEVICES_FIELDS,
+)
+QUESTIONS = Endpoint(
+    "sense/questions", "data", "sense-questions.json", decode_questions,
+    tables=("sense_questions", "sense_question_choices"),
+    fields=QUESTIONS_FIELDS,
+)
 QUESTION_ANSWERS = Endpoint(
     "sense/question-answers", "data", "sense-question-answers.json", decode_question_answers, reads="request",
+    tables=("sense_question_answers",),
     fields=ANSWERS_FIELDS,
 )
 QUESTION_SKIPS = Endpoint(
     "sense/question-skips", "data", "sense-question-skips.json", decode_question_skip, reads="query",
+    tables=("sense_question_answers",),
     fields=SKIPS_FIELDS,
 )
-ALARMS = Endpoint("sense/alarms", "data", "sense-alarms.json", decode_alarms, fields=ALARMS_FIELDS)
+ALARMS = Endpoint(
+    "sense/alarms", "data", "sense-alarms.json", decode_alarms, tables=("sense_alarms",),
+    fields=ALARMS_FIELDS,
+)
 AUTH = Endpoint("sense/auth", "auth")
 
 DATE = r"(?P<date>\d{4}-\d{2}-\d{2})"
