@@ -7,6 +7,7 @@ import json
 
 import pytest
 from builders import BAND_EVENTS_URL, band_event, entry
+from test_fields import REFERENCE_PAYLOADS
 from typer.testing import CliRunner
 
 from converters import devices, saved
@@ -15,25 +16,8 @@ from converters.pipeline import Input, convert
 
 runner = CliRunner()
 
-RECOGNISED = {  # reference file -> the endpoint its shape says
-    "band-private/run.json": "band/events",
-    "band-private/workout.json": "band/events",
-    "band-private/guidedworkout.json": "band/events",
-    "sense/timeline_v1_2014.json": "sense/timeline-v1",
-    "sense/timeline_v1_with_statistics.json": "sense/timeline-v1",
-    "sense/current_conditions.json": "sense/room-current",
-    "sense/room_sensor_history.json": "sense/room-all-sensors",
-    "sense/get_sensors_v2.json": "sense/sensors-current",
-    "sense/post_sensors_v2_LAST_3H_5_MINUTE.json": "sense/sensors-history",
-    "sense/all_trends.json": "sense/trends-v1",
-    "sense/single_trend.json": "sense/trends-v1",
-    "sense/insights.json": "sense/insights",
-    "band-public/activities.json": "band-public/activities",
-    "band-public/one_activity.json": "band-public/activities",
-    "band-public/summary_day.json": "band-public/summaries",
-    "band-public/hourly_summary.json": "band-public/summaries",
-    "band-public/devices.json": "band-public/devices",
-}
+# reference file -> the endpoint its shape says: every real payload but the error answer
+RECOGNISED = {name: endpoint for name, endpoint in REFERENCE_PAYLOADS.items() if "wrong_request" not in name}
 NOT_DATA = {  # reference file -> why it converts to nothing
     "band-public/wrong_request.json": "an error answer of the API (BadArgument), saved on its own: no data",
     "band-public/swagger_cloudapi_v1.json": "JSON, but neither a HAR file nor a response databack recognises "
