@@ -259,7 +259,7 @@ def test_out_on_a_read_only_file_system_is_one_line_and_exit_1(tmp_path, mount):
 
 
 def test_out_on_a_full_disk_is_left_as_it_was_and_converts_once_there_is_room(tmp_path, mount):
-    disk = mount(tmp_path / "disk", "600k")
+    disk = mount(tmp_path / "disk", "1200k")  # room for OUT (about 400 KB of tables) and its staged next state
     out = disk / "out"
     assert convert(SAMPLES / "phone-sync.har", "-o", out).exit_code == 0
     before = state(out)
