@@ -124,7 +124,8 @@ class Exchange:
 class Traffic:
     """An endless, reproducible stream of exchanges in which device responses keep DEVICE_SHARE of the body bytes."""
 
-    def __init__(self, seed: int):
+    def __init__(self, seed: int, device_share: float = DEVICE_SHARE):
+        self.device_share = device_share
         self.rng = random.Random(seed)
         self.clock = (CAPTURED + timedelta(days=seed)).timestamp()
         self.newest_day = ANCHOR - timedelta(days=SEED_SPAN_DAYS * seed)
@@ -139,7 +140,7 @@ class Traffic:
         device_kinds = (self._band_sleep, self._band_run, self._sense_timeline, self._sense_sensors)
         other_kinds = (self._json_api, self._beacon, self._page, self._image)
         while True:
-            device = self.device_bytes < DEVICE_SHARE * self.body_bytes
+            device = self.device_bytes < self.device_share * self.body_bytes
             kinds, weights = (device_kinds, (1, 1, 3, 2)) if device else (other_kinds, (50, 15, 4, 31))
             ex = self.rng.choices(kinds, weights)[0]()
             self.clock += self.rng.expovariate(1.25)
@@ -732,16 +733,18 @@ def _server_ip(host: str) -> str:
 # -- the cache
 
 
-def ensure(kind: str, mb: float, seed: int = 0, *, force: bool = False) -> Path:
-    """The cached capture of that kind ("har" or "flow"), size in MB and seed; generated first if missing."""
-    path = DATA / f"{kind}-{mb:g}mb-seed{seed}-v{VERSION}.{kind}"
+def ensure(kind: str, mb: float, seed: int = 0, *, device_share: float = DEVICE_SHARE, force: bool = False) -> Path:
+    """The cached capture of that kind ("har" or "flow"), size in MB, seed and share of device response bytes;
+    generated first if missing."""
+    share = "" if device_share == DEVICE_SHARE else f"-device{device_share:g}"
+    path = DATA / f"{kind}-{mb:g}mb-seed{seed}{share}-v{VERSION}.{kind}"
     stats_path = _stats_path(path)
     if path.exists() and stats_path.exists() and not force:
         return path
     DATA.mkdir(parents=True, exist_ok=True)
     print(f"generating {path.name} ...", file=sys.stderr, flush=True)
     started = time.perf_counter()
-    traffic = Traffic(seed)
+    traffic = Traffic(seed, device_share)
     partial = path.with_name(path.name + ".partial")
     (write_har if kind == "har" else write_flow)(partial, traffic, int(mb * MB))
     partial.replace(path)
@@ -771,9 +774,10 @@ def main() -> None:
     parser.add_argument("kind", choices=("har", "flow"))
     parser.add_argument("mb", type=float, help="file size in MB (10^6 bytes)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--device-share", type=float, default=DEVICE_SHARE, help="of the response body bytes")
     parser.add_argument("--force", action="store_true", help="regenerate even if cached")
     args = parser.parse_args()
-    print(ensure(args.kind, args.mb, args.seed, force=args.force))
+    print(ensure(args.kind, args.mb, args.seed, device_share=args.device_share, force=args.force))
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import orjson
 
-from make_captures import MB, describe, ensure
+from make_captures import DEVICE_SHARE, MB, describe, ensure
 from make_year import ensure_year
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -31,6 +31,7 @@ RESULTS = ROOT / "bench" / "results.md"
 PY = sys.executable
 TIME = "/usr/bin/time"  # GNU time, for the peak RSS of each child
 DATABACK = [PY, "-m", "converters"]
+NOTED = [PY, str(ROOT / "bench" / "noted_convert.py")]  # databack, noting when the last file's conversion ended
 
 FLOOR_HAR = """
 import json, sys
@@ -101,6 +102,7 @@ class Case:
     seconds: list[float] = field(default_factory=list)
     rss_mb: list[float] = field(default_factory=list)
     cpu_s: list[float] = field(default_factory=list)  # user + system time of the process and those it waited for
+    tail_s: list[float] = field(default_factory=list)  # from the end of the last file's conversion to the end
     error: str | None = None
     summary: str | None = None  # what the first conversion decoded, from its report.json
 
@@ -126,14 +128,21 @@ def run_once(case: Case, timeout: float) -> None:
     with tempfile.TemporaryDirectory(prefix="databack-bench-") as tmp:
         rss_file, stderr_file, out = Path(tmp, "rss"), Path(tmp, "stderr"), Path(tmp, "out")
         argv = [TIME, "-f", "%M %U %S", "-o", str(rss_file), *case.argv, *(["-o", str(out)] if case.convert else [])]
+        last_file = Path(tmp, "last-file")
+        env = {**os.environ, "DATABACK_BENCH_LAST_FILE": str(last_file)}
         with open(stderr_file, "wb") as stderr:
             started = time.perf_counter()
-            child = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=stderr, start_new_session=True)
+            child = subprocess.Popen(
+                argv, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=stderr, start_new_session=True, env=env
+            )
             killer = threading.Timer(timeout, os.killpg, (child.pid, signal.SIGKILL))
             killer.start()
             child.wait()
+            ended = time.time()
             elapsed = time.perf_counter() - started
             killer.cancel()
+        if child.returncode == 0 and last_file.exists():
+            case.tail_s.append(ended - float(last_file.read_text()))
         report = out / "report.json"
         if child.returncode == 0:
             case.seconds.append(elapsed)
@@ -197,6 +206,7 @@ class Table:
 
     def target(self, name: str, value: float | None, unit: str, target: str, met: bool | None) -> None:
         shown = "n/a" if value is None else f"{value:.0f}{unit}" if unit == " MB" else f"{value:.2f}{unit}"
+        shown = f"{value:.1f}{unit}" if value is not None and unit == " %" else shown
         verdict = "n/a" if value is None or met is None else ("yes" if met else "NO")
         self.rows.append((name, "", "", shown, target, verdict))
 
@@ -247,27 +257,38 @@ def bench_flow(args, table: Table) -> None:
 
 
 def bench_jobs(args, table: Table) -> None:
-    label = f"8 x {args.jobs_mb:g} MB (4 HAR, 4 flow)"
-    if not has_jobs_option():
-        table.rows.append((f"{label}: --jobs 2 vs --jobs 1", "", "", "n/a (no --jobs option)", ">= 1.6x faster", "n/a"))
-        return
-    files = [str(ensure(("har", "flow")[i % 2], args.jobs_mb, args.seed + 1 + i)) for i in range(8)]
-    one = Case(f"{label}: databack convert --jobs 1", [*DATABACK, "convert", *files, "--jobs", "1"], convert=True)
-    two = Case(f"{label}: databack convert --jobs 2", [*DATABACK, "convert", *files, "--jobs", "2"], convert=True)
-    measure([one, two], args.repeat, args.timeout)
+    """Many files: --jobs 1 against --jobs N, and the serial tail of each (the reduce, the writing and the exit, after
+    the last file's conversion ended) over the --jobs 1 time: the serial fraction, which bounds any number of cores
+    (Amdahl: at most 5 % for 10x on 16 cores)."""
+    kinds = ("har", "flow") if args.jobs_kind == "mixed" else (args.jobs_kind,)
+    files = [str(ensure(kinds[i % len(kinds)], args.jobs_mb, args.seed + 1 + i, device_share=args.device_share))
+             for i in range(args.jobs_files)]
+    what = "4 HAR, 4 flow" if args.jobs_kind == "mixed" and args.jobs_files == 8 else args.jobs_kind
+    share = "" if args.device_share == DEVICE_SHARE else f", {args.device_share:.0%} device bytes"
+    label = f"{args.jobs_files} x {args.jobs_mb:g} MB ({what}{share})"
+    n = args.jobs_n or max(2, os.cpu_count() or 1)
+    one = Case(f"{label}: databack convert --jobs 1", [*NOTED, "convert", *files, "--jobs", "1"], convert=True)
+    many = Case(f"{label}: databack convert --jobs {n}", [*NOTED, "convert", *files, "--jobs", str(n)], convert=True)
+    measure([one, many], args.repeat, args.timeout)
     table.timing(one)
-    table.timing(two)
-    speedup = side_by_side(one, two)
-    table.target(f"{label}: speed-up of --jobs 2", speedup, "x", ">= 1.6x", speedup is not None and speedup >= 1.6)
-    if one.ok and two.ok:  # what bounds the speed-up: --jobs 1 already keeps more than one core busy, and the
-        # second worker adds its own start-up (interpreter, imports) and the results sent between processes
+    table.timing(many)
+    speedup = side_by_side(one, many)
+    table.target(f"{label}: speed-up of --jobs {n}", speedup, "x", ">= 10x on 16 cores" if n >= 16 else "",
+                 speedup >= 10 if speedup is not None and n >= 16 else None)
+    for case in (one, many):
+        if case.tail_s:
+            tail = statistics.median(case.tail_s)
+            table.rows.append((f"{case.name}: after the last file (reduce, write, exit)", f"{tail:.2f}", "", "", "", ""))
+    if one.ok and many.ok and len(many.tail_s) == len(one.seconds):
+        fraction = statistics.median(t / s for t, s in zip(many.tail_s, one.seconds))
+        table.target(f"{label}: serial fraction (--jobs {n}'s time after the last file / --jobs 1 time)",
+                     100 * fraction, " %", "<= 5 %", fraction <= 0.05)
         busy = statistics.median(c / s for c, s in zip(one.cpu_s, one.seconds))
-        bound = statistics.median(s / (c / 2) for s, c in zip(one.seconds, two.cpu_s))
         table.rows.append((f"{label}: cores kept busy by --jobs 1 (CPU s / wall s)", "", "", f"{busy:.2f}", "", ""))
-        table.rows.append((f"{label}: CPU s of --jobs 2 / --jobs 1", "", "", f"{side_by_side_cpu(two, one):.2f}x", "", ""))
-        table.rows.append((f"{label}: speed-up of --jobs 2 with both cores busy from start to end", "", "",
-                           f"{bound:.2f}x", "", ""))
-    bench_cores(args, table)
+        table.rows.append((f"{label}: CPU s of --jobs {n} / --jobs 1", "", "", f"{side_by_side_cpu(many, one):.2f}x",
+                           "", ""))
+    if n == 2:
+        bench_cores(args, table)
 
 
 def side_by_side_cpu(a: Case, b: Case) -> float:
@@ -296,12 +317,6 @@ def bench_cores(args, table: Table) -> None:
     ceiling = side_by_side(one, two)
     shown = "n/a" if ceiling is None else f"{ceiling:.2f}x"
     table.rows.append(("speed-up of 2 processes on 2 CPU-bound loops (the ceiling for --jobs 2)", "", "", shown, "", ""))
-
-
-def has_jobs_option() -> bool:
-    help_text = subprocess.run([*DATABACK, "convert", "--help"], cwd=ROOT, capture_output=True, text=True,
-                               env={**os.environ, "COLUMNS": "200"}).stdout
-    return "--jobs" in help_text
 
 
 def bench_schema(args, table: Table) -> None:
@@ -371,7 +386,13 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--flow-mb", type=float, help=f"flow dump size (default {FULL['flow_mb']})")
     big_default = FULL["big_har_mb"]
     parser.add_argument("--big-har-mb", type=float, help=f"HAR for memory growth, 0: skip (default {big_default})")
-    parser.add_argument("--jobs-mb", type=float, help=f"each of the 8 captures for --jobs (default {FULL['jobs_mb']})")
+    parser.add_argument("--jobs-mb", type=float, help=f"each capture of the many-files run (default {FULL['jobs_mb']})")
+    parser.add_argument("--jobs-files", type=int, default=8, help="captures of the many-files run (default 8)")
+    parser.add_argument("--jobs-kind", choices=("mixed", "har", "flow"), default="mixed",
+                        help="HAR and flow dumps alternately (the default), or one kind")
+    parser.add_argument("--jobs-n", type=int, help="--jobs of the parallel run (default: the cores, at least 2)")
+    parser.add_argument("--device-share", type=float, default=DEVICE_SHARE,
+                        help=f"of the response body bytes in the many-files captures (default {DEVICE_SHARE})")
     parser.add_argument("--repeat", type=int, help=f"runs of each measurement (default {FULL['repeat']})")
     parser.add_argument("--only", default=",".join(BENCHES), help=f"comma-separated subset of {','.join(BENCHES)}")
     parser.add_argument("--seed", type=int, default=0, help="seed of the generated captures")

@@ -3,21 +3,29 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from contextlib import contextmanager, nullcontext
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Iterator, NoReturn, Optional
+from typing import Annotated, Callable, Iterator, NoReturn, Optional
 
 import typer
+import typer.core
 
 app = typer.Typer(
-    help="Get your data back: convert HAR and mitmproxy captures of Microsoft Band and Hello Sense traffic into tables.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,  # plain help: rendering it with rich costs more than the rest of start-up
 )
+
+
+class _Command(typer.core.TyperCommand):
+    """A command whose usage line names its arguments as the README does (`PATH...`, not typer's `{PATH...}`)."""
+
+    def collect_usage_pieces(self, ctx) -> list[str]:
+        return [p[1:-1] if p.startswith("{") and p.endswith("}") else p for p in super().collect_usage_pieces(ctx)]
 
 
 class OutputFormat(str, Enum):
@@ -42,21 +50,26 @@ def _root(
     """Get your data back: convert HAR and mitmproxy captures of Microsoft Band and Hello Sense traffic into tables."""
 
 
-OUT = Annotated[Path, typer.Option("--out", "-o", help="Folder to write the tables, report.json and datapackage.json.")]
-FORMAT = Annotated[OutputFormat, typer.Option("--format", "-f", help="Table file format.")]
+OUT = Annotated[
+    Path, typer.Option("--out", "-o", metavar="OUT", help="Folder to write the tables, report.json and datapackage.json.")
+]
+FORMAT = Annotated[OutputFormat, typer.Option("--format", "-f", metavar="parquet|csv", help="Table file format.")]
 PARTITION_BY = Annotated[
     Optional[list[str]],
-    typer.Option("--partition-by", help="Write Hive-partitioned Parquet datasets by participant_id, night and/or day."),
+    typer.Option(
+        "--partition-by",
+        metavar="COLUMNS",
+        help="Write Hive-partitioned Parquet datasets by participant_id, night and/or day (comma-separated).",
+    ),
 ]
-JSON = Annotated[bool, typer.Option("--json", help="Also print report.json to stdout.")]
-JOBS = Annotated[
-    Optional[int], typer.Option("--jobs", "-j", min=1, help="Files converted in parallel [default: all cores].")
-]
+JSON = Annotated[bool, typer.Option("--json", help="Also print the report (report.json) to stdout.")]
+DEBUG = Annotated[bool, typer.Option("--debug", help="Show the traceback of an internal error (a bug in databack).")]
 SCHEDULER = Annotated[
     Optional[str],
     typer.Option(
         "--scheduler",
         envvar="DASK_SCHEDULER_ADDRESS",
+        metavar="ADDRESS",
         help="Run on this Dask cluster (tcp://HOST:8786; needs databack[dask]): OUT and the inputs on a file system "
         "its workers share.",
     ),
@@ -64,33 +77,74 @@ SCHEDULER = Annotated[
 WAIT = Annotated[
     bool, typer.Option("--wait", help="If another databack run is writing OUT, wait until it ends (else stop at once).")
 ]
+
+
+def _not_negative(value: float | None) -> float | None:
+    if value is not None and value < 0:
+        raise typer.BadParameter(f"{value} is not a number of seconds (0 or more)")
+    return value
+
+
 WAIT_TIMEOUT = Annotated[
-    Optional[float], typer.Option("--wait-timeout", min=0, help="Wait for another run at most this many seconds (implies --wait).")
+    Optional[float],
+    typer.Option(
+        "--wait-timeout",
+        metavar="SECONDS",
+        callback=_not_negative,
+        help="Wait for another run at most this many seconds (implies --wait).",
+    ),
 ]
 
 
-@app.command()
+def _at_least_one(value: int | None) -> int | None:
+    if value is not None and value < 1:
+        raise typer.BadParameter(f"{value} is not a number of processes (1 or more)")
+    return value
+
+
+JOBS = Annotated[
+    Optional[int],
+    typer.Option(
+        "--jobs", "-j", metavar="N", callback=_at_least_one, help="Files read in N processes at once [default: all cores]."
+    ),
+]
+
+
+@app.command(cls=_Command, short_help="Convert captures into tables, a report and a data package.")
 def convert(
     paths: Annotated[
-        list[Path], typer.Argument(help="Capture files (HAR or mitmproxy flow), folders to search, globs, or - for stdin.")
+        list[Path],
+        typer.Argument(
+            metavar="PATH...",
+            help="Capture files (HAR or mitmproxy flow), folders to search, quoted globs, or - for stdin.",
+            show_default=False,
+        ),
     ],
     out: OUT,
     format: FORMAT = OutputFormat.parquet,
     participant: Annotated[
-        Optional[str], typer.Option("--participant", help="Participant id written into every row.")
+        Optional[str], typer.Option("--participant", metavar="ID", help="Participant id written into every row.")
     ] = None,
     participants: Annotated[
         Optional[Path],
-        typer.Option("--participants", help="CSV of pattern,participant_id: globs over the input paths."),
+        typer.Option(
+            "--participants", metavar="MAP.csv", help="CSV of pattern,participant_id: globs over the input paths."
+        ),
     ] = None,
     pseudonymize: Annotated[
         bool, typer.Option("--pseudonymize", help="Write participant ids as keyed hashes (needs --key-file).")
     ] = False,
-    key_file: Annotated[Optional[Path], typer.Option("--key-file", help="Secret key for --pseudonymize.")] = None,
+    key_file: Annotated[
+        Optional[Path], typer.Option("--key-file", metavar="KEY", help="File holding the secret key for --pseudonymize.")
+    ] = None,
     jobs: JOBS = None,
     shard: Annotated[
         Optional[str],
-        typer.Option("--shard", help="I/N: convert only the I-th of N slices of the inputs; auto: the Slurm array task's."),
+        typer.Option(
+            "--shard",
+            metavar="I/N",
+            help="Convert only the I-th of N slices of the inputs; auto: the Slurm array task's.",
+        ),
     ] = None,
     scheduler: SCHEDULER = None,
     force: Annotated[
@@ -98,23 +152,29 @@ def convert(
     ] = False,
     endpoint: Annotated[
         Optional[str],
-        typer.Option("--endpoint", help="Read saved single responses (.json) as this endpoint (see `databack endpoints`)."),
+        typer.Option(
+            "--endpoint",
+            metavar="NAME",
+            help="Read saved single responses (.json) as this endpoint (names: databack endpoints).",
+        ),
     ] = None,
     generic_hosts: Annotated[
         Optional[list[str]],
-        typer.Option("--generic", help="Host glob (repeatable) whose JSON responses become generic tables."),
+        typer.Option(
+            "--generic", metavar="HOST", help="Host glob (repeatable) whose JSON responses become generic tables."
+        ),
     ] = None,
     partition_by: PARTITION_BY = None,
     json_report: JSON = False,
     wait: WAIT = False,
     wait_timeout: WAIT_TIMEOUT = None,
-    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of internal errors.")] = False,
+    debug: DEBUG = False,
 ) -> None:
     """Convert captures into tables: OUT/<table>.parquet (or .csv), OUT/report.json and OUT/datapackage.json.
 
     Re-running into the same OUT converts only new or changed inputs and merges them in (--force redoes all).
     Exit code 0 when every capture converted fully, 1 when any failed or was cut short (the rest is still written),
-    2 for a usage error.
+    2 for a usage error, 130 when interrupted.
     """
     from dataclasses import replace
 
@@ -125,6 +185,7 @@ def convert(
     from . import pipeline as conversion
     from . import participants as people
     from . import saved, writers
+    from .summary import plural
 
     err = _console()
     stdin = Path("-") in paths
@@ -145,30 +206,38 @@ def convert(
         key = people.read_key(key_file) if key_file else None
     except people.ParticipantMapError as e:
         _usage_error(err, str(e))
-    with _locked(err, out, wait, wait_timeout, paths) as held:
-        inputs = conversion.collect_inputs(paths, exclude=out)
+    _check_place(err, out, paths)  # before looking for inputs in a folder that may be OUT itself
+    inputs = _collect(err, conversion, paths, out)
+    with _locked(err, out, wait, wait_timeout, paths) as held, _ctrl_c() as stop_if_interrupted:
         if stdin:
             inputs.append(conversion.spool_stdin(sys.stdin.buffer, held.work()))
-        if not inputs:
-            _usage_error(err, "no input files")
         if slice_:
             inputs = conversion.shard(inputs, *slice_)
         inputs = [replace(i, endpoint=endpoint, generic=hosts) for i in people.assign(inputs, participant, rules, key)]
         # generic tables are not kept between runs: with --generic, everything is converted again
         previous_tables, previous_files, _ = ({}, [], {}) if force or hosts else writers.read_output(out)
-        with _progress(err, len(inputs)) as advance:
+        with _progress(err, inputs) as advance:
             result, skipped = conversion.update(
                 inputs, previous_tables, previous_files, advance, jobs or os.cpu_count() or 1, debug, held.work(),
                 scheduler,
             )
         if skipped:
-            err.print(f"databack: {len(skipped)} inputs already converted unchanged in {out}: skipped (--force redoes them)")
+            err.print(
+                f"databack: {plural(len(skipped), 'input')} already converted unchanged in {out}: "
+                f"skipped (--force converts {'it' if len(skipped) == 1 else 'them'} again)"
+            )
+        if result.files and all(f.status == "skipped" for f in result.files):
+            _usage_error(err, _no_captures(paths, result.files))
+        stop_if_interrupted()
         _finish(err, result, held, format, partitions, json_report)
 
 
-@app.command()
+@app.command(cls=_Command, short_help="Merge the outputs of several runs (shards) into one.")
 def merge(
-    outputs: Annotated[list[Path], typer.Argument(help="Output folders of earlier runs (e.g. one per shard).")],
+    outputs: Annotated[
+        list[Path],
+        typer.Argument(metavar="OUT1 OUT2...", help="Output folders of earlier runs (e.g. one per shard).", show_default=False),
+    ],
     out: OUT,
     format: FORMAT = OutputFormat.parquet,
     partition_by: PARTITION_BY = None,
@@ -178,7 +247,11 @@ def merge(
     wait: WAIT = False,
     wait_timeout: WAIT_TIMEOUT = None,
 ) -> None:
-    """Merge the outputs of several runs into one, removing duplicates across them, as if it were one run."""
+    """Merge the outputs of several runs into one, removing duplicates across them, as if it were one run.
+
+    Exit code 0 when every capture of every run converted fully, 1 when any failed or was cut short, 2 for a usage
+    error, 130 when interrupted.
+    """
     from contextlib import ExitStack
 
     from . import pipeline as conversion
@@ -188,29 +261,44 @@ def merge(
     if missing := [str(p) for p in outputs if not (p / "report.json").is_file()]:
         _usage_error(err, f"not a databack output folder (no report.json): {', '.join(missing)}")
     partitions = _parse_partitions(err, partition_by, format)
-    with _locked(err, out, wait, wait_timeout, outputs) as held, ExitStack() as inputs:
-        for p in outputs:  # each read while no run writes it
+    with (
+        _locked(err, out, wait, wait_timeout, outputs) as held,
+        _ctrl_c() as stop_if_interrupted,
+        ExitStack() as inputs,
+    ):
+        for p in {p.resolve(): p for p in outputs}.values():  # each read while no run writes it
             inputs.enter_context(store.reading(p, _wait_limit(wait, wait_timeout)))
         outputs_read = [writers.read_output(p)[:2] for p in outputs]
         result = conversion.merge(outputs_read, held.work(), jobs or os.cpu_count() or 1, scheduler)
+        stop_if_interrupted()
         _finish(err, result, held, format, partitions, json_report)
 
 
-@app.command()
+@app.command(cls=_Command, short_help="Write a copy of a capture without passwords, tokens and cookies.")
 def scrub(
-    capture: Annotated[Path, typer.Argument(help="A HAR file or mitmproxy flow dump.")],
+    capture: Annotated[
+        Path, typer.Argument(metavar="CAPTURE", help="A HAR file or mitmproxy flow dump.", show_default=False)
+    ],
     out: Annotated[
         str,
-        typer.Option("--out", "-o", help="Where to write the scrubbed copy: a file, or a folder (existing, or ending "
-                     "in /); missing folders are created."),
+        typer.Option(
+            "--out",
+            "-o",
+            metavar="COPY",
+            help="Where to write the scrubbed copy: a file, or a folder (existing, or ending in /); missing folders "
+            "are created.",
+        ),
     ],
-    json_report: JSON = False,
+    json_report: Annotated[
+        bool, typer.Option("--json", help="Also print what was redacted, as JSON, to stdout.")
+    ] = False,
 ) -> None:
     """Write a copy of a capture without its secrets: every header value but harmless ones, cookies, URL userinfo
     and token-like parameters, passwords, tokens and other credentials in bodies, WebSocket messages and free text.
     The copy converts to the same device tables.
 
-    Exit code 0 when the whole capture was copied, 1 when it was cut short or unreadable, 2 for a usage error.
+    Exit code 0 when the whole capture was copied, 1 when it was cut short or unreadable, 2 for a usage error,
+    130 when interrupted (no copy is written).
     """
     from .scrub import KINDS, output_path, scrub_capture
 
@@ -221,7 +309,8 @@ def scrub(
         target = output_path(capture, out)
     except OSError as e:
         _usage_error(err, str(e))
-    report = scrub_capture(capture, target)
+    with _interrupted(err, "no copy was written"):
+        report = scrub_capture(capture, target)
     redacted = ", ".join(f"{report.counts[k]} {k}" for k in KINDS)
     err.print(f"databack: {capture}: {report.status}" + (f": {report.message}" if report.message else ""))
     err.print(f"  {report.entries} entries written to {target}, values redacted: {redacted}")
@@ -230,15 +319,18 @@ def scrub(
     raise typer.Exit(0 if report.status == "ok" else 1)
 
 
-@app.command()
+@app.command(cls=_Command, short_help="Show what captures hold, per host and path, without converting.")
 def inspect(
-    paths: Annotated[list[Path], typer.Argument(help="Capture files or folders.")],
+    paths: Annotated[
+        list[Path],
+        typer.Argument(metavar="PATH...", help="Capture files, folders or quoted globs.", show_default=False),
+    ],
     json_report: Annotated[bool, typer.Option("--json", help="Print the inspection as JSON.")] = False,
     quick: Annotated[
         bool, typer.Option("--quick", help="Skip response bodies: much faster on flow dumps, no sizes or content types.")
     ] = False,
-    jobs: Annotated[Optional[int], typer.Option("--jobs", "-j", min=1, help="Files read in parallel.")] = None,
-    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of internal errors.")] = False,
+    jobs: JOBS = None,
+    debug: DEBUG = False,
 ) -> None:
     """What the captures hold: per host, method and path template, the count, statuses, content types, bytes and
     the databack endpoint that recognises it. Nothing is written; no header, body or query value is shown."""
@@ -250,10 +342,8 @@ def inspect(
     err = _console()
     if missing := [str(p) for p in paths if not p.exists() and not conversion.GLOB_CHARS & set(str(p))]:
         _usage_error(err, f"no such file or folder: {', '.join(missing)}")
-    inputs = conversion.collect_inputs(paths)
-    if not inputs:
-        _usage_error(err, "no input files")
-    with _progress(err, len(inputs), "inspecting") as advance:
+    inputs = _collect(err, conversion, paths)
+    with _interrupted(err, "nothing was written"), _progress(err, inputs, "inspecting") as advance:
         result = inspect_captures.inspect(inputs, advance, jobs or os.cpu_count() or 1, quick, debug)
     if json_report:
         _print_json(inspect_captures.as_dict(result))
@@ -262,14 +352,19 @@ def inspect(
     raise typer.Exit(0 if result.ok else 1)
 
 
-@app.command()
+@app.command(cls=_Command, short_help="Write an offline HTML page of a run: nights, workouts, trends.")
 def report(
-    out: Annotated[Path, typer.Argument(help="The output folder of a run (holding report.json).")],
+    out: Annotated[
+        Path,
+        typer.Argument(metavar="OUT", help="The output folder of a run (holding report.json).", show_default=False),
+    ],
     output: Annotated[
-        Optional[Path], typer.Option("--out", "-o", help="Where to write the page [default: OUT/report.html].")
+        Optional[Path],
+        typer.Option("--out", "-o", metavar="FILE", help="Where to write the page [default: OUT/report.html]."),
     ] = None,
     figures: Annotated[
-        Optional[Path], typer.Option("--figures", help="Also save every chart as SVG and PNG in this folder.")
+        Optional[Path],
+        typer.Option("--figures", metavar="DIR", help="Also save every chart as SVG and PNG in this folder."),
     ] = None,
     participant: Annotated[
         Optional[list[str]], typer.Option("--participant", help="Only this participant (repeatable), as in the tables.")
@@ -307,10 +402,15 @@ export_app = typer.Typer(help="Write a run's tables in a standard format.", no_a
 app.add_typer(export_app, name="export")
 
 
-@export_app.command("omh")
+@export_app.command("omh", cls=_Command, short_help="Open mHealth / IEEE 1752.1 data points, as JSON Lines.")
 def export_omh(
-    out: Annotated[Path, typer.Argument(help="The output folder of a run (holding report.json).")],
-    folder: Annotated[Path, typer.Option("--out", "-o", help="Folder to write the JSON Lines files into.")],
+    out: Annotated[
+        Path,
+        typer.Argument(metavar="OUT", help="The output folder of a run (holding report.json).", show_default=False),
+    ],
+    folder: Annotated[
+        Path, typer.Option("--out", "-o", metavar="DIR", help="Folder to write the JSON Lines files into.")
+    ],
     wait: WAIT = False,
     wait_timeout: WAIT_TIMEOUT = None,
 ) -> None:
@@ -338,16 +438,14 @@ def export_omh(
         err.print(line)
 
 
-@app.command()
+@app.command(cls=_Command, short_help="List the endpoints databack decodes and the tables they fill.")
 def endpoints() -> None:
-    """List the device endpoints databack decodes (names for --endpoint), with the requests they answer."""
-    from . import devices
+    """List the device endpoints databack decodes: each name (for --endpoint) and the tables it fills, then the
+    requests it answers. In a request, {name} is a value taken from the path, [...] an optional part, (a|b) either
+    form, {n} digits, {id} any path segment, * any host name part; paths match whatever their letters' case."""
+    from .devices.listing import render
 
-    for device in devices.DEVICES:
-        for r in device.routes:
-            methods = ",".join(sorted(r.methods))
-            kind = "" if r.endpoint.kind == "data" else f"  ({r.endpoint.kind}: recognised, never decoded)"
-            print(f"{r.endpoint.name:<28} {methods:<14} {device.hosts.pattern} {r.path.pattern}{kind}")
+    print(render())
 
 
 def _finish(err, result, held, format: OutputFormat, partitions: tuple[str, ...], json_report: bool) -> NoReturn:
@@ -375,14 +473,27 @@ def _locked(err, out: Path, wait: bool, wait_timeout: float | None, inputs: list
                 err.print(f"databack: {held.repaired}")
             yield held
     except store.OutError as e:
-        err.print(f"databack: {e}")
-        raise typer.Exit(2 if e.usage else 1)
+        _out_error(err, e)
     except SpillFailed as e:
         _cannot_write(err, out, e)
     except KeyboardInterrupt:
         done = "holds this run's result" if held is not None and held.committed else "was left as it was"
         err.print(f"databack: interrupted; {out} {done}")
         raise typer.Exit(130)
+
+
+def _check_place(err, out: Path, inputs: list[Path]) -> None:
+    from . import store
+
+    try:
+        store.check_place(out, inputs)
+    except store.OutError as e:
+        _out_error(err, e)
+
+
+def _out_error(err, e) -> NoReturn:
+    err.print(f"databack: {e}")
+    raise typer.Exit(2 if e.usage else 1)
 
 
 def _wait_limit(wait: bool, wait_timeout: float | None) -> float:
@@ -449,33 +560,117 @@ def _usage_error(err, message: str) -> NoReturn:
     raise typer.Exit(2)
 
 
-def _progress(console, total: int, label: str = "converting"):
-    """A progress bar over input files on stderr, shown only on a terminal."""
+def _progress(console, inputs: list, label: str = "converting"):
+    """A progress bar on stderr, by bytes read (so that one big file moves too), shown only on a terminal. The
+    callback it yields is told when a file starts (`file_report` None) and ends."""
     if not console.is_terminal:
         return nullcontext(lambda inp, file_report: None)
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    import threading
+
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    from .progress import BytesRead
 
     @contextmanager
     def bar():
+        read = BytesRead([i.path for i in inputs])
+        stop = threading.Event()
         with Progress(
             TextColumn("{task.description}"),
             BarColumn(),
-            MofNCompleteColumn(),
+            DownloadColumn(),
             TimeElapsedColumn(),
+            TimeRemainingColumn(),
             console=console,
             transient=True,
         ) as progress:
-            task = progress.add_task(label, total=total)
+            task = progress.add_task(label, total=read.total or None)
+
+            def poll() -> None:
+                while not stop.wait(0.25):
+                    progress.update(task, completed=read.read())
 
             def advance(inp, file_report) -> None:
                 if file_report is None:
                     progress.update(task, description=inp.source_file)
                 else:
-                    progress.advance(task)
+                    read.finished(inp.path)
+                    progress.update(task, completed=read.read())
 
-            yield advance
+            poller = threading.Thread(target=poll, daemon=True)
+            poller.start()
+            try:
+                yield advance
+            finally:
+                stop.set()
+                poller.join()
 
     return bar()
+
+
+def _collect(err, conversion, paths: list[Path], out: Path | None = None) -> list:
+    """The inputs the paths name; a glob that matches no file, or a folder that holds none, is a usage error."""
+    inputs = []
+    for path in paths:
+        found = conversion.collect_inputs([path], exclude=out)
+        if not found and path.is_dir():
+            _usage_error(err, f"no files in {path} (hidden ones aside)")
+        if not found and not path.exists():
+            _usage_error(err, f"{str(path)!r} matches no file")
+        inputs += found
+    return inputs
+
+
+def _no_captures(paths: list[Path], files: list) -> str:
+    """Why a run that found only files that are not captures has nothing to convert."""
+    from .summary import plural
+
+    first = files[0]
+    return (
+        f"no captures in {', '.join(map(str, paths))}: {plural(len(files), 'file')}, none a HAR file or a mitmproxy "
+        f"flow dump (e.g. {first.file}: {first.error})"
+    )
+
+
+@contextmanager
+def _ctrl_c() -> Iterator[Callable[[], None]]:
+    """Ctrl-C raises KeyboardInterrupt as usual; yields a check that raises it again if it was pressed but lost
+    (raised where Python can only ignore it, in a finaliser say): call it before committing anything. A second
+    Ctrl-C, while the first is being dealt with, stops at once (the next run repairs what is left in OUT)."""
+    pressed = []
+
+    def on_ctrl_c(signum, frame) -> None:
+        if pressed:
+            _leave("stopped at once")
+        pressed.append(True)
+        raise KeyboardInterrupt
+
+    def check() -> None:
+        if pressed:
+            raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, on_ctrl_c)
+    try:
+        yield check
+    finally:  # in the command, what is left is printing what was done; called in a test, Python's handler is back
+        signal.signal(signal.SIGINT, previous if previous is signal.default_int_handler else signal.SIG_IGN)
+
+
+@contextmanager
+def _interrupted(err, kept: str) -> Iterator[None]:
+    """Ctrl-C: one line saying what was kept, and exit code 130 (as a shell gives a command stopped by SIGINT)."""
+    try:
+        with _ctrl_c() as check:
+            yield
+            check()
+    except KeyboardInterrupt:
+        err.print(f"databack: interrupted; {kept}")
+        raise typer.Exit(130) from None
+
+
+def _leave(message: str) -> NoReturn:
+    os.write(2, f"\ndataback: {message}\n".encode(errors="replace"))
+    os._exit(130)
 
 
 def _print_summary(err, report: dict, out: Path) -> None:
@@ -490,6 +685,7 @@ def main() -> NoReturn:
     # a conversion is not still held at the next (peak memory on a 200 MB HAR: 234 MB -> 187 MB, 0.1 s more time).
     # Read when polars is first loaded, which the commands do after this.
     os.environ.setdefault("_RJEM_MALLOC_CONF", "dirty_decay_ms:0,muzzy_decay_ms:0")
+    signal.signal(signal.SIGINT, lambda signum, frame: _leave("interrupted; nothing was written"))
     try:
         app()
         code = 0

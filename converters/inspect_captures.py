@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from contextlib import closing
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Callable, Literal
@@ -134,7 +135,8 @@ def inspect(
     """Inspect the inputs, `jobs` files at a time in separate processes (the result does not depend on `jobs`).
     `progress(inp, None)` is called before a file, `progress(inp, summary)` after it (as `convert`'s)."""
     done = map_files(inspect_file, inputs, jobs, progress, quick, debug, cost=lambda inp: reading_cost(inp.path))
-    results = [result for _, result in sorted(done, key=lambda done: done[0])]
+    with closing(done):  # stopped here (Ctrl-C), the workers stop too
+        results = [result for _, result in sorted(done, key=lambda done: done[0])]
     merged: dict[RowKey, Row] = {}
     for _, rows in results:
         for key, row in rows.items():

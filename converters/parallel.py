@@ -7,6 +7,9 @@ from __future__ import annotations
 import atexit
 import multiprocessing
 import os
+import signal
+import threading
+from contextlib import contextmanager
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from typing import Any, Callable, Iterator, Sequence, TypeVar
 
@@ -78,13 +81,42 @@ def map_files(
     # spawn: forking a process that has polars' thread pool running can deadlock
     spawn = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(jobs, mp_context=spawn, initializer=_end_without_teardown) as pool:
-        futures = {pool.submit(work, inputs[index], *args): index for index in order}
-        for future in as_completed(futures):
-            index = futures[future]
-            result = future.result()
-            if progress:
-                progress(inputs[index], result[0])
-            yield index, result
+        with _workers_deaf_to_ctrl_c():
+            futures = {pool.submit(work, inputs[index], *args): index for index in order}
+        try:
+            for future in as_completed(futures):
+                index = futures[future]
+                result = future.result()
+                if progress:
+                    progress(inputs[index], result[0])
+                yield index, result
+        except BaseException:  # Ctrl-C, or the caller stopped: no other file is converted
+            _terminate_workers(pool)
+            pool.shutdown(cancel_futures=True)  # waits for them to end
+            raise
+
+
+@contextmanager
+def _workers_deaf_to_ctrl_c():
+    """Workers spawned in here ignore Ctrl-C (SIGINT: an ignored signal stays ignored across exec, and Python
+    leaves it so), which the terminal sends them too: this process stops them (no traceback from each of them)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _terminate_workers(pool: ProcessPoolExecutor) -> None:
+    """End the workers of a pool now, amid their files (`terminate_workers` from Python 3.14 on)."""
+    if hasattr(pool, "terminate_workers"):
+        pool.terminate_workers()
+        return
+    for process in list((getattr(pool, "_processes", None) or {}).values()):
+        process.terminate()
 
 
 def _end_without_teardown() -> None:

@@ -13,7 +13,7 @@ import shutil
 import tempfile
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import nullcontext
+from contextlib import closing, nullcontext
 from dataclasses import dataclass, field, replace
 from itertools import repeat
 from pathlib import Path
@@ -307,25 +307,26 @@ def convert_files(
         done = ex.map_files(
             convert_file, inputs, progress, debug, separate_reader, spill_dir, cost=lambda inp: reading_cost(inp.path)
         )
-        for index, (report, tables) in done:
-            reports[index] = report
-            files += 1
-            for name, rows in tables.items():
-                if name not in TABLES:
-                    parts.setdefault(name, []).append(rows)  # a generic table's frame
-                    continue
-                for part in rows:
-                    if isinstance(part.source, pl.DataFrame):
-                        small.setdefault(name, []).append(part.source)
-                        held += part.height
-                    else:
-                        parts.setdefault(name, []).append(part)
-            last = len(reports) == len(inputs)
-            if held >= spill.SPILL_ROWS or files >= spill.MAX_PARTS or last:
-                folder = None if last and ex.local else spill_dir  # what is left at the end stays in memory
-                for name, dfs in small.items():
-                    parts.setdefault(name, []).append(Part.of(pl.concat(dfs), TABLES[name].key, folder))
-                small, held, files = {}, 0, 0
+        with closing(done):  # stopped here (Ctrl-C, a full disk), the workers stop too
+            for index, (report, tables) in done:
+                reports[index] = report
+                files += 1
+                for name, rows in tables.items():
+                    if name not in TABLES:
+                        parts.setdefault(name, []).append(rows)  # a generic table's frame
+                        continue
+                    for part in rows:
+                        if isinstance(part.source, pl.DataFrame):
+                            small.setdefault(name, []).append(part.source)
+                            held += part.height
+                        else:
+                            parts.setdefault(name, []).append(part)
+                last = len(reports) == len(inputs)
+                if held >= spill.SPILL_ROWS or files >= spill.MAX_PARTS or last:
+                    folder = None if last and ex.local else spill_dir  # what is left at the end stays in memory
+                    for name, dfs in small.items():
+                        parts.setdefault(name, []).append(Part.of(pl.concat(dfs), TABLES[name].key, folder))
+                    small, held, files = {}, 0, 0
     return [reports[i] for i in range(len(inputs))], parts
 
 

@@ -142,16 +142,15 @@ def _take_all(found: list) -> list:
 
 
 def _route(host: str, method: str, path: str) -> tuple[BodyKind, Mode]:
-    """(whose bodies these are, how URLs are scrubbed): a device data route's bodies are data (STRICT, so that the
-    copy converts the same), a device's sign-in or a URL that says sign-in or token is a sign-in call, the rest other;
-    URLs of device hosts are scrubbed STRICT (their path and query may be what a decoder reads)."""
+    """(whose bodies these are, how its URL is scrubbed): a device data route's bodies, path and query are data
+    (STRICT, so that the copy converts the same), a device's sign-in or a URL that says sign-in or token is a
+    sign-in call, the rest other."""
     m = devices.match(host, method, path)
     if m is not None and m.endpoint is not None and m.endpoint.kind == "data":
         return "device", STRICT
-    mode = STRICT if m is not None else FULL
     if (m is not None and m.endpoint is not None) or redaction.is_sign_in_url(host + path):
-        return "sign-in", mode
-    return "other", mode
+        return "sign-in", FULL
+    return "other", FULL
 
 
 def _body(data: bytes, content_type: str | None, kind: BodyKind) -> bytes:
@@ -473,8 +472,8 @@ def _scrub_http_flow(flow: http.HTTPFlow, counts: Counter[str]) -> None:
     path = _url(request.path, mode, counts)
     if path != request.path:
         request.path = path
-    if "@" in request.authority:
-        request.authority = redaction.redact_text(request.authority, FULL)
+    if "@" in request.authority:  # absolute-form requests may carry userinfo: alice:PW@host
+        request.authority = f"{MARK}@{request.authority.rpartition('@')[2]}"
         counts["urls"] += 1
     for message in (request, flow.response):
         if message is None:

@@ -158,32 +158,36 @@ class Store:
     @contextmanager
     def transaction(self) -> Iterator[Transaction]:
         """Changes to OUT, made all at once when the block ends normally; none when it ends by an exception."""
-        staging = None
         try:
             staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=self.out))
-            tx = Transaction(self.out, staging)
+        except OSError as e:
+            raise OutError(f"cannot write into {self.out}: {_reason(e)}") from e
+        tx = Transaction(self.out, staging)
+        with self._dropped_on_error(staging):
             yield tx
-            if tx.changes:
-                _step("sync", "")
-                for action, name in tx.changes:
-                    if action == "replace":
-                        _sync_tree(staging / name)
-                _sync_dir(staging)
-                journal = {"staging": staging.name, "changes": [list(c) for c in tx.changes]}
+            if not tx.changes:
+                shutil.rmtree(staging, ignore_errors=True)
+                return
+            _step("sync", "")
+            _sync_staged(staging, [name for action, name in tx.changes if action == "replace"])
+        journal = {"staging": staging.name, "changes": [list(c) for c in tx.changes]}
+        with _signals_held():  # from the journal to the end of the commit, Ctrl-C waits
+            with self._dropped_on_error(staging):
                 _write_journal(self.out, journal)
+            _commit(self.out, journal)
+            self.committed = True
+
+    @contextmanager
+    def _dropped_on_error(self, staging: Path) -> Iterator[None]:
+        """Should the block fail, the transaction is dropped (OUT untouched) and a failed write is an `OutError`."""
+        try:
+            yield
         except BaseException as e:
-            if staging is not None:
-                _discard(self.out, staging)
+            _discard(self.out, staging)
             error = _as_out_error(e, self.out)
             if error is e:
                 raise
             raise error from e
-        if not tx.changes:
-            shutil.rmtree(staging, ignore_errors=True)
-            return
-        with _signals_held():
-            _commit(self.out, journal)
-            self.committed = True
 
     def close(self) -> None:
         try:
@@ -530,15 +534,47 @@ def _discard(out: Path, staging: Path) -> None:
     shutil.rmtree(staging, ignore_errors=True)
 
 
-def _sync_tree(path: Path) -> None:
-    """Flush a staged file, or every file and folder below a staged folder, to disk."""
-    if not path.is_dir():
-        _sync_file(path)
+def _sync_staged(staging: Path, names: list[str]) -> None:
+    """Flush the staged entries (every file and folder below a staged folder) to disk: one fsync each, or for
+    more than `SYNC_ONE_BY_ONE` (a partitioned table's hundreds of files), one syncfs of the file system, which
+    takes 20-40 ms where an fsync each took a second (623 files of a 200 MB HAR's partitioned tables)."""
+    files: list[Path] = []
+    folders = [staging]
+    for name in names:
+        if (staging / name).is_dir():
+            for folder, _, children in os.walk(staging / name):
+                folders.append(Path(folder))
+                files += [Path(folder, child) for child in children]
+        else:
+            files.append(staging / name)
+    if len(files) + len(folders) > SYNC_ONE_BY_ONE and _syncfs(staging):
         return
-    for folder, _, files in os.walk(path):
-        for name in files:
-            _sync_file(Path(folder, name))
-        _sync_dir(Path(folder))
+    for path in files:
+        _sync_file(path)
+    for path in folders:
+        _sync_dir(path)
+
+
+SYNC_ONE_BY_ONE = 64
+
+
+def _syncfs(path: Path) -> bool:
+    """syncfs(2) on the file system of `path` (Linux); False where there is none."""
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        syncfs = libc.syncfs
+    except (OSError, AttributeError):
+        return False
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        if syncfs(fd) != 0:
+            code = ctypes.get_errno()
+            raise OSError(code, os.strerror(code))
+    finally:
+        os.close(fd)
+    return True
 
 
 def _sync_file(path: Path) -> None:

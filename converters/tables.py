@@ -29,6 +29,7 @@ class Table:
     key: tuple[str, ...]  # natural key (with participant_id): one row per key value
     group: str | None = None  # rows come as whole sets per value of this column: a newer set replaces an older one
     derived: bool = False  # a view worked out from the decoded tables (converters/views), never decoded or read back
+    local_time: str | None = None  # where the wearer's local time comes from, or that there is none
 
     @property
     def schema(self) -> dict[str, pl.DataType]:
@@ -64,10 +65,49 @@ S, I, F, B, D = pl.String, pl.Int64, pl.Float64, pl.Boolean, pl.Date
 
 
 def table(
-    name: str, description: str, key: tuple[str, ...], *columns: Column, group: str | None = None, derived: bool = False
+    name: str,
+    description: str,
+    key: tuple[str, ...],
+    *columns: Column,
+    group: str | None = None,
+    derived: bool = False,
+    local_time: str | None = None,
 ) -> Table:
-    return Table(name, description, (*columns, *PROVENANCE), ("participant_id", *key), group, derived)
+    return Table(name, description, (*columns, *PROVENANCE), ("participant_id", *key), group, derived, local_time)
 
+
+def hr_zone_columns(where: str) -> tuple[Column, ...]:
+    """Minutes per heart-rate zone (every Band API sends minutes), as seconds; and the maximum heart rate they use."""
+    return (
+        C("hr_zone_under_s", F, f"Time below 50% of max heart rate ({where}: Under / underHealthyHeart)", "s"),
+        C("hr_zone_healthy_heart_s", F, "Time at 50-60% of max heart rate (HealthyHeart)", "s"),
+        C("hr_zone_fitness_s", F, "Time at 60-70% of max heart rate (FitnessZone)", "s"),
+        C("hr_zone_aerobic_s", F, "Time at 70-80% of max heart rate (Aerobic)", "s"),
+        C("hr_zone_anaerobic_s", F, "Time at 80-90% of max heart rate (Anaerobic)", "s"),
+        C("hr_zone_redline_s", F, "Time at 90-100% of max heart rate (RedLine)", "s"),
+        C("hr_zone_over_s", F, "Time above max heart rate (Over / overRedline)", "s"),
+        C("max_hr_bpm", F, "The maximum heart rate the zones are worked out from (MaxHR / MaxHr; Windows clients)",
+          "bpm"),
+    )
+
+
+def distance_columns(of: str) -> tuple[Column, ...]:
+    """What a public `distanceSummary` holds beyond the distance itself (the private API names the same)."""
+    return (
+        C("actual_distance_m", F, f"Distance {of} including what was covered while paused (ActualDistance)", "m"),
+        C("altitude_gain_m", F, f"Altitude gained {of}", "m"),
+        C("altitude_loss_m", F, f"Altitude lost {of}", "m"),
+        C("max_altitude_m", F, f"Highest altitude {of}", "m"),
+        C("min_altitude_m", F, f"Lowest altitude {of}", "m"),
+        C("waypoint_distance_m", F, "Distance between recorded GPS points (WayPointDistance)", "m"),
+        C("speed_avg_m_s", F, f"Average speed {of} (cm/s in the API)", "m/s"),
+        C("pace_s_per_km", F, f"Average pace {of} (ms/km in the API)", "s/km"),
+        C("overall_pace_s_per_km", F, "Total distance to the end of this period over total time to it (OverallPace)",
+          "s/km"),
+    )
+
+
+PUBLIC_OFFSET = "The UTC offset {time} was written with (public API; the private API writes UTC and no offset)"
 
 BAND_EVENTS = table(
     "band_events",
@@ -77,12 +117,27 @@ BAND_EVENTS = table(
     C("api", S, "Which Band API the row came from: private (dns-cargo.com OData) or public (Health Cloud API)"),
     C("event_type", S, "EventType: Sleeping, Running, Biking, Workout, GuidedWorkout, Golf, Hike…"),
     C("name", S, "User's label for the event"),
-    C("day_id", D, "Local calendar day the event is filed under (DayId)"),
+    C("day_id", D, "Local calendar day the event is filed under (DayId; a sleep starting before 5 AM is the day "
+      "before)"),
     C("start_time", UTC_TIME, "Start of the event (UTC)"),
+    C("utc_offset_s", I, PUBLIC_OFFSET.format(time="startTime"), "s"),
     C("duration_s", F, "Duration, pauses excluded", "s"),
     C("paused_s", F, "Time paused", "s"),
-    C("distance_m", F, "Total distance (TotalDistance); null when the event has none", "m"),
-    C("actual_distance_m", F, "Distance actually covered (ActualDistance)", "m"),
+    C("parent_event_id", S, "The event this one is part of (ParentEventId; null when \"0\"); for a golf round's "
+      "child activities, the round"),
+    C("device_id", S, "The device that recorded it (public deviceId; see band_devices)"),
+    C("created_time", UTC_TIME, "When the service created the activity (public createdTime, UTC)"),
+    C("created_by", S, "The app that created the activity (public createdBy)"),
+    C("delivery_id", I, "DeliveryID as the private API sent it (service bookkeeping; 0 in every real payload)"),
+    C("flags", I, "Flags as the private API sent it (a bit field the apps do not read; 1 in every real payload)"),
+    C("feeling", S, "How the wearer said the exercise felt (Feeling: Unknown unless rated)"),
+    C("analysis_status", S, "Whether the service's analysis of the exercise succeeded (AnalysisStatus)"),
+    C("distance_m", F, "Total distance (TotalDistance); golf: distance walked; null when the event has none", "m"),
+    C("distance_on_foot_m", F, "Distance covered on foot", "m"),
+    *distance_columns("over the event"),
+    C("split_length_m", F, "Length of the event's splits, as the wearer chose: 1000 m (km) or 1609.34 m (mile) "
+      "(SplitDistance); a split row in band_sequences covers this distance", "m"),
+    C("speed_max_m_s", F, "Bike rides: highest speed (MaxSpeed, cm/s)", "m/s"),
     C("steps", I, "Steps taken", "steps"),
     C("calories_kcal", F, "Calories burned", "kcal"),
     C("calories_from_carbs_kcal", F, "Calories from carbohydrates", "kcal"),
@@ -90,22 +145,52 @@ BAND_EVENTS = table(
     C("hr_avg_bpm", F, "Average heart rate", "bpm"),
     C("hr_peak_bpm", F, "Peak heart rate", "bpm"),
     C("hr_low_bpm", F, "Lowest heart rate", "bpm"),
-    C("pace_s_per_km", F, "Average pace (Pace, ms/km in the API)", "s/km"),
-    C("training_effect", F, "Training effect score"),
-    C("recovery_time_s", F, "Recommended recovery time", "s"),
+    *hr_zone_columns("HeartRateZones / performanceSummary.heartRateZones, minutes in the API"),
     C("finish_hr_bpm", F, "Heart rate at the end of the exercise", "bpm"),
-    C("max_altitude_m", F, "Highest altitude", "m"),
-    C("min_altitude_m", F, "Lowest altitude", "m"),
-    C("altitude_gain_m", F, "Total altitude gained", "m"),
-    C("altitude_loss_m", F, "Total altitude lost", "m"),
+    C("recovery_hr_1min_bpm", F, "Heart rate one minute after the exercise", "bpm"),
+    C("recovery_hr_2min_bpm", F, "Heart rate two minutes after the exercise", "bpm"),
+    C("recovery_time_s", F, "Recommended recovery time", "s"),
+    C("training_effect", F, "Training effect score (float32 in the API: kept at its precision, 2.1 not "
+      "2.0999999046325684)"),
+    C("vo2max_ml_kg_min", F, "Maximal oxygen uptake (MaximalVO2; ml/kg/min assumed, the usual unit; 0 where not "
+      "worked out)", "ml/kg/min"),
+    C("stress_balance", F, "StressBalance score as sent (50 in every real payload)"),
+    C("uv_exposure_s", F, "Time in UV light (UvExposure, minutes; public uvExposure, an ISO 8601 duration)", "s"),
+    C("cardio_s", F, "Cardio activity (CardioScore, seconds)", "s"),
+    C("intense_cardio_s", F, "Intense cardio activity (IntenseCardioSeconds)", "s"),
+    C("gps_state", S, "GPSState as sent (bike rides, hikes)"),
+    C("low_power_gps", B, "Hikes: GPS in low-power mode (IsLowPowerGPS)"),
+    C("split_group_size", I, "Bike rides: SplitGroupSize as sent", "count"),
     C("workout_plan_id", S, "Guided workouts: the workout plan followed (WorkoutPlanId / workoutPlanId)"),
+    C("workout_index", I, "Guided workouts: the workout's place in its plan (WorkoutIndex)"),
+    C("workout_day", I, "Guided workouts: the plan's day (WorkoutDayId)"),
+    C("workout_week", I, "Guided workouts: the plan's week (WorkoutWeekId)"),
     C("rounds", I, "Guided workouts: complete circuit rounds performed (RoundsPerformed)", "count"),
     C("repetitions", I, "Guided workouts: exercise repetitions performed (RepetitionsPerformed)", "count"),
+    C("cycles", I, "Guided workouts: cycles performed (CyclesPerformed)", "count"),
+    C("completion_type", S, "Guided workouts: how completion is measured (CompletionType)"),
+    C("completion_value", F, "Guided workouts: completion in that measure (CompletionValue)"),
+    C("display_subtype", S, "Guided workouts: KDisplaySubType as sent"),
+    C("golf_course_id", S, "Golf: the course (CourseID)"),
+    C("golf_course_name", S, "Golf: the course's name (CourseName)"),
+    C("golf_course_par", I, "Golf: the course's par (CoursePar)", "strokes"),
+    C("golf_tee", S, "Golf: the tee played from (TeeNameSelected)"),
     C("golf_holes_played", I, "Golf: holes played (TotalHolesPlayed; private API only)", "count"),
     C("golf_score", I, "Golf: strokes over the holes played (TotalScore; private API only)", "strokes"),
     C("golf_par", I, "Golf: par of the holes played (ParForHolesPlayed; private API only)", "strokes"),
     C("golf_par_or_better_holes", I, "Golf: holes scored at par or better (ParOrBetterCount)", "count"),
     C("golf_longest_drive_m", F, "Golf: longest drive (LongestDriveInCm; public longestDriveDistance, cm)", "m"),
+    C("golf_longest_stroke_m", F, "Golf: longest stroke (public longestStrokeDistance, cm)", "m"),
+    C("golf_pace_of_play_s", F, "Golf: pace of play (PaceOfPlayInSeconds)", "s"),
+    C("climb_rate_m_per_h", F, "Hikes: climb rate (ClimbRateInCMPerHour)", "m/h"),
+    C("climb_rate_max_m_per_h", F, "Hikes: highest climb rate (MaxClimbRateInCMPerHour)", "m/h"),
+    C("ascent_rate_m_per_h", F, "Hikes: ascent rate (AscentRateInCMPerHour)", "m/h"),
+    C("ascent_rate_max_m_per_h", F, "Hikes: highest ascent rate (MaxAscentRateInCMPerHour)", "m/h"),
+    C("descent_rate_m_per_h", F, "Hikes: descent rate (DescentRateInCMPerHour)", "m/h"),
+    C("descent_rate_max_m_per_h", F, "Hikes: highest descent rate (MaxDescentRateInCMPerHour)", "m/h"),
+    C("resting_s", F, "Hikes: time resting (RestingTimeInSeconds)", "s"),
+    C("active_s", F, "Hikes: time moving (ActiveTimeInSeconds)", "s"),
+    C("elevation_source", S, "Hikes: where the points' elevations come from (MapPointElevationSource)"),
     C("fall_asleep_time", UTC_TIME, "Sleep: when the wearer fell asleep (UTC)"),
     C("wake_up_time", UTC_TIME, "Sleep: when the wearer woke up (UTC)"),
     C("sleep_s", F, "Sleep: time asleep (SleepTime)", "s"),
@@ -116,45 +201,99 @@ BAND_EVENTS = table(
     C("wakeups", I, "Sleep: number of wake-ups", "count"),
     C("resting_hr_bpm", F, "Sleep: resting heart rate", "bpm"),
     C("sleep_efficiency_pct", F, "Sleep: efficiency", "%"),
+    C("sleep_recovery_index", F, "Sleep: SleepRecoveryIndex as sent"),
+    C("sleep_restoration_message", S, "Sleep: the app's note on how restoring the night was (SleepRestorationMsg)"),
     C("auto_detected", B, "Sleep: detected automatically rather than started by the wearer"),
+    local_time="`start_time` + `utc_offset_s` for rows of the public API (its ISO offsets); the private API sends "
+    "UTC times without an offset, its local day being `day_id`",
 )
 
 BAND_SEQUENCES = table(
     "band_sequences",
-    "Segments of a Band event: sleep stages, run splits, workout parts (Sequences).",
+    "Segments of a Band event: sleep stages, run splits, workout parts, golf holes (Sequences / activitySegments).",
     ("event_id", "sequence_id"),
     C("event_id", S, "Event the segment belongs to"),
-    C("sequence_id", S, "Segment id (SequenceId)"),
-    C("sequence_order", I, "1-based position in the event (Order)"),
-    C("sequence_type", S, "SequenceType: Sleep, Awake, Dozing, Snoozing, NotWorn, Running, Workout…"),
+    C("sequence_id", S, "Segment id (SequenceId / segmentId)"),
+    C("sequence_order", I, "1-based position in the event (Order; public: the place in activitySegments)"),
+    C("sequence_type", S, "SequenceType: Sleep, Awake, Dozing, Snoozing, NotWorn, Running, Workout, GolfHole…"),
     C("sleep_type", S, "Sleep segments: RestfulSleep, RestlessSleep, UndifferentiatedSleep"),
+    C("day_id", D, "Sleep segments: the local day of the sleep (DayId / dayId)"),
     C("start_time", UTC_TIME, "Start of the segment (UTC)"),
+    C("utc_offset_s", I, PUBLIC_OFFSET.format(time="the segment's startTime"), "s"),
     C("duration_s", F, "Duration of the segment", "s"),
-    C("sleep_s", F, "Sleep segments: time asleep (SleepTime, seconds assumed)", "s"),
+    C("paused_s", F, "Time paused in the segment", "s"),
+    C("sleep_s", F, "Sleep segments: time asleep (private SleepTime, seconds assumed; public sleepTime, minutes)",
+      "s"),
+    C("steps", I, "Steps taken in the segment (StepsTaken; golf holes: StepCount / stepCount)", "steps"),
     C("calories_kcal", F, "Calories burned", "kcal"),
+    C("calories_from_carbs_kcal", F, "Calories from carbohydrates", "kcal"),
+    C("calories_from_fat_kcal", F, "Calories from fat", "kcal"),
     C("hr_avg_bpm", F, "Average heart rate", "bpm"),
     C("hr_peak_bpm", F, "Peak heart rate", "bpm"),
     C("hr_low_bpm", F, "Lowest heart rate", "bpm"),
-    C("split_distance_m", F, "Run/bike splits: distance in this split", "m"),
-    C("total_distance_m", F, "Run/bike splits: cumulative distance", "m"),
-    C("split_pace_s_per_km", F, "Run splits: pace in this split", "s/km"),
+    *hr_zone_columns("HeartRateZones / heartRateZones, minutes in the API"),
+    C("hr_zone_classification", S, "HRZoneClassification as sent (null in every real payload)"),
+    C("training_effect", F, "Training effect score of the segment (float32 in the API: kept at its precision)"),
+    C("vo2max_ml_kg_min", F, "Maximal oxygen uptake (MaximalV02, sic; ml/kg/min assumed)", "ml/kg/min"),
+    C("stress_balance", F, "StressBalance score as sent"),
+    C("analysis_status", S, "Whether the service's analysis of the segment succeeded (AnalysisStatus)"),
+    C("split_distance_m", F, "Run/bike splits: distance in this split (SplitDistance; public distanceSummary."
+      "totalDistance); golf holes: distance walked", "m"),
+    C("total_distance_m", F, "Run/bike splits: cumulative distance (TotalDistance)", "m"),
+    C("split_pace_s_per_km", F, "Run splits: pace in this split (SplitPace; public distanceSummary.pace)", "s/km"),
+    C("split_speed_m_s", F, "Bike splits: speed in this split (SplitSpeed; public distanceSummary.speed, cm/s)",
+      "m/s"),
+    C("split_length_m", F, "Length of the event's splits, as the public API repeats it on each segment "
+      "(splitDistance: 1000 m or 1609.34 m)", "m"),
+    C("distance_on_foot_m", F, "Distance covered on foot in the segment", "m"),
+    C("actual_distance_m", F, "Cumulative distance including what was covered while paused (ActualDistance)", "m"),
+    C("overall_pace_s_per_km", F, "Total distance to the end of this split over total time to it (OverallPace)",
+      "s/km"),
+    C("altitude_gain_m", F, "Altitude gained in the segment", "m"),
+    C("altitude_loss_m", F, "Altitude lost in the segment", "m"),
+    C("max_altitude_m", F, "Highest altitude in the segment", "m"),
+    C("min_altitude_m", F, "Lowest altitude in the segment", "m"),
+    C("waypoint_distance_m", F, "Distance between recorded GPS points (waypointDistance)", "m"),
+    C("climb_rate_m_per_h", F, "Hike waypoints: climb rate (ClimbRateInCMPerHour)", "m/h"),
+    C("poi_type", S, "Hike waypoints: the kind of point of interest (POIType)"),
+    C("user_poi_ordinal", I, "Hike waypoints: the wearer's own number for the point (UserPOIOrdinal)"),
+    C("circuit_ordinal", I, "Guided workouts: the circuit's place in the workout (circuitOrdinal)"),
+    C("circuit_type", I, "Guided workouts: the circuit's type (circuitType)"),
+    C("golf_hole", I, "Golf holes: the hole's number on the course (HoleNumber / holeNumber)"),
+    C("golf_hole_par", I, "Golf holes: par (HolePar)", "strokes"),
+    C("golf_hole_score", I, "Golf holes: the wearer's strokes (UserScore)", "strokes"),
+    C("golf_hole_difficulty", I, "Golf holes: difficulty index (HoleDifficultyIndex)"),
+    C("golf_distance_to_pin_m", F, "Golf holes: distance to the pin (DistanceToPinInCm)", "m"),
+    C("location_blob", S, "LocationBlob as sent (a GUID; all zeros in every real payload)"),
+    local_time="`start_time` + `utc_offset_s` for public segments; private segments are UTC without an offset "
+    "(their event's `day_id` is its local day)",
 )
 
 BAND_MINUTES = table(
     "band_minutes",
-    "Minute-by-minute readings inside a Band event (Info).",
+    "Minute-by-minute readings inside a Band event (Info; public minuteSummaries).",
     ("event_id", "time"),
     C("event_id", S, "Event the minute belongs to"),
     C("time", UTC_TIME, "Start of the minute (UTC)"),
+    C("utc_offset_s", I, PUBLIC_OFFSET.format(time="startTime"), "s"),
+    C("day_id", D, "The local day the minute is filed under (public parentDay)"),
+    C("transit_day", B, "The wearer changed time zones during the period (public isTransitDay)"),
     C("steps", I, "Steps taken", "steps"),
     C("calories_kcal", F, "Calories burned", "kcal"),
     C("hr_avg_bpm", F, "Average heart rate", "bpm"),
     C("hr_peak_bpm", F, "Peak heart rate", "bpm"),
     C("hr_low_bpm", F, "Lowest heart rate", "bpm"),
-    C("distance_m", F, "Distance covered (TotalDistance, a string of cm in the API)", "m"),
+    C("distance_m", F, "Distance covered (TotalDistance, a string of cm in the private API)", "m"),
     C("distance_on_foot_m", F, "Distance covered on foot", "m"),
+    *distance_columns("in the minute"),
     C("floors_climbed", I, "Floors climbed", "count"),
+    C("active_hours", I, "Active hours the public API counts in the period (activeHours)", "h"),
+    C("uv_exposure_s", F, "Time in UV light in the minute (UvExposure, minutes; public uvExposure, a duration)", "s"),
     C("activity_level", S, "ActivityLevel as reported (e.g. Inactive)"),
+    C("day_classification", S, "DayClassification as reported (None in every real payload)"),
+    C("itcal", F, "ItCal as the private API sent it (undocumented; 0 in every real payload)"),
+    local_time="`time` + `utc_offset_s` for public minutes (and `day_id`, their local day); private minutes are UTC "
+    "without an offset",
 )
 
 BAND_MAP_POINTS = table(
@@ -164,6 +303,7 @@ BAND_MAP_POINTS = table(
     C("event_id", S, "Event the point belongs to"),
     C("ordinal", I, "0-based position in the track (MapPointOrdinal)"),
     C("time", UTC_TIME, "Event start + seconds since start (UTC)"),
+    C("utc_offset_s", I, "The UTC offset of the event's start time (public API; null for the private API)", "s"),
     C("seconds_since_start", F, "Time since the event started", "s"),
     C("point_type", S, "MapPointType: Start, WayPoint, Split, End"),
     C("latitude_deg", F, "Latitude (null without a GPS fix)", "deg"),
@@ -171,12 +311,21 @@ BAND_MAP_POINTS = table(
     C("altitude_m", F, "Altitude above mean sea level", "m"),
     C("horizontal_error_m", F, "Estimated horizontal position error (EHPE)", "m"),
     C("vertical_error_m", F, "Estimated vertical position error (EVPE)", "m"),
+    C("speed_over_ground_m_s", F, "Speed over ground from the GPS fix (SpeedOverGround, m/s x 100)", "m/s"),
     C("heart_rate_bpm", F, "Heart rate", "bpm"),
-    C("distance_m", F, "Cumulative distance (TotalDistance)", "m"),
+    C("distance_m", F, "Cumulative distance from the start (TotalDistance)", "m"),
+    C("actual_distance_m", F, "Cumulative distance without what was covered while paused, the distance splits are "
+      "counted on (ActualDistance)", "m"),
     C("pace_s_per_km", F, "Pace", "s/km"),
+    C("scaled_pace", I, "Pace scaled 0-100 between the route's slowest (0) and fastest (100) stretch (ScaledPace)"),
     C("speed_m_s", F, "Speed", "m/s"),
     C("is_paused", B, "The event was paused at this point"),
-    C("split_ordinal", I, "Split the point falls in"),
+    C("is_resume", B, "The first point after the event was resumed (IsResume)"),
+    C("split_ordinal", I, "Split points: the 0-based number of the split the point ends (SplitOrdinal); null on "
+      "other points, which do not carry it"),
+    C("poi_type", S, "Hikes: the kind of point of interest (POIType)"),
+    C("user_poi_ordinal", I, "Hikes: the wearer's own number for the point (UserPOIOrdinal)"),
+    local_time="`time` + `utc_offset_s` for public activities; private points are UTC without an offset",
 )
 
 # Band summaries: from the private API (zeros are sent as 0) and the public one, which leaves out zero and unknown
@@ -190,6 +339,10 @@ BAND_DAILY_SUMMARIES = table(
       "(right for UTC offsets within 12 h)"),
     C("api", S, "Which Band API the row came from: private (dns-cargo.com OData) or public (api.microsofthealth.net)"),
     C("start_time", UTC_TIME, "The day's timestamp as the API sent it (TimeOfDay / startTime), in UTC"),
+    C("utc_offset_s", I, "The wearer's UTC offset for the day: private, the request's timeZoneUtcOffset (the offset "
+      "the service cut days by); public, local midnight (parentDay, else `day`) minus `start_time`, since the "
+      "service writes daily starts in UTC", "s"),
+    C("transit_day", B, "The wearer changed time zones during the day (public isTransitDay)"),
     C("steps", I, "Steps taken (null when the API left it out)", "steps"),
     C("calories_kcal", F, "Calories burned (public: null when totalCalories is left out)", "kcal"),
     C("hr_avg_bpm", F, "Average heart rate (null when left out)", "bpm"),
@@ -197,18 +350,19 @@ BAND_DAILY_SUMMARIES = table(
     C("hr_low_bpm", F, "Lowest heart rate", "bpm"),
     C("distance_m", F, "Distance covered (TotalDistance / totalDistance, cm in the API)", "m"),
     C("distance_on_foot_m", F, "Distance covered on foot", "m"),
+    *distance_columns("over the day"),
     C("floors_climbed", I, "Floors climbed (private API only)", "count"),
     C("active_hours", I, "Hours with activity (NumberOfActiveHours / activeHours)", "h"),
     C("uv_exposure_s", F, "Time in UV light (private UvExposure in minutes; public ISO 8601 duration)", "s"),
     C("cardio_s", F, "Cardio activity (CardioScore, seconds: the app shows it /60 as cardio minutes)", "s"),
     C("intense_cardio_s", F, "Intense cardio activity (IntenseCardioSeconds)", "s"),
-    C("hr_zone_under_s", F, "Time below 50% of max heart rate (DailyHeartRateZones.Under, minutes in the API)", "s"),
-    C("hr_zone_healthy_heart_s", F, "Time at 50-60% of max heart rate (HealthyHeart)", "s"),
-    C("hr_zone_fitness_s", F, "Time at 60-70% of max heart rate (FitnessZone)", "s"),
-    C("hr_zone_aerobic_s", F, "Time at 70-80% of max heart rate (Aerobic)", "s"),
-    C("hr_zone_anaerobic_s", F, "Time at 80-90% of max heart rate (Anaerobic)", "s"),
-    C("hr_zone_redline_s", F, "Time at 90-100% of max heart rate (RedLine)", "s"),
-    C("hr_zone_over_s", F, "Time above max heart rate (Over)", "s"),
+    *hr_zone_columns("DailyHeartRateZones / heartRateZones, minutes in the API"),
+    C("activity_level", S, "ActivityLevel as reported (private API)"),
+    C("day_classification", S, "DayClassification as reported (private API)"),
+    C("itcal", F, "ItCal as the private API sent it (undocumented)"),
+    C("source_devices", S, "What the day's data came from (SourceDevices, private API): per sensor, "
+      "`SensorType:SourceType/DeviceMetadataHint=DeviceId+DeviceId`, joined by ','"),
+    local_time="`day` is the local day; `start_time` + `utc_offset_s` is its local midnight",
 )
 
 BAND_HOURLY_SUMMARIES = table(
@@ -218,6 +372,11 @@ BAND_HOURLY_SUMMARIES = table(
     ("time",),
     C("time", UTC_TIME, "Start of the hour (UTC; TimeOfDay / startTime, whose offset is applied)"),
     C("api", S, "Which Band API the row came from: private (dns-cargo.com OData) or public (api.microsofthealth.net)"),
+    C("utc_offset_s", I, "Public: the offset startTime was written with (the one the request asked in); private: the "
+      "offset of the datetimeoffset bounds in the request's $filter, the local day the app asked for, when they name "
+      "one", "s"),
+    C("day_id", D, "The local day the hour is filed under (public parentDay)"),
+    C("transit_day", B, "The wearer changed time zones during the hour (public isTransitDay)"),
     C("steps", I, "Steps taken (null when the API left it out)", "steps"),
     C("calories_kcal", F, "Calories burned (public: null when totalCalories is left out)", "kcal"),
     C("hr_avg_bpm", F, "Average heart rate (null when left out)", "bpm"),
@@ -225,10 +384,14 @@ BAND_HOURLY_SUMMARIES = table(
     C("hr_low_bpm", F, "Lowest heart rate", "bpm"),
     C("distance_m", F, "Distance covered (TotalDistance, a string of cm in the private API)", "m"),
     C("distance_on_foot_m", F, "Distance covered on foot", "m"),
+    *distance_columns("in the hour"),
     C("floors_climbed", I, "Floors climbed (private API only)", "count"),
     C("active_hours", I, "Active hours the public API counts in this hour (activeHours)", "h"),
     C("uv_exposure_s", F, "Time in UV light (private UvExposure in minutes; public ISO 8601 duration)", "s"),
     C("activity_level", S, "ActivityLevel as reported (private API, e.g. Inactive)"),
+    C("day_classification", S, "DayClassification as reported (private API)"),
+    C("itcal", F, "ItCal as the private API sent it (undocumented)"),
+    local_time="`time` + `utc_offset_s` where the source names an offset (see it); `day_id` for public hours",
 )
 
 BAND_DEVICES = table(
@@ -245,6 +408,7 @@ BAND_DEVICES = table(
     C("device_status", S, "Active, Inactive, Unknown"),
     C("last_successful_sync", UTC_TIME, "When the device last synced with the service (UTC)"),
     C("created_time", UTC_TIME, "When the device was first registered (UTC)"),
+    local_time="none: the times are the service's bookkeeping, in UTC",
 )
 
 BAND_INSIGHTS = table(
@@ -274,6 +438,7 @@ BAND_INSIGHTS = table(
     C("tone", S, "TonePivot as sent"),
     C("scope", S, "ScopePivot as sent (the apps ask for Global)"),
     C("noteworthy", S, "NoteworthyPivot as sent (a string on Android, true/false on Windows)"),
+    local_time="`effective_time` + `utc_offset_s` (EffectiveDT is written with an offset)",
 )
 
 SENSE_NIGHTS = table(
@@ -285,7 +450,11 @@ SENSE_NIGHTS = table(
     C("score_condition", S, "IDEAL, WARNING, ALERT, UNAVAILABLE, INCOMPLETE, NO_DATA"),
     C("message", S, "Summary shown in the app (Markdown)"),
     C("api_version", I, "Timeline API version the night came from: 1 or 2"),
+    C("sleep_periods", S, "v2: the parts of the day slept in (sleep_periods: MORNING, AFTERNOON, NIGHT), joined by "
+      "',' (sent from April 2017)"),
+    C("locked_down", B, "v2: the night can no longer be edited (locked_down, sent from April 2017)"),
     group="night",
+    local_time="`night` is the local date of the night's evening",
 )
 
 SENSE_TIMELINE_EVENTS = table(
@@ -305,7 +474,14 @@ SENSE_TIMELINE_EVENTS = table(
       "medium; the early-2015 iOS app drew light below 70), not the later server's mapping, which showed plain v1 "
       "segments awake"),
     C("message", S, "Text shown in the app (Markdown)"),
+    C("segment_id", I, "v1: the segment's id (id)"),
+    C("sleep_period", S, "v2: the part of the day the event is in (sleep_period: MORNING, AFTERNOON, NIGHT)"),
+    C("valid_actions", S, "v2: what the app let the wearer do with the event (valid_actions: ADJUST_TIME, VERIFY, "
+      "INCORRECT, REMOVE), joined by ','"),
+    C("sound_duration_s", F, "v1: length of the sound clip recorded with the event (sound.duration_millis)", "s"),
+    C("sound_empty", B, "v1: the recorded sound clip is empty (sound.is_empty)"),
     group="night",
+    local_time="`time` + `utc_offset_s` (the wearer's offset sent with every event)",
 )
 
 SENSE_NIGHT_METRICS = table(
@@ -320,18 +496,26 @@ SENSE_NIGHT_METRICS = table(
     C("condition", S, "IDEAL, WARNING, ALERT, UNKNOWN, …"),
     C("message", S, "v1 insights: the text shown (Markdown)"),
     group="night",
+    local_time="`night` is a local date; `time` is UTC (the night's events in sense_timeline_events carry the "
+    "offset)",
 )
 
 SENSE_ROOM_READINGS = table(
     "sense_room_readings",
     "Current room conditions reported by Sense (room/current, GET /v2/sensors).",
     ("sensor", "time"),
-    C("time", UTC_TIME, "When the reading was taken (v1: last_updated_utc; v2: the capture time)"),
+    C("time", UTC_TIME, "When the reading was taken (v1: last_updated_utc; v2: the capture time; v1 timeline "
+      "segments: the segment's start)"),
     C("sensor", S, "temperature, humidity, light, sound, particulates, co2, tvoc, uv, pressure…"),
     C("value", F, "Reading in `unit` (temperatures in Celsius)"),
-    C("unit", S, "celsius, percent, lux, db, aqi, ppm, ug_m3…: as sent, lower case, Fahrenheit converted"),
+    C("unit", S, "As sent, lower case: celsius (c, celcius; Fahrenheit converted), percent (%), lux, db, aqi, ppm, "
+      "mg_cm (v2 particulates and VOCs: Hello's name for µg/m³ [I]), count (UV index), millibar…"),
     C("condition", S, "IDEAL, WARNING, ALERT, UNKNOWN, …"),
     C("message", S, "Text shown in the app (Markdown)"),
+    C("ideal_conditions", S, "v1: the advice shown with the reading (ideal_conditions, Markdown)"),
+    C("sensor_name", S, "v2: the sensor's name as the app showed it (name, e.g. Noise, Barometric Pressure)"),
+    local_time="none: v1 last_updated_utc and v2 capture times are UTC, and the room's offset is not sent with them "
+    "(sense_sensor_samples has it)",
 )
 
 SENSE_SENSOR_SAMPLES = table(
@@ -345,6 +529,22 @@ SENSE_SENSOR_SAMPLES = table(
       "sensor (two or more) reads exactly 0 (the server's default for a missing bucket). A lone 0 is kept: 0 lux is "
       "a dark room, and a single-sensor v1 history cannot tell its 0s from readings"),
     C("resolution_s", I, "Width of the time bucket", "s"),
+    local_time="`time` + `utc_offset_s` (the room's offset sent with every bucket)",
+)
+
+SENSE_SENSOR_SCALES = table(
+    "sense_sensor_scales",
+    "The ranges the Sense app graded each room reading by (GET /v2/sensors `scale`): one row per sensor, unit and "
+    "range, the newest capture's winning.",
+    ("sensor", "unit", "position"),
+    C("sensor", S, "temperature, humidity, light, sound, particulates, co2, tvoc, uv, pressure… (the sensor's type)"),
+    C("unit", S, "The unit the bounds are in, as the readings' (`unit` of sense_room_readings)"),
+    C("position", I, "0-based place of the range in the scale"),
+    C("name", S, "The range's name as the app showed it (e.g. Cold, Ideal, Somewhat noisy)"),
+    C("min_value", F, "Lower bound, in `unit` (null: open below; Fahrenheit converted)"),
+    C("max_value", F, "Upper bound, in `unit` (null: open above; Fahrenheit converted)"),
+    C("condition", S, "The condition a reading in this range has: IDEAL, WARNING, ALERT"),
+    local_time="none: a scale has no time",
 )
 
 SENSE_TRENDS = table(
@@ -385,7 +585,10 @@ SENSE_TRENDS = table(
     C("unit", S, "score, s or fraction (null for an unknown data_type, value as sent)"),
     C("missing", S, "Why `value` is null: padding (sent as null) or no_data (sent as -1)"),
     C("condition", S, "v1: the point's data_label (BAD, OK, GOOD); v2: null"),
+    C("options", S, "v1: the time periods the app could show the graph over (options: 1W, 2W, 1M, 3M, ALL), joined "
+      "by ','"),
     group="trend_set",
+    local_time="`date` is a local date; v1 `time` + `utc_offset_s`",
 )
 
 SENSE_INSIGHTS = table(
@@ -402,6 +605,7 @@ SENSE_INSIGHTS = table(
     C("info_preview", S, "Title of the linked article, if any"),
     C("insight_type", S, "v2: DEFAULT or BASIC; v1: null"),
     C("api_version", I, "Insights API version the card came from: 1 or 2"),
+    local_time="none: `time` is UTC and no offset is sent",
 )
 
 SENSE_DEVICES = table(
@@ -418,6 +622,9 @@ SENSE_DEVICES = table(
     C("color", S, "Device colour as sent"),
     C("battery_pct", F, "Pills: battery level", "%"),
     C("battery_type", S, "Pills: battery type as sent"),
+    C("wifi_rssi_dbm", F, "Senses: strength of the Wi-Fi signal (wifi_info.rssi)", "dBm"),
+    C("wifi_condition", S, "Senses: the app's grade of the Wi-Fi signal (wifi_info.condition)"),
+    local_time="none: `last_updated` is UTC",
 )
 
 SENSE_QUESTIONS = table(
@@ -431,6 +638,7 @@ SENSE_QUESTIONS = table(
     C("ask_time", S, "MORNING, AFTERNOON, EVENING or ANYTIME (ask_time)"),
     C("question_type", S, "CHOICE (one answer), CHECKBOX (several), QUANTITY, DURATION, TIME, TEXT (type)"),
     C("text", S, "The question as shown"),
+    local_time="`ask_date` is the local day",
 )
 
 SENSE_QUESTION_CHOICES = table(
@@ -441,6 +649,7 @@ SENSE_QUESTION_CHOICES = table(
     C("choice_id", I, "The choice (id); answers name it"),
     C("position", I, "0-based place of the choice in the list shown"),
     C("text", S, "The choice as shown"),
+    local_time="none: a choice has no time",
 )
 
 SENSE_QUESTION_ANSWERS = table(
@@ -455,6 +664,7 @@ SENSE_QUESTION_ANSWERS = table(
     C("action", S, "answered or skipped"),
     C("choice_id", I, "The choice picked (null for a skip)"),
     C("choice_text", S, "The choice's text as the app sent it (null for a skip)"),
+    local_time="none: when the user answered is `captured_at` (UTC)",
 )
 
 SENSE_ALARMS = table(
@@ -482,6 +692,7 @@ SENSE_ALARMS = table(
     C("sound_name", S, "Ringtone name (sound.name)"),
     C("source", S, "Where the alarm was made: MOBILE_APP, VOICE_SERVICE, OTHER (source; null when not sent)"),
     C("expansions", S, "Expansions run with the alarm (e.g. lights), as id:on or id:off joined by ','"),
+    local_time="`hour`, `minute` and `ring_date` are the Sense's local time; its zone is not in the payload",
 )
 
 REJECTS = Table(
@@ -579,6 +790,7 @@ TABLES: dict[str, Table] = {
         SENSE_NIGHT_METRICS,
         SENSE_ROOM_READINGS,
         SENSE_SENSOR_SAMPLES,
+        SENSE_SENSOR_SCALES,
         SENSE_TRENDS,
         SENSE_INSIGHTS,
         SENSE_DEVICES,
@@ -593,15 +805,34 @@ TABLES: dict[str, Table] = {
 
 
 def data_dictionary() -> str:
-    """The README's data dictionary, as Markdown."""
+    """The README's data dictionary, as Markdown: every table and column, where each column's values come from, and
+    the fields of each endpoint deliberately not kept, with why (from the endpoints' `Fields`)."""
+    from .devices import endpoints  # the devices' field maps name these tables' columns
+
+    sources: dict[str, list[str]] = {}  # "table.column" -> "`path` (endpoint)" of every field it is filled from
+    for endpoint in endpoints():
+        for path, columns in endpoint.fields.kept() if endpoint.fields else ():
+            for column in columns:
+                sources.setdefault(column, []).append(f"`{path}` ({endpoint.name})")
     out = []
     for t in TABLES.values():
         key = ", ".join(f"`{k}`" for k in t.key if k != "participant_id")
         out.append(f"### `{t.name}`\n\n{t.description} Key: {key} (per participant).\n")
-        out.append("| column | type | unit | meaning |\n|---|---|---|---|")
+        if t.local_time:
+            out.append(f"Local time: {t.local_time}.\n")
+        out.append("| column | type | unit | meaning | from |\n|---|---|---|---|---|")
         for c in t.columns:
-            out.append(f"| `{c.name}` | {_type_name(c.dtype)} | {c.unit or ''} | {c.description} |")
+            came_from = "; ".join(sources.get(f"{t.name}.{c.name}", ()))
+            out.append(f"| `{c.name}` | {_type_name(c.dtype)} | {c.unit or ''} | {c.description} | {came_from} |")
         out.append("")
+    out.append("### Fields not kept\n")
+    out.append("Every field of every endpoint's payloads is a column above or listed here, with why it is not kept.\n")
+    for endpoint in endpoints():
+        dropped = list(endpoint.fields.dropped()) if endpoint.fields else []
+        if dropped:
+            out.append(f"`{endpoint.name}`:\n")
+            out += [f"- `{path}`: {reason}" for path, reason in dropped]
+            out.append("")
     return "\n".join(out)
 
 

@@ -33,7 +33,7 @@ def validator(schema_name: str) -> jsonschema_rs.Validator:
 
 def schema_problem(schema_name: str, payload: Any) -> str | None:
     """None when the payload fits the schema, else the first violation as one line: `at /path: message`, the value
-    at fault named by its type alone (`a string of 12 characters is not one of …`)."""
+    at fault named by its type alone (`a string is not one of …`)."""
     v = validator(schema_name)
     try:
         if v.is_valid(payload):

@@ -1068,6 +1068,15 @@ V1_SEGMENTS = [  # (event_type, sleep_depth, seconds, message); 2014 servers wro
 ]
 
 
+# The room as the night's first segment began (suripu-core SensorReading: whole numbers, unit enum names), and the
+# snoring clip the v1 server linked (a signed URL, never kept).
+V1_SEGMENT_ROOM = {"LIGHTS_OUT": [{"name": "temperature", "value": 19, "unit": "CELCIUS"},
+                                  {"name": "humidity", "value": 38, "unit": "PERCENT"},
+                                  {"name": "particulates", "value": 12, "unit": "PPM"}]}
+V1_SEGMENT_SOUND = {"SNORING": {"url": "https://hello-audio.s3.amazonaws.com/snore/abc.mp3?Signature=made-up",
+                                "duration_millis": 6400, "is_empty": False}}
+
+
 def sense_timeline_v1() -> list[dict]:
     """A `GET /v1/timeline/2015-01-20` answer: an array holding one v1 timeline."""
     t = ms(datetime(2015, 1, 20, 23, 2, tzinfo=PST))
@@ -1075,7 +1084,7 @@ def sense_timeline_v1() -> list[dict]:
     for i, (event_type, depth, seconds, message) in enumerate(V1_SEGMENTS, 1):
         segments.append({"id": i, "timestamp": t, "duration": seconds, "offset_millis": TZ_OFFSET_MS,
                          "sleep_depth": depth, "event_type": event_type, "message": message,
-                         "sensors": [], "sound": None})
+                         "sensors": V1_SEGMENT_ROOM.get(event_type, []), "sound": V1_SEGMENT_SOUND.get(event_type)})
         t += seconds * 1000
     types = [s["event_type"] for s in segments]
     got_in, fell, woke = types.index("IN_BED"), types.index("SLEEP"), types.index("WAKE_UP")

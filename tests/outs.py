@@ -65,7 +65,7 @@ ERRNO = {"ENOSPC": errno.ENOSPC, "EIO": errno.EIO}
 
 
 class Faults:
-    """Faults at the store's steps: (step, occurrence, action), the action "kill" (SIGKILL to this process),
+    """Faults at the store's steps: (step, occurrence, action), the step "name" or "name=entry", the action "kill" (SIGKILL to this process),
     "interrupt" (SIGINT to it), "ENOSPC" or "EIO" (raised as the OSError the step would have failed with, at that occurrence and every later
     one, unless `once`). Armed through a process-wide audit hook (hooks cannot be removed): `arm`, then `disarm`."""
 
@@ -90,7 +90,8 @@ class Faults:
             return
         self.steps.append(args)
         for f in self.armed:
-            if f["step"] != args[0]:
+            step, _, detail = f["step"].partition("=")  # "apply=report.json": that step for that entry only
+            if step != args[0] or (detail and detail != args[1]):
                 continue
             f["seen"] += 1
             if f["seen"] == f["at"] or (f["seen"] > f["at"] and not f["once"]):

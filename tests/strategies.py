@@ -449,7 +449,7 @@ def timeline_v1_calls(draw) -> DeviceCall:
         "sense_timeline_events": sum(len(n.get("segments") or ()) for n in payload),
         "sense_night_metrics": sum(
             len(n.get("insights") or ())
-            + sum((n.get("statistics") or {}).get(name) is not None for name in V1_STATISTICS)
+            + sum(value is not None for value in (n.get("statistics") or {}).values())  # unknown names too
             for n in payload
         ),
     }

@@ -10,6 +10,7 @@ import pytest
 from converters import devices
 from converters.devices import band, sense
 from converters.devices.base import Request, datetime_us, row_by_row
+from converters.tables import TABLES
 from converters.validation import schema_problem
 
 
@@ -66,7 +67,8 @@ def decode(endpoint, payload, path_params=None, body=None, captured_at=None):
     rows = list(row_by_row(endpoint.decode(payload, Request(path_params or {}, {}, body, captured_at))))
     out: dict[str, list] = {}
     for table, row in rows:
-        out.setdefault(table, []).append(row)
+        assert set(row) <= set(TABLES[table].row_schema), table  # a column left out is null; none misnamed
+        out.setdefault(table, []).append(dict.fromkeys(TABLES[table].row_schema) | row)
     return out
 
 

@@ -57,8 +57,12 @@ def test_readme_data_dictionary_matches_the_table_definitions():
 def test_readme_synopsis_names_every_command_and_option():
     text = README.read_text()
     synopsis = next(b.body for b in blocks(text) if b.start > text.index("## Command line"))
-    group = typer.main.get_command(app)
-    for name, command in group.commands.items():
+    commands = list(typer.main.get_command(app).commands.items())
+    while commands:
+        name, command = commands.pop()
+        if subcommands := getattr(command, "commands", None):  # a group: `export omh`
+            commands += [(f"{name} {sub}", c) for sub, c in subcommands.items()]
+            continue
         assert f"databack {name}" in synopsis
         for param in command.params:
             if param.param_type_name == "option":

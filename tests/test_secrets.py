@@ -1,56 +1,274 @@
-"""No Authorization header, cookie, OAuth token, password or client secret reaches a table, the report or a message."""
+"""No planted secret reaches any output: tables (Parquet and CSV, generic ones too), partitions, report.json,
+datapackage.json, stdout and stderr of `convert` (with --generic, --json, --debug), `inspect` (table and --json),
+`scrub` and the scrubbed copies themselves; pseudonymised runs name no folder; scrubbed copies convert to the same
+device tables and rejects; the README's table of secrets lists every kind of the corpus (tests/secret_corpus.py).
+"""
 
 from __future__ import annotations
 
+import base64
 import json
+import os
+import re
+import subprocess
 import sys
+from pathlib import Path
+from urllib.parse import unquote_plus
 
 import polars as pl
 import pytest
-from builders import BAND_EVENTS_URL, band_event, entry
+import secret_corpus
 from conftest import REPO
+from mitmproxy import io as mio
 from typer.testing import CliRunner
 
+from converters.captures import Exchange, read_capture
 from converters.cli import app
+from converters.pipeline import Input, convert
 
 sys.path.insert(0, str(REPO / "samples"))
-from make_samples import SECRETS  # noqa: E402
+from make_samples import SECRETS as SAMPLE_SECRETS  # noqa: E402
 
-EXTRA = ["planted-auth-0101", "planted-cookie-0102", "planted-token-0103", "planted-password-0104"]
-
-
-def planted_har(path):
-    """A capture with secrets in headers, query strings, the token exchange, a reject and a cut-off entry."""
-    auth = {"Authorization": f"Bearer {EXTRA[0]}", "Cookie": f"session={EXTRA[1]}"}
-    entries = [
-        entry(BAND_EVENTS_URL + f"&access_token={EXTRA[2]}", band_event(), request_headers=auth,
-              response_headers={"Set-Cookie": f"s={EXTRA[1]}"}),
-        entry("https://api.hello.is/v1/oauth2/token", {"access_token": EXTRA[2], "refresh_token": EXTRA[2]},
-              method="POST", post=f"grant_type=password&username=a&password={EXTRA[3]}&client_secret={EXTRA[3]}"),
-        entry(f"https://api.hello.is/v2/timeline/2017-03-04?token={EXTRA[2]}", {"events": "oops"}, request_headers=auth),
-        entry("https://www.example.com/", "<html></html>", request_headers=auth),
-    ]
-    text = json.dumps({"log": {"version": "1.2", "creator": {"name": "t", "version": "1"}, "entries": entries}})
-    cut = text.rindex(EXTRA[0]) + 5  # cut inside the last entry's Authorization value
-    path.write_text(text[:cut])
-    return path
+SAMPLES = [REPO / "samples" / "phone-sync.har", REPO / "samples" / "phone-sync.flow"]
+PEOPLE = ("Alice-Smith", "Bob-Jones")
+runner = CliRunner()
 
 
-@pytest.mark.parametrize("fmt", ["csv", "parquet"])
-def test_no_planted_secret_reaches_any_output(tmp_path, fmt):
-    out = tmp_path / "out"
-    inputs = [str(REPO / "samples" / "phone-sync.har"), str(REPO / "samples" / "phone-sync.flow"),
-              str(planted_har(tmp_path / "planted.har"))]
-    result = CliRunner().invoke(app, ["convert", *inputs, "-o", str(out), "--format", fmt, "--json"])
-    assert result.exit_code == 1  # the planted capture is cut off
-    texts = [result.output, result.stdout]
-    for f in out.iterdir():
+def invoke(args: list[str]) -> tuple[int, str, str]:
+    result = runner.invoke(app, args, catch_exceptions=False)
+    return result.exit_code, result.stdout, result.stderr
+
+
+def output_texts(folder: Path) -> list[str]:
+    """Every file below `folder`, as text, and every value of every Parquet file cast to text."""
+    texts = []
+    for f in sorted(folder.rglob("*")):
+        if not f.is_file():
+            continue
         texts.append(f.read_bytes().decode("utf-8", "replace"))
-        if f.suffix == ".parquet":  # compressed columns: scan the values too
+        if f.suffix == ".parquet":
             df = pl.read_parquet(f)
-            texts += [str(v) for col in df.columns for v in df[col].to_list()]
-    assert len(list(out.iterdir())) > 5
-    for secret in SECRETS + EXTRA:
-        for text in texts:
-            assert secret not in text
-            assert secret[:12] not in text  # not even part of one
+            texts += [str(v) for column in df.columns for v in df[column].to_list()]
+            texts += df.columns
+    return texts
+
+
+def capture_texts(path: Path) -> list[str]:
+    """What a capture holds, as its readers and mitmproxy decode it: the bytes, every exchange's path, query,
+    headers and bodies (un-gzipped, un-base64'd), and in a flow dump every message, trailer, comment and
+    metadata."""
+    texts = [path.read_bytes().decode("utf-8", "replace")]
+    for item in read_capture(path):
+        if isinstance(item, Exchange):
+            texts += [f"{item.path}?{item.query}", repr(item.request_headers), repr(item.response_headers)]
+            texts += [body.decode("utf-8", "replace") for body in (item.request_body, item.body) if body]
+            texts += _decoded_strings([value.rpartition(" ")[2] for _, value in item.request_headers])  # Basic
+    if path.suffix == ".flow":
+        with path.open("rb") as f:
+            for flow in mio.FlowReader(f).stream():
+                texts.append(repr(flow.get_state()))
+                websocket = getattr(flow, "websocket", None)
+                for message in getattr(flow, "messages", None) or getattr(websocket, "messages", None) or ():
+                    texts.append(message.content.decode("utf-8", "replace"))
+                for message in (getattr(flow, "request", None), getattr(flow, "response", None)):
+                    if message is not None and message.raw_content:
+                        texts.append(message.get_content(strict=False).decode("utf-8", "replace"))
+    else:
+        texts += _decoded_strings(json.loads(path.read_bytes()))
+    return texts
+
+
+def _decoded_strings(value) -> list[str]:
+    """Strings of a JSON document, base64-decoded too where they are base64."""
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _decoded_strings(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in _decoded_strings(v)]
+    if isinstance(value, str):
+        try:
+            return [value, base64.b64decode(value, validate=True).decode("utf-8", "replace")]
+        except ValueError:
+            return [value]
+    return []
+
+
+def leaks(needles: tuple[str, ...], texts: list[str]) -> list[str]:
+    """The needles found in the texts, as they are or percent-decoded, whole or in part (their first or last 10
+    characters: a value cut short at a delimiter, or quoted cut off)."""
+    parts = {n: {n, *(p for p in (n[:10], n[-10:]) if len(n) >= 14 and _distinctive(p))} for n in needles}
+    found = []
+    for text in texts:
+        for variant in {text, unquote_plus(text)}:
+            found += [n for n in needles if any(p in variant for p in parts[n])]
+    return sorted(set(found))
+
+
+def _distinctive(part: str) -> bool:
+    """A part of a secret that no output holds by chance: 5+ different characters, letters and digits."""
+    return len(set(part)) >= 5 and any(c.isalpha() for c in part) and any(c.isdigit() for c in part)
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory) -> secret_corpus.Corpus:
+    return secret_corpus.build(tmp_path_factory.mktemp("corpus"))
+
+
+@pytest.fixture(scope="module")
+def outputs(corpus, tmp_path_factory) -> dict[str, list[str]]:
+    """Every output of every command over the corpus, as texts, by what produced it."""
+    root = tmp_path_factory.mktemp("outputs")
+    captures = [str(corpus.har), str(corpus.flow), *map(str, SAMPLES)]
+    generic = ["--generic", secret_corpus.GENERIC_HOST, "--generic", "*.example.com", "--generic", "login.live.com"]
+    texts: dict[str, list[str]] = {}
+    for fmt in ("parquet", "csv"):
+        out = root / fmt
+        code, stdout, stderr = invoke(["convert", *captures, "-o", str(out), "--format", fmt, *generic, "--json",
+                                       "--debug", "--jobs", "1"])
+        assert code == 1 and "partial: 2 device responses of a shape databack does not know" in stderr  # rejects
+        texts[f"convert --format {fmt}"] = [stdout, stderr, *output_texts(out)]
+    for args in ([], ["--json"]):
+        code, stdout, stderr = invoke(["inspect", *captures, *args, "--jobs", "1"])
+        assert code == 0, stderr
+        texts[f"inspect {' '.join(args)}"] = [stdout, stderr]
+    scrubbed = root / "scrubbed" / "new"
+    for capture in (corpus.har, corpus.flow):
+        code, stdout, stderr = invoke(["scrub", str(capture), "-o", f"{scrubbed}/", "--json"])
+        assert code == 0, stderr
+        texts[f"scrub {capture.name}"] = [stdout, stderr, *capture_texts(scrubbed / capture.name)]
+    out = root / "from-scrubbed"
+    code, stdout, stderr = invoke(["convert", str(scrubbed), "-o", str(out), "--format", "csv", *generic, "--json",
+                                   "--jobs", "1"])
+    texts["convert of the scrubbed copies"] = [stdout, stderr, *output_texts(out)]
+    return texts
+
+
+@pytest.fixture(scope="module")
+def corpus_texts(corpus) -> list[str]:
+    return capture_texts(corpus.har) + capture_texts(corpus.flow)
+
+
+@pytest.mark.parametrize("kind", secret_corpus.KINDS)
+def test_the_corpus_holds_each_kind_where_a_reader_sees_it(corpus, corpus_texts, kind):
+    assert leaks(corpus.needles[kind], corpus_texts) == sorted(corpus.needles[kind])
+
+
+@pytest.mark.parametrize("kind", secret_corpus.KINDS)
+def test_no_output_holds_a_planted_secret(corpus, outputs, kind):
+    found = {what: leaks(corpus.needles[kind], texts) for what, texts in outputs.items()}
+    assert {what: needles for what, needles in found.items() if needles} == {}
+
+
+def test_no_output_holds_a_secret_of_the_samples(outputs):
+    found = {what: leaks(tuple(SAMPLE_SECRETS), texts) for what, texts in outputs.items()}
+    assert {what: needles for what, needles in found.items() if needles} == {}
+
+
+def test_outputs_still_hold_the_data(outputs):
+    """The scans above look at real outputs: device rows, rejects, generic tables, templates."""
+    csv = "\n".join(outputs["convert --format csv"])
+    assert "2519812557630091728" in csv and "2519812557630091729" in csv  # both Band events, one on a "token" path
+    assert "generic__api_example_com_v2_share_redacted_summary" in csv
+    inspected = "\n".join(outputs["inspect --json"])
+    assert "/v1/account/{redacted}/profile" in inspected
+    assert "/v1/room/current;jsessionid={redacted}" in inspected
+    assert "Events(eventId={id},token={redacted})" in inspected
+
+
+def table_dicts(path: Path, name: str) -> tuple[dict, list]:
+    result = convert([Input(path, name, True)])
+    tables = {t: df.to_dicts() for t, df in result.tables.items() if not t.startswith("generic__")}
+    return tables, [{k: v for k, v in f.as_dict().items() if k not in ("sha256", "size_bytes")} for f in result.files]
+
+
+@pytest.mark.parametrize("capture", ["har", "flow"])
+def test_scrubbed_corpus_converts_to_the_same_device_tables_rejects_and_report(corpus, tmp_path, capture):
+    from converters.scrub import scrub_capture
+
+    src = corpus.har if capture == "har" else corpus.flow
+    report = scrub_capture(src, tmp_path / src.name)
+    assert report.status == "ok"
+    original, scrubbed = table_dicts(src, "corpus"), table_dicts(tmp_path / src.name, "corpus")
+    assert {"band_events", "sense_timeline_events", "sense_room_readings", "rejects"} <= original[0].keys()
+    assert len(original[0]["band_events"]) == 2  # one of them on a device path that says "token"
+    assert scrubbed == original
+
+
+@pytest.fixture(scope="module")
+def pseudonymised(corpus, tmp_path_factory) -> tuple[Path, list[tuple[int, str, str]]]:
+    """Two runs over folders named after people, with --pseudonymize: the second finds nothing new."""
+    root = tmp_path_factory.mktemp("study")
+    incoming = root / "incoming"
+    for person, capture in zip(PEOPLE, (corpus.har, corpus.flow)):
+        (incoming / person).mkdir(parents=True)
+        (incoming / person / f"2024-03-02-phone{capture.suffix}").write_bytes(capture.read_bytes())
+    (root / "participants.csv").write_text("pattern,participant_id\n" + "".join(f"*/{p}/*,{p}\n" for p in PEOPLE))
+    (root / "study.key").write_text("a key of the study team, 32 bytes")
+    args = ["convert", str(incoming), "-o", str(root / "tables"), "--participants", str(root / "participants.csv"),
+            "--pseudonymize", "--key-file", str(root / "study.key"), "--partition-by", "participant_id", "--json",
+            "--jobs", "1"]
+    return root / "tables", [invoke(args), invoke(args)]
+
+
+def test_a_pseudonymised_run_names_no_participant_folder_anywhere(pseudonymised):
+    tables, runs = pseudonymised
+    texts = output_texts(tables) + [text for _, stdout, stderr in runs for text in (stdout, stderr)]
+    texts += [str(p.relative_to(tables)) for p in tables.rglob("*")]  # partition folders and file names
+    names = [part for person in PEOPLE for part in (person, *person.split("-"))]
+    assert [n for n in names if any(n in text for text in texts)] == []
+    source_files = pl.read_parquet(tables / "band_events" / "**" / "*.parquet")["source_file"].unique().to_list()
+    assert len(source_files) == 2 and all(re.fullmatch(r"d-[0-9a-f]{16}/2024-03-02-phone\.(har|flow)", s)
+                                          for s in source_files)
+
+
+def test_a_pseudonymised_source_file_is_stable_so_a_rerun_skips_what_it_converted(pseudonymised):
+    tables, ((first_code, first, _), (second_code, second, stderr)) = pseudonymised
+    assert first_code == second_code == 1  # the rejected nights make the files partial
+    assert "2 inputs already converted unchanged" in stderr
+    files = lambda report: sorted(f["file"] for f in json.loads(report)["files"])  # noqa: E731
+    assert files(first) == files(second)
+
+
+def test_scrub_writes_into_a_folder_creating_it_or_names_what_it_cannot_make(tmp_path):
+    sample = SAMPLES[0]
+    existing = tmp_path / "existing"
+    existing.mkdir()
+    assert invoke(["scrub", str(sample), "-o", str(existing)])[0] == 0
+    assert invoke(["scrub", str(sample), "-o", f"{tmp_path}/new/deeper/"])[0] == 0
+    assert invoke(["scrub", str(sample), "-o", str(tmp_path / "missing" / "copy.har")])[0] == 0
+    assert [p.relative_to(tmp_path) for p in sorted(tmp_path.rglob("*.har"))] == [
+        Path("existing/phone-sync.har"), Path("missing/copy.har"), Path("new/deeper/phone-sync.har")]
+    (tmp_path / "a-file").write_text("")
+    code, _, stderr = invoke(["scrub", str(sample), "-o", str(tmp_path / "a-file" / "copy.har")])
+    assert code == 2 and f"cannot create the folder {tmp_path / 'a-file'}" in stderr
+
+
+def test_debug_traceback_names_where_and_what_without_the_secret_it_quotes(tmp_path):
+    """A bug whose message quotes a payload (here: a decoder raising with a token and a password in its message)
+    is shown by --debug with its frames and exception type, its quoted values and credentials replaced."""
+    secret, password = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJkZWJ1ZyJ9.c2lnbmF0dXJlLWRlYnVn", "Tr0ub4dor&3-debug"
+    script = (
+        "import sys\n"
+        "from converters.devices import band\n"
+        "def broken(payload, request):\n"
+        f"    raise RuntimeError('bad event ' + repr({secret!r}) + ' password={password}')\n"
+        "object.__setattr__(band.EVENTS, 'decode', broken)\n"
+        "from converters.cli import main\n"
+        "sys.argv = ['databack', 'convert', sys.argv[1], '-o', sys.argv[2], '--debug', '--jobs', '1']\n"
+        "main()\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script, str(SAMPLES[0]), str(tmp_path / "out")],
+                            capture_output=True, text=True, cwd=REPO, env=os.environ | {"PYTHONPATH": str(REPO)})
+    assert result.returncode == 1
+    assert "RuntimeError: bad event '…' password=REDACTED" in result.stderr
+    assert "in broken" in result.stderr  # where it happened
+    assert secret not in result.stderr and secret[:16] not in result.stderr and password not in result.stderr
+
+
+def readme_kinds() -> list[str]:
+    text = (REPO / "README.md").read_text()
+    section = text.split("<!-- secrets table -->", 2)[1]
+    return re.findall(r"^\| `([a-z0-9-]+)` \|", section, re.MULTILINE)
+
+
+def test_the_readme_table_of_secrets_has_one_row_per_kind_of_the_corpus():
+    assert readme_kinds() == list(secret_corpus.KINDS)

@@ -234,7 +234,7 @@ def test_a_rerun_reads_the_earlier_tables_in_slices_and_gives_the_tables_of_one_
     parts = read_output(again)[0]["sense_sensor_samples"]
     assert isinstance(parts, list) and len(parts) > 1  # slices of SPILL_ROWS rows
     result = runner.invoke(app, ["convert", *map(str, SAMPLES), "-o", str(again), "-j", "1", *layout])
-    assert result.exit_code == 0 and "1 inputs already converted unchanged" in result.output
+    assert result.exit_code == 0 and "1 input already converted unchanged" in result.output
     spill.SPILL_ROWS, spill.SORT_ROWS = 10**9, 10**9
     assert runner.invoke(app, ["convert", *map(str, SAMPLES), "-o", str(once), "-j", "1", *layout]).exit_code == 0
     assert_same_tables(again, once)

@@ -254,10 +254,12 @@ def test_out_on_a_read_only_file_system_is_one_line_and_exit_1(tmp_path, mount):
         result = convert(SAMPLES / "phone-sync.flow", "-o", target)
         assert (result.exit_code, result.output) == (1, f"databack: cannot write into {target}: Read-only file system\n")
     assert state(out) == before
+    merged = runner.invoke(app, ["merge", str(out), "-o", str(tmp_path / "merged")])  # read as it is
+    assert merged.exit_code == 0, merged.output
 
 
 def test_out_on_a_full_disk_is_left_as_it_was_and_converts_once_there_is_room(tmp_path, mount):
-    disk = mount(tmp_path / "disk", "600k")
+    disk = mount(tmp_path / "disk", "1200k")  # room for OUT (about 400 KB of tables) and its staged next state
     out = disk / "out"
     assert convert(SAMPLES / "phone-sync.har", "-o", out).exit_code == 0
     before = state(out)
@@ -373,3 +375,23 @@ def test_merge_reads_each_shard_under_its_lock_after_repairing_it(tmp_path):
     assert not (tmp_path / "s1" / ".databack-work-abc").exists()
     once, merged = state(tmp_path / "once"), state(tmp_path / "m")
     assert {k: v for k, v in once.items() if k != "report.json"} == {k: v for k, v in merged.items() if k != "report.json"}
+
+
+def test_a_transaction_of_many_files_flushes_them_with_one_syncfs(tmp_path, monkeypatch):
+    out = tmp_path / "out"
+    out.mkdir()
+    flushed = []
+    monkeypatch.setattr(store, "_sync_file", flushed.append)
+    with store.transaction(out) as tx:
+        folder = tx.path("table")
+        folder.mkdir()
+        for i in range(store.SYNC_ONE_BY_ONE + 1):
+            (folder / f"{i}.parquet").write_text(str(i))
+    assert flushed == [] and len(list((out / "table").iterdir())) == store.SYNC_ONE_BY_ONE + 1
+    monkeypatch.setattr(store, "_syncfs", lambda path: False)  # no syncfs (not Linux): one fsync each
+    with store.transaction(out) as tx:
+        tx.path("a.txt").write_text("a")
+        tx.path("many").mkdir()
+        for i in range(store.SYNC_ONE_BY_ONE + 1):
+            (tx.path("many") / f"{i}").write_text(str(i))
+    assert len(flushed) == store.SYNC_ONE_BY_ONE + 2

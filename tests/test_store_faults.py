@@ -150,3 +150,21 @@ def test_a_run_killed_while_undoing_a_failed_change_is_completed_by_the_next(sce
     faulty = [("apply", 3, "EIO", True), ("undo", 2, "kill")]  # two changes made, one undone
     assert subprocess.run(child_command(faulty, *args), capture_output=True).returncode == -9
     assert_next_command_sees(scenario, out, "after")
+
+
+def test_the_rename_of_report_json_failing_undoes_every_table_replaced_before_it(scenario, tmp_path):
+    out = fresh_out(scenario, tmp_path)
+    faults.arm(("apply=report.json", 1, scenario["error"]))
+    result = run_b(scenario, out)
+    assert faults.disarm() == [1]
+    assert result.exit_code == 1 and result.output.splitlines()[-1].startswith(f"databack: cannot write into {out}: ")
+    assert state(out) == scenario["before"]
+    assert_consistent(out)
+    assert_next_command_sees(scenario, out, "before")
+
+
+def test_a_run_killed_before_renaming_report_json_is_completed_by_the_next(scenario, tmp_path):
+    out = fresh_out(scenario, tmp_path)
+    args = ["convert", scenario["b"], "-o", out, "-j", "1", *scenario["options"]]
+    assert subprocess.run(child_command([("apply=report.json", 1, "kill")], *args), capture_output=True).returncode == -9
+    assert_next_command_sees(scenario, out, "after")

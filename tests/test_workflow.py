@@ -160,7 +160,7 @@ def test_datapackage_describes_every_table_from_the_same_definitions(tmp_path):
     events = next(r for r in package["resources"] if r["name"] == "band_events")
     fields = {f["name"]: f for f in events["schema"]["fields"]}
     assert fields["distance_m"] == {"name": "distance_m", "type": "number", "unit": "m",
-                                    "description": "Total distance (TotalDistance); null when the event has none"}
+                                    "description": "Total distance (TotalDistance); golf: distance walked; null when the event has none"}
     assert fields["start_time"]["type"] == "datetime" and events["schema"]["primaryKey"] == ["participant_id", "event_id"]
     assert events["stats"]["rows"] == report["tables"]["band_events"]["rows"]
     assert events["bytes"] == (tmp_path / "out" / "band_events.parquet").stat().st_size

@@ -121,8 +121,12 @@ def _request(path: Path, fmt: Format, display_name: str, generic_globs: tuple[st
 def _start(request: bytes) -> subprocess.Popen:
     package_root = str(Path(__file__).resolve().parents[2])
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, (package_root, os.environ.get("PYTHONPATH"))))}
-    child = subprocess.Popen(
-        [sys.executable, "-m", "converters.captures.pipe"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env
+    child = subprocess.Popen(  # a session of its own: Ctrl-C stops the converting process, which kills it
+        [sys.executable, "-m", "converters.captures.pipe"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        env=env,
+        start_new_session=True,
     )
     assert child.stdin is not None and child.stdout is not None
     if fcntl is not None:

@@ -14,6 +14,7 @@ from ..redaction import exception_text
 from ..validation import schema_problem
 from . import band, band_public, sense
 from .base import Device, Endpoint, Match, Request, normalise_path, parse_query
+from .fields import Fields, leaf_paths, path_text
 
 if TYPE_CHECKING:
     from ..captures import Exchange
@@ -71,7 +72,8 @@ def decode(ex: Exchange, m: Match) -> tuple[str | None, list]:
 
 class UnknownShape(str):
     """The reason a response was rejected when its shape is not one databack knows (it does not fit the endpoint's
-    schema): the data it holds is not in any table, so its file is `partial`, not `ok`."""
+    schema, or it decodes to no rows while holding fields the endpoint's field map does not know): the data it holds
+    is in no table, so its file is `partial`, not `ok`."""
 
 
 def decode_payload(payload: Any, endpoint: Endpoint, request: Request) -> tuple[str | None, list]:
@@ -79,9 +81,24 @@ def decode_payload(payload: Any, endpoint: Endpoint, request: Request) -> tuple[
     if problem := schema_problem(endpoint.schema, payload):
         return UnknownShape(f"does not match schema {endpoint.schema}: {problem}"), []
     try:
-        return None, list(endpoint.decode(payload, request))
+        rows = list(endpoint.decode(payload, request))
     except (ValueError, TypeError, KeyError, ArithmeticError) as e:
         return f"could not decode: {type(e).__name__}: {exception_text(e)}", []
+    if not rows and endpoint.fields and (unknown := unknown_fields(payload, endpoint.fields)):
+        return UnknownShape(f"decodes to nothing; fields of no known shape: {', '.join(unknown)}"), []
+    return None, rows
+
+
+def unknown_fields(payload: Any, fields: Fields, at_most: int = 5) -> list[str]:
+    """The first few field paths of a payload its endpoint's field map neither keeps nor drops (names only)."""
+    unknown: list[str] = []
+    for path, container in leaf_paths(payload):
+        text = path_text(path)
+        if text not in unknown and not fields.accounts_for(path, container):
+            unknown.append(text)
+            if len(unknown) == at_most:
+                break
+    return unknown
 
 
 def read_body(ex: Exchange, reads: str) -> bytes | None:

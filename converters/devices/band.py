@@ -11,13 +11,16 @@ Golf events carry `TotalStepCount` and `TotalDistanceWalkedInCm` where other eve
 
 from __future__ import annotations
 
+import math
 import re
+import struct
 from functools import partial
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from .. import hosts
 from ..validation import schema
+from .fields import Dropped, Fields, Target
 from .base import (
     Block,
     Device,
@@ -60,10 +63,20 @@ def _event_rows(event: dict[str, Any]) -> Rows:
         "name": e.get("name"),
         "day_id": iso_date(e.get("dayid")),
         "start_time": start,
+        "utc_offset_s": None,  # the private API writes UTC
         "duration_s": number(e.get("duration")),
         "paused_s": number(e.get("pausedtime")),
+        "parent_event_id": _event_ref(e.get("parenteventid")),
+        "delivery_id": integer(e.get("deliveryid")),
+        "flags": integer(e.get("flags")),
+        "feeling": e.get("feeling"),
+        "analysis_status": e.get("analysisstatus"),
         "distance_m": per(_first(e, "totaldistance", "totaldistancewalkedincm"), CM),  # golf: distance walked
         "actual_distance_m": per(e.get("actualdistance"), CM),
+        "split_length_m": per(e.get("splitdistance"), CM),
+        "waypoint_distance_m": per(e.get("waypointdistance"), CM),
+        "speed_avg_m_s": per(e.get("averagespeed"), CM),
+        "speed_max_m_s": per(e.get("maxspeed"), CM),
         "steps": integer(_first(e, "stepstaken", "totalstepcount")),  # golf: TotalStepCount
         "calories_kcal": number(e.get("caloriesburned")),
         "calories_from_carbs_kcal": number(e.get("caloriesfromcarbs")),
@@ -71,22 +84,49 @@ def _event_rows(event: dict[str, Any]) -> Rows:
         "hr_avg_bpm": number(e.get("averageheartrate")),
         "hr_peak_bpm": number(e.get("peakheartrate")),
         "hr_low_bpm": number(e.get("lowestheartrate")),
+        **private_zones(e.get("heartratezones")),
         "pace_s_per_km": per(e.get("pace"), MS),
-        "training_effect": number(e.get("trainingeffect")),
+        "training_effect": single(e.get("trainingeffect")),
+        "vo2max_ml_kg_min": single(e.get("maximalvo2")),
+        "stress_balance": single(e.get("stressbalance")),
         "recovery_time_s": number(e.get("recoverytime")),
         "finish_hr_bpm": number(e.get("finishheartrate")),
+        "recovery_hr_1min_bpm": number(e.get("recoveryheartrate1minute")),
+        "recovery_hr_2min_bpm": number(e.get("recoveryheartrate2minute")),
         "max_altitude_m": per(e.get("maxaltitude"), CM),
         "min_altitude_m": per(e.get("minaltitude"), CM),
         "altitude_gain_m": per(e.get("totalaltitudegain"), CM),
         "altitude_loss_m": per(e.get("totalaltitudeloss"), CM),
+        "uv_exposure_s": minutes_s(e.get("uvexposure")),
+        "cardio_s": number(e.get("cardioscore")),
+        "intense_cardio_s": number(e.get("intensecardioseconds")),
+        "gps_state": text_or_none(e.get("gpsstate")),
+        "low_power_gps": e.get("islowpowergps"),
+        "split_group_size": integer(e.get("splitgroupsize")),
         "workout_plan_id": text_or_none(e.get("workoutplanid")),
+        "workout_index": integer(e.get("workoutindex")),
+        "workout_day": integer(e.get("workoutdayid")),
+        "workout_week": integer(e.get("workoutweekid")),
         "rounds": integer(e.get("roundsperformed")),
         "repetitions": integer(e.get("repetitionsperformed")),
+        "cycles": integer(e.get("cyclesperformed")),
+        "completion_type": text_or_none(e.get("completiontype")),
+        "completion_value": number(e.get("completionvalue")),
+        "display_subtype": text_or_none(e.get("kdisplaysubtype")),
+        "golf_course_id": text_or_none(e.get("courseid")),
+        "golf_course_name": e.get("coursename"),
+        "golf_course_par": integer(e.get("coursepar")),
+        "golf_tee": e.get("teenameselected"),
         "golf_holes_played": integer(e.get("totalholesplayed")),
         "golf_score": integer(e.get("totalscore")),
         "golf_par": integer(e.get("parforholesplayed")),
         "golf_par_or_better_holes": integer(e.get("parorbettercount")),
         "golf_longest_drive_m": per(e.get("longestdriveincm"), CM),
+        "golf_pace_of_play_s": number(e.get("paceofplayinseconds")),
+        **{column: per(e.get(name), CM) for column, name in HIKE_RATES.items()},
+        "resting_s": number(e.get("restingtimeinseconds")),
+        "active_s": number(e.get("activetimeinseconds")),
+        "elevation_source": text_or_none(e.get("mappointelevationsource")),
         "fall_asleep_time": iso_utc(e.get("fallasleeptime")),
         "wake_up_time": iso_utc(e.get("wakeuptime")),
         "sleep_s": number(e.get("sleeptime")),
@@ -97,6 +137,8 @@ def _event_rows(event: dict[str, Any]) -> Rows:
         "wakeups": integer(e.get("numberofwakeups")),
         "resting_hr_bpm": number(e.get("restingheartrate")),
         "sleep_efficiency_pct": number(e.get("sleepefficiencypercentage")),
+        "sleep_recovery_index": number(e.get("sleeprecoveryindex")),
+        "sleep_restoration_message": e.get("sleeprestorationmsg"),
         "auto_detected": e.get("isautodetected"),
     }
     if sequences := event.get("Sequences"):  # arrays: only as the schema checked them
@@ -109,6 +151,7 @@ def _event_rows(event: dict[str, Any]) -> Rows:
 
 def _sequence_block(event_id: str, sequences: list[dict[str, Any]]) -> Block:
     col = partial(values_of, sequences)
+    zones = [private_zones(s.get("HeartRateZones")) for s in sequences]
     return Block(
         {
             "event_id": [event_id] * len(sequences),
@@ -116,16 +159,41 @@ def _sequence_block(event_id: str, sequences: list[dict[str, Any]]) -> Block:
             "sequence_order": integers(col("Order")),
             "sequence_type": col("SequenceType"),
             "sleep_type": col("SleepType"),
+            "day_id": [iso_date(d) for d in col("DayId")],
             "start_time": [iso_utc(t) for t in col("StartTime")],
             "duration_s": numbers(col("Duration")),
+            "paused_s": numbers(col("PausedTime")),
             "sleep_s": numbers(col("SleepTime")),
+            "steps": integers([_first(s, "StepsTaken", "StepCount") for s in sequences]),
             "calories_kcal": numbers(col("CaloriesBurned")),
+            "calories_from_carbs_kcal": numbers(col("CaloriesFromCarbs")),
+            "calories_from_fat_kcal": numbers(col("CaloriesFromFat")),
             "hr_avg_bpm": numbers(col("AverageHeartRate")),
             "hr_peak_bpm": numbers(col("PeakHeartRate")),
             "hr_low_bpm": numbers(col("LowestHeartRate")),
-            "split_distance_m": scaled(col("SplitDistance"), CM),
+            **{column: [z[column] for z in zones] for column in ZONE_COLUMNS},
+            "hr_zone_classification": [text_or_none(v) for v in col("HRZoneClassification")],
+            "training_effect": [single(v) for v in col("TrainingEffect")],
+            "vo2max_ml_kg_min": [single(_first(s, "MaximalV02", "MaximalVO2")) for s in sequences],  # sic: V-zero-2
+            "stress_balance": [single(v) for v in col("StressBalance")],
+            "analysis_status": col("AnalysisStatus"),
+            "split_distance_m": scaled([_first(s, "SplitDistance", "DistanceWalkedInCm") for s in sequences], CM),
             "total_distance_m": scaled(col("TotalDistance"), CM),
             "split_pace_s_per_km": scaled(col("SplitPace"), MS),
+            "split_speed_m_s": scaled(col("SplitSpeed"), CM),
+            "actual_distance_m": scaled(col("ActualDistance"), CM),
+            "overall_pace_s_per_km": scaled(col("OverallPace"), MS),
+            "altitude_gain_m": scaled(col("AltitudeGain"), CM),
+            "altitude_loss_m": scaled(col("AltitudeLoss"), CM),
+            "climb_rate_m_per_h": scaled(col("ClimbRateInCMPerHour"), CM),
+            "poi_type": [text_or_none(v) for v in col("POIType")],
+            "user_poi_ordinal": integers(col("UserPOIOrdinal")),
+            "golf_hole": integers(col("HoleNumber")),
+            "golf_hole_par": integers(col("HolePar")),
+            "golf_hole_score": integers(col("UserScore")),
+            "golf_hole_difficulty": integers(col("HoleDifficultyIndex")),
+            "golf_distance_to_pin_m": scaled(col("DistanceToPinInCm"), CM),
+            "location_blob": col("LocationBlob"),
         },
         len(sequences),
     )
@@ -145,7 +213,10 @@ def _minute_block(event_id: str, minutes: list[dict[str, Any]]) -> Block:
             "distance_m": scaled(col("TotalDistance"), CM),
             "distance_on_foot_m": scaled(col("TotalDistanceOnFoot"), CM),
             "floors_climbed": integers(col("FloorsClimbed")),
+            "uv_exposure_s": [minutes_s(v) for v in col("UvExposure")],
             "activity_level": col("ActivityLevel"),
+            "day_classification": col("DayClassification"),
+            "itcal": numbers(col("ItCal")),
         },
         len(minutes),
     )
@@ -167,12 +238,18 @@ def _map_point_block(event_id: str, start: int | None, points: list[dict[str, An
             "altitude_m": scaled(location("AltitudeFromMSL"), CM),
             "horizontal_error_m": scaled(location("EHPE"), CM),
             "vertical_error_m": scaled(location("EVPE"), CM),
+            "speed_over_ground_m_s": scaled(location("SpeedOverGround"), CM),
             "heart_rate_bpm": numbers(col("HeartRate")),
             "distance_m": scaled(col("TotalDistance"), CM),
+            "actual_distance_m": scaled(col("ActualDistance"), CM),
             "pace_s_per_km": scaled(col("Pace"), MS),
+            "scaled_pace": integers(col("ScaledPace")),
             "speed_m_s": scaled(col("Speed"), CM),
             "is_paused": col("IsPaused"),
+            "is_resume": col("IsResume"),
             "split_ordinal": integers(col("SplitOrdinal")),
+            "poi_type": [text_or_none(v) for v in col("POIType")],
+            "user_poi_ordinal": integers(col("UserPOIOrdinal")),
         },
         len(points),
     )
@@ -184,33 +261,37 @@ def decode_daily_summaries(payload: dict[str, Any], request: Request) -> Rows:
     offset_min = int(offset) if offset not in (None, "") else None
     for summary in payload["value"]:
         s = {k.lower(): v for k, v in summary.items()}
-        zones = {k.lower(): v for k, v in (s.get("dailyheartratezones") or {}).items()}
+        day = local_day(s["timeofday"], offset_min)
         yield "band_daily_summaries", {
-            "day": local_day(s["timeofday"], offset_min),
+            "day": day,
             "api": "private",
             "start_time": iso_utc(s["timeofday"]),
+            "utc_offset_s": offset_min * 60 if offset_min is not None else midnight_offset_s(s["timeofday"], day),
             **_summary_values(s),
             "active_hours": integer(s.get("numberofactivehours")),
             "cardio_s": number(s.get("cardioscore")),
             "intense_cardio_s": number(s.get("intensecardioseconds")),
-            **{column: minutes_s(zones.get(name)) for column, name in PRIVATE_HR_ZONES.items()},
+            **private_zones(s.get("dailyheartratezones")),
+            "source_devices": _source_devices(s.get("sourcedevices")),
         }
 
 
 def decode_hourly_summaries(payload: dict[str, Any], request: Request) -> Rows:
     """`/v2/UserHourlySummary(period='h')` and the older `/v1/UserActivities(period='h')`: one `UserActivity` per
-    hour. Another period than 'h' is refused rather than filed as hours."""
+    hour. Another period than 'h' is refused rather than filed as hours. The request's $filter bounds name the
+    offset of the local day the app asked for: the rows' `utc_offset_s`."""
     period = odata_args(request.path_params.get("args")).get("period")
     if period not in (None, "", "h", "H"):
         raise ValueError(f"period {period!r} is not hourly")
+    offset = filter_offset_s(request.query.get("$filter"))
     for summary in payload["value"]:
         s = {k.lower(): v for k, v in summary.items()}
         yield "band_hourly_summaries", {
             "time": iso_utc(s["timeofday"]),
             "api": "private",
+            "utc_offset_s": offset,
             **_summary_values(s),
             "active_hours": None,
-            "activity_level": s.get("activitylevel"),
         }
 
 
@@ -226,7 +307,47 @@ def _summary_values(s: dict[str, Any]) -> Row:
         "distance_on_foot_m": per(s.get("totaldistanceonfoot"), CM),
         "floors_climbed": integer(s.get("floorsclimbed")),
         "uv_exposure_s": minutes_s(s.get("uvexposure")),
+        "activity_level": s.get("activitylevel"),
+        "day_classification": s.get("dayclassification"),
+        "itcal": number(s.get("itcal")),
     }
+
+
+def _source_devices(sources: list | None) -> str | None:
+    """SourceDevices (`[{SensorType, DeviceGroups: [{DeviceIds, DeviceMetadataHint, SourceType}]}]`) as text:
+    `SensorType:SourceType/DeviceMetadataHint=DeviceId+DeviceId`, joined by ','."""
+    parts = []
+    for source in sources or ():
+        s = {k.lower(): v for k, v in source.items()}
+        for group in s.get("devicegroups") or ():
+            g = {k.lower(): v for k, v in group.items()}
+            ids = "+".join(str(i) for i in g.get("deviceids") or ())
+            hint = f"/{g['devicemetadatahint']}" if g.get("devicemetadatahint") else ""
+            parts.append(f"{s.get('sensortype')}:{g.get('sourcetype')}{hint}={ids}")
+    return ",".join(parts) or None
+
+
+def filter_offset_s(odata_filter: str | None) -> int | None:
+    """The UTC offset the datetimeoffset bounds of an OData $filter are written with, when they all name the same."""
+    offsets = {
+        datetime.fromisoformat(value).utcoffset()
+        for value in re.findall(r"datetimeoffset'([^']+)'", odata_filter or "", re.IGNORECASE)
+    }
+    if len(offsets) != 1 or None in offsets:
+        return None
+    return int(offsets.pop().total_seconds())
+
+
+def midnight_offset_s(value: str, day: date) -> int | None:
+    """The UTC offset of a day's local midnight written as `value` (a daily summary's start): its written offset if
+    written at midnight (None for UTC written without an offset, a DayId-style date), else local midnight of `day`
+    minus the instant (`day` having been worked out from the instant)."""
+    t = datetime.fromisoformat(value)
+    if (t.hour, t.minute, t.second, t.microsecond) == (0, 0, 0, 0):
+        offset = t.utcoffset()
+        return None if offset is None or value.endswith("Z") else int(offset.total_seconds())
+    utc = t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
+    return int((datetime(day.year, day.month, day.day, tzinfo=UTC) - utc).total_seconds())
 
 
 def decode_raised_insights(payload: dict[str, Any], request: Request) -> Rows:
@@ -237,7 +358,7 @@ def decode_raised_insights(payload: dict[str, Any], request: Request) -> Rows:
             "raised_insight_id": str(r["RaisedInsightId"]),
             "insight_id": text_or_none(r.get("InsightId")),
             "effective_time": iso_utc(effective),
-            "utc_offset_s": _offset_s(effective),
+            "utc_offset_s": offset_s(effective),
             "expiration_time": iso_utc(r.get("ExpirationDT")),
             "expired": r.get("Expired"),
             "acknowledged": r.get("Acknowledged"),
@@ -258,7 +379,7 @@ def decode_raised_insights(payload: dict[str, Any], request: Request) -> Rows:
         }
 
 
-def _offset_s(value: str | None) -> int | None:
+def offset_s(value: str | None) -> int | None:
     """The UTC offset an ISO timestamp was written with, in seconds (None when it names none)."""
     offset = datetime.fromisoformat(value).utcoffset() if value else None
     return None if offset is None else int(offset.total_seconds())
@@ -273,7 +394,7 @@ def _pivot_text(value: Any) -> str | None:
     return str(value).lower() if isinstance(value, bool) else text_or_none(value)
 
 
-# band_daily_summaries column -> the zone's name in the private API's HRZones (lower-cased)
+# hr_zone_* column -> the zone's name in the private API's HRZones (lower-cased); MaxHR / MaxHr: the maximum used
 PRIVATE_HR_ZONES = {
     "hr_zone_under_s": "under",
     "hr_zone_healthy_heart_s": "healthyheart",
@@ -283,6 +404,42 @@ PRIVATE_HR_ZONES = {
     "hr_zone_redline_s": "redline",
     "hr_zone_over_s": "over",
 }
+ZONE_COLUMNS = (*PRIVATE_HR_ZONES, "max_hr_bpm")
+# Hikes: band_events column -> the private field, cm/h
+HIKE_RATES = {
+    "climb_rate_m_per_h": "climbrateincmperhour",
+    "climb_rate_max_m_per_h": "maxclimbrateincmperhour",
+    "ascent_rate_m_per_h": "ascentrateincmperhour",
+    "ascent_rate_max_m_per_h": "maxascentrateincmperhour",
+    "descent_rate_m_per_h": "descentrateincmperhour",
+    "descent_rate_max_m_per_h": "maxdescentrateincmperhour",
+}
+
+
+def private_zones(zones: dict[str, Any] | None) -> Row:
+    """The hr_zone_* columns (seconds) and max_hr_bpm of a private HRZones object (minutes), whatever its casing."""
+    z = {k.lower(): v for k, v in (zones or {}).items()}
+    return {column: minutes_s(z.get(name)) for column, name in PRIVATE_HR_ZONES.items()} | {
+        "max_hr_bpm": number(z.get("maxhr"))
+    }
+
+
+def single(value: Any) -> float | None:
+    """A float the service computed in single precision (TrainingEffect 2.0999999046325684) at that precision (2.1):
+    the shortest decimal that is the same float32. Values that are not float32s are kept as they are."""
+    v = number(value)
+    if v is None or not math.isfinite(v):
+        return v
+    try:
+        if struct.unpack("<f", struct.pack("<f", v))[0] != v:
+            return v
+    except OverflowError:
+        return v
+    for digits in range(1, 10):
+        shortest = float(f"{v:.{digits}g}")
+        if struct.unpack("<f", struct.pack("<f", shortest))[0] == v:
+            return shortest
+    return v
 
 
 def minutes_s(value: Any) -> float | None:
@@ -318,15 +475,303 @@ def _first(e: dict[str, Any], *names: str) -> Any:
     return next((e[n] for n in names if e.get(n) is not None), None)
 
 
+def _event_ref(value: Any) -> str | None:
+    """Another event's id as text; "0" (the private API's "none") is null."""
+    text = text_or_none(value)
+    return None if text in (None, "0") else text
+
+
 def text_or_none(value: Any) -> str | None:
     return None if value is None or value == "" else str(value)
 
 
+# --- Where every field goes (see fields.py) ---------------------------------------------------------------------
+
+ODATA_METADATA = Dropped("OData envelope: the address of the service's metadata document")
+ODATA_NEXT = Dropped("OData paging envelope: the address of the next page, whose records come in its own response")
+ODATA_TYPE = Dropped("the record's class name (…UserRunEventDTO, …RunEventSequenceDTO): implied by EventType and "
+                     "SequenceType")
+NEVER_SEEN = "not in any known payload, its shape unknown: not decoded"
+
+
+def zone_fields(prefix: str, table: str) -> dict[str, Target]:
+    """A private HRZones object's fields (minutes per zone, MaxHR) -> the table's hr_zone_* columns."""
+    names = {**{name: column for column, name in PRIVATE_HR_ZONES.items()}, "maxhr": "max_hr_bpm"}
+    spelled = {"healthyheart": "HealthyHeart", "fitnesszone": "FitnessZone", "redline": "RedLine", "maxhr": "MaxHR"}
+    return {f"{prefix}/{spelled.get(n, n.title())}": f"{table}.{column}" for n, column in names.items()}
+
+
+def summary_fields(prefix: str, table: str) -> dict[str, Target]:
+    """A private UserActivity's fields (event minutes, hourly and daily summaries) -> the table's columns."""
+    return {
+        f"{prefix}/StepsTaken": f"{table}.steps",
+        f"{prefix}/CaloriesBurned": f"{table}.calories_kcal",
+        f"{prefix}/AverageHeartRate": f"{table}.hr_avg_bpm",
+        f"{prefix}/PeakHeartRate": f"{table}.hr_peak_bpm",
+        f"{prefix}/LowestHeartRate": f"{table}.hr_low_bpm",
+        f"{prefix}/TotalDistance": f"{table}.distance_m",
+        f"{prefix}/TotalDistanceOnFoot": f"{table}.distance_on_foot_m",
+        f"{prefix}/FloorsClimbed": f"{table}.floors_climbed",
+        f"{prefix}/UvExposure": f"{table}.uv_exposure_s",
+        f"{prefix}/ActivityLevel": f"{table}.activity_level",
+        f"{prefix}/DayClassification": f"{table}.day_classification",
+        f"{prefix}/ItCal": f"{table}.itcal",
+        f"{prefix}/Location": Dropped(f"null in every known payload and read by no client: {NEVER_SEEN}"),
+    }
+
+
+EVENT = "value[]"
+SEQUENCE = f"{EVENT}/Sequences[]"
+MINUTE = f"{EVENT}/Info[]"
+POINT = f"{EVENT}/MapPoints[]"
+IDS = ("band_events.event_id", "band_sequences.event_id", "band_minutes.event_id", "band_map_points.event_id")
+EVENT_FIELDS = Fields(
+    {
+        "odata.metadata": ODATA_METADATA,
+        "odata.nextLink": ODATA_NEXT,
+        f"{EVENT}/odata.type": ODATA_TYPE,
+        f"{EVENT}/EventId": IDS,
+        f"{EVENT}/EventType": "band_events.event_type",
+        f"{EVENT}/Name": "band_events.name",
+        f"{EVENT}/StartTime": ("band_events.start_time", "band_map_points.time"),
+        f"{EVENT}/DayId": "band_events.day_id",
+        f"{EVENT}/Duration": "band_events.duration_s",
+        f"{EVENT}/PausedTime": "band_events.paused_s",
+        f"{EVENT}/ParentEventId": "band_events.parent_event_id",
+        f"{EVENT}/DeliveryId": "band_events.delivery_id",
+        f"{EVENT}/Flags": "band_events.flags",
+        f"{EVENT}/Feeling": "band_events.feeling",
+        f"{EVENT}/AnalysisStatus": "band_events.analysis_status",
+        f"{EVENT}/TotalDistance": "band_events.distance_m",
+        f"{EVENT}/TotalDistanceWalkedInCm": "band_events.distance_m",
+        f"{EVENT}/ActualDistance": "band_events.actual_distance_m",
+        f"{EVENT}/SplitDistance": "band_events.split_length_m",
+        f"{EVENT}/WayPointDistance": "band_events.waypoint_distance_m",
+        f"{EVENT}/AverageSpeed": "band_events.speed_avg_m_s",
+        f"{EVENT}/MaxSpeed": "band_events.speed_max_m_s",
+        f"{EVENT}/StepsTaken": "band_events.steps",
+        f"{EVENT}/TotalStepCount": "band_events.steps",
+        f"{EVENT}/CaloriesBurned": "band_events.calories_kcal",
+        f"{EVENT}/CaloriesFromCarbs": "band_events.calories_from_carbs_kcal",
+        f"{EVENT}/CaloriesFromFat": "band_events.calories_from_fat_kcal",
+        f"{EVENT}/AverageHeartRate": "band_events.hr_avg_bpm",
+        f"{EVENT}/PeakHeartRate": "band_events.hr_peak_bpm",
+        f"{EVENT}/LowestHeartRate": "band_events.hr_low_bpm",
+        **zone_fields(f"{EVENT}/HeartRateZones", "band_events"),
+        f"{EVENT}/Pace": "band_events.pace_s_per_km",
+        f"{EVENT}/TrainingEffect": "band_events.training_effect",
+        f"{EVENT}/MaximalVO2": "band_events.vo2max_ml_kg_min",
+        f"{EVENT}/StressBalance": "band_events.stress_balance",
+        f"{EVENT}/RecoveryTime": "band_events.recovery_time_s",
+        f"{EVENT}/FinishHeartRate": "band_events.finish_hr_bpm",
+        f"{EVENT}/RecoveryHeartRate1Minute": "band_events.recovery_hr_1min_bpm",
+        f"{EVENT}/RecoveryHeartRate2Minute": "band_events.recovery_hr_2min_bpm",
+        f"{EVENT}/MaxAltitude": "band_events.max_altitude_m",
+        f"{EVENT}/MinAltitude": "band_events.min_altitude_m",
+        f"{EVENT}/TotalAltitudeGain": "band_events.altitude_gain_m",
+        f"{EVENT}/TotalAltitudeLoss": "band_events.altitude_loss_m",
+        f"{EVENT}/UvExposure": "band_events.uv_exposure_s",
+        f"{EVENT}/CardioScore": "band_events.cardio_s",
+        f"{EVENT}/IntenseCardioSeconds": "band_events.intense_cardio_s",
+        f"{EVENT}/GPSState": "band_events.gps_state",
+        f"{EVENT}/IsLowPowerGPS": "band_events.low_power_gps",
+        f"{EVENT}/SplitGroupSize": "band_events.split_group_size",
+        f"{EVENT}/WorkoutPlanId": "band_events.workout_plan_id",
+        f"{EVENT}/WorkoutIndex": "band_events.workout_index",
+        f"{EVENT}/WorkoutDayId": "band_events.workout_day",
+        f"{EVENT}/WorkoutWeekId": "band_events.workout_week",
+        f"{EVENT}/RoundsPerformed": "band_events.rounds",
+        f"{EVENT}/RepetitionsPerformed": "band_events.repetitions",
+        f"{EVENT}/CyclesPerformed": "band_events.cycles",
+        f"{EVENT}/CompletionType": "band_events.completion_type",
+        f"{EVENT}/CompletionValue": "band_events.completion_value",
+        f"{EVENT}/KDisplaySubType": "band_events.display_subtype",
+        f"{EVENT}/CourseID": "band_events.golf_course_id",
+        f"{EVENT}/CourseName": "band_events.golf_course_name",
+        f"{EVENT}/CoursePar": "band_events.golf_course_par",
+        f"{EVENT}/TeeNameSelected": "band_events.golf_tee",
+        f"{EVENT}/TotalHolesPlayed": "band_events.golf_holes_played",
+        f"{EVENT}/TotalScore": "band_events.golf_score",
+        f"{EVENT}/ParForHolesPlayed": "band_events.golf_par",
+        f"{EVENT}/ParOrBetterCount": "band_events.golf_par_or_better_holes",
+        f"{EVENT}/LongestDriveInCm": "band_events.golf_longest_drive_m",
+        f"{EVENT}/PaceOfPlayInSeconds": "band_events.golf_pace_of_play_s",
+        **{f"{EVENT}/{name}": f"band_events.{column}" for column, name in {
+            "climb_rate_m_per_h": "ClimbRateInCMPerHour", "climb_rate_max_m_per_h": "MaxClimbRateInCMPerHour",
+            "ascent_rate_m_per_h": "AscentRateInCMPerHour", "ascent_rate_max_m_per_h": "MaxAscentRateInCMPerHour",
+            "descent_rate_m_per_h": "DescentRateInCMPerHour", "descent_rate_max_m_per_h": "MaxDescentRateInCMPerHour",
+        }.items()},
+        f"{EVENT}/RestingTimeInSeconds": "band_events.resting_s",
+        f"{EVENT}/ActiveTimeInSeconds": "band_events.active_s",
+        f"{EVENT}/MapPointElevationSource": "band_events.elevation_source",
+        f"{EVENT}/FallAsleepTime": "band_events.fall_asleep_time",
+        f"{EVENT}/WakeUpTime": "band_events.wake_up_time",
+        f"{EVENT}/SleepTime": "band_events.sleep_s",
+        f"{EVENT}/AwakeTime": "band_events.awake_s",
+        f"{EVENT}/TimeToFallAsleep": "band_events.time_to_fall_asleep_s",
+        f"{EVENT}/TotalRestfulSleep": "band_events.restful_sleep_s",
+        f"{EVENT}/TotalRestlessSleep": "band_events.restless_sleep_s",
+        f"{EVENT}/NumberOfWakeups": "band_events.wakeups",
+        f"{EVENT}/RestingHeartRate": "band_events.resting_hr_bpm",
+        f"{EVENT}/SleepEfficiencyPercentage": "band_events.sleep_efficiency_pct",
+        f"{EVENT}/SleepRecoveryIndex": "band_events.sleep_recovery_index",
+        f"{EVENT}/SleepRestorationMsg": "band_events.sleep_restoration_message",
+        f"{EVENT}/IsAutoDetected": "band_events.auto_detected",
+        f"{EVENT}/SleepTimeline": Dropped(f"the Android app's rest-type timeline of a night (RestType, Seconds): "
+                                          f"{NEVER_SEEN}; the night's stages are in Sequences"),
+        f"{EVENT}/Evidences": Dropped(f"$expand=Evidences: {NEVER_SEEN}"),
+        f"{EVENT}/PersonalBests": Dropped(f"the apps' personal-best records: {NEVER_SEEN}"),
+        f"{SEQUENCE}/odata.type": ODATA_TYPE,
+        f"{SEQUENCE}/SequenceId": "band_sequences.sequence_id",
+        f"{SEQUENCE}/Order": "band_sequences.sequence_order",
+        f"{SEQUENCE}/SequenceType": "band_sequences.sequence_type",
+        f"{SEQUENCE}/SleepType": "band_sequences.sleep_type",
+        f"{SEQUENCE}/DayId": "band_sequences.day_id",
+        f"{SEQUENCE}/StartTime": "band_sequences.start_time",
+        f"{SEQUENCE}/Duration": "band_sequences.duration_s",
+        f"{SEQUENCE}/PausedTime": "band_sequences.paused_s",
+        f"{SEQUENCE}/SleepTime": "band_sequences.sleep_s",
+        f"{SEQUENCE}/StepsTaken": "band_sequences.steps",
+        f"{SEQUENCE}/StepCount": "band_sequences.steps",
+        f"{SEQUENCE}/CaloriesBurned": "band_sequences.calories_kcal",
+        f"{SEQUENCE}/CaloriesFromCarbs": "band_sequences.calories_from_carbs_kcal",
+        f"{SEQUENCE}/CaloriesFromFat": "band_sequences.calories_from_fat_kcal",
+        f"{SEQUENCE}/AverageHeartRate": "band_sequences.hr_avg_bpm",
+        f"{SEQUENCE}/PeakHeartRate": "band_sequences.hr_peak_bpm",
+        f"{SEQUENCE}/LowestHeartRate": "band_sequences.hr_low_bpm",
+        **zone_fields(f"{SEQUENCE}/HeartRateZones", "band_sequences"),
+        f"{SEQUENCE}/HRZoneClassification": "band_sequences.hr_zone_classification",
+        f"{SEQUENCE}/TrainingEffect": "band_sequences.training_effect",
+        f"{SEQUENCE}/MaximalV02": "band_sequences.vo2max_ml_kg_min",
+        f"{SEQUENCE}/MaximalVO2": "band_sequences.vo2max_ml_kg_min",
+        f"{SEQUENCE}/StressBalance": "band_sequences.stress_balance",
+        f"{SEQUENCE}/AnalysisStatus": "band_sequences.analysis_status",
+        f"{SEQUENCE}/SplitDistance": "band_sequences.split_distance_m",
+        f"{SEQUENCE}/DistanceWalkedInCm": "band_sequences.split_distance_m",
+        f"{SEQUENCE}/TotalDistance": "band_sequences.total_distance_m",
+        f"{SEQUENCE}/SplitPace": "band_sequences.split_pace_s_per_km",
+        f"{SEQUENCE}/SplitSpeed": "band_sequences.split_speed_m_s",
+        f"{SEQUENCE}/ActualDistance": "band_sequences.actual_distance_m",
+        f"{SEQUENCE}/OverallPace": "band_sequences.overall_pace_s_per_km",
+        f"{SEQUENCE}/AltitudeGain": "band_sequences.altitude_gain_m",
+        f"{SEQUENCE}/AltitudeLoss": "band_sequences.altitude_loss_m",
+        f"{SEQUENCE}/ClimbRateInCMPerHour": "band_sequences.climb_rate_m_per_h",
+        f"{SEQUENCE}/POIType": "band_sequences.poi_type",
+        f"{SEQUENCE}/UserPOIOrdinal": "band_sequences.user_poi_ordinal",
+        f"{SEQUENCE}/Location": Dropped(f"hike waypoints' position record: {NEVER_SEEN}"),
+        f"{SEQUENCE}/Elevation": Dropped(f"hike waypoints' elevation record: {NEVER_SEEN}"),
+        f"{SEQUENCE}/HoleNumber": "band_sequences.golf_hole",
+        f"{SEQUENCE}/HolePar": "band_sequences.golf_hole_par",
+        f"{SEQUENCE}/UserScore": "band_sequences.golf_hole_score",
+        f"{SEQUENCE}/HoleDifficultyIndex": "band_sequences.golf_hole_difficulty",
+        f"{SEQUENCE}/DistanceToPinInCm": "band_sequences.golf_distance_to_pin_m",
+        f"{SEQUENCE}/LocationBlob": "band_sequences.location_blob",
+        f"{MINUTE}/TimeOfDay": "band_minutes.time",
+        **summary_fields(MINUTE, "band_minutes"),
+        f"{POINT}/odata.type": ODATA_TYPE,
+        f"{POINT}/MapPointOrdinal": "band_map_points.ordinal",
+        f"{POINT}/SecondsSinceStart": ("band_map_points.seconds_since_start", "band_map_points.time"),
+        f"{POINT}/MapPointType": "band_map_points.point_type",
+        f"{POINT}/Location/Latitude": "band_map_points.latitude_deg",
+        f"{POINT}/Location/Longitude": "band_map_points.longitude_deg",
+        f"{POINT}/Location/AltitudeFromMSL": "band_map_points.altitude_m",
+        f"{POINT}/Location/EHPE": "band_map_points.horizontal_error_m",
+        f"{POINT}/Location/EVPE": "band_map_points.vertical_error_m",
+        f"{POINT}/Location/SpeedOverGround": "band_map_points.speed_over_ground_m_s",
+        f"{POINT}/HeartRate": "band_map_points.heart_rate_bpm",
+        f"{POINT}/TotalDistance": "band_map_points.distance_m",
+        f"{POINT}/ActualDistance": "band_map_points.actual_distance_m",
+        f"{POINT}/Pace": "band_map_points.pace_s_per_km",
+        f"{POINT}/ScaledPace": "band_map_points.scaled_pace",
+        f"{POINT}/Speed": "band_map_points.speed_m_s",
+        f"{POINT}/IsPaused": "band_map_points.is_paused",
+        f"{POINT}/IsResume": "band_map_points.is_resume",
+        f"{POINT}/SplitOrdinal": "band_map_points.split_ordinal",
+        f"{POINT}/POIType": "band_map_points.poi_type",
+        f"{POINT}/UserPOIOrdinal": "band_map_points.user_poi_ordinal",
+        f"{POINT}/Elevation": Dropped(f"hike points' elevation record: {NEVER_SEEN}"),
+    },
+    aliases={"": EVENT},  # one bare event: the fields of an item of value[]
+)
+
+DAY = "value[]"
+DAILY_FIELDS = Fields(
+    {
+        "odata.metadata": ODATA_METADATA,
+        "odata.nextLink": ODATA_NEXT,
+        f"{DAY}/TimeOfDay": ("band_daily_summaries.day", "band_daily_summaries.start_time",
+                            "band_daily_summaries.utc_offset_s"),
+        **summary_fields(DAY, "band_daily_summaries"),
+        f"{DAY}/NumberOfActiveHours": "band_daily_summaries.active_hours",
+        f"{DAY}/CardioScore": "band_daily_summaries.cardio_s",
+        f"{DAY}/IntenseCardioSeconds": "band_daily_summaries.intense_cardio_s",
+        **zone_fields(f"{DAY}/DailyHeartRateZones", "band_daily_summaries"),
+        f"{DAY}/SourceDevices[]/SensorType": "band_daily_summaries.source_devices",
+        f"{DAY}/SourceDevices[]/DeviceGroups[]/DeviceIds[]": "band_daily_summaries.source_devices",
+        f"{DAY}/SourceDevices[]/DeviceGroups[]/DeviceMetadataHint": "band_daily_summaries.source_devices",
+        f"{DAY}/SourceDevices[]/DeviceGroups[]/SourceType": "band_daily_summaries.source_devices",
+    }
+)
+
+HOUR = "value[]"
+HOURLY_FIELDS = Fields(
+    {
+        "odata.metadata": ODATA_METADATA,
+        "odata.nextLink": ODATA_NEXT,
+        f"{HOUR}/TimeOfDay": "band_hourly_summaries.time",
+        **summary_fields(HOUR, "band_hourly_summaries"),
+    }
+)
+
+INSIGHT = "value[]"
+INSIGHT_FIELDS = Fields(
+    {
+        "odata.metadata": ODATA_METADATA,
+        "odata.nextLink": ODATA_NEXT,
+        f"{INSIGHT}/RaisedInsightId": "band_insights.raised_insight_id",
+        f"{INSIGHT}/InsightId": "band_insights.insight_id",
+        f"{INSIGHT}/EffectiveDT": ("band_insights.effective_time", "band_insights.utc_offset_s"),
+        f"{INSIGHT}/ExpirationDT": "band_insights.expiration_time",
+        f"{INSIGHT}/Expired": "band_insights.expired",
+        f"{INSIGHT}/Acknowledged": "band_insights.acknowledged",
+        f"{INSIGHT}/IM_Msg": "band_insights.message",
+        f"{INSIGHT}/IM_Help": "band_insights.help",
+        f"{INSIGHT}/IM_Action_Msg": "band_insights.action_message",
+        f"{INSIGHT}/DeviceLine1_Msg": "band_insights.band_line1",
+        f"{INSIGHT}/DeviceLine1_Help": "band_insights.band_line1_help",
+        f"{INSIGHT}/DeviceLine2_Msg": "band_insights.band_line2",
+        f"{INSIGHT}/DeviceLine2_Help": "band_insights.band_line2_help",
+        f"{INSIGHT}/DataUsedPivot[]": "band_insights.data_used",
+        f"{INSIGHT}/CategoryPivot[]": "band_insights.category",
+        f"{INSIGHT}/ComparisonPivot": "band_insights.comparison",
+        f"{INSIGHT}/TimespanPivot": "band_insights.timespan",
+        f"{INSIGHT}/TonePivot": "band_insights.tone",
+        f"{INSIGHT}/ScopePivot": "band_insights.scope",
+        f"{INSIGHT}/NoteworthyPivot": "band_insights.noteworthy",
+        f"{INSIGHT}/InsightEvidence": Dropped(f"the records an insight was drawn from (Windows model): {NEVER_SEEN}"),
+    }
+)
+
 CHECKED_EVENT_FIELDS = frozenset(schema("band-events.json")["$defs"]["event"]["properties"])
-EVENTS = Endpoint("band/events", "data", "band-events.json", decode_events)
-DAILY_SUMMARIES = Endpoint("band/daily-summaries", "data", "band-daily-summaries.json", decode_daily_summaries)
-HOURLY_SUMMARIES = Endpoint("band/hourly-summaries", "data", "band-hourly-summaries.json", decode_hourly_summaries)
-RAISED_INSIGHTS = Endpoint("band/raised-insights", "data", "band-insights.json", decode_raised_insights)
+EVENTS = Endpoint(
+    "band/events", "data", "band-events.json", decode_events,
+    tables=("band_events", "band_sequences", "band_minutes", "band_map_points"),
+    fields=EVENT_FIELDS,
+)
+DAILY_SUMMARIES = Endpoint(
+    "band/daily-summaries", "data", "band-daily-summaries.json", decode_daily_summaries,
+    tables=("band_daily_summaries",),
+    fields=DAILY_FIELDS,
+)
+HOURLY_SUMMARIES = Endpoint(
+    "band/hourly-summaries", "data", "band-hourly-summaries.json", decode_hourly_summaries,
+    tables=("band_hourly_summaries",),
+    fields=HOURLY_FIELDS,
+)
+RAISED_INSIGHTS = Endpoint(
+    "band/raised-insights", "data", "band-insights.json", decode_raised_insights, tables=("band_insights",),
+    fields=INSIGHT_FIELDS,
+)
 AUTH = Endpoint("band/auth", "auth")
 
 ODATA_ARGS = r"(\((?P<args>[^)]*)\))?"  # OData key arguments, e.g. (period='h'), captured for the decoder

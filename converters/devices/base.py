@@ -8,6 +8,8 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any, Callable, Iterable, Iterator, Literal
 from urllib.parse import parse_qsl, unquote
 
+from .fields import Fields
+
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MICROSECOND = timedelta(microseconds=1)
 
@@ -57,6 +59,8 @@ class Endpoint:
     decode: Callable[[Any, Request], Rows] | None = None
     # Where the data is: the response body, the JSON body the app sent (answers to Sense questions), or the query.
     reads: Literal["response", "request", "query"] = "response"
+    tables: tuple[str, ...] = ()  # the tables its decoder fills (`databack endpoints` lists them)
+    fields: Fields | None = None  # where every field of its payloads goes (data endpoints)
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,6 +16,7 @@ from typing import Any
 import orjson
 
 from .. import hosts
+from .fields import Dropped, Fields, Target
 from .base import (
     EPOCH,
     Block,
@@ -102,6 +103,8 @@ def decode_timeline_v2(payload: dict[str, Any], request: Request) -> Rows:
                 "sleep_depth": integers(col("sleep_depth")),
                 "sleep_state": col("sleep_state"),
                 "message": col("message"),
+                "sleep_period": col("sleep_period"),
+                "valid_actions": [_joined(actions) for actions in col("valid_actions")],
             },
             len(events),
         )
@@ -125,9 +128,11 @@ def decode_timeline_v1(payload: list[dict[str, Any]], request: Request) -> Rows:
         for seg in tl.get("segments") or ():
             raw = seg.get("event_type")
             depth = integer(seg.get("sleep_depth"))
+            time = ms_utc(seg["timestamp"])
+            sound = seg.get("sound") or {}
             yield "sense_timeline_events", {
                 "night": night,
-                "time": ms_utc(seg["timestamp"]),
+                "time": time,
                 "utc_offset_s": _offset_s(seg.get("offset_millis")),
                 "duration_s": number(seg.get("duration")),
                 "event_type": V1_TO_V2_EVENT_TYPE.get(raw, "UNKNOWN"),
@@ -135,10 +140,17 @@ def decode_timeline_v1(payload: list[dict[str, Any]], request: Request) -> Rows:
                 "sleep_depth": depth,
                 "sleep_state": v1_sleep_state(depth),
                 "message": seg.get("message"),
+                "segment_id": integer(seg.get("id")),
+                "sleep_period": seg.get("sleep_period"),
+                "sound_duration_s": per(sound.get("duration_millis"), 1000),
+                "sound_empty": sound.get("is_empty"),
             }
-        for name, (unit, factor) in V1_STATISTICS.items():
-            value = (tl.get("statistics") or {}).get(name)
-            if value is not None:
+            for reading in seg.get("sensors") or ():  # the room as the segment began (suripu-core SensorReading)
+                yield "sense_room_readings", _reading_row(time, reading["name"], reading.get("value"),
+                                                          reading.get("unit"), reading)
+        for name, value in (tl.get("statistics") or {}).items():
+            if value is not None:  # minutes, but times_awake; a statistic of no known unit is kept as sent
+                unit, factor = V1_STATISTICS.get(name, (None, 1.0))
                 yield "sense_night_metrics", _metric_row(night, name, None, value=float(value) * factor, unit=unit)
         for ins in tl.get("insights") or ():
             yield "sense_night_metrics", _metric_row(night, ins["sensor"], ins.get("condition"), ins.get("message"))
@@ -159,6 +171,8 @@ def _night_row(night, tl: dict[str, Any], api_version: int) -> Row:
         "score_condition": tl.get("score_condition"),
         "message": tl.get("message"),
         "api_version": api_version,
+        "sleep_periods": _joined(tl.get("sleep_periods")),
+        "locked_down": tl.get("locked_down"),
     }
 
 
@@ -184,24 +198,43 @@ def decode_room_current(payload: dict[str, dict[str, Any]], request: Request) ->
 
 
 def decode_sensors_current(payload: dict[str, Any], request: Request) -> Rows:
-    """GET /v2/sensors: current readings; the payload has no time, so the capture time is used."""
+    """GET /v2/sensors: current readings, and the scale the app graded each by; the payload has no time, so the
+    capture time is used."""
     for s in payload.get("sensors") or ():
-        yield "sense_room_readings", _reading_row(datetime_us(request.captured_at), s["type"], s.get("value"), s.get("unit"), s)
+        reading = _reading_row(datetime_us(request.captured_at), s["type"], s.get("value"), s.get("unit"), s)
+        yield "sense_room_readings", reading
+        for position, r in enumerate(s.get("scale") or ()):
+            yield "sense_sensor_scales", {
+                "sensor": reading["sensor"],
+                "unit": reading["unit"],
+                "position": position,
+                "name": r.get("name"),
+                "min_value": _celsius(r.get("min"), s.get("unit")),
+                "max_value": _celsius(r.get("max"), s.get("unit")),
+                "condition": r.get("condition"),
+            }
 
 
 def _reading_row(time, sensor: str, value, unit: str | None, r: dict[str, Any]) -> Row:
-    value = number(value)
     unit_l = unit.lower() if unit else None
-    if unit_l in FAHRENHEIT:
-        value, unit_l = (None if value is None else round((value - 32) * 5 / 9, 6)), "celsius"
     return {
         "time": time,
         "sensor": sensor.lower(),
-        "value": value,
-        "unit": ROOM_UNITS.get(unit_l, unit_l),
+        "value": _celsius(value, unit),
+        "unit": "celsius" if unit_l in FAHRENHEIT else ROOM_UNITS.get(unit_l, unit_l),
         "condition": r.get("condition"),
         "message": r.get("message"),
+        "ideal_conditions": r.get("ideal_conditions"),
+        "sensor_name": r.get("name"),
     }
+
+
+def _celsius(value, unit: str | None) -> float | None:
+    """A reading as a number, converted to Celsius when its unit is Fahrenheit."""
+    v = number(value)
+    if v is not None and unit and unit.lower() in FAHRENHEIT:
+        return round((v - 32) * 5 / 9, 6)
+    return v
 
 
 def decode_all_sensors(payload: dict[str, list[dict[str, Any]]], request: Request) -> Rows:
@@ -427,6 +460,7 @@ def decode_trends_v1(payload: list[dict[str, Any]], request: Request) -> Rows:
                 "time": time,
                 "utc_offset_s": offset_s,
                 "condition": p.get("data_label"),
+                "options": _joined(g.get("options")),
             }
 
 
@@ -502,6 +536,7 @@ def decode_devices(payload: dict[str, Any], request: Request) -> Rows:
     """GET /v2/devices: the account's Sense(s) and Sleep Pill(s), each with its last contact."""
     for kind, items in (("sense", payload.get("senses")), ("pill", payload.get("pills"))):
         for d in items or ():
+            wifi = d.get("wifi_info") or {}
             yield "sense_devices", {
                 "device_kind": kind,
                 "device_id": d["id"],
@@ -512,6 +547,8 @@ def decode_devices(payload: dict[str, Any], request: Request) -> Rows:
                 "color": d.get("color"),
                 "battery_pct": number(d.get("battery_level")),
                 "battery_type": d.get("battery_type"),
+                "wifi_rssi_dbm": number(wifi.get("rssi")),
+                "wifi_condition": wifi.get("condition"),
             }
 
 
@@ -610,6 +647,11 @@ def _utc_day(value_ms) -> date | None:
     return None if value_ms is None else (EPOCH + timedelta(milliseconds=int(value_ms))).date()
 
 
+def _joined(values) -> str | None:
+    """A list of names as one text, joined by ','; null for none."""
+    return ",".join(str(v) for v in values) if values else None
+
+
 def _text(value) -> str | None:
     return None if value is None else str(value)
 
@@ -630,25 +672,287 @@ def _offset_s(offset_ms) -> int | None:
     return int(offset_ms) // 1000
 
 
-TIMELINE_V2 = Endpoint("sense/timeline-v2", "data", "sense-timeline-v2.json", decode_timeline_v2)
-TIMELINE_V1 = Endpoint("sense/timeline-v1", "data", "sense-timeline-v1.json", decode_timeline_v1)
-ROOM_CURRENT = Endpoint("sense/room-current", "data", "sense-room-current.json", decode_room_current)
-ALL_SENSORS = Endpoint("sense/room-all-sensors", "data", "sense-room-all-sensors.json", decode_all_sensors)
-SENSOR_HISTORY = Endpoint("sense/room-sensor-history", "data", "sense-room-sensor-history.json", decode_sensor_history)
-SENSORS_CURRENT = Endpoint("sense/sensors-current", "data", "sense-sensors-current.json", decode_sensors_current)
-SENSORS_HISTORY = Endpoint("sense/sensors-history", "data", "sense-sensors-history.json", decode_sensors_history)
-TRENDS_V2 = Endpoint("sense/trends-v2", "data", "sense-trends-v2.json", decode_trends_v2)
-TRENDS_V1 = Endpoint("sense/trends-v1", "data", "sense-trends-v1.json", decode_trends_v1)
-INSIGHTS = Endpoint("sense/insights", "data", "sense-insights.json", decode_insights)
-DEVICES = Endpoint("sense/devices", "data", "sense-devices.json", decode_devices)
-QUESTIONS = Endpoint("sense/questions", "data", "sense-questions.json", decode_questions)
+# --- Where every field goes (see fields.py) ---------------------------------------------------------------------
+
+ACCOUNT_ID = Dropped("identifies the account (account_id), not the wearer's data")
+SIGNED_LINK = Dropped("a link to a file on Hello's servers (signed links are credentials; the servers are gone)")
+NIGHT = ("sense_nights.night", "sense_timeline_events.night", "sense_night_metrics.night")
+
+
+def night_fields(prefix: str) -> dict[str, Target]:
+    """A timeline's own fields (v1 and v2) -> sense_nights."""
+    return {
+        f"{prefix}date": NIGHT,
+        f"{prefix}score": "sense_nights.score",
+        f"{prefix}score_condition": "sense_nights.score_condition",
+        f"{prefix}message": "sense_nights.message",
+        f"{prefix}sleep_periods[]": "sense_nights.sleep_periods",
+        f"{prefix}locked_down": "sense_nights.locked_down",
+    }
+
+
+TIMELINE_V2_FIELDS = Fields(
+    {
+        **night_fields(""),
+        "events[]/timestamp": "sense_timeline_events.time",
+        "events[]/timezone_offset": "sense_timeline_events.utc_offset_s",
+        "events[]/duration_millis": "sense_timeline_events.duration_s",
+        "events[]/message": "sense_timeline_events.message",
+        "events[]/sleep_depth": "sense_timeline_events.sleep_depth",
+        "events[]/sleep_state": "sense_timeline_events.sleep_state",
+        "events[]/event_type": ("sense_timeline_events.event_type", "sense_timeline_events.event_type_raw"),
+        "events[]/sleep_period": "sense_timeline_events.sleep_period",
+        "events[]/valid_actions[]": "sense_timeline_events.valid_actions",
+        "metrics[]/name": "sense_night_metrics.name",
+        "metrics[]/value": ("sense_night_metrics.value", "sense_night_metrics.time"),
+        "metrics[]/unit": ("sense_night_metrics.unit", "sense_night_metrics.value"),
+        "metrics[]/condition": "sense_night_metrics.condition",
+    }
+)
+SEGMENT = "[]/segments[]"
+TIMELINE_V1_FIELDS = Fields(
+    {
+        **night_fields("[]/"),
+        f"{SEGMENT}/id": "sense_timeline_events.segment_id",
+        f"{SEGMENT}/timestamp": ("sense_timeline_events.time", "sense_room_readings.time"),
+        f"{SEGMENT}/duration": "sense_timeline_events.duration_s",
+        f"{SEGMENT}/offset_millis": "sense_timeline_events.utc_offset_s",
+        f"{SEGMENT}/sleep_depth": ("sense_timeline_events.sleep_depth", "sense_timeline_events.sleep_state"),
+        f"{SEGMENT}/event_type": ("sense_timeline_events.event_type", "sense_timeline_events.event_type_raw"),
+        f"{SEGMENT}/message": "sense_timeline_events.message",
+        f"{SEGMENT}/sleep_period": "sense_timeline_events.sleep_period",
+        f"{SEGMENT}/sensors[]/name": "sense_room_readings.sensor",
+        f"{SEGMENT}/sensors[]/value": "sense_room_readings.value",
+        f"{SEGMENT}/sensors[]/unit": "sense_room_readings.unit",
+        f"{SEGMENT}/sound/url": SIGNED_LINK,
+        f"{SEGMENT}/sound/duration_millis": "sense_timeline_events.sound_duration_s",
+        f"{SEGMENT}/sound/is_empty": "sense_timeline_events.sound_empty",
+        "[]/insights[]/sensor": "sense_night_metrics.name",
+        "[]/insights[]/condition": "sense_night_metrics.condition",
+        "[]/insights[]/message": "sense_night_metrics.message",
+        "[]/statistics/*": ("sense_night_metrics.name", "sense_night_metrics.value", "sense_night_metrics.unit"),
+    }
+)
+READING = {"value": "sense_room_readings.value", "unit": "sense_room_readings.unit",
+           "condition": "sense_room_readings.condition", "message": "sense_room_readings.message"}
+ROOM_CURRENT_FIELDS = Fields(
+    {
+        **{f"*/{field}": column for field, column in READING.items()},
+        "*/last_updated_utc": "sense_room_readings.time",
+        "*/ideal_conditions": "sense_room_readings.ideal_conditions",
+    },
+)
+SAMPLE = {"datetime": "sense_sensor_samples.time", "value": "sense_sensor_samples.value",
+          "offset_millis": "sense_sensor_samples.utc_offset_s"}
+ALL_SENSORS_FIELDS = Fields({f"*[]/{field}": column for field, column in SAMPLE.items()})
+SENSOR_HISTORY_FIELDS = Fields({f"[]/{field}": column for field, column in SAMPLE.items()})
+SENSORS_CURRENT_FIELDS = Fields(
+    {
+        "status": Dropped("the answer's state (OK, WAITING_FOR_DATA, NO_SENSE): why `sensors` is empty when it is; "
+                          "each reading carries its own condition"),
+        "sensors[]/type": ("sense_room_readings.sensor", "sense_sensor_scales.sensor"),
+        **{f"sensors[]/{field}": column for field, column in READING.items() if field != "unit"},
+        "sensors[]/unit": ("sense_room_readings.unit", "sense_sensor_scales.unit"),
+        "sensors[]/name": "sense_room_readings.sensor_name",
+        "sensors[]/scale[]/name": "sense_sensor_scales.name",
+        "sensors[]/scale[]/min": "sense_sensor_scales.min_value",
+        "sensors[]/scale[]/max": "sense_sensor_scales.max_value",
+        "sensors[]/scale[]/condition": "sense_sensor_scales.condition",
+    }
+)
+SENSORS_HISTORY_FIELDS = Fields(
+    {
+        "timestamps[]/t": "sense_sensor_samples.time",
+        "timestamps[]/o": "sense_sensor_samples.utc_offset_s",
+        "sensors/*[]": ("sense_sensor_samples.sensor", "sense_sensor_samples.value"),
+    }
+)
+TRENDS_V2_FIELDS = Fields(
+    {
+        "available_time_scales[]": Dropped("envelope: the time scales the app may ask for next"),
+        "graphs[]/time_scale": "sense_trends.time_scale",
+        "graphs[]/title": "sense_trends.title",
+        "graphs[]/data_type": ("sense_trends.data_type", "sense_trends.unit"),
+        "graphs[]/graph_type": "sense_trends.graph_type",
+        "graphs[]/min_value": Dropped("derivable exactly: the smallest of the graph's values (suripu-core "
+                                      "TrendsProcessor; 0 for sleep-depth shares)"),
+        "graphs[]/max_value": Dropped("derivable exactly: the largest of the graph's values (1 for sleep-depth "
+                                      "shares)"),
+        "graphs[]/sections[]/values[]": "sense_trends.value",
+        "graphs[]/sections[]/titles[]": ("sense_trends.label", "sense_trends.section_title"),
+        "graphs[]/sections[]/highlighted_values[]": "sense_trends.highlighted",
+        "graphs[]/sections[]/highlighted_title": Dropped("which title the app highlighted: yesterday's, derivable "
+                                                         "from the capture day"),
+        "graphs[]/condition_ranges": Dropped("the colour bands of score graphs: fixed thresholds (suripu-core "
+                                             "ConditionRange), not data"),
+        "graphs[]/annotations": Dropped("derivable exactly: averages of the graph's own values (all days, "
+                                        "weekdays, weekends; suripu-core TrendsProcessorUtils.getAnnotations)"),
+    }
+)
+TRENDS_V1_FIELDS = Fields(
+    {
+        "[]/title": "sense_trends.title",
+        "[]/data_type": ("sense_trends.data_type", "sense_trends.unit"),
+        "[]/graph_type": "sense_trends.graph_type",
+        "[]/time_period": "sense_trends.time_scale",
+        "[]/options[]": "sense_trends.options",
+        "[]/data_points[]/datetime": ("sense_trends.time", "sense_trends.date"),
+        "[]/data_points[]/offset_millis": ("sense_trends.utc_offset_s", "sense_trends.date"),
+        "[]/data_points[]/x_value": "sense_trends.label",
+        "[]/data_points[]/y_value": ("sense_trends.value", "sense_trends.missing"),
+        "[]/data_points[]/data_label": "sense_trends.condition",
+    }
+)
+INSIGHTS_FIELDS = Fields(
+    {
+        "[]/id": "sense_insights.insight_id",
+        "[]/account_id": ACCOUNT_ID,
+        "[]/title": "sense_insights.title",
+        "[]/message": "sense_insights.message",
+        "[]/category": "sense_insights.category",
+        "[]/category_name": "sense_insights.category_name",
+        "[]/timestamp": "sense_insights.time",
+        "[]/created_utc": "sense_insights.time",
+        "[]/info_preview": "sense_insights.info_preview",
+        "[]/insight_type": "sense_insights.insight_type",
+        "[]/image": Dropped("links to the card's illustration (phone_1x, phone_2x, phone_3x) on Hello's servers: "
+                            "artwork, not data"),
+    }
+)
+DEVICE = "*[]"  # senses[], pills[]
+DEVICES_FIELDS = Fields(
+    {
+        f"{DEVICE}/id": "sense_devices.device_id",
+        f"{DEVICE}/last_updated": "sense_devices.last_updated",
+        f"{DEVICE}/firmware_version": "sense_devices.firmware_version",
+        f"{DEVICE}/hw_version": "sense_devices.hw_version",
+        f"{DEVICE}/state": "sense_devices.state",
+        f"{DEVICE}/color": "sense_devices.color",
+        f"{DEVICE}/battery_level": "sense_devices.battery_pct",
+        f"{DEVICE}/battery_type": "sense_devices.battery_type",
+        f"{DEVICE}/wifi_info/ssid": Dropped("the home Wi-Fi network's name: identifies the household, not a "
+                                            "measurement"),
+        f"{DEVICE}/wifi_info/rssi": "sense_devices.wifi_rssi_dbm",
+        f"{DEVICE}/wifi_info/condition": "sense_devices.wifi_condition",
+    }
+)
+QUESTIONS_FIELDS = Fields(
+    {
+        "[]/id": ("sense_questions.question_id", "sense_question_choices.question_id"),
+        "[]/account_question_id": "sense_questions.account_question_id",
+        "[]/text": "sense_questions.text",
+        "[]/type": "sense_questions.question_type",
+        "[]/ask_local_date": "sense_questions.ask_date",
+        "[]/ask_time": "sense_questions.ask_time",
+        "[]/choices[]/id": ("sense_question_choices.choice_id", "sense_question_choices.position"),
+        "[]/choices[]/text": "sense_question_choices.text",
+        "[]/choices[]/question_id": Dropped("derivable exactly: the id of the question that lists the choice "
+                                            "(suripu-core Choice.questionId)"),
+    }
+)
+ANSWERS_FIELDS = Fields(
+    {
+        "[]/id": "sense_question_answers.choice_id",
+        "[]/text": "sense_question_answers.choice_text",
+        "[]/question_id": "sense_question_answers.question_id",
+    }
+)
+SKIPS_FIELDS = Fields(
+    {"account_question_id": "sense_question_answers.account_question_id", "id": "sense_question_answers.question_id"}
+)
+ALARM = "*[]"  # classic[], voice[], expansions[] (v2)
+ALARMS_FIELDS = Fields(
+    {
+        f"{ALARM}/id": "sense_alarms.alarm_id",
+        f"{ALARM}/hour": "sense_alarms.hour",
+        f"{ALARM}/minute": "sense_alarms.minute",
+        f"{ALARM}/year": "sense_alarms.ring_date",
+        f"{ALARM}/month": "sense_alarms.ring_date",
+        f"{ALARM}/day_of_month": "sense_alarms.ring_date",
+        f"{ALARM}/day_of_week[]": "sense_alarms.repeat_days",
+        f"{ALARM}/repeated": "sense_alarms.repeated",
+        f"{ALARM}/enabled": "sense_alarms.enabled",
+        f"{ALARM}/editable": "sense_alarms.editable",
+        f"{ALARM}/smart": "sense_alarms.smart",
+        f"{ALARM}/source": ("sense_alarms.source", "sense_alarms.kind"),
+        f"{ALARM}/sound/id": "sense_alarms.sound_id",
+        f"{ALARM}/sound/name": "sense_alarms.sound_name",
+        f"{ALARM}/sound/url": SIGNED_LINK,
+        f"{ALARM}/expansions[]/id": "sense_alarms.expansions",
+        f"{ALARM}/expansions[]/enable": "sense_alarms.expansions",
+    },
+    aliases={"[]": ALARM},  # v1: one plain list
+)
+
+TIMELINE_V2 = Endpoint(
+    "sense/timeline-v2", "data", "sense-timeline-v2.json", decode_timeline_v2,
+    tables=("sense_nights", "sense_timeline_events", "sense_night_metrics"),
+    fields=TIMELINE_V2_FIELDS,
+)
+TIMELINE_V1 = Endpoint(
+    "sense/timeline-v1", "data", "sense-timeline-v1.json", decode_timeline_v1,
+    tables=("sense_nights", "sense_timeline_events", "sense_night_metrics", "sense_room_readings"),
+    fields=TIMELINE_V1_FIELDS,
+)
+ROOM_CURRENT = Endpoint(
+    "sense/room-current", "data", "sense-room-current.json", decode_room_current, tables=("sense_room_readings",),
+    fields=ROOM_CURRENT_FIELDS,
+)
+ALL_SENSORS = Endpoint(
+    "sense/room-all-sensors", "data", "sense-room-all-sensors.json", decode_all_sensors,
+    tables=("sense_sensor_samples",),
+    fields=ALL_SENSORS_FIELDS,
+)
+SENSOR_HISTORY = Endpoint(
+    "sense/room-sensor-history", "data", "sense-room-sensor-history.json", decode_sensor_history,
+    tables=("sense_sensor_samples",),
+    fields=SENSOR_HISTORY_FIELDS,
+)
+SENSORS_CURRENT = Endpoint(
+    "sense/sensors-current", "data", "sense-sensors-current.json", decode_sensors_current,
+    tables=("sense_room_readings", "sense_sensor_scales"),
+    fields=SENSORS_CURRENT_FIELDS,
+)
+SENSORS_HISTORY = Endpoint(
+    "sense/sensors-history", "data", "sense-sensors-history.json", decode_sensors_history,
+    tables=("sense_sensor_samples",),
+    fields=SENSORS_HISTORY_FIELDS,
+)
+TRENDS_V2 = Endpoint(
+    "sense/trends-v2", "data", "sense-trends-v2.json", decode_trends_v2, tables=("sense_trends",),
+    fields=TRENDS_V2_FIELDS,
+)
+TRENDS_V1 = Endpoint(
+    "sense/trends-v1", "data", "sense-trends-v1.json", decode_trends_v1, tables=("sense_trends",),
+    fields=TRENDS_V1_FIELDS,
+)
+INSIGHTS = Endpoint(
+    "sense/insights", "data", "sense-insights.json", decode_insights, tables=("sense_insights",),
+    fields=INSIGHTS_FIELDS,
+)
+DEVICES = Endpoint(
+    "sense/devices", "data", "sense-devices.json", decode_devices, tables=("sense_devices",),
+    fields=DEVICES_FIELDS,
+)
+QUESTIONS = Endpoint(
+    "sense/questions", "data", "sense-questions.json", decode_questions,
+    tables=("sense_questions", "sense_question_choices"),
+    fields=QUESTIONS_FIELDS,
+)
 QUESTION_ANSWERS = Endpoint(
-    "sense/question-answers", "data", "sense-question-answers.json", decode_question_answers, reads="request"
+    "sense/question-answers", "data", "sense-question-answers.json", decode_question_answers, reads="request",
+    tables=("sense_question_answers",),
+    fields=ANSWERS_FIELDS,
 )
 QUESTION_SKIPS = Endpoint(
-    "sense/question-skips", "data", "sense-question-skips.json", decode_question_skip, reads="query"
+    "sense/question-skips", "data", "sense-question-skips.json", decode_question_skip, reads="query",
+    tables=("sense_question_answers",),
+    fields=SKIPS_FIELDS,
 )
-ALARMS = Endpoint("sense/alarms", "data", "sense-alarms.json", decode_alarms)
+ALARMS = Endpoint(
+    "sense/alarms", "data", "sense-alarms.json", decode_alarms, tables=("sense_alarms",),
+    fields=ALARMS_FIELDS,
+)
 AUTH = Endpoint("sense/auth", "auth")
 
 DATE = r"(?P<date>\d{4}-\d{2}-\d{2})"
