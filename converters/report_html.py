@@ -264,9 +264,9 @@ def _nights(tables: dict[str, pl.LazyFrame]) -> list[dict[str, Any]]:
     )
     heart = _groups(
         frame(tables, "band_minutes").filter(pl.col("hr_avg_bpm").is_not_null())
-        .select(pkey(), pl.lit("band").alias("device"), pl.col("event_id").alias("source_id"),
-                local_ms("time").alias("t"), pl.col("hr_avg_bpm").alias("bpm"))
-        .join(offsets.lazy().select(key), on=key, how="semi")
+        .select(pkey(), pl.lit("band").alias("device"), pl.col("event_id").alias("source_id"), "time", "hr_avg_bpm")
+        .join(offsets.lazy(), on=key)  # at the night's offset, as its other charts
+        .select(*key, local_ms("time", pl.col("utc_offset_s")).alias("t"), pl.col("hr_avg_bpm").alias("bpm"))
         .sort(*key, "t").collect(),
         key,
     )
@@ -329,7 +329,7 @@ def _runs(tables: dict[str, pl.LazyFrame]) -> list[dict[str, Any]]:
     time, splits."""
     events = (
         frame(tables, "band_events").filter(pl.col("event_type").fill_null("") != "Sleeping")
-        .with_columns(pkey(), local_ms("start_time").alias("start_time"))
+        .with_columns(pkey(), local_ms("start_time", pl.col("utc_offset_s")).alias("start_time"))
         .sort("p", "start_time", "event_id", nulls_last=True).collect()
     )
     key = ["p", "event_id"]
@@ -344,7 +344,8 @@ def _runs(tables: dict[str, pl.LazyFrame]) -> list[dict[str, Any]]:
     )
     heart = _groups(
         frame(tables, "band_minutes").filter(pl.col("hr_avg_bpm").is_not_null())
-        .select(pkey(), "event_id", local_ms("time").alias("t"), pl.col("hr_avg_bpm").alias("bpm"))
+        .select(pkey(), "event_id", local_ms("time", pl.col("utc_offset_s")).alias("t"),
+                pl.col("hr_avg_bpm").alias("bpm"))
         .sort(*key, "t").collect(),
         key,
     )
@@ -381,6 +382,7 @@ def _runs(tables: dict[str, pl.LazyFrame]) -> list[dict[str, Any]]:
             charts.append(chart("splits", "Splits", splits=splits[k]))
         result.append({
             "p": row["p"], "event_id": row["event_id"], "type": row["event_type"], "name": row["name"],
+            "offset_s": row["utc_offset_s"],
             "day": row["day_id"].isoformat() if row["day_id"] else None,
             "figures": {c: row[c] for c in RUN_FIGURES}, "charts": charts,
             "splits": _columns(splits[k]) if k in splits else None,
