@@ -151,11 +151,12 @@ def convert(
         bool, typer.Option("--force", help="Convert every input again, even those OUT already holds unchanged.")
     ] = False,
     endpoint: Annotated[
-        Optional[str],
+        Optional[list[str]],
         typer.Option(
             "--endpoint",
-            metavar="NAME",
-            help="Read saved single responses (.json) as this endpoint (names: databack endpoints).",
+            metavar="[GLOB=]NAME",
+            help="Read saved single responses (.json) as this endpoint (names: databack endpoints); GLOB=NAME "
+            "(repeatable) for the files the glob matches.",
         ),
     ] = None,
     generic_hosts: Annotated[
@@ -198,8 +199,10 @@ def convert(
     if pseudonymize != bool(key_file):
         _usage_error(err, "--pseudonymize and --key-file go together")
     slice_ = _parse_shard(err, shard) if shard else None
-    if endpoint and not saved.endpoint_named(endpoint):
-        _usage_error(err, f"no endpoint {endpoint!r}: `databack endpoints` lists them")
+    try:
+        endpoints_read_as = saved.endpoint_rules(endpoint or [])
+    except ValueError as e:
+        _usage_error(err, str(e))
     partitions = _parse_partitions(err, partition_by, format)
     try:
         rules = people.read_map(participants) if participants else None
@@ -213,7 +216,8 @@ def convert(
             inputs.append(conversion.spool_stdin(sys.stdin.buffer, held.work()))
         if slice_:
             inputs = conversion.shard(inputs, *slice_)
-        inputs = [replace(i, endpoint=endpoint, generic=hosts) for i in people.assign(inputs, participant, rules, key)]
+        inputs = [replace(i, endpoint=saved.endpoint_for(endpoints_read_as, i.name), generic=hosts)
+                  for i in people.assign(inputs, participant, rules, key)]
         # generic tables are not kept between runs: with --generic, everything is converted again
         previous_tables, previous_files, _ = ({}, [], {}) if force or hosts else writers.read_output(out)
         with _progress(err, inputs) as advance:
@@ -366,6 +370,9 @@ def report(
         Optional[Path],
         typer.Option("--figures", metavar="DIR", help="Also save every chart as SVG and PNG in this folder."),
     ] = None,
+    participant: Annotated[
+        Optional[list[str]], typer.Option("--participant", help="Only this participant (repeatable), as in the tables.")
+    ] = None,
     wait: WAIT = False,
     wait_timeout: WAIT_TIMEOUT = None,
 ) -> None:
@@ -382,8 +389,9 @@ def report(
     if not (out / "report.json").is_file():
         _usage_error(err, f"not a databack output folder (no report.json): {out}")
     try:
-        path, page, saved = report_html.write(out, output, _wait_limit(wait, wait_timeout), figures)
-    except report_html.ReportUnavailable as e:
+        path, page, saved = report_html.write(out, output, _wait_limit(wait, wait_timeout), figures,
+                                              tuple(participant or ()))
+    except (report_html.ReportUnavailable, report_html.UnknownParticipant) as e:
         _usage_error(err, str(e))
     except store.OutError as e:
         err.print(f"databack: {e}")

@@ -26,6 +26,7 @@ from . import devices, generic, redaction, saved, spill, views
 from .spill import Part
 from .captures import CaptureError, Exchange, Skipped, detect_format, read_capture, reading_cost
 from .captures.pipe import Decoded, NotDevice, read_capture_beside
+from .captures.sniff import loads_json
 from .dedupe import FILE_INDEX, Losses, dedupe
 from .digest import sha256_or_none
 from .hosts import BodyWanted, host_matches
@@ -655,28 +656,39 @@ def _generic_payload(ex: Exchange, inp: Input) -> Any:
     if not host_matches(ex.host, inp.generic) or redaction.is_sign_in_url(ex.path):  # credentials: never exported
         return None
     try:
-        payload = orjson.loads(ex.body)
+        payload = loads_json(ex.body)
     except orjson.JSONDecodeError:
         return None
     return payload if isinstance(payload, (dict, list)) else None
+
+
+def _not_json(error: orjson.JSONDecodeError, data: bytes) -> str:
+    """Why a saved file is no JSON: cut off (the text ends before its value does), or the parser's words."""
+    if "unexpected end of data" in str(error) or "EOF" in str(error):
+        return f"cut-off JSON: the text ends before its value does ({len(data):,} bytes)"
+    return f"not JSON: {error}"
 
 
 def _convert_saved(inp: Input, report: FileReport, rows: RowBuffer) -> bool:
     """A single response saved as a JSON file: one exchange, read as the endpoint named or recognised. True when it
     was rejected for a shape databack does not know."""
     report.format, report.exchanges = "json", 1
+    data = inp.path.read_bytes()
     try:
-        payload = orjson.loads(inp.path.read_bytes())
+        payload = loads_json(data)
     except orjson.JSONDecodeError as e:
-        report.status, report.error = ("failed" if inp.explicit else "skipped"), redaction.message(f"not JSON: {e}")
+        report.status, report.error = ("failed" if inp.explicit else "skipped"), redaction.message(_not_json(e, data))
         report.exchanges = 0
         return False
     endpoint = saved.endpoint_named(inp.endpoint) if inp.endpoint else saved.recognise(payload)
     if endpoint is None:
         report.status = "failed" if inp.explicit else "skipped"
-        report.error = redaction.message(
-            "JSON, but neither a HAR file nor a response databack recognises (name one with --endpoint)"
-        )
+        if error := saved.api_error(payload):
+            report.error = redaction.message(f"{error}, saved on its own: no data")
+        else:
+            report.error = redaction.message(
+                "JSON, but neither a HAR file nor a response databack recognises (name one with --endpoint)"
+            )
         report.exchanges = 0
         return False
     report.read_as = endpoint.name

@@ -1,4 +1,5 @@
-"""Stream the entries of a HAR file (plain, with a UTF-8 BOM, zlib-compressed .zhar or gzipped) as `Exchange`s.
+"""Stream the entries of a HAR file (plain, with a BOM, UTF-16 or UTF-32, zlib-compressed .zhar or gzipped, or HAR
+Viewer's JSONP `.harp`) as `Exchange`s.
 
 The file is never loaded whole: `log.entries` is parsed a run of entries at a time (`har_runs`).
 """
@@ -24,7 +25,7 @@ import ijson
 from . import CaptureError, Exchange, Item, Skipped, WantsBody
 from .bodies import GZIP_MAGIC, dechunk, gunzip_if_gzipped
 from .har_runs import IJSON, READ_SIZE, har_entries
-from .sniff import BOM, UTF16_BOMS, ZLIB_HEADERS
+from .sniff import BOM, JSONP, ZLIB_HEADERS, json_encoding
 
 NOT_A_HAR = "JSON but not a HAR file (no log.entries)"
 _STREAM_ERRORS = (ijson.JSONError, UnicodeDecodeError, EOFError, zlib.error, gzip.BadGzipFile)
@@ -47,7 +48,10 @@ def read_har(path: Path, source_file: str, wants_body: WantsBody | None = None) 
         except _STREAM_ERRORS as error:
             if text_encoding is None and _is_encoding_error(error):
                 continue
-            yield CaptureError(_read_failure(error, entries_read), entries_read)
+            if entries_read == 0 and _top_level_is_not_a_har(path):  # a saved response cut off, say
+                yield CaptureError(NOT_A_HAR, 0)
+            else:
+                yield CaptureError(_read_failure(error, entries_read), entries_read)
             return
         break
     if entries_read == 0 and not _has_entries_array(path):
@@ -72,10 +76,26 @@ def _has_entries_array(path: Path) -> bool:
             return False
 
 
+def _top_level_is_not_a_har(path: Path) -> bool:
+    """Whether the JSON, however far it can be read, is an object with keys but no `log` (a HAR's one key)."""
+    keys = set()
+    try:
+        with _json_bytes(path, None) as json_bytes:
+            for prefix, event, value in IJSON.parse(json_bytes):
+                if prefix == "" and event == "map_key":
+                    keys.add(value)
+                    if value == "log":
+                        return False
+    except _STREAM_ERRORS:
+        pass
+    return bool(keys)
+
+
 @contextmanager
 def _json_bytes(path: Path, text_encoding: str | None) -> Iterator[io.BufferedReader | gzip.GzipFile]:
     """The file opened for reading its JSON as UTF-8 bytes: decompressed if zlib or gzip, positioned after any
-    UTF-8 BOM, transcoded from UTF-16 (by its BOM) or from `text_encoding`."""
+    UTF-8 BOM, transcoded from UTF-16 or UTF-32 (by a BOM or the NULs around the first characters) or from
+    `text_encoding`, and out of HAR Viewer's JSONP wrapping (`onInputData({...});`)."""
     with open(path, "rb") as raw:
         magic = raw.peek(2)[:2]
         if magic == GZIP_MAGIC:
@@ -84,13 +104,56 @@ def _json_bytes(path: Path, text_encoding: str | None) -> Iterator[io.BufferedRe
             stream = io.BufferedReader(_ZlibReader(raw))
         else:
             stream = raw
-        if stream.peek(2)[:2] in UTF16_BOMS:
-            text_encoding = "utf-16"
+        if (encoding := json_encoding(_head(stream, 4))) not in (None, "utf-8-sig"):
+            text_encoding = encoding
         if text_encoding:
             stream = io.BufferedReader(_Utf8Reader(stream, text_encoding))
         if stream.peek(3)[:3] == BOM:
             stream.read(3)
+        head = _head(stream, 256)
+        if (jsonp := JSONP.match(head)) and head[jsonp.end():].startswith(b"{"):
+            stream.read(jsonp.end())
+            stream = io.BufferedReader(_JsonpReader(stream))
         yield stream
+
+
+def _head(stream: io.BufferedReader | gzip.GzipFile, size: int) -> bytes:
+    """The first bytes of a stream, without consuming them; none when they cannot be read (the damage is then
+    reported by the read proper)."""
+    try:
+        return stream.peek(size)[:size]
+    except _STREAM_ERRORS:
+        return b""
+
+
+class _JsonpReader(io.RawIOBase):
+    """The JSON inside a JSONP call whose opening `name(` was read: everything but the closing `)` (and `;`) at the
+    end of the stream, held back a few bytes at a time until the end shows."""
+
+    _TAIL = 64  # bytes held back: more than `)`, `;` and the whitespace around them
+    _CLOSING = re.compile(rb"\)\s*;?\s*\Z")
+
+    def __init__(self, source: BinaryIO):
+        self._source = source
+        self._held = b""
+        self._done = False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        while not self._done and len(self._held) <= self._TAIL:
+            data = self._source.read(READ_SIZE)
+            if not data:
+                self._done = True
+                if m := self._CLOSING.search(self._held):
+                    self._held = self._held[: m.start()]
+                break
+            self._held += data
+        available = self._held if self._done else self._held[: -self._TAIL]
+        n = min(len(buffer), len(available))
+        buffer[:n], self._held = available[:n], self._held[n:]
+        return n
 
 
 class _ZlibReader(io.RawIOBase):

@@ -1,10 +1,15 @@
-"""Tell a HAR file from a mitmproxy flow dump by its first bytes."""
+"""Tell a HAR file from a mitmproxy flow dump (or a saved JSON response) by its first bytes; read JSON text in any of
+the encodings Windows tools write it in."""
 
 from __future__ import annotations
 
+import codecs
 import re
 import zlib
 from pathlib import Path
+from typing import Any
+
+import orjson
 
 from . import Format
 from .bodies import GZIP_MAGIC
@@ -12,6 +17,10 @@ from .bodies import GZIP_MAGIC
 _HEAD_SIZE = 4096
 BOM = b"\xef\xbb\xbf"
 UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")  # HARs re-saved by Windows editors
+# JSON's first two characters are ASCII: the NULs around them tell UTF-16 and UTF-32 written without a BOM (RFC 4627)
+_BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"), (codecs.BOM_UTF8, "utf-8-sig"),
+         (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
+JSONP = re.compile(rb"\s*[A-Za-z_$][\w$.]*\s*\(\s*")  # HAR Viewer's .harp: onInputData({...});
 ZLIB_HEADERS = (b"\x78\x01", b"\x78\x5e", b"\x78\x9c", b"\x78\xda")  # mitmproxy's .zhar
 _TNETSTRING_START = re.compile(rb"\d{1,12}:")
 
@@ -34,12 +43,57 @@ def sniff_format(path: Path) -> Format | None:
 
 def _plain_format(head: bytes) -> Format | None:
     """The format of uncompressed capture bytes."""
-    if head.removeprefix(BOM).lstrip().startswith(b"{"):
-        return "har"
-    if head.startswith(UTF16_BOMS) and head.decode("utf-16", "ignore").lstrip("\ufeff \t\r\n").startswith("{"):
-        return "har"
     if _TNETSTRING_START.match(head):
         return "flow"
-    if head.removeprefix(BOM).lstrip().startswith(b"["):
+    try:
+        text = utf8_json(head, partial=True).lstrip()
+    except UnicodeDecodeError:
+        return None
+    if text.startswith(b"{"):
+        return "har"
+    if text.startswith(b"["):
         return "json"  # a saved response that is a list (no HAR is)
+    if (m := JSONP.match(text)) and text[m.end():].startswith(b"{"):
+        return "har"  # HAR Viewer's JSONP form
     return None
+
+
+def json_encoding(data: bytes) -> str | None:
+    """The encoding of JSON text other than plain UTF-8, by its BOM or its NULs: utf-8-sig, utf-16, utf-32, ...;
+    None for UTF-8 without a BOM."""
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            return encoding
+    if len(data) >= 4 and 0 in data[:4]:
+        if data[:3] == b"\x00\x00\x00":
+            return "utf-32-be"
+        if data[1:4] == b"\x00\x00\x00":
+            return "utf-32-le"
+        if data[0] == 0:
+            return "utf-16-be"
+        if data[1] == 0:
+            return "utf-16-le"
+    return None
+
+
+def utf8_json(data: bytes, partial: bool = False) -> bytes:
+    """JSON text as UTF-8 without a BOM, whatever encoding Windows tools saved it in (a BOM, UTF-16, UTF-32).
+    `partial`: `data` is only the start of the text (a character cut in two at its end is left out)."""
+    encoding = json_encoding(data)
+    if encoding is None:
+        return data
+    if encoding == "utf-8-sig":
+        return data[3:]
+    return codecs.getincrementaldecoder(encoding)(errors="strict").decode(data, final=not partial).encode()
+
+
+def loads_json(data: bytes) -> Any:
+    """`orjson.loads` of JSON text in any of those encodings (orjson.JSONDecodeError when it is no JSON; a body not
+    decodable in its encoding is no JSON either)."""
+    if json_encoding(data) is None:
+        return orjson.loads(data)
+    try:
+        text = utf8_json(data)
+    except UnicodeDecodeError as e:
+        raise orjson.JSONDecodeError(f"not {e.encoding} text: {e.reason}", "", 0) from None
+    return orjson.loads(text)

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from ..redaction import exception_text
+from ..captures.sniff import loads_json
 from ..validation import schema_problem
 from . import band, band_public, sense
 from .base import Device, Endpoint, Match, Request, normalise_path, parse_query
@@ -63,7 +64,7 @@ def decode(ex: Exchange, m: Match) -> tuple[str | None, list]:
         return ex.body_error or "the capture holds no response body", []
     else:
         try:
-            payload = orjson.loads(body)
+            payload = loads_json(body)  # a BOM, UTF-16 or UTF-32 too
         except orjson.JSONDecodeError as e:
             return f"not JSON: {e}", []
     request = Request(m.path_params, parse_query(ex.query), ex.request_body, ex.captured_at)

@@ -16,6 +16,7 @@ from typing import Any
 import orjson
 
 from .. import hosts
+from ..captures.sniff import loads_json
 from .fields import Dropped, Fields, Target
 from .base import (
     EPOCH,
@@ -310,7 +311,7 @@ def decode_sensors_history(payload: dict[str, Any], request: Request) -> Rows:
 def _scope_resolution(body: bytes | None) -> int | None:
     """Bucket width named by the request's `scope`, when the request body was captured."""
     try:
-        scope = orjson.loads(body or b"{}").get("scope")
+        scope = loads_json(body or b"{}").get("scope")
     except (orjson.JSONDecodeError, AttributeError):
         return None
     return SCOPE_RESOLUTION_S.get(str(scope).upper())
