@@ -74,8 +74,9 @@ def year_tables(rng: random.Random) -> dict[str, pl.DataFrame]:
 
 def _band_night(rows, rng: random.Random, day: date, bed: datetime) -> None:
     event_id = str(2_519_000_000_000_000_000 - int(bed.timestamp()))
+    asleep = ["RestfulSleep", "RestlessSleep"]
     t, kinds = bed, [("Dozing", "UNKNOWN")] + [
-        (("Sleep", rng.choice(["RestfulSleep", "RestlessSleep"])) if i % 4 else ("Awake", "UNKNOWN")) for i in range(1, 11)
+        (("Sleep", rng.choice(asleep)) if i % 4 else ("Awake", "UNKNOWN")) for i in range(1, 11)
     ] + [("Awake", "UNKNOWN")]
     for order, (kind, sleep) in enumerate(kinds, 1):
         seconds = 60 * (rng.randint(3, 10) if kind != "Sleep" else rng.randint(30, 60))

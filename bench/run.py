@@ -354,11 +354,12 @@ def bench_report(args, table: Table) -> None:
     out = ensure_year(args.seed)
     page = out.parent / f"{out.name}-report.html"
     table.notes.append(f"report of {out.relative_to(ROOT)}: " + _conversion_summary(out / "report.json").split("; ")[1])
-    case = Case("a year of one participant's data: databack report", [*DATABACK, "report", str(out), "-o", str(page)])
+    label = "a year of one participant's data"
+    case = Case(f"{label}: databack report", [*DATABACK, "report", str(out), "-o", str(page)])
     measure([case], args.repeat, args.timeout)
     table.timing(case)
     size = page.stat().st_size / MB if case.ok else None
-    table.target("a year of one participant's data: report.html", size, " MB", "<= 20 MB", size is not None and size <= 20)
+    table.target(f"{label}: report.html", size, " MB", "<= 20 MB", size is not None and size <= 20)
 
 
 BENCHES = {"har": bench_har, "schema": bench_schema, "flow": bench_flow, "jobs": bench_jobs, "help": bench_help,

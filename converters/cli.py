@@ -370,6 +370,9 @@ def report(
         Optional[Path],
         typer.Option("--figures", metavar="DIR", help="Also save every chart as SVG and PNG in this folder."),
     ] = None,
+    participant: Annotated[
+        Optional[list[str]], typer.Option("--participant", help="Only this participant (repeatable), as in the tables.")
+    ] = None,
     wait: WAIT = False,
     wait_timeout: WAIT_TIMEOUT = None,
 ) -> None:
@@ -386,8 +389,9 @@ def report(
     if not (out / "report.json").is_file():
         _usage_error(err, f"not a databack output folder (no report.json): {out}")
     try:
-        path, page, saved = report_html.write(out, output, _wait_limit(wait, wait_timeout), figures)
-    except report_html.ReportUnavailable as e:
+        path, page, saved = report_html.write(out, output, _wait_limit(wait, wait_timeout), figures,
+                                              tuple(participant or ()))
+    except (report_html.ReportUnavailable, report_html.UnknownParticipant) as e:
         _usage_error(err, str(e))
     except store.OutError as e:
         err.print(f"databack: {e}")

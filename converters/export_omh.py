@@ -230,7 +230,7 @@ def _stage_episodes(segments: Iterator[tuple[datetime, datetime, str]]) -> list[
     return episodes
 
 
-# Heart rate, step counts, activities, GPS: the Band tables (no UTC offset is known for them: times are UTC).
+# Heart rate, step counts, activities, GPS: the Band tables (at the wearer's offset where the row has one).
 
 
 def _event_kinds(tables: Tables) -> pl.LazyFrame:
@@ -247,10 +247,11 @@ def heart_rates(tables: Tables) -> Iterator[tuple[dict[str, Any], Body]]:
     """Per minute (band_minutes' average) and per event (band_events' average, peak and lowest)."""
     minutes = frame(tables, "band_minutes").filter(pl.col("hr_avg_bpm").is_not_null()).join(
         _event_kinds(tables), on=["participant_id", "event_id"], how="left", nulls_equal=True, maintain_order="left")
-    for row in rows(minutes.select("participant_id", "event_id", "time", "hr_avg_bpm", "event_type", "captured_at")):
+    for row in rows(minutes.select("participant_id", "event_id", "time", "utc_offset_s", "hr_avg_bpm", "event_type",
+                                   "captured_at")):
         yield source("band_minutes", "band", row, row["event_id"], row["time"].isoformat()), {
             "heart_rate": value(row["hr_avg_bpm"], "beats/min"),
-            "effective_time_frame": lasting(row["time"], 60),
+            "effective_time_frame": lasting(row["time"], 60, row["utc_offset_s"]),
             "descriptive_statistic": "average",
             **_relationship(row["event_type"]),
         }
@@ -261,7 +262,7 @@ def heart_rates(tables: Tables) -> Iterator[tuple[dict[str, Any], Body]]:
             if row[column] is not None and end > row["start_time"]:
                 yield source("band_events", "band", row, row["event_id"], statistic), {
                     "heart_rate": value(row[column], "beats/min"),
-                    "effective_time_frame": interval(row["start_time"], end),
+                    "effective_time_frame": interval(row["start_time"], end, row["utc_offset_s"]),
                     "descriptive_statistic": statistic,
                     **_relationship(row["event_type"]),
                 }
@@ -270,14 +271,16 @@ def heart_rates(tables: Tables) -> Iterator[tuple[dict[str, Any], Body]]:
 def step_counts(tables: Tables) -> Iterator[tuple[dict[str, Any], Body]]:
     """Per minute (band_minutes) and per local day (band_daily_summaries, from the day's start for 24 hours)."""
     minutes = frame(tables, "band_minutes").filter(pl.col("steps").is_not_null())
-    for row in rows(minutes.select("participant_id", "event_id", "time", "steps", "captured_at")):
+    for row in rows(minutes.select("participant_id", "event_id", "time", "utc_offset_s", "steps", "captured_at")):
         yield source("band_minutes", "band", row, row["event_id"], row["time"].isoformat()), {
-            "step_count": value(row["steps"], "steps"), "effective_time_frame": lasting(row["time"], 60)}
+            "step_count": value(row["steps"], "steps"),
+            "effective_time_frame": lasting(row["time"], 60, row["utc_offset_s"])}
     days = frame(tables, "band_daily_summaries").filter(
         pl.col("steps").is_not_null() & pl.col("start_time").is_not_null())
     for row in rows(days):
         yield source("band_daily_summaries", "band", row, row["day"].isoformat()), {
-            "step_count": value(row["steps"], "steps"), "effective_time_frame": lasting(row["start_time"], 86400)}
+            "step_count": value(row["steps"], "steps"),
+            "effective_time_frame": lasting(row["start_time"], 86400, row["utc_offset_s"])}
 
 
 def physical_activities(tables: Tables) -> Iterator[tuple[dict[str, Any], Body]]:
@@ -291,7 +294,8 @@ def physical_activities(tables: Tables) -> Iterator[tuple[dict[str, Any], Body]]
             continue
         distance = row["distance_m"]
         yield source("band_events", "band", row, row["event_id"]), with_fields(
-            {"activity_name": row["event_type"], "effective_time_frame": interval(row["start_time"], end)},
+            {"activity_name": row["event_type"],
+             "effective_time_frame": interval(row["start_time"], end, row["utc_offset_s"])},
             duration=seconds_or_none(active),
             distance=None if distance is None else value(distance, "m"),
             kcal_burned=None if row["calories_kcal"] is None else value(row["calories_kcal"], "kcal"),
@@ -308,7 +312,8 @@ def geopositions(tables: Tables) -> Iterator[tuple[dict[str, Any], Body]]:
     for row in rows(points):
         yield source("band_map_points", "band", row, row["event_id"], row["ordinal"]), with_fields(
             {"latitude": value(row["latitude_deg"], "deg"), "longitude": value(row["longitude_deg"], "deg"),
-             "effective_time_frame": {"date_time": stamp(row["time"])}, "positioning_system": "GPS"},
+             "effective_time_frame": {"date_time": stamp(row["time"], row["utc_offset_s"])},
+             "positioning_system": "GPS"},
             elevation=None if row["altitude_m"] is None else value(row["altitude_m"], "m"),
         )
 

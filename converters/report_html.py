@@ -32,38 +32,52 @@ STAGES = ("awake", "restless", "light", "medium", "restful", "sound", "unscored"
 STAGE_COLOURS = ("#f4a261", "#90caf9", "#90caf9", "#3f88c5", "#1d3557", "#1d3557", "#c8c8c8")
 SENSORS = ("temperature", "humidity", "light", "sound", "particulates")
 DEVICE_NAMES = {"band": "Microsoft Band", "sense": "Hello Sense"}
-NOT_SEGMENTS = ("IN_BED",)
-# A Vega expression: a pace in min/km (the field in {}) as m:ss
-PACE_TEXT = "floor(round({0} * 60) / 60) + ':' + pad(toString(round({0} * 60) % 60), 2, '0', 'left')"  # Sense timeline events that are only stage segments, not events to mark
+NOT_SEGMENTS = ("IN_BED",)  # Sense timeline events that are only stage segments, not events to mark
+# A Vega expression: a pace in min/km (the field in {0}) as m:ss
+PACE_TEXT = "floor(round({0} * 60) / 60) + ':' + pad(toString(round({0} * 60) % 60), 2, '0', 'left')"
 
 
 class ReportUnavailable(RuntimeError):
     """The report's libraries (the `report` extra) are not installed."""
 
 
+class UnknownParticipant(ValueError):
+    """A participant asked for that the run does not have."""
+
+
 @dataclass(frozen=True, slots=True)
 class Page:
-    """What `build` made: the HTML, and counts a summary can show."""
+    """What `build` made: the HTML, and the data it draws."""
 
     html: str
-    nights: int
-    runs: int
-    participants: int
+    data: dict[str, Any]
 
     @property
     def size_bytes(self) -> int:
         return len(self.html.encode())
 
+    @property
+    def nights(self) -> int:
+        return len(self.data["nights"])
 
-def build(out: Path) -> Page:
-    """The report page of the run in `out`. Raises FileNotFoundError when `out` holds no databack run."""
-    data = collect(*_read(out))
-    html = _page(data, chart_specs())
-    return Page(html, len(data["nights"]), len(data["runs"]), len(data["participants"]))
+    @property
+    def runs(self) -> int:
+        return len(self.data["runs"])
+
+    @property
+    def participants(self) -> int:
+        return len(self.data["participants"])
 
 
-def write(out: Path, target: Path | None = None, wait: float = 0.0, figures_in: Path | None = None
-          ) -> tuple[Path, Page, list[Path]]:
+def build(out: Path, participants: tuple[str, ...] = ()) -> Page:
+    """The report page of the run in `out` (of these participants alone, if any are named). Raises
+    FileNotFoundError when `out` holds no databack run, UnknownParticipant for a participant it does not have."""
+    data = collect(*_read(out, participants))
+    return Page(_page(data, chart_specs()), data)
+
+
+def write(out: Path, target: Path | None = None, wait: float = 0.0, figures_in: Path | None = None,
+          participants: tuple[str, ...] = ()) -> tuple[Path, Page, list[Path]]:
     """Build the report of `out` and write it to `target`, by default into OUT as report.html (committed through
     OUT's store, which is held meanwhile: no run changes the tables under it); with `figures_in`, save every chart
     there too. Returns where the page is, the page, and the figure files."""
@@ -71,25 +85,25 @@ def write(out: Path, target: Path | None = None, wait: float = 0.0, figures_in: 
 
     if target is None:
         with store.lock(out, wait) as held:
-            page = build(out)
-            saved = figures(out, figures_in) if figures_in else []
+            page = build(out, participants)
+            saved = figures(page, figures_in) if figures_in else []
             with held.transaction() as tx:
                 tx.path("report.html").write_text(page.html, encoding="utf-8")
         return out / "report.html", page, saved
     with store.reading(out, wait):
-        page = build(out)
-        saved = figures(out, figures_in) if figures_in else []
+        page = build(out, participants)
+    saved = figures(page, figures_in) if figures_in else []
     with atomic_path(target) as tmp:
         tmp.write_text(page.html, encoding="utf-8")
     return target, page, saved
 
 
-def figures(out: Path, folder: Path, formats: tuple[str, ...] = ("svg", "png")) -> list[Path]:
-    """Every chart of the report as a file per format, for a paper: FOLDER/<participant>/<page>-<chart>.<format>
+def figures(page: Page, folder: Path, formats: tuple[str, ...] = ("svg", "png")) -> list[Path]:
+    """Every chart of the page as a file per format, for a paper: FOLDER/<participant>/<page>-<chart>.<format>
     (participant `all` when the run has no ids). Returns the files written."""
     import vl_convert
 
-    data, specs = collect(*_read(out)), chart_specs()
+    data, specs = page.data, chart_specs()
     written = []
     for participant, page, c in _every_chart(data):
         spec = _standalone(specs[c["name"]], c)
@@ -142,11 +156,20 @@ def _file_name(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("._") or "_"
 
 
-def _read(out: Path) -> tuple[dict[str, pl.LazyFrame], dict[str, Any]]:
+def _read(out: Path, participants: tuple[str, ...] = ()) -> tuple[dict[str, pl.LazyFrame], dict[str, Any]]:
+    """OUT's tables and report; with `participants`, only their rows and files."""
     tables, report = scan_output(out)
     if not report:
         raise FileNotFoundError(f"{out} holds no databack output (no report.json)")
-    return tables, report
+    if not participants:
+        return tables, report
+    known = {f.get("participant_id") for f in report.get("files", ())} - {None}
+    if missing := [p for p in participants if p not in known]:
+        raise UnknownParticipant(f"no participant {', '.join(missing)} in {out} (it has: "
+                                 f"{', '.join(sorted(known)) or 'none with an id'})")
+    chosen = pl.col("participant_id").is_in(list(participants))
+    files = [f for f in report["files"] if f.get("participant_id") in participants]
+    return {name: lf.filter(chosen) for name, lf in tables.items()}, report | {"files": files}
 
 
 # --- data: the tables, cut into what each page draws ----------------------------------------------------------
@@ -164,7 +187,7 @@ def collect(tables: dict[str, pl.LazyFrame], report: dict[str, Any]) -> dict[str
         "participants": participants,
         "nights": nights,
         "runs": runs,
-        "trends": [_trends(tables, p) for p in participants],
+        "trends": _trends(tables, participants),
     }
 
 
@@ -241,9 +264,9 @@ def _nights(tables: dict[str, pl.LazyFrame]) -> list[dict[str, Any]]:
     )
     heart = _groups(
         frame(tables, "band_minutes").filter(pl.col("hr_avg_bpm").is_not_null())
-        .select(pkey(), pl.lit("band").alias("device"), pl.col("event_id").alias("source_id"),
-                local_ms("time").alias("t"), pl.col("hr_avg_bpm").alias("bpm"))
-        .join(offsets.lazy().select(key), on=key, how="semi")
+        .select(pkey(), pl.lit("band").alias("device"), pl.col("event_id").alias("source_id"), "time", "hr_avg_bpm")
+        .join(offsets.lazy(), on=key)  # at the night's offset, as its other charts
+        .select(*key, local_ms("time", pl.col("utc_offset_s")).alias("t"), pl.col("hr_avg_bpm").alias("bpm"))
         .sort(*key, "t").collect(),
         key,
     )
@@ -306,7 +329,7 @@ def _runs(tables: dict[str, pl.LazyFrame]) -> list[dict[str, Any]]:
     time, splits."""
     events = (
         frame(tables, "band_events").filter(pl.col("event_type").fill_null("") != "Sleeping")
-        .with_columns(pkey(), local_ms("start_time").alias("start_time"))
+        .with_columns(pkey(), local_ms("start_time", pl.col("utc_offset_s")).alias("start_time"))
         .sort("p", "start_time", "event_id", nulls_last=True).collect()
     )
     key = ["p", "event_id"]
@@ -321,7 +344,8 @@ def _runs(tables: dict[str, pl.LazyFrame]) -> list[dict[str, Any]]:
     )
     heart = _groups(
         frame(tables, "band_minutes").filter(pl.col("hr_avg_bpm").is_not_null())
-        .select(pkey(), "event_id", local_ms("time").alias("t"), pl.col("hr_avg_bpm").alias("bpm"))
+        .select(pkey(), "event_id", local_ms("time", pl.col("utc_offset_s")).alias("t"),
+                pl.col("hr_avg_bpm").alias("bpm"))
         .sort(*key, "t").collect(),
         key,
     )
@@ -358,6 +382,7 @@ def _runs(tables: dict[str, pl.LazyFrame]) -> list[dict[str, Any]]:
             charts.append(chart("splits", "Splits", splits=splits[k]))
         result.append({
             "p": row["p"], "event_id": row["event_id"], "type": row["event_type"], "name": row["name"],
+            "offset_s": row["utc_offset_s"],
             "day": row["day_id"].isoformat() if row["day_id"] else None,
             "figures": {c: row[c] for c in RUN_FIGURES}, "charts": charts,
             "splits": _columns(splits[k]) if k in splits else None,
@@ -387,47 +412,52 @@ def _thinned(points: pl.DataFrame) -> pl.DataFrame:
     return points.with_row_index("i").filter((pl.col("i") % step == 0) | (pl.col("i") == points.height - 1)).drop("i")
 
 
-def _trends(tables: dict[str, pl.LazyFrame], p: str) -> list[dict[str, Any]]:
-    """One participant's charts: the main sleep of each night, the days' totals, the room during each Sense night
+def _trends(tables: dict[str, pl.LazyFrame], participants: list[str]) -> list[list[dict[str, Any]]]:
+    """Each participant's charts: the main sleep of each night, the days' totals, the room during each Sense night
     (means over the time in bed)."""
-    sleep = (
-        frame(tables, "sleep_nights").with_columns(pkey()).filter((pl.col("p") == p) & pl.col("is_main_sleep"))
-        .select("night", pl.col("device").replace_strict(DEVICE_NAMES),
+    sleep = _groups(
+        frame(tables, "sleep_nights").filter(pl.col("is_main_sleep"))
+        .select(pkey(), "night", pl.col("device").replace_strict(DEVICE_NAMES),
                 (pl.coalesce("total_sleep_s", "device_total_sleep_s") / 3600).round(2).alias("sleep_h"),
                 (pl.col("time_in_bed_s") / 3600).round(2).alias("bed_h"),
                 pl.coalesce("sleep_efficiency_pct", "device_sleep_efficiency_pct").round(1).alias("efficiency"))
-        .collect()
+        .collect(),
+        ["p"],
     )
-    sleep = _with_gaps(sleep)
-    days = (
-        frame(tables, "band_daily_summaries").with_columns(pkey()).filter(pl.col("p") == p)
-        .select(pl.col("day").cast(pl.String), "steps", pl.col("calories_kcal").round(0).alias("kcal"))
-        .sort("day").collect()
+    days = _groups(
+        frame(tables, "band_daily_summaries")
+        .select(pkey(), pl.col("day").cast(pl.String), "steps", pl.col("calories_kcal").round(0).alias("kcal"))
+        .sort("p", "day").collect(),
+        ["p"],
     )
-    nights = frame(tables, "sleep_nights").with_columns(pkey()).filter(
-        (pl.col("p") == p) & (pl.col("device") == "sense") & pl.col("in_bed_time").is_not_null()
-    ).select(pl.col("night").cast(pl.String), "in_bed_time", "out_of_bed_time").sort("in_bed_time").collect()
-    charts = []
-    if sleep.height:
-        ticks = _day_ticks(sleep["night"])
-        charts += [chart("trend_sleep", "Sleep per night", ticks, sleep=sleep),
-                   chart("trend_efficiency", "Sleep efficiency", ticks, sleep=sleep)]
-    if days.height:
-        ticks = _day_ticks(days["day"])
-        charts += [chart("trend_steps", "Steps per day", ticks, days=days),
-                   chart("trend_calories", "Calories per day", ticks, days=days)]
+    nights = frame(tables, "sleep_nights").filter((pl.col("device") == "sense") & pl.col("in_bed_time").is_not_null()
+                                                  ).select(pkey(), pl.col("night").cast(pl.String), "in_bed_time",
+                                                           "out_of_bed_time").sort("in_bed_time").collect()
+    room = {}
     if nights.height:
-        samples = _room_samples(tables).filter(pl.col("p") == p).select("time", "sensor", "value")
-        samples = samples.sort("time").collect()
-        room = (
-            samples.join_asof(nights, left_on="time", right_on="in_bed_time")
+        samples = _room_samples(tables).select("p", "time", "sensor", "value").sort("time").collect()
+        room = _groups(
+            samples.join_asof(nights, left_on="time", right_on="in_bed_time", by="p", check_sortedness=False)
             .filter(pl.col("time") < pl.col("out_of_bed_time"))
-            .group_by("night", "sensor").agg(pl.col("value").mean().round(2))
-            .sort("night", "sensor")
+            .group_by("p", "night", "sensor").agg(pl.col("value").mean().round(2))
+            .sort("p", "night", "sensor"),
+            ["p"],
         )
-        if room.height:
-            charts.append(chart("trend_room", "Room conditions per night", _day_ticks(room["night"]), room=room))
-    return charts
+    result = []
+    for p in participants:
+        charts = []
+        if (nightly := sleep.get((p,))) is not None:
+            nightly, ticks = _with_gaps(nightly), _day_ticks(nightly["night"])
+            charts += [chart("trend_sleep", "Sleep per night", ticks, sleep=nightly),
+                       chart("trend_efficiency", "Sleep efficiency", ticks, sleep=nightly)]
+        if (daily := days.get((p,))) is not None:
+            ticks = _day_ticks(daily["day"])
+            charts += [chart("trend_steps", "Steps per day", ticks, days=daily),
+                       chart("trend_calories", "Calories per day", ticks, days=daily)]
+        if (rooms := room.get((p,))) is not None:
+            charts.append(chart("trend_room", "Room conditions per night", _day_ticks(rooms["night"]), room=rooms))
+        result.append(charts)
+    return result
 
 
 def _day_ticks(dates: pl.Series) -> dict[str, Any]:
@@ -451,7 +481,8 @@ def _with_gaps(nights: pl.DataFrame) -> pl.DataFrame:
 def _overview(tables: dict[str, pl.LazyFrame], report: dict[str, Any], nights: list, runs: list,
               participants: list[str]) -> dict[str, Any]:
     """The run at a glance: who, which devices, which dates, which files (with the errors of those that did not
-    convert fully) and how many rows each table has."""
+    convert fully, both read back from report.json through the redaction policy) and how many rows each table has.
+    (The tables' own text passed through the policy as they were written.)"""
     tables_rows = {name: t["rows"] for name, t in report.get("tables", {}).items() if t.get("rows")}
     devices = sorted({DEVICE_NAMES[name.split("_")[0]] for name in tables_rows if name.split("_")[0] in DEVICE_NAMES})
     dates = [n["night"] for n in nights] + [r["day"] for r in runs if r["day"]]
@@ -461,8 +492,9 @@ def _overview(tables: dict[str, pl.LazyFrame], report: dict[str, Any], nights: l
             span = span.collect()
             dates += [_day(v) for v in span.row(0) if v is not None]
     files = [
-        {"file": shown(f["file"]), "participant": f.get("participant_id") or "", "format": f.get("format"),
-         "status": f["status"], "error": shown(f.get("error")), "exchanges": f.get("exchanges", 0)}
+        {"file": redaction.from_earlier_output(f["file"], name=True), "participant": f.get("participant_id") or "",
+         "format": f.get("format"), "status": f["status"], "error": redaction.from_earlier_output(f.get("error")),
+         "exchanges": f.get("exchanges", 0)}
         for f in report.get("files", [])
     ]
     return {
@@ -481,12 +513,6 @@ def _overview(tables: dict[str, pl.LazyFrame], report: dict[str, Any], nights: l
 
 def _day(value: date | datetime) -> str:
     return (value.date() if isinstance(value, datetime) else value).isoformat()
-
-
-def shown(text: str | None) -> str | None:
-    """A captured string (a file name, an error line read back from report.json) as the page may show it: through
-    the redaction policy again (a no-op for what this version wrote; an older report.json may hold more)."""
-    return redaction.from_earlier_output(text)
 
 
 # --- charts: Vega-Lite specifications made with Altair, data supplied by the page ------------------------------
@@ -532,8 +558,8 @@ def chart_specs() -> dict[str, dict[str, Any]]:
         y=alt.Y("bpm:Q", scale=alt.Scale(zero=False), title="heart rate (bpm)"),
         tooltip=[at("t"), alt.Tooltip("bpm:Q")],
     ).properties(height=140)
-    night_room = alt.Chart(alt.NamedData("room")).transform_fold(list(SENSORS), as_=["sensor", "value"]).transform_filter(
-        "isValid(datum.value)").mark_line().encode(
+    night_room = alt.Chart(alt.NamedData("room")).transform_fold(  # a column per sensor, folded back into rows
+        list(SENSORS), as_=["sensor", "value"]).transform_filter("isValid(datum.value)").mark_line().encode(
         x=alt.X("t:T", scale=night_time, axis=clock),
         y=alt.Y("value:Q", scale=alt.Scale(zero=False), title=None),
         color=alt.Color("sensor:N", legend=None),

@@ -54,6 +54,7 @@ import sys
 import tempfile
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -499,15 +500,18 @@ def _undo(out: Path, journal: dict, made: list[tuple[str, str, Path | None, bool
         if had and not os.path.lexists(target):
             os.rename(kept, target)
     _sync_dir(out)
-    _finish(out, journal)
+    _finish(out, journal, undone=True)
 
 
-def _finish(out: Path, journal: dict) -> None:
-    """Every change made (or undone): remove the journal, then the staging folder."""
+def _finish(out: Path, journal: dict, undone: bool = False) -> None:
+    """Every change made (or undone): remove the journal, then the staging folder. After changes undone, the
+    journal's removal is flushed before the staged entries go: back after a power loss, it would move what is
+    left of them. (After changes made, it finds nothing left to move.)"""
     _step("journal-remove", "")
     if os.path.lexists(out / JOURNAL):
         os.unlink(out / JOURNAL)
-    _sync_dir(out)
+    if undone:
+        _sync_dir(out)
     _step("cleanup", "")
     shutil.rmtree(out / journal["staging"], ignore_errors=True)
 
@@ -537,7 +541,8 @@ def _discard(out: Path, staging: Path) -> None:
 def _sync_staged(staging: Path, names: list[str]) -> None:
     """Flush the staged entries (every file and folder below a staged folder) to disk: one fsync each, or for
     more than `SYNC_ONE_BY_ONE` (a partitioned table's hundreds of files), one syncfs of the file system, which
-    takes 20-40 ms where an fsync each took a second (623 files of a 200 MB HAR's partitioned tables)."""
+    takes 20-40 ms where an fsync each took a second (623 files of a 200 MB HAR's partitioned tables). The
+    fsyncs are made at once, in threads: the 11 tables of a 200 MB HAR in 8 ms rather than 36 (medians of 7)."""
     files: list[Path] = []
     folders = [staging]
     for name in names:
@@ -549,10 +554,9 @@ def _sync_staged(staging: Path, names: list[str]) -> None:
             files.append(staging / name)
     if len(files) + len(folders) > SYNC_ONE_BY_ONE and _syncfs(staging):
         return
-    for path in files:
-        _sync_file(path)
-    for path in folders:
-        _sync_dir(path)
+    with ThreadPoolExecutor(8) as flushing:  # at once: the file system commits them together
+        list(flushing.map(_sync_file, files))
+        list(flushing.map(_sync_dir, folders))
 
 
 SYNC_ONE_BY_ONE = 64

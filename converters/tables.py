@@ -739,8 +739,8 @@ SLEEP_NIGHTS = table(
     C("wake_time", UTC_TIME, "End of the last segment scored asleep (UTC)"),
     C("out_of_bed_time", UTC_TIME, "Band: end of the last segment, else start_time + duration_s + paused_s; Sense: "
       "the last GOT_OUT_OF_BED event, else the end of the last segment (UTC); never before in_bed_time"),
-    C("utc_offset_s", I, "The wearer's UTC offset: Sense, that of the night's first segment; Band: null (the Band "
-      "tables carry none)", "s"),
+    C("utc_offset_s", I, "The wearer's UTC offset: Sense, that of the night's first segment; Band, the event's "
+      "(band_events.utc_offset_s: public API only)", "s"),
     C("time_in_bed_s", F, "out_of_bed_time - in_bed_time", "s"),
     C("total_sleep_s", F, "Sum of the segments scored asleep", "s"),
     C("sleep_latency_s", F, "sleep_onset_time - in_bed_time", "s"),
@@ -774,6 +774,7 @@ SLEEP_NIGHTS = table(
     C("device_resting_hr_bpm", F, "The device's figure: Band RestingHeartRate", "bpm"),
     C("device_score", I, "The device's figure: Sense sleep score, 0-100", "score"),
     derived=True,
+    local_time="the times + `utc_offset_s` where the device sent an offset; `night` is the local date",
 )
 
 TABLES: dict[str, Table] = {

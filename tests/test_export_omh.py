@@ -152,7 +152,7 @@ def test_activities_steps_positions_and_temperatures_carry_their_units(exported)
     assert run["base_movement_quantity"] == {"value": 4947, "unit": "steps"}
     day = body_of(folder, "omh-step-count-3.0.jsonl", "band_daily_summaries/2015-01-05")
     assert day == {"step_count": {"value": 7911, "unit": "steps"}, "effective_time_frame": {"time_interval": {
-        "start_date_time": "2015-01-05T08:00:00+00:00", "duration": {"value": 86400, "unit": "sec"}}}}
+        "start_date_time": "2015-01-05T00:00:00-08:00", "duration": {"value": 86400, "unit": "sec"}}}}  # local midnight
     start = body_of(folder, "omh-geoposition-1.0.jsonl", "band_map_points/2519813080487285469/0")
     assert (start["latitude"], start["longitude"]) == ({"value": 37.7687, "unit": "deg"},
                                                        {"value": -122.467, "unit": "deg"})

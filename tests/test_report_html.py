@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 import sys
 from html.parser import HTMLParser
@@ -97,7 +98,8 @@ def test_a_folder_without_a_run_is_a_usage_error(tmp_path):
 def test_the_page_loads_nothing_from_anywhere(out):
     html = report_html.build(out).html
     page = parse(html)
-    assert [tag for tag, attrs in page.tags if "src" in attrs or "href" in attrs and not attrs["href"].startswith("#")] == []
+    linked = [tag for tag, attrs in page.tags if "src" in attrs or not attrs.get("href", "#").startswith("#")]
+    assert linked == []
     assert not [tag for tag, _ in page.tags if tag in ("link", "img", "iframe", "object", "embed")]
     [policy] = [attrs["content"] for tag, attrs in page.tags if attrs.get("http-equiv") == "Content-Security-Policy"]
     assert policy.startswith("default-src 'none';") and "connect-src" not in policy  # so fetch/XHR fall to 'none'
@@ -120,6 +122,21 @@ def test_the_page_holds_every_night_and_run_and_their_charts(out):
     assert 5 < low < high < 6.5  # min/km: the run's 5th to 95th percentile
 
 
+def test_a_page_for_one_participant_holds_their_data_alone(tmp_path):
+    people = tmp_path / "people.csv"
+    people.write_text("pattern,participant_id\n*.har,P1\n*.flow,P2\n")
+    out = tmp_path / "out"
+    assert run("convert", *SAMPLES, "-o", out, "--participants", people, "-j", "1").exit_code == 0
+    result = run("report", out, "-o", tmp_path / "p2.html", "--participant", "P2")
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("databack: report of 1 participant, 3 nights, 2 runs and workouts")
+    data = page_data((tmp_path / "p2.html").read_text())
+    assert data["participants"] == ["P2"] and {n["p"] for n in data["nights"] + data["runs"]} == {"P2"}
+    assert [f["file"] for f in data["overview"]["files"]] == [str(SAMPLES[1])]
+    result = run("report", out, "-o", tmp_path / "p3.html", "--participant", "P3")
+    assert (result.exit_code, result.output) == (2, f"databack: no participant P3 in {out} (it has: P1, P2)\n")
+
+
 def test_a_captured_string_cannot_end_the_pages_data(tmp_path):
     hostile = "</script><script>window.pwned = 1</script><!--"
     timeline = {"score": 80, "score_condition": "IDEAL", "message": hostile, "date": "2017-03-01", "metrics": [],
@@ -134,6 +151,19 @@ def test_a_captured_string_cannot_end_the_pages_data(tmp_path):
     assert "window.pwned" not in "".join(text for attrs, text in page.scripts if attrs.get("type") == "module")
     [night] = page_data(html)["nights"]
     assert night["charts"][1]["data"]["events"]["text"] == [hostile]  # kept, as data
+
+
+def test_errors_read_back_from_report_json_pass_through_the_redaction_policy(out, tmp_path):
+    copy = tmp_path / "out"
+    shutil.copytree(out, copy)
+    report = json.loads((copy / "report.json").read_text())
+    token = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0In0.abcdEFGHijklMNOP"
+    report["files"][0] |= {"status": "partial", "error": f"cut short at entry 7: Authorization: Bearer {token}"}
+    (copy / "report.json").write_text(json.dumps(report))
+    html = report_html.build(copy).html
+    assert token not in html
+    [shown] = [f for f in page_data(html)["overview"]["files"] if f["status"] == "partial"]
+    assert shown["error"] == "cut short at entry 7: Authorization: REDACTED REDACTED"
 
 
 def test_figures_saves_every_chart_as_svg_and_png(out, tmp_path):
@@ -163,7 +193,7 @@ def test_without_the_report_extra_the_command_says_what_to_install(out, monkeypa
 
 
 def test_the_command_line_starts_without_the_reports_libraries():
-    code = "import sys; from converters import cli; print(sorted({'altair', 'vl_convert', 'playwright'} & set(sys.modules)))"
+    code = "import sys; from converters import cli; print(sorted({'altair', 'vl_convert'} & set(sys.modules)))"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout == "[]\n"
 

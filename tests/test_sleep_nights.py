@@ -48,6 +48,7 @@ def band_tables(participant: str | None = None) -> dict[str, pl.DataFrame]:
     return {
         "band_events": frame("band_events", [
             common | {"event_id": "A", "start_time": at("23:00"), "duration_s": 13500.0, "paused_s": 0.0,
+                      "utc_offset_s": 3600,
                       "sleep_s": 9000.0, "awake_s": 2700.0, "time_to_fall_asleep_s": 600.0, "wakeups": 1,
                       "sleep_efficiency_pct": 66.7, "restful_sleep_s": 5400.0, "restless_sleep_s": 3600.0,
                       "resting_hr_bpm": 48.0, "fall_asleep_time": at("23:10"), "wake_up_time": at("26:30")},
@@ -129,6 +130,7 @@ def test_a_band_night_is_in_bed_from_the_event_start_to_the_end_of_its_last_sequ
                                                                                   at("26:45"))
     assert a["time_in_bed_s"] == 13500.0  # 3 h 45 min
     assert a["segments"] == 10
+    assert (a["utc_offset_s"], night(band, "NAP")["utc_offset_s"]) == (3600, None)  # the event's, where it has one
 
 
 def test_band_onset_and_wake_are_the_first_and_last_sleep_sequences(band):

@@ -96,7 +96,7 @@ def _band(tables: Mapping[str, object]) -> tuple[pl.LazyFrame, pl.LazyFrame]:
             pl.col("start_time").alias("in_bed_time"),
             pl.coalesce("last_end", pl.col("start_time") + seconds("duration_s") + seconds("paused_s"))
             .alias("out_of_bed_time"),
-            pl.lit(None, pl.Int64).alias("utc_offset_s"),
+            "utc_offset_s",
             pl.col("sleep_s").alias("device_total_sleep_s"),
             pl.col("time_to_fall_asleep_s").alias("device_sleep_latency_s"),
             pl.col("fall_asleep_time").alias("device_sleep_onset_time"),
