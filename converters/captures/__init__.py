@@ -1,8 +1,9 @@
 """Capture readers: HAR files and mitmproxy flow dumps, each turned into a stream of `Exchange` records.
 
 A reader is a generator over one file. It yields, in file order:
-- `Exchange` for every HTTP request/response pair (a response may be missing),
-- `Skipped` for every entry that is not HTTP (TCP, UDP, DNS flows…),
+- `Exchange` for every HTTP request/response pair (a response may be missing, and parts of a damaged entry),
+- `Skipped` for every entry that is not HTTP (TCP, UDP, DNS flows…) or that cannot be read as an exchange at all
+  (with its reason: what goes wrong in one entry costs that entry alone),
 and, if the file cannot be read to its end, one final `CaptureError` (errors are values, not exceptions):
 everything yielded before it is good and is kept.
 """
@@ -36,6 +37,8 @@ class Exchange:
     request_body: bytes | None
     body: bytes | None  # the response body, decoded per Content-Encoding / base64; None when not captured
     body_error: str | None = None  # why the body could not be decoded (then `body` is None)
+    error: str | None = None  # the capture's own word on why the exchange failed (mitmproxy's flow error, HAR `_error`)
+    damaged: str | None = None  # what of the entry could not be read (its headers or body are then partly missing)
 
     def response_header(self, name: str) -> str | None:
         """The first response header of that name (case-insensitive), or None."""
@@ -43,12 +46,36 @@ class Exchange:
         return next((v for k, v in self.response_headers if k.lower() == name), None)
 
 
+# Why no response was captured, from the capture's error message: (reason, words that tell it), first match wins.
+_NO_RESPONSE_REASONS = (
+    ("connection refused", ("refused",)),
+    ("TLS handshake failed", ("tls", "ssl", "certificate", "handshake")),
+    ("timed out", ("timed out", "timeout")),
+    ("server not reached", ("connect call failed", "unreachable", "no route", "getaddrinfo", "name or service",
+                            "name resolution", "nodename", "dns", "connect to")),
+    ("connection closed", ("closed", "reset", "disconnect", "eof", "broken pipe")),
+    ("killed", ("killed",)),
+)
+
+
+def no_response_reason(error: str | None) -> str:
+    """Why an exchange has no response, in a few fixed words (never the capture's own text, which may quote hosts
+    and addresses): "connection refused", "TLS handshake failed", …, "other error", or "none captured" without an
+    error."""
+    if not error:
+        return "none captured"
+    lowered = error.lower()
+    return next((reason for reason, words in _NO_RESPONSE_REASONS if any(w in lowered for w in words)), "other error")
+
+
 @dataclass(slots=True, frozen=True)
 class Skipped:
-    """An entry of the capture that is not an HTTP exchange (e.g. a TCP or DNS flow)."""
+    """An entry of the capture that is not an HTTP exchange (e.g. a TCP or DNS flow), or that could not be read as
+    one (then `reason` says why)."""
 
     source_entry: int
-    kind: str  # "tcp", "udp", "dns", …
+    kind: str  # "tcp", "udp", "dns", …; "unreadable" (a flow), "malformed" (a HAR entry) with a reason
+    reason: str | None = None  # one line, plain words, no captured text
 
 
 @dataclass(slots=True, frozen=True)

@@ -89,10 +89,31 @@ def _entries(
             if isinstance(skim.entry, Skipped) or not wants_body(skim.entry.host):
                 yield skim.entry
                 continue
-        flow = _materialise(payload)
+        try:
+            flow = _materialise(payload)
+            entry = _entry(flow, index, source_file, wants_body)
+        except Exception as error:  # this flow alone: its frame was whole, the next one is read
+            yield Skipped(index, "unreadable", flow_failure(error))
+            continue
         if skim:
             accepted_layouts.add(skim.layout)
-        yield _entry(flow, index, source_file, wants_body)
+        yield entry
+
+
+def built_flows(dump: io.BufferedReader | gzip.GzipFile) -> Iterator[flow.Flow | Exception]:
+    """Each flow of a dump (not a HAR) as mitmproxy builds it, after the repairs of `old_flows`, or the exception
+    that building that one flow met (the next is built all the same); broken framing raises FlowReader's
+    exception."""
+    for payload in _payloads(dump):
+        try:
+            yield _materialise(payload)
+        except Exception as error:
+            yield error
+
+
+def flow_failure(error: Exception) -> str:
+    """Why one flow, whole in the dump, could not be built: plain words, no flow data."""
+    return _read_failure(error).removeprefix("cut off or damaged: ")
 
 
 def _payloads(dump: io.BufferedReader | gzip.GzipFile) -> Iterator[bytes]:
@@ -109,14 +130,14 @@ def _materialise(payload: bytes) -> flow.Flow:
     """Build one flow as `FlowReader.stream()` does (its checks, migrations and exceptions)."""
     from mitmproxy import exceptions
     from mitmproxy import flow as mflow
-    from mitmproxy.io import compat, tnetstring
+    from mitmproxy.io import tnetstring
 
     try:
         state = tnetstring.parse(payload[-1], memoryview(payload)[:-1])  # what tnetstring.load does with a frame
         try:
             if not isinstance(state, dict):
                 raise ValueError("Invalid flow: not a dict")
-            return mflow.Flow.from_state(compat.migrate_flow(old_flows.repair(state)))
+            return mflow.Flow.from_state(old_flows.migrate(state))
         except ValueError as error:
             raise exceptions.FlowReadException(error) from error
     except (ValueError, TypeError, IndexError) as error:
@@ -141,7 +162,8 @@ class _Skimmer:
 
     def __init__(self, source_file: str):
         self.source_file = source_file
-        self.flow_shapes = walk.Shapes(frozenset({"version", "type", "metadata", "request", "response"}))
+        self.flow_shapes = walk.Shapes(frozenset({"version", "type", "metadata", "request", "response", "error"}))
+        self.error_shapes = walk.Shapes(frozenset({"msg"}))
         self.request_shapes = walk.Shapes(
             frozenset(
                 {"method", "scheme", "host", "port", "path", "authority", "http_version", "headers", "timestamp_start"}
@@ -167,6 +189,11 @@ class _Skimmer:
         if kind != "http":
             return _Skim((version, kind, flow_layout), Skipped(index, kind))
         request_layout, request = self.request_shapes.match(payload, top["request"])
+        error_layout, error = None, None
+        if top["error"][0] != walk.NULL:
+            error_layout, fields = self.error_shapes.match(payload, top["error"])
+            error = _scalar(payload, fields["msg"], str, bytes)
+            error = error.decode("utf-8", "surrogateescape") if isinstance(error, bytes) else error
         response_layout, response = None, None
         if top["response"][0] != walk.NULL:
             response_layout, response = self.response_shapes.match(payload, top["response"])
@@ -203,8 +230,9 @@ class _Skimmer:
             response_headers=(),
             request_body=None,
             body=None,
+            error=error,
         )
-        return _Skim((version, kind, flow_layout, request_layout, response_layout), exchange)
+        return _Skim((version, kind, flow_layout, request_layout, response_layout, error_layout), exchange)
 
 
 def _scalar(data: bytes, span: walk.Span, *types: type) -> object:
@@ -312,6 +340,7 @@ def _exchange(flow: http.HTTPFlow, index: int, source_file: str, wants_body: Wan
         request_body=request.get_content(strict=False) if full else None,
         body=body,
         body_error=body_error,
+        error=flow.error.msg if flow.error else None,
     )
 
 

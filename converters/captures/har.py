@@ -21,6 +21,7 @@ from typing import BinaryIO, Iterator
 from urllib.parse import urlsplit
 
 import ijson
+import orjson
 
 from . import CaptureError, Exchange, Item, Skipped, WantsBody
 from .bodies import GZIP_MAGIC, dechunk, gunzip_if_gzipped
@@ -229,11 +230,103 @@ def _read_failure(error: Exception, entries_read: int) -> str:
 
 
 def _item(entry: object, index: int, source_file: str, wants_body: WantsBody | None) -> Exchange | Skipped:
-    """The exchange of one HAR entry, or `Skipped(kind="malformed")` if the entry lacks what an exchange needs."""
+    """The exchange of one HAR entry: what can be read of it, `damaged` saying what could not, where the entry is
+    not as HAR has it; `Skipped(kind="malformed")` with the reason where not even its request's URL can be read."""
     try:
         return _exchange(entry, index, source_file, wants_body)  # type: ignore[arg-type]
-    except (KeyError, TypeError, ValueError, AttributeError):
-        return Skipped(index, "malformed")
+    except Exception:  # RecursionError, MemoryError too: this entry alone
+        try:
+            return _salvaged(entry, index, source_file, wants_body)
+        except Exception as error:
+            return Skipped(index, "malformed", f"an entry that cannot be read ({type(error).__name__})")
+
+
+def _salvaged(entry: object, index: int, source_file: str, wants_body: WantsBody | None) -> Exchange | Skipped:
+    """A damaged entry read field by field: what is wrong goes into `damaged` (in plain words, no captured text),
+    what is whole is kept (a body that is not text as the JSON it is)."""
+    damage: list[str] = []
+    request = entry.get("request") if isinstance(entry, dict) else None
+    if not isinstance(request, dict) or not isinstance(request.get("url"), str):
+        return Skipped(index, "malformed", "an entry without a request URL")
+    try:
+        scheme, url_host, port, path, query = _split_url(request["url"])
+    except ValueError:
+        return Skipped(index, "malformed", "an entry whose request URL cannot be read")
+    method = request.get("method")
+    if not isinstance(method, str):
+        damage.append("request.method is not text")
+        method = ""
+    request_headers = _lenient_headers(request.get("headers"), "request", damage)
+    host = _host(url_host, [{"name": n, "value": v} for n, v in request_headers])
+    wanted = wants_body is None or wants_body(host)
+    response = entry.get("response") or None  # type: ignore[union-attr]
+    if response is not None and not isinstance(response, dict):
+        damage.append("response is not an object")
+        response = None
+    response_headers = _lenient_headers(response.get("headers"), "response", damage) if response else ()
+    body, body_error = None, None
+    if response and wanted:
+        content = response.get("content")
+        if content is not None and not isinstance(content, dict):
+            damage.append("response.content is not an object")
+        elif content:
+            body, body_error = _lenient_body(content, response_headers, damage)
+    try:
+        request_body = _request_body(request.get("postData")) if wanted else None
+    except Exception:
+        damage.append("request.postData cannot be read")
+        request_body = None
+    return Exchange(
+        source_file=source_file,
+        source_entry=index,
+        captured_at=_utc(entry.get("startedDateTime")),  # type: ignore[union-attr]
+        method=method.upper(),
+        scheme=scheme,
+        host=host,
+        port=port,
+        path=path,
+        query=query,
+        status=_status(response.get("status")) if response else None,
+        request_headers=request_headers if wanted else (),
+        response_headers=response_headers if wanted else (),
+        request_body=request_body,
+        body=body,
+        body_error=body_error,
+        damaged="; ".join(damage) or "an entry not as HAR has it",
+    )
+
+
+def _lenient_headers(headers: object, side: str, damage: list[str]) -> tuple[tuple[str, str], ...]:
+    """The headers that are name/value pairs of text; what is not is told in `damage`."""
+    if headers is None:
+        return ()
+    if isinstance(headers, dict):  # {"Content-Type": "..."}: not HAR, but its pairs are plain
+        damage.append(f"{side}.headers is an object, not a list")
+        pairs = list(headers.items())
+    elif isinstance(headers, list):
+        pairs = [(h.get("name"), h.get("value")) if isinstance(h, dict) else (None, None) for h in headers]
+    else:
+        damage.append(f"{side}.headers is not a list")
+        return ()
+    kept = tuple((n, v) for n, v in pairs if isinstance(n, str) and isinstance(v, str))
+    if len(kept) < len(pairs):
+        damage.append(f"{len(pairs) - len(kept)} {side} header{'s' * (len(pairs) - len(kept) > 1)} not text")
+    return kept
+
+
+def _lenient_body(
+    content: dict, response_headers: tuple[tuple[str, str], ...], damage: list[str]
+) -> tuple[bytes | None, str | None]:
+    """`_response_body`, or where `text` is not text, the JSON of what it is (kept for the reject)."""
+    for key in ("text", "_textBase64"):
+        value = content.get(key)
+        if value is not None and not isinstance(value, str):
+            damage.append(f"response.content.{key} is not text")
+            return orjson.dumps(value), None
+    if content.get("encoding") is not None and not isinstance(content.get("encoding"), str):
+        damage.append("response.content.encoding is not text")
+        content = {k: v for k, v in content.items() if k != "encoding"}
+    return _response_body(content, response_headers)
 
 
 def _exchange(entry: dict, index: int, source_file: str, wants_body: WantsBody | None) -> Exchange:
@@ -267,6 +360,7 @@ def _exchange(entry: dict, index: int, source_file: str, wants_body: WantsBody |
         request_body=_request_body(request.get("postData")) if wanted else None,
         body=body,
         body_error=body_error,
+        error=entry.get("_error") if isinstance(entry.get("_error"), str) else None,
     )
 
 
@@ -279,7 +373,11 @@ def _status(value: object) -> int | None:
 
 
 def _headers(har_headers: list | None) -> tuple[tuple[str, str], ...]:
-    return tuple((header["name"], header["value"]) for header in har_headers or ())
+    """The name/value pairs; TypeError where one is not text (the entry is then read by `_salvaged`)."""
+    headers = tuple((header["name"], header["value"]) for header in har_headers or ())
+    if not all(type(name) is str and type(value) is str for name, value in headers):
+        raise TypeError("a header name or value is not text")
+    return headers
 
 
 def _utc(started: object) -> datetime | None:
