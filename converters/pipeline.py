@@ -595,7 +595,7 @@ def convert_file(
     capture is parsed by a process of its own while this one decodes (two cores for one file). With `spill_dir`,
     rows beyond `spill.SPILL_ROWS` are written there; `spill.SpillFailed` (a full disk) stops the run."""
     try:
-        return _convert_file(inp, separate_reader, spill_dir)
+        return _convert_file(inp, separate_reader, spill_dir, debug)
     except spill.SpillFailed:
         raise  # not this file's fault: the run stops
     except Exception as e:
@@ -606,25 +606,25 @@ def convert_file(
 
 
 def _convert_file(
-    inp: Input, separate_reader: bool, spill_dir: Path | None
+    inp: Input, separate_reader: bool, spill_dir: Path | None, debug: bool = False
 ) -> tuple[FileReport, FileRows]:
     report = FileReport(inp.source_file, participant_id=inp.participant_id)
     if inp.error:
         report.status, report.error = "failed", redaction.message(inp.error)
         return report, {}
     if separate_reader:  # the reading process takes the hash as it reads
-        frames = _read_file(inp, report, separate_reader, spill_dir)
+        frames = _read_file(inp, report, separate_reader, spill_dir, debug)
         report.sha256 = report.sha256 or sha256_or_none(inp.path)  # (unless the file was not read there)
         return report, frames
     with ThreadPoolExecutor(1) as hashing:  # the hash is taken beside the parse: hashlib lets go of the GIL
         digest = hashing.submit(sha256_or_none, inp.path)
-        frames = _read_file(inp, report, separate_reader, spill_dir)
+        frames = _read_file(inp, report, separate_reader, spill_dir, debug)
         report.sha256 = digest.result()  # None if unreadable now, though read above: the next run converts it again
     return report, frames
 
 
 def _read_file(
-    inp: Input, report: FileReport, separate_reader: bool, spill_dir: Path | None
+    inp: Input, report: FileReport, separate_reader: bool, spill_dir: Path | None, debug: bool = False
 ) -> FileRows:
     rows, others = RowBuffer(spill_dir), generic.GenericRecords()
     unreadable: Counter[str] = Counter()  # entries not read at all: reason -> count
@@ -657,13 +657,13 @@ def _read_file(
                 report.exchanges += 1
                 if item.status is None:
                     report.no_response[no_response_reason(item.error)] += 1
-                unknown_shapes += _route_exchange(item, inp, report, rows, others, troubles)
+                unknown_shapes += _route_exchange(item, inp, report, rows, others, troubles, debug=debug)
             elif isinstance(item, Decoded):
                 report.exchanges += 1
                 if item.exchange.status is None:
                     report.no_response[no_response_reason(item.exchange.error)] += 1
                 unknown_shapes += _route_exchange(
-                    item.exchange, inp, report, rows, others, troubles, (item.problem, item.rows)
+                    item.exchange, inp, report, rows, others, troubles, (item.problem, item.rows), debug=debug
                 )
             elif isinstance(item, NotDevice):  # counted by the reading process: what `_route_exchange` would do
                 report.exchanges += item.hosts.total()
@@ -706,11 +706,13 @@ def _route_exchange(
     others: generic.GenericRecords,
     troubles: Counter[str],
     predecoded: tuple[str | None, list] | None = None,
+    debug: bool = False,
 ) -> bool:
     """Count the exchange in its report category; a device response goes into `rows` (decoded here, or as
     `predecoded` by the reading process), a rejected one into the `rejects` table. True for a device response
     rejected because its shape is not one databack knows. Whatever goes wrong in the exchange (a damaged entry, a
-    value no column holds, a bug of databack's) rejects it alone, its reason counted in `troubles`."""
+    value no column holds, a bug of databack's) rejects it alone, its reason counted in `troubles` (with `debug`,
+    a bug raises, for its traceback)."""
     provenance = {
         "participant_id": inp.participant_id,
         "source_file": inp.source_file,
@@ -722,6 +724,8 @@ def _route_exchange(
     except spill.SpillFailed:
         raise  # not this exchange's fault: the run stops
     except Exception as e:
+        if debug:
+            raise
         reason = f"databack failed on this exchange ({type(e).__name__})"
         troubles[reason] += 1
         rows.add([("rejects", _reject_row(_endpoint_name(ex), ex, reason, ex.body))], provenance)
