@@ -13,6 +13,8 @@ from typing import Annotated, Callable, Iterator, NoReturn, Optional
 import typer
 import typer.core
 
+from .terminal import safe, safe_lines
+
 app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
@@ -212,6 +214,7 @@ def convert(
     _check_place(err, out, paths)  # before looking for inputs in a folder that may be OUT itself
     inputs = _collect(err, conversion, paths, out)
     with _locked(err, out, wait, wait_timeout, paths) as held, _ctrl_c() as stop_if_interrupted:
+        inputs = [conversion.spooled(i, held.work()) if _to_spool(conversion, i) else i for i in inputs]
         if stdin:
             inputs.append(conversion.spool_stdin(sys.stdin.buffer, held.work()))
         if slice_:
@@ -339,6 +342,7 @@ def inspect(
     """What the captures hold: per host, method and path template, the count, statuses, content types, bytes and
     the databack endpoint that recognises it. Nothing is written; no header, body or query value is shown."""
     import shutil
+    import tempfile
 
     from . import pipeline as conversion
     from . import inspect_captures
@@ -347,12 +351,15 @@ def inspect(
     if missing := [str(p) for p in paths if not p.exists() and not conversion.GLOB_CHARS & set(str(p))]:
         _usage_error(err, f"no such file or folder: {', '.join(missing)}")
     inputs = _collect(err, conversion, paths)
-    with _interrupted(err, "nothing was written"), _progress(err, inputs, "inspecting") as advance:
-        result = inspect_captures.inspect(inputs, advance, jobs or os.cpu_count() or 1, quick, debug)
+    with _interrupted(err, "nothing was written"), tempfile.TemporaryDirectory(prefix="databack-") as spool:
+        inputs = [conversion.spooled(i, Path(spool)) if _to_spool(conversion, i) else i for i in inputs]
+        with _progress(err, inputs, "inspecting") as advance:
+            result = inspect_captures.inspect(inputs, advance, jobs or os.cpu_count() or 1, quick, debug)
     if json_report:
         _print_json(inspect_captures.as_dict(result))
     else:
-        sys.stdout.write(inspect_captures.render_table(result, max(120, shutil.get_terminal_size().columns)) + "\n")
+        table = inspect_captures.render_table(result, max(120, shutil.get_terminal_size().columns))
+        sys.stdout.write(safe_lines(table) + "\n")
     raise typer.Exit(0 if result.ok else 1)
 
 
@@ -449,7 +456,7 @@ def endpoints() -> None:
     form, {n} digits, {id} any path segment, * any host name part; paths match whatever their letters' case."""
     from .devices.listing import render
 
-    print(render())
+    print(safe_lines(render()))
 
 
 def _finish(err, result, held, format: OutputFormat, partitions: tuple[str, ...], json_report: bool) -> NoReturn:
@@ -519,21 +526,26 @@ def _print_json(data: dict) -> None:
 
 
 def _console():
-    """Where messages go: standard error, through rich (which draws the progress bar) only on a terminal."""
+    """Where messages go: standard error, through rich (which draws the progress bar) only on a terminal. Every line
+    is written through `terminal.safe`: control characters in captured names and messages are escaped."""
     if not sys.stderr.isatty():
         return _PlainConsole()
     from rich.console import Console
 
-    return Console(stderr=True, highlight=False, soft_wrap=True, markup=False)  # file names are not markup
+    class SafeConsole(Console):
+        def print(self, text: str = "") -> None:  # type: ignore[override]
+            super().print(safe_lines(text))
+
+    return SafeConsole(stderr=True, highlight=False, soft_wrap=True, markup=False)  # file names are not markup
 
 
 class _PlainConsole:
-    """Standard error that is not a terminal (a log file, a pipe): lines as they are, without loading rich."""
+    """Standard error that is not a terminal (a log file, a pipe): lines escaped alike, without loading rich."""
 
     is_terminal = False
 
     def print(self, text: str = "") -> None:
-        print(text, file=sys.stderr)
+        print(safe_lines(text), file=sys.stderr)
 
 
 def _parse_shard(err, shard: str) -> tuple[int, int]:
@@ -596,7 +608,7 @@ def _progress(console, inputs: list, label: str = "converting"):
 
             def advance(inp, file_report) -> None:
                 if file_report is None:
-                    progress.update(task, description=inp.source_file)
+                    progress.update(task, description=safe(inp.source_file))
                 else:
                     read.finished(inp.path)
                     progress.update(task, completed=read.read())
@@ -623,6 +635,11 @@ def _collect(err, conversion, paths: list[Path], out: Path | None = None) -> lis
             _usage_error(err, f"{str(path)!r} matches no file")
         inputs += found
     return inputs
+
+
+def _to_spool(conversion, inp) -> bool:
+    """Whether an input is a pipe named on the command line (`<(cat x.har)`), to be read once before it is read."""
+    return inp.explicit and inp.error is None and conversion.is_pipe(inp.path)
 
 
 def _no_captures(paths: list[Path], files: list) -> str:
@@ -673,7 +690,7 @@ def _interrupted(err, kept: str) -> Iterator[None]:
 
 
 def _leave(message: str) -> NoReturn:
-    os.write(2, f"\ndataback: {message}\n".encode(errors="replace"))
+    os.write(2, f"\ndataback: {safe(message)}\n".encode(errors="replace"))
     os._exit(130)
 
 
@@ -695,12 +712,12 @@ def main() -> NoReturn:
         code = 0
     except SystemExit as e:
         if isinstance(e.code, str):
-            sys.stderr.write(e.code + "\n")
+            sys.stderr.write(safe_lines(e.code) + "\n")
         code = e.code if isinstance(e.code, int) else int(e.code is not None)
     except Exception as e:  # a bug of databack's (--debug lets them through): shown with its messages redacted
         from .redaction import traceback_text
 
-        sys.stderr.write(traceback_text(e))
+        sys.stderr.write(safe_lines(traceback_text(e)))
         code = 1
     # Everything is written and closed by now: leave without the interpreter's teardown, which frees every object
     # and stops polars' threads one by one (0.15 s of a conversion of a 200 MB HAR), as mypy's `hard_exit` does.

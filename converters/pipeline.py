@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
+import stat
 import tempfile
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -24,7 +26,9 @@ import polars as pl
 
 from . import devices, generic, redaction, saved, spill, views
 from .spill import Part
-from .captures import CaptureError, Exchange, Skipped, detect_format, no_response_reason, read_capture, reading_cost
+from .captures import (
+    CaptureError, Exchange, Skipped, claims_capture, detect_format, no_response_reason, read_capture, reading_cost,
+)
 from .captures.pipe import Decoded, NotDevice, read_capture_beside
 from .captures.sniff import loads_json
 from .dedupe import FILE_INDEX, Losses, dedupe
@@ -161,27 +165,98 @@ FileRows = dict[str, list[Part] | pl.DataFrame]  # a file's rows: a table's part
 
 
 GLOB_CHARS = frozenset("*?[")
+_UNDECODABLE = re.compile("[\udc80-\udcff]")
+
+
+def text_name(name: str) -> str:
+    """A path as the operating system gave it (Python holds the bytes of a name that are not UTF-8 as surrogates), as
+    text written to outputs (`source_file`): unchanged when it is UTF-8; else each byte that is not UTF-8 as `\\xNN`
+    and each backslash doubled, so that the bytes can be told back: `caf\\xe9.har` is the name `caf` 0xE9 `.har`."""
+    if not _UNDECODABLE.search(name):
+        return name
+    return _UNDECODABLE.sub(lambda m: f"\\x{ord(m.group()) - 0xDC00:02x}", name.replace("\\", "\\\\"))
 
 
 def collect_inputs(paths: Iterable[Path], exclude: Path | None = None) -> list[Input]:
     """Files named; files found below folders named (recursively, sorted, hidden files left out), named relative
-    to the folder's parent (`study/p07/a.har`); and what globs the shell did not expand (`'captures/*.har'`)."""
+    to the folder's parent (`study/p07/a.har`); and what globs the shell did not expand (`'captures/*.har'`). A
+    folder that cannot be read is an input that fails with the reason (never passed over in silence); a named pipe
+    named (`<(cat x.har)`) is to be read once (`spooled`), a device or socket is refused."""
     inputs: list[Input] = []
     excluded = exclude.resolve() if exclude else None
     for p in paths:
         if not p.exists() and GLOB_CHARS & set(str(p)):
             anchor = Path(p.anchor) if p.is_absolute() else Path()
             matched = sorted(anchor.glob(str(p.relative_to(anchor)) if p.is_absolute() else str(p)))
-            inputs += [Input(m, str(m), explicit=True) for m in matched if m.is_file()]
+            inputs += [Input(m, text_name(str(m)), explicit=True) for m in matched if m.is_file()]
         elif p.is_dir():
-            for f in sorted(p.rglob("*")):
-                rel = f.relative_to(p)
-                if f.is_file() and not any(part.startswith(".") for part in rel.parts):
-                    if excluded is None or excluded not in f.resolve().parents:
-                        inputs.append(Input(f, str(Path(p.resolve().name) / rel), explicit=False))
+            inputs += _folder_inputs(p, excluded)
         else:
-            inputs.append(Input(p, str(p), explicit=True))
+            inputs.append(Input(p, text_name(str(p)), explicit=True, error=_special_file(p)))
     return inputs
+
+
+def _folder_inputs(folder: Path, excluded: Path | None) -> list[Input]:
+    """The files below `folder` (sorted, hidden ones and `excluded` left out), and its sub-folders that cannot be
+    read, each an input that fails."""
+    found: list[tuple[Path, str | None]] = []
+    top = Path(folder.resolve().name)
+
+    def unreadable(error: OSError) -> None:
+        found.append((Path(error.filename), f"cannot read the folder: {error.strerror or error}"))
+
+    for root, dirs, files in os.walk(folder, onerror=unreadable):
+        here = Path(root)
+        dirs[:] = [d for d in dirs if not d.startswith(".")
+                   and (excluded is None or (here / d).resolve() != excluded)]
+        found += [(here / f, None) for f in files if not f.startswith(".") and (here / f).is_file()]
+    return [Input(f, text_name(str(top / f.relative_to(folder))), explicit=False, error=error)
+            for f, error in sorted(found)]
+
+
+def _special_file(path: Path) -> str | None:
+    """Why a path named on the command line is not read as a file: a device or a socket (a named pipe is read
+    once, see `spooled`); None for a file, a pipe, or what cannot be looked at (reading it says why)."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return None
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device, not a capture file: not read"
+    if stat.S_ISSOCK(mode):
+        return "a socket, not a capture file: not read"
+    return None
+
+
+def is_pipe(path: Path) -> bool:
+    try:
+        return stat.S_ISFIFO(path.stat().st_mode)
+    except OSError:
+        return False
+
+
+def spooled(inp: Input, folder: Path) -> Input:
+    """An input that is a pipe (`<(cat x.har)`, a named pipe) read once into `folder`, as `-` is: readers look at a
+    capture's first bytes, then read it from its start. A named pipe nothing writes into fails with that reason
+    rather than waiting for ever."""
+    try:
+        fd = os.open(inp.path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError as e:
+        return replace(inp, error=f"cannot read the file: {e.strerror or e}")
+    with os.fdopen(fd, "rb", buffering=0) as pipe:
+        try:
+            first = pipe.read(1 << 16)
+        except BlockingIOError:  # a writer, nothing written yet
+            first = b""
+        else:
+            if not first:
+                return replace(inp, error="a named pipe that nothing writes into: not read")
+        os.set_blocking(fd, True)
+        spool_fd, name = tempfile.mkstemp(prefix="pipe-", suffix=".capture", dir=folder)
+        with os.fdopen(spool_fd, "wb") as spool:
+            spool.write(first)
+            shutil.copyfileobj(pipe, spool, 1 << 20)
+    return replace(inp, path=Path(name))
 
 
 def spool_stdin(stream: BinaryIO, folder: Path) -> Input:
@@ -190,8 +265,6 @@ def spool_stdin(stream: BinaryIO, folder: Path) -> Input:
     with os.fdopen(fd, "wb") as f:
         shutil.copyfileobj(stream, f, 1 << 20)
     return Input(Path(name), "<stdin>", explicit=True)
-
-
 
 
 def convert(
@@ -637,7 +710,7 @@ def _read_file(
         return {}
     if report.format is None:
         reason = "empty file" if report.size_bytes == 0 else "not a HAR file or a mitmproxy flow dump"
-        report.status, report.error = ("failed" if inp.explicit else "skipped"), redaction.message(reason)
+        report.status, report.error = ("failed" if claims_capture(inp) else "skipped"), redaction.message(reason)
         return {}
     try:
         if report.format == "json":
@@ -860,12 +933,18 @@ def _convert_saved(inp: Input, report: FileReport, rows: RowBuffer) -> bool:
     try:
         payload = loads_json(data)
     except orjson.JSONDecodeError as e:
-        report.status, report.error = ("failed" if inp.explicit else "skipped"), redaction.message(_not_json(e, data))
+        report.status = "failed" if claims_capture(inp) else "skipped"
+        report.error = redaction.message(_not_json(e, data))
+        report.exchanges = 0
+        return False
+    if isinstance(payload, dict) and "log" in payload:  # a HAR without entries (`{"log": []}`): no device response
+        report.status = "failed" if claims_capture(inp) else "skipped"
+        report.error = redaction.message(NOT_A_HAR)
         report.exchanges = 0
         return False
     endpoint = saved.endpoint_named(inp.endpoint) if inp.endpoint else saved.recognise(payload)
     if endpoint is None:
-        report.status = "failed" if inp.explicit else "skipped"
+        report.status = "failed" if claims_capture(inp) else "skipped"
         if error := saved.api_error(payload):
             report.error = redaction.message(f"{error}, saved on its own: no data")
         else:

@@ -10,6 +10,7 @@ everything yielded before it is good and is kept.
 
 from __future__ import annotations
 
+import stat
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -89,6 +90,21 @@ class CaptureError:
 Item = Exchange | Skipped | CaptureError
 
 
+# Names that say "a capture": such a file that is not one is `failed` even when found in a folder (a stray file of
+# another name found there is `skipped`); `.json` only when named on the command line.
+CAPTURE_SUFFIXES = frozenset({".har", ".harp", ".zhar", ".flow", ".mitm", ".dump"})
+
+
+def named_like_capture(path: Path) -> bool:
+    """Whether the file's name ends like a capture's (`.har`, `.flow.gz`…)."""
+    return bool(CAPTURE_SUFFIXES & {s.lower() for s in path.suffixes[-2:]})
+
+
+def claims_capture(inp) -> bool:
+    """Whether an input (`pipeline.Input`) is meant to be a capture: named on the command line, or named like one."""
+    return inp.explicit or named_like_capture(inp.path)
+
+
 def detect_format(path: Path) -> Format | None:
     """Tell a HAR from a mitmproxy flow dump by the first bytes of the file, not its name."""
     from .sniff import sniff_format
@@ -101,6 +117,8 @@ def reading_cost(path: Path) -> int:
     twice (reading one takes about twice as long a byte as a HAR: mitmproxy builds its device flows); 0 if the file
     cannot be read."""
     try:
+        if not stat.S_ISREG(path.stat().st_mode):  # a pipe or a device is never opened here
+            return 0
         return path.stat().st_size * (2 if detect_format(path) == "flow" else 1)
     except OSError:
         return 0

@@ -242,64 +242,36 @@ def _item(entry: object, index: int, source_file: str, wants_body: WantsBody | N
 
 
 def _salvaged(entry: object, index: int, source_file: str, wants_body: WantsBody | None) -> Exchange | Skipped:
-    """A damaged entry read field by field: what is wrong goes into `damaged` (in plain words, no captured text),
-    what is whole is kept (a body that is not text as the JSON it is)."""
-    damage: list[str] = []
+    """A damaged entry, repaired where HAR is plain about what was meant and read as any other: what was wrong goes
+    into `damaged` (plain words, no captured text); a body that is not text is kept as the JSON it is."""
     request = entry.get("request") if isinstance(entry, dict) else None
     if not isinstance(request, dict) or not isinstance(request.get("url"), str):
         return Skipped(index, "malformed", "an entry without a request URL")
-    try:
-        scheme, url_host, port, path, query = _split_url(request["url"])
-    except ValueError:
-        return Skipped(index, "malformed", "an entry whose request URL cannot be read")
-    method = request.get("method")
-    if not isinstance(method, str):
+    damage: list[str] = []
+    request = request | {"headers": _lenient_headers(request.get("headers"), "request", damage)}
+    if not isinstance(request.get("method"), str):
         damage.append("request.method is not text")
-        method = ""
-    request_headers = _lenient_headers(request.get("headers"), "request", damage)
-    host = _host(url_host, [{"name": n, "value": v} for n, v in request_headers])
-    wanted = wants_body is None or wants_body(host)
+        request["method"] = ""
+    if request.get("postData") is not None and not isinstance(request["postData"], dict):
+        damage.append("request.postData is not an object")
+        request["postData"] = None
     response = entry.get("response") or None  # type: ignore[union-attr]
     if response is not None and not isinstance(response, dict):
         damage.append("response is not an object")
         response = None
-    response_headers = _lenient_headers(response.get("headers"), "response", damage) if response else ()
-    body, body_error = None, None
-    if response and wanted:
-        content = response.get("content")
-        if content is not None and not isinstance(content, dict):
-            damage.append("response.content is not an object")
-        elif content:
-            body, body_error = _lenient_body(content, response_headers, damage)
-    try:
-        request_body = _request_body(request.get("postData")) if wanted else None
-    except Exception:
-        damage.append("request.postData cannot be read")
-        request_body = None
-    return Exchange(
-        source_file=source_file,
-        source_entry=index,
-        captured_at=_utc(entry.get("startedDateTime")),  # type: ignore[union-attr]
-        method=method.upper(),
-        scheme=scheme,
-        host=host,
-        port=port,
-        path=path,
-        query=query,
-        status=_status(response.get("status")) if response else None,
-        request_headers=request_headers if wanted else (),
-        response_headers=response_headers if wanted else (),
-        request_body=request_body,
-        body=body,
-        body_error=body_error,
-        damaged="; ".join(damage) or "an entry not as HAR has it",
-    )
+    if response is not None:
+        response = response | {"headers": _lenient_headers(response.get("headers"), "response", damage),
+                               "content": _lenient_content(response.get("content"), damage)}
+    repaired = {**entry, "request": request, "response": response}  # type: ignore[dict-item]
+    exchange = _exchange(repaired, index, source_file, wants_body)
+    exchange.damaged = "; ".join(damage) or "an entry not as HAR has it"
+    return exchange
 
 
-def _lenient_headers(headers: object, side: str, damage: list[str]) -> tuple[tuple[str, str], ...]:
-    """The headers that are name/value pairs of text; what is not is told in `damage`."""
+def _lenient_headers(headers: object, side: str, damage: list[str]) -> list[dict[str, str]]:
+    """The headers that are name/value pairs of text, as HAR has them; what is not is told in `damage`."""
     if headers is None:
-        return ()
+        return []
     if isinstance(headers, dict):  # {"Content-Type": "..."}: not HAR, but its pairs are plain
         damage.append(f"{side}.headers is an object, not a list")
         pairs = list(headers.items())
@@ -307,26 +279,30 @@ def _lenient_headers(headers: object, side: str, damage: list[str]) -> tuple[tup
         pairs = [(h.get("name"), h.get("value")) if isinstance(h, dict) else (None, None) for h in headers]
     else:
         damage.append(f"{side}.headers is not a list")
-        return ()
-    kept = tuple((n, v) for n, v in pairs if isinstance(n, str) and isinstance(v, str))
+        return []
+    kept = [{"name": n, "value": v} for n, v in pairs if isinstance(n, str) and isinstance(v, str)]
     if len(kept) < len(pairs):
         damage.append(f"{len(pairs) - len(kept)} {side} header{'s' * (len(pairs) - len(kept) > 1)} not text")
     return kept
 
 
-def _lenient_body(
-    content: dict, response_headers: tuple[tuple[str, str], ...], damage: list[str]
-) -> tuple[bytes | None, str | None]:
-    """`_response_body`, or where `text` is not text, the JSON of what it is (kept for the reject)."""
+def _lenient_content(content: object, damage: list[str]) -> dict:
+    """`response.content` with its text as text: a `text` that is not (a number, an object) as the JSON it is."""
+    if content is None:
+        return {}
+    if not isinstance(content, dict):
+        damage.append("response.content is not an object")
+        return {}
+    content = dict(content)
     for key in ("text", "_textBase64"):
         value = content.get(key)
         if value is not None and not isinstance(value, str):
             damage.append(f"response.content.{key} is not text")
-            return orjson.dumps(value), None
-    if content.get("encoding") is not None and not isinstance(content.get("encoding"), str):
+            return {"text": orjson.dumps(value).decode()}
+    if content.get("encoding") is not None and not isinstance(content["encoding"], str):
         damage.append("response.content.encoding is not text")
-        content = {k: v for k, v in content.items() if k != "encoding"}
-    return _response_body(content, response_headers)
+        del content["encoding"]
+    return content
 
 
 def _exchange(entry: dict, index: int, source_file: str, wants_body: WantsBody | None) -> Exchange:

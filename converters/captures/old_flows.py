@@ -47,8 +47,9 @@ def repair(state: State) -> State:
     version = state.get(b"version")
     if isinstance(version, list) and version[:2] == [0, 10]:
         state = from_0_10(state)
-    if _version(state) < (0, 14) and state.get(b"server_conn", False) is None and isinstance(state.get(b"request"), dict):
-        request = state[b"request"]  # no connection was made: its address is the request's
+    request = state.get(b"request")
+    if _version(state) < (0, 14) and state.get(b"server_conn", False) is None and isinstance(request, dict):
+        # no connection was made: its address is the request's
         state[b"server_conn"] = {
             b"address": {b"address": [request.get(b"host") or b"", request.get(b"port") or 0], b"use_ipv6": False},
             b"source_address": dict(NO_ADDRESS), b"cert": None, b"sni": None, b"ssl_established": False,
