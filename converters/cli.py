@@ -577,7 +577,7 @@ def _progress(console, inputs: list, label: str = "converting"):
 
     @contextmanager
     def bar():
-        read = BytesRead([i.path for i in inputs])
+        read = BytesRead([i.path for i in inputs if not (i.error or i.skip)])
         stop = threading.Event()
         with Progress(
             TextColumn("{task.description}"),

@@ -162,8 +162,8 @@ def inspect_file(inp: Input, quick: bool = False, debug: bool = False) -> tuple[
 def _inspect_file(inp: Input, quick: bool) -> tuple[FileSummary, dict[RowKey, Row]]:
     summary = FileSummary(inp.source_file)
     rows: dict[RowKey, Row] = {}
-    if inp.error:
-        summary.status, summary.error = "failed", redaction.message(inp.error)
+    if inp.error or inp.skip:
+        summary.status, summary.error = "failed" if inp.error else "skipped", redaction.message(inp.error or inp.skip)
         return summary, rows
     try:
         summary.size_bytes = inp.path.stat().st_size
