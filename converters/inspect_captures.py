@@ -33,6 +33,7 @@ from urllib.parse import unquote_plus
 
 from . import devices
 from .captures import CaptureError, Exchange, Skipped, detect_format, read_capture, reading_cost
+from .captures.archives import not_a_capture
 from .captures.har import NOT_A_HAR
 from .devices.base import normalise_path
 from .parallel import map_files
@@ -172,7 +173,7 @@ def _inspect_file(inp: Input, quick: bool) -> tuple[FileSummary, dict[RowKey, Ro
         summary.status, summary.error = "failed", redaction.message(f"cannot read the file: {e.strerror or e}")
         return summary, rows
     if summary.format is None:
-        reason = "empty file" if summary.size_bytes == 0 else "not a HAR file or a mitmproxy flow dump"
+        reason = not_a_capture(inp.path, summary.size_bytes)
         summary.status, summary.error = ("failed" if inp.explicit else "skipped"), redaction.message(reason)
         return summary, rows
     if summary.format == "json":

@@ -25,7 +25,7 @@ import polars as pl
 from . import devices, generic, redaction, saved, spill, views
 from .spill import Part
 from .captures import CaptureError, Exchange, Skipped, detect_format, read_capture, reading_cost
-from .captures.archives import ArchiveError, ArchiveMember, archive_kind, members
+from .captures.archives import ArchiveError, ArchiveMember, archive_kind, members, not_a_capture
 from .captures.pipe import Decoded, NotDevice, read_capture_beside
 from .captures.sniff import loads_json
 from .dedupe import FILE_INDEX, Losses, dedupe
@@ -577,7 +577,7 @@ def _read_file(
         report.status, report.error = "failed", redaction.message(f"cannot read the file: {e.strerror or e}")
         return {}
     if report.format is None:
-        reason = "empty file" if report.size_bytes == 0 else "not a HAR file or a mitmproxy flow dump"
+        reason = not_a_capture(inp.path, report.size_bytes)
         report.status, report.error = ("failed" if inp.explicit else "skipped"), redaction.message(reason)
         return {}
     try:

@@ -256,3 +256,15 @@ def test_an_archive_member_is_no_path_to_open_by_mistake(tmp_path):
         open(member, "rb")
     assert member.read_bytes() == HAR.read_bytes()
     assert isinstance(Input(member, "c.zip/p07/phone-sync.har", False).path, ArchiveMember)
+
+
+def test_an_archive_inside_an_archive_is_said_to_be_one_and_not_opened(tmp_path):
+    inner = study_zip(tmp_path / "inner.zip")
+    outer = tmp_path / "outer.tar.gz"
+    with tarfile.open(outer, "w:gz") as t:
+        t.add(inner, "inner.zip")
+        t.add(HAR, "sync.har")
+    nested, har = convert(collect_inputs([outer])).files
+    assert (nested.file, nested.status, nested.error) == (
+        f"{outer}/inner.zip", "skipped", "an archive inside an archive: not opened (unpack the outer one)")
+    assert har.status == "ok"

@@ -138,6 +138,21 @@ class Refused:
     skip: bool = False
 
 
+NESTED = "an archive inside an archive: not opened (unpack the outer one)"
+
+
+def not_a_capture(path: Path | ArchiveMember, size: int) -> str:
+    """Why a file whose format is not recognised is no capture: empty, an archive in an archive, or neither."""
+    if size == 0:
+        return "empty file"
+    if isinstance(path, ArchiveMember):
+        with path.open() as f:
+            head = f.read(512)
+        if head.startswith((b"PK\x03\x04", GZIP_MAGIC, b"BZh", b"\xfd7zXZ\x00")) or _is_tar(head):
+            return NESTED
+    return "not a HAR file or a mitmproxy flow dump"
+
+
 def archive_kind(path: Path) -> tuple[Kind, Compression] | None:
     """("zip", None), ("tar", None|"gz"|"bz2"|"xz") by the file's first bytes, or None for any other file (a gzipped
     HAR is a capture, not an archive). OSError is left to the caller."""
