@@ -840,7 +840,8 @@ def ensure(kind: str, mb: float, seed: int = 0, *, device_share: float = DEVICE_
     share = "" if device_share == DEVICE_SHARE else f"-device{device_share:g}"
     path = DATA / f"{kind}-{mb:g}mb-seed{seed}{share}-v{VERSION}.{kind}"
     writer = write_har if kind == "har" else write_flow
-    return _cached(path, force, lambda: Traffic(seed, device_share), lambda out, traffic: writer(out, traffic, int(mb * MB)))
+    return _cached(path, force, lambda: Traffic(seed, device_share),
+                   lambda out, traffic: writer(out, traffic, int(mb * MB)))
 
 
 def ensure_full_export(mb: float, seed: int = 0, *, force: bool = False) -> tuple[Path, Path]:
@@ -895,7 +896,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device-share", type=float, default=DEVICE_SHARE, help="of the response body bytes")
     parser.add_argument("--full-export", action="store_true",
-                        help=f"a full export ({FULL_SHARE:.0%} device bytes, every endpoint): its HAR and its flow dump")
+                        help=f"a full export ({FULL_SHARE:.0%} device bytes, every endpoint): a HAR and a flow dump")
     parser.add_argument("--force", action="store_true", help="regenerate even if cached")
     args = parser.parse_args()
     if args.full_export:

@@ -474,7 +474,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--big-har-mb", type=float, help=f"HAR for memory growth, 0: skip (default {big_default})")
     parser.add_argument("--jobs-mb", type=float, help=f"each capture of the many-files run (default {FULL['jobs_mb']})")
     parser.add_argument("--full-export-mb", type=float,
-                        help=f"the full export's HAR (its flow dump: the same exchanges) (default {FULL['full_export_mb']})")
+                        help=f"the full export's HAR; its flow dump: the same exchanges (default {FULL['full_export_mb']})")
     parser.add_argument("--jobs-files", type=int, default=8, help="captures of the many-files run (default 8)")
     parser.add_argument("--jobs-kind", choices=("mixed", "har", "flow"), default="mixed",
                         help="HAR and flow dumps alternately (the default), or one kind")
