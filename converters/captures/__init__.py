@@ -10,11 +10,12 @@ everything yielded before it is good and is kept.
 
 from __future__ import annotations
 
+import os
 import stat
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Callable, Iterator, Literal
+from typing import BinaryIO, Callable, Iterator, Literal
 
 Format = Literal["har", "flow", "json"]  # "json": a response saved on its own, not a capture
 
@@ -96,13 +97,18 @@ CAPTURE_SUFFIXES = frozenset({".har", ".harp", ".zhar", ".flow", ".mitm", ".dump
 
 
 def named_like_capture(path: Path) -> bool:
-    """Whether the file's name ends like a capture's (`.har`, `.flow.gz`…)."""
-    return bool(CAPTURE_SUFFIXES & {s.lower() for s in path.suffixes[-2:]})
+    """Whether the file's name (an archive member's too) ends like a capture's (`.har`, `.flow.gz`…)."""
+    return bool(CAPTURE_SUFFIXES & {s.lower() for s in Path(str(path)).suffixes[-2:]})
 
 
 def claims_capture(inp) -> bool:
     """Whether an input (`pipeline.Input`) is meant to be a capture: named on the command line, or named like one."""
     return inp.explicit or named_like_capture(inp.path)
+
+
+def open_capture(path: Path) -> BinaryIO:
+    """A capture's bytes, buffered (`peek` works): a file's, or a zip or tar member's (`archives.ArchiveMember`)."""
+    return open(path, "rb") if isinstance(path, (str, os.PathLike)) else path.open("rb")
 
 
 def detect_format(path: Path) -> Format | None:
