@@ -247,6 +247,8 @@ def _decoded(ex: Exchange) -> Exchange | Decoded:
     bug: the caller meets it again, and reports it as it would)."""
     from .. import devices  # once the caller is behind: the decoders' import takes a tenth of a second
 
+    if ex.damaged:  # rejected by the caller, with its body
+        return ex
     m = devices.match(ex.host, ex.method, ex.path)
     if m is None or not devices.decodes(ex, m):
         return ex
