@@ -209,8 +209,10 @@ def convert(
         key = people.read_key(key_file) if key_file else None
     except people.ParticipantMapError as e:
         _usage_error(err, str(e))
+    err.hide(paths, key)  # a pseudonymised run names no folder, in messages neither
     _check_place(err, out, paths)  # before looking for inputs in a folder that may be OUT itself
     inputs = _collect(err, conversion, paths, out)
+    err.hide([i.name for i in inputs], key)
     with _locked(err, out, wait, wait_timeout, paths) as held, _ctrl_c() as stop_if_interrupted:
         if stdin:
             inputs.append(conversion.spool_stdin(sys.stdin.buffer, held.work()))
@@ -518,22 +520,41 @@ def _print_json(data: dict) -> None:
     sys.stdout.write(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode() + "\n")
 
 
-def _console():
-    """Where messages go: standard error, through rich (which draws the progress bar) only on a terminal."""
-    if not sys.stderr.isatty():
-        return _PlainConsole()
-    from rich.console import Console
-
-    return Console(stderr=True, highlight=False, soft_wrap=True, markup=False)  # file names are not markup
+def _console() -> _Messages:
+    return _Messages()
 
 
-class _PlainConsole:
-    """Standard error that is not a terminal (a log file, a pipe): lines as they are, without loading rich."""
+class _Messages:
+    """Standard error, the way every message, summary and error line of a command goes out: each line passes the
+    redaction policy (`redaction.line`: credentials replaced, and after `hide` the participant folders of a
+    pseudonymised run named by their pseudonyms). Through rich (which draws the progress bar) only on a terminal."""
 
-    is_terminal = False
+    def __init__(self) -> None:
+        self.rich = None
+        if sys.stderr.isatty():
+            from rich.console import Console
+
+            self.rich = Console(stderr=True, highlight=False, soft_wrap=True, markup=False)  # names are not markup
+        self.hidden: dict[str, str] = {}
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.rich is not None
+
+    def hide(self, paths, key: bytes | None) -> None:
+        """Name the folders of these paths (as given) by their pseudonyms from now on, when there is a key."""
+        from .redaction import hidden_folders
+
+        self.hidden |= hidden_folders(paths, key)
 
     def print(self, text: str = "") -> None:
-        print(text, file=sys.stderr)
+        from .redaction import line
+
+        shown = "\n".join(line(part, self.hidden) for part in text.split("\n"))
+        if self.rich is not None:
+            self.rich.print(shown)
+        else:
+            print(shown, file=sys.stderr)
 
 
 def _parse_shard(err, shard: str) -> tuple[int, int]:
@@ -585,7 +606,7 @@ def _progress(console, inputs: list, label: str = "converting"):
             DownloadColumn(),
             TimeElapsedColumn(),
             TimeRemainingColumn(),
-            console=console,
+            console=console.rich,
             transient=True,
         ) as progress:
             task = progress.add_task(label, total=read.total or None)
