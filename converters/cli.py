@@ -233,7 +233,7 @@ def convert(
                 f"skipped (--force converts {'it' if len(skipped) == 1 else 'them'} again)"
             )
         if result.files and all(f.status == "skipped" for f in result.files):
-            _usage_error(err, _no_captures(paths, result.files))
+            _usage_error(err, _no_captures([err.path(p) for p in paths], result.files))
         stop_if_interrupted()
         _finish(err, result, held, format, partitions, json_report)
 
@@ -547,6 +547,12 @@ class _Messages:
 
         self.hidden |= hidden_folders(paths, key)
 
+    def path(self, path: Path | str) -> str:
+        """A path to put in a message: a hidden folder (or one it lies in) by its pseudonym."""
+        from .redaction import shown_path
+
+        return shown_path(str(path), self.hidden)
+
     def print(self, text: str = "") -> None:
         from .redaction import line
 
@@ -639,14 +645,14 @@ def _collect(err, conversion, paths: list[Path], out: Path | None = None) -> lis
     for path in paths:
         found = conversion.collect_inputs([path], exclude=out)
         if not found and path.is_dir():
-            _usage_error(err, f"no files in {path} (hidden ones aside)")
+            _usage_error(err, f"no files in {err.path(path)} (hidden ones aside)")
         if not found and not path.exists():
-            _usage_error(err, f"{str(path)!r} matches no file")
+            _usage_error(err, f"{err.path(path)!r} matches no file")
         inputs += found
     return inputs
 
 
-def _no_captures(paths: list[Path], files: list) -> str:
+def _no_captures(paths: list[str], files: list) -> str:
     """Why a run that found only files that are not captures has nothing to convert."""
     from .summary import plural
 

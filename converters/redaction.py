@@ -979,13 +979,28 @@ def hidden_folders(paths: Iterable[str | PurePosixPath], key: bytes | None) -> d
 
 def line(text: str, hidden: dict[str, str] | None = None) -> Safe:
     """A line a command prints (a message, a summary, an error): credentials replaced, and the `hidden` folders
-    (`hidden_folders`) by their pseudonyms. Every line on standard error goes through here (cli's `_Messages`)."""
+    (`hidden_folders`) by their pseudonyms wherever a path holds them: a folder of one name (`incoming`) only where
+    a path goes on below it (`incoming/…`), so that a word of the message is never taken for it (`shown_path` names
+    such a folder alone). Every line on standard error goes through here (cli's `_Messages`)."""
     shown = redact_text(text, FULL)
     if hidden:
-        names = sorted(hidden, key=len, reverse=True)
-        pattern = "|".join(re.escape(n) for n in names)
-        shown = re.sub(f"(?<![\\w.\\-])({pattern})(?![\\w.\\-])", lambda m: hidden[m.group(1)], shown)
+        shown = _hiding(tuple(sorted(hidden.items()))).sub(lambda m: hidden[m.group(1) or m.group(2)], shown)
     return _released(shown)
+
+
+@lru_cache(maxsize=8)
+def _hiding(hidden: tuple[tuple[str, str], ...]) -> re.Pattern:
+    names = sorted((name for name, _ in hidden), key=len, reverse=True)
+    paths = "|".join(re.escape(n) for n in names if "/" in n or "\\" in n) or "(?!)"
+    single = "|".join(re.escape(n) for n in names if "/" not in n and "\\" not in n) or "(?!)"
+    return re.compile(f"(?<![\\w.\\-])(?:({paths})(?![\\w.\\-])|({single})(?=[/\\\\]))")
+
+
+def shown_path(path: str, hidden: dict[str, str]) -> str:
+    """A path as a message names it: the hidden folder it is or lies in by its pseudonym (the deepest one)."""
+    if path in hidden:
+        return hidden[path]
+    return line(path, hidden) if hidden else path
 
 
 # --- sign-in calls --------------------------------------------------------------------------------------------

@@ -76,7 +76,7 @@ def study(tmp_path):
 
 @pytest.mark.parametrize("args, message", [
     (["incoming/Maria Lopez/2024/phone.har", "-o", "incoming"],
-     "cannot write into {incoming}: it holds the input {maria_2024}/phone.har"),
+     "cannot write into incoming: it holds the input {maria_2024}/phone.har"),  # OUT as given
     (["incoming/Empty Person", "-o", "out"], "no files in {empty} (hidden ones aside)"),
     (["incoming/Maria Lopez/*.xyz", "-o", "out"], "'{maria}/*.xyz' matches no file"),
 ])
@@ -183,3 +183,10 @@ def test_messages_are_printed_only_through_the_policy():
 
     cli = (REPO / "converters" / "cli.py").read_text()
     assert cli.count("Console(") == 1 and "self.rich = Console(" in cli
+
+
+def test_a_hidden_folder_of_one_name_is_replaced_only_where_a_path_goes_on_below_it():
+    hidden = {"in": "d-1", "in/Maria Lopez": "d-2"}
+    assert redaction.line("in/x.har: partial (kept in rejects); in/Maria Lopez: empty", hidden) == (
+        "d-1/x.har: partial (kept in rejects); d-2: empty")
+    assert redaction.shown_path("in", hidden) == "d-1"
