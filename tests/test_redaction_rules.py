@@ -190,3 +190,19 @@ def test_a_hidden_folder_of_one_name_is_replaced_only_where_a_path_goes_on_below
     assert redaction.line("in/x.har: partial (kept in rejects); in/Maria Lopez: empty", hidden) == (
         "d-1/x.har: partial (kept in rejects); d-2: empty")
     assert redaction.shown_path("in", hidden) == "d-1"
+
+
+def test_a_report_field_added_later_must_hold_text_that_passed_the_policy():
+    from dataclasses import dataclass, field
+
+    from converters.pipeline import FileReport
+
+    @dataclass
+    class Later(FileReport):
+        exchange_errors: list[str] = field(default_factory=list)
+
+    report = Later(redaction.source_file("a.har"), exchange_errors=["bad event token=eyJhbGciOiJIUzI1NiJ9.e30.x"])
+    with pytest.raises(redaction.Unredacted, match="report field exchange_errors"):
+        report.as_dict()
+    report.exchange_errors = [redaction.message(e) for e in report.exchange_errors]
+    assert report.as_dict()["exchange_errors"] == ["bad event token=REDACTED"]
