@@ -481,8 +481,21 @@ _ODATA = re.compile(r"(?P<name>[^()]*)\((?P<args>[^()]*)\)(?P<rest>.*)", re.DOTA
 def redact_path(path: str, mode: Mode = FULL, marker: str = SEGMENT) -> str:
     """A URL path with credential-shaped segments replaced, and the values of credential-named matrix parameters
     (`;jsessionid=…`) and OData keys (`Events(token='…')`) replaced, names kept. A segment already replaced (by
-    either marker) becomes `marker`."""
-    return "/".join(_segment(s, mode, marker) for s in path.split("/"))
+    either marker) becomes `marker`. Outside device data (FULL), a segment after one named like a credential is
+    its value when it looks like a token (`/api/token/abcDEF123ghiJKL456`, `/reset/password/…`)."""
+    segments = path.split("/")
+    return "/".join(
+        marker if mode == FULL and i and _named_by(segments[i - 1], s) else _segment(s, mode, marker)
+        for i, s in enumerate(segments)
+    )
+
+
+@lru_cache(maxsize=1 << 12)
+def _named_by(previous: str, segment: str) -> bool:
+    """Whether `segment` is the value of a credential that the path segment before it names."""
+    if not segment or segment in (MARK, SEGMENT) or "(" in previous or ";" in previous:
+        return False
+    return credential_name(unquote(previous)) == "strong" and _tokenish(unquote(segment))
 
 
 @lru_cache(maxsize=1 << 14)
@@ -500,7 +513,7 @@ def _segment(segment: str, mode: Mode, marker: str) -> str:
     if (m := _ODATA.fullmatch(segment)) and m["args"]:
         args = ",".join(_odata_arg(a, mode, marker) for a in split_odata_args(m["args"]))
         return f"{_segment(m['name'], mode, marker)}({args}){m['rest']}"
-    if mode == FULL and ("=" in decoded or "://" in decoded):
+    if mode == FULL and ("=" in decoded or ":" in decoded):  # name=value, a URL, scheme:value
         redacted = redact_text(decoded, mode)
         return segment if redacted == decoded else quote(redacted, safe=":@!$&'()*+,;=~")
     return segment

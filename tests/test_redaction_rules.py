@@ -206,3 +206,15 @@ def test_a_report_field_added_later_must_hold_text_that_passed_the_policy():
         report.as_dict()
     report.exchange_errors = [redaction.message(e) for e in report.exchange_errors]
     assert report.as_dict()["exchange_errors"] == ["bad event token=REDACTED"]
+
+
+@pytest.mark.parametrize("raw, shown", [
+    ("/api/token/abcDEF123ghiJKL456", "/api/token/{redacted}"),  # a segment named by the one before it
+    ("/v1/login/alice/pw/hunter2x", "/v1/login/alice/pw/{redacted}"),
+    ("/v1/tokens/123", "/v1/tokens/123"),  # a number, not a token
+    ("/v2/passwords/reset", "/v2/passwords/reset"),  # a word
+    ("/v1/oauth2/token", "/v1/oauth2/token"),
+    ("/blob/key:" + "3f60834aa9956c89e443ca4c1593193129e12ba4", "/blob/key:REDACTED"),  # scheme:value
+])
+def test_paths_lose_credential_values_named_by_the_segment_before_them(raw, shown):
+    assert redaction.path(raw) == shown
