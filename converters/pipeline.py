@@ -24,7 +24,7 @@ from typing import Any, BinaryIO, Callable, Iterable, Literal
 import orjson
 import polars as pl
 
-from . import devices, generic, redaction, saved, spill, views
+from . import devices, generic, limits, redaction, saved, spill, views
 from .spill import Part
 from .captures import (
     CaptureError, Exchange, Skipped, claims_capture, detect_format, no_response_reason, read_capture, reading_cost,
@@ -55,6 +55,7 @@ class Input:
     endpoint: str | None = None  # for saved single responses: read them as this endpoint
     generic: tuple[str, ...] = ()  # host globs whose JSON responses are exported generically
     source_file: Safe | None = None  # what outputs call it: `name`, or pseudonymised (`participants.assign`)
+    limits: limits.Limits = limits.DEFAULT  # the resource budget it is read within
 
     def __post_init__(self) -> None:
         if self.source_file is None:
@@ -704,7 +705,8 @@ def convert_file(
     capture is parsed by a process of its own while this one decodes (two cores for one file). With `spill_dir`,
     rows beyond `spill.SPILL_ROWS` are written there; `spill.SpillFailed` (a full disk) stops the run."""
     try:
-        return _convert_file(inp, separate_reader, spill_dir, debug)
+        with limits.applied(inp.limits):
+            return _convert_file(inp, separate_reader, spill_dir, debug)
     except spill.SpillFailed:
         raise  # not this file's fault: the run stops
     except Exception as e:
@@ -749,8 +751,10 @@ def _read_file(
         report.status, report.error = ("failed" if claims_capture(inp) else "skipped"), redaction.message(reason)
         return {}
     try:
+        limited: Counter[str] = Counter()  # exchanges and entries over a limit, by the limit's reason
         if report.format == "json":
-            _note_unknown_shapes(report, _convert_saved(inp, report, rows))
+            _note_unknown_shapes(report, _convert_saved(inp, report, rows, limited))
+            _note_limits(report, limited)
             return rows.parts()
         if separate_reader:
             items = read_capture_beside(
@@ -761,18 +765,20 @@ def _read_file(
         unknown_shapes = 0
         for item in items:
             if isinstance(item, CaptureError) and item.message == NOT_A_HAR and not report.exchanges:
-                unknown_shapes += _convert_saved(inp, report, rows)
+                unknown_shapes += _convert_saved(inp, report, rows, limited)
             elif isinstance(item, Exchange):
                 report.exchanges += 1
                 if item.status is None:
                     report.no_response[no_response_reason(item.error)] += 1
-                unknown_shapes += _route_exchange(item, inp, report, rows, others, troubles, debug=debug)
+                unknown_shapes += _route_exchange(
+                    item, inp, report, rows, others, troubles, limited=limited, debug=debug
+                )
             elif isinstance(item, Decoded):
                 report.exchanges += 1
                 if item.exchange.status is None:
                     report.no_response[no_response_reason(item.exchange.error)] += 1
                 unknown_shapes += _route_exchange(
-                    item.exchange, inp, report, rows, others, troubles, (item.problem, item.rows), debug=debug
+                    item.exchange, inp, report, rows, others, troubles, (item.problem, item.rows), limited, debug
                 )
             elif isinstance(item, NotDevice):  # counted by the reading process: what `_route_exchange` would do
                 report.exchanges += item.hosts.total()
@@ -781,7 +787,9 @@ def _read_file(
                 report.unrecognised_hosts.update({redaction.host(h): n for h, n in item.hosts.items()})
             elif isinstance(item, Skipped):
                 report.skipped_entries[item.kind] += 1
-                if item.reason:
+                if item.reason and limits.names_a_limit(item.reason):
+                    limited[item.reason] += 1
+                elif item.reason:
                     unreadable[item.reason] += 1
             elif isinstance(item, CaptureError):
                 if item.entries_read == 0 and report.exchanges == 0 and not report.skipped_entries:
@@ -794,6 +802,7 @@ def _read_file(
         report.error = redaction.message(f"cannot read the file: {e.strerror or e}")
     else:
         _note_unknown_shapes(report, unknown_shapes)
+        _note_limits(report, limited)
     tables = rows.parts() | generic.frames(others)  # (rows no frame holds are rejected while building them)
     _note_troubles(report, unreadable, troubles)
     return tables
@@ -807,6 +816,15 @@ def _note_unknown_shapes(report: FileReport, count: int) -> None:
         report.error = redaction.message(f"{report.error}; {message}" if report.error else message)
 
 
+def _note_limits(report: FileReport, limited: Counter[str]) -> None:
+    """A file with exchanges or entries over a limit is `partial`, and says which limits (and their options)."""
+    if limited:
+        count = limited.total()
+        message = f"{count} {'entries' if count > 1 else 'entry'} over a limit: {'; '.join(sorted(limited))}"
+        report.status = "partial" if report.status == "ok" else report.status
+        report.error = redaction.message(f"{report.error}; {message}" if report.error else message)
+
+
 def _route_exchange(
     ex: Exchange,
     inp: Input,
@@ -815,13 +833,14 @@ def _route_exchange(
     others: generic.GenericRecords,
     troubles: Counter[str],
     predecoded: tuple[str | None, list] | None = None,
+    limited: Counter[str] | None = None,
     debug: bool = False,
 ) -> bool:
     """Count the exchange in its report category; a device response goes into `rows` (decoded here, or as
-    `predecoded` by the reading process), a rejected one into the `rejects` table. True for a device response
-    rejected because its shape is not one databack knows. Whatever goes wrong in the exchange (a damaged entry, a
-    value no column holds, a bug of databack's) rejects it alone, its reason counted in `troubles` (with `debug`,
-    a bug raises, for its traceback)."""
+    `predecoded` by the reading process), a rejected one into the `rejects` table (one over a limit counted in
+    `limited` too). True for a device response rejected because its shape is not one databack knows. Whatever goes
+    wrong in the exchange (a damaged entry, a value no column holds, a bug of databack's) rejects it alone, its
+    reason counted in `troubles` (with `debug`, a bug raises, for its traceback)."""
     provenance = {
         "participant_id": inp.participant_id,
         "source_file": inp.source_file,
@@ -829,7 +848,7 @@ def _route_exchange(
         "captured_at": datetime_us(ex.captured_at),
     }
     try:
-        return _route(ex, inp, report, rows, others, troubles, provenance, predecoded)
+        return _route(ex, inp, report, rows, others, troubles, provenance, predecoded, limited)
     except spill.SpillFailed:
         raise  # not this exchange's fault: the run stops
     except Exception as e:
@@ -851,11 +870,22 @@ def _route(
     troubles: Counter[str],
     provenance: dict[str, Any],
     predecoded: tuple[str | None, list] | None,
+    limited: Counter[str] | None,
 ) -> bool:
     """`_route_exchange`, which is called again should this raise: nothing is counted before all else is done."""
     m = devices.match(ex.host, ex.method, ex.path)
     if m is None:
-        if (payload := _generic_payload(ex, inp)) is not None:
+        try:
+            payload = _generic_payload(ex, inp)
+        except limits.LimitHit as e:  # a response of a host chosen for generic export, over a limit
+            table = generic.table_name(ex.host, ex.path)
+            row = redaction.reject_row(table, ex.method, ex.host, ex.path, ex.status, str(e), None)
+            rows.add([("rejects", row)], provenance)
+            report.rejects += 1
+            if limited is not None:
+                limited[str(e)] += 1
+            return False
+        if payload is not None:
             table = generic.table_name(ex.host, ex.path)
             others.add(table, redaction.generic_payload(payload), provenance)
             report.generic_responses[table] += 1
@@ -876,12 +906,15 @@ def _route(
         return False
     if ex.damaged:  # the capture's entry itself is damaged: what is left of it is not decoded
         problem, decoded = f"damaged entry: {ex.damaged}", []
-        troubles[problem] += 1
     else:
         problem, decoded = predecoded or devices.decode(ex, m)
     if problem is not None:
         rows.add([("rejects", _reject_row(ep.name, ex, problem, devices.read_body(ex, ep.reads)))], provenance)
         report.rejects += 1
+        if ex.damaged:
+            troubles[problem] += 1
+        if limited is not None and limits.names_a_limit(problem):
+            limited[problem] += 1
         return isinstance(problem, devices.UnknownShape)
 
     def undo(reason: str) -> Rows:  # the rows fit no frame: the response is rejected after all
@@ -942,10 +975,15 @@ def _reasons(counts: Counter[str], shown: int = 3) -> str:
 
 
 def _generic_payload(ex: Exchange, inp: Input) -> Any:
-    """The JSON of a successful response from a host chosen for generic export, else None."""
-    if not (inp.generic and ex.body and ex.status and 200 <= ex.status < 300):
+    """The JSON of a successful response from a host chosen for generic export, else None; `limits.LimitHit` for
+    one over a limit (its body, or its JSON)."""
+    if not (inp.generic and (ex.body or ex.body_error) and ex.status and 200 <= ex.status < 300):
         return None
     if not host_matches(ex.host, inp.generic) or redaction.is_sign_in_url(ex.path):  # credentials: never exported
+        return None
+    if ex.body is None:
+        if ex.body_error and limits.names_a_limit(ex.body_error):
+            raise limits.LimitHit(ex.body_error)
         return None
     try:
         payload = loads_json(ex.body)
@@ -961,13 +999,26 @@ def _not_json(error: orjson.JSONDecodeError, data: bytes) -> str:
     return f"not JSON: {error}"
 
 
-def _convert_saved(inp: Input, report: FileReport, rows: RowBuffer) -> bool:
+def _convert_saved(inp: Input, report: FileReport, rows: RowBuffer, limited: Counter[str]) -> bool:
     """A single response saved as a JSON file: one exchange, read as the endpoint named or recognised. True when it
-    was rejected for a shape databack does not know."""
+    was rejected for a shape databack does not know. One over a limit is a reject (counted in `limited`)."""
     report.format, report.exchanges = "json", 1
-    data = inp.path.read_bytes()
+    provenance = {
+        "participant_id": inp.participant_id, "source_file": inp.source_file, "source_entry": 0, "captured_at": None
+    }
     try:
+        limits.check_size(inp.path.stat().st_size)
+        data = inp.path.read_bytes()
         payload = loads_json(data)
+    except limits.LimitHit as e:
+        if not (inp.explicit or inp.endpoint):  # found in a folder: nothing says it is a response
+            report.status, report.error, report.exchanges = "skipped", redaction.message(str(e)), 0
+            return False
+        name = inp.endpoint or "saved response"
+        report.rejects += 1
+        rows.add([("rejects", redaction.reject_row(name, None, None, inp.source_file, None, str(e), None))], provenance)
+        limited[str(e)] += 1
+        return False
     except orjson.JSONDecodeError as e:
         report.status = "failed" if claims_capture(inp) else "skipped"
         report.error = redaction.message(_not_json(e, data))
@@ -990,9 +1041,6 @@ def _convert_saved(inp: Input, report: FileReport, rows: RowBuffer) -> bool:
         report.exchanges = 0
         return False
     report.read_as = endpoint.name
-    provenance = {
-        "participant_id": inp.participant_id, "source_file": inp.source_file, "source_entry": 0, "captured_at": None
-    }
     problem, decoded = devices.decode_payload(payload, endpoint, Request({}, {}, None, None))
     if problem is not None:
         report.rejects += 1

@@ -76,8 +76,8 @@ class Skipped:
     one (then `reason` says why)."""
 
     source_entry: int
-    kind: str  # "tcp", "udp", "dns", …; "unreadable" (a flow), "malformed" (a HAR entry) with a reason
-    reason: str | None = None  # one line, plain words, no captured text
+    kind: str  # "tcp", "udp", "dns", …; "unreadable" (a flow), "malformed" (a HAR entry), "too deep" with a reason
+    reason: str | None = None  # why an entry that may be HTTP was not read (a limit it hit…): plain words, no captured text
 
 
 @dataclass(slots=True, frozen=True)
