@@ -77,7 +77,7 @@ class Skipped:
 
     source_entry: int
     kind: str  # "tcp", "udp", "dns", …; "unreadable" (a flow), "malformed" (a HAR entry), "too deep" with a reason
-    reason: str | None = None  # why an entry that may be HTTP was not read (a limit it hit…): plain words, no captured text
+    reason: str | None = None  # why an entry that may be HTTP was not read (a limit it hit…): plain words
 
 
 @dataclass(slots=True, frozen=True)
