@@ -109,9 +109,12 @@ class FileReport:
         return cls(**fields)
 
     def as_dict(self) -> dict[str, Any]:
+        """Every field; `duplicates` and `conflicts` name the same tables, every one the file has rows in among them."""
         for k in self.CAPTURED:
             redaction.require(getattr(self, k), f"report field {k}")
-        return {k: ({str(n): c for n, c in sorted(v.items())} if isinstance(v, Counter) else v)
+        tables = dict.fromkeys([*self.rows, *self.duplicates, *self.conflicts], 0)
+        return {k: ({str(n): c for n, c in sorted(({**tables, **v} if k in ("duplicates", "conflicts") else v).items())}
+                    if isinstance(v, Counter) else v)
                 for k, v in self.__dict__.items()}
 
 

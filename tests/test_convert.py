@@ -94,7 +94,7 @@ def test_cli_csv_output_and_participant_column(tmp_path):
     assert result.exit_code == 0, result.output
     events = pl.read_csv(tmp_path / "out" / "band_events.csv")
     assert events["participant_id"].to_list() == ["P07"]
-    assert events["start_time"].to_list() == ["2015-01-12T06:43:56.990827+0000"]
+    assert events["start_time"].to_list() == ["2015-01-12T06:43:56.990827Z"]  # ISO 8601, read as a time anywhere
 
 
 def test_cli_missing_path_is_a_usage_error(tmp_path):
