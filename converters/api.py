@@ -41,8 +41,9 @@ def convert(
     store.check_place(out, paths)
     inputs = participants.assign(pipeline.collect_inputs(paths, exclude=out), participant_id)
     with store.lock(out, inputs=paths) as held:
-        previous = ({}, []) if force else writers.read_output(out)[:2]
-        conversion, _ = pipeline.update(inputs, *previous, jobs=jobs or os.cpu_count() or 1, spill_dir=held.work())
+        tables, files = ({}, []) if force else writers.read_output(out)[:2]
+        conversion, _ = pipeline.update(inputs, tables, files, jobs=jobs or os.cpu_count() or 1, spill_dir=held.work(),
+                                        previous_copies=writers.read_copies(out) if files else None)
         with held.transaction() as tx:
             return writers.write(conversion, tx, format, partition_by)
 

@@ -18,10 +18,13 @@ import polars as pl
 
 from . import __version__, generic, redaction, spill, store
 from .pipeline import Conversion, FileReport
+from .dedupe import COPIES
 from .digest import sha256_file
 from .tables import TABLES, UTC_TIME, Column, Table
 
 OutputFormat = Literal["parquet", "csv"]
+COPIES_FILE = "copies.parquet"  # every copy of a record captured more than once (`dedupe.COPIES`), for later runs
+HASHED_BY = "databack:hashed_by"  # its metadata: the polars version whose hashes it holds
 TOTALS = ("files", "files_ok", "files_partial", "files_failed", "files_skipped", "exchanges", "device_responses",
           "rejects", "http_errors", "auth", "undecoded_device_paths", "generic_responses", "not_device")  # report.json's totals, in order
 PARTITION_COLUMNS = ("participant_id", "night", "day")
@@ -101,6 +104,8 @@ def write(
             if stale not in names:
                 tx.remove(stale)
     tx.remove("report.html")  # drawn from the tables replaced: `databack report` draws it anew
+    copies = conversion.copies.sort(pl.all())  # in the same order whatever order the ranges came in
+    copies.write_parquet(tx.path(COPIES_FILE), metadata={HASHED_BY: pl.__version__})
     result = report(conversion, written, fmt, partition_by)
     _write_json(tx.path("datapackage.json"), datapackage(conversion, written, fmt, levels))
     _write_json(tx.path("report.json"), result)  # last: OUT's index
@@ -244,6 +249,17 @@ def read_output(out: Path) -> tuple[dict[str, list[pl.LazyFrame]], list[FileRepo
         if not TABLES[name].derived
     }
     return tables, [FileReport.from_dict(f) for f in previous.get("files", ())], previous
+
+
+def read_copies(out: Path) -> pl.DataFrame | None:
+    """The copies the run in `out` noted (`dedupe.COPIES`): none when there is no run; None when it noted none this
+    version can use (an older databack's output, or hashes made by another version of polars)."""
+    path = out / COPIES_FILE
+    if not (out / "report.json").exists():
+        return pl.DataFrame(schema=COPIES)
+    if not path.exists() or pl.read_parquet_metadata(path).get(HASHED_BY) != pl.__version__:
+        return None
+    return pl.read_parquet(path)
 
 
 def scan_output(out: Path) -> tuple[dict[str, pl.LazyFrame], dict[str, Any]]:
