@@ -257,8 +257,9 @@ _WORD_PART = re.compile(r"[A-Za-z]?[a-z0-9_\-.]*")
 
 def looks_random(text: str) -> bool:
     """Whether a run of token characters (no spaces) is a long random token: hex of 32+ digits; 20+ characters
-    mixing upper and lower case that do not read as words (camelCase identifiers do); or 24+ lower-case letters and
-    digits that alternate often (`q8v3nj4kqr1kd2m6g0v9ll5c07`, not `python312sitepackages`)."""
+    mixing upper and lower case that do not read as words (camelCase identifiers do); or 24+ letters of one case and
+    digits that do not read as words either (`q8v3nj4kqr1kd2m6g0v9ll5c07`, base32 `XK3XFEWFHHI3…`, not
+    `python312sitepackages`)."""
     core = text.rstrip("=")
     n = len(core)
     if n < 20 or core.isdigit() or _UUID.fullmatch(core):
@@ -272,12 +273,31 @@ def looks_random(text: str) -> bool:
     lower = sum(c.islower() for c in core)
     digits = sum(c.isdigit() for c in core)
     if upper >= 2 and lower >= 2:
-        wordy = sum(len(m) for m in _WORDY.findall(core))
-        return wordy <= n * (0.5 if n < 40 else 0.7) and (digits >= 1 or n >= 24) and _entropy(core) >= 3.5
-    if n >= 24 and digits >= 4 and lower + upper >= 4 and core.isalnum():
+        wordy = _wordy(core)
+        return (
+            wordy <= n * (0.5 if n < 40 else 0.7) and (digits >= 1 or n >= 24 or wordy <= n * 0.25)
+            and _entropy(core) >= 3.5
+        )
+    if n >= 24 and digits >= 2 and lower + upper >= 4 and core.isalnum():
         switches = sum(a.isdigit() != b.isdigit() for a, b in zip(core, core[1:]))
-        return switches * 5 >= n and _entropy(core) >= 3.3
+        return (switches * 5 >= n and digits >= 4 or _wordy(core.lower()) <= n * 0.3) and _entropy(core) >= 3.3
     return False
+
+
+_VOWELS = frozenset("aeiouy")
+_CONSONANTS = re.compile("[b-df-hj-np-tv-xz]{5,}")
+
+
+def _wordy(text: str) -> int:
+    """How many characters of `text` are in runs that read as words: 3+ lower-case letters (after an optional
+    capital) with vowels between their consonants (`Profile`, `Settings`; not `zfpwcq`)."""
+    total = 0
+    for run in _WORDY.findall(text):
+        lower = run.lower()
+        vowels = sum(c in _VOWELS for c in lower)
+        if vowels and vowels * 5 >= len(lower) and not _CONSONANTS.search(lower):
+            total += len(run)
+    return total
 
 
 _FILE_MAGIC = (b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"%PDF", b"\x1f\x8b", b"PK\x03\x04", b"RIFF", b"\x00\x00\x00")

@@ -218,3 +218,41 @@ def test_a_report_field_added_later_must_hold_text_that_passed_the_policy():
 ])
 def test_paths_lose_credential_values_named_by_the_segment_before_them(raw, shown):
     assert redaction.path(raw) == shown
+
+
+def _random_tokens(shape: str, count: int = 400) -> list[str]:
+    import base64
+    import random
+    import string
+
+    rng = random.Random(shape)
+    letters = {"urlsafe-16-bytes": None, "alnum-20": string.ascii_letters + string.digits,
+               "lower-digits-24": string.ascii_lowercase + string.digits,
+               "upper-digits-32": string.ascii_uppercase + string.digits}
+
+    def one() -> str:
+        if shape == "urlsafe-16-bytes":
+            return base64.urlsafe_b64encode(rng.randbytes(16)).decode().rstrip("=")
+        if shape == "base32-20-bytes":
+            return base64.b32encode(rng.randbytes(20)).decode()
+        return "".join(rng.choice(letters[shape]) for _ in range(int(shape.rsplit("-", 1)[1])))
+
+    return [one() for _ in range(count)]
+
+
+@pytest.mark.parametrize("shape, share", [("urlsafe-16-bytes", 0.97), ("alnum-20", 0.97), ("lower-digits-24", 0.95),
+                                          ("upper-digits-32", 0.97), ("base32-20-bytes", 0.85)])
+def test_random_tokens_of_common_shapes_are_credentials_by_their_shape(shape, share):
+    """Tokens as generators make them (secrets.token_urlsafe, random letters and digits, base32 TOTP secrets): at
+    least this share of 400 is caught by shape alone (a draw that happens to read as words is not)."""
+    tokens = _random_tokens(shape)
+    assert sum(redaction.is_credential_value(t) for t in tokens) >= share * len(tokens)
+
+
+@pytest.mark.parametrize("text", ["getUserProfileSettings", "ConfigurationManagerFactory", "HTTPServerRequestHandlerV2",
+                                  "AbstractSingletonProxyFactoryBean", "iPhone10Plus256GBSpaceGray",
+                                  "XMLHttpRequestEventTarget", "sha256WithRSAEncryption", "python312sitepackages",
+                                  "MB2017Q3FIRMWARE2BUILD4", "Ocp-Apim-Subscription-Key", "android5phone1080x1920",
+                                  "SLEEPSCOREV2CONDITIONIDEAL2", "5f4fc6d2-55b6-4b6d-84da-26274dd80ce2"])
+def test_identifiers_that_read_as_words_are_no_credential(text):
+    assert not redaction.is_credential_value(text)
