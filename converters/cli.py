@@ -524,7 +524,12 @@ def _print_json(data: dict) -> None:
 
 
 def _console() -> _Messages:
-    return _Messages()
+    global _messages
+    _messages = _Messages()
+    return _messages
+
+
+_messages: _Messages | None = None  # the command's, once it has one
 
 
 class _Messages:
@@ -730,7 +735,7 @@ def main() -> NoReturn:
     except Exception as e:  # a bug of databack's (--debug lets them through): shown with its messages redacted
         from .redaction import traceback_text
 
-        sys.stderr.write(traceback_text(e))
+        (_messages or _Messages()).print(traceback_text(e).rstrip("\n"))  # the command's, hiding what it hides
         code = 1
     # Everything is written and closed by now: leave without the interpreter's teardown, which frees every object
     # and stops polars' threads one by one (0.15 s of a conversion of a 200 MB HAR), as mypy's `hard_exit` does.

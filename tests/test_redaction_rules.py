@@ -115,7 +115,7 @@ OUTPUT_SITES = {
     ("cli", "report"): "report_html.write",
     ("cli", "_finish"): "writers.write",
     ("cli", "_leave"): "databack's own text",
-    ("cli", "main"): "redaction.traceback_text, and click's usage messages",
+    ("cli", "main"): "click's usage messages (a traceback goes through _Messages)",
     ("writers", "write"): "tables of RowBuffer (Safe provenance, SafeRow rejects, strict_frame) and GenericRecords",
     ("writers", "_write_partitioned"): "the same tables",
     ("writers", "_write_json"): "report.json and datapackage.json (writers.report requires Safe names)",
@@ -256,3 +256,32 @@ def test_random_tokens_of_common_shapes_are_credentials_by_their_shape(shape, sh
                                   "SLEEPSCOREV2CONDITIONIDEAL2", "5f4fc6d2-55b6-4b6d-84da-26274dd80ce2"])
 def test_identifiers_that_read_as_words_are_no_credential(text):
     assert not redaction.is_credential_value(text)
+
+
+def test_a_debug_traceback_of_a_pseudonymised_run_names_no_participant_folder(study):
+    """A bug whose message names an input's folder (unquoted) is shown by --debug with the folder's pseudonym."""
+    import os
+    import subprocess
+    import sys
+
+    from conftest import REPO
+
+    root, pseudonym = study
+    capture = root / "incoming" / "Maria Lopez" / "2024" / "phone.har"
+    capture.write_bytes((REPO / "samples" / "phone-sync.har").read_bytes())
+    script = (
+        "import sys\n"
+        "from converters.devices import band\n"
+        "def broken(payload, request):\n"
+        "    raise RuntimeError('bad event of incoming/Maria Lopez/2024/phone.har')\n"
+        "object.__setattr__(band.EVENTS, 'decode', broken)\n"
+        "from converters.cli import main\n"
+        "sys.argv = ['databack', 'convert', 'incoming', '-o', 'out', '--debug', '--jobs', '1', '--pseudonymize',\n"
+        "            '--key-file', 'key']\n"
+        "main()\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=root,
+                            env=os.environ | {"PYTHONPATH": str(REPO)})
+    assert result.returncode == 1 and "in broken" in result.stderr
+    assert f"RuntimeError: bad event of {pseudonym('incoming/Maria Lopez/2024')}/phone.har" in result.stderr
+    assert "Maria" not in result.stderr and "Lopez" not in result.stderr
