@@ -138,17 +138,18 @@ _STRONG_PARTS = re.compile(
     "|bearer|ppft|canary|captcha|wresult|hmac|sessionid|otpcode|mfacode|authcode|verificationcode|securitycode"
     "|smscode|resetcode"
     "|logincode|accesscode|activationcode|confirmationcode|twofactor|onetimecode|recoverycode|backupcode"
-    "|securityanswer|secretanswer|pincode|otpvalue"
+    "|securityanswer|secretanswer|pincode|otpvalue|connectionstring"
+    "|passwort|kennwort|motdepasse|contrasena|contrasea|senha|wachtwoord|losenord|lsenord|salasana"  # other languages
 )
 _STRONG_EXACT = frozenset(
     {"pwd", "pass", "pin", "otp", "totp", "hotp", "sig", "refresh", "xrefresh", "sso", "mfa", "2fa"}
 )
-_STRONG_ENDINGS = ("pass", "pw", "pwd", "pin", "otp")  # user_pass, new_pw, userPin, email_otp
-_WORD_ENDINGS = ("bypass", "compass", "overpass", "underpass", "surpass", "spin", "footp")  # words, not those
+_STRONG_ENDINGS = ("pass", "pw", "pwd", "pin", "otp", "tok")  # user_pass, new_pw, userPin, email_otp, refreshTok
+_WORD_ENDINGS = ("bypass", "compass", "overpass", "underpass", "surpass", "spin", "footp", "tiktok")  # words
 # Names that hold a credential only when the value looks like a token (`code=4/0AX4…`, not `"code": 404`): a few
 # words, and names ending in `code` or `key` (`pairingCode`, `resetKey`) but those naming a code or key of data.
 _WEAK_PARTS = re.compile("session|^auth|^sid$|^ssid$|^access$|^state$|^ticket$|^nonce$")
-_WEAK_ENDINGS = ("code", "key")
+_WEAK_ENDINGS = ("code", "key", "ticket")
 _DATA_CODE = (
     "error", "status", "country", "language", "lang", "currency", "zip", "postal", "post", "area", "region",
     "locale", "timezone", "response", "http", "reason", "result", "exit", "return", "color", "colour", "product",
