@@ -924,6 +924,40 @@ def strict_frame(df):
     return df
 
 
+def earlier_rows(table: str, df):
+    """Rows of a table read back from an earlier run's OUT (to merge, or to add to): redacted again, since that run
+    may have been made before this policy; what this policy wrote comes back as it was. Rejects' captured columns
+    are redacted value by value (each distinct value once), other tables as `strict_frame`."""
+    import polars as pl
+
+    if table != "rejects":
+        return strict_frame(df)
+    if not df.height:
+        return df
+    again = {"path": path, "host": host, "method": method, "reason": message}
+    columns = []
+    for name, redact in again.items():
+        values = df.get_column(name).drop_nulls().unique().to_list()
+        changed = {v: r for v in values if (r := redact(v)) != v}
+        if changed:
+            columns.append(pl.col(name).replace(changed))
+    bodies = df.select("body", "body_encoding").drop_nulls().unique().rows()
+    changed = {b: r for b, e in bodies if (r := _body_again(b, e)) != b}
+    if changed:
+        columns.append(pl.col("body").replace(changed))
+    return df.with_columns(columns) if columns else df
+
+
+def _body_again(text: str, encoding: str) -> str:
+    if encoding == "base64":
+        data = base64.b64decode(text)
+        redacted = redact_body(data, None, "other")
+        return text if redacted == data else base64.b64encode(redacted).decode("ascii")
+    data = text.encode("utf-8", "surrogatepass")
+    redacted = redact_body(data, None, "other")
+    return text if redacted == data else redacted.decode("utf-8", "replace")
+
+
 def generic_payload(payload: Any) -> SafeJson:
     """A JSON response for the generic export: credential-named keys left out (never a column), credentials in
     values replaced."""
