@@ -14,8 +14,8 @@ from converters import redaction
 from converters.redaction import MARK, credential_name
 
 
-@pytest.mark.parametrize("name", ["pw", "new_pw", "user_pass", "userPass", "pin_code", "newPin", "otp_value", "Passwort",
-                                  "mot_de_passe", "contraseña", "senha", "refreshTok", "connectionString",
+@pytest.mark.parametrize("name", ["pw", "new_pw", "user_pass", "userPass", "pin_code", "newPin", "otp_value",
+                                  "Passwort", "mot_de_passe", "contraseña", "senha", "refreshTok", "connectionString",
                                   "email_otp", "security_answer", "Password", "X-Client-Secret"])
 def test_names_that_always_hold_a_credential(name):
     assert credential_name(name) == "strong"
