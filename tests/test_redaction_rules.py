@@ -286,3 +286,14 @@ def test_a_debug_traceback_of_a_pseudonymised_run_names_no_participant_folder(st
     assert result.returncode == 1 and "in broken" in result.stderr
     assert f"RuntimeError: bad event of {pseudonym('incoming/Maria Lopez/2024')}/phone.har" in result.stderr
     assert "Maria" not in result.stderr and "Lopez" not in result.stderr
+
+
+def test_a_pseudonymised_inspection_names_files_as_convert_does(study, monkeypatch):
+    root, pseudonym = study
+    monkeypatch.chdir(root)
+    (root / "incoming" / "Maria Lopez" / "notes.txt").unlink()
+    for args in ([], ["--json"]):
+        code, stdout, stderr = invoke(["inspect", "incoming", *args, "--pseudonymize", "--key-file", "key", "--jobs",
+                                       "1"])
+        assert code == 0 and f"{pseudonym('incoming/Maria Lopez/2024')}/phone.har" in stdout
+        assert "Maria" not in stdout + stderr and "Lopez" not in stdout + stderr
