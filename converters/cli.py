@@ -387,17 +387,27 @@ def scrub(
     Exit code 0 when the whole capture was copied, 1 when it was cut short or unreadable, 2 for a usage error,
     130 when interrupted (no copy is written).
     """
+    import tempfile
+
+    from .captures import is_pipe, spool_pipe
     from .scrub import KINDS, output_path, scrub_capture
 
     err = _console()
-    if not capture.is_file():
-        _usage_error(err, f"no such file: {capture}")
-    try:
-        target = output_path(capture, out)
-    except OSError as e:
-        _usage_error(err, str(e))
-    with _interrupted(err, "no copy was written"):
-        report = scrub_capture(capture, target, _limits(max_body, max_ratio, max_depth, max_json_values))  # type: ignore[arg-type]
+    source: Path | None = capture
+    with tempfile.TemporaryDirectory(prefix="databack-") as spool:
+        if is_pipe(capture):  # `<(cat x.har)`: read once, as convert reads it
+            source, error = spool_pipe(capture, Path(spool))
+            if error:
+                _usage_error(err, f"{capture}: {error}")
+        elif not capture.is_file():
+            _usage_error(err, f"not a file: {capture}" if capture.exists() else f"no such file: {capture}")
+        try:
+            target = output_path(capture, out)
+        except OSError as e:
+            _usage_error(err, str(e))
+        with _interrupted(err, "no copy was written"):
+            budget = _limits(max_body, max_ratio, max_depth, max_json_values)  # type: ignore[arg-type]
+            report = scrub_capture(source, target, budget)  # type: ignore[arg-type]
     redacted = ", ".join(f"{report.counts[k]} {k}" for k in KINDS)
     err.print(f"databack: {capture}: {report.status}" + (f": {report.message}" if report.message else ""))
     err.print(f"  {report.entries} entries written to {target}, values redacted: {redacted}")

@@ -27,7 +27,8 @@ import polars as pl
 from . import devices, generic, limits, redaction, saved, spill, views
 from .spill import Part
 from .captures import (
-    CaptureError, Exchange, Skipped, claims_capture, detect_format, no_response_reason, read_capture, reading_cost,
+    CaptureError, Exchange, Skipped, claims_capture, detect_format, is_pipe, no_response_reason, read_capture,
+    reading_cost, spool_pipe,
 )
 from .captures.archives import ArchiveError, ArchiveMember, archive_kind, members, not_a_capture
 from .captures.pipe import Decoded, NotDevice, read_capture_beside
@@ -268,35 +269,10 @@ def _special_file(path: Path) -> str | None:
     return None
 
 
-def is_pipe(path: Path) -> bool:
-    try:
-        return stat.S_ISFIFO(path.stat().st_mode)
-    except OSError:
-        return False
-
-
 def spooled(inp: Input, folder: Path) -> Input:
-    """An input that is a pipe (`<(cat x.har)`, a named pipe) read once into `folder`, as `-` is: readers look at a
-    capture's first bytes, then read it from its start. A named pipe nothing writes into fails with that reason
-    rather than waiting for ever."""
-    try:
-        fd = os.open(inp.path, os.O_RDONLY | os.O_NONBLOCK)
-    except OSError as e:
-        return replace(inp, error=f"cannot read the file: {e.strerror or e}")
-    with os.fdopen(fd, "rb", buffering=0) as pipe:
-        try:
-            first = pipe.read(1 << 16)
-        except BlockingIOError:  # a writer, nothing written yet
-            first = b""
-        else:
-            if not first:
-                return replace(inp, error="a named pipe that nothing writes into: not read")
-        os.set_blocking(fd, True)
-        spool_fd, name = tempfile.mkstemp(prefix="pipe-", suffix=".capture", dir=folder)
-        with os.fdopen(spool_fd, "wb") as spool:
-            spool.write(first)
-            shutil.copyfileobj(pipe, spool, 1 << 20)
-    return replace(inp, path=Path(name))
+    """An input that is a pipe (`<(cat x.har)`, a named pipe) read once into `folder` (`captures.spool_pipe`)."""
+    path, error = spool_pipe(inp.path, folder)
+    return replace(inp, error=error) if error else replace(inp, path=path)
 
 
 def spool_stdin(stream: BinaryIO, folder: Path) -> Input:

@@ -11,7 +11,9 @@ everything yielded before it is good and is kept.
 from __future__ import annotations
 
 import os
+import shutil
 import stat
+import tempfile
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -104,6 +106,37 @@ def named_like_capture(path: Path) -> bool:
 def claims_capture(inp) -> bool:
     """Whether an input (`pipeline.Input`) is meant to be a capture: named on the command line, or named like one."""
     return inp.explicit or named_like_capture(inp.path)
+
+
+def is_pipe(path: Path) -> bool:
+    try:
+        return stat.S_ISFIFO(path.stat().st_mode)
+    except OSError:
+        return False
+
+
+def spool_pipe(path: Path, folder: Path) -> tuple[Path | None, str | None]:
+    """(the file in `folder` holding what the pipe at `path` gives, None) or (None, why not): a pipe (`<(cat x.har)`,
+    a named pipe) is read once, as `-` is, since readers look at a capture's first bytes, then read it from its
+    start. A named pipe nothing writes into is refused rather than waited on for ever."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError as e:
+        return None, f"cannot read the file: {e.strerror or e}"
+    with os.fdopen(fd, "rb", buffering=0) as pipe:
+        try:
+            first = pipe.read(1 << 16)
+        except BlockingIOError:  # a writer, nothing written yet
+            first = b""
+        else:
+            if not first:
+                return None, "a named pipe that nothing writes into: not read"
+        os.set_blocking(fd, True)
+        spool_fd, name = tempfile.mkstemp(prefix="pipe-", suffix=".capture", dir=folder)
+        with os.fdopen(spool_fd, "wb") as spool:
+            spool.write(first)
+            shutil.copyfileobj(pipe, spool, 1 << 20)
+    return Path(name), None
 
 
 def open_capture(path: Path) -> BinaryIO:
