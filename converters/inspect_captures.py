@@ -156,7 +156,7 @@ def inspect_file(inp: Input, quick: bool = False, debug: bool = False) -> tuple[
     """One input's summary and rows. A bug of databack's fails this file alone (with `debug`, it raises)."""
     try:
         with limits.applied(inp.limits):
-            return _inspect_file(inp, quick)
+            return _inspect_file(inp, quick, debug)
     except Exception as e:
         if debug:
             raise
@@ -164,7 +164,7 @@ def inspect_file(inp: Input, quick: bool = False, debug: bool = False) -> tuple[
         return FileSummary(inp.source_file, status="failed", error=error), {}
 
 
-def _inspect_file(inp: Input, quick: bool) -> tuple[FileSummary, dict[RowKey, Row]]:
+def _inspect_file(inp: Input, quick: bool, debug: bool = False) -> tuple[FileSummary, dict[RowKey, Row]]:
     summary = FileSummary(inp.source_file)
     rows: dict[RowKey, Row] = {}
     if inp.error or inp.skip:
@@ -190,7 +190,12 @@ def _inspect_file(inp: Input, quick: bool) -> tuple[FileSummary, dict[RowKey, Ro
         for item in read_capture(inp.path, summary.format, display_name=inp.name, wants_body=wants_body):
             if isinstance(item, Exchange):
                 summary.exchanges += 1
-                _count(item, rows, quick)
+                try:
+                    _count(item, rows, quick)
+                except Exception:  # a bug of databack's on this exchange: counted, the file goes on
+                    if debug:
+                        raise
+                    unreadable += 1
                 if item.body_error and limits.names_a_limit(item.body_error):
                     limited[item.body_error] += 1
             elif isinstance(item, Skipped):
