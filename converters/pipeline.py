@@ -537,7 +537,7 @@ class RowBuffer:
     rows a frame cannot hold (a value too big for its column, of the wrong type) is taken out of every table by
     itself: its `undo` gives the rows that stand for it instead (a reject), and the others are kept."""
 
-    BATCH = 10_000
+    BATCH = 100_000  # rows of all tables together (frames of 10,000 rows of all tables cost 15 % more time)
     HELD_BYTES = 64 << 20
 
     def __init__(self, spill_dir: Path | None = None) -> None:
