@@ -30,7 +30,7 @@ def run(*args) -> None:
 def counts(out: Path) -> tuple[dict, dict, dict]:
     report = json.loads((out / "report.json").read_bytes())
     tables = {name: (t["rows"], t["duplicates"], t["conflicts"]) for name, t in report["tables"].items()}
-    files = {f["file"]: ({k: v for k, v in f["duplicates"].items() if v}, {k: v for k, v in f["conflicts"].items() if v})
+    files = {f["file"]: tuple({k: v for k, v in f[c].items() if v} for c in ("duplicates", "conflicts"))
              for f in report["files"]}
     rows = {p.name: pl.read_parquet(p).to_dicts() for p in sorted(out.glob("*.parquet")) if p.name != "copies.parquet"}
     return tables, files, rows
@@ -101,7 +101,8 @@ def test_an_output_without_copies_noted_is_added_to_as_before(tmp_path):
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     captures=st.lists(  # per file: its capture time (ties happen) and events as (id, calories)
-        st.tuples(st.integers(1, 3), st.lists(st.tuples(st.sampled_from("12"), st.integers(1, 2)), min_size=1, max_size=3)),
+        st.tuples(st.integers(1, 3),
+                  st.lists(st.tuples(st.sampled_from("12"), st.integers(1, 2)), min_size=1, max_size=3)),
         min_size=2, max_size=5,
     ),
     data=st.data(),
