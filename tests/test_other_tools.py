@@ -208,3 +208,11 @@ def test_importing_the_package_loads_neither_polars_nor_the_pipeline():
     modules = ("polars", "converters.api", "converters.pipeline")
     code = f"import sys, converters; print(sorted(m for m in {modules} if m in sys.modules))"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout == "[]\n"
+
+
+def test_every_csv_table_reads_in_pandas_and_duckdb_with_its_rows(outputs):
+    out = outputs["csv"]
+    for name, expected in _reference(outputs).items():
+        path = out / f"{name}.csv"
+        assert len(pd.read_csv(path)) == expected.height, name
+        assert duckdb.sql(f"select count(*) from read_csv('{path}')").fetchall()[0][0] == expected.height, name
