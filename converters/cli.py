@@ -252,7 +252,7 @@ def convert(
 
     hosts = tuple(h.lower() for h in generic_hosts or ())
     budget = _limits(max_body, max_ratio, max_depth, max_json_values)  # type: ignore[arg-type]
-    pipe.read_ahead(paths, jobs or os.cpu_count() or 1, hosts, budget)  # while polars loads, which takes a third of a second
+    pipe.read_ahead(paths, jobs or os.cpu_count() or 1, hosts, budget)  # while polars loads (a third of a second)
     from . import pipeline as conversion
     from . import participants as people
     from . import saved, writers
@@ -390,7 +390,8 @@ def scrub(
     except OSError as e:
         _usage_error(err, str(e))
     with _interrupted(err, "no copy was written"):
-        report = scrub_capture(capture, target, _limits(max_body, max_ratio, max_depth, max_json_values))  # type: ignore[arg-type]
+        budget = _limits(max_body, max_ratio, max_depth, max_json_values)  # type: ignore[arg-type]
+        report = scrub_capture(capture, target, budget)
     redacted = ", ".join(f"{report.counts[k]} {k}" for k in KINDS)
     err.print(f"databack: {capture}: {report.status}" + (f": {report.message}" if report.message else ""))
     err.print(f"  {report.entries} entries written to {target}, values redacted: {redacted}")

@@ -677,7 +677,8 @@ def _route_exchange(
         except limits.LimitHit as e:  # a response of a host chosen for generic export, over a limit
             table = generic.table_name(ex.host, ex.path)
             report.rejects += 1
-            row = redaction.reject_row(table, ex.method, ex.host, ex.path, ex.status, str(e), None)
+            head = limits.reject_head(ex.body)
+            row = redaction.reject_row(table, ex.method, ex.host, ex.path, ex.status, str(e), head)
             rows.add([("rejects", row)], provenance)
             if limited is not None:
                 limited[str(e)] += 1
@@ -703,9 +704,11 @@ def _route_exchange(
     problem, decoded = predecoded or devices.decode(ex, m)
     if problem is not None:
         report.rejects += 1
-        if limited is not None and limits.names_a_limit(problem):
-            limited[problem] += 1
         body = devices.read_body(ex, ep.reads)
+        if limits.names_a_limit(problem):
+            body = limits.reject_head(body)
+            if limited is not None:
+                limited[problem] += 1
         row = redaction.reject_row(ep.name, ex.method, ex.host, ex.path, ex.status, problem, body)
         rows.add([("rejects", row)], provenance)
         return isinstance(problem, devices.UnknownShape)
@@ -756,7 +759,9 @@ def _convert_saved(inp: Input, report: FileReport, rows: RowBuffer, limited: Cou
             return False
         name = inp.endpoint or "saved response"
         report.rejects += 1
-        rows.add([("rejects", redaction.reject_row(name, None, None, inp.source_file, None, str(e), None))], provenance)
+        with inp.path.open("rb") as saved_file:
+            head = saved_file.read(limits.REJECT_HEAD)
+        rows.add([("rejects", redaction.reject_row(name, None, None, inp.source_file, None, str(e), head))], provenance)
         limited[str(e)] += 1
         return False
     except orjson.JSONDecodeError as e:

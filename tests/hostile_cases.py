@@ -52,7 +52,8 @@ def http_flow(url: str, body: bytes, encoding: str | None = None, status: int = 
     flow.request = tutils.treq()
     flow.request.url = url
     headers = {"content-type": "application/json"} | ({"content-encoding": encoding} if encoding else {})
-    flow.response = tutils.tresp(status_code=status, headers=tuple((k.encode(), v.encode()) for k, v in headers.items()))
+    fields = tuple((k.encode(), v.encode()) for k, v in headers.items())
+    flow.response = tutils.tresp(status_code=status, headers=fields)
     flow.response.raw_content = body
     return flow
 
@@ -92,8 +93,8 @@ def har_deep_custom(path: Path, levels: int) -> Path:
     """A HAR whose first entry has a `_custom` field nested `levels` deep, then two good Band entries."""
     deep = entry(BAND_EVENTS, band_event("0"))
     deep["_custom"] = "@DEEP@"
-    text = json.dumps({"log": {"version": "1.2", "creator": {"name": "t", "version": "1"},
-                               "entries": [deep, entry(BAND_EVENTS, band_event()), entry(BAND_EVENTS, band_event("2"))]}})
+    entries = [deep, entry(BAND_EVENTS, band_event()), entry(BAND_EVENTS, band_event("2"))]
+    text = json.dumps({"log": {"version": "1.2", "creator": {"name": "t", "version": "1"}, "entries": entries}})
     path.write_text(text.replace('"@DEEP@"', nested(levels)))
     return path
 
