@@ -50,6 +50,8 @@ CASES = [
          ("--generic", "api.example.org")),
     Case("saved .json nested 100,000 levels", "deep.json", lambda p: H.saved_deep(p, 100_000), ("convert",)),
     Case("body of 20 million JSON values (60 MB, in gzip)", "wide.har", lambda p: H.har_many_values(p, 20_000_000)),
+    Case("body of 1.5 million JSON values, plain (3 MB)", "values.har", lambda p: H.har_plain_values(p, 1_500_000)),
+    Case("60 MB text body in gzip, under every limit", "big-text.flow", lambda p: H.flow_big_text(p, 60 << 20)),
     Case("bogus length prefix after a good flow", "bogus.flow", lambda p: H.bogus_prefix(p)),
 ]
 

@@ -25,7 +25,7 @@ MiB, GiB = 1 << 20, 1 << 30
 STRUCTURE_DEPTH = 1024  # levels of a capture's own JSON (a HAR file): as deep as orjson parses, never raised
 RATIO_FLOOR = 1 * MiB  # a body decoded to no more than this is never refused for its ratio
 _PIECE = 1 * MiB  # decompressed per step
-REJECT_HEAD = 64 << 10  # what a reject for a limit keeps of the body
+REJECT_BODY = 1 * MiB  # what a reject keeps of a body at most
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,10 +251,13 @@ def check_base64(text: str, limits: Limits | None = None) -> None:
             raise body_too_large(limits, "once decoded from base64")
 
 
-def reject_head(body: bytes | None) -> bytes | None:
-    """What the `rejects` table keeps of a body rejected for a limit: its first `REJECT_HEAD` bytes (the whole body
-    would cost what the limit spared: the policy parses what it redacts)."""
-    return None if body is None else body[:REJECT_HEAD]
+def reject_body(body: bytes | None, reason: str) -> tuple[bytes | None, str]:
+    """The body and reason a `rejects` row keeps: at most the body's first `REJECT_BODY` bytes (the redaction policy
+    parses what it redacts, and a table of whole 64 MiB bodies would cost more than the limits spare), the reason
+    saying so when the body is cut."""
+    if body is None or len(body) <= REJECT_BODY:
+        return body, reason
+    return body[:REJECT_BODY], f"{reason}; body cut to its first {size_text(REJECT_BODY)}"
 
 
 def check_size(size: int, limits: Limits | None = None) -> None:

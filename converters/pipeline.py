@@ -677,8 +677,8 @@ def _route_exchange(
         except limits.LimitHit as e:  # a response of a host chosen for generic export, over a limit
             table = generic.table_name(ex.host, ex.path)
             report.rejects += 1
-            head = limits.reject_head(ex.body)
-            row = redaction.reject_row(table, ex.method, ex.host, ex.path, ex.status, str(e), head)
+            body, reason = limits.reject_body(ex.body, str(e))
+            row = redaction.reject_row(table, ex.method, ex.host, ex.path, ex.status, reason, body)
             rows.add([("rejects", row)], provenance)
             if limited is not None:
                 limited[str(e)] += 1
@@ -704,12 +704,10 @@ def _route_exchange(
     problem, decoded = predecoded or devices.decode(ex, m)
     if problem is not None:
         report.rejects += 1
-        body = devices.read_body(ex, ep.reads)
-        if limits.names_a_limit(problem):
-            body = limits.reject_head(body)
-            if limited is not None:
-                limited[problem] += 1
-        row = redaction.reject_row(ep.name, ex.method, ex.host, ex.path, ex.status, problem, body)
+        if limited is not None and limits.names_a_limit(problem):
+            limited[problem] += 1
+        body, reason = limits.reject_body(devices.read_body(ex, ep.reads), problem)
+        row = redaction.reject_row(ep.name, ex.method, ex.host, ex.path, ex.status, reason, body)
         rows.add([("rejects", row)], provenance)
         return isinstance(problem, devices.UnknownShape)
     report.device_responses[ep.name] += 1
@@ -759,9 +757,9 @@ def _convert_saved(inp: Input, report: FileReport, rows: RowBuffer, limited: Cou
             return False
         name = inp.endpoint or "saved response"
         report.rejects += 1
-        with inp.path.open("rb") as saved_file:
-            head = saved_file.read(limits.REJECT_HEAD)
-        rows.add([("rejects", redaction.reject_row(name, None, None, inp.source_file, None, str(e), head))], provenance)
+        with inp.path.open("rb") as saved_file:  # no more of it than a reject keeps
+            body, reason = limits.reject_body(saved_file.read(limits.REJECT_BODY + 1), str(e))
+        rows.add([("rejects", redaction.reject_row(name, None, None, inp.source_file, None, reason, body))], provenance)
         limited[str(e)] += 1
         return False
     except orjson.JSONDecodeError as e:
@@ -783,8 +781,8 @@ def _convert_saved(inp: Input, report: FileReport, rows: RowBuffer, limited: Cou
     problem, decoded = devices.decode_payload(payload, endpoint, Request({}, {}, None, None))
     if problem is not None:
         report.rejects += 1
-        body = orjson.dumps(payload)
-        rows.add([("rejects", redaction.reject_row(endpoint.name, None, None, inp.source_file, None, problem, body))],
+        body, reason = limits.reject_body(orjson.dumps(payload), problem)
+        rows.add([("rejects", redaction.reject_row(endpoint.name, None, None, inp.source_file, None, reason, body))],
                  provenance)
         return isinstance(problem, devices.UnknownShape)
     report.device_responses[endpoint.name] += 1

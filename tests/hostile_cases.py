@@ -122,6 +122,21 @@ def har_many_values(path: Path, values: int) -> Path:
     return write_har(path, [entry(BAND_EVENTS, band_event()), wide, entry(BAND_EVENTS, band_event("2"))])
 
 
+def har_plain_values(path: Path, values: int) -> Path:
+    """A HAR whose middle entry's body is a plain JSON array of `values` ones (no compression: no ratio to hit)."""
+    wide = entry(BAND_EVENTS, "[" + ",".join(["1"] * values) + "]")
+    return write_har(path, [entry(BAND_EVENTS, band_event()), wide, entry(BAND_EVENTS, band_event("2"))])
+
+
+def flow_big_text(path: Path, size: int) -> Path:
+    """A flow whose device response is `size` bytes of text that is not JSON, gzipped (about 4 to 1): within every
+    limit up to 64 MiB, read whole, rejected with its body."""
+    words = b"".join(b"w%d " % i for i in range(size // 8 + 1))[:size]  # compresses about 4 to 1
+    body = compress("gzip", iter([words]))
+    path.write_bytes(dump([http_flow(BAND_EVENTS, band_body()), http_flow(BAND_EVENTS, body, "gzip")]))
+    return path
+
+
 def bogus_prefix(path: Path, prefix: bytes = b"999999999999:") -> Path:
     """A good Band flow, then a length prefix far beyond the file's end."""
     path.write_bytes(dump([http_flow(BAND_EVENTS, band_body())]) + prefix + b"{}")

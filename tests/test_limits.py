@@ -215,7 +215,15 @@ def test_a_deep_device_body_is_a_reject_naming_the_limit(tmp_path):
     assert report.device_responses.total() == 2
     (reject,) = rejects(tables)
     assert reject["reason"] == "JSON nested deeper than 100 levels (--max-depth)"
-    assert reject["body"] == H.nested(50_000)[: limits.REJECT_HEAD]  # its head: never parsed whole by the policy
+    assert reject["body"] == H.nested(50_000)  # under 1 MiB: kept whole
+
+
+def test_a_reject_keeps_the_first_mib_of_its_body(tmp_path):
+    path = write_har(tmp_path / "big.har", [entry(BAND_EVENTS_URL, "x" * (3 << 20)), entry(BAND_EVENTS_URL, band_event())])
+    report, tables = converted(path, limits.DEFAULT)
+    (reject,) = rejects(tables)
+    assert reject["reason"].endswith("; body cut to its first 1 MiB") and reject["body"] == "x" * (1 << 20)
+    assert report.device_responses.total() == 1
 
 
 @pytest.mark.parametrize("levels", [150, 990, 100_000])
@@ -334,7 +342,8 @@ def test_the_cli_options_raise_the_limits_and_a_hit_is_said_in_one_line(tmp_path
     raised = ["--max-body", "4MiB", "--max-ratio", "2000"]
     result = runner.invoke(app, ["convert", str(path), "-o", str(tmp_path / "out2"), "-j", "1", *raised])
     rejected = pl.read_parquet(tmp_path / "out2" / "rejects.parquet")["reason"].to_list()
-    assert rejected == ["not JSON: unexpected character, expected a JSON value: line 1 column 1 (char 0)"]  # zeros
+    assert rejected == ["not JSON: unexpected character, expected a JSON value: line 1 column 1 (char 0); body cut to "
+                        "its first 1 MiB"]  # 3 MiB of zeros, read whole
 
 
 def test_the_cli_refuses_limits_that_are_no_limits(tmp_path):
