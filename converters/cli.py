@@ -257,7 +257,7 @@ def convert(
 
     hosts = tuple(h.lower() for h in generic_hosts or ())
     budget = _limits(max_body, max_ratio, max_depth, max_json_values)  # type: ignore[arg-type]
-    pipe.read_ahead(paths, jobs or os.cpu_count() or 1, hosts, budget)  # while polars loads, which takes a third of a second
+    pipe.read_ahead(paths, jobs or os.cpu_count() or 1, hosts, budget)  # while polars loads (a third of a second)
     from . import pipeline as conversion
     from . import participants as people
     from . import saved, writers

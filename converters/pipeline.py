@@ -879,7 +879,7 @@ def _route(
             payload = _generic_payload(ex, inp)
         except limits.LimitHit as e:  # a response of a host chosen for generic export, over a limit
             table = generic.table_name(ex.host, ex.path)
-            row = redaction.reject_row(table, ex.method, ex.host, ex.path, ex.status, str(e), None)
+            row = _reject_row(table, ex, str(e), ex.body)
             rows.add([("rejects", row)], provenance)
             report.rejects += 1
             if limited is not None:
@@ -933,7 +933,9 @@ def _route(
 
 
 def _reject_row(endpoint: str, ex: Exchange, reason: str, body: bytes | None) -> SafeRow:
-    """The exchange's `rejects` row; without its body where the policy cannot take that in."""
+    """The exchange's `rejects` row, with at most the first MiB of its body (`limits.reject_body`); without its body
+    where the policy cannot take that in."""
+    body, reason = limits.reject_body(body, reason)
     try:
         return redaction.reject_row(endpoint, ex.method, ex.host, ex.path, ex.status, reason, body)
     except Exception:
@@ -1016,7 +1018,9 @@ def _convert_saved(inp: Input, report: FileReport, rows: RowBuffer, limited: Cou
             return False
         name = inp.endpoint or "saved response"
         report.rejects += 1
-        rows.add([("rejects", redaction.reject_row(name, None, None, inp.source_file, None, str(e), None))], provenance)
+        with inp.path.open("rb") as saved_file:  # no more of it than a reject keeps
+            body, reason = limits.reject_body(saved_file.read(limits.REJECT_BODY + 1), str(e))
+        rows.add([("rejects", redaction.reject_row(name, None, None, inp.source_file, None, reason, body))], provenance)
         limited[str(e)] += 1
         return False
     except orjson.JSONDecodeError as e:
@@ -1044,8 +1048,8 @@ def _convert_saved(inp: Input, report: FileReport, rows: RowBuffer, limited: Cou
     problem, decoded = devices.decode_payload(payload, endpoint, Request({}, {}, None, None))
     if problem is not None:
         report.rejects += 1
-        body = orjson.dumps(payload)
-        rows.add([("rejects", redaction.reject_row(endpoint.name, None, None, inp.source_file, None, problem, body))],
+        body, reason = limits.reject_body(orjson.dumps(payload), problem)
+        rows.add([("rejects", redaction.reject_row(endpoint.name, None, None, inp.source_file, None, reason, body))],
                  provenance)
         return isinstance(problem, devices.UnknownShape)
     report.device_responses[endpoint.name] += 1

@@ -179,8 +179,18 @@ def _body(data: bytes, content_type: str | None, kind: BodyKind, counts: Counter
             return _over_limit(hit, counts)
         except ValueError:
             return MARK.encode() if kind in ("sign-in", "sign-in-request") else data
-        redacted = redaction.redact_body(inflated, content_type, kind)
+        redacted = _redacted(inflated, content_type, kind, counts)
         return data if redacted == inflated else gzip.compress(redacted, mtime=0)
+    return _redacted(data, content_type, kind, counts)
+
+
+def _redacted(data: bytes, content_type: str | None, kind: BodyKind, counts: Counter[str]) -> bytes:
+    """`redaction.redact_body`, which parses JSON whole: JSON over the depth or values limit is replaced whole."""
+    if data[:64].lstrip()[:1] in (b"{", b"["):
+        try:
+            limits.check_json(data)
+        except limits.LimitHit as hit:
+            return _over_limit(hit, counts)
     return redaction.redact_body(data, content_type, kind)
 
 
@@ -188,7 +198,8 @@ OVER_LIMIT = "over a limit: "  # what `counts` keys of bodies replaced whole for
 
 
 def _over_limit(hit: limits.LimitHit, counts: Counter[str]) -> bytes:
-    """The marker that replaces a body over a limit whole, the limit noted in `counts`."""
+    """The marker that replaces a body over a limit whole, the limit noted in `counts` (the body is counted where
+    it is replaced, as any other)."""
     counts[OVER_LIMIT + str(hit)] += 1
     return MARK.encode()
 
@@ -198,10 +209,10 @@ def _limits_note(report: ScrubReport) -> None:
     hits = Counter({k.removeprefix(OVER_LIMIT): n for k, n in report.counts.items() if k.startswith(OVER_LIMIT)})
     if not hits:
         return
-    for reason, n in hits.items():
+    for reason in hits:
         del report.counts[OVER_LIMIT + reason]
-        report.counts["bodies"] += n
-    note = f"{hits.total()} bod{'ies' if hits.total() > 1 else 'y'} over a limit replaced whole: {'; '.join(sorted(hits))}"
+    bodies = f"{hits.total()} bod{'ies' if hits.total() > 1 else 'y'}"
+    note = f"{bodies} over a limit replaced whole: {'; '.join(sorted(hits))}"
     report.message = redaction.message(f"{report.message}; {note}" if report.message else note)
 
 
@@ -458,6 +469,7 @@ def _scrub_har_body(holder: dict, kind: BodyKind, mode: Mode, counts: Counter[st
             data = _base64_or_text(text) if is_base64 else text.encode("utf-8", "replace")
         except limits.LimitHit as hit:
             holder[key] = _over_limit(hit, counts).decode()
+            counts["bodies"] += 1
             continue
         scrubbed = _body(data, mime, kind, counts)
         if scrubbed != data:
@@ -541,17 +553,18 @@ def _scrub_message_body(message: http.Message, kind: BodyKind, counts: Counter[s
     except limits.LimitHit as hit:
         message.headers.pop("content-encoding", None)
         message.raw_content = _over_limit(hit, counts)
+        counts["bodies"] += 1
         return
     except ValueError:
         raw = message.raw_content
         if raw:
-            scrubbed = redaction.redact_body(raw, content_type, kind)
+            scrubbed = _redacted(raw, content_type, kind, counts)
             if scrubbed != raw:
                 message.raw_content = scrubbed
                 counts["bodies"] += 1
         return
     if data:
-        scrubbed = redaction.redact_body(data, content_type, kind)
+        scrubbed = _redacted(data, content_type, kind, counts)
         if scrubbed != data:
             message.set_content(scrubbed)  # re-encoded per Content-Encoding, Content-Length updated
             counts["bodies"] += 1
@@ -562,7 +575,7 @@ def _scrub_messages(messages: Any, kind: BodyKind, counts: Counter[str]) -> None
     for m in messages or ():
         content = m.content
         if isinstance(content, bytes) and content:
-            scrubbed = redaction.redact_body(content, None, kind)
+            scrubbed = _redacted(content, None, kind, counts)
             if scrubbed != content:
                 m.content = scrubbed
                 counts["other"] += 1

@@ -7,8 +7,8 @@ archive: a zip member from its own offset, a plain tar's too, a compressed tar's
 decompressing the archive up to it. Nothing is written anywhere and no member name is used as a path: a name with
 `..` or an absolute one is refused, and links inside a tar are never followed.
 
-The limits (`ArchiveLimits`) keep a hostile archive (a zip bomb: a member, or all of them together, far bigger
-once decompressed than in the archive, or overlapping members) from costing more than a capture that size would:
+The limits (`limits.ArchiveLimits`) keep a hostile archive (a zip bomb: a member, or all of them together, far
+bigger once decompressed than in the archive, or overlapping members) from costing more than a capture that size would:
 they are checked on the sizes the archive declares before anything is decompressed, and a member is never read
 past its declared size.
 """
@@ -29,24 +29,13 @@ from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO, Literal
 
+from ..limits import ArchiveLimits
 from .bodies import GZIP_MAGIC
 
 Kind = Literal["zip", "tar"]
 Compression = Literal["gz", "bz2", "xz"] | None
 
-MiB, GiB = 1 << 20, 1 << 30
-
-
-@dataclass(frozen=True)
-class ArchiveLimits:
-    """What an archive may hold (to be kept beside the other input limits): past any of them, the archive, or the
-    member, is refused with a message naming the limit."""
-
-    members: int = 10_000  # members listed (files, folders, links)
-    member_bytes: int = 16 * GiB  # one member, decompressed
-    total_bytes: int = 64 * GiB  # all members together, decompressed
-    ratio: int = 200  # decompressed size / compressed size, of a member or of a compressed tar (past `ratio_from`)
-    ratio_from: int = 1 * MiB  # sizes below which the ratio is not asked (a small file of zeros compresses 1000x)
+GiB = 1 << 30
 
 
 LIMITS = ArchiveLimits()
