@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, Literal
+from urllib.parse import unquote_plus
 
 import ijson
 from ijson.common import ObjectBuilder
@@ -424,6 +425,8 @@ def _scrub_pairs(items: Any, mode: Mode, counts: Counter[str], kind: str, sign_i
     """`{name, value}` items (query parameters, form fields): a credential's value replaced (with `sign_in`, every
     value but those of `redaction.SIGN_IN_FIELDS`), any other value scrubbed as a string."""
     for item in items if isinstance(items, list) else ():
+        if isinstance(item, dict):
+            _scrub_name(item, counts, kind)
         if not isinstance(item, dict) or not isinstance(item.get("value"), str) or item["value"] in ("", MARK):
             continue
         name = item.get("name") if isinstance(item.get("name"), str) else ""
@@ -437,8 +440,18 @@ def _scrub_pairs(items: Any, mode: Mode, counts: Counter[str], kind: str, sign_i
         counts[kind] += item["value"] != value
 
 
+def _scrub_name(item: dict, counts: Counter[str], kind: str) -> None:
+    """A `{name, value}` item's name that is itself a credential (a bare token as a query parameter: `?eyJ…`)."""
+    name = item.get("name")
+    if isinstance(name, str) and name != MARK and redaction.is_credential_value(unquote_plus(name), FULL):
+        item["name"] = MARK
+        counts[kind] += 1
+
+
 def _scrub_cookies(items: Any, counts: Counter[str]) -> None:
     for item in items if isinstance(items, list) else ():
+        if isinstance(item, dict):
+            _scrub_name(item, counts, "cookies")
         if isinstance(item, dict) and item.get("value") not in (None, "", MARK):
             item["value"] = MARK
             counts["cookies"] += 1
