@@ -413,6 +413,7 @@ def _url(url: str, mode: Mode, counts: Counter[str]) -> str:
 def _scrub_har_headers(headers: Any, mode: Mode, counts: Counter[str]) -> None:
     for header in headers if isinstance(headers, list) else ():
         if isinstance(header, dict) and isinstance(header.get("name"), str) and isinstance(header.get("value"), str):
+            _scrub_name(header, counts, "headers")
             header["value"], what = redaction.redact_header(header["name"], header["value"], mode)
             if what:
                 counts[_COUNTED[what]] += 1
