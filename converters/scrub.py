@@ -365,7 +365,7 @@ def _scrub_har_entry(entry: Any, counts: Counter[str]) -> None:
         if isinstance(request.get("url"), str):
             request["url"] = _url(request["url"], mode, counts)
         _scrub_har_headers(request.get("headers"), mode, counts)
-        _scrub_pairs(request.get("queryString"), mode, counts, "urls")
+        _scrub_pairs(request.get("queryString"), FULL, counts, "urls")
         _scrub_cookies(request.get("cookies"), counts)
         if isinstance(request.get("postData"), dict):
             _scrub_har_body(request["postData"], _request_kind(kind), mode, counts)
@@ -405,7 +405,8 @@ def _scrub_other_fields(holder: dict, known: frozenset[str] | set[str], counts: 
 
 
 def _url(url: str, mode: Mode, counts: Counter[str]) -> str:
-    redacted = redaction.redact_url(url, mode)
+    """A URL scrubbed: its path in `mode` (STRICT on a device's route), its query and fragment FULL."""
+    redacted = redaction.redact_url(url, FULL, path_mode=mode)
     counts["urls"] += redacted != url
     return redacted
 
