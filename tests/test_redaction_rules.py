@@ -139,6 +139,7 @@ OUTPUT_SITES = {
     ("pipeline", "spool_stdin"): "standard input into the work folder, to be read as a capture: not an output",
     ("captures.pipe", "_start"): "a capture's bytes to the reading child process, not an output",
     ("captures.pipe", "_write_all"): "a capture's bytes to the reading child process, not an output",
+    ("pipeline", "spooled"): "a capture's bytes from a pipe into the work folder, to be read: not an output",
 }
 
 

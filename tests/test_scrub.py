@@ -253,6 +253,7 @@ def test_scrub_command_writes_a_copy_and_reports_what_it_redacted(tmp_path):
     assert missing.exit_code == 2
 
 
+# every flow format, 0.10 too: scrub builds flows as the converter does (captures.flow.read_dump)
 REFERENCE_CAPTURES = sorted(p.name for p in (REFERENCE / "captures").rglob("*") if p.is_file())
 
 
