@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, Literal
+from urllib.parse import unquote_plus
 
 import ijson
 from ijson.common import ObjectBuilder
@@ -375,7 +376,7 @@ def _scrub_har_entry(entry: Any, counts: Counter[str]) -> None:
         if isinstance(request.get("url"), str):
             request["url"] = _url(request["url"], mode, counts)
         _scrub_har_headers(request.get("headers"), mode, counts)
-        _scrub_pairs(request.get("queryString"), mode, counts, "urls")
+        _scrub_pairs(request.get("queryString"), FULL, counts, "urls")
         _scrub_cookies(request.get("cookies"), counts)
         if isinstance(request.get("postData"), dict):
             _scrub_har_body(request["postData"], _request_kind(kind), mode, counts)
@@ -415,7 +416,8 @@ def _scrub_other_fields(holder: dict, known: frozenset[str] | set[str], counts: 
 
 
 def _url(url: str, mode: Mode, counts: Counter[str]) -> str:
-    redacted = redaction.redact_url(url, mode)
+    """A URL scrubbed: its path in `mode` (STRICT on a device's route), its query and fragment FULL."""
+    redacted = redaction.redact_url(url, FULL, path_mode=mode)
     counts["urls"] += redacted != url
     return redacted
 
@@ -423,6 +425,7 @@ def _url(url: str, mode: Mode, counts: Counter[str]) -> str:
 def _scrub_har_headers(headers: Any, mode: Mode, counts: Counter[str]) -> None:
     for header in headers if isinstance(headers, list) else ():
         if isinstance(header, dict) and isinstance(header.get("name"), str) and isinstance(header.get("value"), str):
+            _scrub_name(header, counts, "headers")
             header["value"], what = redaction.redact_header(header["name"], header["value"], mode)
             if what:
                 counts[_COUNTED[what]] += 1
@@ -435,6 +438,8 @@ def _scrub_pairs(items: Any, mode: Mode, counts: Counter[str], kind: str, sign_i
     """`{name, value}` items (query parameters, form fields): a credential's value replaced (with `sign_in`, every
     value but those of `redaction.SIGN_IN_FIELDS`), any other value scrubbed as a string."""
     for item in items if isinstance(items, list) else ():
+        if isinstance(item, dict):
+            _scrub_name(item, counts, kind)
         if not isinstance(item, dict) or not isinstance(item.get("value"), str) or item["value"] in ("", MARK):
             continue
         name = item.get("name") if isinstance(item.get("name"), str) else ""
@@ -448,8 +453,18 @@ def _scrub_pairs(items: Any, mode: Mode, counts: Counter[str], kind: str, sign_i
         counts[kind] += item["value"] != value
 
 
+def _scrub_name(item: dict, counts: Counter[str], kind: str) -> None:
+    """A `{name, value}` item's name that is itself a credential (a bare token as a query parameter: `?eyJ…`)."""
+    name = item.get("name")
+    if isinstance(name, str) and name != MARK and redaction.is_credential_value(unquote_plus(name), FULL):
+        item["name"] = MARK
+        counts[kind] += 1
+
+
 def _scrub_cookies(items: Any, counts: Counter[str]) -> None:
     for item in items if isinstance(items, list) else ():
+        if isinstance(item, dict):
+            _scrub_name(item, counts, "cookies")
         if isinstance(item, dict) and item.get("value") not in (None, "", MARK):
             item["value"] = MARK
             counts["cookies"] += 1
