@@ -355,7 +355,9 @@ def inspect(
     if json_report:
         _print_json(inspect_captures.as_dict(result))
     else:
-        sys.stdout.write(inspect_captures.render_table(result, max(120, shutil.get_terminal_size().columns)) + "\n")
+        # the terminal's width (or COLUMNS); piped into a file, the table's own
+        width = shutil.get_terminal_size((inspect_captures.WIDTH, 24)).columns
+        sys.stdout.write(inspect_captures.render_table(result, width) + "\n")
     raise typer.Exit(0 if result.ok else 1)
 
 

@@ -37,11 +37,16 @@ class Exchange:
     request_body: bytes | None
     body: bytes | None  # the response body, decoded per Content-Encoding / base64; None when not captured
     body_error: str | None = None  # why the body could not be decoded (then `body` is None)
+    mime_type: str | None = None  # the body's media type as the capture gives it beside the headers (HAR's mimeType)
 
     def response_header(self, name: str) -> str | None:
         """The first response header of that name (case-insensitive), or None."""
         name = name.lower()
         return next((v for k, v in self.response_headers if k.lower() == name), None)
+
+    def content_type(self) -> str | None:
+        """The Content-Type header, or where the capture has none, the media type it gives the body."""
+        return self.response_header("content-type") or self.mime_type
 
 
 @dataclass(slots=True, frozen=True)
