@@ -357,7 +357,7 @@ def inspect(
     else:
         # the terminal's width (or COLUMNS); piped into a file, the table's own
         width = shutil.get_terminal_size((inspect_captures.WIDTH, 24)).columns
-        sys.stdout.write(inspect_captures.render_table(result, width) + "\n")
+        sys.stdout.write(inspect_captures.render_table(result, width))  # (its last line ends in a newline)
     raise typer.Exit(0 if result.ok else 1)
 
 
