@@ -210,8 +210,10 @@ def convert(
         key = people.read_key(key_file) if key_file else None
     except people.ParticipantMapError as e:
         _usage_error(err, str(e))
+    err.hide(paths, key)  # a pseudonymised run names no folder, in messages neither
     _check_place(err, out, paths)  # before looking for inputs in a folder that may be OUT itself
     inputs = _collect(err, conversion, paths, out)
+    err.hide([i.name for i in inputs], key)
     with _locked(err, out, wait, wait_timeout, paths) as held, _ctrl_c() as stop_if_interrupted:
         if stdin:
             inputs.append(conversion.spool_stdin(sys.stdin.buffer, held.work()))
@@ -232,7 +234,7 @@ def convert(
                 f"skipped (--force converts {'it' if len(skipped) == 1 else 'them'} again)"
             )
         if result.files and all(f.status == "skipped" for f in result.files):
-            _usage_error(err, _no_captures(paths, result.files))
+            _usage_error(err, _no_captures([err.path(p) for p in paths], result.files))
         stop_if_interrupted()
         _finish(err, result, held, format, partitions, json_report)
 
@@ -523,22 +525,47 @@ def _print_json(data: dict) -> None:
     sys.stdout.write(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode() + "\n")
 
 
-def _console():
-    """Where messages go: standard error, through rich (which draws the progress bar) only on a terminal."""
-    if not sys.stderr.isatty():
-        return _PlainConsole()
-    from rich.console import Console
-
-    return Console(stderr=True, highlight=False, soft_wrap=True, markup=False)  # file names are not markup
+def _console() -> _Messages:
+    return _Messages()
 
 
-class _PlainConsole:
-    """Standard error that is not a terminal (a log file, a pipe): lines as they are, without loading rich."""
+class _Messages:
+    """Standard error, the way every message, summary and error line of a command goes out: each line passes the
+    redaction policy (`redaction.line`: credentials replaced, and after `hide` the participant folders of a
+    pseudonymised run named by their pseudonyms). Through rich (which draws the progress bar) only on a terminal."""
 
-    is_terminal = False
+    def __init__(self) -> None:
+        self.rich = None
+        if sys.stderr.isatty():
+            from rich.console import Console
+
+            self.rich = Console(stderr=True, highlight=False, soft_wrap=True, markup=False)  # names are not markup
+        self.hidden: dict[str, str] = {}
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.rich is not None
+
+    def hide(self, paths, key: bytes | None) -> None:
+        """Name the folders of these paths (as given) by their pseudonyms from now on, when there is a key."""
+        from .redaction import hidden_folders
+
+        self.hidden |= hidden_folders(paths, key)
+
+    def path(self, path: Path | str) -> str:
+        """A path to put in a message: a hidden folder (or one it lies in) by its pseudonym."""
+        from .redaction import shown_path
+
+        return shown_path(str(path), self.hidden)
 
     def print(self, text: str = "") -> None:
-        print(text, file=sys.stderr)
+        from .redaction import line
+
+        shown = "\n".join(line(part, self.hidden) for part in text.split("\n"))
+        if self.rich is not None:
+            self.rich.print(shown)
+        else:
+            print(shown, file=sys.stderr)
 
 
 def _parse_shard(err, shard: str) -> tuple[int, int]:
@@ -590,7 +617,7 @@ def _progress(console, inputs: list, label: str = "converting"):
             DownloadColumn(),
             TimeElapsedColumn(),
             TimeRemainingColumn(),
-            console=console,
+            console=console.rich,
             transient=True,
         ) as progress:
             task = progress.add_task(label, total=read.total or None)
@@ -623,14 +650,14 @@ def _collect(err, conversion, paths: list[Path], out: Path | None = None) -> lis
     for path in paths:
         found = conversion.collect_inputs([path], exclude=out)
         if not found and path.is_dir():
-            _usage_error(err, f"no files in {path} (hidden ones aside)")
+            _usage_error(err, f"no files in {err.path(path)} (hidden ones aside)")
         if not found and not path.exists():
-            _usage_error(err, f"{str(path)!r} matches no file")
+            _usage_error(err, f"{err.path(path)!r} matches no file")
         inputs += found
     return inputs
 
 
-def _no_captures(paths: list[Path], files: list) -> str:
+def _no_captures(paths: list[str], files: list) -> str:
     """Why a run that found only files that are not captures has nothing to convert."""
     from .summary import plural
 

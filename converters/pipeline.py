@@ -60,8 +60,8 @@ class Input:
 @dataclass
 class FileReport:
     """What happened to one input file; every exchange is counted in exactly one category. Its captured text
-    (`CAPTURED`: the file's name, the error, hosts, paths, generic table names) is `Safe`: `as_dict`, the way to
-    every output, refuses any that is not."""
+    (every field but `OWN`: the file's name, the error, hosts, paths, generic table names) is `Safe`: `as_dict`,
+    the way to every output, refuses any that is not."""
 
     file: Safe
     participant_id: str | None = None
@@ -96,23 +96,29 @@ class FileReport:
             + self.not_device
         )
 
-    CAPTURED = ("file", "error", "undecoded_device_paths", "generic_responses", "unrecognised_hosts")
+    # Fields whose text is databack's own (statuses, formats, endpoint and table names, HTTP statuses, hashes) or
+    # the run's (participant ids): every other field holds captured text, which must be `Safe` (a field added
+    # later is one of those until named here).
+    OWN = frozenset({"participant_id", "format", "sha256", "status", "read_as", "device_responses", "http_errors",
+                     "skipped_entries", "rows", "duplicates", "conflicts"})
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> FileReport:
         """A report as `as_dict` wrote it (e.g. read back from report.json), its captured text redacted again."""
         fields = {k: Counter(v) if isinstance(v, dict) else v for k, v in d.items()}
-        for k in cls.CAPTURED:
-            value = fields.get(k)
+        for k, value in fields.items():
+            if k in cls.OWN:
+                continue
             if isinstance(value, Counter):
                 fields[k] = Counter({redaction.from_earlier_output(n): c for n, c in value.items()})
-            elif value is not None:
+            elif isinstance(value, str):
                 fields[k] = redaction.from_earlier_output(value, name=k == "file")
         return cls(**fields)
 
     def as_dict(self) -> dict[str, Any]:
-        for k in self.CAPTURED:
-            redaction.require(getattr(self, k), f"report field {k}")
+        for k, value in self.__dict__.items():
+            if k not in self.OWN:
+                redaction.require(value, f"report field {k}")
         return {k: ({str(n): c for n, c in sorted(v.items())} if isinstance(v, Counter) else v)
                 for k, v in self.__dict__.items()}
 

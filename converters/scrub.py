@@ -153,6 +153,11 @@ def _route(host: str, method: str, path: str) -> tuple[BodyKind, Mode]:
     return "other", FULL
 
 
+def _request_kind(kind: BodyKind) -> BodyKind:
+    """What a request body of a call of this kind is: a sign-in call's request keeps only harmless fields."""
+    return "sign-in-request" if kind == "sign-in" else kind
+
+
 def _body(data: bytes, content_type: str | None, kind: BodyKind) -> bytes:
     """`redaction.redact_body`, through chunked framing and gzip as the HAR reader undoes them."""
     dechunked = dechunk(data) if data[:1].isalnum() else None
@@ -163,7 +168,7 @@ def _body(data: bytes, content_type: str | None, kind: BodyKind) -> bytes:
         try:
             inflated = _gunzip(data)
         except (OSError, EOFError, zlib.error, ValueError):
-            return MARK.encode() if kind == "sign-in" else data
+            return MARK.encode() if kind in ("sign-in", "sign-in-request") else data
         redacted = redaction.redact_body(inflated, content_type, kind)
         return data if redacted == inflated else gzip.compress(redacted, mtime=0)
     return redaction.redact_body(data, content_type, kind)
@@ -339,7 +344,7 @@ def _scrub_har_entry(entry: Any, counts: Counter[str]) -> None:
         _scrub_pairs(request.get("queryString"), mode, counts, "urls")
         _scrub_cookies(request.get("cookies"), counts)
         if isinstance(request.get("postData"), dict):
-            _scrub_har_body(request["postData"], kind, mode, counts)
+            _scrub_har_body(request["postData"], _request_kind(kind), mode, counts)
     elif request is not None:
         entry["request"], replaced = redaction.redact_json(request, FULL)
         counts["other"] += replaced
@@ -392,15 +397,17 @@ def _scrub_har_headers(headers: Any, mode: Mode, counts: Counter[str]) -> None:
 _COUNTED = {"header": "headers", "cookie": "cookies", "url": "urls"}
 
 
-def _scrub_pairs(items: Any, mode: Mode, counts: Counter[str], kind: str) -> None:
-    """`{name, value}` items (query parameters, form fields): a credential's value replaced, any other value
-    scrubbed as a string."""
+def _scrub_pairs(items: Any, mode: Mode, counts: Counter[str], kind: str, sign_in: bool = False) -> None:
+    """`{name, value}` items (query parameters, form fields): a credential's value replaced (with `sign_in`, every
+    value but those of `redaction.SIGN_IN_FIELDS`), any other value scrubbed as a string."""
     for item in items if isinstance(items, list) else ():
         if not isinstance(item, dict) or not isinstance(item.get("value"), str) or item["value"] in ("", MARK):
             continue
         name = item.get("name") if isinstance(item.get("name"), str) else ""
         value = item["value"]
-        if redaction.is_credential(name, value) or redaction.is_credential_value(value, mode):
+        if redaction.is_credential(name, value) or redaction.is_credential_value(value, mode) or (
+            sign_in and not redaction.sign_in_field(name)
+        ):
             item["value"] = MARK
         else:
             item["value"] = redaction.redact_string(value, mode, name)
@@ -418,7 +425,7 @@ def _scrub_har_body(holder: dict, kind: BodyKind, mode: Mode, counts: Counter[st
     """A `postData` or `content`: its text (plain or base64), `_textBase64` and form `params`; other fields as
     free text."""
     _scrub_other_fields(holder, _BODY_FIELDS, counts)
-    _scrub_pairs(holder.get("params"), mode if kind == "device" else FULL, counts, "bodies")
+    _scrub_pairs(holder.get("params"), FULL, counts, "bodies", sign_in=kind == "sign-in-request")
     mime = holder.get("mimeType") if isinstance(holder.get("mimeType"), str) else None
     for key, is_base64 in (("text", holder.get("encoding") == "base64"), ("_textBase64", True)):
         text = holder.get(key)
@@ -475,13 +482,13 @@ def _scrub_http_flow(flow: http.HTTPFlow, counts: Counter[str]) -> None:
     if "@" in request.authority:  # absolute-form requests may carry userinfo: alice:PW@host
         request.authority = f"{MARK}@{request.authority.rpartition('@')[2]}"
         counts["urls"] += 1
-    for message in (request, flow.response):
+    for message, body_kind in ((request, _request_kind(kind)), (flow.response, kind)):
         if message is None:
             continue
         _scrub_mitmproxy_headers(message.headers, mode, counts)
         if message.trailers:
             _scrub_mitmproxy_headers(message.trailers, mode, counts)
-        _scrub_message_body(message, kind, counts)
+        _scrub_message_body(message, body_kind, counts)
     if flow.websocket is not None:
         _scrub_messages(flow.websocket.messages, "device" if kind == "device" else "other", counts)
 
