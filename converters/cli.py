@@ -216,7 +216,7 @@ def convert(
     err.hide([i.name for i in inputs], key)
     with _locked(err, out, wait, wait_timeout, paths) as held, _ctrl_c() as stop_if_interrupted:
         if stdin:
-            inputs.append(conversion.spool_stdin(sys.stdin.buffer, held.work()))
+            inputs += conversion.archive_members(conversion.spool_stdin(sys.stdin.buffer, held.work()))
         if slice_:
             inputs = conversion.shard(inputs, *slice_)
         inputs = [replace(i, endpoint=saved.endpoint_for(endpoints_read_as, i.name), generic=hosts)

@@ -268,3 +268,14 @@ def test_an_archive_inside_an_archive_is_said_to_be_one_and_not_opened(tmp_path)
     assert (nested.file, nested.status, nested.error) == (
         f"{outer}/inner.zip", "skipped", "an archive inside an archive: not opened (unpack the outer one)")
     assert har.status == "ok"
+
+
+def test_an_archive_piped_on_standard_input_is_read_member_by_member(tmp_path):
+    archive = study_zip(tmp_path / "caps.zip")
+    result = CliRunner().invoke(app, ["convert", "-", "-o", str(tmp_path / "out"), "--json"],
+                                input=archive.read_bytes())
+    assert result.exit_code == 0, result.output
+    import json
+
+    files = [f["file"] for f in json.loads(result.stdout)["files"]]
+    assert files == ["<stdin>/p07/phone-sync.har", "<stdin>/phone-sync.flow", "<stdin>/notes.txt"]
