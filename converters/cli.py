@@ -13,6 +13,9 @@ from typing import Annotated, Callable, Iterator, NoReturn, Optional
 import typer
 import typer.core
 
+from .limits import DEFAULT as LIMITS
+from .limits import RATIO_FLOOR, parse_size, size_text
+
 app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
@@ -110,6 +113,67 @@ JOBS = Annotated[
 ]
 
 
+def _size(value: str | None) -> int | None:
+    try:
+        return None if value is None else parse_size(value)
+    except ValueError as e:
+        raise typer.BadParameter(str(e)) from None
+
+
+def _positive(value: int | None) -> int | None:
+    if value is not None and value < 1:
+        raise typer.BadParameter(f"{value} is not a limit (1 or more)")
+    return value
+
+
+def _levels(value: int | None) -> int | None:
+    if value is not None and not 1 <= value <= 1000:
+        raise typer.BadParameter(f"{value} is not a depth from 1 to 1000 (1024 levels is as deep as JSON is parsed)")
+    return value
+
+
+# The resource budget (converters/limits.py), the same options on every command that reads captures.
+MAX_BODY = Annotated[
+    Optional[str],
+    typer.Option(
+        "--max-body", metavar="SIZE", callback=_size, show_default=False,
+        help="Largest body once decompressed or decoded, e.g. 512MiB; a flow may hold 4 times it "
+        f"[default: {size_text(LIMITS.max_body)}].",
+    ),
+]
+MAX_RATIO = Annotated[
+    Optional[int],
+    typer.Option(
+        "--max-ratio", metavar="N", callback=_positive, show_default=False,
+        help=f"How many times its compressed size a body may decompress to (bodies past {size_text(RATIO_FLOOR)}) "
+        f"[default: {LIMITS.max_ratio}].",
+    ),
+]
+MAX_DEPTH = Annotated[
+    Optional[int],
+    typer.Option(
+        "--max-depth", metavar="LEVELS", callback=_levels, show_default=False,
+        help="Deepest nesting of JSON objects and arrays read (bodies, HAR files, saved responses) "
+        f"[default: {LIMITS.max_depth}].",
+    ),
+]
+MAX_JSON_VALUES = Annotated[
+    Optional[int],
+    typer.Option(
+        "--max-json-values", metavar="N", callback=_positive, show_default=False,
+        help=f"Most values in one JSON body or saved response [default: {LIMITS.max_json_values}].",
+    ),
+]
+
+
+def _limits(max_body: int | None, max_ratio: int | None, max_depth: int | None, max_json_values: int | None):
+    """The run's `limits.Limits`: the defaults, with the options given."""
+    from dataclasses import replace
+
+    given = {"max_body": max_body, "max_ratio": max_ratio, "max_depth": max_depth, "max_json_values": max_json_values}
+    return replace(LIMITS, **{k: v for k, v in given.items() if v is not None})
+
+
 @app.command(cls=_Command, short_help="Convert captures into tables, a report and a data package.")
 def convert(
     paths: Annotated[
@@ -170,6 +234,10 @@ def convert(
     json_report: JSON = False,
     wait: WAIT = False,
     wait_timeout: WAIT_TIMEOUT = None,
+    max_body: MAX_BODY = None,
+    max_ratio: MAX_RATIO = None,
+    max_depth: MAX_DEPTH = None,
+    max_json_values: MAX_JSON_VALUES = None,
     debug: DEBUG = False,
 ) -> None:
     """Convert captures into tables: OUT/<table>.parquet (or .csv), OUT/report.json and OUT/datapackage.json.
@@ -183,7 +251,8 @@ def convert(
     from .captures import pipe
 
     hosts = tuple(h.lower() for h in generic_hosts or ())
-    pipe.read_ahead(paths, jobs or os.cpu_count() or 1, hosts)  # while polars loads, which takes a third of a second
+    budget = _limits(max_body, max_ratio, max_depth, max_json_values)  # type: ignore[arg-type]
+    pipe.read_ahead(paths, jobs or os.cpu_count() or 1, hosts, budget)  # while polars loads, which takes a third of a second
     from . import pipeline as conversion
     from . import participants as people
     from . import saved, writers
@@ -219,7 +288,7 @@ def convert(
             inputs += conversion.archive_members(conversion.spool_stdin(sys.stdin.buffer, held.work()))
         if slice_:
             inputs = conversion.shard(inputs, *slice_)
-        inputs = [replace(i, endpoint=saved.endpoint_for(endpoints_read_as, i.name), generic=hosts)
+        inputs = [replace(i, endpoint=saved.endpoint_for(endpoints_read_as, i.name), generic=hosts, limits=budget)
                   for i in people.assign(inputs, participant, rules, key)]
         # generic tables are not kept between runs: with --generic, everything is converted again
         previous_tables, previous_files, _ = ({}, [], {}) if force or hosts else writers.read_output(out)
@@ -299,6 +368,10 @@ def scrub(
     json_report: Annotated[
         bool, typer.Option("--json", help="Also print what was redacted, as JSON, to stdout.")
     ] = False,
+    max_body: MAX_BODY = None,
+    max_ratio: MAX_RATIO = None,
+    max_depth: MAX_DEPTH = None,
+    max_json_values: MAX_JSON_VALUES = None,
 ) -> None:
     """Write a copy of a capture without its secrets: every header value but harmless ones, cookies, URL userinfo
     and token-like parameters, passwords, tokens and other credentials in bodies, WebSocket messages and free text.
@@ -317,7 +390,7 @@ def scrub(
     except OSError as e:
         _usage_error(err, str(e))
     with _interrupted(err, "no copy was written"):
-        report = scrub_capture(capture, target)
+        report = scrub_capture(capture, target, _limits(max_body, max_ratio, max_depth, max_json_values))  # type: ignore[arg-type]
     redacted = ", ".join(f"{report.counts[k]} {k}" for k in KINDS)
     err.print(f"databack: {capture}: {report.status}" + (f": {report.message}" if report.message else ""))
     err.print(f"  {report.entries} entries written to {target}, values redacted: {redacted}")
@@ -339,11 +412,16 @@ def inspect(
         bool, typer.Option("--quick", help="Skip response bodies: much faster on flow dumps, no sizes or content types.")
     ] = False,
     jobs: JOBS = None,
+    max_body: MAX_BODY = None,
+    max_ratio: MAX_RATIO = None,
+    max_depth: MAX_DEPTH = None,
+    max_json_values: MAX_JSON_VALUES = None,
     debug: DEBUG = False,
 ) -> None:
     """What the captures hold: per host, method and path template, the count, statuses, content types, bytes and
     the databack endpoint that recognises it. Nothing is written; no header, body or query value is shown."""
     import shutil
+    from dataclasses import replace
 
     from . import pipeline as conversion
     from . import inspect_captures
@@ -351,7 +429,8 @@ def inspect(
     err = _console()
     if missing := [str(p) for p in paths if not p.exists() and not conversion.GLOB_CHARS & set(str(p))]:
         _usage_error(err, f"no such file or folder: {', '.join(missing)}")
-    inputs = _collect(err, conversion, paths)
+    budget = _limits(max_body, max_ratio, max_depth, max_json_values)  # type: ignore[arg-type]
+    inputs = [replace(i, limits=budget) for i in _collect(err, conversion, paths)]
     with _interrupted(err, "nothing was written"), _progress(err, inputs, "inspecting") as advance:
         result = inspect_captures.inspect(inputs, advance, jobs or os.cpu_count() or 1, quick, debug)
     if json_report:

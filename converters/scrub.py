@@ -33,11 +33,11 @@ from typing import TYPE_CHECKING, Any, BinaryIO, Literal
 import ijson
 from ijson.common import ObjectBuilder
 
-from . import devices, redaction
+from . import devices, limits, redaction
 from .atomic import atomic_path
 from .captures import Format, detect_format
 from .captures.bodies import GZIP_MAGIC, dechunk
-from .captures.flow import _open_dump
+from .captures.flow import _decoded, _open_dump, read_dump
 from .captures.flow import _read_failure as _flow_failure
 from .captures.har import _STREAM_ERRORS, _base64_or_text, _host, _is_encoding_error, _json_bytes, _split_url
 from .captures.har import _read_failure as _har_failure
@@ -51,7 +51,6 @@ REDACTED = MARK
 PAGE_PREFIX = "log.pages.item"
 _BUILT = (ENTRY_PREFIX, PAGE_PREFIX)  # array items built whole and scrubbed as objects
 _DEPTH = {"start_map": 1, "start_array": 1, "end_map": -1, "end_array": -1}
-MAX_INFLATED = 256 << 20  # a gzipped body is scrubbed only if it inflates to no more than this
 
 
 @dataclass
@@ -86,12 +85,19 @@ def output_path(capture: Path, out: str) -> Path:
     return target
 
 
-def scrub_capture(src: Path, dst: Path) -> ScrubReport:
+def scrub_capture(src: Path, dst: Path, budget: limits.Limits | None = None) -> ScrubReport:
     """Write `src` (HAR, possibly gzip/zlib-compressed, or mitmproxy dump) to `dst` with its secrets replaced.
 
     A HAR is written as plain JSON, a dump uncompressed. `dst` is replaced atomically and only if something could be
     read; when the input is cut off or damaged, everything before the damage is written and the status is "partial".
+    Within `budget` (default: `limits.current()`): a body over a limit is replaced whole, JSON nested too deep or
+    a flow too long stops the copy there ("partial").
     """
+    with limits.applied(budget):
+        return _scrub_capture(src, dst)
+
+
+def _scrub_capture(src: Path, dst: Path) -> ScrubReport:
     try:
         if dst.exists() and dst.samefile(src):
             return _failed("the output is the input file; choose another output path")
@@ -108,6 +114,7 @@ def scrub_capture(src: Path, dst: Path) -> ScrubReport:
         with atomic_path(dst) as temp:
             with open(temp, "wb") as out:
                 report = scrub(src, out)
+            _limits_note(report)
             if report.status == "failed":
                 raise _NothingReadable
     except _NothingReadable:
@@ -158,28 +165,44 @@ def _request_kind(kind: BodyKind) -> BodyKind:
     return "sign-in-request" if kind == "sign-in" else kind
 
 
-def _body(data: bytes, content_type: str | None, kind: BodyKind) -> bytes:
-    """`redaction.redact_body`, through chunked framing and gzip as the HAR reader undoes them."""
+def _body(data: bytes, content_type: str | None, kind: BodyKind, counts: Counter[str]) -> bytes:
+    """`redaction.redact_body`, through chunked framing and gzip as the HAR reader undoes them. A body over a limit
+    cannot be looked into: it is replaced whole (and noted in `counts`)."""
     dechunked = dechunk(data) if data[:1].isalnum() else None
     if dechunked is not None:
-        redacted = _body(dechunked, content_type, kind)
+        redacted = _body(dechunked, content_type, kind, counts)
         return data if redacted == dechunked else redacted
     if data.startswith(GZIP_MAGIC):
         try:
-            inflated = _gunzip(data)
-        except (OSError, EOFError, zlib.error, ValueError):
+            inflated = limits.gunzip(data)
+        except limits.LimitHit as hit:
+            return _over_limit(hit, counts)
+        except ValueError:
             return MARK.encode() if kind in ("sign-in", "sign-in-request") else data
         redacted = redaction.redact_body(inflated, content_type, kind)
         return data if redacted == inflated else gzip.compress(redacted, mtime=0)
     return redaction.redact_body(data, content_type, kind)
 
 
-def _gunzip(data: bytes) -> bytes:
-    inflater = zlib.decompressobj(wbits=31)
-    inflated = inflater.decompress(data, MAX_INFLATED)
-    if inflater.unconsumed_tail:
-        raise ValueError("inflates beyond the limit")
-    return inflated
+OVER_LIMIT = "over a limit: "  # what `counts` keys of bodies replaced whole for a limit begin with
+
+
+def _over_limit(hit: limits.LimitHit, counts: Counter[str]) -> bytes:
+    """The marker that replaces a body over a limit whole, the limit noted in `counts`."""
+    counts[OVER_LIMIT + str(hit)] += 1
+    return MARK.encode()
+
+
+def _limits_note(report: ScrubReport) -> None:
+    """Move the bodies replaced for a limit from the counts into the report's message (the copy is still whole)."""
+    hits = Counter({k.removeprefix(OVER_LIMIT): n for k, n in report.counts.items() if k.startswith(OVER_LIMIT)})
+    if not hits:
+        return
+    for reason, n in hits.items():
+        del report.counts[OVER_LIMIT + reason]
+        report.counts["bodies"] += n
+    note = f"{hits.total()} bod{'ies' if hits.total() > 1 else 'y'} over a limit replaced whole: {'; '.join(sorted(hits))}"
+    report.message = redaction.message(f"{report.message}; {note}" if report.message else note)
 
 
 # --- HAR ------------------------------------------------------------------------------------------------
@@ -206,7 +229,7 @@ def _rewrite_har(src: Path, out: BinaryIO, text_encoding: str | None) -> tuple[S
     rewriter = _HarRewriter(out, report)
     try:  # opening reads the first bytes too: a damaged compressed header fails here
         with _json_bytes(src, text_encoding) as json_bytes:
-            for chunk in iter(partial(json_bytes.read1, READ_SIZE), b""):
+            for chunk in iter(partial(limits.GaugedReader(json_bytes).read, READ_SIZE), b""):
                 parser.send(chunk)
                 rewriter.events(_take_all(events))
             parser.close()
@@ -431,8 +454,12 @@ def _scrub_har_body(holder: dict, kind: BodyKind, mode: Mode, counts: Counter[st
         text = holder.get(key)
         if not isinstance(text, str) or not text:
             continue
-        data = _base64_or_text(text) if is_base64 else text.encode("utf-8", "replace")
-        scrubbed = _body(data, mime, kind)
+        try:
+            data = _base64_or_text(text) if is_base64 else text.encode("utf-8", "replace")
+        except limits.LimitHit as hit:
+            holder[key] = _over_limit(hit, counts).decode()
+            continue
+        scrubbed = _body(data, mime, kind, counts)
         if scrubbed != data:
             holder[key] = base64.b64encode(scrubbed).decode() if is_base64 else scrubbed.decode("utf-8", "replace")
             counts["bodies"] += 1
@@ -454,7 +481,7 @@ def _scrub_flows(src: Path, out: BinaryIO) -> ScrubReport:
     report = ScrubReport(format="flow")
     writer = mio.FlowWriter(out)
     with _open_dump(src) as dump:
-        flows = iter(mio.FlowReader(dump).stream())
+        flows = read_dump(dump)
         while True:
             try:
                 flow = next(flows)
@@ -497,7 +524,11 @@ def _scrub_message_body(message: http.Message, kind: BodyKind, counts: Counter[s
     """The body, decoded per Content-Encoding and encoded again; one that does not decode is scrubbed as it is."""
     content_type = message.headers.get("content-type")
     try:
-        data = message.get_content(strict=True)
+        data = _decoded(message)
+    except limits.LimitHit as hit:
+        message.headers.pop("content-encoding", None)
+        message.raw_content = _over_limit(hit, counts)
+        return
     except ValueError:
         raw = message.raw_content
         if raw:
