@@ -281,11 +281,11 @@ def convert(
         _usage_error(err, str(e))
     err.hide(paths, key)  # a pseudonymised run names no folder, in messages neither
     _check_place(err, out, paths)  # before looking for inputs in a folder that may be OUT itself
-    inputs = _collect(err, conversion, paths, out)
+    inputs = _collect(err, conversion, paths, budget, out)
     err.hide([i.name for i in inputs], key)
     with _locked(err, out, wait, wait_timeout, paths) as held, _ctrl_c() as stop_if_interrupted:
         if stdin:
-            inputs += conversion.archive_members(conversion.spool_stdin(sys.stdin.buffer, held.work()))
+            inputs += conversion.archive_members(conversion.spool_stdin(sys.stdin.buffer, held.work()), budget)
         if slice_:
             inputs = conversion.shard(inputs, *slice_)
         inputs = [replace(i, endpoint=saved.endpoint_for(endpoints_read_as, i.name), generic=hosts, limits=budget)
@@ -430,7 +430,7 @@ def inspect(
     if missing := [str(p) for p in paths if not p.exists() and not conversion.GLOB_CHARS & set(str(p))]:
         _usage_error(err, f"no such file or folder: {', '.join(missing)}")
     budget = _limits(max_body, max_ratio, max_depth, max_json_values)  # type: ignore[arg-type]
-    inputs = [replace(i, limits=budget) for i in _collect(err, conversion, paths)]
+    inputs = [replace(i, limits=budget) for i in _collect(err, conversion, paths, budget)]
     with _interrupted(err, "nothing was written"), _progress(err, inputs, "inspecting") as advance:
         result = inspect_captures.inspect(inputs, advance, jobs or os.cpu_count() or 1, quick, debug)
     if json_report:
@@ -723,11 +723,11 @@ def _progress(console, inputs: list, label: str = "converting"):
     return bar()
 
 
-def _collect(err, conversion, paths: list[Path], out: Path | None = None) -> list:
+def _collect(err, conversion, paths: list[Path], budget, out: Path | None = None) -> list:
     """The inputs the paths name; a glob that matches no file, or a folder that holds none, is a usage error."""
     inputs = []
     for path in paths:
-        found = conversion.collect_inputs([path], exclude=out)
+        found = conversion.collect_inputs([path], exclude=out, budget=budget)
         if not found and path.is_dir():
             _usage_error(err, f"no files in {err.path(path)} (hidden ones aside)")
         if not found and not path.exists():

@@ -171,9 +171,12 @@ FileRows = dict[str, list[Part] | pl.DataFrame]  # a file's rows: a table's part
 GLOB_CHARS = frozenset("*?[")
 
 
-def collect_inputs(paths: Iterable[Path], exclude: Path | None = None) -> list[Input]:
+def collect_inputs(
+    paths: Iterable[Path], exclude: Path | None = None, budget: limits.Limits = limits.DEFAULT
+) -> list[Input]:
     """Files named; files found below folders named (recursively, sorted, hidden files left out), named relative
-    to the folder's parent (`study/p07/a.har`); and what globs the shell did not expand (`'captures/*.har'`)."""
+    to the folder's parent (`study/p07/a.har`); what globs the shell did not expand (`'captures/*.har'`); and the
+    members of zip and tar archives among them (listed within `budget`)."""
     inputs: list[Input] = []
     excluded = exclude.resolve() if exclude else None
     for p in paths:
@@ -189,10 +192,10 @@ def collect_inputs(paths: Iterable[Path], exclude: Path | None = None) -> list[I
                         inputs.append(Input(f, str(Path(p.resolve().name) / rel), explicit=False))
         else:
             inputs.append(Input(p, str(p), explicit=True))
-    return [member for inp in inputs for member in archive_members(inp)]
+    return [member for inp in inputs for member in archive_members(inp, budget)]
 
 
-def archive_members(inp: Input) -> list[Input]:
+def archive_members(inp: Input, budget: limits.Limits = limits.DEFAULT) -> list[Input]:
     """A zip or tar archive's members as inputs of their own, named below the archive's name (`study.zip/p07/a.har`),
     found as files in a folder are; the input itself if it is no archive. An archive that cannot be listed, or is
     past a limit, is one failed input; a member refused (an unsafe name, past a limit) a failed one, a link a
@@ -204,7 +207,7 @@ def archive_members(inp: Input) -> list[Input]:
     if kind is None:
         return [inp]
     try:
-        found = members(inp.path, kind)
+        found = members(inp.path, kind, budget)
     except (ArchiveError, OSError) as e:
         reason = str(e) if isinstance(e, ArchiveError) else f"cannot read the file: {e.strerror or e}"
         return [replace(inp, error=reason)]

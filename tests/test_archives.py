@@ -4,6 +4,7 @@ unpacked), named `archive.zip/inner.har`, with names, links and sizes that canno
 from __future__ import annotations
 
 import io
+from dataclasses import replace
 import os
 import subprocess
 import sys
@@ -17,7 +18,8 @@ from conftest import REPO
 from typer.testing import CliRunner
 
 from converters import participants
-from converters.captures.archives import ArchiveError, ArchiveLimits, ArchiveMember, archive_kind, members
+from converters.captures.archives import ArchiveError, ArchiveMember, archive_kind, members
+from converters.limits import DEFAULT, ArchiveLimits
 from converters.cli import app
 from converters.pipeline import Input, collect_inputs, convert
 from converters.progress import BytesRead
@@ -145,7 +147,9 @@ def test_a_zip_member_declared_far_bigger_than_its_data_is_refused_unread(tmp_pa
     result = convert(collect_inputs([archive]))
     bomb, good = result.files
     assert (bomb.status, good.status) == ("failed", "ok")
-    assert "times bigger once decompressed (more than 200x): not read" in bomb.error
+    assert "times bigger once decompressed (more than 250x, --max-ratio): not read" in bomb.error
+    raised = convert(collect_inputs([archive], budget=replace(DEFAULT, max_ratio=2000))).files
+    assert [(f.status, f.error) for f in raised] == [("skipped", "not a HAR file or a mitmproxy flow dump"), ("ok", None)]
 
 
 def test_archives_past_the_limits_fail_as_a_whole_with_the_limit_named(tmp_path):
@@ -155,9 +159,9 @@ def test_archives_past_the_limits_fail_as_a_whole_with_the_limit_named(tmp_path)
             z.writestr(f"c{i}.har", b"{}")
     kind = archive_kind(archive)
     with pytest.raises(ArchiveError, match="more than 4 members"):
-        members(archive, kind, ArchiveLimits(members=4))
+        members(archive, kind, DEFAULT, ArchiveLimits(members=4))
     with pytest.raises(ArchiveError, match="more than the limit of"):
-        members(archive, kind, ArchiveLimits(total_bytes=9))
+        members(archive, kind, DEFAULT, ArchiveLimits(total_bytes=9))
     assert len(members(archive, kind)) == 5
 
 

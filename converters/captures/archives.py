@@ -7,8 +7,9 @@ archive: a zip member from its own offset, a plain tar's too, a compressed tar's
 decompressing the archive up to it. Nothing is written anywhere and no member name is used as a path: a name with
 `..` or an absolute one is refused, and links inside a tar are never followed.
 
-The limits (`ArchiveLimits`) keep a hostile archive (a zip bomb: a member, or all of them together, far bigger
-once decompressed than in the archive, or overlapping members) from costing more than a capture that size would:
+The limits (`limits.ArchiveLimits`, and the run's `--max-ratio`) keep a hostile archive (a zip bomb: a member, or
+all of them together, far bigger once decompressed than in the archive, or overlapping members) from costing more
+than a capture that size would:
 they are checked on the sizes the archive declares before anything is decompressed, and a member is never read
 past its declared size.
 """
@@ -29,27 +30,13 @@ from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO, Literal
 
+from ..limits import ARCHIVES, DEFAULT, RATIO_FLOOR, ArchiveLimits, Limits
 from .bodies import GZIP_MAGIC
 
 Kind = Literal["zip", "tar"]
 Compression = Literal["gz", "bz2", "xz"] | None
 
-MiB, GiB = 1 << 20, 1 << 30
-
-
-@dataclass(frozen=True)
-class ArchiveLimits:
-    """What an archive may hold (to be kept beside the other input limits): past any of them, the archive, or the
-    member, is refused with a message naming the limit."""
-
-    members: int = 10_000  # members listed (files, folders, links)
-    member_bytes: int = 16 * GiB  # one member, decompressed
-    total_bytes: int = 64 * GiB  # all members together, decompressed
-    ratio: int = 200  # decompressed size / compressed size, of a member or of a compressed tar (past `ratio_from`)
-    ratio_from: int = 1 * MiB  # sizes below which the ratio is not asked (a small file of zeros compresses 1000x)
-
-
-LIMITS = ArchiveLimits()
+GiB = 1 << 30
 
 
 class ArchiveError(ValueError):
@@ -174,11 +161,11 @@ def archive_kind(path: Path) -> tuple[Kind, Compression] | None:
 
 
 def members(
-    path: Path, kind: tuple[Kind, Compression], limits: ArchiveLimits = LIMITS
+    path: Path, kind: tuple[Kind, Compression], budget: Limits = DEFAULT, limits: ArchiveLimits = ARCHIVES
 ) -> list[ArchiveMember | Refused]:
     """The archive's files in archive order, each an `ArchiveMember`, or `Refused` with the reason; folders and hidden
     files (`.DS_Store`, `__MACOSX/`) are left out. ArchiveError when the archive cannot be listed or is past a
-    limit as a whole."""
+    limit as a whole (`limits`, and the ratio of the run's `budget`)."""
     try:
         listed = _zip_members(path) if kind[0] == "zip" else _tar_members(path, kind[1], limits)
     except _DAMAGE as e:
@@ -192,12 +179,12 @@ def members(
         raise ArchiveError(f"{_describe(kind)} of {_gib(total)} once decompressed, more than the limit of "
                            f"{_gib(limits.total_bytes)}: not read (a zip bomb?)")
     archive_size = path.stat().st_size
-    if kind[1] is not None and total > limits.ratio_from and total > limits.ratio * archive_size:
+    if kind[1] is not None and total > RATIO_FLOOR and total > budget.max_ratio * archive_size:
         raise ArchiveError(f"{_describe(kind)} {total // max(archive_size, 1):,} times bigger once decompressed (more "
-                           f"than {limits.ratio}x): not read (a zip bomb?)")
+                           f"than {budget.max_ratio}x, --max-ratio): not read (a zip bomb?)")
     if kind[0] == "zip":
         _check_no_overlap(sizes)
-    return [_checked(m, limits) if isinstance(m, ArchiveMember) else m for m in found]
+    return [_checked(m, budget, limits) if isinstance(m, ArchiveMember) else m for m in found]
 
 
 # --- zip -------------------------------------------------------------------------------------------------------
@@ -361,14 +348,14 @@ def _hidden(name: str) -> bool:
     return any(p.startswith(".") and p != ".." for p in parts) or (bool(parts) and parts[0] == "__MACOSX")
 
 
-def _checked(member: ArchiveMember, limits: ArchiveLimits) -> ArchiveMember | Refused:
+def _checked(member: ArchiveMember, budget: Limits, limits: ArchiveLimits) -> ArchiveMember | Refused:
     if member.size > limits.member_bytes:
         return Refused(member.name, f"{_gib(member.size)} once decompressed, more than the limit of "
                                     f"{_gib(limits.member_bytes)} for one member: not read")
     compressed = member.compressed_size
-    if compressed and member.size > limits.ratio_from and member.size > limits.ratio * compressed:
+    if compressed and member.size > RATIO_FLOOR and member.size > budget.max_ratio * compressed:
         return Refused(member.name, f"{member.size // compressed:,} times bigger once decompressed (more "
-                                    f"than {limits.ratio}x): not read (a zip bomb?)")
+                                    f"than {budget.max_ratio}x, --max-ratio): not read (a zip bomb?)")
     return member
 
 
