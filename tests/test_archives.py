@@ -160,7 +160,7 @@ def test_archives_past_the_limits_fail_as_a_whole_with_the_limit_named(tmp_path)
     kind = archive_kind(archive)
     with pytest.raises(ArchiveError, match="more than 4 members"):
         members(archive, kind, DEFAULT, ArchiveLimits(members=4))
-    with pytest.raises(ArchiveError, match="more than the limit of"):
+    with pytest.raises(ArchiveError, match="zip archive of more than 9 bytes once decompressed: not read"):
         members(archive, kind, DEFAULT, ArchiveLimits(total_bytes=9))
     assert len(members(archive, kind)) == 5
 
@@ -283,3 +283,17 @@ def test_an_archive_piped_on_standard_input_is_read_member_by_member(tmp_path):
 
     files = [f["file"] for f in json.loads(result.stdout)["files"]]
     assert files == ["<stdin>/p07/phone-sync.har", "<stdin>/phone-sync.flow", "<stdin>/notes.txt"]
+
+
+def test_a_compressed_tar_bomb_is_stopped_at_its_header_before_its_data_is_decompressed(tmp_path):
+    archive = tmp_path / "bomb.tar.gz"
+    with tarfile.open(archive, "w:gz") as t:
+        t.add(HAR, "good.har")
+        zeros = tarfile.TarInfo("zeros.har")
+        zeros.size = 40 << 20
+        t.addfile(zeros, io.BytesIO(bytes(zeros.size)))
+    assert archive.stat().st_size < 200_000
+    (f,) = convert(collect_inputs([archive])).files
+    assert (f.file, f.status, f.error) == (
+        str(archive), "failed", "gz tar archive more than 250 times bigger once decompressed (--max-ratio): not read "
+        "(a zip bomb?)")
