@@ -165,6 +165,8 @@ def members(
     check = _Totals(kind, path.stat().st_size, budget, limits)
     try:
         listed = _zip_members(path, check) if kind[0] == "zip" else _tar_members(path, kind[1], check)
+    except ArchiveError:
+        raise
     except _DAMAGE as e:
         raise ArchiveError(f"damaged {_describe(kind)}: {_reason(e)}") from None
     found = [m for m in listed if not _hidden(m.name)]
