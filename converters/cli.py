@@ -292,10 +292,11 @@ def convert(
                   for i in people.assign(inputs, participant, rules, key)]
         # generic tables are not kept between runs: with --generic, everything is converted again
         previous_tables, previous_files, _ = ({}, [], {}) if force or hosts else writers.read_output(out)
+        previous_copies = writers.read_copies(out) if previous_files else None
         with _progress(err, inputs) as advance:
             result, skipped = conversion.update(
                 inputs, previous_tables, previous_files, advance, jobs or os.cpu_count() or 1, debug, held.work(),
-                scheduler,
+                scheduler, previous_copies,
             )
         if skipped:
             err.print(
@@ -344,7 +345,7 @@ def merge(
     ):
         for p in {p.resolve(): p for p in outputs}.values():  # each read while no run writes it
             inputs.enter_context(store.reading(p, _wait_limit(wait, wait_timeout)))
-        outputs_read = [writers.read_output(p)[:2] for p in outputs]
+        outputs_read = [(*writers.read_output(p)[:2], writers.read_copies(p)) for p in outputs]
         result = conversion.merge(outputs_read, held.work(), jobs or os.cpu_count() or 1, scheduler)
         stop_if_interrupted()
         _finish(err, result, held, format, partitions, json_report)

@@ -28,7 +28,7 @@ from .captures import CaptureError, Exchange, Skipped, detect_format, read_captu
 from .captures.archives import ArchiveError, ArchiveMember, archive_kind, members, not_a_capture
 from .captures.pipe import Decoded, NotDevice, read_capture_beside
 from .captures.sniff import loads_json
-from .dedupe import FILE_INDEX, Losses, dedupe
+from .dedupe import COPIES, FILE_INDEX, dedupe, losses, reconcile
 from .digest import sha256_or_none
 from .hosts import BodyWanted, host_matches
 from .parallel import Executor, executor
@@ -117,10 +117,13 @@ class FileReport:
         return cls(**fields)
 
     def as_dict(self) -> dict[str, Any]:
+        """Every field; `duplicates` and `conflicts` name the same tables, every one the file has rows in among them."""
         for k, value in self.__dict__.items():
             if k not in self.OWN:
                 redaction.require(value, f"report field {k}")
-        return {k: ({str(n): c for n, c in sorted(v.items())} if isinstance(v, Counter) else v)
+        tables = dict.fromkeys([*self.rows, *self.duplicates, *self.conflicts], 0)
+        return {k: ({str(n): c for n, c in sorted(({**tables, **v} if k in ("duplicates", "conflicts") else v).items())}
+                    if isinstance(v, Counter) else v)
                 for k, v in self.__dict__.items()}
 
 
@@ -132,6 +135,7 @@ class Conversion:
 
     files: list[FileReport]
     tables: dict[str, spill.Frame]
+    copies: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=COPIES))  # see `dedupe.COPIES`
 
     @property
     def duplicates(self) -> Counter[str]:
@@ -256,10 +260,12 @@ def update(
     debug: bool = False,
     spill_dir: Path | None = None,
     scheduler: str | None = None,
+    previous_copies: pl.DataFrame | None = None,
 ) -> tuple[Conversion, list[Input]]:
     """Add to an earlier run: inputs whose name and SHA-256 it already converted are skipped (their rows and
-    reports kept), the others converted and merged in, duplicates removed across old and new. Returns the
-    conversion and the inputs skipped."""
+    reports kept), the others converted and merged in, duplicates removed across old and new, and counted as one
+    run over all inputs would, given the earlier run's `copies.parquet` (`previous_copies`; None: an output without
+    one, whose counts are added to). Returns the conversion and the inputs skipped."""
     done = {f.file: f.sha256 for f in previous_files if f.status != "failed"}
     skipped = [
         i for i in inputs
@@ -273,19 +279,26 @@ def update(
                           for n, slices in previous_tables.items()}, spill_dir, ex)
         reports, parts = convert_files(todo, progress, jobs, debug, spill_dir, ex)
         reports = [f for f in previous_files if f.file not in redone] + reports
-        return combine(reports, _joined([kept, parts]), spill_dir, ex), skipped
+        if previous_copies is not None:  # a record whose kept copy is converted again is noted anew
+            orphans = previous_copies.filter(pl.col("kept") & pl.col("source_file").is_in(redone))
+            previous_copies = previous_copies.join(orphans.select("table", "record"), on=["table", "record"],
+                                                   how="anti").filter(~pl.col("source_file").is_in(redone))
+        return combine(reports, _joined([kept, parts]), spill_dir, ex, previous_copies), skipped
 
 
 def merge(
-    outputs: list[tuple[dict[str, list[pl.LazyFrame]], list[FileReport]]],
+    outputs: list[tuple[dict[str, list[pl.LazyFrame]], list[FileReport], pl.DataFrame | None]],
     spill_dir: Path | None = None,
     jobs: int = 1,
     scheduler: str | None = None,
 ) -> Conversion:
-    """Combine the tables and reports of several runs (e.g. shards of one archive) as if they were one run."""
+    """Combine the tables, reports and `copies.parquet` of several runs (e.g. shards of one archive) as if they were
+    one run (an output without copies noted has its counts added to instead)."""
+    copies = [c for _, _, c in outputs]
     with executor(jobs, scheduler) as ex:
-        parts = [_taken_in(tables, spill_dir, ex) for tables, _ in outputs]
-        return combine([f for _, files in outputs for f in files], _joined(parts), spill_dir, ex)
+        parts = [_taken_in(tables, spill_dir, ex) for tables, _, _ in outputs]
+        earlier = None if any(c is None for c in copies) else pl.concat(copies) if copies else None
+        return combine([f for _, files, _ in outputs for f in files], _joined(parts), spill_dir, ex, earlier)
 
 
 def _taken_in(tables: dict[str, list[pl.LazyFrame]], spill_dir: Path | None, ex: Executor) -> dict[str, list[Part]]:
@@ -370,10 +383,16 @@ def convert_files(
 
 
 def combine(
-    reports: list[FileReport], parts: dict[str, list], spill_dir: Path | None = None, ex: Executor | None = None
+    reports: list[FileReport],
+    parts: dict[str, list],
+    spill_dir: Path | None = None,
+    ex: Executor | None = None,
+    earlier_copies: pl.DataFrame | None = None,
 ) -> Conversion:
     """Rows of files (new, or kept from earlier runs and shards) as one de-duplicated set of tables; the copies
-    dropped are added to each file's report. Ties between copies captured at the same time go to the file whose
+    dropped are counted in each file's report, from the copies noted here and by the earlier runs
+    (`earlier_copies`: `dedupe.reconcile`), as one run would count them (without them, added to the counts
+    each report has). Ties between copies captured at the same time go to the file whose
     name sorts last, however the files were listed, sharded or added. Each table (with a group: the group's tables
     together) is cut into ranges of its key, reduced each on its own, `ex`'s tasks at a time; a table bigger than
     what fits in `spill.HOLD_ROWS` comes back as `spill.Sorted` pieces in `spill_dir`."""
@@ -400,27 +419,30 @@ def combine(
                       for name in names}
             tasks.append(Reduce(slices, prefix, edges[r], edges[r + 1], indexes, folder))
     results = [result for _, result in sorted(ex.map(reduce_range, tasks), key=lambda d: d[0])]
-    losses = Losses()
     pieces: dict[str, list] = {}
     for result in results:
-        losses.add(result.losses)
         for name, rows in result.tables.items():
             pieces.setdefault(name, []).append(rows)
+    copies = pl.concat([pl.DataFrame(schema=COPIES), *(r.copies for r in results)])
+    copies = copies if earlier_copies is None else reconcile(earlier_copies, copies)
+    counted = losses(copies)
     others = {}
     for name in sorted(n for n in parts if n not in TABLES):
         others[name], dropped = generic.dedupe(pl.concat(parts[name], how="diagonal_relaxed"))
         for source_file, n in dropped.iter_rows():
-            losses.duplicates[source_file][name] += n
+            counted.duplicates[source_file][name] += n
     for report in reports:
-        report.duplicates.update(losses.duplicates[report.file])
-        report.conflicts.update(losses.conflicts[report.file])
+        if earlier_copies is not None:  # every copy is in `copies`: counted anew
+            report.duplicates, report.conflicts = Counter(), Counter()
+        report.duplicates.update(counted.duplicates[report.file])
+        report.conflicts.update(counted.conflicts[report.file])
     ordered: dict[str, spill.Frame] = {}
     for name in TABLES:
         ranges = [p for p in pieces.get(name, ()) if isinstance(p, Path) or p.height]
         if ranges:
             ordered[name] = spill.Sorted(tuple(ranges)) if isinstance(ranges[0], Path) else pl.concat(ranges)
     ordered |= views.derive(ordered)  # written with the tables they come from
-    return Conversion(reports, ordered | others)
+    return Conversion(reports, ordered | others, copies)
 
 
 @dataclass(frozen=True)
@@ -438,7 +460,7 @@ class Reduce:
 @dataclass(frozen=True)
 class Reduced:
     tables: dict[str, pl.DataFrame | Path]  # the range, de-duplicated and sorted, or where it was written
-    losses: Losses
+    copies: pl.DataFrame  # `dedupe.COPIES` of the records seen more than once
 
 
 def reduce_range(task: Reduce) -> Reduced:
@@ -450,12 +472,12 @@ def reduce_range(task: Reduce) -> Reduced:
         rows = [part.read(start, stop) for part, start, stop in slices]
         df = pl.concat(rows) if rows else pl.DataFrame(schema=TABLES[name].schema)
         frames[name] = df.filter(in_range).with_columns(file_index.alias(FILE_INDEX))
-    tables, losses = dedupe(frames)
+    tables, copies = dedupe(frames)
     out = {}
     for name, df in tables.items():
         df = df.drop(FILE_INDEX)
         out[name] = df if task.folder is None or df.is_empty() else spill.Sorted.written([df], task.folder).pieces[0]
-    return Reduced(out, losses)
+    return Reduced(out, copies)
 
 
 class RowBuffer:

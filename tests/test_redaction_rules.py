@@ -116,6 +116,7 @@ OUTPUT_SITES = {
     ("cli", "_finish"): "writers.write",
     ("cli", "_leave"): "databack's own text",
     ("cli", "main"): "redaction.traceback_text, and click's usage messages",
+    ("api", "convert"): "writers.write",
     ("writers", "write"): "tables of RowBuffer (Safe provenance, SafeRow rejects, strict_frame) and GenericRecords",
     ("writers", "_write_partitioned"): "the same tables",
     ("writers", "_write_json"): "report.json and datapackage.json (writers.report requires Safe names)",
