@@ -15,6 +15,7 @@ import typer.core
 
 from .limits import DEFAULT as LIMITS
 from .limits import RATIO_FLOOR, parse_size, size_text
+from .terminal import safe, safe_lines
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -288,6 +289,7 @@ def convert(
     inputs = _collect(err, conversion, paths, budget, out)
     err.hide([i.name for i in inputs], key)
     with _locked(err, out, wait, wait_timeout, paths) as held, _ctrl_c() as stop_if_interrupted:
+        inputs = [s for i in inputs for s in _spooled(conversion, i, held.work(), budget)]
         if stdin:
             inputs += conversion.archive_members(conversion.spool_stdin(sys.stdin.buffer, held.work()), budget)
         if slice_:
@@ -429,6 +431,7 @@ def inspect(
     the databack endpoint that recognises it. Nothing is written; no header, body or query value is shown; with
     --pseudonymize, no folder name either (files named as convert's source_file)."""
     import shutil
+    import tempfile
     from dataclasses import replace
 
     from . import pipeline as conversion
@@ -449,14 +452,16 @@ def inspect(
     inputs = [replace(i, limits=budget, source_file=redaction.source_file(i.name, key))
               for i in _collect(err, conversion, paths, budget)]
     err.hide([i.name for i in inputs], key)
-    with _interrupted(err, "nothing was written"), _progress(err, inputs, "inspecting") as advance:
-        result = inspect_captures.inspect(inputs, advance, jobs or os.cpu_count() or 1, quick, debug)
+    with _interrupted(err, "nothing was written"), tempfile.TemporaryDirectory(prefix="databack-") as spool:
+        inputs = [s for i in inputs for s in _spooled(conversion, i, Path(spool), budget)]
+        with _progress(err, inputs, "inspecting") as advance:
+            result = inspect_captures.inspect(inputs, advance, jobs or os.cpu_count() or 1, quick, debug)
     if json_report:
         _print_json(inspect_captures.as_dict(result))
     else:
         # the terminal's width (or COLUMNS); piped into a file, the table's own
         width = shutil.get_terminal_size((inspect_captures.WIDTH, 24)).columns
-        sys.stdout.write(inspect_captures.render_table(result, width))  # (its last line ends in a newline)
+        sys.stdout.write(safe_lines(inspect_captures.render_table(result, width)))  # (it ends in a newline)
     raise typer.Exit(0 if result.ok else 1)
 
 
@@ -553,7 +558,7 @@ def endpoints() -> None:
     form, {n} digits, {id} any path segment, * any host name part; paths match whatever their letters' case."""
     from .devices.listing import render
 
-    print(render())
+    print(safe_lines(render()))
 
 
 def _finish(err, result, held, format: OutputFormat, partitions: tuple[str, ...], json_report: bool) -> NoReturn:
@@ -634,7 +639,8 @@ _messages: _Messages | None = None  # the command's, once it has one
 class _Messages:
     """Standard error, the way every message, summary and error line of a command goes out: each line passes the
     redaction policy (`redaction.line`: credentials replaced, and after `hide` the participant folders of a
-    pseudonymised run named by their pseudonyms). Through rich (which draws the progress bar) only on a terminal."""
+    pseudonymised run named by their pseudonyms), then `terminal.safe` (control characters escaped). Through rich
+    (which draws the progress bar) only on a terminal."""
 
     def __init__(self) -> None:
         self.rich = None
@@ -663,7 +669,7 @@ class _Messages:
     def print(self, text: str = "") -> None:
         from .redaction import line
 
-        shown = "\n".join(line(part, self.hidden) for part in text.split("\n"))
+        shown = "\n".join(safe(line(part, self.hidden)) for part in text.split("\n"))
         if self.rich is not None:
             self.rich.print(shown)
         else:
@@ -730,7 +736,7 @@ def _progress(console, inputs: list, label: str = "converting"):
 
             def advance(inp, file_report) -> None:
                 if file_report is None:
-                    progress.update(task, description=inp.source_file)
+                    progress.update(task, description=safe(inp.source_file))
                 else:
                     read.finished(inp.path)
                     progress.update(task, completed=read.read())
@@ -757,6 +763,14 @@ def _collect(err, conversion, paths: list[Path], budget, out: Path | None = None
             _usage_error(err, f"{err.path(path)!r} matches no file")
         inputs += found
     return inputs
+
+
+def _spooled(conversion, inp, folder: Path, budget) -> list:
+    """An input that is a pipe named on the command line (`<(cat x.har)`) read once into `folder` (an archive's
+    members then), or the input as it is."""
+    if not (inp.explicit and inp.error is None and conversion.is_pipe(inp.path)):
+        return [inp]
+    return conversion.archive_members(conversion.spooled(inp, folder), budget)
 
 
 def _no_captures(paths: list[str], files: list) -> str:
@@ -807,7 +821,7 @@ def _interrupted(err, kept: str) -> Iterator[None]:
 
 
 def _leave(message: str) -> NoReturn:
-    os.write(2, f"\ndataback: {message}\n".encode(errors="replace"))
+    os.write(2, f"\ndataback: {safe(message)}\n".encode(errors="replace"))
     os._exit(130)
 
 
@@ -829,7 +843,7 @@ def main() -> NoReturn:
         code = 0
     except SystemExit as e:
         if isinstance(e.code, str):
-            sys.stderr.write(e.code + "\n")
+            sys.stderr.write(safe_lines(e.code) + "\n")
         code = e.code if isinstance(e.code, int) else int(e.code is not None)
     except Exception as e:  # a bug of databack's (--debug lets them through): shown with its messages redacted
         from .redaction import traceback_text
