@@ -149,7 +149,7 @@ def test_a_zip_member_declared_far_bigger_than_its_data_is_refused_unread(tmp_pa
     assert (bomb.status, good.status) == ("failed", "ok")
     assert "times bigger once decompressed (more than 250x, --max-ratio): not read" in bomb.error
     raised = convert(collect_inputs([archive], budget=replace(DEFAULT, max_ratio=2000))).files
-    assert [(f.status, f.error) for f in raised] == [("skipped", "not a HAR file or a mitmproxy flow dump"), ("ok", None)]
+    assert [(f.status, f.error) for f in raised] == [("failed", "not a HAR file or a mitmproxy flow dump"), ("ok", None)]
 
 
 def test_archives_past_the_limits_fail_as_a_whole_with_the_limit_named(tmp_path):
