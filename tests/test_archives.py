@@ -297,3 +297,27 @@ def test_a_compressed_tar_bomb_is_stopped_at_its_header_before_its_data_is_decom
     assert (f.file, f.status, f.error) == (
         str(archive), "failed", "gz tar archive more than 250 times bigger once decompressed (--max-ratio): not read "
         "(a zip bomb?)")
+
+
+def test_an_archive_read_through_a_pipe_is_read_member_by_member(tmp_path):
+    import json
+    import threading
+
+    archive = study_zip(tmp_path / "caps.zip")
+    read_end, write_end = os.pipe()  # as `<(cat caps.zip)` gives one: /dev/fd/N
+
+    def write() -> None:
+        with open(write_end, "wb") as f:
+            f.write(archive.read_bytes())
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    try:
+        pipe = f"/dev/fd/{read_end}"
+        result = CliRunner().invoke(app, ["convert", pipe, "-o", str(tmp_path / "out"), "--json"])
+    finally:
+        writer.join()
+        os.close(read_end)
+    assert result.exit_code == 0, result.output
+    assert [f["file"] for f in json.loads(result.stdout)["files"]] == [
+        f"{pipe}/p07/phone-sync.har", f"{pipe}/phone-sync.flow", f"{pipe}/notes.txt"]
