@@ -65,6 +65,20 @@ LIMIT_OPTIONS = {
     "max_json_values": "--max-json-values",
 }
 
+
+
+@dataclass(frozen=True, slots=True)
+class ArchiveLimits:
+    """What a zip or tar archive of captures may hold (`captures/archives.py`); its members' ratio is `max_ratio`.
+    Past any of them the archive, or the member, is refused with a message naming the limit."""
+
+    members: int = 10_000  # members listed (files, folders, links)
+    member_bytes: int = 16 << 30  # one member, decompressed
+    total_bytes: int = 64 << 30  # all members together, decompressed
+
+
+ARCHIVES = ArchiveLimits()
+
 _current: ContextVar[Limits] = ContextVar("limits", default=DEFAULT)
 
 

@@ -191,11 +191,14 @@ def text_name(name: str) -> str:
     return _UNDECODABLE.sub(lambda m: f"\\x{ord(m.group()) - 0xDC00:02x}", name.replace("\\", "\\\\"))
 
 
-def collect_inputs(paths: Iterable[Path], exclude: Path | None = None) -> list[Input]:
+def collect_inputs(
+    paths: Iterable[Path], exclude: Path | None = None, budget: limits.Limits = limits.DEFAULT
+) -> list[Input]:
     """Files named; files found below folders named (recursively, sorted, hidden files left out), named relative
-    to the folder's parent (`study/p07/a.har`); and what globs the shell did not expand (`'captures/*.har'`). A
-    folder that cannot be read is an input that fails with the reason (never passed over in silence); a named pipe
-    named (`<(cat x.har)`) is to be read once (`spooled`), a device or socket is refused."""
+    to the folder's parent (`study/p07/a.har`); what globs the shell did not expand (`'captures/*.har'`); and the
+    members of zip and tar archives among them (listed within `budget`). A folder that cannot be read is an input
+    that fails with the reason (never passed over in silence); a named pipe named (`<(cat x.har)`) is to be read
+    once (`spooled`), a device or socket is refused."""
     inputs: list[Input] = []
     excluded = exclude.resolve() if exclude else None
     for p in paths:
@@ -207,10 +210,10 @@ def collect_inputs(paths: Iterable[Path], exclude: Path | None = None) -> list[I
             inputs += _folder_inputs(p, excluded)
         else:
             inputs.append(Input(p, text_name(str(p)), explicit=True, error=_special_file(p)))
-    return [member for inp in inputs for member in archive_members(inp)]
+    return [member for inp in inputs for member in archive_members(inp, budget)]
 
 
-def archive_members(inp: Input) -> list[Input]:
+def archive_members(inp: Input, budget: limits.Limits = limits.DEFAULT) -> list[Input]:
     """A zip or tar archive's members as inputs of their own, named below the archive's name (`study.zip/p07/a.har`),
     found as files in a folder are; the input itself if it is no archive. An archive that cannot be listed, or is
     past a limit, is one failed input; a member refused (an unsafe name, past a limit) a failed one, a link a
@@ -224,15 +227,16 @@ def archive_members(inp: Input) -> list[Input]:
     if kind is None:
         return [inp]
     try:
-        found = members(inp.path, kind)
+        found = members(inp.path, kind, budget)
     except (ArchiveError, OSError) as e:
         reason = str(e) if isinstance(e, ArchiveError) else f"cannot read the file: {e.strerror or e}"
         return [replace(inp, error=reason)]
     if not found:
         return [replace(inp, error=f"an empty {kind[0]} archive: no files in it")]
     return [
-        Input(m, f"{inp.name}/{m.name}", explicit=False) if isinstance(m, ArchiveMember)
-        else Input(inp.path, f"{inp.name}/{m.name}", explicit=False, **{"skip" if m.skip else "error": m.reason})
+        Input(m, f"{inp.name}/{text_name(m.name)}", explicit=False) if isinstance(m, ArchiveMember)
+        else Input(inp.path, f"{inp.name}/{text_name(m.name)}", explicit=False,
+                   **{"skip" if m.skip else "error": m.reason})
         for m in found
     ]
 

@@ -43,11 +43,16 @@ class Exchange:
     body_error: str | None = None  # why the body could not be decoded (then `body` is None)
     error: str | None = None  # the capture's own word on why the exchange failed (mitmproxy's flow error, HAR `_error`)
     damaged: str | None = None  # what of the entry could not be read (its headers or body are then partly missing)
+    mime_type: str | None = None  # the body's media type as the capture gives it beside the headers (HAR's mimeType)
 
     def response_header(self, name: str) -> str | None:
         """The first response header of that name (case-insensitive), or None."""
         name = name.lower()
         return next((v for k, v in self.response_headers if k.lower() == name), None)
+
+    def content_type(self) -> str | None:
+        """The Content-Type header, or where the capture has none, the media type it gives the body."""
+        return self.response_header("content-type") or self.mime_type
 
 
 # Why no response was captured, from the capture's error message: (reason, words that tell it), first match wins.
