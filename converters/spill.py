@@ -110,25 +110,31 @@ def before(key: list[str], bound: Sequence[Any]) -> pl.Expr:
 
 @dataclass(frozen=True)
 class Sorted:
-    """A table on disk as pieces, each sorted, in key order: read and written a piece at a time."""
+    """A table on disk as pieces, each sorted, in key order (Arrow IPC files: written and read back at a fraction
+    of Parquet's cost, as they are only a way station), with each piece's rows: read and written a piece at a time."""
 
     pieces: tuple[Path, ...]
+    heights: tuple[int, ...]
 
     @classmethod
     def written(cls, dfs: Sequence[pl.DataFrame], folder: Path) -> Sorted:
-        return cls(tuple(_write(df, folder) for df in dfs))
+        return cls(tuple(_write(df, folder, piece=True) for df in dfs), tuple(df.height for df in dfs))
+
+    @classmethod
+    def joined(cls, ranges: Sequence[Sorted]) -> Sorted:
+        return cls(tuple(p for r in ranges for p in r.pieces), tuple(h for r in ranges for h in r.heights))
 
     @property
     def height(self) -> int:
-        return sum(pl.scan_parquet(p).select(pl.len()).collect(engine="in-memory").item() for p in self.pieces)
+        return sum(self.heights)
 
     def lazy(self) -> pl.LazyFrame:
-        return pl.concat([pl.scan_parquet(p) for p in self.pieces])
+        return pl.concat([pl.scan_ipc(p) for p in self.pieces])
 
     def write_parquet(self, path: Path) -> None:
         """Streamed a piece at a time: polars' own scan of several files reads them at once, and its peak memory
         grows with the table."""
-        source = register_io_source(lambda *_: self.batches(), schema=pl.read_parquet_schema(self.pieces[0]))
+        source = register_io_source(lambda *_: self.batches(), schema=pl.read_ipc_schema(self.pieces[0]))
         source.sink_parquet(path)
 
     def write_csv(self, path: Path) -> None:
@@ -138,16 +144,25 @@ class Sorted:
 
     def batches(self) -> Iterator[pl.DataFrame]:
         for piece in self.pieces:
-            yield pl.read_parquet(piece)
+            yield pl.read_ipc(piece)
 
 
 Frame = pl.DataFrame | Sorted  # a table in memory, or sorted on disk
 
 
-def _write(df: pl.DataFrame, folder: Path) -> Path:
-    path = folder / f"{uuid.uuid4().hex}.parquet"
-    try:  # lz4: a third faster to write than zstd, and read back as fast
-        df.write_parquet(path, compression="lz4", statistics=False, row_group_size=ROW_GROUP)
+def in_memory(frame: Frame) -> pl.DataFrame:
+    return frame if isinstance(frame, pl.DataFrame) else pl.concat(list(frame.batches()))
+
+
+def _write(df: pl.DataFrame, folder: Path, piece: bool = False) -> Path:
+    """`df` as a Parquet part (lz4: a third faster to write than zstd, and read back as fast), or as a `Sorted`
+    piece in Arrow IPC (zstd: 5 ms to write and 3 to read back 85,000 rows, against 14 and 2 for a Parquet part)."""
+    path = folder / f"{uuid.uuid4().hex}.{'arrow' if piece else 'parquet'}"
+    try:
+        if piece:
+            df.write_ipc(path, compression="zstd")
+        else:
+            df.write_parquet(path, compression="lz4", statistics=False, row_group_size=ROW_GROUP)
     except Exception as e:  # polars' writers report the system's error in words of their own
         if (cause := store.reason(e, folder)) is None:
             raise

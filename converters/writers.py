@@ -7,8 +7,10 @@ folder per table), `report.json` and `datapackage.json`. They are written throug
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -76,16 +78,11 @@ def write(
         with store.transaction(out) as tx:
             return write(conversion, tx, fmt, partition_by)
     tx = out
-    written: dict[str, Path] = {}
-    for name, df in conversion.tables.items():
-        if partition_by:
-            path, t = tx.path(name), _definition(name, df)
-            path.mkdir()
-            _write_partitioned(t, df, path, _partitions(t, partition_by))
-        else:
-            path = tx.path(f"{name}.{fmt}")
-            df.write_parquet(path) if fmt == "parquet" else df.write_csv(path)  # a DataFrame, or spill.Sorted
-        written[name] = path
+    written = {name: tx.path(name if partition_by else f"{name}.{fmt}") for name in conversion.tables}  # in order
+    work = [(name, conversion.tables[name], path) for name, path in written.items()]
+    work.sort(key=lambda w: -w[1].height)  # the biggest first, so that no thread is left with one at the end
+    with ThreadPoolExecutor(min(len(work), os.cpu_count() or 1) or 1) as pool:  # polars lets go of the GIL
+        hashes = dict(zip([w[0] for w in work], pool.map(lambda w: _write_table(*w, fmt, partition_by), work)))
     names = {p.name for p in written.values()}
     for name in [*TABLES, *(p.name.split(".")[0] for p in tx.out.glob(f"{generic.TABLE_PREFIX}*"))]:
         for stale in (f"{name}.parquet", f"{name}.csv", name):
@@ -93,9 +90,21 @@ def write(
                 tx.remove(stale)
     tx.remove("report.html")  # drawn from the tables replaced: `databack report` draws it anew
     result = report(conversion, written, fmt, partition_by)
-    _write_json(tx.path("datapackage.json"), datapackage(conversion, written, fmt))
+    _write_json(tx.path("datapackage.json"), datapackage(conversion, written, fmt, hashes))
     _write_json(tx.path("report.json"), result)  # last: OUT's index
     return result
+
+
+def _write_table(name: str, df: spill.Frame, path: Path, fmt: str, partition_by: tuple[str, ...]) -> str | None:
+    """One table written (a DataFrame, or `spill.Sorted`); the SHA-256 of its file while the file is still in
+    the page cache (none for a partitioned dataset's folder)."""
+    if partition_by:
+        t = _definition(name, df)
+        path.mkdir()
+        _write_partitioned(t, df, path, _partitions(t, partition_by))
+        return None
+    df.write_parquet(path) if fmt == "parquet" else df.write_csv(path)
+    return sha256_file(path)
 
 
 def _write_partitioned(table: Table, df: spill.Frame, folder: Path, columns: list[str]) -> None:
@@ -137,8 +146,11 @@ def _with_day(table: Table, df: pl.DataFrame) -> pl.DataFrame:
     return df.with_columns(pl.col(source).cast(pl.Date).alias("day"))
 
 
-def datapackage(conversion: Conversion, written: dict[str, Path], fmt: str) -> dict[str, Any]:
-    """A Frictionless Data Package describing every table written, from the same definitions as the README."""
+def datapackage(
+    conversion: Conversion, written: dict[str, Path], fmt: str, hashes: dict[str, str | None]
+) -> dict[str, Any]:
+    """A Frictionless Data Package describing every table written (each file's SHA-256 in `hashes`), from the same
+    definitions as the README."""
     resources = []
     for name, path in written.items():
         t = _definition(name, conversion.tables[name])
@@ -161,7 +173,7 @@ def datapackage(conversion: Conversion, written: dict[str, Path], fmt: str) -> d
             "stats": {"rows": conversion.tables[name].height},
         }
         if not path.is_dir():
-            resource["hash"] = "sha256:" + sha256_file(path)
+            resource["hash"] = f"sha256:{hashes[name]}"
         resources.append(resource)
     return {"name": "databack-output", "profile": "tabular-data-package", "resources": resources}
 
