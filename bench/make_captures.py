@@ -7,8 +7,14 @@ Sense v2 timelines and v2 sensor history. Every Band event and Sense night is di
 produces many rows, and different seeds cover different days. A seed gives the same traffic in both
 formats. Files are streamed out exchange by exchange, never held in memory whole.
 
-    python bench/make_captures.py har 200           # -> bench/data/har-200mb-seed0-v1.har (+ .stats.json)
+A full export (`--full-export`) is the capture a participant sends after pulling everything at once: FULL_SHARE of
+the body bytes are device responses, of every long-array endpoint (Band events with minute rows, sequences and GPS
+points; Sense v2 timelines and sensor histories, v1 all-sensor and one-sensor histories, v1 and v2 trends), and its
+HAR and flow dump hold the same exchanges (`ensure_full_export`).
+
+    python bench/make_captures.py har 200           # -> bench/data/har-200mb-seed0-v2.har (+ .stats.json)
     python bench/make_captures.py flow 100 --seed 3
+    python bench/make_captures.py har 200 --full-export   # -> har-200mb-seed0-full-v2.har and the flow beside it
 """
 
 from __future__ import annotations
@@ -25,7 +31,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import cached_property
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 from urllib.parse import parse_qsl, urlsplit
 
 import orjson
@@ -34,6 +40,8 @@ VERSION = 2  # part of the file name: bump it when the traffic changes, so cache
 DATA = Path(__file__).resolve().parent / "data"
 MB = 1_000_000
 DEVICE_SHARE = 0.15  # of the response body bytes (decoded)
+FULL_SHARE = 0.6  # of a full export's response body bytes
+V1_SKIP_DAYS = {"sense_all_sensors": 400, "sense_sensor_history": 700}  # older days (v1 routes ended in 2016)
 ANCHOR = date(2017, 6, 1)  # newest day of device history for seed 0
 SEED_SPAN_DAYS = 1000  # seed n starts n * SEED_SPAN_DAYS earlier: captures up to ~1 GB of different seeds never overlap
 CAPTURED = datetime(2017, 6, 2, 8, 0, tzinfo=UTC)  # when the capture of seed n starts (plus n days)
@@ -72,6 +80,7 @@ IMAGE_MAGIC = {
     "webp": b"RIFF\0\0\0\0WEBPVP8 ",
 }
 REASONS = {200: b"OK", 204: b"No Content"}
+V1_SENSORS = ("temperature", "humidity", "particulates", "sound", "light")
 SENSOR_LEVELS = {  # Sense v2 sensor: typical value, spread
     "TEMPERATURE": (21.5, 1.5),
     "HUMIDITY": (45.0, 6.0),
@@ -124,8 +133,9 @@ class Exchange:
 class Traffic:
     """An endless, reproducible stream of exchanges in which device responses keep DEVICE_SHARE of the body bytes."""
 
-    def __init__(self, seed: int, device_share: float = DEVICE_SHARE):
+    def __init__(self, seed: int, device_share: float = DEVICE_SHARE, full_export: bool = False):
         self.device_share = device_share
+        self.full_export = full_export
         self.rng = random.Random(seed)
         self.clock = (CAPTURED + timedelta(days=seed)).timestamp()
         self.newest_day = ANCHOR - timedelta(days=SEED_SPAN_DAYS * seed)
@@ -137,11 +147,16 @@ class Traffic:
         self.image_pool = [self._image_body() for _ in range(100)]
 
     def __iter__(self) -> Iterator[Exchange]:
-        device_kinds = (self._band_sleep, self._band_run, self._sense_timeline, self._sense_sensors)
+        device_kinds, device_weights = (self._band_sleep, self._band_run, self._sense_timeline, self._sense_sensors), (
+            1, 1, 3, 2)
+        if self.full_export:  # every long-array endpoint
+            device_kinds = (self._band_export, self._sense_timeline, self._sense_sensors, self._sense_all_sensors,
+                            self._sense_sensor_history, self._sense_trends_v2, self._sense_trends_v1)
+            device_weights = (2, 8, 4, 4, 4, 1, 1)
         other_kinds = (self._json_api, self._beacon, self._page, self._image)
         while True:
             device = self.device_bytes < self.device_share * self.body_bytes
-            kinds, weights = (device_kinds, (1, 1, 3, 2)) if device else (other_kinds, (50, 15, 4, 31))
+            kinds, weights = (device_kinds, device_weights) if device else (other_kinds, (50, 15, 4, 31))
             ex = self.rng.choices(kinds, weights)[0]()
             self.clock += self.rng.expovariate(1.25)
             self.exchanges += 1
@@ -189,16 +204,18 @@ class Traffic:
             self.clock, duration, method, url, headers, request_body, status, response_headers, body, gzipped, device
         )
 
-    def _next_day(self, kind: str) -> date:
-        """The next older day of device history of this kind: each kind walks back from the seed's newest day."""
-        used = self.days_used[kind] = self.days_used.get(kind, 0) + 1
-        return self.newest_day - timedelta(days=used)
+    def _next_day(self, kind: str, days: int = 1) -> date:
+        """The next older day (or span of `days`) of device history of this kind: each kind walks back from the
+        seed's newest day (v1 Sense kinds from further back)."""
+        used = self.days_used[kind] = self.days_used.get(kind, 0) + days
+        return self.newest_day - timedelta(days=used + V1_SKIP_DAYS.get(kind, 0))
 
     # -- Microsoft Band (BAND-API.md §A): GET /v1/Events(eventType='…')?$expand=…
 
-    def _band_events(self, event_type: str, expand: str, events: list[dict]) -> Exchange:
+    def _band_events(self, event_type: str | None, expand: str, events: list[dict]) -> Exchange:
         payload = {"odata.metadata": f"https://{BAND_HOST}/v1/$metadata#Events", "value": events}
-        url = f"https://{BAND_HOST}/v1/Events(eventType=%27{event_type}%27)?$expand={expand}&$top={len(events)}"
+        key = f"(eventType=%27{event_type}%27)" if event_type else ""
+        url = f"https://{BAND_HOST}/v1/Events{key}?$expand={expand}&$top={len(events)}"
         headers = [
             ("Authorization", f"WRAP access_token={self.token}"),
             ("Accept", "application/json"),
@@ -216,6 +233,17 @@ class Traffic:
     def _band_run(self) -> Exchange:
         events = [self._run_event(self._next_day("band_run")) for _ in range(self.rng.choice((1, 1, 2)))]
         return self._band_events("Running", "Info%2CSequences%2CMapPoints", events)
+
+    def _band_export(self) -> Exchange:
+        """The full export: `/v1/Events?$expand=Sequences,Info,MapPoints` paged by the app, every kind of event in
+        each page (sleeps with minute rows and sequences, runs with GPS points as well)."""
+        events = []
+        for _ in range(self.rng.randint(2, 6)):
+            if self.rng.random() < 0.6:
+                events.append(self._sleep_event(self._next_day("band_sleep")))
+            else:
+                events.append(self._run_event(self._next_day("band_run")))
+        return self._band_events(None, "Sequences%2CInfo%2CMapPoints", events)
 
     def _sleep_event(self, night: date) -> dict:
         """A night of 7-9 hours: alternating awake and sleep sequences, and a minute row per minute."""
@@ -481,6 +509,78 @@ class Traffic:
             url, body, device=True, gzipped=True, method="POST", request_headers=headers, request_body=request
         )
 
+    def _sense_all_sensors(self) -> Exchange:
+        """GET /v1/room/all_sensors/24hours: five sensors' 288 five-minute samples (SENSE-API.md §2d), a gap (-1) now
+        and then, and now and then a bucket in which every sensor reads 0 (the server's default: no reading)."""
+        rng = self.rng
+        day = self._next_day("sense_all_sensors")
+        start = int(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp() * 1000)
+        stamps = [start + i * 300_000 for i in range(288)]
+        empty = {t for t in stamps if rng.random() < 0.01}
+        payload = {
+            name: [{"datetime": t, "offset_millis": SENSE_OFFSET_MS,
+                    "value": 0.0 if t in empty else self._v1_value(name)} for t in stamps]
+            for name in V1_SENSORS
+        }
+        url = f"https://{SENSE_HOST}/v1/room/all_sensors/24hours?from_utc={start + 86_400_000}"
+        body = Body(orjson.dumps(payload), "application/json")
+        return self._exchange(url, body, device=True, gzipped=True, request_headers=self._sense_headers())
+
+    def _sense_sensor_history(self) -> Exchange:
+        """GET /v1/room/{sensor}/week: a week of one sensor's hourly samples."""
+        rng = self.rng
+        day = self._next_day("sense_sensor_history", 7)
+        start = int(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp() * 1000)
+        name = rng.choice(V1_SENSORS)
+        payload = [{"datetime": start + i * 3_600_000, "offset_millis": SENSE_OFFSET_MS, "value": self._v1_value(name)}
+                   for i in range(168)]
+        url = f"https://{SENSE_HOST}/v1/room/{name}/week?from={start + 7 * 86_400_000}"
+        body = Body(orjson.dumps(payload), "application/json")
+        return self._exchange(url, body, device=True, gzipped=True, request_headers=self._sense_headers())
+
+    def _v1_value(self, name: str) -> float:
+        level, spread = SENSOR_LEVELS[name.upper()]
+        return -1 if self.rng.random() < 0.02 else round(abs(self.rng.gauss(level, spread)), 2)
+
+    def _sense_trends_v2(self) -> Exchange:
+        """GET /v2/trends/LAST_3_MONTHS: a score grid per month, durations per month, the sleep-depth bubbles."""
+        rng = self.rng
+        months = [rng.choice((30, 31)) for _ in range(3)]
+        scores = [{"values": [rng.choice((-1, *range(40, 99))) for _ in range(n)], "titles": [name]}
+                  for n, name in zip(months, ("MAR", "APR", "MAY"))]
+        hours = [{"values": [round(rng.uniform(5, 9.5), 2) for _ in range(n)], "titles": [name]}
+                 for n, name in zip(months, ("MAR", "APR", "MAY"))]
+        payload = {
+            "available_time_scales": ["LAST_WEEK", "LAST_MONTH", "LAST_3_MONTHS"],
+            "graphs": [
+                {"time_scale": "LAST_3_MONTHS", "title": "Sleep Score", "data_type": "SCORES", "graph_type": "GRID",
+                 "min_value": 0, "max_value": 100, "sections": scores},
+                {"time_scale": "LAST_3_MONTHS", "title": "Sleep Duration", "data_type": "HOURS",
+                 "graph_type": "BAR", "min_value": 0, "max_value": 9.5, "sections": hours},
+                {"time_scale": "LAST_3_MONTHS", "title": "Sleep Depth", "data_type": "PERCENTS",
+                 "graph_type": "BUBBLES", "sections": [{"values": [0.3, 0.45, 0.25],
+                                                        "titles": ["LIGHT", "MEDIUM", "SOUND"]}]},
+            ],
+        }
+        body = Body(orjson.dumps(payload), "application/json")
+        url = f"https://{SENSE_HOST}/v2/trends/LAST_3_MONTHS"
+        return self._exchange(url, body, device=True, gzipped=True, request_headers=self._sense_headers())
+
+    def _sense_trends_v1(self) -> Exchange:
+        """GET /v1/insights/trends/graph: a month of nightly sleep scores (UTC midnights, the server's stamps)."""
+        rng = self.rng
+        day = self._next_day("sense_trends_v1", 30)
+        start = int(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp() * 1000)
+        points = [{"data_label": rng.choice(("GOOD", "OK", "BAD")), "datetime": start + i * 86_400_000,
+                   "offset_millis": SENSE_OFFSET_MS, "x_value": "", "y_value": float(rng.randint(40, 98))}
+                  for i in range(30)]
+        payload = [{"data_points": points, "data_type": "SLEEP_SCORE", "graph_type": "TIME_SERIES_LINE",
+                    "options": ["1W", "2W", "1M", "3M", "ALL"], "time_period": "1M",
+                    "title": "SLEEP SCORE OVER TIME"}]
+        body = Body(orjson.dumps(payload), "application/json")
+        url = f"https://{SENSE_HOST}/v1/insights/trends/graph?data_type=SLEEP_SCORE&time_period=1M"
+        return self._exchange(url, body, device=True, gzipped=True, request_headers=self._sense_headers())
+
     # -- unrelated traffic: bodies come from pools made once per seed; URLs differ every time
 
     def _json_api(self) -> Exchange:
@@ -647,8 +747,9 @@ def _har_entry(ex: Exchange) -> dict:
     }
 
 
-def write_flow(path: Path, traffic: Traffic, size: int) -> None:
-    """A mitmproxy flow dump of about `size` bytes: HTTPS flows as mitmproxy 12 records them (TLS, certificates).
+def write_flow(path: Path, traffic: Traffic, size: int, count: int | None = None) -> None:
+    """A mitmproxy flow dump of about `size` bytes, or of `count` exchanges: HTTPS flows as mitmproxy 12 records
+    them (TLS, certificates).
 
     Each flow's state is a copy of one template state with the exchange's values, written with mitmproxy's
     own tnetstring encoder (what FlowWriter.add does after `get_state()`), which is much faster than
@@ -660,7 +761,7 @@ def write_flow(path: Path, traffic: Traffic, size: int) -> None:
     with open(path, "wb") as f:
         for n, ex in enumerate(traffic):
             tnetstring.dump(_flow_state(ex, n, template), f)
-            if f.tell() >= size:
+            if (n + 1 == count) if count else f.tell() >= size:
                 break
 
 
@@ -738,17 +839,36 @@ def ensure(kind: str, mb: float, seed: int = 0, *, device_share: float = DEVICE_
     generated first if missing."""
     share = "" if device_share == DEVICE_SHARE else f"-device{device_share:g}"
     path = DATA / f"{kind}-{mb:g}mb-seed{seed}{share}-v{VERSION}.{kind}"
+    writer = write_har if kind == "har" else write_flow
+    return _cached(path, force, lambda: Traffic(seed, device_share),
+                   lambda out, traffic: writer(out, traffic, int(mb * MB)))
+
+
+def ensure_full_export(mb: float, seed: int = 0, *, force: bool = False) -> tuple[Path, Path]:
+    """The cached full export (`Traffic(full_export=True)`): a HAR of about `mb` MB, and a flow dump of the same
+    exchanges (smaller: gzip bodies stay compressed); generated first if missing."""
+    name = f"{mb:g}mb-seed{seed}-full-v{VERSION}"
+    har = _cached(DATA / f"har-{name}.har", force, lambda: Traffic(seed, FULL_SHARE, full_export=True),
+                  lambda out, traffic: write_har(out, traffic, int(mb * MB)))
+    count = orjson.loads(_stats_path(har).read_bytes())["exchanges"]
+    flow = _cached(DATA / f"flow-{name}.flow", force, lambda: Traffic(seed, FULL_SHARE, full_export=True),
+                   lambda out, traffic: write_flow(out, traffic, 0, count))
+    return har, flow
+
+
+def _cached(path: Path, force: bool, traffic: Callable[[], Traffic], write: Callable[[Path, Traffic], None]) -> Path:
+    """`path`, written first (with its .stats.json) unless it is there already."""
     stats_path = _stats_path(path)
     if path.exists() and stats_path.exists() and not force:
         return path
     DATA.mkdir(parents=True, exist_ok=True)
     print(f"generating {path.name} ...", file=sys.stderr, flush=True)
     started = time.perf_counter()
-    traffic = Traffic(seed, device_share)
+    source = traffic()
     partial = path.with_name(path.name + ".partial")
-    (write_har if kind == "har" else write_flow)(partial, traffic, int(mb * MB))
+    write(partial, source)
     partial.replace(path)
-    stats = {"format": kind, "file_bytes": path.stat().st_size, **traffic.stats()}
+    stats = {"format": path.suffix[1:], "file_bytes": path.stat().st_size, **source.stats()}
     stats["seconds"] = round(time.perf_counter() - started, 1)
     stats_path.write_bytes(orjson.dumps(stats, option=orjson.OPT_INDENT_2))
     print(f"  {describe(path)}", file=sys.stderr, flush=True)
@@ -775,9 +895,14 @@ def main() -> None:
     parser.add_argument("mb", type=float, help="file size in MB (10^6 bytes)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device-share", type=float, default=DEVICE_SHARE, help="of the response body bytes")
+    parser.add_argument("--full-export", action="store_true",
+                        help=f"a full export ({FULL_SHARE:.0%} device bytes, every endpoint): a HAR and a flow dump")
     parser.add_argument("--force", action="store_true", help="regenerate even if cached")
     args = parser.parse_args()
-    print(ensure(args.kind, args.mb, args.seed, device_share=args.device_share, force=args.force))
+    if args.full_export:
+        print(*ensure_full_export(args.mb, args.seed, force=args.force), sep="\n")
+    else:
+        print(ensure(args.kind, args.mb, args.seed, device_share=args.device_share, force=args.force))
 
 
 if __name__ == "__main__":

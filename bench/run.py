@@ -23,7 +23,7 @@ from pathlib import Path
 
 import orjson
 
-from make_captures import DEVICE_SHARE, MB, describe, ensure
+from make_captures import DEVICE_SHARE, MB, describe, ensure, ensure_full_export
 from make_year import ensure_year
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -88,8 +88,50 @@ for (name, schema), group in sorted(bodies.items()):
 sys.stdout.write(orjson.dumps(costs).decode())
 """
 
-FULL = {"har_mb": 200, "flow_mb": 100, "big_har_mb": 1000, "jobs_mb": 50, "repeat": 3}
-QUICK = {"har_mb": 20, "flow_mb": 10, "big_har_mb": 0, "jobs_mb": 5, "repeat": 2}
+# The device responses of a capture, decoded as `convert` does, a stage at a time (the best of three passes each):
+# the JSON parse of their bodies, the schema check, and the decoders with the rows made into frames (RowBuffer).
+DECODE_COST = """
+import sys, time, orjson
+from pathlib import Path
+from converters import devices
+from converters.captures import Exchange, read_capture
+from converters.devices.base import Request
+from converters.hosts import BodyWanted
+from converters.pipeline import RowBuffer
+from converters.redaction import source_file
+from converters.validation import schema_problem
+items = []
+for item in read_capture(Path(sys.argv[1]), wants_body=BodyWanted(())):
+    if isinstance(item, Exchange) and (m := devices.match(item.host, item.method, item.path)):
+        if devices.decodes(item, m) and m.endpoint.reads == "response" and item.body:
+            request = Request(m.path_params, devices.parse_query(item.query), item.request_body, item.captured_at)
+            items.append((item.body, m.endpoint, request))
+def best(run):
+    times = []
+    for _ in range(3):
+        started = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - started)
+    return min(times)
+payloads = [orjson.loads(body) for body, _, _ in items]
+provenance = {"participant_id": None, "source_file": source_file("x.har"), "source_entry": 0, "captured_at": 0}
+def decode():
+    rows = RowBuffer()
+    for payload, (_, endpoint, request) in zip(payloads, items):
+        rows.add(endpoint.decode(payload, request), provenance)
+    return sum(p.height for parts in rows.parts().values() for p in parts)
+assert all(schema_problem(e.schema, p) is None for p, (_, e, _) in zip(payloads, items))
+cost = {
+    "responses": len(items), "bytes": sum(len(b) for b, _, _ in items), "rows": decode(),
+    "parse_s": best(lambda: [orjson.loads(b) for b, _, _ in items]),
+    "check_s": best(lambda: [schema_problem(e.schema, p) for p, (_, e, _) in zip(payloads, items)]),
+    "decode_s": best(decode),
+}
+sys.stdout.write(orjson.dumps(cost).decode())
+"""
+
+FULL = {"har_mb": 200, "flow_mb": 100, "big_har_mb": 1000, "jobs_mb": 50, "full_export_mb": 200, "repeat": 3}
+QUICK = {"har_mb": 20, "flow_mb": 10, "big_har_mb": 0, "jobs_mb": 5, "full_export_mb": 20, "repeat": 2}
 
 
 @dataclass
@@ -339,6 +381,50 @@ def bench_schema(args, table: Table) -> None:
         table.target(f"{label}{cost['bytes'] / MB:.0f} MB)", ratio, "x", "< 1x", ratio < 1)
 
 
+def bench_full_export(args, table: Table) -> None:
+    """A full export (most of its bytes device responses, every long-array endpoint; issue 20): its HAR against
+    json.load and haralyzer, its flow dump (the same exchanges) against a FlowReader pass, side by side in the same
+    rounds, and the decoding of its device responses per MB of their bodies."""
+    har, flow = ensure_full_export(args.full_export_mb, args.seed)
+    table.notes.append(f"capture {describe(har)}")
+    table.notes.append(f"capture {describe(flow)}")
+    label = f"Full export {args.full_export_mb:g} MB"
+    har_floor = Case(f"{label} HAR: json.load (floor)", [PY, "-c", FLOOR_HAR, str(har)])
+    har_peer = Case(f"{label} HAR: haralyzer pages/entries + json.loads (peer)", [PY, "-c", PEER_HAR, str(har)])
+    har_databack = Case(f"{label} HAR: databack convert", [*DATABACK, "convert", str(har)], convert=True)
+    flow_floor = Case(f"{label} flow: FlowReader.stream() (floor)", [PY, "-c", FLOOR_FLOW, str(flow)])
+    flow_databack = Case(f"{label} flow: databack convert", [*DATABACK, "convert", str(flow)], convert=True)
+    cases = [har_floor, har_peer, har_databack, flow_floor, flow_databack]
+    measure(cases, args.repeat, args.timeout)
+    for case in cases:
+        table.timing(case)
+    vs_floor, vs_peer = side_by_side(har_databack, har_floor), side_by_side(har_databack, har_peer)
+    table.target(f"{label} HAR: databack / floor", vs_floor, "x", "<= 1.3x", vs_floor is not None and vs_floor <= 1.3)
+    table.target(f"{label} HAR: databack / peer", vs_peer, "x", "<= 0.5x", vs_peer is not None and vs_peer <= 0.5)
+    for case in (har_databack, flow_databack):
+        peak = case.peak_mb if case.ok else None
+        table.target(f"{case.name}: peak RSS", peak, " MB", "<= 200 MB", peak is not None and peak <= 200)
+    ratio = side_by_side(flow_databack, flow_floor)
+    table.target(f"{label} flow: databack / floor", ratio, "x", "<= 0.5x", ratio is not None and ratio <= 0.5)
+    print("  decoding of the device responses, a stage at a time", file=sys.stderr, flush=True)
+    try:
+        child = subprocess.run([PY, "-c", DECODE_COST, str(har)], cwd=ROOT, capture_output=True, timeout=args.timeout)
+        lines = child.stderr.decode(errors="replace").strip().splitlines() or ["no output"]
+        why = None if child.returncode == 0 else f"exit {child.returncode}: {lines[-1]}"
+    except subprocess.TimeoutExpired:
+        why = f"timed out after {args.timeout:.0f} s"
+    if why:
+        table.rows.append((f"{label}: decoding per MB of device bodies", f"failed ({why[:200]})", "", "", "", ""))
+        return
+    cost = orjson.loads(child.stdout)
+    mb = cost["bytes"] / MB
+    what = f"{label}: per MB of device bodies ({cost['responses']:,} responses, {mb:.0f} MB, {cost['rows']:,} rows)"
+    for stage, name in (("parse_s", "JSON parse"), ("check_s", "schema check"), ("decode_s", "decoders to frames")):
+        table.rows.append((f"{what}: {name}", f"{cost[stage] / mb:.4f}", "", "", "", ""))
+    ratio = cost["check_s"] / cost["parse_s"]
+    table.target(f"{label}: schema check / JSON parse of the device bodies", ratio, "x", "< 1x", ratio < 1)
+
+
 def bench_help(args, table: Table) -> None:
     typer = Case('python -c "import typer"', [PY, "-c", "import typer"])
     databack = Case("databack --help", [*DATABACK, "--help"])
@@ -362,8 +448,8 @@ def bench_report(args, table: Table) -> None:
     table.target(f"{label}: report.html", size, " MB", "<= 20 MB", size is not None and size <= 20)
 
 
-BENCHES = {"har": bench_har, "schema": bench_schema, "flow": bench_flow, "jobs": bench_jobs, "help": bench_help,
-           "report": bench_report}
+BENCHES = {"har": bench_har, "schema": bench_schema, "flow": bench_flow, "full": bench_full_export, "jobs": bench_jobs,
+           "help": bench_help, "report": bench_report}
 
 
 def machine() -> str:
@@ -387,6 +473,8 @@ def parse_args() -> argparse.Namespace:
     big_default = FULL["big_har_mb"]
     parser.add_argument("--big-har-mb", type=float, help=f"HAR for memory growth, 0: skip (default {big_default})")
     parser.add_argument("--jobs-mb", type=float, help=f"each capture of the many-files run (default {FULL['jobs_mb']})")
+    parser.add_argument("--full-export-mb", type=float,
+                        help=f"the full export's HAR; its flow dump: the same exchanges (default {FULL['full_export_mb']})")
     parser.add_argument("--jobs-files", type=int, default=8, help="captures of the many-files run (default 8)")
     parser.add_argument("--jobs-kind", choices=("mixed", "har", "flow"), default="mixed",
                         help="HAR and flow dumps alternately (the default), or one kind")

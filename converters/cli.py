@@ -116,7 +116,8 @@ def convert(
         list[Path],
         typer.Argument(
             metavar="PATH...",
-            help="Capture files (HAR or mitmproxy flow), folders to search, quoted globs, or - for stdin.",
+            help="Capture files (HAR or mitmproxy flow), zip or tar archives of them, folders to search, quoted globs, "
+            "or - for stdin.",
             show_default=False,
         ),
     ],
@@ -327,7 +328,9 @@ def scrub(
 def inspect(
     paths: Annotated[
         list[Path],
-        typer.Argument(metavar="PATH...", help="Capture files, folders or quoted globs.", show_default=False),
+        typer.Argument(
+            metavar="PATH...", help="Capture files, zip or tar archives, folders or quoted globs.", show_default=False
+        ),
     ],
     json_report: Annotated[bool, typer.Option("--json", help="Print the inspection as JSON.")] = False,
     quick: Annotated[
@@ -577,7 +580,7 @@ def _progress(console, inputs: list, label: str = "converting"):
 
     @contextmanager
     def bar():
-        read = BytesRead([i.path for i in inputs])
+        read = BytesRead([i.path for i in inputs if not (i.error or i.skip)])
         stop = threading.Event()
         with Progress(
             TextColumn("{task.description}"),

@@ -33,6 +33,7 @@ from urllib.parse import unquote_plus
 
 from . import devices
 from .captures import CaptureError, Exchange, Skipped, detect_format, read_capture, reading_cost
+from .captures.archives import not_a_capture
 from .captures.har import NOT_A_HAR
 from .devices.base import normalise_path
 from .parallel import map_files
@@ -162,8 +163,8 @@ def inspect_file(inp: Input, quick: bool = False, debug: bool = False) -> tuple[
 def _inspect_file(inp: Input, quick: bool) -> tuple[FileSummary, dict[RowKey, Row]]:
     summary = FileSummary(inp.source_file)
     rows: dict[RowKey, Row] = {}
-    if inp.error:
-        summary.status, summary.error = "failed", redaction.message(inp.error)
+    if inp.error or inp.skip:
+        summary.status, summary.error = "failed" if inp.error else "skipped", redaction.message(inp.error or inp.skip)
         return summary, rows
     try:
         summary.size_bytes = inp.path.stat().st_size
@@ -172,7 +173,7 @@ def _inspect_file(inp: Input, quick: bool) -> tuple[FileSummary, dict[RowKey, Ro
         summary.status, summary.error = "failed", redaction.message(f"cannot read the file: {e.strerror or e}")
         return summary, rows
     if summary.format is None:
-        reason = "empty file" if summary.size_bytes == 0 else "not a HAR file or a mitmproxy flow dump"
+        reason = not_a_capture(inp.path, summary.size_bytes)
         summary.status, summary.error = ("failed" if inp.explicit else "skipped"), redaction.message(reason)
         return summary, rows
     if summary.format == "json":

@@ -26,6 +26,7 @@ import polars as pl
 from . import devices, generic, redaction, saved, spill, views
 from .spill import Part
 from .captures import CaptureError, Exchange, Skipped, detect_format, read_capture, reading_cost
+from .captures.archives import ArchiveError, ArchiveMember, archive_kind, members, not_a_capture
 from .captures.pipe import Decoded, NotDevice, read_capture_beside
 from .captures.sniff import loads_json
 from .dedupe import FILE_INDEX, Losses, by_key, dedupe
@@ -42,11 +43,12 @@ Status = Literal["ok", "partial", "failed", "skipped"]
 
 @dataclass(frozen=True, slots=True)
 class Input:
-    path: Path
+    path: Path | ArchiveMember  # a file, or a member of a zip or tar archive (read in place)
     name: str  # as written to `source_file`: the path as given, or for files found in a folder, below its parent
     explicit: bool  # named on the command line (not found by walking a folder)
     participant_id: str | None = None
     error: str | None = None  # a reason not to convert this input at all (e.g. no participant for it)
+    skip: str | None = None  # a reason to pass it over as holding no capture, nothing lost (a link in an archive)
     endpoint: str | None = None  # for saved single responses: read them as this endpoint
     generic: tuple[str, ...] = ()  # host globs whose JSON responses are exported generically
     source_file: Safe | None = None  # what outputs call it: `name`, or pseudonymised (`participants.assign`)
@@ -181,7 +183,32 @@ def collect_inputs(paths: Iterable[Path], exclude: Path | None = None) -> list[I
                         inputs.append(Input(f, str(Path(p.resolve().name) / rel), explicit=False))
         else:
             inputs.append(Input(p, str(p), explicit=True))
-    return inputs
+    return [member for inp in inputs for member in archive_members(inp)]
+
+
+def archive_members(inp: Input) -> list[Input]:
+    """A zip or tar archive's members as inputs of their own, named below the archive's name (`study.zip/p07/a.har`),
+    found as files in a folder are; the input itself if it is no archive. An archive that cannot be listed, or is
+    past a limit, is one failed input; a member refused (an unsafe name, past a limit) a failed one, a link a
+    skipped one."""
+    try:
+        kind = archive_kind(inp.path) if isinstance(inp.path, Path) else None
+    except OSError:
+        return [inp]  # the conversion says why the file cannot be read
+    if kind is None:
+        return [inp]
+    try:
+        found = members(inp.path, kind)
+    except (ArchiveError, OSError) as e:
+        reason = str(e) if isinstance(e, ArchiveError) else f"cannot read the file: {e.strerror or e}"
+        return [replace(inp, error=reason)]
+    if not found:
+        return [replace(inp, error=f"an empty {kind[0]} archive: no files in it")]
+    return [
+        Input(m, f"{inp.name}/{m.name}", explicit=False) if isinstance(m, ArchiveMember)
+        else Input(inp.path, f"{inp.name}/{m.name}", explicit=False, **{"skip" if m.skip else "error": m.reason})
+        for m in found
+    ]
 
 
 def spool_stdin(stream: BinaryIO, folder: Path) -> Input:
@@ -228,7 +255,8 @@ def update(
     done = {f.file: f.sha256 for f in previous_files if f.status != "failed"}
     skipped = [
         i for i in inputs
-        if i.error is None and i.source_file in done and done[i.source_file] == sha256_or_none(i.path)
+        if i.error is None and i.skip is None and i.source_file in done
+        and done[i.source_file] == sha256_or_none(i.path)
     ]
     todo = [i for i in inputs if i not in skipped]
     redone = {i.source_file for i in todo}
@@ -661,8 +689,8 @@ def _convert_file(
     inp: Input, separate_reader: bool, spill_dir: Path | None
 ) -> tuple[FileReport, FileRows]:
     report = FileReport(inp.source_file, participant_id=inp.participant_id)
-    if inp.error:
-        report.status, report.error = "failed", redaction.message(inp.error)
+    if inp.error or inp.skip:
+        report.status, report.error = "failed" if inp.error else "skipped", redaction.message(inp.error or inp.skip)
         return report, {}
     if separate_reader:  # the reading process takes the hash as it reads
         frames = _read_file(inp, report, separate_reader, spill_dir)
@@ -686,7 +714,7 @@ def _read_file(
         report.status, report.error = "failed", redaction.message(f"cannot read the file: {e.strerror or e}")
         return {}
     if report.format is None:
-        reason = "empty file" if report.size_bytes == 0 else "not a HAR file or a mitmproxy flow dump"
+        reason = not_a_capture(inp.path, report.size_bytes)
         report.status, report.error = ("failed" if inp.explicit else "skipped"), redaction.message(reason)
         return {}
     try:

@@ -9,10 +9,11 @@ everything yielded before it is good and is kept.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Callable, Iterator, Literal
+from typing import BinaryIO, Callable, Iterator, Literal
 
 Format = Literal["har", "flow", "json"]  # "json": a response saved on its own, not a capture
 
@@ -60,6 +61,11 @@ class CaptureError:
 
 
 Item = Exchange | Skipped | CaptureError
+
+
+def open_capture(path: Path) -> BinaryIO:
+    """A capture's bytes, buffered (`peek` works): a file's, or a zip or tar member's (`archives.ArchiveMember`)."""
+    return open(path, "rb") if isinstance(path, (str, os.PathLike)) else path.open("rb")
 
 
 def detect_format(path: Path) -> Format | None:

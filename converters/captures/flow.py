@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator, NamedTuple
 
-from . import CaptureError, Exchange, Item, Skipped, WantsBody, old_flows
+from . import CaptureError, Exchange, Item, Skipped, WantsBody, old_flows, open_capture
 from . import tnetstring_walk as walk
 from .bodies import GZIP_MAGIC, decode_failure
 
@@ -267,7 +267,7 @@ def _authority_host(authority: str) -> str:
 @contextmanager
 def _open_dump(path: Path) -> Iterator[io.BufferedReader | gzip.GzipFile]:
     """The dump opened for reading, decompressed if gzipped (FlowReader needs `peek`, which both have)."""
-    with open(path, "rb") as raw:
+    with open_capture(path) as raw:
         yield gzip.GzipFile(fileobj=raw) if raw.peek(2)[:2] == GZIP_MAGIC else raw
 
 

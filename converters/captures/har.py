@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 
 import ijson
 
-from . import CaptureError, Exchange, Item, Skipped, WantsBody
+from . import CaptureError, Exchange, Item, Skipped, WantsBody, open_capture
 from .bodies import GZIP_MAGIC, dechunk, gunzip_if_gzipped
 from .har_runs import IJSON, READ_SIZE, har_entries
 from .sniff import BOM, JSONP, ZLIB_HEADERS, json_encoding
@@ -96,7 +96,7 @@ def _json_bytes(path: Path, text_encoding: str | None) -> Iterator[io.BufferedRe
     """The file opened for reading its JSON as UTF-8 bytes: decompressed if zlib or gzip, positioned after any
     UTF-8 BOM, transcoded from UTF-16 or UTF-32 (by a BOM or the NULs around the first characters) or from
     `text_encoding`, and out of HAR Viewer's JSONP wrapping (`onInputData({...});`)."""
-    with open(path, "rb") as raw:
+    with open_capture(path) as raw:
         magic = raw.peek(2)[:2]
         if magic == GZIP_MAGIC:
             stream: io.BufferedReader | gzip.GzipFile = gzip.GzipFile(fileobj=raw)

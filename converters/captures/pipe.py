@@ -115,7 +115,7 @@ def read_capture_beside(
 
 
 def _request(path: Path, fmt: Format, display_name: str, generic_globs: tuple[str, ...]) -> bytes:
-    return pickle.dumps((str(path), fmt, display_name, generic_globs))
+    return pickle.dumps((str(path) if isinstance(path, Path) else path, fmt, display_name, generic_globs))
 
 
 def _start(request: bytes) -> subprocess.Popen:
@@ -167,6 +167,7 @@ def _serve(requests: BinaryIO, out: BinaryIO) -> None:
     None (or the OSError that stopped the reading, or the traceback of a bug). A thread writes the batches, so that
     the parse goes on, up to `QUEUE_BATCHES` ahead, while the pipe is full (a capture read ahead gets ahead)."""
     path, fmt, display_name, generic_globs = pickle.load(requests)
+    path = Path(path) if isinstance(path, str) else path  # a file, or a member of an archive
     queue: Queue[bytes | None] = Queue(QUEUE_BATCHES)
     gone = threading.Event()
     writer = threading.Thread(target=_write_all, args=(queue, out, gone))
@@ -184,8 +185,8 @@ def _serve(requests: BinaryIO, out: BinaryIO) -> None:
     unread = _unread_counter(out)
     hashing = ThreadPoolExecutor(1)  # hashlib lets go of the GIL: the hash is taken beside the parse
     try:
-        digest = hashing.submit(sha256_or_none, Path(path))
-        for item in read_capture(Path(path), fmt, display_name=display_name, wants_body=wanted):
+        digest = hashing.submit(sha256_or_none, path)
+        for item in read_capture(path, fmt, display_name=display_name, wants_body=wanted):
             exchange = isinstance(item, Exchange)
             if exchange and not wanted(item.host):
                 not_device[item.host] += 1

@@ -11,7 +11,7 @@ from typing import Any
 
 import orjson
 
-from . import Format
+from . import Format, open_capture
 from .bodies import GZIP_MAGIC
 
 _HEAD_SIZE = 4096
@@ -29,7 +29,7 @@ def sniff_format(path: Path) -> Format | None:
     """Return "har" for JSON (after an optional BOM), zlib (.zhar) or gzipped JSON, "flow" for a (gzipped) tnetstring
     dump, None for an empty file or anything else. OSError (missing file, no permission) is left to the caller.
     """
-    with open(path, "rb") as capture:
+    with open_capture(path) as capture:
         head = capture.read(_HEAD_SIZE)
     if head.startswith(ZLIB_HEADERS):
         return "har"
