@@ -13,7 +13,7 @@ import shutil
 import tempfile
 import threading
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import closing, nullcontext
 from dataclasses import dataclass, field, replace
 from itertools import repeat
@@ -122,10 +122,20 @@ class FileReport:
 class Conversion:
     """The result of a run: every table that has rows (de-duplicated, sorted by key) and a report per input file.
     A table may be `spill.Sorted`: sorted on disk, to be written range by range (it too has `height`, `lazy()`,
-    `write_parquet` and `write_csv`)."""
+    `write_parquet` and `write_csv`). The views may still be being made from the other tables, in a thread, when
+    it is returned: `tables` waits for them, `decoded` holds the others (to be written meanwhile)."""
 
     files: list[FileReport]
-    tables: dict[str, spill.Frame]
+    decoded: dict[str, spill.Frame]  # the tables decoded from captures, then the generic tables
+    views: dict[str, pl.DataFrame] | Future = field(default_factory=dict)
+
+    @property
+    def tables(self) -> dict[str, spill.Frame]:
+        """Every table: those decoded, the views, then the generic tables."""
+        if isinstance(self.views, Future):
+            self.views = self.views.result()
+        decoded = {name: df for name, df in self.decoded.items() if name in TABLES}
+        return decoded | self.views | {name: df for name, df in self.decoded.items() if name not in TABLES}
 
     @property
     def duplicates(self) -> Counter[str]:
@@ -412,8 +422,10 @@ def combine(
         ranges = [p for p in pieces.get(name, ()) if p.height]
         if ranges:
             ordered[name] = spill.Sorted.joined(ranges) if isinstance(ranges[0], spill.Sorted) else pl.concat(ranges)
-    ordered |= views.derive(ordered)  # written with the tables they come from
-    return Conversion(reports, ordered | others)
+    deriving = ThreadPoolExecutor(1, thread_name_prefix="databack-views")  # made while the tables are written
+    derived = deriving.submit(views.derive, ordered)
+    deriving.shutdown(wait=False)
+    return Conversion(reports, ordered | others, derived)
 
 
 def _indexes(files: Iterable[str]) -> dict[str, int]:
@@ -532,22 +544,26 @@ class Reduced:
 
 def reduce_range(task: Reduce) -> Reduced:
     """A range de-duplicated and sorted: its rows read from their parts, and copies dropped and counted. A range
-    reduced ahead takes in the new rows, de-duplicated on their own, unless they share a record with it."""
+    reduced ahead takes in the new rows, de-duplicated on their own, unless they share a record with it (in a range
+    on disk, they are written beside it, to be sorted in as it is written)."""
     if task.earlier is None:
         return _reduced(task, *dedupe(_read_range(task, task.slices)))
     if not any(task.slices.values()):
         return task.earlier
     tables, losses = dedupe(_read_range(task, task.slices))
-    earlier = {name: spill.in_memory(rows) for name, rows in task.earlier.tables.items()}
-    if _share_records(list(task.slices), earlier, tables):
+    if _share_records(list(task.slices), task.earlier.tables, tables):
         slices = {name: task.earlier_slices.get(name, []) + rows for name, rows in task.slices.items()}
         return _reduced(task, *dedupe(_read_range(task, slices)))
     losses.add(task.earlier.losses)
-    merged = {}
+    merged: dict[str, spill.Frame] = {}
     for name in task.slices:
-        rows = [df.drop(FILE_INDEX, strict=False) for df in (earlier.get(name), tables[name]) if df is not None]
-        rows = [df for df in rows if df.height] or rows[-1:]
-        merged[name] = by_key(TABLES[name], pl.concat(rows)) if len(rows) > 1 else rows[0]
+        new, earlier = tables[name].drop(FILE_INDEX), task.earlier.tables.get(name)
+        if earlier is None or not earlier.height or not new.height:
+            merged[name] = new if earlier is None or not earlier.height else earlier
+        elif isinstance(earlier, spill.Sorted):
+            merged[name] = earlier.merged(new, task.folder)
+        else:
+            merged[name] = by_key(TABLES[name], pl.concat([earlier, new]))
     return _reduced(task, merged, losses)
 
 
@@ -562,15 +578,19 @@ def _read_range(task: Reduce, slices: dict[str, list[tuple[Part, int, int]]]) ->
     return frames
 
 
-def _reduced(task: Reduce, tables: dict[str, pl.DataFrame], losses: Losses) -> Reduced:
+def _reduced(task: Reduce, tables: dict[str, spill.Frame], losses: Losses) -> Reduced:
+    """The range's tables, written to its folder if it has one."""
     out = {}
     for name, df in tables.items():
-        df = df.drop(FILE_INDEX, strict=False)
-        out[name] = df if task.folder is None or df.is_empty() else spill.Sorted.written([df], task.folder)
+        if isinstance(df, pl.DataFrame):
+            df = df.drop(FILE_INDEX, strict=False)
+            if task.folder is not None and df.height:
+                df = spill.Sorted.written([df], task.folder, TABLES[name].key)
+        out[name] = df
     return Reduced(out, losses)
 
 
-def _share_records(names: list[str], earlier: dict[str, pl.DataFrame], new: dict[str, pl.DataFrame]) -> bool:
+def _share_records(names: list[str], earlier: dict[str, spill.Frame], new: dict[str, pl.DataFrame]) -> bool:
     """Whether rows of `new` are copies of a record in `earlier` (tables of one unit): a row's key, or for tables
     with a group, a group (the rows of one night). Rejects are never de-duplicated."""
     table = TABLES[names[0]]
@@ -578,9 +598,10 @@ def _share_records(names: list[str], earlier: dict[str, pl.DataFrame], new: dict
         return False
     record = ["participant_id", table.group] if table.group else list(table.key)
 
-    def records(tables: dict[str, pl.DataFrame]) -> pl.DataFrame:
-        return pl.concat([tables[n].select(record) for n in names if n in tables] or [pl.DataFrame(
-            schema={c: TABLES[names[0]].schema[c] for c in record})])
+    def records(tables: dict[str, spill.Frame]) -> pl.DataFrame:
+        frames = [df.select(record) if isinstance(df, pl.DataFrame) else df.columns(record)
+                  for name, df in tables.items() if name in names]
+        return pl.concat(frames or [pl.DataFrame(schema={c: table.schema[c] for c in record})])
 
     return records(new).join(records(earlier), on=record, how="semi", nulls_equal=True).height > 0
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -78,11 +78,16 @@ def write(
         with store.transaction(out) as tx:
             return write(conversion, tx, fmt, partition_by)
     tx = out
-    written = {name: tx.path(name if partition_by else f"{name}.{fmt}") for name in conversion.tables}  # in order
-    work = [(name, conversion.tables[name], path) for name, path in written.items()]
-    work.sort(key=lambda w: -w[1].height)  # the biggest first, so that no thread is left with one at the end
-    with ThreadPoolExecutor(min(len(work), os.cpu_count() or 1) or 1) as pool:  # polars lets go of the GIL
-        hashes = dict(zip([w[0] for w in work], pool.map(lambda w: _write_table(*w, fmt, partition_by), work)))
+    paths: dict[str, Path] = {}
+    hashing: dict[str, Future] = {}  # name -> the SHA-256 of its file, once written
+    with ThreadPoolExecutor(os.cpu_count() or 1) as pool:  # polars lets go of the GIL
+        for tables in (lambda: conversion.decoded, lambda: conversion.tables):  # the views once they are made
+            # the biggest first, so that no thread is left with one at the end
+            for name, df in sorted(((n, df) for n, df in tables().items() if n not in paths), key=lambda t: -t[1].height):
+                paths[name] = tx.path(name if partition_by else f"{name}.{fmt}")
+                hashing[name] = pool.submit(_write_table, name, df, paths[name], fmt, partition_by)
+    hashes = {name: future.result() for name, future in hashing.items()}
+    written = {name: paths[name] for name in conversion.tables}
     names = {p.name for p in written.values()}
     for name in [*TABLES, *(p.name.split(".")[0] for p in tx.out.glob(f"{generic.TABLE_PREFIX}*"))]:
         for stale in (f"{name}.parquet", f"{name}.csv", name):
