@@ -23,13 +23,13 @@ from typing import Any, BinaryIO, Callable, Iterable, Literal
 import orjson
 import polars as pl
 
-from . import devices, generic, redaction, saved, spill, views
+from . import devices, generic, limits, redaction, saved, spill, views
 from .spill import Part
 from .captures import CaptureError, Exchange, Skipped, detect_format, read_capture, reading_cost
 from .captures.archives import ArchiveError, ArchiveMember, archive_kind, members, not_a_capture
 from .captures.pipe import Decoded, NotDevice, read_capture_beside
 from .captures.sniff import loads_json
-from .dedupe import FILE_INDEX, Losses, by_key, dedupe
+from .dedupe import COPIES, FILE_INDEX, by_key, dedupe, losses, reconcile
 from .digest import sha256_or_none
 from .hosts import BodyWanted, host_matches
 from .parallel import Executor, executor
@@ -52,6 +52,7 @@ class Input:
     endpoint: str | None = None  # for saved single responses: read them as this endpoint
     generic: tuple[str, ...] = ()  # host globs whose JSON responses are exported generically
     source_file: Safe | None = None  # what outputs call it: `name`, or pseudonymised (`participants.assign`)
+    limits: limits.Limits = limits.DEFAULT  # the resource budget it is read within
 
     def __post_init__(self) -> None:
         if self.source_file is None:
@@ -61,8 +62,8 @@ class Input:
 @dataclass
 class FileReport:
     """What happened to one input file; every exchange is counted in exactly one category. Its captured text
-    (`CAPTURED`: the file's name, the error, hosts, paths, generic table names) is `Safe`: `as_dict`, the way to
-    every output, refuses any that is not."""
+    (every field but `OWN`: the file's name, the error, hosts, paths, generic table names) is `Safe`: `as_dict`,
+    the way to every output, refuses any that is not."""
 
     file: Safe
     participant_id: str | None = None
@@ -97,24 +98,33 @@ class FileReport:
             + self.not_device
         )
 
-    CAPTURED = ("file", "error", "undecoded_device_paths", "generic_responses", "unrecognised_hosts")
+    # Fields whose text is databack's own (statuses, formats, endpoint and table names, HTTP statuses, hashes) or
+    # the run's (participant ids): every other field holds captured text, which must be `Safe` (a field added
+    # later is one of those until named here).
+    OWN = frozenset({"participant_id", "format", "sha256", "status", "read_as", "device_responses", "http_errors",
+                     "skipped_entries", "rows", "duplicates", "conflicts"})
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> FileReport:
         """A report as `as_dict` wrote it (e.g. read back from report.json), its captured text redacted again."""
         fields = {k: Counter(v) if isinstance(v, dict) else v for k, v in d.items()}
-        for k in cls.CAPTURED:
-            value = fields.get(k)
+        for k, value in fields.items():
+            if k in cls.OWN:
+                continue
             if isinstance(value, Counter):
                 fields[k] = Counter({redaction.from_earlier_output(n): c for n, c in value.items()})
-            elif value is not None:
+            elif isinstance(value, str):
                 fields[k] = redaction.from_earlier_output(value, name=k == "file")
         return cls(**fields)
 
     def as_dict(self) -> dict[str, Any]:
-        for k in self.CAPTURED:
-            redaction.require(getattr(self, k), f"report field {k}")
-        return {k: ({str(n): c for n, c in sorted(v.items())} if isinstance(v, Counter) else v)
+        """Every field; `duplicates` and `conflicts` name the same tables, every one the file has rows in among them."""
+        for k, value in self.__dict__.items():
+            if k not in self.OWN:
+                redaction.require(value, f"report field {k}")
+        tables = dict.fromkeys([*self.rows, *self.duplicates, *self.conflicts], 0)
+        return {k: ({str(n): c for n, c in sorted(({**tables, **v} if k in ("duplicates", "conflicts") else v).items())}
+                    if isinstance(v, Counter) else v)
                 for k, v in self.__dict__.items()}
 
 
@@ -127,6 +137,7 @@ class Conversion:
 
     files: list[FileReport]
     decoded: dict[str, spill.Frame]  # the tables decoded from captures, then the generic tables
+    copies: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=COPIES))  # see `dedupe.COPIES`
     views: dict[str, pl.DataFrame] | Future = field(default_factory=dict)
 
     @property
@@ -246,7 +257,7 @@ def convert(
     with executor(jobs, scheduler) as ex:
         ahead = Ahead([i.source_file for i in inputs], spill_dir, ex)
         reports, parts = convert_files(inputs, progress, jobs, debug, spill_dir, ex, ahead)
-        return combine(reports, parts, spill_dir, ex, ahead)
+        return combine(reports, parts, spill_dir, ex, ahead=ahead)
 
 
 def update(
@@ -258,10 +269,12 @@ def update(
     debug: bool = False,
     spill_dir: Path | None = None,
     scheduler: str | None = None,
+    previous_copies: pl.DataFrame | None = None,
 ) -> tuple[Conversion, list[Input]]:
     """Add to an earlier run: inputs whose name and SHA-256 it already converted are skipped (their rows and
-    reports kept), the others converted and merged in, duplicates removed across old and new. Returns the
-    conversion and the inputs skipped."""
+    reports kept), the others converted and merged in, duplicates removed across old and new, and counted as one
+    run over all inputs would, given the earlier run's `copies.parquet` (`previous_copies`; None: an output without
+    one, whose counts are added to). Returns the conversion and the inputs skipped."""
     done = {f.file: f.sha256 for f in previous_files if f.status != "failed"}
     skipped = [
         i for i in inputs
@@ -277,19 +290,26 @@ def update(
         ahead = Ahead(files, spill_dir, ex, kept)
         reports, parts = convert_files(todo, progress, jobs, debug, spill_dir, ex, ahead)
         reports = [f for f in previous_files if f.file not in redone] + reports
-        return combine(reports, _joined([kept, parts]), spill_dir, ex, ahead), skipped
+        if previous_copies is not None:  # a record whose kept copy is converted again is noted anew
+            orphans = previous_copies.filter(pl.col("kept") & pl.col("source_file").is_in(redone))
+            previous_copies = previous_copies.join(orphans.select("table", "record"), on=["table", "record"],
+                                                   how="anti").filter(~pl.col("source_file").is_in(redone))
+        return combine(reports, _joined([kept, parts]), spill_dir, ex, previous_copies, ahead), skipped
 
 
 def merge(
-    outputs: list[tuple[dict[str, list[pl.LazyFrame]], list[FileReport]]],
+    outputs: list[tuple[dict[str, list[pl.LazyFrame]], list[FileReport], pl.DataFrame | None]],
     spill_dir: Path | None = None,
     jobs: int = 1,
     scheduler: str | None = None,
 ) -> Conversion:
-    """Combine the tables and reports of several runs (e.g. shards of one archive) as if they were one run."""
+    """Combine the tables, reports and `copies.parquet` of several runs (e.g. shards of one archive) as if they were
+    one run (an output without copies noted has its counts added to instead)."""
+    copies = [c for _, _, c in outputs]
     with executor(jobs, scheduler) as ex:
-        parts = [_taken_in(tables, spill_dir, ex) for tables, _ in outputs]
-        return combine([f for _, files in outputs for f in files], _joined(parts), spill_dir, ex)
+        parts = [_taken_in(tables, spill_dir, ex) for tables, _, _ in outputs]
+        earlier = None if any(c is None for c in copies) else pl.concat(copies) if copies else None
+        return combine([f for _, files, _ in outputs for f in files], _joined(parts), spill_dir, ex, earlier)
 
 
 def _taken_in(tables: dict[str, list[pl.LazyFrame]], spill_dir: Path | None, ex: Executor) -> dict[str, list[Part]]:
@@ -389,10 +409,13 @@ def combine(
     parts: dict[str, list],
     spill_dir: Path | None = None,
     ex: Executor | None = None,
+    earlier_copies: pl.DataFrame | None = None,
     ahead: Ahead | None = None,
 ) -> Conversion:
     """Rows of files (new, or kept from earlier runs and shards) as one de-duplicated set of tables; the copies
-    dropped are added to each file's report. Ties between copies captured at the same time go to the file whose
+    dropped are counted in each file's report, from the copies noted here and by the earlier runs
+    (`earlier_copies`: `dedupe.reconcile`), as one run would count them (without them, added to the counts
+    each report has). Ties between copies captured at the same time go to the file whose
     name sorts last, however the files were listed, sharded or added. Each table (with a group: the group's tables
     together) is cut into ranges of its key, reduced each on its own, `ex`'s tasks at a time; a table bigger than
     what fits in `spill.HOLD_ROWS` comes back as `spill.Sorted` pieces in `spill_dir`. The ranges `ahead` reduced
@@ -403,20 +426,23 @@ def combine(
     plan, _ = _plan(parts, indexes, spill_dir, ex, ahead.wait(indexes) if ahead else None)
     tasks = [task for unit in plan.values() for task in unit]
     results = [result for _, result in sorted(ex.map(reduce_range, tasks), key=lambda d: d[0])]
-    losses = Losses()
     pieces: dict[str, list] = {}
     for result in results:
-        losses.add(result.losses)
         for name, rows in result.tables.items():
             pieces.setdefault(name, []).append(rows)
+    copies = pl.concat([pl.DataFrame(schema=COPIES), *(r.copies for r in results)])
+    copies = copies if earlier_copies is None else reconcile(earlier_copies, copies)
+    counted = losses(copies)
     others = {}
     for name in sorted(n for n in parts if n not in TABLES):
         others[name], dropped = generic.dedupe(pl.concat(parts[name], how="diagonal_relaxed"))
         for source_file, n in dropped.iter_rows():
-            losses.duplicates[source_file][name] += n
+            counted.duplicates[source_file][name] += n
     for report in reports:
-        report.duplicates.update(losses.duplicates[report.file])
-        report.conflicts.update(losses.conflicts[report.file])
+        if earlier_copies is not None:  # every copy is in `copies`: counted anew
+            report.duplicates, report.conflicts = Counter(), Counter()
+        report.duplicates.update(counted.duplicates[report.file])
+        report.conflicts.update(counted.conflicts[report.file])
     ordered: dict[str, spill.Frame] = {}
     for name in TABLES:
         ranges = [p for p in pieces.get(name, ()) if p.height]
@@ -425,7 +451,7 @@ def combine(
     deriving = ThreadPoolExecutor(1, thread_name_prefix="databack-views")  # made while the tables are written
     derived = deriving.submit(views.derive, ordered)
     deriving.shutdown(wait=False)
-    return Conversion(reports, ordered | others, derived)
+    return Conversion(reports, ordered | others, copies, derived)
 
 
 def _indexes(files: Iterable[str]) -> dict[str, int]:
@@ -539,7 +565,7 @@ class Reduce:
 @dataclass(frozen=True)
 class Reduced:
     tables: dict[str, spill.Frame]  # the range, de-duplicated and sorted, in memory or written
-    losses: Losses
+    copies: pl.DataFrame  # `dedupe.COPIES` of the records seen more than once
 
 
 def reduce_range(task: Reduce) -> Reduced:
@@ -550,11 +576,11 @@ def reduce_range(task: Reduce) -> Reduced:
         return _reduced(task, *dedupe(_read_range(task, task.slices)))
     if not any(task.slices.values()):
         return task.earlier
-    tables, losses = dedupe(_read_range(task, task.slices))
+    tables, copies = dedupe(_read_range(task, task.slices))
     if _share_records(list(task.slices), task.earlier.tables, tables):
         slices = {name: task.earlier_slices.get(name, []) + rows for name, rows in task.slices.items()}
         return _reduced(task, *dedupe(_read_range(task, slices)))
-    losses.add(task.earlier.losses)
+    copies = pl.concat([task.earlier.copies, copies])  # of other records
     merged: dict[str, spill.Frame] = {}
     for name in task.slices:
         new, earlier = tables[name].drop(FILE_INDEX), task.earlier.tables.get(name)
@@ -564,7 +590,7 @@ def reduce_range(task: Reduce) -> Reduced:
             merged[name] = earlier.merged(new, task.folder)
         else:
             merged[name] = by_key(TABLES[name], pl.concat([earlier, new]))
-    return _reduced(task, merged, losses)
+    return _reduced(task, merged, copies)
 
 
 def _read_range(task: Reduce, slices: dict[str, list[tuple[Part, int, int]]]) -> dict[str, pl.DataFrame]:
@@ -578,7 +604,7 @@ def _read_range(task: Reduce, slices: dict[str, list[tuple[Part, int, int]]]) ->
     return frames
 
 
-def _reduced(task: Reduce, tables: dict[str, spill.Frame], losses: Losses) -> Reduced:
+def _reduced(task: Reduce, tables: dict[str, spill.Frame], copies: pl.DataFrame) -> Reduced:
     """The range's tables, written to its folder if it has one."""
     out = {}
     for name, df in tables.items():
@@ -587,7 +613,7 @@ def _reduced(task: Reduce, tables: dict[str, spill.Frame], losses: Losses) -> Re
             if task.folder is not None and df.height:
                 df = spill.Sorted.written([df], task.folder, TABLES[name].key)
         out[name] = df
-    return Reduced(out, losses)
+    return Reduced(out, copies)
 
 
 def _share_records(names: list[str], earlier: dict[str, spill.Frame], new: dict[str, pl.DataFrame]) -> bool:
@@ -696,7 +722,8 @@ def convert_file(
     capture is parsed by a process of its own while this one decodes (two cores for one file). With `spill_dir`,
     rows beyond `spill.SPILL_ROWS` are written there; `spill.SpillFailed` (a full disk) stops the run."""
     try:
-        return _convert_file(inp, separate_reader, spill_dir)
+        with limits.applied(inp.limits):
+            return _convert_file(inp, separate_reader, spill_dir)
     except spill.SpillFailed:
         raise  # not this file's fault: the run stops
     except Exception as e:
@@ -739,8 +766,10 @@ def _read_file(
         report.status, report.error = ("failed" if inp.explicit else "skipped"), redaction.message(reason)
         return {}
     try:
+        limited: Counter[str] = Counter()  # exchanges and entries over a limit, by the limit's reason
         if report.format == "json":
-            _note_unknown_shapes(report, _convert_saved(inp, report, rows))
+            _note_unknown_shapes(report, _convert_saved(inp, report, rows, limited))
+            _note_limits(report, limited)
             return rows.parts()
         if separate_reader:
             items = read_capture_beside(
@@ -751,19 +780,23 @@ def _read_file(
         unknown_shapes = 0
         for item in items:
             if isinstance(item, CaptureError) and item.message == NOT_A_HAR and not report.exchanges:
-                unknown_shapes += _convert_saved(inp, report, rows)
+                unknown_shapes += _convert_saved(inp, report, rows, limited)
             elif isinstance(item, Exchange):
                 report.exchanges += 1
-                unknown_shapes += _route_exchange(item, inp, report, rows, others)
+                unknown_shapes += _route_exchange(item, inp, report, rows, others, limited=limited)
             elif isinstance(item, Decoded):
                 report.exchanges += 1
-                unknown_shapes += _route_exchange(item.exchange, inp, report, rows, others, (item.problem, item.rows))
+                unknown_shapes += _route_exchange(
+                    item.exchange, inp, report, rows, others, (item.problem, item.rows), limited
+                )
             elif isinstance(item, NotDevice):  # counted by the reading process: what `_route_exchange` would do
                 report.exchanges += item.hosts.total()
                 report.not_device += item.hosts.total()
                 report.unrecognised_hosts.update({redaction.host(h): n for h, n in item.hosts.items()})
             elif isinstance(item, Skipped):
                 report.skipped_entries[item.kind] += 1
+                if item.reason and limits.names_a_limit(item.reason):
+                    limited[item.reason] += 1
             elif isinstance(item, CaptureError):
                 if item.entries_read == 0 and report.exchanges == 0 and not report.skipped_entries:
                     report.status = "failed"
@@ -775,6 +808,7 @@ def _read_file(
         report.error = redaction.message(f"cannot read the file: {e.strerror or e}")
     else:
         _note_unknown_shapes(report, unknown_shapes)
+        _note_limits(report, limited)
     return rows.parts() | generic.frames(others)
 
 
@@ -786,6 +820,15 @@ def _note_unknown_shapes(report: FileReport, count: int) -> None:
         report.error = redaction.message(f"{report.error}; {message}" if report.error else message)
 
 
+def _note_limits(report: FileReport, limited: Counter[str]) -> None:
+    """A file with exchanges or entries over a limit is `partial`, and says which limits (and their options)."""
+    if limited:
+        count = limited.total()
+        message = f"{count} {'entries' if count > 1 else 'entry'} over a limit: {'; '.join(sorted(limited))}"
+        report.status = "partial" if report.status == "ok" else report.status
+        report.error = redaction.message(f"{report.error}; {message}" if report.error else message)
+
+
 def _route_exchange(
     ex: Exchange,
     inp: Input,
@@ -793,10 +836,11 @@ def _route_exchange(
     rows: RowBuffer,
     others: generic.GenericRecords,
     predecoded: tuple[str | None, list] | None = None,
+    limited: Counter[str] | None = None,
 ) -> bool:
     """Count the exchange in its report category; a device response goes into `rows` (decoded here, or as
-    `predecoded` by the reading process), a rejected one into the `rejects` table. True for a device response
-    rejected because its shape is not one databack knows."""
+    `predecoded` by the reading process), a rejected one into the `rejects` table (one over a limit counted in
+    `limited` too). True for a device response rejected because its shape is not one databack knows."""
     provenance = {
         "participant_id": inp.participant_id,
         "source_file": inp.source_file,
@@ -805,7 +849,17 @@ def _route_exchange(
     }
     m = devices.match(ex.host, ex.method, ex.path)
     if m is None:
-        if (payload := _generic_payload(ex, inp)) is not None:
+        try:
+            payload = _generic_payload(ex, inp)
+        except limits.LimitHit as e:  # a response of a host chosen for generic export, over a limit
+            table = generic.table_name(ex.host, ex.path)
+            report.rejects += 1
+            row = redaction.reject_row(table, ex.method, ex.host, ex.path, ex.status, str(e), None)
+            rows.add([("rejects", row)], provenance)
+            if limited is not None:
+                limited[str(e)] += 1
+            return False
+        if payload is not None:
             table = generic.table_name(ex.host, ex.path)
             others.add(table, redaction.generic_payload(payload), provenance)
             report.generic_responses[table] += 1
@@ -826,6 +880,8 @@ def _route_exchange(
     problem, decoded = predecoded or devices.decode(ex, m)
     if problem is not None:
         report.rejects += 1
+        if limited is not None and limits.names_a_limit(problem):
+            limited[problem] += 1
         body = devices.read_body(ex, ep.reads)
         row = redaction.reject_row(ep.name, ex.method, ex.host, ex.path, ex.status, problem, body)
         rows.add([("rejects", row)], provenance)
@@ -836,10 +892,15 @@ def _route_exchange(
 
 
 def _generic_payload(ex: Exchange, inp: Input) -> Any:
-    """The JSON of a successful response from a host chosen for generic export, else None."""
-    if not (inp.generic and ex.body and ex.status and 200 <= ex.status < 300):
+    """The JSON of a successful response from a host chosen for generic export, else None; `limits.LimitHit` for
+    one over a limit (its body, or its JSON)."""
+    if not (inp.generic and (ex.body or ex.body_error) and ex.status and 200 <= ex.status < 300):
         return None
     if not host_matches(ex.host, inp.generic) or redaction.is_sign_in_url(ex.path):  # credentials: never exported
+        return None
+    if ex.body is None:
+        if ex.body_error and limits.names_a_limit(ex.body_error):
+            raise limits.LimitHit(ex.body_error)
         return None
     try:
         payload = loads_json(ex.body)
@@ -855,13 +916,26 @@ def _not_json(error: orjson.JSONDecodeError, data: bytes) -> str:
     return f"not JSON: {error}"
 
 
-def _convert_saved(inp: Input, report: FileReport, rows: RowBuffer) -> bool:
+def _convert_saved(inp: Input, report: FileReport, rows: RowBuffer, limited: Counter[str]) -> bool:
     """A single response saved as a JSON file: one exchange, read as the endpoint named or recognised. True when it
-    was rejected for a shape databack does not know."""
+    was rejected for a shape databack does not know. One over a limit is a reject (counted in `limited`)."""
     report.format, report.exchanges = "json", 1
-    data = inp.path.read_bytes()
+    provenance = {
+        "participant_id": inp.participant_id, "source_file": inp.source_file, "source_entry": 0, "captured_at": None
+    }
     try:
+        limits.check_size(inp.path.stat().st_size)
+        data = inp.path.read_bytes()
         payload = loads_json(data)
+    except limits.LimitHit as e:
+        if not (inp.explicit or inp.endpoint):  # found in a folder: nothing says it is a response
+            report.status, report.error, report.exchanges = "skipped", redaction.message(str(e)), 0
+            return False
+        name = inp.endpoint or "saved response"
+        report.rejects += 1
+        rows.add([("rejects", redaction.reject_row(name, None, None, inp.source_file, None, str(e), None))], provenance)
+        limited[str(e)] += 1
+        return False
     except orjson.JSONDecodeError as e:
         report.status, report.error = ("failed" if inp.explicit else "skipped"), redaction.message(_not_json(e, data))
         report.exchanges = 0
@@ -878,9 +952,6 @@ def _convert_saved(inp: Input, report: FileReport, rows: RowBuffer) -> bool:
         report.exchanges = 0
         return False
     report.read_as = endpoint.name
-    provenance = {
-        "participant_id": inp.participant_id, "source_file": inp.source_file, "source_entry": 0, "captured_at": None
-    }
     problem, decoded = devices.decode_payload(payload, endpoint, Request({}, {}, None, None))
     if problem is not None:
         report.rejects += 1

@@ -36,7 +36,7 @@ def conversion_lines(report: dict[str, Any], out: str) -> list[str]:
         if dropped:
             line += f"  {_count(tab['duplicates']):>10}  {_count(tab['conflicts']):>9}"
         lines.append(line.rstrip())
-    lines += ["  datapackage.json", "  report.json"]
+    lines += ["  copies.parquet", "  datapackage.json", "  report.json"]
     if dropped:
         lines.append("  (records captured more than once: duplicates are copies identical to the row kept, "
                      "conflicts older copies that differ)")

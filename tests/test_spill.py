@@ -307,7 +307,7 @@ def test_a_reduce_begun_ahead_on_the_files_done_gives_the_tables_and_counts_of_a
     monkeypatch.setattr(pipeline, "_share_records", lambda *a: shared.append(share_records(*a)) or shared[-1])
     ahead = pipeline.Ahead([r.file for r in reports], work, Executor(2))
     ahead.start(parts1)
-    begun = pipeline.combine(deepcopy(reports), parts, work, Executor(2), ahead)
+    begun = pipeline.combine(deepcopy(reports), parts, work, Executor(2), ahead=ahead)
     assert ahead.results and (any(shared) if later != "other participants" else shared and not any(shared))
     assert [f.as_dict() for f in begun.files] == [f.as_dict() for f in at_the_end.files]
     assert sum(begun.duplicates.values()) + sum(begun.conflicts.values()) > 0

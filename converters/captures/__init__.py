@@ -49,7 +49,8 @@ class Skipped:
     """An entry of the capture that is not an HTTP exchange (e.g. a TCP or DNS flow)."""
 
     source_entry: int
-    kind: str  # "tcp", "udp", "dns", …
+    kind: str  # "tcp", "udp", "dns", "malformed", "too deep"…
+    reason: str | None = None  # why an entry that may be HTTP was not read (e.g. the limit it hit)
 
 
 @dataclass(slots=True, frozen=True)

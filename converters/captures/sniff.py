@@ -11,6 +11,7 @@ from typing import Any
 
 import orjson
 
+from .. import limits
 from . import Format, open_capture
 from .bodies import GZIP_MAGIC
 
@@ -89,11 +90,12 @@ def utf8_json(data: bytes, partial: bool = False) -> bytes:
 
 def loads_json(data: bytes) -> Any:
     """`orjson.loads` of JSON text in any of those encodings (orjson.JSONDecodeError when it is no JSON; a body not
-    decodable in its encoding is no JSON either)."""
-    if json_encoding(data) is None:
-        return orjson.loads(data)
-    try:
-        text = utf8_json(data)
-    except UnicodeDecodeError as e:
-        raise orjson.JSONDecodeError(f"not {e.encoding} text: {e.reason}", "", 0) from None
-    return orjson.loads(text)
+    decodable in its encoding is no JSON either), once `limits.check_json` found it within the limits (else
+    `limits.LimitHit`)."""
+    if json_encoding(data) is not None:
+        try:
+            data = utf8_json(data)
+        except UnicodeDecodeError as e:
+            raise orjson.JSONDecodeError(f"not {e.encoding} text: {e.reason}", "", 0) from None
+    limits.check_json(data)
+    return orjson.loads(data)
