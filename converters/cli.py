@@ -174,6 +174,14 @@ def _limits(max_body: int | None, max_ratio: int | None, max_depth: int | None, 
     return replace(LIMITS, **{k: v for k, v in given.items() if v is not None})
 
 
+PSEUDONYMIZE = Annotated[
+    bool, typer.Option("--pseudonymize", help="Write participant ids and folders as keyed hashes (needs --key-file).")
+]
+KEY_FILE = Annotated[
+    Optional[Path], typer.Option("--key-file", metavar="KEY", help="File holding the secret key for --pseudonymize.")
+]
+
+
 @app.command(cls=_Command, short_help="Convert captures into tables, a report and a data package.")
 def convert(
     paths: Annotated[
@@ -196,12 +204,8 @@ def convert(
             "--participants", metavar="MAP.csv", help="CSV of pattern,participant_id: globs over the input paths."
         ),
     ] = None,
-    pseudonymize: Annotated[
-        bool, typer.Option("--pseudonymize", help="Write participant ids as keyed hashes (needs --key-file).")
-    ] = False,
-    key_file: Annotated[
-        Optional[Path], typer.Option("--key-file", metavar="KEY", help="File holding the secret key for --pseudonymize.")
-    ] = None,
+    pseudonymize: PSEUDONYMIZE = False,
+    key_file: KEY_FILE = None,
     jobs: JOBS = None,
     shard: Annotated[
         Optional[str],
@@ -417,21 +421,34 @@ def inspect(
     max_ratio: MAX_RATIO = None,
     max_depth: MAX_DEPTH = None,
     max_json_values: MAX_JSON_VALUES = None,
+    pseudonymize: PSEUDONYMIZE = False,
+    key_file: KEY_FILE = None,
     debug: DEBUG = False,
 ) -> None:
     """What the captures hold: per host, method and path template, the count, statuses, content types, bytes and
-    the databack endpoint that recognises it. Nothing is written; no header, body or query value is shown."""
+    the databack endpoint that recognises it. Nothing is written; no header, body or query value is shown; with
+    --pseudonymize, no folder name either (files named as convert's source_file)."""
     import shutil
     from dataclasses import replace
 
     from . import pipeline as conversion
-    from . import inspect_captures
+    from . import inspect_captures, redaction
+    from . import participants as people
 
     err = _console()
     if missing := [str(p) for p in paths if not p.exists() and not conversion.GLOB_CHARS & set(str(p))]:
-        _usage_error(err, f"no such file or folder: {', '.join(missing)}")
+        _usage_error(err, f"no such file or folder: {', '.join(Path(m).name if pseudonymize else m for m in missing)}")
+    if pseudonymize != bool(key_file):
+        _usage_error(err, "--pseudonymize and --key-file go together")
+    try:
+        key = people.read_key(key_file) if key_file else None
+    except people.ParticipantMapError as e:
+        _usage_error(err, str(e))
+    err.hide(paths, key)
     budget = _limits(max_body, max_ratio, max_depth, max_json_values)  # type: ignore[arg-type]
-    inputs = [replace(i, limits=budget) for i in _collect(err, conversion, paths)]
+    inputs = [replace(i, limits=budget, source_file=redaction.source_file(i.name, key))
+              for i in _collect(err, conversion, paths)]
+    err.hide([i.name for i in inputs], key)
     with _interrupted(err, "nothing was written"), _progress(err, inputs, "inspecting") as advance:
         result = inspect_captures.inspect(inputs, advance, jobs or os.cpu_count() or 1, quick, debug)
     if json_report:
@@ -604,7 +621,12 @@ def _print_json(data: dict) -> None:
 
 
 def _console() -> _Messages:
-    return _Messages()
+    global _messages
+    _messages = _Messages()
+    return _messages
+
+
+_messages: _Messages | None = None  # the command's, once it has one
 
 
 class _Messages:
@@ -810,7 +832,7 @@ def main() -> NoReturn:
     except Exception as e:  # a bug of databack's (--debug lets them through): shown with its messages redacted
         from .redaction import traceback_text
 
-        sys.stderr.write(traceback_text(e))
+        (_messages or _Messages()).print(traceback_text(e).rstrip("\n"))  # the command's, hiding what it hides
         code = 1
     # Everything is written and closed by now: leave without the interpreter's teardown, which frees every object
     # and stops polars' threads one by one (0.15 s of a conversion of a 200 MB HAR), as mypy's `hard_exit` does.

@@ -318,7 +318,7 @@ def _taken_in(tables: dict[str, list[pl.LazyFrame]], spill_dir: Path | None, ex:
     slices = [(name, s) for name, table in tables.items() if name in TABLES for s in table]
     spill_dir = spill_dir and spill_dir.absolute()
     here = Executor(ex.jobs if ex.local else os.cpu_count() or 1)
-    done = here.map(_slice_part, [(s, TABLES[name].key, spill_dir) for name, s in slices])
+    done = here.map(_slice_part, [(name, s, TABLES[name].key, spill_dir) for name, s in slices])
     parts: dict[str, list[Part]] = {}
     for (name, _), (_, part) in zip(slices, sorted(done, key=lambda d: d[0])):
         if part.height:
@@ -326,9 +326,11 @@ def _taken_in(tables: dict[str, list[pl.LazyFrame]], spill_dir: Path | None, ex:
     return parts
 
 
-def _slice_part(task: tuple[pl.LazyFrame, tuple[str, ...], Path | None]) -> Part:
-    rows, key, folder = task
-    return Part.of(rows.collect(engine="in-memory"), key, folder)
+def _slice_part(task: tuple[str, pl.LazyFrame, tuple[str, ...], Path | None]) -> Part:
+    """A slice of an earlier run's table, through the redaction policy again (that run's databack may have been
+    older: what this policy wrote is left as it is)."""
+    name, rows, key, folder = task
+    return Part.of(redaction.earlier_rows(name, rows.collect(engine="in-memory")), key, folder)
 
 
 def _joined(runs: list[dict[str, list]]) -> dict[str, list]:

@@ -372,7 +372,7 @@ def _scrub_har_entry(entry: Any, counts: Counter[str]) -> None:
         entry["request"], replaced = redaction.redact_json(request, FULL)
         counts["other"] += replaced
     if isinstance(response, dict):
-        _scrub_other_fields(response, _RESPONSE_FIELDS, counts)
+        _scrub_other_fields(response, _RESPONSE_FIELDS - {"statusText"}, counts)  # the reason phrase as free text
         _scrub_har_headers(response.get("headers"), mode, counts)
         _scrub_cookies(response.get("cookies"), counts)
         if isinstance(response.get("redirectURL"), str):
@@ -556,20 +556,20 @@ def _scrub_messages(messages: Any, kind: BodyKind, counts: Counter[str]) -> None
 
 
 def _scrub_flow_fields(flow: Any, counts: Counter[str]) -> None:
-    """A flow's comment, metadata and error message, as free text."""
-    if isinstance(getattr(flow, "comment", None), str) and flow.comment:
-        comment = redaction.redact_text(flow.comment, FULL)
-        counts["other"] += comment != flow.comment
-        flow.comment = comment
+    """A flow's comment, metadata, error message, response reason and WebSocket close reason, as free text."""
     if getattr(flow, "metadata", None):
         metadata, replaced = redaction.redact_json(flow.metadata, FULL)
         if replaced:
             flow.metadata = metadata
             counts["other"] += replaced
-    if flow.error is not None and flow.error.msg:
-        msg = redaction.redact_text(flow.error.msg, FULL)
-        counts["other"] += msg != flow.error.msg
-        flow.error.msg = msg
+    for holder, name in ((flow, "comment"), (flow.error, "msg"), (getattr(flow, "response", None), "reason"),
+                         (getattr(flow, "websocket", None), "close_reason")):
+        text = getattr(holder, name, None)
+        if isinstance(text, str) and text:
+            redacted = redaction.redact_text(text, FULL)
+            if redacted != text:
+                setattr(holder, name, redacted)
+                counts["other"] += 1
 
 
 def _scrub_mitmproxy_headers(headers: http.Headers, mode: Mode, counts: Counter[str]) -> None:

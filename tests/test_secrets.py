@@ -368,3 +368,29 @@ def readme_kinds() -> list[str]:
 
 def test_the_readme_table_of_secrets_has_one_row_per_kind_of_the_corpora():
     assert readme_kinds() == [*secret_corpus.KINDS, *secret_corpus_b.KINDS]
+
+
+def test_merge_and_a_rerun_redact_what_an_older_run_left_in_its_tables(tmp_path):
+    """Tables written before the policy (or by an older one) keep raw rejects and device values: merging them, or
+    converting into their OUT again, writes them redacted."""
+    out = tmp_path / "old"
+    assert invoke(["convert", str(SAMPLES[0]), "-o", str(out)])[0] == 0
+    token, password = secret_corpus.jwt("older-table"), "Tr0ub4dor&3-older"
+    reject = {"endpoint": "sense/timeline-v2", "method": "GET", "host": "api.hello.is",
+              "path": f"/v2/timeline/{token}", "status": 200, "reason": f"bad body access_token={token}",
+              "body": json.dumps({"events": "x", "password": password}), "body_encoding": "utf-8",
+              "participant_id": None, "source_file": "old.har", "source_entry": 0, "captured_at": None}
+    from converters.tables import TABLES
+
+    rejects = TABLES["rejects"]
+    pl.DataFrame([reject]).select(rejects.column_names).cast(rejects.schema).write_parquet(out / "rejects.parquet")
+    report = json.loads((out / "report.json").read_bytes())
+    report["tables"]["rejects"] = {"rows": 1, "duplicates": 0, "conflicts": 0, "file": "rejects.parquet"}
+    (out / "report.json").write_bytes(json.dumps(report).encode())
+    assert invoke(["merge", str(out), "-o", str(tmp_path / "merged")])[0] == 0
+    assert invoke(["convert", str(SAMPLES[1]), "-o", str(out)])[0] == 0  # an incremental run into the old OUT
+    for folder in (tmp_path / "merged", out):
+        merged = pl.read_parquet(folder / "rejects.parquet").filter(pl.col("source_file") == "old.har").to_dicts()
+        assert leaks((token, password), output_texts(folder)) == []
+        assert merged[0]["path"] == "/v2/timeline/{redacted}" and json.loads(merged[0]["body"]) == {
+            "events": "x", "password": "REDACTED"}
