@@ -15,6 +15,7 @@ import typer.core
 
 from .limits import DEFAULT as LIMITS
 from .limits import RATIO_FLOOR, parse_size, size_text
+from .terminal import safe, safe_lines
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -288,6 +289,7 @@ def convert(
     inputs = _collect(err, conversion, paths, out)
     err.hide([i.name for i in inputs], key)
     with _locked(err, out, wait, wait_timeout, paths) as held, _ctrl_c() as stop_if_interrupted:
+        inputs = [conversion.spooled(i, held.work()) if _to_spool(conversion, i) else i for i in inputs]
         if stdin:
             inputs.append(conversion.spool_stdin(sys.stdin.buffer, held.work()))
         if slice_:
@@ -429,6 +431,7 @@ def inspect(
     the databack endpoint that recognises it. Nothing is written; no header, body or query value is shown; with
     --pseudonymize, no folder name either (files named as convert's source_file)."""
     import shutil
+    import tempfile
     from dataclasses import replace
 
     from . import pipeline as conversion
@@ -449,12 +452,15 @@ def inspect(
     inputs = [replace(i, limits=budget, source_file=redaction.source_file(i.name, key))
               for i in _collect(err, conversion, paths)]
     err.hide([i.name for i in inputs], key)
-    with _interrupted(err, "nothing was written"), _progress(err, inputs, "inspecting") as advance:
-        result = inspect_captures.inspect(inputs, advance, jobs or os.cpu_count() or 1, quick, debug)
+    with _interrupted(err, "nothing was written"), tempfile.TemporaryDirectory(prefix="databack-") as spool:
+        inputs = [conversion.spooled(i, Path(spool)) if _to_spool(conversion, i) else i for i in inputs]
+        with _progress(err, inputs, "inspecting") as advance:
+            result = inspect_captures.inspect(inputs, advance, jobs or os.cpu_count() or 1, quick, debug)
     if json_report:
         _print_json(inspect_captures.as_dict(result))
     else:
-        sys.stdout.write(inspect_captures.render_table(result, max(120, shutil.get_terminal_size().columns)) + "\n")
+        table = inspect_captures.render_table(result, max(120, shutil.get_terminal_size().columns))
+        sys.stdout.write(safe_lines(table) + "\n")
     raise typer.Exit(0 if result.ok else 1)
 
 
@@ -551,7 +557,7 @@ def endpoints() -> None:
     form, {n} digits, {id} any path segment, * any host name part; paths match whatever their letters' case."""
     from .devices.listing import render
 
-    print(render())
+    print(safe_lines(render()))
 
 
 def _finish(err, result, held, format: OutputFormat, partitions: tuple[str, ...], json_report: bool) -> NoReturn:
@@ -632,7 +638,8 @@ _messages: _Messages | None = None  # the command's, once it has one
 class _Messages:
     """Standard error, the way every message, summary and error line of a command goes out: each line passes the
     redaction policy (`redaction.line`: credentials replaced, and after `hide` the participant folders of a
-    pseudonymised run named by their pseudonyms). Through rich (which draws the progress bar) only on a terminal."""
+    pseudonymised run named by their pseudonyms), then `terminal.safe` (control characters escaped). Through rich
+    (which draws the progress bar) only on a terminal."""
 
     def __init__(self) -> None:
         self.rich = None
@@ -661,7 +668,7 @@ class _Messages:
     def print(self, text: str = "") -> None:
         from .redaction import line
 
-        shown = "\n".join(line(part, self.hidden) for part in text.split("\n"))
+        shown = "\n".join(safe(line(part, self.hidden)) for part in text.split("\n"))
         if self.rich is not None:
             self.rich.print(shown)
         else:
@@ -728,7 +735,7 @@ def _progress(console, inputs: list, label: str = "converting"):
 
             def advance(inp, file_report) -> None:
                 if file_report is None:
-                    progress.update(task, description=inp.source_file)
+                    progress.update(task, description=safe(inp.source_file))
                 else:
                     read.finished(inp.path)
                     progress.update(task, completed=read.read())
@@ -755,6 +762,11 @@ def _collect(err, conversion, paths: list[Path], out: Path | None = None) -> lis
             _usage_error(err, f"{err.path(path)!r} matches no file")
         inputs += found
     return inputs
+
+
+def _to_spool(conversion, inp) -> bool:
+    """Whether an input is a pipe named on the command line (`<(cat x.har)`), to be read once before it is read."""
+    return inp.explicit and inp.error is None and conversion.is_pipe(inp.path)
 
 
 def _no_captures(paths: list[str], files: list) -> str:
@@ -805,7 +817,7 @@ def _interrupted(err, kept: str) -> Iterator[None]:
 
 
 def _leave(message: str) -> NoReturn:
-    os.write(2, f"\ndataback: {message}\n".encode(errors="replace"))
+    os.write(2, f"\ndataback: {safe(message)}\n".encode(errors="replace"))
     os._exit(130)
 
 
@@ -827,7 +839,7 @@ def main() -> NoReturn:
         code = 0
     except SystemExit as e:
         if isinstance(e.code, str):
-            sys.stderr.write(e.code + "\n")
+            sys.stderr.write(safe_lines(e.code) + "\n")
         code = e.code if isinstance(e.code, int) else int(e.code is not None)
     except Exception as e:  # a bug of databack's (--debug lets them through): shown with its messages redacted
         from .redaction import traceback_text

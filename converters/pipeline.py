@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
+import stat
 import tempfile
 import threading
 from collections import Counter
@@ -25,7 +27,9 @@ import polars as pl
 
 from . import devices, generic, limits, redaction, saved, spill, views
 from .spill import Part
-from .captures import CaptureError, Exchange, Skipped, detect_format, read_capture, reading_cost
+from .captures import (
+    CaptureError, Exchange, Skipped, claims_capture, detect_format, no_response_reason, read_capture, reading_cost,
+)
 from .captures.archives import ArchiveError, ArchiveMember, archive_kind, members, not_a_capture
 from .captures.pipe import Decoded, NotDevice, read_capture_beside
 from .captures.sniff import loads_json
@@ -83,6 +87,7 @@ class FileReport:
     not_device: int = 0
     unrecognised_hosts: Counter[str] = field(default_factory=Counter)
     skipped_entries: Counter[str] = field(default_factory=Counter)  # entries that are not HTTP: "tcp", "malformed"…
+    no_response: Counter[str] = field(default_factory=Counter)  # of the exchanges, those without a response: why
     rows: Counter[str] = field(default_factory=Counter)  # table -> rows decoded (before de-duplication)
     duplicates: Counter[str] = field(default_factory=Counter)  # table -> copies dropped, identical to the one kept
     conflicts: Counter[str] = field(default_factory=Counter)  # table -> copies dropped that differ from the one kept
@@ -102,7 +107,7 @@ class FileReport:
     # the run's (participant ids): every other field holds captured text, which must be `Safe` (a field added
     # later is one of those until named here).
     OWN = frozenset({"participant_id", "format", "sha256", "status", "read_as", "device_responses", "http_errors",
-                     "skipped_entries", "rows", "duplicates", "conflicts"})
+                     "skipped_entries", "no_response", "rows", "duplicates", "conflicts"})
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> FileReport:
@@ -184,26 +189,34 @@ FileRows = dict[str, list[Part] | pl.DataFrame]  # a file's rows: a table's part
 
 
 GLOB_CHARS = frozenset("*?[")
+_UNDECODABLE = re.compile("[\udc80-\udcff]")
+
+
+def text_name(name: str) -> str:
+    """A path as the operating system gave it (Python holds the bytes of a name that are not UTF-8 as surrogates), as
+    text written to outputs (`source_file`): unchanged when it is UTF-8; else each byte that is not UTF-8 as `\\xNN`
+    and each backslash doubled, so that the bytes can be told back: `caf\\xe9.har` is the name `caf` 0xE9 `.har`."""
+    if not _UNDECODABLE.search(name):
+        return name
+    return _UNDECODABLE.sub(lambda m: f"\\x{ord(m.group()) - 0xDC00:02x}", name.replace("\\", "\\\\"))
 
 
 def collect_inputs(paths: Iterable[Path], exclude: Path | None = None) -> list[Input]:
     """Files named; files found below folders named (recursively, sorted, hidden files left out), named relative
-    to the folder's parent (`study/p07/a.har`); and what globs the shell did not expand (`'captures/*.har'`)."""
+    to the folder's parent (`study/p07/a.har`); and what globs the shell did not expand (`'captures/*.har'`). A
+    folder that cannot be read is an input that fails with the reason (never passed over in silence); a named pipe
+    named (`<(cat x.har)`) is to be read once (`spooled`), a device or socket is refused."""
     inputs: list[Input] = []
     excluded = exclude.resolve() if exclude else None
     for p in paths:
         if not p.exists() and GLOB_CHARS & set(str(p)):
             anchor = Path(p.anchor) if p.is_absolute() else Path()
             matched = sorted(anchor.glob(str(p.relative_to(anchor)) if p.is_absolute() else str(p)))
-            inputs += [Input(m, str(m), explicit=True) for m in matched if m.is_file()]
+            inputs += [Input(m, text_name(str(m)), explicit=True) for m in matched if m.is_file()]
         elif p.is_dir():
-            for f in sorted(p.rglob("*")):
-                rel = f.relative_to(p)
-                if f.is_file() and not any(part.startswith(".") for part in rel.parts):
-                    if excluded is None or excluded not in f.resolve().parents:
-                        inputs.append(Input(f, str(Path(p.resolve().name) / rel), explicit=False))
+            inputs += _folder_inputs(p, excluded)
         else:
-            inputs.append(Input(p, str(p), explicit=True))
+            inputs.append(Input(p, text_name(str(p)), explicit=True, error=_special_file(p)))
     return [member for inp in inputs for member in archive_members(inp)]
 
 
@@ -212,6 +225,8 @@ def archive_members(inp: Input) -> list[Input]:
     found as files in a folder are; the input itself if it is no archive. An archive that cannot be listed, or is
     past a limit, is one failed input; a member refused (an unsafe name, past a limit) a failed one, a link a
     skipped one."""
+    if inp.error or is_pipe(inp.path):  # (a pipe is read once, later: never opened here)
+        return [inp]
     try:
         kind = archive_kind(inp.path) if isinstance(inp.path, Path) else None
     except OSError:
@@ -232,14 +247,75 @@ def archive_members(inp: Input) -> list[Input]:
     ]
 
 
+def _folder_inputs(folder: Path, excluded: Path | None) -> list[Input]:
+    """The files below `folder` (sorted, hidden ones and `excluded` left out), and its sub-folders that cannot be
+    read, each an input that fails."""
+    found: list[tuple[Path, str | None]] = []
+    top = Path(folder.resolve().name)
+
+    def unreadable(error: OSError) -> None:
+        found.append((Path(error.filename), f"cannot read the folder: {error.strerror or error}"))
+
+    for root, dirs, files in os.walk(folder, onerror=unreadable):
+        here = Path(root)
+        dirs[:] = [d for d in dirs if not d.startswith(".")
+                   and (excluded is None or (here / d).resolve() != excluded)]
+        found += [(here / f, None) for f in files if not f.startswith(".") and (here / f).is_file()]
+    return [Input(f, text_name(str(top / f.relative_to(folder))), explicit=False, error=error)
+            for f, error in sorted(found)]
+
+
+def _special_file(path: Path) -> str | None:
+    """Why a path named on the command line is not read as a file: a device or a socket (a named pipe is read
+    once, see `spooled`); None for a file, a pipe, or what cannot be looked at (reading it says why)."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return None
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device, not a capture file: not read"
+    if stat.S_ISSOCK(mode):
+        return "a socket, not a capture file: not read"
+    return None
+
+
+def is_pipe(path: Path) -> bool:
+    try:
+        return stat.S_ISFIFO(path.stat().st_mode)
+    except OSError:
+        return False
+
+
+def spooled(inp: Input, folder: Path) -> Input:
+    """An input that is a pipe (`<(cat x.har)`, a named pipe) read once into `folder`, as `-` is: readers look at a
+    capture's first bytes, then read it from its start. A named pipe nothing writes into fails with that reason
+    rather than waiting for ever."""
+    try:
+        fd = os.open(inp.path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError as e:
+        return replace(inp, error=f"cannot read the file: {e.strerror or e}")
+    with os.fdopen(fd, "rb", buffering=0) as pipe:
+        try:
+            first = pipe.read(1 << 16)
+        except BlockingIOError:  # a writer, nothing written yet
+            first = b""
+        else:
+            if not first:
+                return replace(inp, error="a named pipe that nothing writes into: not read")
+        os.set_blocking(fd, True)
+        spool_fd, name = tempfile.mkstemp(prefix="pipe-", suffix=".capture", dir=folder)
+        with os.fdopen(spool_fd, "wb") as spool:
+            spool.write(first)
+            shutil.copyfileobj(pipe, spool, 1 << 20)
+    return replace(inp, path=Path(name))
+
+
 def spool_stdin(stream: BinaryIO, folder: Path) -> Input:
     """A capture piped in on standard input, saved to `folder` (readers need to seek) and named `<stdin>`."""
     fd, name = tempfile.mkstemp(prefix="stdin-", suffix=".capture", dir=folder)
     with os.fdopen(fd, "wb") as f:
         shutil.copyfileobj(stream, f, 1 << 20)
     return Input(Path(name), "<stdin>", explicit=True)
-
-
 
 
 def convert(
@@ -636,63 +712,120 @@ def _share_records(names: list[str], earlier: dict[str, spill.Frame], new: dict[
 
 class RowBuffer:
     """One file's rows per table, gathered as columns and turned into polars frames of the table's schema every
-    `BATCH` rows."""
+    `BATCH` rows (or once the exchanges buffered hold `HELD_BYTES` of bodies), all tables at once. An exchange whose
+    rows a frame cannot hold (a value too big for its column, of the wrong type) is taken out of every table by
+    itself: its `undo` gives the rows that stand for it instead (a reject), and the others are kept."""
 
     BATCH = 10_000
+    HELD_BYTES = 64 << 20
 
     def __init__(self, spill_dir: Path | None = None) -> None:
         self._columns: dict[str, dict[str, list]] = {}  # table -> column (provenance included) -> values
+        self._added: list[_Added] = []  # the exchanges whose rows are in `_columns`, in order
+        self._buffered = self._held_bytes = 0
         self._frames: dict[str, list[pl.DataFrame]] = {}
         self._spilled: dict[str, list[Part]] = {}  # table -> parts written to `spill_dir`
         self._spill_dir = spill_dir
         self._held = 0  # rows in `_frames`
+        self._flushing = False
 
-    def add(self, rows: Rows, provenance: dict[str, Any]) -> Counter[str]:
+    def add(
+        self, rows: Rows, provenance: dict[str, Any], undo: Callable[[str], Rows] | None = None, held_bytes: int = 0
+    ) -> Counter[str]:
         """Add the rows of one exchange, all with the same provenance; returns how many went into each table.
-        Captured text must have passed the redaction policy: `source_file` is `Safe`, a reject row a `SafeRow`."""
+        Captured text must have passed the redaction policy: `source_file` is `Safe`, a reject row a `SafeRow`.
+        `undo(reason)` is called if the exchange's rows cannot be built into frames: it gives the rows to add instead
+        (`held_bytes`: what keeping it until then holds in memory)."""
         redaction.require(provenance["source_file"], "source_file")
+        if (self._buffered >= self.BATCH or self._held_bytes >= self.HELD_BYTES) and not self._flushing:
+            self._flush()  # before the exchange is added: `undo` is never called while its caller is still counting
         counts: Counter[str] = Counter()
-        for table, row in rows:
-            if table == "rejects" and not isinstance(row, SafeRow):
-                raise redaction.Unredacted("rejects rows are made by redaction.reject_row")
-            columns = self._columns.get(table) or self._columns.setdefault(table, _empty_columns(table))
-            if isinstance(row, Block):
-                for name in ROW_COLUMNS[table]:
-                    values = row.columns.get(name)
-                    columns[name].extend(values if values is not None else repeat(None, row.height))
-                counts[table] += row.height
-            else:
-                for name in ROW_COLUMNS[table]:
-                    columns[name].append(row.get(name))
-                counts[table] += 1
+        starts = {table: len(columns["source_entry"]) for table, columns in self._columns.items()}
+        try:
+            for table, row in rows:
+                if table == "rejects" and not isinstance(row, SafeRow):
+                    raise redaction.Unredacted("rejects rows are made by redaction.reject_row")
+                if table not in self._columns:
+                    self._columns[table], starts[table] = _empty_columns(table), 0
+                columns = self._columns[table]
+                if isinstance(row, Block):
+                    for name in ROW_COLUMNS[table]:
+                        values = row.columns.get(name)
+                        columns[name].extend(values if values is not None else repeat(None, row.height))
+                    counts[table] += row.height
+                else:
+                    for name in ROW_COLUMNS[table]:
+                        columns[name].append(row.get(name))
+                    counts[table] += 1
+        except BaseException:  # nothing of the exchange stays
+            self._truncate(starts)
+            raise
         for table, n in counts.items():
             columns = self._columns[table]
             for name, value in provenance.items():
                 columns[name].extend(repeat(value, n))
-            if len(columns["source_entry"]) >= self.BATCH:
-                self._flush(table)
+        if counts:
+            self._added.append(_Added({t: (starts[t], starts[t] + n) for t, n in counts.items()}, undo))
+            self._buffered += counts.total()
+            self._held_bytes += held_bytes
         return counts
 
-    def _flush(self, table: str) -> None:
-        """The buffered rows of `table` become a frame, built a column at a time: a query to cast the times took
-        as long as building the frame, for the few rows a small capture has."""
-        columns = self._columns.pop(table)
-        series = []
-        for name, dtype, is_time in BUFFER_COLUMNS[table]:
-            # strict: a value its column cannot hold is an error, never a silent null (decoders reject those first)
-            try:
-                column = pl.Series(name, columns[name], dtype, strict=True)
-            except TypeError as e:
-                raise ValueError(f"{table}: {e}") from None
-            series.append(column.cast(UTC_TIME) if is_time else column)
-        df = pl.DataFrame(series)
-        if table != "rejects":  # whose rows the policy made whole
-            df = redaction.strict_frame(df)
-        self._frames.setdefault(table, []).append(df)
-        self._held += df.height
+    def _truncate(self, lengths: dict[str, int]) -> None:
+        for table, columns in list(self._columns.items()):
+            for values in columns.values():
+                del values[lengths.get(table, 0):]
+
+    def _flush(self) -> None:
+        """The buffered rows of every table become frames. Should a table's frame fail, the exchanges whose rows
+        fail on their own are taken out (and their `undo` rows put in), and the frames built again."""
+        self._flushing = True
+        try:
+            frames = {table: _frame(table, columns) for table, columns in self._columns.items()}
+        except _Unbuildable:
+            self._take_out_failing()
+            frames = {table: _frame(table, columns) for table, columns in self._columns.items()}  # raises: a bug
+        finally:
+            self._flushing = False
+        self._columns, self._added, self._buffered, self._held_bytes = {}, [], 0, 0
+        for table, df in frames.items():
+            self._frames.setdefault(table, []).append(df)
+            self._held += df.height
         if self._spill_dir is not None and self._held >= spill.SPILL_ROWS:
             for name in list(self._frames):
                 self._spill(name)
+
+    def _take_out_failing(self) -> None:
+        failing: dict[int, str] = {}  # index in `_added` -> reason
+        for i, added in enumerate(self._added):
+            for table, (start, stop) in added.spans.items():
+                columns = self._columns[table]
+                try:
+                    _frame(table, {name: values[start:stop] for name, values in columns.items()})
+                except _Unbuildable as e:
+                    failing[i] = str(e)
+                    break
+        if not failing:
+            return
+        added_before, columns = self._added, self._columns
+        self._columns, self._added, self._buffered = {}, [], 0
+        for i, added in enumerate(added_before):  # the rows of the others, each exchange's rows together as they were
+            if i in failing:
+                continue
+            for table, (start, stop) in added.spans.items():
+                target = self._columns.setdefault(table, _empty_columns(table))
+                begin = len(target["source_entry"])
+                for name, values in columns[table].items():
+                    target[name].extend(values[start:stop])
+                added.spans[table] = (begin, begin + stop - start)
+            self._added.append(added)
+            self._buffered += sum(stop - start for start, stop in added.spans.values())
+        for i, reason in failing.items():
+            added = added_before[i]
+            if added.undo is None:  # rows made to stand for an exchange (a reject) that no frame holds: a bug
+                raise ValueError(f"rows no frame holds: {reason}")
+            table, (start, _) = next(iter(added.spans.items()))
+            provenance = {name: columns[table][name][start] for name in PROVENANCE_SCHEMA}
+            self.add(added.undo(reason), provenance)
 
     def _spill(self, table: str) -> None:
         part = Part.of(pl.concat(self._frames.pop(table)), TABLES[table].key, self._spill_dir)
@@ -702,14 +835,41 @@ class RowBuffer:
     def parts(self) -> dict[str, list[Part]]:
         """Every table's rows as parts, in the order of the rows: written to disk once they passed `SPILL_ROWS`,
         and what is left too if it is `spill.PART_ROWS` or more; else in memory."""
-        for table in list(self._columns):
-            self._flush(table)
+        if self._columns:
+            self._flush()
         for table in list(self._frames):
             rows = sum(df.height for df in self._frames[table])
             if table in self._spilled or rows >= spill.PART_ROWS and self._spill_dir is not None:
                 self._spill(table)
         memory = {name: [Part.of(pl.concat(dfs), TABLES[name].key)] for name, dfs in self._frames.items()}
         return {name: self._spilled.get(name, []) + memory.get(name, []) for name in {**self._spilled, **memory}}
+
+
+@dataclass(slots=True)
+class _Added:
+    """The rows one exchange added to a `RowBuffer`: per table, their span in its columns."""
+
+    spans: dict[str, tuple[int, int]]
+    undo: Callable[[str], Rows] | None
+
+
+class _Unbuildable(ValueError):
+    """A column of a table could not be built from the values buffered for it."""
+
+
+def _frame(table: str, columns: dict[str, list]) -> pl.DataFrame:
+    """The buffered rows of `table` as a frame, built a column at a time: a query to cast the times took as long as
+    building the frame, for the few rows a small capture has. Raises `_Unbuildable` naming the column (never the
+    value, which is captured data) where a value is one its column cannot hold: strict, never a silent null."""
+    series = []
+    for name, dtype, is_time in BUFFER_COLUMNS[table]:
+        try:
+            column = pl.Series(name, columns[name], dtype, strict=True)
+            series.append(column.cast(UTC_TIME) if is_time else column)
+        except Exception as e:
+            raise _Unbuildable(f"a value that {table}.{name} ({dtype}) cannot hold ({type(e).__name__})") from None
+    df = pl.DataFrame(series)
+    return df if table == "rejects" else redaction.strict_frame(df)  # rejects: rows the policy made whole
 
 
 def _empty_columns(table: str) -> dict[str, list]:
@@ -725,7 +885,7 @@ def convert_file(
     rows beyond `spill.SPILL_ROWS` are written there; `spill.SpillFailed` (a full disk) stops the run."""
     try:
         with limits.applied(inp.limits):
-            return _convert_file(inp, separate_reader, spill_dir)
+            return _convert_file(inp, separate_reader, spill_dir, debug)
     except spill.SpillFailed:
         raise  # not this file's fault: the run stops
     except Exception as e:
@@ -736,27 +896,29 @@ def convert_file(
 
 
 def _convert_file(
-    inp: Input, separate_reader: bool, spill_dir: Path | None
+    inp: Input, separate_reader: bool, spill_dir: Path | None, debug: bool = False
 ) -> tuple[FileReport, FileRows]:
     report = FileReport(inp.source_file, participant_id=inp.participant_id)
     if inp.error or inp.skip:
         report.status, report.error = "failed" if inp.error else "skipped", redaction.message(inp.error or inp.skip)
         return report, {}
     if separate_reader:  # the reading process takes the hash as it reads
-        frames = _read_file(inp, report, separate_reader, spill_dir)
+        frames = _read_file(inp, report, separate_reader, spill_dir, debug)
         report.sha256 = report.sha256 or sha256_or_none(inp.path)  # (unless the file was not read there)
         return report, frames
     with ThreadPoolExecutor(1) as hashing:  # the hash is taken beside the parse: hashlib lets go of the GIL
         digest = hashing.submit(sha256_or_none, inp.path)
-        frames = _read_file(inp, report, separate_reader, spill_dir)
+        frames = _read_file(inp, report, separate_reader, spill_dir, debug)
         report.sha256 = digest.result()  # None if unreadable now, though read above: the next run converts it again
     return report, frames
 
 
 def _read_file(
-    inp: Input, report: FileReport, separate_reader: bool, spill_dir: Path | None
+    inp: Input, report: FileReport, separate_reader: bool, spill_dir: Path | None, debug: bool = False
 ) -> FileRows:
     rows, others = RowBuffer(spill_dir), generic.GenericRecords()
+    unreadable: Counter[str] = Counter()  # entries not read at all: reason -> count
+    troubles: Counter[str] = Counter()  # device responses rejected for damage or failures: reason -> count
     try:
         report.size_bytes = inp.path.stat().st_size
         report.format = detect_format(inp.path)
@@ -765,7 +927,7 @@ def _read_file(
         return {}
     if report.format is None:
         reason = not_a_capture(inp.path, report.size_bytes)
-        report.status, report.error = ("failed" if inp.explicit else "skipped"), redaction.message(reason)
+        report.status, report.error = ("failed" if claims_capture(inp) else "skipped"), redaction.message(reason)
         return {}
     try:
         limited: Counter[str] = Counter()  # exchanges and entries over a limit, by the limit's reason
@@ -785,20 +947,29 @@ def _read_file(
                 unknown_shapes += _convert_saved(inp, report, rows, limited)
             elif isinstance(item, Exchange):
                 report.exchanges += 1
-                unknown_shapes += _route_exchange(item, inp, report, rows, others, limited=limited)
+                if item.status is None:
+                    report.no_response[no_response_reason(item.error)] += 1
+                unknown_shapes += _route_exchange(
+                    item, inp, report, rows, others, troubles, limited=limited, debug=debug
+                )
             elif isinstance(item, Decoded):
                 report.exchanges += 1
+                if item.exchange.status is None:
+                    report.no_response[no_response_reason(item.exchange.error)] += 1
                 unknown_shapes += _route_exchange(
-                    item.exchange, inp, report, rows, others, (item.problem, item.rows), limited
+                    item.exchange, inp, report, rows, others, troubles, (item.problem, item.rows), limited, debug
                 )
             elif isinstance(item, NotDevice):  # counted by the reading process: what `_route_exchange` would do
                 report.exchanges += item.hosts.total()
                 report.not_device += item.hosts.total()
+                report.no_response.update(item.no_response)
                 report.unrecognised_hosts.update({redaction.host(h): n for h, n in item.hosts.items()})
             elif isinstance(item, Skipped):
                 report.skipped_entries[item.kind] += 1
                 if item.reason and limits.names_a_limit(item.reason):
                     limited[item.reason] += 1
+                elif item.reason:
+                    unreadable[item.reason] += 1
             elif isinstance(item, CaptureError):
                 if item.entries_read == 0 and report.exchanges == 0 and not report.skipped_entries:
                     report.status = "failed"
@@ -811,7 +982,9 @@ def _read_file(
     else:
         _note_unknown_shapes(report, unknown_shapes)
         _note_limits(report, limited)
-    return rows.parts() | generic.frames(others)
+    tables = rows.parts() | generic.frames(others)  # (rows no frame holds are rejected while building them)
+    _note_troubles(report, unreadable, troubles)
+    return tables
 
 
 def _note_unknown_shapes(report: FileReport, count: int) -> None:
@@ -837,27 +1010,57 @@ def _route_exchange(
     report: FileReport,
     rows: RowBuffer,
     others: generic.GenericRecords,
+    troubles: Counter[str],
     predecoded: tuple[str | None, list] | None = None,
     limited: Counter[str] | None = None,
+    debug: bool = False,
 ) -> bool:
     """Count the exchange in its report category; a device response goes into `rows` (decoded here, or as
     `predecoded` by the reading process), a rejected one into the `rejects` table (one over a limit counted in
-    `limited` too). True for a device response rejected because its shape is not one databack knows."""
+    `limited` too). True for a device response rejected because its shape is not one databack knows. Whatever goes
+    wrong in the exchange (a damaged entry, a value no column holds, a bug of databack's) rejects it alone, its
+    reason counted in `troubles` (with `debug`, a bug raises, for its traceback)."""
     provenance = {
         "participant_id": inp.participant_id,
         "source_file": inp.source_file,
         "source_entry": ex.source_entry,
         "captured_at": datetime_us(ex.captured_at),
     }
+    try:
+        return _route(ex, inp, report, rows, others, troubles, provenance, predecoded, limited)
+    except spill.SpillFailed:
+        raise  # not this exchange's fault: the run stops
+    except Exception as e:
+        if debug:
+            raise
+        reason = f"databack failed on this exchange ({type(e).__name__})"
+        troubles[reason] += 1
+        rows.add([("rejects", _reject_row(_endpoint_name(ex), ex, reason, ex.body))], provenance)
+        report.rejects += 1
+        return False
+
+
+def _route(
+    ex: Exchange,
+    inp: Input,
+    report: FileReport,
+    rows: RowBuffer,
+    others: generic.GenericRecords,
+    troubles: Counter[str],
+    provenance: dict[str, Any],
+    predecoded: tuple[str | None, list] | None,
+    limited: Counter[str] | None,
+) -> bool:
+    """`_route_exchange`, which is called again should this raise: nothing is counted before all else is done."""
     m = devices.match(ex.host, ex.method, ex.path)
     if m is None:
         try:
             payload = _generic_payload(ex, inp)
         except limits.LimitHit as e:  # a response of a host chosen for generic export, over a limit
             table = generic.table_name(ex.host, ex.path)
-            report.rejects += 1
             row = redaction.reject_row(table, ex.method, ex.host, ex.path, ex.status, str(e), None)
             rows.add([("rejects", row)], provenance)
+            report.rejects += 1
             if limited is not None:
                 limited[str(e)] += 1
             return False
@@ -866,8 +1069,9 @@ def _route_exchange(
             others.add(table, redaction.generic_payload(payload), provenance)
             report.generic_responses[table] += 1
             return False
+        host = redaction.host(ex.host)
         report.not_device += 1
-        report.unrecognised_hosts[redaction.host(ex.host)] += 1
+        report.unrecognised_hosts[host] += 1
         return False
     ep = m.endpoint
     if ep is None:
@@ -879,18 +1083,74 @@ def _route_exchange(
     if ex.status is not None and not 200 <= ex.status < 300:
         report.http_errors[str(ex.status)] += 1
         return False
-    problem, decoded = predecoded or devices.decode(ex, m)
+    if ex.damaged:  # the capture's entry itself is damaged: what is left of it is not decoded
+        problem, decoded = f"damaged entry: {ex.damaged}", []
+    else:
+        problem, decoded = predecoded or devices.decode(ex, m)
     if problem is not None:
+        rows.add([("rejects", _reject_row(ep.name, ex, problem, devices.read_body(ex, ep.reads)))], provenance)
         report.rejects += 1
+        if ex.damaged:
+            troubles[problem] += 1
         if limited is not None and limits.names_a_limit(problem):
             limited[problem] += 1
-        body = devices.read_body(ex, ep.reads)
-        row = redaction.reject_row(ep.name, ex.method, ex.host, ex.path, ex.status, problem, body)
-        rows.add([("rejects", row)], provenance)
         return isinstance(problem, devices.UnknownShape)
+
+    def undo(reason: str) -> Rows:  # the rows fit no frame: the response is rejected after all
+        report.device_responses.subtract({ep.name: 1})
+        report.rows.subtract(counts)
+        report.device_responses, report.rows = +report.device_responses, +report.rows  # (drops the zeros)
+        report.rejects += 1
+        troubles[reason] += 1
+        return [("rejects", _reject_row(ep.name, ex, reason, devices.read_body(ex, ep.reads)))]
+
+    held = len(ex.body or b"") + len(ex.request_body or b"")
+    counts = rows.add(decoded, provenance, undo, held)
     report.device_responses[ep.name] += 1
-    report.rows.update(rows.add(decoded, provenance))
+    report.rows.update(counts)
     return False
+
+
+def _reject_row(endpoint: str, ex: Exchange, reason: str, body: bytes | None) -> SafeRow:
+    """The exchange's `rejects` row; without its body where the policy cannot take that in."""
+    try:
+        return redaction.reject_row(endpoint, ex.method, ex.host, ex.path, ex.status, reason, body)
+    except Exception:
+        return redaction.reject_row(endpoint, ex.method, ex.host, ex.path, ex.status, reason, None)
+
+
+def _endpoint_name(ex: Exchange) -> str:
+    """The name of the endpoint the exchange is a response of, "-" where none (or that cannot be told)."""
+    try:
+        m = devices.match(ex.host, ex.method, ex.path)
+    except Exception:
+        return "-"
+    return m.endpoint.name if m is not None and m.endpoint is not None else "-"
+
+
+def _note_troubles(report: FileReport, unreadable: Counter[str], troubles: Counter[str]) -> None:
+    """A file where single entries could not be read, or device responses were rejected for damage or a failure of
+    databack's, is `partial` (`failed` when not one entry could be read), with what happened in its message."""
+    notes = []
+    if unreadable:
+        n = unreadable.total()
+        notes.append(f"{n} entr{'ies' if n > 1 else 'y'} could not be read ({_reasons(unreadable)})")
+    if troubles:
+        n = troubles.total()
+        notes.append(f"{n} device response{'s' * (n > 1)} rejected ({_reasons(troubles)})")
+    if notes:
+        nothing_read = report.exchanges == 0 and report.skipped_entries.total() == unreadable.total()
+        report.status = "failed" if nothing_read else "partial" if report.status == "ok" else report.status
+        message = "; ".join(notes)
+        report.error = redaction.message(f"{report.error}; {message}" if report.error else message)
+
+
+def _reasons(counts: Counter[str], shown: int = 3) -> str:
+    """`reason` or `reason (2); other reason (1); …` (the commonest `shown`)."""
+    if len(counts) == 1:
+        return next(iter(counts))
+    common = counts.most_common(shown)
+    return "; ".join(f"{reason} ({n})" for reason, n in common) + ("; …" if len(counts) > shown else "")
 
 
 def _generic_payload(ex: Exchange, inp: Input) -> Any:
@@ -939,12 +1199,18 @@ def _convert_saved(inp: Input, report: FileReport, rows: RowBuffer, limited: Cou
         limited[str(e)] += 1
         return False
     except orjson.JSONDecodeError as e:
-        report.status, report.error = ("failed" if inp.explicit else "skipped"), redaction.message(_not_json(e, data))
+        report.status = "failed" if claims_capture(inp) else "skipped"
+        report.error = redaction.message(_not_json(e, data))
+        report.exchanges = 0
+        return False
+    if isinstance(payload, dict) and "log" in payload:  # a HAR without entries (`{"log": []}`): no device response
+        report.status = "failed" if claims_capture(inp) else "skipped"
+        report.error = redaction.message(NOT_A_HAR)
         report.exchanges = 0
         return False
     endpoint = saved.endpoint_named(inp.endpoint) if inp.endpoint else saved.recognise(payload)
     if endpoint is None:
-        report.status = "failed" if inp.explicit else "skipped"
+        report.status = "failed" if claims_capture(inp) else "skipped"
         if error := saved.api_error(payload):
             report.error = redaction.message(f"{error}, saved on its own: no data")
         else:

@@ -37,7 +37,7 @@ from . import devices, limits, redaction
 from .atomic import atomic_path
 from .captures import Format, detect_format
 from .captures.bodies import GZIP_MAGIC, dechunk
-from .captures.flow import _decoded, _open_dump, read_dump
+from .captures.flow import _decoded, _open_dump, flow_failure, read_dump
 from .captures.flow import _read_failure as _flow_failure
 from .captures.har import _STREAM_ERRORS, _base64_or_text, _host, _is_encoding_error, _json_bytes, _split_url
 from .captures.har import _read_failure as _har_failure
@@ -480,16 +480,21 @@ def _scrub_flows(src: Path, out: BinaryIO) -> ScrubReport:
     )  # as in captures.flow: mitmproxy lets the bare ones through on damaged dumps
     report = ScrubReport(format="flow")
     writer = mio.FlowWriter(out)
+    unreadable: list[str] = []  # why each flow left out could not be built
     with _open_dump(src) as dump:
         flows = read_dump(dump)
         while True:
             try:
                 flow = next(flows)
             except StopIteration:
+                _note_unreadable(report, unreadable)
                 return report
             except read_errors as error:
                 _stopped(report, f"{_flow_failure(error)}; flows read: {report.entries}")
                 return report
+            if isinstance(flow, Exception):
+                unreadable.append(flow_failure(flow))
+                continue
             if isinstance(flow, http.HTTPFlow):
                 _scrub_http_flow(flow, report.counts)
             else:
@@ -497,6 +502,14 @@ def _scrub_flows(src: Path, out: BinaryIO) -> ScrubReport:
             _scrub_flow_fields(flow, report.counts)
             writer.add(flow)
             report.entries += 1
+
+
+def _note_unreadable(report: ScrubReport, reasons: list[str]) -> None:
+    """Flows that could not be built are left out of the copy: partial (failed when no flow was written)."""
+    if reasons:
+        flows = f"{len(reasons)} flow{'s' * (len(reasons) > 1)}"
+        _stopped(report, f"{flows} could not be read and {'were' if len(reasons) > 1 else 'was'} left out "
+                         f"(the first: {reasons[0]})")
 
 
 def _scrub_http_flow(flow: http.HTTPFlow, counts: Counter[str]) -> None:

@@ -28,7 +28,7 @@ OutputFormat = Literal["parquet", "csv"]
 COPIES_FILE = "copies.parquet"  # every copy of a record captured more than once (`dedupe.COPIES`), for later runs
 HASHED_BY = "databack:hashed_by"  # its metadata: the polars version whose hashes it holds
 TOTALS = ("files", "files_ok", "files_partial", "files_failed", "files_skipped", "exchanges", "device_responses",
-          "rejects", "http_errors", "auth", "undecoded_device_paths", "generic_responses", "not_device")  # report.json's totals, in order
+          "rejects", "http_errors", "auth", "undecoded_device_paths", "generic_responses", "not_device")  # in order
 PARTITION_COLUMNS = ("participant_id", "night", "day")
 # CSV times in ISO 8601 with `Z` (polars' default `+0000` is not ISO's extended form, and pandas or a spreadsheet
 # need telling); fractions of a second only where there are some
@@ -92,8 +92,8 @@ def write(
     writing: dict[str, Future] = {}  # name -> (the SHA-256 of its file, its partition columns), once written
     with ThreadPoolExecutor(os.cpu_count() or 1) as pool:  # polars lets go of the GIL
         for tables in (lambda: conversion.decoded, lambda: conversion.tables):  # the views once they are made
-            # the biggest first, so that no thread is left with one at the end
-            for name, df in sorted(((n, df) for n, df in tables().items() if n not in paths), key=lambda t: -t[1].height):
+            todo = [(name, df) for name, df in tables().items() if name not in paths]
+            for name, df in sorted(todo, key=lambda t: -t[1].height):  # the biggest first: no thread left with one
                 paths[name] = tx.path(name if partition_by else f"{name}.{fmt}")
                 writing[name] = pool.submit(_write_table, name, df, paths[name], fmt, partition_by, event_days)
     hashes = {name: future.result()[0] for name, future in writing.items()}
@@ -128,7 +128,9 @@ def _write_table(
     return sha256_file(path), []
 
 
-def _write_partitioned(table: Table, df: spill.Frame, folder: Path, levels: list[str], event_days: pl.LazyFrame) -> None:
+def _write_partitioned(
+    table: Table, df: spill.Frame, folder: Path, levels: list[str], event_days: pl.LazyFrame | None
+) -> None:
     """A Hive-partitioned dataset in `folder`: `col=value/…/NNNNNNNN.parquet`, the partition columns in the path only
     (stored in the files too, pyarrow would refuse to merge their types with the ones it reads from the path). A table
     sorted on disk is written a range at a time, range `i` as `{i:08d}.parquet` in every partition it reaches: a
@@ -154,7 +156,7 @@ def _definition(name: str, df: pl.DataFrame) -> Table:
 
 
 def partition_levels(
-    table: Table, df: spill.Frame, partition_by: tuple[str, ...], event_days: pl.LazyFrame
+    table: Table, df: spill.Frame, partition_by: tuple[str, ...], event_days: pl.LazyFrame | None
 ) -> list[str]:
     """The partition columns of a table: those asked for that it has (`day`: every table with a day, a night or a
     time of its own, see `DAY`), less any with a null (a path cannot say null to every reader: pyarrow fails)."""
@@ -312,7 +314,8 @@ def scan_table(path: Path, schema: dict[str, pl.DataType], partitions: list[str]
         lf = pl.scan_parquet(path / "**" / "*.parquet", hive_partitioning=bool(hive), hive_schema=hive or None)
     else:
         lf = pl.scan_parquet(path)
-    return lf.select([pl.col(c).cast(t) for c, t in schema.items()] + [pl.col(c) for c in partitions or () if c not in schema])
+    extra = [pl.col(c) for c in partitions or () if c not in schema]
+    return lf.select([pl.col(c).cast(t) for c, t in schema.items()] + extra)
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:

@@ -38,8 +38,8 @@ def describe(s: dict[str, object]) -> list[str]:
 
 def assert_consistent(out: Path) -> None:
     """What a reader opening OUT's files directly finds agrees: every table report.json lists is there with its
-    rows, and no other (beside copies.parquet); datapackage.json describes the same tables, with their rows, and the hashes and
-    sizes of the files it names."""
+    rows, and no other (beside copies.parquet); datapackage.json describes the same tables, with their rows, and the
+    hashes and sizes of the files it names."""
     report = json.loads((out / "report.json").read_bytes())
     package = json.loads((out / "datapackage.json").read_bytes())
     listed = {name: t["file"] for name, t in report["tables"].items() if t["file"]}

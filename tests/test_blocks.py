@@ -92,8 +92,28 @@ def test_a_value_its_column_cannot_hold_is_an_error_not_a_silent_null():
     buffer = RowBuffer()
     buffer.add([("sense_sensor_samples", Block({"time": [1], "resolution_s": [2**70]}, 1))], {
         "participant_id": None, "source_file": source_file("a.har"), "source_entry": 0, "captured_at": None})
-    with pytest.raises(ValueError, match="sense_sensor_samples: unexpected value while building Series of type Int64"):
+    with pytest.raises(ValueError, match=r"a value that sense_sensor_samples.resolution_s \(Int64\) cannot hold"):
         frames(buffer)
+
+
+def test_an_exchange_whose_value_no_column_holds_is_replaced_by_what_its_undo_gives():
+    from converters.redaction import reject_row
+
+    buffer = RowBuffer()
+    provenance = {"participant_id": None, "source_file": source_file("a.har"), "captured_at": None}
+    reasons = []
+
+    def undo(reason):
+        reasons.append(reason)
+        return [("rejects", reject_row("sense/sensor", "GET", "api.hello.is", "/x", 200, reason, b"{}"))]
+
+    for entry, resolution in enumerate([60, 2**70, 300]):
+        buffer.add([("sense_sensor_samples", Block({"time": [entry], "resolution_s": [resolution]}, 1))],
+                   provenance | {"source_entry": entry}, undo)
+    tables = frames(buffer)
+    assert tables["sense_sensor_samples"]["resolution_s"].to_list() == [60, 300]
+    assert tables["rejects"]["source_entry"].to_list() == [1]
+    assert reasons == ["a value that sense_sensor_samples.resolution_s (Int64) cannot hold (TypeError)"]
 
 
 def frames(buffer: RowBuffer) -> dict:

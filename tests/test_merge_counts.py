@@ -12,6 +12,8 @@ import polars as pl
 import pytest
 from builders import BAND_EVENTS_URL, band_event, entry, write_har
 from conftest import REPO
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from converters.cli import app
@@ -28,7 +30,7 @@ def run(*args) -> None:
 def counts(out: Path) -> tuple[dict, dict, dict]:
     report = json.loads((out / "report.json").read_bytes())
     tables = {name: (t["rows"], t["duplicates"], t["conflicts"]) for name, t in report["tables"].items()}
-    files = {f["file"]: ({k: v for k, v in f["duplicates"].items() if v}, {k: v for k, v in f["conflicts"].items() if v})
+    files = {f["file"]: tuple({k: v for k, v in f[c].items() if v} for c in ("duplicates", "conflicts"))
              for f in report["files"]}
     rows = {p.name: pl.read_parquet(p).to_dicts() for p in sorted(out.glob("*.parquet")) if p.name != "copies.parquet"}
     return tables, files, rows
@@ -94,3 +96,29 @@ def test_an_output_without_copies_noted_is_added_to_as_before(tmp_path):
     run("merge", tmp_path / "old", tmp_path / "new", "-o", tmp_path / "merged")
     tables, _, _ = counts(tmp_path / "merged")
     assert tables["band_events"][0] == 1 and sum(tables["band_events"][1:]) == 2  # every copy dropped is counted
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    captures=st.lists(  # per file: its capture time (ties happen) and events as (id, calories)
+        st.tuples(st.integers(1, 3),
+                  st.lists(st.tuples(st.sampled_from("12"), st.integers(1, 2)), min_size=1, max_size=3)),
+        min_size=2, max_size=5,
+    ),
+    data=st.data(),
+)
+def test_any_split_of_the_inputs_merged_counts_as_one_run(tmp_path_factory, captures, data):
+    root = tmp_path_factory.mktemp("split")
+    files = []
+    for i, (day, events) in enumerate(captures):
+        bodies = [entry(BAND_EVENTS_URL, band_event(event_id, calories), started=f"2017-03-0{day}T07:31:12-08:00")
+                  for event_id, calories in events]
+        files.append(write_har(root / f"f{i}.har", bodies))
+    groups = data.draw(st.lists(st.integers(0, 2), min_size=len(files), max_size=len(files)))
+    run("convert", *files, "-o", root / "one", "-j", "1")
+    outs = []
+    for g in sorted(set(groups)):
+        run("convert", *(f for f, h in zip(files, groups) if h == g), "-o", root / f"g{g}", "-j", "1")
+        outs.append(root / f"g{g}")
+    run("merge", *outs, "-o", root / "merged")
+    assert counts(root / "merged") == counts(root / "one")

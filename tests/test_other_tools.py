@@ -160,7 +160,8 @@ def test_csv_times_are_iso_8601_and_types_come_back_from_the_data_package(output
     out = outputs["csv"]
     line = (out / "band_events.csv").read_text().splitlines()[1]
     assert "2015-01-11T16:12:31.271Z" in line and "+0000" not in line
-    fields = {r["name"]: r["schema"]["fields"] for r in json.loads((out / "datapackage.json").read_bytes())["resources"]}
+    resources = json.loads((out / "datapackage.json").read_bytes())["resources"]
+    fields = {r["name"]: r["schema"]["fields"] for r in resources}
     texts = {f["name"]: "string" for f in fields["band_events"] if f["type"] == "string"}
     times = [f["name"] for f in fields["band_events"] if f["type"] == "datetime"]
     frame = pd.read_csv(out / "band_events.csv", dtype=texts, parse_dates=times)
@@ -204,5 +205,14 @@ def test_importing_the_package_loads_neither_polars_nor_the_pipeline():
     import subprocess
     import sys
 
-    code = "import sys, converters; print(sorted(m for m in ('polars', 'converters.api', 'converters.pipeline') if m in sys.modules))"
+    modules = ("polars", "converters.api", "converters.pipeline")
+    code = f"import sys, converters; print(sorted(m for m in {modules} if m in sys.modules))"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout == "[]\n"
+
+
+def test_every_csv_table_reads_in_pandas_and_duckdb_with_its_rows(outputs):
+    out = outputs["csv"]
+    for name, expected in _reference(outputs).items():
+        path = out / f"{name}.csv"
+        assert len(pd.read_csv(path)) == expected.height, name
+        assert duckdb.sql(f"select count(*) from read_csv('{path}')").fetchall()[0][0] == expected.height, name

@@ -138,6 +138,7 @@ OUTPUT_SITES = {
     ("scrub", "_JsonWriter._end"): "the scrubbed copy",
     ("captures.pipe", "_start"): "a capture's bytes to the reading child process, not an output",
     ("captures.pipe", "_write_all"): "a capture's bytes to the reading child process, not an output",
+    ("pipeline", "spooled"): "a capture's bytes from a pipe into the work folder, to be read: not an output",
 }
 
 

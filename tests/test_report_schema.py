@@ -46,7 +46,8 @@ def runs(tmp_path):
     yield "csv", run("convert", folder, "-o", tmp_path / "csv", "--format", "csv", "-j", "1", "--json")
     yield "partitioned", run("convert", *SAMPLES, "-o", tmp_path / "part", "--participant", "P1",
                              "--partition-by", "participant_id,night,day", "-j", "1")
-    yield "generic", run("convert", generic_capture(tmp_path), "-o", tmp_path / "generic", "--generic", "api.fitbit.com")
+    yield "generic", run("convert", generic_capture(tmp_path), "-o", tmp_path / "generic",
+                         "--generic", "api.fitbit.com")
     shards = [run("convert", *SAMPLES, folder, "-o", tmp_path / f"s{i}", "--shard", f"{i}/2") and tmp_path / f"s{i}"
               for i in (1, 2)]
     yield "merged", run("merge", *shards, "-o", tmp_path / "merged")
