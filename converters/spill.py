@@ -126,7 +126,8 @@ class Sorted:
 
     @classmethod
     def joined(cls, ranges: Sequence[Sorted]) -> Sorted:
-        return cls(tuple(p for r in ranges for p in r.pieces), tuple(h for r in ranges for h in r.heights), ranges[0].key)
+        pieces, heights = [p for r in ranges for p in r.pieces], [h for r in ranges for h in r.heights]
+        return cls(tuple(pieces), tuple(heights), ranges[0].key)
 
     def merged(self, df: pl.DataFrame, folder: Path) -> Sorted:
         """This one-piece table with the rows of `df` (sorted, no key of which it holds) written beside its own."""
