@@ -120,6 +120,7 @@ OUTPUT_SITES = {
     ("cli", "main"): "click's usage messages (a traceback goes through _Messages)",
     ("api", "convert"): "writers.write",
     ("writers", "write"): "tables of RowBuffer (Safe provenance, SafeRow rejects, strict_frame) and GenericRecords",
+    ("writers", "_write_table"): "the same tables, one each in a thread of writers.write",
     ("writers", "_write_partitioned"): "the same tables",
     ("writers", "_write_json"): "report.json and datapackage.json (writers.report requires Safe names)",
     ("spill", "Sorted.write_parquet"): "the same tables, sorted on disk",
