@@ -43,19 +43,6 @@ class Limits:
         return 4 * self.max_body + MiB
 
 
-@dataclass(frozen=True)
-class ArchiveLimits:
-    """What a zip or tar archive of captures may hold (`captures.archives`): past any of them, the archive, or the
-    member, is refused with a message naming the limit. Checked on the sizes the archive declares, before anything
-    is decompressed; no options (the README's Archives table)."""
-
-    members: int = 10_000  # members listed (files, folders, links)
-    member_bytes: int = 16 * GiB  # one member, decompressed
-    total_bytes: int = 64 * GiB  # all members together, decompressed
-    ratio: int = 200  # decompressed size / compressed size, of a member or of a compressed tar (past `ratio_from`)
-    ratio_from: int = 1 * MiB  # sizes below which the ratio is not asked (a small file of zeros compresses 1000x)
-
-
 DEFAULT = Limits()
 # The option that raises each limit, and what it is called in reasons and the README.
 LIMIT_OPTIONS = {
@@ -64,7 +51,6 @@ LIMIT_OPTIONS = {
     "max_depth": "--max-depth",
     "max_json_values": "--max-json-values",
 }
-
 
 
 @dataclass(frozen=True, slots=True)
