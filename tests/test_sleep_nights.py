@@ -244,6 +244,18 @@ def test_a_sense_night_without_events_keeps_its_score_and_nothing_else(sense):
     assert (n["segments"], n["device_score"], n["in_bed_time"], n["time_in_bed_s"]) == (0, 0, None, None)
 
 
+def test_a_date_twice_in_one_response_is_one_night_its_last_copy_with_gaps_filled():
+    """A v1 timeline array may hold two nights without dates, both filed under the URL's: one sleep_nights row
+    (not one per pairing of the copies), the last copy with what it lacks from the one before, whatever the
+    threads do (the scrub property found it picked by chance)."""
+    copy = {"night": date(2017, 3, 2), "api_version": 1, "source_file": "c.har", "source_entry": 4}
+    tables = {"sense_nights": frame("sense_nights", [copy | {"score": 4, "message": "first"},
+                                                      copy | {"message": "second"}])}
+    for _ in range(20):
+        rows = sleep_nights.derive(tables).to_dicts()
+        assert [(r["night"], r["device_score"], r["is_main_sleep"]) for r in rows] == [(date(2017, 3, 2), 4, True)]
+
+
 def test_nights_of_different_participants_stay_apart():
     tables = {name: pl.concat([sense_tables("p1")[name], sense_tables("p2")[name]])
               for name in ("sense_nights", "sense_timeline_events", "sense_night_metrics")}

@@ -50,7 +50,7 @@ def derive(tables: Mapping[str, object]) -> pl.DataFrame:
         nights.join(figures, on=KEY, how="left", nulls_equal=True)
         .join(hr, on=KEY, how="left", nulls_equal=True)
         .pipe(_main_sleep)
-        .sort("participant_id", "device", "night", "in_bed_time", "source_id", nulls_last=True)
+        .sort("participant_id", "device", "night", "in_bed_time", "source_id", nulls_last=True, maintain_order=True)
     )
     schema = SLEEP_NIGHTS.schema
     return out.select([pl.col(c).cast(t) if c in out.collect_schema() else pl.lit(None, t).alias(c)
@@ -142,8 +142,7 @@ def _sense(tables: Mapping[str, object]) -> tuple[pl.LazyFrame, pl.LazyFrame]:
         metric("sound_sleep").alias("device_sound_sleep_s"),
     )
     nights = (
-        frame(tables, "sense_nights")
-        .with_columns(pl.col("night").cast(pl.String).alias("source_id"))
+        _one_per_night(frame(tables, "sense_nights").with_columns(pl.col("night").cast(pl.String).alias("source_id")))
         .join(bed, on=["participant_id", "source_id"], how="left", nulls_equal=True)
         .join(reported, on=["participant_id", "night"], how="left", nulls_equal=True)
         .select(
@@ -165,6 +164,18 @@ def _sense(tables: Mapping[str, object]) -> tuple[pl.LazyFrame, pl.LazyFrame]:
         )
     )
     return nights, segs
+
+
+def _one_per_night(nights: pl.LazyFrame) -> pl.LazyFrame:
+    """One Sense night per participant and date: a response may hold a date twice (a v1 timeline array of nights
+    without dates, filed under the URL's), and the table keeps what the response said; the night is its last copy,
+    what it lacks (null) filled from the copies before it, as de-duplication does for copies of a record. Rows
+    come sorted by key, copies in the order they were decoded."""
+    key = ["participant_id", "source_id"]
+    others = pl.all().exclude(key)
+    return nights.with_columns(others.forward_fill().over(key)).filter(
+        pl.int_range(pl.len()).over(key) == pl.len().over(key) - 1
+    )
 
 
 def _in_bed(nights: pl.LazyFrame, segs: pl.LazyFrame) -> pl.LazyFrame:
@@ -268,5 +279,5 @@ def _main_sleep(nights: pl.LazyFrame) -> pl.LazyFrame:
     group = ["participant_id", "device", "night"]
     return nights.sort(
         pl.col("time_in_bed_s").fill_null(-1.0), "in_bed_time", "source_id", descending=[True, False, False],
-        nulls_last=True,
+        nulls_last=True, maintain_order=True,
     ).with_columns((pl.int_range(pl.len()).over(group) == 0).alias("is_main_sleep"))
