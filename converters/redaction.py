@@ -139,16 +139,21 @@ _STRONG_PARTS = re.compile(
     "|smscode|resetcode"
     "|logincode|accesscode|activationcode|confirmationcode|twofactor|onetimecode|recoverycode|backupcode"
     "|securityanswer|secretanswer|pincode|otpvalue|connectionstring"
-    "|passwort|kennwort|motdepasse|contrasena|contrasea|senha|wachtwoord|losenord|lsenord|salasana"  # other languages
+    "|passwort|kennwort|motdepasse|contrasena|contrasea|contraseña|senha|wachtwoord|losenord|lsenord|lösenord"
+    "|salasana|passord|adgangskode|jelszo|jelszó|lozinka|lykilord"
+    "|lykilorð|wagwoord|katasandi|matkhau|mậtkhẩu|пароль|парола|лозинка|гасло|пароля|κωδικ|סיסמ|كلمةالمرور|كلمةالسر"
+    "|رمزعبور|पासवर्ड|密码|密碼|口令|パスワード|暗証番号|비밀번호|암호|รหัสผ่าน|geheimnis|segredo|secreto"  # other languages
 )
 _STRONG_EXACT = frozenset(
     {"pwd", "pass", "pin", "otp", "totp", "hotp", "sig", "refresh", "xrefresh", "sso", "mfa", "2fa"}
 )
-_STRONG_ENDINGS = ("pass", "pw", "pwd", "pin", "otp", "tok")  # user_pass, new_pw, userPin, email_otp, refreshTok
+_STRONG_ENDINGS = (  # user_pass, new_pw, userPin, email_otp, refreshTok; short words of other languages
+    "pass", "pw", "pwd", "pin", "otp", "tok", "haslo", "hasło", "heslo", "geslo", "sifre", "şifre", "parola", "parolă",
+)
 _WORD_ENDINGS = ("bypass", "compass", "overpass", "underpass", "surpass", "spin", "footp", "tiktok")  # words
 # Names that hold a credential only when the value looks like a token (`code=4/0AX4…`, not `"code": 404`): a few
 # words, and names ending in `code` or `key` (`pairingCode`, `resetKey`) but those naming a code or key of data.
-_WEAK_PARTS = re.compile("session|^auth|^sid$|^ssid$|^access$|^state$|^ticket$|^nonce$")
+_WEAK_PARTS = re.compile("session|^auth|^sid$|^ssid$|^access$|^state$|^ticket$|^nonce$")  # see `_OPAQUE` too
 _WEAK_ENDINGS = ("code", "key", "ticket")
 _DATA_CODE = (
     "error", "status", "country", "language", "lang", "currency", "zip", "postal", "post", "area", "region",
@@ -168,6 +173,7 @@ _HARMLESS_ENDINGS = (
 )
 _ID_ENDINGS = ("id", "ids", "uuid", "guid", "hash", "sha", "sha1", "sha256", "md5", "etag", "digest", "checksum")
 _NOT_ALNUM = re.compile(r"[^a-z0-9]+")
+_NOT_WORD = re.compile(r"[\W_]+")  # what a name is compared without, letters of every script kept
 
 NameClass = Literal["strong", "weak"] | None
 
@@ -177,7 +183,7 @@ def credential_name(name: str) -> NameClass:
     """"strong" for a name that always holds a credential, "weak" for one that does when the value looks like a
     token, None for any other name."""
     lower = name.lower()
-    compact = _NOT_ALNUM.sub("", lower[2:] if lower.startswith(("x-", "x_")) else lower)  # X-Sig is sig
+    compact = _NOT_WORD.sub("", lower[2:] if lower.startswith(("x-", "x_")) else lower)  # X-Sig is sig
     if not compact or compact.endswith(_HARMLESS_ENDINGS):
         return None
     if compact in _STRONG_EXACT or _STRONG_PARTS.search(compact) or (
@@ -218,17 +224,41 @@ _NUMBERISH = re.compile(r"[-+]?\d+(?:[.,]\d+)?")
 _DATEISH = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
+# Weak names whose values are opaque (a nonce, a ticket, a session): any single run without spaces counts, a word
+# of lower-case letters too (`fizometedeburo`), but not an enum (`NONE`, `BASIC_AUTH`) or words joined by separators.
+_OPAQUE = re.compile("session|^auth|^sid$|^ssid$|^ticket$|^nonce$")
+_JOINED_WORDS = re.compile(r"[A-Za-z]+(?:[_\-.][A-Za-z]+)+|[A-Z][A-Z_]*")
+_DIGITS_CODE = re.compile(r"\d{4,10}")  # a one-time code, a PIN: 482913
+
+
+def weak_credential(name: str, value: Any) -> bool:
+    """Whether a weakly named field (`credential_name(name) == "weak"`) holds a credential: its value looks like a
+    token, or, under an opaque name, is any single run that is not an enum; under a code-named one, a string of 4 to
+    10 digits (a one-time code; a JSON number is a status or error code)."""
+    if not isinstance(value, str):
+        return False
+    if _tokenish(value):
+        return True
+    compact = _NOT_WORD.sub("", name.lower())
+    text = value.strip()
+    if compact.endswith("code") and _DIGITS_CODE.fullmatch(text):
+        return True
+    return (_OPAQUE.search(compact) is not None and len(text) >= 6 and text not in (MARK, SEGMENT)
+            and not any(c.isspace() for c in text) and not _JOINED_WORDS.fullmatch(text)
+            and not _NUMBERISH.fullmatch(text) and not _DATEISH.match(text))
+
+
 def is_credential(name: str, value: Any) -> bool:
     """Whether the field `name` holding `value` holds a credential, by its name."""
     kind = credential_name(name)
-    return kind == "strong" or (kind == "weak" and _tokenish(value))
+    return kind == "strong" or (kind == "weak" and weak_credential(name, value))
 
 
 # --- shapes --------------------------------------------------------------------------------------------------
 
 _UNAMBIGUOUS = (
     r"eyJ[\w-]{4,}\.[\w-]{4,}\.[\w-]*(?:\.[\w-]*\.[\w-]*)?"  # JWT, JWS, JWE
-    r"|-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----(?:.|\n)*?(?:-----END [A-Z0-9 ]*-----|$)"
+    r"|-----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----(?:.|\n)*?(?:-----END [A-Z0-9 ]*-----|$)"
     r"|\b(?:AKIA|ASIA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA|A3T[A-Z0-9])[A-Z0-9]{16}\b"  # AWS access key ids
     r"|\bAIza[\w-]{35}"  # Google API keys
     r"|\bya29\.[\w-]{20,}"  # Google OAuth access tokens
@@ -265,6 +295,8 @@ def looks_random(text: str) -> bool:
     n = len(core)
     if n < 20 or core.isdigit() or _UUID.fullmatch(core):
         return False
+    if _random_piece(core):
+        return True  # a random tail behind a vendor's prefix: dop_v1_<64 hex>, shpat_<32 hex>
     if _HEX.fullmatch(core):
         return n >= 32
     parts = re.split(r"[/+]", core)
@@ -285,6 +317,14 @@ def looks_random(text: str) -> bool:
     return False
 
 
+def _random_piece(core: str) -> bool:
+    """Whether the longest piece of `core` between `_`, `-` or `~` (not all of it) is a random token alone."""
+    pieces = _PIECE_SPLIT.split(core)
+    longest = max(pieces, key=len)
+    return len(pieces) > 1 and len(longest) >= 20 and looks_random(longest)
+
+
+_PIECE_SPLIT = re.compile(r"[_\-~]")
 _VOWELS = frozenset("aeiouy")
 _CONSONANTS = re.compile("[b-df-hj-np-tv-xz]{5,}")
 
@@ -517,7 +557,13 @@ def _named_by(previous: str, segment: str) -> bool:
     """Whether `segment` is the value of a credential that the path segment before it names."""
     if not segment or segment in (MARK, SEGMENT) or "(" in previous or ";" in previous:
         return False
-    return credential_name(unquote(previous)) == "strong" and _tokenish(unquote(segment))
+    name, value = unquote(previous), unquote(segment)
+    if _NOT_WORD.sub("", name.lower()).endswith(_CODE_NAMES) and _DIGITS_CODE.fullmatch(value):
+        return credential_name(name) is not None  # /verify/otp/482913, /pin/7391 (not /errorcode/4040)
+    return credential_name(name) == "strong" and _tokenish(value)
+
+
+_CODE_NAMES = ("pin", "otp", "code", "passcode")
 
 
 @lru_cache(maxsize=1 << 14)
@@ -599,8 +645,14 @@ def method(name: str) -> Safe:
 
 @lru_cache(maxsize=1 << 14)
 def path(raw_path: str) -> Safe:
-    """A path as captured (still percent-encoded), its credentials replaced by `SEGMENT`."""
-    return _released(redact_path(raw_path, FULL, SEGMENT))
+    """A path as captured (still percent-encoded), its credentials and e-mail addresses replaced by `SEGMENT`."""
+    shown = redact_path(raw_path, FULL, SEGMENT)
+    if "@" in shown or "%40" in shown:
+        shown = "/".join(SEGMENT if _EMAIL.search(unquote(s)) else s for s in shown.split("/"))
+    return _released(shown)
+
+
+_EMAIL = re.compile(r"[^\s/@:]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)+")
 
 
 @lru_cache(maxsize=1 << 14)
@@ -659,7 +711,7 @@ def _json(value: Any, mode: Mode, drop: bool, key: str | None, counter: list[int
             kind = credential_name(name)
             if label is not None and name in _VALUES and is_credential(label, v):
                 out[name] = _leaves(v, counter, depth + 1)
-            elif kind == "strong" or (kind == "weak" and _tokenish(v)):
+            elif kind == "strong" or (kind == "weak" and weak_credential(name, v)):
                 if drop:
                     counter[0] += 1
                     continue
@@ -1076,7 +1128,7 @@ def shown_path(path: str, hidden: dict[str, str]) -> str:
 
 _SIGN_IN_URL = re.compile(
     r"oauth|token|log[-_]?[io]n|sign[-_]?[io]n|auth(?:enticat|oriz)|/auth(?:/|$)|password|session|credential|saml"
-    r"|/sso\b|openid|/connect/",
+    r"|/sso\b|openid|/connect/|verif(?:y|ication)|/otp\b|/mfa\b|/2fa\b|two[-_]?factor|passcode|/pin\b",
     re.IGNORECASE,
 )
 

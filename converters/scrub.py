@@ -422,8 +422,13 @@ def _url(url: str, mode: Mode, counts: Counter[str]) -> str:
     return redacted
 
 
+_ITEM_FIELDS = frozenset({"name", "value"})  # of a HAR header, cookie or parameter; the rest (comment…) free text
+
+
 def _scrub_har_headers(headers: Any, mode: Mode, counts: Counter[str]) -> None:
     for header in headers if isinstance(headers, list) else ():
+        if isinstance(header, dict):
+            _scrub_other_fields(header, _ITEM_FIELDS, counts)
         if isinstance(header, dict) and isinstance(header.get("name"), str) and isinstance(header.get("value"), str):
             _scrub_name(header, counts, "headers")
             header["value"], what = redaction.redact_header(header["name"], header["value"], mode)
@@ -432,6 +437,7 @@ def _scrub_har_headers(headers: Any, mode: Mode, counts: Counter[str]) -> None:
 
 
 _COUNTED = {"header": "headers", "cookie": "cookies", "url": "urls"}
+_COOKIE_FIELDS = frozenset({"path", "domain", "expires", "httpOnly", "secure", "sameSite"})
 
 
 def _scrub_pairs(items: Any, mode: Mode, counts: Counter[str], kind: str, sign_in: bool = False) -> None:
@@ -439,6 +445,7 @@ def _scrub_pairs(items: Any, mode: Mode, counts: Counter[str], kind: str, sign_i
     value but those of `redaction.SIGN_IN_FIELDS`), any other value scrubbed as a string."""
     for item in items if isinstance(items, list) else ():
         if isinstance(item, dict):
+            _scrub_other_fields(item, _ITEM_FIELDS | {"fileName", "contentType"}, counts)
             _scrub_name(item, counts, kind)
         if not isinstance(item, dict) or not isinstance(item.get("value"), str) or item["value"] in ("", MARK):
             continue
@@ -464,6 +471,7 @@ def _scrub_name(item: dict, counts: Counter[str], kind: str) -> None:
 def _scrub_cookies(items: Any, counts: Counter[str]) -> None:
     for item in items if isinstance(items, list) else ():
         if isinstance(item, dict):
+            _scrub_other_fields(item, _ITEM_FIELDS | _COOKIE_FIELDS, counts)
             _scrub_name(item, counts, "cookies")
         if isinstance(item, dict) and item.get("value") not in (None, "", MARK):
             item["value"] = MARK
@@ -616,9 +624,12 @@ def _scrub_flow_fields(flow: Any, counts: Counter[str]) -> None:
 def _scrub_mitmproxy_headers(headers: http.Headers, mode: Mode, counts: Counter[str]) -> None:
     fields = []
     for name, value in headers.fields:
-        text = value.decode("utf-8", "surrogateescape")
-        scrubbed, what = redaction.redact_header(name.decode("utf-8", "surrogateescape"), text, mode)
+        text, name_text = value.decode("utf-8", "surrogateescape"), name.decode("utf-8", "surrogateescape")
+        scrubbed, what = redaction.redact_header(name_text, text, mode)
         if what:
             counts[_COUNTED[what]] += 1
+        if name_text != MARK and redaction.is_credential_value(name_text, FULL):  # a name that is itself a token
+            name = MARK.encode()
+            counts["headers"] += 1
         fields.append((name, value if scrubbed == text else scrubbed.encode("utf-8", "surrogateescape")))
     headers.fields = tuple(fields)

@@ -20,6 +20,7 @@ import polars as pl
 import pytest
 import secret_corpus
 import secret_corpus_b
+import secret_corpus_c
 from conftest import REPO
 from mitmproxy import io as mio
 from typer.testing import CliRunner
@@ -76,6 +77,7 @@ def capture_texts(path: Path) -> list[str]:
         if isinstance(item, Exchange):
             texts += [f"{item.path}?{item.query}", repr(item.request_headers), repr(item.response_headers)]
             texts += [body.decode("utf-8", "replace") for body in (item.request_body, item.body) if body]
+            texts += [s for body in (item.request_body, item.body) if body for s in _json_strings(body)]
             texts += _decoded_strings([value.rpartition(" ")[2] for _, value in item.request_headers])  # Basic
     if path.suffix == ".flow":
         with path.open("rb") as f:
@@ -90,6 +92,14 @@ def capture_texts(path: Path) -> list[str]:
     else:
         texts += _decoded_strings(json.loads(path.read_bytes()))
     return texts
+
+
+def _json_strings(body: bytes) -> list[str]:
+    """A JSON body's strings, base64-decoded too (a token in JSON stored base64 in a field)."""
+    try:
+        return _decoded_strings(json.loads(body))
+    except ValueError:
+        return []
 
 
 def _decoded_strings(value) -> list[str]:
@@ -265,6 +275,50 @@ def test_scrubbed_second_corpus_converts_to_the_same_device_tables_rejects_and_r
     assert scrubbed == original
 
 
+# --- the third corpus: other languages, short values, vendor formats, other places (tests/secret_corpus_c.py) ------
+
+
+@pytest.fixture(scope="module")
+def corpus_c(tmp_path_factory) -> secret_corpus.Corpus:
+    return secret_corpus_c.build(tmp_path_factory.mktemp("corpus-c"))
+
+
+@pytest.fixture(scope="module")
+def outputs_c(corpus_c, tmp_path_factory) -> dict[str, list[str]]:
+    generic = ["--generic", secret_corpus_c.GENERIC_HOST, "--generic", "*.nightowl.test"]
+    return every_output([str(corpus_c.har), str(corpus_c.flow)], generic, tmp_path_factory.mktemp("outputs-c"))
+
+
+@pytest.mark.parametrize("kind", secret_corpus_c.KINDS)
+def test_the_third_corpus_holds_each_kind_where_a_reader_sees_it(corpus_c, kind):
+    texts = capture_texts(corpus_c.har) + capture_texts(corpus_c.flow)
+    assert leaks(corpus_c.needles[kind], texts) == sorted(corpus_c.needles[kind])
+
+
+@pytest.mark.parametrize("kind", secret_corpus_c.KINDS)
+def test_no_output_holds_a_secret_of_the_third_corpus(corpus_c, outputs_c, kind):
+    found = {what: leaks(corpus_c.needles[kind], texts) for what, texts in outputs_c.items()
+             if not (kind in secret_corpus_c.KEPT_BY_SCRUB and what.startswith("scrub "))}
+    assert {what: needles for what, needles in found.items() if needles} == {}
+
+
+def test_the_third_corpus_outputs_still_hold_the_data(outputs_c):
+    csv = "\n".join(outputs_c["convert --format csv"])
+    assert "2519812557630091740" in csv and "firmware" in csv and "SN-0042" in csv and "2.4.1" in csv
+    assert ",431," in csv or ",431\n" in csv  # the generic response's minutes
+
+
+@pytest.mark.parametrize("capture", ["har", "flow"])
+def test_scrubbed_third_corpus_converts_to_the_same_device_tables_rejects_and_report(corpus_c, tmp_path, capture):
+    from converters.scrub import scrub_capture
+
+    src = corpus_c.har if capture == "har" else corpus_c.flow
+    assert scrub_capture(src, tmp_path / src.name).status == "ok"
+    original, scrubbed = table_dicts(src, "corpus-c"), table_dicts(tmp_path / src.name, "corpus-c")
+    assert len(original[0]["band_events"]) == 1 and len(original[0]["rejects"]) == 2
+    assert scrubbed == original
+
+
 @pytest.fixture(scope="module")
 def pseudonymised(corpus, tmp_path_factory) -> tuple[Path, list[tuple[int, str, str]]]:
     """Two runs over folders named after people, with --pseudonymize: the second finds nothing new."""
@@ -367,7 +421,7 @@ def readme_kinds() -> list[str]:
 
 
 def test_the_readme_table_of_secrets_has_one_row_per_kind_of_the_corpora():
-    assert readme_kinds() == [*secret_corpus.KINDS, *secret_corpus_b.KINDS]
+    assert readme_kinds() == [*secret_corpus.KINDS, *secret_corpus_b.KINDS, *secret_corpus_c.KINDS]
 
 
 def test_merge_and_a_rerun_redact_what_an_older_run_left_in_its_tables(tmp_path):
