@@ -31,8 +31,10 @@ TOTALS = ("files", "files_ok", "files_partial", "files_failed", "files_skipped",
           "rejects", "http_errors", "auth", "undecoded_device_paths", "generic_responses", "not_device")  # in order
 PARTITION_COLUMNS = ("participant_id", "night", "day")
 # CSV times in ISO 8601 with `Z` (polars' default `+0000` is not ISO's extended form, and pandas or a spreadsheet
-# need telling); fractions of a second only where there are some
-CSV_OPTIONS = {"datetime_format": "%Y-%m-%dT%H:%M:%S%.fZ"}
+# need telling); fractions of a second only where there are some. Every value that is not a number is quoted, a
+# 19-digit id such as Band `event_id` too: text as CSV marks it (Python's csv.QUOTE_NONNUMERIC, LibreOffice's
+# "quoted field as text"), and an empty text ("") told from a missing one (nothing)
+CSV_OPTIONS = {"datetime_format": "%Y-%m-%dT%H:%M:%S%.fZ", "quote_style": "non_numeric"}
 FRICTIONLESS_TYPES = {pl.String: "string", pl.Int64: "integer", pl.Float64: "number", pl.Boolean: "boolean",
                       pl.Date: "date", UTC_TIME: "datetime"}
 
