@@ -11,7 +11,7 @@ import orjson
 import polars as pl
 
 from . import participants, pipeline, store, writers
-from .tables import TABLES, UTC_TIME
+from .tables import COPIES, TABLES, UTC_TIME
 
 LAZY_ROWS = 1_000_000  # `load`: tables with more rows come as LazyFrames
 POLARS_TYPES = {"string": pl.String, "integer": pl.Int64, "number": pl.Float64, "boolean": pl.Boolean,
@@ -49,7 +49,7 @@ def convert(
 
 
 def load(out: str | os.PathLike, lazy: bool | None = None) -> dict[str, pl.DataFrame | pl.LazyFrame]:
-    """Every table of OUT by name, its columns of the types `datapackage.json` declares (a partitioned table's `day`
+    """Every table of OUT by name (not `copies.parquet`), its columns of the types `datapackage.json` declares (a partitioned table's `day`
     included), a known table's in the data dictionary's order: DataFrames, or LazyFrames with `lazy=True` (by
     default, for a table of more than `LAZY_ROWS` rows). Empty for a folder without a databack output."""
     out = Path(out)
@@ -58,6 +58,8 @@ def load(out: str | os.PathLike, lazy: bool | None = None) -> dict[str, pl.DataF
         return {}
     tables: dict[str, pl.DataFrame | pl.LazyFrame] = {}
     for resource in orjson.loads(package.read_bytes())["resources"]:
+        if resource["name"] == COPIES.name:  # de-duplication's notes, not data (pl.read_parquet reads them)
+            continue
         schema = {f["name"]: POLARS_TYPES[f["type"]] for f in resource["schema"]["fields"]}
         frame = writers.scan_table(out / resource["path"], schema, resource.get("partitions", []))
         if resource["name"] in TABLES:

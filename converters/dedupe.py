@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
+from .tables import COPIES as COPIES_TABLE
 from .tables import TABLES, Table
 
 FILE_INDEX = "_file_index"  # position of the source file in the run: breaks ties between equal capture times
@@ -33,9 +34,8 @@ WHERE = (FILE_INDEX, "source_entry")  # the exchange a row came from
 
 
 # A copy of a record captured more than once: `copies` copies of `table`'s record `record` (a hash of its key)
-# in `source_file` whose content hashes to `hash`, the one kept or not.
-COPIES = {"table": pl.String, "record": pl.UInt64, "source_file": pl.String, "hash": pl.UInt64, "kept": pl.Boolean,
-          "copies": pl.UInt32}
+# in `source_file` whose content hashes to `hash`, the one kept or not (`tables.COPIES` describes them).
+COPIES = COPIES_TABLE.schema
 
 
 @dataclass

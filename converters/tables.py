@@ -777,6 +777,24 @@ SLEEP_NIGHTS = table(
     local_time="the times + `utc_offset_s` where the device sent an offset; `night` is the local date",
 )
 
+# Not a table of data: de-duplication's notes (`dedupe.py`), which OUT keeps as `copies.parquet` for later runs.
+COPIES = Table(
+    "copies",
+    "Every copy of a record captured more than once (in one file or in many): which file held it, a hash of its "
+    "content as captured and whether it was the copy kept. Later runs and `merge` count duplicates and conflicts "
+    "from it as one run over every input would. Written as Parquet whatever `--format` says; its hashes are those "
+    "of the polars version that wrote it.",
+    (
+        C("table", S, "The table the record belongs to (a Sense night: `sense_nights`, for all its tables)"),
+        C("record", pl.UInt64, "A hash of the record's key (with `participant_id`)"),
+        C("source_file", S, "Capture file that held these copies, as the tables' `source_file`"),
+        C("hash", pl.UInt64, "A hash of the copy's content as captured (before fields it lacked were filled)"),
+        C("kept", B, "Whether this is the copy kept in the table"),
+        C("copies", pl.UInt32, "How many such copies the file held"),
+    ),
+    (),
+)
+
 TABLES: dict[str, Table] = {
     t.name: t
     for t in (
@@ -818,9 +836,9 @@ def data_dictionary() -> str:
             for column in columns:
                 sources.setdefault(column, []).append(f"`{path}` ({endpoint.name})")
     out = []
-    for t in TABLES.values():
+    for t in (*TABLES.values(), COPIES):
         key = ", ".join(f"`{k}`" for k in t.key if k != "participant_id")
-        out.append(f"### `{t.name}`\n\n{t.description} Key: {key} (per participant).\n")
+        out.append(f"### `{t.name}`\n\n{t.description}" + (f" Key: {key} (per participant)." if key else "") + "\n")
         if t.local_time:
             out.append(f"Local time: {t.local_time}.\n")
         out.append("| column | type | unit | meaning | from |\n|---|---|---|---|---|")
@@ -842,7 +860,6 @@ def data_dictionary() -> str:
 def _type_name(dtype: pl.DataType) -> str:
     if dtype == UTC_TIME:
         return "datetime (UTC)"
-    return {pl.String: "string", pl.Int64: "integer", pl.Float64: "float", pl.Boolean: "boolean", pl.Date: "date"}[
-        dtype
-    ]
+    return {pl.String: "string", pl.Int64: "integer", pl.Float64: "float", pl.Boolean: "boolean", pl.Date: "date",
+            pl.UInt64: "integer (unsigned, 64 bits)", pl.UInt32: "integer (unsigned)"}[dtype]
 

@@ -22,6 +22,7 @@ from . import __version__, generic, redaction, spill, store
 from .pipeline import Conversion, FileReport
 from .dedupe import COPIES
 from .digest import sha256_file
+from .tables import COPIES as COPIES_TABLE
 from .tables import TABLES, UTC_TIME, Column, Table
 
 OutputFormat = Literal["parquet", "csv"]
@@ -31,10 +32,12 @@ TOTALS = ("files", "files_ok", "files_partial", "files_failed", "files_skipped",
           "rejects", "http_errors", "auth", "undecoded_device_paths", "generic_responses", "not_device")  # in order
 PARTITION_COLUMNS = ("participant_id", "night", "day")
 # CSV times in ISO 8601 with `Z` (polars' default `+0000` is not ISO's extended form, and pandas or a spreadsheet
-# need telling); fractions of a second only where there are some
-CSV_OPTIONS = {"datetime_format": "%Y-%m-%dT%H:%M:%S%.fZ"}
+# need telling); fractions of a second only where there are some. Every value that is not a number is quoted, a
+# 19-digit id such as Band `event_id` too: text as CSV marks it (Python's csv.QUOTE_NONNUMERIC, LibreOffice's
+# "quoted field as text"), and an empty text ("") told from a missing one (nothing)
+CSV_OPTIONS = {"datetime_format": "%Y-%m-%dT%H:%M:%S%.fZ", "quote_style": "non_numeric"}
 FRICTIONLESS_TYPES = {pl.String: "string", pl.Int64: "integer", pl.Float64: "number", pl.Boolean: "boolean",
-                      pl.Date: "date", UTC_TIME: "datetime"}
+                      pl.Date: "date", UTC_TIME: "datetime", pl.UInt64: "integer", pl.UInt32: "integer"}
 
 
 def report(conversion: Conversion, written: dict[str, Path], fmt: str, partition_by: tuple[str, ...]) -> dict:
@@ -108,7 +111,10 @@ def write(
     copies = conversion.copies.sort(pl.all())  # in the same order whatever order the ranges came in
     copies.write_parquet(tx.path(COPIES_FILE), metadata={HASHED_BY: pl.__version__})
     result = report(conversion, written, fmt, partition_by)
-    _write_json(tx.path("datapackage.json"), datapackage(conversion, written, fmt, levels, hashes))
+    package = datapackage(conversion, written, fmt, levels, hashes)
+    package["resources"].append(_resource(COPIES_TABLE, tx.path(COPIES_FILE), "parquet", copies.height,
+                                          hash=sha256_file(tx.path(COPIES_FILE))))
+    _write_json(tx.path("datapackage.json"), package)
     _write_json(tx.path("report.json"), result)  # last: OUT's index
     return result
 
@@ -223,30 +229,37 @@ def datapackage(
     its hash but no `bytes` (frictionless never counts the bytes of what pyarrow reads, and would report every file),
     and its integer fields count `nan` as missing: frictionless reads Parquet through pandas, which turns a null
     integer into NaN."""
-    resources = []
-    for name, path in written.items():
-        t = _definition(name, conversion.tables[name])
-        partitions = levels.get(name, [])
-        columns = [c for c in t.columns if c.name not in partitions]
-        columns += [DAY if c == "day" and c not in t.column_names else t.columns[t.column_names.index(c)]
-                    for c in partitions]
-        resource = {
-            "name": name,
-            "profile": "tabular-data-resource",
-            "description": t.description,
-            "path": path.name,
-            "format": fmt,
-            "schema": {"fields": [_field(c, fmt) for c in columns], "primaryKey": list(t.key)},
-            "stats": {"rows": conversion.tables[name].height},
-        }
-        if partitions:
-            resource["partitions"] = partitions
-        if not path.is_dir():
-            resource["hash"] = f"sha256:{hashes[name]}"
-            if fmt == "csv":
-                resource["bytes"] = path.stat().st_size
-        resources.append(resource)
+    resources = [
+        _resource(_definition(name, conversion.tables[name]), path, fmt, conversion.tables[name].height,
+                  levels.get(name, []), hashes[name])
+        for name, path in written.items()
+    ]
     return {"name": "databack-output", "profile": "tabular-data-package", "resources": resources}
+
+
+def _resource(
+    t: Table, path: Path, fmt: str, rows: int, partitions: list[str] = (), hash: str | None = None  # type: ignore
+) -> dict[str, Any]:
+    """The data package's resource of one table's file, or dataset folder partitioned by `partitions`."""
+    columns = [c for c in t.columns if c.name not in partitions]
+    columns += [DAY if c == "day" and c not in t.column_names else t.columns[t.column_names.index(c)]
+                for c in partitions]
+    resource = {
+        "name": t.name,
+        "profile": "tabular-data-resource",
+        "description": t.description,
+        "path": path.name,
+        "format": fmt,
+        "schema": {"fields": [_field(c, fmt) for c in columns]} | ({"primaryKey": list(t.key)} if t.key else {}),
+        "stats": {"rows": rows},
+    }
+    if partitions:
+        resource["partitions"] = list(partitions)
+    if not path.is_dir():
+        resource["hash"] = f"sha256:{hash}"
+        if fmt == "csv":
+            resource["bytes"] = path.stat().st_size
+    return resource
 
 
 def _field(c: Column, fmt: str) -> dict[str, Any]:

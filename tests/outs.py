@@ -38,8 +38,8 @@ def describe(s: dict[str, object]) -> list[str]:
 
 def assert_consistent(out: Path) -> None:
     """What a reader opening OUT's files directly finds agrees: every table report.json lists is there with its
-    rows, and no other (beside copies.parquet); datapackage.json describes the same tables, with their rows, and the
-    hashes and sizes of the files it names."""
+    rows, and no other (beside copies.parquet); datapackage.json describes the same tables (and copies.parquet), with
+    their rows, and the hashes and sizes of the files it names."""
     report = json.loads((out / "report.json").read_bytes())
     package = json.loads((out / "datapackage.json").read_bytes())
     listed = {name: t["file"] for name, t in report["tables"].items() if t["file"]}
@@ -48,6 +48,10 @@ def assert_consistent(out: Path) -> None:
     tables.remove("copies.parquet")
     assert tables == set(listed.values()), "report.json lists other tables than OUT holds"
     resources = {r["name"]: r for r in package["resources"]}
+    copies = resources.pop("copies")
+    assert copies["path"] == "copies.parquet", "datapackage.json does not describe copies.parquet"
+    assert copies["hash"] == "sha256:" + hashlib.sha256((out / "copies.parquet").read_bytes()).hexdigest()
+    assert copies["stats"]["rows"] == pl.scan_parquet(out / "copies.parquet").select(pl.len()).collect().item()
     assert resources.keys() == listed.keys(), "datapackage.json describes other tables than report.json"
     for name, file in listed.items():
         path, resource = out / file, resources[name]

@@ -4,6 +4,7 @@ network: frictionless' validation runs with sockets refused."""
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import json
 import socket
@@ -70,7 +71,8 @@ def test_frictionless_validates_the_data_package(outputs, layout, no_network):
     assert report.valid, problems[:10]
     assert len(report.tasks) == len(json.loads((outputs[layout] / "datapackage.json").read_bytes())["resources"])
     rows = {task.name: task.stats["rows"] for task in report.tasks}
-    assert rows == {name: df.height for name, df in _reference(outputs).items()}  # every row read, not one file
+    copies = pl.read_parquet(outputs[layout] / "copies.parquet").height  # de-duplication's notes, described too
+    assert rows == {name: df.height for name, df in _reference(outputs).items()} | {"copies": copies}  # every row
 
 
 @pytest.mark.parametrize("layout", LAYOUTS)
@@ -160,6 +162,9 @@ def test_csv_times_are_iso_8601_and_types_come_back_from_the_data_package(output
     out = outputs["csv"]
     line = (out / "band_events.csv").read_text().splitlines()[1]
     assert "2015-01-11T16:12:31.271Z" in line and "+0000" not in line
+    assert line.startswith('"2519813080487285469",')  # an id of 19 digits written as text
+    rows = list(csv.DictReader((out / "band_events.csv").open(), quoting=csv.QUOTE_NONNUMERIC))
+    assert rows[0]["event_id"] == "2519813080487285469" and rows[0]["utc_offset_s"] == 0.0
     resources = json.loads((out / "datapackage.json").read_bytes())["resources"]
     fields = {r["name"]: r["schema"]["fields"] for r in resources}
     texts = {f["name"]: "string" for f in fields["band_events"] if f["type"] == "string"}

@@ -157,7 +157,10 @@ def test_datapackage_describes_every_table_from_the_same_definitions(tmp_path):
     package = json.loads((tmp_path / "out" / "datapackage.json").read_text())
     report = json.loads((tmp_path / "out" / "report.json").read_text())
     written = {n for n, t in report["tables"].items() if t["file"]}
-    assert {r["name"] for r in package["resources"]} == written
+    assert {r["name"] for r in package["resources"]} == written | {"copies"}
+    copies = next(r for r in package["resources"] if r["name"] == "copies")
+    assert copies["path"] == "copies.parquet" and [f["name"] for f in copies["schema"]["fields"]] == [
+        "table", "record", "source_file", "hash", "kept", "copies"]
     events = next(r for r in package["resources"] if r["name"] == "band_events")
     fields = {f["name"]: f for f in events["schema"]["fields"]}
     assert fields["distance_m"] == {"name": "distance_m", "type": "number", "unit": "m",
