@@ -32,7 +32,7 @@ from .digest import sha256_or_none
 from .hosts import BodyWanted, host_matches
 from .parallel import Executor, executor
 from .captures.har import NOT_A_HAR
-from .devices.base import Block, Request, Rows, datetime_us
+from .devices.base import Block, Frame, Request, Rows, datetime_us
 from .redaction import Safe, SafeRow
 from .tables import TABLES, UTC_TIME
 
@@ -421,13 +421,17 @@ def reduce_range(task: Reduce) -> Reduced:
 
 
 class RowBuffer:
-    """One file's rows per table, gathered as columns and turned into polars frames of the table's schema every
-    `BATCH` rows."""
+    """One file's rows per table, gathered as columns (rows and blocks) or frames (columnar decoding), and turned
+    into polars frames of the table's schema every `BATCH` rows."""
 
     BATCH = 10_000
 
     def __init__(self, spill_dir: Path | None = None) -> None:
         self._columns: dict[str, dict[str, list]] = {}  # table -> column (provenance included) -> values
+        self._staged: dict[str, list[pl.DataFrame]] = {}  # table -> frames of its rows in order, not yet a batch
+        self._decoded: dict[str, tuple[list[pl.DataFrame], dict[str, list]]] = {}  # table -> decoders' frames
+        # (in the table's row schema) not yet staged, and their provenance as columns
+        self._pending: Counter[str] = Counter()  # table -> rows in `_columns` and `_staged`
         self._frames: dict[str, list[pl.DataFrame]] = {}
         self._spilled: dict[str, list[Part]] = {}  # table -> parts written to `spill_dir`
         self._spill_dir = spill_dir
@@ -438,31 +442,53 @@ class RowBuffer:
         Captured text must have passed the redaction policy: `source_file` is `Safe`, a reject row a `SafeRow`."""
         redaction.require(provenance["source_file"], "source_file")
         counts: Counter[str] = Counter()
+        listed: Counter[str] = Counter()  # rows of `counts` added to `_columns`
         for table, row in rows:
             if table == "rejects" and not isinstance(row, SafeRow):
                 raise redaction.Unredacted("rejects rows are made by redaction.reject_row")
+            if isinstance(row, Frame):
+                if listed[table]:  # the rows before it first, in order
+                    self._add_provenance(table, listed.pop(table), provenance)
+                self._stage_columns(table)
+                frames, given = self._decoded.get(table) or self._decoded.setdefault(table, ([], _empty_provenance()))
+                frames.append(row.frame)
+                for name, value in provenance.items():
+                    given[name].extend(repeat(value, row.height))
+                counts[table] += row.height
+                continue
+            if table in self._decoded:
+                self._stage_decoded(table)
             columns = self._columns.get(table) or self._columns.setdefault(table, _empty_columns(table))
             if isinstance(row, Block):
                 for name in ROW_COLUMNS[table]:
                     values = row.columns.get(name)
                     columns[name].extend(values if values is not None else repeat(None, row.height))
                 counts[table] += row.height
+                listed[table] += row.height
             else:
                 for name in ROW_COLUMNS[table]:
                     columns[name].append(row.get(name))
                 counts[table] += 1
+                listed[table] += 1
+        for table, n in listed.items():
+            self._add_provenance(table, n, provenance)
         for table, n in counts.items():
-            columns = self._columns[table]
-            for name, value in provenance.items():
-                columns[name].extend(repeat(value, n))
-            if len(columns["source_entry"]) >= self.BATCH:
+            self._pending[table] += n
+            if self._pending[table] >= self.BATCH:
                 self._flush(table)
         return counts
 
-    def _flush(self, table: str) -> None:
-        """The buffered rows of `table` become a frame, built a column at a time: a query to cast the times took
-        as long as building the frame, for the few rows a small capture has."""
-        columns = self._columns.pop(table)
+    def _add_provenance(self, table: str, n: int, provenance: dict[str, Any]) -> None:
+        columns = self._columns[table]
+        for name, value in provenance.items():
+            columns[name].extend(repeat(value, n))
+
+    def _stage_columns(self, table: str) -> None:
+        """The rows gathered as columns become a frame, built a column at a time: a query to cast the times took as
+        long as building the frame, for the few rows a small capture has."""
+        columns = self._columns.pop(table, None)
+        if not columns or not columns["source_entry"]:
+            return
         series = []
         for name, dtype, is_time in BUFFER_COLUMNS[table]:
             # strict: a value its column cannot hold is an error, never a silent null (decoders reject those first)
@@ -471,7 +497,37 @@ class RowBuffer:
             except TypeError as e:
                 raise ValueError(f"{table}: {e}") from None
             series.append(column.cast(UTC_TIME) if is_time else column)
-        df = pl.DataFrame(series)
+        self._staged.setdefault(table, []).append(pl.DataFrame(series))
+
+    def _stage_decoded(self, table: str) -> None:
+        """The decoders' frames become one, with their provenance and times as UTC."""
+        frames, given = self._decoded.pop(table)
+        df = frames[0] if len(frames) == 1 else pl.concat(frames, rechunk=False)
+        columns = df.get_columns()
+        columns += [pl.Series(name, values, PROVENANCE_SCHEMA[name], strict=True) for name, values in given.items()]
+        by_name = {c.name: c for c in columns}
+        staged = []
+        for name, dtype, is_time in BUFFER_COLUMNS[table]:
+            column = by_name.get(name)
+            if column is None:  # a column the decoder left out is null
+                column = pl.Series(name, [None], dtype).new_from_index(0, df.height)
+            try:  # strict: a value its column cannot hold is an error, never a silent null
+                column = column.cast(dtype, strict=True)
+            except pl.exceptions.InvalidOperationError as e:
+                raise ValueError(f"{table}: {e}") from None
+            staged.append(column.cast(UTC_TIME) if is_time else column)
+        self._staged.setdefault(table, []).append(pl.DataFrame(staged))
+
+    def _flush(self, table: str) -> None:
+        """The table's rows not yet in a batch become one."""
+        if table in self._decoded:
+            self._stage_decoded(table)
+        self._stage_columns(table)
+        staged = self._staged.pop(table, [])
+        self._pending.pop(table, None)
+        if not staged:
+            return
+        df = staged[0] if len(staged) == 1 else pl.concat(staged)
         if table != "rejects":  # whose rows the policy made whole
             df = redaction.strict_frame(df)
         self._frames.setdefault(table, []).append(df)
@@ -488,7 +544,7 @@ class RowBuffer:
     def parts(self) -> dict[str, list[Part]]:
         """Every table's rows as parts, in the order of the rows: written to disk once they passed `SPILL_ROWS`,
         and what is left too if it is `spill.PART_ROWS` or more; else in memory."""
-        for table in list(self._columns):
+        for table in list(self._pending):
             self._flush(table)
         for table in list(self._frames):
             rows = sum(df.height for df in self._frames[table])
@@ -496,6 +552,10 @@ class RowBuffer:
                 self._spill(table)
         memory = {name: [Part.of(pl.concat(dfs), TABLES[name].key)] for name, dfs in self._frames.items()}
         return {name: self._spilled.get(name, []) + memory.get(name, []) for name in {**self._spilled, **memory}}
+
+
+def _empty_provenance() -> dict[str, list]:
+    return {name: [] for name in PROVENANCE_SCHEMA}
 
 
 def _empty_columns(table: str) -> dict[str, list]:

@@ -99,3 +99,20 @@ def test_a_value_its_column_cannot_hold_is_an_error_not_a_silent_null():
 def frames(buffer: RowBuffer) -> dict:
     """The buffer's rows per table, as one frame (sorted by the table's key)."""
     return {name: pl.concat([p.read() for p in parts]) for name, parts in buffer.parts().items()}
+
+
+def test_the_row_buffer_keeps_rows_blocks_and_frames_of_a_table_in_order():
+    from converters.devices.base import Frame
+
+    provenance = {"participant_id": None, "source_file": source_file("a.har"), "source_entry": 4, "captured_at": 1}
+    row = {"time": 1, "sensor": "light", "value": 1.0, "resolution_s": 300}
+    frame = pl.DataFrame({"time": [2, 3], "sensor": ["light", "sound"], "value": [2.0, None]})
+    buffer = RowBuffer()
+    buffer.add([("sense_sensor_samples", row), ("sense_sensor_samples", Frame(frame)),
+                ("sense_sensor_samples", Block({"time": [4], "sensor": ["co2"], "value": [4.0]}, 1))], provenance)
+    buffer.add([("sense_sensor_samples", Frame(frame.head(1)))], {**provenance, "source_entry": 5})
+    buffer._flush("sense_sensor_samples")
+    (batch,) = buffer._frames["sense_sensor_samples"]
+    assert batch.select("sensor", "value", "source_entry").rows() == [
+        ("light", 1.0, 4), ("light", 2.0, 4), ("sound", None, 4), ("co2", 4.0, 4), ("light", 2.0, 5)]
+    assert batch["time"].dtype == pl.Datetime("us", "UTC") and batch["resolution_s"].to_list()[:2] == [300, None]
