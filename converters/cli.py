@@ -13,6 +13,9 @@ from typing import Annotated, Callable, Iterator, NoReturn, Optional
 import typer
 import typer.core
 
+from .limits import DEFAULT as LIMITS
+from .limits import RATIO_FLOOR, parse_size, size_text
+
 app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
@@ -110,13 +113,75 @@ JOBS = Annotated[
 ]
 
 
+def _size(value: str | None) -> int | None:
+    try:
+        return None if value is None else parse_size(value)
+    except ValueError as e:
+        raise typer.BadParameter(str(e)) from None
+
+
+def _positive(value: int | None) -> int | None:
+    if value is not None and value < 1:
+        raise typer.BadParameter(f"{value} is not a limit (1 or more)")
+    return value
+
+
+def _levels(value: int | None) -> int | None:
+    if value is not None and not 1 <= value <= 1000:
+        raise typer.BadParameter(f"{value} is not a depth from 1 to 1000 (1024 levels is as deep as JSON is parsed)")
+    return value
+
+
+# The resource budget (converters/limits.py), the same options on every command that reads captures.
+MAX_BODY = Annotated[
+    Optional[str],
+    typer.Option(
+        "--max-body", metavar="SIZE", callback=_size, show_default=False,
+        help="Largest body once decompressed or decoded, e.g. 512MiB; a flow may hold 4 times it "
+        f"[default: {size_text(LIMITS.max_body)}].",
+    ),
+]
+MAX_RATIO = Annotated[
+    Optional[int],
+    typer.Option(
+        "--max-ratio", metavar="N", callback=_positive, show_default=False,
+        help=f"How many times its compressed size a body may decompress to (bodies past {size_text(RATIO_FLOOR)}) "
+        f"[default: {LIMITS.max_ratio}].",
+    ),
+]
+MAX_DEPTH = Annotated[
+    Optional[int],
+    typer.Option(
+        "--max-depth", metavar="LEVELS", callback=_levels, show_default=False,
+        help="Deepest nesting of JSON objects and arrays read (bodies, HAR files, saved responses) "
+        f"[default: {LIMITS.max_depth}].",
+    ),
+]
+MAX_JSON_VALUES = Annotated[
+    Optional[int],
+    typer.Option(
+        "--max-json-values", metavar="N", callback=_positive, show_default=False,
+        help=f"Most values in one JSON body or saved response [default: {LIMITS.max_json_values}].",
+    ),
+]
+
+
+def _limits(max_body: int | None, max_ratio: int | None, max_depth: int | None, max_json_values: int | None):
+    """The run's `limits.Limits`: the defaults, with the options given."""
+    from dataclasses import replace
+
+    given = {"max_body": max_body, "max_ratio": max_ratio, "max_depth": max_depth, "max_json_values": max_json_values}
+    return replace(LIMITS, **{k: v for k, v in given.items() if v is not None})
+
+
 @app.command(cls=_Command, short_help="Convert captures into tables, a report and a data package.")
 def convert(
     paths: Annotated[
         list[Path],
         typer.Argument(
             metavar="PATH...",
-            help="Capture files (HAR or mitmproxy flow), folders to search, quoted globs, or - for stdin.",
+            help="Capture files (HAR or mitmproxy flow), zip or tar archives of them, folders to search, quoted globs, "
+            "or - for stdin.",
             show_default=False,
         ),
     ],
@@ -169,6 +234,10 @@ def convert(
     json_report: JSON = False,
     wait: WAIT = False,
     wait_timeout: WAIT_TIMEOUT = None,
+    max_body: MAX_BODY = None,
+    max_ratio: MAX_RATIO = None,
+    max_depth: MAX_DEPTH = None,
+    max_json_values: MAX_JSON_VALUES = None,
     debug: DEBUG = False,
 ) -> None:
     """Convert captures into tables: OUT/<table>.parquet (or .csv), OUT/report.json and OUT/datapackage.json.
@@ -182,7 +251,8 @@ def convert(
     from .captures import pipe
 
     hosts = tuple(h.lower() for h in generic_hosts or ())
-    pipe.read_ahead(paths, jobs or os.cpu_count() or 1, hosts)  # while polars loads, which takes a third of a second
+    budget = _limits(max_body, max_ratio, max_depth, max_json_values)  # type: ignore[arg-type]
+    pipe.read_ahead(paths, jobs or os.cpu_count() or 1, hosts, budget)  # while polars loads, which takes a third of a second
     from . import pipeline as conversion
     from . import participants as people
     from . import saved, writers
@@ -209,14 +279,16 @@ def convert(
         key = people.read_key(key_file) if key_file else None
     except people.ParticipantMapError as e:
         _usage_error(err, str(e))
+    err.hide(paths, key)  # a pseudonymised run names no folder, in messages neither
     _check_place(err, out, paths)  # before looking for inputs in a folder that may be OUT itself
     inputs = _collect(err, conversion, paths, out)
+    err.hide([i.name for i in inputs], key)
     with _locked(err, out, wait, wait_timeout, paths) as held, _ctrl_c() as stop_if_interrupted:
         if stdin:
             inputs.append(conversion.spool_stdin(sys.stdin.buffer, held.work()))
         if slice_:
             inputs = conversion.shard(inputs, *slice_)
-        inputs = [replace(i, endpoint=saved.endpoint_for(endpoints_read_as, i.name), generic=hosts)
+        inputs = [replace(i, endpoint=saved.endpoint_for(endpoints_read_as, i.name), generic=hosts, limits=budget)
                   for i in people.assign(inputs, participant, rules, key)]
         # generic tables are not kept between runs: with --generic, everything is converted again
         previous_tables, previous_files, _ = ({}, [], {}) if force or hosts else writers.read_output(out)
@@ -231,7 +303,7 @@ def convert(
                 f"skipped (--force converts {'it' if len(skipped) == 1 else 'them'} again)"
             )
         if result.files and all(f.status == "skipped" for f in result.files):
-            _usage_error(err, _no_captures(paths, result.files))
+            _usage_error(err, _no_captures([err.path(p) for p in paths], result.files))
         stop_if_interrupted()
         _finish(err, result, held, format, partitions, json_report)
 
@@ -296,6 +368,10 @@ def scrub(
     json_report: Annotated[
         bool, typer.Option("--json", help="Also print what was redacted, as JSON, to stdout.")
     ] = False,
+    max_body: MAX_BODY = None,
+    max_ratio: MAX_RATIO = None,
+    max_depth: MAX_DEPTH = None,
+    max_json_values: MAX_JSON_VALUES = None,
 ) -> None:
     """Write a copy of a capture without its secrets: every header value but harmless ones, cookies, URL userinfo
     and token-like parameters, passwords, tokens and other credentials in bodies, WebSocket messages and free text.
@@ -314,7 +390,7 @@ def scrub(
     except OSError as e:
         _usage_error(err, str(e))
     with _interrupted(err, "no copy was written"):
-        report = scrub_capture(capture, target)
+        report = scrub_capture(capture, target, _limits(max_body, max_ratio, max_depth, max_json_values))  # type: ignore[arg-type]
     redacted = ", ".join(f"{report.counts[k]} {k}" for k in KINDS)
     err.print(f"databack: {capture}: {report.status}" + (f": {report.message}" if report.message else ""))
     err.print(f"  {report.entries} entries written to {target}, values redacted: {redacted}")
@@ -327,18 +403,25 @@ def scrub(
 def inspect(
     paths: Annotated[
         list[Path],
-        typer.Argument(metavar="PATH...", help="Capture files, folders or quoted globs.", show_default=False),
+        typer.Argument(
+            metavar="PATH...", help="Capture files, zip or tar archives, folders or quoted globs.", show_default=False
+        ),
     ],
     json_report: Annotated[bool, typer.Option("--json", help="Print the inspection as JSON.")] = False,
     quick: Annotated[
         bool, typer.Option("--quick", help="Skip response bodies: much faster on flow dumps, no sizes or content types.")
     ] = False,
     jobs: JOBS = None,
+    max_body: MAX_BODY = None,
+    max_ratio: MAX_RATIO = None,
+    max_depth: MAX_DEPTH = None,
+    max_json_values: MAX_JSON_VALUES = None,
     debug: DEBUG = False,
 ) -> None:
     """What the captures hold: per host, method and path template, the count, statuses, content types, bytes and
     the databack endpoint that recognises it. Nothing is written; no header, body or query value is shown."""
     import shutil
+    from dataclasses import replace
 
     from . import pipeline as conversion
     from . import inspect_captures
@@ -346,7 +429,8 @@ def inspect(
     err = _console()
     if missing := [str(p) for p in paths if not p.exists() and not conversion.GLOB_CHARS & set(str(p))]:
         _usage_error(err, f"no such file or folder: {', '.join(missing)}")
-    inputs = _collect(err, conversion, paths)
+    budget = _limits(max_body, max_ratio, max_depth, max_json_values)  # type: ignore[arg-type]
+    inputs = [replace(i, limits=budget) for i in _collect(err, conversion, paths)]
     with _interrupted(err, "nothing was written"), _progress(err, inputs, "inspecting") as advance:
         result = inspect_captures.inspect(inputs, advance, jobs or os.cpu_count() or 1, quick, debug)
     if json_report:
@@ -518,22 +602,47 @@ def _print_json(data: dict) -> None:
     sys.stdout.write(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode() + "\n")
 
 
-def _console():
-    """Where messages go: standard error, through rich (which draws the progress bar) only on a terminal."""
-    if not sys.stderr.isatty():
-        return _PlainConsole()
-    from rich.console import Console
-
-    return Console(stderr=True, highlight=False, soft_wrap=True, markup=False)  # file names are not markup
+def _console() -> _Messages:
+    return _Messages()
 
 
-class _PlainConsole:
-    """Standard error that is not a terminal (a log file, a pipe): lines as they are, without loading rich."""
+class _Messages:
+    """Standard error, the way every message, summary and error line of a command goes out: each line passes the
+    redaction policy (`redaction.line`: credentials replaced, and after `hide` the participant folders of a
+    pseudonymised run named by their pseudonyms). Through rich (which draws the progress bar) only on a terminal."""
 
-    is_terminal = False
+    def __init__(self) -> None:
+        self.rich = None
+        if sys.stderr.isatty():
+            from rich.console import Console
+
+            self.rich = Console(stderr=True, highlight=False, soft_wrap=True, markup=False)  # names are not markup
+        self.hidden: dict[str, str] = {}
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.rich is not None
+
+    def hide(self, paths, key: bytes | None) -> None:
+        """Name the folders of these paths (as given) by their pseudonyms from now on, when there is a key."""
+        from .redaction import hidden_folders
+
+        self.hidden |= hidden_folders(paths, key)
+
+    def path(self, path: Path | str) -> str:
+        """A path to put in a message: a hidden folder (or one it lies in) by its pseudonym."""
+        from .redaction import shown_path
+
+        return shown_path(str(path), self.hidden)
 
     def print(self, text: str = "") -> None:
-        print(text, file=sys.stderr)
+        from .redaction import line
+
+        shown = "\n".join(line(part, self.hidden) for part in text.split("\n"))
+        if self.rich is not None:
+            self.rich.print(shown)
+        else:
+            print(shown, file=sys.stderr)
 
 
 def _parse_shard(err, shard: str) -> tuple[int, int]:
@@ -577,7 +686,7 @@ def _progress(console, inputs: list, label: str = "converting"):
 
     @contextmanager
     def bar():
-        read = BytesRead([i.path for i in inputs])
+        read = BytesRead([i.path for i in inputs if not (i.error or i.skip)])
         stop = threading.Event()
         with Progress(
             TextColumn("{task.description}"),
@@ -585,7 +694,7 @@ def _progress(console, inputs: list, label: str = "converting"):
             DownloadColumn(),
             TimeElapsedColumn(),
             TimeRemainingColumn(),
-            console=console,
+            console=console.rich,
             transient=True,
         ) as progress:
             task = progress.add_task(label, total=read.total or None)
@@ -618,14 +727,14 @@ def _collect(err, conversion, paths: list[Path], out: Path | None = None) -> lis
     for path in paths:
         found = conversion.collect_inputs([path], exclude=out)
         if not found and path.is_dir():
-            _usage_error(err, f"no files in {path} (hidden ones aside)")
+            _usage_error(err, f"no files in {err.path(path)} (hidden ones aside)")
         if not found and not path.exists():
-            _usage_error(err, f"{str(path)!r} matches no file")
+            _usage_error(err, f"{err.path(path)!r} matches no file")
         inputs += found
     return inputs
 
 
-def _no_captures(paths: list[Path], files: list) -> str:
+def _no_captures(paths: list[str], files: list) -> str:
     """Why a run that found only files that are not captures has nothing to convert."""
     from .summary import plural
 

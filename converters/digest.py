@@ -5,10 +5,12 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+from .captures import open_capture
+
 
 def sha256_file(path: Path) -> str:
     h = hashlib.sha256()
-    with open(path, "rb") as f:
+    with open_capture(path) as f:  # a file, or a member of an archive
         while chunk := f.read(1 << 20):
             h.update(chunk)
     return h.hexdigest()

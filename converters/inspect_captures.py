@@ -31,8 +31,9 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Callable, Literal
 from urllib.parse import unquote_plus
 
-from . import devices
+from . import devices, limits
 from .captures import CaptureError, Exchange, Skipped, detect_format, read_capture, reading_cost
+from .captures.archives import not_a_capture
 from .captures.har import NOT_A_HAR
 from .devices.base import normalise_path
 from .parallel import map_files
@@ -151,7 +152,8 @@ def inspect(
 def inspect_file(inp: Input, quick: bool = False, debug: bool = False) -> tuple[FileSummary, dict[RowKey, Row]]:
     """One input's summary and rows. A bug of databack's fails this file alone (with `debug`, it raises)."""
     try:
-        return _inspect_file(inp, quick)
+        with limits.applied(inp.limits):
+            return _inspect_file(inp, quick)
     except Exception as e:
         if debug:
             raise
@@ -162,8 +164,8 @@ def inspect_file(inp: Input, quick: bool = False, debug: bool = False) -> tuple[
 def _inspect_file(inp: Input, quick: bool) -> tuple[FileSummary, dict[RowKey, Row]]:
     summary = FileSummary(inp.source_file)
     rows: dict[RowKey, Row] = {}
-    if inp.error:
-        summary.status, summary.error = "failed", redaction.message(inp.error)
+    if inp.error or inp.skip:
+        summary.status, summary.error = "failed" if inp.error else "skipped", redaction.message(inp.error or inp.skip)
         return summary, rows
     try:
         summary.size_bytes = inp.path.stat().st_size
@@ -172,20 +174,25 @@ def _inspect_file(inp: Input, quick: bool) -> tuple[FileSummary, dict[RowKey, Ro
         summary.status, summary.error = "failed", redaction.message(f"cannot read the file: {e.strerror or e}")
         return summary, rows
     if summary.format is None:
-        reason = "empty file" if summary.size_bytes == 0 else "not a HAR file or a mitmproxy flow dump"
+        reason = not_a_capture(inp.path, summary.size_bytes)
         summary.status, summary.error = ("failed" if inp.explicit else "skipped"), redaction.message(reason)
         return summary, rows
     if summary.format == "json":
         summary.status, summary.error = "skipped", _NOT_A_CAPTURE
         return summary, rows
     wants_body = _no_host if quick else None
+    limited: Counter[str] = Counter()  # bodies and entries over a limit, by the limit's reason
     try:
         for item in read_capture(inp.path, summary.format, display_name=inp.name, wants_body=wants_body):
             if isinstance(item, Exchange):
                 summary.exchanges += 1
                 _count(item, rows, quick)
+                if item.body_error and limits.names_a_limit(item.body_error):
+                    limited[item.body_error] += 1
             elif isinstance(item, Skipped):
                 summary.skipped_entries[item.kind] += 1
+                if item.reason and limits.names_a_limit(item.reason):
+                    limited[item.reason] += 1
             elif isinstance(item, CaptureError):
                 nothing_read = summary.exchanges == 0 and not summary.skipped_entries
                 if nothing_read and item.message == NOT_A_HAR:
@@ -196,6 +203,10 @@ def _inspect_file(inp: Input, quick: bool) -> tuple[FileSummary, dict[RowKey, Ro
     except OSError as e:
         summary.status = "partial" if summary.exchanges else "failed"
         summary.error = redaction.message(f"cannot read the file: {e.strerror or e}")
+    if limited:
+        note = f"{limited.total()} over a limit: {'; '.join(sorted(limited))}"
+        summary.status = "partial" if summary.status == "ok" else summary.status
+        summary.error = redaction.message(f"{summary.error}; {note}" if summary.error else note)
     return summary, rows
 
 

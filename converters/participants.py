@@ -67,10 +67,10 @@ def assign(
     input no rule matches gets an error instead and is not converted."""
     assigned = []
     for inp in inputs:
-        pid, error = participant_id, None
+        pid, error = participant_id, inp.error
         if rules is not None:
             pid = next((r.participant_id for r in rules if matches(r.pattern, inp.name)), None)
-            error = None if pid is not None else "no pattern of the participants map matches this file"
+            error = error or (None if pid is not None or inp.skip else "no pattern of the participants map matches this file")
         if pid is not None and key is not None:
             pid = pseudonym(pid, key)
         assigned.append(

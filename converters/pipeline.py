@@ -22,9 +22,10 @@ from typing import Any, BinaryIO, Callable, Iterable, Literal
 import orjson
 import polars as pl
 
-from . import devices, generic, redaction, saved, spill, views
+from . import devices, generic, limits, redaction, saved, spill, views
 from .spill import Part
 from .captures import CaptureError, Exchange, Skipped, detect_format, read_capture, reading_cost
+from .captures.archives import ArchiveError, ArchiveMember, archive_kind, members, not_a_capture
 from .captures.pipe import Decoded, NotDevice, read_capture_beside
 from .captures.sniff import loads_json
 from .dedupe import FILE_INDEX, Losses, dedupe
@@ -41,14 +42,16 @@ Status = Literal["ok", "partial", "failed", "skipped"]
 
 @dataclass(frozen=True, slots=True)
 class Input:
-    path: Path
+    path: Path | ArchiveMember  # a file, or a member of a zip or tar archive (read in place)
     name: str  # as written to `source_file`: the path as given, or for files found in a folder, below its parent
     explicit: bool  # named on the command line (not found by walking a folder)
     participant_id: str | None = None
     error: str | None = None  # a reason not to convert this input at all (e.g. no participant for it)
+    skip: str | None = None  # a reason to pass it over as holding no capture, nothing lost (a link in an archive)
     endpoint: str | None = None  # for saved single responses: read them as this endpoint
     generic: tuple[str, ...] = ()  # host globs whose JSON responses are exported generically
     source_file: Safe | None = None  # what outputs call it: `name`, or pseudonymised (`participants.assign`)
+    limits: limits.Limits = limits.DEFAULT  # the resource budget it is read within
 
     def __post_init__(self) -> None:
         if self.source_file is None:
@@ -58,8 +61,8 @@ class Input:
 @dataclass
 class FileReport:
     """What happened to one input file; every exchange is counted in exactly one category. Its captured text
-    (`CAPTURED`: the file's name, the error, hosts, paths, generic table names) is `Safe`: `as_dict`, the way to
-    every output, refuses any that is not."""
+    (every field but `OWN`: the file's name, the error, hosts, paths, generic table names) is `Safe`: `as_dict`,
+    the way to every output, refuses any that is not."""
 
     file: Safe
     participant_id: str | None = None
@@ -94,23 +97,29 @@ class FileReport:
             + self.not_device
         )
 
-    CAPTURED = ("file", "error", "undecoded_device_paths", "generic_responses", "unrecognised_hosts")
+    # Fields whose text is databack's own (statuses, formats, endpoint and table names, HTTP statuses, hashes) or
+    # the run's (participant ids): every other field holds captured text, which must be `Safe` (a field added
+    # later is one of those until named here).
+    OWN = frozenset({"participant_id", "format", "sha256", "status", "read_as", "device_responses", "http_errors",
+                     "skipped_entries", "rows", "duplicates", "conflicts"})
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> FileReport:
         """A report as `as_dict` wrote it (e.g. read back from report.json), its captured text redacted again."""
         fields = {k: Counter(v) if isinstance(v, dict) else v for k, v in d.items()}
-        for k in cls.CAPTURED:
-            value = fields.get(k)
+        for k, value in fields.items():
+            if k in cls.OWN:
+                continue
             if isinstance(value, Counter):
                 fields[k] = Counter({redaction.from_earlier_output(n): c for n, c in value.items()})
-            elif value is not None:
+            elif isinstance(value, str):
                 fields[k] = redaction.from_earlier_output(value, name=k == "file")
         return cls(**fields)
 
     def as_dict(self) -> dict[str, Any]:
-        for k in self.CAPTURED:
-            redaction.require(getattr(self, k), f"report field {k}")
+        for k, value in self.__dict__.items():
+            if k not in self.OWN:
+                redaction.require(value, f"report field {k}")
         return {k: ({str(n): c for n, c in sorted(v.items())} if isinstance(v, Counter) else v)
                 for k, v in self.__dict__.items()}
 
@@ -180,7 +189,32 @@ def collect_inputs(paths: Iterable[Path], exclude: Path | None = None) -> list[I
                         inputs.append(Input(f, str(Path(p.resolve().name) / rel), explicit=False))
         else:
             inputs.append(Input(p, str(p), explicit=True))
-    return inputs
+    return [member for inp in inputs for member in archive_members(inp)]
+
+
+def archive_members(inp: Input) -> list[Input]:
+    """A zip or tar archive's members as inputs of their own, named below the archive's name (`study.zip/p07/a.har`),
+    found as files in a folder are; the input itself if it is no archive. An archive that cannot be listed, or is
+    past a limit, is one failed input; a member refused (an unsafe name, past a limit) a failed one, a link a
+    skipped one."""
+    try:
+        kind = archive_kind(inp.path) if isinstance(inp.path, Path) else None
+    except OSError:
+        return [inp]  # the conversion says why the file cannot be read
+    if kind is None:
+        return [inp]
+    try:
+        found = members(inp.path, kind)
+    except (ArchiveError, OSError) as e:
+        reason = str(e) if isinstance(e, ArchiveError) else f"cannot read the file: {e.strerror or e}"
+        return [replace(inp, error=reason)]
+    if not found:
+        return [replace(inp, error=f"an empty {kind[0]} archive: no files in it")]
+    return [
+        Input(m, f"{inp.name}/{m.name}", explicit=False) if isinstance(m, ArchiveMember)
+        else Input(inp.path, f"{inp.name}/{m.name}", explicit=False, **{"skip" if m.skip else "error": m.reason})
+        for m in found
+    ]
 
 
 def spool_stdin(stream: BinaryIO, folder: Path) -> Input:
@@ -226,7 +260,8 @@ def update(
     done = {f.file: f.sha256 for f in previous_files if f.status != "failed"}
     skipped = [
         i for i in inputs
-        if i.error is None and i.source_file in done and done[i.source_file] == sha256_or_none(i.path)
+        if i.error is None and i.skip is None and i.source_file in done
+        and done[i.source_file] == sha256_or_none(i.path)
     ]
     todo = [i for i in inputs if i not in skipped]
     redone = {i.source_file for i in todo}
@@ -570,7 +605,8 @@ def convert_file(
     capture is parsed by a process of its own while this one decodes (two cores for one file). With `spill_dir`,
     rows beyond `spill.SPILL_ROWS` are written there; `spill.SpillFailed` (a full disk) stops the run."""
     try:
-        return _convert_file(inp, separate_reader, spill_dir)
+        with limits.applied(inp.limits):
+            return _convert_file(inp, separate_reader, spill_dir)
     except spill.SpillFailed:
         raise  # not this file's fault: the run stops
     except Exception as e:
@@ -584,8 +620,8 @@ def _convert_file(
     inp: Input, separate_reader: bool, spill_dir: Path | None
 ) -> tuple[FileReport, FileRows]:
     report = FileReport(inp.source_file, participant_id=inp.participant_id)
-    if inp.error:
-        report.status, report.error = "failed", redaction.message(inp.error)
+    if inp.error or inp.skip:
+        report.status, report.error = "failed" if inp.error else "skipped", redaction.message(inp.error or inp.skip)
         return report, {}
     if separate_reader:  # the reading process takes the hash as it reads
         frames = _read_file(inp, report, separate_reader, spill_dir)
@@ -609,12 +645,14 @@ def _read_file(
         report.status, report.error = "failed", redaction.message(f"cannot read the file: {e.strerror or e}")
         return {}
     if report.format is None:
-        reason = "empty file" if report.size_bytes == 0 else "not a HAR file or a mitmproxy flow dump"
+        reason = not_a_capture(inp.path, report.size_bytes)
         report.status, report.error = ("failed" if inp.explicit else "skipped"), redaction.message(reason)
         return {}
     try:
+        limited: Counter[str] = Counter()  # exchanges and entries over a limit, by the limit's reason
         if report.format == "json":
-            _note_unknown_shapes(report, _convert_saved(inp, report, rows))
+            _note_unknown_shapes(report, _convert_saved(inp, report, rows, limited))
+            _note_limits(report, limited)
             return rows.parts()
         if separate_reader:
             items = read_capture_beside(
@@ -625,19 +663,23 @@ def _read_file(
         unknown_shapes = 0
         for item in items:
             if isinstance(item, CaptureError) and item.message == NOT_A_HAR and not report.exchanges:
-                unknown_shapes += _convert_saved(inp, report, rows)
+                unknown_shapes += _convert_saved(inp, report, rows, limited)
             elif isinstance(item, Exchange):
                 report.exchanges += 1
-                unknown_shapes += _route_exchange(item, inp, report, rows, others)
+                unknown_shapes += _route_exchange(item, inp, report, rows, others, limited=limited)
             elif isinstance(item, Decoded):
                 report.exchanges += 1
-                unknown_shapes += _route_exchange(item.exchange, inp, report, rows, others, (item.problem, item.rows))
+                unknown_shapes += _route_exchange(
+                    item.exchange, inp, report, rows, others, (item.problem, item.rows), limited
+                )
             elif isinstance(item, NotDevice):  # counted by the reading process: what `_route_exchange` would do
                 report.exchanges += item.hosts.total()
                 report.not_device += item.hosts.total()
                 report.unrecognised_hosts.update({redaction.host(h): n for h, n in item.hosts.items()})
             elif isinstance(item, Skipped):
                 report.skipped_entries[item.kind] += 1
+                if item.reason and limits.names_a_limit(item.reason):
+                    limited[item.reason] += 1
             elif isinstance(item, CaptureError):
                 if item.entries_read == 0 and report.exchanges == 0 and not report.skipped_entries:
                     report.status = "failed"
@@ -649,6 +691,7 @@ def _read_file(
         report.error = redaction.message(f"cannot read the file: {e.strerror or e}")
     else:
         _note_unknown_shapes(report, unknown_shapes)
+        _note_limits(report, limited)
     return rows.parts() | generic.frames(others)
 
 
@@ -660,6 +703,15 @@ def _note_unknown_shapes(report: FileReport, count: int) -> None:
         report.error = redaction.message(f"{report.error}; {message}" if report.error else message)
 
 
+def _note_limits(report: FileReport, limited: Counter[str]) -> None:
+    """A file with exchanges or entries over a limit is `partial`, and says which limits (and their options)."""
+    if limited:
+        count = limited.total()
+        message = f"{count} {'entries' if count > 1 else 'entry'} over a limit: {'; '.join(sorted(limited))}"
+        report.status = "partial" if report.status == "ok" else report.status
+        report.error = redaction.message(f"{report.error}; {message}" if report.error else message)
+
+
 def _route_exchange(
     ex: Exchange,
     inp: Input,
@@ -667,10 +719,11 @@ def _route_exchange(
     rows: RowBuffer,
     others: generic.GenericRecords,
     predecoded: tuple[str | None, list] | None = None,
+    limited: Counter[str] | None = None,
 ) -> bool:
     """Count the exchange in its report category; a device response goes into `rows` (decoded here, or as
-    `predecoded` by the reading process), a rejected one into the `rejects` table. True for a device response
-    rejected because its shape is not one databack knows."""
+    `predecoded` by the reading process), a rejected one into the `rejects` table (one over a limit counted in
+    `limited` too). True for a device response rejected because its shape is not one databack knows."""
     provenance = {
         "participant_id": inp.participant_id,
         "source_file": inp.source_file,
@@ -679,7 +732,17 @@ def _route_exchange(
     }
     m = devices.match(ex.host, ex.method, ex.path)
     if m is None:
-        if (payload := _generic_payload(ex, inp)) is not None:
+        try:
+            payload = _generic_payload(ex, inp)
+        except limits.LimitHit as e:  # a response of a host chosen for generic export, over a limit
+            table = generic.table_name(ex.host, ex.path)
+            report.rejects += 1
+            row = redaction.reject_row(table, ex.method, ex.host, ex.path, ex.status, str(e), None)
+            rows.add([("rejects", row)], provenance)
+            if limited is not None:
+                limited[str(e)] += 1
+            return False
+        if payload is not None:
             table = generic.table_name(ex.host, ex.path)
             others.add(table, redaction.generic_payload(payload), provenance)
             report.generic_responses[table] += 1
@@ -700,6 +763,8 @@ def _route_exchange(
     problem, decoded = predecoded or devices.decode(ex, m)
     if problem is not None:
         report.rejects += 1
+        if limited is not None and limits.names_a_limit(problem):
+            limited[problem] += 1
         body = devices.read_body(ex, ep.reads)
         row = redaction.reject_row(ep.name, ex.method, ex.host, ex.path, ex.status, problem, body)
         rows.add([("rejects", row)], provenance)
@@ -710,10 +775,15 @@ def _route_exchange(
 
 
 def _generic_payload(ex: Exchange, inp: Input) -> Any:
-    """The JSON of a successful response from a host chosen for generic export, else None."""
-    if not (inp.generic and ex.body and ex.status and 200 <= ex.status < 300):
+    """The JSON of a successful response from a host chosen for generic export, else None; `limits.LimitHit` for
+    one over a limit (its body, or its JSON)."""
+    if not (inp.generic and (ex.body or ex.body_error) and ex.status and 200 <= ex.status < 300):
         return None
     if not host_matches(ex.host, inp.generic) or redaction.is_sign_in_url(ex.path):  # credentials: never exported
+        return None
+    if ex.body is None:
+        if ex.body_error and limits.names_a_limit(ex.body_error):
+            raise limits.LimitHit(ex.body_error)
         return None
     try:
         payload = loads_json(ex.body)
@@ -729,13 +799,26 @@ def _not_json(error: orjson.JSONDecodeError, data: bytes) -> str:
     return f"not JSON: {error}"
 
 
-def _convert_saved(inp: Input, report: FileReport, rows: RowBuffer) -> bool:
+def _convert_saved(inp: Input, report: FileReport, rows: RowBuffer, limited: Counter[str]) -> bool:
     """A single response saved as a JSON file: one exchange, read as the endpoint named or recognised. True when it
-    was rejected for a shape databack does not know."""
+    was rejected for a shape databack does not know. One over a limit is a reject (counted in `limited`)."""
     report.format, report.exchanges = "json", 1
-    data = inp.path.read_bytes()
+    provenance = {
+        "participant_id": inp.participant_id, "source_file": inp.source_file, "source_entry": 0, "captured_at": None
+    }
     try:
+        limits.check_size(inp.path.stat().st_size)
+        data = inp.path.read_bytes()
         payload = loads_json(data)
+    except limits.LimitHit as e:
+        if not (inp.explicit or inp.endpoint):  # found in a folder: nothing says it is a response
+            report.status, report.error, report.exchanges = "skipped", redaction.message(str(e)), 0
+            return False
+        name = inp.endpoint or "saved response"
+        report.rejects += 1
+        rows.add([("rejects", redaction.reject_row(name, None, None, inp.source_file, None, str(e), None))], provenance)
+        limited[str(e)] += 1
+        return False
     except orjson.JSONDecodeError as e:
         report.status, report.error = ("failed" if inp.explicit else "skipped"), redaction.message(_not_json(e, data))
         report.exchanges = 0
@@ -752,9 +835,6 @@ def _convert_saved(inp: Input, report: FileReport, rows: RowBuffer) -> bool:
         report.exchanges = 0
         return False
     report.read_as = endpoint.name
-    provenance = {
-        "participant_id": inp.participant_id, "source_file": inp.source_file, "source_entry": 0, "captured_at": None
-    }
     problem, decoded = devices.decode_payload(payload, endpoint, Request({}, {}, None, None))
     if problem is not None:
         report.rejects += 1

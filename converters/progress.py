@@ -3,6 +3,9 @@
 Readers run in this process, in a reading process beside it, or in worker processes (`--jobs`), and none of them
 is told about progress: the file offsets the operating system keeps are read instead (Linux: `/proc/<pid>/fdinfo`
 of this process and its descendants). Where those cannot be read, a file counts once it is done.
+
+A member of a zip or plain tar archive counts by the offset reached within its data in the archive (scaled to its
+decompressed size); a compressed tar's member, read by decompressing the archive from its start, once it is done.
 """
 
 from __future__ import annotations
@@ -10,34 +13,59 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from .captures.archives import ArchiveMember
+
+_SLACK = 1 << 16  # a reader's buffer may take it that far past a member's data
+Key = str | tuple[str, str]  # a file's real path; (the archive's real path, the member's name)
+
 
 class BytesRead:
-    """Bytes read of a set of input files: those of finished files, plus the offset reached in files being read."""
+    """Bytes read of a set of inputs: those of finished ones, plus the offset reached in those being read."""
 
-    def __init__(self, paths: list[Path]):
-        self.sizes: dict[str, int] = {}
+    def __init__(self, paths: list[Path | ArchiveMember]):
+        self.sizes: dict[Key, int] = {}
+        self._spans: dict[Key, tuple[str, int, int]] = {}  # a member's file, and its data's start and length in it
         for p in paths:
             try:
-                self.sizes[os.path.realpath(p)] = p.stat().st_size
+                self.sizes[_key(p)] = p.stat().st_size
             except OSError:
                 continue
+            if isinstance(p, ArchiveMember) and (p.kind == "zip" or p.compression is None):
+                header = 30 + len(p.name.encode()) if p.kind == "zip" else 0
+                self._spans[_key(p)] = (os.path.realpath(p.archive), p.offset, header + p.compressed_size)
         self.total = sum(self.sizes.values())
-        self._done: set[str] = set()
+        self._done: set[Key] = set()
 
-    def finished(self, path: Path) -> None:
-        self._done.add(os.path.realpath(path))
+    def finished(self, path: Path | ArchiveMember) -> None:
+        self._done.add(_key(path))
 
     def read(self) -> int:
         """Bytes read so far (never more than the total)."""
         done = sum(self.sizes.get(p, 0) for p in self._done)
-        offsets = _offsets(set(self.sizes) - self._done)
-        return min(self.total, done + sum(min(offset, self.sizes[p]) for p, offset in offsets.items()))
+        reading = set(self.sizes) - self._done
+        files = {p for p in reading if isinstance(p, str)} | {self._spans[p][0] for p in reading if p in self._spans}
+        offsets = _offsets(files)
+        for key in reading:
+            if isinstance(key, str):
+                done += min(min(offsets.get(key, [0])), self.sizes[key])
+            elif key in self._spans:
+                archive, start, length = self._spans[key]
+                inside = [o - start for o in offsets.get(archive, ()) if start <= o <= start + length + _SLACK]
+                if inside and length:
+                    done += self.sizes[key] * min(min(inside), length) // length
+        return min(self.total, done)
 
 
-def _offsets(paths: set[str]) -> dict[str, int]:
-    """The offset of each of `paths` open in this process or its descendants: the smallest, where a file is open
-    more than once (its hash is taken beside its parse, and runs ahead of it)."""
-    found: dict[str, int] = {}
+def _key(path: Path | ArchiveMember) -> Key:
+    if isinstance(path, ArchiveMember):
+        return os.path.realpath(path.archive), path.name
+    return os.path.realpath(path)
+
+
+def _offsets(paths: set[str]) -> dict[str, list[int]]:
+    """The offsets of each of `paths` open in this process or its descendants (one per open: a file's hash is
+    taken beside its parse, and runs ahead of it)."""
+    found: dict[str, list[int]] = {}
     if not paths:
         return found
     for pid in _family(os.getpid()):
@@ -54,7 +82,7 @@ def _offsets(paths: set[str]) -> dict[str, int]:
                     offset = int(info.readline().split()[1])  # "pos:\t<offset>"
             except (OSError, ValueError, IndexError):
                 continue
-            found[target] = min(offset, found.get(target, offset))
+            found.setdefault(target, []).append(offset)
     return found
 
 

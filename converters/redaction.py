@@ -138,12 +138,27 @@ _STRONG_PARTS = re.compile(
     "|bearer|ppft|canary|captcha|wresult|hmac|sessionid|otpcode|mfacode|authcode|verificationcode|securitycode"
     "|smscode|resetcode"
     "|logincode|accesscode|activationcode|confirmationcode|twofactor|onetimecode|recoverycode|backupcode"
+    "|securityanswer|secretanswer|pincode|otpvalue"
 )
 _STRONG_EXACT = frozenset(
     {"pwd", "pass", "pin", "otp", "totp", "hotp", "sig", "refresh", "xrefresh", "sso", "mfa", "2fa"}
 )
-# Names that hold a credential only when the value looks like a token (`code=4/0AX4…`, not `"code": 404`).
-_WEAK_PARTS = re.compile("session|^auth|^code$|^key$|^sid$|^ssid$|^access$|^state$|^ticket$|^nonce$")
+_STRONG_ENDINGS = ("pass", "pw", "pwd", "pin", "otp")  # user_pass, new_pw, userPin, email_otp
+_WORD_ENDINGS = ("bypass", "compass", "overpass", "underpass", "surpass", "spin", "footp")  # words, not those
+# Names that hold a credential only when the value looks like a token (`code=4/0AX4…`, not `"code": 404`): a few
+# words, and names ending in `code` or `key` (`pairingCode`, `resetKey`) but those naming a code or key of data.
+_WEAK_PARTS = re.compile("session|^auth|^sid$|^ssid$|^access$|^state$|^ticket$|^nonce$")
+_WEAK_ENDINGS = ("code", "key")
+_DATA_CODE = (
+    "error", "status", "country", "language", "lang", "currency", "zip", "postal", "post", "area", "region",
+    "locale", "timezone", "response", "http", "reason", "result", "exit", "return", "color", "colour", "product",
+    "unit", "iso", "dial", "phone", "airport", "city", "province", "county", "event", "uni", "model", "sensor",
+    "message", "warning", "condition", "sleep", "score", "activity", "workout", "sort", "partition", "row",
+    "primary", "foreign", "cache", "lookup", "group", "idempotency", "public", "object", "map", "index",
+    "translation", "string", "setting", "config", "feature", "hot", "short", "sound", "audio", "video", "file",
+    "fault", "failure", "op", "source", "class", "category", "item", "sku", "channel", "routing", "bank", "tax",
+    "diagnosis", "procedure", "char", "scan", "zone", "step", "stage", "type",
+)
 # Endings that say the value is about the credential, not the credential (`token_type`, `session_count`).
 _HARMLESS_ENDINGS = (
     "type", "types", "expiry", "expires", "expiresin", "expiresat", "expiration", "expirationtime", "ttl", "lifetime",
@@ -164,11 +179,18 @@ def credential_name(name: str) -> NameClass:
     compact = _NOT_ALNUM.sub("", lower[2:] if lower.startswith(("x-", "x_")) else lower)  # X-Sig is sig
     if not compact or compact.endswith(_HARMLESS_ENDINGS):
         return None
-    if compact in _STRONG_EXACT or _STRONG_PARTS.search(compact):
+    if compact in _STRONG_EXACT or _STRONG_PARTS.search(compact) or (
+        compact.endswith(_STRONG_ENDINGS) and not compact.endswith(_WORD_ENDINGS)
+    ):
         return "strong"
-    if _WEAK_PARTS.search(compact):
+    if _WEAK_PARTS.search(compact) or (_weak_ending(compact)):
         return "weak"
     return None
+
+
+def _weak_ending(compact: str) -> bool:
+    ending = next((e for e in _WEAK_ENDINGS if compact.endswith(e)), None)
+    return ending is not None and not compact[: -len(ending)].endswith(_DATA_CODE)
 
 
 def _id_named(name: str | None) -> bool:
@@ -459,8 +481,21 @@ _ODATA = re.compile(r"(?P<name>[^()]*)\((?P<args>[^()]*)\)(?P<rest>.*)", re.DOTA
 def redact_path(path: str, mode: Mode = FULL, marker: str = SEGMENT) -> str:
     """A URL path with credential-shaped segments replaced, and the values of credential-named matrix parameters
     (`;jsessionid=…`) and OData keys (`Events(token='…')`) replaced, names kept. A segment already replaced (by
-    either marker) becomes `marker`."""
-    return "/".join(_segment(s, mode, marker) for s in path.split("/"))
+    either marker) becomes `marker`. Outside device data (FULL), a segment after one named like a credential is
+    its value when it looks like a token (`/api/token/abcDEF123ghiJKL456`, `/reset/password/…`)."""
+    segments = path.split("/")
+    return "/".join(
+        marker if mode == FULL and i and _named_by(segments[i - 1], s) else _segment(s, mode, marker)
+        for i, s in enumerate(segments)
+    )
+
+
+@lru_cache(maxsize=1 << 12)
+def _named_by(previous: str, segment: str) -> bool:
+    """Whether `segment` is the value of a credential that the path segment before it names."""
+    if not segment or segment in (MARK, SEGMENT) or "(" in previous or ";" in previous:
+        return False
+    return credential_name(unquote(previous)) == "strong" and _tokenish(unquote(segment))
 
 
 @lru_cache(maxsize=1 << 14)
@@ -478,7 +513,7 @@ def _segment(segment: str, mode: Mode, marker: str) -> str:
     if (m := _ODATA.fullmatch(segment)) and m["args"]:
         args = ",".join(_odata_arg(a, mode, marker) for a in split_odata_args(m["args"]))
         return f"{_segment(m['name'], mode, marker)}({args}){m['rest']}"
-    if mode == FULL and ("=" in decoded or "://" in decoded):
+    if mode == FULL and ("=" in decoded or ":" in decoded):  # name=value, a URL, scheme:value
         redacted = redact_text(decoded, mode)
         return segment if redacted == decoded else quote(redacted, safe=":@!$&'()*+,;=~")
     return segment
@@ -684,20 +719,36 @@ def _dumps(value: Any) -> bytes:
 
 # --- bodies ---------------------------------------------------------------------------------------------------
 
-BodyKind = Literal["device", "sign-in", "other"]
+BodyKind = Literal["device", "sign-in", "sign-in-request", "other"]
 _BOUNDARY = re.compile(r"boundary=(?:\"([^\"]+)\"|([^;\s]+))", re.IGNORECASE)
 _PART_NAME = re.compile(r"""\bname\*?=(?:"([^"]*)"|([^;\s]+))""", re.IGNORECASE)
 _ASCII_RUN = re.compile(rb"[\x20-\x7e]{16,}")
+
+# What a sign-in or token request sends that is not a credential (compact names): every other field's value is
+# replaced, whatever its name (`pw`, `pin`, `answer`, a vendor's own), so the list is of harmless names.
+SIGN_IN_FIELDS = frozenset(
+    """granttype responsetype responsemode scope scopes clientid redirecturi redirecturl returnurl returnto next
+    continue username login loginname email emailaddress loginhint locale lang language uilocales mkt remember
+    rememberme keepmesignedin persistent staysignedin devicename devicetype deviceos platform os osversion appversion
+    version sdkversion timezone tz country type format prompt display codechallengemethod codechallenge audience
+    resource tenant action submit""".split()
+)
+
+
+def sign_in_field(name: str) -> bool:
+    """Whether a field of a sign-in request is one whose value is kept (its credentials by shape still replaced)."""
+    return _NOT_ALNUM.sub("", name.lower()) in SIGN_IN_FIELDS
 
 
 def redact_body(data: bytes, content_type: str | None, kind: BodyKind) -> bytes:
     """A request or response body with its credentials replaced, in its own encoding: JSON (kept valid), a form,
     multipart parts (by field name, and each part's body in turn), text; binary data has its printable runs checked.
-    Device data keeps every value but credentials (STRICT); a sign-in call's body that is none of these is replaced
-    whole. Returns `data` itself when nothing was replaced."""
+    A sign-in request (`sign-in-request`) keeps only `SIGN_IN_FIELDS`' values, in any encoding; a sign-in call's
+    body that is neither JSON, a form nor multipart is replaced whole. Device data keeps its ids (values under
+    id-named keys). Returns `data` itself when nothing was replaced."""
     if not data:
         return data
-    mode = STRICT if kind == "device" else FULL
+    signing_in = kind in ("sign-in", "sign-in-request")
     stripped = data.strip()
     if stripped[:1] in (b"{", b"[", b'"'):
         try:
@@ -705,7 +756,7 @@ def redact_body(data: bytes, content_type: str | None, kind: BodyKind) -> bytes:
         except orjson.JSONDecodeError:
             pass
         else:
-            redacted, replaced = redact_json(document, mode)
+            redacted, replaced = _sign_in_json(document) if kind == "sign-in-request" else redact_json(document, FULL)
             return _dumps(redacted) if replaced else data
     media = (content_type or "").split(";", 1)[0].strip().lower()
     if media.startswith("multipart/") or data.startswith(b"--"):
@@ -714,16 +765,48 @@ def redact_body(data: bytes, content_type: str | None, kind: BodyKind) -> bytes:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
-        if kind == "sign-in":
+        if signing_in:
             return MARK.encode()
-        return _ASCII_RUN.sub(lambda m: redact_text(m.group().decode("ascii"), mode).encode("ascii", "replace"), data)
+        return _ASCII_RUN.sub(lambda m: redact_text(m.group().decode("ascii"), FULL).encode("ascii", "replace"), data)
     if _FORM.fullmatch(text.strip()):
-        redacted_text = redact_params(text.strip(), mode)[0]
-        return data if redacted_text == text.strip() else redacted_text.encode()
-    if kind == "sign-in" and media not in ("text/html", "application/javascript", "text/javascript", "text/css"):
+        form = text.strip()
+        redacted_text = _sign_in_params(form) if kind == "sign-in-request" else redact_params(form, FULL)[0]
+        return data if redacted_text == form else redacted_text.encode()
+    if signing_in and (kind == "sign-in-request" or media not in _PAGES):
         return data if text.strip() in ("", MARK) else MARK.encode()  # XML (SAML), plain text: replaced whole
-    redacted_text = redact_text(text, mode)
+    redacted_text = redact_text(text, FULL)
     return data if redacted_text == text else redacted_text.encode()
+
+
+_PAGES = ("text/html", "application/javascript", "text/javascript", "text/css")
+
+
+def _sign_in_json(document: Any) -> tuple[Any, int]:
+    """A sign-in request's JSON: the values of `SIGN_IN_FIELDS` redacted as any JSON, every other leaf replaced."""
+    counter = [0]
+
+    def walk(value: Any, depth: int) -> Any:
+        if isinstance(value, dict):
+            return {k: _json(v, FULL, False, k, counter, depth + 1) if sign_in_field(str(k))
+                    else _leaves(v, counter, depth + 1) for k, v in value.items()}
+        if isinstance(value, list):
+            return [walk(v, depth + 1) for v in value]
+        return _leaves(value, counter, depth)
+
+    try:
+        return walk(document, 0), counter[0]
+    except (_TooDeep, RecursionError):
+        return MARK, 1
+
+
+def _sign_in_params(form: str) -> str:
+    """A sign-in request's form: the values of `SIGN_IN_FIELDS` redacted as any parameter, every other replaced."""
+    params = re.split(r"([&;])", form)
+    for i, param in enumerate(params):
+        name, equals, value = param.partition("=")
+        if i % 2 == 0 and equals and value not in ("", MARK):
+            params[i] = redact_params(param, FULL)[0] if sign_in_field(unquote_plus(name)) else f"{name}={MARK}"
+    return "".join(params)
 
 
 def _redact_multipart(data: bytes, content_type: str | None, kind: BodyKind) -> bytes | None:
@@ -746,10 +829,11 @@ def _redact_multipart(data: bytes, content_type: str | None, kind: BodyKind) -> 
         part_type = next((line.split(":", 1)[1] for line in headers.split("\r\n")
                           if line.lower().startswith("content-type:")), None)
         value = content.decode("utf-8", "replace")
-        if field and is_credential(field, value):
+        plain = part_type is None and "\n" not in value and len(value) < 256  # a field, not a file
+        if field and is_credential(field, value) or (kind == "sign-in-request" and plain and not sign_in_field(field)):
             new = MARK.encode() if content else content
-        elif part_type is None and "\n" not in value and len(value) < 256:  # a plain field: by its name and shape
-            new = MARK.encode() if is_credential_value(value, FULL if kind != "device" else STRICT) else content
+        elif plain:  # by its name and shape
+            new = MARK.encode() if is_credential_value(value, FULL) else content
         else:
             new = redact_body(content, part_type, kind)
         if new != content:
@@ -870,8 +954,66 @@ def source_file(name: str, key: bytes | None = None) -> Safe:
     folder = str(posix.parent)
     if folder in (".", ""):
         return _released(posix.name)
+    return _released(f"{folder_pseudonym(folder, key)}/{posix.name}")
+
+
+def folder_pseudonym(folder: str, key: bytes) -> str:
+    """`d-<keyed hash>` of a folder, the same that `source_file` writes for the files in it."""
     digest = hmac.new(key, b"folder\0" + folder.encode("utf-8", "surrogateescape"), hashlib.sha256).hexdigest()
-    return _released(f"d-{digest[:PSEUDONYM_HEX]}/{posix.name}")
+    return f"d-{digest[:PSEUDONYM_HEX]}"
+
+
+def hidden_folders(paths: Iterable[str | PurePosixPath], key: bytes | None) -> dict[str, str]:
+    """With a key (`--pseudonymize`), every folder the paths name or lie in (as given, and absolute) with its
+    pseudonym, for `line` to show instead: a message names no participant folder either. Empty without a key."""
+    if key is None:
+        return {}
+    from pathlib import Path
+
+    hidden: dict[str, str] = {}
+    for given in paths:
+        text = str(given)
+        if text in ("-", "<stdin>"):
+            continue
+        path = Path(text)
+        folders = [path, *path.parents] if path.is_dir() or not path.suffix else list(path.parents)
+        for folder in folders:
+            if str(folder) in (".", "", "/", folder.anchor):
+                continue
+            shown = folder_pseudonym(str(folder).replace("\\", "/"), key)
+            hidden.setdefault(str(folder), shown)
+            hidden.setdefault(str(folder.absolute()), shown)
+            try:
+                hidden.setdefault(str(folder.resolve()), shown)
+            except OSError:
+                pass
+    return hidden
+
+
+def line(text: str, hidden: dict[str, str] | None = None) -> Safe:
+    """A line a command prints (a message, a summary, an error): credentials replaced, and the `hidden` folders
+    (`hidden_folders`) by their pseudonyms wherever a path holds them: a folder of one name (`incoming`) only where
+    a path goes on below it (`incoming/…`), so that a word of the message is never taken for it (`shown_path` names
+    such a folder alone). Every line on standard error goes through here (cli's `_Messages`)."""
+    shown = redact_text(text, FULL)
+    if hidden:
+        shown = _hiding(tuple(sorted(hidden.items()))).sub(lambda m: hidden[m.group(1) or m.group(2)], shown)
+    return _released(shown)
+
+
+@lru_cache(maxsize=8)
+def _hiding(hidden: tuple[tuple[str, str], ...]) -> re.Pattern:
+    names = sorted((name for name, _ in hidden), key=len, reverse=True)
+    paths = "|".join(re.escape(n) for n in names if "/" in n or "\\" in n) or "(?!)"
+    single = "|".join(re.escape(n) for n in names if "/" not in n and "\\" not in n) or "(?!)"
+    return re.compile(f"(?<![\\w.\\-])(?:({paths})(?![\\w.\\-])|({single})(?=[/\\\\]))")
+
+
+def shown_path(path: str, hidden: dict[str, str]) -> str:
+    """A path as a message names it: the hidden folder it is or lies in by its pseudonym (the deepest one)."""
+    if path in hidden:
+        return hidden[path]
+    return line(path, hidden) if hidden else path
 
 
 # --- sign-in calls --------------------------------------------------------------------------------------------

@@ -33,11 +33,11 @@ from typing import TYPE_CHECKING, Any, BinaryIO, Literal
 import ijson
 from ijson.common import ObjectBuilder
 
-from . import devices, redaction
+from . import devices, limits, redaction
 from .atomic import atomic_path
 from .captures import Format, detect_format
 from .captures.bodies import GZIP_MAGIC, dechunk
-from .captures.flow import _open_dump
+from .captures.flow import _decoded, _open_dump, read_dump
 from .captures.flow import _read_failure as _flow_failure
 from .captures.har import _STREAM_ERRORS, _base64_or_text, _host, _is_encoding_error, _json_bytes, _split_url
 from .captures.har import _read_failure as _har_failure
@@ -51,7 +51,6 @@ REDACTED = MARK
 PAGE_PREFIX = "log.pages.item"
 _BUILT = (ENTRY_PREFIX, PAGE_PREFIX)  # array items built whole and scrubbed as objects
 _DEPTH = {"start_map": 1, "start_array": 1, "end_map": -1, "end_array": -1}
-MAX_INFLATED = 256 << 20  # a gzipped body is scrubbed only if it inflates to no more than this
 
 
 @dataclass
@@ -86,12 +85,19 @@ def output_path(capture: Path, out: str) -> Path:
     return target
 
 
-def scrub_capture(src: Path, dst: Path) -> ScrubReport:
+def scrub_capture(src: Path, dst: Path, budget: limits.Limits | None = None) -> ScrubReport:
     """Write `src` (HAR, possibly gzip/zlib-compressed, or mitmproxy dump) to `dst` with its secrets replaced.
 
     A HAR is written as plain JSON, a dump uncompressed. `dst` is replaced atomically and only if something could be
     read; when the input is cut off or damaged, everything before the damage is written and the status is "partial".
+    Within `budget` (default: `limits.current()`): a body over a limit is replaced whole, JSON nested too deep or
+    a flow too long stops the copy there ("partial").
     """
+    with limits.applied(budget):
+        return _scrub_capture(src, dst)
+
+
+def _scrub_capture(src: Path, dst: Path) -> ScrubReport:
     try:
         if dst.exists() and dst.samefile(src):
             return _failed("the output is the input file; choose another output path")
@@ -108,6 +114,7 @@ def scrub_capture(src: Path, dst: Path) -> ScrubReport:
         with atomic_path(dst) as temp:
             with open(temp, "wb") as out:
                 report = scrub(src, out)
+            _limits_note(report)
             if report.status == "failed":
                 raise _NothingReadable
     except _NothingReadable:
@@ -153,28 +160,49 @@ def _route(host: str, method: str, path: str) -> tuple[BodyKind, Mode]:
     return "other", FULL
 
 
-def _body(data: bytes, content_type: str | None, kind: BodyKind) -> bytes:
-    """`redaction.redact_body`, through chunked framing and gzip as the HAR reader undoes them."""
+def _request_kind(kind: BodyKind) -> BodyKind:
+    """What a request body of a call of this kind is: a sign-in call's request keeps only harmless fields."""
+    return "sign-in-request" if kind == "sign-in" else kind
+
+
+def _body(data: bytes, content_type: str | None, kind: BodyKind, counts: Counter[str]) -> bytes:
+    """`redaction.redact_body`, through chunked framing and gzip as the HAR reader undoes them. A body over a limit
+    cannot be looked into: it is replaced whole (and noted in `counts`)."""
     dechunked = dechunk(data) if data[:1].isalnum() else None
     if dechunked is not None:
-        redacted = _body(dechunked, content_type, kind)
+        redacted = _body(dechunked, content_type, kind, counts)
         return data if redacted == dechunked else redacted
     if data.startswith(GZIP_MAGIC):
         try:
-            inflated = _gunzip(data)
-        except (OSError, EOFError, zlib.error, ValueError):
-            return MARK.encode() if kind == "sign-in" else data
+            inflated = limits.gunzip(data)
+        except limits.LimitHit as hit:
+            return _over_limit(hit, counts)
+        except ValueError:
+            return MARK.encode() if kind in ("sign-in", "sign-in-request") else data
         redacted = redaction.redact_body(inflated, content_type, kind)
         return data if redacted == inflated else gzip.compress(redacted, mtime=0)
     return redaction.redact_body(data, content_type, kind)
 
 
-def _gunzip(data: bytes) -> bytes:
-    inflater = zlib.decompressobj(wbits=31)
-    inflated = inflater.decompress(data, MAX_INFLATED)
-    if inflater.unconsumed_tail:
-        raise ValueError("inflates beyond the limit")
-    return inflated
+OVER_LIMIT = "over a limit: "  # what `counts` keys of bodies replaced whole for a limit begin with
+
+
+def _over_limit(hit: limits.LimitHit, counts: Counter[str]) -> bytes:
+    """The marker that replaces a body over a limit whole, the limit noted in `counts`."""
+    counts[OVER_LIMIT + str(hit)] += 1
+    return MARK.encode()
+
+
+def _limits_note(report: ScrubReport) -> None:
+    """Move the bodies replaced for a limit from the counts into the report's message (the copy is still whole)."""
+    hits = Counter({k.removeprefix(OVER_LIMIT): n for k, n in report.counts.items() if k.startswith(OVER_LIMIT)})
+    if not hits:
+        return
+    for reason, n in hits.items():
+        del report.counts[OVER_LIMIT + reason]
+        report.counts["bodies"] += n
+    note = f"{hits.total()} bod{'ies' if hits.total() > 1 else 'y'} over a limit replaced whole: {'; '.join(sorted(hits))}"
+    report.message = redaction.message(f"{report.message}; {note}" if report.message else note)
 
 
 # --- HAR ------------------------------------------------------------------------------------------------
@@ -201,7 +229,7 @@ def _rewrite_har(src: Path, out: BinaryIO, text_encoding: str | None) -> tuple[S
     rewriter = _HarRewriter(out, report)
     try:  # opening reads the first bytes too: a damaged compressed header fails here
         with _json_bytes(src, text_encoding) as json_bytes:
-            for chunk in iter(partial(json_bytes.read1, READ_SIZE), b""):
+            for chunk in iter(partial(limits.GaugedReader(json_bytes).read, READ_SIZE), b""):
                 parser.send(chunk)
                 rewriter.events(_take_all(events))
             parser.close()
@@ -339,7 +367,7 @@ def _scrub_har_entry(entry: Any, counts: Counter[str]) -> None:
         _scrub_pairs(request.get("queryString"), mode, counts, "urls")
         _scrub_cookies(request.get("cookies"), counts)
         if isinstance(request.get("postData"), dict):
-            _scrub_har_body(request["postData"], kind, mode, counts)
+            _scrub_har_body(request["postData"], _request_kind(kind), mode, counts)
     elif request is not None:
         entry["request"], replaced = redaction.redact_json(request, FULL)
         counts["other"] += replaced
@@ -392,15 +420,17 @@ def _scrub_har_headers(headers: Any, mode: Mode, counts: Counter[str]) -> None:
 _COUNTED = {"header": "headers", "cookie": "cookies", "url": "urls"}
 
 
-def _scrub_pairs(items: Any, mode: Mode, counts: Counter[str], kind: str) -> None:
-    """`{name, value}` items (query parameters, form fields): a credential's value replaced, any other value
-    scrubbed as a string."""
+def _scrub_pairs(items: Any, mode: Mode, counts: Counter[str], kind: str, sign_in: bool = False) -> None:
+    """`{name, value}` items (query parameters, form fields): a credential's value replaced (with `sign_in`, every
+    value but those of `redaction.SIGN_IN_FIELDS`), any other value scrubbed as a string."""
     for item in items if isinstance(items, list) else ():
         if not isinstance(item, dict) or not isinstance(item.get("value"), str) or item["value"] in ("", MARK):
             continue
         name = item.get("name") if isinstance(item.get("name"), str) else ""
         value = item["value"]
-        if redaction.is_credential(name, value) or redaction.is_credential_value(value, mode):
+        if redaction.is_credential(name, value) or redaction.is_credential_value(value, mode) or (
+            sign_in and not redaction.sign_in_field(name)
+        ):
             item["value"] = MARK
         else:
             item["value"] = redaction.redact_string(value, mode, name)
@@ -418,14 +448,18 @@ def _scrub_har_body(holder: dict, kind: BodyKind, mode: Mode, counts: Counter[st
     """A `postData` or `content`: its text (plain or base64), `_textBase64` and form `params`; other fields as
     free text."""
     _scrub_other_fields(holder, _BODY_FIELDS, counts)
-    _scrub_pairs(holder.get("params"), mode if kind == "device" else FULL, counts, "bodies")
+    _scrub_pairs(holder.get("params"), FULL, counts, "bodies", sign_in=kind == "sign-in-request")
     mime = holder.get("mimeType") if isinstance(holder.get("mimeType"), str) else None
     for key, is_base64 in (("text", holder.get("encoding") == "base64"), ("_textBase64", True)):
         text = holder.get(key)
         if not isinstance(text, str) or not text:
             continue
-        data = _base64_or_text(text) if is_base64 else text.encode("utf-8", "replace")
-        scrubbed = _body(data, mime, kind)
+        try:
+            data = _base64_or_text(text) if is_base64 else text.encode("utf-8", "replace")
+        except limits.LimitHit as hit:
+            holder[key] = _over_limit(hit, counts).decode()
+            continue
+        scrubbed = _body(data, mime, kind, counts)
         if scrubbed != data:
             holder[key] = base64.b64encode(scrubbed).decode() if is_base64 else scrubbed.decode("utf-8", "replace")
             counts["bodies"] += 1
@@ -447,7 +481,7 @@ def _scrub_flows(src: Path, out: BinaryIO) -> ScrubReport:
     report = ScrubReport(format="flow")
     writer = mio.FlowWriter(out)
     with _open_dump(src) as dump:
-        flows = iter(mio.FlowReader(dump).stream())
+        flows = read_dump(dump)
         while True:
             try:
                 flow = next(flows)
@@ -475,13 +509,13 @@ def _scrub_http_flow(flow: http.HTTPFlow, counts: Counter[str]) -> None:
     if "@" in request.authority:  # absolute-form requests may carry userinfo: alice:PW@host
         request.authority = f"{MARK}@{request.authority.rpartition('@')[2]}"
         counts["urls"] += 1
-    for message in (request, flow.response):
+    for message, body_kind in ((request, _request_kind(kind)), (flow.response, kind)):
         if message is None:
             continue
         _scrub_mitmproxy_headers(message.headers, mode, counts)
         if message.trailers:
             _scrub_mitmproxy_headers(message.trailers, mode, counts)
-        _scrub_message_body(message, kind, counts)
+        _scrub_message_body(message, body_kind, counts)
     if flow.websocket is not None:
         _scrub_messages(flow.websocket.messages, "device" if kind == "device" else "other", counts)
 
@@ -490,7 +524,11 @@ def _scrub_message_body(message: http.Message, kind: BodyKind, counts: Counter[s
     """The body, decoded per Content-Encoding and encoded again; one that does not decode is scrubbed as it is."""
     content_type = message.headers.get("content-type")
     try:
-        data = message.get_content(strict=True)
+        data = _decoded(message)
+    except limits.LimitHit as hit:
+        message.headers.pop("content-encoding", None)
+        message.raw_content = _over_limit(hit, counts)
+        return
     except ValueError:
         raw = message.raw_content
         if raw:

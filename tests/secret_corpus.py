@@ -488,25 +488,35 @@ def build(folder: Path) -> Corpus:
     _RANDOM = random.Random(16)  # the same corpus on every call
     b = _Builder()
     _plant_everything(b)
-    har = {"log": {"version": "1.2", "creator": {"name": "secret_corpus", "version": "1"}, "pages": b.pages,
+    return write(b, folder, "corpus", [_tcp_flow(b.tcp_secrets)])
+
+
+def write(b: _Builder, folder: Path, stem: str, more_flows: list) -> Corpus:
+    """Write what `b` planted as `stem`.har and `stem`.flow (with `more_flows` at its end) into `folder`."""
+    har = {"log": {"version": "1.2", "creator": {"name": stem, "version": "1"}, "pages": b.pages,
                    "entries": [_har_entry(c) for c in b.calls]}}
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "corpus.har").write_text(json.dumps(har, indent=1))
+    (folder / f"{stem}.har").write_text(json.dumps(har, indent=1))
     from mitmproxy import io as mio
 
     buffer = io.BytesIO()
     writer = mio.FlowWriter(buffer)
     for n, call in enumerate(b.calls):
         writer.add(_flow(call, n))
-    writer.add(_tcp_flow(b.tcp_secrets))
-    (folder / "corpus.flow").write_bytes(buffer.getvalue())
+    for flow in more_flows:
+        writer.add(flow)
+    (folder / f"{stem}.flow").write_bytes(buffer.getvalue())
     needles = {kind: tuple(dict.fromkeys(values)) for kind, values in b.needles.items()}
     if empty := [kind for kind, values in needles.items() if not values]:
         raise AssertionError(f"kinds planted nowhere: {empty}")
-    return Corpus(folder / "corpus.har", folder / "corpus.flow", needles)
+    return Corpus(folder / f"{stem}.har", folder / f"{stem}.flow", needles)
 
 
-if __name__ == "__main__":
+def main(build: Callable[[Path], Corpus]) -> None:
     corpus = build(Path(sys.argv[1]))
     print(f"{corpus.har}, {corpus.flow}: {len(corpus.needles)} kinds, "
           f"{sum(len(v) for v in corpus.needles.values())} secrets")
+
+
+if __name__ == "__main__":
+    main(build)

@@ -15,6 +15,7 @@ from builders import BAND_EVENTS_URL, band_event, entry, write_har
 
 from converters.captures import CaptureError, Exchange
 from converters import pipeline
+from converters.limits import DEFAULT
 from converters.captures import pipe
 from converters.captures.pipe import Decoded, NotDevice, ReaderCrashed, _received, _serve, read_capture_beside
 from conftest import frames_of
@@ -51,7 +52,7 @@ def test_a_separate_reader_reports_a_cut_off_capture_as_the_caller_would(tmp_pat
 
 
 def test_the_reading_process_sends_batches_then_an_end_marker():
-    request, out = io.BytesIO(pickle.dumps((str(SAMPLES / "phone-sync.har"), "har", "s.har", ()))), io.BytesIO()
+    request, out = io.BytesIO(pickle.dumps((str(SAMPLES / "phone-sync.har"), "har", "s.har", (), DEFAULT))), io.BytesIO()
     _serve(request, out)
     out.seek(0)
     items = list(_received(out))
@@ -66,7 +67,7 @@ def test_exchanges_of_other_hosts_are_only_counted_and_in_order_with_a_cut_off(t
     data = write_har(tmp_path / "o.har", others).read_bytes()
     cut = tmp_path / "cut.har"
     cut.write_bytes(data[: len(data) - 40])
-    request, out = io.BytesIO(pickle.dumps((str(cut), "har", "cut.har", ()))), io.BytesIO()
+    request, out = io.BytesIO(pickle.dumps((str(cut), "har", "cut.har", (), DEFAULT))), io.BytesIO()
     _serve(request, out)
     out.seek(0)
     items = list(_received(out))
@@ -87,7 +88,7 @@ def test_exchanges_of_more_other_hosts_than_a_batch_holds_are_counted_in_order_w
 
 
 def test_the_reading_process_passes_an_unreadable_file_on_as_the_oserror_it_met(tmp_path):
-    request, out = io.BytesIO(pickle.dumps((str(tmp_path), "har", "folder.har", ()))), io.BytesIO()
+    request, out = io.BytesIO(pickle.dumps((str(tmp_path), "har", "folder.har", (), DEFAULT))), io.BytesIO()
     _serve(request, out)
     out.seek(0)
     with pytest.raises(IsADirectoryError):
@@ -95,7 +96,7 @@ def test_the_reading_process_passes_an_unreadable_file_on_as_the_oserror_it_met(
 
 
 def test_a_bug_in_the_reading_process_arrives_with_its_traceback():
-    request, out = io.BytesIO(pickle.dumps((None, "har", "x.har", ()))), io.BytesIO()  # None: no path at all
+    request, out = io.BytesIO(pickle.dumps((None, "har", "x.har", (), DEFAULT))), io.BytesIO()  # None: no path at all
     _serve(request, out)
     out.seek(0)
     with pytest.raises(ReaderCrashed, match="Traceback"):

@@ -37,7 +37,8 @@ ALNUM = string.ascii_letters + string.digits
 NAMES = ["password", "passwd", "new_password", "client_secret", "access_token", "refresh_token", "id_token",
          "auth_token", "session_token", "api_key", "x_api_key", "secret_key", "private_key", "subscription_key",
          "jwt", "sig", "signature", "code_verifier", "ppft", "pin", "otp", "authorization", "credentials",
-         "sessionid", "jsessionid", "csrf_token", "security_token", "assertion", "saml_response", "secret"]
+         "sessionid", "jsessionid", "csrf_token", "security_token", "assertion", "saml_response", "secret", "pw",
+         "user_pass", "pin_code", "new_pin", "otp_value", "security_answer"]
 
 
 def spelled(name: str) -> st.SearchStrategy[str]:

@@ -10,7 +10,7 @@ import sys
 
 import pytest
 from builders import BAND_EVENTS_URL, band_event, entry, write_har
-from conftest import REPO
+from conftest import REFERENCE, REPO
 from mitmproxy import http, tcp
 from mitmproxy import io as mitmio
 from mitmproxy.test import tflow
@@ -251,3 +251,28 @@ def test_scrub_command_writes_a_copy_and_reports_what_it_redacted(tmp_path):
     assert "redacted:" in result.output
     missing = CliRunner().invoke(app, ["scrub", str(tmp_path / "nope.har"), "-o", str(tmp_path / "x.har")])
     assert missing.exit_code == 2
+
+
+# scrub reads dumps with mitmproxy's reader, which has no migration from format 0.10 (issue 14b reads them as the
+# converter does)
+UNREAD_BY_SCRUB = {"dumpfile-010.mitm"}
+REFERENCE_CAPTURES = [
+    pytest.param(p.name, marks=[pytest.mark.xfail(reason="mitmproxy reads no 0.10 dump")] if p.name in UNREAD_BY_SCRUB
+                 else []) for p in sorted((REFERENCE / "captures").rglob("*")) if p.is_file()]
+
+
+@pytest.mark.parametrize("name", REFERENCE_CAPTURES)
+def test_a_scrubbed_reference_capture_converts_to_the_same_tables_and_counts(reference, tmp_path, name):
+    """Real captures of every browser and mitmproxy version (../shared/reference/captures): the copy reads as the
+    original does, to the same device tables, the same exchanges in every category, the same generic tables' rows."""
+    (src,) = (reference / "captures").rglob(name)
+    report = scrub_capture(src, tmp_path / name)
+    assert report.status == "ok", report.message
+
+    def converted(path):
+        result = convert([Input(path, name, True, generic=("*",))])
+        (file,) = result.files
+        tables = {t: df.to_dicts() if not t.startswith("generic__") else df.height for t, df in result.tables.items()}
+        return tables, {k: v for k, v in file.as_dict().items() if k not in VARYING_REPORT_FIELDS}
+
+    assert converted(tmp_path / name) == converted(src)

@@ -19,6 +19,7 @@ from urllib.parse import unquote_plus
 import polars as pl
 import pytest
 import secret_corpus
+import secret_corpus_b
 from conftest import REPO
 from mitmproxy import io as mio
 from typer.testing import CliRunner
@@ -114,12 +115,8 @@ def corpus(tmp_path_factory) -> secret_corpus.Corpus:
     return secret_corpus.build(tmp_path_factory.mktemp("corpus"))
 
 
-@pytest.fixture(scope="module")
-def outputs(corpus, tmp_path_factory) -> dict[str, list[str]]:
-    """Every output of every command over the corpus, as texts, by what produced it."""
-    root = tmp_path_factory.mktemp("outputs")
-    captures = [str(corpus.har), str(corpus.flow), *map(str, SAMPLES)]
-    generic = ["--generic", secret_corpus.GENERIC_HOST, "--generic", "*.example.com", "--generic", "login.live.com"]
+def every_output(captures: list[str], generic: list[str], root: Path) -> dict[str, list[str]]:
+    """Every output of every command over the captures, as texts, by what produced it."""
     texts: dict[str, list[str]] = {}
     for fmt, jobs in (("parquet", "1"), ("csv", "2")):  # in worker processes too: what they send back is checked
         out = root / fmt
@@ -133,20 +130,30 @@ def outputs(corpus, tmp_path_factory) -> dict[str, list[str]]:
     code, stdout, stderr = invoke(["export", "omh", str(root / "parquet"), "-o", str(root / "omh")])
     assert code == 0, stderr
     texts["export omh"] = [stdout, stderr, *output_texts(root / "omh")]
+    code, stdout, stderr = invoke(["merge", str(root / "parquet"), str(root / "csv"), "-o", str(root / "merged"),
+                                   "--json", "--jobs", "1"])
+    texts["merge"] = [stdout, stderr, *output_texts(root / "merged")]
     for args in ([], ["--json"]):
         code, stdout, stderr = invoke(["inspect", *captures, *args, "--jobs", "1"])
         assert code == 0, stderr
         texts[f"inspect {' '.join(args)}"] = [stdout, stderr]
     scrubbed = root / "scrubbed" / "new"
-    for capture in (corpus.har, corpus.flow):
-        code, stdout, stderr = invoke(["scrub", str(capture), "-o", f"{scrubbed}/", "--json"])
+    for capture in captures[:2]:
+        code, stdout, stderr = invoke(["scrub", capture, "-o", f"{scrubbed}/", "--json"])
         assert code == 0, stderr
-        texts[f"scrub {capture.name}"] = [stdout, stderr, *capture_texts(scrubbed / capture.name)]
+        texts[f"scrub {Path(capture).name}"] = [stdout, stderr, *capture_texts(scrubbed / Path(capture).name)]
     out = root / "from-scrubbed"
     code, stdout, stderr = invoke(["convert", str(scrubbed), "-o", str(out), "--format", "csv", *generic, "--json",
                                    "--jobs", "1"])
     texts["convert of the scrubbed copies"] = [stdout, stderr, *output_texts(out)]
     return texts
+
+
+@pytest.fixture(scope="module")
+def outputs(corpus, tmp_path_factory) -> dict[str, list[str]]:
+    generic = ["--generic", secret_corpus.GENERIC_HOST, "--generic", "*.example.com", "--generic", "login.live.com"]
+    return every_output([str(corpus.har), str(corpus.flow), *map(str, SAMPLES)], generic,
+                        tmp_path_factory.mktemp("outputs"))
 
 
 @pytest.fixture(scope="module")
@@ -197,6 +204,52 @@ def test_scrubbed_corpus_converts_to_the_same_device_tables_rejects_and_report(c
     original, scrubbed = table_dicts(src, "corpus"), table_dicts(tmp_path / src.name, "corpus")
     assert {"band_events", "sense_timeline_events", "sense_room_readings", "rejects"} <= original[0].keys()
     assert len(original[0]["band_events"]) == 2  # one of them on a device path that says "token"
+    assert scrubbed == original
+
+
+# --- the second corpus: other names, other shapes, other places (tests/secret_corpus_b.py) ---------------------
+
+
+@pytest.fixture(scope="module")
+def corpus_b(tmp_path_factory) -> secret_corpus.Corpus:
+    return secret_corpus_b.build(tmp_path_factory.mktemp("corpus-b"))
+
+
+@pytest.fixture(scope="module")
+def outputs_b(corpus_b, tmp_path_factory) -> dict[str, list[str]]:
+    generic = ["--generic", secret_corpus_b.GENERIC_HOST, "--generic", "*.sleepwell.test"]
+    return every_output([str(corpus_b.har), str(corpus_b.flow)], generic, tmp_path_factory.mktemp("outputs-b"))
+
+
+@pytest.mark.parametrize("kind", secret_corpus_b.KINDS)
+def test_the_second_corpus_holds_each_kind_where_a_reader_sees_it(corpus_b, kind):
+    texts = capture_texts(corpus_b.har) + capture_texts(corpus_b.flow)
+    assert leaks(corpus_b.needles[kind], texts) == sorted(corpus_b.needles[kind])
+
+
+@pytest.mark.parametrize("kind", secret_corpus_b.KINDS)
+def test_no_output_holds_a_secret_of_the_second_corpus(corpus_b, outputs_b, kind):
+    found = {what: leaks(corpus_b.needles[kind], texts) for what, texts in outputs_b.items()}
+    assert {what: needles for what, needles in found.items() if needles} == {}
+
+
+def test_the_second_corpus_outputs_still_hold_the_data(outputs_b):
+    csv = "\n".join(outputs_b["convert --format csv"])
+    assert "2519812557630091730" in csv and "2519812557630091731" in csv  # Band events on token-keyed paths
+    assert "generic__cloud_sleepwell_test_v1_users_me_redacted_sleep" in csv and "firmware" in csv
+    inspected = "\n".join(outputs_b["inspect --json"])
+    assert "/v1/room/current;JSESSIONID={redacted};sid={redacted}" in inspected
+    assert "/v2/account/{redacted}/settings" in inspected
+
+
+@pytest.mark.parametrize("capture", ["har", "flow"])
+def test_scrubbed_second_corpus_converts_to_the_same_device_tables_rejects_and_report(corpus_b, tmp_path, capture):
+    from converters.scrub import scrub_capture
+
+    src = corpus_b.har if capture == "har" else corpus_b.flow
+    assert scrub_capture(src, tmp_path / src.name).status == "ok"
+    original, scrubbed = table_dicts(src, "corpus-b"), table_dicts(tmp_path / src.name, "corpus-b")
+    assert len(original[0]["band_events"]) == 2 and len(original[0]["rejects"]) == 2
     assert scrubbed == original
 
 
@@ -301,5 +354,5 @@ def readme_kinds() -> list[str]:
     return re.findall(r"^\| `([a-z0-9-]+)` \|", section, re.MULTILINE)
 
 
-def test_the_readme_table_of_secrets_has_one_row_per_kind_of_the_corpus():
-    assert readme_kinds() == list(secret_corpus.KINDS)
+def test_the_readme_table_of_secrets_has_one_row_per_kind_of_the_corpora():
+    assert readme_kinds() == [*secret_corpus.KINDS, *secret_corpus_b.KINDS]

@@ -9,10 +9,11 @@ everything yielded before it is good and is kept.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Callable, Iterator, Literal
+from typing import BinaryIO, Callable, Iterator, Literal
 
 Format = Literal["har", "flow", "json"]  # "json": a response saved on its own, not a capture
 
@@ -48,7 +49,8 @@ class Skipped:
     """An entry of the capture that is not an HTTP exchange (e.g. a TCP or DNS flow)."""
 
     source_entry: int
-    kind: str  # "tcp", "udp", "dns", …
+    kind: str  # "tcp", "udp", "dns", "malformed", "too deep"…
+    reason: str | None = None  # why an entry that may be HTTP was not read (e.g. the limit it hit)
 
 
 @dataclass(slots=True, frozen=True)
@@ -60,6 +62,11 @@ class CaptureError:
 
 
 Item = Exchange | Skipped | CaptureError
+
+
+def open_capture(path: Path) -> BinaryIO:
+    """A capture's bytes, buffered (`peek` works): a file's, or a zip or tar member's (`archives.ArchiveMember`)."""
+    return open(path, "rb") if isinstance(path, (str, os.PathLike)) else path.open("rb")
 
 
 def detect_format(path: Path) -> Format | None:

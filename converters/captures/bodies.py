@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import gzip
 import re
-import zlib
+
+from .. import limits
 
 GZIP_MAGIC = b"\x1f\x8b"
 
@@ -37,19 +37,12 @@ def dechunk(data: bytes) -> bytes | None:
 
 
 def gunzip_if_gzipped(data: bytes) -> bytes:
-    """`data` gunzipped if it starts with the gzip magic, else `data` unchanged.
+    """`data` gunzipped (within `limits.current()`) if it starts with the gzip magic, else `data` unchanged.
 
-    Raises ValueError with a plain, secret-free reason ("could not decode gzip body: …") if the gzip data is damaged.
+    Raises ValueError with a plain, secret-free reason ("could not decode gzip body: …") if the gzip data is damaged,
+    `limits.LimitHit` if it decompresses beyond a limit.
     """
     if not data.startswith(GZIP_MAGIC):
         return data
-    try:
-        return gzip.decompress(data)
-    except (OSError, EOFError, zlib.error) as error:
-        raise ValueError(decode_failure("gzip", error)) from error
+    return limits.gunzip(data)
 
-
-def decode_failure(encoding: str, error: BaseException) -> str:
-    """The `body_error` text for a body that could not be decoded from `encoding`."""
-    reason = str(error).partition("\n")[0] or type(error).__name__
-    return f"could not decode {encoding} body: {reason}"

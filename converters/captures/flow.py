@@ -19,9 +19,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator, NamedTuple
 
-from . import CaptureError, Exchange, Item, Skipped, WantsBody, old_flows
+from . import CaptureError, Exchange, Item, Skipped, WantsBody, old_flows, open_capture
 from . import tnetstring_walk as walk
-from .bodies import GZIP_MAGIC, decode_failure
+from .. import limits
+from .bodies import GZIP_MAGIC
 
 if TYPE_CHECKING:
     from mitmproxy import flow, http
@@ -95,12 +96,27 @@ def _entries(
         yield _entry(flow, index, source_file, wants_body)
 
 
+def read_dump(dump: io.BufferedReader | gzip.GzipFile) -> Iterator[flow.Flow]:
+    """Every flow of an opened dump, built by mitmproxy as `FlowReader.stream()` builds them, read a flow at a time
+    within `limits.current()` (a length prefix beyond what is left, or beyond a flow's limit, raises
+    `tnetstring_walk.FrameTooLarge` rather than being read)."""
+    from mitmproxy import io as mio
+
+    if dump.peek(4).startswith(_HAR_STARTS):
+        yield from mio.FlowReader(dump).stream()
+        return
+    for payload in _payloads(dump):
+        yield _materialise(payload)
+
+
 def _payloads(dump: io.BufferedReader | gzip.GzipFile) -> Iterator[bytes]:
     """Each flow's tnetstring without its length prefix; broken framing raises FlowReader's exception."""
     from mitmproxy import exceptions
 
     try:
-        yield from walk.frames(dump)
+        yield from walk.frames(dump, limits.current().max_flow)
+    except walk.FrameTooLarge:
+        raise
     except ValueError as error:
         raise exceptions.FlowReadException("Invalid data format.") from error
 
@@ -267,12 +283,17 @@ def _authority_host(authority: str) -> str:
 @contextmanager
 def _open_dump(path: Path) -> Iterator[io.BufferedReader | gzip.GzipFile]:
     """The dump opened for reading, decompressed if gzipped (FlowReader needs `peek`, which both have)."""
-    with open(path, "rb") as raw:
+    with open_capture(path) as raw:
         yield gzip.GzipFile(fileobj=raw) if raw.peek(2)[:2] == GZIP_MAGIC else raw
 
 
 def _read_failure(error: Exception) -> str:
     """Why reading stopped, in one line without flow data."""
+    if isinstance(error, walk.FrameTooLarge) and error.left is not None:
+        return (f"cut off or damaged: a flow's length prefix says {error.claimed:,} bytes, {error.left:,} are left: the "
+                "rest is unreadable")
+    if isinstance(error, walk.FrameTooLarge):
+        return f"a flow larger than {limits.size_text(error.allowed or 0)} (4 × --max-body); the rest is not read"
     if isinstance(error, KeyError):
         key = error.args[0] if error.args else "?"
         key = key.decode("utf-8", "replace") if isinstance(key, bytes) else str(key)
@@ -309,20 +330,37 @@ def _exchange(flow: http.HTTPFlow, index: int, source_file: str, wants_body: Wan
         status=response.status_code if response else None,
         request_headers=_headers(request.headers.fields) if full else (),
         response_headers=_headers(response.headers.fields) if response and full else (),
-        request_body=request.get_content(strict=False) if full else None,
+        request_body=_request_body(request) if full else None,
         body=body,
         body_error=body_error,
     )
 
 
 def _response_body(response: http.Response) -> tuple[bytes | None, str | None]:
-    """(body, body_error): the body decoded per Content-Encoding (gzip, deflate, br, zstd…)."""
+    """(body, body_error): the body decoded per Content-Encoding (gzip, deflate, br, zstd…), within the limits."""
     try:
-        return response.content, None
-    except ValueError as error:
-        # mitmproxy's message quotes the body's first bytes; the error it wraps does not.
-        encoding = response.headers.get("content-encoding", "")
-        return None, decode_failure(encoding, error.__context__ or error)
+        return _decoded(response), None
+    except ValueError as error:  # limits.LimitHit too; both say why in plain words
+        return None, str(error)
+
+
+def _request_body(request: http.Request) -> bytes | None:
+    """The request body decoded per Content-Encoding, as it is where it does not decode; None over a limit."""
+    try:
+        return _decoded(request)
+    except limits.LimitHit:
+        return None
+    except ValueError:
+        return request.raw_content
+
+
+def _decoded(message: http.Message) -> bytes | None:
+    """What mitmproxy's `message.content` gives, decoded by `limits.decompress` rather than all at once."""
+    raw = message.raw_content
+    encoding = message.headers.get("content-encoding")
+    if raw is None or not encoding:
+        return None if raw is None else limits.decompress(raw, "identity")
+    return limits.decompress(raw, encoding)
 
 
 def _headers(fields: tuple[tuple[bytes, bytes], ...]) -> tuple[tuple[str, str], ...]:

@@ -22,13 +22,14 @@ from urllib.parse import urlsplit
 
 import ijson
 
-from . import CaptureError, Exchange, Item, Skipped, WantsBody
+from .. import limits
+from . import CaptureError, Exchange, Item, Skipped, WantsBody, open_capture
 from .bodies import GZIP_MAGIC, dechunk, gunzip_if_gzipped
-from .har_runs import IJSON, READ_SIZE, har_entries
+from .har_runs import IJSON, READ_SIZE, TooDeep, har_entries
 from .sniff import BOM, JSONP, ZLIB_HEADERS, json_encoding
 
 NOT_A_HAR = "JSON but not a HAR file (no log.entries)"
-_STREAM_ERRORS = (ijson.JSONError, UnicodeDecodeError, EOFError, zlib.error, gzip.BadGzipFile)
+_STREAM_ERRORS = (ijson.JSONError, UnicodeDecodeError, EOFError, zlib.error, gzip.BadGzipFile, limits.LimitHit)
 
 
 def read_har(path: Path, source_file: str, wants_body: WantsBody | None = None) -> Iterator[Item]:
@@ -70,7 +71,8 @@ def _has_entries_array(path: Path) -> bool:
     with _json_bytes(path, None) as json_bytes:
         try:
             return any(
-                prefix == "log.entries" and event == "start_array" for prefix, event, _ in IJSON.parse(json_bytes)
+                prefix == "log.entries" and event == "start_array"
+                for prefix, event, _ in IJSON.parse(limits.GaugedReader(json_bytes))
             )
         except _STREAM_ERRORS:
             return False
@@ -81,7 +83,7 @@ def _top_level_is_not_a_har(path: Path) -> bool:
     keys = set()
     try:
         with _json_bytes(path, None) as json_bytes:
-            for prefix, event, value in IJSON.parse(json_bytes):
+            for prefix, event, value in IJSON.parse(limits.GaugedReader(json_bytes)):
                 if prefix == "" and event == "map_key":
                     keys.add(value)
                     if value == "log":
@@ -96,7 +98,7 @@ def _json_bytes(path: Path, text_encoding: str | None) -> Iterator[io.BufferedRe
     """The file opened for reading its JSON as UTF-8 bytes: decompressed if zlib or gzip, positioned after any
     UTF-8 BOM, transcoded from UTF-16 or UTF-32 (by a BOM or the NULs around the first characters) or from
     `text_encoding`, and out of HAR Viewer's JSONP wrapping (`onInputData({...});`)."""
-    with open(path, "rb") as raw:
+    with open_capture(path) as raw:
         magic = raw.peek(2)[:2]
         if magic == GZIP_MAGIC:
             stream: io.BufferedReader | gzip.GzipFile = gzip.GzipFile(fileobj=raw)
@@ -212,6 +214,9 @@ def _is_encoding_error(error: Exception) -> bool:
 def _read_failure(error: Exception, entries_read: int) -> str:
     """Why reading stopped, in one line without the file's text (parsers quote the text around the error)."""
     reason = str(error).removeprefix("b'").replace("\\n", "\n").partition("\n")[0].rstrip(".")
+    if isinstance(error, limits.LimitHit):
+        where = f"after entry {entries_read}" if entries_read else "before the first entry"
+        return f"{error} {where}; the rest of the file is not read; {entries_read} entries read"
     if isinstance(error, EOFError) or "premature EOF" in reason or "Incomplete JSON" in reason:
         problem = "cut off"
     elif _is_encoding_error(error):
@@ -230,6 +235,8 @@ def _read_failure(error: Exception, entries_read: int) -> str:
 
 def _item(entry: object, index: int, source_file: str, wants_body: WantsBody | None) -> Exchange | Skipped:
     """The exchange of one HAR entry, or `Skipped(kind="malformed")` if the entry lacks what an exchange needs."""
+    if isinstance(entry, TooDeep):
+        return Skipped(index, "too deep", limits.STRUCTURE_TOO_DEEP)
     try:
         return _exchange(entry, index, source_file, wants_body)  # type: ignore[arg-type]
     except (KeyError, TypeError, ValueError, AttributeError):
@@ -340,36 +347,42 @@ def _is_ip(host: str) -> bool:
 
 
 def _request_body(post_data: dict | None) -> bytes | None:
-    """`postData.text` as UTF-8, or the non-spec `_textBase64` decoded; None without postData."""
+    """`postData.text` as UTF-8, or the non-spec `_textBase64` decoded; None without postData or over a limit."""
     if not post_data:
         return None
-    if post_data.get("text") is not None:
-        return _utf8(post_data["text"])
-    if post_data.get("_textBase64") is not None:
-        return _base64_or_text(post_data["_textBase64"])
+    try:
+        if post_data.get("text") is not None:
+            return _utf8(post_data["text"])
+        if post_data.get("_textBase64") is not None:
+            return _base64_or_text(post_data["_textBase64"])
+    except limits.LimitHit:
+        return None
     return None
 
 
 def _response_body(content: dict, response_headers: tuple[tuple[str, str], ...]) -> tuple[bytes | None, str | None]:
-    """(body, body_error) from `response.content`: base64 undone, chunked framing removed, a gzipped body gunzipped."""
-    if content.get("text") is not None:
-        text = content["text"]
-        data = _base64_or_text(text) if content.get("encoding") == "base64" else _utf8(text)
-    elif content.get("_textBase64") is not None:
-        data = _base64_or_text(content["_textBase64"])
-    else:
-        return None, None
-    if any(name.lower() == "transfer-encoding" and "chunked" in value.lower() for name, value in response_headers):
-        dechunked = dechunk(data)
-        data = data if dechunked is None else dechunked
+    """(body, body_error) from `response.content`: base64 undone, chunked framing removed, a gzipped body gunzipped,
+    within the limits (a body over one has the limit as its error)."""
     try:
+        if content.get("text") is not None:
+            text = content["text"]
+            data = _base64_or_text(text) if content.get("encoding") == "base64" else _utf8(text)
+        elif content.get("_textBase64") is not None:
+            data = _base64_or_text(content["_textBase64"])
+        else:
+            return None, None
+        if any(name.lower() == "transfer-encoding" and "chunked" in value.lower() for name, value in response_headers):
+            dechunked = dechunk(data)
+            data = data if dechunked is None else dechunked
         return gunzip_if_gzipped(data), None
-    except ValueError as error:
+    except ValueError as error:  # limits.LimitHit too
         return None, str(error)
 
 
 def _base64_or_text(text: str) -> bytes:
-    """Base64-decoded `text`; the text itself as UTF-8 if it is not base64 (Firefox labelled plain text as base64)."""
+    """Base64-decoded `text`; the text itself as UTF-8 if it is not base64 (Firefox labelled plain text as base64).
+    Raises `limits.LimitHit` for text that would decode to more than `max_body`, before decoding it."""
+    limits.check_base64(text)
     try:
         return base64.b64decode("".join(text.split()), validate=True)
     except ValueError:
@@ -377,4 +390,6 @@ def _base64_or_text(text: str) -> bytes:
 
 
 def _utf8(text: str) -> bytes:
+    """`text` as UTF-8; `limits.LimitHit` over `max_body`."""
+    limits.check_size(len(text))
     return text.encode("utf-8", errors="replace")

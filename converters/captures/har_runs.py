@@ -23,6 +23,8 @@ from typing import Callable, Iterator
 import ijson
 import orjson
 
+from .. import limits
+
 try:
     IJSON = ijson.get_backend("yajl2_c")
 except ImportError:
@@ -74,6 +76,11 @@ def har_entries(read: Callable[[int], bytes]) -> Iterator[object]:
         try:
             entries = data.parse_run(cut.start(1))
         except orjson.JSONDecodeError as error:
+            if _too_deep(error):  # an entry deeper than orjson goes: the others of the run parsed apart from it
+                if not (yield from _apart(data, cuts, cut.start(1))):
+                    break
+                searched, miscuts, relearnt = 0, 0, False
+                continue
             if error.doc is not None and error.pos >= len(error.doc) - 1:  # a cut inside a value: on to the next one
                 searched, miscuts = cut.end(), miscuts + 1
                 continue
@@ -82,6 +89,38 @@ def har_entries(read: Callable[[int], bytes]) -> Iterator[object]:
         data.consume(cut.start(1))
         searched, miscuts, relearnt = 0, 0, False
     yield from _ijson_items(data, in_entries=True)
+
+
+class TooDeep:
+    """In place of an entry nested deeper than orjson parses (1024 levels), which is never built."""
+
+
+def _too_deep(error: orjson.JSONDecodeError) -> bool:
+    return str(error).startswith("depth limit exceeded")
+
+
+def _apart(data: _Data, cuts: re.Pattern[bytes], end: int) -> Iterator[object]:
+    """The entries of the run up to the comma at `end`, which orjson refused for an entry nested too deep, parsed
+    from cut to cut, a `TooDeep` in place of each piece too deep; the bytes parsed are consumed. Returns False, with
+    the rest left, where a piece neither parses nor is too deep (a cut inside a value that goes on to `end`)."""
+    position = 1
+    while True:
+        cut = cuts.search(data.bytes, position, end)
+        stop = cut.start(1) if cut else end
+        try:
+            entries = data.parse_run(stop)
+        except orjson.JSONDecodeError as error:
+            if not _too_deep(error):
+                if cut is None:
+                    return False
+                position = cut.end()  # a cut inside a value
+                continue
+            entries = [TooDeep()]
+        yield from entries
+        data.consume(stop)
+        if stop == end:
+            return True
+        end, position = end - stop, 1
 
 
 def _first_keys(entries: bytes | bytearray, known: list[bytes]) -> list[bytes]:
@@ -108,7 +147,7 @@ def _opens_entries(head: bytes) -> bool:
     """Whether the JSON text `head` ends where the `log.entries` array opens (and not, say, in a nested "entries")."""
     last = None
     try:
-        for last in IJSON.parse(io.BytesIO(head)):
+        for last in IJSON.parse(limits.GaugedReader(io.BytesIO(head))):
             pass
     except (ijson.JSONError, UnicodeDecodeError):
         pass
@@ -121,7 +160,7 @@ def _ijson_items(data: _Data, in_entries: bool) -> Iterator[object]:
     if in_entries:
         data.bytes[:1] = b"["
         data.bytes[:0] = _IN_LOG
-    yield from IJSON.items(data, ENTRY_PREFIX, use_float=True, buf_size=READ_SIZE)
+    yield from IJSON.items(limits.GaugedReader(data), ENTRY_PREFIX, use_float=True, buf_size=READ_SIZE)
 
 
 class _Data:

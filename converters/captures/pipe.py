@@ -34,6 +34,7 @@ try:
 except ImportError:  # Windows: pipes keep their default size, and the caller decodes every device response
     fcntl = termios = None  # type: ignore[assignment]
 
+from .. import limits
 from ..digest import sha256_or_none
 from ..hosts import BodyWanted, is_device_host
 from . import Exchange, Format, Item, detect_format, read_capture
@@ -76,12 +77,14 @@ class Digest:
 _ahead: tuple[subprocess.Popen, bytes] | None = None  # a reading process started early, and the request it was sent
 
 
-def read_ahead(paths: list[Path], jobs: int, generic_globs: tuple[str, ...]) -> None:
+def read_ahead(
+    paths: list[Path], jobs: int, generic_globs: tuple[str, ...], budget: limits.Limits = limits.DEFAULT
+) -> None:
     """When the run will read its one capture file beside (two cores or more), start reading it now, while this
-    process loads polars: `read_capture_beside` takes up what was read if it asks for the same."""
+    process loads polars: `read_capture_beside` takes up what was read if it asks for the same (`budget` too)."""
     global _ahead
     if _ahead is None and jobs >= 2 and len(paths) == 1 and paths[0].is_file():
-        with suppress(OSError):
+        with suppress(OSError), limits.applied(budget):
             if (fmt := detect_format(paths[0])) in ("har", "flow"):
                 request = _request(paths[0], fmt, str(paths[0]), generic_globs)
                 _ahead = _start(request), request
@@ -115,7 +118,9 @@ def read_capture_beside(
 
 
 def _request(path: Path, fmt: Format, display_name: str, generic_globs: tuple[str, ...]) -> bytes:
-    return pickle.dumps((str(path), fmt, display_name, generic_globs))
+    """What the child is asked to read, and within which limits (the `current` ones)."""
+    named = str(path) if isinstance(path, Path) else path
+    return pickle.dumps((named, fmt, display_name, generic_globs, limits.current()))
 
 
 def _start(request: bytes) -> subprocess.Popen:
@@ -166,7 +171,13 @@ def _serve(requests: BinaryIO, out: BinaryIO) -> None:
     """The child's side: read the capture named on stdin, write pickled batches of items, the file's `Digest`, then
     None (or the OSError that stopped the reading, or the traceback of a bug). A thread writes the batches, so that
     the parse goes on, up to `QUEUE_BATCHES` ahead, while the pipe is full (a capture read ahead gets ahead)."""
-    path, fmt, display_name, generic_globs = pickle.load(requests)
+    path, fmt, display_name, generic_globs, budget = pickle.load(requests)
+    path = Path(path) if isinstance(path, str) else path  # a file, or a member of an archive
+    with limits.applied(budget):
+        _serve_read(path, fmt, display_name, generic_globs, out)
+
+
+def _serve_read(path: Path, fmt: Format, display_name: str, generic_globs: tuple[str, ...], out: BinaryIO) -> None:
     queue: Queue[bytes | None] = Queue(QUEUE_BATCHES)
     gone = threading.Event()
     writer = threading.Thread(target=_write_all, args=(queue, out, gone))
@@ -184,8 +195,8 @@ def _serve(requests: BinaryIO, out: BinaryIO) -> None:
     unread = _unread_counter(out)
     hashing = ThreadPoolExecutor(1)  # hashlib lets go of the GIL: the hash is taken beside the parse
     try:
-        digest = hashing.submit(sha256_or_none, Path(path))
-        for item in read_capture(Path(path), fmt, display_name=display_name, wants_body=wanted):
+        digest = hashing.submit(sha256_or_none, path)
+        for item in read_capture(path, fmt, display_name=display_name, wants_body=wanted):
             exchange = isinstance(item, Exchange)
             if exchange and not wanted(item.host):
                 not_device[item.host] += 1

@@ -11,7 +11,8 @@ from typing import Any
 
 import orjson
 
-from . import Format
+from .. import limits
+from . import Format, open_capture
 from .bodies import GZIP_MAGIC
 
 _HEAD_SIZE = 4096
@@ -29,7 +30,7 @@ def sniff_format(path: Path) -> Format | None:
     """Return "har" for JSON (after an optional BOM), zlib (.zhar) or gzipped JSON, "flow" for a (gzipped) tnetstring
     dump, None for an empty file or anything else. OSError (missing file, no permission) is left to the caller.
     """
-    with open(path, "rb") as capture:
+    with open_capture(path) as capture:
         head = capture.read(_HEAD_SIZE)
     if head.startswith(ZLIB_HEADERS):
         return "har"
@@ -89,11 +90,12 @@ def utf8_json(data: bytes, partial: bool = False) -> bytes:
 
 def loads_json(data: bytes) -> Any:
     """`orjson.loads` of JSON text in any of those encodings (orjson.JSONDecodeError when it is no JSON; a body not
-    decodable in its encoding is no JSON either)."""
-    if json_encoding(data) is None:
-        return orjson.loads(data)
-    try:
-        text = utf8_json(data)
-    except UnicodeDecodeError as e:
-        raise orjson.JSONDecodeError(f"not {e.encoding} text: {e.reason}", "", 0) from None
-    return orjson.loads(text)
+    decodable in its encoding is no JSON either), once `limits.check_json` found it within the limits (else
+    `limits.LimitHit`)."""
+    if json_encoding(data) is not None:
+        try:
+            data = utf8_json(data)
+        except UnicodeDecodeError as e:
+            raise orjson.JSONDecodeError(f"not {e.encoding} text: {e.reason}", "", 0) from None
+    limits.check_json(data)
+    return orjson.loads(data)

@@ -9,6 +9,8 @@ in the buffer. Bytes that are not well-formed (as far as a function looks) raise
 
 from __future__ import annotations
 
+import io
+import os
 import re
 from typing import BinaryIO, Iterator
 
@@ -19,10 +21,20 @@ _TAGS = frozenset(b",;#^!~]}")
 _MAX_PREFIX = 12  # digits, as mitmproxy's tnetstring.load allows
 
 
-def frames(stream: BinaryIO) -> Iterator[bytes]:
+class FrameTooLarge(ValueError):
+    """A length prefix that cannot be right: more than a plain file has `left`, or more than the caller `allowed`."""
+
+    def __init__(self, claimed: int, left: int | None = None, allowed: int | None = None):
+        super().__init__(claimed, left, allowed)
+        self.claimed, self.left, self.allowed = claimed, left, allowed
+
+
+def frames(stream: BinaryIO, max_size: int | None = None) -> Iterator[bytes]:
     """Each top-level tnetstring of `stream` as `DATA<tag>` (without its length prefix), read exactly as
-    mitmproxy's `tnetstring.load` reads it (so a gzip stream fails at the same point). Stops at the end of the stream
-    between two tnetstrings; raises ValueError where the framing breaks (cut off, no length prefix)."""
+    mitmproxy's `tnetstring.load` reads it (so a gzip stream fails at the same point), but a piece at a time: a length
+    prefix claiming more than `max_size` bytes, or more than a plain file has left, raises `FrameTooLarge` before
+    anything is read for it. Stops at the end of the stream between two tnetstrings; raises ValueError where the
+    framing breaks (cut off, no length prefix)."""
     while True:
         char = stream.read(1)
         if not char:
@@ -36,10 +48,37 @@ def frames(stream: BinaryIO) -> Iterator[bytes]:
         if char != b":" or not digits:
             raise ValueError("not a tnetstring: missing or invalid length prefix")
         size = int(digits) + 1
-        payload = stream.read(size)
+        if (left := _left(stream)) is not None and size > left:
+            raise FrameTooLarge(size - 1, left=left)
+        if max_size is not None and size > max_size:
+            raise FrameTooLarge(size - 1, allowed=max_size)
+        payload = stream.read(size) if size <= _PIECE else _read_pieces(stream, size)
         if len(payload) != size:
             raise ValueError("not a tnetstring: cut off")
         yield payload
+
+
+_PIECE = 16 << 20
+
+
+def _left(stream: BinaryIO) -> int | None:
+    """Bytes left in a plain file from where `stream` stands; None for anything else (a decompressing stream)."""
+    if not isinstance(getattr(stream, "raw", stream), io.FileIO):
+        return None
+    try:
+        return os.fstat(stream.fileno()).st_size - stream.tell()
+    except OSError:
+        return None
+
+
+def _read_pieces(stream: BinaryIO, size: int) -> bytes:
+    """`size` bytes of `stream` (fewer at its end), read a piece at a time: a stream that ends early never has the
+    whole size allocated for it."""
+    pieces = []
+    while size > 0 and (piece := stream.read(min(size, _PIECE))):
+        pieces.append(piece)
+        size -= len(piece)
+    return b"".join(pieces)
 
 
 def items(data: bytes, start: int, end: int) -> list[Span]:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from ..limits import LimitHit
 from ..redaction import exception_text
 from ..captures.sniff import loads_json
 from ..validation import schema_problem
@@ -67,6 +68,8 @@ def decode(ex: Exchange, m: Match) -> tuple[str | None, list]:
             payload = loads_json(body)  # a BOM, UTF-16 or UTF-32 too
         except orjson.JSONDecodeError as e:
             return f"not JSON: {e}", []
+        except LimitHit as e:
+            return str(e), []
     request = Request(m.path_params, parse_query(ex.query), ex.request_body, ex.captured_at)
     return decode_payload(payload, m.endpoint, request)
 

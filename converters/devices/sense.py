@@ -383,7 +383,7 @@ def _scope_resolution(body: bytes | None) -> int | None:
     """Bucket width named by the request's `scope`, when the request body was captured."""
     try:
         scope = loads_json(body or b"{}").get("scope")
-    except (orjson.JSONDecodeError, AttributeError):
+    except (ValueError, AttributeError):  # not JSON, or over a limit
         return None
     return SCOPE_RESOLUTION_S.get(str(scope).upper())
 

@@ -1,0 +1,385 @@
+"""Zip and tar archives of captures, read in place: every member is an input of its own, never unpacked to disk.
+
+`members(path)` lists an archive's members as `ArchiveMember`s (or says why it cannot be read); an `ArchiveMember`
+stands where a capture's `Path` stands (`open`, `read_bytes`, `stat`, `absolute`), is pickled to worker processes
+as it is (the archive's path, the member's name and where its data lies), and is read there straight from the
+archive: a zip member from its own offset, a plain tar's too, a compressed tar's (gzip, bzip2, xz) by
+decompressing the archive up to it. Nothing is written anywhere and no member name is used as a path: a name with
+`..` or an absolute one is refused, and links inside a tar are never followed.
+
+The limits (`ArchiveLimits`) keep a hostile archive (a zip bomb: a member, or all of them together, far bigger
+once decompressed than in the archive, or overlapping members) from costing more than a capture that size would:
+they are checked on the sizes the archive declares before anything is decompressed, and a member is never read
+past its declared size.
+"""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import io
+import lzma
+import os
+import stat as stat_module
+import struct
+import tarfile
+import zipfile
+import zlib
+from dataclasses import dataclass, replace
+from pathlib import Path, PurePosixPath
+from typing import BinaryIO, Literal
+
+from .bodies import GZIP_MAGIC
+
+Kind = Literal["zip", "tar"]
+Compression = Literal["gz", "bz2", "xz"] | None
+
+MiB, GiB = 1 << 20, 1 << 30
+
+
+@dataclass(frozen=True)
+class ArchiveLimits:
+    """What an archive may hold (to be kept beside the other input limits): past any of them, the archive, or the
+    member, is refused with a message naming the limit."""
+
+    members: int = 10_000  # members listed (files, folders, links)
+    member_bytes: int = 16 * GiB  # one member, decompressed
+    total_bytes: int = 64 * GiB  # all members together, decompressed
+    ratio: int = 200  # decompressed size / compressed size, of a member or of a compressed tar (past `ratio_from`)
+    ratio_from: int = 1 * MiB  # sizes below which the ratio is not asked (a small file of zeros compresses 1000x)
+
+
+LIMITS = ArchiveLimits()
+
+
+class ArchiveError(ValueError):
+    """The archive cannot be read (damaged, or past a limit): one line, without captured data."""
+
+
+class MemberDamaged(OSError):
+    """A member's data cannot be read to its end (damaged or cut off), raised as reading a file can fail."""
+
+
+_DAMAGE = (zipfile.BadZipFile, tarfile.TarError, EOFError, zlib.error, lzma.LZMAError, gzip.BadGzipFile, ValueError)
+
+
+@dataclass(frozen=True, slots=True)
+class ArchiveMember:
+    """One member of an archive, as a path-like input: `open()` gives its decompressed bytes."""
+
+    archive: Path
+    name: str  # the member's name in the archive (folders separated by /)
+    kind: Kind
+    compression: Compression  # a tar's; a zip member's own method is read from its header
+    offset: int  # zip: the member's local header; tar: the member's data (in the decompressed stream)
+    size: int  # decompressed
+    compressed_size: int  # zip: the member's data in the archive; tar: `size`, or 0 for a compressed tar
+    crc: int = 0  # zip: CRC-32 of the data, checked when it has been read
+    method: int = 0  # zip: compression method
+    flags: int = 0  # zip: general purpose flag bits
+
+    def __str__(self) -> str:
+        return f"{self.archive}/{self.name}"
+
+    def open(self, mode: str = "rb") -> io.BufferedReader:
+        """The member's bytes, decompressed, never more than its declared size (OSError if the archive cannot be
+        read, `MemberDamaged` where its data is damaged)."""
+        if mode != "rb":
+            raise ValueError("archive members are read only, as bytes")
+        raw = open(self.archive, "rb", buffering=0 if self.compression is None else -1)  # unbuffered: no read-ahead
+        try:
+            if self.kind == "zip":
+                stream = _MemberStream(_zip_data(raw, self), raw, None)
+            else:
+                if self.compression is None:
+                    source: BinaryIO = raw
+                    raw.seek(self.offset)
+                else:  # no seeking in a compressed stream: decompressed up to the member
+                    source = _decompressed(raw, self.compression)
+                    _skip(source, self.offset)
+                stream = _MemberStream(source, raw, self.size)
+        except BaseException as e:
+            raw.close()
+            if isinstance(e, _DAMAGE) and not isinstance(e, OSError):
+                raise MemberDamaged(f"damaged inside the archive: {_reason(e)}") from None
+            raise
+        return io.BufferedReader(stream, 1 << 20)
+
+    def read_bytes(self) -> bytes:
+        with self.open() as f:
+            return f.read()
+
+    def stat(self) -> os.stat_result:
+        """The archive's `stat`, with the member's size (and a regular file's mode)."""
+        s = os.stat(self.archive)
+        fields = list(s)
+        fields[stat_module.ST_MODE], fields[stat_module.ST_SIZE] = stat_module.S_IFREG | 0o444, self.size
+        return os.stat_result(fields)
+
+    def absolute(self) -> ArchiveMember:
+        return replace(self, archive=self.archive.absolute())
+
+    def exists(self) -> bool:
+        return self.archive.exists()
+
+    def is_file(self) -> bool:
+        return self.archive.is_file()
+
+    def is_dir(self) -> bool:
+        return False
+
+
+@dataclass(frozen=True, slots=True)
+class Refused:
+    """A member not read, and why (a link, an unsafe name, past a limit); `skip`: nothing lost (a link)."""
+
+    name: str
+    reason: str
+    skip: bool = False
+
+
+NESTED = "an archive inside an archive: not opened (unpack the outer one)"
+
+
+def not_a_capture(path: Path | ArchiveMember, size: int) -> str:
+    """Why a file whose format is not recognised is no capture: empty, an archive in an archive, or neither."""
+    if size == 0:
+        return "empty file"
+    if isinstance(path, ArchiveMember):
+        with path.open() as f:
+            head = f.read(512)
+        if head.startswith((b"PK\x03\x04", GZIP_MAGIC, b"BZh", b"\xfd7zXZ\x00")) or _is_tar(head):
+            return NESTED
+    return "not a HAR file or a mitmproxy flow dump"
+
+
+def archive_kind(path: Path) -> tuple[Kind, Compression] | None:
+    """("zip", None), ("tar", None|"gz"|"bz2"|"xz") by the file's first bytes, or None for any other file (a gzipped
+    HAR is a capture, not an archive). OSError is left to the caller."""
+    with open(path, "rb") as f:
+        head = f.read(512)
+        if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
+            return "zip", None
+        if _is_tar(head):
+            return "tar", None
+        for magic, compression in ((GZIP_MAGIC, "gz"), (b"BZh", "bz2"), (b"\xfd7zXZ\x00", "xz")):
+            if head.startswith(magic):
+                f.seek(0)
+                try:
+                    inner = _decompressed(f, compression).read(512)  # type: ignore[arg-type]
+                except (OSError, EOFError, lzma.LZMAError, ValueError):
+                    return None
+                return ("tar", compression) if _is_tar(inner) else None  # type: ignore[return-value]
+    return None
+
+
+def members(
+    path: Path, kind: tuple[Kind, Compression], limits: ArchiveLimits = LIMITS
+) -> list[ArchiveMember | Refused]:
+    """The archive's files in archive order, each an `ArchiveMember`, or `Refused` with the reason; folders and hidden
+    files (`.DS_Store`, `__MACOSX/`) are left out. ArchiveError when the archive cannot be listed or is past a
+    limit as a whole."""
+    try:
+        listed = _zip_members(path) if kind[0] == "zip" else _tar_members(path, kind[1], limits)
+    except _DAMAGE as e:
+        raise ArchiveError(f"damaged {_describe(kind)}: {_reason(e)}") from None
+    found = [m for m in listed if not _hidden(m.name)]
+    if len(listed) > limits.members:
+        raise ArchiveError(f"more than {limits.members:,} members in the {_describe(kind)}: not read (a zip bomb?)")
+    sizes = [m for m in found if isinstance(m, ArchiveMember)]
+    total = sum(m.size for m in sizes)
+    if total > limits.total_bytes:
+        raise ArchiveError(f"{_describe(kind)} of {_gib(total)} once decompressed, more than the limit of "
+                           f"{_gib(limits.total_bytes)}: not read (a zip bomb?)")
+    archive_size = path.stat().st_size
+    if kind[1] is not None and total > limits.ratio_from and total > limits.ratio * archive_size:
+        raise ArchiveError(f"{_describe(kind)} {total // max(archive_size, 1):,} times bigger once decompressed (more "
+                           f"than {limits.ratio}x): not read (a zip bomb?)")
+    if kind[0] == "zip":
+        _check_no_overlap(sizes)
+    return [_checked(m, limits) if isinstance(m, ArchiveMember) else m for m in found]
+
+
+# --- zip -------------------------------------------------------------------------------------------------------
+
+def _zip_members(path: Path) -> list[ArchiveMember | Refused]:
+    listed: list[ArchiveMember | Refused] = []
+    with zipfile.ZipFile(path) as archive:
+        for info in archive.infolist():
+            if info.is_dir():
+                continue
+            name = _clean(info.filename)
+            if problem := _unsafe(name):
+                listed.append(Refused(name, problem))
+            elif stat_module.S_ISLNK(info.external_attr >> 16):
+                listed.append(Refused(name, "a symbolic link inside the archive: not followed", skip=True))
+            elif info.flag_bits & 0x1:
+                listed.append(Refused(name, "encrypted inside the archive: not read"))
+            elif info.compress_type not in _ZIP_METHODS:
+                listed.append(Refused(name, f"compressed with zip method {info.compress_type}, which databack cannot "
+                                            "decompress: not read"))
+            else:
+                listed.append(ArchiveMember(path, name, "zip", None, info.header_offset, info.file_size,
+                                            info.compress_size, info.CRC, info.compress_type, info.flag_bits))
+    return listed
+
+
+_ZIP_METHODS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA)
+
+
+def _check_no_overlap(found: list[ArchiveMember]) -> None:
+    """Members whose data overlaps (the same compressed bytes listed many times over) are a zip bomb."""
+    ordered = sorted(found, key=lambda m: m.offset)
+    for a, b in zip(ordered, ordered[1:]):
+        if a.offset + 30 + a.compressed_size > b.offset:
+            raise ArchiveError("zip archive whose members overlap: not read (a zip bomb?)")
+
+
+def _zip_data(raw: BinaryIO, member: ArchiveMember) -> BinaryIO:
+    """The member's decompressed data (zipfile's own reader: it stops at the declared size and checks the CRC)."""
+    raw.seek(member.offset)
+    header = raw.read(zipfile.sizeFileHeader)
+    if len(header) != zipfile.sizeFileHeader:
+        raise zipfile.BadZipFile("cut off at a member's header")
+    fields = struct.unpack(zipfile.structFileHeader, header)
+    if fields[0] != zipfile.stringFileHeader:
+        raise zipfile.BadZipFile("a member's header is damaged")
+    raw.seek(fields[10] + fields[11], os.SEEK_CUR)  # the name and extra field as the local header has them
+    info = zipfile.ZipInfo(member.name)
+    info.compress_type, info.compress_size, info.file_size = member.method, member.compressed_size, member.size
+    info.CRC, info.flag_bits = member.crc, member.flags
+    return zipfile.ZipExtFile(raw, "r", info, None, False)
+
+
+# --- tar -------------------------------------------------------------------------------------------------------
+
+def _tar_members(path: Path, compression: Compression, limits: ArchiveLimits) -> list[ArchiveMember | Refused]:
+    listed: list[ArchiveMember | Refused] = []
+    with open(path, "rb") as raw:
+        source = raw if compression is None else _decompressed(raw, compression)
+        # a plain tar's members are passed over by seeking; a compressed one is read as a stream, once
+        with tarfile.open(fileobj=source, mode="r:" if compression is None else "r|") as archive:
+            for info in archive:
+                if len(listed) > limits.members:
+                    break  # (`members` says so)
+                name = _clean(info.name)
+                if info.isdir():
+                    continue
+                if problem := _unsafe(name):
+                    listed.append(Refused(name, problem))
+                elif info.issym() or info.islnk():
+                    listed.append(Refused(name, "a link inside the archive: not followed", skip=True))
+                elif not info.isfile():
+                    listed.append(Refused(name, "not a regular file inside the archive (a device or FIFO): not read",
+                                          skip=True))
+                else:
+                    listed.append(ArchiveMember(path, name, "tar", compression, info.offset_data, info.size,
+                                                info.size if compression is None else 0))
+    return listed
+
+
+def _is_tar(block: bytes) -> bool:
+    """A tar header block: POSIX (ustar) or GNU magic, and a header checksum that adds up."""
+    if len(block) < 512 or block[257:262] != b"ustar":
+        return False
+    try:
+        return tarfile.nti(block[148:156]) in tarfile.calc_chksums(block)
+    except tarfile.HeaderError:
+        return False
+
+
+def _decompressed(raw: BinaryIO, compression: str) -> BinaryIO:
+    if compression == "gz":
+        return gzip.GzipFile(fileobj=raw, mode="rb")
+    if compression == "bz2":
+        return bz2.BZ2File(raw, "rb")
+    return lzma.LZMAFile(raw, "rb")
+
+
+def _skip(stream: BinaryIO, count: int) -> None:
+    """Read past `count` bytes (of a decompressed stream: no seeking there), a megabyte at a time."""
+    while count > 0:
+        data = stream.read(min(count, 1 << 20))
+        if not data:
+            raise tarfile.ReadError("the archive ends before a member's data")
+        count -= len(data)
+
+
+class _MemberStream(io.RawIOBase):
+    """A member's data: the stream's next `size` bytes (a tar member's; None: all of it, a zip member's reader
+    stops by itself), damage said as `MemberDamaged`; closing it closes the archive's file."""
+
+    def __init__(self, stream: BinaryIO, raw: BinaryIO, size: int | None):
+        self._stream, self._raw, self._left = stream, raw, size
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        wanted = len(buffer) if self._left is None else min(len(buffer), self._left)
+        try:
+            data = self._stream.read(wanted) if wanted else b""
+        except _DAMAGE as e:
+            if isinstance(e, OSError):
+                raise
+            raise MemberDamaged(f"damaged inside the archive: {_reason(e)}") from None
+        if self._left is not None:
+            if wanted and not data:
+                raise MemberDamaged("damaged inside the archive: it ends inside a member")
+            self._left -= len(data)
+        buffer[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        if not self.closed:
+            try:
+                self._stream.close()
+            finally:
+                self._raw.close()
+        super().close()
+
+
+# --- checks ----------------------------------------------------------------------------------------------------
+
+def _clean(name: str) -> str:
+    """The member's name without `./` parts (`tar -C folder .` writes `./p07/a.har`)."""
+    return "/".join(p for p in name.split("/") if p not in (".", "")) if not name.startswith("/") else name
+
+
+def _unsafe(name: str) -> str | None:
+    """Why a member's name cannot be used as a name below the archive's: absolute, a drive, or going up."""
+    posix = name.replace("\\", "/")
+    parts = PurePosixPath(posix).parts
+    if posix.startswith("/") or (len(posix) > 1 and posix[1] == ":") or ".." in parts or "\0" in name:
+        return "a member name that leaves the archive (absolute, or with ..): not read"
+    return None
+
+
+def _hidden(name: str) -> bool:
+    """Hidden as files found in a folder are (a part starting with a dot), and macOS's `__MACOSX/` resource forks."""
+    parts = PurePosixPath(name.replace("\\", "/")).parts
+    return any(p.startswith(".") and p != ".." for p in parts) or (bool(parts) and parts[0] == "__MACOSX")
+
+
+def _checked(member: ArchiveMember, limits: ArchiveLimits) -> ArchiveMember | Refused:
+    if member.size > limits.member_bytes:
+        return Refused(member.name, f"{_gib(member.size)} once decompressed, more than the limit of "
+                                    f"{_gib(limits.member_bytes)} for one member: not read")
+    compressed = member.compressed_size
+    if compressed and member.size > limits.ratio_from and member.size > limits.ratio * compressed:
+        return Refused(member.name, f"{member.size // compressed:,} times bigger once decompressed (more "
+                                    f"than {limits.ratio}x): not read (a zip bomb?)")
+    return member
+
+
+def _describe(kind: tuple[Kind, Compression]) -> str:
+    return "zip archive" if kind[0] == "zip" else "tar archive" if kind[1] is None else f"{kind[1]} tar archive"
+
+
+def _reason(error: Exception) -> str:
+    text = str(error).splitlines()[0] if str(error) else type(error).__name__
+    return text[:200]
+
+
+def _gib(size: int) -> str:
+    return f"{size / GiB:,.1f} GiB"

@@ -1,0 +1,130 @@
+"""Hostile captures, built small or at full size: decompression bombs in flows and HAR bodies, deep nesting, a bogus
+length prefix. Used by tests/test_limits.py (small sizes) and bench/hostile.py (the issue's sizes, for peak RSS)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import zlib
+from pathlib import Path
+from typing import Callable, Iterator
+
+from builders import BAND_EVENTS_URL, band_event, entry, write_har
+
+BAND_EVENTS = BAND_EVENTS_URL
+PIECE = 1 << 20
+
+
+def zeros(total: int) -> Iterator[bytes]:
+    while total > 0:
+        yield b"\0" * min(PIECE, total)
+        total -= PIECE
+
+
+def compress(encoding: str, pieces: Iterator[bytes]) -> bytes:
+    """`pieces` compressed as a Content-Encoding says, a piece at a time (a bomb is never held whole)."""
+    if encoding in ("gzip", "deflate"):
+        packer = zlib.compressobj(9, zlib.DEFLATED, 31 if encoding == "gzip" else 15)
+        return b"".join(packer.compress(p) for p in pieces) + packer.flush()
+    if encoding == "br":
+        import brotli
+
+        packer = brotli.Compressor(quality=5)
+        return b"".join(packer.process(p) for p in pieces) + packer.finish()
+    if encoding == "zstd":
+        try:
+            from compression import zstd
+        except ImportError:
+            from backports import zstd
+        packer = zstd.ZstdCompressor()
+        return b"".join(packer.compress(p) for p in pieces) + packer.flush()
+    raise ValueError(encoding)
+
+
+def band_body() -> bytes:
+    return json.dumps(band_event()).encode()
+
+
+def http_flow(url: str, body: bytes, encoding: str | None = None, status: int = 200):
+    from mitmproxy.test import tflow, tutils
+
+    flow = tflow.tflow(resp=True)
+    flow.request = tutils.treq()
+    flow.request.url = url
+    headers = {"content-type": "application/json"} | ({"content-encoding": encoding} if encoding else {})
+    flow.response = tutils.tresp(status_code=status, headers=tuple((k.encode(), v.encode()) for k, v in headers.items()))
+    flow.response.raw_content = body
+    return flow
+
+
+def dump(flows: list) -> bytes:
+    from io import BytesIO
+
+    from mitmproxy import io as mio
+
+    out = BytesIO()
+    writer = mio.FlowWriter(out)
+    for flow in flows:
+        writer.add(flow)
+    return out.getvalue()
+
+
+def flow_bomb(path: Path, encoding: str, size: int) -> Path:
+    """A good Band flow, one whose body decompresses (per `encoding`) to `size` zero bytes, a good one again."""
+    good = http_flow(BAND_EVENTS, band_body())
+    bomb = http_flow(BAND_EVENTS, compress(encoding, zeros(size)), encoding)
+    path.write_bytes(dump([good, bomb, http_flow(BAND_EVENTS, json.dumps(band_event("2")).encode())]))
+    return path
+
+
+def har_bomb(path: Path, size: int) -> Path:
+    """A HAR whose second entry's body is base64 of gzip of `size` zero bytes, between two good Band entries."""
+    bomb = entry(BAND_EVENTS, base64.b64encode(compress("gzip", zeros(size))).decode())
+    bomb["response"]["content"]["encoding"] = "base64"
+    return write_har(path, [entry(BAND_EVENTS, band_event()), bomb, entry(BAND_EVENTS, band_event("2"))])
+
+
+def nested(levels: int, leaf: str = "1") -> str:
+    return '{"a":' * levels + leaf + "}" * levels
+
+
+def har_deep_custom(path: Path, levels: int) -> Path:
+    """A HAR whose first entry has a `_custom` field nested `levels` deep, then two good Band entries."""
+    deep = entry(BAND_EVENTS, band_event("0"))
+    deep["_custom"] = "@DEEP@"
+    text = json.dumps({"log": {"version": "1.2", "creator": {"name": "t", "version": "1"},
+                               "entries": [deep, entry(BAND_EVENTS, band_event()), entry(BAND_EVENTS, band_event("2"))]}})
+    path.write_text(text.replace('"@DEEP@"', nested(levels)))
+    return path
+
+
+def har_deep_body(path: Path, levels: int, url: str = BAND_EVENTS) -> Path:
+    """A HAR whose middle entry's body (a device response at `url`) is JSON nested `levels` deep."""
+    return write_har(path, [entry(BAND_EVENTS, band_event()), entry(url, nested(levels)),
+                            entry(BAND_EVENTS, band_event("2"))])
+
+
+def saved_deep(path: Path, levels: int) -> Path:
+    path.write_text("[" * levels + "]" * levels)
+    return path
+
+
+def har_many_values(path: Path, values: int) -> Path:
+    """A HAR whose middle entry's body is base64 of gzip of a JSON array of `values` empty objects."""
+    def pieces() -> Iterator[bytes]:
+        yield b"["
+        for start in range(0, values, 100_000):
+            yield b"{}," * min(100_000, values - start - 1) + (b"{}" if start + 100_000 >= values else b"")
+        yield b"]"
+    wide = entry(BAND_EVENTS, base64.b64encode(compress("gzip", pieces())).decode())
+    wide["response"]["content"]["encoding"] = "base64"
+    return write_har(path, [entry(BAND_EVENTS, band_event()), wide, entry(BAND_EVENTS, band_event("2"))])
+
+
+def bogus_prefix(path: Path, prefix: bytes = b"999999999999:") -> Path:
+    """A good Band flow, then a length prefix far beyond the file's end."""
+    path.write_bytes(dump([http_flow(BAND_EVENTS, band_body())]) + prefix + b"{}")
+    return path
+
+
+Builder = Callable[[Path], Path]

@@ -1,0 +1,270 @@
+"""Zip and tar archives of captures: every member converts as the file it holds would, read in place (never
+unpacked), named `archive.zip/inner.har`, with names, links and sizes that cannot lead anywhere they should not."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+import tarfile
+import zipfile
+from pathlib import Path
+
+import polars as pl
+import pytest
+from conftest import REPO
+from typer.testing import CliRunner
+
+from converters import participants
+from converters.captures.archives import ArchiveError, ArchiveLimits, ArchiveMember, archive_kind, members
+from converters.cli import app
+from converters.pipeline import Input, collect_inputs, convert
+from converters.progress import BytesRead
+
+SAMPLES = REPO / "samples"
+HAR, FLOW = SAMPLES / "phone-sync.har", SAMPLES / "phone-sync.flow"
+TAR_MODES = {"caps.tar": "w", "caps.tar.gz": "w:gz", "caps.tgz": "w:gz", "caps.tar.bz2": "w:bz2", "caps.tar.xz": "w:xz"}
+
+
+def study_zip(path: Path, **extra: bytes) -> Path:
+    """A participant's zip: a HAR in a folder, a flow dump at the top, a stray note, macOS's litter."""
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        z.write(HAR, "p07/phone-sync.har")
+        z.write(FLOW, "phone-sync.flow")
+        z.writestr("notes.txt", "sent from my phone")
+        z.writestr("__MACOSX/p07/._phone-sync.har", b"\0\x05\x16\x07")
+        z.writestr("p07/.DS_Store", b"\0\0\0\1Bud1")
+        for name, data in extra.items():
+            z.writestr(name, data)
+    return path
+
+
+def study_tar(path: Path, mode: str) -> Path:
+    with tarfile.open(path, mode) as t:
+        t.add(HAR, "./p07/phone-sync.har")  # as `tar -C folder .` names them
+        t.add(FLOW, "./phone-sync.flow")
+        note = tarfile.TarInfo("./notes.txt")
+        note.size = 18
+        t.addfile(note, io.BytesIO(b"sent from my phone"))
+    return path
+
+
+def tables_without_source(result) -> dict[str, pl.DataFrame]:
+    return {name: df.drop("source_file") for name, df in result.tables.items() if "source_file" in df.columns}
+
+
+@pytest.fixture(scope="module")
+def plain():
+    return convert(collect_inputs([HAR, FLOW]))
+
+
+@pytest.mark.parametrize("name", ["caps.zip", *TAR_MODES])
+def test_every_member_of_an_archive_converts_as_the_files_themselves(tmp_path, plain, name):
+    archive = study_zip(tmp_path / name) if name.endswith(".zip") else study_tar(tmp_path / name, TAR_MODES[name])
+    result = convert(collect_inputs([archive]))
+    archive_name = str(archive)
+    assert [(f.file, f.status) for f in result.files] == [
+        (f"{archive_name}/p07/phone-sync.har", "ok"),
+        (f"{archive_name}/phone-sync.flow", "ok"),
+        (f"{archive_name}/notes.txt", "skipped"),
+    ]
+    converted = tables_without_source(result)
+    assert converted.keys() == tables_without_source(plain).keys()
+    for table, df in tables_without_source(plain).items():
+        assert converted[table].equals(df), table
+    assert set(result.tables["band_events"]["source_file"]) <= {f"{archive_name}/p07/phone-sync.har",
+                                                                 f"{archive_name}/phone-sync.flow"}
+    har = next(f for f in result.files if f.file.endswith(".har"))
+    assert (har.size_bytes, har.format) == (HAR.stat().st_size, "har")
+    assert har.sha256 == next(f.sha256 for f in plain.files if f.file.endswith(".har"))
+
+
+def test_archive_members_convert_in_worker_processes_and_beside_a_reading_process(tmp_path, plain):
+    archive = study_zip(tmp_path / "caps.zip")
+    inputs = collect_inputs([archive])
+    assert all(isinstance(i.path, ArchiveMember) for i in inputs)
+    in_workers = convert(inputs, jobs=2)  # three members: each converted in a worker of its own
+    one_beside = convert([inputs[0]], jobs=2)  # one member, two cores: parsed by a reading process
+    assert in_workers.tables["band_events"].equals(convert(inputs).tables["band_events"])
+    alone = convert([i for i in collect_inputs([HAR])])
+    assert one_beside.tables["sense_nights"].drop("source_file").equals(alone.tables["sense_nights"].drop("source_file"))
+
+
+def test_an_archive_found_in_a_folder_is_named_below_it_and_its_folders_pseudonymised(tmp_path):
+    study = tmp_path / "study"
+    study.mkdir()
+    study_zip(study / "anna-schmidt.zip")
+    rules = [participants.Rule("*/p07/*", "p07"), participants.Rule("*", "other")]
+    inputs = participants.assign(collect_inputs([study]), rules=rules, key=b"k" * 32)
+    names = [i.name for i in inputs]
+    assert names == ["study/anna-schmidt.zip/p07/phone-sync.har", "study/anna-schmidt.zip/phone-sync.flow",
+                     "study/anna-schmidt.zip/notes.txt"]
+    assert inputs[0].participant_id == participants.pseudonym("p07", b"k" * 32)
+    assert inputs[1].participant_id == participants.pseudonym("other", b"k" * 32)
+    for inp in inputs:
+        assert "anna" not in inp.source_file and "p07" not in inp.source_file.rpartition("/")[0]
+        assert inp.source_file.startswith("d-")
+
+
+def test_member_names_that_leave_the_archive_are_refused_and_links_are_never_followed(tmp_path):
+    outside = tmp_path / "secret.har"
+    outside.write_bytes(HAR.read_bytes())
+    archive = tmp_path / "evil.tar"
+    with tarfile.open(archive, "w") as t:
+        t.add(HAR, "good.har")
+        t.add(HAR, "../escape.har")
+        absolute = t.gettarinfo(HAR, "absolute.har")
+        absolute.name = "/etc/absolute.har"  # (`add` would take the slash off)
+        with open(HAR, "rb") as f:
+            t.addfile(absolute, f)
+        link = tarfile.TarInfo("link.har")
+        link.type, link.linkname = tarfile.SYMTYPE, str(outside)
+        t.addfile(link)
+        hard = tarfile.TarInfo("hard.har")
+        hard.type, hard.linkname = tarfile.LNKTYPE, "../secret.har"
+        t.addfile(hard)
+    result = convert(collect_inputs([archive]))
+    by_name = {f.file.removeprefix(f"{archive}/"): f for f in result.files}
+    assert by_name["good.har"].status == "ok"
+    for name in ("../escape.har", "/etc/absolute.har"):
+        assert (by_name[name].status, by_name[name].exchanges) == ("failed", 0)
+        assert "leaves the archive" in by_name[name].error
+    for name in ("link.har", "hard.har"):
+        assert (by_name[name].status, by_name[name].exchanges) == ("skipped", 0)
+        assert "not followed" in by_name[name].error
+    assert set(result.tables["band_events"]["source_file"]) == {f"{archive}/good.har"}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["evil.tar", "secret.har"]  # nothing unpacked anywhere
+
+
+def test_a_zip_member_declared_far_bigger_than_its_data_is_refused_unread(tmp_path):
+    archive = tmp_path / "bomb.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("bomb.har", b"\0" * (20 << 20))  # 20 MB of zeros: about 20 kB, 1000 times smaller
+        z.write(HAR, "good.har")
+    result = convert(collect_inputs([archive]))
+    bomb, good = result.files
+    assert (bomb.status, good.status) == ("failed", "ok")
+    assert "times bigger once decompressed (more than 200x): not read" in bomb.error
+
+
+def test_archives_past_the_limits_fail_as_a_whole_with_the_limit_named(tmp_path):
+    archive = tmp_path / "many.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        for i in range(5):
+            z.writestr(f"c{i}.har", b"{}")
+    kind = archive_kind(archive)
+    with pytest.raises(ArchiveError, match="more than 4 members"):
+        members(archive, kind, ArchiveLimits(members=4))
+    with pytest.raises(ArchiveError, match="more than the limit of"):
+        members(archive, kind, ArchiveLimits(total_bytes=9))
+    assert len(members(archive, kind)) == 5
+
+
+def test_members_whose_data_overlaps_are_a_zip_bomb(tmp_path):
+    archive = tmp_path / "overlap.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr("a.har", b"x" * 1000)
+    data = bytearray(archive.read_bytes())
+    # a second central directory entry for the same local data (how non-recursive zip bombs are built)
+    end = data.rindex(b"PK\x05\x06")
+    central = data[data.index(b"PK\x01\x02"):end]
+    record = data[end:]
+    central_two = central + central.replace(b"a.har", b"b.har")
+    record[8:10] = record[10:12] = (2).to_bytes(2, "little")
+    record[12:16] = len(central_two).to_bytes(4, "little")
+    archive.write_bytes(bytes(data[:data.index(b"PK\x01\x02")]) + central_two + record)
+    (f,) = convert(collect_inputs([archive])).files
+    assert (f.file, f.status, f.error) == (str(archive), "failed", "zip archive whose members overlap: not read (a zip bomb?)")
+
+
+def test_a_damaged_member_fails_alone_with_one_line(tmp_path):
+    archive = tmp_path / "damaged.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_STORED) as z:
+        z.write(HAR, "bad.har")
+        z.write(FLOW, "good.flow")
+    data = bytearray(archive.read_bytes())
+    spot = data.index(b'"entries"') + 2000
+    data[spot:spot + 4] = b"XXXX"  # the stored HAR's text changes: its CRC no longer matches
+    archive.write_bytes(bytes(data))
+    bad, good = convert(collect_inputs([archive])).files
+    assert good.status == "ok"
+    assert bad.status in ("partial", "failed") and "damaged inside the archive: Bad CRC-32" in bad.error
+
+
+def test_a_damaged_archive_is_one_failed_input(tmp_path):
+    archive = tmp_path / "cut.zip"
+    archive.write_bytes(study_zip(tmp_path / "whole.zip").read_bytes()[:-30])  # the central directory's end cut off
+    assert archive_kind(archive) == ("zip", None)
+    (f,) = convert(collect_inputs([archive])).files
+    assert (f.file, f.status) == (str(archive), "failed") and f.error.startswith("damaged zip archive: ")
+
+
+def test_a_gzipped_capture_is_a_capture_not_an_archive(tmp_path):
+    import gzip
+
+    gz = tmp_path / "c.har.gz"
+    gz.write_bytes(gzip.compress(HAR.read_bytes()))
+    assert archive_kind(gz) is None
+    assert [i.path for i in collect_inputs([gz])] == [gz]
+
+
+def test_the_command_converts_an_archive_and_a_rerun_skips_its_unchanged_members(tmp_path):
+    archive = study_zip(tmp_path / "caps.zip")
+    runner = CliRunner()
+    first = runner.invoke(app, ["convert", str(archive), "-o", str(tmp_path / "out")])
+    assert first.exit_code == 0, first.output
+    assert f"  {archive}/notes.txt: skipped: not a HAR file or a mitmproxy flow dump\n" in first.stderr
+    again = runner.invoke(app, ["convert", str(archive), "-o", str(tmp_path / "out")])
+    assert "databack: 3 inputs already converted unchanged" in again.stderr
+    inspected = runner.invoke(app, ["inspect", str(archive)])
+    assert inspected.exit_code == 0 and "sense/timeline-v2" in inspected.stdout
+
+
+@pytest.mark.skipif(not Path("/proc/self/fdinfo").is_dir(), reason="file offsets are read from /proc (Linux)")
+def test_bytes_read_follows_a_zip_member_being_read_in_another_process(tmp_path):
+    archive = tmp_path / "big.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_STORED) as z:
+        z.writestr("first.har", b"y" * 50_000)
+        z.writestr("big.har", b"x" * 5_000_000)
+    first, big = (m for m in members(archive, archive_kind(archive)))
+    reader = subprocess.Popen(
+        [sys.executable, "-c", "import pickle,sys,time; m=pickle.loads(sys.stdin.buffer.read()); "
+         "f=m.open(); f.read(400_000); print(flush=True); time.sleep(30)"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    try:
+        import pickle
+
+        reader.stdin.write(pickle.dumps(big))
+        reader.stdin.close()
+        reader.stdout.readline()
+        progress = BytesRead([first, big])
+        assert progress.total == 5_050_000
+        assert 300_000 < progress.read() < 3_000_000  # within the big member (read a megabyte at a time, or less)
+        progress.finished(first)
+        progress.finished(big)
+        assert progress.read() == 5_050_000
+    finally:
+        reader.kill()
+        reader.wait()
+
+
+def test_an_archive_member_is_no_path_to_open_by_mistake(tmp_path):
+    (member, *_) = members(study_zip(tmp_path / "c.zip"), ("zip", None))
+    with pytest.raises(TypeError, match="ArchiveMember"):
+        open(member, "rb")
+    assert member.read_bytes() == HAR.read_bytes()
+    assert isinstance(Input(member, "c.zip/p07/phone-sync.har", False).path, ArchiveMember)
+
+
+def test_an_archive_inside_an_archive_is_said_to_be_one_and_not_opened(tmp_path):
+    inner = study_zip(tmp_path / "inner.zip")
+    outer = tmp_path / "outer.tar.gz"
+    with tarfile.open(outer, "w:gz") as t:
+        t.add(inner, "inner.zip")
+        t.add(HAR, "sync.har")
+    nested, har = convert(collect_inputs([outer])).files
+    assert (nested.file, nested.status, nested.error) == (
+        f"{outer}/inner.zip", "skipped", "an archive inside an archive: not opened (unpack the outer one)")
+    assert har.status == "ok"

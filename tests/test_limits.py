@@ -1,0 +1,384 @@
+"""The resource budget (converters/limits.py): hostile captures cost the one exchange, entry or flow over a limit,
+with a reason naming the limit and its option; the rest of the file converts, and the accounting adds up.
+Memory is measured in bench/hostile.py (`make hostile`), not here."""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import json
+import os
+import tracemalloc
+import zlib
+
+import hostile_cases as H
+import polars as pl
+import pytest
+from builders import BAND_EVENTS_URL, band_event, entry, write_har
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from converters import limits
+from converters.captures import read_capture
+from converters.cli import app
+from converters.inspect_captures import inspect
+from converters.limits import LimitHit, Limits
+from converters.pipeline import Input, convert
+from converters.scrub import scrub_capture
+
+EXAMPLES = 400 if os.environ.get("HYPOTHESIS_PROFILE") == "fuzz" else 25
+SMALL = Limits(max_body=1 << 20)  # bombs of a few MiB hit it
+ENCODINGS = ("gzip", "deflate", "br", "zstd")
+runner = CliRunner()
+
+
+def converted(path, budget=SMALL, generic=(), jobs=1):
+    result = convert([Input(path, path.name, True, limits=budget, generic=generic)], jobs=jobs)
+    (report,) = result.files
+    assert report.accounted() == report.exchanges
+    return report, result.tables
+
+
+def rejects(tables) -> list[dict]:
+    return tables["rejects"].lazy().collect().to_dicts() if "rejects" in tables else []
+
+
+# --- decompression ----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("encoding", ENCODINGS)
+def test_each_encoding_decodes_what_it_encoded(encoding):
+    data = json.dumps(band_event()).encode() * 50
+    assert limits.decompress(H.compress(encoding, iter([data])), encoding) == data
+
+
+def test_a_list_of_encodings_is_undone_last_first():
+    data = b'{"a": 1}' * 100
+    assert limits.decompress(H.compress("br", iter([gzip.compress(data)])), "gzip, br") == data
+
+
+@pytest.mark.parametrize("encoding", ENCODINGS)
+def test_a_bomb_stops_at_the_limit_without_holding_more(encoding):
+    bomb = H.compress(encoding, H.zeros(64 << 20))
+    tracemalloc.start()
+    with pytest.raises(LimitHit) as hit:
+        limits.decompress(bomb, encoding, Limits(max_body=1 << 20, max_ratio=10**9))
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert str(hit.value) == "body larger than 1 MiB once decompressed (--max-body)"
+    assert peak < 8 << 20  # the limit and a piece or two, never the 64 MiB
+
+
+@pytest.mark.parametrize("encoding", ENCODINGS)
+def test_a_body_that_decompresses_too_many_times_its_size_names_the_ratio(encoding):
+    with pytest.raises(LimitHit, match=r"more than 250 times its compressed size \(--max-ratio\)"):
+        limits.decompress(H.compress(encoding, H.zeros(8 << 20)), encoding)
+
+
+def test_small_bodies_are_never_refused_for_their_ratio():
+    assert limits.decompress(gzip.compress(b"\0" * (1 << 20)), "gzip") == b"\0" * (1 << 20)
+
+
+def test_damaged_and_unknown_encodings_say_so():
+    with pytest.raises(ValueError, match="could not decode br body"):
+        limits.decompress(b"not brotli at all", "br")
+    with pytest.raises(ValueError, match="could not decode bz2_codec body: unknown content encoding"):
+        limits.decompress(b"BZh9", "bz2_codec")  # Python's codecs would inflate it, unbounded
+
+
+@settings(max_examples=EXAMPLES, deadline=None)
+@given(encoding=st.sampled_from(ENCODINGS), size=st.integers(0, 6 << 20), fill=st.sampled_from([b"\0", b"ab", b"{}"]),
+       max_body=st.integers(1, 8 << 20), max_ratio=st.integers(1, 5000))
+def test_decompression_gives_the_body_or_names_the_limit_it_passed(encoding, size, fill, max_body, max_ratio):
+    data = (fill * (size // len(fill) + 1))[:size]
+    compressed = H.compress(encoding, iter([data]))
+    budget = Limits(max_body=max_body, max_ratio=max_ratio)
+    too_big = size > max_body
+    too_dense = size > limits.RATIO_FLOOR and size > max_ratio * len(compressed)
+    try:
+        assert limits.decompress(compressed, encoding, budget) == data
+        assert not too_big and not too_dense
+    except LimitHit as hit:
+        assert ("--max-body" in str(hit) and too_big) or ("--max-ratio" in str(hit) and too_dense)
+
+
+def test_base64_is_measured_before_it_is_decoded():
+    limits.check_base64("A" * 1000, Limits(max_body=750))
+    with pytest.raises(LimitHit, match="once decoded from base64"):
+        limits.check_base64("A" * 1008, Limits(max_body=750))
+
+
+def test_sizes_read_as_the_options_write_them():
+    assert [limits.parse_size(t) for t in ("64MiB", "64M", "1.5 GiB", "100000", "2kb")] == [
+        64 << 20, 64 << 20, 3 << 29, 100000, 2048]
+    assert limits.size_text(64 << 20) == "64 MiB" and limits.size_text(3 << 29) == "1.5 GiB"
+    with pytest.raises(ValueError):
+        limits.parse_size("lots")
+
+
+# --- JSON depth and values ---------------------------------------------------------------------------------------
+
+
+def depth(value) -> int:
+    if isinstance(value, dict):
+        return 1 + max(map(depth, value.values()), default=0)
+    if isinstance(value, list):
+        return 1 + max(map(depth, value), default=0)
+    return 0
+
+
+tricky_text = st.text(alphabet='[]{}",\\ab\n\u00e9', max_size=8)
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | tricky_text,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(tricky_text, inner, max_size=4),
+    max_leaves=40,
+)
+
+
+@settings(max_examples=EXAMPLES * 4, deadline=None)
+@given(value=json_values, cuts=st.lists(st.integers(0, 400), max_size=12))
+def test_the_gauge_finds_the_depth_however_the_text_is_cut(value, cuts):
+    text = json.dumps(value).encode()  # escapes of quotes and backslashes, brackets inside strings
+    true_depth = depth(value)
+    bounds = sorted({c % (len(text) + 1) for c in cuts} | {0, len(text)})
+    pieces = [text[a:b] for a, b in zip(bounds, bounds[1:])]
+
+    def gauged(max_depth: int) -> bool:
+        gauge = limits.JsonGauge(Limits(max_depth=max_depth, max_json_values=10**9))
+        try:
+            for piece in pieces:
+                gauge.feed(piece)
+        except LimitHit:
+            return False
+        return True
+
+    assert gauged(max(true_depth, 1))
+    if true_depth > 1:
+        assert not gauged(true_depth - 1)
+
+
+def test_the_gauge_counts_values_outside_strings_only():
+    limits.check_json(json.dumps(["a,b,c,[{"] * 9).encode(), Limits(max_json_values=10))
+    with pytest.raises(LimitHit, match=r"JSON of more than 10 values \(--max-json-values\)"):
+        limits.check_json(json.dumps(list(range(20))).encode(), Limits(max_json_values=10))
+
+
+def test_deep_json_is_refused_before_it_is_parsed():
+    with pytest.raises(LimitHit, match=r"JSON nested deeper than 100 levels \(--max-depth\)"):
+        limits.check_json(b"[" * 200_000)
+
+
+# --- whole captures -----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("encoding", ENCODINGS)
+def test_a_flow_bomb_is_one_reject_and_the_flows_around_it_convert(tmp_path, encoding):
+    report, tables = converted(H.flow_bomb(tmp_path / "bomb.flow", encoding, 8 << 20), Limits(1 << 20, 10**6))
+    assert report.device_responses.total() == 2 and report.rejects == 1
+    (reject,) = rejects(tables)
+    reason = "body larger than 1 MiB once decompressed (--max-body)"
+    assert reject["reason"] == reason and reject["body"] is None
+    assert report.status == "partial" and report.error == f"1 entry over a limit: {reason}"
+
+
+def test_the_limits_reach_the_process_that_reads_beside(tmp_path):
+    path = H.flow_bomb(tmp_path / "bomb.flow", "gzip", 8 << 20)
+    _, tables = converted(path, Limits(max_body=1 << 20, max_ratio=10**6), jobs=2)  # a reading process of its own
+    assert [r["reason"] for r in rejects(tables)] == ["body larger than 1 MiB once decompressed (--max-body)"]
+
+
+def test_a_har_base64_gzip_bomb_is_one_reject_without_its_body(tmp_path):
+    report, tables = converted(H.har_bomb(tmp_path / "bomb.har", 32 << 20), Limits(max_body=1 << 20, max_ratio=10**6))
+    assert report.device_responses.total() == 2
+    (reject,) = rejects(tables)
+    assert reject["reason"] == "body larger than 1 MiB once decompressed (--max-body)" and reject["body"] is None
+
+
+def test_a_har_body_too_long_in_base64_is_refused_before_decoding(tmp_path):
+    big = entry(BAND_EVENTS_URL, base64.b64encode(b"x" * (2 << 20)).decode())
+    big["response"]["content"]["encoding"] = "base64"
+    path = write_har(tmp_path / "big.har", [entry(BAND_EVENTS_URL, band_event()), big])
+    report, tables = converted(path)
+    assert [r["reason"] for r in rejects(tables)] == ["body larger than 1 MiB once decoded from base64 (--max-body)"]
+    assert report.device_responses.total() == 1
+
+
+def test_an_entry_nested_100k_levels_is_skipped_and_the_others_convert(tmp_path):
+    report, _ = converted(H.har_deep_custom(tmp_path / "deep.har", 100_000), limits.DEFAULT)
+    assert report.device_responses.total() == 2 and report.skipped_entries == {"too deep": 1}
+    assert report.error == "1 entry over a limit: HAR structure nested deeper than 1024 levels"
+
+
+def test_a_deep_device_body_is_a_reject_naming_the_limit(tmp_path):
+    report, tables = converted(H.har_deep_body(tmp_path / "deep.har", 5000), limits.DEFAULT)
+    assert report.device_responses.total() == 2
+    assert [r["reason"] for r in rejects(tables)] == ["JSON nested deeper than 100 levels (--max-depth)"]
+
+
+@pytest.mark.parametrize("levels", [150, 990, 100_000])
+def test_a_deep_generic_response_is_a_reject_and_the_file_converts(tmp_path, levels):
+    path = H.har_deep_body(tmp_path / "deep.har", levels, "https://api.example.org/v1/things")
+    report, tables = converted(path, limits.DEFAULT, generic=("api.example.org",))
+    assert report.device_responses.total() == 2 and report.rejects == 1
+    assert rejects(tables)[0]["reason"] == "JSON nested deeper than 100 levels (--max-depth)"
+
+
+def test_a_generic_response_within_a_raised_depth_is_exported(tmp_path):
+    path = H.har_deep_body(tmp_path / "deep.har", 150, "https://api.example.org/v1/things")
+    report, _ = converted(path, Limits(max_depth=200), generic=("api.example.org",))
+    assert report.generic_responses.total() == 1 and report.rejects == 0
+
+
+def test_a_saved_response_nested_too_deep_is_a_reject(tmp_path):
+    report, tables = converted(H.saved_deep(tmp_path / "deep.json", 100_000), limits.DEFAULT)
+    assert report.status == "partial" and report.rejects == 1
+    assert rejects(tables)[0]["reason"] == "JSON nested deeper than 100 levels (--max-depth)"
+
+
+def test_a_body_of_too_many_values_is_a_reject(tmp_path):
+    wide = entry(BAND_EVENTS_URL, "[" + ",".join(["{}"] * 2000) + "]")
+    path = write_har(tmp_path / "wide.har", [wide, entry(BAND_EVENTS_URL, band_event())])
+    report, tables = converted(path, Limits(max_json_values=1000))
+    assert rejects(tables)[0]["reason"] == "JSON of more than 1,000 values (--max-json-values)"
+    assert report.device_responses.total() == 1
+
+
+@pytest.mark.parametrize("compressed", [False, True], ids=["plain", "gzipped"])
+def test_a_bogus_length_prefix_keeps_the_flow_before_it(tmp_path, compressed):
+    path = H.bogus_prefix(tmp_path / "bogus.flow")
+    if compressed:
+        path.write_bytes(gzip.compress(path.read_bytes()))
+    report, _ = converted(path, limits.DEFAULT)
+    assert report.device_responses.total() == 1 and report.status == "partial"
+    if compressed:  # how much is left is not known before it is read
+        assert report.error == "a flow larger than 257 MiB (4 × --max-body); the rest is not read; flows read: 1"
+    else:
+        assert report.error == ("cut off or damaged: a flow's length prefix says 999,999,999,999 bytes, 2 are left: "
+                                "the rest is unreadable; flows read: 1")
+
+
+def test_a_flow_longer_than_a_flow_may_be_is_not_read(tmp_path):
+    path = tmp_path / "long.flow.gz"
+    path.write_bytes(gzip.compress(H.dump([H.http_flow(BAND_EVENTS_URL, H.band_body())]) + b"99999999:{}"))
+    report, _ = converted(path, Limits(max_body=1 << 20))
+    assert report.device_responses.total() == 1
+    assert report.error == "a flow larger than 5 MiB (4 × --max-body); the rest is not read; flows read: 1"
+
+
+def test_inspect_reads_within_the_same_limits(tmp_path):
+    path = H.flow_bomb(tmp_path / "bomb.flow", "gzip", 8 << 20)
+    result = inspect([Input(path, "bomb.flow", True, limits=SMALL)])
+    (summary,) = result.files
+    assert summary.exchanges == 3 and summary.status == "partial"
+    assert summary.error == "1 over a limit: body larger than 1 MiB once decompressed (--max-body)"
+
+
+def test_scrub_replaces_a_bomb_whole_and_copies_the_rest(tmp_path):
+    path = H.flow_bomb(tmp_path / "bomb.flow", "gzip", 8 << 20)
+    report = scrub_capture(path, tmp_path / "copy.flow", SMALL)
+    assert report.status == "ok" and report.entries == 3
+    assert report.message == "1 body over a limit replaced whole: body larger than 1 MiB once decompressed (--max-body)"
+    items = list(read_capture(tmp_path / "copy.flow"))
+    assert [i.body for i in items][1] == b"REDACTED"
+
+
+def test_scrub_keeps_what_comes_before_a_bogus_prefix(tmp_path):
+    report = scrub_capture(H.bogus_prefix(tmp_path / "bogus.flow"), tmp_path / "copy.flow")
+    assert report.status == "partial" and report.entries == 1
+    assert "the rest is unreadable" in report.message
+
+
+@pytest.mark.parametrize("levels", [2000, 100_000])
+def test_scrub_stops_at_structure_nested_too_deep(tmp_path, levels):
+    report = scrub_capture(H.har_deep_custom(tmp_path / "deep.har", levels), tmp_path / "copy.har")
+    assert report.status == "failed"
+    assert report.message.startswith("HAR structure nested deeper than 1024 levels before the first entry")
+
+
+@pytest.mark.parametrize("levels", [150, 600, 1000])
+def test_scrub_copies_structure_within_reach(tmp_path, levels):
+    report = scrub_capture(H.har_deep_custom(tmp_path / "deep.har", levels), tmp_path / "copy.har")
+    assert report.status == "ok" and report.entries == 3
+
+
+def test_scrub_of_a_deep_body_copies_it(tmp_path):
+    report = scrub_capture(H.har_deep_body(tmp_path / "deep.har", 2000), tmp_path / "copy.har")
+    assert report.status == "ok" and report.entries == 3
+
+
+def test_a_raised_limit_lets_the_body_through(tmp_path):
+    body = json.dumps(band_event()).encode()
+    flow = H.http_flow(BAND_EVENTS_URL, gzip.compress(body), "gzip")
+    path = tmp_path / "one.flow"
+    path.write_bytes(H.dump([flow]))
+    assert converted(path, Limits(max_body=100))[0].rejects == 1
+    assert converted(path, Limits(max_body=len(body)))[0].device_responses.total() == 1
+
+
+def test_the_cli_options_raise_the_limits_and_a_hit_is_said_in_one_line(tmp_path):
+    path = H.flow_bomb(tmp_path / "bomb.flow", "gzip", 3 << 20)
+    result = runner.invoke(app, ["convert", str(path), "-o", str(tmp_path / "out"), "-j", "1", "--max-body", "2MiB"])
+    assert result.exit_code == 1
+    assert f"  {path}: partial: 1 entry over a limit: body decompresses to more than 250 times its compressed size " \
+        "(--max-ratio)" in result.output.splitlines()
+    raised = ["--max-body", "2MiB", "--max-ratio", "2000"]
+    result = runner.invoke(app, ["convert", str(path), "-o", str(tmp_path / "out1"), "-j", "1", *raised])
+    assert f"  {path}: partial: 1 entry over a limit: body larger than 2 MiB once decompressed (--max-body)" \
+        in result.output.splitlines()
+    raised = ["--max-body", "4MiB", "--max-ratio", "2000"]
+    result = runner.invoke(app, ["convert", str(path), "-o", str(tmp_path / "out2"), "-j", "1", *raised])
+    rejected = pl.read_parquet(tmp_path / "out2" / "rejects.parquet")["reason"].to_list()
+    assert rejected == ["not JSON: unexpected character, expected a JSON value: line 1 column 1 (char 0)"]  # zeros
+
+
+def test_the_cli_refuses_limits_that_are_no_limits(tmp_path):
+    result = runner.invoke(app, ["inspect", str(tmp_path), "--max-depth", "5000"])
+    assert result.exit_code == 2 and "5000 is not a depth from 1 to 1000" in result.output
+    result = runner.invoke(app, ["scrub", str(tmp_path), "-o", str(tmp_path / "x"), "--max-body", "lots"])
+    assert result.exit_code == 2 and "not a size: 'lots'" in result.output
+
+
+@settings(max_examples=EXAMPLES, deadline=None)
+@given(kinds=st.lists(st.sampled_from(["good", "bomb", "deep", "wide", "deep-entry"]), min_size=1, max_size=6))
+def test_any_mix_of_hostile_entries_costs_those_entries_alone(tmp_path_factory, kinds):
+    folder = tmp_path_factory.mktemp("mix")
+    entries = []
+    for i, kind in enumerate(kinds):
+        if kind == "good":
+            entries.append(entry(BAND_EVENTS_URL, band_event(str(i))))
+        elif kind == "bomb":
+            e = entry(BAND_EVENTS_URL, base64.b64encode(zlib.compress(b" " * (3 << 20))).decode(),
+                      response_headers={"Content-Encoding": "deflate"})
+            e["response"]["content"]["text"] = base64.b64encode(gzip.compress(b" " * (3 << 20))).decode()
+            e["response"]["content"]["encoding"] = "base64"
+            entries.append(e)
+        elif kind == "deep":
+            entries.append(entry(BAND_EVENTS_URL, H.nested(300)))
+        elif kind == "wide":
+            entries.append(entry(BAND_EVENTS_URL, "[" + ",".join(["1"] * 3000) + "]"))
+        else:
+            e = entry(BAND_EVENTS_URL, band_event(str(i)))
+            e["_custom"] = json.loads(H.nested(200))  # a structure within orjson's reach: read, never looked at
+            entries.append(e)
+    report, tables = converted(write_har(folder / "mix.har", entries), Limits(max_body=1 << 20, max_json_values=2000))
+    goods = kinds.count("good") + kinds.count("deep-entry")
+    assert report.device_responses.total() == goods and report.exchanges == len(kinds)
+    assert report.rejects == len(kinds) - goods == len(rejects(tables))
+    assert (report.status == "partial") == (goods < len(kinds))
+
+
+def test_the_readme_table_gives_every_limit_its_default_and_option():
+    from conftest import REPO
+
+    text = (REPO / "README.md").read_text()
+    table = text[text.index("<!-- limits table"):].split("\n\n")[0].splitlines()[3:]
+    rows: dict[str, str] = {}
+    for row in table:  # option -> default, of the first row naming it
+        rows.setdefault(row.split(" | ")[2].strip("` ").split()[0], row.split(" | ")[1])
+    d = limits.DEFAULT
+    assert set(limits.LIMIT_OPTIONS.values()) <= set(rows)
+    assert rows["--max-body"] == limits.size_text(d.max_body) and rows["--max-ratio"] == str(d.max_ratio)
+    assert rows["--max-depth"] == str(d.max_depth) and rows["--max-json-values"] == f"{d.max_json_values:,}"
+    assert f"past its first {limits.size_text(limits.RATIO_FLOOR)}" in text
+    assert f"levels of a HAR file's own JSON | {limits.STRUCTURE_DEPTH} " in text

@@ -1,0 +1,220 @@
+"""The redaction policy's rules, one by one: which names hold a credential, what a sign-in request keeps, what
+scrub does to device bodies, and that every line a command prints passes the policy (credentials, and with
+--pseudonymize the participant folders)."""
+
+from __future__ import annotations
+
+import json
+
+import orjson
+import pytest
+from test_secrets import invoke
+
+from converters import redaction
+from converters.redaction import MARK, credential_name
+
+
+@pytest.mark.parametrize("name", ["pw", "new_pw", "user_pass", "userPass", "pin_code", "newPin", "otp_value",
+                                  "email_otp", "security_answer", "Password", "X-Client-Secret"])
+def test_names_that_always_hold_a_credential(name):
+    assert credential_name(name) == "strong"
+
+
+@pytest.mark.parametrize("name", ["pairingCode", "invite_code", "device_code", "resetKey", "recovery_key", "code",
+                                  "key", "session"])
+def test_names_that_hold_a_credential_when_the_value_looks_like_a_token(name):
+    assert credential_name(name) == "weak"
+    assert redaction.is_credential(name, "PC-WX5m8hKnb2OJ") and not redaction.is_credential(name, "404")
+
+
+@pytest.mark.parametrize("name", ["errorCode", "status_code", "countryCode", "postalCode", "zip_code", "sort_key",
+                                  "RowKey", "hotkey", "bypass", "compass", "spin", "ping", "footprint", "unicode",
+                                  "token_type", "expires_in", "code_challenge_method"])
+def test_names_of_data_hold_no_credential(name):
+    assert credential_name(name) is None
+
+
+def test_a_sign_in_request_keeps_only_harmless_fields_in_json_forms_and_multipart():
+    body = {"username": "alice@example.com", "grant_type": "password", "pw": "hunter2", "answer": "Rex",
+            "device": {"pin": 1234, "name": "phone"}, "remember": True, "client_id": "app"}
+    redacted = orjson.loads(redaction.redact_body(json.dumps(body).encode(), "application/json", "sign-in-request"))
+    assert redacted == {"username": "alice@example.com", "grant_type": "password", "pw": MARK, "answer": MARK,
+                        "device": {"pin": MARK, "name": MARK}, "remember": True, "client_id": "app"}
+    form = b"login=alice&pw=hunter2&answer=Rex&scope=read"
+    assert redaction.redact_body(form, None, "sign-in-request") == b"login=alice&pw=REDACTED&answer=REDACTED&scope=read"
+    multipart = (b"--b\r\nContent-Disposition: form-data; name=\"email\"\r\n\r\na@example.com\r\n"
+                 b"--b\r\nContent-Disposition: form-data; name=\"kennwort\"\r\n\r\nhunter2\r\n--b--\r\n")
+    assert redaction.redact_body(multipart, "multipart/form-data; boundary=b", "sign-in-request") == multipart.replace(
+        b"hunter2", MARK.encode())
+    xml = b"<Login><Kennwort>hunter2</Kennwort></Login>"
+    assert redaction.redact_body(xml, "text/xml", "sign-in-request") == b"REDACTED"
+
+
+def test_a_device_body_loses_random_tokens_under_neutral_keys_and_keeps_its_ids():
+    body = {"id": "aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1xY", "events": "qMnzDMDSmJLlZrlXQficbBc44P9wWDJVHUn_-iur",
+            "message": "You slept well.", "score": 80}
+    redacted = orjson.loads(redaction.redact_body(json.dumps(body).encode(), "application/json", "device"))
+    assert redacted == body | {"events": MARK}
+
+
+def test_every_line_printed_passes_the_policy(tmp_path):
+    token = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJlLW9mLXRoZS10b2tlbg"
+    code, _, stderr = invoke(["convert", f"{tmp_path}/{token}/*.har", "-o", str(tmp_path / "out")])
+    assert code == 2 and stderr == f"databack: '{tmp_path}/REDACTED/*.har' matches no file\n"
+
+
+@pytest.fixture
+def study(tmp_path):
+    """incoming/<person>/… as a study receives it, a key, and the pseudonym of each folder."""
+    (tmp_path / "incoming" / "Maria Lopez" / "2024").mkdir(parents=True)
+    (tmp_path / "incoming" / "Empty Person").mkdir()
+    (tmp_path / "incoming" / "Maria Lopez" / "2024" / "phone.har").write_text('{"log": {"entries": []}}')
+    (tmp_path / "incoming" / "Maria Lopez" / "notes.txt").write_text("not a capture")
+    (tmp_path / "key").write_text("a key of the study team, 32 bytes")
+    return tmp_path, lambda folder: redaction.folder_pseudonym(folder, b"a key of the study team, 32 bytes")
+
+
+@pytest.mark.parametrize("args, message", [
+    (["incoming/Maria Lopez/2024/phone.har", "-o", "incoming"],
+     "cannot write into incoming: it holds the input {maria_2024}/phone.har"),  # OUT as given
+    (["incoming/Empty Person", "-o", "out"], "no files in {empty} (hidden ones aside)"),
+    (["incoming/Maria Lopez/*.xyz", "-o", "out"], "'{maria}/*.xyz' matches no file"),
+])
+def test_a_pseudonymised_run_names_no_participant_folder_in_its_usage_errors(study, monkeypatch, args, message):
+    root, pseudonym = study
+    monkeypatch.chdir(root)
+    code, stdout, stderr = invoke(["convert", *args, "--pseudonymize", "--key-file", "key"])
+    names = {"incoming": pseudonym("incoming"), "maria": pseudonym("incoming/Maria Lopez"),
+             "maria_2024": pseudonym("incoming/Maria Lopez/2024"), "empty": pseudonym("incoming/Empty Person")}
+    assert (code, stdout, stderr) == (2, "", f"databack: {message.format(**names)}\n")
+
+
+def test_a_pseudonymised_run_names_files_that_are_no_captures_by_their_pseudonym(study, monkeypatch):
+    root, pseudonym = study
+    monkeypatch.chdir(root)
+    (root / "incoming" / "Maria Lopez" / "2024" / "phone.har").unlink()
+    code, _, stderr = invoke(["convert", "incoming/Maria Lopez", "-o", "out", "--pseudonymize", "--key-file", "key"])
+    maria = pseudonym("incoming/Maria Lopez")
+    assert code == 2 and "Maria" not in stderr and "Lopez" not in stderr
+    assert stderr.startswith(f"databack: no captures in {maria}: 1 file, none a HAR file")
+
+
+# --- every place databack writes, and what makes what it writes pass the policy ------------------------------------
+
+WRITES = {"write", "write_text", "write_bytes", "write_parquet", "write_csv", "write_ndjson", "write_json",
+          "sink_parquet", "sink_csv", "writelines"}
+# (module, function) -> why what it writes has passed the redaction policy. A new place that writes (a file, a
+# table, standard output or error) fails the test below until it is named here with its reason: route captured
+# text through converters.redaction (a `Safe`, `SafeRow`, `SafeJson`, `redaction.line`…) first.
+OUTPUT_SITES = {
+    ("cli", "_Messages.print"): "every line through redaction.line",
+    ("cli", "_print_json"): "report dicts made by as_dict/writers.report, which require Safe captured text",
+    ("cli", "inspect"): "inspect_captures.render_table: rows checked by _require_redacted",
+    ("cli", "_show_version"): "databack's own text",
+    ("cli", "endpoints"): "databack's own text (devices.listing)",
+    ("cli", "report"): "report_html.write",
+    ("cli", "_finish"): "writers.write",
+    ("cli", "_leave"): "databack's own text",
+    ("cli", "main"): "redaction.traceback_text, and click's usage messages",
+    ("writers", "write"): "tables of RowBuffer (Safe provenance, SafeRow rejects, strict_frame) and GenericRecords",
+    ("writers", "_write_partitioned"): "the same tables",
+    ("writers", "_write_json"): "report.json and datapackage.json (writers.report requires Safe names)",
+    ("spill", "Sorted.write_parquet"): "the same tables, sorted on disk",
+    ("spill", "Sorted.write_csv"): "the same tables, sorted on disk",
+    ("spill", "_write"): "the same tables, in the work folder",
+    ("store", "_take_lock"): "the lock file: a process id",
+    ("store", "_write_journal"): "the journal: OUT's own file names",
+    ("export_omh", "export"): "data points from the tables written",
+    ("report_html", "write"): "report.html: tables, and report.json read through redaction.from_earlier_output",
+    ("report_html", "figures"): "figures drawn from the same data",
+    ("report_html", "vega_bundle"): "a JavaScript bundle of the package",
+    ("scrub", "_rewrite_har"): "the scrubbed copy: every value through the policy",
+    ("scrub", "_JsonWriter.event"): "the scrubbed copy",
+    ("scrub", "_JsonWriter.value"): "the scrubbed copy",
+    ("scrub", "_JsonWriter._separate"): "the scrubbed copy",
+    ("scrub", "_JsonWriter._end"): "the scrubbed copy",
+    ("captures.pipe", "_start"): "a capture's bytes to the reading child process, not an output",
+    ("captures.pipe", "_write_all"): "a capture's bytes to the reading child process, not an output",
+}
+
+
+def output_sites() -> set[tuple[str, str]]:
+    """(module, function) of every call in converters/ that writes: print(), os.write, .write(), .write_text(),
+    .write_parquet() and the like."""
+    import ast
+
+    from conftest import REPO
+
+    sites = set()
+    for path in sorted((REPO / "converters").rglob("*.py")):
+        module = ".".join(path.relative_to(REPO / "converters").with_suffix("").parts)
+        scope: list[str] = []
+
+        class Visitor(ast.NodeVisitor):
+            def visit_FunctionDef(self, node) -> None:
+                scope.append(node.name)
+                self.generic_visit(node)
+                scope.pop()
+
+            visit_AsyncFunctionDef = visit_ClassDef = visit_FunctionDef
+
+            def visit_Call(self, node: ast.Call) -> None:
+                f = node.func
+                if (isinstance(f, ast.Name) and f.id == "print") or (
+                    isinstance(f, ast.Attribute) and (f.attr in WRITES or ast.unparse(f) == "os.write")
+                ):
+                    sites.add((module, ".".join(scope)))
+                self.generic_visit(node)
+
+        Visitor().visit(ast.parse(path.read_text()))
+    return sites
+
+
+def test_every_place_that_writes_is_one_whose_text_passed_the_redaction_policy():
+    sites = output_sites()
+    assert sorted(sites - OUTPUT_SITES.keys()) == []  # a new output: see OUTPUT_SITES
+    assert sorted(OUTPUT_SITES.keys() - sites) == []  # gone: take it out of the list
+
+
+def test_messages_are_printed_only_through_the_policy():
+    """`err.print` is the only way to standard error: the console is `_Messages`, whose print passes
+    redaction.line; no other printing console exists."""
+    from conftest import REPO
+
+    cli = (REPO / "converters" / "cli.py").read_text()
+    assert cli.count("Console(") == 1 and "self.rich = Console(" in cli
+
+
+def test_a_hidden_folder_of_one_name_is_replaced_only_where_a_path_goes_on_below_it():
+    hidden = {"in": "d-1", "in/Maria Lopez": "d-2"}
+    assert redaction.line("in/x.har: partial (kept in rejects); in/Maria Lopez: empty", hidden) == (
+        "d-1/x.har: partial (kept in rejects); d-2: empty")
+    assert redaction.shown_path("in", hidden) == "d-1"
+
+
+def test_a_report_field_added_later_must_hold_text_that_passed_the_policy():
+    from dataclasses import dataclass, field
+
+    from converters.pipeline import FileReport
+
+    @dataclass
+    class Later(FileReport):
+        exchange_errors: list[str] = field(default_factory=list)
+
+    report = Later(redaction.source_file("a.har"), exchange_errors=["bad event token=eyJhbGciOiJIUzI1NiJ9.e30.x"])
+    with pytest.raises(redaction.Unredacted, match="report field exchange_errors"):
+        report.as_dict()
+    report.exchange_errors = [redaction.message(e) for e in report.exchange_errors]
+    assert report.as_dict()["exchange_errors"] == ["bad event token=REDACTED"]
+
+
+@pytest.mark.parametrize("raw, shown", [
+    ("/api/token/abcDEF123ghiJKL456", "/api/token/{redacted}"),  # a segment named by the one before it
+    ("/v1/login/alice/pw/hunter2x", "/v1/login/alice/pw/{redacted}"),
+    ("/v1/tokens/123", "/v1/tokens/123"),  # a number, not a token
+    ("/v2/passwords/reset", "/v2/passwords/reset"),  # a word
+    ("/v1/oauth2/token", "/v1/oauth2/token"),
+    ("/blob/key:" + "3f60834aa9956c89e443ca4c1593193129e12ba4", "/blob/key:REDACTED"),  # scheme:value
+])
+def test_paths_lose_credential_values_named_by_the_segment_before_them(raw, shown):
+    assert redaction.path(raw) == shown
