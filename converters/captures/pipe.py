@@ -75,6 +75,9 @@ class Digest:
 
 
 _ahead: tuple[subprocess.Popen, bytes] | None = None  # a reading process started early, and the request it was sent
+# In the reading process: decode value by value (importing polars would cost it a third of a second, and its frames
+# would have to be pickled); the caller decodes by columns what it takes itself.
+_by_value = False
 
 
 def read_ahead(
@@ -253,6 +256,9 @@ def _decoded(ex: Exchange) -> Exchange | Decoded:
     bug: the caller meets it again, and reports it as it would)."""
     from .. import devices  # once the caller is behind: the decoders' import takes a tenth of a second
 
+    if _by_value:
+        devices.columns.by_columns = False
+
     m = devices.match(ex.host, ex.method, ex.path)
     if m is None or not devices.decodes(ex, m):
         return ex
@@ -277,5 +283,7 @@ def _write_all(queue: Queue[bytes | None], out: BinaryIO, gone: threading.Event)
 
 if __name__ == "__main__":
     from converters.captures import pipe  # run as itself, not as __main__: `NotDevice` must unpickle as pipe.NotDevice
+
+    pipe._by_value = True
 
     pipe._serve(sys.stdin.buffer, sys.stdout.buffer)

@@ -28,9 +28,15 @@ class Fallback(Exception):
     """The array holds a type or a text form the columnar converters do not take: decode it value by value."""
 
 
+by_columns = True  # False in a process that decodes without polars (the reading process: see captures/pipe.py)
+
+
 def columnar(table: str, fast: Callable[[], pl.DataFrame], slow: Callable[[], Rows]) -> Rows:
     """Rows of `table` decoded by columns (`fast`), or value by value (`slow`) where the columnar converters do
     not take them."""
+    if not by_columns:
+        yield from slow()
+        return
     import polars as pl
 
     try:
