@@ -15,6 +15,7 @@ import typer.core
 
 from .limits import DEFAULT as LIMITS
 from .limits import RATIO_FLOOR, parse_size, size_text
+from .terminal import safe, safe_lines
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -174,6 +175,14 @@ def _limits(max_body: int | None, max_ratio: int | None, max_depth: int | None, 
     return replace(LIMITS, **{k: v for k, v in given.items() if v is not None})
 
 
+PSEUDONYMIZE = Annotated[
+    bool, typer.Option("--pseudonymize", help="Write participant ids and folders as keyed hashes (needs --key-file).")
+]
+KEY_FILE = Annotated[
+    Optional[Path], typer.Option("--key-file", metavar="KEY", help="File holding the secret key for --pseudonymize.")
+]
+
+
 @app.command(cls=_Command, short_help="Convert captures into tables, a report and a data package.")
 def convert(
     paths: Annotated[
@@ -196,12 +205,8 @@ def convert(
             "--participants", metavar="MAP.csv", help="CSV of pattern,participant_id: globs over the input paths."
         ),
     ] = None,
-    pseudonymize: Annotated[
-        bool, typer.Option("--pseudonymize", help="Write participant ids as keyed hashes (needs --key-file).")
-    ] = False,
-    key_file: Annotated[
-        Optional[Path], typer.Option("--key-file", metavar="KEY", help="File holding the secret key for --pseudonymize.")
-    ] = None,
+    pseudonymize: PSEUDONYMIZE = False,
+    key_file: KEY_FILE = None,
     jobs: JOBS = None,
     shard: Annotated[
         Optional[str],
@@ -284,6 +289,7 @@ def convert(
     inputs = _collect(err, conversion, paths, out)
     err.hide([i.name for i in inputs], key)
     with _locked(err, out, wait, wait_timeout, paths) as held, _ctrl_c() as stop_if_interrupted:
+        inputs = [conversion.spooled(i, held.work()) if _to_spool(conversion, i) else i for i in inputs]
         if stdin:
             inputs.append(conversion.spool_stdin(sys.stdin.buffer, held.work()))
         if slice_:
@@ -292,10 +298,11 @@ def convert(
                   for i in people.assign(inputs, participant, rules, key)]
         # generic tables are not kept between runs: with --generic, everything is converted again
         previous_tables, previous_files, _ = ({}, [], {}) if force or hosts else writers.read_output(out)
+        previous_copies = writers.read_copies(out) if previous_files else None
         with _progress(err, inputs) as advance:
             result, skipped = conversion.update(
                 inputs, previous_tables, previous_files, advance, jobs or os.cpu_count() or 1, debug, held.work(),
-                scheduler,
+                scheduler, previous_copies,
             )
         if skipped:
             err.print(
@@ -344,7 +351,7 @@ def merge(
     ):
         for p in {p.resolve(): p for p in outputs}.values():  # each read while no run writes it
             inputs.enter_context(store.reading(p, _wait_limit(wait, wait_timeout)))
-        outputs_read = [writers.read_output(p)[:2] for p in outputs]
+        outputs_read = [(*writers.read_output(p)[:2], writers.read_copies(p)) for p in outputs]
         result = conversion.merge(outputs_read, held.work(), jobs or os.cpu_count() or 1, scheduler)
         stop_if_interrupted()
         _finish(err, result, held, format, partitions, json_report)
@@ -416,27 +423,44 @@ def inspect(
     max_ratio: MAX_RATIO = None,
     max_depth: MAX_DEPTH = None,
     max_json_values: MAX_JSON_VALUES = None,
+    pseudonymize: PSEUDONYMIZE = False,
+    key_file: KEY_FILE = None,
     debug: DEBUG = False,
 ) -> None:
     """What the captures hold: per host, method and path template, the count, statuses, content types, bytes and
-    the databack endpoint that recognises it. Nothing is written; no header, body or query value is shown."""
+    the databack endpoint that recognises it. Nothing is written; no header, body or query value is shown; with
+    --pseudonymize, no folder name either (files named as convert's source_file)."""
     import shutil
+    import tempfile
     from dataclasses import replace
 
     from . import pipeline as conversion
-    from . import inspect_captures
+    from . import inspect_captures, redaction
+    from . import participants as people
 
     err = _console()
     if missing := [str(p) for p in paths if not p.exists() and not conversion.GLOB_CHARS & set(str(p))]:
-        _usage_error(err, f"no such file or folder: {', '.join(missing)}")
+        _usage_error(err, f"no such file or folder: {', '.join(Path(m).name if pseudonymize else m for m in missing)}")
+    if pseudonymize != bool(key_file):
+        _usage_error(err, "--pseudonymize and --key-file go together")
+    try:
+        key = people.read_key(key_file) if key_file else None
+    except people.ParticipantMapError as e:
+        _usage_error(err, str(e))
+    err.hide(paths, key)
     budget = _limits(max_body, max_ratio, max_depth, max_json_values)  # type: ignore[arg-type]
-    inputs = [replace(i, limits=budget) for i in _collect(err, conversion, paths)]
-    with _interrupted(err, "nothing was written"), _progress(err, inputs, "inspecting") as advance:
-        result = inspect_captures.inspect(inputs, advance, jobs or os.cpu_count() or 1, quick, debug)
+    inputs = [replace(i, limits=budget, source_file=redaction.source_file(i.name, key))
+              for i in _collect(err, conversion, paths)]
+    err.hide([i.name for i in inputs], key)
+    with _interrupted(err, "nothing was written"), tempfile.TemporaryDirectory(prefix="databack-") as spool:
+        inputs = [conversion.spooled(i, Path(spool)) if _to_spool(conversion, i) else i for i in inputs]
+        with _progress(err, inputs, "inspecting") as advance:
+            result = inspect_captures.inspect(inputs, advance, jobs or os.cpu_count() or 1, quick, debug)
     if json_report:
         _print_json(inspect_captures.as_dict(result))
     else:
-        sys.stdout.write(inspect_captures.render_table(result, max(120, shutil.get_terminal_size().columns)) + "\n")
+        table = inspect_captures.render_table(result, max(120, shutil.get_terminal_size().columns))
+        sys.stdout.write(safe_lines(table) + "\n")
     raise typer.Exit(0 if result.ok else 1)
 
 
@@ -533,7 +557,7 @@ def endpoints() -> None:
     form, {n} digits, {id} any path segment, * any host name part; paths match whatever their letters' case."""
     from .devices.listing import render
 
-    print(render())
+    print(safe_lines(render()))
 
 
 def _finish(err, result, held, format: OutputFormat, partitions: tuple[str, ...], json_report: bool) -> NoReturn:
@@ -603,13 +627,19 @@ def _print_json(data: dict) -> None:
 
 
 def _console() -> _Messages:
-    return _Messages()
+    global _messages
+    _messages = _Messages()
+    return _messages
+
+
+_messages: _Messages | None = None  # the command's, once it has one
 
 
 class _Messages:
     """Standard error, the way every message, summary and error line of a command goes out: each line passes the
     redaction policy (`redaction.line`: credentials replaced, and after `hide` the participant folders of a
-    pseudonymised run named by their pseudonyms). Through rich (which draws the progress bar) only on a terminal."""
+    pseudonymised run named by their pseudonyms), then `terminal.safe` (control characters escaped). Through rich
+    (which draws the progress bar) only on a terminal."""
 
     def __init__(self) -> None:
         self.rich = None
@@ -638,7 +668,7 @@ class _Messages:
     def print(self, text: str = "") -> None:
         from .redaction import line
 
-        shown = "\n".join(line(part, self.hidden) for part in text.split("\n"))
+        shown = "\n".join(safe(line(part, self.hidden)) for part in text.split("\n"))
         if self.rich is not None:
             self.rich.print(shown)
         else:
@@ -705,7 +735,7 @@ def _progress(console, inputs: list, label: str = "converting"):
 
             def advance(inp, file_report) -> None:
                 if file_report is None:
-                    progress.update(task, description=inp.source_file)
+                    progress.update(task, description=safe(inp.source_file))
                 else:
                     read.finished(inp.path)
                     progress.update(task, completed=read.read())
@@ -732,6 +762,11 @@ def _collect(err, conversion, paths: list[Path], out: Path | None = None) -> lis
             _usage_error(err, f"{err.path(path)!r} matches no file")
         inputs += found
     return inputs
+
+
+def _to_spool(conversion, inp) -> bool:
+    """Whether an input is a pipe named on the command line (`<(cat x.har)`), to be read once before it is read."""
+    return inp.explicit and inp.error is None and conversion.is_pipe(inp.path)
 
 
 def _no_captures(paths: list[str], files: list) -> str:
@@ -782,7 +817,7 @@ def _interrupted(err, kept: str) -> Iterator[None]:
 
 
 def _leave(message: str) -> NoReturn:
-    os.write(2, f"\ndataback: {message}\n".encode(errors="replace"))
+    os.write(2, f"\ndataback: {safe(message)}\n".encode(errors="replace"))
     os._exit(130)
 
 
@@ -804,12 +839,12 @@ def main() -> NoReturn:
         code = 0
     except SystemExit as e:
         if isinstance(e.code, str):
-            sys.stderr.write(e.code + "\n")
+            sys.stderr.write(safe_lines(e.code) + "\n")
         code = e.code if isinstance(e.code, int) else int(e.code is not None)
     except Exception as e:  # a bug of databack's (--debug lets them through): shown with its messages redacted
         from .redaction import traceback_text
 
-        sys.stderr.write(traceback_text(e))
+        (_messages or _Messages()).print(traceback_text(e).rstrip("\n"))  # the command's, hiding what it hides
         code = 1
     # Everything is written and closed by now: leave without the interpreter's teardown, which frees every object
     # and stops polars' threads one by one (0.15 s of a conversion of a 200 MB HAR), as mypy's `hard_exit` does.

@@ -5,7 +5,12 @@ all rows of that group that one exchange produced, across those tables: a newer 
 the older one entirely, so events removed by an edit do not linger. Of the copies of a record the most
 recently captured wins (ties: the later file, then the later entry); for a single row, a field the winner lacks
 (null) is filled from the most recent older copy that has it. Every other copy is counted against its own file:
-as a duplicate when its content equals the winner's, else as a conflict.
+as a duplicate when its content equals the winner's as it was captured, else as a conflict.
+
+Every copy of a record captured more than once is noted in `COPIES` rows (the record, the file, a hash of the
+copy's content as captured, whether it was kept), which OUT keeps (`copies.parquet`): the counts are worked out
+from them alone (`losses`), so that a merge of shards, or a run adding to an earlier one, where a kept row meets
+copies of other runs, counts exactly as one run over every input would (`reconcile`).
 
 It works on whole columns, one range of keys at a time (`spill.ranges`: every copy of a record falls in the same
 range), so that rows from files converted in parallel, from earlier runs or from other shards go through the same
@@ -27,6 +32,12 @@ RECENCY = ("captured_at", FILE_INDEX, "source_entry")
 WHERE = (FILE_INDEX, "source_entry")  # the exchange a row came from
 
 
+# A copy of a record captured more than once: `copies` copies of `table`'s record `record` (a hash of its key)
+# in `source_file` whose content hashes to `hash`, the one kept or not.
+COPIES = {"table": pl.String, "record": pl.UInt64, "source_file": pl.String, "hash": pl.UInt64, "kept": pl.Boolean,
+          "copies": pl.UInt32}
+
+
 @dataclass
 class Losses:
     """Copies dropped: source file -> table -> count."""
@@ -34,22 +45,36 @@ class Losses:
     duplicates: defaultdict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
     conflicts: defaultdict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
 
-    def count(self, table: str, losers: pl.DataFrame) -> None:
-        """`losers`: one row per dropped copy, with `source_file` and `_same` (equal to the winner)."""
-        for source_file, same, n in losers.group_by("source_file", "_same").len().iter_rows():
-            (self.duplicates if same else self.conflicts)[source_file][table] += n
 
-    def add(self, other: Losses) -> None:
-        for mine, theirs in ((self.duplicates, other.duplicates), (self.conflicts, other.conflicts)):
-            for source_file, counts in theirs.items():
-                mine[source_file].update(counts)
+def losses(copies: pl.DataFrame) -> Losses:
+    """The copies dropped, per file and table: a duplicate when its content equals the copy kept of its record (as
+    captured, before fields it lacked were filled), else a conflict."""
+    kept = copies.filter("kept").select("table", "record", kept_hash="hash")
+    dropped = copies.filter(~pl.col("kept")).join(kept, on=["table", "record"], how="left")
+    counted = Losses()
+    same = pl.col("hash").eq_missing(pl.col("kept_hash")).alias("same")
+    for source_file, table, same, n in dropped.group_by("source_file", "table", same).agg(pl.sum("copies")).iter_rows():
+        (counted.duplicates if same else counted.conflicts)[source_file][table] += n
+    return counted
 
 
-def dedupe(frames: dict[str, pl.DataFrame]) -> tuple[dict[str, pl.DataFrame], Losses]:
-    """One copy of every record, each table sorted by its key (nulls last, ties in their order); `frames` hold the
-    rows of one range of keys of tables with provenance and `_file_index` (a table with a group together with the
-    other tables of its group)."""
-    losses = Losses()
+def reconcile(earlier: pl.DataFrame, now: pl.DataFrame) -> pl.DataFrame:
+    """The copies of records of earlier runs (`earlier`: their `copies.parquet`) and of this one (`now`: records
+    whose rows met here, an earlier run's kept row among them) as one run over all inputs would have noted them. A
+    row an earlier run kept is hashed here as it was kept (gaps filled): it takes the hash its run noted, and is kept
+    or not as decided here."""
+    ids, kept = ["table", "record", "source_file"], pl.col("kept")
+    noted = earlier.filter(kept).select(*ids, noted="hash")
+    now = now.join(noted, on=ids, how="left").with_columns(hash=pl.coalesce("noted", "hash")).select(list(COPIES))
+    still_kept = earlier.filter(kept).join(now.select(ids), on=ids, how="anti")
+    return pl.concat([earlier.filter(~kept), still_kept, now])
+
+
+def dedupe(frames: dict[str, pl.DataFrame]) -> tuple[dict[str, pl.DataFrame], pl.DataFrame]:
+    """One copy of every record, each table sorted by its key (nulls last, ties in their order), and the `COPIES` of
+    records seen more than once; `frames` hold the rows of one range of keys of tables with provenance and
+    `_file_index` (a table with a group together with the other tables of its group)."""
+    copies: list[pl.DataFrame] = []
     out = {}
     groups: dict[str, list[Table]] = {}
     for name, df in frames.items():
@@ -57,11 +82,11 @@ def dedupe(frames: dict[str, pl.DataFrame]) -> tuple[dict[str, pl.DataFrame], Lo
         if table.group:
             groups.setdefault(table.group, []).append(table)  # taken below, with the group's other tables
         else:
-            out[name] = _dedupe_rows(table, _by_key(table, df), losses)
+            out[name] = _dedupe_rows(table, _by_key(table, df), copies)
     for tables in groups.values():
-        kept = _dedupe_groups(tables, {t.name: frames[t.name] for t in tables}, losses)
+        kept = _dedupe_groups(tables, {t.name: frames[t.name] for t in tables}, copies)
         out.update({name: _by_key(TABLES[name], df) for name, df in kept.items()})
-    return out, losses
+    return out, pl.concat(copies) if copies else pl.DataFrame(schema=COPIES)
 
 
 def _by_key(table: Table, df: pl.DataFrame) -> pl.DataFrame:
@@ -77,7 +102,7 @@ def _oldest_first(df: pl.DataFrame) -> pl.DataFrame:
     return df.sort(list(RECENCY), nulls_last=False, maintain_order=True)
 
 
-def _dedupe_rows(table: Table, df: pl.DataFrame, losses: Losses) -> pl.DataFrame:
+def _dedupe_rows(table: Table, df: pl.DataFrame, copies: list[pl.DataFrame]) -> pl.DataFrame:
     """`df` sorted by key without its copies: rows of a key seen once pass as they are (copies of a key are next to
     each other), those of a key seen more than once are replaced by the winning copy."""
     if table.name == "rejects" or df.height < 2:
@@ -87,25 +112,35 @@ def _dedupe_rows(table: Table, df: pl.DataFrame, losses: Losses) -> pl.DataFrame
     copy = df.select(as_before | as_before.shift(-1, fill_value=False)).to_series()
     if not copy.any():
         return df
-    winners = _winners(table, df.filter(copy), losses)
+    winners = _winners(table, df.filter(copy), copies)
     return _by_key(table, pl.concat([df.filter(~copy), winners]))
 
 
-def _winners(table: Table, copies: pl.DataFrame, losses: Losses) -> pl.DataFrame:
-    """The newest copy of each key, with what it lacks filled from older copies; the others are counted."""
+def _winners(table: Table, rows: pl.DataFrame, copies: list[pl.DataFrame]) -> pl.DataFrame:
+    """The newest copy of each key, with what it lacks filled from older copies; every copy is noted in `copies`."""
     key = list(table.key)
-    df = _oldest_first(copies.with_columns(_content_hash(table)))
+    df = _oldest_first(rows.with_columns(_content_hash(table)))
     last = pl.int_range(pl.len()).over(key) == pl.len().over(key) - 1
-    df = df.with_columns(_winner=last, _same=pl.col("_hash") == pl.col("_hash").last().over(key))
-    losses.count(table.name, df.filter(~pl.col("_winner")))
+    df = df.with_columns(_winner=last)
+    copies.append(_noted(table.name, key, df))
     # Field by field, a value the newest copy lacks (null) is kept from the newest older copy that has it:
     # the public Band API leaves out what the private one sent for the same event.
     content = [c for c in table.column_names if c not in PROVENANCE_COLUMNS and c not in key]
     df = df.with_columns(pl.col(content).forward_fill().over(key))
-    return df.filter(pl.col("_winner")).drop("_hash", "_winner", "_same")
+    return df.filter(pl.col("_winner")).drop("_hash", "_winner")
 
 
-def _dedupe_groups(tables: list[Table], frames: dict[str, pl.DataFrame], losses: Losses) -> dict[str, pl.DataFrame]:
+def _noted(table: str, key: list[str], df: pl.DataFrame) -> pl.DataFrame:
+    """`COPIES` rows of copies (`df`: with `_hash` and `_winner`) of records seen more than once."""
+    noted = df.select(
+        table=pl.lit(table), record=pl.struct(key).hash(), source_file="source_file", hash="_hash", kept="_winner"
+    )
+    return noted.group_by(noted.columns, maintain_order=True).agg(copies=pl.len().cast(pl.UInt32))
+
+
+def _dedupe_groups(
+    tables: list[Table], frames: dict[str, pl.DataFrame], copies: list[pl.DataFrame]
+) -> dict[str, pl.DataFrame]:
     """Whole groups (e.g. nights): the newest exchange's rows of a group replace every older exchange's."""
     group = ["participant_id", tables[0].group]
     record = [*group, *RECENCY]
@@ -125,8 +160,8 @@ def _dedupe_groups(tables: list[Table], frames: dict[str, pl.DataFrame], losses:
         )
     )
     last = pl.int_range(pl.len()).over(group) == pl.len().over(group) - 1
-    records = records.with_columns(_winner=last, _same=pl.col("_hash") == pl.col("_hash").last().over(group))
-    losses.count(tables[0].name, records.filter(~pl.col("_winner")))
+    records = records.with_columns(_winner=last)
+    copies.append(_noted(tables[0].name, group, records.filter(pl.len().over(group) > 1)))
     winners = records.filter(pl.col("_winner"))
     if winners.height == records.height:
         return frames  # every group captured once

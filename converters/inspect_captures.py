@@ -32,13 +32,16 @@ from typing import TYPE_CHECKING, Any, Callable, Literal
 from urllib.parse import unquote_plus
 
 from . import devices, limits
-from .captures import CaptureError, Exchange, Skipped, detect_format, read_capture, reading_cost
+from .captures import (
+    CaptureError, Exchange, Skipped, claims_capture, detect_format, named_like_capture, read_capture, reading_cost,
+)
 from .captures.archives import not_a_capture
 from .captures.har import NOT_A_HAR
 from .devices.base import normalise_path
 from .parallel import map_files
 from . import redaction
 from .redaction import SEGMENT, Safe, split_odata_args
+from .terminal import safe
 
 if TYPE_CHECKING:  # convert imports modules that import path_template from here
     from .pipeline import Input
@@ -175,12 +178,13 @@ def _inspect_file(inp: Input, quick: bool) -> tuple[FileSummary, dict[RowKey, Ro
         return summary, rows
     if summary.format is None:
         reason = not_a_capture(inp.path, summary.size_bytes)
-        summary.status, summary.error = ("failed" if inp.explicit else "skipped"), redaction.message(reason)
+        summary.status, summary.error = ("failed" if claims_capture(inp) else "skipped"), redaction.message(reason)
         return summary, rows
     if summary.format == "json":
-        summary.status, summary.error = "skipped", _NOT_A_CAPTURE
+        summary.status, summary.error = ("failed" if named_like_capture(inp.path) else "skipped"), _NOT_A_CAPTURE
         return summary, rows
     wants_body = _no_host if quick else None
+    unreadable = 0  # entries that could not be read at all
     limited: Counter[str] = Counter()  # bodies and entries over a limit, by the limit's reason
     try:
         for item in read_capture(inp.path, summary.format, display_name=inp.name, wants_body=wants_body):
@@ -193,10 +197,13 @@ def _inspect_file(inp: Input, quick: bool) -> tuple[FileSummary, dict[RowKey, Ro
                 summary.skipped_entries[item.kind] += 1
                 if item.reason and limits.names_a_limit(item.reason):
                     limited[item.reason] += 1
+                elif item.reason:
+                    unreadable += 1
             elif isinstance(item, CaptureError):
                 nothing_read = summary.exchanges == 0 and not summary.skipped_entries
                 if nothing_read and item.message == NOT_A_HAR:
-                    summary.format, summary.status, summary.error = "json", "skipped", _NOT_A_CAPTURE
+                    summary.format, summary.error = "json", _NOT_A_CAPTURE
+                    summary.status = "failed" if named_like_capture(inp.path) else "skipped"
                 else:
                     summary.status = "failed" if item.entries_read == 0 and nothing_read else "partial"
                     summary.error = redaction.message(item.message)
@@ -206,6 +213,11 @@ def _inspect_file(inp: Input, quick: bool) -> tuple[FileSummary, dict[RowKey, Ro
     if limited:
         note = f"{limited.total()} over a limit: {'; '.join(sorted(limited))}"
         summary.status = "partial" if summary.status == "ok" else summary.status
+        summary.error = redaction.message(f"{summary.error}; {note}" if summary.error else note)
+    if unreadable:
+        note = f"{unreadable} entr{'ies' if unreadable > 1 else 'y'} could not be read"
+        summary.status = "failed" if summary.exchanges == 0 and summary.status != "partial" else (
+            "partial" if summary.status == "ok" else summary.status)
         summary.error = redaction.message(f"{summary.error}; {note}" if summary.error else note)
     return summary, rows
 
@@ -436,7 +448,7 @@ def render_table(inspection: Inspection, width: int = WIDTH) -> str:
             {
                 "count": str(r.count),
                 "method": r.method,
-                "path": r.path + ("?" + "&".join(r.query_params) if r.query_params else ""),
+                "path": safe(r.path + ("?" + "&".join(r.query_params) if r.query_params else "")),
                 "status": _statuses(r.statuses),
                 "content type": _content_types(r.content_types),
                 "bytes": "?" if r.bytes is None else human_bytes(r.bytes),
@@ -455,7 +467,7 @@ def render_table(inspection: Inspection, width: int = WIDTH) -> str:
     widths["path"] = min(widths["path"], max(24, width - others))
     lines = [_line(headers, {h: h for h in headers}, widths)] if every else ["no HTTP exchanges"]
     for host in hosts:
-        lines.append(_fit(f"{host} ({sum(r.count for r in by_host[host])})", width))
+        lines.append(_fit(safe(f"{host} ({sum(r.count for r in by_host[host])})"), width))
         lines += [_line(headers, c, widths) for c in cells[host]]
     lines += ["", *_file_lines(inspection.files), _totals(inspection)]
     return "\n".join(lines) + "\n"
@@ -503,14 +515,14 @@ def human_bytes(n: int) -> str:
 
 def _file_lines(files: list[FileSummary]) -> list[str]:
     listed = files if len(files) <= _FILES_LISTED else [f for f in files if f.status != "ok"]
-    name_width = min(max([len(f.file) for f in listed] or [0]), 48)
+    name_width = min(max([len(safe(f.file)) for f in listed] or [0]), 48)
     lines = []
     for f in listed:
         what = [_plural(f.exchanges, "exchange")] if f.status != "skipped" else []
         if f.skipped_entries:
             kinds = ", ".join(f"{n} {kind}" for kind, n in sorted(f.skipped_entries.items()))
             what.append(f"not HTTP: {kinds}")
-        text = f"  {_fit(f.file, name_width, keep_end=True):<{name_width}}  {f.format or '-':<4}  {f.status:<7}"
+        text = f"  {_fit(safe(f.file), name_width, keep_end=True):<{name_width}}  {f.format or '-':<4}  {f.status:<7}"
         lines.append((text + "  " + "; ".join(what + ([f.error] if f.error else []))).rstrip())
     if hidden := len(files) - len(listed):
         lines.append(f"  … and {hidden} more files, all ok")

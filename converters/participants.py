@@ -74,6 +74,6 @@ def assign(
         if pid is not None and key is not None:
             pid = pseudonym(pid, key)
         assigned.append(
-            replace(inp, participant_id=pid, error=error, source_file=redaction.source_file(inp.name, key))
+            replace(inp, participant_id=pid, error=inp.error or error, source_file=redaction.source_file(inp.name, key))
         )
     return assigned

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
+import stat
 import tempfile
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -24,11 +26,13 @@ import polars as pl
 
 from . import devices, generic, limits, redaction, saved, spill, views
 from .spill import Part
-from .captures import CaptureError, Exchange, Skipped, detect_format, read_capture, reading_cost
+from .captures import (
+    CaptureError, Exchange, Skipped, claims_capture, detect_format, no_response_reason, read_capture, reading_cost,
+)
 from .captures.archives import ArchiveError, ArchiveMember, archive_kind, members, not_a_capture
 from .captures.pipe import Decoded, NotDevice, read_capture_beside
 from .captures.sniff import loads_json
-from .dedupe import FILE_INDEX, Losses, dedupe
+from .dedupe import COPIES, FILE_INDEX, dedupe, losses, reconcile
 from .digest import sha256_or_none
 from .hosts import BodyWanted, host_matches
 from .parallel import Executor, executor
@@ -82,6 +86,7 @@ class FileReport:
     not_device: int = 0
     unrecognised_hosts: Counter[str] = field(default_factory=Counter)
     skipped_entries: Counter[str] = field(default_factory=Counter)  # entries that are not HTTP: "tcp", "malformed"…
+    no_response: Counter[str] = field(default_factory=Counter)  # of the exchanges, those without a response: why
     rows: Counter[str] = field(default_factory=Counter)  # table -> rows decoded (before de-duplication)
     duplicates: Counter[str] = field(default_factory=Counter)  # table -> copies dropped, identical to the one kept
     conflicts: Counter[str] = field(default_factory=Counter)  # table -> copies dropped that differ from the one kept
@@ -101,7 +106,7 @@ class FileReport:
     # the run's (participant ids): every other field holds captured text, which must be `Safe` (a field added
     # later is one of those until named here).
     OWN = frozenset({"participant_id", "format", "sha256", "status", "read_as", "device_responses", "http_errors",
-                     "skipped_entries", "rows", "duplicates", "conflicts"})
+                     "skipped_entries", "no_response", "rows", "duplicates", "conflicts"})
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> FileReport:
@@ -117,10 +122,13 @@ class FileReport:
         return cls(**fields)
 
     def as_dict(self) -> dict[str, Any]:
+        """Every field; `duplicates` and `conflicts` name the same tables, every one the file has rows in among them."""
         for k, value in self.__dict__.items():
             if k not in self.OWN:
                 redaction.require(value, f"report field {k}")
-        return {k: ({str(n): c for n, c in sorted(v.items())} if isinstance(v, Counter) else v)
+        tables = dict.fromkeys([*self.rows, *self.duplicates, *self.conflicts], 0)
+        return {k: ({str(n): c for n, c in sorted(({**tables, **v} if k in ("duplicates", "conflicts") else v).items())}
+                    if isinstance(v, Counter) else v)
                 for k, v in self.__dict__.items()}
 
 
@@ -132,6 +140,7 @@ class Conversion:
 
     files: list[FileReport]
     tables: dict[str, spill.Frame]
+    copies: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=COPIES))  # see `dedupe.COPIES`
 
     @property
     def duplicates(self) -> Counter[str]:
@@ -169,26 +178,34 @@ FileRows = dict[str, list[Part] | pl.DataFrame]  # a file's rows: a table's part
 
 
 GLOB_CHARS = frozenset("*?[")
+_UNDECODABLE = re.compile("[\udc80-\udcff]")
+
+
+def text_name(name: str) -> str:
+    """A path as the operating system gave it (Python holds the bytes of a name that are not UTF-8 as surrogates), as
+    text written to outputs (`source_file`): unchanged when it is UTF-8; else each byte that is not UTF-8 as `\\xNN`
+    and each backslash doubled, so that the bytes can be told back: `caf\\xe9.har` is the name `caf` 0xE9 `.har`."""
+    if not _UNDECODABLE.search(name):
+        return name
+    return _UNDECODABLE.sub(lambda m: f"\\x{ord(m.group()) - 0xDC00:02x}", name.replace("\\", "\\\\"))
 
 
 def collect_inputs(paths: Iterable[Path], exclude: Path | None = None) -> list[Input]:
     """Files named; files found below folders named (recursively, sorted, hidden files left out), named relative
-    to the folder's parent (`study/p07/a.har`); and what globs the shell did not expand (`'captures/*.har'`)."""
+    to the folder's parent (`study/p07/a.har`); and what globs the shell did not expand (`'captures/*.har'`). A
+    folder that cannot be read is an input that fails with the reason (never passed over in silence); a named pipe
+    named (`<(cat x.har)`) is to be read once (`spooled`), a device or socket is refused."""
     inputs: list[Input] = []
     excluded = exclude.resolve() if exclude else None
     for p in paths:
         if not p.exists() and GLOB_CHARS & set(str(p)):
             anchor = Path(p.anchor) if p.is_absolute() else Path()
             matched = sorted(anchor.glob(str(p.relative_to(anchor)) if p.is_absolute() else str(p)))
-            inputs += [Input(m, str(m), explicit=True) for m in matched if m.is_file()]
+            inputs += [Input(m, text_name(str(m)), explicit=True) for m in matched if m.is_file()]
         elif p.is_dir():
-            for f in sorted(p.rglob("*")):
-                rel = f.relative_to(p)
-                if f.is_file() and not any(part.startswith(".") for part in rel.parts):
-                    if excluded is None or excluded not in f.resolve().parents:
-                        inputs.append(Input(f, str(Path(p.resolve().name) / rel), explicit=False))
+            inputs += _folder_inputs(p, excluded)
         else:
-            inputs.append(Input(p, str(p), explicit=True))
+            inputs.append(Input(p, text_name(str(p)), explicit=True, error=_special_file(p)))
     return [member for inp in inputs for member in archive_members(inp)]
 
 
@@ -197,6 +214,8 @@ def archive_members(inp: Input) -> list[Input]:
     found as files in a folder are; the input itself if it is no archive. An archive that cannot be listed, or is
     past a limit, is one failed input; a member refused (an unsafe name, past a limit) a failed one, a link a
     skipped one."""
+    if inp.error or is_pipe(inp.path):  # (a pipe is read once, later: never opened here)
+        return [inp]
     try:
         kind = archive_kind(inp.path) if isinstance(inp.path, Path) else None
     except OSError:
@@ -217,14 +236,75 @@ def archive_members(inp: Input) -> list[Input]:
     ]
 
 
+def _folder_inputs(folder: Path, excluded: Path | None) -> list[Input]:
+    """The files below `folder` (sorted, hidden ones and `excluded` left out), and its sub-folders that cannot be
+    read, each an input that fails."""
+    found: list[tuple[Path, str | None]] = []
+    top = Path(folder.resolve().name)
+
+    def unreadable(error: OSError) -> None:
+        found.append((Path(error.filename), f"cannot read the folder: {error.strerror or error}"))
+
+    for root, dirs, files in os.walk(folder, onerror=unreadable):
+        here = Path(root)
+        dirs[:] = [d for d in dirs if not d.startswith(".")
+                   and (excluded is None or (here / d).resolve() != excluded)]
+        found += [(here / f, None) for f in files if not f.startswith(".") and (here / f).is_file()]
+    return [Input(f, text_name(str(top / f.relative_to(folder))), explicit=False, error=error)
+            for f, error in sorted(found)]
+
+
+def _special_file(path: Path) -> str | None:
+    """Why a path named on the command line is not read as a file: a device or a socket (a named pipe is read
+    once, see `spooled`); None for a file, a pipe, or what cannot be looked at (reading it says why)."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return None
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device, not a capture file: not read"
+    if stat.S_ISSOCK(mode):
+        return "a socket, not a capture file: not read"
+    return None
+
+
+def is_pipe(path: Path) -> bool:
+    try:
+        return stat.S_ISFIFO(path.stat().st_mode)
+    except OSError:
+        return False
+
+
+def spooled(inp: Input, folder: Path) -> Input:
+    """An input that is a pipe (`<(cat x.har)`, a named pipe) read once into `folder`, as `-` is: readers look at a
+    capture's first bytes, then read it from its start. A named pipe nothing writes into fails with that reason
+    rather than waiting for ever."""
+    try:
+        fd = os.open(inp.path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError as e:
+        return replace(inp, error=f"cannot read the file: {e.strerror or e}")
+    with os.fdopen(fd, "rb", buffering=0) as pipe:
+        try:
+            first = pipe.read(1 << 16)
+        except BlockingIOError:  # a writer, nothing written yet
+            first = b""
+        else:
+            if not first:
+                return replace(inp, error="a named pipe that nothing writes into: not read")
+        os.set_blocking(fd, True)
+        spool_fd, name = tempfile.mkstemp(prefix="pipe-", suffix=".capture", dir=folder)
+        with os.fdopen(spool_fd, "wb") as spool:
+            spool.write(first)
+            shutil.copyfileobj(pipe, spool, 1 << 20)
+    return replace(inp, path=Path(name))
+
+
 def spool_stdin(stream: BinaryIO, folder: Path) -> Input:
     """A capture piped in on standard input, saved to `folder` (readers need to seek) and named `<stdin>`."""
     fd, name = tempfile.mkstemp(prefix="stdin-", suffix=".capture", dir=folder)
     with os.fdopen(fd, "wb") as f:
         shutil.copyfileobj(stream, f, 1 << 20)
     return Input(Path(name), "<stdin>", explicit=True)
-
-
 
 
 def convert(
@@ -253,10 +333,12 @@ def update(
     debug: bool = False,
     spill_dir: Path | None = None,
     scheduler: str | None = None,
+    previous_copies: pl.DataFrame | None = None,
 ) -> tuple[Conversion, list[Input]]:
     """Add to an earlier run: inputs whose name and SHA-256 it already converted are skipped (their rows and
-    reports kept), the others converted and merged in, duplicates removed across old and new. Returns the
-    conversion and the inputs skipped."""
+    reports kept), the others converted and merged in, duplicates removed across old and new, and counted as one
+    run over all inputs would, given the earlier run's `copies.parquet` (`previous_copies`; None: an output without
+    one, whose counts are added to). Returns the conversion and the inputs skipped."""
     done = {f.file: f.sha256 for f in previous_files if f.status != "failed"}
     skipped = [
         i for i in inputs
@@ -270,19 +352,26 @@ def update(
                           for n, slices in previous_tables.items()}, spill_dir, ex)
         reports, parts = convert_files(todo, progress, jobs, debug, spill_dir, ex)
         reports = [f for f in previous_files if f.file not in redone] + reports
-        return combine(reports, _joined([kept, parts]), spill_dir, ex), skipped
+        if previous_copies is not None:  # a record whose kept copy is converted again is noted anew
+            orphans = previous_copies.filter(pl.col("kept") & pl.col("source_file").is_in(redone))
+            previous_copies = previous_copies.join(orphans.select("table", "record"), on=["table", "record"],
+                                                   how="anti").filter(~pl.col("source_file").is_in(redone))
+        return combine(reports, _joined([kept, parts]), spill_dir, ex, previous_copies), skipped
 
 
 def merge(
-    outputs: list[tuple[dict[str, list[pl.LazyFrame]], list[FileReport]]],
+    outputs: list[tuple[dict[str, list[pl.LazyFrame]], list[FileReport], pl.DataFrame | None]],
     spill_dir: Path | None = None,
     jobs: int = 1,
     scheduler: str | None = None,
 ) -> Conversion:
-    """Combine the tables and reports of several runs (e.g. shards of one archive) as if they were one run."""
+    """Combine the tables, reports and `copies.parquet` of several runs (e.g. shards of one archive) as if they were
+    one run (an output without copies noted has its counts added to instead)."""
+    copies = [c for _, _, c in outputs]
     with executor(jobs, scheduler) as ex:
-        parts = [_taken_in(tables, spill_dir, ex) for tables, _ in outputs]
-        return combine([f for _, files in outputs for f in files], _joined(parts), spill_dir, ex)
+        parts = [_taken_in(tables, spill_dir, ex) for tables, _, _ in outputs]
+        earlier = None if any(c is None for c in copies) else pl.concat(copies) if copies else None
+        return combine([f for _, files, _ in outputs for f in files], _joined(parts), spill_dir, ex, earlier)
 
 
 def _taken_in(tables: dict[str, list[pl.LazyFrame]], spill_dir: Path | None, ex: Executor) -> dict[str, list[Part]]:
@@ -291,7 +380,7 @@ def _taken_in(tables: dict[str, list[pl.LazyFrame]], spill_dir: Path | None, ex:
     slices = [(name, s) for name, table in tables.items() if name in TABLES for s in table]
     spill_dir = spill_dir and spill_dir.absolute()
     here = Executor(ex.jobs if ex.local else os.cpu_count() or 1)
-    done = here.map(_slice_part, [(s, TABLES[name].key, spill_dir) for name, s in slices])
+    done = here.map(_slice_part, [(name, s, TABLES[name].key, spill_dir) for name, s in slices])
     parts: dict[str, list[Part]] = {}
     for (name, _), (_, part) in zip(slices, sorted(done, key=lambda d: d[0])):
         if part.height:
@@ -299,9 +388,11 @@ def _taken_in(tables: dict[str, list[pl.LazyFrame]], spill_dir: Path | None, ex:
     return parts
 
 
-def _slice_part(task: tuple[pl.LazyFrame, tuple[str, ...], Path | None]) -> Part:
-    rows, key, folder = task
-    return Part.of(rows.collect(engine="in-memory"), key, folder)
+def _slice_part(task: tuple[str, pl.LazyFrame, tuple[str, ...], Path | None]) -> Part:
+    """A slice of an earlier run's table, through the redaction policy again (that run's databack may have been
+    older: what this policy wrote is left as it is)."""
+    name, rows, key, folder = task
+    return Part.of(redaction.earlier_rows(name, rows.collect(engine="in-memory")), key, folder)
 
 
 def _joined(runs: list[dict[str, list]]) -> dict[str, list]:
@@ -367,10 +458,16 @@ def convert_files(
 
 
 def combine(
-    reports: list[FileReport], parts: dict[str, list], spill_dir: Path | None = None, ex: Executor | None = None
+    reports: list[FileReport],
+    parts: dict[str, list],
+    spill_dir: Path | None = None,
+    ex: Executor | None = None,
+    earlier_copies: pl.DataFrame | None = None,
 ) -> Conversion:
     """Rows of files (new, or kept from earlier runs and shards) as one de-duplicated set of tables; the copies
-    dropped are added to each file's report. Ties between copies captured at the same time go to the file whose
+    dropped are counted in each file's report, from the copies noted here and by the earlier runs
+    (`earlier_copies`: `dedupe.reconcile`), as one run would count them (without them, added to the counts
+    each report has). Ties between copies captured at the same time go to the file whose
     name sorts last, however the files were listed, sharded or added. Each table (with a group: the group's tables
     together) is cut into ranges of its key, reduced each on its own, `ex`'s tasks at a time; a table bigger than
     what fits in `spill.HOLD_ROWS` comes back as `spill.Sorted` pieces in `spill_dir`."""
@@ -397,27 +494,30 @@ def combine(
                       for name in names}
             tasks.append(Reduce(slices, prefix, edges[r], edges[r + 1], indexes, folder))
     results = [result for _, result in sorted(ex.map(reduce_range, tasks), key=lambda d: d[0])]
-    losses = Losses()
     pieces: dict[str, list] = {}
     for result in results:
-        losses.add(result.losses)
         for name, rows in result.tables.items():
             pieces.setdefault(name, []).append(rows)
+    copies = pl.concat([pl.DataFrame(schema=COPIES), *(r.copies for r in results)])
+    copies = copies if earlier_copies is None else reconcile(earlier_copies, copies)
+    counted = losses(copies)
     others = {}
     for name in sorted(n for n in parts if n not in TABLES):
         others[name], dropped = generic.dedupe(pl.concat(parts[name], how="diagonal_relaxed"))
         for source_file, n in dropped.iter_rows():
-            losses.duplicates[source_file][name] += n
+            counted.duplicates[source_file][name] += n
     for report in reports:
-        report.duplicates.update(losses.duplicates[report.file])
-        report.conflicts.update(losses.conflicts[report.file])
+        if earlier_copies is not None:  # every copy is in `copies`: counted anew
+            report.duplicates, report.conflicts = Counter(), Counter()
+        report.duplicates.update(counted.duplicates[report.file])
+        report.conflicts.update(counted.conflicts[report.file])
     ordered: dict[str, spill.Frame] = {}
     for name in TABLES:
         ranges = [p for p in pieces.get(name, ()) if isinstance(p, Path) or p.height]
         if ranges:
             ordered[name] = spill.Sorted(tuple(ranges)) if isinstance(ranges[0], Path) else pl.concat(ranges)
     ordered |= views.derive(ordered)  # written with the tables they come from
-    return Conversion(reports, ordered | others)
+    return Conversion(reports, ordered | others, copies)
 
 
 @dataclass(frozen=True)
@@ -435,7 +535,7 @@ class Reduce:
 @dataclass(frozen=True)
 class Reduced:
     tables: dict[str, pl.DataFrame | Path]  # the range, de-duplicated and sorted, or where it was written
-    losses: Losses
+    copies: pl.DataFrame  # `dedupe.COPIES` of the records seen more than once
 
 
 def reduce_range(task: Reduce) -> Reduced:
@@ -447,129 +547,147 @@ def reduce_range(task: Reduce) -> Reduced:
         rows = [part.read(start, stop) for part, start, stop in slices]
         df = pl.concat(rows) if rows else pl.DataFrame(schema=TABLES[name].schema)
         frames[name] = df.filter(in_range).with_columns(file_index.alias(FILE_INDEX))
-    tables, losses = dedupe(frames)
+    tables, copies = dedupe(frames)
     out = {}
     for name, df in tables.items():
         df = df.drop(FILE_INDEX)
         out[name] = df if task.folder is None or df.is_empty() else spill.Sorted.written([df], task.folder).pieces[0]
-    return Reduced(out, losses)
+    return Reduced(out, copies)
 
 
 class RowBuffer:
-    """One file's rows per table, gathered as columns (rows and blocks) or frames (columnar decoding), and turned
-    into polars frames of the table's schema every `BATCH` rows."""
+    """One file's rows per table, gathered as columns and turned into polars frames of the table's schema every
+    `BATCH` rows (or once the exchanges buffered hold `HELD_BYTES` of bodies), all tables at once. An exchange whose
+    rows a frame cannot hold (a value too big for its column, of the wrong type) is taken out of every table by
+    itself: its `undo` gives the rows that stand for it instead (a reject), and the others are kept. Decoders' frames
+    (columnar decoding: already of the table's types) are kept as they come, their provenance added at the flush."""
 
     BATCH = 10_000
+    HELD_BYTES = 64 << 20
 
     def __init__(self, spill_dir: Path | None = None) -> None:
         self._columns: dict[str, dict[str, list]] = {}  # table -> column (provenance included) -> values
-        self._staged: dict[str, list[pl.DataFrame]] = {}  # table -> frames of its rows in order, not yet a batch
+        self._added: list[_Added] = []  # the exchanges whose rows are in `_columns`, in order
         self._decoded: dict[str, tuple[list[pl.DataFrame], dict[str, list]]] = {}  # table -> decoders' frames
-        # (in the table's row schema) not yet staged, and their provenance as columns
-        self._pending: Counter[str] = Counter()  # table -> rows in `_columns` and `_staged`
+        # not yet flushed, and their provenance as columns
+        self._buffered = self._held_bytes = 0
         self._frames: dict[str, list[pl.DataFrame]] = {}
         self._spilled: dict[str, list[Part]] = {}  # table -> parts written to `spill_dir`
         self._spill_dir = spill_dir
         self._held = 0  # rows in `_frames`
+        self._flushing = False
 
-    def add(self, rows: Rows, provenance: dict[str, Any]) -> Counter[str]:
+    def add(
+        self, rows: Rows, provenance: dict[str, Any], undo: Callable[[str], Rows] | None = None, held_bytes: int = 0
+    ) -> Counter[str]:
         """Add the rows of one exchange, all with the same provenance; returns how many went into each table.
-        Captured text must have passed the redaction policy: `source_file` is `Safe`, a reject row a `SafeRow`."""
+        Captured text must have passed the redaction policy: `source_file` is `Safe`, a reject row a `SafeRow`.
+        `undo(reason)` is called if the exchange's rows cannot be built into frames: it gives the rows to add instead
+        (`held_bytes`: what keeping it until then holds in memory)."""
         redaction.require(provenance["source_file"], "source_file")
+        if (self._buffered >= self.BATCH or self._held_bytes >= self.HELD_BYTES) and not self._flushing:
+            self._flush()  # before the exchange is added: `undo` is never called while its caller is still counting
         counts: Counter[str] = Counter()
-        listed: Counter[str] = Counter()  # rows of `counts` added to `_columns`
-        for table, row in rows:
-            if table == "rejects" and not isinstance(row, SafeRow):
-                raise redaction.Unredacted("rejects rows are made by redaction.reject_row")
-            if isinstance(row, Frame):
-                if listed[table]:  # the rows before it first, in order
-                    self._add_provenance(table, listed.pop(table), provenance)
-                self._stage_columns(table)
-                frames, given = self._decoded.get(table) or self._decoded.setdefault(table, ([], _empty_provenance()))
-                frames.append(row.frame)
-                for name, value in provenance.items():
-                    given[name].extend(repeat(value, row.height))
-                counts[table] += row.height
-                continue
-            if table in self._decoded:
-                self._stage_decoded(table)
-            columns = self._columns.get(table) or self._columns.setdefault(table, _empty_columns(table))
-            if isinstance(row, Block):
-                for name in ROW_COLUMNS[table]:
-                    values = row.columns.get(name)
-                    columns[name].extend(values if values is not None else repeat(None, row.height))
-                counts[table] += row.height
-                listed[table] += row.height
-            else:
-                for name in ROW_COLUMNS[table]:
-                    columns[name].append(row.get(name))
-                counts[table] += 1
-                listed[table] += 1
-        for table, n in listed.items():
-            self._add_provenance(table, n, provenance)
+        starts = {table: len(columns["source_entry"]) for table, columns in self._columns.items()}
+        frames_before = {table: len(frames) for table, (frames, _) in self._decoded.items()}
+        framed: Counter[str] = Counter()
+        try:
+            for table, row in rows:
+                if table == "rejects" and not isinstance(row, SafeRow):
+                    raise redaction.Unredacted("rejects rows are made by redaction.reject_row")
+                if isinstance(row, Frame):
+                    self._decoded.setdefault(table, ([], _empty_provenance()))[0].append(row.frame)
+                    framed[table] += row.height
+                    continue
+                if table not in self._columns:
+                    self._columns[table], starts[table] = _empty_columns(table), 0
+                columns = self._columns[table]
+                if isinstance(row, Block):
+                    for name in ROW_COLUMNS[table]:
+                        values = row.columns.get(name)
+                        columns[name].extend(values if values is not None else repeat(None, row.height))
+                    counts[table] += row.height
+                else:
+                    for name in ROW_COLUMNS[table]:
+                        columns[name].append(row.get(name))
+                    counts[table] += 1
+        except BaseException:  # nothing of the exchange stays
+            self._truncate(starts)
+            for table, (frames, _) in self._decoded.items():
+                del frames[frames_before.get(table, 0):]
+            raise
         for table, n in counts.items():
-            self._pending[table] += n
-            if self._pending[table] >= self.BATCH:
-                self._flush(table)
-        return counts
+            columns = self._columns[table]
+            for name, value in provenance.items():
+                columns[name].extend(repeat(value, n))
+        for table, n in framed.items():
+            given = self._decoded[table][1]
+            for name, value in provenance.items():
+                given[name].extend(repeat(value, n))
+        if counts:
+            self._added.append(_Added({t: (starts[t], starts[t] + n) for t, n in counts.items()}, undo))
+            self._buffered += counts.total()
+            self._held_bytes += held_bytes
+        self._buffered += framed.total()
+        return counts + framed
 
-    def _add_provenance(self, table: str, n: int, provenance: dict[str, Any]) -> None:
-        columns = self._columns[table]
-        for name, value in provenance.items():
-            columns[name].extend(repeat(value, n))
+    def _truncate(self, lengths: dict[str, int]) -> None:
+        for table, columns in list(self._columns.items()):
+            for values in columns.values():
+                del values[lengths.get(table, 0):]
 
-    def _stage_columns(self, table: str) -> None:
-        """The rows gathered as columns become a frame, built a column at a time: a query to cast the times took as
-        long as building the frame, for the few rows a small capture has."""
-        columns = self._columns.pop(table, None)
-        if not columns or not columns["source_entry"]:
-            return
-        series = []
-        for name, dtype, is_time in BUFFER_COLUMNS[table]:
-            # strict: a value its column cannot hold is an error, never a silent null (decoders reject those first)
-            try:
-                column = pl.Series(name, columns[name], dtype, strict=True)
-            except TypeError as e:
-                raise ValueError(f"{table}: {e}") from None
-            series.append(column.cast(UTC_TIME) if is_time else column)
-        self._staged.setdefault(table, []).append(pl.DataFrame(series))
-
-    def _stage_decoded(self, table: str) -> None:
-        """The decoders' frames become one, with their provenance and times as UTC."""
-        frames, given = self._decoded.pop(table)
-        df = frames[0] if len(frames) == 1 else pl.concat(frames, rechunk=False)
-        columns = df.get_columns()
-        columns += [pl.Series(name, values, PROVENANCE_SCHEMA[name], strict=True) for name, values in given.items()]
-        by_name = {c.name: c for c in columns}
-        staged = []
-        for name, dtype, is_time in BUFFER_COLUMNS[table]:
-            column = by_name.get(name)
-            if column is None:  # a column the decoder left out is null
-                column = pl.Series(name, [None], dtype).new_from_index(0, df.height)
-            try:  # strict: a value its column cannot hold is an error, never a silent null
-                column = column.cast(dtype, strict=True)
-            except pl.exceptions.InvalidOperationError as e:
-                raise ValueError(f"{table}: {e}") from None
-            staged.append(column.cast(UTC_TIME) if is_time else column)
-        self._staged.setdefault(table, []).append(pl.DataFrame(staged))
-
-    def _flush(self, table: str) -> None:
-        """The table's rows not yet in a batch become one."""
-        if table in self._decoded:
-            self._stage_decoded(table)
-        self._stage_columns(table)
-        staged = self._staged.pop(table, [])
-        self._pending.pop(table, None)
-        if not staged:
-            return
-        df = staged[0] if len(staged) == 1 else pl.concat(staged)
-        if table != "rejects":  # whose rows the policy made whole
-            df = redaction.strict_frame(df)
-        self._frames.setdefault(table, []).append(df)
-        self._held += df.height
+    def _flush(self) -> None:
+        """The buffered rows of every table become frames. Should a table's frame fail, the exchanges whose rows
+        fail on their own are taken out (and their `undo` rows put in), and the frames built again."""
+        self._flushing = True
+        try:
+            frames = {table: _frame(table, columns) for table, columns in self._columns.items()}
+        except _Unbuildable:
+            self._take_out_failing()
+            frames = {table: _frame(table, columns) for table, columns in self._columns.items()}  # raises: a bug
+        finally:
+            self._flushing = False
+        decoded = [(table, _decoded_frame(table, *pieces)) for table, pieces in self._decoded.items()]
+        self._columns, self._added, self._buffered, self._held_bytes, self._decoded = {}, [], 0, 0, {}
+        for table, df in [*frames.items(), *decoded]:
+            self._frames.setdefault(table, []).append(df)
+            self._held += df.height
         if self._spill_dir is not None and self._held >= spill.SPILL_ROWS:
             for name in list(self._frames):
                 self._spill(name)
+
+    def _take_out_failing(self) -> None:
+        failing: dict[int, str] = {}  # index in `_added` -> reason
+        for i, added in enumerate(self._added):
+            for table, (start, stop) in added.spans.items():
+                columns = self._columns[table]
+                try:
+                    _frame(table, {name: values[start:stop] for name, values in columns.items()})
+                except _Unbuildable as e:
+                    failing[i] = str(e)
+                    break
+        if not failing:
+            return
+        added_before, columns = self._added, self._columns
+        self._columns, self._added, self._buffered = {}, [], 0
+        for i, added in enumerate(added_before):  # the rows of the others, each exchange's rows together as they were
+            if i in failing:
+                continue
+            for table, (start, stop) in added.spans.items():
+                target = self._columns.setdefault(table, _empty_columns(table))
+                begin = len(target["source_entry"])
+                for name, values in columns[table].items():
+                    target[name].extend(values[start:stop])
+                added.spans[table] = (begin, begin + stop - start)
+            self._added.append(added)
+            self._buffered += sum(stop - start for start, stop in added.spans.values())
+        for i, reason in failing.items():
+            added = added_before[i]
+            if added.undo is None:  # rows made to stand for an exchange (a reject) that no frame holds: a bug
+                raise ValueError(f"rows no frame holds: {reason}")
+            table, (start, _) = next(iter(added.spans.items()))
+            provenance = {name: columns[table][name][start] for name in PROVENANCE_SCHEMA}
+            self.add(added.undo(reason), provenance)
 
     def _spill(self, table: str) -> None:
         part = Part.of(pl.concat(self._frames.pop(table)), TABLES[table].key, self._spill_dir)
@@ -579,14 +697,57 @@ class RowBuffer:
     def parts(self) -> dict[str, list[Part]]:
         """Every table's rows as parts, in the order of the rows: written to disk once they passed `SPILL_ROWS`,
         and what is left too if it is `spill.PART_ROWS` or more; else in memory."""
-        for table in list(self._pending):
-            self._flush(table)
+        if self._columns or self._decoded:
+            self._flush()
         for table in list(self._frames):
             rows = sum(df.height for df in self._frames[table])
             if table in self._spilled or rows >= spill.PART_ROWS and self._spill_dir is not None:
                 self._spill(table)
         memory = {name: [Part.of(pl.concat(dfs), TABLES[name].key)] for name, dfs in self._frames.items()}
         return {name: self._spilled.get(name, []) + memory.get(name, []) for name in {**self._spilled, **memory}}
+
+
+@dataclass(slots=True)
+class _Added:
+    """The rows one exchange added to a `RowBuffer`: per table, their span in its columns."""
+
+    spans: dict[str, tuple[int, int]]
+    undo: Callable[[str], Rows] | None
+
+
+class _Unbuildable(ValueError):
+    """A column of a table could not be built from the values buffered for it."""
+
+
+def _frame(table: str, columns: dict[str, list]) -> pl.DataFrame:
+    """The buffered rows of `table` as a frame, built a column at a time: a query to cast the times took as long as
+    building the frame, for the few rows a small capture has. Raises `_Unbuildable` naming the column (never the
+    value, which is captured data) where a value is one its column cannot hold: strict, never a silent null."""
+    series = []
+    for name, dtype, is_time in BUFFER_COLUMNS[table]:
+        try:
+            column = pl.Series(name, columns[name], dtype, strict=True)
+            series.append(column.cast(UTC_TIME) if is_time else column)
+        except Exception as e:
+            raise _Unbuildable(f"a value that {table}.{name} ({dtype}) cannot hold ({type(e).__name__})") from None
+    df = pl.DataFrame(series)
+    return df if table == "rejects" else redaction.strict_frame(df)  # rejects: rows the policy made whole
+
+
+def _decoded_frame(table: str, frames: list[pl.DataFrame], provenance: dict[str, list]) -> pl.DataFrame:
+    """Decoders' frames of `table` as one of the buffer's: with their provenance, times as UTC, a column the decoders
+    left out null; strict, as `_frame`."""
+    df = frames[0] if len(frames) == 1 else pl.concat(frames, rechunk=False)
+    given = {c.name: c for c in df.get_columns()}
+    given |= {name: pl.Series(name, values, PROVENANCE_SCHEMA[name], strict=True) for name, values in provenance.items()}
+    series = []
+    for name, dtype, is_time in BUFFER_COLUMNS[table]:
+        column = given.get(name)
+        if column is None:
+            column = pl.Series(name, [None], dtype).new_from_index(0, df.height)
+        column = column.cast(dtype, strict=True)
+        series.append(column.cast(UTC_TIME) if is_time else column)
+    return redaction.strict_frame(pl.DataFrame(series))
 
 
 def _empty_provenance() -> dict[str, list]:
@@ -606,7 +767,7 @@ def convert_file(
     rows beyond `spill.SPILL_ROWS` are written there; `spill.SpillFailed` (a full disk) stops the run."""
     try:
         with limits.applied(inp.limits):
-            return _convert_file(inp, separate_reader, spill_dir)
+            return _convert_file(inp, separate_reader, spill_dir, debug)
     except spill.SpillFailed:
         raise  # not this file's fault: the run stops
     except Exception as e:
@@ -617,27 +778,29 @@ def convert_file(
 
 
 def _convert_file(
-    inp: Input, separate_reader: bool, spill_dir: Path | None
+    inp: Input, separate_reader: bool, spill_dir: Path | None, debug: bool = False
 ) -> tuple[FileReport, FileRows]:
     report = FileReport(inp.source_file, participant_id=inp.participant_id)
     if inp.error or inp.skip:
         report.status, report.error = "failed" if inp.error else "skipped", redaction.message(inp.error or inp.skip)
         return report, {}
     if separate_reader:  # the reading process takes the hash as it reads
-        frames = _read_file(inp, report, separate_reader, spill_dir)
+        frames = _read_file(inp, report, separate_reader, spill_dir, debug)
         report.sha256 = report.sha256 or sha256_or_none(inp.path)  # (unless the file was not read there)
         return report, frames
     with ThreadPoolExecutor(1) as hashing:  # the hash is taken beside the parse: hashlib lets go of the GIL
         digest = hashing.submit(sha256_or_none, inp.path)
-        frames = _read_file(inp, report, separate_reader, spill_dir)
+        frames = _read_file(inp, report, separate_reader, spill_dir, debug)
         report.sha256 = digest.result()  # None if unreadable now, though read above: the next run converts it again
     return report, frames
 
 
 def _read_file(
-    inp: Input, report: FileReport, separate_reader: bool, spill_dir: Path | None
+    inp: Input, report: FileReport, separate_reader: bool, spill_dir: Path | None, debug: bool = False
 ) -> FileRows:
     rows, others = RowBuffer(spill_dir), generic.GenericRecords()
+    unreadable: Counter[str] = Counter()  # entries not read at all: reason -> count
+    troubles: Counter[str] = Counter()  # device responses rejected for damage or failures: reason -> count
     try:
         report.size_bytes = inp.path.stat().st_size
         report.format = detect_format(inp.path)
@@ -646,7 +809,7 @@ def _read_file(
         return {}
     if report.format is None:
         reason = not_a_capture(inp.path, report.size_bytes)
-        report.status, report.error = ("failed" if inp.explicit else "skipped"), redaction.message(reason)
+        report.status, report.error = ("failed" if claims_capture(inp) else "skipped"), redaction.message(reason)
         return {}
     try:
         limited: Counter[str] = Counter()  # exchanges and entries over a limit, by the limit's reason
@@ -666,20 +829,29 @@ def _read_file(
                 unknown_shapes += _convert_saved(inp, report, rows, limited)
             elif isinstance(item, Exchange):
                 report.exchanges += 1
-                unknown_shapes += _route_exchange(item, inp, report, rows, others, limited=limited)
+                if item.status is None:
+                    report.no_response[no_response_reason(item.error)] += 1
+                unknown_shapes += _route_exchange(
+                    item, inp, report, rows, others, troubles, limited=limited, debug=debug
+                )
             elif isinstance(item, Decoded):
                 report.exchanges += 1
+                if item.exchange.status is None:
+                    report.no_response[no_response_reason(item.exchange.error)] += 1
                 unknown_shapes += _route_exchange(
-                    item.exchange, inp, report, rows, others, (item.problem, item.rows), limited
+                    item.exchange, inp, report, rows, others, troubles, (item.problem, item.rows), limited, debug
                 )
             elif isinstance(item, NotDevice):  # counted by the reading process: what `_route_exchange` would do
                 report.exchanges += item.hosts.total()
                 report.not_device += item.hosts.total()
+                report.no_response.update(item.no_response)
                 report.unrecognised_hosts.update({redaction.host(h): n for h, n in item.hosts.items()})
             elif isinstance(item, Skipped):
                 report.skipped_entries[item.kind] += 1
                 if item.reason and limits.names_a_limit(item.reason):
                     limited[item.reason] += 1
+                elif item.reason:
+                    unreadable[item.reason] += 1
             elif isinstance(item, CaptureError):
                 if item.entries_read == 0 and report.exchanges == 0 and not report.skipped_entries:
                     report.status = "failed"
@@ -692,7 +864,9 @@ def _read_file(
     else:
         _note_unknown_shapes(report, unknown_shapes)
         _note_limits(report, limited)
-    return rows.parts() | generic.frames(others)
+    tables = rows.parts() | generic.frames(others)  # (rows no frame holds are rejected while building them)
+    _note_troubles(report, unreadable, troubles)
+    return tables
 
 
 def _note_unknown_shapes(report: FileReport, count: int) -> None:
@@ -718,27 +892,57 @@ def _route_exchange(
     report: FileReport,
     rows: RowBuffer,
     others: generic.GenericRecords,
+    troubles: Counter[str],
     predecoded: tuple[str | None, list] | None = None,
     limited: Counter[str] | None = None,
+    debug: bool = False,
 ) -> bool:
     """Count the exchange in its report category; a device response goes into `rows` (decoded here, or as
     `predecoded` by the reading process), a rejected one into the `rejects` table (one over a limit counted in
-    `limited` too). True for a device response rejected because its shape is not one databack knows."""
+    `limited` too). True for a device response rejected because its shape is not one databack knows. Whatever goes
+    wrong in the exchange (a damaged entry, a value no column holds, a bug of databack's) rejects it alone, its
+    reason counted in `troubles` (with `debug`, a bug raises, for its traceback)."""
     provenance = {
         "participant_id": inp.participant_id,
         "source_file": inp.source_file,
         "source_entry": ex.source_entry,
         "captured_at": datetime_us(ex.captured_at),
     }
+    try:
+        return _route(ex, inp, report, rows, others, troubles, provenance, predecoded, limited)
+    except spill.SpillFailed:
+        raise  # not this exchange's fault: the run stops
+    except Exception as e:
+        if debug:
+            raise
+        reason = f"databack failed on this exchange ({type(e).__name__})"
+        troubles[reason] += 1
+        rows.add([("rejects", _reject_row(_endpoint_name(ex), ex, reason, ex.body))], provenance)
+        report.rejects += 1
+        return False
+
+
+def _route(
+    ex: Exchange,
+    inp: Input,
+    report: FileReport,
+    rows: RowBuffer,
+    others: generic.GenericRecords,
+    troubles: Counter[str],
+    provenance: dict[str, Any],
+    predecoded: tuple[str | None, list] | None,
+    limited: Counter[str] | None,
+) -> bool:
+    """`_route_exchange`, which is called again should this raise: nothing is counted before all else is done."""
     m = devices.match(ex.host, ex.method, ex.path)
     if m is None:
         try:
             payload = _generic_payload(ex, inp)
         except limits.LimitHit as e:  # a response of a host chosen for generic export, over a limit
             table = generic.table_name(ex.host, ex.path)
-            report.rejects += 1
             row = redaction.reject_row(table, ex.method, ex.host, ex.path, ex.status, str(e), None)
             rows.add([("rejects", row)], provenance)
+            report.rejects += 1
             if limited is not None:
                 limited[str(e)] += 1
             return False
@@ -747,8 +951,9 @@ def _route_exchange(
             others.add(table, redaction.generic_payload(payload), provenance)
             report.generic_responses[table] += 1
             return False
+        host = redaction.host(ex.host)
         report.not_device += 1
-        report.unrecognised_hosts[redaction.host(ex.host)] += 1
+        report.unrecognised_hosts[host] += 1
         return False
     ep = m.endpoint
     if ep is None:
@@ -760,18 +965,74 @@ def _route_exchange(
     if ex.status is not None and not 200 <= ex.status < 300:
         report.http_errors[str(ex.status)] += 1
         return False
-    problem, decoded = predecoded or devices.decode(ex, m)
+    if ex.damaged:  # the capture's entry itself is damaged: what is left of it is not decoded
+        problem, decoded = f"damaged entry: {ex.damaged}", []
+    else:
+        problem, decoded = predecoded or devices.decode(ex, m)
     if problem is not None:
+        rows.add([("rejects", _reject_row(ep.name, ex, problem, devices.read_body(ex, ep.reads)))], provenance)
         report.rejects += 1
+        if ex.damaged:
+            troubles[problem] += 1
         if limited is not None and limits.names_a_limit(problem):
             limited[problem] += 1
-        body = devices.read_body(ex, ep.reads)
-        row = redaction.reject_row(ep.name, ex.method, ex.host, ex.path, ex.status, problem, body)
-        rows.add([("rejects", row)], provenance)
         return isinstance(problem, devices.UnknownShape)
+
+    def undo(reason: str) -> Rows:  # the rows fit no frame: the response is rejected after all
+        report.device_responses.subtract({ep.name: 1})
+        report.rows.subtract(counts)
+        report.device_responses, report.rows = +report.device_responses, +report.rows  # (drops the zeros)
+        report.rejects += 1
+        troubles[reason] += 1
+        return [("rejects", _reject_row(ep.name, ex, reason, devices.read_body(ex, ep.reads)))]
+
+    held = len(ex.body or b"") + len(ex.request_body or b"")
+    counts = rows.add(decoded, provenance, undo, held)
     report.device_responses[ep.name] += 1
-    report.rows.update(rows.add(decoded, provenance))
+    report.rows.update(counts)
     return False
+
+
+def _reject_row(endpoint: str, ex: Exchange, reason: str, body: bytes | None) -> SafeRow:
+    """The exchange's `rejects` row; without its body where the policy cannot take that in."""
+    try:
+        return redaction.reject_row(endpoint, ex.method, ex.host, ex.path, ex.status, reason, body)
+    except Exception:
+        return redaction.reject_row(endpoint, ex.method, ex.host, ex.path, ex.status, reason, None)
+
+
+def _endpoint_name(ex: Exchange) -> str:
+    """The name of the endpoint the exchange is a response of, "-" where none (or that cannot be told)."""
+    try:
+        m = devices.match(ex.host, ex.method, ex.path)
+    except Exception:
+        return "-"
+    return m.endpoint.name if m is not None and m.endpoint is not None else "-"
+
+
+def _note_troubles(report: FileReport, unreadable: Counter[str], troubles: Counter[str]) -> None:
+    """A file where single entries could not be read, or device responses were rejected for damage or a failure of
+    databack's, is `partial` (`failed` when not one entry could be read), with what happened in its message."""
+    notes = []
+    if unreadable:
+        n = unreadable.total()
+        notes.append(f"{n} entr{'ies' if n > 1 else 'y'} could not be read ({_reasons(unreadable)})")
+    if troubles:
+        n = troubles.total()
+        notes.append(f"{n} device response{'s' * (n > 1)} rejected ({_reasons(troubles)})")
+    if notes:
+        nothing_read = report.exchanges == 0 and report.skipped_entries.total() == unreadable.total()
+        report.status = "failed" if nothing_read else "partial" if report.status == "ok" else report.status
+        message = "; ".join(notes)
+        report.error = redaction.message(f"{report.error}; {message}" if report.error else message)
+
+
+def _reasons(counts: Counter[str], shown: int = 3) -> str:
+    """`reason` or `reason (2); other reason (1); …` (the commonest `shown`)."""
+    if len(counts) == 1:
+        return next(iter(counts))
+    common = counts.most_common(shown)
+    return "; ".join(f"{reason} ({n})" for reason, n in common) + ("; …" if len(counts) > shown else "")
 
 
 def _generic_payload(ex: Exchange, inp: Input) -> Any:
@@ -820,12 +1081,18 @@ def _convert_saved(inp: Input, report: FileReport, rows: RowBuffer, limited: Cou
         limited[str(e)] += 1
         return False
     except orjson.JSONDecodeError as e:
-        report.status, report.error = ("failed" if inp.explicit else "skipped"), redaction.message(_not_json(e, data))
+        report.status = "failed" if claims_capture(inp) else "skipped"
+        report.error = redaction.message(_not_json(e, data))
+        report.exchanges = 0
+        return False
+    if isinstance(payload, dict) and "log" in payload:  # a HAR without entries (`{"log": []}`): no device response
+        report.status = "failed" if claims_capture(inp) else "skipped"
+        report.error = redaction.message(NOT_A_HAR)
         report.exchanges = 0
         return False
     endpoint = saved.endpoint_named(inp.endpoint) if inp.endpoint else saved.recognise(payload)
     if endpoint is None:
-        report.status = "failed" if inp.explicit else "skipped"
+        report.status = "failed" if claims_capture(inp) else "skipped"
         if error := saved.api_error(payload):
             report.error = redaction.message(f"{error}, saved on its own: no data")
         else:

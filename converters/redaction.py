@@ -138,17 +138,18 @@ _STRONG_PARTS = re.compile(
     "|bearer|ppft|canary|captcha|wresult|hmac|sessionid|otpcode|mfacode|authcode|verificationcode|securitycode"
     "|smscode|resetcode"
     "|logincode|accesscode|activationcode|confirmationcode|twofactor|onetimecode|recoverycode|backupcode"
-    "|securityanswer|secretanswer|pincode|otpvalue"
+    "|securityanswer|secretanswer|pincode|otpvalue|connectionstring"
+    "|passwort|kennwort|motdepasse|contrasena|contrasea|senha|wachtwoord|losenord|lsenord|salasana"  # other languages
 )
 _STRONG_EXACT = frozenset(
     {"pwd", "pass", "pin", "otp", "totp", "hotp", "sig", "refresh", "xrefresh", "sso", "mfa", "2fa"}
 )
-_STRONG_ENDINGS = ("pass", "pw", "pwd", "pin", "otp")  # user_pass, new_pw, userPin, email_otp
-_WORD_ENDINGS = ("bypass", "compass", "overpass", "underpass", "surpass", "spin", "footp")  # words, not those
+_STRONG_ENDINGS = ("pass", "pw", "pwd", "pin", "otp", "tok")  # user_pass, new_pw, userPin, email_otp, refreshTok
+_WORD_ENDINGS = ("bypass", "compass", "overpass", "underpass", "surpass", "spin", "footp", "tiktok")  # words
 # Names that hold a credential only when the value looks like a token (`code=4/0AX4…`, not `"code": 404`): a few
 # words, and names ending in `code` or `key` (`pairingCode`, `resetKey`) but those naming a code or key of data.
 _WEAK_PARTS = re.compile("session|^auth|^sid$|^ssid$|^access$|^state$|^ticket$|^nonce$")
-_WEAK_ENDINGS = ("code", "key")
+_WEAK_ENDINGS = ("code", "key", "ticket")
 _DATA_CODE = (
     "error", "status", "country", "language", "lang", "currency", "zip", "postal", "post", "area", "region",
     "locale", "timezone", "response", "http", "reason", "result", "exit", "return", "color", "colour", "product",
@@ -257,8 +258,9 @@ _WORD_PART = re.compile(r"[A-Za-z]?[a-z0-9_\-.]*")
 
 def looks_random(text: str) -> bool:
     """Whether a run of token characters (no spaces) is a long random token: hex of 32+ digits; 20+ characters
-    mixing upper and lower case that do not read as words (camelCase identifiers do); or 24+ lower-case letters and
-    digits that alternate often (`q8v3nj4kqr1kd2m6g0v9ll5c07`, not `python312sitepackages`)."""
+    mixing upper and lower case that do not read as words (camelCase identifiers do); or 24+ letters of one case and
+    digits that do not read as words either (`q8v3nj4kqr1kd2m6g0v9ll5c07`, base32 `XK3XFEWFHHI3…`, not
+    `python312sitepackages`)."""
     core = text.rstrip("=")
     n = len(core)
     if n < 20 or core.isdigit() or _UUID.fullmatch(core):
@@ -272,12 +274,31 @@ def looks_random(text: str) -> bool:
     lower = sum(c.islower() for c in core)
     digits = sum(c.isdigit() for c in core)
     if upper >= 2 and lower >= 2:
-        wordy = sum(len(m) for m in _WORDY.findall(core))
-        return wordy <= n * (0.5 if n < 40 else 0.7) and (digits >= 1 or n >= 24) and _entropy(core) >= 3.5
-    if n >= 24 and digits >= 4 and lower + upper >= 4 and core.isalnum():
+        wordy = _wordy(core)
+        return (
+            wordy <= n * (0.5 if n < 40 else 0.7) and (digits >= 1 or n >= 24 or wordy <= n * 0.25)
+            and _entropy(core) >= 3.5
+        )
+    if n >= 24 and digits >= 2 and lower + upper >= 4 and core.isalnum():
         switches = sum(a.isdigit() != b.isdigit() for a, b in zip(core, core[1:]))
-        return switches * 5 >= n and _entropy(core) >= 3.3
+        return (switches * 5 >= n and digits >= 4 or _wordy(core.lower()) <= n * 0.3) and _entropy(core) >= 3.3
     return False
+
+
+_VOWELS = frozenset("aeiouy")
+_CONSONANTS = re.compile("[b-df-hj-np-tv-xz]{5,}")
+
+
+def _wordy(text: str) -> int:
+    """How many characters of `text` are in runs that read as words: 3+ lower-case letters (after an optional
+    capital) with vowels between their consonants (`Profile`, `Settings`; not `zfpwcq`)."""
+    total = 0
+    for run in _WORDY.findall(text):
+        lower = run.lower()
+        vowels = sum(c in _VOWELS for c in lower)
+        if vowels and vowels * 5 >= len(lower) and not _CONSONANTS.search(lower):
+            total += len(run)
+    return total
 
 
 _FILE_MAGIC = (b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"%PDF", b"\x1f\x8b", b"PK\x03\x04", b"RIFF", b"\x00\x00\x00")
@@ -901,6 +922,40 @@ def strict_frame(df):
         if changed:
             df = df.with_columns(pl.col(name).replace(changed))
     return df
+
+
+def earlier_rows(table: str, df):
+    """Rows of a table read back from an earlier run's OUT (to merge, or to add to): redacted again, since that run
+    may have been made before this policy; what this policy wrote comes back as it was. Rejects' captured columns
+    are redacted value by value (each distinct value once), other tables as `strict_frame`."""
+    import polars as pl
+
+    if table != "rejects":
+        return strict_frame(df)
+    if not df.height:
+        return df
+    again = {"path": path, "host": host, "method": method, "reason": message}
+    columns = []
+    for name, redact in again.items():
+        values = df.get_column(name).drop_nulls().unique().to_list()
+        changed = {v: r for v in values if (r := redact(v)) != v}
+        if changed:
+            columns.append(pl.col(name).replace(changed))
+    bodies = df.select("body", "body_encoding").drop_nulls().unique().rows()
+    changed = {b: r for b, e in bodies if (r := _body_again(b, e)) != b}
+    if changed:
+        columns.append(pl.col("body").replace(changed))
+    return df.with_columns(columns) if columns else df
+
+
+def _body_again(text: str, encoding: str) -> str:
+    if encoding == "base64":
+        data = base64.b64decode(text)
+        redacted = redact_body(data, None, "other")
+        return text if redacted == data else base64.b64encode(redacted).decode("ascii")
+    data = text.encode("utf-8", "surrogatepass")
+    redacted = redact_body(data, None, "other")
+    return text if redacted == data else redacted.decode("utf-8", "replace")
 
 
 def generic_payload(payload: Any) -> SafeJson:

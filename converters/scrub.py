@@ -37,7 +37,7 @@ from . import devices, limits, redaction
 from .atomic import atomic_path
 from .captures import Format, detect_format
 from .captures.bodies import GZIP_MAGIC, dechunk
-from .captures.flow import _decoded, _open_dump, read_dump
+from .captures.flow import _decoded, _open_dump, flow_failure, read_dump
 from .captures.flow import _read_failure as _flow_failure
 from .captures.har import _STREAM_ERRORS, _base64_or_text, _host, _is_encoding_error, _json_bytes, _split_url
 from .captures.har import _read_failure as _har_failure
@@ -372,7 +372,7 @@ def _scrub_har_entry(entry: Any, counts: Counter[str]) -> None:
         entry["request"], replaced = redaction.redact_json(request, FULL)
         counts["other"] += replaced
     if isinstance(response, dict):
-        _scrub_other_fields(response, _RESPONSE_FIELDS, counts)
+        _scrub_other_fields(response, _RESPONSE_FIELDS - {"statusText"}, counts)  # the reason phrase as free text
         _scrub_har_headers(response.get("headers"), mode, counts)
         _scrub_cookies(response.get("cookies"), counts)
         if isinstance(response.get("redirectURL"), str):
@@ -480,16 +480,21 @@ def _scrub_flows(src: Path, out: BinaryIO) -> ScrubReport:
     )  # as in captures.flow: mitmproxy lets the bare ones through on damaged dumps
     report = ScrubReport(format="flow")
     writer = mio.FlowWriter(out)
+    unreadable: list[str] = []  # why each flow left out could not be built
     with _open_dump(src) as dump:
         flows = read_dump(dump)
         while True:
             try:
                 flow = next(flows)
             except StopIteration:
+                _note_unreadable(report, unreadable)
                 return report
             except read_errors as error:
                 _stopped(report, f"{_flow_failure(error)}; flows read: {report.entries}")
                 return report
+            if isinstance(flow, Exception):
+                unreadable.append(flow_failure(flow))
+                continue
             if isinstance(flow, http.HTTPFlow):
                 _scrub_http_flow(flow, report.counts)
             else:
@@ -497,6 +502,14 @@ def _scrub_flows(src: Path, out: BinaryIO) -> ScrubReport:
             _scrub_flow_fields(flow, report.counts)
             writer.add(flow)
             report.entries += 1
+
+
+def _note_unreadable(report: ScrubReport, reasons: list[str]) -> None:
+    """Flows that could not be built are left out of the copy: partial (failed when no flow was written)."""
+    if reasons:
+        flows = f"{len(reasons)} flow{'s' * (len(reasons) > 1)}"
+        _stopped(report, f"{flows} could not be read and {'were' if len(reasons) > 1 else 'was'} left out "
+                         f"(the first: {reasons[0]})")
 
 
 def _scrub_http_flow(flow: http.HTTPFlow, counts: Counter[str]) -> None:
@@ -556,20 +569,20 @@ def _scrub_messages(messages: Any, kind: BodyKind, counts: Counter[str]) -> None
 
 
 def _scrub_flow_fields(flow: Any, counts: Counter[str]) -> None:
-    """A flow's comment, metadata and error message, as free text."""
-    if isinstance(getattr(flow, "comment", None), str) and flow.comment:
-        comment = redaction.redact_text(flow.comment, FULL)
-        counts["other"] += comment != flow.comment
-        flow.comment = comment
+    """A flow's comment, metadata, error message, response reason and WebSocket close reason, as free text."""
     if getattr(flow, "metadata", None):
         metadata, replaced = redaction.redact_json(flow.metadata, FULL)
         if replaced:
             flow.metadata = metadata
             counts["other"] += replaced
-    if flow.error is not None and flow.error.msg:
-        msg = redaction.redact_text(flow.error.msg, FULL)
-        counts["other"] += msg != flow.error.msg
-        flow.error.msg = msg
+    for holder, name in ((flow, "comment"), (flow.error, "msg"), (getattr(flow, "response", None), "reason"),
+                         (getattr(flow, "websocket", None), "close_reason")):
+        text = getattr(holder, name, None)
+        if isinstance(text, str) and text:
+            redacted = redaction.redact_text(text, FULL)
+            if redacted != text:
+                setattr(holder, name, redacted)
+                counts["other"] += 1
 
 
 def _scrub_mitmproxy_headers(headers: http.Headers, mode: Mode, counts: Counter[str]) -> None:

@@ -131,10 +131,10 @@ class Sorted:
         source = register_io_source(lambda *_: self.batches(), schema=pl.read_parquet_schema(self.pieces[0]))
         source.sink_parquet(path)
 
-    def write_csv(self, path: Path) -> None:
+    def write_csv(self, path: Path, **options: Any) -> None:
         with open(path, "wb") as f:
             for i, df in enumerate(self.batches()):
-                df.write_csv(f, include_header=i == 0)
+                df.write_csv(f, include_header=i == 0, **options)
 
     def batches(self) -> Iterator[pl.DataFrame]:
         for piece in self.pieces:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from .terminal import safe
+
 
 def plural(count: int, noun: str, nouns: str | None = None) -> str:
     """`1 row`, `1,234 rows`: a count with thousands separators and its noun in the right number."""
@@ -20,7 +22,8 @@ def conversion_lines(report: dict[str, Any], out: str) -> list[str]:
         f"{plural(t.get('device_responses', 0), 'device response')} decoded, {t.get('rejects', 0):,} rejected, "
         f"{plural(t.get('http_errors', 0), 'HTTP error')} -> {out}"
     ]
-    lines += [f"  {f['file']}: {f['status']}: {f['error']}" for f in report["files"] if f["status"] != "ok"]
+    lines += [f"  {safe(f['file'])}: {f['status']}: {safe(str(f['error']))}"
+              for f in report["files"] if f["status"] != "ok"]
     written = [
         (tab["file"] + ("/" if report.get("partition_by") else ""), tab)
         for tab in report["tables"].values()
@@ -36,7 +39,7 @@ def conversion_lines(report: dict[str, Any], out: str) -> list[str]:
         if dropped:
             line += f"  {_count(tab['duplicates']):>10}  {_count(tab['conflicts']):>9}"
         lines.append(line.rstrip())
-    lines += ["  datapackage.json", "  report.json"]
+    lines += ["  copies.parquet", "  datapackage.json", "  report.json"]
     if dropped:
         lines.append("  (records captured more than once: duplicates are copies identical to the row kept, "
                      "conflicts older copies that differ)")

@@ -7,22 +7,30 @@ folder per table), `report.json` and `datapackage.json`. They are written throug
 
 from __future__ import annotations
 
-import shutil
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import quote
 
 import orjson
 import polars as pl
 
 from . import __version__, generic, redaction, spill, store
 from .pipeline import Conversion, FileReport
+from .dedupe import COPIES
 from .digest import sha256_file
-from .tables import TABLES, UTC_TIME, Table
+from .tables import TABLES, UTC_TIME, Column, Table
 
 OutputFormat = Literal["parquet", "csv"]
+COPIES_FILE = "copies.parquet"  # every copy of a record captured more than once (`dedupe.COPIES`), for later runs
+HASHED_BY = "databack:hashed_by"  # its metadata: the polars version whose hashes it holds
+TOTALS = ("files", "files_ok", "files_partial", "files_failed", "files_skipped", "exchanges", "device_responses",
+          "rejects", "http_errors", "auth", "undecoded_device_paths", "generic_responses", "not_device")  # in order
 PARTITION_COLUMNS = ("participant_id", "night", "day")
+# CSV times in ISO 8601 with `Z` (polars' default `+0000` is not ISO's extended form, and pandas or a spreadsheet
+# need telling); fractions of a second only where there are some
+CSV_OPTIONS = {"datetime_format": "%Y-%m-%dT%H:%M:%S%.fZ"}
 FRICTIONLESS_TYPES = {pl.String: "string", pl.Int64: "integer", pl.Float64: "number", pl.Boolean: "boolean",
                       pl.Date: "date", UTC_TIME: "datetime"}
 
@@ -30,7 +38,7 @@ FRICTIONLESS_TYPES = {pl.String: "string", pl.Int64: "integer", pl.Float64: "num
 def report(conversion: Conversion, written: dict[str, Path], fmt: str, partition_by: tuple[str, ...]) -> dict:
     """The machine-readable report: totals, per table, per input file."""
     redaction.require([name for name in conversion.tables if name not in TABLES], "generic table name")
-    totals: Counter[str] = Counter()
+    totals: Counter[str] = Counter(dict.fromkeys(TOTALS, 0))  # every count, zero ones too
     for f in conversion.files:
         totals["files"] += 1
         totals[f"files_{f.status}"] += 1
@@ -40,6 +48,7 @@ def report(conversion: Conversion, written: dict[str, Path], fmt: str, partition
         totals["http_errors"] += f.http_errors.total()
         totals["auth"] += f.auth
         totals["undecoded_device_paths"] += f.undecoded_device_paths.total()
+        totals["generic_responses"] += f.generic_responses.total()
         totals["not_device"] += f.not_device
     return {
         "databack_version": __version__,
@@ -77,14 +86,17 @@ def write(
             return write(conversion, tx, fmt, partition_by)
     tx = out
     written: dict[str, Path] = {}
+    levels: dict[str, list[str]] = {}  # partitioned: each table's partition columns
+    event_days = _event_days(conversion.tables) if "day" in partition_by else None
     for name, df in conversion.tables.items():
         if partition_by:
             path, t = tx.path(name), _definition(name, df)
             path.mkdir()
-            _write_partitioned(t, df, path, _partitions(t, partition_by))
+            levels[name] = partition_levels(t, df, partition_by, event_days)
+            _write_partitioned(t, df, path, levels[name], event_days)
         else:
             path = tx.path(f"{name}.{fmt}")
-            df.write_parquet(path) if fmt == "parquet" else df.write_csv(path)  # a DataFrame, or spill.Sorted
+            df.write_parquet(path) if fmt == "parquet" else df.write_csv(path, **CSV_OPTIONS)  # a DataFrame, or Sorted
         written[name] = path
     names = {p.name for p in written.values()}
     for name in [*TABLES, *(p.name.split(".")[0] for p in tx.out.glob(f"{generic.TABLE_PREFIX}*"))]:
@@ -92,78 +104,140 @@ def write(
             if stale not in names:
                 tx.remove(stale)
     tx.remove("report.html")  # drawn from the tables replaced: `databack report` draws it anew
+    copies = conversion.copies.sort(pl.all())  # in the same order whatever order the ranges came in
+    copies.write_parquet(tx.path(COPIES_FILE), metadata={HASHED_BY: pl.__version__})
     result = report(conversion, written, fmt, partition_by)
-    _write_json(tx.path("datapackage.json"), datapackage(conversion, written, fmt))
+    _write_json(tx.path("datapackage.json"), datapackage(conversion, written, fmt, levels))
     _write_json(tx.path("report.json"), result)  # last: OUT's index
     return result
 
 
-def _write_partitioned(table: Table, df: spill.Frame, folder: Path, columns: list[str]) -> None:
-    """A Hive-partitioned dataset in `folder`. A table sorted on disk is written a range at a time, each range's
-    files named after it in every partition it reaches (`00000002-00000000.parquet`): a partition's files, read in
-    name order, give its rows in key order. (Streaming each partition's files into one file instead took 21 s
-    rather than 13 to 16 s on a 1 GB HAR.)"""
-    if isinstance(df, pl.DataFrame):
-        _with_day(table, df).write_parquet(folder, partition_by=columns)
-        return
-    for i, batch in enumerate(df.batches()):
-        scratch = folder / f".range-{i}"
-        _with_day(table, batch).write_parquet(scratch, partition_by=columns)
-        for file in scratch.rglob("*.parquet"):
-            target = folder / file.parent.relative_to(scratch) / f"{i:08d}-{file.name}"
-            target.parent.mkdir(parents=True, exist_ok=True)
-            file.replace(target)
-        shutil.rmtree(scratch)
+def _write_partitioned(
+    table: Table, df: spill.Frame, folder: Path, levels: list[str], event_days: pl.LazyFrame | None
+) -> None:
+    """A Hive-partitioned dataset in `folder`: `col=value/…/NNNNNNNN.parquet`, the partition columns in the path only
+    (stored in the files too, pyarrow would refuse to merge their types with the ones it reads from the path). A table
+    sorted on disk is written a range at a time, range `i` as `{i:08d}.parquet` in every partition it reaches: a
+    partition's files, read in name order, give its rows in key order."""
+    batches = [df] if isinstance(df, pl.DataFrame) else df.batches()
+    for i, batch in enumerate(batches):
+        batch = _with_day(table, batch.lazy(), event_days).collect() if "day" in levels else batch
+        if not levels:
+            batch.write_parquet(folder / f"{i:08d}.parquet")
+            continue
+        for key, rows in batch.partition_by(levels, as_dict=True, include_key=False, maintain_order=True).items():
+            partition = folder.joinpath(*(f"{c}={_hive_value(v)}" for c, v in zip(levels, key)))
+            partition.mkdir(parents=True, exist_ok=True)
+            rows.write_parquet(partition / f"{i:08d}.parquet")
+
+
+def _hive_value(value: Any) -> str:
+    return quote(value.isoformat() if isinstance(value, date) else str(value), safe="")
 
 
 def _definition(name: str, df: pl.DataFrame) -> Table:
     return TABLES[name] if name in TABLES else generic.describe(name, df)
 
 
-def _partitions(table: Table, partition_by: tuple[str, ...]) -> list[str]:
-    """The partition columns this table has (`day` is derived for every table with a time)."""
-    return [c for c in partition_by if c in table.column_names or (c == "day" and _day_source(table))]
+def partition_levels(
+    table: Table, df: spill.Frame, partition_by: tuple[str, ...], event_days: pl.LazyFrame | None
+) -> list[str]:
+    """The partition columns of a table: those asked for that it has (`day`: every table with a day, a night or a
+    time of its own, see `DAY`), less any with a null (a path cannot say null to every reader: pyarrow fails)."""
+    wanted = [c for c in partition_by if c in table.column_names or c == "day" and _day(table) is not None]
+    if not wanted:
+        return []
+    frame = _with_day(table, df.lazy(), event_days) if "day" in wanted else df.lazy()
+    nulls = frame.select(pl.col(wanted).null_count()).collect().row(0)
+    return [c for c, n in zip(wanted, nulls) if n == 0]
 
 
-def _day_source(table: Table) -> str | None:
-    """The column a table's `day` partition comes from: its local day if it has one, else its first time (UTC)."""
-    return "day_id" if "day_id" in table.column_names else next(iter(table.time_columns), None)
+EVENT_DAY = "_event_day"
+DAY = Column(
+    "day",
+    pl.Date,
+    "Partition column of `--partition-by day`: the local day a row belongs to: its `night` or `day`; for Band rows "
+    "of an event, the event's `day_id` (its minutes, splits and GPS points go with it); else its own `day_id`, or "
+    "the local date (`utc_offset_s` where there is one, else UTC) of its first time",
+)
 
 
-def _with_day(table: Table, df: pl.DataFrame) -> pl.DataFrame:
-    source = _day_source(table)
-    if source is None or "day" in df.columns:
-        return df
-    return df.with_columns(pl.col(source).cast(pl.Date).alias("day"))
+def _day(table: Table) -> pl.Expr | None:
+    """The expression of a table's `day` (see `DAY`), or None for a table with no day of its own (capture times are
+    not one)."""
+    names = table.column_names
+    if "night" in names or "day" in names:
+        return pl.col("night" if "night" in names else "day")
+    sources = [pl.col(EVENT_DAY)] if "event_id" in names and table.name.startswith("band_") else []
+    sources += [pl.col("day_id")] if "day_id" in names else []
+    if times := [c for c in table.time_columns if c != "captured_at"]:
+        offset = pl.duration(seconds=pl.col("utc_offset_s").fill_null(0)) if "utc_offset_s" in names else None
+        sources.append((pl.col(times[0]) + offset if offset is not None else pl.col(times[0])).dt.date())
+    return pl.coalesce(sources) if sources else None
 
 
-def datapackage(conversion: Conversion, written: dict[str, Path], fmt: str) -> dict[str, Any]:
-    """A Frictionless Data Package describing every table written, from the same definitions as the README."""
+def _with_day(table: Table, rows: pl.LazyFrame, event_days: pl.LazyFrame) -> pl.LazyFrame:
+    """`rows` with their `day` column (see `DAY`)."""
+    if "day" in table.column_names:
+        return rows
+    if uses_events := "event_id" in table.column_names and table.name.startswith("band_"):
+        rows = rows.join(event_days, on=["participant_id", "event_id"], how="left", nulls_equal=True,
+                         maintain_order="left")
+    rows = rows.with_columns(_day(table).alias("day"))
+    return rows.drop(EVENT_DAY) if uses_events else rows
+
+
+def _event_days(tables: dict[str, spill.Frame]) -> pl.LazyFrame:
+    """Each Band event's local day, for the rows that belong to it."""
+    if "band_events" not in tables:
+        return pl.LazyFrame(schema={"participant_id": pl.String, "event_id": pl.String, EVENT_DAY: pl.Date})
+    events = tables["band_events"].lazy().select("participant_id", "event_id", pl.col("day_id").alias(EVENT_DAY))
+    return events.unique(["participant_id", "event_id"]).collect().lazy()
+
+
+def datapackage(
+    conversion: Conversion, written: dict[str, Path], fmt: str, levels: dict[str, list[str]]
+) -> dict[str, Any]:
+    """A Frictionless Data Package describing every table written, from the same definitions as the README.
+
+    A partitioned table is one resource whose `path` is its dataset folder (pyarrow, which frictionless reads Parquet
+    with, reads the whole dataset), its partition columns last, as readers of a dataset give them. A Parquet file has
+    its hash but no `bytes` (frictionless never counts the bytes of what pyarrow reads, and would report every file),
+    and its integer fields count `nan` as missing: frictionless reads Parquet through pandas, which turns a null
+    integer into NaN."""
     resources = []
     for name, path in written.items():
         t = _definition(name, conversion.tables[name])
-        files = sorted(p for p in path.rglob("*.parquet")) if path.is_dir() else [path]
+        partitions = levels.get(name, [])
+        columns = [c for c in t.columns if c.name not in partitions]
+        columns += [DAY if c == "day" and c not in t.column_names else t.columns[t.column_names.index(c)]
+                    for c in partitions]
         resource = {
             "name": name,
             "profile": "tabular-data-resource",
             "description": t.description,
-            "path": [str(p.relative_to(path.parent)) for p in files] if path.is_dir() else path.name,
+            "path": path.name,
             "format": fmt,
-            "schema": {
-                "fields": [
-                    {"name": c.name, "type": FRICTIONLESS_TYPES[c.dtype], "description": c.description}
-                    | ({"unit": c.unit} if c.unit else {})
-                    for c in t.columns
-                ],
-                "primaryKey": list(t.key),
-            },
-            "bytes": sum(p.stat().st_size for p in files),
+            "schema": {"fields": [_field(c, fmt) for c in columns], "primaryKey": list(t.key)},
             "stats": {"rows": conversion.tables[name].height},
         }
+        if partitions:
+            resource["partitions"] = partitions
         if not path.is_dir():
             resource["hash"] = "sha256:" + sha256_file(path)
+            if fmt == "csv":
+                resource["bytes"] = path.stat().st_size
         resources.append(resource)
     return {"name": "databack-output", "profile": "tabular-data-package", "resources": resources}
+
+
+def _field(c: Column, fmt: str) -> dict[str, Any]:
+    field = {"name": c.name, "type": FRICTIONLESS_TYPES[c.dtype], "description": c.description}
+    if c.unit:
+        field["unit"] = c.unit
+    if fmt == "parquet" and c.dtype == pl.Int64:
+        field["missingValues"] = ["", "nan"]
+    return field
 
 
 def read_output(out: Path) -> tuple[dict[str, list[pl.LazyFrame]], list[FileReport], dict[str, Any]]:
@@ -179,6 +253,17 @@ def read_output(out: Path) -> tuple[dict[str, list[pl.LazyFrame]], list[FileRepo
     return tables, [FileReport.from_dict(f) for f in previous.get("files", ())], previous
 
 
+def read_copies(out: Path) -> pl.DataFrame | None:
+    """The copies the run in `out` noted (`dedupe.COPIES`): none when there is no run; None when it noted none this
+    version can use (an older databack's output, or hashes made by another version of polars)."""
+    path = out / COPIES_FILE
+    if not (out / "report.json").exists():
+        return pl.DataFrame(schema=COPIES)
+    if not path.exists() or pl.read_parquet_metadata(path).get(HASHED_BY) != pl.__version__:
+        return None
+    return pl.read_parquet(path)
+
+
 def scan_output(out: Path) -> tuple[dict[str, pl.LazyFrame], dict[str, Any]]:
     """Every table of the run in `out` (views included, generic tables not: they are made anew by every run that
     asks for them), each as a LazyFrame of its declared schema, and the run's report; empty when there is none."""
@@ -190,17 +275,29 @@ def scan_output(out: Path) -> tuple[dict[str, pl.LazyFrame], dict[str, Any]]:
     for name, info in previous["tables"].items():
         if not info["file"] or name not in TABLES:
             continue
-        t, path = TABLES[name], out / info["file"]
-        if path.is_dir():
-            lf = pl.scan_parquet(path / "**" / "*.parquet", hive_partitioning=True)
-            lf = lf.select([pl.col(c).cast(t.schema[c]) for c in t.column_names])
-        elif path.suffix == ".csv":
-            lf = pl.scan_csv(path, schema={c: pl.String if d == UTC_TIME else d for c, d in t.schema.items()})
-            lf = lf.with_columns(pl.col(t.time_columns).str.to_datetime(time_unit="us", time_zone="UTC"))
-        else:
-            lf = pl.scan_parquet(path)
-        tables[name] = lf
+        t = TABLES[name]
+        tables[name] = scan_table(out / info["file"], t.schema).select(t.column_names)
     return tables, previous
+
+
+def scan_table(path: Path, schema: dict[str, pl.DataType], partitions: list[str] | None = None) -> pl.LazyFrame:
+    """A table's file or partitioned dataset as `schema` declares it: CSV read as text and cast (an all-empty column
+    or a 19-digit id keeps its type), Parquet cast alike; a dataset's `partitions` (by default: read from its first
+    file's path) of their declared types (`day`: a date). Columns outside `schema` are left out."""
+    if path.suffix == ".csv":
+        times = [c for c, t in schema.items() if t == UTC_TIME]
+        lf = pl.scan_csv(path, schema={c: pl.String if t == UTC_TIME else t for c, t in schema.items()})
+        return lf.with_columns(pl.col(times).str.to_datetime(time_unit="us", time_zone="UTC"))
+    if path.is_dir():
+        if partitions is None:
+            first = next(path.rglob("*.parquet"), None)
+            partitions = [p.split("=", 1)[0] for p in first.relative_to(path).parts[:-1]] if first else []
+        hive = {c: schema.get(c, DAY.dtype) for c in partitions}
+        lf = pl.scan_parquet(path / "**" / "*.parquet", hive_partitioning=bool(hive), hive_schema=hive or None)
+    else:
+        lf = pl.scan_parquet(path)
+    extra = [pl.col(c) for c in partitions or () if c not in schema]
+    return lf.select([pl.col(c).cast(t) for c, t in schema.items()] + extra)
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:

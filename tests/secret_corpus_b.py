@@ -96,6 +96,7 @@ KINDS = {
     "generic-token-values": "hex and URL-safe tokens, Bearer … under neutral keys of a --generic response",
     "generic-path-token": "a hex token as a path segment of a --generic host",
     "text-body-pairs": "key: value and key=value lines in a text body (YAML, env files)",
+    "reason-phrase": "a token in the HTTP reason phrase (HAR statusText, a flow's response reason)",
 }
 
 
@@ -231,6 +232,10 @@ def _plant_everything(b: _Builder) -> None:
     b.add(Call("GET", f"https://{GENERIC_HOST}/v1/config.env", 200, [], [("Content-Type", "text/plain")], None,
                f"API_SECRET={p('text-body-pairs', token(30))}\nclient_secret: {p('text-body-pairs', lower_token(30))}\n"
                f"db_password = {p('text-body-pairs', pw(7))}\n".encode(), content_type="text/plain"))
+    reason = "Unauthorized: token " + p("reason-phrase", urlsafe(30)) + " expired"
+    b.add(Call("GET", "https://app.sleepwell.test/api/me", 401, [], [], None, b"",
+               har=lambda e: e["response"].update(statusText=reason),
+               flow=lambda f: setattr(f.response, "reason", reason)))
     auth_trailer = p("flow-trailer-auth", urlsafe(30))
     msg_trailer = p("flow-trailer-auth", hex_token(40))
     b.add(Call("POST", "https://grpc.sleepwell.test/sync.V2/Push", 200, [("Content-Type", "application/grpc")],

@@ -92,8 +92,28 @@ def test_a_value_its_column_cannot_hold_is_an_error_not_a_silent_null():
     buffer = RowBuffer()
     buffer.add([("sense_sensor_samples", Block({"time": [1], "resolution_s": [2**70]}, 1))], {
         "participant_id": None, "source_file": source_file("a.har"), "source_entry": 0, "captured_at": None})
-    with pytest.raises(ValueError, match="sense_sensor_samples: unexpected value while building Series of type Int64"):
+    with pytest.raises(ValueError, match=r"a value that sense_sensor_samples.resolution_s \(Int64\) cannot hold"):
         frames(buffer)
+
+
+def test_an_exchange_whose_value_no_column_holds_is_replaced_by_what_its_undo_gives():
+    from converters.redaction import reject_row
+
+    buffer = RowBuffer()
+    provenance = {"participant_id": None, "source_file": source_file("a.har"), "captured_at": None}
+    reasons = []
+
+    def undo(reason):
+        reasons.append(reason)
+        return [("rejects", reject_row("sense/sensor", "GET", "api.hello.is", "/x", 200, reason, b"{}"))]
+
+    for entry, resolution in enumerate([60, 2**70, 300]):
+        buffer.add([("sense_sensor_samples", Block({"time": [entry], "resolution_s": [resolution]}, 1))],
+                   provenance | {"source_entry": entry}, undo)
+    tables = frames(buffer)
+    assert tables["sense_sensor_samples"]["resolution_s"].to_list() == [60, 300]
+    assert tables["rejects"]["source_entry"].to_list() == [1]
+    assert reasons == ["a value that sense_sensor_samples.resolution_s (Int64) cannot hold (TypeError)"]
 
 
 def frames(buffer: RowBuffer) -> dict:
@@ -101,18 +121,39 @@ def frames(buffer: RowBuffer) -> dict:
     return {name: pl.concat([p.read() for p in parts]) for name, parts in buffer.parts().items()}
 
 
-def test_the_row_buffer_keeps_rows_blocks_and_frames_of_a_table_in_order():
+def test_the_row_buffer_takes_rows_blocks_and_decoders_frames_of_a_table_alike():
     from converters.devices.base import Frame
 
     provenance = {"participant_id": None, "source_file": source_file("a.har"), "source_entry": 4, "captured_at": 1}
     row = {"time": 1, "sensor": "light", "value": 1.0, "resolution_s": 300}
-    frame = pl.DataFrame({"time": [2, 3], "sensor": ["light", "sound"], "value": [2.0, None]})
+    frame = pl.DataFrame({"time": [2, 3], "sensor": ["light", "sound"], "value": [2.0, None]})  # a column left out
     buffer = RowBuffer()
-    buffer.add([("sense_sensor_samples", row), ("sense_sensor_samples", Frame(frame)),
-                ("sense_sensor_samples", Block({"time": [4], "sensor": ["co2"], "value": [4.0]}, 1))], provenance)
+    counts = buffer.add([("sense_sensor_samples", row), ("sense_sensor_samples", Frame(frame)),
+                         ("sense_sensor_samples", Block({"time": [4], "sensor": ["co2"], "value": [4.0]}, 1))],
+                        provenance)
+    assert counts == {"sense_sensor_samples": 4}
     buffer.add([("sense_sensor_samples", Frame(frame.head(1)))], {**provenance, "source_entry": 5})
-    buffer._flush("sense_sensor_samples")
-    (batch,) = buffer._frames["sense_sensor_samples"]
-    assert batch.select("sensor", "value", "source_entry").rows() == [
-        ("light", 1.0, 4), ("light", 2.0, 4), ("sound", None, 4), ("co2", 4.0, 4), ("light", 2.0, 5)]
-    assert batch["time"].dtype == pl.Datetime("us", "UTC") and batch["resolution_s"].to_list()[:2] == [300, None]
+    (batch,) = frames(buffer).values()
+    assert sorted(batch.select("sensor", "value", "resolution_s", "source_entry").rows(), key=str) == sorted([
+        ("light", 1.0, 300, 4), ("light", 2.0, None, 4), ("sound", None, None, 4), ("co2", 4.0, None, 4),
+        ("light", 2.0, None, 5)], key=str)
+    assert batch["time"].dtype == pl.Datetime("us", "UTC")
+
+
+def test_an_exchange_that_fails_midway_leaves_none_of_its_frames():
+    import pytest
+    from converters.devices.base import Frame
+
+    provenance = {"participant_id": None, "source_file": source_file("a.har"), "source_entry": 4, "captured_at": 1}
+    frame = pl.DataFrame({"time": [2], "sensor": ["light"], "value": [2.0]})
+
+    def failing():
+        yield "sense_sensor_samples", Frame(frame)
+        raise ValueError("a bad value further on")
+
+    buffer = RowBuffer()
+    with pytest.raises(ValueError):
+        buffer.add(failing(), provenance)
+    buffer.add([("sense_sensor_samples", Frame(frame))], {**provenance, "source_entry": 5})
+    (batch,) = frames(buffer).values()
+    assert batch["source_entry"].to_list() == [5]

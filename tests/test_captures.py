@@ -344,7 +344,8 @@ def test_naive_and_offset_start_times_become_utc(tmp_path):
 def test_malformed_entry_is_skipped_and_later_entries_still_read(tmp_path):
     items = read(write(tmp_path, "odd.har", har_bytes(entry(URL), {"request": {}}, 7, entry(URL))))
     assert [type(item).__name__ for item in items] == ["Exchange", "Skipped", "Skipped", "Exchange"]
-    assert items[1] == Skipped(1, "malformed") and items[3].source_entry == 3
+    assert items[1] == Skipped(1, "malformed", "an entry without a request URL") and items[3].source_entry == 3
+    assert items[2] == Skipped(2, "malformed", "an entry without a request URL")
 
 
 def test_request_body_from_post_text_or_base64_field(tmp_path):
@@ -386,11 +387,11 @@ def test_gzipped_dump_reads_like_the_plain_one(tmp_path):
     ]
 
 
-def test_flow_missing_its_type_gives_a_plain_capture_error(tmp_path):
+def test_flow_missing_its_type_is_an_unreadable_entry_with_a_plain_reason(tmp_path):
     from mitmproxy.io import tnetstring
 
-    (error,) = read_flows(write(tmp_path, "no-type.mitm", tnetstring.dumps({b"version": 21})), "x")
-    assert error == CaptureError("cut off or damaged: a flow is missing the key 'type'; flows read: 0", 0)
+    (skipped,) = read_flows(write(tmp_path, "no-type.mitm", tnetstring.dumps({b"version": 21})), "x")
+    assert skipped == Skipped(0, "unreadable", "a flow is missing the key 'type'")
 
 
 def test_damaged_flow_error_does_not_quote_flow_data(tmp_path):
@@ -401,7 +402,7 @@ def test_damaged_flow_error_does_not_quote_flow_data(tmp_path):
     state = next(iter(mio.FlowReader(io.BytesIO(data)).stream())).get_state()
     state["client_conn"]["unexpected"] = b"SECRET-TOKEN"  # mitmproxy's message lists the unexpected fields' values
     items = list(read_flows(write(tmp_path, "odd.mitm", tnetstring.dumps(state)), "x"))
-    assert items == [CaptureError("cut off or damaged: invalid flow data (FlowReadException); flows read: 0", 0)]
+    assert items == [Skipped(0, "unreadable", "invalid flow data (FlowReadException)")]
 
 
 URL_TEXT = st.text(alphabet=st.sampled_from("ab:/?#@[]%.-_ 09\tÉ"), max_size=20)

@@ -58,7 +58,7 @@ def test_the_summary_lists_every_file_written_aligned_with_counts_in_their_own_c
     assert lines[2] == "  band_events.parquet                4           1          2"
     assert "  sense_sensor_samples.parquet     622          36" in lines
     assert "  sense_question_choices.parquet     7" in lines  # the longest name sets the width
-    assert lines[-3:-1] == ["  datapackage.json", "  report.json"]
+    assert lines[-4:-1] == ["  copies.parquet", "  datapackage.json", "  report.json"]
     assert lines[-1].startswith("  (records captured more than once: duplicates are copies identical")
     written = {line.split()[0] for line in lines[2:-1]}
     assert written == {p.name for p in out.iterdir()}  # every file in OUT is named, and only those
@@ -78,6 +78,7 @@ def test_the_summary_pluralises_and_separates_thousands(tmp_path):
         "databack: 1 file, 1 exchange: 1 device response decoded, 0 rejected, 1 HTTP error -> OUT",
         "  written                rows",
         "  band_minutes/     1,234,567",
+        "  copies.parquet",
         "  datapackage.json",
         "  report.json",
     ]

@@ -79,7 +79,7 @@ def test_cli_writes_tables_and_report_and_exits_0(tmp_path):
     assert result.exit_code == 0, result.output
     out = tmp_path / "out"
     assert sorted(p.name for p in out.iterdir()) == [
-        "band_events.parquet", "band_minutes.parquet", "datapackage.json", "report.json"]
+        "band_events.parquet", "band_minutes.parquet", "copies.parquet", "datapackage.json", "report.json"]
     events = pl.read_parquet(out / "band_events.parquet")
     assert events["event_id"].to_list() == ["2519812557630091728"]
     assert events.schema["start_time"] == pl.Datetime("us", "UTC")
@@ -94,7 +94,7 @@ def test_cli_csv_output_and_participant_column(tmp_path):
     assert result.exit_code == 0, result.output
     events = pl.read_csv(tmp_path / "out" / "band_events.csv")
     assert events["participant_id"].to_list() == ["P07"]
-    assert events["start_time"].to_list() == ["2015-01-12T06:43:56.990827+0000"]
+    assert events["start_time"].to_list() == ["2015-01-12T06:43:56.990827Z"]  # ISO 8601, read as a time anywhere
 
 
 def test_cli_missing_path_is_a_usage_error(tmp_path):
@@ -153,7 +153,8 @@ def test_rerun_removes_tables_of_the_earlier_run_and_leaves_no_temporary_files(t
     assert run("convert", str(har), "-o", str(out)).exit_code == 0
     write_har(har, [entry("https://api.hello.is/v1/room/current", {"light": {"value": 1.0, "unit": "lux"}})])
     assert run("convert", str(har), "-o", str(out)).exit_code == 0
-    assert sorted(p.name for p in out.iterdir()) == ["datapackage.json", "report.json", "sense_room_readings.parquet"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "copies.parquet", "datapackage.json", "report.json", "sense_room_readings.parquet"]
 
 
 def test_json_flag_prints_the_report_to_stdout(tmp_path):

@@ -8,12 +8,13 @@ import polars as pl
 
 from converters.pipeline import RowBuffer
 from converters.redaction import source_file
-from converters.dedupe import dedupe
+from converters.dedupe import dedupe, losses
 from converters.devices.base import datetime_us
 
 
 def rows_from(*exchanges):
-    """Frames from exchanges given as (file, file_index, entry, capture hour or None, participant, rows)."""
+    """Tables and the copies dropped (per file and table) from exchanges given as (file, file_index, entry, capture
+    hour or None, participant, rows)."""
     buffer, indexes = RowBuffer(), {}
     for file, file_index, entry, hour, participant, rows in exchanges:
         when = None if hour is None else datetime_us(datetime(2017, 3, 3, hour, tzinfo=UTC))
@@ -22,7 +23,8 @@ def rows_from(*exchanges):
         buffer.add(rows, prov)
         indexes[file] = file_index
     index = pl.col("source_file").replace_strict(indexes).alias("_file_index")
-    return dedupe({n: parts[0].read().with_columns(index) for n, parts in buffer.parts().items()})
+    tables, copies = dedupe({n: parts[0].read().with_columns(index) for n, parts in buffer.parts().items()})
+    return tables, losses(copies)
 
 
 def event(event_id: str, calories: float) -> tuple[str, dict]:

@@ -196,35 +196,37 @@ def test_trailing_garbage_or_padding_gives_the_same_error_after_the_good_flows(t
 
 
 @pytest.mark.parametrize("missing", ["type", "client_conn", "request", "metadata"])
-def test_flow_missing_a_key_after_good_flows_of_its_layout_gives_the_same_error(tmp_path, missing):
+def test_flow_missing_a_key_after_good_flows_of_its_layout_is_unreadable_alone(tmp_path, missing):
     flows = odd_flows()[:2]
     damaged = flows[0].get_state()
     del damaged[missing]
     path = write(tmp_path, dump_bytes(*flows, damaged, flows[1]))
     fast = list(read_flows(path, "x", refuse_all))
     assert where(fast) == where(read_flows(path, "x"))
-    assert fast[-1].entries_read == 2 and f"missing the key {missing!r}" in fast[-1].message
+    assert fast[2] == Skipped(2, "unreadable", f"a flow is missing the key {missing!r}")
+    assert isinstance(fast[3], Exchange) and fast[3].source_entry == 3  # the flow after it is read
 
 
-def test_request_missing_a_key_after_good_flows_gives_the_same_error(tmp_path):
+def test_request_missing_a_key_after_good_flows_is_unreadable_alone(tmp_path):
     flows = odd_flows()[:2]
     damaged = flows[0].get_state()
     del damaged["request"]["timestamp_end"]
-    path = write(tmp_path, dump_bytes(*flows, damaged))
+    path = write(tmp_path, dump_bytes(*flows, damaged, flows[0]))
     fast = list(read_flows(path, "x", refuse_all))
     assert where(fast) == where(read_flows(path, "x"))
-    assert isinstance(fast[-1], CaptureError) and fast[-1].entries_read == 2
+    assert [type(item) for item in fast[2:]] == [Skipped, Exchange] and fast[2].kind == "unreadable"
 
 
 @pytest.mark.parametrize("version", [(0, 10), [0, 10], 99, 6.5, "21"])
-def test_unsupported_flow_format_versions_give_mitmproxy_s_error(tmp_path, version):
+def test_unsupported_flow_format_versions_are_unreadable_flows_with_mitmproxy_s_reason(tmp_path, version):
     flows = odd_flows()[:2]
     odd = flows[0].get_state()
     odd["version"] = version
-    path = write(tmp_path, dump_bytes(*flows, odd))
+    path = write(tmp_path, dump_bytes(*flows, odd, flows[1]))
     fast = list(read_flows(path, "x", refuse_all))
     assert where(fast) == where(read_flows(path, "x"))
-    assert isinstance(fast[-1], CaptureError) and fast[-1].entries_read == 2
+    assert isinstance(fast[2], Skipped) and fast[2].kind == "unreadable" and fast[2].reason
+    assert isinstance(fast[3], Exchange)
 
 
 def test_dump_of_format_0_10_reads_alike_with_and_without_the_fast_path():

@@ -308,7 +308,7 @@ def test_cut_off_flow_is_partial(tmp_path):
     assert not inspection.ok
 
 
-def test_unreadable_files_fail_when_named_and_are_skipped_when_found_in_a_folder(tmp_path):
+def test_unreadable_files_fail_when_named_or_named_like_a_capture_and_are_skipped_when_found_in_a_folder(tmp_path):
     folder = tmp_path / "study"
     folder.mkdir()
     (folder / "notes.txt").write_text("not a capture")
@@ -322,7 +322,7 @@ def test_unreadable_files_fail_when_named_and_are_skipped_when_found_in_a_folder
     assert named[str(folder / "empty.har")]["error"] == "empty file"
     found = {f["file"]: f for f in as_dict(run(folder))["files"]}
     assert found["study/notes.txt"]["status"] == "skipped"
-    assert found["study/empty.har"]["status"] == "skipped"
+    assert found["study/empty.har"]["status"] == "failed"  # named like a capture, even when found in a folder
     for saved in ("study/saved.json", "study/saved-list.json"):  # sniffed as HAR / as a JSON list
         assert found[saved]["status"] == "skipped" and "not a capture" in found[saved]["error"]
         assert found[saved]["format"] == "json"

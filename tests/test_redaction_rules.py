@@ -15,6 +15,7 @@ from converters.redaction import MARK, credential_name
 
 
 @pytest.mark.parametrize("name", ["pw", "new_pw", "user_pass", "userPass", "pin_code", "newPin", "otp_value",
+                                  "Passwort", "mot_de_passe", "contraseña", "senha", "refreshTok", "connectionString",
                                   "email_otp", "security_answer", "Password", "X-Client-Secret"])
 def test_names_that_always_hold_a_credential(name):
     assert credential_name(name) == "strong"
@@ -115,7 +116,8 @@ OUTPUT_SITES = {
     ("cli", "report"): "report_html.write",
     ("cli", "_finish"): "writers.write",
     ("cli", "_leave"): "databack's own text",
-    ("cli", "main"): "redaction.traceback_text, and click's usage messages",
+    ("cli", "main"): "click's usage messages (a traceback goes through _Messages)",
+    ("api", "convert"): "writers.write",
     ("writers", "write"): "tables of RowBuffer (Safe provenance, SafeRow rejects, strict_frame) and GenericRecords",
     ("writers", "_write_partitioned"): "the same tables",
     ("writers", "_write_json"): "report.json and datapackage.json (writers.report requires Safe names)",
@@ -135,6 +137,7 @@ OUTPUT_SITES = {
     ("scrub", "_JsonWriter._end"): "the scrubbed copy",
     ("captures.pipe", "_start"): "a capture's bytes to the reading child process, not an output",
     ("captures.pipe", "_write_all"): "a capture's bytes to the reading child process, not an output",
+    ("pipeline", "spooled"): "a capture's bytes from a pipe into the work folder, to be read: not an output",
 }
 
 
@@ -218,3 +221,81 @@ def test_a_report_field_added_later_must_hold_text_that_passed_the_policy():
 ])
 def test_paths_lose_credential_values_named_by_the_segment_before_them(raw, shown):
     assert redaction.path(raw) == shown
+
+
+def _random_tokens(shape: str, count: int = 400) -> list[str]:
+    import base64
+    import random
+    import string
+
+    rng = random.Random(shape)
+    letters = {"urlsafe-16-bytes": None, "alnum-20": string.ascii_letters + string.digits,
+               "lower-digits-24": string.ascii_lowercase + string.digits,
+               "upper-digits-32": string.ascii_uppercase + string.digits}
+
+    def one() -> str:
+        if shape == "urlsafe-16-bytes":
+            return base64.urlsafe_b64encode(rng.randbytes(16)).decode().rstrip("=")
+        if shape == "base32-20-bytes":
+            return base64.b32encode(rng.randbytes(20)).decode()
+        return "".join(rng.choice(letters[shape]) for _ in range(int(shape.rsplit("-", 1)[1])))
+
+    return [one() for _ in range(count)]
+
+
+@pytest.mark.parametrize("shape, share", [("urlsafe-16-bytes", 0.97), ("alnum-20", 0.97), ("lower-digits-24", 0.95),
+                                          ("upper-digits-32", 0.97), ("base32-20-bytes", 0.85)])
+def test_random_tokens_of_common_shapes_are_credentials_by_their_shape(shape, share):
+    """Tokens as generators make them (secrets.token_urlsafe, random letters and digits, base32 TOTP secrets): at
+    least this share of 400 is caught by shape alone (a draw that happens to read as words is not)."""
+    tokens = _random_tokens(shape)
+    assert sum(redaction.is_credential_value(t) for t in tokens) >= share * len(tokens)
+
+
+@pytest.mark.parametrize("text", ["getUserProfileSettings", "ConfigurationManagerFactory", "HTTPServerRequestHandlerV2",
+                                  "AbstractSingletonProxyFactoryBean", "iPhone10Plus256GBSpaceGray",
+                                  "XMLHttpRequestEventTarget", "sha256WithRSAEncryption", "python312sitepackages",
+                                  "MB2017Q3FIRMWARE2BUILD4", "Ocp-Apim-Subscription-Key", "android5phone1080x1920",
+                                  "SLEEPSCOREV2CONDITIONIDEAL2", "5f4fc6d2-55b6-4b6d-84da-26274dd80ce2"])
+def test_identifiers_that_read_as_words_are_no_credential(text):
+    assert not redaction.is_credential_value(text)
+
+
+def test_a_debug_traceback_of_a_pseudonymised_run_names_no_participant_folder(study):
+    """A bug whose message names an input's folder (unquoted) is shown by --debug with the folder's pseudonym."""
+    import os
+    import subprocess
+    import sys
+
+    from conftest import REPO
+
+    root, pseudonym = study
+    capture = root / "incoming" / "Maria Lopez" / "2024" / "phone.har"
+    capture.write_bytes((REPO / "samples" / "phone-sync.har").read_bytes())
+    script = (
+        "import sys\n"
+        "from converters.devices import band\n"
+        "def broken(payload, request):\n"
+        "    raise RuntimeError('bad event of incoming/Maria Lopez/2024/phone.har')\n"
+        "object.__setattr__(band.EVENTS, 'decode', broken)\n"
+        "from converters.cli import main\n"
+        "sys.argv = ['databack', 'convert', 'incoming', '-o', 'out', '--debug', '--jobs', '1', '--pseudonymize',\n"
+        "            '--key-file', 'key']\n"
+        "main()\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=root,
+                            env=os.environ | {"PYTHONPATH": str(REPO)})
+    assert result.returncode == 1 and "in broken" in result.stderr
+    assert f"RuntimeError: bad event of {pseudonym('incoming/Maria Lopez/2024')}/phone.har" in result.stderr
+    assert "Maria" not in result.stderr and "Lopez" not in result.stderr
+
+
+def test_a_pseudonymised_inspection_names_files_as_convert_does(study, monkeypatch):
+    root, pseudonym = study
+    monkeypatch.chdir(root)
+    (root / "incoming" / "Maria Lopez" / "notes.txt").unlink()
+    for args in ([], ["--json"]):
+        code, stdout, stderr = invoke(["inspect", "incoming", *args, "--pseudonymize", "--key-file", "key", "--jobs",
+                                       "1"])
+        assert code == 0 and f"{pseudonym('incoming/Maria Lopez/2024')}/phone.har" in stdout
+        assert "Maria" not in stdout + stderr and "Lopez" not in stdout + stderr

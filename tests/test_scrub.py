@@ -253,12 +253,8 @@ def test_scrub_command_writes_a_copy_and_reports_what_it_redacted(tmp_path):
     assert missing.exit_code == 2
 
 
-# scrub reads dumps with mitmproxy's reader, which has no migration from format 0.10 (issue 14b reads them as the
-# converter does)
-UNREAD_BY_SCRUB = {"dumpfile-010.mitm"}
-REFERENCE_CAPTURES = [
-    pytest.param(p.name, marks=[pytest.mark.xfail(reason="mitmproxy reads no 0.10 dump")] if p.name in UNREAD_BY_SCRUB
-                 else []) for p in sorted((REFERENCE / "captures").rglob("*")) if p.is_file()]
+# every flow format, 0.10 too: scrub builds flows as the converter does (captures.flow.read_dump)
+REFERENCE_CAPTURES = [p.name for p in sorted((REFERENCE / "captures").rglob("*")) if p.is_file()]
 
 
 @pytest.mark.parametrize("name", REFERENCE_CAPTURES)

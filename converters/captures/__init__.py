@@ -1,8 +1,9 @@
 """Capture readers: HAR files and mitmproxy flow dumps, each turned into a stream of `Exchange` records.
 
 A reader is a generator over one file. It yields, in file order:
-- `Exchange` for every HTTP request/response pair (a response may be missing),
-- `Skipped` for every entry that is not HTTP (TCP, UDP, DNS flows…),
+- `Exchange` for every HTTP request/response pair (a response may be missing, and parts of a damaged entry),
+- `Skipped` for every entry that is not HTTP (TCP, UDP, DNS flows…) or that cannot be read as an exchange at all
+  (with its reason: what goes wrong in one entry costs that entry alone),
 and, if the file cannot be read to its end, one final `CaptureError` (errors are values, not exceptions):
 everything yielded before it is good and is kept.
 """
@@ -10,6 +11,7 @@ everything yielded before it is good and is kept.
 from __future__ import annotations
 
 import os
+import stat
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -37,6 +39,8 @@ class Exchange:
     request_body: bytes | None
     body: bytes | None  # the response body, decoded per Content-Encoding / base64; None when not captured
     body_error: str | None = None  # why the body could not be decoded (then `body` is None)
+    error: str | None = None  # the capture's own word on why the exchange failed (mitmproxy's flow error, HAR `_error`)
+    damaged: str | None = None  # what of the entry could not be read (its headers or body are then partly missing)
 
     def response_header(self, name: str) -> str | None:
         """The first response header of that name (case-insensitive), or None."""
@@ -44,13 +48,36 @@ class Exchange:
         return next((v for k, v in self.response_headers if k.lower() == name), None)
 
 
+# Why no response was captured, from the capture's error message: (reason, words that tell it), first match wins.
+_NO_RESPONSE_REASONS = (
+    ("connection refused", ("refused",)),
+    ("TLS handshake failed", ("tls", "ssl", "certificate", "handshake")),
+    ("timed out", ("timed out", "timeout")),
+    ("server not reached", ("connect call failed", "unreachable", "no route", "getaddrinfo", "name or service",
+                            "name resolution", "nodename", "dns", "connect to")),
+    ("connection closed", ("closed", "reset", "disconnect", "eof", "broken pipe")),
+    ("killed", ("killed",)),
+)
+
+
+def no_response_reason(error: str | None) -> str:
+    """Why an exchange has no response, in a few fixed words (never the capture's own text, which may quote hosts
+    and addresses): "connection refused", "TLS handshake failed", …, "other error", or "none captured" without an
+    error."""
+    if not error:
+        return "none captured"
+    lowered = error.lower()
+    return next((reason for reason, words in _NO_RESPONSE_REASONS if any(w in lowered for w in words)), "other error")
+
+
 @dataclass(slots=True, frozen=True)
 class Skipped:
-    """An entry of the capture that is not an HTTP exchange (e.g. a TCP or DNS flow)."""
+    """An entry of the capture that is not an HTTP exchange (e.g. a TCP or DNS flow), or that could not be read as
+    one (then `reason` says why)."""
 
     source_entry: int
-    kind: str  # "tcp", "udp", "dns", "malformed", "too deep"…
-    reason: str | None = None  # why an entry that may be HTTP was not read (e.g. the limit it hit)
+    kind: str  # "tcp", "udp", "dns", …; "unreadable" (a flow), "malformed" (a HAR entry), "too deep" with a reason
+    reason: str | None = None  # why an entry that may be HTTP was not read (a limit it hit…): plain words
 
 
 @dataclass(slots=True, frozen=True)
@@ -62,6 +89,21 @@ class CaptureError:
 
 
 Item = Exchange | Skipped | CaptureError
+
+
+# Names that say "a capture": such a file that is not one is `failed` even when found in a folder (a stray file of
+# another name found there is `skipped`); `.json` only when named on the command line.
+CAPTURE_SUFFIXES = frozenset({".har", ".harp", ".zhar", ".flow", ".mitm", ".dump"})
+
+
+def named_like_capture(path: Path) -> bool:
+    """Whether the file's name (an archive member's too) ends like a capture's (`.har`, `.flow.gz`…)."""
+    return bool(CAPTURE_SUFFIXES & {s.lower() for s in Path(str(path)).suffixes[-2:]})
+
+
+def claims_capture(inp) -> bool:
+    """Whether an input (`pipeline.Input`) is meant to be a capture: named on the command line, or named like one."""
+    return inp.explicit or named_like_capture(inp.path)
 
 
 def open_capture(path: Path) -> BinaryIO:
@@ -81,6 +123,8 @@ def reading_cost(path: Path) -> int:
     twice (reading one takes about twice as long a byte as a HAR: mitmproxy builds its device flows); 0 if the file
     cannot be read."""
     try:
+        if not stat.S_ISREG(path.stat().st_mode):  # a pipe or a device is never opened here
+            return 0
         return path.stat().st_size * (2 if detect_format(path) == "flow" else 1)
     except OSError:
         return 0

@@ -90,23 +90,37 @@ def _entries(
             if isinstance(skim.entry, Skipped) or not wants_body(skim.entry.host):
                 yield skim.entry
                 continue
-        flow = _materialise(payload)
+        try:
+            flow = _materialise(payload)
+            entry = _entry(flow, index, source_file, wants_body)
+        except Exception as error:  # this flow alone: its frame was whole, the next one is read
+            yield Skipped(index, "unreadable", flow_failure(error))
+            continue
         if skim:
             accepted_layouts.add(skim.layout)
-        yield _entry(flow, index, source_file, wants_body)
+        yield entry
 
 
-def read_dump(dump: io.BufferedReader | gzip.GzipFile) -> Iterator[flow.Flow]:
-    """Every flow of an opened dump, built by mitmproxy as `FlowReader.stream()` builds them, read a flow at a time
-    within `limits.current()` (a length prefix beyond what is left, or beyond a flow's limit, raises
-    `tnetstring_walk.FrameTooLarge` rather than being read)."""
+def flow_failure(error: Exception) -> str:
+    """Why one flow, whole in the dump, could not be built: plain words, no flow data."""
+    return _read_failure(error).removeprefix("cut off or damaged: ")
+
+
+def read_dump(dump: io.BufferedReader | gzip.GzipFile) -> Iterator[flow.Flow | Exception]:
+    """Every flow of an opened dump, built by mitmproxy as `FlowReader.stream()` builds them (after the repairs of
+    `old_flows`), or the exception that building that one flow met (the next is built all the same), read a flow at
+    a time within `limits.current()` (a length prefix beyond what is left, or beyond a flow's limit, raises
+    `tnetstring_walk.FrameTooLarge` rather than being read); broken framing raises FlowReader's exception."""
     from mitmproxy import io as mio
 
     if dump.peek(4).startswith(_HAR_STARTS):
         yield from mio.FlowReader(dump).stream()
         return
     for payload in _payloads(dump):
-        yield _materialise(payload)
+        try:
+            yield _materialise(payload)
+        except Exception as error:
+            yield error
 
 
 def _payloads(dump: io.BufferedReader | gzip.GzipFile) -> Iterator[bytes]:
@@ -125,14 +139,14 @@ def _materialise(payload: bytes) -> flow.Flow:
     """Build one flow as `FlowReader.stream()` does (its checks, migrations and exceptions)."""
     from mitmproxy import exceptions
     from mitmproxy import flow as mflow
-    from mitmproxy.io import compat, tnetstring
+    from mitmproxy.io import tnetstring
 
     try:
         state = tnetstring.parse(payload[-1], memoryview(payload)[:-1])  # what tnetstring.load does with a frame
         try:
             if not isinstance(state, dict):
                 raise ValueError("Invalid flow: not a dict")
-            return mflow.Flow.from_state(compat.migrate_flow(old_flows.repair(state)))
+            return mflow.Flow.from_state(old_flows.migrate(state))
         except ValueError as error:
             raise exceptions.FlowReadException(error) from error
     except (ValueError, TypeError, IndexError) as error:
@@ -157,7 +171,8 @@ class _Skimmer:
 
     def __init__(self, source_file: str):
         self.source_file = source_file
-        self.flow_shapes = walk.Shapes(frozenset({"version", "type", "metadata", "request", "response"}))
+        self.flow_shapes = walk.Shapes(frozenset({"version", "type", "metadata", "request", "response", "error"}))
+        self.error_shapes = walk.Shapes(frozenset({"msg"}))
         self.request_shapes = walk.Shapes(
             frozenset(
                 {"method", "scheme", "host", "port", "path", "authority", "http_version", "headers", "timestamp_start"}
@@ -183,6 +198,11 @@ class _Skimmer:
         if kind != "http":
             return _Skim((version, kind, flow_layout), Skipped(index, kind))
         request_layout, request = self.request_shapes.match(payload, top["request"])
+        error_layout, error = None, None
+        if top["error"][0] != walk.NULL:
+            error_layout, fields = self.error_shapes.match(payload, top["error"])
+            error = _scalar(payload, fields["msg"], str, bytes)
+            error = error.decode("utf-8", "surrogateescape") if isinstance(error, bytes) else error
         response_layout, response = None, None
         if top["response"][0] != walk.NULL:
             response_layout, response = self.response_shapes.match(payload, top["response"])
@@ -219,8 +239,9 @@ class _Skimmer:
             response_headers=(),
             request_body=None,
             body=None,
+            error=error,
         )
-        return _Skim((version, kind, flow_layout, request_layout, response_layout), exchange)
+        return _Skim((version, kind, flow_layout, request_layout, response_layout, error_layout), exchange)
 
 
 def _scalar(data: bytes, span: walk.Span, *types: type) -> object:
@@ -333,6 +354,7 @@ def _exchange(flow: http.HTTPFlow, index: int, source_file: str, wants_body: Wan
         request_body=_request_body(request) if full else None,
         body=body,
         body_error=body_error,
+        error=flow.error.msg if flow.error else None,
     )
 
 

@@ -21,6 +21,7 @@ from typing import BinaryIO, Iterator
 from urllib.parse import urlsplit
 
 import ijson
+import orjson
 
 from .. import limits
 from . import CaptureError, Exchange, Item, Skipped, WantsBody, open_capture
@@ -234,13 +235,81 @@ def _read_failure(error: Exception, entries_read: int) -> str:
 
 
 def _item(entry: object, index: int, source_file: str, wants_body: WantsBody | None) -> Exchange | Skipped:
-    """The exchange of one HAR entry, or `Skipped(kind="malformed")` if the entry lacks what an exchange needs."""
+    """The exchange of one HAR entry: what can be read of it, `damaged` saying what could not, where the entry is
+    not as HAR has it; `Skipped(kind="malformed")` with the reason where not even its request's URL can be read."""
     if isinstance(entry, TooDeep):
         return Skipped(index, "too deep", limits.STRUCTURE_TOO_DEEP)
     try:
         return _exchange(entry, index, source_file, wants_body)  # type: ignore[arg-type]
-    except (KeyError, TypeError, ValueError, AttributeError):
-        return Skipped(index, "malformed")
+    except Exception:  # RecursionError, MemoryError too: this entry alone
+        try:
+            return _salvaged(entry, index, source_file, wants_body)
+        except Exception as error:
+            return Skipped(index, "malformed", f"an entry that cannot be read ({type(error).__name__})")
+
+
+def _salvaged(entry: object, index: int, source_file: str, wants_body: WantsBody | None) -> Exchange | Skipped:
+    """A damaged entry, repaired where HAR is plain about what was meant and read as any other: what was wrong goes
+    into `damaged` (plain words, no captured text); a body that is not text is kept as the JSON it is."""
+    request = entry.get("request") if isinstance(entry, dict) else None
+    if not isinstance(request, dict) or not isinstance(request.get("url"), str):
+        return Skipped(index, "malformed", "an entry without a request URL")
+    damage: list[str] = []
+    request = request | {"headers": _lenient_headers(request.get("headers"), "request", damage)}
+    if not isinstance(request.get("method"), str):
+        damage.append("request.method is not text")
+        request["method"] = ""
+    if request.get("postData") is not None and not isinstance(request["postData"], dict):
+        damage.append("request.postData is not an object")
+        request["postData"] = None
+    response = entry.get("response") or None  # type: ignore[union-attr]
+    if response is not None and not isinstance(response, dict):
+        damage.append("response is not an object")
+        response = None
+    if response is not None:
+        response = response | {"headers": _lenient_headers(response.get("headers"), "response", damage),
+                               "content": _lenient_content(response.get("content"), damage)}
+    repaired = {**entry, "request": request, "response": response}  # type: ignore[dict-item]
+    exchange = _exchange(repaired, index, source_file, wants_body)
+    exchange.damaged = "; ".join(damage) or "an entry not as HAR has it"
+    return exchange
+
+
+def _lenient_headers(headers: object, side: str, damage: list[str]) -> list[dict[str, str]]:
+    """The headers that are name/value pairs of text, as HAR has them; what is not is told in `damage`."""
+    if headers is None:
+        return []
+    if isinstance(headers, dict):  # {"Content-Type": "..."}: not HAR, but its pairs are plain
+        damage.append(f"{side}.headers is an object, not a list")
+        pairs = list(headers.items())
+    elif isinstance(headers, list):
+        pairs = [(h.get("name"), h.get("value")) if isinstance(h, dict) else (None, None) for h in headers]
+    else:
+        damage.append(f"{side}.headers is not a list")
+        return []
+    kept = [{"name": n, "value": v} for n, v in pairs if isinstance(n, str) and isinstance(v, str)]
+    if len(kept) < len(pairs):
+        damage.append(f"{len(pairs) - len(kept)} {side} header{'s' * (len(pairs) - len(kept) > 1)} not text")
+    return kept
+
+
+def _lenient_content(content: object, damage: list[str]) -> dict:
+    """`response.content` with its text as text: a `text` that is not (a number, an object) as the JSON it is."""
+    if content is None:
+        return {}
+    if not isinstance(content, dict):
+        damage.append("response.content is not an object")
+        return {}
+    content = dict(content)
+    for key in ("text", "_textBase64"):
+        value = content.get(key)
+        if value is not None and not isinstance(value, str):
+            damage.append(f"response.content.{key} is not text")
+            return {"text": orjson.dumps(value).decode()}
+    if content.get("encoding") is not None and not isinstance(content["encoding"], str):
+        damage.append("response.content.encoding is not text")
+        del content["encoding"]
+    return content
 
 
 def _exchange(entry: dict, index: int, source_file: str, wants_body: WantsBody | None) -> Exchange:
@@ -274,6 +343,7 @@ def _exchange(entry: dict, index: int, source_file: str, wants_body: WantsBody |
         request_body=_request_body(request.get("postData")) if wanted else None,
         body=body,
         body_error=body_error,
+        error=entry.get("_error") if isinstance(entry.get("_error"), str) else None,
     )
 
 
@@ -286,7 +356,11 @@ def _status(value: object) -> int | None:
 
 
 def _headers(har_headers: list | None) -> tuple[tuple[str, str], ...]:
-    return tuple((header["name"], header["value"]) for header in har_headers or ())
+    """The name/value pairs; TypeError where one is not text (the entry is then read by `_salvaged`)."""
+    headers = tuple((header["name"], header["value"]) for header in har_headers or ())
+    if not all(type(name) is str and type(value) is str for name, value in headers):
+        raise TypeError("a header name or value is not text")
+    return headers
 
 
 def _utc(started: object) -> datetime | None:

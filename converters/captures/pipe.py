@@ -23,7 +23,7 @@ import traceback
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from queue import Queue
 from typing import BinaryIO, Callable, Iterator
@@ -37,7 +37,7 @@ except ImportError:  # Windows: pipes keep their default size, and the caller de
 from .. import limits
 from ..digest import sha256_or_none
 from ..hosts import BodyWanted, is_device_host
-from . import Exchange, Format, Item, detect_format, read_capture
+from . import Exchange, Format, Item, detect_format, no_response_reason, read_capture
 
 BATCH_ITEMS = 256
 BATCH_BODY_BYTES = 256 << 10  # well below the pipe's size: the child goes on parsing while a batch is decoded
@@ -55,6 +55,7 @@ class NotDevice:
     """Exchanges of hosts databack does not look into, in a row of the capture: host -> count."""
 
     hosts: Counter[str]
+    no_response: Counter[str] = field(default_factory=Counter)  # of them, those without a response: reason -> count
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,6 +195,7 @@ def _serve_read(path: Path, fmt: Format, display_name: str, generic_globs: tuple
     batch: list[Item | NotDevice] = []
     body_bytes = 0
     not_device: Counter[str] = Counter()
+    no_response: Counter[str] = Counter()  # of `not_device`
     wanted = BodyWanted(generic_globs)
     unread = _unread_counter(out)
     hashing = ThreadPoolExecutor(1)  # hashlib lets go of the GIL: the hash is taken beside the parse
@@ -203,21 +205,23 @@ def _serve_read(path: Path, fmt: Format, display_name: str, generic_globs: tuple
             exchange = isinstance(item, Exchange)
             if exchange and not wanted(item.host):
                 not_device[item.host] += 1
+                if item.status is None:
+                    no_response[no_response_reason(item.error)] += 1
                 if len(not_device) < BATCH_ITEMS:
                     continue
-                batch.append(NotDevice(not_device))  # counts of that many hosts go as they are
-                not_device = Counter()
+                batch.append(NotDevice(not_device, no_response))  # counts of that many hosts go as they are
+                not_device, no_response = Counter(), Counter()
             else:
                 if not_device:
-                    batch.append(NotDevice(not_device))
-                    not_device = Counter()
+                    batch.append(NotDevice(not_device, no_response))
+                    not_device, no_response = Counter(), Counter()
                 body_bytes += len(getattr(item, "body", None) or b"")  # for decoded ones, about the size of the rows
                 behind = exchange and is_device_host(item.host) and unread() >= BEHIND_BYTES
                 batch.append(_decoded(item) if behind else item)
             if len(batch) >= BATCH_ITEMS or body_bytes >= BATCH_BODY_BYTES:
                 send(batch)
                 batch, body_bytes = [], 0
-        send(batch + [NotDevice(not_device)] if not_device else batch)
+        send(batch + [NotDevice(not_device, no_response)] if not_device else batch)
         send(Digest(digest.result()))
         send(None)
     except _ReaderGone:
@@ -258,7 +262,8 @@ def _decoded(ex: Exchange) -> Exchange | Decoded:
 
     if _by_value:
         devices.columns.by_columns = False
-
+    if ex.damaged:  # rejected by the caller, with its body
+        return ex
     m = devices.match(ex.host, ex.method, ex.path)
     if m is None or not devices.decodes(ex, m):
         return ex

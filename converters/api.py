@@ -1,0 +1,68 @@
+"""The Python API, `from converters import convert, load`: what `databack convert` does, and OUT's tables read back
+as polars frames of the types `datapackage.json` declares (from Parquet, CSV or partitioned datasets alike)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Iterable
+
+import orjson
+import polars as pl
+
+from . import participants, pipeline, store, writers
+from .tables import TABLES, UTC_TIME
+
+LAZY_ROWS = 1_000_000  # `load`: tables with more rows come as LazyFrames
+POLARS_TYPES = {"string": pl.String, "integer": pl.Int64, "number": pl.Float64, "boolean": pl.Boolean,
+                "date": pl.Date, "datetime": UTC_TIME}
+
+
+def convert(
+    paths: str | os.PathLike | Iterable[str | os.PathLike],
+    out: str | os.PathLike,
+    *,
+    format: writers.OutputFormat = "parquet",
+    partition_by: Iterable[str] = (),
+    participant_id: str | None = None,
+    jobs: int | None = None,
+    force: bool = False,
+) -> dict[str, Any]:
+    """Convert captures (files, folders or globs) into OUT, as `databack convert` does: inputs converted before
+    unchanged are kept rather than converted again (unless `force`). Returns the run's report (`report.json`).
+    Raises `store.OutError` where OUT cannot be written, `FileNotFoundError` for a path that is not there."""
+    paths = [Path(paths)] if isinstance(paths, (str, os.PathLike)) else [Path(p) for p in paths]
+    out = Path(out)
+    if missing := [str(p) for p in paths if not p.exists() and not pipeline.GLOB_CHARS & set(str(p))]:
+        raise FileNotFoundError(f"no such file or folder: {', '.join(missing)}")
+    partition_by = tuple(partition_by)
+    if bad := [c for c in partition_by if c not in writers.PARTITION_COLUMNS]:
+        raise ValueError(f"partition_by takes {', '.join(writers.PARTITION_COLUMNS)}, not {', '.join(bad)}")
+    store.check_place(out, paths)
+    inputs = participants.assign(pipeline.collect_inputs(paths, exclude=out), participant_id)
+    with store.lock(out, inputs=paths) as held:
+        tables, files = ({}, []) if force else writers.read_output(out)[:2]
+        conversion, _ = pipeline.update(inputs, tables, files, jobs=jobs or os.cpu_count() or 1, spill_dir=held.work(),
+                                        previous_copies=writers.read_copies(out) if files else None)
+        with held.transaction() as tx:
+            return writers.write(conversion, tx, format, partition_by)
+
+
+def load(out: str | os.PathLike, lazy: bool | None = None) -> dict[str, pl.DataFrame | pl.LazyFrame]:
+    """Every table of OUT by name, its columns of the types `datapackage.json` declares (a partitioned table's `day`
+    included), a known table's in the data dictionary's order: DataFrames, or LazyFrames with `lazy=True` (by
+    default, for a table of more than `LAZY_ROWS` rows). Empty for a folder without a databack output."""
+    out = Path(out)
+    package = out / "datapackage.json"
+    if not package.exists():
+        return {}
+    tables: dict[str, pl.DataFrame | pl.LazyFrame] = {}
+    for resource in orjson.loads(package.read_bytes())["resources"]:
+        schema = {f["name"]: POLARS_TYPES[f["type"]] for f in resource["schema"]["fields"]}
+        frame = writers.scan_table(out / resource["path"], schema, resource.get("partitions", []))
+        if resource["name"] in TABLES:
+            order = TABLES[resource["name"]].column_names
+            frame = frame.select(*order, *(c for c in frame.collect_schema() if c not in order))
+        big = resource.get("stats", {}).get("rows", 0) > LAZY_ROWS
+        tables[resource["name"]] = frame if (big if lazy is None else lazy) else frame.collect()
+    return tables

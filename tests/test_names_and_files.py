@@ -1,0 +1,183 @@
+"""Names and files as the operating system gives them: a name that is not UTF-8 converts and is written in a lossless
+text form, an unreadable folder fails (never passed over), a pipe or device named on the command line is read once
+or refused in one line, a file named like a capture that is not one fails; and nothing a capture or a file name
+holds reaches a terminal as a control character."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import threading
+from pathlib import Path
+
+import polars as pl
+import pytest
+from builders import BAND_EVENTS_URL, band_event, entry, write_har
+from hypothesis import given
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from converters.cli import app
+from converters.pipeline import Input, collect_inputs, convert_file, text_name
+from converters.terminal import safe, safe_lines
+
+runner = CliRunner()
+NON_UTF8 = os.fsdecode(b"caf\xe9-\xff.har")  # as Python holds the name the OS gives
+
+
+def run(*args):
+    return runner.invoke(app, [str(a) for a in args], prog_name="databack")
+
+
+def good_capture(path: Path) -> Path:
+    return write_har(path, [entry(BAND_EVENTS_URL, band_event())])
+
+
+def name_bytes(text: str) -> bytes:
+    """The inverse of `text_name`, as the README documents it."""
+    if "\\x" not in text:
+        return text.encode()
+    return re.sub(rb"\\(\\|x([0-9a-f]{2}))", lambda m: bytes.fromhex(m[2].decode()) if m[2] else b"\\",
+                  text.encode())
+
+
+@given(st.binary(min_size=1, max_size=30))
+def test_the_text_form_of_any_name_is_lossless(raw):
+    name = os.fsdecode(raw)
+    text = text_name(name)
+    text.encode("utf-8")  # always writable as UTF-8
+    if text != name or "\\x" in text:
+        assert name_bytes(text) == raw
+
+
+def test_a_name_that_is_not_utf8_converts_and_is_written_escaped(tmp_path):
+    folder = tmp_path / "p07"
+    folder.mkdir()
+    good_capture(folder / NON_UTF8)
+    good_capture(folder / "good.har")
+    result = run("convert", folder, "-o", tmp_path / "out", "--json")
+    assert result.exit_code == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert [f["file"] for f in report["files"]] == ["p07/caf\\xe9-\\xff.har", "p07/good.har"]
+    assert set(pl.read_parquet(tmp_path / "out" / "band_events.parquet")["source_file"]) >= {"p07/good.har"}
+    inspected = run("inspect", folder, "--json")
+    assert inspected.exit_code == 0 and "p07/caf\\\\xe9-\\\\xff.har" in inspected.stdout
+
+
+def test_an_unreadable_folder_fails_with_its_reason_and_the_rest_converts(tmp_path, monkeypatch):
+    (tmp_path / "study" / "p01").mkdir(parents=True)
+    (tmp_path / "study" / "p02").mkdir()
+    good_capture(tmp_path / "study" / "p01" / "a.har")
+    good_capture(tmp_path / "study" / "p02" / "b.har")
+    scandir = os.scandir
+
+    def refusing(path=None):
+        if str(path).endswith("p02"):
+            raise PermissionError(13, "Permission denied", str(path))
+        return scandir(path)
+
+    monkeypatch.setattr(os, "scandir", refusing)
+    inputs = collect_inputs([tmp_path / "study"])
+    assert [(i.name, i.error) for i in inputs] == [
+        ("study/p01/a.har", None), ("study/p02", "cannot read the folder: Permission denied")]
+    result = run("convert", tmp_path / "study", "-o", tmp_path / "out")
+    assert result.exit_code == 1
+    assert "  study/p02: failed: cannot read the folder: Permission denied" in result.stderr.splitlines()
+
+
+def test_a_file_named_like_a_capture_that_is_not_one_fails_and_a_stray_file_is_skipped(tmp_path):
+    folder = tmp_path / "p07"
+    folder.mkdir()
+    good_capture(folder / "a.har")
+    (folder / "p07.har").write_text("<!doctype html><html><body>Sign in</body></html>")
+    (folder / "empty.flow").write_bytes(b"")
+    (folder / "README.txt").write_text("notes")
+    (folder / "notes.json").write_text('{"log": []}')
+    result = run("convert", folder, "-o", tmp_path / "out", "--json")
+    files = {f["file"]: (f["status"], f["error"]) for f in json.loads(result.stdout)["files"]}
+    assert files == {
+        "p07/a.har": ("ok", None),
+        "p07/p07.har": ("failed", "not a HAR file or a mitmproxy flow dump"),
+        "p07/empty.flow": ("failed", "empty file"),
+        "p07/README.txt": ("skipped", "not a HAR file or a mitmproxy flow dump"),
+        "p07/notes.json": ("skipped", "JSON but not a HAR file (no log.entries)"),
+    }
+    assert result.exit_code == 1
+
+
+def test_a_log_without_entries_is_never_read_as_a_device_response(tmp_path):
+    for text in ('{"log": []}', '{"log": {"version": "1.2"}}'):
+        path = tmp_path / "room.json"
+        path.write_text(text)
+        report, tables = convert_file(Input(path, "room.json", True, endpoint="sense/room-current"))
+        assert (report.status, report.error, report.device_responses, tables) == (
+            "failed", "JSON but not a HAR file (no log.entries)", {}, {})
+
+
+def test_process_substitution_is_read_once(tmp_path):
+    data = good_capture(tmp_path / "a.har").read_bytes()
+    read_end, write_end = os.pipe()
+
+    def feed():
+        with os.fdopen(write_end, "wb") as w:
+            w.write(data)
+
+    writer = threading.Thread(target=feed)
+    writer.start()
+    try:
+        result = run("convert", f"/dev/fd/{read_end}", "-o", tmp_path / "out", "--json")
+    finally:
+        writer.join()
+        os.close(read_end)
+    assert result.exit_code == 0, result.stderr
+    (f,) = json.loads(result.stdout)["files"]
+    assert (f["file"], f["status"], f["device_responses"]) == (f"/dev/fd/{read_end}", "ok", {"band/events": 1})
+
+
+def test_a_named_pipe_nothing_writes_into_and_a_device_are_refused_in_one_line(tmp_path):
+    fifo = tmp_path / "capture.har"
+    os.mkfifo(fifo)
+    result = run("convert", fifo, "/dev/null", "-o", tmp_path / "out")
+    assert result.exit_code == 1
+    lines = result.stderr.splitlines()
+    assert f"  {fifo}: failed: a named pipe that nothing writes into: not read" in lines
+    assert "  /dev/null: failed: a device, not a capture file: not read" in lines
+
+
+# --- terminal -----------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("text", "shown"), [
+    ("plain é 日本 name.har", "plain é 日本 name.har"),
+    ("red\x1b[31mname\x1b[0m", "red\\x1b[31mname\\x1b[0m"),
+    ("bell\x07 tab\t cr\r nl\n del\x7f", "bell\\x07 tab\\t cr\\r nl\\n del\\x7f"),
+    ("csi\x9b31m", "csi\\u009b31m"),
+    ("bidi\u202eevil", "bidi\\u202eevil"),
+    (NON_UTF8, "caf\\xe9-\\xff.har"),
+])
+def test_safe_escapes_control_characters_and_is_idempotent(text, shown):
+    assert safe(text) == shown and safe(safe(text)) == shown
+    if "\n" not in text:
+        assert safe_lines(f"{text}\n{text}") == f"{shown}\n{shown}"
+
+
+@given(st.text())
+def test_safe_text_has_no_control_characters(text):
+    assert all(c.isprintable() or c == " " or not (ord(c) < 0x20 or 0x7f <= ord(c) <= 0x9f) for c in safe(text))
+    assert "\x1b" not in safe(text) and "\x07" not in safe(text)
+
+
+def test_escape_sequences_in_names_and_urls_reach_no_terminal_line(tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    write_har(folder / "evil\x1b[31m\x07.har", [
+        entry("https://example.com/\x1b[2J\x07/path", "x"),
+        entry(BAND_EVENTS_URL, band_event()),
+        {"request": {"url": 5}},  # a line about the file names it
+    ])
+    converted = run("convert", folder, "-o", tmp_path / "out")
+    inspected = run("inspect", folder)
+    for text in (converted.stderr, inspected.stdout, inspected.stderr):
+        assert "\x1b" not in text and "\x07" not in text
+    assert "in/evil\\x1b[31m\\x07.har: partial" in converted.stderr
+    assert "  GET     /\\x1b[2J\\x07/path  " in inspected.stdout
