@@ -4,7 +4,7 @@ PY := $(shell (command -v pyenv >/dev/null && pyenv prefix $(PYTHON_VERSION) >/d
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install demo test golden samples docs screenshots chromium bench fuzz clean
+.PHONY: install demo test golden samples docs screenshots chromium bench fuzz hostile clean
 
 $(BIN)/databack: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -44,7 +44,11 @@ screenshots: install chromium
 	UPDATE_SCREENSHOTS=1 $(BIN)/python -m pytest tests/test_report_browser.py -k readme
 
 fuzz: install
-	HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest tests/test_properties.py
+	HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest tests/test_properties.py tests/test_limits.py
+
+# peak memory of convert, inspect and scrub on hostile captures (bench/hostile.py; BEFORE=checkout to compare)
+hostile: install
+	$(BIN)/python bench/hostile.py $(if $(BEFORE),--before $(BEFORE))
 
 bench: install
 	@# as an installed package is: byte-compiled (this machine sets PYTHONDONTWRITEBYTECODE, so Python never caches it)

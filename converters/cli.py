@@ -257,7 +257,7 @@ def convert(
 
     hosts = tuple(h.lower() for h in generic_hosts or ())
     budget = _limits(max_body, max_ratio, max_depth, max_json_values)  # type: ignore[arg-type]
-    pipe.read_ahead(paths, jobs or os.cpu_count() or 1, hosts, budget)  # while polars loads, which takes a third of a second
+    pipe.read_ahead(paths, jobs or os.cpu_count() or 1, hosts, budget)  # while polars loads (a third of a second)
     from . import pipeline as conversion
     from . import participants as people
     from . import saved, writers
@@ -286,12 +286,12 @@ def convert(
         _usage_error(err, str(e))
     err.hide(paths, key)  # a pseudonymised run names no folder, in messages neither
     _check_place(err, out, paths)  # before looking for inputs in a folder that may be OUT itself
-    inputs = _collect(err, conversion, paths, out)
+    inputs = _collect(err, conversion, paths, budget, out)
     err.hide([i.name for i in inputs], key)
     with _locked(err, out, wait, wait_timeout, paths) as held, _ctrl_c() as stop_if_interrupted:
-        inputs = [conversion.spooled(i, held.work()) if _to_spool(conversion, i) else i for i in inputs]
+        inputs = [s for i in inputs for s in _spooled(conversion, i, held.work(), budget)]
         if stdin:
-            inputs.append(conversion.spool_stdin(sys.stdin.buffer, held.work()))
+            inputs += conversion.archive_members(conversion.spool_stdin(sys.stdin.buffer, held.work()), budget)
         if slice_:
             inputs = conversion.shard(inputs, *slice_)
         inputs = [replace(i, endpoint=saved.endpoint_for(endpoints_read_as, i.name), generic=hosts, limits=budget)
@@ -387,17 +387,27 @@ def scrub(
     Exit code 0 when the whole capture was copied, 1 when it was cut short or unreadable, 2 for a usage error,
     130 when interrupted (no copy is written).
     """
+    import tempfile
+
+    from .captures import is_pipe, spool_pipe
     from .scrub import KINDS, output_path, scrub_capture
 
     err = _console()
-    if not capture.is_file():
-        _usage_error(err, f"no such file: {capture}")
-    try:
-        target = output_path(capture, out)
-    except OSError as e:
-        _usage_error(err, str(e))
-    with _interrupted(err, "no copy was written"):
-        report = scrub_capture(capture, target, _limits(max_body, max_ratio, max_depth, max_json_values))  # type: ignore[arg-type]
+    source: Path | None = capture
+    with tempfile.TemporaryDirectory(prefix="databack-") as spool:
+        if is_pipe(capture):  # `<(cat x.har)`: read once, as convert reads it
+            source, error = spool_pipe(capture, Path(spool))
+            if error:
+                _usage_error(err, f"{capture}: {error}")
+        elif not capture.is_file():
+            _usage_error(err, f"not a file: {capture}" if capture.exists() else f"no such file: {capture}")
+        try:
+            target = output_path(capture, out)
+        except OSError as e:
+            _usage_error(err, str(e))
+        with _interrupted(err, "no copy was written"):
+            budget = _limits(max_body, max_ratio, max_depth, max_json_values)  # type: ignore[arg-type]
+            report = scrub_capture(source, target, budget)  # type: ignore[arg-type]
     redacted = ", ".join(f"{report.counts[k]} {k}" for k in KINDS)
     err.print(f"databack: {capture}: {report.status}" + (f": {report.message}" if report.message else ""))
     err.print(f"  {report.entries} entries written to {target}, values redacted: {redacted}")
@@ -450,17 +460,18 @@ def inspect(
     err.hide(paths, key)
     budget = _limits(max_body, max_ratio, max_depth, max_json_values)  # type: ignore[arg-type]
     inputs = [replace(i, limits=budget, source_file=redaction.source_file(i.name, key))
-              for i in _collect(err, conversion, paths)]
+              for i in _collect(err, conversion, paths, budget)]
     err.hide([i.name for i in inputs], key)
     with _interrupted(err, "nothing was written"), tempfile.TemporaryDirectory(prefix="databack-") as spool:
-        inputs = [conversion.spooled(i, Path(spool)) if _to_spool(conversion, i) else i for i in inputs]
+        inputs = [s for i in inputs for s in _spooled(conversion, i, Path(spool), budget)]
         with _progress(err, inputs, "inspecting") as advance:
             result = inspect_captures.inspect(inputs, advance, jobs or os.cpu_count() or 1, quick, debug)
     if json_report:
         _print_json(inspect_captures.as_dict(result))
     else:
-        table = inspect_captures.render_table(result, max(120, shutil.get_terminal_size().columns))
-        sys.stdout.write(safe_lines(table) + "\n")
+        # the terminal's width (or COLUMNS); piped into a file, the table's own
+        width = shutil.get_terminal_size((inspect_captures.WIDTH, 24)).columns
+        sys.stdout.write(safe_lines(inspect_captures.render_table(result, width)))  # (it ends in a newline)
     raise typer.Exit(0 if result.ok else 1)
 
 
@@ -751,11 +762,11 @@ def _progress(console, inputs: list, label: str = "converting"):
     return bar()
 
 
-def _collect(err, conversion, paths: list[Path], out: Path | None = None) -> list:
+def _collect(err, conversion, paths: list[Path], budget, out: Path | None = None) -> list:
     """The inputs the paths name; a glob that matches no file, or a folder that holds none, is a usage error."""
     inputs = []
     for path in paths:
-        found = conversion.collect_inputs([path], exclude=out)
+        found = conversion.collect_inputs([path], exclude=out, budget=budget)
         if not found and path.is_dir():
             _usage_error(err, f"no files in {err.path(path)} (hidden ones aside)")
         if not found and not path.exists():
@@ -764,9 +775,12 @@ def _collect(err, conversion, paths: list[Path], out: Path | None = None) -> lis
     return inputs
 
 
-def _to_spool(conversion, inp) -> bool:
-    """Whether an input is a pipe named on the command line (`<(cat x.har)`), to be read once before it is read."""
-    return inp.explicit and inp.error is None and conversion.is_pipe(inp.path)
+def _spooled(conversion, inp, folder: Path, budget) -> list:
+    """An input that is a pipe named on the command line (`<(cat x.har)`) read once into `folder` (an archive's
+    members then), or the input as it is."""
+    if not (inp.explicit and inp.error is None and conversion.is_pipe(inp.path)):
+        return [inp]
+    return conversion.archive_members(conversion.spooled(inp, folder), budget)
 
 
 def _no_captures(paths: list[str], files: list) -> str:

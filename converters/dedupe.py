@@ -82,14 +82,14 @@ def dedupe(frames: dict[str, pl.DataFrame]) -> tuple[dict[str, pl.DataFrame], pl
         if table.group:
             groups.setdefault(table.group, []).append(table)  # taken below, with the group's other tables
         else:
-            out[name] = _dedupe_rows(table, _by_key(table, df), copies)
+            out[name] = _dedupe_rows(table, by_key(table, df), copies)
     for tables in groups.values():
         kept = _dedupe_groups(tables, {t.name: frames[t.name] for t in tables}, copies)
-        out.update({name: _by_key(TABLES[name], df) for name, df in kept.items()})
+        out.update({name: by_key(TABLES[name], df) for name, df in kept.items()})
     return out, pl.concat(copies) if copies else pl.DataFrame(schema=COPIES)
 
 
-def _by_key(table: Table, df: pl.DataFrame) -> pl.DataFrame:
+def by_key(table: Table, df: pl.DataFrame) -> pl.DataFrame:
     return df.sort(list(table.key), nulls_last=True, maintain_order=True)
 
 
@@ -113,7 +113,7 @@ def _dedupe_rows(table: Table, df: pl.DataFrame, copies: list[pl.DataFrame]) -> 
     if not copy.any():
         return df
     winners = _winners(table, df.filter(copy), copies)
-    return _by_key(table, pl.concat([df.filter(~copy), winners]))
+    return by_key(table, pl.concat([df.filter(~copy), winners]))
 
 
 def _winners(table: Table, rows: pl.DataFrame, copies: list[pl.DataFrame]) -> pl.DataFrame:

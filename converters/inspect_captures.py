@@ -5,7 +5,8 @@ response body bytes, and which databack endpoint recognised them ("undecoded" fo
 databack does not decode, None for hosts that are no device's). Plus one summary per file.
 
 Path templates collapse what varies between requests of one route, as mitmproxy2swagger's do: ISO dates become
-`{date}`, numbers `{n}`, UUIDs, hashes, tokens and e-mail addresses `{id}`; OData keys keep their names and
+`{date}`, numbers `{n}`, UUIDs, hashes, tokens, e-mail addresses and short ids of letters and digits mixed (`u-77`)
+`{id}`; OData keys keep their names and
 short enum-like values (`Events(eventType='Sleeping')`) and lose ids (`Events(eventId={id})`).
 
 Nothing secret is kept: no header values (only the media type of Content-Type, checked to look like one), no
@@ -156,7 +157,7 @@ def inspect_file(inp: Input, quick: bool = False, debug: bool = False) -> tuple[
     """One input's summary and rows. A bug of databack's fails this file alone (with `debug`, it raises)."""
     try:
         with limits.applied(inp.limits):
-            return _inspect_file(inp, quick)
+            return _inspect_file(inp, quick, debug)
     except Exception as e:
         if debug:
             raise
@@ -164,7 +165,7 @@ def inspect_file(inp: Input, quick: bool = False, debug: bool = False) -> tuple[
         return FileSummary(inp.source_file, status="failed", error=error), {}
 
 
-def _inspect_file(inp: Input, quick: bool) -> tuple[FileSummary, dict[RowKey, Row]]:
+def _inspect_file(inp: Input, quick: bool, debug: bool = False) -> tuple[FileSummary, dict[RowKey, Row]]:
     summary = FileSummary(inp.source_file)
     rows: dict[RowKey, Row] = {}
     if inp.error or inp.skip:
@@ -190,7 +191,12 @@ def _inspect_file(inp: Input, quick: bool) -> tuple[FileSummary, dict[RowKey, Ro
         for item in read_capture(inp.path, summary.format, display_name=inp.name, wants_body=wants_body):
             if isinstance(item, Exchange):
                 summary.exchanges += 1
-                _count(item, rows, quick)
+                try:
+                    _count(item, rows, quick)
+                except Exception:  # a bug of databack's on this exchange: counted, the file goes on
+                    if debug:
+                        raise
+                    unreadable += 1
                 if item.body_error and limits.names_a_limit(item.body_error):
                     limited[item.body_error] += 1
             elif isinstance(item, Skipped):
@@ -240,7 +246,7 @@ def _count(ex: Exchange, rows: dict[RowKey, Row], quick: bool) -> None:
     if ex.query:
         row.query_params.update(redaction.param_names(query_names(ex.query)))
     if not quick and ex.status is not None:
-        row.content_types[media_type(ex.response_header("content-type"))] += 1
+        row.content_types[media_type(ex.content_type())] += 1
         if ex.body is not None and row.bytes is not None:
             row.bytes += len(ex.body)
 
@@ -297,9 +303,23 @@ def _value(text: str) -> str | None:
         return "{date}"
     if _NUMBER.fullmatch(text):
         return "{n}"
-    if _UUID.fullmatch(text) or _HEX.fullmatch(text) or "@" in text or _looks_like_token(text):
+    if _UUID.fullmatch(text) or _HEX.fullmatch(text) or "@" in text or _looks_like_token(text) or _mixed_id(text):
         return "{id}"
     return None
+
+
+_VERSION = re.compile(r"[vV]\d+")
+
+
+def _mixed_id(text: str) -> bool:
+    """A short id of letters and digits mixed (`u-77`, `abc123`, `p07`, `a1b2c3`): two digits or more, and at
+    least a third of its letters and digits, so that words with a number stay (`oauth2`, `generate_204`, `v12`,
+    `googlelogo_color_92x30dp`), and no dot (`jquery-3.1.1`)."""
+    if "." in text or _VERSION.fullmatch(text):
+        return False
+    digits = sum(c.isdigit() for c in text)
+    letters = sum(c.isalpha() for c in text)
+    return digits >= 2 and letters > 0 and digits * 3 >= digits + letters
 
 
 def _looks_like_token(text: str) -> bool:
@@ -432,7 +452,7 @@ _FILES_LISTED = 10  # with more files, only those not ok are listed
 
 
 def render_table(inspection: Inspection, width: int = WIDTH) -> str:
-    """Plain text for a terminal, about `width` characters wide: the rows grouped under their host (device hosts
+    """Plain text for a terminal, `width` characters wide at most (down to about 70): the rows grouped under their host (device hosts
     first, then the others; within each, hosts with the most exchanges first; rows as sorted), then the files and a
     totals line. Long paths lose their end to `…`.
     The path column shows the query parameter names seen (`?a&b`), never their values."""
@@ -459,24 +479,36 @@ def render_table(inspection: Inspection, width: int = WIDTH) -> str:
         for h in hosts
     }
     every = [c for rows in cells.values() for c in rows]
-    widths = {h: max([len(h), *(len(c[h]) for c in every)]) for h in headers}
-    for h, cap in _CAPS.items():
-        if h in widths:
-            widths[h] = min(widths[h], cap)
-    others = sum(w for h, w in widths.items() if h != "path") + 2 * (len(headers) - 1)
-    widths["path"] = min(widths["path"], max(24, width - others))
-    lines = [_line(headers, {h: h for h in headers}, widths)] if every else ["no HTTP exchanges"]
+    widths = _fitted({h: max([len(h), *(len(c[h]) for c in every)]) for h in headers}, width)
+    lines = [_line(headers, {h: h for h in headers}, widths, header=True)] if every else ["no HTTP exchanges"]
     for host in hosts:
         lines.append(_fit(safe(f"{host} ({sum(r.count for r in by_host[host])})"), width))
         lines += [_line(headers, c, widths) for c in cells[host]]
-    lines += ["", *_file_lines(inspection.files), _totals(inspection)]
+    lines += ["", *_file_lines(inspection.files, width), *_wrapped(_totals(inspection), width)]
     return "\n".join(lines) + "\n"
 
 
-def _line(headers: tuple[str, ...], cells: dict[str, str], widths: dict[str, int]) -> str:
+# Columns cut, in turn, down to these widths until a line fits: the path first, then the others, then the path again.
+_NARROWER = (("path", 30), ("content type", 10), ("endpoint", 16), ("status", 7), ("path", 16), ("endpoint", 10),
+             ("path", 10))
+
+
+def _fitted(widths: dict[str, int], width: int) -> dict[str, int]:
+    """Each column's width: what its cells need, capped (`_CAPS`), then narrowed until a line fits `width`."""
+    widths = {h: min(w, _CAPS.get(h, w)) for h, w in widths.items()}
+    for column, narrowest in _NARROWER:
+        over = sum(widths.values()) + 2 * (len(widths) - 1) - width
+        if over <= 0:
+            break
+        if column in widths:
+            widths[column] = max(min(widths[column], narrowest), widths[column] - over)
+    return widths
+
+
+def _line(headers: tuple[str, ...], cells: dict[str, str], widths: dict[str, int], header: bool = False) -> str:
     parts = []
     for h in headers:
-        text = _fit(cells[h], widths[h])
+        text = _fit(cells[h], widths[h], keep_end=h == "content type" and not header)  # …/json, not application…
         parts.append(text.rjust(widths[h]) if h in _RIGHT else text.ljust(widths[h]))
     return "  ".join(parts).rstrip()
 
@@ -513,9 +545,16 @@ def human_bytes(n: int) -> str:
     raise AssertionError("unreachable")
 
 
-def _file_lines(files: list[FileSummary]) -> list[str]:
+def _wrapped(text: str, width: int, indent: str = "") -> list[str]:
+    """A line that does not fit, broken between words (what it says is never cut)."""
+    import textwrap
+
+    return textwrap.wrap(text, width, subsequent_indent=indent, break_on_hyphens=False) or [text]
+
+
+def _file_lines(files: list[FileSummary], width: int = WIDTH) -> list[str]:
     listed = files if len(files) <= _FILES_LISTED else [f for f in files if f.status != "ok"]
-    name_width = min(max([len(safe(f.file)) for f in listed] or [0]), 48)
+    name_width = min(max([len(safe(f.file)) for f in listed] or [0]), 48, max(16, width - 40))
     lines = []
     for f in listed:
         what = [_plural(f.exchanges, "exchange")] if f.status != "skipped" else []
@@ -523,7 +562,7 @@ def _file_lines(files: list[FileSummary]) -> list[str]:
             kinds = ", ".join(f"{n} {kind}" for kind, n in sorted(f.skipped_entries.items()))
             what.append(f"not HTTP: {kinds}")
         text = f"  {_fit(safe(f.file), name_width, keep_end=True):<{name_width}}  {f.format or '-':<4}  {f.status:<7}"
-        lines.append((text + "  " + "; ".join(what + ([f.error] if f.error else []))).rstrip())
+        lines += _wrapped((text + "  " + "; ".join(what + ([f.error] if f.error else []))).rstrip(), width, " " * 4)
     if hidden := len(files) - len(listed):
         lines.append(f"  … and {hidden} more files, all ok")
     return lines

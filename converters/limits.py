@@ -21,10 +21,11 @@ from dataclasses import dataclass
 from itertools import accumulate
 from typing import Callable, Iterator
 
-MiB = 1 << 20
+MiB, GiB = 1 << 20, 1 << 30
 STRUCTURE_DEPTH = 1024  # levels of a capture's own JSON (a HAR file): as deep as orjson parses, never raised
 RATIO_FLOOR = 1 * MiB  # a body decoded to no more than this is never refused for its ratio
 _PIECE = 1 * MiB  # decompressed per step
+REJECT_BODY = 1 * MiB  # what a reject keeps of a body at most
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +51,19 @@ LIMIT_OPTIONS = {
     "max_depth": "--max-depth",
     "max_json_values": "--max-json-values",
 }
+
+
+@dataclass(frozen=True, slots=True)
+class ArchiveLimits:
+    """What a zip or tar archive of captures may hold (`captures/archives.py`); its members' ratio is `max_ratio`.
+    Past any of them the archive, or the member, is refused with a message naming the limit."""
+
+    members: int = 10_000  # members listed (files, folders, links)
+    member_bytes: int = 16 << 30  # one member, decompressed
+    total_bytes: int = 64 << 30  # all members together, decompressed
+
+
+ARCHIVES = ArchiveLimits()
 
 _current: ContextVar[Limits] = ContextVar("limits", default=DEFAULT)
 
@@ -235,6 +249,15 @@ def check_base64(text: str, limits: Limits | None = None) -> None:
         characters = len(text) - sum(text.count(space) for space in "\r\n \t")  # base64 wrapped in lines
         if characters > (limits.max_body + 2) // 3 * 4:
             raise body_too_large(limits, "once decoded from base64")
+
+
+def reject_body(body: bytes | None, reason: str) -> tuple[bytes | None, str]:
+    """The body and reason a `rejects` row keeps: at most the body's first `REJECT_BODY` bytes (the redaction policy
+    parses what it redacts, and a table of whole 64 MiB bodies would cost more than the limits spare), the reason
+    saying so when the body is cut."""
+    if body is None or len(body) <= REJECT_BODY:
+        return body, reason
+    return body[:REJECT_BODY], f"{reason}; body cut to its first {size_text(REJECT_BODY)}"
 
 
 def check_size(size: int, limits: Limits | None = None) -> None:

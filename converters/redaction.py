@@ -446,9 +446,10 @@ def traceback_text(error: BaseException) -> Safe:
 _SCHEME_HOST = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*:)?//([^/?#]*)")
 
 
-def redact_url(url: str, mode: Mode = FULL, marker: str = MARK) -> str:
+def redact_url(url: str, mode: Mode = FULL, marker: str = MARK, path_mode: Mode | None = None) -> str:
     """A URL (or a path with its query) with userinfo, credential path segments and parameters, and secret query
-    and fragment parameters replaced; everything else byte for byte."""
+    and fragment parameters replaced; everything else byte for byte. The path is judged in `path_mode` where given
+    (a device's path, whose ids are data), the rest in `mode`."""
     rest, hash_mark, fragment = url.partition("#")
     base, question_mark, query = rest.partition("?")
     prefix = ""
@@ -459,7 +460,7 @@ def redact_url(url: str, mode: Mode = FULL, marker: str = MARK) -> str:
         prefix, base = (m.group(1) or "") + "//" + authority, base[m.end() :]
     return (
         prefix
-        + redact_path(base, mode, marker)
+        + redact_path(base, path_mode or mode, marker)
         + question_mark
         + redact_params(query, mode)[0]
         + hash_mark

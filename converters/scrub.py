@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, Literal
+from urllib.parse import unquote_plus
 
 import ijson
 from ijson.common import ObjectBuilder
@@ -179,8 +180,18 @@ def _body(data: bytes, content_type: str | None, kind: BodyKind, counts: Counter
             return _over_limit(hit, counts)
         except ValueError:
             return MARK.encode() if kind in ("sign-in", "sign-in-request") else data
-        redacted = redaction.redact_body(inflated, content_type, kind)
+        redacted = _redacted(inflated, content_type, kind, counts)
         return data if redacted == inflated else gzip.compress(redacted, mtime=0)
+    return _redacted(data, content_type, kind, counts)
+
+
+def _redacted(data: bytes, content_type: str | None, kind: BodyKind, counts: Counter[str]) -> bytes:
+    """`redaction.redact_body`, which parses JSON whole: JSON over the depth or values limit is replaced whole."""
+    if data[:64].lstrip()[:1] in (b"{", b"["):
+        try:
+            limits.check_json(data)
+        except limits.LimitHit as hit:
+            return _over_limit(hit, counts)
     return redaction.redact_body(data, content_type, kind)
 
 
@@ -188,7 +199,8 @@ OVER_LIMIT = "over a limit: "  # what `counts` keys of bodies replaced whole for
 
 
 def _over_limit(hit: limits.LimitHit, counts: Counter[str]) -> bytes:
-    """The marker that replaces a body over a limit whole, the limit noted in `counts`."""
+    """The marker that replaces a body over a limit whole, the limit noted in `counts` (the body is counted where
+    it is replaced, as any other)."""
     counts[OVER_LIMIT + str(hit)] += 1
     return MARK.encode()
 
@@ -198,10 +210,10 @@ def _limits_note(report: ScrubReport) -> None:
     hits = Counter({k.removeprefix(OVER_LIMIT): n for k, n in report.counts.items() if k.startswith(OVER_LIMIT)})
     if not hits:
         return
-    for reason, n in hits.items():
+    for reason in hits:
         del report.counts[OVER_LIMIT + reason]
-        report.counts["bodies"] += n
-    note = f"{hits.total()} bod{'ies' if hits.total() > 1 else 'y'} over a limit replaced whole: {'; '.join(sorted(hits))}"
+    bodies = f"{hits.total()} bod{'ies' if hits.total() > 1 else 'y'}"
+    note = f"{bodies} over a limit replaced whole: {'; '.join(sorted(hits))}"
     report.message = redaction.message(f"{report.message}; {note}" if report.message else note)
 
 
@@ -364,7 +376,7 @@ def _scrub_har_entry(entry: Any, counts: Counter[str]) -> None:
         if isinstance(request.get("url"), str):
             request["url"] = _url(request["url"], mode, counts)
         _scrub_har_headers(request.get("headers"), mode, counts)
-        _scrub_pairs(request.get("queryString"), mode, counts, "urls")
+        _scrub_pairs(request.get("queryString"), FULL, counts, "urls")
         _scrub_cookies(request.get("cookies"), counts)
         if isinstance(request.get("postData"), dict):
             _scrub_har_body(request["postData"], _request_kind(kind), mode, counts)
@@ -404,7 +416,8 @@ def _scrub_other_fields(holder: dict, known: frozenset[str] | set[str], counts: 
 
 
 def _url(url: str, mode: Mode, counts: Counter[str]) -> str:
-    redacted = redaction.redact_url(url, mode)
+    """A URL scrubbed: its path in `mode` (STRICT on a device's route), its query and fragment FULL."""
+    redacted = redaction.redact_url(url, FULL, path_mode=mode)
     counts["urls"] += redacted != url
     return redacted
 
@@ -412,6 +425,7 @@ def _url(url: str, mode: Mode, counts: Counter[str]) -> str:
 def _scrub_har_headers(headers: Any, mode: Mode, counts: Counter[str]) -> None:
     for header in headers if isinstance(headers, list) else ():
         if isinstance(header, dict) and isinstance(header.get("name"), str) and isinstance(header.get("value"), str):
+            _scrub_name(header, counts, "headers")
             header["value"], what = redaction.redact_header(header["name"], header["value"], mode)
             if what:
                 counts[_COUNTED[what]] += 1
@@ -424,6 +438,8 @@ def _scrub_pairs(items: Any, mode: Mode, counts: Counter[str], kind: str, sign_i
     """`{name, value}` items (query parameters, form fields): a credential's value replaced (with `sign_in`, every
     value but those of `redaction.SIGN_IN_FIELDS`), any other value scrubbed as a string."""
     for item in items if isinstance(items, list) else ():
+        if isinstance(item, dict):
+            _scrub_name(item, counts, kind)
         if not isinstance(item, dict) or not isinstance(item.get("value"), str) or item["value"] in ("", MARK):
             continue
         name = item.get("name") if isinstance(item.get("name"), str) else ""
@@ -437,8 +453,18 @@ def _scrub_pairs(items: Any, mode: Mode, counts: Counter[str], kind: str, sign_i
         counts[kind] += item["value"] != value
 
 
+def _scrub_name(item: dict, counts: Counter[str], kind: str) -> None:
+    """A `{name, value}` item's name that is itself a credential (a bare token as a query parameter: `?eyJ…`)."""
+    name = item.get("name")
+    if isinstance(name, str) and name != MARK and redaction.is_credential_value(unquote_plus(name), FULL):
+        item["name"] = MARK
+        counts[kind] += 1
+
+
 def _scrub_cookies(items: Any, counts: Counter[str]) -> None:
     for item in items if isinstance(items, list) else ():
+        if isinstance(item, dict):
+            _scrub_name(item, counts, "cookies")
         if isinstance(item, dict) and item.get("value") not in (None, "", MARK):
             item["value"] = MARK
             counts["cookies"] += 1
@@ -458,6 +484,7 @@ def _scrub_har_body(holder: dict, kind: BodyKind, mode: Mode, counts: Counter[st
             data = _base64_or_text(text) if is_base64 else text.encode("utf-8", "replace")
         except limits.LimitHit as hit:
             holder[key] = _over_limit(hit, counts).decode()
+            counts["bodies"] += 1
             continue
         scrubbed = _body(data, mime, kind, counts)
         if scrubbed != data:
@@ -541,17 +568,18 @@ def _scrub_message_body(message: http.Message, kind: BodyKind, counts: Counter[s
     except limits.LimitHit as hit:
         message.headers.pop("content-encoding", None)
         message.raw_content = _over_limit(hit, counts)
+        counts["bodies"] += 1
         return
     except ValueError:
         raw = message.raw_content
         if raw:
-            scrubbed = redaction.redact_body(raw, content_type, kind)
+            scrubbed = _redacted(raw, content_type, kind, counts)
             if scrubbed != raw:
                 message.raw_content = scrubbed
                 counts["bodies"] += 1
         return
     if data:
-        scrubbed = redaction.redact_body(data, content_type, kind)
+        scrubbed = _redacted(data, content_type, kind, counts)
         if scrubbed != data:
             message.set_content(scrubbed)  # re-encoded per Content-Encoding, Content-Length updated
             counts["bodies"] += 1
@@ -562,7 +590,7 @@ def _scrub_messages(messages: Any, kind: BodyKind, counts: Counter[str]) -> None
     for m in messages or ():
         content = m.content
         if isinstance(content, bytes) and content:
-            scrubbed = redaction.redact_body(content, None, kind)
+            scrubbed = _redacted(content, None, kind, counts)
             if scrubbed != content:
                 m.content = scrubbed
                 counts["other"] += 1

@@ -10,6 +10,7 @@ and sorted on its own, and a big table's ranges come back as `Sorted` pieces on 
 from __future__ import annotations
 
 import math
+from concurrent.futures import ThreadPoolExecutor
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -110,25 +111,45 @@ def before(key: list[str], bound: Sequence[Any]) -> pl.Expr:
 
 @dataclass(frozen=True)
 class Sorted:
-    """A table on disk as pieces, each sorted, in key order: read and written a piece at a time."""
+    """A table on disk as pieces in key order, read and written a piece at a time. A piece is one Arrow IPC file
+    (written and read back at a fraction of Parquet's cost, as they are only a way station), or several whose rows,
+    sorted by `key` together, make it: a range reduced ahead and the rows merged into it later, sorted together as
+    they are written."""
 
-    pieces: tuple[Path, ...]
+    pieces: tuple[tuple[Path, ...], ...]
+    heights: tuple[int, ...]
+    key: tuple[str, ...]
 
     @classmethod
-    def written(cls, dfs: Sequence[pl.DataFrame], folder: Path) -> Sorted:
-        return cls(tuple(_write(df, folder) for df in dfs))
+    def written(cls, dfs: Sequence[pl.DataFrame], folder: Path, key: Sequence[str]) -> Sorted:
+        return cls(tuple((_write(df, folder, piece=True),) for df in dfs), tuple(df.height for df in dfs), tuple(key))
+
+    @classmethod
+    def joined(cls, ranges: Sequence[Sorted]) -> Sorted:
+        pieces, heights = [p for r in ranges for p in r.pieces], [h for r in ranges for h in r.heights]
+        return cls(tuple(pieces), tuple(heights), ranges[0].key)
+
+    def merged(self, df: pl.DataFrame, folder: Path) -> Sorted:
+        """This one-piece table with the rows of `df` (sorted, no key of which it holds) written beside its own."""
+        (piece,), (height,) = self.pieces, self.heights
+        return Sorted(((*piece, _write(df, folder, piece=True)),), (height + df.height,), self.key)
 
     @property
     def height(self) -> int:
-        return sum(pl.scan_parquet(p).select(pl.len()).collect(engine="in-memory").item() for p in self.pieces)
+        return sum(self.heights)
 
     def lazy(self) -> pl.LazyFrame:
-        return pl.concat([pl.scan_parquet(p) for p in self.pieces])
+        return pl.concat([self._by_key(pl.concat([pl.scan_ipc(f) for f in piece])) if len(piece) > 1
+                          else pl.scan_ipc(piece[0]) for piece in self.pieces])
+
+    def columns(self, names: Sequence[str]) -> pl.DataFrame:
+        """Some of the columns, in no particular order."""
+        return pl.concat([pl.read_ipc(f, columns=list(names)) for piece in self.pieces for f in piece])
 
     def write_parquet(self, path: Path) -> None:
         """Streamed a piece at a time: polars' own scan of several files reads them at once, and its peak memory
         grows with the table."""
-        source = register_io_source(lambda *_: self.batches(), schema=pl.read_parquet_schema(self.pieces[0]))
+        source = register_io_source(lambda *_: self.batches(), schema=pl.read_ipc_schema(self.pieces[0][0]))
         source.sink_parquet(path)
 
     def write_csv(self, path: Path, **options: Any) -> None:
@@ -137,17 +158,39 @@ class Sorted:
                 df.write_csv(f, include_header=i == 0, **options)
 
     def batches(self) -> Iterator[pl.DataFrame]:
-        for piece in self.pieces:
-            yield pl.read_parquet(piece)
+        """The pieces in order, each next one read (and sorted) in a thread while this one is taken."""
+        with ThreadPoolExecutor(1) as reading:
+            pieces = iter(self.pieces)
+            coming = reading.submit(self._read, next(pieces))
+            for piece in pieces:
+                df, coming = coming.result(), reading.submit(self._read, piece)
+                yield df
+            yield coming.result()
+
+    def _read(self, piece: tuple[Path, ...]) -> pl.DataFrame:
+        df = pl.concat([pl.read_ipc(f) for f in piece])
+        return self._by_key(df) if len(piece) > 1 else df
+
+    def _by_key(self, frame: pl.DataFrame | pl.LazyFrame):
+        return frame.sort(list(self.key), nulls_last=True, maintain_order=True)
 
 
 Frame = pl.DataFrame | Sorted  # a table in memory, or sorted on disk
 
 
-def _write(df: pl.DataFrame, folder: Path) -> Path:
-    path = folder / f"{uuid.uuid4().hex}.parquet"
-    try:  # lz4: a third faster to write than zstd, and read back as fast
-        df.write_parquet(path, compression="lz4", statistics=False, row_group_size=ROW_GROUP)
+def in_memory(frame: Frame) -> pl.DataFrame:
+    return frame if isinstance(frame, pl.DataFrame) else pl.concat(list(frame.batches()))
+
+
+def _write(df: pl.DataFrame, folder: Path, piece: bool = False) -> Path:
+    """`df` as a Parquet part (lz4: a third faster to write than zstd, and read back as fast), or as a `Sorted`
+    piece in Arrow IPC (zstd: 5 ms to write and 3 to read back 85,000 rows, against 14 and 2 for a Parquet part)."""
+    path = folder / f"{uuid.uuid4().hex}.{'arrow' if piece else 'parquet'}"
+    try:
+        if piece:
+            df.write_ipc(path, compression="zstd")
+        else:
+            df.write_parquet(path, compression="lz4", statistics=False, row_group_size=ROW_GROUP)
     except Exception as e:  # polars' writers report the system's error in words of their own
         if (cause := store.reason(e, folder)) is None:
             raise

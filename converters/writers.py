@@ -7,7 +7,9 @@ folder per table), `report.json` and `datapackage.json`. They are written throug
 
 from __future__ import annotations
 
+import os
 from collections import Counter
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -85,19 +87,18 @@ def write(
         with store.transaction(out) as tx:
             return write(conversion, tx, fmt, partition_by)
     tx = out
-    written: dict[str, Path] = {}
-    levels: dict[str, list[str]] = {}  # partitioned: each table's partition columns
-    event_days = _event_days(conversion.tables) if "day" in partition_by else None
-    for name, df in conversion.tables.items():
-        if partition_by:
-            path, t = tx.path(name), _definition(name, df)
-            path.mkdir()
-            levels[name] = partition_levels(t, df, partition_by, event_days)
-            _write_partitioned(t, df, path, levels[name], event_days)
-        else:
-            path = tx.path(f"{name}.{fmt}")
-            df.write_parquet(path) if fmt == "parquet" else df.write_csv(path, **CSV_OPTIONS)  # a DataFrame, or Sorted
-        written[name] = path
+    event_days = _event_days(conversion.decoded) if "day" in partition_by else None
+    paths: dict[str, Path] = {}
+    writing: dict[str, Future] = {}  # name -> (the SHA-256 of its file, its partition columns), once written
+    with ThreadPoolExecutor(os.cpu_count() or 1) as pool:  # polars lets go of the GIL
+        for tables in (lambda: conversion.decoded, lambda: conversion.tables):  # the views once they are made
+            todo = [(name, df) for name, df in tables().items() if name not in paths]
+            for name, df in sorted(todo, key=lambda t: -t[1].height):  # the biggest first: no thread left with one
+                paths[name] = tx.path(name if partition_by else f"{name}.{fmt}")
+                writing[name] = pool.submit(_write_table, name, df, paths[name], fmt, partition_by, event_days)
+    hashes = {name: future.result()[0] for name, future in writing.items()}
+    levels = {name: future.result()[1] for name, future in writing.items() if partition_by}
+    written = {name: paths[name] for name in conversion.tables}
     names = {p.name for p in written.values()}
     for name in [*TABLES, *(p.name.split(".")[0] for p in tx.out.glob(f"{generic.TABLE_PREFIX}*"))]:
         for stale in (f"{name}.parquet", f"{name}.csv", name):
@@ -107,9 +108,24 @@ def write(
     copies = conversion.copies.sort(pl.all())  # in the same order whatever order the ranges came in
     copies.write_parquet(tx.path(COPIES_FILE), metadata={HASHED_BY: pl.__version__})
     result = report(conversion, written, fmt, partition_by)
-    _write_json(tx.path("datapackage.json"), datapackage(conversion, written, fmt, levels))
+    _write_json(tx.path("datapackage.json"), datapackage(conversion, written, fmt, levels, hashes))
     _write_json(tx.path("report.json"), result)  # last: OUT's index
     return result
+
+
+def _write_table(
+    name: str, df: spill.Frame, path: Path, fmt: str, partition_by: tuple[str, ...], event_days: pl.LazyFrame | None
+) -> tuple[str | None, list[str]]:
+    """One table written (a DataFrame, or `spill.Sorted`): the SHA-256 of its file, taken while the file is still in
+    the page cache (none for a partitioned dataset's folder), and its partition columns."""
+    if partition_by:
+        t = _definition(name, df)
+        path.mkdir()
+        levels = partition_levels(t, df, partition_by, event_days)
+        _write_partitioned(t, df, path, levels, event_days)
+        return None, levels
+    df.write_parquet(path) if fmt == "parquet" else df.write_csv(path, **CSV_OPTIONS)
+    return sha256_file(path), []
 
 
 def _write_partitioned(
@@ -196,9 +212,11 @@ def _event_days(tables: dict[str, spill.Frame]) -> pl.LazyFrame:
 
 
 def datapackage(
-    conversion: Conversion, written: dict[str, Path], fmt: str, levels: dict[str, list[str]]
+    conversion: Conversion, written: dict[str, Path], fmt: str, levels: dict[str, list[str]],
+    hashes: dict[str, str | None],
 ) -> dict[str, Any]:
-    """A Frictionless Data Package describing every table written, from the same definitions as the README.
+    """A Frictionless Data Package describing every table written (each file's SHA-256 in `hashes`), from the same
+    definitions as the README.
 
     A partitioned table is one resource whose `path` is its dataset folder (pyarrow, which frictionless reads Parquet
     with, reads the whole dataset), its partition columns last, as readers of a dataset give them. A Parquet file has
@@ -224,7 +242,7 @@ def datapackage(
         if partitions:
             resource["partitions"] = partitions
         if not path.is_dir():
-            resource["hash"] = "sha256:" + sha256_file(path)
+            resource["hash"] = f"sha256:{hashes[name]}"
             if fmt == "csv":
                 resource["bytes"] = path.stat().st_size
         resources.append(resource)

@@ -52,7 +52,8 @@ def http_flow(url: str, body: bytes, encoding: str | None = None, status: int = 
     flow.request = tutils.treq()
     flow.request.url = url
     headers = {"content-type": "application/json"} | ({"content-encoding": encoding} if encoding else {})
-    flow.response = tutils.tresp(status_code=status, headers=tuple((k.encode(), v.encode()) for k, v in headers.items()))
+    fields = tuple((k.encode(), v.encode()) for k, v in headers.items())
+    flow.response = tutils.tresp(status_code=status, headers=fields)
     flow.response.raw_content = body
     return flow
 
@@ -92,8 +93,8 @@ def har_deep_custom(path: Path, levels: int) -> Path:
     """A HAR whose first entry has a `_custom` field nested `levels` deep, then two good Band entries."""
     deep = entry(BAND_EVENTS, band_event("0"))
     deep["_custom"] = "@DEEP@"
-    text = json.dumps({"log": {"version": "1.2", "creator": {"name": "t", "version": "1"},
-                               "entries": [deep, entry(BAND_EVENTS, band_event()), entry(BAND_EVENTS, band_event("2"))]}})
+    entries = [deep, entry(BAND_EVENTS, band_event()), entry(BAND_EVENTS, band_event("2"))]
+    text = json.dumps({"log": {"version": "1.2", "creator": {"name": "t", "version": "1"}, "entries": entries}})
     path.write_text(text.replace('"@DEEP@"', nested(levels)))
     return path
 
@@ -119,6 +120,21 @@ def har_many_values(path: Path, values: int) -> Path:
     wide = entry(BAND_EVENTS, base64.b64encode(compress("gzip", pieces())).decode())
     wide["response"]["content"]["encoding"] = "base64"
     return write_har(path, [entry(BAND_EVENTS, band_event()), wide, entry(BAND_EVENTS, band_event("2"))])
+
+
+def har_plain_values(path: Path, values: int) -> Path:
+    """A HAR whose middle entry's body is a plain JSON array of `values` ones (no compression: no ratio to hit)."""
+    wide = entry(BAND_EVENTS, "[" + ",".join(["1"] * values) + "]")
+    return write_har(path, [entry(BAND_EVENTS, band_event()), wide, entry(BAND_EVENTS, band_event("2"))])
+
+
+def flow_big_text(path: Path, size: int) -> Path:
+    """A flow whose device response is `size` bytes of text that is not JSON, gzipped (about 4 to 1): within every
+    limit up to 64 MiB, read whole, rejected with its body."""
+    words = b"".join(b"w%d " % i for i in range(size // 8 + 1))[:size]  # compresses about 4 to 1
+    body = compress("gzip", iter([words]))
+    path.write_bytes(dump([http_flow(BAND_EVENTS, band_body()), http_flow(BAND_EVENTS, body, "gzip")]))
+    return path
 
 
 def bogus_prefix(path: Path, prefix: bytes = b"999999999999:") -> Path:

@@ -72,7 +72,7 @@ KINDS = {
     "query-akamai": "Akamai hdnts=exp=…~hmac=… token",
     "query-oauth1": "OAuth 1 oauth_signature and oauth_token",
     "query-hex-token": "a 40-digit hex token under a neutral parameter name",
-    "device-query-token": "access_token in the query of a device data call",
+    "device-query-token": "access_token and a random token under a neutral name in the query of a device data call",
     "path-jwt-sense": "a JWT as a segment of a Sense device path",
     "path-odata-unnamed": "an OData key that is a bare JWT: Events('eyJ…')",
     "path-odata-named": "OData keys accessToken='…' and Sig='…'",
@@ -125,7 +125,8 @@ def _plant_everything(b: _Builder) -> None:
     sense_bearer = ("Authorization", p("hdr-bare-authorization", "2." + hex_token(32)))
     # good device responses
     b.add(Call("GET", "https://api.hello.is/v2/timeline/2017-03-02?access_token="
-               + p("device-query-token", lower_token(36)), 200, [bearer, *headers],
+               + p("device-query-token", lower_token(36)) + "&t=" + p("device-query-token", urlsafe(24)), 200,
+               [bearer, *headers],
                [("Set-Cookie", f"srv={p('set-cookie-folded-dates', token(20))}; Expires=Thu, 01 Jan 2026 00:00:00 GMT; "
                                f"Path=/, JSESSIONID={p('set-cookie-folded-dates', hex_token(32).upper())}; Path=/; "
                                f"Secure, trk={p('set-cookie-folded-dates', lower_token(24))}; Max-Age=600"),

@@ -4,6 +4,7 @@ unpacked), named `archive.zip/inner.har`, with names, links and sizes that canno
 from __future__ import annotations
 
 import io
+from dataclasses import replace
 import os
 import subprocess
 import sys
@@ -17,7 +18,8 @@ from conftest import REPO
 from typer.testing import CliRunner
 
 from converters import participants
-from converters.captures.archives import ArchiveError, ArchiveLimits, ArchiveMember, archive_kind, members
+from converters.captures.archives import ArchiveError, ArchiveMember, archive_kind, members
+from converters.limits import DEFAULT, ArchiveLimits
 from converters.cli import app
 from converters.pipeline import Input, collect_inputs, convert
 from converters.progress import BytesRead
@@ -145,7 +147,9 @@ def test_a_zip_member_declared_far_bigger_than_its_data_is_refused_unread(tmp_pa
     result = convert(collect_inputs([archive]))
     bomb, good = result.files
     assert (bomb.status, good.status) == ("failed", "ok")
-    assert "times bigger once decompressed (more than 200x): not read" in bomb.error
+    assert "times bigger once decompressed (more than 250x, --max-ratio): not read" in bomb.error
+    raised = convert(collect_inputs([archive], budget=replace(DEFAULT, max_ratio=2000))).files
+    assert [(f.status, f.error) for f in raised] == [("failed", "not a HAR file or a mitmproxy flow dump"), ("ok", None)]
 
 
 def test_archives_past_the_limits_fail_as_a_whole_with_the_limit_named(tmp_path):
@@ -155,9 +159,9 @@ def test_archives_past_the_limits_fail_as_a_whole_with_the_limit_named(tmp_path)
             z.writestr(f"c{i}.har", b"{}")
     kind = archive_kind(archive)
     with pytest.raises(ArchiveError, match="more than 4 members"):
-        members(archive, kind, ArchiveLimits(members=4))
-    with pytest.raises(ArchiveError, match="more than the limit of"):
-        members(archive, kind, ArchiveLimits(total_bytes=9))
+        members(archive, kind, DEFAULT, ArchiveLimits(members=4))
+    with pytest.raises(ArchiveError, match="zip archive of more than 9 bytes once decompressed: not read"):
+        members(archive, kind, DEFAULT, ArchiveLimits(total_bytes=9))
     assert len(members(archive, kind)) == 5
 
 
@@ -268,3 +272,52 @@ def test_an_archive_inside_an_archive_is_said_to_be_one_and_not_opened(tmp_path)
     assert (nested.file, nested.status, nested.error) == (
         f"{outer}/inner.zip", "skipped", "an archive inside an archive: not opened (unpack the outer one)")
     assert har.status == "ok"
+
+
+def test_an_archive_piped_on_standard_input_is_read_member_by_member(tmp_path):
+    archive = study_zip(tmp_path / "caps.zip")
+    result = CliRunner().invoke(app, ["convert", "-", "-o", str(tmp_path / "out"), "--json"],
+                                input=archive.read_bytes())
+    assert result.exit_code == 0, result.output
+    import json
+
+    files = [f["file"] for f in json.loads(result.stdout)["files"]]
+    assert files == ["<stdin>/p07/phone-sync.har", "<stdin>/phone-sync.flow", "<stdin>/notes.txt"]
+
+
+def test_a_compressed_tar_bomb_is_stopped_at_its_header_before_its_data_is_decompressed(tmp_path):
+    archive = tmp_path / "bomb.tar.gz"
+    with tarfile.open(archive, "w:gz") as t:
+        t.add(HAR, "good.har")
+        zeros = tarfile.TarInfo("zeros.har")
+        zeros.size = 40 << 20
+        t.addfile(zeros, io.BytesIO(bytes(zeros.size)))
+    assert archive.stat().st_size < 200_000
+    (f,) = convert(collect_inputs([archive])).files
+    assert (f.file, f.status, f.error) == (
+        str(archive), "failed", "gz tar archive more than 250 times bigger once decompressed (--max-ratio): not read "
+        "(a zip bomb?)")
+
+
+def test_an_archive_read_through_a_pipe_is_read_member_by_member(tmp_path):
+    import json
+    import threading
+
+    archive = study_zip(tmp_path / "caps.zip")
+    read_end, write_end = os.pipe()  # as `<(cat caps.zip)` gives one: /dev/fd/N
+
+    def write() -> None:
+        with open(write_end, "wb") as f:
+            f.write(archive.read_bytes())
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    try:
+        pipe = f"/dev/fd/{read_end}"
+        result = CliRunner().invoke(app, ["convert", pipe, "-o", str(tmp_path / "out"), "--json"])
+    finally:
+        writer.join()
+        os.close(read_end)
+    assert result.exit_code == 0, result.output
+    assert [f["file"] for f in json.loads(result.stdout)["files"]] == [
+        f"{pipe}/p07/phone-sync.har", f"{pipe}/phone-sync.flow", f"{pipe}/notes.txt"]

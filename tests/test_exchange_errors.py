@@ -206,3 +206,20 @@ def test_property_whatever_fails_in_which_exchanges_the_accounting_adds_up(tmp_p
     assert report.no_response.total() == faults.count("no response")
     hurt = {"no url", "headers an object", "text a number", "header value null", "huge value"}
     assert (report.status == "ok") == (not hurt & set(faults)), report.error
+
+
+def test_inspect_counts_an_exchange_it_fails_on_and_goes_on(tmp_path, monkeypatch):
+    from converters import inspect_captures
+
+    classify = inspect_captures._classify
+
+    def failing(host, method, path):
+        if "Sleeping" in path:
+            raise RecursionError("maximum recursion depth exceeded")
+        return classify(host, method, path)
+
+    monkeypatch.setattr(inspect_captures, "_classify", failing)
+    path = three_runs(tmp_path, middle_url=BAND_EVENTS_URL.replace("Running", "Sleeping"))
+    summary, rows = inspect_captures.inspect_file(Input(path, path.name, True))
+    assert (summary.status, summary.exchanges, summary.error) == ("partial", 4, "1 entry could not be read")
+    assert sum(row.count for row in rows.values()) == 3

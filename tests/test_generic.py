@@ -90,3 +90,12 @@ def test_generic_cli_writes_tables_listed_in_report_and_datapackage_without_secr
     assert set(generic_tables) <= {r["name"] for r in package["resources"]}
     for f in out.iterdir():
         assert b"SECRET-TOKEN" not in f.read_bytes()
+
+
+def test_users_with_ids_of_letters_and_digits_share_one_table(tmp_path):
+    nights = [entry(f"https://api.sleep.example/v3/users/{user}/nights/2017-01-09", {"score": n})
+              for n, user in enumerate(["u-77", "u-78", "abc123"])]
+    result = convert([Input(write_har(tmp_path / "n.har", nights), "n.har", True, generic=("api.sleep.example",))])
+    assert [n for n in result.tables if n.startswith("generic__")] == [
+        "generic__api_sleep_example_v3_users_id_nights_date"]
+    assert result.tables["generic__api_sleep_example_v3_users_id_nights_date"].height == 3

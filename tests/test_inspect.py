@@ -84,6 +84,11 @@ def rows_by_key(inspection) -> dict[tuple[str, str, str], dict]:
         ("/a/eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.abcDEF123", "/a/{id}"),
         ("/reset/s3cr3t-band-wrap-token-0001", "/reset/{id}"),
         ("/account/sleeper%40example.com/settings", "/account/{id}/settings"),
+        # short ids of letters and digits: one template (and one --generic table) for every user
+        ("/v3/users/u-77/nights/2017-01-09", "/v3/users/{id}/nights/{date}"),
+        ("/v3/users/abc123/devices/a1b2c3", "/v3/users/{id}/devices/{id}"),
+        ("/study/p07/uploads", "/study/{id}/uploads"),
+        ("/v12/oauth2/token", "/v12/oauth2/token"),
         # words, versions and file names stay; slashes fold, the trailing one goes
         ("/ajax/libs/jquery/3.1.1/jquery.min.js", "/ajax/libs/jquery/3.1.1/jquery.min.js"),
         ("/images/googlelogo_color_92x30dp.png", "/images/googlelogo_color_92x30dp.png"),
@@ -283,6 +288,30 @@ def test_long_paths_are_cut_to_fit_the_table(tmp_path):
     assert len(rows) == 3 and all(len(line) <= 120 for line in rows)
     assert "/v2/segment0/segment1/" in table and "…" in table and "segment39" not in table
     assert long in json.dumps(as_dict(run(har)))
+
+
+@pytest.mark.parametrize("width", [72, 80, 100, 160])
+def test_the_table_fits_the_width_it_is_given(width):
+    table = render_table(run(HAR, FLOW), width)
+    assert max(len(line) for line in table.splitlines()) <= width
+    assert "sense/timeline-v2" in table or width < 100  # narrow: the endpoint's end is cut, never a line too long
+
+
+def test_the_command_fits_the_terminal_width_it_is_told(monkeypatch):
+    from typer.testing import CliRunner
+
+    from converters.cli import app
+
+    monkeypatch.setenv("COLUMNS", "80")
+    result = CliRunner().invoke(app, ["inspect", str(HAR)])
+    assert result.exit_code == 0
+    assert max(len(line) for line in result.stdout.splitlines()) == 80
+
+
+def test_content_type_comes_from_the_mime_type_when_a_har_has_no_headers(tmp_path):
+    har = write_har(tmp_path / "a.har", [entry("https://api.example.com/v1/x", {"a": 1})])  # mimeType, no headers
+    ((key, row),) = rows_by_key(run(har)).items()
+    assert row["content_types"] == {"application/json": 1}
 
 
 # --- damaged and unreadable files ----------------------------------------------------------------------------

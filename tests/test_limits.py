@@ -211,9 +211,19 @@ def test_an_entry_nested_100k_levels_is_skipped_and_the_others_convert(tmp_path)
 
 
 def test_a_deep_device_body_is_a_reject_naming_the_limit(tmp_path):
-    report, tables = converted(H.har_deep_body(tmp_path / "deep.har", 5000), limits.DEFAULT)
+    report, tables = converted(H.har_deep_body(tmp_path / "deep.har", 50_000), limits.DEFAULT)
     assert report.device_responses.total() == 2
-    assert [r["reason"] for r in rejects(tables)] == ["JSON nested deeper than 100 levels (--max-depth)"]
+    (reject,) = rejects(tables)
+    assert reject["reason"] == "JSON nested deeper than 100 levels (--max-depth)"
+    assert reject["body"] == H.nested(50_000)  # under 1 MiB: kept whole
+
+
+def test_a_reject_keeps_the_first_mib_of_its_body(tmp_path):
+    path = write_har(tmp_path / "big.har", [entry(BAND_EVENTS_URL, "x" * (3 << 20)), entry(BAND_EVENTS_URL, band_event())])
+    report, tables = converted(path, limits.DEFAULT)
+    (reject,) = rejects(tables)
+    assert reject["reason"].endswith("; body cut to its first 1 MiB") and reject["body"] == "x" * (1 << 20)
+    assert report.device_responses.total() == 1
 
 
 @pytest.mark.parametrize("levels", [150, 990, 100_000])
@@ -302,9 +312,12 @@ def test_scrub_copies_structure_within_reach(tmp_path, levels):
     assert report.status == "ok" and report.entries == 3
 
 
-def test_scrub_of_a_deep_body_copies_it(tmp_path):
+def test_scrub_replaces_a_body_over_a_json_limit_whole(tmp_path):
     report = scrub_capture(H.har_deep_body(tmp_path / "deep.har", 2000), tmp_path / "copy.har")
-    assert report.status == "ok" and report.entries == 3
+    assert report.status == "ok" and report.entries == 3 and report.counts["bodies"] == 1
+    assert report.message == "1 body over a limit replaced whole: JSON nested deeper than 100 levels (--max-depth)"
+    copy = json.loads((tmp_path / "copy.har").read_text())
+    assert copy["log"]["entries"][1]["response"]["content"]["text"] == "REDACTED"
 
 
 def test_a_raised_limit_lets_the_body_through(tmp_path):
@@ -329,7 +342,8 @@ def test_the_cli_options_raise_the_limits_and_a_hit_is_said_in_one_line(tmp_path
     raised = ["--max-body", "4MiB", "--max-ratio", "2000"]
     result = runner.invoke(app, ["convert", str(path), "-o", str(tmp_path / "out2"), "-j", "1", *raised])
     rejected = pl.read_parquet(tmp_path / "out2" / "rejects.parquet")["reason"].to_list()
-    assert rejected == ["not JSON: unexpected character, expected a JSON value: line 1 column 1 (char 0)"]  # zeros
+    assert rejected == ["not JSON: unexpected character, expected a JSON value: line 1 column 1 (char 0); body cut to "
+                        "its first 1 MiB"]  # 3 MiB of zeros, read whole
 
 
 def test_the_cli_refuses_limits_that_are_no_limits(tmp_path):
@@ -382,3 +396,16 @@ def test_the_readme_table_gives_every_limit_its_default_and_option():
     assert rows["--max-depth"] == str(d.max_depth) and rows["--max-json-values"] == f"{d.max_json_values:,}"
     assert f"past its first {limits.size_text(limits.RATIO_FLOOR)}" in text
     assert f"levels of a HAR file's own JSON | {limits.STRUCTURE_DEPTH} " in text
+
+
+@settings(max_examples=EXAMPLES, deadline=None)
+@given(good=st.integers(0, 3), claimed=st.integers(0, 10**12 - 1), tail=st.binary(max_size=64),
+       compressed=st.booleans())
+def test_any_length_prefix_keeps_every_flow_before_it(tmp_path_factory, good, claimed, tail, compressed):
+    data = H.dump([H.http_flow(BAND_EVENTS_URL, H.band_body()) for _ in range(good)]) + b"%d:" % claimed + tail
+    path = tmp_path_factory.mktemp("prefix") / "x.flow"
+    path.write_bytes(gzip.compress(data) if compressed else data)
+    items = list(read_capture(path))
+    assert [type(i).__name__ for i in items[:good]] == ["Exchange"] * good
+    if claimed + 1 > len(tail):  # a frame the file cannot hold: an error after the good flows, nothing allocated for it
+        assert type(items[-1]).__name__ == "CaptureError" and items[-1].entries_read >= good

@@ -181,3 +181,24 @@ def test_escape_sequences_in_names_and_urls_reach_no_terminal_line(tmp_path):
         assert "\x1b" not in text and "\x07" not in text
     assert "in/evil\\x1b[31m\\x07.har: partial" in converted.stderr
     assert "  GET     /\\x1b[2J\\x07/path  " in inspected.stdout
+
+
+def test_scrub_reads_a_pipe_once_and_refuses_a_device_in_one_line(tmp_path):
+    data = good_capture(tmp_path / "a.har").read_bytes()
+    read_end, write_end = os.pipe()
+
+    def feed():
+        with os.fdopen(write_end, "wb") as w:
+            w.write(data)
+
+    writer = threading.Thread(target=feed)
+    writer.start()
+    try:
+        result = run("scrub", f"/dev/fd/{read_end}", "-o", tmp_path / "copy.har")
+    finally:
+        writer.join()
+        os.close(read_end)
+    assert result.exit_code == 0, result.stderr
+    assert json.loads((tmp_path / "copy.har").read_text())["log"]["entries"][0]["request"]["url"] == BAND_EVENTS_URL
+    refused = run("scrub", "/dev/null", "-o", tmp_path / "null.har")
+    assert (refused.exit_code, refused.stderr) == (2, "databack: not a file: /dev/null\n")

@@ -158,10 +158,11 @@ WANTS = st.sampled_from([is_device_host, lambda host: False, lambda host: True, 
 
 
 def without_body(item, wants_body):
-    """What the reader contract says `wants_body` changes: a refused host's exchange has no headers and bodies."""
+    """What the reader contract says `wants_body` changes: a refused host's exchange has no headers and bodies (nor
+    the body's media type a HAR gives beside them)."""
     if isinstance(item, Exchange) and not wants_body(item.host):
         return dataclasses.replace(item, request_headers=(), response_headers=(), request_body=None, body=None,
-                                   body_error=None)
+                                   body_error=None, mime_type=None)
     return item
 
 

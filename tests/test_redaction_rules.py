@@ -103,7 +103,8 @@ def test_a_pseudonymised_run_names_files_that_are_no_captures_by_their_pseudonym
 # --- every place databack writes, and what makes what it writes pass the policy ------------------------------------
 
 WRITES = {"write", "write_text", "write_bytes", "write_parquet", "write_csv", "write_ndjson", "write_json",
-          "sink_parquet", "sink_csv", "writelines"}
+          "write_ipc", "write_ipc_stream", "write_avro", "write_excel", "write_delta", "write_database", "sink_parquet",
+          "sink_csv", "sink_ipc", "sink_ndjson", "writelines", "dump", "copyfile", "copy2", "copyfileobj"}
 # (module, function) -> why what it writes has passed the redaction policy. A new place that writes (a file, a
 # table, standard output or error) fails the test below until it is named here with its reason: route captured
 # text through converters.redaction (a `Safe`, `SafeRow`, `SafeJson`, `redaction.line`…) first.
@@ -119,6 +120,7 @@ OUTPUT_SITES = {
     ("cli", "main"): "click's usage messages (a traceback goes through _Messages)",
     ("api", "convert"): "writers.write",
     ("writers", "write"): "tables of RowBuffer (Safe provenance, SafeRow rejects, strict_frame) and GenericRecords",
+    ("writers", "_write_table"): "the same tables, one each in a thread of writers.write",
     ("writers", "_write_partitioned"): "the same tables",
     ("writers", "_write_json"): "report.json and datapackage.json (writers.report requires Safe names)",
     ("spill", "Sorted.write_parquet"): "the same tables, sorted on disk",
@@ -135,9 +137,10 @@ OUTPUT_SITES = {
     ("scrub", "_JsonWriter.value"): "the scrubbed copy",
     ("scrub", "_JsonWriter._separate"): "the scrubbed copy",
     ("scrub", "_JsonWriter._end"): "the scrubbed copy",
+    ("pipeline", "spool_stdin"): "standard input into the work folder, to be read as a capture: not an output",
     ("captures.pipe", "_start"): "a capture's bytes to the reading child process, not an output",
     ("captures.pipe", "_write_all"): "a capture's bytes to the reading child process, not an output",
-    ("pipeline", "spooled"): "a capture's bytes from a pipe into the work folder, to be read: not an output",
+    ("captures.__init__", "spool_pipe"): "a capture's bytes from a pipe into a work folder, to be read: not an output",
 }
 
 

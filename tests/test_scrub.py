@@ -254,7 +254,7 @@ def test_scrub_command_writes_a_copy_and_reports_what_it_redacted(tmp_path):
 
 
 # every flow format, 0.10 too: scrub builds flows as the converter does (captures.flow.read_dump)
-REFERENCE_CAPTURES = [p.name for p in sorted((REFERENCE / "captures").rglob("*")) if p.is_file()]
+REFERENCE_CAPTURES = sorted(p.name for p in (REFERENCE / "captures").rglob("*") if p.is_file())
 
 
 @pytest.mark.parametrize("name", REFERENCE_CAPTURES)
@@ -272,3 +272,15 @@ def test_a_scrubbed_reference_capture_converts_to_the_same_tables_and_counts(ref
         return tables, {k: v for k, v in file.as_dict().items() if k not in VARYING_REPORT_FIELDS}
 
     assert converted(tmp_path / name) == converted(src)
+
+
+def test_a_har_query_parameter_or_cookie_named_by_a_token_loses_its_name(tmp_path):
+    token = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJlLW9mLXRoZS10b2tlbg"
+    e = entry(f"https://x.example.com/a?{token}", {"ok": 1})
+    e["request"]["queryString"] = [{"name": token, "value": ""}]
+    e["request"]["cookies"] = [{"name": "Zk3aB9xQ1mN7pL2vR8tYwQ4e", "value": "1"}]
+    scrub_capture(write_har(tmp_path / "in.har", [e]), tmp_path / "out.har")
+    request = json.loads((tmp_path / "out.har").read_text())["log"]["entries"][0]["request"]
+    assert request["url"] == f"https://x.example.com/a?{REDACTED}"
+    assert request["queryString"] == [{"name": REDACTED, "value": ""}]
+    assert request["cookies"] == [{"name": REDACTED, "value": REDACTED}]

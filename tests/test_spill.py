@@ -112,7 +112,7 @@ def test_copies_on_disk_are_de_duplicated_a_range_at_a_time_each_reading_little_
         assert df.equals(expected[name]), name
 
 
-def test_a_run_gathers_the_small_parts_of_the_files_it_holds_into_one_part_per_table_and_gives_the_same_tables(
+def test_a_run_gathers_the_small_parts_of_the_files_it_holds_and_leaves_the_last_ones_as_they_came(
     tmp_path, monkeypatch
 ):
     monkeypatch.setattr(spill, "SPILL_ROWS", 1500)  # one sample HAR's 707 rows stay in memory; three files' do not
@@ -126,13 +126,14 @@ def test_a_run_gathers_the_small_parts_of_the_files_it_holds_into_one_part_per_t
     work.mkdir()
     parts = convert_files(inputs, spill_dir=work)[1]
     assert parts.keys() == {name for name in in_memory.tables if not TABLES[name].derived}  # views come later
-    for name, table in parts.items():  # after the third file, the sixth, and the last
+    for name, table in parts.items():  # after the third file, the sixth; the last two as they came, in memory
         assert [sorted(p.read()["source_file"].unique()) for p in table] == [
             [c.name for c in copies[:3]],
             [c.name for c in copies[3:6]],
-            [c.name for c in copies[6:]],
+            [copies[6].name],
+            [copies[7].name],
         ], name
-        assert [isinstance(p.source, pl.DataFrame) for p in table] == [False, False, True], name  # the last in memory
+        assert [isinstance(p.source, pl.DataFrame) for p in table] == [False, False, True, True], name
     on_disk = convert(inputs, spill_dir=work)
     assert [f.as_dict() for f in on_disk.files] == [f.as_dict() for f in in_memory.files]
     expected = tables_of(in_memory)
@@ -272,3 +273,45 @@ def tables_in(out):
         else:  # a partition of a dataset
             tables[str(folder.relative_to(out))] = pl.concat([read[p.suffix](p) for p in in_folder])
     return tables
+
+
+@pytest.mark.parametrize("later", ["other participants", "copies", "a night's other table"])
+def test_a_reduce_begun_ahead_on_the_files_done_gives_the_tables_and_counts_of_a_reduce_at_the_end(
+    tiny_limits, tmp_path, monkeypatch, later
+):
+    """`Ahead` reduces the first files' parts while the last ones convert; `combine` then merges the later rows into
+    its ranges, or reduces a range again from all its rows where they share a record (a key; a night, even through
+    another table of the night) with the earlier ones."""
+    from copy import deepcopy
+
+    from converters import pipeline
+    from converters.parallel import Executor
+
+    work = tmp_path / "work"
+    work.mkdir()
+    copies = [tmp_path / f"copy-{p.name}" for p in SAMPLES]
+    for sample, copy in zip(SAMPLES, copies):
+        shutil.copy(sample, copy)
+    participant = "p2" if later == "other participants" else "p1"
+    reports, parts1 = convert_files([Input(p, p.name, True, participant_id="p1") for p in SAMPLES], spill_dir=work)
+    reports2, parts2 = convert_files([Input(p, p.name, True, participant_id=participant) for p in copies],
+                                     spill_dir=work)
+    if later == "a night's other table":  # the later night's metrics alone, the earlier night without them
+        parts1 = {name: rows for name, rows in parts1.items() if name != "sense_night_metrics"}
+        parts2 = {"sense_night_metrics": parts2["sense_night_metrics"]}
+    reports += reports2
+    parts = pipeline._joined([parts1, parts2])
+    at_the_end = pipeline.combine(deepcopy(reports), parts, work)
+    shared = []
+    share_records = pipeline._share_records
+    monkeypatch.setattr(pipeline, "_share_records", lambda *a: shared.append(share_records(*a)) or shared[-1])
+    ahead = pipeline.Ahead([r.file for r in reports], work, Executor(2))
+    ahead.start(parts1)
+    begun = pipeline.combine(deepcopy(reports), parts, work, Executor(2), ahead=ahead)
+    assert ahead.results and (any(shared) if later != "other participants" else shared and not any(shared))
+    assert [f.as_dict() for f in begun.files] == [f.as_dict() for f in at_the_end.files]
+    assert sum(begun.duplicates.values()) + sum(begun.conflicts.values()) > 0
+    expected = tables_of(at_the_end)
+    assert tables_of(begun).keys() == expected.keys()
+    for name, df in tables_of(begun).items():
+        assert df.equals(expected[name]), name

@@ -11,7 +11,9 @@ everything yielded before it is good and is kept.
 from __future__ import annotations
 
 import os
+import shutil
 import stat
+import tempfile
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -41,11 +43,16 @@ class Exchange:
     body_error: str | None = None  # why the body could not be decoded (then `body` is None)
     error: str | None = None  # the capture's own word on why the exchange failed (mitmproxy's flow error, HAR `_error`)
     damaged: str | None = None  # what of the entry could not be read (its headers or body are then partly missing)
+    mime_type: str | None = None  # the body's media type as the capture gives it beside the headers (HAR's mimeType)
 
     def response_header(self, name: str) -> str | None:
         """The first response header of that name (case-insensitive), or None."""
         name = name.lower()
         return next((v for k, v in self.response_headers if k.lower() == name), None)
+
+    def content_type(self) -> str | None:
+        """The Content-Type header, or where the capture has none, the media type it gives the body."""
+        return self.response_header("content-type") or self.mime_type
 
 
 # Why no response was captured, from the capture's error message: (reason, words that tell it), first match wins.
@@ -104,6 +111,37 @@ def named_like_capture(path: Path) -> bool:
 def claims_capture(inp) -> bool:
     """Whether an input (`pipeline.Input`) is meant to be a capture: named on the command line, or named like one."""
     return inp.explicit or named_like_capture(inp.path)
+
+
+def is_pipe(path: Path) -> bool:
+    try:
+        return stat.S_ISFIFO(path.stat().st_mode)
+    except OSError:
+        return False
+
+
+def spool_pipe(path: Path, folder: Path) -> tuple[Path | None, str | None]:
+    """(the file in `folder` holding what the pipe at `path` gives, None) or (None, why not): a pipe (`<(cat x.har)`,
+    a named pipe) is read once, as `-` is, since readers look at a capture's first bytes, then read it from its
+    start. A named pipe nothing writes into is refused rather than waited on for ever."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError as e:
+        return None, f"cannot read the file: {e.strerror or e}"
+    with os.fdopen(fd, "rb", buffering=0) as pipe:
+        try:
+            first = pipe.read(1 << 16)
+        except BlockingIOError:  # a writer, nothing written yet
+            first = b""
+        else:
+            if not first:
+                return None, "a named pipe that nothing writes into: not read"
+        os.set_blocking(fd, True)
+        spool_fd, name = tempfile.mkstemp(prefix="pipe-", suffix=".capture", dir=folder)
+        with os.fdopen(spool_fd, "wb") as spool:
+            spool.write(first)
+            shutil.copyfileobj(pipe, spool, 1 << 20)
+    return Path(name), None
 
 
 def open_capture(path: Path) -> BinaryIO:

@@ -7,10 +7,10 @@ archive: a zip member from its own offset, a plain tar's too, a compressed tar's
 decompressing the archive up to it. Nothing is written anywhere and no member name is used as a path: a name with
 `..` or an absolute one is refused, and links inside a tar are never followed.
 
-The limits (`ArchiveLimits`) keep a hostile archive (a zip bomb: a member, or all of them together, far bigger
-once decompressed than in the archive, or overlapping members) from costing more than a capture that size would:
-they are checked on the sizes the archive declares before anything is decompressed, and a member is never read
-past its declared size.
+The limits (`limits.ArchiveLimits`, and the run's `--max-ratio`) keep a hostile archive (a zip bomb: a member, or
+all of them together, far bigger once decompressed than in the archive, or overlapping members) from costing more
+than a capture that size would: they are checked on the sizes and counts the archive declares before anything is
+decompressed (a compressed tar's as its listing goes), and a member is never read past its declared size.
 """
 
 from __future__ import annotations
@@ -29,28 +29,11 @@ from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO, Literal
 
+from ..limits import ARCHIVES, DEFAULT, RATIO_FLOOR, ArchiveLimits, Limits, size_text
 from .bodies import GZIP_MAGIC
 
 Kind = Literal["zip", "tar"]
 Compression = Literal["gz", "bz2", "xz"] | None
-
-MiB, GiB = 1 << 20, 1 << 30
-
-
-@dataclass(frozen=True)
-class ArchiveLimits:
-    """What an archive may hold (to be kept beside the other input limits): past any of them, the archive, or the
-    member, is refused with a message naming the limit."""
-
-    members: int = 10_000  # members listed (files, folders, links)
-    member_bytes: int = 16 * GiB  # one member, decompressed
-    total_bytes: int = 64 * GiB  # all members together, decompressed
-    ratio: int = 200  # decompressed size / compressed size, of a member or of a compressed tar (past `ratio_from`)
-    ratio_from: int = 1 * MiB  # sizes below which the ratio is not asked (a small file of zeros compresses 1000x)
-
-
-LIMITS = ArchiveLimits()
-
 
 class ArchiveError(ValueError):
     """The archive cannot be read (damaged, or past a limit): one line, without captured data."""
@@ -174,38 +157,60 @@ def archive_kind(path: Path) -> tuple[Kind, Compression] | None:
 
 
 def members(
-    path: Path, kind: tuple[Kind, Compression], limits: ArchiveLimits = LIMITS
+    path: Path, kind: tuple[Kind, Compression], budget: Limits = DEFAULT, limits: ArchiveLimits = ARCHIVES
 ) -> list[ArchiveMember | Refused]:
     """The archive's files in archive order, each an `ArchiveMember`, or `Refused` with the reason; folders and hidden
     files (`.DS_Store`, `__MACOSX/`) are left out. ArchiveError when the archive cannot be listed or is past a
-    limit as a whole."""
+    limit as a whole (`limits`, and the ratio of the run's `budget`)."""
+    check = _Totals(kind, path.stat().st_size, budget, limits)
     try:
-        listed = _zip_members(path) if kind[0] == "zip" else _tar_members(path, kind[1], limits)
+        listed = _zip_members(path, check) if kind[0] == "zip" else _tar_members(path, kind[1], check)
+    except ArchiveError:
+        raise
     except _DAMAGE as e:
         raise ArchiveError(f"damaged {_describe(kind)}: {_reason(e)}") from None
     found = [m for m in listed if not _hidden(m.name)]
-    if len(listed) > limits.members:
-        raise ArchiveError(f"more than {limits.members:,} members in the {_describe(kind)}: not read (a zip bomb?)")
-    sizes = [m for m in found if isinstance(m, ArchiveMember)]
-    total = sum(m.size for m in sizes)
-    if total > limits.total_bytes:
-        raise ArchiveError(f"{_describe(kind)} of {_gib(total)} once decompressed, more than the limit of "
-                           f"{_gib(limits.total_bytes)}: not read (a zip bomb?)")
-    archive_size = path.stat().st_size
-    if kind[1] is not None and total > limits.ratio_from and total > limits.ratio * archive_size:
-        raise ArchiveError(f"{_describe(kind)} {total // max(archive_size, 1):,} times bigger once decompressed (more "
-                           f"than {limits.ratio}x): not read (a zip bomb?)")
     if kind[0] == "zip":
-        _check_no_overlap(sizes)
-    return [_checked(m, limits) if isinstance(m, ArchiveMember) else m for m in found]
+        _check_no_overlap([m for m in found if isinstance(m, ArchiveMember)])
+    return [_checked(m, budget, limits) if isinstance(m, ArchiveMember) else m for m in found]
+
+
+class _Totals:
+    """The archive's limits as a whole, checked member by member as the listing goes (a compressed tar is listed by
+    decompressing it: a bomb is stopped at the header that takes it past a limit, before its data)."""
+
+    def __init__(self, kind: tuple[Kind, Compression], archive_size: int, budget: Limits, limits: ArchiveLimits):
+        self.kind, self.archive_size, self.budget, self.limits = kind, archive_size, budget, limits
+        self.count = self.size = 0
+
+    def members(self, count: int) -> None:
+        if count > self.limits.members:
+            raise ArchiveError(f"more than {self.limits.members:,} members in the {_describe(self.kind)}: not read "
+                               "(a zip bomb?)")
+
+    def add(self, size: int) -> None:
+        self.count, self.size = self.count + 1, self.size + size
+        self.members(self.count)
+        if self.size > self.limits.total_bytes:
+            raise ArchiveError(f"{_describe(self.kind)} of more than {size_text(self.limits.total_bytes)} once "
+                               "decompressed: not read (a zip bomb?)")
+        ratio = self.budget.max_ratio
+        if self.kind[1] is not None and self.size > RATIO_FLOOR and self.size > ratio * self.archive_size:
+            raise ArchiveError(f"{_describe(self.kind)} more than {ratio} times bigger once decompressed "
+                               "(--max-ratio): not read (a zip bomb?)")
 
 
 # --- zip -------------------------------------------------------------------------------------------------------
 
-def _zip_members(path: Path) -> list[ArchiveMember | Refused]:
+def _zip_members(path: Path, check: _Totals) -> list[ArchiveMember | Refused]:
     listed: list[ArchiveMember | Refused] = []
+    with open(path, "rb") as f:  # the count the archive declares, before zipfile reads an entry of it
+        end = zipfile._EndRecData(f)  # (private, but unchanged since Python 2)
+        if end:
+            check.members(end[zipfile._ECD_ENTRIES_TOTAL])
     with zipfile.ZipFile(path) as archive:
         for info in archive.infolist():
+            check.add(info.file_size)
             if info.is_dir():
                 continue
             name = _clean(info.filename)
@@ -253,15 +258,14 @@ def _zip_data(raw: BinaryIO, member: ArchiveMember) -> BinaryIO:
 
 # --- tar -------------------------------------------------------------------------------------------------------
 
-def _tar_members(path: Path, compression: Compression, limits: ArchiveLimits) -> list[ArchiveMember | Refused]:
+def _tar_members(path: Path, compression: Compression, check: _Totals) -> list[ArchiveMember | Refused]:
     listed: list[ArchiveMember | Refused] = []
     with open(path, "rb") as raw:
         source = raw if compression is None else _decompressed(raw, compression)
         # a plain tar's members are passed over by seeking; a compressed one is read as a stream, once
         with tarfile.open(fileobj=source, mode="r:" if compression is None else "r|") as archive:
             for info in archive:
-                if len(listed) > limits.members:
-                    break  # (`members` says so)
+                check.add(info.size if info.isfile() else 0)
                 name = _clean(info.name)
                 if info.isdir():
                     continue
@@ -361,14 +365,14 @@ def _hidden(name: str) -> bool:
     return any(p.startswith(".") and p != ".." for p in parts) or (bool(parts) and parts[0] == "__MACOSX")
 
 
-def _checked(member: ArchiveMember, limits: ArchiveLimits) -> ArchiveMember | Refused:
+def _checked(member: ArchiveMember, budget: Limits, limits: ArchiveLimits) -> ArchiveMember | Refused:
     if member.size > limits.member_bytes:
-        return Refused(member.name, f"{_gib(member.size)} once decompressed, more than the limit of "
-                                    f"{_gib(limits.member_bytes)} for one member: not read")
+        return Refused(member.name, f"{size_text(member.size)} once decompressed, more than the limit of "
+                                    f"{size_text(limits.member_bytes)} for one member: not read")
     compressed = member.compressed_size
-    if compressed and member.size > limits.ratio_from and member.size > limits.ratio * compressed:
+    if compressed and member.size > RATIO_FLOOR and member.size > budget.max_ratio * compressed:
         return Refused(member.name, f"{member.size // compressed:,} times bigger once decompressed (more "
-                                    f"than {limits.ratio}x): not read (a zip bomb?)")
+                                    f"than {budget.max_ratio}x, --max-ratio): not read (a zip bomb?)")
     return member
 
 
@@ -379,7 +383,3 @@ def _describe(kind: tuple[Kind, Compression]) -> str:
 def _reason(error: Exception) -> str:
     text = str(error).splitlines()[0] if str(error) else type(error).__name__
     return text[:200]
-
-
-def _gib(size: int) -> str:
-    return f"{size / GiB:,.1f} GiB"

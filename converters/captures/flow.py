@@ -311,8 +311,8 @@ def _open_dump(path: Path) -> Iterator[io.BufferedReader | gzip.GzipFile]:
 def _read_failure(error: Exception) -> str:
     """Why reading stopped, in one line without flow data."""
     if isinstance(error, walk.FrameTooLarge) and error.left is not None:
-        return (f"cut off or damaged: a flow's length prefix says {error.claimed:,} bytes, {error.left:,} are left: the "
-                "rest is unreadable")
+        return (f"cut off or damaged: a flow's length prefix says {error.claimed:,} bytes, {error.left:,} are left: "
+                "the rest is unreadable")
     if isinstance(error, walk.FrameTooLarge):
         return f"a flow larger than {limits.size_text(error.allowed or 0)} (4 × --max-body); the rest is not read"
     if isinstance(error, KeyError):

@@ -343,8 +343,15 @@ def _exchange(entry: dict, index: int, source_file: str, wants_body: WantsBody |
         request_body=_request_body(request.get("postData")) if wanted else None,
         body=body,
         body_error=body_error,
+        mime_type=_mime_type(response.get("content")) if response and wanted else None,
         error=entry.get("_error") if isinstance(entry.get("_error"), str) else None,
     )
+
+
+def _mime_type(content: object) -> str | None:
+    """`content.mimeType`, where it gives one (Chrome writes "x-unknown" for none, others "")."""
+    mime = content.get("mimeType") if isinstance(content, dict) else None
+    return mime if isinstance(mime, str) and mime and mime != "x-unknown" else None
 
 
 def _status(value: object) -> int | None:

@@ -1,0 +1,198 @@
+"""Peak memory of `databack convert`, `inspect` and `scrub` on hostile captures (issue 14's resource budget).
+
+Each case (tests/hostile_cases.py, at the issue's sizes) is built once into `--cases DIR`, then every command runs
+on it as its own child process, and its peak RSS (and that of every process it waited for: `os.wait4`) is
+reported. With `--before CHECKOUT`, the same commands also run on another checkout of databack (e.g. main before
+the budget: `git worktree add /tmp/before-14 d373f8a`) with this interpreter, under an address-space cap
+(`--cap-gb`, default 4) and a time-out, so that a case that would take 12 GB is killed instead of the machine.
+Prints a Markdown table and writes it to bench/hostile.md. `make hostile` runs it. Not a test: it measures, and
+says whether every case stayed below `--target-mb` (1000) with the default limits.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+
+import hostile_cases as H  # noqa: E402
+
+GiB = 1 << 30
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    file: str
+    build: object  # Path -> Path
+    commands: tuple[str, ...] = ("convert", "inspect", "scrub")
+    extra: tuple[str, ...] = ()  # convert's extra options
+
+
+CASES = [
+    *(Case(f"{enc} bomb in a flow (1 GiB of zeros)", f"bomb-{enc}.flow",
+           lambda p, enc=enc: H.flow_bomb(p, enc, GiB)) for enc in ("br", "zstd", "gzip", "deflate")),
+    Case("base64 gzip bomb in a HAR (1 GiB)", "bomb.har", lambda p: H.har_bomb(p, GiB)),
+    Case("HAR _custom nested 100,000 levels", "deep-custom.har", lambda p: H.har_deep_custom(p, 100_000)),
+    Case("device body nested 100,000 levels", "deep-body.har", lambda p: H.har_deep_body(p, 100_000)),
+    Case("--generic body nested 990 levels", "deep-generic.har",
+         lambda p: H.har_deep_body(p, 990, "https://api.example.org/v1/things"), ("convert",),
+         ("--generic", "api.example.org")),
+    Case("saved .json nested 100,000 levels", "deep.json", lambda p: H.saved_deep(p, 100_000), ("convert",)),
+    Case("body of 20 million JSON values (60 MB, in gzip)", "wide.har", lambda p: H.har_many_values(p, 20_000_000)),
+    Case("body of 1.5 million JSON values, plain (3 MB)", "values.har", lambda p: H.har_plain_values(p, 1_500_000)),
+    Case("60 MB text body in gzip, under every limit", "big-text.flow", lambda p: H.flow_big_text(p, 60 << 20)),
+    Case("bogus length prefix after a good flow", "bogus.flow", lambda p: H.bogus_prefix(p)),
+]
+
+
+@dataclass
+class Run:
+    peak_mb: float | None
+    seconds: float
+    code: int | None  # None: killed (time-out or signal)
+    said: str  # the line that tells the outcome
+
+
+def measure(argv: list[str], env: dict[str, str], cap_bytes: int | None, timeout: float, cwd: Path) -> Run:
+    """Run `argv` in `cwd` (not a checkout, whose converters/ would shadow PYTHONPATH's), capped, and return its peak
+    RSS (os.wait4: the largest of it and of the children it waited for)."""
+    def cap() -> None:
+        if cap_bytes:
+            resource.setrlimit(resource.RLIMIT_AS, (cap_bytes, cap_bytes))
+
+    with tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        child = subprocess.Popen(argv, stdout=err, stderr=err, env=env, preexec_fn=cap,
+                                 cwd=cwd)
+        deadline = start + timeout
+        while True:
+            pid, status, usage = os.wait4(child.pid, os.WNOHANG)
+            if pid:
+                break
+            if time.perf_counter() > deadline:
+                child.kill()
+                pid, status, usage = os.wait4(child.pid, 0)
+                break
+            time.sleep(0.05)
+        seconds = time.perf_counter() - start
+        child.returncode = os.waitstatus_to_exitcode(status)
+        err.seek(0)
+        lines = [line for line in err.read().decode(errors="replace").splitlines() if line.strip()]
+    code = child.returncode if child.returncode >= 0 else None
+    said = _outcome(lines, code, cap_bytes)
+    return Run(usage.ru_maxrss / 1024, seconds, code, said)
+
+
+def _outcome(lines: list[str], code: int | None, cap_bytes: int | None) -> str:
+    """What the run says about the file: its line of the summary (or scrub's, or inspect's), or how it died."""
+    text = "\n".join(lines)
+    if code is None:
+        return "killed (time-out)"
+    if "memory allocation" in text or "MemoryError" in text and "internal error" not in text:
+        return "out of memory: " + ("a Rust panic" if "memory allocation" in text else "a MemoryError traceback")
+    for line in lines:
+        if any(word in line for word in (": partial", ": failed", ": ok", "internal error", "partial ", "failed ")):
+            return " ".join(line.split())[:160]
+    return f"exit {code}" + (f": {lines[-1].strip()[:120]}" if lines else "")
+
+
+def command(cmd: str, case: Case, path: Path, scratch: Path) -> list[str]:
+    if cmd == "convert":
+        return ["convert", str(path), "-o", str(scratch / "out"), "--jobs", "1", *case.extra]
+    if cmd == "inspect":
+        return ["inspect", str(path), "--jobs", "1"]
+    return ["scrub", str(path), "-o", str(scratch / f"copy-{path.name}")]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--cases", type=Path, default=Path(tempfile.gettempdir()) / "databack-hostile")
+    parser.add_argument("--before", type=Path, help="another checkout of databack to measure too (run capped)")
+    parser.add_argument("--cap-gb", type=float, default=4.0, help="address-space cap of the --before runs")
+    parser.add_argument("--after", type=Path, default=ROOT, help="the checkout to measure [default: this one]")
+    parser.add_argument("--timeout", type=float, default=300.0, help="seconds per run")
+    parser.add_argument("--before-timeout", type=float, default=60.0, help="seconds per --before run")
+    parser.add_argument("--target-mb", type=float, default=1000.0)
+    parser.add_argument("--only", help="cases whose file name contains this")
+    args = parser.parse_args()
+
+    args.cases.mkdir(parents=True, exist_ok=True)
+    cases = [c for c in CASES if not args.only or args.only in c.file]
+    rows = []
+    for case in cases:
+        path = args.cases / case.file
+        if not path.exists():
+            print(f"building {case.file}", file=sys.stderr)
+            case.build(path)  # type: ignore[operator]
+        for cmd in case.commands:
+            runs = {}
+            for label, checkout in (("before", args.before), ("after", args.after)):
+                if checkout is None:
+                    continue
+                env = {**os.environ, "PYTHONPATH": str(checkout)}
+                with tempfile.TemporaryDirectory() as scratch:
+                    argv = [sys.executable, "-m", "converters", *command(cmd, case, path, Path(scratch))]
+                    cap = int(args.cap_gb * GiB) if label == "before" else None
+                    timeout = args.before_timeout if label == "before" else args.timeout
+                    runs[label] = measure(argv, env, cap, timeout, Path(scratch))
+                print(f"{case.file} {cmd} {label}: {runs[label]}", file=sys.stderr)
+            rows.append((case, cmd, path.stat().st_size, runs))
+    table = render(rows, args)
+    print(table)
+    (ROOT / "bench" / "hostile.md").write_text(table + "\n")
+
+
+def _mb(run: Run | None, cap_gb: float) -> str:
+    if run is None:
+        return "n/a"
+    if run.code is None:
+        return f"killed after {run.seconds:.0f} s at {run.peak_mb:,.0f} MB"
+    if run.peak_mb and run.peak_mb > 0.75 * cap_gb * 1024:
+        return f"{run.peak_mb:,.0f} MB: stopped at the {cap_gb:.0f} GB cap"
+    return f"{run.peak_mb:,.0f} MB"
+
+
+def _said(run: Run | None) -> str:
+    return "" if run is None else run.said.replace("|", "/").replace(str(Path(tempfile.gettempdir())) + "/", "")
+
+
+def render(rows: list, args: argparse.Namespace) -> str:
+    commit = subprocess.run(["git", "-C", str(args.after), "rev-parse", "--short", "HEAD"], capture_output=True,
+                            text=True).stdout.strip()
+    lines = [
+        "# Hostile captures: peak memory",
+        "",
+        f"`{' '.join(['bench/hostile.py', *sys.argv[1:]])}` on {platform.node()} ({os.cpu_count()} cores, "
+        f"{platform.python_version()}), commit {commit}. Peak RSS of the command and the processes it waited for "
+        f"(`os.wait4`); each `convert` with `--jobs 1`.",
+    ]
+    if args.before:
+        lines.append(f"`before`: {args.before}, capped at {args.cap_gb:.0f} GB of address space and "
+                     f"{args.before_timeout:.0f} s; `after`: {args.after}.")
+    lines += ["", "| case | file | command | before | before: what it says | after | after: what it says |",
+              "|---|---|---|---|---|---|---|"]
+    worst = 0.0
+    for case, cmd, size, runs in rows:
+        after = runs.get("after")
+        worst = max(worst, after.peak_mb or 0) if after else worst
+        before = runs.get("before")
+        lines.append(f"| {case.name} | {size:,} B | `{cmd}` | {_mb(before, args.cap_gb)} | {_said(before)} | "
+                     f"{_mb(after, args.cap_gb)} | {_said(after)} |")
+    met = "met" if worst < args.target_mb else "NOT met"
+    lines += ["", f"Largest peak after: {worst:,.0f} MB; target below {args.target_mb:,.0f} MB: {met}."]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()
