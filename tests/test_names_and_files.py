@@ -9,6 +9,7 @@ import json
 import os
 import re
 import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 import polars as pl
@@ -115,8 +116,9 @@ def test_a_log_without_entries_is_never_read_as_a_device_response(tmp_path):
             "failed", "JSON but not a HAR file (no log.entries)", {}, {})
 
 
-def test_process_substitution_is_read_once(tmp_path):
-    data = good_capture(tmp_path / "a.har").read_bytes()
+@contextmanager
+def fed_pipe(data: bytes):
+    """`/dev/fd/N` of a pipe a thread writes `data` into, as `<(cat x.har)` gives one."""
     read_end, write_end = os.pipe()
 
     def feed():
@@ -126,13 +128,18 @@ def test_process_substitution_is_read_once(tmp_path):
     writer = threading.Thread(target=feed)
     writer.start()
     try:
-        result = run("convert", f"/dev/fd/{read_end}", "-o", tmp_path / "out", "--json")
+        yield f"/dev/fd/{read_end}"
     finally:
         writer.join()
         os.close(read_end)
+
+
+def test_process_substitution_is_read_once(tmp_path):
+    with fed_pipe(good_capture(tmp_path / "a.har").read_bytes()) as piped:
+        result = run("convert", piped, "-o", tmp_path / "out", "--json")
     assert result.exit_code == 0, result.stderr
     (f,) = json.loads(result.stdout)["files"]
-    assert (f["file"], f["status"], f["device_responses"]) == (f"/dev/fd/{read_end}", "ok", {"band/events": 1})
+    assert (f["file"], f["status"], f["device_responses"]) == (piped, "ok", {"band/events": 1})
 
 
 def test_a_named_pipe_nothing_writes_into_and_a_device_are_refused_in_one_line(tmp_path):
@@ -184,20 +191,8 @@ def test_escape_sequences_in_names_and_urls_reach_no_terminal_line(tmp_path):
 
 
 def test_scrub_reads_a_pipe_once_and_refuses_a_device_in_one_line(tmp_path):
-    data = good_capture(tmp_path / "a.har").read_bytes()
-    read_end, write_end = os.pipe()
-
-    def feed():
-        with os.fdopen(write_end, "wb") as w:
-            w.write(data)
-
-    writer = threading.Thread(target=feed)
-    writer.start()
-    try:
-        result = run("scrub", f"/dev/fd/{read_end}", "-o", tmp_path / "copy.har")
-    finally:
-        writer.join()
-        os.close(read_end)
+    with fed_pipe(good_capture(tmp_path / "a.har").read_bytes()) as piped:
+        result = run("scrub", piped, "-o", tmp_path / "copy.har")
     assert result.exit_code == 0, result.stderr
     assert json.loads((tmp_path / "copy.har").read_text())["log"]["entries"][0]["request"]["url"] == BAND_EVENTS_URL
     refused = run("scrub", "/dev/null", "-o", tmp_path / "null.har")

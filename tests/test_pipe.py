@@ -241,3 +241,17 @@ def test_how_far_behind_the_caller_is_is_what_the_pipe_holds_unread():
         reader.read(400)
         assert unread() == 600
     assert pipe._unread_counter(io.BytesIO())() == 0  # not a pipe: never behind
+
+
+def test_the_caller_is_behind_by_what_the_pipe_holds_and_what_waits_on_the_queue_for_it():
+    read_end, write_end = os.pipe()
+    with open(read_end, "rb", buffering=0), open(write_end, "wb", buffering=0) as writer:
+        in_pipe, queued = pipe._unread_counter(writer), pipe._Backlog()
+        writer.write(b"x" * 1000)
+        assert not pipe._caller_behind(in_pipe, queued)
+        queued.add(pipe.BEHIND_BYTES - 1000)  # the writing thread has not run yet: the parse is ahead all the same
+        assert pipe._caller_behind(in_pipe, queued)
+        queued.add(-1)
+        assert not pipe._caller_behind(in_pipe, queued)
+    queued.add(pipe.BEHIND_BYTES)  # not a pipe: its reader's pace is unknown, and the queue alone does not count
+    assert not pipe._caller_behind(pipe._unread_counter(io.BytesIO()), queued)

@@ -2,7 +2,7 @@
 
 `read_capture_beside` yields what `read_capture` yields, except that exchanges of hosts that are neither a device's
 nor chosen for generic export, which the caller would only count, come as `NotDevice` counts, and that device
-responses come `Decoded` while the caller is behind (the pipe holds `BEHIND_BYTES` it has not read): the child
+responses come `Decoded` while the caller is behind (`BEHIND_BYTES` wait for it, in the pipe or queued): the child
 parses in half the time the caller takes to decode, and so takes over part of the decoding. The child
 (`python -m converters.captures.pipe`) imports only the readers and the host patterns (the decoders once it has
 one to decode), and pickles the items to its standard output in batches, from a queue of at most `QUEUE_BATCHES`:
@@ -43,7 +43,7 @@ BATCH_ITEMS = 256
 BATCH_BODY_BYTES = 256 << 10  # well below the pipe's size: the child goes on parsing while a batch is decoded
 PIPE_BYTES = 1 << 20
 QUEUE_BATCHES = 128  # pickled batches waiting for the pipe: at most about 32 MB
-BEHIND_BYTES = PIPE_BYTES // 2  # unread in the pipe: the caller is behind, and the child decodes device responses
+BEHIND_BYTES = PIPE_BYTES // 2  # not yet read by the caller: it is behind, and the child decodes device responses
 
 
 class ReaderCrashed(Exception):
@@ -184,20 +184,23 @@ def _serve(requests: BinaryIO, out: BinaryIO) -> None:
 def _serve_read(path: Path, fmt: Format, display_name: str, generic_globs: tuple[str, ...], out: BinaryIO) -> None:
     queue: Queue[bytes | None] = Queue(QUEUE_BATCHES)
     gone = threading.Event()
-    writer = threading.Thread(target=_write_all, args=(queue, out, gone))
+    queued = _Backlog()
+    writer = threading.Thread(target=_write_all, args=(queue, out, gone, queued))
     writer.start()
 
     def send(message: object) -> None:
         if gone.is_set():
             raise _ReaderGone
-        queue.put(pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL))
+        data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+        queued.add(len(data))
+        queue.put(data)
 
     batch: list[Item | NotDevice] = []
     body_bytes = 0
     not_device: Counter[str] = Counter()
     no_response: Counter[str] = Counter()  # of `not_device`
     wanted = BodyWanted(generic_globs)
-    unread = _unread_counter(out)
+    in_pipe = _unread_counter(out)
     hashing = ThreadPoolExecutor(1)  # hashlib lets go of the GIL: the hash is taken beside the parse
     try:
         digest = hashing.submit(sha256_or_none, path)
@@ -216,7 +219,7 @@ def _serve_read(path: Path, fmt: Format, display_name: str, generic_globs: tuple
                     batch.append(NotDevice(not_device, no_response))
                     not_device, no_response = Counter(), Counter()
                 body_bytes += len(getattr(item, "body", None) or b"")  # for decoded ones, about the size of the rows
-                behind = exchange and is_device_host(item.host) and unread() >= BEHIND_BYTES
+                behind = exchange and is_device_host(item.host) and _caller_behind(in_pipe, queued)
                 batch.append(_decoded(item) if behind else item)
             if len(batch) >= BATCH_ITEMS or body_bytes >= BATCH_BODY_BYTES:
                 send(batch)
@@ -238,6 +241,10 @@ def _serve_read(path: Path, fmt: Format, display_name: str, generic_globs: tuple
         hashing.shutdown(cancel_futures=True)
 
 
+def _not_a_pipe() -> int:
+    return 0
+
+
 def _unread_counter(out: BinaryIO) -> Callable[[], int]:
     """A function giving the bytes written to the pipe `out` that its reader has not read yet; 0 where that cannot
     be asked (not a pipe, or not Linux or a BSD)."""
@@ -246,7 +253,7 @@ def _unread_counter(out: BinaryIO) -> Callable[[], int]:
         fd = out.fileno()
         fcntl.ioctl(fd, termios.FIONREAD, count)  # type: ignore[union-attr]
     except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation is an OSError and a ValueError
-        return lambda: 0
+        return _not_a_pipe
 
     def unread() -> int:
         fcntl.ioctl(fd, termios.FIONREAD, count)  # type: ignore[union-attr]
@@ -274,13 +281,34 @@ def _decoded(ex: Exchange) -> Exchange | Decoded:
     return Decoded(ex if problem else replace(ex, body=None, request_body=None), problem, rows)
 
 
-def _write_all(queue: Queue[bytes | None], out: BinaryIO, gone: threading.Event) -> None:
+class _Backlog:
+    """Bytes of pickled batches put on the queue and not yet written to the pipe."""
+
+    def __init__(self) -> None:
+        self.bytes = 0
+        self._lock = threading.Lock()
+
+    def add(self, count: int) -> None:
+        with self._lock:
+            self.bytes += count
+
+
+def _caller_behind(in_pipe: Callable[[], int], queued: _Backlog) -> bool:
+    """Whether the caller has `BEHIND_BYTES` or more still to read: in the pipe, and (where the pipe can be asked)
+    waiting on the queue for it. The queue counts too: under load the writing thread may not have run yet, and
+    the parse is then ahead though the pipe looks empty."""
+    unread = in_pipe()
+    return unread >= BEHIND_BYTES or (in_pipe is not _not_a_pipe and unread + queued.bytes >= BEHIND_BYTES)
+
+
+def _write_all(queue: Queue[bytes | None], out: BinaryIO, gone: threading.Event, queued: _Backlog) -> None:
     while (data := queue.get()) is not None:
         if not gone.is_set():
             try:
                 out.write(data)
             except BrokenPipeError:
                 gone.set()  # and the rest is taken off the queue unwritten, so that the parse is never held up
+        queued.add(-len(data))
     if not gone.is_set():
         with suppress(BrokenPipeError):
             out.flush()
