@@ -157,3 +157,22 @@ def test_an_exchange_that_fails_midway_leaves_none_of_its_frames():
     buffer.add([("sense_sensor_samples", Frame(frame))], {**provenance, "source_entry": 5})
     (batch,) = frames(buffer).values()
     assert batch["source_entry"].to_list() == [5]
+
+
+def test_an_exchange_whose_value_no_column_holds_is_taken_out_with_its_decoders_frames():
+    """Its rows in one table fail the frame; its minutes, handed over as a decoder's frame, go with it; the frames of
+    the exchanges before and after it stay, in the order of the exchanges."""
+    from converters.devices.base import Frame
+
+    provenance = {"participant_id": None, "source_file": source_file("a.har"), "captured_at": None}
+    reasons = []
+    buffer = RowBuffer()
+    for entry, resolution in enumerate([60, 2**70, 300]):
+        samples = Frame(pl.DataFrame({"time": [entry, entry], "sensor": ["light", "sound"]}))
+        buffer.add([("sense_sensor_samples", samples),
+                    ("sense_sensor_samples", Block({"time": [entry], "resolution_s": [resolution]}, 1))],
+                   provenance | {"source_entry": entry}, lambda reason: reasons.append(reason) or [])
+    (batch,) = frames(buffer).values()
+    assert sorted(batch.select("source_entry", "resolution_s").rows(), key=str) == sorted(
+        [(0, None), (0, None), (0, 60), (2, None), (2, None), (2, 300)], key=str)
+    assert len(reasons) == 1

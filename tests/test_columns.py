@@ -97,16 +97,17 @@ def value_by_value():
 
 def decoded(endpoint, payload, request) -> tuple[str | None, dict[str, list]]:
     """(reject reason, rows per table as the row buffer makes them), every float shown by repr (-0.0 is not 0.0),
-    times as epoch µs."""
+    times as epoch µs. The reason is the decoder's, or the row buffer's for a value no column holds."""
     problem, rows = decode_payload(payload, endpoint, request)
     buffer = RowBuffer()
     provenance = {"participant_id": None, "source_file": source_file("a.har"), "source_entry": 0, "captured_at": 0}
-    buffer.add(rows, provenance)
+    undone = []
+    buffer.add(rows, provenance, lambda reason: undone.append(reason) or [])
     tables = {}
     for name, parts in buffer.parts().items():
         frame = pl.concat([p.read() for p in parts]).with_columns(pl.col(pl.Datetime).dt.epoch("us"))  # (any year)
         tables[name] = (frame.schema, [tuple(map(repr, row)) for row in frame.rows()])
-    return problem, tables
+    return problem or (undone[0] if undone else None), {name: t for name, t in tables.items() if t[1]}
 
 
 def same_either_way(endpoint, payload, request) -> tuple[str | None, dict]:

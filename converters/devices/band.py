@@ -324,7 +324,7 @@ def _map_point_block(event_id: str, start: int | None, points: list[dict[str, An
         {
             "event_id": [event_id] * len(points),
             "ordinal": integers([p["MapPointOrdinal"] for p in points]),
-            "time": [None if start is None or s is None else integer(start + round(s * 1_000_000)) for s in since],
+            "time": [None if start is None or s is None else start + round(s * 1_000_000) for s in since],
             "seconds_since_start": since,
             "point_type": col("MapPointType"),
             "latitude_deg": scaled(location("Latitude"), E7),
