@@ -39,7 +39,7 @@ from .digest import sha256_or_none
 from .hosts import BodyWanted, host_matches
 from .parallel import Executor, executor
 from .captures.har import NOT_A_HAR
-from .devices.base import Block, Request, Rows, datetime_us
+from .devices.base import Block, Frame, Request, Rows, datetime_us
 from .redaction import Safe, SafeRow
 from .tables import TABLES, UTC_TIME
 
@@ -694,7 +694,9 @@ class RowBuffer:
     """One file's rows per table, gathered as columns and turned into polars frames of the table's schema every
     `BATCH` rows (or once the exchanges buffered hold `HELD_BYTES` of bodies), all tables at once. An exchange whose
     rows a frame cannot hold (a value too big for its column, of the wrong type) is taken out of every table by
-    itself: its `undo` gives the rows that stand for it instead (a reject), and the others are kept."""
+    itself: its `undo` gives the rows that stand for it instead (a reject), and the others are kept. Decoders' frames
+    (columnar decoding: already of the table's types) are kept as they come, their provenance added at the flush; an
+    exchange taken out leaves none of them."""
 
     BATCH = 100_000  # rows of all tables together (frames of 10,000 rows of all tables cost 15 % more time)
     HELD_BYTES = 64 << 20
@@ -702,6 +704,8 @@ class RowBuffer:
     def __init__(self, spill_dir: Path | None = None) -> None:
         self._columns: dict[str, dict[str, list]] = {}  # table -> column (provenance included) -> values
         self._added: list[_Added] = []  # the exchanges whose rows are in `_columns`, in order
+        self._decoded: list[tuple[str, pl.DataFrame, dict[str, Any]]] = []  # decoders' frames not yet flushed:
+        # (table, frame, provenance), in order
         self._buffered = self._held_bytes = 0
         self._frames: dict[str, list[pl.DataFrame]] = {}
         self._spilled: dict[str, list[Part]] = {}  # table -> parts written to `spill_dir`
@@ -721,10 +725,16 @@ class RowBuffer:
             self._flush()  # before the exchange is added: `undo` is never called while its caller is still counting
         counts: Counter[str] = Counter()
         starts = {table: len(columns["source_entry"]) for table, columns in self._columns.items()}
+        pieces = len(self._decoded)
+        framed: Counter[str] = Counter()
         try:
             for table, row in rows:
                 if table == "rejects" and not isinstance(row, SafeRow):
                     raise redaction.Unredacted("rejects rows are made by redaction.reject_row")
+                if isinstance(row, Frame):
+                    self._decoded.append((table, row.frame, provenance))
+                    framed[table] += row.height
+                    continue
                 if table not in self._columns:
                     self._columns[table], starts[table] = _empty_columns(table), 0
                 columns = self._columns[table]
@@ -739,16 +749,19 @@ class RowBuffer:
                     counts[table] += 1
         except BaseException:  # nothing of the exchange stays
             self._truncate(starts)
+            del self._decoded[pieces:]
             raise
         for table, n in counts.items():
             columns = self._columns[table]
             for name, value in provenance.items():
                 columns[name].extend(repeat(value, n))
         if counts:
-            self._added.append(_Added({t: (starts[t], starts[t] + n) for t, n in counts.items()}, undo))
+            spans = {t: (starts[t], starts[t] + n) for t, n in counts.items()}
+            self._added.append(_Added(spans, undo, (pieces, len(self._decoded))))
             self._buffered += counts.total()
             self._held_bytes += held_bytes
-        return counts
+        self._buffered += framed.total()
+        return counts + framed
 
     def _truncate(self, lengths: dict[str, int]) -> None:
         for table, columns in list(self._columns.items()):
@@ -766,7 +779,10 @@ class RowBuffer:
             frames = {table: _frame(table, columns) for table, columns in self._columns.items()}  # raises: a bug
         finally:
             self._flushing = False
-        self._columns, self._added, self._buffered, self._held_bytes = {}, [], 0, 0
+        for table, df in _decoded_frames(self._decoded).items():  # in the order of the exchanges, as rows are
+            frames[table] = df if table not in frames else pl.concat([frames[table], df]).sort(
+                "source_entry", maintain_order=True)  # (rows and frames of one table: where some fell back)
+        self._columns, self._added, self._buffered, self._held_bytes, self._decoded = {}, [], 0, 0, []
         for table, df in frames.items():
             self._frames.setdefault(table, []).append(df)
             self._held += df.height
@@ -787,6 +803,9 @@ class RowBuffer:
         if not failing:
             return
         added_before, columns = self._added, self._columns
+        dropped = {j for i in failing for j in range(*added_before[i].pieces)}  # the failing exchanges' frames
+        kept = [j for j in range(len(self._decoded)) if j not in dropped]
+        self._decoded, at = [self._decoded[j] for j in kept], {j: n for n, j in enumerate(kept)}
         self._columns, self._added, self._buffered = {}, [], 0
         for i, added in enumerate(added_before):  # the rows of the others, each exchange's rows together as they were
             if i in failing:
@@ -797,6 +816,8 @@ class RowBuffer:
                 for name, values in columns[table].items():
                     target[name].extend(values[start:stop])
                 added.spans[table] = (begin, begin + stop - start)
+            start, stop = added.pieces
+            added.pieces = (at.get(start, len(kept)), at.get(start, len(kept)) + stop - start)
             self._added.append(added)
             self._buffered += sum(stop - start for start, stop in added.spans.values())
         for i, reason in failing.items():
@@ -815,7 +836,7 @@ class RowBuffer:
     def parts(self) -> dict[str, list[Part]]:
         """Every table's rows as parts, in the order of the rows: written to disk once they passed `SPILL_ROWS`,
         and what is left too if it is `spill.PART_ROWS` or more; else in memory."""
-        if self._columns:
+        if self._columns or self._decoded:
             self._flush()
         for table in list(self._frames):
             rows = sum(df.height for df in self._frames[table])
@@ -831,6 +852,7 @@ class _Added:
 
     spans: dict[str, tuple[int, int]]
     undo: Callable[[str], Rows] | None
+    pieces: tuple[int, int]  # the range of its decoders' frames in `RowBuffer._decoded`
 
 
 class _Unbuildable(ValueError):
@@ -850,6 +872,31 @@ def _frame(table: str, columns: dict[str, list]) -> pl.DataFrame:
             raise _Unbuildable(f"a value that {table}.{name} ({dtype}) cannot hold ({type(e).__name__})") from None
     df = pl.DataFrame(series)
     return df if table == "rejects" else redaction.strict_frame(df)  # rejects: rows the policy made whole
+
+
+def _decoded_frames(pieces: list[tuple[str, pl.DataFrame, dict[str, Any]]]) -> dict[str, pl.DataFrame]:
+    """Decoders' frames, (table, frame, provenance) each, as one frame per table of the buffer's: with their
+    provenance, times as UTC, a column the decoders left out null; strict, as `_frame`."""
+    tables: dict[str, tuple[list[pl.DataFrame], dict[str, list]]] = {}
+    for table, frame, provenance in pieces:
+        frames, given = tables.setdefault(table, ([], {name: [] for name in PROVENANCE_SCHEMA}))
+        frames.append(frame)
+        for name, value in provenance.items():
+            given[name].extend(repeat(value, frame.height))
+    out = {}
+    for table, (frames, provenance) in tables.items():
+        df = frames[0] if len(frames) == 1 else pl.concat(frames, rechunk=False)
+        given = {c.name: c for c in df.get_columns()}
+        given |= {name: pl.Series(name, v, PROVENANCE_SCHEMA[name], strict=True) for name, v in provenance.items()}
+        series = []
+        for name, dtype, is_time in BUFFER_COLUMNS[table]:
+            column = given.get(name)
+            if column is None:
+                column = pl.Series(name, [None], dtype).new_from_index(0, df.height)
+            column = column.cast(dtype, strict=True)
+            series.append(column.cast(UTC_TIME) if is_time else column)
+        out[table] = redaction.strict_frame(pl.DataFrame(series))
+    return out
 
 
 def _empty_columns(table: str) -> dict[str, list]:

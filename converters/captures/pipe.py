@@ -76,6 +76,9 @@ class Digest:
 
 
 _ahead: tuple[subprocess.Popen, bytes] | None = None  # a reading process started early, and the request it was sent
+# In the reading process: decode value by value (importing polars would cost it a third of a second, and its frames
+# would have to be pickled); the caller decodes by columns what it takes itself.
+_by_value = False
 
 
 def read_ahead(
@@ -264,6 +267,8 @@ def _decoded(ex: Exchange) -> Exchange | Decoded:
     bug: the caller meets it again, and reports it as it would)."""
     from .. import devices  # once the caller is behind: the decoders' import takes a tenth of a second
 
+    if _by_value:
+        devices.columns.by_columns = False
     if ex.damaged:  # rejected by the caller, with its body
         return ex
     m = devices.match(ex.host, ex.method, ex.path)
@@ -311,5 +316,7 @@ def _write_all(queue: Queue[bytes | None], out: BinaryIO, gone: threading.Event,
 
 if __name__ == "__main__":
     from converters.captures import pipe  # run as itself, not as __main__: `NotDevice` must unpickle as pipe.NotDevice
+
+    pipe._by_value = True
 
     pipe._serve(sys.stdin.buffer, sys.stdout.buffer)

@@ -12,6 +12,7 @@ Golf events carry `TotalStepCount` and `TotalDistanceWalkedInCm` where other eve
 from __future__ import annotations
 
 import math
+from itertools import chain, repeat
 import re
 import struct
 from functools import partial
@@ -20,6 +21,8 @@ from typing import Any
 
 from .. import hosts
 from ..validation import schema
+from . import columns
+from .columns import columnar
 from .fields import Dropped, Fields, Target
 from .base import (
     Block,
@@ -46,12 +49,22 @@ E7 = 10_000_000  # the API's units per degree of latitude or longitude
 
 
 def decode_events(payload: dict[str, Any], request: Request) -> Rows:
-    """An OData collection of events (`{"value": [...]}`), or one bare event, into rows of the band_* tables."""
+    """An OData collection of events (`{"value": [...]}`), or one bare event, into rows of the band_* tables; the
+    minute rows and GPS points of all the events at once, by columns."""
+    minutes: list[tuple[str, list]] = []  # (event id, its minute rows) of each event
+    points: list[tuple[str, int | None, list]] = []  # (event id, start, its points)
     for event in payload["value"] if "value" in payload else (payload,):
-        yield from _event_rows(event)
+        yield from _event_rows(event, minutes, points)
+    if minutes:
+        yield from columnar("band_minutes", lambda: _minute_frame(minutes),
+                            lambda: [("band_minutes", _minute_block(*event)) for event in minutes])
+    if points:
+        yield from columnar("band_map_points", lambda: _map_point_frame(points),
+                            lambda: [("band_map_points", _map_point_block(*event)) for event in points])
 
 
-def _event_rows(event: dict[str, Any]) -> Rows:
+def _event_rows(event: dict[str, Any], minutes: list, points: list) -> Rows:
+    """The event's row and its sequences; its minute rows and GPS points are added to `minutes` and `points`."""
     # Real payloads vary the casing (WakeUpTime / WakeupTime); where the schema checked a field, its own casing wins.
     e = {k.lower(): v for k, v in event.items()} | {k.lower(): event[k] for k in CHECKED_EVENT_FIELDS & event.keys()}
     event_id = str(e["eventid"])
@@ -143,10 +156,10 @@ def _event_rows(event: dict[str, Any]) -> Rows:
     }
     if sequences := event.get("Sequences"):  # arrays: only as the schema checked them
         yield "band_sequences", _sequence_block(event_id, sequences)
-    if minutes := event.get("Info"):
-        yield "band_minutes", _minute_block(event_id, minutes)
-    if points := event.get("MapPoints"):
-        yield "band_map_points", _map_point_block(event_id, start, points)
+    if info := event.get("Info"):
+        minutes.append((event_id, info))
+    if map_points := event.get("MapPoints"):
+        points.append((event_id, start, map_points))
 
 
 def _sequence_block(event_id: str, sequences: list[dict[str, Any]]) -> Block:
@@ -220,6 +233,87 @@ def _minute_block(event_id: str, minutes: list[dict[str, Any]]) -> Block:
         },
         len(minutes),
     )
+
+
+# How columnar decoding reads each field (see `columns`): the schema's number as a float, or as an integer where the
+# column is one; numeric (a number or its text) as a text; text as text, flag as a boolean.
+MINUTE_TYPES = {"TimeOfDay": "String", "StepsTaken": "Int64", "CaloriesBurned": "Float64",
+                "AverageHeartRate": "Float64", "PeakHeartRate": "Float64", "LowestHeartRate": "Float64",
+                "TotalDistance": "String", "TotalDistanceOnFoot": "String", "FloorsClimbed": "Int64",
+                "UvExposure": "String", "ActivityLevel": "String", "DayClassification": "String", "ItCal": "String"}
+
+
+def _minute_frame(events: list[tuple[str, list[dict[str, Any]]]]):
+    """`_minute_block` of each (event id, minute rows) by columns (see `columns`), all at once."""
+    import polars as pl
+
+    m = columns.Items(list(chain.from_iterable(rows for _, rows in events)),
+                      {key: getattr(pl, t) for key, t in MINUTE_TYPES.items()})
+    m.required("TimeOfDay")
+    return m.frame("band_minutes", {
+        "event_id": pl.Series(list(chain.from_iterable(repeat(i, len(rows)) for i, rows in events)), dtype=pl.String),
+        "time": m.iso_utc("TimeOfDay"),
+        "steps": m.integers("StepsTaken"),
+        "calories_kcal": m.numbers("CaloriesBurned"),
+        "hr_avg_bpm": m.numbers("AverageHeartRate"),
+        "hr_peak_bpm": m.numbers("PeakHeartRate"),
+        "hr_low_bpm": m.numbers("LowestHeartRate"),
+        "distance_m": m.scaled("TotalDistance", CM),
+        "distance_on_foot_m": m.scaled("TotalDistanceOnFoot", CM),
+        "floors_climbed": m.integers("FloorsClimbed"),
+        "uv_exposure_s": m.numbers("UvExposure") * 60,
+        "activity_level": m.texts("ActivityLevel"),
+        "day_classification": m.texts("DayClassification"),
+        "itcal": m.numbers("ItCal"),
+    })
+
+
+POINT_TYPES = {"MapPointOrdinal": "Int64", "SecondsSinceStart": "Float64", "MapPointType": "String",
+               "HeartRate": "Float64", "TotalDistance": "String", "ActualDistance": "String", "Pace": "String",
+               "ScaledPace": "Int64", "Speed": "String", "IsPaused": "Boolean", "IsResume": "Boolean",
+               "SplitOrdinal": "Int64", "POIType": "String", "UserPOIOrdinal": "Int64"}
+EXACT_S = 2**53 // 1_000_000  # seconds whose µs a float holds exactly
+LOCATION_FIELDS = ("Latitude", "Longitude", "AltitudeFromMSL", "EHPE", "EVPE", "SpeedOverGround")  # numeric
+
+
+def _map_point_frame(events: list[tuple[str, int | None, list[dict[str, Any]]]]):
+    """`_map_point_block` of each (event id, start, points) by columns (see `columns`), all at once."""
+    import polars as pl
+
+    location = pl.Struct({name: pl.String for name in LOCATION_FIELDS})
+    p = columns.Items(list(chain.from_iterable(rows for *_, rows in events)),
+                      {**{key: getattr(pl, t) for key, t in POINT_TYPES.items()}, "Location": location})
+    p.required("MapPointOrdinal")
+    since = p.numbers("SecondsSinceStart")
+    if since.null_count() < len(since) and not -EXACT_S <= since.min() <= since.max() <= EXACT_S:
+        raise columns.Fallback  # beyond it, an integer number of seconds is multiplied exactly only value by value
+    start = pl.Series(list(chain.from_iterable(repeat(t, len(rows)) for _, t, rows in events)), dtype=pl.Int64)
+    return p.frame("band_map_points", {
+        "event_id": pl.Series(list(chain.from_iterable(repeat(i, len(rows)) for i, _, rows in events)),
+                              dtype=pl.String),
+        "ordinal": p.integers("MapPointOrdinal"),
+        # start + round(s * 1_000_000): Python's round() rounds half to even
+        "time": start + (since * 1_000_000).round(0, mode="half_to_even").cast(pl.Int64, strict=True),
+        "seconds_since_start": since,
+        "point_type": p.texts("MapPointType"),
+        "latitude_deg": p.scaled("Location", E7, "Latitude"),
+        "longitude_deg": p.scaled("Location", E7, "Longitude"),
+        "altitude_m": p.scaled("Location", CM, "AltitudeFromMSL"),
+        "horizontal_error_m": p.scaled("Location", CM, "EHPE"),
+        "vertical_error_m": p.scaled("Location", CM, "EVPE"),
+        "speed_over_ground_m_s": p.scaled("Location", CM, "SpeedOverGround"),
+        "heart_rate_bpm": p.numbers("HeartRate"),
+        "distance_m": p.scaled("TotalDistance", CM),
+        "actual_distance_m": p.scaled("ActualDistance", CM),
+        "pace_s_per_km": p.scaled("Pace", MS),
+        "scaled_pace": p.integers("ScaledPace"),
+        "speed_m_s": p.scaled("Speed", CM),
+        "is_paused": p.flags("IsPaused"),
+        "is_resume": p.flags("IsResume"),
+        "split_ordinal": p.integers("SplitOrdinal"),
+        "poi_type": p.text_or_none("POIType"),  # (an integer or a text, says the schema)
+        "user_poi_ordinal": p.integers("UserPOIOrdinal"),
+    })
 
 
 def _map_point_block(event_id: str, start: int | None, points: list[dict[str, Any]]) -> Block:
@@ -405,6 +499,7 @@ PRIVATE_HR_ZONES = {
     "hr_zone_over_s": "over",
 }
 ZONE_COLUMNS = (*PRIVATE_HR_ZONES, "max_hr_bpm")
+NO_ZONES = dict.fromkeys(ZONE_COLUMNS)  # the columns of no HRZones object
 # Hikes: band_events column -> the private field, cm/h
 HIKE_RATES = {
     "climb_rate_m_per_h": "climbrateincmperhour",
@@ -418,7 +513,9 @@ HIKE_RATES = {
 
 def private_zones(zones: dict[str, Any] | None) -> Row:
     """The hr_zone_* columns (seconds) and max_hr_bpm of a private HRZones object (minutes), whatever its casing."""
-    z = {k.lower(): v for k, v in (zones or {}).items()}
+    if not zones:
+        return dict(NO_ZONES)
+    z = {k.lower(): v for k, v in zones.items()}
     return {column: minutes_s(z.get(name)) for column, name in PRIVATE_HR_ZONES.items()} | {
         "max_hr_bpm": number(z.get("maxhr"))
     }

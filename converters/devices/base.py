@@ -29,13 +29,28 @@ class Block:
         return (dict(zip(names, values)) for values in zip(*self.columns.values()))
 
 
-Rows = Iterable[tuple[str, Row | Block]]  # (table name, row or block of rows) pairs
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """Many rows of one table as a polars frame with the table's row columns (times as epoch µs integers): how
+    columnar decoding (`columns`) hands over long arrays. A column left out is null."""
+
+    frame: Any  # polars.DataFrame (polars is imported only where frames are made)
+
+    @property
+    def height(self) -> int:
+        return self.frame.height
+
+    def rows(self) -> Iterator[Row]:
+        return iter(self.frame.iter_rows(named=True))
+
+
+Rows = Iterable[tuple[str, Row | Block | Frame]]  # (table name, row or block of rows) pairs
 
 
 def row_by_row(decoded: Rows) -> Iterator[tuple[str, Row]]:
     """Decoded rows with every block taken apart into single rows."""
     for table, rows in decoded:
-        if isinstance(rows, Block):
+        if isinstance(rows, (Block, Frame)):
             yield from ((table, row) for row in rows.rows())
         else:
             yield table, rows

@@ -8,6 +8,8 @@ fractions, null for padding and -1 for a day without data; v1 SLEEP_DURATION in 
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
+from itertools import chain, repeat
 import re
 from functools import partial
 from datetime import UTC, date, datetime, timedelta
@@ -17,6 +19,8 @@ import orjson
 
 from .. import hosts
 from ..captures.sniff import loads_json
+from . import columns
+from .columns import columnar
 from .fields import Dropped, Fields, Target
 from .base import (
     EPOCH,
@@ -243,10 +247,30 @@ def decode_all_sensors(payload: dict[str, list[dict[str, Any]]], request: Reques
     more) reads exactly 0 is a gap the server filled with its default (0 °C, 0 % humidity and 0 lux at once is no
     reading): its values are null."""
     period = request.path_params.get("period")
+    resolutions = {
+        sensor: RESOLUTION_S[period.lower()] if period else _spacing_s([{"t": s["datetime"]} for s in samples[:2]])
+        for sensor, samples in payload.items()
+    }
+    if any(payload.values()):
+        yield from columnar("sense_sensor_samples", lambda: _all_sensors_frame(payload, resolutions),
+                            lambda: _all_sensors_rows(payload, resolutions))
+
+
+def _all_sensors_frame(payload: dict[str, list[dict[str, Any]]], resolutions: dict[str, int | None]):
+    frame, raw = _v1_frame({sensor: (samples, resolutions[sensor]) for sensor, samples in payload.items()})
+    time = frame.get_column("time")
+    zeros = Counter(time.filter(raw == 0).to_list())  # (few: the buckets that may be gaps)
+    if not zeros:
+        return frame
+    samples = Counter(time.filter(time.is_in(list(zeros))).to_list())
+    gaps = [t for t, n in samples.items() if n >= 2 and zeros[t] == n]
+    return frame.with_columns(frame.get_column("value").set(time.is_in(gaps), None)) if gaps else frame
+
+
+def _all_sensors_rows(payload: dict[str, list[dict[str, Any]]], resolutions: dict[str, int | None]) -> Rows:
     gaps = _all_zero_buckets(payload)
     for sensor, samples in payload.items():
-        resolution = RESOLUTION_S[period.lower()] if period else _spacing_s([{"t": s["datetime"]} for s in samples[:2]])
-        yield from _v1_samples(sensor, samples, resolution, gaps)
+        yield from _v1_samples(sensor, samples, resolutions[sensor], gaps)
 
 
 def _all_zero_buckets(payload: dict[str, list[dict[str, Any]]]) -> frozenset[int]:
@@ -266,13 +290,37 @@ def decode_sensor_history(payload: list[dict[str, Any]], request: Request) -> Ro
     if sensor is None:
         raise ValueError("the sensor is named only in the URL, which a saved response does not have")
     resolution = RESOLUTION_S[period.lower()] if period else _spacing_s([{"t": s["datetime"]} for s in payload[:2]])
-    yield from _v1_samples(sensor, payload, resolution)
+    if payload:
+        yield from columnar("sense_sensor_samples", lambda: _v1_frame({sensor: (payload, resolution)})[0],
+                            lambda: _v1_samples(sensor, payload, resolution))
+
+
+def _v1_frame(histories: dict[str, tuple[list[dict[str, Any]], int | None]]):
+    """Samples of v1 sensor histories (sensor -> samples, resolution) by columns, -1 marking a gap; and the values
+    as sent."""
+    import polars as pl
+
+    histories = {sensor: history for sensor, history in histories.items() if history[0]}
+    items = columns.Items(list(chain.from_iterable(samples for samples, _ in histories.values())),
+                          {"datetime": pl.Int64, "offset_millis": pl.Int64, "value": pl.Float64})
+    items.required("datetime")
+    sensors = chain.from_iterable(repeat(sensor.lower(), len(h[0])) for sensor, h in histories.items())
+    resolutions = chain.from_iterable(repeat(h[1], len(h[0])) for h in histories.values())
+    raw = items.numbers("value")
+    return items.frame("sense_sensor_samples", {
+        "time": items.ms_utc("datetime"),
+        "utc_offset_s": items.offsets_s("offset_millis"),
+        "sensor": pl.Series(list(sensors), dtype=pl.String),
+        "value": columns.gaps_to_null(raw),
+        "resolution_s": pl.Series(list(resolutions), dtype=pl.Int64),
+    }), raw
 
 
 def _v1_samples(
     sensor: str, samples: list[dict[str, Any]], resolution: int | None, gaps: frozenset[int] = frozenset()
 ) -> Rows:
-    """Samples of one v1 sensor history: -1 marks a gap, and so do the buckets in `gaps` (times in epoch ms)."""
+    """Samples of one v1 sensor history, value by value: -1 marks a gap, and so do the buckets in `gaps` (times in
+    epoch ms)."""
     if samples:
         yield "sense_sensor_samples", Block(
             {
@@ -290,11 +338,34 @@ def decode_sensors_history(payload: dict[str, Any], request: Request) -> Rows:
     """POST /v2/sensors: parallel arrays of values per sensor over `timestamps`; -1 marks a gap."""
     stamps = payload["timestamps"]
     resolution = _scope_resolution(request.body) or _spacing_s(stamps)
-    times = [ms_utc(ts["t"]) for ts in stamps]
-    offsets = [_offset_s(ts.get("o")) for ts in stamps]
     for sensor, values in payload["sensors"].items():
-        if len(values) != len(times):
-            raise ValueError(f"{sensor} has {len(values)} values for {len(times)} timestamps")
+        if len(values) != len(stamps):
+            raise ValueError(f"{sensor} has {len(values)} values for {len(stamps)} timestamps")
+    if any(payload["sensors"].values()):
+        yield from columnar("sense_sensor_samples", lambda: _sensors_frame(payload, resolution),
+                            lambda: _sensors_rows(payload, resolution))
+
+
+def _sensors_frame(payload: dict[str, Any], resolution: int | None):
+    import polars as pl
+
+    sensors = {sensor: values for sensor, values in payload["sensors"].items() if values}
+    stamps = columns.Items(payload["timestamps"], {"t": pl.Int64, "o": pl.Int64})
+    stamps.required("t")
+    times = stamps.frame("sense_sensor_samples", {"time": stamps.ms_utc("t"), "utc_offset_s": stamps.offsets_s("o")})
+    names = chain.from_iterable(repeat(sensor.lower(), len(values)) for sensor, values in sensors.items())
+    values = pl.Series(list(chain.from_iterable(sensors.values())), dtype=pl.Float64, strict=True)
+    return pl.concat([times] * len(sensors)).with_columns(
+        pl.Series("sensor", list(names), dtype=pl.String),
+        columns.gaps_to_null(values).alias("value"),
+        pl.Series("resolution_s", [resolution], pl.Int64).new_from_index(0, len(values)),
+    )
+
+
+def _sensors_rows(payload: dict[str, Any], resolution: int | None) -> Rows:
+    times = [ms_utc(ts["t"]) for ts in payload["timestamps"]]
+    offsets = [_offset_s(ts.get("o")) for ts in payload["timestamps"]]
+    for sensor, values in payload["sensors"].items():
         if values:
             yield "sense_sensor_samples", Block(
                 {

@@ -1,0 +1,165 @@
+"""Columnar decoding of long arrays (minute rows, GPS points, sensor samples, timeline events): polars reads the
+array's items into typed columns at once, and units, times, offsets and gaps are converted by vectorized
+expressions, all in one query per array, with no Python call per value.
+
+Each converter here gives exactly what the value-by-value converter of `base` gives for every value of the column,
+or makes the array fall back (`Fallback`) where it cannot be sure to (a type or a text form it does not take): the
+decoder then decodes that array value by value, which also raises the same error for a value that rejects its
+exchange. The types a column may hold are the ones the endpoint's JSON Schema allows for its field (checked before
+decoding), which is why every field read here is typed there.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Callable
+
+from .base import INT64_MAX, Frame, Rows
+
+if TYPE_CHECKING:
+    import polars as pl
+
+# ISO times that datetime.fromisoformat and `iso_utc` read alike: UTC (Z) or naive, any fraction (cut to µs).
+ISO_UTC = r"^\d{4}-\d{2}-\d{2}T([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d+)?Z?$"
+MS_BOUND = INT64_MAX // 1000  # epoch ms that still fit epoch µs
+DAY_MS = 86_400_000
+
+
+class Fallback(Exception):
+    """The array holds a type or a text form the columnar converters do not take: decode it value by value."""
+
+
+by_columns = True  # False in a process that decodes without polars (the reading process: see captures/pipe.py)
+
+
+def columnar(table: str, fast: Callable[[], pl.DataFrame], slow: Callable[[], Rows]) -> Rows:
+    """Rows of `table` decoded by columns (`fast`), or value by value (`slow`) where the columnar converters do
+    not take them."""
+    if not by_columns:
+        yield from slow()
+        return
+    import polars as pl
+
+    try:
+        frame = fast()
+    except (Fallback, pl.exceptions.PolarsError, TypeError, OverflowError):
+        yield from slow()
+    else:
+        yield table, Frame(frame)
+
+
+class Items:
+    """An array's items read into columns of the types given, and converters of those columns. polars reads as
+    Python converts: JSON integers to floats as float() does, floats to integers truncated as int() does, numbers to
+    texts in their shortest round-trip digits, and fails on an integer beyond 64 bits (the array falls back). The
+    converters use polars' native Series operations (a query costs some 50 µs more, which for arrays of a few
+    hundred values is the whole cost)."""
+
+    def __init__(self, items: list[dict[str, Any]], schema: dict[str, pl.DataType]) -> None:
+        import polars as pl
+
+        self.df = pl.from_dicts(items, schema=schema)
+        self.height = self.df.height
+
+    def frame(self, table: str, columns: dict[str, pl.Series | Any]) -> pl.DataFrame:
+        """The rows of `table` in its row schema: a column not given is null, a value not a Series is a constant."""
+        import polars as pl
+
+        from ..tables import TABLES
+
+        out = []
+        for name, dtype in TABLES[table].row_schema.items():
+            column = columns.get(name)
+            if not isinstance(column, pl.Series):
+                column = pl.Series(name, [column], dtype, strict=True).new_from_index(0, self.height)
+            out.append(column.cast(dtype, strict=True).alias(name))
+        return pl.DataFrame(out)
+
+    def column(self, key: str, field: str | None = None) -> pl.Series:
+        """The values of a key, or of a field of the objects under it."""
+        column = self.df.get_column(key)
+        return column if field is None else column.struct.field(field)
+
+    def required(self, key: str) -> None:
+        """A key the schema requires of every item (value by value, one missing is a KeyError)."""
+        if self.df.get_column(key).null_count():
+            raise Fallback
+
+    def numbers(self, key: str, field: str | None = None) -> pl.Series:
+        """`base.number` of every value, as floats: a JSON number, or the text of a decimal, which the schema
+        writes `^-?\\d+(\\.\\d+)?$` (where float() and polars read the same number)."""
+        import polars as pl
+
+        return self.column(key, field).cast(pl.Float64, strict=True)
+
+    def scaled(self, key: str, divisor: float, field: str | None = None) -> pl.Series:
+        """`base.per` of every value: e.g. centimetres to metres with 100."""
+        import polars as pl
+
+        # divided by a column: polars multiplies by the inverse of a number, and 2090 / 100 = 20.900000000000002
+        divisors = pl.Series([float(divisor)], dtype=pl.Float64).new_from_index(0, self.height)
+        return self.numbers(key, field) / divisors
+
+    def integers(self, key: str) -> pl.Series:
+        """`base.integer` of every value: read as integers (see the class)."""
+        import polars as pl
+
+        return self.column(key).cast(pl.Int64, strict=True)
+
+    def texts(self, key: str) -> pl.Series:
+        return self.column(key)
+
+    def text_or_none(self, key: str) -> pl.Series:
+        """`band.text_or_none` of every value ("" is null)."""
+        column = self.column(key)
+        return column.set(column == "", None) if (column == "").any() else column
+
+    def flags(self, key: str) -> pl.Series:
+        return self.column(key)
+
+    def iso_utc(self, key: str) -> pl.Series:
+        """`base.iso_utc` of every value: UTC epoch µs of ISO times written in UTC (Z) or without a zone; a fraction
+        of more than six digits cut to µs, as datetime.fromisoformat does. Other forms fall back."""
+        import polars as pl
+
+        text = pl.col(key)
+        seconds = text.str.slice(0, 19).str.to_datetime("%Y-%m-%dT%H:%M:%S", time_unit="us", strict=True)
+        # polars takes a second 60 and a year 0, which Python refuses
+        valid = (text.str.slice(17, 2) < "60") & ~text.str.starts_with("0000")
+        whole = (text.str.len_bytes() == 20) & text.str.ends_with("Z")  # the common form: no regex needed
+        checked = self.df.lazy().select(
+            seconds.dt.epoch("us"), (whole & valid).fill_null(True).all().alias("ok")
+        ).collect(engine="in-memory")
+        if checked.get_column("ok")[0]:
+            return checked.to_series(0)
+        fraction = text.str.extract(r"\.(\d+)").str.slice(0, 6).str.pad_end(6, "0").cast(pl.Int64).fill_null(0)
+        checked = self.df.lazy().select(
+            seconds.dt.epoch("us") + fraction, (text.str.contains(ISO_UTC) & valid).fill_null(True).all().alias("ok")
+        ).collect(engine="in-memory")
+        if not checked.get_column("ok")[0]:
+            raise Fallback
+        return checked.to_series(0)
+
+    def ms_utc(self, key: str) -> pl.Series:
+        """`base.ms_utc` of every value: epoch ms as epoch µs."""
+        column = self.column(key)
+        if not _within(column, -MS_BOUND, MS_BOUND):
+            raise Fallback
+        return column * 1000
+
+    def offsets_s(self, key: str) -> pl.Series:
+        """`sense._offset_s` of every value: UTC offsets in ms as seconds (floored). One of more than a day either
+        way rejects the response, which the value-by-value path says."""
+        column = self.column(key)
+        if not _within(column, -DAY_MS, DAY_MS):
+            raise Fallback
+        return column // 1000
+
+
+def _within(column: pl.Series, low: int, high: int) -> bool:
+    return column.null_count() == len(column) or (low <= column.min() and column.max() <= high)
+
+
+def gaps_to_null(values: pl.Series, gap: float = -1) -> pl.Series:
+    """Numbers with the gap marker (-1) as null."""
+    marked = values == gap
+    return values.set(marked, None) if marked.any() else values

@@ -1,0 +1,230 @@
+"""Columnar decoding (converters/devices/columns.py) gives exactly the rows, or the reject reason, that decoding value
+by value gives: the long arrays of Band events and Sense sensor histories, with every edge the value-by-value
+converters handle (numbers as texts, nulls, gaps, 7-digit fractions, times out of range, integers too big)."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from datetime import UTC, datetime
+
+import polars as pl
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from converters.devices import band, columns, decode_payload, sense
+from converters.devices.base import Frame, Request
+from converters.pipeline import RowBuffer
+from converters.redaction import source_file
+
+INT64 = 2**63
+NUMBERS = st.one_of(
+    st.none(),
+    st.integers(-(2**53), 2**53),
+    st.integers(-(2**66), 2**66),  # beyond 64 bits: an integer column rejects the exchange, a float one takes it
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.sampled_from([0, -0.0, 0.5, 2.5, -2.5, 1e16, 1e-7, 123456789.125, 2090, 1e300]),
+)
+DECIMALS = st.from_regex(r"-?\d{1,22}(\.\d{1,18})?", fullmatch=True)  # the schema's numeric texts
+NUMERIC = st.one_of(NUMBERS, DECIMALS, st.sampled_from(["-0", "0.1", "9007199254740993", "00012", "2090"]))
+TEXTS = st.one_of(st.none(), st.text(max_size=8), st.sampled_from(["", "None", "Inactive"]))
+
+
+@st.composite
+def iso_times(draw) -> str:
+    """Times as the schema lets them through: UTC (Z), naive or with an offset, fractions of 1 to 9 digits, and
+    fields out of range (a second 60, an hour 24, a month 13, a year 0)."""
+    if draw(st.integers(0, 9)) == 0:
+        y, mo, d, h, mi, s = draw(st.sampled_from([
+            (2017, 1, 1, 0, 0, 60), (2017, 1, 1, 24, 0, 0), (2017, 13, 1, 0, 0, 0), (0, 1, 1, 0, 0, 0),
+            (2017, 2, 29, 0, 0, 0), (9999, 12, 31, 23, 59, 59), (1, 1, 1, 0, 0, 0),
+        ]))
+        base = f"{y:04d}-{mo:02d}-{d:02d}T{h:02d}:{mi:02d}:{s:02d}"
+    else:
+        t = draw(st.datetimes(min_value=datetime(1, 1, 1), max_value=datetime(9999, 12, 31, 23, 59, 59)))
+        base = t.strftime("%Y-%m-%dT%H:%M:%S").rjust(19, "0")
+    fraction = draw(st.one_of(st.just(""), st.from_regex(r"\.\d{1,9}", fullmatch=True)))
+    zone = draw(st.sampled_from(["Z", "Z", "Z", "", "+00:00", "-08:00", "+0530"]))
+    return base + fraction + zone
+
+
+def minute(draw_time, values) -> dict:
+    keys = ("StepsTaken", "CaloriesBurned", "AverageHeartRate", "PeakHeartRate", "LowestHeartRate", "FloorsClimbed")
+    row = {"TimeOfDay": draw_time}
+    row.update(zip(keys, values[:6]))
+    row.update(zip(("TotalDistance", "TotalDistanceOnFoot", "UvExposure", "ItCal"), values[6:10]))
+    row.update(zip(("ActivityLevel", "DayClassification"), values[10:12]))
+    return row
+
+
+MINUTES = st.lists(
+    st.builds(minute, iso_times(), st.tuples(*[NUMBERS] * 6, *[NUMERIC] * 4, TEXTS, TEXTS).map(list)),
+    min_size=1, max_size=6,
+)
+LOCATIONS = st.one_of(st.none(), st.fixed_dictionaries({}, optional={
+    name: NUMERIC for name in ("Latitude", "Longitude", "AltitudeFromMSL", "EHPE", "EVPE", "SpeedOverGround")}))
+POINTS = st.lists(st.fixed_dictionaries(
+    {"MapPointOrdinal": st.integers(0, 2**31 - 1)},
+    optional={
+        "SecondsSinceStart": NUMBERS, "MapPointType": TEXTS, "HeartRate": NUMBERS, "TotalDistance": NUMERIC,
+        "ActualDistance": NUMERIC, "Pace": NUMERIC, "ScaledPace": NUMBERS, "Speed": NUMERIC,
+        "IsPaused": st.one_of(st.none(), st.booleans()), "IsResume": st.one_of(st.none(), st.booleans()),
+        "SplitOrdinal": NUMBERS, "POIType": st.one_of(TEXTS, st.integers(-(2**40), 2**40)),
+        "UserPOIOrdinal": NUMBERS, "Location": LOCATIONS,
+    },
+), min_size=1, max_size=5)
+MS = st.one_of(st.integers(-62135596800000, 253402300799999), st.sampled_from([0, 1422471300000]))
+OFFSETS = st.one_of(st.none(), st.sampled_from([-28800000, 3600000, 19800000, -28800500, 0]),
+                    st.integers(-2 * 86_400_000, 2 * 86_400_000))
+SAMPLE_VALUES = st.one_of(NUMBERS, st.sampled_from([-1, -1.0, 0, 0.0]))
+SAMPLES = st.lists(st.fixed_dictionaries({"datetime": MS}, optional={"offset_millis": OFFSETS, "value": SAMPLE_VALUES}),
+                   min_size=0, max_size=6)
+CAPTURED = datetime(2017, 4, 20, 15, 30, tzinfo=UTC)
+
+
+@contextmanager
+def value_by_value():
+    """Decoders with columnar decoding turned off: every array decoded value by value."""
+    def slow(table, fast, slow_rows):
+        yield from slow_rows()
+
+    saved = band.columnar, sense.columnar
+    band.columnar = sense.columnar = slow
+    try:
+        yield
+    finally:
+        band.columnar, sense.columnar = saved
+
+
+def decoded(endpoint, payload, request) -> tuple[str | None, dict[str, list]]:
+    """(reject reason, rows per table as the row buffer makes them), every float shown by repr (-0.0 is not 0.0),
+    times as epoch µs. The reason is the decoder's, or the row buffer's for a value no column holds."""
+    problem, rows = decode_payload(payload, endpoint, request)
+    buffer = RowBuffer()
+    provenance = {"participant_id": None, "source_file": source_file("a.har"), "source_entry": 0, "captured_at": 0}
+    undone = []
+    buffer.add(rows, provenance, lambda reason: undone.append(reason) or [])
+    tables = {}
+    for name, parts in buffer.parts().items():
+        frame = pl.concat([p.read() for p in parts]).with_columns(pl.col(pl.Datetime).dt.epoch("us"))  # (any year)
+        tables[name] = (frame.schema, [tuple(map(repr, row)) for row in frame.rows()])
+    return problem or (undone[0] if undone else None), {name: t for name, t in tables.items() if t[1]}
+
+
+def same_either_way(endpoint, payload, request) -> tuple[str | None, dict]:
+    fast = decoded(endpoint, payload, request)
+    with value_by_value():
+        slow = decoded(endpoint, payload, request)
+    assert fast == slow
+    return fast
+
+
+EVENT = {"EventId": "2519813588563382907", "EventType": "Running", "StartTime": "2015-01-11T02:10:00.1234567Z"}
+BAND = Request({}, {}, None, CAPTURED)
+SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@SETTINGS
+@given(MINUTES, st.one_of(st.none(), MINUTES))
+def test_band_minute_rows_decode_by_columns_as_value_by_value(first, second):
+    events = [{**EVENT, "Info": first}] + ([{**EVENT, "EventId": "2", "Info": second}] if second else [])
+    same_either_way(band.EVENTS, {"value": events}, BAND)
+
+
+@SETTINGS
+@given(POINTS, st.sampled_from([EVENT["StartTime"], None]))
+def test_band_map_points_decode_by_columns_as_value_by_value(points, start):
+    event = {**EVENT, "MapPoints": points} | ({"StartTime": start} if start else {})
+    same_either_way(band.EVENTS, {"value": [event]}, BAND)
+
+
+@SETTINGS
+@given(st.dictionaries(st.sampled_from(["temperature", "humidity", "light", "sound"]), SAMPLES, max_size=4),
+       st.sampled_from(["24hours", "week", None]))
+def test_sense_all_sensor_histories_decode_by_columns_as_value_by_value(payload, period):
+    request = Request({"period": period} if period else {}, {}, None, CAPTURED)
+    same_either_way(sense.ALL_SENSORS, payload, request)
+
+
+@SETTINGS
+@given(SAMPLES, st.sampled_from(["day", "week", None]))
+def test_sense_sensor_histories_decode_by_columns_as_value_by_value(samples, period):
+    request = Request({"sensor": "humidity", **({"period": period} if period else {})}, {}, None, CAPTURED)
+    same_either_way(sense.SENSOR_HISTORY, samples, request)
+
+
+@SETTINGS
+@given(st.lists(st.fixed_dictionaries({"t": MS}, optional={"o": OFFSETS}), max_size=5), st.data())
+def test_sense_v2_sensor_histories_decode_by_columns_as_value_by_value(stamps, data):
+    sensors = data.draw(st.dictionaries(st.sampled_from(["TEMPERATURE", "LIGHT", "CO2"]),
+                                        st.lists(SAMPLE_VALUES, min_size=len(stamps), max_size=len(stamps))))
+    same_either_way(sense.SENSORS_HISTORY, {"timestamps": stamps, "sensors": sensors},
+                    Request({}, {}, b'{"scope": "DAY_5_MINUTE"}', CAPTURED))
+
+
+def test_every_edge_of_a_minute_row_by_columns():
+    minutes = [
+        {"TimeOfDay": "2015-01-11T02:11:00Z", "StepsTaken": 26, "TotalDistance": "2090", "UvExposure": 1},
+        {"TimeOfDay": "2015-01-11T02:12:00.1234567Z", "StepsTaken": None, "TotalDistance": 2090.5, "ItCal": "-0"},
+        {"TimeOfDay": "2015-01-11T02:13:00", "CaloriesBurned": 2**70, "TotalDistance": None},
+    ]
+    problem, tables = same_either_way(band.EVENTS, {"value": [{**EVENT, "Info": minutes}]}, BAND)
+    assert problem is None
+    rows = [dict(zip(tables["band_minutes"][0], row)) for row in tables["band_minutes"][1]]
+    assert [r["distance_m"] for r in rows] == ["20.9", "20.905", "None"]  # 2090 / 100, not 2090 * 0.01
+    assert [r["itcal"] for r in rows] == ["None", "-0.0", "None"]
+    assert rows[1]["time"] == str(int(datetime(2015, 1, 11, 2, 12, tzinfo=UTC).timestamp()) * 10**6 + 123456)
+
+
+def test_a_too_big_integer_in_a_long_array_rejects_its_exchange_with_the_reason():
+    for minutes in ([{"TimeOfDay": "2017-01-01T00:00:00Z", "StepsTaken": 10**19}],
+                    [{"TimeOfDay": "2017-01-01T00:00:00Z", "StepsTaken": 1}, {"TimeOfDay": "2017-01-01T00:01:00Z",
+                                                                              "FloorsClimbed": -(10**19)}]):
+        problem, tables = same_either_way(band.EVENTS, {"value": [{**EVENT, "Info": minutes}]}, BAND)
+        assert problem.startswith("could not decode: ValueError: ") and "does not fit a 64-bit integer" in problem
+        assert tables == {}
+
+
+def test_an_offset_of_more_than_a_day_rejects_a_sensor_history_with_the_reason():
+    samples = [{"datetime": 1422471300000, "offset_millis": -28800000, "value": 1.0},
+               {"datetime": 1422471600000, "offset_millis": 90_000_000, "value": 2.0}]
+    problem, _ = same_either_way(sense.SENSOR_HISTORY, samples, Request({"sensor": "light", "period": "day"}, {},
+                                                                        None, CAPTURED))
+    assert problem == "could not decode: ValueError: a UTC offset of 90000000 ms is more than a day"
+
+
+def test_the_buckets_every_sensor_reads_as_0_are_gaps_by_columns_too():
+    at = [1422471300000, 1422471600000]
+    payload = {name: [{"datetime": at[0], "value": 0.0}, {"datetime": at[1], "value": v}]
+               for name, v in (("humidity", 0), ("light", 5.0), ("sound", -1))}
+    _, tables = same_either_way(sense.ALL_SENSORS, payload, Request({"period": "24hours"}, {}, None, CAPTURED))
+    values = [dict(zip(tables["sense_sensor_samples"][0], r))["value"] for r in tables["sense_sensor_samples"][1]]
+    assert values.count("None") == 4  # the first bucket's three zeros, and the -1 gap; 0 in the second stays
+
+
+def test_long_arrays_of_the_usual_shapes_are_decoded_by_columns_not_value_by_value():
+    def frames(endpoint, payload, request):
+        return [type(rows) for _, rows in endpoint.decode(payload, request) if not isinstance(rows, dict)]
+
+    minutes = [{"TimeOfDay": f"2015-01-11T02:{m:02d}:00Z", "StepsTaken": m, "TotalDistance": str(m * 100),
+                "ActivityLevel": "Inactive", "DayClassification": "None"} for m in range(60)]
+    points = [{"MapPointOrdinal": n, "SecondsSinceStart": n * 10, "Location": {"Latitude": 476062000 + n}}
+              for n in range(60)]
+    assert frames(band.EVENTS, {"value": [{**EVENT, "Info": minutes, "MapPoints": points}]}, BAND) == [Frame, Frame]
+    samples = [{"datetime": 1422471300000 + 300000 * n, "offset_millis": -28800000, "value": n / 3} for n in range(60)]
+    assert frames(sense.ALL_SENSORS, {"light": samples, "sound": samples},
+                  Request({"period": "24hours"}, {}, None, CAPTURED)) == [Frame]
+    assert frames(sense.SENSOR_HISTORY, samples, Request({"sensor": "light", "period": "day"}, {}, None,
+                                                         CAPTURED)) == [Frame]
+    stamps = {"timestamps": [{"t": s["datetime"], "o": s["offset_millis"]} for s in samples],
+              "sensors": {"LIGHT": [s["value"] for s in samples]}}
+    assert frames(sense.SENSORS_HISTORY, stamps, Request({}, {}, None, CAPTURED)) == [Frame]
+
+
+def test_a_type_the_columns_do_not_take_falls_back_to_value_by_value():
+    items = columns.Items([{"TimeOfDay": "2017-01-01T00:00:60Z"}], {"TimeOfDay": pl.String})
+    try:
+        items.iso_utc("TimeOfDay")
+    except columns.Fallback:
+        pass
+    else:
+        raise AssertionError("a second 60 was taken")
