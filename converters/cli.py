@@ -15,7 +15,7 @@ import typer.core
 
 from .limits import DEFAULT as LIMITS
 from .limits import RATIO_FLOOR, parse_size, size_text
-from .terminal import safe, safe_lines
+from .terminal import safe, safe_json, safe_lines
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -634,7 +634,7 @@ def _cannot_write(err, out: Path, reason: object) -> NoReturn:
 def _print_json(data: dict) -> None:
     import orjson
 
-    sys.stdout.write(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode() + "\n")
+    sys.stdout.write(safe_json(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode()) + "\n")
 
 
 def _console() -> _Messages:
