@@ -927,6 +927,7 @@ def _read_file(
                 unknown_shapes += _convert_saved(inp, report, rows, limited)
             elif isinstance(item, Exchange):
                 report.exchanges += 1
+                _note_request_body(item, limited)
                 if item.status is None:
                     report.no_response[no_response_reason(item.error)] += 1
                 unknown_shapes += _route_exchange(
@@ -934,6 +935,7 @@ def _read_file(
                 )
             elif isinstance(item, Decoded):
                 report.exchanges += 1
+                _note_request_body(item.exchange, limited)
                 if item.exchange.status is None:
                     report.no_response[no_response_reason(item.exchange.error)] += 1
                 unknown_shapes += _route_exchange(
@@ -965,6 +967,13 @@ def _read_file(
     tables = rows.parts() | generic.frames(others)  # (rows no frame holds are rejected while building them)
     _note_troubles(report, unreadable, troubles)
     return tables
+
+
+def _note_request_body(ex: Exchange, limited: Counter[str]) -> None:
+    """A request body left unread for a limit is counted as one (an endpoint that decodes it rejects the exchange
+    for it too, counted there)."""
+    if ex.request_body_error and limits.names_a_limit(ex.request_body_error):
+        limited[ex.request_body_error] += 1
 
 
 def _note_unknown_shapes(report: FileReport, count: int) -> None:
@@ -1072,7 +1081,7 @@ def _route(
         report.rejects += 1
         if ex.damaged:
             troubles[problem] += 1
-        if limited is not None and limits.names_a_limit(problem):
+        if limited is not None and limits.names_a_limit(problem) and problem != ex.request_body_error:
             limited[problem] += 1
         return isinstance(problem, devices.UnknownShape)
 

@@ -226,6 +226,30 @@ def test_a_reject_keeps_the_first_mib_of_its_body(tmp_path):
     assert report.device_responses.total() == 1
 
 
+@pytest.mark.parametrize("reader", ["har", "flow"])
+def test_a_request_body_over_the_limit_is_named_where_it_is_read_and_counted_where_not(tmp_path, reader):
+    answers = "https://api.hello.is/v1/questions/save?account_question_id=7"  # its rows come from the request body
+    big = "[" + ",".join(['{"id": 1}'] * 200_000) + "]"  # 2 MiB, over the 1 MiB limit
+    if reader == "har":
+        path = write_har(tmp_path / "up.har", [entry(answers, "{}", method="POST", post=big),
+                                              entry(BAND_EVENTS_URL, band_event(), method="GET", post=big)])
+    else:
+        answer, upload = H.http_flow(answers, b"{}"), H.http_flow(BAND_EVENTS_URL, H.band_body())
+        answer.request.method = "POST"
+        for flow in (answer, upload):
+            flow.request.content = big.encode()
+        path = tmp_path / "up.flow"
+        path.write_bytes(H.dump([answer, upload]))
+    reason = "request body larger than 1 MiB (--max-body)"
+    for jobs in (1, 2):
+        report, tables = converted(path, jobs=jobs)
+        assert [r["reason"] for r in rejects(tables)] == [reason]  # the answers: rejected for the limit
+        assert report.device_responses == {"band/events": 1}  # the events, whose request body is no data: kept
+        assert report.status == "partial" and report.error == f"2 entries over a limit: {reason}"
+    inspected = inspect([Input(path, path.name, True, limits=SMALL)]).files[0]
+    assert inspected.status == "partial" and reason in inspected.error
+
+
 @pytest.mark.parametrize("levels", [150, 990, 100_000])
 def test_a_deep_generic_response_is_a_reject_and_the_file_converts(tmp_path, levels):
     path = H.har_deep_body(tmp_path / "deep.har", levels, "https://api.example.org/v1/things")

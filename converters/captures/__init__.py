@@ -41,6 +41,7 @@ class Exchange:
     request_body: bytes | None
     body: bytes | None  # the response body, decoded per Content-Encoding / base64; None when not captured
     body_error: str | None = None  # why the body could not be decoded (then `body` is None)
+    request_body_error: str | None = None  # why the request body was not read, a limit (then `request_body` is None)
     error: str | None = None  # the capture's own word on why the exchange failed (mitmproxy's flow error, HAR `_error`)
     damaged: str | None = None  # what of the entry could not be read (its headers or body are then partly missing)
     mime_type: str | None = None  # the body's media type as the capture gives it beside the headers (HAR's mimeType)

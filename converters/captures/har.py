@@ -327,6 +327,7 @@ def _exchange(entry: dict, index: int, source_file: str, wants_body: WantsBody |
     body, body_error = (None, None)
     if response and wanted:
         body, body_error = _response_body(response.get("content") or {}, response_headers)
+    request_body, request_body_error = _request_body(request.get("postData")) if wanted else (None, None)
     return Exchange(
         source_file=source_file,
         source_entry=index,
@@ -340,9 +341,10 @@ def _exchange(entry: dict, index: int, source_file: str, wants_body: WantsBody |
         status=_status(response.get("status")) if response else None,
         request_headers=_headers(raw_request_headers) if wanted else (),
         response_headers=response_headers,
-        request_body=_request_body(request.get("postData")) if wanted else None,
+        request_body=request_body,
         body=body,
         body_error=body_error,
+        request_body_error=request_body_error,
         mime_type=_mime_type(response.get("content")) if response and wanted else None,
         error=entry.get("_error") if isinstance(entry.get("_error"), str) else None,
     )
@@ -427,18 +429,19 @@ def _is_ip(host: str) -> bool:
     return True
 
 
-def _request_body(post_data: dict | None) -> bytes | None:
-    """`postData.text` as UTF-8, or the non-spec `_textBase64` decoded; None without postData or over a limit."""
+def _request_body(post_data: dict | None) -> tuple[bytes | None, str | None]:
+    """(`postData.text` as UTF-8, or the non-spec `_textBase64` decoded, None); (None, None) without postData; (None,
+    the limit) over a limit."""
     if not post_data:
-        return None
+        return None, None
     try:
         if post_data.get("text") is not None:
-            return _utf8(post_data["text"])
+            return _utf8(post_data["text"]), None
         if post_data.get("_textBase64") is not None:
-            return _base64_or_text(post_data["_textBase64"])
-    except limits.LimitHit:
-        return None
-    return None
+            return _base64_or_text(post_data["_textBase64"]), None
+    except limits.LimitHit as hit:
+        return None, f"request {hit}"
+    return None, None
 
 
 def _response_body(content: dict, response_headers: tuple[tuple[str, str], ...]) -> tuple[bytes | None, str | None]:
