@@ -60,8 +60,9 @@ class NotDevice:
 
 @dataclass(frozen=True, slots=True)
 class Decoded:
-    """A device response the reading process decoded: `devices.decode`'s (problem, rows), and the exchange, without
-    its bodies unless it was rejected (the reject keeps the body)."""
+    """A device response the reading process decoded: `devices.decode`'s (problem, rows), and the exchange: a
+    rejected one with its bodies; one decoded into rows with what a reject keeps of the body it read and no other
+    (should its rows fit no column, the caller rejects it after all, with that body)."""
 
     exchange: Exchange
     problem: str | None
@@ -273,7 +274,13 @@ def _decoded(ex: Exchange) -> Exchange | Decoded:
         problem, rows = devices.decode(ex, m)
     except Exception:
         return ex
-    return Decoded(ex if problem else replace(ex, body=None, request_body=None), problem, rows)
+    if problem:
+        return Decoded(ex, problem, rows)
+    body = devices.read_body(ex, m.endpoint.reads)  # one byte past what a reject keeps: the reject says it is cut
+    kept = body[: limits.REJECT_BODY + 1] if body is not None else None
+    reads = m.endpoint.reads
+    return Decoded(replace(ex, body=kept if reads == "response" else None,
+                           request_body=kept if reads == "request" else None), problem, rows)
 
 
 class _Backlog:
