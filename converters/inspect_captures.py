@@ -197,7 +197,8 @@ def _inspect_file(inp: Input, quick: bool, debug: bool = False) -> tuple[FileSum
                     if debug:
                         raise
                     unreadable += 1
-                for error in (item.body_error, item.request_body_error):
+                damage = (item.damaged or "").split("; ")
+                for error in (item.body_error, item.request_body_error, *damage, item.left_out):
                     if error and limits.names_a_limit(error):
                         limited[error] += 1
             elif isinstance(item, Skipped):

@@ -91,8 +91,8 @@ def scrub_capture(src: Path, dst: Path, budget: limits.Limits | None = None) -> 
 
     A HAR is written as plain JSON, a dump uncompressed. `dst` is replaced atomically and only if something could be
     read; when the input is cut off or damaged, everything before the damage is written and the status is "partial".
-    Within `budget` (default: `limits.current()`): a body over a limit is replaced whole, JSON nested too deep or
-    a flow too long stops the copy there ("partial").
+    Within `budget` (default: `limits.current()`): a body over a limit is replaced whole, and so is a value of the
+    HAR nested deeper than `limits.structure_depth`; a flow too long stops the copy there ("partial").
     """
     with limits.applied(budget):
         return _scrub_capture(src, dst)
@@ -239,22 +239,33 @@ def _rewrite_har(src: Path, out: BinaryIO, text_encoding: str | None) -> tuple[S
     events = ijson.sendable_list()
     parser = IJSON.parse_coro(events, use_float=True)
     rewriter = _HarRewriter(out, report)
+    pruner = limits.DepthPruner(limits.structure_depth(), 0, MARK)  # what is nested too deep: replaced whole
     try:  # opening reads the first bytes too: a damaged compressed header fails here
         with _json_bytes(src, text_encoding) as json_bytes:
-            for chunk in iter(partial(limits.GaugedReader(json_bytes).read, READ_SIZE), b""):
-                parser.send(chunk)
+            for chunk in iter(partial(json_bytes.read, READ_SIZE), b""):
+                parser.send(pruner.feed(chunk))
                 rewriter.events(_take_all(events))
             parser.close()
     except _STREAM_ERRORS as error:
         rewriter.events(_take_all(events))  # those parsed before the error, in the same chunk
         rewriter.close_open()
         _stopped(report, _har_failure(error, report.entries))
+        _pruned_note(report, pruner)
         return report, error
     rewriter.events(_take_all(events))
     out.write(b"\n")
+    _pruned_note(report, pruner)
     if not rewriter.found_entries:
         report.status, report.message = "failed", redaction.message("JSON but not a HAR file (no log.entries)")
     return report, None
+
+
+def _pruned_note(report: ScrubReport, pruner: limits.DepthPruner) -> None:
+    """Values of the HAR nested too deep, replaced whole: counted, and said in the report's message."""
+    if count := pruner.pruned:
+        report.counts["other"] += count
+        note = f"{count} value{'s' * (count > 1)} nested deeper than {pruner.limit} levels replaced whole (--max-depth)"
+        report.message = redaction.message(f"{report.message}; {note}" if report.message else note)
 
 
 class _HarRewriter:

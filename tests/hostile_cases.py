@@ -89,11 +89,12 @@ def nested(levels: int, leaf: str = "1") -> str:
     return '{"a":' * levels + leaf + "}" * levels
 
 
-def har_deep_custom(path: Path, levels: int) -> Path:
-    """A HAR whose first entry has a `_custom` field nested `levels` deep, then two good Band entries."""
+def har_deep_custom(path: Path, levels: int, last: bool = False) -> Path:
+    """A HAR whose first (or `last`) entry has a `_custom` field nested `levels` deep, and two good Band entries."""
     deep = entry(BAND_EVENTS, band_event("0"))
     deep["_custom"] = "@DEEP@"
-    entries = [deep, entry(BAND_EVENTS, band_event()), entry(BAND_EVENTS, band_event("2"))]
+    entries = [entry(BAND_EVENTS, band_event()), entry(BAND_EVENTS, band_event("2"))]
+    entries.insert(len(entries) if last else 0, deep)
     text = json.dumps({"log": {"version": "1.2", "creator": {"name": "t", "version": "1"}, "entries": entries}})
     path.write_text(text.replace('"@DEEP@"', nested(levels)))
     return path

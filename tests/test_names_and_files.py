@@ -200,14 +200,15 @@ def test_scrub_reads_a_pipe_once_and_refuses_a_device_in_one_line(tmp_path):
 
 
 def test_json_output_escapes_del_c1_and_bidi_controls_and_keeps_the_value(tmp_path):
-    url = "https://example.com/settings\x7f\x9b31m\x85\u202e/profile"  # DEL, CSI (C1 ESC [), NEL, right-to-left override
+    url = "https://example.com/settings\x7f\x9b31m\x85\u202e/profile"  # DEL, CSI (C1 ESC [), NEL, RTL override
     capture = write_har(tmp_path / "c\x9b2J.har", [entry(url, "x"), entry(BAND_EVENTS_URL, band_event())])
     inspected = run("inspect", "--json", capture)
     converted = run("convert", "--json", capture, "-o", tmp_path / "out")
     for result in (inspected, converted):
         assert result.exit_code == 0, result.stderr
         assert not re.search("[\x7f-\x9f\u202e]", result.stdout + result.stderr)
-    assert "\\u009b2J.har" in converted.stdout and "/settings\\u007f\\u009b31m\\u0085\\u202e/profile" in inspected.stdout
+    assert "\\u009b2J.har" in converted.stdout
+    assert "/settings\\u007f\\u009b31m\\u0085\\u202e/profile" in inspected.stdout
     assert json.loads(inspected.stdout)["files"][0]["file"] == str(capture)  # the same value, once parsed
 
 

@@ -26,11 +26,11 @@ import orjson
 from .. import limits
 from . import CaptureError, Exchange, Item, Skipped, WantsBody, open_capture
 from .bodies import GZIP_MAGIC, dechunk, gunzip_if_gzipped
-from .har_runs import IJSON, READ_SIZE, TooDeep, har_entries
+from .har_runs import IJSON, READ_SIZE, Pruned, har_entries
 from .sniff import BOM, JSONP, ZLIB_HEADERS, json_encoding
 
 NOT_A_HAR = "JSON but not a HAR file (no log.entries)"
-_STREAM_ERRORS = (ijson.JSONError, UnicodeDecodeError, EOFError, zlib.error, gzip.BadGzipFile, limits.LimitHit)
+_STREAM_ERRORS = (ijson.JSONError, UnicodeDecodeError, EOFError, zlib.error, gzip.BadGzipFile)
 
 
 def read_har(path: Path, source_file: str, wants_body: WantsBody | None = None) -> Iterator[Item]:
@@ -73,7 +73,7 @@ def _has_entries_array(path: Path) -> bool:
         try:
             return any(
                 prefix == "log.entries" and event == "start_array"
-                for prefix, event, _ in IJSON.parse(limits.GaugedReader(json_bytes))
+                for prefix, event, _ in IJSON.parse(limits.PrunedReader(json_bytes, limits.structure_depth()))
             )
         except _STREAM_ERRORS:
             return False
@@ -84,7 +84,7 @@ def _top_level_is_not_a_har(path: Path) -> bool:
     keys = set()
     try:
         with _json_bytes(path, None) as json_bytes:
-            for prefix, event, value in IJSON.parse(limits.GaugedReader(json_bytes)):
+            for prefix, event, value in IJSON.parse(limits.PrunedReader(json_bytes, limits.structure_depth())):
                 if prefix == "" and event == "map_key":
                     keys.add(value)
                     if value == "log":
@@ -215,9 +215,6 @@ def _is_encoding_error(error: Exception) -> bool:
 def _read_failure(error: Exception, entries_read: int) -> str:
     """Why reading stopped, in one line without the file's text (parsers quote the text around the error)."""
     reason = str(error).removeprefix("b'").replace("\\n", "\n").partition("\n")[0].rstrip(".")
-    if isinstance(error, limits.LimitHit):
-        where = f"after entry {entries_read}" if entries_read else "before the first entry"
-        return f"{error} {where}; the rest of the file is not read; {entries_read} entries read"
     if isinstance(error, EOFError) or "premature EOF" in reason or "Incomplete JSON" in reason:
         problem = "cut off"
     elif _is_encoding_error(error):
@@ -237,8 +234,16 @@ def _read_failure(error: Exception, entries_read: int) -> str:
 def _item(entry: object, index: int, source_file: str, wants_body: WantsBody | None) -> Exchange | Skipped:
     """The exchange of one HAR entry: what can be read of it, `damaged` saying what could not, where the entry is
     not as HAR has it; `Skipped(kind="malformed")` with the reason where not even its request's URL can be read."""
-    if isinstance(entry, TooDeep):
-        return Skipped(index, "too deep", limits.STRUCTURE_TOO_DEEP)
+    if isinstance(entry, Pruned):  # values nested too deep left out: said where the exchange is read from
+        item = _item(entry.entry, index, source_file, wants_body)
+        reason = limits.structure_too_deep(entry.limit)
+        if isinstance(item, Skipped):
+            return Skipped(index, "too deep", reason)
+        if entry.read:
+            item.damaged = f"{item.damaged}; {reason}" if item.damaged else reason
+        else:
+            item.left_out = reason
+        return item
     try:
         return _exchange(entry, index, source_file, wants_body)  # type: ignore[arg-type]
     except Exception:  # RecursionError, MemoryError too: this entry alone

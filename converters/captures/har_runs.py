@@ -11,6 +11,11 @@ parses what runs cannot: the head (to find the array), the tail after the last c
 the file from a run that fails anywhere else (damaged or cut-off data, another text encoding, a lone surrogate), so
 that errors and odd values come out as ijson gives them. One difference is left: an integer beyond 64 bits, which
 ijson refuses (the file is read up to it), orjson reads as a float.
+
+Neither parser builds a level deeper than `limits.structure_depth()`: orjson is handed each run inside as many
+brackets as put the limit at its own 1024 levels, and an entry it refuses for its depth is parsed again with the
+values nested too deep left out (`limits.DepthPruner`); ijson reads through a `limits.PrunedReader`. Such an entry
+comes as `Pruned`.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from __future__ import annotations
 import io
 import json
 import re
+from dataclasses import dataclass
 from typing import Callable, Iterator
 
 import ijson
@@ -76,12 +82,12 @@ def har_entries(read: Callable[[int], bytes]) -> Iterator[object]:
         try:
             entries = data.parse_run(cut.start(1))
         except orjson.JSONDecodeError as error:
-            if _too_deep(error):  # an entry deeper than orjson goes: the others of the run parsed apart from it
+            if _too_deep(error):  # an entry nested too deep: the others of the run parsed apart from it
                 if not (yield from _apart(data, cuts, cut.start(1))):
                     break
                 searched, miscuts, relearnt = 0, 0, False
                 continue
-            if error.doc is not None and error.pos >= len(error.doc) - 1:  # a cut inside a value: on to the next one
+            if data.at_run_end(error):  # a cut inside a value: on to the next one
                 searched, miscuts = cut.end(), miscuts + 1
                 continue
             break
@@ -91,8 +97,37 @@ def har_entries(read: Callable[[int], bytes]) -> Iterator[object]:
     yield from _ijson_items(data, in_entries=True)
 
 
-class TooDeep:
-    """In place of an entry nested deeper than orjson parses (1024 levels), which is never built."""
+@dataclass(frozen=True, slots=True)
+class Pruned:
+    """An entry with values nested deeper than `limit` levels left out (each replaced by `limits.PRUNED`); `read`:
+    whether one was in its request or response, which the exchange is read from."""
+
+    entry: object
+    limit: int
+    read: bool
+
+    @staticmethod
+    def of(entry: object, limit: int) -> object:
+        """`entry` as it is when nothing of it was left out, else a `Pruned`."""
+        if not isinstance(entry, dict):
+            return Pruned(entry, limit, True) if _holds_marker(entry) else entry
+        read = any(_holds_marker(entry.get(key)) for key in ("request", "response"))
+        if read or any(_holds_marker(value) for key, value in entry.items() if key not in ("request", "response")):
+            return Pruned(entry, limit, read)
+        return entry
+
+
+def _holds_marker(value: object) -> bool:
+    stack = [value]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, dict):
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+        elif value == limits.PRUNED:
+            return True
+    return False
 
 
 def _too_deep(error: orjson.JSONDecodeError) -> bool:
@@ -101,8 +136,9 @@ def _too_deep(error: orjson.JSONDecodeError) -> bool:
 
 def _apart(data: _Data, cuts: re.Pattern[bytes], end: int) -> Iterator[object]:
     """The entries of the run up to the comma at `end`, which orjson refused for an entry nested too deep, parsed
-    from cut to cut, a `TooDeep` in place of each piece too deep; the bytes parsed are consumed. Returns False, with
-    the rest left, where a piece neither parses nor is too deep (a cut inside a value that goes on to `end`)."""
+    from cut to cut, each piece too deep parsed with what is nested too deep left out (`Pruned`); the bytes parsed
+    are consumed. Returns False, with the rest left, where a piece does not parse either way (a cut inside a value
+    that goes on to `end`)."""
     position = 1
     while True:
         cut = cuts.search(data.bytes, position, end)
@@ -110,12 +146,15 @@ def _apart(data: _Data, cuts: re.Pattern[bytes], end: int) -> Iterator[object]:
         try:
             entries = data.parse_run(stop)
         except orjson.JSONDecodeError as error:
-            if not _too_deep(error):
+            try:
+                entries = data.parse_pruned(stop) if _too_deep(error) else None
+            except orjson.JSONDecodeError:
+                entries = None
+            if entries is None:
                 if cut is None:
                     return False
                 position = cut.end()  # a cut inside a value
                 continue
-            entries = [TooDeep()]
         yield from entries
         data.consume(stop)
         if stop == end:
@@ -133,7 +172,7 @@ def _first_keys(entries: bytes | bytearray, known: list[bytes]) -> list[bytes]:
             known.append(key)
         try:
             at = _DECODER.raw_decode(text, entry.start(1))[1]
-        except ValueError:  # cut short (or damaged): the entries up to here are all there is to learn from
+        except (ValueError, RecursionError):  # cut short, damaged or too deep: all there is to learn is learnt
             break
     return known
 
@@ -147,7 +186,7 @@ def _opens_entries(head: bytes) -> bool:
     """Whether the JSON text `head` ends where the `log.entries` array opens (and not, say, in a nested "entries")."""
     last = None
     try:
-        for last in IJSON.parse(limits.GaugedReader(io.BytesIO(head))):
+        for last in IJSON.parse(limits.PrunedReader(io.BytesIO(head), limits.structure_depth())):
             pass
     except (ijson.JSONError, UnicodeDecodeError):
         pass
@@ -160,7 +199,9 @@ def _ijson_items(data: _Data, in_entries: bool) -> Iterator[object]:
     if in_entries:
         data.bytes[:1] = b"["
         data.bytes[:0] = _IN_LOG
-    yield from IJSON.items(limits.GaugedReader(data), ENTRY_PREFIX, use_float=True, buf_size=READ_SIZE)
+    reader = limits.PrunedReader(data, data.limit)
+    for entry in IJSON.items(reader, ENTRY_PREFIX, use_float=True, buf_size=READ_SIZE):
+        yield Pruned.of(entry, data.limit) if reader.pruner.pruned else entry
 
 
 class _Data:
@@ -169,6 +210,9 @@ class _Data:
 
     def __init__(self, read: Callable[[int], bytes]):
         self._read = read
+        self.limit = limits.structure_depth()
+        pads = 1026 - self.limit  # orjson's 1024 levels, less the run's own and the two above `log.entries`
+        self._pads = (b"[" * pads, b"]" * pads)
         self.bytes = bytearray()
         self._error: Exception | None = None
         self._ended = False
@@ -193,13 +237,32 @@ class _Data:
 
     def parse_run(self, end: int) -> list:
         """orjson's parse of the bytes up to the comma at `end`, as an array: their first byte (`[` or `,`) and the
-        comma stand in for its brackets, so nothing is copied."""
+        comma stand in for its brackets. It is parsed inside brackets that leave orjson `limit` levels of the file
+        to read (a copy, a fortieth of the parse): an entry nested deeper is refused for its depth."""
         self.bytes[0], self.bytes[end] = ord("["), ord("]")
         try:
             with memoryview(self.bytes) as view, view[: end + 1] as run:
-                return orjson.loads(run)
+                value = orjson.loads(b"".join((self._pads[0], run, self._pads[1])))
         finally:
             self.bytes[end] = ord(",")
+        for _ in self._pads[0]:
+            value = value[0]
+        return value
+
+    def at_run_end(self, error: orjson.JSONDecodeError) -> bool:
+        """Whether `parse_run` failed at the end of the run (where a run cut inside a value fails)."""
+        return error.doc is not None and error.pos >= len(error.doc) - 1 - len(self._pads[1])
+
+    def parse_pruned(self, end: int) -> list:
+        """`parse_run`'s entries with the values nested deeper than `limit` levels left out, each such entry as
+        `Pruned`."""
+        self.bytes[0], self.bytes[end] = ord("["), ord("]")
+        try:
+            pruner = limits.DepthPruner(self.limit, 2)  # the run's `[` stands for `log.entries`, 3 levels down
+            entries = orjson.loads(pruner.feed(self.bytes[: end + 1]))
+        finally:
+            self.bytes[end] = ord(",")
+        return [Pruned.of(entry, self.limit) for entry in entries]
 
     def consume(self, size: int) -> None:
         del self.bytes[:size]  # cheap: a bytearray moves its start rather than its bytes

@@ -204,7 +204,7 @@ def _serve_read(path: Path, fmt: Format, display_name: str, generic_globs: tuple
         digest = hashing.submit(sha256_or_none, path)
         for item in read_capture(path, fmt, display_name=display_name, wants_body=wanted):
             exchange = isinstance(item, Exchange)
-            if exchange and not wanted(item.host):
+            if exchange and not wanted(item.host) and not (item.damaged or item.left_out):  # counted as it is
                 not_device[item.host] += 1
                 if item.status is None:
                     no_response[no_response_reason(item.error)] += 1
