@@ -343,14 +343,17 @@ def check_json(data: bytes | bytearray, limits: Limits | None = None, depth: int
 
 
 PRUNED = "databack: nested too deep, left out"  # what stands for a value `DepthPruner` leaves out
-_SPECIAL = re.compile(rb'["\\\[\]{}]')
+# runs of opening or closing brackets, whole strings, a quote opening a string that goes on past the piece
+_TOKENS = re.compile(rb'[\[{]+|[\]}]+|"[^"\\]*(?:\\.[^"\\]*)*"|"', re.DOTALL)
+# the rest of a string: to its closing quote (group 1), or to the end of the piece, a lone backslash there (group 2)
+_STRING_REST = re.compile(rb'[^"\\]*(?:\\.[^"\\]*)*(?:(")|(\\)?\Z)', re.DOTALL)
 
 
 class DepthPruner:
     """A capture's JSON (a HAR file) fed in pieces and given back with every value that opens deeper than `limit`
     levels replaced by the string `marker` (`pruned` counts them): what a parser reads of it is never deeper, whatever
     the file holds. A piece that stays within the limit is given back as it is, for what `JsonGauge` costs; one that
-    goes deeper is walked quote by quote and bracket by bracket. Text that is no JSON comes out as no JSON."""
+    goes deeper is walked string by string and run of brackets by run. Text that is no JSON comes out as no JSON."""
 
     def __init__(self, limit: int, depth: int = 0, marker: str = PRUNED):
         self.limit = limit
@@ -377,34 +380,34 @@ class DepthPruner:
     def _walk(self, data: bytes) -> bytes:
         out = bytearray()
         start = None if self._skipping else 0  # where the bytes to keep begin; None inside a value left out
-        depth, in_string, limit = self.depth, self._in_string, self.limit
-        escaped_at = 0 if self._escaped else -1
-        for match in _SPECIAL.finditer(data):
-            at = match.start()
-            if at == escaped_at:
-                continue
-            char = data[at]
-            if char == 0x5C:  # a backslash
-                escaped_at = at + 1
-            elif char == 0x22:  # a quote
-                in_string = not in_string
-            elif in_string:
-                continue
-            elif char in (0x5B, 0x7B):  # [ {
-                depth += 1
-                if depth == limit + 1 and start is not None:  # a value opening past the limit: left out whole
-                    out += data[start:at]
+        depth, limit, at = self.depth, self.limit, 0
+        if self._in_string:  # a string goes on from the last piece
+            rest = _STRING_REST.match(data, 1 if self._escaped else 0)
+            if rest.group(1) is None:  # and on past this one
+                self._escaped = rest.group(2) is not None
+                return data if start is not None else b""
+            at = rest.end()
+        self._in_string = self._escaped = False
+        for token in _TOKENS.finditer(data, at):
+            first = data[token.start()]
+            if first in b"[{":
+                if start is not None and depth + len(token.group()) > limit:  # opens past the limit: left out whole
+                    out += data[start : token.start() + limit - depth]
                     out += self._marker
                     start = None
                     self.pruned += 1
-            else:
-                depth -= 1
-                if depth == limit and start is None:
-                    start = at + 1
+                depth += len(token.group())
+            elif first in b"]}":
+                if start is None and depth - len(token.group()) <= limit:  # back within the limit
+                    start = token.start() + depth - limit
+                depth -= len(token.group())
+            elif token.group() == b'"':  # a string that goes on past this piece
+                self._in_string = True
+                self._escaped = _STRING_REST.match(data, token.end()).group(2) is not None
+                break
         if start is not None:
             out += data[start:]
-        self.depth, self._in_string, self._skipping = depth, in_string, start is None
-        self._escaped = escaped_at == len(data)
+        self.depth, self._skipping = depth, start is None
         return bytes(out)
 
 

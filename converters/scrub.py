@@ -243,7 +243,8 @@ def _rewrite_har(src: Path, out: BinaryIO, text_encoding: str | None) -> tuple[S
     try:  # opening reads the first bytes too: a damaged compressed header fails here
         with _json_bytes(src, text_encoding) as json_bytes:
             for chunk in iter(partial(json_bytes.read, READ_SIZE), b""):
-                parser.send(pruner.feed(chunk))
+                if pruned := pruner.feed(chunk):  # (a chunk left out whole is no end of the file)
+                    parser.send(pruned)
                 rewriter.events(_take_all(events))
             parser.close()
     except _STREAM_ERRORS as error:
