@@ -90,6 +90,8 @@ def har_entries(read: Callable[[int], bytes]) -> Iterator[object]:
             if data.at_run_end(error):  # a cut inside a value: on to the next one
                 searched, miscuts = cut.end(), miscuts + 1
                 continue
+            if _lone_surrogates_replaced(data.bytes, cut.start(1)):  # as ijson would read them: parsed again
+                continue
             break
         yield from entries
         data.consume(cut.start(1))
@@ -160,6 +162,29 @@ def _apart(data: _Data, cuts: re.Pattern[bytes], end: int) -> Iterator[object]:
         if stop == end:
             return True
         end, position = end - stop, 1
+
+
+_SURROGATE = re.compile(rb"(?<!\\)(?:\\\\)*(\\u[dD]([89a-fA-F])[0-9a-fA-F]{2})")  # group 1: the escape
+_REPLACEMENT = rb"\ufffd"  # as long as a surrogate's escape
+
+
+def _lone_surrogates_replaced(text: bytearray, end: int = -1) -> bool:
+    """Replace each escaped lone surrogate (`\\udc80`: JavaScript strings hold them, Chrome writes them, orjson and
+    ijson refuse them) in the JSON text `text[:end]` by the escape of U+FFFD, in place: the text keeps its length.
+    Whether there was one."""
+    found = list(_SURROGATE.finditer(text, 0, len(text) if end < 0 else end))
+    lone = []
+    i = 0
+    while i < len(found):
+        high = found[i][2] in b"89abAB"
+        if high and i + 1 < len(found) and found[i + 1].start(1) == found[i].end() and found[i + 1][2] not in b"89abAB":
+            i += 2
+            continue
+        lone.append(found[i].end() - 6)
+        i += 1
+    for at in lone:
+        text[at : at + 6] = _REPLACEMENT
+    return bool(lone)
 
 
 def _first_keys(entries: bytes | bytearray, known: list[bytes]) -> list[bytes]:
@@ -268,12 +293,16 @@ class _Data:
         del self.bytes[:size]  # cheap: a bytearray moves its start rather than its bytes
 
     def read(self, size: int) -> bytes:
+        """What is left, then the rest of the stream, a block at a time, lone surrogates replaced (as far as a block
+        holds their escapes whole)."""
         if size == 0:  # ijson's check for bytes or text
             return b""
         if self.bytes:
-            data, self.bytes = bytes(self.bytes), bytearray()
-            return data
-        if self._error is not None:
+            data, self.bytes = self.bytes, bytearray()
+        elif self._error is not None:
             error, self._error = self._error, None
             raise error
-        return b"" if self._ended else self._read(size)
+        else:
+            data = bytearray(b"" if self._ended else self._read(size))
+        _lone_surrogates_replaced(data)
+        return bytes(data)
