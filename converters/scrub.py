@@ -42,7 +42,7 @@ from .captures.flow import _decoded, _open_dump, flow_failure, read_dump
 from .captures.flow import _read_failure as _flow_failure
 from .captures.har import _STREAM_ERRORS, _base64_or_text, _host, _is_encoding_error, _json_bytes, _split_url
 from .captures.har import _read_failure as _har_failure
-from .captures.har_runs import ENTRY_PREFIX, IJSON, READ_SIZE
+from .captures.har_runs import ENTRY_PREFIX, IJSON, READ_SIZE, _lone_surrogates_replaced
 from .redaction import FULL, MARK, STRICT, BodyKind, Mode, Safe
 
 if TYPE_CHECKING:
@@ -243,8 +243,9 @@ def _rewrite_har(src: Path, out: BinaryIO, text_encoding: str | None) -> tuple[S
     try:  # opening reads the first bytes too: a damaged compressed header fails here
         with _json_bytes(src, text_encoding) as json_bytes:
             for chunk in iter(partial(json_bytes.read, READ_SIZE), b""):
-                if pruned := pruner.feed(chunk):  # (a chunk left out whole is no end of the file)
-                    parser.send(pruned)
+                if pruned := bytearray(pruner.feed(chunk)):  # (a chunk left out whole is no end of the file)
+                    _lone_surrogates_replaced(pruned)  # as the HAR reader reads them
+                    parser.send(bytes(pruned))
                 rewriter.events(_take_all(events))
             parser.close()
     except _STREAM_ERRORS as error:

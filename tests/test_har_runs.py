@@ -187,3 +187,22 @@ def test_an_entry_with_a_lone_surrogate_costs_nothing_wherever_it_is(small_runs,
     assert error is None and [e["startedDateTime"] for e in got] == ["0", "1", "2"]
     value = got[where]["request"]["headers"][0]["value"]
     assert value == ("a\\\ufffdb" if surrogate.startswith("\\\\") else "a\ufffdb")
+
+
+@pytest.mark.parametrize("where", [0, 1, 2])
+@pytest.mark.parametrize("number", ["1" + "0" * 400, "2e999", "-1.5E+400"])
+def test_a_number_no_float_holds_in_an_entry_reads_as_null_and_costs_nothing_else(small_runs, where, number):
+    entries = [{"startedDateTime": str(i), "time": 1.5, "request": {"url": f"u{i}", "body": "1" * 400}} for i in range(3)]
+    entries[where]["time"] = "@N@"
+    data = json.dumps({"log": {"entries": entries}}).replace('"@N@"', number).encode()
+    got, error = runs_entries(reads_of(data, 64))
+    assert error is None and [e["time"] for e in got] == [None if i == where else 1.5 for i in range(3)]
+    assert all(e["request"]["body"] == "1" * 400 for e in got)  # digits in strings are text
+
+
+@pytest.mark.parametrize("where", [0, 2])
+def test_an_integer_beyond_64_bits_reads_as_the_float_orjson_makes_of_it_in_the_last_entry_too(small_runs, where):
+    entries = [{"startedDateTime": str(i), "time": 1.5, "request": {"url": f"u{i}"}} for i in range(3)]
+    entries[where]["time"] = 2**70
+    got, error = runs_entries(reads_of(json.dumps({"log": {"entries": entries}}).encode(), 64))
+    assert error is None and [e["time"] for e in got] == [float(2**70) if i == where else 1.5 for i in range(3)]

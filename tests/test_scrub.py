@@ -284,3 +284,15 @@ def test_a_har_query_parameter_or_cookie_named_by_a_token_loses_its_name(tmp_pat
     assert request["url"] == f"https://x.example.com/a?{REDACTED}"
     assert request["queryString"] == [{"name": REDACTED, "value": ""}]
     assert request["cookies"] == [{"name": REDACTED, "value": REDACTED}]
+
+
+def test_a_lone_surrogate_is_copied_as_the_converter_reads_it(tmp_path):
+    from builders import BAND_EVENTS_URL, band_event, entry
+
+    har = {"log": {"entries": [entry(BAND_EVENTS_URL, band_event(), response_headers={"Date": "@S@"})]}}
+    path = tmp_path / "s.har"
+    path.write_text(json.dumps(har).replace('"@S@"', '"a\\udc80"'))
+    report = scrub_capture(path, tmp_path / "copy.har")
+    assert report.status == "ok" and report.entries == 1
+    copy = json.loads((tmp_path / "copy.har").read_text())
+    assert copy["log"]["entries"][0]["response"]["headers"][0]["value"] == "a\ufffd"

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import re
 from dataclasses import dataclass
 from typing import Callable, Iterator
@@ -90,8 +91,8 @@ def har_entries(read: Callable[[int], bytes]) -> Iterator[object]:
             if data.at_run_end(error):  # a cut inside a value: on to the next one
                 searched, miscuts = cut.end(), miscuts + 1
                 continue
-            if _lone_surrogates_replaced(data.bytes, cut.start(1)):  # as ijson would read them: parsed again
-                continue
+            if _lone_surrogates_replaced(data.bytes, cut.start(1)) or _huge_numbers_replaced(data.bytes, cut.start(1)):
+                continue  # parsed again
             break
         yield from entries
         data.consume(cut.start(1))
@@ -187,6 +188,31 @@ def _lone_surrogates_replaced(text: bytearray, end: int = -1) -> bool:
     return bool(lone)
 
 
+# strings, and numbers that may be beyond a float's range (orjson refuses them) or an integer beyond 64 bits (ijson)
+_BIG_NUMBER = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|(-?[0-9]{19,}(?:\.[0-9]*)?(?:[eE][+-]?[0-9]+)?|'
+                         rb'-?[0-9]+(?:\.[0-9]*)?[eE][+-]?[0-9]{3,})', re.DOTALL)
+
+
+def _huge_numbers_replaced(text: bytearray, end: int) -> bool:
+    """In the JSON text `text[:end]` (which begins outside a string), replace each number beyond a float's range by
+    `null`, and each integer beyond 64 bits by the float orjson reads it as, in place and padded with spaces: the text
+    keeps its length. Whether a number was replaced."""
+    replaced = False
+    for match in _BIG_NUMBER.finditer(text, 0, end):
+        if match.start(1) < 0:
+            continue
+        number = float(match[1])
+        if math.isinf(number):
+            new = b"null"
+        elif match[1].lstrip(b"-").isdigit() and abs(int(match[1])) >= 2**63:
+            new = repr(number).encode()
+        else:
+            continue
+        text[match.start(1) : match.end(1)] = new.ljust(match.end(1) - match.start(1))
+        replaced = True
+    return replaced
+
+
 def _first_keys(entries: bytes | bytearray, known: list[bytes]) -> list[bytes]:
     """`known`, with the first keys (as JSON text) of the entries that the JSON text `entries` begins with added, as
     far as it holds whole entries (and up to `MAX_FIRST_KEYS` keys)."""
@@ -222,6 +248,8 @@ def _ijson_items(data: _Data, in_entries: bool) -> Iterator[object]:
     """The entries from where `data` stands, parsed by ijson: from the start of the file, or `in_entries`, from the
     `[` or `,` before the next entry."""
     if in_entries:
+        if data.ended:  # the rest of the file, from between two entries: its numbers no parser holds, as in runs
+            _huge_numbers_replaced(data.bytes, len(data.bytes))
         data.bytes[:1] = b"["
         data.bytes[:0] = _IN_LOG
     reader = limits.PrunedReader(data, data.limit)
