@@ -410,7 +410,10 @@ def scrub(
             report = scrub_capture(source, target, budget)  # type: ignore[arg-type]
     redacted = ", ".join(f"{report.counts[k]} {k}" for k in KINDS)
     err.print(f"databack: {capture}: {report.status}" + (f": {report.message}" if report.message else ""))
-    err.print(f"  {report.entries} entries written to {target}, values redacted: {redacted}")
+    if report.entries or report.status != "failed":
+        err.print(f"  {report.entries} entries written to {target}, values redacted: {redacted}")
+    else:
+        err.print(f"  nothing written to {target}")
     if json_report:
         _print_json(report.as_dict())
     raise typer.Exit(0 if report.status == "ok" else 1)

@@ -296,3 +296,21 @@ def test_a_lone_surrogate_is_copied_as_the_converter_reads_it(tmp_path):
     assert report.status == "ok" and report.entries == 1
     copy = json.loads((tmp_path / "copy.har").read_text())
     assert copy["log"]["entries"][0]["response"]["headers"][0]["value"] == "a\ufffd"
+
+
+@pytest.mark.parametrize("kind", ["zip", "tar.gz"])
+def test_scrub_of_an_archive_says_so_in_one_line_and_writes_nothing(tmp_path, kind):
+    import shutil
+
+    from typer.testing import CliRunner
+
+    from converters.cli import app
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "a.har").write_text(json.dumps({"log": {"entries": []}}))
+    archive = shutil.make_archive(str(tmp_path / "caps"), "zip" if kind == "zip" else "gztar", folder)
+    result = CliRunner().invoke(app, ["scrub", archive, "-o", str(tmp_path / "copy.har")])
+    assert result.exit_code == 1 and not (tmp_path / "copy.har").exists()
+    assert result.stderr == (f"databack: {archive}: failed: a {kind[:3]} archive: scrub copies one capture; unpack it "
+                             f"and scrub each capture in it\n  nothing written to {tmp_path / 'copy.har'}\n")
