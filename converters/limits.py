@@ -411,6 +411,15 @@ class DepthPruner:
         return bytes(out)
 
 
+    def outside_strings_from(self, data: bytes) -> int | None:
+        """Where the text given back for the next piece `data` is first outside a string (0 unless the text fed so far
+        ends in one), or None where the string goes on past it. Asked before `data` is fed."""
+        if not self._in_string or self._skipping:
+            return 0
+        rest = _STRING_REST.match(data, 1 if self._escaped else 0)
+        return rest.end() if rest.group(1) is not None else None
+
+
 class PrunedReader:
     """A capture's JSON read through a `DepthPruner` (to `limit` levels from the top): a parser reading through this
     (ijson) never builds a level past the limit, whatever the file holds."""

@@ -42,7 +42,7 @@ from .captures.flow import _decoded, _open_dump, flow_failure, read_dump
 from .captures.flow import _read_failure as _flow_failure
 from .captures.har import _STREAM_ERRORS, _base64_or_text, _host, _is_encoding_error, _json_bytes, _split_url
 from .captures.har import _read_failure as _har_failure
-from .captures.har_runs import ENTRY_PREFIX, IJSON, READ_SIZE, _lone_surrogates_replaced
+from .captures.har_runs import ENTRY_PREFIX, IJSON, READ_SIZE, _huge_numbers_replaced, _lone_surrogates_replaced
 from .redaction import FULL, MARK, STRICT, BodyKind, Mode, Safe
 
 if TYPE_CHECKING:
@@ -235,19 +235,29 @@ def _limits_note(report: ScrubReport) -> None:
 
 def _scrub_har(src: Path, out: BinaryIO) -> ScrubReport:
     """Write the HAR as UTF-8 JSON, scrubbed; a file that turns out not to be UTF-8 is written again from the start,
-    read as Windows' Latin-1 (as the HAR reader does)."""
-    report, error = _rewrite_har(src, out, None)
+    read as Windows' Latin-1, and one holding a number the parser cannot hold, with such numbers as the HAR reader
+    reads them (`null`, or a float)."""
+    text_encoding: str | None = None
+    report, error = _rewrite_har(src, out, text_encoding)
     if error is not None and _is_encoding_error(error):
         out.seek(0)
         out.truncate()
-        report, _ = _rewrite_har(src, out, "cp1252")
+        text_encoding = "cp1252"
+        report, error = _rewrite_har(src, out, text_encoding)
+    if error is not None and "overflow" in str(error):
+        out.seek(0)
+        out.truncate()
+        report, _ = _rewrite_har(src, out, text_encoding, numbers=True)
     return report
 
 
-def _rewrite_har(src: Path, out: BinaryIO, text_encoding: str | None) -> tuple[ScrubReport, Exception | None]:
+def _rewrite_har(
+    src: Path, out: BinaryIO, text_encoding: str | None, numbers: bool = False
+) -> tuple[ScrubReport, Exception | None]:
     """Re-emit the HAR's JSON event by event, each `log.entries` and `log.pages` item built whole, scrubbed and
-    written compact. Returns the report and the error that stopped reading, if any (the JSON written is then closed
-    after the last complete entry)."""
+    written compact; with `numbers`, those beyond a float's or 64 bits' range replaced as the HAR reader reads them.
+    Returns the report and the error that stopped reading, if any (the JSON written is then closed after the last
+    complete entry)."""
     report = ScrubReport(format="har")
     events = ijson.sendable_list()
     parser = IJSON.parse_coro(events, use_float=True)
@@ -256,8 +266,11 @@ def _rewrite_har(src: Path, out: BinaryIO, text_encoding: str | None) -> tuple[S
     try:  # opening reads the first bytes too: a damaged compressed header fails here
         with _json_bytes(src, text_encoding) as json_bytes:
             for chunk in iter(partial(json_bytes.read, READ_SIZE), b""):
+                outside = pruner.outside_strings_from(chunk)
                 if pruned := bytearray(pruner.feed(chunk)):  # (a chunk left out whole is no end of the file)
                     _lone_surrogates_replaced(pruned)  # as the HAR reader reads them
+                    if numbers and outside is not None:
+                        _huge_numbers_replaced(pruned, len(pruned), outside)
                     parser.send(bytes(pruned))
                 rewriter.events(_take_all(events))
             parser.close()

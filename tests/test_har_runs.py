@@ -206,3 +206,9 @@ def test_an_integer_beyond_64_bits_reads_as_the_float_orjson_makes_of_it_in_the_
     entries[where]["time"] = 2**70
     got, error = runs_entries(reads_of(json.dumps({"log": {"entries": entries}}).encode(), 64))
     assert error is None and [e["time"] for e in got] == [float(2**70) if i == where else 1.5 for i in range(3)]
+
+
+def test_digits_in_a_string_left_open_at_the_end_of_the_text_are_no_number():
+    text = bytearray(b'[1' + b"0" * 30 + b', "abc' + b"1" * 30)
+    assert har_runs._huge_numbers_replaced(text, len(text))
+    assert text == b"[" + b"1e+30".ljust(31) + b', "abc' + b"1" * 30

@@ -190,15 +190,17 @@ def _lone_surrogates_replaced(text: bytearray, end: int = -1) -> bool:
 
 # strings, and numbers that may be beyond a float's range (orjson refuses them) or an integer beyond 64 bits (ijson)
 _BIG_NUMBER = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|(-?[0-9]{19,}(?:\.[0-9]*)?(?:[eE][+-]?[0-9]+)?|'
-                         rb'-?[0-9]+(?:\.[0-9]*)?[eE][+-]?[0-9]{3,})', re.DOTALL)
+                         rb'-?[0-9]+(?:\.[0-9]*)?[eE][+-]?[0-9]{3,})|(")', re.DOTALL)  # group 2: a string left open
 
 
-def _huge_numbers_replaced(text: bytearray, end: int) -> bool:
-    """In the JSON text `text[:end]` (which begins outside a string), replace each number beyond a float's range by
-    `null`, and each integer beyond 64 bits by the float orjson reads it as, in place and padded with spaces: the text
-    keeps its length. Whether a number was replaced."""
+def _huge_numbers_replaced(text: bytearray, end: int, start: int = 0) -> bool:
+    """In the JSON text `text[start:end]` (which begins outside a string), replace each number beyond a float's range
+    by `null`, and each integer beyond 64 bits by the float orjson reads it as, in place and padded with spaces: the
+    text keeps its length. A string that goes on past `end` ends the search. Whether a number was replaced."""
     replaced = False
-    for match in _BIG_NUMBER.finditer(text, 0, end):
+    for match in _BIG_NUMBER.finditer(text, start, end):
+        if match.start(2) >= 0:
+            break
         if match.start(1) < 0:
             continue
         number = float(match[1])
