@@ -276,9 +276,9 @@ def _decoded(ex: Exchange) -> Exchange | Decoded:
         return ex
     if problem:
         return Decoded(ex, problem, rows)
-    body = devices.read_body(ex, m.endpoint.reads)  # one byte past what a reject keeps: the reject says it is cut
-    kept = body[: limits.REJECT_BODY + 1] if body is not None else None
     reads = m.endpoint.reads
+    body = devices.read_body(ex, reads)  # one byte past what a reject keeps: the reject then says it is cut
+    kept = body[: limits.REJECT_BODY + 1] if body is not None else None
     return Decoded(replace(ex, body=kept if reads == "response" else None,
                            request_body=kept if reads == "request" else None), problem, rows)
 
