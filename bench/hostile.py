@@ -53,6 +53,14 @@ CASES = [
     Case("body of 1.5 million JSON values, plain (3 MB)", "values.har", lambda p: H.har_plain_values(p, 1_500_000)),
     Case("60 MB text body in gzip, under every limit", "big-text.flow", lambda p: H.flow_big_text(p, 60 << 20)),
     Case("bogus length prefix after a good flow", "bogus.flow", lambda p: H.bogus_prefix(p)),
+    Case("HAR _custom nested 100,000 levels in the last entry", "deep-custom-last.har",
+         lambda p: H.har_deep_custom(p, 100_000, last=True)),
+    Case("HAR _custom of 8 million nested arrays (16 MB)", "deep-brackets.har",
+         lambda p: H.har_deep_brackets(p, 8_000_000)),
+    Case("lone surrogate in a device response's header", "surrogate.har",
+         lambda p: H.har_replaced(p, "headers", '[{"name": "X", "value": "a\\udc80"}]')),
+    Case("10**400 as an entry's status", "huge-status.har", lambda p: H.har_replaced(p, "status", "1" + "0" * 400)),
+    Case("one entry of 2 x 400,000 headers (51 MB)", "many-headers.har", lambda p: H.har_many_headers(p, 400_000)),
 ]
 
 

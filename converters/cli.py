@@ -15,7 +15,7 @@ import typer.core
 
 from .limits import DEFAULT as LIMITS
 from .limits import RATIO_FLOOR, parse_size, size_text
-from .terminal import safe, safe_lines
+from .terminal import safe, safe_json, safe_lines
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -410,7 +410,10 @@ def scrub(
             report = scrub_capture(source, target, budget)  # type: ignore[arg-type]
     redacted = ", ".join(f"{report.counts[k]} {k}" for k in KINDS)
     err.print(f"databack: {capture}: {report.status}" + (f": {report.message}" if report.message else ""))
-    err.print(f"  {report.entries} entries written to {target}, values redacted: {redacted}")
+    if report.entries or report.status != "failed":
+        err.print(f"  {report.entries} entries written to {target}, values redacted: {redacted}")
+    else:
+        err.print(f"  nothing written to {target}")
     if json_report:
         _print_json(report.as_dict())
     raise typer.Exit(0 if report.status == "ok" else 1)
@@ -634,7 +637,7 @@ def _cannot_write(err, out: Path, reason: object) -> NoReturn:
 def _print_json(data: dict) -> None:
     import orjson
 
-    sys.stdout.write(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode() + "\n")
+    sys.stdout.write(safe_json(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode()) + "\n")
 
 
 def _console() -> _Messages:

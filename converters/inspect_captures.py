@@ -197,8 +197,10 @@ def _inspect_file(inp: Input, quick: bool, debug: bool = False) -> tuple[FileSum
                     if debug:
                         raise
                     unreadable += 1
-                if item.body_error and limits.names_a_limit(item.body_error):
-                    limited[item.body_error] += 1
+                damage = (item.damaged or "").split("; ")
+                for error in (item.body_error, item.request_body_error, *damage, item.left_out):
+                    if error and limits.names_a_limit(error):
+                        limited[error] += 1
             elif isinstance(item, Skipped):
                 summary.skipped_entries[item.kind] += 1
                 if item.reason and limits.names_a_limit(item.reason):

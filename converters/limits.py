@@ -13,6 +13,7 @@ The limits of a run are `Limits`, handed to the library's entry points (`Input.l
 
 from __future__ import annotations
 
+import json
 import re
 import zlib
 from contextlib import contextmanager
@@ -22,7 +23,8 @@ from itertools import accumulate
 from typing import Callable, Iterator
 
 MiB, GiB = 1 << 20, 1 << 30
-STRUCTURE_DEPTH = 1024  # levels of a capture's own JSON (a HAR file): as deep as orjson parses, never raised
+STRUCTURE_DEPTH = 1024  # most levels of a capture's own JSON (a HAR file) read: as deep as orjson parses
+STRUCTURE_FLOOR = 16  # fewest levels of a capture's own JSON read, whatever --max-depth says (HAR itself needs 6)
 RATIO_FLOOR = 1 * MiB  # a body decoded to no more than this is never refused for its ratio
 _PIECE = 1 * MiB  # decompressed per step
 REJECT_BODY = 1 * MiB  # what a reject keeps of a body at most
@@ -95,10 +97,18 @@ _NAMES_A_LIMIT = re.compile(r"\((?:\d+ × )?--max-[a-z-]+\)")
 
 def names_a_limit(reason: str) -> bool:
     """Whether a reason (a reject's, a skipped entry's) is a limit hit, as `LimitHit` words them."""
-    return _NAMES_A_LIMIT.search(reason) is not None or reason.startswith(STRUCTURE_TOO_DEEP)
+    return _NAMES_A_LIMIT.search(reason) is not None
 
 
-STRUCTURE_TOO_DEEP = f"HAR structure nested deeper than {STRUCTURE_DEPTH} levels"
+def structure_depth(limits: Limits | None = None) -> int:
+    """Levels of a capture's own JSON (a HAR file) read, from the top of the file: `max_depth`, but never fewer than
+    `STRUCTURE_FLOOR` nor more than `STRUCTURE_DEPTH`. Values nested deeper are left out (`DepthPruner`)."""
+    return min(STRUCTURE_DEPTH, max(STRUCTURE_FLOOR, (limits or current()).max_depth))
+
+
+def structure_too_deep(depth: int) -> str:
+    """Why parts of a HAR entry were left out: they were nested deeper than `depth` levels."""
+    return f"HAR structure nested deeper than {depth} levels left out (--max-depth)"
 
 
 def size_text(n: int) -> str:
@@ -279,36 +289,47 @@ class JsonGauge:
     operations; brackets are summed only where a piece could reach the limit). Text that is no JSON is counted
     somehow and left to the parser to refuse."""
 
-    def __init__(self, limits: Limits | None = None, depth: int = 0, too_deep: str | None = None):
+    def __init__(self, limits: Limits | None = None, depth: int = 0):
         self.limits = limits or current()
-        self._too_deep = too_deep or f"JSON nested deeper than {self.limits.max_depth} levels (--max-depth)"
         self.depth = depth  # levels open where the text fed so far ends
         self.values = 0
         self._in_string = False
-        self._backslash = b""  # a backslash at the end of the last piece, escaping the first byte of the next
+        self._escaped = False  # a backslash at the end of the last piece escapes the first byte of the next
 
     def feed(self, data: bytes | bytearray | memoryview) -> None:
-        data = self._backslash + bytes(data)
-        trailing = len(data) - len(data.rstrip(b"\\"))
-        self._backslash = b"\\" if trailing % 2 else b""
-        if trailing:
-            data = data[:-trailing]
-        if b"\\" in data:  # escapes: what is left of a run of backslashes pairs up
-            data = data.replace(b"\\\\", b"").replace(b'\\"', b"")
-        pieces = data.split(b'"')  # the quotes left begin and end strings
-        structure = b"".join(pieces[self._in_string :: 2])
-        self._in_string ^= len(pieces) % 2 == 0
-        brackets = structure.translate(None, _NOT_BRACKETS)
-        opens = brackets.count(b"[") + brackets.count(b"{")
+        structure, self._in_string, self._escaped = _outside_strings(bytes(data), self._in_string, self._escaped)
+        opens, depth_after, too_deep = _levels(structure, self.depth, self.limits.max_depth)
         self.values += opens + structure.count(b",")
         if self.values > self.limits.max_json_values:
             raise LimitHit(f"JSON of more than {self.limits.max_json_values:,} values (--max-json-values)")
-        if self.depth + opens > self.limits.max_depth:
-            with memoryview(brackets.translate(_STEPS)) as steps, steps.cast("b") as signed:
-                if max(accumulate(signed, initial=self.depth)) > self.limits.max_depth:
-                    raise LimitHit(self._too_deep)
-        self.depth += 2 * opens - len(brackets)
+        if too_deep:
+            raise LimitHit(f"JSON nested deeper than {self.limits.max_depth} levels (--max-depth)")
+        self.depth = depth_after
 
+def _outside_strings(data: bytes, in_string: bool, escaped: bool) -> tuple[bytes, bool, bool]:
+    """(the bytes of a piece of JSON text outside its strings, whether the text ends inside a string, whether its last
+    byte is a backslash escaping the next piece's first), for a piece that begins `in_string` or not, `escaped` or
+    not. C-level byte operations only."""
+    text = b"\\" + data if escaped else data
+    trailing = len(text) - len(text.rstrip(b"\\"))
+    if trailing:
+        text = text[:-trailing]
+    if b"\\" in text:  # escapes: what is left of a run of backslashes pairs up
+        text = text.replace(b"\\\\", b"").replace(b'\\"', b"")
+    pieces = text.split(b'"')  # the quotes left begin and end strings
+    return b"".join(pieces[in_string::2]), in_string ^ (len(pieces) % 2 == 0), bool(trailing % 2)
+
+
+def _levels(structure: bytes, depth: int, limit: int) -> tuple[int, int, bool]:
+    """(the brackets `structure` opens, the depth where it ends, whether it goes deeper than `limit` on the way) for
+    JSON text outside strings that begins `depth` levels down; brackets are summed only where it could."""
+    brackets = structure.translate(None, _NOT_BRACKETS)
+    opens = brackets.count(b"[") + brackets.count(b"{")
+    too_deep = False
+    if depth + opens > limit:
+        with memoryview(brackets.translate(_STEPS)) as steps, steps.cast("b") as signed:
+            too_deep = max(accumulate(signed, initial=depth)) > limit
+    return opens, depth + 2 * opens - len(brackets), too_deep
 
 
 def check_json(data: bytes | bytearray, limits: Limits | None = None, depth: int = 0) -> None:
@@ -321,16 +342,94 @@ def check_json(data: bytes | bytearray, limits: Limits | None = None, depth: int
     JsonGauge(limits, depth).feed(data)
 
 
-class GaugedReader:
-    """A capture's JSON (a HAR file) read through a `JsonGauge` counting its depth alone, to `STRUCTURE_DEPTH` (as
-    deep as its entries are parsed in runs; values are bounded per body, not for a whole file): the read that brings
-    text nested deeper raises `LimitHit` before a parser reading through this (ijson) builds a level of it."""
+PRUNED = "databack: nested too deep, left out"  # what stands for a value `DepthPruner` leaves out
+# runs of opening or closing brackets, whole strings, a quote opening a string that goes on past the piece
+_TOKENS = re.compile(rb'[\[{]+|[\]}]+|"[^"\\]*(?:\\.[^"\\]*)*"|"', re.DOTALL)
+# the rest of a string: to its closing quote (group 1), or to the end of the piece, a lone backslash there (group 2)
+_STRING_REST = re.compile(rb'[^"\\]*(?:\\.[^"\\]*)*(?:(")|(\\)?\Z)', re.DOTALL)
 
-    def __init__(self, source: object):
+
+class DepthPruner:
+    """A capture's JSON (a HAR file) fed in pieces and given back with every value that opens deeper than `limit`
+    levels replaced by the string `marker` (`pruned` counts them): what a parser reads of it is never deeper, whatever
+    the file holds. A piece that stays within the limit is given back as it is, for what `JsonGauge` costs; one that
+    goes deeper is walked string by string and run of brackets by run. Text that is no JSON comes out as no JSON."""
+
+    def __init__(self, limit: int, depth: int = 0, marker: str = PRUNED):
+        self.limit = limit
+        self.depth = depth  # levels open where the text fed so far ends
+        self.pruned = 0
+        self._marker = json.dumps(marker).encode()
+        self._in_string = False
+        self._escaped = False  # the next piece's first byte is escaped by a backslash that ended the last one
+        self._skipping = False  # inside a value left out
+
+    def feed(self, data: bytes | bytearray | memoryview) -> bytes:
+        data = bytes(data)
+        if not self._skipping and (state := self._within(data)) is not None:
+            self.depth, self._in_string, self._escaped = state
+            return data
+        return self._walk(data)
+
+    def _within(self, data: bytes) -> tuple[int, bool, bool] | None:
+        """The state after `data` when it goes no deeper than the limit (as `JsonGauge` counts), else None."""
+        structure, in_string, escaped = _outside_strings(data, self._in_string, self._escaped)
+        _, depth, too_deep = _levels(structure, self.depth, self.limit)
+        return None if too_deep else (depth, in_string, escaped)
+
+    def _walk(self, data: bytes) -> bytes:
+        out = bytearray()
+        start = None if self._skipping else 0  # where the bytes to keep begin; None inside a value left out
+        depth, limit, at = self.depth, self.limit, 0
+        if self._in_string:  # a string goes on from the last piece
+            rest = _STRING_REST.match(data, 1 if self._escaped else 0)
+            if rest.group(1) is None:  # and on past this one
+                self._escaped = rest.group(2) is not None
+                return data if start is not None else b""
+            at = rest.end()
+        self._in_string = self._escaped = False
+        for token in _TOKENS.finditer(data, at):
+            first = data[token.start()]
+            if first in b"[{":
+                if start is not None and depth + len(token.group()) > limit:  # opens past the limit: left out whole
+                    out += data[start : token.start() + limit - depth]
+                    out += self._marker
+                    start = None
+                    self.pruned += 1
+                depth += len(token.group())
+            elif first in b"]}":
+                if start is None and depth - len(token.group()) <= limit:  # back within the limit
+                    start = token.start() + depth - limit
+                depth -= len(token.group())
+            elif token.group() == b'"':  # a string that goes on past this piece
+                self._in_string = True
+                self._escaped = _STRING_REST.match(data, token.end()).group(2) is not None
+                break
+        if start is not None:
+            out += data[start:]
+        self.depth, self._skipping = depth, start is None
+        return bytes(out)
+
+
+    def outside_strings_from(self, data: bytes) -> int | None:
+        """Where the text given back for the next piece `data` is first outside a string (0 unless the text fed so far
+        ends in one), or None where the string goes on past it. Asked before `data` is fed."""
+        if not self._in_string or self._skipping:
+            return 0
+        rest = _STRING_REST.match(data, 1 if self._escaped else 0)
+        return rest.end() if rest.group(1) is not None else None
+
+
+class PrunedReader:
+    """A capture's JSON read through a `DepthPruner` (to `limit` levels from the top): a parser reading through this
+    (ijson) never builds a level past the limit, whatever the file holds."""
+
+    def __init__(self, source: object, limit: int, marker: str = PRUNED):
         self._read = source.read  # type: ignore[attr-defined]
-        self._gauge = JsonGauge(Limits(max_depth=STRUCTURE_DEPTH, max_json_values=1 << 62), 0, STRUCTURE_TOO_DEEP)
+        self.pruner = DepthPruner(limit, 0, marker)
 
     def read(self, size: int = -1) -> bytes:
-        block = self._read(size)
-        self._gauge.feed(block)
-        return block
+        while block := self._read(size):
+            if pruned := self.pruner.feed(block):  # a block left out whole: read on (b"" would end the stream)
+                return pruned
+        return b""

@@ -974,6 +974,7 @@ def _read_file(
                 unknown_shapes += _convert_saved(inp, report, rows, limited)
             elif isinstance(item, Exchange):
                 report.exchanges += 1
+                _note_entry_limits(item, limited)
                 if item.status is None:
                     report.no_response[no_response_reason(item.error)] += 1
                 unknown_shapes += _route_exchange(
@@ -981,6 +982,7 @@ def _read_file(
                 )
             elif isinstance(item, Decoded):
                 report.exchanges += 1
+                _note_entry_limits(item.exchange, limited)
                 if item.exchange.status is None:
                     report.no_response[no_response_reason(item.exchange.error)] += 1
                 unknown_shapes += _route_exchange(
@@ -1012,6 +1014,14 @@ def _read_file(
     tables = rows.parts() | generic.frames(others)  # (rows no frame holds are rejected while building them)
     _note_troubles(report, unreadable, troubles)
     return tables
+
+
+def _note_entry_limits(ex: Exchange, limited: Counter[str]) -> None:
+    """What a limit left out of the exchange's entry (its request body, values nested too deep) is counted as an entry
+    over that limit, once (a device response rejected for it is not counted again)."""
+    for reason in (ex.request_body_error, *(ex.damaged or "").split("; "), ex.left_out):
+        if reason and limits.names_a_limit(reason):
+            limited[reason] += 1
 
 
 def _note_unknown_shapes(report: FileReport, count: int) -> None:
@@ -1119,7 +1129,8 @@ def _route(
         report.rejects += 1
         if ex.damaged:
             troubles[problem] += 1
-        if limited is not None and limits.names_a_limit(problem):
+        counted = ex.damaged or problem == ex.request_body_error  # counted as the file was read
+        if limited is not None and limits.names_a_limit(problem) and not counted:
             limited[problem] += 1
         return isinstance(problem, devices.UnknownShape)
 

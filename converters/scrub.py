@@ -42,7 +42,7 @@ from .captures.flow import _decoded, _open_dump, flow_failure, read_dump
 from .captures.flow import _read_failure as _flow_failure
 from .captures.har import _STREAM_ERRORS, _base64_or_text, _host, _is_encoding_error, _json_bytes, _split_url
 from .captures.har import _read_failure as _har_failure
-from .captures.har_runs import ENTRY_PREFIX, IJSON, READ_SIZE
+from .captures.har_runs import ENTRY_PREFIX, IJSON, READ_SIZE, _huge_numbers_replaced, _lone_surrogates_replaced
 from .redaction import FULL, MARK, STRICT, BodyKind, Mode, Safe
 
 if TYPE_CHECKING:
@@ -91,8 +91,8 @@ def scrub_capture(src: Path, dst: Path, budget: limits.Limits | None = None) -> 
 
     A HAR is written as plain JSON, a dump uncompressed. `dst` is replaced atomically and only if something could be
     read; when the input is cut off or damaged, everything before the damage is written and the status is "partial".
-    Within `budget` (default: `limits.current()`): a body over a limit is replaced whole, JSON nested too deep or
-    a flow too long stops the copy there ("partial").
+    Within `budget` (default: `limits.current()`): a body over a limit is replaced whole, and so is a value of the
+    HAR nested deeper than `limits.structure_depth`; a flow too long stops the copy there ("partial").
     """
     with limits.applied(budget):
         return _scrub_capture(src, dst)
@@ -110,7 +110,7 @@ def _scrub_capture(src: Path, dst: Path) -> ScrubReport:
     elif fmt == "flow":
         scrub = _scrub_flows
     else:
-        return _failed("not a HAR file or a mitmproxy flow dump")
+        return _failed(_not_a_capture(src))
     try:
         with atomic_path(dst) as temp:
             with open(temp, "wb") as out:
@@ -123,6 +123,19 @@ def _scrub_capture(src: Path, dst: Path) -> ScrubReport:
     except OSError as error:
         report = _failed(f"cannot read or write: {error.strerror or error}", fmt)
     return report
+
+
+def _not_a_capture(src: Path) -> str:
+    """Why `src` cannot be scrubbed: an archive (scrub copies one capture), or no capture at all."""
+    from .captures.archives import archive_kind
+
+    try:
+        kind = archive_kind(src)
+    except OSError:
+        kind = None
+    if kind is not None:
+        return f"a {kind[0]} archive: scrub copies one capture; unpack it and scrub each capture in it"
+    return "not a HAR file or a mitmproxy flow dump"
 
 
 def _failed(message: str, fmt: Format | None = None) -> ScrubReport:
@@ -222,39 +235,65 @@ def _limits_note(report: ScrubReport) -> None:
 
 def _scrub_har(src: Path, out: BinaryIO) -> ScrubReport:
     """Write the HAR as UTF-8 JSON, scrubbed; a file that turns out not to be UTF-8 is written again from the start,
-    read as Windows' Latin-1 (as the HAR reader does)."""
-    report, error = _rewrite_har(src, out, None)
+    read as Windows' Latin-1, and one holding a number the parser cannot hold, with such numbers as the HAR reader
+    reads them (`null`, or a float)."""
+    text_encoding: str | None = None
+    report, error = _rewrite_har(src, out, text_encoding)
     if error is not None and _is_encoding_error(error):
         out.seek(0)
         out.truncate()
-        report, _ = _rewrite_har(src, out, "cp1252")
+        text_encoding = "cp1252"
+        report, error = _rewrite_har(src, out, text_encoding)
+    if error is not None and "overflow" in str(error):
+        out.seek(0)
+        out.truncate()
+        report, _ = _rewrite_har(src, out, text_encoding, numbers=True)
     return report
 
 
-def _rewrite_har(src: Path, out: BinaryIO, text_encoding: str | None) -> tuple[ScrubReport, Exception | None]:
+def _rewrite_har(
+    src: Path, out: BinaryIO, text_encoding: str | None, numbers: bool = False
+) -> tuple[ScrubReport, Exception | None]:
     """Re-emit the HAR's JSON event by event, each `log.entries` and `log.pages` item built whole, scrubbed and
-    written compact. Returns the report and the error that stopped reading, if any (the JSON written is then closed
-    after the last complete entry)."""
+    written compact; with `numbers`, those beyond a float's or 64 bits' range replaced as the HAR reader reads them.
+    Returns the report and the error that stopped reading, if any (the JSON written is then closed after the last
+    complete entry)."""
     report = ScrubReport(format="har")
     events = ijson.sendable_list()
     parser = IJSON.parse_coro(events, use_float=True)
     rewriter = _HarRewriter(out, report)
+    pruner = limits.DepthPruner(limits.structure_depth(), 0, MARK)  # what is nested too deep: replaced whole
     try:  # opening reads the first bytes too: a damaged compressed header fails here
         with _json_bytes(src, text_encoding) as json_bytes:
-            for chunk in iter(partial(limits.GaugedReader(json_bytes).read, READ_SIZE), b""):
-                parser.send(chunk)
+            for chunk in iter(partial(json_bytes.read, READ_SIZE), b""):
+                outside = pruner.outside_strings_from(chunk)
+                if pruned := bytearray(pruner.feed(chunk)):  # (a chunk left out whole is no end of the file)
+                    _lone_surrogates_replaced(pruned)  # as the HAR reader reads them
+                    if numbers and outside is not None:
+                        _huge_numbers_replaced(pruned, len(pruned), outside)
+                    parser.send(bytes(pruned))
                 rewriter.events(_take_all(events))
             parser.close()
     except _STREAM_ERRORS as error:
         rewriter.events(_take_all(events))  # those parsed before the error, in the same chunk
         rewriter.close_open()
         _stopped(report, _har_failure(error, report.entries))
+        _pruned_note(report, pruner)
         return report, error
     rewriter.events(_take_all(events))
     out.write(b"\n")
+    _pruned_note(report, pruner)
     if not rewriter.found_entries:
         report.status, report.message = "failed", redaction.message("JSON but not a HAR file (no log.entries)")
     return report, None
+
+
+def _pruned_note(report: ScrubReport, pruner: limits.DepthPruner) -> None:
+    """Values of the HAR nested too deep, replaced whole: counted, and said in the report's message."""
+    if count := pruner.pruned:
+        report.counts["other"] += count
+        note = f"{count} value{'s' * (count > 1)} nested deeper than {pruner.limit} levels replaced whole (--max-depth)"
+        report.message = redaction.message(f"{report.message}; {note}" if report.message else note)
 
 
 class _HarRewriter:

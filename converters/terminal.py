@@ -2,7 +2,8 @@
 name or a URL holding `ESC[31m` or a BEL cannot colour, move or ring the terminal (or hide what a line says).
 
 `safe` is the one function every line written to a terminal goes through (the summary and messages on stderr, the
-progress bar, `inspect`'s table); it leaves printable text as it is and is idempotent.
+progress bar, `inspect`'s table); it leaves printable text as it is and is idempotent. `safe_json` does the same for
+JSON printed with `--json`: the JSON stays the same value, its strings escaped as JSON escapes them (`\\u009b`).
 """
 
 from __future__ import annotations
@@ -29,6 +30,17 @@ def safe(text: str) -> str:
     """`text` as one line fit for a terminal: control characters escaped (`\\x1b`, `\\x07`, `\\n`, `\\u202e`), a
     byte that is not UTF-8 as `\\xNN`; anything else as it is."""
     return _UNSAFE.sub(_escape, text)
+
+
+# What JSON encoders leave raw in strings though a terminal acts on it: DEL, the C1 controls (U+009B is CSI, as
+# ESC [ is) and the bidirectional controls. (C0 controls are escaped by any JSON encoder; a lone surrogate is no UTF-8.)
+_UNSAFE_IN_JSON = re.compile("[\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def safe_json(text: str) -> str:
+    """JSON text with the characters a terminal acts on that JSON encoders write raw as `\\uXXXX` escapes: the
+    same JSON value, fit for a terminal. (Outside strings, JSON holds none of them.)"""
+    return _UNSAFE_IN_JSON.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
 
 
 def safe_lines(text: str) -> str:

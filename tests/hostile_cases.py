@@ -89,11 +89,12 @@ def nested(levels: int, leaf: str = "1") -> str:
     return '{"a":' * levels + leaf + "}" * levels
 
 
-def har_deep_custom(path: Path, levels: int) -> Path:
-    """A HAR whose first entry has a `_custom` field nested `levels` deep, then two good Band entries."""
+def har_deep_custom(path: Path, levels: int, last: bool = False) -> Path:
+    """A HAR whose first (or `last`) entry has a `_custom` field nested `levels` deep, and two good Band entries."""
     deep = entry(BAND_EVENTS, band_event("0"))
     deep["_custom"] = "@DEEP@"
-    entries = [deep, entry(BAND_EVENTS, band_event()), entry(BAND_EVENTS, band_event("2"))]
+    entries = [entry(BAND_EVENTS, band_event()), entry(BAND_EVENTS, band_event("2"))]
+    entries.insert(len(entries) if last else 0, deep)
     text = json.dumps({"log": {"version": "1.2", "creator": {"name": "t", "version": "1"}, "entries": entries}})
     path.write_text(text.replace('"@DEEP@"', nested(levels)))
     return path
@@ -144,3 +145,29 @@ def bogus_prefix(path: Path, prefix: bytes = b"999999999999:") -> Path:
 
 
 Builder = Callable[[Path], Path]
+
+
+def har_deep_brackets(path: Path, levels: int) -> Path:
+    """A HAR whose first entry's `_custom` field is `levels` nested arrays (2 bytes a level), then two good ones."""
+    har_deep_custom(path, 1)
+    path.write_text(path.read_text().replace(nested(1), "[" * levels + "]" * levels))
+    return path
+
+
+def har_replaced(path: Path, field: str, text: str, where: int = 1) -> Path:
+    """Three Band entries, the `where`th with its response's `field` written as the raw JSON `text` (a lone
+    surrogate's escape, a number no float holds…)."""
+    entries = [entry(BAND_EVENTS, band_event(str(i))) for i in range(3)]
+    entries[where]["response"][field] = "@RAW@"
+    write_har(path, entries)
+    path.write_text(path.read_text().replace('"@RAW@"', text))
+    return path
+
+
+def har_many_headers(path: Path, count: int) -> Path:
+    """A Band entry with `count` request and response headers, then a good one: one entry's own JSON of millions of
+    values (no body limit bounds it)."""
+    headers = [{"name": f"X-{i}", "value": "v"} for i in range(count)]
+    many = entry(BAND_EVENTS, band_event())
+    many["request"]["headers"] = many["response"]["headers"] = headers
+    return write_har(path, [many, entry(BAND_EVENTS, band_event("2"))])

@@ -158,9 +158,24 @@ def test_a_value_no_column_holds_rejects_its_exchange_and_only_it(tmp_path, monk
     assert frames["band_events"].height == 2 and frames["band_map_points"].height == 2
 
 
-def test_the_rejected_exchange_keeps_its_body_when_decoded_here(tmp_path):
-    report, frames = converted(three_runs(tmp_path, middle=entry(BAND_EVENTS_URL, band_run(BAD, 10**19))))
+@pytest.mark.parametrize("where", ["here", "in the reading process"])
+def test_the_rejected_exchange_keeps_its_body_wherever_it_was_decoded(tmp_path, monkeypatch, where):
+    if where != "here":  # the reading process decodes every device response, as when its caller is behind
+        from test_pipe import served_here
+
+        from converters.captures import pipe
+        monkeypatch.setattr(pipe, "BEHIND_BYTES", 0)
+        monkeypatch.setattr(pipeline, "read_capture_beside", served_here)
+    report, frames = converted(three_runs(tmp_path, middle=entry(BAND_EVENTS_URL, band_run(BAD, 10**19))),
+                               separate_reader=where != "here")
+    assert_rejected(report, frames, "a value that band_map_points.time (Int64) cannot hold")
     assert json.loads(frames["rejects"]["body"][0]) == band_run(BAD, 10**19)
+    long_run = band_run(BAD, 10**19)  # a body over what a reject keeps: its first MiB, and the reason says so
+    long_run["value"][0]["MapPoints"] *= 8000
+    report, frames = converted(three_runs(tmp_path, middle=entry(BAND_EVENTS_URL, long_run)),
+                               separate_reader=where != "here")
+    (reason,) = frames["rejects"]["reason"]
+    assert reason.endswith("; body cut to its first 1 MiB") and len(frames["rejects"]["body"][0]) == 1 << 20
 
 
 # --- the property: whatever fails where, every exchange is counted once and the good ones convert -----------------

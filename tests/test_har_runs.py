@@ -161,3 +161,54 @@ def test_runs_give_what_ijson_gives_for_any_har_whole_cut_off_or_damaged(har, in
     assert got == ijson_entries(reads_of(data, block))
     if damage is None:
         assert got == (har["log"]["entries"], None)
+
+
+def with_surrogates(code_points: list[int]) -> str:
+    return "".join(map(chr, code_points))
+
+
+@given(st.lists(st.one_of(st.integers(0xD800, 0xDFFF), st.sampled_from([0x61, 0x5C, 0x22, 0x1F600])), max_size=12))
+def test_lone_surrogates_read_as_replacement_characters_and_pairs_as_what_they_pair_to(code_points):
+    text = with_surrogates(code_points)
+    escaped = bytearray(json.dumps([text]).encode())  # ensure_ascii: every surrogate as its escape, as Chrome writes
+    length = len(escaped)
+    har_runs._lone_surrogates_replaced(escaped)
+    assert len(escaped) == length
+    assert json.loads(escaped) == [text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")]
+
+
+@pytest.mark.parametrize("where", [0, 1, 2])
+@pytest.mark.parametrize("surrogate", ["\\ud800", "\\udc80", "\\\\\\udfff"])
+def test_an_entry_with_a_lone_surrogate_costs_nothing_wherever_it_is(small_runs, where, surrogate):
+    entries = [{"startedDateTime": str(i), "request": {"url": f"u{i}"}} for i in range(3)]
+    entries[where]["request"]["headers"] = [{"name": "X", "value": "@S@"}]
+    data = json.dumps({"log": {"entries": entries}}).replace('"@S@"', f'"a{surrogate}b"').encode()
+    got, error = runs_entries(reads_of(data, 64))
+    assert error is None and [e["startedDateTime"] for e in got] == ["0", "1", "2"]
+    value = got[where]["request"]["headers"][0]["value"]
+    assert value == ("a\\\ufffdb" if surrogate.startswith("\\\\") else "a\ufffdb")
+
+
+@pytest.mark.parametrize("where", [0, 1, 2])
+@pytest.mark.parametrize("number", ["1" + "0" * 400, "2e999", "-1.5E+400"])
+def test_a_number_no_float_holds_in_an_entry_reads_as_null_and_costs_nothing_else(small_runs, where, number):
+    entries = [{"startedDateTime": str(i), "time": 1.5, "request": {"url": f"u{i}", "body": "1" * 400}} for i in range(3)]
+    entries[where]["time"] = "@N@"
+    data = json.dumps({"log": {"entries": entries}}).replace('"@N@"', number).encode()
+    got, error = runs_entries(reads_of(data, 64))
+    assert error is None and [e["time"] for e in got] == [None if i == where else 1.5 for i in range(3)]
+    assert all(e["request"]["body"] == "1" * 400 for e in got)  # digits in strings are text
+
+
+@pytest.mark.parametrize("where", [0, 2])
+def test_an_integer_beyond_64_bits_reads_as_the_float_orjson_makes_of_it_in_the_last_entry_too(small_runs, where):
+    entries = [{"startedDateTime": str(i), "time": 1.5, "request": {"url": f"u{i}"}} for i in range(3)]
+    entries[where]["time"] = 2**70
+    got, error = runs_entries(reads_of(json.dumps({"log": {"entries": entries}}).encode(), 64))
+    assert error is None and [e["time"] for e in got] == [float(2**70) if i == where else 1.5 for i in range(3)]
+
+
+def test_digits_in_a_string_left_open_at_the_end_of_the_text_are_no_number():
+    text = bytearray(b'[1' + b"0" * 30 + b', "abc' + b"1" * 30)
+    assert har_runs._huge_numbers_replaced(text, len(text))
+    assert text == b"[" + b"1e+30".ljust(31) + b', "abc' + b"1" * 30

@@ -158,6 +158,39 @@ def test_the_gauge_finds_the_depth_however_the_text_is_cut(value, cuts):
         assert not gauged(true_depth - 1)
 
 
+def pruned(value, limit: int, level: int = 0):
+    """`value` with every object or array that opens deeper than `limit` levels replaced by the marker."""
+    if isinstance(value, (dict, list)) and level + 1 > limit:
+        return limits.PRUNED
+    if isinstance(value, dict):
+        return {k: pruned(v, limit, level + 1) for k, v in value.items()}
+    if isinstance(value, list):
+        return [pruned(v, limit, level + 1) for v in value]
+    return value
+
+
+@settings(max_examples=EXAMPLES * 4, deadline=None)
+@given(value=json_values, limit=st.integers(1, 6), cuts=st.lists(st.integers(0, 400), max_size=12),
+       spaced=st.booleans())
+def test_the_pruner_leaves_out_what_opens_past_the_limit_however_the_text_is_cut(value, limit, cuts, spaced):
+    text = json.dumps(value, indent=1 if spaced else None).encode()
+    bounds = sorted({c % (len(text) + 1) for c in cuts} | {0, len(text)})
+    pruner = limits.DepthPruner(limit)
+    out = b"".join(pruner.feed(text[a:b]) for a, b in zip(bounds, bounds[1:]))
+    assert json.loads(out) == pruned(value, limit)
+    assert depth(json.loads(out)) <= limit and (out == text) == (pruner.pruned == 0)
+
+
+def test_a_reader_through_the_pruner_never_hands_a_parser_more_levels_than_the_limit():
+    import io
+
+    deep = b'{"log":{"pages":' + b'[{"a":' * 200_000 + b"1" + b"}]" * 200_000 + b',"entries":[{"x":"[[{{\\"}]}}'
+    reader = limits.PrunedReader(io.BytesIO(deep), 16)
+    text = b"".join(iter(lambda: reader.read(1 << 16), b""))
+    assert text == b'{"log":{"pages":' + b'[{"a":' * 7 + b'"databack: nested too deep, left out"' + b"}]" * 7 + \
+        b',"entries":[{"x":"[[{{\\"}]}}' and reader.pruner.pruned == 1
+
+
 def test_the_gauge_counts_values_outside_strings_only():
     limits.check_json(json.dumps(["a,b,c,[{"] * 9).encode(), Limits(max_json_values=10))
     with pytest.raises(LimitHit, match=r"JSON of more than 10 values \(--max-json-values\)"):
@@ -204,10 +237,37 @@ def test_a_har_body_too_long_in_base64_is_refused_before_decoding(tmp_path):
     assert report.device_responses.total() == 1
 
 
-def test_an_entry_nested_100k_levels_is_skipped_and_the_others_convert(tmp_path):
-    report, _ = converted(H.har_deep_custom(tmp_path / "deep.har", 100_000), limits.DEFAULT)
-    assert report.device_responses.total() == 2 and report.skipped_entries == {"too deep": 1}
-    assert report.error == "1 entry over a limit: HAR structure nested deeper than 1024 levels"
+TOO_DEEP = "HAR structure nested deeper than 100 levels left out (--max-depth)"
+
+
+@pytest.mark.parametrize("levels", [100, 500, 1030, 100_000])
+@pytest.mark.parametrize("where", ["first", "last"])
+def test_a_custom_field_nested_too_deep_is_left_out_and_every_entry_converts(tmp_path, levels, where):
+    """Nested past --max-depth (100 levels from the top of the file: 94 in `_custom`) in a field the exchange is not
+    read from, within orjson's reach or not, in a run or in the last entry (which the streaming parser reads)."""
+    path = H.har_deep_custom(tmp_path / "deep.har", levels, last=where == "last")
+    for jobs in (1, 2):
+        report, _ = converted(path, limits.DEFAULT, jobs=jobs)
+        assert report.device_responses.total() == 3 and report.skipped_entries == {}
+        assert (report.status, report.error) == ("partial", f"1 entry over a limit: {TOO_DEEP}")
+    report, _ = converted(path, Limits(max_depth=1000))
+    assert (report.status == "ok") == (levels < 990)
+
+
+@pytest.mark.parametrize("levels", [200, 100_000])
+@pytest.mark.parametrize("field", ["headers", "content"])
+def test_a_response_nested_too_deep_is_a_reject_with_its_body_and_the_others_convert(tmp_path, levels, field):
+    deep = entry(BAND_EVENTS_URL, band_event("0"))
+    deep["response"][field if field == "headers" else "content"] = (
+        [{"name": "X", "value": "@DEEP@"}] if field == "headers" else deep["response"]["content"] | {"_x": "@DEEP@"})
+    text = json.dumps({"log": {"entries": [entry(BAND_EVENTS_URL, band_event()), deep]}})
+    path = tmp_path / "deep.har"
+    path.write_text(text.replace('"@DEEP@"', H.nested(levels)))
+    report, tables = converted(path, limits.DEFAULT)
+    assert report.device_responses == {"band/events": 1} and report.rejects == 1
+    (reject,) = rejects(tables)
+    assert reject["reason"].endswith(TOO_DEEP) and json.loads(reject["body"]) == band_event("0")
+    assert report.error.startswith(f"1 entry over a limit: {TOO_DEEP}; 1 device response rejected")
 
 
 def test_a_deep_device_body_is_a_reject_naming_the_limit(tmp_path):
@@ -224,6 +284,30 @@ def test_a_reject_keeps_the_first_mib_of_its_body(tmp_path):
     (reject,) = rejects(tables)
     assert reject["reason"].endswith("; body cut to its first 1 MiB") and reject["body"] == "x" * (1 << 20)
     assert report.device_responses.total() == 1
+
+
+@pytest.mark.parametrize("reader", ["har", "flow"])
+def test_a_request_body_over_the_limit_is_named_where_it_is_read_and_counted_where_not(tmp_path, reader):
+    answers = "https://api.hello.is/v1/questions/save?account_question_id=7"  # its rows come from the request body
+    big = "[" + ",".join(['{"id": 1}'] * 200_000) + "]"  # 2 MiB, over the 1 MiB limit
+    if reader == "har":
+        path = write_har(tmp_path / "up.har", [entry(answers, "{}", method="POST", post=big),
+                                              entry(BAND_EVENTS_URL, band_event(), method="GET", post=big)])
+    else:
+        answer, upload = H.http_flow(answers, b"{}"), H.http_flow(BAND_EVENTS_URL, H.band_body())
+        answer.request.method = "POST"
+        for flow in (answer, upload):
+            flow.request.content = big.encode()
+        path = tmp_path / "up.flow"
+        path.write_bytes(H.dump([answer, upload]))
+    reason = "request body larger than 1 MiB (--max-body)"
+    for jobs in (1, 2):
+        report, tables = converted(path, jobs=jobs)
+        assert [r["reason"] for r in rejects(tables)] == [reason]  # the answers: rejected for the limit
+        assert report.device_responses == {"band/events": 1}  # the events, whose request body is no data: kept
+        assert report.status == "partial" and report.error == f"2 entries over a limit: {reason}"
+    inspected = inspect([Input(path, path.name, True, limits=SMALL)]).files[0]
+    assert inspected.status == "partial" and reason in inspected.error
 
 
 @pytest.mark.parametrize("levels", [150, 990, 100_000])
@@ -299,17 +383,25 @@ def test_scrub_keeps_what_comes_before_a_bogus_prefix(tmp_path):
     assert "the rest is unreadable" in report.message
 
 
-@pytest.mark.parametrize("levels", [2000, 100_000])
-def test_scrub_stops_at_structure_nested_too_deep(tmp_path, levels):
-    report = scrub_capture(H.har_deep_custom(tmp_path / "deep.har", levels), tmp_path / "copy.har")
-    assert report.status == "failed"
-    assert report.message.startswith("HAR structure nested deeper than 1024 levels before the first entry")
-
-
-@pytest.mark.parametrize("levels", [150, 600, 1000])
-def test_scrub_copies_structure_within_reach(tmp_path, levels):
-    report = scrub_capture(H.har_deep_custom(tmp_path / "deep.har", levels), tmp_path / "copy.har")
+@pytest.mark.parametrize("levels", [150, 2000, 2_000_000])  # 2,000,000 brackets: reads of 1 MiB left out whole
+def test_scrub_replaces_structure_nested_too_deep_whole_and_copies_every_entry(tmp_path, levels):
+    path = H.har_deep_custom(tmp_path / "deep.har", levels if levels < 10_000 else 1)
+    if levels >= 10_000:
+        path.write_text(path.read_text().replace(H.nested(1), "[" * levels + "]" * levels))
+    report = scrub_capture(path, tmp_path / "copy.har")
     assert report.status == "ok" and report.entries == 3
+    assert report.message == "1 value nested deeper than 100 levels replaced whole (--max-depth)"
+    assert converted(tmp_path / "copy.har", limits.DEFAULT)[0].device_responses.total() == 3
+
+
+@pytest.mark.parametrize("levels", [150, 600, 990])
+def test_scrub_copies_structure_within_a_raised_depth(tmp_path, levels):
+    path = H.har_deep_custom(tmp_path / "deep.har", levels)
+    report = scrub_capture(path, tmp_path / "copy.har", Limits(max_depth=1000))
+    assert report.status == "ok" and report.entries == 3 and report.message is None
+    original, copy = (json.loads(p.read_text())["log"]["entries"] for p in (path, tmp_path / "copy.har"))
+    assert copy[1:] == original[1:]  # (past 200 levels the policy replaces `_custom` whole: it cannot look into it)
+    assert copy[0]["_custom"] == original[0]["_custom"] or levels > 200
 
 
 def test_scrub_replaces_a_body_over_a_json_limit_whole(tmp_path):
@@ -373,13 +465,13 @@ def test_any_mix_of_hostile_entries_costs_those_entries_alone(tmp_path_factory, 
             entries.append(entry(BAND_EVENTS_URL, "[" + ",".join(["1"] * 3000) + "]"))
         else:
             e = entry(BAND_EVENTS_URL, band_event(str(i)))
-            e["_custom"] = json.loads(H.nested(200))  # a structure within orjson's reach: read, never looked at
+            e["_custom"] = json.loads(H.nested(200))  # past --max-depth: left out, and the entry converts
             entries.append(e)
     report, tables = converted(write_har(folder / "mix.har", entries), Limits(max_body=1 << 20, max_json_values=2000))
     goods = kinds.count("good") + kinds.count("deep-entry")
     assert report.device_responses.total() == goods and report.exchanges == len(kinds)
     assert report.rejects == len(kinds) - goods == len(rejects(tables))
-    assert (report.status == "partial") == (goods < len(kinds))
+    assert (report.status == "partial") == (kinds.count("good") < len(kinds))
 
 
 def test_the_readme_table_gives_every_limit_its_default_and_option():
@@ -395,7 +487,8 @@ def test_the_readme_table_gives_every_limit_its_default_and_option():
     assert rows["--max-body"] == limits.size_text(d.max_body) and rows["--max-ratio"] == str(d.max_ratio)
     assert rows["--max-depth"] == str(d.max_depth) and rows["--max-json-values"] == f"{d.max_json_values:,}"
     assert f"past its first {limits.size_text(limits.RATIO_FLOOR)}" in text
-    assert f"levels of a HAR file's own JSON | {limits.STRUCTURE_DEPTH} " in text
+    floor, cap = limits.STRUCTURE_FLOOR, limits.STRUCTURE_DEPTH
+    assert f"`--max-depth` (never fewer than {floor} levels; never more than {cap}, as deep as JSON is parsed)" in text
 
 
 @settings(max_examples=EXAMPLES, deadline=None)

@@ -197,3 +197,29 @@ def test_scrub_reads_a_pipe_once_and_refuses_a_device_in_one_line(tmp_path):
     assert json.loads((tmp_path / "copy.har").read_text())["log"]["entries"][0]["request"]["url"] == BAND_EVENTS_URL
     refused = run("scrub", "/dev/null", "-o", tmp_path / "null.har")
     assert (refused.exit_code, refused.stderr) == (2, "databack: not a file: /dev/null\n")
+
+
+def test_json_output_escapes_del_c1_and_bidi_controls_and_keeps_the_value(tmp_path):
+    url = "https://example.com/settings\x7f\x9b31m\x85\u202e/profile"  # DEL, CSI (C1 ESC [), NEL, RTL override
+    capture = write_har(tmp_path / "c\x9b2J.har", [entry(url, "x"), entry(BAND_EVENTS_URL, band_event())])
+    inspected = run("inspect", "--json", capture)
+    converted = run("convert", "--json", capture, "-o", tmp_path / "out")
+    for result in (inspected, converted):
+        assert result.exit_code == 0, result.stderr
+        assert not re.search("[\x7f-\x9f\u202e]", result.stdout + result.stderr)
+    assert "\\u009b2J.har" in converted.stdout
+    assert "/settings\\u007f\\u009b31m\\u0085\\u202e/profile" in inspected.stdout
+    assert json.loads(inspected.stdout)["files"][0]["file"] == str(capture)  # the same value, once parsed
+
+
+@given(st.text())
+def test_safe_json_is_the_same_json_value_without_terminal_controls(text):
+    import orjson
+
+    from converters.terminal import safe_json
+    try:
+        encoded = orjson.dumps({"k": [text]}).decode()
+    except orjson.JSONEncodeError:  # a lone surrogate: no UTF-8, never encoded
+        return
+    assert json.loads(safe_json(encoded)) == {"k": [text]}
+    assert not re.search("[\x00-\x1f\x7f-\x9f\u202a-\u202e]", safe_json(encoded))

@@ -201,7 +201,7 @@ def test_wants_body_reads_a_damaged_flow_dump_as_mitmproxy_does(workdir, capture
     assert partial == [without_body(item, is_device_host) for item in full]
 
 
-@few_examples  # ijson keeps the prefix of every open level: limits.GaugedReader stops it at 1024 levels
+@few_examples  # ijson keeps the prefix of every open level: limits.PrunedReader stops it at --max-depth
 @given(depth=st.integers(7_000, 9_000), closed=st.booleans())
 def test_har_reader_memory_stays_small_for_deeply_nested_entries(workdir, depth, closed):
     data = b'{"log":{"entries":[' + b"[" * depth + (b"]" * depth + b"]}}" if closed else b"")

@@ -284,3 +284,49 @@ def test_a_har_query_parameter_or_cookie_named_by_a_token_loses_its_name(tmp_pat
     assert request["url"] == f"https://x.example.com/a?{REDACTED}"
     assert request["queryString"] == [{"name": REDACTED, "value": ""}]
     assert request["cookies"] == [{"name": REDACTED, "value": REDACTED}]
+
+
+def test_a_lone_surrogate_is_copied_as_the_converter_reads_it(tmp_path):
+    from builders import BAND_EVENTS_URL, band_event, entry
+
+    har = {"log": {"entries": [entry(BAND_EVENTS_URL, band_event(), response_headers={"Date": "@S@"})]}}
+    path = tmp_path / "s.har"
+    path.write_text(json.dumps(har).replace('"@S@"', '"a\\udc80"'))
+    report = scrub_capture(path, tmp_path / "copy.har")
+    assert report.status == "ok" and report.entries == 1
+    copy = json.loads((tmp_path / "copy.har").read_text())
+    assert copy["log"]["entries"][0]["response"]["headers"][0]["value"] == "a\ufffd"
+
+
+@pytest.mark.parametrize("kind", ["zip", "tar.gz"])
+def test_scrub_of_an_archive_says_so_in_one_line_and_writes_nothing(tmp_path, kind):
+    import shutil
+
+    from typer.testing import CliRunner
+
+    from converters.cli import app
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "a.har").write_text(json.dumps({"log": {"entries": []}}))
+    archive = shutil.make_archive(str(tmp_path / "caps"), "zip" if kind == "zip" else "gztar", folder)
+    result = CliRunner().invoke(app, ["scrub", archive, "-o", str(tmp_path / "copy.har")])
+    assert result.exit_code == 1 and not (tmp_path / "copy.har").exists()
+    assert result.stderr == (f"databack: {archive}: failed: a {kind[:3]} archive: scrub copies one capture; unpack it "
+                             f"and scrub each capture in it\n  nothing written to {tmp_path / 'copy.har'}\n")
+
+
+@pytest.mark.parametrize("number", ["1" + "0" * 400, "2e999", str(2**70)])
+def test_a_number_the_parser_cannot_hold_is_copied_as_the_converter_reads_it(tmp_path, number):
+    from builders import BAND_EVENTS_URL, band_event, entry
+
+    entries = [entry(BAND_EVENTS_URL, band_event(str(i))) for i in range(3)]
+    entries[1]["time"] = "@N@"
+    entries[2]["response"]["content"]["comment"] = "1" * 30  # digits in a string stay as they are
+    path = tmp_path / "n.har"
+    path.write_text(json.dumps({"log": {"entries": entries}}).replace('"@N@"', number))
+    report = scrub_capture(path, tmp_path / "copy.har")
+    assert (report.status, report.entries) == ("ok", 3)
+    copy = json.loads((tmp_path / "copy.har").read_text())["log"]["entries"]
+    assert copy[1]["time"] == (float(2**70) if number == str(2**70) else None)
+    assert copy[2]["response"]["content"]["comment"] == "1" * 30

@@ -41,8 +41,10 @@ class Exchange:
     request_body: bytes | None
     body: bytes | None  # the response body, decoded per Content-Encoding / base64; None when not captured
     body_error: str | None = None  # why the body could not be decoded (then `body` is None)
+    request_body_error: str | None = None  # why the request body was not read, a limit (then `request_body` is None)
     error: str | None = None  # the capture's own word on why the exchange failed (mitmproxy's flow error, HAR `_error`)
     damaged: str | None = None  # what of the entry could not be read (its headers or body are then partly missing)
+    left_out: str | None = None  # a limit that left out parts of the entry that the exchange is not read from
     mime_type: str | None = None  # the body's media type as the capture gives it beside the headers (HAR's mimeType)
 
     def response_header(self, name: str) -> str | None:
@@ -83,7 +85,7 @@ class Skipped:
     one (then `reason` says why)."""
 
     source_entry: int
-    kind: str  # "tcp", "udp", "dns", …; "unreadable" (a flow), "malformed" (a HAR entry), "too deep" with a reason
+    kind: str  # "tcp", "udp", "dns", …; "unreadable" (a flow), "malformed", "too deep" (a HAR entry) with a reason
     reason: str | None = None  # why an entry that may be HTTP was not read (a limit it hit…): plain words
 
 

@@ -338,6 +338,7 @@ def _exchange(flow: http.HTTPFlow, index: int, source_file: str, wants_body: Wan
     path, _, query = request.path.partition("?")
     timestamps = (response.timestamp_end, response.timestamp_start) if response else ()
     body, body_error = _response_body(response) if response and full else (None, None)
+    request_body, request_body_error = _request_body(request) if full else (None, None)
     return Exchange(
         source_file=source_file,
         source_entry=index,
@@ -351,9 +352,10 @@ def _exchange(flow: http.HTTPFlow, index: int, source_file: str, wants_body: Wan
         status=response.status_code if response else None,
         request_headers=_headers(request.headers.fields) if full else (),
         response_headers=_headers(response.headers.fields) if response and full else (),
-        request_body=_request_body(request) if full else None,
+        request_body=request_body,
         body=body,
         body_error=body_error,
+        request_body_error=request_body_error,
         error=flow.error.msg if flow.error else None,
     )
 
@@ -366,14 +368,15 @@ def _response_body(response: http.Response) -> tuple[bytes | None, str | None]:
         return None, str(error)
 
 
-def _request_body(request: http.Request) -> bytes | None:
-    """The request body decoded per Content-Encoding, as it is where it does not decode; None over a limit."""
+def _request_body(request: http.Request) -> tuple[bytes | None, str | None]:
+    """(request body, None): the body decoded per Content-Encoding, as it is where it does not decode; (None, why)
+    over a limit."""
     try:
-        return _decoded(request)
-    except limits.LimitHit:
-        return None
+        return _decoded(request), None
+    except limits.LimitHit as hit:
+        return None, f"request {hit}"
     except ValueError:
-        return request.raw_content
+        return request.raw_content, None
 
 
 def _decoded(message: http.Message) -> bytes | None:

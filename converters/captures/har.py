@@ -26,11 +26,11 @@ import orjson
 from .. import limits
 from . import CaptureError, Exchange, Item, Skipped, WantsBody, open_capture
 from .bodies import GZIP_MAGIC, dechunk, gunzip_if_gzipped
-from .har_runs import IJSON, READ_SIZE, TooDeep, har_entries
+from .har_runs import IJSON, READ_SIZE, Pruned, har_entries
 from .sniff import BOM, JSONP, ZLIB_HEADERS, json_encoding
 
 NOT_A_HAR = "JSON but not a HAR file (no log.entries)"
-_STREAM_ERRORS = (ijson.JSONError, UnicodeDecodeError, EOFError, zlib.error, gzip.BadGzipFile, limits.LimitHit)
+_STREAM_ERRORS = (ijson.JSONError, UnicodeDecodeError, EOFError, zlib.error, gzip.BadGzipFile)
 
 
 def read_har(path: Path, source_file: str, wants_body: WantsBody | None = None) -> Iterator[Item]:
@@ -73,7 +73,7 @@ def _has_entries_array(path: Path) -> bool:
         try:
             return any(
                 prefix == "log.entries" and event == "start_array"
-                for prefix, event, _ in IJSON.parse(limits.GaugedReader(json_bytes))
+                for prefix, event, _ in IJSON.parse(limits.PrunedReader(json_bytes, limits.structure_depth()))
             )
         except _STREAM_ERRORS:
             return False
@@ -84,7 +84,7 @@ def _top_level_is_not_a_har(path: Path) -> bool:
     keys = set()
     try:
         with _json_bytes(path, None) as json_bytes:
-            for prefix, event, value in IJSON.parse(limits.GaugedReader(json_bytes)):
+            for prefix, event, value in IJSON.parse(limits.PrunedReader(json_bytes, limits.structure_depth())):
                 if prefix == "" and event == "map_key":
                     keys.add(value)
                     if value == "log":
@@ -215,9 +215,6 @@ def _is_encoding_error(error: Exception) -> bool:
 def _read_failure(error: Exception, entries_read: int) -> str:
     """Why reading stopped, in one line without the file's text (parsers quote the text around the error)."""
     reason = str(error).removeprefix("b'").replace("\\n", "\n").partition("\n")[0].rstrip(".")
-    if isinstance(error, limits.LimitHit):
-        where = f"after entry {entries_read}" if entries_read else "before the first entry"
-        return f"{error} {where}; the rest of the file is not read; {entries_read} entries read"
     if isinstance(error, EOFError) or "premature EOF" in reason or "Incomplete JSON" in reason:
         problem = "cut off"
     elif _is_encoding_error(error):
@@ -237,8 +234,16 @@ def _read_failure(error: Exception, entries_read: int) -> str:
 def _item(entry: object, index: int, source_file: str, wants_body: WantsBody | None) -> Exchange | Skipped:
     """The exchange of one HAR entry: what can be read of it, `damaged` saying what could not, where the entry is
     not as HAR has it; `Skipped(kind="malformed")` with the reason where not even its request's URL can be read."""
-    if isinstance(entry, TooDeep):
-        return Skipped(index, "too deep", limits.STRUCTURE_TOO_DEEP)
+    if isinstance(entry, Pruned):  # values nested too deep left out: said where the exchange is read from
+        item = _item(entry.entry, index, source_file, wants_body)
+        reason = limits.structure_too_deep(entry.limit)
+        if isinstance(item, Skipped):
+            return Skipped(index, "too deep", reason)
+        if entry.read:
+            item.damaged = f"{item.damaged}; {reason}" if item.damaged else reason
+        else:
+            item.left_out = reason
+        return item
     try:
         return _exchange(entry, index, source_file, wants_body)  # type: ignore[arg-type]
     except Exception:  # RecursionError, MemoryError too: this entry alone
@@ -327,6 +332,7 @@ def _exchange(entry: dict, index: int, source_file: str, wants_body: WantsBody |
     body, body_error = (None, None)
     if response and wanted:
         body, body_error = _response_body(response.get("content") or {}, response_headers)
+    request_body, request_body_error = _request_body(request.get("postData")) if wanted else (None, None)
     return Exchange(
         source_file=source_file,
         source_entry=index,
@@ -340,9 +346,10 @@ def _exchange(entry: dict, index: int, source_file: str, wants_body: WantsBody |
         status=_status(response.get("status")) if response else None,
         request_headers=_headers(raw_request_headers) if wanted else (),
         response_headers=response_headers,
-        request_body=_request_body(request.get("postData")) if wanted else None,
+        request_body=request_body,
         body=body,
         body_error=body_error,
+        request_body_error=request_body_error,
         mime_type=_mime_type(response.get("content")) if response and wanted else None,
         error=entry.get("_error") if isinstance(entry.get("_error"), str) else None,
     )
@@ -427,18 +434,19 @@ def _is_ip(host: str) -> bool:
     return True
 
 
-def _request_body(post_data: dict | None) -> bytes | None:
-    """`postData.text` as UTF-8, or the non-spec `_textBase64` decoded; None without postData or over a limit."""
+def _request_body(post_data: dict | None) -> tuple[bytes | None, str | None]:
+    """(`postData.text` as UTF-8, or the non-spec `_textBase64` decoded, None); (None, None) without postData; (None,
+    the limit) over a limit."""
     if not post_data:
-        return None
+        return None, None
     try:
         if post_data.get("text") is not None:
-            return _utf8(post_data["text"])
+            return _utf8(post_data["text"]), None
         if post_data.get("_textBase64") is not None:
-            return _base64_or_text(post_data["_textBase64"])
-    except limits.LimitHit:
-        return None
-    return None
+            return _base64_or_text(post_data["_textBase64"]), None
+    except limits.LimitHit as hit:
+        return None, f"request {hit}"
+    return None, None
 
 
 def _response_body(content: dict, response_headers: tuple[tuple[str, str], ...]) -> tuple[bytes | None, str | None]:

@@ -11,13 +11,20 @@ parses what runs cannot: the head (to find the array), the tail after the last c
 the file from a run that fails anywhere else (damaged or cut-off data, another text encoding, a lone surrogate), so
 that errors and odd values come out as ijson gives them. One difference is left: an integer beyond 64 bits, which
 ijson refuses (the file is read up to it), orjson reads as a float.
+
+Neither parser builds a level deeper than `limits.structure_depth()`: orjson is handed each run inside as many
+brackets as put the limit at its own 1024 levels, and an entry it refuses for its depth is parsed again with the
+values nested too deep left out (`limits.DepthPruner`); ijson reads through a `limits.PrunedReader`. Such an entry
+comes as `Pruned`.
 """
 
 from __future__ import annotations
 
 import io
 import json
+import math
 import re
+from dataclasses import dataclass
 from typing import Callable, Iterator
 
 import ijson
@@ -76,14 +83,16 @@ def har_entries(read: Callable[[int], bytes]) -> Iterator[object]:
         try:
             entries = data.parse_run(cut.start(1))
         except orjson.JSONDecodeError as error:
-            if _too_deep(error):  # an entry deeper than orjson goes: the others of the run parsed apart from it
+            if _too_deep(error):  # an entry nested too deep: the others of the run parsed apart from it
                 if not (yield from _apart(data, cuts, cut.start(1))):
                     break
                 searched, miscuts, relearnt = 0, 0, False
                 continue
-            if error.doc is not None and error.pos >= len(error.doc) - 1:  # a cut inside a value: on to the next one
+            if data.at_run_end(error):  # a cut inside a value: on to the next one
                 searched, miscuts = cut.end(), miscuts + 1
                 continue
+            if _lone_surrogates_replaced(data.bytes, cut.start(1)) or _huge_numbers_replaced(data.bytes, cut.start(1)):
+                continue  # parsed again
             break
         yield from entries
         data.consume(cut.start(1))
@@ -91,8 +100,37 @@ def har_entries(read: Callable[[int], bytes]) -> Iterator[object]:
     yield from _ijson_items(data, in_entries=True)
 
 
-class TooDeep:
-    """In place of an entry nested deeper than orjson parses (1024 levels), which is never built."""
+@dataclass(frozen=True, slots=True)
+class Pruned:
+    """An entry with values nested deeper than `limit` levels left out (each replaced by `limits.PRUNED`); `read`:
+    whether one was in its request or response, which the exchange is read from."""
+
+    entry: object
+    limit: int
+    read: bool
+
+    @staticmethod
+    def of(entry: object, limit: int) -> object:
+        """`entry` as it is when nothing of it was left out, else a `Pruned`."""
+        if not isinstance(entry, dict):
+            return Pruned(entry, limit, True) if _holds_marker(entry) else entry
+        read = any(_holds_marker(entry.get(key)) for key in ("request", "response"))
+        if read or any(_holds_marker(value) for key, value in entry.items() if key not in ("request", "response")):
+            return Pruned(entry, limit, read)
+        return entry
+
+
+def _holds_marker(value: object) -> bool:
+    stack = [value]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, dict):
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+        elif value == limits.PRUNED:
+            return True
+    return False
 
 
 def _too_deep(error: orjson.JSONDecodeError) -> bool:
@@ -101,8 +139,9 @@ def _too_deep(error: orjson.JSONDecodeError) -> bool:
 
 def _apart(data: _Data, cuts: re.Pattern[bytes], end: int) -> Iterator[object]:
     """The entries of the run up to the comma at `end`, which orjson refused for an entry nested too deep, parsed
-    from cut to cut, a `TooDeep` in place of each piece too deep; the bytes parsed are consumed. Returns False, with
-    the rest left, where a piece neither parses nor is too deep (a cut inside a value that goes on to `end`)."""
+    from cut to cut, each piece too deep parsed with what is nested too deep left out (`Pruned`); the bytes parsed
+    are consumed. Returns False, with the rest left, where a piece does not parse either way (a cut inside a value
+    that goes on to `end`)."""
     position = 1
     while True:
         cut = cuts.search(data.bytes, position, end)
@@ -110,17 +149,70 @@ def _apart(data: _Data, cuts: re.Pattern[bytes], end: int) -> Iterator[object]:
         try:
             entries = data.parse_run(stop)
         except orjson.JSONDecodeError as error:
-            if not _too_deep(error):
+            try:
+                entries = data.parse_pruned(stop) if _too_deep(error) else None
+            except orjson.JSONDecodeError:
+                entries = None
+            if entries is None:
                 if cut is None:
                     return False
                 position = cut.end()  # a cut inside a value
                 continue
-            entries = [TooDeep()]
         yield from entries
         data.consume(stop)
         if stop == end:
             return True
         end, position = end - stop, 1
+
+
+_SURROGATE = re.compile(rb"(?<!\\)(?:\\\\)*(\\u[dD]([89a-fA-F])[0-9a-fA-F]{2})")  # group 1: the escape
+_REPLACEMENT = rb"\ufffd"  # as long as a surrogate's escape
+
+
+def _lone_surrogates_replaced(text: bytearray, end: int = -1) -> bool:
+    """Replace each escaped lone surrogate (`\\udc80`: JavaScript strings hold them, Chrome writes them, orjson and
+    ijson refuse them) in the JSON text `text[:end]` by the escape of U+FFFD, in place: the text keeps its length.
+    Whether there was one."""
+    found = list(_SURROGATE.finditer(text, 0, len(text) if end < 0 else end))
+    lone = []
+    i = 0
+    while i < len(found):
+        high = found[i][2] in b"89abAB"
+        if high and i + 1 < len(found) and found[i + 1].start(1) == found[i].end() and found[i + 1][2] not in b"89abAB":
+            i += 2
+            continue
+        lone.append(found[i].end() - 6)
+        i += 1
+    for at in lone:
+        text[at : at + 6] = _REPLACEMENT
+    return bool(lone)
+
+
+# strings, and numbers that may be beyond a float's range (orjson refuses them) or an integer beyond 64 bits (ijson)
+_BIG_NUMBER = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|(-?[0-9]{19,}(?:\.[0-9]*)?(?:[eE][+-]?[0-9]+)?|'
+                         rb'-?[0-9]+(?:\.[0-9]*)?[eE][+-]?[0-9]{3,})|(")', re.DOTALL)  # group 2: a string left open
+
+
+def _huge_numbers_replaced(text: bytearray, end: int, start: int = 0) -> bool:
+    """In the JSON text `text[start:end]` (which begins outside a string), replace each number beyond a float's range
+    by `null`, and each integer beyond 64 bits by the float orjson reads it as, in place and padded with spaces: the
+    text keeps its length. A string that goes on past `end` ends the search. Whether a number was replaced."""
+    replaced = False
+    for match in _BIG_NUMBER.finditer(text, start, end):
+        if match.start(2) >= 0:
+            break
+        if match.start(1) < 0:
+            continue
+        number = float(match[1])
+        if math.isinf(number):
+            new = b"null"
+        elif match[1].lstrip(b"-").isdigit() and abs(int(match[1])) >= 2**63:
+            new = repr(number).encode()
+        else:
+            continue
+        text[match.start(1) : match.end(1)] = new.ljust(match.end(1) - match.start(1))
+        replaced = True
+    return replaced
 
 
 def _first_keys(entries: bytes | bytearray, known: list[bytes]) -> list[bytes]:
@@ -133,7 +225,7 @@ def _first_keys(entries: bytes | bytearray, known: list[bytes]) -> list[bytes]:
             known.append(key)
         try:
             at = _DECODER.raw_decode(text, entry.start(1))[1]
-        except ValueError:  # cut short (or damaged): the entries up to here are all there is to learn from
+        except (ValueError, RecursionError):  # cut short, damaged or too deep: all there is to learn is learnt
             break
     return known
 
@@ -147,7 +239,7 @@ def _opens_entries(head: bytes) -> bool:
     """Whether the JSON text `head` ends where the `log.entries` array opens (and not, say, in a nested "entries")."""
     last = None
     try:
-        for last in IJSON.parse(limits.GaugedReader(io.BytesIO(head))):
+        for last in IJSON.parse(limits.PrunedReader(io.BytesIO(head), limits.structure_depth())):
             pass
     except (ijson.JSONError, UnicodeDecodeError):
         pass
@@ -158,9 +250,13 @@ def _ijson_items(data: _Data, in_entries: bool) -> Iterator[object]:
     """The entries from where `data` stands, parsed by ijson: from the start of the file, or `in_entries`, from the
     `[` or `,` before the next entry."""
     if in_entries:
+        if data.ended:  # the rest of the file, from between two entries: its numbers no parser holds, as in runs
+            _huge_numbers_replaced(data.bytes, len(data.bytes))
         data.bytes[:1] = b"["
         data.bytes[:0] = _IN_LOG
-    yield from IJSON.items(limits.GaugedReader(data), ENTRY_PREFIX, use_float=True, buf_size=READ_SIZE)
+    reader = limits.PrunedReader(data, data.limit)
+    for entry in IJSON.items(reader, ENTRY_PREFIX, use_float=True, buf_size=READ_SIZE):
+        yield Pruned.of(entry, data.limit) if reader.pruner.pruned else entry
 
 
 class _Data:
@@ -169,6 +265,9 @@ class _Data:
 
     def __init__(self, read: Callable[[int], bytes]):
         self._read = read
+        self.limit = limits.structure_depth()
+        pads = 1026 - self.limit  # orjson's 1024 levels, less the run's own and the two above `log.entries`
+        self._pads = (b"[" * pads, b"]" * pads)
         self.bytes = bytearray()
         self._error: Exception | None = None
         self._ended = False
@@ -193,24 +292,47 @@ class _Data:
 
     def parse_run(self, end: int) -> list:
         """orjson's parse of the bytes up to the comma at `end`, as an array: their first byte (`[` or `,`) and the
-        comma stand in for its brackets, so nothing is copied."""
+        comma stand in for its brackets. It is parsed inside brackets that leave orjson `limit` levels of the file
+        to read (a copy, a fortieth of the parse): an entry nested deeper is refused for its depth."""
         self.bytes[0], self.bytes[end] = ord("["), ord("]")
         try:
             with memoryview(self.bytes) as view, view[: end + 1] as run:
-                return orjson.loads(run)
+                value = orjson.loads(b"".join((self._pads[0], run, self._pads[1])))
         finally:
             self.bytes[end] = ord(",")
+        for _ in self._pads[0]:
+            value = value[0]
+        return value
+
+    def at_run_end(self, error: orjson.JSONDecodeError) -> bool:
+        """Whether `parse_run` failed at the end of the run (where a run cut inside a value fails)."""
+        return error.doc is not None and error.pos >= len(error.doc) - 1 - len(self._pads[1])
+
+    def parse_pruned(self, end: int) -> list:
+        """`parse_run`'s entries with the values nested deeper than `limit` levels left out, each such entry as
+        `Pruned`."""
+        self.bytes[0], self.bytes[end] = ord("["), ord("]")
+        try:
+            pruner = limits.DepthPruner(self.limit, 2)  # the run's `[` stands for `log.entries`, 3 levels down
+            entries = orjson.loads(pruner.feed(self.bytes[: end + 1]))
+        finally:
+            self.bytes[end] = ord(",")
+        return [Pruned.of(entry, self.limit) for entry in entries]
 
     def consume(self, size: int) -> None:
         del self.bytes[:size]  # cheap: a bytearray moves its start rather than its bytes
 
     def read(self, size: int) -> bytes:
+        """What is left, then the rest of the stream, a block at a time, lone surrogates replaced (as far as a block
+        holds their escapes whole)."""
         if size == 0:  # ijson's check for bytes or text
             return b""
         if self.bytes:
-            data, self.bytes = bytes(self.bytes), bytearray()
-            return data
-        if self._error is not None:
+            data, self.bytes = self.bytes, bytearray()
+        elif self._error is not None:
             error, self._error = self._error, None
             raise error
-        return b"" if self._ended else self._read(size)
+        else:
+            data = bytearray(b"" if self._ended else self._read(size))
+        _lone_surrogates_replaced(data)
+        return bytes(data)

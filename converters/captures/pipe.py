@@ -60,8 +60,9 @@ class NotDevice:
 
 @dataclass(frozen=True, slots=True)
 class Decoded:
-    """A device response the reading process decoded: `devices.decode`'s (problem, rows), and the exchange, without
-    its bodies unless it was rejected (the reject keeps the body)."""
+    """A device response the reading process decoded: `devices.decode`'s (problem, rows), and the exchange: a
+    rejected one with its bodies; one decoded into rows with what a reject keeps of the body it read and no other
+    (should its rows fit no column, the caller rejects it after all, with that body)."""
 
     exchange: Exchange
     problem: str | None
@@ -206,7 +207,7 @@ def _serve_read(path: Path, fmt: Format, display_name: str, generic_globs: tuple
         digest = hashing.submit(sha256_or_none, path)
         for item in read_capture(path, fmt, display_name=display_name, wants_body=wanted):
             exchange = isinstance(item, Exchange)
-            if exchange and not wanted(item.host):
+            if exchange and not wanted(item.host) and not (item.damaged or item.left_out):  # counted as it is
                 not_device[item.host] += 1
                 if item.status is None:
                     no_response[no_response_reason(item.error)] += 1
@@ -278,7 +279,13 @@ def _decoded(ex: Exchange) -> Exchange | Decoded:
         problem, rows = devices.decode(ex, m)
     except Exception:
         return ex
-    return Decoded(ex if problem else replace(ex, body=None, request_body=None), problem, rows)
+    if problem:
+        return Decoded(ex, problem, rows)
+    reads = m.endpoint.reads
+    body = devices.read_body(ex, reads)  # one byte past what a reject keeps: the reject then says it is cut
+    kept = body[: limits.REJECT_BODY + 1] if body is not None else None
+    return Decoded(replace(ex, body=kept if reads == "response" else None,
+                           request_body=kept if reads == "request" else None), problem, rows)
 
 
 class _Backlog:

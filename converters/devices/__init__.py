@@ -61,7 +61,7 @@ def decode(ex: Exchange, m: Match) -> tuple[str | None, list]:
         payload = parse_query(ex.query)
     elif (body := read_body(ex, reads)) is None:
         if reads == "request":
-            return "the capture holds no request body", []
+            return ex.request_body_error or "the capture holds no request body", []
         return ex.body_error or "the capture holds no response body", []
     else:
         try:
