@@ -284,3 +284,28 @@ def test_a_har_query_parameter_or_cookie_named_by_a_token_loses_its_name(tmp_pat
     assert request["url"] == f"https://x.example.com/a?{REDACTED}"
     assert request["queryString"] == [{"name": REDACTED, "value": ""}]
     assert request["cookies"] == [{"name": REDACTED, "value": REDACTED}]
+
+
+def test_har_header_cookie_and_parameter_comments_are_scrubbed_as_free_text(tmp_path):
+    token = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJlLW9mLXRoZS10b2tlbg"
+    e = entry("https://x.example.com/a?t=1", {"ok": 1})
+    e["request"]["headers"] = [{"name": "Accept", "value": "*/*", "comment": f"secret={token[-20:]}"}]
+    e["request"]["queryString"] = [{"name": "t", "value": "1", "comment": f"Bearer {token[-24:]}"}]
+    e["request"]["cookies"] = [{"name": "c", "value": "1", "path": "/", "comment": f"logged in, {token}"}]
+    scrub_capture(write_har(tmp_path / "in.har", [e]), tmp_path / "out.har")
+    request = json.loads((tmp_path / "out.har").read_text())["log"]["entries"][0]["request"]
+    assert request["headers"] == [{"name": "Accept", "value": "*/*", "comment": f"secret={REDACTED}"}]
+    assert request["queryString"] == [{"name": "t", "value": "1", "comment": REDACTED}]  # a credential whole
+    assert request["cookies"] == [{"name": "c", "value": REDACTED, "path": "/", "comment": f"logged in, {REDACTED}"}]
+
+
+def test_a_flow_header_named_by_a_token_loses_its_name(tmp_path):
+    flow = tflow.tflow(resp=True)
+    name = b"Zk3aB9xQ1mN7pL2vR8tYwQ4eHn5"
+    flow.request.headers.fields = ((name, b"1"), (b"Accept", b"*/*"))
+    with (tmp_path / "in.flow").open("wb") as f:
+        mitmio.FlowWriter(f).add(flow)
+    assert scrub_capture(tmp_path / "in.flow", tmp_path / "out.flow").status == "ok"
+    with (tmp_path / "out.flow").open("rb") as f:
+        (copy,) = list(mitmio.FlowReader(f).stream())
+    assert copy.request.headers.fields == ((REDACTED.encode(), REDACTED.encode()), (b"Accept", b"*/*"))
