@@ -733,7 +733,7 @@ _VALUES = frozenset({"value", "Value", "val"})
 
 
 def _json_key(name: str, mode: Mode, out: dict, counter: list[int]) -> str:
-    if not is_credential_value(name, mode):
+    if not (_credential_shaped(name, mode) if len(name) <= _CACHED else is_credential_value(name, mode)):
         return name
     counter[0] += 1
     key, n = MARK, 1
@@ -774,11 +774,24 @@ def redact_string(value: str, mode: Mode = FULL, key: str | None = None, depth: 
                 return MARK
             return _dumps(redacted).decode() if counter[0] else value
     whole = FULL if mode == FULL and not _id_named(key) else STRICT
-    if is_credential_value(stripped, whole):
+    return _plain_string(value, whole) if len(value) <= _CACHED else _plain(value, whole)
+
+
+_CACHED = 256  # keys and strings up to this long are judged once each (a run's JSON repeats its keys and words)
+
+
+def _plain(value: str, mode: Mode) -> str:
+    """A string that is not JSON: a credential whole, a form, or free text."""
+    stripped = value.strip()
+    if is_credential_value(stripped, mode):
         return MARK
     if _FORM.fullmatch(stripped):
-        return redact_params(value, whole)[0]
-    return redact_text(value, whole)
+        return redact_params(value, mode)[0]
+    return redact_text(value, mode)
+
+
+_plain_string = lru_cache(maxsize=1 << 16)(_plain)
+_credential_shaped = lru_cache(maxsize=1 << 14)(is_credential_value)
 
 
 _FORM = re.compile(r"[\w.\-\[\]%$]+=[^&\s]*(?:&[\w.\-\[\]%$]+=[^&\s]*)+|[\w.\-%]+=[^&\s=]*")
