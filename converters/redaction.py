@@ -406,7 +406,7 @@ def _is_words(text: str) -> bool:
 _URL = re.compile(r"\b[A-Za-z][A-Za-z0-9+.\-]{1,15}://[^\s\"'<>`]+")
 _USERINFO = re.compile(r"(?<=//)[^/\s@?#\"'<>]+@")
 _PAIR = re.compile(
-    r"(?P<q>[\"']?)(?P<name>[A-Za-z_$@][\w.$\-\[\]]{0,63})(?P=q)(?P<sep>[ \t]*[:=][ \t]*)"
+    r"(?P<q>[\"']?)(?P<name>(?:[^\W\d]|[$@])[\w.$\-\[\]]{0,63})(?P=q)(?P<sep>[ \t]*[:=][ \t]*)"
     r"(?P<value>\"(?:[^\"\\\n]|\\.)*\"|'[^'\n]*'|(?:[^\s&;,\"'<>(){}\[\]]|[&;,](?![\w.\-\[\]%$]+=))+)"
 )
 _QUOTED = re.compile(r"'[^'\n]*'|\"(?:[^\"\\\n]|\\.)*\"")
@@ -450,7 +450,8 @@ def _pair_sub(m: re.Match) -> str:
     if inner in (MARK, SEGMENT, "") or not is_credential(m["name"], inner):
         return m.group(0)
     quote_ = value[0] if value[:1] in "\"'" and len(value) >= 2 else ""
-    return f"{m['q']}{m['name']}{m['q']}{m['sep']}{quote_}{MARK}{quote_}"
+    after = "" if quote_ else value[len(value.rstrip("&;,")):]  # `password=…; next` keeps its `;`
+    return f"{m['q']}{m['name']}{m['q']}{m['sep']}{quote_}{MARK}{quote_}{after}"
 
 
 def exception_text(error: BaseException) -> str:
@@ -967,22 +968,30 @@ _STRICT_ANCHORS = [
     "rk_test_", "pk_live_", "pk_test_", "SG.", "glpat-", "npm_", "Bearer ", "Basic ", "WRAP ", "Digest ", "OAuth ",
     "://",
 ]
+# ...and, in any case, the names of credentials that a `name=value` or `name: value` pair would carry.
+_NAME_ANCHORS = ["pass", "pwd", "secret", "token", "key", "session", "auth", "sig", "otp", "pin", "code", "cookie",
+                 "credential", "jwt", "parol", "senha", "kennwort", "пароль", "パスワード", "密码", "密碼", "비밀번호"]
 _PROVENANCE_TEXT = frozenset({"participant_id", "source_file"})
 
 
 def strict_frame(df):
     """A frame of device rows with credentials in its text columns replaced (STRICT: ids and words stay as they
-    are): device tables hold chosen fields, so this finds nothing unless a capture put a credential where data was."""
+    are; `password=…` and `"token": "…"` pairs lose their values): device tables hold chosen fields, so this finds
+    nothing unless a capture put a credential where data was."""
     import polars as pl
 
     columns = [name for name, dtype in df.schema.items() if dtype == pl.String and name not in _PROVENANCE_TEXT]
     if not columns or not df.height:
         return df
-    flagged = df.select(pl.col(columns).str.contains_any(_STRICT_ANCHORS).any()).row(0)  # one query, all columns
+    def anchored(column: pl.Expr) -> pl.Expr:
+        return column.str.contains_any(_STRICT_ANCHORS) | column.str.contains_any(_NAME_ANCHORS,
+                                                                                  ascii_case_insensitive=True)
+
+    flagged = df.select(anchored(pl.col(columns)).any()).row(0)  # one query, all columns
     for name, flag in zip(columns, flagged):
         if not flag:
             continue
-        hits = df.get_column(name).str.contains_any(_STRICT_ANCHORS).fill_null(False)
+        hits = df.select(anchored(pl.col(name)).fill_null(False)).to_series()
         found = df.get_column(name).filter(hits).unique().to_list()
         changed = {v: r for v in found if (r := redact_text(v, STRICT)) != v}
         if changed:

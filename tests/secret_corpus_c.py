@@ -85,9 +85,13 @@ KINDS = {
     "reason-i18n": "a rejected body whose wrong value is a password under a foreign key",
     "generic-i18n-keys": "a --generic response with foreign credential keys and vendor keys as values",
     "verify-call": "a one-time code posted to a verification endpoint (not a sign-in URL by its words)",
+    "device-text-pairs": "password=… and пароль: … inside a good device response's message (a table's text)",
     "email-path": "an e-mail address as a path segment (report, inspect, rejects, generic tables; scrub keeps it)",
 }
 KEPT_BY_SCRUB = {"email-path"}  # not a credential: a scrubbed copy keeps it, as it keeps a sign-in's user name
+
+
+# Numbers planted are 8 digits: a shorter one turns up in an output's timings or hashes by chance.
 
 
 class _Builder(first._Builder):
@@ -100,6 +104,9 @@ def _plant_everything(b: _Builder) -> None:  # noqa: PLR0915 (one list of planti
     p = b.plant
     # good device responses, with odd names and places around them
     header_name = p("header-name-token", token(32))
+    night = first._night(b)
+    night["message"] = ("You slept well. Wi-Fi password=" + p("device-text-pairs", human_password(21))
+                        + "; пароль: " + p("device-text-pairs", human_password(22)))
     b.add(Call("GET", "https://api.hello.is/v2/timeline/2017-03-02?ACCESS-TOKEN=" + p("casing-names", token(30))
                + "&aCCESStOKEN=" + p("casing-names", token(28)) + "&SessionID=" + p("casing-names", lower_letters(12)),
                200, [(header_name, "1"), ("Authorization", "Bearer " + token(30)),
@@ -108,7 +115,7 @@ def _plant_everything(b: _Builder) -> None:  # noqa: PLR0915 (one list of planti
                      ("Proxy-Authorization", "basic " + p("proxy-basic-lower", b64("proxy:" + human_password(1))))],
                [("Link", "<https://cdn.nightowl.test/a.js?X-Auth=" + p("bearer-other-headers", token(26))
                  + ">; rel=preload"), ("Content-Type", "application/json")],
-               response_body=json.dumps(first._night(b)).encode(),
+               response_body=json.dumps(night).encode(),
                har=lambda e: _har_comments(e, b)))
     b.add(Call("GET", "https://api.hello.is/v1/room/current", 200, [("X_API_KEY", p("casing-names", token(24)))],
                response_body=json.dumps(first._room()).encode(),
@@ -150,9 +157,9 @@ def _plant_everything(b: _Builder) -> None:  # noqa: PLR0915 (one list of planti
         "auth": p("short-lower-values", lower_letters(14)),
         "nonce": p("short-lower-values", lower_letters(12)),
         "api_key": p("short-lower-values", "hunter"),
-        "code": p("numeric-pins", "482913"),
-        "pin": p("numeric-pins", "7391"),
-        "device": {"otp": p("numeric-pins", "559012"), "firmware": "2.4.1", "serial": "SN-0042"},
+        "code": p("numeric-pins", "48291375"),
+        "pin": p("numeric-pins", "73910846"),
+        "device": {"otp": p("numeric-pins", "55901287"), "firmware": "2.4.1", "serial": "SN-0042"},
         "payload": b64(json.dumps({"session": {"refresh_token": p("json-in-base64", token(40))}})),
         "history": json.dumps([{"refresh_token": p("json-array-in-string", token(38))}]),
         jwt("as-key"): {"seen": 1},
@@ -225,7 +232,7 @@ def _plant_everything(b: _Builder) -> None:  # noqa: PLR0915 (one list of planti
                multipart.encode(), b'{"stored": 1}', content_type=f"multipart/form-data; boundary={boundary}"))
     b.add(Call("POST", "https://app.nightowl.test/api/phone/verify", 200,
                [("Content-Type", "application/json")], [("Content-Type", "application/json")],
-               json.dumps({"phone": "+15550100", "code": p("verify-call", "731904")}).encode(), b'{"ok": true}'))
+               json.dumps({"phone": "+15550100", "code": p("verify-call", "73190462")}).encode(), b'{"ok": true}'))
     # WebSockets and cookies named by a JWT
     stomp = "CONNECT\naccept-version:1.2\nlogin:carol\npasscode:" + p("websocket-protocols", human_password(19)) \
         + "\n\n\x00"

@@ -357,3 +357,16 @@ def test_a_verification_call_is_a_sign_in_call():
     assert all(redaction.is_sign_in_url(u) for u in ("app.test/api/phone/verify", "x.test/v2/mfa/challenge",
                                                       "x.test/account/two-factor", "x.test/otp"))
     assert not redaction.is_sign_in_url("api.hello.is/v2/timeline/2017-03-02")
+
+
+def test_device_text_loses_credential_pairs_and_keeps_its_words():
+    import polars as pl
+
+    df = pl.DataFrame({"message": ["You slept well.", "Wi-Fi password=Sommer2041!ab; next", "пароль: Zx81kQ2",
+                                   "Your room key is 42", "code: 404", None],
+                       "event_id": ["2519812557630091728", "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl", "a",
+                                    "b", "c", "d"]})
+    out = redaction.strict_frame(df)
+    assert out["message"].to_list() == ["You slept well.", f"Wi-Fi password={MARK}; next", f"пароль: {MARK}",
+                                        "Your room key is 42", "code: 404", None]
+    assert out["event_id"].to_list() == ["2519812557630091728", MARK, "a", "b", "c", "d"]

@@ -306,6 +306,7 @@ def test_the_third_corpus_outputs_still_hold_the_data(outputs_c):
     csv = "\n".join(outputs_c["convert --format csv"])
     assert "2519812557630091740" in csv and "firmware" in csv and "SN-0042" in csv and "2.4.1" in csv
     assert ",431," in csv or ",431\n" in csv  # the generic response's minutes
+    assert "You slept well. Wi-Fi password=REDACTED; пароль: REDACTED" in csv  # the rest of the message stays
 
 
 @pytest.mark.parametrize("capture", ["har", "flow"])
