@@ -422,6 +422,8 @@ def redact_text(text: str, mode: Mode = FULL) -> str:
     text = _USERINFO.sub(MARK + "@", text)
     text = _SCHEME_VALUE.sub(_scheme_sub, text)
     text = _XML_ELEMENT.sub(_xml_sub, text)
+    if "<" in text:
+        text = _TAG.sub(_tag_sub, text)
     text = _PAIR.sub(_pair_sub, text)
     text = _UNAMBIGUOUS_RE.sub(MARK, text)
     if mode == FULL:
@@ -438,6 +440,28 @@ def _xml_sub(m: re.Match) -> str:
     if not value.strip() or value.strip() == MARK or not is_credential(m.group(2), value.strip()):
         return m.group(0)
     return m.group(0)[: m.start(4) - m.start(0)] + MARK + m.group(0)[m.end(4) - m.start(0):]
+
+
+_TAG = re.compile(r"<[A-Za-z][\w:\-]*\s[^<>]*>")
+_ATTRIBUTE = re.compile(r"""([\w:\-]+)\s*=\s*("[^"]*"|'[^']*'|[^\s"'>]+)""")
+_LABEL_ATTRIBUTES = ("name", "id", "property", "key", "http-equiv")
+_VALUE_ATTRIBUTES = ("value", "content", "data-value")
+
+
+def _tag_sub(m: re.Match) -> str:
+    """`<input name="csrf_token" value="…">`, `<meta name="csrf-token" content="…">`: an element labelled by a
+    credential's name has its value replaced."""
+    tag = m.group(0)
+    attributes = {a.group(1).lower(): a for a in _ATTRIBUTE.finditer(tag)}
+    label = next((attributes[n].group(2).strip("\"'") for n in _LABEL_ATTRIBUTES if n in attributes), None)
+    value = next((attributes[n] for n in _VALUE_ATTRIBUTES if n in attributes), None)
+    if label is None or value is None:
+        return tag
+    inner = value.group(2).strip("\"'")
+    if inner in ("", MARK) or not is_credential(label, inner):
+        return tag
+    quote_ = value.group(2)[0] if value.group(2)[:1] in "\"'" else ""
+    return tag[: value.start(2)] + f"{quote_}{MARK}{quote_}" + tag[value.end(2):]
 
 
 def _scheme_sub(m: re.Match) -> str:

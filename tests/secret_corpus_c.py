@@ -86,6 +86,7 @@ KINDS = {
     "generic-i18n-keys": "a --generic response with foreign credential keys and vendor keys as values",
     "verify-call": "a one-time code posted to a verification endpoint (not a sign-in URL by its words)",
     "device-text-pairs": "password=… and пароль: … inside a good device response's message (a table's text)",
+    "html-hidden-inputs": "a CSRF token and an API key in an HTML page's hidden input and meta element",
     "email-path": "an e-mail address as a path segment (report, inspect, rejects, generic tables; scrub keeps it)",
 }
 KEPT_BY_SCRUB = {"email-path"}  # not a credential: a scrubbed copy keeps it, as it keeps a sign-in's user name
@@ -209,6 +210,11 @@ def _plant_everything(b: _Builder) -> None:  # noqa: PLR0915 (one list of planti
                                                                                            token(30))
                  + "&expires_in=3600"), ("Content-Location", "/x#" + p("fragment-spa-route", jwt("frag")))],
                None, b""))
+    page = (f'<html><head><meta name="csrf-token" content="{p("html-hidden-inputs", lower_letters(16))}"></head>'
+            f'<body><form><input type="hidden" name="api_key" value="{p("html-hidden-inputs", token(14))}">'
+            '<input name="q" value="sleep"></form></body></html>')
+    b.add(Call("GET", "https://app.nightowl.test/settings", 200, [], [("Content-Type", "text/html")], None,
+               page.encode(), content_type="text/html"))
     # bodies of calls that are no sign-in by their URL
     b.add(Call("POST", f"https://{GENERIC_HOST}/v3/profile/update", 200,
                [("Content-Type", "application/x-www-form-urlencoded")], [("Content-Type", "application/json")],

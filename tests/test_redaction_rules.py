@@ -370,3 +370,11 @@ def test_device_text_loses_credential_pairs_and_keeps_its_words():
     assert out["message"].to_list() == ["You slept well.", f"Wi-Fi password={MARK}; next", f"пароль: {MARK}",
                                         "Your room key is 42", "code: 404", None]
     assert out["event_id"].to_list() == ["2519812557630091728", MARK, "a", "b", "c", "d"]
+
+
+def test_an_html_element_labelled_by_a_credential_name_loses_its_value():
+    page = ('<meta name="csrf-token" content="abcdEFGH1234ijkl"><input type=hidden name=api_key value=k3jd8fh2kd9>'
+            '<input name="email" value="a@b.c"><meta property="og:title" content="Sleep"> a < b, c > d')
+    assert redaction.redact_text(page) == (
+        f'<meta name="csrf-token" content="{MARK}"><input type=hidden name=api_key value={MARK}>'
+        '<input name="email" value="a@b.c"><meta property="og:title" content="Sleep"> a < b, c > d')
