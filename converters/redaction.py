@@ -948,10 +948,28 @@ def _redact_multipart(data: bytes, content_type: str | None, kind: BodyKind) -> 
             new = MARK.encode() if is_credential_value(value, FULL) else content
         else:
             new = redact_body(content, part_type, kind)
-        if new != content:
-            pieces[i] = head + sep + new + trailing
+        new_head = _part_head(head)
+        if new != content or new_head != head:
+            pieces[i] = new_head + sep + new + trailing
             changed = True
     return delimiter.join(pieces) if changed else data
+
+
+def _part_head(head: bytes) -> bytes:
+    """A multipart part's headers: Content-Disposition and Content-Type as free text (a token as a file name), any
+    other as a header of a request (`redact_header`)."""
+    lines = head.decode("utf-8", "surrogateescape").split("\r\n")
+    for n, header in enumerate(lines):
+        name, colon, value = header.partition(":")
+        if not colon:
+            continue
+        if name.strip().lower() in ("content-disposition", "content-type"):
+            lines[n] = f"{name}:{redact_text(value, FULL)}"
+        else:
+            space = value[: len(value) - len(value.lstrip())]
+            lines[n] = f"{name}:{space}{redact_header(name, value.lstrip(), FULL)[0]}"
+    shown = "\r\n".join(lines).encode("utf-8", "surrogateescape")
+    return head if shown == head else shown
 
 
 # --- outputs: rejects, generic, provenance ----------------------------------------------------------------------

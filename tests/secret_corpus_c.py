@@ -71,7 +71,7 @@ KINDS = {
     "bearer-other-headers": "Bearer tokens in headers not about authorization (Warning, X-Forwarded-User, Link)",
     "proxy-basic-lower": "Proxy-Authorization with a lower-case basic scheme",
     "form-nested-names": "user[password], credentials.secret, auth[token] in a form body of no sign-in call",
-    "multipart-i18n": "a multipart field named Passwort, and a text part holding api_key: …",
+    "multipart-i18n": "a multipart field named Passwort, a text part holding api_key: …, a token in a part's header",
     "json-in-base64": "a token in JSON stored base64 inside a JSON string",
     "json-array-in-string": "a refresh_token in a JSON array inside a JSON string",
     "jwt-as-key": "a JWT as a JSON key and as a cookie name",
@@ -230,6 +230,7 @@ def _plant_everything(b: _Builder) -> None:  # noqa: PLR0915 (one list of planti
     multipart = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"Passwort\"\r\n\r\n"
                  f"{p('multipart-i18n', human_password(18))}\r\n"
                  f"--{boundary}\r\nContent-Disposition: form-data; name=\"config\"; filename=\"app.yaml\"\r\n"
+                 f"X-Upload-Token: {p('multipart-i18n', token(28))}\r\n"
                  "Content-Type: text/plain\r\n\r\n"
                  f"server: x\napi_key: {p('multipart-i18n', token(30))}\n"
                  f"\r\n--{boundary}--\r\n")

@@ -378,3 +378,12 @@ def test_an_html_element_labelled_by_a_credential_name_loses_its_value():
     assert redaction.redact_text(page) == (
         f'<meta name="csrf-token" content="{MARK}"><input type=hidden name=api_key value={MARK}>'
         '<input name="email" value="a@b.c"><meta property="og:title" content="Sleep"> a < b, c > d')
+
+
+def test_a_multipart_parts_headers_are_scrubbed_too():
+    jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJlLW9mLXRoZS10b2tlbg"
+    body = (f'--bb\r\nContent-Disposition: form-data; name="file"; filename="{jwt}.json"\r\n'
+            "X-Token: abcDEF123ghiJKL456mnoPQR\r\nContent-Type: application/json\r\n\r\n{}\r\n--bb--\r\n").encode()
+    assert redaction.redact_body(body, "multipart/form-data; boundary=bb", "other") == (
+        f'--bb\r\nContent-Disposition: form-data; name="file"; filename="{MARK}.json"\r\n'
+        f"X-Token: {MARK}\r\nContent-Type: application/json\r\n\r\n{{}}\r\n--bb--\r\n").encode()
