@@ -484,6 +484,9 @@ def _scrub_har_body(holder: dict, kind: BodyKind, mode: Mode, counts: Counter[st
     _scrub_other_fields(holder, _BODY_FIELDS, counts)
     _scrub_pairs(holder.get("params"), FULL, counts, "bodies", sign_in=kind == "sign-in-request")
     mime = holder.get("mimeType") if isinstance(holder.get("mimeType"), str) else None
+    if mime is not None:  # as the Content-Type header it copies
+        holder["mimeType"], what = redaction.redact_header("content-type", mime)
+        counts["headers"] += what is not None
     for key, is_base64 in (("text", holder.get("encoding") == "base64"), ("_textBase64", True)):
         text = holder.get(key)
         if not isinstance(text, str) or not text:

@@ -87,6 +87,7 @@ KINDS = {
     "verify-call": "a one-time code posted to a verification endpoint (not a sign-in URL by its words)",
     "device-text-pairs": "password=… and пароль: … inside a good device response's message (a table's text)",
     "html-hidden-inputs": "a CSRF token and an API key in an HTML page's hidden input and meta element",
+    "jwt-content-type": "a JWT as a response's media type (inspect's content type column)",
     "email-path": "an e-mail address as a path segment (report, inspect, rejects, generic tables; scrub keeps it)",
 }
 KEPT_BY_SCRUB = {"email-path"}  # not a credential: a scrubbed copy keeps it, as it keeps a sign-in's user name
@@ -215,6 +216,9 @@ def _plant_everything(b: _Builder) -> None:  # noqa: PLR0915 (one list of planti
             '<input name="q" value="sleep"></form></body></html>')
     b.add(Call("GET", "https://app.nightowl.test/settings", 200, [], [("Content-Type", "text/html")], None,
                page.encode(), content_type="text/html"))
+    media = "application/vnd." + p("jwt-content-type", jwt("media"))
+    b.add(Call("GET", "https://app.nightowl.test/api/feed", 200, [], [("Content-Type", media)], None, b"x",
+               har=lambda e: e["response"]["content"].update(mimeType=media)))
     # bodies of calls that are no sign-in by their URL
     b.add(Call("POST", f"https://{GENERIC_HOST}/v3/profile/update", 200,
                [("Content-Type", "application/x-www-form-urlencoded")], [("Content-Type", "application/json")],
