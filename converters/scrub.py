@@ -373,6 +373,7 @@ def _scrub_har_entry(entry: Any, counts: Counter[str]) -> None:
     _scrub_other_fields(entry, {"request", "response"}, counts)
     if isinstance(request, dict):
         _scrub_other_fields(request, _REQUEST_FIELDS, counts)
+        _scrub_words(request, ("method", "httpVersion"), counts)
         if isinstance(request.get("url"), str):
             request["url"] = _url(request["url"], mode, counts)
         _scrub_har_headers(request.get("headers"), mode, counts)
@@ -385,6 +386,7 @@ def _scrub_har_entry(entry: Any, counts: Counter[str]) -> None:
         counts["other"] += replaced
     if isinstance(response, dict):
         _scrub_other_fields(response, _RESPONSE_FIELDS - {"statusText"}, counts)  # the reason phrase as free text
+        _scrub_words(response, ("httpVersion",), counts)
         _scrub_har_headers(response.get("headers"), mode, counts)
         _scrub_cookies(response.get("cookies"), counts)
         if isinstance(response.get("redirectURL"), str):
@@ -394,6 +396,15 @@ def _scrub_har_entry(entry: Any, counts: Counter[str]) -> None:
     elif response is not None:
         entry["response"], replaced = redaction.redact_json(response, FULL)
         counts["other"] += replaced
+
+
+def _scrub_words(holder: dict, fields: tuple[str, ...], counts: Counter[str]) -> None:
+    """Fields that hold a word (method, HTTP version, encoding): replaced whole if the policy finds a credential."""
+    for name in fields:
+        value = holder.get(name)
+        if isinstance(value, str) and value not in ("", MARK) and redaction.redact_text(value, FULL) != value:
+            holder[name] = MARK
+            counts["other"] += 1
 
 
 def _har_route(request: Any) -> tuple[BodyKind, Mode]:
@@ -482,6 +493,7 @@ def _scrub_har_body(holder: dict, kind: BodyKind, mode: Mode, counts: Counter[st
     """A `postData` or `content`: its text (plain or base64), `_textBase64` and form `params`; other fields as
     free text."""
     _scrub_other_fields(holder, _BODY_FIELDS, counts)
+    _scrub_words(holder, ("encoding", "compression"), counts)
     _scrub_pairs(holder.get("params"), FULL, counts, "bodies", sign_in=kind == "sign-in-request")
     mime = holder.get("mimeType") if isinstance(holder.get("mimeType"), str) else None
     if mime is not None:  # as the Content-Type header it copies

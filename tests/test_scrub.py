@@ -309,3 +309,15 @@ def test_a_flow_header_named_by_a_token_loses_its_name(tmp_path):
     with (tmp_path / "out.flow").open("rb") as f:
         (copy,) = list(mitmio.FlowReader(f).stream())
     assert copy.request.headers.fields == ((REDACTED.encode(), REDACTED.encode()), (b"Accept", b"*/*"))
+
+
+def test_har_fields_that_hold_a_word_lose_a_credential_put_there(tmp_path):
+    token = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJlLW9mLXRoZS10b2tlbg"
+    e = entry("https://x.example.com/a", {"ok": 1})
+    e["request"]["httpVersion"] = f"HTTP/1.1 {token}"
+    e["response"]["httpVersion"] = "HTTP/2"
+    e["response"]["content"]["mimeType"] = f"application/json; t={token}"
+    scrub_capture(write_har(tmp_path / "in.har", [e]), tmp_path / "out.har")
+    copy = json.loads((tmp_path / "out.har").read_text())["log"]["entries"][0]
+    assert (copy["request"]["httpVersion"], copy["response"]["httpVersion"]) == (REDACTED, "HTTP/2")
+    assert copy["response"]["content"]["mimeType"] == f"application/json; t={REDACTED}"
