@@ -394,11 +394,11 @@ def _credential_after_scheme(m: re.Match) -> bool:
 
 def _is_words(text: str) -> bool:
     """Letters alone (with `_ - .` between words) that read as words: `invalid_grant`, `SLEEP_SCORE`, `invalidGrant`,
-    not `dXNlcjpwYXNz`."""
+    not `dXNlcjpwYXNz`, nor lower-case letters without vowels between their consonants (`kqzvbnmrtw`)."""
     if not _PLAIN_WORD.fullmatch(text):
         return False
     letters = sum(c.isalpha() for c in text)
-    return text.upper() == text or sum(len(w) for w in _WORDY.findall(text)) * 4 >= letters * 3
+    return text.upper() == text or _wordy(text) * 4 >= letters * 3
 
 
 # --- free text ------------------------------------------------------------------------------------------------
@@ -585,10 +585,14 @@ def _named_by(previous: str, segment: str) -> bool:
     name, value = unquote(previous), unquote(segment)
     if _NOT_WORD.sub("", name.lower()).endswith(_CODE_NAMES) and _DIGITS_CODE.fullmatch(value):
         return credential_name(name) is not None  # /verify/otp/482913, /pin/7391 (not /errorcode/4040)
-    return credential_name(name) == "strong" and _tokenish(value)
+    kind, compact = credential_name(name), _NOT_WORD.sub("", name.lower())
+    if kind == "strong" or (kind == "weak" and _OPAQUE.search(compact)):
+        return _tokenish(value) or _LONG_RUN.fullmatch(value) is not None  # /session/fizometedeburo
+    return False
 
 
 _CODE_NAMES = ("pin", "otp", "code", "passcode")
+_LONG_RUN = re.compile(r"[a-z]{12,}")  # one run of 12+ lower-case letters: a token that happens to read as words
 
 
 @lru_cache(maxsize=1 << 14)

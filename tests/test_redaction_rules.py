@@ -328,6 +328,8 @@ def test_words_that_end_or_hold_a_foreign_password_word_by_chance_are_not_creden
     ("code", "404", False),
     ("code", 482913, False),  # a JSON number under `code` is a status or error code
     ("state", "completed", False),
+    ("resetKey", "kqzvbnmrtwxp", True),  # lower-case letters alone, no vowels between: not a word
+    ("resetKey", "invalid_grant", False),
 ])
 def test_weak_names_by_their_values(name, value, expected):
     assert redaction.is_credential(name, value) is expected
@@ -339,6 +341,11 @@ def test_weak_names_by_their_values(name, value, expected):
     ("/errorcode/4040", "/errorcode/4040"),
     ("/v1/users/1234/nights", "/v1/users/1234/nights"),
     ("/v1/account/carol.diaz%40nightowl.test/devices", "/v1/account/{redacted}/devices"),
+    ("/v1/session/kqzvbnmrtw/state", "/v1/session/{redacted}/state"),
+    ("/session/fizometedeburo/x", "/session/{redacted}/x"),  # a long run after a credential's name
+    ("/v1/session/current", "/v1/session/current"),
+    ("/password/reset", "/password/reset"),
+    ("/token/refresh", "/token/refresh"),
 ])
 def test_paths_shown_lose_codes_and_email_addresses(path, shown):
     assert redaction.path(path) == shown
