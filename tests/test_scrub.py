@@ -321,3 +321,35 @@ def test_har_fields_that_hold_a_word_lose_a_credential_put_there(tmp_path):
     copy = json.loads((tmp_path / "out.har").read_text())["log"]["entries"][0]
     assert (copy["request"]["httpVersion"], copy["response"]["httpVersion"]) == (REDACTED, "HTTP/2")
     assert copy["response"]["content"]["mimeType"] == f"application/json; t={REDACTED}"
+
+
+@pytest.mark.parametrize("kind", ["zip", "tar.gz"])
+def test_an_archive_is_copied_as_a_zip_of_its_scrubbed_captures_leaving_out_what_is_no_capture(tmp_path, kind):
+    import tarfile
+    import zipfile
+
+    from typer.testing import CliRunner
+
+    from converters.cli import app
+
+    token = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJlLW9mLXRoZS10b2tlbg"
+    har = write_har(tmp_path / "sync.har", [entry(BAND_EVENTS_URL + f"&access_token={token}", band_event())])
+    (tmp_path / "notes.txt").write_text(f"password={token}")
+    archive = tmp_path / f"study.{kind}"
+    if kind == "zip":
+        with zipfile.ZipFile(archive, "w") as z:
+            z.write(har, "p07/sync.har")
+            z.write(tmp_path / "notes.txt", "p07/notes.txt")
+    else:
+        with tarfile.open(archive, "w:gz") as t:
+            t.add(har, "p07/sync.har")
+            t.add(tmp_path / "notes.txt", "p07/notes.txt")
+    result = CliRunner().invoke(app, ["scrub", str(archive), "-o", f"{tmp_path}/shared/"])
+    assert result.exit_code == 1 and result.stderr.startswith(
+        f"databack: {archive}: partial: 1 of 2 members not copied whole: p07/notes.txt (not a HAR file")
+    with zipfile.ZipFile(tmp_path / "shared" / "study.zip") as z:
+        assert z.namelist() == ["p07/sync.har"]
+        (tmp_path / "copy.har").write_bytes(z.read("p07/sync.har"))
+    assert token not in (tmp_path / "copy.har").read_text()
+    events = [conversion(path, "sync.har")[0]["band_events"][0].to_dicts() for path in (har, tmp_path / "copy.har")]
+    assert events[0] == events[1] and len(events[0]) == 1

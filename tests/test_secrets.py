@@ -13,6 +13,7 @@ import os
 import re
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 from urllib.parse import unquote_plus
 
@@ -164,6 +165,19 @@ def every_output(captures: list[str], generic: list[str], root: Path) -> dict[st
         code, stdout, stderr = invoke(["scrub", capture, "-o", f"{scrubbed}/", "--json"])
         assert code == 0, stderr
         texts[f"scrub {Path(capture).name}"] = [stdout, stderr, *capture_texts(scrubbed / Path(capture).name)]
+    archive = root / "captures.zip"  # scrubbed as an archive too: a zip of the copies
+    with zipfile.ZipFile(archive, "w") as z:
+        for capture in captures[:2]:
+            z.write(capture, f"p07/{Path(capture).name}")
+    code, stdout, stderr = invoke(["scrub", str(archive), "-o", str(root / "scrubbed-archive.zip"), "--json"])
+    assert code == 0, stderr
+    texts["scrub of an archive"] = [stdout, stderr]
+    with zipfile.ZipFile(root / "scrubbed-archive.zip") as z:
+        for name in z.namelist():
+            member = root / "from-archive" / name
+            member.parent.mkdir(parents=True, exist_ok=True)
+            member.write_bytes(z.read(name))
+            texts["scrub of an archive"] += capture_texts(member)
     out = root / "from-scrubbed"
     code, stdout, stderr = invoke(["convert", str(scrubbed), "-o", str(out), "--format", "csv", *generic, "--json",
                                    "--jobs", "1"])
