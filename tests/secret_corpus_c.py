@@ -19,25 +19,18 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 import secret_corpus as first  # noqa: E402
+import secret_corpus_b as second  # noqa: E402
 from builders import band_event  # noqa: E402
 from secret_corpus import Call, Corpus  # noqa: E402
 
 GENERIC_HOST = "data.nightowl.test"
-_RANDOM = random.Random(1818)
-_ALNUM = string.ascii_letters + string.digits
-
-
-def token(n: int = 32, alphabet: str = _ALNUM) -> str:
-    return "".join(_RANDOM.choice(alphabet) for _ in range(n))
+token, hex_token = second.token, second.hex_token  # drawn from the second corpus's generator, seeded anew in build
 
 
 def lower_letters(n: int) -> str:
     """Lower-case letters alone, pronounceable (consonant, vowel): what reads as a word to a shape rule."""
-    return "".join(_RANDOM.choice("bdfgklmnprstvz") + _RANDOM.choice("aeiou") for _ in range(n // 2))
-
-
-def hex_token(n: int) -> str:
-    return token(n, "0123456789abcdef")
+    draw = second._RANDOM.choice
+    return "".join(draw("bdfgklmnprstvz") + draw("aeiou") for _ in range(n // 2))
 
 
 def b64(data: bytes | str) -> str:
@@ -48,7 +41,7 @@ def jwt(subject: str, parts: int = 3) -> str:
     def part(data: dict) -> str:
         return base64.urlsafe_b64encode(json.dumps(data, separators=(",", ":")).encode()).decode().rstrip("=")
 
-    tail = [base64.urlsafe_b64encode(_RANDOM.randbytes(24)).decode().rstrip("=") for _ in range(parts - 2)]
+    tail = [base64.urlsafe_b64encode(second._RANDOM.randbytes(24)).decode().rstrip("=") for _ in range(parts - 2)]
     return ".".join([part({"alg": "ES256", "kid": "n1"}), part({"sub": subject, "aud": "nightowl"}), *tail])
 
 
@@ -124,7 +117,7 @@ def _plant_everything(b: _Builder) -> None:  # noqa: PLR0915 (one list of planti
                har=lambda e: e.update(_securityDetails={"protocol": "TLS 1.3",
                                                         "sessionTicket": p("har-custom-fields", token(40)),
                                                         "pinnedKey": "sha256/" + p("har-custom-fields", b64(
-                                                            _RANDOM.randbytes(32)))})))
+                                                            second._RANDOM.randbytes(32)))})))
     b.add(Call("GET", "https://prodphscus.dns-cargo.com/v1/Events?$filter=x", 200, [],
                response_body=json.dumps(band_event("2519812557630091740", calories=300)).encode()))
     # rejected device responses
@@ -169,15 +162,15 @@ def _plant_everything(b: _Builder) -> None:  # noqa: PLR0915 (one list of planti
         "notes": [
             "aws_secret_access_key = " + p("cloud-keys", token(40)),
             "DefaultEndpointsProtocol=https;AccountName=nightowl;AccountKey=" + p("cloud-keys", b64(
-                _RANDOM.randbytes(48))) + ";EndpointSuffix=core.windows.net",
+                second._RANDOM.randbytes(48))) + ";EndpointSuffix=core.windows.net",
             "https://nightowl.blob.core.windows.net/c/x.csv?sv=2022-11-02&se=2030-01-01&sp=r&sig="
-            + p("cloud-keys", b64(_RANDOM.randbytes(32)).replace("+", "%2B").replace("/", "%2F")),
+            + p("cloud-keys", b64(second._RANDOM.randbytes(32)).replace("+", "%2B").replace("/", "%2F")),
             "https://hooks.slack.com/services/T0" + p("chat-keys", token(8, string.ascii_uppercase + string.digits))
             + "/B0" + token(8, string.ascii_uppercase + string.digits) + "/" + p("chat-keys", token(24)),
             "xapp-1-A0" + p("chat-keys", token(9, string.ascii_uppercase + string.digits) + "-" + hex_token(60)),
-            "discord: " + p("chat-keys", b64(str(_RANDOM.randrange(10**17, 10**18))).rstrip("=") + "." + token(6)
+            "discord: " + p("chat-keys", b64(str(second._RANDOM.randrange(10**17, 10**18))).rstrip("=") + "." + token(6)
                             + "." + token(27)),
-            "telegram bot " + p("chat-keys", str(_RANDOM.randrange(10**8, 10**9)) + ":AA" + token(33)),
+            "telegram bot " + p("chat-keys", str(second._RANDOM.randrange(10**8, 10**9)) + ":AA" + token(33)),
             "openai " + p("vendor-prefixed", "sk-proj-" + token(48)),
             "anthropic " + p("vendor-prefixed", "sk-ant-api03-" + token(40)),
             "hf " + p("vendor-prefixed", "hf_" + token(34)),
@@ -271,8 +264,7 @@ def _har_comments(e: dict, b: _Builder) -> None:
 
 def build(folder: Path) -> Corpus:
     """Write corpus-c.har and corpus-c.flow into `folder`; returns them and the needles of every kind."""
-    global _RANDOM
-    _RANDOM = random.Random(1818)
+    second._RANDOM = random.Random(1818)
     first._RANDOM = random.Random(1919)
     b = _Builder()
     b.pages = [{"id": "page_1", "title": "https://app.nightowl.test/#/welcome?id_token="
