@@ -360,7 +360,8 @@ def merge(
 @app.command(cls=_Command, short_help="Write a copy of a capture without passwords, tokens and cookies.")
 def scrub(
     capture: Annotated[
-        Path, typer.Argument(metavar="CAPTURE", help="A HAR file or mitmproxy flow dump.", show_default=False)
+        Path, typer.Argument(metavar="CAPTURE", help="A HAR file or mitmproxy flow dump, or a zip or tar archive of "
+                             "them (copied as a zip archive).", show_default=False)
     ],
     out: Annotated[
         str,

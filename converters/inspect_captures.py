@@ -383,8 +383,13 @@ def media_type(content_type: str | None) -> str:
     INVALID if it is not a media type (so that no odd header value is ever shown)."""
     if content_type is None:
         return NONE
-    media = content_type.split(";", 1)[0].strip().lower()
-    return media if _MEDIA_TYPE.fullmatch(media) else INVALID
+    return _media(content_type.split(";", 1)[0].strip().lower())
+
+
+@lru_cache(maxsize=1 << 10)
+def _media(media: str) -> str:
+    """INVALID too for a media type that holds a credential (`application/eyJ…`): it passes the policy unchanged."""
+    return media if _MEDIA_TYPE.fullmatch(media) and redaction.redact_text(media, redaction.FULL) == media else INVALID
 
 
 # --- output --------------------------------------------------------------------------------------------------

@@ -394,11 +394,11 @@ def _credential_after_scheme(m: re.Match) -> bool:
 
 def _is_words(text: str) -> bool:
     """Letters alone (with `_ - .` between words) that read as words: `invalid_grant`, `SLEEP_SCORE`, `invalidGrant`,
-    not `dXNlcjpwYXNz`."""
+    not `dXNlcjpwYXNz`, nor lower-case letters without vowels between their consonants (`kqzvbnmrtw`)."""
     if not _PLAIN_WORD.fullmatch(text):
         return False
     letters = sum(c.isalpha() for c in text)
-    return text.upper() == text or sum(len(w) for w in _WORDY.findall(text)) * 4 >= letters * 3
+    return text.upper() == text or _wordy(text) * 4 >= letters * 3
 
 
 # --- free text ------------------------------------------------------------------------------------------------
@@ -406,7 +406,7 @@ def _is_words(text: str) -> bool:
 _URL = re.compile(r"\b[A-Za-z][A-Za-z0-9+.\-]{1,15}://[^\s\"'<>`]+")
 _USERINFO = re.compile(r"(?<=//)[^/\s@?#\"'<>]+@")
 _PAIR = re.compile(
-    r"(?P<q>[\"']?)(?P<name>[A-Za-z_$@][\w.$\-\[\]]{0,63})(?P=q)(?P<sep>[ \t]*[:=][ \t]*)"
+    r"(?P<q>[\"']?)(?P<name>(?:[^\W\d]|[$@])[\w.$\-\[\]]{0,63})(?P=q)(?P<sep>[ \t]*[:=][ \t]*)"
     r"(?P<value>\"(?:[^\"\\\n]|\\.)*\"|'[^'\n]*'|(?:[^\s&;,\"'<>(){}\[\]]|[&;,](?![\w.\-\[\]%$]+=))+)"
 )
 _QUOTED = re.compile(r"'[^'\n]*'|\"(?:[^\"\\\n]|\\.)*\"")
@@ -422,6 +422,8 @@ def redact_text(text: str, mode: Mode = FULL) -> str:
     text = _USERINFO.sub(MARK + "@", text)
     text = _SCHEME_VALUE.sub(_scheme_sub, text)
     text = _XML_ELEMENT.sub(_xml_sub, text)
+    if "<" in text:
+        text = _TAG.sub(_tag_sub, text)
     text = _PAIR.sub(_pair_sub, text)
     text = _UNAMBIGUOUS_RE.sub(MARK, text)
     if mode == FULL:
@@ -440,6 +442,28 @@ def _xml_sub(m: re.Match) -> str:
     return m.group(0)[: m.start(4) - m.start(0)] + MARK + m.group(0)[m.end(4) - m.start(0):]
 
 
+_TAG = re.compile(r"<[A-Za-z][\w:\-]*\s[^<>]*>")
+_ATTRIBUTE = re.compile(r"""([\w:\-]+)\s*=\s*("[^"]*"|'[^']*'|[^\s"'>]+)""")
+_LABEL_ATTRIBUTES = ("name", "id", "property", "key", "http-equiv")
+_VALUE_ATTRIBUTES = ("value", "content", "data-value")
+
+
+def _tag_sub(m: re.Match) -> str:
+    """`<input name="csrf_token" value="…">`, `<meta name="csrf-token" content="…">`: an element labelled by a
+    credential's name has its value replaced."""
+    tag = m.group(0)
+    attributes = {a.group(1).lower(): a for a in _ATTRIBUTE.finditer(tag)}
+    label = next((attributes[n].group(2).strip("\"'") for n in _LABEL_ATTRIBUTES if n in attributes), None)
+    value = next((attributes[n] for n in _VALUE_ATTRIBUTES if n in attributes), None)
+    if label is None or value is None:
+        return tag
+    inner = value.group(2).strip("\"'")
+    if inner in ("", MARK) or not is_credential(label, inner):
+        return tag
+    quote_ = value.group(2)[0] if value.group(2)[:1] in "\"'" else ""
+    return tag[: value.start(2)] + f"{quote_}{MARK}{quote_}" + tag[value.end(2):]
+
+
 def _scheme_sub(m: re.Match) -> str:
     return m.group(0)[: m.start(2) - m.start(0)] + MARK if _credential_after_scheme(m) else m.group(0)
 
@@ -450,7 +474,8 @@ def _pair_sub(m: re.Match) -> str:
     if inner in (MARK, SEGMENT, "") or not is_credential(m["name"], inner):
         return m.group(0)
     quote_ = value[0] if value[:1] in "\"'" and len(value) >= 2 else ""
-    return f"{m['q']}{m['name']}{m['q']}{m['sep']}{quote_}{MARK}{quote_}"
+    after = "" if quote_ else value[len(value.rstrip("&;,")):]  # `password=…; next` keeps its `;`
+    return f"{m['q']}{m['name']}{m['q']}{m['sep']}{quote_}{MARK}{quote_}{after}"
 
 
 def exception_text(error: BaseException) -> str:
@@ -560,10 +585,14 @@ def _named_by(previous: str, segment: str) -> bool:
     name, value = unquote(previous), unquote(segment)
     if _NOT_WORD.sub("", name.lower()).endswith(_CODE_NAMES) and _DIGITS_CODE.fullmatch(value):
         return credential_name(name) is not None  # /verify/otp/482913, /pin/7391 (not /errorcode/4040)
-    return credential_name(name) == "strong" and _tokenish(value)
+    kind, compact = credential_name(name), _NOT_WORD.sub("", name.lower())
+    if kind == "strong" or (kind == "weak" and _OPAQUE.search(compact)):
+        return _tokenish(value) or _LONG_RUN.fullmatch(value) is not None  # /session/fizometedeburo
+    return False
 
 
 _CODE_NAMES = ("pin", "otp", "code", "passcode")
+_LONG_RUN = re.compile(r"[a-z]{12,}")  # one run of 12+ lower-case letters: a token that happens to read as words
 
 
 @lru_cache(maxsize=1 << 14)
@@ -733,7 +762,7 @@ _VALUES = frozenset({"value", "Value", "val"})
 
 
 def _json_key(name: str, mode: Mode, out: dict, counter: list[int]) -> str:
-    if not is_credential_value(name, mode):
+    if not (_credential_shaped(name, mode) if len(name) <= _CACHED else is_credential_value(name, mode)):
         return name
     counter[0] += 1
     key, n = MARK, 1
@@ -774,11 +803,24 @@ def redact_string(value: str, mode: Mode = FULL, key: str | None = None, depth: 
                 return MARK
             return _dumps(redacted).decode() if counter[0] else value
     whole = FULL if mode == FULL and not _id_named(key) else STRICT
-    if is_credential_value(stripped, whole):
+    return _plain_string(value, whole) if len(value) <= _CACHED else _plain(value, whole)
+
+
+_CACHED = 256  # keys and strings up to this long are judged once each (a run's JSON repeats its keys and words)
+
+
+def _plain(value: str, mode: Mode) -> str:
+    """A string that is not JSON: a credential whole, a form, or free text."""
+    stripped = value.strip()
+    if is_credential_value(stripped, mode):
         return MARK
     if _FORM.fullmatch(stripped):
-        return redact_params(value, whole)[0]
-    return redact_text(value, whole)
+        return redact_params(value, mode)[0]
+    return redact_text(value, mode)
+
+
+_plain_string = lru_cache(maxsize=1 << 16)(_plain)
+_credential_shaped = lru_cache(maxsize=1 << 14)(is_credential_value)
 
 
 _FORM = re.compile(r"[\w.\-\[\]%$]+=[^&\s]*(?:&[\w.\-\[\]%$]+=[^&\s]*)+|[\w.\-%]+=[^&\s=]*")
@@ -910,10 +952,28 @@ def _redact_multipart(data: bytes, content_type: str | None, kind: BodyKind) -> 
             new = MARK.encode() if is_credential_value(value, FULL) else content
         else:
             new = redact_body(content, part_type, kind)
-        if new != content:
-            pieces[i] = head + sep + new + trailing
+        new_head = _part_head(head)
+        if new != content or new_head != head:
+            pieces[i] = new_head + sep + new + trailing
             changed = True
     return delimiter.join(pieces) if changed else data
+
+
+def _part_head(head: bytes) -> bytes:
+    """A multipart part's headers: Content-Disposition and Content-Type as free text (a token as a file name), any
+    other as a header of a request (`redact_header`)."""
+    lines = head.decode("utf-8", "surrogateescape").split("\r\n")
+    for n, header in enumerate(lines):
+        name, colon, value = header.partition(":")
+        if not colon:
+            continue
+        if name.strip().lower() in ("content-disposition", "content-type"):
+            lines[n] = f"{name}:{redact_text(value, FULL)}"
+        else:
+            space = value[: len(value) - len(value.lstrip())]
+            lines[n] = f"{name}:{space}{redact_header(name, value.lstrip(), FULL)[0]}"
+    shown = "\r\n".join(lines).encode("utf-8", "surrogateescape")
+    return head if shown == head else shown
 
 
 # --- outputs: rejects, generic, provenance ----------------------------------------------------------------------
@@ -954,22 +1014,30 @@ _STRICT_ANCHORS = [
     "rk_test_", "pk_live_", "pk_test_", "SG.", "glpat-", "npm_", "Bearer ", "Basic ", "WRAP ", "Digest ", "OAuth ",
     "://",
 ]
+# ...and, in any case, the names of credentials that a `name=value` or `name: value` pair would carry.
+_NAME_ANCHORS = ["pass", "pwd", "secret", "token", "key", "session", "auth", "sig", "otp", "pin", "code", "cookie",
+                 "credential", "jwt", "parol", "senha", "kennwort", "пароль", "パスワード", "密码", "密碼", "비밀번호"]
 _PROVENANCE_TEXT = frozenset({"participant_id", "source_file"})
 
 
 def strict_frame(df):
     """A frame of device rows with credentials in its text columns replaced (STRICT: ids and words stay as they
-    are): device tables hold chosen fields, so this finds nothing unless a capture put a credential where data was."""
+    are; `password=…` and `"token": "…"` pairs lose their values): device tables hold chosen fields, so this finds
+    nothing unless a capture put a credential where data was."""
     import polars as pl
 
     columns = [name for name, dtype in df.schema.items() if dtype == pl.String and name not in _PROVENANCE_TEXT]
     if not columns or not df.height:
         return df
-    flagged = df.select(pl.col(columns).str.contains_any(_STRICT_ANCHORS).any()).row(0)  # one query, all columns
+    def anchored(column: pl.Expr) -> pl.Expr:
+        return column.str.contains_any(_STRICT_ANCHORS) | column.str.contains_any(_NAME_ANCHORS,
+                                                                                  ascii_case_insensitive=True)
+
+    flagged = df.select(anchored(pl.col(columns)).any()).row(0)  # one query, all columns
     for name, flag in zip(columns, flagged):
         if not flag:
             continue
-        hits = df.get_column(name).str.contains_any(_STRICT_ANCHORS).fill_null(False)
+        hits = df.select(anchored(pl.col(name)).fill_null(False)).to_series()
         found = df.get_column(name).filter(hits).unique().to_list()
         changed = {v: r for v in found if (r := redact_text(v, STRICT)) != v}
         if changed:

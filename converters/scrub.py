@@ -23,6 +23,7 @@ from __future__ import annotations
 import base64
 import gzip
 import os
+import re
 import zlib
 from collections import Counter
 from dataclasses import dataclass, field
@@ -37,6 +38,7 @@ from ijson.common import ObjectBuilder
 from . import devices, limits, redaction
 from .atomic import atomic_path
 from .captures import Format, detect_format
+from .captures.archives import archive_kind
 from .captures.bodies import GZIP_MAGIC, dechunk
 from .captures.flow import _decoded, _open_dump, flow_failure, read_dump
 from .captures.flow import _read_failure as _flow_failure
@@ -60,7 +62,7 @@ class ScrubReport:
 
     status: Literal["ok", "partial", "failed"] = "ok"
     message: Safe | None = None  # why the copy is partial or was not written; no secrets
-    format: Format | None = None
+    format: Format | Literal["archive"] | None = None
     entries: int = 0  # HAR entries or flows written
     counts: Counter[str] = field(default_factory=Counter)  # what was replaced: headers, cookies, urls, bodies, other
 
@@ -74,11 +76,15 @@ KINDS = ("headers", "cookies", "urls", "bodies", "other")
 
 
 def output_path(capture: Path, out: str) -> Path:
-    """Where `scrub CAPTURE -o OUT` writes: into OUT when it is a folder (existing, or written with a trailing `/`),
-    else to OUT; missing folders on the way are created. Raises OSError naming the path that cannot be made."""
+    """Where `scrub CAPTURE -o OUT` writes: into OUT when it is a folder (existing, or written with a trailing `/`;
+    a tar archive's copy, a zip archive, named `….zip`), else to OUT; missing folders on the way are created.
+    Raises OSError naming the path that cannot be made."""
     target = Path(out)
     if out.endswith(("/", os.sep)) or target.is_dir():
-        target = target / capture.name
+        name = capture.name
+        if capture.is_file() and (kind := archive_kind(capture)) is not None and kind[0] == "tar":
+            name = _TAR_SUFFIX.sub("", name) + ".zip"
+        target = target / name
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
     except OSError as error:
@@ -86,8 +92,12 @@ def output_path(capture: Path, out: str) -> Path:
     return target
 
 
+_TAR_SUFFIX = re.compile(r"(\.tar)?(\.(gz|tgz|bz2|tbz2?|xz|txz))?$", re.IGNORECASE)
+
+
 def scrub_capture(src: Path, dst: Path, budget: limits.Limits | None = None) -> ScrubReport:
-    """Write `src` (HAR, possibly gzip/zlib-compressed, or mitmproxy dump) to `dst` with its secrets replaced.
+    """Write `src` (HAR, possibly gzip/zlib-compressed, or mitmproxy dump; or a zip or tar archive of them, copied
+    as a zip archive of its captures) to `dst` with its secrets replaced.
 
     A HAR is written as plain JSON, a dump uncompressed. `dst` is replaced atomically and only if something could be
     read; when the input is cut off or damaged, everything before the damage is written and the status is "partial".
@@ -102,6 +112,8 @@ def _scrub_capture(src: Path, dst: Path) -> ScrubReport:
     try:
         if dst.exists() and dst.samefile(src):
             return _failed("the output is the input file; choose another output path")
+        if (kind := archive_kind(src)) is not None:
+            return _scrub_archive(src, kind, dst)
         fmt = detect_format(src)
     except OSError as error:
         return _failed(f"cannot read the file: {error.strerror or error}")
@@ -136,6 +148,68 @@ def _not_a_capture(src: Path) -> str:
     if kind is not None:
         return f"a {kind[0]} archive: scrub copies one capture; unpack it and scrub each capture in it"
     return "not a HAR file or a mitmproxy flow dump"
+
+
+def _scrub_archive(src: Path, kind: tuple, dst: Path) -> ScrubReport:
+    """A zip or tar archive (as convert reads them) written as a zip archive of its captures, each scrubbed, under
+    the same names; a member that is no capture, or cannot be read, is left out (the copy is then partial) and
+    named in the message, as nothing of it can be known to be safe."""
+    from .captures.archives import ArchiveError, members
+
+    report = ScrubReport(format="archive")
+    try:
+        found = members(src, kind, limits.current())
+    except ArchiveError as error:
+        return _failed(str(error))
+    left_out: list[str] = []
+    try:
+        _copy_members(found, dst, left_out, report)
+    except _NothingReadable:
+        return _failed("no member could be copied: " + "; ".join(left_out[:5]) if left_out else "an empty archive")
+    except OSError as error:
+        return _failed(f"cannot read or write: {error.strerror or error}", "archive")
+    if left_out:
+        report.status = "partial"
+        report.message = redaction.message(f"{len(left_out)} of {len(found)} members not copied whole: "
+                                           + "; ".join(left_out[:5]) + ("; …" if len(left_out) > 5 else ""))
+    return report
+
+
+def _copy_members(found: list, dst: Path, left_out: list[str], report: ScrubReport) -> None:
+    """Each capture of `found` scrubbed into the zip archive `dst` (written whole or not at all)."""
+    import shutil
+    import tempfile
+    import zipfile
+
+    from .captures.archives import ArchiveMember
+
+    with tempfile.TemporaryDirectory(prefix="databack-scrub-") as work, atomic_path(dst) as temp:
+        with zipfile.ZipFile(temp, "w", zipfile.ZIP_DEFLATED) as archive:
+            for member in found:
+                if not isinstance(member, ArchiveMember):
+                    left_out.append(f"{member.name} ({member.reason})")
+                    continue
+                spooled, copy = Path(work) / "member", Path(work) / "copy"
+                try:
+                    with member.open() as data, open(spooled, "wb") as out:
+                        shutil.copyfileobj(data, out)
+                except OSError as error:
+                    left_out.append(f"{member.name} (cannot read it: {error.strerror or error})")
+                    continue
+                if archive_kind(spooled) is not None:
+                    left_out.append(f"{member.name} (an archive in an archive: not read)")
+                    continue
+                scrubbed = _scrub_capture(spooled, copy)
+                if scrubbed.status == "failed":
+                    left_out.append(f"{member.name} ({scrubbed.message})")
+                    continue
+                archive.write(copy, member.name)
+                report.entries += scrubbed.entries
+                report.counts.update(scrubbed.counts)
+                if scrubbed.status == "partial":
+                    left_out.append(f"{member.name}: partial ({scrubbed.message})")
+        if not archive.namelist():
+            raise _NothingReadable
 
 
 def _failed(message: str, fmt: Format | None = None) -> ScrubReport:
@@ -412,6 +486,7 @@ def _scrub_har_entry(entry: Any, counts: Counter[str]) -> None:
     _scrub_other_fields(entry, {"request", "response"}, counts)
     if isinstance(request, dict):
         _scrub_other_fields(request, _REQUEST_FIELDS, counts)
+        _scrub_words(request, ("method", "httpVersion"), counts)
         if isinstance(request.get("url"), str):
             request["url"] = _url(request["url"], mode, counts)
         _scrub_har_headers(request.get("headers"), mode, counts)
@@ -424,6 +499,7 @@ def _scrub_har_entry(entry: Any, counts: Counter[str]) -> None:
         counts["other"] += replaced
     if isinstance(response, dict):
         _scrub_other_fields(response, _RESPONSE_FIELDS - {"statusText"}, counts)  # the reason phrase as free text
+        _scrub_words(response, ("httpVersion",), counts)
         _scrub_har_headers(response.get("headers"), mode, counts)
         _scrub_cookies(response.get("cookies"), counts)
         if isinstance(response.get("redirectURL"), str):
@@ -433,6 +509,15 @@ def _scrub_har_entry(entry: Any, counts: Counter[str]) -> None:
     elif response is not None:
         entry["response"], replaced = redaction.redact_json(response, FULL)
         counts["other"] += replaced
+
+
+def _scrub_words(holder: dict, fields: tuple[str, ...], counts: Counter[str]) -> None:
+    """Fields that hold a word (method, HTTP version, encoding): replaced whole if the policy finds a credential."""
+    for name in fields:
+        value = holder.get(name)
+        if isinstance(value, str) and value not in ("", MARK) and redaction.redact_text(value, FULL) != value:
+            holder[name] = MARK
+            counts["other"] += 1
 
 
 def _har_route(request: Any) -> tuple[BodyKind, Mode]:
@@ -521,8 +606,12 @@ def _scrub_har_body(holder: dict, kind: BodyKind, mode: Mode, counts: Counter[st
     """A `postData` or `content`: its text (plain or base64), `_textBase64` and form `params`; other fields as
     free text."""
     _scrub_other_fields(holder, _BODY_FIELDS, counts)
+    _scrub_words(holder, ("encoding", "compression"), counts)
     _scrub_pairs(holder.get("params"), FULL, counts, "bodies", sign_in=kind == "sign-in-request")
     mime = holder.get("mimeType") if isinstance(holder.get("mimeType"), str) else None
+    if mime is not None:  # as the Content-Type header it copies
+        holder["mimeType"], what = redaction.redact_header("content-type", mime)
+        counts["headers"] += what is not None
     for key, is_base64 in (("text", holder.get("encoding") == "base64"), ("_textBase64", True)):
         text = holder.get(key)
         if not isinstance(text, str) or not text:

@@ -19,25 +19,18 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 import secret_corpus as first  # noqa: E402
+import secret_corpus_b as second  # noqa: E402
 from builders import band_event  # noqa: E402
 from secret_corpus import Call, Corpus  # noqa: E402
 
 GENERIC_HOST = "data.nightowl.test"
-_RANDOM = random.Random(1818)
-_ALNUM = string.ascii_letters + string.digits
-
-
-def token(n: int = 32, alphabet: str = _ALNUM) -> str:
-    return "".join(_RANDOM.choice(alphabet) for _ in range(n))
+token, hex_token = second.token, second.hex_token  # drawn from the second corpus's generator, seeded anew in build
 
 
 def lower_letters(n: int) -> str:
     """Lower-case letters alone, pronounceable (consonant, vowel): what reads as a word to a shape rule."""
-    return "".join(_RANDOM.choice("bdfgklmnprstvz") + _RANDOM.choice("aeiou") for _ in range(n // 2))
-
-
-def hex_token(n: int) -> str:
-    return token(n, "0123456789abcdef")
+    draw = second._RANDOM.choice
+    return "".join(draw("bdfgklmnprstvz") + draw("aeiou") for _ in range(n // 2))
 
 
 def b64(data: bytes | str) -> str:
@@ -48,7 +41,7 @@ def jwt(subject: str, parts: int = 3) -> str:
     def part(data: dict) -> str:
         return base64.urlsafe_b64encode(json.dumps(data, separators=(",", ":")).encode()).decode().rstrip("=")
 
-    tail = [base64.urlsafe_b64encode(_RANDOM.randbytes(24)).decode().rstrip("=") for _ in range(parts - 2)]
+    tail = [base64.urlsafe_b64encode(second._RANDOM.randbytes(24)).decode().rstrip("=") for _ in range(parts - 2)]
     return ".".join([part({"alg": "ES256", "kid": "n1"}), part({"sub": subject, "aud": "nightowl"}), *tail])
 
 
@@ -71,7 +64,7 @@ KINDS = {
     "bearer-other-headers": "Bearer tokens in headers not about authorization (Warning, X-Forwarded-User, Link)",
     "proxy-basic-lower": "Proxy-Authorization with a lower-case basic scheme",
     "form-nested-names": "user[password], credentials.secret, auth[token] in a form body of no sign-in call",
-    "multipart-i18n": "a multipart field named Passwort, and a text part holding api_key: …",
+    "multipart-i18n": "a multipart field named Passwort, a text part holding api_key: …, a token in a part's header",
     "json-in-base64": "a token in JSON stored base64 inside a JSON string",
     "json-array-in-string": "a refresh_token in a JSON array inside a JSON string",
     "jwt-as-key": "a JWT as a JSON key and as a cookie name",
@@ -85,9 +78,15 @@ KINDS = {
     "reason-i18n": "a rejected body whose wrong value is a password under a foreign key",
     "generic-i18n-keys": "a --generic response with foreign credential keys and vendor keys as values",
     "verify-call": "a one-time code posted to a verification endpoint (not a sign-in URL by its words)",
+    "device-text-pairs": "password=… and пароль: … inside a good device response's message (a table's text)",
+    "html-hidden-inputs": "a CSRF token and an API key in an HTML page's hidden input and meta element",
+    "jwt-content-type": "a JWT as a response's media type (inspect's content type column)",
     "email-path": "an e-mail address as a path segment (report, inspect, rejects, generic tables; scrub keeps it)",
 }
 KEPT_BY_SCRUB = {"email-path"}  # not a credential: a scrubbed copy keeps it, as it keeps a sign-in's user name
+
+
+# Numbers planted are 8 digits: a shorter one turns up in an output's timings or hashes by chance.
 
 
 class _Builder(first._Builder):
@@ -100,6 +99,9 @@ def _plant_everything(b: _Builder) -> None:  # noqa: PLR0915 (one list of planti
     p = b.plant
     # good device responses, with odd names and places around them
     header_name = p("header-name-token", token(32))
+    night = first._night(b)
+    night["message"] = ("You slept well. Wi-Fi password=" + p("device-text-pairs", human_password(21))
+                        + "; пароль: " + p("device-text-pairs", human_password(22)))
     b.add(Call("GET", "https://api.hello.is/v2/timeline/2017-03-02?ACCESS-TOKEN=" + p("casing-names", token(30))
                + "&aCCESStOKEN=" + p("casing-names", token(28)) + "&SessionID=" + p("casing-names", lower_letters(12)),
                200, [(header_name, "1"), ("Authorization", "Bearer " + token(30)),
@@ -108,14 +110,14 @@ def _plant_everything(b: _Builder) -> None:  # noqa: PLR0915 (one list of planti
                      ("Proxy-Authorization", "basic " + p("proxy-basic-lower", b64("proxy:" + human_password(1))))],
                [("Link", "<https://cdn.nightowl.test/a.js?X-Auth=" + p("bearer-other-headers", token(26))
                  + ">; rel=preload"), ("Content-Type", "application/json")],
-               response_body=json.dumps(first._night(b)).encode(),
+               response_body=json.dumps(night).encode(),
                har=lambda e: _har_comments(e, b)))
     b.add(Call("GET", "https://api.hello.is/v1/room/current", 200, [("X_API_KEY", p("casing-names", token(24)))],
                response_body=json.dumps(first._room()).encode(),
                har=lambda e: e.update(_securityDetails={"protocol": "TLS 1.3",
                                                         "sessionTicket": p("har-custom-fields", token(40)),
                                                         "pinnedKey": "sha256/" + p("har-custom-fields", b64(
-                                                            _RANDOM.randbytes(32)))})))
+                                                            second._RANDOM.randbytes(32)))})))
     b.add(Call("GET", "https://prodphscus.dns-cargo.com/v1/Events?$filter=x", 200, [],
                response_body=json.dumps(band_event("2519812557630091740", calories=300)).encode()))
     # rejected device responses
@@ -150,9 +152,9 @@ def _plant_everything(b: _Builder) -> None:  # noqa: PLR0915 (one list of planti
         "auth": p("short-lower-values", lower_letters(14)),
         "nonce": p("short-lower-values", lower_letters(12)),
         "api_key": p("short-lower-values", "hunter"),
-        "code": p("numeric-pins", "482913"),
-        "pin": p("numeric-pins", "7391"),
-        "device": {"otp": p("numeric-pins", "559012"), "firmware": "2.4.1", "serial": "SN-0042"},
+        "code": p("numeric-pins", "48291375"),
+        "pin": p("numeric-pins", "73910846"),
+        "device": {"otp": p("numeric-pins", "55901287"), "firmware": "2.4.1", "serial": "SN-0042"},
         "payload": b64(json.dumps({"session": {"refresh_token": p("json-in-base64", token(40))}})),
         "history": json.dumps([{"refresh_token": p("json-array-in-string", token(38))}]),
         jwt("as-key"): {"seen": 1},
@@ -160,15 +162,15 @@ def _plant_everything(b: _Builder) -> None:  # noqa: PLR0915 (one list of planti
         "notes": [
             "aws_secret_access_key = " + p("cloud-keys", token(40)),
             "DefaultEndpointsProtocol=https;AccountName=nightowl;AccountKey=" + p("cloud-keys", b64(
-                _RANDOM.randbytes(48))) + ";EndpointSuffix=core.windows.net",
+                second._RANDOM.randbytes(48))) + ";EndpointSuffix=core.windows.net",
             "https://nightowl.blob.core.windows.net/c/x.csv?sv=2022-11-02&se=2030-01-01&sp=r&sig="
-            + p("cloud-keys", b64(_RANDOM.randbytes(32)).replace("+", "%2B").replace("/", "%2F")),
+            + p("cloud-keys", b64(second._RANDOM.randbytes(32)).replace("+", "%2B").replace("/", "%2F")),
             "https://hooks.slack.com/services/T0" + p("chat-keys", token(8, string.ascii_uppercase + string.digits))
             + "/B0" + token(8, string.ascii_uppercase + string.digits) + "/" + p("chat-keys", token(24)),
             "xapp-1-A0" + p("chat-keys", token(9, string.ascii_uppercase + string.digits) + "-" + hex_token(60)),
-            "discord: " + p("chat-keys", b64(str(_RANDOM.randrange(10**17, 10**18))).rstrip("=") + "." + token(6)
+            "discord: " + p("chat-keys", b64(str(second._RANDOM.randrange(10**17, 10**18))).rstrip("=") + "." + token(6)
                             + "." + token(27)),
-            "telegram bot " + p("chat-keys", str(_RANDOM.randrange(10**8, 10**9)) + ":AA" + token(33)),
+            "telegram bot " + p("chat-keys", str(second._RANDOM.randrange(10**8, 10**9)) + ":AA" + token(33)),
             "openai " + p("vendor-prefixed", "sk-proj-" + token(48)),
             "anthropic " + p("vendor-prefixed", "sk-ant-api03-" + token(40)),
             "hf " + p("vendor-prefixed", "hf_" + token(34)),
@@ -202,6 +204,14 @@ def _plant_everything(b: _Builder) -> None:  # noqa: PLR0915 (one list of planti
                                                                                            token(30))
                  + "&expires_in=3600"), ("Content-Location", "/x#" + p("fragment-spa-route", jwt("frag")))],
                None, b""))
+    page = (f'<html><head><meta name="csrf-token" content="{p("html-hidden-inputs", lower_letters(16))}"></head>'
+            f'<body><form><input type="hidden" name="api_key" value="{p("html-hidden-inputs", token(14))}">'
+            '<input name="q" value="sleep"></form></body></html>')
+    b.add(Call("GET", "https://app.nightowl.test/settings", 200, [], [("Content-Type", "text/html")], None,
+               page.encode(), content_type="text/html"))
+    media = "application/vnd." + p("jwt-content-type", jwt("media"))
+    b.add(Call("GET", "https://app.nightowl.test/api/feed", 200, [], [("Content-Type", media)], None, b"x",
+               har=lambda e: e["response"]["content"].update(mimeType=media)))
     # bodies of calls that are no sign-in by their URL
     b.add(Call("POST", f"https://{GENERIC_HOST}/v3/profile/update", 200,
                [("Content-Type", "application/x-www-form-urlencoded")], [("Content-Type", "application/json")],
@@ -217,6 +227,7 @@ def _plant_everything(b: _Builder) -> None:  # noqa: PLR0915 (one list of planti
     multipart = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"Passwort\"\r\n\r\n"
                  f"{p('multipart-i18n', human_password(18))}\r\n"
                  f"--{boundary}\r\nContent-Disposition: form-data; name=\"config\"; filename=\"app.yaml\"\r\n"
+                 f"X-Upload-Token: {p('multipart-i18n', token(28))}\r\n"
                  "Content-Type: text/plain\r\n\r\n"
                  f"server: x\napi_key: {p('multipart-i18n', token(30))}\n"
                  f"\r\n--{boundary}--\r\n")
@@ -225,7 +236,7 @@ def _plant_everything(b: _Builder) -> None:  # noqa: PLR0915 (one list of planti
                multipart.encode(), b'{"stored": 1}', content_type=f"multipart/form-data; boundary={boundary}"))
     b.add(Call("POST", "https://app.nightowl.test/api/phone/verify", 200,
                [("Content-Type", "application/json")], [("Content-Type", "application/json")],
-               json.dumps({"phone": "+15550100", "code": p("verify-call", "731904")}).encode(), b'{"ok": true}'))
+               json.dumps({"phone": "+15550100", "code": p("verify-call", "73190462")}).encode(), b'{"ok": true}'))
     # WebSockets and cookies named by a JWT
     stomp = "CONNECT\naccept-version:1.2\nlogin:carol\npasscode:" + p("websocket-protocols", human_password(19)) \
         + "\n\n\x00"
@@ -253,8 +264,7 @@ def _har_comments(e: dict, b: _Builder) -> None:
 
 def build(folder: Path) -> Corpus:
     """Write corpus-c.har and corpus-c.flow into `folder`; returns them and the needles of every kind."""
-    global _RANDOM
-    _RANDOM = random.Random(1818)
+    second._RANDOM = random.Random(1818)
     first._RANDOM = random.Random(1919)
     b = _Builder()
     b.pages = [{"id": "page_1", "title": "https://app.nightowl.test/#/welcome?id_token="

@@ -302,3 +302,95 @@ def test_a_pseudonymised_inspection_names_files_as_convert_does(study, monkeypat
                                        "1"])
         assert code == 0 and f"{pseudonym('incoming/Maria Lopez/2024')}/phone.har" in stdout
         assert "Maria" not in stdout + stderr and "Lopez" not in stdout + stderr
+
+
+@pytest.mark.parametrize("name", ["пароль", "Пароль", "パスワード", "密码", "hasło", "nowe_haslo", "şifre", "jelszó",
+                                  "비밀번호", "κωδικός", "user[password]", "credentials.secret", "ACCESS-TOKEN",
+                                  "aCCESStOKEN"])
+def test_names_in_any_script_and_casing_always_hold_a_credential(name):
+    assert credential_name(name) == "strong"
+
+
+@pytest.mark.parametrize("name", ["the_slot", "parolee_count", "wordCount"])
+def test_words_that_end_or_hold_a_foreign_password_word_by_chance_are_not_credentials(name):
+    assert credential_name(name) is None
+
+
+@pytest.mark.parametrize(("name", "value", "expected"), [
+    ("auth", "fizometedeburo", True),  # an opaque name: a lower-case run that reads as a word is still a token
+    ("nonce", "sabivimepamo", True),
+    ("session", "kqzvbnmrtw", True),
+    ("auth", "NONE", False),  # an enum
+    ("session", "invalid_grant", False),  # words joined by separators
+    ("auth", "basic", False),  # too short to be a token
+    ("code", "482913", True),  # a one-time code
+    ("pairingCode", "7391", True),
+    ("code", "404", False),
+    ("code", 482913, False),  # a JSON number under `code` is a status or error code
+    ("state", "completed", False),
+    ("resetKey", "kqzvbnmrtwxp", True),  # lower-case letters alone, no vowels between: not a word
+    ("resetKey", "invalid_grant", False),
+])
+def test_weak_names_by_their_values(name, value, expected):
+    assert redaction.is_credential(name, value) is expected
+
+
+@pytest.mark.parametrize(("path", "shown"), [
+    ("/verify/otp/482913", "/verify/otp/{redacted}"),
+    ("/v1/pin/7391/check", "/v1/pin/{redacted}/check"),
+    ("/errorcode/4040", "/errorcode/4040"),
+    ("/v1/users/1234/nights", "/v1/users/1234/nights"),
+    ("/v1/account/carol.diaz%40nightowl.test/devices", "/v1/account/{redacted}/devices"),
+    ("/v1/session/kqzvbnmrtw/state", "/v1/session/{redacted}/state"),
+    ("/session/fizometedeburo/x", "/session/{redacted}/x"),  # a long run after a credential's name
+    ("/v1/session/current", "/v1/session/current"),
+    ("/password/reset", "/password/reset"),
+    ("/token/refresh", "/token/refresh"),
+])
+def test_paths_shown_lose_codes_and_email_addresses(path, shown):
+    assert redaction.path(path) == shown
+
+
+@pytest.mark.parametrize("key", ["dop_v1_" + "cc8f6eb61a8ed6137403de15b76b20f8910a3073a7a6093ef1cee3cdad112047",
+                                 "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",
+                                 "-----BEGIN PGP PRIVATE KEY BLOCK-----\n\nlQOYBF2x\n-----END PGP PRIVATE KEY BLOCK-----"])
+def test_a_random_tail_behind_a_vendor_prefix_and_pgp_keys_are_credentials(key):
+    assert redaction.redact_text(f"key {key} here") == f"key {MARK} here"
+    assert redaction.redact_text("python312_site_packages_numpy_core 2519812557630091728_2519812557630091729") == \
+        "python312_site_packages_numpy_core 2519812557630091728_2519812557630091729"
+
+
+def test_a_verification_call_is_a_sign_in_call():
+    assert all(redaction.is_sign_in_url(u) for u in ("app.test/api/phone/verify", "x.test/v2/mfa/challenge",
+                                                      "x.test/account/two-factor", "x.test/otp"))
+    assert not redaction.is_sign_in_url("api.hello.is/v2/timeline/2017-03-02")
+
+
+def test_device_text_loses_credential_pairs_and_keeps_its_words():
+    import polars as pl
+
+    df = pl.DataFrame({"message": ["You slept well.", "Wi-Fi password=Sommer2041!ab; next", "пароль: Zx81kQ2",
+                                   "Your room key is 42", "code: 404", None],
+                       "event_id": ["2519812557630091728", "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl", "a",
+                                    "b", "c", "d"]})
+    out = redaction.strict_frame(df)
+    assert out["message"].to_list() == ["You slept well.", f"Wi-Fi password={MARK}; next", f"пароль: {MARK}",
+                                        "Your room key is 42", "code: 404", None]
+    assert out["event_id"].to_list() == ["2519812557630091728", MARK, "a", "b", "c", "d"]
+
+
+def test_an_html_element_labelled_by_a_credential_name_loses_its_value():
+    page = ('<meta name="csrf-token" content="abcdEFGH1234ijkl"><input type=hidden name=api_key value=k3jd8fh2kd9>'
+            '<input name="email" value="a@b.c"><meta property="og:title" content="Sleep"> a < b, c > d')
+    assert redaction.redact_text(page) == (
+        f'<meta name="csrf-token" content="{MARK}"><input type=hidden name=api_key value={MARK}>'
+        '<input name="email" value="a@b.c"><meta property="og:title" content="Sleep"> a < b, c > d')
+
+
+def test_a_multipart_parts_headers_are_scrubbed_too():
+    jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJlLW9mLXRoZS10b2tlbg"
+    body = (f'--bb\r\nContent-Disposition: form-data; name="file"; filename="{jwt}.json"\r\n'
+            "X-Token: abcDEF123ghiJKL456mnoPQR\r\nContent-Type: application/json\r\n\r\n{}\r\n--bb--\r\n").encode()
+    assert redaction.redact_body(body, "multipart/form-data; boundary=bb", "other") == (
+        f'--bb\r\nContent-Disposition: form-data; name="file"; filename="{MARK}.json"\r\n'
+        f"X-Token: {MARK}\r\nContent-Type: application/json\r\n\r\n{{}}\r\n--bb--\r\n").encode()

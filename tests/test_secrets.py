@@ -13,6 +13,7 @@ import os
 import re
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 from urllib.parse import unquote_plus
 
@@ -164,6 +165,19 @@ def every_output(captures: list[str], generic: list[str], root: Path) -> dict[st
         code, stdout, stderr = invoke(["scrub", capture, "-o", f"{scrubbed}/", "--json"])
         assert code == 0, stderr
         texts[f"scrub {Path(capture).name}"] = [stdout, stderr, *capture_texts(scrubbed / Path(capture).name)]
+    archive = root / "captures.zip"  # scrubbed as an archive too: a zip of the copies
+    with zipfile.ZipFile(archive, "w") as z:
+        for capture in captures[:2]:
+            z.write(capture, f"p07/{Path(capture).name}")
+    code, stdout, stderr = invoke(["scrub", str(archive), "-o", str(root / "scrubbed-archive.zip"), "--json"])
+    assert code == 0, stderr
+    texts["scrub of an archive"] = [stdout, stderr]
+    with zipfile.ZipFile(root / "scrubbed-archive.zip") as z:
+        for name in z.namelist():
+            member = root / "from-archive" / name
+            member.parent.mkdir(parents=True, exist_ok=True)
+            member.write_bytes(z.read(name))
+            texts["scrub of an archive"] += capture_texts(member)
     out = root / "from-scrubbed"
     code, stdout, stderr = invoke(["convert", str(scrubbed), "-o", str(out), "--format", "csv", *generic, "--json",
                                    "--jobs", "1"])
@@ -229,94 +243,89 @@ def test_scrubbed_corpus_converts_to_the_same_device_tables_rejects_and_report(c
     assert scrubbed == original
 
 
-# --- the second corpus: other names, other shapes, other places (tests/secret_corpus_b.py) ---------------------
+# --- the later corpora, each made apart from the ones before (tests/secret_corpus_b.py: other names, shapes and
+# places; tests/secret_corpus_c.py: other languages and scripts, short and numeric values, vendor key formats) ------
+
+# name -> (its module, its --generic options, Band events and rejects it converts to)
+LATER = {
+    "b": (secret_corpus_b, ["--generic", secret_corpus_b.GENERIC_HOST, "--generic", "*.sleepwell.test"], (2, 2)),
+    "c": (secret_corpus_c, ["--generic", secret_corpus_c.GENERIC_HOST, "--generic", "*.nightowl.test"], (1, 2)),
+}
+LATER_KINDS = [(name, kind) for name, (module, _, _) in LATER.items() for kind in module.KINDS]
 
 
 @pytest.fixture(scope="module")
-def corpus_b(tmp_path_factory) -> secret_corpus.Corpus:
-    return secret_corpus_b.build(tmp_path_factory.mktemp("corpus-b"))
+def later(tmp_path_factory):
+    """The later corpus of a name, built once: `later(name)` is its Corpus."""
+    built: dict[str, secret_corpus.Corpus] = {}
+
+    def corpus(name: str) -> secret_corpus.Corpus:
+        if name not in built:
+            built[name] = LATER[name][0].build(tmp_path_factory.mktemp(f"corpus-{name}"))
+        return built[name]
+
+    return corpus
 
 
 @pytest.fixture(scope="module")
-def outputs_b(corpus_b, tmp_path_factory) -> dict[str, list[str]]:
-    generic = ["--generic", secret_corpus_b.GENERIC_HOST, "--generic", "*.sleepwell.test"]
-    return every_output([str(corpus_b.har), str(corpus_b.flow)], generic, tmp_path_factory.mktemp("outputs-b"))
+def later_outputs(later, tmp_path_factory):
+    """Every output over the later corpus of a name, made once: `later_outputs(name)`."""
+    made: dict[str, dict[str, list[str]]] = {}
+
+    def outputs(name: str) -> dict[str, list[str]]:
+        if name not in made:
+            corpus = later(name)
+            made[name] = every_output([str(corpus.har), str(corpus.flow)], LATER[name][1],
+                                      tmp_path_factory.mktemp(f"outputs-{name}"))
+        return made[name]
+
+    return outputs
 
 
-@pytest.mark.parametrize("kind", secret_corpus_b.KINDS)
-def test_the_second_corpus_holds_each_kind_where_a_reader_sees_it(corpus_b, kind):
-    texts = capture_texts(corpus_b.har) + capture_texts(corpus_b.flow)
-    assert leaks(corpus_b.needles[kind], texts) == sorted(corpus_b.needles[kind])
+@pytest.mark.parametrize(("name", "kind"), LATER_KINDS)
+def test_a_later_corpus_holds_each_kind_where_a_reader_sees_it(later, name, kind):
+    corpus = later(name)
+    texts = capture_texts(corpus.har) + capture_texts(corpus.flow)
+    assert leaks(corpus.needles[kind], texts) == sorted(corpus.needles[kind])
 
 
-@pytest.mark.parametrize("kind", secret_corpus_b.KINDS)
-def test_no_output_holds_a_secret_of_the_second_corpus(corpus_b, outputs_b, kind):
-    found = {what: leaks(corpus_b.needles[kind], texts) for what, texts in outputs_b.items()}
+@pytest.mark.parametrize(("name", "kind"), LATER_KINDS)
+def test_no_output_holds_a_secret_of_a_later_corpus(later, later_outputs, name, kind):
+    kept_by_scrub = getattr(LATER[name][0], "KEPT_BY_SCRUB", set())
+    found = {what: leaks(later(name).needles[kind], texts) for what, texts in later_outputs(name).items()
+             if not (kind in kept_by_scrub and what.startswith("scrub "))}
     assert {what: needles for what, needles in found.items() if needles} == {}
 
 
-def test_the_second_corpus_outputs_still_hold_the_data(outputs_b):
-    csv = "\n".join(outputs_b["convert --format csv"])
+@pytest.mark.parametrize("name", LATER)
+@pytest.mark.parametrize("capture", ["har", "flow"])
+def test_a_scrubbed_later_corpus_converts_to_the_same_device_tables_rejects_and_report(later, tmp_path, name,
+                                                                                        capture):
+    from converters.scrub import scrub_capture
+
+    corpus = later(name)
+    src = corpus.har if capture == "har" else corpus.flow
+    assert scrub_capture(src, tmp_path / src.name).status == "ok"
+    original, scrubbed = table_dicts(src, name), table_dicts(tmp_path / src.name, name)
+    assert (len(original[0]["band_events"]), len(original[0]["rejects"])) == LATER[name][2]
+    assert scrubbed == original
+
+
+def test_the_second_corpus_outputs_still_hold_the_data(later_outputs):
+    outputs = later_outputs("b")
+    csv = "\n".join(outputs["convert --format csv"])
     assert "2519812557630091730" in csv and "2519812557630091731" in csv  # Band events on token-keyed paths
     assert "generic__cloud_sleepwell_test_v1_users_me_redacted_sleep" in csv and "firmware" in csv
-    inspected = "\n".join(outputs_b["inspect --json"])
+    inspected = "\n".join(outputs["inspect --json"])
     assert "/v1/room/current;JSESSIONID={redacted};sid={redacted}" in inspected
     assert "/v2/account/{redacted}/settings" in inspected
 
 
-@pytest.mark.parametrize("capture", ["har", "flow"])
-def test_scrubbed_second_corpus_converts_to_the_same_device_tables_rejects_and_report(corpus_b, tmp_path, capture):
-    from converters.scrub import scrub_capture
-
-    src = corpus_b.har if capture == "har" else corpus_b.flow
-    assert scrub_capture(src, tmp_path / src.name).status == "ok"
-    original, scrubbed = table_dicts(src, "corpus-b"), table_dicts(tmp_path / src.name, "corpus-b")
-    assert len(original[0]["band_events"]) == 2 and len(original[0]["rejects"]) == 2
-    assert scrubbed == original
-
-
-# --- the third corpus: other languages, short values, vendor formats, other places (tests/secret_corpus_c.py) ------
-
-
-@pytest.fixture(scope="module")
-def corpus_c(tmp_path_factory) -> secret_corpus.Corpus:
-    return secret_corpus_c.build(tmp_path_factory.mktemp("corpus-c"))
-
-
-@pytest.fixture(scope="module")
-def outputs_c(corpus_c, tmp_path_factory) -> dict[str, list[str]]:
-    generic = ["--generic", secret_corpus_c.GENERIC_HOST, "--generic", "*.nightowl.test"]
-    return every_output([str(corpus_c.har), str(corpus_c.flow)], generic, tmp_path_factory.mktemp("outputs-c"))
-
-
-@pytest.mark.parametrize("kind", secret_corpus_c.KINDS)
-def test_the_third_corpus_holds_each_kind_where_a_reader_sees_it(corpus_c, kind):
-    texts = capture_texts(corpus_c.har) + capture_texts(corpus_c.flow)
-    assert leaks(corpus_c.needles[kind], texts) == sorted(corpus_c.needles[kind])
-
-
-@pytest.mark.parametrize("kind", secret_corpus_c.KINDS)
-def test_no_output_holds_a_secret_of_the_third_corpus(corpus_c, outputs_c, kind):
-    found = {what: leaks(corpus_c.needles[kind], texts) for what, texts in outputs_c.items()
-             if not (kind in secret_corpus_c.KEPT_BY_SCRUB and what.startswith("scrub "))}
-    assert {what: needles for what, needles in found.items() if needles} == {}
-
-
-def test_the_third_corpus_outputs_still_hold_the_data(outputs_c):
-    csv = "\n".join(outputs_c["convert --format csv"])
+def test_the_third_corpus_outputs_still_hold_the_data(later_outputs):
+    csv = "\n".join(later_outputs("c")["convert --format csv"])
     assert "2519812557630091740" in csv and "firmware" in csv and "SN-0042" in csv and "2.4.1" in csv
     assert ",431," in csv or ",431\n" in csv  # the generic response's minutes
-
-
-@pytest.mark.parametrize("capture", ["har", "flow"])
-def test_scrubbed_third_corpus_converts_to_the_same_device_tables_rejects_and_report(corpus_c, tmp_path, capture):
-    from converters.scrub import scrub_capture
-
-    src = corpus_c.har if capture == "har" else corpus_c.flow
-    assert scrub_capture(src, tmp_path / src.name).status == "ok"
-    original, scrubbed = table_dicts(src, "corpus-c"), table_dicts(tmp_path / src.name, "corpus-c")
-    assert len(original[0]["band_events"]) == 1 and len(original[0]["rejects"]) == 2
-    assert scrubbed == original
+    assert "You slept well. Wi-Fi password=REDACTED; пароль: REDACTED" in csv  # the rest of the message stays
 
 
 @pytest.fixture(scope="module")
