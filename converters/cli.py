@@ -378,7 +378,12 @@ def merge(
 @_with_limits
 def scrub(
     capture: Annotated[
-        Path, typer.Argument(metavar="CAPTURE", help="A HAR file or mitmproxy flow dump.", show_default=False)
+        Path,
+        typer.Argument(
+            metavar="CAPTURE",
+            help="A HAR file or mitmproxy flow dump, or a zip or tar archive of them (copied as one of its kind).",
+            show_default=False,
+        ),
     ],
     out: Annotated[
         str,
@@ -406,6 +411,7 @@ def scrub(
 
     from .captures import is_pipe, spool_pipe
     from .scrub import KINDS, output_path, scrub_capture
+    from .summary import plural
 
     err = _console()
     source: Path | None = capture
@@ -424,7 +430,10 @@ def scrub(
                     report = scrub_capture(source, target, budget)  # type: ignore[arg-type]
     redacted = ", ".join(f"{report.counts[k]} {k}" for k in KINDS)
     err.print(f"databack: {capture}: {report.status}" + (f": {report.message}" if report.message else ""))
-    err.print(f"  {report.entries} entries written to {target}, values redacted: {redacted}")
+    if report.status == "failed":
+        err.print(f"  no copy written to {target}")
+    else:
+        err.print(f"  {plural(report.entries, 'entry', 'entries')} written to {target}, values redacted: {redacted}")
     if json_report:
         _print_json(report.as_dict())
     raise typer.Exit(0 if report.status == "ok" else 1)

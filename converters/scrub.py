@@ -23,8 +23,13 @@ from __future__ import annotations
 import base64
 import gzip
 import os
+import tarfile
+import tempfile
+import zipfile
 import zlib
 from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -37,6 +42,8 @@ from ijson.common import ObjectBuilder
 from . import devices, limits, redaction
 from .atomic import atomic_path
 from .captures import Format, detect_format
+from .captures.archives import (ArchiveError, ArchiveMember, Compression, Kind, Refused, archive_kind, members,
+                                not_a_capture)
 from .captures.bodies import GZIP_MAGIC, dechunk
 from .captures.flow import _decoded, _open_dump, flow_failure, read_dump
 from .captures.flow import _read_failure as _flow_failure
@@ -63,11 +70,13 @@ class ScrubReport:
     format: Format | None = None
     entries: int = 0  # HAR entries or flows written
     counts: Counter[str] = field(default_factory=Counter)  # what was replaced: headers, cookies, urls, bodies, other
+    members: list[dict[str, Any]] | None = None  # an archive's: each capture's `as_dict`, with its `name`
 
     def as_dict(self) -> dict[str, Any]:
         redaction.require(self.message, "scrub message")
-        return {"status": self.status, "message": self.message, "format": self.format, "entries": self.entries,
-                "redacted": {k: self.counts[k] for k in KINDS}}
+        report = {"status": self.status, "message": self.message, "format": self.format, "entries": self.entries,
+                  "redacted": {k: self.counts[k] for k in KINDS}}
+        return report if self.members is None else report | {"members": self.members}
 
 
 KINDS = ("headers", "cookies", "urls", "bodies", "other")
@@ -87,22 +96,27 @@ def output_path(capture: Path, out: str) -> Path:
 
 
 def scrub_capture(src: Path, dst: Path, budget: limits.Limits | None = None) -> ScrubReport:
-    """Write `src` (HAR, possibly gzip/zlib-compressed, or mitmproxy dump) to `dst` with its secrets replaced.
+    """Write `src` (HAR, possibly gzip/zlib-compressed, or mitmproxy dump; or a zip or tar archive of them, see
+    `_scrub_archive`) to `dst` with its secrets replaced.
 
     A HAR is written as plain JSON, a dump uncompressed. `dst` is replaced atomically and only if something could be
     read; when the input is cut off or damaged, everything before the damage is written and the status is "partial".
     Within `budget` (default: `limits.current()`): a body over a limit is replaced whole, JSON nested too deep or
     a flow too long stops the copy there ("partial").
     """
-    with limits.applied(budget):
-        return _scrub_capture(src, dst)
+    with limits.applied(budget) as applied:
+        try:
+            if dst.exists() and dst.samefile(src):
+                return _failed("the output is the input file; choose another output path")
+            kind = archive_kind(src)
+        except OSError as error:
+            return _failed(f"cannot read the file: {error.strerror or error}")
+        return _scrub_archive(src, kind, dst, applied) if kind else _scrub_capture(src, dst)
 
 
-def _scrub_capture(src: Path, dst: Path) -> ScrubReport:
+def _scrub_capture(src: Path | ArchiveMember, dst: Path) -> ScrubReport:
     try:
-        if dst.exists() and dst.samefile(src):
-            return _failed("the output is the input file; choose another output path")
-        fmt = detect_format(src)
+        fmt = detect_format(src)  # type: ignore[arg-type]
     except OSError as error:
         return _failed(f"cannot read the file: {error.strerror or error}")
     if fmt == "har":
@@ -123,6 +137,83 @@ def _scrub_capture(src: Path, dst: Path) -> ScrubReport:
     except OSError as error:
         report = _failed(f"cannot read or write: {error.strerror or error}", fmt)
     return report
+
+
+def _scrub_archive(src: Path, kind: tuple[Kind, Compression], dst: Path, budget: limits.Limits) -> ScrubReport:
+    """A copy of a zip or tar archive with each capture in it scrubbed, an archive of the same kind (zip members
+    deflated, a tar compressed as it was), read in place as `convert` reads archives. Members that are no capture
+    (a note, an archive inside), links and members refused by a limit or unreadable are left out and named in the
+    message; one refused or unreadable, or a capture cut short, makes the copy partial. Each member's scrubbed copy
+    waits in a temporary file beside `dst` (never the original bytes)."""
+    try:
+        found = members(src, kind, budget)
+    except (ArchiveError, OSError) as error:
+        return _failed(str(error) if isinstance(error, ArchiveError) else f"cannot read the file: {error}")
+    report = ScrubReport(members=[])
+    left_out: list[str] = []
+    cut: list[str] = []
+    try:
+        with atomic_path(dst) as temp, tempfile.TemporaryDirectory(prefix=".databack-", dir=dst.parent) as scratch:
+            with _archive_writer(temp, kind) as add:
+                for member in found:
+                    if isinstance(member, Refused):
+                        left_out.append(f"{member.name} ({member.reason})")
+                        report.status = "ok" if member.skip and report.status == "ok" else "partial"
+                        continue
+                    try:
+                        fmt = detect_format(member)  # type: ignore[arg-type]
+                        size = member.size
+                        why = "a saved response" if fmt == "json" else not_a_capture(member, size)  # type: ignore
+                    except OSError as error:
+                        fmt, why = None, f"cannot read it: {error}"
+                    if fmt not in ("har", "flow"):
+                        left_out.append(f"{member.name} ({why})")
+                        continue
+                    copy = Path(scratch) / "member"
+                    done = _scrub_capture(member, copy)
+                    report.members.append({"name": member.name, **done.as_dict()})  # type: ignore[union-attr]
+                    if done.status == "failed":
+                        left_out.append(f"{member.name} ({done.message})")
+                    else:
+                        add(copy, member.name)
+                        report.entries += done.entries
+                        report.counts.update(done.counts)
+                    if done.status == "partial":
+                        cut.append(f"{member.name} ({done.message})")
+                    if done.status != "ok":
+                        report.status = "partial"
+            if all(m["status"] == "failed" for m in report.members):  # type: ignore[union-attr]
+                raise _NothingReadable
+    except _NothingReadable:
+        report.status = "failed"
+        left_out.insert(0, "no capture in the archive could be read")
+    except OSError as error:
+        return _failed(f"cannot read or write: {error.strerror or error}")
+    said = [f"cut short: {'; '.join(cut)}"] if cut else []
+    said += [f"left out: {'; '.join(left_out)}"] if left_out and report.status != "failed" else left_out[:1]
+    if report.status == "failed" and left_out[1:]:
+        said.append(f"left out: {'; '.join(left_out[1:])}")
+    report.message = redaction.message("; ".join(said)) if said else None
+    return report
+
+
+@contextmanager
+def _archive_writer(path: Path, kind: tuple[Kind, Compression]) -> Iterator[Callable[[Path, str], None]]:
+    """`add(file, name)`s into a new zip (deflated) or tar (compressed as `kind` says) at `path`; a tar's members
+    owned by nobody (the user who scrubbed is no one's business)."""
+    if kind[0] == "zip":
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+            yield lambda file, name: z.write(file, name)
+        return
+    with tarfile.open(path, f"w:{kind[1] or ''}") as t:
+        def add(file: Path, name: str) -> None:
+            info = t.gettarinfo(file, name)
+            info.uid = info.gid = 0
+            info.uname = info.gname = ""
+            info.mode = 0o644
+            with open(file, "rb") as f:
+                t.addfile(info, f)
+        yield add
 
 
 def _failed(message: str, fmt: Format | None = None) -> ScrubReport:

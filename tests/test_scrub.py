@@ -284,3 +284,77 @@ def test_a_har_query_parameter_or_cookie_named_by_a_token_loses_its_name(tmp_pat
     assert request["url"] == f"https://x.example.com/a?{REDACTED}"
     assert request["queryString"] == [{"name": REDACTED, "value": ""}]
     assert request["cookies"] == [{"name": REDACTED, "value": REDACTED}]
+
+
+def _study_archive(path, kind: str):
+    """A participant's archive: a HAR in a folder, a flow dump, a note; as a zip or a gzipped tar."""
+    import io
+    import tarfile
+    import zipfile
+
+    note = b"my password is hunter2"
+    if kind == "zip":
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+            z.write(SAMPLES[0], "p07/phone-sync.har")
+            z.write(SAMPLES[1], "phone-sync.flow")
+            z.writestr("notes.txt", note)
+        return path
+    with tarfile.open(path, "w:gz") as t:
+        t.add(SAMPLES[0], "p07/phone-sync.har")
+        t.add(SAMPLES[1], "phone-sync.flow")
+        info = tarfile.TarInfo("notes.txt")
+        info.size = len(note)
+        t.addfile(info, io.BytesIO(note))
+    return path
+
+
+@pytest.mark.parametrize("name", ["p07.zip", "p07.tar.gz"])
+def test_an_archive_is_scrubbed_member_by_member_into_an_archive_of_its_kind(tmp_path, name):
+    from converters.captures.archives import archive_kind, members
+
+    archive = _study_archive(tmp_path / name, "zip" if name.endswith(".zip") else "tar")
+    copy = tmp_path / "shared" / name
+    copy.parent.mkdir()
+    report = scrub_capture(archive, copy)
+    assert (report.status, report.message) == ("ok", "left out: notes.txt (not a HAR file or a mitmproxy flow dump)")
+    assert archive_kind(copy) == archive_kind(archive)
+    scrubbed = members(copy, archive_kind(copy))
+    assert [m.name for m in scrubbed] == ["p07/phone-sync.har", "phone-sync.flow"]  # the note is not copied
+    for member in scrubbed:
+        plain = tmp_path / member.name.replace("/", "_")
+        plain.write_bytes(member.read_bytes())
+        assert exposed_secrets(plain) == set()
+    assert report.entries == sum(m["entries"] for m in report.as_dict()["members"]) > 0
+    original = convert(pipeline_inputs(archive))
+    again = convert(pipeline_inputs(copy))
+    assert original.tables.keys() == again.tables.keys() and len(original.tables) > 3
+    for table, df in original.tables.items():
+        assert again.tables[table].drop("source_file").equals(df.drop("source_file")), table
+    assert sorted(p.name for p in copy.parent.iterdir()) == [name]  # no temporary file left
+
+
+def pipeline_inputs(archive):
+    from converters.pipeline import collect_inputs
+
+    return collect_inputs([archive])
+
+
+def test_an_archive_with_no_readable_capture_is_not_copied_and_the_command_says_why(tmp_path):
+    import zipfile
+
+    from typer.testing import CliRunner
+
+    from converters.cli import app
+
+    archive = tmp_path / "notes.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr("notes.txt", "nothing here")
+    result = CliRunner().invoke(app, ["scrub", str(archive), "-o", f"{tmp_path / 'out'}/"])
+    assert result.exit_code == 1
+    assert result.stderr == (f"databack: {archive}: failed: no capture in the archive could be read; left out: "
+                             "notes.txt (not a HAR file or a mitmproxy flow dump)\n"
+                             f"  no copy written to {tmp_path / 'out' / 'notes.zip'}\n")
+    assert list((tmp_path / "out").iterdir()) == []
+    bomb = CliRunner().invoke(app, ["scrub", str(_study_archive(tmp_path / "p.zip", "zip")), "-o",
+                                    f"{tmp_path / 'out'}/", "--max-members", "2"])
+    assert bomb.exit_code == 1 and "more than 2 members in the zip archive (--max-members)" in bomb.stderr

@@ -7,9 +7,9 @@ archive: a zip member from its own offset, a plain tar's too, a compressed tar's
 decompressing the archive up to it. Nothing is written anywhere and no member name is used as a path: a name with
 `..` or an absolute one is refused, and links inside a tar are never followed.
 
-The limits (the run's `--max-members`, `--max-member`, `--max-archive` and `--max-ratio`) keep a hostile archive (a zip bomb: a member, or
-all of them together, far bigger once decompressed than in the archive, or overlapping members) from costing more
-than a capture that size would: they are checked on the sizes and counts the archive declares before anything is
+The limits (the run's `--max-members`, `--max-member`, `--max-archive` and `--max-ratio`) keep a hostile archive
+(a zip bomb: a member, or all of them together, far bigger once decompressed than in the archive, or overlapping
+members) from costing more than a capture that size would: they are checked on the sizes and counts the archive declares before anything is
 decompressed (a compressed tar's as its listing goes), and a member is never read past its declared size.
 """
 
