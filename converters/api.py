@@ -49,9 +49,10 @@ def convert(
 
 
 def load(out: str | os.PathLike, lazy: bool | None = None) -> dict[str, pl.DataFrame | pl.LazyFrame]:
-    """Every table of OUT by name (not `copies.parquet`), its columns of the types `datapackage.json` declares (a partitioned table's `day`
-    included), a known table's in the data dictionary's order: DataFrames, or LazyFrames with `lazy=True` (by
-    default, for a table of more than `LAZY_ROWS` rows). Empty for a folder without a databack output."""
+    """Every table of OUT by name (not `copies.parquet`), its columns of the types `datapackage.json` declares (a
+    partitioned table's `day` included), a known table's in the data dictionary's order: DataFrames, or LazyFrames
+    with `lazy=True` (by default, for a table of more than `LAZY_ROWS` rows). Empty for a folder without a databack
+    output."""
     out = Path(out)
     package = out / "datapackage.json"
     if not package.exists():

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
 import os
 import signal
 import sys
 from contextlib import contextmanager, nullcontext
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Callable, Iterator, NoReturn, Optional
+from typing import Annotated, Any, Callable, Iterator, NoReturn, Optional, get_type_hints
 
 import typer
 import typer.core
 
 from .limits import DEFAULT as LIMITS
-from .limits import RATIO_FLOOR, parse_size, size_text
+from .limits import RATIO_FLOOR, Limits, parse_size, size_text
 from .terminal import safe, safe_json, safe_lines
 
 app = typer.Typer(
@@ -133,46 +135,64 @@ def _levels(value: int | None) -> int | None:
     return value
 
 
-# The resource budget (converters/limits.py), the same options on every command that reads captures.
-MAX_BODY = Annotated[
-    Optional[str],
-    typer.Option(
-        "--max-body", metavar="SIZE", callback=_size, show_default=False,
-        help="Largest body once decompressed or decoded, e.g. 512MiB; a flow may hold 4 times it "
-        f"[default: {size_text(LIMITS.max_body)}].",
-    ),
-]
-MAX_RATIO = Annotated[
-    Optional[int],
-    typer.Option(
-        "--max-ratio", metavar="N", callback=_positive, show_default=False,
-        help=f"How many times its compressed size a body may decompress to (bodies past {size_text(RATIO_FLOOR)}) "
-        f"[default: {LIMITS.max_ratio}].",
-    ),
-]
-MAX_DEPTH = Annotated[
-    Optional[int],
-    typer.Option(
-        "--max-depth", metavar="LEVELS", callback=_levels, show_default=False,
-        help="Deepest nesting of JSON objects and arrays read (bodies, HAR files, saved responses) "
-        f"[default: {LIMITS.max_depth}].",
-    ),
-]
-MAX_JSON_VALUES = Annotated[
-    Optional[int],
-    typer.Option(
-        "--max-json-values", metavar="N", callback=_positive, show_default=False,
-        help=f"Most values in one JSON body or saved response [default: {LIMITS.max_json_values}].",
-    ),
-]
+def _option(name: str, metavar: str, check: Callable, help: str) -> Any:
+    return Annotated[Optional[str if check is _size else int], typer.Option(
+        name, metavar=metavar, callback=check, show_default=False, help=help)]
 
 
-def _limits(max_body: int | None, max_ratio: int | None, max_depth: int | None, max_json_values: int | None):
-    """The run's `limits.Limits`: the defaults, with the options given."""
+# The resource budget (converters/limits.py): its options, defined once here, on every command that reads captures
+# (`_with_limits`), each named after the limit it sets (`limits.LIMIT_OPTIONS`).
+LIMIT_OPTIONS = {
+    "max_body": _option(
+        "--max-body", "SIZE", _size, "Largest body once decompressed or decoded, e.g. 512MiB; a flow may hold 4 times "
+        f"it [default: {size_text(LIMITS.max_body)}].",
+    ),
+    "max_ratio": _option(
+        "--max-ratio", "N", _positive, "How many times its compressed size a body, an archive member or a compressed "
+        f"tar may decompress to (past {size_text(RATIO_FLOOR)}) [default: {LIMITS.max_ratio}].",
+    ),
+    "max_depth": _option(
+        "--max-depth", "LEVELS", _levels, "Deepest nesting of JSON objects and arrays read (bodies, HAR files, saved "
+        f"responses) [default: {LIMITS.max_depth}].",
+    ),
+    "max_json_values": _option(
+        "--max-json-values", "N", _positive,
+        f"Most values in one JSON body or saved response [default: {LIMITS.max_json_values:,}].",
+    ),
+    "max_members": _option(
+        "--max-members", "N", _positive, f"Most members of a zip or tar archive [default: {LIMITS.max_members:,}].",
+    ),
+    "max_member": _option(
+        "--max-member", "SIZE", _size,
+        f"Largest archive member once decompressed [default: {size_text(LIMITS.max_member)}].",
+    ),
+    "max_archive": _option(
+        "--max-archive", "SIZE", _size,
+        f"Most bytes of all an archive's members once decompressed [default: {size_text(LIMITS.max_archive)}].",
+    ),
+}
+
+
+def _with_limits(command: Callable) -> Callable:
+    """A command taking the resource budget's options (`LIMIT_OPTIONS`, before `--debug`), given to it as one
+    `budget: limits.Limits`: the defaults, with the options given."""
     from dataclasses import replace
 
-    given = {"max_body": max_body, "max_ratio": max_ratio, "max_depth": max_depth, "max_json_values": max_json_values}
-    return replace(LIMITS, **{k: v for k, v in given.items() if v is not None})
+    hints = get_type_hints(command, include_extras=True)
+    params = [p.replace(annotation=hints[p.name]) for p in inspect.signature(command).parameters.values()
+              if p.name != "budget"]
+    at = next((i for i, p in enumerate(params) if p.name == "debug"), len(params))
+    params[at:at] = [inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None, annotation=option)
+                     for name, option in LIMIT_OPTIONS.items()]
+
+    @functools.wraps(command)
+    def with_budget(*args: Any, **kwargs: Any) -> Any:
+        given = {name: value for name in LIMIT_OPTIONS if (value := kwargs.pop(name)) is not None}
+        return command(*args, budget=replace(LIMITS, **given), **kwargs)
+
+    with_budget.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+    with_budget.__annotations__ = {p.name: p.annotation for p in params}
+    return with_budget
 
 
 PSEUDONYMIZE = Annotated[
@@ -184,6 +204,7 @@ KEY_FILE = Annotated[
 
 
 @app.command(cls=_Command, short_help="Convert captures into tables, a report and a data package.")
+@_with_limits
 def convert(
     paths: Annotated[
         list[Path],
@@ -239,10 +260,7 @@ def convert(
     json_report: JSON = False,
     wait: WAIT = False,
     wait_timeout: WAIT_TIMEOUT = None,
-    max_body: MAX_BODY = None,
-    max_ratio: MAX_RATIO = None,
-    max_depth: MAX_DEPTH = None,
-    max_json_values: MAX_JSON_VALUES = None,
+    budget: Limits = LIMITS,
     debug: DEBUG = False,
 ) -> None:
     """Convert captures into tables: OUT/<table>.parquet (or .csv), OUT/report.json and OUT/datapackage.json.
@@ -256,7 +274,6 @@ def convert(
     from .captures import pipe
 
     hosts = tuple(h.lower() for h in generic_hosts or ())
-    budget = _limits(max_body, max_ratio, max_depth, max_json_values)  # type: ignore[arg-type]
     pipe.read_ahead(paths, jobs or os.cpu_count() or 1, hosts, budget)  # while polars loads (a third of a second)
     from . import pipeline as conversion
     from . import participants as people
@@ -358,6 +375,7 @@ def merge(
 
 
 @app.command(cls=_Command, short_help="Write a copy of a capture without passwords, tokens and cookies.")
+@_with_limits
 def scrub(
     capture: Annotated[
         Path, typer.Argument(metavar="CAPTURE", help="A HAR file or mitmproxy flow dump, or a zip or tar archive of "
@@ -376,10 +394,7 @@ def scrub(
     json_report: Annotated[
         bool, typer.Option("--json", help="Also print what was redacted, as JSON, to stdout.")
     ] = False,
-    max_body: MAX_BODY = None,
-    max_ratio: MAX_RATIO = None,
-    max_depth: MAX_DEPTH = None,
-    max_json_values: MAX_JSON_VALUES = None,
+    budget: Limits = LIMITS,
 ) -> None:
     """Write a copy of a capture without its secrets: every header value but harmless ones, cookies, URL userinfo
     and token-like parameters, passwords, tokens and other credentials in bodies, WebSocket messages and free text.
@@ -407,7 +422,6 @@ def scrub(
         except OSError as e:
             _usage_error(err, str(e))
         with _interrupted(err, "no copy was written"):
-            budget = _limits(max_body, max_ratio, max_depth, max_json_values)  # type: ignore[arg-type]
             report = scrub_capture(source, target, budget)  # type: ignore[arg-type]
     redacted = ", ".join(f"{report.counts[k]} {k}" for k in KINDS)
     err.print(f"databack: {capture}: {report.status}" + (f": {report.message}" if report.message else ""))
@@ -421,6 +435,7 @@ def scrub(
 
 
 @app.command(cls=_Command, short_help="Show what captures hold, per host and path, without converting.")
+@_with_limits
 def inspect(
     paths: Annotated[
         list[Path],
@@ -433,10 +448,7 @@ def inspect(
         bool, typer.Option("--quick", help="Skip response bodies: much faster on flow dumps, no sizes or content types.")
     ] = False,
     jobs: JOBS = None,
-    max_body: MAX_BODY = None,
-    max_ratio: MAX_RATIO = None,
-    max_depth: MAX_DEPTH = None,
-    max_json_values: MAX_JSON_VALUES = None,
+    budget: Limits = LIMITS,
     pseudonymize: PSEUDONYMIZE = False,
     key_file: KEY_FILE = None,
     debug: DEBUG = False,
@@ -462,7 +474,6 @@ def inspect(
     except people.ParticipantMapError as e:
         _usage_error(err, str(e))
     err.hide(paths, key)
-    budget = _limits(max_body, max_ratio, max_depth, max_json_values)  # type: ignore[arg-type]
     inputs = [replace(i, limits=budget, source_file=redaction.source_file(i.name, key))
               for i in _collect(err, conversion, paths, budget)]
     err.hide([i.name for i in inputs], key)

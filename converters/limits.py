@@ -38,6 +38,10 @@ class Limits:
     max_ratio: int = 250  # bytes a compressed body may decompress to per compressed byte (beyond RATIO_FLOOR)
     max_depth: int = 100  # levels of JSON objects and arrays, counted from the top of the document
     max_json_values: int = 1_000_000  # values (objects, arrays, items and members) of one JSON body or entry
+    # a zip or tar archive of captures (`captures/archives.py`; its members' ratio is `max_ratio`)
+    max_members: int = 10_000  # members listed (files, folders, links)
+    max_member: int = 16 * GiB  # one member, decompressed
+    max_archive: int = 64 * GiB  # all members together, decompressed
 
     @property
     def max_flow(self) -> int:
@@ -52,20 +56,10 @@ LIMIT_OPTIONS = {
     "max_ratio": "--max-ratio",
     "max_depth": "--max-depth",
     "max_json_values": "--max-json-values",
+    "max_members": "--max-members",
+    "max_member": "--max-member",
+    "max_archive": "--max-archive",
 }
-
-
-@dataclass(frozen=True, slots=True)
-class ArchiveLimits:
-    """What a zip or tar archive of captures may hold (`captures/archives.py`); its members' ratio is `max_ratio`.
-    Past any of them the archive, or the member, is refused with a message naming the limit."""
-
-    members: int = 10_000  # members listed (files, folders, links)
-    member_bytes: int = 16 << 30  # one member, decompressed
-    total_bytes: int = 64 << 30  # all members together, decompressed
-
-
-ARCHIVES = ArchiveLimits()
 
 _current: ContextVar[Limits] = ContextVar("limits", default=DEFAULT)
 

@@ -19,7 +19,8 @@ from typer.testing import CliRunner
 
 from converters import participants
 from converters.captures.archives import ArchiveError, ArchiveMember, archive_kind, members
-from converters.limits import DEFAULT, ArchiveLimits
+from converters import limits
+from converters.limits import DEFAULT
 from converters.cli import app
 from converters.pipeline import Input, collect_inputs, convert
 from converters.progress import BytesRead
@@ -158,10 +159,10 @@ def test_archives_past_the_limits_fail_as_a_whole_with_the_limit_named(tmp_path)
         for i in range(5):
             z.writestr(f"c{i}.har", b"{}")
     kind = archive_kind(archive)
-    with pytest.raises(ArchiveError, match="more than 4 members"):
-        members(archive, kind, DEFAULT, ArchiveLimits(members=4))
-    with pytest.raises(ArchiveError, match="zip archive of more than 9 bytes once decompressed: not read"):
-        members(archive, kind, DEFAULT, ArchiveLimits(total_bytes=9))
+    with pytest.raises(ArchiveError, match=r"more than 4 members in the zip archive \(--max-members\): not read"):
+        members(archive, kind, replace(DEFAULT, max_members=4))
+    with pytest.raises(ArchiveError, match=r"zip archive of more than 9 bytes once decompressed \(--max-archive\)"):
+        members(archive, kind, replace(DEFAULT, max_archive=9))
     assert len(members(archive, kind)) == 5
 
 
@@ -321,3 +322,24 @@ def test_an_archive_read_through_a_pipe_is_read_member_by_member(tmp_path):
     assert result.exit_code == 0, result.output
     assert [f["file"] for f in json.loads(result.stdout)["files"]] == [
         f"{pipe}/p07/phone-sync.har", f"{pipe}/phone-sync.flow", f"{pipe}/notes.txt"]
+
+
+def test_the_archive_limits_are_options_of_every_command_that_reads_captures(tmp_path):
+    archive = study_zip(tmp_path / "caps.zip")
+    runner = CliRunner()
+    few = runner.invoke(app, ["convert", str(archive), "-o", str(tmp_path / "a"), "--max-members", "4"])
+    assert few.exit_code == 1
+    assert f"  {archive}: failed: more than 4 members in the zip archive (--max-members): not read (a zip bomb?)" \
+        in few.stderr.splitlines()
+    small = runner.invoke(app, ["convert", str(archive), "-o", str(tmp_path / "b"), "--max-member", "1KiB"])
+    assert small.exit_code == 1
+    too_big = "once decompressed, more than the limit of 1 KiB for one member (--max-member): not read"
+    assert sum(too_big in line for line in small.stderr.splitlines()) == 2  # the two captures; the note is smaller
+    total = runner.invoke(app, ["inspect", str(archive), "--max-archive", "1KiB"], env={"COLUMNS": "300"})
+    assert total.exit_code == 1 and "zip archive of more than 1 KiB once decompressed (--max-archive)" in total.stdout
+    raised = runner.invoke(app, ["convert", str(archive), "-o", str(tmp_path / "c"), "--max-members", "5",
+                                 "--max-member", "1GiB", "--max-archive", "2GiB"])
+    assert raised.exit_code == 0, raised.stderr
+    for command in ("convert", "inspect", "scrub"):
+        usage = runner.invoke(app, [command, "--help"]).stdout
+        assert all(option in usage for option in limits.LIMIT_OPTIONS.values()), command

@@ -486,6 +486,9 @@ def test_the_readme_table_gives_every_limit_its_default_and_option():
     assert set(limits.LIMIT_OPTIONS.values()) <= set(rows)
     assert rows["--max-body"] == limits.size_text(d.max_body) and rows["--max-ratio"] == str(d.max_ratio)
     assert rows["--max-depth"] == str(d.max_depth) and rows["--max-json-values"] == f"{d.max_json_values:,}"
+    assert rows["--max-members"] == f"{d.max_members:,}"
+    assert rows["--max-member"] == limits.size_text(d.max_member)
+    assert rows["--max-archive"] == limits.size_text(d.max_archive)
     assert f"past its first {limits.size_text(limits.RATIO_FLOOR)}" in text
     floor, cap = limits.STRUCTURE_FLOOR, limits.STRUCTURE_DEPTH
     assert f"`--max-depth` (never fewer than {floor} levels; never more than {cap}, as deep as JSON is parsed)" in text

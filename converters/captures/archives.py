@@ -7,9 +7,9 @@ archive: a zip member from its own offset, a plain tar's too, a compressed tar's
 decompressing the archive up to it. Nothing is written anywhere and no member name is used as a path: a name with
 `..` or an absolute one is refused, and links inside a tar are never followed.
 
-The limits (`limits.ArchiveLimits`, and the run's `--max-ratio`) keep a hostile archive (a zip bomb: a member, or
-all of them together, far bigger once decompressed than in the archive, or overlapping members) from costing more
-than a capture that size would: they are checked on the sizes and counts the archive declares before anything is
+The limits (the run's `--max-members`, `--max-member`, `--max-archive` and `--max-ratio`) keep a hostile archive
+(a zip bomb: a member, or all of them together, far bigger once decompressed than in the archive, or overlapping
+members) from costing more than a capture that size would: they are checked on the sizes and counts the archive declares before anything is
 decompressed (a compressed tar's as its listing goes), and a member is never read past its declared size.
 """
 
@@ -29,7 +29,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO, Literal
 
-from ..limits import ARCHIVES, DEFAULT, RATIO_FLOOR, ArchiveLimits, Limits, size_text
+from ..limits import DEFAULT, RATIO_FLOOR, Limits, size_text
 from .bodies import GZIP_MAGIC
 
 Kind = Literal["zip", "tar"]
@@ -156,13 +156,11 @@ def archive_kind(path: Path) -> tuple[Kind, Compression] | None:
     return None
 
 
-def members(
-    path: Path, kind: tuple[Kind, Compression], budget: Limits = DEFAULT, limits: ArchiveLimits = ARCHIVES
-) -> list[ArchiveMember | Refused]:
+def members(path: Path, kind: tuple[Kind, Compression], budget: Limits = DEFAULT) -> list[ArchiveMember | Refused]:
     """The archive's files in archive order, each an `ArchiveMember`, or `Refused` with the reason; folders and hidden
     files (`.DS_Store`, `__MACOSX/`) are left out. ArchiveError when the archive cannot be listed or is past a
-    limit as a whole (`limits`, and the ratio of the run's `budget`)."""
-    check = _Totals(kind, path.stat().st_size, budget, limits)
+    limit of the run's `budget` as a whole."""
+    check = _Totals(kind, path.stat().st_size, budget)
     try:
         listed = _zip_members(path, check) if kind[0] == "zip" else _tar_members(path, kind[1], check)
     except ArchiveError:
@@ -172,28 +170,28 @@ def members(
     found = [m for m in listed if not _hidden(m.name)]
     if kind[0] == "zip":
         _check_no_overlap([m for m in found if isinstance(m, ArchiveMember)])
-    return [_checked(m, budget, limits) if isinstance(m, ArchiveMember) else m for m in found]
+    return [_checked(m, budget) if isinstance(m, ArchiveMember) else m for m in found]
 
 
 class _Totals:
     """The archive's limits as a whole, checked member by member as the listing goes (a compressed tar is listed by
     decompressing it: a bomb is stopped at the header that takes it past a limit, before its data)."""
 
-    def __init__(self, kind: tuple[Kind, Compression], archive_size: int, budget: Limits, limits: ArchiveLimits):
-        self.kind, self.archive_size, self.budget, self.limits = kind, archive_size, budget, limits
+    def __init__(self, kind: tuple[Kind, Compression], archive_size: int, budget: Limits):
+        self.kind, self.archive_size, self.budget = kind, archive_size, budget
         self.count = self.size = 0
 
     def members(self, count: int) -> None:
-        if count > self.limits.members:
-            raise ArchiveError(f"more than {self.limits.members:,} members in the {_describe(self.kind)}: not read "
-                               "(a zip bomb?)")
+        if count > self.budget.max_members:
+            raise ArchiveError(f"more than {self.budget.max_members:,} members in the {_describe(self.kind)} "
+                               "(--max-members): not read (a zip bomb?)")
 
     def add(self, size: int) -> None:
         self.count, self.size = self.count + 1, self.size + size
         self.members(self.count)
-        if self.size > self.limits.total_bytes:
-            raise ArchiveError(f"{_describe(self.kind)} of more than {size_text(self.limits.total_bytes)} once "
-                               "decompressed: not read (a zip bomb?)")
+        if self.size > self.budget.max_archive:
+            raise ArchiveError(f"{_describe(self.kind)} of more than {size_text(self.budget.max_archive)} once "
+                               "decompressed (--max-archive): not read (a zip bomb?)")
         ratio = self.budget.max_ratio
         if self.kind[1] is not None and self.size > RATIO_FLOOR and self.size > ratio * self.archive_size:
             raise ArchiveError(f"{_describe(self.kind)} more than {ratio} times bigger once decompressed "
@@ -365,10 +363,10 @@ def _hidden(name: str) -> bool:
     return any(p.startswith(".") and p != ".." for p in parts) or (bool(parts) and parts[0] == "__MACOSX")
 
 
-def _checked(member: ArchiveMember, budget: Limits, limits: ArchiveLimits) -> ArchiveMember | Refused:
-    if member.size > limits.member_bytes:
+def _checked(member: ArchiveMember, budget: Limits) -> ArchiveMember | Refused:
+    if member.size > budget.max_member:
         return Refused(member.name, f"{size_text(member.size)} once decompressed, more than the limit of "
-                                    f"{size_text(limits.member_bytes)} for one member: not read")
+                                    f"{size_text(budget.max_member)} for one member (--max-member): not read")
     compressed = member.compressed_size
     if compressed and member.size > RATIO_FLOOR and member.size > budget.max_ratio * compressed:
         return Refused(member.name, f"{member.size // compressed:,} times bigger once decompressed (more "
