@@ -428,7 +428,9 @@ def convert_files(
     small: dict[str, list[Part]] = {}  # per table: parts come back in memory, not yet gathered
     held = files = 0
     with nullcontext(ex) if ex is not None else executor(jobs) as ex:
-        in_process = ex.local and (ex.jobs <= 1 or len(inputs) <= 1)  # as `parallel.map_files` converts them
+        # a run's one file is converted in this process: what it leaves at the end is kept in memory, not gathered
+        # with other files' parts (with --jobs 1 and many files, each file's big tables still go to disk at its end)
+        in_process = ex.local and len(inputs) <= 1
         done = ex.map_files(
             convert_file, inputs, progress, debug, separate_reader, spill_dir, in_process,
             cost=lambda inp: reading_cost(inp.path),
@@ -870,8 +872,8 @@ def convert_file(
     file alone with a one-line message (with `debug`, it raises for its traceback). With `separate_reader`, the
     capture is parsed by a process of its own while this one decodes (two cores for one file). With `spill_dir`,
     rows beyond `spill.SPILL_ROWS` are written there, and the file's last `spill.PART_ROWS` or more of a table too
-    unless it is converted `in_process` (the run's own: nothing is pickled, so they stay in memory); `spill.SpillFailed`
-    (a full disk) stops the run."""
+    unless it is the run's one file converted `in_process` (nothing is pickled or gathered: they stay in memory);
+    `spill.SpillFailed` (a full disk) stops the run."""
     try:
         with limits.applied(inp.limits):
             return _convert_file(inp, separate_reader, spill_dir, debug, in_process)
