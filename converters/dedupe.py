@@ -90,7 +90,23 @@ def dedupe(frames: dict[str, pl.DataFrame]) -> tuple[dict[str, pl.DataFrame], pl
 
 
 def by_key(table: Table, df: pl.DataFrame) -> pl.DataFrame:
-    return df.sort(list(table.key), nulls_last=True, maintain_order=True)
+    """`df` sorted by the table's key (nulls last, ties in their order): as it is where it already is (a range read
+    from one sorted part), found by comparing each row with the one before, without the sort's copy."""
+    key = list(table.key)
+    if df.height < 2 or not df.select(_before_previous(key).slice(1).any()).item():
+        return df
+    return df.sort(key, nulls_last=True, maintain_order=True)
+
+
+def _before_previous(key: list[str]) -> pl.Expr:
+    """Rows whose key sorts before the previous row's (lexicographically, nulls last; the first row compares with
+    nothing)."""
+    before = pl.lit(False)
+    for name in reversed(key):
+        now, previous = pl.col(name), pl.col(name).shift(1)
+        less = (now.is_not_null() & previous.is_null()) | (now < previous).fill_null(False)
+        before = less | (now.eq_missing(previous) & before)
+    return before
 
 
 def _content_hash(table: Table) -> pl.Expr:

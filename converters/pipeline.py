@@ -428,8 +428,12 @@ def convert_files(
     small: dict[str, list[Part]] = {}  # per table: parts come back in memory, not yet gathered
     held = files = 0
     with nullcontext(ex) if ex is not None else executor(jobs) as ex:
+        # a run's one file is converted in this process: what it leaves at the end is kept in memory, not gathered
+        # with other files' parts (with --jobs 1 and many files, each file's big tables still go to disk at its end)
+        in_process = ex.local and len(inputs) <= 1
         done = ex.map_files(
-            convert_file, inputs, progress, debug, separate_reader, spill_dir, cost=lambda inp: reading_cost(inp.path)
+            convert_file, inputs, progress, debug, separate_reader, spill_dir, in_process,
+            cost=lambda inp: reading_cost(inp.path),
         )
         with closing(done):  # stopped here (Ctrl-C, a full disk), the workers stop too
             for index, (report, tables) in done:
@@ -701,7 +705,7 @@ class RowBuffer:
     BATCH = 100_000  # rows of all tables together (frames of 10,000 rows of all tables cost 15 % more time)
     HELD_BYTES = 64 << 20
 
-    def __init__(self, spill_dir: Path | None = None) -> None:
+    def __init__(self, spill_dir: Path | None = None, end_on_disk: bool = True) -> None:
         self._columns: dict[str, dict[str, list]] = {}  # table -> column (provenance included) -> values
         self._added: list[_Added] = []  # the exchanges whose rows are in `_columns`, in order
         self._decoded: list[tuple[str, pl.DataFrame, dict[str, Any]]] = []  # decoders' frames not yet flushed:
@@ -710,6 +714,7 @@ class RowBuffer:
         self._frames: dict[str, list[pl.DataFrame]] = {}
         self._spilled: dict[str, list[Part]] = {}  # table -> parts written to `spill_dir`
         self._spill_dir = spill_dir
+        self._end_on_disk = end_on_disk  # a worker's: what is left at the end would be pickled back otherwise
         self._held = 0  # rows in `_frames`
         self._flushing = False
 
@@ -835,14 +840,14 @@ class RowBuffer:
 
     def parts(self) -> dict[str, list[Part]]:
         """Every table's rows as parts, in the order of the rows: written to disk once they passed `SPILL_ROWS`,
-        and what is left too if it is `spill.PART_ROWS` or more; else in memory."""
+        and what is left too if it is `spill.PART_ROWS` or more and `end_on_disk`; else in memory."""
         if self._columns or self._decoded:
             self._flush()
         for table in list(self._frames):
             rows = sum(df.height for df in self._frames[table])
-            if table in self._spilled or rows >= spill.PART_ROWS and self._spill_dir is not None:
+            if table in self._spilled or rows >= spill.PART_ROWS and self._spill_dir is not None and self._end_on_disk:
                 self._spill(table)
-        memory = {name: [Part.of(pl.concat(dfs), TABLES[name].key)] for name, dfs in self._frames.items()}
+        memory = {name: [Part.of(pl.concat(self._frames.pop(name)), TABLES[name].key)] for name in list(self._frames)}
         return {name: self._spilled.get(name, []) + memory.get(name, []) for name in {**self._spilled, **memory}}
 
 
@@ -904,15 +909,21 @@ def _empty_columns(table: str) -> dict[str, list]:
 
 
 def convert_file(
-    inp: Input, debug: bool = False, separate_reader: bool = False, spill_dir: Path | None = None
+    inp: Input,
+    debug: bool = False,
+    separate_reader: bool = False,
+    spill_dir: Path | None = None,
+    in_process: bool = False,
 ) -> tuple[FileReport, FileRows]:
     """One input's report and rows (not yet de-duplicated against other files). A bug of databack's fails this
     file alone with a one-line message (with `debug`, it raises for its traceback). With `separate_reader`, the
     capture is parsed by a process of its own while this one decodes (two cores for one file). With `spill_dir`,
-    rows beyond `spill.SPILL_ROWS` are written there; `spill.SpillFailed` (a full disk) stops the run."""
+    rows beyond `spill.SPILL_ROWS` are written there, and the file's last `spill.PART_ROWS` or more of a table too
+    unless it is the run's one file converted `in_process` (nothing is pickled or gathered: they stay in memory);
+    `spill.SpillFailed` (a full disk) stops the run."""
     try:
         with limits.applied(inp.limits):
-            return _convert_file(inp, separate_reader, spill_dir, debug)
+            return _convert_file(inp, separate_reader, spill_dir, debug, in_process)
     except spill.SpillFailed:
         raise  # not this file's fault: the run stops
     except Exception as e:
@@ -923,27 +934,32 @@ def convert_file(
 
 
 def _convert_file(
-    inp: Input, separate_reader: bool, spill_dir: Path | None, debug: bool = False
+    inp: Input, separate_reader: bool, spill_dir: Path | None, debug: bool = False, in_process: bool = False
 ) -> tuple[FileReport, FileRows]:
     report = FileReport(inp.source_file, participant_id=inp.participant_id)
     if inp.error or inp.skip:
         report.status, report.error = "failed" if inp.error else "skipped", redaction.message(inp.error or inp.skip)
         return report, {}
     if separate_reader:  # the reading process takes the hash as it reads
-        frames = _read_file(inp, report, separate_reader, spill_dir, debug)
+        frames = _read_file(inp, report, separate_reader, spill_dir, debug, in_process)
         report.sha256 = report.sha256 or sha256_or_none(inp.path)  # (unless the file was not read there)
         return report, frames
     with ThreadPoolExecutor(1) as hashing:  # the hash is taken beside the parse: hashlib lets go of the GIL
         digest = hashing.submit(sha256_or_none, inp.path)
-        frames = _read_file(inp, report, separate_reader, spill_dir, debug)
+        frames = _read_file(inp, report, separate_reader, spill_dir, debug, in_process)
         report.sha256 = digest.result()  # None if unreadable now, though read above: the next run converts it again
     return report, frames
 
 
 def _read_file(
-    inp: Input, report: FileReport, separate_reader: bool, spill_dir: Path | None, debug: bool = False
+    inp: Input,
+    report: FileReport,
+    separate_reader: bool,
+    spill_dir: Path | None,
+    debug: bool = False,
+    in_process: bool = False,
 ) -> FileRows:
-    rows, others = RowBuffer(spill_dir), generic.GenericRecords()
+    rows, others = RowBuffer(spill_dir, end_on_disk=not in_process), generic.GenericRecords()
     unreadable: Counter[str] = Counter()  # entries not read at all: reason -> count
     troubles: Counter[str] = Counter()  # device responses rejected for damage or failures: reason -> count
     try:

@@ -5,10 +5,13 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 import polars as pl
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from converters.pipeline import RowBuffer
 from converters.redaction import source_file
-from converters.dedupe import dedupe, losses
+from converters.dedupe import by_key, dedupe, losses
+from converters.tables import TABLES
 from converters.devices.base import datetime_us
 
 
@@ -90,3 +93,26 @@ def test_fields_the_newest_copy_lacks_are_kept_from_older_copies():
         (110.0, 900, "public", "b.har")
     ]
     assert losses.conflicts == {"a.har": {"band_events": 1}}
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    rows=st.lists(
+        st.tuples(
+            st.sampled_from(["p1", "p2", None]),
+            st.one_of(st.none(), st.sampled_from(["a", "b", "ab", "é"])),
+            st.one_of(st.none(), st.integers(-3, 3)),
+            st.integers(0, 10**6),
+        ),
+        max_size=30,
+    ),
+    presorted=st.booleans(),
+)
+def test_by_key_gives_the_sort_whether_or_not_the_rows_came_sorted(rows, presorted):
+    table = TABLES["band_map_points"]  # key: participant_id, event_id, ordinal
+    df = pl.DataFrame(rows, schema={"participant_id": pl.String, "event_id": pl.String, "ordinal": pl.Int64,
+                                    "arrival": pl.Int64}, orient="row")
+    if presorted:
+        df = df.sort(list(table.key), nulls_last=True, maintain_order=True)
+    expected = df.sort(list(table.key), nulls_last=True, maintain_order=True)
+    assert by_key(table, df).equals(expected)

@@ -191,6 +191,25 @@ def test_a_reader_through_the_pruner_never_hands_a_parser_more_levels_than_the_l
         b',"entries":[{"x":"[[{{\\"}]}}' and reader.pruner.pruned == 1
 
 
+@settings(max_examples=EXAMPLES * 4, deadline=None)
+@given(value=json_values, max_depth=st.integers(1, 12), max_values=st.integers(1, 60))
+def test_a_whole_text_is_judged_as_the_gauge_judges_it_in_pieces(value, max_depth, max_values):
+    text = json.dumps(value, ensure_ascii=False).encode()  # without escapes too: check_json's own way
+    budget = Limits(max_depth=max_depth, max_json_values=max_values)
+
+    def passes(check) -> bool:
+        try:
+            check()
+        except LimitHit:
+            return False
+        return True
+
+    gauge = limits.JsonGauge(budget)
+    in_pieces = passes(lambda: [gauge.feed(text[i : i + 5]) for i in range(0, len(text), 5)])
+    assert passes(lambda: limits.check_json(text, budget)) == in_pieces
+    assert passes(lambda: limits.check_json(text, Limits(max_depth=max(depth(value), 1), max_json_values=10**9)))
+
+
 def test_the_gauge_counts_values_outside_strings_only():
     limits.check_json(json.dumps(["a,b,c,[{"] * 9).encode(), Limits(max_json_values=10))
     with pytest.raises(LimitHit, match=r"JSON of more than 10 values \(--max-json-values\)"):

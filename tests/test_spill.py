@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from converters import spill
 from converters.cli import app
-from converters.pipeline import Input, collect_inputs, convert, convert_files
+from converters.pipeline import Input, collect_inputs, convert, convert_file, convert_files
 from converters.tables import TABLES
 from converters.writers import write
 
@@ -55,6 +55,21 @@ def test_samples_in_parts_on_disk_reduced_in_ranges_write_exactly_the_golden_tab
     assert sorted(p.name for p in out.glob("*.csv")) == golden
     for name in golden:
         assert (out / name).read_bytes() == (GOLDEN / name).read_bytes(), name
+
+
+def test_a_file_converted_in_the_runs_process_keeps_its_last_rows_in_memory_a_workers_go_to_disk(
+    monkeypatch, tmp_path
+):
+    monkeypatch.setattr(spill, "PART_ROWS", 5)  # (SPILL_ROWS as it is: nothing goes to disk while the file is read)
+    sample = Input(SAMPLES[0], SAMPLES[0].name, True)
+    _, here = convert_file(sample, spill_dir=tmp_path, in_process=True)
+    _, worker = convert_file(sample, spill_dir=tmp_path)
+    assert here.keys() == worker.keys()
+    big = [name for name, parts in worker.items() if parts[0].height >= 5]
+    assert big and all(isinstance(worker[name][0].source, os.PathLike) for name in big)
+    for name, parts in here.items():
+        assert len(parts) == 1 and isinstance(parts[0].source, pl.DataFrame)
+        assert parts[0].source.equals(worker[name][0].read()), name
 
 
 def test_duplicates_across_files_on_disk_are_dropped_and_counted_as_in_memory(tiny_limits, tmp_path):
