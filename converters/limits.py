@@ -311,14 +311,42 @@ class JsonGauge:
 
 
 
+_NOT_MARKS = bytes(b for b in range(256) if b not in b'[]{}"')
+_PARENS = bytes.maketrans(b"[{]}", b"(())")
+
+
 def check_json(data: bytes | bytearray, limits: Limits | None = None, depth: int = 0) -> None:
     """Raise `LimitHit` when UTF-8 JSON text nests deeper than `max_depth` (counting `depth` levels around it) or
-    holds more than `max_json_values` values."""
+    holds more than `max_json_values` values. What `JsonGauge` finds, in a few C-level passes over the text where
+    upper bounds or `_nesting` show it within the limits (1-3 ms a megabyte, a third of the gauge's time); the
+    gauge where they do not."""
     limits = limits or current()
-    opens = data.count(b"[") + data.count(b"{")  # strings' brackets and commas too: an upper bound
-    if depth + opens <= limits.max_depth and opens + data.count(b",") <= limits.max_json_values:
+    # escapes taken out as the gauge takes them out: a quote escaped begins or ends no string
+    text = data.replace(b"\\\\", b"").replace(b'\\"', b"") if b"\\" in data else data
+    marks = text.translate(None, _NOT_MARKS)  # brackets and quotes, in order
+    opens = marks.count(b"[") + marks.count(b"{")  # strings' brackets and commas too: an upper bound
+    if opens + data.count(b",") <= limits.max_json_values and (
+        depth + opens <= limits.max_depth or _nesting(marks, limits.max_depth - depth) is not None
+    ):
         return
     JsonGauge(limits, depth).feed(data)
+
+
+def _nesting(marks: bytes | bytearray, most: int) -> int | None:
+    """How deep the brackets in `marks` (brackets and quotes of JSON text, escaped quotes taken out) nest, where no
+    string holds a bracket, they pair up, and it is at most `most` levels; else None. Two quotes next to each other
+    in `marks` have no bracket between them: taking them out changes no bracket's place in or out of a string, and
+    where no quote is left none is in one. Then every round takes out the innermost pairs: as many rounds as
+    levels."""
+    marks = marks.replace(b'""', b"")  # (a run of quotes becomes one quote or none)
+    if b'"' in marks:
+        return None
+    brackets = marks.translate(_PARENS)
+    for level in range(most + 1):
+        if not brackets:
+            return level
+        brackets = brackets.replace(b"()", b"")
+    return None
 
 
 class GaugedReader:
