@@ -8,7 +8,6 @@ fractions, null for padding and -1 for a day without data; v1 SLEEP_DURATION in 
 from __future__ import annotations
 
 import hashlib
-from collections import Counter
 from itertools import chain, repeat
 import re
 from functools import partial
@@ -257,14 +256,16 @@ def decode_all_sensors(payload: dict[str, list[dict[str, Any]]], request: Reques
 
 
 def _all_sensors_frame(payload: dict[str, list[dict[str, Any]]], resolutions: dict[str, int | None]):
+    """`_all_sensors_rows` by columns: a bucket is a gap where two or more samples fall and all of them are 0."""
+    import polars as pl
+
     frame, raw = _v1_frame({sensor: (samples, resolutions[sensor]) for sensor, samples in payload.items()})
-    time = frame.get_column("time")
-    zeros = Counter(time.filter(raw == 0).to_list())  # (few: the buckets that may be gaps)
-    if not zeros:
+    zero = (raw == 0).fill_null(False)
+    if not zero.any():
         return frame
-    samples = Counter(time.filter(time.is_in(list(zeros))).to_list())
-    gaps = [t for t, n in samples.items() if n >= 2 and zeros[t] == n]
-    return frame.with_columns(frame.get_column("value").set(time.is_in(gaps), None)) if gaps else frame
+    gaps = frame.select(time="time", zero=zero).select(
+        pl.col("zero").all().over("time") & (pl.len().over("time") >= 2)).to_series()
+    return frame.with_columns(frame.get_column("value").set(gaps, None)) if gaps.any() else frame
 
 
 def _all_sensors_rows(payload: dict[str, list[dict[str, Any]]], resolutions: dict[str, int | None]) -> Rows:
