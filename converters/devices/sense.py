@@ -251,7 +251,8 @@ def decode_all_sensors(payload: dict[str, list[dict[str, Any]]], request: Reques
         for sensor, samples in payload.items()
     }
     if any(payload.values()):
-        yield from columnar("sense_sensor_samples", lambda: _all_sensors_frame(payload, resolutions),
+        yield from columnar("sense_sensor_samples", sum(map(len, payload.values())),
+                            lambda: _all_sensors_frame(payload, resolutions),
                             lambda: _all_sensors_rows(payload, resolutions))
 
 
@@ -292,7 +293,7 @@ def decode_sensor_history(payload: list[dict[str, Any]], request: Request) -> Ro
         raise ValueError("the sensor is named only in the URL, which a saved response does not have")
     resolution = RESOLUTION_S[period.lower()] if period else _spacing_s([{"t": s["datetime"]} for s in payload[:2]])
     if payload:
-        yield from columnar("sense_sensor_samples", lambda: _v1_frame({sensor: (payload, resolution)})[0],
+        yield from columnar("sense_sensor_samples", len(payload), lambda: _v1_frame({sensor: (payload, resolution)})[0],
                             lambda: _v1_samples(sensor, payload, resolution))
 
 
@@ -343,7 +344,7 @@ def decode_sensors_history(payload: dict[str, Any], request: Request) -> Rows:
         if len(values) != len(stamps):
             raise ValueError(f"{sensor} has {len(values)} values for {len(stamps)} timestamps")
     if any(payload["sensors"].values()):
-        yield from columnar("sense_sensor_samples", lambda: _sensors_frame(payload, resolution),
+        yield from columnar("sense_sensor_samples", len(stamps), lambda: _sensors_frame(payload, resolution),
                             lambda: _sensors_rows(payload, resolution))
 
 
