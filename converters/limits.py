@@ -312,6 +312,7 @@ class JsonGauge:
 
 
 _NOT_MARKS = bytes(b for b in range(256) if b not in b'[]{}"')
+NESTING_ROUNDS = 16  # rounds `_nesting` takes at most (a pass over the brackets left each; JSON of devices: 2-6)
 _PARENS = bytes.maketrans(b"[{]}", b"(())")
 
 
@@ -337,12 +338,12 @@ def _nesting(marks: bytes | bytearray, most: int) -> int | None:
     string holds a bracket, they pair up, and it is at most `most` levels; else None. Two quotes next to each other
     in `marks` have no bracket between them: taking them out changes no bracket's place in or out of a string, and
     where no quote is left none is in one. Then every round takes out the innermost pairs: as many rounds as
-    levels."""
+    levels; None beyond `NESTING_ROUNDS` as well."""
     marks = marks.replace(b'""', b"")  # (a run of quotes becomes one quote or none)
     if b'"' in marks:
         return None
     brackets = marks.translate(_PARENS)
-    for level in range(most + 1):
+    for level in range(min(most, NESTING_ROUNDS) + 1):  # (deeper text: the gauge, whose work is one pass)
         if not brackets:
             return level
         brackets = brackets.replace(b"()", b"")
