@@ -158,6 +158,17 @@ def test_the_gauge_finds_the_depth_however_the_text_is_cut(value, cuts):
         assert not gauged(true_depth - 1)
 
 
+def test_the_gauge_counts_values_outside_strings_only():
+    limits.check_json(json.dumps(["a,b,c,[{"] * 9).encode(), Limits(max_json_values=10))
+    with pytest.raises(LimitHit, match=r"JSON of more than 10 values \(--max-json-values\)"):
+        limits.check_json(json.dumps(list(range(20))).encode(), Limits(max_json_values=10))
+
+
+def test_deep_json_is_refused_before_it_is_parsed():
+    with pytest.raises(LimitHit, match=r"JSON nested deeper than 100 levels \(--max-depth\)"):
+        limits.check_json(b"[" * 200_000)
+
+
 def refused(check, text: bytes, lim: Limits, around: int) -> str | None:
     try:
         check(text, lim, around)
@@ -201,17 +212,6 @@ def test_deep_json_with_many_brackets_in_strings_is_refused():
         with pytest.raises(LimitHit, match=r"JSON nested deeper than 100 levels"):
             limits.check_json(text)
     limits.check_json(('["' + "[" * 500 + '", {"a": ["]]]"]}]').encode())
-
-
-def test_the_gauge_counts_values_outside_strings_only():
-    limits.check_json(json.dumps(["a,b,c,[{"] * 9).encode(), Limits(max_json_values=10))
-    with pytest.raises(LimitHit, match=r"JSON of more than 10 values \(--max-json-values\)"):
-        limits.check_json(json.dumps(list(range(20))).encode(), Limits(max_json_values=10))
-
-
-def test_deep_json_is_refused_before_it_is_parsed():
-    with pytest.raises(LimitHit, match=r"JSON nested deeper than 100 levels \(--max-depth\)"):
-        limits.check_json(b"[" * 200_000)
 
 
 # --- whole captures -----------------------------------------------------------------------------------------------
