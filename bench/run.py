@@ -102,6 +102,7 @@ from converters.devices.base import Request
 from converters.hosts import BodyWanted
 from converters.pipeline import RowBuffer
 from converters.redaction import source_file
+from converters.limits import check_json
 from converters.validation import schema_problem
 items = []
 for item in read_capture(Path(sys.argv[1]), wants_body=BodyWanted(())):
@@ -127,6 +128,7 @@ assert all(schema_problem(e.schema, p) is None for p, (_, e, _) in zip(payloads,
 cost = {
     "responses": len(items), "bytes": sum(len(b) for b, _, _ in items), "rows": decode(),
     "parse_s": best(lambda: [orjson.loads(b) for b, _, _ in items]),
+    "limits_s": best(lambda: [check_json(b) for b, _, _ in items]),
     "check_s": best(lambda: [schema_problem(e.schema, p) for p, (_, e, _) in zip(payloads, items)]),
     "decode_s": best(decode),
 }
@@ -409,6 +411,11 @@ def bench_full_export(args, table: Table) -> None:
         table.target(f"{case.name}: peak RSS", peak, " MB", "<= 200 MB", peak is not None and peak <= 200)
     ratio = side_by_side(flow_databack, flow_floor)
     table.target(f"{label} flow: databack / floor", ratio, "x", "<= 0.5x", ratio is not None and ratio <= 0.5)
+    for case, floor in ((har_databack, har_floor), (flow_databack, flow_floor)):  # what a shared machine hides
+        if case.ok and floor.ok:
+            mine, floors = statistics.median(case.cpu_s), statistics.median(floor.cpu_s)
+            cpu = f"CPU s (user + sys): databack {mine:.2f}, floor {floors:.2f}"
+            table.rows.append((f"{case.name}: {cpu}", "", "", f"{side_by_side_cpu(case, floor):.2f}x", "(context)", ""))
     print("  decoding of the device responses, a stage at a time", file=sys.stderr, flush=True)
     try:
         child = subprocess.run([PY, "-c", DECODE_COST, str(har)], cwd=ROOT, capture_output=True, timeout=args.timeout)
@@ -422,8 +429,11 @@ def bench_full_export(args, table: Table) -> None:
     cost = orjson.loads(child.stdout)
     mb = cost["bytes"] / MB
     what = f"{label}: per MB of device bodies ({cost['responses']:,} responses, {mb:.0f} MB, {cost['rows']:,} rows)"
-    for stage, name in (("parse_s", "JSON parse"), ("check_s", "schema check"), ("decode_s", "decoders to frames")):
-        table.rows.append((f"{what}: {name}", f"{cost[stage] / mb:.4f}", "", "", "", ""))
+    stages = (("limits_s", "JSON depth and values bound (limits.check_json)"), ("parse_s", "JSON parse"),
+              ("check_s", "schema check"), ("decode_s", "decoders to frames"))
+    for stage, name in stages:
+        if stage in cost:
+            table.rows.append((f"{what}: {name}", f"{cost[stage] / mb:.4f}", "", "", "", ""))
     ratio = cost["check_s"] / cost["parse_s"]
     table.target(f"{label}: schema check / JSON parse of the device bodies", ratio, "x", "< 1x", ratio < 1)
 

@@ -8,15 +8,17 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import polars as pl
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from converters.devices import band, columns, decode_payload, sense
-from converters.devices.base import Frame, Request
+from converters.devices.base import Block, Frame, Request
 from converters.pipeline import RowBuffer
 from converters.redaction import source_file
 
 INT64 = 2**63
+LONG = columns.LONG  # as the module has it (the tests below but one set it to 0)
 NUMBERS = st.one_of(
     st.none(),
     st.integers(-(2**53), 2**53),
@@ -81,10 +83,16 @@ SAMPLES = st.lists(st.fixed_dictionaries({"datetime": MS}, optional={"offset_mil
 CAPTURED = datetime(2017, 4, 20, 15, 30, tzinfo=UTC)
 
 
+@pytest.fixture(autouse=True)
+def columns_for_any_length(monkeypatch):
+    """The generated arrays are short: columns are made for them too, as for the long ones."""
+    monkeypatch.setattr(columns, "LONG", 0)
+
+
 @contextmanager
 def value_by_value():
     """Decoders with columnar decoding turned off: every array decoded value by value."""
-    def slow(table, fast, slow_rows):
+    def slow(table, items, fast, slow_rows):
         yield from slow_rows()
 
     saved = band.columnar, sense.columnar
@@ -201,23 +209,31 @@ def test_the_buckets_every_sensor_reads_as_0_are_gaps_by_columns_too():
     assert values.count("None") == 4  # the first bucket's three zeros, and the -1 gap; 0 in the second stays
 
 
-def test_long_arrays_of_the_usual_shapes_are_decoded_by_columns_not_value_by_value():
+@pytest.mark.parametrize("n", [LONG, LONG - 1])
+def test_arrays_of_the_usual_shapes_are_decoded_by_columns_once_they_are_long(monkeypatch, n):
+    """`LONG` items or more: by columns; fewer, value by value (polars' fixed cost would outweigh the gain)."""
+    monkeypatch.setattr(columns, "LONG", LONG)  # (the module's, not the fixture's 0)
+
+    def by(arrays: int) -> list[type]:  # one frame for all of a response's arrays, or a block for each
+        return [Frame] if n >= LONG else [Block] * arrays
+
     def frames(endpoint, payload, request):
         return [type(rows) for _, rows in endpoint.decode(payload, request) if not isinstance(rows, dict)]
 
-    minutes = [{"TimeOfDay": f"2015-01-11T02:{m:02d}:00Z", "StepsTaken": m, "TotalDistance": str(m * 100),
-                "ActivityLevel": "Inactive", "DayClassification": "None"} for m in range(60)]
-    points = [{"MapPointOrdinal": n, "SecondsSinceStart": n * 10, "Location": {"Latitude": 476062000 + n}}
-              for n in range(60)]
-    assert frames(band.EVENTS, {"value": [{**EVENT, "Info": minutes, "MapPoints": points}]}, BAND) == [Frame, Frame]
-    samples = [{"datetime": 1422471300000 + 300000 * n, "offset_millis": -28800000, "value": n / 3} for n in range(60)]
-    assert frames(sense.ALL_SENSORS, {"light": samples, "sound": samples},
-                  Request({"period": "24hours"}, {}, None, CAPTURED)) == [Frame]
+    minutes = [{"TimeOfDay": f"2015-01-{11 + m // 1440:02d}T{m // 60 % 24:02d}:{m % 60:02d}:00Z", "StepsTaken": m,
+                "TotalDistance": str(m * 100), "ActivityLevel": "Inactive", "DayClassification": "None"}
+               for m in range(n)]
+    points = [{"MapPointOrdinal": i, "SecondsSinceStart": i * 10, "Location": {"Latitude": 476062000 + i}}
+              for i in range(n)]
+    assert frames(band.EVENTS, {"value": [{**EVENT, "Info": minutes, "MapPoints": points}]}, BAND) == by(1) * 2
+    samples = [{"datetime": 1422471300000 + 300000 * i, "offset_millis": -28800000, "value": i / 3} for i in range(n)]
+    assert frames(sense.ALL_SENSORS, {"light": samples[: n // 2], "sound": samples[n // 2:]},
+                  Request({"period": "24hours"}, {}, None, CAPTURED)) == by(2)
     assert frames(sense.SENSOR_HISTORY, samples, Request({"sensor": "light", "period": "day"}, {}, None,
-                                                         CAPTURED)) == [Frame]
+                                                         CAPTURED)) == by(1)
     stamps = {"timestamps": [{"t": s["datetime"], "o": s["offset_millis"]} for s in samples],
-              "sensors": {"LIGHT": [s["value"] for s in samples]}}
-    assert frames(sense.SENSORS_HISTORY, stamps, Request({}, {}, None, CAPTURED)) == [Frame]
+              "sensors": {"LIGHT": [s["value"] for s in samples], "SOUND": [s["value"] for s in samples]}}
+    assert frames(sense.SENSORS_HISTORY, stamps, Request({}, {}, None, CAPTURED)) == by(2)
 
 
 def test_a_type_the_columns_do_not_take_falls_back_to_value_by_value():

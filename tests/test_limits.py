@@ -221,6 +221,45 @@ def test_deep_json_is_refused_before_it_is_parsed():
         limits.check_json(b"[" * 200_000)
 
 
+def refused(check, text: bytes, lim: Limits, around: int) -> str | None:
+    try:
+        check(text, lim, around)
+    except LimitHit as e:
+        return str(e)
+    return None
+
+
+def gauge_alone(text: bytes, lim: Limits, around: int) -> None:
+    limits.JsonGauge(lim, around).feed(text)
+
+
+@settings(max_examples=EXAMPLES * 8, deadline=None)
+@given(value=json_values, soup=st.text(alphabet='[]{}",\\a', max_size=40), as_json=st.booleans(),
+       max_depth=st.integers(0, 8), around=st.integers(0, 3), max_values=st.sampled_from([3, 40, 10**9]))
+def test_check_json_refuses_exactly_what_the_gauge_refuses(value, soup, as_json, max_depth, around, max_values):
+    """Its few passes over the whole text decide as the gauge does, with the same reason: JSON with brackets, quotes
+    and backslashes in its strings, and text that is no JSON (unpaired brackets and quotes), at any depth around it
+    and any limits."""
+    text = json.dumps(value).encode() if as_json else soup.encode()
+    lim = Limits(max_depth=max_depth, max_json_values=max_values)
+    assert refused(limits.check_json, text, lim, around) == refused(gauge_alone, text, lim, around)
+    if as_json and max_values == 10**9:
+        assert (refused(limits.check_json, text, lim, around) is None) == (around + depth(value) <= max_depth)
+
+
+def test_deep_json_with_many_brackets_in_strings_is_refused():
+    """Brackets that strings hold, escaped quotes around them or not, can neither hide a level nor add one."""
+    deep = ("[" * 101 + "]" * 101).encode()
+    hidden = ('["' + "]" * 150 + '",' + "[" * 101 + '"' + "[" * 150 + '"' + "]" * 101 + "]").encode()
+    escaped = 0  # at every level, strings whose escaped quotes pair up around a bracket: "\"]\"" and "\"[\""
+    for _ in range(101):
+        escaped = ['"]"', escaped, '"["']
+    for text in (deep, hidden, json.dumps(escaped).encode()):
+        with pytest.raises(LimitHit, match=r"JSON nested deeper than 100 levels"):
+            limits.check_json(text)
+    limits.check_json(('["' + "[" * 500 + '", {"a": ["]]]"]}]').encode())
+
+
 # --- whole captures -----------------------------------------------------------------------------------------------
 
 

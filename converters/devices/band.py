@@ -56,10 +56,10 @@ def decode_events(payload: dict[str, Any], request: Request) -> Rows:
     for event in payload["value"] if "value" in payload else (payload,):
         yield from _event_rows(event, minutes, points)
     if minutes:
-        yield from columnar("band_minutes", lambda: _minute_frame(minutes),
+        yield from columnar("band_minutes", sum(len(rows) for _, rows in minutes), lambda: _minute_frame(minutes),
                             lambda: [("band_minutes", _minute_block(*event)) for event in minutes])
     if points:
-        yield from columnar("band_map_points", lambda: _map_point_frame(points),
+        yield from columnar("band_map_points", sum(len(rows) for *_, rows in points), lambda: _map_point_frame(points),
                             lambda: [("band_map_points", _map_point_block(*event)) for event in points])
 
 

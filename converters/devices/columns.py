@@ -29,12 +29,15 @@ class Fallback(Exception):
 
 
 by_columns = True  # False in a process that decodes without polars (the reading process: see captures/pipe.py)
+# Items an array needs for columns to pay: polars costs some 0.5-1 ms a response whatever its length, which value by
+# value costs at about a thousand items (measured on each long-array shape: bench/README.md).
+LONG = 1000
 
 
-def columnar(table: str, fast: Callable[[], pl.DataFrame], slow: Callable[[], Rows]) -> Rows:
-    """Rows of `table` decoded by columns (`fast`), or value by value (`slow`) where the columnar converters do
-    not take them."""
-    if not by_columns:
+def columnar(table: str, items: int, fast: Callable[[], pl.DataFrame], slow: Callable[[], Rows]) -> Rows:
+    """Rows of `table` decoded by columns (`fast`) where the arrays read hold `items` (at least `LONG`), or value by
+    value (`slow`) where they are shorter or the columnar converters do not take them."""
+    if not by_columns or items < LONG:
         yield from slow()
         return
     import polars as pl

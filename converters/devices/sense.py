@@ -8,7 +8,6 @@ fractions, null for padding and -1 for a day without data; v1 SLEEP_DURATION in 
 from __future__ import annotations
 
 import hashlib
-from collections import Counter
 from itertools import chain, repeat
 import re
 from functools import partial
@@ -252,19 +251,22 @@ def decode_all_sensors(payload: dict[str, list[dict[str, Any]]], request: Reques
         for sensor, samples in payload.items()
     }
     if any(payload.values()):
-        yield from columnar("sense_sensor_samples", lambda: _all_sensors_frame(payload, resolutions),
+        yield from columnar("sense_sensor_samples", sum(map(len, payload.values())),
+                            lambda: _all_sensors_frame(payload, resolutions),
                             lambda: _all_sensors_rows(payload, resolutions))
 
 
 def _all_sensors_frame(payload: dict[str, list[dict[str, Any]]], resolutions: dict[str, int | None]):
+    """`_all_sensors_rows` by columns: a bucket is a gap where two or more samples fall and all of them are 0."""
+    import polars as pl
+
     frame, raw = _v1_frame({sensor: (samples, resolutions[sensor]) for sensor, samples in payload.items()})
-    time = frame.get_column("time")
-    zeros = Counter(time.filter(raw == 0).to_list())  # (few: the buckets that may be gaps)
-    if not zeros:
+    zero = (raw == 0).fill_null(False)
+    if not zero.any():
         return frame
-    samples = Counter(time.filter(time.is_in(list(zeros))).to_list())
-    gaps = [t for t, n in samples.items() if n >= 2 and zeros[t] == n]
-    return frame.with_columns(frame.get_column("value").set(time.is_in(gaps), None)) if gaps else frame
+    gaps = frame.select(time="time", zero=zero).select(
+        pl.col("zero").all().over("time") & (pl.len().over("time") >= 2)).to_series()
+    return frame.with_columns(frame.get_column("value").set(gaps, None)) if gaps.any() else frame
 
 
 def _all_sensors_rows(payload: dict[str, list[dict[str, Any]]], resolutions: dict[str, int | None]) -> Rows:
@@ -291,7 +293,7 @@ def decode_sensor_history(payload: list[dict[str, Any]], request: Request) -> Ro
         raise ValueError("the sensor is named only in the URL, which a saved response does not have")
     resolution = RESOLUTION_S[period.lower()] if period else _spacing_s([{"t": s["datetime"]} for s in payload[:2]])
     if payload:
-        yield from columnar("sense_sensor_samples", lambda: _v1_frame({sensor: (payload, resolution)})[0],
+        yield from columnar("sense_sensor_samples", len(payload), lambda: _v1_frame({sensor: (payload, resolution)})[0],
                             lambda: _v1_samples(sensor, payload, resolution))
 
 
@@ -342,7 +344,7 @@ def decode_sensors_history(payload: dict[str, Any], request: Request) -> Rows:
         if len(values) != len(stamps):
             raise ValueError(f"{sensor} has {len(values)} values for {len(stamps)} timestamps")
     if any(payload["sensors"].values()):
-        yield from columnar("sense_sensor_samples", lambda: _sensors_frame(payload, resolution),
+        yield from columnar("sense_sensor_samples", len(stamps), lambda: _sensors_frame(payload, resolution),
                             lambda: _sensors_rows(payload, resolution))
 
 
