@@ -12,6 +12,7 @@ import sys
 import threading
 
 import pytest
+import secret_corpus
 from conftest import REPO
 from typer.testing import CliRunner
 
@@ -53,9 +54,14 @@ def small_parts(monkeypatch):
     monkeypatch.setattr(spill, "SAMPLE_EVERY", 16)
 
 
-def converted(out, *args):
-    result = CliRunner().invoke(app, ["convert", "captures", "-o", str(out), "--format", "csv", *args])
-    assert result.exit_code == 0, result.output
+def converted(out, *args, command=("convert", "captures"), code=0):
+    result = CliRunner().invoke(app, [*command, "-o", str(out), "--format", "csv", *args])
+    assert result.exit_code == code, result.output
+    return output(out)
+
+
+def output(out):
+    """The report (less when it was made) and every table file's bytes."""
     report = json.loads((out / "report.json").read_text())
     del report["generated_at"]
     return report, {p.name: p.read_bytes() for p in sorted(out.glob("*.csv"))}
@@ -78,6 +84,53 @@ def test_the_scheduler_can_come_from_dask_scheduler_address(cluster, captures, m
     tasks = cluster.scheduler.transition_counter
     assert converted(captures.parent / "local", "--jobs", "1") == plain
     assert tasks > 0 and cluster.scheduler.transition_counter == tasks  # only the first ran on the cluster
+
+
+def test_shards_merged_on_a_dask_cluster_give_the_output_of_a_local_merge(cluster, captures, small_parts, monkeypatch):
+    monkeypatch.chdir(captures.parent)
+    for i in (1, 2):
+        converted(captures.parent / f"shard{i}", "--jobs", "1", "--shard", f"{i}/2")
+    shards = ("merge", "shard1", "shard2")
+    tasks = cluster.scheduler.transition_counter
+    local = converted(captures.parent / "local", "--jobs", "1", command=shards)
+    assert cluster.scheduler.transition_counter == tasks
+    on_dask = converted(captures.parent / "dask", "--scheduler", cluster.scheduler_address, command=shards)
+    assert cluster.scheduler.transition_counter > tasks  # the merge's reduce ran on the cluster
+    assert on_dask == local
+    once = converted(captures.parent / "once", "--jobs", "1")  # one run over every capture: files in another order
+    assert (on_dask[0]["tables"], on_dask[1]) == (once[0]["tables"], once[1])
+    assert sum(t["duplicates"] for t in local[0]["tables"].values()) > 0  # (the same captures in both shards)
+
+
+def test_errors_limits_and_redaction_on_a_dask_cluster_are_those_of_a_local_run(cluster, small_parts, tmp_path,
+                                                                               monkeypatch):
+    """Captures full of planted secrets in folders named after people (pseudonymised), a cut-off one, a broken one, a
+    file that is no capture and a limit that rejects responses: the same tables, report, messages and exit code
+    either way, and no secret in what the cluster's run wrote."""
+    corpus = secret_corpus.build(tmp_path / "corpus")
+    for person, capture in zip(("Anna Berg", "Ben Okafor"), (corpus.har, corpus.flow)):
+        (tmp_path / "captures" / person).mkdir(parents=True)
+        shutil.copy(capture, tmp_path / "captures" / person / f"phone{capture.suffix}")
+    shutil.copy(SAMPLES[0], tmp_path / "captures" / "Anna Berg" / "sync.har")
+    cut = SAMPLES[0].read_bytes()
+    (tmp_path / "captures" / "Ben Okafor" / "cut-off.har").write_bytes(cut[: len(cut) // 2])
+    (tmp_path / "captures" / "Ben Okafor" / "notes.txt").write_text("not a capture")
+    (tmp_path / "captures" / "Ben Okafor" / "broken.har").write_text("{not JSON")
+    (tmp_path / "study.key").write_text("a key of the study team, 32 bytes")
+    monkeypatch.chdir(tmp_path)
+    args = ["convert", "captures", "--pseudonymize", "--key-file", "study.key", "--max-json-values", "300",
+            "--generic", secret_corpus.GENERIC_HOST, "--format", "csv"]
+    runs = {}
+    for name, where in (("local", ["--jobs", "1"]), ("dask", ["--scheduler", cluster.scheduler_address])):
+        result = CliRunner().invoke(app, [*args, "-o", name, *where])
+        runs[name] = result.exit_code, result.output.replace(f"-> {name}", "-> OUT"), output(tmp_path / name)
+    assert runs["dask"] == runs["local"]
+    code, messages, (report, tables) = runs["dask"]
+    assert code == 1 and report["totals"]["files_failed"] == 1 and report["totals"]["files_partial"] >= 1
+    assert "over a limit: JSON of more than 300 values (--max-json-values)" in messages
+    texts = [messages, json.dumps(report), *(t.decode() for t in tables.values())]
+    planted = ["Anna Berg", "Okafor", *(needle for needles in corpus.needles.values() for needle in needles)]
+    assert [n for n in planted if any(n in text for text in texts)] == []
 
 
 class KillOnce(distributed.WorkerPlugin):
