@@ -133,7 +133,7 @@ OUTPUT_SITES = {
     ("report_html", "figures"): "figures drawn from the same data",
     ("report_html", "vega_bundle"): "a JavaScript bundle of the package",
     ("scrub", "_rewrite_har"): "the scrubbed copy: every value through the policy",
-    ("scrub", "_archive_writer"): "a scrubbed archive: members already scrubbed, under the archive's own names",
+    ("scrub", "_copy_members"): "a scrubbed archive: members already scrubbed, under the archive's own names",
     ("scrub", "_JsonWriter.event"): "the scrubbed copy",
     ("scrub", "_JsonWriter.value"): "the scrubbed copy",
     ("scrub", "_JsonWriter._separate"): "the scrubbed copy",
