@@ -289,61 +289,43 @@ class JsonGauge:
         self.limits = limits or current()
         self.depth = depth  # levels open where the text fed so far ends
         self.values = 0
-        self._too_deep = f"JSON nested deeper than {self.limits.max_depth} levels (--max-depth)"
         self._in_string = False
-        self._backslash = b""  # a backslash at the end of the last piece, escaping the first byte of the next
+        self._escaped = False  # a backslash at the end of the last piece escapes the first byte of the next
 
     def feed(self, data: bytes | bytearray | memoryview) -> None:
-        data = self._backslash + bytes(data)
-        trailing = len(data) - len(data.rstrip(b"\\")) if data.endswith(b"\\") else 0
-        self._backslash = b"\\" if trailing % 2 else b""
-        if trailing:
-            data = data[:-trailing]
-        if b"\\" in data:  # escapes: what is left of a run of backslashes pairs up
-            data = data.replace(b"\\\\", b"").replace(b'\\"', b"")
-        self.read_structure(data.translate(None, _NOT_STRUCTURE))
+        text, self._escaped = _unescaped(bytes(data), self._escaped)
+        self.read_structure(text.translate(None, _NOT_STRUCTURE))
 
     def read_structure(self, kept: bytes) -> None:
         """Go on with text of which only the brackets, commas and quotes are left, its escaped quotes taken out."""
-        kept = kept.replace(b'""', b"")  # a string without brackets or commas: the other quotes keep their place
-        pieces = kept.split(b'"')  # the quotes left begin and end strings
-        structure = b"".join(pieces[self._in_string :: 2])
-        self._in_string ^= len(pieces) % 2 == 0
-        brackets = structure.translate(None, _NOT_BRACKETS)
-        opens = brackets.count(b"[") + brackets.count(b"{")
+        structure, self._in_string = _outside_strings(kept, self._in_string)
+        opens, depth_after, too_deep = _levels(structure, self.depth, self.limits.max_depth)
         self.values += opens + structure.count(b",")
         if self.values > self.limits.max_json_values:
             raise LimitHit(f"JSON of more than {self.limits.max_json_values:,} values (--max-json-values)")
-        if self.depth + opens > self.limits.max_depth and not self._shallow(brackets):
-            with memoryview(brackets.translate(_STEPS)) as steps, steps.cast("b") as signed:
-                if max(accumulate(signed, initial=self.depth)) > self.limits.max_depth:
-                    raise LimitHit(self._too_deep)
-        self.depth += 2 * opens - len(brackets)
-
-    def _shallow(self, brackets: bytes) -> bool:
-        """Whether `brackets` surely stay within the depth limit, found without summing them one by one: each pass
-        takes out the innermost pairs, and no bracket is deeper than the levels open before it, the passes, and
-        the brackets left open."""
-        nested, passes = brackets.translate(_SQUARE), 0
-        while b"[]" in nested:
-            nested, passes = nested.replace(b"[]", b""), passes + 1
-            if self.depth + passes > self.limits.max_depth:
-                return False
-        return self.depth + passes + nested.count(b"[") <= self.limits.max_depth
+        if too_deep:
+            raise LimitHit(f"JSON nested deeper than {self.limits.max_depth} levels (--max-depth)")
+        self.depth = depth_after
 
 
-def _outside_strings(data: bytes, in_string: bool, escaped: bool) -> tuple[bytes, bool, bool]:
-    """(the bytes of a piece of JSON text outside its strings, whether the text ends inside a string, whether its last
-    byte is a backslash escaping the next piece's first), for a piece that begins `in_string` or not, `escaped` or
-    not. C-level byte operations only."""
+def _unescaped(data: bytes, escaped: bool) -> tuple[bytes, bool]:
+    """(a piece of JSON text with its escaped backslashes and quotes taken out, whether its last byte is a backslash
+    escaping the next piece's first), for a piece whose first byte is `escaped` or not. C-level byte operations."""
     text = b"\\" + data if escaped else data
-    trailing = len(text) - len(text.rstrip(b"\\"))
+    trailing = len(text) - len(text.rstrip(b"\\")) if text.endswith(b"\\") else 0
     if trailing:
         text = text[:-trailing]
     if b"\\" in text:  # escapes: what is left of a run of backslashes pairs up
         text = text.replace(b"\\\\", b"").replace(b'\\"', b"")
-    pieces = text.split(b'"')  # the quotes left begin and end strings
-    return b"".join(pieces[in_string::2]), in_string ^ (len(pieces) % 2 == 0), bool(trailing % 2)
+    return text, bool(trailing % 2)
+
+
+def _outside_strings(kept: bytes, in_string: bool) -> tuple[bytes, bool]:
+    """(the bytes of unescaped JSON text outside its strings, whether the text ends inside a string) for text that
+    begins `in_string` or not; `kept` may be the text or only its brackets, commas and quotes."""
+    kept = kept.replace(b'""', b"")  # a string without brackets or commas: the other quotes keep their place
+    pieces = kept.split(b'"')  # the quotes left begin and end strings
+    return b"".join(pieces[in_string::2]), in_string ^ (len(pieces) % 2 == 0)
 
 
 def _levels(structure: bytes, depth: int, limit: int) -> tuple[int, int, bool]:
@@ -352,10 +334,22 @@ def _levels(structure: bytes, depth: int, limit: int) -> tuple[int, int, bool]:
     brackets = structure.translate(None, _NOT_BRACKETS)
     opens = brackets.count(b"[") + brackets.count(b"{")
     too_deep = False
-    if depth + opens > limit:
+    if depth + opens > limit and not _shallow(brackets, depth, limit):
         with memoryview(brackets.translate(_STEPS)) as steps, steps.cast("b") as signed:
             too_deep = max(accumulate(signed, initial=depth)) > limit
     return opens, depth + 2 * opens - len(brackets), too_deep
+
+
+def _shallow(brackets: bytes, depth: int, limit: int) -> bool:
+    """Whether `brackets`, beginning `depth` levels down, surely stay within `limit`, found without summing them one
+    by one: each pass takes out the innermost pairs, and no bracket is deeper than the levels open before it, the
+    passes, and the brackets left open."""
+    nested, passes = brackets.translate(_SQUARE), 0
+    while b"[]" in nested:
+        nested, passes = nested.replace(b"[]", b""), passes + 1
+        if depth + passes > limit:
+            return False
+    return depth + passes + nested.count(b"[") <= limit
 
 
 def check_json(data: bytes | bytearray, limits: Limits | None = None, depth: int = 0) -> None:
@@ -402,7 +396,8 @@ class DepthPruner:
 
     def _within(self, data: bytes) -> tuple[int, bool, bool] | None:
         """The state after `data` when it goes no deeper than the limit (as `JsonGauge` counts), else None."""
-        structure, in_string, escaped = _outside_strings(data, self._in_string, self._escaped)
+        text, escaped = _unescaped(data, self._escaped)
+        structure, in_string = _outside_strings(text.translate(None, _NOT_STRUCTURE), self._in_string)
         _, depth, too_deep = _levels(structure, self.depth, self.limit)
         return None if too_deep else (depth, in_string, escaped)
 
