@@ -122,7 +122,7 @@ def _scrub_capture(src: Path, dst: Path) -> ScrubReport:
     elif fmt == "flow":
         scrub = _scrub_flows
     else:
-        return _failed(_not_a_capture(src))
+        return _failed("not a HAR file or a mitmproxy flow dump")
     try:
         with atomic_path(dst) as temp:
             with open(temp, "wb") as out:
@@ -135,19 +135,6 @@ def _scrub_capture(src: Path, dst: Path) -> ScrubReport:
     except OSError as error:
         report = _failed(f"cannot read or write: {error.strerror or error}", fmt)
     return report
-
-
-def _not_a_capture(src: Path) -> str:
-    """Why `src` cannot be scrubbed: an archive (scrub copies one capture), or no capture at all."""
-    from .captures.archives import archive_kind
-
-    try:
-        kind = archive_kind(src)
-    except OSError:
-        kind = None
-    if kind is not None:
-        return f"a {kind[0]} archive: scrub copies one capture; unpack it and scrub each capture in it"
-    return "not a HAR file or a mitmproxy flow dump"
 
 
 def _scrub_archive(src: Path, kind: tuple, dst: Path) -> ScrubReport:
