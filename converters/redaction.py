@@ -1023,26 +1023,25 @@ _PROVENANCE_TEXT = frozenset({"participant_id", "source_file"})
 def strict_frame(df):
     """A frame of device rows with credentials in its text columns replaced (STRICT: ids and words stay as they
     are; `password=…` and `"token": "…"` pairs lose their values): device tables hold chosen fields, so this finds
-    nothing unless a capture put a credential where data was."""
+    nothing unless a capture put a credential where data was. Each column's distinct values are searched, in one
+    query for all columns (device text repeats: sensor names, event types, one event's id on each of its minutes)."""
     import polars as pl
 
     columns = [name for name, dtype in df.schema.items() if dtype == pl.String and name not in _PROVENANCE_TEXT]
     if not columns or not df.height:
         return df
-    def anchored(column: pl.Expr) -> pl.Expr:
-        return column.str.contains_any(_STRICT_ANCHORS) | column.str.contains_any(_NAME_ANCHORS,
-                                                                                  ascii_case_insensitive=True)
-
-    flagged = df.select(anchored(pl.col(columns)).any()).row(0)  # one query, all columns
-    for name, flag in zip(columns, flagged):
-        if not flag:
-            continue
-        hits = df.select(anchored(pl.col(name)).fill_null(False)).to_series()
-        found = df.get_column(name).filter(hits).unique().to_list()
-        changed = {v: r for v in found if (r := redact_text(v, STRICT)) != v}
-        if changed:
-            df = df.with_columns(pl.col(name).replace(changed))
-    return df
+    value = pl.col("value")
+    found = (
+        df.lazy().select(pl.col(name).unique().implode() for name in columns).unpivot().explode("value")
+        .filter(value.str.contains_any(_STRICT_ANCHORS) | value.str.contains_any(_NAME_ANCHORS,
+                                                                                 ascii_case_insensitive=True))
+        .collect(engine="in-memory")
+    )
+    changed: dict[str, dict[str, str]] = {}
+    for name, text in found.iter_rows():
+        if (redacted := redact_text(text, STRICT)) != text:
+            changed.setdefault(name, {})[text] = redacted
+    return df.with_columns(pl.col(name).replace(values) for name, values in changed.items()) if changed else df
 
 
 def earlier_rows(table: str, df):

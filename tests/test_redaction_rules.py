@@ -8,6 +8,8 @@ import json
 
 import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from test_secrets import invoke
 
 from converters import redaction
@@ -378,6 +380,27 @@ def test_device_text_loses_credential_pairs_and_keeps_its_words():
     assert out["message"].to_list() == ["You slept well.", f"Wi-Fi password={MARK}; next", f"пароль: {MARK}",
                                         "Your room key is 42", "code: 404", None]
     assert out["event_id"].to_list() == ["2519812557630091728", MARK, "a", "b", "c", "d"]
+
+
+_DEVICE_TEXT = ["You slept well.", "Wi-Fi password=Sommer2041!ab; next", "пароль: Zx81kQ2", "Your room key is 42",
+                "code: 404", "2519812557630091728", "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl", "", "a",
+                "Bearer abcDEF123ghiJKL456mnoPQR", "token: abcDEF123ghiJKL456mnoPQR", "AWAKE", "https://x.test/?q=1"]
+
+
+@given(st.lists(st.tuples(st.one_of(st.none(), st.sampled_from(_DEVICE_TEXT)),
+                          st.one_of(st.none(), st.sampled_from(_DEVICE_TEXT))), min_size=1, max_size=40))
+@settings(max_examples=60, deadline=None)
+def test_device_text_is_redacted_as_each_value_alone_would_be(rows):
+    """strict_frame searches each column's distinct values once: every value comes out as redact_text (STRICT)
+    makes it alone, repeated, null or next to other columns' values alike."""
+    import polars as pl
+
+    df = pl.DataFrame(rows, schema={"message": pl.String, "event_id": pl.String}, orient="row")
+    out = redaction.strict_frame(df.with_columns(n=pl.int_range(pl.len())))
+    for name in ("message", "event_id"):
+        expected = [None if v is None else redaction.redact_text(v, redaction.STRICT) for v in df[name]]
+        assert out[name].to_list() == expected
+    assert out["n"].to_list() == list(range(df.height))
 
 
 def test_an_html_element_labelled_by_a_credential_name_loses_its_value():
