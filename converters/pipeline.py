@@ -39,7 +39,8 @@ from .digest import sha256_or_none
 from .hosts import BodyWanted, host_matches
 from .parallel import Executor, executor
 from .captures.har import NOT_A_HAR
-from .devices.base import Block, Frame, Request, Rows, datetime_us
+from .devices import columns
+from .devices.base import Block, Frame, Later, Request, Rows, datetime_us
 from .redaction import Safe, SafeRow
 from .tables import TABLES, UTC_TIME
 
@@ -700,10 +701,13 @@ class RowBuffer:
     rows a frame cannot hold (a value too big for its column, of the wrong type) is taken out of every table by
     itself: its `undo` gives the rows that stand for it instead (a reject), and the others are kept. Decoders' frames
     (columnar decoding: already of the table's types) are kept as they come, their provenance added at the flush; an
-    exchange taken out leaves none of them."""
+    exchange taken out leaves none of them. Rows columnar decoding makes later (`Later`) are made once `LATER_ROWS` are
+    buffered, or at the flush, those of one kind converted together; an exchange whose rows they cannot make (a
+    value the decoder refuses) is taken out as above, with the decoder's reason."""
 
     BATCH = 100_000  # rows of all tables together (frames of 10,000 rows of all tables cost 15 % more time)
     HELD_BYTES = 64 << 20
+    LATER_ROWS = 50_000  # rows of `Later`s made at once: enough to share polars' cost, while their payloads wait
 
     def __init__(self, spill_dir: Path | None = None, end_on_disk: bool = True) -> None:
         self._columns: dict[str, dict[str, list]] = {}  # table -> column (provenance included) -> values
@@ -716,6 +720,7 @@ class RowBuffer:
         self._spill_dir = spill_dir
         self._end_on_disk = end_on_disk  # a worker's: what is left at the end would be pickled back otherwise
         self._held = 0  # rows in `_frames`
+        self._later = 0  # rows of the `Later`s in `_decoded`
         self._flushing = False
 
     def add(
@@ -726,6 +731,8 @@ class RowBuffer:
         `undo(reason)` is called if the exchange's rows cannot be built into frames: it gives the rows to add instead
         (`held_bytes`: what keeping it until then holds in memory)."""
         redaction.require(provenance["source_file"], "source_file")
+        if self._later >= self.LATER_ROWS and not self._flushing:
+            self._make_later()  # before the exchange is added, as the flush
         if (self._buffered >= self.BATCH or self._held_bytes >= self.HELD_BYTES) and not self._flushing:
             self._flush()  # before the exchange is added: `undo` is never called while its caller is still counting
         counts: Counter[str] = Counter()
@@ -736,8 +743,8 @@ class RowBuffer:
             for table, row in rows:
                 if table == "rejects" and not isinstance(row, SafeRow):
                     raise redaction.Unredacted("rejects rows are made by redaction.reject_row")
-                if isinstance(row, Frame):
-                    self._decoded.append((table, row.frame, provenance))
+                if isinstance(row, (Frame, Later)):
+                    self._decoded.append((table, row.frame if isinstance(row, Frame) else row, provenance))
                     framed[table] += row.height
                     continue
                 if table not in self._columns:
@@ -756,13 +763,14 @@ class RowBuffer:
             self._truncate(starts)
             del self._decoded[pieces:]
             raise
+        self._later += sum(rows.height for _, rows, _ in self._decoded[pieces:] if isinstance(rows, Later))
         for table, n in counts.items():
             columns = self._columns[table]
             for name, value in provenance.items():
                 columns[name].extend(repeat(value, n))
-        if counts:
+        if counts or framed:
             spans = {t: (starts[t], starts[t] + n) for t, n in counts.items()}
-            self._added.append(_Added(spans, undo, (pieces, len(self._decoded))))
+            self._added.append(_Added(spans, undo, (pieces, len(self._decoded)), provenance))
             self._buffered += counts.total()
             self._held_bytes += held_bytes
         self._buffered += framed.total()
@@ -778,6 +786,7 @@ class RowBuffer:
         fail on their own are taken out (and their `undo` rows put in), and the frames built again."""
         self._flushing = True
         try:
+            self._make_later()
             frames = {table: _frame(table, columns) for table, columns in self._columns.items()}
         except _Unbuildable:
             self._take_out_failing()
@@ -795,6 +804,38 @@ class RowBuffer:
             for name in list(self._frames):
                 self._spill(name)
 
+    def _make_later(self) -> None:
+        """The `Later`s buffered as frames, those of one table and kind converted together (`columns.made`), else
+        value by value; the exchanges whose rows they cannot make are taken out (`_take_out`)."""
+        kinds: dict[tuple[str, Callable], list[int]] = {}  # (table, convert) -> indexes in `_decoded`
+        for i, (table, rows, _) in enumerate(self._decoded):
+            if isinstance(rows, Later):
+                kinds.setdefault((table, rows.convert), []).append(i)
+        if not kinds:
+            return
+        failing: dict[int, str] = {}  # index in `_decoded` -> reason
+        flushing, self._flushing = self._flushing, True  # (no flush while an exchange is taken out)
+        try:
+            for (table, _), indexes in kinds.items():
+                for i, df in zip(indexes, columns.made([self._decoded[i][1] for i in indexes])):
+                    table, later, provenance = self._decoded[i]
+                    if df is None:
+                        try:
+                            df = _rows_frame(table, later.slow())
+                        except _Unbuildable as e:
+                            failing[i] = str(e)
+                        except (ValueError, TypeError, KeyError, ArithmeticError) as e:
+                            failing[i] = devices.undecodable(e)
+                        except Exception as e:  # a bug of databack's: this exchange alone, as `_route_exchange` does
+                            failing[i] = f"databack failed on this exchange ({type(e).__name__})"
+                    self._decoded[i] = (table, df, provenance)
+            self._later = 0
+            if failing:
+                self._take_out({n: failing[i] for n, added in enumerate(self._added)
+                                for i in range(*added.pieces) if i in failing})
+        finally:
+            self._flushing = flushing
+
     def _take_out_failing(self) -> None:
         failing: dict[int, str] = {}  # index in `_added` -> reason
         for i, added in enumerate(self._added):
@@ -805,8 +846,11 @@ class RowBuffer:
                 except _Unbuildable as e:
                     failing[i] = str(e)
                     break
-        if not failing:
-            return
+        if failing:
+            self._take_out(failing)
+
+    def _take_out(self, failing: dict[int, str]) -> None:
+        """The exchanges of `failing` (index in `_added` -> reason) out of every table, their `undo` rows in."""
         added_before, columns = self._added, self._columns
         dropped = {j for i in failing for j in range(*added_before[i].pieces)}  # the failing exchanges' frames
         kept = [j for j in range(len(self._decoded)) if j not in dropped]
@@ -829,9 +873,7 @@ class RowBuffer:
             added = added_before[i]
             if added.undo is None:  # rows made to stand for an exchange (a reject) that no frame holds: a bug
                 raise ValueError(f"rows no frame holds: {reason}")
-            table, (start, _) = next(iter(added.spans.items()))
-            provenance = {name: columns[table][name][start] for name in PROVENANCE_SCHEMA}
-            self.add(added.undo(reason), provenance)
+            self.add(added.undo(reason), added.provenance)
 
     def _spill(self, table: str) -> None:
         part = Part.of(pl.concat(self._frames.pop(table)), TABLES[table].key, self._spill_dir)
@@ -858,6 +900,7 @@ class _Added:
     spans: dict[str, tuple[int, int]]
     undo: Callable[[str], Rows] | None
     pieces: tuple[int, int]  # the range of its decoders' frames in `RowBuffer._decoded`
+    provenance: dict[str, Any]
 
 
 class _Unbuildable(ValueError):
@@ -877,6 +920,26 @@ def _frame(table: str, columns: dict[str, list]) -> pl.DataFrame:
             raise _Unbuildable(f"a value that {table}.{name} ({dtype}) cannot hold ({type(e).__name__})") from None
     df = pl.DataFrame(series)
     return df if table == "rejects" else redaction.strict_frame(df)  # rejects: rows the policy made whole
+
+
+def _rows_frame(table: str, rows: Rows) -> pl.DataFrame:
+    """Rows of `table` (rows and blocks) as a frame of its row columns, as `_frame` builds them (`_Unbuildable`)."""
+    columns: dict[str, list] = {name: [] for name in ROW_COLUMNS[table]}
+    for _, row in rows:
+        if isinstance(row, Block):
+            for name, values in columns.items():
+                given = row.columns.get(name)
+                values.extend(given if given is not None else repeat(None, row.height))
+        else:
+            for name, values in columns.items():
+                values.append(row.get(name))
+    series = []
+    for name, dtype in TABLES[table].row_schema.items():
+        try:
+            series.append(pl.Series(name, columns[name], dtype, strict=True))
+        except Exception as e:
+            raise _Unbuildable(f"a value that {table}.{name} ({dtype}) cannot hold ({type(e).__name__})") from None
+    return pl.DataFrame(series)
 
 
 def _decoded_frames(pieces: list[tuple[str, pl.DataFrame, dict[str, Any]]]) -> dict[str, pl.DataFrame]:
@@ -1155,7 +1218,8 @@ def _route(
         report.rows.subtract(counts)
         report.device_responses, report.rows = +report.device_responses, +report.rows  # (drops the zeros)
         report.rejects += 1
-        troubles[reason] += 1
+        if not isinstance(reason, devices.Undecodable):  # (a decoder's reason is a reject, as `decode` gives it)
+            troubles[reason] += 1
         return [("rejects", _reject_row(ep.name, ex, reason, devices.read_body(ex, ep.reads)))]
 
     held = len(ex.body or b"") + len(ex.request_body or b"")
@@ -1285,6 +1349,15 @@ def _convert_saved(inp: Input, report: FileReport, rows: RowBuffer, limited: Cou
         rows.add([("rejects", redaction.reject_row(endpoint.name, None, None, inp.source_file, None, reason, body))],
                  provenance)
         return isinstance(problem, devices.UnknownShape)
+    def undo(reason: str) -> Rows:  # the rows fit no frame, or could not be decoded: rejected after all
+        report.device_responses.subtract({endpoint.name: 1})
+        report.rows.subtract(counts)
+        report.device_responses, report.rows = +report.device_responses, +report.rows  # (drops the zeros)
+        report.rejects += 1
+        body, cut = limits.reject_body(orjson.dumps(payload), reason)
+        return [("rejects", redaction.reject_row(endpoint.name, None, None, inp.source_file, None, cut, body))]
+
+    counts = rows.add(decoded, provenance, undo)
     report.device_responses[endpoint.name] += 1
-    report.rows.update(rows.add(decoded, provenance))
+    report.rows.update(counts)
     return False

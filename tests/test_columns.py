@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from converters.devices import band, columns, decode_payload, sense
-from converters.devices.base import Block, Frame, Request
+from converters.devices.base import Block, Later, Request
 from converters.pipeline import RowBuffer
 from converters.redaction import source_file
 
@@ -92,7 +92,7 @@ def columns_for_any_length(monkeypatch):
 @contextmanager
 def value_by_value():
     """Decoders with columnar decoding turned off: every array decoded value by value."""
-    def slow(table, items, fast, slow_rows):
+    def slow(table, height, convert, piece, slow_rows):
         yield from slow_rows()
 
     saved = band.columnar, sense.columnar
@@ -211,11 +211,12 @@ def test_the_buckets_every_sensor_reads_as_0_are_gaps_by_columns_too():
 
 @pytest.mark.parametrize("n", [LONG, LONG - 1])
 def test_arrays_of_the_usual_shapes_are_decoded_by_columns_once_they_are_long(monkeypatch, n):
-    """`LONG` items or more: by columns; fewer, value by value (polars' fixed cost would outweigh the gain)."""
+    """`LONG` rows or more: by columns, later (with other responses'); fewer, value by value (polars' fixed cost
+    would outweigh the gain)."""
     monkeypatch.setattr(columns, "LONG", LONG)  # (the module's, not the fixture's 0)
 
-    def by(arrays: int) -> list[type]:  # one frame for all of a response's arrays, or a block for each
-        return [Frame] if n >= LONG else [Block] * arrays
+    def by(arrays: int) -> list[type]:  # one `Later` for all of a response's arrays, or a block for each
+        return [Later] if n >= LONG else [Block] * arrays
 
     def frames(endpoint, payload, request):
         return [type(rows) for _, rows in endpoint.decode(payload, request) if not isinstance(rows, dict)]
@@ -232,8 +233,51 @@ def test_arrays_of_the_usual_shapes_are_decoded_by_columns_once_they_are_long(mo
     assert frames(sense.SENSOR_HISTORY, samples, Request({"sensor": "light", "period": "day"}, {}, None,
                                                          CAPTURED)) == by(1)
     stamps = {"timestamps": [{"t": s["datetime"], "o": s["offset_millis"]} for s in samples],
-              "sensors": {"LIGHT": [s["value"] for s in samples], "SOUND": [s["value"] for s in samples]}}
-    assert frames(sense.SENSORS_HISTORY, stamps, Request({}, {}, None, CAPTURED)) == by(2)
+              "sensors": {"LIGHT": [s["value"] for s in samples]}}
+    assert frames(sense.SENSORS_HISTORY, stamps, Request({}, {}, None, CAPTURED)) == by(1)
+
+
+def buffered(responses, endpoint, request) -> tuple[list[str], dict]:
+    """Many responses through one row buffer, as a file's are (each its own exchange): the reject reasons and the
+    rows per table, as `decoded` shows them."""
+    buffer, undone = RowBuffer(), []
+    for n, payload in enumerate(responses):
+        problem, rows = decode_payload(payload, endpoint, request)
+        provenance = {"participant_id": None, "source_file": source_file("a.har"), "source_entry": n,
+                      "captured_at": 0}
+        if problem:
+            undone.append(f"{n}: {problem}")
+        else:
+            buffer.add(rows, provenance, lambda reason, n=n: undone.append(f"{n}: {reason}") or [])
+    tables = {}
+    for name, parts in buffer.parts().items():
+        frame = pl.concat([p.read() for p in parts]).with_columns(pl.col(pl.Datetime).dt.epoch("us"))
+        tables[name] = [tuple(map(repr, row)) for row in frame.rows()]
+    return undone, tables
+
+
+@SETTINGS
+@given(st.lists(SAMPLES, min_size=1, max_size=6))
+def test_many_responses_arrays_made_together_reject_only_their_own_exchange(histories):
+    """The long arrays of many responses are converted at once; where one of them holds a value the columns do not
+    take or the decoder refuses, that response alone falls back or is rejected, with the reason it has alone."""
+    request = Request({"sensor": "light", "period": "day"}, {}, None, CAPTURED)
+    fast = buffered(histories, sense.SENSOR_HISTORY, request)
+    with value_by_value():
+        assert buffered(histories, sense.SENSOR_HISTORY, request) == fast
+
+
+def test_a_response_the_decoder_refuses_among_many_is_rejected_alone():
+    good = [{"datetime": 1422471300000 + 300000 * i, "offset_millis": 3600000, "value": 1.0} for i in range(3)]
+    bad = good[:1] + [{"datetime": 1422471600000, "offset_millis": 90_000_000, "value": 2.0}]
+    west = [{"datetime": 1422471300000, "offset_millis": -90_000_000, "value": 1.0}] + good[1:]
+    request = Request({"sensor": "light", "period": "day"}, {}, None, CAPTURED)
+    undone, tables = buffered([good, bad, good, west, good], sense.SENSOR_HISTORY, request)
+    assert undone == ["1: could not decode: ValueError: a UTC offset of 90000000 ms is more than a day",
+                      "3: could not decode: ValueError: a UTC offset of -90000000 ms is more than a day"]
+    assert len(tables["sense_sensor_samples"]) == 9
+    with value_by_value():
+        assert buffered([good, bad, good, west, good], sense.SENSOR_HISTORY, request) == (undone, tables)
 
 
 def test_a_type_the_columns_do_not_take_falls_back_to_value_by_value():

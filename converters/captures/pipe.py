@@ -277,6 +277,8 @@ def _decoded(ex: Exchange) -> Exchange | Decoded:
         return ex
     try:
         problem, rows = devices.decode(ex, m)
+        rows = [made for table, r in rows  # value by value here: a `Later` is not sent
+                for made in (r.slow() if isinstance(r, devices.base.Later) else ((table, r),))]
     except Exception:
         return ex
     if problem:

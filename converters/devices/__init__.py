@@ -80,6 +80,14 @@ class UnknownShape(str):
     is in no table, so its file is `partial`, not `ok`."""
 
 
+class Undecodable(str):
+    """The reason a response was rejected when a value of it could not be decoded (the decoder's error)."""
+
+
+def undecodable(error: Exception) -> Undecodable:
+    return Undecodable(f"could not decode: {type(error).__name__}: {exception_text(error)}")
+
+
 def decode_payload(payload: Any, endpoint: Endpoint, request: Request) -> tuple[str | None, list]:
     """(None, rows) for a payload that matches the endpoint's schema and decodes, else (the reason, [])."""
     if problem := schema_problem(endpoint.schema, payload):
@@ -87,7 +95,7 @@ def decode_payload(payload: Any, endpoint: Endpoint, request: Request) -> tuple[
     try:
         rows = list(endpoint.decode(payload, request))
     except (ValueError, TypeError, KeyError, ArithmeticError) as e:
-        return f"could not decode: {type(e).__name__}: {exception_text(e)}", []
+        return undecodable(e), []
     if not rows and endpoint.fields and (unknown := unknown_fields(payload, endpoint.fields)):
         return UnknownShape(f"decodes to nothing; fields of no known shape: {', '.join(unknown)}"), []
     return None, rows

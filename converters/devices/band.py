@@ -56,10 +56,10 @@ def decode_events(payload: dict[str, Any], request: Request) -> Rows:
     for event in payload["value"] if "value" in payload else (payload,):
         yield from _event_rows(event, minutes, points)
     if minutes:
-        yield from columnar("band_minutes", sum(len(rows) for _, rows in minutes), lambda: _minute_frame(minutes),
+        yield from columnar("band_minutes", sum(len(rows) for _, rows in minutes), _minute_frames, minutes,
                             lambda: [("band_minutes", _minute_block(*event)) for event in minutes])
     if points:
-        yield from columnar("band_map_points", sum(len(rows) for *_, rows in points), lambda: _map_point_frame(points),
+        yield from columnar("band_map_points", sum(len(rows) for *_, rows in points), _map_point_frames, points,
                             lambda: [("band_map_points", _map_point_block(*event)) for event in points])
 
 
@@ -243,10 +243,11 @@ MINUTE_TYPES = {"TimeOfDay": "String", "StepsTaken": "Int64", "CaloriesBurned": 
                 "UvExposure": "String", "ActivityLevel": "String", "DayClassification": "String", "ItCal": "String"}
 
 
-def _minute_frame(events: list[tuple[str, list[dict[str, Any]]]]):
-    """`_minute_block` of each (event id, minute rows) by columns (see `columns`), all at once."""
+def _minute_frames(responses: list[list[tuple[str, list[dict[str, Any]]]]]):
+    """`_minute_block` of each (event id, minute rows) of the responses by columns (see `columns`), all at once."""
     import polars as pl
 
+    events = list(chain.from_iterable(responses))
     m = columns.Items(list(chain.from_iterable(rows for _, rows in events)),
                       {key: getattr(pl, t) for key, t in MINUTE_TYPES.items()})
     m.required("TimeOfDay")
@@ -276,10 +277,12 @@ EXACT_S = 2**53 // 1_000_000  # seconds whose µs a float holds exactly
 LOCATION_FIELDS = ("Latitude", "Longitude", "AltitudeFromMSL", "EHPE", "EVPE", "SpeedOverGround")  # numeric
 
 
-def _map_point_frame(events: list[tuple[str, int | None, list[dict[str, Any]]]]):
-    """`_map_point_block` of each (event id, start, points) by columns (see `columns`), all at once."""
+def _map_point_frames(responses: list[list[tuple[str, int | None, list[dict[str, Any]]]]]):
+    """`_map_point_block` of each (event id, start, points) of the responses by columns (see `columns`), all at
+    once."""
     import polars as pl
 
+    events = list(chain.from_iterable(responses))
     location = pl.Struct({name: pl.String for name in LOCATION_FIELDS})
     p = columns.Items(list(chain.from_iterable(rows for *_, rows in events)),
                       {**{key: getattr(pl, t) for key, t in POINT_TYPES.items()}, "Location": location})

@@ -44,13 +44,28 @@ class Frame:
         return iter(self.frame.iter_rows(named=True))
 
 
-Rows = Iterable[tuple[str, Row | Block | Frame]]  # (table name, row or block of rows) pairs
+@dataclass(frozen=True, slots=True)
+class Later:
+    """Many rows of one table that columnar decoding makes later, together with other responses' of the same kind:
+    one polars pass for many responses at the row buffer's next batch (`columns.made`). `convert` makes the rows of
+    a list of pieces (in their order), `slow` this piece's rows value by value; `height` rows either way."""
+
+    convert: Callable[[list], Any]  # pieces -> polars.DataFrame of the table's row columns
+    piece: Any
+    slow: Callable[[], Iterable[tuple[str, Row | Block]]]
+    height: int
+
+    def rows(self) -> Iterator[Row]:
+        return (row for _, row in row_by_row(self.slow()))
+
+
+Rows = Iterable[tuple[str, Row | Block | Frame | Later]]  # (table name, row or block of rows) pairs
 
 
 def row_by_row(decoded: Rows) -> Iterator[tuple[str, Row]]:
     """Decoded rows with every block taken apart into single rows."""
     for table, rows in decoded:
-        if isinstance(rows, (Block, Frame)):
+        if isinstance(rows, (Block, Frame, Later)):
             yield from ((table, row) for row in rows.rows())
         else:
             yield table, rows

@@ -1,6 +1,6 @@
 """Columnar decoding of long arrays (minute rows, GPS points, sensor samples, timeline events): polars reads the
 array's items into typed columns at once, and units, times, offsets and gaps are converted by vectorized
-expressions, all in one query per array, with no Python call per value.
+expressions, with no Python call per value; the arrays of many responses are converted together (`Later`, `made`).
 
 Each converter here gives exactly what the value-by-value converter of `base` gives for every value of the column,
 or makes the array fall back (`Fallback`) where it cannot be sure to (a type or a text form it does not take): the
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Callable
 
-from .base import INT64_MAX, Frame, Rows
+from .base import INT64_MAX, Later, Rows
 
 if TYPE_CHECKING:
     import polars as pl
@@ -29,25 +29,64 @@ class Fallback(Exception):
 
 
 by_columns = True  # False in a process that decodes without polars (the reading process: see captures/pipe.py)
-# Items an array needs for columns to pay: polars costs some 0.5-1 ms a response whatever its length, which value by
-# value costs at about a thousand items (measured on each long-array shape: bench/README.md).
-LONG = 1000
+# Rows an array needs to be made by columns: polars costs some 0.5-1 ms a conversion whatever its length, which value
+# by value costs at about a thousand items; conversions of many responses at once (`Later`) share it.
+LONG = 100
 
 
-def columnar(table: str, items: int, fast: Callable[[], pl.DataFrame], slow: Callable[[], Rows]) -> Rows:
-    """Rows of `table` decoded by columns (`fast`) where the arrays read hold `items` (at least `LONG`), or value by
-    value (`slow`) where they are shorter or the columnar converters do not take them."""
-    if not by_columns or items < LONG:
+def columnar(table: str, height: int, convert: Callable[[list], pl.DataFrame], piece: Any,
+             slow: Callable[[], Rows]) -> Rows:
+    """The `height` rows of `table` that `piece` holds: made by columns later (`Later`, converted together with other
+    responses' pieces by `convert`) where there are at least `LONG`, else value by value (`slow`) now."""
+    if not by_columns or height < LONG:
         yield from slow()
-        return
+    elif height:
+        yield table, Later(convert, piece, slow, height)
+
+
+def made(laters: list[Later]) -> list[pl.DataFrame | None]:
+    """Each `Later`'s rows by columns, all of them converted at once (they share their `convert`): a slice of one
+    frame each; where the conversion does not take them all, each half is converted on its own, and so on; None for
+    one it does not take alone, whose rows are made value by value (`Later.slow`)."""
     import polars as pl
 
-    try:
-        frame = fast()
-    except (Fallback, pl.exceptions.PolarsError, TypeError, OverflowError):
-        yield from slow()
-    else:
-        yield table, Frame(frame)
+    frames: list[pl.DataFrame | None] = []
+
+    def convert(group: list[Later]) -> None:
+        try:
+            frame = group[0].convert([later.piece for later in group])
+            if frame.height != sum(later.height for later in group):
+                raise Fallback  # (a converter's bug: value by value says what the rows are)
+        except (Fallback, pl.exceptions.PolarsError, TypeError, OverflowError):
+            if len(group) == 1:
+                frames.append(None)
+            else:
+                convert(group[: len(group) // 2])
+                convert(group[len(group) // 2:])
+            return
+        start = 0
+        for later in group:
+            frames.append(frame.slice(start, later.height))
+            start += later.height
+
+    if laters:
+        convert(laters)
+    return frames
+
+
+def frame(table: str, height: int, columns: dict[str, pl.Series | Any]) -> pl.DataFrame:
+    """`height` rows of `table` in its row schema: a column not given is null, a value not a Series is a constant."""
+    import polars as pl
+
+    from ..tables import TABLES
+
+    out = []
+    for name, dtype in TABLES[table].row_schema.items():
+        column = columns.get(name)
+        if not isinstance(column, pl.Series):
+            column = pl.Series(name, [column], dtype, strict=True).new_from_index(0, height)
+        out.append(column.cast(dtype, strict=True).alias(name))
+    return pl.DataFrame(out)
 
 
 class Items:
@@ -64,18 +103,8 @@ class Items:
         self.height = self.df.height
 
     def frame(self, table: str, columns: dict[str, pl.Series | Any]) -> pl.DataFrame:
-        """The rows of `table` in its row schema: a column not given is null, a value not a Series is a constant."""
-        import polars as pl
-
-        from ..tables import TABLES
-
-        out = []
-        for name, dtype in TABLES[table].row_schema.items():
-            column = columns.get(name)
-            if not isinstance(column, pl.Series):
-                column = pl.Series(name, [column], dtype, strict=True).new_from_index(0, self.height)
-            out.append(column.cast(dtype, strict=True).alias(name))
-        return pl.DataFrame(out)
+        """The rows of `table`, one an item (see `frame`)."""
+        return frame(table, self.height, columns)
 
     def column(self, key: str, field: str | None = None) -> pl.Series:
         """The values of a key, or of a field of the objects under it."""

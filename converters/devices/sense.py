@@ -251,21 +251,23 @@ def decode_all_sensors(payload: dict[str, list[dict[str, Any]]], request: Reques
         for sensor, samples in payload.items()
     }
     if any(payload.values()):
-        yield from columnar("sense_sensor_samples", sum(map(len, payload.values())),
-                            lambda: _all_sensors_frame(payload, resolutions),
-                            lambda: _all_sensors_rows(payload, resolutions))
+        yield from columnar("sense_sensor_samples", sum(map(len, payload.values())), _all_sensors_frames,
+                            (payload, resolutions), lambda: _all_sensors_rows(payload, resolutions))
 
 
-def _all_sensors_frame(payload: dict[str, list[dict[str, Any]]], resolutions: dict[str, int | None]):
-    """`_all_sensors_rows` by columns: a bucket is a gap where two or more samples fall and all of them are 0."""
+def _all_sensors_frames(responses: list[tuple[dict[str, list[dict[str, Any]]], dict[str, int | None]]]):
+    """`_all_sensors_rows` of each (payload, resolutions) by columns: a bucket is a gap where two or more samples of
+    one response fall and all of them are 0."""
     import polars as pl
 
-    frame, raw = _v1_frame({sensor: (samples, resolutions[sensor]) for sensor, samples in payload.items()})
+    frame, raw, response = _v1_frame([(sensor, samples, resolutions[sensor], n)
+                                      for n, (payload, resolutions) in enumerate(responses)
+                                      for sensor, samples in payload.items()])
     zero = (raw == 0).fill_null(False)
     if not zero.any():
         return frame
-    gaps = frame.select(time="time", zero=zero).select(
-        pl.col("zero").all().over("time") & (pl.len().over("time") >= 2)).to_series()
+    gaps = frame.select(time="time", zero=zero, response=response).select(
+        pl.col("zero").all().over("response", "time") & (pl.len().over("response", "time") >= 2)).to_series()
     return frame.with_columns(frame.get_column("value").set(gaps, None)) if gaps.any() else frame
 
 
@@ -293,29 +295,35 @@ def decode_sensor_history(payload: list[dict[str, Any]], request: Request) -> Ro
         raise ValueError("the sensor is named only in the URL, which a saved response does not have")
     resolution = RESOLUTION_S[period.lower()] if period else _spacing_s([{"t": s["datetime"]} for s in payload[:2]])
     if payload:
-        yield from columnar("sense_sensor_samples", len(payload), lambda: _v1_frame({sensor: (payload, resolution)})[0],
+        yield from columnar("sense_sensor_samples", len(payload), _sensor_history_frames, (sensor, payload, resolution),
                             lambda: _v1_samples(sensor, payload, resolution))
 
 
-def _v1_frame(histories: dict[str, tuple[list[dict[str, Any]], int | None]]):
-    """Samples of v1 sensor histories (sensor -> samples, resolution) by columns, -1 marking a gap; and the values
-    as sent."""
+def _sensor_history_frames(responses: list[tuple[str, list[dict[str, Any]], int | None]]):
+    return _v1_frame([(*response, n) for n, response in enumerate(responses)])[0]
+
+
+def _v1_frame(histories: list[tuple[str, list[dict[str, Any]], int | None, int]]):
+    """Samples of v1 sensor histories ((sensor, samples, resolution, response) each) by columns, -1 marking a gap;
+    the values as sent, and the response of each sample."""
     import polars as pl
 
-    histories = {sensor: history for sensor, history in histories.items() if history[0]}
-    items = columns.Items(list(chain.from_iterable(samples for samples, _ in histories.values())),
+    histories = [history for history in histories if history[1]]
+    items = columns.Items(list(chain.from_iterable(samples for _, samples, _, _ in histories)),
                           {"datetime": pl.Int64, "offset_millis": pl.Int64, "value": pl.Float64})
     items.required("datetime")
-    sensors = chain.from_iterable(repeat(sensor.lower(), len(h[0])) for sensor, h in histories.items())
-    resolutions = chain.from_iterable(repeat(h[1], len(h[0])) for h in histories.values())
+
+    def each(i: int) -> list:  # the history's `i`-th field, once a sample
+        return list(chain.from_iterable(repeat(h[i], len(h[1])) for h in histories))
+
     raw = items.numbers("value")
     return items.frame("sense_sensor_samples", {
         "time": items.ms_utc("datetime"),
         "utc_offset_s": items.offsets_s("offset_millis"),
-        "sensor": pl.Series(list(sensors), dtype=pl.String),
+        "sensor": pl.Series([sensor.lower() for sensor in each(0)], dtype=pl.String),
         "value": columns.gaps_to_null(raw),
-        "resolution_s": pl.Series(list(resolutions), dtype=pl.Int64),
-    }), raw
+        "resolution_s": pl.Series(each(2), dtype=pl.Int64),
+    }), raw, pl.Series(each(3), dtype=pl.Int64)
 
 
 def _v1_samples(
@@ -344,24 +352,41 @@ def decode_sensors_history(payload: dict[str, Any], request: Request) -> Rows:
         if len(values) != len(stamps):
             raise ValueError(f"{sensor} has {len(values)} values for {len(stamps)} timestamps")
     if any(payload["sensors"].values()):
-        yield from columnar("sense_sensor_samples", len(stamps), lambda: _sensors_frame(payload, resolution),
-                            lambda: _sensors_rows(payload, resolution))
+        yield from columnar("sense_sensor_samples", len(stamps) * sum(map(bool, payload["sensors"].values())),
+                            _sensors_frames, (payload, resolution), lambda: _sensors_rows(payload, resolution))
 
 
-def _sensors_frame(payload: dict[str, Any], resolution: int | None):
+def _sensors_frames(responses: list[tuple[dict[str, Any], int | None]]):
+    """`_sensors_rows` of each (payload, resolution) by columns: every sensor's values over its response's
+    timestamps."""
     import polars as pl
 
-    sensors = {sensor: values for sensor, values in payload["sensors"].items() if values}
-    stamps = columns.Items(payload["timestamps"], {"t": pl.Int64, "o": pl.Int64})
+    stamps = columns.Items(list(chain.from_iterable(payload["timestamps"] for payload, _ in responses)),
+                           {"t": pl.Int64, "o": pl.Int64})
     stamps.required("t")
-    times = stamps.frame("sense_sensor_samples", {"time": stamps.ms_utc("t"), "utc_offset_s": stamps.offsets_s("o")})
-    names = chain.from_iterable(repeat(sensor.lower(), len(values)) for sensor, values in sensors.items())
-    values = pl.Series(list(chain.from_iterable(sensors.values())), dtype=pl.Float64, strict=True)
-    return pl.concat([times] * len(sensors)).with_columns(
-        pl.Series("sensor", list(names), dtype=pl.String),
-        columns.gaps_to_null(values).alias("value"),
-        pl.Series("resolution_s", [resolution], pl.Int64).new_from_index(0, len(values)),
-    )
+    times = pl.DataFrame([stamps.ms_utc("t").alias("time"), stamps.offsets_s("o").alias("utc_offset_s")])
+    starts, ends, names, resolutions, values = [], [], [], [], []  # of each sensor's values
+    at = 0
+    for payload, resolution in responses:
+        count = len(payload["timestamps"])
+        for sensor, sent in payload["sensors"].items():
+            if sent:
+                starts.append(at)
+                ends.append(at + count)
+                names.append(sensor.lower())
+                resolutions.append(resolution)
+                values.append(sent)
+        at += count
+    rows = times[pl.select(pl.int_ranges(pl.Series(starts, dtype=pl.Int64), pl.Series(ends, dtype=pl.Int64))
+                           .explode()).to_series()]
+    lengths = [end - start for start, end in zip(starts, ends)]
+    return columns.frame("sense_sensor_samples", rows.height, {
+        "time": rows.get_column("time"),
+        "utc_offset_s": rows.get_column("utc_offset_s"),
+        "sensor": pl.Series(list(chain.from_iterable(map(repeat, names, lengths))), dtype=pl.String),
+        "value": columns.gaps_to_null(pl.Series(list(chain.from_iterable(values)), dtype=pl.Float64, strict=True)),
+        "resolution_s": pl.Series(list(chain.from_iterable(map(repeat, resolutions, lengths))), dtype=pl.Int64),
+    })
 
 
 def _sensors_rows(payload: dict[str, Any], resolution: int | None) -> Rows:
