@@ -3,7 +3,9 @@
 `read_capture_beside` yields what `read_capture` yields, except that exchanges of hosts that are neither a device's
 nor chosen for generic export, which the caller would only count, come as `NotDevice` counts, and that device
 responses come `Decoded` while the caller is behind (`BEHIND_BYTES` wait for it, in the pipe or queued): the child
-parses in half the time the caller takes to decode, and so takes over part of the decoding. The child
+parses in half the time the caller takes to decode, and so takes over part of the decoding; but not the responses
+whose long arrays the caller converts by columns, many at once (`Endpoint.by_columns`: value by value, with their
+rows pickled, they cost both processes more). The child
 (`python -m converters.captures.pipe`) imports only the readers and the host patterns (the decoders once it has
 one to decode), and pickles the items to its standard output in batches, from a queue of at most `QUEUE_BATCHES`:
 it parses on while the caller decodes, but never more than that far ahead. It also takes the file's SHA-256, in a
@@ -273,12 +275,10 @@ def _decoded(ex: Exchange) -> Exchange | Decoded:
     if ex.damaged:  # rejected by the caller, with its body
         return ex
     m = devices.match(ex.host, ex.method, ex.path)
-    if m is None or not devices.decodes(ex, m):
+    if m is None or not devices.decodes(ex, m) or m.endpoint.by_columns:  # (the caller's by columns, with others')
         return ex
     try:
         problem, rows = devices.decode(ex, m)
-        rows = [made for table, r in rows  # value by value here: a `Later` is not sent
-                for made in (r.slow() if isinstance(r, devices.base.Later) else ((table, r),))]
     except Exception:
         return ex
     if problem:

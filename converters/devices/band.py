@@ -857,6 +857,7 @@ EVENTS = Endpoint(
     "band/events", "data", "band-events.json", decode_events,
     tables=("band_events", "band_sequences", "band_minutes", "band_map_points"),
     fields=EVENT_FIELDS,
+    by_columns=True,
 )
 DAILY_SUMMARIES = Endpoint(
     "band/daily-summaries", "data", "band-daily-summaries.json", decode_daily_summaries,

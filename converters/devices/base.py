@@ -91,6 +91,9 @@ class Endpoint:
     reads: Literal["response", "request", "query"] = "response"
     tables: tuple[str, ...] = ()  # the tables its decoder fills (`databack endpoints` lists them)
     fields: Fields | None = None  # where every field of its payloads goes (data endpoints)
+    # Its decoder hands long arrays over by columns (`Later`), made together with other responses' by the process that
+    # converts the file: a reading process leaves such responses to it.
+    by_columns: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -308,7 +308,7 @@ def _v1_frame(histories: list[tuple[str, list[dict[str, Any]], int | None, int]]
     the values as sent, and the response of each sample."""
     import polars as pl
 
-    histories = [history for history in histories if history[1]]
+    histories = [(sensor.lower(), *rest) for sensor, *rest in histories if rest[0]]
     items = columns.Items(list(chain.from_iterable(samples for _, samples, _, _ in histories)),
                           {"datetime": pl.Int64, "offset_millis": pl.Int64, "value": pl.Float64})
     items.required("datetime")
@@ -320,7 +320,7 @@ def _v1_frame(histories: list[tuple[str, list[dict[str, Any]], int | None, int]]
     return items.frame("sense_sensor_samples", {
         "time": items.ms_utc("datetime"),
         "utc_offset_s": items.offsets_s("offset_millis"),
-        "sensor": pl.Series([sensor.lower() for sensor in each(0)], dtype=pl.String),
+        "sensor": pl.Series(each(0), dtype=pl.String),
         "value": columns.gaps_to_null(raw),
         "resolution_s": pl.Series(each(2), dtype=pl.Int64),
     }), raw, pl.Series(each(3), dtype=pl.Int64)
@@ -1001,11 +1001,13 @@ ALL_SENSORS = Endpoint(
     "sense/room-all-sensors", "data", "sense-room-all-sensors.json", decode_all_sensors,
     tables=("sense_sensor_samples",),
     fields=ALL_SENSORS_FIELDS,
+    by_columns=True,
 )
 SENSOR_HISTORY = Endpoint(
     "sense/room-sensor-history", "data", "sense-room-sensor-history.json", decode_sensor_history,
     tables=("sense_sensor_samples",),
     fields=SENSOR_HISTORY_FIELDS,
+    by_columns=True,
 )
 SENSORS_CURRENT = Endpoint(
     "sense/sensors-current", "data", "sense-sensors-current.json", decode_sensors_current,
@@ -1016,6 +1018,7 @@ SENSORS_HISTORY = Endpoint(
     "sense/sensors-history", "data", "sense-sensors-history.json", decode_sensors_history,
     tables=("sense_sensor_samples",),
     fields=SENSORS_HISTORY_FIELDS,
+    by_columns=True,
 )
 TRENDS_V2 = Endpoint(
     "sense/trends-v2", "data", "sense-trends-v2.json", decode_trends_v2, tables=("sense_trends",),
