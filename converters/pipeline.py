@@ -40,7 +40,7 @@ from .hosts import BodyWanted, host_matches
 from .parallel import Executor, executor
 from .captures.har import NOT_A_HAR
 from .devices import columns
-from .devices.base import Block, Frame, Later, Request, Rows, datetime_us
+from .devices.base import Block, Later, Request, Rows, datetime_us
 from .redaction import Safe, SafeRow
 from .tables import TABLES, UTC_TIME
 
@@ -699,11 +699,11 @@ class RowBuffer:
     """One file's rows per table, gathered as columns and turned into polars frames of the table's schema every
     `BATCH` rows (or once the exchanges buffered hold `HELD_BYTES` of bodies), all tables at once. An exchange whose
     rows a frame cannot hold (a value too big for its column, of the wrong type) is taken out of every table by
-    itself: its `undo` gives the rows that stand for it instead (a reject), and the others are kept. Decoders' frames
-    (columnar decoding: already of the table's types) are kept as they come, their provenance added at the flush; an
-    exchange taken out leaves none of them. Rows columnar decoding makes later (`Later`) are made once `LATER_ROWS` are
-    buffered, or at the flush, those of one kind converted together; an exchange whose rows they cannot make (a
-    value the decoder refuses) is taken out as above, with the decoder's reason."""
+    itself: its `undo` gives the rows that stand for it instead (a reject), and the others are kept. Rows columnar
+    decoding makes (`Later`) are made once `LATER_ROWS` of them wait, or at the flush, those of one kind converted
+    together into frames (already of the table's types; their provenance added at the flush); an exchange whose rows
+    they cannot make (a value the decoder refuses) is taken out as above, with the decoder's reason, and one taken out
+    leaves none of its frames."""
 
     BATCH = 100_000  # rows of all tables together (frames of 10,000 rows of all tables cost 15 % more time)
     HELD_BYTES = 64 << 20
@@ -743,8 +743,8 @@ class RowBuffer:
             for table, row in rows:
                 if table == "rejects" and not isinstance(row, SafeRow):
                     raise redaction.Unredacted("rejects rows are made by redaction.reject_row")
-                if isinstance(row, (Frame, Later)):
-                    self._decoded.append((table, row.frame if isinstance(row, Frame) else row, provenance))
+                if isinstance(row, Later):
+                    self._decoded.append((table, row, provenance))
                     framed[table] += row.height
                     continue
                 if table not in self._columns:

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from converters.redaction import source_file
 from converters.pipeline import RowBuffer
-from converters.devices.base import Block, integer, integers, number, numbers, per, row_by_row, scaled, values_of
+from converters.devices.base import Block, Later, integer, integers, number, numbers, per, row_by_row, scaled, values_of
 
 PLAIN_NUMBERS = st.one_of(st.none(), st.integers(-(2**53), 2**53), st.floats(allow_nan=False, allow_infinity=False))
 WIRE_NUMBERS = st.one_of(PLAIN_NUMBERS, st.integers(-(10**6), 10**6).map(str), st.just(""))  # OData strings
@@ -116,23 +116,30 @@ def test_an_exchange_whose_value_no_column_holds_is_replaced_by_what_its_undo_gi
     assert reasons == ["a value that sense_sensor_samples.resolution_s (Int64) cannot hold (TypeError)"]
 
 
+def _together(frames: list[pl.DataFrame]) -> pl.DataFrame:
+    return pl.concat(frames, how="diagonal_relaxed")
+
+
+def made(frame: pl.DataFrame) -> Later:
+    """Rows a decoder's columns make later, as `frame` (with the frames of other exchanges)."""
+    return Later(_together, frame, lambda: iter(()), frame.height)
+
+
 def frames(buffer: RowBuffer) -> dict:
     """The buffer's rows per table, as one frame (sorted by the table's key)."""
     return {name: pl.concat([p.read() for p in parts]) for name, parts in buffer.parts().items()}
 
 
-def test_the_row_buffer_takes_rows_blocks_and_decoders_frames_of_a_table_alike():
-    from converters.devices.base import Frame
-
+def test_the_row_buffer_takes_rows_blocks_and_rows_made_by_columns_of_a_table_alike():
     provenance = {"participant_id": None, "source_file": source_file("a.har"), "source_entry": 4, "captured_at": 1}
     row = {"time": 1, "sensor": "light", "value": 1.0, "resolution_s": 300}
     frame = pl.DataFrame({"time": [2, 3], "sensor": ["light", "sound"], "value": [2.0, None]})  # a column left out
     buffer = RowBuffer()
-    counts = buffer.add([("sense_sensor_samples", row), ("sense_sensor_samples", Frame(frame)),
+    counts = buffer.add([("sense_sensor_samples", row), ("sense_sensor_samples", made(frame)),
                          ("sense_sensor_samples", Block({"time": [4], "sensor": ["co2"], "value": [4.0]}, 1))],
                         provenance)
     assert counts == {"sense_sensor_samples": 4}
-    buffer.add([("sense_sensor_samples", Frame(frame.head(1)))], {**provenance, "source_entry": 5})
+    buffer.add([("sense_sensor_samples", made(frame.head(1)))], {**provenance, "source_entry": 5})
     (batch,) = frames(buffer).values()
     assert sorted(batch.select("sensor", "value", "resolution_s", "source_entry").rows(), key=str) == sorted([
         ("light", 1.0, 300, 4), ("light", 2.0, None, 4), ("sound", None, None, 4), ("co2", 4.0, None, 4),
@@ -142,19 +149,17 @@ def test_the_row_buffer_takes_rows_blocks_and_decoders_frames_of_a_table_alike()
 
 def test_an_exchange_that_fails_midway_leaves_none_of_its_frames():
     import pytest
-    from converters.devices.base import Frame
-
     provenance = {"participant_id": None, "source_file": source_file("a.har"), "source_entry": 4, "captured_at": 1}
     frame = pl.DataFrame({"time": [2], "sensor": ["light"], "value": [2.0]})
 
     def failing():
-        yield "sense_sensor_samples", Frame(frame)
+        yield "sense_sensor_samples", made(frame)
         raise ValueError("a bad value further on")
 
     buffer = RowBuffer()
     with pytest.raises(ValueError):
         buffer.add(failing(), provenance)
-    buffer.add([("sense_sensor_samples", Frame(frame))], {**provenance, "source_entry": 5})
+    buffer.add([("sense_sensor_samples", made(frame))], {**provenance, "source_entry": 5})
     (batch,) = frames(buffer).values()
     assert batch["source_entry"].to_list() == [5]
 
@@ -162,13 +167,11 @@ def test_an_exchange_that_fails_midway_leaves_none_of_its_frames():
 def test_an_exchange_whose_value_no_column_holds_is_taken_out_with_its_decoders_frames():
     """Its rows in one table fail the frame; its minutes, handed over as a decoder's frame, go with it; the frames of
     the exchanges before and after it stay, in the order of the exchanges."""
-    from converters.devices.base import Frame
-
     provenance = {"participant_id": None, "source_file": source_file("a.har"), "captured_at": None}
     reasons = []
     buffer = RowBuffer()
     for entry, resolution in enumerate([60, 2**70, 300]):
-        samples = Frame(pl.DataFrame({"time": [entry, entry], "sensor": ["light", "sound"]}))
+        samples = made(pl.DataFrame({"time": [entry, entry], "sensor": ["light", "sound"]}))
         buffer.add([("sense_sensor_samples", samples),
                     ("sense_sensor_samples", Block({"time": [entry], "resolution_s": [resolution]}, 1))],
                    provenance | {"source_entry": entry}, lambda reason: reasons.append(reason) or [])

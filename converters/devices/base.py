@@ -30,21 +30,6 @@ class Block:
 
 
 @dataclass(frozen=True, slots=True)
-class Frame:
-    """Many rows of one table as a polars frame with the table's row columns (times as epoch µs integers): how
-    columnar decoding (`columns`) hands over long arrays. A column left out is null."""
-
-    frame: Any  # polars.DataFrame (polars is imported only where frames are made)
-
-    @property
-    def height(self) -> int:
-        return self.frame.height
-
-    def rows(self) -> Iterator[Row]:
-        return iter(self.frame.iter_rows(named=True))
-
-
-@dataclass(frozen=True, slots=True)
 class Later:
     """Many rows of one table that columnar decoding makes later, together with other responses' of the same kind:
     one polars pass for many responses at the row buffer's next batch (`columns.made`). `convert` makes the rows of
@@ -59,13 +44,13 @@ class Later:
         return (row for _, row in row_by_row(self.slow()))
 
 
-Rows = Iterable[tuple[str, Row | Block | Frame | Later]]  # (table name, row or block of rows) pairs
+Rows = Iterable[tuple[str, Row | Block | Later]]  # (table name, row or block of rows) pairs
 
 
 def row_by_row(decoded: Rows) -> Iterator[tuple[str, Row]]:
     """Decoded rows with every block taken apart into single rows."""
     for table, rows in decoded:
-        if isinstance(rows, (Block, Frame, Later)):
+        if isinstance(rows, (Block, Later)):
             yield from ((table, row) for row in rows.rows())
         else:
             yield table, rows
