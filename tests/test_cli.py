@@ -169,6 +169,21 @@ def test_ctrl_c_stops_a_real_run_with_one_line_and_no_worker_left(tmp_path):
     assert not _alive_in_group(child.pid)
 
 
+@pytest.mark.parametrize(("one_file", "given", "expected"), [
+    (True, False, "dirty_decay_ms:0,muzzy_decay_ms:0"),
+    (False, False, "dirty_decay_ms:300,muzzy_decay_ms:0"),
+    (False, True, "narenas:1"),
+])
+def test_polars_allocator_keeps_freed_pages_briefly_only_when_converting_several_files(one_file, given, expected):
+    """Set before polars is loaded (in a fresh interpreter, as the command runs); a setting in the environment wins."""
+    code = ("import os, sys; from converters import cli; assert 'polars' not in sys.modules; "
+            f"cli._allocator_given = {given}; cli._allocator(one_file={one_file}); "
+            "print(os.environ['_RJEM_MALLOC_CONF'])")
+    env = {**os.environ, "_RJEM_MALLOC_CONF": "narenas:1"}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, env=env, check=True)
+    assert done.stdout.strip() == expected
+
+
 def _alive_in_group(pgid: int) -> list[int]:
     """Processes of a process group that are still running (not zombies waiting to be reaped)."""
     alive = []
