@@ -238,3 +238,11 @@ def test_inspect_counts_an_exchange_it_fails_on_and_goes_on(tmp_path, monkeypatc
     summary, rows = inspect_captures.inspect_file(Input(path, path.name, True))
     assert (summary.status, summary.exchanges, summary.error) == ("partial", 4, "1 entry could not be read")
     assert sum(row.count for row in rows.values()) == 3
+
+
+@pytest.mark.parametrize("status", ["OK", 0, 10**400, None])
+def test_a_response_with_a_body_but_no_readable_status_is_rejected_saying_so(tmp_path, status):
+    path = three_runs(tmp_path, _with(entry(BAND_EVENTS_URL, band_run(BAD)), "status", status))
+    report, frames = converted(path)
+    assert event_ids(frames) == set(GOOD)
+    assert frames["rejects"]["reason"].to_list() == ["the response has a body but no HTTP status"]

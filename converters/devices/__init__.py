@@ -54,8 +54,8 @@ def decodes(ex: Exchange, m: Match) -> bool:
 def decode(ex: Exchange, m: Match) -> tuple[str | None, list]:
     """(None, rows) for a good device response, else (the reason to reject it, [])."""
     assert m.endpoint is not None
-    if ex.status is None:
-        return "no response was captured", []
+    if ex.status is None:  # a body beside it: the capture's status was not a number, or 0
+        return ("the response has a body but no HTTP status" if ex.body else "no response was captured"), []
     reads = m.endpoint.reads
     if reads == "query":
         payload = parse_query(ex.query)
