@@ -195,3 +195,44 @@ def test_inspect_reads_urls_too(captures):
     assert result.exit_code == 0, result.output
     assert result.output.endswith("1 file (1 ok): 16 exchanges on 7 hosts; 8 to device data endpoints, 1 auth, 0 "
                                   "undecoded device paths, 7 other\n")
+
+
+class DroppingFileSystem(LocalFileSystem):
+    """Local files whose connection drops after the first 20,000 bytes read, saying so with a signed URL."""
+
+    protocol = "droppingtest"
+    root_marker = "/"
+
+    @classmethod
+    def _strip_protocol(cls, path):
+        return path.removeprefix("droppingtest://").rstrip("/") or "/"
+
+    def unstrip_protocol(self, name: str) -> str:
+        return f"droppingtest://{name}"
+
+    def _open(self, path, mode="rb", **kwargs):
+        f = super()._open(path, mode, **kwargs)
+        read = f.read
+
+        def dropping(n=-1):
+            if f.tell() > 0:
+                raise ConnectionResetError(f"reset: https://{USER}:{PASSWORD}@host/x?X-Amz-Signature={SIGNATURE}")
+            return read(20_000)
+
+        f.read = dropping
+        return f
+
+
+def test_a_connection_lost_in_the_middle_of_a_file_leaves_it_partial_and_says_so_without_credentials(captures,
+                                                                                                    tmp_path):
+    fsspec.register_implementation(DroppingFileSystem.protocol, DroppingFileSystem, clobber=True)
+    try:
+        result = run("convert", f"droppingtest://{captures}/p07/phone-sync.har", "-o", tmp_path / "out", "--jobs", "1")
+    finally:
+        from fsspec.registry import _registry
+
+        _registry.pop(DroppingFileSystem.protocol, None)
+    assert result.exit_code == 1
+    assert (f"  droppingtest://{captures}/p07/phone-sync.har: partial: cannot read the file: ConnectionResetError: "
+            "reset: https://REDACTED@host/x?X-Amz-Signature=REDACTED") in result.output.splitlines()
+    assert not any(needle.encode() in outputs(tmp_path / "out") for needle in NEEDLES)
