@@ -207,11 +207,11 @@ KEY_FILE = Annotated[
 @_with_limits
 def convert(
     paths: Annotated[
-        list[Path],
+        list[str],
         typer.Argument(
             metavar="PATH...",
             help="Capture files (HAR or mitmproxy flow), zip or tar archives of them, folders to search, quoted globs, "
-            "or - for stdin.",
+            "URLs fsspec reads (s3://…), or - for stdin.",
             show_default=False,
         ),
     ],
@@ -274,8 +274,10 @@ def convert(
     from .captures import pipe
 
     hosts = tuple(h.lower() for h in generic_hosts or ())
-    pipe.read_ahead(paths, jobs or os.cpu_count() or 1, hosts, budget)  # while polars loads (a third of a second)
-    _allocator(one_file=len(paths) == 1 and paths[0].is_file())
+    paths, local = _paths(paths)
+    alone = local if len(local) == len(paths) else []  # (a URL is not read ahead)
+    pipe.read_ahead(alone, jobs or os.cpu_count() or 1, hosts, budget)  # while polars loads (a third of a second)
+    _allocator(one_file=len(alone) == 1 and alone[0].is_file())
     from . import pipeline as conversion
     from . import participants as people
     from . import saved, writers
@@ -283,9 +285,8 @@ def convert(
 
     err = _console()
     stdin = Path("-") in paths
-    paths = [p for p in paths if p != Path("-")]
-    missing = [str(p) for p in paths if not p.exists() and not conversion.GLOB_CHARS & set(str(p))]
-    if missing:  # pseudonymised runs name no folder, not even here
+    paths, local = [p for p in paths if p != Path("-")], [p for p in local if p != Path("-")]
+    if missing := _missing(conversion, local):  # pseudonymised runs name no folder, not even here
         _usage_error(err, f"no such file or folder: {', '.join(Path(m).name if pseudonymize else m for m in missing)}")
     if participant and participants:
         _usage_error(err, "give --participant or --participants, not both")
@@ -303,10 +304,10 @@ def convert(
     except people.ParticipantMapError as e:
         _usage_error(err, str(e))
     err.hide(paths, key)  # a pseudonymised run names no folder, in messages neither
-    _check_place(err, out, paths)  # before looking for inputs in a folder that may be OUT itself
+    _check_place(err, out, local)  # before looking for inputs in a folder that may be OUT itself
     inputs = _collect(err, conversion, paths, budget, out)
     err.hide([i.name for i in inputs], key)
-    with _locked(err, out, wait, wait_timeout, paths) as held, _ctrl_c() as stop_if_interrupted:
+    with _locked(err, out, wait, wait_timeout, local) as held, _ctrl_c() as stop_if_interrupted:
         inputs = [s for i in inputs for s in _spooled(conversion, i, held.work(), budget)]
         if stdin:
             inputs += conversion.archive_members(conversion.spool_stdin(sys.stdin.buffer, held.work()), budget)
@@ -439,9 +440,10 @@ def scrub(
 @_with_limits
 def inspect(
     paths: Annotated[
-        list[Path],
+        list[str],
         typer.Argument(
-            metavar="PATH...", help="Capture files, zip or tar archives, folders or quoted globs.", show_default=False
+            metavar="PATH...", help="Capture files, zip or tar archives, folders, quoted globs or URLs fsspec reads.",
+            show_default=False,
         ),
     ],
     json_report: Annotated[bool, typer.Option("--json", help="Print the inspection as JSON.")] = False,
@@ -466,7 +468,8 @@ def inspect(
     from . import participants as people
 
     err = _console()
-    if missing := [str(p) for p in paths if not p.exists() and not conversion.GLOB_CHARS & set(str(p))]:
+    paths, local = _paths(paths)
+    if missing := _missing(conversion, local):
         _usage_error(err, f"no such file or folder: {', '.join(Path(m).name if pseudonymize else m for m in missing)}")
     if pseudonymize != bool(key_file):
         _usage_error(err, "--pseudonymize and --key-file go together")
@@ -778,11 +781,34 @@ def _progress(console, inputs: list, label: str = "converting"):
     return bar()
 
 
-def _collect(err, conversion, paths: list[Path], budget, out: Path | None = None) -> list:
-    """The inputs the paths name; a glob that matches no file, or a folder that holds none, is a usage error."""
+def _paths(given: list[str]) -> tuple[list[Path | str], list[Path]]:
+    """The arguments as inputs: a URL (`scheme://…`) as it is, anything else a path; and the paths alone."""
+    if any("://" in p for p in given):
+        from .captures.remote import is_url
+    else:
+        is_url = bool  # noqa: E731 (nothing to import: the one-file run's reading starts at once)
+    paths = [p if "://" in p and is_url(p) else Path(p) for p in given]
+    return paths, [p for p in paths if isinstance(p, Path)]
+
+
+def _missing(conversion, paths: list[Path]) -> list[str]:
+    return [str(p) for p in paths if not p.exists() and not conversion.GLOB_CHARS & set(str(p))]
+
+
+def _collect(err, conversion, paths: list[Path | str], budget, out: Path | None = None) -> list:
+    """The inputs the paths name; a glob that matches no file, or a folder that holds none, is a usage error (a URL
+    that names none is an input that fails); a URL without fsspec installed is one too."""
+    from .captures.remote import NoFsspec
+
     inputs = []
     for path in paths:
-        found = conversion.collect_inputs([path], exclude=out, budget=budget)
+        try:
+            found = conversion.collect_inputs([path], exclude=out, budget=budget)
+        except NoFsspec as e:
+            _usage_error(err, str(e))
+        if isinstance(path, str):
+            inputs += found
+            continue
         if not found and path.is_dir():
             _usage_error(err, f"no files in {err.path(path)} (hidden ones aside)")
         if not found and not path.exists():

@@ -32,6 +32,7 @@ from .captures import (
     reading_cost, spool_pipe,
 )
 from .captures.archives import ArchiveError, ArchiveMember, archive_kind, members, not_a_capture
+from .captures.remote import RemoteFile
 from .captures.pipe import Decoded, NotDevice, read_capture_beside
 from .captures.sniff import loads_json
 from .dedupe import COPIES, FILE_INDEX, by_key, dedupe, losses, reconcile
@@ -49,7 +50,7 @@ Status = Literal["ok", "partial", "failed", "skipped"]
 
 @dataclass(frozen=True, slots=True)
 class Input:
-    path: Path | ArchiveMember  # a file, or a member of a zip or tar archive (read in place)
+    path: Path | ArchiveMember | RemoteFile  # a file, a member of a zip or tar archive (read in place), a URL's file
     name: str  # as written to `source_file`: the path as given, or for files found in a folder, below its parent
     explicit: bool  # named on the command line (not found by walking a folder)
     participant_id: str | None = None
@@ -204,17 +205,20 @@ def text_name(name: str) -> str:
 
 
 def collect_inputs(
-    paths: Iterable[Path], exclude: Path | None = None, budget: limits.Limits = limits.DEFAULT
+    paths: Iterable[Path | str], exclude: Path | None = None, budget: limits.Limits = limits.DEFAULT
 ) -> list[Input]:
     """Files named; files found below folders named (recursively, sorted, hidden files left out), named relative
-    to the folder's parent (`study/p07/a.har`); what globs the shell did not expand (`'captures/*.har'`); and the
-    members of zip and tar archives among them (listed within `budget`). A folder that cannot be read is an input
+    to the folder's parent (`study/p07/a.har`); what globs the shell did not expand (`'captures/*.har'`); the files
+    a URL names (a text with `scheme://`: `remote.listed`), named by their URLs less credentials; and the members
+    of zip and tar archives among them (listed within `budget`). A folder or URL that cannot be read is an input
     that fails with the reason (never passed over in silence); a named pipe named (`<(cat x.har)`) is to be read
     once (`spooled`), a device or socket is refused."""
     inputs: list[Input] = []
     excluded = exclude.resolve() if exclude else None
     for p in paths:
-        if not p.exists() and GLOB_CHARS & set(str(p)):
+        if isinstance(p, str):  # a URL (a local path is a Path)
+            inputs += _url_inputs(p, budget)
+        elif not p.exists() and GLOB_CHARS & set(str(p)):
             anchor = Path(p.anchor) if p.is_absolute() else Path()
             matched = sorted(anchor.glob(str(p.relative_to(anchor)) if p.is_absolute() else str(p)))
             inputs += [Input(m, text_name(str(m)), explicit=True) for m in matched if m.is_file()]
@@ -233,7 +237,7 @@ def archive_members(inp: Input, budget: limits.Limits = limits.DEFAULT) -> list[
     if inp.error or is_pipe(inp.path):  # (a pipe is read once, later: never opened here)
         return [inp]
     try:
-        kind = archive_kind(inp.path) if isinstance(inp.path, Path) else None
+        kind = None if isinstance(inp.path, ArchiveMember) else archive_kind(inp.path)
     except OSError:
         return [inp]  # the conversion says why the file cannot be read
     if kind is None:
@@ -251,6 +255,21 @@ def archive_members(inp: Input, budget: limits.Limits = limits.DEFAULT) -> list[
                    **{"skip" if m.skip else "error": m.reason})
         for m in found
     ]
+
+
+def _url_inputs(url: str, budget: limits.Limits) -> list[Input]:
+    """The files a URL names, as `collect_inputs` has them: named on the command line when the URL names them (a
+    file, a glob), found when it is a folder; or the URL as one input that fails, with the reason."""
+    from .captures import remote
+
+    found = remote.listed(url, budget)
+    if isinstance(found, str):
+        name = redaction.url_name(url)
+        return [Input(Path(name), name, explicit=True, error=found)]
+    named = remote.is_glob(url) or (len(found) == 1 and found[0].name == redaction.url_name(url))
+    return [Input(f, f.name, explicit=named) if isinstance(f, remote.RemoteFile)
+            else Input(Path(f.name), f.name, explicit=named, **{"skip" if f.skip else "error": f.reason})
+            for f in found]
 
 
 def _folder_inputs(folder: Path, excluded: Path | None) -> list[Input]:

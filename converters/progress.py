@@ -16,7 +16,7 @@ from pathlib import Path
 from .captures.archives import ArchiveMember
 
 _SLACK = 1 << 16  # a reader's buffer may take it that far past a member's data
-Key = str | tuple[str, str]  # a file's real path; (the archive's real path, the member's name)
+Key = str | tuple[str, str]  # a file's real path; (the archive's real path, the member's name); ("", a file's URL)
 
 
 class BytesRead:
@@ -30,7 +30,8 @@ class BytesRead:
                 self.sizes[_key(p)] = p.stat().st_size
             except OSError:
                 continue
-            if isinstance(p, ArchiveMember) and (p.kind == "zip" or p.compression is None):
+            local = isinstance(p, ArchiveMember) and isinstance(p.archive, Path)
+            if local and (p.kind == "zip" or p.compression is None):
                 header = 30 + len(p.name.encode()) if p.kind == "zip" else 0
                 self._spans[_key(p)] = (os.path.realpath(p.archive), p.offset, header + p.compressed_size)
         self.total = sum(self.sizes.values())
@@ -57,8 +58,12 @@ class BytesRead:
 
 
 def _key(path: Path | ArchiveMember) -> Key:
+    """A local file by its real path (its offsets are read); a member of an archive, or a file at a URL (counted
+    once finished), by a pair."""
     if isinstance(path, ArchiveMember):
-        return os.path.realpath(path.archive), path.name
+        return (os.path.realpath(path.archive) if isinstance(path.archive, Path) else str(path.archive)), path.name
+    if not isinstance(path, os.PathLike):
+        return "", str(path)
     return os.path.realpath(path)
 
 

@@ -1122,14 +1122,56 @@ def describe(value: Any) -> str:
 def source_file(name: str, key: bytes | None = None) -> Safe:
     """What `source_file` holds: the input's name as given, or with a key (`--pseudonymize`), its folders replaced
     by one keyed hash of them (`d-3f9a1c2e5b7d4a60/2024-03-02-phone.har`): nothing above the file names a person,
-    and the same folder gives the same hash in every run with the same key."""
+    and the same folder gives the same hash in every run with the same key. A URL's folder is all of it before the
+    file's name (`s3://bucket/study/p07`)."""
     if key is None or name == "<stdin>":
         return _released(name)
+    folder, file = _folder_and_file(name)
+    if not folder:
+        return _released(file)
+    return _released(f"{folder_pseudonym(folder, key)}/{file}")
+
+
+def _folder_and_file(name: str) -> tuple[str, str]:
+    """A path's or a URL's folder (`` for none) and file name."""
+    if _URL_NAME.match(name):
+        head, chained, rest = name.partition("::")
+        scheme, _, path = head.partition("://")
+        folder, _, file = path.rpartition("/")
+        return (f"{scheme}://{folder}{chained}{rest}" if folder else ""), file
     posix = PurePosixPath(name.replace("\\", "/"))
     folder = str(posix.parent)
-    if folder in (".", ""):
-        return _released(posix.name)
-    return _released(f"{folder_pseudonym(folder, key)}/{posix.name}")
+    return ("" if folder in (".", "") else folder), posix.name
+
+
+_URL_NAME = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]+://")
+
+
+def _url_folders(url: str) -> list[str]:
+    """A URL's folders down to its host (`s3://b/study/p07`, `s3://b/study`, `s3://b`), the URL itself among them
+    when it names no file (no suffix)."""
+    folders = [url.rstrip("/")] if not PurePosixPath(url.partition("::")[0].partition("?")[0]).suffix else []
+    folder = url
+    while folder := _folder_and_file(folder)[0]:
+        folders.append(folder)
+    return folders
+
+
+def url_name(url: str) -> str:
+    """What an input at a URL is called in outputs: the URL without what it carries to reach the file (a user and
+    password, the query, such as a signed URL's `X-Amz-Signature`, and the fragment), each link of a chained URL
+    (`zip://a.har::s3://…`) alike."""
+    return _url_name(url)
+
+
+def _url_name(url: str, keep_user: bool = False) -> str:
+    pieces = []
+    for piece in url.split("::"):
+        piece = piece.partition("#")[0].partition("?")[0]
+        if not keep_user and (m := _SCHEME_HOST.match(piece)):
+            piece = (m.group(1) or "") + "//" + m.group(2).rpartition("@")[2] + piece[m.end():]
+        pieces.append(piece)
+    return "::".join(pieces)
 
 
 def folder_pseudonym(folder: str, key: bytes) -> str:
@@ -1149,6 +1191,11 @@ def hidden_folders(paths: Iterable[str | PurePosixPath], key: bytes | None) -> d
     for given in paths:
         text = str(given)
         if text in ("-", "<stdin>"):
+            continue
+        if _URL_NAME.match(text):  # as outputs name it (`url_name`); as given and as messages show it alike
+            named = _url_folders(url_name(text))
+            for url in (url_name(text), _url_name(text, keep_user=True), _url_name(redact_text(text), keep_user=True)):
+                hidden |= {f: folder_pseudonym(n, key) for f, n in zip(_url_folders(url), named)}
             continue
         path = Path(text)
         folders = [path, *path.parents] if path.is_dir() or not path.suffix else list(path.parents)

@@ -251,9 +251,16 @@ def reading(folder: Path, wait: float = 0.0) -> Iterator[Path]:
         yield folder
 
 
+_URL = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]+):/+")
+
+
 def check_place(out: Path, inputs: Iterable[Path] = ()) -> None:
-    """`OutError(usage=True)` where OUT cannot be: a file, in a folder that does not exist, an input, or a folder
-    holding an input."""
+    """`OutError(usage=True)` where OUT cannot be: a URL, a file, in a folder that does not exist, an input, or a
+    folder holding an input."""
+    if m := _URL.match(str(out)):  # (`s3://b/x` as a Path is `s3:/b/x`)
+        url = f"{m.group(1)}://{str(out)[m.end():]}"
+        raise OutError(f"cannot write into {url}: OUT is a folder on a local or shared file system, not a URL (its "
+                       "commit renames files into place, all at once, which object stores cannot do)", usage=True)
     if not out.exists():
         if os.path.lexists(out):
             raise OutError(f"cannot write into {out}: it is a symbolic link to nothing", usage=True)

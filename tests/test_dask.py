@@ -1,5 +1,6 @@
 """A run on a Dask cluster (`--scheduler`) gives exactly the tables and report of a local run, also when a worker
-dies in the middle of a task; without `--scheduler`, Dask is never imported."""
+dies in the middle of a task, and with inputs at URLs; without `--scheduler` or a URL, neither Dask nor fsspec is
+imported."""
 
 from __future__ import annotations
 
@@ -74,6 +75,22 @@ def test_a_run_on_a_dask_cluster_gives_the_tables_and_report_of_a_local_run(clus
     assert on_dask == local
     assert sum(t["duplicates"] for t in local[0]["tables"].values()) > 0
     assert not list((captures.parent / "dask").glob(".databack-*"))  # the work folder is gone
+
+
+def test_inputs_at_a_url_on_a_dask_cluster_give_the_tables_of_a_local_run_of_the_paths(cluster, captures, small_parts,
+                                                                                     monkeypatch):
+    """Workers open each file through fsspec (`file://` here: a filesystem every worker process reaches), the
+    archive's members too; the output is the local run's, but for the names, which are the files' URLs."""
+    monkeypatch.chdir(captures.parent)
+    shutil.make_archive(str(captures / "more"), "zip", captures, "0-phone-sync.har")
+    local = converted(captures.parent / "local", "--jobs", "1")
+    url = captures.as_uri()
+    on_dask = converted(captures.parent / "dask", "--scheduler", cluster.scheduler_address, command=("convert", url))
+    report, tables = on_dask
+    report = json.loads(json.dumps(report).replace(f"{url}/", "captures/"))
+    tables = {name: data.replace(f"{url}/".encode(), b"captures/") for name, data in tables.items()}
+    assert (report, tables) == local
+    assert "captures/more.zip/0-phone-sync.har" in [f["file"] for f in report["files"]]
 
 
 def test_the_scheduler_can_come_from_dask_scheduler_address(cluster, captures, monkeypatch):
@@ -165,13 +182,13 @@ def test_a_worker_killed_in_the_middle_of_a_task_is_replaced_and_the_output_is_t
     assert on_dask == local
 
 
-def test_without_a_scheduler_dask_is_never_imported(tmp_path):
+def test_without_a_scheduler_or_a_url_neither_dask_nor_fsspec_is_imported(tmp_path):
     code = (
         "import sys\n"
         "from converters import cli\n"
         f"try: cli.app(['convert', {str(SAMPLES[0])!r}, '-o', {str(tmp_path / 'out')!r}, '--jobs', '2'])\n"
         "except SystemExit as e: assert e.code == 0, e.code\n"
-        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('dask', 'distributed')))\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('dask', 'distributed', 'fsspec')))\n"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
     assert (result.returncode, result.stdout) == (0, "[]\n"), result.stderr

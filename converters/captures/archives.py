@@ -50,7 +50,7 @@ _DAMAGE = (zipfile.BadZipFile, tarfile.TarError, EOFError, zlib.error, lzma.LZMA
 class ArchiveMember:
     """One member of an archive, as a path-like input: `open()` gives its decompressed bytes."""
 
-    archive: Path
+    archive: Path  # or a `remote.RemoteFile`: an archive at a URL
     name: str  # the member's name in the archive (folders separated by /)
     kind: Kind
     compression: Compression  # a tar's; a zip member's own method is read from its header
@@ -69,7 +69,7 @@ class ArchiveMember:
         read, `MemberDamaged` where its data is damaged)."""
         if mode != "rb":
             raise ValueError("archive members are read only, as bytes")
-        raw = open(self.archive, "rb", buffering=0 if self.compression is None else -1)  # unbuffered: no read-ahead
+        raw = _open(self.archive, buffering=0 if self.compression is None else -1)  # unbuffered: no read-ahead
         try:
             if self.kind == "zip":
                 stream = _MemberStream(_zip_data(raw, self), raw, None)
@@ -94,7 +94,7 @@ class ArchiveMember:
 
     def stat(self) -> os.stat_result:
         """The archive's `stat`, with the member's size (and a regular file's mode)."""
-        s = os.stat(self.archive)
+        s = self.archive.stat()
         fields = list(s)
         fields[stat_module.ST_MODE], fields[stat_module.ST_SIZE] = stat_module.S_IFREG | 0o444, self.size
         return os.stat_result(fields)
@@ -139,7 +139,7 @@ def not_a_capture(path: Path | ArchiveMember, size: int) -> str:
 def archive_kind(path: Path) -> tuple[Kind, Compression] | None:
     """("zip", None), ("tar", None|"gz"|"bz2"|"xz") by the file's first bytes, or None for any other file (a gzipped
     HAR is a capture, not an archive). OSError is left to the caller."""
-    with open(path, "rb") as f:
+    with _open(path) as f:
         head = f.read(512)
         if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
             return "zip", None
@@ -202,11 +202,11 @@ class _Totals:
 
 def _zip_members(path: Path, check: _Totals) -> list[ArchiveMember | Refused]:
     listed: list[ArchiveMember | Refused] = []
-    with open(path, "rb") as f:  # the count the archive declares, before zipfile reads an entry of it
+    with _open(path) as f:  # the count the archive declares, before zipfile reads an entry of it
         end = zipfile._EndRecData(f)  # (private, but unchanged since Python 2)
         if end:
             check.members(end[zipfile._ECD_ENTRIES_TOTAL])
-    with zipfile.ZipFile(path) as archive:
+    with _open(path) as f, zipfile.ZipFile(f) as archive:
         for info in archive.infolist():
             check.add(info.file_size)
             if info.is_dir():
@@ -258,7 +258,7 @@ def _zip_data(raw: BinaryIO, member: ArchiveMember) -> BinaryIO:
 
 def _tar_members(path: Path, compression: Compression, check: _Totals) -> list[ArchiveMember | Refused]:
     listed: list[ArchiveMember | Refused] = []
-    with open(path, "rb") as raw:
+    with _open(path) as raw:
         source = raw if compression is None else _decompressed(raw, compression)
         # a plain tar's members are passed over by seeking; a compressed one is read as a stream, once
         with tarfile.open(fileobj=source, mode="r:" if compression is None else "r|") as archive:
@@ -364,14 +364,24 @@ def _hidden(name: str) -> bool:
 
 
 def _checked(member: ArchiveMember, budget: Limits) -> ArchiveMember | Refused:
-    if member.size > budget.max_member:
-        return Refused(member.name, f"{size_text(member.size)} once decompressed, more than the limit of "
-                                    f"{size_text(budget.max_member)} for one member (--max-member): not read")
-    compressed = member.compressed_size
-    if compressed and member.size > RATIO_FLOOR and member.size > budget.max_ratio * compressed:
-        return Refused(member.name, f"{member.size // compressed:,} times bigger once decompressed (more "
-                                    f"than {budget.max_ratio}x, --max-ratio): not read (a zip bomb?)")
-    return member
+    reason = refusal(member.size, member.compressed_size, budget)
+    return Refused(member.name, reason) if reason else member
+
+
+def refusal(size: int, compressed: int, budget: Limits) -> str | None:
+    """Why a member of that size once decompressed (and compressed, where known: else 0) is not read, or None."""
+    if size > budget.max_member:
+        return (f"{size_text(size)} once decompressed, more than the limit of {size_text(budget.max_member)} for "
+                "one member (--max-member): not read")
+    if compressed and size > RATIO_FLOOR and size > budget.max_ratio * compressed:
+        return (f"{size // compressed:,} times bigger once decompressed (more than {budget.max_ratio}x, "
+                "--max-ratio): not read (a zip bomb?)")
+    return None
+
+
+def _open(path, buffering: int = -1) -> BinaryIO:
+    """An archive's bytes: a file's, or those of a `remote.RemoteFile` (always buffered)."""
+    return open(path, "rb", buffering=buffering) if isinstance(path, (str, os.PathLike)) else path.open()
 
 
 def _describe(kind: tuple[Kind, Compression]) -> str:
