@@ -768,21 +768,12 @@ class RowBuffer:
                     continue
                 if table not in self._columns:
                     self._columns[table], starts[table] = _empty_columns(table), 0
-                columns = self._columns[table]
-                if isinstance(row, Block):
-                    for name in ROW_COLUMNS[table]:
-                        values = row.columns.get(name)
-                        columns[name].extend(values if values is not None else repeat(None, row.height))
-                    counts[table] += row.height
-                else:
-                    for name in ROW_COLUMNS[table]:
-                        columns[name].append(row.get(name))
-                    counts[table] += 1
+                counts[table] += _append_row(self._columns[table], table, row)
         except BaseException:  # nothing of the exchange stays
             self._truncate(starts)
             del self._decoded[pieces:]
             raise
-        self._later += sum(rows.height for _, rows, _ in self._decoded[pieces:] if isinstance(rows, Later))
+        self._later += framed.total()
         for table, n in counts.items():
             columns = self._columns[table]
             for name, value in provenance.items():
@@ -941,17 +932,23 @@ def _frame(table: str, columns: dict[str, list]) -> pl.DataFrame:
     return df if table == "rejects" else redaction.strict_frame(df)  # rejects: rows the policy made whole
 
 
+def _append_row(columns: dict[str, list], table: str, row: dict | Block) -> int:
+    """A row, or a block's rows, appended to `table`'s row columns (a column the row lacks: null); how many."""
+    if isinstance(row, Block):
+        for name in ROW_COLUMNS[table]:
+            values = row.columns.get(name)
+            columns[name].extend(values if values is not None else repeat(None, row.height))
+        return row.height
+    for name in ROW_COLUMNS[table]:
+        columns[name].append(row.get(name))
+    return 1
+
+
 def _rows_frame(table: str, rows: Rows) -> pl.DataFrame:
     """Rows of `table` (rows and blocks) as a frame of its row columns, as `_frame` builds them (`_Unbuildable`)."""
     columns: dict[str, list] = {name: [] for name in ROW_COLUMNS[table]}
     for _, row in rows:
-        if isinstance(row, Block):
-            for name, values in columns.items():
-                given = row.columns.get(name)
-                values.extend(given if given is not None else repeat(None, row.height))
-        else:
-            for name, values in columns.items():
-                values.append(row.get(name))
+        _append_row(columns, table, row)
     series = []
     for name, dtype in TABLES[table].row_schema.items():
         try:
