@@ -35,10 +35,11 @@ LONG = 100
 
 
 def columnar(table: str, height: int, convert: Callable[[list], pl.DataFrame], piece: Any,
-             slow: Callable[[], Rows]) -> Rows:
+             slow: Callable[[], Rows], long: int | None = None) -> Rows:
     """The `height` rows of `table` that `piece` holds: made by columns later (`Later`, converted together with other
-    responses' pieces by `convert`) where there are at least `LONG`, else value by value (`slow`) now."""
-    if not by_columns or height < LONG:
+    responses' pieces by `convert`) where there are at least `long` (`LONG` unless given: rows of wide tables, whose
+    every value costs Python calls, pay sooner), else value by value (`slow`) now."""
+    if not by_columns or height < (LONG if long is None else long):
         yield from slow()
     elif height:
         yield table, Later(convert, piece, slow, height)
@@ -99,8 +100,19 @@ class Items:
     def __init__(self, items: list[dict[str, Any]], schema: dict[str, pl.DataType]) -> None:
         import polars as pl
 
+        self.items = items
         self.df = pl.from_dicts(items, schema=schema)
         self.height = self.df.height
+        self._present: set[str] | None = None
+
+    def typed(self, key: str, types: tuple[type, ...]) -> None:
+        """A key the schema does not type: its values must be of these Python types (None aside), which polars reads
+        as the value-by-value converter does, else the array falls back. Costs a pass over the items where the key
+        is there at all."""
+        if self._present is None:
+            self._present = set().union(*self.items)
+        if key in self._present and not {type(item.get(key)) for item in self.items} <= {*types, type(None)}:
+            raise Fallback
 
     def frame(self, table: str, columns: dict[str, pl.Series | Any]) -> pl.DataFrame:
         """The rows of `table`, one an item (see `frame`)."""
@@ -148,6 +160,26 @@ class Items:
     def flags(self, key: str) -> pl.Series:
         return self.column(key)
 
+    def dates(self, key: str) -> pl.Series:
+        """`base.iso_date` of every value (a text): the date its first ten characters write, "" as null. Other forms
+        than YYYY-MM-DD (ISO week dates, a year 0) fall back."""
+        import polars as pl
+
+        head = pl.when(pl.col(key) != "").then(pl.col(key)).str.slice(0, 10)  # ("" is null)
+        checked = self.df.lazy().select(
+            head.str.to_date("%Y-%m-%d", strict=True).alias(key),
+            (head.str.contains(r"^\d{4}-\d{2}-\d{2}$") & ~head.str.starts_with("0000")).fill_null(True).all()
+            .alias("ok"),
+        ).collect(engine="in-memory")
+        if not checked.get_column("ok")[0]:
+            raise Fallback
+        return checked.to_series(0)
+
+    def joined(self, key: str) -> pl.Series:
+        """`sense._joined` of every value (a list of texts): joined by ',', null for none or an empty list."""
+        column = self.column(key)
+        return column.list.join(",").set(column.list.len().fill_null(0) == 0, None)
+
     def iso_utc(self, key: str) -> pl.Series:
         """`base.iso_utc` of every value: UTC epoch µs of ISO times written in UTC (Z) or without a zone; a fraction
         of more than six digits cut to µs, as datetime.fromisoformat does. Other forms fall back."""
@@ -189,6 +221,22 @@ class Items:
 
 def _within(column: pl.Series, low: int, high: int) -> bool:
     return column.null_count() == len(column) or (low <= column.min() and column.max() <= high)
+
+
+def first(present: pl.Series, chosen: pl.Series, other: pl.Series) -> pl.Series:
+    """Of two keys, the value converted from the first where it is there (not null), else from the second (as
+    `band._first` picks the raw value before converting it): `present` is the first key's raw column."""
+    return chosen.zip_with(present.is_not_null(), other)
+
+
+def by_distinct(values: pl.Series, convert: Callable[[Any], Any]) -> pl.Series:
+    """`convert` of every value, called once a distinct value (for converters with no vectorized form, such as
+    `band.single`); values it leaves as they are stay untouched (-0.0 is not 0.0)."""
+    changed = [(v, c) for v in values.drop_nulls().unique().to_list() if repr(c := convert(v)) != repr(v)]
+    if not changed:
+        return values
+    old, new = zip(*changed)
+    return values.replace(list(old), list(new))
 
 
 def gaps_to_null(values: pl.Series, gap: float = -1) -> pl.Series:
