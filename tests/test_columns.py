@@ -283,7 +283,7 @@ def test_a_response_the_decoder_refuses_among_many_is_rejected_alone():
 def test_a_type_the_columns_do_not_take_falls_back_to_value_by_value():
     items = columns.Items([{"TimeOfDay": "2017-01-01T00:00:60Z"}], {"TimeOfDay": pl.String})
     try:
-        items.iso_utc("TimeOfDay")
+        items.collect({"time": items.iso_utc("TimeOfDay")})
     except columns.Fallback:
         pass
     else:
@@ -309,18 +309,22 @@ SEQUENCES = st.lists(st.fixed_dictionaries(
     optional={
         "Order": INTEGERS, "SequenceType": TEXTS, "SleepType": TEXTS,
         "StartTime": st.one_of(st.none(), iso_times()), "Duration": NUMBERS, "PausedTime": NUMBERS,
-        "SleepTime": NUMBERS, "StepsTaken": INTEGERS, "StepCount": now_and_then(INTEGERS, [True, "12", "x"]), "CaloriesBurned": NUMBERS,
+        "SleepTime": NUMBERS, "StepsTaken": INTEGERS, "StepCount": now_and_then(INTEGERS, [True, "12", "x"]),
+        "CaloriesBurned": NUMBERS,
         "CaloriesFromCarbs": NUMBERS, "CaloriesFromFat": NUMBERS, "AverageHeartRate": NUMBERS,
         "PeakHeartRate": NUMBERS, "LowestHeartRate": NUMBERS, "HeartRateZones": ZONES,
         "HRZoneClassification": UNTYPED_TEXTS, "TrainingEffect": FLOAT32S, "MaximalV02": FLOAT32S,
-        "MaximalVO2": st.one_of(FLOAT32S, UNTYPED), "StressBalance": FLOAT32S, "AnalysisStatus": UNTYPED_TEXTS,
+        "MaximalVO2": st.one_of(FLOAT32S, UNTYPED), "StressBalance": FLOAT32S,
+        "AnalysisStatus": UNTYPED_TEXTS,
         "SplitDistance": NUMERIC, "DistanceWalkedInCm": UNTYPED, "TotalDistance": NUMERIC, "SplitPace": NUMERIC,
         "SplitSpeed": UNTYPED, "ActualDistance": NUMERIC, "OverallPace": NUMERIC, "AltitudeGain": UNTYPED,
-        "AltitudeLoss": UNTYPED, "ClimbRateInCMPerHour": UNTYPED, "POIType": UNTYPED_TEXTS, "UserPOIOrdinal": now_and_then(INTEGERS, [True, "12", "x"]),
-        "HoleNumber": now_and_then(INTEGERS, [True, "12", "x"]), "HolePar": INTEGERS, "UserScore": INTEGERS, "HoleDifficultyIndex": INTEGERS,
+        "AltitudeLoss": UNTYPED, "ClimbRateInCMPerHour": UNTYPED, "POIType": UNTYPED_TEXTS,
+        "UserPOIOrdinal": now_and_then(INTEGERS, [True, "12", "x"]),
+        "HoleNumber": now_and_then(INTEGERS, [True, "12", "x"]), "HolePar": INTEGERS, "UserScore": INTEGERS,
+        "HoleDifficultyIndex": INTEGERS,
         "DistanceToPinInCm": NUMBERS, "LocationBlob": UNTYPED_TEXTS,
-        "DayId": st.one_of(st.none(), iso_times(), st.sampled_from(["", "2017-W01-1", "2017-02-29T00:00:00", "0000-01-01",
-                                                               "20170101", "2017-1-01T00:00:00", "2017-01-01"])),
+        "DayId": st.one_of(st.none(), iso_times(), st.sampled_from(
+            ["", "2017-W01-1", "2017-02-29T00:00:00", "0000-01-01", "20170101", "2017-1-01T00:00:00", "2017-01-01"])),
     },
 ), min_size=1, max_size=5)
 
@@ -350,3 +354,40 @@ def test_every_edge_of_a_sequence_by_columns():
     assert [r["split_distance_m"] for r in rows] == ["20.9", "None"]
     assert [r["hr_zone_classification"] for r in rows] == ["'3'", "None"]
     assert [r["day_id"] for r in rows] == ["datetime.date(2017, 1, 1)", "None"]
+
+
+TIMELINE_EVENTS = st.lists(st.fixed_dictionaries(
+    {"timestamp": MS},
+    optional={"timezone_offset": OFFSETS, "duration_millis": NUMBERS, "message": TEXTS,
+              "sleep_depth": now_and_then(st.one_of(st.none(), st.integers(-(2**53), 2**53)), [2**66, 5.0, -0.0]),
+              "sleep_state": TEXTS, "event_type": TEXTS, "sleep_period": TEXTS,
+              "valid_actions": st.one_of(st.none(), st.lists(st.text(max_size=6), max_size=3))},
+), min_size=1, max_size=6)
+
+
+@SETTINGS
+@given(TIMELINE_EVENTS, st.one_of(st.none(), TIMELINE_EVENTS))
+def test_sense_timeline_events_decode_by_columns_as_value_by_value(first, second):
+    request = Request({"date": "2017-04-19"}, {}, None, CAPTURED)
+    same_either_way(sense.TIMELINE_V2, {"date": "2017-04-19", "events": first}, request)
+    if second:  # two nights through one row buffer, made together
+        nights = [{"date": "2017-04-19", "events": first}, {"date": "2017-04-20", "events": second}]
+        fast = buffered(nights, sense.TIMELINE_V2, request)
+        with value_by_value():
+            assert buffered(nights, sense.TIMELINE_V2, request) == fast
+
+
+def test_every_edge_of_a_timeline_event_by_columns():
+    request = Request({"date": "2017-04-19"}, {}, None, CAPTURED)
+    events = [{"timestamp": 1492650000000, "timezone_offset": -25200000, "duration_millis": 631, "valid_actions": []},
+              {"timestamp": 1492650060000, "timezone_offset": -25200001, "valid_actions": ["", "ADJUST_TIME"]},
+              {"timestamp": 1492650120000, "sleep_depth": 5.0, "valid_actions": None}]
+    problem, tables = same_either_way(sense.TIMELINE_V2, {"date": "2017-04-19", "events": events}, request)
+    assert problem is None
+    rows = [dict(zip(tables["sense_timeline_events"][0], r)) for r in tables["sense_timeline_events"][1]]
+    assert [r["valid_actions"] for r in rows] == ["None", "',ADJUST_TIME'", "None"]
+    assert [r["utc_offset_s"] for r in rows] == ["-25200", "-25201", "None"]  # floored, as Python's // does
+    assert rows[0]["duration_s"] == "0.631"
+    late = [{**events[0], "timezone_offset": 86_400_001}]
+    problem, _ = same_either_way(sense.TIMELINE_V2, {"date": "2017-04-19", "events": late * 3}, request)
+    assert problem == "could not decode: ValueError: a UTC offset of 86400001 ms is more than a day"

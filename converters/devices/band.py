@@ -225,7 +225,8 @@ SEQUENCE_TYPES = {"SequenceId": "String", "Order": "Int64", "SequenceType": "Str
                   "StepsTaken": "Int64", "CaloriesBurned": "Float64", "CaloriesFromCarbs": "Float64",
                   "CaloriesFromFat": "Float64", "AverageHeartRate": "Float64", "PeakHeartRate": "Float64",
                   "LowestHeartRate": "Float64", "TrainingEffect": "Float64", "MaximalV02": "Float64",
-                  "StressBalance": "Float64", "SplitDistance": "String", "TotalDistance": "String", "SplitPace": "String",
+                  "StressBalance": "Float64", "SplitDistance": "String", "TotalDistance": "String",
+                  "SplitPace": "String",
                   "ActualDistance": "String", "OverallPace": "String"}
 NUMBER = (int, float)
 SEQUENCE_UNTYPED = {"DayId": ("String", (str,)), "StepCount": ("Int64", NUMBER), "MaximalVO2": ("Float64", NUMBER),
@@ -261,6 +262,11 @@ def _sequence_frames(responses: list[list[tuple[str, list[dict[str, Any]]]]]):
         s.typed(key, types)
     s.typed("SequenceId", (str, int))  # (an integer written 5.0 is str()-ed as 5.0)
     s.required("SequenceId")
+    vo2max = columns.first(s.column("MaximalV02"), s.numbers("MaximalV02"), s.numbers("MaximalVO2"))
+    float32s = {"training_effect": s.numbers("TrainingEffect"), "vo2max_ml_kg_min": vo2max,
+                "stress_balance": s.numbers("StressBalance")}
+    float32s = {column: columns.by_distinct(values, distinct, single)
+                for (column, values), distinct in zip(float32s.items(), s.distinct(*float32s.values()))}
     return s.frame("band_sequences", {
         "event_id": pl.Series(list(chain.from_iterable(repeat(i, len(rows)) for i, rows in events)), dtype=pl.String),
         "sequence_id": s.texts("SequenceId"),
@@ -282,10 +288,7 @@ def _sequence_frames(responses: list[list[tuple[str, list[dict[str, Any]]]]]):
         **{column: s.numbers("HeartRateZones", name) * 60 for column, name in ZONE_FIELDS.items()},  # minutes
         "max_hr_bpm": s.numbers("HeartRateZones", "MaxHR"),
         "hr_zone_classification": s.text_or_none("HRZoneClassification"),
-        "training_effect": columns.by_distinct(s.numbers("TrainingEffect"), single),
-        "vo2max_ml_kg_min": columns.by_distinct(
-            columns.first(s.column("MaximalV02"), s.numbers("MaximalV02"), s.numbers("MaximalVO2")), single),
-        "stress_balance": columns.by_distinct(s.numbers("StressBalance"), single),
+        **float32s,
         "analysis_status": s.texts("AnalysisStatus"),
         "split_distance_m": columns.first(s.column("SplitDistance"), s.scaled("SplitDistance", CM),
                                           s.scaled("DistanceWalkedInCm", CM)),
@@ -384,9 +387,8 @@ def _map_point_frames(responses: list[list[tuple[str, int | None, list[dict[str,
                       {**{key: getattr(pl, t) for key, t in POINT_TYPES.items()}, "Location": location})
     p.required("MapPointOrdinal")
     since = p.numbers("SecondsSinceStart")
-    if since.null_count() < len(since) and not -EXACT_S <= since.min() <= since.max() <= EXACT_S:
-        raise columns.Fallback  # beyond it, an integer number of seconds is multiplied exactly only value by value
-    start = pl.Series(list(chain.from_iterable(repeat(t, len(rows)) for _, t, rows in events)), dtype=pl.Int64)
+    p.check(since.is_between(-EXACT_S, EXACT_S))  # beyond, whole seconds are multiplied exactly only value by value
+    start = p.given(pl.Series(list(chain.from_iterable(repeat(t, len(rows)) for _, t, rows in events)), dtype=pl.Int64))
     return p.frame("band_map_points", {
         "event_id": pl.Series(list(chain.from_iterable(repeat(i, len(rows)) for i, _, rows in events)),
                               dtype=pl.String),
