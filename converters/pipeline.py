@@ -18,7 +18,7 @@ from collections import Counter
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import closing, nullcontext
 from dataclasses import dataclass, field, replace
-from itertools import repeat
+from itertools import chain, repeat
 from pathlib import Path
 from typing import Any, BinaryIO, Callable, Iterable, Literal
 
@@ -961,17 +961,18 @@ def _rows_frame(table: str, rows: Rows) -> pl.DataFrame:
 def _decoded_frames(pieces: list[tuple[str, pl.DataFrame, dict[str, Any]]]) -> dict[str, pl.DataFrame]:
     """Decoders' frames, (table, frame, provenance) each, as one frame per table of the buffer's: with their
     provenance, times as UTC, a column the decoders left out null; strict, as `_frame`."""
-    tables: dict[str, tuple[list[pl.DataFrame], dict[str, list]]] = {}
+    tables: dict[str, tuple[list[pl.DataFrame], list[dict[str, Any]]]] = {}
     for table, frame, provenance in pieces:
-        frames, given = tables.setdefault(table, ([], {name: [] for name in PROVENANCE_SCHEMA}))
+        frames, provenances = tables.setdefault(table, ([], []))
         frames.append(frame)
-        for name, value in provenance.items():
-            given[name].extend(repeat(value, frame.height))
+        provenances.append(provenance)
     out = {}
-    for table, (frames, provenance) in tables.items():
+    for table, (frames, provenances) in tables.items():
         df = frames[0] if len(frames) == 1 else pl.concat(frames, rechunk=False)
         given = {c.name: c for c in df.get_columns()}
-        given |= {name: pl.Series(name, v, PROVENANCE_SCHEMA[name], strict=True) for name, v in provenance.items()}
+        heights = [frame.height for frame in frames]
+        given |= {name: _runs(name, [p[name] for p in provenances], heights, dtype)
+                  for name, dtype in PROVENANCE_SCHEMA.items()}
         series = []
         for name, dtype, is_time in BUFFER_COLUMNS[table]:
             column = given.get(name)
@@ -981,6 +982,21 @@ def _decoded_frames(pieces: list[tuple[str, pl.DataFrame, dict[str, Any]]]) -> d
             series.append(column.cast(UTC_TIME) if is_time else column)
         out[table] = redaction.strict_frame(pl.DataFrame(series))
     return out
+
+
+def _runs(name: str, values: list, counts: list[int], dtype: pl.DataType) -> pl.Series:
+    """Each value repeated its count of times, a run of equal values at once (a file's provenance is one value for
+    all its rows, or one an exchange): a Python object a row only where runs are short (a Series costs some 10 µs)."""
+    runs: list[list] = []  # [value, count]
+    for value, count in zip(values, counts):
+        if runs and runs[-1][0] == value and type(runs[-1][0]) is type(value):
+            runs[-1][1] += count
+        else:
+            runs.append([value, count])
+    if len(runs) * 200 > sum(counts):
+        return pl.Series(name, list(chain.from_iterable(map(repeat, values, counts))), dtype, strict=True)
+    parts = [pl.Series(name, [value], dtype, strict=True).new_from_index(0, count) for value, count in runs if count]
+    return pl.concat(parts) if parts else pl.Series(name, [], dtype)
 
 
 def _empty_columns(table: str) -> dict[str, list]:

@@ -257,7 +257,8 @@ def _sequence_frames(responses: list[list[tuple[str, list[dict[str, Any]]]]]):
         raise columns.Fallback
     s = columns.Items(items, {**{key: getattr(pl, t) for key, t in SEQUENCE_TYPES.items()},
                               **{key: getattr(pl, t) for key, (t, _) in SEQUENCE_UNTYPED.items()},
-                              "HeartRateZones": pl.Struct({name: pl.Float64 for name in ZONE_SPELLING})})
+                              "HeartRateZones": pl.Struct({name: pl.Float64 for name in ZONE_SPELLING})},
+                      sparse=True)
     for key, (_, types) in SEQUENCE_UNTYPED.items():
         s.typed(key, types)
     s.typed("SequenceId", (str, int))  # (an integer written 5.0 is str()-ed as 5.0)

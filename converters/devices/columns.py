@@ -90,6 +90,9 @@ def frame(table: str, height: int, columns: dict[str, pl.Series | Any]) -> pl.Da
     return pl.DataFrame(out)
 
 
+SHORT = 5_000  # items up to which a regex costs less than the query asking whether one is needed
+
+
 class Items:
     """An array's items read into columns of the types given, and converters of those columns as polars expressions,
     made by one query (`frame`). polars reads as Python converts: JSON integers to floats as float() does, floats to
@@ -98,13 +101,21 @@ class Items:
     to the query, and the array falls back where one fails. (Each Series operation is a query of its own, some 50-300
     µs: for the few thousand rows of a batch's sequences or timeline events, that was the whole cost.)"""
 
-    def __init__(self, items: list[dict[str, Any]], schema: dict[str, pl.DataType]) -> None:
+    def __init__(self, items: list[dict[str, Any]], schema: dict[str, pl.DataType], sparse: bool = False) -> None:
+        """`sparse`: most keys of the schema are missing from most arrays (sequences: run, sleep, hike and golf
+        fields): polars reads only the keys some item has (it costs some 30 µs a key, whatever the items)."""
         import polars as pl
 
         self.items = items
-        self.df = pl.from_dicts(items, schema=schema)
+        self._present: set[str] | None = set().union(*items) if sparse else None
+        if sparse:
+            present = {key: dtype for key, dtype in schema.items() if key in self._present}
+            self.df = pl.from_dicts(items, schema=present) if present else pl.DataFrame(height=len(items))
+            self.df = self.df.hstack([pl.Series(key, [None], dtype).new_from_index(0, len(items))
+                                      for key, dtype in schema.items() if key not in present])
+        else:
+            self.df = pl.from_dicts(items, schema=schema)
         self.height = self.df.height
-        self._present: set[str] | None = None
         self._checks: list[pl.Expr] = []
         self._divisors: dict[float, pl.Expr] = {}
 
@@ -134,10 +145,11 @@ class Items:
         import polars as pl
 
         ok = pl.all_horizontal(self._checks).alias("__ok") if self._checks else pl.lit(True).alias("__ok")
-        df = self.df.lazy().select(*(e.alias(name) for name, e in columns.items()), ok).collect(engine="in-memory")
-        if df.height and not df.get_column("__ok")[0]:
+        query = self.df.lazy().select(*(e.alias(name) for name, e in columns.items()), ok)
+        df = _collected(query)
+        if df.height and not df.drop_in_place("__ok")[0]:
             raise Fallback
-        return df.drop("__ok")
+        return df
 
     def frame(self, table: str, columns: dict[str, pl.Expr | pl.Series | Any]) -> pl.DataFrame:
         """The rows of `table`, one an item, in its row schema: a column not given is null, a value neither an
@@ -222,7 +234,7 @@ class Items:
         # polars takes a second 60 and a year 0, which Python refuses
         valid = (text.str.slice(17, 2) < "60") & ~text.str.starts_with("0000")
         whole = (text.str.len_bytes() == 20) & text.str.ends_with("Z")
-        if self.df.lazy().select((whole & valid).fill_null(True).all()).collect(engine="in-memory").item():
+        if self.height > SHORT and _collected(self.df.lazy().select((whole & valid).fill_null(True).all())).item():
             return seconds.dt.epoch("us")
         fraction = text.str.extract(r"\.(\d+)").str.slice(0, 6).str.pad_end(6, "0").cast(pl.Int64).fill_null(0)
         self.check(text.str.contains(ISO_UTC) & valid)
@@ -244,7 +256,15 @@ class Items:
         import polars as pl
 
         query = self.df.lazy().select(e.drop_nulls().unique().implode().alias(str(n)) for n, e in enumerate(exprs))
-        return [values for values in query.collect(engine="in-memory").row(0)]
+        return list(_collected(query).row(0))
+
+
+def _collected(query: pl.LazyFrame) -> pl.DataFrame:
+    """A query of `Items`: one select of expressions over a frame in memory, where polars' optimizer has nothing to
+    gain."""
+    import polars as pl
+
+    return query.collect(engine="in-memory", optimizations=pl.QueryOptFlags.none())
 
 
 def first(present: pl.Expr, chosen: pl.Expr, other: pl.Expr) -> pl.Expr:
