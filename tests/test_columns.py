@@ -391,3 +391,67 @@ def test_every_edge_of_a_timeline_event_by_columns():
     late = [{**events[0], "timezone_offset": 86_400_001}]
     problem, _ = same_either_way(sense.TIMELINE_V2, {"date": "2017-04-19", "events": late * 3}, request)
     assert problem == "could not decode: ValueError: a UTC offset of 86400001 ms is more than a day"
+
+
+def trends_v2_row_by_row(payload, request):
+    """What decode_trends_v2 gave before its sections became blocks: a dict a value (the reference)."""
+    snapshot = sense._capture_day(request)
+    for g in payload.get("graphs") or ():
+        time_scale = sense._upper(g.get("time_scale")) or sense._upper(request.path_params.get("time_scale"))
+        data_type, graph_type = sense._upper(g.get("data_type")), sense._upper(g.get("graph_type"))
+        unit, factor = sense.TREND_UNITS.get(data_type, (None, 1.0))
+        trend_set = sense._trend_set(2, time_scale, data_type, graph_type, snapshot)
+        sections = g.get("sections") or []
+        days = sense._v2_days(sections, time_scale, data_type, snapshot)
+        for s_index, section in enumerate(sections):
+            values = section.get("values") or []
+            titles = section.get("titles") or []
+            per_value = len(titles) == len(values)
+            highlighted = set(section.get("highlighted_values") or ())
+            for position, raw in enumerate(values):
+                row = sense._trend_row(2, time_scale, data_type, graph_type, g.get("title"), trend_set, raw, unit,
+                                       factor)
+                if data_type == "HOURS" and row["value"] is not None:
+                    row["value"] = round(sense.number(raw) * 60) * 60.0
+                yield "sense_trends", {
+                    **row,
+                    "date": days[s_index][position] if days else None,
+                    "snapshot_day": snapshot,
+                    "section": s_index,
+                    "section_title": None if per_value or not titles else ", ".join(str(t) for t in titles),
+                    "position": position,
+                    "label": titles[position] if per_value else None,
+                    "highlighted": position in highlighted,
+                }
+
+
+TREND_VALUES = st.lists(st.one_of(st.none(), st.just(-1), st.integers(-100, 100), st.floats(-1e6, 1e6)),
+                        max_size=9)
+SECTIONS = st.lists(st.builds(
+    lambda values, titles, highlighted: {"values": values, "titles": titles, "highlighted_values": highlighted},
+    TREND_VALUES, st.one_of(st.none(), st.lists(st.sampled_from(["S", "M", "Jan", "x", None]), max_size=9)),
+    st.one_of(st.none(), st.lists(st.integers(0, 9), max_size=3))), max_size=4)
+GRAPHS = st.lists(st.builds(
+    lambda data_type, scale, sections: {"data_type": data_type, "time_scale": scale, "graph_type": "GRID",
+                                        "title": "Sleep", "sections": sections},
+    st.sampled_from(["SCORES", "HOURS", "PERCENTS", "OTHER"]),
+    st.sampled_from(["LAST_WEEK", "LAST_MONTH", "LAST_3_MONTHS", None]), SECTIONS), min_size=1, max_size=3)
+
+
+@SETTINGS
+@given(GRAPHS)
+def test_sense_v2_trends_as_blocks_give_the_rows_they_gave_a_value_at_a_time(graphs):
+    request = Request({"time_scale": "last_month"}, {}, None, CAPTURED)
+    problem, tables = decoded(sense.TRENDS_V2, {"graphs": graphs}, request)
+    buffer = RowBuffer()
+    provenance = {"participant_id": None, "source_file": source_file("a.har"), "source_entry": 0, "captured_at": 0}
+    undone = []
+    if problem is None:
+        buffer.add(trends_v2_row_by_row({"graphs": graphs}, request), provenance,
+                   lambda reason: undone.append(reason) or [])
+    reference = {}
+    for name, parts in buffer.parts().items():
+        frame = pl.concat([p.read() for p in parts]).with_columns(pl.col(pl.Datetime).dt.epoch("us"))
+        reference[name] = (frame.schema, [tuple(map(repr, row)) for row in frame.rows()])
+    assert tables == {name: t for name, t in reference.items() if t[1]}
+    assert not undone

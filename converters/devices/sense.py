@@ -494,20 +494,36 @@ def decode_trends_v2(payload: dict[str, Any], request: Request) -> Rows:
             titles = section.get("titles") or []
             per_value = len(titles) == len(values)
             highlighted = set(section.get("highlighted_values") or ())
-            for position, raw in enumerate(values):
-                row = _trend_row(2, time_scale, data_type, graph_type, g.get("title"), trend_set, raw, unit, factor)
-                if data_type == "HOURS" and row["value"] is not None:  # minutes / 60 as a float32: whole minutes
-                    row["value"] = round(number(raw) * 60) * 60.0
-                yield "sense_trends", {
-                    **row,
-                    "date": days[s_index][position] if days else None,
-                    "snapshot_day": snapshot,
-                    "section": s_index,
-                    "section_title": None if per_value or not titles else ", ".join(str(t) for t in titles),
-                    "position": position,
-                    "label": titles[position] if per_value else None,
-                    "highlighted": position in highlighted,
-                }
+            if not values:
+                continue
+            numbers = [number(raw) for raw in values]
+            missing = ["padding" if v is None else "no_data" if v == -1 else None for v in numbers]
+            if data_type == "HOURS":  # minutes / 60 as a float32: whole minutes
+                converted = [None if m else round(v * 60) * 60.0 for v, m in zip(numbers, missing)]
+            else:
+                converted = [None if m else v * factor for v, m in zip(numbers, missing)]
+            n = len(values)
+            yield "sense_trends", Block(  # (a block: a dict a value cost more than the decoding)
+                {
+                    "trend_set": [trend_set] * n,
+                    "api_version": [2] * n,
+                    "time_scale": [time_scale] * n,
+                    "data_type": [data_type] * n,
+                    "graph_type": [graph_type] * n,
+                    "title": [g.get("title")] * n,
+                    "date": days[s_index] if days else [None] * n,
+                    "value": converted,
+                    "unit": [unit] * n,
+                    "missing": missing,
+                    "snapshot_day": [snapshot] * n,
+                    "section": [s_index] * n,
+                    "section_title": [None if per_value or not titles else ", ".join(str(t) for t in titles)] * n,
+                    "position": list(range(n)),
+                    "label": titles if per_value else [None] * n,
+                    "highlighted": [position in highlighted for position in range(n)],
+                },
+                n,
+            )
 
 
 def _v2_days(sections: list[dict[str, Any]], time_scale, data_type, captured: date | None) -> list[list] | None:
