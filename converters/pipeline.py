@@ -502,6 +502,7 @@ def combine(
     together) is cut into ranges of its key, reduced each on its own, `ex`'s tasks at a time; a table bigger than
     what fits in `spill.HOLD_ROWS` comes back as `spill.Sorted` pieces in `spill_dir`. The ranges `ahead` reduced
     while the last files converted only take in the rows that came after."""
+    spill.hand_back_freed()
     indexes = _indexes(r.file for r in reports)
     spill_dir = spill_dir and spill_dir.absolute()
     ex = ex or Executor()
@@ -735,7 +736,9 @@ class RowBuffer:
         # (table, frame, provenance), in order
         self._buffered = self._held_bytes = 0
         self._frames: dict[str, list[pl.DataFrame]] = {}
-        self._spilled: dict[str, list[Part]] = {}  # table -> parts written to `spill_dir`
+        self._spilled: dict[str, list[Future[Part]]] = {}  # table -> parts written (or being written) to `spill_dir`
+        self._writing: ThreadPoolExecutor | None = None  # writes them while rows go on coming
+        self._in_flight: list[Future[Part]] = []  # the parts of the last spill
         self._spill_dir = spill_dir
         self._end_on_disk = end_on_disk  # a worker's: what is left at the end would be pickled back otherwise
         self._held = 0  # rows in `_frames`
@@ -811,8 +814,14 @@ class RowBuffer:
             self._frames.setdefault(table, []).append(df)
             self._held += df.height
         if self._spill_dir is not None and self._held >= spill.SPILL_ROWS:
-            for name in list(self._frames):
-                self._spill(name)
+            for part in self._in_flight:  # one spill written at a time: rows held stay bounded
+                part.result()
+            self._in_flight = []
+            heights = {name: sum(df.height for df in dfs) for name, dfs in self._frames.items()}
+            small = sum(n for n in heights.values() if n < spill.PART_ROWS) < spill.SPILL_ROWS // 2
+            for name, n in heights.items():  # small tables stay (unless many): not cut in parts of a few rows each,
+                if n >= spill.PART_ROWS or not small:  # written and read back one by one
+                    self._in_flight.append(self._spill(name))
 
     def _make_later(self) -> None:
         """The `Later`s buffered as frames, those of one table and kind converted together (`columns.made`), else
@@ -885,10 +894,15 @@ class RowBuffer:
                 raise ValueError(f"rows no frame holds: {reason}")
             self.add(added.undo(reason), added.provenance)
 
-    def _spill(self, table: str) -> None:
-        part = Part.of(pl.concat(self._frames.pop(table)), TABLES[table].key, self._spill_dir)
+    def _spill(self, table: str) -> Future[Part]:
+        """The table's frames sorted and written to `spill_dir` as a part, in a thread: the decoding goes on meanwhile
+        (polars lets go of the GIL), rather than waiting for the sort and the write."""
+        if self._writing is None:
+            self._writing = ThreadPoolExecutor(1, thread_name_prefix="databack-spill")
+        part = self._writing.submit(_spilled, [self._frames.pop(table)], TABLES[table].key, self._spill_dir)
         self._spilled.setdefault(table, []).append(part)
         self._held = sum(df.height for dfs in self._frames.values() for df in dfs)
+        return part
 
     def parts(self) -> dict[str, list[Part]]:
         """Every table's rows as parts, in the order of the rows: written to disk once they passed `SPILL_ROWS`,
@@ -900,7 +914,16 @@ class RowBuffer:
             if table in self._spilled or rows >= spill.PART_ROWS and self._spill_dir is not None and self._end_on_disk:
                 self._spill(table)
         memory = {name: [Part.of(pl.concat(self._frames.pop(name)), TABLES[name].key)] for name in list(self._frames)}
-        return {name: self._spilled.get(name, []) + memory.get(name, []) for name in {**self._spilled, **memory}}
+        if self._writing is not None:
+            self._writing.shutdown()
+        spilled = {name: [part.result() for part in parts] for name, parts in self._spilled.items()}
+        return {name: spilled.get(name, []) + memory.get(name, []) for name in {**spilled, **memory}}
+
+
+def _spilled(frames: list[list[pl.DataFrame]], key: tuple[str, ...], folder: Path) -> Part:
+    """A part written from the frames in `frames`, taken out of it: they are freed once sorted, not held until
+    written."""
+    return Part.of(pl.concat(frames.pop()), key, folder)
 
 
 @dataclass(slots=True)

@@ -16,7 +16,9 @@ from typer.testing import CliRunner
 
 from converters import spill
 from converters.cli import app
-from converters.pipeline import Input, collect_inputs, convert, convert_file, convert_files
+from converters.pipeline import Input, RowBuffer, collect_inputs, convert, convert_file, convert_files
+from converters.devices.base import datetime_us
+from converters.redaction import source_file
 from converters.tables import TABLES
 from converters.writers import write
 
@@ -70,6 +72,26 @@ def test_a_file_converted_in_the_runs_process_keeps_its_last_rows_in_memory_a_wo
     for name, parts in here.items():
         assert len(parts) == 1 and isinstance(parts[0].source, pl.DataFrame)
         assert parts[0].source.equals(worker[name][0].read()), name
+
+
+def test_a_buffer_past_its_rows_writes_its_big_tables_and_keeps_small_ones_whole_in_memory(monkeypatch, tmp_path):
+    monkeypatch.setattr(spill, "SPILL_ROWS", 40)
+    monkeypatch.setattr(spill, "PART_ROWS", 15)
+    monkeypatch.setattr(RowBuffer, "BATCH", 10)  # a flush every 10 rows
+    buffer = RowBuffer(tmp_path, end_on_disk=False)
+    provenance = {"participant_id": None, "source_file": source_file("a.har"), "captured_at": None}
+    for entry in range(60):  # 5 minutes of an event, and a night, an exchange each
+        minutes = [("band_minutes", {"event_id": f"e{entry % 7}", "time": datetime_us(datetime(2017, 3, 3, 1, entry, i,
+                                                                                                 tzinfo=UTC))})
+                   for i in range(5)]
+        nights = [("sense_nights", {"night": date(2017, 1, 1 + entry % 28), "score": entry})] if entry % 6 == 0 else []
+        buffer.add(minutes + nights, provenance | {"source_entry": entry})
+    parts = buffer.parts()
+    assert len(parts["band_minutes"]) > 2 and all(isinstance(p.source, os.PathLike) for p in parts["band_minutes"])
+    (nights,) = parts["sense_nights"]  # never PART_ROWS: in memory, one part
+    assert isinstance(nights.source, pl.DataFrame) and nights.height == 10
+    minutes = pl.concat([p.read() for p in parts["band_minutes"]])
+    assert minutes.height == 300 and sorted(minutes["source_entry"].unique()) == list(range(60))
 
 
 def test_duplicates_across_files_on_disk_are_dropped_and_counted_as_in_memory(tiny_limits, tmp_path):
