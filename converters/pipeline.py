@@ -542,11 +542,12 @@ def _indexes(files: Iterable[str]) -> dict[str, int]:
 
 
 def _plan(
-    parts: dict[str, list], indexes: dict[str, int], spill_dir: Path | None, ex: Executor, ahead: Ahead | None = None
+    parts: dict[str, list], indexes: dict[str, int], spill_dir: Path | None, ex: Executor, ahead: Ahead | None = None,
+    noting: bool = False,
 ) -> tuple[dict[str, list[Reduce]], int]:
     """Per unit (a table, or the tables of a group), the task of each range of its key; and the rows of the units
     kept in memory once reduced (up to `spill.HOLD_ROWS`). A unit `ahead` reduced keeps its ranges: its tasks take
-    the parts that came after."""
+    the parts that came after. `noting`: the ranges note their records, to take in more rows later."""
     units: dict[str, list[str]] = {}  # what is reduced together: a table, or the tables of a group
     for name in TABLES:
         if parts.get(name):
@@ -573,7 +574,7 @@ def _plan(
             slices = {name: [(p, *cut[r]) for p, cut in zip(new[name], cuts[name]) if cut[r][1] > cut[r][0]]
                       for name in names}
             done = (ahead.results[unit][r], earlier[r].slices) if earlier else (None, None)
-            plan[unit].append(Reduce(slices, prefix, edges[r], edges[r + 1], indexes, folder, *done))
+            plan[unit].append(Reduce(slices, prefix, edges[r], edges[r + 1], indexes, folder, *done, noting=noting))
     return plan, held
 
 
@@ -610,7 +611,7 @@ class Ahead:
 
     def _run(self, parts: dict[str, list[Part]]) -> None:
         try:
-            plan, self.held = _plan(parts, self.indexes, self.spill_dir, self.ex)
+            plan, self.held = _plan(parts, self.indexes, self.spill_dir, self.ex, noting=True)
             tasks = [(unit, task) for unit, unit_tasks in plan.items() for task in unit_tasks]
             done = sorted(self.ex.map(reduce_range, [task for _, task in tasks]), key=lambda d: d[0])
             for (unit, _), (_, result) in zip(tasks, done):
@@ -642,12 +643,14 @@ class Reduce:
     folder: Path | None  # where to write the range, if not kept in memory
     earlier: Reduced | None = None
     earlier_slices: dict[str, list[tuple[Part, int, int]]] | None = None
+    noting: bool = False  # note the hashes of the range's records (`Reduced.records`): more rows are to come
 
 
 @dataclass(frozen=True)
 class Reduced:
     tables: dict[str, spill.Frame]  # the range, de-duplicated and sorted, in memory or written
     copies: pl.DataFrame  # `dedupe.COPIES` of the records seen more than once
+    records: pl.Series | None = None  # a hash of each of its records (see `_records`), where they were noted
 
 
 def reduce_range(task: Reduce) -> Reduced:
@@ -658,8 +661,10 @@ def reduce_range(task: Reduce) -> Reduced:
         return _reduced(task, *dedupe(_read_range(task, task.slices)))
     if not any(task.slices.values()):
         return task.earlier
+    names = list(task.slices)
     tables, copies = dedupe(_read_range(task, task.slices))
-    if _share_records(list(task.slices), task.earlier.tables, tables):
+    new_records = _records(names, tables)
+    if _share_records(names, task.earlier, tables, new_records):
         slices = {name: task.earlier_slices.get(name, []) + rows for name, rows in task.slices.items()}
         return _reduced(task, *dedupe(_read_range(task, slices)))
     copies = pl.concat([task.earlier.copies, copies])  # of other records
@@ -672,7 +677,9 @@ def reduce_range(task: Reduce) -> Reduced:
             merged[name] = earlier.merged(new, task.folder)
         else:
             merged[name] = by_key(TABLES[name], pl.concat([earlier, new]))
-    return _reduced(task, merged, copies)
+    noted = task.earlier.records
+    records = pl.concat([noted, new_records]) if task.noting and noted is not None and new_records is not None else None
+    return _reduced(task, merged, copies, records)
 
 
 def _read_range(task: Reduce, slices: dict[str, list[tuple[Part, int, int]]]) -> dict[str, pl.DataFrame]:
@@ -686,8 +693,13 @@ def _read_range(task: Reduce, slices: dict[str, list[tuple[Part, int, int]]]) ->
     return frames
 
 
-def _reduced(task: Reduce, tables: dict[str, spill.Frame], copies: pl.DataFrame) -> Reduced:
-    """The range's tables, written to its folder if it has one."""
+def _reduced(
+    task: Reduce, tables: dict[str, spill.Frame], copies: pl.DataFrame, records: pl.Series | None = None
+) -> Reduced:
+    """The range's tables, written to its folder if it has one; with `noting`, its records' hashes (`records`, else
+    worked out here from its frames)."""
+    if task.noting and records is None:
+        records = _records(list(tables), tables)
     out = {}
     for name, df in tables.items():
         if isinstance(df, pl.DataFrame):
@@ -695,23 +707,47 @@ def _reduced(task: Reduce, tables: dict[str, spill.Frame], copies: pl.DataFrame)
             if task.folder is not None and df.height:
                 df = spill.Sorted.written([df], task.folder, TABLES[name].key)
         out[name] = df
-    return Reduced(out, copies)
+    return Reduced(out, copies, records if task.noting else None)
 
 
-def _share_records(names: list[str], earlier: dict[str, spill.Frame], new: dict[str, pl.DataFrame]) -> bool:
-    """Whether rows of `new` are copies of a record in `earlier` (tables of one unit): a row's key, or for tables
-    with a group, a group (the rows of one night). Rejects are never de-duplicated."""
+def _record(names: list[str]) -> list[str] | None:
+    """The columns that name a record of these tables (one unit): a row's key, or for tables with a group, a group
+    (the rows of one night); None for rejects, which are never de-duplicated."""
     table = TABLES[names[0]]
     if table.name == "rejects":
+        return None
+    return ["participant_id", table.group] if table.group else list(table.key)
+
+
+def _records(names: list[str], tables: dict[str, spill.Frame]) -> pl.Series | None:
+    """A hash of the record of each row of `tables` (frames in memory) of one unit (`_record`): rows of one record
+    hash alike, and rows of two records almost never do."""
+    record = _record(names)
+    if record is None:
+        return None
+    hashes = [df.select(pl.struct(record).hash()).to_series() for name, df in tables.items() if name in names]
+    return pl.concat(hashes) if hashes else pl.Series(dtype=pl.UInt64)
+
+
+def _share_records(
+    names: list[str], earlier: Reduced, new: dict[str, pl.DataFrame], new_records: pl.Series | None
+) -> bool:
+    """Whether rows of `new` are copies of a record in `earlier` (a range of one unit, see `_record`). Where the
+    earlier range noted its records' hashes, by them (two records hashed alike only make the range be reduced again
+    from all its rows, which gives the same tables)."""
+    record = _record(names)
+    if record is None:
         return False
-    record = ["participant_id", table.group] if table.group else list(table.key)
+    if earlier.records is not None and new_records is not None:
+        return new_records.is_in(earlier.records.implode()).any()
+    table = TABLES[names[0]]
 
     def records(tables: dict[str, spill.Frame]) -> pl.DataFrame:
         frames = [df.select(record) if isinstance(df, pl.DataFrame) else df.columns(record)
                   for name, df in tables.items() if name in names]
         return pl.concat(frames or [pl.DataFrame(schema={c: table.schema[c] for c in record})])
 
-    return records(new).join(records(earlier), on=record, how="semi", nulls_equal=True).height > 0
+    return records(new).join(records(earlier.tables), on=record, how="semi", nulls_equal=True).height > 0
 
 
 class RowBuffer:
