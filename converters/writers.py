@@ -7,6 +7,7 @@ folder per table), `report.json` and `datapackage.json`. They are written throug
 
 from __future__ import annotations
 
+import math
 import os
 from collections import Counter
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -96,9 +97,10 @@ def write(
     with ThreadPoolExecutor(os.cpu_count() or 1) as pool:  # polars lets go of the GIL
         for tables in (lambda: conversion.decoded, lambda: conversion.tables):  # the views once they are made
             todo = [(name, df) for name, df in tables().items() if name not in paths]
-            for name, df in sorted(todo, key=lambda t: -t[1].height):  # the biggest first: no thread left with one
+            for name, df in sorted(todo, key=_rows_first):  # the biggest first: no thread left with one
                 paths[name] = tx.path(name if partition_by else f"{name}.{fmt}")
                 writing[name] = pool.submit(_write_table, name, df, paths[name], fmt, partition_by, event_days)
+    conversion.settle()  # (the copies of a table written as its ranges were reduced: counted once they all were)
     hashes = {name: future.result()[0] for name, future in writing.items()}
     levels = {name: future.result()[1] for name, future in writing.items() if partition_by}
     written = {name: paths[name] for name in conversion.tables}
@@ -117,6 +119,11 @@ def write(
     _write_json(tx.path("datapackage.json"), package)
     _write_json(tx.path("report.json"), result)  # last: OUT's index
     return result
+
+
+def _rows_first(table: tuple[str, spill.Frame]) -> float:
+    """The order tables are written in: those still being reduced first (on disk, the biggest), then by rows."""
+    return -math.inf if isinstance(table[1], spill.Coming) else -table[1].height
 
 
 def _write_table(

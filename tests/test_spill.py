@@ -337,3 +337,71 @@ def test_a_reduce_begun_ahead_on_the_files_done_gives_the_tables_and_counts_of_a
     assert tables_of(begun).keys() == expected.keys()
     for name, df in tables_of(begun).items():
         assert df.equals(expected[name]), name
+
+
+def test_a_table_whose_ranges_are_still_being_reduced_gives_each_range_once_it_is_done_and_the_same_files(tmp_path):
+    """`spill.Coming`: the rows of a range are there to be written while the ranges after it are still being
+    reduced; the file written is the one its `Sorted` gives once every range is done."""
+    import threading
+
+    key = ("k",)
+    frames = [pl.DataFrame({"k": [1, 2], "v": ["a", None]}), pl.DataFrame({"k": [3], "v": ["c"]})]
+    written = [spill.Sorted.written([df], tmp_path, key) for df in frames]
+    last_done = threading.Event()
+
+    def last_range():
+        assert last_done.wait(10)
+        return written[1]
+
+    coming = spill.Coming([lambda: written[0], lambda: pl.DataFrame(), last_range], key)
+    batches = coming.batches()
+    assert next(batches).equals(frames[0])  # while the last range is still being reduced
+    last_done.set()
+    assert [df.to_dicts() for df in batches] == [frames[1].to_dicts()]
+    whole = spill.Sorted.joined(written)
+    for fmt in ("parquet", "csv"):
+        getattr(coming, f"write_{fmt}")(tmp_path / f"coming.{fmt}")
+        getattr(whole, f"write_{fmt}")(tmp_path / f"whole.{fmt}")
+        assert (tmp_path / f"coming.{fmt}").read_bytes() == (tmp_path / f"whole.{fmt}").read_bytes()
+    assert coming.height == 3 and coming.lazy().collect().equals(pl.concat(frames))
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "csv"])
+def test_tables_written_as_their_ranges_are_reduced_are_the_files_and_counts_of_a_reduce_written_after(
+    tiny_limits, tmp_path, fmt
+):
+    """`combine(streamed=True)` returns once the tables in memory are reduced, those on disk as `spill.Coming`,
+    written as their ranges are done: the same files, copies and report, counted once `settle` returns."""
+    from copy import deepcopy
+
+    import orjson
+
+    from converters import pipeline
+    from converters.parallel import Executor
+
+    work = tmp_path / "work"
+    work.mkdir()
+    copies = [tmp_path / f"copy-{p.name}" for p in SAMPLES]
+    for sample, copy in zip(SAMPLES, copies):
+        shutil.copy(sample, copy)
+    reports, parts1 = convert_files([Input(p, p.name, True, participant_id="p1") for p in SAMPLES], spill_dir=work)
+    reports2, parts2 = convert_files([Input(p, p.name, True, participant_id="p1") for p in copies], spill_dir=work)
+    reports += reports2
+    parts = pipeline._joined([parts1, parts2])
+    outs = {}
+    for streamed in (False, True):
+        ahead = pipeline.Ahead([r.file for r in reports], work, Executor(2))
+        ahead.start(parts1)
+        conversion = pipeline.combine(deepcopy(reports), parts, work, Executor(2), ahead=ahead, streamed=streamed)
+        coming = [name for name, df in conversion.decoded.items() if isinstance(df, spill.Coming)]
+        assert bool(coming) == streamed and (conversion.settling is not None) == streamed
+        outs[streamed] = tmp_path / f"out-{streamed}"
+        write(conversion, outs[streamed], fmt)
+    files = sorted(p.name for p in outs[False].iterdir())
+    assert files == sorted(p.name for p in outs[True].iterdir()) and f"sense_sensor_samples.{fmt}" in files
+    for name in files:
+        if name == "report.json":
+            after, streamed = (orjson.loads((out / name).read_bytes()) | {"generated_at": None} for out in outs.values())
+            assert streamed == after and after["tables"]["sense_sensor_samples"]["duplicates"] > 0
+        else:
+            assert (outs[False] / name).read_bytes() == (outs[True] / name).read_bytes(), name
