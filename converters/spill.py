@@ -146,10 +146,10 @@ class Sorted:
         """Some of the columns, in no particular order."""
         return pl.concat([pl.read_ipc(f, columns=list(names)) for piece in self.pieces for f in piece])
 
-    def write_parquet(self, path: Path) -> None:
+    def write_parquet(self, path: Path, **options: Any) -> None:
         """Streamed a piece at a time: polars' own scan of several files reads them at once, and its peak memory
         grows with the table."""
-        _write_parquet(self, path)
+        _write_parquet(self, path, **options)
 
     def write_csv(self, path: Path, **options: Any) -> None:
         _write_csv(self, path, **options)
@@ -190,8 +190,8 @@ class Coming:
     def columns(self, names: Sequence[str]) -> pl.DataFrame:
         return self.done().columns(names)
 
-    def write_parquet(self, path: Path) -> None:
-        _write_parquet(self, path)
+    def write_parquet(self, path: Path, **options: Any) -> None:
+        _write_parquet(self, path, **options)
 
     def write_csv(self, path: Path, **options: Any) -> None:
         _write_csv(self, path, **options)
@@ -208,10 +208,10 @@ class Coming:
                 yield from frame.pieces
 
 
-def _write_parquet(table: Sorted | Coming, path: Path) -> None:
+def _write_parquet(table: Sorted | Coming, path: Path, **options: Any) -> None:
     """A table on disk streamed into a Parquet file a piece at a time (each read while the one before is written)."""
     schema = pl.read_ipc_schema(next(table._each())[0])
-    register_io_source(lambda *_: table.batches(), schema=schema).sink_parquet(path)
+    register_io_source(lambda *_: table.batches(), schema=schema).sink_parquet(path, **options)
 
 
 def _write_csv(table: Sorted | Coming, path: Path, **options: Any) -> None:

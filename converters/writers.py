@@ -37,6 +37,9 @@ PARTITION_COLUMNS = ("participant_id", "night", "day")
 # 19-digit id such as Band `event_id` too: text as CSV marks it (Python's csv.QUOTE_NONNUMERIC, LibreOffice's
 # "quoted field as text"), and an empty text ("") told from a missing one (nothing)
 CSV_OPTIONS = {"datetime_format": "%Y-%m-%dT%H:%M:%S%.fZ", "quote_style": "non_numeric"}
+# Rows of a row group of a table's Parquet file: a fixed size (polars' own default), so that the file is the same
+# whatever the chunks of its frame in memory, or the ranges it was reduced and streamed in (which depend on --jobs)
+ROW_GROUP = 512**2
 FRICTIONLESS_TYPES = {pl.String: "string", pl.Int64: "integer", pl.Float64: "number", pl.Boolean: "boolean",
                       pl.Date: "date", UTC_TIME: "datetime", pl.UInt64: "integer", pl.UInt32: "integer"}
 
@@ -137,7 +140,7 @@ def _write_table(
         levels = partition_levels(t, df, partition_by, event_days)
         _write_partitioned(t, df, path, levels, event_days)
         return None, levels
-    df.write_parquet(path) if fmt == "parquet" else df.write_csv(path, **CSV_OPTIONS)
+    df.write_parquet(path, row_group_size=ROW_GROUP) if fmt == "parquet" else df.write_csv(path, **CSV_OPTIONS)
     return sha256_file(path), []
 
 

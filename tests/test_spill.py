@@ -405,3 +405,36 @@ def test_tables_written_as_their_ranges_are_reduced_are_the_files_and_counts_of_
             assert streamed == after and after["tables"]["sense_sensor_samples"]["duplicates"] > 0
         else:
             assert (outs[False] / name).read_bytes() == (outs[True] / name).read_bytes(), name
+
+
+def test_a_tables_parquet_file_is_the_same_whatever_ranges_it_was_reduced_in_on_disk_or_in_memory(tmp_path):
+    """Its row groups are of a fixed size (`writers.ROW_GROUP`), not the ranges or chunks its rows came in (polars
+    writes chunks of 100,000 rows or more each as a row group of its own), which depend on --jobs (a reduce begun
+    ahead cuts ranges from the files done by then) and on whether the table waited on disk."""
+    from converters.pipeline import Conversion
+
+    table = TABLES["sense_sensor_samples"]
+    n = 240_000
+    i = pl.int_range(n)
+    given = {
+        "sensor": pl.lit(pl.Series(["humidity", "light", "temperature"])).gather(i * 3 // n),
+        "resolution_s": pl.lit(300),
+        "time": pl.lit(datetime(2016, 1, 1, tzinfo=UTC)) + pl.duration(minutes=5 * (i % 80_000)),
+        "value": i / 7,
+        "source_file": pl.lit("a.har"),
+        "source_entry": i,
+    }
+    rows = pl.select([given[c].cast(t).alias(c) if c in given else pl.lit(None, t).alias(c)
+                      for c, t in table.schema.items()])
+    rows = rows.sort(list(table.key), nulls_last=True, maintain_order=True)
+    cuts = {"two ranges": [0, 120_000, n], "three ranges": [0, 30_000, 130_000, n]}
+    frames = {"in memory, one chunk": rows}
+    for name, cut in cuts.items():
+        ranges = [rows.slice(a, b - a) for a, b in zip(cut, cut[1:])]
+        frames[f"{name} in memory"] = pl.concat(ranges, rechunk=False)
+        frames[f"{name} on disk"] = spill.Sorted.joined([spill.Sorted.written([r], tmp_path, table.key) for r in ranges])
+    written = {}
+    for k, (name, frame) in enumerate(frames.items()):
+        write(Conversion([], {"sense_sensor_samples": frame}), tmp_path / f"out{k}")
+        written[name] = (tmp_path / f"out{k}" / "sense_sensor_samples.parquet").read_bytes()
+    assert all(data == written["in memory, one chunk"] for data in written.values()), written.keys()
