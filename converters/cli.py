@@ -321,7 +321,7 @@ def convert(
         with _progress(err, inputs) as advance:
             result, skipped = conversion.update(
                 inputs, previous_tables, previous_files, advance, jobs or os.cpu_count() or 1, debug, held.work(),
-                scheduler, previous_copies,
+                scheduler, previous_copies, streamed=True,  # written by `_finish`, as the tables on disk are reduced
             )
         if skipped:
             err.print(
