@@ -455,3 +455,17 @@ def test_sense_v2_trends_as_blocks_give_the_rows_they_gave_a_value_at_a_time(gra
         reference[name] = (frame.schema, [tuple(map(repr, row)) for row in frame.rows()])
     assert tables == {name: t for name, t in reference.items() if t[1]}
     assert not undone
+
+
+def test_an_integer_beyond_a_floats_precision_is_divided_as_value_by_value_divides_it():
+    """Value by value, an integer is divided exactly (2**53 + 1 and beyond are no floats): by columns, such an array
+    falls back rather than divide its float."""
+    big = 1389090571228245642  # big / 100 != float(big) / 100
+    minutes = [{"TimeOfDay": "2017-01-01T00:00:00Z", "TotalDistance": big}]
+    _, tables = same_either_way(band.EVENTS, {"value": [{**EVENT, "Info": minutes}]}, BAND)
+    assert dict(zip(tables["band_minutes"][0], tables["band_minutes"][1][0]))["distance_m"] == repr(big / 100)
+    same_either_way(band.EVENTS, {"value": [{**EVENT, "Sequences": [{"SequenceId": 1, "SplitSpeed": big}]}]}, BAND)
+    same_either_way(band.EVENTS, {"value": [{**EVENT, "MapPoints": [{"MapPointOrdinal": 1,
+                                                                      "Location": {"Latitude": big}}]}]}, BAND)
+    same_either_way(sense.TIMELINE_V2, {"date": "2017-04-19", "events": [{"timestamp": 0, "duration_millis": big}]},
+                    Request({}, {}, None, CAPTURED))

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 ISO_UTC = r"^\d{4}-\d{2}-\d{2}T([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d+)?Z?$"
 MS_BOUND = INT64_MAX // 1000  # epoch ms that still fit epoch µs
 DAY_MS = 86_400_000
+EXACT = 2**53  # integers a float holds exactly
 
 
 class Fallback(Exception):
@@ -194,6 +195,9 @@ class Items:
         if divisor not in self._divisors:
             self._divisors[divisor] = self.given(pl.Series([float(divisor)], dtype=pl.Float64)
                                                  .new_from_index(0, self.height))
+        # value by value, an integer is divided as an integer (exactly, then rounded): as a float only where the
+        # float is the integer
+        self.check(self.numbers(key, field).is_between(-EXACT, EXACT))
         return self.numbers(key, field) / self._divisors[divisor]
 
     def integers(self, key: str) -> pl.Expr:
