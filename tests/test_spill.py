@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import polars as pl
 import pytest
@@ -243,6 +245,26 @@ def test_ranges_of_sorted_parts_give_every_row_once_in_key_order_nulls_last_and_
     got = [g.sort(KEY, nulls_last=True, maintain_order=True) for g in got]
     assert pl.concat(got).equals(df.sort(KEY, nulls_last=True, maintain_order=True))
     assert len(bounds) == len(set(bounds))
+
+
+@settings(max_examples=40, deadline=None)
+@given(rows=rows, group=st.integers(1, 7), every=st.integers(1, 5))
+def test_a_part_written_a_row_group_at_a_time_holds_the_rows_and_samples_of_the_part_in_memory(rows, group, every):
+    df = pl.DataFrame(
+        rows,
+        schema={"participant_id": pl.String, "sensor": pl.String, "time": pl.Datetime("us", "UTC"), "day": pl.Date},
+        orient="row",
+    ).with_row_index("arrival")
+    original = spill.SAMPLE_EVERY, spill.ROW_GROUP
+    spill.SAMPLE_EVERY, spill.ROW_GROUP = every, group
+    try:
+        with tempfile.TemporaryDirectory() as folder:
+            written, held = spill.Part.of(df, KEY, Path(folder)), spill.Part.of(df, KEY)
+            assert isinstance(written.source, Path) and written.height == held.height
+            assert written.read().equals(held.read())
+            assert written.sample.equals(held.sample) and written.sample.schema == held.sample.schema
+    finally:
+        spill.SAMPLE_EVERY, spill.ROW_GROUP = original
 
 
 @pytest.mark.parametrize("jobs", ["1", "2"])
