@@ -31,6 +31,7 @@ PART_ROWS = 20_000  # a file's rows of a table that go to disk as a part at its 
 MAX_PARTS = 64  # files whose parts in memory are gathered into one part at most
 SORT_ROWS = 100_000  # rows of a range: the reduce holds about this many of a table at once
 HOLD_ROWS = 100_000  # rows of reduced tables kept in memory to be written; beyond, ranges wait on disk
+REDUCE_BYTES = 64 << 20  # about what the ranges reduced at once in a process hold together (one always runs)
 SAMPLE_EVERY = 128  # a part's key is sampled every this many rows (its first row included)
 POSITION = "_position"  # a sampled row's position in its part
 ROW_GROUP = 16_384  # rows of a Parquet row group in the work folder: a range's slice of a part reads whole groups
@@ -212,6 +213,11 @@ def _write(df: pl.DataFrame | pl.LazyFrame, folder: Path, piece: bool = False) -
             raise
         raise SpillFailed(cause) from None
     return path
+
+
+def row_bytes(schema: dict[str, pl.DataType]) -> int:
+    """About what a row of `schema` takes in memory: a text's view 16 bytes (a short text is in it), a value 8."""
+    return sum(16 if dtype in (pl.String, pl.Binary) else 8 for dtype in schema.values())
 
 
 def hand_back_freed() -> None:

@@ -374,3 +374,36 @@ def test_a_reduce_begun_ahead_on_the_files_done_gives_the_tables_and_counts_of_a
     assert tables_of(begun).keys() == expected.keys()
     for name, df in tables_of(begun).items():
         assert df.equals(expected[name]), name
+
+
+@pytest.mark.parametrize("fit", [1, 2])
+def test_ranges_reduced_at_once_hold_no_more_than_the_budget_together_and_one_always_runs(monkeypatch, fit):
+    from concurrent.futures import ThreadPoolExecutor
+    import threading
+    import time
+
+    from converters.pipeline import Reduce, _range_bytes, _within_memory
+
+    rows = pl.DataFrame(schema=TABLES["band_minutes"].schema).clear(1000)
+    part = spill.Part.of(rows, TABLES["band_minutes"].key)
+    tasks = [Reduce({"band_minutes": [(part, 0, 1000)]}, ("participant_id",), None, None, {}, None) for _ in range(6)]
+    monkeypatch.setattr(spill, "REDUCE_BYTES", fit * _range_bytes(tasks[0]))
+    running, most, lock = set(), [0], threading.Lock()
+
+    def reduce(task):
+        with lock:
+            running.add(id(task))
+            most[0] = max(most[0], len(running))
+        time.sleep(0.02)
+        with lock:
+            running.discard(id(task))
+        return task
+
+    with ThreadPoolExecutor(4) as pool:
+        assert list(pool.map(_within_memory(reduce), tasks)) == tasks
+    assert most[0] == fit
+    monkeypatch.setattr(spill, "REDUCE_BYTES", 1)  # a range bigger than the budget still runs, alone
+    most[0] = 0
+    with ThreadPoolExecutor(4) as pool:
+        assert list(pool.map(_within_memory(reduce), tasks)) == tasks
+    assert most[0] == 1
