@@ -73,16 +73,17 @@ def reconcile(earlier: pl.DataFrame, now: pl.DataFrame) -> pl.DataFrame:
 def dedupe(frames: dict[str, pl.DataFrame]) -> tuple[dict[str, pl.DataFrame], pl.DataFrame]:
     """One copy of every record, each table sorted by its key (nulls last, ties in their order), and the `COPIES` of
     records seen more than once; `frames` hold the rows of one range of keys of tables with provenance and
-    `_file_index` (a table with a group together with the other tables of its group)."""
+    `_file_index` (a table with a group together with the other tables of its group). A table without a group is
+    taken out of `frames` as it is sorted: its rows as they came are freed then, not held beside the sorted ones."""
     copies: list[pl.DataFrame] = []
     out = {}
     groups: dict[str, list[Table]] = {}
-    for name, df in frames.items():
+    for name in list(frames):
         table = TABLES[name]
         if table.group:
             groups.setdefault(table.group, []).append(table)  # taken below, with the group's other tables
         else:
-            out[name] = _dedupe_rows(table, by_key(table, df), copies)
+            out[name] = _dedupe_rows(table, by_key(table, frames.pop(name)), copies)
     for tables in groups.values():
         kept = _dedupe_groups(tables, {t.name: frames[t.name] for t in tables}, copies)
         out.update({name: by_key(TABLES[name], df) for name, df in kept.items()})

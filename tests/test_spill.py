@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import polars as pl
 import pytest
@@ -245,6 +247,26 @@ def test_ranges_of_sorted_parts_give_every_row_once_in_key_order_nulls_last_and_
     assert len(bounds) == len(set(bounds))
 
 
+@settings(max_examples=40, deadline=None)
+@given(rows=rows, group=st.integers(1, 7), every=st.integers(1, 5))
+def test_a_part_written_a_row_group_at_a_time_holds_the_rows_and_samples_of_the_part_in_memory(rows, group, every):
+    df = pl.DataFrame(
+        rows,
+        schema={"participant_id": pl.String, "sensor": pl.String, "time": pl.Datetime("us", "UTC"), "day": pl.Date},
+        orient="row",
+    ).with_row_index("arrival")
+    original = spill.SAMPLE_EVERY, spill.ROW_GROUP
+    spill.SAMPLE_EVERY, spill.ROW_GROUP = every, group
+    try:
+        with tempfile.TemporaryDirectory() as folder:
+            written, held = spill.Part.of(df, KEY, Path(folder)), spill.Part.of(df, KEY)
+            assert isinstance(written.source, Path) and written.height == held.height
+            assert written.read().equals(held.read())
+            assert written.sample.equals(held.sample) and written.sample.schema == held.sample.schema
+    finally:
+        spill.SAMPLE_EVERY, spill.ROW_GROUP = original
+
+
 @pytest.mark.parametrize("jobs", ["1", "2"])
 def test_a_full_disk_under_the_work_folder_stops_the_run_with_one_line_and_leaves_out_as_it_was(
     tiny_limits, tmp_path, monkeypatch, jobs
@@ -460,3 +482,36 @@ def test_a_tables_parquet_file_is_the_same_whatever_ranges_it_was_reduced_in_on_
         write(Conversion([], {"sense_sensor_samples": frame}), tmp_path / f"out{k}")
         written[name] = (tmp_path / f"out{k}" / "sense_sensor_samples.parquet").read_bytes()
     assert all(data == written["in memory, one chunk"] for data in written.values()), written.keys()
+
+
+@pytest.mark.parametrize("fit", [1, 2])
+def test_ranges_reduced_at_once_hold_no_more_than_the_budget_together_and_one_always_runs(monkeypatch, fit):
+    from concurrent.futures import ThreadPoolExecutor
+    import threading
+    import time
+
+    from converters.pipeline import Reduce, _range_bytes, _within_memory
+
+    rows = pl.DataFrame(schema=TABLES["band_minutes"].schema).clear(1000)
+    part = spill.Part.of(rows, TABLES["band_minutes"].key)
+    tasks = [Reduce({"band_minutes": [(part, 0, 1000)]}, ("participant_id",), None, None, {}, None) for _ in range(6)]
+    monkeypatch.setattr(spill, "REDUCE_BYTES", fit * _range_bytes(tasks[0]))
+    running, most, lock = set(), [0], threading.Lock()
+
+    def reduce(task):
+        with lock:
+            running.add(id(task))
+            most[0] = max(most[0], len(running))
+        time.sleep(0.02)
+        with lock:
+            running.discard(id(task))
+        return task
+
+    with ThreadPoolExecutor(4) as pool:
+        assert list(pool.map(_within_memory(reduce), tasks)) == tasks
+    assert most[0] == fit
+    monkeypatch.setattr(spill, "REDUCE_BYTES", 1)  # a range bigger than the budget still runs, alone
+    most[0] = 0
+    with ThreadPoolExecutor(4) as pool:
+        assert list(pool.map(_within_memory(reduce), tasks)) == tasks
+    assert most[0] == 1
