@@ -224,8 +224,9 @@ def test_ranges_of_sorted_parts_give_every_row_once_in_key_order_nulls_last_and_
 
 
 @pytest.mark.parametrize("jobs", ["1", "2"])
+@pytest.mark.parametrize("writing", ["write_parquet", "write_ipc"])  # parts; a table's ranges on disk
 def test_a_full_disk_under_the_work_folder_stops_the_run_with_one_line_and_leaves_out_as_it_was(
-    tiny_limits, tmp_path, monkeypatch, jobs
+    tiny_limits, tmp_path, monkeypatch, jobs, writing
 ):
     out = tmp_path / "out"
     assert CliRunner().invoke(app, ["convert", str(SAMPLES[0]), "-o", str(out)]).exit_code == 0
@@ -234,7 +235,7 @@ def test_a_full_disk_under_the_work_folder_stops_the_run_with_one_line_and_leave
     def full(self, path, **kwargs):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(pl.DataFrame, "write_parquet", full)  # in this process: the files are read beside it
+    monkeypatch.setattr(pl.DataFrame, writing, full)  # in this process: the files are read beside it
     result = CliRunner().invoke(app, ["convert", *map(str, SAMPLES), "-o", str(out), "--force", "-j", jobs])
     assert (result.exit_code, result.output) == (1, f"databack: cannot write into {out}: No space left on device\n")
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
