@@ -439,3 +439,27 @@ def test_a_tables_parquet_file_is_the_same_whatever_ranges_it_was_reduced_in_on_
         write(Conversion([], {"sense_sensor_samples": frame}), tmp_path / f"out{k}")
         written[name] = (tmp_path / f"out{k}" / "sense_sensor_samples.parquet").read_bytes()
     assert all(data == written["in memory, one chunk"] for data in written.values()), written.keys()
+
+
+def test_a_full_disk_while_the_tables_on_disk_are_written_as_their_ranges_are_reduced_stops_the_run_alike(
+    tiny_limits, tmp_path, monkeypatch
+):
+    """With --jobs 2 the ranges reduced ahead take in the last rows while the tables are written: a range that
+    cannot be written then stops the run with the same one line, OUT left as it was."""
+    from converters import pipeline
+
+    out = tmp_path / "out"
+    assert CliRunner().invoke(app, ["convert", str(SAMPLES[0]), "-o", str(out)]).exit_code == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    reduce_range, failed = pipeline.reduce_range, []
+
+    def full_at_the_end(task):
+        if task.earlier is not None and task.folder is not None:  # a range on disk, taking in the last rows
+            failed.append(task)
+            raise spill.SpillFailed("No space left on device")
+        return reduce_range(task)
+
+    monkeypatch.setattr(pipeline, "reduce_range", full_at_the_end)
+    result = CliRunner().invoke(app, ["convert", *map(str, SAMPLES), "-o", str(out), "--force", "-j", "2"])
+    assert (result.exit_code, result.output) == (1, f"databack: cannot write into {out}: No space left on device\n")
+    assert failed and {p.name: p.read_bytes() for p in out.iterdir()} == before
