@@ -16,6 +16,7 @@ import stat
 import tempfile
 import threading
 from collections import Counter
+from concurrent import futures
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import closing, nullcontext
 from dataclasses import dataclass, field, replace
@@ -152,11 +153,17 @@ class Conversion:
     copies: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=COPIES))  # see `dedupe.COPIES`
     views: dict[str, pl.DataFrame] | Future = field(default_factory=dict)
     settling: Callable[[], pl.DataFrame] | None = None  # gives `copies` and counts them in `files`, once
+    reducing: list[Future] = field(default_factory=list)  # the ranges still being reduced, if `settling`
 
     def settle(self) -> None:
-        """Wait for every range to be reduced, and count the copies (see `settling`)."""
+        """Wait for every range to be reduced, and count the copies (see `settling`); raises what a range raised."""
+        self.reduced()
         if self.settling is not None:
             self.copies, self.settling = self.settling(), None
+
+    def reduced(self) -> None:
+        """Wait for every range to be reduced (or to have failed): nothing is written into the work folder after."""
+        futures.wait(self.reducing)
 
     @property
     def tables(self) -> dict[str, spill.Frame]:
@@ -546,21 +553,26 @@ def combine(
 
     ordered: dict[str, spill.Frame] = {}
     at = 0
-    for unit in plan.values():
-        names = list(unit[0].slices)
-        ranges, at = results[at:at + len(unit)], at + len(unit)
-        if streamed and len(names) == 1 and unit[0].folder is not None:  # written as its ranges are done
-            ordered[names[0]] = spill.Coming([partial(_range_of, r, names[0]) for r in ranges], TABLES[names[0]].key)
-            continue
-        for name in names:
-            done = [frame for r in ranges if (frame := _range_of(r, name)).height]
-            if done:
-                ordered[name] = spill.Sorted.joined(done) if isinstance(done[0], spill.Sorted) else pl.concat(done)
+    try:
+        for unit in plan.values():
+            names = list(unit[0].slices)
+            ranges, at = results[at:at + len(unit)], at + len(unit)
+            if streamed and len(names) == 1 and unit[0].folder is not None:  # written as its ranges are done
+                key = TABLES[names[0]].key
+                ordered[names[0]] = spill.Coming([partial(_range_of, r, names[0]) for r in ranges], key)
+                continue
+            for name in names:
+                done = [frame for r in ranges if (frame := _range_of(r, name)).height]
+                if done:
+                    ordered[name] = spill.Sorted.joined(done) if isinstance(done[0], spill.Sorted) else pl.concat(done)
+    except BaseException:
+        futures.wait(results)  # none is left writing into the work folder
+        raise
     ordered = {name: ordered[name] for name in TABLES if name in ordered}
     deriving = ThreadPoolExecutor(1, thread_name_prefix="databack-views")  # made while the tables are written
     derived = deriving.submit(views.derive, ordered)
     deriving.shutdown(wait=False)
-    conversion = Conversion(reports, ordered | others, views=derived, settling=settle)
+    conversion = Conversion(reports, ordered | others, views=derived, settling=settle, reducing=results)
     if not streamed:
         conversion.settle()
     return conversion

@@ -268,8 +268,9 @@ def test_a_part_written_a_row_group_at_a_time_holds_the_rows_and_samples_of_the_
 
 
 @pytest.mark.parametrize("jobs", ["1", "2"])
+@pytest.mark.parametrize("writing", ["write_parquet", "write_ipc"])  # parts; a table's ranges on disk
 def test_a_full_disk_under_the_work_folder_stops_the_run_with_one_line_and_leaves_out_as_it_was(
-    tiny_limits, tmp_path, monkeypatch, jobs
+    tiny_limits, tmp_path, monkeypatch, jobs, writing
 ):
     out = tmp_path / "out"
     assert CliRunner().invoke(app, ["convert", str(SAMPLES[0]), "-o", str(out)]).exit_code == 0
@@ -278,7 +279,7 @@ def test_a_full_disk_under_the_work_folder_stops_the_run_with_one_line_and_leave
     def full(self, path, **kwargs):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(pl.DataFrame, "write_parquet", full)  # in this process: the files are read beside it
+    monkeypatch.setattr(pl.DataFrame, writing, full)  # in this process: the files are read beside it
     result = CliRunner().invoke(app, ["convert", *map(str, SAMPLES), "-o", str(out), "--force", "-j", jobs])
     assert (result.exit_code, result.output) == (1, f"databack: cannot write into {out}: No space left on device\n")
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
@@ -515,3 +516,27 @@ def test_ranges_reduced_at_once_hold_no_more_than_the_budget_together_and_one_al
     with ThreadPoolExecutor(4) as pool:
         assert list(pool.map(_within_memory(reduce), tasks)) == tasks
     assert most[0] == 1
+
+
+def test_a_full_disk_while_the_tables_on_disk_are_written_as_their_ranges_are_reduced_stops_the_run_alike(
+    tiny_limits, tmp_path, monkeypatch
+):
+    """With --jobs 2 the ranges reduced ahead take in the last rows while the tables are written: a range that
+    cannot be written then stops the run with the same one line, OUT left as it was."""
+    from converters import pipeline
+
+    out = tmp_path / "out"
+    assert CliRunner().invoke(app, ["convert", str(SAMPLES[0]), "-o", str(out)]).exit_code == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    reduce_range, failed = pipeline.reduce_range, []
+
+    def full_at_the_end(task):
+        if task.earlier is not None and task.folder is not None:  # a range on disk, taking in the last rows
+            failed.append(task)
+            raise spill.SpillFailed("No space left on device")
+        return reduce_range(task)
+
+    monkeypatch.setattr(pipeline, "reduce_range", full_at_the_end)
+    result = CliRunner().invoke(app, ["convert", *map(str, SAMPLES), "-o", str(out), "--force", "-j", "2"])
+    assert (result.exit_code, result.output) == (1, f"databack: cannot write into {out}: No space left on device\n")
+    assert failed and {p.name: p.read_bytes() for p in out.iterdir()} == before
