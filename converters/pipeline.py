@@ -28,7 +28,7 @@ from typing import Any, BinaryIO, Callable, Iterable, Literal
 import orjson
 import polars as pl
 
-from . import devices, generic, limits, redaction, saved, spill, views
+from . import collector, devices, generic, limits, redaction, saved, spill, views
 from .spill import Part
 from .captures import (
     CaptureError, Exchange, Skipped, claims_capture, detect_format, is_pipe, no_response_reason, read_capture,
@@ -1172,7 +1172,7 @@ def convert_file(
     unless it is the run's one file converted `in_process` (nothing is pickled or gathered: they stay in memory);
     `spill.SpillFailed` (a full disk) stops the run."""
     try:
-        with limits.applied(inp.limits):
+        with limits.applied(inp.limits), collector.converting():
             return _convert_file(inp, separate_reader, spill_dir, debug, in_process)
     except spill.SpillFailed:
         raise  # not this file's fault: the run stops

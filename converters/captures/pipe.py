@@ -36,7 +36,7 @@ try:
 except ImportError:  # Windows: pipes keep their default size, and the caller decodes every device response
     fcntl = termios = None  # type: ignore[assignment]
 
-from .. import limits
+from .. import collector, limits
 from ..digest import sha256_or_none
 from ..hosts import BodyWanted, is_device_host
 from . import Exchange, Format, Item, detect_format, no_response_reason, read_capture
@@ -180,7 +180,7 @@ def _serve(requests: BinaryIO, out: BinaryIO) -> None:
     the parse goes on, up to `QUEUE_BATCHES` ahead, while the pipe is full (a capture read ahead gets ahead)."""
     path, fmt, display_name, generic_globs, budget = pickle.load(requests)
     path = Path(path) if isinstance(path, str) else path  # a file, or a member of an archive
-    with limits.applied(budget):
+    with limits.applied(budget), collector.converting():
         _serve_read(path, fmt, display_name, generic_globs, out)
 
 
