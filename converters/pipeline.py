@@ -617,6 +617,13 @@ def _plan(
         if parts.get(name):
             units.setdefault(TABLES[name].group or name, []).append(name)
     plan, held = {}, ahead.held if ahead else 0
+    fresh = {unit: sum(p.height for name in names for p in parts[name]) for unit, names in units.items()
+             if not (ahead and ahead.plan.get(unit))}
+    kept = set()
+    for unit in sorted(fresh, key=fresh.__getitem__):  # the smallest kept first: the biggest wait on disk
+        if spill_dir is None or ex.local and held + fresh[unit] <= spill.HOLD_ROWS:  # (a cluster's on disk)
+            kept.add(unit)
+            held += fresh[unit]
     for unit, names in units.items():
         prefix = TABLES[names[0]].key[:2] if TABLES[names[0]].group else TABLES[names[0]].key
         earlier = ahead.plan.get(unit) if ahead else None
@@ -626,10 +633,7 @@ def _plan(
         else:
             new = {name: parts[name] for name in names}
             unit_parts = [p for name in names for p in parts[name]]
-            rows = sum(p.height for p in unit_parts)
-            in_memory = spill_dir is None or ex.local and held + rows <= spill.HOLD_ROWS  # (a cluster's on disk)
-            held += rows if in_memory else 0
-            folder = None if in_memory else spill_dir
+            folder = None if unit in kept else spill_dir
             bounds = spill.ranges(unit_parts, prefix)
         edges = [None, *bounds, None]
         cuts = {name: [p.cut(bounds) for p in new[name]] for name in names}

@@ -125,6 +125,7 @@ OUTPUT_SITES = {
     ("writers", "_write_table"): "the same tables, one each in a thread of writers.write",
     ("writers", "_write_partitioned"): "the same tables",
     ("writers", "_write_json"): "report.json and datapackage.json (writers.report requires Safe names)",
+    ("spill", "Sorted.write_parquet"): "the same tables, sorted on disk (one-file pieces, by polars' engine)",
     ("spill", "_write_parquet"): "the same tables, sorted on disk",
     ("spill", "_write_csv"): "the same tables, sorted on disk",
     ("spill", "_write"): "the same tables, in the work folder",
