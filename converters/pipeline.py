@@ -38,7 +38,7 @@ from .captures.archives import ArchiveError, ArchiveMember, archive_kind, member
 from .captures.remote import RemoteFile
 from .captures.pipe import Decoded, NotDevice, read_capture_beside
 from .captures.sniff import loads_json
-from .dedupe import COPIES, FILE_INDEX, by_key, dedupe, losses, reconcile
+from .dedupe import COPIES, FILE_INDEX, dedupe, losses, reconcile
 from .digest import sha256_or_none
 from .hosts import BodyWanted, host_matches
 from .parallel import Executor, executor
@@ -777,7 +777,8 @@ def reduce_range(task: Reduce) -> Reduced:
         elif isinstance(earlier, spill.Sorted):
             merged[name] = earlier.merged(new, task.folder)
         else:
-            merged[name] = by_key(TABLES[name], pl.concat([earlier, new]))
+            key = list(TABLES[name].key)  # (the new rows' keys fall among the earlier ones': sorted, not checked first)
+            merged[name] = pl.concat([earlier, new]).sort(key, nulls_last=True, maintain_order=True)
     noted = task.earlier.records
     records = pl.concat([noted, new_records]) if task.noting and noted is not None and new_records is not None else None
     return _reduced(task, merged, copies, records)
