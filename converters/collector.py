@@ -3,10 +3,10 @@
 Parsing and decoding a capture allocate millions of short-lived dicts and lists (orjson's values, rows); with the
 default threshold (a collection of the youngest generation every 700 net container allocations) the collector
 took 0.35-0.5 s of a 200 MB full export's 9 s of CPU time. `converting()` collects the youngest generation every
-`YOUNG_OBJECTS` instead, and restores the thresholds when the last conversion in the process ends, even on an
-error. Garbage in cycles is still collected, a little later: polars frames are among it, so the threshold stays
-low enough that the peak memory does not grow (50,000: 40 MB more on that capture; `gc.freeze()` of what was
-imported gained nothing measurable, bench/README.md issue 20).
+`YOUNG_OBJECTS` instead (the collector's time falls to some 0.07 s), and restores the thresholds when the last
+conversion in the process ends, even on an error. Garbage in reference cycles waits longer for its collection: a
+cycle that holds polars frames raises the peak (one in `columns.made` did, by 40 MB), so conversions make none.
+(`gc.freeze()` of what was imported gained nothing measurable: bench/README.md, issue 20.)
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import threading
 from contextlib import contextmanager
 from typing import Iterator
 
-YOUNG_OBJECTS = 10_000  # the youngest generation's threshold while converting (Python's default: 700)
+YOUNG_OBJECTS = 50_000  # the youngest generation's threshold while converting (Python's default: 700)
 
 _lock = threading.Lock()
 _inside = 0  # conversions under way in this process (threads of a Dask worker may convert several at once)

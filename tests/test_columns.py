@@ -469,3 +469,28 @@ def test_an_integer_beyond_a_floats_precision_is_divided_as_value_by_value_divid
                                                                       "Location": {"Latitude": big}}]}]}, BAND)
     same_either_way(sense.TIMELINE_V2, {"date": "2017-04-19", "events": [{"timestamp": 0, "duration_millis": big}]},
                     Request({}, {}, None, CAPTURED))
+
+
+def test_arrays_made_together_leave_no_reference_cycle_to_hold_their_frames():
+    """Frames of a batch are freed once dropped, not at the garbage collector's next pass (which a conversion makes
+    rarer: `converters.collector`), also where the batch is split because one response is refused."""
+    import gc
+
+    def convert(pieces: list[list[int]]) -> pl.DataFrame:
+        if any(v < 0 for piece in pieces for v in piece):
+            raise TypeError("refused")
+        return pl.DataFrame({"x": [v for piece in pieces for v in piece]})
+
+    laters = [Later(convert, piece, lambda: [], 2) for piece in ([1, 2], [3, 4], [-1, 5], [6, 7])]
+    gc.collect()
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        frames = columns.made(laters)
+        assert [f is None for f in frames] == [False, False, True, False]
+        del frames
+        gc.collect()
+        cycled = [o for o in gc.garbage if isinstance(o, pl.DataFrame)]
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+    assert cycled == []

@@ -50,30 +50,33 @@ def made(laters: list[Later]) -> list[pl.DataFrame | None]:
     """Each `Later`'s rows by columns, all of them converted at once (they share their `convert`): a slice of one
     frame each; where the conversion does not take them all, each half is converted on its own, and so on; None for
     one it does not take alone, whose rows are made value by value (`Later.slow`)."""
+    frames: list[pl.DataFrame | None] = []
+    if laters:
+        _made_into(frames, laters)
+    return frames
+
+
+def _made_into(frames: list[pl.DataFrame | None], group: list[Later]) -> None:
+    """`made`'s frames of `group`, appended to `frames`. (A function of the module, not one nested in `made`: a
+    nested function that calls itself is a reference cycle, which kept every batch's frames until the garbage
+    collector's next pass.)"""
     import polars as pl
 
-    frames: list[pl.DataFrame | None] = []
-
-    def convert(group: list[Later]) -> None:
-        try:
-            frame = group[0].convert([later.piece for later in group])
-            if frame.height != sum(later.height for later in group):
-                raise Fallback  # (a converter's bug: value by value says what the rows are)
-        except (Fallback, pl.exceptions.PolarsError, TypeError, OverflowError):
-            if len(group) == 1:
-                frames.append(None)
-            else:
-                convert(group[: len(group) // 2])
-                convert(group[len(group) // 2:])
-            return
-        start = 0
-        for later in group:
-            frames.append(frame.slice(start, later.height))
-            start += later.height
-
-    if laters:
-        convert(laters)
-    return frames
+    try:
+        frame = group[0].convert([later.piece for later in group])
+        if frame.height != sum(later.height for later in group):
+            raise Fallback  # (a converter's bug: value by value says what the rows are)
+    except (Fallback, pl.exceptions.PolarsError, TypeError, OverflowError):
+        if len(group) == 1:
+            frames.append(None)
+        else:
+            _made_into(frames, group[: len(group) // 2])
+            _made_into(frames, group[len(group) // 2:])
+        return
+    start = 0
+    for later in group:
+        frames.append(frame.slice(start, later.height))
+        start += later.height
 
 
 def frame(table: str, height: int, columns: dict[str, pl.Series | Any]) -> pl.DataFrame:
