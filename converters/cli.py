@@ -321,17 +321,20 @@ def convert(
         with _progress(err, inputs) as advance:
             result, skipped = conversion.update(
                 inputs, previous_tables, previous_files, advance, jobs or os.cpu_count() or 1, debug, held.work(),
-                scheduler, previous_copies,
+                scheduler, previous_copies, streamed=True,  # written by `_finish`, as the tables on disk are reduced
             )
         if skipped:
             err.print(
                 f"databack: {plural(len(skipped), 'input')} already converted unchanged in {out}: "
                 f"skipped (--force converts {'it' if len(skipped) == 1 else 'them'} again)"
             )
-        if result.files and all(f.status == "skipped" for f in result.files):
-            _usage_error(err, _no_captures([err.path(p) for p in paths], result.files))
-        stop_if_interrupted()
-        _finish(err, result, held, format, partitions, json_report)
+        try:
+            if result.files and all(f.status == "skipped" for f in result.files):
+                _usage_error(err, _no_captures([err.path(p) for p in paths], result.files))
+            stop_if_interrupted()
+            _finish(err, result, held, format, partitions, json_report)
+        finally:  # (however it ends: the work folder is removed next)
+            result.reduced()
 
 
 @app.command(cls=_Command, short_help="Merge the outputs of several runs (shards) into one.")

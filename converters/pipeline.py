@@ -16,10 +16,12 @@ import stat
 import tempfile
 import threading
 from collections import Counter
+from concurrent import futures
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import closing, nullcontext
 from dataclasses import dataclass, field, replace
-from itertools import repeat
+from functools import partial
+from itertools import chain, repeat
 from pathlib import Path
 from typing import Any, BinaryIO, Callable, Iterable, Literal
 
@@ -141,13 +143,27 @@ class FileReport:
 class Conversion:
     """The result of a run: every table that has rows (de-duplicated, sorted by key) and a report per input file.
     A table may be `spill.Sorted`: sorted on disk, to be written range by range (it too has `height`, `lazy()`,
-    `write_parquet` and `write_csv`). The views may still be being made from the other tables, in a thread, when
-    it is returned: `tables` waits for them, `decoded` holds the others (to be written meanwhile)."""
+    `write_parquet` and `write_csv`), or `spill.Coming`: its ranges still being reduced (see `combine`'s
+    `streamed`); the files' counts of copies and `copies` are then there once `settle` returns. The views may still
+    be being made from the other tables, in a thread, when it is returned: `tables` waits for them, `decoded` holds
+    the others (to be written meanwhile)."""
 
     files: list[FileReport]
     decoded: dict[str, spill.Frame]  # the tables decoded from captures, then the generic tables
     copies: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=COPIES))  # see `dedupe.COPIES`
     views: dict[str, pl.DataFrame] | Future = field(default_factory=dict)
+    settling: Callable[[], pl.DataFrame] | None = None  # gives `copies` and counts them in `files`, once
+    reducing: list[Future] = field(default_factory=list)  # the ranges still being reduced, if `settling`
+
+    def settle(self) -> None:
+        """Wait for every range to be reduced, and count the copies (see `settling`); raises what a range raised."""
+        self.reduced()
+        if self.settling is not None:
+            self.copies, self.settling = self.settling(), None
+
+    def reduced(self) -> None:
+        """Wait for every range to be reduced (or to have failed): nothing is written into the work folder after."""
+        futures.wait(self.reducing)
 
     @property
     def tables(self) -> dict[str, spill.Frame]:
@@ -347,11 +363,12 @@ def update(
     spill_dir: Path | None = None,
     scheduler: str | None = None,
     previous_copies: pl.DataFrame | None = None,
+    streamed: bool = False,
 ) -> tuple[Conversion, list[Input]]:
     """Add to an earlier run: inputs whose name and SHA-256 it already converted are skipped (their rows and
     reports kept), the others converted and merged in, duplicates removed across old and new, and counted as one
     run over all inputs would, given the earlier run's `copies.parquet` (`previous_copies`; None: an output without
-    one, whose counts are added to). Returns the conversion and the inputs skipped."""
+    one, whose counts are added to). Returns the conversion and the inputs skipped. `streamed`: see `combine`."""
     done = {f.file: f.sha256 for f in previous_files if f.status != "failed"}
     skipped = [
         i for i in inputs
@@ -371,7 +388,7 @@ def update(
             orphans = previous_copies.filter(pl.col("kept") & pl.col("source_file").is_in(redone))
             previous_copies = previous_copies.join(orphans.select("table", "record"), on=["table", "record"],
                                                    how="anti").filter(~pl.col("source_file").is_in(redone))
-        return combine(reports, _joined([kept, parts]), spill_dir, ex, previous_copies, ahead), skipped
+        return combine(reports, _joined([kept, parts]), spill_dir, ex, previous_copies, ahead, streamed), skipped
 
 
 def merge(
@@ -494,6 +511,7 @@ def combine(
     ex: Executor | None = None,
     earlier_copies: pl.DataFrame | None = None,
     ahead: Ahead | None = None,
+    streamed: bool = False,
 ) -> Conversion:
     """Rows of files (new, or kept from earlier runs and shards) as one de-duplicated set of tables; the copies
     dropped are counted in each file's report, from the copies noted here and by the earlier runs
@@ -502,40 +520,84 @@ def combine(
     name sorts last, however the files were listed, sharded or added. Each table (with a group: the group's tables
     together) is cut into ranges of its key, reduced each on its own, `ex`'s tasks at a time; a table bigger than
     what fits in `spill.HOLD_ROWS` comes back as `spill.Sorted` pieces in `spill_dir`. The ranges `ahead` reduced
-    while the last files converted only take in the rows that came after."""
+    while the last files converted only take in the rows that came after. `streamed` (with local threads): the
+    conversion is returned once the tables in memory are reduced, a table on disk as a `spill.Coming`, to be written
+    as its ranges are done; its counts and copies are there once `Conversion.settle` returns."""
     spill.hand_back_freed()
     indexes = _indexes(r.file for r in reports)
     spill_dir = spill_dir and spill_dir.absolute()
     ex = ex or Executor()
     plan, _ = _plan(parts, indexes, spill_dir, ex, ahead.wait(indexes) if ahead else None)
     tasks = [task for unit in plan.values() for task in unit]
-    results = [result for _, result in sorted(ex.map(reduce_range, tasks), key=lambda d: d[0])]
-    pieces: dict[str, list] = {}
-    for result in results:
-        for name, rows in result.tables.items():
-            pieces.setdefault(name, []).append(rows)
-    copies = pl.concat([pl.DataFrame(schema=COPIES), *(r.copies for r in results)])
-    copies = copies if earlier_copies is None else reconcile(earlier_copies, copies)
-    counted = losses(copies)
-    others = {}
+    streamed = streamed and ex.local and ex.jobs > 1 and bool(tasks)
+    results = _reducing(tasks, ex) if streamed else [
+        _done(result) for _, result in sorted(ex.map(reduce_range, tasks), key=lambda d: d[0])]
+    others, generic_copies = {}, []
     for name in sorted(n for n in parts if n not in TABLES):
         others[name], dropped = generic.dedupe(pl.concat(parts[name], how="diagonal_relaxed"))
-        for source_file, n in dropped.iter_rows():
-            counted.duplicates[source_file][name] += n
-    for report in reports:
-        if earlier_copies is not None:  # every copy is in `copies`: counted anew
-            report.duplicates, report.conflicts = Counter(), Counter()
-        report.duplicates.update(counted.duplicates[report.file])
-        report.conflicts.update(counted.conflicts[report.file])
+        generic_copies.append((name, dropped))
+
+    def settle() -> pl.DataFrame:  # once every range is reduced: the copies, counted in the reports
+        copies = pl.concat([pl.DataFrame(schema=COPIES), *(r.result().copies for r in results)])
+        copies = copies if earlier_copies is None else reconcile(earlier_copies, copies)
+        counted = losses(copies)
+        for name, dropped in generic_copies:
+            for source_file, n in dropped.iter_rows():
+                counted.duplicates[source_file][name] += n
+        for report in reports:
+            if earlier_copies is not None:  # every copy is in `copies`: counted anew
+                report.duplicates, report.conflicts = Counter(), Counter()
+            report.duplicates.update(counted.duplicates[report.file])
+            report.conflicts.update(counted.conflicts[report.file])
+        return copies
+
     ordered: dict[str, spill.Frame] = {}
-    for name in TABLES:
-        ranges = [p for p in pieces.get(name, ()) if p.height]
-        if ranges:
-            ordered[name] = spill.Sorted.joined(ranges) if isinstance(ranges[0], spill.Sorted) else pl.concat(ranges)
+    at = 0
+    try:
+        for unit in plan.values():
+            names = list(unit[0].slices)
+            ranges, at = results[at:at + len(unit)], at + len(unit)
+            if streamed and len(names) == 1 and unit[0].folder is not None:  # written as its ranges are done
+                key = TABLES[names[0]].key
+                ordered[names[0]] = spill.Coming([partial(_range_of, r, names[0]) for r in ranges], key)
+                continue
+            for name in names:
+                done = [frame for r in ranges if (frame := _range_of(r, name)).height]
+                if done:
+                    ordered[name] = spill.Sorted.joined(done) if isinstance(done[0], spill.Sorted) else pl.concat(done)
+    except BaseException:
+        futures.wait(results)  # none is left writing into the work folder
+        raise
+    ordered = {name: ordered[name] for name in TABLES if name in ordered}
     deriving = ThreadPoolExecutor(1, thread_name_prefix="databack-views")  # made while the tables are written
     derived = deriving.submit(views.derive, ordered)
     deriving.shutdown(wait=False)
-    return Conversion(reports, ordered | others, copies, derived)
+    conversion = Conversion(reports, ordered | others, views=derived, settling=settle, reducing=results)
+    if not streamed:
+        conversion.settle()
+    return conversion
+
+
+def _reducing(tasks: list[Reduce], ex: Executor) -> list[Future]:
+    """Each task's result to come, reduced in `ex.jobs` threads: the ranges kept in memory first (the views wait
+    for their tables), then those on disk (written as each is done)."""
+    pool = ThreadPoolExecutor(min(ex.jobs, len(tasks)), thread_name_prefix="databack-reduce")
+    results: list[Future] = [None] * len(tasks)  # type: ignore[list-item]
+    for i in sorted(range(len(tasks)), key=lambda i: tasks[i].folder is not None):
+        results[i] = pool.submit(reduce_range, tasks[i])
+    pool.shutdown(wait=False)
+    return results
+
+
+def _done(result: Reduced) -> Future:
+    future: Future = Future()
+    future.set_result(result)
+    return future
+
+
+def _range_of(result: Future, name: str) -> spill.Frame:
+    """A table's rows in a range once it is reduced (none where the range never had any)."""
+    return result.result().tables.get(name, pl.DataFrame())
 
 
 def _indexes(files: Iterable[str]) -> dict[str, int]:
@@ -544,11 +606,12 @@ def _indexes(files: Iterable[str]) -> dict[str, int]:
 
 
 def _plan(
-    parts: dict[str, list], indexes: dict[str, int], spill_dir: Path | None, ex: Executor, ahead: Ahead | None = None
+    parts: dict[str, list], indexes: dict[str, int], spill_dir: Path | None, ex: Executor, ahead: Ahead | None = None,
+    noting: bool = False,
 ) -> tuple[dict[str, list[Reduce]], int]:
     """Per unit (a table, or the tables of a group), the task of each range of its key; and the rows of the units
     kept in memory once reduced (up to `spill.HOLD_ROWS`). A unit `ahead` reduced keeps its ranges: its tasks take
-    the parts that came after."""
+    the parts that came after. `noting`: the ranges note their records, to take in more rows later."""
     units: dict[str, list[str]] = {}  # what is reduced together: a table, or the tables of a group
     for name in TABLES:
         if parts.get(name):
@@ -579,7 +642,7 @@ def _plan(
             slices = {name: [(p, *cut[r]) for p, cut in zip(new[name], cuts[name]) if cut[r][1] > cut[r][0]]
                       for name in names}
             done = (ahead.results[unit][r], earlier[r].slices) if earlier else (None, None)
-            plan[unit].append(Reduce(slices, prefix, edges[r], edges[r + 1], indexes, folder, *done))
+            plan[unit].append(Reduce(slices, prefix, edges[r], edges[r + 1], indexes, folder, *done, noting=noting))
     return plan, held
 
 
@@ -616,7 +679,7 @@ class Ahead:
 
     def _run(self, parts: dict[str, list[Part]]) -> None:
         try:
-            plan, self.held = _plan(parts, self.indexes, self.spill_dir, self.ex)
+            plan, self.held = _plan(parts, self.indexes, self.spill_dir, self.ex, noting=True)
             tasks = [(unit, task) for unit, unit_tasks in plan.items() for task in unit_tasks]
             done = sorted(self.ex.map(reduce_range, [task for _, task in tasks]), key=lambda d: d[0])
             for (unit, _), (_, result) in zip(tasks, done):
@@ -648,15 +711,17 @@ class Reduce:
     folder: Path | None  # where to write the range, if not kept in memory
     earlier: Reduced | None = None
     earlier_slices: dict[str, list[tuple[Part, int, int]]] | None = None
+    noting: bool = False  # note the hashes of the range's records (`Reduced.records`): more rows are to come
 
 
 @dataclass(frozen=True)
 class Reduced:
     tables: dict[str, spill.Frame]  # the range, de-duplicated and sorted, in memory or written
     copies: pl.DataFrame  # `dedupe.COPIES` of the records seen more than once
+    records: pl.Series | None = None  # a hash of each of its records (see `_records`), where they were noted
 
 
-_reducing = threading.Condition()
+_ranges_held = threading.Condition()
 _reducing_bytes = 0  # what the ranges reduced now in this process hold, about (`_range_bytes`)
 
 
@@ -669,15 +734,15 @@ def _within_memory(reduce: Callable[[Reduce], Reduced]) -> Callable[[Reduce], Re
     def within(task: Reduce) -> Reduced:
         global _reducing_bytes
         need = _range_bytes(task)
-        with _reducing:
-            _reducing.wait_for(lambda: not _reducing_bytes or _reducing_bytes + need <= spill.REDUCE_BYTES)
+        with _ranges_held:
+            _ranges_held.wait_for(lambda: not _reducing_bytes or _reducing_bytes + need <= spill.REDUCE_BYTES)
             _reducing_bytes += need
         try:
             return reduce(task)
         finally:
-            with _reducing:
+            with _ranges_held:
                 _reducing_bytes -= need
-                _reducing.notify_all()
+                _ranges_held.notify_all()
 
     return within
 
@@ -697,8 +762,10 @@ def reduce_range(task: Reduce) -> Reduced:
         return _reduced(task, *dedupe(_read_range(task, task.slices)))
     if not any(task.slices.values()):
         return task.earlier
+    names = list(task.slices)
     tables, copies = dedupe(_read_range(task, task.slices))
-    if _share_records(list(task.slices), task.earlier.tables, tables):
+    new_records = _records(names, tables)
+    if _share_records(names, task.earlier, tables, new_records):
         slices = {name: task.earlier_slices.get(name, []) + rows for name, rows in task.slices.items()}
         return _reduced(task, *dedupe(_read_range(task, slices)))
     copies = pl.concat([task.earlier.copies, copies])  # of other records
@@ -711,7 +778,9 @@ def reduce_range(task: Reduce) -> Reduced:
             merged[name] = earlier.merged(new, task.folder)
         else:
             merged[name] = by_key(TABLES[name], pl.concat([earlier, new]))
-    return _reduced(task, merged, copies)
+    noted = task.earlier.records
+    records = pl.concat([noted, new_records]) if task.noting and noted is not None and new_records is not None else None
+    return _reduced(task, merged, copies, records)
 
 
 def _read_range(task: Reduce, slices: dict[str, list[tuple[Part, int, int]]]) -> dict[str, pl.DataFrame]:
@@ -725,8 +794,13 @@ def _read_range(task: Reduce, slices: dict[str, list[tuple[Part, int, int]]]) ->
     return frames
 
 
-def _reduced(task: Reduce, tables: dict[str, spill.Frame], copies: pl.DataFrame) -> Reduced:
-    """The range's tables, written to its folder if it has one."""
+def _reduced(
+    task: Reduce, tables: dict[str, spill.Frame], copies: pl.DataFrame, records: pl.Series | None = None
+) -> Reduced:
+    """The range's tables, written to its folder if it has one; with `noting`, its records' hashes (`records`, else
+    worked out here from its frames)."""
+    if task.noting and records is None:
+        records = _records(list(tables), tables)
     out = {}
     for name, df in tables.items():
         if isinstance(df, pl.DataFrame):
@@ -734,23 +808,47 @@ def _reduced(task: Reduce, tables: dict[str, spill.Frame], copies: pl.DataFrame)
             if task.folder is not None and df.height:
                 df = spill.Sorted.written([df], task.folder, TABLES[name].key)
         out[name] = df
-    return Reduced(out, copies)
+    return Reduced(out, copies, records if task.noting else None)
 
 
-def _share_records(names: list[str], earlier: dict[str, spill.Frame], new: dict[str, pl.DataFrame]) -> bool:
-    """Whether rows of `new` are copies of a record in `earlier` (tables of one unit): a row's key, or for tables
-    with a group, a group (the rows of one night). Rejects are never de-duplicated."""
+def _record(names: list[str]) -> list[str] | None:
+    """The columns that name a record of these tables (one unit): a row's key, or for tables with a group, a group
+    (the rows of one night); None for rejects, which are never de-duplicated."""
     table = TABLES[names[0]]
     if table.name == "rejects":
+        return None
+    return ["participant_id", table.group] if table.group else list(table.key)
+
+
+def _records(names: list[str], tables: dict[str, spill.Frame]) -> pl.Series | None:
+    """A hash of the record of each row of `tables` (frames in memory) of one unit (`_record`): rows of one record
+    hash alike, and rows of two records almost never do."""
+    record = _record(names)
+    if record is None:
+        return None
+    hashes = [df.select(pl.struct(record).hash()).to_series() for name, df in tables.items() if name in names]
+    return pl.concat(hashes) if hashes else pl.Series(dtype=pl.UInt64)
+
+
+def _share_records(
+    names: list[str], earlier: Reduced, new: dict[str, pl.DataFrame], new_records: pl.Series | None
+) -> bool:
+    """Whether rows of `new` are copies of a record in `earlier` (a range of one unit, see `_record`). Where the
+    earlier range noted its records' hashes, by them (two records hashed alike only make the range be reduced again
+    from all its rows, which gives the same tables)."""
+    record = _record(names)
+    if record is None:
         return False
-    record = ["participant_id", table.group] if table.group else list(table.key)
+    if earlier.records is not None and new_records is not None:
+        return new_records.is_in(earlier.records.implode()).any()
+    table = TABLES[names[0]]
 
     def records(tables: dict[str, spill.Frame]) -> pl.DataFrame:
         frames = [df.select(record) if isinstance(df, pl.DataFrame) else df.columns(record)
                   for name, df in tables.items() if name in names]
         return pl.concat(frames or [pl.DataFrame(schema={c: table.schema[c] for c in record})])
 
-    return records(new).join(records(earlier), on=record, how="semi", nulls_equal=True).height > 0
+    return records(new).join(records(earlier.tables), on=record, how="semi", nulls_equal=True).height > 0
 
 
 class RowBuffer:
@@ -1022,17 +1120,18 @@ def _rows_frame(table: str, rows: Rows) -> pl.DataFrame:
 def _decoded_frames(pieces: list[tuple[str, pl.DataFrame, dict[str, Any]]]) -> dict[str, pl.DataFrame]:
     """Decoders' frames, (table, frame, provenance) each, as one frame per table of the buffer's: with their
     provenance, times as UTC, a column the decoders left out null; strict, as `_frame`."""
-    tables: dict[str, tuple[list[pl.DataFrame], dict[str, list]]] = {}
+    tables: dict[str, tuple[list[pl.DataFrame], list[dict[str, Any]]]] = {}
     for table, frame, provenance in pieces:
-        frames, given = tables.setdefault(table, ([], {name: [] for name in PROVENANCE_SCHEMA}))
+        frames, provenances = tables.setdefault(table, ([], []))
         frames.append(frame)
-        for name, value in provenance.items():
-            given[name].extend(repeat(value, frame.height))
+        provenances.append(provenance)
     out = {}
-    for table, (frames, provenance) in tables.items():
+    for table, (frames, provenances) in tables.items():
         df = frames[0] if len(frames) == 1 else pl.concat(frames, rechunk=False)
         given = {c.name: c for c in df.get_columns()}
-        given |= {name: pl.Series(name, v, PROVENANCE_SCHEMA[name], strict=True) for name, v in provenance.items()}
+        heights = [frame.height for frame in frames]
+        given |= {name: _runs(name, [p[name] for p in provenances], heights, dtype)
+                  for name, dtype in PROVENANCE_SCHEMA.items()}
         series = []
         for name, dtype, is_time in BUFFER_COLUMNS[table]:
             column = given.get(name)
@@ -1042,6 +1141,21 @@ def _decoded_frames(pieces: list[tuple[str, pl.DataFrame, dict[str, Any]]]) -> d
             series.append(column.cast(UTC_TIME) if is_time else column)
         out[table] = redaction.strict_frame(pl.DataFrame(series))
     return out
+
+
+def _runs(name: str, values: list, counts: list[int], dtype: pl.DataType) -> pl.Series:
+    """Each value repeated its count of times, a run of equal values at once (a file's provenance is one value for
+    all its rows, or one an exchange): a Python object a row only where runs are short (a Series costs some 10 µs)."""
+    runs: list[list] = []  # [value, count]
+    for value, count in zip(values, counts):
+        if runs and runs[-1][0] == value and type(runs[-1][0]) is type(value):
+            runs[-1][1] += count
+        else:
+            runs.append([value, count])
+    if len(runs) * 200 > sum(counts):
+        return pl.Series(name, list(chain.from_iterable(map(repeat, values, counts))), dtype, strict=True)
+    parts = [pl.Series(name, [value], dtype, strict=True).new_from_index(0, count) for value, count in runs if count]
+    return pl.concat(parts) if parts else pl.Series(name, [], dtype)
 
 
 def _empty_columns(table: str) -> dict[str, list]:

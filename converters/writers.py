@@ -7,6 +7,7 @@ folder per table), `report.json` and `datapackage.json`. They are written throug
 
 from __future__ import annotations
 
+import math
 import os
 from collections import Counter
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -36,6 +37,9 @@ PARTITION_COLUMNS = ("participant_id", "night", "day")
 # 19-digit id such as Band `event_id` too: text as CSV marks it (Python's csv.QUOTE_NONNUMERIC, LibreOffice's
 # "quoted field as text"), and an empty text ("") told from a missing one (nothing)
 CSV_OPTIONS = {"datetime_format": "%Y-%m-%dT%H:%M:%S%.fZ", "quote_style": "non_numeric"}
+# Rows of a row group of a table's Parquet file: a fixed size (polars' own default), so that the file is the same
+# whatever the chunks of its frame in memory, or the ranges it was reduced and streamed in (which depend on --jobs)
+ROW_GROUP = 512**2
 FRICTIONLESS_TYPES = {pl.String: "string", pl.Int64: "integer", pl.Float64: "number", pl.Boolean: "boolean",
                       pl.Date: "date", UTC_TIME: "datetime", pl.UInt64: "integer", pl.UInt32: "integer"}
 
@@ -96,9 +100,10 @@ def write(
     with ThreadPoolExecutor(os.cpu_count() or 1) as pool:  # polars lets go of the GIL
         for tables in (lambda: conversion.decoded, lambda: conversion.tables):  # the views once they are made
             todo = [(name, df) for name, df in tables().items() if name not in paths]
-            for name, df in sorted(todo, key=lambda t: -t[1].height):  # the biggest first: no thread left with one
+            for name, df in sorted(todo, key=_rows_first):  # the biggest first: no thread left with one
                 paths[name] = tx.path(name if partition_by else f"{name}.{fmt}")
                 writing[name] = pool.submit(_write_table, name, df, paths[name], fmt, partition_by, event_days)
+    conversion.settle()  # (the copies of a table written as its ranges were reduced: counted once they all were)
     hashes = {name: future.result()[0] for name, future in writing.items()}
     levels = {name: future.result()[1] for name, future in writing.items() if partition_by}
     written = {name: paths[name] for name in conversion.tables}
@@ -119,6 +124,11 @@ def write(
     return result
 
 
+def _rows_first(table: tuple[str, spill.Frame]) -> float:
+    """The order tables are written in: those still being reduced first (on disk, the biggest), then by rows."""
+    return -math.inf if isinstance(table[1], spill.Coming) else -table[1].height
+
+
 def _write_table(
     name: str, df: spill.Frame, path: Path, fmt: str, partition_by: tuple[str, ...], event_days: pl.LazyFrame | None
 ) -> tuple[str | None, list[str]]:
@@ -130,7 +140,7 @@ def _write_table(
         levels = partition_levels(t, df, partition_by, event_days)
         _write_partitioned(t, df, path, levels, event_days)
         return None, levels
-    df.write_parquet(path) if fmt == "parquet" else df.write_csv(path, **CSV_OPTIONS)
+    df.write_parquet(path, row_group_size=ROW_GROUP) if fmt == "parquet" else df.write_csv(path, **CSV_OPTIONS)
     return sha256_file(path), []
 
 

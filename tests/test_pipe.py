@@ -179,9 +179,15 @@ def test_the_reading_process_takes_the_files_hash_and_sends_it_after_the_items()
 
 
 def served_here(path: Path, fmt, name: str, globs: tuple[str, ...], on_digest=None):
-    """What `read_capture_beside` yields, served by `_serve` in this process."""
+    """What `read_capture_beside` yields, served by `_serve` in this process, decoding value by value as the reading
+    process does (`pipe._by_value`: its rows are pickled)."""
     request, out = io.BytesIO(pipe._request(path, fmt, name, globs)), io.BytesIO()
-    _serve(request, out)
+    saved = pipe._by_value, devices.columns.by_columns
+    pipe._by_value = True
+    try:
+        _serve(request, out)
+    finally:
+        pipe._by_value, devices.columns.by_columns = saved
     out.seek(0)
     yield from _received(out, on_digest)
 

@@ -268,8 +268,9 @@ def test_a_part_written_a_row_group_at_a_time_holds_the_rows_and_samples_of_the_
 
 
 @pytest.mark.parametrize("jobs", ["1", "2"])
+@pytest.mark.parametrize("writing", ["write_parquet", "write_ipc"])  # parts; a table's ranges on disk
 def test_a_full_disk_under_the_work_folder_stops_the_run_with_one_line_and_leaves_out_as_it_was(
-    tiny_limits, tmp_path, monkeypatch, jobs
+    tiny_limits, tmp_path, monkeypatch, jobs, writing
 ):
     out = tmp_path / "out"
     assert CliRunner().invoke(app, ["convert", str(SAMPLES[0]), "-o", str(out)]).exit_code == 0
@@ -278,7 +279,7 @@ def test_a_full_disk_under_the_work_folder_stops_the_run_with_one_line_and_leave
     def full(self, path, **kwargs):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(pl.DataFrame, "write_parquet", full)  # in this process: the files are read beside it
+    monkeypatch.setattr(pl.DataFrame, writing, full)  # in this process: the files are read beside it
     result = CliRunner().invoke(app, ["convert", *map(str, SAMPLES), "-o", str(out), "--force", "-j", jobs])
     assert (result.exit_code, result.output) == (1, f"databack: cannot write into {out}: No space left on device\n")
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
@@ -334,13 +335,16 @@ def tables_in(out):
     return tables
 
 
-@pytest.mark.parametrize("later", ["other participants", "copies", "a night's other table"])
+@pytest.mark.parametrize(
+    "later", ["other participants", "copies", "a night's other table", "other participants, records hashed alike"]
+)
 def test_a_reduce_begun_ahead_on_the_files_done_gives_the_tables_and_counts_of_a_reduce_at_the_end(
     tiny_limits, tmp_path, monkeypatch, later
 ):
     """`Ahead` reduces the first files' parts while the last ones convert; `combine` then merges the later rows into
     its ranges, or reduces a range again from all its rows where they share a record (a key; a night, even through
-    another table of the night) with the earlier ones."""
+    another table of the night) with the earlier ones, as told by the hashes of the records: two records hashed
+    alike only make their range be reduced again."""
     from copy import deepcopy
 
     from converters import pipeline
@@ -351,7 +355,10 @@ def test_a_reduce_begun_ahead_on_the_files_done_gives_the_tables_and_counts_of_a
     copies = [tmp_path / f"copy-{p.name}" for p in SAMPLES]
     for sample, copy in zip(SAMPLES, copies):
         shutil.copy(sample, copy)
-    participant = "p2" if later == "other participants" else "p1"
+    participant = "p2" if later.startswith("other participants") else "p1"
+    if later.endswith("hashed alike"):
+        records = pipeline._records
+        monkeypatch.setattr(pipeline, "_records", lambda *a: None if (r := records(*a)) is None else r * 0)
     reports, parts1 = convert_files([Input(p, p.name, True, participant_id="p1") for p in SAMPLES], spill_dir=work)
     reports2, parts2 = convert_files([Input(p, p.name, True, participant_id=participant) for p in copies],
                                      spill_dir=work)
@@ -368,12 +375,114 @@ def test_a_reduce_begun_ahead_on_the_files_done_gives_the_tables_and_counts_of_a
     ahead.start(parts1)
     begun = pipeline.combine(deepcopy(reports), parts, work, Executor(2), ahead=ahead)
     assert ahead.results and (any(shared) if later != "other participants" else shared and not any(shared))
+    assert all(r.records is not None for results in ahead.results.values() for r in results if "rejects" not in r.tables)
     assert [f.as_dict() for f in begun.files] == [f.as_dict() for f in at_the_end.files]
     assert sum(begun.duplicates.values()) + sum(begun.conflicts.values()) > 0
     expected = tables_of(at_the_end)
     assert tables_of(begun).keys() == expected.keys()
     for name, df in tables_of(begun).items():
         assert df.equals(expected[name]), name
+
+
+def test_a_table_whose_ranges_are_still_being_reduced_gives_each_range_once_it_is_done_and_the_same_files(tmp_path):
+    """`spill.Coming`: the rows of a range are there to be written while the ranges after it are still being
+    reduced; the file written is the one its `Sorted` gives once every range is done."""
+    import threading
+
+    key = ("k",)
+    frames = [pl.DataFrame({"k": [1, 2], "v": ["a", None]}), pl.DataFrame({"k": [3], "v": ["c"]})]
+    written = [spill.Sorted.written([df], tmp_path, key) for df in frames]
+    last_done = threading.Event()
+
+    def last_range():
+        assert last_done.wait(10)
+        return written[1]
+
+    coming = spill.Coming([lambda: written[0], lambda: pl.DataFrame(), last_range], key)
+    batches = coming.batches()
+    assert next(batches).equals(frames[0])  # while the last range is still being reduced
+    last_done.set()
+    assert [df.to_dicts() for df in batches] == [frames[1].to_dicts()]
+    whole = spill.Sorted.joined(written)
+    for fmt in ("parquet", "csv"):
+        getattr(coming, f"write_{fmt}")(tmp_path / f"coming.{fmt}")
+        getattr(whole, f"write_{fmt}")(tmp_path / f"whole.{fmt}")
+        assert (tmp_path / f"coming.{fmt}").read_bytes() == (tmp_path / f"whole.{fmt}").read_bytes()
+    assert coming.height == 3 and coming.lazy().collect().equals(pl.concat(frames))
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "csv"])
+def test_tables_written_as_their_ranges_are_reduced_are_the_files_and_counts_of_a_reduce_written_after(
+    tiny_limits, tmp_path, fmt
+):
+    """`combine(streamed=True)` returns once the tables in memory are reduced, those on disk as `spill.Coming`,
+    written as their ranges are done: the same files, copies and report, counted once `settle` returns."""
+    from copy import deepcopy
+
+    import orjson
+
+    from converters import pipeline
+    from converters.parallel import Executor
+
+    work = tmp_path / "work"
+    work.mkdir()
+    copies = [tmp_path / f"copy-{p.name}" for p in SAMPLES]
+    for sample, copy in zip(SAMPLES, copies):
+        shutil.copy(sample, copy)
+    reports, parts1 = convert_files([Input(p, p.name, True, participant_id="p1") for p in SAMPLES], spill_dir=work)
+    reports2, parts2 = convert_files([Input(p, p.name, True, participant_id="p1") for p in copies], spill_dir=work)
+    reports += reports2
+    parts = pipeline._joined([parts1, parts2])
+    outs = {}
+    for streamed in (False, True):
+        ahead = pipeline.Ahead([r.file for r in reports], work, Executor(2))
+        ahead.start(parts1)
+        conversion = pipeline.combine(deepcopy(reports), parts, work, Executor(2), ahead=ahead, streamed=streamed)
+        coming = [name for name, df in conversion.decoded.items() if isinstance(df, spill.Coming)]
+        assert bool(coming) == streamed and (conversion.settling is not None) == streamed
+        outs[streamed] = tmp_path / f"out-{streamed}"
+        write(conversion, outs[streamed], fmt)
+    files = sorted(p.name for p in outs[False].iterdir())
+    assert files == sorted(p.name for p in outs[True].iterdir()) and f"sense_sensor_samples.{fmt}" in files
+    for name in files:
+        if name == "report.json":
+            after, streamed = (orjson.loads((out / name).read_bytes()) | {"generated_at": None} for out in outs.values())
+            assert streamed == after and after["tables"]["sense_sensor_samples"]["duplicates"] > 0
+        else:
+            assert (outs[False] / name).read_bytes() == (outs[True] / name).read_bytes(), name
+
+
+def test_a_tables_parquet_file_is_the_same_whatever_ranges_it_was_reduced_in_on_disk_or_in_memory(tmp_path):
+    """Its row groups are of a fixed size (`writers.ROW_GROUP`), not the ranges or chunks its rows came in (polars
+    writes chunks of 100,000 rows or more each as a row group of its own), which depend on --jobs (a reduce begun
+    ahead cuts ranges from the files done by then) and on whether the table waited on disk."""
+    from converters.pipeline import Conversion
+
+    table = TABLES["sense_sensor_samples"]
+    n = 240_000
+    i = pl.int_range(n)
+    given = {
+        "sensor": pl.lit(pl.Series(["humidity", "light", "temperature"])).gather(i * 3 // n),
+        "resolution_s": pl.lit(300),
+        "time": pl.lit(datetime(2016, 1, 1, tzinfo=UTC)) + pl.duration(minutes=5 * (i % 80_000)),
+        "value": i / 7,
+        "source_file": pl.lit("a.har"),
+        "source_entry": i,
+    }
+    rows = pl.select([given[c].cast(t).alias(c) if c in given else pl.lit(None, t).alias(c)
+                      for c, t in table.schema.items()])
+    rows = rows.sort(list(table.key), nulls_last=True, maintain_order=True)
+    cuts = {"two ranges": [0, 120_000, n], "three ranges": [0, 30_000, 130_000, n]}
+    frames = {"in memory, one chunk": rows}
+    for name, cut in cuts.items():
+        ranges = [rows.slice(a, b - a) for a, b in zip(cut, cut[1:])]
+        frames[f"{name} in memory"] = pl.concat(ranges, rechunk=False)
+        frames[f"{name} on disk"] = spill.Sorted.joined([spill.Sorted.written([r], tmp_path, table.key) for r in ranges])
+    written = {}
+    for k, (name, frame) in enumerate(frames.items()):
+        write(Conversion([], {"sense_sensor_samples": frame}), tmp_path / f"out{k}")
+        written[name] = (tmp_path / f"out{k}" / "sense_sensor_samples.parquet").read_bytes()
+    assert all(data == written["in memory, one chunk"] for data in written.values()), written.keys()
 
 
 @pytest.mark.parametrize("fit", [1, 2])
@@ -407,3 +516,27 @@ def test_ranges_reduced_at_once_hold_no_more_than_the_budget_together_and_one_al
     with ThreadPoolExecutor(4) as pool:
         assert list(pool.map(_within_memory(reduce), tasks)) == tasks
     assert most[0] == 1
+
+
+def test_a_full_disk_while_the_tables_on_disk_are_written_as_their_ranges_are_reduced_stops_the_run_alike(
+    tiny_limits, tmp_path, monkeypatch
+):
+    """With --jobs 2 the ranges reduced ahead take in the last rows while the tables are written: a range that
+    cannot be written then stops the run with the same one line, OUT left as it was."""
+    from converters import pipeline
+
+    out = tmp_path / "out"
+    assert CliRunner().invoke(app, ["convert", str(SAMPLES[0]), "-o", str(out)]).exit_code == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    reduce_range, failed = pipeline.reduce_range, []
+
+    def full_at_the_end(task):
+        if task.earlier is not None and task.folder is not None:  # a range on disk, taking in the last rows
+            failed.append(task)
+            raise spill.SpillFailed("No space left on device")
+        return reduce_range(task)
+
+    monkeypatch.setattr(pipeline, "reduce_range", full_at_the_end)
+    result = CliRunner().invoke(app, ["convert", *map(str, SAMPLES), "-o", str(out), "--force", "-j", "2"])
+    assert (result.exit_code, result.output) == (1, f"databack: cannot write into {out}: No space left on device\n")
+    assert failed and {p.name: p.read_bytes() for p in out.iterdir()} == before

@@ -51,10 +51,15 @@ E7 = 10_000_000  # the API's units per degree of latitude or longitude
 def decode_events(payload: dict[str, Any], request: Request) -> Rows:
     """An OData collection of events (`{"value": [...]}`), or one bare event, into rows of the band_* tables; the
     minute rows and GPS points of all the events at once, by columns."""
+    sequences: list[tuple[str, list]] = []  # (event id, its sequences) of each event
     minutes: list[tuple[str, list]] = []  # (event id, its minute rows) of each event
     points: list[tuple[str, int | None, list]] = []  # (event id, start, its points)
     for event in payload["value"] if "value" in payload else (payload,):
-        yield from _event_rows(event, minutes, points)
+        yield from _event_rows(event, sequences, minutes, points)
+    if sequences:  # some forty columns a row, most converted by Python calls: by columns from a few rows on
+        yield from columnar("band_sequences", sum(len(rows) for _, rows in sequences), _sequence_frames, sequences,
+                            lambda: [("band_sequences", _sequence_block(*event)) for event in sequences],
+                            long=columns.LONG // 10)
     if minutes:
         yield from columnar("band_minutes", sum(len(rows) for _, rows in minutes), _minute_frames, minutes,
                             lambda: [("band_minutes", _minute_block(*event)) for event in minutes])
@@ -63,8 +68,9 @@ def decode_events(payload: dict[str, Any], request: Request) -> Rows:
                             lambda: [("band_map_points", _map_point_block(*event)) for event in points])
 
 
-def _event_rows(event: dict[str, Any], minutes: list, points: list) -> Rows:
-    """The event's row and its sequences; its minute rows and GPS points are added to `minutes` and `points`."""
+def _event_rows(event: dict[str, Any], sequences: list, minutes: list, points: list) -> Rows:
+    """The event's row; its sequences, minute rows and GPS points are added to `sequences`, `minutes` and
+    `points`."""
     # Real payloads vary the casing (WakeUpTime / WakeupTime); where the schema checked a field, its own casing wins.
     e = {k.lower(): v for k, v in event.items()} | {k.lower(): event[k] for k in CHECKED_EVENT_FIELDS & event.keys()}
     event_id = str(e["eventid"])
@@ -154,8 +160,8 @@ def _event_rows(event: dict[str, Any], minutes: list, points: list) -> Rows:
         "sleep_restoration_message": e.get("sleeprestorationmsg"),
         "auto_detected": e.get("isautodetected"),
     }
-    if sequences := event.get("Sequences"):  # arrays: only as the schema checked them
-        yield "band_sequences", _sequence_block(event_id, sequences)
+    if event_sequences := event.get("Sequences"):  # arrays: only as the schema checked them
+        sequences.append((event_id, event_sequences))
     if info := event.get("Info"):
         minutes.append((event_id, info))
     if map_points := event.get("MapPoints"):
@@ -210,6 +216,100 @@ def _sequence_block(event_id: str, sequences: list[dict[str, Any]]) -> Block:
         },
         len(sequences),
     )
+
+
+# How columnar decoding reads each sequence field (see `columns`, and MINUTE_TYPES below); the fields the schema does
+# not type are read only where their values are of the Python types given (`Items.typed`).
+SEQUENCE_TYPES = {"SequenceId": "String", "Order": "Int64", "SequenceType": "String", "SleepType": "String",
+                  "StartTime": "String", "Duration": "Float64", "PausedTime": "Float64", "SleepTime": "Float64",
+                  "StepsTaken": "Int64", "CaloriesBurned": "Float64", "CaloriesFromCarbs": "Float64",
+                  "CaloriesFromFat": "Float64", "AverageHeartRate": "Float64", "PeakHeartRate": "Float64",
+                  "LowestHeartRate": "Float64", "TrainingEffect": "Float64", "MaximalV02": "Float64",
+                  "StressBalance": "Float64", "SplitDistance": "String", "TotalDistance": "String",
+                  "SplitPace": "String",
+                  "ActualDistance": "String", "OverallPace": "String"}
+NUMBER = (int, float)
+SEQUENCE_UNTYPED = {"DayId": ("String", (str,)), "StepCount": ("Int64", NUMBER), "MaximalVO2": ("Float64", NUMBER),
+                    "HRZoneClassification": ("String", (str, int)), "AnalysisStatus": ("String", (str,)),
+                    "DistanceWalkedInCm": ("Float64", NUMBER), "SplitSpeed": ("Float64", NUMBER),
+                    "AltitudeGain": ("Float64", NUMBER), "AltitudeLoss": ("Float64", NUMBER),
+                    "ClimbRateInCMPerHour": ("Float64", NUMBER), "POIType": ("String", (str, int)),
+                    "UserPOIOrdinal": ("Int64", NUMBER), "HoleNumber": ("Int64", NUMBER), "HolePar": ("Int64", NUMBER),
+                    "UserScore": ("Int64", NUMBER), "HoleDifficultyIndex": ("Int64", NUMBER),
+                    "DistanceToPinInCm": ("Float64", NUMBER), "LocationBlob": ("String", (str,))}
+ZONE_FIELDS = {"hr_zone_under_s": "Under", "hr_zone_healthy_heart_s": "HealthyHeart",
+               "hr_zone_fitness_s": "FitnessZone", "hr_zone_aerobic_s": "Aerobic", "hr_zone_anaerobic_s": "Anaerobic",
+               "hr_zone_redline_s": "RedLine", "hr_zone_over_s": "Over"}  # HRZones as the schema spells them
+ZONE_SPELLING = (*ZONE_FIELDS.values(), "MaxHR")
+
+
+def _sequence_frames(responses: list[list[tuple[str, list[dict[str, Any]]]]]):
+    """`_sequence_block` of each (event id, sequences) of the responses by columns (see `columns`), all at once.
+    HeartRateZones spelled otherwise than the schema spells them fall back; the float32 fields (`single`) are
+    converted once a distinct value."""
+    import polars as pl
+
+    events = list(chain.from_iterable(responses))
+    items = list(chain.from_iterable(rows for _, rows in events))
+    zones = [z for s in items if (z := s.get("HeartRateZones"))]
+    spelled = {name.lower() for name in ZONE_SPELLING}
+    if any(k.lower() in spelled and k not in ZONE_SPELLING for k in set().union(*zones)):
+        raise columns.Fallback
+    s = columns.Items(items, {**{key: getattr(pl, t) for key, t in SEQUENCE_TYPES.items()},
+                              **{key: getattr(pl, t) for key, (t, _) in SEQUENCE_UNTYPED.items()},
+                              "HeartRateZones": pl.Struct({name: pl.Float64 for name in ZONE_SPELLING})},
+                      sparse=True)
+    for key, (_, types) in SEQUENCE_UNTYPED.items():
+        s.typed(key, types)
+    s.typed("SequenceId", (str, int))  # (an integer written 5.0 is str()-ed as 5.0)
+    s.required("SequenceId")
+    vo2max = columns.first(s.column("MaximalV02"), s.numbers("MaximalV02"), s.numbers("MaximalVO2"))
+    float32s = {"training_effect": s.numbers("TrainingEffect"), "vo2max_ml_kg_min": vo2max,
+                "stress_balance": s.numbers("StressBalance")}
+    float32s = {column: columns.by_distinct(values, distinct, single)
+                for (column, values), distinct in zip(float32s.items(), s.distinct(*float32s.values()))}
+    return s.frame("band_sequences", {
+        "event_id": pl.Series(list(chain.from_iterable(repeat(i, len(rows)) for i, rows in events)), dtype=pl.String),
+        "sequence_id": s.texts("SequenceId"),
+        "sequence_order": s.integers("Order"),
+        "sequence_type": s.texts("SequenceType"),
+        "sleep_type": s.texts("SleepType"),
+        "day_id": s.dates("DayId"),
+        "start_time": s.iso_utc("StartTime"),
+        "duration_s": s.numbers("Duration"),
+        "paused_s": s.numbers("PausedTime"),
+        "sleep_s": s.numbers("SleepTime"),
+        "steps": columns.first(s.column("StepsTaken"), s.integers("StepsTaken"), s.integers("StepCount")),
+        "calories_kcal": s.numbers("CaloriesBurned"),
+        "calories_from_carbs_kcal": s.numbers("CaloriesFromCarbs"),
+        "calories_from_fat_kcal": s.numbers("CaloriesFromFat"),
+        "hr_avg_bpm": s.numbers("AverageHeartRate"),
+        "hr_peak_bpm": s.numbers("PeakHeartRate"),
+        "hr_low_bpm": s.numbers("LowestHeartRate"),
+        **{column: s.numbers("HeartRateZones", name) * 60 for column, name in ZONE_FIELDS.items()},  # minutes
+        "max_hr_bpm": s.numbers("HeartRateZones", "MaxHR"),
+        "hr_zone_classification": s.text_or_none("HRZoneClassification"),
+        **float32s,
+        "analysis_status": s.texts("AnalysisStatus"),
+        "split_distance_m": columns.first(s.column("SplitDistance"), s.scaled("SplitDistance", CM),
+                                          s.scaled("DistanceWalkedInCm", CM)),
+        "total_distance_m": s.scaled("TotalDistance", CM),
+        "split_pace_s_per_km": s.scaled("SplitPace", MS),
+        "split_speed_m_s": s.scaled("SplitSpeed", CM),
+        "actual_distance_m": s.scaled("ActualDistance", CM),
+        "overall_pace_s_per_km": s.scaled("OverallPace", MS),
+        "altitude_gain_m": s.scaled("AltitudeGain", CM),
+        "altitude_loss_m": s.scaled("AltitudeLoss", CM),
+        "climb_rate_m_per_h": s.scaled("ClimbRateInCMPerHour", CM),
+        "poi_type": s.text_or_none("POIType"),
+        "user_poi_ordinal": s.integers("UserPOIOrdinal"),
+        "golf_hole": s.integers("HoleNumber"),
+        "golf_hole_par": s.integers("HolePar"),
+        "golf_hole_score": s.integers("UserScore"),
+        "golf_hole_difficulty": s.integers("HoleDifficultyIndex"),
+        "golf_distance_to_pin_m": s.scaled("DistanceToPinInCm", CM),
+        "location_blob": s.texts("LocationBlob"),
+    })
 
 
 def _minute_block(event_id: str, minutes: list[dict[str, Any]]) -> Block:
@@ -288,9 +388,8 @@ def _map_point_frames(responses: list[list[tuple[str, int | None, list[dict[str,
                       {**{key: getattr(pl, t) for key, t in POINT_TYPES.items()}, "Location": location})
     p.required("MapPointOrdinal")
     since = p.numbers("SecondsSinceStart")
-    if since.null_count() < len(since) and not -EXACT_S <= since.min() <= since.max() <= EXACT_S:
-        raise columns.Fallback  # beyond it, an integer number of seconds is multiplied exactly only value by value
-    start = pl.Series(list(chain.from_iterable(repeat(t, len(rows)) for _, t, rows in events)), dtype=pl.Int64)
+    p.check(since.is_between(-EXACT_S, EXACT_S))  # beyond, whole seconds are multiplied exactly only value by value
+    start = p.given(pl.Series(list(chain.from_iterable(repeat(t, len(rows)) for _, t, rows in events)), dtype=pl.Int64))
     return p.frame("band_map_points", {
         "event_id": pl.Series(list(chain.from_iterable(repeat(i, len(rows)) for i, _, rows in events)),
                               dtype=pl.String),

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 ISO_UTC = r"^\d{4}-\d{2}-\d{2}T([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d+)?Z?$"
 MS_BOUND = INT64_MAX // 1000  # epoch ms that still fit epoch µs
 DAY_MS = 86_400_000
+EXACT = 2**53  # integers a float holds exactly
 
 
 class Fallback(Exception):
@@ -35,10 +36,11 @@ LONG = 100
 
 
 def columnar(table: str, height: int, convert: Callable[[list], pl.DataFrame], piece: Any,
-             slow: Callable[[], Rows]) -> Rows:
+             slow: Callable[[], Rows], long: int | None = None) -> Rows:
     """The `height` rows of `table` that `piece` holds: made by columns later (`Later`, converted together with other
-    responses' pieces by `convert`) where there are at least `LONG`, else value by value (`slow`) now."""
-    if not by_columns or height < LONG:
+    responses' pieces by `convert`) where there are at least `long` (`LONG` unless given: rows of wide tables, whose
+    every value costs Python calls, pay sooner), else value by value (`slow`) now."""
+    if not by_columns or height < (LONG if long is None else long):
         yield from slow()
     elif height:
         yield table, Later(convert, piece, slow, height)
@@ -89,109 +91,206 @@ def frame(table: str, height: int, columns: dict[str, pl.Series | Any]) -> pl.Da
     return pl.DataFrame(out)
 
 
-class Items:
-    """An array's items read into columns of the types given, and converters of those columns. polars reads as
-    Python converts: JSON integers to floats as float() does, floats to integers truncated as int() does, numbers to
-    texts in their shortest round-trip digits, and fails on an integer beyond 64 bits (the array falls back). The
-    converters use polars' native Series operations (a query costs some 50 µs more, which for arrays of a few
-    hundred values is the whole cost)."""
+SHORT = 5_000  # items up to which a regex costs less than the query asking whether one is needed
 
-    def __init__(self, items: list[dict[str, Any]], schema: dict[str, pl.DataType]) -> None:
+
+class Items:
+    """An array's items read into columns of the types given, and converters of those columns as polars expressions,
+    made by one query (`frame`). polars reads as Python converts: JSON integers to floats as float() does, floats to
+    integers truncated as int() does, numbers to texts in their shortest round-trip digits, and fails on an integer
+    beyond 64 bits (the array falls back). A converter that takes only some values (times within bounds) adds a check
+    to the query, and the array falls back where one fails. (Each Series operation is a query of its own, some 50-300
+    µs: for the few thousand rows of a batch's sequences or timeline events, that was the whole cost.)"""
+
+    def __init__(self, items: list[dict[str, Any]], schema: dict[str, pl.DataType], sparse: bool = False) -> None:
+        """`sparse`: most keys of the schema are missing from most arrays (sequences: run, sleep, hike and golf
+        fields): polars reads only the keys some item has (it costs some 30 µs a key, whatever the items)."""
         import polars as pl
 
-        self.df = pl.from_dicts(items, schema=schema)
+        self.items = items
+        self._present: set[str] | None = set().union(*items) if sparse else None
+        if sparse:
+            present = {key: dtype for key, dtype in schema.items() if key in self._present}
+            self.df = pl.from_dicts(items, schema=present) if present else pl.DataFrame(height=len(items))
+            self.df = self.df.hstack([pl.Series(key, [None], dtype).new_from_index(0, len(items))
+                                      for key, dtype in schema.items() if key not in present])
+        else:
+            self.df = pl.from_dicts(items, schema=schema)
         self.height = self.df.height
+        self._checks: list[pl.Expr] = []
+        self._divisors: dict[float, pl.Expr] = {}
 
-    def frame(self, table: str, columns: dict[str, pl.Series | Any]) -> pl.DataFrame:
-        """The rows of `table`, one an item (see `frame`)."""
-        return frame(table, self.height, columns)
+    def typed(self, key: str, types: tuple[type, ...]) -> None:
+        """A key the schema does not type: its values must be of these Python types (None aside), which polars reads
+        as the value-by-value converter does, else the array falls back. Costs a pass over the items where the key
+        is there at all."""
+        if self._present is None:
+            self._present = set().union(*self.items)
+        if key in self._present and not {type(item.get(key)) for item in self.items} <= {*types, type(None)}:
+            raise Fallback
 
-    def column(self, key: str, field: str | None = None) -> pl.Series:
+    def given(self, values: pl.Series) -> pl.Expr:
+        """A column made otherwise (one value an item), for the expressions of this query."""
+        import polars as pl
+
+        name = f"__given{self.df.width}"
+        self.df = self.df.hstack([values.alias(name)])
+        return pl.col(name)
+
+    def check(self, ok: pl.Expr) -> None:
+        """A condition every item must meet (null: met), else the array falls back."""
+        self._checks.append(ok.fill_null(True).all())
+
+    def collect(self, columns: dict[str, pl.Expr]) -> pl.DataFrame:
+        """The columns, made by one query, with the checks."""
+        import polars as pl
+
+        ok = pl.all_horizontal(self._checks).alias("__ok") if self._checks else pl.lit(True).alias("__ok")
+        query = self.df.lazy().select(*(e.alias(name) for name, e in columns.items()), ok)
+        df = _collected(query)
+        if df.height and not df.drop_in_place("__ok")[0]:
+            raise Fallback
+        return df
+
+    def frame(self, table: str, columns: dict[str, pl.Expr | pl.Series | Any]) -> pl.DataFrame:
+        """The rows of `table`, one an item, in its row schema: a column not given is null, a value neither an
+        expression nor a Series is a constant."""
+        import polars as pl
+
+        from ..tables import TABLES
+
+        exprs = {}
+        for name, dtype in TABLES[table].row_schema.items():
+            column = columns.get(name)
+            if isinstance(column, pl.Series):
+                column = self.given(column)
+            elif not isinstance(column, pl.Expr):
+                column = pl.lit(pl.Series(name, [column], dtype, strict=True)).first()
+            exprs[name] = column.cast(dtype, strict=True)
+        return self.collect(exprs)
+
+    def column(self, key: str, field: str | None = None) -> pl.Expr:
         """The values of a key, or of a field of the objects under it."""
-        column = self.df.get_column(key)
-        return column if field is None else column.struct.field(field)
+        import polars as pl
+
+        return pl.col(key) if field is None else pl.col(key).struct.field(field)
 
     def required(self, key: str) -> None:
         """A key the schema requires of every item (value by value, one missing is a KeyError)."""
-        if self.df.get_column(key).null_count():
-            raise Fallback
+        self.check(self.column(key).is_not_null())
 
-    def numbers(self, key: str, field: str | None = None) -> pl.Series:
+    def numbers(self, key: str, field: str | None = None) -> pl.Expr:
         """`base.number` of every value, as floats: a JSON number, or the text of a decimal, which the schema
         writes `^-?\\d+(\\.\\d+)?$` (where float() and polars read the same number)."""
         import polars as pl
 
         return self.column(key, field).cast(pl.Float64, strict=True)
 
-    def scaled(self, key: str, divisor: float, field: str | None = None) -> pl.Series:
+    def scaled(self, key: str, divisor: float, field: str | None = None) -> pl.Expr:
         """`base.per` of every value: e.g. centimetres to metres with 100."""
         import polars as pl
 
-        # divided by a column: polars multiplies by the inverse of a number, and 2090 / 100 = 20.900000000000002
-        divisors = pl.Series([float(divisor)], dtype=pl.Float64).new_from_index(0, self.height)
-        return self.numbers(key, field) / divisors
+        # divided by a column: polars multiplies by the inverse of a number (a literal, or even `pl.repeat` of one),
+        # and 631 / 100 becomes 6.3100000000000005
+        if divisor not in self._divisors:
+            self._divisors[divisor] = self.given(pl.Series([float(divisor)], dtype=pl.Float64)
+                                                 .new_from_index(0, self.height))
+        # value by value, an integer is divided as an integer (exactly, then rounded): as a float only where the
+        # float is the integer
+        self.check(self.numbers(key, field).is_between(-EXACT, EXACT))
+        return self.numbers(key, field) / self._divisors[divisor]
 
-    def integers(self, key: str) -> pl.Series:
+    def integers(self, key: str) -> pl.Expr:
         """`base.integer` of every value: read as integers (see the class)."""
         import polars as pl
 
         return self.column(key).cast(pl.Int64, strict=True)
 
-    def texts(self, key: str) -> pl.Series:
+    def texts(self, key: str) -> pl.Expr:
         return self.column(key)
 
-    def text_or_none(self, key: str) -> pl.Series:
+    def text_or_none(self, key: str) -> pl.Expr:
         """`band.text_or_none` of every value ("" is null)."""
-        column = self.column(key)
-        return column.set(column == "", None) if (column == "").any() else column
+        import polars as pl
 
-    def flags(self, key: str) -> pl.Series:
+        return pl.when(self.column(key) != "").then(self.column(key))
+
+    def flags(self, key: str) -> pl.Expr:
         return self.column(key)
 
-    def iso_utc(self, key: str) -> pl.Series:
+    def dates(self, key: str) -> pl.Expr:
+        """`base.iso_date` of every value (a text): the date its first ten characters write, "" as null. Other forms
+        than YYYY-MM-DD (ISO week dates, a year 0) fall back."""
+        import polars as pl
+
+        head = pl.when(pl.col(key) != "").then(pl.col(key)).str.slice(0, 10)  # ("" is null)
+        self.check(head.str.contains(r"^\d{4}-\d{2}-\d{2}$") & ~head.str.starts_with("0000"))
+        return head.str.to_date("%Y-%m-%d", strict=True)
+
+    def iso_utc(self, key: str) -> pl.Expr:
         """`base.iso_utc` of every value: UTC epoch µs of ISO times written in UTC (Z) or without a zone; a fraction
-        of more than six digits cut to µs, as datetime.fromisoformat does. Other forms fall back."""
+        of more than six digits cut to µs, as datetime.fromisoformat does. Other forms fall back. (Which form the
+        array writes is asked first: the common `…Z` form needs no regex.)"""
         import polars as pl
 
         text = pl.col(key)
         seconds = text.str.slice(0, 19).str.to_datetime("%Y-%m-%dT%H:%M:%S", time_unit="us", strict=True)
         # polars takes a second 60 and a year 0, which Python refuses
         valid = (text.str.slice(17, 2) < "60") & ~text.str.starts_with("0000")
-        whole = (text.str.len_bytes() == 20) & text.str.ends_with("Z")  # the common form: no regex needed
-        checked = self.df.lazy().select(
-            seconds.dt.epoch("us"), (whole & valid).fill_null(True).all().alias("ok")
-        ).collect(engine="in-memory")
-        if checked.get_column("ok")[0]:
-            return checked.to_series(0)
+        whole = (text.str.len_bytes() == 20) & text.str.ends_with("Z")
+        if self.height > SHORT and _collected(self.df.lazy().select((whole & valid).fill_null(True).all())).item():
+            return seconds.dt.epoch("us")
         fraction = text.str.extract(r"\.(\d+)").str.slice(0, 6).str.pad_end(6, "0").cast(pl.Int64).fill_null(0)
-        checked = self.df.lazy().select(
-            seconds.dt.epoch("us") + fraction, (text.str.contains(ISO_UTC) & valid).fill_null(True).all().alias("ok")
-        ).collect(engine="in-memory")
-        if not checked.get_column("ok")[0]:
-            raise Fallback
-        return checked.to_series(0)
+        self.check(text.str.contains(ISO_UTC) & valid)
+        return seconds.dt.epoch("us") + fraction
 
-    def ms_utc(self, key: str) -> pl.Series:
+    def ms_utc(self, key: str) -> pl.Expr:
         """`base.ms_utc` of every value: epoch ms as epoch µs."""
-        column = self.column(key)
-        if not _within(column, -MS_BOUND, MS_BOUND):
-            raise Fallback
-        return column * 1000
+        self.check(self.column(key).is_between(-MS_BOUND, MS_BOUND))
+        return self.column(key) * 1000
 
-    def offsets_s(self, key: str) -> pl.Series:
+    def offsets_s(self, key: str) -> pl.Expr:
         """`sense._offset_s` of every value: UTC offsets in ms as seconds (floored). One of more than a day either
         way rejects the response, which the value-by-value path says."""
-        column = self.column(key)
-        if not _within(column, -DAY_MS, DAY_MS):
-            raise Fallback
-        return column // 1000
+        self.check(self.column(key).is_between(-DAY_MS, DAY_MS))
+        return self.column(key) // 1000
+
+    def distinct(self, *exprs: pl.Expr) -> list[list]:
+        """The distinct values of each expression (nulls aside), by one query."""
+        import polars as pl
+
+        query = self.df.lazy().select(e.drop_nulls().unique().implode().alias(str(n)) for n, e in enumerate(exprs))
+        return list(_collected(query).row(0))
 
 
-def _within(column: pl.Series, low: int, high: int) -> bool:
-    return column.null_count() == len(column) or (low <= column.min() and column.max() <= high)
+def _collected(query: pl.LazyFrame) -> pl.DataFrame:
+    """A query of `Items`: one select of expressions over a frame in memory, where polars' optimizer has nothing to
+    gain."""
+    import polars as pl
+
+    return query.collect(engine="in-memory", optimizations=pl.QueryOptFlags.none())
 
 
-def gaps_to_null(values: pl.Series, gap: float = -1) -> pl.Series:
+def first(present: pl.Expr, chosen: pl.Expr, other: pl.Expr) -> pl.Expr:
+    """Of two keys, the value converted from the first where it is there (not null), else from the second (as
+    `band._first` picks the raw value before converting it): `present` is the first key's raw column."""
+    import polars as pl
+
+    return pl.when(present.is_not_null()).then(chosen).otherwise(other)
+
+
+def by_distinct(values: pl.Expr, distinct: list, convert: Callable[[Any], Any]) -> pl.Expr:
+    """`convert` of every value, called once a distinct value (`Items.distinct`: for converters with no vectorized
+    form, such as `band.single`); values it leaves as they are stay untouched (-0.0 is not 0.0)."""
+    changed = [(v, c) for v in distinct if repr(c := convert(v)) != repr(v)]
+    if not changed:
+        return values
+    old, new = zip(*changed)
+    return values.replace(list(old), list(new))
+
+
+def gaps_to_null(values: pl.Expr, gap: float = -1) -> pl.Expr:
     """Numbers with the gap marker (-1) as null."""
-    marked = values == gap
-    return values.set(marked, None) if marked.any() else values
+    import polars as pl
+
+    return pl.when(values != gap).then(values)

@@ -95,23 +95,9 @@ def decode_timeline_v2(payload: dict[str, Any], request: Request) -> Rows:
     night = _night(payload, request)
     yield "sense_nights", _night_row(night, payload, 2)
     if events := payload.get("events"):
-        col = partial(values_of, events)
-        yield "sense_timeline_events", Block(
-            {
-                "night": [night] * len(events),
-                "time": [ms_utc(ev["timestamp"]) for ev in events],
-                "utc_offset_s": [_offset_s(offset) for offset in col("timezone_offset")],
-                "duration_s": scaled(col("duration_millis"), 1000),
-                "event_type": col("event_type"),
-                "event_type_raw": col("event_type"),
-                "sleep_depth": integers(col("sleep_depth")),
-                "sleep_state": col("sleep_state"),
-                "message": col("message"),
-                "sleep_period": col("sleep_period"),
-                "valid_actions": [_joined(actions) for actions in col("valid_actions")],
-            },
-            len(events),
-        )
+        yield from columnar("sense_timeline_events", len(events), _timeline_event_frames, (night, events),
+                            lambda: [("sense_timeline_events", _timeline_event_block(night, events))],
+                            long=columns.LONG // 10)
     for m in payload.get("metrics") or ():
         unit_raw = m.get("unit")
         value = m.get("value")
@@ -122,6 +108,56 @@ def decode_timeline_v2(payload: dict[str, Any], request: Request) -> Rows:
             row["unit"], factor = METRIC_UNITS[unit_raw]
             row["value"] = float(value) * factor
         yield "sense_night_metrics", row
+
+
+def _timeline_event_block(night: date, events: list[dict[str, Any]]) -> Block:
+    col = partial(values_of, events)
+    return Block(
+        {
+            "night": [night] * len(events),
+            "time": [ms_utc(ev["timestamp"]) for ev in events],
+            "utc_offset_s": [_offset_s(offset) for offset in col("timezone_offset")],
+            "duration_s": scaled(col("duration_millis"), 1000),
+            "event_type": col("event_type"),
+            "event_type_raw": col("event_type"),
+            "sleep_depth": integers(col("sleep_depth")),
+            "sleep_state": col("sleep_state"),
+            "message": col("message"),
+            "sleep_period": col("sleep_period"),
+            "valid_actions": [_joined(actions) for actions in col("valid_actions")],
+        },
+        len(events),
+    )
+
+
+TIMELINE_EVENT_TYPES = {"timestamp": "Int64", "timezone_offset": "Int64", "duration_millis": "Float64",
+                        "event_type": "String", "sleep_depth": "Int64", "sleep_state": "String", "message": "String",
+                        "sleep_period": "String"}
+
+
+def _timeline_event_frames(responses: list[tuple[date, list[dict[str, Any]]]]):
+    """`_timeline_event_block` of each (night, events) by columns (see `columns`), all at once."""
+    import polars as pl
+
+    items = list(chain.from_iterable(events for _, events in responses))
+    e = columns.Items(items, {key: getattr(pl, t) for key, t in TIMELINE_EVENT_TYPES.items()})
+    e.required("timestamp")
+    # lists of texts (the schema's): joined here, as polars reading lists makes a Series of each (20 µs an item)
+    actions = [",".join(actions) if actions else None for actions in map(dict.get, items, repeat("valid_actions"))]
+    return e.frame("sense_timeline_events", {
+        "night": pl.Series(list(chain.from_iterable(repeat(n, len(events)) for n, events in responses)),
+                           dtype=pl.Date),
+        "time": e.ms_utc("timestamp"),
+        "utc_offset_s": e.offsets_s("timezone_offset"),
+        "duration_s": e.scaled("duration_millis", 1000),
+        "event_type": e.texts("event_type"),
+        "event_type_raw": e.texts("event_type"),
+        "sleep_depth": e.integers("sleep_depth"),
+        "sleep_state": e.texts("sleep_state"),
+        "message": e.texts("message"),
+        "sleep_period": e.texts("sleep_period"),
+        "valid_actions": pl.Series(actions, dtype=pl.String),
+    })
 
 
 def decode_timeline_v1(payload: list[dict[str, Any]], request: Request) -> Rows:
@@ -260,15 +296,12 @@ def _all_sensors_frames(responses: list[tuple[dict[str, list[dict[str, Any]]], d
     one response fall and all of them are 0."""
     import polars as pl
 
-    frame, raw, response = _v1_frame([(sensor, samples, resolutions[sensor], n)
-                                      for n, (payload, resolutions) in enumerate(responses)
-                                      for sensor, samples in payload.items()])
-    zero = (raw == 0).fill_null(False)
-    if not zero.any():
-        return frame
-    gaps = frame.select(time="time", zero=zero, response=response).select(
-        pl.col("zero").all().over("response", "time") & (pl.len().over("response", "time") >= 2)).to_series()
-    return frame.with_columns(frame.get_column("value").set(gaps, None)) if gaps.any() else frame
+    items, values = _v1_items([(sensor, samples, resolutions[sensor], n)
+                               for n, (payload, resolutions) in enumerate(responses)
+                               for sensor, samples in payload.items()])
+    bucket = (values["response"], pl.col("datetime"))
+    zeros = (values["raw"] == 0).fill_null(False).all().over(*bucket) & (pl.len().over(*bucket) >= 2)
+    return items.frame("sense_sensor_samples", values | {"value": pl.when(~zeros).then(values["value"])})
 
 
 def _all_sensors_rows(payload: dict[str, list[dict[str, Any]]], resolutions: dict[str, int | None]) -> Rows:
@@ -300,12 +333,14 @@ def decode_sensor_history(payload: list[dict[str, Any]], request: Request) -> Ro
 
 
 def _sensor_history_frames(responses: list[tuple[str, list[dict[str, Any]], int | None]]):
-    return _v1_frame([(*response, n) for n, response in enumerate(responses)])[0]
+    items, values = _v1_items([(*response, n) for n, response in enumerate(responses)])
+    return items.frame("sense_sensor_samples", values)
 
 
-def _v1_frame(histories: list[tuple[str, list[dict[str, Any]], int | None, int]]):
-    """Samples of v1 sensor histories ((sensor, samples, resolution, response) each) by columns, -1 marking a gap;
-    the values as sent, and the response of each sample."""
+def _v1_items(histories: list[tuple[str, list[dict[str, Any]], int | None, int]]):
+    """Samples of v1 sensor histories ((sensor, samples, resolution, response) each) by columns, -1 marking a gap:
+    their items, and the expressions of their columns, with the values as sent (`value`, -1 a gap; `raw`) and the
+    response of each sample (`response`)."""
     import polars as pl
 
     histories = [(sensor.lower(), *rest) for sensor, *rest in histories if rest[0]]
@@ -313,17 +348,19 @@ def _v1_frame(histories: list[tuple[str, list[dict[str, Any]], int | None, int]]
                           {"datetime": pl.Int64, "offset_millis": pl.Int64, "value": pl.Float64})
     items.required("datetime")
 
-    def each(i: int) -> list:  # the history's `i`-th field, once a sample
-        return list(chain.from_iterable(repeat(h[i], len(h[1])) for h in histories))
+    def each(i: int, dtype) -> pl.Expr:  # the history's `i`-th field, once a sample
+        return items.given(pl.Series(list(chain.from_iterable(repeat(h[i], len(h[1])) for h in histories)),
+                                     dtype=dtype))
 
-    raw = items.numbers("value")
-    return items.frame("sense_sensor_samples", {
+    return items, {
         "time": items.ms_utc("datetime"),
         "utc_offset_s": items.offsets_s("offset_millis"),
-        "sensor": pl.Series(each(0), dtype=pl.String),
-        "value": columns.gaps_to_null(raw),
-        "resolution_s": pl.Series(each(2), dtype=pl.Int64),
-    }), raw, pl.Series(each(3), dtype=pl.Int64)
+        "sensor": each(0, pl.String),
+        "value": columns.gaps_to_null(items.numbers("value")),
+        "resolution_s": each(2, pl.Int64),
+        "raw": items.numbers("value"),
+        "response": each(3, pl.Int64),
+    }
 
 
 def _v1_samples(
@@ -364,7 +401,7 @@ def _sensors_frames(responses: list[tuple[dict[str, Any], int | None]]):
     stamps = columns.Items(list(chain.from_iterable(payload["timestamps"] for payload, _ in responses)),
                            {"t": pl.Int64, "o": pl.Int64})
     stamps.required("t")
-    times = pl.DataFrame([stamps.ms_utc("t").alias("time"), stamps.offsets_s("o").alias("utc_offset_s")])
+    times = stamps.collect({"time": stamps.ms_utc("t"), "utc_offset_s": stamps.offsets_s("o")})
     starts, ends, names, resolutions, values = [], [], [], [], []  # of each sensor's values
     at = 0
     for payload, resolution in responses:
@@ -380,11 +417,12 @@ def _sensors_frames(responses: list[tuple[dict[str, Any], int | None]]):
     rows = times[pl.select(pl.int_ranges(pl.Series(starts, dtype=pl.Int64), pl.Series(ends, dtype=pl.Int64))
                            .explode()).to_series()]
     lengths = [end - start for start, end in zip(starts, ends)]
+    sent = pl.Series(list(chain.from_iterable(values)), dtype=pl.Float64, strict=True)
     return columns.frame("sense_sensor_samples", rows.height, {
         "time": rows.get_column("time"),
         "utc_offset_s": rows.get_column("utc_offset_s"),
         "sensor": pl.Series(list(chain.from_iterable(map(repeat, names, lengths))), dtype=pl.String),
-        "value": columns.gaps_to_null(pl.Series(list(chain.from_iterable(values)), dtype=pl.Float64, strict=True)),
+        "value": sent.set(sent == -1, None),
         "resolution_s": pl.Series(list(chain.from_iterable(map(repeat, resolutions, lengths))), dtype=pl.Int64),
     })
 
@@ -456,20 +494,36 @@ def decode_trends_v2(payload: dict[str, Any], request: Request) -> Rows:
             titles = section.get("titles") or []
             per_value = len(titles) == len(values)
             highlighted = set(section.get("highlighted_values") or ())
-            for position, raw in enumerate(values):
-                row = _trend_row(2, time_scale, data_type, graph_type, g.get("title"), trend_set, raw, unit, factor)
-                if data_type == "HOURS" and row["value"] is not None:  # minutes / 60 as a float32: whole minutes
-                    row["value"] = round(number(raw) * 60) * 60.0
-                yield "sense_trends", {
-                    **row,
-                    "date": days[s_index][position] if days else None,
-                    "snapshot_day": snapshot,
-                    "section": s_index,
-                    "section_title": None if per_value or not titles else ", ".join(str(t) for t in titles),
-                    "position": position,
-                    "label": titles[position] if per_value else None,
-                    "highlighted": position in highlighted,
-                }
+            if not values:
+                continue
+            numbers = [number(raw) for raw in values]
+            missing = ["padding" if v is None else "no_data" if v == -1 else None for v in numbers]
+            if data_type == "HOURS":  # minutes / 60 as a float32: whole minutes
+                converted = [None if m else round(v * 60) * 60.0 for v, m in zip(numbers, missing)]
+            else:
+                converted = [None if m else v * factor for v, m in zip(numbers, missing)]
+            n = len(values)
+            yield "sense_trends", Block(  # (a block: a dict a value cost more than the decoding)
+                {
+                    "trend_set": [trend_set] * n,
+                    "api_version": [2] * n,
+                    "time_scale": [time_scale] * n,
+                    "data_type": [data_type] * n,
+                    "graph_type": [graph_type] * n,
+                    "title": [g.get("title")] * n,
+                    "date": days[s_index] if days else [None] * n,
+                    "value": converted,
+                    "unit": [unit] * n,
+                    "missing": missing,
+                    "snapshot_day": [snapshot] * n,
+                    "section": [s_index] * n,
+                    "section_title": [None if per_value or not titles else ", ".join(str(t) for t in titles)] * n,
+                    "position": list(range(n)),
+                    "label": titles if per_value else [None] * n,
+                    "highlighted": [position in highlighted for position in range(n)],
+                },
+                n,
+            )
 
 
 def _v2_days(sections: list[dict[str, Any]], time_scale, data_type, captured: date | None) -> list[list] | None:

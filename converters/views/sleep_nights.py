@@ -53,8 +53,10 @@ def derive(tables: Mapping[str, object]) -> pl.DataFrame:
         .sort("participant_id", "device", "night", "in_bed_time", "source_id", nulls_last=True, maintain_order=True)
     )
     schema = SLEEP_NIGHTS.schema
+    # in memory: polars' streaming engine (its default) took twice the time on these few thousand nights' joins and
+    # group-bys (8 x 50 MB captures: 0.094 s against 0.042 s), after the last file of a run
     return out.select([pl.col(c).cast(t) if c in out.collect_schema() else pl.lit(None, t).alias(c)
-                       for c, t in schema.items()]).collect()
+                       for c, t in schema.items()]).collect(engine="in-memory")
 
 
 def segments(tables: Mapping[str, object]) -> pl.LazyFrame:
