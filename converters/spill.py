@@ -29,7 +29,7 @@ class SpillFailed(Exception):
 SPILL_ROWS = 300_000  # rows a buffer holds before they go to disk as a part
 PART_ROWS = 20_000  # a file's rows of a table that go to disk as a part at its end; fewer come back in memory
 MAX_PARTS = 64  # files whose parts in memory are gathered into one part at most
-SORT_ROWS = 100_000  # rows of a range: the reduce holds about this many of a table at once
+SORT_ROWS = 50_000  # rows of a range: the reduce holds about this many of a table at once
 HOLD_ROWS = 100_000  # rows of reduced tables kept in memory to be written; beyond, ranges wait on disk
 REDUCE_BYTES = 64 << 20  # about what the ranges reduced at once in a process hold together (one always runs)
 SAMPLE_EVERY = 128  # a part's key is sampled every this many rows (its first row included)
