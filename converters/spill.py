@@ -29,7 +29,7 @@ class SpillFailed(Exception):
 SPILL_ROWS = 300_000  # rows a buffer holds before they go to disk as a part
 PART_ROWS = 20_000  # a file's rows of a table that go to disk as a part at its end; fewer come back in memory
 MAX_PARTS = 64  # files whose parts in memory are gathered into one part at most
-SORT_ROWS = 100_000  # rows of a range: the reduce holds about this many of a table at once
+SORT_ROWS = 50_000  # rows of a range: the reduce holds about this many of a table at once
 HOLD_ROWS = 100_000  # rows of reduced tables kept in memory to be written; beyond, ranges wait on disk
 REDUCE_BYTES = 64 << 20  # about what the ranges reduced at once in a process hold together (one always runs)
 SAMPLE_EVERY = 128  # a part's key is sampled every this many rows (its first row included)
@@ -156,8 +156,8 @@ class Sorted:
     def write_parquet(self, path: Path, **options: Any) -> None:
         """Pieces of one file each by polars' streaming engine, which reads them as it writes (the full export's
         830,000 sensor samples in 0.20 s against 0.38 s a piece at a time); pieces of several files, to be sorted as
-        they are read, streamed a piece at a time: polars' engine would sort them all at once (3 million rows: 255 MB
-        more memory against 36 MB)."""
+        they are read, a piece at a time (`_write_parquet`): polars' engine would sort them all at once (3 million
+        rows: 255 MB more memory against 36 MB)."""
         if all(len(piece) == 1 for piece in self.pieces):
             self.lazy().sink_parquet(path, **options)
         else:
