@@ -205,11 +205,7 @@ class Coming:
     def write_parquet(self, path: Path, **options: Any) -> None:
         _write_parquet(self, path, **options)
 
-    def write_csv(self, path: Path, **options: Any) -> None:
-        _write_csv(self, path, **options)
-
-    def batches(self) -> Iterator[pl.DataFrame]:
-        return _batches(self._each(), self.key)
+    write_csv, batches = Sorted.write_csv, Sorted.batches
 
     def _each(self) -> Iterator[tuple[Path, ...]]:
         if self._done is not None:
