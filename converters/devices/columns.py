@@ -11,7 +11,8 @@ decoding), which is why every field read here is typed there.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable
+from itertools import chain, repeat
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from .base import INT64_MAX, Later, Rows
 
@@ -44,6 +45,13 @@ def columnar(table: str, height: int, convert: Callable[[list], pl.DataFrame], p
         yield from slow()
     elif height:
         yield table, Later(convert, piece, slow, height)
+
+
+def repeated(runs: Iterable[tuple[Any, int]], dtype: pl.DataType) -> pl.Series:
+    """Each value its count of times, in order ((value, count) each): an event's id or a night on each of its rows."""
+    import polars as pl
+
+    return pl.Series(list(chain.from_iterable(repeat(value, count) for value, count in runs)), dtype=dtype)
 
 
 def made(laters: list[Later]) -> list[pl.DataFrame | None]:
