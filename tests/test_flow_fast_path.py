@@ -294,3 +294,55 @@ def test_frames_are_cut_where_mitmproxy_cuts_them(tmp_path):
     with open(write(tmp_path, data), "rb") as dump:
         frames = list(tnetstring_walk.frames(dump))
     assert [tnetstring.parse(frame[-1], memoryview(frame)[:-1]) for frame in frames] == expected
+
+
+def mitmproxy_parse(frame: bytes) -> object:
+    from mitmproxy.io import tnetstring
+
+    return tnetstring.parse(frame[-1], memoryview(frame)[:-1])
+
+
+def same_values(a: object, b: object) -> bool:
+    """Equal, and of the same types all the way down (1 == 1.0 == True, b"" != "")."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return list(a) == list(b) and all(same_values(k, l) for k, l in zip(a, b)) and \
+            all(same_values(a[k], b[k]) for k in a)
+    if isinstance(a, list):
+        return len(a) == len(b) and all(map(same_values, a, b))
+    return a == b or (a != a and b != b)  # nan
+
+
+@pytest.mark.parametrize("path", DUMPS, ids=lambda path: path.name)
+def test_the_walk_parses_every_flow_of_the_reference_dumps_as_mitmproxy_does(path: Path):
+    with flow_reader._open_dump(path) as dump:
+        for frame in flow_reader._payloads(dump):
+            assert same_values(tnetstring_walk.parse(frame), mitmproxy_parse(frame))
+
+
+def test_the_walk_parses_what_mitmproxy_parses_or_raises_for_mitmproxy_to_parse():
+    """On mutated flows, odd values and length prefixes: where the walk gives a value, mitmproxy's parse gives the
+    same; where the walk raises, mitmproxy's parse is asked (its value or its error is the flow's)."""
+    odd = [b"3: 12#", b"4:1_00#", b"3:+12#", b"3:nan^", b"4:-inf^", b"2:\xff\xfe;", b"0:~", b"1:x~", b"4:true!",
+           b"4:True!", b"12:3:1_0#1:x,}", b"9:2:a,2:b,]", b"6:1:a,0:~}", b"14:1:a;1:1#1:a;1:2#}", b"8:0:]0:],}",
+           b"7: 1:a,2:b,]", b"8:01:a,1:b]", b"3:1:a]"]
+    payloads = [frame[frame.index(b":") + 1 :] for frame in odd] + \
+        [dump_bytes(flow)[dump_bytes(flow).index(b":") + 1 :] for flow in odd_flows()]
+    rng = random.Random(2)
+    mutated = []
+    for _ in range(3000):
+        payload = bytearray(rng.choice(payloads))
+        for _ in range(rng.randint(1, 3)):
+            position = rng.randrange(len(payload))
+            payload[position] = rng.choice(b"0123456789: ,;#^!~]}_+-\x00")
+        mutated.append(bytes(payload))
+    walked = 0
+    for payload in payloads + mutated:
+        try:
+            value = tnetstring_walk.parse(payload)
+        except Exception:
+            continue
+        walked += 1
+        assert same_values(value, mitmproxy_parse(payload))
+    assert walked > 500

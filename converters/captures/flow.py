@@ -142,7 +142,10 @@ def _materialise(payload: bytes) -> flow.Flow:
     from mitmproxy.io import tnetstring
 
     try:
-        state = tnetstring.parse(payload[-1], memoryview(payload)[:-1])  # what tnetstring.load does with a frame
+        try:
+            state = walk.parse(payload)
+        except Exception:  # not plainly well-formed: mitmproxy's parse gives its value or its error
+            state = tnetstring.parse(payload[-1], memoryview(payload)[:-1])  # what tnetstring.load does with a frame
         try:
             if not isinstance(state, dict):
                 raise ValueError("Invalid flow: not a dict")

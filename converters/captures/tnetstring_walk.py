@@ -97,6 +97,50 @@ def items(data: bytes, start: int, end: int) -> list[Span]:
     return spans
 
 
+def parse(payload: bytes) -> object:
+    """The value of a frame `DATA<tag>` (what `frames` yields), as mitmproxy's `tnetstring.parse` builds it, in about
+    half its time: offsets into the bytes rather than memoryviews, scalars read in the loop of their list or dict.
+    Only plain length prefixes (ASCII digits) are read: anything else raises (ValueError, TypeError for a key that
+    is no key, RecursionError), and the caller parses with mitmproxy's own, for its value or its error."""
+    tag = payload[-1]
+    if tag == LIST or tag == DICT:
+        return _container(payload, 0, len(payload) - 1, tag)
+    return _value(payload, 0, len(payload) - 1, tag)
+
+
+def _container(data: bytes, start: int, end: int, tag: int) -> list | dict:
+    values: list = []
+    position = start
+    while position < end:
+        colon = data.find(b":", position, end)
+        prefix = data[position:colon]
+        if colon < 0 or not prefix.isdigit():
+            raise ValueError("not a tnetstring: missing or invalid length prefix")
+        value_start = colon + 1
+        value_end = value_start + int(prefix)
+        if value_end >= end:
+            raise ValueError("not a tnetstring: invalid length prefix")
+        value_tag = data[value_end]
+        if value_tag == BYTES:
+            values.append(data[value_start:value_end])
+        elif value_tag == LIST or value_tag == DICT:
+            values.append(_container(data, value_start, value_end, value_tag))
+        else:
+            values.append(_value(data, value_start, value_end, value_tag))
+        position = value_end + 1
+    if tag == LIST:
+        return values
+    if len(values) % 2:
+        raise ValueError("not a tnetstring: a dict key without a value")
+    return dict(zip(values[::2], values[1::2]))  # a key given twice: its first place, its last value (as mitmproxy)
+
+
+def _value(data: bytes, start: int, end: int, tag: int) -> object:
+    if tag == LIST or tag == DICT:
+        return _container(data, start, end, tag)
+    return scalar(data, (tag, start, end))
+
+
 def fields(data: bytes, span: Span) -> dict[str, Span]:
     """The items of a dict with str keys, as {key: value span}; a key given twice keeps its last value (as in
     mitmproxy's parse)."""
