@@ -274,6 +274,7 @@ def check_size(size: int, limits: Limits | None = None) -> None:
 # --- JSON ------------------------------------------------------------------------------------------------------
 
 _NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+_NOT_BRACKETS_OR_QUOTES = bytes(b for b in range(256) if b not in b'[]{}"')
 _NOT_STRUCTURE = bytes(b for b in range(256) if b not in b'[]{},"')  # what the gauge reads of JSON text
 _STEPS = bytes.maketrans(b"[{]}", b"\x01\x01\xff\xff")  # +1 and -1 as signed bytes
 _SQUARE = bytes.maketrans(b"{}", b"[]")
@@ -359,6 +360,15 @@ def check_json(data: bytes | bytearray, limits: Limits | None = None, depth: int
     if b"\\" in data:  # escapes are taken out of the text first
         JsonGauge(limits, depth).feed(data)
         return
+    if len(data) <= limits.max_json_values:  # no more values than bytes: only the depth can be over
+        squares = data.translate(_SQUARE, _NOT_BRACKETS_OR_QUOTES)
+        if depth + squares.count(b"[") <= limits.max_depth:  # strings' brackets too: an upper bound
+            return
+        # Without escapes, a bracket is in a string where an odd number of quotes comes before it: where none is
+        # left once the quotes next to each other are taken out in pairs, the brackets are the text's own.
+        squares = squares.replace(b'""', b"")
+        if b'"' not in squares and _shallow(squares, depth, limits.max_depth):
+            return
     kept = data.translate(None, _NOT_STRUCTURE)
     opens = kept.count(b"[") + kept.count(b"{")  # strings' brackets and commas too: an upper bound
     if depth + opens > limits.max_depth or opens + kept.count(b",") > limits.max_json_values:

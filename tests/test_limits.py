@@ -247,6 +247,18 @@ def test_check_json_refuses_exactly_what_the_gauge_refuses(value, soup, as_json,
         assert (refused(limits.check_json, text, lim, around) is None) == (around + depth(value) <= max_depth)
 
 
+@settings(max_examples=EXAMPLES * 8, deadline=None)
+@given(soup=st.text(alphabet='[]{}",a', max_size=60), max_depth=st.integers(0, 8), around=st.integers(0, 3))
+def test_text_without_escapes_no_longer_than_the_values_limit_is_judged_by_its_depth_as_the_gauge_does(
+    soup, max_depth, around
+):
+    """check_json's pass for text without backslashes, no more bytes long than `max_json_values`: its quotes and
+    brackets alone decide, as the gauge does (brackets in strings, quotes unpaired, text that is no JSON)."""
+    text = soup.encode()
+    lim = Limits(max_depth=max_depth, max_json_values=max(len(text), 1))
+    assert refused(limits.check_json, text, lim, around) == refused(gauge_alone, text, lim, around)
+
+
 def test_deep_json_with_many_brackets_in_strings_is_refused():
     """Brackets that strings hold, escaped quotes around them or not, can neither hide a level nor add one."""
     deep = ("[" * 101 + "]" * 101).encode()
