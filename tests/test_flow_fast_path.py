@@ -346,3 +346,66 @@ def test_the_walk_parses_what_mitmproxy_parses_or_raises_for_mitmproxy_to_parse(
         walked += 1
         assert same_values(value, mitmproxy_parse(payload))
     assert walked > 500
+
+
+def bodied_flows() -> list:
+    """Flows of one host with bodies and headers of every kind the reader decodes or refuses, each twice in a row:
+    the second of each layout is read from its bytes."""
+    import hostile_cases as H
+    from mitmproxy import http
+    from mitmproxy.test import tflow
+
+    def with_body(response_headers=(), content=b'{"a": 1}', request_headers=(), request_content=b"", resp=True):
+        flow = tflow.tflow(resp=resp)
+        flow.request.headers = http.Headers([(n.encode(), v) for n, v in request_headers])
+        flow.request.raw_content = request_content
+        if resp:
+            flow.response.headers = http.Headers([(n.encode(), v) for n, v in response_headers])
+            flow.response.raw_content = content
+        return flow
+
+    data = json.dumps({"values": list(range(300))}).encode()
+    flows = [with_body([("Content-Encoding", encoding.encode())], H.compress(encoding, iter([data])))
+             for encoding in ("gzip", "deflate", "br", "zstd")]
+    flows += [
+        with_body([("content-encoding", b"gzip"), ("CONTENT-ENCODING", b"identity")], gzip.compress(data)),
+        with_body([("Content-Encoding", b"")], data),
+        with_body([("Content-Encoding", b""), ("Content-Encoding", b"")], data),
+        with_body([("Content-Encoding", b"gzip")], b"not gzip at all"),
+        with_body([("Content-Encoding", b"x-unknown")], data),
+        with_body([("Content-Encoding", b"gzip")], gzip.compress(b"{}" * (3 << 20))),  # over max_body
+        with_body([("Content-Type", b"application/json; charset=\xff")], content=None),
+        with_body(request_headers=[("Content-Encoding", b"gzip")], request_content=gzip.compress(data)),
+        with_body(request_headers=[("Content-Encoding", b"gzip")], request_content=b"not gzip"),
+        with_body(request_headers=[("Content-Encoding", b"gzip")], request_content=gzip.compress(b"{}" * (3 << 20))),
+        with_body(resp=False),
+    ]
+    trailers = with_body([("Content-Encoding", b"gzip")], gzip.compress(data))
+    trailers.response.trailers = http.Headers([(b"X-Checksum", b"1")])
+    return [flow for flow in [*flows, trailers] for flow in (flow, flow)]
+
+
+def test_wanted_flows_read_from_their_bytes_are_what_mitmproxy_builds(tmp_path, monkeypatch):
+    from converters import limits
+
+    states = [flow.get_state() for flow in bodied_flows()]
+    path = write(tmp_path, dump_bytes(*states))
+    built_flows = []
+    materialise = flow_reader._materialise
+    monkeypatch.setattr(flow_reader, "_materialise", lambda payload: built_flows.append(1) or materialise(payload))
+    with limits.applied(limits.Limits(max_body=1 << 20)):
+        built = list(read_flows(path, "x"))
+        built_flows.clear()
+        read = list(read_flows(path, "x", lambda host: True))
+    assert read == built
+    assert len(built_flows) < len(states) // 2  # the second of each layout is not built
+
+
+@pytest.mark.parametrize("header", [[b"Host"], [b"Host", b"a", b"b"], [b"Host", "a"], [1, b"a"], b"Host: a"])
+def test_a_wanted_flow_with_headers_mitmproxy_refuses_is_built_by_mitmproxy(tmp_path, header):
+    flows = odd_flows()[:1] * 2
+    damaged = flows[0].get_state()
+    damaged["request"]["headers"] = [[b"Accept", b"*/*"], header]
+    path = write(tmp_path, dump_bytes(*flows, damaged, flows[0]))
+    read = list(read_flows(path, "x", lambda host: True))
+    assert read == list(read_flows(path, "x"))

@@ -1,10 +1,12 @@
 """Stream the flows of a mitmproxy dump (plain or gzipped) as `Exchange`s.
 
 The dump is framed flow by flow (`tnetstring_walk.frames`) and each flow is built by mitmproxy's own code, as its
-FlowReader builds it. With `wants_body`, a flow whose host it refuses is not built: its entry is skimmed from the raw
-bytes instead (no headers, no bodies; large values jumped over), provided mitmproxy has already built a flow of the
-same layout (keys and value types of the flow, its request and response) in the dump. A skim costs under a tenth of
-building the flow; damage deep inside a skimmed flow (e.g. in its connections) goes unnoticed.
+FlowReader builds it. With `wants_body`, a flow is not built once mitmproxy has built one of the same layout (keys and
+value types of the flow, its request and response) in the dump: its entry is skimmed from the raw bytes instead, large
+values jumped over; a flow whose host `wants_body` refuses without its headers and bodies, a wanted one with them
+(read as mitmproxy reads them; where they are not plainly well-formed, mitmproxy builds the flow). A skim costs under
+a tenth of building the flow, a wanted one with its headers a fifth; damage deep inside a skimmed flow (e.g. in its
+connections) goes unnoticed.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import io
 import re
 import zlib
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator, NamedTuple
@@ -89,6 +92,9 @@ def _entries(
         if skim and skim.layout in accepted_layouts:
             if isinstance(skim.entry, Skipped) or not wants_body(skim.entry.host):
                 yield skim.entry
+                continue
+            if (whole := skimmer.whole(payload, skim)) is not None:
+                yield whole
                 continue
         try:
             flow = _materialise(payload)
@@ -167,6 +173,8 @@ def _entry(flow: flow.Flow, index: int, source_file: str, wants_body: WantsBody 
 class _Skim(NamedTuple):
     layout: tuple  # version, type, and the keys and value types of the flow, its request and its response
     entry: Exchange | Skipped  # an Exchange without headers and bodies
+    request: dict[str, walk.Span] | None = None  # where the request's wanted values are
+    response: dict[str, walk.Span] | None = None  # the response's ({} or None where there is none)
 
 
 class _Skimmer:
@@ -178,10 +186,13 @@ class _Skimmer:
         self.error_shapes = walk.Shapes(frozenset({"msg"}))
         self.request_shapes = walk.Shapes(
             frozenset(
-                {"method", "scheme", "host", "port", "path", "authority", "http_version", "headers", "timestamp_start"}
+                {"method", "scheme", "host", "port", "path", "authority", "http_version", "headers", "timestamp_start",
+                 "content", "trailers"}
             )
         )
-        self.response_shapes = walk.Shapes(frozenset({"status_code", "timestamp_start", "timestamp_end"}))
+        self.response_shapes = walk.Shapes(
+            frozenset({"status_code", "timestamp_start", "timestamp_end", "headers", "content", "trailers"})
+        )
 
     def skim(self, payload: bytes, index: int) -> _Skim | None:
         """The flow's entry, or None where it would not be exactly what mitmproxy gives: another flow format, a
@@ -244,7 +255,38 @@ class _Skimmer:
             body=None,
             error=error,
         )
-        return _Skim((version, kind, flow_layout, request_layout, response_layout, error_layout), exchange)
+        return _Skim((version, kind, flow_layout, request_layout, response_layout, error_layout), exchange, request,
+                     response)
+
+    def whole(self, payload: bytes, skim: _Skim) -> Exchange | None:
+        """The skimmed exchange with its headers and bodies, read from the bytes as mitmproxy reads them, or None where
+        they are not plainly well-formed (headers that are not pairs of bytes, trailers): mitmproxy then builds the
+        flow, and says what is wrong with it."""
+        try:
+            request_fields = _header_fields(payload, skim.request["headers"])  # type: ignore[index]
+            request_content = _scalar(payload, skim.request["content"], bytes, type(None))  # type: ignore[index]
+            response_fields: tuple[tuple[bytes, bytes], ...] = ()
+            response_content = None
+            if skim.response:
+                response_fields = _header_fields(payload, skim.response["headers"])
+                response_content = _scalar(payload, skim.response["content"], bytes, type(None))
+            if skim.request["trailers"][0] != walk.NULL or (  # type: ignore[index]
+                skim.response and skim.response["trailers"][0] != walk.NULL
+            ):
+                return None
+        except Exception:  # (parsing a header list may meet a RecursionError, say)
+            return None
+        body, body_error = _response_body(response_content, response_fields) if skim.response else (None, None)
+        request_body, request_body_error = _request_body(request_content, request_fields)
+        return replace(
+            skim.entry,  # type: ignore[arg-type]
+            request_headers=_headers(request_fields),
+            response_headers=_headers(response_fields),
+            request_body=request_body,
+            body=body,
+            body_error=body_error,
+            request_body_error=request_body_error,
+        )
 
 
 def _scalar(data: bytes, span: walk.Span, *types: type) -> object:
@@ -253,6 +295,17 @@ def _scalar(data: bytes, span: walk.Span, *types: type) -> object:
     if not isinstance(value, types):
         raise ValueError(f"expected {types}, got {type(value).__name__}")
     return value
+
+
+def _header_fields(data: bytes, span: walk.Span) -> tuple[tuple[bytes, bytes], ...]:
+    """A message's header list as mitmproxy's `Headers.fields` holds it; ValueError unless it is a list of pairs of
+    bytes (which mitmproxy refuses, or reads otherwise)."""
+    if span[0] != walk.LIST:
+        raise ValueError("headers are not a list")
+    fields = tuple(map(tuple, walk.value(data, span)))  # type: ignore[call-overload]
+    if not all(len(field) == 2 and type(field[0]) is bytes and type(field[1]) is bytes for field in fields):
+        raise ValueError("a header is not a pair of bytes")
+    return fields  # type: ignore[return-value]
 
 
 def _is_empty_dict(span: walk.Span) -> bool:
@@ -340,8 +393,11 @@ def _exchange(flow: http.HTTPFlow, index: int, source_file: str, wants_body: Wan
     full = wants_body is None or wants_body(host)
     path, _, query = request.path.partition("?")
     timestamps = (response.timestamp_end, response.timestamp_start) if response else ()
-    body, body_error = _response_body(response) if response and full else (None, None)
-    request_body, request_body_error = _request_body(request) if full else (None, None)
+    if response and full:
+        body, body_error = _response_body(response.raw_content, response.headers.fields)
+    else:
+        body, body_error = None, None
+    request_body, request_body_error = _request_body(request.raw_content, request.headers.fields) if full else (None, None)
     return Exchange(
         source_file=source_file,
         source_entry=index,
@@ -363,32 +419,41 @@ def _exchange(flow: http.HTTPFlow, index: int, source_file: str, wants_body: Wan
     )
 
 
-def _response_body(response: http.Response) -> tuple[bytes | None, str | None]:
+Fields = tuple[tuple[bytes, bytes], ...]  # a message's headers, as mitmproxy's `Headers.fields`
+
+
+def _response_body(raw: bytes | None, fields: Fields) -> tuple[bytes | None, str | None]:
     """(body, body_error): the body decoded per Content-Encoding (gzip, deflate, br, zstd…), within the limits."""
     try:
-        return _decoded(response), None
+        return _content(raw, fields), None
     except ValueError as error:  # limits.LimitHit too; both say why in plain words
         return None, str(error)
 
 
-def _request_body(request: http.Request) -> tuple[bytes | None, str | None]:
+def _request_body(raw: bytes | None, fields: Fields) -> tuple[bytes | None, str | None]:
     """(request body, None): the body decoded per Content-Encoding, as it is where it does not decode; (None, why)
     over a limit."""
     try:
-        return _decoded(request), None
+        return _content(raw, fields), None
     except limits.LimitHit as hit:
         return None, f"request {hit}"
     except ValueError:
-        return request.raw_content, None
+        return raw, None
 
 
 def _decoded(message: http.Message) -> bytes | None:
     """What mitmproxy's `message.content` gives, decoded by `limits.decompress` rather than all at once."""
-    raw = message.raw_content
-    encoding = message.headers.get("content-encoding")
-    if raw is None or not encoding:
-        return None if raw is None else limits.decompress(raw, "identity")
-    return limits.decompress(raw, encoding)
+    return _content(message.raw_content, message.headers.fields)
+
+
+def _content(raw: bytes | None, fields: Fields) -> bytes | None:
+    """`_decoded` for a message's raw content and headers (`headers.fields`)."""
+    if raw is None:
+        return None
+    # `headers.get("content-encoding")`: every such header's value, joined
+    encoding = ", ".join(value.decode("utf-8", "surrogateescape") for name, value in fields
+                         if name.lower() == b"content-encoding")
+    return limits.decompress(raw, encoding or "identity")
 
 
 def _headers(fields: tuple[tuple[bytes, bytes], ...]) -> tuple[tuple[str, str], ...]:

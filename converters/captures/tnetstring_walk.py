@@ -135,6 +135,11 @@ def _container(data: bytes, start: int, end: int, tag: int) -> list | dict:
     return dict(zip(values[::2], values[1::2]))  # a key given twice: its first place, its last value (as mitmproxy)
 
 
+def value(data: bytes, span: Span) -> object:
+    """The value at `span`, as `parse` builds it (and raising as it does)."""
+    return _value(data, span[1], span[2], span[0])
+
+
 def _value(data: bytes, start: int, end: int, tag: int) -> object:
     if tag == LIST or tag == DICT:
         return _container(data, start, end, tag)
