@@ -265,3 +265,44 @@ def test_the_caller_is_behind_by_what_the_pipe_holds_and_what_waits_on_the_queue
         assert not pipe._caller_behind(in_pipe, queued)
     queued.add(pipe.BEHIND_BYTES)  # not a pipe: its reader's pace is unknown, and the queue alone does not count
     assert not pipe._caller_behind(pipe._unread_counter(io.BytesIO()), queued)
+
+
+def test_device_responses_the_caller_decodes_are_checked_as_json_by_the_reading_process(tmp_path, monkeypatch):
+    """The caller parses their bodies without `check_json`; one over a limit, or not UTF-8 JSON, is checked there
+    again, and rejected as before."""
+    from converters import limits
+    from converters.captures import sniff
+
+    log = json.loads((SAMPLES / "phone-sync.har").read_text())
+    entries = log["log"]["entries"]
+    deep = json.loads(json.dumps(entries[7]))  # a Sense timeline nested past --max-depth: rejected for it
+    deep["response"]["content"]["text"] = "[" * 150 + "]" * 150
+    entries.append(deep)
+    har = tmp_path / "checked.har"
+    har.write_text(json.dumps(log))
+    items = list(served_here(har, "har", "checked.har", ()))
+    device = [i for i in items if isinstance(i, Exchange) and devices.match(i.host, i.method, i.path)]
+    checked = [i for i in device if i.json_checked]
+    assert checked and all(i.body for i in checked) and not device[-1].json_checked  # the deep one
+    checks = []
+    check_json = limits.check_json
+    monkeypatch.setattr(limits, "check_json", lambda data, *args: checks.append(data) or check_json(data, *args))
+    monkeypatch.setattr(pipeline, "read_capture_beside", lambda *args, **kwargs: iter(items))
+    beside = converted(har, "checked.har", True)
+    assert checks and not any(body is i.body for body in checks for i in checked)  # the deep one alone
+    monkeypatch.setattr(limits, "check_json", check_json)
+    assert beside == converted(har, "checked.har", False)
+    assert beside[0]["rejects"] == 1
+
+
+def test_a_body_checked_as_json_is_parsed_unchecked_and_checked_again_when_it_is_not_utf8():
+    from converters import limits
+    from converters.captures import sniff
+
+    deep = ("[" * 150 + "]" * 150).encode()  # (no reading process flags it: the flag alone is tried here)
+    with pytest.raises(limits.LimitHit):
+        sniff.loads_json(deep)
+    assert len(sniff.loads_json(deep, checked=True)) == 1
+    for text in (deep.decode().encode("utf-16"), b"\xef\xbb\xbf" + deep):
+        with pytest.raises(limits.LimitHit):
+            sniff.loads_json(text, checked=True)

@@ -14,7 +14,7 @@ import os
 import shutil
 import stat
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO, Callable, Iterator, Literal
@@ -46,6 +46,9 @@ class Exchange:
     damaged: str | None = None  # what of the entry could not be read (its headers or body are then partly missing)
     left_out: str | None = None  # a limit that left out parts of the entry that the exchange is not read from
     mime_type: str | None = None  # the body's media type as the capture gives it beside the headers (HAR's mimeType)
+    # The reading process found `body` JSON text within the limits' depth and values (`limits.check_json`): a decoder
+    # parses it without checking it again.
+    json_checked: bool = field(default=False, compare=False)
 
     def response_header(self, name: str) -> str | None:
         """The first response header of that name (case-insensitive), or None."""

@@ -40,6 +40,7 @@ from .. import collector, limits
 from ..digest import sha256_or_none
 from ..hosts import BodyWanted, is_device_host
 from . import Exchange, Format, Item, detect_format, no_response_reason, read_capture
+from .sniff import json_encoding
 
 BATCH_ITEMS = 256
 BATCH_BODY_BYTES = 256 << 10  # well below the pipe's size: the child goes on parsing while a batch is decoded
@@ -222,8 +223,12 @@ def _serve_read(path: Path, fmt: Format, display_name: str, generic_globs: tuple
                     batch.append(NotDevice(not_device, no_response))
                     not_device, no_response = Counter(), Counter()
                 body_bytes += len(getattr(item, "body", None) or b"")  # for decoded ones, about the size of the rows
-                behind = exchange and is_device_host(item.host) and _caller_behind(in_pipe, queued)
-                batch.append(_decoded(item) if behind else item)
+                device = exchange and is_device_host(item.host)
+                if device and _caller_behind(in_pipe, queued):
+                    item = _decoded(item)
+                if device and isinstance(item, Exchange):  # for the caller to decode
+                    _check_json(item)
+                batch.append(item)
             if len(batch) >= BATCH_ITEMS or body_bytes >= BATCH_BODY_BYTES:
                 send(batch)
                 batch, body_bytes = [], 0
@@ -263,6 +268,17 @@ def _unread_counter(out: BinaryIO) -> Callable[[], int]:
         return count[0]
 
     return unread
+
+
+def _check_json(ex: Exchange) -> None:
+    """Check a device response's body as JSON text within the limits here, beside the caller's decoding: where it is,
+    the caller's decoder parses it without checking it again (`Exchange.json_checked`)."""
+    if ex.body and json_encoding(ex.body) is None:
+        try:
+            limits.check_json(ex.body)
+        except limits.LimitHit:
+            return  # the caller meets it again, and rejects the response
+        ex.json_checked = True
 
 
 def _decoded(ex: Exchange) -> Exchange | Decoded:

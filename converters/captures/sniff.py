@@ -88,14 +88,16 @@ def utf8_json(data: bytes, partial: bool = False) -> bytes:
     return codecs.getincrementaldecoder(encoding)(errors="strict").decode(data, final=not partial).encode()
 
 
-def loads_json(data: bytes) -> Any:
+def loads_json(data: bytes, checked: bool = False) -> Any:
     """`orjson.loads` of JSON text in any of those encodings (orjson.JSONDecodeError when it is no JSON; a body not
     decodable in its encoding is no JSON either), once `limits.check_json` found it within the limits (else
-    `limits.LimitHit`)."""
+    `limits.LimitHit`); `checked`: UTF-8 text it found so already (`Exchange.json_checked`)."""
     if json_encoding(data) is not None:
         try:
             data = utf8_json(data)
         except UnicodeDecodeError as e:
             raise orjson.JSONDecodeError(f"not {e.encoding} text: {e.reason}", "", 0) from None
+    elif checked:
+        return orjson.loads(data)
     limits.check_json(data)
     return orjson.loads(data)

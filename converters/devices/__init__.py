@@ -65,7 +65,7 @@ def decode(ex: Exchange, m: Match) -> tuple[str | None, list]:
         return ex.body_error or "the capture holds no response body", []
     else:
         try:
-            payload = loads_json(body)  # a BOM, UTF-16 or UTF-32 too
+            payload = loads_json(body, ex.json_checked and body is ex.body)  # a BOM, UTF-16 or UTF-32 too
         except orjson.JSONDecodeError as e:
             return f"not JSON: {e}", []
         except LimitHit as e:
