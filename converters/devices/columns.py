@@ -11,7 +11,6 @@ decoding), which is why every field read here is typed there.
 
 from __future__ import annotations
 
-from itertools import chain, repeat
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from .base import INT64_MAX, Later, Rows
@@ -45,13 +44,6 @@ def columnar(table: str, height: int, convert: Callable[[list], pl.DataFrame], p
         yield from slow()
     elif height:
         yield table, Later(convert, piece, slow, height)
-
-
-def repeated(runs: Iterable[tuple[Any, int]], dtype: pl.DataType) -> pl.Series:
-    """Each value its count of times, in order ((value, count) each): an event's id or a night on each of its rows."""
-    import polars as pl
-
-    return pl.Series(list(chain.from_iterable(repeat(value, count) for value, count in runs)), dtype=dtype)
 
 
 def made(laters: list[Later]) -> list[pl.DataFrame | None]:
@@ -147,6 +139,19 @@ class Items:
         name = f"__given{self.df.width}"
         self.df = self.df.hstack([values.alias(name)])
         return pl.col(name)
+
+    def runs(self, runs: Iterable[tuple[Any, int]], dtype: pl.DataType) -> pl.Expr:
+        """A column of each value its count of times, in order ((value, count) each: an event's id or a night on each
+        of its items): a Python object a run, not an item (the values are gathered in this query)."""
+        import polars as pl
+
+        values, counts = [], []
+        for value, count in runs:
+            values.append(value)
+            counts.append(count)
+        at = pl.int_range(0, len(values), dtype=pl.get_index_type()).repeat_by(pl.lit(pl.Series(counts,
+                                                                                             dtype=pl.UInt64)))
+        return pl.lit(pl.Series(values, dtype=dtype, strict=True)).gather(at.explode().drop_nulls())  # (0: a null)
 
     def check(self, ok: pl.Expr) -> None:
         """A condition every item must meet (null: met), else the array falls back."""

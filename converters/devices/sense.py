@@ -145,7 +145,7 @@ def _timeline_event_frames(responses: list[tuple[date, list[dict[str, Any]]]]):
     # lists of texts (the schema's): joined here, as polars reading lists makes a Series of each (20 µs an item)
     actions = [",".join(actions) if actions else None for actions in map(dict.get, items, repeat("valid_actions"))]
     return e.frame("sense_timeline_events", {
-        "night": columns.repeated(((n, len(events)) for n, events in responses), pl.Date),
+        "night": e.runs(((n, len(events)) for n, events in responses), pl.Date),
         "time": e.ms_utc("timestamp"),
         "utc_offset_s": e.offsets_s("timezone_offset"),
         "duration_s": e.scaled("duration_millis", 1000),
@@ -348,7 +348,7 @@ def _v1_items(histories: list[tuple[str, list[dict[str, Any]], int | None, int]]
     items.required("datetime")
 
     def each(i: int, dtype) -> pl.Expr:  # the history's `i`-th field, once a sample
-        return items.given(columns.repeated(((h[i], len(h[1])) for h in histories), dtype))
+        return items.runs(((h[i], len(h[1])) for h in histories), dtype)
 
     return items, {
         "time": items.ms_utc("datetime"),
