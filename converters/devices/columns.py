@@ -11,6 +11,7 @@ decoding), which is why every field read here is typed there.
 
 from __future__ import annotations
 
+from itertools import repeat
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from .base import INT64_MAX, Later, Rows
@@ -107,18 +108,28 @@ class Items:
 
     def __init__(self, items: list[dict[str, Any]], schema: dict[str, pl.DataType], sparse: bool = False) -> None:
         """`sparse`: most keys of the schema are missing from most arrays (sequences: run, sleep, hike and golf
-        fields): polars reads only the keys some item has (it costs some 30 µs a key, whatever the items)."""
+        fields): polars reads only the keys some item has (it costs some 30 µs a key, whatever the items). A key of
+        objects (a `pl.Struct`: GPS locations, heart-rate zones) is read as a column a field (`column(key, field)`),
+        from a list of the objects alone: read as a struct inside the items, its texts cost three times as much."""
         import polars as pl
 
         self.items = items
         self._present: set[str] | None = set().union(*items) if sparse else None
-        if sparse:
-            present = {key: dtype for key, dtype in schema.items() if key in self._present}
-            self.df = pl.from_dicts(items, schema=present) if present else pl.DataFrame(height=len(items))
-            self.df = self.df.hstack([pl.Series(key, [None], dtype).new_from_index(0, len(items))
-                                      for key, dtype in schema.items() if key not in present])
-        else:
-            self.df = pl.from_dicts(items, schema=schema)
+        nested = {key: dtype for key, dtype in schema.items() if isinstance(dtype, pl.Struct)}
+        flat = {key: dtype for key, dtype in schema.items() if key not in nested}
+        present = flat if self._present is None else {key: t for key, t in flat.items() if key in self._present}
+        self.df = pl.from_dicts(items, schema=present) if present else pl.DataFrame(height=len(items))
+        columns = [pl.Series(key, [None], dtype).new_from_index(0, len(items))
+                   for key, dtype in flat.items() if key not in present]
+        for key, dtype in nested.items():
+            fields = {f"{key}.{field.name}": field.dtype for field in dtype.fields}
+            if self._present is None or key in self._present:
+                objects = [value or {} for value in map(dict.get, items, repeat(key))]
+                read = pl.from_dicts(objects, schema={field.name: field.dtype for field in dtype.fields})
+                columns += [column.alias(name) for column, name in zip(read.get_columns(), fields)]
+            else:
+                columns += [pl.Series(name, [None], t).new_from_index(0, len(items)) for name, t in fields.items()]
+        self.df = self.df.hstack(columns)
         self.height = self.df.height
         self._checks: list[pl.Expr] = []
         self._divisors: dict[float, pl.Expr] = {}
@@ -189,7 +200,7 @@ class Items:
         """The values of a key, or of a field of the objects under it."""
         import polars as pl
 
-        return pl.col(key) if field is None else pl.col(key).struct.field(field)
+        return pl.col(key if field is None else f"{key}.{field}")
 
     def required(self, key: str) -> None:
         """A key the schema requires of every item (value by value, one missing is a KeyError)."""
