@@ -891,7 +891,7 @@ class RowBuffer:
         (`held_bytes`: what keeping it until then holds in memory)."""
         redaction.require(provenance["source_file"], "source_file")
         if self._later >= self.LATER_ROWS and not self._flushing:
-            self._make_later()  # before the exchange is added, as the flush
+            self._make_later(self.LATER_ROWS // 8)  # before the exchange is added, as the flush
         if (self._buffered >= self.BATCH or self._held_bytes >= self.HELD_BYTES) and not self._flushing:
             self._flush()  # before the exchange is added: `undo` is never called while its caller is still counting
         counts: Counter[str] = Counter()
@@ -960,13 +960,19 @@ class RowBuffer:
                 if n >= spill.PART_ROWS or not small:  # written and read back one by one
                     self._in_flight.append(self._spill(name))
 
-    def _make_later(self) -> None:
+    def _make_later(self, least: int = 0) -> None:
         """The `Later`s buffered as frames, those of one table and kind converted together (`columns.made`), else
-        value by value; the exchanges whose rows they cannot make are taken out (`_take_out`)."""
+        value by value; the exchanges whose rows they cannot make are taken out (`_take_out`). Only the kinds of
+        which at least `least` rows wait: the others wait for the flush, where they are made with more of their kind
+        (each conversion costs some milliseconds whatever its rows)."""
         kinds: dict[tuple[str, Callable], list[int]] = {}  # (table, convert) -> indexes in `_decoded`
+        waiting: Counter[tuple[str, Callable]] = Counter()
         for i, (table, rows, _) in enumerate(self._decoded):
             if isinstance(rows, Later):
                 kinds.setdefault((table, rows.convert), []).append(i)
+                waiting[table, rows.convert] += rows.height
+        self._later = 0  # (those left wait at most until the flush: `BATCH` rows)
+        kinds = {kind: indexes for kind, indexes in kinds.items() if waiting[kind] >= least}
         if not kinds:
             return
         failing: dict[int, str] = {}  # index in `_decoded` -> reason
@@ -985,7 +991,6 @@ class RowBuffer:
                         except Exception as e:  # a bug of databack's: this exchange alone, as `_route_exchange` does
                             failing[i] = f"databack failed on this exchange ({type(e).__name__})"
                     self._decoded[i] = (table, df, provenance)
-            self._later = 0
             if failing:
                 self._take_out({n: failing[i] for n, added in enumerate(self._added)
                                 for i in range(*added.pieces) if i in failing})
