@@ -414,14 +414,15 @@ def _sensors_frames(responses: list[tuple[dict[str, Any], int | None]]):
         at += count
     rows = times[pl.select(pl.int_ranges(pl.Series(starts, dtype=pl.Int64), pl.Series(ends, dtype=pl.Int64))
                            .explode()).to_series()]
-    lengths = [end - start for start, end in zip(starts, ends)]
+    lengths = pl.Series([end - start for start, end in zip(starts, ends)], dtype=pl.UInt64)  # (none is 0)
+    array = pl.select(pl.int_range(0, len(names), dtype=pl.get_index_type()).repeat_by(lengths).explode()).to_series()
     sent = pl.Series(list(chain.from_iterable(values)), dtype=pl.Float64, strict=True)
     return columns.frame("sense_sensor_samples", rows.height, {
         "time": rows.get_column("time"),
         "utc_offset_s": rows.get_column("utc_offset_s"),
-        "sensor": pl.Series(list(chain.from_iterable(map(repeat, names, lengths))), dtype=pl.String),
+        "sensor": pl.Series(names, dtype=pl.String).gather(array),  # (a Python object an array, not a value)
         "value": sent.set(sent == -1, None),
-        "resolution_s": pl.Series(list(chain.from_iterable(map(repeat, resolutions, lengths))), dtype=pl.Int64),
+        "resolution_s": pl.Series(resolutions, dtype=pl.Int64).gather(array),
     })
 
 
