@@ -486,9 +486,10 @@ def test_an_integer_beyond_a_floats_precision_is_divided_as_value_by_value_divid
     """Value by value, an integer is divided exactly (2**53 + 1 and beyond are no floats): by columns, such an array
     falls back rather than divide its float."""
     big = 1389090571228245642  # big / 100 != float(big) / 100
-    minutes = [{"TimeOfDay": "2017-01-01T00:00:00Z", "TotalDistance": big}]
-    _, tables = same_either_way(band.EVENTS, {"value": [{**EVENT, "Info": minutes}]}, BAND)
-    assert dict(zip(tables["band_minutes"][0], tables["band_minutes"][1][0]))["distance_m"] == repr(big / 100)
+    for value in (big, 2**53 + 1, -(2**53) - 1):  # (the float of 2**53 + 1 is 2**53)
+        minutes = [{"TimeOfDay": "2017-01-01T00:00:00Z", "TotalDistance": value}]
+        _, tables = same_either_way(band.EVENTS, {"value": [{**EVENT, "Info": minutes}]}, BAND)
+        assert dict(zip(tables["band_minutes"][0], tables["band_minutes"][1][0]))["distance_m"] == repr(value / 100)
     same_either_way(band.EVENTS, {"value": [{**EVENT, "Sequences": [{"SequenceId": 1, "SplitSpeed": big}]}]}, BAND)
     same_either_way(band.EVENTS, {"value": [{**EVENT, "MapPoints": [{"MapPointOrdinal": 1,
                                                                       "Location": {"Latitude": big}}]}]}, BAND)

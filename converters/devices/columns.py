@@ -223,8 +223,8 @@ class Items:
             self._divisors[divisor] = self.given(pl.Series([float(divisor)], dtype=pl.Float64)
                                                  .new_from_index(0, self.height))
         # value by value, an integer is divided as an integer (exactly, then rounded): as a float only where the
-        # float is the integer
-        self.check(self.numbers(key, field).is_between(-EXACT, EXACT))
+        # float is the integer (2**53 is also the float of 2**53 + 1)
+        self.check(self.numbers(key, field).is_between(-EXACT, EXACT, closed="none"))
         return self.numbers(key, field) / self._divisors[divisor]
 
     def integers(self, key: str) -> pl.Expr:
