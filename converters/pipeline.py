@@ -860,7 +860,7 @@ class RowBuffer:
     decoding makes (`Later`) are made once `LATER_ROWS` of them wait, or at the flush, those of one kind converted
     together into frames (already of the table's types; their provenance added at the flush); an exchange whose rows
     they cannot make (a value the decoder refuses) is taken out as above, with the decoder's reason, and one taken out
-    leaves none of its frames."""
+    leaves none of its frames. The device tables' text is redacted (`_redacted`) as their frames become a part."""
 
     BATCH = 100_000  # rows of all tables together (frames of 10,000 rows of all tables cost 15 % more time)
     HELD_BYTES = 64 << 20
@@ -891,7 +891,7 @@ class RowBuffer:
         (`held_bytes`: what keeping it until then holds in memory)."""
         redaction.require(provenance["source_file"], "source_file")
         if self._later >= self.LATER_ROWS and not self._flushing:
-            self._make_later()  # before the exchange is added, as the flush
+            self._make_later(self.LATER_ROWS // 8)  # before the exchange is added, as the flush
         if (self._buffered >= self.BATCH or self._held_bytes >= self.HELD_BYTES) and not self._flushing:
             self._flush()  # before the exchange is added: `undo` is never called while its caller is still counting
         counts: Counter[str] = Counter()
@@ -960,13 +960,19 @@ class RowBuffer:
                 if n >= spill.PART_ROWS or not small:  # written and read back one by one
                     self._in_flight.append(self._spill(name))
 
-    def _make_later(self) -> None:
+    def _make_later(self, least: int = 0) -> None:
         """The `Later`s buffered as frames, those of one table and kind converted together (`columns.made`), else
-        value by value; the exchanges whose rows they cannot make are taken out (`_take_out`)."""
+        value by value; the exchanges whose rows they cannot make are taken out (`_take_out`). Only the kinds of
+        which at least `least` rows wait: the others wait for the flush, where they are made with more of their kind
+        (each conversion costs some milliseconds whatever its rows)."""
         kinds: dict[tuple[str, Callable], list[int]] = {}  # (table, convert) -> indexes in `_decoded`
+        waiting: Counter[tuple[str, Callable]] = Counter()
         for i, (table, rows, _) in enumerate(self._decoded):
             if isinstance(rows, Later):
                 kinds.setdefault((table, rows.convert), []).append(i)
+                waiting[table, rows.convert] += rows.height
+        self._later = 0  # (those left wait at most until the flush: `BATCH` rows)
+        kinds = {kind: indexes for kind, indexes in kinds.items() if waiting[kind] >= least}
         if not kinds:
             return
         failing: dict[int, str] = {}  # index in `_decoded` -> reason
@@ -985,7 +991,6 @@ class RowBuffer:
                         except Exception as e:  # a bug of databack's: this exchange alone, as `_route_exchange` does
                             failing[i] = f"databack failed on this exchange ({type(e).__name__})"
                     self._decoded[i] = (table, df, provenance)
-            self._later = 0
             if failing:
                 self._take_out({n: failing[i] for n, added in enumerate(self._added)
                                 for i in range(*added.pieces) if i in failing})
@@ -1036,7 +1041,7 @@ class RowBuffer:
         (polars lets go of the GIL), rather than waiting for the sort and the write."""
         if self._writing is None:
             self._writing = ThreadPoolExecutor(1, thread_name_prefix="databack-spill")
-        part = self._writing.submit(_spilled, [self._frames.pop(table)], TABLES[table].key, self._spill_dir)
+        part = self._writing.submit(_spilled, table, [self._frames.pop(table)], self._spill_dir)
         self._spilled.setdefault(table, []).append(part)
         self._held = sum(df.height for dfs in self._frames.values() for df in dfs)
         return part
@@ -1050,17 +1055,18 @@ class RowBuffer:
             rows = sum(df.height for df in self._frames[table])
             if table in self._spilled or rows >= spill.PART_ROWS and self._spill_dir is not None and self._end_on_disk:
                 self._spill(table)
-        memory = {name: [Part.of(pl.concat(self._frames.pop(name)), TABLES[name].key)] for name in list(self._frames)}
+        memory = {name: [Part.of(_redacted(name, pl.concat(self._frames.pop(name))), TABLES[name].key)]
+                  for name in list(self._frames)}
         if self._writing is not None:
             self._writing.shutdown()
         spilled = {name: [part.result() for part in parts] for name, parts in self._spilled.items()}
         return {name: spilled.get(name, []) + memory.get(name, []) for name in {**spilled, **memory}}
 
 
-def _spilled(frames: list[list[pl.DataFrame]], key: tuple[str, ...], folder: Path) -> Part:
-    """A part written from the frames in `frames`, taken out of it: they are freed once sorted, not held until
-    written."""
-    return Part.of(pl.concat(frames.pop()), key, folder)
+def _spilled(table: str, frames: list[list[pl.DataFrame]], folder: Path) -> Part:
+    """A part of `table` written from the frames in `frames` (redacted), taken out of it: they are freed once sorted,
+    not held until written."""
+    return Part.of(_redacted(table, pl.concat(frames.pop())), TABLES[table].key, folder)
 
 
 @dataclass(slots=True)
@@ -1088,8 +1094,14 @@ def _frame(table: str, columns: dict[str, list]) -> pl.DataFrame:
             series.append(column.cast(UTC_TIME) if is_time else column)
         except Exception as e:
             raise _Unbuildable(f"a value that {table}.{name} ({dtype}) cannot hold ({type(e).__name__})") from None
-    df = pl.DataFrame(series)
-    return df if table == "rejects" else redaction.strict_frame(df)  # rejects: rows the policy made whole
+    return pl.DataFrame(series)
+
+
+def _redacted(table: str, df: pl.DataFrame) -> pl.DataFrame:
+    """A table's frame with credentials in its text replaced (`redaction.strict_frame`): once for all the frames of a
+    part, as it is made (a query a frame cost 1 ms each, some 100 for the full export); rejects are rows the policy
+    made whole."""
+    return df if table == "rejects" else redaction.strict_frame(df)
 
 
 def _append_row(columns: dict[str, list], table: str, row: dict | Block) -> int:
@@ -1140,7 +1152,7 @@ def _decoded_frames(pieces: list[tuple[str, pl.DataFrame, dict[str, Any]]]) -> d
                 column = pl.Series(name, [None], dtype).new_from_index(0, df.height)
             column = column.cast(dtype, strict=True)
             series.append(column.cast(UTC_TIME) if is_time else column)
-        out[table] = redaction.strict_frame(pl.DataFrame(series))
+        out[table] = pl.DataFrame(series)
     return out
 
 

@@ -280,6 +280,31 @@ def test_a_response_the_decoder_refuses_among_many_is_rejected_alone():
         assert buffered([good, bad, good, west, good], sense.SENSOR_HISTORY, request) == (undone, tables)
 
 
+def test_a_kind_of_array_with_few_rows_waiting_is_made_at_the_flush_with_more_of_its_kind(monkeypatch):
+    """Once `LATER_ROWS` rows wait, the kinds with many of them are made; one with few waits for the flush, where
+    it is made once with all of its kind (a conversion costs milliseconds whatever its rows), rows in order."""
+    monkeypatch.setattr(RowBuffer, "LATER_ROWS", 80)  # kinds of 10 rows or more made at once
+    made = []
+    real = columns.made
+    monkeypatch.setattr(columns, "made", lambda laters: made.append((laters[0].convert, len(laters))) or real(laters))
+    buffer = RowBuffer()
+    provenance = {"participant_id": None, "source_file": source_file("a.har"), "captured_at": 0}
+    light = Request({"sensor": "light", "period": "day"}, {}, None, CAPTURED)
+    night = Request({}, {}, None, CAPTURED)
+    for n in range(8):
+        samples = [{"datetime": 1422471300000 + 300000 * i + n, "value": float(i)} for i in range(30)]
+        events = [{"timestamp": 1422471300000 + n, "event_type": "SLEEP"}]
+        for endpoint, payload, request in ((sense.SENSOR_HISTORY, samples, light),
+                                           (sense.TIMELINE_V2, {"date": f"2017-04-1{n}", "events": events}, night)):
+            assert decode_payload(payload, endpoint, request)[0] is None
+            buffer.add(decode_payload(payload, endpoint, request)[1], provenance | {"source_entry": n})
+    parts = buffer.parts()
+    assert made == [(sense._sensor_history_frames, 3), (sense._sensor_history_frames, 3),
+                    (sense._timeline_event_frames, 8), (sense._sensor_history_frames, 2)]
+    assert pl.concat([p.read() for p in parts["sense_timeline_events"]])["source_entry"].to_list() == list(range(8))
+    assert pl.concat([p.read() for p in parts["sense_sensor_samples"]]).height == 240
+
+
 def test_a_type_the_columns_do_not_take_falls_back_to_value_by_value():
     items = columns.Items([{"TimeOfDay": "2017-01-01T00:00:60Z"}], {"TimeOfDay": pl.String})
     try:
@@ -461,9 +486,10 @@ def test_an_integer_beyond_a_floats_precision_is_divided_as_value_by_value_divid
     """Value by value, an integer is divided exactly (2**53 + 1 and beyond are no floats): by columns, such an array
     falls back rather than divide its float."""
     big = 1389090571228245642  # big / 100 != float(big) / 100
-    minutes = [{"TimeOfDay": "2017-01-01T00:00:00Z", "TotalDistance": big}]
-    _, tables = same_either_way(band.EVENTS, {"value": [{**EVENT, "Info": minutes}]}, BAND)
-    assert dict(zip(tables["band_minutes"][0], tables["band_minutes"][1][0]))["distance_m"] == repr(big / 100)
+    for value in (big, 2**53 + 1, -(2**53) - 1):  # (the float of 2**53 + 1 is 2**53)
+        minutes = [{"TimeOfDay": "2017-01-01T00:00:00Z", "TotalDistance": value}]
+        _, tables = same_either_way(band.EVENTS, {"value": [{**EVENT, "Info": minutes}]}, BAND)
+        assert dict(zip(tables["band_minutes"][0], tables["band_minutes"][1][0]))["distance_m"] == repr(value / 100)
     same_either_way(band.EVENTS, {"value": [{**EVENT, "Sequences": [{"SequenceId": 1, "SplitSpeed": big}]}]}, BAND)
     same_either_way(band.EVENTS, {"value": [{**EVENT, "MapPoints": [{"MapPointOrdinal": 1,
                                                                       "Location": {"Latitude": big}}]}]}, BAND)

@@ -96,6 +96,36 @@ def test_a_buffer_past_its_rows_writes_its_big_tables_and_keeps_small_ones_whole
     assert minutes.height == 300 and sorted(minutes["source_entry"].unique()) == list(range(60))
 
 
+@pytest.mark.parametrize("on_disk", [True, False])
+def test_a_credential_in_device_text_is_redacted_in_parts_on_disk_and_in_memory(monkeypatch, tmp_path, on_disk):
+    """Rows and decoders' frames alike, whether their table goes to disk while the file is read or stays in memory:
+    the frames of a part are redacted together as the part is made."""
+    from converters.devices import band, columns
+    from converters.devices.base import Request
+    from converters.redaction import MARK
+
+    monkeypatch.setattr(spill, "SPILL_ROWS", 10 if on_disk else 10**9)
+    monkeypatch.setattr(spill, "PART_ROWS", 5)
+    monkeypatch.setattr(RowBuffer, "BATCH", 10)
+    monkeypatch.setattr(columns, "LONG", 0)  # the minutes by columns
+    token = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl"
+    buffer = RowBuffer(tmp_path, end_on_disk=on_disk)
+    provenance = {"participant_id": None, "source_file": source_file("a.har"), "captured_at": None}
+    for entry in range(12):
+        event_id = token if entry % 3 == 0 else f"e{entry}"
+        event = {"EventId": event_id, "EventType": "Sleep", "StartTime": "2017-03-03T01:00:00Z",
+                 "Info": [{"TimeOfDay": f"2017-03-03T01:0{i}:00Z", "StepsTaken": i} for i in range(4)]}
+        rows = list(band.decode_events({"value": [event]}, Request({}, {}, None, None)))
+        rows.append(("band_minutes", {"event_id": event_id, "time": datetime_us(datetime(2017, 3, 4, 1, entry,
+                                                                                         tzinfo=UTC))}))
+        buffer.add(rows, provenance | {"source_entry": entry})
+    parts = buffer.parts()
+    assert all(isinstance(p.source, os.PathLike) == on_disk for p in parts["band_minutes"])
+    for name in ("band_minutes", "band_events"):
+        ids = pl.concat([p.read() for p in parts[name]])["event_id"]
+        assert token not in ids.to_list() and ids.to_list().count(MARK) == (20 if name == "band_minutes" else 4)
+
+
 def test_duplicates_across_files_on_disk_are_dropped_and_counted_as_in_memory(tiny_limits, tmp_path):
     copies = []
     for i, sample in enumerate(SAMPLES * 2):  # every record captured twice, in four files

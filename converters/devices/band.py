@@ -269,7 +269,7 @@ def _sequence_frames(responses: list[list[tuple[str, list[dict[str, Any]]]]]):
     float32s = {column: columns.by_distinct(values, distinct, single)
                 for (column, values), distinct in zip(float32s.items(), s.distinct(*float32s.values()))}
     return s.frame("band_sequences", {
-        "event_id": columns.repeated(((i, len(rows)) for i, rows in events), pl.String),
+        "event_id": s.runs(((i, len(rows)) for i, rows in events), pl.String),
         "sequence_id": s.texts("SequenceId"),
         "sequence_order": s.integers("Order"),
         "sequence_type": s.texts("SequenceType"),
@@ -352,7 +352,7 @@ def _minute_frames(responses: list[list[tuple[str, list[dict[str, Any]]]]]):
                       {key: getattr(pl, t) for key, t in MINUTE_TYPES.items()})
     m.required("TimeOfDay")
     return m.frame("band_minutes", {
-        "event_id": columns.repeated(((i, len(rows)) for i, rows in events), pl.String),
+        "event_id": m.runs(((i, len(rows)) for i, rows in events), pl.String),
         "time": m.iso_utc("TimeOfDay"),
         "steps": m.integers("StepsTaken"),
         "calories_kcal": m.numbers("CaloriesBurned"),
@@ -389,9 +389,9 @@ def _map_point_frames(responses: list[list[tuple[str, int | None, list[dict[str,
     p.required("MapPointOrdinal")
     since = p.numbers("SecondsSinceStart")
     p.check(since.is_between(-EXACT_S, EXACT_S))  # beyond, whole seconds are multiplied exactly only value by value
-    start = p.given(columns.repeated(((t, len(rows)) for _, t, rows in events), pl.Int64))
+    start = p.runs(((t, len(rows)) for _, t, rows in events), pl.Int64)
     return p.frame("band_map_points", {
-        "event_id": columns.repeated(((i, len(rows)) for i, _, rows in events), pl.String),
+        "event_id": p.runs(((i, len(rows)) for i, _, rows in events), pl.String),
         "ordinal": p.integers("MapPointOrdinal"),
         # start + round(s * 1_000_000): Python's round() rounds half to even
         "time": start + (since * 1_000_000).round(0, mode="half_to_even").cast(pl.Int64, strict=True),

@@ -11,7 +11,7 @@ decoding), which is why every field read here is typed there.
 
 from __future__ import annotations
 
-from itertools import chain, repeat
+from itertools import repeat
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from .base import INT64_MAX, Later, Rows
@@ -45,13 +45,6 @@ def columnar(table: str, height: int, convert: Callable[[list], pl.DataFrame], p
         yield from slow()
     elif height:
         yield table, Later(convert, piece, slow, height)
-
-
-def repeated(runs: Iterable[tuple[Any, int]], dtype: pl.DataType) -> pl.Series:
-    """Each value its count of times, in order ((value, count) each): an event's id or a night on each of its rows."""
-    import polars as pl
-
-    return pl.Series(list(chain.from_iterable(repeat(value, count) for value, count in runs)), dtype=dtype)
 
 
 def made(laters: list[Later]) -> list[pl.DataFrame | None]:
@@ -115,18 +108,28 @@ class Items:
 
     def __init__(self, items: list[dict[str, Any]], schema: dict[str, pl.DataType], sparse: bool = False) -> None:
         """`sparse`: most keys of the schema are missing from most arrays (sequences: run, sleep, hike and golf
-        fields): polars reads only the keys some item has (it costs some 30 µs a key, whatever the items)."""
+        fields): polars reads only the keys some item has (it costs some 30 µs a key, whatever the items). A key of
+        objects (a `pl.Struct`: GPS locations, heart-rate zones) is read as a column a field (`column(key, field)`),
+        from a list of the objects alone: read as a struct inside the items, its texts cost three times as much."""
         import polars as pl
 
         self.items = items
         self._present: set[str] | None = set().union(*items) if sparse else None
-        if sparse:
-            present = {key: dtype for key, dtype in schema.items() if key in self._present}
-            self.df = pl.from_dicts(items, schema=present) if present else pl.DataFrame(height=len(items))
-            self.df = self.df.hstack([pl.Series(key, [None], dtype).new_from_index(0, len(items))
-                                      for key, dtype in schema.items() if key not in present])
-        else:
-            self.df = pl.from_dicts(items, schema=schema)
+        nested = {key: dtype for key, dtype in schema.items() if isinstance(dtype, pl.Struct)}
+        flat = {key: dtype for key, dtype in schema.items() if key not in nested}
+        present = flat if self._present is None else {key: t for key, t in flat.items() if key in self._present}
+        self.df = pl.from_dicts(items, schema=present) if present else pl.DataFrame(height=len(items))
+        columns = [pl.Series(key, [None], dtype).new_from_index(0, len(items))
+                   for key, dtype in flat.items() if key not in present]
+        for key, dtype in nested.items():
+            fields = {f"{key}.{field.name}": field.dtype for field in dtype.fields}
+            if self._present is None or key in self._present:
+                objects = [value or {} for value in map(dict.get, items, repeat(key))]
+                read = pl.from_dicts(objects, schema={field.name: field.dtype for field in dtype.fields})
+                columns += [column.alias(name) for column, name in zip(read.get_columns(), fields)]
+            else:
+                columns += [pl.Series(name, [None], t).new_from_index(0, len(items)) for name, t in fields.items()]
+        self.df = self.df.hstack(columns)
         self.height = self.df.height
         self._checks: list[pl.Expr] = []
         self._divisors: dict[float, pl.Expr] = {}
@@ -147,6 +150,19 @@ class Items:
         name = f"__given{self.df.width}"
         self.df = self.df.hstack([values.alias(name)])
         return pl.col(name)
+
+    def runs(self, runs: Iterable[tuple[Any, int]], dtype: pl.DataType) -> pl.Expr:
+        """A column of each value its count of times, in order ((value, count) each: an event's id or a night on each
+        of its items): a Python object a run, not an item (the values are gathered in this query)."""
+        import polars as pl
+
+        values, counts = [], []
+        for value, count in runs:
+            values.append(value)
+            counts.append(count)
+        at = pl.int_range(0, len(values), dtype=pl.get_index_type()).repeat_by(pl.lit(pl.Series(counts,
+                                                                                             dtype=pl.UInt64)))
+        return pl.lit(pl.Series(values, dtype=dtype, strict=True)).gather(at.explode().drop_nulls())  # (0: a null)
 
     def check(self, ok: pl.Expr) -> None:
         """A condition every item must meet (null: met), else the array falls back."""
@@ -184,7 +200,7 @@ class Items:
         """The values of a key, or of a field of the objects under it."""
         import polars as pl
 
-        return pl.col(key) if field is None else pl.col(key).struct.field(field)
+        return pl.col(key if field is None else f"{key}.{field}")
 
     def required(self, key: str) -> None:
         """A key the schema requires of every item (value by value, one missing is a KeyError)."""
@@ -207,8 +223,8 @@ class Items:
             self._divisors[divisor] = self.given(pl.Series([float(divisor)], dtype=pl.Float64)
                                                  .new_from_index(0, self.height))
         # value by value, an integer is divided as an integer (exactly, then rounded): as a float only where the
-        # float is the integer
-        self.check(self.numbers(key, field).is_between(-EXACT, EXACT))
+        # float is the integer (2**53 is also the float of 2**53 + 1)
+        self.check(self.numbers(key, field).is_between(-EXACT, EXACT, closed="none"))
         return self.numbers(key, field) / self._divisors[divisor]
 
     def integers(self, key: str) -> pl.Expr:

@@ -145,7 +145,7 @@ def _timeline_event_frames(responses: list[tuple[date, list[dict[str, Any]]]]):
     # lists of texts (the schema's): joined here, as polars reading lists makes a Series of each (20 µs an item)
     actions = [",".join(actions) if actions else None for actions in map(dict.get, items, repeat("valid_actions"))]
     return e.frame("sense_timeline_events", {
-        "night": columns.repeated(((n, len(events)) for n, events in responses), pl.Date),
+        "night": e.runs(((n, len(events)) for n, events in responses), pl.Date),
         "time": e.ms_utc("timestamp"),
         "utc_offset_s": e.offsets_s("timezone_offset"),
         "duration_s": e.scaled("duration_millis", 1000),
@@ -348,7 +348,7 @@ def _v1_items(histories: list[tuple[str, list[dict[str, Any]], int | None, int]]
     items.required("datetime")
 
     def each(i: int, dtype) -> pl.Expr:  # the history's `i`-th field, once a sample
-        return items.given(columns.repeated(((h[i], len(h[1])) for h in histories), dtype))
+        return items.runs(((h[i], len(h[1])) for h in histories), dtype)
 
     return items, {
         "time": items.ms_utc("datetime"),
@@ -414,14 +414,15 @@ def _sensors_frames(responses: list[tuple[dict[str, Any], int | None]]):
         at += count
     rows = times[pl.select(pl.int_ranges(pl.Series(starts, dtype=pl.Int64), pl.Series(ends, dtype=pl.Int64))
                            .explode()).to_series()]
-    lengths = [end - start for start, end in zip(starts, ends)]
+    lengths = pl.Series([end - start for start, end in zip(starts, ends)], dtype=pl.UInt64)  # (none is 0)
+    array = pl.select(pl.int_range(0, len(names), dtype=pl.get_index_type()).repeat_by(lengths).explode()).to_series()
     sent = pl.Series(list(chain.from_iterable(values)), dtype=pl.Float64, strict=True)
     return columns.frame("sense_sensor_samples", rows.height, {
         "time": rows.get_column("time"),
         "utc_offset_s": rows.get_column("utc_offset_s"),
-        "sensor": pl.Series(list(chain.from_iterable(map(repeat, names, lengths))), dtype=pl.String),
+        "sensor": pl.Series(names, dtype=pl.String).gather(array),  # (a Python object an array, not a value)
         "value": sent.set(sent == -1, None),
-        "resolution_s": pl.Series(list(chain.from_iterable(map(repeat, resolutions, lengths))), dtype=pl.Int64),
+        "resolution_s": pl.Series(resolutions, dtype=pl.Int64).gather(array),
     })
 
 
