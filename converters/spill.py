@@ -10,6 +10,7 @@ and sorted on its own, and a big table's ranges come back as `Sorted` pieces on 
 from __future__ import annotations
 
 import math
+from bisect import bisect_left
 from concurrent.futures import ThreadPoolExecutor
 import uuid
 from dataclasses import dataclass
@@ -69,16 +70,24 @@ class Part:
 
     def cut(self, bounds: Sequence[tuple[Any, ...]]) -> list[tuple[int, int]]:
         """For each range between `bounds` (sorted key prefixes: range r holds the keys from bound r-1 up to bound r),
-        the rows of this part that may hold it: a slice reaching at most one sample beyond the range on each side."""
+        the rows of this part that may hold it: a slice reaching at most one sample beyond the range on each side.
+        The samples before each bound are found by bisection of the sample (in key order), in Python: a query of
+        `before` per bound took 0.3 to 1.5 ms a part, which the reduce after the last file waited for."""
         if not bounds:
             return [(0, self.height)]
         prefix = list(self.key[: len(bounds[0])])
-        below = self.sample.select(
-            [before(prefix, b).sum().alias(str(i)) for i, b in enumerate(bounds)]
-        ).row(0)  # samples before each bound
+        samples = [_nulls_last(row) for row in self.sample.select(prefix).iter_rows()]
+        below = [bisect_left(samples, _nulls_last(b)) for b in bounds]  # samples before each bound
         starts = [0, *(max(0, (n - 1) * SAMPLE_EVERY + 1) for n in below)]
         stops = [*(min(self.height, n * SAMPLE_EVERY) for n in below), self.height]
         return list(zip(starts, stops))
+
+
+def _nulls_last(values: Sequence[Any]) -> tuple[tuple[bool, Any], ...]:
+    """Key values as Python compares them in the order of `before` (and of polars' sort): lexicographically, a null
+    after every value (two nulls are equal: never compared with each other). Strings compare alike, as the order of
+    UTF-8 bytes is that of the characters."""
+    return tuple((value is None, value) for value in values)
 
 
 def ranges(parts: Sequence[Part], prefix: Sequence[str], rows: int = 0) -> list[tuple[Any, ...]]:

@@ -277,6 +277,29 @@ def test_ranges_of_sorted_parts_give_every_row_once_in_key_order_nulls_last_and_
     assert len(bounds) == len(set(bounds))
 
 
+@settings(max_examples=80, deadline=None)
+@given(rows=rows, bounds=rows, width=st.integers(1, 3), every=st.integers(1, 5))
+def test_a_parts_cut_finds_by_bisection_the_samples_that_sort_before_each_bound_as_polars_compares_them(
+    rows, bounds, width, every
+):
+    """`Part.cut` counts, in Python, the samples before each bound that `spill.before` counts in polars: nulls
+    after every value, times and texts in polars' order."""
+    schema = {"participant_id": pl.String, "sensor": pl.String, "time": pl.Datetime("us", "UTC"), "day": pl.Date}
+    original = spill.SAMPLE_EVERY
+    spill.SAMPLE_EVERY = every
+    prefix = KEY[:width]
+    bounds = sorted({b[:width] for b in bounds}, key=spill._nulls_last)
+    try:
+        part = spill.Part.of(pl.DataFrame(rows, schema=schema, orient="row"), KEY)
+        cut = part.cut(bounds)
+    finally:
+        spill.SAMPLE_EVERY = original
+    below = [part.sample.select(spill.before(prefix, b).sum()).item() for b in bounds]
+    expected = list(zip([0, *(max(0, (n - 1) * every + 1) for n in below)],
+                        [*(min(part.height, n * every) for n in below), part.height]))
+    assert cut == (expected if bounds else [(0, part.height)])
+
+
 @settings(max_examples=40, deadline=None)
 @given(rows=rows, group=st.integers(1, 7), every=st.integers(1, 5))
 def test_a_part_written_a_row_group_at_a_time_holds_the_rows_and_samples_of_the_part_in_memory(rows, group, every):
