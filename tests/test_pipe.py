@@ -109,6 +109,15 @@ def test_a_reading_process_that_dies_midway_is_an_error_not_a_short_capture():
         list(_received(stream))
 
 
+def test_the_reading_process_runs_this_package_even_from_a_folder_holding_another_named_converters(
+    tmp_path, monkeypatch
+):
+    (tmp_path / "converters").mkdir()
+    (tmp_path / "converters" / "__init__.py").write_text("raise SystemExit('the wrong converters package')")
+    monkeypatch.chdir(tmp_path)
+    assert list(read_capture_beside(SAMPLES / "phone-sync.har", "har", "s.har", ()))
+
+
 def test_stopping_early_ends_the_reading_process():
     items = read_capture_beside(SAMPLES / "phone-sync.har", "har", "s.har", ())
     assert isinstance(next(items), (Exchange, NotDevice))

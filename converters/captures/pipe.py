@@ -135,7 +135,8 @@ def _start(request: bytes) -> subprocess.Popen:
     package_root = str(Path(__file__).resolve().parents[2])
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, (package_root, os.environ.get("PYTHONPATH"))))}
     child = subprocess.Popen(  # a session of its own: Ctrl-C stops the converting process, which kills it
-        [sys.executable, "-m", "converters.captures.pipe"],
+        [sys.executable, "-P", "-m", "converters.captures.pipe"],  # -P: never this package from a folder named so in
+        # the working directory (which `-m` puts first), but the caller's (PYTHONPATH)
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         env=env,
