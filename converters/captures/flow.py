@@ -5,8 +5,8 @@ FlowReader builds it. With `wants_body`, a flow is not built once mitmproxy has 
 value types of the flow, its request and response) in the dump: its entry is skimmed from the raw bytes instead, large
 values jumped over; a flow whose host `wants_body` refuses without its headers and bodies, a wanted one with them
 (read as mitmproxy reads them; where they are not plainly well-formed, mitmproxy builds the flow). A skim costs under
-a tenth of building the flow, a wanted one with its headers (bodies aside) a fourth; damage deep inside a skimmed flow (e.g. in its
-connections) goes unnoticed.
+a tenth of building the flow, a wanted one with its headers (bodies aside) a fourth; damage deep inside a skimmed
+flow (e.g. in its connections) goes unnoticed.
 """
 
 from __future__ import annotations
