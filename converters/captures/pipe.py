@@ -5,7 +5,8 @@ nor chosen for generic export, which the caller would only count, come as `NotDe
 responses come `Decoded` while the caller is behind (`BEHIND_BYTES` wait for it, in the pipe or queued): the child
 parses in half the time the caller takes to decode, and so takes over part of the decoding; but not the responses
 whose long arrays the caller converts by columns, many at once (`Endpoint.by_columns`: value by value, with their
-rows pickled, they cost both processes more). The child
+rows pickled, they cost both processes more); those it hands over, it checks as JSON within the limits
+(`Exchange.json_checked`), which the caller's decoder then need not do. The child
 (`python -m converters.captures.pipe`) imports only the readers and the host patterns (the decoders once it has
 one to decode), and pickles the items to its standard output in batches, from a queue of at most `QUEUE_BATCHES`:
 it parses on while the caller decodes, but never more than that far ahead. It also takes the file's SHA-256, in a

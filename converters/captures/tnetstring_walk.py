@@ -98,8 +98,8 @@ def items(data: bytes, start: int, end: int) -> list[Span]:
 
 
 def parse(payload: bytes) -> object:
-    """The value of a frame `DATA<tag>` (what `frames` yields), as mitmproxy's `tnetstring.parse` builds it, in about
-    half its time: offsets into the bytes rather than memoryviews, scalars read in the loop of their list or dict.
+    """The value of a frame `DATA<tag>` (what `frames` yields), as mitmproxy's `tnetstring.parse` builds it, in a sixth
+    less time: offsets into the bytes rather than memoryviews, scalars read in the loop of their list or dict.
     Only plain length prefixes (ASCII digits) are read: anything else raises (ValueError, TypeError for a key that
     is no key, RecursionError), and the caller parses with mitmproxy's own, for its value or its error."""
     tag = payload[-1]
