@@ -857,10 +857,11 @@ class RowBuffer:
     `BATCH` rows (or once the exchanges buffered hold `HELD_BYTES` of bodies), all tables at once. An exchange whose
     rows a frame cannot hold (a value too big for its column, of the wrong type) is taken out of every table by
     itself: its `undo` gives the rows that stand for it instead (a reject), and the others are kept. Rows columnar
-    decoding makes (`Later`) are made once `LATER_ROWS` of them wait, or at the flush, those of one kind converted
-    together into frames (already of the table's types; their provenance added at the flush); an exchange whose rows
-    they cannot make (a value the decoder refuses) is taken out as above, with the decoder's reason, and one taken out
-    leaves none of its frames. The device tables' text is redacted (`_redacted`) as their frames become a part."""
+    decoding makes (`Later`) are made once `LATER_ROWS` of them wait (the kinds with many of them) or at the flush,
+    those of one kind converted together into frames (already of the table's types; their provenance added at the
+    flush); an exchange whose rows they cannot make (a value the decoder refuses) is taken out as above, with the
+    decoder's reason, and one taken out leaves none of its frames. The device tables' text is redacted (`_redacted`)
+    as their frames become a part."""
 
     BATCH = 100_000  # rows of all tables together (frames of 10,000 rows of all tables cost 15 % more time)
     HELD_BYTES = 64 << 20

@@ -305,6 +305,20 @@ def test_a_kind_of_array_with_few_rows_waiting_is_made_at_the_flush_with_more_of
     assert pl.concat([p.read() for p in parts["sense_sensor_samples"]]).height == 240
 
 
+def test_all_sensor_histories_whose_bucket_keys_could_overflow_fall_back():
+    """The buckets of many responses' samples are keyed by one integer (time x responses + response): where that
+    could overflow (times the schema refuses, hundreds of responses at once), the arrays fall back."""
+    def responses(last: int) -> list:
+        times = [*range(0, 599_000, 1000), last]
+        return [({"light": [{"datetime": t, "value": 0}], "sound": [{"datetime": t, "value": 0}]}, {"light": 300,
+                                                                                                 "sound": 300})
+                for t in times]
+
+    assert sense._all_sensors_frames(responses(1422471300000))["value"].null_count() == 1200  # (all gaps)
+    with pytest.raises(columns.Fallback):
+        sense._all_sensors_frames(responses(columns.MS_BOUND - 1))
+
+
 def test_a_type_the_columns_do_not_take_falls_back_to_value_by_value():
     items = columns.Items([{"TimeOfDay": "2017-01-01T00:00:60Z"}], {"TimeOfDay": pl.String})
     try:

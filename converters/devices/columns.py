@@ -261,7 +261,8 @@ class Items:
         import polars as pl
 
         text = pl.col(key)
-        seconds = text.str.slice(0, 19).str.to_datetime("%Y-%m-%dT%H:%M:%S", time_unit="us", strict=True)
+        seconds = text.str.slice(0, 19).str.to_datetime("%Y-%m-%dT%H:%M:%S", time_unit="us", strict=True,
+                                                            cache=False)  # (times are mostly distinct)
         # polars takes a second 60 and a year 0, which Python refuses
         valid = (text.str.slice(17, 2) < "60") & ~text.str.starts_with("0000")
         whole = (text.str.len_bytes() == 20) & text.str.ends_with("Z")
