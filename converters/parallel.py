@@ -80,20 +80,23 @@ def map_files(
     order = sorted(range(len(inputs)), key=lambda i: -cost(inputs[i])) if cost else range(len(inputs))
     # spawn: forking a process that has polars' thread pool running can deadlock
     spawn = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(jobs, mp_context=spawn, initializer=_end_without_teardown) as pool:
-        with _workers_deaf_to_ctrl_c():
-            futures = {pool.submit(work, inputs[index], *args): index for index in order}
-        try:
-            for future in as_completed(futures):
-                index = futures[future]
-                result = future.result()
-                if progress:
-                    progress(inputs[index], result[0])
-                yield index, result
-        except BaseException:  # Ctrl-C, or the caller stopped: no other file is converted
-            _terminate_workers(pool)
-            pool.shutdown(cancel_futures=True)  # waits for them to end
-            raise
+    pool = ProcessPoolExecutor(jobs, mp_context=spawn, initializer=_end_without_teardown)
+    with _workers_deaf_to_ctrl_c():
+        futures = {pool.submit(work, inputs[index], *args): index for index in order}
+    try:
+        for future in as_completed(futures):
+            index = futures[future]
+            result = future.result()
+            if progress:
+                progress(inputs[index], result[0])
+            yield index, result
+    except BaseException:  # Ctrl-C, or the caller stopped: no other file is converted
+        _terminate_workers(pool)
+        pool.shutdown(cancel_futures=True)  # waits for them to end
+        raise
+    # every file is done: the workers are told to stop, and end (their memory handed back) while the run goes on,
+    # rather than it waiting for them (7 to 50 ms after the last of 8 x 50 MB files, --jobs 2)
+    pool.shutdown(wait=False)
 
 
 @contextmanager
