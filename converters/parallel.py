@@ -95,8 +95,22 @@ def map_files(
         pool.shutdown(cancel_futures=True)  # waits for them to end
         raise
     # every file is done: the workers are told to stop, and end (their memory handed back) while the run goes on,
-    # rather than it waiting for them (7 to 50 ms after the last of 8 x 50 MB files, --jobs 2)
-    pool.shutdown(wait=False)
+    # rather than it waiting for them (7 to 50 ms after the last of 8 x 50 MB files, --jobs 2); `wait_for_workers`
+    # waits for them before the command leaves
+    stopping = threading.Thread(target=pool.shutdown, name="workers stopping")
+    stopping.start()
+    _stopping.append(stopping)
+
+
+_stopping: list[threading.Thread] = []  # the threads waiting for the workers of a pool to end
+
+
+def wait_for_workers() -> None:
+    """Wait until the workers of every pool told to stop have ended and the pool is closed: before leaving without
+    the interpreter's teardown, else a worker still starting up never hears it was told to stop and outlives the
+    command, and the pool's semaphores are left for the resource tracker to warn about."""
+    while _stopping:
+        _stopping.pop().join()
 
 
 @contextmanager

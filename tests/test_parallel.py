@@ -4,8 +4,11 @@ workers are gone once the files are done."""
 from __future__ import annotations
 
 import os
-import time
+import subprocess
+import sys
+import threading
 from concurrent.futures import Future
+from pathlib import Path
 
 import pytest
 
@@ -60,20 +63,16 @@ def test_the_worker_processes_end_and_are_reaped_once_every_file_is_done_without
     shutdowns = []
     shutdown = parallel.ProcessPoolExecutor.shutdown
     monkeypatch.setattr(parallel.ProcessPoolExecutor, "shutdown",
-                        lambda pool, *a, **k: shutdowns.append((a, k)) or shutdown(pool, *a, **k))
+                        lambda pool, *a, **k: shutdowns.append(threading.current_thread()) or shutdown(pool, *a, **k))
     done = dict(parallel.map_files(worker_pid, ["a", "b", "c", "d"], 2, None))
     pids = {pid for (pid,) in done.values()}
     assert sorted(done) == [0, 1, 2, 3] and os.getpid() not in pids
-    assert shutdowns == [((), {"wait": False})]  # the workers are told to stop; the run goes on meanwhile
-    deadline = time.monotonic() + 30
-    while pids and time.monotonic() < deadline:
-        for pid in list(pids):
-            try:
-                os.kill(pid, 0)
-            except ProcessLookupError:  # not even a zombie: the pool's thread has waited for it
-                pids.discard(pid)
-        time.sleep(0.01)
-    assert not pids
+    parallel.wait_for_workers()
+    # the workers were told to stop, and waited for, in a thread: the run went on meanwhile
+    assert len(shutdowns) == 1 and shutdowns[0] is not threading.main_thread()
+    for pid in pids:
+        with pytest.raises(ProcessLookupError):  # not even a zombie: the pool has waited for it
+            os.kill(pid, 0)
 
 
 def test_a_flow_dump_counts_twice_its_size_and_an_unreadable_file_nothing(tmp_path):
@@ -83,3 +82,18 @@ def test_a_flow_dump_counts_twice_its_size_and_an_unreadable_file_nothing(tmp_pa
     assert reading_cost(har) == har.stat().st_size
     assert reading_cost(flow) == 2 * flow.stat().st_size
     assert reading_cost(tmp_path / "missing.har") == 0
+
+
+@pytest.mark.parametrize("command", [["inspect", "--quick"], ["convert", "--jobs", "2", "-o", "OUT"]])
+def test_the_command_leaves_no_worker_behind_and_no_semaphores_for_the_resource_tracker(tmp_path, command):
+    """Its workers told to stop without waiting (some perhaps still starting up), the command waits for them before
+    it leaves: none outlives it holding its standard output, which a pipe's reader would wait on."""
+    samples = Path(__file__).resolve().parents[1] / "samples"
+    command = [str(tmp_path / "out") if word == "OUT" else word for word in command]
+    done = subprocess.run(
+        [sys.executable, "-m", "converters", command[0], str(samples / "phone-sync.har"),
+         str(samples / "phone-sync.flow"), *command[1:]],
+        capture_output=True, text=True, timeout=120, cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "leaked" not in done.stderr and "resource_tracker" not in done.stderr
