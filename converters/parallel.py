@@ -99,7 +99,7 @@ def map_files(
     # waits for them before the command leaves
     stopping = threading.Thread(target=pool.shutdown, name="workers stopping")
     stopping.start()
-    _stopping.append(stopping)
+    _stopping[:] = [*filter(threading.Thread.is_alive, _stopping), stopping]  # (a library caller may never wait)
 
 
 _stopping: list[threading.Thread] = []  # the threads waiting for the workers of a pool to end
