@@ -146,7 +146,8 @@ class Sorted:
         return cls(tuple(pieces), tuple(heights), ranges[0].key)
 
     def merged(self, df: pl.DataFrame, folder: Path) -> Sorted:
-        """This one-piece table with the rows of `df` (sorted, no key of which it holds) written beside its own."""
+        """This one-piece table with the rows of `df` (in any order, no key of which it holds) written beside its
+        own."""
         (piece,), (height,) = self.pieces, self.heights
         return Sorted(((*piece, _write(df, folder, piece=True)),), (height + df.height,), self.key)
 
