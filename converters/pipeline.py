@@ -801,13 +801,12 @@ def _new_rows(frames: dict[str, pl.DataFrame]) -> tuple[dict[str, pl.DataFrame],
 
 
 def _read_range(task: Reduce, slices: dict[str, list[tuple[Part, int, int]]]) -> dict[str, pl.DataFrame]:
-    in_range = spill.in_range(task.prefix, task.low, task.high)
     file_index = pl.col("source_file").replace_strict(task.indexes, default=-1, return_dtype=pl.Int64)
     frames = {}
     for name, parts in slices.items():
-        rows = [part.read(start, stop) for part, start, stop in parts]
+        rows = [part.read_in(start, stop, task.low, task.high) for part, start, stop in parts]
         df = pl.concat(rows) if rows else pl.DataFrame(schema=TABLES[name].schema)
-        frames[name] = df.filter(in_range).with_columns(file_index.alias(FILE_INDEX))
+        frames[name] = df.with_columns(file_index.alias(FILE_INDEX))
     return frames
 
 

@@ -224,6 +224,8 @@ rows = st.lists(
 def test_ranges_of_sorted_parts_give_every_row_once_in_key_order_nulls_last_and_ties_in_order(
     rows, sort_rows, part_rows, every
 ):
+    """Also: `Part.read_in` keeps the rows of a slice in its range, searching only a sample's rows at each end (and
+    filtering the whole where a bound is beyond those ends)."""
     df = pl.DataFrame(
         rows,
         schema={"participant_id": pl.String, "sensor": pl.String, "time": pl.Datetime("us", "UTC"), "day": pl.Date},
@@ -239,7 +241,11 @@ def test_ranges_of_sorted_parts_give_every_row_once_in_key_order_nulls_last_and_
         got = []
         for r in range(len(bounds) + 1):
             read = [p.read(*cut[r]) for p, cut in zip(parts, cuts)]
-            got.append(pl.concat(read).filter(spill.in_range(KEY[:2], edges[r], edges[r + 1])))
+            in_range = spill.in_range(KEY[:2], edges[r], edges[r + 1])
+            got.append(pl.concat(read).filter(in_range))
+            assert pl.concat([p.read_in(*cut[r], edges[r], edges[r + 1]) for p, cut in zip(parts, cuts)]).equals(got[-1])
+            whole = [p.read_in(0, p.height, edges[r], edges[r + 1]) for p in parts]  # not a slice `cut` gave
+            assert pl.concat(whole).equals(pl.concat([p.read() for p in parts]).filter(in_range))
     finally:
         spill.SAMPLE_EVERY = original
     got = [g.sort(KEY, nulls_last=True, maintain_order=True) for g in got]
