@@ -38,7 +38,7 @@ from .captures.archives import ArchiveError, ArchiveMember, archive_kind, member
 from .captures.remote import RemoteFile
 from .captures.pipe import Decoded, NotDevice, read_capture_beside
 from .captures.sniff import loads_json
-from .dedupe import COPIES, FILE_INDEX, dedupe, losses, reconcile
+from .dedupe import COPIES, FILE_INDEX, by_key, dedupe, losses, reconcile
 from .digest import sha256_or_none
 from .hosts import BodyWanted, host_matches
 from .parallel import Executor, executor
@@ -763,8 +763,7 @@ def reduce_range(task: Reduce) -> Reduced:
     if not any(task.slices.values()):
         return task.earlier
     names = list(task.slices)
-    tables, copies = dedupe(_read_range(task, task.slices))
-    new_records = _records(names, tables)
+    tables, copies, new_records = _new_rows(_read_range(task, task.slices))
     if _share_records(names, task.earlier, tables, new_records):
         slices = {name: task.earlier_slices.get(name, []) + rows for name, rows in task.slices.items()}
         return _reduced(task, *dedupe(_read_range(task, slices)))
@@ -773,7 +772,7 @@ def reduce_range(task: Reduce) -> Reduced:
     for name in task.slices:
         new, earlier = tables[name].drop(FILE_INDEX), task.earlier.tables.get(name)
         if earlier is None or not earlier.height or not new.height:
-            merged[name] = new if earlier is None or not earlier.height else earlier
+            merged[name] = by_key(TABLES[name], new) if earlier is None or not earlier.height else earlier
         elif isinstance(earlier, spill.Sorted):
             merged[name] = earlier.merged(new, task.folder)
         else:
@@ -784,14 +783,30 @@ def reduce_range(task: Reduce) -> Reduced:
     return _reduced(task, merged, copies, records)
 
 
+def _new_rows(frames: dict[str, pl.DataFrame]) -> tuple[dict[str, pl.DataFrame], pl.DataFrame, pl.Series | None]:
+    """The rows that came after a range was reduced ahead (the frames of one unit), de-duplicated, their copies, and
+    a hash of each row's record (`_records`). A table without a group whose rows hold no two copies of a record (as
+    those hashes tell: two records hashed alike only send it through `dedupe`) is left as it came, unsorted: its rows
+    are sorted into the range's, in memory or as the range is written, rather than first on their own too (the last
+    two files' 100,000 sensor samples: 0.024 s of CPU for `dedupe` of their seven ranges)."""
+    names = list(frames)
+    if len(names) == 1 and not TABLES[names[0]].group:
+        (df,) = frames.values()
+        record = _record(names)
+        hashes = None if record is None else df.select(pl.struct(record).hash()).to_series()
+        if hashes is None or not hashes.is_duplicated().any():
+            return frames, pl.DataFrame(schema=COPIES), hashes
+    tables, copies = dedupe(frames)
+    return tables, copies, _records(names, tables)
+
+
 def _read_range(task: Reduce, slices: dict[str, list[tuple[Part, int, int]]]) -> dict[str, pl.DataFrame]:
-    in_range = spill.in_range(task.prefix, task.low, task.high)
     file_index = pl.col("source_file").replace_strict(task.indexes, default=-1, return_dtype=pl.Int64)
     frames = {}
     for name, parts in slices.items():
-        rows = [part.read(start, stop) for part, start, stop in parts]
+        rows = [part.read_in(start, stop, task.low, task.high) for part, start, stop in parts]
         df = pl.concat(rows) if rows else pl.DataFrame(schema=TABLES[name].schema)
-        frames[name] = df.filter(in_range).with_columns(file_index.alias(FILE_INDEX))
+        frames[name] = df.with_columns(file_index.alias(FILE_INDEX))
     return frames
 
 

@@ -68,6 +68,27 @@ class Part:
             return self.source.slice(start, stop - start)
         return pl.scan_parquet(self.source).slice(start, stop - start).collect(engine="in-memory")
 
+    def read_in(self, start: int, stop: int, low: tuple[Any, ...] | None, high: tuple[Any, ...] | None) -> pl.DataFrame:
+        """The rows of a slice `cut` gave that are in its range (key prefix from `low` up to `high`, see `in_range`).
+        The part being sorted, only the rows before its first sample in the range and after its last can be outside
+        it: those ends (a sample's rows each) are searched by bisection, in Python as `cut` does, rather than every
+        row filtered by `in_range` (a polars query of four key columns: 1.5 ms a slice, as much as reading it). Ends
+        that hold no bound (not a slice `cut` gave) are filtered so."""
+        df = self.read(start, stop)
+        if low is None and high is None:
+            return df
+        prefix = list(self.key[: len(low if low is not None else high)])
+        n, edge = df.height, min(df.height, SAMPLE_EVERY)
+
+        def first_not_before(rows: pl.DataFrame, bound: tuple[Any, ...]) -> int:
+            return bisect_left([_nulls_last(row) for row in rows.select(prefix).iter_rows()], _nulls_last(bound))
+
+        first = 0 if low is None else first_not_before(df.head(edge), low)
+        last = n if high is None else n - edge + first_not_before(df.tail(edge), high)
+        if (first == edge < n) or (last == n - edge > 0) or last < first:  # a bound beyond the ends searched
+            return df.filter(in_range(prefix, low, high))
+        return df.slice(first, last - first)
+
     def cut(self, bounds: Sequence[tuple[Any, ...]]) -> list[tuple[int, int]]:
         """For each range between `bounds` (sorted key prefixes: range r holds the keys from bound r-1 up to bound r),
         the rows of this part that may hold it: a slice reaching at most one sample beyond the range on each side.
@@ -146,7 +167,8 @@ class Sorted:
         return cls(tuple(pieces), tuple(heights), ranges[0].key)
 
     def merged(self, df: pl.DataFrame, folder: Path) -> Sorted:
-        """This one-piece table with the rows of `df` (sorted, no key of which it holds) written beside its own."""
+        """This one-piece table with the rows of `df` (in any order, no key of which it holds) written beside its
+        own."""
         (piece,), (height,) = self.pieces, self.heights
         return Sorted(((*piece, _write(df, folder, piece=True)),), (height + df.height,), self.key)
 

@@ -254,6 +254,8 @@ rows = st.lists(
 def test_ranges_of_sorted_parts_give_every_row_once_in_key_order_nulls_last_and_ties_in_order(
     rows, sort_rows, part_rows, every
 ):
+    """Also: `Part.read_in` keeps the rows of a slice in its range, searching only a sample's rows at each end (and
+    filtering the whole where a bound is beyond those ends)."""
     df = pl.DataFrame(
         rows,
         schema={"participant_id": pl.String, "sensor": pl.String, "time": pl.Datetime("us", "UTC"), "day": pl.Date},
@@ -269,7 +271,11 @@ def test_ranges_of_sorted_parts_give_every_row_once_in_key_order_nulls_last_and_
         got = []
         for r in range(len(bounds) + 1):
             read = [p.read(*cut[r]) for p, cut in zip(parts, cuts)]
-            got.append(pl.concat(read).filter(spill.in_range(KEY[:2], edges[r], edges[r + 1])))
+            in_range = spill.in_range(KEY[:2], edges[r], edges[r + 1])
+            got.append(pl.concat(read).filter(in_range))
+            assert pl.concat([p.read_in(*cut[r], edges[r], edges[r + 1]) for p, cut in zip(parts, cuts)]).equals(got[-1])
+            whole = [p.read_in(0, p.height, edges[r], edges[r + 1]) for p in parts]  # not a slice `cut` gave
+            assert pl.concat(whole).equals(pl.concat([p.read() for p in parts]).filter(in_range))
     finally:
         spill.SAMPLE_EVERY = original
     got = [g.sort(KEY, nulls_last=True, maintain_order=True) for g in got]
@@ -389,7 +395,8 @@ def tables_in(out):
 
 
 @pytest.mark.parametrize(
-    "later", ["other participants", "copies", "a night's other table", "other participants, records hashed alike"]
+    "later", ["other participants", "copies", "a night's other table", "other participants, records hashed alike",
+              "other participants, one file"]
 )
 def test_a_reduce_begun_ahead_on_the_files_done_gives_the_tables_and_counts_of_a_reduce_at_the_end(
     tiny_limits, tmp_path, monkeypatch, later
@@ -397,7 +404,9 @@ def test_a_reduce_begun_ahead_on_the_files_done_gives_the_tables_and_counts_of_a
     """`Ahead` reduces the first files' parts while the last ones convert; `combine` then merges the later rows into
     its ranges, or reduces a range again from all its rows where they share a record (a key; a night, even through
     another table of the night) with the earlier ones, as told by the hashes of the records: two records hashed
-    alike only make their range be reduced again."""
+    alike only make their range be reduced again. The later rows of a table without a group are de-duplicated on
+    their own (`dedupe`) only where two of them are copies of one record (the two samples, a HAR and a flow dump of
+    one sync, are copies of each other); else they are sorted into the range as they are."""
     from copy import deepcopy
 
     from converters import pipeline
@@ -408,6 +417,8 @@ def test_a_reduce_begun_ahead_on_the_files_done_gives_the_tables_and_counts_of_a
     copies = [tmp_path / f"copy-{p.name}" for p in SAMPLES]
     for sample, copy in zip(SAMPLES, copies):
         shutil.copy(sample, copy)
+    if later.endswith("one file"):
+        copies = copies[:1]
     participant = "p2" if later.startswith("other participants") else "p1"
     if later.endswith("hashed alike"):
         records = pipeline._records
@@ -426,8 +437,17 @@ def test_a_reduce_begun_ahead_on_the_files_done_gives_the_tables_and_counts_of_a
     monkeypatch.setattr(pipeline, "_share_records", lambda *a: shared.append(share_records(*a)) or shared[-1])
     ahead = pipeline.Ahead([r.file for r in reports], work, Executor(2))
     ahead.start(parts1)
+    ahead.wait(pipeline._indexes(r.file for r in reports))
+    deduped = []  # the tables of each later range `dedupe` took
+    dedupe = pipeline.dedupe
+    monkeypatch.setattr(pipeline, "dedupe", lambda frames: deduped.append(list(frames)) or dedupe(frames))
     begun = pipeline.combine(deepcopy(reports), parts, work, Executor(2), ahead=ahead)
-    assert ahead.results and (any(shared) if later != "other participants" else shared and not any(shared))
+    assert ahead.results and (any(shared) if not later.startswith("other participants") or later.endswith("alike")
+                              else shared and not any(shared))
+    if later.startswith("other participants") and not later.endswith("alike"):  # none shared with the earlier rows
+        minutes_deduped = any(names == ["band_minutes"] for names in deduped)
+        assert minutes_deduped == (not later.endswith("one file"))  # two later files, copies of each other
+        assert ["sense_sensor_samples"] in deduped  # a sample's own copies of sensor samples (72 of its 473)
     assert all(r.records is not None for results in ahead.results.values() for r in results if "rejects" not in r.tables)
     assert [f.as_dict() for f in begun.files] == [f.as_dict() for f in at_the_end.files]
     assert sum(begun.duplicates.values()) + sum(begun.conflicts.values()) > 0
