@@ -53,10 +53,12 @@ class Part:
         """`df` sorted by `key`, kept in memory, or with a `folder`, written there a row group at a time, without a
         sorted copy of the whole of it."""
         key = tuple(key)
+        order = sort_order(df, key)
         if folder is None:
-            df = df.sort(list(key), nulls_last=True, maintain_order=True)
+            df = df if order is None else df[order]
             return cls(df, df.height, key, df.select(key).with_row_index(POSITION).gather_every(SAMPLE_EVERY))
-        order = df.select(pl.arg_sort_by(list(key), nulls_last=True, maintain_order=True)).to_series()
+        if order is None:
+            order = pl.int_range(0, df.height, dtype=pl.get_index_type(), eager=True)
         sampled = order.gather_every(SAMPLE_EVERY)
         sample = df.select(key)[sampled].select(pl.int_range(0, df.height, SAMPLE_EVERY, dtype=pl.get_index_type())
                                                 .alias(POSITION), *key)
@@ -102,6 +104,63 @@ class Part:
         starts = [0, *(max(0, (n - 1) * SAMPLE_EVERY + 1) for n in below)]
         stops = [*(min(self.height, n * SAMPLE_EVERY) for n in below), self.height]
         return list(zip(starts, stops))
+
+
+RUN_SHARE = 16  # `sort_order` puts the rows' sorted runs in order where there is at most one a this many rows
+_COMPARABLE = (pl.String, pl.Boolean)  # besides integers and times: types whose `<` is the order of polars' sort
+
+
+def sort_order(df: pl.DataFrame, key: Sequence[str]) -> pl.Series | None:
+    """The positions of `df`'s rows sorted by `key` (nulls last, ties in arrival order), as polars' stable sort
+    gives them; None where they are in that order already. Rows mostly come in long sorted runs, each of one value
+    of the key but its last column (a sensor's samples of a day, sensor after sensor, day after day): where the
+    runs, sorted by their first rows, follow each other without overlapping, their rows in that order are the
+    sorted rows (a part of the full export's sensor samples, 230,000 rows: 4 ms against 22 for the sort)."""
+    key = [name for name in key if df[name].null_count() < df.height]  # a key column of nulls orders nothing
+    if df.height < 2 or not key:
+        return None
+    if not all(t.is_integer() or t.is_temporal() or t in _COMPARABLE for t in (df.schema[name] for name in key)):
+        return _arg_sort(df, key)
+    index = pl.get_index_type()
+    rows = df.select(key)
+    *prefix, last = key
+    changes = pl.any_horizontal(pl.col(n).ne_missing(pl.col(n).shift(-1)) for n in prefix) if prefix else pl.lit(False)
+    falls = _after(pl.col(last), pl.col(last).shift(-1))
+    found = rows.select(ends=(changes | falls).head(df.height - 1).arg_true().cast(index).implode(),  # runs' last rows
+                        fell=(falls & ~changes).any())  # a run is not in the order of the whole
+    ends, fell = found["ends"][0], found["fell"][0]
+    if not ends.len() or not fell and not _any_after(rows[ends], rows[ends + 1], False):
+        return None
+    if ends.len() * RUN_SHARE > df.height:
+        return _arg_sort(df, key)
+    starts = pl.concat([pl.Series([0], dtype=index), ends + 1])
+    stops = pl.concat([ends + 1, pl.Series([df.height], dtype=index)])
+    by_first = _arg_sort(rows[starts], key)  # the runs by their first rows
+    starts, stops = starts[by_first], stops[by_first]
+    came_before = starts.cast(pl.Int64).diff().tail(-1) < 0  # the next run came before this one
+    if _any_after(rows[stops.head(-1) - 1], rows[starts.tail(-1)], came_before):  # runs overlap
+        return _arg_sort(df, key)
+    return pl.select(pl.int_ranges(starts, stops, dtype=index)).to_series().explode()
+
+
+def _arg_sort(df: pl.DataFrame, key: Sequence[str]) -> pl.Series:
+    return df.select(pl.arg_sort_by(list(key), nulls_last=True, maintain_order=True)).to_series()
+
+
+def _after(a: pl.Expr, b: pl.Expr) -> pl.Expr:
+    """Where `a` sorts after `b`, nulls last."""
+    return (a > b).fill_null(a.is_null() & b.is_not_null())
+
+
+def _any_after(a: pl.DataFrame, b: pl.DataFrame, or_equal: bool | pl.Series) -> bool:
+    """Whether a row of `a` sorts after the row of `b` at its place (lexicographically, nulls last), or is equal to
+    it where `or_equal`."""
+    pairs = pl.concat([a.rename(lambda name: f"a{name}"), b.rename(lambda name: f"b{name}")], how="horizontal")
+    after = pl.lit(or_equal)
+    for name in reversed(a.columns):
+        x, y = pl.col(f"a{name}"), pl.col(f"b{name}")
+        after = _after(x, y) | (x.eq_missing(y) & after)
+    return pairs.select(after.any()).item()
 
 
 def _nulls_last(values: Sequence[Any]) -> tuple[tuple[bool, Any], ...]:

@@ -1,0 +1,87 @@
+"""A part's rows put in key order from their sorted runs (`spill.sort_order`) are in the order of polars' stable
+sort: nulls last, ties in arrival order, whatever the key's types and however the rows come."""
+
+from __future__ import annotations
+
+import random
+import tempfile
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import polars as pl
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from converters import spill
+
+SCHEMA = {"text": pl.String, "number": pl.Int64, "time": pl.Datetime("us", "UTC"), "day": pl.Date, "none": pl.String}
+TEXTS = [None, "", "a", "b", "ab", "B", "é", "e\u0301", "ü", "日本", "😀", "sensor", "sensor-2"]  # bytes, not letters
+
+row = st.tuples(
+    st.sampled_from(TEXTS),
+    st.none() | st.integers(-3, 3) | st.sampled_from([-(2**63), 2**63 - 1]),
+    st.none() | st.datetimes(datetime(2016, 1, 1), datetime(2016, 1, 1, 0, 0, 3)).map(lambda t: t.replace(tzinfo=UTC)),
+    st.none() | st.dates(date(2016, 1, 1), date(2016, 1, 3)),
+    st.none(),
+)
+keys = st.lists(st.sampled_from(list(SCHEMA)), min_size=1, max_size=4, unique=True)
+
+
+def arranged(rows: list[tuple], key: list[str], how: str, cuts: list[int], seed: int) -> pl.DataFrame:
+    """The rows as they come: as drawn, sorted, reversed, in sorted runs (blocks of the sorted rows, shuffled) or in
+    runs that overlap (blocks of the drawn rows, each sorted)."""
+    df = pl.DataFrame(rows, schema=SCHEMA, orient="row").with_row_index("arrival")
+    ordered = df.sort(key, nulls_last=True, maintain_order=True)
+    bounds = sorted({0, df.height, *(c % (df.height + 1) for c in cuts)})
+    if how == "sorted":
+        return ordered
+    if how == "reversed":
+        return ordered.reverse()
+    if how == "sorted blocks":
+        blocks = [ordered.slice(a, b - a) for a, b in zip(bounds, bounds[1:])]
+        random.Random(seed).shuffle(blocks)
+        return pl.concat([df.clear(), *blocks])
+    if how == "sorted runs":
+        return pl.concat([df.clear(), *(df.slice(a, b - a).sort(key, nulls_last=True, maintain_order=True)
+                                         for a, b in zip(bounds, bounds[1:]))])
+    return df
+
+
+@settings(max_examples=400, deadline=None)
+@given(rows=st.lists(row, max_size=40), key=keys, how=st.sampled_from(["drawn", "sorted", "reversed", "sorted blocks",
+                                                                         "sorted runs"]),
+       cuts=st.lists(st.integers(0, 40), max_size=6), seed=st.integers(0, 2**16), share=st.sampled_from([1, 4, 16]))
+def test_rows_put_in_order_from_their_sorted_runs_are_in_the_order_of_polars_stable_sort_nulls_last(
+    rows, key, how, cuts, seed, share
+):
+    """With few rows to a run (`share`) too: the runs are put in order however many there are."""
+    df = arranged(rows, key, how, cuts, seed)
+    original, spill.RUN_SHARE = spill.RUN_SHARE, share
+    try:
+        order = spill.sort_order(df, key)
+    finally:
+        spill.RUN_SHARE = original
+    got = df if order is None else df[order]
+    assert got.equals(df.sort(key, nulls_last=True, maintain_order=True))
+    if how == "sorted":
+        assert order is None
+
+
+@settings(max_examples=60, deadline=None)
+@given(rows=st.lists(row, max_size=40), key=keys, how=st.sampled_from(["drawn", "sorted", "sorted blocks"]),
+       cuts=st.lists(st.integers(0, 40), max_size=6), seed=st.integers(0, 2**16))
+def test_a_part_on_disk_or_in_memory_holds_the_rows_sorted_by_its_key(rows, key, how, cuts, seed):
+    df = arranged(rows, key, how, cuts, seed)
+    expected = df.sort(key, nulls_last=True, maintain_order=True)
+    with tempfile.TemporaryDirectory() as folder:
+        for part in (spill.Part.of(df, key), spill.Part.of(df, key, Path(folder))):
+            assert part.read().equals(expected)
+            assert part.sample.drop(spill.POSITION).equals(expected.select(key).gather_every(spill.SAMPLE_EVERY))
+
+
+def test_a_key_of_floats_is_sorted_by_polars_as_before():
+    """Floats (NaN after every number, -0.0 equal to 0.0) are left to polars' sort."""
+    df = pl.DataFrame({"x": [float("nan"), 1.0, None, -0.0, 0.0, float("nan"), -1.0]})
+    order = spill.sort_order(df, ["x"])
+    assert df[order].equals(df.sort("x", nulls_last=True, maintain_order=True))
+
