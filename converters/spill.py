@@ -50,19 +50,22 @@ class Part:
 
     @classmethod
     def of(cls, df: pl.DataFrame, key: Sequence[str], folder: Path | None = None) -> Part:
-        """`df` sorted by `key`, kept in memory, or with a `folder`, written there a row group at a time, without a
-        sorted copy of the whole of it."""
-        key = tuple(key)
+        """`df` sorted by `key`, kept in memory, or with a `folder`, written there (a row group at a time, without a
+        sorted copy of the whole of it, where its order is not a few runs of its rows)."""
+        key, index = tuple(key), pl.get_index_type()
         order = sort_order(df, key)
+        sampled = pl.int_range(0, df.height, SAMPLE_EVERY, dtype=index, eager=True)
+        sample = df.select(key)[sampled if order is None else order.gather_every(SAMPLE_EVERY)]
+        sample = sample.select(sampled.alias(POSITION), *key)
         if folder is None:
-            df = df if order is None else df[order]
-            return cls(df, df.height, key, df.select(key).with_row_index(POSITION).gather_every(SAMPLE_EVERY))
-        if order is None:
-            order = pl.int_range(0, df.height, dtype=pl.get_index_type(), eager=True)
-        sampled = order.gather_every(SAMPLE_EVERY)
-        sample = df.select(key)[sampled].select(pl.int_range(0, df.height, SAMPLE_EVERY, dtype=pl.get_index_type())
-                                                .alias(POSITION), *key)
-        return cls(_write_in_order(df, order, folder), df.height, key, sample)
+            source = df if order is None else df[order]
+        elif order is None:
+            source = _write(df, folder)
+        elif (sliced := _sliced(df, order)) is not None:
+            source = _write(sliced, folder)
+        else:
+            source = _write_in_order(df, order, folder)
+        return cls(source, df.height, key, sample)
 
     def read(self, start: int = 0, stop: int | None = None) -> pl.DataFrame:
         stop = self.height if stop is None else stop
@@ -85,7 +88,9 @@ class Part:
         return list(zip(starts, stops))
 
 
+RUNS_FROM = 20_000  # rows from which `sort_order` looks for sorted runs: polars sorts fewer in the time that takes
 RUN_SHARE = 16  # `sort_order` puts the rows' sorted runs in order where there is at most one a this many rows
+SLICE_ROWS = 128  # rows a run of a part's rows in key order holds on average, at least, for it to be written in slices
 _COMPARABLE = (pl.String, pl.Boolean)  # besides integers and times: types whose `<` is the order of polars' sort
 
 
@@ -98,7 +103,8 @@ def sort_order(df: pl.DataFrame, key: Sequence[str]) -> pl.Series | None:
     key = [name for name in key if df[name].null_count() < df.height]  # a key column of nulls orders nothing
     if df.height < 2 or not key:
         return None
-    if not all(t.is_integer() or t.is_temporal() or t in _COMPARABLE for t in (df.schema[name] for name in key)):
+    types = [df.schema[name] for name in key]
+    if df.height < RUNS_FROM or not all(t.is_integer() or t.is_temporal() or t in _COMPARABLE for t in types):
         return _arg_sort(df, key)
     index = pl.get_index_type()
     rows = df.select(key)
@@ -320,6 +326,17 @@ Frame = pl.DataFrame | Sorted | Coming  # a table in memory, or sorted on disk (
 
 def in_memory(frame: Frame) -> pl.DataFrame:
     return frame if isinstance(frame, pl.DataFrame) else pl.concat(list(frame.batches()))
+
+
+def _sliced(df: pl.DataFrame, order: pl.Series) -> pl.DataFrame | None:
+    """`df`'s rows in `order` as slices of it (no copy), where the order is runs of `SLICE_ROWS` rows or more on
+    average: a sensor-sample part of the full export (230,000 rows in 833 runs) in 3 ms rather than gathered in 11
+    (and written in 27 ms rather than 24, from so many chunks)."""
+    starts = (order.cast(pl.Int64).diff() != 1).fill_null(True).arg_true()
+    if starts.len() * SLICE_ROWS > df.height:
+        return None
+    stops = starts.tail(-1).append(pl.Series([df.height], dtype=starts.dtype))
+    return pl.concat([df.slice(order[start], stop - start) for start, stop in zip(starts, stops)], rechunk=False)
 
 
 def _write_in_order(df: pl.DataFrame, order: pl.Series, folder: Path) -> Path:

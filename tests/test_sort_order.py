@@ -56,27 +56,36 @@ def test_rows_put_in_order_from_their_sorted_runs_are_in_the_order_of_polars_sta
 ):
     """With few rows to a run (`share`) too: the runs are put in order however many there are."""
     df = arranged(rows, key, how, cuts, seed)
-    original, spill.RUN_SHARE = spill.RUN_SHARE, share
+    original = spill.RUN_SHARE, spill.RUNS_FROM
+    spill.RUN_SHARE, spill.RUNS_FROM = share, 0
     try:
         order = spill.sort_order(df, key)
     finally:
-        spill.RUN_SHARE = original
+        spill.RUN_SHARE, spill.RUNS_FROM = original
     got = df if order is None else df[order]
     assert got.equals(df.sort(key, nulls_last=True, maintain_order=True))
     if how == "sorted":
         assert order is None
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(rows=st.lists(row, max_size=40), key=keys, how=st.sampled_from(["drawn", "sorted", "sorted blocks"]),
-       cuts=st.lists(st.integers(0, 40), max_size=6), seed=st.integers(0, 2**16))
-def test_a_part_on_disk_or_in_memory_holds_the_rows_sorted_by_its_key(rows, key, how, cuts, seed):
+       cuts=st.lists(st.integers(0, 40), max_size=6), seed=st.integers(0, 2**16), runs_from=st.sampled_from([0, 100]),
+       slice_rows=st.sampled_from([1, 3, 128]), every=st.integers(1, 5))
+def test_a_part_on_disk_or_in_memory_holds_the_rows_sorted_by_its_key_written_in_slices_or_gathered(
+    rows, key, how, cuts, seed, runs_from, slice_rows, every
+):
     df = arranged(rows, key, how, cuts, seed)
     expected = df.sort(key, nulls_last=True, maintain_order=True)
-    with tempfile.TemporaryDirectory() as folder:
-        for part in (spill.Part.of(df, key), spill.Part.of(df, key, Path(folder))):
-            assert part.read().equals(expected)
-            assert part.sample.drop(spill.POSITION).equals(expected.select(key).gather_every(spill.SAMPLE_EVERY))
+    original = spill.RUNS_FROM, spill.RUN_SHARE, spill.SLICE_ROWS, spill.SAMPLE_EVERY
+    spill.RUNS_FROM, spill.RUN_SHARE, spill.SLICE_ROWS, spill.SAMPLE_EVERY = runs_from, 1, slice_rows, every
+    try:
+        with tempfile.TemporaryDirectory() as folder:
+            for part in (spill.Part.of(df, key), spill.Part.of(df, key, Path(folder))):
+                assert part.read().equals(expected) and part.height == df.height
+                assert part.sample.equals(expected.select(key).with_row_index(spill.POSITION).gather_every(every))
+    finally:
+        spill.RUNS_FROM, spill.RUN_SHARE, spill.SLICE_ROWS, spill.SAMPLE_EVERY = original
 
 
 def test_a_key_of_floats_is_sorted_by_polars_as_before():
