@@ -112,7 +112,7 @@ def sort_order(df: pl.DataFrame, key: Sequence[str]) -> pl.Series | None:
     changes = pl.any_horizontal(pl.col(n).ne_missing(pl.col(n).shift(-1)) for n in prefix) if prefix else pl.lit(False)
     falls = _after(pl.col(last), pl.col(last).shift(-1))
     found = rows.select(ends=(changes | falls).head(df.height - 1).arg_true().cast(index).implode(),  # runs' last rows
-                        fell=(falls & ~changes).any())  # a run is not in the order of the whole
+                        fell=(falls & ~changes).any())  # out of order inside a value of the prefix
     ends, fell = found["ends"][0], found["fell"][0]
     if not ends.len() or not fell and not _any_after(rows[ends], rows[ends + 1], False):
         return None
@@ -320,8 +320,8 @@ def _read_next(pieces: Iterator[tuple[Path, ...]], key: tuple[str, ...]) -> pl.D
 
 def _by_key(frame: pl.DataFrame | pl.LazyFrame, key: Sequence[str]) -> pl.DataFrame | pl.LazyFrame:
     """A piece's files' rows sorted by `key` together (nulls last, ties in arrival order). By polars' sort, not
-    `sort_order`: a piece is two sorted runs, which polars' sort finds (60,000 rows of sensor samples, 8 x 50 MB
-    `--jobs 2`: 2 ms against 3.5)."""
+    `sort_order`: on a piece, each file's rows sorted, it took 2 ms where `sort_order` took 3.5 (60,000 sensor
+    samples, 8 x 50 MB `--jobs 2`)."""
     return frame.sort(list(key), nulls_last=True, maintain_order=True)
 
 
