@@ -50,19 +50,22 @@ class Part:
 
     @classmethod
     def of(cls, df: pl.DataFrame, key: Sequence[str], folder: Path | None = None) -> Part:
-        """`df` sorted by `key`, kept in memory, or with a `folder`, written there a row group at a time, without a
-        sorted copy of the whole of it."""
-        key = tuple(key)
+        """`df` sorted by `key`, kept in memory, or with a `folder`, written there (a row group at a time, without a
+        sorted copy of the whole of it, where its order is not a few runs of its rows)."""
+        key, index = tuple(key), pl.get_index_type()
         order = sort_order(df, key)
+        sampled = pl.int_range(0, df.height, SAMPLE_EVERY, dtype=index, eager=True)
+        sample = df.select(key)[sampled if order is None else order.gather_every(SAMPLE_EVERY)]
+        sample = sample.select(sampled.alias(POSITION), *key)
         if folder is None:
-            df = df if order is None else df[order]
-            return cls(df, df.height, key, df.select(key).with_row_index(POSITION).gather_every(SAMPLE_EVERY))
-        if order is None:
-            order = pl.int_range(0, df.height, dtype=pl.get_index_type(), eager=True)
-        sampled = order.gather_every(SAMPLE_EVERY)
-        sample = df.select(key)[sampled].select(pl.int_range(0, df.height, SAMPLE_EVERY, dtype=pl.get_index_type())
-                                                .alias(POSITION), *key)
-        return cls(_write_in_order(df, order, folder), df.height, key, sample)
+            source = df if order is None else df[order]
+        elif order is None:
+            source = _write(df, folder)
+        elif (sliced := _sliced(df, order)) is not None:
+            source = _write(sliced, folder)
+        else:
+            source = _write_in_order(df, order, folder)
+        return cls(source, df.height, key, sample)
 
     def read(self, start: int = 0, stop: int | None = None) -> pl.DataFrame:
         stop = self.height if stop is None else stop
@@ -106,7 +109,9 @@ class Part:
         return list(zip(starts, stops))
 
 
+RUNS_FROM = 20_000  # rows from which `sort_order` looks for sorted runs: polars sorts fewer in the time that takes
 RUN_SHARE = 16  # `sort_order` puts the rows' sorted runs in order where there is at most one a this many rows
+SLICE_ROWS = 128  # rows a run of a part's rows in key order holds on average, at least, for it to be written in slices
 _COMPARABLE = (pl.String, pl.Boolean)  # besides integers and times: types whose `<` is the order of polars' sort
 
 
@@ -119,7 +124,8 @@ def sort_order(df: pl.DataFrame, key: Sequence[str]) -> pl.Series | None:
     key = [name for name in key if df[name].null_count() < df.height]  # a key column of nulls orders nothing
     if df.height < 2 or not key:
         return None
-    if not all(t.is_integer() or t.is_temporal() or t in _COMPARABLE for t in (df.schema[name] for name in key)):
+    types = [df.schema[name] for name in key]
+    if df.height < RUNS_FROM or not all(t.is_integer() or t.is_temporal() or t in _COMPARABLE for t in types):
         return _arg_sort(df, key)
     index = pl.get_index_type()
     rows = df.select(key)
@@ -127,7 +133,7 @@ def sort_order(df: pl.DataFrame, key: Sequence[str]) -> pl.Series | None:
     changes = pl.any_horizontal(pl.col(n).ne_missing(pl.col(n).shift(-1)) for n in prefix) if prefix else pl.lit(False)
     falls = _after(pl.col(last), pl.col(last).shift(-1))
     found = rows.select(ends=(changes | falls).head(df.height - 1).arg_true().cast(index).implode(),  # runs' last rows
-                        fell=(falls & ~changes).any())  # a run is not in the order of the whole
+                        fell=(falls & ~changes).any())  # out of order inside a value of the prefix
     ends, fell = found["ends"][0], found["fell"][0]
     if not ends.len() or not fell and not _any_after(rows[ends], rows[ends + 1], False):
         return None
@@ -236,7 +242,7 @@ class Sorted:
         return sum(self.heights)
 
     def lazy(self) -> pl.LazyFrame:
-        return pl.concat([self._by_key(pl.concat([pl.scan_ipc(f) for f in piece])) if len(piece) > 1
+        return pl.concat([_by_key(pl.concat([pl.scan_ipc(f) for f in piece]), self.key) if len(piece) > 1
                           else pl.scan_ipc(piece[0]) for piece in self.pieces])
 
     def columns(self, names: Sequence[str]) -> pl.DataFrame:
@@ -262,9 +268,6 @@ class Sorted:
 
     def _each(self) -> Iterator[tuple[Path, ...]]:
         return iter(self.pieces)
-
-    def _by_key(self, frame: pl.DataFrame | pl.LazyFrame):
-        return frame.sort(list(self.key), nulls_last=True, maintain_order=True)
 
 
 class Coming:
@@ -334,7 +337,14 @@ def _read_next(pieces: Iterator[tuple[Path, ...]], key: tuple[str, ...]) -> pl.D
     if piece is None:
         return None
     df = pl.concat([pl.read_ipc(f) for f in piece])
-    return df.sort(list(key), nulls_last=True, maintain_order=True) if len(piece) > 1 else df
+    return _by_key(df, key) if len(piece) > 1 else df
+
+
+def _by_key(frame: pl.DataFrame | pl.LazyFrame, key: Sequence[str]) -> pl.DataFrame | pl.LazyFrame:
+    """A piece's files' rows sorted by `key` together (nulls last, ties in arrival order). By polars' sort, not
+    `sort_order`: on a piece, each file's rows sorted, it took 2 ms where `sort_order` took 3.5 (60,000 sensor
+    samples, 8 x 50 MB `--jobs 2`)."""
+    return frame.sort(list(key), nulls_last=True, maintain_order=True)
 
 
 Frame = pl.DataFrame | Sorted | Coming  # a table in memory, or sorted on disk (or its ranges still being reduced)
@@ -342,6 +352,17 @@ Frame = pl.DataFrame | Sorted | Coming  # a table in memory, or sorted on disk (
 
 def in_memory(frame: Frame) -> pl.DataFrame:
     return frame if isinstance(frame, pl.DataFrame) else pl.concat(list(frame.batches()))
+
+
+def _sliced(df: pl.DataFrame, order: pl.Series) -> pl.DataFrame | None:
+    """`df`'s rows in `order` as slices of it (no copy), where the order is runs of `SLICE_ROWS` rows or more on
+    average: a sensor-sample part of the full export (230,000 rows in 833 runs) in 3 ms rather than gathered in 11
+    (and written in 27 ms rather than 24, from so many chunks)."""
+    starts = (order.cast(pl.Int64).diff() != 1).fill_null(True).arg_true()
+    if starts.len() * SLICE_ROWS > df.height:
+        return None
+    stops = starts.tail(-1).append(pl.Series([df.height], dtype=starts.dtype))
+    return pl.concat([df.slice(order[start], stop - start) for start, stop in zip(starts, stops)], rechunk=False)
 
 
 def _write_in_order(df: pl.DataFrame, order: pl.Series, folder: Path) -> Path:

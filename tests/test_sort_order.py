@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import random
 import tempfile
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import polars as pl
@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 
 from converters import spill
 
-SCHEMA = {"text": pl.String, "number": pl.Int64, "time": pl.Datetime("us", "UTC"), "day": pl.Date, "none": pl.String}
+SCHEMA = {"text": pl.String, "number": pl.Int64, "time": pl.Datetime("us", "UTC"), "day": pl.Date, "none": pl.String,
+          "flag": pl.Boolean}
 TEXTS = [None, "", "a", "b", "ab", "B", "é", "e\u0301", "ü", "日本", "😀", "sensor", "sensor-2"]  # bytes, not letters
 
 row = st.tuples(
@@ -23,6 +24,7 @@ row = st.tuples(
     st.none() | st.datetimes(datetime(2016, 1, 1), datetime(2016, 1, 1, 0, 0, 3)).map(lambda t: t.replace(tzinfo=UTC)),
     st.none() | st.dates(date(2016, 1, 1), date(2016, 1, 3)),
     st.none(),
+    st.none() | st.booleans(),
 )
 keys = st.lists(st.sampled_from(list(SCHEMA)), min_size=1, max_size=4, unique=True)
 
@@ -56,27 +58,53 @@ def test_rows_put_in_order_from_their_sorted_runs_are_in_the_order_of_polars_sta
 ):
     """With few rows to a run (`share`) too: the runs are put in order however many there are."""
     df = arranged(rows, key, how, cuts, seed)
-    original, spill.RUN_SHARE = spill.RUN_SHARE, share
+    original = spill.RUN_SHARE, spill.RUNS_FROM
+    spill.RUN_SHARE, spill.RUNS_FROM = share, 0
     try:
         order = spill.sort_order(df, key)
     finally:
-        spill.RUN_SHARE = original
+        spill.RUN_SHARE, spill.RUNS_FROM = original
     got = df if order is None else df[order]
     assert got.equals(df.sort(key, nulls_last=True, maintain_order=True))
     if how == "sorted":
         assert order is None
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(rows=st.lists(row, max_size=40), key=keys, how=st.sampled_from(["drawn", "sorted", "sorted blocks"]),
-       cuts=st.lists(st.integers(0, 40), max_size=6), seed=st.integers(0, 2**16))
-def test_a_part_on_disk_or_in_memory_holds_the_rows_sorted_by_its_key(rows, key, how, cuts, seed):
+       cuts=st.lists(st.integers(0, 40), max_size=6), seed=st.integers(0, 2**16), runs_from=st.sampled_from([0, 100]),
+       slice_rows=st.sampled_from([1, 3, 128]), every=st.integers(1, 5))
+def test_a_part_on_disk_or_in_memory_holds_the_rows_sorted_by_its_key_written_in_slices_or_gathered(
+    rows, key, how, cuts, seed, runs_from, slice_rows, every
+):
     df = arranged(rows, key, how, cuts, seed)
     expected = df.sort(key, nulls_last=True, maintain_order=True)
-    with tempfile.TemporaryDirectory() as folder:
-        for part in (spill.Part.of(df, key), spill.Part.of(df, key, Path(folder))):
-            assert part.read().equals(expected)
-            assert part.sample.drop(spill.POSITION).equals(expected.select(key).gather_every(spill.SAMPLE_EVERY))
+    original = spill.RUNS_FROM, spill.RUN_SHARE, spill.SLICE_ROWS, spill.SAMPLE_EVERY
+    spill.RUNS_FROM, spill.RUN_SHARE, spill.SLICE_ROWS, spill.SAMPLE_EVERY = runs_from, 1, slice_rows, every
+    try:
+        with tempfile.TemporaryDirectory() as folder:
+            for part in (spill.Part.of(df, key), spill.Part.of(df, key, Path(folder))):
+                assert part.read().equals(expected) and part.height == df.height
+                assert part.sample.equals(expected.select(key).with_row_index(spill.POSITION).gather_every(every))
+    finally:
+        spill.RUNS_FROM, spill.RUN_SHARE, spill.SLICE_ROWS, spill.SAMPLE_EVERY = original
+
+
+def test_a_days_sensor_samples_sensor_after_sensor_are_put_in_order_from_their_runs_and_written_in_slices(tmp_path):
+    """As the full export's sensor samples come: each day a run of each sensor's samples in time order (the days
+    not in order), put in order from the runs rather than sorted, and written as slices of the frame."""
+    days = [3, 0, 2, 1]
+    df = pl.DataFrame({
+        "participant_id": [None] * 4 * 3 * 2_000,
+        "sensor": [s for _ in days for s in ("temperature", "humidity", "light") for _ in range(2_000)],
+        "time": [datetime(2016, 1, 1 + d, tzinfo=UTC) + i * timedelta(seconds=30)
+                 for d in days for _ in range(3) for i in range(2_000)],
+    }, schema={"participant_id": pl.String, "sensor": pl.String, "time": pl.Datetime("us", "UTC")})
+    key = ["participant_id", "sensor", "time"]
+    order = spill.sort_order(df, key)
+    assert order is not None and df[order].equals(df.sort(key, nulls_last=True, maintain_order=True))
+    assert spill._sliced(df, order).n_chunks() <= 12  # a slice a run (or two, next to each other both ways)
+    assert spill.Part.of(df, key, tmp_path).read().equals(df.sort(key, nulls_last=True, maintain_order=True))
 
 
 def test_a_key_of_floats_is_sorted_by_polars_as_before():
