@@ -262,7 +262,7 @@ def check_place(out: Path, inputs: Iterable[Path] = ()) -> None:
         raise OutError(f"cannot write into {url}: OUT is a folder on a local or shared file system, not a URL (its "
                        "commit renames files into place, all at once, which object stores cannot do)", usage=True)
     if not out.exists():
-        if os.path.lexists(out):
+        if out.is_symlink():  # (not `lexists`, also true of a folder another run has made since `exists`)
             raise OutError(f"cannot write into {out}: it is a symbolic link to nothing", usage=True)
         parent = out.parent
         if not parent.is_dir():

@@ -395,3 +395,25 @@ def test_a_transaction_of_many_files_flushes_them_with_one_syncfs(tmp_path, monk
         for i in range(store.SYNC_ONE_BY_ONE + 1):
             (tx.path("many") / f"{i}").write_text(str(i))
     assert len(flushed) == store.SYNC_ONE_BY_ONE + 2
+
+
+def test_an_out_that_another_run_makes_between_the_checks_is_not_taken_for_a_link_to_nothing(tmp_path, monkeypatch):
+    out = tmp_path / "out"
+    exists = Path.exists
+
+    def made_meanwhile(path: Path, *args, **kwargs) -> bool:  # OUT is missing when looked at, then made at once
+        if path == out and not os.path.lexists(out):
+            out.mkdir()
+            return False
+        return exists(path, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "exists", made_meanwhile)
+    store.check_place(out)  # no OutError
+    assert out.is_dir()
+
+
+def test_a_symbolic_link_to_nothing_is_no_out(tmp_path):
+    out = tmp_path / "out"
+    out.symlink_to(tmp_path / "gone")
+    with pytest.raises(store.OutError, match="it is a symbolic link to nothing"):
+        store.check_place(out)
