@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from typing import Sequence
 
 import polars as pl
 
@@ -102,12 +103,16 @@ def by_key(table: Table, df: pl.DataFrame) -> pl.DataFrame:
 def _before_previous(key: list[str]) -> pl.Expr:
     """Rows whose key sorts before the previous row's (lexicographically, nulls last; the first row compares with
     nothing)."""
-    before = pl.lit(False)
-    for name in reversed(key):
-        now, previous = pl.col(name), pl.col(name).shift(1)
-        less = (now.is_not_null() & previous.is_null()) | (now < previous).fill_null(False)
-        before = less | (now.eq_missing(previous) & before)
-    return before
+    return sorts_after([(pl.col(name).shift(1), pl.col(name)) for name in key])
+
+
+def sorts_after(pairs: Sequence[tuple[pl.Expr, pl.Expr]], or_equal: bool | pl.Series = False) -> pl.Expr:
+    """Where a key sorts after another (`pairs`: their columns side by side, in the key's order; lexicographically,
+    nulls last, as `by_key` sorts), or is equal to it where `or_equal`."""
+    after = pl.lit(or_equal)
+    for a, b in reversed(pairs):
+        after = (a > b).fill_null(a.is_null() & b.is_not_null()) | (a.eq_missing(b) & after)
+    return after
 
 
 def _content_hash(table: Table) -> pl.Expr:

@@ -21,6 +21,7 @@ import polars as pl
 from polars.io.plugins import register_io_source
 
 from . import store
+from .dedupe import sorts_after
 
 
 class SpillFailed(Exception):
@@ -131,7 +132,7 @@ def sort_order(df: pl.DataFrame, key: Sequence[str]) -> pl.Series | None:
     rows = df.select(key)
     *prefix, last = key
     changes = pl.any_horizontal(pl.col(n).ne_missing(pl.col(n).shift(-1)) for n in prefix) if prefix else pl.lit(False)
-    falls = _after(pl.col(last), pl.col(last).shift(-1))
+    falls = sorts_after([(pl.col(last), pl.col(last).shift(-1))])
     found = rows.select(ends=(changes | falls).head(df.height - 1).arg_true().cast(index).implode(),  # runs' last rows
                         fell=(falls & ~changes).any())  # out of order inside a value of the prefix
     ends, fell = found["ends"][0], found["fell"][0]
@@ -153,19 +154,11 @@ def _arg_sort(df: pl.DataFrame, key: Sequence[str]) -> pl.Series:
     return df.select(pl.arg_sort_by(list(key), nulls_last=True, maintain_order=True)).to_series()
 
 
-def _after(a: pl.Expr, b: pl.Expr) -> pl.Expr:
-    """Where `a` sorts after `b`, nulls last."""
-    return (a > b).fill_null(a.is_null() & b.is_not_null())
-
-
 def _any_after(a: pl.DataFrame, b: pl.DataFrame, or_equal: bool | pl.Series) -> bool:
     """Whether a row of `a` sorts after the row of `b` at its place (lexicographically, nulls last), or is equal to
     it where `or_equal`."""
     pairs = pl.concat([a.rename(lambda name: f"a{name}"), b.rename(lambda name: f"b{name}")], how="horizontal")
-    after = pl.lit(or_equal)
-    for name in reversed(a.columns):
-        x, y = pl.col(f"a{name}"), pl.col(f"b{name}")
-        after = _after(x, y) | (x.eq_missing(y) & after)
+    after = sorts_after([(pl.col(f"a{name}"), pl.col(f"b{name}")) for name in a.columns], or_equal)
     return pairs.select(after.any()).item()
 
 
