@@ -23,7 +23,7 @@ from dataclasses import dataclass, field, replace
 from functools import partial
 from itertools import chain, repeat
 from pathlib import Path
-from typing import Any, BinaryIO, Callable, Iterable, Literal
+from typing import Any, BinaryIO, Callable, Collection, Iterable, Literal
 
 import orjson
 import polars as pl
@@ -759,14 +759,14 @@ def reduce_range(task: Reduce) -> Reduced:
     reduced ahead takes in the new rows, de-duplicated on their own, unless they share a record with it (in a range
     on disk, they are written beside it, to be sorted in as it is written)."""
     if task.earlier is None:
-        return _reduced(task, *dedupe(_read_range(task, task.slices)))
+        return _reduced(task, *dedupe(*_read_range(task, task.slices)))
     if not any(task.slices.values()):
         return task.earlier
     names = list(task.slices)
-    tables, copies, new_records = _new_rows(_read_range(task, task.slices))
+    tables, copies, new_records = _new_rows(*_read_range(task, task.slices))
     if _share_records(names, task.earlier, tables, new_records):
         slices = {name: task.earlier_slices.get(name, []) + rows for name, rows in task.slices.items()}
-        return _reduced(task, *dedupe(_read_range(task, slices)))
+        return _reduced(task, *dedupe(*_read_range(task, slices)))
     copies = pl.concat([task.earlier.copies, copies])  # of other records
     merged: dict[str, spill.Frame] = {}
     for name in task.slices:
@@ -783,7 +783,9 @@ def reduce_range(task: Reduce) -> Reduced:
     return _reduced(task, merged, copies, records)
 
 
-def _new_rows(frames: dict[str, pl.DataFrame]) -> tuple[dict[str, pl.DataFrame], pl.DataFrame, pl.Series | None]:
+def _new_rows(
+    frames: dict[str, pl.DataFrame], ordered: Collection[str] = ()
+) -> tuple[dict[str, pl.DataFrame], pl.DataFrame, pl.Series | None]:
     """The rows that came after a range was reduced ahead (the frames of one unit), de-duplicated, their copies, and
     a hash of each row's record (`_records`). A table without a group whose rows hold no two copies of a record (as
     those hashes tell: two records hashed alike only send it through `dedupe`) is left as it came, unsorted: its rows
@@ -794,18 +796,27 @@ def _new_rows(frames: dict[str, pl.DataFrame]) -> tuple[dict[str, pl.DataFrame],
         hashes = _records(names, frames)
         if hashes is None or not hashes.is_duplicated().any():
             return frames, pl.DataFrame(schema=COPIES), hashes
-    tables, copies = dedupe(frames)
+    tables, copies = dedupe(frames, ordered)
     return tables, copies, _records(names, tables)
 
 
-def _read_range(task: Reduce, slices: dict[str, list[tuple[Part, int, int]]]) -> dict[str, pl.DataFrame]:
+def _read_range(
+    task: Reduce, slices: dict[str, list[tuple[Part, int, int]]]
+) -> tuple[dict[str, pl.DataFrame], set[str]]:
+    """The range's rows of each table, in one chunk, and the tables whose rows are in key order as read
+    (`spill.in_key_order`: no sort). One chunk, as polars' check, sort and writing of the slices' many chunks
+    allocate more (the full export's 830,000 sensor samples in 17 ranges: 125,000 page faults, against 104,000 in
+    one chunk, and 85,000 where the slices in key order need no sort)."""
     file_index = pl.col("source_file").replace_strict(task.indexes, default=-1, return_dtype=pl.Int64)
-    frames = {}
+    frames, ordered = {}, set()
     for name, parts in slices.items():
         rows = [part.read_in(start, stop, task.low, task.high) for part, start, stop in parts]
-        df = pl.concat(rows) if rows else pl.DataFrame(schema=TABLES[name].schema)
+        if (in_order := spill.in_key_order(rows, TABLES[name].key)) is not None:
+            rows = in_order
+            ordered.add(name)
+        df = pl.concat(rows, rechunk=True) if rows else pl.DataFrame(schema=TABLES[name].schema)
         frames[name] = df.with_columns(file_index.alias(FILE_INDEX))
-    return frames
+    return frames, ordered
 
 
 def _reduced(

@@ -150,6 +150,23 @@ def sort_order(df: pl.DataFrame, key: Sequence[str]) -> pl.Series | None:
     return pl.select(pl.int_ranges(starts, stops, dtype=index)).to_series().explode()
 
 
+def in_key_order(frames: Sequence[pl.DataFrame], key: Sequence[str]) -> list[pl.DataFrame] | None:
+    """Frames, each sorted by `key` (slices of parts), put in the order of their keys where that is the order of
+    their rows sorted together: no two hold keys that overlap (each one's last key sorts before the next one's
+    first), as parts of one file's rows spilled day after day do. Their rows then need no sort (a gather of every
+    column), nor a check. None where keys overlap, or where Python orders a key's type otherwise than polars."""
+    if sum(df.height > 0 for df in frames) < 2:
+        return list(frames)
+    frames = [df for df in frames if df.height]
+    if not all(t.is_integer() or t.is_temporal() or t in _COMPARABLE for t in (frames[0].schema[n] for n in key)):
+        return None
+    ends = sorted((_nulls_last(df.select(key).row(0)), _nulls_last(df.select(key).row(-1)), i)
+                  for i, df in enumerate(frames))
+    if any(not last < first for (_, last, _), (first, _, _) in zip(ends, ends[1:])):
+        return None
+    return [frames[i] for _, _, i in ends]
+
+
 def _arg_sort(df: pl.DataFrame, key: Sequence[str]) -> pl.Series:
     return df.select(pl.arg_sort_by(list(key), nulls_last=True, maintain_order=True)).to_series()
 

@@ -440,7 +440,7 @@ def test_a_reduce_begun_ahead_on_the_files_done_gives_the_tables_and_counts_of_a
     ahead.wait(pipeline._indexes(r.file for r in reports))
     deduped = []  # the tables of each later range `dedupe` took
     dedupe = pipeline.dedupe
-    monkeypatch.setattr(pipeline, "dedupe", lambda frames: deduped.append(list(frames)) or dedupe(frames))
+    monkeypatch.setattr(pipeline, "dedupe", lambda frames, *a: deduped.append(list(frames)) or dedupe(frames, *a))
     begun = pipeline.combine(deepcopy(reports), parts, work, Executor(2), ahead=ahead)
     assert ahead.results and (any(shared) if not later.startswith("other participants") or later.endswith("alike")
                               else shared and not any(shared))
