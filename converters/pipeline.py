@@ -528,8 +528,11 @@ def combine(
     spill_dir = spill_dir and spill_dir.absolute()
     ex = ex or Executor()
     plan, _ = _plan(parts, indexes, spill_dir, ex, ahead.wait(indexes) if ahead else None)
+    streamed = streamed and ex.local and ex.jobs > 1 and any(plan.values())
+    if streamed:  # a table on disk that no view reads is handed to its writer as its ranges are done
+        plan = {unit: [replace(task, hand=hand, index=i) for i, task in enumerate(tasks)]
+                if (hand := _handoff(tasks)) else tasks for unit, tasks in plan.items()}
     tasks = [task for unit in plan.values() for task in unit]
-    streamed = streamed and ex.local and ex.jobs > 1 and bool(tasks)
     results = _reducing(tasks, ex) if streamed else [
         _done(result) for _, result in sorted(ex.map(reduce_range, tasks), key=lambda d: d[0])]
     others, generic_copies = {}, []
@@ -558,8 +561,9 @@ def combine(
             names = list(unit[0].slices)
             ranges, at = results[at:at + len(unit)], at + len(unit)
             if streamed and len(names) == 1 and unit[0].folder is not None:  # written as its ranges are done
-                key = TABLES[names[0]].key
-                ordered[names[0]] = spill.Coming([partial(_range_of, r, names[0]) for r in ranges], key)
+                key, forget = TABLES[names[0]].key, [partial(_forget, r, names[0]) for r in ranges]
+                ordered[names[0]] = spill.Coming([partial(_range_of, r, names[0]) for r in ranges], key,
+                                                 unit[0].hand, forget)
                 continue
             for name in names:
                 done = [frame for r in ranges if (frame := _range_of(r, name)).height]
@@ -598,6 +602,20 @@ def _done(result: Reduced) -> Future:
 def _range_of(result: Future, name: str) -> spill.Frame:
     """A table's rows in a range once it is reduced (none where the range never had any)."""
     return result.result().tables.get(name, pl.DataFrame())
+
+
+def _forget(result: Future, name: str) -> None:
+    """A range handed to its writer let go of, once taken (see `spill.Handoff`)."""
+    result.result().tables.pop(name, None)
+
+
+def _handoff(tasks: list[Reduce]) -> spill.Handoff | None:
+    """A `spill.Handoff` for the ranges of a table on disk that a writer takes as they are done (`spill.Coming`),
+    unless a view reads it (views read their tables whole, while the tables are written)."""
+    names = list(tasks[0].slices) if tasks else []
+    if len(names) != 1 or tasks[0].folder is None or names[0] in views.SOURCES:
+        return None
+    return spill.Handoff()
 
 
 def _indexes(files: Iterable[str]) -> dict[str, int]:
@@ -712,6 +730,8 @@ class Reduce:
     earlier: Reduced | None = None
     earlier_slices: dict[str, list[tuple[Part, int, int]]] | None = None
     noting: bool = False  # note the hashes of the range's records (`Reduced.records`): more rows are to come
+    hand: spill.Handoff | None = None  # of a table on disk taken range by range: this range, if wanted, stays in memory
+    index: int = 0  # the range's place among its table's
 
 
 @dataclass(frozen=True)
@@ -830,7 +850,7 @@ def _reduced(
     for name, df in tables.items():
         if isinstance(df, pl.DataFrame):
             df = df.drop(FILE_INDEX, strict=False)
-            if task.folder is not None and df.height:
+            if task.folder is not None and df.height and not (task.hand and task.hand.wanted(task.index)):
                 df = spill.Sorted.written([df], task.folder, TABLES[name].key)
         out[name] = df
     return Reduced(out, copies, records)
