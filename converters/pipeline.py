@@ -730,7 +730,7 @@ class Reduce:
     earlier: Reduced | None = None
     earlier_slices: dict[str, list[tuple[Part, int, int]]] | None = None
     noting: bool = False  # note the hashes of the range's records (`Reduced.records`): more rows are to come
-    hand: spill.Handoff | None = None  # of a table on disk taken range by range: this range, if wanted, stays in memory
+    hand: spill.Handoff | None = None  # of a table on disk its writer takes range by range (see `spill.Handoff`)
     index: int = 0  # the range's place among its table's
 
 
