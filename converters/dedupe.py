@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Collection, Sequence
 
 import polars as pl
 
@@ -71,11 +71,14 @@ def reconcile(earlier: pl.DataFrame, now: pl.DataFrame) -> pl.DataFrame:
     return pl.concat([earlier.filter(~kept), still_kept, now])
 
 
-def dedupe(frames: dict[str, pl.DataFrame]) -> tuple[dict[str, pl.DataFrame], pl.DataFrame]:
+def dedupe(
+    frames: dict[str, pl.DataFrame], ordered: Collection[str] = ()
+) -> tuple[dict[str, pl.DataFrame], pl.DataFrame]:
     """One copy of every record, each table sorted by its key (nulls last, ties in their order), and the `COPIES` of
     records seen more than once; `frames` hold the rows of one range of keys of tables with provenance and
-    `_file_index` (a table with a group together with the other tables of its group). A table without a group is
-    taken out of `frames` as it is sorted: its rows as they came are freed then, not held beside the sorted ones."""
+    `_file_index` (a table with a group together with the other tables of its group), those named in `ordered` in key
+    order already. A table without a group is taken out of `frames` as it is sorted: its rows as they came are freed
+    then, not held beside the sorted ones."""
     copies: list[pl.DataFrame] = []
     out = {}
     groups: dict[str, list[Table]] = {}
@@ -84,7 +87,8 @@ def dedupe(frames: dict[str, pl.DataFrame]) -> tuple[dict[str, pl.DataFrame], pl
         if table.group:
             groups.setdefault(table.group, []).append(table)  # taken below, with the group's other tables
         else:
-            out[name] = _dedupe_rows(table, by_key(table, frames.pop(name)), copies)
+            rows = frames.pop(name)
+            out[name] = _dedupe_rows(table, rows if name in ordered else by_key(table, rows), copies)
     for tables in groups.values():
         kept = _dedupe_groups(tables, {t.name: frames[t.name] for t in tables}, copies)
         out.update({name: by_key(TABLES[name], df) for name, df in kept.items()})

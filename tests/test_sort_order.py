@@ -113,3 +113,42 @@ def test_a_key_of_floats_is_sorted_by_polars_as_before():
     order = spill.sort_order(df, ["x"])
     assert df[order].equals(df.sort("x", nulls_last=True, maintain_order=True))
 
+
+
+@settings(max_examples=300, deadline=None)
+@given(rows=st.lists(row, max_size=40), key=keys, how=st.sampled_from(["sorted blocks", "sorted runs"]),
+       cuts=st.lists(st.integers(0, 40), max_size=6), seed=st.integers(0, 2**16))
+def test_sorted_slices_put_in_key_order_are_the_rows_of_polars_stable_sort_and_put_so_wherever_no_keys_overlap(
+    rows, key, how, cuts, seed
+):
+    """Slices of parts (each sorted) whose keys do not overlap (blocks of the sorted rows) are put in order without a
+    sort; slices whose keys overlap (runs of the rows as drawn, each sorted), or hold one key between them, are not."""
+    df = arranged(rows, key, "drawn" if how == "sorted runs" else "sorted", cuts, seed)
+    bounds = sorted({0, df.height, *(c % (df.height + 1) for c in cuts)})
+    slices = [df.slice(a, b - a).sort(key, nulls_last=True, maintain_order=True) for a, b in zip(bounds, bounds[1:])]
+    random.Random(seed).shuffle(slices)
+    got = spill.in_key_order(slices, key)
+    expected = pl.concat([df.clear(), *slices]).sort(key, nulls_last=True, maintain_order=True)
+    if got is not None:
+        assert pl.concat([df.clear(), *got]).equals(expected)
+    if how == "sorted blocks" and not df.select(pl.struct(key).is_duplicated().any()).item():
+        assert got is not None
+
+
+def test_a_days_sensor_samples_in_parts_of_other_days_are_put_in_order_without_a_sort_and_overlapping_ones_not():
+    """As a range of the full export's sensor samples reads its parts: each part another few days (spilled as the
+    capture went back in time), each sorted; slices of parts that hold the same days, or a key both hold, are left to
+    the sort."""
+    def part(days: list[int], sensor: str = "light") -> pl.DataFrame:
+        times = [datetime(2016, 1, 1 + d, tzinfo=UTC) + i * timedelta(hours=1) for d in days for i in range(24)]
+        return pl.DataFrame({"participant_id": None, "sensor": sensor, "time": times},
+                            schema={"participant_id": pl.String, "sensor": pl.String, "time": pl.Datetime("us", "UTC")})
+
+    key = ["participant_id", "sensor", "time"]
+    later, earlier, empty = part([4, 5]), part([1, 2]), part([])
+    assert [df.height for df in spill.in_key_order([later, empty, earlier], key)] == [48, 48]
+    assert pl.concat(spill.in_key_order([later, empty, earlier], key)).equals(pl.concat([earlier, later]))
+    assert spill.in_key_order([later, part([2, 4])], key) is None  # the days overlap
+    assert spill.in_key_order([later, later.tail(1)], key) is None  # one key in both: copies, for the de-duplication
+    assert spill.in_key_order([part([1], "temperature"), part([3])], key) is not None  # sensor before time
+    assert spill.in_key_order([later], key) == [later]

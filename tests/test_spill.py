@@ -440,7 +440,7 @@ def test_a_reduce_begun_ahead_on_the_files_done_gives_the_tables_and_counts_of_a
     ahead.wait(pipeline._indexes(r.file for r in reports))
     deduped = []  # the tables of each later range `dedupe` took
     dedupe = pipeline.dedupe
-    monkeypatch.setattr(pipeline, "dedupe", lambda frames: deduped.append(list(frames)) or dedupe(frames))
+    monkeypatch.setattr(pipeline, "dedupe", lambda frames, *a: deduped.append(list(frames)) or dedupe(frames, *a))
     begun = pipeline.combine(deepcopy(reports), parts, work, Executor(2), ahead=ahead)
     assert ahead.results and (any(shared) if not later.startswith("other participants") or later.endswith("alike")
                               else shared and not any(shared))
@@ -484,12 +484,57 @@ def test_a_table_whose_ranges_are_still_being_reduced_gives_each_range_once_it_i
     assert coming.height == 3 and coming.lazy().collect().equals(pl.concat(frames))
 
 
+def test_a_table_handed_to_its_writer_keeps_in_memory_only_the_ranges_it_waits_for_and_lets_go_of_each_taken(
+    tmp_path
+):
+    """`spill.Handoff`: a range is wanted in memory once the writer waits for it or one `AHEAD` before it, not
+    before the writer takes the table. A `Coming` table with ranges in memory gives them to its writer and lets go
+    of each once taken; its file is the one written from disk; it is never read whole after."""
+    hand = spill.Handoff()
+    assert not hand.wanted(0)
+    hand.waiting(1)
+    assert [hand.wanted(i) for i in range(4)] == [True, True, True, False]
+
+    key = ("k",)
+    frames = [pl.DataFrame({"k": [1, 2], "v": ["a", None]}), pl.DataFrame({"k": [3], "v": ["c"]}),
+              pl.DataFrame({"k": [4, 5, 6], "v": ["d", "e", None]})]
+    written = [spill.Sorted.written([df], tmp_path, key) for df in frames]
+    ranges = [frames[0], written[1], pl.DataFrame(), frames[2]]
+    forgotten = []
+
+    def coming() -> spill.Coming:
+        return spill.Coming([lambda r=r: r for r in ranges], key, spill.Handoff(),
+                            [lambda i=i: forgotten.append(i) for i in range(len(ranges))])
+
+    taking = coming()
+    assert [df.to_dicts() for df in taking.batches()] == [df.to_dicts() for df in frames]
+    assert forgotten == [0, 3] and taking.height == 6
+    with pytest.raises(RuntimeError):
+        taking.lazy()
+    for fmt in ("parquet", "csv"):
+        getattr(coming(), f"write_{fmt}")(tmp_path / f"handed.{fmt}")
+        getattr(spill.Sorted.joined(written), f"write_{fmt}")(tmp_path / f"whole.{fmt}")
+        assert (tmp_path / f"handed.{fmt}").read_bytes() == (tmp_path / f"whole.{fmt}").read_bytes()
+
+
+def test_views_read_only_the_tables_they_name_and_the_others_are_handed_to_their_writers():
+    """A view reading a table outside `views.SOURCES` (which may be handed to its writer range by range, never to be
+    read whole) is a bug that raises."""
+    from converters import views
+    from converters.views import frame
+
+    assert frame(views._Sources({}), "band_minutes").collect().is_empty()
+    with pytest.raises(KeyError):
+        frame(views._Sources({}), "sense_sensor_samples")
+
+
 @pytest.mark.parametrize("fmt", ["parquet", "csv"])
 def test_tables_written_as_their_ranges_are_reduced_are_the_files_and_counts_of_a_reduce_written_after(
-    tiny_limits, tmp_path, fmt
+    tiny_limits, tmp_path, fmt, monkeypatch
 ):
     """`combine(streamed=True)` returns once the tables in memory are reduced, those on disk as `spill.Coming`,
-    written as their ranges are done: the same files, copies and report, counted once `settle` returns."""
+    written as their ranges are done (the sensor samples' handed to the writer in memory where it waits for them):
+    the same files, copies and report, counted once `settle` returns."""
     from copy import deepcopy
 
     import orjson
@@ -506,7 +551,9 @@ def test_tables_written_as_their_ranges_are_reduced_are_the_files_and_counts_of_
     reports2, parts2 = convert_files([Input(p, p.name, True, participant_id="p1") for p in copies], spill_dir=work)
     reports += reports2
     parts = pipeline._joined([parts1, parts2])
-    outs = {}
+    outs, handed = {}, []
+    wanted = spill.Handoff.wanted
+    monkeypatch.setattr(spill.Handoff, "wanted", lambda self, i: handed.append(wanted(self, i)) or handed[-1])
     for streamed in (False, True):
         ahead = pipeline.Ahead([r.file for r in reports], work, Executor(2))
         ahead.start(parts1)
@@ -517,6 +564,7 @@ def test_tables_written_as_their_ranges_are_reduced_are_the_files_and_counts_of_
         write(conversion, outs[streamed], fmt)
     files = sorted(p.name for p in outs[False].iterdir())
     assert files == sorted(p.name for p in outs[True].iterdir()) and f"sense_sensor_samples.{fmt}" in files
+    assert True in handed
     for name in files:
         if name == "report.json":
             after, streamed = (orjson.loads((out / name).read_bytes()) | {"generated_at": None} for out in outs.values())

@@ -12,11 +12,17 @@ import polars as pl
 from ..tables import TABLES
 
 
+# The decoded tables the views read (whole, while the tables are written): the others may be handed to their writers
+# range by range (`spill.Handoff`), never to be read whole.
+SOURCES = frozenset({"band_events", "band_sequences", "band_minutes", "sense_nights", "sense_timeline_events",
+                     "sense_night_metrics"})
+
+
 def derive(tables: Mapping[str, pl.DataFrame | object]) -> dict[str, pl.DataFrame]:
     """The views that have rows, made from `tables` (name -> a DataFrame, or anything with `.lazy()`)."""
     from . import sleep_nights
 
-    views = {"sleep_nights": sleep_nights.derive(tables)}
+    views = {"sleep_nights": sleep_nights.derive(_Sources(tables))}
     return {name: df for name, df in views.items() if df.height}
 
 
@@ -24,3 +30,12 @@ def frame(tables: Mapping[str, object], name: str) -> pl.LazyFrame:
     """A decoded table as a LazyFrame; an empty one of its schema when the run has no rows for it."""
     table = tables.get(name)
     return table.lazy() if table is not None else pl.LazyFrame(schema=TABLES[name].schema)
+
+
+class _Sources(dict):
+    """The tables a view may read: `SOURCES` (another is a bug of the view's: it raises)."""
+
+    def get(self, name: str, default: object = None) -> object:
+        if name not in SOURCES:
+            raise KeyError(f"views read only their SOURCES, not {name}")
+        return super().get(name, default)
