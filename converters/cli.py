@@ -598,6 +598,7 @@ def _finish(err, result, held, format: OutputFormat, partitions: tuple[str, ...]
 
     with held.transaction() as tx:
         report = writers.write(result, tx, format.value, partitions)
+        held.work_done()  # (every table written: the rows in the work folder are read no more)
     _print_summary(err, report, held.out)
     if json_report:
         _print_json(report)
