@@ -145,6 +145,7 @@ class Store:
         self.committed = False  # whether a transaction of this run has changed OUT
         self._lock_fd = lock_fd
         self._work: Path | None = None
+        self._removing: threading.Thread | None = None  # removes the work folder, once it is no longer needed
 
     def work(self) -> Path:
         """The run's scratch folder in OUT (rows spilled to disk, standard input saved), made on first use."""
@@ -155,6 +156,14 @@ class Store:
             except OSError as e:
                 raise OutError(f"cannot write into {self.out}: {_reason(e)}") from e
         return self._work
+
+    def work_done(self) -> None:
+        """Nothing more is read from or written to the work folder: it is removed from now on, in a thread, while the
+        run goes on (its commit: 8 x 50 MB captures' parts, 8 to 24 ms to remove); `close` waits for that."""
+        if self._work is not None and self._removing is None:
+            self._removing = threading.Thread(target=shutil.rmtree, args=(self._work,), kwargs={"ignore_errors": True},
+                                              name="databack-work-removal")
+            self._removing.start()
 
     @contextmanager
     def transaction(self) -> Iterator[Transaction]:
@@ -193,7 +202,9 @@ class Store:
     def close(self) -> None:
         try:
             _step("unlock", "")
-            if self._work is not None:
+            if self._removing is not None:
+                self._removing.join()
+            elif self._work is not None:
                 shutil.rmtree(self._work, ignore_errors=True)
             os.unlink(self.out / LOCK)  # while still holding it: see `_take_lock`
         except OSError:

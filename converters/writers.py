@@ -103,25 +103,34 @@ def write(
             for name, df in sorted(todo, key=_rows_first):  # the biggest first: no thread left with one
                 paths[name] = tx.path(name if partition_by else f"{name}.{fmt}")
                 writing[name] = pool.submit(_write_table, name, df, paths[name], fmt, partition_by, event_days)
-    conversion.settle()  # (the copies of a table written as its ranges were reduced: counted once they all were)
+        written = {name: paths[name] for name in conversion.tables}
+        names = {p.name for p in written.values()}
+        for name in [*TABLES, *(p.name.split(".")[0] for p in tx.out.glob(f"{generic.TABLE_PREFIX}*"))]:
+            for stale in (f"{name}.parquet", f"{name}.csv", name):
+                if stale not in names:
+                    tx.remove(stale)
+        tx.remove("report.html")  # drawn from the tables replaced: `databack report` draws it anew
+        copies_written = pool.submit(_copies_written, conversion, tx.path(COPIES_FILE))  # while the last are written
     hashes = {name: future.result()[0] for name, future in writing.items()}
     levels = {name: future.result()[1] for name, future in writing.items() if partition_by}
-    written = {name: paths[name] for name in conversion.tables}
-    names = {p.name for p in written.values()}
-    for name in [*TABLES, *(p.name.split(".")[0] for p in tx.out.glob(f"{generic.TABLE_PREFIX}*"))]:
-        for stale in (f"{name}.parquet", f"{name}.csv", name):
-            if stale not in names:
-                tx.remove(stale)
-    tx.remove("report.html")  # drawn from the tables replaced: `databack report` draws it anew
-    copies = conversion.copies.sort(pl.all())  # in the same order whatever order the ranges came in
-    copies.write_parquet(tx.path(COPIES_FILE), metadata={HASHED_BY: pl.__version__})
+    copies, copies_hash = copies_written.result()
     result = report(conversion, written, fmt, partition_by)
     package = datapackage(conversion, written, fmt, levels, hashes)
     package["resources"].append(_resource(COPIES_TABLE, tx.path(COPIES_FILE), "parquet", copies.height,
-                                          hash=sha256_file(tx.path(COPIES_FILE))))
+                                          hash=copies_hash))
     _write_json(tx.path("datapackage.json"), package)
     _write_json(tx.path("report.json"), result)  # last: OUT's index
     return result
+
+
+def _copies_written(conversion: Conversion, path: Path) -> tuple[pl.DataFrame, str]:
+    """The run's copies, once every range is reduced (`Conversion.settle`: the copies of a table written as its ranges
+    were reduced are counted once they all were), written to `path` in the same order whatever order the ranges came
+    in; and the file's SHA-256."""
+    conversion.settle()
+    copies = conversion.copies.sort(pl.all())
+    copies.write_parquet(path, metadata={HASHED_BY: pl.__version__})
+    return copies, sha256_file(path)
 
 
 def _rows_first(table: tuple[str, spill.Frame]) -> float:

@@ -171,15 +171,15 @@ def test_ctrl_c_stops_a_real_run_with_one_line_and_no_worker_left(tmp_path):
 
 @pytest.mark.parametrize(("one_file", "given", "expected"), [
     (True, False, "dirty_decay_ms:0,muzzy_decay_ms:0"),
-    (False, False, "dirty_decay_ms:300,muzzy_decay_ms:0"),
-    (False, True, "narenas:1"),
+    (False, False, "dirty_decay_ms:300,muzzy_decay_ms:0,narenas:1"),
+    (False, True, "narenas:2"),
 ])
 def test_polars_allocator_keeps_freed_pages_briefly_only_when_converting_several_files(one_file, given, expected):
     """Set before polars is loaded (in a fresh interpreter, as the command runs); a setting in the environment wins."""
     code = ("import os, sys; from converters import cli; assert 'polars' not in sys.modules; "
             f"cli._allocator_given = {given}; cli._allocator(one_file={one_file}); "
             "print(os.environ['_RJEM_MALLOC_CONF'])")
-    env = {**os.environ, "_RJEM_MALLOC_CONF": "narenas:1"}
+    env = {**os.environ, "_RJEM_MALLOC_CONF": "narenas:2"}
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, env=env, check=True)
     assert done.stdout.strip() == expected
 

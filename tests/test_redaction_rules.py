@@ -121,8 +121,10 @@ OUTPUT_SITES = {
     ("cli", "_leave"): "databack's own text",
     ("cli", "main"): "click's usage messages (a traceback goes through _Messages)",
     ("api", "convert"): "writers.write",
-    ("writers", "write"): "tables of RowBuffer (Safe provenance, SafeRow rejects, strict_frame) and GenericRecords",
-    ("writers", "_write_table"): "the same tables, one each in a thread of writers.write",
+    ("writers", "_write_table"): "tables of RowBuffer (Safe provenance, SafeRow rejects, strict_frame) and "
+                                  "GenericRecords, one each in a thread of writers.write",
+    ("writers", "_copies_written"): "copies.parquet of writers.write: table names, record hashes and source_file "
+                                    "(Safe) of the reduce",
     ("writers", "_write_partitioned"): "the same tables",
     ("writers", "_write_json"): "report.json and datapackage.json (writers.report requires Safe names)",
     ("spill", "Sorted.write_parquet"): "the same tables, sorted on disk (one-file pieces, by polars' engine)",

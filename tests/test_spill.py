@@ -396,7 +396,7 @@ def tables_in(out):
 
 @pytest.mark.parametrize(
     "later", ["other participants", "copies", "a night's other table", "other participants, records hashed alike",
-              "other participants, one file"]
+              "other participants, one file", "other participants, written beside"]
 )
 def test_a_reduce_begun_ahead_on_the_files_done_gives_the_tables_and_counts_of_a_reduce_at_the_end(
     tiny_limits, tmp_path, monkeypatch, later
@@ -406,12 +406,15 @@ def test_a_reduce_begun_ahead_on_the_files_done_gives_the_tables_and_counts_of_a
     another table of the night) with the earlier ones, as told by the hashes of the records: two records hashed
     alike only make their range be reduced again. The later rows of a table without a group are de-duplicated on
     their own (`dedupe`) only where two of them are copies of one record (the two samples, a HAR and a flow dump of
-    one sync, are copies of each other); else they are sorted into the range as they are."""
+    one sync, are copies of each other); else they are sorted into the range as they are. Those merged into a range
+    on disk are kept in memory beside its file, or written beside it once such rows hold `spill.BESIDE_BYTES`."""
     from copy import deepcopy
 
     from converters import pipeline
     from converters.parallel import Executor
 
+    if later.endswith("written beside"):
+        monkeypatch.setattr(spill, "BESIDE_BYTES", 0)
     work = tmp_path / "work"
     work.mkdir()
     copies = [tmp_path / f"copy-{p.name}" for p in SAMPLES]
@@ -455,6 +458,11 @@ def test_a_reduce_begun_ahead_on_the_files_done_gives_the_tables_and_counts_of_a
     assert tables_of(begun).keys() == expected.keys()
     for name, df in tables_of(begun).items():
         assert df.equals(expected[name]), name
+        assert spill.in_memory(begun.tables[name]).equals(expected[name]), name  # read a piece at a time
+    beside = [f for df in begun.tables.values() if isinstance(df, spill.Sorted) for piece in df.pieces for f in piece[1:]]
+    if later.startswith("other participants") and not later.endswith("alike"):
+        kinds = {Path if isinstance(f, Path) else type(f) for f in beside}
+        assert kinds == ({Path} if later.endswith("written beside") else {pl.DataFrame}), kinds
 
 
 def test_a_table_whose_ranges_are_still_being_reduced_gives_each_range_once_it_is_done_and_the_same_files(tmp_path):

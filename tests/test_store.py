@@ -417,3 +417,17 @@ def test_a_symbolic_link_to_nothing_is_no_out(tmp_path):
     out.symlink_to(tmp_path / "gone")
     with pytest.raises(store.OutError, match="it is a symbolic link to nothing"):
         store.check_place(out)
+
+
+def test_a_work_folder_done_with_is_removed_while_the_commit_is_made_and_gone_once_out_is_let_go(tmp_path):
+    out = tmp_path / "out"
+    with store.lock(out) as held:
+        work = held.work()
+        (work / "part.parquet").write_bytes(b"rows")
+        with held.transaction() as tx:
+            tx.path("report.json").write_text("{}")
+            held.work_done()
+        held.work_done()  # (once is enough)
+    assert not work.exists()
+    assert (out / "report.json").read_text() == "{}"
+    assert sorted(p.name for p in out.iterdir()) == ["report.json"]
