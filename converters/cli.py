@@ -890,14 +890,20 @@ def _print_summary(err, report: dict, out: Path) -> None:
 
 # polars' allocator (jemalloc) keeps freed pages for half a second by default. Returned at once instead, the garbage
 # of one step of a conversion is not still held at the next (peak memory on a 200 MB HAR: 234 MB -> 187 MB, 0.1 s
-# more time): every command but a conversion of several files. Those keep them 0.3 s: de-duplicating, sorting and
+# more time): every command but a conversion. Conversions of several files keep them 0.3 s: de-duplicating, sorting and
 # writing their tables after the last file faults in 680 MB of pages handed back a moment before (8 x 50 MB, --jobs
 # 2: 1.0 s of CPU time, half of it page faults, against 0.6 s), for a peak some 40 MB higher. They also keep one
 # arena for all threads, not jemalloc's four per core: the tail's threads (ranges, tables, the view, polars' own)
 # each took fresh pages from an arena of its own while others held freed ones (8 x 50 MB, three alternating rounds:
 # peak 350 -> 309 MB with --jobs 1, 326 -> 288 MB with --jobs 2; page faults after the last file 38,000-45,000 ->
-# 21,000-24,000). Read when polars is first loaded; a setting in the environment wins.
+# 21,000-24,000). A conversion of one file keeps one arena and its freed pages a millisecond: its polars threads
+# free and fault in again pages all the time (the 200 MB full export: 577,000 page faults, 1.7 s of system time),
+# and within a millisecond most are taken again (190,000 faults, 0.75 s; CPU 5.9 -> 4.8 s, wall 3.6 -> 3.0 s), for a
+# peak some 10-15 MB higher (full export 225-234 -> 241-253 MiB, the 15 % HAR 192-204 -> 205-211 MiB; four
+# alternating rounds each; 10 ms: no fewer faults, 3 ms: a higher peak). Read when polars is first loaded; a
+# setting in the environment wins.
 FREED_AT_ONCE = "dirty_decay_ms:0,muzzy_decay_ms:0"
+FREED_NEXT = "dirty_decay_ms:1,muzzy_decay_ms:0,narenas:1"
 FREED_SOON = "dirty_decay_ms:300,muzzy_decay_ms:0,narenas:1"
 _allocator_given = False  # whether the environment set polars' allocator
 
@@ -905,7 +911,7 @@ _allocator_given = False  # whether the environment set polars' allocator
 def _allocator(one_file: bool) -> None:
     """polars' allocator for a conversion of one file or of several, if polars is not loaded yet (see FREED_SOON)."""
     if not _allocator_given and "polars" not in sys.modules:
-        os.environ["_RJEM_MALLOC_CONF"] = FREED_AT_ONCE if one_file else FREED_SOON
+        os.environ["_RJEM_MALLOC_CONF"] = FREED_NEXT if one_file else FREED_SOON
 
 
 def main() -> NoReturn:

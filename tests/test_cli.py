@@ -170,11 +170,11 @@ def test_ctrl_c_stops_a_real_run_with_one_line_and_no_worker_left(tmp_path):
 
 
 @pytest.mark.parametrize(("one_file", "given", "expected"), [
-    (True, False, "dirty_decay_ms:0,muzzy_decay_ms:0"),
+    (True, False, "dirty_decay_ms:1,muzzy_decay_ms:0,narenas:1"),
     (False, False, "dirty_decay_ms:300,muzzy_decay_ms:0,narenas:1"),
     (False, True, "narenas:2"),
 ])
-def test_polars_allocator_keeps_freed_pages_briefly_only_when_converting_several_files(one_file, given, expected):
+def test_polars_allocator_keeps_freed_pages_a_moment_for_one_file_and_longer_for_several(one_file, given, expected):
     """Set before polars is loaded (in a fresh interpreter, as the command runs); a setting in the environment wins."""
     code = ("import os, sys; from converters import cli; assert 'polars' not in sys.modules; "
             f"cli._allocator_given = {given}; cli._allocator(one_file={one_file}); "
