@@ -898,10 +898,10 @@ def _print_summary(err, report: dict, out: Path) -> None:
 # peak 350 -> 309 MB with --jobs 1, 326 -> 288 MB with --jobs 2; page faults after the last file 38,000-45,000 ->
 # 21,000-24,000). A conversion of one file keeps one arena and its freed pages a millisecond: its polars threads
 # free and fault in again pages all the time (the 200 MB full export: 577,000 page faults, 1.7 s of system time),
-# and within a millisecond most are taken again (190,000 faults, 0.75 s; CPU 5.9 -> 4.8 s, wall 3.6 -> 3.0 s), for a
-# peak some 10-15 MB higher (full export 225-234 -> 241-253 MiB, the 15 % HAR 192-204 -> 205-211 MiB; four
-# alternating rounds each; 10 ms: no fewer faults, 3 ms: a higher peak). Read when polars is first loaded; a
-# setting in the environment wins.
+# and within a millisecond most are taken again (185,000 faults, 0.75 s; CPU 5.9 -> 4.7 s, wall 3.5 -> 3.0 s), for a
+# peak some 10-20 MiB higher (full export 217-229 -> 236-247 MiB, the 15 % HAR 187-199 -> 201-206 MiB; 3 ms: a
+# higher peak, 10 ms: no fewer faults; bench/README.md). Read when polars is first loaded; a setting in the
+# environment wins.
 FREED_AT_ONCE = "dirty_decay_ms:0,muzzy_decay_ms:0"
 FREED_NEXT = "dirty_decay_ms:1,muzzy_decay_ms:0,narenas:1"
 FREED_SOON = "dirty_decay_ms:300,muzzy_decay_ms:0,narenas:1"
