@@ -165,8 +165,8 @@ def in_key_order(frames: Sequence[pl.DataFrame], key: Sequence[str]) -> list[pl.
     frames = [df for df in frames if df.height]
     if not all(t.is_integer() or t.is_temporal() or t in _COMPARABLE for t in (frames[0].schema[n] for n in key)):
         return None
-    ends = sorted((_nulls_last(df.select(key).row(0)), _nulls_last(df.select(key).row(-1)), i)
-                  for i, df in enumerate(frames))
+    keys = [df.select(key) for df in frames]
+    ends = sorted((_nulls_last(k.row(0)), _nulls_last(k.row(-1)), i) for i, k in enumerate(keys))
     if any(not last < first for (_, last, _), (first, _, _) in zip(ends, ends[1:])):
         return None
     return [frames[i] for _, _, i in ends]
