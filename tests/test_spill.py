@@ -76,6 +76,20 @@ def test_a_file_converted_in_the_runs_process_keeps_its_last_rows_in_memory_a_wo
         assert parts[0].source.equals(worker[name][0].read()), name
 
 
+def test_a_runs_one_file_whose_rows_stayed_in_memory_is_reduced_into_memory_past_hold_rows(monkeypatch, tmp_path):
+    """Its parts are in memory already: its reduced ranges take their place, rather than waiting on disk to be
+    written; the rows of several files beyond `HOLD_ROWS` still wait on disk."""
+    monkeypatch.setattr(spill, "HOLD_ROWS", 1)
+    monkeypatch.setattr(spill, "SORT_ROWS", 11)  # several ranges a table
+    on_disk = []
+    for files in (SAMPLES[:1], SAMPLES):
+        work = tmp_path / f"work{len(files)}"
+        work.mkdir()
+        conversion = convert([Input(p, p.name, True) for p in files], spill_dir=work)
+        on_disk.append(sorted(name for name, df in conversion.tables.items() if not isinstance(df, pl.DataFrame)))
+    assert on_disk[0] == [] and "sense_sensor_samples" in on_disk[1]
+
+
 def test_a_buffer_past_its_rows_writes_its_big_tables_and_keeps_small_ones_whole_in_memory(monkeypatch, tmp_path):
     monkeypatch.setattr(spill, "SPILL_ROWS", 40)
     monkeypatch.setattr(spill, "PART_ROWS", 15)
