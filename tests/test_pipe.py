@@ -6,6 +6,8 @@ import io
 import json
 import os
 import pickle
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -175,6 +177,39 @@ def test_a_capture_read_ahead_and_not_taken_up_ends_quietly_when_its_reader_goes
     child.stdout.close()  # the converting process went away without reading
     assert child.wait(timeout=30) == 0
     assert capfd.readouterr().err == ""
+
+
+FORKED_READER = """
+import sys
+from pathlib import Path
+from converters.captures import pipe
+har, big = Path(sys.argv[1]), Path(sys.argv[2])
+digests = []
+pipe.read_ahead([har], 2, ())
+child = pipe._ahead[0]
+assert isinstance(child, pipe._Forked), type(child)
+forked = list(pipe.read_capture_beside(har, "har", str(har), (), on_digest=digests.append))
+assert pipe._ahead is None and child.returncode is not None  # taken up, read, ended
+started = list(pipe.read_capture_beside(har, "har", str(har), (), on_digest=digests.append))  # a new interpreter
+assert forked and forked == started and digests[0] == digests[1], (len(forked), len(started), digests)
+pipe.read_ahead([har], 2, ("api.example.com",))
+assert list(pipe.read_capture_beside(har, "har", str(har), ())) == forked  # the one read ahead stopped
+child = pipe._Forked(pipe._request(big, "har", "big.har", ("api.example.com",)))
+child.stdout.close()  # the converting process went away without reading
+assert child.wait() == 0
+print("ok")
+"""
+
+
+def test_a_capture_read_ahead_before_polars_is_loaded_is_read_by_a_fork_of_the_command_alike(tmp_path):
+    """The command reads its one capture ahead in a fork of itself (no interpreter to start, no imports), while it
+    has no thread of its own but one: the same items and hash as a reading process started anew; stopped, or left
+    by its reader, it ends as that one does (quietly)."""
+    big = [entry("https://api.example.com/v1/things", {"things": ["x" * 100_000]}) for _ in range(40)]
+    write_har(tmp_path / "big.har", big)  # more than the pipe holds
+    done = subprocess.run([sys.executable, "-c", FORKED_READER, str(SAMPLES / "phone-sync.har"),
+                           str(tmp_path / "big.har")], capture_output=True, text=True, cwd=SAMPLES.parent, timeout=120)
+    assert (done.stdout, done.stderr) == ("ok\n", "")
 
 
 def test_the_reading_process_takes_the_files_hash_and_sends_it_after_the_items():

@@ -17,8 +17,10 @@ has even loaded polars.
 from __future__ import annotations
 
 import array
+import io
 import os
 import pickle
+import signal
 import subprocess
 import sys
 import threading
@@ -29,7 +31,7 @@ from contextlib import suppress
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from queue import Queue
-from typing import BinaryIO, Callable, Iterator
+from typing import BinaryIO, Callable, Iterator, NoReturn
 
 try:
     import fcntl
@@ -80,7 +82,7 @@ class Digest:
     sha256: str | None  # None: the file could not be read for it
 
 
-_ahead: tuple[subprocess.Popen, bytes] | None = None  # a reading process started early, and the request it was sent
+_ahead: tuple[subprocess.Popen | _Forked, bytes] | None = None  # a reading process started early, and its request
 # In the reading process: decode value by value (importing polars would cost it a third of a second, and its frames
 # would have to be pickled); the caller decodes by columns what it takes itself.
 _by_value = False
@@ -96,7 +98,7 @@ def read_ahead(
         with suppress(OSError), limits.applied(budget):
             if (fmt := detect_format(paths[0])) in ("har", "flow"):
                 request = _request(paths[0], fmt, str(paths[0]), generic_globs)
-                _ahead = _start(request), request
+                _ahead = (_Forked(request) if _forks() else _start(request)), request
 
 
 def read_capture_beside(
@@ -150,6 +152,67 @@ def _start(request: bytes) -> subprocess.Popen:
     child.stdin.write(request)
     child.stdin.close()
     return child
+
+
+def _forks() -> bool:
+    """Whether the reading process can be forked from this one: on Linux (macOS's system libraries are not safe to
+    fork), while this process has no thread but its own (polars, once loaded, runs threads of its own, which a fork
+    would copy half-way)."""
+    return sys.platform.startswith("linux") and "polars" not in sys.modules and threading.active_count() == 1
+
+
+class _Forked:
+    """A reading process forked from this one rather than started anew: it reads at once, where a new interpreter
+    takes some 0.08 s of CPU to start and import the readers. What is used of a `subprocess.Popen`."""
+
+    def __init__(self, request: bytes) -> None:
+        read_end, write_end = os.pipe()
+        if fcntl is not None:
+            with suppress(OSError):
+                fcntl.fcntl(read_end, getattr(fcntl, "F_SETPIPE_SZ", 1031), PIPE_BYTES)
+        self.pid = os.fork()
+        if self.pid == 0:  # the reading process: serves the request, and never returns into this one's code
+            _serve_forked(request, read_end, write_end)
+        os.close(write_end)
+        self.stdout = open(read_end, "rb")
+        self.returncode: int | None = None
+
+    def kill(self) -> None:
+        if self.returncode is None:
+            with suppress(ProcessLookupError):
+                os.kill(self.pid, signal.SIGKILL)
+
+    def wait(self) -> int:
+        if self.returncode is None:
+            self.returncode = os.waitstatus_to_exitcode(os.waitpid(self.pid, 0)[1])
+        return self.returncode
+
+    def __enter__(self) -> _Forked:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stdout.close()
+        self.wait()
+
+
+def _serve_forked(request: bytes, read_end: int, write_end: int) -> NoReturn:
+    """The forked reading process: as `python -m converters.captures.pipe` is (a session of its own, Ctrl-C as
+    Python has it), and it leaves without the interpreter's teardown, which is the converting process's. What `_serve`
+    does not send (a bug outside its reading) ends it silently: the caller says the reading process crashed."""
+    global _by_value
+    code = 1
+    try:
+        os.close(read_end)
+        os.setsid()
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        _by_value = True
+        out = open(write_end, "wb")
+        _serve(io.BytesIO(request), out)
+        with suppress(BrokenPipeError):  # the caller went away: nothing is left to say
+            out.close()
+        code = 0
+    finally:
+        os._exit(code)
 
 
 def _received(
