@@ -1354,6 +1354,8 @@ def _read_file(
         _note_unknown_shapes(report, unknown_shapes)
         _note_limits(report, limited)
     read()
+    if in_process:  # the run's one file: what decoding freed goes back before its last frames are built on top of it
+        spill.hand_back_freed()  # (a worker's next file would fault it in again)
     tables = rows.parts() | generic.frames(others)  # (rows no frame holds are rejected while building them)
     _note_troubles(report, unreadable, troubles)
     return tables

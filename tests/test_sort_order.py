@@ -90,9 +90,10 @@ def test_a_part_on_disk_or_in_memory_holds_the_rows_sorted_by_its_key_written_in
         spill.RUNS_FROM, spill.RUN_SHARE, spill.SLICE_ROWS, spill.SAMPLE_EVERY = original
 
 
-def test_a_days_sensor_samples_sensor_after_sensor_are_put_in_order_from_their_runs_and_written_in_slices(tmp_path):
+def test_a_days_sensor_samples_sensor_after_sensor_are_put_in_order_from_their_runs_and_kept_as_slices(tmp_path):
     """As the full export's sensor samples come: each day a run of each sensor's samples in time order (the days
-    not in order), put in order from the runs rather than sorted, and written as slices of the frame."""
+    not in order), put in order from the runs rather than sorted, and written, or kept in memory, as slices of the
+    frame (no gathered copy)."""
     days = [3, 0, 2, 1]
     df = pl.DataFrame({
         "participant_id": [None] * 4 * 3 * 2_000,
@@ -105,6 +106,8 @@ def test_a_days_sensor_samples_sensor_after_sensor_are_put_in_order_from_their_r
     assert order is not None and df[order].equals(df.sort(key, nulls_last=True, maintain_order=True))
     assert spill._sliced(df, order).n_chunks() <= 12  # a slice a run (or two, next to each other both ways)
     assert spill.Part.of(df, key, tmp_path).read().equals(df.sort(key, nulls_last=True, maintain_order=True))
+    held = spill.Part.of(df, key)
+    assert 1 < held.source.n_chunks() <= 12 and held.read().equals(df.sort(key, nulls_last=True, maintain_order=True))
 
 
 def test_a_key_of_floats_is_sorted_by_polars_as_before():
