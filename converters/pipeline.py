@@ -896,8 +896,9 @@ def _share_records(
     record = _record(names)
     if record is None:
         return False
-    if earlier.records is not None and new_records is not None:
-        return new_records.is_in(earlier.records.implode()).any()
+    if earlier.records is not None and new_records is not None:  # the set made of the fewer hashes (the new rows'
+        fewer, more = sorted((new_records, earlier.records), key=len)  # mostly: 0.7 -> 0.45 ms a range of 45,000)
+        return more.is_in(fewer.implode()).any()
     table = TABLES[names[0]]
 
     def records(tables: dict[str, spill.Frame]) -> pl.DataFrame:
