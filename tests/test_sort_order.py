@@ -155,3 +155,41 @@ def test_a_days_sensor_samples_in_parts_of_other_days_are_put_in_order_without_a
     assert spill.in_key_order([later, later.tail(1)], key) is None  # one key in both: copies, for the de-duplication
     assert spill.in_key_order([part([1], "temperature"), part([3])], key) is not None  # sensor before time
     assert spill.in_key_order([later], key) == [later]
+
+
+@settings(max_examples=300, deadline=None)
+@given(rows=st.lists(row, max_size=40), key=keys, cuts=st.lists(st.integers(0, 40), max_size=4),
+       seed=st.integers(0, 2**16), most=st.sampled_from([2, 4, 16, 1_000]))
+def test_sorted_frames_merged_by_blocks_are_the_rows_of_polars_stable_sort_of_them_together(rows, key, cuts, seed, most):
+    """Frames each sorted (ties in arrival order), merged as blocks of each: the rows of polars' stable sort of them
+    together, nulls last, equal keys in the frames' order; or None, left to the sort, past `MERGE_BLOCKS` blocks."""
+    df = arranged(rows, key, "drawn", [], seed)
+    bounds = sorted({0, df.height, *(c % (df.height + 1) for c in cuts)})
+    frames = [df.slice(a, b - a).sort(key, nulls_last=True, maintain_order=True) for a, b in zip(bounds, bounds[1:])]
+    original, spill.MERGE_BLOCKS = spill.MERGE_BLOCKS, most
+    try:
+        got = spill.merged_in_order(frames, key)
+    finally:
+        spill.MERGE_BLOCKS = original
+    if got is not None:
+        assert got.equals(pl.concat([df.clear(), *frames]).sort(key, nulls_last=True, maintain_order=True))
+    if most == 1_000 and frames:
+        assert got is not None
+
+
+def test_the_last_files_sensor_samples_merged_into_a_range_take_a_few_blocks_and_a_float_key_is_left_to_the_sort():
+    """As the rows of a run's last files fall among a range's earlier rows: each file's days a block among the
+    others', without a copy of the rows."""
+    def part(days: list[int]) -> pl.DataFrame:
+        times = [datetime(2016, 1, 1 + d, tzinfo=UTC) + i * timedelta(hours=1) for d in days for i in range(24)]
+        return pl.DataFrame({"participant_id": None, "sensor": "light", "time": times},
+                            schema={"participant_id": pl.String, "sensor": pl.String, "time": pl.Datetime("us", "UTC")})
+
+    key = ["participant_id", "sensor", "time"]
+    earlier, last = part([0, 1, 4, 5]), part([2, 3])
+    merged = spill.merged_in_order([earlier, last], key)
+    assert merged.equals(pl.concat([earlier, last]).sort(key, nulls_last=True))
+    assert merged.n_chunks() == 3
+    assert spill.merged_in_order([earlier, earlier.clear()], key).equals(earlier)
+    floats = pl.DataFrame({"x": [0.0, 1.0]})
+    assert spill.merged_in_order([floats, floats], ["x"]) is None

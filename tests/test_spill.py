@@ -420,8 +420,9 @@ def test_a_reduce_begun_ahead_on_the_files_done_gives_the_tables_and_counts_of_a
     another table of the night) with the earlier ones, as told by the hashes of the records: two records hashed
     alike only make their range be reduced again. The later rows of a table without a group are de-duplicated on
     their own (`dedupe`) only where two of them are copies of one record (the two samples, a HAR and a flow dump of
-    one sync, are copies of each other); else they are sorted into the range as they are. Those merged into a range
-    on disk are kept in memory beside its file, or written beside it once such rows hold `spill.BESIDE_BYTES`."""
+    one sync, are copies of each other); else they are merged into the range's rows by blocks (`spill.merged_in_order`).
+    Those merged into a range on disk are kept in memory beside its file, or written beside it once such rows hold
+    `spill.BESIDE_BYTES`, and merged in as it is written."""
     from copy import deepcopy
 
     from converters import pipeline
@@ -458,6 +459,9 @@ def test_a_reduce_begun_ahead_on_the_files_done_gives_the_tables_and_counts_of_a
     deduped = []  # the tables of each later range `dedupe` took
     dedupe = pipeline.dedupe
     monkeypatch.setattr(pipeline, "dedupe", lambda frames, *a: deduped.append(list(frames)) or dedupe(frames, *a))
+    merged = []  # whether the later rows merged into a range (or a range's piece, as written) went in by blocks
+    merged_in_order = spill.merged_in_order
+    monkeypatch.setattr(spill, "merged_in_order", lambda *a: merged.append(m := merged_in_order(*a)) or m)
     begun = pipeline.combine(deepcopy(reports), parts, work, Executor(2), ahead=ahead)
     assert ahead.results and (any(shared) if not later.startswith("other participants") or later.endswith("alike")
                               else shared and not any(shared))
@@ -475,6 +479,7 @@ def test_a_reduce_begun_ahead_on_the_files_done_gives_the_tables_and_counts_of_a
         assert spill.in_memory(begun.tables[name]).equals(expected[name]), name  # read a piece at a time
     beside = [f for df in begun.tables.values() if isinstance(df, spill.Sorted) for piece in df.pieces for f in piece[1:]]
     if later.startswith("other participants") and not later.endswith("alike"):
+        assert len(merged) >= len(beside) > 0 and all(m is not None for m in merged)  # after the earlier rows: 2 blocks
         kinds = {Path if isinstance(f, Path) else type(f) for f in beside}
         assert kinds == ({Path} if later.endswith("written beside") else {pl.DataFrame}), kinds
 
