@@ -1265,17 +1265,13 @@ def _convert_file(
     if inp.error or inp.skip:
         report.status, report.error = "failed" if inp.error else "skipped", redaction.message(inp.error or inp.skip)
         return report, {}
-    with ThreadPoolExecutor(1) as hashing:  # hashlib lets go of the GIL: the hash is taken beside other work
-        # beside the parse; or, the file parsed by a reading process, once it is read: a core is free then (this
-        # process makes its last rows into parts), where beside the parse it took a core from both processes
-        digest = None if separate_reader else hashing.submit(sha256_or_none, inp.path)
-
-        def read() -> None:
-            nonlocal digest
-            digest = digest or hashing.submit(sha256_or_none, inp.path)
-
-        frames = _read_file(inp, report, separate_reader, spill_dir, debug, in_process, read)
-        read()  # (if `_read_file` did not: the file could not be read)
+    if separate_reader:  # the reading process takes the hash as it reads
+        frames = _read_file(inp, report, separate_reader, spill_dir, debug, in_process)
+        report.sha256 = report.sha256 or sha256_or_none(inp.path)  # (unless the file was not read there)
+        return report, frames
+    with ThreadPoolExecutor(1) as hashing:  # the hash is taken beside the parse: hashlib lets go of the GIL
+        digest = hashing.submit(sha256_or_none, inp.path)
+        frames = _read_file(inp, report, separate_reader, spill_dir, debug, in_process)
         report.sha256 = digest.result()  # None if unreadable now, though read above: the next run converts it again
     return report, frames
 
@@ -1287,9 +1283,7 @@ def _read_file(
     spill_dir: Path | None,
     debug: bool = False,
     in_process: bool = False,
-    read: Callable[[], None] = lambda: None,
 ) -> FileRows:
-    """The file's rows; `read` is called once every item of it is read (before its last rows are made into parts)."""
     rows, others = RowBuffer(spill_dir, end_on_disk=not in_process), generic.GenericRecords()
     unreadable: Counter[str] = Counter()  # entries not read at all: reason -> count
     troubles: Counter[str] = Counter()  # device responses rejected for damage or failures: reason -> count
@@ -1310,7 +1304,9 @@ def _read_file(
             _note_limits(report, limited)
             return rows.parts()
         if separate_reader:
-            items = read_capture_beside(inp.path, report.format, inp.name, inp.generic)
+            items = read_capture_beside(
+                inp.path, report.format, inp.name, inp.generic, on_digest=lambda d: setattr(report, "sha256", d)
+            )
         else:
             items = read_capture(inp.path, report.format, display_name=inp.name, wants_body=BodyWanted(inp.generic))
         unknown_shapes = 0
@@ -1356,7 +1352,6 @@ def _read_file(
     else:
         _note_unknown_shapes(report, unknown_shapes)
         _note_limits(report, limited)
-    read()
     if in_process:  # the run's one file: what decoding freed goes back before its last frames are built on top of it
         spill.hand_back_freed()  # (a worker's next file would fault it in again)
     tables = rows.parts() | generic.frames(others)  # (rows no frame holds are rejected while building them)

@@ -184,13 +184,14 @@ import sys
 from pathlib import Path
 from converters.captures import pipe
 har, big = Path(sys.argv[1]), Path(sys.argv[2])
+digests = []
 pipe.read_ahead([har], 2, ())
 child = pipe._ahead[0]
 assert isinstance(child, pipe._Forked), type(child)
-forked = list(pipe.read_capture_beside(har, "har", str(har), ()))
+forked = list(pipe.read_capture_beside(har, "har", str(har), (), on_digest=digests.append))
 assert pipe._ahead is None and child.returncode is not None  # taken up, read, ended
-started = list(pipe.read_capture_beside(har, "har", str(har), ()))  # a new interpreter
-assert forked and forked == started, (len(forked), len(started))
+started = list(pipe.read_capture_beside(har, "har", str(har), (), on_digest=digests.append))  # a new interpreter
+assert forked and forked == started and digests[0] == digests[1], (len(forked), len(started), digests)
 pipe.read_ahead([har], 2, ("api.example.com",))
 assert list(pipe.read_capture_beside(har, "har", str(har), ())) == forked  # the one read ahead stopped
 child = pipe._Forked(pipe._request(big, "har", "big.har", ("api.example.com",)))
@@ -202,7 +203,7 @@ print("ok")
 
 def test_a_capture_read_ahead_before_polars_is_loaded_is_read_by_a_fork_of_the_command_alike(tmp_path):
     """The command reads its one capture ahead in a fork of itself (no interpreter to start, no imports), while it
-    has no thread of its own but one: the same items as a reading process started anew; stopped, or left
+    has no thread of its own but one: the same items and hash as a reading process started anew; stopped, or left
     by its reader, it ends as that one does (quietly)."""
     big = [entry("https://api.example.com/v1/things", {"things": ["x" * 100_000]}) for _ in range(40)]
     write_har(tmp_path / "big.har", big)  # more than the pipe holds
@@ -211,27 +212,17 @@ def test_a_capture_read_ahead_before_polars_is_loaded_is_read_by_a_fork_of_the_c
     assert (done.stdout, done.stderr) == ("ok\n", "")
 
 
-def test_a_file_read_by_a_reading_process_is_hashed_by_the_converting_process_once_read(monkeypatch):
+def test_the_reading_process_takes_the_files_hash_and_sends_it_after_the_items():
     from converters.digest import sha256_file
 
-    hashed = []
-    monkeypatch.setattr(pipeline, "sha256_or_none", lambda path: hashed.append(read_ended()) or sha256_file(path))
-    items = []
-
-    def read_ended() -> bool:  # whether every item was read when the hash began
-        return bool(items) and items[-1] is None
-
-    def beside(*args):
-        items.extend(read_capture_beside(*args))
-        yield from items
-        items.append(None)
-
-    monkeypatch.setattr(pipeline, "read_capture_beside", beside)
+    digests = []
+    items = list(read_capture_beside(SAMPLES / "phone-sync.flow", "flow", "s.flow", (), on_digest=digests.append))
+    assert items and digests == [sha256_file(SAMPLES / "phone-sync.flow")]
     report, _ = convert_file(Input(SAMPLES / "phone-sync.flow", "s.flow", True), separate_reader=True)
-    assert report.sha256 == sha256_file(SAMPLES / "phone-sync.flow") and hashed == [True]
+    assert report.sha256 == digests[0]
 
 
-def served_here(path: Path, fmt, name: str, globs: tuple[str, ...]):
+def served_here(path: Path, fmt, name: str, globs: tuple[str, ...], on_digest=None):
     """What `read_capture_beside` yields, served by `_serve` in this process, decoding value by value as the reading
     process does (`pipe._by_value`: its rows are pickled)."""
     request, out = io.BytesIO(pipe._request(path, fmt, name, globs)), io.BytesIO()
@@ -242,7 +233,7 @@ def served_here(path: Path, fmt, name: str, globs: tuple[str, ...]):
     finally:
         pipe._by_value, devices.columns.by_columns = saved
     out.seek(0)
-    yield from _received(out)
+    yield from _received(out, on_digest)
 
 
 def test_a_reading_process_whose_caller_is_behind_decodes_and_the_report_and_rows_are_the_same(tmp_path, monkeypatch):

@@ -9,9 +9,9 @@ rows pickled, they cost both processes more); those it hands over, it checks as 
 (`Exchange.json_checked`), which the caller's decoder then need not do. The child
 (`python -m converters.captures.pipe`) imports only the readers and the host patterns (the decoders once it has
 one to decode), and pickles the items to its standard output in batches, from a queue of at most `QUEUE_BATCHES`:
-it parses on while the caller decodes, but never more than that far ahead. `read_ahead` starts the child of a
-run's one capture before the caller has even loaded polars (in a fork of it, where it can). The file's SHA-256 is the
-caller's to take (`pipeline`), once the child has read it: beside the parse it took a core from both processes.
+it parses on while the caller decodes, but never more than that far ahead. It also takes the file's SHA-256, in a
+thread beside the parse, and sends it last. `read_ahead` starts the child of a run's one capture before the caller
+has even loaded polars (a fork of the caller, where it can be one: `_Forked`).
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ import sys
 import threading
 import traceback
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -39,6 +40,7 @@ except ImportError:  # Windows: pipes keep their default size, and the caller de
     fcntl = termios = None  # type: ignore[assignment]
 
 from .. import collector, limits
+from ..digest import sha256_or_none
 from ..hosts import BodyWanted, is_device_host
 from . import Exchange, Format, Item, detect_format, no_response_reason, read_capture
 from .sniff import json_encoding
@@ -73,6 +75,13 @@ class Decoded:
     rows: list
 
 
+@dataclass(frozen=True, slots=True)
+class Digest:
+    """The SHA-256 of the capture, sent after its items."""
+
+    sha256: str | None  # None: the file could not be read for it
+
+
 _ahead: tuple[subprocess.Popen | _Forked, bytes] | None = None  # a reading process started early, and its request
 # In the reading process: decode value by value (importing polars would cost it a third of a second, and its frames
 # would have to be pickled); the caller decodes by columns what it takes itself.
@@ -97,9 +106,11 @@ def read_capture_beside(
     fmt: Format,
     display_name: str,
     generic_globs: tuple[str, ...],
+    on_digest: Callable[[str | None], None] | None = None,
 ) -> Iterator[Item | NotDevice]:
     """The items of one capture, read with `BodyWanted(generic_globs)` by a child process, except that exchanges of
-    hosts not wanted come as `NotDevice` counts (in order with the other items)."""
+    hosts not wanted come as `NotDevice` counts (in order with the other items). `on_digest` gets the file's SHA-256
+    once all items are read."""
     global _ahead
     request = _request(path, fmt, display_name, generic_globs)
     if _ahead is not None and _ahead[1] == request:
@@ -112,7 +123,7 @@ def read_capture_beside(
     with child:
         assert child.stdout is not None
         try:
-            yield from _received(child.stdout)
+            yield from _received(child.stdout, on_digest)
         finally:
             child.kill()  # the caller stopped early or failed: the child has nothing more to do
 
@@ -204,7 +215,9 @@ def _serve_forked(request: bytes, read_end: int, write_end: int) -> NoReturn:
         os._exit(code)
 
 
-def _received(stream: BinaryIO) -> Iterator[Item | NotDevice]:
+def _received(
+    stream: BinaryIO, on_digest: Callable[[str | None], None] | None = None
+) -> Iterator[Item | NotDevice]:
     while True:
         try:
             batch = pickle.load(stream)
@@ -212,6 +225,10 @@ def _received(stream: BinaryIO) -> Iterator[Item | NotDevice]:
             raise ReaderCrashed("the reading process ended without finishing") from None
         if batch is None:
             return
+        if isinstance(batch, Digest):
+            if on_digest:
+                on_digest(batch.sha256)
+            continue
         if isinstance(batch, OSError):
             raise batch
         if isinstance(batch, str):
@@ -224,9 +241,9 @@ class _ReaderGone(Exception):
 
 
 def _serve(requests: BinaryIO, out: BinaryIO) -> None:
-    """The child's side: read the capture named on stdin, write pickled batches of items, then None (or the OSError
-    that stopped the reading, or the traceback of a bug). A thread writes the batches, so that the parse goes on, up
-    to `QUEUE_BATCHES` ahead, while the pipe is full (a capture read ahead gets ahead)."""
+    """The child's side: read the capture named on stdin, write pickled batches of items, the file's `Digest`, then
+    None (or the OSError that stopped the reading, or the traceback of a bug). A thread writes the batches, so that
+    the parse goes on, up to `QUEUE_BATCHES` ahead, while the pipe is full (a capture read ahead gets ahead)."""
     path, fmt, display_name, generic_globs, budget = pickle.load(requests)
     path = Path(path) if isinstance(path, str) else path  # a file, or a member of an archive
     with limits.applied(budget), collector.converting():
@@ -253,7 +270,9 @@ def _serve_read(path: Path, fmt: Format, display_name: str, generic_globs: tuple
     no_response: Counter[str] = Counter()  # of `not_device`
     wanted = BodyWanted(generic_globs)
     in_pipe = _unread_counter(out)
+    hashing = ThreadPoolExecutor(1)  # hashlib lets go of the GIL: the hash is taken beside the parse
     try:
+        digest = hashing.submit(sha256_or_none, path)
         for item in read_capture(path, fmt, display_name=display_name, wants_body=wanted):
             exchange = isinstance(item, Exchange)
             if exchange and not wanted(item.host) and not (item.damaged or item.left_out):  # counted as it is
@@ -279,6 +298,7 @@ def _serve_read(path: Path, fmt: Format, display_name: str, generic_globs: tuple
                 send(batch)
                 batch, body_bytes = [], 0
         send(batch + [NotDevice(not_device, no_response)] if not_device else batch)
+        send(Digest(digest.result()))
         send(None)
     except _ReaderGone:
         pass
@@ -291,6 +311,7 @@ def _serve_read(path: Path, fmt: Format, display_name: str, generic_globs: tuple
     finally:
         queue.put(None)
         writer.join()
+        hashing.shutdown(cancel_futures=True)
 
 
 def _not_a_pipe() -> int:
