@@ -124,6 +124,11 @@ SLICE_ROWS = 128  # rows a run of a part's rows in key order holds on average, a
 _COMPARABLE = (pl.String, pl.Boolean)  # besides integers and times: types whose `<` is the order of polars' sort
 
 
+def _ordered_alike(schema: pl.Schema, key: Sequence[str]) -> bool:
+    """Whether Python's `<` on the values of `key` is the order of polars' sort (integers, times, `_COMPARABLE`)."""
+    return all(t.is_integer() or t.is_temporal() or t in _COMPARABLE for t in (schema[name] for name in key))
+
+
 def sort_order(df: pl.DataFrame, key: Sequence[str]) -> pl.Series | None:
     """The positions of `df`'s rows sorted by `key` (nulls last, ties in arrival order), as polars' stable sort
     gives them; None where they are in that order already. Rows mostly come in long sorted runs, each of one value
@@ -133,8 +138,7 @@ def sort_order(df: pl.DataFrame, key: Sequence[str]) -> pl.Series | None:
     key = [name for name in key if df[name].null_count() < df.height]  # a key column of nulls orders nothing
     if df.height < 2 or not key:
         return None
-    types = [df.schema[name] for name in key]
-    if df.height < RUNS_FROM or not all(t.is_integer() or t.is_temporal() or t in _COMPARABLE for t in types):
+    if df.height < RUNS_FROM or not _ordered_alike(df.schema, key):
         return _arg_sort(df, key)
     index = pl.get_index_type()
     rows = df.select(key)
@@ -166,7 +170,7 @@ def in_key_order(frames: Sequence[pl.DataFrame], key: Sequence[str]) -> list[pl.
     if sum(df.height > 0 for df in frames) < 2:
         return list(frames)
     frames = [df for df in frames if df.height]
-    if not all(t.is_integer() or t.is_temporal() or t in _COMPARABLE for t in (frames[0].schema[n] for n in key)):
+    if not _ordered_alike(frames[0].schema, key):
         return None
     keys = [df.select(key) for df in frames]
     ends = sorted((_nulls_last(k.row(0)), _nulls_last(k.row(-1)), i) for i, k in enumerate(keys))
@@ -188,7 +192,7 @@ def merged_in_order(frames: Sequence[pl.DataFrame], key: Sequence[str]) -> pl.Da
     frames = [df for df in frames if df.height] or list(frames[:1])
     if len(frames) < 2:
         return frames[0] if frames else None
-    if not all(t.is_integer() or t.is_temporal() or t in _COMPARABLE for t in (frames[0].schema[n] for n in key)):
+    if not _ordered_alike(frames[0].schema, key):
         return None
     merged: pl.DataFrame | None = frames[0]
     for df in frames[1:]:

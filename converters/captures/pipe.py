@@ -146,12 +146,17 @@ def _start(request: bytes) -> subprocess.Popen:
         start_new_session=True,
     )
     assert child.stdin is not None and child.stdout is not None
-    if fcntl is not None:
-        with suppress(OSError):  # a pipe of 1 MB rather than 64 kB: fewer waits on either side (Linux only)
-            fcntl.fcntl(child.stdout.fileno(), getattr(fcntl, "F_SETPIPE_SZ", 1031), PIPE_BYTES)
+    _widen(child.stdout.fileno())
     child.stdin.write(request)
     child.stdin.close()
     return child
+
+
+def _widen(pipe: int) -> None:
+    """A pipe of `PIPE_BYTES` (1 MB) rather than 64 kB: fewer waits on either side (Linux only)."""
+    if fcntl is not None:
+        with suppress(OSError):
+            fcntl.fcntl(pipe, getattr(fcntl, "F_SETPIPE_SZ", 1031), PIPE_BYTES)
 
 
 def _forks() -> bool:
@@ -167,9 +172,7 @@ class _Forked:
 
     def __init__(self, request: bytes) -> None:
         read_end, write_end = os.pipe()
-        if fcntl is not None:
-            with suppress(OSError):
-                fcntl.fcntl(read_end, getattr(fcntl, "F_SETPIPE_SZ", 1031), PIPE_BYTES)
+        _widen(read_end)
         self.pid = os.fork()
         if self.pid == 0:  # the reading process: serves the request, and never returns into this one's code
             _serve_forked(request, read_end, write_end)
