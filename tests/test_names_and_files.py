@@ -142,6 +142,23 @@ def test_process_substitution_is_read_once(tmp_path):
     assert (f["file"], f["status"], f["device_responses"]) == (piped, "ok", {"band/events": 1})
 
 
+def test_a_pipe_whose_writer_has_written_nothing_yet_is_waited_on_not_refused(tmp_path):
+    from converters.captures import spool_pipe
+
+    read_end, write_end = os.pipe()  # the writer holds it open and writes only once the first read found it empty
+    spooled: list = []
+    reading = threading.Thread(target=lambda: spooled.append(spool_pipe(Path(f"/dev/fd/{read_end}"), tmp_path)))
+    reading.start()
+    while reading.is_alive() and not list(tmp_path.glob("pipe-*")):  # the spool is made after that first read
+        reading.join(0.01)
+    with os.fdopen(write_end, "wb") as w:
+        w.write(b"late bytes")
+    reading.join()
+    os.close(read_end)
+    ((path, error),) = spooled
+    assert error is None and path.read_bytes() == b"late bytes"
+
+
 def test_a_named_pipe_nothing_writes_into_and_a_device_are_refused_in_one_line(tmp_path):
     fifo = tmp_path / "capture.har"
     os.mkfifo(fifo)

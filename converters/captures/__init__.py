@@ -134,17 +134,13 @@ def spool_pipe(path: Path, folder: Path) -> tuple[Path | None, str | None]:
     except OSError as e:
         return None, f"cannot read the file: {e.strerror or e}"
     with os.fdopen(fd, "rb", buffering=0) as pipe:
-        try:
-            first = pipe.read(1 << 16)
-        except BlockingIOError:  # a writer, nothing written yet
-            first = b""
-        else:
-            if not first:
-                return None, "a named pipe that nothing writes into: not read"
+        first = pipe.read(1 << 16)  # None: a writer, nothing written yet; b"": no writer
+        if first == b"":
+            return None, "a named pipe that nothing writes into: not read"
         os.set_blocking(fd, True)
         spool_fd, name = tempfile.mkstemp(prefix="pipe-", suffix=".capture", dir=folder)
         with os.fdopen(spool_fd, "wb") as spool:
-            spool.write(first)
+            spool.write(first or b"")
             shutil.copyfileobj(pipe, spool, 1 << 20)
     return Path(name), None
 
