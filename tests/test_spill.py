@@ -645,12 +645,15 @@ def test_ranges_reduced_at_once_hold_no_more_than_the_budget_together_and_one_al
     part = spill.Part.of(rows, TABLES["band_minutes"].key)
     tasks = [Reduce({"band_minutes": [(part, 0, 1000)]}, ("participant_id",), None, None, {}, None) for _ in range(6)]
     monkeypatch.setattr(spill, "REDUCE_BYTES", fit * _range_bytes(tasks[0]))
-    running, most, lock = set(), [0], threading.Lock()
+    running, most, lock, filled = set(), [0], threading.Lock(), threading.Event()
 
     def reduce(task):
         with lock:
             running.add(id(task))
             most[0] = max(most[0], len(running))
+            if len(running) >= fit:
+                filled.set()
+        filled.wait(10)  # the budget's fill is reached however late a loaded machine starts the threads
         time.sleep(0.02)
         with lock:
             running.discard(id(task))
