@@ -688,3 +688,44 @@ def test_a_full_disk_while_the_tables_on_disk_are_written_as_their_ranges_are_re
     result = CliRunner().invoke(app, ["convert", *map(str, SAMPLES), "-o", str(out), "--force", "-j", "2"])
     assert (result.exit_code, result.output) == (1, f"databack: cannot write into {out}: No space left on device\n")
     assert failed and {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+
+def test_tables_on_disk_are_written_one_at_a_time_and_the_views_made_once_those_they_read_are_written(
+    tmp_path, monkeypatch
+):
+    """A writer holds a row group of its table on disk whole, and the views read their tables whole: the tables on
+    disk are written in turn, in the order of their ranges, beside the tables in memory; the views are made once
+    the tables on disk they read are written."""
+    import threading
+    import time
+
+    from converters import writers
+    from converters.pipeline import Conversion
+
+    events, lock = [], threading.Lock()
+    write_table = writers._write_table
+
+    def noted(name, *args):
+        with lock:
+            events.append(("begin", name))
+        time.sleep(0.02)
+        try:
+            return write_table(name, *args)
+        finally:
+            with lock:
+                events.append(("end", name))
+
+    def derive():
+        with lock:
+            events.append(("views", "sleep_nights"))
+        return {}
+
+    monkeypatch.setattr(writers, "_write_table", noted)
+    on_disk = {name: spill.Sorted.written([pl.DataFrame(schema=TABLES[name].schema).clear(10)], tmp_path,
+                                          TABLES[name].key)
+               for name in ("band_minutes", "band_map_points", "sense_sensor_samples")}
+    in_memory = {"band_events": pl.DataFrame(schema=TABLES["band_events"].schema).clear(5)}
+    write(Conversion([], on_disk | in_memory, views=derive), tmp_path / "out")
+    written = [event for event in events if event[1] in on_disk]
+    assert written == [(when, name) for name in on_disk for when in ("begin", "end")]
+    assert events.index(("views", "sleep_nights")) > events.index(("end", "band_minutes"))
