@@ -690,6 +690,51 @@ def test_a_full_disk_while_the_tables_on_disk_are_written_as_their_ranges_are_re
     assert failed and {p.name: p.read_bytes() for p in out.iterdir()} == before
 
 
+def test_a_writer_holding_a_row_group_leaves_the_reduce_fewer_ranges_at_once_and_one_always_runs(monkeypatch):
+    """What a table on disk's writer holds (`spill.writing`: the rows it took, up to a row group) counts in the
+    reduce's budget: ranges that fit two at once run one at a time while it holds as much as one, two again once
+    it is done."""
+    from concurrent.futures import ThreadPoolExecutor
+    import threading
+    import time
+
+    from converters.pipeline import Reduce, _range_bytes, _within_memory
+
+    rows = pl.DataFrame(schema=TABLES["band_minutes"].schema).clear(1000)
+    part = spill.Part.of(rows, TABLES["band_minutes"].key)
+    tasks = [Reduce({"band_minutes": [(part, 0, 1000)]}, ("participant_id",), None, None, {}, None) for _ in range(4)]
+    need = _range_bytes(tasks[0])
+    monkeypatch.setattr(spill, "REDUCE_BYTES", 2 * need)
+    running, most, lock = set(), [0], threading.Lock()
+
+    def reduce(task):
+        with lock:
+            running.add(id(task))
+            most[0] = max(most[0], len(running))
+        time.sleep(0.02)
+        with lock:
+            running.discard(id(task))
+        return task
+
+    with spill.writing() as add:
+        add(need)
+        with ThreadPoolExecutor(4) as pool:
+            assert list(pool.map(_within_memory(reduce), tasks)) == tasks
+        assert most[0] == 1
+    assert spill.writing_bytes() == 0
+    with ThreadPoolExecutor(4) as pool:
+        assert list(pool.map(_within_memory(reduce), tasks)) == tasks
+    assert most[0] == 2
+
+
+def test_a_writer_is_counted_as_holding_the_rows_it_took_up_to_one_row_group():
+    frames = [pl.DataFrame({"n": range(rows)}) for rows in (3, 4, 5)]
+    with spill.writing() as add:
+        assert list(spill._counted(iter(frames), add, 5)) == frames
+        assert spill.writing_bytes() == 5 * spill.row_bytes({"n": pl.Int64})
+    assert spill.writing_bytes() == 0
+
+
 def test_tables_on_disk_are_written_one_at_a_time_and_the_views_made_once_those_they_read_are_written(
     tmp_path, monkeypatch
 ):
