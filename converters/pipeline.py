@@ -145,13 +145,13 @@ class Conversion:
     A table may be `spill.Sorted`: sorted on disk, to be written range by range (it too has `height`, `lazy()`,
     `write_parquet` and `write_csv`), or `spill.Coming`: its ranges still being reduced (see `combine`'s
     `streamed`); the files' counts of copies and `copies` are then there once `settle` returns. The views may still
-    be being made from the other tables, in a thread, when it is returned: `tables` waits for them, `decoded` holds
-    the others (to be written meanwhile)."""
+    be being made from the other tables, in a thread, when it is returned, or wait to be begun (`derive`): `tables`
+    waits for them, `decoded` holds the others (to be written meanwhile)."""
 
     files: list[FileReport]
     decoded: dict[str, spill.Frame]  # the tables decoded from captures, then the generic tables
     copies: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=COPIES))  # see `dedupe.COPIES`
-    views: dict[str, pl.DataFrame] | Future = field(default_factory=dict)
+    views: dict[str, pl.DataFrame] | Future | Callable[[], dict[str, pl.DataFrame]] = field(default_factory=dict)
     settling: Callable[[], pl.DataFrame] | None = None  # gives `copies` and counts them in `files`, once
     reducing: list[Future] = field(default_factory=list)  # the ranges still being reduced, if `settling`
 
@@ -165,9 +165,17 @@ class Conversion:
         """Wait for every range to be reduced (or to have failed): nothing is written into the work folder after."""
         futures.wait(self.reducing)
 
+    def derive(self) -> None:
+        """Begin making the views, in a thread, if they wait to be begun (see `combine`)."""
+        if callable(self.views):
+            deriving = ThreadPoolExecutor(1, thread_name_prefix="databack-views")
+            self.views = deriving.submit(self.views)
+            deriving.shutdown(wait=False)
+
     @property
     def tables(self) -> dict[str, spill.Frame]:
         """Every table: those decoded, the views, then the generic tables."""
+        self.derive()
         if isinstance(self.views, Future):
             self.views = self.views.result()
         decoded = {name: df for name, df in self.decoded.items() if name in TABLES}
@@ -577,10 +585,12 @@ def combine(
         futures.wait(results)  # none is left writing into the work folder
         raise
     ordered = {name: ordered[name] for name in TABLES if name in ordered}
-    deriving = ThreadPoolExecutor(1, thread_name_prefix="databack-views")  # made while the tables are written
-    derived = deriving.submit(views.derive, ordered)
-    deriving.shutdown(wait=False)
-    conversion = Conversion(reports, ordered | others, views=derived, settling=settle, reducing=results)
+    conversion = Conversion(reports, ordered | others, views=partial(views.derive, ordered), settling=settle,
+                            reducing=results)
+    # made while the tables are written; from a table on disk, once its writer is done with it (`writers.write`):
+    # it held it whole, a row group, and the views read it whole (the 1 GB HAR's band_minutes: 200,000 rows)
+    if not any(name in ordered and not isinstance(ordered[name], pl.DataFrame) for name in views.SOURCES):
+        conversion.derive()
     if not streamed:
         conversion.settle()
     return conversion
@@ -751,28 +761,29 @@ class Reduced:
     records: pl.Series | None = None  # a hash of each of its records (see `_records`), where they were noted
 
 
-_ranges_held = threading.Condition()
 _reducing_bytes = 0  # what the ranges reduced now in this process hold, about (`_range_bytes`)
 
 
 def _within_memory(reduce: Callable[[Reduce], Reduced]) -> Callable[[Reduce], Reduced]:
     """`reduce`, run once the ranges reduced at once (threads of this process) hold no more than `spill.REDUCE_BYTES`
-    with this one, or alone: two ranges of a wide table (band_minutes' 70,000 rows of 27 columns, twice each, as
-    read and sorted) would otherwise add some 100 MB to the peak at once."""
+    with this one and the row groups writers hold (`spill.writing`), or alone: two ranges of a wide table
+    (band_minutes' 70,000 rows of 27 columns, twice each, as read and sorted) would otherwise add some 100 MB to the
+    peak at once, and two ranges beside the writer of band_minutes' 200,000 rows (1 GB HAR) some 40 MB."""
 
     @functools.wraps(reduce)
     def within(task: Reduce) -> Reduced:
         global _reducing_bytes
         need = _range_bytes(task)
-        with _ranges_held:
-            _ranges_held.wait_for(lambda: not _reducing_bytes or _reducing_bytes + need <= spill.REDUCE_BYTES)
+        with spill.held:
+            spill.held.wait_for(lambda: not _reducing_bytes
+                                or _reducing_bytes + spill.writing_bytes() + need <= spill.REDUCE_BYTES)
             _reducing_bytes += need
         try:
             return reduce(task)
         finally:
-            with _ranges_held:
+            with spill.held:
                 _reducing_bytes -= need
-                _ranges_held.notify_all()
+                spill.held.notify_all()
 
     return within
 

@@ -13,12 +13,13 @@ import math
 import threading
 from bisect import bisect_left, bisect_right
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 import uuid
 import weakref
 from dataclasses import dataclass
 from itertools import chain
 from pathlib import Path
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Iterator, Mapping, Sequence
 
 import polars as pl
 from polars.io.plugins import register_io_source
@@ -331,7 +332,10 @@ class Sorted:
         they are read, a piece at a time (`_write_parquet`): polars' engine would sort them all at once (3 million
         rows: 255 MB more memory against 36 MB)."""
         if all(len(piece) == 1 for piece in self.pieces):
-            self.lazy().sink_parquet(path, **options)
+            with writing() as add:
+                rows = self.height if (group := options.get("row_group_size")) is None else min(self.height, group)
+                add(rows * row_bytes(self.lazy().collect_schema()))
+                self.lazy().sink_parquet(path, **options)
         else:
             _write_parquet(self, path, **options)
 
@@ -461,9 +465,52 @@ class Coming:
 
 def _write_parquet(table: Sorted | Coming, path: Path, **options: Any) -> None:
     """A table on disk streamed into a Parquet file a piece at a time (each read while the one before is written)."""
-    batches = table.batches()
-    first = next(batches)
-    register_io_source(lambda *_: chain([first], batches), schema=first.schema).sink_parquet(path, **options)
+    with writing() as held:
+        batches = table.batches()
+        first = next(batches)
+        taken = _counted(chain([first], batches), held, options.get("row_group_size"))
+        register_io_source(lambda *_: taken, schema=first.schema).sink_parquet(path, **options)
+
+
+held = threading.Condition()  # notified as the rows held by the reduce's ranges, or by writers, are let go of
+_writing_bytes = 0  # what the writers of tables on disk hold of their row groups, about (see `writing`)
+
+
+def writing_bytes() -> int:
+    return _writing_bytes
+
+
+@contextmanager
+def writing() -> Iterator[Callable[[int], None]]:
+    """While a table on disk is written into a Parquet file: a callable that adds to what its writer is said to hold
+    (`writing_bytes`), until it is done. A writer holds a row group whole (up to 262,144 rows) while it encodes it;
+    the reduce runs fewer ranges at once meanwhile (`pipeline._within_memory`)."""
+    global _writing_bytes
+    mine = 0
+
+    def add(size: int) -> None:
+        global _writing_bytes
+        nonlocal mine
+        with held:
+            mine += size
+            _writing_bytes += size
+
+    try:
+        yield add
+    finally:
+        with held:
+            _writing_bytes -= mine
+            held.notify_all()
+
+
+def _counted(batches: Iterator[pl.DataFrame], add: Callable[[int], None], group: int | None) -> Iterator[pl.DataFrame]:
+    """`batches` as a writer takes them, their rows counted (`add`) up to one row group's (`group`) at most."""
+    rows = 0
+    for df in batches:
+        counted = df.height if group is None else max(0, min(rows + df.height, group) - rows)
+        add(counted * row_bytes(df.schema))
+        rows += df.height
+        yield df
 
 
 def _write_csv(table: Sorted | Coming, path: Path, **options: Any) -> None:
@@ -544,7 +591,7 @@ def _write(df: pl.DataFrame | pl.LazyFrame, folder: Path, piece: bool = False) -
     return path
 
 
-def row_bytes(schema: dict[str, pl.DataType]) -> int:
+def row_bytes(schema: Mapping[str, pl.DataType]) -> int:
     """About what a row of `schema` takes in memory: a text's view 16 bytes (a short text is in it), a value 8."""
     return sum(16 if dtype in (pl.String, pl.Binary) else 8 for dtype in schema.values())
 

@@ -691,3 +691,89 @@ def test_a_full_disk_while_the_tables_on_disk_are_written_as_their_ranges_are_re
     result = CliRunner().invoke(app, ["convert", *map(str, SAMPLES), "-o", str(out), "--force", "-j", "2"])
     assert (result.exit_code, result.output) == (1, f"databack: cannot write into {out}: No space left on device\n")
     assert failed and {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+
+def test_a_writer_holding_a_row_group_leaves_the_reduce_fewer_ranges_at_once_and_one_always_runs(monkeypatch):
+    """What a table on disk's writer holds (`spill.writing`: the rows it took, up to a row group) counts in the
+    reduce's budget: ranges that fit two at once run one at a time while it holds as much as one, two again once
+    it is done."""
+    from concurrent.futures import ThreadPoolExecutor
+    import threading
+    import time
+
+    from converters.pipeline import Reduce, _range_bytes, _within_memory
+
+    rows = pl.DataFrame(schema=TABLES["band_minutes"].schema).clear(1000)
+    part = spill.Part.of(rows, TABLES["band_minutes"].key)
+    tasks = [Reduce({"band_minutes": [(part, 0, 1000)]}, ("participant_id",), None, None, {}, None) for _ in range(4)]
+    need = _range_bytes(tasks[0])
+    monkeypatch.setattr(spill, "REDUCE_BYTES", 2 * need)
+    running, most, lock = set(), [0], threading.Lock()
+
+    def reduce(task):
+        with lock:
+            running.add(id(task))
+            most[0] = max(most[0], len(running))
+        time.sleep(0.02)
+        with lock:
+            running.discard(id(task))
+        return task
+
+    with spill.writing() as add:
+        add(need)
+        with ThreadPoolExecutor(4) as pool:
+            assert list(pool.map(_within_memory(reduce), tasks)) == tasks
+        assert most[0] == 1
+    assert spill.writing_bytes() == 0
+    with ThreadPoolExecutor(4) as pool:
+        assert list(pool.map(_within_memory(reduce), tasks)) == tasks
+    assert most[0] == 2
+
+
+def test_a_writer_is_counted_as_holding_the_rows_it_took_up_to_one_row_group():
+    frames = [pl.DataFrame({"n": range(rows)}) for rows in (3, 4, 5)]
+    with spill.writing() as add:
+        assert list(spill._counted(iter(frames), add, 5)) == frames
+        assert spill.writing_bytes() == 5 * spill.row_bytes({"n": pl.Int64})
+    assert spill.writing_bytes() == 0
+
+
+def test_tables_on_disk_are_written_one_at_a_time_and_the_views_made_once_those_they_read_are_written(
+    tmp_path, monkeypatch
+):
+    """A writer holds a row group of its table on disk whole, and the views read their tables whole: the tables on
+    disk are written in turn, in the order of their ranges, beside the tables in memory; the views are made once
+    the tables on disk they read are written."""
+    import threading
+    import time
+
+    from converters import writers
+    from converters.pipeline import Conversion
+
+    events, lock = [], threading.Lock()
+    write_table = writers._write_table
+
+    def noted(name, *args):
+        with lock:
+            events.append(("begin", name))
+        time.sleep(0.02)
+        try:
+            return write_table(name, *args)
+        finally:
+            with lock:
+                events.append(("end", name))
+
+    def derive():
+        with lock:
+            events.append(("views", "sleep_nights"))
+        return {}
+
+    monkeypatch.setattr(writers, "_write_table", noted)
+    on_disk = {name: spill.Sorted.written([pl.DataFrame(schema=TABLES[name].schema).clear(10)], tmp_path,
+                                          TABLES[name].key)
+               for name in ("band_minutes", "band_map_points", "sense_sensor_samples")}
+    in_memory = {"band_events": pl.DataFrame(schema=TABLES["band_events"].schema).clear(5)}
+    write(Conversion([], on_disk | in_memory, views=derive), tmp_path / "out")
+    written = [event for event in events if event[1] in on_disk]
+    assert written == [(when, name) for name in on_disk for when in ("begin", "end")]
+    assert events.index(("views", "sleep_nights")) > events.index(("end", "band_minutes"))
