@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import polars as pl
 import pytest
@@ -149,13 +150,26 @@ def test_a_second_run_stops_at_once_naming_the_holder_and_runs_once_it_is_gone(t
     assert visible(out) == sorted(p for p in visible(out) if not p.startswith("."))  # its lock file removed
 
 
-def test_with_wait_a_second_run_queues_behind_the_first(tmp_path):
+def test_with_wait_a_second_run_queues_behind_the_first(tmp_path, monkeypatch):
     out = tmp_path / "out"
     out.mkdir()
-    holder = hold(out, 1.0)
-    result = convert(SAMPLES / "phone-sync.har", "-o", out, "--wait")
-    holder.wait()
-    assert result.exit_code == 0, result.output
+    holder = hold(out)
+    waited = []
+
+    def first_ends(seconds: float) -> None:  # the second run waits for OUT: the first ends only now
+        if not waited:
+            holder.kill()
+            holder.wait()
+        waited.append(seconds)
+        time.sleep(seconds)
+
+    monkeypatch.setattr(store, "time", SimpleNamespace(monotonic=time.monotonic, sleep=first_ends))
+    try:
+        result = convert(SAMPLES / "phone-sync.har", "-o", out, "--wait")
+    finally:
+        holder.kill()
+        holder.wait()
+    assert waited and result.exit_code == 0, result.output
     assert_consistent(out)
 
 
