@@ -371,7 +371,9 @@ def merge(
         _ctrl_c() as stop_if_interrupted,
         ExitStack() as inputs,
     ):
-        for p in {p.resolve(): p for p in outputs}.values():  # each read while no run writes it
+        # each read while no run writes it; locked in one order, whatever order they are given in, so that two
+        # merges of the same folders with --wait never each hold one that the other waits for
+        for _, p in sorted({p.resolve(): p for p in outputs}.items()):
             inputs.enter_context(store.reading(p, _wait_limit(wait, wait_timeout)))
         outputs_read = [(*writers.read_output(p)[:2], writers.read_copies(p)) for p in outputs]
         result = conversion.merge(outputs_read, held.work(), jobs or os.cpu_count() or 1, scheduler)

@@ -56,17 +56,19 @@ def test_overlapping_conversions_restore_the_thresholds_once_the_last_ends(thres
     def first():
         with collector.converting():
             first_in.set()
-            second_out.wait(5)
+            second_out.wait()
             seen_by_first.append(gc.get_threshold())
 
     thread = threading.Thread(target=first)
     thread.start()
-    first_in.wait(5)
-    with collector.converting():
-        assert gc.get_threshold() == (collector.YOUNG_OBJECTS, 11, 12)
-    assert gc.get_threshold() == (collector.YOUNG_OBJECTS, 11, 12)  # the first is still converting
-    second_out.set()
-    thread.join()
+    try:
+        first_in.wait()  # however late a loaded machine starts the thread
+        with collector.converting():
+            assert gc.get_threshold() == (collector.YOUNG_OBJECTS, 11, 12)
+        assert gc.get_threshold() == (collector.YOUNG_OBJECTS, 11, 12)  # the first is still converting
+    finally:
+        second_out.set()
+        thread.join()
     assert seen_by_first == [(collector.YOUNG_OBJECTS, 11, 12)]
     assert gc.get_threshold() == (700, 11, 12)
 

@@ -111,6 +111,22 @@ def test_a_reading_process_that_dies_midway_is_an_error_not_a_short_capture():
         list(_received(stream))
 
 
+def test_a_reading_process_that_ends_before_it_reads_its_request_has_crashed_however_soon_it_ended(monkeypatch):
+    """Ended before its request was written to it, as after (not the file's "Broken pipe", which would fail the
+    capture as unreadable)."""
+    start = subprocess.Popen
+
+    def ended_at_once(command, **kwargs):  # a reading process that could not start, and has ended already
+        child = start([sys.executable, "-c", "pass"], **kwargs)
+        child.wait()
+        return child
+
+    monkeypatch.setattr(pipe, "_ahead", None)  # (none read ahead: it is started here)
+    monkeypatch.setattr(pipe.subprocess, "Popen", ended_at_once)
+    with pytest.raises(ReaderCrashed, match="ended without finishing"):
+        list(read_capture_beside(SAMPLES / "phone-sync.har", "har", "s.har", ()))
+
+
 def test_the_reading_process_runs_this_package_even_from_a_folder_holding_another_named_converters(
     tmp_path, monkeypatch
 ):

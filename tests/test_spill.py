@@ -562,6 +562,7 @@ def test_tables_written_as_their_ranges_are_reduced_are_the_files_and_counts_of_
     """`combine(streamed=True)` returns once the tables in memory are reduced, those on disk as `spill.Coming`,
     written as their ranges are done (the sensor samples' handed to the writer in memory where it waits for them):
     the same files, copies and report, counted once `settle` returns."""
+    import threading
     from copy import deepcopy
 
     import orjson
@@ -581,6 +582,20 @@ def test_tables_written_as_their_ranges_are_reduced_are_the_files_and_counts_of_
     outs, handed = {}, []
     wanted = spill.Handoff.wanted
     monkeypatch.setattr(spill.Handoff, "wanted", lambda self, i: handed.append(wanted(self, i)) or handed[-1])
+    waited_for: dict[spill.Handoff, threading.Event] = {}  # a table's first range, by the writer taking its ranges
+    waiting = spill.Handoff.waiting
+    monkeypatch.setattr(spill.Handoff, "waiting",
+                        lambda self, i: waiting(self, i) or waited_for.setdefault(self, threading.Event()).set())
+    reduce_range = pipeline.reduce_range
+
+    # The sensor samples' first range is reduced once their writer waits for it, however late a loaded machine
+    # starts the writer (the other thread reduces the other ranges meanwhile): it is handed in memory.
+    def samples_first_range_once_their_writer_waits(task):
+        if list(task.slices) == ["sense_sensor_samples"] and task.hand is not None and task.index == 0:
+            waited_for.setdefault(task.hand, threading.Event()).wait()
+        return reduce_range(task)
+
+    monkeypatch.setattr(pipeline, "reduce_range", samples_first_range_once_their_writer_waits)
     for streamed in (False, True):
         ahead = pipeline.Ahead([r.file for r in reports], work, Executor(2))
         ahead.start(parts1)

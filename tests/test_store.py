@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import polars as pl
 import pytest
@@ -149,13 +150,26 @@ def test_a_second_run_stops_at_once_naming_the_holder_and_runs_once_it_is_gone(t
     assert visible(out) == sorted(p for p in visible(out) if not p.startswith("."))  # its lock file removed
 
 
-def test_with_wait_a_second_run_queues_behind_the_first(tmp_path):
+def test_with_wait_a_second_run_queues_behind_the_first(tmp_path, monkeypatch):
     out = tmp_path / "out"
     out.mkdir()
-    holder = hold(out, 1.0)
-    result = convert(SAMPLES / "phone-sync.har", "-o", out, "--wait")
-    holder.wait()
-    assert result.exit_code == 0, result.output
+    holder = hold(out)
+    waited = []
+
+    def first_ends(seconds: float) -> None:  # the second run waits for OUT: the first ends only now
+        if not waited:
+            holder.kill()
+            holder.wait()
+        waited.append(seconds)
+        time.sleep(seconds)
+
+    monkeypatch.setattr(store, "time", SimpleNamespace(monotonic=time.monotonic, sleep=first_ends))
+    try:
+        result = convert(SAMPLES / "phone-sync.har", "-o", out, "--wait")
+    finally:
+        holder.kill()
+        holder.wait()
+    assert waited and result.exit_code == 0, result.output
     assert_consistent(out)
 
 
@@ -375,6 +389,35 @@ def test_merge_reads_each_shard_under_its_lock_after_repairing_it(tmp_path):
     assert not (tmp_path / "s1" / ".databack-work-abc").exists()
     once, merged = state(tmp_path / "once"), state(tmp_path / "m")
     assert {k: v for k, v in once.items() if k != "report.json"} == {k: v for k, v in merged.items() if k != "report.json"}
+
+
+def test_a_merge_waiting_for_a_shard_holds_none_listed_before_it_that_sorts_after(tmp_path, monkeypatch):
+    """Two merges of the same shards listed in other orders, with --wait, never each hold one the other waits for:
+    while one waits for s1 (held, as by the other merge), s2 (listed first) is free for the other to take."""
+    for i, sample in ((1, "phone-sync.har"), (2, "phone-sync.flow")):
+        assert convert(SAMPLES / sample, "-o", tmp_path / f"s{i}").exit_code == 0
+    holder = hold(tmp_path / "s1")
+    s2_free = []
+
+    def s1_let_go(seconds: float) -> None:  # the merge waits for s1: is s2 free meanwhile? Then s1 is let go
+        if not s2_free:
+            try:
+                with store.lock(tmp_path / "s2"):
+                    s2_free.append(True)
+            except store.Busy:
+                s2_free.append(False)
+            holder.kill()
+            holder.wait()
+        time.sleep(seconds)
+
+    monkeypatch.setattr(store, "time", SimpleNamespace(monotonic=time.monotonic, sleep=s1_let_go))
+    try:
+        result = runner.invoke(app, ["merge", str(tmp_path / "s2"), str(tmp_path / "s1"), "-o", str(tmp_path / "m"),
+                                     "--wait"])
+    finally:
+        holder.kill()
+        holder.wait()
+    assert (result.exit_code, s2_free) == (0, [True]), result.output
 
 
 def test_a_transaction_of_many_files_flushes_them_with_one_syncfs(tmp_path, monkeypatch):

@@ -147,8 +147,12 @@ def _start(request: bytes) -> subprocess.Popen:
     )
     assert child.stdin is not None and child.stdout is not None
     _widen(child.stdout.fileno())
-    child.stdin.write(request)
-    child.stdin.close()
+    try:
+        child.stdin.write(request)
+        child.stdin.close()
+    except BrokenPipeError:  # it ended before it read the request (it could not start): reading it says it crashed
+        with suppress(BrokenPipeError):
+            child.stdin.close()
     return child
 
 
