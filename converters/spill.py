@@ -39,6 +39,7 @@ SORT_ROWS = 50_000  # rows of a range: the reduce holds about this many of a tab
 HOLD_ROWS = 100_000  # rows of reduced tables kept in memory to be written; beyond, ranges wait on disk
 REDUCE_BYTES = 64 << 20  # about what the ranges reduced at once in a process hold together (one always runs)
 BESIDE_BYTES = 64 << 20  # about what the rows merged into ranges on disk hold in memory in a process, at most
+VIEW_BYTES = 32 << 20  # about what the views may hold of tables on disk beside their writers; beyond, they wait
 SAMPLE_EVERY = 128  # a part's key is sampled every this many rows (its first row included)
 POSITION = "_position"  # a sampled row's position in its part
 ROW_GROUP = 16_384  # rows of a Parquet row group in the work folder: a range's slice of a part reads whole groups
