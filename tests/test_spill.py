@@ -753,12 +753,10 @@ def test_a_writer_is_counted_as_holding_the_rows_it_took_up_to_one_row_group():
     assert spill.writing_bytes() == 0
 
 
-def test_tables_on_disk_are_written_one_at_a_time_and_the_views_made_once_those_they_read_are_written(
-    tmp_path, monkeypatch
-):
+def test_tables_on_disk_are_written_one_at_a_time_and_the_views_made_once_they_all_are_written(tmp_path, monkeypatch):
     """A writer holds a row group of its table on disk whole, and the views read their tables whole: the tables on
-    disk are written in turn, in the order of their ranges, beside the tables in memory; the views are made once
-    the tables on disk they read are written."""
+    disk are written in turn, in the order of their ranges, beside the tables in memory; the views, which read one of
+    them and would hold more than `spill.VIEW_BYTES` of it, are made once every table on disk is written."""
     import threading
     import time
 
@@ -784,6 +782,7 @@ def test_tables_on_disk_are_written_one_at_a_time_and_the_views_made_once_those_
         return {}
 
     monkeypatch.setattr(writers, "_write_table", noted)
+    monkeypatch.setattr(spill, "VIEW_BYTES", 0)
     on_disk = {name: spill.Sorted.written([pl.DataFrame(schema=TABLES[name].schema).clear(10)], tmp_path,
                                           TABLES[name].key)
                for name in ("band_minutes", "band_map_points", "sense_sensor_samples")}
@@ -791,4 +790,32 @@ def test_tables_on_disk_are_written_one_at_a_time_and_the_views_made_once_those_
     write(Conversion([], on_disk | in_memory, views=derive), tmp_path / "out")
     written = [event for event in events if event[1] in on_disk]
     assert written == [(when, name) for name in on_disk for when in ("begin", "end")]
-    assert events.index(("views", "sleep_nights")) > events.index(("end", "band_minutes"))
+    assert events.index(("views", "sleep_nights")) > max(events.index(("end", name)) for name in on_disk)
+
+
+def test_views_that_hold_little_of_the_tables_on_disk_are_made_while_the_others_are_written(tmp_path, monkeypatch):
+    """Views that read a small table on disk (under `spill.VIEW_BYTES`) are made once its writer is done, while the
+    other tables on disk are written (the many-file tail would wait for them after its last file)."""
+    import threading
+
+    from converters import writers
+    from converters.pipeline import Conversion
+
+    made, seen = threading.Event(), []
+    write_table = writers._write_table
+
+    def noted(name, *args):
+        if name == "sense_sensor_samples":
+            seen.append(made.wait(10))  # the views are made meanwhile, or not before this writer is done
+        return write_table(name, *args)
+
+    def derive():
+        made.set()
+        return {}
+
+    monkeypatch.setattr(writers, "_write_table", noted)
+    on_disk = {name: spill.Sorted.written([pl.DataFrame(schema=TABLES[name].schema).clear(10)], tmp_path,
+                                          TABLES[name].key)
+               for name in ("band_minutes", "sense_sensor_samples")}
+    write(Conversion([], on_disk, views=derive), tmp_path / "out")
+    assert seen == [True]
