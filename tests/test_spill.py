@@ -723,12 +723,15 @@ def test_a_writer_holding_a_row_group_leaves_the_reduce_fewer_ranges_at_once_and
     tasks = [Reduce({"band_minutes": [(part, 0, 1000)]}, ("participant_id",), None, None, {}, None) for _ in range(4)]
     need = _range_bytes(tasks[0])
     monkeypatch.setattr(spill, "REDUCE_BYTES", 2 * need)
-    running, most, lock = set(), [0], threading.Lock()
+    running, most, lock, fill, filled = set(), [0], threading.Lock(), [1], threading.Event()
 
     def reduce(task):
         with lock:
             running.add(id(task))
             most[0] = max(most[0], len(running))
+            if len(running) >= fill[0]:
+                filled.set()
+        filled.wait(10)  # the budget's fill is reached however late a loaded machine starts the threads
         time.sleep(0.02)
         with lock:
             running.discard(id(task))
@@ -740,6 +743,8 @@ def test_a_writer_holding_a_row_group_leaves_the_reduce_fewer_ranges_at_once_and
             assert list(pool.map(_within_memory(reduce), tasks)) == tasks
         assert most[0] == 1
     assert spill.writing_bytes() == 0
+    fill[0] = 2
+    filled.clear()
     with ThreadPoolExecutor(4) as pool:
         assert list(pool.map(_within_memory(reduce), tasks)) == tasks
     assert most[0] == 2
