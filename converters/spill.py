@@ -466,10 +466,10 @@ class Coming:
 
 def _write_parquet(table: Sorted | Coming, path: Path, **options: Any) -> None:
     """A table on disk streamed into a Parquet file a piece at a time (each read while the one before is written)."""
-    with writing() as held:
+    with writing() as add:  # (`add`, not `held`: that is the module's Condition)
         batches = table.batches()
         first = next(batches)
-        taken = _counted(chain([first], batches), held, options.get("row_group_size"))
+        taken = _counted(chain([first], batches), add, options.get("row_group_size"))
         register_io_source(lambda *_: taken, schema=first.schema).sink_parquet(path, **options)
 
 

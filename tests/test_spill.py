@@ -648,27 +648,34 @@ def test_a_tables_parquet_file_is_the_same_whatever_ranges_it_was_reduced_in_on_
     assert all(data == written["in memory, one chunk"] for data in written.values()), written.keys()
 
 
-@pytest.mark.parametrize("fit", [1, 2])
-def test_ranges_reduced_at_once_hold_no_more_than_the_budget_together_and_one_always_runs(monkeypatch, fit):
+def _band_minutes_ranges(count: int) -> list:
+    """`count` tasks of the reduce, each a range of 1,000 band_minutes rows (in memory)."""
+    from converters.pipeline import Reduce
+
+    rows = pl.DataFrame(schema=TABLES["band_minutes"].schema).clear(1000)
+    part = spill.Part.of(rows, TABLES["band_minutes"].key)
+    return [Reduce({"band_minutes": [(part, 0, 1000)]}, ("participant_id",), None, None, {}, None)
+            for _ in range(count)]
+
+
+def _most_reduced_at_once(tasks: list, fill: int) -> int:
+    """How many of `tasks` `pipeline._within_memory` let run at once, in 4 threads; each waits until `fill` run
+    (at most 10 s), so that a loaded machine that starts the threads late cannot show fewer than the budget allows."""
     from concurrent.futures import ThreadPoolExecutor
     import threading
     import time
 
-    from converters.pipeline import Reduce, _range_bytes, _within_memory
+    from converters.pipeline import _within_memory
 
-    rows = pl.DataFrame(schema=TABLES["band_minutes"].schema).clear(1000)
-    part = spill.Part.of(rows, TABLES["band_minutes"].key)
-    tasks = [Reduce({"band_minutes": [(part, 0, 1000)]}, ("participant_id",), None, None, {}, None) for _ in range(6)]
-    monkeypatch.setattr(spill, "REDUCE_BYTES", fit * _range_bytes(tasks[0]))
     running, most, lock, filled = set(), [0], threading.Lock(), threading.Event()
 
     def reduce(task):
         with lock:
             running.add(id(task))
             most[0] = max(most[0], len(running))
-            if len(running) >= fit:
+            if len(running) >= fill:
                 filled.set()
-        filled.wait(10)  # the budget's fill is reached however late a loaded machine starts the threads
+        filled.wait(10)
         time.sleep(0.02)
         with lock:
             running.discard(id(task))
@@ -676,12 +683,18 @@ def test_ranges_reduced_at_once_hold_no_more_than_the_budget_together_and_one_al
 
     with ThreadPoolExecutor(4) as pool:
         assert list(pool.map(_within_memory(reduce), tasks)) == tasks
-    assert most[0] == fit
+    return most[0]
+
+
+@pytest.mark.parametrize("fit", [1, 2])
+def test_ranges_reduced_at_once_hold_no_more_than_the_budget_together_and_one_always_runs(monkeypatch, fit):
+    from converters.pipeline import _range_bytes
+
+    tasks = _band_minutes_ranges(6)
+    monkeypatch.setattr(spill, "REDUCE_BYTES", fit * _range_bytes(tasks[0]))
+    assert _most_reduced_at_once(tasks, fit) == fit
     monkeypatch.setattr(spill, "REDUCE_BYTES", 1)  # a range bigger than the budget still runs, alone
-    most[0] = 0
-    with ThreadPoolExecutor(4) as pool:
-        assert list(pool.map(_within_memory(reduce), tasks)) == tasks
-    assert most[0] == 1
+    assert _most_reduced_at_once(tasks, 1) == 1
 
 
 def test_a_full_disk_while_the_tables_on_disk_are_written_as_their_ranges_are_reduced_stops_the_run_alike(
@@ -712,42 +725,16 @@ def test_a_writer_holding_a_row_group_leaves_the_reduce_fewer_ranges_at_once_and
     """What a table on disk's writer holds (`spill.writing`: the rows it took, up to a row group) counts in the
     reduce's budget: ranges that fit two at once run one at a time while it holds as much as one, two again once
     it is done."""
-    from concurrent.futures import ThreadPoolExecutor
-    import threading
-    import time
+    from converters.pipeline import _range_bytes
 
-    from converters.pipeline import Reduce, _range_bytes, _within_memory
-
-    rows = pl.DataFrame(schema=TABLES["band_minutes"].schema).clear(1000)
-    part = spill.Part.of(rows, TABLES["band_minutes"].key)
-    tasks = [Reduce({"band_minutes": [(part, 0, 1000)]}, ("participant_id",), None, None, {}, None) for _ in range(4)]
+    tasks = _band_minutes_ranges(4)
     need = _range_bytes(tasks[0])
     monkeypatch.setattr(spill, "REDUCE_BYTES", 2 * need)
-    running, most, lock, fill, filled = set(), [0], threading.Lock(), [1], threading.Event()
-
-    def reduce(task):
-        with lock:
-            running.add(id(task))
-            most[0] = max(most[0], len(running))
-            if len(running) >= fill[0]:
-                filled.set()
-        filled.wait(10)  # the budget's fill is reached however late a loaded machine starts the threads
-        time.sleep(0.02)
-        with lock:
-            running.discard(id(task))
-        return task
-
     with spill.writing() as add:
         add(need)
-        with ThreadPoolExecutor(4) as pool:
-            assert list(pool.map(_within_memory(reduce), tasks)) == tasks
-        assert most[0] == 1
+        assert _most_reduced_at_once(tasks, 1) == 1
     assert spill.writing_bytes() == 0
-    fill[0] = 2
-    filled.clear()
-    with ThreadPoolExecutor(4) as pool:
-        assert list(pool.map(_within_memory(reduce), tasks)) == tasks
-    assert most[0] == 2
+    assert _most_reduced_at_once(tasks, 2) == 2
 
 
 def test_a_writer_is_counted_as_holding_the_rows_it_took_up_to_one_row_group():
