@@ -36,7 +36,7 @@ from .captures import (
 )
 from .captures.archives import ArchiveError, ArchiveMember, archive_kind, members, not_a_capture
 from .captures.remote import RemoteFile
-from .captures.pipe import Decoded, NotDevice, read_capture_beside
+from .captures.pipe import PARSED, Decoded, NotDevice, read_capture_beside
 from .captures.sniff import loads_json
 from .dedupe import COPIES, FILE_INDEX, by_key, dedupe, losses, reconcile
 from .digest import sha256_or_none
@@ -1276,7 +1276,7 @@ def _convert_file(
     if inp.error or inp.skip:
         report.status, report.error = "failed" if inp.error else "skipped", redaction.message(inp.error or inp.skip)
         return report, {}
-    if separate_reader:  # the reading process takes the hash as it reads
+    if separate_reader:  # the reading process takes the hash once it has read the file
         frames = _read_file(inp, report, separate_reader, spill_dir, debug, in_process)
         report.sha256 = report.sha256 or sha256_or_none(inp.path)  # (unless the file was not read there)
         return report, frames
@@ -1316,12 +1316,14 @@ def _read_file(
             return rows.parts()
         if separate_reader:
             items = read_capture_beside(
-                inp.path, report.format, inp.name, inp.generic, on_digest=lambda d: setattr(report, "sha256", d)
+                inp.path, report.format, inp.name, inp.generic, lambda d: setattr(report, "sha256", d), pause=True
             )
         else:
             items = read_capture(inp.path, report.format, display_name=inp.name, wants_body=BodyWanted(inp.generic))
         unknown_shapes = 0
         for item in items:
+            if item is PARSED:  # the reading process's hash comes next: taken while the last frames are made, below
+                break
             if isinstance(item, CaptureError) and item.message == NOT_A_HAR and not report.exchanges:
                 unknown_shapes += _convert_saved(inp, report, rows, limited)
             elif isinstance(item, Exchange):
@@ -1366,6 +1368,9 @@ def _read_file(
     if in_process:  # the run's one file: what decoding freed goes back before its last frames are built on top of it
         spill.hand_back_freed()  # (a worker's next file would fault it in again)
     tables = rows.parts() | generic.frames(others)  # (rows no frame holds are rejected while building them)
+    if separate_reader:
+        for _ in items:  # the reading process's hash (`on_digest`), and its end
+            pass
     _note_troubles(report, unreadable, troubles)
     return tables
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import os
 import pickle
@@ -19,7 +20,15 @@ from converters.captures import CaptureError, Exchange
 from converters import devices, pipeline
 from converters.limits import DEFAULT
 from converters.captures import pipe
-from converters.captures.pipe import Decoded, NotDevice, ReaderCrashed, _received, _serve, read_capture_beside
+from converters.captures.pipe import (
+    PARSED,
+    Decoded,
+    NotDevice,
+    ReaderCrashed,
+    _received,
+    _serve,
+    read_capture_beside,
+)
 from conftest import frames_of
 
 from converters.pipeline import Input, convert_file
@@ -238,7 +247,19 @@ def test_the_reading_process_takes_the_files_hash_and_sends_it_after_the_items()
     assert report.sha256 == digests[0]
 
 
-def served_here(path: Path, fmt, name: str, globs: tuple[str, ...], on_digest=None):
+def test_paused_the_items_end_at_parsed_and_the_hash_comes_when_iterated_on():
+    """How a caller makes the file's frames while the reading process hashes the file (the hash no longer shares the
+    cores with the parse): the same items before `PARSED`, no hash yet, then the hash."""
+    from converters.digest import sha256_file
+
+    flow, digests = SAMPLES / "phone-sync.flow", []
+    items = read_capture_beside(flow, "flow", "s.flow", (), digests.append, pause=True)
+    before = list(itertools.takewhile(lambda item: item is not PARSED, items))
+    assert before == list(read_capture_beside(flow, "flow", "s.flow", ())) and before and digests == []
+    assert list(items) == [] and digests == [sha256_file(flow)]
+
+
+def served_here(path: Path, fmt, name: str, globs: tuple[str, ...], on_digest=None, pause=False):
     """What `read_capture_beside` yields, served by `_serve` in this process, decoding value by value as the reading
     process does (`pipe._by_value`: its rows are pickled)."""
     request, out = io.BytesIO(pipe._request(path, fmt, name, globs)), io.BytesIO()
@@ -249,7 +270,7 @@ def served_here(path: Path, fmt, name: str, globs: tuple[str, ...], on_digest=No
     finally:
         pipe._by_value, devices.columns.by_columns = saved
     out.seek(0)
-    yield from _received(out, on_digest)
+    yield from _received(out, on_digest, pause)
 
 
 def test_a_reading_process_whose_caller_is_behind_decodes_and_the_report_and_rows_are_the_same(tmp_path, monkeypatch):

@@ -9,8 +9,9 @@ rows pickled, they cost both processes more); those it hands over, it checks as 
 (`Exchange.json_checked`), which the caller's decoder then need not do. The child
 (`python -m converters.captures.pipe`) imports only the readers and the host patterns (the decoders once it has
 one to decode), and pickles the items to its standard output in batches, from a queue of at most `QUEUE_BATCHES`:
-it parses on while the caller decodes, but never more than that far ahead. It also takes the file's SHA-256, in a
-thread beside the parse, and sends it last. `read_ahead` starts the child of a run's one capture before the caller
+it parses on while the caller decodes, but never more than that far ahead. Once every item is sent, it says so
+(`PARSED`), then takes the file's SHA-256 and sends it last: the hash no longer takes a core from the parse and the
+decoding, and is taken while the caller makes the file's last frames. `read_ahead` starts the child of a run's one capture before the caller
 has even loaded polars (a fork of the caller, where it can be one: `_Forked`).
 """
 
@@ -26,7 +27,6 @@ import sys
 import threading
 import traceback
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -75,6 +75,19 @@ class Decoded:
     rows: list
 
 
+class _Parsed:
+    """Every item of the capture is sent; its `Digest` follows."""
+
+    def __repr__(self) -> str:
+        return "PARSED"
+
+    def __reduce__(self) -> str:
+        return "PARSED"  # unpickled as the one instance
+
+
+PARSED = _Parsed()
+
+
 @dataclass(frozen=True, slots=True)
 class Digest:
     """The SHA-256 of the capture, sent after its items."""
@@ -107,10 +120,12 @@ def read_capture_beside(
     display_name: str,
     generic_globs: tuple[str, ...],
     on_digest: Callable[[str | None], None] | None = None,
-) -> Iterator[Item | NotDevice]:
+    pause: bool = False,
+) -> Iterator[Item | NotDevice | _Parsed]:
     """The items of one capture, read with `BodyWanted(generic_globs)` by a child process, except that exchanges of
-    hosts not wanted come as `NotDevice` counts (in order with the other items). `on_digest` gets the file's SHA-256
-    once all items are read."""
+    hosts not wanted come as `NotDevice` counts (in order with the other items). `on_digest` gets the file's SHA-256,
+    which the child takes once it has sent every item. With `pause`, `PARSED` comes after the items: the caller can
+    make its frames while the child hashes, then iterate on for the hash."""
     global _ahead
     request = _request(path, fmt, display_name, generic_globs)
     if _ahead is not None and _ahead[1] == request:
@@ -123,7 +138,7 @@ def read_capture_beside(
     with child:
         assert child.stdout is not None
         try:
-            yield from _received(child.stdout, on_digest)
+            yield from _received(child.stdout, on_digest, pause)
         finally:
             child.kill()  # the caller stopped early or failed: the child has nothing more to do
 
@@ -223,8 +238,8 @@ def _serve_forked(request: bytes, read_end: int, write_end: int) -> NoReturn:
 
 
 def _received(
-    stream: BinaryIO, on_digest: Callable[[str | None], None] | None = None
-) -> Iterator[Item | NotDevice]:
+    stream: BinaryIO, on_digest: Callable[[str | None], None] | None = None, pause: bool = False
+) -> Iterator[Item | NotDevice | _Parsed]:
     while True:
         try:
             batch = pickle.load(stream)
@@ -232,6 +247,10 @@ def _received(
             raise ReaderCrashed("the reading process ended without finishing") from None
         if batch is None:
             return
+        if batch is PARSED:
+            if pause:
+                yield batch
+            continue
         if isinstance(batch, Digest):
             if on_digest:
                 on_digest(batch.sha256)
@@ -277,9 +296,7 @@ def _serve_read(path: Path, fmt: Format, display_name: str, generic_globs: tuple
     no_response: Counter[str] = Counter()  # of `not_device`
     wanted = BodyWanted(generic_globs)
     in_pipe = _unread_counter(out)
-    hashing = ThreadPoolExecutor(1)  # hashlib lets go of the GIL: the hash is taken beside the parse
     try:
-        digest = hashing.submit(sha256_or_none, path)
         for item in read_capture(path, fmt, display_name=display_name, wants_body=wanted):
             exchange = isinstance(item, Exchange)
             if exchange and not wanted(item.host) and not (item.damaged or item.left_out):  # counted as it is
@@ -305,7 +322,8 @@ def _serve_read(path: Path, fmt: Format, display_name: str, generic_globs: tuple
                 send(batch)
                 batch, body_bytes = [], 0
         send(batch + [NotDevice(not_device, no_response)] if not_device else batch)
-        send(Digest(digest.result()))
+        send(PARSED)
+        send(Digest(sha256_or_none(path)))  # (while the caller makes its last frames)
         send(None)
     except _ReaderGone:
         pass
@@ -318,7 +336,6 @@ def _serve_read(path: Path, fmt: Format, display_name: str, generic_globs: tuple
     finally:
         queue.put(None)
         writer.join()
-        hashing.shutdown(cancel_futures=True)
 
 
 def _not_a_pipe() -> int:
