@@ -214,16 +214,35 @@ class Store:
 
 
 @contextmanager
-def lock(out: Path, wait: float = 0.0, inputs: Iterable[Path] = ()) -> Iterator[Store]:
+def lock(out: Path, wait: float = 0.0, inputs: Iterable[Path] = (), read: Iterable[Path] = ()) -> Iterator[Store]:
     """OUT (made if need be, but not its parent), locked until the block ends, what a killed run left repaired.
-    `wait`: seconds to wait for another run holding it (`math.inf`: as long as it takes). `inputs`: the run's
-    input paths, none of which OUT may be or hold. Raises `OutError` (`Busy` when another run holds OUT)."""
-    check_place(out, inputs)
+    `wait`: seconds to wait for other runs holding it (`math.inf`: as long as it takes). `inputs`: the run's
+    input paths, none of which OUT may be or hold. `read`: output folders read as inputs (shards to merge), each
+    held as `reading` holds it until the block ends too; OUT and they are locked in one order (sorted by resolved
+    path) whatever the order given, so that two runs holding several (two merges, each one's OUT the other's
+    shard) never each hold one the other waits for; `wait` is for them all. Raises `OutError` (`Busy` when
+    another run holds one)."""
+    read = list(read)
+    check_place(out, [*inputs, *read])
+    deadline = time.monotonic() + wait
+    folders = {p.resolve(): p for p in read} | {out.resolve(): out}
+    with ExitStack() as stack:
+        for _, folder in sorted(folders.items()):
+            if folder is out:
+                held = stack.enter_context(_holding(out, wait, deadline))
+            else:
+                stack.enter_context(_reading(folder, wait, deadline))
+        yield held
+
+
+@contextmanager
+def _holding(out: Path, wait: float, deadline: float) -> Iterator[Store]:
+    """OUT, placed already, locked (waiting until `deadline`) and repaired."""
     try:
         out.mkdir(exist_ok=True)
     except OSError as e:
         raise OutError(f"cannot write into {out}: {_reason(e)}") from None
-    held = Store(out, _take_lock(out, wait))
+    held = Store(out, _take_lock(out, wait, deadline))
     try:
         try:
             _step("locked", "")
@@ -250,16 +269,23 @@ def reading(folder: Path, wait: float = 0.0) -> Iterator[Path]:
     """An output folder read as an input (a shard to merge), locked while it is read, so that no run writes it
     meanwhile and what a killed run left is repaired first. A folder that cannot be written is read as it is,
     unless a killed run left a commit to finish in it."""
+    with _reading(folder, wait, time.monotonic() + wait):
+        yield folder
+
+
+@contextmanager
+def _reading(folder: Path, wait: float, deadline: float) -> Iterator[None]:
     with ExitStack() as stack:
         try:
-            stack.enter_context(lock(folder, wait))
+            check_place(folder)
+            stack.enter_context(_holding(folder, wait, deadline))
         except Busy:
             raise
         except OutError:
             if os.path.lexists(folder / JOURNAL):
                 raise OutError(f"cannot read {folder}: a stopped run left a commit to finish, "
                                "and it cannot be written") from None
-        yield folder
+        yield
 
 
 _URL = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]+):/+")
@@ -373,13 +399,13 @@ def _is_entry(name: str) -> bool:
     return bool(name) and "/" not in name and "\0" not in name and not name.startswith(".")
 
 
-def _take_lock(out: Path, wait: float) -> int:
-    """An open descriptor of OUT's lock file, locked. The holder removes the file before letting go, so whoever
-    then gets the lock of a file that is no longer OUT's tries again with the new one."""
+def _take_lock(out: Path, wait: float, deadline: float) -> int:
+    """An open descriptor of OUT's lock file, locked; another run holding it is waited for until `deadline` (`wait`
+    seconds from when the run began to lock its folders). The holder removes the file before letting go, so
+    whoever then gets the lock of a file that is no longer OUT's tries again with the new one."""
     import fcntl
 
     path = out / LOCK
-    deadline = time.monotonic() + wait
     while True:
         try:
             fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)

@@ -34,6 +34,32 @@ with store.lock(Path(sys.argv[1])):
     time.sleep(float(sys.argv[2]))
 """
 
+# `python -c CROSSED_MERGE SYNC ME OTHER ARGS...`: `databack ARGS...`, holding the first folder it locks until the
+# other run (OTHER) holds one too or waits for one; each says so by a file in SYNC ("ME holds", "ME waits")
+CROSSED_MERGE = """
+import sys, time
+from pathlib import Path
+from types import SimpleNamespace
+from converters import store
+from converters.cli import main
+sync, me, other = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
+
+def first_held_until_the_other_locks(event, args):
+    if event == "databack.store" and args[0] == "locked" and not (sync / f"{me} holds").exists():
+        (sync / f"{me} holds").touch()
+        while not ((sync / f"{other} holds").exists() or (sync / f"{other} waits").exists()):
+            time.sleep(0.01)
+
+def waits(seconds):
+    (sync / f"{me} waits").touch()
+    time.sleep(seconds)
+
+sys.addaudithook(first_held_until_the_other_locks)
+store.time = SimpleNamespace(monotonic=time.monotonic, sleep=waits)
+sys.argv = ["databack", *sys.argv[4:]]
+main()
+"""
+
 
 def convert(*args: object):
     return runner.invoke(app, ["convert", *map(str, args), "-j", "1"])
@@ -418,6 +444,61 @@ def test_a_merge_waiting_for_a_shard_holds_none_listed_before_it_that_sorts_afte
         holder.kill()
         holder.wait()
     assert (result.exit_code, s2_free) == (0, [True]), result.output
+
+
+def test_two_merges_each_into_the_other_ones_shard_with_wait_both_finish(tmp_path):
+    """Merge A (y into x) and merge B (x into y) at once, with --wait, each holding the first folder it locks until
+    the other holds one too or waits for one: they lock x and y in one order, so one waits for the other and both
+    finish. (Locking its OUT first, each held its OUT and waited for ever for the other's.)"""
+    for name, sample in (("x", "phone-sync.har"), ("y", "phone-sync.flow")):
+        assert convert(SAMPLES / sample, "-o", tmp_path / name).exit_code == 0
+    sync = tmp_path / "sync"
+    sync.mkdir()
+    merges = {
+        me: subprocess.Popen([sys.executable, "-c", CROSSED_MERGE, str(sync), me, other,
+                              "merge", str(tmp_path / shard), "-o", str(tmp_path / out), "--wait", "-j", "1"],
+                             stderr=subprocess.PIPE, text=True, cwd=REPO)
+        for me, other, shard, out in (("A", "B", "y", "x"), ("B", "A", "x", "y"))
+    }
+    try:
+        ended = {me: merge.communicate(timeout=180) and merge.returncode for me, merge in merges.items()}
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"the merges wait for each other for ever (sync files: {sorted(visible(sync))})")
+    finally:
+        for merge in merges.values():
+            merge.kill()
+            merge.wait()
+    assert ended == {"A": 0, "B": 0}
+    # each took x in turn: one waited for the other, which never waited
+    assert visible(sync) in (["A holds", "A waits", "B holds"], ["A holds", "B holds", "B waits"])
+
+
+def test_a_merge_waits_for_its_folders_at_most_wait_timeout_in_all(tmp_path, monkeypatch):
+    """--wait-timeout bounds the wait for every folder a merge locks together, not for each: with s1 let go at 0.6 s
+    and s2 held, the merge gives up at 1 s, not 1.6 (on a clock that moves only as the store sleeps)."""
+    for i, sample in ((1, "phone-sync.har"), (2, "phone-sync.flow")):
+        assert convert(SAMPLES / sample, "-o", tmp_path / f"s{i}").exit_code == 0
+    holders = {name: hold(tmp_path / name) for name in ("s1", "s2")}
+    now = [0.0]
+
+    def sleep(seconds: float) -> None:
+        now[0] += seconds
+        if now[0] >= 0.6 and holders["s1"].poll() is None:
+            holders["s1"].kill()
+            holders["s1"].wait()
+
+    monkeypatch.setattr(store, "time", SimpleNamespace(monotonic=lambda: now[0], sleep=sleep))
+    try:
+        result = runner.invoke(app, ["merge", str(tmp_path / "s1"), str(tmp_path / "s2"), "-o", str(tmp_path / "m"),
+                                     "--wait-timeout", "1"])
+    finally:
+        for holder in holders.values():
+            holder.kill()
+            holder.wait()
+    assert result.exit_code == 1, result.output
+    s2 = tmp_path / "s2"
+    assert f"{s2} is still in use by another databack run (pid {holders['s2'].pid}) after 1 s" in result.output
+    assert holders["s1"].returncode is not None and now[0] < 1.01
 
 
 def test_a_transaction_of_many_files_flushes_them_with_one_syncfs(tmp_path, monkeypatch):
