@@ -20,9 +20,9 @@ such as a partitioned table). Entries change in the order they were first named:
 (`report.json`) last. A problem with OUT itself is an `OutError`: one line naming OUT and the cause, `usage` set
 when the cause is in the arguments (OUT is a file, an input, or has no parent folder) rather than on the disk.
 
-The lock is `fcntl.flock` on `OUT/.databack.lock` (which names the holder's pid, and is removed when it lets
-go), so it ends with its process, killed or not. A second run stops at once with `Busy`, or polls for up to
-`wait` seconds.
+The lock is `fcntl.flock` on `OUT/.databack.lock` (which names the holder's pid from the moment it is in
+place, and is removed when it lets go), so it ends with its process, killed or not. A second run stops at once
+with `Busy`, or polls for up to `wait` seconds.
 
 How a commit works. Every entry the run changes is written into a staging folder in OUT (`.databack-staging-*`,
 which readers of OUT's tables never look into) and flushed to disk (fsync). A journal naming the staging folder
@@ -63,6 +63,7 @@ from typing import Iterable, Iterator
 import orjson
 
 LOCK = ".databack.lock"
+LOCK_MADE = ".databack.lock-"  # and 8 hexadecimal digits: a lock file being made, before it is linked in as LOCK
 JOURNAL = ".databack-journal.json"
 JOURNAL_TEMP = ".databack-journal.tmp"
 STAGING_PREFIX = ".databack-staging-"
@@ -340,6 +341,8 @@ def repair(out: Path) -> str | None:
             kind = "work folder"
         elif entry.name == JOURNAL_TEMP or _OLD_TEMPORARY.fullmatch(entry.name):
             kind = "temporary file"
+        elif entry.name.startswith(LOCK_MADE) and _abandoned(Path(entry.path)):
+            kind = "temporary file"
         else:
             continue
         if not done and not any(leftovers.values()):
@@ -350,6 +353,23 @@ def repair(out: Path) -> str | None:
         what = [f"{n} {kind}{'s' if n > 1 else ''}" for kind, n in leftovers.items() if n]
         done.append(f"removed what a stopped run left ({', '.join(what)})")
     return f"repaired {out}: {'; '.join(done)}" if done else None
+
+
+def _abandoned(made: Path) -> bool:
+    """Whether a lock file being made (`_made_lock`) is no run's: none holds it locked."""
+    import fcntl
+
+    try:
+        fd = os.open(made, os.O_RDONLY | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        return True
+    except BlockingIOError:
+        return False
+    finally:
+        os.close(fd)
 
 
 def reason(e: BaseException, folder: Path | None = None) -> str | None:
@@ -401,14 +421,21 @@ def _is_entry(name: str) -> bool:
 
 def _take_lock(out: Path, wait: float, deadline: float) -> int:
     """An open descriptor of OUT's lock file, locked; another run holding it is waited for until `deadline` (`wait`
-    seconds from when the run began to lock its folders). The holder removes the file before letting go, so
-    whoever then gets the lock of a file that is no longer OUT's tries again with the new one."""
+    seconds from when the run began to lock its folders). A new lock file comes into place locked and naming its
+    holder (`_made_lock`), so that a run finding it locked can say whose it is; one a killed run left is taken over
+    where it is. The holder removes the file before letting go, so whoever then gets the lock of a file that is no
+    longer OUT's tries again with the new one."""
     import fcntl
 
     path = out / LOCK
     while True:
         try:
-            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
+            fd = os.open(path, os.O_RDWR | os.O_CLOEXEC)
+        except FileNotFoundError:
+            fd = _made_lock(out)
+            if fd is None:
+                continue
+            return fd
         except OSError as e:
             raise OutError(f"cannot write into {out}: {_reason(e)}") from None
         try:
@@ -431,11 +458,50 @@ def _take_lock(out: Path, wait: float, deadline: float) -> int:
             continue
         try:
             os.ftruncate(fd, 0)
-            os.write(fd, f"{os.getpid()} {socket.gethostname()}\n".encode())
+            os.write(fd, _holder_line())
         except OSError as e:
             os.close(fd)
             raise OutError(f"cannot write into {out}: {_reason(e)}") from None
         return fd
+
+
+def _made_lock(out: Path) -> int | None:
+    """An open descriptor of a new lock file of OUT, locked and naming this run: made so under another name, then
+    linked in as OUT's (where no run's is), all at once. None when another run's was linked in first, or where the
+    file system has no hard links: an empty lock file is then made, which the caller locks and names itself in."""
+    import fcntl
+
+    made = out / f"{LOCK_MADE}{os.urandom(4).hex()}"
+    try:
+        fd = os.open(made, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
+    except OSError as e:
+        raise OutError(f"cannot write into {out}: {_reason(e)}") from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)  # (waits only while a run repairing OUT looks if it is held: `_abandoned`)
+        os.write(fd, _holder_line())
+        os.link(made, out / LOCK)
+        return fd
+    except (FileExistsError, FileNotFoundError):
+        os.close(fd)
+        return None
+    except OSError as e:
+        os.close(fd)
+        if e.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.ENOSYS):
+            raise OutError(f"cannot write into {out}: {_reason(e)}") from None
+        try:
+            os.close(os.open(out / LOCK, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666))
+        except OSError as e:
+            raise OutError(f"cannot write into {out}: {_reason(e)}") from None
+        return None
+    finally:
+        try:
+            os.unlink(made)
+        except OSError:
+            pass  # (removed by the next run to repair OUT)
+
+
+def _holder_line() -> bytes:
+    return f"{os.getpid()} {socket.gethostname()}\n".encode()
 
 
 def _holder(fd: int) -> str:

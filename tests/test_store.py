@@ -60,6 +60,29 @@ sys.argv = ["databack", *sys.argv[4:]]
 main()
 """
 
+# `python -c PAUSED_HOLDER OUT`: takes OUT's lock, saying "paused" and waiting for a line on standard input after
+# each step that locks a file or links one in, then "locked" (and holds it until the next line)
+PAUSED_HOLDER = """
+import fcntl, os, sys
+from pathlib import Path
+from converters import store
+
+def paused_after(call, when=lambda *args: True):
+    def call_then_pause(*args):
+        done = call(*args)
+        if when(*args):
+            print("paused", flush=True)
+            sys.stdin.readline()
+        return done
+    return call_then_pause
+
+fcntl.flock = paused_after(fcntl.flock, lambda fd, operation: operation & fcntl.LOCK_EX)
+os.link = paused_after(os.link)
+with store.lock(Path(sys.argv[1])):
+    print("locked", flush=True)
+    sys.stdin.readline()
+"""
+
 
 def convert(*args: object):
     return runner.invoke(app, ["convert", *map(str, args), "-j", "1"])
@@ -444,6 +467,65 @@ def test_a_merge_waiting_for_a_shard_holds_none_listed_before_it_that_sorts_afte
         holder.kill()
         holder.wait()
     assert (result.exit_code, s2_free) == (0, [True]), result.output
+
+
+def test_a_run_finding_out_locked_names_the_holder_even_while_it_is_taking_the_lock(tmp_path):
+    """A second run asks for OUT while the holder is paused after each step of taking the lock (a file locked, a
+    file linked in) and once it holds it: OUT is free, or in use by that pid, never by an unknown one. (Before,
+    a holder paused between locking OUT's lock file and writing its pid into it was `pid unknown`.)"""
+    out = tmp_path / "out"
+    out.mkdir()
+    holder = subprocess.Popen([sys.executable, "-c", PAUSED_HOLDER, str(out)], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
+    answers = []
+    try:
+        while (said := holder.stdout.readline()) in ("paused\n", "locked\n"):
+            try:
+                with store.lock(out):
+                    answers.append(f"{said.strip()}: free")
+            except store.Busy as e:
+                answers.append(f"{said.strip()}: {e}")
+            holder.stdin.write("go\n")
+            holder.stdin.flush()
+    finally:
+        holder.kill()
+        holder.wait()
+    in_use = f"{out} is in use by another databack run (pid {holder.pid}); --wait to queue"
+    assert answers[-1] == f"locked: {in_use}"
+    assert all(answer.endswith((": free", in_use)) for answer in answers), answers
+
+
+def test_a_lock_file_a_killed_run_left_half_made_is_repaired_and_one_being_made_is_left(tmp_path):
+    import fcntl
+
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / f"{store.LOCK_MADE}0badf00d").write_text("4242 elsewhere\n")
+    being_made = out / f"{store.LOCK_MADE}1234abcd"
+    being_made.write_text(f"{os.getpid()}\n")
+    fd = os.open(being_made, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)  # as the run making it holds it
+        with store.lock(out) as held:
+            assert held.repaired == f"repaired {out}: removed what a stopped run left (1 temporary file)"
+            assert visible(out) == [store.LOCK, being_made.name]
+    finally:
+        os.close(fd)
+
+
+def test_where_the_file_system_has_no_hard_links_the_lock_file_is_made_in_place(tmp_path, monkeypatch):
+    import errno
+    import socket
+
+    def no_hard_links(*args, **kwargs):
+        raise OSError(errno.EPERM, os.strerror(errno.EPERM))
+
+    monkeypatch.setattr(os, "link", no_hard_links)
+    out = tmp_path / "out"
+    out.mkdir()
+    with store.lock(out):
+        assert visible(out) == [store.LOCK]
+        assert (out / store.LOCK).read_text() == f"{os.getpid()} {socket.gethostname()}\n"
 
 
 def test_two_merges_each_into_the_other_ones_shard_with_wait_both_finish(tmp_path):
