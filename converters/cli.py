@@ -357,24 +357,15 @@ def merge(
     Exit code 0 when every capture of every run converted fully, 1 when any failed or was cut short, 2 for a usage
     error, 130 when interrupted.
     """
-    from contextlib import ExitStack
-
     from . import pipeline as conversion
-    from . import store, writers
+    from . import writers
 
     err = _console()
     if missing := [str(p) for p in outputs if not (p / "report.json").is_file()]:
         _usage_error(err, f"not a databack output folder (no report.json): {', '.join(missing)}")
     partitions = _parse_partitions(err, partition_by, format)
-    with (
-        _locked(err, out, wait, wait_timeout, outputs) as held,
-        _ctrl_c() as stop_if_interrupted,
-        ExitStack() as inputs,
-    ):
-        # each read while no run writes it; locked in one order, whatever order they are given in, so that two
-        # merges of the same folders with --wait never each hold one that the other waits for
-        for _, p in sorted({p.resolve(): p for p in outputs}.items()):
-            inputs.enter_context(store.reading(p, _wait_limit(wait, wait_timeout)))
+    # each folder read while no run writes it
+    with _locked(err, out, wait, wait_timeout, outputs, read=outputs) as held, _ctrl_c() as stop_if_interrupted:
         outputs_read = [(*writers.read_output(p)[:2], writers.read_copies(p)) for p in outputs]
         result = conversion.merge(outputs_read, held.work(), jobs or os.cpu_count() or 1, scheduler)
         stop_if_interrupted()
@@ -608,15 +599,18 @@ def _finish(err, result, held, format: OutputFormat, partitions: tuple[str, ...]
 
 
 @contextmanager
-def _locked(err, out: Path, wait: bool, wait_timeout: float | None, inputs: list[Path]) -> Iterator:
-    """OUT's store, held for the command: what a killed run left is repaired (and said) first. Where OUT cannot be
-    written (in use, a file, an input, a full disk…), one line and exit 1, or 2 when the arguments are the cause."""
+def _locked(
+    err, out: Path, wait: bool, wait_timeout: float | None, inputs: list[Path], read: list[Path] = ()
+) -> Iterator:
+    """OUT's store (and the output folders `read`), held for the command: what a killed run left is repaired (and
+    said) first. Where OUT cannot be written (in use, a file, an input, a full disk…), one line and exit 1, or 2
+    when the arguments are the cause."""
     from . import store
     from .spill import SpillFailed
 
     held = None
     try:
-        with store.lock(out, _wait_limit(wait, wait_timeout), inputs) as held:
+        with store.lock(out, _wait_limit(wait, wait_timeout), inputs, read) as held:
             if held.repaired:
                 err.print(f"databack: {held.repaired}")
             yield held

@@ -80,10 +80,12 @@ def map_files(
     order = sorted(range(len(inputs)), key=lambda i: -cost(inputs[i])) if cost else range(len(inputs))
     # spawn: forking a process that has polars' thread pool running can deadlock
     spawn = multiprocessing.get_context("spawn")
-    pool = ProcessPoolExecutor(jobs, mp_context=spawn, initializer=_end_without_teardown)
-    with _workers_deaf_to_ctrl_c():
-        futures = {pool.submit(work, inputs[index], *args): index for index in order}
+    pool = ProcessPoolExecutor(jobs, mp_context=spawn, initializer=_worker_started)
+    futures = {}
     try:
+        with _workers_deaf_to_ctrl_c():  # (a Ctrl-C meanwhile comes as it ends: the workers are stopped below)
+            for index in order:
+                futures[pool.submit(work, inputs[index], *args)] = index
         for future in as_completed(futures):
             index = futures[future]
             result = future.result()
@@ -115,16 +117,32 @@ def wait_for_workers() -> None:
 
 @contextmanager
 def _workers_deaf_to_ctrl_c():
-    """Workers spawned in here ignore Ctrl-C (SIGINT: an ignored signal stays ignored across exec, and Python
-    leaves it so), which the terminal sends them too: this process stops them (no traceback from each of them)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
+    """Workers started in here ignore Ctrl-C (SIGINT), which the terminal sends them too: this process stops them
+    (no traceback from each of them). One pressed meanwhile is held, not lost, and comes as the block ends (in the
+    main thread: KeyboardInterrupt). SIGINT is blocked in this thread, so that a worker starts with it blocked (the
+    mask is kept across exec) until it ignores it (`_worker_started`), as CPython's resource tracker does; one sent
+    to another thread of this process is noted by a handler meanwhile. Where signals cannot be blocked (Windows),
+    Ctrl-C is ignored meanwhile instead, and the workers start ignoring it (kept across exec)."""
+    main = threading.current_thread() is threading.main_thread()
+    if not hasattr(signal, "pthread_sigmask"):
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if main else None
+        try:
+            yield
+        finally:
+            if main:
+                signal.signal(signal.SIGINT, previous)
         return
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    pressed: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: pressed.append(signum)) if main else None
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)  # one held by the mask goes to the handler
+        if main:
+            signal.signal(signal.SIGINT, previous)
+            for signum in pressed:
+                signal.raise_signal(signum)
 
 
 def _terminate_workers(pool: ProcessPoolExecutor) -> None:
@@ -136,7 +154,11 @@ def _terminate_workers(pool: ProcessPoolExecutor) -> None:
         process.terminate()
 
 
-def _end_without_teardown() -> None:
-    """In a worker: once it is told to stop, end the process without the interpreter's teardown (0.15 s of freeing
-    objects, which the run would wait for), as the command itself does."""
+def _worker_started() -> None:
+    """In a worker, before its first file: Ctrl-C ignored, then unblocked (ignoring it drops one held meanwhile);
+    once it is told to stop, the process ends without the interpreter's teardown (0.15 s of freeing objects, which
+    the run would wait for), as the command itself does."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     atexit.register(os._exit, 0)

@@ -20,9 +20,9 @@ such as a partitioned table). Entries change in the order they were first named:
 (`report.json`) last. A problem with OUT itself is an `OutError`: one line naming OUT and the cause, `usage` set
 when the cause is in the arguments (OUT is a file, an input, or has no parent folder) rather than on the disk.
 
-The lock is `fcntl.flock` on `OUT/.databack.lock` (which names the holder's pid, and is removed when it lets
-go), so it ends with its process, killed or not. A second run stops at once with `Busy`, or polls for up to
-`wait` seconds.
+The lock is `fcntl.flock` on `OUT/.databack.lock` (which names the holder's pid from the moment it is in
+place, and is removed when it lets go), so it ends with its process, killed or not. A second run stops at once
+with `Busy`, or polls for up to `wait` seconds.
 
 How a commit works. Every entry the run changes is written into a staging folder in OUT (`.databack-staging-*`,
 which readers of OUT's tables never look into) and flushed to disk (fsync). A journal naming the staging folder
@@ -63,6 +63,7 @@ from typing import Iterable, Iterator
 import orjson
 
 LOCK = ".databack.lock"
+LOCK_MADE = ".databack.lock-"  # and 8 hexadecimal digits: a lock file being made, before it is linked in as LOCK
 JOURNAL = ".databack-journal.json"
 JOURNAL_TEMP = ".databack-journal.tmp"
 STAGING_PREFIX = ".databack-staging-"
@@ -214,16 +215,35 @@ class Store:
 
 
 @contextmanager
-def lock(out: Path, wait: float = 0.0, inputs: Iterable[Path] = ()) -> Iterator[Store]:
+def lock(out: Path, wait: float = 0.0, inputs: Iterable[Path] = (), read: Iterable[Path] = ()) -> Iterator[Store]:
     """OUT (made if need be, but not its parent), locked until the block ends, what a killed run left repaired.
-    `wait`: seconds to wait for another run holding it (`math.inf`: as long as it takes). `inputs`: the run's
-    input paths, none of which OUT may be or hold. Raises `OutError` (`Busy` when another run holds OUT)."""
-    check_place(out, inputs)
+    `wait`: seconds to wait for other runs holding it (`math.inf`: as long as it takes). `inputs`: the run's
+    input paths, none of which OUT may be or hold. `read`: output folders read as inputs (shards to merge), each
+    held as `reading` holds it until the block ends too; OUT and they are locked in one order (sorted by resolved
+    path) whatever the order given, so that two runs holding several (two merges, each one's OUT the other's
+    shard) never each hold one the other waits for; `wait` is for them all. Raises `OutError` (`Busy` when
+    another run holds one)."""
+    read = list(read)
+    check_place(out, [*inputs, *read])
+    deadline = time.monotonic() + wait
+    folders = {p.resolve(): p for p in read} | {out.resolve(): out}
+    with ExitStack() as stack:
+        for _, folder in sorted(folders.items()):
+            if folder is out:
+                held = stack.enter_context(_holding(out, wait, deadline))
+            else:
+                stack.enter_context(_reading(folder, wait, deadline))
+        yield held
+
+
+@contextmanager
+def _holding(out: Path, wait: float, deadline: float) -> Iterator[Store]:
+    """OUT, placed already, locked (waiting until `deadline`) and repaired."""
     try:
         out.mkdir(exist_ok=True)
     except OSError as e:
         raise OutError(f"cannot write into {out}: {_reason(e)}") from None
-    held = Store(out, _take_lock(out, wait))
+    held = Store(out, _take_lock(out, wait, deadline))
     try:
         try:
             _step("locked", "")
@@ -250,16 +270,23 @@ def reading(folder: Path, wait: float = 0.0) -> Iterator[Path]:
     """An output folder read as an input (a shard to merge), locked while it is read, so that no run writes it
     meanwhile and what a killed run left is repaired first. A folder that cannot be written is read as it is,
     unless a killed run left a commit to finish in it."""
+    with _reading(folder, wait, time.monotonic() + wait):
+        yield folder
+
+
+@contextmanager
+def _reading(folder: Path, wait: float, deadline: float) -> Iterator[None]:
     with ExitStack() as stack:
         try:
-            stack.enter_context(lock(folder, wait))
+            check_place(folder)
+            stack.enter_context(_holding(folder, wait, deadline))
         except Busy:
             raise
         except OutError:
             if os.path.lexists(folder / JOURNAL):
                 raise OutError(f"cannot read {folder}: a stopped run left a commit to finish, "
                                "and it cannot be written") from None
-        yield folder
+        yield
 
 
 _URL = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]+):/+")
@@ -314,6 +341,8 @@ def repair(out: Path) -> str | None:
             kind = "work folder"
         elif entry.name == JOURNAL_TEMP or _OLD_TEMPORARY.fullmatch(entry.name):
             kind = "temporary file"
+        elif entry.name.startswith(LOCK_MADE) and _abandoned(Path(entry.path)):
+            kind = "temporary file"
         else:
             continue
         if not done and not any(leftovers.values()):
@@ -324,6 +353,23 @@ def repair(out: Path) -> str | None:
         what = [f"{n} {kind}{'s' if n > 1 else ''}" for kind, n in leftovers.items() if n]
         done.append(f"removed what a stopped run left ({', '.join(what)})")
     return f"repaired {out}: {'; '.join(done)}" if done else None
+
+
+def _abandoned(made: Path) -> bool:
+    """Whether a lock file being made (`_made_lock`) is no run's: none holds it locked."""
+    import fcntl
+
+    try:
+        fd = os.open(made, os.O_RDONLY | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        return True
+    except BlockingIOError:
+        return False
+    finally:
+        os.close(fd)
 
 
 def reason(e: BaseException, folder: Path | None = None) -> str | None:
@@ -373,16 +419,23 @@ def _is_entry(name: str) -> bool:
     return bool(name) and "/" not in name and "\0" not in name and not name.startswith(".")
 
 
-def _take_lock(out: Path, wait: float) -> int:
-    """An open descriptor of OUT's lock file, locked. The holder removes the file before letting go, so whoever
-    then gets the lock of a file that is no longer OUT's tries again with the new one."""
+def _take_lock(out: Path, wait: float, deadline: float) -> int:
+    """An open descriptor of OUT's lock file, locked; another run holding it is waited for until `deadline` (`wait`
+    seconds from when the run began to lock its folders). A new lock file comes into place locked and naming its
+    holder (`_made_lock`), so that a run finding it locked can say whose it is; one a killed run left is taken over
+    where it is. The holder removes the file before letting go, so whoever then gets the lock of a file that is no
+    longer OUT's tries again with the new one."""
     import fcntl
 
     path = out / LOCK
-    deadline = time.monotonic() + wait
     while True:
         try:
-            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
+            fd = os.open(path, os.O_RDWR | os.O_CLOEXEC)
+        except FileNotFoundError:
+            fd = _made_lock(out)
+            if fd is None:
+                continue
+            return fd
         except OSError as e:
             raise OutError(f"cannot write into {out}: {_reason(e)}") from None
         try:
@@ -405,11 +458,50 @@ def _take_lock(out: Path, wait: float) -> int:
             continue
         try:
             os.ftruncate(fd, 0)
-            os.write(fd, f"{os.getpid()} {socket.gethostname()}\n".encode())
+            os.write(fd, _holder_line())
         except OSError as e:
             os.close(fd)
             raise OutError(f"cannot write into {out}: {_reason(e)}") from None
         return fd
+
+
+def _made_lock(out: Path) -> int | None:
+    """An open descriptor of a new lock file of OUT, locked and naming this run: made so under another name, then
+    linked in as OUT's (where no run's is), all at once. None when another run's was linked in first, or where the
+    file system has no hard links: an empty lock file is then made, which the caller locks and names itself in."""
+    import fcntl
+
+    made = out / f"{LOCK_MADE}{os.urandom(4).hex()}"
+    try:
+        fd = os.open(made, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
+    except OSError as e:
+        raise OutError(f"cannot write into {out}: {_reason(e)}") from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)  # (waits only while a run repairing OUT looks if it is held: `_abandoned`)
+        os.write(fd, _holder_line())
+        os.link(made, out / LOCK)
+        return fd
+    except (FileExistsError, FileNotFoundError):
+        os.close(fd)
+        return None
+    except OSError as e:
+        os.close(fd)
+        if e.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.ENOSYS):
+            raise OutError(f"cannot write into {out}: {_reason(e)}") from None
+        try:
+            os.close(os.open(out / LOCK, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666))
+        except OSError as e:
+            raise OutError(f"cannot write into {out}: {_reason(e)}") from None
+        return None
+    finally:
+        try:
+            os.unlink(made)
+        except OSError:
+            pass  # (removed by the next run to repair OUT)
+
+
+def _holder_line() -> bytes:
+    return f"{os.getpid()} {socket.gethostname()}\n".encode()
 
 
 def _holder(fd: int) -> str:

@@ -187,8 +187,9 @@ def test_polars_allocator_keeps_freed_pages_a_moment_for_one_file_and_longer_for
 
 
 def _converting_in_workers(pid: int) -> bool:
-    """Whether the run `pid` has worker processes and catches Ctrl-C again (not ignored, as it is while they are
-    started): a Ctrl-C now stops a run under way. (Sent earlier, while Python starts, it is Python's traceback.)"""
+    """Whether the run `pid` has worker processes and catches Ctrl-C: a Ctrl-C now stops a run under way (one
+    pressed while they are started comes once they are). (Sent earlier, while Python starts, it is Python's
+    traceback.)"""
     try:
         caught = re.search(r"^SigCgt:\s*(\w+)$", Path(f"/proc/{pid}/status").read_text(), re.M)
     except OSError:

@@ -4,6 +4,7 @@ workers are gone once the files are done."""
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -73,6 +74,81 @@ def test_the_worker_processes_end_and_are_reaped_once_every_file_is_done_without
     for pid in pids:
         with pytest.raises(ProcessLookupError):  # not even a zombie: the pool has waited for it
             os.kill(pid, 0)
+
+
+class _CtrlC(Exception):
+    """Raised by the test's Ctrl-C handler (not KeyboardInterrupt, which would stop the test session)."""
+
+
+@pytest.mark.skipif(not hasattr(signal, "pthread_sigmask"), reason="signals are blocked where POSIX threads are")
+@pytest.mark.parametrize("sent_to", ["this thread", "this process, beside another thread"])
+def test_a_ctrl_c_while_the_workers_start_is_not_lost_it_stops_the_run_once_they_have_started(monkeypatch, sent_to):
+    """A Ctrl-C sent to the main thread (held by the mask), or to the process while another thread can take it
+    (noted by the handler), as the first worker starts: the run stops once every file is handed out, and the
+    workers are ended."""
+    submit = parallel.ProcessPoolExecutor.submit
+    submitted: list[str] = []
+    workers: set[int] = set()
+    at_ctrl_c: list[int] = []
+
+    def submit_then_ctrl_c(pool, work, inp, *args):
+        future = submit(pool, work, inp, *args)
+        submitted.append(inp)
+        workers.update(pool._processes)
+        if len(submitted) == 1:
+            if sent_to == "this thread":
+                signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
+            else:
+                os.kill(os.getpid(), signal.SIGINT)
+        return future
+
+    def pressed(signum, frame):
+        at_ctrl_c.append(len(submitted))
+        raise _CtrlC
+
+    monkeypatch.setattr(parallel.ProcessPoolExecutor, "submit", submit_then_ctrl_c)
+    bystander_ends = threading.Event()
+    bystander = threading.Thread(target=bystander_ends.wait)  # (a progress bar's, say): SIGINT is not blocked in it
+    bystander.start()
+    previous = signal.signal(signal.SIGINT, pressed)
+    try:
+        with pytest.raises(_CtrlC):
+            list(parallel.map_files(worker_pid, ["a", "b", "c", "d"], 2, None))
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        bystander_ends.set()
+        bystander.join()
+    assert at_ctrl_c == [4] and workers
+    for pid in workers:
+        with pytest.raises(ProcessLookupError):  # ended and reaped
+            os.kill(pid, 0)
+
+
+def sigint_in_worker(name: str) -> tuple[dict[str, bool]]:
+    """How this process's main thread stands with SIGINT, from /proc: ignored, blocked, pending."""
+    status = dict(line.split(":\t", 1) for line in Path("/proc/self/status").read_text().splitlines() if ":\t" in line)
+    bit = 1 << (signal.SIGINT - 1)
+    return ({field: bool(int(status[field], 16) & bit) for field in ("SigIgn", "SigBlk", "SigPnd", "ShdPnd")},)
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").is_file(), reason="read from /proc (Linux)")
+def test_workers_sent_ctrl_c_as_they_start_ignore_it_and_are_left_with_it_neither_blocked_nor_pending(monkeypatch):
+    """As the terminal sends Ctrl-C to every process of the run: a worker starting (SIGINT blocked) drops it once
+    it ignores it; each converts its files unbothered, SIGINT ignored, not blocked, none pending."""
+    submit = parallel.ProcessPoolExecutor.submit
+
+    def submit_then_ctrl_c_to_the_workers(pool, *args):
+        future = submit(pool, *args)
+        for pid in pool._processes:
+            os.kill(pid, signal.SIGINT)
+        return future
+
+    monkeypatch.setattr(parallel.ProcessPoolExecutor, "submit", submit_then_ctrl_c_to_the_workers)
+    done = dict(parallel.map_files(sigint_in_worker, ["a", "b", "c", "d"], 2, None))
+    parallel.wait_for_workers()
+    assert sorted(done) == [0, 1, 2, 3]
+    assert all(state == ({"SigIgn": True, "SigBlk": False, "SigPnd": False, "ShdPnd": False},)
+               for state in done.values()), done
 
 
 def test_a_flow_dump_counts_twice_its_size_and_an_unreadable_file_nothing(tmp_path):

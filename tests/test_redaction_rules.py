@@ -132,6 +132,7 @@ OUTPUT_SITES = {
     ("spill", "_write_csv"): "the same tables, sorted on disk",
     ("spill", "_write"): "the same tables, in the work folder",
     ("store", "_take_lock"): "the lock file: a process id",
+    ("store", "_made_lock"): "the lock file: a process id",
     ("store", "_write_journal"): "the journal: OUT's own file names",
     ("export_omh", "export"): "data points from the tables written",
     ("report_html", "write"): "report.html: tables, and report.json read through redaction.from_earlier_output",

@@ -34,6 +34,55 @@ with store.lock(Path(sys.argv[1])):
     time.sleep(float(sys.argv[2]))
 """
 
+# `python -c CROSSED_MERGE SYNC ME OTHER ARGS...`: `databack ARGS...`, holding the first folder it locks until the
+# other run (OTHER) holds one too or waits for one; each says so by a file in SYNC ("ME holds", "ME waits")
+CROSSED_MERGE = """
+import sys, time
+from pathlib import Path
+from types import SimpleNamespace
+from converters import store
+from converters.cli import main
+sync, me, other = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
+
+def first_held_until_the_other_locks(event, args):
+    if event == "databack.store" and args[0] == "locked" and not (sync / f"{me} holds").exists():
+        (sync / f"{me} holds").touch()
+        while not ((sync / f"{other} holds").exists() or (sync / f"{other} waits").exists()):
+            time.sleep(0.01)
+
+def waits(seconds):
+    (sync / f"{me} waits").touch()
+    time.sleep(seconds)
+
+sys.addaudithook(first_held_until_the_other_locks)
+store.time = SimpleNamespace(monotonic=time.monotonic, sleep=waits)
+sys.argv = ["databack", *sys.argv[4:]]
+main()
+"""
+
+# `python -c PAUSED_HOLDER OUT`: takes OUT's lock, saying "paused" and waiting for a line on standard input after
+# each step that locks a file or links one in, then "locked" (and holds it until the next line)
+PAUSED_HOLDER = """
+import fcntl, os, sys
+from pathlib import Path
+from converters import store
+
+def paused_after(call, when=lambda *args: True):
+    def call_then_pause(*args):
+        done = call(*args)
+        if when(*args):
+            print("paused", flush=True)
+            sys.stdin.readline()
+        return done
+    return call_then_pause
+
+fcntl.flock = paused_after(fcntl.flock, lambda fd, operation: operation & fcntl.LOCK_EX)
+os.link = paused_after(os.link)
+with store.lock(Path(sys.argv[1])):
+    print("locked", flush=True)
+    sys.stdin.readline()
+"""
+
 
 def convert(*args: object):
     return runner.invoke(app, ["convert", *map(str, args), "-j", "1"])
@@ -418,6 +467,120 @@ def test_a_merge_waiting_for_a_shard_holds_none_listed_before_it_that_sorts_afte
         holder.kill()
         holder.wait()
     assert (result.exit_code, s2_free) == (0, [True]), result.output
+
+
+def test_a_run_finding_out_locked_names_the_holder_even_while_it_is_taking_the_lock(tmp_path):
+    """A second run asks for OUT while the holder is paused after each step of taking the lock (a file locked, a
+    file linked in) and once it holds it: OUT is free, or in use by that pid, never by an unknown one. (Before,
+    a holder paused between locking OUT's lock file and writing its pid into it was `pid unknown`.)"""
+    out = tmp_path / "out"
+    out.mkdir()
+    holder = subprocess.Popen([sys.executable, "-c", PAUSED_HOLDER, str(out)], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
+    answers = []
+    try:
+        while (said := holder.stdout.readline()) in ("paused\n", "locked\n"):
+            try:
+                with store.lock(out):
+                    answers.append(f"{said.strip()}: free")
+            except store.Busy as e:
+                answers.append(f"{said.strip()}: {e}")
+            holder.stdin.write("go\n")
+            holder.stdin.flush()
+    finally:
+        holder.kill()
+        holder.wait()
+    in_use = f"{out} is in use by another databack run (pid {holder.pid}); --wait to queue"
+    assert answers[-1] == f"locked: {in_use}"
+    assert all(answer.endswith((": free", in_use)) for answer in answers), answers
+
+
+def test_a_lock_file_a_killed_run_left_half_made_is_repaired_and_one_being_made_is_left(tmp_path):
+    import fcntl
+
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / f"{store.LOCK_MADE}0badf00d").write_text("4242 elsewhere\n")
+    being_made = out / f"{store.LOCK_MADE}1234abcd"
+    being_made.write_text(f"{os.getpid()}\n")
+    fd = os.open(being_made, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)  # as the run making it holds it
+        with store.lock(out) as held:
+            assert held.repaired == f"repaired {out}: removed what a stopped run left (1 temporary file)"
+            assert visible(out) == [store.LOCK, being_made.name]
+    finally:
+        os.close(fd)
+
+
+def test_where_the_file_system_has_no_hard_links_the_lock_file_is_made_in_place(tmp_path, monkeypatch):
+    import errno
+    import socket
+
+    def no_hard_links(*args, **kwargs):
+        raise OSError(errno.EPERM, os.strerror(errno.EPERM))
+
+    monkeypatch.setattr(os, "link", no_hard_links)
+    out = tmp_path / "out"
+    out.mkdir()
+    with store.lock(out):
+        assert visible(out) == [store.LOCK]
+        assert (out / store.LOCK).read_text() == f"{os.getpid()} {socket.gethostname()}\n"
+
+
+def test_two_merges_each_into_the_other_ones_shard_with_wait_both_finish(tmp_path):
+    """Merge A (y into x) and merge B (x into y) at once, with --wait, each holding the first folder it locks until
+    the other holds one too or waits for one: they lock x and y in one order, so one waits for the other and both
+    finish. (Locking its OUT first, each held its OUT and waited for ever for the other's.)"""
+    for name, sample in (("x", "phone-sync.har"), ("y", "phone-sync.flow")):
+        assert convert(SAMPLES / sample, "-o", tmp_path / name).exit_code == 0
+    sync = tmp_path / "sync"
+    sync.mkdir()
+    merges = {
+        me: subprocess.Popen([sys.executable, "-c", CROSSED_MERGE, str(sync), me, other,
+                              "merge", str(tmp_path / shard), "-o", str(tmp_path / out), "--wait", "-j", "1"],
+                             stderr=subprocess.PIPE, text=True, cwd=REPO)
+        for me, other, shard, out in (("A", "B", "y", "x"), ("B", "A", "x", "y"))
+    }
+    try:
+        ended = {me: merge.communicate(timeout=180) and merge.returncode for me, merge in merges.items()}
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"the merges wait for each other for ever (sync files: {sorted(visible(sync))})")
+    finally:
+        for merge in merges.values():
+            merge.kill()
+            merge.wait()
+    assert ended == {"A": 0, "B": 0}
+    # each took x in turn: one waited for the other, which never waited
+    assert visible(sync) in (["A holds", "A waits", "B holds"], ["A holds", "B holds", "B waits"])
+
+
+def test_a_merge_waits_for_its_folders_at_most_wait_timeout_in_all(tmp_path, monkeypatch):
+    """--wait-timeout bounds the wait for every folder a merge locks together, not for each: with s1 let go at 0.6 s
+    and s2 held, the merge gives up at 1 s, not 1.6 (on a clock that moves only as the store sleeps)."""
+    for i, sample in ((1, "phone-sync.har"), (2, "phone-sync.flow")):
+        assert convert(SAMPLES / sample, "-o", tmp_path / f"s{i}").exit_code == 0
+    holders = {name: hold(tmp_path / name) for name in ("s1", "s2")}
+    now = [0.0]
+
+    def sleep(seconds: float) -> None:
+        now[0] += seconds
+        if now[0] >= 0.6 and holders["s1"].poll() is None:
+            holders["s1"].kill()
+            holders["s1"].wait()
+
+    monkeypatch.setattr(store, "time", SimpleNamespace(monotonic=lambda: now[0], sleep=sleep))
+    try:
+        result = runner.invoke(app, ["merge", str(tmp_path / "s1"), str(tmp_path / "s2"), "-o", str(tmp_path / "m"),
+                                     "--wait-timeout", "1"])
+    finally:
+        for holder in holders.values():
+            holder.kill()
+            holder.wait()
+    assert result.exit_code == 1, result.output
+    s2 = tmp_path / "s2"
+    assert f"{s2} is still in use by another databack run (pid {holders['s2'].pid}) after 1 s" in result.output
+    assert holders["s1"].returncode is not None and now[0] < 1.01
 
 
 def test_a_transaction_of_many_files_flushes_them_with_one_syncfs(tmp_path, monkeypatch):
