@@ -11,8 +11,8 @@ rows pickled, they cost both processes more); those it hands over, it checks as 
 one to decode), and pickles the items to its standard output in batches, from a queue of at most `QUEUE_BATCHES`:
 it parses on while the caller decodes, but never more than that far ahead. Once every item is sent, it says so
 (`PARSED`), then takes the file's SHA-256 and sends it last: the hash no longer takes a core from the parse and the
-decoding, and is taken while the caller makes the file's last frames. `read_ahead` starts the child of a run's one capture before the caller
-has even loaded polars (a fork of the caller, where it can be one: `_Forked`).
+decoding, and is taken while the caller makes the file's last frames. `read_ahead` starts the child of a run's one
+capture before the caller has even loaded polars (a fork of the caller, where it can be one: `_Forked`).
 """
 
 from __future__ import annotations
