@@ -761,29 +761,16 @@ class Reduced:
     records: pl.Series | None = None  # a hash of each of its records (see `_records`), where they were noted
 
 
-_reducing_bytes = 0  # what the ranges reduced now in this process hold, about (`_range_bytes`)
-
-
 def _within_memory(reduce: Callable[[Reduce], Reduced]) -> Callable[[Reduce], Reduced]:
     """`reduce`, run once the ranges reduced at once (threads of this process) hold no more than `spill.REDUCE_BYTES`
-    with this one and the row groups writers hold (`spill.writing`), or alone: two ranges of a wide table
+    with this one and the row groups writers hold (`spill.reducing`), or alone: two ranges of a wide table
     (band_minutes' 70,000 rows of 27 columns, twice each, as read and sorted) would otherwise add some 100 MB to the
     peak at once, and two ranges beside the writer of band_minutes' 200,000 rows (1 GB HAR) some 40 MB."""
 
     @functools.wraps(reduce)
     def within(task: Reduce) -> Reduced:
-        global _reducing_bytes
-        need = _range_bytes(task)
-        with spill.held:
-            spill.held.wait_for(lambda: not _reducing_bytes
-                                or _reducing_bytes + spill.writing_bytes() + need <= spill.REDUCE_BYTES)
-            _reducing_bytes += need
-        try:
+        with spill.reducing(_range_bytes(task)):
             return reduce(task)
-        finally:
-            with spill.held:
-                _reducing_bytes -= need
-                spill.held.notify_all()
 
     return within
 

@@ -466,14 +466,15 @@ class Coming:
 
 def _write_parquet(table: Sorted | Coming, path: Path, **options: Any) -> None:
     """A table on disk streamed into a Parquet file a piece at a time (each read while the one before is written)."""
-    with writing() as add:  # (`add`, not `held`: that is the module's Condition)
+    with writing() as add:
         batches = table.batches()
         first = next(batches)
         taken = _counted(chain([first], batches), add, options.get("row_group_size"))
         register_io_source(lambda *_: taken, schema=first.schema).sink_parquet(path, **options)
 
 
-held = threading.Condition()  # notified as the rows held by the reduce's ranges, or by writers, are let go of
+_held = threading.Condition()  # notified as the rows held by the reduce's ranges, or by writers, are let go of
+_reducing_bytes = 0  # what the ranges reduced now in this process hold, about (see `reducing`)
 _writing_bytes = 0  # what the writers of tables on disk hold of their row groups, about (see `writing`)
 
 
@@ -482,26 +483,42 @@ def writing_bytes() -> int:
 
 
 @contextmanager
+def reducing(need: int) -> Iterator[None]:
+    """Held while a range that holds about `need` bytes is reduced, once the ranges reduced at once (threads of this
+    process) hold no more than `REDUCE_BYTES` with it and the row groups writers hold (`writing`), or it alone."""
+    global _reducing_bytes
+    with _held:
+        _held.wait_for(lambda: not _reducing_bytes or _reducing_bytes + _writing_bytes + need <= REDUCE_BYTES)
+        _reducing_bytes += need
+    try:
+        yield
+    finally:
+        with _held:
+            _reducing_bytes -= need
+            _held.notify_all()
+
+
+@contextmanager
 def writing() -> Iterator[Callable[[int], None]]:
     """While a table on disk is written into a Parquet file: a callable that adds to what its writer is said to hold
     (`writing_bytes`), until it is done. A writer holds a row group whole (up to 262,144 rows) while it encodes it;
-    the reduce runs fewer ranges at once meanwhile (`pipeline._within_memory`)."""
+    the reduce runs fewer ranges at once meanwhile (`reducing`)."""
     global _writing_bytes
     mine = 0
 
     def add(size: int) -> None:
         global _writing_bytes
         nonlocal mine
-        with held:
+        with _held:
             mine += size
             _writing_bytes += size
 
     try:
         yield add
     finally:
-        with held:
+        with _held:
             _writing_bytes -= mine
-            held.notify_all()
+            _held.notify_all()
 
 
 def _counted(batches: Iterator[pl.DataFrame], add: Callable[[int], None], group: int | None) -> Iterator[pl.DataFrame]:
