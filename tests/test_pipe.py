@@ -259,6 +259,18 @@ def test_paused_the_items_end_at_parsed_and_the_hash_comes_when_iterated_on():
     assert list(items) == [] and digests == [sha256_file(flow)]
 
 
+@pytest.mark.parametrize("sample", ["phone-sync.har", "phone-sync.flow"])
+def test_with_a_reading_process_the_converting_process_never_hashes_the_file_itself(sample, monkeypatch):
+    """The hash comes from the reading process once the caller drains it after the file's frames (`PARSED`): a
+    caller that stopped early would take it again itself (`_convert_file`'s fallback), a second pass over the file."""
+    from converters.digest import sha256_file
+
+    hashed_here = []
+    monkeypatch.setattr(pipeline, "sha256_or_none", lambda path: hashed_here.append(path))
+    report, _ = convert_file(Input(SAMPLES / sample, sample, True), separate_reader=True)
+    assert hashed_here == [] and report.sha256 == sha256_file(SAMPLES / sample)
+
+
 def served_here(path: Path, fmt, name: str, globs: tuple[str, ...], on_digest=None, pause=False):
     """What `read_capture_beside` yields, served by `_serve` in this process, decoding value by value as the reading
     process does (`pipe._by_value`: its rows are pickled)."""
