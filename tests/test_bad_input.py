@@ -106,3 +106,20 @@ def test_a_time_that_leaves_years_1_to_9999_once_in_utc_rejects_its_response_and
     assert pl.read_parquet(out / "band_events.parquet")["event_id"].to_list() == ["3"]
     exported = runner.invoke(app, ["export", "omh", str(out), "-o", str(tmp_path / "omh")])
     assert exported.exit_code == 0, exported.output
+
+
+def test_request_fields_that_are_not_utf8_in_a_flow_are_written_with_replacement_characters(tmp_path):
+    """mitmproxy holds a path, method or Host header that is not UTF-8 with lone surrogates, which no table or
+    report.json takes: a flow to a device host with such a path aborted the whole run at report.json."""
+    from hostile_cases import band_body, dump, http_flow
+
+    odd = http_flow(BAND_EVENTS_URL, band_body())
+    odd.request.data.path = b"/v1/Events\xff\xe2\x82?q=\xc3"
+    odd.request.data.method = b"G\xffT"
+    flows = [http_flow(BAND_EVENTS_URL, band_body()), odd]
+    (tmp_path / "c.flow").write_bytes(dump(flows))
+    result = runner.invoke(app, ["convert", str(tmp_path / "c.flow"), "-o", str(tmp_path / "out"), "--json"])
+    assert result.exit_code == 0, result.output
+    (f,) = json.loads((tmp_path / "out" / "report.json").read_text())["files"]
+    assert f["undecoded_device_paths"] == {"{redacted} prodphswus.dns-cargo.com /v1/Events\ufffd\ufffd\ufffd": 1}
+    assert pl.read_parquet(tmp_path / "out" / "band_events.parquet").height == 1
