@@ -434,6 +434,35 @@ def test_a_generic_response_within_a_raised_depth_is_exported(tmp_path):
     assert report.generic_responses.total() == 1 and report.rejects == 0
 
 
+GENERIC = "https://api.example.org/v1/things"
+
+
+@pytest.mark.parametrize("body, reason", [
+    ([{f"k{i}": i} for i in range(2_000)], "generic tables of more than 1,000,000 empty cells (--max-json-values)"),
+    ({f"k{i}": i for i in range(16_000)}, "generic tables of more than 15,625 columns (--max-json-values)"),
+    ({f"k{i}": [i] for i in range(2_000)}, "generic tables of more than 15,625 columns (--max-json-values)"),
+], ids=["keys-each-in-one-row", "columns", "child-tables"])
+def test_a_generic_response_whose_tables_would_cost_far_more_than_its_values_is_a_reject(tmp_path, body, reason):
+    """Each generic table is every row by every column: 10,000 one-key rows of a 190 KB HAR made 100 million cells,
+    2.6 GB; 200,000 keys of one object, 1.4 GB; an object of 3,000 arrays (47 KB), 3,000 tables and files. The
+    responses around it are exported."""
+    small = [{"a": i, "b": [i]} for i in range(3)]
+    path = write_har(tmp_path / "c.har", [entry(GENERIC, small), entry(GENERIC, body), entry(GENERIC + "/2", small)])
+    report, tables = converted(path, limits.DEFAULT, generic=("api.example.org",))
+    assert report.status == "partial" and report.generic_responses.total() == 2
+    assert [r["reason"] for r in rejects(tables)] == [reason]
+    assert {name: frame.shape for name, frame in tables.items() if name.startswith("generic__")} == {
+        "generic__api_example_org_v1_things": (3, 7), "generic__api_example_org_v1_things__b": (3, 9),
+        "generic__api_example_org_v1_things_n": (3, 7), "generic__api_example_org_v1_things_n__b": (3, 9)}
+
+
+def test_generic_tables_within_a_raised_values_limit_are_exported(tmp_path):
+    path = write_har(tmp_path / "c.har", [entry(GENERIC, [{f"k{i}": i} for i in range(1_100)])])
+    report, tables = converted(path, Limits(max_json_values=2_000_000), generic=("api.example.org",))
+    assert report.generic_responses.total() == 1 and report.rejects == 0
+    assert tables["generic__api_example_org_v1_things"].shape == (1_100, 1_100 + 6)
+
+
 def test_a_saved_response_nested_too_deep_is_a_reject(tmp_path):
     report, tables = converted(H.saved_deep(tmp_path / "deep.json", 100_000), limits.DEFAULT)
     assert report.status == "partial" and report.rejects == 1
