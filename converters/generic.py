@@ -23,11 +23,12 @@ from typing import Any
 import orjson
 import polars as pl
 
-from . import redaction
+from . import limits, redaction
 from .redaction import Safe, SafeJson
 from .tables import Column, Table
 
 TABLE_PREFIX = "generic__"
+COLUMN_CELLS = 64  # what a column costs (its frame's series, its Parquet metadata, its data package entry) in cells
 RESPONSE = "_response_sha256"  # which response a row came from: the same body twice is one response
 PROVENANCE = {
     "participant_id": pl.String,
@@ -49,35 +50,68 @@ class GenericRecords:
     """One file's rows of generic tables as plain records, until `frames` decides their types."""
 
     tables: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    empty_cells: int = 0  # cells of the tables' frames no row fills: a row lacks a column of its table
+    columns: int = 0  # of all the tables
+    _columns: dict[str, set[str]] = field(default_factory=dict)
+    _values: dict[str, int] = field(default_factory=dict)  # cells each table's rows fill
 
     def add(self, table: Safe, payload: SafeJson, provenance: dict[str, Any]) -> None:
         """Rows of one response; every row carries the response's hash, so copies can be dropped later. Only what
-        the redaction policy made is taken: a `Safe` table name and source file, a `SafeJson` payload."""
+        the redaction policy made is taken: a `Safe` table name and source file, a `SafeJson` payload. Raises
+        `limits.LimitHit`, adding nothing, where the response would take the file's tables past their budget
+        (`_take`)."""
         redaction.require([table, provenance["source_file"]], "generic table")
         if not isinstance(payload, SafeJson):
             raise redaction.Unredacted("generic payloads are made by redaction.generic_payload")
         prov = provenance | {RESPONSE: hashlib.sha256(table.encode() + payload.sha256.encode()).hexdigest()}
         row_id = f"{provenance['source_file']}#{provenance['source_entry']}"
         payload = payload.value
+        rows: dict[str, list[dict[str, Any]]] = {}
         if isinstance(payload, list):
             for i, item in enumerate(payload):
-                self._add_row(table, item, f"{row_id}/{i}", None, None, prov)
+                _add_row(rows, table, item, f"{row_id}/{i}", None, None, prov)
         else:
-            self._add_row(table, payload, row_id, None, None, prov)
+            _add_row(rows, table, payload, row_id, None, None, prov)
+        self._take(rows)
 
-    def _add_row(self, table: str, value: Any, row_id: str, parent: str | None, index: int | None, prov) -> None:
-        row: dict[str, Any] = {"_row_id": row_id}
-        if parent is not None:
-            row |= {"_parent_id": parent, "_index": index}
-        children: list[tuple[str, list]] = []
-        if isinstance(value, dict):
-            _flatten(value, "", row, children)
-        else:
-            row["value"] = value
-        self.tables.setdefault(table, []).append(row | prov)
-        for name, items in children:
-            for i, item in enumerate(items):
-                self._add_row(redaction.child_table(table, name), item, f"{row_id}/{name}/{i}", row_id, i, prov)
+    def _take(self, rows: dict[str, list[dict[str, Any]]]) -> None:
+        """Add a response's rows, within the budget of `max_json_values`: a table's frame is each of its rows by
+        each of its columns, so the cells no row fills (keys each in one row of many would cost their product) may
+        be `max_json_values`, and the columns of all tables (each costs about what 64 cells do) a 64th of it."""
+        budget = limits.current().max_json_values
+        empty, columns, grown = self.empty_cells, self.columns, {}
+        for table, added in rows.items():
+            known, filled = self._columns.get(table, set()), self._values.get(table, 0)
+            held = len(self.tables.get(table, ()))
+            now = known.union(*added)
+            now_filled = filled + sum(map(len, added))
+            empty += (held + len(added)) * len(now) - now_filled - (held * len(known) - filled)
+            columns += len(now) - len(known)
+            grown[table] = now, now_filled
+        if empty > budget:
+            raise limits.LimitHit(f"generic tables of more than {budget:,} empty cells (--max-json-values)")
+        if columns > budget // COLUMN_CELLS:
+            raise limits.LimitHit(f"generic tables of more than {budget // COLUMN_CELLS:,} columns (--max-json-values)")
+        self.empty_cells, self.columns = empty, columns
+        for table, (now, now_filled) in grown.items():
+            self._columns[table], self._values[table] = now, now_filled
+            self.tables.setdefault(table, []).extend(rows[table])
+
+
+def _add_row(rows: dict[str, list[dict[str, Any]]], table: str, value: Any, row_id: str, parent: str | None,
+             index: int | None, prov: dict[str, Any]) -> None:
+    row: dict[str, Any] = {"_row_id": row_id}
+    if parent is not None:
+        row |= {"_parent_id": parent, "_index": index}
+    children: list[tuple[str, list]] = []
+    if isinstance(value, dict):
+        _flatten(value, "", row, children)
+    else:
+        row["value"] = value
+    rows.setdefault(table, []).append(row | prov)
+    for name, items in children:
+        for i, item in enumerate(items):
+            _add_row(rows, redaction.child_table(table, name), item, f"{row_id}/{name}/{i}", row_id, i, prov)
 
 
 def _flatten(obj: dict[str, Any], prefix: str, row: dict[str, Any], children: list[tuple[str, list]]) -> None:

@@ -27,6 +27,7 @@ STRUCTURE_DEPTH = 1024  # most levels of a capture's own JSON (a HAR file) read:
 STRUCTURE_FLOOR = 16  # fewest levels of a capture's own JSON read, whatever --max-depth says (HAR itself needs 6)
 RATIO_FLOOR = 1 * MiB  # a body decoded to no more than this is never refused for its ratio
 _PIECE = 1 * MiB  # decompressed per step
+_FIRST_STEP = 32  # compressed bytes handed to a decompressor first (`_steps`)
 REJECT_BODY = 1 * MiB  # what a reject keeps of a body at most
 
 
@@ -185,19 +186,34 @@ def _zlib(wbits: int, strict: bool = False) -> Callable[[bytes], Pieces]:
     (as mitmproxy reads bodies)."""
 
     def pieces(data: bytes) -> Pieces:
+        view, at = memoryview(data), 0
         while True:
             inflater = zlib.decompressobj(wbits)
-            yield inflater.decompress(data, _PIECE)
-            while inflater.unconsumed_tail and not inflater.eof:
-                yield inflater.decompress(inflater.unconsumed_tail, _PIECE)
+            for step in _steps(view, at):
+                at += len(step)
+                yield inflater.decompress(step, _PIECE)
+                while inflater.unconsumed_tail and not inflater.eof:
+                    yield inflater.decompress(inflater.unconsumed_tail, _PIECE)
+                if inflater.eof:
+                    break
             if strict and not inflater.eof:
                 raise EOFError("Compressed file ended before the end-of-stream marker was reached")
             yield inflater.flush()
-            data = inflater.unused_data
-            if not (inflater.eof and data.startswith(b"\x1f\x8b")):
+            at -= len(inflater.unused_data)
+            if not (inflater.eof and view[at : at + 2] == b"\x1f\x8b"):
                 return
 
     return pieces
+
+
+def _steps(view: memoryview, at: int) -> Iterator[memoryview]:
+    """The input from `at` on, in steps that double from `_FIRST_STEP`: a decompressor handed one step at a time
+    copies back (its unused data, its unconsumed tail) no more than about what it has read, so a body of a million
+    tiny gzip members or zstd frames costs its size, not its size times their number."""
+    step = _FIRST_STEP
+    while at < len(view):
+        yield view[at : at + step]
+        at, step = at + step, min(2 * step, _PIECE)
 
 
 def _deflate(data: bytes) -> Pieces:
@@ -226,14 +242,19 @@ def _zstd(data: bytes) -> Pieces:
         from compression import zstd  # Python 3.14
     except ImportError:
         from backports import zstd
-    while data:  # a frame after another (as zstd.decompress reads them)
+    view, at = memoryview(data), 0
+    while at < len(view):  # a frame after another (as zstd.decompress reads them)
         decompressor = zstd.ZstdDecompressor()
-        yield decompressor.decompress(data, _PIECE)
-        while not decompressor.eof and not decompressor.needs_input:
-            yield decompressor.decompress(b"", _PIECE)
+        for step in _steps(view, at):
+            at += len(step)
+            yield decompressor.decompress(step, _PIECE)
+            while not decompressor.eof and not decompressor.needs_input:
+                yield decompressor.decompress(b"", _PIECE)
+            if decompressor.eof:
+                break
         if not decompressor.eof:
             raise EOFError("the data ends before the frame does")
-        data = decompressor.unused_data
+        at -= len(decompressor.unused_data)
 
 
 _DECODERS: dict[str, Callable[[bytes], Pieces]] = {

@@ -1438,7 +1438,8 @@ def _route(
     m = devices.match(ex.host, ex.method, ex.path)
     if m is None:
         try:
-            payload = _generic_payload(ex, inp)
+            if (payload := _generic_payload(ex, inp)) is not None:
+                others.add(generic.table_name(ex.host, ex.path), redaction.generic_payload(payload), provenance)
         except limits.LimitHit as e:  # a response of a host chosen for generic export, over a limit
             table = generic.table_name(ex.host, ex.path)
             row = _reject_row(table, ex, str(e), ex.body)
@@ -1448,9 +1449,7 @@ def _route(
                 limited[str(e)] += 1
             return False
         if payload is not None:
-            table = generic.table_name(ex.host, ex.path)
-            others.add(table, redaction.generic_payload(payload), provenance)
-            report.generic_responses[table] += 1
+            report.generic_responses[generic.table_name(ex.host, ex.path)] += 1
             return False
         host = redaction.host(ex.host)
         report.not_device += 1

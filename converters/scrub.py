@@ -169,6 +169,7 @@ def _copy_members(found: list, dst: Path, left_out: list[str], report: ScrubRepo
     import zipfile
 
     from .captures.archives import ArchiveMember
+    from .pipeline import text_name
 
     with tempfile.TemporaryDirectory(prefix="databack-scrub-") as work, atomic_path(dst) as temp:
         with zipfile.ZipFile(temp, "w", zipfile.ZIP_DEFLATED) as archive:
@@ -190,7 +191,7 @@ def _copy_members(found: list, dst: Path, left_out: list[str], report: ScrubRepo
                 if scrubbed.status == "failed":
                     left_out.append(f"{member.name} ({scrubbed.message})")
                     continue
-                archive.write(copy, member.name)
+                archive.write(copy, text_name(member.name))  # a name's bytes that are not UTF-8 as \xNN, as convert's
                 report.entries += scrubbed.entries
                 report.counts.update(scrubbed.counts)
                 if scrubbed.status == "partial":

@@ -197,6 +197,21 @@ def test_a_damaged_member_fails_alone_with_one_line(tmp_path):
     assert bad.status in ("partial", "failed") and "damaged inside the archive: Bad CRC-32" in bad.error
 
 
+def test_a_zip_member_flagged_utf8_whose_name_is_not_is_read_with_the_others(tmp_path):
+    """zipfile refuses the whole listing over such a name (UnicodeDecodeError): the archive failed, its good members
+    unread. It is named with its bytes, as a file on disk of that name is."""
+    archive = tmp_path / "names.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        z.write(HAR, "p07/caf\u00e9.har")  # a name that is not ASCII: written UTF-8, with the flag
+        z.write(FLOW, "p07/good.flow")
+    archive.write_bytes(archive.read_bytes().replace("caf\u00e9".encode(), b"caf\xe9\xe9"))  # Latin-1, as some tools
+    inputs = collect_inputs([archive])
+    assert [i.name for i in inputs] == [f"{archive}/p07/caf\\xe9\\xe9.har", f"{archive}/p07/good.flow"]
+    odd, good = convert(inputs).files
+    assert (odd.status, good.status) == ("ok", "ok")
+    assert odd.device_responses == convert([Input(HAR, "x", True)]).files[0].device_responses
+
+
 def test_a_damaged_archive_is_one_failed_input(tmp_path):
     archive = tmp_path / "cut.zip"
     archive.write_bytes(study_zip(tmp_path / "whole.zip").read_bytes()[:-30])  # the central directory's end cut off

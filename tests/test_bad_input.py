@@ -90,3 +90,36 @@ def test_the_summary_names_the_file_and_where_it_was_cut(tmp_path):
     assert f"{cut}: partial: cut off after entry 2 of an unknown total; 2 entries read" in result.output
     assert "Traceback" not in result.output
     assert pl.read_parquet(tmp_path / "out" / "band_events.parquet").height == 2
+
+
+def test_a_time_that_leaves_years_1_to_9999_once_in_utc_rejects_its_response_and_the_run_exports(tmp_path):
+    """Written with a year Python reads, these are before year 1 or after 9999 in UTC: a table holding one could be
+    written, but not read back as datetimes (`export omh` crashed with a traceback)."""
+    early, late = band_event("1"), band_event("2")
+    early["value"][0]["StartTime"] = "0001-01-01T00:00:00+14:00"
+    late["value"][0]["Info"][0]["TimeOfDay"] = "9999-12-31T23:59:59-14:00"
+    har = write_har(tmp_path / "c.har", [entry(BAND_EVENTS_URL, e) for e in (early, band_event("3"), late)])
+    out = tmp_path / "out"
+    assert runner.invoke(app, ["convert", str(har), "-o", str(out)]).exit_code == 0
+    reasons = pl.read_parquet(out / "rejects.parquet").sort("source_entry")["reason"].to_list()
+    assert [r.endswith("a time before year 1 or after year 9999 in UTC") for r in reasons] == [True, True]
+    assert pl.read_parquet(out / "band_events.parquet")["event_id"].to_list() == ["3"]
+    exported = runner.invoke(app, ["export", "omh", str(out), "-o", str(tmp_path / "omh")])
+    assert exported.exit_code == 0, exported.output
+
+
+def test_request_fields_that_are_not_utf8_in_a_flow_are_written_with_replacement_characters(tmp_path):
+    """mitmproxy holds a path, method or Host header that is not UTF-8 with lone surrogates, which no table or
+    report.json takes: a flow to a device host with such a path aborted the whole run at report.json."""
+    from hostile_cases import band_body, dump, http_flow
+
+    odd = http_flow(BAND_EVENTS_URL, band_body())
+    odd.request.data.path = b"/v1/Events\xff\xe2\x82?q=\xc3"
+    odd.request.data.method = b"G\xffT"
+    flows = [http_flow(BAND_EVENTS_URL, band_body()), odd]
+    (tmp_path / "c.flow").write_bytes(dump(flows))
+    result = runner.invoke(app, ["convert", str(tmp_path / "c.flow"), "-o", str(tmp_path / "out"), "--json"])
+    assert result.exit_code == 0, result.output
+    (f,) = json.loads((tmp_path / "out" / "report.json").read_text())["files"]
+    assert f["undecoded_device_paths"] == {"{redacted} prodphswus.dns-cargo.com /v1/Events\ufffd\ufffd\ufffd": 1}
+    assert pl.read_parquet(tmp_path / "out" / "band_events.parquet").height == 1

@@ -78,6 +78,7 @@ def odd_flows() -> list:
         http_flow("h2.example", [("Host", b"fallback.example")], "HTTP/2.0"),
         http_flow("h3.example", [], "HTTP/3", "xn--bcher-kva.example"),
         http_flow("bücher.example", [], method=b"post", scheme=b"http", port=8080),
+        http_flow("10.0.0.7", [("Host", b"\xff.example")], path=b"/v1/\xff\xe2\x82?q=\xc3", method=b"G\xffT"),
         http_flow(resp=False),
         http_flow(resp=False, err=True),
         http_flow(ws=True),

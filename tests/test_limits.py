@@ -87,6 +87,46 @@ def test_damaged_and_unknown_encodings_say_so():
         limits.decompress(b"BZh9", "bz2_codec")  # Python's codecs would inflate it, unbounded
 
 
+def _zstd_module():
+    try:
+        from compression import zstd
+    except ImportError:
+        from backports import zstd
+    return zstd
+
+
+class _Counted:
+    """A decompressor that notes how many compressed bytes it is handed in `fed`."""
+
+    def __init__(self, make, fed: list[int], *args):
+        self._decompressor, self._fed = make(*args), fed
+
+    def decompress(self, data, *args):
+        self._fed.append(len(data))
+        return self._decompressor.decompress(data, *args)
+
+    def __getattr__(self, name):
+        return getattr(self._decompressor, name)
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "zstd"])
+def test_a_body_of_many_tiny_members_costs_its_size_not_its_size_times_their_number(monkeypatch, encoding):
+    """A gzip body is its members one after another, a zstd body its frames: 20,000 empty ones after the data must
+    not hand each member's decompressor all that follows it (quadratic: a 4 MB flow took 16 s, 64 MB an hour)."""
+    fed: list[int] = []
+    if encoding == "gzip":
+        empty, make = gzip.compress(b"", mtime=0), zlib.decompressobj
+        monkeypatch.setattr(zlib, "decompressobj", lambda *args: _Counted(make, fed, *args))
+    else:
+        zstd = _zstd_module()
+        empty, make = zstd.compress(b""), zstd.ZstdDecompressor
+        monkeypatch.setattr(zstd, "ZstdDecompressor", lambda *args: _Counted(make, fed, *args))
+    data = json.dumps(band_event()).encode()
+    body = H.compress(encoding, iter([data])) + empty * 20_000
+    assert limits.decompress(body, encoding) == data
+    assert sum(fed) <= 6 * len(body)  # main: 1,000 to 2,000 times it
+
+
 @settings(max_examples=EXAMPLES, deadline=None)
 @given(encoding=st.sampled_from(ENCODINGS), size=st.integers(0, 6 << 20), fill=st.sampled_from([b"\0", b"ab", b"{}"]),
        max_body=st.integers(1, 8 << 20), max_ratio=st.integers(1, 5000))
@@ -392,6 +432,35 @@ def test_a_generic_response_within_a_raised_depth_is_exported(tmp_path):
     path = H.har_deep_body(tmp_path / "deep.har", 150, "https://api.example.org/v1/things")
     report, _ = converted(path, Limits(max_depth=200), generic=("api.example.org",))
     assert report.generic_responses.total() == 1 and report.rejects == 0
+
+
+GENERIC = "https://api.example.org/v1/things"
+
+
+@pytest.mark.parametrize("body, reason", [
+    ([{f"k{i}": i} for i in range(2_000)], "generic tables of more than 1,000,000 empty cells (--max-json-values)"),
+    ({f"k{i}": i for i in range(16_000)}, "generic tables of more than 15,625 columns (--max-json-values)"),
+    ({f"k{i}": [i] for i in range(2_000)}, "generic tables of more than 15,625 columns (--max-json-values)"),
+], ids=["keys-each-in-one-row", "columns", "child-tables"])
+def test_a_generic_response_whose_tables_would_cost_far_more_than_its_values_is_a_reject(tmp_path, body, reason):
+    """Each generic table is every row by every column: 10,000 one-key rows of a 190 KB HAR made 100 million cells,
+    2.6 GB; 200,000 keys of one object, 1.4 GB; an object of 3,000 arrays (47 KB), 3,000 tables and files. The
+    responses around it are exported."""
+    small = [{"a": i, "b": [i]} for i in range(3)]
+    path = write_har(tmp_path / "c.har", [entry(GENERIC, small), entry(GENERIC, body), entry(GENERIC + "/2", small)])
+    report, tables = converted(path, limits.DEFAULT, generic=("api.example.org",))
+    assert report.status == "partial" and report.generic_responses.total() == 2
+    assert [r["reason"] for r in rejects(tables)] == [reason]
+    assert {name: frame.shape for name, frame in tables.items() if name.startswith("generic__")} == {
+        "generic__api_example_org_v1_things": (3, 7), "generic__api_example_org_v1_things__b": (3, 9),
+        "generic__api_example_org_v1_things_n": (3, 7), "generic__api_example_org_v1_things_n__b": (3, 9)}
+
+
+def test_generic_tables_within_a_raised_values_limit_are_exported(tmp_path):
+    path = write_har(tmp_path / "c.har", [entry(GENERIC, [{f"k{i}": i} for i in range(1_100)])])
+    report, tables = converted(path, Limits(max_json_values=2_000_000), generic=("api.example.org",))
+    assert report.generic_responses.total() == 1 and report.rejects == 0
+    assert tables["generic__api_example_org_v1_things"].shape == (1_100, 1_100 + 6)
 
 
 def test_a_saved_response_nested_too_deep_is_a_reject(tmp_path):

@@ -355,6 +355,25 @@ def test_an_archive_is_copied_as_a_zip_of_its_scrubbed_captures_leaving_out_what
     assert events[0] == events[1] and len(events[0]) == 1
 
 
+def test_a_tar_member_whose_name_is_not_utf8_is_copied_under_the_name_convert_gives_it(tmp_path):
+    """tarfile holds such a name's bytes as surrogates, which a zip's names cannot hold: the copy died with a
+    traceback (UnicodeEncodeError), nothing written."""
+    import tarfile
+    import zipfile
+
+    har = write_har(tmp_path / "sync.har", [entry(BAND_EVENTS_URL, band_event())])
+    archive = tmp_path / "study.tar"
+    with tarfile.open(archive, "w", format=tarfile.GNU_FORMAT) as t:
+        t.add(har, "p\udcff/sync.har")  # the bytes p 0xFF /sync.har
+    report = scrub_capture(archive, tmp_path / "copy.zip")
+    assert report.status == "ok" and report.entries == 1
+    with zipfile.ZipFile(tmp_path / "copy.zip") as z:
+        assert z.namelist() == ["p\\xff/sync.har"]
+    from converters.pipeline import collect_inputs
+
+    assert [i.name for i in collect_inputs([archive])] == [f"{archive}/p\\xff/sync.har"]
+
+
 def test_a_lone_surrogate_is_copied_as_the_converter_reads_it(tmp_path):
     from builders import BAND_EVENTS_URL, band_event, entry
 

@@ -206,12 +206,15 @@ def _zip_members(path: Path, check: _Totals) -> list[ArchiveMember | Refused]:
         end = zipfile._EndRecData(f)  # (private, but unchanged since Python 2)
         if end:
             check.members(end[zipfile._ECD_ENTRIES_TOTAL])
-    with _open(path) as f, zipfile.ZipFile(f) as archive:
-        for info in archive.infolist():
+    with _open(path) as f, zipfile.ZipFile(_Utf8FlagsMended.of(f)) as archive:
+        mended = getattr(archive.fp, "mended", ())
+        for index, info in enumerate(archive.infolist()):
             check.add(info.file_size)
             if info.is_dir():
                 continue
-            name = _clean(info.filename)
+            # a name flagged UTF-8 that is none: its bytes as a name found on disk holds them (surrogateescape)
+            name = _clean(info.filename.encode("cp437").decode("utf-8", "surrogateescape") if index in mended
+                          else info.filename)
             if problem := _unsafe(name):
                 listed.append(Refused(name, problem))
             elif stat_module.S_ISLNK(info.external_attr >> 16):
@@ -228,6 +231,69 @@ def _zip_members(path: Path, check: _Totals) -> list[ArchiveMember | Refused]:
 
 
 _ZIP_METHODS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA)
+
+
+class _Utf8FlagsMended(io.RawIOBase):
+    """A zip archive's bytes with the UTF-8 flag taken off each central directory entry whose name is no UTF-8, so
+    that zipfile lists that name (as cp437, as a name without the flag) rather than failing the whole archive on it;
+    `mended` holds those entries' places in the directory."""
+
+    def __init__(self, raw: BinaryIO, start: int, directory: bytes, mended: frozenset[int]):
+        self._raw, self._start, self._directory, self.mended = raw, start, directory, mended
+
+    @classmethod
+    def of(cls, raw: BinaryIO) -> BinaryIO:
+        """`raw` itself where every name flagged UTF-8 is UTF-8 (or there is no directory: zipfile says so)."""
+        end = zipfile._EndRecData(raw)
+        if not end:
+            return raw
+        size = end[zipfile._ECD_SIZE]
+        start = end[zipfile._ECD_LOCATION] - size  # where zipfile reads the directory from
+        if end[zipfile._ECD_SIGNATURE] == zipfile.stringEndArchive64:
+            start -= zipfile.sizeEndCentDir64 + zipfile.sizeEndCentDir64Locator
+        raw.seek(max(start, 0))
+        directory, at, number, mended = bytearray(raw.read(size)), 0, 0, set()
+        while at + zipfile.sizeCentralDir <= len(directory):
+            fields = struct.unpack(zipfile.structCentralDir, directory[at : at + zipfile.sizeCentralDir])
+            if fields[zipfile._CD_SIGNATURE] != zipfile.stringCentralDir:
+                break
+            name_at, flags = at + zipfile.sizeCentralDir, fields[zipfile._CD_FLAG_BITS]
+            if flags & 0x800 and not _is_utf8(directory[name_at : name_at + fields[zipfile._CD_FILENAME_LENGTH]]):
+                struct.pack_into("<H", directory, at + 8, flags & ~0x800)  # the flags follow 8 bytes of header
+                mended.add(number)
+            at = name_at + sum(fields[zipfile._CD_FILENAME_LENGTH : zipfile._CD_COMMENT_LENGTH + 1])
+            number += 1
+        raw.seek(0)
+        return cls(raw, start, bytes(directory), frozenset(mended)) if mended else raw
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        return self._raw.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._raw.tell()
+
+    def readinto(self, buffer) -> int:
+        at = self._raw.tell()
+        data = self._raw.read(len(buffer))
+        buffer[: len(data)] = data
+        low, high = max(at, self._start), min(at + len(data), self._start + len(self._directory))
+        if low < high:
+            buffer[low - at : high - at] = self._directory[low - self._start : high - self._start]
+        return len(data)
+
+
+def _is_utf8(name: bytes | bytearray) -> bool:
+    try:
+        name.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _check_no_overlap(found: list[ArchiveMember]) -> None:

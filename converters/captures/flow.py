@@ -38,6 +38,7 @@ _HAR_STARTS = (b"{", b"\xef\xbb\xbf{")  # FlowReader reads a dump that starts so
 # request.authority, 11 -> 12 merges WebSocket flows (flagged in metadata), 13 -> 14 fills a missing response start.
 _SKIMMED_VERSIONS = range(7, 22)
 _HEADER_START = re.compile(rb"(\d{1,12}):(\d{1,12}):")  # the length prefixes of a header and of its name
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def read_flows(path: Path, source_file: str, wants_body: WantsBody | None = None) -> Iterator[Item]:
@@ -213,7 +214,7 @@ class _Skimmer:
         if top["error"][0] != walk.NULL:
             error_layout, fields = self.error_shapes.match(payload, top["error"])
             error = _scalar(payload, fields["msg"], str, bytes)
-            error = error.decode("utf-8", "surrogateescape") if isinstance(error, bytes) else error
+            error = _text(error.decode("utf-8", "surrogateescape") if isinstance(error, bytes) else error)
         response_layout, response = None, None
         if top["response"][0] != walk.NULL:
             response_layout, response = self.response_shapes.match(payload, top["response"])
@@ -234,14 +235,15 @@ class _Skimmer:
             response_end = _scalar(payload, response["timestamp_end"], int, float, type(None))
             if response_start is None and version < 14:
                 return None  # the 13 -> 14 migration makes up the response's timestamps
-        path, _, query = _scalar(payload, request["path"], bytes).decode("utf-8", "surrogateescape").partition("?")
+        target = _text(_scalar(payload, request["path"], bytes).decode("utf-8", "surrogateescape"))
+        path, _, query = target.partition("?")
         exchange = Exchange(
             source_file=self.source_file,
             source_entry=index,
             captured_at=_utc(next(filter(None, (response_end, response_start, request_start)), None)),
-            method=_scalar(payload, request["method"], bytes).decode("utf-8", "surrogateescape").upper(),
-            scheme=_scalar(payload, request["scheme"], bytes).decode("utf-8", "surrogateescape"),
-            host=host.lower(),
+            method=_text(_scalar(payload, request["method"], bytes).decode("utf-8", "surrogateescape")).upper(),
+            scheme=_text(_scalar(payload, request["scheme"], bytes).decode("utf-8", "surrogateescape")),
+            host=_text(host.lower()),
             port=_scalar(payload, request["port"], int),
             path=path,
             query=query,
@@ -387,9 +389,9 @@ def _read_failure(error: Exception) -> str:
 
 def _exchange(flow: http.HTTPFlow, index: int, source_file: str, wants_body: WantsBody | None) -> Exchange:
     request, response = flow.request, flow.response
-    host = request.pretty_host.lower()  # the Host / :authority header's name where the URL holds an IP
+    host = _text(request.pretty_host.lower())  # the Host / :authority header's name where the URL holds an IP
     full = wants_body is None or wants_body(host)
-    path, _, query = request.path.partition("?")
+    path, _, query = _text(request.path).partition("?")
     timestamps = (response.timestamp_end, response.timestamp_start) if response else ()
     body = body_error = request_body = request_body_error = None
     if response and full:
@@ -400,8 +402,8 @@ def _exchange(flow: http.HTTPFlow, index: int, source_file: str, wants_body: Wan
         source_file=source_file,
         source_entry=index,
         captured_at=_utc(next(filter(None, (*timestamps, request.timestamp_start)), None)),
-        method=request.method.upper(),
-        scheme=request.scheme,
+        method=_text(request.method).upper(),
+        scheme=_text(request.scheme),
         host=host,
         port=request.port,
         path=path,
@@ -413,8 +415,14 @@ def _exchange(flow: http.HTTPFlow, index: int, source_file: str, wants_body: Wan
         body=body,
         body_error=body_error,
         request_body_error=request_body_error,
-        error=flow.error.msg if flow.error else None,
+        error=_text(flow.error.msg) if flow.error else None,
     )
+
+
+def _text(value: str) -> str:
+    """A request field as mitmproxy gives it (bytes that are not UTF-8 held as lone surrogates, by surrogateescape)
+    with each lone surrogate as U+FFFD, as the HAR reader has them: no table or report.json can hold a surrogate."""
+    return value if value.isascii() else _SURROGATE.sub("\ufffd", value)
 
 
 Fields = tuple[tuple[bytes, bytes], ...]  # a message's headers, as mitmproxy's `Headers.fields`

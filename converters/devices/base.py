@@ -122,12 +122,22 @@ def parse_query(raw_query: str) -> dict[str, str]:
     return params
 
 
+# The instants a datetime holds (years 1 to 9999 in UTC) as epoch µs: "0001-01-01T00:00:00+14:00" is written with
+# a year fromisoformat reads, but falls before them in UTC, where no table's reader could take it.
+UTC_RANGE_US = ((datetime.min.replace(tzinfo=UTC) - EPOCH) // MICROSECOND,
+                (datetime.max.replace(tzinfo=UTC) - EPOCH) // MICROSECOND)
+
+
 def iso_utc(value: Any) -> int | None:
-    """An ISO 8601 timestamp as UTC epoch µs (naive ones are taken as UTC); 7-digit fractions keep µs."""
+    """An ISO 8601 timestamp as UTC epoch µs (naive ones are taken as UTC); 7-digit fractions keep µs. ValueError
+    for one that is before year 1 or after year 9999 once in UTC."""
     if not value:
         return None
     t = datetime.fromisoformat(value)
-    return ((t.replace(tzinfo=UTC) if t.tzinfo is None else t) - EPOCH) // MICROSECOND
+    us = ((t.replace(tzinfo=UTC) if t.tzinfo is None else t) - EPOCH) // MICROSECOND
+    if not UTC_RANGE_US[0] <= us <= UTC_RANGE_US[1]:
+        raise ValueError("a time before year 1 or after year 9999 in UTC")
+    return us
 
 
 def datetime_us(value: datetime | None) -> int | None:
