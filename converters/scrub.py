@@ -720,14 +720,20 @@ def _scrub_messages(messages: Any, kind: BodyKind, counts: Counter[str]) -> None
 
 
 def _scrub_flow_fields(flow: Any, counts: Counter[str]) -> None:
-    """A flow's comment, metadata, error message, response reason and WebSocket close reason, as free text."""
+    """A flow's comment, mark, metadata, error messages (its own and its connections'), response reason and
+    WebSocket close reason, as free text. Its backup (the flow as captured, kept by mitmproxy once it was edited or
+    replayed: every header and body as they were) is left out."""
+    if getattr(flow, "_backup", None) is not None:
+        flow._backup = None
+        counts["other"] += 1
     if getattr(flow, "metadata", None):
         metadata, replaced = redaction.redact_json(flow.metadata, FULL)
         if replaced:
             flow.metadata = metadata
             counts["other"] += replaced
-    for holder, name in ((flow, "comment"), (flow.error, "msg"), (getattr(flow, "response", None), "reason"),
-                         (getattr(flow, "websocket", None), "close_reason")):
+    for holder, name in ((flow, "comment"), (flow, "marked"), (flow.error, "msg"),
+                         (getattr(flow, "client_conn", None), "error"), (getattr(flow, "server_conn", None), "error"),
+                         (getattr(flow, "response", None), "reason"), (getattr(flow, "websocket", None), "close_reason")):
         text = getattr(holder, name, None)
         if isinstance(text, str) and text:
             redacted = redaction.redact_text(text, FULL)

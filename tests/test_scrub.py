@@ -311,6 +311,29 @@ def test_a_flow_header_named_by_a_token_loses_its_name(tmp_path):
     assert copy.request.headers.fields == ((REDACTED.encode(), REDACTED.encode()), (b"Accept", b"*/*"))
 
 
+def test_an_edited_flow_is_copied_without_its_backup_and_its_mark_and_connection_errors_are_scrubbed(tmp_path):
+    """mitmproxy keeps a flow edited or replayed with a backup of it as captured (headers, bodies): the dump
+    holds it, so the copy leaves it out."""
+    flow = tflow.tflow(resp=True)
+    flow.request.headers["Authorization"] = "Bearer Zk3aB9xQ1mN7pL2vR8tYwQ4eHn5-before"
+    flow.request.content = b'{"password": "Tr0ub4dor&3-before"}'
+    flow.backup()
+    flow.request.headers["Authorization"] = "Bearer Zk3aB9xQ1mN7pL2vR8tYwQ4eHn5-edited"
+    flow.request.content = b'{"password": "Tr0ub4dor&3-edited"}'
+    flow.marked = "password=Tr0ub4dor&3-mark"
+    flow.client_conn.error = "TLS failed after token=Tr0ub4dor3-client"
+    flow.server_conn.error = "cannot connect to https://bob:Tr0ub4dor3-server@proxy.example.com/"
+    with (tmp_path / "in.flow").open("wb") as f:
+        mitmio.FlowWriter(f).add(flow)
+    assert scrub_capture(tmp_path / "in.flow", tmp_path / "out.flow").status == "ok"
+    assert b"Tr0ub4dor" not in (tmp_path / "out.flow").read_bytes()
+    with (tmp_path / "out.flow").open("rb") as f:
+        (copy,) = list(mitmio.FlowReader(f).stream())
+    assert copy.get_state()["backup"] is None
+    assert (copy.marked, copy.client_conn.error, copy.server_conn.error) == (
+        "password=REDACTED", "TLS failed after token=REDACTED", "cannot connect to https://REDACTED@proxy.example.com/")
+
+
 def test_har_fields_that_hold_a_word_lose_a_credential_put_there(tmp_path):
     token = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJlLW9mLXRoZS10b2tlbg"
     e = entry("https://x.example.com/a", {"ok": 1})
