@@ -866,11 +866,12 @@ def redact_body(data: bytes, content_type: str | None, kind: BodyKind) -> bytes:
         return data
     signing_in = kind in ("sign-in", "sign-in-request")
     stripped = data.strip()
+    broken_json = False
     if stripped[:1] in (b"{", b"[", b'"'):
         try:
             document = orjson.loads(data)
         except orjson.JSONDecodeError:
-            pass
+            broken_json = stripped[:1] != b'"'
         else:
             redacted, replaced = _sign_in_json(document) if kind == "sign-in-request" else redact_json(document, FULL)
             return _dumps(redacted) if replaced else data
@@ -879,22 +880,122 @@ def redact_body(data: bytes, content_type: str | None, kind: BodyKind) -> bytes:
         if (parts := _redact_multipart(data, content_type, kind)) is not None:
             return parts
     try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        if signing_in:
+        text, cut_character = data.decode("utf-8"), b""
+    except UnicodeDecodeError as error:
+        if error.start >= len(data) - 3 and error.reason == "unexpected end of data":  # cut inside a character
+            text, cut_character = data[: error.start].decode("utf-8"), data[error.start:]
+        elif signing_in:
             return MARK.encode()
-        return _ASCII_RUN.sub(lambda m: redact_text(m.group().decode("ascii"), FULL).encode("ascii", "replace"), data)
+        else:
+            return _ASCII_RUN.sub(lambda m: redact_text(m.group().decode("ascii"), FULL).encode("ascii", "replace"),
+                                  data)
     if _FORM.fullmatch(text.strip()):
         form = text.strip()
         redacted_text = _sign_in_params(form) if kind == "sign-in-request" else redact_params(form, FULL)[0]
         return data if redacted_text == form else redacted_text.encode()
     if signing_in and (kind == "sign-in-request" or media not in _PAGES):
         return data if text.strip() in ("", MARK) else MARK.encode()  # XML (SAML), plain text: replaced whole
-    redacted_text = redact_text(text, FULL)
-    return data if redacted_text == text else redacted_text.encode()
+    if broken_json or (cut_character and text.lstrip()[:1] in ("{", "[")):
+        redacted_text = redact_text(_broken_json(text), FULL)
+    else:
+        redacted_text = redact_text(text, FULL)
+    return data if redacted_text == text else redacted_text.encode() + cut_character
 
 
 _PAGES = ("text/html", "application/javascript", "text/javascript", "text/css")
+_JSON_TOKEN = re.compile(r'"((?:[^"\\]|\\.)*)(?:(")|\\?\Z)|[{}\[\],:]|[^\s{}\[\],:"]+', re.DOTALL)
+
+
+def _broken_json(text: str) -> str:
+    """JSON that does not parse (cut short, or damaged) with its credentials replaced token by token as
+    `redact_json` would: values under credential-named keys (every leaf below a strongly named one), credential
+    keys, and every string as `redact_string`, one cut short too; the rest of the text as it is."""
+    replaced: list[tuple[int, int, str]] = []
+    stack: list[list] = []  # open containers: [bracket, key, after its colon, every leaf secret, a label's name]
+    frame: list | None = None
+    for m in _JSON_TOKEN.finditer(text):
+        token = m.group()
+        first = token[0]
+        if first == '"':
+            value, is_open = _json_string(m.group(1)), m.group(2) is None
+        elif first in "{[":
+            secret = frame is not None and (frame[3] or _secret_name(frame, None))
+            frame = [first, frame[1] if frame is not None and first == "[" else None, False, secret, None]
+            stack.append(frame)
+            continue
+        elif first in "}]":
+            if stack:
+                stack.pop()
+                frame = stack[-1] if stack else None
+            continue
+        elif first == ":":
+            if frame is not None:
+                frame[2] = True
+            continue
+        elif first == ",":
+            if frame is not None and frame[0] == "{":
+                frame[1], frame[2] = None, False
+            continue
+        else:
+            value = is_open = None
+            if frame is None or frame[0] == "[" and not frame[3] or frame[0] == "{" and frame[1] is None:
+                continue  # a number or a word that no credential's name holds
+        if frame is not None and frame[0] == "{" and not frame[2]:  # a key
+            frame[1] = token if value is None else value
+            if value is not None and (shown := _json_key_shown(value)) != value:
+                replaced.append((m.start(), m.end(), _string_token(shown, is_open)))
+        elif frame is not None and (frame[3] or _secret_name(frame, value)):
+            if token not in ("true", "false", "null") and value not in ("", MARK):
+                replaced.append((m.start(), m.end(), _string_token(MARK, bool(is_open))))
+        elif value is not None:
+            key = frame[1] if frame is not None else None
+            if frame is not None and frame[0] == "{" and key in _LABELS:
+                frame[4] = value
+            if (redacted := redact_string(value, FULL, key)) != value:
+                replaced.append((m.start(), m.end(), _string_token(redacted, is_open)))
+    if not replaced:
+        return text
+    out, position = [], 0
+    for start, end, shown in replaced:
+        out += [text[position:start], shown]
+        position = end
+    out.append(text[position:])
+    return "".join(out)
+
+
+def _secret_name(frame: list, value: str | None) -> bool:
+    """Whether the value at this point of an object (a string `value`, None for another) is a credential by the key
+    that holds it, or by a `{"name": …, "value": …}` label before it."""
+    key = frame[1]
+    if frame[0] != "{" or key is None:
+        return False
+    if frame[4] is not None and key in _VALUES and is_credential(frame[4], value):
+        return True
+    kind = credential_name(key)
+    return kind == "strong" or (kind == "weak" and weak_credential(key, value))
+
+
+def _json_string(inner: str) -> str:
+    """What the inside of a JSON string token stands for (its escapes undone where they are well formed)."""
+    if "\\" not in inner:
+        return inner
+    try:
+        value = orjson.loads(f'"{inner}"')
+    except orjson.JSONDecodeError:
+        return inner
+    return value if isinstance(value, str) else inner
+
+
+def _string_token(value: str, is_open: bool) -> str:
+    """`value` as a JSON string token, left open (`is_open`) as one cut short at the end of the text was."""
+    shown = _dumps(value).decode()
+    return shown[:-1] if is_open else shown
+
+
+def _json_key_shown(name: str) -> str:
+    """A JSON key as outputs show it: one shaped like a credential replaced."""
+    return MARK if (_credential_shaped(name, FULL) if len(name) <= _CACHED else is_credential_value(name, FULL)) \
+        else name
 
 
 def _sign_in_json(document: Any) -> tuple[Any, int]:

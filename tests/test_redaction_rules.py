@@ -422,3 +422,17 @@ def test_a_multipart_parts_headers_are_scrubbed_too():
     assert redaction.redact_body(body, "multipart/form-data; boundary=bb", "other") == (
         f'--bb\r\nContent-Disposition: form-data; name="file"; filename="{MARK}.json"\r\n'
         f"X-Token: {MARK}\r\nContent-Type: application/json\r\n\r\n{{}}\r\n--bb--\r\n").encode()
+
+
+def test_json_cut_short_loses_credentials_nested_below_their_names_and_one_cut_in_the_middle():
+    """A body cut short (a reject keeps its first MiB) does not parse: its credentials are found token by token,
+    as in JSON that parses, not only as `name=value` text would show them."""
+    cut = ('{"date": "2017-03-02", "client": {"password": {"current": "Tr0ub4dor&3-nested"}, '
+           '"refresh_tokens": ["Tr0ub4dor&3-listed", 7], "fields": [{"name": "api_key", "value": "Tr0ub4dor&3-pair"}]},'
+           ' "message": "You slept well.", "access_token": "Tr0ub4dor&3-cut-in-the-mid')
+    shown = redaction.redact_body(cut.encode(), None, "other").decode()
+    assert shown == ('{"date": "2017-03-02", "client": {"password": {"current": "REDACTED"}, '
+                     '"refresh_tokens": ["REDACTED", "REDACTED"], "fields": [{"name": "api_key", "value": "REDACTED"}]},'
+                     ' "message": "You slept well.", "access_token": "REDACTED')
+    in_a_character = '{"name": "Zoë", "password": {"v": "Tr0ub4dor&3"}, "t": "é'.encode()[:-1]
+    assert redaction.redact_body(in_a_character, None, "other") == in_a_character.replace(b"Tr0ub4dor&3", b"REDACTED")

@@ -457,3 +457,20 @@ def test_merge_and_a_rerun_redact_what_an_older_run_left_in_its_tables(tmp_path)
         assert leaks((token, password), output_texts(folder)) == []
         assert merged[0]["path"] == "/v2/timeline/{redacted}" and json.loads(merged[0]["body"]) == {
             "events": "x", "password": "REDACTED"}
+
+
+def test_a_rejected_body_cut_to_its_first_mib_keeps_no_credential_of_that_part(tmp_path):
+    """A reject keeps the first MiB of its body: what is cut off does not parse, so its credentials are found
+    token by token (below a credential's name, in arrays, one cut in the middle), as in a whole body."""
+    from builders import entry, write_har
+
+    night = secret_corpus._night(secret_corpus._Builder())
+    night["events"] = {"bad": True}
+    planted = ("Tr0ub4dor&3-nested", "Tr0ub4dor&3-listed", "Tr0ub4dor&3-cut")
+    night["client"] = {"password": {"current": planted[0]}, "refresh_tokens": [planted[1]]}
+    night["padding"] = "z" * (1024 * 1024 - 100 - len(json.dumps(night)))
+    body = json.dumps(night)[:-1] + f', "access_token": "{planted[2]}' + "-and-on" * 100 + '"}'
+    har = write_har(tmp_path / "big.har", [entry("https://api.hello.is/v2/timeline/2017-03-05", body)])
+    (reject,) = convert([Input(har, "big.har", True)]).tables["rejects"].to_dicts()
+    assert reject["reason"].endswith("body cut to its first 1 MiB")
+    assert leaks(planted, [reject["body"]]) == [] and reject["body"].endswith('"access_token": "REDACTED')
