@@ -21,6 +21,7 @@ written (`require`), so an output added without the policy fails loudly rather t
 from __future__ import annotations
 
 import base64
+import codecs
 import hashlib
 import hmac
 import json
@@ -864,6 +865,12 @@ def redact_body(data: bytes, content_type: str | None, kind: BodyKind) -> bytes:
     id-named keys). Returns `data` itself when nothing was replaced."""
     if not data:
         return data
+    if (wide := _wide_text(data)) is not None:  # UTF-16 or UTF-32, or UTF-8 after a BOM
+        encoding, bom, text, cut = wide
+        redacted = redact_body(text.encode("utf-8", "surrogatepass"), content_type, kind)
+        if redacted == text.encode("utf-8", "surrogatepass"):
+            return data
+        return bom + redacted.decode("utf-8", "surrogatepass").encode(encoding, "surrogatepass") + cut
     signing_in = kind in ("sign-in", "sign-in-request")
     stripped = data.strip()
     broken_json = False
@@ -903,6 +910,30 @@ def redact_body(data: bytes, content_type: str | None, kind: BodyKind) -> bytes:
 
 
 _PAGES = ("text/html", "application/javascript", "text/javascript", "text/css")
+
+
+def _wide_text(data: bytes) -> tuple[str, bytes, str, bytes] | None:
+    """(its encoding, its BOM, the text, the bytes of a character cut at its end) of a body in UTF-16 or UTF-32 (by
+    its BOM, or the NULs around ASCII that JSON and forms begin with) or in UTF-8 after a BOM, as the device decoders
+    read it; None for any other body or one that does not decode."""
+    from .captures.sniff import json_encoding
+
+    encoding = json_encoding(data)
+    if encoding is None:
+        return None
+    bom = next((b for b in _BOMS if data.startswith(b)), b"")
+    encoding = {"utf-8-sig": "utf-8", "utf-16": _BOMS.get(bom, "utf-16"), "utf-32": _BOMS.get(bom, "utf-32")}.get(
+        encoding, encoding)
+    decoder = codecs.getincrementaldecoder(encoding)()
+    try:
+        text = decoder.decode(data[len(bom):])
+    except UnicodeDecodeError:
+        return None
+    return encoding, bom, text, decoder.getstate()[0]
+
+
+_BOMS = {codecs.BOM_UTF32_LE: "utf-32-le", codecs.BOM_UTF32_BE: "utf-32-be", codecs.BOM_UTF8: "utf-8",
+         codecs.BOM_UTF16_LE: "utf-16-le", codecs.BOM_UTF16_BE: "utf-16-be"}  # longest first: UTF-32 LE's holds UTF-16's
 _JSON_TOKEN = re.compile(r'"((?:[^"\\]|\\.)*)(?:(")|\\?\Z)|[{}\[\],:]|[^\s{}\[\],:"]+', re.DOTALL)
 
 

@@ -436,3 +436,16 @@ def test_json_cut_short_loses_credentials_nested_below_their_names_and_one_cut_i
                      ' "message": "You slept well.", "access_token": "REDACTED')
     in_a_character = '{"name": "Zoë", "password": {"v": "Tr0ub4dor&3"}, "t": "é'.encode()[:-1]
     assert redaction.redact_body(in_a_character, None, "other") == in_a_character.replace(b"Tr0ub4dor&3", b"REDACTED")
+
+
+@pytest.mark.parametrize("encoding, bom", [("utf-16", b""), ("utf-16-le", b""), ("utf-16-be", b""), ("utf-32", b""),
+                                           ("utf-8", b"\xef\xbb\xbf")])
+def test_a_body_in_utf16_utf32_or_after_a_bom_loses_its_credentials_in_its_own_encoding(encoding, bom):
+    """The device decoders read JSON in these encodings (as Windows tools write it): a rejected body in one keeps
+    no credential either, nor does a form."""
+    body = bom + json.dumps({"events": "x", "client": {"password": {"current": "Tr0ub4dor&3"}}}).encode(encoding)
+    redacted = redaction.redact_body(body, None, "other")
+    assert orjson.loads(redacted.removeprefix(bom).decode(encoding)) == {"events": "x",
+                                                                       "client": {"password": {"current": MARK}}}
+    form = "user=alice&password=Tr0ub4dor-3".encode(encoding)
+    assert redaction.redact_body(form, None, "other").decode(encoding) == "user=alice&password=REDACTED"

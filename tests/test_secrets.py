@@ -474,3 +474,20 @@ def test_a_rejected_body_cut_to_its_first_mib_keeps_no_credential_of_that_part(t
     (reject,) = convert([Input(har, "big.har", True)]).tables["rejects"].to_dicts()
     assert reject["reason"].endswith("body cut to its first 1 MiB")
     assert leaks(planted, [reject["body"]]) == [] and reject["body"].endswith('"access_token": "REDACTED')
+
+
+def test_a_rejected_body_in_utf16_keeps_no_credential(tmp_path):
+    """The Sense decoder reads a night in UTF-16 (a BOM tells it): rejected, its body (kept as base64, not being
+    UTF-8) holds no credential in that encoding either."""
+    from builders import entry, write_har
+
+    night = secret_corpus._night(secret_corpus._Builder())
+    night["events"] = {"bad": True}
+    night["client"] = {"password": "Tr0ub4dor&3-wide", "sessionKey": "qMnzDMDSmJLlZrlXQficbBc44P9wWDJV"}
+    e = entry("https://api.hello.is/v2/timeline/2017-03-05")
+    e["response"]["content"] |= {"text": base64.b64encode(json.dumps(night).encode("utf-16")).decode(),
+                                 "encoding": "base64"}
+    (reject,) = convert([Input(write_har(tmp_path / "wide.har", [e]), "wide.har", True)]).tables["rejects"].to_dicts()
+    assert reject["body_encoding"] == "base64" and reject["reason"].startswith("does not match schema")
+    kept = json.loads(base64.b64decode(reject["body"]).decode("utf-16"))
+    assert kept["client"] == {"password": "REDACTED", "sessionKey": "REDACTED"}
