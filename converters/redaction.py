@@ -763,14 +763,34 @@ _VALUES = frozenset({"value", "Value", "val"})
 
 
 def _json_key(name: str, mode: Mode, out: dict, counter: list[int]) -> str:
-    if not (_credential_shaped(name, mode) if len(name) <= _CACHED else is_credential_value(name, mode)):
+    shown = json_key(name, mode)
+    if shown == name:
         return name
     counter[0] += 1
-    key, n = MARK, 1
+    key, n = shown, 1
     while key in out:
         n += 1
-        key = f"{MARK}-{n}"
+        key = f"{shown}-{n}"
     return key
+
+
+def json_key(name: str, mode: Mode = FULL) -> str:
+    """A JSON key as outputs show it: one shaped like a credential replaced whole, and credentials in one that is
+    text replaced as in any text (`https://alice:PW@host/`, `/cb?access_token=…`)."""
+    return _key_shown(name, mode) if len(name) <= _CACHED else _key(name, mode)
+
+
+def json_pointer(parts: Iterable[Any]) -> str:
+    """Where in a document something is (`/events/0/time`, a schema violation's place): each key as `json_key`
+    shows it, then judged as a path's segments."""
+    return "/" + "/".join(redact_path(json_key(str(p)), FULL) for p in parts)
+
+
+def _key(name: str, mode: Mode) -> str:
+    return MARK if is_credential_value(name, mode) else redact_text(name, mode)
+
+
+_key_shown = lru_cache(maxsize=1 << 14)(_key)
 
 
 def _leaves(value: Any, counter: list[int], depth: int) -> Any:
@@ -821,7 +841,6 @@ def _plain(value: str, mode: Mode) -> str:
 
 
 _plain_string = lru_cache(maxsize=1 << 16)(_plain)
-_credential_shaped = lru_cache(maxsize=1 << 14)(is_credential_value)
 
 
 _FORM = re.compile(r"[\w.\-\[\]%$]+=[^&\s]*(?:&[\w.\-\[\]%$]+=[^&\s]*)+|[\w.\-%]+=[^&\s=]*")
@@ -933,7 +952,7 @@ def _wide_text(data: bytes) -> tuple[str, bytes, str, bytes] | None:
 
 
 _BOMS = {codecs.BOM_UTF32_LE: "utf-32-le", codecs.BOM_UTF32_BE: "utf-32-be", codecs.BOM_UTF8: "utf-8",
-         codecs.BOM_UTF16_LE: "utf-16-le", codecs.BOM_UTF16_BE: "utf-16-be"}  # longest first: UTF-32 LE's holds UTF-16's
+         codecs.BOM_UTF16_LE: "utf-16-le", codecs.BOM_UTF16_BE: "utf-16-be"}  # UTF-32 LE's first: it holds UTF-16's
 _JSON_TOKEN = re.compile(r'"((?:[^"\\]|\\.)*)(?:(")|\\?\Z)|[{}\[\],:]|[^\s{}\[\],:"]+', re.DOTALL)
 
 
@@ -973,7 +992,7 @@ def _broken_json(text: str) -> str:
                 continue  # a number or a word that no credential's name holds
         if frame is not None and frame[0] == "{" and not frame[2]:  # a key
             frame[1] = token if value is None else value
-            if value is not None and (shown := _json_key_shown(value)) != value:
+            if value is not None and (shown := json_key(value)) != value:
                 replaced.append((m.start(), m.end(), _string_token(shown, is_open)))
         elif frame is not None and (frame[3] or _secret_name(frame, value)):
             if token not in ("true", "false", "null") and value not in ("", MARK):
@@ -1021,12 +1040,6 @@ def _string_token(value: str, is_open: bool) -> str:
     """`value` as a JSON string token, left open (`is_open`) as one cut short at the end of the text was."""
     shown = _dumps(value).decode()
     return shown[:-1] if is_open else shown
-
-
-def _json_key_shown(name: str) -> str:
-    """A JSON key as outputs show it: one shaped like a credential replaced."""
-    return MARK if (_credential_shaped(name, FULL) if len(name) <= _CACHED else is_credential_value(name, FULL)) \
-        else name
 
 
 def _sign_in_json(document: Any) -> tuple[Any, int]:

@@ -387,6 +387,9 @@ class _HarRewriter:
                 self.found_entries |= prefix == "log.entries" and event == "start_array"
                 if event == "map_key":
                     self._key = value
+                    shown = redaction.json_key(value)
+                    self._report.counts["other"] += shown != value
+                    value = shown
                 elif event == "string":
                     value = self._free_string(value)
                 self._json.event(event, value)
@@ -520,9 +523,25 @@ def _har_route(request: Any) -> tuple[BodyKind, Mode]:
 
 
 def _scrub_other_fields(holder: dict, known: frozenset[str] | set[str], counts: Counter[str]) -> None:
-    for key in [k for k in holder if k not in known]:
-        redacted, replaced = redaction.redact_json({key: holder[key]}, FULL)  # the key's name counts too
-        holder[key] = next(iter(redacted.values())) if isinstance(redacted, dict) else redacted
+    """The fields of `holder` not in `known` scrubbed as any JSON, their names too (in their places)."""
+    if all(k in known for k in holder):
+        return
+    fields = list(holder.items())
+    holder.clear()
+    for key, value in fields:
+        if key in known:
+            holder[key] = value
+            continue
+        redacted, replaced = redaction.redact_json({key: value}, FULL)  # the key's name counts too
+        if isinstance(redacted, dict):
+            shown, value = next(iter(redacted.items()))
+        else:  # nested too deep: replaced whole
+            shown, value = redaction.json_key(key), redacted
+        name, n = shown, 1
+        while name in holder or name != key and name in known:
+            n += 1
+            name = f"{shown}-{n}"
+        holder[name] = value
         counts["other"] += replaced
 
 
@@ -733,7 +752,8 @@ def _scrub_flow_fields(flow: Any, counts: Counter[str]) -> None:
             counts["other"] += replaced
     for holder, name in ((flow, "comment"), (flow, "marked"), (flow.error, "msg"),
                          (getattr(flow, "client_conn", None), "error"), (getattr(flow, "server_conn", None), "error"),
-                         (getattr(flow, "response", None), "reason"), (getattr(flow, "websocket", None), "close_reason")):
+                         (getattr(flow, "response", None), "reason"),
+                         (getattr(flow, "websocket", None), "close_reason")):
         text = getattr(holder, name, None)
         if isinstance(text, str) and text:
             redacted = redaction.redact_text(text, FULL)

@@ -428,12 +428,12 @@ def test_json_cut_short_loses_credentials_nested_below_their_names_and_one_cut_i
     """A body cut short (a reject keeps its first MiB) does not parse: its credentials are found token by token,
     as in JSON that parses, not only as `name=value` text would show them."""
     cut = ('{"date": "2017-03-02", "client": {"password": {"current": "Tr0ub4dor&3-nested"}, '
-           '"refresh_tokens": ["Tr0ub4dor&3-listed", 7], "fields": [{"name": "api_key", "value": "Tr0ub4dor&3-pair"}]},'
-           ' "message": "You slept well.", "access_token": "Tr0ub4dor&3-cut-in-the-mid')
+           '"refresh_tokens": ["Tr0ub4dor&3-listed", 7], "fields": [{"name": "api_key", "value": "Tr0ub4dor&3-pair"}'
+           ']}, "message": "You slept well.", "access_token": "Tr0ub4dor&3-cut-in-the-mid')
     shown = redaction.redact_body(cut.encode(), None, "other").decode()
     assert shown == ('{"date": "2017-03-02", "client": {"password": {"current": "REDACTED"}, '
-                     '"refresh_tokens": ["REDACTED", "REDACTED"], "fields": [{"name": "api_key", "value": "REDACTED"}]},'
-                     ' "message": "You slept well.", "access_token": "REDACTED')
+                     '"refresh_tokens": ["REDACTED", "REDACTED"], "fields": [{"name": "api_key", "value": "REDACTED"}'
+                     ']}, "message": "You slept well.", "access_token": "REDACTED')
     in_a_character = '{"name": "Zoë", "password": {"v": "Tr0ub4dor&3"}, "t": "é'.encode()[:-1]
     assert redaction.redact_body(in_a_character, None, "other") == in_a_character.replace(b"Tr0ub4dor&3", b"REDACTED")
 
@@ -449,3 +449,36 @@ def test_a_body_in_utf16_utf32_or_after_a_bom_loses_its_credentials_in_its_own_e
                                                                        "client": {"password": {"current": MARK}}}
     form = "user=alice&password=Tr0ub4dor-3".encode(encoding)
     assert redaction.redact_body(form, None, "other").decode(encoding) == "user=alice&password=REDACTED"
+
+
+def test_a_json_key_that_is_text_loses_the_credentials_text_would():
+    """Keys are data too (a map of links, of sensors): a URL's userinfo or token in one is replaced, in documents,
+    generic columns and the place a schema violation names."""
+    from converters.validation import schema_problem
+
+    document = {"links": {"https://bob:Tr0ub4dor-3@files.example.org/x": 1, "/cb?access_token=Tr0ub4dor-4": 2,
+                          "temperature": 3}}
+    assert redaction.redact_json(document)[0] == {"links": {"https://REDACTED@files.example.org/x": 1,
+                                                            "/cb?access_token=REDACTED": MARK, "temperature": 3}}
+    assert redaction.generic_payload(document).value == {"links": {"https://REDACTED@files.example.org/x": 1,
+                                                                   "temperature": 3}}
+    reason = schema_problem("sense-room-current.json", {"https://bob:Tr0ub4dor-3@files.example.org/": "x"})
+    assert reason == 'at /https://REDACTED@files.example.org/: a string is not of types "null", "object"'
+
+
+def test_a_scrubbed_har_keeps_no_credential_in_the_names_of_fields_it_does_not_know(tmp_path):
+    from builders import entry
+
+    from converters.scrub import scrub_capture
+
+    e = entry("https://api.example.com/v1/x", {"ok": 1})
+    e["https://carol:Tr0ub4dor-1@files.example.org/"] = "x"
+    e["request"]["headers"].append({"name": "Accept", "value": "*/*", "/cb?code=4/0AX4XfWhTr0ub4dor-2": 1})
+    har = {"log": {"version": "1.2", "https://erin:Tr0ub4dor-3@files.example.org/": {"a": 1}, "entries": [e]}}
+    (tmp_path / "in.har").write_text(json.dumps(har))
+    assert scrub_capture(tmp_path / "in.har", tmp_path / "out.har").status == "ok"
+    copy = json.loads((tmp_path / "out.har").read_text())["log"]
+    assert "Tr0ub4dor" not in (tmp_path / "out.har").read_text()
+    assert list(copy) == ["version", "https://REDACTED@files.example.org/", "entries"]
+    assert list(copy["entries"][0])[-1] == "https://REDACTED@files.example.org/"
+    assert copy["entries"][0]["request"]["headers"][-1] == {"name": "Accept", "value": "*/*", "/cb?code=REDACTED": 1}
