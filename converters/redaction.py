@@ -423,6 +423,8 @@ def redact_text(text: str, mode: Mode = FULL) -> str:
     text = _USERINFO.sub(MARK + "@", text)
     text = _SCHEME_VALUE.sub(_scheme_sub, text)
     text = _XML_ELEMENT.sub(_xml_sub, text)
+    if "<![CDATA[" in text:
+        text = _XML_CDATA_ELEMENT.sub(_xml_sub, text)
     if "<" in text:
         text = _TAG.sub(_tag_sub, text)
     text = _PAIR.sub(_pair_sub, text)
@@ -433,10 +435,12 @@ def redact_text(text: str, mode: Mode = FULL) -> str:
 
 
 _XML_ELEMENT = re.compile(r"<((?:[\w.\-]+:)?([\w.\-]+))(\s[^<>]*)?>([^<]*)</\1>")
+_XML_CDATA_ELEMENT = re.compile(r"<((?:[\w.\-]+:)?([\w.\-]+))(\s[^<>]*)?>\s*<!\[CDATA\[([^<\]]*)\]\]>\s*</\1>")
 
 
 def _xml_sub(m: re.Match) -> str:
-    """`<Password>…</Password>`, `<wsse:BinarySecurityToken …>…</…>`: the element's text replaced."""
+    """`<Password>…</Password>`, `<wsse:BinarySecurityToken …>…</…>`, `<pin><![CDATA[…]]></pin>`: the element's
+    text replaced."""
     value = m.group(4)
     if not value.strip() or value.strip() == MARK or not is_credential(m.group(2), value.strip()):
         return m.group(0)

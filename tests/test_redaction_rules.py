@@ -482,3 +482,11 @@ def test_a_scrubbed_har_keeps_no_credential_in_the_names_of_fields_it_does_not_k
     assert list(copy) == ["version", "https://REDACTED@files.example.org/", "entries"]
     assert list(copy["entries"][0])[-1] == "https://REDACTED@files.example.org/"
     assert copy["entries"][0]["request"]["headers"][-1] == {"name": "Accept", "value": "*/*", "/cb?code=REDACTED": 1}
+
+
+def test_an_xml_element_named_by_a_credential_loses_its_text_in_a_cdata_section_too():
+    body = (b"<Login><User>alice</User><Password><![CDATA[Tr0ub4dor&3]]></Password><Pin>\n  <![CDATA[4829]]>\n</Pin>"
+            b"<Note><![CDATA[hello]]></Note></Login>")
+    assert redaction.redact_body(body, "text/xml", "other") == (
+        b"<Login><User>alice</User><Password><![CDATA[REDACTED]]></Password><Pin>\n  <![CDATA[REDACTED]]>\n</Pin>"
+        b"<Note><![CDATA[hello]]></Note></Login>")
