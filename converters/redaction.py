@@ -407,8 +407,8 @@ def _is_words(text: str) -> bool:
 _URL = re.compile(r"\b[A-Za-z][A-Za-z0-9+.\-]{1,15}://[^\s\"'<>`]+")
 _USERINFO = re.compile(r"(?<=//)[^/\s@?#\"'<>]+@")
 _PAIR = re.compile(
-    r"(?P<q>[\"']?)(?P<name>(?:[^\W\d]|[$@])[\w.$\-\[\]]{0,63})(?P=q)(?P<sep>[ \t]*[:=][ \t]*)"
-    r"(?P<value>\"(?:[^\"\\\n]|\\.)*\"|'[^'\n]*'|(?:[^\s&;,\"'<>(){}\[\]]|[&;,](?![\w.\-\[\]%$]+=))+)"
+    r"(?P<q>[\"']?)(?P<name>(?:[^\W\d]|[$@])[\w.$\-\[\]]{0,63})(?P=q)(?P<sep>[ \t]*(?:=>|[:=])[ \t]*)"
+    r"(?P<value>\"(?:[^\"\\\n]|\\.)*\"|'[^'\n]*'|(?:[^\s&;,?\"'<>(){}\[\]]|[&;,?](?![\w.\-\[\]%$]+=))+)"
 )
 _QUOTED = re.compile(r"'[^'\n]*'|\"(?:[^\"\\\n]|\\.)*\"")
 
@@ -427,7 +427,7 @@ def redact_text(text: str, mode: Mode = FULL) -> str:
         text = _XML_CDATA_ELEMENT.sub(_xml_sub, text)
     if "<" in text:
         text = _TAG.sub(_tag_sub, text)
-    text = _PAIR.sub(_pair_sub, text)
+    text = _pairs(text)
     text = _UNAMBIGUOUS_RE.sub(MARK, text)
     if mode == FULL:
         text = _CANDIDATE.sub(lambda m: MARK if random_secret(m.group()) else m.group(), text)
@@ -473,12 +473,27 @@ def _scheme_sub(m: re.Match) -> str:
     return m.group(0)[: m.start(2) - m.start(0)] + MARK if _credential_after_scheme(m) else m.group(0)
 
 
-def _pair_sub(m: re.Match) -> str:
+def _pairs(text: str, depth: int = 0) -> str:
+    """`name=value`, `name: value` and `'name' => 'value'` pairs with a credential's name lose their values, those
+    inside another pair's value too (`href="/reset?token=…"`, `next=/cb?code=…`, `config = "password=…"`)."""
+    return _PAIR.sub(lambda m: _pair_sub(m, depth), text)
+
+
+_PAIR_DEPTH = 16  # quoted values inside quoted values, down to this many: one deeper that holds a pair is replaced
+
+
+def _pair_sub(m: re.Match, depth: int) -> str:
     value = m["value"]
-    inner = value[1:-1] if value[:1] in "\"'" and len(value) >= 2 else value
-    if inner in (MARK, SEGMENT, "") or not is_credential(m["name"], inner):
-        return m.group(0)
     quote_ = value[0] if value[:1] in "\"'" and len(value) >= 2 else ""
+    inner = value[1:-1] if quote_ else value
+    if inner in (MARK, SEGMENT, ""):
+        return m.group(0)
+    if not is_credential(m["name"], inner):
+        if (not quote_ and depth) or not _PAIR.search(inner):  # (an unquoted value is looked into once)
+            return m.group(0)
+        shown = _pairs(inner, depth + 1) if depth < _PAIR_DEPTH else MARK
+        start = m.start("value") - m.start() + len(quote_)
+        return m.group(0)[:start] + shown + m.group(0)[start + len(inner):]
     after = "" if quote_ else value[len(value.rstrip("&;,")):]  # `password=…; next` keeps its `;`
     return f"{m['q']}{m['name']}{m['q']}{m['sep']}{quote_}{MARK}{quote_}{after}"
 

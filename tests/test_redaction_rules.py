@@ -490,3 +490,19 @@ def test_an_xml_element_named_by_a_credential_loses_its_text_in_a_cdata_section_
     assert redaction.redact_body(body, "text/xml", "other") == (
         b"<Login><User>alice</User><Password><![CDATA[REDACTED]]></Password><Pin>\n  <![CDATA[REDACTED]]>\n</Pin>"
         b"<Note><![CDATA[hello]]></Note></Login>")
+
+
+@pytest.mark.parametrize("text, shown", [
+    ('<a href="/reset?token=Tr0ub4dor-3">reset</a>', '<a href="/reset?token=REDACTED">reset</a>'),
+    ("<div data-next='/cb?code=4/0AX4XfWhTr0ub4dor&lang=en'>", "<div data-next='/cb?code=REDACTED&lang=en'>"),
+    ('config = "password=Tr0ub4dor-3; user=alice"', 'config = "password=REDACTED; user=alice"'),
+    ("next=/cb?code=4/0AX4XfWhTr0ub4dor&lang=en", "next=/cb?code=REDACTED&lang=en"),
+    ("set: session=fizometedeburo", "set: session=REDACTED"),
+    ("'password' => 'Tr0ub4dor-3', 'user' => 'alice'", "'password' => 'REDACTED', 'user' => 'alice'"),
+    (":api_key => Tr0ub4dor-3", ":api_key => REDACTED"),
+    ('note: "hello world", ratio=3:4, at: 10:30', 'note: "hello world", ratio=3:4, at: 10:30'),
+])
+def test_a_credential_pair_inside_another_pairs_value_or_after_an_arrow_loses_its_value(text, shown):
+    """A relative link in an attribute, a query inside a value, PHP's and Ruby's `=>`: no URL of its own says
+    where the credential is, the pair inside does."""
+    assert redaction.redact_text(text) == shown
