@@ -416,10 +416,16 @@ _QUOTED = re.compile(r"'[^'\n]*'|\"(?:[^\"\\\n]|\\.)*\"")
 def redact_text(text: str, mode: Mode = FULL) -> str:
     """Free text (a message, a header-like line, a body that is neither JSON nor a form) with its credentials
     replaced: URLs' userinfo and secret parameters, `name=value` and `"name": "value"` pairs with a credential's
-    name, authorization schemes' credentials, and credential-shaped runs."""
+    name, authorization schemes' credentials, and credential-shaped runs, in percent-encoded text too."""
+    return _text(text, mode, _PERCENT_LEVELS)
+
+
+def _text(text: str, mode: Mode, percent_levels: int) -> str:
     if not text:
         return text
     text = _URL.sub(lambda m: redact_url(m.group(), mode), text)
+    if percent_levels and "%" in text:
+        text = _PERCENT_RUN.sub(lambda m: _percent_sub(m.group(), mode, percent_levels - 1), text)
     text = _USERINFO.sub(MARK + "@", text)
     text = _SCHEME_VALUE.sub(_scheme_sub, text)
     text = _XML_ELEMENT.sub(_xml_sub, text)
@@ -432,6 +438,22 @@ def redact_text(text: str, mode: Mode = FULL) -> str:
     if mode == FULL:
         text = _CANDIDATE.sub(lambda m: MARK if random_secret(m.group()) else m.group(), text)
     return text
+
+
+_PERCENT_RUN = re.compile(r"[^\s\"'<>`]*%[0-9A-Fa-f]{2}[^\s\"'<>`]*")
+
+
+_PERCENT_LEVELS = 3  # percent-encoded text inside percent-encoded text, down to this many levels
+
+
+def _percent_sub(run: str, mode: Mode, percent_levels: int) -> str:
+    """A run of percent-encoded text (`https%3A%2F%2Fhost%2Fcb%3Ftoken%3D…`, `password%3D…`): redacted as the text
+    it encodes, and encoded again where that lost a credential."""
+    decoded = unquote(run)
+    if decoded == run:
+        return run
+    redacted = _text(decoded, mode, percent_levels)
+    return run if redacted == decoded else quote(redacted, safe="/:@?&=;,+!$*()~'")
 
 
 _XML_ELEMENT = re.compile(r"<((?:[\w.\-]+:)?([\w.\-]+))(\s[^<>]*)?>([^<]*)</\1>")

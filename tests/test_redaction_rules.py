@@ -506,3 +506,19 @@ def test_a_credential_pair_inside_another_pairs_value_or_after_an_arrow_loses_it
     """A relative link in an attribute, a query inside a value, PHP's and Ruby's `=>`: no URL of its own says
     where the credential is, the pair inside does."""
     assert redaction.redact_text(text) == shown
+
+
+@pytest.mark.parametrize("text, shown", [
+    ("https%3A%2F%2Fapp.example.com%2Fcb%3Faccess_token%3DTr0ub4dor-3",
+     "https://app.example.com/cb?access_token=REDACTED"),
+    ("https%3A%2F%2Fbob%3ATr0ub4dor-3%40files.example.org%2Fx", "https://REDACTED@files.example.org/x"),
+    ("saved%20form%3A%20password%3DTr0ub4dor-3", "saved%20form:%20password=REDACTED"),
+    ("https://a.example.com/?next=https%253A%252F%252Fb.example.com%252F%253Fcode%253DTr0ub4dor-3",
+     "https://a.example.com/?next=https%3A%2F%2Fb.example.com%2F%3Fcode%3DREDACTED"),
+    ("caf%C3%A9 100%25 done", "caf%C3%A9 100%25 done"),
+])
+def test_percent_encoded_text_loses_the_credentials_it_encodes(text, shown):
+    """A URL or a form percent-encoded in a JSON string or a page (an analytics event's page, a redirect kept
+    twice encoded) hides its credentials from patterns that read plain text."""
+    assert redaction.redact_text(text) == shown
+    assert redaction.generic_payload({"page": text}).value == {"page": shown}
