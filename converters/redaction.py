@@ -776,11 +776,11 @@ def _json(value: Any, mode: Mode, drop: bool, key: str | None, counter: list[int
         raise _TooDeep
     if isinstance(value, dict):
         out = {}
-        label = next((value[k] for k in _LABELS if isinstance(value.get(k), str)), None)  # {"name": …, "value": …}
+        labels = [value[k] for k in _LABELS if isinstance(value.get(k), str)]  # {"name": …, "value": …}
         for k, v in value.items():
             name = k if isinstance(k, str) else str(k)
             kind = credential_name(name)
-            if label is not None and name in _VALUES and is_credential(label, v):
+            if labels and name in _VALUES and any(is_credential(label, v) for label in labels):
                 out[name] = _leaves(v, counter, depth + 1)
             elif kind == "strong" or (kind == "weak" and weak_credential(name, v)):
                 if drop:
@@ -791,6 +791,8 @@ def _json(value: Any, mode: Mode, drop: bool, key: str | None, counter: list[int
                 out[_json_key(name, mode, out, counter)] = _json(v, mode, drop, name, counter, depth + 1)
         return out
     if isinstance(value, list):
+        if len(value) == 2 and isinstance(value[0], str) and is_credential(value[0], value[1]):  # a header's pair
+            return [_json(value[0], mode, drop, key, counter, depth + 1), _leaves(value[1], counter, depth + 1)]
         return [_json(v, mode, drop, key, counter, depth + 1) for v in value]
     if isinstance(value, str):
         redacted = redact_string(value, mode, key, depth)
@@ -799,8 +801,9 @@ def _json(value: Any, mode: Mode, drop: bool, key: str | None, counter: list[int
     return value
 
 
-_LABELS = ("name", "key", "Name", "Key", "field", "parameter")
-_VALUES = frozenset({"value", "Value", "val"})
+# {"name": "api_key", "value": …}: keys whose value names the field whose value `_VALUES` holds
+_LABELS = ("name", "key", "Name", "Key", "field", "parameter", "header", "Header", "label", "Label", "id", "type", "k")
+_VALUES = frozenset({"value", "Value", "val", "v"})
 
 
 def _json_key(name: str, mode: Mode, out: dict, counter: list[int]) -> str:

@@ -522,3 +522,19 @@ def test_percent_encoded_text_loses_the_credentials_it_encodes(text, shown):
     twice encoded) hides its credentials from patterns that read plain text."""
     assert redaction.redact_text(text) == shown
     assert redaction.generic_payload({"page": text}).value == {"page": shown}
+
+
+def test_a_headers_name_value_pair_as_a_list_or_labelled_otherwise_loses_its_value():
+    """Logged headers and form fields come as [name, value] lists and as objects labelled by `header`, `id`,
+    `type` or `k` beside a `value` or `v`: the name says the value is a credential, as `{name, value}` does."""
+    document = {"headers": [["Authorization", "2.0c9b0e2fTr0ub4dor"], ["Accept", "*/*"]],
+                "logged": [{"header": "X-Api-Key", "value": "Tr0ub4dor-1"}, {"id": "password", "value": "Tr0ub4dor-2"},
+                           {"type": "password", "name": "login-form-pw", "value": "Tr0ub4dor-3"},
+                           {"k": "refresh_token", "v": "Tr0ub4dor-4"}, {"id": "nickname", "value": "Rex"}],
+                "tags": ["sleep", "password reset"]}
+    assert redaction.redact_json(document)[0] == {
+        "headers": [["Authorization", MARK], ["Accept", "*/*"]],
+        "logged": [{"header": "X-Api-Key", "value": MARK}, {"id": "password", "value": MARK},
+                   {"type": "password", "name": "login-form-pw", "value": MARK}, {"k": "refresh_token", "v": MARK},
+                   {"id": "nickname", "value": "Rex"}],
+        "tags": ["sleep", "password reset"]}
