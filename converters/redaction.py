@@ -139,22 +139,24 @@ _STRONG_PARTS = re.compile(
     "|bearer|ppft|canary|captcha|wresult|hmac|sessionid|otpcode|mfacode|authcode|verificationcode|securitycode"
     "|smscode|resetcode"
     "|logincode|accesscode|activationcode|confirmationcode|twofactor|onetimecode|recoverycode|backupcode"
-    "|securityanswer|secretanswer|pincode|otpvalue|connectionstring"
+    "|securityanswer|secretanswer|pincode|otpvalue|connectionstring|mnemonic|seedphrase|recoveryphrase|magiclink"
     "|passwort|kennwort|motdepasse|contrasena|contrasea|contraseña|senha|wachtwoord|losenord|lsenord|lösenord"
     "|salasana|passord|adgangskode|jelszo|jelszó|lozinka|lykilord"
     "|lykilorð|wagwoord|katasandi|matkhau|mậtkhẩu|пароль|парола|лозинка|гасло|пароля|κωδικ|סיסמ|كلمةالمرور|كلمةالسر"
     "|رمزعبور|पासवर्ड|密码|密碼|口令|パスワード|暗証番号|비밀번호|암호|รหัสผ่าน|geheimnis|segredo|secreto"  # other languages
 )
 _STRONG_EXACT = frozenset(
-    {"pwd", "pass", "pin", "otp", "totp", "hotp", "sig", "refresh", "xrefresh", "sso", "mfa", "2fa"}
+    {"pwd", "pass", "pin", "otp", "totp", "hotp", "sig", "refresh", "xrefresh", "sso", "mfa", "2fa", "cred", "creds",
+     "psk"}
 )
 _STRONG_ENDINGS = (  # user_pass, new_pw, userPin, email_otp, refreshTok; short words of other languages
-    "pass", "pw", "pwd", "pin", "otp", "tok", "haslo", "hasło", "heslo", "geslo", "sifre", "şifre", "parola", "parolă",
+    "pass", "pw", "pwd", "pin", "otp", "tok", "psk", "haslo", "hasło", "heslo", "geslo", "sifre", "şifre", "parola",
+    "parolă",
 )
 _WORD_ENDINGS = ("bypass", "compass", "overpass", "underpass", "surpass", "spin", "footp", "tiktok")  # words
 # Names that hold a credential only when the value looks like a token (`code=4/0AX4…`, not `"code": 404`): a few
 # words, and names ending in `code` or `key` (`pairingCode`, `resetKey`) but those naming a code or key of data.
-_WEAK_PARTS = re.compile("session|^auth|^sid$|^ssid$|^access$|^state$|^ticket$|^nonce$")  # see `_OPAQUE` too
+_WEAK_PARTS = re.compile("session|^auth|auth$|sid$|^ssid$|^access$|^state$|^ticket$|^nonce$")  # see `_OPAQUE` too
 _WEAK_ENDINGS = ("code", "key", "ticket")
 _DATA_CODE = (
     "error", "status", "country", "language", "lang", "currency", "zip", "postal", "post", "area", "region",

@@ -538,3 +538,15 @@ def test_a_headers_name_value_pair_as_a_list_or_labelled_otherwise_loses_its_val
                    {"type": "password", "name": "login-form-pw", "value": MARK}, {"k": "refresh_token", "v": MARK},
                    {"id": "nickname", "value": "Rex"}],
         "tags": ["sleep", "password reset"]}
+
+
+@pytest.mark.parametrize("name, value", [
+    ("X-Custom-Auth", "c2VjcmV0LXRva2Vu"), ("deviceAuth", "dv-8843-kq2"), ("basicAuth", "alice:Tr0ub4dor"),
+    ("connect.sid", "s%3AkT2x9.Qm"), ("mnemonic", "abandon ability able about above absent"),
+    ("seed_phrase", "abandon ability able about"), ("recoveryPhrase", "correct horse battery staple"),
+    ("creds", "alice/Tr0ub4dor"), ("wifi_psk", "Tr0ub4dor"), ("magic_link", "https://app.example.com/m/kT2x9Qm"),
+])
+def test_names_ending_in_auth_or_sid_and_phrases_that_restore_a_wallet_hold_credentials(name, value):
+    assert redaction.is_credential(name, value)
+    assert redaction.redact_json({name: value, "requiresAuth": True, "paid": "yes"})[0] == {
+        name: MARK, "requiresAuth": True, "paid": "yes"}
