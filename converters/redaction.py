@@ -956,6 +956,8 @@ def redact_body(data: bytes, content_type: str | None, kind: BodyKind) -> bytes:
     except UnicodeDecodeError as error:
         if error.start >= len(data) - 3 and error.reason == "unexpected end of data":  # cut inside a character
             text, cut_character = data[: error.start].decode("utf-8"), data[error.start:]
+        elif stripped[:1] in (b"{", b"[") and not signing_in:  # JSON holding bytes that are no UTF-8 (Latin-1…)
+            text, cut_character, broken_json = data.decode("utf-8", "surrogateescape"), b"", True
         elif signing_in:
             return MARK.encode()
         else:
@@ -971,7 +973,7 @@ def redact_body(data: bytes, content_type: str | None, kind: BodyKind) -> bytes:
         redacted_text = redact_text(_broken_json(text), FULL)
     else:
         redacted_text = redact_text(text, FULL)
-    return data if redacted_text == text else redacted_text.encode() + cut_character
+    return data if redacted_text == text else redacted_text.encode("utf-8", "surrogateescape") + cut_character
 
 
 _PAGES = ("text/html", "application/javascript", "text/javascript", "text/css")

@@ -550,3 +550,11 @@ def test_names_ending_in_auth_or_sid_and_phrases_that_restore_a_wallet_hold_cred
     assert redaction.is_credential(name, value)
     assert redaction.redact_json({name: value, "requiresAuth": True, "paid": "yes"})[0] == {
         name: MARK, "requiresAuth": True, "paid": "yes"}
+
+
+def test_json_holding_bytes_that_are_no_utf8_loses_its_credentials_and_keeps_those_bytes():
+    """A server that sends Latin-1 (`Zoë` as one byte): no JSON parser reads it, so it is rejected and kept; its
+    credentials are found token by token as in any JSON that does not parse, its other bytes stay as they were."""
+    body = '{"name": "Zoë", "password": "Tr0ub4dor-é", "refresh_tokens": ["Tr0ub4dor-3"], "pin": 4821}'.encode("latin-1")
+    assert redaction.redact_body(body, None, "other") == (
+        '{"name": "Zoë", "password": "REDACTED", "refresh_tokens": ["REDACTED"], "pin": "REDACTED"}'.encode("latin-1"))
