@@ -706,7 +706,10 @@ _HOST_LABEL_SEP = re.compile(r"([.:\[\]])")
 
 @lru_cache(maxsize=1 << 12)
 def host(name: str) -> Safe:
-    """A host name with any label that is credential-shaped replaced."""
+    """A host name with any label that is credential-shaped replaced, and a user and password before it
+    (`alice:PW@host`, from a Host header that carried them) too."""
+    if "@" in name:
+        return _released(SEGMENT + "@" + host(name.rpartition("@")[2]))
     parts = _HOST_LABEL_SEP.split(name)
     return _released("".join(SEGMENT if is_credential_value(p, FULL) else p for p in parts))
 
@@ -1467,6 +1470,7 @@ HARMLESS_HEADERS = frozenset(
 _HARMLESS_PREFIXES = ("sec-ch-", "x-android-", "x-ratelimit-", "ratelimit-")
 _HARMLESS_SUFFIX = "version"  # X-Client-Version, DataServiceVersion, OData-MaxVersion
 URL_HEADERS = frozenset({"location", "content-location", "referer", "origin", ":path", "link"})
+HOST_HEADERS = frozenset({"host", ":authority"})
 COOKIE_HEADERS = frozenset({"cookie", "cookie2"})
 SET_COOKIE_HEADERS = frozenset({"set-cookie", "set-cookie2"})
 _COOKIE_ATTRIBUTES = frozenset(
@@ -1493,6 +1497,8 @@ def redact_header(name: str, value: str, mode: Mode = FULL) -> tuple[str, Header
     if lower in URL_HEADERS:
         redacted = redact_url(value, mode) if lower != "link" else redact_text(value, mode)
         return redacted, "url" if redacted != value else None
+    if lower in HOST_HEADERS and "@" in value:  # alice:PW@host
+        return f"{MARK}@{value.rpartition('@')[2]}", "url"
     if lower in HARMLESS_HEADERS or lower.startswith(_HARMLESS_PREFIXES) or (
         lower.endswith(_HARMLESS_SUFFIX) and credential_name(lower) is None
     ):

@@ -691,6 +691,9 @@ def _scrub_http_flow(flow: http.HTTPFlow, counts: Counter[str]) -> None:
     if "@" in request.authority:  # absolute-form requests may carry userinfo: alice:PW@host
         request.authority = f"{MARK}@{request.authority.rpartition('@')[2]}"
         counts["urls"] += 1
+    if "@" in request.data.host:  # the host a Host header with userinfo gave
+        request.data.host = f"{MARK}@{request.data.host.rpartition('@')[2]}"
+        counts["urls"] += 1
     for message, body_kind in ((request, _request_kind(kind)), (flow.response, kind)):
         if message is None:
             continue

@@ -558,3 +558,11 @@ def test_json_holding_bytes_that_are_no_utf8_loses_its_credentials_and_keeps_tho
     body = '{"name": "Zoë", "password": "Tr0ub4dor-é", "refresh_tokens": ["Tr0ub4dor-3"], "pin": 4821}'.encode("latin-1")
     assert redaction.redact_body(body, None, "other") == (
         '{"name": "Zoë", "password": "REDACTED", "refresh_tokens": ["REDACTED"], "pin": "REDACTED"}'.encode("latin-1"))
+
+
+def test_a_host_with_a_user_and_password_before_it_loses_them():
+    """A Host header (or :authority) that carries `user:password@` gives a flow's host: the report's and inspect's
+    hosts, and a scrubbed copy's header, keep the host alone."""
+    assert redaction.host("bob:Tr0ub4dor-3@api.example.com") == "{redacted}@api.example.com"
+    assert redaction.redact_header("Host", "bob:Tr0ub4dor-3@api.example.com") == ("REDACTED@api.example.com", "url")
+    assert redaction.redact_header(":authority", "api.example.com:443") == ("api.example.com:443", None)

@@ -334,6 +334,19 @@ def test_an_edited_flow_is_copied_without_its_backup_and_its_mark_and_connection
         "password=REDACTED", "TLS failed after token=REDACTED", "cannot connect to https://REDACTED@proxy.example.com/")
 
 
+def test_a_flows_host_from_a_host_header_with_a_user_and_password_loses_them(tmp_path):
+    flow = tflow.tflow(resp=True)
+    flow.request.data.host, flow.request.authority = "bob:Tr0ub4dor3@api.example.com", ""
+    flow.request.headers["Host"] = "bob:Tr0ub4dor3@api.example.com"
+    with (tmp_path / "in.flow").open("wb") as f:
+        mitmio.FlowWriter(f).add(flow)
+    assert scrub_capture(tmp_path / "in.flow", tmp_path / "out.flow").status == "ok"
+    assert b"Tr0ub4dor" not in (tmp_path / "out.flow").read_bytes()
+    with (tmp_path / "out.flow").open("rb") as f:
+        (copy,) = list(mitmio.FlowReader(f).stream())
+    assert (copy.request.host, copy.request.headers["Host"]) == ("REDACTED@api.example.com",) * 2
+
+
 def test_har_fields_that_hold_a_word_lose_a_credential_put_there(tmp_path):
     token = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJlLW9mLXRoZS10b2tlbg"
     e = entry("https://x.example.com/a", {"ok": 1})
