@@ -972,7 +972,7 @@ def redact_body(data: bytes, content_type: str | None, kind: BodyKind) -> bytes:
         return data if redacted_text == form else redacted_text.encode()
     if signing_in and (kind == "sign-in-request" or media not in _PAGES):
         return data if text.strip() in ("", MARK) else MARK.encode()  # XML (SAML), plain text: replaced whole
-    if broken_json or (cut_character and text.lstrip()[:1] in ("{", "[")):
+    if broken_json or (cut_character and text.lstrip()[:1] in ("{", "[")) or '{"' in text:  # JSON in text too
         redacted_text = redact_text(_broken_json(text), FULL)
     else:
         redacted_text = redact_text(text, FULL)

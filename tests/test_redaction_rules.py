@@ -566,3 +566,15 @@ def test_a_host_with_a_user_and_password_before_it_loses_them():
     assert redaction.host("bob:Tr0ub4dor-3@api.example.com") == "{redacted}@api.example.com"
     assert redaction.redact_header("Host", "bob:Tr0ub4dor-3@api.example.com") == ("REDACTED@api.example.com", "url")
     assert redaction.redact_header(":authority", "api.example.com:443") == ("api.example.com:443", None)
+
+
+@pytest.mark.parametrize("body, shown", [
+    (b'data: {"password": {"current": "Tr0ub4dor-1"}}\n\ndata: {"refresh_tokens": ["Tr0ub4dor-2"]}\n\n',
+     b'data: {"password": {"current": "REDACTED"}}\n\ndata: {"refresh_tokens": ["REDACTED"]}\n\n'),
+    (b'<script>window.__STATE__ = {"user": {"password": {"hash": "Tr0ub4dor-3"}, "name": "Rex"}};</script>',
+     b'<script>window.__STATE__ = {"user": {"password": {"hash": "REDACTED"}, "name": "Rex"}};</script>'),
+    (b'<p>5\'10" tall; {"note": "ok"} and "quoted words"</p>', b'<p>5\'10" tall; {"note": "ok"} and "quoted words"</p>'),
+])
+def test_json_inside_text_loses_the_credentials_nested_below_their_names(body, shown):
+    """Server-sent events, a page's state, a log line: JSON inside text is redacted as JSON, not only as pairs."""
+    assert redaction.redact_body(body, "text/event-stream", "other") == shown
