@@ -28,6 +28,7 @@ import json
 import math
 import re
 import traceback
+import unicodedata
 from collections import Counter
 from functools import lru_cache
 from pathlib import PurePosixPath
@@ -178,6 +179,11 @@ _ID_ENDINGS = ("id", "ids", "uuid", "guid", "hash", "sha", "sha1", "sha256", "md
 _NOT_ALNUM = re.compile(r"[^a-z0-9]+")
 _NOT_WORD = re.compile(r"[\W_]+")  # what a name is compared without, letters of every script kept
 
+
+def _with_marks(lower: str) -> str:
+    """A name without what is no letter or digit, the marks that Indic and Thai letters carry kept."""
+    return "".join(c for c in lower if c.isalnum() or unicodedata.category(c)[0] == "M")
+
 NameClass = Literal["strong", "weak"] | None
 
 
@@ -186,7 +192,14 @@ def credential_name(name: str) -> NameClass:
     """"strong" for a name that always holds a credential, "weak" for one that does when the value looks like a
     token, None for any other name."""
     lower = name.lower()
-    compact = _NOT_WORD.sub("", lower[2:] if lower.startswith(("x-", "x_")) else lower)  # X-Sig is sig
+    lower = lower[2:] if lower.startswith(("x-", "x_")) else lower  # X-Sig is sig
+    kind = _name_class(_NOT_WORD.sub("", lower))
+    if kind is None and not lower.isascii():  # with the marks of Indic and Thai letters (पासवर्ड), composed
+        kind = _name_class(_with_marks(unicodedata.normalize("NFC", lower)))
+    return kind
+
+
+def _name_class(compact: str) -> NameClass:
     if not compact or compact.endswith(_HARMLESS_ENDINGS):
         return None
     if compact in _STRONG_EXACT or _STRONG_PARTS.search(compact) or (
@@ -409,7 +422,7 @@ def _is_words(text: str) -> bool:
 _URL = re.compile(r"\b[A-Za-z][A-Za-z0-9+.\-]{1,15}://[^\s\"'<>`]+")
 _USERINFO = re.compile(r"(?<=//)[^/\s@?#\"'<>]+@")
 _PAIR = re.compile(
-    r"(?P<q>[\"']?)(?P<name>(?:[^\W\d]|[$@])[\w.$\-\[\]]{0,63})(?P=q)(?P<sep>[ \t]*(?:=>|[:=])[ \t]*)"
+    r"(?P<q>[\"']?)(?P<name>(?:\d*(?:[^\W\d]|[^\x00-\x7f\s])|[$@])(?:[\w.$\-\[\]]|[^\x00-\x7f\s]){0,63})(?P=q)(?P<sep>[ \t]*(?:=>|[:=])[ \t]*)"
     r"(?P<value>\"(?:[^\"\\\n]|\\.)*\"|'[^'\n]*'|(?:[^\s&;,?\"'<>(){}\[\]]|[&;,?](?![\w.\-\[\]%$]+=))+)"
 )
 _QUOTED = re.compile(r"'[^'\n]*'|\"(?:[^\"\\\n]|\\.)*\"")
@@ -1210,9 +1223,11 @@ _STRICT_ANCHORS = [
     "rk_test_", "pk_live_", "pk_test_", "SG.", "glpat-", "npm_", "Bearer ", "Basic ", "WRAP ", "Digest ", "OAuth ",
     "://",
 ]
-# ...and, in any case, the names of credentials that a `name=value` or `name: value` pair would carry.
-_NAME_ANCHORS = ["pass", "pwd", "secret", "token", "key", "session", "auth", "sig", "otp", "pin", "code", "cookie",
-                 "credential", "jwt", "parol", "senha", "kennwort", "пароль", "パスワード", "密码", "密碼", "비밀번호"]
+# ...and, in any case (ASCII's: others as written, upper case and capitalised), every name `credential_name` knows
+# that a `name=value` or `name: value` pair would carry, and the schemes' names.
+_NAME_WORDS = {*_STRONG_PARTS.pattern.split("|"), *_STRONG_EXACT, *_STRONG_ENDINGS, "session", "auth", "sid", "state",
+               "ticket", "nonce", "access", "code", "key", "bearer", "digest", "negotiate", "ntlm", "hawk"}
+_NAME_ANCHORS = sorted({form for word in _NAME_WORDS for form in (word, word.upper(), word.capitalize())})
 _PROVENANCE_TEXT = frozenset({"participant_id", "source_file"})
 
 

@@ -578,3 +578,24 @@ def test_a_host_with_a_user_and_password_before_it_loses_them():
 def test_json_inside_text_loses_the_credentials_nested_below_their_names(body, shown):
     """Server-sent events, a page's state, a log line: JSON inside text is redacted as JSON, not only as pairs."""
     assert redaction.redact_body(body, "text/event-stream", "other") == shown
+
+
+def test_device_text_loses_a_pair_under_every_name_the_policy_knows():
+    """Device tables are searched for anchors before the policy reads a value: every credential name it knows (in
+    any script and casing, `contraseña`, `HASŁO`, `PPFT`, `csrf`) must be one, or a pair under it stays."""
+    import polars as pl
+
+    words = [w for w in redaction._STRONG_PARTS.pattern.split("|") + sorted(redaction._STRONG_EXACT) if len(w) > 2]
+    texts = [f"Wi-Fi {form}: Tr0ub4dor-{i}" for i, w in enumerate(words) for form in (w, w.upper())]
+    redacted = redaction.strict_frame(pl.DataFrame({"message": texts}))["message"].to_list()
+    assert [t for t, r in zip(texts, redacted) if r != redaction.redact_text(t, redaction.STRICT)] == []
+    assert all("Tr0ub4dor" not in r for r in redacted)
+
+
+@pytest.mark.parametrize("name", ["पासवर्ड", "รหัสผ่าน", "user_पासवर्ड", "2fa"])
+def test_names_whose_letters_carry_marks_or_begin_with_a_digit_hold_a_credential_in_json_and_text(name):
+    """Devanagari and Thai letters carry vowel marks that are no letters to Python: a name was compared without
+    them, so the policy's own पासवर्ड and รหัสผ่าน never matched, in JSON keys nor in text."""
+    assert credential_name(name) == "strong"
+    assert redaction.redact_json({name: "abc12345"})[0] == {name: MARK}
+    assert redaction.redact_text(f"Wi-Fi {name}: abc12345") == f"Wi-Fi {name}: REDACTED"
