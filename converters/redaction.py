@@ -1221,7 +1221,7 @@ _STRICT_ANCHORS = [
     "eyJ", "-----BEGIN", "AKIA", "ASIA", "AGPA", "AIDA", "AROA", "AIPA", "ANPA", "ANVA", "A3T", "AIza", "ya29.",
     "1//0", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "xox", "sk_live_", "sk_test_", "rk_live_",
     "rk_test_", "pk_live_", "pk_test_", "SG.", "glpat-", "npm_", "Bearer ", "Basic ", "WRAP ", "Digest ", "OAuth ",
-    "://",
+    "://", "%3A%2F%2F", "%3a%2f%2f",  # a URL, percent-encoded too
 ]
 # ...and, in any case (ASCII's: others as written, upper case and capitalised), every name `credential_name` knows
 # that a `name=value` or `name: value` pair would carry, and the schemes' names.

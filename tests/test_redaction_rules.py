@@ -599,3 +599,11 @@ def test_names_whose_letters_carry_marks_or_begin_with_a_digit_hold_a_credential
     assert credential_name(name) == "strong"
     assert redaction.redact_json({name: "abc12345"})[0] == {name: MARK}
     assert redaction.redact_text(f"Wi-Fi {name}: abc12345") == f"Wi-Fi {name}: REDACTED"
+
+
+def test_device_text_loses_a_user_and_password_of_a_percent_encoded_url():
+    import polars as pl
+
+    frame = pl.DataFrame({"link": ["https%3A%2F%2Fbob%3ATr0ub4dor%40files.example.org%2Fx", "https%3A%2F%2Fexample.org"]})
+    assert redaction.strict_frame(frame)["link"].to_list() == ["https://REDACTED@files.example.org/x",
+                                                               "https%3A%2F%2Fexample.org"]
