@@ -8,8 +8,13 @@ What is a credential:
 - by shape (`shapes`): JWTs, `Bearer …` and other authorization schemes, PEM private keys, keys with a known
   prefix (AWS `AKIA…`, Google `AIza…`/`ya29.…`, GitHub, Slack, Stripe…), and in `FULL` mode also long random
   tokens (base64 or alphanumeric mixing case and digits, 20+ characters; hex, 32+) that no id-named key holds;
-- by place: URL userinfo (`https://alice:PW@host/`), every cookie value, every header not known to be harmless
-  (`HARMLESS_HEADERS`, for scrubbed copies), sign-in and token calls' bodies in any encoding.
+- by place: URL userinfo (`https://alice:PW@host/`, a Host header's `alice:PW@host`), every cookie value, every
+  header not known to be harmless (`HARMLESS_HEADERS`, for scrubbed copies), sign-in and token calls' bodies in any
+  encoding.
+
+Structure is read where there is some: JSON (its keys as text too, `[name, value]` lists, `{name, value}` objects),
+JSON that does not parse (cut short, Latin-1 bytes, inside text) token by token, bodies in UTF-16 or UTF-32 as
+their text, forms, multipart parts, XML elements (CDATA too), pairs inside other pairs' values, percent-encoded text.
 
 `STRICT` mode (unambiguous shapes only) is for device data, whose ids must stay as they are; `FULL` for the rest.
 
