@@ -1140,23 +1140,27 @@ def _sign_in_params(form: str) -> str:
 
 
 def _redact_multipart(data: bytes, content_type: str | None, kind: BodyKind) -> bytes | None:
+    """Multipart parts redacted by their names and bodies; its lines end as its first does (CRLF, or LF alone as
+    some tools write it)."""
+    first_line = data[: data.find(b"\n") + 1] if b"\n" in data else data
+    newline = b"\r\n" if first_line.endswith(b"\r\n") else b"\n"
     m = _BOUNDARY.search(content_type or "")
-    boundary = (m.group(1) or m.group(2)).encode() if m else data[2 : data.find(b"\r\n")].strip()
+    boundary = (m.group(1) or m.group(2)).encode() if m else first_line[2:].strip()
     if not boundary or not data.startswith(b"--" + boundary):
         return None
     delimiter = b"--" + boundary
     pieces = data.split(delimiter)
     changed = False
     for i, piece in enumerate(pieces[1:], 1):
-        head, sep, body = piece.partition(b"\r\n\r\n")
+        head, sep, body = piece.partition(newline * 2)
         if not sep:
             continue
-        trailing = b"\r\n" if body.endswith(b"\r\n") else b""
+        trailing = newline if body.endswith(newline) else b""
         content = body[: len(body) - len(trailing)]
         headers = head.decode("utf-8", "replace")
         name = _PART_NAME.search(headers)
         field = (name.group(1) or name.group(2)) if name else ""
-        part_type = next((line.split(":", 1)[1] for line in headers.split("\r\n")
+        part_type = next((line.split(":", 1)[1] for line in headers.splitlines()
                           if line.lower().startswith("content-type:")), None)
         value = content.decode("utf-8", "replace")
         plain = part_type is None and "\n" not in value and len(value) < 256  # a field, not a file
@@ -1166,17 +1170,17 @@ def _redact_multipart(data: bytes, content_type: str | None, kind: BodyKind) -> 
             new = MARK.encode() if is_credential_value(value, FULL) else content
         else:
             new = redact_body(content, part_type, kind)
-        new_head = _part_head(head)
+        new_head = _part_head(head, newline.decode())
         if new != content or new_head != head:
             pieces[i] = new_head + sep + new + trailing
             changed = True
     return delimiter.join(pieces) if changed else data
 
 
-def _part_head(head: bytes) -> bytes:
+def _part_head(head: bytes, newline: str) -> bytes:
     """A multipart part's headers: Content-Disposition and Content-Type as free text (a token as a file name), any
     other as a header of a request (`redact_header`)."""
-    lines = head.decode("utf-8", "surrogateescape").split("\r\n")
+    lines = head.decode("utf-8", "surrogateescape").split(newline)
     for n, header in enumerate(lines):
         name, colon, value = header.partition(":")
         if not colon:
@@ -1186,7 +1190,7 @@ def _part_head(head: bytes) -> bytes:
         else:
             space = value[: len(value) - len(value.lstrip())]
             lines[n] = f"{name}:{space}{redact_header(name, value.lstrip(), FULL)[0]}"
-    shown = "\r\n".join(lines).encode("utf-8", "surrogateescape")
+    shown = newline.join(lines).encode("utf-8", "surrogateescape")
     return head if shown == head else shown
 
 

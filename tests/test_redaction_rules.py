@@ -607,3 +607,13 @@ def test_device_text_loses_a_user_and_password_of_a_percent_encoded_url():
     frame = pl.DataFrame({"link": ["https%3A%2F%2Fbob%3ATr0ub4dor%40files.example.org%2Fx", "https%3A%2F%2Fexample.org"]})
     assert redaction.strict_frame(frame)["link"].to_list() == ["https://REDACTED@files.example.org/x",
                                                                "https%3A%2F%2Fexample.org"]
+
+
+@pytest.mark.parametrize("kind, note", [("other", b"hi"), ("sign-in-request", b"REDACTED")])
+def test_a_multipart_body_whose_lines_end_in_lf_alone_loses_its_credential_fields(kind, note):
+    """Some tools write multipart bodies with bare LF line ends: their parts were not found, so a sign-in's
+    password stayed whole."""
+    body = (b'--b\nContent-Disposition: form-data; name="password"\n\nTr0ub4dor-1\n'
+            b'--b\nContent-Disposition: form-data; name="note"\n\nhi\n--b--\n')
+    assert redaction.redact_body(body, None, kind) == body.replace(b"Tr0ub4dor-1", b"REDACTED").replace(
+        b"\n\nhi\n", b"\n\n" + note + b"\n")
