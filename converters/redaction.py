@@ -860,6 +860,16 @@ def _key(name: str, mode: Mode) -> str:
 _key_shown = lru_cache(maxsize=1 << 14)(_key)
 
 
+def every_leaf(value: Any) -> tuple[Any, int]:
+    """(`value` with every leaf replaced but booleans and nulls, how many): what is held where only a credential
+    or a string is expected (a HAR header's value that is a list or a number)."""
+    counter = [0]
+    try:
+        return _leaves(value, counter, 0), counter[0]
+    except (_TooDeep, RecursionError):
+        return MARK, 1
+
+
 def _leaves(value: Any, counter: list[int], depth: int) -> Any:
     """Every leaf replaced but booleans and nulls (keys kept: the document keeps its shape)."""
     if depth > _MAX_DEPTH:

@@ -564,6 +564,10 @@ def _scrub_har_headers(headers: Any, mode: Mode, counts: Counter[str]) -> None:
             header["value"], what = redaction.redact_header(header["name"], header["value"], mode)
             if what:
                 counts[_COUNTED[what]] += 1
+        elif isinstance(header, dict) and header.get("value") is not None:  # a list, a number: not HAR's
+            _scrub_name(header, counts, "headers")
+            header["value"], replaced = redaction.every_leaf(header["value"])
+            counts["headers"] += replaced
 
 
 _COUNTED = {"header": "headers", "cookie": "cookies", "url": "urls"}
@@ -577,9 +581,17 @@ def _scrub_pairs(items: Any, mode: Mode, counts: Counter[str], kind: str, sign_i
         if isinstance(item, dict):
             _scrub_other_fields(item, _ITEM_FIELDS | {"fileName", "contentType"}, counts)
             _scrub_name(item, counts, kind)
-        if not isinstance(item, dict) or not isinstance(item.get("value"), str) or item["value"] in ("", MARK):
+        if not isinstance(item, dict) or item.get("value") in (None, "", MARK):
             continue
         name = item.get("name") if isinstance(item.get("name"), str) else ""
+        if not isinstance(item["value"], str):  # a number, a list: as JSON under its name
+            if sign_in and not redaction.sign_in_field(name):
+                item["value"], replaced = redaction.every_leaf(item["value"])
+            else:
+                redacted, replaced = redaction.redact_json({name: item["value"]}, FULL)
+                item["value"] = redacted[name] if isinstance(redacted, dict) and name in redacted else MARK
+            counts[kind] += replaced
+            continue
         value = item["value"]
         if redaction.is_credential(name, value) or redaction.is_credential_value(value, mode) or (
             sign_in and not redaction.sign_in_field(name)

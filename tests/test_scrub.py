@@ -347,6 +347,24 @@ def test_a_flows_host_from_a_host_header_with_a_user_and_password_loses_them(tmp
     assert (copy.request.host, copy.request.headers["Host"]) == ("REDACTED@api.example.com",) * 2
 
 
+def test_har_header_and_parameter_values_that_are_no_strings_lose_their_credentials(tmp_path):
+    """A HAR written by a tool of its own may give a header's value as a list or a number: they were copied as
+    they were."""
+    e = entry("https://x.example.com/a", {"ok": 1}, method="POST", post="a=1")
+    e["request"]["headers"] += [{"name": "Authorization", "value": ["Bearer Zk3aB9xQ1mN7pL2vR8tYwQ4e"]},
+                                {"name": "X-Api-Key", "value": 73918264500011}, {"name": "Accept", "value": None}]
+    e["request"]["queryString"] = [{"name": "password", "value": 7391826450}, {"name": "n", "value": 3},
+                                   {"name": "token", "value": ["Tr0ub4dor3"]}]
+    e["request"]["postData"]["params"] = [{"name": "pin", "value": 4821}]
+    scrub_capture(write_har(tmp_path / "in.har", [e]), tmp_path / "out.har")
+    request = json.loads((tmp_path / "out.har").read_text())["log"]["entries"][0]["request"]
+    assert request["headers"][-3:] == [{"name": "Authorization", "value": [REDACTED]},
+                                       {"name": "X-Api-Key", "value": REDACTED}, {"name": "Accept", "value": None}]
+    assert request["queryString"] == [{"name": "password", "value": REDACTED}, {"name": "n", "value": 3},
+                                      {"name": "token", "value": [REDACTED]}]
+    assert request["postData"]["params"] == [{"name": "pin", "value": REDACTED}]
+
+
 def test_har_fields_that_hold_a_word_lose_a_credential_put_there(tmp_path):
     token = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJlLW9mLXRoZS10b2tlbg"
     e = entry("https://x.example.com/a", {"ok": 1})
