@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO, Literal
 from urllib.parse import unquote_plus
 
 import ijson
+import orjson
 from ijson.common import ObjectBuilder
 
 from . import devices, limits, redaction
@@ -479,6 +480,8 @@ def _scrub_har_entry(entry: Any, counts: Counter[str]) -> None:
         _scrub_words(request, ("method", "httpVersion"), counts)
         if isinstance(request.get("url"), str):
             request["url"] = _url(request["url"], mode, counts)
+        else:
+            _scrub_words(request, ("url",), counts)  # no URL the reader takes: replaced if it holds any text
         _scrub_har_headers(request.get("headers"), mode, counts)
         _scrub_pairs(request.get("queryString"), FULL, counts, "urls")
         _scrub_cookies(request.get("cookies"), counts)
@@ -494,6 +497,8 @@ def _scrub_har_entry(entry: Any, counts: Counter[str]) -> None:
         _scrub_cookies(response.get("cookies"), counts)
         if isinstance(response.get("redirectURL"), str):
             response["redirectURL"] = _url(response["redirectURL"], FULL, counts)
+        else:
+            _scrub_words(response, ("redirectURL",), counts)
         if isinstance(response.get("content"), dict):
             _scrub_har_body(response["content"], kind, mode, counts)
     elif response is not None:
@@ -502,9 +507,14 @@ def _scrub_har_entry(entry: Any, counts: Counter[str]) -> None:
 
 
 def _scrub_words(holder: dict, fields: tuple[str, ...], counts: Counter[str]) -> None:
-    """Fields that hold a word (method, HTTP version, encoding): replaced whole if the policy finds a credential."""
+    """Fields that hold a word (method, HTTP version, encoding): replaced whole if the policy finds a credential, or
+    if it is no text (a list, an object)."""
     for name in fields:
         value = holder.get(name)
+        if isinstance(value, (list, dict)):
+            holder[name], replaced = redaction.every_leaf(value)
+            counts["other"] += replaced
+            continue
         if isinstance(value, str) and value not in ("", MARK) and redaction.redact_text(value, FULL) != value:
             holder[name] = MARK
             counts["other"] += 1
@@ -620,6 +630,14 @@ def _scrub_cookies(items: Any, counts: Counter[str]) -> None:
             counts["cookies"] += 1
 
 
+def _parses(data: bytes) -> bool:
+    try:
+        orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return False
+    return True
+
+
 def _scrub_har_body(holder: dict, kind: BodyKind, mode: Mode, counts: Counter[str]) -> None:
     """A `postData` or `content`: its text (plain or base64), `_textBase64` and form `params`; other fields as
     free text."""
@@ -632,6 +650,13 @@ def _scrub_har_body(holder: dict, kind: BodyKind, mode: Mode, counts: Counter[st
         counts["headers"] += what is not None
     for key, is_base64 in (("text", holder.get("encoding") == "base64"), ("_textBase64", True)):
         text = holder.get(key)
+        if text is not None and not isinstance(text, str):  # an object, a number: the reader takes it as its JSON
+            data = redaction._dumps(text)
+            scrubbed = _body(data, mime, kind, counts)
+            if scrubbed != data:
+                holder[key] = orjson.loads(scrubbed) if _parses(scrubbed) else scrubbed.decode("utf-8", "replace")
+                counts["bodies"] += 1
+            continue
         if not isinstance(text, str) or not text:
             continue
         try:

@@ -365,6 +365,29 @@ def test_har_header_and_parameter_values_that_are_no_strings_lose_their_credenti
     assert request["postData"]["params"] == [{"name": "pin", "value": REDACTED}]
 
 
+def test_a_har_body_given_as_an_object_is_scrubbed_as_the_json_the_reader_takes_it_for(tmp_path):
+    """The HAR reader takes a `content.text` that is an object as its JSON (a device response too): the copy had
+    it as it was."""
+    night = {"date": "2017-03-02", "events": [], "session_token": "Zk3aB9xQ1mN7pL2vR8tYwQ4eHn5",
+             "client": {"password": "Tr0ub4dor&3"}}
+    e = entry("https://api.example.com/v1/me", None)
+    e["response"]["content"]["text"] = night
+    scrub_capture(write_har(tmp_path / "in.har", [e]), tmp_path / "out.har")
+    copy = json.loads((tmp_path / "out.har").read_text())["log"]["entries"][0]["response"]["content"]["text"]
+    assert copy == night | {"session_token": REDACTED, "client": {"password": REDACTED}}
+
+
+def test_har_url_and_method_fields_that_are_no_text_are_replaced(tmp_path):
+    e = entry("https://x.example.com/a", {"ok": 1})
+    e["request"]["url"] = ["https://bob:Tr0ub4dor-1@x.example.com/?token=Tr0ub4dor-2"]
+    e["request"]["method"] = ["GET", "Tr0ub4dor-3"]
+    e["response"]["redirectURL"] = {"to": "https://x.example.com/?access_token=Tr0ub4dor-4"}
+    assert scrub_capture(write_har(tmp_path / "in.har", [e]), tmp_path / "out.har").status == "ok"
+    copy = json.loads((tmp_path / "out.har").read_text())["log"]["entries"][0]
+    assert (copy["request"]["url"], copy["request"]["method"], copy["response"]["redirectURL"]) == (
+        [REDACTED], [REDACTED, REDACTED], {"to": REDACTED})
+
+
 def test_har_fields_that_hold_a_word_lose_a_credential_put_there(tmp_path):
     token = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJlLW9mLXRoZS10b2tlbg"
     e = entry("https://x.example.com/a", {"ok": 1})
