@@ -482,9 +482,9 @@ def _scrub_har_entry(entry: Any, counts: Counter[str]) -> None:
             request["url"] = _url(request["url"], mode, counts)
         else:
             _scrub_words(request, ("url",), counts)  # no URL the reader takes: replaced if it holds any text
-        _scrub_har_headers(request.get("headers"), mode, counts)
-        _scrub_pairs(request.get("queryString"), FULL, counts, "urls")
-        _scrub_cookies(request.get("cookies"), counts)
+        _scrub_har_headers(_listed(request, "headers", counts), mode, counts)
+        _scrub_pairs(_listed(request, "queryString", counts), FULL, counts, "urls")
+        _scrub_cookies(_listed(request, "cookies", counts), counts)
         if isinstance(request.get("postData"), dict):
             _scrub_har_body(request["postData"], _request_kind(kind), mode, counts)
     elif request is not None:
@@ -493,8 +493,8 @@ def _scrub_har_entry(entry: Any, counts: Counter[str]) -> None:
     if isinstance(response, dict):
         _scrub_other_fields(response, _RESPONSE_FIELDS - {"statusText"}, counts)  # the reason phrase as free text
         _scrub_words(response, ("httpVersion",), counts)
-        _scrub_har_headers(response.get("headers"), mode, counts)
-        _scrub_cookies(response.get("cookies"), counts)
+        _scrub_har_headers(_listed(response, "headers", counts), mode, counts)
+        _scrub_cookies(_listed(response, "cookies", counts), counts)
         if isinstance(response.get("redirectURL"), str):
             response["redirectURL"] = _url(response["redirectURL"], FULL, counts)
         else:
@@ -563,6 +563,19 @@ def _url(url: str, mode: Mode, counts: Counter[str]) -> str:
 
 
 _ITEM_FIELDS = frozenset({"name", "value"})  # of a HAR header, cookie or parameter; the rest (comment…) free text
+
+
+def _listed(holder: dict, key: str, counts: Counter[str]) -> list | None:
+    """`holder[key]`, a list of `{name, value}` items as HAR has them: an object of names and values (which the HAR
+    reader takes as its pairs) made one; anything else (a string, a number) has every leaf replaced."""
+    value = holder.get(key)
+    if isinstance(value, dict):
+        holder[key] = value = [{"name": name, "value": item} for name, item in value.items()]
+    elif value is not None and not isinstance(value, list):
+        holder[key], replaced = redaction.every_leaf(value)
+        counts["other"] += replaced
+        return None
+    return value
 
 
 def _scrub_har_headers(headers: Any, mode: Mode, counts: Counter[str]) -> None:
@@ -643,7 +656,7 @@ def _scrub_har_body(holder: dict, kind: BodyKind, mode: Mode, counts: Counter[st
     free text."""
     _scrub_other_fields(holder, _BODY_FIELDS, counts)
     _scrub_words(holder, ("encoding", "compression"), counts)
-    _scrub_pairs(holder.get("params"), FULL, counts, "bodies", sign_in=kind == "sign-in-request")
+    _scrub_pairs(_listed(holder, "params", counts), FULL, counts, "bodies", sign_in=kind == "sign-in-request")
     mime = holder.get("mimeType") if isinstance(holder.get("mimeType"), str) else None
     if mime is not None:  # as the Content-Type header it copies
         holder["mimeType"], what = redaction.redact_header("content-type", mime)

@@ -377,6 +377,26 @@ def test_a_har_body_given_as_an_object_is_scrubbed_as_the_json_the_reader_takes_
     assert copy == night | {"session_token": REDACTED, "client": {"password": REDACTED}}
 
 
+def test_har_headers_cookies_and_parameters_given_as_objects_or_text_are_scrubbed(tmp_path):
+    """The HAR reader takes headers given as an object of names and values as their pairs: the copy had them, and
+    cookies, query and form parameters so given, as they were."""
+    e = entry("https://x.example.com/a", {"ok": 1}, method="POST", post="a=1")
+    e["request"]["headers"] = {"Authorization": "Bearer Zk3aB9xQ1mN7pL2vR8tYwQ4e", "Accept": "*/*"}
+    e["request"]["cookies"] = {"sid": "Tr0ub4dor-1"}
+    e["request"]["queryString"] = {"token": "Tr0ub4dor-2", "n": "3"}
+    e["request"]["postData"]["params"] = {"password": "Tr0ub4dor-3"}
+    e["response"]["headers"] = "Set-Cookie: sid=Tr0ub4dor-4"
+    assert scrub_capture(write_har(tmp_path / "in.har", [e]), tmp_path / "out.har").status == "ok"
+    copy = json.loads((tmp_path / "out.har").read_text())["log"]["entries"][0]
+    request = copy["request"]
+    assert request["headers"] == [{"name": "Authorization", "value": f"Bearer {REDACTED}"},
+                                  {"name": "Accept", "value": "*/*"}]
+    assert request["cookies"] == [{"name": "sid", "value": REDACTED}]
+    assert request["queryString"] == [{"name": "token", "value": REDACTED}, {"name": "n", "value": "3"}]
+    assert request["postData"]["params"] == [{"name": "password", "value": REDACTED}]
+    assert copy["response"]["headers"] == REDACTED
+
+
 def test_har_url_and_method_fields_that_are_no_text_are_replaced(tmp_path):
     e = entry("https://x.example.com/a", {"ok": 1})
     e["request"]["url"] = ["https://bob:Tr0ub4dor-1@x.example.com/?token=Tr0ub4dor-2"]
