@@ -487,6 +487,8 @@ def _scrub_har_entry(entry: Any, counts: Counter[str]) -> None:
         _scrub_cookies(_listed(request, "cookies", counts), counts)
         if isinstance(request.get("postData"), dict):
             _scrub_har_body(request["postData"], _request_kind(kind), mode, counts)
+        else:  # no body the reader takes: replaced if it holds any text
+            _scrub_words(request, ("postData",), counts)
     elif request is not None:
         entry["request"], replaced = redaction.redact_json(request, FULL)
         counts["other"] += replaced
@@ -501,6 +503,8 @@ def _scrub_har_entry(entry: Any, counts: Counter[str]) -> None:
             _scrub_words(response, ("redirectURL",), counts)
         if isinstance(response.get("content"), dict):
             _scrub_har_body(response["content"], kind, mode, counts)
+        else:
+            _scrub_words(response, ("content",), counts)
     elif response is not None:
         entry["response"], replaced = redaction.redact_json(response, FULL)
         counts["other"] += replaced

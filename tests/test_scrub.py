@@ -397,15 +397,18 @@ def test_har_headers_cookies_and_parameters_given_as_objects_or_text_are_scrubbe
     assert copy["response"]["headers"] == REDACTED
 
 
-def test_har_url_and_method_fields_that_are_no_text_are_replaced(tmp_path):
+def test_har_url_method_and_body_fields_of_another_type_are_replaced(tmp_path):
     e = entry("https://x.example.com/a", {"ok": 1})
     e["request"]["url"] = ["https://bob:Tr0ub4dor-1@x.example.com/?token=Tr0ub4dor-2"]
     e["request"]["method"] = ["GET", "Tr0ub4dor-3"]
     e["response"]["redirectURL"] = {"to": "https://x.example.com/?access_token=Tr0ub4dor-4"}
+    e["request"]["postData"] = "password=Tr0ub4dor-5"
+    e["response"]["content"] = '{"access_token": "Tr0ub4dor-6"}'
     assert scrub_capture(write_har(tmp_path / "in.har", [e]), tmp_path / "out.har").status == "ok"
     copy = json.loads((tmp_path / "out.har").read_text())["log"]["entries"][0]
     assert (copy["request"]["url"], copy["request"]["method"], copy["response"]["redirectURL"]) == (
         [REDACTED], [REDACTED, REDACTED], {"to": REDACTED})
+    assert (copy["request"]["postData"], copy["response"]["content"]) == (REDACTED, REDACTED)
 
 
 def test_har_fields_that_hold_a_word_lose_a_credential_put_there(tmp_path):
