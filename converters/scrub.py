@@ -407,8 +407,12 @@ class _HarRewriter:
         self._json.close_open()
 
     def _write_item(self, prefix: str, item: Any) -> None:
-        if prefix == ENTRY_PREFIX:
+        if prefix == ENTRY_PREFIX and isinstance(item, dict):
             _scrub_har_entry(item, self._report.counts)
+            self._report.entries += 1
+        elif prefix == ENTRY_PREFIX:  # no entry the reader takes (text, a list): every leaf replaced
+            item, replaced = redaction.every_leaf(item)
+            self._report.counts["other"] += replaced
             self._report.entries += 1
         else:
             item, replaced = redaction.redact_json(item, FULL)

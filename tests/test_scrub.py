@@ -397,6 +397,15 @@ def test_har_headers_cookies_and_parameters_given_as_objects_or_text_are_scrubbe
     assert copy["response"]["headers"] == REDACTED
 
 
+def test_a_har_entry_that_is_no_object_is_copied_with_every_leaf_replaced(tmp_path):
+    har = {"log": {"version": "1.2", "entries": ["GET https://x.example.com/?access_token=Tr0ub4dor-1",
+                                                 ["Authorization", "Tr0ub4dor-2"], 7]}}
+    (tmp_path / "in.har").write_text(json.dumps(har))
+    assert scrub_capture(tmp_path / "in.har", tmp_path / "out.har").entries == 3
+    assert json.loads((tmp_path / "out.har").read_text())["log"]["entries"] == [REDACTED, [REDACTED, REDACTED],
+                                                                                REDACTED]
+
+
 def test_har_url_method_and_body_fields_of_another_type_are_replaced(tmp_path):
     e = entry("https://x.example.com/a", {"ok": 1})
     e["request"]["url"] = ["https://bob:Tr0ub4dor-1@x.example.com/?token=Tr0ub4dor-2"]
