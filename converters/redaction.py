@@ -153,7 +153,7 @@ _STRONG_PARTS = re.compile(
 )
 _STRONG_EXACT = frozenset(
     {"pwd", "pass", "pin", "otp", "totp", "hotp", "sig", "refresh", "xrefresh", "sso", "mfa", "2fa", "cred", "creds",
-     "psk"}
+     "psk", "pswd", "pword", "pwrd", "puk"}
 )
 _STRONG_ENDINGS = (  # user_pass, new_pw, userPin, email_otp, refreshTok; short words of other languages
     "pass", "pw", "pwd", "pin", "otp", "tok", "psk", "haslo", "hasło", "heslo", "geslo", "sifre", "şifre", "parola",
@@ -162,7 +162,7 @@ _STRONG_ENDINGS = (  # user_pass, new_pw, userPin, email_otp, refreshTok; short 
 _WORD_ENDINGS = ("bypass", "compass", "overpass", "underpass", "surpass", "spin", "footp", "tiktok")  # words
 # Names that hold a credential only when the value looks like a token (`code=4/0AX4…`, not `"code": 404`): a few
 # words, and names ending in `code` or `key` (`pairingCode`, `resetKey`) but those naming a code or key of data.
-_WEAK_PARTS = re.compile("session|^auth|auth$|sid$|^ssid$|^access$|^state$|^ticket$|^nonce$")  # see `_OPAQUE` too
+_WEAK_PARTS = re.compile("session|^auth|auth$|sid$|^ssid$|^access$|^state$|^ticket$|^nonce$|^sign$")  # see `_OPAQUE` too
 _WEAK_ENDINGS = ("code", "key", "ticket")
 _DATA_CODE = (
     "error", "status", "country", "language", "lang", "currency", "zip", "postal", "post", "area", "region",
@@ -207,8 +207,9 @@ def credential_name(name: str) -> NameClass:
 def _name_class(compact: str) -> NameClass:
     if not compact or compact.endswith(_HARMLESS_ENDINGS):
         return None
-    if compact in _STRONG_EXACT or _STRONG_PARTS.search(compact) or (
-        compact.endswith(_STRONG_ENDINGS) and not compact.endswith(_WORD_ENDINGS)
+    numbered = compact.rstrip("0123456789") or compact  # pass1, pass2, pin2: a form's second field of a kind
+    if numbered in _STRONG_EXACT or _STRONG_PARTS.search(compact) or (
+        numbered.endswith(_STRONG_ENDINGS) and not numbered.endswith(_WORD_ENDINGS)
     ):
         return "strong"
     if _WEAK_PARTS.search(compact) or (_weak_ending(compact)):

@@ -617,3 +617,15 @@ def test_a_multipart_body_whose_lines_end_in_lf_alone_loses_its_credential_field
             b'--b\nContent-Disposition: form-data; name="note"\n\nhi\n--b--\n')
     assert redaction.redact_body(body, None, kind) == body.replace(b"Tr0ub4dor-1", b"REDACTED").replace(
         b"\n\nhi\n", b"\n\n" + note + b"\n")
+
+
+@pytest.mark.parametrize("name", ["pass1", "pass2", "pwd1", "pin2", "otp1", "pswd", "pword", "pwrd", "puk"])
+def test_numbered_and_abbreviated_password_fields_always_hold_a_credential(name):
+    """WordPress's password reset form posts pass1 and pass2: the name's number hid its ending."""
+    assert credential_name(name) == "strong"
+    assert redaction.redact_params(f"user_login=alice&{name}=Tr0ub4dor-3")[0] == f"user_login=alice&{name}=REDACTED"
+
+
+def test_a_sign_parameter_holds_a_credential_when_its_value_looks_like_one():
+    assert redaction.redact_params("sign=9f2c4e1a7b3d5f60&op=+")[0] == "sign=REDACTED&op=+"
+    assert [credential_name(n) for n in ("version2", "step1", "spin2", "bypass1", "h264")] == [None] * 5
