@@ -518,8 +518,32 @@ def _scheme_sub(m: re.Match) -> str:
 
 def _pairs(text: str, depth: int = 0) -> str:
     """`name=value`, `name: value` and `'name' => 'value'` pairs with a credential's name lose their values, those
-    inside another pair's value too (`href="/reset?token=…"`, `next=/cb?code=…`, `config = "password=…"`)."""
-    return _PAIR.sub(lambda m: _pair_sub(m, depth), text)
+    inside another pair's value too (`href="/reset?token=…"`, `next=/cb?code=…`, `config = "password=…"`), and an
+    unquoted value under a name that always holds a credential with the words after it (a passphrase: `Wi-Fi
+    password: correct horse battery`), up to the end of the line, a `;` or `,`, or the next pair."""
+    out, position = [], 0
+    for m in _PAIR.finditer(text):
+        if m.start() < position:
+            continue  # in a passphrase already replaced
+        shown = _pair_sub(m, depth)
+        end = m.end()
+        if shown != m.group(0) and m["value"][:1] not in "\"'" and not m["value"].endswith(("&", ";", ",")) \
+                and credential_name(m["name"]) == "strong":
+            end = _PHRASE_TAIL.match(text, end).end()
+        out += [text[position : m.start()], shown]
+        position = end
+    if not out:
+        return text
+    out.append(text[position:])
+    return "".join(out)
+
+
+# The words after a credential's first (a passphrase), each not a pair's name nor replaced already: up to the end of
+# the line, a `;` or `,`
+_PHRASE_TAIL = re.compile(
+    r"(?:[ \t]+(?!REDACTED(?![^\s&;,\"'<>(){}\[\]]))(?![^\s&;,\"'<>(){}\[\]=:]+[ \t]*(?:=>|[:=]))"
+    r"[^\s&;,\"'<>(){}\[\]]+)*"
+)
 
 
 _PAIR_DEPTH = 16  # quoted values inside quoted values, down to this many: one deeper that holds a pair is replaced

@@ -629,3 +629,14 @@ def test_numbered_and_abbreviated_password_fields_always_hold_a_credential(name)
 def test_a_sign_parameter_holds_a_credential_when_its_value_looks_like_one():
     assert redaction.redact_params("sign=9f2c4e1a7b3d5f60&op=+")[0] == "sign=REDACTED&op=+"
     assert [credential_name(n) for n in ("version2", "step1", "spin2", "bypass1", "h264")] == [None] * 5
+
+
+@pytest.mark.parametrize("text, shown", [
+    ("Wi-Fi password: correct horse battery staple", "Wi-Fi password: REDACTED"),
+    ("passphrase=abandon ability able about\nnext line", "passphrase=REDACTED\nnext line"),
+    ("password: Tr0ub4dor and more; user: alice", "password: REDACTED; user: alice"),
+    ("password: Tr0ub4dor user: alice", "password: REDACTED user: alice"),
+    ("code: 404 not found", "code: 404 not found"),
+])
+def test_a_passphrase_in_text_is_replaced_whole_not_its_first_word(text, shown):
+    assert redaction.redact_text(text) == shown
