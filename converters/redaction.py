@@ -428,7 +428,8 @@ def _is_words(text: str) -> bool:
 _URL = re.compile(r"\b[A-Za-z][A-Za-z0-9+.\-]{1,15}://[^\s\"'<>`]+")
 _USERINFO = re.compile(r"(?<=//)[^/\s@?#\"'<>]+@")
 _PAIR = re.compile(
-    r"(?P<q>[\"']?)(?P<name>(?:\d*(?:[^\W\d]|[^\x00-\x7f\s])|[$@])(?:[\w.$\-\[\]]|[^\x00-\x7f\s]){0,63})(?P=q)(?P<sep>[ \t]*(?:=>|[:=])[ \t]*)"
+    r"(?P<q>[\"']?)(?P<name>(?:\d*+[^\W\d]|[$@])[\w.$\-\[\]\u0300-\u036f\u0900-\u0dff\u0e00-\u0e7f]{0,63})(?P=q)"
+    r"(?P<sep>[ \t]*(?:=>|[:=])[ \t]*)"  # a name's letters may carry marks (Latin, Indic, Thai): पासवर्ड
     r"(?P<value>\"(?:[^\"\\\n]|\\.)*\"|'[^'\n]*'|(?:[^\s&;,?\"'<>(){}\[\]]|[&;,?](?![\w.\-\[\]%$]+=))+)"
 )
 _QUOTED = re.compile(r"'[^'\n]*'|\"(?:[^\"\\\n]|\\.)*\"")
