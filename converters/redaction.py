@@ -462,7 +462,9 @@ def _text(text: str, mode: Mode, percent_levels: int) -> str:
     return text
 
 
-_PERCENT_RUN = re.compile(r"[^\s\"'<>`]*%[0-9A-Fa-f]{2}[^\s\"'<>`]*")
+_PERCENT_RUN = re.compile(r"(?<![^\s\"'<>`])[^\s\"'<>`]*%[^\s\"'<>`]*")  # each run from its start: linear
+_PERCENT = re.compile(r"%[0-9A-Fa-f]{2}")
+_PERCENT_DECODED = re.compile(r"[=:@/<\s]")  # what short decoded text needs to hold a credential (pairs, URLs…)
 
 
 _PERCENT_LEVELS = 3  # percent-encoded text inside percent-encoded text, down to this many levels
@@ -471,9 +473,11 @@ _PERCENT_LEVELS = 3  # percent-encoded text inside percent-encoded text, down to
 def _percent_sub(run: str, mode: Mode, percent_levels: int) -> str:
     """A run of percent-encoded text (`https%3A%2F%2Fhost%2Fcb%3Ftoken%3D…`, `password%3D…`): redacted as the text
     it encodes, and encoded again where that lost a credential."""
-    decoded = unquote(run)
-    if decoded == run:
+    if not _PERCENT.search(run):
         return run
+    decoded = unquote(run)
+    if decoded == run or (len(decoded) < 16 and not _PERCENT_DECODED.search(decoded)):
+        return run  # a word with an accent, `100%`: nothing a credential needs
     redacted = _text(decoded, mode, percent_levels)
     return run if redacted == decoded else quote(redacted, safe="/:@?&=;,+!$*()~'")
 
