@@ -31,9 +31,11 @@ def read_map(path: Path) -> list[Rule]:
             reader = csv.DictReader(f)
             if not reader.fieldnames or not {"pattern", "participant_id"} <= set(reader.fieldnames):
                 raise ParticipantMapError(f"{path}: needs the columns pattern,participant_id")
-            rules = [Rule(r["pattern"].strip(), r["participant_id"].strip()) for r in reader]
+            rules = [Rule((r["pattern"] or "").strip(), (r["participant_id"] or "").strip()) for r in reader]
     except OSError as e:
         raise ParticipantMapError(f"{path}: {e.strerror or e}") from e
+    except (csv.Error, UnicodeDecodeError) as e:  # a NUL, a field past csv's limit, bytes that are no UTF-8
+        raise ParticipantMapError(f"{path}: not a CSV of UTF-8 text ({type(e).__name__})") from e
     if bad := [i + 2 for i, r in enumerate(rules) if not r.pattern or not r.participant_id]:
         raise ParticipantMapError(f"{path}: empty pattern or participant_id on line {bad[0]}")
     return rules

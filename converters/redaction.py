@@ -8,8 +8,13 @@ What is a credential:
 - by shape (`shapes`): JWTs, `Bearer …` and other authorization schemes, PEM private keys, keys with a known
   prefix (AWS `AKIA…`, Google `AIza…`/`ya29.…`, GitHub, Slack, Stripe…), and in `FULL` mode also long random
   tokens (base64 or alphanumeric mixing case and digits, 20+ characters; hex, 32+) that no id-named key holds;
-- by place: URL userinfo (`https://alice:PW@host/`), every cookie value, every header not known to be harmless
-  (`HARMLESS_HEADERS`, for scrubbed copies), sign-in and token calls' bodies in any encoding.
+- by place: URL userinfo (`https://alice:PW@host/`, a Host header's `alice:PW@host`), every cookie value, every
+  header not known to be harmless (`HARMLESS_HEADERS`, for scrubbed copies), sign-in and token calls' bodies in any
+  encoding.
+
+Structure is read where there is some: JSON (its keys as text too, `[name, value]` lists, `{name, value}` objects),
+JSON that does not parse (cut short, Latin-1 bytes, inside text) token by token, bodies in UTF-16 or UTF-32 as
+their text, forms, multipart parts, XML elements (CDATA too), pairs inside other pairs' values, percent-encoded text.
 
 `STRICT` mode (unambiguous shapes only) is for device data, whose ids must stay as they are; `FULL` for the rest.
 
@@ -21,12 +26,14 @@ written (`require`), so an output added without the policy fails loudly rather t
 from __future__ import annotations
 
 import base64
+import codecs
 import hashlib
 import hmac
 import json
 import math
 import re
 import traceback
+import unicodedata
 from collections import Counter
 from functools import lru_cache
 from pathlib import PurePosixPath
@@ -138,22 +145,24 @@ _STRONG_PARTS = re.compile(
     "|bearer|ppft|canary|captcha|wresult|hmac|sessionid|otpcode|mfacode|authcode|verificationcode|securitycode"
     "|smscode|resetcode"
     "|logincode|accesscode|activationcode|confirmationcode|twofactor|onetimecode|recoverycode|backupcode"
-    "|securityanswer|secretanswer|pincode|otpvalue|connectionstring"
+    "|securityanswer|secretanswer|pincode|otpvalue|connectionstring|mnemonic|seedphrase|recoveryphrase|magiclink"
     "|passwort|kennwort|motdepasse|contrasena|contrasea|contraseña|senha|wachtwoord|losenord|lsenord|lösenord"
     "|salasana|passord|adgangskode|jelszo|jelszó|lozinka|lykilord"
     "|lykilorð|wagwoord|katasandi|matkhau|mậtkhẩu|пароль|парола|лозинка|гасло|пароля|κωδικ|סיסמ|كلمةالمرور|كلمةالسر"
     "|رمزعبور|पासवर्ड|密码|密碼|口令|パスワード|暗証番号|비밀번호|암호|รหัสผ่าน|geheimnis|segredo|secreto"  # other languages
 )
 _STRONG_EXACT = frozenset(
-    {"pwd", "pass", "pin", "otp", "totp", "hotp", "sig", "refresh", "xrefresh", "sso", "mfa", "2fa"}
+    {"pwd", "pass", "pin", "otp", "totp", "hotp", "sig", "refresh", "xrefresh", "sso", "mfa", "2fa", "cred", "creds",
+     "psk", "pswd", "pword", "pwrd", "puk"}
 )
 _STRONG_ENDINGS = (  # user_pass, new_pw, userPin, email_otp, refreshTok; short words of other languages
-    "pass", "pw", "pwd", "pin", "otp", "tok", "haslo", "hasło", "heslo", "geslo", "sifre", "şifre", "parola", "parolă",
+    "pass", "pw", "pwd", "pin", "otp", "tok", "psk", "haslo", "hasło", "heslo", "geslo", "sifre", "şifre", "parola",
+    "parolă",
 )
 _WORD_ENDINGS = ("bypass", "compass", "overpass", "underpass", "surpass", "spin", "footp", "tiktok")  # words
 # Names that hold a credential only when the value looks like a token (`code=4/0AX4…`, not `"code": 404`): a few
 # words, and names ending in `code` or `key` (`pairingCode`, `resetKey`) but those naming a code or key of data.
-_WEAK_PARTS = re.compile("session|^auth|^sid$|^ssid$|^access$|^state$|^ticket$|^nonce$")  # see `_OPAQUE` too
+_WEAK_PARTS = re.compile("session|^auth|auth$|sid$|^ssid$|^access$|^state$|^ticket$|^nonce$|^sign$")  # see `_OPAQUE` too
 _WEAK_ENDINGS = ("code", "key", "ticket")
 _DATA_CODE = (
     "error", "status", "country", "language", "lang", "currency", "zip", "postal", "post", "area", "region",
@@ -175,6 +184,11 @@ _ID_ENDINGS = ("id", "ids", "uuid", "guid", "hash", "sha", "sha1", "sha256", "md
 _NOT_ALNUM = re.compile(r"[^a-z0-9]+")
 _NOT_WORD = re.compile(r"[\W_]+")  # what a name is compared without, letters of every script kept
 
+
+def _with_marks(lower: str) -> str:
+    """A name without what is no letter or digit, the marks that Indic and Thai letters carry kept."""
+    return "".join(c for c in lower if c.isalnum() or unicodedata.category(c)[0] == "M")
+
 NameClass = Literal["strong", "weak"] | None
 
 
@@ -183,11 +197,19 @@ def credential_name(name: str) -> NameClass:
     """"strong" for a name that always holds a credential, "weak" for one that does when the value looks like a
     token, None for any other name."""
     lower = name.lower()
-    compact = _NOT_WORD.sub("", lower[2:] if lower.startswith(("x-", "x_")) else lower)  # X-Sig is sig
+    lower = lower[2:] if lower.startswith(("x-", "x_")) else lower  # X-Sig is sig
+    kind = _name_class(_NOT_WORD.sub("", lower))
+    if kind is None and not lower.isascii():  # with the marks of Indic and Thai letters (पासवर्ड), composed
+        kind = _name_class(_with_marks(unicodedata.normalize("NFC", lower)))
+    return kind
+
+
+def _name_class(compact: str) -> NameClass:
     if not compact or compact.endswith(_HARMLESS_ENDINGS):
         return None
-    if compact in _STRONG_EXACT or _STRONG_PARTS.search(compact) or (
-        compact.endswith(_STRONG_ENDINGS) and not compact.endswith(_WORD_ENDINGS)
+    numbered = compact.rstrip("0123456789") or compact  # pass1, pass2, pin2: a form's second field of a kind
+    if numbered in _STRONG_EXACT or _STRONG_PARTS.search(compact) or (
+        numbered.endswith(_STRONG_ENDINGS) and not numbered.endswith(_WORD_ENDINGS)
     ):
         return "strong"
     if _WEAK_PARTS.search(compact) or (_weak_ending(compact)):
@@ -406,8 +428,9 @@ def _is_words(text: str) -> bool:
 _URL = re.compile(r"\b[A-Za-z][A-Za-z0-9+.\-]{1,15}://[^\s\"'<>`]+")
 _USERINFO = re.compile(r"(?<=//)[^/\s@?#\"'<>]+@")
 _PAIR = re.compile(
-    r"(?P<q>[\"']?)(?P<name>(?:[^\W\d]|[$@])[\w.$\-\[\]]{0,63})(?P=q)(?P<sep>[ \t]*[:=][ \t]*)"
-    r"(?P<value>\"(?:[^\"\\\n]|\\.)*\"|'[^'\n]*'|(?:[^\s&;,\"'<>(){}\[\]]|[&;,](?![\w.\-\[\]%$]+=))+)"
+    r"(?P<q>[\"']?)(?P<name>(?:\d*+[^\W\d]|[$@])[\w.$\-\[\]\u0300-\u036f\u0900-\u0dff\u0e00-\u0e7f]{0,63})(?P=q)"
+    r"(?P<sep>[ \t]*(?:=>|[:=])[ \t]*)"  # a name's letters may carry marks (Latin, Indic, Thai): पासवर्ड
+    r"(?P<value>\"(?:[^\"\\\n]|\\.)*\"|'[^'\n]*'|(?:[^\s&;,?\"'<>(){}\[\]]|[&;,?](?![\w.\-\[\]%$]+=))+)"
 )
 _QUOTED = re.compile(r"'[^'\n]*'|\"(?:[^\"\\\n]|\\.)*\"")
 
@@ -415,27 +438,57 @@ _QUOTED = re.compile(r"'[^'\n]*'|\"(?:[^\"\\\n]|\\.)*\"")
 def redact_text(text: str, mode: Mode = FULL) -> str:
     """Free text (a message, a header-like line, a body that is neither JSON nor a form) with its credentials
     replaced: URLs' userinfo and secret parameters, `name=value` and `"name": "value"` pairs with a credential's
-    name, authorization schemes' credentials, and credential-shaped runs."""
+    name, authorization schemes' credentials, and credential-shaped runs, in percent-encoded text too."""
+    return _text(text, mode, _PERCENT_LEVELS)
+
+
+def _text(text: str, mode: Mode, percent_levels: int) -> str:
     if not text:
         return text
     text = _URL.sub(lambda m: redact_url(m.group(), mode), text)
+    if percent_levels and "%" in text:
+        text = _PERCENT_RUN.sub(lambda m: _percent_sub(m.group(), mode, percent_levels - 1), text)
     text = _USERINFO.sub(MARK + "@", text)
     text = _SCHEME_VALUE.sub(_scheme_sub, text)
     text = _XML_ELEMENT.sub(_xml_sub, text)
+    if "<![CDATA[" in text:
+        text = _XML_CDATA_ELEMENT.sub(_xml_sub, text)
     if "<" in text:
         text = _TAG.sub(_tag_sub, text)
-    text = _PAIR.sub(_pair_sub, text)
+    text = _pairs(text)
     text = _UNAMBIGUOUS_RE.sub(MARK, text)
     if mode == FULL:
         text = _CANDIDATE.sub(lambda m: MARK if random_secret(m.group()) else m.group(), text)
     return text
 
 
+_PERCENT_RUN = re.compile(r"(?<![^\s\"'<>`])[^\s\"'<>`]*%[^\s\"'<>`]*")  # each run from its start: linear
+_PERCENT = re.compile(r"%[0-9A-Fa-f]{2}")
+_PERCENT_DECODED = re.compile(r"[=:@/<\s]")  # what short decoded text needs to hold a credential (pairs, URLs…)
+
+
+_PERCENT_LEVELS = 3  # percent-encoded text inside percent-encoded text, down to this many levels
+
+
+def _percent_sub(run: str, mode: Mode, percent_levels: int) -> str:
+    """A run of percent-encoded text (`https%3A%2F%2Fhost%2Fcb%3Ftoken%3D…`, `password%3D…`): redacted as the text
+    it encodes, and encoded again where that lost a credential."""
+    if not _PERCENT.search(run):
+        return run
+    decoded = unquote(run)
+    if decoded == run or (len(decoded) < 16 and not _PERCENT_DECODED.search(decoded)):
+        return run  # a word with an accent, `100%`: nothing a credential needs
+    redacted = _text(decoded, mode, percent_levels)
+    return run if redacted == decoded else quote(redacted, safe="/:@?&=;,+!$*()~'")
+
+
 _XML_ELEMENT = re.compile(r"<((?:[\w.\-]+:)?([\w.\-]+))(\s[^<>]*)?>([^<]*)</\1>")
+_XML_CDATA_ELEMENT = re.compile(r"<((?:[\w.\-]+:)?([\w.\-]+))(\s[^<>]*)?>\s*<!\[CDATA\[([^<\]]*)\]\]>\s*</\1>")
 
 
 def _xml_sub(m: re.Match) -> str:
-    """`<Password>…</Password>`, `<wsse:BinarySecurityToken …>…</…>`: the element's text replaced."""
+    """`<Password>…</Password>`, `<wsse:BinarySecurityToken …>…</…>`, `<pin><![CDATA[…]]></pin>`: the element's
+    text replaced."""
     value = m.group(4)
     if not value.strip() or value.strip() == MARK or not is_credential(m.group(2), value.strip()):
         return m.group(0)
@@ -468,12 +521,51 @@ def _scheme_sub(m: re.Match) -> str:
     return m.group(0)[: m.start(2) - m.start(0)] + MARK if _credential_after_scheme(m) else m.group(0)
 
 
-def _pair_sub(m: re.Match) -> str:
+def _pairs(text: str, depth: int = 0) -> str:
+    """`name=value`, `name: value` and `'name' => 'value'` pairs with a credential's name lose their values, those
+    inside another pair's value too (`href="/reset?token=…"`, `next=/cb?code=…`, `config = "password=…"`), and an
+    unquoted value under a name that always holds a credential with the words after it (a passphrase: `Wi-Fi
+    password: correct horse battery`), up to the end of the line, a `;` or `,`, or the next pair."""
+    out, position = [], 0
+    for m in _PAIR.finditer(text):
+        if m.start() < position:
+            continue  # in a passphrase already replaced
+        shown = _pair_sub(m, depth)
+        end = m.end()
+        if shown != m.group(0) and m["value"][:1] not in "\"'" and not m["value"].endswith(("&", ";", ",")) \
+                and credential_name(m["name"]) == "strong":
+            end = _PHRASE_TAIL.match(text, end).end()
+        out += [text[position : m.start()], shown]
+        position = end
+    if not out:
+        return text
+    out.append(text[position:])
+    return "".join(out)
+
+
+# The words after a credential's first (a passphrase), each not a pair's name nor replaced already: up to the end of
+# the line, a `;` or `,`
+_PHRASE_TAIL = re.compile(
+    r"(?:[ \t]+(?!REDACTED(?![^\s&;,\"'<>(){}\[\]]))(?![^\s&;,\"'<>(){}\[\]=:]+[ \t]*(?:=>|[:=]))"
+    r"[^\s&;,\"'<>(){}\[\]]+)*"
+)
+
+
+_PAIR_DEPTH = 16  # quoted values inside quoted values, down to this many: one deeper that holds a pair is replaced
+
+
+def _pair_sub(m: re.Match, depth: int) -> str:
     value = m["value"]
-    inner = value[1:-1] if value[:1] in "\"'" and len(value) >= 2 else value
-    if inner in (MARK, SEGMENT, "") or not is_credential(m["name"], inner):
-        return m.group(0)
     quote_ = value[0] if value[:1] in "\"'" and len(value) >= 2 else ""
+    inner = value[1:-1] if quote_ else value
+    if inner in (MARK, SEGMENT, ""):
+        return m.group(0)
+    if not is_credential(m["name"], inner):
+        if (not quote_ and depth) or not _PAIR.search(inner):  # (an unquoted value is looked into once)
+            return m.group(0)
+        shown = _pairs(inner, depth + 1) if depth < _PAIR_DEPTH else MARK
+        start = m.start("value") - m.start() + len(quote_)
+        return m.group(0)[:start] + shown + m.group(0)[start + len(inner):]
     after = "" if quote_ else value[len(value.rstrip("&;,")):]  # `password=…; next` keeps its `;`
     return f"{m['q']}{m['name']}{m['q']}{m['sep']}{quote_}{MARK}{quote_}{after}"
 
@@ -662,7 +754,10 @@ _HOST_LABEL_SEP = re.compile(r"([.:\[\]])")
 
 @lru_cache(maxsize=1 << 12)
 def host(name: str) -> Safe:
-    """A host name with any label that is credential-shaped replaced."""
+    """A host name with any label that is credential-shaped replaced, and a user and password before it
+    (`alice:PW@host`, from a Host header that carried them) too."""
+    if "@" in name:
+        return _released(SEGMENT + "@" + host(name.rpartition("@")[2]))
     parts = _HOST_LABEL_SEP.split(name)
     return _released("".join(SEGMENT if is_credential_value(p, FULL) else p for p in parts))
 
@@ -734,11 +829,11 @@ def _json(value: Any, mode: Mode, drop: bool, key: str | None, counter: list[int
         raise _TooDeep
     if isinstance(value, dict):
         out = {}
-        label = next((value[k] for k in _LABELS if isinstance(value.get(k), str)), None)  # {"name": …, "value": …}
+        labels = [value[k] for k in _LABELS if isinstance(value.get(k), str)]  # {"name": …, "value": …}
         for k, v in value.items():
             name = k if isinstance(k, str) else str(k)
             kind = credential_name(name)
-            if label is not None and name in _VALUES and is_credential(label, v):
+            if labels and name in _VALUES and any(is_credential(label, v) for label in labels):
                 out[name] = _leaves(v, counter, depth + 1)
             elif kind == "strong" or (kind == "weak" and weak_credential(name, v)):
                 if drop:
@@ -749,6 +844,8 @@ def _json(value: Any, mode: Mode, drop: bool, key: str | None, counter: list[int
                 out[_json_key(name, mode, out, counter)] = _json(v, mode, drop, name, counter, depth + 1)
         return out
     if isinstance(value, list):
+        if len(value) == 2 and isinstance(value[0], str) and is_credential(value[0], value[1]):  # a header's pair
+            return [_json(value[0], mode, drop, key, counter, depth + 1), _leaves(value[1], counter, depth + 1)]
         return [_json(v, mode, drop, key, counter, depth + 1) for v in value]
     if isinstance(value, str):
         redacted = redact_string(value, mode, key, depth)
@@ -757,19 +854,50 @@ def _json(value: Any, mode: Mode, drop: bool, key: str | None, counter: list[int
     return value
 
 
-_LABELS = ("name", "key", "Name", "Key", "field", "parameter")
-_VALUES = frozenset({"value", "Value", "val"})
+# {"name": "api_key", "value": …}: keys whose value names the field whose value `_VALUES` holds
+_LABELS = ("name", "key", "Name", "Key", "field", "parameter", "header", "Header", "label", "Label", "id", "type", "k")
+_VALUES = frozenset({"value", "Value", "val", "v"})
 
 
 def _json_key(name: str, mode: Mode, out: dict, counter: list[int]) -> str:
-    if not (_credential_shaped(name, mode) if len(name) <= _CACHED else is_credential_value(name, mode)):
+    shown = json_key(name, mode)
+    if shown == name:
         return name
     counter[0] += 1
-    key, n = MARK, 1
+    key, n = shown, 1
     while key in out:
         n += 1
-        key = f"{MARK}-{n}"
+        key = f"{shown}-{n}"
     return key
+
+
+def json_key(name: str, mode: Mode = FULL) -> str:
+    """A JSON key as outputs show it: one shaped like a credential replaced whole, and credentials in one that is
+    text replaced as in any text (`https://alice:PW@host/`, `/cb?access_token=…`)."""
+    return _key_shown(name, mode) if len(name) <= _CACHED else _key(name, mode)
+
+
+def json_pointer(parts: Iterable[Any]) -> str:
+    """Where in a document something is (`/events/0/time`, a schema violation's place): each key as `json_key`
+    shows it, then judged as a path's segments."""
+    return "/" + "/".join(redact_path(json_key(str(p)), FULL) for p in parts)
+
+
+def _key(name: str, mode: Mode) -> str:
+    return MARK if is_credential_value(name, mode) else redact_text(name, mode)
+
+
+_key_shown = lru_cache(maxsize=1 << 14)(_key)
+
+
+def every_leaf(value: Any) -> tuple[Any, int]:
+    """(`value` with every leaf replaced but booleans and nulls, how many): what is held where only a credential
+    or a string is expected (a HAR header's value that is a list or a number)."""
+    counter = [0]
+    try:
+        return _leaves(value, counter, 0), counter[0]
+    except (_TooDeep, RecursionError):
+        return MARK, 1
 
 
 def _leaves(value: Any, counter: list[int], depth: int) -> Any:
@@ -820,7 +948,6 @@ def _plain(value: str, mode: Mode) -> str:
 
 
 _plain_string = lru_cache(maxsize=1 << 16)(_plain)
-_credential_shaped = lru_cache(maxsize=1 << 14)(is_credential_value)
 
 
 _FORM = re.compile(r"[\w.\-\[\]%$]+=[^&\s]*(?:&[\w.\-\[\]%$]+=[^&\s]*)+|[\w.\-%]+=[^&\s=]*")
@@ -864,13 +991,20 @@ def redact_body(data: bytes, content_type: str | None, kind: BodyKind) -> bytes:
     id-named keys). Returns `data` itself when nothing was replaced."""
     if not data:
         return data
+    if (wide := _wide_text(data)) is not None:  # UTF-16 or UTF-32, or UTF-8 after a BOM
+        encoding, bom, text, cut = wide
+        redacted = redact_body(text.encode("utf-8", "surrogatepass"), content_type, kind)
+        if redacted == text.encode("utf-8", "surrogatepass"):
+            return data
+        return bom + redacted.decode("utf-8", "surrogatepass").encode(encoding, "surrogatepass") + cut
     signing_in = kind in ("sign-in", "sign-in-request")
     stripped = data.strip()
+    broken_json = False
     if stripped[:1] in (b"{", b"[", b'"'):
         try:
             document = orjson.loads(data)
         except orjson.JSONDecodeError:
-            pass
+            broken_json = stripped[:1] != b'"'
         else:
             redacted, replaced = _sign_in_json(document) if kind == "sign-in-request" else redact_json(document, FULL)
             return _dumps(redacted) if replaced else data
@@ -879,22 +1013,142 @@ def redact_body(data: bytes, content_type: str | None, kind: BodyKind) -> bytes:
         if (parts := _redact_multipart(data, content_type, kind)) is not None:
             return parts
     try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        if signing_in:
+        text, cut_character = data.decode("utf-8"), b""
+    except UnicodeDecodeError as error:
+        if error.start >= len(data) - 3 and error.reason == "unexpected end of data":  # cut inside a character
+            text, cut_character = data[: error.start].decode("utf-8"), data[error.start:]
+        elif stripped[:1] in (b"{", b"[") and not signing_in:  # JSON holding bytes that are no UTF-8 (Latin-1…)
+            text, cut_character, broken_json = data.decode("utf-8", "surrogateescape"), b"", True
+        elif signing_in:
             return MARK.encode()
-        return _ASCII_RUN.sub(lambda m: redact_text(m.group().decode("ascii"), FULL).encode("ascii", "replace"), data)
+        else:
+            return _ASCII_RUN.sub(lambda m: redact_text(m.group().decode("ascii"), FULL).encode("ascii", "replace"),
+                                  data)
     if _FORM.fullmatch(text.strip()):
         form = text.strip()
         redacted_text = _sign_in_params(form) if kind == "sign-in-request" else redact_params(form, FULL)[0]
         return data if redacted_text == form else redacted_text.encode()
     if signing_in and (kind == "sign-in-request" or media not in _PAGES):
         return data if text.strip() in ("", MARK) else MARK.encode()  # XML (SAML), plain text: replaced whole
-    redacted_text = redact_text(text, FULL)
-    return data if redacted_text == text else redacted_text.encode()
+    if broken_json or (cut_character and text.lstrip()[:1] in ("{", "[")) or '{"' in text:  # JSON in text too
+        redacted_text = redact_text(_broken_json(text), FULL)
+    else:
+        redacted_text = redact_text(text, FULL)
+    return data if redacted_text == text else redacted_text.encode("utf-8", "surrogateescape") + cut_character
 
 
 _PAGES = ("text/html", "application/javascript", "text/javascript", "text/css")
+
+
+def _wide_text(data: bytes) -> tuple[str, bytes, str, bytes] | None:
+    """(its encoding, its BOM, the text, the bytes of a character cut at its end) of a body in UTF-16 or UTF-32 (by
+    its BOM, or the NULs around ASCII that JSON and forms begin with) or in UTF-8 after a BOM, as the device decoders
+    read it; None for any other body or one that does not decode."""
+    from .captures.sniff import json_encoding
+
+    encoding = json_encoding(data)
+    if encoding is None:
+        return None
+    bom = next((b for b in _BOMS if data.startswith(b)), b"")
+    encoding = {"utf-8-sig": "utf-8", "utf-16": _BOMS.get(bom, "utf-16"), "utf-32": _BOMS.get(bom, "utf-32")}.get(
+        encoding, encoding)
+    decoder = codecs.getincrementaldecoder(encoding)()
+    try:
+        text = decoder.decode(data[len(bom):])
+    except UnicodeDecodeError:
+        return None
+    return encoding, bom, text, decoder.getstate()[0]
+
+
+_BOMS = {codecs.BOM_UTF32_LE: "utf-32-le", codecs.BOM_UTF32_BE: "utf-32-be", codecs.BOM_UTF8: "utf-8",
+         codecs.BOM_UTF16_LE: "utf-16-le", codecs.BOM_UTF16_BE: "utf-16-be"}  # UTF-32 LE's first: it holds UTF-16's
+_JSON_TOKEN = re.compile(r'"((?:[^"\\]|\\.)*)(?:(")|\\?\Z)|[{}\[\],:]|[^\s{}\[\],:"]+', re.DOTALL)
+
+
+def _broken_json(text: str) -> str:
+    """JSON that does not parse (cut short, or damaged) with its credentials replaced token by token as
+    `redact_json` would: values under credential-named keys (every leaf below a strongly named one), credential
+    keys, and every string as `redact_string`, one cut short too; the rest of the text as it is."""
+    replaced: list[tuple[int, int, str]] = []
+    stack: list[list] = []  # open containers: [bracket, key, after its colon, every leaf secret, a label's name]
+    frame: list | None = None
+    for m in _JSON_TOKEN.finditer(text):
+        token = m.group()
+        first = token[0]
+        if first == '"':
+            value, is_open = _json_string(m.group(1)), m.group(2) is None
+        elif first in "{[":
+            secret = frame is not None and (frame[3] or _secret_name(frame, None))
+            frame = [first, frame[1] if frame is not None and first == "[" else None, False, secret, None]
+            stack.append(frame)
+            continue
+        elif first in "}]":
+            if stack:
+                stack.pop()
+                frame = stack[-1] if stack else None
+            continue
+        elif first == ":":
+            if frame is not None:
+                frame[2] = True
+            continue
+        elif first == ",":
+            if frame is not None and frame[0] == "{":
+                frame[1], frame[2] = None, False
+            continue
+        else:
+            value = is_open = None
+            if frame is None or frame[0] == "[" and not frame[3] or frame[0] == "{" and frame[1] is None:
+                continue  # a number or a word that no credential's name holds
+        if frame is not None and frame[0] == "{" and not frame[2]:  # a key
+            frame[1] = token if value is None else value
+            if value is not None and (shown := json_key(value)) != value:
+                replaced.append((m.start(), m.end(), _string_token(shown, is_open)))
+        elif frame is not None and (frame[3] or _secret_name(frame, value)):
+            if token not in ("true", "false", "null") and value not in ("", MARK):
+                replaced.append((m.start(), m.end(), _string_token(MARK, bool(is_open))))
+        elif value is not None:
+            key = frame[1] if frame is not None else None
+            if frame is not None and frame[0] == "{" and key in _LABELS:
+                frame[4] = value
+            if (redacted := redact_string(value, FULL, key)) != value:
+                replaced.append((m.start(), m.end(), _string_token(redacted, is_open)))
+    if not replaced:
+        return text
+    out, position = [], 0
+    for start, end, shown in replaced:
+        out += [text[position:start], shown]
+        position = end
+    out.append(text[position:])
+    return "".join(out)
+
+
+def _secret_name(frame: list, value: str | None) -> bool:
+    """Whether the value at this point of an object (a string `value`, None for another) is a credential by the key
+    that holds it, or by a `{"name": …, "value": …}` label before it."""
+    key = frame[1]
+    if frame[0] != "{" or key is None:
+        return False
+    if frame[4] is not None and key in _VALUES and is_credential(frame[4], value):
+        return True
+    kind = credential_name(key)
+    return kind == "strong" or (kind == "weak" and weak_credential(key, value))
+
+
+def _json_string(inner: str) -> str:
+    """What the inside of a JSON string token stands for (its escapes undone where they are well formed)."""
+    if "\\" not in inner:
+        return inner
+    try:
+        value = orjson.loads(f'"{inner}"')
+    except orjson.JSONDecodeError:
+        return inner
+    return value if isinstance(value, str) else inner
+
+
+def _string_token(value: str, is_open: bool) -> str:
+    """`value` as a JSON string token, left open (`is_open`) as one cut short at the end of the text was."""
+    shown = _dumps(value).decode()
+    return shown[:-1] if is_open else shown
 
 
 def _sign_in_json(document: Any) -> tuple[Any, int]:
@@ -926,23 +1180,27 @@ def _sign_in_params(form: str) -> str:
 
 
 def _redact_multipart(data: bytes, content_type: str | None, kind: BodyKind) -> bytes | None:
+    """Multipart parts redacted by their names and bodies; its lines end as its first does (CRLF, or LF alone as
+    some tools write it)."""
+    first_line = data[: data.find(b"\n") + 1] if b"\n" in data else data
+    newline = b"\r\n" if first_line.endswith(b"\r\n") else b"\n"
     m = _BOUNDARY.search(content_type or "")
-    boundary = (m.group(1) or m.group(2)).encode() if m else data[2 : data.find(b"\r\n")].strip()
+    boundary = (m.group(1) or m.group(2)).encode() if m else first_line[2:].strip()
     if not boundary or not data.startswith(b"--" + boundary):
         return None
     delimiter = b"--" + boundary
     pieces = data.split(delimiter)
     changed = False
     for i, piece in enumerate(pieces[1:], 1):
-        head, sep, body = piece.partition(b"\r\n\r\n")
+        head, sep, body = piece.partition(newline * 2)
         if not sep:
             continue
-        trailing = b"\r\n" if body.endswith(b"\r\n") else b""
+        trailing = newline if body.endswith(newline) else b""
         content = body[: len(body) - len(trailing)]
         headers = head.decode("utf-8", "replace")
         name = _PART_NAME.search(headers)
         field = (name.group(1) or name.group(2)) if name else ""
-        part_type = next((line.split(":", 1)[1] for line in headers.split("\r\n")
+        part_type = next((line.split(":", 1)[1] for line in headers.splitlines()
                           if line.lower().startswith("content-type:")), None)
         value = content.decode("utf-8", "replace")
         plain = part_type is None and "\n" not in value and len(value) < 256  # a field, not a file
@@ -952,17 +1210,17 @@ def _redact_multipart(data: bytes, content_type: str | None, kind: BodyKind) -> 
             new = MARK.encode() if is_credential_value(value, FULL) else content
         else:
             new = redact_body(content, part_type, kind)
-        new_head = _part_head(head)
+        new_head = _part_head(head, newline.decode())
         if new != content or new_head != head:
             pieces[i] = new_head + sep + new + trailing
             changed = True
     return delimiter.join(pieces) if changed else data
 
 
-def _part_head(head: bytes) -> bytes:
+def _part_head(head: bytes, newline: str) -> bytes:
     """A multipart part's headers: Content-Disposition and Content-Type as free text (a token as a file name), any
     other as a header of a request (`redact_header`)."""
-    lines = head.decode("utf-8", "surrogateescape").split("\r\n")
+    lines = head.decode("utf-8", "surrogateescape").split(newline)
     for n, header in enumerate(lines):
         name, colon, value = header.partition(":")
         if not colon:
@@ -972,7 +1230,7 @@ def _part_head(head: bytes) -> bytes:
         else:
             space = value[: len(value) - len(value.lstrip())]
             lines[n] = f"{name}:{space}{redact_header(name, value.lstrip(), FULL)[0]}"
-    shown = "\r\n".join(lines).encode("utf-8", "surrogateescape")
+    shown = newline.join(lines).encode("utf-8", "surrogateescape")
     return head if shown == head else shown
 
 
@@ -1012,11 +1270,13 @@ _STRICT_ANCHORS = [
     "eyJ", "-----BEGIN", "AKIA", "ASIA", "AGPA", "AIDA", "AROA", "AIPA", "ANPA", "ANVA", "A3T", "AIza", "ya29.",
     "1//0", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "xox", "sk_live_", "sk_test_", "rk_live_",
     "rk_test_", "pk_live_", "pk_test_", "SG.", "glpat-", "npm_", "Bearer ", "Basic ", "WRAP ", "Digest ", "OAuth ",
-    "://",
+    "://", "%3A%2F%2F", "%3a%2f%2f",  # a URL, percent-encoded too
 ]
-# ...and, in any case, the names of credentials that a `name=value` or `name: value` pair would carry.
-_NAME_ANCHORS = ["pass", "pwd", "secret", "token", "key", "session", "auth", "sig", "otp", "pin", "code", "cookie",
-                 "credential", "jwt", "parol", "senha", "kennwort", "пароль", "パスワード", "密码", "密碼", "비밀번호"]
+# ...and, in any case (ASCII's: others as written, upper case and capitalised), every name `credential_name` knows
+# that a `name=value` or `name: value` pair would carry, and the schemes' names.
+_NAME_WORDS = {*_STRONG_PARTS.pattern.split("|"), *_STRONG_EXACT, *_STRONG_ENDINGS, "session", "auth", "sid", "state",
+               "ticket", "nonce", "access", "code", "key", "bearer", "digest", "negotiate", "ntlm", "hawk"}
+_NAME_ANCHORS = sorted({form for word in _NAME_WORDS for form in (word, word.upper(), word.capitalize())})
 _PROVENANCE_TEXT = frozenset({"participant_id", "source_file"})
 
 
@@ -1274,6 +1534,7 @@ HARMLESS_HEADERS = frozenset(
 _HARMLESS_PREFIXES = ("sec-ch-", "x-android-", "x-ratelimit-", "ratelimit-")
 _HARMLESS_SUFFIX = "version"  # X-Client-Version, DataServiceVersion, OData-MaxVersion
 URL_HEADERS = frozenset({"location", "content-location", "referer", "origin", ":path", "link"})
+HOST_HEADERS = frozenset({"host", ":authority"})
 COOKIE_HEADERS = frozenset({"cookie", "cookie2"})
 SET_COOKIE_HEADERS = frozenset({"set-cookie", "set-cookie2"})
 _COOKIE_ATTRIBUTES = frozenset(
@@ -1300,6 +1561,8 @@ def redact_header(name: str, value: str, mode: Mode = FULL) -> tuple[str, Header
     if lower in URL_HEADERS:
         redacted = redact_url(value, mode) if lower != "link" else redact_text(value, mode)
         return redacted, "url" if redacted != value else None
+    if lower in HOST_HEADERS and "@" in value:  # alice:PW@host
+        return f"{MARK}@{value.rpartition('@')[2]}", "url"
     if lower in HARMLESS_HEADERS or lower.startswith(_HARMLESS_PREFIXES) or (
         lower.endswith(_HARMLESS_SUFFIX) and credential_name(lower) is None
     ):

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO, Literal
 from urllib.parse import unquote_plus
 
 import ijson
+import orjson
 from ijson.common import ObjectBuilder
 
 from . import devices, limits, redaction
@@ -388,6 +389,9 @@ class _HarRewriter:
                 self.found_entries |= prefix == "log.entries" and event == "start_array"
                 if event == "map_key":
                     self._key = value
+                    shown = redaction.json_key(value)
+                    self._report.counts["other"] += shown != value
+                    value = shown
                 elif event == "string":
                     value = self._free_string(value)
                 self._json.event(event, value)
@@ -404,8 +408,12 @@ class _HarRewriter:
         self._json.close_open()
 
     def _write_item(self, prefix: str, item: Any) -> None:
-        if prefix == ENTRY_PREFIX:
+        if prefix == ENTRY_PREFIX and isinstance(item, dict):
             _scrub_har_entry(item, self._report.counts)
+            self._report.entries += 1
+        elif prefix == ENTRY_PREFIX:  # no entry the reader takes (text, a list): every leaf replaced
+            item, replaced = redaction.every_leaf(item)
+            self._report.counts["other"] += replaced
             self._report.entries += 1
         else:
             item, replaced = redaction.redact_json(item, FULL)
@@ -477,32 +485,45 @@ def _scrub_har_entry(entry: Any, counts: Counter[str]) -> None:
         _scrub_words(request, ("method", "httpVersion"), counts)
         if isinstance(request.get("url"), str):
             request["url"] = _url(request["url"], mode, counts)
-        _scrub_har_headers(request.get("headers"), mode, counts)
-        _scrub_pairs(request.get("queryString"), FULL, counts, "urls")
-        _scrub_cookies(request.get("cookies"), counts)
+        else:
+            _scrub_words(request, ("url",), counts)  # no URL the reader takes: replaced if it holds any text
+        _scrub_har_headers(_listed(request, "headers", counts), mode, counts)
+        _scrub_pairs(_listed(request, "queryString", counts), FULL, counts, "urls")
+        _scrub_cookies(_listed(request, "cookies", counts), counts)
         if isinstance(request.get("postData"), dict):
             _scrub_har_body(request["postData"], _request_kind(kind), mode, counts)
+        else:  # no body the reader takes: replaced if it holds any text
+            _scrub_words(request, ("postData",), counts)
     elif request is not None:
         entry["request"], replaced = redaction.redact_json(request, FULL)
         counts["other"] += replaced
     if isinstance(response, dict):
         _scrub_other_fields(response, _RESPONSE_FIELDS - {"statusText"}, counts)  # the reason phrase as free text
         _scrub_words(response, ("httpVersion",), counts)
-        _scrub_har_headers(response.get("headers"), mode, counts)
-        _scrub_cookies(response.get("cookies"), counts)
+        _scrub_har_headers(_listed(response, "headers", counts), mode, counts)
+        _scrub_cookies(_listed(response, "cookies", counts), counts)
         if isinstance(response.get("redirectURL"), str):
             response["redirectURL"] = _url(response["redirectURL"], FULL, counts)
+        else:
+            _scrub_words(response, ("redirectURL",), counts)
         if isinstance(response.get("content"), dict):
             _scrub_har_body(response["content"], kind, mode, counts)
+        else:
+            _scrub_words(response, ("content",), counts)
     elif response is not None:
         entry["response"], replaced = redaction.redact_json(response, FULL)
         counts["other"] += replaced
 
 
 def _scrub_words(holder: dict, fields: tuple[str, ...], counts: Counter[str]) -> None:
-    """Fields that hold a word (method, HTTP version, encoding): replaced whole if the policy finds a credential."""
+    """Fields that hold a word (method, HTTP version, encoding): replaced whole if the policy finds a credential, or
+    if it is no text (a list, an object)."""
     for name in fields:
         value = holder.get(name)
+        if isinstance(value, (list, dict)):
+            holder[name], replaced = redaction.every_leaf(value)
+            counts["other"] += replaced
+            continue
         if isinstance(value, str) and value not in ("", MARK) and redaction.redact_text(value, FULL) != value:
             holder[name] = MARK
             counts["other"] += 1
@@ -521,9 +542,25 @@ def _har_route(request: Any) -> tuple[BodyKind, Mode]:
 
 
 def _scrub_other_fields(holder: dict, known: frozenset[str] | set[str], counts: Counter[str]) -> None:
-    for key in [k for k in holder if k not in known]:
-        redacted, replaced = redaction.redact_json({key: holder[key]}, FULL)  # the key's name counts too
-        holder[key] = next(iter(redacted.values())) if isinstance(redacted, dict) else redacted
+    """The fields of `holder` not in `known` scrubbed as any JSON, their names too (in their places)."""
+    if all(k in known for k in holder):
+        return
+    fields = list(holder.items())
+    holder.clear()
+    for key, value in fields:
+        if key in known:
+            holder[key] = value
+            continue
+        redacted, replaced = redaction.redact_json({key: value}, FULL)  # the key's name counts too
+        if isinstance(redacted, dict):
+            shown, value = next(iter(redacted.items()))
+        else:  # nested too deep: replaced whole
+            shown, value = redaction.json_key(key), redacted
+        name, n = shown, 1
+        while name in holder or name != key and name in known:
+            n += 1
+            name = f"{shown}-{n}"
+        holder[name] = value
         counts["other"] += replaced
 
 
@@ -537,6 +574,19 @@ def _url(url: str, mode: Mode, counts: Counter[str]) -> str:
 _ITEM_FIELDS = frozenset({"name", "value"})  # of a HAR header, cookie or parameter; the rest (comment…) free text
 
 
+def _listed(holder: dict, key: str, counts: Counter[str]) -> list | None:
+    """`holder[key]`, a list of `{name, value}` items as HAR has them: an object of names and values (which the HAR
+    reader takes as its pairs) made one; anything else (a string, a number) has every leaf replaced."""
+    value = holder.get(key)
+    if isinstance(value, dict):
+        holder[key] = value = [{"name": name, "value": item} for name, item in value.items()]
+    elif value is not None and not isinstance(value, list):
+        holder[key], replaced = redaction.every_leaf(value)
+        counts["other"] += replaced
+        return None
+    return value
+
+
 def _scrub_har_headers(headers: Any, mode: Mode, counts: Counter[str]) -> None:
     for header in headers if isinstance(headers, list) else ():
         if isinstance(header, dict):
@@ -546,6 +596,10 @@ def _scrub_har_headers(headers: Any, mode: Mode, counts: Counter[str]) -> None:
             header["value"], what = redaction.redact_header(header["name"], header["value"], mode)
             if what:
                 counts[_COUNTED[what]] += 1
+        elif isinstance(header, dict) and header.get("value") is not None:  # a list, a number: not HAR's
+            _scrub_name(header, counts, "headers")
+            header["value"], replaced = redaction.every_leaf(header["value"])
+            counts["headers"] += replaced
 
 
 _COUNTED = {"header": "headers", "cookie": "cookies", "url": "urls"}
@@ -559,9 +613,17 @@ def _scrub_pairs(items: Any, mode: Mode, counts: Counter[str], kind: str, sign_i
         if isinstance(item, dict):
             _scrub_other_fields(item, _ITEM_FIELDS | {"fileName", "contentType"}, counts)
             _scrub_name(item, counts, kind)
-        if not isinstance(item, dict) or not isinstance(item.get("value"), str) or item["value"] in ("", MARK):
+        if not isinstance(item, dict) or item.get("value") in (None, "", MARK):
             continue
         name = item.get("name") if isinstance(item.get("name"), str) else ""
+        if not isinstance(item["value"], str):  # a number, a list: as JSON under its name
+            if sign_in and not redaction.sign_in_field(name):
+                item["value"], replaced = redaction.every_leaf(item["value"])
+            else:
+                redacted, replaced = redaction.redact_json({name: item["value"]}, FULL)
+                item["value"] = redacted[name] if isinstance(redacted, dict) and name in redacted else MARK
+            counts[kind] += replaced
+            continue
         value = item["value"]
         if redaction.is_credential(name, value) or redaction.is_credential_value(value, mode) or (
             sign_in and not redaction.sign_in_field(name)
@@ -590,18 +652,33 @@ def _scrub_cookies(items: Any, counts: Counter[str]) -> None:
             counts["cookies"] += 1
 
 
+def _parses(data: bytes) -> bool:
+    try:
+        orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return False
+    return True
+
+
 def _scrub_har_body(holder: dict, kind: BodyKind, mode: Mode, counts: Counter[str]) -> None:
     """A `postData` or `content`: its text (plain or base64), `_textBase64` and form `params`; other fields as
     free text."""
     _scrub_other_fields(holder, _BODY_FIELDS, counts)
     _scrub_words(holder, ("encoding", "compression"), counts)
-    _scrub_pairs(holder.get("params"), FULL, counts, "bodies", sign_in=kind == "sign-in-request")
+    _scrub_pairs(_listed(holder, "params", counts), FULL, counts, "bodies", sign_in=kind == "sign-in-request")
     mime = holder.get("mimeType") if isinstance(holder.get("mimeType"), str) else None
     if mime is not None:  # as the Content-Type header it copies
         holder["mimeType"], what = redaction.redact_header("content-type", mime)
         counts["headers"] += what is not None
     for key, is_base64 in (("text", holder.get("encoding") == "base64"), ("_textBase64", True)):
         text = holder.get(key)
+        if text is not None and not isinstance(text, str):  # an object, a number: the reader takes it as its JSON
+            data = redaction._dumps(text)
+            scrubbed = _body(data, mime, kind, counts)
+            if scrubbed != data:
+                holder[key] = orjson.loads(scrubbed) if _parses(scrubbed) else scrubbed.decode("utf-8", "replace")
+                counts["bodies"] += 1
+            continue
         if not isinstance(text, str) or not text:
             continue
         try:
@@ -673,6 +750,9 @@ def _scrub_http_flow(flow: http.HTTPFlow, counts: Counter[str]) -> None:
     if "@" in request.authority:  # absolute-form requests may carry userinfo: alice:PW@host
         request.authority = f"{MARK}@{request.authority.rpartition('@')[2]}"
         counts["urls"] += 1
+    if "@" in request.data.host:  # the host a Host header with userinfo gave
+        request.data.host = f"{MARK}@{request.data.host.rpartition('@')[2]}"
+        counts["urls"] += 1
     for message, body_kind in ((request, _request_kind(kind)), (flow.response, kind)):
         if message is None:
             continue
@@ -721,13 +801,20 @@ def _scrub_messages(messages: Any, kind: BodyKind, counts: Counter[str]) -> None
 
 
 def _scrub_flow_fields(flow: Any, counts: Counter[str]) -> None:
-    """A flow's comment, metadata, error message, response reason and WebSocket close reason, as free text."""
+    """A flow's comment, mark, metadata, error messages (its own and its connections'), response reason and
+    WebSocket close reason, as free text. Its backup (the flow as captured, kept by mitmproxy once it was edited or
+    replayed: every header and body as they were) is left out."""
+    if getattr(flow, "_backup", None) is not None:
+        flow._backup = None
+        counts["other"] += 1
     if getattr(flow, "metadata", None):
         metadata, replaced = redaction.redact_json(flow.metadata, FULL)
         if replaced:
             flow.metadata = metadata
             counts["other"] += replaced
-    for holder, name in ((flow, "comment"), (flow.error, "msg"), (getattr(flow, "response", None), "reason"),
+    for holder, name in ((flow, "comment"), (flow, "marked"), (flow.error, "msg"),
+                         (getattr(flow, "client_conn", None), "error"), (getattr(flow, "server_conn", None), "error"),
+                         (getattr(flow, "response", None), "reason"),
                          (getattr(flow, "websocket", None), "close_reason")):
         text = getattr(holder, name, None)
         if isinstance(text, str) and text:

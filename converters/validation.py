@@ -41,6 +41,6 @@ def schema_problem(schema_name: str, payload: Any) -> str | None:
         error = next(v.iter_errors(payload))
     except ValueError:  # jsonschema-rs stops at about 260 levels of nesting, orjson parses up to 1024
         return "nested too deeply to check against the schema"
-    where = "/" + "/".join(redaction.redact_path(str(p), redaction.FULL) for p in error.instance_path)
+    where = redaction.json_pointer(error.instance_path)
     message = f"at {where}: {redaction.schema_violation(error.message, error.instance)}"  # no payload value quoted
     return message if len(message) <= MAX_MESSAGE else message[: MAX_MESSAGE - 1] + "…"

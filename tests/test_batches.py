@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import polars as pl
+import pytest
 from builders import BAND_EVENTS_URL, band_event, entry, write_har
 from typer.testing import CliRunner
 
@@ -97,3 +98,16 @@ def test_a_capture_can_come_from_stdin(tmp_path):
     assert events["source_file"].to_list() == ["<stdin>"]
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
         "band_events.parquet", "band_minutes.parquet", "copies.parquet", "datapackage.json", "report.json"]  # no spooled copy left
+
+
+@pytest.mark.parametrize("content, problem", [
+    (b"pattern,participant_id\n*/Alice-Smith/*\n", "empty pattern or participant_id on line 2"),
+    (b"pattern,participant_id\n*/a/*,\"" + b"P" * 200_000 + b"\"\n", "not a CSV of UTF-8 text (Error)"),
+    (b"pattern,participant_id\n*/a/*,P\xe9\n", "not a CSV of UTF-8 text (UnicodeDecodeError)"),
+])
+def test_a_damaged_participants_map_is_one_usage_error_naming_it(tmp_path, content, problem):
+    har = write_har(tmp_path / "s.har", [entry(BAND_EVENTS_URL, band_event())])
+    (tmp_path / "map.csv").write_bytes(content)
+    result = runner.invoke(app, ["convert", str(har), "-o", str(tmp_path / "out"), "--participants",
+                                 str(tmp_path / "map.csv")])
+    assert result.exit_code == 2 and result.stderr == f"databack: {tmp_path / 'map.csv'}: {problem}\n"

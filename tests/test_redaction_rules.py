@@ -422,3 +422,221 @@ def test_a_multipart_parts_headers_are_scrubbed_too():
     assert redaction.redact_body(body, "multipart/form-data; boundary=bb", "other") == (
         f'--bb\r\nContent-Disposition: form-data; name="file"; filename="{MARK}.json"\r\n'
         f"X-Token: {MARK}\r\nContent-Type: application/json\r\n\r\n{{}}\r\n--bb--\r\n").encode()
+
+
+def test_json_cut_short_loses_credentials_nested_below_their_names_and_one_cut_in_the_middle():
+    """A body cut short (a reject keeps its first MiB) does not parse: its credentials are found token by token,
+    as in JSON that parses, not only as `name=value` text would show them."""
+    cut = ('{"date": "2017-03-02", "client": {"password": {"current": "Tr0ub4dor&3-nested"}, '
+           '"refresh_tokens": ["Tr0ub4dor&3-listed", 7], "fields": [{"name": "api_key", "value": "Tr0ub4dor&3-pair"}'
+           ']}, "message": "You slept well.", "access_token": "Tr0ub4dor&3-cut-in-the-mid')
+    shown = redaction.redact_body(cut.encode(), None, "other").decode()
+    assert shown == ('{"date": "2017-03-02", "client": {"password": {"current": "REDACTED"}, '
+                     '"refresh_tokens": ["REDACTED", "REDACTED"], "fields": [{"name": "api_key", "value": "REDACTED"}'
+                     ']}, "message": "You slept well.", "access_token": "REDACTED')
+    in_a_character = '{"name": "Zoë", "password": {"v": "Tr0ub4dor&3"}, "t": "é'.encode()[:-1]
+    assert redaction.redact_body(in_a_character, None, "other") == in_a_character.replace(b"Tr0ub4dor&3", b"REDACTED")
+
+
+@pytest.mark.parametrize("encoding, bom", [("utf-16", b""), ("utf-16-le", b""), ("utf-16-be", b""), ("utf-32", b""),
+                                           ("utf-8", b"\xef\xbb\xbf")])
+def test_a_body_in_utf16_utf32_or_after_a_bom_loses_its_credentials_in_its_own_encoding(encoding, bom):
+    """The device decoders read JSON in these encodings (as Windows tools write it): a rejected body in one keeps
+    no credential either, nor does a form."""
+    body = bom + json.dumps({"events": "x", "client": {"password": {"current": "Tr0ub4dor&3"}}}).encode(encoding)
+    redacted = redaction.redact_body(body, None, "other")
+    assert orjson.loads(redacted.removeprefix(bom).decode(encoding)) == {"events": "x",
+                                                                       "client": {"password": {"current": MARK}}}
+    form = "user=alice&password=Tr0ub4dor-3".encode(encoding)
+    assert redaction.redact_body(form, None, "other").decode(encoding) == "user=alice&password=REDACTED"
+
+
+def test_a_json_key_that_is_text_loses_the_credentials_text_would():
+    """Keys are data too (a map of links, of sensors): a URL's userinfo or token in one is replaced, in documents,
+    generic columns and the place a schema violation names."""
+    from converters.validation import schema_problem
+
+    document = {"links": {"https://bob:Tr0ub4dor-3@files.example.org/x": 1, "/cb?access_token=Tr0ub4dor-4": 2,
+                          "temperature": 3}}
+    assert redaction.redact_json(document)[0] == {"links": {"https://REDACTED@files.example.org/x": 1,
+                                                            "/cb?access_token=REDACTED": MARK, "temperature": 3}}
+    assert redaction.generic_payload(document).value == {"links": {"https://REDACTED@files.example.org/x": 1,
+                                                                   "temperature": 3}}
+    reason = schema_problem("sense-room-current.json", {"https://bob:Tr0ub4dor-3@files.example.org/": "x"})
+    assert reason == 'at /https://REDACTED@files.example.org/: a string is not of types "null", "object"'
+
+
+def test_a_scrubbed_har_keeps_no_credential_in_the_names_of_fields_it_does_not_know(tmp_path):
+    from builders import entry
+
+    from converters.scrub import scrub_capture
+
+    e = entry("https://api.example.com/v1/x", {"ok": 1})
+    e["https://carol:Tr0ub4dor-1@files.example.org/"] = "x"
+    e["request"]["headers"].append({"name": "Accept", "value": "*/*", "/cb?code=4/0AX4XfWhTr0ub4dor-2": 1})
+    har = {"log": {"version": "1.2", "https://erin:Tr0ub4dor-3@files.example.org/": {"a": 1}, "entries": [e]}}
+    (tmp_path / "in.har").write_text(json.dumps(har))
+    assert scrub_capture(tmp_path / "in.har", tmp_path / "out.har").status == "ok"
+    copy = json.loads((tmp_path / "out.har").read_text())["log"]
+    assert "Tr0ub4dor" not in (tmp_path / "out.har").read_text()
+    assert list(copy) == ["version", "https://REDACTED@files.example.org/", "entries"]
+    assert list(copy["entries"][0])[-1] == "https://REDACTED@files.example.org/"
+    assert copy["entries"][0]["request"]["headers"][-1] == {"name": "Accept", "value": "*/*", "/cb?code=REDACTED": 1}
+
+
+def test_an_xml_element_named_by_a_credential_loses_its_text_in_a_cdata_section_too():
+    body = (b"<Login><User>alice</User><Password><![CDATA[Tr0ub4dor&3]]></Password><Pin>\n  <![CDATA[4829]]>\n</Pin>"
+            b"<Note><![CDATA[hello]]></Note></Login>")
+    assert redaction.redact_body(body, "text/xml", "other") == (
+        b"<Login><User>alice</User><Password><![CDATA[REDACTED]]></Password><Pin>\n  <![CDATA[REDACTED]]>\n</Pin>"
+        b"<Note><![CDATA[hello]]></Note></Login>")
+
+
+@pytest.mark.parametrize("text, shown", [
+    ('<a href="/reset?token=Tr0ub4dor-3">reset</a>', '<a href="/reset?token=REDACTED">reset</a>'),
+    ("<div data-next='/cb?code=4/0AX4XfWhTr0ub4dor&lang=en'>", "<div data-next='/cb?code=REDACTED&lang=en'>"),
+    ('config = "password=Tr0ub4dor-3; user=alice"', 'config = "password=REDACTED; user=alice"'),
+    ("next=/cb?code=4/0AX4XfWhTr0ub4dor&lang=en", "next=/cb?code=REDACTED&lang=en"),
+    ("set: session=fizometedeburo", "set: session=REDACTED"),
+    ("'password' => 'Tr0ub4dor-3', 'user' => 'alice'", "'password' => 'REDACTED', 'user' => 'alice'"),
+    (":api_key => Tr0ub4dor-3", ":api_key => REDACTED"),
+    ('note: "hello world", ratio=3:4, at: 10:30', 'note: "hello world", ratio=3:4, at: 10:30'),
+])
+def test_a_credential_pair_inside_another_pairs_value_or_after_an_arrow_loses_its_value(text, shown):
+    """A relative link in an attribute, a query inside a value, PHP's and Ruby's `=>`: no URL of its own says
+    where the credential is, the pair inside does."""
+    assert redaction.redact_text(text) == shown
+
+
+@pytest.mark.parametrize("text, shown", [
+    ("https%3A%2F%2Fapp.example.com%2Fcb%3Faccess_token%3DTr0ub4dor-3",
+     "https://app.example.com/cb?access_token=REDACTED"),
+    ("https%3A%2F%2Fbob%3ATr0ub4dor-3%40files.example.org%2Fx", "https://REDACTED@files.example.org/x"),
+    ("saved%20form%3A%20password%3DTr0ub4dor-3", "saved%20form:%20password=REDACTED"),
+    ("https://a.example.com/?next=https%253A%252F%252Fb.example.com%252F%253Fcode%253DTr0ub4dor-3",
+     "https://a.example.com/?next=https%3A%2F%2Fb.example.com%2F%3Fcode%3DREDACTED"),
+    ("caf%C3%A9 100%25 done", "caf%C3%A9 100%25 done"),
+])
+def test_percent_encoded_text_loses_the_credentials_it_encodes(text, shown):
+    """A URL or a form percent-encoded in a JSON string or a page (an analytics event's page, a redirect kept
+    twice encoded) hides its credentials from patterns that read plain text."""
+    assert redaction.redact_text(text) == shown
+    assert redaction.generic_payload({"page": text}).value == {"page": shown}
+
+
+def test_a_headers_name_value_pair_as_a_list_or_labelled_otherwise_loses_its_value():
+    """Logged headers and form fields come as [name, value] lists and as objects labelled by `header`, `id`,
+    `type` or `k` beside a `value` or `v`: the name says the value is a credential, as `{name, value}` does."""
+    document = {"headers": [["Authorization", "2.0c9b0e2fTr0ub4dor"], ["Accept", "*/*"]],
+                "logged": [{"header": "X-Api-Key", "value": "Tr0ub4dor-1"}, {"id": "password", "value": "Tr0ub4dor-2"},
+                           {"type": "password", "name": "login-form-pw", "value": "Tr0ub4dor-3"},
+                           {"k": "refresh_token", "v": "Tr0ub4dor-4"}, {"id": "nickname", "value": "Rex"}],
+                "tags": ["sleep", "password reset"]}
+    assert redaction.redact_json(document)[0] == {
+        "headers": [["Authorization", MARK], ["Accept", "*/*"]],
+        "logged": [{"header": "X-Api-Key", "value": MARK}, {"id": "password", "value": MARK},
+                   {"type": "password", "name": "login-form-pw", "value": MARK}, {"k": "refresh_token", "v": MARK},
+                   {"id": "nickname", "value": "Rex"}],
+        "tags": ["sleep", "password reset"]}
+
+
+@pytest.mark.parametrize("name, value", [
+    ("X-Custom-Auth", "c2VjcmV0LXRva2Vu"), ("deviceAuth", "dv-8843-kq2"), ("basicAuth", "alice:Tr0ub4dor"),
+    ("connect.sid", "s%3AkT2x9.Qm"), ("mnemonic", "abandon ability able about above absent"),
+    ("seed_phrase", "abandon ability able about"), ("recoveryPhrase", "correct horse battery staple"),
+    ("creds", "alice/Tr0ub4dor"), ("wifi_psk", "Tr0ub4dor"), ("magic_link", "https://app.example.com/m/kT2x9Qm"),
+])
+def test_names_ending_in_auth_or_sid_and_phrases_that_restore_a_wallet_hold_credentials(name, value):
+    assert redaction.is_credential(name, value)
+    assert redaction.redact_json({name: value, "requiresAuth": True, "paid": "yes"})[0] == {
+        name: MARK, "requiresAuth": True, "paid": "yes"}
+
+
+def test_json_holding_bytes_that_are_no_utf8_loses_its_credentials_and_keeps_those_bytes():
+    """A server that sends Latin-1 (`Zoë` as one byte): no JSON parser reads it, so it is rejected and kept; its
+    credentials are found token by token as in any JSON that does not parse, its other bytes stay as they were."""
+    body = '{"name": "Zoë", "password": "Tr0ub4dor-é", "refresh_tokens": ["Tr0ub4dor-3"], "pin": 4821}'.encode("latin-1")
+    assert redaction.redact_body(body, None, "other") == (
+        '{"name": "Zoë", "password": "REDACTED", "refresh_tokens": ["REDACTED"], "pin": "REDACTED"}'.encode("latin-1"))
+
+
+def test_a_host_with_a_user_and_password_before_it_loses_them():
+    """A Host header (or :authority) that carries `user:password@` gives a flow's host: the report's and inspect's
+    hosts, and a scrubbed copy's header, keep the host alone."""
+    assert redaction.host("bob:Tr0ub4dor-3@api.example.com") == "{redacted}@api.example.com"
+    assert redaction.redact_header("Host", "bob:Tr0ub4dor-3@api.example.com") == ("REDACTED@api.example.com", "url")
+    assert redaction.redact_header(":authority", "api.example.com:443") == ("api.example.com:443", None)
+
+
+@pytest.mark.parametrize("body, shown", [
+    (b'data: {"password": {"current": "Tr0ub4dor-1"}}\n\ndata: {"refresh_tokens": ["Tr0ub4dor-2"]}\n\n',
+     b'data: {"password": {"current": "REDACTED"}}\n\ndata: {"refresh_tokens": ["REDACTED"]}\n\n'),
+    (b'<script>window.__STATE__ = {"user": {"password": {"hash": "Tr0ub4dor-3"}, "name": "Rex"}};</script>',
+     b'<script>window.__STATE__ = {"user": {"password": {"hash": "REDACTED"}, "name": "Rex"}};</script>'),
+    (b'<p>5\'10" tall; {"note": "ok"} and "quoted words"</p>', b'<p>5\'10" tall; {"note": "ok"} and "quoted words"</p>'),
+])
+def test_json_inside_text_loses_the_credentials_nested_below_their_names(body, shown):
+    """Server-sent events, a page's state, a log line: JSON inside text is redacted as JSON, not only as pairs."""
+    assert redaction.redact_body(body, "text/event-stream", "other") == shown
+
+
+def test_device_text_loses_a_pair_under_every_name_the_policy_knows():
+    """Device tables are searched for anchors before the policy reads a value: every credential name it knows (in
+    any script and casing, `contraseña`, `HASŁO`, `PPFT`, `csrf`) must be one, or a pair under it stays."""
+    import polars as pl
+
+    words = [w for w in redaction._STRONG_PARTS.pattern.split("|") + sorted(redaction._STRONG_EXACT) if len(w) > 2]
+    texts = [f"Wi-Fi {form}: Tr0ub4dor-{i}" for i, w in enumerate(words) for form in (w, w.upper())]
+    redacted = redaction.strict_frame(pl.DataFrame({"message": texts}))["message"].to_list()
+    assert [t for t, r in zip(texts, redacted) if r != redaction.redact_text(t, redaction.STRICT)] == []
+    assert all("Tr0ub4dor" not in r for r in redacted)
+
+
+@pytest.mark.parametrize("name", ["पासवर्ड", "รหัสผ่าน", "user_पासवर्ड", "2fa"])
+def test_names_whose_letters_carry_marks_or_begin_with_a_digit_hold_a_credential_in_json_and_text(name):
+    """Devanagari and Thai letters carry vowel marks that are no letters to Python: a name was compared without
+    them, so the policy's own पासवर्ड and รหัสผ่าน never matched, in JSON keys nor in text."""
+    assert credential_name(name) == "strong"
+    assert redaction.redact_json({name: "abc12345"})[0] == {name: MARK}
+    assert redaction.redact_text(f"Wi-Fi {name}: abc12345") == f"Wi-Fi {name}: REDACTED"
+
+
+def test_device_text_loses_a_user_and_password_of_a_percent_encoded_url():
+    import polars as pl
+
+    frame = pl.DataFrame({"link": ["https%3A%2F%2Fbob%3ATr0ub4dor%40files.example.org%2Fx", "https%3A%2F%2Fexample.org"]})
+    assert redaction.strict_frame(frame)["link"].to_list() == ["https://REDACTED@files.example.org/x",
+                                                               "https%3A%2F%2Fexample.org"]
+
+
+@pytest.mark.parametrize("kind, note", [("other", b"hi"), ("sign-in-request", b"REDACTED")])
+def test_a_multipart_body_whose_lines_end_in_lf_alone_loses_its_credential_fields(kind, note):
+    """Some tools write multipart bodies with bare LF line ends: their parts were not found, so a sign-in's
+    password stayed whole."""
+    body = (b'--b\nContent-Disposition: form-data; name="password"\n\nTr0ub4dor-1\n'
+            b'--b\nContent-Disposition: form-data; name="note"\n\nhi\n--b--\n')
+    assert redaction.redact_body(body, None, kind) == body.replace(b"Tr0ub4dor-1", b"REDACTED").replace(
+        b"\n\nhi\n", b"\n\n" + note + b"\n")
+
+
+@pytest.mark.parametrize("name", ["pass1", "pass2", "pwd1", "pin2", "otp1", "pswd", "pword", "pwrd", "puk"])
+def test_numbered_and_abbreviated_password_fields_always_hold_a_credential(name):
+    """WordPress's password reset form posts pass1 and pass2: the name's number hid its ending."""
+    assert credential_name(name) == "strong"
+    assert redaction.redact_params(f"user_login=alice&{name}=Tr0ub4dor-3")[0] == f"user_login=alice&{name}=REDACTED"
+
+
+def test_a_sign_parameter_holds_a_credential_when_its_value_looks_like_one():
+    assert redaction.redact_params("sign=9f2c4e1a7b3d5f60&op=+")[0] == "sign=REDACTED&op=+"
+    assert [credential_name(n) for n in ("version2", "step1", "spin2", "bypass1", "h264")] == [None] * 5
+
+
+@pytest.mark.parametrize("text, shown", [
+    ("Wi-Fi password: correct horse battery staple", "Wi-Fi password: REDACTED"),
+    ("passphrase=abandon ability able about\nnext line", "passphrase=REDACTED\nnext line"),
+    ("password: Tr0ub4dor and more; user: alice", "password: REDACTED; user: alice"),
+    ("password: Tr0ub4dor user: alice", "password: REDACTED user: alice"),
+    ("code: 404 not found", "code: 404 not found"),
+])
+def test_a_passphrase_in_text_is_replaced_whole_not_its_first_word(text, shown):
+    assert redaction.redact_text(text) == shown

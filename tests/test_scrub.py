@@ -311,6 +311,115 @@ def test_a_flow_header_named_by_a_token_loses_its_name(tmp_path):
     assert copy.request.headers.fields == ((REDACTED.encode(), REDACTED.encode()), (b"Accept", b"*/*"))
 
 
+def test_an_edited_flow_is_copied_without_its_backup_and_its_mark_and_connection_errors_are_scrubbed(tmp_path):
+    """mitmproxy keeps a flow edited or replayed with a backup of it as captured (headers, bodies): the dump
+    holds it, so the copy leaves it out."""
+    flow = tflow.tflow(resp=True)
+    flow.request.headers["Authorization"] = "Bearer Zk3aB9xQ1mN7pL2vR8tYwQ4eHn5-before"
+    flow.request.content = b'{"password": "Tr0ub4dor&3-before"}'
+    flow.backup()
+    flow.request.headers["Authorization"] = "Bearer Zk3aB9xQ1mN7pL2vR8tYwQ4eHn5-edited"
+    flow.request.content = b'{"password": "Tr0ub4dor&3-edited"}'
+    flow.marked = "password=Tr0ub4dor&3-mark"
+    flow.client_conn.error = "TLS failed after token=Tr0ub4dor3-client"
+    flow.server_conn.error = "cannot connect to https://bob:Tr0ub4dor3-server@proxy.example.com/"
+    with (tmp_path / "in.flow").open("wb") as f:
+        mitmio.FlowWriter(f).add(flow)
+    assert scrub_capture(tmp_path / "in.flow", tmp_path / "out.flow").status == "ok"
+    assert b"Tr0ub4dor" not in (tmp_path / "out.flow").read_bytes()
+    with (tmp_path / "out.flow").open("rb") as f:
+        (copy,) = list(mitmio.FlowReader(f).stream())
+    assert copy.get_state()["backup"] is None
+    assert (copy.marked, copy.client_conn.error, copy.server_conn.error) == (
+        "password=REDACTED", "TLS failed after token=REDACTED", "cannot connect to https://REDACTED@proxy.example.com/")
+
+
+def test_a_flows_host_from_a_host_header_with_a_user_and_password_loses_them(tmp_path):
+    flow = tflow.tflow(resp=True)
+    flow.request.data.host, flow.request.authority = "bob:Tr0ub4dor3@api.example.com", ""
+    flow.request.headers["Host"] = "bob:Tr0ub4dor3@api.example.com"
+    with (tmp_path / "in.flow").open("wb") as f:
+        mitmio.FlowWriter(f).add(flow)
+    assert scrub_capture(tmp_path / "in.flow", tmp_path / "out.flow").status == "ok"
+    assert b"Tr0ub4dor" not in (tmp_path / "out.flow").read_bytes()
+    with (tmp_path / "out.flow").open("rb") as f:
+        (copy,) = list(mitmio.FlowReader(f).stream())
+    assert (copy.request.host, copy.request.headers["Host"]) == ("REDACTED@api.example.com",) * 2
+
+
+def test_har_header_and_parameter_values_that_are_no_strings_lose_their_credentials(tmp_path):
+    """A HAR written by a tool of its own may give a header's value as a list or a number: they were copied as
+    they were."""
+    e = entry("https://x.example.com/a", {"ok": 1}, method="POST", post="a=1")
+    e["request"]["headers"] += [{"name": "Authorization", "value": ["Bearer Zk3aB9xQ1mN7pL2vR8tYwQ4e"]},
+                                {"name": "X-Api-Key", "value": 73918264500011}, {"name": "Accept", "value": None}]
+    e["request"]["queryString"] = [{"name": "password", "value": 7391826450}, {"name": "n", "value": 3},
+                                   {"name": "token", "value": ["Tr0ub4dor3"]}]
+    e["request"]["postData"]["params"] = [{"name": "pin", "value": 4821}]
+    scrub_capture(write_har(tmp_path / "in.har", [e]), tmp_path / "out.har")
+    request = json.loads((tmp_path / "out.har").read_text())["log"]["entries"][0]["request"]
+    assert request["headers"][-3:] == [{"name": "Authorization", "value": [REDACTED]},
+                                       {"name": "X-Api-Key", "value": REDACTED}, {"name": "Accept", "value": None}]
+    assert request["queryString"] == [{"name": "password", "value": REDACTED}, {"name": "n", "value": 3},
+                                      {"name": "token", "value": [REDACTED]}]
+    assert request["postData"]["params"] == [{"name": "pin", "value": REDACTED}]
+
+
+def test_a_har_body_given_as_an_object_is_scrubbed_as_the_json_the_reader_takes_it_for(tmp_path):
+    """The HAR reader takes a `content.text` that is an object as its JSON (a device response too): the copy had
+    it as it was."""
+    night = {"date": "2017-03-02", "events": [], "session_token": "Zk3aB9xQ1mN7pL2vR8tYwQ4eHn5",
+             "client": {"password": "Tr0ub4dor&3"}}
+    e = entry("https://api.example.com/v1/me", None)
+    e["response"]["content"]["text"] = night
+    scrub_capture(write_har(tmp_path / "in.har", [e]), tmp_path / "out.har")
+    copy = json.loads((tmp_path / "out.har").read_text())["log"]["entries"][0]["response"]["content"]["text"]
+    assert copy == night | {"session_token": REDACTED, "client": {"password": REDACTED}}
+
+
+def test_har_headers_cookies_and_parameters_given_as_objects_or_text_are_scrubbed(tmp_path):
+    """The HAR reader takes headers given as an object of names and values as their pairs: the copy had them, and
+    cookies, query and form parameters so given, as they were."""
+    e = entry("https://x.example.com/a", {"ok": 1}, method="POST", post="a=1")
+    e["request"]["headers"] = {"Authorization": "Bearer Zk3aB9xQ1mN7pL2vR8tYwQ4e", "Accept": "*/*"}
+    e["request"]["cookies"] = {"sid": "Tr0ub4dor-1"}
+    e["request"]["queryString"] = {"token": "Tr0ub4dor-2", "n": "3"}
+    e["request"]["postData"]["params"] = {"password": "Tr0ub4dor-3"}
+    e["response"]["headers"] = "Set-Cookie: sid=Tr0ub4dor-4"
+    assert scrub_capture(write_har(tmp_path / "in.har", [e]), tmp_path / "out.har").status == "ok"
+    copy = json.loads((tmp_path / "out.har").read_text())["log"]["entries"][0]
+    request = copy["request"]
+    assert request["headers"] == [{"name": "Authorization", "value": f"Bearer {REDACTED}"},
+                                  {"name": "Accept", "value": "*/*"}]
+    assert request["cookies"] == [{"name": "sid", "value": REDACTED}]
+    assert request["queryString"] == [{"name": "token", "value": REDACTED}, {"name": "n", "value": "3"}]
+    assert request["postData"]["params"] == [{"name": "password", "value": REDACTED}]
+    assert copy["response"]["headers"] == REDACTED
+
+
+def test_a_har_entry_that_is_no_object_is_copied_with_every_leaf_replaced(tmp_path):
+    har = {"log": {"version": "1.2", "entries": ["GET https://x.example.com/?access_token=Tr0ub4dor-1",
+                                                 ["Authorization", "Tr0ub4dor-2"], 7]}}
+    (tmp_path / "in.har").write_text(json.dumps(har))
+    assert scrub_capture(tmp_path / "in.har", tmp_path / "out.har").entries == 3
+    assert json.loads((tmp_path / "out.har").read_text())["log"]["entries"] == [REDACTED, [REDACTED, REDACTED],
+                                                                                REDACTED]
+
+
+def test_har_url_method_and_body_fields_of_another_type_are_replaced(tmp_path):
+    e = entry("https://x.example.com/a", {"ok": 1})
+    e["request"]["url"] = ["https://bob:Tr0ub4dor-1@x.example.com/?token=Tr0ub4dor-2"]
+    e["request"]["method"] = ["GET", "Tr0ub4dor-3"]
+    e["response"]["redirectURL"] = {"to": "https://x.example.com/?access_token=Tr0ub4dor-4"}
+    e["request"]["postData"] = "password=Tr0ub4dor-5"
+    e["response"]["content"] = '{"access_token": "Tr0ub4dor-6"}'
+    assert scrub_capture(write_har(tmp_path / "in.har", [e]), tmp_path / "out.har").status == "ok"
+    copy = json.loads((tmp_path / "out.har").read_text())["log"]["entries"][0]
+    assert (copy["request"]["url"], copy["request"]["method"], copy["response"]["redirectURL"]) == (
+        [REDACTED], [REDACTED, REDACTED], {"to": REDACTED})
+    assert (copy["request"]["postData"], copy["response"]["content"]) == (REDACTED, REDACTED)
+
+
 def test_har_fields_that_hold_a_word_lose_a_credential_put_there(tmp_path):
     token = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJlLW9mLXRoZS10b2tlbg"
     e = entry("https://x.example.com/a", {"ok": 1})
