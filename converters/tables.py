@@ -723,7 +723,8 @@ SLEEP_NIGHTS = table(
     "for duration_s; Sleep with RestfulSleep is restful, any other Sleep restless, as the Band app drew them; Awake, "
     "Dozing and Snoozing are awake; NotWorn, Unknown and anything else unscored) and, for Sense, the night's "
     "sense_timeline_events (each from time for duration_s, null counting 0; sleep_state LIGHT, MEDIUM, SOUND and "
-    "AWAKE are light, medium, sound and awake, null unscored). Segments are cut to the time in bed; restful, "
+    "AWAKE are light, medium, sound and awake, null unscored). Segments are cut to the time in bed, and time two "
+    "segments overlap counts once, in the earlier one; restful, "
     "restless, light, medium and sound count as asleep. Each value below says its rule; the `device_` columns are "
     "the device's own figures, as it reported them.",
     ("device", "source_id"),
