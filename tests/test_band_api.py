@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime
 from urllib.parse import urlsplit
 
 import orjson
+import polars as pl
 import pytest
 from builders import entry, write_har
 
@@ -945,3 +946,27 @@ def test_summaries_of_one_device_and_of_the_account_are_different_records(tmp_pa
     assert hours.group_by("device_filter").len().sort("device_filter", nulls_last=True).rows() == [
         ("b7e1,c0de", 24), (None, 24)]
     assert result.conflicts["band_hourly_summaries"] == 0
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "csv"])
+def test_an_out_written_before_device_filter_existed_takes_new_files(tmp_path, fmt):
+    """Files added to an OUT an older databack wrote: its summary tables lack device_filter (added since), read as
+    null (the whole account), where reading them back stopped the run."""
+    from typer.testing import CliRunner
+
+    from converters.cli import app
+
+    daily = f"https://{PRIVATE}/v2/UserDailySummary(timeZoneUtcOffset=60,startDate='2019-03-10',endDate='2019-03-10')"
+    first = write_har(tmp_path / "a.har", [entry(daily, DAILY)])
+    out = tmp_path / "out"
+    run = lambda *paths: CliRunner().invoke(app, ["convert", *map(str, paths), "-o", str(out), "-f", fmt])  # noqa: E731
+    assert run(first).exit_code == 0
+    table = out / f"band_daily_summaries.{fmt}"
+    older = (pl.read_parquet(table) if fmt == "parquet" else pl.read_csv(table)).drop("device_filter")
+    older.write_parquet(table) if fmt == "parquet" else older.write_csv(table)
+    second = write_har(tmp_path / "b.har", [entry(daily.replace("'2019-03-10')", "'2019-03-10',deviceId='b7e1')"),
+                                                  DAILY)])
+    result = run(first, second)
+    assert result.exit_code == 0, result.output
+    days = pl.read_parquet(table) if fmt == "parquet" else pl.read_csv(table)
+    assert sorted(days["device_filter"].to_list(), key=str) == [None, "b7e1"]
