@@ -970,3 +970,14 @@ def test_an_out_written_before_device_filter_existed_takes_new_files(tmp_path, f
     assert result.exit_code == 0, result.output
     days = pl.read_parquet(table) if fmt == "parquet" else pl.read_csv(table)
     assert sorted(days["device_filter"].to_list(), key=str) == [None, "b7e1"]
+
+
+@pytest.mark.parametrize("args, query, device", [
+    ("period='h',deviceId='b7e1'", {}, "b7e1"),  # Windows and iOS: a key argument
+    ("period='h'", {"deviceid": "'b7e1'"}, "b7e1"),  # Android: deviceId=%27…%27 after the OData options
+    ("period='h'", {}, None),
+])
+def test_a_private_hourly_summary_names_the_device_it_was_asked_for(args, query, device):
+    payload = {"value": [{"TimeOfDay": "2015-01-12T07:00:00Z", "StepsTaken": 1460}]}
+    (h,) = [row for _, row in band.decode_hourly_summaries(payload, Request({"args": args}, query, None, None))]
+    assert h["device_filter"] == device
