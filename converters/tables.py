@@ -328,15 +328,19 @@ BAND_MAP_POINTS = table(
     local_time="`time` + `utc_offset_s` for public activities; private points are UTC without an offset",
 )
 
+DEVICE_FILTER = ("The device(s) the request asked the totals of (private deviceId='…', public deviceIds=…, joined "
+                 "by ','): that device's totals, another record than the account's; null for the whole account")
+
 # Band summaries: from the private API (zeros are sent as 0) and the public one, which leaves out zero and unknown
 # values alike; a value the API left out is null, never 0.
 BAND_DAILY_SUMMARIES = table(
     "band_daily_summaries",
     "Microsoft Band daily totals: private /v2/UserDailySummary, public /v1/me/Summaries/Daily.",
-    ("day",),
+    ("day", "device_filter"),
     C("day", D, "Local calendar day of the totals: public parentDay if sent; a time written at midnight is that "
       "date; else the start instant shifted by the request's timeZoneUtcOffset (private), or the nearest midnight "
       "(right for UTC offsets within 12 h)"),
+    C("device_filter", S, DEVICE_FILTER),
     C("api", S, "Which Band API the row came from: private (dns-cargo.com OData) or public (api.microsofthealth.net)"),
     C("start_time", UTC_TIME, "The day's timestamp as the API sent it (TimeOfDay / startTime), in UTC"),
     C("utc_offset_s", I, "The wearer's UTC offset for the day: private, the request's timeZoneUtcOffset (the offset "
@@ -369,8 +373,9 @@ BAND_HOURLY_SUMMARIES = table(
     "band_hourly_summaries",
     "Microsoft Band hourly totals: private /v2/UserHourlySummary and /v1/UserActivities, public "
     "/v1/me/Summaries/Hourly.",
-    ("time",),
+    ("time", "device_filter"),
     C("time", UTC_TIME, "Start of the hour (UTC; TimeOfDay / startTime, whose offset is applied)"),
+    C("device_filter", S, DEVICE_FILTER),
     C("api", S, "Which Band API the row came from: private (dns-cargo.com OData) or public (api.microsofthealth.net)"),
     C("utc_offset_s", I, "Public: the offset startTime was written with (the one the request asked in); private: the "
       "offset of the datetimeoffset bounds in the request's $filter, the local day the app asked for, when they name "
@@ -723,7 +728,8 @@ SLEEP_NIGHTS = table(
     "for duration_s; Sleep with RestfulSleep is restful, any other Sleep restless, as the Band app drew them; Awake, "
     "Dozing and Snoozing are awake; NotWorn, Unknown and anything else unscored) and, for Sense, the night's "
     "sense_timeline_events (each from time for duration_s, null counting 0; sleep_state LIGHT, MEDIUM, SOUND and "
-    "AWAKE are light, medium, sound and awake, null unscored). Segments are cut to the time in bed; restful, "
+    "AWAKE are light, medium, sound and awake, null unscored). Segments are cut to the time in bed, and time two "
+    "segments overlap counts once, in the earlier one; restful, "
     "restless, light, medium and sound count as asleep. Each value below says its rule; the `device_` columns are "
     "the device's own figures, as it reported them.",
     ("device", "source_id"),

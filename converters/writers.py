@@ -7,6 +7,8 @@ folder per table), `report.json` and `datapackage.json`. They are written throug
 
 from __future__ import annotations
 
+import csv
+
 import math
 import os
 from collections import Counter
@@ -356,11 +358,16 @@ def scan_output(out: Path) -> tuple[dict[str, pl.LazyFrame], dict[str, Any]]:
 def scan_table(path: Path, schema: dict[str, pl.DataType], partitions: list[str] | None = None) -> pl.LazyFrame:
     """A table's file or partitioned dataset as `schema` declares it: CSV read as text and cast (an all-empty column
     or a 19-digit id keeps its type), Parquet cast alike; a dataset's `partitions` (by default: read from its first
-    file's path) of their declared types (`day`: a date). Columns outside `schema` are left out."""
+    file's path) of their declared types (`day`: a date). Columns outside `schema` are left out; a column of
+    `schema` the file lacks (written by an older databack, before the column was added) is null."""
     if path.suffix == ".csv":
-        times = [c for c, t in schema.items() if t == UTC_TIME]
-        lf = pl.scan_csv(path, schema={c: pl.String if t == UTC_TIME else t for c, t in schema.items()})
-        return lf.with_columns(pl.col(times).str.to_datetime(time_unit="us", time_zone="UTC"))
+        with path.open(newline="", encoding="utf-8") as f:
+            header = next(csv.reader(f), [])
+        written = {c: t for c, t in schema.items() if c in header}
+        times = [c for c, t in written.items() if t == UTC_TIME]
+        lf = pl.scan_csv(path, schema={c: pl.String if t == UTC_TIME else t for c, t in written.items()})
+        lf = lf.with_columns(pl.col(times).str.to_datetime(time_unit="us", time_zone="UTC"))
+        return lf.select([pl.col(c) if c in written else pl.lit(None, t).alias(c) for c, t in schema.items()])
     if path.is_dir():
         if partitions is None:
             first = next(path.rglob("*.parquet"), None)
@@ -370,7 +377,9 @@ def scan_table(path: Path, schema: dict[str, pl.DataType], partitions: list[str]
     else:
         lf = pl.scan_parquet(path)
     extra = [pl.col(c) for c in partitions or () if c not in schema]
-    return lf.select([pl.col(c).cast(t) for c, t in schema.items()] + extra)
+    written = lf.collect_schema()
+    return lf.select([pl.col(c).cast(t) if c in written else pl.lit(None, t).alias(c) for c, t in schema.items()]
+                     + extra)
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:

@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime
 from urllib.parse import urlsplit
 
 import orjson
+import polars as pl
 import pytest
 from builders import entry, write_har
 
@@ -917,3 +918,66 @@ def test_a_saved_raised_insights_response_is_recognised_by_shape(tmp_path):
     path.write_text(orjson.dumps(raised(ANDROID_INSIGHT)).decode())
     (f,) = convert([Input(path, "insights.json", True)]).files
     assert (f.status, f.read_as, f.rows["band_insights"]) == ("ok", "band/raised-insights", 1)
+
+
+def test_summaries_of_one_device_and_of_the_account_are_different_records(tmp_path):
+    """A summary asked for one device (private `deviceId='…'`, BAND-API §A.2; public `deviceIds=`, §B.1) holds that
+    device's totals, not the account's: keyed by day or hour alone, the later capture replaced the other as a
+    "conflict". The filter is a column of the key; the same filter captured twice is still one record."""
+    daily = "/v2/UserDailySummary(timeZoneUtcOffset=60,startDate='2019-03-10',endDate='2019-03-10'{})"
+    phone = {**DAILY, "value": [{**DAILY["value"][0], "StepsTaken": 2000}]}
+    hourly = {"summaries": [{"startTime": f"2015-06-27T{h:02}:00:00.000+01:00", "period": "Hourly", "duration": "PT1H",
+                             "stepsTaken": 10 * h} for h in range(24)], "itemCount": 24}
+    hourly_url = f"https://{PUBLIC}/v1/me/Summaries/Hourly?startTime=2015-06-27T00:00:00%2B01:00"
+    har = write_har(tmp_path / "devices.har", [
+        entry(f"https://{PRIVATE}" + daily.format(""), DAILY, started="2017-03-03T07:31:00.000-08:00"),
+        entry(f"https://{PRIVATE}" + daily.format(",deviceId='b7e1'"), phone, started="2017-03-03T07:32:00.000-08:00"),
+        entry(f"https://{PRIVATE}" + daily.format(",deviceId=%27b7e1%27"), phone,
+              started="2017-03-03T07:33:00.000-08:00"),
+        entry(hourly_url, hourly, started="2017-03-03T07:34:00.000-08:00"),
+        entry(hourly_url + "&deviceIds=b7e1,c0de", hourly, started="2017-03-03T07:35:00.000-08:00"),
+    ])
+    result = convert([Input(har, "devices.har", True)])
+    days = result.tables["band_daily_summaries"].sort("device_filter", nulls_last=True)
+    assert days.select("day", "device_filter", "steps").rows() == [
+        (date(2019, 3, 10), "b7e1", 2000), (date(2019, 3, 10), None, 8123)]
+    assert (result.duplicates["band_daily_summaries"], result.conflicts["band_daily_summaries"]) == (1, 0)
+    hours = result.tables["band_hourly_summaries"]
+    assert hours.group_by("device_filter").len().sort("device_filter", nulls_last=True).rows() == [
+        ("b7e1,c0de", 24), (None, 24)]
+    assert result.conflicts["band_hourly_summaries"] == 0
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "csv"])
+def test_an_out_written_before_device_filter_existed_takes_new_files(tmp_path, fmt):
+    """Files added to an OUT an older databack wrote: its summary tables lack device_filter (added since), read as
+    null (the whole account), where reading them back stopped the run."""
+    from typer.testing import CliRunner
+
+    from converters.cli import app
+
+    daily = f"https://{PRIVATE}/v2/UserDailySummary(timeZoneUtcOffset=60,startDate='2019-03-10',endDate='2019-03-10')"
+    first = write_har(tmp_path / "a.har", [entry(daily, DAILY)])
+    out = tmp_path / "out"
+    run = lambda *paths: CliRunner().invoke(app, ["convert", *map(str, paths), "-o", str(out), "-f", fmt])  # noqa: E731
+    assert run(first).exit_code == 0
+    table = out / f"band_daily_summaries.{fmt}"
+    older = (pl.read_parquet(table) if fmt == "parquet" else pl.read_csv(table)).drop("device_filter")
+    older.write_parquet(table) if fmt == "parquet" else older.write_csv(table)
+    second = write_har(tmp_path / "b.har", [entry(daily.replace("'2019-03-10')", "'2019-03-10',deviceId='b7e1')"),
+                                                  DAILY)])
+    result = run(first, second)
+    assert result.exit_code == 0, result.output
+    days = pl.read_parquet(table) if fmt == "parquet" else pl.read_csv(table)
+    assert sorted(days["device_filter"].to_list(), key=str) == [None, "b7e1"]
+
+
+@pytest.mark.parametrize("args, query, device", [
+    ("period='h',deviceId='b7e1'", {}, "b7e1"),  # Windows and iOS: a key argument
+    ("period='h'", {"deviceid": "'b7e1'"}, "b7e1"),  # Android: deviceId=%27…%27 after the OData options
+    ("period='h'", {}, None),
+])
+def test_a_private_hourly_summary_names_the_device_it_was_asked_for(args, query, device):
+    payload = {"value": [{"TimeOfDay": "2015-01-12T07:00:00Z", "StepsTaken": 1460}]}
+    (h,) = [row for _, row in band.decode_hourly_summaries(payload, Request({"args": args}, query, None, None))]
+    assert h["device_filter"] == device

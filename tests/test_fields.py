@@ -108,7 +108,7 @@ def test_every_column_a_field_map_names_exists_and_every_device_column_is_filled
 
 # Columns worked out by databack rather than read from a field (each one's description says how).
 DERIVED = {"api", "api_version", "resolution_s", "position", "section", "trend_set", "snapshot_day", "device_kind",
-           "action", "alarm_set"}
+           "action", "alarm_set", "device_filter"}
 
 
 def test_every_reason_to_drop_a_field_is_stated():

@@ -287,3 +287,31 @@ def test_a_run_writes_sleep_nights_with_its_tables_and_makes_it_anew_when_adding
     result, _ = update(collect_inputs([SAMPLES / "phone-sync.har", SAMPLES / "phone-sync.flow"]), previous, files)
     both = result.tables["sleep_nights"]
     assert both.height == 6 and both.filter(pl.col("device") == "sense").height == 4
+
+
+def test_time_two_segments_overlap_counts_once():
+    """The 2014 v1 Sense timeline (reference `timeline_v1_2014.json`) sent 10-minute segments 5 minutes apart: summed
+    as sent, its night slept 595 minutes of 535 in bed (efficiency 111 %). Each instant counts once, in the earlier
+    segment."""
+    d = date(2014, 9, 23)
+    events = [  # (start, seconds, state) as that payload has them: overlapping, and one 5-minute gap
+        ("05:35", 600, "SOUND"), ("05:40", 600, "LIGHT"), ("05:45", 600, "MEDIUM"), ("06:00", 600, "SOUND"),
+    ]
+    p = {"night": date(2014, 9, 22), "source_file": "t.har", "source_entry": 1}
+    tables = {
+        "sense_nights": frame("sense_nights", [p | {"score": 77, "api_version": 1}]),
+        "sense_timeline_events": frame("sense_timeline_events", [
+            p | {"event_type": "IN_BED", "time": at(start, d), "utc_offset_s": -25200, "duration_s": float(seconds),
+                 "sleep_state": state}
+            for start, seconds, state in events
+        ]),
+    }
+    n = night(sleep_nights.derive(tables), "2014-09-22")
+    assert n["time_in_bed_s"] == 2100.0  # 05:35 to 06:10
+    assert (n["sound_s"], n["light_s"], n["medium_s"]) == (600 + 600.0, 300.0, 300.0)  # 05:35-45, 05:45-50, 05:50-55
+    assert n["total_sleep_s"] == 1800.0  # 05:55 to 06:00 is a gap
+    assert n["sleep_efficiency_pct"] == pytest.approx(100 * 1800 / 2100)
+    hypnogram = sleep_nights.segments(tables).collect()
+    assert hypnogram.select("start", "end", "stage").rows() == [
+        (at("05:35", d), at("05:45", d), "sound"), (at("05:45", d), at("05:50", d), "light"),
+        (at("05:50", d), at("05:55", d), "medium"), (at("06:00", d), at("06:10", d), "sound")]

@@ -452,13 +452,16 @@ def _map_point_block(event_id: str, start: int | None, points: list[dict[str, An
 
 def decode_daily_summaries(payload: dict[str, Any], request: Request) -> Rows:
     """`/v2/UserDailySummary(timeZoneUtcOffset=…,startDate='…',endDate='…')`: one `UserDailySummary` per day."""
-    offset = odata_args(request.path_params.get("args")).get("timezoneutcoffset")
+    args = odata_args(request.path_params.get("args"))
+    offset = args.get("timezoneutcoffset")
     offset_min = int(offset) if offset not in (None, "") else None
+    devices = device_filter(args, request)
     for summary in payload["value"]:
         s = {k.lower(): v for k, v in summary.items()}
         day = local_day(s["timeofday"], offset_min)
         yield "band_daily_summaries", {
             "day": day,
+            "device_filter": devices,
             "api": "private",
             "start_time": iso_utc(s["timeofday"]),
             "utc_offset_s": offset_min * 60 if offset_min is not None else midnight_offset_s(s["timeofday"], day),
@@ -475,19 +478,29 @@ def decode_hourly_summaries(payload: dict[str, Any], request: Request) -> Rows:
     """`/v2/UserHourlySummary(period='h')` and the older `/v1/UserActivities(period='h')`: one `UserActivity` per
     hour. Another period than 'h' is refused rather than filed as hours. The request's $filter bounds name the
     offset of the local day the app asked for: the rows' `utc_offset_s`."""
-    period = odata_args(request.path_params.get("args")).get("period")
+    args = odata_args(request.path_params.get("args"))
+    period = args.get("period")
     if period not in (None, "", "h", "H"):
         raise ValueError(f"period {period!r} is not hourly")
     offset = filter_offset_s(request.query.get("$filter"))
+    devices = device_filter(args, request)
     for summary in payload["value"]:
         s = {k.lower(): v for k, v in summary.items()}
         yield "band_hourly_summaries", {
             "time": iso_utc(s["timeofday"]),
+            "device_filter": devices,
             "api": "private",
             "utc_offset_s": offset,
             **_summary_values(s),
             "active_hours": None,
         }
+
+
+def device_filter(args: dict[str, str], request: Request) -> str | None:
+    """The device a private summary was asked for: the OData key argument deviceId='…', or the query parameter
+    deviceId=%27…%27 the Android app adds (BAND-API §A.1); None for the whole account."""
+    device = args.get("deviceid") or request.query.get("deviceid", "").strip().strip("'\"")
+    return device or None
 
 
 def _summary_values(s: dict[str, Any]) -> Row:

@@ -261,9 +261,10 @@ def _map_point_row(event_id: str, start: int | None, offset: int | None, p: dict
 def decode_summaries(payload: dict[str, Any], request: Request) -> Rows:
     """GET /v1/me/Summaries/{Hourly,Daily}: `{"summaries": [Summary…], "nextPage": url, "itemCount": n}`. The
     period comes from the path, or (a response saved without its URL) from each summary's `period` or `duration`."""
+    devices = ",".join(d.strip() for d in request.query.get("deviceids", "").split(",") if d.strip()) or None
     for s in payload.get("summaries") or ():
         daily = _period(s, request) == "daily"
-        values = {"api": "public", **_summary_measures(s)}
+        values = {"api": "public", "device_filter": devices, **_summary_measures(s)}
         if daily:
             day = iso_date(s.get("parentDay")) or local_day(s["startTime"], None)
             yield "band_daily_summaries", {
