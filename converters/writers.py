@@ -8,7 +8,6 @@ folder per table), `report.json` and `datapackage.json`. They are written throug
 from __future__ import annotations
 
 import csv
-
 import math
 import os
 from collections import Counter
