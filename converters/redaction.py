@@ -128,11 +128,11 @@ def require(value: Any, where: str) -> None:
 
 
 def from_earlier_output(text: str | None, *, name: bool = False) -> Safe | None:
-    """Text read back from an earlier run's report: redacted again (a no-op for what this policy wrote), except a
-    file name, which that run's policy already chose (pseudonymised or as given)."""
+    """Text read back from an earlier run's report: redacted again (a no-op for what this policy wrote); a file
+    name as `source_file` redacts one (that run chose whether to pseudonymise it)."""
     if text is None:
         return None
-    return _released(text) if name else _released(redact_text(text, FULL))
+    return _released(file_name(text)) if name else _released(redact_text(text, FULL))
 
 
 # --- names ---------------------------------------------------------------------------------------------------
@@ -1306,10 +1306,12 @@ def strict_frame(df):
 
 def earlier_rows(table: str, df):
     """Rows of a table read back from an earlier run's OUT (to merge, or to add to): redacted again, since that run
-    may have been made before this policy; what this policy wrote comes back as it was. Rejects' captured columns
-    are redacted value by value (each distinct value once), other tables as `strict_frame`."""
+    may have been made before this policy; what this policy wrote comes back as it was. `source_file` is redacted as
+    `source_file` makes it, rejects' captured columns value by value (each distinct value once), other tables as
+    `strict_frame`."""
     import polars as pl
 
+    df = _earlier_names(df)
     if table != "rejects":
         return strict_frame(df)
     if not df.height:
@@ -1326,6 +1328,17 @@ def earlier_rows(table: str, df):
     if changed:
         columns.append(pl.col("body").replace(changed))
     return df.with_columns(columns) if columns else df
+
+
+def _earlier_names(df):
+    """Rows read back with their `source_file` as `file_name` shows it (an older run wrote names as given)."""
+    import polars as pl
+
+    if "source_file" not in df.columns or not df.height:
+        return df
+    names = df.get_column("source_file").drop_nulls().unique().to_list()
+    changed = {n: r for n in names if (r := file_name(n)) != n}
+    return df.with_columns(pl.col("source_file").replace(changed)) if changed else df
 
 
 def _body_again(text: str, encoding: str) -> str:
@@ -1385,11 +1398,21 @@ def source_file(name: str, key: bytes | None = None) -> Safe:
     and the same folder gives the same hash in every run with the same key. A URL's folder is all of it before the
     file's name (`s3://bucket/study/p07`)."""
     if key is None or name == "<stdin>":
-        return _released(name)
+        return _released(file_name(name))
     folder, file = _folder_and_file(name)
     if not folder:
-        return _released(file)
-    return _released(f"{folder_pseudonym(folder, key)}/{file}")
+        return _released(file_name(file))
+    return _released(f"{folder_pseudonym(folder, key)}/{file_name(file)}")
+
+
+def file_name(name: str) -> str:
+    """A file's name or path with the credentials it carries replaced as STRICT text shows them (a JWT, a known
+    key's shape, `password=…`), its suffix kept (`sync password=REDACTED.har`): ids and hashes stay as they are."""
+    redacted = redact_text(name, STRICT)
+    if redacted == name:
+        return name
+    suffix = PurePosixPath(name.replace("\\", "/")).suffix
+    return redacted if redacted.endswith(suffix) else redacted + suffix
 
 
 def _folder_and_file(name: str) -> tuple[str, str]:
