@@ -1442,11 +1442,19 @@ def source_file(name: str, key: bytes | None = None) -> Safe:
 
 def file_name(name: str) -> str:
     """A file's name or path with the credentials it carries replaced as STRICT text shows them (a JWT, a known
-    key's shape, `password=…`), its suffix kept (`sync password=REDACTED.har`): ids and hashes stay as they are."""
-    redacted = redact_text(name, STRICT)
-    if redacted == name:
-        return name
-    suffix = PurePosixPath(name.replace("\\", "/")).suffix
+    key's shape, `password=…`), folder by folder, each keeping its suffix (`p07/sync password=REDACTED.har`): ids
+    and hashes stay as they are."""
+    return _FILE_NAME_SEP.sub(lambda m: _name_part(m.group()), name)
+
+
+_FILE_NAME_SEP = re.compile(r"[^/\\]+")  # a folder's or a file's name in a path
+
+
+def _name_part(part: str) -> str:
+    redacted = redact_text(part, STRICT)
+    if redacted == part:
+        return part
+    suffix = PurePosixPath(part).suffix
     return redacted if redacted.endswith(suffix) else redacted + suffix
 
 

@@ -672,3 +672,15 @@ def test_a_sign_parameter_holds_a_credential_when_its_value_looks_like_one():
 ])
 def test_a_passphrase_in_text_is_replaced_whole_not_its_first_word(text, shown):
     assert redaction.redact_text(text) == shown
+
+
+@pytest.mark.parametrize(("name", "shown"), [
+    ("p07/sync password=Hunter2Zq9x.har", f"p07/sync password={MARK}.har"),
+    ("p07/access_token=Zq8Xv3Lm9Pw2Rt6Yk1Hn4Bc7/night.har", f"p07/access_token={MARK}/night.har"),
+    ("C:\\p07\\pin=48291377\\night.har", f"C:\\p07\\pin={MARK}\\night.har"),
+    ("in/sync%20password%3DHunter2Zq9x.har", f"in/sync%20password={MARK}.har"),
+    ("p07/a3f9c0d1e2b4a5f60718293a4b5c6d7e8f9a0b1c.har", "p07/a3f9c0d1e2b4a5f60718293a4b5c6d7e8f9a0b1c.har"),
+    ("s3://bucket/study/p07/2024-03-02 phone.har", "s3://bucket/study/p07/2024-03-02 phone.har"),
+])
+def test_a_file_name_loses_its_credentials_folder_by_folder_and_keeps_ids(name, shown):
+    assert redaction.file_name(name) == shown
