@@ -291,3 +291,20 @@ def test_a_credential_in_a_file_name_an_older_databack_wrote_is_redacted_when_re
     for out in ("old", "merged"):
         assert run("report", tmp_path / out).exit_code == 0
         assert [s for s in TOKEN_NAMED.values() if s in _every_text(tmp_path / out)] == [], out
+
+
+def test_files_whose_names_differ_only_by_a_credential_keep_their_rows_when_converted_again(tmp_path):
+    """Both are `p07/sync password=REDACTED.har`: a rerun converts both again or skips both, never one alone
+    (whose rows, filed under the shared name, would replace the other's)."""
+    folder = tmp_path / "p07"
+    folder.mkdir()
+    write_har(folder / "sync password=Hunter2Zq9x.har", [entry(BAND_EVENTS_URL, band_event("2519812557630091728"))])
+    changing = write_har(folder / "sync password=Wolke7Qp3r.har",
+                         [entry(BAND_EVENTS_URL, band_event("2519812557630091999"))])
+    events = tmp_path / "out" / "band_events.parquet"
+    for _ in range(2):
+        assert run("convert", folder, "-o", tmp_path / "out").exit_code == 0
+        assert sorted(pl.read_parquet(events)["event_id"]) == ["2519812557630091728", "2519812557630091999"]
+    changing.write_text(changing.read_text() + "\n")
+    assert run("convert", folder, "-o", tmp_path / "out").exit_code == 0
+    assert sorted(pl.read_parquet(events)["event_id"]) == ["2519812557630091728", "2519812557630091999"]
