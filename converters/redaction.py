@@ -6,8 +6,9 @@ What is a credential:
   `credential_name`); a few names (`code`, `key`, `session`, `sid`, `auth`) only when their value looks like a
   token rather than a word, a number or a date;
 - by shape (`shapes`): JWTs, `Bearer …` and other authorization schemes, PEM private keys, keys with a known
-  prefix (AWS `AKIA…`, Google `AIza…`/`ya29.…`, GitHub, Slack, Stripe…), and in `FULL` mode also long random
-  tokens (base64 or alphanumeric mixing case and digits, 20+ characters; hex, 32+) that no id-named key holds;
+  prefix (AWS `AKIA…`, Google `AIza…`/`ya29.…`/`GOCSPX-…`, GitHub, GitLab, Slack, Stripe, PyPI, OpenAI, Hugging
+  Face…) and webhook URLs' secret paths (Slack, Discord, Telegram), in device text too; in `FULL` mode also long
+  random tokens (base64 or alphanumeric mixing case and digits, 20+ characters; hex, 32+) that no id-named key holds;
 - by place: URL userinfo (`https://alice:PW@host/`, a Host header's `alice:PW@host`), every cookie value, every
   header not known to be harmless (`HARMLESS_HEADERS`, for scrubbed copies), sign-in and token calls' bodies in any
   encoding.
@@ -128,11 +129,11 @@ def require(value: Any, where: str) -> None:
 
 
 def from_earlier_output(text: str | None, *, name: bool = False) -> Safe | None:
-    """Text read back from an earlier run's report: redacted again (a no-op for what this policy wrote), except a
-    file name, which that run's policy already chose (pseudonymised or as given)."""
+    """Text read back from an earlier run's report: redacted again (a no-op for what this policy wrote); a file
+    name as `source_file` redacts one (that run chose whether to pseudonymise it)."""
     if text is None:
         return None
-    return _released(text) if name else _released(redact_text(text, FULL))
+    return _released(file_name(text)) if name else _released(redact_text(text, FULL))
 
 
 # --- names ---------------------------------------------------------------------------------------------------
@@ -301,6 +302,35 @@ _SCHEME_VALUE = re.compile(
     re.IGNORECASE,
 )
 _UNAMBIGUOUS_RE = re.compile(_UNAMBIGUOUS)
+# More vendors' keys: searched for only in text holding one of their prefixes (`_VENDOR_PREFIXES`, found by `in`),
+# since every alternative of one pattern costs at every character of every text.
+_VENDOR = (
+    r"\bgl(?:dt|rt|rtr|ptt|ft|imt|soat|cbt|agent|oas|ffct)-[\w-]{20,}"  # GitLab's other tokens
+    r"|\bpypi-AgE[\w-]{50,}"  # PyPI (a macaroon)
+    r"|\bGOCSPX-[\w-]{20,}"  # Google OAuth client secrets
+    r"|\bwhsec_[A-Za-z0-9+/=]{24,}"  # Stripe and Svix webhook signing secrets
+    r"|\bsk-(?:proj|ant|svcacct|admin)-[\w-]{20,}"  # OpenAI, Anthropic
+    r"|\bhf_[A-Za-z]{34}\b"  # Hugging Face
+    r"|\bshp(?:at|ss|ca|pa)_[0-9a-fA-F]{32}"  # Shopify
+    r"|\bxapp-\d-[\w-]{20,}"  # Slack app-level tokens
+    r"|(?<=hooks\.slack\.com/services/)[\w/]{20,}|(?<=hooks\.slack\.com/workflows/)[\w/]{20,}"  # Slack webhooks
+    r"|(?<=/api/webhooks/)\d{6,}/[\w-]{20,}"  # Discord webhooks
+    r"|(?<=/bot)\d{6,12}:[\w-]{30,}|\b\d{6,12}:AA[\w-]{30,}"  # Telegram bot tokens
+    r"|\bdp\.(?:pt|st|sa|ct|scim|audit)\.(?:[\w-]{1,40}\.)?[A-Za-z0-9]{40,}"  # Doppler
+)
+_VENDOR_RE = re.compile(_VENDOR)
+_VENDOR_PREFIXES = (
+    "gldt-", "glrt-", "glptt-", "glft-", "glimt-", "glsoat-", "glcbt-", "glagent-", "gloas-", "glffct-", "pypi-AgE",
+    "GOCSPX-", "whsec_", "sk-proj-", "sk-ant-", "sk-svcacct-", "sk-admin-", "hf_", "shpat_", "shpss_", "shpca_",
+    "shppa_", "xapp-", "hooks.slack.com/", "/api/webhooks/", ":AA", "/bot", "dp.pt.", "dp.st.", "dp.sa.", "dp.ct.",
+    "dp.scim.", "dp.audit.",
+)
+
+
+def _vendor_sub(text: str) -> str:
+    return _VENDOR_RE.sub(MARK, text) if any(p in text for p in _VENDOR_PREFIXES) else text
+
+
 _CANDIDATE = re.compile(r"[A-Za-z0-9+/_\-~]{20,}={0,2}")
 _HEX = re.compile(r"[0-9a-f]+|[0-9A-F]+")
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
@@ -398,7 +428,8 @@ def _entropy(text: str) -> float:
 def is_credential_value(text: str, mode: Mode = FULL) -> bool:
     """Whether the whole of `text` is a credential by its shape."""
     text = text.strip()
-    if _UNAMBIGUOUS_RE.fullmatch(text) or _SCHEME_VALUE.fullmatch(text) and _scheme_credential(text):
+    if _UNAMBIGUOUS_RE.fullmatch(text) or _VENDOR_RE.fullmatch(text) or _SCHEME_VALUE.fullmatch(text) and \
+            _scheme_credential(text):
         return True
     return mode == FULL and _CANDIDATE.fullmatch(text) is not None and random_secret(text)
 
@@ -456,7 +487,7 @@ def _text(text: str, mode: Mode, percent_levels: int) -> str:
     if "<" in text:
         text = _TAG.sub(_tag_sub, text)
     text = _pairs(text)
-    text = _UNAMBIGUOUS_RE.sub(MARK, text)
+    text = _vendor_sub(_UNAMBIGUOUS_RE.sub(MARK, text))
     if mode == FULL:
         text = _CANDIDATE.sub(lambda m: MARK if random_secret(m.group()) else m.group(), text)
     return text
@@ -1270,6 +1301,10 @@ _STRICT_ANCHORS = [
     "eyJ", "-----BEGIN", "AKIA", "ASIA", "AGPA", "AIDA", "AROA", "AIPA", "ANPA", "ANVA", "A3T", "AIza", "ya29.",
     "1//0", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "xox", "sk_live_", "sk_test_", "rk_live_",
     "rk_test_", "pk_live_", "pk_test_", "SG.", "glpat-", "npm_", "Bearer ", "Basic ", "WRAP ", "Digest ", "OAuth ",
+    "gldt-", "glrt-", "glptt-", "glft-", "glimt-", "glsoat-", "glcbt-", "glagent-", "gloas-", "glffct-", "pypi-AgE",
+    "GOCSPX-", "whsec_", "sk-proj-", "sk-ant-", "sk-svcacct-", "sk-admin-", "hf_", "shpat_", "shpss_", "shpca_",
+    "shppa_", "xapp-", "hooks.slack.com/", "/api/webhooks/", ":AA", "dp.pt.", "dp.st.", "dp.sa.", "dp.ct.",
+    "dp.scim.", "dp.audit.",
     "://", "%3A%2F%2F", "%3a%2f%2f",  # a URL, percent-encoded too
 ]
 # ...and, in any case (ASCII's: others as written, upper case and capitalised), every name `credential_name` knows
@@ -1306,10 +1341,12 @@ def strict_frame(df):
 
 def earlier_rows(table: str, df):
     """Rows of a table read back from an earlier run's OUT (to merge, or to add to): redacted again, since that run
-    may have been made before this policy; what this policy wrote comes back as it was. Rejects' captured columns
-    are redacted value by value (each distinct value once), other tables as `strict_frame`."""
+    may have been made before this policy; what this policy wrote comes back as it was. `source_file` is redacted as
+    `source_file` makes it, rejects' captured columns value by value (each distinct value once), other tables as
+    `strict_frame`."""
     import polars as pl
 
+    df = _earlier_names(df)
     if table != "rejects":
         return strict_frame(df)
     if not df.height:
@@ -1326,6 +1363,17 @@ def earlier_rows(table: str, df):
     if changed:
         columns.append(pl.col("body").replace(changed))
     return df.with_columns(columns) if columns else df
+
+
+def _earlier_names(df):
+    """Rows read back with their `source_file` as `file_name` shows it (an older run wrote names as given)."""
+    import polars as pl
+
+    if "source_file" not in df.columns or not df.height:
+        return df
+    names = df.get_column("source_file").drop_nulls().unique().to_list()
+    changed = {n: r for n in names if (r := file_name(n)) != n}
+    return df.with_columns(pl.col("source_file").replace(changed)) if changed else df
 
 
 def _body_again(text: str, encoding: str) -> str:
@@ -1385,11 +1433,29 @@ def source_file(name: str, key: bytes | None = None) -> Safe:
     and the same folder gives the same hash in every run with the same key. A URL's folder is all of it before the
     file's name (`s3://bucket/study/p07`)."""
     if key is None or name == "<stdin>":
-        return _released(name)
+        return _released(file_name(name))
     folder, file = _folder_and_file(name)
     if not folder:
-        return _released(file)
-    return _released(f"{folder_pseudonym(folder, key)}/{file}")
+        return _released(file_name(file))
+    return _released(f"{folder_pseudonym(folder, key)}/{file_name(file)}")
+
+
+def file_name(name: str) -> str:
+    """A file's name or path with the credentials it carries replaced as STRICT text shows them (a JWT, a known
+    key's shape, `password=…`), folder by folder, each keeping its suffix (`p07/sync password=REDACTED.har`): ids
+    and hashes stay as they are."""
+    return _FILE_NAME_SEP.sub(lambda m: _name_part(m.group()), name)
+
+
+_FILE_NAME_SEP = re.compile(r"[^/\\]+")  # a folder's or a file's name in a path
+
+
+def _name_part(part: str) -> str:
+    redacted = redact_text(part, STRICT)
+    if redacted == part:
+        return part
+    suffix = PurePosixPath(part).suffix
+    return redacted if redacted.endswith(suffix) else redacted + suffix
 
 
 def _folder_and_file(name: str) -> tuple[str, str]:

@@ -192,7 +192,7 @@ def _copy_members(found: list, dst: Path, left_out: list[str], report: ScrubRepo
                 if scrubbed.status == "failed":
                     left_out.append(f"{member.name} ({scrubbed.message})")
                     continue
-                archive.write(copy, text_name(member.name))  # a name's bytes that are not UTF-8 as \xNN, as convert's
+                archive.write(copy, redaction.file_name(text_name(member.name)))  # named as convert names it
                 report.entries += scrubbed.entries
                 report.counts.update(scrubbed.counts)
                 if scrubbed.status == "partial":

@@ -335,7 +335,7 @@ def read_copies(out: Path) -> pl.DataFrame | None:
         return pl.DataFrame(schema=COPIES)
     if not path.exists() or pl.read_parquet_metadata(path).get(HASHED_BY) != pl.__version__:
         return None
-    return pl.read_parquet(path)
+    return redaction.earlier_rows("copies", pl.read_parquet(path))  # source_file as this policy writes it
 
 
 def scan_output(out: Path) -> tuple[dict[str, pl.LazyFrame], dict[str, Any]]:

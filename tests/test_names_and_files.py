@@ -9,6 +9,7 @@ import json
 import os
 import re
 import threading
+import zipfile
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -240,3 +241,70 @@ def test_safe_json_is_the_same_json_value_without_terminal_controls(text):
         return
     assert json.loads(safe_json(encoded)) == {"k": [text]}
     assert not re.search("[\x00-\x1f\x7f-\x9f\u202a-\u202e]", safe_json(encoded))
+
+
+# A file name is captured text too: a participant's export named after its session token or a sign-in form.
+TOKEN_NAMED = {"sync_eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.Qk9CX3NpZ25hdHVyZV8xMjM0.har": "Qk9CX3NpZ25hdHVyZV8xMjM0",
+               "sync password=Hunter2Zq9x.har": "Hunter2Zq9x"}
+
+
+def _token_named_captures(folder: Path) -> Path:
+    folder.mkdir()
+    for name in TOKEN_NAMED:
+        good_capture(folder / name)
+    with zipfile.ZipFile(folder.parent / "sent.zip", "w") as z:
+        for name in TOKEN_NAMED:
+            z.write(folder / name, f"phone/{name}")
+    return folder.parent / "sent.zip"
+
+
+def _every_text(out: Path) -> str:
+    texts = [f.read_bytes().decode("utf-8", "replace") for f in sorted(out.rglob("*")) if f.is_file()]
+    for f in sorted(out.rglob("*.parquet")):
+        df = pl.read_parquet(f)
+        texts += [str(v) for column in df.columns for v in df[column].to_list()]
+    return "\n".join(texts)
+
+
+def test_a_credential_in_a_file_name_reaches_no_output(tmp_path):
+    archive = _token_named_captures(tmp_path / "p07")
+    converted = run("convert", tmp_path / "p07", archive, "-o", tmp_path / "out", "--json", "--debug")
+    assert converted.exit_code == 0, converted.stderr
+    shown = [converted.stdout, converted.stderr, run("report", tmp_path / "out").stdout]
+    shown += [run("inspect", tmp_path / "p07", archive, *args).stdout for args in ([], ["--json"])]
+    held = "\n".join([*shown, _every_text(tmp_path / "out")])
+    assert [secret for secret in TOKEN_NAMED.values() if secret in held] == []
+    assert sorted(f["file"].rpartition("/")[2] for f in json.loads(converted.stdout)["files"]) == [
+        "sync password=REDACTED.har", "sync password=REDACTED.har", "sync_REDACTED.har", "sync_REDACTED.har"]
+
+
+def test_a_credential_in_a_file_name_an_older_databack_wrote_is_redacted_when_read_back(tmp_path, monkeypatch):
+    from converters import redaction
+
+    archive = _token_named_captures(tmp_path / "p07")
+    with monkeypatch.context() as older:  # a databack that wrote file names as given
+        older.setattr(redaction, "file_name", lambda name: name, raising=False)
+        assert run("convert", tmp_path / "p07", "-o", tmp_path / "old").exit_code == 0
+    assert "Hunter2Zq9x" in _every_text(tmp_path / "old")
+    assert run("convert", archive, "-o", tmp_path / "old").exit_code == 0  # added to it
+    assert run("merge", tmp_path / "old", "-o", tmp_path / "merged").exit_code == 0
+    for out in ("old", "merged"):
+        assert run("report", tmp_path / out).exit_code == 0
+        assert [s for s in TOKEN_NAMED.values() if s in _every_text(tmp_path / out)] == [], out
+
+
+def test_files_whose_names_differ_only_by_a_credential_keep_their_rows_when_converted_again(tmp_path):
+    """Both are `p07/sync password=REDACTED.har`: a rerun converts both again or skips both, never one alone
+    (whose rows, filed under the shared name, would replace the other's)."""
+    folder = tmp_path / "p07"
+    folder.mkdir()
+    write_har(folder / "sync password=Hunter2Zq9x.har", [entry(BAND_EVENTS_URL, band_event("2519812557630091728"))])
+    changing = write_har(folder / "sync password=Wolke7Qp3r.har",
+                         [entry(BAND_EVENTS_URL, band_event("2519812557630091999"))])
+    events = tmp_path / "out" / "band_events.parquet"
+    for _ in range(2):
+        assert run("convert", folder, "-o", tmp_path / "out").exit_code == 0
+        assert sorted(pl.read_parquet(events)["event_id"]) == ["2519812557630091728", "2519812557630091999"]
+    changing.write_text(changing.read_text() + "\n")
+    assert run("convert", folder, "-o", tmp_path / "out").exit_code == 0
+    assert sorted(pl.read_parquet(events)["event_id"]) == ["2519812557630091728", "2519812557630091999"]

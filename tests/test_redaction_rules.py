@@ -386,6 +386,38 @@ def test_device_text_loses_credential_pairs_and_keeps_its_words():
     assert out["event_id"].to_list() == ["2519812557630091728", MARK, "a", "b", "c", "d"]
 
 
+_TAIL = "Zq8Xv3Lm9Pw2Rt6Yk1Hn4Bc7Df0Gj5Ks8Ae2Qw9Er4Ty7Ui1Op3As6Df"
+VENDOR_KEYS = [  # each as its vendor makes it: a fixed prefix, a random tail
+    "glrt-" + _TAIL[:20], "gldt-" + _TAIL[:24], "glptt-" + _TAIL[:40], "pypi-AgEIcHlwaS5vcmc" + _TAIL,
+    "GOCSPX-" + _TAIL[:28], "whsec_" + _TAIL[:32], "sk-proj-" + _TAIL, "sk-ant-api03-" + _TAIL,
+    "hf_" + "ZqXvLmPwRtYkHnBcDfGjKsAeQwErTyUiOp", "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", "xapp-1-A0" + _TAIL[:30],
+    "dp.st.prd." + _TAIL[:43], "dp.pt." + _TAIL[:43], "5513476021:AA" + _TAIL[:33],
+]
+WEBHOOKS = {  # a URL whose path is the credential
+    "https://hooks.slack.com/services/T0A1B2C3D/B4E5F6G7H/" + _TAIL[:24]: "https://hooks.slack.com/services/" + MARK,
+    "https://discord.com/api/webhooks/112233445566778899/" + _TAIL: "https://discord.com/api/webhooks/" + MARK,
+    "https://api.telegram.org/bot5513476021:" + _TAIL[:35] + "/sendMessage":
+        f"https://api.telegram.org/bot{MARK}/sendMessage",
+}
+
+
+@pytest.mark.parametrize("key", VENDOR_KEYS)
+def test_device_text_loses_keys_of_known_vendor_shapes(key):
+    import polars as pl
+
+    df = pl.DataFrame({"message": [f"note {key} here", "2519812557630091728", "You slept 7:12 well", "AA:BB:CC"]})
+    assert redaction.strict_frame(df)["message"].to_list() == [f"note {MARK} here", "2519812557630091728",
+                                                               "You slept 7:12 well", "AA:BB:CC"]
+    assert redaction.redact_text(f"note {key} here") == f"note {MARK} here"
+
+
+@pytest.mark.parametrize(("url", "shown"), WEBHOOKS.items())
+def test_device_text_loses_the_secret_path_of_a_webhook_url(url, shown):
+    import polars as pl
+
+    assert redaction.strict_frame(pl.DataFrame({"link": [url]}))["link"].to_list() == [shown]
+
+
 _DEVICE_TEXT = ["You slept well.", "Wi-Fi password=Sommer2041!ab; next", "пароль: Zx81kQ2", "Your room key is 42",
                 "code: 404", "2519812557630091728", "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl", "", "a",
                 "Bearer abcDEF123ghiJKL456mnoPQR", "token: abcDEF123ghiJKL456mnoPQR", "AWAKE", "https://x.test/?q=1"]
@@ -640,3 +672,15 @@ def test_a_sign_parameter_holds_a_credential_when_its_value_looks_like_one():
 ])
 def test_a_passphrase_in_text_is_replaced_whole_not_its_first_word(text, shown):
     assert redaction.redact_text(text) == shown
+
+
+@pytest.mark.parametrize(("name", "shown"), [
+    ("p07/sync password=Hunter2Zq9x.har", f"p07/sync password={MARK}.har"),
+    ("p07/access_token=Zq8Xv3Lm9Pw2Rt6Yk1Hn4Bc7/night.har", f"p07/access_token={MARK}/night.har"),
+    ("C:\\p07\\pin=48291377\\night.har", f"C:\\p07\\pin={MARK}\\night.har"),
+    ("in/sync%20password%3DHunter2Zq9x.har", f"in/sync%20password={MARK}.har"),
+    ("p07/a3f9c0d1e2b4a5f60718293a4b5c6d7e8f9a0b1c.har", "p07/a3f9c0d1e2b4a5f60718293a4b5c6d7e8f9a0b1c.har"),
+    ("s3://bucket/study/p07/2024-03-02 phone.har", "s3://bucket/study/p07/2024-03-02 phone.har"),
+])
+def test_a_file_name_loses_its_credentials_folder_by_folder_and_keeps_ids(name, shown):
+    assert redaction.file_name(name) == shown

@@ -483,6 +483,21 @@ def test_a_tar_member_whose_name_is_not_utf8_is_copied_under_the_name_convert_gi
     assert [i.name for i in collect_inputs([archive])] == [f"{archive}/p\\xff/sync.har"]
 
 
+def test_a_credential_in_an_archive_member_name_is_not_copied_into_the_scrubbed_archive(tmp_path):
+    """A member's name is captured text: a copy named after its session token or sign-in form kept them."""
+    import zipfile
+
+    har = write_har(tmp_path / "sync.har", [entry(BAND_EVENTS_URL, band_event())])
+    archive = tmp_path / "study.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        z.write(har, "p07/sync_eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJlLW9mLXRoZS10b2tlbg.har")
+        z.write(har, "p07/sync password=Hunter2Zq9x.har")
+    report = scrub_capture(archive, tmp_path / "copy.zip")
+    assert report.status == "ok" and report.entries == 2
+    with zipfile.ZipFile(tmp_path / "copy.zip") as z:
+        assert z.namelist() == ["p07/sync_REDACTED.har", "p07/sync password=REDACTED.har"]
+
+
 def test_a_lone_surrogate_is_copied_as_the_converter_reads_it(tmp_path):
     from builders import BAND_EVENTS_URL, band_event, entry
 
