@@ -299,15 +299,22 @@ def test_har_header_cookie_and_parameter_comments_are_scrubbed_as_free_text(tmp_
     assert request["cookies"] == [{"name": "c", "value": REDACTED, "path": "/", "comment": f"logged in, {REDACTED}"}]
 
 
+def scrubbed_flow(tmp_path, flow):
+    """`flow` written to a dump, scrubbed (the copy must be ok and hold no `Tr0ub4dor`), and read back from the copy."""
+    with (tmp_path / "in.flow").open("wb") as f:
+        mitmio.FlowWriter(f).add(flow)
+    assert scrub_capture(tmp_path / "in.flow", tmp_path / "out.flow").status == "ok"
+    assert b"Tr0ub4dor" not in (tmp_path / "out.flow").read_bytes()
+    with (tmp_path / "out.flow").open("rb") as f:
+        (copy,) = list(mitmio.FlowReader(f).stream())
+    return copy
+
+
 def test_a_flow_header_named_by_a_token_loses_its_name(tmp_path):
     flow = tflow.tflow(resp=True)
     name = b"Zk3aB9xQ1mN7pL2vR8tYwQ4eHn5"
     flow.request.headers.fields = ((name, b"1"), (b"Accept", b"*/*"))
-    with (tmp_path / "in.flow").open("wb") as f:
-        mitmio.FlowWriter(f).add(flow)
-    assert scrub_capture(tmp_path / "in.flow", tmp_path / "out.flow").status == "ok"
-    with (tmp_path / "out.flow").open("rb") as f:
-        (copy,) = list(mitmio.FlowReader(f).stream())
+    copy = scrubbed_flow(tmp_path, flow)
     assert copy.request.headers.fields == ((REDACTED.encode(), REDACTED.encode()), (b"Accept", b"*/*"))
 
 
@@ -323,12 +330,7 @@ def test_an_edited_flow_is_copied_without_its_backup_and_its_mark_and_connection
     flow.marked = "password=Tr0ub4dor&3-mark"
     flow.client_conn.error = "TLS failed after token=Tr0ub4dor3-client"
     flow.server_conn.error = "cannot connect to https://bob:Tr0ub4dor3-server@proxy.example.com/"
-    with (tmp_path / "in.flow").open("wb") as f:
-        mitmio.FlowWriter(f).add(flow)
-    assert scrub_capture(tmp_path / "in.flow", tmp_path / "out.flow").status == "ok"
-    assert b"Tr0ub4dor" not in (tmp_path / "out.flow").read_bytes()
-    with (tmp_path / "out.flow").open("rb") as f:
-        (copy,) = list(mitmio.FlowReader(f).stream())
+    copy = scrubbed_flow(tmp_path, flow)
     assert copy.get_state()["backup"] is None
     assert (copy.marked, copy.client_conn.error, copy.server_conn.error) == (
         "password=REDACTED", "TLS failed after token=REDACTED", "cannot connect to https://REDACTED@proxy.example.com/")
@@ -338,12 +340,7 @@ def test_a_flows_host_from_a_host_header_with_a_user_and_password_loses_them(tmp
     flow = tflow.tflow(resp=True)
     flow.request.data.host, flow.request.authority = "bob:Tr0ub4dor3@api.example.com", ""
     flow.request.headers["Host"] = "bob:Tr0ub4dor3@api.example.com"
-    with (tmp_path / "in.flow").open("wb") as f:
-        mitmio.FlowWriter(f).add(flow)
-    assert scrub_capture(tmp_path / "in.flow", tmp_path / "out.flow").status == "ok"
-    assert b"Tr0ub4dor" not in (tmp_path / "out.flow").read_bytes()
-    with (tmp_path / "out.flow").open("rb") as f:
-        (copy,) = list(mitmio.FlowReader(f).stream())
+    copy = scrubbed_flow(tmp_path, flow)
     assert (copy.request.host, copy.request.headers["Host"]) == ("REDACTED@api.example.com",) * 2
 
 
