@@ -381,16 +381,20 @@ def update(
     reports kept), the others converted and merged in, duplicates removed across old and new, and counted as one
     run over all inputs would, given the earlier run's `copies.parquet` (`previous_copies`; None: an output without
     one, whose counts are added to). Returns the conversion and the inputs skipped. `streamed`: see `combine`."""
-    done = {(f.file, f.sha256) for f in previous_files if f.status != "failed"}
-    unchanged = [
-        i for i in inputs
-        if i.error is None and i.skip is None and (i.source_file, sha256_or_none(i.path)) in done
-    ]
+    done: dict[str, set[str | None]] = {}  # name -> the SHA-256 of each earlier file of that name
+    for f in previous_files:
+        if f.status != "failed":
+            done.setdefault(f.file, set()).add(f.sha256)
+    unchanged = {  # (a file is hashed here only if an earlier one had its name)
+        id(i) for i in inputs
+        if i.error is None and i.skip is None and i.source_file in done
+        and sha256_or_none(i.path) in done[i.source_file]
+    }
     # Inputs whose names the policy made the same (`sync password=REDACTED.har`) share their rows: converted again
     # together, or skipped together.
-    again = {i.source_file for i in inputs if i not in unchanged}
-    skipped = [i for i in unchanged if i.source_file not in again]
-    todo = [i for i in inputs if i not in skipped]
+    again = {i.source_file for i in inputs if id(i) not in unchanged}
+    skipped = [i for i in inputs if id(i) in unchanged and i.source_file not in again]
+    todo = [i for i in inputs if id(i) not in unchanged or i.source_file in again]
     redone = {i.source_file for i in todo}
     with executor(jobs, scheduler) as ex:
         kept = _taken_in({n: [s.filter(~pl.col("source_file").is_in(redone)) for s in slices]

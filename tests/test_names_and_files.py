@@ -293,6 +293,18 @@ def test_a_credential_in_a_file_name_an_older_databack_wrote_is_redacted_when_re
         assert [s for s in TOKEN_NAMED.values() if s in _every_text(tmp_path / out)] == [], out
 
 
+def test_an_input_no_earlier_run_had_is_hashed_once_by_its_conversion(tmp_path, monkeypatch):
+    """Only an input whose name an earlier run converted is hashed to tell whether it changed: a new one is hashed
+    once, as it is read (a second pass over every file of a run otherwise)."""
+    from converters import pipeline
+
+    har = write_har(tmp_path / "a.har", [entry(BAND_EVENTS_URL, band_event("2519812557630091728"))])
+    hashed = []
+    monkeypatch.setattr(pipeline, "sha256_or_none", lambda path: hashed.append(path))
+    pipeline.update([pipeline.Input(har, "a.har", True)], {}, [])
+    assert hashed == [har]  # by its conversion, beside the parse
+
+
 def test_files_whose_names_differ_only_by_a_credential_keep_their_rows_when_converted_again(tmp_path):
     """Both are `p07/sync password=REDACTED.har`: a rerun converts both again or skips both, never one alone
     (whose rows, filed under the shared name, would replace the other's)."""
