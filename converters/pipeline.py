@@ -1444,19 +1444,20 @@ def _route(
     """`_route_exchange`, which is called again should this raise: nothing is counted before all else is done."""
     m = devices.match(ex.host, ex.method, ex.path)
     if m is None:
+        table = None
         try:
             if (payload := _generic_payload(ex, inp)) is not None:
-                others.add(generic.table_name(ex.host, ex.path), redaction.generic_payload(payload), provenance)
+                table = generic.table_name(ex.host, ex.path)
+                others.add(table, redaction.generic_payload(payload), provenance)
         except limits.LimitHit as e:  # a response of a host chosen for generic export, over a limit
-            table = generic.table_name(ex.host, ex.path)
-            row = _reject_row(table, ex, str(e), ex.body)
+            row = _reject_row(table or generic.table_name(ex.host, ex.path), ex, str(e), ex.body)
             rows.add([("rejects", row)], provenance)
             report.rejects += 1
             if limited is not None:
                 limited[str(e)] += 1
             return False
-        if payload is not None:
-            report.generic_responses[generic.table_name(ex.host, ex.path)] += 1
+        if table is not None:
+            report.generic_responses[table] += 1
             return False
         host = redaction.host(ex.host)
         report.not_device += 1
