@@ -744,7 +744,8 @@ SLEEP_NIGHTS = table(
     C("sleep_onset_time", UTC_TIME, "Start of the first segment scored asleep (UTC)"),
     C("wake_time", UTC_TIME, "End of the last segment scored asleep (UTC)"),
     C("out_of_bed_time", UTC_TIME, "Band: end of the last segment, else start_time + duration_s + paused_s; Sense: "
-      "the last GOT_OUT_OF_BED event, else the end of the last segment (UTC); never before in_bed_time"),
+      "the last GOT_OUT_OF_BED event, else the last WOKE_UP event (the v1 app's sleep ends there), else the end of "
+      "the last segment (UTC); never before in_bed_time"),
     C("utc_offset_s", I, "The wearer's UTC offset: Sense, that of the night's first segment; Band, the event's "
       "(band_events.utc_offset_s: public API only)", "s"),
     C("time_in_bed_s", F, "out_of_bed_time - in_bed_time", "s"),

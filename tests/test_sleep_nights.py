@@ -315,3 +315,45 @@ def test_time_two_segments_overlap_counts_once():
     assert hypnogram.select("start", "end", "stage").rows() == [
         (at("05:35", d), at("05:45", d), "sound"), (at("05:45", d), at("05:50", d), "light"),
         (at("05:50", d), at("05:55", d), "medium"), (at("06:00", d), at("06:10", d), "sound")]
+
+
+def test_without_got_out_of_bed_a_sense_night_ends_at_woke_up_not_its_last_segment():
+    """A v1 night sends no OUT_OF_BED, and its timeline goes on after WAKE_UP: the real 2015 night (reference
+    `timeline_v1_with_statistics.json`) has 2 h 13 min of segments of depth 18-100 after it, while its own
+    total_sleep (330 min) runs from SLEEP to WAKE_UP and its message says "in bed for 5.5 hours". Counted up to
+    the last segment, the night slept 28,380 s of 28,440 in bed (efficiency 99.8 %, wake at 16:49)."""
+    d = date(2015, 1, 21)
+    events = [  # (type, start, seconds, state)
+        ("GOT_IN_BED", "08:55", 60, "AWAKE"), ("IN_BED", "08:56", 600, "LIGHT"), ("FELL_ASLEEP", "09:06", 60, "LIGHT"),
+        ("IN_BED", "09:07", 19740, "SOUND"), ("WOKE_UP", "14:36", 60, "AWAKE"), ("IN_BED", "14:37", 840, "MEDIUM"),
+        ("IN_BED", "14:51", 900, "SOUND"), ("IN_BED", "15:06", 900, "LIGHT"),
+    ]
+    p = {"night": date(2015, 1, 20), "source_file": "t.har", "source_entry": 1}
+    tables = {
+        "sense_nights": frame("sense_nights", [p | {"score": 66, "api_version": 1}]),
+        "sense_timeline_events": frame("sense_timeline_events", [
+            p | {"event_type": kind, "time": at(start, d), "utc_offset_s": -28800, "duration_s": float(seconds),
+                 "sleep_state": state}
+            for kind, start, seconds, state in events
+        ]),
+    }
+    n = night(sleep_nights.derive(tables), "2015-01-20")
+    assert (n["in_bed_time"], n["wake_time"], n["out_of_bed_time"]) == (at("08:55", d), at("14:36", d), at("14:36", d))
+    assert n["time_in_bed_s"] == 20460.0
+    assert n["total_sleep_s"] == 20400.0  # 08:56 to 14:36
+    assert n["sound_s"] == 19740.0 and n["medium_s"] == 0.0  # nothing after WOKE_UP
+    assert n["sleep_efficiency_pct"] == pytest.approx(100 * 20400 / 20460)
+
+
+def test_the_real_v1_night_sleeps_no_longer_than_it_was_in_bed_before_waking(reference):
+    from converters.devices import sense as sense_device
+    from test_devices import decode, load
+
+    t = decode(sense_device.TIMELINE_V1, load(reference, "sense/timeline_v1_with_statistics.json"),
+               {"date": "2015-01-20"})
+    tables = {name: frame(name, rows) for name, rows in t.items() if name in TABLES}
+    n = night(sleep_nights.derive(tables), "2015-01-20")
+    d = date(2015, 1, 21)
+    assert (n["wake_time"], n["out_of_bed_time"]) == (at("14:36", d), at("14:36", d))  # WAKE_UP; before: 16:49
+    assert n["time_in_bed_s"] == 20460.0  # 08:55 (IN_BED) to 14:36; before: 28,440
+    assert n["total_sleep_s"] <= n["time_in_bed_s"] and n["device_total_sleep_s"] == 19800.0

@@ -116,8 +116,8 @@ def _band(tables: Mapping[str, object]) -> tuple[pl.LazyFrame, pl.LazyFrame]:
 
 
 def _sense(tables: Mapping[str, object]) -> tuple[pl.LazyFrame, pl.LazyFrame]:
-    """Sense timelines as nights (in and out of bed from GOT_IN_BED / GOT_OUT_OF_BED) and their events as stage
-    segments."""
+    """Sense timelines as nights (in and out of bed from GOT_IN_BED / GOT_OUT_OF_BED, else WOKE_UP) and their events
+    as stage segments."""
     events = frame(tables, "sense_timeline_events").with_columns(
         pl.col("night").cast(pl.String).alias("source_id"),
         pl.col("time").alias("start"),
@@ -129,8 +129,14 @@ def _sense(tables: Mapping[str, object]) -> tuple[pl.LazyFrame, pl.LazyFrame]:
     bed = events.group_by("participant_id", "source_id").agg(
         pl.coalesce(pl.col("start").filter(pl.col("event_type") == "GOT_IN_BED").min(), pl.col("start").min())
         .alias("in_bed_time"),
-        pl.coalesce(pl.col("start").filter(pl.col("event_type") == "GOT_OUT_OF_BED").max(), pl.col("end").max())
-        .alias("out_of_bed_time"),
+        # no GOT_OUT_OF_BED (v1 nights): the night ends as the app's own figures do, at the last WOKE_UP; the real
+        # 2015 v1 night (reference timeline_v1_with_statistics) goes on 2 h 13 min past WAKE_UP in segments of depth
+        # 18-100, while its total_sleep (330 min) runs from SLEEP to WAKE_UP and "in bed for 5.5 hours" ends there
+        pl.coalesce(
+            pl.col("start").filter(pl.col("event_type") == "GOT_OUT_OF_BED").max(),
+            pl.col("start").filter(pl.col("event_type") == "WOKE_UP").max(),
+            pl.col("end").max(),
+        ).alias("out_of_bed_time"),
         pl.col("utc_offset_s").sort_by("start").first(),
     )
     metrics = frame(tables, "sense_night_metrics")
