@@ -107,7 +107,8 @@ def distance_columns(of: str) -> tuple[Column, ...]:
     )
 
 
-PUBLIC_OFFSET = "The UTC offset {time} was written with (public API; the private API writes UTC and no offset)"
+PUBLIC_OFFSET = ("The UTC offset {time} was written with (public API; null for +00:00, as the service wrote "
+                 "activities in UTC whatever the wearer's zone; the private API writes UTC and no offset)")
 
 BAND_EVENTS = table(
     "band_events",
@@ -303,7 +304,8 @@ BAND_MAP_POINTS = table(
     C("event_id", S, "Event the point belongs to"),
     C("ordinal", I, "0-based position in the track (MapPointOrdinal)"),
     C("time", UTC_TIME, "Event start + seconds since start (UTC)"),
-    C("utc_offset_s", I, "The UTC offset of the event's start time (public API; null for the private API)", "s"),
+    C("utc_offset_s", I, "The UTC offset of the event's start time (public API, null for +00:00 as in "
+      "band_events; null for the private API)", "s"),
     C("seconds_since_start", F, "Time since the event started", "s"),
     C("point_type", S, "MapPointType: Start, WayPoint, Split, End"),
     C("latitude_deg", F, "Latitude (null without a GPS fix)", "deg"),

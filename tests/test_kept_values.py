@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime, timedelta
 
 import orjson
@@ -72,7 +73,26 @@ def test_public_activities_keep_recovery_zones_split_length_waypoints_and_their_
     assert run["hr_zone_under_s"] == perf["heartRateZones"]["underAerobic"] * 60  # the deprecated name
     assert run["split_length_m"] == payload["splitDistance"] / 100
     assert run["waypoint_distance_m"] == payload["distanceSummary"]["waypointDistance"] / 100
-    assert {e["utc_offset_s"] for e in t["band_events"]} == {0}  # as written: +00:00
+    assert {e["utc_offset_s"] for e in t["band_events"]} == {None}  # +00:00: the service's UTC, no zone
+
+
+def test_public_activities_written_at_utc_name_no_wearer_offset_and_another_offset_is_kept(reference):
+    """The recorded user's activities (July 2015) are written +00:00 while their daily summaries start at
+    23:00+00:00, local midnight of UTC+1, and their hourly ones are written +01:00: the service wrote activities in
+    UTC, so +00:00 is not the wearer's offset (it was kept as 0, and sleep_nights, the report and export omh drew
+    the nights an hour early as local time). Events, segments, minutes and GPS points alike; an offset other than
+    +00:00 is the one the time was written in."""
+    payload = load(reference, "band-public/one_activity.json")
+    t = decode(band_public.ACTIVITIES, payload)
+    assert {r["utc_offset_s"] for table in ("band_events", "band_sequences", "band_minutes")
+            for r in t[table]} == {None}
+    days = decode(band_public.SUMMARIES, load(reference, "band-public/summary_day.json"),
+                  {"period": "Daily"})["band_daily_summaries"]
+    assert {d["utc_offset_s"] for d in days} == {3600}  # the same user's days: UTC+1
+    shifted = json.loads(json.dumps(payload).replace("+00:00", "+05:45"))
+    t = decode(band_public.ACTIVITIES, shifted)
+    assert {r["utc_offset_s"] for table in ("band_events", "band_sequences", "band_minutes")
+            for r in t[table]} == {20700}
 
 
 def test_public_hourly_summaries_keep_the_offset_the_request_asked_in(reference):

@@ -81,6 +81,15 @@ def duration_s(value: Any) -> float | None:
     return -total if m["sign"] else total
 
 
+def activity_offset_s(value: str | None) -> int | None:
+    """The wearer's UTC offset in an activity's time (its start, a segment's or a minute's): the service wrote
+    activities in UTC, `+00:00`, whatever the wearer's zone (BAND-API.md §B.3: the recorded user's activities of July
+    2015 are at +00:00, their daily summaries start at 23:00+00:00, local midnight of UTC+1, and their hourly ones are
+    written +01:00), so +00:00 names no zone: None. Another offset is the one the time was written in."""
+    offset = offset_s(value)
+    return None if offset == 0 else offset
+
+
 def decode_activities(payload: dict[str, Any], request: Request) -> Rows:
     """GET /v1/me/Activities (an ActivitiesResponse: one list per activity type, `runActivities`…, empty ones left
     out) or /v1/me/Activities/{id} (a bare activity, as the service really answered, or a response holding it)."""
@@ -96,7 +105,7 @@ def decode_activities(payload: dict[str, Any], request: Request) -> Rows:
 def _activity_rows(a: dict[str, Any], parent_id: str | None = None) -> Rows:
     event_id = str(a["id"])
     start = iso_utc(a.get("startTime"))
-    offset = offset_s(a.get("startTime"))
+    offset = activity_offset_s(a.get("startTime"))
     calories = a.get("caloriesBurnedSummary") or {}
     hr = a.get("heartRateSummary") or {}
     perf = a.get("performanceSummary") or {}
@@ -185,7 +194,7 @@ def _segment_row(event_id: str, order: int, s: dict[str, Any]) -> Row:
         "sleep_type": s.get("sleepType"),
         "day_id": iso_date(s.get("dayId")),
         "start_time": iso_utc(s.get("startTime")),
-        "utc_offset_s": offset_s(s.get("startTime")),
+        "utc_offset_s": activity_offset_s(s.get("startTime")),
         "duration_s": duration_s(s.get("duration")),
         "paused_s": duration_s(s.get("pausedDuration")),
         "sleep_s": minutes_s(s.get("sleepTime")),
@@ -227,7 +236,7 @@ def _summary_measures(s: dict[str, Any]) -> Row:
 
 def _minute_row(event_id: str, m: dict[str, Any]) -> Row:
     return {"event_id": event_id, "time": iso_utc(m["startTime"]), "day_id": iso_date(m.get("parentDay")),
-            **_summary_measures(m)}
+            **_summary_measures(m), "utc_offset_s": activity_offset_s(m["startTime"])}
 
 
 def _map_point_row(event_id: str, start: int | None, offset: int | None, p: dict[str, Any]) -> Row:
