@@ -573,7 +573,9 @@ SENSE_TRENDS = table(
     C("section", I, "0-based section of the graph (v2: e.g. a week row or a month; v1: always 0)"),
     C("section_title", S, "v2: the section's titles when they are not one per value (e.g. a month name), "
       "joined by ', '"),
-    C("position", I, "0-based place of the value in its section (v1: in data_points)"),
+    C("position", I, "0-based place of the value in its section (v1: in data_points; a dated v1 point, its place "
+      "among the graph's points of its day, 0 but for a second point of one day: the day is its set, and the place "
+      "a sliding window gave it in one capture is no part of the record)"),
     C("label", S, "The value's own label: v1 x_value (MO, TU… in day-of-week histograms); v2 the section title at "
       "the same place when the section has one title per value"),
     C("highlighted", B, "v2: the value is one of the section's highlighted_values; v1: null"),

@@ -428,6 +428,28 @@ def test_v1_dated_trend_points_are_one_record_per_day_across_captures(tmp_path, 
     assert t["source_entry"].to_list() == [0, 1, 1]  # Jan 5 only the first capture had; Jan 6 from the newest
 
 
+def test_a_v1_dated_trend_point_seen_again_elsewhere_in_a_later_window_is_a_duplicate_not_a_conflict(tmp_path,
+                                                                                                     reference):
+    """A 1W/1M graph's window slides between captures: Jan 6's point, the same value, is second in one and first in
+    the next. It was counted as a conflict (its place was part of what was compared); Jan 6 sent anew with another
+    score is one."""
+    url = "https://api.hello.is/v1/insights/trends/graph?data_type=SLEEP_SCORE&time_period=1M"
+    payload = load(reference, "single_trend.json")
+    later = copy.deepcopy(payload)
+    later[0]["data_points"] = later[0]["data_points"][1:] + [
+        {"data_label": "GOOD", "datetime": 1420588800000, "offset_millis": -28800000, "x_value": "", "y_value": 88.0}]
+    revised = copy.deepcopy(later)
+    revised[0]["data_points"][0]["y_value"] = 80.0
+    for second, duplicates, conflicts in ((later, 1, 0), (revised, 0, 1)):
+        har = write_har(tmp_path / "x.har", [entry(url, payload, started="2015-01-07T08:00:00Z"),
+                                             entry(url, second, started="2015-02-06T08:00:00Z")])
+        result = convert([Input(har, "x.har", True)])
+        (f,) = result.files
+        assert (f.duplicates["sense_trends"], f.conflicts["sense_trends"]) == (duplicates, conflicts)
+        t = result.tables["sense_trends"].sort("date")
+        assert t["position"].to_list() == [0, 0, 0]  # each the first (only) point of its day
+
+
 def test_no_account_id_reaches_any_table(tmp_path, reference):
     insights = load(reference, "insights.json")
     tables = run(tmp_path, [

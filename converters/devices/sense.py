@@ -8,6 +8,7 @@ fractions, null for padding and -1 for a day without data; v1 SLEEP_DURATION in 
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 from itertools import chain, repeat
 import re
 from functools import partial
@@ -595,10 +596,13 @@ def decode_trends_v1(payload: list[dict[str, Any]], request: Request) -> Rows:
         data_type = _upper(g.get("data_type")) or _upper(request.query.get("data_type"))
         graph_type = _upper(g.get("graph_type"))
         unit, factor = TREND_UNITS.get(data_type, (None, 1.0))
+        of_day: Counter[date] = Counter()  # a dated point's place among the graph's points of its day
         for position, p in enumerate(g.get("data_points") or ()):
             time = ms_utc(p.get("datetime")) or None  # 0: the point has no date
             offset_s = _offset_s(p.get("offset_millis")) if time else None
             day = _point_day(p.get("datetime"), offset_s) if time else None
+            if day:  # its set is its day's: where the capture's window put it is no part of the record
+                position, of_day[day] = of_day[day], of_day[day] + 1
             trend_set = _trend_set(1, time_scale, data_type, graph_type, day or snapshot)
             yield "sense_trends", {
                 **_trend_row(
