@@ -164,7 +164,7 @@ def test_csv_times_are_iso_8601_and_types_come_back_from_the_data_package(output
     assert "2015-01-11T16:12:31.271Z" in line and "+0000" not in line
     assert line.startswith('"2519813080487285469",')  # an id of 19 digits written as text
     rows = list(csv.DictReader((out / "band_events.csv").open(), quoting=csv.QUOTE_NONNUMERIC))
-    assert rows[0]["event_id"] == "2519813080487285469" and rows[0]["utc_offset_s"] == 0.0
+    assert rows[0]["event_id"] == "2519813080487285469" and rows[0]["duration_s"] == 1766.0
     resources = json.loads((out / "datapackage.json").read_bytes())["resources"]
     fields = {r["name"]: r["schema"]["fields"] for r in resources}
     texts = {f["name"]: "string" for f in fields["band_events"] if f["type"] == "string"}
