@@ -176,3 +176,27 @@ def test_the_command_refuses_a_folder_that_holds_no_run(tmp_path):
     assert result.exit_code == 2
     assert result.output == f"databack: not a databack output folder (no report.json): {tmp_path}\n"
     assert not (tmp_path / "x").exists()
+
+
+def test_a_days_steps_of_one_device_and_of_the_account_are_two_data_points_with_their_own_ids(tmp_path):
+    """band_daily_summaries holds a day's totals for the account and, asked for one device (device_filter), that
+    device's: two records of one day. Their step counts were written under one id (the day alone named the record)
+    and one source_data_point_id, so a consumer keeping points by id kept one of them."""
+    from builders import entry, write_har
+    from test_band_api import DAILY, PRIVATE
+
+    daily = "/v2/UserDailySummary(timeZoneUtcOffset=60,startDate='2019-03-10',endDate='2019-03-10'{})"
+    phone = {**DAILY, "value": [{**DAILY["value"][0], "StepsTaken": 2000}]}
+    har = write_har(tmp_path / "devices.har", [
+        entry(f"https://{PRIVATE}" + daily.format(""), DAILY, started="2017-03-03T07:31:00.000-08:00"),
+        entry(f"https://{PRIVATE}" + daily.format(",deviceId='b7e1'"), phone, started="2017-03-03T07:32:00.000-08:00"),
+    ])
+    out = tmp_path / "out"
+    write(convert(collect_inputs([har])), out)
+    export(out, tmp_path / "omh")
+    steps = points(tmp_path / "omh", "omh-step-count-3.0.jsonl")
+    days = {p["header"]["acquisition_provenance"]["source_data_point_id"]: p for p in steps
+            if p["header"]["acquisition_provenance"]["source_data_point_id"].startswith("band_daily_summaries/")}
+    assert {k: p["body"]["step_count"]["value"] for k, p in days.items()} == {
+        "band_daily_summaries/2019-03-10": 8123, "band_daily_summaries/2019-03-10/device=b7e1": 2000}
+    assert len({p["header"]["id"] for p in days.values()}) == 2
