@@ -424,9 +424,11 @@ def _trends(tables: dict[str, pl.LazyFrame], participants: list[str]) -> list[li
         .collect(),
         ["p"],
     )
-    days = _groups(
+    days = _groups(  # a day's totals: the account's, else one device's (device_filter: a device's part of the day)
         frame(tables, "band_daily_summaries")
+        .sort("device_filter", nulls_last=False)
         .select(pkey(), pl.col("day").cast(pl.String), "steps", pl.col("calories_kcal").round(0).alias("kcal"))
+        .unique(["p", "day"], keep="first", maintain_order=True)
         .sort("p", "day").collect(),
         ["p"],
     )

@@ -208,3 +208,24 @@ def test_the_vega_bundle_is_kept_in_the_cache_folder(tmp_path, monkeypatch):
         assert not re.search(r"</script", bundle, re.IGNORECASE)
     finally:
         report_html.vega_bundle.cache_clear()
+
+
+def test_steps_per_day_draw_the_accounts_day_once_not_also_each_devices_part_of_it():
+    """band_daily_summaries holds a day's totals for the account and, asked for one device (device_filter), that
+    device's part: the trends drew both as that day's steps (two values on one day, 8123 and 2000). Now the
+    account's, else one device's where the account's day was not captured."""
+    from datetime import date
+
+    import polars as pl
+
+    from converters.tables import TABLES
+
+    schema = TABLES["band_daily_summaries"].schema
+    rows = [{"day": date(2019, 3, 10), "steps": 8123, "device_filter": None},
+            {"day": date(2019, 3, 10), "steps": 2000, "device_filter": "b7e1"},
+            {"day": date(2019, 3, 11), "steps": 1500, "device_filter": "b7e1"}]
+    days = pl.DataFrame([{c: r.get(c) for c in schema} for r in rows], schema=schema)
+    (charts,) = report_html._trends({"band_daily_summaries": days.lazy()}, [""])
+    steps = next(c for c in charts if c["name"] == "trend_steps")
+    assert (steps["data"]["days"]["day"], steps["data"]["days"]["steps"]) == (
+        ["2019-03-10", "2019-03-11"], [8123, 1500])
