@@ -201,11 +201,11 @@ class Store:
             raise error from e
 
     def close(self) -> None:
+        if self._removing is not None:  # first, whatever fails next: the next run must not remove it at once too
+            self._removing.join()
         try:
             _step("unlock", "")
-            if self._removing is not None:
-                self._removing.join()
-            elif self._work is not None:
+            if self._removing is None and self._work is not None:
                 shutil.rmtree(self._work, ignore_errors=True)
             os.unlink(self.out / LOCK)  # while still holding it: see `_take_lock`
         except OSError:
@@ -716,9 +716,15 @@ def _is_file(path: Path) -> bool:
 
 def _remove(path: Path) -> None:
     if path.is_dir() and not path.is_symlink():
-        shutil.rmtree(path)
+        shutil.rmtree(path, onexc=_gone_already)
     else:
         path.unlink(missing_ok=True)
+
+
+def _gone_already(function, path: str, e: BaseException) -> None:
+    """`rmtree`'s errors but for an entry already removed (by the thread of a run in this process letting OUT go)."""
+    if not isinstance(e, FileNotFoundError):
+        raise e
 
 
 @contextmanager

@@ -625,6 +625,25 @@ def test_a_symbolic_link_to_nothing_is_no_out(tmp_path):
         store.check_place(out)
 
 
+def test_out_let_go_after_a_failed_unlock_has_removed_its_work_folder_before_another_run_takes_it(tmp_path,
+                                                                                                  monkeypatch):
+    rmtree = shutil.rmtree
+
+    def slow_rmtree(path, **kwargs):  # the removal thread still busy when OUT is let go
+        time.sleep(0.3)
+        rmtree(path, **kwargs)
+
+    out = tmp_path / "out"
+    monkeypatch.setattr(store.shutil, "rmtree", slow_rmtree)
+    faults.arm(("unlock", 1, "EIO"))
+    with store.lock(out) as held:
+        work = held.work()
+        (work / "part.parquet").write_bytes(b"rows")
+        held.work_done()
+    assert faults.disarm() == [1]
+    assert not work.exists()
+
+
 def test_a_work_folder_done_with_is_removed_while_the_commit_is_made_and_gone_once_out_is_let_go(tmp_path):
     out = tmp_path / "out"
     with store.lock(out) as held:
