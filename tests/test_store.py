@@ -637,3 +637,27 @@ def test_a_work_folder_done_with_is_removed_while_the_commit_is_made_and_gone_on
     assert not work.exists()
     assert (out / "report.json").read_text() == "{}"
     assert sorted(p.name for p in out.iterdir()) == ["report.json"]
+
+
+def test_a_lock_file_that_is_a_symbolic_link_is_never_written_through(tmp_path):
+    """A `.databack.lock` that links elsewhere (in a folder from someone else, given to merge or report) is no lock:
+    the run writes nothing through it (the linked file keeps its bytes), says so in one line into OUT, and reads a
+    shard holding one as it is."""
+    out = tmp_path / "out"
+    assert convert(SAMPLES / "phone-sync.har", "-o", out).exit_code == 0
+    before = state(out)
+    victim = tmp_path / "notes.txt"
+    victim.write_text("a file of the user's\n")
+    (out / store.LOCK).symlink_to(victim)
+    result = convert(SAMPLES / "phone-sync.flow", "-o", out)
+    assert (result.exit_code, result.output) == (
+        1, f"databack: cannot write into {out}: {store.LOCK} is a symbolic link, not databack's lock file (remove it)\n")
+    assert victim.read_text() == "a file of the user's\n"
+    merged = tmp_path / "merged"
+    other = tmp_path / "other"
+    assert convert(SAMPLES / "phone-sync.flow", "-o", other).exit_code == 0
+    result = runner.invoke(app, ["merge", str(out), str(other), "-o", str(merged), "-j", "1"])
+    assert result.exit_code == 0, result.output
+    assert victim.read_text() == "a file of the user's\n"
+    (out / store.LOCK).unlink()
+    assert state(out) == before
