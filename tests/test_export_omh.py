@@ -176,3 +176,42 @@ def test_the_command_refuses_a_folder_that_holds_no_run(tmp_path):
     assert result.exit_code == 2
     assert result.output == f"databack: not a databack output folder (no report.json): {tmp_path}\n"
     assert not (tmp_path / "x").exists()
+
+
+@pytest.mark.parametrize("fault", ["ENOSPC", "Ctrl-C"])
+def test_an_export_stopped_midway_leaves_the_folder_as_an_earlier_export_left_it(exported, tmp_path, monkeypatch,
+                                                                                  fault):
+    """A full disk, or Ctrl-C, once some files are written: the folder holds the earlier export's files as they were
+    (not some of this one's beside some of that one's), no part written, and one line says so."""
+    import errno
+    import os
+    import signal
+
+    import converters.export_omh as omh
+
+    out, earlier, _ = exported
+    folder = tmp_path / "omh"
+    folder.mkdir()
+    for p in earlier.iterdir():
+        (folder / p.name).write_bytes(b"an earlier export's\n")
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    data_point = omh._data_point
+    written: list[str] = []
+
+    def stopped_in_the_heart_rates(schema, source, body, run_time):
+        if schema.name == "heart-rate":
+            if fault == "Ctrl-C":
+                os.kill(os.getpid(), signal.SIGINT)
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        written.append(schema.file_name)
+        return data_point(schema, source, body, run_time)
+
+    monkeypatch.setattr(omh, "_data_point", stopped_in_the_heart_rates)
+    result = CliRunner().invoke(app, ["export", "omh", str(out), "-o", str(folder)])
+    assert written  # files before it were written
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
+    if fault == "Ctrl-C":
+        assert (result.exit_code, result.output) == (130, f"databack: interrupted; {folder} was left as it was\n")
+    else:
+        assert (result.exit_code, result.output) == (
+            1, f"databack: cannot write into {folder}: No space left on device\n")

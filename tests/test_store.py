@@ -700,3 +700,24 @@ def test_an_earlier_run_that_cannot_be_read_back_is_one_line_naming_its_file_and
 
 def files(out: Path) -> dict[str, bytes]:
     return {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.parametrize("step", ["stage", "apply"])
+def test_ctrl_c_while_report_writes_its_page_into_out_says_what_out_holds_and_leaves_nothing_behind(tmp_path, step):
+    """Before the commit: OUT as it was, the page staged removed at once (not left for the next run); during it
+    (which Ctrl-C waits for): the new page, said so."""
+    from outs import child_command
+
+    out = tmp_path / "out"
+    assert convert(SAMPLES / "phone-sync.har", "-o", out).exit_code == 0
+    (out / "report.html").write_text("an earlier page")
+    before = state(out)
+    run = subprocess.run(child_command([(step, 1, "interrupt")], "report", out), capture_output=True, text=True)
+    assert run.returncode == 130, run.stderr
+    if step == "stage":
+        assert run.stderr == f"databack: interrupted; {out / 'report.html'} was left as it was\n"
+        assert state(out) == before
+    else:
+        assert run.stderr == f"databack: interrupted; {out / 'report.html'} holds the new page\n"
+        assert state(out).keys() == before.keys()
+        assert (out / "report.html").read_text().startswith("<!DOCTYPE html>")
