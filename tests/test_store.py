@@ -340,6 +340,30 @@ def test_out_on_a_full_disk_is_left_as_it_was_and_converts_once_there_is_room(tm
     assert state(out) == state(clean)
 
 
+@pytest.mark.parametrize("how", ["standard input", "a pipe"])
+def test_a_full_disk_while_a_piped_capture_is_saved_into_out_is_one_line_and_leaves_out_as_it_was(tmp_path, mount, how):
+    """A capture read from standard input or a pipe is saved into OUT's work folder first (readers seek): a full disk
+    there stops the run as rows that cannot go to disk do, in one line, OUT as it was, the part saved removed."""
+    disk = mount(tmp_path / "disk", "1200k")
+    out = disk / "out"
+    assert convert(SAMPLES / "phone-sync.har", "-o", out).exit_code == 0
+    before = state(out)
+    capture = tmp_path / "big.har"  # more than the disk holds (saved whole before it is read)
+    capture.write_bytes(SAMPLES.joinpath("phone-sync.har").read_bytes() + b" " * 2_000_000)
+    if how == "standard input":
+        with capture.open("rb") as stdin:
+            run = subprocess.run(databack("convert", "-", "-o", out, "-j", "1"), stdin=stdin, capture_output=True,
+                                 text=True)
+    else:
+        fifo = tmp_path / "fifo"
+        os.mkfifo(fifo)
+        feeding = subprocess.Popen(["sh", "-c", 'cat "$0" > "$1"', capture, fifo])
+        run = subprocess.run(databack("convert", fifo, "-o", out, "-j", "1"), capture_output=True, text=True)
+        feeding.wait()
+    assert (run.returncode, run.stderr) == (1, f"databack: cannot write into {out}: No space left on device\n")
+    assert state(out) == before
+
+
 @pytest.mark.parametrize("error", [
     OSError("No space left on device (os error 28)"),  # as polars' CSV and IPC writers raise it
     pl.exceptions.ComputeError("parquet: File out of specification: underlying IO error: Input/output error (os error 5)"),
