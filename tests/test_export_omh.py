@@ -215,3 +215,19 @@ def test_an_export_stopped_midway_leaves_the_folder_as_an_earlier_export_left_it
     else:
         assert (result.exit_code, result.output) == (
             1, f"databack: cannot write into {folder}: No space left on device\n")
+
+
+def test_an_export_removes_what_a_killed_export_left_half_written_and_nothing_else(exported, tmp_path):
+    out, _, _ = exported
+    folder = tmp_path / "omh"
+    folder.mkdir()
+    left = [folder / f".{SCHEMAS[0].file_name}.k2j4h5l6.tmp", folder / f".{SCHEMAS[3].file_name}.x8_3kq0a.tmp"]
+    for p in left:
+        p.write_bytes(b'{"header": {"id": "half a data point')
+    (folder / ".my-notes.tmp").write_text("not databack's")
+    (folder / ".other.jsonl.k2j4h5l6.tmp").write_text("not an export's")
+    result = CliRunner().invoke(app, ["export", "omh", str(out), "-o", str(folder)])
+    assert result.exit_code == 0, result.output
+    assert not any(p.exists() for p in left)
+    assert sorted(p.name for p in folder.iterdir() if p.name.startswith(".")) == [".my-notes.tmp",
+                                                                                   ".other.jsonl.k2j4h5l6.tmp"]
