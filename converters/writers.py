@@ -324,7 +324,8 @@ def read_output(out: Path) -> tuple[dict[str, list[pl.LazyFrame]], list[FileRepo
     for name, lf in scanned.items():
         if not TABLES[name].derived:
             with _earlier(out, previous["tables"][name]["file"]):
-                tables[name] = [lf.slice(start, spill.SPILL_ROWS) for start in range(0, spill.height(lf), spill.SPILL_ROWS)]
+                rows = spill.height(lf)
+                tables[name] = [lf.slice(start, spill.SPILL_ROWS) for start in range(0, rows, spill.SPILL_ROWS)]
     with _earlier(out, "report.json"):
         files = [FileReport.from_dict(f) for f in previous.get("files", ())]
     return tables, files, previous
@@ -355,8 +356,9 @@ def scan_output(out: Path) -> tuple[dict[str, pl.LazyFrame], dict[str, Any]]:
     for name, file in listed.items():
         if not file or name not in TABLES:
             continue
-        with _earlier(out, "report.json" if file not in (f"{name}.parquet", f"{name}.csv", name) else file):
-            if file not in (f"{name}.parquet", f"{name}.csv", name):  # (never a path out of OUT)
+        own = file in (f"{name}.parquet", f"{name}.csv", name)  # (never a path out of OUT)
+        with _earlier(out, file if own else "report.json"):
+            if not own:
                 raise ValueError(f"names another file for {name}")
             t = TABLES[name]
             tables[name] = scan_table(out / file, t.schema).select(t.column_names)
