@@ -554,6 +554,11 @@ def _read_journal(out: Path) -> dict | None:
     valid = staging.startswith(STAGING_PREFIX) and _is_entry(staging.lstrip("."))
     if not valid or any(a not in ("replace", "remove") or not _is_entry(n) for a, n in changes):
         return None
+    # its staging folder (and the old versions' folder in it) a folder of OUT's own, if there at all: one reached
+    # through a symbolic link (a journal planted in a folder given to merge, report or export) would have the
+    # repair move files into OUT from anywhere, and OUT's files out to there
+    if any(os.path.lexists(p) and (p.is_symlink() or not p.is_dir()) for p in (out / staging, out / staging / OLD)):
+        return None
     return {"staging": staging, "changes": changes}
 
 

@@ -745,3 +745,29 @@ def test_ctrl_c_while_report_writes_its_page_into_out_says_what_out_holds_and_le
         assert run.stderr == f"databack: interrupted; {out / 'report.html'} holds the new page\n"
         assert state(out).keys() == before.keys()
         assert (out / "report.html").read_text().startswith("<!DOCTYPE html>")
+
+
+@pytest.mark.parametrize("linked", ["staging folder", "old versions' folder"])
+def test_a_journal_whose_staging_is_reached_through_a_symbolic_link_moves_nothing_in_or_out(tmp_path, linked):
+    """A journal planted in a folder another gave (a shard to merge, an OUT to report or export), its staging folder
+    a link to a folder of the user's: the repair moves no file of that folder into OUT, nor any of OUT's out to it;
+    the journal is dropped, as one it cannot read."""
+    out = tmp_path / "out"
+    assert convert(SAMPLES / "phone-sync.har", "-o", out).exit_code == 0
+    before = state(out)
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "band_events.parquet").write_text("the user's")
+    if linked == "staging folder":
+        (out / ".databack-staging-x").symlink_to(home)
+    else:
+        (out / ".databack-staging-x").mkdir()
+        (out / ".databack-staging-x" / store.OLD).symlink_to(home)
+        (out / ".databack-staging-x" / "band_events.parquet").write_text("staged")
+    (out / store.JOURNAL).write_text('{"staging": ".databack-staging-x", "changes": [["replace", '
+                                     '"band_events.parquet"], ["remove", "report.json"]]}')
+    result = runner.invoke(app, ["export", "omh", str(out), "-o", str(tmp_path / "omh")])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in home.iterdir()) == ["band_events.parquet"]
+    assert (home / "band_events.parquet").read_text() == "the user's"
+    assert state(out) == before
