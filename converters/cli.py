@@ -523,8 +523,14 @@ def report(
     if not (out / "report.json").is_file():
         _usage_error(err, f"not a databack output folder (no report.json): {out}")
     try:
-        path, page, saved = report_html.write(out, output, _wait_limit(wait, wait_timeout), figures,
-                                              tuple(participant or ()))
+        with _ctrl_c():  # (Ctrl-C: what was written meanwhile is removed)
+            path, page, saved = report_html.write(out, output, _wait_limit(wait, wait_timeout), figures,
+                                                  tuple(participant or ()))
+    except KeyboardInterrupt as e:
+        page_path = output or out / "report.html"
+        written = isinstance(e, report_html.Interrupted) and e.written
+        err.print(f"databack: interrupted; {page_path} {'holds the new page' if written else 'was left as it was'}")
+        raise typer.Exit(130) from None
     except (report_html.ReportUnavailable, report_html.UnknownParticipant) as e:
         _usage_error(err, str(e))
     except store.OutError as e:
@@ -565,8 +571,9 @@ def export_omh(
     if not (out / "report.json").is_file():
         _usage_error(err, f"not a databack output folder (no report.json): {out}")
     try:
-        with store.reading(out, _wait_limit(wait, wait_timeout)):  # no run changes the tables while they are read
-            counts = omh.export(out, folder)
+        with _interrupted(err, f"{folder} was left as it was"):
+            with store.reading(out, _wait_limit(wait, wait_timeout)):  # no run changes the tables while they are read
+                counts = omh.export(out, folder)
     except store.OutError as e:
         err.print(f"databack: {e}")
         raise typer.Exit(2 if e.usage else 1)

@@ -8,7 +8,9 @@ record's key; modality sensed) and the participant as user_id. Bodies follow the
 
 from __future__ import annotations
 
+import re
 import uuid
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -57,19 +59,36 @@ def export(out: Path, folder: Path) -> dict[str, int]:
         raise FileNotFoundError(f"{out} holds no databack output (no report.json)")
     run_time = report.get("generated_at")
     folder.mkdir(parents=True, exist_ok=True)
+    _remove_leftovers(folder)
     counts = {}
-    for schema in SCHEMAS:
-        path = folder / schema.file_name
-        n = 0
-        with atomic_path(path) as tmp, open(tmp, "wb") as f:
-            for source, body in schema.points(tables):
-                f.write(orjson.dumps(_data_point(schema, source, body, run_time)) + b"\n")
-                n += 1
-        if n:
+    # every file is written beside its name first, and all of them take their names once every one is complete: a
+    # write that fails (a full disk) or a Ctrl-C leaves the folder as it was, no file of this export beside files
+    # of an earlier one, nor any part written
+    with ExitStack() as written:
+        for schema in SCHEMAS:
+            n = 0
+            with open(written.enter_context(atomic_path(folder / schema.file_name)), "wb") as f:
+                for source, body in schema.points(tables):
+                    f.write(orjson.dumps(_data_point(schema, source, body, run_time)) + b"\n")
+                    n += 1
             counts[schema.file_name] = n
-        else:
-            path.unlink()
+    for name, n in list(counts.items()):
+        if not n:
+            (folder / name).unlink()
+            del counts[name]
     return counts
+
+
+def _remove_leftovers(folder: Path) -> None:
+    """Remove the files an export killed in `folder` left half-written (`.<schema file>.<8 characters>.tmp`, as
+    `atomic_path` names them): they would stay there for ever, unseen."""
+    names = {schema.file_name for schema in SCHEMAS}
+    for entry in folder.iterdir():
+        if (m := _LEFTOVER.fullmatch(entry.name)) and m.group(1) in names and entry.is_file() and not entry.is_symlink():
+            entry.unlink(missing_ok=True)
+
+
+_LEFTOVER = re.compile(r"\.(.+)\.[a-z0-9_]{8}\.tmp")
 
 
 def _data_point(schema: Schema, source: dict[str, Any], body: Body, run_time: str | None) -> dict[str, Any]:

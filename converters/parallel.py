@@ -9,6 +9,7 @@ import multiprocessing
 import os
 import signal
 import threading
+import time
 from contextlib import contextmanager
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from typing import Any, Callable, Iterator, Sequence, TypeVar
@@ -162,3 +163,16 @@ def _worker_started() -> None:
     if hasattr(signal, "pthread_sigmask"):
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     atexit.register(os._exit, 0)
+    threading.Thread(target=_ended_with, args=(os.getppid(),), name="databack-run-watch", daemon=True).start()
+
+
+PARENT_CHECKED_S = 0.5
+
+
+def _ended_with(run: int) -> None:
+    """In a worker: end it once the run that started it is gone (killed: SIGKILL, the OOM killer), rather than
+    have it finish its file into a work folder no longer the run's, then wait for ever, memory held, to hand over
+    its result (its siblings keep the result pipe open)."""
+    while os.getppid() == run:
+        time.sleep(PARENT_CHECKED_S)
+    os._exit(1)

@@ -11,9 +11,7 @@ import functools
 import hashlib
 import os
 import re
-import shutil
 import stat
-import tempfile
 import threading
 from collections import Counter
 from concurrent import futures
@@ -32,7 +30,7 @@ from . import collector, devices, generic, limits, redaction, saved, spill, view
 from .spill import Part
 from .captures import (
     CaptureError, Exchange, Skipped, claims_capture, detect_format, is_pipe, no_response_reason, read_capture,
-    reading_cost, spool_pipe,
+    reading_cost, spool, spool_pipe,
 )
 from .captures.archives import ArchiveError, ArchiveMember, archive_kind, members, not_a_capture
 from .captures.remote import RemoteFile
@@ -341,10 +339,7 @@ def spooled(inp: Input, folder: Path) -> Input:
 
 def spool_stdin(stream: BinaryIO, folder: Path) -> Input:
     """A capture piped in on standard input, saved to `folder` (readers need to seek) and named `<stdin>`."""
-    fd, name = tempfile.mkstemp(prefix="stdin-", suffix=".capture", dir=folder)
-    with os.fdopen(fd, "wb") as f:
-        shutil.copyfileobj(stream, f, 1 << 20)
-    return Input(Path(name), "<stdin>", explicit=True)
+    return Input(spool(stream, folder, "stdin-"), "<stdin>", explicit=True)
 
 
 def convert(

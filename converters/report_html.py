@@ -45,6 +45,15 @@ class UnknownParticipant(ValueError):
     """A participant asked for that the run does not have."""
 
 
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C while the report was being written: `written` when the page had taken its place all the same (the
+    Ctrl-C came during its commit, which it waited for)."""
+
+    def __init__(self, written: bool) -> None:
+        super().__init__()
+        self.written = written
+
+
 @dataclass(frozen=True, slots=True)
 class Page:
     """What `build` made: the HTML, and the data it draws."""
@@ -85,10 +94,13 @@ def write(out: Path, target: Path | None = None, wait: float = 0.0, figures_in: 
 
     if target is None:
         with store.lock(out, wait) as held:
-            page = build(out, participants)
-            saved = figures(page, figures_in) if figures_in else []
-            with held.transaction() as tx:
-                tx.path("report.html").write_text(page.html, encoding="utf-8")
+            try:
+                page = build(out, participants)
+                saved = figures(page, figures_in) if figures_in else []
+                with held.transaction() as tx:
+                    tx.path("report.html").write_text(page.html, encoding="utf-8")
+            except KeyboardInterrupt:
+                raise Interrupted(held.committed) from None
         return out / "report.html", page, saved
     with store.reading(out, wait):
         page = build(out, participants)

@@ -360,9 +360,13 @@ def _abandoned(made: Path) -> bool:
     import fcntl
 
     try:
-        fd = os.open(made, os.O_RDONLY | os.O_CLOEXEC)
+        fd = os.open(made, os.O_RDONLY | os.O_CLOEXEC | _NOFOLLOW)
     except FileNotFoundError:
         return False
+    except OSError as e:
+        if e.errno == errno.ELOOP:
+            return True  # a symbolic link: no run's lock file
+        raise
     try:
         fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
         return True
@@ -430,14 +434,14 @@ def _take_lock(out: Path, wait: float, deadline: float) -> int:
     path = out / LOCK
     while True:
         try:
-            fd = os.open(path, os.O_RDWR | os.O_CLOEXEC)
+            fd = os.open(path, os.O_RDWR | os.O_CLOEXEC | _NOFOLLOW)
         except FileNotFoundError:
             fd = _made_lock(out)
             if fd is None:
                 continue
             return fd
         except OSError as e:
-            raise OutError(f"cannot write into {out}: {_reason(e)}") from None
+            raise _lock_error(out, e) from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -489,15 +493,26 @@ def _made_lock(out: Path) -> int | None:
         if e.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.ENOSYS):
             raise OutError(f"cannot write into {out}: {_reason(e)}") from None
         try:
-            os.close(os.open(out / LOCK, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666))
+            os.close(os.open(out / LOCK, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | _NOFOLLOW, 0o666))
         except OSError as e:
-            raise OutError(f"cannot write into {out}: {_reason(e)}") from None
+            raise _lock_error(out, e) from None
         return None
     finally:
         try:
             os.unlink(made)
         except OSError:
             pass  # (removed by the next run to repair OUT)
+
+
+# A lock file is opened as itself, never through a symbolic link: a link named `.databack.lock` (in a folder given
+# to merge or report, say) would have the run write its pid into whatever file the link names
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+
+
+def _lock_error(out: Path, e: OSError) -> OutError:
+    if e.errno == errno.ELOOP:
+        return OutError(f"cannot write into {out}: {LOCK} is a symbolic link, not databack's lock file (remove it)")
+    return OutError(f"cannot write into {out}: {_reason(e)}")
 
 
 def _holder_line() -> bytes:
@@ -518,7 +533,7 @@ def _holder(fd: int) -> str:
 def _write_journal(out: Path, journal: dict) -> None:
     _step("journal", "")
     temp = out / JOURNAL_TEMP
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o666)
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC | _NOFOLLOW, 0o666)
     try:
         os.write(fd, orjson.dumps(journal))
         os.fsync(fd)
@@ -538,6 +553,11 @@ def _read_journal(out: Path) -> dict | None:
         return None
     valid = staging.startswith(STAGING_PREFIX) and _is_entry(staging.lstrip("."))
     if not valid or any(a not in ("replace", "remove") or not _is_entry(n) for a, n in changes):
+        return None
+    # its staging folder (and the old versions' folder in it) a folder of OUT's own, if there at all: one reached
+    # through a symbolic link (a journal planted in a folder given to merge, report or export) would have the
+    # repair move files into OUT from anywhere, and OUT's files out to there
+    if any(os.path.lexists(p) and (p.is_symlink() or not p.is_dir()) for p in (out / staging, out / staging / OLD)):
         return None
     return {"staging": staging, "changes": changes}
 

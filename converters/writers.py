@@ -13,9 +13,10 @@ import os
 from collections import Counter
 from concurrent import futures
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Iterator, Literal
 from urllib.parse import quote
 
 import orjson
@@ -319,12 +320,15 @@ def read_output(out: Path) -> tuple[dict[str, list[pl.LazyFrame]], list[FileRepo
     merge. A table is read lazily, in slices of `spill.SPILL_ROWS` rows: however big, it is taken in as rows on
     disk are. Views are left out: they are made anew from the tables."""
     scanned, previous = scan_output(out)
-    tables = {
-        name: [lf.slice(start, spill.SPILL_ROWS) for start in range(0, spill.height(lf), spill.SPILL_ROWS)]
-        for name, lf in scanned.items()
-        if not TABLES[name].derived
-    }
-    return tables, [FileReport.from_dict(f) for f in previous.get("files", ())], previous
+    tables = {}
+    for name, lf in scanned.items():
+        if not TABLES[name].derived:
+            with _earlier(out, previous["tables"][name]["file"]):
+                rows = spill.height(lf)
+                tables[name] = [lf.slice(start, spill.SPILL_ROWS) for start in range(0, rows, spill.SPILL_ROWS)]
+    with _earlier(out, "report.json"):
+        files = [FileReport.from_dict(f) for f in previous.get("files", ())]
+    return tables, files, previous
 
 
 def read_copies(out: Path) -> pl.DataFrame | None:
@@ -333,9 +337,10 @@ def read_copies(out: Path) -> pl.DataFrame | None:
     path = out / COPIES_FILE
     if not (out / "report.json").exists():
         return pl.DataFrame(schema=COPIES)
-    if not path.exists() or pl.read_parquet_metadata(path).get(HASHED_BY) != pl.__version__:
-        return None
-    return redaction.earlier_rows("copies", pl.read_parquet(path))  # source_file as this policy writes it
+    with _earlier(out, COPIES_FILE):
+        if not path.exists() or pl.read_parquet_metadata(path).get(HASHED_BY) != pl.__version__:
+            return None
+        return redaction.earlier_rows("copies", pl.read_parquet(path))  # source_file as this policy writes it
 
 
 def scan_output(out: Path) -> tuple[dict[str, pl.LazyFrame], dict[str, Any]]:
@@ -344,14 +349,41 @@ def scan_output(out: Path) -> tuple[dict[str, pl.LazyFrame], dict[str, Any]]:
     report_path = out / "report.json"
     if not report_path.exists():
         return {}, {}
-    previous = orjson.loads(report_path.read_bytes())
+    with _earlier(out, "report.json"):
+        previous = orjson.loads(report_path.read_bytes())
+        listed = {name: info["file"] for name, info in previous["tables"].items()}
     tables = {}
-    for name, info in previous["tables"].items():
-        if not info["file"] or name not in TABLES:
+    for name, file in listed.items():
+        if not file or name not in TABLES:
             continue
-        t = TABLES[name]
-        tables[name] = scan_table(out / info["file"], t.schema).select(t.column_names)
+        own = file in (f"{name}.parquet", f"{name}.csv", name)  # (never a path out of OUT)
+        with _earlier(out, file if own else "report.json"):
+            if not own:
+                raise ValueError(f"names another file for {name}")
+            t = TABLES[name]
+            tables[name] = scan_table(out / file, t.schema).select(t.column_names)
     return tables, previous
+
+
+class EarlierRunUnreadable(store.OutError):
+    """What an earlier run left in an output folder cannot be read back (a table file missing or damaged, a report
+    this version cannot read)."""
+
+
+@contextmanager
+def _earlier(out: Path, file: str) -> Iterator[None]:
+    """Reading `file` of the run in `out`: what fails is an `EarlierRunUnreadable`, one line naming the file and
+    the problem."""
+    try:
+        yield
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, pl.exceptions.PolarsError) as e:
+        if isinstance(e, (OSError, pl.exceptions.PolarsError)):
+            cause = store.reason(e) or (str(e).splitlines() or [type(e).__name__])[0]
+        elif isinstance(e, (orjson.JSONDecodeError, ValueError)):
+            cause = str(e)
+        else:  # a key missing, a value of another type: another version's report, or none of databack's
+            cause = "not a report this version of databack reads"
+        raise EarlierRunUnreadable(f"cannot read the run in {out}: {file}: {cause}") from e
 
 
 def scan_table(path: Path, schema: dict[str, pl.DataType], partitions: list[str] | None = None) -> pl.LazyFrame:

@@ -200,3 +200,58 @@ def test_a_days_steps_of_one_device_and_of_the_account_are_two_data_points_with_
     assert {k: p["body"]["step_count"]["value"] for k, p in days.items()} == {
         "band_daily_summaries/2019-03-10": 8123, "band_daily_summaries/2019-03-10/device=b7e1": 2000}
     assert len({p["header"]["id"] for p in days.values()}) == 2
+
+
+@pytest.mark.parametrize("fault", ["ENOSPC", "Ctrl-C"])
+def test_an_export_stopped_midway_leaves_the_folder_as_an_earlier_export_left_it(exported, tmp_path, monkeypatch,
+                                                                                  fault):
+    """A full disk, or Ctrl-C, once some files are written: the folder holds the earlier export's files as they were
+    (not some of this one's beside some of that one's), no part written, and one line says so."""
+    import errno
+    import os
+    import signal
+
+    import converters.export_omh as omh
+
+    out, earlier, _ = exported
+    folder = tmp_path / "omh"
+    folder.mkdir()
+    for p in earlier.iterdir():
+        (folder / p.name).write_bytes(b"an earlier export's\n")
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    data_point = omh._data_point
+    written: list[str] = []
+
+    def stopped_in_the_heart_rates(schema, source, body, run_time):
+        if schema.name == "heart-rate":
+            if fault == "Ctrl-C":
+                os.kill(os.getpid(), signal.SIGINT)
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        written.append(schema.file_name)
+        return data_point(schema, source, body, run_time)
+
+    monkeypatch.setattr(omh, "_data_point", stopped_in_the_heart_rates)
+    result = CliRunner().invoke(app, ["export", "omh", str(out), "-o", str(folder)])
+    assert written  # files before it were written
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
+    if fault == "Ctrl-C":
+        assert (result.exit_code, result.output) == (130, f"databack: interrupted; {folder} was left as it was\n")
+    else:
+        assert (result.exit_code, result.output) == (
+            1, f"databack: cannot write into {folder}: No space left on device\n")
+
+
+def test_an_export_removes_what_a_killed_export_left_half_written_and_nothing_else(exported, tmp_path):
+    out, _, _ = exported
+    folder = tmp_path / "omh"
+    folder.mkdir()
+    left = [folder / f".{SCHEMAS[0].file_name}.k2j4h5l6.tmp", folder / f".{SCHEMAS[3].file_name}.x8_3kq0a.tmp"]
+    for p in left:
+        p.write_bytes(b'{"header": {"id": "half a data point')
+    (folder / ".my-notes.tmp").write_text("not databack's")
+    (folder / ".other.jsonl.k2j4h5l6.tmp").write_text("not an export's")
+    result = CliRunner().invoke(app, ["export", "omh", str(out), "-o", str(folder)])
+    assert result.exit_code == 0, result.output
+    assert not any(p.exists() for p in left)
+    assert sorted(p.name for p in folder.iterdir() if p.name.startswith(".")) == [".my-notes.tmp",
+                                                                                   ".other.jsonl.k2j4h5l6.tmp"]

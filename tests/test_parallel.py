@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from concurrent.futures import Future
 from pathlib import Path
 
@@ -173,3 +174,56 @@ def test_the_command_leaves_no_worker_behind_and_no_semaphores_for_the_resource_
     )
     assert done.returncode == 0, done.stderr
     assert "leaked" not in done.stderr and "resource_tracker" not in done.stderr
+
+
+# `python -c RUN_KILLED`: a run converting two files in worker processes that take long; it prints the workers' pids
+# once both have begun, and is then killed by the test
+RUN_KILLED = """
+import os, sys, threading, time
+from converters import parallel
+sys.path.insert(0, sys.argv[1])
+from test_parallel import begin_then_sleep
+
+def say_workers():
+    while len([p for p in os.listdir(sys.argv[2])]) < 2:
+        time.sleep(0.01)
+    print(" ".join(os.listdir(sys.argv[2])), flush=True)
+
+threading.Thread(target=say_workers, daemon=True).start()
+list(parallel.map_files(begin_then_sleep, [sys.argv[2], sys.argv[2]], 2, None))
+"""
+
+
+def begin_then_sleep(folder: str) -> tuple[int]:
+    """In a worker: says it has begun (a file named by its pid in `folder`), then takes long."""
+    Path(folder, str(os.getpid())).touch()
+    time.sleep(600)
+    return (os.getpid(),)
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").is_file(), reason="read from /proc (Linux)")
+def test_the_workers_of_a_run_killed_amid_its_files_end_with_it(tmp_path):
+    """A run killed (SIGKILL, the OOM killer) while its workers convert: they end too, rather than finish their files
+    into a work folder no run holds, then wait for ever to hand over their results, memory held."""
+    began = tmp_path / "began"
+    began.mkdir()
+    run = subprocess.Popen([sys.executable, "-c", RUN_KILLED, str(Path(__file__).parent), str(began)],
+                           stdout=subprocess.PIPE, text=True)
+    workers = [int(pid) for pid in run.stdout.readline().split()]
+    assert len(workers) == 2
+    run.kill()
+    run.wait()
+    deadline = time.monotonic() + 60  # (not a timing: how long to wait before calling them left behind)
+    while (alive := [pid for pid in workers if _alive(pid)]) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    for pid in alive:
+        os.kill(pid, signal.SIGKILL)
+    assert not alive, "workers outlived their run"
+
+
+def _alive(pid: int) -> bool:
+    """Whether the process runs (a zombie, ended but not yet reaped by its new parent, is not running)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (FileNotFoundError, ProcessLookupError):
+        return False

@@ -144,10 +144,10 @@ OUTPUT_SITES = {
     ("scrub", "_JsonWriter.value"): "the scrubbed copy",
     ("scrub", "_JsonWriter._separate"): "the scrubbed copy",
     ("scrub", "_JsonWriter._end"): "the scrubbed copy",
-    ("pipeline", "spool_stdin"): "standard input into the work folder, to be read as a capture: not an output",
     ("captures.pipe", "_start"): "a capture's bytes to the reading child process, not an output",
     ("captures.pipe", "_write_all"): "a capture's bytes to the reading child process, not an output",
-    ("captures.__init__", "spool_pipe"): "a capture's bytes from a pipe into a work folder, to be read: not an output",
+    ("captures.__init__", "spool"): "a capture's bytes from standard input or a pipe into a work folder, to be read: "
+                                    "not an output",
 }
 
 

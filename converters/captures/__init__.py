@@ -11,7 +11,6 @@ everything yielded before it is good and is kept.
 from __future__ import annotations
 
 import os
-import shutil
 import stat
 import tempfile
 from dataclasses import dataclass, field
@@ -138,11 +137,41 @@ def spool_pipe(path: Path, folder: Path) -> tuple[Path | None, str | None]:
         if first == b"":
             return None, "a named pipe that nothing writes into: not read"
         os.set_blocking(fd, True)
-        spool_fd, name = tempfile.mkstemp(prefix="pipe-", suffix=".capture", dir=folder)
-        with os.fdopen(spool_fd, "wb") as spool:
-            spool.write(first or b"")
-            shutil.copyfileobj(pipe, spool, 1 << 20)
-    return Path(name), None
+        return spool(pipe, folder, "pipe-", first or b""), None
+
+
+class _ReadFailed(Exception):
+    """Reading what is spooled failed (not writing it): the OSError as it came, in `args[0]`."""
+
+
+def spool(source: BinaryIO, folder: Path, prefix: str, first: bytes = b"") -> Path:
+    """`first`, then all `source` gives, saved into a new file in `folder` (OUT's work folder: readers need to
+    seek). A write that fails there (a full disk) is `spill.SpillFailed`, which stops the run in one line, as rows
+    that cannot go to disk do; a read that fails is the OSError it raised."""
+    from .. import store
+    from ..spill import SpillFailed
+
+    def chunks() -> Iterator[bytes]:
+        yield first
+        while True:
+            try:
+                chunk = source.read(1 << 20)
+            except OSError as e:
+                raise _ReadFailed(e) from None
+            if not chunk:
+                return
+            yield chunk
+
+    try:
+        fd, name = tempfile.mkstemp(prefix=prefix, suffix=".capture", dir=folder)
+        with os.fdopen(fd, "wb") as f:
+            for chunk in chunks():
+                f.write(chunk)
+    except _ReadFailed as e:
+        raise e.args[0] from None
+    except OSError as e:
+        raise SpillFailed(store.reason(e, folder) or str(e)) from None
+    return Path(name)
 
 
 def open_capture(path: Path) -> BinaryIO:
