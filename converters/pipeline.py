@@ -390,12 +390,14 @@ def update(
         if i.error is None and i.skip is None and i.source_file in done
         and sha256_or_none(i.path) in done[i.source_file]
     }
-    # Inputs whose names the policy made the same (`sync password=REDACTED.har`) share their rows: converted again
-    # together, or skipped together.
-    again = {i.source_file for i in inputs if id(i) not in unchanged}
-    skipped = [i for i in inputs if id(i) in unchanged and i.source_file not in again]
-    todo = [i for i in inputs if id(i) not in unchanged or i.source_file in again]
-    redone = {i.source_file for i in todo}
+    # A name the policy changed (`sync password=REDACTED.har`: any holding its mark) may be that of several files,
+    # this run's and earlier runs', which nothing written tells apart: an input of such a name adds its rows to those
+    # of the name, replacing none (which earlier file, if any, it is a new version of cannot be known; one not given
+    # again keeps its rows), and is skipped where an earlier file of the name had its content.
+    shared = {i.source_file for i in inputs if redaction.MARK in i.source_file}
+    skipped = [i for i in inputs if id(i) in unchanged]
+    todo = [i for i in inputs if id(i) not in unchanged]
+    redone = {i.source_file for i in todo} - shared
     with executor(jobs, scheduler) as ex:
         kept = _taken_in({n: [s.filter(~pl.col("source_file").is_in(redone)) for s in slices]
                           for n, slices in previous_tables.items()}, spill_dir, ex)

@@ -320,3 +320,29 @@ def test_files_whose_names_differ_only_by_a_credential_keep_their_rows_when_conv
     changing.write_text(changing.read_text() + "\n")
     assert run("convert", folder, "-o", tmp_path / "out").exit_code == 0
     assert sorted(pl.read_parquet(events)["event_id"]) == ["2519812557630091728", "2519812557630091999"]
+
+
+def test_a_file_whose_name_differs_from_an_earlier_ones_only_by_a_credential_keeps_that_files_rows_when_given_alone(
+        tmp_path):
+    """Both are `p07/sync password=REDACTED.har`: a later run given one of them, changed, adds its rows to the name's
+    and the other file's rows (and report) stay, the passwords in neither."""
+    folder = tmp_path / "p07"
+    folder.mkdir()
+    gone = write_har(folder / "sync password=Hunter2Zq9x.har", [entry(BAND_EVENTS_URL, band_event("2519812557630091728"))])
+    changing = write_har(folder / "sync password=Wolke7Qp3r.har",
+                         [entry(BAND_EVENTS_URL, band_event("2519812557630091999"))])
+    out = tmp_path / "out"
+    assert run("convert", folder, "-o", out).exit_code == 0
+    gone.rename(tmp_path / "elsewhere.har")
+    changing.write_text(changing.read_text() + "\n")
+    result = run("convert", folder, "-o", out)
+    assert result.exit_code == 0
+    assert sorted(pl.read_parquet(out / "band_events.parquet")["event_id"]) == [
+        "2519812557630091728", "2519812557630091999"]
+    report = (out / "report.json").read_text()
+    assert [f["file"] for f in json.loads(report)["files"]].count("p07/sync password=REDACTED.har") == 3
+    for secret in ("Hunter2Zq9x", "Wolke7Qp3r"):
+        assert secret not in report and secret not in result.output
+    assert run("convert", folder, "-o", out).exit_code == 0  # unchanged now: skipped, its rows as they are
+    assert sorted(pl.read_parquet(out / "band_events.parquet")["event_id"]) == [
+        "2519812557630091728", "2519812557630091999"]
