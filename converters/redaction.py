@@ -282,7 +282,8 @@ def is_credential(name: str, value: Any) -> bool:
 _UNAMBIGUOUS = (
     r"eyJ[\w-]{4,}\.[\w-]{4,}\.[\w-]*(?:\.[\w-]*\.[\w-]*)?"  # JWT, JWS, JWE
     r"|-----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----(?:.|\n)*?(?:-----END [A-Z0-9 ]*-----|$)"
-    r"|\b(?:AKIA|ASIA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA|A3T[A-Z0-9])[A-Z0-9]{16}\b"  # AWS access key ids
+    r"|\b(?:AKIA|ASIA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA|A3T[A-Z0-9])[A-Z0-9]{16}\b"  # AWS access key ids, and a
+    r"(?:(?P<aws_sep>[ \t,;:|=\"']{1,4})[A-Za-z0-9/+]{40}(?![\w/+=]))?"  # secret key right after one (`_aws_sub`)
     r"|\bAIza[\w-]{35}"  # Google API keys
     r"|\bya29\.[\w-]{20,}"  # Google OAuth access tokens
     r"|\b1//0[\w-]{20,}"  # Google refresh tokens
@@ -317,14 +318,22 @@ _VENDOR = (
     r"|(?<=/api/webhooks/)\d{6,}/[\w-]{20,}"  # Discord webhooks
     r"|(?<=/bot)\d{6,12}:[\w-]{30,}|\b\d{6,12}:AA[\w-]{30,}"  # Telegram bot tokens
     r"|\bdp\.(?:pt|st|sa|ct|scim|audit)\.(?:[\w-]{1,40}\.)?[A-Za-z0-9]{40,}"  # Doppler
+    r"|\bSK[0-9a-fA-F]{32}\b"  # Twilio API keys
+    r"|\bkey-(?=[a-z]*[0-9])(?=[0-9]*[a-z])[0-9a-z]{32}\b"  # Mailgun API keys (letters and digits, not a word)
 )
 _VENDOR_RE = re.compile(_VENDOR)
 _VENDOR_PREFIXES = (
     "gldt-", "glrt-", "glptt-", "glft-", "glimt-", "glsoat-", "glcbt-", "glagent-", "gloas-", "glffct-", "pypi-AgE",
     "GOCSPX-", "whsec_", "sk-proj-", "sk-ant-", "sk-svcacct-", "sk-admin-", "hf_", "shpat_", "shpss_", "shpca_",
     "shppa_", "xapp-", "hooks.slack.com/", "/api/webhooks/", ":AA", "/bot", "dp.pt.", "dp.st.", "dp.sa.", "dp.ct.",
-    "dp.scim.", "dp.audit.",
+    "dp.scim.", "dp.audit.", "SK", "key-",
 )
+
+
+def _unambiguous_sub(m: re.Match) -> str:
+    """An AWS access key id with the secret key after it (`AKIA…,wJalr…` as the console's credentials file has them,
+    `AKIA…:wJalr…`) loses both, the separator kept: the secret alone is 40 characters a device id could be."""
+    return MARK if m["aws_sep"] is None else MARK + m["aws_sep"] + MARK
 
 
 def _vendor_sub(text: str) -> str:
@@ -487,7 +496,7 @@ def _text(text: str, mode: Mode, percent_levels: int) -> str:
     if "<" in text:
         text = _TAG.sub(_tag_sub, text)
     text = _pairs(text)
-    text = _vendor_sub(_UNAMBIGUOUS_RE.sub(MARK, text))
+    text = _vendor_sub(_UNAMBIGUOUS_RE.sub(_unambiguous_sub, text))
     if mode == FULL:
         text = _CANDIDATE.sub(lambda m: MARK if random_secret(m.group()) else m.group(), text)
     return text
@@ -1304,7 +1313,7 @@ _STRICT_ANCHORS = [
     "gldt-", "glrt-", "glptt-", "glft-", "glimt-", "glsoat-", "glcbt-", "glagent-", "gloas-", "glffct-", "pypi-AgE",
     "GOCSPX-", "whsec_", "sk-proj-", "sk-ant-", "sk-svcacct-", "sk-admin-", "hf_", "shpat_", "shpss_", "shpca_",
     "shppa_", "xapp-", "hooks.slack.com/", "/api/webhooks/", ":AA", "dp.pt.", "dp.st.", "dp.sa.", "dp.ct.",
-    "dp.scim.", "dp.audit.",
+    "dp.scim.", "dp.audit.", "SK",
     "://", "%3A%2F%2F", "%3a%2f%2f",  # a URL, percent-encoded too
 ]
 # ...and, in any case (ASCII's: others as written, upper case and capitalised), every name `credential_name` knows

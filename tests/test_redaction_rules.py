@@ -684,3 +684,27 @@ def test_a_passphrase_in_text_is_replaced_whole_not_its_first_word(text, shown):
 ])
 def test_a_file_name_loses_its_credentials_folder_by_folder_and_keeps_ids(name, shown):
     assert redaction.file_name(name) == shown
+
+
+@pytest.mark.parametrize("key", ["SK" + "8c0e4b6fa1d2937e5b0c4d8f1a2e3b7c", "SK" + "8C0E4B6FA1D2937E5B0C4D8F1A2E3B7C",
+                                 "key-" + "3ax6xnjp29jd6fds4gc373sgvjxteol0"])
+def test_device_text_loses_twilio_and_mailgun_keys(key):
+    """A Twilio API key (`SK` and 32 hex digits) and a Mailgun key (`key-` and 32 letters and digits) are keys by their
+    shape: STRICT text (device tables, file names) kept them whole, as a device id; words after `key-` stay."""
+    import polars as pl
+
+    df = pl.DataFrame({"message": [f"note {key} here", "key-" + "abcdefghijklmnopqrstuvwxyzabcdef", "TASK DESK SKU"]})
+    assert redaction.strict_frame(df)["message"].to_list() == [f"note {MARK} here", "key-abcdefghijklmnopqrstuvwxyzabcdef",
+                                                               "TASK DESK SKU"]
+    assert redaction.file_name(f"p07/{key}.har") == f"p07/{MARK}.har"
+
+
+@pytest.mark.parametrize("separator", [",", ":", " ", '", "', "\t", " | "])
+def test_an_aws_secret_key_right_after_its_access_key_id_is_removed_from_device_text(separator):
+    """The console's credentials file (`AKIA…,wJalr…`) and `id:secret` pairs: the 40-character secret alone looks like
+    any id (kept in device text), but right after an access key id it is the key's secret; a 40-character id after
+    other text stays."""
+    secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+    text = f"bob,,AKIAIOSFODNN7EXAMPLE{separator}{secret},https://console.test/"
+    assert redaction.redact_text(text, redaction.STRICT) == f"bob,,{MARK}{separator}{MARK},https://console.test/"
+    assert redaction.redact_text(f"device {secret}", redaction.STRICT) == f"device {secret}"
