@@ -543,10 +543,13 @@ _VALUE_ATTRIBUTES = ("value", "content", "data-value")
 
 def _tag_sub(m: re.Match) -> str:
     """`<input name="csrf_token" value="…">`, `<meta name="csrf-token" content="…">`: an element labelled by a
-    credential's name has its value replaced."""
+    credential's name has its value replaced, and so has a password field whatever its name (`<input
+    type="password" name="f2" value="…">`)."""
     tag = m.group(0)
     attributes = {a.group(1).lower(): a for a in _ATTRIBUTE.finditer(tag)}
     label = next((attributes[n].group(2).strip("\"'") for n in _LABEL_ATTRIBUTES if n in attributes), None)
+    if "type" in attributes and attributes["type"].group(2).strip("\"'").lower() == "password":
+        label = "password"
     value = next((attributes[n] for n in _VALUE_ATTRIBUTES if n in attributes), None)
     if label is None or value is None:
         return tag

@@ -708,3 +708,11 @@ def test_an_aws_secret_key_right_after_its_access_key_id_is_removed_from_device_
     text = f"bob,,AKIAIOSFODNN7EXAMPLE{separator}{secret},https://console.test/"
     assert redaction.redact_text(text, redaction.STRICT) == f"bob,,{MARK}{separator}{MARK},https://console.test/"
     assert redaction.redact_text(f"device {secret}", redaction.STRICT) == f"device {secret}"
+
+
+def test_a_password_field_loses_its_value_whatever_its_name_or_the_order_of_its_attributes():
+    page = ('<input value="Tr0ub4dor-1" type="password"><input type=PASSWORD name=f2 value=Tr0ub4dor-2>'
+            '<input type="text" name="q" value="sleep">')
+    assert redaction.redact_text(page) == redaction.redact_text(page, redaction.STRICT) == (
+        f'<input value="{MARK}" type="password"><input type=PASSWORD name=f2 value={MARK}>'
+        '<input type="text" name="q" value="sleep">')
