@@ -467,10 +467,12 @@ def _is_words(text: str) -> bool:
 
 _URL = re.compile(r"\b[A-Za-z][A-Za-z0-9+.\-]{1,15}://[^\s\"'<>`]+")
 _USERINFO = re.compile(r"(?<=//)[^/\s@?#\"'<>]+@")
+# A name's letters may carry marks (Latin, Indic, Thai: पासवर्ड); its separator may be CJK text's full-width colon
+# or equals sign (密码：…, up to a full-width comma or semicolon) and spaces may be no-break ones.
 _PAIR = re.compile(
     r"(?P<q>[\"']?)(?P<name>(?:\d*+[^\W\d]|[$@])[\w.$\-\[\]\u0300-\u036f\u0900-\u0dff\u0e00-\u0e7f]{0,63})(?P=q)"
-    r"(?P<sep>[ \t]*(?:=>|[:=])[ \t]*)"  # a name's letters may carry marks (Latin, Indic, Thai): पासवर्ड
-    r"(?P<value>\"(?:[^\"\\\n]|\\.)*\"|'[^'\n]*'|(?:[^\s&;,?\"'<>(){}\[\]]|[&;,?](?![\w.\-\[\]%$]+=))+)"
+    r"(?P<sep>[ \t\u00a0\u3000]*(?:=>|[:=\uff1a\uff1d])[ \t\u00a0\u3000]*)"
+    r"(?P<value>\"(?:[^\"\\\n]|\\.)*\"|'[^'\n]*'|(?:[^\s&;,?\"'<>(){}\[\]\uff0c\uff1b]|[&;,?](?![\w.\-\[\]%$]+=))+)"
 )
 _QUOTED = re.compile(r"'[^'\n]*'|\"(?:[^\"\\\n]|\\.)*\"")
 

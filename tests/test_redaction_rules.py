@@ -716,3 +716,14 @@ def test_a_password_field_loses_its_value_whatever_its_name_or_the_order_of_its_
     assert redaction.redact_text(page) == redaction.redact_text(page, redaction.STRICT) == (
         f'<input value="{MARK}" type="password"><input type=PASSWORD name=f2 value={MARK}>'
         '<input type="text" name="q" value="sleep">')
+
+
+@pytest.mark.parametrize(("text", "shown"), [
+    ("密码：Tr0ub4dor-1，用户：bob", f"密码：{MARK}，用户：bob"),
+    ("パスワード＝Tr0ub4dor-2", f"パスワード＝{MARK}"),
+    ("password\u00a0=\u00a0Tr0ub4dor-3", f"password\u00a0=\u00a0{MARK}"),
+    ("比率：50%，時間：12:30", "比率：50%，時間：12:30"),
+])
+def test_a_pair_written_with_a_full_width_colon_or_no_break_spaces_loses_its_value(text, shown):
+    """CJK text writes `name：value` with U+FF1A (and ＝); a pair's value ends at a full-width comma or semicolon."""
+    assert redaction.redact_text(text) == redaction.redact_text(text, redaction.STRICT) == shown
