@@ -571,10 +571,14 @@ def _pairs(text: str, depth: int = 0) -> str:
     inside another pair's value too (`href="/reset?token=…"`, `next=/cb?code=…`, `config = "password=…"`), and an
     unquoted value under a name that always holds a credential with the words after it (a passphrase: `Wi-Fi
     password: correct horse battery`), up to the end of the line, a `;` or `,`, or the next pair."""
+    if any(mark in text for mark in _YAML_MARKS):
+        text = _yaml_values(text)
     out, position = [], 0
     for m in _PAIR.finditer(text):
         if m.start() < position:
             continue  # in a passphrase already replaced
+        if _YAML_BLOCK.fullmatch(m["value"]):
+            continue  # `password: |`: its text, on the lines below, is `_YAML_VALUE`'s
         shown = _pair_sub(m, depth)
         end = m.end()
         if shown != m.group(0) and m["value"][:1] not in "\"'" and not m["value"].endswith(("&", ";", ",")) \
@@ -594,6 +598,38 @@ _PHRASE_TAIL = re.compile(
     r"(?:[ \t]+(?!REDACTED(?![^\s&;,\"'<>(){}\[\]]))(?![^\s&;,\"'<>(){}\[\]=:]+[ \t]*(?:=>|[:=]))"
     r"[^\s&;,\"'<>(){}\[\]]+)*"
 )
+
+
+_YAML_BLOCK = re.compile(r"[|>][1-9]?[-+]?[1-9]?")  # a YAML block scalar's indicator: its text is on the lines below
+_YAML_MARKS = (":\n", ":\r\n", ": |", ": >", ":|", ":>")  # what text holding one of these holds
+# YAML's `password:` (or `password: |`) with its value on the lines below, indented more
+_YAML_VALUE = re.compile(
+    r"(?m)^([ \t]*)([\"']?)([^\s:\"'=#]{1,64})\2[ \t]*:[ \t]*(?P<block>[|>][1-9]?[-+]?[1-9]?[ \t]*)?"
+    r"(?=\r?\n\1[ \t]+\S)"
+)
+_LINE = re.compile(r"\r?\n([ \t]*)[^\r\n]*")
+_YAML_KEY = re.compile(r"[ \t]*(?:#|[^\s:]+[ \t]*:(?:[ \t]|$))")  # a line that is a key or a comment
+
+
+def _yaml_values(text: str) -> str:
+    """The value of a YAML key named like a credential that is on the lines below it (a block scalar's, or a plain
+    one's alone on the next line) replaced, the key and indicator kept: `password: |` + `\n  REDACTED`."""
+    out, position = [], 0
+    for m in _YAML_VALUE.finditer(text):
+        if m.start() < position or credential_name(m[3]) != "strong":
+            continue
+        first = _LINE.match(text, m.end())
+        if not m["block"] and _YAML_KEY.match(text, first.start(1)) or text[first.end(1) : first.end()] == MARK:
+            continue  # a mapping below it: its keys are judged as pairs
+        end = first.end()
+        while (line := _LINE.match(text, end)) and len(line[1]) > len(m[1]) and line.end() > line.end(1):
+            end = line.end()  # the lines indented more than the key, blank ones not
+        out += [text[position : first.end(1)], MARK]
+        position = end
+    if not out:
+        return text
+    out.append(text[position:])
+    return "".join(out)
 
 
 _PAIR_DEPTH = 16  # quoted values inside quoted values, down to this many: one deeper that holds a pair is replaced

@@ -727,3 +727,17 @@ def test_a_password_field_loses_its_value_whatever_its_name_or_the_order_of_its_
 def test_a_pair_written_with_a_full_width_colon_or_no_break_spaces_loses_its_value(text, shown):
     """CJK text writes `name：value` with U+FF1A (and ＝); a pair's value ends at a full-width comma or semicolon."""
     assert redaction.redact_text(text) == redaction.redact_text(text, redaction.STRICT) == shown
+
+
+@pytest.mark.parametrize(("text", "shown"), [
+    ("password: |\n  Tr0ub4dor-1\n  more\nuser: bob", f"password: |\n  {MARK}\nuser: bob"),
+    ("db:\n  api_secret: >-\n    Tr0ub4dor-2\n  host: x", f"db:\n  api_secret: >-\n    {MARK}\n  host: x"),
+    ("credentials:\n  user: bob\n  password:\n    Tr0ub4dor-3\n", f"credentials:\n  user: bob\n  password:\n    {MARK}\n"),
+    ("password: |\r\n  Tr0ub4dor-4\r\nnext: 1", f"password: |\r\n  {MARK}\r\nnext: 1"),
+    ("notes: |\n  slept well\nsleep:\n  deep: 3", "notes: |\n  slept well\nsleep:\n  deep: 3"),
+])
+def test_a_yaml_value_on_the_lines_below_its_credential_name_is_replaced(text, shown):
+    """A block scalar (`password: |`) or a plain value alone on the next line: `name: value` on one line is all
+    text pairs were, so both kept the password; other keys' blocks, and mappings below a credential's name, stay."""
+    assert redaction.redact_text(text) == redaction.redact_text(text, redaction.STRICT) == shown
+    assert redaction.redact_text(shown) == shown
