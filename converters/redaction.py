@@ -910,7 +910,7 @@ def _json(value: Any, mode: Mode, drop: bool, key: str | None, counter: list[int
         raise _TooDeep
     if isinstance(value, dict):
         out = {}
-        labels = [value[k] for k in _LABELS if isinstance(value.get(k), str)]  # {"name": …, "value": …}
+        labels = [value[k] for k in _LABELS.intersection(value) if isinstance(value[k], str)]  # {"name": …, "value": …}
         for k, v in value.items():
             name = k if isinstance(k, str) else str(k)
             kind = credential_name(name)
@@ -935,9 +935,13 @@ def _json(value: Any, mode: Mode, drop: bool, key: str | None, counter: list[int
     return value
 
 
-# {"name": "api_key", "value": …}: keys whose value names the field whose value `_VALUES` holds
-_LABELS = ("name", "key", "Name", "Key", "field", "parameter", "header", "Header", "label", "Label", "id", "type", "k")
-_VALUES = frozenset({"value", "Value", "val", "v"})
+# {"name": "api_key", "value": …}: keys whose value names the field whose value `_VALUES` holds (AWS's
+# {"Name": …, "StringValue": …}, {"param": …, "value": …}, {"field": …, "data": …}, {"name": …, "content": …})
+_LABELS = frozenset({"name", "key", "Name", "Key", "field", "Field", "parameter", "param", "Param", "header", "Header",
+                     "label", "Label", "id", "type", "k", "attribute", "Attribute", "property", "Property",
+                     "fieldName", "paramName", "headerName", "attributeName", "AttributeName"})
+_VALUES = frozenset({"value", "Value", "val", "v", "values", "Values", "stringValue", "StringValue", "data", "Data",
+                     "content", "Content", "text", "Text"})
 
 
 def _json_key(name: str, mode: Mode, out: dict, counter: list[int]) -> str:

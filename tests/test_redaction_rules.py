@@ -741,3 +741,18 @@ def test_a_yaml_value_on_the_lines_below_its_credential_name_is_replaced(text, s
     text pairs were, so both kept the password; other keys' blocks, and mappings below a credential's name, stay."""
     assert redaction.redact_text(text) == redaction.redact_text(text, redaction.STRICT) == shown
     assert redaction.redact_text(shown) == shown
+
+
+@pytest.mark.parametrize("document", [
+    {"field": "password", "data": "Tr0ub4dor-1"}, {"param": "password", "value": "Tr0ub4dor-1"},
+    {"attribute": "password", "value": "Tr0ub4dor-1"}, {"Name": "password", "StringValue": "Tr0ub4dor-1"},
+    {"key": "api_key", "stringValue": "Tr0ub4dor-1"}, {"name": "Authorization", "content": "Tr0ub4dor-1"},
+    {"property": "client_secret", "text": "Tr0ub4dor-1"},
+])
+def test_a_value_labelled_by_a_credential_name_under_other_common_keys_is_replaced(document):
+    """AWS's `{"Name", "StringValue"}`, `{"param", "value"}`, `{"field", "data"}`… as `{"name", "value"}` was; a
+    label that names no credential keeps its value."""
+    (label, value) = document
+    redacted, _ = redaction.redact_json([document, {label: "sleep_score", value: "Tr0ub4dor-1"}])
+    assert redacted == [{**document, value: MARK}, {label: "sleep_score", value: "Tr0ub4dor-1"}]
+    assert "Tr0ub4dor" not in redaction.redact_body(json.dumps(document).encode(), "application/json", "other").decode()
