@@ -154,10 +154,10 @@ _STRONG_PARTS = re.compile(
 )
 _STRONG_EXACT = frozenset(
     {"pwd", "pass", "pin", "otp", "totp", "hotp", "sig", "refresh", "xrefresh", "sso", "mfa", "2fa", "cred", "creds",
-     "psk", "pswd", "pword", "pwrd", "puk"}
+     "psk", "pswd", "pword", "pwrd", "puk", "cvn"}
 )
-_STRONG_ENDINGS = (  # user_pass, new_pw, userPin, email_otp, refreshTok; short words of other languages
-    "pass", "pw", "pwd", "pin", "otp", "tok", "psk", "haslo", "hasło", "heslo", "geslo", "sifre", "şifre", "parola",
+_STRONG_ENDINGS = (  # user_pass, new_pw, userPin, email_otp, refreshTok, card_cvv; short words of other languages
+    "pass", "pw", "pwd", "pin", "otp", "tok", "psk", "cvv", "cvc", "haslo", "hasło", "heslo", "geslo", "sifre", "şifre", "parola",
     "parolă",
 )
 _WORD_ENDINGS = ("bypass", "compass", "overpass", "underpass", "surpass", "spin", "footp", "tiktok")  # words

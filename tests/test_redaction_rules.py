@@ -756,3 +756,8 @@ def test_a_value_labelled_by_a_credential_name_under_other_common_keys_is_replac
     redacted, _ = redaction.redact_json([document, {label: "sleep_score", value: "Tr0ub4dor-1"}])
     assert redacted == [{**document, value: MARK}, {label: "sleep_score", value: "Tr0ub4dor-1"}]
     assert "Tr0ub4dor" not in redaction.redact_body(json.dumps(document).encode(), "application/json", "other").decode()
+
+
+@pytest.mark.parametrize("name", ["cvv", "cvc", "cvv2", "CVC2", "card_cvv"])
+def test_a_cards_security_code_is_a_credential(name):
+    assert redaction.redact_text(f"{name}=123&amount=5") == f"{name}={MARK}&amount=5"
