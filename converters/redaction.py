@@ -499,9 +499,26 @@ def _text(text: str, mode: Mode, percent_levels: int) -> str:
         text = _TAG.sub(_tag_sub, text)
     text = _pairs(text)
     text = _vendor_sub(_UNAMBIGUOUS_RE.sub(_unambiguous_sub, text))
+    if mode == STRICT and "eyJ" in text:  # (FULL finds such runs by their randomness, `random_secret`)
+        text = _BASE64_JSON.sub(_base64_json_sub, text)
     if mode == FULL:
         text = _CANDIDATE.sub(lambda m: MARK if random_secret(m.group()) else m.group(), text)
     return text
+
+
+_BASE64_JSON = re.compile(r"(?<![\w+/\-])eyJ[A-Za-z0-9+/_\-]{12,}={0,2}(?![\w+/=\-])")  # base64 of `{"`
+
+
+def _base64_json_sub(m: re.Match) -> str:
+    """A base64 JSON object (`eyJwYXNzd29yZCI6…`: {"password": …}, a JWT's part without the others) that holds a
+    credential, replaced: in device text too, where no id is base64 of text."""
+    run = m.group()
+    try:
+        altchars = b"-_" if "-" in run or "_" in run else None
+        inner = base64.b64decode(run + "=" * (-len(run) % 4), altchars=altchars).decode("utf-8")
+    except (ValueError, UnicodeDecodeError):
+        return run
+    return MARK if redact_text(inner, FULL) != inner else run
 
 
 _PERCENT_RUN = re.compile(r"(?<![^\s\"'<>`])[^\s\"'<>`]*%[^\s\"'<>`]*")  # each run from its start: linear

@@ -4,6 +4,7 @@ scrub does to device bodies, and that every line a command prints passes the pol
 
 from __future__ import annotations
 
+import base64
 import json
 
 import orjson
@@ -761,3 +762,15 @@ def test_a_value_labelled_by_a_credential_name_under_other_common_keys_is_replac
 @pytest.mark.parametrize("name", ["cvv", "cvc", "cvv2", "CVC2", "card_cvv"])
 def test_a_cards_security_code_is_a_credential(name):
     assert redaction.redact_text(f"{name}=123&amount=5") == f"{name}={MARK}&amount=5"
+
+
+def test_device_text_loses_base64_json_that_holds_a_credential():
+    """`eyJ…` without a JWT's dots: base64 of a JSON object, replaced in STRICT text (device tables, file names) when
+    what it encodes holds a credential; base64 JSON of data, and a JWT's header alone, stay."""
+    import polars as pl
+
+    secret = base64.urlsafe_b64encode(b'{"user":"bob","password":"Tr0ub4dor-1"}').decode().rstrip("=")
+    data = base64.b64encode(b'{"sleep":3,"deep":40}').decode()
+    df = pl.DataFrame({"message": [f"note {secret} here", data, "eyJhbGciOiJIUzI1NiJ9"]})
+    assert redaction.strict_frame(df)["message"].to_list() == [f"note {MARK} here", data, "eyJhbGciOiJIUzI1NiJ9"]
+    assert redaction.file_name(f"p07/{secret}.har") == f"p07/{MARK}.har"
