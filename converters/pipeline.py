@@ -568,9 +568,13 @@ def combine(
         for name, dropped in generic_copies:
             for source_file, n in dropped.iter_rows():
                 counted.duplicates[source_file][name] += n
+        named: set[str] = set()  # files of one name (`sync password=REDACTED.har`) share their copies: counted once
         for report in reports:
             if earlier_copies is not None:  # every copy is in `copies`: counted anew
                 report.duplicates, report.conflicts = Counter(), Counter()
+            if report.file in named:
+                continue
+            named.add(report.file)
             report.duplicates.update(counted.duplicates[report.file])
             report.conflicts.update(counted.conflicts[report.file])
         return copies

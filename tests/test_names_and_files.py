@@ -346,3 +346,18 @@ def test_a_file_whose_name_differs_from_an_earlier_ones_only_by_a_credential_kee
     assert run("convert", folder, "-o", out).exit_code == 0  # unchanged now: skipped, its rows as they are
     assert sorted(pl.read_parquet(out / "band_events.parquet")["event_id"]) == [
         "2519812557630091728", "2519812557630091999"]
+
+
+def test_files_whose_names_differ_only_by_a_credential_count_their_duplicates_once(tmp_path):
+    """Copies are noted by the name a file is shown by: each report of a shared name was given all of the name's
+    duplicates, so two such files counted theirs twice (the run's totals sum the files')."""
+    named, shared = tmp_path / "named", tmp_path / "shared"
+    for folder, names in ((named, ("a.har", "b.har")),
+                          (shared, ("sync password=Hunter2Zq9x.har", "sync password=Wolke7Qp3r.har"))):
+        folder.mkdir()
+        for name in names:
+            write_har(folder / name, [entry(BAND_EVENTS_URL, band_event("2519812557630091728"))])
+        assert run("convert", folder, "-o", tmp_path / f"{folder.name}-out").exit_code == 0
+    counts = [json.loads((tmp_path / f"{name}-out" / "report.json").read_text())["tables"]["band_events"]
+              for name in ("named", "shared")]
+    assert counts[0]["duplicates"] == 1 and counts[1] == counts[0]
