@@ -596,10 +596,17 @@ def _pairs(text: str, depth: int = 0) -> str:
             continue  # in a passphrase already replaced
         if _YAML_BLOCK.fullmatch(m["value"]):
             continue  # `password: |`: its text, on the lines below, is `_YAML_VALUE`'s
-        shown = _pair_sub(m, depth)
+        strong = credential_name(m["name"])
+        if strong is None and m.start() and text[m.start() - 1] in " -" and (
+                before := _WORD_BEFORE.search(text, max(0, m.start() - 26), m.start())):
+            strong = "strong" if credential_name(before[1]) is None and credential_name(  # security answer: …
+                before[1] + m["name"]) == "strong" else None  # (not `password reset: done`)
+            shown = _pair_sub(m, depth, named=strong is not None)
+        else:
+            shown = _pair_sub(m, depth)
         end = m.end()
         if shown != m.group(0) and m["value"][:1] not in "\"'" and not m["value"].endswith(("&", ";", ",")) \
-                and credential_name(m["name"]) == "strong":
+                and strong == "strong":
             end = _PHRASE_TAIL.match(text, end).end()
         out += [text[position : m.start()], shown]
         position = end
@@ -608,6 +615,9 @@ def _pairs(text: str, depth: int = 0) -> str:
     out.append(text[position:])
     return "".join(out)
 
+
+# The word before a pair's name (`security answer`), itself no pair's value (`type=password name=…`)
+_WORD_BEFORE = re.compile(r"(?<![^\s,;(\[{])([^\W\d_]{2,24})[ \-]$")
 
 # The words after a credential's first (a passphrase), each not a pair's name nor replaced already: up to the end of
 # the line, a `;` or `,`
@@ -652,13 +662,15 @@ def _yaml_values(text: str) -> str:
 _PAIR_DEPTH = 16  # quoted values inside quoted values, down to this many: one deeper that holds a pair is replaced
 
 
-def _pair_sub(m: re.Match, depth: int) -> str:
+def _pair_sub(m: re.Match, depth: int, named: bool = False) -> str:
+    """A pair with its value replaced where its name (or, `named`, its name with the word before it) holds a
+    credential; pairs inside its value looked into."""
     value = m["value"]
     quote_ = value[0] if value[:1] in "\"'" and len(value) >= 2 else ""
     inner = value[1:-1] if quote_ else value
     if inner in (MARK, SEGMENT, ""):
         return m.group(0)
-    if not is_credential(m["name"], inner):
+    if not named and not is_credential(m["name"], inner):
         if (not quote_ and depth) or not _PAIR.search(inner):  # (an unquoted value is looked into once)
             return m.group(0)
         shown = _pairs(inner, depth + 1) if depth < _PAIR_DEPTH else MARK
@@ -1381,7 +1393,8 @@ _STRICT_ANCHORS = [
 # ...and, in any case (ASCII's: others as written, upper case and capitalised), every name `credential_name` knows
 # that a `name=value` or `name: value` pair would carry, and the schemes' names.
 _NAME_WORDS = {*_STRONG_PARTS.pattern.split("|"), *_STRONG_EXACT, *_STRONG_ENDINGS, "session", "auth", "sid", "state",
-               "ticket", "nonce", "access", "code", "key", "bearer", "digest", "negotiate", "ntlm", "hawk"}
+               "ticket", "nonce", "access", "code", "key", "bearer", "digest", "negotiate", "ntlm", "hawk",
+               "answer", "phrase", "link", "string", "factor"}  # the last words of names written as two: seed phrase
 _NAME_ANCHORS = sorted({form for word in _NAME_WORDS for form in (word, word.upper(), word.capitalize())})
 _PROVENANCE_TEXT = frozenset({"participant_id", "source_file"})
 

@@ -774,3 +774,18 @@ def test_device_text_loses_base64_json_that_holds_a_credential():
     df = pl.DataFrame({"message": [f"note {secret} here", data, "eyJhbGciOiJIUzI1NiJ9"]})
     assert redaction.strict_frame(df)["message"].to_list() == [f"note {MARK} here", data, "eyJhbGciOiJIUzI1NiJ9"]
     assert redaction.file_name(f"p07/{secret}.har") == f"p07/{MARK}.har"
+
+
+@pytest.mark.parametrize(("text", "shown"), [
+    ("security answer: Fluffy1", f"security answer: {MARK}"),
+    ("Seed phrase: abandon ability able", f"Seed phrase: {MARK}"),
+    ("note; recovery-phrase = abandon ability", f"note; recovery-phrase = {MARK}"),
+    ("Sleep score: 82, Error code: 404, my answer: yes", "Sleep score: 82, Error code: 404, my answer: yes"),
+])
+def test_a_credential_name_written_as_two_words_loses_its_value(text, shown):
+    """`security answer: …` in text is the `securityAnswer` a JSON key is: a pair's name was one word, so `answer`
+    and `phrase` alone held nothing; a name is judged with the word before it where it is none alone."""
+    import polars as pl
+
+    assert redaction.redact_text(text) == redaction.redact_text(text, redaction.STRICT) == shown
+    assert redaction.strict_frame(pl.DataFrame({"message": [text]}))["message"].to_list() == [shown]
