@@ -376,11 +376,21 @@ def update(
     scheduler: str | None = None,
     previous_copies: pl.DataFrame | None = None,
     streamed: bool = False,
+    key: bytes | None = None,
 ) -> tuple[Conversion, list[Input]]:
     """Add to an earlier run: inputs whose name and SHA-256 it already converted are skipped (their rows and
     reports kept), the others converted and merged in, duplicates removed across old and new, and counted as one
     run over all inputs would, given the earlier run's `copies.parquet` (`previous_copies`; None: an output without
-    one, whose counts are added to). Returns the conversion and the inputs skipped. `streamed`: see `combine`."""
+    one, whose counts are added to). Returns the conversion and the inputs skipped. `streamed`: see `combine`.
+    With `key` (a pseudonymised run), the names of files an earlier run wrote with their folders are pseudonymised
+    as this run names them."""
+    if key is not None and (renamed := {f.file: n for f in previous_files
+                                        if (n := redaction.pseudonymised_again(f.file, key)) != f.file}):
+        previous_files = [replace(f, file=renamed.get(f.file, f.file)) for f in previous_files]
+        previous_tables = {name: [s.with_columns(pl.col("source_file").replace(renamed)) for s in slices]
+                           for name, slices in previous_tables.items()}
+        if previous_copies is not None:
+            previous_copies = previous_copies.with_columns(pl.col("source_file").replace(renamed))
     done: dict[str, set[str | None]] = {}  # name -> the SHA-256 of each earlier file of that name
     for f in previous_files:
         if f.status != "failed":

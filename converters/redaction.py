@@ -1524,6 +1524,15 @@ def source_file(name: str, key: bytes | None = None) -> Safe:
     return _released(f"{folder_pseudonym(folder, key)}/{file_name(file)}")
 
 
+_PSEUDONYMISED = re.compile(r"d-[0-9a-f]{%d}/[^/\\]*" % PSEUDONYM_HEX)
+
+
+def pseudonymised_again(name: str, key: bytes) -> Safe:
+    """A `source_file` an earlier run wrote, as a run with `key` names it: one written with its folders (a run
+    without --pseudonymize) has them hashed as `source_file` hashes them; one pseudonymised already stays."""
+    return _released(name) if _PSEUDONYMISED.fullmatch(name) else source_file(name, key)
+
+
 def file_name(name: str) -> str:
     """A file's name or path with the credentials it carries replaced as STRICT text shows them (a JWT, a known
     key's shape, `password=…`), folder by folder, each keeping its suffix (`p07/sync password=REDACTED.har`): ids

@@ -361,3 +361,23 @@ def test_files_whose_names_differ_only_by_a_credential_count_their_duplicates_on
     counts = [json.loads((tmp_path / f"{name}-out" / "report.json").read_text())["tables"]["band_events"]
               for name in ("named", "shared")]
     assert counts[0]["duplicates"] == 1 and counts[1] == counts[0]
+
+
+def test_a_pseudonymised_run_adding_to_an_out_written_without_it_names_no_folder(tmp_path):
+    """An OUT first written without --pseudonymize names each file with its folders (a person's name); a
+    pseudonymised run adding to it kept those names in every table and report.json, and converted the file again
+    under its new name. Its earlier names are pseudonymised as this run's are: the file is known and skipped."""
+    folder = tmp_path / "incoming" / "Alice-Smith"
+    folder.mkdir(parents=True)
+    good_capture(folder / "phone.har")
+    key = tmp_path / "study.key"
+    key.write_text("a key of the study team, 32 bytes")
+    out = tmp_path / "out"
+    assert run("convert", tmp_path / "incoming", "-o", out).exit_code == 0
+    result = run("convert", tmp_path / "incoming", "-o", out, "--pseudonymize", "--key-file", key)
+    assert result.exit_code == 0 and "1 input already converted unchanged" in result.output
+    texts = [result.output] + [f.read_bytes().decode("utf-8", "replace") for f in out.rglob("*") if f.is_file()]
+    texts += [str(v) for f in out.glob("*.parquet") for v in pl.read_parquet(f)["source_file"].to_list()]
+    assert not [t for t in texts if "Alice" in t or "Smith" in t]
+    [shown] = [f["file"] for f in json.loads((out / "report.json").read_text())["files"]]
+    assert re.fullmatch(r"d-[0-9a-f]{16}/phone\.har", shown)
