@@ -382,15 +382,11 @@ def update(
     reports kept), the others converted and merged in, duplicates removed across old and new, and counted as one
     run over all inputs would, given the earlier run's `copies.parquet` (`previous_copies`; None: an output without
     one, whose counts are added to). Returns the conversion and the inputs skipped. `streamed`: see `combine`.
-    With `key` (a pseudonymised run), the names of files an earlier run wrote with their folders are pseudonymised
-    as this run names them."""
-    if key is not None and (renamed := {f.file: n for f in previous_files
-                                        if (n := redaction.pseudonymised_again(f.file, key)) != f.file}):
-        previous_files = [replace(f, file=renamed.get(f.file, f.file)) for f in previous_files]
-        previous_tables = {name: [s.with_columns(pl.col("source_file").replace(renamed)) for s in slices]
-                           for name, slices in previous_tables.items()}
-        if previous_copies is not None:
-            previous_copies = previous_copies.with_columns(pl.col("source_file").replace(renamed))
+    With `key` (a pseudonymised run), the files and participants an earlier run named as they are (a run without
+    --pseudonymize) are pseudonymised as this run names them (see `_pseudonymised_again`)."""
+    if key is not None:
+        previous_tables, previous_files, previous_copies = _pseudonymised_again(
+            previous_tables, previous_files, previous_copies, key)
     done: dict[str, set[str | None]] = {}  # name -> the SHA-256 of each earlier file of that name
     for f in previous_files:
         if f.status != "failed":
@@ -420,6 +416,27 @@ def update(
             previous_copies = previous_copies.join(orphans.select("table", "record"), on=["table", "record"],
                                                    how="anti").filter(~pl.col("source_file").is_in(redone))
         return combine(reports, _joined([kept, parts]), spill_dir, ex, previous_copies, ahead, streamed), skipped
+
+
+def _pseudonymised_again(
+    tables: dict[str, list[pl.LazyFrame]], files: list[FileReport], copies: pl.DataFrame | None, key: bytes,
+) -> tuple[dict[str, list[pl.LazyFrame]], list[FileReport], pl.DataFrame | None]:
+    """An earlier run's tables, reports and copies with the files it named with their folders, and the participants
+    it named by their ids, pseudonymised as a run with `key` names them: a pseudonymised run adding to an OUT written
+    without --pseudonymize knows its files (skipped where unchanged) and leaves no folder or id in it. Copies are
+    noted by a hash of their participant's id: where ids change, the earlier counts are added to instead (None)."""
+    renamed = {f.file: n for f in files if (n := redaction.pseudonymised_again(f.file, key)) != f.file}
+    people = {p: n for f in files if (p := f.participant_id) and (n := redaction.participant_again(p, key)) != p}
+    if not renamed and not people:
+        return tables, files, copies
+    files = [replace(f, file=renamed.get(f.file, f.file), participant_id=people.get(f.participant_id,
+                                                                                    f.participant_id))
+             for f in files]
+    columns = [pl.col("source_file").replace(renamed), pl.col("participant_id").replace(people)]
+    tables = {name: [s.with_columns(columns) for s in slices] for name, slices in tables.items()}
+    if copies is not None:
+        copies = None if people else copies.with_columns(pl.col("source_file").replace(renamed))
+    return tables, files, copies
 
 
 def merge(

@@ -1593,6 +1593,20 @@ def _url_name(url: str, keep_user: bool = False) -> str:
     return "::".join(pieces)
 
 
+def participant_pseudonym(participant_id: str, key: bytes) -> str:
+    """`p-<keyed hash>` of a participant id: stable across runs and batches with the same key, useless without it."""
+    return "p-" + hmac.new(key, participant_id.encode("utf-8"), hashlib.sha256).hexdigest()[:PSEUDONYM_HEX]
+
+
+_PARTICIPANT_PSEUDONYM = re.compile(r"p-[0-9a-f]{%d}" % PSEUDONYM_HEX)
+
+
+def participant_again(participant_id: str, key: bytes) -> str:
+    """A participant id an earlier run wrote, as a run with `key` writes it (one pseudonymised already stays)."""
+    return participant_id if _PARTICIPANT_PSEUDONYM.fullmatch(participant_id) else participant_pseudonym(
+        participant_id, key)
+
+
 def folder_pseudonym(folder: str, key: bytes) -> str:
     """`d-<keyed hash>` of a folder, the same that `source_file` writes for the files in it."""
     digest = hmac.new(key, b"folder\0" + folder.encode("utf-8", "surrogateescape"), hashlib.sha256).hexdigest()

@@ -364,20 +364,22 @@ def test_files_whose_names_differ_only_by_a_credential_count_their_duplicates_on
 
 
 def test_a_pseudonymised_run_adding_to_an_out_written_without_it_names_no_folder(tmp_path):
-    """An OUT first written without --pseudonymize names each file with its folders (a person's name); a
-    pseudonymised run adding to it kept those names in every table and report.json, and converted the file again
-    under its new name. Its earlier names are pseudonymised as this run's are: the file is known and skipped."""
+    """An OUT first written without --pseudonymize names each file with its folders and each participant by id (a
+    person's name); a pseudonymised run adding to it kept both in every table and report.json, and converted the
+    file again under its new name. They are pseudonymised as this run's are: the file is known and skipped."""
     folder = tmp_path / "incoming" / "Alice-Smith"
     folder.mkdir(parents=True)
     good_capture(folder / "phone.har")
     key = tmp_path / "study.key"
     key.write_text("a key of the study team, 32 bytes")
     out = tmp_path / "out"
-    assert run("convert", tmp_path / "incoming", "-o", out).exit_code == 0
-    result = run("convert", tmp_path / "incoming", "-o", out, "--pseudonymize", "--key-file", key)
+    assert run("convert", tmp_path / "incoming", "-o", out, "--participant", "Alice-Smith").exit_code == 0
+    result = run("convert", tmp_path / "incoming", "-o", out, "--participant", "Alice-Smith", "--pseudonymize", "--key-file", key)
     assert result.exit_code == 0 and "1 input already converted unchanged" in result.output
     texts = [result.output] + [f.read_bytes().decode("utf-8", "replace") for f in out.rglob("*") if f.is_file()]
-    texts += [str(v) for f in out.glob("*.parquet") for v in pl.read_parquet(f)["source_file"].to_list()]
+    texts += [str(v) for f in out.glob("*.parquet") if f.name != "copies.parquet" for column in
+              ("source_file", "participant_id") for v in pl.read_parquet(f)[column].to_list()]
     assert not [t for t in texts if "Alice" in t or "Smith" in t]
+    assert pl.read_parquet(out / "band_events.parquet").height == 1
     [shown] = [f["file"] for f in json.loads((out / "report.json").read_text())["files"]]
     assert re.fullmatch(r"d-[0-9a-f]{16}/phone\.har", shown)
