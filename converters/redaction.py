@@ -1387,14 +1387,14 @@ _STRICT_ANCHORS = [
     "gldt-", "glrt-", "glptt-", "glft-", "glimt-", "glsoat-", "glcbt-", "glagent-", "gloas-", "glffct-", "pypi-AgE",
     "GOCSPX-", "whsec_", "sk-proj-", "sk-ant-", "sk-svcacct-", "sk-admin-", "hf_", "shpat_", "shpss_", "shpca_",
     "shppa_", "xapp-", "hooks.slack.com/", "/api/webhooks/", ":AA", "dp.pt.", "dp.st.", "dp.sa.", "dp.ct.",
-    "dp.scim.", "dp.audit.", "SK",
+    "dp.scim.", "dp.audit.", *(f"SK{c}" for c in "0123456789abcdefABCDEF"),  # Twilio's SK and hex, not SKU
     "://", "%3A%2F%2F", "%3a%2f%2f",  # a URL, percent-encoded too
 ]
 # ...and, in any case (ASCII's: others as written, upper case and capitalised), every name `credential_name` knows
 # that a `name=value` or `name: value` pair would carry, and the schemes' names.
 _NAME_WORDS = {*_STRONG_PARTS.pattern.split("|"), *_STRONG_EXACT, *_STRONG_ENDINGS, "session", "auth", "sid", "state",
                "ticket", "nonce", "access", "code", "key", "bearer", "digest", "negotiate", "ntlm", "hawk",
-               "answer", "phrase", "link", "string", "factor"}  # the last words of names written as two: seed phrase
+               "answer", "phrase"}  # the last words of names written as two (seed phrase; not magic link, few)
 _NAME_ANCHORS = sorted({form for word in _NAME_WORDS for form in (word, word.upper(), word.capitalize())})
 _PROVENANCE_TEXT = frozenset({"participant_id", "source_file"})
 
