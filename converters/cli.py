@@ -322,6 +322,7 @@ def convert(
             result, skipped = conversion.update(
                 inputs, previous_tables, previous_files, advance, jobs or os.cpu_count() or 1, debug, held.work(),
                 scheduler, previous_copies, streamed=True,  # written by `_finish`, as the tables on disk are reduced
+                key=key,
             )
         if skipped:
             err.print(

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import csv
-import hashlib
-import hmac
 from dataclasses import dataclass, replace
 from fnmatch import fnmatchcase
 from pathlib import Path, PurePosixPath
 
 from . import redaction
 from .pipeline import Input
-from .redaction import PSEUDONYM_HEX
 
 
 class ParticipantMapError(ValueError):
@@ -49,7 +46,7 @@ def matches(pattern: str, name: str) -> bool:
 
 def pseudonym(participant_id: str, key: bytes) -> str:
     """A keyed hash of the id: stable across runs and batches with the same key, useless without it."""
-    return "p-" + hmac.new(key, participant_id.encode("utf-8"), hashlib.sha256).hexdigest()[:PSEUDONYM_HEX]
+    return redaction.participant_pseudonym(participant_id, key)
 
 
 def read_key(path: Path) -> bytes:

@@ -371,11 +371,17 @@ def update(
     scheduler: str | None = None,
     previous_copies: pl.DataFrame | None = None,
     streamed: bool = False,
+    key: bytes | None = None,
 ) -> tuple[Conversion, list[Input]]:
     """Add to an earlier run: inputs whose name and SHA-256 it already converted are skipped (their rows and
     reports kept), the others converted and merged in, duplicates removed across old and new, and counted as one
     run over all inputs would, given the earlier run's `copies.parquet` (`previous_copies`; None: an output without
-    one, whose counts are added to). Returns the conversion and the inputs skipped. `streamed`: see `combine`."""
+    one, whose counts are added to). Returns the conversion and the inputs skipped. `streamed`: see `combine`.
+    With `key` (a pseudonymised run), the files and participants an earlier run named as they are (a run without
+    --pseudonymize) are pseudonymised as this run names them (see `_pseudonymised_again`)."""
+    if key is not None:
+        previous_tables, previous_files, previous_copies = _pseudonymised_again(
+            previous_tables, previous_files, previous_copies, key)
     done: dict[str, set[str | None]] = {}  # name -> the SHA-256 of each earlier file of that name
     for f in previous_files:
         if f.status != "failed":
@@ -385,12 +391,14 @@ def update(
         if i.error is None and i.skip is None and i.source_file in done
         and sha256_or_none(i.path) in done[i.source_file]
     }
-    # Inputs whose names the policy made the same (`sync password=REDACTED.har`) share their rows: converted again
-    # together, or skipped together.
-    again = {i.source_file for i in inputs if id(i) not in unchanged}
-    skipped = [i for i in inputs if id(i) in unchanged and i.source_file not in again]
-    todo = [i for i in inputs if id(i) not in unchanged or i.source_file in again]
-    redone = {i.source_file for i in todo}
+    # A name the policy changed (`sync password=REDACTED.har`: any holding its mark) may be that of several files,
+    # this run's and earlier runs', which nothing written tells apart: an input of such a name adds its rows to those
+    # of the name, replacing none (which earlier file, if any, it is a new version of cannot be known; one not given
+    # again keeps its rows), and is skipped where an earlier file of the name had its content.
+    shared = {i.source_file for i in inputs if redaction.MARK in i.source_file}
+    skipped = [i for i in inputs if id(i) in unchanged]
+    todo = [i for i in inputs if id(i) not in unchanged]
+    redone = {i.source_file for i in todo} - shared
     with executor(jobs, scheduler) as ex:
         kept = _taken_in({n: [s.filter(~pl.col("source_file").is_in(redone)) for s in slices]
                           for n, slices in previous_tables.items()}, spill_dir, ex)
@@ -403,6 +411,27 @@ def update(
             previous_copies = previous_copies.join(orphans.select("table", "record"), on=["table", "record"],
                                                    how="anti").filter(~pl.col("source_file").is_in(redone))
         return combine(reports, _joined([kept, parts]), spill_dir, ex, previous_copies, ahead, streamed), skipped
+
+
+def _pseudonymised_again(
+    tables: dict[str, list[pl.LazyFrame]], files: list[FileReport], copies: pl.DataFrame | None, key: bytes,
+) -> tuple[dict[str, list[pl.LazyFrame]], list[FileReport], pl.DataFrame | None]:
+    """An earlier run's tables, reports and copies with the files it named with their folders, and the participants
+    it named by their ids, pseudonymised as a run with `key` names them: a pseudonymised run adding to an OUT written
+    without --pseudonymize knows its files (skipped where unchanged) and leaves no folder or id in it. Copies are
+    noted by a hash of their participant's id: where ids change, the earlier counts are added to instead (None)."""
+    renamed = {f.file: n for f in files if (n := redaction.pseudonymised_again(f.file, key)) != f.file}
+    people = {p: n for f in files if (p := f.participant_id) and (n := redaction.participant_again(p, key)) != p}
+    if not renamed and not people:
+        return tables, files, copies
+    files = [replace(f, file=renamed.get(f.file, f.file), participant_id=people.get(f.participant_id,
+                                                                                    f.participant_id))
+             for f in files]
+    columns = [pl.col("source_file").replace(renamed), pl.col("participant_id").replace(people)]
+    tables = {name: [s.with_columns(columns) for s in slices] for name, slices in tables.items()}
+    if copies is not None:
+        copies = None if people else copies.with_columns(pl.col("source_file").replace(renamed))
+    return tables, files, copies
 
 
 def merge(
@@ -561,9 +590,13 @@ def combine(
         for name, dropped in generic_copies:
             for source_file, n in dropped.iter_rows():
                 counted.duplicates[source_file][name] += n
+        named: set[str] = set()  # files of one name (`sync password=REDACTED.har`) share their copies: counted once
         for report in reports:
             if earlier_copies is not None:  # every copy is in `copies`: counted anew
                 report.duplicates, report.conflicts = Counter(), Counter()
+            if report.file in named:
+                continue
+            named.add(report.file)
             report.duplicates.update(counted.duplicates[report.file])
             report.conflicts.update(counted.conflicts[report.file])
         return copies

@@ -154,10 +154,10 @@ _STRONG_PARTS = re.compile(
 )
 _STRONG_EXACT = frozenset(
     {"pwd", "pass", "pin", "otp", "totp", "hotp", "sig", "refresh", "xrefresh", "sso", "mfa", "2fa", "cred", "creds",
-     "psk", "pswd", "pword", "pwrd", "puk"}
+     "psk", "pswd", "pword", "pwrd", "puk", "cvn"}
 )
-_STRONG_ENDINGS = (  # user_pass, new_pw, userPin, email_otp, refreshTok; short words of other languages
-    "pass", "pw", "pwd", "pin", "otp", "tok", "psk", "haslo", "hasło", "heslo", "geslo", "sifre", "şifre", "parola",
+_STRONG_ENDINGS = (  # user_pass, new_pw, userPin, email_otp, refreshTok, card_cvv; short words of other languages
+    "pass", "pw", "pwd", "pin", "otp", "tok", "psk", "cvv", "cvc", "haslo", "hasło", "heslo", "geslo", "sifre", "şifre", "parola",
     "parolă",
 )
 _WORD_ENDINGS = ("bypass", "compass", "overpass", "underpass", "surpass", "spin", "footp", "tiktok")  # words
@@ -282,7 +282,8 @@ def is_credential(name: str, value: Any) -> bool:
 _UNAMBIGUOUS = (
     r"eyJ[\w-]{4,}\.[\w-]{4,}\.[\w-]*(?:\.[\w-]*\.[\w-]*)?"  # JWT, JWS, JWE
     r"|-----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----(?:.|\n)*?(?:-----END [A-Z0-9 ]*-----|$)"
-    r"|\b(?:AKIA|ASIA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA|A3T[A-Z0-9])[A-Z0-9]{16}\b"  # AWS access key ids
+    r"|\b(?:AKIA|ASIA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA|A3T[A-Z0-9])[A-Z0-9]{16}\b"  # AWS access key ids, and a
+    r"(?:(?P<aws_sep>[ \t,;:|=\"']{1,4})[A-Za-z0-9/+]{40}(?![\w/+=]))?"  # secret key right after one (`_aws_sub`)
     r"|\bAIza[\w-]{35}"  # Google API keys
     r"|\bya29\.[\w-]{20,}"  # Google OAuth access tokens
     r"|\b1//0[\w-]{20,}"  # Google refresh tokens
@@ -317,14 +318,22 @@ _VENDOR = (
     r"|(?<=/api/webhooks/)\d{6,}/[\w-]{20,}"  # Discord webhooks
     r"|(?<=/bot)\d{6,12}:[\w-]{30,}|\b\d{6,12}:AA[\w-]{30,}"  # Telegram bot tokens
     r"|\bdp\.(?:pt|st|sa|ct|scim|audit)\.(?:[\w-]{1,40}\.)?[A-Za-z0-9]{40,}"  # Doppler
+    r"|\bSK[0-9a-fA-F]{32}\b"  # Twilio API keys
+    r"|\bkey-(?=[a-z]*[0-9])(?=[0-9]*[a-z])[0-9a-z]{32}\b"  # Mailgun API keys (letters and digits, not a word)
 )
 _VENDOR_RE = re.compile(_VENDOR)
 _VENDOR_PREFIXES = (
     "gldt-", "glrt-", "glptt-", "glft-", "glimt-", "glsoat-", "glcbt-", "glagent-", "gloas-", "glffct-", "pypi-AgE",
     "GOCSPX-", "whsec_", "sk-proj-", "sk-ant-", "sk-svcacct-", "sk-admin-", "hf_", "shpat_", "shpss_", "shpca_",
     "shppa_", "xapp-", "hooks.slack.com/", "/api/webhooks/", ":AA", "/bot", "dp.pt.", "dp.st.", "dp.sa.", "dp.ct.",
-    "dp.scim.", "dp.audit.",
+    "dp.scim.", "dp.audit.", "SK", "key-",
 )
+
+
+def _unambiguous_sub(m: re.Match) -> str:
+    """An AWS access key id with the secret key after it (`AKIA…,wJalr…` as the console's credentials file has them,
+    `AKIA…:wJalr…`) loses both, the separator kept: the secret alone is 40 characters a device id could be."""
+    return MARK if m["aws_sep"] is None else MARK + m["aws_sep"] + MARK
 
 
 def _vendor_sub(text: str) -> str:
@@ -458,10 +467,12 @@ def _is_words(text: str) -> bool:
 
 _URL = re.compile(r"\b[A-Za-z][A-Za-z0-9+.\-]{1,15}://[^\s\"'<>`]+")
 _USERINFO = re.compile(r"(?<=//)[^/\s@?#\"'<>]+@")
+# A name's letters may carry marks (Latin, Indic, Thai: पासवर्ड); its separator may be CJK text's full-width colon
+# or equals sign (密码：…, up to a full-width comma or semicolon) and spaces may be no-break ones.
 _PAIR = re.compile(
     r"(?P<q>[\"']?)(?P<name>(?:\d*+[^\W\d]|[$@])[\w.$\-\[\]\u0300-\u036f\u0900-\u0dff\u0e00-\u0e7f]{0,63})(?P=q)"
-    r"(?P<sep>[ \t]*(?:=>|[:=])[ \t]*)"  # a name's letters may carry marks (Latin, Indic, Thai): पासवर्ड
-    r"(?P<value>\"(?:[^\"\\\n]|\\.)*\"|'[^'\n]*'|(?:[^\s&;,?\"'<>(){}\[\]]|[&;,?](?![\w.\-\[\]%$]+=))+)"
+    r"(?P<sep>[ \t\u00a0\u3000]*(?:=>|[:=\uff1a\uff1d])[ \t\u00a0\u3000]*)"
+    r"(?P<value>\"(?:[^\"\\\n]|\\.)*\"|'[^'\n]*'|(?:[^\s&;,?\"'<>(){}\[\]\uff0c\uff1b]|[&;,?](?![\w.\-\[\]%$]+=))+)"
 )
 _QUOTED = re.compile(r"'[^'\n]*'|\"(?:[^\"\\\n]|\\.)*\"")
 
@@ -487,10 +498,27 @@ def _text(text: str, mode: Mode, percent_levels: int) -> str:
     if "<" in text:
         text = _TAG.sub(_tag_sub, text)
     text = _pairs(text)
-    text = _vendor_sub(_UNAMBIGUOUS_RE.sub(MARK, text))
+    text = _vendor_sub(_UNAMBIGUOUS_RE.sub(_unambiguous_sub, text))
+    if mode == STRICT and "eyJ" in text:  # (FULL finds such runs by their randomness, `random_secret`)
+        text = _BASE64_JSON.sub(_base64_json_sub, text)
     if mode == FULL:
         text = _CANDIDATE.sub(lambda m: MARK if random_secret(m.group()) else m.group(), text)
     return text
+
+
+_BASE64_JSON = re.compile(r"(?<![\w+/\-])eyJ[A-Za-z0-9+/_\-]{12,}={0,2}(?![\w+/=\-])")  # base64 of `{"`
+
+
+def _base64_json_sub(m: re.Match) -> str:
+    """A base64 JSON object (`eyJwYXNzd29yZCI6…`: {"password": …}, a JWT's part without the others) that holds a
+    credential, replaced: in device text too, where no id is base64 of text."""
+    run = m.group()
+    try:
+        altchars = b"-_" if "-" in run or "_" in run else None
+        inner = base64.b64decode(run + "=" * (-len(run) % 4), altchars=altchars).decode("utf-8")
+    except (ValueError, UnicodeDecodeError):
+        return run
+    return MARK if redact_text(inner, FULL) != inner else run
 
 
 _PERCENT_RUN = re.compile(r"(?<![^\s\"'<>`])[^\s\"'<>`]*%[^\s\"'<>`]*")  # each run from its start: linear
@@ -534,10 +562,13 @@ _VALUE_ATTRIBUTES = ("value", "content", "data-value")
 
 def _tag_sub(m: re.Match) -> str:
     """`<input name="csrf_token" value="…">`, `<meta name="csrf-token" content="…">`: an element labelled by a
-    credential's name has its value replaced."""
+    credential's name has its value replaced, and so has a password field whatever its name (`<input
+    type="password" name="f2" value="…">`)."""
     tag = m.group(0)
     attributes = {a.group(1).lower(): a for a in _ATTRIBUTE.finditer(tag)}
     label = next((attributes[n].group(2).strip("\"'") for n in _LABEL_ATTRIBUTES if n in attributes), None)
+    if "type" in attributes and attributes["type"].group(2).strip("\"'").lower() == "password":
+        label = "password"
     value = next((attributes[n] for n in _VALUE_ATTRIBUTES if n in attributes), None)
     if label is None or value is None:
         return tag
@@ -557,14 +588,25 @@ def _pairs(text: str, depth: int = 0) -> str:
     inside another pair's value too (`href="/reset?token=…"`, `next=/cb?code=…`, `config = "password=…"`), and an
     unquoted value under a name that always holds a credential with the words after it (a passphrase: `Wi-Fi
     password: correct horse battery`), up to the end of the line, a `;` or `,`, or the next pair."""
+    if any(mark in text for mark in _YAML_MARKS):
+        text = _yaml_values(text)
     out, position = [], 0
     for m in _PAIR.finditer(text):
         if m.start() < position:
             continue  # in a passphrase already replaced
-        shown = _pair_sub(m, depth)
+        if _YAML_BLOCK.fullmatch(m["value"]):
+            continue  # `password: |`: its text, on the lines below, is `_YAML_VALUE`'s
+        strong = credential_name(m["name"])
+        if strong is None and m.start() and text[m.start() - 1] in " -" and (
+                before := _WORD_BEFORE.search(text, max(0, m.start() - 26), m.start())):
+            strong = "strong" if credential_name(before[1]) is None and credential_name(  # security answer: …
+                before[1] + m["name"]) == "strong" else None  # (not `password reset: done`)
+            shown = _pair_sub(m, depth, named=strong is not None)
+        else:
+            shown = _pair_sub(m, depth)
         end = m.end()
         if shown != m.group(0) and m["value"][:1] not in "\"'" and not m["value"].endswith(("&", ";", ",")) \
-                and credential_name(m["name"]) == "strong":
+                and strong == "strong":
             end = _PHRASE_TAIL.match(text, end).end()
         out += [text[position : m.start()], shown]
         position = end
@@ -574,6 +616,9 @@ def _pairs(text: str, depth: int = 0) -> str:
     return "".join(out)
 
 
+# The word before a pair's name (`security answer`), itself no pair's value (`type=password name=…`)
+_WORD_BEFORE = re.compile(r"(?<![^\s,;(\[{])([^\W\d_]{2,24})[ \-]$")
+
 # The words after a credential's first (a passphrase), each not a pair's name nor replaced already: up to the end of
 # the line, a `;` or `,`
 _PHRASE_TAIL = re.compile(
@@ -582,16 +627,50 @@ _PHRASE_TAIL = re.compile(
 )
 
 
+_YAML_BLOCK = re.compile(r"[|>][1-9]?[-+]?[1-9]?")  # a YAML block scalar's indicator: its text is on the lines below
+_YAML_MARKS = (":\n", ":\r\n", ": |", ": >", ":|", ":>")  # what text holding one of these holds
+# YAML's `password:` (or `password: |`) with its value on the lines below, indented more
+_YAML_VALUE = re.compile(
+    r"(?m)^([ \t]*)([\"']?)([^\s:\"'=#]{1,64})\2[ \t]*:[ \t]*(?P<block>[|>][1-9]?[-+]?[1-9]?[ \t]*)?"
+    r"(?=\r?\n\1[ \t]+\S)"
+)
+_LINE = re.compile(r"\r?\n([ \t]*)[^\r\n]*")
+_YAML_KEY = re.compile(r"[ \t]*(?:#|[^\s:]+[ \t]*:(?:[ \t]|$))")  # a line that is a key or a comment
+
+
+def _yaml_values(text: str) -> str:
+    """The value of a YAML key named like a credential that is on the lines below it (a block scalar's, or a plain
+    one's alone on the next line) replaced, the key and indicator kept: `password: |` + `\n  REDACTED`."""
+    out, position = [], 0
+    for m in _YAML_VALUE.finditer(text):
+        if m.start() < position or credential_name(m[3]) != "strong":
+            continue
+        first = _LINE.match(text, m.end())
+        if not m["block"] and _YAML_KEY.match(text, first.start(1)) or text[first.end(1) : first.end()] == MARK:
+            continue  # a mapping below it: its keys are judged as pairs
+        end = first.end()
+        while (line := _LINE.match(text, end)) and len(line[1]) > len(m[1]) and line.end() > line.end(1):
+            end = line.end()  # the lines indented more than the key, blank ones not
+        out += [text[position : first.end(1)], MARK]
+        position = end
+    if not out:
+        return text
+    out.append(text[position:])
+    return "".join(out)
+
+
 _PAIR_DEPTH = 16  # quoted values inside quoted values, down to this many: one deeper that holds a pair is replaced
 
 
-def _pair_sub(m: re.Match, depth: int) -> str:
+def _pair_sub(m: re.Match, depth: int, named: bool = False) -> str:
+    """A pair with its value replaced where its name (or, `named`, its name with the word before it) holds a
+    credential; pairs inside its value looked into."""
     value = m["value"]
     quote_ = value[0] if value[:1] in "\"'" and len(value) >= 2 else ""
     inner = value[1:-1] if quote_ else value
     if inner in (MARK, SEGMENT, ""):
         return m.group(0)
-    if not is_credential(m["name"], inner):
+    if not named and not is_credential(m["name"], inner):
         if (not quote_ and depth) or not _PAIR.search(inner):  # (an unquoted value is looked into once)
             return m.group(0)
         shown = _pairs(inner, depth + 1) if depth < _PAIR_DEPTH else MARK
@@ -860,7 +939,7 @@ def _json(value: Any, mode: Mode, drop: bool, key: str | None, counter: list[int
         raise _TooDeep
     if isinstance(value, dict):
         out = {}
-        labels = [value[k] for k in _LABELS if isinstance(value.get(k), str)]  # {"name": …, "value": …}
+        labels = [value[k] for k in _LABELS.intersection(value) if isinstance(value[k], str)]  # {"name": …, "value": …}
         for k, v in value.items():
             name = k if isinstance(k, str) else str(k)
             kind = credential_name(name)
@@ -885,9 +964,13 @@ def _json(value: Any, mode: Mode, drop: bool, key: str | None, counter: list[int
     return value
 
 
-# {"name": "api_key", "value": …}: keys whose value names the field whose value `_VALUES` holds
-_LABELS = ("name", "key", "Name", "Key", "field", "parameter", "header", "Header", "label", "Label", "id", "type", "k")
-_VALUES = frozenset({"value", "Value", "val", "v"})
+# {"name": "api_key", "value": …}: keys whose value names the field whose value `_VALUES` holds (AWS's
+# {"Name": …, "StringValue": …}, {"param": …, "value": …}, {"field": …, "data": …}, {"name": …, "content": …})
+_LABELS = frozenset({"name", "key", "Name", "Key", "field", "Field", "parameter", "param", "Param", "header", "Header",
+                     "label", "Label", "id", "type", "k", "attribute", "Attribute", "property", "Property",
+                     "fieldName", "paramName", "headerName", "attributeName", "AttributeName"})
+_VALUES = frozenset({"value", "Value", "val", "v", "values", "Values", "stringValue", "StringValue", "data", "Data",
+                     "content", "Content", "text", "Text"})
 
 
 def _json_key(name: str, mode: Mode, out: dict, counter: list[int]) -> str:
@@ -1304,13 +1387,14 @@ _STRICT_ANCHORS = [
     "gldt-", "glrt-", "glptt-", "glft-", "glimt-", "glsoat-", "glcbt-", "glagent-", "gloas-", "glffct-", "pypi-AgE",
     "GOCSPX-", "whsec_", "sk-proj-", "sk-ant-", "sk-svcacct-", "sk-admin-", "hf_", "shpat_", "shpss_", "shpca_",
     "shppa_", "xapp-", "hooks.slack.com/", "/api/webhooks/", ":AA", "dp.pt.", "dp.st.", "dp.sa.", "dp.ct.",
-    "dp.scim.", "dp.audit.",
+    "dp.scim.", "dp.audit.", *(f"SK{c}" for c in "0123456789abcdefABCDEF"),  # Twilio's SK and hex, not SKU
     "://", "%3A%2F%2F", "%3a%2f%2f",  # a URL, percent-encoded too
 ]
 # ...and, in any case (ASCII's: others as written, upper case and capitalised), every name `credential_name` knows
 # that a `name=value` or `name: value` pair would carry, and the schemes' names.
 _NAME_WORDS = {*_STRONG_PARTS.pattern.split("|"), *_STRONG_EXACT, *_STRONG_ENDINGS, "session", "auth", "sid", "state",
-               "ticket", "nonce", "access", "code", "key", "bearer", "digest", "negotiate", "ntlm", "hawk"}
+               "ticket", "nonce", "access", "code", "key", "bearer", "digest", "negotiate", "ntlm", "hawk",
+               "answer", "phrase"}  # the last words of names written as two (seed phrase; not magic link, few)
 _NAME_ANCHORS = sorted({form for word in _NAME_WORDS for form in (word, word.upper(), word.capitalize())})
 _PROVENANCE_TEXT = frozenset({"participant_id", "source_file"})
 
@@ -1440,6 +1524,15 @@ def source_file(name: str, key: bytes | None = None) -> Safe:
     return _released(f"{folder_pseudonym(folder, key)}/{file_name(file)}")
 
 
+_PSEUDONYMISED = re.compile(r"d-[0-9a-f]{%d}/[^/\\]*" % PSEUDONYM_HEX)
+
+
+def pseudonymised_again(name: str, key: bytes) -> Safe:
+    """A `source_file` an earlier run wrote, as a run with `key` names it: one written with its folders (a run
+    without --pseudonymize) has them hashed as `source_file` hashes them; one pseudonymised already stays."""
+    return _released(name) if _PSEUDONYMISED.fullmatch(name) else source_file(name, key)
+
+
 def file_name(name: str) -> str:
     """A file's name or path with the credentials it carries replaced as STRICT text shows them (a JWT, a known
     key's shape, `password=…`), folder by folder, each keeping its suffix (`p07/sync password=REDACTED.har`): ids
@@ -1498,6 +1591,20 @@ def _url_name(url: str, keep_user: bool = False) -> str:
             piece = (m.group(1) or "") + "//" + m.group(2).rpartition("@")[2] + piece[m.end():]
         pieces.append(piece)
     return "::".join(pieces)
+
+
+def participant_pseudonym(participant_id: str, key: bytes) -> str:
+    """`p-<keyed hash>` of a participant id: stable across runs and batches with the same key, useless without it."""
+    return "p-" + hmac.new(key, participant_id.encode("utf-8"), hashlib.sha256).hexdigest()[:PSEUDONYM_HEX]
+
+
+_PARTICIPANT_PSEUDONYM = re.compile(r"p-[0-9a-f]{%d}" % PSEUDONYM_HEX)
+
+
+def participant_again(participant_id: str, key: bytes) -> str:
+    """A participant id an earlier run wrote, as a run with `key` writes it (one pseudonymised already stays)."""
+    return participant_id if _PARTICIPANT_PSEUDONYM.fullmatch(participant_id) else participant_pseudonym(
+        participant_id, key)
 
 
 def folder_pseudonym(folder: str, key: bytes) -> str:

@@ -266,12 +266,14 @@ def _nights(tables: dict[str, pl.LazyFrame]) -> list[dict[str, Any]]:
         key,
     )
     events = _groups(
-        frame(tables, "sense_timeline_events").filter(~pl.col("event_type").is_in(NOT_SEGMENTS))
-        .select(pkey(), pl.lit("sense").alias("device"), pl.col("night").cast(pl.String).alias("source_id"),
-                local_ms("time", pl.col("utc_offset_s")).alias("t"),
-                pl.col("event_type").str.to_lowercase().str.replace_all("_", " ").alias("type"),
-                pl.col("message").str.replace_all(r"\*\*", "").alias("text"))
-        .sort(*key, "t").collect(),
+        redaction.strict_frame(  # its text as this policy writes it (OUT may be an older databack's)
+            frame(tables, "sense_timeline_events").filter(~pl.col("event_type").is_in(NOT_SEGMENTS))
+            .select(pkey(), pl.lit("sense").alias("device"), pl.col("night").cast(pl.String).alias("source_id"),
+                    local_ms("time", pl.col("utc_offset_s")).alias("t"),
+                    pl.col("event_type").str.to_lowercase().str.replace_all("_", " ").alias("type"),
+                    pl.col("message").str.replace_all(r"\*\*", "").alias("text"))
+            .sort(*key, "t").collect()
+        ),
         key,
     )
     heart = _groups(
@@ -339,7 +341,7 @@ RUN_FIGURES = ("start_time", "duration_s", "paused_s", "distance_m", "calories_k
 def _runs(tables: dict[str, pl.LazyFrame]) -> list[dict[str, Any]]:
     """Every Band event other than sleep, with its charts: the route coloured by pace, heart rate and pace over
     time, splits."""
-    events = (
+    events = redaction.strict_frame(  # its text as this policy writes it (OUT may be an older databack's)
         frame(tables, "band_events").filter(pl.col("event_type").fill_null("") != "Sleeping")
         .with_columns(pkey(), local_ms("start_time", pl.col("utc_offset_s")).alias("start_time"))
         .sort("p", "start_time", "event_id", nulls_last=True).collect()
@@ -496,7 +498,7 @@ def _overview(tables: dict[str, pl.LazyFrame], report: dict[str, Any], nights: l
               participants: list[str]) -> dict[str, Any]:
     """The run at a glance: who, which devices, which dates, which files (with the errors of those that did not
     convert fully, both read back from report.json through the redaction policy) and how many rows each table has.
-    (The tables' own text passed through the policy as they were written.)"""
+    (The tables' text the page shows, event names and messages, passes the policy again where it is read.)"""
     tables_rows = {name: t["rows"] for name, t in report.get("tables", {}).items() if t.get("rows")}
     devices = sorted({DEVICE_NAMES[name.split("_")[0]] for name in tables_rows if name.split("_")[0] in DEVICE_NAMES})
     dates = [n["night"] for n in nights] + [r["day"] for r in runs if r["day"]]

@@ -29,7 +29,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO, Literal
+from typing import TYPE_CHECKING, Any, BinaryIO, Iterable, Literal
 from urllib.parse import unquote_plus
 
 import ijson
@@ -482,7 +482,7 @@ def _scrub_har_entry(entry: Any, counts: Counter[str]) -> None:
     _scrub_other_fields(entry, {"request", "response"}, counts)
     if isinstance(request, dict):
         _scrub_other_fields(request, _REQUEST_FIELDS, counts)
-        _scrub_words(request, ("method", "httpVersion"), counts)
+        _scrub_words(request, ("method", "httpVersion", "headersSize", "bodySize"), counts)
         if isinstance(request.get("url"), str):
             request["url"] = _url(request["url"], mode, counts)
         else:
@@ -499,7 +499,7 @@ def _scrub_har_entry(entry: Any, counts: Counter[str]) -> None:
         counts["other"] += replaced
     if isinstance(response, dict):
         _scrub_other_fields(response, _RESPONSE_FIELDS - {"statusText"}, counts)  # the reason phrase as free text
-        _scrub_words(response, ("httpVersion",), counts)
+        _scrub_words(response, ("httpVersion", "status", "headersSize", "bodySize"), counts)
         _scrub_har_headers(_listed(response, "headers", counts), mode, counts)
         _scrub_cookies(_listed(response, "cookies", counts), counts)
         if isinstance(response.get("redirectURL"), str):
@@ -515,7 +515,7 @@ def _scrub_har_entry(entry: Any, counts: Counter[str]) -> None:
         counts["other"] += replaced
 
 
-def _scrub_words(holder: dict, fields: tuple[str, ...], counts: Counter[str]) -> None:
+def _scrub_words(holder: dict, fields: Iterable[str], counts: Counter[str]) -> None:
     """Fields that hold a word (method, HTTP version, encoding): replaced whole if the policy finds a credential, or
     if it is no text (a list, an object)."""
     for name in fields:
@@ -604,6 +604,7 @@ def _scrub_har_headers(headers: Any, mode: Mode, counts: Counter[str]) -> None:
 
 _COUNTED = {"header": "headers", "cookie": "cookies", "url": "urls"}
 _COOKIE_FIELDS = frozenset({"path", "domain", "expires", "httpOnly", "secure", "sameSite"})
+_PART_FIELDS = frozenset({"fileName", "contentType"})  # of a HAR postData parameter (a multipart part)
 
 
 def _scrub_pairs(items: Any, mode: Mode, counts: Counter[str], kind: str, sign_in: bool = False) -> None:
@@ -611,7 +612,8 @@ def _scrub_pairs(items: Any, mode: Mode, counts: Counter[str], kind: str, sign_i
     value but those of `redaction.SIGN_IN_FIELDS`), any other value scrubbed as a string."""
     for item in items if isinstance(items, list) else ():
         if isinstance(item, dict):
-            _scrub_other_fields(item, _ITEM_FIELDS | {"fileName", "contentType"}, counts)
+            _scrub_other_fields(item, _ITEM_FIELDS | _PART_FIELDS, counts)
+            _scrub_words(item, _PART_FIELDS, counts)  # a multipart part's file name: `password=….txt`, a token
             _scrub_name(item, counts, kind)
         if not isinstance(item, dict) or item.get("value") in (None, "", MARK):
             continue
@@ -646,6 +648,7 @@ def _scrub_cookies(items: Any, counts: Counter[str]) -> None:
     for item in items if isinstance(items, list) else ():
         if isinstance(item, dict):
             _scrub_other_fields(item, _ITEM_FIELDS | _COOKIE_FIELDS, counts)
+            _scrub_words(item, _COOKIE_FIELDS, counts)  # words, dates and flags: replaced where they hold more
             _scrub_name(item, counts, "cookies")
         if isinstance(item, dict) and item.get("value") not in (None, "", MARK):
             item["value"] = MARK
@@ -664,7 +667,7 @@ def _scrub_har_body(holder: dict, kind: BodyKind, mode: Mode, counts: Counter[st
     """A `postData` or `content`: its text (plain or base64), `_textBase64` and form `params`; other fields as
     free text."""
     _scrub_other_fields(holder, _BODY_FIELDS, counts)
-    _scrub_words(holder, ("encoding", "compression"), counts)
+    _scrub_words(holder, ("encoding", "compression", "size"), counts)
     _scrub_pairs(_listed(holder, "params", counts), FULL, counts, "bodies", sign_in=kind == "sign-in-request")
     mime = holder.get("mimeType") if isinstance(holder.get("mimeType"), str) else None
     if mime is not None:  # as the Content-Type header it copies

@@ -197,6 +197,28 @@ def test_a_damaged_member_fails_alone_with_one_line(tmp_path):
     assert bad.status in ("partial", "failed") and "damaged inside the archive: Bad CRC-32" in bad.error
 
 
+def test_a_damaged_members_folders_are_not_quoted_in_its_error_where_they_are_pseudonymised(tmp_path):
+    """zipfile names the member it found damaged (`Bad CRC-32 for file 'carol-diary/bad.har'`): the error said so
+    into stderr, report.json and inspect, where --pseudonymize hides the folders of what it names."""
+    archive = tmp_path / "incoming" / "bob-jones" / "phone.zip"
+    archive.parent.mkdir(parents=True)
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_STORED) as z:
+        z.write(HAR, "carol-diary/bad.har")
+    data = bytearray(archive.read_bytes())
+    spot = data.index(b'"entries"') + 2000
+    data[spot:spot + 4] = b"XXXX"
+    archive.write_bytes(bytes(data))
+    key = tmp_path / "study.key"
+    key.write_text("a key of the study team, 32 bytes")
+    pseudonymised = ["--pseudonymize", "--key-file", key, "--jobs", "1"]
+    result = CliRunner().invoke(app, [str(a) for a in ["convert", tmp_path / "incoming", "-o", tmp_path / "out",
+                                                       *pseudonymised]])
+    inspected = CliRunner().invoke(app, [str(a) for a in ["inspect", tmp_path / "incoming", *pseudonymised]])
+    assert "damaged inside the archive: Bad CRC-32" in result.output
+    for text in (result.output, inspected.output, (tmp_path / "out" / "report.json").read_text()):
+        assert "carol" not in text and "bob" not in text
+
+
 def test_a_zip_member_flagged_utf8_whose_name_is_not_is_read_with_the_others(tmp_path):
     """zipfile refuses the whole listing over such a name (UnicodeDecodeError): the archive failed, its good members
     unread. It is named with its bytes, as a file on disk of that name is."""

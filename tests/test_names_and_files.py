@@ -320,3 +320,66 @@ def test_files_whose_names_differ_only_by_a_credential_keep_their_rows_when_conv
     changing.write_text(changing.read_text() + "\n")
     assert run("convert", folder, "-o", tmp_path / "out").exit_code == 0
     assert sorted(pl.read_parquet(events)["event_id"]) == ["2519812557630091728", "2519812557630091999"]
+
+
+def test_a_file_whose_name_differs_from_an_earlier_ones_only_by_a_credential_keeps_that_files_rows_when_given_alone(
+        tmp_path):
+    """Both are `p07/sync password=REDACTED.har`: a later run given one of them, changed, adds its rows to the name's
+    and the other file's rows (and report) stay, the passwords in neither."""
+    folder = tmp_path / "p07"
+    folder.mkdir()
+    gone = write_har(folder / "sync password=Hunter2Zq9x.har", [entry(BAND_EVENTS_URL, band_event("2519812557630091728"))])
+    changing = write_har(folder / "sync password=Wolke7Qp3r.har",
+                         [entry(BAND_EVENTS_URL, band_event("2519812557630091999"))])
+    out = tmp_path / "out"
+    assert run("convert", folder, "-o", out).exit_code == 0
+    gone.rename(tmp_path / "elsewhere.har")
+    changing.write_text(changing.read_text() + "\n")
+    result = run("convert", folder, "-o", out)
+    assert result.exit_code == 0
+    assert sorted(pl.read_parquet(out / "band_events.parquet")["event_id"]) == [
+        "2519812557630091728", "2519812557630091999"]
+    report = (out / "report.json").read_text()
+    assert [f["file"] for f in json.loads(report)["files"]].count("p07/sync password=REDACTED.har") == 3
+    for secret in ("Hunter2Zq9x", "Wolke7Qp3r"):
+        assert secret not in report and secret not in result.output
+    assert run("convert", folder, "-o", out).exit_code == 0  # unchanged now: skipped, its rows as they are
+    assert sorted(pl.read_parquet(out / "band_events.parquet")["event_id"]) == [
+        "2519812557630091728", "2519812557630091999"]
+
+
+def test_files_whose_names_differ_only_by_a_credential_count_their_duplicates_once(tmp_path):
+    """Copies are noted by the name a file is shown by: each report of a shared name was given all of the name's
+    duplicates, so two such files counted theirs twice (the run's totals sum the files')."""
+    named, shared = tmp_path / "named", tmp_path / "shared"
+    for folder, names in ((named, ("a.har", "b.har")),
+                          (shared, ("sync password=Hunter2Zq9x.har", "sync password=Wolke7Qp3r.har"))):
+        folder.mkdir()
+        for name in names:
+            write_har(folder / name, [entry(BAND_EVENTS_URL, band_event("2519812557630091728"))])
+        assert run("convert", folder, "-o", tmp_path / f"{folder.name}-out").exit_code == 0
+    counts = [json.loads((tmp_path / f"{name}-out" / "report.json").read_text())["tables"]["band_events"]
+              for name in ("named", "shared")]
+    assert counts[0]["duplicates"] == 1 and counts[1] == counts[0]
+
+
+def test_a_pseudonymised_run_adding_to_an_out_written_without_it_names_no_folder(tmp_path):
+    """An OUT first written without --pseudonymize names each file with its folders and each participant by id (a
+    person's name); a pseudonymised run adding to it kept both in every table and report.json, and converted the
+    file again under its new name. They are pseudonymised as this run's are: the file is known and skipped."""
+    folder = tmp_path / "incoming" / "Alice-Smith"
+    folder.mkdir(parents=True)
+    good_capture(folder / "phone.har")
+    key = tmp_path / "study.key"
+    key.write_text("a key of the study team, 32 bytes")
+    out = tmp_path / "out"
+    assert run("convert", tmp_path / "incoming", "-o", out, "--participant", "Alice-Smith").exit_code == 0
+    result = run("convert", tmp_path / "incoming", "-o", out, "--participant", "Alice-Smith", "--pseudonymize", "--key-file", key)
+    assert result.exit_code == 0 and "1 input already converted unchanged" in result.output
+    texts = [result.output] + [f.read_bytes().decode("utf-8", "replace") for f in out.rglob("*") if f.is_file()]
+    texts += [str(v) for f in out.glob("*.parquet") if f.name != "copies.parquet" for column in
+              ("source_file", "participant_id") for v in pl.read_parquet(f)[column].to_list()]
+    assert not [t for t in texts if "Alice" in t or "Smith" in t]
+    assert pl.read_parquet(out / "band_events.parquet").height == 1
+    [shown] = [f["file"] for f in json.loads((out / "report.json").read_text())["files"]]
+    assert re.fullmatch(r"d-[0-9a-f]{16}/phone\.har", shown)

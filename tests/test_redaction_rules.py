@@ -4,6 +4,7 @@ scrub does to device bodies, and that every line a command prints passes the pol
 
 from __future__ import annotations
 
+import base64
 import json
 
 import orjson
@@ -684,3 +685,107 @@ def test_a_passphrase_in_text_is_replaced_whole_not_its_first_word(text, shown):
 ])
 def test_a_file_name_loses_its_credentials_folder_by_folder_and_keeps_ids(name, shown):
     assert redaction.file_name(name) == shown
+
+
+@pytest.mark.parametrize("key", ["SK" + "8c0e4b6fa1d2937e5b0c4d8f1a2e3b7c", "SK" + "8C0E4B6FA1D2937E5B0C4D8F1A2E3B7C",
+                                 "key-" + "3ax6xnjp29jd6fds4gc373sgvjxteol0"])
+def test_device_text_loses_twilio_and_mailgun_keys(key):
+    """A Twilio API key (`SK` and 32 hex digits) and a Mailgun key (`key-` and 32 letters and digits) are keys by their
+    shape: STRICT text (device tables, file names) kept them whole, as a device id; words after `key-` stay."""
+    import polars as pl
+
+    df = pl.DataFrame({"message": [f"note {key} here", "key-" + "abcdefghijklmnopqrstuvwxyzabcdef", "TASK DESK SKU"]})
+    assert redaction.strict_frame(df)["message"].to_list() == [f"note {MARK} here", "key-abcdefghijklmnopqrstuvwxyzabcdef",
+                                                               "TASK DESK SKU"]
+    assert redaction.file_name(f"p07/{key}.har") == f"p07/{MARK}.har"
+
+
+@pytest.mark.parametrize("separator", [",", ":", " ", '", "', "\t", " | "])
+def test_an_aws_secret_key_right_after_its_access_key_id_is_removed_from_device_text(separator):
+    """The console's credentials file (`AKIA…,wJalr…`) and `id:secret` pairs: the 40-character secret alone looks like
+    any id (kept in device text), but right after an access key id it is the key's secret; a 40-character id after
+    other text stays."""
+    secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+    text = f"bob,,AKIAIOSFODNN7EXAMPLE{separator}{secret},https://console.test/"
+    assert redaction.redact_text(text, redaction.STRICT) == f"bob,,{MARK}{separator}{MARK},https://console.test/"
+    assert redaction.redact_text(f"device {secret}", redaction.STRICT) == f"device {secret}"
+
+
+def test_a_password_field_loses_its_value_whatever_its_name_or_the_order_of_its_attributes():
+    page = ('<input value="Tr0ub4dor-1" type="password"><input type=PASSWORD name=f2 value=Tr0ub4dor-2>'
+            '<input type="text" name="q" value="sleep">')
+    assert redaction.redact_text(page) == redaction.redact_text(page, redaction.STRICT) == (
+        f'<input value="{MARK}" type="password"><input type=PASSWORD name=f2 value={MARK}>'
+        '<input type="text" name="q" value="sleep">')
+
+
+@pytest.mark.parametrize(("text", "shown"), [
+    ("密码：Tr0ub4dor-1，用户：bob", f"密码：{MARK}，用户：bob"),
+    ("パスワード＝Tr0ub4dor-2", f"パスワード＝{MARK}"),
+    ("password\u00a0=\u00a0Tr0ub4dor-3", f"password\u00a0=\u00a0{MARK}"),
+    ("比率：50%，時間：12:30", "比率：50%，時間：12:30"),
+])
+def test_a_pair_written_with_a_full_width_colon_or_no_break_spaces_loses_its_value(text, shown):
+    """CJK text writes `name：value` with U+FF1A (and ＝); a pair's value ends at a full-width comma or semicolon."""
+    assert redaction.redact_text(text) == redaction.redact_text(text, redaction.STRICT) == shown
+
+
+@pytest.mark.parametrize(("text", "shown"), [
+    ("password: |\n  Tr0ub4dor-1\n  more\nuser: bob", f"password: |\n  {MARK}\nuser: bob"),
+    ("db:\n  api_secret: >-\n    Tr0ub4dor-2\n  host: x", f"db:\n  api_secret: >-\n    {MARK}\n  host: x"),
+    ("credentials:\n  user: bob\n  password:\n    Tr0ub4dor-3\n", f"credentials:\n  user: bob\n  password:\n    {MARK}\n"),
+    ("password: |\r\n  Tr0ub4dor-4\r\nnext: 1", f"password: |\r\n  {MARK}\r\nnext: 1"),
+    ("notes: |\n  slept well\nsleep:\n  deep: 3", "notes: |\n  slept well\nsleep:\n  deep: 3"),
+])
+def test_a_yaml_value_on_the_lines_below_its_credential_name_is_replaced(text, shown):
+    """A block scalar (`password: |`) or a plain value alone on the next line: `name: value` on one line is all
+    text pairs were, so both kept the password; other keys' blocks, and mappings below a credential's name, stay."""
+    assert redaction.redact_text(text) == redaction.redact_text(text, redaction.STRICT) == shown
+    assert redaction.redact_text(shown) == shown
+
+
+@pytest.mark.parametrize("document", [
+    {"field": "password", "data": "Tr0ub4dor-1"}, {"param": "password", "value": "Tr0ub4dor-1"},
+    {"attribute": "password", "value": "Tr0ub4dor-1"}, {"Name": "password", "StringValue": "Tr0ub4dor-1"},
+    {"key": "api_key", "stringValue": "Tr0ub4dor-1"}, {"name": "Authorization", "content": "Tr0ub4dor-1"},
+    {"property": "client_secret", "text": "Tr0ub4dor-1"},
+])
+def test_a_value_labelled_by_a_credential_name_under_other_common_keys_is_replaced(document):
+    """AWS's `{"Name", "StringValue"}`, `{"param", "value"}`, `{"field", "data"}`… as `{"name", "value"}` was; a
+    label that names no credential keeps its value."""
+    (label, value) = document
+    redacted, _ = redaction.redact_json([document, {label: "sleep_score", value: "Tr0ub4dor-1"}])
+    assert redacted == [{**document, value: MARK}, {label: "sleep_score", value: "Tr0ub4dor-1"}]
+    assert "Tr0ub4dor" not in redaction.redact_body(json.dumps(document).encode(), "application/json", "other").decode()
+
+
+@pytest.mark.parametrize("name", ["cvv", "cvc", "cvv2", "CVC2", "card_cvv"])
+def test_a_cards_security_code_is_a_credential(name):
+    assert redaction.redact_text(f"{name}=123&amount=5") == f"{name}={MARK}&amount=5"
+
+
+def test_device_text_loses_base64_json_that_holds_a_credential():
+    """`eyJ…` without a JWT's dots: base64 of a JSON object, replaced in STRICT text (device tables, file names) when
+    what it encodes holds a credential; base64 JSON of data, and a JWT's header alone, stay."""
+    import polars as pl
+
+    secret = base64.urlsafe_b64encode(b'{"user":"bob","password":"Tr0ub4dor-1"}').decode().rstrip("=")
+    data = base64.b64encode(b'{"sleep":3,"deep":40}').decode()
+    df = pl.DataFrame({"message": [f"note {secret} here", data, "eyJhbGciOiJIUzI1NiJ9"]})
+    assert redaction.strict_frame(df)["message"].to_list() == [f"note {MARK} here", data, "eyJhbGciOiJIUzI1NiJ9"]
+    assert redaction.file_name(f"p07/{secret}.har") == f"p07/{MARK}.har"
+
+
+@pytest.mark.parametrize(("text", "shown"), [
+    ("security answer: Fluffy1", f"security answer: {MARK}"),
+    ("Seed phrase: abandon ability able", f"Seed phrase: {MARK}"),
+    ("note; recovery-phrase = abandon ability", f"note; recovery-phrase = {MARK}"),
+    ("Sleep score: 82, Error code: 404, my answer: yes", "Sleep score: 82, Error code: 404, my answer: yes"),
+])
+def test_a_credential_name_written_as_two_words_loses_its_value(text, shown):
+    """`security answer: …` in text is the `securityAnswer` a JSON key is: a pair's name was one word, so `answer`
+    and `phrase` alone held nothing; a name is judged with the word before it where it is none alone."""
+    import polars as pl
+
+    assert redaction.redact_text(text) == redaction.redact_text(text, redaction.STRICT) == shown
+    assert redaction.strict_frame(pl.DataFrame({"message": [text]}))["message"].to_list() == [shown]

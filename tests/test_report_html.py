@@ -166,6 +166,25 @@ def test_errors_read_back_from_report_json_pass_through_the_redaction_policy(out
     assert shown["error"] == "cut short at entry 7: Authorization: REDACTED REDACTED"
 
 
+def test_event_text_an_older_databack_left_in_the_tables_passes_the_policy_again(out, tmp_path):
+    """Tables written before a rule of the policy (or before the policy) keep what it would now replace: the page
+    shows a night's event messages and a run's name and type from them, redacted as convert writes them today."""
+    import polars as pl
+
+    copy = tmp_path / "out"
+    shutil.copytree(out, copy)
+    token = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0In0.abcdEFGHijklMNOP"
+    for table, column in (("sense_timeline_events", "message"), ("band_events", "name")):
+        df = pl.read_parquet(copy / f"{table}.parquet")
+        df.with_columns(pl.lit(f"note password=Tr0ub4dor-1 {token}").alias(column)).write_parquet(
+            copy / f"{table}.parquet")
+    html = report_html.build(copy).html
+    assert token not in html and "Tr0ub4dor" not in html
+    data = page_data(html)
+    assert "note password=REDACTED" in json.dumps(data["nights"])  # (the token goes with the passphrase)
+    assert {r["name"] for r in data["runs"]} == {"note password=REDACTED"}
+
+
 def test_figures_saves_every_chart_as_svg_and_png(out, tmp_path):
     result = run("report", out, "-o", tmp_path / "r.html", "--figures", tmp_path / "figures")
     assert result.exit_code == 0, result.output

@@ -429,6 +429,30 @@ def test_har_fields_that_hold_a_word_lose_a_credential_put_there(tmp_path):
     assert copy["response"]["content"]["mimeType"] == f"application/json; t={REDACTED}"
 
 
+def test_a_multipart_file_name_cookie_attributes_sizes_and_status_lose_a_credential_put_there(tmp_path):
+    """HAR fields the scrubber took as harmless and copied as they were: a postData parameter's fileName and
+    contentType (a multipart part's), a cookie's path, domain, expires and flags, the sizes and the status; plain ones
+    stay."""
+    token = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJlLW9mLXRoZS10b2tlbg"
+    e = entry("https://x.example.com/upload", {"ok": 1}, method="POST")
+    e["request"]["postData"] = {"mimeType": "multipart/form-data", "size": "pw=Tr0ub4dor-1", "params": [
+        {"name": "photo", "fileName": "password=Tr0ub4dor-2.txt", "contentType": f"image/png; t={token}",
+         "value": "x"},
+        {"name": "scan", "fileName": "scan.png", "contentType": "image/png", "value": "y"}]}
+    e["request"]["cookies"] = [{"name": "sid", "value": "s", "path": f"/reset/{token}", "domain": "pin=Tr0ub4dor-3",
+                                "expires": f"Bearer {token}", "httpOnly": True, "sameSite": "Lax"}]
+    e["request"]["headersSize"], e["request"]["bodySize"] = f"Bearer {token}", "password=Tr0ub4dor-4"
+    e["response"]["status"], e["response"]["headersSize"] = "password=Tr0ub4dor-5", token
+    e["response"]["content"]["size"] = f"token={token}"
+    assert scrub_capture(write_har(tmp_path / "in.har", [e]), tmp_path / "out.har").status == "ok"
+    text = (tmp_path / "out.har").read_text()
+    assert "Tr0ub4dor" not in text and token[:24] not in text
+    copy = json.loads(text)["log"]["entries"][0]
+    assert [(p["fileName"], p["contentType"]) for p in copy["request"]["postData"]["params"]] == [
+        (REDACTED, REDACTED), ("scan.png", "image/png")]
+    assert (copy["request"]["cookies"][0]["httpOnly"], copy["request"]["cookies"][0]["sameSite"]) == (True, "Lax")
+
+
 @pytest.mark.parametrize("kind", ["zip", "tar.gz"])
 def test_an_archive_is_copied_as_a_zip_of_its_scrubbed_captures_leaving_out_what_is_no_capture(tmp_path, kind):
     import tarfile

@@ -23,6 +23,7 @@ import secret_corpus
 import secret_corpus_b
 import secret_corpus_c
 import secret_corpus_d
+import secret_corpus_e
 from conftest import REPO
 from mitmproxy import io as mio
 from typer.testing import CliRunner
@@ -252,6 +253,7 @@ LATER = {
     "b": (secret_corpus_b, ["--generic", secret_corpus_b.GENERIC_HOST, "--generic", "*.sleepwell.test"], (2, 2)),
     "c": (secret_corpus_c, ["--generic", secret_corpus_c.GENERIC_HOST, "--generic", "*.nightowl.test"], (1, 2)),
     "d": (secret_corpus_d, ["--generic", secret_corpus_d.GENERIC_HOST, "--generic", "*.dozer.test"], (1, 4)),
+    "e": (secret_corpus_e, ["--generic", secret_corpus_e.GENERIC_HOST, "--generic", "*.snooze.test"], (1, 2)),
 }
 LATER_KINDS = [(name, kind) for name, (module, _, _) in LATER.items() for kind in module.KINDS]
 
@@ -321,6 +323,12 @@ def test_the_second_corpus_outputs_still_hold_the_data(later_outputs):
     inspected = "\n".join(outputs["inspect --json"])
     assert "/v1/room/current;JSESSIONID={redacted};sid={redacted}" in inspected
     assert "/v2/account/{redacted}/settings" in inspected
+
+
+def test_the_fifth_corpus_outputs_still_hold_the_data(later_outputs):
+    csv = "\n".join(later_outputs("e")["convert --format csv"])
+    assert "2519812557630091760" in csv and "Wi-Fi set up. REDACTED,REDACTED REDACTED REDACTED REDACTED" in csv
+    assert ",431," in csv or ",431\n" in csv  # the generic response's minutes, beside the card's code
 
 
 def test_the_third_corpus_outputs_still_hold_the_data(later_outputs):
@@ -433,7 +441,7 @@ def readme_kinds() -> list[str]:
 
 def test_the_readme_table_of_secrets_has_one_row_per_kind_of_the_corpora():
     assert readme_kinds() == [*secret_corpus.KINDS, *secret_corpus_b.KINDS, *secret_corpus_c.KINDS,
-                              *secret_corpus_d.KINDS]
+                              *secret_corpus_d.KINDS, *secret_corpus_e.KINDS]
 
 
 def test_merge_and_a_rerun_redact_what_an_older_run_left_in_its_tables(tmp_path):

@@ -30,6 +30,7 @@ from pathlib import Path, PurePosixPath
 from typing import BinaryIO, Literal
 
 from ..limits import DEFAULT, RATIO_FLOOR, Limits, size_text
+from ..redaction import exception_text
 from .bodies import GZIP_MAGIC
 
 Kind = Literal["zip", "tar"]
@@ -455,5 +456,7 @@ def _describe(kind: tuple[Kind, Compression]) -> str:
 
 
 def _reason(error: Exception) -> str:
-    text = str(error).splitlines()[0] if str(error) else type(error).__name__
+    """What zipfile or tarfile said, without the names it quotes (`Bad CRC-32 for file '…'`): a member's folders
+    may name a person, which --pseudonymize hides, and the member is named where the message is shown."""
+    text = exception_text(error).splitlines()[0] if str(error) else type(error).__name__
     return text[:200]
