@@ -129,3 +129,70 @@ def test_a_dump_that_grows_while_it_is_read_is_read_on(tmp_path):
         with open(path, "ab") as more:
             more.write(b"3:abc,")
         assert next(frames) == b"abc,"
+
+
+# --- HAR: one string of gigabytes, gzipped into a few megabytes --------------------------------------------------
+
+
+def _har_with_long_string(path, length: int):
+    import gzip
+    import json
+
+    from builders import BAND_EVENTS_URL, band_event
+
+    log = {"log": {"version": "1.2", "creator": {"name": "t", "version": "1"}, "pages": [], "entries": [
+        entry(BAND_EVENTS_URL, {"value": [band_event()]}),
+        entry("https://www.example.com/", "PLACEHOLDER"),
+        entry(BAND_EVENTS_URL, {"value": [band_event()]}),
+    ]}}
+    head, tail = json.dumps(log).encode().split(b"PLACEHOLDER")
+    with gzip.open(path, "wb", compresslevel=1) as out:
+        out.write(head)
+        for _ in range(length >> 20):
+            out.write(b"ab\\u00e9\\\\" * (1 << 17))  # a MiB of characters, escapes and all
+        out.write(tail)
+    return path
+
+
+def test_a_har_string_longer_than_a_body_may_be_is_never_held_whole(tmp_path, monkeypatch):
+    """Before: ijson built the whole string (a 512 MiB one, 500 KB gzipped, took 1.1 GB to inspect); now what is past
+    `limits.max_string` of it is left out as it is read, and the entry is over the body's limit as before."""
+    import tracemalloc
+
+    from converters import limits
+    from converters.captures import Exchange, har_runs, read_capture
+
+    # runs of entries parsed by orjson hold up to MAX_RUN_BYTES before ijson reads on: smaller, to see the string
+    monkeypatch.setattr(har_runs, "MAX_RUN_BYTES", 2 << 20)
+    monkeypatch.setattr(har_runs, "RUN_BYTES", 256 << 10)
+    path = _har_with_long_string(tmp_path / "long.har.gz", 16 << 20)
+    budget = limits.Limits(max_body=256 << 10)
+    assert limits.max_string(budget) < 2 << 20
+    tracemalloc.start()
+    with limits.applied(budget):
+        items = list(read_capture(path))
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 10 << 20  # the limit, a few reads and the parser's copies: never the 16 MiB string (before: 24)
+    exchanges = [item for item in items if isinstance(item, Exchange)]
+    assert len(exchanges) == 3 and "max-body" in str(exchanges[1].body_error)
+
+
+def test_strings_cut_short_leave_valid_json_whatever_the_pieces():
+    import json
+
+    from converters import limits
+
+    for text in ["a" * 200, "é" * 200, "\\u00e9" * 100, "\\\\" * 100, '\\"' * 100, "ab\\nc" * 50, "\U0001F600" * 60]:
+        document = ('{"x": "' + text + '", "z": "' + text + '", "y": [1, "b"]}').encode()
+        for piece in (5, 7, 16, 33, 64, 101, 1000):
+            pruner = limits.DepthPruner(100, 0, max_string=20)
+            shown = json.loads(b"".join(pruner.feed(document[i : i + piece]) for i in range(0, len(document), piece)))
+            assert shown["y"] == [1, "b"]
+            whole = json.loads(document)["x"]
+            for key in ("x", "z"):
+                assert whole.startswith(shown[key].split(" [databack")[0])
+                if 32 <= piece < len(document) // 3:
+                    assert pruner.cut and "cut short" in shown[key]
+            unlimited = limits.DepthPruner(100, 0)
+            assert b"".join(unlimited.feed(document[i : i + piece]) for i in range(0, len(document), piece)) == document

@@ -254,7 +254,7 @@ def _ijson_items(data: _Data, in_entries: bool) -> Iterator[object]:
             _huge_numbers_replaced(data.bytes, len(data.bytes))
         data.bytes[:1] = b"["
         data.bytes[:0] = _IN_LOG
-    reader = limits.PrunedReader(data, data.limit)
+    reader = limits.PrunedReader(data, data.limit, max_string=limits.max_string())
     for entry in IJSON.items(reader, ENTRY_PREFIX, use_float=True, buf_size=READ_SIZE):
         yield Pruned.of(entry, data.limit) if reader.pruner.pruned else entry
 
