@@ -307,7 +307,7 @@ def _scrub_har(src: Path, out: BinaryIO) -> ScrubReport:
         out.truncate()
         text_encoding = "cp1252"
         report, error = _rewrite_har(src, out, text_encoding)
-    if error is not None and "overflow" in str(error):
+    if error is not None and ("overflow" in str(error) or "invalid char" in str(error)):  # (NaN, Infinity too)
         out.seek(0)
         out.truncate()
         report, _ = _rewrite_har(src, out, text_encoding, numbers=True)

@@ -233,3 +233,29 @@ def test_a_payload_of_many_violations_costs_the_first_one_alone():
     assert problem == 'at /value/0: null is not of type "object"'
     assert peak < 4 << 20  # before: about 130 MiB
     assert validation.schema_problem("band-events.json", {"value": []}) is None
+
+
+# --- HAR: NaN and Infinity, as Python's json module writes them ----------------------------------------------------
+
+
+def test_nan_and_infinity_in_a_har_cost_no_entry(tmp_path):
+    """Before: the HAR reader stopped at the first `NaN` (`json.dump` writes one for a float('nan') `time`): the file
+    was `partial`, every entry after it lost, and `scrub` wrote the entries before it alone. Now they read as `null`,
+    as numbers beyond a float's range do."""
+    import json
+
+    from converters.captures import Exchange, read_capture
+
+    entries = [entry(f"https://www.example.com/{i}", {"n": i}) for i in range(6)]
+    entries[1]["time"] = float("nan")
+    entries[3]["timings"]["wait"] = float("inf")
+    entries[4]["timings"]["send"] = float("-inf")
+    for separators, name in ((None, "spaced"), ((",", ":"), "compact")):
+        path = tmp_path / f"{name}.har"
+        path.write_text(json.dumps({"log": {"version": "1.2", "entries": entries}}, separators=separators))
+        items = list(read_capture(path))
+        assert [type(item) for item in items] == [Exchange] * 6, items[-1:]
+        report = scrub_capture(path, tmp_path / f"{name}-out.har")
+        assert report.status == "ok"
+        scrubbed = json.loads((tmp_path / f"{name}-out.har").read_text())["log"]["entries"]
+        assert len(scrubbed) == 6 and scrubbed[1]["time"] is None and scrubbed[0]["time"] == 120.5
