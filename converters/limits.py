@@ -101,6 +101,15 @@ def structure_depth(limits: Limits | None = None) -> int:
     return min(STRUCTURE_DEPTH, max(STRUCTURE_FLOOR, (limits or current()).max_depth))
 
 
+def max_string(limits: Limits | None = None) -> int:
+    """Bytes of one string of a capture's own JSON (a HAR file) read at most, as the file writes it (escapes and
+    all), the rest of it left out (`DepthPruner`, which counts them a piece of the file at a time, the string's first
+    piece not): three times `max_body`, more than a body within it takes in base64 wrapped in lines or as text with
+    its quotes escaped, and a MiB more. A participant's gigabytes of one string, gzipped into a few megabytes, are
+    never held."""
+    return 3 * (limits or current()).max_body + MiB
+
+
 def structure_too_deep(depth: int) -> str:
     """Why parts of a HAR entry were left out: they were nested deeper than `depth` levels."""
     return f"HAR structure nested deeper than {depth} levels left out (--max-depth)"
@@ -398,9 +407,20 @@ def check_json(data: bytes | bytearray, limits: Limits | None = None, depth: int
 
 PRUNED = "databack: nested too deep, left out"  # what stands for a value `DepthPruner` leaves out
 # runs of opening or closing brackets, whole strings, a quote opening a string that goes on past the piece
-_TOKENS = re.compile(rb'[\[{]+|[\]}]+|"[^"\\]*(?:\\.[^"\\]*)*"|"', re.DOTALL)
+_TOKENS = re.compile(rb'[\[{]+|[\]}]+|"[^"\\]*+(?:\\.[^"\\]*+)*+"|"', re.DOTALL)
 # the rest of a string: to its closing quote (group 1), or to the end of the piece, a lone backslash there (group 2)
-_STRING_REST = re.compile(rb'[^"\\]*(?:\\.[^"\\]*)*(?:(")|(\\)?\Z)', re.DOTALL)
+# (possessive: the regex engine keeps no state for each escape to backtrack to, 30 MB for a MiB of `\u00e9`)
+_STRING_REST = re.compile(rb'[^"\\]*+(?:\\.[^"\\]*+)*+(?:(")|(\\)?\Z)', re.DOTALL)
+
+
+# Four whole characters or escapes of a string (a piece may begin inside one: see `DepthPruner._aligned`): a string
+# is cut short after them, where a closing quote makes valid JSON.
+_STRING_CUT = re.compile(
+    rb'(?:\\u[0-9a-fA-F]{4}|\\[^u]|[\x00-\x21\x23-\x5b\x5d-\x7f]'
+    rb'|[\xc0-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf7][\x80-\xbf]{3}){4}',
+    re.DOTALL,
+)
+_CUT_MARK = b" [databack: cut short, longer than a capture's string may be (--max-body)]"
 
 
 class DepthPruner:
@@ -409,21 +429,58 @@ class DepthPruner:
     the file holds. A piece that stays within the limit is given back as it is, for what `JsonGauge` costs; one that
     goes deeper is walked string by string and run of brackets by run. Text that is no JSON comes out as no JSON."""
 
-    def __init__(self, limit: int, depth: int = 0, marker: str = PRUNED):
+    def __init__(self, limit: int, depth: int = 0, marker: str = PRUNED, max_string: int | None = None):
         self.limit = limit
         self.depth = depth  # levels open where the text fed so far ends
         self.pruned = 0
+        self.max_string = max_string  # bytes of one string given back at most (about: `max_string`); None: any
+        self.cut = 0  # strings cut short
         self._marker = json.dumps(marker).encode()
         self._in_string = False
         self._escaped = False  # the next piece's first byte is escaped by a backslash that ended the last one
         self._skipping = False  # inside a value left out
+        self._string = 0  # bytes of the string open where the text fed so far ends (those of its first piece not)
+        self._cutting = False  # inside a string cut short: its bytes are left out up to its closing quote
 
     def feed(self, data: bytes | bytearray | memoryview) -> bytes:
         data = bytes(data)
+        if self._cutting:
+            return self._cut_rest(data)
+        if self.max_string is not None and self._in_string and not self._skipping:
+            rest = _STRING_REST.match(data, 1 if self._escaped else 0)
+            if rest.group(1) is None:  # the string goes on past this piece
+                self._string += len(data)
+                if self._string > self.max_string and (cut := _STRING_CUT.match(data, self._aligned(data))):
+                    self.cut += 1
+                    self._escaped, self._cutting = False, True
+                    return data[: cut.end()] + _CUT_MARK + b'"' + self._cut_rest(data[cut.end():])
+                self._escaped = rest.group(2) is not None
+                return data
+            self._string = 0
         if not self._skipping and (state := self._within(data)) is not None:
             self.depth, self._in_string, self._escaped = state
             return data
         return self._walk(data)
+
+    def _aligned(self, data: bytes) -> int:
+        """Where in a piece inside a string the first whole character or escape begins, as far as the piece shows:
+        past a character its escaping backslash ended the last piece with, and past UTF-8 continuation bytes. (Hex
+        digits left of a `\\u` escape are read as characters: `_STRING_CUT` goes past four of them.)"""
+        at = (5 if data[:1] == b"u" else 1) if self._escaped else 0
+        while at < len(data) and 0x80 <= data[at] < 0xC0:
+            at += 1
+        return at
+
+    def _cut_rest(self, data: bytes) -> bytes:
+        """The rest of a string cut short left out, up to its closing quote (already given back); what follows it is
+        fed on."""
+        rest = _STRING_REST.match(data, 1 if self._escaped else 0)
+        if rest.group(1) is None:
+            self._escaped = rest.group(2) is not None
+            return b""
+        self._cutting = self._in_string = self._escaped = False
+        self._string = 0
+        return self.feed(data[rest.end():])
 
     def _within(self, data: bytes) -> tuple[int, bool, bool] | None:
         """The state after `data` when it goes no deeper than the limit (as `JsonGauge` counts), else None."""
@@ -469,7 +526,7 @@ class DepthPruner:
     def outside_strings_from(self, data: bytes) -> int | None:
         """Where the text given back for the next piece `data` is first outside a string (0 unless the text fed so far
         ends in one), or None where the string goes on past it. Asked before `data` is fed."""
-        if not self._in_string or self._skipping:
+        if not self._in_string or self._skipping or self._cutting:  # (a string cut short is closed already)
             return 0
         rest = _STRING_REST.match(data, 1 if self._escaped else 0)
         return rest.end() if rest.group(1) is not None else None
@@ -479,9 +536,9 @@ class PrunedReader:
     """A capture's JSON read through a `DepthPruner` (to `limit` levels from the top): a parser reading through this
     (ijson) never builds a level past the limit, whatever the file holds."""
 
-    def __init__(self, source: object, limit: int, marker: str = PRUNED):
+    def __init__(self, source: object, limit: int, marker: str = PRUNED, max_string: int | None = None):
         self._read = source.read  # type: ignore[attr-defined]
-        self.pruner = DepthPruner(limit, 0, marker)
+        self.pruner = DepthPruner(limit, 0, marker, max_string)
 
     def read(self, size: int = -1) -> bytes:
         while block := self._read(size):

@@ -36,6 +36,7 @@ import re
 import traceback
 import unicodedata
 from collections import Counter
+from contextvars import ContextVar
 from functools import lru_cache
 from pathlib import PurePosixPath
 from typing import Any, Iterable, Literal
@@ -470,7 +471,9 @@ _USERINFO = re.compile(r"(?<=//)[^/\s@?#\"'<>]+@")
 # A name's letters may carry marks (Latin, Indic, Thai: पासवर्ड); its separator may be CJK text's full-width colon
 # or equals sign (密码：…, up to a full-width comma or semicolon) and spaces may be no-break ones.
 _PAIR = re.compile(
-    r"(?P<q>[\"']?)(?P<name>(?:\d*+[^\W\d]|[$@])[\w.$\-\[\]\u0300-\u036f\u0900-\u0dff\u0e00-\u0e7f]{0,63})(?P=q)"
+    r"(?P<q>[\"']?)(?P<name>(?:(?<!\d)\d*+[^\W\d]|[$@])[\w.$\-\[\]\u0300-\u036f\u0900-\u0dff\u0e00-\u0e7f]{0,63})(?P=q)"
+    # (a name begins where its digits do: one tried from each digit of a run of them would cost the run's length
+    # squared, and finds nothing the run's first digit does not)
     r"(?P<sep>[ \t\u00a0\u3000]*(?:=>|[:=\uff1a\uff1d])[ \t\u00a0\u3000]*)"
     r"(?P<value>\"(?:[^\"\\\n]|\\.)*\"|'[^'\n]*'|(?:[^\s&;,?\"'<>(){}\[\]\uff0c\uff1b]|[&;,?](?![\w.\-\[\]%$]+=))+)"
 )
@@ -484,9 +487,52 @@ def redact_text(text: str, mode: Mode = FULL) -> str:
     return _text(text, mode, _PERCENT_LEVELS)
 
 
+# --- bounded work on text nested in text -------------------------------------------------------------------------
+# Text is looked into where it nests (a URL in a parameter of a URL, percent-encoded text in percent-encoded text,
+# a path segment holding a URL, multipart in multipart), and some of it is looked into twice (a URL's parameter by
+# the URL and by the percent-encoded run it is): a participant's kilobyte of URLs nested in URLs would cost work
+# doubling with each level, and Python's recursion. The text a call of the policy is given (the outermost) buys
+# `_WORK_FACTOR` times its length of nested text (at least `_WORK_FLOOR`), `_NESTING` levels deep at most; text
+# nested beyond either makes the outermost text replaced whole (`MARK`): never less redacted, never unbounded.
+_WORK_FACTOR = 32
+_WORK_FLOOR = 1 << 16
+_NESTING = 24
+_WORK: ContextVar[list[int] | None] = ContextVar("redaction_work", default=None)  # [work left, levels open]
+
+
+class _TooIntricate(Exception):
+    pass
+
+
+def _within_budget(size: int, whole: Any, function: Any, *args: Any) -> Any:
+    """`function(*args)` on a text of `size`, costed against the outermost call's budget; `whole` where the outermost
+    text went over it."""
+    work = _WORK.get()
+    if work is None:  # the outermost text: its budget
+        token = _WORK.set([max(_WORK_FLOOR, _WORK_FACTOR * size), 0])
+        try:
+            return function(*args)
+        except _TooIntricate:
+            return whole
+        finally:
+            _WORK.reset(token)
+    work[0] -= size
+    if work[0] < 0 or work[1] >= _NESTING:
+        raise _TooIntricate
+    work[1] += 1
+    try:
+        return function(*args)
+    finally:
+        work[1] -= 1
+
+
 def _text(text: str, mode: Mode, percent_levels: int) -> str:
     if not text:
         return text
+    return _within_budget(len(text), MARK, _text_within, text, mode, percent_levels)
+
+
+def _text_within(text: str, mode: Mode, percent_levels: int) -> str:
     text = _URL.sub(lambda m: redact_url(m.group(), mode), text)
     if percent_levels and "%" in text:
         text = _PERCENT_RUN.sub(lambda m: _percent_sub(m.group(), mode, percent_levels - 1), text)
@@ -1102,9 +1148,14 @@ def redact_body(data: bytes, content_type: str | None, kind: BodyKind) -> bytes:
     multipart parts (by field name, and each part's body in turn), text; binary data has its printable runs checked.
     A sign-in request (`sign-in-request`) keeps only `SIGN_IN_FIELDS`' values, in any encoding; a sign-in call's
     body that is neither JSON, a form nor multipart is replaced whole. Device data keeps its ids (values under
-    id-named keys). Returns `data` itself when nothing was replaced."""
+    id-named keys). Returns `data` itself when nothing was replaced; `MARK` for a body whose parts nest deeper or
+    cost more than the policy spends on one (`_within_budget`)."""
     if not data:
         return data
+    return _within_budget(len(data), MARK.encode(), _body, data, content_type, kind)
+
+
+def _body(data: bytes, content_type: str | None, kind: BodyKind) -> bytes:
     if (wide := _wide_text(data)) is not None:  # UTF-16 or UTF-32, or UTF-8 after a BOM
         encoding, bom, text, cut = wide
         redacted = redact_body(text.encode("utf-8", "surrogatepass"), content_type, kind)

@@ -307,7 +307,7 @@ def _scrub_har(src: Path, out: BinaryIO) -> ScrubReport:
         out.truncate()
         text_encoding = "cp1252"
         report, error = _rewrite_har(src, out, text_encoding)
-    if error is not None and "overflow" in str(error):
+    if error is not None and ("overflow" in str(error) or "invalid char" in str(error)):  # (NaN, Infinity too)
         out.seek(0)
         out.truncate()
         report, _ = _rewrite_har(src, out, text_encoding, numbers=True)
@@ -325,7 +325,8 @@ def _rewrite_har(
     events = ijson.sendable_list()
     parser = IJSON.parse_coro(events, use_float=True)
     rewriter = _HarRewriter(out, report)
-    pruner = limits.DepthPruner(limits.structure_depth(), 0, MARK)  # what is nested too deep: replaced whole
+    # what is nested too deep: replaced whole; a string longer than a body's limit allows: cut short
+    pruner = limits.DepthPruner(limits.structure_depth(), 0, MARK, limits.max_string())
     try:  # opening reads the first bytes too: a damaged compressed header fails here
         with _json_bytes(src, text_encoding) as json_bytes:
             for chunk in iter(partial(json_bytes.read, READ_SIZE), b""):

@@ -73,10 +73,16 @@ def _has_entries_array(path: Path) -> bool:
         try:
             return any(
                 prefix == "log.entries" and event == "start_array"
-                for prefix, event, _ in IJSON.parse(limits.PrunedReader(json_bytes, limits.structure_depth()))
+                for prefix, event, _ in IJSON.parse(_pruned(json_bytes))
             )
         except _STREAM_ERRORS:
             return False
+
+
+def _pruned(json_bytes: BinaryIO) -> limits.PrunedReader:
+    """The HAR's JSON as ijson reads it: no deeper than `limits.structure_depth`, no string longer than
+    `limits.max_string`."""
+    return limits.PrunedReader(json_bytes, limits.structure_depth(), max_string=limits.max_string())
 
 
 def _top_level_is_not_a_har(path: Path) -> bool:
@@ -84,7 +90,7 @@ def _top_level_is_not_a_har(path: Path) -> bool:
     keys = set()
     try:
         with _json_bytes(path, None) as json_bytes:
-            for prefix, event, value in IJSON.parse(limits.PrunedReader(json_bytes, limits.structure_depth())):
+            for prefix, event, value in IJSON.parse(_pruned(json_bytes)):
                 if prefix == "" and event == "map_key":
                     keys.add(value)
                     if value == "log":

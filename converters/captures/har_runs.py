@@ -189,30 +189,34 @@ def _lone_surrogates_replaced(text: bytearray, end: int = -1) -> bool:
 
 
 # strings, and numbers that may be beyond a float's range (orjson refuses them) or an integer beyond 64 bits (ijson)
-_BIG_NUMBER = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|(-?[0-9]{19,}(?:\.[0-9]*)?(?:[eE][+-]?[0-9]+)?|'
-                         rb'-?[0-9]+(?:\.[0-9]*)?[eE][+-]?[0-9]{3,})|(")', re.DOTALL)  # group 2: a string left open
+# (and `NaN`, `Infinity`, `-Infinity`, which Python's json module writes and no parser here reads)
+_BIG_NUMBER = re.compile(rb'"[^"\\]*+(?:\\.[^"\\]*+)*+"|(-?[0-9]{19,}(?:\.[0-9]*)?(?:[eE][+-]?[0-9]+)?|'
+                         rb'-?[0-9]+(?:\.[0-9]*)?[eE][+-]?[0-9]{3,}|-?Infinity|NaN)|(")', re.DOTALL)  # group 2: a string
+# left open
 
 
 def _huge_numbers_replaced(text: bytearray, end: int, start: int = 0) -> bool:
     """In the JSON text `text[start:end]` (which begins outside a string), replace each number beyond a float's range
-    by `null`, and each integer beyond 64 bits by the float orjson reads it as, in place and padded with spaces: the
-    text keeps its length. A string that goes on past `end` ends the search. Whether a number was replaced."""
-    replaced = False
+    and each `NaN`, `Infinity` and `-Infinity` by `null`, and each integer beyond 64 bits by the float orjson reads it
+    as, in place and padded with spaces: the text keeps its length, but where a `NaN` (one byte longer once `null`)
+    was replaced. A string that goes on past `end` ends the search. Whether a number was replaced."""
+    replacements = []
     for match in _BIG_NUMBER.finditer(text, start, end):
         if match.start(2) >= 0:
             break
         if match.start(1) < 0:
             continue
         number = float(match[1])
-        if math.isinf(number):
+        if math.isinf(number) or math.isnan(number):
             new = b"null"
         elif match[1].lstrip(b"-").isdigit() and abs(int(match[1])) >= 2**63:
             new = repr(number).encode()
         else:
             continue
-        text[match.start(1) : match.end(1)] = new.ljust(match.end(1) - match.start(1))
-        replaced = True
-    return replaced
+        replacements.append((match.start(1), match.end(1), new.ljust(match.end(1) - match.start(1))))
+    for at, to, new in reversed(replacements):  # from the end: a `NaN` moves what follows it
+        text[at:to] = new
+    return bool(replacements)
 
 
 def _first_keys(entries: bytes | bytearray, known: list[bytes]) -> list[bytes]:
@@ -254,7 +258,7 @@ def _ijson_items(data: _Data, in_entries: bool) -> Iterator[object]:
             _huge_numbers_replaced(data.bytes, len(data.bytes))
         data.bytes[:1] = b"["
         data.bytes[:0] = _IN_LOG
-    reader = limits.PrunedReader(data, data.limit)
+    reader = limits.PrunedReader(data, data.limit, max_string=limits.max_string())
     for entry in IJSON.items(reader, ENTRY_PREFIX, use_float=True, buf_size=READ_SIZE):
         yield Pruned.of(entry, data.limit) if reader.pruner.pruned else entry
 

@@ -34,7 +34,10 @@ def frames(stream: BinaryIO, max_size: int | None = None) -> Iterator[bytes]:
     mitmproxy's `tnetstring.load` reads it (so a gzip stream fails at the same point), but a piece at a time: a length
     prefix claiming more than `max_size` bytes, or more than a plain file has left, raises `FrameTooLarge` before
     anything is read for it. Stops at the end of the stream between two tnetstrings; raises ValueError where the
-    framing breaks (cut off, no length prefix)."""
+    framing breaks (cut off, no length prefix). A plain file's size is asked for once, and again only where a
+    prefix claims more than it had left (a dump still being written may have grown): where `stream` stands is counted
+    from the bytes read, so a dump of many tiny flows costs no system call a flow."""
+    at, end = _where(stream)
     while True:
         char = stream.read(1)
         if not char:
@@ -48,25 +51,37 @@ def frames(stream: BinaryIO, max_size: int | None = None) -> Iterator[bytes]:
         if char != b":" or not digits:
             raise ValueError("not a tnetstring: missing or invalid length prefix")
         size = int(digits) + 1
-        if (left := _left(stream)) is not None and size > left:
-            raise FrameTooLarge(size - 1, left=left)
+        if end is not None:
+            at += len(digits) + 1
+            if size > end - at and (end := _size(stream)) is not None and size > end - at:
+                raise FrameTooLarge(size - 1, left=end - at)
         if max_size is not None and size > max_size:
             raise FrameTooLarge(size - 1, allowed=max_size)
         payload = stream.read(size) if size <= _PIECE else _read_pieces(stream, size)
         if len(payload) != size:
             raise ValueError("not a tnetstring: cut off")
+        at += size
         yield payload
 
 
 _PIECE = 16 << 20
 
 
-def _left(stream: BinaryIO) -> int | None:
-    """Bytes left in a plain file from where `stream` stands; None for anything else (a decompressing stream)."""
+def _where(stream: BinaryIO) -> tuple[int, int | None]:
+    """(where `stream` stands, the size of its file) for a plain file; (0, None) for anything else (a decompressing
+    stream, a pipe)."""
     if not isinstance(getattr(stream, "raw", stream), io.FileIO):
-        return None
+        return 0, None
     try:
-        return os.fstat(stream.fileno()).st_size - stream.tell()
+        return stream.tell(), os.fstat(stream.fileno()).st_size
+    except OSError:
+        return 0, None
+
+
+def _size(stream: BinaryIO) -> int | None:
+    """The size of the plain file `stream` reads now; None where it cannot be told."""
+    try:
+        return os.fstat(stream.fileno()).st_size
     except OSError:
         return None
 
