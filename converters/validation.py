@@ -36,6 +36,8 @@ def schema_problem(schema_name: str, payload: Any) -> str | None:
     at fault named by its type alone (`a string is not one of …`)."""
     v = validator(schema_name)
     try:
+        if v.is_valid(payload):  # (some 10 % faster than `validate` on what fits)
+            return None
         v.validate(payload)  # the first violation alone: `iter_errors` finds them all before it yields the first
         return None  # (a million nulls where objects belong: seconds and gigabytes)
     except jsonschema_rs.ValidationError as violation:
