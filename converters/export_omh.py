@@ -340,11 +340,13 @@ def geopositions(tables: Tables) -> Iterator[tuple[dict[str, Any], Body]]:
 
 
 def ambient_temperatures(tables: Tables) -> Iterator[tuple[dict[str, Any], Body]]:
-    """Sense room temperature: history buckets (sense_sensor_samples) and current readings (sense_room_readings)."""
+    """Sense room temperature: history buckets (sense_sensor_samples; a v1 and a v2 history of one bucket are a data
+    point each) and current readings (sense_room_readings)."""
     samples = frame(tables, "sense_sensor_samples").filter(
         (pl.col("sensor") == "temperature") & pl.col("value").is_not_null())
-    for row in rows(samples):
-        yield source("sense_sensor_samples", "sense", row, row["resolution_s"], row["time"].isoformat()), {
+    for row in rows(samples):  # a v1 and a v2 history of one bucket are two records: a v1 point's id says so
+        version = ("api=1",) if row["api_version"] == 1 else ()
+        yield source("sense_sensor_samples", "sense", row, row["resolution_s"], row["time"].isoformat(), *version), {
             "ambient_temperature": value(row["value"], "C"),
             "effective_time_frame": lasting(row["time"], row["resolution_s"], row["utc_offset_s"])}
     readings = frame(tables, "sense_room_readings").filter(

@@ -307,10 +307,13 @@ def _nights(tables: dict[str, pl.LazyFrame]) -> list[dict[str, Any]]:
 
 
 def _room_samples(tables: dict[str, pl.LazyFrame]) -> pl.LazyFrame:
-    """Sense sensor history, the five room sensors, at the finest resolution each participant's sensor has."""
+    """Sense sensor history, the five room sensors, at the finest resolution each participant's sensor has; where a
+    v1 and a v2 history hold the same bucket (two records), the v2 one."""
     samples = frame(tables, "sense_sensor_samples").filter(
         pl.col("sensor").is_in(SENSORS) & pl.col("value").is_not_null()).with_columns(pkey())
-    return samples.filter(pl.col("resolution_s") == pl.col("resolution_s").min().over("p", "sensor"))
+    finest = samples.filter(pl.col("resolution_s") == pl.col("resolution_s").min().over("p", "sensor"))
+    version = pl.col("api_version").fill_null(0)  # (null: an OUT written before the column)
+    return finest.filter(version == version.max().over("p", "sensor", "time"))
 
 
 def _room_in_bed(tables: dict[str, pl.LazyFrame], nights: pl.DataFrame) -> pl.DataFrame:

@@ -515,8 +515,10 @@ SENSE_ROOM_READINGS = table(
       "segments: the segment's start)"),
     C("sensor", S, "temperature, humidity, light, sound, particulates, co2, tvoc, uv, pressure…"),
     C("value", F, "Reading in `unit` (temperatures in Celsius)"),
-    C("unit", S, "As sent, lower case: celsius (c, celcius; Fahrenheit converted), percent (%), lux, db, aqi, ppm, "
-      "mg_cm (v2 particulates and VOCs: Hello's name for µg/m³ [I]), count (UV index), millibar…"),
+    C("unit", S, "As sent, lower case: celsius (c, celcius; Fahrenheit converted), percent (%), lux, db, aqi (v1 "
+      "particulates: an AQI on early servers, a density in µg/m³ on later ones, which kept the name; suripu-core "
+      "CurrentRoomState), ppm, mg_cm (v2 particulates and VOCs: Hello's name for µg/m³, suripu-app SensorUnit), count "
+      "(UV index), millibar…"),
     C("condition", S, "IDEAL, WARNING, ALERT, UNKNOWN, …"),
     C("message", S, "Text shown in the app (Markdown)"),
     C("ideal_conditions", S, "v1: the advice shown with the reading (ideal_conditions, Markdown)"),
@@ -527,14 +529,23 @@ SENSE_ROOM_READINGS = table(
 
 SENSE_SENSOR_SAMPLES = table(
     "sense_sensor_samples",
-    "Room sensor history: one row per sensor and time bucket.",
-    ("sensor", "resolution_s", "time"),
+    "Room sensor history: one row per sensor, API version and time bucket. A v1 and a v2 history of the same bucket "
+    "are two records: Hello's servers computed them apart (v2 sound is the peak energy where the Sense sent one, v1 "
+    "particulates were an AQI on early servers).",
+    ("sensor", "api_version", "resolution_s", "time"),
     C("time", UTC_TIME, "Start of the time bucket (UTC)"),
     C("utc_offset_s", I, "The room's UTC offset at that time", "s"),
     C("sensor", S, "temperature, humidity, light, sound, particulates, co2, tvoc, uv, pressure…"),
-    C("value", F, "Reading; null for a gap: -1 (v1 and v2), and in a v1 all-sensors history a bucket in which every "
-      "sensor (two or more) reads exactly 0 (the server's default for a missing bucket). A lone 0 is kept: 0 lux is "
-      "a dark room, and a single-sensor v1 history cannot tell its 0s from readings"),
+    C("value", F, "Reading in `unit`; null for a gap: -1 (v1 and v2), and in a v1 all-sensors history a bucket in "
+      "which every sensor (two or more) reads exactly 0 (the server's default for a missing bucket). A lone 0 is kept: "
+      "0 lux is a dark room, and a single-sensor v1 history cannot tell its 0s from readings"),
+    C("unit", S, "The unit of `value`, which histories do not send, as sense_room_readings names it: v2 the unit GET "
+      "/v2/sensors gives the sensor (celsius, percent, lux, db, mg_cm for particulates and VOCs: Hello's name for "
+      "µg/m³, ppm for CO2, count for UV, millibar; hello/suripu SensorViewFactory); v1 the v1 API's (celsius, percent, "
+      "lux, db, and aqi for particulates: an AQI on early servers, a density in µg/m³ on later ones, which kept the "
+      "name, suripu-core CurrentRoomState and Bucketing); null for a sensor of no known unit"),
+    C("api_version", I, "Sensor history API version: 1 (GET room/all_sensors/…, room/{sensor}/…) or 2 (POST "
+      "/v2/sensors)"),
     C("resolution_s", I, "Width of the time bucket", "s"),
     local_time="`time` + `utc_offset_s` (the room's offset sent with every bucket)",
 )

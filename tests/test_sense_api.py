@@ -12,7 +12,7 @@ from builders import entry, write_har
 
 from converters import devices
 from converters.pipeline import Input, convert
-from converters.devices import sense
+from converters.devices import columns, sense
 from converters.devices.base import Request, datetime_us, row_by_row
 from converters.tables import TABLES
 from converters.validation import schema_problem
@@ -488,3 +488,44 @@ def test_a_response_that_decodes_to_nothing_with_fields_of_no_known_shape_makes_
     assert (f.status, f.rejects, dict(f.device_responses)) == ("partial", 1, {"sense/trends-v2": 1})
     (reject,) = result.tables["rejects"].to_dicts()
     assert reject["reason"] == "decodes to nothing; fields of no known shape: charts[]/points[]"
+
+
+def test_v1_and_v2_sensor_histories_of_one_bucket_are_two_records_each_with_its_unit(tmp_path, monkeypatch):
+    """A v1 history (GET /v1/room/all_sensors/24hours) and a v2 one (POST /v2/sensors) of the same 5-minute bucket are
+    two records, not copies of one: the servers computed them differently (hello/suripu SensorViewLogic.data passes
+    useAudioPeakEnergy=true to DeviceDataDAODynamoDB.generateTimeSeriesByUTCTimeAllSensors, the v1
+    RoomConditionsResource does not; v1 particulates were an AQI on early servers, Bucketing.populateMapAll), and
+    each row says its unit: suripu-app SensorViewFactory's for v2 (MG_CM for particulates and VOCs, µg/m³), the v1
+    API's own names (room/current) for v1. Keyed by sensor, resolution and time alone, the later capture replaced
+    the other as a "conflict"."""
+    t, n = 1488544200000, 40  # 2017-03-03T12:30:00Z; long enough to be read by columns as well as value by value
+    times = [t + 300_000 * i for i in range(n)]
+    v1 = {sensor: [{"datetime": at, "value": value, "offset_millis": -28800000} for at in times]
+          for sensor, value in (("temperature", 21.5), ("sound", 38.0), ("particulates", 12.0))}
+    v2 = {"timestamps": [{"t": at, "o": -28800000} for at in times],
+          "sensors": {name: [value] * n for name, value in (
+              ("TEMPERATURE", 21.5), ("SOUND", 44.0), ("PARTICULATES", 12.0), ("CO2", 612.0), ("TVOC", 90.0),
+              ("UV", 0.0), ("PRESSURE", 1012.5))}}
+    har = write_har(tmp_path / "room.har", [
+        entry("https://api.hello.is/v1/room/all_sensors/24hours?from_utc=1488555000000", v1,
+              started="2017-03-03T07:31:00.000-08:00"),
+        entry("https://api.hello.is/v2/sensors", v2, method="POST", started="2017-03-03T07:32:00.000-08:00",
+              post='{"scope":"DAY_5_MINUTE","sensors":["TEMPERATURE","SOUND"]}'),
+        entry("https://api.hello.is/v2/sensors", v2, method="POST", started="2017-03-03T07:33:00.000-08:00",
+              post='{"scope":"DAY_5_MINUTE","sensors":["TEMPERATURE","SOUND"]}'),
+    ])
+    for columnar in (True, False):
+        with monkeypatch.context() as m:
+            m.setattr(columns, "by_columns", columnar)
+            result = convert([Input(har, "room.har", True)])
+        samples = result.tables["sense_sensor_samples"]
+        assert samples.height == 10 * n
+        samples = samples.filter(pl.col("time") == datetime(2017, 3, 3, 12, 30, tzinfo=UTC))
+        samples = samples.sort("api_version", "sensor")
+        assert samples.select("api_version", "sensor", "value", "unit").rows() == [
+            (1, "particulates", 12.0, "aqi"), (1, "sound", 38.0, "db"), (1, "temperature", 21.5, "celsius"),
+            (2, "co2", 612.0, "ppm"), (2, "particulates", 12.0, "mg_cm"), (2, "pressure", 1012.5, "millibar"),
+            (2, "sound", 44.0, "db"), (2, "temperature", 21.5, "celsius"), (2, "tvoc", 90.0, "mg_cm"),
+            (2, "uv", 0.0, "count"),
+        ]
+        assert (result.duplicates["sense_sensor_samples"], result.conflicts["sense_sensor_samples"]) == (7 * n, 0)

@@ -76,6 +76,19 @@ V1_STATISTICS = {  # v1 statistics field -> (unit, factor)
 }
 ROOM_UNITS = {"c": "celsius", "celsius": "celsius", "celcius": "celsius", "%": "percent"}
 FAHRENHEIT = {"f", "fahrenheit"}
+# The unit of a sensor history's values, which the histories do not send, by API version and sensor. v2: the unit
+# GET /v2/sensors names for the sensor (hello/suripu suripu-app sensors/SensorViewFactory `units`; MG_CM is Hello's
+# name for µg/m³, SensorUnit "micro grams per cubic meter"), lower case as sense_room_readings writes it. v1: the
+# units v1 room/current names (suripu-core CurrentRoomState.State.Unit): particulates "AQI", which later servers
+# computed as a density in µg/m³ under that name ("this should be State.Unit.MICRO_G_M3 but clients rely on string
+# AQI"; Bucketing.populateMapAll, DataUtils.convertRawDustCountsToDensity) and early ones as an AQI
+# (convertRawDustCountsToAQI): a v1 history does not say which. v1 and v2 also differ in sound: v2 is the peak energy
+# where the Sense sent one (SensorViewLogic.data: useAudioPeakEnergy true; CalibratedDeviceData.sound).
+SAMPLE_UNITS = {
+    1: {"temperature": "celsius", "humidity": "percent", "light": "lux", "sound": "db", "particulates": "aqi"},
+    2: {"temperature": "celsius", "humidity": "percent", "light": "lux", "sound": "db", "particulates": "mg_cm",
+        "co2": "ppm", "tvoc": "mg_cm", "uv": "count", "pressure": "millibar"},
+}
 # Width of a sensor-history bucket by v1 period or v2 scope.
 RESOLUTION_S = {"hours": 300, "24hours": 300, "day": 300, "week": 3600}
 SCOPE_RESOLUTION_S = {"DAY_5_MINUTE": 300, "LAST_3H_5_MINUTE": 300, "WEEK_1_HOUR": 3600}
@@ -345,8 +358,9 @@ def _v1_items(histories: list[tuple[str, list[dict[str, Any]], int | None, int]]
     response of each sample (`response`)."""
     import polars as pl
 
-    histories = [(sensor.lower(), *rest) for sensor, *rest in histories if rest[0]]
-    items = columns.Items(list(chain.from_iterable(samples for _, samples, _, _ in histories)),
+    units = SAMPLE_UNITS[1]
+    histories = [(sensor.lower(), *rest, units.get(sensor.lower())) for sensor, *rest in histories if rest[0]]
+    items = columns.Items(list(chain.from_iterable(samples for _, samples, *_ in histories)),
                           {"datetime": pl.Int64, "offset_millis": pl.Int64, "value": pl.Float64})
     items.required("datetime")
 
@@ -359,6 +373,8 @@ def _v1_items(histories: list[tuple[str, list[dict[str, Any]], int | None, int]]
         "sensor": each(0, pl.String),
         "value": columns.gaps_to_null(items.numbers("value")),
         "resolution_s": each(2, pl.Int64),
+        "api_version": 1,
+        "unit": each(4, pl.String),
         "raw": items.numbers("value"),
         "response": each(3, pl.Int64),
     }
@@ -377,6 +393,8 @@ def _v1_samples(
                 "sensor": [sensor.lower()] * len(samples),
                 "value": [None if s["datetime"] in gaps else _gap_to_null(s.get("value")) for s in samples],
                 "resolution_s": [resolution] * len(samples),
+                "api_version": [1] * len(samples),
+                "unit": [SAMPLE_UNITS[1].get(sensor.lower())] * len(samples),
             },
             len(samples),
         )
@@ -426,6 +444,8 @@ def _sensors_frames(responses: list[tuple[dict[str, Any], int | None]]):
         "sensor": pl.Series(names, dtype=pl.String).gather(array),  # (a Python object an array, not a value)
         "value": sent.set(sent == -1, None),
         "resolution_s": pl.Series(resolutions, dtype=pl.Int64).gather(array),
+        "api_version": 2,
+        "unit": pl.Series([SAMPLE_UNITS[2].get(name) for name in names], dtype=pl.String).gather(array),
     })
 
 
@@ -441,6 +461,8 @@ def _sensors_rows(payload: dict[str, Any], resolution: int | None) -> Rows:
                     "sensor": [sensor.lower()] * len(values),
                     "value": [None if value == -1 else value for value in values],
                     "resolution_s": [resolution] * len(values),
+                    "api_version": [2] * len(values),
+                    "unit": [SAMPLE_UNITS[2].get(sensor.lower())] * len(values),
                 },
                 len(values),
             )
@@ -922,7 +944,7 @@ SENSORS_HISTORY_FIELDS = Fields(
     {
         "timestamps[]/t": "sense_sensor_samples.time",
         "timestamps[]/o": "sense_sensor_samples.utc_offset_s",
-        "sensors/*[]": ("sense_sensor_samples.sensor", "sense_sensor_samples.value"),
+        "sensors/*[]": ("sense_sensor_samples.sensor", "sense_sensor_samples.value", "sense_sensor_samples.unit"),
     }
 )
 TRENDS_V2_FIELDS = Fields(
