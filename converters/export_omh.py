@@ -288,15 +288,19 @@ def heart_rates(tables: Tables) -> Iterator[tuple[dict[str, Any], Body]]:
 
 
 def step_counts(tables: Tables) -> Iterator[tuple[dict[str, Any], Body]]:
-    """Per minute (band_minutes) and per local day (band_daily_summaries, from the day's start for 24 hours; a day's
-    totals for one device, device_filter, a data point of its own)."""
+    """Per minute (band_minutes) and per local day (band_daily_summaries, from the day's start for 24 hours, a day
+    asked at two UTC offsets as last captured; a day's totals for one device, device_filter, a data point of its
+    own)."""
     minutes = frame(tables, "band_minutes").filter(pl.col("steps").is_not_null())
     for row in rows(minutes.select("participant_id", "event_id", "time", "utc_offset_s", "steps", "captured_at")):
         yield source("band_minutes", "band", row, row["event_id"], row["time"].isoformat()), {
             "step_count": value(row["steps"], "steps"),
             "effective_time_frame": lasting(row["time"], 60, row["utc_offset_s"])}
-    days = frame(tables, "band_daily_summaries").filter(
-        pl.col("steps").is_not_null() & pl.col("start_time").is_not_null())
+    days = (  # a day asked at two UTC offsets: its newest capture (in the table's order)
+        frame(tables, "band_daily_summaries").filter(pl.col("steps").is_not_null() & pl.col("start_time").is_not_null())
+        .with_row_index("_order").sort("captured_at", descending=True, nulls_last=True, maintain_order=True)
+        .unique(["participant_id", "day", "device_filter"], keep="first").sort("_order")
+    )
     for row in rows(days):  # the account's totals, and those of one device (device_filter): records of their own
         device = () if row["device_filter"] is None else (f"device={row['device_filter']}",)
         yield source("band_daily_summaries", "band", row, row["day"].isoformat(), *device), {

@@ -441,9 +441,9 @@ def _trends(tables: dict[str, pl.LazyFrame], participants: list[str]) -> list[li
         .collect(),
         ["p"],
     )
-    days = _groups(  # a day's totals: the account's, else one device's (device_filter: a device's part of the day)
-        frame(tables, "band_daily_summaries")
-        .sort("device_filter", nulls_last=False)
+    days = _groups(  # a day's totals: the account's, else one device's (device_filter: a device's part of the day);
+        frame(tables, "band_daily_summaries")  # of a day asked at two UTC offsets, the newest capture
+        .sort("device_filter", "captured_at", descending=[False, True], nulls_last=[False, True], maintain_order=True)
         .select(pkey(), pl.col("day").cast(pl.String), "steps", pl.col("calories_kcal").round(0).alias("kcal"))
         .unique(["p", "day"], keep="first", maintain_order=True)
         .sort("p", "day").collect(),

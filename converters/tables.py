@@ -337,8 +337,10 @@ DEVICE_FILTER = ("The device(s) the request asked the totals of (private deviceI
 # values alike; a value the API left out is null, never 0.
 BAND_DAILY_SUMMARIES = table(
     "band_daily_summaries",
-    "Microsoft Band daily totals: private /v2/UserDailySummary, public /v1/me/Summaries/Daily.",
-    ("day", "device_filter"),
+    "Microsoft Band daily totals: private /v2/UserDailySummary, public /v1/me/Summaries/Daily. The private API cuts "
+    "days by the UTC offset the request gives (timeZoneUtcOffset): a date asked at another offset is the totals of "
+    "other 24 hours (another `start_time`), a record of its own.",
+    ("day", "device_filter", "utc_offset_s"),
     C("day", D, "Local calendar day of the totals: public parentDay if sent; a time written at midnight is that "
       "date; else the start instant shifted by the request's timeZoneUtcOffset (private), or the nearest midnight "
       "(right for UTC offsets within 12 h)"),

@@ -981,3 +981,24 @@ def test_a_private_hourly_summary_names_the_device_it_was_asked_for(args, query,
     payload = {"value": [{"TimeOfDay": "2015-01-12T07:00:00Z", "StepsTaken": 1460}]}
     (h,) = [row for _, row in band.decode_hourly_summaries(payload, Request({"args": args}, query, None, None))]
     assert h["device_filter"] == device
+
+
+def test_a_day_asked_at_another_utc_offset_is_a_record_of_its_own(tmp_path):
+    """The private API cuts days by the offset the request gives (`timeZoneUtcOffset`, an argument of the
+    UserDailySummary function, BAND-API §A.2): the same date asked at +01:00 and at -08:00 is the totals of two other
+    24 hours (TimeOfDay 23:00Z the day before, 08:00Z the day), as a wearer who travelled sees them. Keyed by day
+    alone, the later capture replaced the other as a "conflict"; the offset is part of the key, and the same day at
+    the same offset captured twice is still one record."""
+    daily = "/v2/UserDailySummary(timeZoneUtcOffset={},startDate='2019-03-10',endDate='2019-03-10')"
+    pacific = {**DAILY, "value": [{**DAILY["value"][0], "TimeOfDay": "2019-03-10T08:00:00Z", "StepsTaken": 9100}]}
+    har = write_har(tmp_path / "travel.har", [
+        entry(f"https://{PRIVATE}" + daily.format(60), DAILY, started="2017-03-03T07:31:00.000-08:00"),
+        entry(f"https://{PRIVATE}" + daily.format(-480), pacific, started="2017-03-03T07:32:00.000-08:00"),
+        entry(f"https://{PRIVATE}" + daily.format("'-480'"), pacific, started="2017-03-03T07:33:00.000-08:00"),
+    ])
+    result = convert([Input(har, "travel.har", True)])
+    days = result.tables["band_daily_summaries"].sort("utc_offset_s")
+    assert days.select("day", "utc_offset_s", "start_time", "steps").rows() == [
+        (date(2019, 3, 10), -28800, datetime(2019, 3, 10, 8, tzinfo=UTC), 9100),
+        (date(2019, 3, 10), 3600, datetime(2019, 3, 9, 23, tzinfo=UTC), 8123)]
+    assert (result.duplicates["band_daily_summaries"], result.conflicts["band_daily_summaries"]) == (1, 0)

@@ -202,6 +202,29 @@ def test_a_days_steps_of_one_device_and_of_the_account_are_two_data_points_with_
     assert len({p["header"]["id"] for p in days.values()}) == 2
 
 
+def test_a_day_held_at_two_utc_offsets_is_one_data_point_the_newest_capture(tmp_path):
+    """A date asked at two offsets (timeZoneUtcOffset) is two records of band_daily_summaries, the totals of two
+    other 24 hours; the export's step count names the day by its date (and device), so it gives the day once, as it
+    was last captured, rather than two points of one id."""
+    from builders import entry, write_har
+    from test_band_api import DAILY, PRIVATE
+
+    daily = "/v2/UserDailySummary(timeZoneUtcOffset={},startDate='2019-03-10',endDate='2019-03-10')"
+    pacific = {**DAILY, "value": [{**DAILY["value"][0], "TimeOfDay": "2019-03-10T08:00:00Z", "StepsTaken": 9100}]}
+    har = write_har(tmp_path / "travel.har", [
+        entry(f"https://{PRIVATE}" + daily.format(-480), pacific, started="2017-03-03T07:31:00.000-08:00"),
+        entry(f"https://{PRIVATE}" + daily.format(60), DAILY, started="2017-03-03T07:32:00.000-08:00"),
+    ])
+    out = tmp_path / "out"
+    write(convert(collect_inputs([har])), out)
+    export(out, tmp_path / "omh")
+    days = [p for p in points(tmp_path / "omh", "omh-step-count-3.0.jsonl")
+            if p["header"]["acquisition_provenance"]["source_data_point_id"].startswith("band_daily_summaries/")]
+    assert [(p["header"]["acquisition_provenance"]["source_data_point_id"], p["body"]["step_count"]["value"],
+             p["body"]["effective_time_frame"]["time_interval"]["start_date_time"]) for p in days] == [
+        ("band_daily_summaries/2019-03-10", 8123, "2019-03-10T00:00:00+01:00")]
+
+
 @pytest.mark.parametrize("fault", ["ENOSPC", "Ctrl-C"])
 def test_an_export_stopped_midway_leaves_the_folder_as_an_earlier_export_left_it(exported, tmp_path, monkeypatch,
                                                                                   fault):
