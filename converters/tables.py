@@ -342,8 +342,9 @@ BAND_DAILY_SUMMARIES = table(
     "other 24 hours (another `start_time`), a record of its own.",
     ("day", "device_filter", "utc_offset_s"),
     C("day", D, "Local calendar day of the totals: public parentDay if sent; a time written at midnight is that "
-      "date; else the start instant shifted by the request's timeZoneUtcOffset (private), or the nearest midnight "
-      "(right for UTC offsets within 12 h)"),
+      "date; else the start instant shifted by the request's timeZoneUtcOffset (private), or by the offset the "
+      "request's startTime or endTime is written at where the day starts at midnight there (public: the app asks "
+      "from the wearer's local midnight), or the nearest midnight (right for UTC offsets within 12 h)"),
     C("device_filter", S, DEVICE_FILTER),
     C("api", S, "Which Band API the row came from: private (dns-cargo.com OData) or public (api.microsofthealth.net)"),
     C("start_time", UTC_TIME, "The day's timestamp as the API sent it (TimeOfDay / startTime), in UTC"),

@@ -1002,3 +1002,33 @@ def test_a_day_asked_at_another_utc_offset_is_a_record_of_its_own(tmp_path):
         (date(2019, 3, 10), -28800, datetime(2019, 3, 10, 8, tzinfo=UTC), 9100),
         (date(2019, 3, 10), 3600, datetime(2019, 3, 9, 23, tzinfo=UTC), 8123)]
     assert (result.duplicates["band_daily_summaries"], result.conflicts["band_daily_summaries"]) == (1, 0)
+
+
+@pytest.mark.parametrize("start, query, day, offset_s", [
+    # the real 2015 recording (tnataly/MShealth test/fixtures/summary_day.yml): asked from local midnight at +01:00,
+    # the days come back at 23:00+00:00 without parentDay
+    ("2015-07-26T23:00:00.000+00:00", "startTime=2015-07-27T00:00:00%2B01:00", date(2015, 7, 27), 3600),
+    # beyond 12 hours the nearest midnight is the wrong day: the request's offset tells the day
+    ("2015-07-26T11:00:00.000+00:00", "startTime=2015-07-27T00:00:00%2B13:00", date(2015, 7, 27), 46800),
+    ("2015-07-26T10:00:00.000+00:00", "startTime=2015-07-20T00:00:00+14:00&endTime=2015-07-28", date(2015, 7, 27),
+     50400),  # '+' unencoded reads as a space
+    ("2015-07-26T11:00:00.000+00:00", "startTime=2015-07-20T00:00:00-11:00", date(2015, 7, 26), -39600),
+    ("2015-07-26T12:00:00.000+00:00", "endTime=2015-07-28T00:00:00-12:00", date(2015, 7, 26), -43200),
+    # a request in UTC, or at an offset the days do not start at, says nothing of the wearer's: the nearest midnight
+    ("2015-07-26T23:00:00.000+00:00", "startTime=2015-07-20T00:00:00Z", date(2015, 7, 27), 3600),
+    ("2015-07-26T23:00:00.000+00:00", "startTime=2015-07-20T00:00:00-05:00", date(2015, 7, 27), 3600),
+    ("2015-07-26T23:00:00.000+00:00", "startTime=last+week", date(2015, 7, 27), 3600),
+])
+def test_a_public_day_without_parent_day_takes_its_date_from_the_offset_the_request_asked_in(start, query, day,
+                                                                                             offset_s):
+    """Public daily summaries come without parentDay and start at local midnight written in UTC; the day was the
+    nearest midnight's, wrong for the wearer's offsets beyond 12 hours (+13:00 Samoa and Tonga, +14:00 Kiribati; and
+    -12:00): the 27th at +13:00 starts at 11:00Z on the 26th, taken as the 26th at -11:00. The request's startTime or
+    endTime, written at the wearer's offset, tells it where the days start at that offset."""
+    from converters.devices.base import parse_query
+
+    payload = {"summaries": [{"startTime": start, "period": "Daily", "duration": "P1D", "stepsTaken": 10}]}
+    rows = list(row_by_row(band_public.SUMMARIES.decode(payload, Request({"period": "Daily"}, parse_query(query),
+                                                                          None, None))))
+    ((table, d),) = rows
+    assert (table, d["day"], d["utc_offset_s"]) == ("band_daily_summaries", day, offset_s)

@@ -14,6 +14,7 @@ sleep segments' `sleepTime` in minutes. Zero and unknown values are both left ou
 from __future__ import annotations
 
 import re
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from .. import hosts
@@ -271,11 +272,12 @@ def decode_summaries(payload: dict[str, Any], request: Request) -> Rows:
     """GET /v1/me/Summaries/{Hourly,Daily}: `{"summaries": [Summary…], "nextPage": url, "itemCount": n}`. The
     period comes from the path, or (a response saved without its URL) from each summary's `period` or `duration`."""
     devices = ",".join(d.strip() for d in request.query.get("deviceids", "").split(",") if d.strip()) or None
+    asked = _asked_offsets(request)
     for s in payload.get("summaries") or ():
         daily = _period(s, request) == "daily"
         values = {"api": "public", "device_filter": devices, **_summary_measures(s)}
         if daily:
-            day = iso_date(s.get("parentDay")) or local_day(s["startTime"], None)
+            day = iso_date(s.get("parentDay")) or _day_at(s["startTime"], asked) or local_day(s["startTime"], None)
             yield "band_daily_summaries", {
                 "day": day,
                 "start_time": iso_utc(s["startTime"]),
@@ -288,6 +290,33 @@ def decode_summaries(payload: dict[str, Any], request: Request) -> Rows:
         else:
             yield "band_hourly_summaries", {"time": iso_utc(s["startTime"]), "day_id": iso_date(s.get("parentDay")),
                                             **values}
+
+
+def _asked_offsets(request: Request) -> list[timedelta]:
+    """The UTC offsets the request's startTime and endTime are written at (the app asks from the wearer's local
+    midnight: `startTime=2015-07-27T00:00:00+01:00` in the recorded 2015 session, tnataly/MShealth
+    test/fixtures/summary_day.yml); a '+' sent unencoded reads as a space."""
+    offsets = []
+    for name in ("starttime", "endtime"):
+        try:
+            offset = datetime.fromisoformat(request.query.get(name, "").strip().replace(" ", "+")).utcoffset()
+        except ValueError:
+            continue
+        if offset is not None and offset not in offsets:
+            offsets.append(offset)
+    return offsets
+
+
+def _day_at(value: str, offsets: list[timedelta]) -> date | None:
+    """The local day a daily summary starting at `value` (local midnight, written in UTC) stands for, at the first of
+    `offsets` at which it is midnight; None at none of them."""
+    t = datetime.fromisoformat(value)
+    utc = t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
+    for offset in offsets:
+        local = utc + offset
+        if (local.hour, local.minute, local.second, local.microsecond) == (0, 0, 0, 0):
+            return local.date()
+    return None
 
 
 def _period(summary: dict[str, Any], request: Request) -> str:
