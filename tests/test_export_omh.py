@@ -225,6 +225,29 @@ def test_a_day_held_at_two_utc_offsets_is_one_data_point_the_newest_capture(tmp_
         ("band_daily_summaries/2019-03-10", 8123, "2019-03-10T00:00:00+01:00")]
 
 
+def test_a_v1_and_a_v2_temperature_of_one_bucket_are_two_data_points_with_their_own_ids(tmp_path):
+    """sense_sensor_samples holds a v1 and a v2 history of one bucket as two records (api_version); the export named
+    a bucket by its resolution and time alone, so both points had one id."""
+    from builders import entry, write_har
+
+    t = 1488544200000
+    v1 = {"temperature": [{"datetime": t, "value": 21.5, "offset_millis": -28800000}]}
+    v2 = {"timestamps": [{"t": t, "o": -28800000}], "sensors": {"TEMPERATURE": [21.75]}}
+    har = write_har(tmp_path / "room.har", [
+        entry("https://api.hello.is/v1/room/all_sensors/24hours?from_utc=1488555000000", v1),
+        entry("https://api.hello.is/v2/sensors", v2, method="POST", post='{"scope":"DAY_5_MINUTE"}'),
+    ])
+    out = tmp_path / "out"
+    write(convert(collect_inputs([har])), out)
+    export(out, tmp_path / "omh")
+    buckets = {p["header"]["acquisition_provenance"]["source_data_point_id"]: p
+               for p in points(tmp_path / "omh", "ieee-ambient-temperature-1.0.jsonl")}
+    assert {k: p["body"]["ambient_temperature"]["value"] for k, p in buckets.items()} == {
+        "sense_sensor_samples/300/2017-03-03T12:30:00+00:00/api=1": 21.5,
+        "sense_sensor_samples/300/2017-03-03T12:30:00+00:00": 21.75}
+    assert len({p["header"]["id"] for p in buckets.values()}) == 2
+
+
 @pytest.mark.parametrize("fault", ["ENOSPC", "Ctrl-C"])
 def test_an_export_stopped_midway_leaves_the_folder_as_an_earlier_export_left_it(exported, tmp_path, monkeypatch,
                                                                                   fault):

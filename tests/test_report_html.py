@@ -248,3 +248,26 @@ def test_steps_per_day_draw_the_accounts_day_once_not_also_each_devices_part_of_
     steps = next(c for c in charts if c["name"] == "trend_steps")
     assert (steps["data"]["days"]["day"], steps["data"]["days"]["steps"]) == (
         ["2019-03-10", "2019-03-11"], [8123, 1500])
+
+
+def test_the_room_chart_takes_the_v2_bucket_where_a_v1_history_holds_it_too():
+    """A v1 and a v2 history of one bucket are two records of sense_sensor_samples (their values computed apart); the
+    room during a night draws one value a bucket: the v2 one, and a v1 bucket alone where no v2 one is; an OUT
+    written before api_version existed (null) still draws its samples."""
+    from datetime import UTC, datetime
+
+    import polars as pl
+
+    from converters.tables import TABLES
+
+    at = [datetime(2017, 3, 3, 12, m, tzinfo=UTC) for m in (30, 35)]
+    samples = pl.DataFrame({
+        "time": [at[0], at[0], at[1]], "sensor": ["sound"] * 3, "value": [38.0, 44.0, 40.0], "api_version": [1, 2, 1],
+        "resolution_s": [300] * 3, "participant_id": [None] * 3,
+    }).cast({"time": pl.Datetime("us", "UTC")})
+    full = samples.select(pl.col(c) if c in samples.columns else pl.lit(None, t).alias(c)
+                          for c, t in TABLES["sense_sensor_samples"].schema.items())
+    drawn = report_html._room_samples({"sense_sensor_samples": full}).sort("time").collect()
+    assert drawn.select("time", "value").rows() == [(at[0], 44.0), (at[1], 40.0)]
+    older = full.with_columns(pl.lit(None, pl.Int64).alias("api_version"))
+    assert report_html._room_samples({"sense_sensor_samples": older}).collect().height == 3
