@@ -548,7 +548,8 @@ SENSE_SENSOR_SAMPLES = table(
       "lux, db, and aqi for particulates: an AQI on early servers, a density in µg/m³ on later ones, which kept the "
       "name, suripu-core CurrentRoomState and Bucketing); null for a sensor of no known unit"),
     C("api_version", I, "Sensor history API version: 1 (GET room/all_sensors/…, room/{sensor}/…) or 2 (POST "
-      "/v2/sensors)"),
+      "/v2/sensors); null in an OUT an older databack wrote, whose rows stay records apart from those of files "
+      "added since: `convert --force` converts them again"),
     C("resolution_s", I, "Width of the time bucket", "s"),
     local_time="`time` + `utc_offset_s` (the room's offset sent with every bucket)",
 )
