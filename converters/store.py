@@ -88,9 +88,11 @@ STEPS: dict[str, str] = {
     "unlock": "the work folder is about to be removed and the lock let go",
 }
 
-# What earlier versions of databack left when killed: `.<name>.<8 random characters>.tmp` files and folders
-# (mkstemp/mkdtemp), and `.<table>.old` folders set aside while a folder was replaced.
-_OLD_TEMPORARY = re.compile(r"\..+\.[a-z0-9_]{8}\.tmp|\.[A-Za-z0-9_]+\.old")
+# What earlier versions of databack left when killed: `.<entry>.<8 random characters>.tmp` files and folders
+# (mkstemp/mkdtemp), and `.<table>.old` folders set aside while a table's folder was replaced, where <entry> is a
+# name databack gives OUT's entries (`_databack_entry`): a user's `.notes.20240101.tmp` or `.photos.old` is theirs.
+_OLD_TEMPORARY = re.compile(r"\.(?P<entry>.+)\.[a-z0-9_]{8}\.tmp|\.(?P<table>[A-Za-z0-9_]+)\.old")
+_OUT_FILES = ("report.json", "report.html", "datapackage.json")
 
 
 class OutError(Exception):
@@ -339,7 +341,7 @@ def repair(out: Path) -> str | None:
             kind = "staging folder"
         elif entry.name.startswith(WORK_PREFIX):
             kind = "work folder"
-        elif entry.name == JOURNAL_TEMP or _OLD_TEMPORARY.fullmatch(entry.name):
+        elif entry.name == JOURNAL_TEMP or _old_temporary(entry):
             kind = "temporary file"
         elif entry.name.startswith(LOCK_MADE) and _abandoned(Path(entry.path)):
             kind = "temporary file"
@@ -353,6 +355,26 @@ def repair(out: Path) -> str | None:
         what = [f"{n} {kind}{'s' if n > 1 else ''}" for kind, n in leftovers.items() if n]
         done.append(f"removed what a stopped run left ({', '.join(what)})")
     return f"repaired {out}: {'; '.join(done)}" if done else None
+
+
+def _old_temporary(entry: os.DirEntry) -> bool:
+    """Whether `entry` of OUT is what an earlier version of databack left there when killed (`_OLD_TEMPORARY`)."""
+    if not (m := _OLD_TEMPORARY.fullmatch(entry.name)):
+        return False
+    if m.group("table") is not None:  # a table's folder set aside: a folder, never a link
+        return _databack_entry(m.group("table")) and entry.is_dir(follow_symlinks=False)
+    return _databack_entry(m.group("entry"))
+
+
+def _databack_entry(name: str) -> bool:
+    """Whether `name` is one databack gives an entry of OUT: a table's file or folder, or OUT's index files."""
+    from .generic import TABLE_PREFIX
+    from .tables import COPIES, TABLES
+
+    if name in _OUT_FILES:
+        return True
+    table = name.removesuffix(".parquet").removesuffix(".csv")
+    return table in TABLES or table == COPIES.name or (table.startswith(TABLE_PREFIX) and "/" not in table)
 
 
 def _abandoned(made: Path) -> bool:

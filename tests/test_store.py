@@ -427,6 +427,22 @@ def test_leftovers_of_killed_runs_are_removed_by_the_next_which_says_so(tmp_path
     assert state(out) == before | {".my-notes.txt": b"not databack's"}
 
 
+def test_a_users_hidden_files_shaped_like_an_older_databacks_leftovers_are_never_removed(tmp_path):
+    out = tmp_path / "out"
+    assert convert(SAMPLES / "phone-sync.har", "-o", out).exit_code == 0
+    before = state(out)
+    (out / ".notes.20240101.tmp").write_text("the user's")  # hidden, 8 characters and .tmp, but no entry of OUT's
+    (out / ".photos.old").mkdir()  # a folder set aside by the user, not a table's
+    (out / ".photos.old" / "a.jpg").write_bytes(b"jpg")
+    (out / ".band_events.old").write_text("a file, never a table's folder set aside")
+    (out / ".report.json.k2j4h5l6.tmp").write_bytes(b'{"tab')  # an older databack's: removed
+    result = convert(SAMPLES / "phone-sync.har", "-o", out)
+    assert result.exit_code == 0
+    assert result.output.splitlines()[0] == f"databack: repaired {out}: removed what a stopped run left (1 temporary file)"
+    assert state(out) == before | {".notes.20240101.tmp": b"the user's", ".photos.old/a.jpg": b"jpg",
+                                   ".band_events.old": b"a file, never a table's folder set aside"}
+
+
 def test_a_journal_that_cannot_be_read_is_dropped_and_said(tmp_path):
     out = tmp_path / "out"
     assert convert(SAMPLES / "phone-sync.har", "-o", out).exit_code == 0
