@@ -356,13 +356,19 @@ def scan_output(out: Path) -> tuple[dict[str, pl.LazyFrame], dict[str, Any]]:
     for name, file in listed.items():
         if not file or name not in TABLES:
             continue
-        own = file in (f"{name}.parquet", f"{name}.csv", name)  # (never a path out of OUT)
+        own = own_file(name, file)
         with _earlier(out, file if own else "report.json"):
             if not own:
                 raise ValueError(f"names another file for {name}")
             t = TABLES[name]
             tables[name] = scan_table(out / file, t.schema).select(t.column_names)
     return tables, previous
+
+
+def own_file(name: str, file: object) -> bool:
+    """Whether `file` is table `name`'s own file or folder in OUT (never a path out of OUT, nor another's)."""
+    return isinstance(name, str) and "/" not in name and "\\" not in name and not name.startswith(".") and \
+        file in (f"{name}.parquet", f"{name}.csv", name)
 
 
 class EarlierRunUnreadable(store.OutError):
