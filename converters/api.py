@@ -45,11 +45,12 @@ def convert(
     with store.lock(out, inputs=paths) as held:
         tables, files = ({}, []) if force else writers.read_output(out)[:2]
         try:
-            conversion, _ = pipeline.update(inputs, tables, files, jobs=jobs or os.cpu_count() or 1,
-                                            spill_dir=held.work(),
-                                            previous_copies=writers.read_copies(out) if files else None)
-            with held.transaction() as tx:
-                return writers.write(conversion, tx, format, partition_by)
+            with writers.read_back([out] if files else []):
+                conversion, _ = pipeline.update(inputs, tables, files, jobs=jobs or os.cpu_count() or 1,
+                                                spill_dir=held.work(),
+                                                previous_copies=writers.read_copies(out) if files else None)
+                with held.transaction() as tx:
+                    return writers.write(conversion, tx, format, partition_by)
         except spill.SpillFailed as e:  # rows that cannot go to OUT's work folder (a full disk)
             raise store.OutError(f"cannot write into {out}: {e}") from None
 

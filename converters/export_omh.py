@@ -22,7 +22,7 @@ import polars as pl
 from . import __version__
 from .atomic import atomic_path
 from .views import frame, sleep_nights
-from .writers import scan_output
+from .writers import read_back, scan_output
 
 NAMESPACE = uuid.UUID("6f0a1f4e-4c55-5b43-9d0e-64617461626b")  # databack's: data point ids are uuid5(NAMESPACE, key)
 DEVICE_NAMES = {"band": "Microsoft Band", "sense": "Hello Sense"}
@@ -64,7 +64,7 @@ def export(out: Path, folder: Path) -> dict[str, int]:
     # every file is written beside its name first, and all of them take their names once every one is complete: a
     # write that fails (a full disk) or a Ctrl-C leaves the folder as it was, no file of this export beside files
     # of an earlier one, nor any part written
-    with ExitStack() as written:
+    with ExitStack() as written, read_back([out]):
         for schema in SCHEMAS:
             n = 0
             with open(written.enter_context(atomic_path(folder / schema.file_name)), "wb") as f:

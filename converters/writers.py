@@ -325,6 +325,8 @@ def read_output(out: Path) -> tuple[dict[str, list[pl.LazyFrame]], list[FileRepo
         if not TABLES[name].derived:
             with _earlier(out, previous["tables"][name]["file"]):
                 rows = spill.height(lf)
+                if rows != (counted := previous["tables"][name].get("rows", rows)):  # (a CSV's ragged row, say)
+                    raise ValueError(f"holds {rows} rows where report.json counts {counted}")
                 tables[name] = [lf.slice(start, spill.SPILL_ROWS) for start in range(0, rows, spill.SPILL_ROWS)]
     with _earlier(out, "report.json"):
         files = [FileReport.from_dict(f) for f in previous.get("files", ())]
@@ -369,6 +371,37 @@ def own_file(name: str, file: object) -> bool:
     """Whether `file` is table `name`'s own file or folder in OUT (never a path out of OUT, nor another's)."""
     return isinstance(name, str) and "/" not in name and "\\" not in name and not name.startswith(".") and \
         file in (f"{name}.parquet", f"{name}.csv", name)
+
+
+@contextmanager
+def read_back(outs: list[Path]) -> Iterator[None]:
+    """The tables of the runs in `outs` read back in this block (lazily: their data is decoded where it is used):
+    a table file damaged deep inside (a Parquet data page, a CSV row of more fields), whose error polars gives
+    without naming the file, is found and made the `EarlierRunUnreadable` naming it. Only should the block fail:
+    each table is then read in full to find it (an error found in none goes on as it is)."""
+    try:
+        yield
+    except (OSError, pl.exceptions.PolarsError) as e:
+        if isinstance(e, store.OutError):
+            raise
+        for out in outs:
+            if (damaged := _damaged(out)) is not None:
+                raise damaged from e
+        raise
+
+
+def _damaged(out: Path) -> EarlierRunUnreadable | None:
+    """The first of `out`'s tables that cannot be read in full, as an `EarlierRunUnreadable`; None when all can."""
+    try:
+        scanned, previous = scan_output(out)
+        for name, lf in scanned.items():
+            with _earlier(out, previous["tables"][name]["file"]):
+                rows = spill.height(lf)
+                for start in range(0, rows, spill.SPILL_ROWS):
+                    lf.slice(start, spill.SPILL_ROWS).collect()
+    except EarlierRunUnreadable as e:
+        return e
+    return None
 
 
 class EarlierRunUnreadable(store.OutError):
