@@ -142,8 +142,9 @@ class Transaction:
 class Store:
     """OUT, locked by this process until `close`."""
 
-    def __init__(self, out: Path, lock_fd: int) -> None:
+    def __init__(self, out: Path, lock_fd: int, made: bool = False) -> None:
         self.out = out
+        self.made = made  # whether this run made OUT: removed when it lets go, should it have committed nothing
         self.repaired: str | None = None  # what was repaired on taking the lock, in one line
         self.committed = False  # whether a transaction of this run has changed OUT
         self._lock_fd = lock_fd
@@ -210,6 +211,8 @@ class Store:
             if self._removing is None and self._work is not None:
                 shutil.rmtree(self._work, ignore_errors=True)
             os.unlink(self.out / LOCK)  # while still holding it: see `_take_lock`
+            if self.made and not self.committed:  # a run into a new OUT that failed leaves no empty folder
+                os.rmdir(self.out)  # (only if empty: another run's lock file being made keeps it; see `_made_lock`)
         except OSError:
             pass  # what is left is removed by the next run
         finally:
@@ -242,10 +245,13 @@ def lock(out: Path, wait: float = 0.0, inputs: Iterable[Path] = (), read: Iterab
 def _holding(out: Path, wait: float, deadline: float) -> Iterator[Store]:
     """OUT, placed already, locked (waiting until `deadline`) and repaired."""
     try:
-        out.mkdir(exist_ok=True)
+        out.mkdir()
+        made = True
+    except FileExistsError:
+        made = False
     except OSError as e:
         raise OutError(f"cannot write into {out}: {_reason(e)}") from None
-    held = Store(out, _take_lock(out, wait, deadline))
+    held = Store(out, _take_lock(out, wait, deadline), made)
     try:
         try:
             _step("locked", "")
@@ -499,7 +505,11 @@ def _made_lock(out: Path) -> int | None:
 
     made = out / f"{LOCK_MADE}{os.urandom(4).hex()}"
     try:
-        fd = os.open(made, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
+        try:
+            fd = os.open(made, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
+        except FileNotFoundError:  # a run that made OUT and failed, waited for, removed it empty: made again
+            out.mkdir(exist_ok=True)
+            fd = os.open(made, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
     except OSError as e:
         raise OutError(f"cannot write into {out}: {_reason(e)}") from None
     try:

@@ -805,6 +805,30 @@ def test_a_table_damaged_deep_inside_is_one_line_naming_its_file_and_out_is_left
     assert files(out) == before
 
 
+@pytest.mark.parametrize("command", ["merge", "convert"])
+def test_a_failed_run_into_a_new_out_leaves_no_folder_and_one_into_an_existing_empty_folder_leaves_it(
+    tmp_path, command
+):
+    shard = tmp_path / "shard"
+    assert convert(SAMPLES / "phone-sync.har", "-o", shard).exit_code == 0
+    (shard / "report.json").write_text('{"tables": []}')  # a merge of it fails
+    given = tmp_path / "given"
+    given.mkdir()
+    for out in (tmp_path / "new", given):
+        args = {"merge": ["merge", shard, "-o", out, "-j", "1"],
+                "convert": ["convert", SAMPLES / "phone-sync.har", "-o", out, "-j", "1"]}[command]
+        if command == "convert":  # a full disk as the tables are written
+            from outs import child_command
+
+            result = subprocess.run(child_command([("stage", 1, "ENOSPC")], *args), capture_output=True, text=True)
+            assert result.returncode == 1, result.stderr
+        else:
+            result = runner.invoke(app, list(map(str, args)))
+            assert result.exit_code == 1, result.output
+    assert not (tmp_path / "new").exists()
+    assert given.is_dir() and list(given.iterdir()) == []
+
+
 def files(out: Path) -> dict[str, bytes]:
     return {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
 
