@@ -404,14 +404,13 @@ def scrub(
     Exit code 0 when the whole capture was copied, 1 when it was cut short or unreadable, 2 for a usage error,
     130 when interrupted (no copy is written).
     """
-    import tempfile
-
+    from .atomic import scratch_folder
     from .captures import is_pipe, spool_pipe
     from .scrub import KINDS, output_path, scrub_capture
 
     err = _console()
     source: Path | None = capture
-    with tempfile.TemporaryDirectory(prefix="databack-") as spool:
+    with scratch_folder("spool") as spool:
         if is_pipe(capture):  # `<(cat x.har)`: read once, as convert reads it
             source, error = spool_pipe(capture, Path(spool))
             if error:
@@ -459,11 +458,11 @@ def inspect(
     the databack endpoint that recognises it. Nothing is written; no header, body or query value is shown; with
     --pseudonymize, no folder name either (files named as convert's source_file)."""
     import shutil
-    import tempfile
     from dataclasses import replace
 
     from . import pipeline as conversion
     from . import inspect_captures, redaction
+    from .atomic import scratch_folder
     from . import participants as people
 
     err = _console()
@@ -480,7 +479,7 @@ def inspect(
     inputs = [replace(i, limits=budget, source_file=redaction.source_file(i.name, key))
               for i in _collect(err, conversion, paths, budget)]
     err.hide([i.name for i in inputs], key)
-    with _interrupted(err, "nothing was written"), tempfile.TemporaryDirectory(prefix="databack-") as spool:
+    with _interrupted(err, "nothing was written"), scratch_folder("spool") as spool:
         inputs = [s for i in inputs for s in _spooled(conversion, i, Path(spool), budget)]
         with _progress(err, inputs, "inspecting") as advance:
             result = inspect_captures.inspect(inputs, advance, jobs or os.cpu_count() or 1, quick, debug)

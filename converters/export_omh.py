@@ -80,8 +80,9 @@ def export(out: Path, folder: Path) -> dict[str, int]:
 
 
 def _remove_leftovers(folder: Path) -> None:
-    """Remove the files an export killed in `folder` left half-written (`.<schema file>.<8 characters>.tmp`, as
-    `atomic_path` names them): they would stay there for ever, unseen."""
+    """Remove the files an export of an earlier version killed in `folder` left half-written (`.<schema file>.<8
+    characters>.tmp`, as its `atomic_path` named them): they would stay there for ever, unseen. (This version's are
+    removed by `atomic_path`.)"""
     names = {schema.file_name for schema in SCHEMAS}
     for entry in folder.iterdir():
         if (m := _LEFTOVER.fullmatch(entry.name)) and m.group(1) in names and entry.is_file() and not entry.is_symlink():

@@ -829,6 +829,53 @@ def test_a_failed_run_into_a_new_out_leaves_no_folder_and_one_into_an_existing_e
     assert given.is_dir() and list(given.iterdir()) == []
 
 
+KILLED_AT_THE_LAST_RENAME = """
+import os, signal, sys
+real, target = os.replace, sys.argv[1]
+def replace(src, dst, *args, **kwargs):  # killed (SIGKILL) with its file written, just before it takes its name
+    if str(dst) == target:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return real(src, dst, *args, **kwargs)
+os.replace = replace
+sys.argv = ["databack", *sys.argv[2:]]
+from converters.cli import main
+main()
+"""
+
+
+@pytest.mark.parametrize("command", ["report -o FILE", "scrub", "scrub an archive"])
+def test_what_a_killed_report_or_scrub_left_is_removed_by_the_next_and_nothing_else(tmp_path, monkeypatch, command):
+    import tempfile
+    import zipfile
+
+    out, folder, scratch = tmp_path / "out", tmp_path / "folder", tmp_path / "tmp"
+    folder.mkdir()
+    scratch.mkdir()
+    if command == "report -o FILE":
+        assert convert(SAMPLES / "phone-sync.har", "-o", out).exit_code == 0
+        target = folder / "page.html"
+        args = ["report", out, "-o", target]
+    elif command == "scrub":
+        target = folder / "copy.har"
+        args = ["scrub", SAMPLES / "phone-sync.har", "-o", target]
+    else:
+        with zipfile.ZipFile(tmp_path / "study.zip", "w") as z:
+            z.write(SAMPLES / "phone-sync.har", "p07/phone-sync.har")
+        target = folder / "copy.zip"
+        args = ["scrub", tmp_path / "study.zip", "-o", target]
+    (folder / f".{target.name}.20240101.tmp").write_text("the user's")  # hidden, of a like shape: theirs
+    (scratch / "databack-notes").mkdir()
+    killed = subprocess.run([sys.executable, "-c", KILLED_AT_THE_LAST_RENAME, str(target), *map(str, args)],
+                            capture_output=True, text=True, env=os.environ | {"TMPDIR": str(scratch)})
+    assert killed.returncode == -9, killed.stderr
+    assert len(list(folder.iterdir())) == 2  # what it left: the file written in full, beside its name
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    result = runner.invoke(app, list(map(str, args)))
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in folder.iterdir()) == sorted([target.name, f".{target.name}.20240101.tmp"])
+    assert sorted(p.name for p in scratch.iterdir()) == ["databack-notes"]
+
+
 def files(out: Path) -> dict[str, bytes]:
     return {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
 
