@@ -78,6 +78,7 @@ def load(out: str | os.PathLike, lazy: bool | None = None) -> dict[str, pl.DataF
                 raise ValueError(f"names another file for {name}")
             schema = {f["name"]: POLARS_TYPES[f["type"]] for f in resource["schema"]["fields"]}
         with writers._earlier(out, file):
+            writers.refuse_links(out / file)
             frame = writers.scan_table(out / file, schema, resource.get("partitions", []))
             if name in TABLES:
                 order = TABLES[name].column_names

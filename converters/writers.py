@@ -340,6 +340,8 @@ def read_copies(out: Path) -> pl.DataFrame | None:
     if not (out / "report.json").exists():
         return pl.DataFrame(schema=COPIES)
     with _earlier(out, COPIES_FILE):
+        if path.is_symlink():
+            raise ValueError("a symbolic link, not a file of its own")
         if not path.exists() or pl.read_parquet_metadata(path).get(HASHED_BY) != pl.__version__:
             return None
         return redaction.earlier_rows("copies", pl.read_parquet(path))  # source_file as this policy writes it
@@ -362,6 +364,7 @@ def scan_output(out: Path) -> tuple[dict[str, pl.LazyFrame], dict[str, Any]]:
         with _earlier(out, file if own else "report.json"):
             if not own:
                 raise ValueError(f"names another file for {name}")
+            refuse_links(out / file)
             t = TABLES[name]
             tables[name] = scan_table(out / file, t.schema).select(t.column_names)
     return tables, previous
@@ -402,6 +405,18 @@ def _damaged(out: Path) -> EarlierRunUnreadable | None:
     except EarlierRunUnreadable as e:
         return e
     return None
+
+
+def refuse_links(path: Path) -> None:
+    """ValueError where a table's file, or a file of its dataset folder, is a symbolic link: OUT's tables are its
+    own files, never read from elsewhere (a link in a folder given to merge, report or export to a file of the
+    user's)."""
+    if path.is_symlink():
+        raise ValueError("a symbolic link, not a file of its own")
+    if path.is_dir():
+        for root, dirs, files in os.walk(path):
+            if any(os.path.islink(os.path.join(root, n)) for n in (*dirs, *files)):
+                raise ValueError("holds a symbolic link, not a file of its own")
 
 
 class EarlierRunUnreadable(store.OutError):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -874,6 +875,39 @@ def test_what_a_killed_report_or_scrub_left_is_removed_by_the_next_and_nothing_e
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in folder.iterdir()) == sorted([target.name, f".{target.name}.20240101.tmp"])
     assert sorted(p.name for p in scratch.iterdir()) == ["databack-notes"]
+
+
+@pytest.mark.parametrize("linked", ["band_events.parquet", "copies.parquet", "a partitioned table's file"])
+@pytest.mark.parametrize("command", ["convert", "merge", "report", "export omh", "load"])
+def test_a_table_file_that_is_a_symbolic_link_is_never_read_from_where_it_leads(tmp_path, command, linked):
+    from converters import load
+
+    out, other, elsewhere = tmp_path / "out", tmp_path / "other", tmp_path / "elsewhere"
+    layout = ["--partition-by", "participant_id"] if linked.startswith("a partitioned") else []
+    assert convert(SAMPLES / "phone-sync.har", "-o", out, *layout).exit_code == 0
+    assert convert(SAMPLES / "phone-sync.flow", "-o", other).exit_code == 0
+    if command in ("report", "export omh", "load") and linked == "copies.parquet":
+        pytest.skip("report, export omh and load do not read copies.parquet")
+    if linked.startswith("a partitioned"):
+        (file,) = [p for p in (out / "band_events").rglob("*.parquet")]
+        shown = "band_events"
+    else:
+        file, shown = out / linked, linked
+    elsewhere.mkdir()
+    file.rename(elsewhere / file.name)  # a file of the user's, the same rows or not, that a link in OUT names
+    file.symlink_to(elsewhere / file.name)
+    args = {"convert": ["convert", SAMPLES / "phone-sync.flow", "-o", out, "-j", "1", *layout],
+            "merge": ["merge", out, other, "-o", tmp_path / "merged", "-j", "1"],
+            "report": ["report", out],
+            "export omh": ["export", "omh", out, "-o", tmp_path / "omh"]}
+    message = f"cannot read the run in {out}: {shown}: "
+    if command == "load":
+        with pytest.raises(store.OutError, match=re.escape(message) + ".*symbolic link"):
+            load(out)
+        return
+    result = runner.invoke(app, list(map(str, args[command])))
+    assert result.exit_code == 1, result.output
+    assert result.output.startswith(f"databack: {message}") and "symbolic link" in result.output, result.output
 
 
 def files(out: Path) -> dict[str, bytes]:
