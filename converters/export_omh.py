@@ -58,20 +58,29 @@ def export(out: Path, folder: Path) -> dict[str, int]:
     if not report:
         raise FileNotFoundError(f"{out} holds no databack output (no report.json)")
     run_time = report.get("generated_at")
+    made = [p for p in (folder, *folder.parents) if not p.exists()]  # made by this export, the deepest first
     folder.mkdir(parents=True, exist_ok=True)
     _remove_leftovers(folder)
     counts = {}
     # every file is written beside its name first, and all of them take their names once every one is complete: a
     # write that fails (a full disk) or a Ctrl-C leaves the folder as it was, no file of this export beside files
-    # of an earlier one, nor any part written
-    with ExitStack() as written, read_back([out]):
-        for schema in SCHEMAS:
-            n = 0
-            with open(written.enter_context(atomic_path(folder / schema.file_name)), "wb") as f:
-                for source, body in schema.points(tables):
-                    f.write(orjson.dumps(_data_point(schema, source, body, run_time)) + b"\n")
-                    n += 1
-            counts[schema.file_name] = n
+    # of an earlier one, nor any part written; nor, where it made the folder, an empty folder
+    try:
+        with ExitStack() as written, read_back([out]):
+            for schema in SCHEMAS:
+                n = 0
+                with open(written.enter_context(atomic_path(folder / schema.file_name)), "wb") as f:
+                    for source, body in schema.points(tables):
+                        f.write(orjson.dumps(_data_point(schema, source, body, run_time)) + b"\n")
+                        n += 1
+                counts[schema.file_name] = n
+    except BaseException:
+        for path in made:
+            try:
+                path.rmdir()  # (only if empty)
+            except OSError:
+                break
+        raise
     for name, n in list(counts.items()):
         if not n:
             (folder / name).unlink()
