@@ -54,7 +54,7 @@ class Schema:
 def export(out: Path, folder: Path) -> dict[str, int]:
     """Write every schema's data points from the tables in `out` into `folder` (a file per schema that has any);
     returns the data points written per file. Raises FileNotFoundError when `out` holds no databack run."""
-    tables, report = scan_output(out)
+    tables, report = scan_output(out, counted=True)
     if not report:
         raise FileNotFoundError(f"{out} holds no databack output (no report.json)")
     run_time = report.get("generated_at")

@@ -171,7 +171,7 @@ def _file_name(text: str) -> str:
 
 def _read(out: Path, participants: tuple[str, ...] = ()) -> tuple[dict[str, pl.LazyFrame], dict[str, Any]]:
     """OUT's tables and report; with `participants`, only their rows and files."""
-    tables, report = scan_output(out)
+    tables, report = scan_output(out, counted=True)
     if not report:
         raise FileNotFoundError(f"{out} holds no databack output (no report.json)")
     if not participants:

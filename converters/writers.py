@@ -324,9 +324,7 @@ def read_output(out: Path) -> tuple[dict[str, list[pl.LazyFrame]], list[FileRepo
     for name, lf in scanned.items():
         if not TABLES[name].derived:
             with _earlier(out, previous["tables"][name]["file"]):
-                rows = spill.height(lf)
-                if rows != (counted := previous["tables"][name].get("rows", rows)):  # (a CSV's ragged row, say)
-                    raise ValueError(f"holds {rows} rows where report.json counts {counted}")
+                rows = _count(lf, previous["tables"][name])  # (a CSV's ragged row, say)
                 tables[name] = [lf.slice(start, spill.SPILL_ROWS) for start in range(0, rows, spill.SPILL_ROWS)]
     with _earlier(out, "report.json"):
         files = [FileReport.from_dict(f) for f in previous.get("files", ())]
@@ -347,9 +345,11 @@ def read_copies(out: Path) -> pl.DataFrame | None:
         return redaction.earlier_rows("copies", pl.read_parquet(path))  # source_file as this policy writes it
 
 
-def scan_output(out: Path) -> tuple[dict[str, pl.LazyFrame], dict[str, Any]]:
+def scan_output(out: Path, counted: bool = False) -> tuple[dict[str, pl.LazyFrame], dict[str, Any]]:
     """Every table of the run in `out` (views included, generic tables not: they are made anew by every run that
-    asks for them), each as a LazyFrame of its declared schema, and the run's report; empty when there is none."""
+    asks for them), each as a LazyFrame of its declared schema, and the run's report; empty when there is none.
+    `counted`: each table's rows are counted first (a Parquet file's footer says; a CSV is read through), and one
+    holding other rows than the report counts (a CSV's ragged row, say) is refused."""
     report_path = out / "report.json"
     if not report_path.exists():
         return {}, {}
@@ -367,7 +367,17 @@ def scan_output(out: Path) -> tuple[dict[str, pl.LazyFrame], dict[str, Any]]:
             refuse_links(out / file)
             t = TABLES[name]
             tables[name] = scan_table(out / file, t.schema).select(t.column_names)
+            if counted:
+                _count(tables[name], previous["tables"][name])
     return tables, previous
+
+
+def _count(lf: pl.LazyFrame, listed: dict[str, Any]) -> int:
+    """The rows of a table's file, ValueError where the report counted others."""
+    rows = spill.height(lf)
+    if rows != (counted := listed.get("rows", rows)):
+        raise ValueError(f"holds {rows} rows where report.json counts {counted}")
+    return rows
 
 
 def own_file(name: str, file: object) -> bool:
