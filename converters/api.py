@@ -10,7 +10,7 @@ from typing import Any, Iterable
 import orjson
 import polars as pl
 
-from . import participants, pipeline, store, writers
+from . import participants, pipeline, spill, store, writers
 from .tables import COPIES, TABLES, UTC_TIME
 
 LAZY_ROWS = 1_000_000  # `load`: tables with more rows come as LazyFrames
@@ -30,7 +30,9 @@ def convert(
 ) -> dict[str, Any]:
     """Convert captures (files, folders or globs) into OUT, as `databack convert` does: inputs converted before
     unchanged are kept rather than converted again (unless `force`). Returns the run's report (`report.json`).
-    Raises `store.OutError` where OUT cannot be written, `FileNotFoundError` for a path that is not there."""
+    Raises `store.OutError` where OUT cannot be written (a full disk; `store.Busy` while another run holds it) or
+    what an earlier run left in it cannot be read back, `FileNotFoundError` for a path that is not there; an input
+    that cannot be read is a failed file of the report, as for `databack convert`."""
     paths = [Path(paths)] if isinstance(paths, (str, os.PathLike)) else [Path(p) for p in paths]
     out = Path(out)
     if missing := [str(p) for p in paths if not p.exists() and not pipeline.GLOB_CHARS & set(str(p))]:
@@ -42,30 +44,45 @@ def convert(
     inputs = participants.assign(pipeline.collect_inputs(paths, exclude=out), participant_id)
     with store.lock(out, inputs=paths) as held:
         tables, files = ({}, []) if force else writers.read_output(out)[:2]
-        conversion, _ = pipeline.update(inputs, tables, files, jobs=jobs or os.cpu_count() or 1, spill_dir=held.work(),
-                                        previous_copies=writers.read_copies(out) if files else None)
-        with held.transaction() as tx:
-            return writers.write(conversion, tx, format, partition_by)
+        try:
+            with writers.read_back([out] if files else []):
+                conversion, _ = pipeline.update(inputs, tables, files, jobs=jobs or os.cpu_count() or 1,
+                                                spill_dir=held.work(),
+                                                previous_copies=writers.read_copies(out) if files else None)
+                with held.transaction() as tx:
+                    return writers.write(conversion, tx, format, partition_by)
+        except spill.SpillFailed as e:  # rows that cannot go to OUT's work folder (a full disk)
+            raise store.OutError(f"cannot write into {out}: {e}") from None
 
 
 def load(out: str | os.PathLike, lazy: bool | None = None) -> dict[str, pl.DataFrame | pl.LazyFrame]:
     """Every table of OUT by name (not `copies.parquet`), its columns of the types `datapackage.json` declares (a
     partitioned table's `day` included), a known table's in the data dictionary's order: DataFrames, or LazyFrames
     with `lazy=True` (by default, for a table of more than `LAZY_ROWS` rows). Empty for a folder without a databack
-    output."""
+    output. Raises `store.OutError` (`writers.EarlierRunUnreadable`, one line naming the file) where what OUT holds
+    cannot be read back, or `datapackage.json` names a table's file as any other path than its own (never read
+    from outside OUT)."""
     out = Path(out)
     package = out / "datapackage.json"
     if not package.exists():
         return {}
     tables: dict[str, pl.DataFrame | pl.LazyFrame] = {}
-    for resource in orjson.loads(package.read_bytes())["resources"]:
-        if resource["name"] == COPIES.name:  # de-duplication's notes, not data (pl.read_parquet reads them)
-            continue
-        schema = {f["name"]: POLARS_TYPES[f["type"]] for f in resource["schema"]["fields"]}
-        frame = writers.scan_table(out / resource["path"], schema, resource.get("partitions", []))
-        if resource["name"] in TABLES:
-            order = TABLES[resource["name"]].column_names
-            frame = frame.select(*order, *(c for c in frame.collect_schema() if c not in order))
-        big = resource.get("stats", {}).get("rows", 0) > LAZY_ROWS
-        tables[resource["name"]] = frame if (big if lazy is None else lazy) else frame.collect()
+    with writers._earlier(out, "datapackage.json"):
+        resources = orjson.loads(package.read_bytes())["resources"]
+    for resource in resources:
+        with writers._earlier(out, "datapackage.json"):
+            name, file = resource["name"], resource["path"]
+            if name == COPIES.name:  # de-duplication's notes, not data (pl.read_parquet reads them)
+                continue
+            if not writers.own_file(name, file):
+                raise ValueError(f"names another file for {name}")
+            schema = {f["name"]: POLARS_TYPES[f["type"]] for f in resource["schema"]["fields"]}
+        with writers._earlier(out, file):
+            writers.refuse_links(out / file)
+            frame = writers.scan_table(out / file, schema, resource.get("partitions", []))
+            if name in TABLES:
+                order = TABLES[name].column_names
+                frame = frame.select(*order, *(c for c in frame.collect_schema() if c not in order))
+            big = resource.get("stats", {}).get("rows", 0) > LAZY_ROWS
+            tables[name] = frame if (big if lazy is None else lazy) else frame.collect()
     return tables

@@ -1,13 +1,27 @@
 """A file that appears complete or not at all: written beside its final name, then moved into place (a scrubbed
-copy; what goes into OUT is written through OUT's store, `store.py`)."""
+copy, a report page written elsewhere than OUT, an export's files; what goes into OUT is written through OUT's
+store, `store.py`); and scratch folders in the system's temporary folder (a capture read from a pipe, archive
+members being scrubbed).
+
+What a run killed meanwhile (SIGKILL, the OOM killer) leaves is told by its name and removed by the next run to
+write there: a file being written is `.<name>.databack-<8 characters>.tmp` beside `<name>`, a scratch folder
+`databack-<kind>-<8 characters>`, each locked (`fcntl.flock`) by its writer for as long as it is in use, so that
+one still in use by another run is never taken for a leftover. Nothing else is ever removed."""
 
 from __future__ import annotations
 
+import fcntl
 import os
+import re
+import shutil
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
+
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_RANDOM = "[a-z0-9_]{8}"  # what tempfile puts in a name
+_LOCK = ".lock"  # in a scratch folder: locked by the run using it
 
 
 def umask() -> int:
@@ -18,13 +32,103 @@ def umask() -> int:
 
 @contextmanager
 def atomic_path(path: Path) -> Iterator[Path]:
-    """A temporary path beside `path` that replaces it only once written completely."""
-    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    tmp = Path(name)
+    """A temporary path beside `path` that replaces it only once written completely. What runs killed while writing
+    `path` left beside it is removed first."""
+    remove_abandoned(path)
+    # made under a name no run removes, locked, then given the name it is known by: never found unlocked by another
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.databack-", suffix=".new", dir=path.parent)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        tmp = Path(name.removesuffix(".new") + ".tmp")
+        os.rename(name, tmp)
+    except BaseException:
+        os.close(fd)
+        Path(name).unlink(missing_ok=True)
+        raise
     try:
         yield tmp
         os.chmod(tmp, 0o666 & ~umask())  # mkstemp makes files private; outputs get the usual permissions
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+        os.close(fd)
+
+
+def remove_abandoned(path: Path) -> int:
+    """Remove what runs killed while writing `path` left beside it (`.<name>.databack-<8 characters>.tmp`, no run's
+    any longer); returns how many."""
+    pattern = re.compile(rf"\.{re.escape(path.name)}\.databack-{_RANDOM}\.tmp")
+    removed = 0
+    try:
+        entries = list(os.scandir(path.parent))
+    except OSError:
+        return 0
+    for entry in entries:
+        if pattern.fullmatch(entry.name) and entry.is_file(follow_symlinks=False) and _abandoned(entry.path):
+            try:
+                os.unlink(entry.path)
+                removed += 1
+            except OSError:
+                pass
+    return removed
+
+
+@contextmanager
+def scratch_folder(kind: str) -> Iterator[Path]:
+    """A private folder in the system's temporary folder (`databack-<kind>-<8 characters>`), removed when the block
+    ends; what runs killed left there before (folders of this kind no run holds) is removed first."""
+    base = Path(tempfile.gettempdir())
+    prefix = f"databack-{kind}-"
+    _remove_abandoned_folders(base, prefix)
+    made = Path(tempfile.mkdtemp(prefix=prefix, suffix=".new", dir=base))
+    try:
+        fd = os.open(made / _LOCK, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC | _NOFOLLOW, 0o600)
+    except BaseException:
+        shutil.rmtree(made, ignore_errors=True)
+        raise
+    folder = made.with_name(made.name.removesuffix(".new"))
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        os.rename(made, folder)
+    except BaseException:
+        os.close(fd)
+        shutil.rmtree(made, ignore_errors=True)
+        raise
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+        os.close(fd)
+
+
+def _remove_abandoned_folders(base: Path, prefix: str) -> None:
+    pattern = re.compile(rf"{re.escape(prefix)}{_RANDOM}")
+    try:
+        entries = list(os.scandir(base))
+    except OSError:
+        return
+    uid = os.getuid()
+    for entry in entries:
+        try:
+            if not (pattern.fullmatch(entry.name) and entry.is_dir(follow_symlinks=False)
+                    and entry.stat(follow_symlinks=False).st_uid == uid):
+                continue
+        except OSError:
+            continue
+        if _abandoned(os.path.join(entry.path, _LOCK)):
+            shutil.rmtree(entry.path, ignore_errors=True)
+
+
+def _abandoned(lock: str) -> bool:
+    """Whether the file `lock` is no run's: none holds it locked (a link, or a file that cannot be opened, is kept)."""
+    try:
+        fd = os.open(lock, os.O_RDONLY | os.O_CLOEXEC | _NOFOLLOW)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(fd)

@@ -318,24 +318,25 @@ def convert(
         # generic tables are not kept between runs: with --generic, everything is converted again
         previous_tables, previous_files, _ = ({}, [], {}) if force or hosts else writers.read_output(out)
         previous_copies = writers.read_copies(out) if previous_files else None
-        with _progress(err, inputs) as advance:
-            result, skipped = conversion.update(
-                inputs, previous_tables, previous_files, advance, jobs or os.cpu_count() or 1, debug, held.work(),
-                scheduler, previous_copies, streamed=True,  # written by `_finish`, as the tables on disk are reduced
-                key=key,
-            )
-        if skipped:
-            err.print(
-                f"databack: {plural(len(skipped), 'input')} already converted unchanged in {out}: "
-                f"skipped (--force converts {'it' if len(skipped) == 1 else 'them'} again)"
-            )
-        try:
-            if result.files and all(f.status == "skipped" for f in result.files):
-                _usage_error(err, _no_captures([err.path(p) for p in paths], result.files))
-            stop_if_interrupted()
-            _finish(err, result, held, format, partitions, json_report)
-        finally:  # (however it ends: the work folder is removed next)
-            result.reduced()
+        with writers.read_back([out] if previous_files else []):  # an earlier table damaged deep inside: one line
+            with _progress(err, inputs) as advance:
+                result, skipped = conversion.update(
+                    inputs, previous_tables, previous_files, advance, jobs or os.cpu_count() or 1, debug, held.work(),
+                    scheduler, previous_copies, streamed=True,  # written by `_finish`, as tables on disk are reduced
+                    key=key,
+                )
+            if skipped:
+                err.print(
+                    f"databack: {plural(len(skipped), 'input')} already converted unchanged in {out}: "
+                    f"skipped (--force converts {'it' if len(skipped) == 1 else 'them'} again)"
+                )
+            try:
+                if result.files and all(f.status == "skipped" for f in result.files):
+                    _usage_error(err, _no_captures([err.path(p) for p in paths], result.files))
+                stop_if_interrupted()
+                _finish(err, result, held, format, partitions, json_report)
+            finally:  # (however it ends: the work folder is removed next)
+                result.reduced()
 
 
 @app.command(cls=_Command, short_help="Merge the outputs of several runs (shards) into one.")
@@ -368,9 +369,10 @@ def merge(
     # each folder read while no run writes it
     with _locked(err, out, wait, wait_timeout, outputs, read=outputs) as held, _ctrl_c() as stop_if_interrupted:
         outputs_read = [(*writers.read_output(p)[:2], writers.read_copies(p)) for p in outputs]
-        result = conversion.merge(outputs_read, held.work(), jobs or os.cpu_count() or 1, scheduler)
-        stop_if_interrupted()
-        _finish(err, result, held, format, partitions, json_report)
+        with writers.read_back(outputs):  # a table damaged deep inside: one line naming it
+            result = conversion.merge(outputs_read, held.work(), jobs or os.cpu_count() or 1, scheduler)
+            stop_if_interrupted()
+            _finish(err, result, held, format, partitions, json_report)
 
 
 @app.command(cls=_Command, short_help="Write a copy of a capture without passwords, tokens and cookies.")
@@ -402,14 +404,13 @@ def scrub(
     Exit code 0 when the whole capture was copied, 1 when it was cut short or unreadable, 2 for a usage error,
     130 when interrupted (no copy is written).
     """
-    import tempfile
-
+    from .atomic import scratch_folder
     from .captures import is_pipe, spool_pipe
     from .scrub import KINDS, output_path, scrub_capture
 
     err = _console()
     source: Path | None = capture
-    with tempfile.TemporaryDirectory(prefix="databack-") as spool:
+    with scratch_folder("spool") as spool:
         if is_pipe(capture):  # `<(cat x.har)`: read once, as convert reads it
             source, error = spool_pipe(capture, Path(spool))
             if error:
@@ -457,11 +458,11 @@ def inspect(
     the databack endpoint that recognises it. Nothing is written; no header, body or query value is shown; with
     --pseudonymize, no folder name either (files named as convert's source_file)."""
     import shutil
-    import tempfile
     from dataclasses import replace
 
     from . import pipeline as conversion
     from . import inspect_captures, redaction
+    from .atomic import scratch_folder
     from . import participants as people
 
     err = _console()
@@ -478,7 +479,7 @@ def inspect(
     inputs = [replace(i, limits=budget, source_file=redaction.source_file(i.name, key))
               for i in _collect(err, conversion, paths, budget)]
     err.hide([i.name for i in inputs], key)
-    with _interrupted(err, "nothing was written"), tempfile.TemporaryDirectory(prefix="databack-") as spool:
+    with _interrupted(err, "nothing was written"), scratch_folder("spool") as spool:
         inputs = [s for i in inputs for s in _spooled(conversion, i, Path(spool), budget)]
         with _progress(err, inputs, "inspecting") as advance:
             result = inspect_captures.inspect(inputs, advance, jobs or os.cpu_count() or 1, quick, debug)

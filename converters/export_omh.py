@@ -22,7 +22,7 @@ import polars as pl
 from . import __version__
 from .atomic import atomic_path
 from .views import frame, sleep_nights
-from .writers import scan_output
+from .writers import read_back, scan_output
 
 NAMESPACE = uuid.UUID("6f0a1f4e-4c55-5b43-9d0e-64617461626b")  # databack's: data point ids are uuid5(NAMESPACE, key)
 DEVICE_NAMES = {"band": "Microsoft Band", "sense": "Hello Sense"}
@@ -54,24 +54,33 @@ class Schema:
 def export(out: Path, folder: Path) -> dict[str, int]:
     """Write every schema's data points from the tables in `out` into `folder` (a file per schema that has any);
     returns the data points written per file. Raises FileNotFoundError when `out` holds no databack run."""
-    tables, report = scan_output(out)
+    tables, report = scan_output(out, counted=True)
     if not report:
         raise FileNotFoundError(f"{out} holds no databack output (no report.json)")
     run_time = report.get("generated_at")
+    made = [p for p in (folder, *folder.parents) if not p.exists()]  # made by this export, the deepest first
     folder.mkdir(parents=True, exist_ok=True)
     _remove_leftovers(folder)
     counts = {}
     # every file is written beside its name first, and all of them take their names once every one is complete: a
     # write that fails (a full disk) or a Ctrl-C leaves the folder as it was, no file of this export beside files
-    # of an earlier one, nor any part written
-    with ExitStack() as written:
-        for schema in SCHEMAS:
-            n = 0
-            with open(written.enter_context(atomic_path(folder / schema.file_name)), "wb") as f:
-                for source, body in schema.points(tables):
-                    f.write(orjson.dumps(_data_point(schema, source, body, run_time)) + b"\n")
-                    n += 1
-            counts[schema.file_name] = n
+    # of an earlier one, nor any part written; nor, where it made the folder, an empty folder
+    try:
+        with ExitStack() as written, read_back([out]):
+            for schema in SCHEMAS:
+                n = 0
+                with open(written.enter_context(atomic_path(folder / schema.file_name)), "wb") as f:
+                    for source, body in schema.points(tables):
+                        f.write(orjson.dumps(_data_point(schema, source, body, run_time)) + b"\n")
+                        n += 1
+                counts[schema.file_name] = n
+    except BaseException:
+        for path in made:
+            try:
+                path.rmdir()  # (only if empty)
+            except OSError:
+                break
+        raise
     for name, n in list(counts.items()):
         if not n:
             (folder / name).unlink()
@@ -80,8 +89,9 @@ def export(out: Path, folder: Path) -> dict[str, int]:
 
 
 def _remove_leftovers(folder: Path) -> None:
-    """Remove the files an export killed in `folder` left half-written (`.<schema file>.<8 characters>.tmp`, as
-    `atomic_path` names them): they would stay there for ever, unseen."""
+    """Remove the files an export of an earlier version killed in `folder` left half-written (`.<schema file>.<8
+    characters>.tmp`, as its `atomic_path` named them): they would stay there for ever, unseen. (This version's are
+    removed by `atomic_path`.)"""
     names = {schema.file_name for schema in SCHEMAS}
     for entry in folder.iterdir():
         if (m := _LEFTOVER.fullmatch(entry.name)) and m.group(1) in names and entry.is_file() and not entry.is_symlink():

@@ -261,7 +261,7 @@ def archive_members(inp: Input, budget: limits.Limits = limits.DEFAULT) -> list[
     found as files in a folder are; the input itself if it is no archive. An archive that cannot be listed, or is
     past a limit, is one failed input; a member refused (an unsafe name, past a limit) a failed one, a link a
     skipped one."""
-    if inp.error or is_pipe(inp.path):  # (a pipe is read once, later: never opened here)
+    if inp.error or inp.skip or is_pipe(inp.path):  # (a pipe is read once, later: never opened here)
         return [inp]
     try:
         kind = None if isinstance(inp.path, ArchiveMember) else archive_kind(inp.path)
@@ -301,20 +301,44 @@ def _url_inputs(url: str, budget: limits.Limits) -> list[Input]:
 
 def _folder_inputs(folder: Path, excluded: Path | None) -> list[Input]:
     """The files below `folder` (sorted, hidden ones and `excluded` left out), and its sub-folders that cannot be
-    read, each an input that fails."""
-    found: list[tuple[Path, str | None]] = []
+    read, each an input that fails. What else is there is never passed over in silence: a link to nothing, or that
+    cannot be followed, fails; a link to a folder (not followed), a named pipe, socket or device is skipped."""
+    found: list[tuple[Path, str | None, str | None]] = []  # (path, error, skip)
     top = Path(folder.resolve().name)
 
     def unreadable(error: OSError) -> None:
-        found.append((Path(error.filename), f"cannot read the folder: {error.strerror or error}"))
+        found.append((Path(error.filename), f"cannot read the folder: {error.strerror or error}", None))
 
     for root, dirs, files in os.walk(folder, onerror=unreadable):
         here = Path(root)
-        dirs[:] = [d for d in dirs if not d.startswith(".")
-                   and (excluded is None or (here / d).resolve() != excluded)]
-        found += [(here / f, None) for f in files if not f.startswith(".") and (here / f).is_file()]
-    return [Input(f, text_name(str(top / f.relative_to(folder))), explicit=False, error=error)
-            for f, error in sorted(found)]
+        kept = []
+        for d in dirs:
+            if d.startswith(".") or (excluded is not None and (here / d).resolve() == excluded):
+                continue
+            if (here / d).is_symlink():  # (os.walk lists it, and does not go into it)
+                found.append((here / d, None, "a symbolic link to a folder: not followed"))
+            else:
+                kept.append(d)
+        dirs[:] = kept
+        found += [(here / f, *_found_file(here / f)) for f in files if not f.startswith(".")]
+    return [Input(f, text_name(str(top / f.relative_to(folder))), explicit=False, error=error, skip=skip)
+            for f, error, skip in sorted(found)]
+
+
+def _found_file(path: Path) -> tuple[str | None, str | None]:
+    """(error, skip) of what a folder holds that is not a folder: (None, None) for a file (reading it says why it
+    cannot be read, if it cannot)."""
+    try:
+        mode = path.stat().st_mode
+    except OSError as e:
+        if isinstance(e, FileNotFoundError) and path.is_symlink():
+            return "a symbolic link to nothing: not read", None
+        return f"cannot read: {e.strerror or e}", None
+    if stat.S_ISREG(mode):
+        return None, None
+    if stat.S_ISFIFO(mode):
+        return None, "a named pipe, not a capture file: not read (name it on the command line to read it once)"
+    return None, _special_file(path) or "not a file: not read"
 
 
 def _special_file(path: Path) -> str | None:

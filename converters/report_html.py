@@ -25,7 +25,7 @@ import polars as pl
 from . import __version__, redaction
 from .atomic import atomic_path
 from .views import frame, sleep_nights
-from .writers import scan_output
+from .writers import read_back, scan_output
 
 MAX_ROUTE_POINTS = 1500  # a longer track is thinned to about this many points (every n-th kept)
 STAGES = ("awake", "restless", "light", "medium", "restful", "sound", "unscored")  # top to bottom of a hypnogram
@@ -81,7 +81,8 @@ class Page:
 def build(out: Path, participants: tuple[str, ...] = ()) -> Page:
     """The report page of the run in `out` (of these participants alone, if any are named). Raises
     FileNotFoundError when `out` holds no databack run, UnknownParticipant for a participant it does not have."""
-    data = collect(*_read(out, participants))
+    with read_back([out]):
+        data = collect(*_read(out, participants))
     return Page(_page(data, chart_specs()), data)
 
 
@@ -170,7 +171,7 @@ def _file_name(text: str) -> str:
 
 def _read(out: Path, participants: tuple[str, ...] = ()) -> tuple[dict[str, pl.LazyFrame], dict[str, Any]]:
     """OUT's tables and report; with `participants`, only their rows and files."""
-    tables, report = scan_output(out)
+    tables, report = scan_output(out, counted=True)
     if not report:
         raise FileNotFoundError(f"{out} holds no databack output (no report.json)")
     if not participants:

@@ -37,7 +37,7 @@ import orjson
 from ijson.common import ObjectBuilder
 
 from . import devices, limits, redaction
-from .atomic import atomic_path
+from .atomic import atomic_path, scratch_folder
 from .captures import Format, detect_format
 from .captures.archives import archive_kind
 from .captures.bodies import GZIP_MAGIC, dechunk
@@ -166,13 +166,12 @@ def _scrub_archive(src: Path, kind: tuple, dst: Path) -> ScrubReport:
 def _copy_members(found: list, dst: Path, left_out: list[str], report: ScrubReport) -> None:
     """Each capture of `found` scrubbed into the zip archive `dst` (written whole or not at all)."""
     import shutil
-    import tempfile
     import zipfile
 
     from .captures.archives import ArchiveMember
     from .pipeline import text_name
 
-    with tempfile.TemporaryDirectory(prefix="databack-scrub-") as work, atomic_path(dst) as temp:
+    with scratch_folder("scrub") as work, atomic_path(dst) as temp:
         with zipfile.ZipFile(temp, "w", zipfile.ZIP_DEFLATED) as archive:
             for member in found:
                 if not isinstance(member, ArchiveMember):

@@ -88,9 +88,11 @@ STEPS: dict[str, str] = {
     "unlock": "the work folder is about to be removed and the lock let go",
 }
 
-# What earlier versions of databack left when killed: `.<name>.<8 random characters>.tmp` files and folders
-# (mkstemp/mkdtemp), and `.<table>.old` folders set aside while a folder was replaced.
-_OLD_TEMPORARY = re.compile(r"\..+\.[a-z0-9_]{8}\.tmp|\.[A-Za-z0-9_]+\.old")
+# What earlier versions of databack left when killed: `.<entry>.<8 random characters>.tmp` files and folders
+# (mkstemp/mkdtemp), and `.<table>.old` folders set aside while a table's folder was replaced, where <entry> is a
+# name databack gives OUT's entries (`_databack_entry`): a user's `.notes.20240101.tmp` or `.photos.old` is theirs.
+_OLD_TEMPORARY = re.compile(r"\.(?P<entry>.+)\.[a-z0-9_]{8}\.tmp|\.(?P<table>[A-Za-z0-9_]+)\.old")
+_OUT_FILES = ("report.json", "report.html", "datapackage.json")
 
 
 class OutError(Exception):
@@ -140,8 +142,9 @@ class Transaction:
 class Store:
     """OUT, locked by this process until `close`."""
 
-    def __init__(self, out: Path, lock_fd: int) -> None:
+    def __init__(self, out: Path, lock_fd: int, made: bool = False) -> None:
         self.out = out
+        self.made = made  # whether this run made OUT: removed when it lets go, should it have committed nothing
         self.repaired: str | None = None  # what was repaired on taking the lock, in one line
         self.committed = False  # whether a transaction of this run has changed OUT
         self._lock_fd = lock_fd
@@ -208,6 +211,8 @@ class Store:
             if self._removing is None and self._work is not None:
                 shutil.rmtree(self._work, ignore_errors=True)
             os.unlink(self.out / LOCK)  # while still holding it: see `_take_lock`
+            if self.made and not self.committed:  # a run into a new OUT that failed leaves no empty folder
+                os.rmdir(self.out)  # (only if empty: another run's lock file being made keeps it; see `_made_lock`)
         except OSError:
             pass  # what is left is removed by the next run
         finally:
@@ -240,10 +245,13 @@ def lock(out: Path, wait: float = 0.0, inputs: Iterable[Path] = (), read: Iterab
 def _holding(out: Path, wait: float, deadline: float) -> Iterator[Store]:
     """OUT, placed already, locked (waiting until `deadline`) and repaired."""
     try:
-        out.mkdir(exist_ok=True)
+        out.mkdir()
+        made = True
+    except FileExistsError:
+        made = False
     except OSError as e:
         raise OutError(f"cannot write into {out}: {_reason(e)}") from None
-    held = Store(out, _take_lock(out, wait, deadline))
+    held = Store(out, _take_lock(out, wait, deadline), made)
     try:
         try:
             _step("locked", "")
@@ -339,7 +347,7 @@ def repair(out: Path) -> str | None:
             kind = "staging folder"
         elif entry.name.startswith(WORK_PREFIX):
             kind = "work folder"
-        elif entry.name == JOURNAL_TEMP or _OLD_TEMPORARY.fullmatch(entry.name):
+        elif entry.name == JOURNAL_TEMP or _old_temporary(entry):
             kind = "temporary file"
         elif entry.name.startswith(LOCK_MADE) and _abandoned(Path(entry.path)):
             kind = "temporary file"
@@ -353,6 +361,26 @@ def repair(out: Path) -> str | None:
         what = [f"{n} {kind}{'s' if n > 1 else ''}" for kind, n in leftovers.items() if n]
         done.append(f"removed what a stopped run left ({', '.join(what)})")
     return f"repaired {out}: {'; '.join(done)}" if done else None
+
+
+def _old_temporary(entry: os.DirEntry) -> bool:
+    """Whether `entry` of OUT is what an earlier version of databack left there when killed (`_OLD_TEMPORARY`)."""
+    if not (m := _OLD_TEMPORARY.fullmatch(entry.name)):
+        return False
+    if m.group("table") is not None:  # a table's folder set aside: a folder, never a link
+        return _databack_entry(m.group("table")) and entry.is_dir(follow_symlinks=False)
+    return _databack_entry(m.group("entry"))
+
+
+def _databack_entry(name: str) -> bool:
+    """Whether `name` is one databack gives an entry of OUT: a table's file or folder, or OUT's index files."""
+    from .generic import TABLE_PREFIX
+    from .tables import COPIES, TABLES
+
+    if name in _OUT_FILES:
+        return True
+    table = name.removesuffix(".parquet").removesuffix(".csv")
+    return table in TABLES or table == COPIES.name or (table.startswith(TABLE_PREFIX) and "/" not in table)
 
 
 def _abandoned(made: Path) -> bool:
@@ -477,7 +505,11 @@ def _made_lock(out: Path) -> int | None:
 
     made = out / f"{LOCK_MADE}{os.urandom(4).hex()}"
     try:
-        fd = os.open(made, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
+        try:
+            fd = os.open(made, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
+        except FileNotFoundError:  # a run that made OUT and failed, waited for, removed it empty: made again
+            out.mkdir(exist_ok=True)
+            fd = os.open(made, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
     except OSError as e:
         raise OutError(f"cannot write into {out}: {_reason(e)}") from None
     try:

@@ -324,7 +324,7 @@ def read_output(out: Path) -> tuple[dict[str, list[pl.LazyFrame]], list[FileRepo
     for name, lf in scanned.items():
         if not TABLES[name].derived:
             with _earlier(out, previous["tables"][name]["file"]):
-                rows = spill.height(lf)
+                rows = _count(lf, previous["tables"][name])  # (a CSV's ragged row, say)
                 tables[name] = [lf.slice(start, spill.SPILL_ROWS) for start in range(0, rows, spill.SPILL_ROWS)]
     with _earlier(out, "report.json"):
         files = [FileReport.from_dict(f) for f in previous.get("files", ())]
@@ -338,14 +338,18 @@ def read_copies(out: Path) -> pl.DataFrame | None:
     if not (out / "report.json").exists():
         return pl.DataFrame(schema=COPIES)
     with _earlier(out, COPIES_FILE):
+        if path.is_symlink():
+            raise ValueError("a symbolic link, not a file of its own")
         if not path.exists() or pl.read_parquet_metadata(path).get(HASHED_BY) != pl.__version__:
             return None
         return redaction.earlier_rows("copies", pl.read_parquet(path))  # source_file as this policy writes it
 
 
-def scan_output(out: Path) -> tuple[dict[str, pl.LazyFrame], dict[str, Any]]:
+def scan_output(out: Path, counted: bool = False) -> tuple[dict[str, pl.LazyFrame], dict[str, Any]]:
     """Every table of the run in `out` (views included, generic tables not: they are made anew by every run that
-    asks for them), each as a LazyFrame of its declared schema, and the run's report; empty when there is none."""
+    asks for them), each as a LazyFrame of its declared schema, and the run's report; empty when there is none.
+    `counted`: each table's rows are counted first (a Parquet file's footer says; a CSV is read through), and one
+    holding other rows than the report counts (a CSV's ragged row, say) is refused."""
     report_path = out / "report.json"
     if not report_path.exists():
         return {}, {}
@@ -356,13 +360,73 @@ def scan_output(out: Path) -> tuple[dict[str, pl.LazyFrame], dict[str, Any]]:
     for name, file in listed.items():
         if not file or name not in TABLES:
             continue
-        own = file in (f"{name}.parquet", f"{name}.csv", name)  # (never a path out of OUT)
+        own = own_file(name, file)
         with _earlier(out, file if own else "report.json"):
             if not own:
                 raise ValueError(f"names another file for {name}")
+            refuse_links(out / file)
             t = TABLES[name]
             tables[name] = scan_table(out / file, t.schema).select(t.column_names)
+            if counted:
+                _count(tables[name], previous["tables"][name])
     return tables, previous
+
+
+def _count(lf: pl.LazyFrame, listed: dict[str, Any]) -> int:
+    """The rows of a table's file, ValueError where the report counted others."""
+    rows = spill.height(lf)
+    if rows != (counted := listed.get("rows", rows)):
+        raise ValueError(f"holds {rows} rows where report.json counts {counted}")
+    return rows
+
+
+def own_file(name: str, file: object) -> bool:
+    """Whether `file` is table `name`'s own file or folder in OUT (never a path out of OUT, nor another's)."""
+    return isinstance(name, str) and "/" not in name and "\\" not in name and not name.startswith(".") and \
+        file in (f"{name}.parquet", f"{name}.csv", name)
+
+
+@contextmanager
+def read_back(outs: list[Path]) -> Iterator[None]:
+    """The tables of the runs in `outs` read back in this block (lazily: their data is decoded where it is used):
+    a table file damaged deep inside (a Parquet data page, a CSV row of more fields), whose error polars gives
+    without naming the file, is found and made the `EarlierRunUnreadable` naming it. Only should the block fail:
+    each table is then read in full to find it (an error found in none goes on as it is)."""
+    try:
+        yield
+    except (OSError, pl.exceptions.PolarsError) as e:
+        if isinstance(e, store.OutError):
+            raise
+        for out in outs:
+            if (damaged := _damaged(out)) is not None:
+                raise damaged from e
+        raise
+
+
+def _damaged(out: Path) -> EarlierRunUnreadable | None:
+    """The first of `out`'s tables that cannot be read in full, as an `EarlierRunUnreadable`; None when all can."""
+    try:
+        scanned, previous = scan_output(out)
+        for name, lf in scanned.items():
+            with _earlier(out, previous["tables"][name]["file"]):
+                rows = spill.height(lf)
+                for start in range(0, rows, spill.SPILL_ROWS):
+                    lf.slice(start, spill.SPILL_ROWS).collect()
+    except EarlierRunUnreadable as e:
+        return e
+    return None
+
+
+def refuse_links(path: Path) -> None:
+    """ValueError where a table's file, or a file of its dataset folder, is a symbolic link: OUT's tables are its
+    own files, never read from elsewhere (a link in a folder given to merge, report or export to a file of the
+    user's)."""
+    if path.is_symlink():
+        raise ValueError("a symbolic link, not a file of its own")
+    if path.is_dir():
+        for root, dirs, files in os.walk(path):
+            if any(os.path.islink(os.path.join(root, n)) for n in (*dirs, *files)):
+                raise ValueError("holds a symbolic link, not a file of its own")
 
 
 class EarlierRunUnreadable(store.OutError):

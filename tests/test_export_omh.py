@@ -287,6 +287,34 @@ def test_an_export_stopped_midway_leaves_the_folder_as_an_earlier_export_left_it
             1, f"databack: cannot write into {folder}: No space left on device\n")
 
 
+@pytest.mark.parametrize("fault", ["ENOSPC", "Ctrl-C"])
+def test_an_export_stopped_midway_into_a_folder_it_made_leaves_no_folder(exported, tmp_path, monkeypatch, fault):
+    import errno
+    import os
+    import signal
+
+    import converters.export_omh as omh
+
+    out, _, _ = exported
+    given = tmp_path / "given"
+    given.mkdir()
+    data_point = omh._data_point
+
+    def stopped_in_the_heart_rates(schema, source, body, run_time):
+        if schema.name == "heart-rate":
+            if fault == "Ctrl-C":
+                os.kill(os.getpid(), signal.SIGINT)
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return data_point(schema, source, body, run_time)
+
+    monkeypatch.setattr(omh, "_data_point", stopped_in_the_heart_rates)
+    for folder in (tmp_path / "new" / "omh", given):
+        result = CliRunner().invoke(app, ["export", "omh", str(out), "-o", str(folder)])
+        assert result.exit_code == (130 if fault == "Ctrl-C" else 1), result.output
+    assert not (tmp_path / "new").exists()  # the folder and its parent, both made by the export
+    assert given.is_dir() and list(given.iterdir()) == []  # a folder given that was there stays
+
+
 def test_an_export_removes_what_a_killed_export_left_half_written_and_nothing_else(exported, tmp_path):
     out, _, _ = exported
     folder = tmp_path / "omh"

@@ -88,6 +88,36 @@ def test_an_unreadable_folder_fails_with_its_reason_and_the_rest_converts(tmp_pa
     assert "  study/p02: failed: cannot read the folder: Permission denied" in result.stderr.splitlines()
 
 
+def test_what_a_folder_holds_that_is_no_file_is_never_passed_over_in_silence(tmp_path):
+    import socket
+
+    study, elsewhere = tmp_path / "study", tmp_path / "elsewhere"
+    (study / "p07").mkdir(parents=True)
+    elsewhere.mkdir()
+    good_capture(study / "p07" / "a.har")
+    good_capture(elsewhere / "b.har")
+    (study / "p07" / "sync.har").symlink_to(tmp_path / "gone.har")  # the capture it named moved or deleted
+    (study / "loop.har").symlink_to("loop.har")
+    (study / "linked").symlink_to(elsewhere)
+    os.mkfifo(study / "p07" / "pipe.har")
+    with socket.socket(socket.AF_UNIX) as s:
+        s.bind(str(study / "p07" / "agent.sock"))
+        (study / ".hidden.har").symlink_to(tmp_path / "gone.har")  # hidden: left out, as hidden files are
+        result = run("convert", study, "-o", tmp_path / "out", "--json")
+    assert result.exit_code == 1, result.stderr
+    files = {f["file"]: (f["status"], f["error"]) for f in json.loads(result.stdout)["files"]}
+    assert files == {
+        "study/linked": ("skipped", "a symbolic link to a folder: not followed"),
+        "study/loop.har": ("failed", "cannot read: Too many levels of symbolic links"),
+        "study/p07/a.har": ("ok", None),
+        "study/p07/agent.sock": ("skipped", "a socket, not a capture file: not read"),
+        "study/p07/pipe.har": ("skipped", "a named pipe, not a capture file: not read (name it on the command line to "
+                                          "read it once)"),
+        "study/p07/sync.har": ("failed", "a symbolic link to nothing: not read"),
+    }
+    assert "  study/p07/sync.har: failed: a symbolic link to nothing: not read" in result.stderr.splitlines()
+
+
 def test_a_file_named_like_a_capture_that_is_not_one_fails_and_a_stray_file_is_skipped(tmp_path):
     folder = tmp_path / "p07"
     folder.mkdir()

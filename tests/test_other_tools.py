@@ -221,3 +221,36 @@ def test_every_csv_table_reads_in_pandas_and_duckdb_with_its_rows(outputs):
         path = out / f"{name}.csv"
         assert len(pd.read_csv(path)) == expected.height, name
         assert duckdb.sql(f"select count(*) from read_csv('{path}')").fetchall()[0][0] == expected.height, name
+
+
+@pytest.mark.parametrize("path", ["../elsewhere.parquet", "/ABSOLUTE/elsewhere.parquet", "band_sequences.parquet"])
+def test_load_never_reads_a_table_from_a_file_datapackage_names_outside_its_own(tmp_path, path):
+    from converters import store
+
+    out = tmp_path / "out"
+    convert(SAMPLES[0], out, jobs=1)
+    pl.DataFrame({"password": ["hunter2"]}).write_parquet(tmp_path / "elsewhere.parquet")
+    package = json.loads((out / "datapackage.json").read_bytes())
+    (events,) = [r for r in package["resources"] if r["name"] == "band_events"]
+    events["path"] = path.replace("/ABSOLUTE", str(tmp_path))
+    (out / "datapackage.json").write_text(json.dumps(package))
+    with pytest.raises(store.OutError, match=f"^cannot read the run in {out}: datapackage.json: names another file "
+                                             "for band_events$"):
+        load(out)
+
+
+def test_convert_on_a_full_disk_raises_the_out_error_it_documents(tmp_path, monkeypatch):
+    from converters import spill, store
+
+    monkeypatch.setattr(spill, "SPILL_ROWS", 7)  # the samples' rows go to the work folder in parts
+    monkeypatch.setattr(spill, "PART_ROWS", 5)
+
+    def full(self, path, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(pl.DataFrame, "write_parquet", full)
+    monkeypatch.setattr(pl.DataFrame, "write_ipc", full)
+    out = tmp_path / "out"
+    with pytest.raises(store.OutError, match=f"^cannot write into {out}: No space left on device$"):
+        convert(SAMPLES, out, jobs=1)
+    assert not out.exists()  # made by the run, which committed nothing

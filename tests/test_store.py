@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Callable
 
 import polars as pl
 import pytest
@@ -427,6 +429,22 @@ def test_leftovers_of_killed_runs_are_removed_by_the_next_which_says_so(tmp_path
     assert state(out) == before | {".my-notes.txt": b"not databack's"}
 
 
+def test_a_users_hidden_files_shaped_like_an_older_databacks_leftovers_are_never_removed(tmp_path):
+    out = tmp_path / "out"
+    assert convert(SAMPLES / "phone-sync.har", "-o", out).exit_code == 0
+    before = state(out)
+    (out / ".notes.20240101.tmp").write_text("the user's")  # hidden, 8 characters and .tmp, but no entry of OUT's
+    (out / ".photos.old").mkdir()  # a folder set aside by the user, not a table's
+    (out / ".photos.old" / "a.jpg").write_bytes(b"jpg")
+    (out / ".band_events.old").write_text("a file, never a table's folder set aside")
+    (out / ".report.json.k2j4h5l6.tmp").write_bytes(b'{"tab')  # an older databack's: removed
+    result = convert(SAMPLES / "phone-sync.har", "-o", out)
+    assert result.exit_code == 0
+    assert result.output.splitlines()[0] == f"databack: repaired {out}: removed what a stopped run left (1 temporary file)"
+    assert state(out) == before | {".notes.20240101.tmp": b"the user's", ".photos.old/a.jpg": b"jpg",
+                                   ".band_events.old": b"a file, never a table's folder set aside"}
+
+
 def test_a_journal_that_cannot_be_read_is_dropped_and_said(tmp_path):
     out = tmp_path / "out"
     assert convert(SAMPLES / "phone-sync.har", "-o", out).exit_code == 0
@@ -739,6 +757,155 @@ def test_an_earlier_run_that_cannot_be_read_back_is_one_line_naming_its_file_and
     assert result.exit_code == 1 and len(lines) == 1, result.output
     assert lines[0].startswith(f"databack: cannot read the run in {out}: {file}: "), result.output
     assert files(out) == before
+
+
+def _pages_damaged(out: Path) -> None:
+    """band_events.parquet's data pages scrambled, its footer (schema, row groups) whole."""
+    path = out / "band_events.parquet"
+    data = bytearray(path.read_bytes())
+    footer = int.from_bytes(data[-8:-4], "little") + 8
+    for i in range(4, len(data) - footer):
+        data[i] = (data[i] * 7 + 13) & 0xFF
+    path.write_bytes(bytes(data))
+
+
+def _csv_row_added(fields: str) -> Callable[[Path], None]:
+    def damaging(out: Path) -> None:
+        lines = (out / "band_events.csv").read_text().splitlines(keepends=True)
+        lines.insert(2, lines[1].rstrip("\n") + ',"x"\n' if fields == "more" else '"a","b"\n')
+        (out / "band_events.csv").write_text("".join(lines))
+    return damaging
+
+
+DEEP_DAMAGES = {  # a table whose file opens (a valid footer, a CSV header) but whose rows cannot be read
+    "Parquet data pages damaged": ("parquet", "band_events.parquet", _pages_damaged),
+    "a CSV row of more fields": ("csv", "band_events.csv", _csv_row_added("more")),
+    "a CSV row of fewer fields": ("csv", "band_events.csv", _csv_row_added("fewer")),
+}
+
+
+@pytest.mark.parametrize("damage", list(DEEP_DAMAGES))
+@pytest.mark.parametrize("command", ["convert", "merge", "report", "export omh"])
+def test_a_table_damaged_deep_inside_is_one_line_naming_its_file_and_out_is_left_as_it_was(tmp_path, damage, command):
+    fmt, file, damaging = DEEP_DAMAGES[damage]
+    out, other = tmp_path / "out", tmp_path / "other"
+    assert convert(SAMPLES / "phone-sync.har", "-o", out, "--format", fmt).exit_code == 0
+    assert convert(SAMPLES / "phone-sync.flow", "-o", other, "--format", fmt).exit_code == 0
+    damaging(out)
+    before = files(out)
+    args = {"convert": ["convert", SAMPLES / "phone-sync.flow", "-o", out, "-j", "1", "--format", fmt],
+            "merge": ["merge", out, other, "-o", tmp_path / "merged", "-j", "1"],
+            "report": ["report", out],
+            "export omh": ["export", "omh", out, "-o", tmp_path / "omh"]}[command]
+    result = runner.invoke(app, list(map(str, args)))
+    lines = result.output.splitlines()
+    assert result.exit_code == 1 and len(lines) == 1, result.output
+    assert lines[0].startswith(f"databack: cannot read the run in {out}: {file}: "), result.output
+    assert files(out) == before
+
+
+@pytest.mark.parametrize("command", ["merge", "convert"])
+def test_a_failed_run_into_a_new_out_leaves_no_folder_and_one_into_an_existing_empty_folder_leaves_it(
+    tmp_path, command
+):
+    shard = tmp_path / "shard"
+    assert convert(SAMPLES / "phone-sync.har", "-o", shard).exit_code == 0
+    (shard / "report.json").write_text('{"tables": []}')  # a merge of it fails
+    given = tmp_path / "given"
+    given.mkdir()
+    for out in (tmp_path / "new", given):
+        args = {"merge": ["merge", shard, "-o", out, "-j", "1"],
+                "convert": ["convert", SAMPLES / "phone-sync.har", "-o", out, "-j", "1"]}[command]
+        if command == "convert":  # a full disk as the tables are written
+            from outs import child_command
+
+            result = subprocess.run(child_command([("stage", 1, "ENOSPC")], *args), capture_output=True, text=True)
+            assert result.returncode == 1, result.stderr
+        else:
+            result = runner.invoke(app, list(map(str, args)))
+            assert result.exit_code == 1, result.output
+    assert not (tmp_path / "new").exists()
+    assert given.is_dir() and list(given.iterdir()) == []
+
+
+KILLED_AT_THE_LAST_RENAME = """
+import os, signal, sys
+real, target = os.replace, sys.argv[1]
+def replace(src, dst, *args, **kwargs):  # killed (SIGKILL) with its file written, just before it takes its name
+    if str(dst) == target:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return real(src, dst, *args, **kwargs)
+os.replace = replace
+sys.argv = ["databack", *sys.argv[2:]]
+from converters.cli import main
+main()
+"""
+
+
+@pytest.mark.parametrize("command", ["report -o FILE", "scrub", "scrub an archive"])
+def test_what_a_killed_report_or_scrub_left_is_removed_by_the_next_and_nothing_else(tmp_path, monkeypatch, command):
+    import tempfile
+    import zipfile
+
+    out, folder, scratch = tmp_path / "out", tmp_path / "folder", tmp_path / "tmp"
+    folder.mkdir()
+    scratch.mkdir()
+    if command == "report -o FILE":
+        assert convert(SAMPLES / "phone-sync.har", "-o", out).exit_code == 0
+        target = folder / "page.html"
+        args = ["report", out, "-o", target]
+    elif command == "scrub":
+        target = folder / "copy.har"
+        args = ["scrub", SAMPLES / "phone-sync.har", "-o", target]
+    else:
+        with zipfile.ZipFile(tmp_path / "study.zip", "w") as z:
+            z.write(SAMPLES / "phone-sync.har", "p07/phone-sync.har")
+        target = folder / "copy.zip"
+        args = ["scrub", tmp_path / "study.zip", "-o", target]
+    (folder / f".{target.name}.20240101.tmp").write_text("the user's")  # hidden, of a like shape: theirs
+    (scratch / "databack-notes").mkdir()
+    killed = subprocess.run([sys.executable, "-c", KILLED_AT_THE_LAST_RENAME, str(target), *map(str, args)],
+                            capture_output=True, text=True, env=os.environ | {"TMPDIR": str(scratch)})
+    assert killed.returncode == -9, killed.stderr
+    assert len(list(folder.iterdir())) == 2  # what it left: the file written in full, beside its name
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    result = runner.invoke(app, list(map(str, args)))
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in folder.iterdir()) == sorted([target.name, f".{target.name}.20240101.tmp"])
+    assert sorted(p.name for p in scratch.iterdir()) == ["databack-notes"]
+
+
+@pytest.mark.parametrize("linked", ["band_events.parquet", "copies.parquet", "a partitioned table's file"])
+@pytest.mark.parametrize("command", ["convert", "merge", "report", "export omh", "load"])
+def test_a_table_file_that_is_a_symbolic_link_is_never_read_from_where_it_leads(tmp_path, command, linked):
+    from converters import load
+
+    out, other, elsewhere = tmp_path / "out", tmp_path / "other", tmp_path / "elsewhere"
+    layout = ["--partition-by", "participant_id"] if linked.startswith("a partitioned") else []
+    assert convert(SAMPLES / "phone-sync.har", "-o", out, *layout).exit_code == 0
+    assert convert(SAMPLES / "phone-sync.flow", "-o", other).exit_code == 0
+    if command in ("report", "export omh", "load") and linked == "copies.parquet":
+        pytest.skip("report, export omh and load do not read copies.parquet")
+    if linked.startswith("a partitioned"):
+        (file,) = [p for p in (out / "band_events").rglob("*.parquet")]
+        shown = "band_events"
+    else:
+        file, shown = out / linked, linked
+    elsewhere.mkdir()
+    file.rename(elsewhere / file.name)  # a file of the user's, the same rows or not, that a link in OUT names
+    file.symlink_to(elsewhere / file.name)
+    args = {"convert": ["convert", SAMPLES / "phone-sync.flow", "-o", out, "-j", "1", *layout],
+            "merge": ["merge", out, other, "-o", tmp_path / "merged", "-j", "1"],
+            "report": ["report", out],
+            "export omh": ["export", "omh", out, "-o", tmp_path / "omh"]}
+    message = f"cannot read the run in {out}: {shown}: "
+    if command == "load":
+        with pytest.raises(store.OutError, match=re.escape(message) + ".*symbolic link"):
+            load(out)
+        return
+    result = runner.invoke(app, list(map(str, args[command])))
+    assert result.exit_code == 1, result.output
+    assert result.output.startswith(f"databack: {message}") and "symbolic link" in result.output, result.output
 
 
 def files(out: Path) -> dict[str, bytes]:
