@@ -171,3 +171,21 @@ def har_many_headers(path: Path, count: int) -> Path:
     many = entry(BAND_EVENTS, band_event())
     many["request"]["headers"] = many["response"]["headers"] = headers
     return write_har(path, [many, entry(BAND_EVENTS, band_event("2"))])
+
+
+def compressed_capture(path: Path, kind: str, size: int) -> Path:
+    """A compressed capture (`kind`: "har.gz", "zhar" or "flow.gz") whose first entry or flow is a good Band one, then
+    `size` bytes that compress about a thousand to one (a HAR's whitespace between entries, a flow's body of zeros),
+    then a good one again: a few kB on disk that unpack to `size` and more."""
+    first, last = band_event(), band_event("2")
+    if kind == "flow.gz":
+        flows = [http_flow(BAND_EVENTS, json.dumps(first).encode()), http_flow(BAND_EVENTS, b"\0" * size),
+                 http_flow(BAND_EVENTS, json.dumps(last).encode())]
+        pieces: Iterator[bytes] = iter([dump(flows)])
+    else:
+        head, tail = json.dumps({"log": {"version": "1.2", "creator": {"name": "t", "version": "1"}, "entries": [
+            entry(BAND_EVENTS, first), "@GAP@", entry(BAND_EVENTS, last)]}}).encode().split(b'"@GAP@",')
+        pieces = iter([head, *(b" " * min(PIECE, size - at) for at in range(0, size, PIECE)), tail])
+    packer = zlib.compressobj(9, zlib.DEFLATED, 15 if kind == "zhar" else 31)
+    path.write_bytes(b"".join(packer.compress(p) for p in pieces) + packer.flush())
+    return path
