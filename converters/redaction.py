@@ -182,6 +182,8 @@ _HARMLESS_ENDINGS = (
     "maxage", "length", "count", "endpoint", "url", "uri", "format", "method", "scheme", "required", "enabled",
     "policy", "status", "kind", "start", "end", "date", "time", "duration", "timeout", "supported", "set",
 )
+# What a name that holds a credential's hash ends in (`pwdHash`, `pin_sha256`, `passHashed`), after that name.
+_HASH_ENDINGS = ("hash", "hashed", "digest", "sha", "sha1", "sha256", "sha512", "md5", "crypt", "bcrypt", "scrypt")
 _ID_ENDINGS = ("id", "ids", "uuid", "guid", "hash", "sha", "sha1", "sha256", "md5", "etag", "digest", "checksum")
 _NOT_ALNUM = re.compile(r"[^a-z0-9]+")
 _NOT_WORD = re.compile(r"[\W_]+")  # what a name is compared without, letters of every script kept
@@ -214,6 +216,9 @@ def _name_class(compact: str) -> NameClass:
         numbered.endswith(_STRONG_ENDINGS) and not numbered.endswith(_WORD_ENDINGS)
     ):
         return "strong"
+    for ending in _HASH_ENDINGS:  # a credential's hash is one too: pwdHash, pin_sha256, as password_hash
+        if compact.endswith(ending) and len(compact) > len(ending) and _name_class(compact[: -len(ending)]) == "strong":
+            return "strong"
     if _WEAK_PARTS.search(compact) or (_weak_ending(compact)):
         return "weak"
     return None
