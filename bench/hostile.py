@@ -61,6 +61,21 @@ CASES = [
          lambda p: H.har_replaced(p, "headers", '[{"name": "X", "value": "a\\udc80"}]')),
     Case("10**400 as an entry's status", "huge-status.har", lambda p: H.har_replaced(p, "status", "1" + "0" * 400)),
     Case("one entry of 2 x 400,000 headers (51 MB)", "many-headers.har", lambda p: H.har_many_headers(p, 400_000)),
+    # the third round's (r3-): what the second round fixed, and its own
+    Case("gzipped HAR, 512 MiB of whitespace between entries", "r3-whitespace.har.gz",
+         lambda p: H.compressed_capture(p, "har.gz", 512 << 20)),
+    Case("gzipped dump, 16 flows of 64 MiB of zeros (1 GiB)", "r3-zeros.flow.gz", lambda p: H.flow_gz_zeros(p, 16, 64 << 20)),
+    Case("gzipped HAR, one string of 512 MiB (escapes)", "r3-long-string.har.gz",
+         lambda p: H.har_gz_long_string(p, 512 << 20)),
+    Case("HAR, a URL nested 25 levels in its parameters, 2 KB of URLs in URLs", "r3-nested.har",
+         lambda p: H.har_nested_text(p, 25)),
+    Case("HAR, a Band response of 1 MiB of digits", "r3-digits.har", lambda p: H.har_device_text(p, "9" * (1 << 20))),
+    Case("HAR, a Band response of 1 MiB of eyJeyJ…", "r3-eyj.har", lambda p: H.har_device_text(p, "eyJ" * 349_526)),
+    Case("HAR, a Band response of 1 MiB of Aaaa…-Aaaa…- and one =", "r3-runs.har",
+         lambda p: H.har_device_text(p, ("Aaaaaaaaaaaaaaaaaaaaaaa-" * 43_691)[: 1 << 20] + "=1")),
+    Case("HAR, Band events of 900,000 nulls (5.4 MB)", "r3-nulls.har", lambda p: H.har_many_nulls(p, 900_000)),
+    Case("HAR, NaN as a response's status", "r3-nan.har", lambda p: H.har_replaced(p, "status", "NaN")),
+    Case("dump of 300,000 empty frames", "r3-frames.flow", lambda p: H.empty_frames(p, 300_000)),
 ]
 
 
@@ -168,7 +183,7 @@ def _mb(run: Run | None, cap_gb: float) -> str:
         return f"killed after {run.seconds:.0f} s at {run.peak_mb:,.0f} MB"
     if run.peak_mb and run.peak_mb > 0.75 * cap_gb * 1024:
         return f"{run.peak_mb:,.0f} MB: stopped at the {cap_gb:.0f} GB cap"
-    return f"{run.peak_mb:,.0f} MB"
+    return f"{run.peak_mb:,.0f} MB, {run.seconds:,.1f} s"
 
 
 def _said(run: Run | None) -> str:

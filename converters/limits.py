@@ -276,6 +276,43 @@ _DECODERS: dict[str, Callable[[bytes], Pieces]] = {
 }
 
 
+def capture_ratio_too_large(limits: Limits) -> LimitHit:
+    return LimitHit(f"capture decompresses to more than {limits.max_ratio} times its compressed size (--max-ratio)")
+
+
+class Decompressed:
+    """A compressed capture's bytes (a gzipped HAR or flow dump, a zlib-compressed .zhar) as its decompressing
+    `stream` (buffered: `peek`, `read`, `read1`) gives them: past `RATIO_FLOOR`, no more than `max_ratio` times the
+    capture's `compressed` size, as for a body. The read that takes them past it raises `LimitHit` (the reader's
+    error, which ends the file: what came before it is handed on first). A capture of megabytes that unpacks to
+    gigabytes (of whitespace, say, which no other limit sees) is read no further; the bytes are not copied."""
+
+    def __init__(self, stream: object, compressed: int, limits: Limits | None = None):
+        self._stream, self._limits = stream, limits or current()
+        self._allowed = max(RATIO_FLOOR, self._limits.max_ratio * compressed)
+        self.total = 0  # bytes given so far
+
+    def _counted(self, data: bytes) -> bytes:
+        self.total += len(data)
+        if self.total > self._allowed:
+            raise capture_ratio_too_large(self._limits)
+        return data
+
+    def peek(self, size: int = 0) -> bytes:
+        return self._stream.peek(size)  # type: ignore[attr-defined]
+
+    def read1(self, size: int = -1) -> bytes:
+        return self._counted(self._stream.read1(size))  # type: ignore[attr-defined]
+
+    def read(self, size: int | None = -1) -> bytes:
+        if size is None or size < 0:  # all of it: a piece at a time, each counted
+            return b"".join(iter(lambda: self.read1(_PIECE), b""))
+        return self._counted(self._stream.read(size))  # type: ignore[attr-defined]
+
+    def readable(self) -> bool:
+        return True
+
+
 def check_base64(text: str, limits: Limits | None = None) -> None:
     """Raise `LimitHit` when base64 `text` would decode to more than `max_body` (measured, not decoded)."""
     limits = limits or current()

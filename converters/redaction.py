@@ -182,6 +182,8 @@ _HARMLESS_ENDINGS = (
     "maxage", "length", "count", "endpoint", "url", "uri", "format", "method", "scheme", "required", "enabled",
     "policy", "status", "kind", "start", "end", "date", "time", "duration", "timeout", "supported", "set",
 )
+# What a name that holds a credential's hash ends in (`pwdHash`, `pin_sha256`, `passHashed`), after that name.
+_HASH_ENDINGS = ("hash", "hashed", "digest", "sha", "sha1", "sha256", "sha512", "md5", "crypt", "bcrypt", "scrypt")
 _ID_ENDINGS = ("id", "ids", "uuid", "guid", "hash", "sha", "sha1", "sha256", "md5", "etag", "digest", "checksum")
 _NOT_ALNUM = re.compile(r"[^a-z0-9]+")
 _NOT_WORD = re.compile(r"[\W_]+")  # what a name is compared without, letters of every script kept
@@ -214,6 +216,9 @@ def _name_class(compact: str) -> NameClass:
         numbered.endswith(_STRONG_ENDINGS) and not numbered.endswith(_WORD_ENDINGS)
     ):
         return "strong"
+    for ending in _HASH_ENDINGS:  # a credential's hash is one too: pwdHash, pin_sha256, as password_hash
+        if compact.endswith(ending) and len(compact) > len(ending) and _name_class(compact[: -len(ending)]) == "strong":
+            return "strong"
     if _WEAK_PARTS.search(compact) or (_weak_ending(compact)):
         return "weak"
     return None
@@ -304,6 +309,11 @@ _SCHEME_VALUE = re.compile(
     re.IGNORECASE,
 )
 _UNAMBIGUOUS_RE = re.compile(_UNAMBIGUOUS)
+# The same shapes, searched for in text as `_unambiguous_text` does: JWTs apart, since the regex engine reads a run of
+# `[\w-]` to its end from every `eyJ` in it (100 KB of `eyJeyJ…` took 6.5 s, its length squared), and the others.
+_JWT = re.compile(r"eyJ[\w-]{4,}+\.[\w-]{4,}+\.[\w-]*+(?:\.[\w-]*+\.[\w-]*+)?")  # (as _UNAMBIGUOUS's first)
+_NOT_JWT_RE = re.compile(_UNAMBIGUOUS.partition("|")[2])
+_WORD_RUN = re.compile(r"[\w-]*+")
 # More vendors' keys: searched for only in text holding one of their prefixes (`_VENDOR_PREFIXES`, found by `in`),
 # since every alternative of one pattern costs at every character of every text.
 _VENDOR = (
@@ -335,6 +345,40 @@ def _unambiguous_sub(m: re.Match) -> str:
     """An AWS access key id with the secret key after it (`AKIA…,wJalr…` as the console's credentials file has them,
     `AKIA…:wJalr…`) loses both, the separator kept: the secret alone is 40 characters a device id could be."""
     return MARK if m["aws_sep"] is None else MARK + m["aws_sep"] + MARK
+
+
+def _unambiguous_text(text: str) -> str:
+    r"""`_UNAMBIGUOUS_RE.sub(_unambiguous_sub, text)`, in time linear in the text's length: a JWT is looked for only
+    from the first `eyJ` of each run of `[\w-]` (one from a later `eyJ` of the run reads the same run to the same
+    end, and what follows it, so it is found where the first is, or not at all), and the other shapes as before,
+    the leftmost match first (no other shape begins with `e`)."""
+    if "eyJ" not in text:
+        return _NOT_JWT_RE.sub(_unambiguous_sub, text)
+    out, position = [], 0
+    jwt = _jwt_from(text, 0)
+    other = _NOT_JWT_RE.search(text)
+    while jwt or other:
+        if jwt and (other is None or jwt.start() < other.start()):
+            m, shown = jwt, MARK
+        else:
+            m, shown = other, _unambiguous_sub(other)  # type: ignore[arg-type]
+        out += [text[position : m.start()], shown]  # type: ignore[union-attr]
+        position = m.end()  # type: ignore[union-attr]
+        if jwt and jwt.start() < position:
+            jwt = _jwt_from(text, position)
+        if other and other.start() < position:
+            other = _NOT_JWT_RE.search(text, position)
+    out.append(text[position:])
+    return "".join(out)
+
+
+def _jwt_from(text: str, position: int) -> re.Match | None:
+    """The first match of `_JWT` beginning at `position` or after it."""
+    while (at := text.find("eyJ", position)) >= 0:
+        if m := _JWT.match(text, at):
+            return m
+        position = _WORD_RUN.match(text, at).end()  # (past every later `eyJ` of the run: none is a JWT either)
+    return None
 
 
 def _vendor_sub(text: str) -> str:
@@ -471,12 +515,14 @@ _USERINFO = re.compile(r"(?<=//)[^/\s@?#\"'<>]+@")
 # A name's letters may carry marks (Latin, Indic, Thai: पासवर्ड); its separator may be CJK text's full-width colon
 # or equals sign (密码：…, up to a full-width comma or semicolon) and spaces may be no-break ones.
 _PAIR = re.compile(
-    r"(?P<q>[\"']?)(?P<name>(?:(?<!\d)\d*+[^\W\d]|[$@])[\w.$\-\[\]\u0300-\u036f\u0900-\u0dff\u0e00-\u0e7f]{0,63})(?P=q)"
+    r"(?P<q>[\"']?)(?P<name>(?:(?<!\d)\d*+[^\W\d]|[$@])[\w.$\-\[\]\u0300-\u036f\u0900-\u0dff\u0e00-\u0e7f]{0,63}+)(?P=q)"
     # (a name begins where its digits do: one tried from each digit of a run of them would cost the run's length
-    # squared, and finds nothing the run's first digit does not)
+    # squared, and finds nothing the run's first digit does not; a name shorter than the run of its characters is
+    # followed by one of them, never by a quote, a space or a separator: the engine is not left to try each length)
     r"(?P<sep>[ \t\u00a0\u3000]*(?:=>|[:=\uff1a\uff1d])[ \t\u00a0\u3000]*)"
     r"(?P<value>\"(?:[^\"\\\n]|\\.)*\"|'[^'\n]*'|(?:[^\s&;,?\"'<>(){}\[\]\uff0c\uff1b]|[&;,?](?![\w.\-\[\]%$]+=))+)"
 )
+_SEPARATORS = (":", "=", "\uff1a", "\uff1d")  # what every pair's separator holds
 _QUOTED = re.compile(r"'[^'\n]*'|\"(?:[^\"\\\n]|\\.)*\"")
 
 
@@ -544,7 +590,7 @@ def _text_within(text: str, mode: Mode, percent_levels: int) -> str:
     if "<" in text:
         text = _TAG.sub(_tag_sub, text)
     text = _pairs(text)
-    text = _vendor_sub(_UNAMBIGUOUS_RE.sub(_unambiguous_sub, text))
+    text = _vendor_sub(_unambiguous_text(text))
     if mode == STRICT and "eyJ" in text:  # (FULL finds such runs by their randomness, `random_secret`)
         text = _BASE64_JSON.sub(_base64_json_sub, text)
     if mode == FULL:
@@ -634,6 +680,8 @@ def _pairs(text: str, depth: int = 0) -> str:
     inside another pair's value too (`href="/reset?token=…"`, `next=/cb?code=…`, `config = "password=…"`), and an
     unquoted value under a name that always holds a credential with the words after it (a passphrase: `Wi-Fi
     password: correct horse battery`), up to the end of the line, a `;` or `,`, or the next pair."""
+    if not any(separator in text for separator in _SEPARATORS):  # (no pair; the search costs a µs a character)
+        return text
     if any(mark in text for mark in _YAML_MARKS):
         text = _yaml_values(text)
     out, position = [], 0

@@ -171,3 +171,82 @@ def har_many_headers(path: Path, count: int) -> Path:
     many = entry(BAND_EVENTS, band_event())
     many["request"]["headers"] = many["response"]["headers"] = headers
     return write_har(path, [many, entry(BAND_EVENTS, band_event("2"))])
+
+
+def compressed_capture(path: Path, kind: str, size: int) -> Path:
+    """A compressed capture (`kind`: "har.gz", "zhar" or "flow.gz") whose first entry or flow is a good Band one, then
+    `size` bytes that compress about a thousand to one (a HAR's whitespace between entries, a flow's body of zeros),
+    then a good one again: a few kB on disk that unpack to `size` and more."""
+    first, last = band_event(), band_event("2")
+    if kind == "flow.gz":
+        flows = [http_flow(BAND_EVENTS, json.dumps(first).encode()), http_flow(BAND_EVENTS, b"\0" * size),
+                 http_flow(BAND_EVENTS, json.dumps(last).encode())]
+        pieces: Iterator[bytes] = iter([dump(flows)])
+    else:
+        head, tail = json.dumps({"log": {"version": "1.2", "creator": {"name": "t", "version": "1"}, "entries": [
+            entry(BAND_EVENTS, first), "@GAP@", entry(BAND_EVENTS, last)]}}).encode().split(b'"@GAP@",')
+        pieces = iter([head, *(b" " * min(PIECE, size - at) for at in range(0, size, PIECE)), tail])
+    packer = zlib.compressobj(9, zlib.DEFLATED, 15 if kind == "zhar" else 31)
+    path.write_bytes(b"".join(packer.compress(p) for p in pieces) + packer.flush())
+    return path
+
+
+def flow_gz_zeros(path: Path, flows: int, size: int) -> Path:
+    """A gzipped dump: a good Band flow, `flows` flows whose bodies are `size` zero bytes (not compressed: the dump
+    is), a good one again. Built a flow at a time."""
+    packer = zlib.compressobj(9, zlib.DEFLATED, 31)
+    parts = [packer.compress(dump([http_flow(BAND_EVENTS, band_body())]))]
+    zero = dump([http_flow(BAND_EVENTS, b"\0" * size)])
+    parts += [packer.compress(zero) for _ in range(flows)]
+    parts += [packer.compress(dump([http_flow(BAND_EVENTS, json.dumps(band_event("2")).encode())])), packer.flush()]
+    path.write_bytes(b"".join(parts))
+    return path
+
+
+def har_gz_long_string(path: Path, size: int) -> Path:
+    """A gzipped HAR whose second entry's body is one string of `size` bytes of characters and escapes (`ab\\u00e9\\\\`,
+    some 190 to 1 in gzip: within `--max-ratio`), between two good Band entries."""
+    head, tail = json.dumps({"log": {"version": "1.2", "creator": {"name": "t", "version": "1"}, "entries": [
+        entry(BAND_EVENTS, band_event()), entry("https://www.example.com/", "@TEXT@"),
+        entry(BAND_EVENTS, band_event("2"))]}}).encode().split(b"@TEXT@")
+    packer = zlib.compressobj(1, zlib.DEFLATED, 31)
+    piece = b"ab\\u00e9\\\\" * (PIECE // 10)
+    parts = [packer.compress(head), *(packer.compress(piece) for _ in range(size // len(piece))), packer.compress(tail)]
+    path.write_bytes(b"".join(parts) + packer.flush())
+    return path
+
+
+def nested_url(levels: int) -> str:
+    """A URL whose `u` parameter is a URL whose `u` parameter is … `levels` deep, percent-encoded level by level."""
+    text = "https://h/cb?access_token=hunter2hunter2SECRET"
+    for _ in range(levels):
+        text = "https://h/?u=" + text.replace("%", "%25").replace("&", "%26").replace("=", "%3D").replace("?", "%3F")
+    return text
+
+
+def har_nested_text(path: Path, levels: int) -> Path:
+    """A HAR whose second entry's URL nests a URL `levels` deep in its parameters, and whose body is 2 KB of plain
+    `https://h/?u=https://h/?u=…`, between two good Band entries."""
+    nested = entry(nested_url(levels), "https://h/?u=" * 160)
+    nested["response"]["content"]["mimeType"] = "text/plain"
+    return write_har(path, [entry(BAND_EVENTS, band_event()), nested, entry(BAND_EVENTS, band_event("2"))])
+
+
+def har_device_text(path: Path, text: str) -> Path:
+    """A HAR whose second entry is a Band response of `text` (no JSON: a reject, which keeps the body's first MiB
+    redacted), between two good ones."""
+    return write_har(path, [entry(BAND_EVENTS, band_event()), entry(BAND_EVENTS, text),
+                            entry(BAND_EVENTS, band_event("2"))])
+
+
+def har_many_nulls(path: Path, count: int) -> Path:
+    """A HAR whose second entry is Band events of `count` nulls where events belong (each a schema violation)."""
+    return write_har(path, [entry(BAND_EVENTS, band_event()), entry(BAND_EVENTS, {"value": [None] * count}),
+                            entry(BAND_EVENTS, band_event("2"))])
+
+
+def empty_frames(path: Path, count: int) -> Path:
+    """A dump of a good Band flow, `count` empty tnetstring frames (`0:~`: no flow each), a good one again."""
+    good = dump([http_flow(BAND_EVENTS, band_body())])
+    path.write_bytes(good + b"0:~" * count + good)
+    return path

@@ -214,6 +214,54 @@ def test_a_long_run_of_digits_is_tried_as_a_pair_name_once():
     assert "hunter2" not in shown and "9" * 200_000 in shown
 
 
+class _CountingMatch:
+    """`redaction._JWT` with the positions its `match` was tried from kept."""
+
+    def __init__(self, pattern: re.Pattern):
+        self.pattern, self.tried = pattern, []
+
+    def match(self, text: str, position: int = 0):
+        self.tried.append(position)
+        return self.pattern.match(text, position)
+
+
+def test_a_run_of_eyj_is_tried_as_a_jwt_once(monkeypatch):
+    """Before: the JWT of `_UNAMBIGUOUS` was tried from every `eyJ` of a run of `[\\w-]`, each reading the run to its
+    end (the work the square of the run's length): 100 KB of `eyJeyJ…` took 6.5 s to redact (0.02 MB/s), a MiB of it
+    in a reject's body some ten minutes. Now it is tried from the first `eyJ` of a run alone (a later one reads the
+    same run to the same end: it is a JWT where the first is, or not at all), asserted as such (no timing); what is
+    found is what the one regex finds, JWTs and the other shapes around them alike."""
+    counting = _CountingMatch(redaction._JWT)
+    monkeypatch.setattr(redaction, "_JWT", counting)
+    for run in ("eyJ" * 30_000, "eyJaaaa-" * 10_000, "x-" + "eyJa" * 20_000 + " " + "eyJ_" * 20_000):
+        assert redaction.redact_text(run, redaction.STRICT) == run
+        assert len(counting.tried) == run.count(" ") + 1  # once a run
+        counting.tried.clear()
+    jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJlc2lnbmF0dXJl"
+    texts = [f"{jwt}", f"a-eyJ-eyJxx {jwt} eyJ", f"eyJeyJ{jwt[3:]}", f"AKIAABCDEFGHIJKLMNOP-{jwt}.x.y",
+             f"xoxb-0123456789-{jwt}", f"{jwt}.{jwt}", f"ya29.{'a' * 20}-{jwt}", "eyJaaaa.eyJbbbb.eyJcccc.eyJd",
+             f"{'eyJ' * 50}.{jwt}", f"é{jwt}é", f"-----BEGIN RSA PRIVATE KEY-----\n{jwt}\n-----END RSA PRIVATE KEY-----"]
+    for text in texts:
+        assert redaction._unambiguous_text(text) == redaction._UNAMBIGUOUS_RE.sub(redaction._unambiguous_sub, text)
+    assert redaction.redact_text(f"token {jwt} ok") == "token REDACTED ok"
+
+
+def test_text_without_a_separator_is_not_searched_for_pairs(monkeypatch):
+    """`_PAIR` tried a name from every character of a run of name characters, 64 of them each: 100 KB of `a_B…` or
+    `Aaaa…-` took 0.2-0.3 s (0.3-0.4 MB/s, every pattern else 0.05 s). Its name no longer gives characters back (none
+    shorter is followed by a separator), and text holding no `:`, `=`, `：` or `＝` holds no pair: not searched."""
+    class Refusing:
+        def finditer(self, *args):
+            raise AssertionError("searched")
+
+    monkeypatch.setattr(redaction, "_PAIR", Refusing())
+    for text in ("a_B" * 30_000, "Aaaaaaaaaaaaaaaaaaaaaaa-" * 4000, "password hunter2", "密码 x"):
+        assert redaction._pairs(text) == text
+    monkeypatch.undo()
+    assert redaction.redact_text("a_B" * 30_000 + " password=hunter2").endswith("password=REDACTED")
+    assert redaction._PAIR.pattern.count("{0,63}+") == 1
+
+
 # --- device payloads: a million violations of the schema -----------------------------------------------------------
 
 

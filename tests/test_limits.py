@@ -499,6 +499,28 @@ def test_a_flow_longer_than_a_flow_may_be_is_not_read(tmp_path):
     assert report.error == "a flow larger than 5 MiB (4 × --max-body); the rest is not read; flows read: 1"
 
 
+@pytest.mark.parametrize("kind", ["har.gz", "zhar", "flow.gz"])
+def test_a_compressed_capture_is_read_to_max_ratio_times_its_size_and_what_came_before_converts(tmp_path, kind):
+    """Before: a gzipped or zlib-compressed capture had no ratio limit, only its bodies did: 512 MB of whitespace
+    between two HAR entries, 520 KB gzipped, cost 25-44 s of CPU to read, and gigabytes cost minutes. Now the
+    capture's decompressed bytes stop at `--max-ratio` times its size (past the first MiB), as a body's do: the
+    entries before convert, the file is partial with the limit and its option named, in convert, inspect and scrub."""
+    path = H.compressed_capture(tmp_path / f"gap.{kind}", kind, 8 << 20)
+    assert path.stat().st_size * limits.DEFAULT.max_ratio < 8 << 20
+    unit = "flows read: 1" if kind == "flow.gz" else "1 entries read"
+    reason = "capture decompresses to more than 250 times its compressed size (--max-ratio); the rest is not read"
+    report, tables = converted(path, limits.DEFAULT)
+    assert report.device_responses.total() == 1 and report.status == "partial"
+    assert report.error == f"{reason}; {unit}" and tables["band_events"].height == 1
+    (summary,) = inspect([Input(path, path.name, True)]).files
+    assert summary.exchanges == 1 and summary.status == "partial" and summary.error == f"{reason}; {unit}"
+    scrubbed = scrub_capture(path, tmp_path / "copy", limits.DEFAULT)
+    assert scrubbed.status == "partial" and scrubbed.entries == 1 and reason in scrubbed.message
+    # within a raised ratio the whole file converts, as every compressed capture within the default one does
+    report, tables = converted(path, Limits(max_ratio=10_000))
+    assert report.status == "ok" and tables["band_events"].height == 2
+
+
 def test_inspect_reads_within_the_same_limits(tmp_path):
     path = H.flow_bomb(tmp_path / "bomb.flow", "gzip", 8 << 20)
     result = inspect([Input(path, "bomb.flow", True, limits=SMALL)])

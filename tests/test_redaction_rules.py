@@ -789,3 +789,21 @@ def test_a_credential_name_written_as_two_words_loses_its_value(text, shown):
 
     assert redaction.redact_text(text) == redaction.redact_text(text, redaction.STRICT) == shown
     assert redaction.strict_frame(pl.DataFrame({"message": [text]}))["message"].to_list() == [shown]
+
+
+@pytest.mark.parametrize("name", ["pwdHash", "passHash", "pinHash", "pw_hash", "otpHash", "userPinHash", "pass1Hash",
+                                  "pin_sha256", "pwd_digest", "passHashed", "pswd_md5", "cvvHash", "credHash"])
+def test_a_credentials_hash_is_a_credential_under_a_short_name_as_under_password_hash(name):
+    """`password_hash` held a credential (its name holds `password`), but `pwdHash`, `passHash` and `pinHash` did
+    not: their ending named an id (`…hash`, whose values are not judged by their randomness), so a PIN's or
+    password's hash, which opens the account to whoever cracks it offline, was kept in generic values, rejects and
+    scrubbed bodies. A credential's name followed by hash, digest, sha… is a credential's, as `password_hash` is; the
+    hash of data (`file_hash`, `spinHash`) is not."""
+    assert credential_name("password_hash") == credential_name(name) == "strong"
+    body = json.dumps({name: "5f4dcc3b5aa765d61d8327deb882cf99", "file_hash": "9e107d9d372bb6826bd81d3542a419d6"})
+    for kind in ("device", "other"):
+        shown = json.loads(redaction.redact_body(body.encode(), "application/json", kind))
+        assert shown == {name: MARK, "file_hash": "9e107d9d372bb6826bd81d3542a419d6"}
+    assert redaction.redact_text(f"{name}: $2b$12$KIXQJq8zPq1m0cJ4eW3oWe") == f"{name}: {MARK}"
+    assert credential_name("file_hash") is None and credential_name("spinHash") is None
+    assert credential_name("sessionHash") == "weak" and credential_name("pin_hash_type") is None

@@ -179,6 +179,15 @@ def open_capture(path: Path) -> BinaryIO:
     return open(path, "rb") if isinstance(path, (str, os.PathLike)) else path.open("rb")
 
 
+def decompressed(path: Path, stream: BinaryIO) -> BinaryIO:
+    """A compressed capture's bytes as its decompressing `stream` gives them, no more of them than `--max-ratio`
+    times the capture's size as stored (a file's, an archive member's) allows (`limits.Decompressed`)."""
+    from .. import limits
+
+    size = (os.stat(path) if isinstance(path, (str, os.PathLike)) else path.stat()).st_size
+    return limits.Decompressed(stream, size)  # type: ignore[return-value]
+
+
 def detect_format(path: Path) -> Format | None:
     """Tell a HAR from a mitmproxy flow dump by the first bytes of the file, not its name."""
     from .sniff import sniff_format

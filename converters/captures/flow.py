@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator, NamedTuple
 
-from . import CaptureError, Exchange, Item, Skipped, WantsBody, old_flows, open_capture
+from . import CaptureError, Exchange, Item, Skipped, WantsBody, decompressed, old_flows, open_capture
 from . import tnetstring_walk as walk
 from .. import limits
 from .bodies import GZIP_MAGIC
@@ -136,7 +136,7 @@ def _payloads(dump: io.BufferedReader | gzip.GzipFile) -> Iterator[bytes]:
 
     try:
         yield from walk.frames(dump, limits.current().max_flow)
-    except walk.FrameTooLarge:
+    except (walk.FrameTooLarge, limits.LimitHit):
         raise
     except ValueError as error:
         raise exceptions.FlowReadException("Invalid data format.") from error
@@ -359,13 +359,16 @@ def _authority_host(authority: str) -> str:
 
 @contextmanager
 def _open_dump(path: Path) -> Iterator[io.BufferedReader | gzip.GzipFile]:
-    """The dump opened for reading, decompressed if gzipped (FlowReader needs `peek`, which both have)."""
+    """The dump opened for reading (FlowReader needs `peek`), decompressed if gzipped: to `--max-ratio` times its
+    size (`limits.LimitHit` past it)."""
     with open_capture(path) as raw:
-        yield gzip.GzipFile(fileobj=raw) if raw.peek(2)[:2] == GZIP_MAGIC else raw
+        yield decompressed(path, gzip.GzipFile(fileobj=raw)) if raw.peek(2)[:2] == GZIP_MAGIC else raw
 
 
 def _read_failure(error: Exception) -> str:
     """Why reading stopped, in one line without flow data."""
+    if isinstance(error, limits.LimitHit):  # a gzipped dump unpacking to more than --max-ratio allows
+        return f"{error}; the rest is not read"
     if isinstance(error, walk.FrameTooLarge) and error.left is not None:
         return (f"cut off or damaged: a flow's length prefix says {error.claimed:,} bytes, {error.left:,} are left: "
                 "the rest is unreadable")

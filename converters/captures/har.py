@@ -24,13 +24,14 @@ import ijson
 import orjson
 
 from .. import limits
-from . import CaptureError, Exchange, Item, Skipped, WantsBody, open_capture
+from . import CaptureError, Exchange, Item, Skipped, WantsBody, decompressed, open_capture
 from .bodies import GZIP_MAGIC, dechunk, gunzip_if_gzipped
 from .har_runs import IJSON, READ_SIZE, Pruned, har_entries
 from .sniff import BOM, JSONP, ZLIB_HEADERS, json_encoding
 
 NOT_A_HAR = "JSON but not a HAR file (no log.entries)"
-_STREAM_ERRORS = (ijson.JSONError, UnicodeDecodeError, EOFError, zlib.error, gzip.BadGzipFile)
+# (a LimitHit: a compressed capture that unpacks to more than --max-ratio allows)
+_STREAM_ERRORS = (ijson.JSONError, UnicodeDecodeError, EOFError, zlib.error, gzip.BadGzipFile, limits.LimitHit)
 
 
 def read_har(path: Path, source_file: str, wants_body: WantsBody | None = None) -> Iterator[Item]:
@@ -50,7 +51,8 @@ def read_har(path: Path, source_file: str, wants_body: WantsBody | None = None) 
         except _STREAM_ERRORS as error:
             if text_encoding is None and _is_encoding_error(error):
                 continue
-            if entries_read == 0 and _top_level_is_not_a_har(path):  # a saved response cut off, say
+            # a saved response cut off, say (not one read as far as a limit allows: not read again)
+            if entries_read == 0 and not isinstance(error, limits.LimitHit) and _top_level_is_not_a_har(path):
                 yield CaptureError(NOT_A_HAR, 0)
             else:
                 yield CaptureError(_read_failure(error, entries_read), entries_read)
@@ -101,16 +103,17 @@ def _top_level_is_not_a_har(path: Path) -> bool:
 
 
 @contextmanager
-def _json_bytes(path: Path, text_encoding: str | None) -> Iterator[io.BufferedReader | gzip.GzipFile]:
-    """The file opened for reading its JSON as UTF-8 bytes: decompressed if zlib or gzip, positioned after any
-    UTF-8 BOM, transcoded from UTF-16 or UTF-32 (by a BOM or the NULs around the first characters) or from
-    `text_encoding`, and out of HAR Viewer's JSONP wrapping (`onInputData({...});`)."""
+def _json_bytes(path: Path, text_encoding: str | None) -> Iterator[BinaryIO]:
+    """The file opened for reading its JSON as UTF-8 bytes: decompressed if zlib or gzip (to `--max-ratio` times its
+    size: `limits.LimitHit` past it), positioned after any UTF-8 BOM, transcoded from UTF-16 or UTF-32 (by a BOM or
+    the NULs around the first characters) or from `text_encoding`, and out of HAR Viewer's JSONP wrapping
+    (`onInputData({...});`)."""
     with open_capture(path) as raw:
         magic = raw.peek(2)[:2]
         if magic == GZIP_MAGIC:
-            stream: io.BufferedReader | gzip.GzipFile = gzip.GzipFile(fileobj=raw)
+            stream: BinaryIO = decompressed(path, gzip.GzipFile(fileobj=raw))
         elif magic in ZLIB_HEADERS:
-            stream = io.BufferedReader(_ZlibReader(raw))
+            stream = decompressed(path, io.BufferedReader(_ZlibReader(raw)))
         else:
             stream = raw
         if (encoding := json_encoding(_head(stream, 4))) not in (None, "utf-8-sig"):
@@ -220,6 +223,8 @@ def _is_encoding_error(error: Exception) -> bool:
 
 def _read_failure(error: Exception, entries_read: int) -> str:
     """Why reading stopped, in one line without the file's text (parsers quote the text around the error)."""
+    if isinstance(error, limits.LimitHit):  # (its words are databack's own)
+        return f"{error}; the rest is not read; {entries_read} entries read"
     reason = str(error).removeprefix("b'").replace("\\n", "\n").partition("\n")[0].rstrip(".")
     if isinstance(error, EOFError) or "premature EOF" in reason or "Incomplete JSON" in reason:
         problem = "cut off"

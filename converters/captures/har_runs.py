@@ -173,7 +173,10 @@ def _lone_surrogates_replaced(text: bytearray, end: int = -1) -> bool:
     """Replace each escaped lone surrogate (`\\udc80`: JavaScript strings hold them, Chrome writes them, orjson and
     ijson refuse them) in the JSON text `text[:end]` by the escape of U+FFFD, in place: the text keeps its length.
     Whether there was one."""
-    found = list(_SURROGATE.finditer(text, 0, len(text) if end < 0 else end))
+    end = len(text) if end < 0 else end
+    if text.find(b"\\ud", 0, end) < 0 and text.find(b"\\uD", 0, end) < 0:  # (the regex reads a MB in 50 ms)
+        return False
+    found = list(_SURROGATE.finditer(text, 0, end))
     lone = []
     i = 0
     while i < len(found):
