@@ -1032,3 +1032,32 @@ def test_a_public_day_without_parent_day_takes_its_date_from_the_offset_the_requ
                                                                           None, None))))
     ((table, d),) = rows
     assert (table, d["day"], d["utc_offset_s"]) == ("band_daily_summaries", day, offset_s)
+
+
+@pytest.mark.parametrize("query, offset_s", [
+    # Windows, iOS and unBand send OData unencoded: a '+' in a query is a space once decoded
+    ("$filter=TimeOfDay ge datetimeoffset'2015-06-28T00:00:00+01:00' and "
+     "TimeOfDay lt datetimeoffset'2015-06-29T00:00:00+01:00'", 3600),
+    ("$filter=TimeOfDay%20ge%20datetimeoffset'2015-06-28T00:00:00+05:45'%20and%20"
+     "TimeOfDay%20lt%20datetimeoffset'2015-06-29T00:00:00+05:45'", 20700),
+    # Android's encoding, as before
+    ("%24filter=TimeOfDay+ge+datetimeoffset%272015-06-28T00%3A00%3A00%2B13%3A00%27+and+"
+     "TimeOfDay+lt+datetimeoffset%272015-06-29T00%3A00%3A00%2B13%3A00%27", 46800),
+    # a bound that names no instant: the hours are kept, their offset unknown
+    ("$filter=TimeOfDay ge datetimeoffset'yesterday' and TimeOfDay lt datetimeoffset'today'", None),
+])
+def test_a_private_hourly_summary_asked_with_an_unencoded_plus_keeps_its_hours_and_offset(tmp_path, query, offset_s):
+    """The private hourly summary's utc_offset_s is the offset of its $filter's datetimeoffset bounds. Sent
+    unencoded (datetimeoffset'2015-06-28T00:00:00+01:00'), the '+' is a space once the query is decoded, and the
+    bound '2015-06-28T00:00:00 01:00' failed to parse: the whole response was rejected, its hours in no table. The
+    '+' is read back; a bound that is no time at all names no offset (null), its hours kept."""
+    payload = {"odata.metadata": f"https://{PRIVATE}/v2/$metadata#UserHourlySummary", "value": [
+        {"TimeOfDay": "2015-06-27T23:00:00Z", "StepsTaken": 200, "CaloriesBurned": 50, "TotalDistance": "11906",
+         "ActivityLevel": "Inactive", "DayClassification": "None", "UvExposure": 0, "ItCal": 0}]}
+    har = write_har(tmp_path / "hours.har", [
+        entry(f"https://{PRIVATE}/v2/UserHourlySummary(period='h')?{query}", payload)])
+    result = convert([Input(har, "hours.har", True)])
+    assert result.files[0].rejects == 0
+    (hour,) = result.tables["band_hourly_summaries"].rows(named=True)
+    assert (hour["time"], hour["steps"], hour["utc_offset_s"]) == (datetime(2015, 6, 27, 23, tzinfo=UTC), 200,
+                                                                  offset_s)

@@ -536,11 +536,15 @@ def _source_devices(sources: list | None) -> str | None:
 
 
 def filter_offset_s(odata_filter: str | None) -> int | None:
-    """The UTC offset the datetimeoffset bounds of an OData $filter are written with, when they all name the same."""
-    offsets = {
-        datetime.fromisoformat(value).utcoffset()
-        for value in re.findall(r"datetimeoffset'([^']+)'", odata_filter or "", re.IGNORECASE)
-    }
+    """The UTC offset the datetimeoffset bounds of an OData $filter are written with, when they all name the same. A
+    '+' sent unencoded (Windows, iOS and unBand send OData as it is) reads as a space; a bound that is no time names
+    none: the offset is unknown, the rows are not rejected for it."""
+    offsets = set()
+    for value in re.findall(r"datetimeoffset'([^']+)'", odata_filter or "", re.IGNORECASE):
+        try:
+            offsets.add(datetime.fromisoformat(re.sub(r" (\d\d(?::?\d\d)?)$", r"+\1", value.strip())).utcoffset())
+        except ValueError:
+            return None
     if len(offsets) != 1 or None in offsets:
         return None
     return int(offsets.pop().total_seconds())
