@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 import orjson
 import polars as pl
 import pytest
-from builders import entry, write_har
+from builders import band_event, entry, write_har
 
 from converters import devices
 from converters.pipeline import Input, convert
@@ -1061,3 +1061,38 @@ def test_a_private_hourly_summary_asked_with_an_unencoded_plus_keeps_its_hours_a
     (hour,) = result.tables["band_hourly_summaries"].rows(named=True)
     assert (hour["time"], hour["steps"], hour["utc_offset_s"]) == (datetime(2015, 6, 27, 23, tzinfo=UTC), 200,
                                                                   offset_s)
+
+
+@pytest.mark.parametrize("points", [1, 150])  # value by value, and by columns
+def test_a_map_point_past_year_9999_rejects_its_exchange_as_a_start_there_does(tmp_path, monkeypatch, points):
+    """A GPS point's time is its event's start plus SecondsSinceStart (secondsSinceStart public). Every time read
+    from a payload is refused past year 9999 in UTC (base.iso_utc: no table's reader takes it), but a point's was
+    not bounded: an event starting 9999-12-31T23:00Z with a point two hours in wrote +10000-01-01 into
+    band_map_points (and `export omh` of that OUT then stopped with a traceback). The point rejects its exchange, as
+    a start there does; the capture's other exchanges convert."""
+    from converters.devices import columns
+
+    start = "9999-12-31T23:00:00Z"
+    private = {"value": [{**band_event()["value"][0], "StartTime": start, "MapPoints": [
+        {"MapPointOrdinal": i, "SecondsSinceStart": 7200 - i, "MapPointType": "WayPoint", "TotalDistance": 100 * i}
+        for i in range(points)]}]}
+    public = {"runActivities": [{"id": "2519647921241112976", "activityType": "Run", "startTime": start,
+                                 "duration": "PT2H", "mapPoints": [
+                                     {"secondsSinceStart": 7200 - i, "mapPointType": "Waypoint", "ordinal": i}
+                                     for i in range(points)]}], "itemCount": 1}
+    good = {"runActivities": [{"id": "2519647921241112977", "activityType": "Run",
+                               "startTime": "2015-07-21T20:00:00.000+00:00", "duration": "PT1H"}], "itemCount": 1}
+    har = write_har(tmp_path / "far.har", [
+        entry(f"https://{PRIVATE}/v1/Events(eventType='Running')?$expand=MapPoints", private),
+        entry(f"https://{PUBLIC}/v1/me/Activities?activityIncludes=MapPoints", public),
+        entry(f"https://{PUBLIC}/v1/me/Activities", good),
+    ])
+    for columnar in (True, False):
+        with monkeypatch.context() as m:
+            m.setattr(columns, "by_columns", columnar)
+            result = convert([Input(har, "far.har", True)])
+        assert "band_map_points" not in result.tables
+        assert result.files[0].rejects == 2
+        assert result.tables["band_events"]["event_id"].to_list() == ["2519647921241112977"]
+        reasons = result.tables["rejects"]["reason"].to_list()
+        assert all("after year 9999" in reason for reason in reasons), reasons

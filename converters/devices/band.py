@@ -25,6 +25,7 @@ from . import columns
 from .columns import columnar
 from .fields import Dropped, Fields, Target
 from .base import (
+    UTC_RANGE_US,
     Block,
     Device,
     Endpoint,
@@ -32,6 +33,7 @@ from .base import (
     Row,
     Rows,
     integer,
+    in_utc_range,
     integers,
     iso_date,
     iso_utc,
@@ -390,11 +392,13 @@ def _map_point_frames(responses: list[list[tuple[str, int | None, list[dict[str,
     since = p.numbers("SecondsSinceStart")
     p.check(since.is_between(-EXACT_S, EXACT_S))  # beyond, whole seconds are multiplied exactly only value by value
     start = p.runs(((t, len(rows)) for _, t, rows in events), pl.Int64)
+    # start + round(s * 1_000_000): Python's round() rounds half to even; within years 1 to 9999 (`in_utc_range`)
+    time = start + (since * 1_000_000).round(0, mode="half_to_even").cast(pl.Int64, strict=True)
+    p.check(time.is_between(*UTC_RANGE_US))
     return p.frame("band_map_points", {
         "event_id": p.runs(((i, len(rows)) for i, _, rows in events), pl.String),
         "ordinal": p.integers("MapPointOrdinal"),
-        # start + round(s * 1_000_000): Python's round() rounds half to even
-        "time": start + (since * 1_000_000).round(0, mode="half_to_even").cast(pl.Int64, strict=True),
+        "time": time,
         "seconds_since_start": since,
         "point_type": p.texts("MapPointType"),
         "latitude_deg": p.scaled("Location", E7, "Latitude"),
@@ -425,7 +429,7 @@ def _map_point_block(event_id: str, start: int | None, points: list[dict[str, An
         {
             "event_id": [event_id] * len(points),
             "ordinal": integers([p["MapPointOrdinal"] for p in points]),
-            "time": [None if start is None or s is None else start + round(s * 1_000_000) for s in since],
+            "time": [None if start is None or s is None else in_utc_range(start + round(s * 1_000_000)) for s in since],
             "seconds_since_start": since,
             "point_type": col("MapPointType"),
             "latitude_deg": scaled(location("Latitude"), E7),

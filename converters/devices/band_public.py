@@ -19,7 +19,8 @@ from typing import Any
 
 from .. import hosts
 from .band import CM, E7, MS, local_day, midnight_offset_s, minutes_s, offset_s, text_or_none
-from .base import Device, Endpoint, Request, Row, Rows, integer, iso_date, iso_utc, number, per, route
+from .base import (Device, Endpoint, Request, Row, Rows, in_utc_range, integer, iso_date, iso_utc, number, per,
+                   route)
 from .fields import Dropped, Fields, Target
 
 # activityType -> the private API's EventType
@@ -247,7 +248,7 @@ def _map_point_row(event_id: str, start: int | None, offset: int | None, p: dict
     return {
         "event_id": event_id,
         "ordinal": integer(p["ordinal"]),
-        "time": start + round(since * 1_000_000) if start is not None and since is not None else None,
+        "time": in_utc_range(start + round(since * 1_000_000)) if start is not None and since is not None else None,
         "utc_offset_s": offset,
         "seconds_since_start": since,
         "point_type": POINT_TYPES.get(point_type, point_type),
