@@ -4,7 +4,7 @@ Cloud API (activities, summaries, devices) into the same Band tables, one event 
 from __future__ import annotations
 
 from collections import Counter
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from urllib.parse import urlsplit
 
 import orjson
@@ -1096,3 +1096,81 @@ def test_a_map_point_past_year_9999_rejects_its_exchange_as_a_start_there_does(t
         assert result.tables["band_events"]["event_id"].to_list() == ["2519647921241112977"]
         reasons = result.tables["rejects"]["reason"].to_list()
         assert all("after year 9999" in reason for reason in reasons), reasons
+
+
+def _run_in_splits(split_cm: int, public: bool) -> dict:
+    """A 3 km run of 20 minutes (evenly paced) as the private or the public API lays it out for one split length
+    (private selectedSplitDistance='100000' or '160934', public splitDistanceType=Kilometer or Mile): a split
+    (sequence / segment) per split length, a GPS point a minute and a Split point where each split ends, numbered in
+    time order (as the real run.json numbers its Split points among the WayPoints)."""
+    start = datetime(2015, 1, 12, 6, 43, 56, 990827, tzinfo=UTC)
+    total_s, total_cm = 1200, 300_000
+    waypoints = [(s, s * total_cm // total_s, "WayPoint") for s in range(60, total_s, 60)]
+    splits = [(d * total_s // total_cm, d, "Split") for d in range(split_cm, total_cm, split_cm)]
+    track = sorted([(0, 0, "Start"), *waypoints, *splits, (total_s, total_cm, "End")])
+    cuts = [*range(0, total_cm, split_cm), total_cm]
+    parts = [(a, b, start + timedelta(seconds=a * total_s // total_cm)) for a, b in zip(cuts, cuts[1:])]
+    ticks = lambda t: str(621355968000000000 + datetime_us(t) * 10)  # noqa: E731
+    if public:
+        return {"runActivities": [{
+            "id": "2519812557630091728", "activityType": "Run", "startTime": start.isoformat(),
+            "duration": f"PT{total_s}S", "splitDistance": split_cm,
+            "activitySegments": [{"segmentId": int(ticks(t)), "segmentType": "Run", "startTime": t.isoformat(),
+                                  "duration": f"PT{(b - a) * total_s // total_cm}S", "splitDistance": split_cm,
+                                  "distanceSummary": {"period": "Segment", "totalDistance": b - a}}
+                                 for a, b, t in parts],
+            "mapPoints": [{"ordinal": i, "secondsSinceStart": s, "mapPointType": kind.replace("WayPoint", "Waypoint"),
+                           "totalDistance": d} for i, (s, d, kind) in enumerate(track)]}], "itemCount": 1}
+    return {"value": [{
+        "EventId": "2519812557630091728", "EventType": "Running", "StartTime": start.isoformat().replace("+00:00", "Z"),
+        "DayId": "2015-01-11T00:00:00Z", "Duration": total_s, "TotalDistance": total_cm, "SplitDistance": split_cm,
+        "Sequences": [{"SequenceId": ticks(t), "StartTime": t.isoformat().replace("+00:00", "Z"),
+                       "SequenceType": "Running", "Order": n, "Duration": (b - a) * total_s // total_cm,
+                       "TotalDistance": b, "SplitDistance": b - a} for n, (a, b, t) in enumerate(parts, 1)],
+        "MapPoints": [{"MapPointOrdinal": i, "SecondsSinceStart": s, "MapPointType": kind, "TotalDistance": d}
+                      for i, (s, d, kind) in enumerate(track)]}]}
+
+
+@pytest.mark.parametrize("public", [False, True])
+def test_a_run_fetched_with_kilometre_and_with_mile_splits_keeps_each_set_whole(tmp_path, monkeypatch, public):
+    """A run's splits and its GPS points' numbering depend on the split length the request asked for (private
+    selectedSplitDistance, BAND-API.md §A.2 and the Android app's getTopRunEvents(isMetric); public
+    splitDistanceType, Mile by default): kilometre splits start every 400 s of this run, mile splits at 643 s,
+    and the Split points between the WayPoints shift every ordinal after them. Keyed by event and sequence id /
+    ordinal alone, a capture in kilometres and one in miles were merged: the first split (same start, same id) was
+    a "conflict" the later replaced, the others of both sets stayed side by side (four splits summing to 1999 s of
+    a 1200 s run), and the points of one ordinal were each a "conflict" (12 of 23, two End points left). Each set
+    is now kept whole, keyed by its split length (split_length_m); the same set captured twice is still one."""
+    from converters.devices import columns
+
+    host = PUBLIC if public else PRIVATE
+    url = (f"https://{host}/v1/me/Activities?activityIncludes=Details,MapPoints&splitDistanceType={{}}" if public
+           else f"https://{host}/v1/Events(eventType='Running',selectedSplitDistance='{{}}')?$expand=Sequences,MapPoints")
+    km, mile = _run_in_splits(100_000, public), _run_in_splits(160_934, public)
+    har = write_har(tmp_path / "run.har", [
+        entry(url.format("Kilometer" if public else 100000), km, started="2015-01-13T10:00:00Z"),
+        entry(url.format("Mile" if public else 160934), mile, started="2015-01-13T11:00:00Z"),
+        entry(url.format("Mile" if public else 160934), mile, started="2015-01-13T12:00:00Z"),
+    ])
+    for columnar in (True, False):
+        with monkeypatch.context() as m:
+            m.setattr(columns, "by_columns", columnar)
+            result = convert([Input(har, "run.har", True)])
+        splits = result.tables["band_sequences"].sort("split_length_m", "start_time")
+        assert splits.select("split_length_m", "duration_s").rows() == [
+            (1000.0, 400.0), (1000.0, 400.0), (1000.0, 400.0), (1609.34, 643.0), (1609.34, 556.0)]
+        points = result.tables["band_map_points"]
+        for length, n, split_points in ((1000.0, 23, [400.0, 800.0]), (1609.34, 22, [643.0])):
+            track = points.filter(pl.col("split_length_m") == length).sort("ordinal")
+            assert track["ordinal"].to_list() == list(range(n))
+            assert track.filter(pl.col("point_type") == "Split")["seconds_since_start"].to_list() == split_points
+        assert result.conflicts["band_sequences"] == result.conflicts["band_map_points"] == 0
+        assert (result.duplicates["band_sequences"], result.duplicates["band_map_points"]) == (2, 22)
+        # the report and the export draw the set of the event's split length, its newest capture's (miles)
+        (event,) = result.tables["band_events"].rows(named=True)
+        assert event["split_length_m"] == 1609.34
+        from converters.views import of_event_splits
+
+        tables = {name: df.lazy() for name, df in result.tables.items()}
+        assert of_event_splits(tables, "band_map_points").collect().height == 22
+        assert of_event_splits(tables, "band_sequences").collect()["duration_s"].to_list() == [643.0, 556.0]
