@@ -21,7 +21,7 @@ import polars as pl
 
 from . import __version__
 from .atomic import atomic_path
-from .views import frame, sleep_nights
+from .views import frame, of_event_splits, sleep_nights
 from .writers import read_back, scan_output
 
 NAMESPACE = uuid.UUID("6f0a1f4e-4c55-5b43-9d0e-64617461626b")  # databack's: data point ids are uuid5(NAMESPACE, key)
@@ -342,7 +342,7 @@ def physical_activities(tables: Tables) -> Iterator[tuple[dict[str, Any], Body]]
 
 def geopositions(tables: Tables) -> Iterator[tuple[dict[str, Any], Body]]:
     """GPS points with a fix and a time (band_map_points)."""
-    points = frame(tables, "band_map_points").filter(
+    points = of_event_splits(tables, "band_map_points").filter(  # one track an event: its split length's
         pl.col("latitude_deg").is_not_null() & pl.col("longitude_deg").is_not_null() & pl.col("time").is_not_null())
     for row in rows(points):
         yield source("band_map_points", "band", row, row["event_id"], row["ordinal"]), with_fields(

@@ -24,7 +24,7 @@ import polars as pl
 
 from . import __version__, redaction
 from .atomic import atomic_path
-from .views import frame, sleep_nights
+from .views import frame, of_event_splits, sleep_nights
 from .writers import read_back, scan_output
 
 MAX_ROUTE_POINTS = 1500  # a longer track is thinned to about this many points (every n-th kept)
@@ -352,7 +352,7 @@ def _runs(tables: dict[str, pl.LazyFrame]) -> list[dict[str, Any]]:
     )
     key = ["p", "event_id"]
     points = _groups(
-        frame(tables, "band_map_points")
+        of_event_splits(tables, "band_map_points")  # (one track: the event's split length)
         .filter(pl.col("latitude_deg").is_not_null() & pl.col("longitude_deg").is_not_null())
         .select(pkey(), "event_id", "seconds_since_start", pl.col("latitude_deg").round(6).alias("lat"),
                 pl.col("longitude_deg").round(6).alias("lon"), "heart_rate_bpm", "distance_m",
@@ -368,7 +368,7 @@ def _runs(tables: dict[str, pl.LazyFrame]) -> list[dict[str, Any]]:
         key,
     )
     splits = _groups(
-        frame(tables, "band_sequences").filter(pl.col("split_pace_s_per_km").is_not_null())
+        of_event_splits(tables, "band_sequences").filter(pl.col("split_pace_s_per_km").is_not_null())
         .select(pkey(), "event_id", pl.col("sequence_order").alias("n"), pl.col("split_distance_m").round(1).alias("m"),
                 (pl.col("split_pace_s_per_km") / 60).round(3).alias("pace_min"), pl.col("hr_avg_bpm").alias("bpm"))
         .sort(*key, "n").collect(),

@@ -211,8 +211,10 @@ BAND_EVENTS = table(
 
 BAND_SEQUENCES = table(
     "band_sequences",
-    "Segments of a Band event: sleep stages, run splits, workout parts, golf holes (Sequences / activitySegments).",
-    ("event_id", "sequence_id"),
+    "Segments of a Band event: sleep stages, run splits, workout parts, golf holes (Sequences / activitySegments). "
+    "A run's splits depend on the split length the request asked for: the same run fetched in kilometres and in "
+    "miles has two sets, each a set of records of its own (`split_length_m`).",
+    ("event_id", "split_length_m", "sequence_id"),
     C("event_id", S, "Event the segment belongs to"),
     C("sequence_id", S, "Segment id (SequenceId / segmentId)"),
     C("sequence_order", I, "1-based position in the event (Order; public: the place in activitySegments)"),
@@ -244,8 +246,12 @@ BAND_SEQUENCES = table(
     C("split_pace_s_per_km", F, "Run splits: pace in this split (SplitPace; public distanceSummary.pace)", "s/km"),
     C("split_speed_m_s", F, "Bike splits: speed in this split (SplitSpeed; public distanceSummary.speed, cm/s)",
       "m/s"),
-    C("split_length_m", F, "Length of the event's splits, as the public API repeats it on each segment "
-      "(splitDistance: 1000 m or 1609.34 m)", "m"),
+    C("split_length_m", F, "Length of the splits the event was cut into, 1000 m or 1609.34 m (private: the event's "
+      "SplitDistance, the selectedSplitDistance asked for; public: splitDistance, repeated on each segment, else the "
+      "activity's); null for events without splits. Part of the key: a run asked in kilometres and in miles has a "
+      "set of splits for each; its band_events row names the newest capture's. Null in an OUT an older databack "
+      "wrote for private splits, whose rows stay records apart from those of files added since: `convert --force` "
+      "converts them again", "m"),
     C("distance_on_foot_m", F, "Distance covered on foot in the segment", "m"),
     C("actual_distance_m", F, "Cumulative distance including what was covered while paused (ActualDistance)", "m"),
     C("overall_pace_s_per_km", F, "Total distance to the end of this split over total time to it (OverallPace)",
@@ -299,8 +305,10 @@ BAND_MINUTES = table(
 
 BAND_MAP_POINTS = table(
     "band_map_points",
-    "GPS track points of Band runs, rides and hikes (MapPoints).",
-    ("event_id", "ordinal"),
+    "GPS track points of Band runs, rides and hikes (MapPoints). The track is numbered with the Split points of the "
+    "split length the request asked for among its WayPoints: the same run fetched in kilometres and in miles has "
+    "two tracks, each a set of records of its own (`split_length_m`).",
+    ("event_id", "split_length_m", "ordinal"),
     C("event_id", S, "Event the point belongs to"),
     C("ordinal", I, "0-based position in the track (MapPointOrdinal)"),
     C("time", UTC_TIME, "Event start + seconds since start (UTC)"),
@@ -325,6 +333,10 @@ BAND_MAP_POINTS = table(
     C("is_resume", B, "The first point after the event was resumed (IsResume)"),
     C("split_ordinal", I, "Split points: the 0-based number of the split the point ends (SplitOrdinal); null on "
       "other points, which do not carry it"),
+    C("split_length_m", F, "Length of the splits whose Split points the track holds, 1000 m or 1609.34 m (the "
+      "event's SplitDistance / splitDistance); part of the key, as `ordinal` counts the Split points before it. "
+      "Null in an OUT an older databack wrote, whose rows stay records apart from those of files added since: "
+      "`convert --force` converts them again", "m"),
     C("poi_type", S, "Hikes: the kind of point of interest (POIType)"),
     C("user_poi_ordinal", I, "Hikes: the wearer's own number for the point (UserPOIOrdinal)"),
     local_time="`time` + `utc_offset_s` for public activities; private points are UTC without an offset",

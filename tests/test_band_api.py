@@ -4,13 +4,13 @@ Cloud API (activities, summaries, devices) into the same Band tables, one event 
 from __future__ import annotations
 
 from collections import Counter
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from urllib.parse import urlsplit
 
 import orjson
 import polars as pl
 import pytest
-from builders import entry, write_har
+from builders import band_event, entry, write_har
 
 from converters import devices
 from converters.pipeline import Input, convert
@@ -1032,3 +1032,145 @@ def test_a_public_day_without_parent_day_takes_its_date_from_the_offset_the_requ
                                                                           None, None))))
     ((table, d),) = rows
     assert (table, d["day"], d["utc_offset_s"]) == ("band_daily_summaries", day, offset_s)
+
+
+@pytest.mark.parametrize("query, offset_s", [
+    # Windows, iOS and unBand send OData unencoded: a '+' in a query is a space once decoded
+    ("$filter=TimeOfDay ge datetimeoffset'2015-06-28T00:00:00+01:00' and "
+     "TimeOfDay lt datetimeoffset'2015-06-29T00:00:00+01:00'", 3600),
+    ("$filter=TimeOfDay%20ge%20datetimeoffset'2015-06-28T00:00:00+05:45'%20and%20"
+     "TimeOfDay%20lt%20datetimeoffset'2015-06-29T00:00:00+05:45'", 20700),
+    # Android's encoding, as before
+    ("%24filter=TimeOfDay+ge+datetimeoffset%272015-06-28T00%3A00%3A00%2B13%3A00%27+and+"
+     "TimeOfDay+lt+datetimeoffset%272015-06-29T00%3A00%3A00%2B13%3A00%27", 46800),
+    # a bound that names no instant: the hours are kept, their offset unknown
+    ("$filter=TimeOfDay ge datetimeoffset'yesterday' and TimeOfDay lt datetimeoffset'today'", None),
+])
+def test_a_private_hourly_summary_asked_with_an_unencoded_plus_keeps_its_hours_and_offset(tmp_path, query, offset_s):
+    """The private hourly summary's utc_offset_s is the offset of its $filter's datetimeoffset bounds. Sent
+    unencoded (datetimeoffset'2015-06-28T00:00:00+01:00'), the '+' is a space once the query is decoded, and the
+    bound '2015-06-28T00:00:00 01:00' failed to parse: the whole response was rejected, its hours in no table. The
+    '+' is read back; a bound that is no time at all names no offset (null), its hours kept."""
+    payload = {"odata.metadata": f"https://{PRIVATE}/v2/$metadata#UserHourlySummary", "value": [
+        {"TimeOfDay": "2015-06-27T23:00:00Z", "StepsTaken": 200, "CaloriesBurned": 50, "TotalDistance": "11906",
+         "ActivityLevel": "Inactive", "DayClassification": "None", "UvExposure": 0, "ItCal": 0}]}
+    har = write_har(tmp_path / "hours.har", [
+        entry(f"https://{PRIVATE}/v2/UserHourlySummary(period='h')?{query}", payload)])
+    result = convert([Input(har, "hours.har", True)])
+    assert result.files[0].rejects == 0
+    (hour,) = result.tables["band_hourly_summaries"].rows(named=True)
+    assert (hour["time"], hour["steps"], hour["utc_offset_s"]) == (datetime(2015, 6, 27, 23, tzinfo=UTC), 200,
+                                                                  offset_s)
+
+
+@pytest.mark.parametrize("points", [1, 150])  # value by value, and by columns
+def test_a_map_point_past_year_9999_rejects_its_exchange_as_a_start_there_does(tmp_path, monkeypatch, points):
+    """A GPS point's time is its event's start plus SecondsSinceStart (secondsSinceStart public). Every time read
+    from a payload is refused past year 9999 in UTC (base.iso_utc: no table's reader takes it), but a point's was
+    not bounded: an event starting 9999-12-31T23:00Z with a point two hours in wrote +10000-01-01 into
+    band_map_points (and `export omh` of that OUT then stopped with a traceback). The point rejects its exchange, as
+    a start there does; the capture's other exchanges convert."""
+    from converters.devices import columns
+
+    start = "9999-12-31T23:00:00Z"
+    private = {"value": [{**band_event()["value"][0], "StartTime": start, "MapPoints": [
+        {"MapPointOrdinal": i, "SecondsSinceStart": 7200 - i, "MapPointType": "WayPoint", "TotalDistance": 100 * i}
+        for i in range(points)]}]}
+    public = {"runActivities": [{"id": "2519647921241112976", "activityType": "Run", "startTime": start,
+                                 "duration": "PT2H", "mapPoints": [
+                                     {"secondsSinceStart": 7200 - i, "mapPointType": "Waypoint", "ordinal": i}
+                                     for i in range(points)]}], "itemCount": 1}
+    good = {"runActivities": [{"id": "2519647921241112977", "activityType": "Run",
+                               "startTime": "2015-07-21T20:00:00.000+00:00", "duration": "PT1H"}], "itemCount": 1}
+    har = write_har(tmp_path / "far.har", [
+        entry(f"https://{PRIVATE}/v1/Events(eventType='Running')?$expand=MapPoints", private),
+        entry(f"https://{PUBLIC}/v1/me/Activities?activityIncludes=MapPoints", public),
+        entry(f"https://{PUBLIC}/v1/me/Activities", good),
+    ])
+    for columnar in (True, False):
+        with monkeypatch.context() as m:
+            m.setattr(columns, "by_columns", columnar)
+            result = convert([Input(har, "far.har", True)])
+        assert "band_map_points" not in result.tables
+        assert result.files[0].rejects == 2
+        assert result.tables["band_events"]["event_id"].to_list() == ["2519647921241112977"]
+        reasons = result.tables["rejects"]["reason"].to_list()
+        assert all("after year 9999" in reason for reason in reasons), reasons
+
+
+def _run_in_splits(split_cm: int, public: bool) -> dict:
+    """A 3 km run of 20 minutes (evenly paced) as the private or the public API lays it out for one split length
+    (private selectedSplitDistance='100000' or '160934', public splitDistanceType=Kilometer or Mile): a split
+    (sequence / segment) per split length, a GPS point a minute and a Split point where each split ends, numbered in
+    time order (as the real run.json numbers its Split points among the WayPoints)."""
+    start = datetime(2015, 1, 12, 6, 43, 56, 990827, tzinfo=UTC)
+    total_s, total_cm = 1200, 300_000
+    waypoints = [(s, s * total_cm // total_s, "WayPoint") for s in range(60, total_s, 60)]
+    splits = [(d * total_s // total_cm, d, "Split") for d in range(split_cm, total_cm, split_cm)]
+    track = sorted([(0, 0, "Start"), *waypoints, *splits, (total_s, total_cm, "End")])
+    cuts = [*range(0, total_cm, split_cm), total_cm]
+    parts = [(a, b, start + timedelta(seconds=a * total_s // total_cm)) for a, b in zip(cuts, cuts[1:])]
+    ticks = lambda t: str(621355968000000000 + datetime_us(t) * 10)  # noqa: E731
+    if public:
+        return {"runActivities": [{
+            "id": "2519812557630091728", "activityType": "Run", "startTime": start.isoformat(),
+            "duration": f"PT{total_s}S", "splitDistance": split_cm,
+            "activitySegments": [{"segmentId": int(ticks(t)), "segmentType": "Run", "startTime": t.isoformat(),
+                                  "duration": f"PT{(b - a) * total_s // total_cm}S", "splitDistance": split_cm,
+                                  "distanceSummary": {"period": "Segment", "totalDistance": b - a}}
+                                 for a, b, t in parts],
+            "mapPoints": [{"ordinal": i, "secondsSinceStart": s, "mapPointType": kind.replace("WayPoint", "Waypoint"),
+                           "totalDistance": d} for i, (s, d, kind) in enumerate(track)]}], "itemCount": 1}
+    return {"value": [{
+        "EventId": "2519812557630091728", "EventType": "Running", "StartTime": start.isoformat().replace("+00:00", "Z"),
+        "DayId": "2015-01-11T00:00:00Z", "Duration": total_s, "TotalDistance": total_cm, "SplitDistance": split_cm,
+        "Sequences": [{"SequenceId": ticks(t), "StartTime": t.isoformat().replace("+00:00", "Z"),
+                       "SequenceType": "Running", "Order": n, "Duration": (b - a) * total_s // total_cm,
+                       "TotalDistance": b, "SplitDistance": b - a} for n, (a, b, t) in enumerate(parts, 1)],
+        "MapPoints": [{"MapPointOrdinal": i, "SecondsSinceStart": s, "MapPointType": kind, "TotalDistance": d}
+                      for i, (s, d, kind) in enumerate(track)]}]}
+
+
+@pytest.mark.parametrize("public", [False, True])
+def test_a_run_fetched_with_kilometre_and_with_mile_splits_keeps_each_set_whole(tmp_path, monkeypatch, public):
+    """A run's splits and its GPS points' numbering depend on the split length the request asked for (private
+    selectedSplitDistance, BAND-API.md §A.2 and the Android app's getTopRunEvents(isMetric); public
+    splitDistanceType, Mile by default): kilometre splits start every 400 s of this run, mile splits at 643 s,
+    and the Split points between the WayPoints shift every ordinal after them. Keyed by event and sequence id /
+    ordinal alone, a capture in kilometres and one in miles were merged: the first split (same start, same id) was
+    a "conflict" the later replaced, the others of both sets stayed side by side (four splits summing to 1999 s of
+    a 1200 s run), and the points of one ordinal were each a "conflict" (12 of 23, two End points left). Each set
+    is now kept whole, keyed by its split length (split_length_m); the same set captured twice is still one."""
+    from converters.devices import columns
+
+    host = PUBLIC if public else PRIVATE
+    url = (f"https://{host}/v1/me/Activities?activityIncludes=Details,MapPoints&splitDistanceType={{}}" if public
+           else f"https://{host}/v1/Events(eventType='Running',selectedSplitDistance='{{}}')?$expand=Sequences,MapPoints")
+    km, mile = _run_in_splits(100_000, public), _run_in_splits(160_934, public)
+    har = write_har(tmp_path / "run.har", [
+        entry(url.format("Kilometer" if public else 100000), km, started="2015-01-13T10:00:00Z"),
+        entry(url.format("Mile" if public else 160934), mile, started="2015-01-13T11:00:00Z"),
+        entry(url.format("Mile" if public else 160934), mile, started="2015-01-13T12:00:00Z"),
+    ])
+    for columnar in (True, False):
+        with monkeypatch.context() as m:
+            m.setattr(columns, "by_columns", columnar)
+            result = convert([Input(har, "run.har", True)])
+        splits = result.tables["band_sequences"].sort("split_length_m", "start_time")
+        assert splits.select("split_length_m", "duration_s").rows() == [
+            (1000.0, 400.0), (1000.0, 400.0), (1000.0, 400.0), (1609.34, 643.0), (1609.34, 556.0)]
+        points = result.tables["band_map_points"]
+        for length, n, split_points in ((1000.0, 23, [400.0, 800.0]), (1609.34, 22, [643.0])):
+            track = points.filter(pl.col("split_length_m") == length).sort("ordinal")
+            assert track["ordinal"].to_list() == list(range(n))
+            assert track.filter(pl.col("point_type") == "Split")["seconds_since_start"].to_list() == split_points
+        assert result.conflicts["band_sequences"] == result.conflicts["band_map_points"] == 0
+        assert (result.duplicates["band_sequences"], result.duplicates["band_map_points"]) == (2, 22)
+        # the report and the export draw the set of the event's split length, its newest capture's (miles)
+        (event,) = result.tables["band_events"].rows(named=True)
+        assert event["split_length_m"] == 1609.34
+        from converters.views import of_event_splits
+
+        tables = {name: df.lazy() for name, df in result.tables.items()}
+        assert of_event_splits(tables, "band_map_points").collect().height == 22
+        assert of_event_splits(tables, "band_sequences").collect()["duration_s"].to_list() == [643.0, 556.0]

@@ -101,6 +101,7 @@ def test_fields_the_newest_copy_lacks_are_kept_from_older_copies():
         st.tuples(
             st.sampled_from(["p1", "p2", None]),
             st.one_of(st.none(), st.sampled_from(["a", "b", "ab", "é"])),
+            st.one_of(st.none(), st.sampled_from([1000.0, 1609.34, -0.0])),
             st.one_of(st.none(), st.integers(-3, 3)),
             st.integers(0, 10**6),
         ),
@@ -109,9 +110,9 @@ def test_fields_the_newest_copy_lacks_are_kept_from_older_copies():
     presorted=st.booleans(),
 )
 def test_by_key_gives_the_sort_whether_or_not_the_rows_came_sorted(rows, presorted):
-    table = TABLES["band_map_points"]  # key: participant_id, event_id, ordinal
-    df = pl.DataFrame(rows, schema={"participant_id": pl.String, "event_id": pl.String, "ordinal": pl.Int64,
-                                    "arrival": pl.Int64}, orient="row")
+    table = TABLES["band_map_points"]  # key: participant_id, event_id, split_length_m, ordinal
+    df = pl.DataFrame(rows, schema={"participant_id": pl.String, "event_id": pl.String, "split_length_m": pl.Float64,
+                                    "ordinal": pl.Int64, "arrival": pl.Int64}, orient="row")
     if presorted:
         df = df.sort(list(table.key), nulls_last=True, maintain_order=True)
     expected = df.sort(list(table.key), nulls_last=True, maintain_order=True)

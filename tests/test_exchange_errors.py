@@ -23,12 +23,12 @@ EVENTS_PATH = "/v1/Events(eventType='Running')"
 GOOD, BAD = ("2519812557630091701", "2519812557630091703"), "2519812557630091702"
 
 
-def band_run(event_id: str, seconds: int = 5) -> dict:
-    """A Band run with one GPS point `seconds` after its start."""
+def band_run(event_id: str, seconds: int = 5, **fields) -> dict:
+    """A Band run with one GPS point `seconds` after its start (and the event's other `fields`)."""
     return {
         "value": [{
             "EventId": event_id, "EventType": "Running", "StartTime": "2015-01-12T06:43:56Z",
-            "DayId": "2015-01-11T00:00:00Z", "Duration": 1830, "CaloriesBurned": 242,
+            "DayId": "2015-01-11T00:00:00Z", "Duration": 1830, "CaloriesBurned": 242, **fields,
             "MapPoints": [{
                 "MapPointOrdinal": 0, "SecondsSinceStart": seconds, "MapPointType": "Start",
                 "Location": {"Latitude": 476205000, "Longitude": -1223493000, "AltitudeFromMSL": 5620, "EHPE": 300},
@@ -147,13 +147,16 @@ def test_a_schema_check_or_decoder_that_raises_rejects_that_exchange_alone(tmp_p
 @pytest.mark.parametrize("separate_reader", [False, True])
 @pytest.mark.parametrize("batch", [10_000, 1])
 def test_a_value_no_column_holds_rejects_its_exchange_and_only_it(tmp_path, monkeypatch, separate_reader, batch):
-    """One GPS point 10**19 seconds after its run's start (beyond Int64 microseconds) among good runs: the frame of
-    its batch cannot be built; the exchange is taken out of every table and rejected, the others kept."""
+    """One run among good runs whose Feeling, a field the schema leaves untyped and the decoder passes on as sent, is
+    a number, which band_events.feeling (text) cannot hold: the frame of its batch cannot be built; the exchange
+    (its GPS point too) is taken out of every table and rejected, the others kept. (A GPS point 10**19 seconds
+    after its start, beyond Int64 microseconds, was such a value until its time was bounded as every time read is:
+    its decoder now rejects it, test_band_api's test_a_map_point_past_year_9999_rejects_its_exchange_….)"""
     monkeypatch.setattr(RowBuffer, "BATCH", batch)
-    report, frames = converted(three_runs(tmp_path, middle=entry(BAND_EVENTS_URL, band_run(BAD, 10**19))),
+    report, frames = converted(three_runs(tmp_path, middle=entry(BAND_EVENTS_URL, band_run(BAD, Feeling=5))),
                                separate_reader)
     assert_the_others_converted(report, frames)
-    assert_rejected(report, frames, "a value that band_map_points.time (Int64) cannot hold")
+    assert_rejected(report, frames, "a value that band_events.feeling (String) cannot hold")
     assert report.rows["band_events"] == 2 and report.rows["band_map_points"] == 2
     assert frames["band_events"].height == 2 and frames["band_map_points"].height == 2
 
@@ -166,11 +169,11 @@ def test_the_rejected_exchange_keeps_its_body_wherever_it_was_decoded(tmp_path, 
         from converters.captures import pipe
         monkeypatch.setattr(pipe, "BEHIND_BYTES", 0)
         monkeypatch.setattr(pipeline, "read_capture_beside", served_here)
-    report, frames = converted(three_runs(tmp_path, middle=entry(BAND_EVENTS_URL, band_run(BAD, 10**19))),
+    report, frames = converted(three_runs(tmp_path, middle=entry(BAND_EVENTS_URL, band_run(BAD, Feeling=5))),
                                separate_reader=where != "here")
-    assert_rejected(report, frames, "a value that band_map_points.time (Int64) cannot hold")
-    assert json.loads(frames["rejects"]["body"][0]) == band_run(BAD, 10**19)
-    long_run = band_run(BAD, 10**19)  # a body over what a reject keeps: its first MiB, and the reason says so
+    assert_rejected(report, frames, "a value that band_events.feeling (String) cannot hold")
+    assert json.loads(frames["rejects"]["body"][0]) == band_run(BAD, Feeling=5)
+    long_run = band_run(BAD, Feeling=5)  # a body over what a reject keeps: its first MiB, and the reason says so
     long_run["value"][0]["MapPoints"] *= 8000
     report, frames = converted(three_runs(tmp_path, middle=entry(BAND_EVENTS_URL, long_run)),
                                separate_reader=where != "here")
@@ -188,7 +191,8 @@ FAULTS = {
     "header value null": lambda i: _with(
         entry(BAND_EVENTS_URL, band_run(i)), "headers", [{"name": "A", "value": None}]
     ),
-    "huge value": lambda i: entry(BAND_EVENTS_URL, band_run(i, 10**19)),
+    "value no column holds": lambda i: entry(BAND_EVENTS_URL, band_run(i, Feeling=5)),
+    "time past year 9999": lambda i: entry(BAND_EVENTS_URL, band_run(i, 10**19)),  # its decoder rejects it
     "not json": lambda i: entry(BAND_EVENTS_URL, "{cut"),
     "no response": lambda i: _with(entry(BAND_EVENTS_URL, None), "status", 0),
     "other host": lambda i: entry("https://example.com/a", "x"),
@@ -215,11 +219,12 @@ def test_property_whatever_fails_in_which_exchanges_the_accounting_adds_up(tmp_p
     assert report.exchanges + report.skipped_entries.total() == len(faults)
     assert report.exchanges == report.accounted()
     assert report.skipped_entries.total() == faults.count("no url")
-    damaged = {"headers an object", "text a number", "header value null", "huge value", "not json", "no response"}
+    damaged = {"headers an object", "text a number", "header value null", "value no column holds",
+               "time past year 9999", "not json", "no response"}
     assert report.rejects == sum(f in damaged for f in faults)
     assert event_ids(frames) == {i for fault, i in zip(faults, ids) if fault == "good"}
     assert report.no_response.total() == faults.count("no response")
-    hurt = {"no url", "headers an object", "text a number", "header value null", "huge value"}
+    hurt = {"no url", "headers an object", "text a number", "header value null", "value no column holds"}
     assert (report.status == "ok") == (not hurt & set(faults)), report.error
 
 

@@ -529,3 +529,36 @@ def test_v1_and_v2_sensor_histories_of_one_bucket_are_two_records_each_with_its_
             (2, "uv", 0.0, "count"),
         ]
         assert (result.duplicates["sense_sensor_samples"], result.conflicts["sense_sensor_samples"]) == (7 * n, 0)
+
+
+def test_a_v1_single_sensor_history_asked_for_a_named_sense_is_decoded_as_the_sensors_history(tmp_path, monkeypatch):
+    """GET /v1/room/{sensor}/{device_name}/day and …/24hours (suripu-app RoomConditionsResource getLastDayDeviceName,
+    getLast24hoursDeviceName) answer the same `List<Sample>` as /v1/room/{sensor}/day, of the Sense named in the
+    path rather than the account's latest: 5-minute samples with their offsets. They were counted as undecoded
+    device paths, their samples in no table. The same bucket asked both ways is one record (an account has one
+    Sense at a time), a duplicate."""
+    t, n = 1422432000000, 120  # 2015-01-28T08:00:00Z; long enough to be read by columns as well as value by value
+    samples = [{"datetime": t + 300_000 * i, "value": 20.5 + i / 100, "offset_millis": -28800000} for i in range(n)]
+    har = write_har(tmp_path / "room.har", [
+        entry("https://api.hello.is/v1/room/temperature/0CA0B6C7A4B5D3E2/day?from=1422460800000", samples,
+              started="2015-01-28T07:31:00.000-08:00"),
+        entry("https://api.hello.is/v1/room/humidity/0CA0B6C7A4B5D3E2/24hours?from=1422460800000",
+              [s | {"value": 40.0} for s in samples], started="2015-01-28T07:31:30.000-08:00"),
+        entry("https://api.hello.is/v1/room/temperature/day?from=1422460800000", samples,
+              started="2015-01-28T07:32:00.000-08:00"),
+    ])
+    for columnar in (True, False):
+        with monkeypatch.context() as m:
+            m.setattr(columns, "by_columns", columnar)
+            result = convert([Input(har, "room.har", True)])
+        report = result.files[0]
+        assert report.undecoded_device_paths == {}
+        assert report.device_responses == {"sense/room-sensor-history": 3}
+        rows = result.tables["sense_sensor_samples"].sort("sensor", "time")
+        assert rows.height == 2 * n
+        assert rows.select("sensor", "api_version", "unit", "resolution_s").unique().sort("sensor").rows() == [
+            ("humidity", 1, "percent", 300), ("temperature", 1, "celsius", 300)]
+        first = rows.filter(pl.col("sensor") == "temperature").row(0, named=True)
+        assert (first["time"], first["utc_offset_s"], first["value"]) == (
+            datetime(2015, 1, 28, 8, tzinfo=UTC), -28800, 20.5)
+        assert (result.duplicates["sense_sensor_samples"], result.conflicts["sense_sensor_samples"]) == (n, 0)

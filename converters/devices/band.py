@@ -25,6 +25,7 @@ from . import columns
 from .columns import columnar
 from .fields import Dropped, Fields, Target
 from .base import (
+    UTC_RANGE_US,
     Block,
     Device,
     Endpoint,
@@ -32,6 +33,7 @@ from .base import (
     Row,
     Rows,
     integer,
+    in_utc_range,
     integers,
     iso_date,
     iso_utc,
@@ -51,13 +53,13 @@ E7 = 10_000_000  # the API's units per degree of latitude or longitude
 def decode_events(payload: dict[str, Any], request: Request) -> Rows:
     """An OData collection of events (`{"value": [...]}`), or one bare event, into rows of the band_* tables; the
     minute rows and GPS points of all the events at once, by columns."""
-    sequences: list[tuple[str, list]] = []  # (event id, its sequences) of each event
+    sequences: list[tuple[str, float | None, list]] = []  # (event id, its split length, its sequences)
     minutes: list[tuple[str, list]] = []  # (event id, its minute rows) of each event
-    points: list[tuple[str, int | None, list]] = []  # (event id, start, its points)
+    points: list[tuple[str, int | None, float | None, list]] = []  # (event id, start, split length, its points)
     for event in payload["value"] if "value" in payload else (payload,):
         yield from _event_rows(event, sequences, minutes, points)
     if sequences:  # some forty columns a row, most converted by Python calls: by columns from a few rows on
-        yield from columnar("band_sequences", sum(len(rows) for _, rows in sequences), _sequence_frames, sequences,
+        yield from columnar("band_sequences", sum(len(rows) for *_, rows in sequences), _sequence_frames, sequences,
                             lambda: [("band_sequences", _sequence_block(*event)) for event in sequences],
                             long=columns.LONG // 10)
     if minutes:
@@ -75,6 +77,8 @@ def _event_rows(event: dict[str, Any], sequences: list, minutes: list, points: l
     e = {k.lower(): v for k, v in event.items()} | {k.lower(): event[k] for k in CHECKED_EVENT_FIELDS & event.keys()}
     event_id = str(e["eventid"])
     start = iso_utc(e.get("starttime"))
+    # the split length asked for (selectedSplitDistance): a run's splits and its track's numbering follow it
+    split_length = per(e.get("splitdistance"), CM)
     yield "band_events", {
         "event_id": event_id,
         "api": "private",
@@ -92,7 +96,7 @@ def _event_rows(event: dict[str, Any], sequences: list, minutes: list, points: l
         "analysis_status": e.get("analysisstatus"),
         "distance_m": per(_first(e, "totaldistance", "totaldistancewalkedincm"), CM),  # golf: distance walked
         "actual_distance_m": per(e.get("actualdistance"), CM),
-        "split_length_m": per(e.get("splitdistance"), CM),
+        "split_length_m": split_length,
         "waypoint_distance_m": per(e.get("waypointdistance"), CM),
         "speed_avg_m_s": per(e.get("averagespeed"), CM),
         "speed_max_m_s": per(e.get("maxspeed"), CM),
@@ -161,20 +165,21 @@ def _event_rows(event: dict[str, Any], sequences: list, minutes: list, points: l
         "auto_detected": e.get("isautodetected"),
     }
     if event_sequences := event.get("Sequences"):  # arrays: only as the schema checked them
-        sequences.append((event_id, event_sequences))
+        sequences.append((event_id, split_length, event_sequences))
     if info := event.get("Info"):
         minutes.append((event_id, info))
     if map_points := event.get("MapPoints"):
-        points.append((event_id, start, map_points))
+        points.append((event_id, start, split_length, map_points))
 
 
-def _sequence_block(event_id: str, sequences: list[dict[str, Any]]) -> Block:
+def _sequence_block(event_id: str, split_length: float | None, sequences: list[dict[str, Any]]) -> Block:
     col = partial(values_of, sequences)
     zones = [private_zones(s.get("HeartRateZones")) for s in sequences]
     return Block(
         {
             "event_id": [event_id] * len(sequences),
             "sequence_id": [str(s["SequenceId"]) for s in sequences],
+            "split_length_m": [split_length] * len(sequences),
             "sequence_order": integers(col("Order")),
             "sequence_type": col("SequenceType"),
             "sleep_type": col("SleepType"),
@@ -243,14 +248,15 @@ ZONE_FIELDS = {"hr_zone_under_s": "Under", "hr_zone_healthy_heart_s": "HealthyHe
 ZONE_SPELLING = (*ZONE_FIELDS.values(), "MaxHR")
 
 
-def _sequence_frames(responses: list[list[tuple[str, list[dict[str, Any]]]]]):
-    """`_sequence_block` of each (event id, sequences) of the responses by columns (see `columns`), all at once.
+def _sequence_frames(responses: list[list[tuple[str, float | None, list[dict[str, Any]]]]]):
+    """`_sequence_block` of each (event id, split length, sequences) of the responses by columns (see `columns`),
+    all at once.
     HeartRateZones spelled otherwise than the schema spells them fall back; the float32 fields (`single`) are
     converted once a distinct value."""
     import polars as pl
 
     events = list(chain.from_iterable(responses))
-    items = list(chain.from_iterable(rows for _, rows in events))
+    items = list(chain.from_iterable(rows for *_, rows in events))
     zones = [z for s in items if (z := s.get("HeartRateZones"))]
     spelled = {name.lower() for name in ZONE_SPELLING}
     if any(k.lower() in spelled and k not in ZONE_SPELLING for k in set().union(*zones)):
@@ -269,8 +275,9 @@ def _sequence_frames(responses: list[list[tuple[str, list[dict[str, Any]]]]]):
     float32s = {column: columns.by_distinct(values, distinct, single)
                 for (column, values), distinct in zip(float32s.items(), s.distinct(*float32s.values()))}
     return s.frame("band_sequences", {
-        "event_id": s.runs(((i, len(rows)) for i, rows in events), pl.String),
+        "event_id": s.runs(((i, len(rows)) for i, _, rows in events), pl.String),
         "sequence_id": s.texts("SequenceId"),
+        "split_length_m": s.runs(((length, len(rows)) for _, length, rows in events), pl.Float64),
         "sequence_order": s.integers("Order"),
         "sequence_type": s.texts("SequenceType"),
         "sleep_type": s.texts("SleepType"),
@@ -377,9 +384,9 @@ EXACT_S = 2**53 // 1_000_000  # seconds whose µs a float holds exactly
 LOCATION_FIELDS = ("Latitude", "Longitude", "AltitudeFromMSL", "EHPE", "EVPE", "SpeedOverGround")  # numeric
 
 
-def _map_point_frames(responses: list[list[tuple[str, int | None, list[dict[str, Any]]]]]):
-    """`_map_point_block` of each (event id, start, points) of the responses by columns (see `columns`), all at
-    once."""
+def _map_point_frames(responses: list[list[tuple[str, int | None, float | None, list[dict[str, Any]]]]]):
+    """`_map_point_block` of each (event id, start, split length, points) of the responses by columns (see
+    `columns`), all at once."""
     import polars as pl
 
     events = list(chain.from_iterable(responses))
@@ -389,12 +396,15 @@ def _map_point_frames(responses: list[list[tuple[str, int | None, list[dict[str,
     p.required("MapPointOrdinal")
     since = p.numbers("SecondsSinceStart")
     p.check(since.is_between(-EXACT_S, EXACT_S))  # beyond, whole seconds are multiplied exactly only value by value
-    start = p.runs(((t, len(rows)) for _, t, rows in events), pl.Int64)
+    start = p.runs(((t, len(rows)) for _, t, _, rows in events), pl.Int64)
+    # start + round(s * 1_000_000): Python's round() rounds half to even; within years 1 to 9999 (`in_utc_range`)
+    time = start + (since * 1_000_000).round(0, mode="half_to_even").cast(pl.Int64, strict=True)
+    p.check(time.is_between(*UTC_RANGE_US))
     return p.frame("band_map_points", {
-        "event_id": p.runs(((i, len(rows)) for i, _, rows in events), pl.String),
+        "event_id": p.runs(((i, len(rows)) for i, _, _, rows in events), pl.String),
         "ordinal": p.integers("MapPointOrdinal"),
-        # start + round(s * 1_000_000): Python's round() rounds half to even
-        "time": start + (since * 1_000_000).round(0, mode="half_to_even").cast(pl.Int64, strict=True),
+        "split_length_m": p.runs(((length, len(rows)) for *_, length, rows in events), pl.Float64),
+        "time": time,
         "seconds_since_start": since,
         "point_type": p.texts("MapPointType"),
         "latitude_deg": p.scaled("Location", E7, "Latitude"),
@@ -417,7 +427,8 @@ def _map_point_frames(responses: list[list[tuple[str, int | None, list[dict[str,
     })
 
 
-def _map_point_block(event_id: str, start: int | None, points: list[dict[str, Any]]) -> Block:
+def _map_point_block(event_id: str, start: int | None, split_length: float | None,
+                     points: list[dict[str, Any]]) -> Block:
     col = partial(values_of, points)
     location = partial(values_of, [p.get("Location") or {} for p in points])
     since = numbers(col("SecondsSinceStart"))
@@ -425,7 +436,8 @@ def _map_point_block(event_id: str, start: int | None, points: list[dict[str, An
         {
             "event_id": [event_id] * len(points),
             "ordinal": integers([p["MapPointOrdinal"] for p in points]),
-            "time": [None if start is None or s is None else start + round(s * 1_000_000) for s in since],
+            "split_length_m": [split_length] * len(points),
+            "time": [None if start is None or s is None else in_utc_range(start + round(s * 1_000_000)) for s in since],
             "seconds_since_start": since,
             "point_type": col("MapPointType"),
             "latitude_deg": scaled(location("Latitude"), E7),
@@ -536,11 +548,15 @@ def _source_devices(sources: list | None) -> str | None:
 
 
 def filter_offset_s(odata_filter: str | None) -> int | None:
-    """The UTC offset the datetimeoffset bounds of an OData $filter are written with, when they all name the same."""
-    offsets = {
-        datetime.fromisoformat(value).utcoffset()
-        for value in re.findall(r"datetimeoffset'([^']+)'", odata_filter or "", re.IGNORECASE)
-    }
+    """The UTC offset the datetimeoffset bounds of an OData $filter are written with, when they all name the same. A
+    '+' sent unencoded (Windows, iOS and unBand send OData as it is) reads as a space; a bound that is no time names
+    none: the offset is unknown, the rows are not rejected for it."""
+    offsets = set()
+    for value in re.findall(r"datetimeoffset'([^']+)'", odata_filter or "", re.IGNORECASE):
+        try:
+            offsets.add(datetime.fromisoformat(re.sub(r" (\d\d(?::?\d\d)?)$", r"+\1", value.strip())).utcoffset())
+        except ValueError:
+            return None
     if len(offsets) != 1 or None in offsets:
         return None
     return int(offsets.pop().total_seconds())
@@ -756,7 +772,8 @@ EVENT_FIELDS = Fields(
         f"{EVENT}/TotalDistance": "band_events.distance_m",
         f"{EVENT}/TotalDistanceWalkedInCm": "band_events.distance_m",
         f"{EVENT}/ActualDistance": "band_events.actual_distance_m",
-        f"{EVENT}/SplitDistance": "band_events.split_length_m",
+        f"{EVENT}/SplitDistance": ("band_events.split_length_m", "band_sequences.split_length_m",
+                                   "band_map_points.split_length_m"),
         f"{EVENT}/WayPointDistance": "band_events.waypoint_distance_m",
         f"{EVENT}/AverageSpeed": "band_events.speed_avg_m_s",
         f"{EVENT}/MaxSpeed": "band_events.speed_max_m_s",

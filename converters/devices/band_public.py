@@ -19,7 +19,8 @@ from typing import Any
 
 from .. import hosts
 from .band import CM, E7, MS, local_day, midnight_offset_s, minutes_s, offset_s, text_or_none
-from .base import Device, Endpoint, Request, Row, Rows, integer, iso_date, iso_utc, number, per, route
+from .base import (Device, Endpoint, Request, Row, Rows, in_utc_range, integer, iso_date, iso_utc, number, per,
+                   route)
 from .fields import Dropped, Fields, Target
 
 # activityType -> the private API's EventType
@@ -154,12 +155,13 @@ def _activity_rows(a: dict[str, Any], parent_id: str | None = None) -> Rows:
         "resting_hr_bpm": number(a.get("restingHeartRate")),
         "sleep_efficiency_pct": number(a.get("sleepEfficiencyPercentage")),
     }
+    split_length = a.get("splitDistance")  # the split length asked for (splitDistanceType): splits and track follow it
     for order, s in enumerate(a.get("activitySegments") or (), start=1):
-        yield "band_sequences", _segment_row(event_id, order, s)
+        yield "band_sequences", _segment_row(event_id, order, s, split_length)
     for m in a.get("minuteSummaries") or ():
         yield "band_minutes", _minute_row(event_id, m)
     for p in a.get("mapPoints") or ():
-        yield "band_map_points", _map_point_row(event_id, start, offset, p)
+        yield "band_map_points", _map_point_row(event_id, start, offset, p, split_length)
     for child in a.get("childActivities") or ():  # a golf round's parts: activities of their own
         yield from _activity_rows(child, event_id)
 
@@ -182,7 +184,7 @@ def _distances(d: dict[str, Any], walked: Any = None) -> Row:
     }
 
 
-def _segment_row(event_id: str, order: int, s: dict[str, Any]) -> Row:
+def _segment_row(event_id: str, order: int, s: dict[str, Any], split_length: Any = None) -> Row:
     calories = s.get("caloriesBurnedSummary") or {}
     hr = s.get("heartRateSummary") or {}
     d = _distances(s.get("distanceSummary") or {})
@@ -209,7 +211,7 @@ def _segment_row(event_id: str, order: int, s: dict[str, Any]) -> Row:
         "split_distance_m": d["distance_m"] if s.get("distanceWalked") is None else per(s["distanceWalked"], CM),
         "split_pace_s_per_km": d["pace_s_per_km"],
         "split_speed_m_s": d["speed_avg_m_s"],
-        "split_length_m": per(s.get("splitDistance"), CM),
+        "split_length_m": per(split_length if s.get("splitDistance") is None else s["splitDistance"], CM),
         **{k: d[k] for k in SEGMENT_DISTANCES},
         "circuit_ordinal": integer(s.get("circuitOrdinal")),
         "circuit_type": integer(s.get("circuitType")),
@@ -240,14 +242,16 @@ def _minute_row(event_id: str, m: dict[str, Any]) -> Row:
             **_summary_measures(m), "utc_offset_s": activity_offset_s(m["startTime"])}
 
 
-def _map_point_row(event_id: str, start: int | None, offset: int | None, p: dict[str, Any]) -> Row:
+def _map_point_row(event_id: str, start: int | None, offset: int | None, p: dict[str, Any],
+                   split_length: Any = None) -> Row:
     loc = p.get("location") or {}
     since = number(p.get("secondsSinceStart"))
     point_type = p.get("mapPointType")
     return {
         "event_id": event_id,
         "ordinal": integer(p["ordinal"]),
-        "time": start + round(since * 1_000_000) if start is not None and since is not None else None,
+        "split_length_m": per(split_length, CM),
+        "time": in_utc_range(start + round(since * 1_000_000)) if start is not None and since is not None else None,
         "utc_offset_s": offset,
         "seconds_since_start": since,
         "point_type": POINT_TYPES.get(point_type, point_type),
@@ -449,7 +453,8 @@ ACTIVITY_FIELDS = Fields(
         f"{ACT}/name": "band_events.name",
         f"{ACT}/duration": "band_events.duration_s",
         f"{ACT}/pausedDuration": "band_events.paused_s",
-        f"{ACT}/splitDistance": "band_events.split_length_m",
+        f"{ACT}/splitDistance": ("band_events.split_length_m", "band_sequences.split_length_m",
+                                 "band_map_points.split_length_m"),
         f"{ACT}/uvExposure": "band_events.uv_exposure_s",
         **measure_fields(ACT, "band_events"),
         **distance_fields(f"{ACT}/distanceSummary", "band_events"),

@@ -134,7 +134,12 @@ def iso_utc(value: Any) -> int | None:
     if not value:
         return None
     t = datetime.fromisoformat(value)
-    us = ((t.replace(tzinfo=UTC) if t.tzinfo is None else t) - EPOCH) // MICROSECOND
+    return in_utc_range(((t.replace(tzinfo=UTC) if t.tzinfo is None else t) - EPOCH) // MICROSECOND)
+
+
+def in_utc_range(us: int) -> int:
+    """UTC epoch µs as they are, or ValueError for an instant before year 1 or after year 9999 in UTC (a time worked
+    out from others, a start plus seconds since, as those read)."""
     if not UTC_RANGE_US[0] <= us <= UTC_RANGE_US[1]:
         raise ValueError("a time before year 1 or after year 9999 in UTC")
     return us

@@ -337,7 +337,8 @@ def _all_zero_buckets(payload: dict[str, list[dict[str, Any]]]) -> frozenset[int
 
 
 def decode_sensor_history(payload: list[dict[str, Any]], request: Request) -> Rows:
-    """GET /v1/room/{sensor}/{day,week,24hours}: `[samples]` of the sensor named in the URL."""
+    """GET /v1/room/{sensor}/{day,week,24hours} (and /v1/room/{sensor}/{device_name}/{day,24hours}): `[samples]` of
+    the sensor named in the URL."""
     sensor, period = request.path_params.get("sensor"), request.path_params.get("period")
     if sensor is None:
         raise ValueError("the sensor is named only in the URL, which a saved response does not have")
@@ -1153,6 +1154,9 @@ DEVICE = Device(
         route("GET", rf"{V1}/room/current", ROOM_CURRENT),
         route("GET", rf"{V1}/room/all_sensors/(?P<period>hours|24hours|week)", ALL_SENSORS),
         route("GET", rf"{V1}/room/{SENSOR}/(?P<period>day|week|24hours)", SENSOR_HISTORY),
+        # The same samples of the Sense named (suripu-app RoomConditionsResource getLastDayDeviceName,
+        # getLast24hoursDeviceName): an account has one Sense at a time, so its buckets are the same records.
+        route("GET", rf"{V1}/room/{SENSOR}/[^/]+/(?P<period>day|24hours)", SENSOR_HISTORY),
         route("GET", r"/v2/sensors", SENSORS_CURRENT),
         route("POST", r"/v2/sensors", SENSORS_HISTORY),
         route("GET", rf"/v2/trends/{TIME_SCALE}", TRENDS_V2),

@@ -32,6 +32,18 @@ def frame(tables: Mapping[str, object], name: str) -> pl.LazyFrame:
     return table.lazy() if table is not None else pl.LazyFrame(schema=TABLES[name].schema)
 
 
+def of_event_splits(tables: Mapping[str, object], name: str) -> pl.LazyFrame:
+    """A Band event's splits or GPS track (`name`: band_sequences or band_map_points) as its band_events row names
+    them: the set of the split length its newest capture asked for (`split_length_m`: a run fetched in kilometres
+    and in miles has a set of each). An event whose table holds no set of that length (an OUT an older databack
+    wrote) keeps all its rows."""
+    key = ["participant_id", "event_id"]
+    chosen = frame(tables, "band_events").select(*key, pl.col("split_length_m").alias("_chosen"))
+    match = pl.col("split_length_m").eq_missing(pl.col("_chosen"))
+    return (frame(tables, name).join(chosen, on=key, how="left", nulls_equal=True, maintain_order="left")
+            .filter(match | ~match.any().over(key)).drop("_chosen"))
+
+
 class _Sources(dict):
     """The tables a view may read: `SOURCES` (another is a bug of the view's: it raises)."""
 
