@@ -765,7 +765,9 @@ SLEEP_NIGHTS = table(
     "the device's own figures, as it reported them.",
     ("device", "source_id"),
     C("device", S, "band or sense"),
-    C("night", D, "The date the night is filed under, as each app did: Band DayId (day_id), Sense timeline date"),
+    C("night", D, "The date the night is filed under, as each app did: Band DayId (day_id), Sense timeline date; "
+      "a Band event without a DayId: the local date of its start less 5 hours, as the API's dayId (UTC where the "
+      "offset is unknown)"),
     C("source_id", S, "Key of the record the night comes from: band_events.event_id (Band), sense_nights.night as "
       "YYYY-MM-DD (Sense)"),
     C("is_main_sleep", B, "The longest time in bed of the participant's nights of this device filed under this date "

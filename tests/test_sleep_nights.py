@@ -357,3 +357,56 @@ def test_the_real_v1_night_sleeps_no_longer_than_it_was_in_bed_before_waking(ref
     assert (n["wake_time"], n["out_of_bed_time"]) == (at("14:36", d), at("14:36", d))  # WAKE_UP; before: 16:49
     assert n["time_in_bed_s"] == 20460.0  # 08:55 (IN_BED) to 14:36; before: 28,440
     assert n["total_sleep_s"] <= n["time_in_bed_s"] and n["device_total_sleep_s"] == 19800.0
+
+
+def test_a_band_night_without_a_day_id_is_filed_under_the_local_date_of_its_start_less_five_hours():
+    """A sleep event with no DayId (a client that sent none) was a night of no date, and `databack report` failed on
+    it with a traceback. It is filed as the API files one: the local date of its start less 5 hours (a sleep begun
+    before 05:00 belongs to the evening before), in UTC where the offset is unknown."""
+    tables = band_tables()
+    undated = [  # (event, start, utc_offset_s, night)
+        ("LATE", datetime(2015, 3, 2, 3, 0, tzinfo=UTC), 3600, date(2015, 3, 1)),  # 04:00 local: the evening before
+        ("EARLY", datetime(2015, 3, 2, 21, 0, tzinfo=UTC), -3600, date(2015, 3, 2)),  # 20:00 local
+        ("NO_OFFSET", datetime(2015, 3, 2, 4, 0, tzinfo=UTC), None, date(2015, 3, 1)),  # 04:00 UTC
+        ("YEAR_1", datetime(1, 1, 1, 0, 10, tzinfo=UTC), None, date(1, 1, 1)),  # less 5 hours is no date: the start's
+    ]
+    tables["band_events"] = tables["band_events"].vstack(frame("band_events", [
+        {"event_id": event, "event_type": "Sleeping", "start_time": start, "utc_offset_s": offset, "duration_s": 600.0}
+        for event, start, offset, _ in undated]))
+    nights = sleep_nights.derive(tables)
+    assert {event: night(nights, event)["night"] for event, *_ in undated} == {e: n for e, *_, n in undated}
+    assert night(nights, "A")["night"] == date(2015, 3, 1)  # a DayId is kept as sent
+
+
+@pytest.mark.parametrize("seconds", [10**15, 10**20, -(10**15)])
+def test_a_duration_of_no_representable_length_neither_fails_the_run_nor_writes_a_time_outside_years_1_to_9999(
+        tmp_path, seconds):
+    """A sleep event of 10**15 s (a 16-digit Duration) failed the whole convert with a polars traceback while
+    deriving sleep_nights, nothing written; one starting 9999-12-31T23:00Z for 2 hours wrote +10000-01-01 into
+    sleep_nights, which export omh then failed on. A time worked out from a start and durations is kept within years
+    1 to 9999 in UTC, as every time read from a payload is, and report and export omh read the night."""
+    from builders import entry, write_har
+    from test_band_api import PRIVATE
+    from typer.testing import CliRunner
+
+    from converters.cli import app
+
+    sequences = [{"SequenceId": "1", "SequenceType": "Sleep", "SleepType": "RestfulSleep",
+                  "StartTime": "9999-12-31T23:30:00Z", "Duration": 7200}]
+    events = {"value": [
+        {"EventId": "1", "EventType": "Sleeping", "StartTime": "2016-01-01T23:00:00Z", "Duration": seconds},
+        {"EventId": "2", "EventType": "Sleeping", "StartTime": "9999-12-31T23:00:00Z", "Duration": 7200,
+         "DayId": "9999-12-31T00:00:00Z", "Sequences": sequences},
+    ]}
+    har = write_har(tmp_path / "edge.har", [entry(f"https://{PRIVATE}/v1/Events", events)])
+    out = tmp_path / "out"
+    runner = CliRunner()
+    assert runner.invoke(app, ["convert", str(har), "-o", str(out)]).exit_code == 0
+    nights = pl.read_parquet(out / "sleep_nights.parquet")
+    times = [c for c, t in nights.schema.items() if isinstance(t, pl.Datetime)]
+    bounds = nights.select(pl.min_horizontal(times).min().alias("first"), pl.max_horizontal(times).max().alias("last"))
+    assert bounds.row(0) >= (datetime(1, 1, 1, tzinfo=UTC),) and bounds["last"][0] <= datetime.max.replace(tzinfo=UTC)
+    assert night(nights, "2")["out_of_bed_time"] == datetime.max.replace(tzinfo=UTC)
+    assert nights.to_dicts()  # every value a Python value (year 10000 is none)
+    assert runner.invoke(app, ["report", str(out), "-o", str(tmp_path / "r.html")]).exit_code == 0
+    assert runner.invoke(app, ["export", "omh", str(out), "-o", str(tmp_path / "omh")]).exit_code == 0

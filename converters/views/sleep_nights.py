@@ -7,6 +7,7 @@ and the device's own figures are kept beside the derived ones in `device_` colum
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from typing import Mapping
 
 import polars as pl
@@ -19,6 +20,9 @@ ASLEEP = ("restful", "restless", "light", "medium", "sound")
 BAND_STAGES = ("restful", "restless", "awake", "unscored")
 SENSE_STAGES = ("light", "medium", "sound", "awake", "unscored")
 PROVENANCE = ["source_file", "source_entry", "captured_at"]
+FIRST_TIME = datetime(1, 1, 1, tzinfo=timezone.utc)
+LAST_TIME = datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=timezone.utc)
+SPAN_S = (LAST_TIME - FIRST_TIME).total_seconds()
 
 # Band sequences as the Band app drew them (SleepChartFragment): Awake, Dozing, Snoozing awake; Sleep restful or
 # restless; NotWorn and Unknown a gap.
@@ -34,8 +38,31 @@ SENSE_STAGE = pl.col("sleep_state").str.to_lowercase().replace_strict(
 )
 
 
+# A Band night without a DayId (a payload of a client that sent none): the date its API would give, the local date of
+# its start less 5 hours (the public API's dayId: a sleep started before 05:00 is filed under the evening before),
+# in UTC where the offset is unknown.
+_BEDTIME = (pl.col("start_time").dt.replace_time_zone(None) + pl.duration(seconds=pl.col("utc_offset_s").fill_null(0))
+            - pl.duration(hours=5))
+UNDATED_NIGHT = pl.coalesce(
+    pl.when(_BEDTIME.is_between(datetime(1, 1, 1), datetime(9999, 12, 31, 23, 59, 59))).then(_BEDTIME.dt.date()),
+    pl.col("start_time").dt.date(),  # (that date outside years 1 to 9999: the start's own in UTC)
+)
+
+
 def seconds(column: str) -> pl.Expr:
-    return pl.duration(microseconds=(pl.col(column).fill_null(0) * 1_000_000).round().cast(pl.Int64))
+    """A column of seconds as a duration (null counts 0), no longer than the time between years 1 and 9999 either way
+    (a payload's 10**15 s is no duration a time can be moved by)."""
+    return pl.duration(microseconds=(pl.col(column).fill_null(0).clip(-SPAN_S, SPAN_S) * 1_000_000).round()
+                       .cast(pl.Int64))
+
+
+def ending(start: str, *durations: str) -> pl.Expr:
+    """`start` plus the `durations` (seconds; null counts 0), kept within years 1 to 9999 in UTC: no table holds a
+    time outside them (a payload's are refused), nor do Python's datetimes."""
+    end = pl.col(start)
+    for duration in durations:
+        end = end + seconds(duration)
+    return end.clip(FIRST_TIME, LAST_TIME)
 
 
 def derive(tables: Mapping[str, object]) -> pl.DataFrame:
@@ -82,7 +109,7 @@ def _band(tables: Mapping[str, object]) -> tuple[pl.LazyFrame, pl.LazyFrame]:
             pl.lit("band").alias("device"),
             pl.col("event_id").alias("source_id"),
             pl.col("start_time").alias("start"),
-            (pl.col("start_time") + seconds("duration_s")).alias("end"),
+            ending("start_time", "duration_s").alias("end"),
             BAND_STAGE.alias("stage"),
         )
     )
@@ -93,10 +120,10 @@ def _band(tables: Mapping[str, object]) -> tuple[pl.LazyFrame, pl.LazyFrame]:
         .select(
             "participant_id",
             pl.lit("band").alias("device"),
-            pl.col("day_id").alias("night"),
+            pl.coalesce("day_id", UNDATED_NIGHT).alias("night"),
             pl.col("event_id").alias("source_id"),
             pl.col("start_time").alias("in_bed_time"),
-            pl.coalesce("last_end", pl.col("start_time") + seconds("duration_s") + seconds("paused_s"))
+            pl.coalesce("last_end", ending("start_time", "duration_s", "paused_s"))
             .alias("out_of_bed_time"),
             "utc_offset_s",
             pl.col("sleep_s").alias("device_total_sleep_s"),
@@ -121,7 +148,7 @@ def _sense(tables: Mapping[str, object]) -> tuple[pl.LazyFrame, pl.LazyFrame]:
     events = frame(tables, "sense_timeline_events").with_columns(
         pl.col("night").cast(pl.String).alias("source_id"),
         pl.col("time").alias("start"),
-        (pl.col("time") + seconds("duration_s")).alias("end"),
+        ending("time", "duration_s").alias("end"),
     )
     segs = events.select(
         "participant_id", pl.lit("sense").alias("device"), "source_id", "start", "end", SENSE_STAGE.alias("stage")
