@@ -120,8 +120,12 @@ def _data_point(schema: Schema, source: dict[str, Any], body: Body, run_time: st
 
 
 def stamp(t: datetime, offset_s: int | None = None) -> str:
-    """An RFC 3339 date-time: the wearer's local time with its offset when known, else UTC."""
-    return t.astimezone(timezone(timedelta(seconds=offset_s or 0))).isoformat()
+    """An RFC 3339 date-time: the wearer's local time with its offset when known, else UTC (and where the local time
+    falls outside years 1 to 9999, which Python's dates do not hold)."""
+    try:
+        return t.astimezone(timezone(timedelta(seconds=offset_s or 0))).isoformat()
+    except OverflowError:
+        return t.isoformat()
 
 
 def interval(start: datetime, end: datetime, offset_s: int | None = None) -> dict[str, Any]:
@@ -130,6 +134,17 @@ def interval(start: datetime, end: datetime, offset_s: int | None = None) -> dic
 
 def lasting(start: datetime, seconds: float, offset_s: int | None = None) -> dict[str, Any]:
     return {"time_interval": {"start_date_time": stamp(start, offset_s), "duration": value(seconds, "sec")}}
+
+
+def event_span(row: dict[str, Any]) -> dict[str, Any] | None:
+    """A band_events row's time frame, from its start for its duration and paused time; None where that is no time;
+    its start and duration where its end falls past year 9999."""
+    seconds = (row["duration_s"] or 0) + (row["paused_s"] or 0)
+    try:
+        end = row["start_time"] + timedelta(seconds=seconds)
+    except OverflowError:
+        return lasting(row["start_time"], seconds, row["utc_offset_s"]) if seconds > 0 else None
+    return interval(row["start_time"], end, row["utc_offset_s"]) if end > row["start_time"] else None
 
 
 def value(v: float, unit: str) -> dict[str, Any]:
@@ -286,12 +301,12 @@ def heart_rates(tables: Tables) -> Iterator[tuple[dict[str, Any], Body]]:
         }
     events = frame(tables, "band_events").filter(pl.col("start_time").is_not_null())
     for row in rows(events):
-        end = row["start_time"] + timedelta(seconds=(row["duration_s"] or 0) + (row["paused_s"] or 0))
+        span = event_span(row)
         for column, statistic in (("hr_avg_bpm", "average"), ("hr_peak_bpm", "maximum"), ("hr_low_bpm", "minimum")):
-            if row[column] is not None and end > row["start_time"]:
+            if row[column] is not None and span is not None:
                 yield source("band_events", "band", row, row["event_id"], statistic), {
                     "heart_rate": value(row[column], "beats/min"),
-                    "effective_time_frame": interval(row["start_time"], end, row["utc_offset_s"]),
+                    "effective_time_frame": span,
                     "descriptive_statistic": statistic,
                     **_relationship(row["event_type"]),
                 }
@@ -323,14 +338,12 @@ def physical_activities(tables: Tables) -> Iterator[tuple[dict[str, Any], Body]]
     events = frame(tables, "band_events").filter(
         (pl.col("event_type") != "Sleeping") & pl.col("start_time").is_not_null() & pl.col("event_type").is_not_null())
     for row in rows(events):
-        active = row["duration_s"]
-        end = row["start_time"] + timedelta(seconds=(active or 0) + (row["paused_s"] or 0))
-        if end <= row["start_time"]:
+        active, span = row["duration_s"], event_span(row)
+        if span is None:
             continue
         distance = row["distance_m"]
         yield source("band_events", "band", row, row["event_id"]), with_fields(
-            {"activity_name": row["event_type"],
-             "effective_time_frame": interval(row["start_time"], end, row["utc_offset_s"])},
+            {"activity_name": row["event_type"], "effective_time_frame": span},
             duration=seconds_or_none(active),
             distance=None if distance is None else value(distance, "m"),
             kcal_burned=None if row["calories_kcal"] is None else value(row["calories_kcal"], "kcal"),

@@ -301,7 +301,8 @@ def _nights(tables: dict[str, pl.LazyFrame]) -> list[dict[str, Any]]:
             if parts[dataset] is not None
         ]
         result.append({
-            "p": row["p"], "device": row["device"], "night": row["night"].isoformat(), "source_id": row["source_id"],
+            "p": row["p"], "device": row["device"], "source_id": row["source_id"],
+            "night": "(no date)" if row["night"] is None else row["night"].isoformat(),  # (an older databack's)
             "offset_s": row["utc_offset_s"], "figures": {c: row[c] for c in NIGHT_FIGURES}, "charts": charts,
         })
     return result
@@ -434,7 +435,7 @@ def _trends(tables: dict[str, pl.LazyFrame], participants: list[str]) -> list[li
     """Each participant's charts: the main sleep of each night, the days' totals, the room during each Sense night
     (means over the time in bed)."""
     sleep = _groups(
-        frame(tables, "sleep_nights").filter(pl.col("is_main_sleep"))
+        frame(tables, "sleep_nights").filter(pl.col("is_main_sleep") & pl.col("night").is_not_null())  # (dated)
         .select(pkey(), "night", pl.col("device").replace_strict(DEVICE_NAMES),
                 (pl.coalesce("total_sleep_s", "device_total_sleep_s") / 3600).round(2).alias("sleep_h"),
                 (pl.col("time_in_bed_s") / 3600).round(2).alias("bed_h"),
@@ -450,9 +451,9 @@ def _trends(tables: dict[str, pl.LazyFrame], participants: list[str]) -> list[li
         .sort("p", "day").collect(),
         ["p"],
     )
-    nights = frame(tables, "sleep_nights").filter((pl.col("device") == "sense") & pl.col("in_bed_time").is_not_null()
-                                                  ).select(pkey(), pl.col("night").cast(pl.String), "in_bed_time",
-                                                           "out_of_bed_time").sort("in_bed_time").collect()
+    nights = frame(tables, "sleep_nights").filter(
+        (pl.col("device") == "sense") & pl.col("in_bed_time").is_not_null() & pl.col("night").is_not_null()
+    ).select(pkey(), pl.col("night").cast(pl.String), "in_bed_time", "out_of_bed_time").sort("in_bed_time").collect()
     room = {}
     if nights.height:
         samples = _room_samples(tables).select("p", "time", "sensor", "value").sort("time").collect()

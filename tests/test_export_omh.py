@@ -329,3 +329,31 @@ def test_an_export_removes_what_a_killed_export_left_half_written_and_nothing_el
     assert not any(p.exists() for p in left)
     assert sorted(p.name for p in folder.iterdir() if p.name.startswith(".")) == [".my-notes.tmp",
                                                                                    ".other.jsonl.k2j4h5l6.tmp"]
+
+
+def test_an_activity_ending_past_year_9999_is_exported_by_its_start_and_duration(tmp_path):
+    """A run starting 9999-12-31T23:00Z for 2 hours ends in year 10000, which Python's datetimes do not hold: export
+    omh failed on it (OverflowError), every data point of the run lost. Its time frame is its start and duration, the
+    other form an Open mHealth time interval takes, and a local time outside years 1 to 9999 is written in UTC."""
+    from builders import entry, write_har
+    from test_band_api import PRIVATE
+
+    from converters.export_omh import stamp
+
+    run = {"EventId": "1", "EventType": "Running", "StartTime": "9999-12-31T23:00:00Z", "Duration": 7200,
+           "AverageHeartRate": 140}
+    har = write_har(tmp_path / "late.har", [entry(f"https://{PRIVATE}/v1/Events", {"value": [run]})])
+    out = tmp_path / "out"
+    write(convert(collect_inputs([har])), out)
+    export(out, tmp_path / "omh")
+    [activity] = points(tmp_path / "omh", "ieee-physical-activity-1.0.jsonl")
+    frame = {"time_interval": {"start_date_time": "9999-12-31T23:00:00+00:00",
+                               "duration": {"value": 7200.0, "unit": "sec"}}}
+    assert activity["body"]["effective_time_frame"] == frame
+    [heart_rate] = points(tmp_path / "omh", "omh-heart-rate-2.0.jsonl")
+    assert heart_rate["body"]["effective_time_frame"] == frame
+    from datetime import UTC, datetime
+
+    assert stamp(datetime(9999, 12, 31, 23, tzinfo=UTC), 14 * 3600) == "9999-12-31T23:00:00+00:00"
+    assert stamp(datetime(1, 1, 1, 1, tzinfo=UTC), -2 * 3600) == "0001-01-01T01:00:00+00:00"
+    assert stamp(datetime(2015, 3, 1, 23, tzinfo=UTC), 3600) == "2015-03-02T00:00:00+01:00"

@@ -271,3 +271,25 @@ def test_the_room_chart_takes_the_v2_bucket_where_a_v1_history_holds_it_too():
     assert drawn.select("time", "value").rows() == [(at[0], 44.0), (at[1], 40.0)]
     older = full.with_columns(pl.lit(None, pl.Int64).alias("api_version"))
     assert report_html._room_samples({"sense_sensor_samples": older}).collect().height == 3
+
+
+def test_a_night_without_a_date_in_an_older_databacks_out_is_on_the_page_not_a_traceback(out, tmp_path):
+    """An older databack filed a Band sleep event without a DayId under no date (sleep_nights.night null), and the
+    report of such an OUT failed with a traceback (None.isoformat, then the trend's span of no dates). The night is on
+    the page as "(no date)"; the trends, which place nights by their date, leave it out."""
+    from collections import Counter
+
+    import polars as pl
+
+    older = tmp_path / "older"
+    shutil.copytree(out, older)
+    nights = older / "sleep_nights.parquet"
+    undated = pl.when(pl.col("device") == "band").then(None).otherwise(pl.col("night")).alias("night")
+    pl.read_parquet(nights).with_columns(undated).write_parquet(nights)
+    result = run("report", older, "-o", tmp_path / "report.html")
+    assert result.exit_code == 0, result.output
+    data = page_data((tmp_path / "report.html").read_text())
+    held = pl.read_parquet(nights).group_by("device").len().sort("device").rows()
+    shown = [(n["device"], n["night"]) for n in data["nights"]]
+    assert [device for device, night in shown if night == "(no date)"] == ["band"] * dict(held)["band"]
+    assert sorted(Counter(device for device, _ in shown).items()) == held  # every night, dated ones as they were
