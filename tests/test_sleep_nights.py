@@ -410,3 +410,15 @@ def test_a_duration_of_no_representable_length_neither_fails_the_run_nor_writes_
     assert nights.to_dicts()  # every value a Python value (year 10000 is none)
     assert runner.invoke(app, ["report", str(out), "-o", str(tmp_path / "r.html")]).exit_code == 0
     assert runner.invoke(app, ["export", "omh", str(out), "-o", str(tmp_path / "omh")]).exit_code == 0
+
+
+@pytest.mark.parametrize("times_awake", [-1e308, 1e19, 2.0])
+def test_a_sense_times_awake_beyond_a_count_is_no_count_and_fails_nothing(times_awake):
+    """A night's times_awake of -1e308 (any JSON number fits the schema there) failed the whole convert
+    while deriving sleep_nights (polars' strict cast to an integer), nothing written. A figure no integer holds is
+    null in device_awakenings; one that fits is kept."""
+    tables = sense_tables()
+    tables["sense_night_metrics"] = tables["sense_night_metrics"].filter(pl.col("name") != "times_awake").vstack(
+        frame("sense_night_metrics", [{"night": date(2017, 3, 1), "name": "times_awake", "value": times_awake}]))
+    awakenings = night(sleep_nights.derive(tables), "2017-03-01")["device_awakenings"]
+    assert awakenings == (2 if times_awake == 2.0 else None)

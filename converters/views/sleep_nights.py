@@ -173,7 +173,7 @@ def _sense(tables: Mapping[str, object]) -> tuple[pl.LazyFrame, pl.LazyFrame]:
         metric("time_to_sleep").alias("device_sleep_latency_s"),
         metric("fell_asleep", "time").alias("device_sleep_onset_time"),
         metric("woke_up", "time").alias("device_wake_time"),
-        metric("times_awake").round().cast(pl.Int64).alias("device_awakenings"),
+        metric("times_awake").round().cast(pl.Int64, strict=False).alias("device_awakenings"),  # (beyond: null)
         metric("sound_sleep").alias("device_sound_sleep_s"),
     )
     nights = (
