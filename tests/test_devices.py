@@ -349,7 +349,7 @@ PAYLOADS_WITH_AN_OFFSET = {
 def test_a_sense_utc_offset_of_more_than_a_day_rejects_the_response(kind, offset_ms):
     endpoint, path_params, payload = PAYLOADS_WITH_AN_OFFSET[kind]
     problem, rows = devices.decode_payload(payload(offset_ms), endpoint, Request(path_params, {}, None, None))
-    assert problem == f"could not decode: ValueError: a UTC offset of {offset_ms} ms is more than a day"
+    assert problem == f"could not be decoded: ValueError: a UTC offset of {offset_ms} ms is more than a day"
     assert rows == []
 
 

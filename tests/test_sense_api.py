@@ -9,6 +9,7 @@ import orjson
 import polars as pl
 import pytest
 from builders import entry, write_har
+from conftest import REPO
 
 from converters import devices
 from converters.pipeline import Input, convert
@@ -562,3 +563,31 @@ def test_a_v1_single_sensor_history_asked_for_a_named_sense_is_decoded_as_the_se
         assert (first["time"], first["utc_offset_s"], first["value"]) == (
             datetime(2015, 1, 28, 8, tzinfo=UTC), -28800, 20.5)
         assert (result.duplicates["sense_sensor_samples"], result.conflicts["sense_sensor_samples"]) == (n, 0)
+
+
+@pytest.mark.parametrize("woke_up_ms", [10**15, -(10**15)])
+def test_a_time_in_epoch_ms_outside_years_1_to_9999_rejects_its_exchange_with_a_reason_that_says_so(tmp_path,
+                                                                                                     woke_up_ms):
+    """Epoch-ms times were taken whatever their year where no schema bounds them: a v2 night's woke_up metric of
+    10**15 ms wrote year 33658 into sense_night_metrics (and sleep_nights), on which export omh failed. Such a time
+    rejects its exchange as an ISO time outside years 1 to 9999 does; the reject's reason reads as it was made
+    ("could not decode: ValueError: …" lost its error to the policy, which took it for a code's value)."""
+    from converters.export_omh import export
+    from converters.pipeline import collect_inputs
+    from converters.writers import write
+
+    har = orjson.loads((REPO / "samples" / "phone-sync.har").read_bytes())
+    [night] = [e for e in har["log"]["entries"] if e["request"]["url"].endswith("/v2/timeline/2017-03-01")]
+    body = orjson.loads(night["response"]["content"]["text"])
+    [woke_up] = [m for m in body["metrics"] if m["name"] == "woke_up"]
+    woke_up["value"] = woke_up_ms
+    night["response"]["content"]["text"] = orjson.dumps(body).decode()
+    (tmp_path / "night.har").write_bytes(orjson.dumps(har))
+    out = tmp_path / "out"
+    write(convert(collect_inputs([tmp_path / "night.har"])), out)
+    rejects = pl.read_parquet(out / "rejects.parquet").filter(pl.col("endpoint") == "sense/timeline-v2")
+    assert rejects["reason"].to_list() == ["could not be decoded: ValueError: a time before year 1 or after year 9999 "
+                                           "in UTC"]
+    nights = pl.read_parquet(out / "sense_nights.parquet")["night"].to_list()
+    assert date(2017, 3, 1) not in nights and date(2017, 3, 2) in nights  # the night alone is rejected
+    export(out, tmp_path / "omh")

@@ -253,7 +253,7 @@ def test_alarm_schema_bounds_time_fields(field, value):
 def test_an_impossible_one_time_date_is_rejected_whole(tmp_path):
     alarm = SMART_ALARMS["classic"][0] | {"repeated": False, "year": 2017, "month": 2, "day_of_month": 30}
     result, f = convert_har(tmp_path, [entry(f"{SENSE}/v2/alarms", {"classic": [alarm]})])
-    assert f.rejects == 1 and "could not decode" in result.tables["rejects"]["reason"][0]
+    assert f.rejects == 1 and "could not be decoded" in result.tables["rejects"]["reason"][0]
 
 
 def test_the_same_alarm_list_captured_twice_is_once_with_the_newest_provenance(tmp_path):

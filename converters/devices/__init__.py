@@ -85,7 +85,7 @@ class Undecodable(str):
 
 
 def undecodable(error: Exception) -> Undecodable:
-    return Undecodable(f"could not decode: {type(error).__name__}: {exception_text(error)}")
+    return Undecodable(f"could not be decoded: {type(error).__name__}: {exception_text(error)}")
 
 
 def decode_payload(payload: Any, endpoint: Endpoint, request: Request) -> tuple[str | None, list]:

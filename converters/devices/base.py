@@ -151,8 +151,8 @@ def datetime_us(value: datetime | None) -> int | None:
 
 
 def ms_utc(value: Any) -> int | None:
-    """Epoch milliseconds as epoch µs."""
-    return None if value is None else int(value) * 1000
+    """Epoch milliseconds as epoch µs, within years 1 to 9999 in UTC (`in_utc_range`)."""
+    return None if value is None else in_utc_range(int(value) * 1000)
 
 
 def iso_date(value: Any) -> date | None:

@@ -14,14 +14,13 @@ from __future__ import annotations
 from itertools import repeat
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
-from .base import INT64_MAX, Later, Rows
+from .base import UTC_RANGE_US, Later, Rows
 
 if TYPE_CHECKING:
     import polars as pl
 
 # ISO times that datetime.fromisoformat and `iso_utc` read alike: UTC (Z) or naive, any fraction (cut to µs).
 ISO_UTC = r"^\d{4}-\d{2}-\d{2}T([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d+)?Z?$"
-MS_BOUND = INT64_MAX // 1000  # epoch ms that still fit epoch µs
 DAY_MS = 86_400_000
 EXACT = 2**53  # integers a float holds exactly
 
@@ -273,8 +272,8 @@ class Items:
         return seconds.dt.epoch("us") + fraction
 
     def ms_utc(self, key: str) -> pl.Expr:
-        """`base.ms_utc` of every value: epoch ms as epoch µs."""
-        self.check(self.column(key).is_between(-MS_BOUND, MS_BOUND))
+        """`base.ms_utc` of every value: epoch ms as epoch µs (within years 1 to 9999, else the array falls back)."""
+        self.check(self.column(key).is_between(UTC_RANGE_US[0] // 1000, UTC_RANGE_US[1] // 1000))
         return self.column(key) * 1000
 
     def offsets_s(self, key: str) -> pl.Expr:
