@@ -685,6 +685,7 @@ def _scrub_har_body(holder: dict, kind: BodyKind, mode: Mode, counts: Counter[st
         if not isinstance(text, str) or not text:
             continue
         try:
+            limits.check_string(text)  # cut short as it was read: over the body's limit, replaced whole
             data = _base64_or_text(text) if is_base64 else text.encode("utf-8", "replace")
         except limits.LimitHit as hit:
             holder[key] = _over_limit(hit, counts).decode()
