@@ -141,8 +141,10 @@ def _apart(data: _Data, cuts: re.Pattern[bytes], end: int) -> Iterator[object]:
     """The entries of the run up to the comma at `end`, which orjson refused for an entry nested too deep, parsed
     from cut to cut, each piece too deep parsed with what is nested too deep left out (`Pruned`); the bytes parsed
     are consumed. Returns False, with the rest left, where a piece does not parse either way (a cut inside a value
-    that goes on to `end`)."""
-    position = 1
+    that goes on to `end`), or once `MAX_MISCUTS` cuts in a row fall inside a value: each costs a parse of all the
+    piece before it, and an entry holding thousands (an array of objects that begin as entries do) cost their
+    number times the run (a HAR of 1.4 MB, minutes)."""
+    position, miscuts = 1, 0
     while True:
         cut = cuts.search(data.bytes, position, end)
         stop = cut.start(1) if cut else end
@@ -154,10 +156,12 @@ def _apart(data: _Data, cuts: re.Pattern[bytes], end: int) -> Iterator[object]:
             except orjson.JSONDecodeError:
                 entries = None
             if entries is None:
-                if cut is None:
+                miscuts += 1
+                if cut is None or miscuts >= MAX_MISCUTS:
                     return False
                 position = cut.end()  # a cut inside a value
                 continue
+        miscuts = 0
         yield from entries
         data.consume(stop)
         if stop == end:

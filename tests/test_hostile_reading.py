@@ -1,0 +1,27 @@
+"""Hostile input, fourth round: what a reader does per byte of a capture stays bounded whatever the capture holds.
+No timing: the work is counted where it would grow with the square of the input."""
+
+from __future__ import annotations
+
+from hostile_cases import har_entry_like_objects
+
+from converters.captures import Exchange, har_runs, read_capture
+
+
+def test_an_entry_too_deep_holding_thousands_of_entry_like_objects_costs_a_few_parses(tmp_path, monkeypatch):
+    """Before: an entry nested too deep is parsed apart from the others of its run, from cut to cut, and each cut
+    inside it (an object that begins as entries do) cost a parse of all the run before it, with no end but the
+    run's: a HAR of 1.4 MB (60,000 such objects) took more than 5 minutes to inspect, 2.9 MB more than 5 too. Now
+    `MAX_MISCUTS` cuts in a row inside a value send the rest to ijson, as the runs themselves do: the parses are
+    counted (before: one per object before the run's end). The entries read are the same."""
+    monkeypatch.setattr(har_runs, "RUN_BYTES", 32 << 10)  # (the run ends past some of the objects, as 1 MiB does)
+    path = har_entry_like_objects(tmp_path / "like.har", 6000)
+    parses = []
+    parse_run, parse_pruned = har_runs._Data.parse_run, har_runs._Data.parse_pruned
+    monkeypatch.setattr(har_runs._Data, "parse_run", lambda data, end: parses.append(end) or parse_run(data, end))
+    monkeypatch.setattr(har_runs._Data, "parse_pruned", lambda data, end: parses.append(end) or parse_pruned(data, end))
+    items = list(read_capture(path))
+    assert len(parses) < 4 * har_runs.MAX_MISCUTS  # before: 2,608
+    exchanges = [item for item in items if isinstance(item, Exchange)]
+    assert [e.host for e in exchanges] == ["prodphswus.dns-cargo.com", "www.example.com", "prodphswus.dns-cargo.com"]
+    assert exchanges[0].body and exchanges[2].body and "--max-depth" in exchanges[1].left_out
