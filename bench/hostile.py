@@ -81,6 +81,8 @@ CASES = [
          lambda p: H.har_gz_long_string(p, 512 << 20, H.BAND_EVENTS, b"\\u0001")),
     Case("HAR, an entry nested too deep holding 60,000 objects that begin as entries do (1.4 MB)",
          "r4-entry-like.har", lambda p: H.har_entry_like_objects(p, 60_000)),
+    Case("dump, a request's Host header after 200,000 others", "r4-host-last.flow",
+         lambda p: H.flow_host_last(p, 200_000)),
 ]
 
 

@@ -233,6 +233,16 @@ def har_entry_like_objects(path: Path, count: int, levels: int = 200) -> Path:
     return path
 
 
+def flow_host_last(path: Path, count: int) -> Path:
+    """A dump whose second flow's request has `count` headers before its Host header, between two good Band flows."""
+    from mitmproxy import http
+
+    crowded = http_flow(BAND_EVENTS, band_body())
+    crowded.request.headers = http.Headers([(b"x-h%d" % i, b"v") for i in range(count)] + [(b"Host", b"a.example")])
+    path.write_bytes(dump([http_flow(BAND_EVENTS, band_body()), crowded, http_flow(BAND_EVENTS, band_body())]))
+    return path
+
+
 def nested_url(levels: int) -> str:
     """A URL whose `u` parameter is a URL whose `u` parameter is … `levels` deep, percent-encoded level by level."""
     text = "https://h/cb?access_token=hunter2hunter2SECRET"
