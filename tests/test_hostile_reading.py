@@ -3,6 +3,8 @@ No timing: the work is counted where it would grow with the square of the input.
 
 from __future__ import annotations
 
+import json
+
 from hostile_cases import har_entry_like_objects
 
 from converters.captures import Exchange, har_runs, read_capture
@@ -70,3 +72,35 @@ def test_a_pseudonymised_runs_lines_do_not_sort_its_hidden_folders_again_for_eac
     assert all("person-" not in text and text.endswith("/phone.har: failed: cut off") for text in shown)
     hidden |= redaction.hidden_folders(["later/person-9999/phone.har"], b"k" * 32)
     assert "person-9999" not in redaction.line("later/person-9999/phone.har", hidden) and len(made) == 2
+
+
+def test_escaped_emoji_across_reads_are_read_as_emoji_and_the_rest_of_the_file_too(tmp_path, monkeypatch):
+    """Before: lone surrogates were replaced a read of the file at a time, so an emoji's escapes (`\\ud83d\\ude00`, as
+    Python's json and others write text) cut by the end of a read were taken for two lone surrogates, and a high
+    one's escape itself cut in two left the low one alone where the parser then found the high one whole: it read
+    the string as no UTF-8, and the rest of the file was lost (scrub: 'partial: not UTF-8 text after entry 1', the
+    Band entry after it gone; the reader's ijson path alike). Now each read is cut where no such escape is split:
+    whatever the reads, the text is read whole and every entry with it."""
+    from builders import write_har
+
+    from converters import scrub
+    from converters.captures import har_runs, read_capture
+    from hostile_cases import BAND_EVENTS, band_event, entry
+
+    text = "chat \U0001F600 " * 4000  # 36 KB: escapes of pairs, as json.dumps writes them
+    path = write_har(tmp_path / "emoji.har", [entry(BAND_EVENTS, {"value": [band_event()]}),
+                                              entry("https://www.example.com/", text),
+                                              entry(BAND_EVENTS, {"value": [band_event("2")]})])
+    assert "\\ud83d\\ude00" in path.read_text()
+    monkeypatch.setattr(har_runs, "MAX_RUN_BYTES", 8 << 10)  # (runs hold less than the string: ijson reads it)
+    monkeypatch.setattr(har_runs, "RUN_BYTES", 2 << 10)
+    for read in range(4096, 4096 + 12):  # an escape cut at every one of its bytes by some read
+        monkeypatch.setattr(har_runs, "READ_SIZE", read)
+        monkeypatch.setattr(scrub, "READ_SIZE", read)
+        items = list(read_capture(path))
+        assert [type(item).__name__ for item in items] == ["Exchange"] * 3, read
+        assert items[1].body == text.encode()
+        report = scrub.scrub_capture(path, tmp_path / f"copy{read}.har")
+        assert (report.status, report.entries) == ("ok", 3), (read, report.message)
+        copied = json.loads((tmp_path / f"copy{read}.har").read_text())["log"]["entries"][1]
+        assert copied["response"]["content"]["text"] == text
