@@ -83,6 +83,8 @@ CASES = [
          "r4-entry-like.har", lambda p: H.har_entry_like_objects(p, 60_000)),
     Case("dump, a request's Host header after 200,000 others", "r4-host-last.flow",
          lambda p: H.flow_host_last(p, 200_000)),
+    Case("gzipped HAR, a response of one string of 150 MiB of escaped emoji (\\ud83d\\ude00)", "r4-emoji.har.gz",
+         lambda p: H.har_gz_long_string(p, 150 << 20, text=b"\\ud83d\\ude00")),
 ]
 
 
