@@ -76,6 +76,15 @@ CASES = [
     Case("HAR, Band events of 900,000 nulls (5.4 MB)", "r3-nulls.har", lambda p: H.har_many_nulls(p, 900_000)),
     Case("HAR, NaN as a response's status", "r3-nan.har", lambda p: H.har_replaced(p, "status", "NaN")),
     Case("dump of 300,000 empty frames", "r3-frames.flow", lambda p: H.empty_frames(p, 300_000)),
+    # the fourth round's (r4-)
+    Case("gzipped HAR, a Band response of one string of 512 MiB of \\u0001 escapes", "r4-long-escapes.har.gz",
+         lambda p: H.har_gz_long_string(p, 512 << 20, H.BAND_EVENTS, b"\\u0001")),
+    Case("HAR, an entry nested too deep holding 60,000 objects that begin as entries do (1.4 MB)",
+         "r4-entry-like.har", lambda p: H.har_entry_like_objects(p, 60_000)),
+    Case("dump, a request's Host header after 200,000 others", "r4-host-last.flow",
+         lambda p: H.flow_host_last(p, 200_000)),
+    Case("gzipped HAR, a response of one string of 150 MiB of escaped emoji (\\ud83d\\ude00)", "r4-emoji.har.gz",
+         lambda p: H.har_gz_long_string(p, 150 << 20, text=b"\\ud83d\\ude00")),
 ]
 
 

@@ -450,7 +450,7 @@ _TOKENS = re.compile(rb'[\[{]+|[\]}]+|"[^"\\]*+(?:\\.[^"\\]*+)*+"|"', re.DOTALL)
 _STRING_REST = re.compile(rb'[^"\\]*+(?:\\.[^"\\]*+)*+(?:(")|(\\)?\Z)', re.DOTALL)
 
 
-# Four whole characters or escapes of a string (a piece may begin inside one: see `DepthPruner._aligned`): a string
+# Four whole characters or escapes of a string (a piece may begin inside one: see `_aligned`): a string
 # is cut short after them, where a closing quote makes valid JSON.
 _STRING_CUT = re.compile(
     rb'(?:\\u[0-9a-fA-F]{4}|\\[^u]|[\x00-\x21\x23-\x5b\x5d-\x7f]'
@@ -458,6 +458,25 @@ _STRING_CUT = re.compile(
     re.DOTALL,
 )
 _CUT_MARK = b" [databack: cut short, longer than a capture's string may be (--max-body)]"
+_CUT_TEXT = _CUT_MARK.decode()
+
+
+def check_string(text: str, limits: Limits | None = None) -> None:
+    """Raise `LimitHit` for a body's text (or base64) that `DepthPruner` cut short, past `max_string` (it ends with
+    the mark): the body is over its limit, whatever is left of it."""
+    if text.endswith(_CUT_TEXT):
+        raise LimitHit(f"body cut short as read: its text passed {size_text(max_string(limits))} as the file writes "
+                       f"it, escapes and all (--max-body)")
+
+
+def _aligned(data: bytes | bytearray, escaped: bool) -> int:
+    """Where in a piece inside a string the first whole character or escape begins, as far as the piece shows: past a
+    character the backslash that ended the last piece escapes (`escaped`), and past UTF-8 continuation bytes. (Hex
+    digits left of a `\\u` escape are read as characters: `_STRING_CUT` goes past four of them.)"""
+    at = (5 if data[:1] == b"u" else 1) if escaped else 0
+    while at < len(data) and 0x80 <= data[at] < 0xC0:
+        at += 1
+    return at
 
 
 class DepthPruner:
@@ -478,35 +497,57 @@ class DepthPruner:
         self._skipping = False  # inside a value left out
         self._string = 0  # bytes of the string open where the text fed so far ends (those of its first piece not)
         self._cutting = False  # inside a string cut short: its bytes are left out up to its closing quote
+        # (with `max_string`) the pieces fed wholly inside the string open, held back until it ends, and whether the
+        # first of them begins with a byte escaped by the last piece given back
+        self._held: list[bytes] = []
+        self._held_escaped = False
 
     def feed(self, data: bytes | bytearray | memoryview) -> bytes:
+        """The text to give the parser for the next piece `data` of the file. With `max_string`, a piece wholly inside
+        a string is held back (b"" is given back for it) until the string ends, then given back with the piece that
+        ends it: a parser is handed a long string in one piece, not read again from its start at every piece
+        (yajl's lexer does: a string across n pieces cost it n²/2 of them, a 193 MiB one some two minutes), and a
+        string cut short (past `max_string`) is given back as its first characters and the mark alone, its bytes
+        held dropped."""
         data = bytes(data)
         if self._cutting:
             return self._cut_rest(data)
+        held = b""
         if self.max_string is not None and self._in_string and not self._skipping:
             rest = _STRING_REST.match(data, 1 if self._escaped else 0)
-            if rest.group(1) is None:  # the string goes on past this piece
+            if rest.group(1) is None:  # the string goes on past this piece: held back
                 self._string += len(data)
-                if self._string > self.max_string and (cut := _STRING_CUT.match(data, self._aligned(data))):
-                    self.cut += 1
-                    self._escaped, self._cutting = False, True
-                    return data[: cut.end()] + _CUT_MARK + b'"' + self._cut_rest(data[cut.end():])
+                if not self._held:
+                    self._held_escaped = self._escaped
+                self._held.append(data)
                 self._escaped = rest.group(2) is not None
-                return data
+                return self._cut_held() if self._string > self.max_string else b""
             self._string = 0
+            if self._held:
+                held, self._held = b"".join(self._held), []
         if not self._skipping and (state := self._within(data)) is not None:
             self.depth, self._in_string, self._escaped = state
-            return data
-        return self._walk(data)
+            return held + data if held else data
+        return held + self._walk(data) if held else self._walk(data)
 
-    def _aligned(self, data: bytes) -> int:
-        """Where in a piece inside a string the first whole character or escape begins, as far as the piece shows:
-        past a character its escaping backslash ended the last piece with, and past UTF-8 continuation bytes. (Hex
-        digits left of a `\\u` escape are read as characters: `_STRING_CUT` goes past four of them.)"""
-        at = (5 if data[:1] == b"u" else 1) if self._escaped else 0
-        while at < len(data) and 0x80 <= data[at] < 0xC0:
-            at += 1
-        return at
+    def flush(self) -> bytes:
+        """What is held back at the end of the text (a string that the file ends in: cut off)."""
+        held, self._held = b"".join(self._held), []
+        return held
+
+    def _cut_held(self) -> bytes:
+        """The string held back, past `max_string`, cut short: its first whole characters (or escapes), the mark and a
+        closing quote given back, the bytes held dropped; the rest of it is left out as it is read (`_cut_rest`)."""
+        head = bytearray()
+        for piece in self._held:  # enough of the first pieces to hold four characters whatever they are
+            head += piece[: 64 - len(head)]
+            if len(head) >= 64:
+                break
+        self._held = []
+        cut = _STRING_CUT.match(head, _aligned(head, self._held_escaped))
+        self.cut += 1
+        self._cutting = True
+        return (bytes(head[: cut.end()]) if cut else b"") + _CUT_MARK + b'"'
 
     def _cut_rest(self, data: bytes) -> bytes:
         """The rest of a string cut short left out, up to its closing quote (already given back); what follows it is
@@ -566,7 +607,9 @@ class DepthPruner:
         if not self._in_string or self._skipping or self._cutting:  # (a string cut short is closed already)
             return 0
         rest = _STRING_REST.match(data, 1 if self._escaped else 0)
-        return rest.end() if rest.group(1) is not None else None
+        if rest.group(1) is None:
+            return None
+        return rest.end() + sum(len(piece) for piece in self._held)  # (the pieces held back come first)
 
 
 class PrunedReader:
@@ -579,6 +622,6 @@ class PrunedReader:
 
     def read(self, size: int = -1) -> bytes:
         while block := self._read(size):
-            if pruned := self.pruner.feed(block):  # a block left out whole: read on (b"" would end the stream)
+            if pruned := self.pruner.feed(block):  # a block left out or held back whole: read on (b"" would end it)
                 return pruned
-        return b""
+        return self.pruner.flush()

@@ -45,7 +45,7 @@ from .captures.flow import _decoded, _open_dump, flow_failure, read_dump
 from .captures.flow import _read_failure as _flow_failure
 from .captures.har import _STREAM_ERRORS, _base64_or_text, _host, _is_encoding_error, _json_bytes, _split_url
 from .captures.har import _read_failure as _har_failure
-from .captures.har_runs import ENTRY_PREFIX, IJSON, READ_SIZE, _huge_numbers_replaced, _lone_surrogates_replaced
+from .captures.har_runs import ENTRY_PREFIX, IJSON, READ_SIZE, SurrogatesReplaced, _huge_numbers_replaced
 from .redaction import FULL, MARK, STRICT, BodyKind, Mode, Safe
 
 if TYPE_CHECKING:
@@ -328,13 +328,15 @@ def _rewrite_har(
     pruner = limits.DepthPruner(limits.structure_depth(), 0, MARK, limits.max_string())
     try:  # opening reads the first bytes too: a damaged compressed header fails here
         with _json_bytes(src, text_encoding) as json_bytes:
-            for chunk in iter(partial(json_bytes.read, READ_SIZE), b""):
+            # lone surrogates replaced as the HAR reader reads them
+            for chunk in iter(partial(SurrogatesReplaced(json_bytes.read).read, READ_SIZE), b""):
                 outside = pruner.outside_strings_from(chunk)
-                if pruned := bytearray(pruner.feed(chunk)):  # (a chunk left out whole is no end of the file)
-                    _lone_surrogates_replaced(pruned)  # as the HAR reader reads them
+                if pruned := pruner.feed(chunk):  # (a chunk left out or held back whole is no end of the file)
                     if numbers and outside is not None:
-                        _huge_numbers_replaced(pruned, len(pruned), outside)
-                    parser.send(bytes(pruned))
+                        with_numbers = bytearray(pruned)
+                        _huge_numbers_replaced(with_numbers, len(with_numbers), outside)
+                        pruned = bytes(with_numbers)
+                    parser.send(pruned)
                 rewriter.events(_take_all(events))
             parser.close()
     except _STREAM_ERRORS as error:
@@ -685,6 +687,7 @@ def _scrub_har_body(holder: dict, kind: BodyKind, mode: Mode, counts: Counter[st
         if not isinstance(text, str) or not text:
             continue
         try:
+            limits.check_string(text)  # cut short as it was read: over the body's limit, replaced whole
             data = _base64_or_text(text) if is_base64 else text.encode("utf-8", "replace")
         except limits.LimitHit as hit:
             holder[key] = _over_limit(hit, counts).decode()

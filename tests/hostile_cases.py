@@ -203,16 +203,43 @@ def flow_gz_zeros(path: Path, flows: int, size: int) -> Path:
     return path
 
 
-def har_gz_long_string(path: Path, size: int) -> Path:
-    """A gzipped HAR whose second entry's body is one string of `size` bytes of characters and escapes (`ab\\u00e9\\\\`,
-    some 190 to 1 in gzip: within `--max-ratio`), between two good Band entries."""
+def har_gz_long_string(path: Path, size: int, url: str = "https://www.example.com/",
+                       text: bytes = b"ab\\u00e9\\\\") -> Path:
+    """A gzipped HAR whose second entry (to `url`) has a body of one string of `size` bytes of `text` again and again
+    (characters and escapes, `ab\\u00e9\\\\`, some 190 to 1 in gzip: within `--max-ratio`), between two good Band
+    entries."""
     head, tail = json.dumps({"log": {"version": "1.2", "creator": {"name": "t", "version": "1"}, "entries": [
-        entry(BAND_EVENTS, band_event()), entry("https://www.example.com/", "@TEXT@"),
+        entry(BAND_EVENTS, band_event()), entry(url, "@TEXT@"),
         entry(BAND_EVENTS, band_event("2"))]}}).encode().split(b"@TEXT@")
     packer = zlib.compressobj(1, zlib.DEFLATED, 31)
-    piece = b"ab\\u00e9\\\\" * (PIECE // 10)
+    piece = text * (PIECE // len(text))
     parts = [packer.compress(head), *(packer.compress(piece) for _ in range(size // len(piece))), packer.compress(tail)]
     path.write_bytes(b"".join(parts) + packer.flush())
+    return path
+
+
+def har_entry_like_objects(path: Path, count: int, levels: int = 200) -> Path:
+    """A HAR whose second entry nests a value `levels` deep (past --max-depth) and then an array of `count` objects
+    that begin as entries do (`{"startedDateTime": 1}`), between two good Band entries."""
+    first = entry(BAND_EVENTS, {"value": [band_event()]})
+    other = entry("https://www.example.com/", "x")
+    odd = {"startedDateTime": first["startedDateTime"], "_custom": "@DEEP@", "_x": "@LIKE@",
+           **{k: v for k, v in other.items() if k != "startedDateTime"}}
+    log = {"log": {"version": "1.2", "creator": {"name": "t", "version": "1"},
+                   "entries": [first, odd, entry(BAND_EVENTS, {"value": [band_event("2")]})]}}
+    text = json.dumps(log).replace('"@DEEP@"', "[" * levels + "]" * levels)
+    text = text.replace('"@LIKE@"', "[" + ", ".join(['{"startedDateTime": 1}'] * count) + "]")
+    path.write_text(text)
+    return path
+
+
+def flow_host_last(path: Path, count: int) -> Path:
+    """A dump whose second flow's request has `count` headers before its Host header, between two good Band flows."""
+    from mitmproxy import http
+
+    crowded = http_flow(BAND_EVENTS, band_body())
+    crowded.request.headers = http.Headers([(b"x-h%d" % i, b"v") for i in range(count)] + [(b"Host", b"a.example")])
+    path.write_bytes(dump([http_flow(BAND_EVENTS, band_body()), crowded, http_flow(BAND_EVENTS, band_body())]))
     return path
 
 

@@ -4,6 +4,7 @@ and what it nests stays redacted. No timing: work is counted by the text the pol
 
 from __future__ import annotations
 
+import io
 import re
 
 from builders import entry, write_har
@@ -196,6 +197,79 @@ def test_strings_cut_short_leave_valid_json_whatever_the_pieces():
                     assert pruner.cut and "cut short" in shown[key]
             unlimited = limits.DepthPruner(100, 0)
             assert b"".join(unlimited.feed(document[i : i + piece]) for i in range(0, len(document), piece)) == document
+
+
+def test_a_long_har_string_is_handed_to_the_parser_in_one_piece():
+    """Before: a string across n pieces of the file was handed on a piece at a time, and ijson's yajl lexer reads the
+    string again from its start at every piece given (n²/2 pieces' work: a 64 MiB string in 1 MiB reads took 11 s, a
+    193 MiB one, cut at `max_string`, two minutes). Now the pieces wholly inside a string are held back and given
+    with the piece that ends it, the string in two blocks at most: asserted as such (no timing), and nothing is lost or changed, cut off inside the
+    string too (`flush`)."""
+    import json
+
+    from converters import limits
+
+    text = "ab\\u00e9\\\\" * 5000 + '\\"'  # 50 KB of characters and escapes
+    document = ('{"log": {"entries": [{"a": "x"}, {"t": "' + text + '", "n": [1, "b"]}]}}').encode()
+    for piece in (7, 1000, 4096, 30_000):
+        pruner = limits.DepthPruner(100, 0, max_string=1 << 20)
+        given = [pruner.feed(document[i : i + piece]) for i in range(0, len(document), piece)]
+        assert b"".join(given) == document
+        start = document.index(text.encode())
+        ends = [sum(map(len, given[: n + 1])) for n in range(len(given))]  # where each block given ends
+        blocks = [n for n, end in enumerate(ends) if end > start and given[n] and end - len(given[n]) < start + len(text)]
+        assert len(blocks) <= 2  # the string in the block it begins in and the one it ends in (before: 50 KB / piece)
+        assert json.loads(b"".join(given))["log"]["entries"][1]["t"] == json.loads(document)["log"]["entries"][1]["t"]
+        cut_off = document[: len(document) // 2]  # a file that ends inside the string: every byte given on
+        pruner = limits.DepthPruner(100, 0, max_string=1 << 20)
+        given = [pruner.feed(cut_off[i : i + piece]) for i in range(0, len(cut_off), piece)]
+        assert b"".join(given) + pruner.flush() == cut_off
+    reader = limits.PrunedReader(io.BytesIO(document), 100, max_string=1 << 20)
+    assert b"".join(iter(lambda: reader.read(1000), b"")) == document
+
+
+def test_a_body_cut_short_as_read_is_over_the_body_limit_and_never_held(tmp_path, monkeypatch):
+    """Before: a string past `max_string` was handed to the parser up to the limit (3 × --max-body + 1 MiB: 193 MiB,
+    two minutes and 500-730 MB for a gzipped HAR of 2.8 MB), then cut, and the body was what was left: of escapes
+    (`\\u0001`, 6 bytes a character), less than --max-body, taken as the body it was not (a Band response of
+    `\\x01`s and the mark). Now the string's pieces are held back until it ends and dropped where it is cut:
+    the parser is given what the block it begins in holds of it and the mark, and the body is over its limit (`body
+    cut short as read: … (--max-body)`), the other entries read and scrubbed as ever. On main: a body of 2.6 MB."""
+    import gzip
+    import json
+    import tracemalloc
+
+    from builders import BAND_EVENTS_URL, band_event
+
+    from converters import limits, scrub
+    from converters.captures import Exchange, har_runs, read_capture
+
+    monkeypatch.setattr(har_runs, "MAX_RUN_BYTES", 2 << 20)  # (a run holds less than the string: ijson reads it)
+    monkeypatch.setattr(har_runs, "RUN_BYTES", 256 << 10)
+    log = {"log": {"version": "1.2", "creator": {"name": "t", "version": "1"}, "entries": [
+        entry(BAND_EVENTS_URL, {"value": [band_event()]}), entry(BAND_EVENTS_URL, "PLACEHOLDER"),
+        entry(BAND_EVENTS_URL, {"value": [band_event("2")]})]}}
+    head, tail = json.dumps(log).encode().split(b"PLACEHOLDER")
+    path = tmp_path / "escapes.har.gz"
+    with gzip.open(path, "wb", compresslevel=1) as out:
+        out.write(head)
+        for _ in range(32):
+            out.write(b"\\u0001" * (1 << 17))  # 768 KiB of escapes: 128 Ki characters
+        out.write(tail)
+    budget = limits.Limits(max_body=4 << 20)  # max_string: 13 MiB (of the string's 24 MiB, 4 Mi characters)
+    tracemalloc.start()
+    with limits.applied(budget):
+        items = list(read_capture(path))
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    exchanges = [item for item in items if isinstance(item, Exchange)]
+    assert len(exchanges) == 3 and exchanges[0].body and exchanges[2].body
+    assert exchanges[1].body is None and exchanges[1].body_error == (
+        "body cut short as read: its text passed 13 MiB as the file writes it, escapes and all (--max-body)")
+    assert peak < 3 * limits.max_string(budget)  # what is held back, then dropped; the parser never had it
+    report = scrub.scrub_capture(path, tmp_path / "copy.har", budget)
+    assert report.entries == 3 and "1 body over a limit replaced whole: body cut short as read" in report.message
+    assert (tmp_path / "copy.har").stat().st_size < 100_000
 
 
 # --- free text: a long run of digits -------------------------------------------------------------------------------

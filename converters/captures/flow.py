@@ -315,14 +315,17 @@ def _is_empty_dict(span: walk.Span) -> bool:
 
 def _host_headers(data: bytes, span: walk.Span) -> list[bytes]:
     """The values of the Host headers in a header list (a list of [name, value] lists of bytes). A Host header holds
-    `4:host,` once lower-cased, so the headers after the last such bytes are not looked at."""
+    `4:host,` once lower-cased, so the headers after the last such bytes are not looked at. Those bytes are looked for
+    again only once the headers read pass them: the list is searched once (looked for from every header, a Host
+    header at the end of 50,000 cost 12 s, the square of their number)."""
     tag, start, end = span
     if tag != walk.LIST:
         raise ValueError("headers are not a list")
     lowered = data[start:end].lower()
     values = []
     position = start
-    while lowered.find(b"4:host,", position - start) >= 0:  # each header is `LEN:` `N:name,` `M:value,` `]`
+    found = lowered.find(b"4:host,")
+    while found >= 0:  # each header is `LEN:` `N:name,` `M:value,` `]`
         match = _HEADER_START.match(data, position, end)
         if match is None:
             raise ValueError("a header is not a list")
@@ -336,6 +339,8 @@ def _host_headers(data: bytes, span: walk.Span) -> list[bytes]:
                 raise ValueError("a header name or value is not bytes")
             values.append(data[value_start:value_end])
         position = header_end + 1
+        if found < position - start:
+            found = lowered.find(b"4:host,", position - start)
     return values
 
 

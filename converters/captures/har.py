@@ -482,6 +482,7 @@ def _response_body(content: dict, response_headers: tuple[tuple[str, str], ...])
 def _base64_or_text(text: str) -> bytes:
     """Base64-decoded `text`; the text itself as UTF-8 if it is not base64 (Firefox labelled plain text as base64).
     Raises `limits.LimitHit` for text that would decode to more than `max_body`, before decoding it."""
+    limits.check_string(text)
     limits.check_base64(text)
     try:
         return base64.b64decode("".join(text.split()), validate=True)
@@ -490,6 +491,7 @@ def _base64_or_text(text: str) -> bytes:
 
 
 def _utf8(text: str) -> bytes:
-    """`text` as UTF-8; `limits.LimitHit` over `max_body`."""
+    """`text` as UTF-8; `limits.LimitHit` over `max_body` (or cut short as it was read: `limits.check_string`)."""
     limits.check_size(len(text))
+    limits.check_string(text)
     return text.encode("utf-8", errors="replace")

@@ -141,8 +141,10 @@ def _apart(data: _Data, cuts: re.Pattern[bytes], end: int) -> Iterator[object]:
     """The entries of the run up to the comma at `end`, which orjson refused for an entry nested too deep, parsed
     from cut to cut, each piece too deep parsed with what is nested too deep left out (`Pruned`); the bytes parsed
     are consumed. Returns False, with the rest left, where a piece does not parse either way (a cut inside a value
-    that goes on to `end`)."""
-    position = 1
+    that goes on to `end`), or once `MAX_MISCUTS` cuts in a row fall inside a value: each costs a parse of all the
+    piece before it, and an entry holding thousands (an array of objects that begin as entries do) cost their
+    number times the run (a HAR of 1.4 MB, minutes)."""
+    position, miscuts = 1, 0
     while True:
         cut = cuts.search(data.bytes, position, end)
         stop = cut.start(1) if cut else end
@@ -154,10 +156,12 @@ def _apart(data: _Data, cuts: re.Pattern[bytes], end: int) -> Iterator[object]:
             except orjson.JSONDecodeError:
                 entries = None
             if entries is None:
-                if cut is None:
+                miscuts += 1
+                if cut is None or miscuts >= MAX_MISCUTS:
                     return False
                 position = cut.end()  # a cut inside a value
                 continue
+        miscuts = 0
         yield from entries
         data.consume(stop)
         if stop == end:
@@ -165,30 +169,96 @@ def _apart(data: _Data, cuts: re.Pattern[bytes], end: int) -> Iterator[object]:
         end, position = end - stop, 1
 
 
-_SURROGATE = re.compile(rb"(?<!\\)(?:\\\\)*(\\u[dD]([89a-fA-F])[0-9a-fA-F]{2})")  # group 1: the escape
+# an escaped high surrogate that no low one follows, or a low one that no high one comes before (in text whose
+# escaped backslashes are taken out: every `\u` left begins an escape)
+_LONE = re.compile(rb"\\u[dD](?:[89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})"
+                   rb"|[c-fC-F][0-9a-fA-F]{2}(?<!\\u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2}))")
 _REPLACEMENT = rb"\ufffd"  # as long as a surrogate's escape
 
 
 def _lone_surrogates_replaced(text: bytearray, end: int = -1) -> bool:
     """Replace each escaped lone surrogate (`\\udc80`: JavaScript strings hold them, Chrome writes them, orjson and
     ijson refuse them) in the JSON text `text[:end]` by the escape of U+FFFD, in place: the text keeps its length.
-    Whether there was one."""
+    Whether there was one. The escaped backslashes are taken out first (as many other bytes put in their place, so
+    that what is found is where it was), and the lone surrogates are found by one regex: the work of a Python step
+    is done for each lone one alone, not for each surrogate's escape (0.7 s a MiB of escaped emoji, a string of
+    150 MiB of them, gzipped into 760 KB, took minutes)."""
     end = len(text) if end < 0 else end
     if text.find(b"\\ud", 0, end) < 0 and text.find(b"\\uD", 0, end) < 0:  # (the regex reads a MB in 50 ms)
         return False
-    found = list(_SURROGATE.finditer(text, 0, end))
-    lone = []
-    i = 0
-    while i < len(found):
-        high = found[i][2] in b"89abAB"
-        if high and i + 1 < len(found) and found[i + 1].start(1) == found[i].end() and found[i + 1][2] not in b"89abAB":
-            i += 2
-            continue
-        lone.append(found[i].end() - 6)
-        i += 1
-    for at in lone:
-        text[at : at + 6] = _REPLACEMENT
-    return bool(lone)
+    with memoryview(text) as view, view[:end] as part:
+        plain = part.tobytes().replace(b"\\\\", b"__")
+    replaced = False
+    for lone in _LONE.finditer(plain):
+        text[lone.start() : lone.end()] = _REPLACEMENT
+        replaced = True
+    return replaced
+
+
+_HIGH = re.compile(rb"\\u[dD][89abAB][0-9a-fA-F]{2}")
+_CARRIED = 80  # bytes of a read at most given with the next one instead (a run of backslashes longer: cut inside it)
+
+
+def _whole_escapes_end(data: bytes | bytearray) -> int:
+    """Where a read of JSON text may end so that no escape of a surrogate, nor a pair of them, is split with the next
+    read: before the run of backslashes that holds the last one among its last 12 bytes, and before a high
+    surrogate's escape just before it. Its length where none is near its end (or the run is too long to carry)."""
+    last = data.rfind(b"\\", max(0, len(data) - 12))
+    if last < 0:
+        return len(data)
+    cut = _run_start(data, last)
+    if cut >= 6 and _HIGH.match(data, cut - 6, cut):
+        cut = _run_start(data, cut - 6)
+    return cut if cut >= 0 else len(data)
+
+
+def _run_start(data: bytes | bytearray, at: int) -> int:
+    """Where the run of backslashes that the one at `at` is part of begins (its pairs are escaped backslashes); -1
+    where it begins more than `_CARRIED` bytes before the end."""
+    floor = len(data) - _CARRIED
+    while at > 0 and data[at - 1] == 0x5C:
+        if at <= floor:
+            return -1
+        at -= 1
+    return at if at >= floor else -1
+
+
+class SurrogatesReplaced:
+    """The reads of a JSON text (`read(size)`) with their escaped lone surrogates replaced, each read cut where no
+    surrogate's escape or pair of them is split (what follows the cut is given with the next read): replaced a read
+    at a time, a pair split across two reads was two lone ones to each, and a high one's escape cut in two left its
+    low one alone where the parser found the high one whole, which it reads as no UTF-8: the rest of the file lost
+    (scrub of a string of escaped emoji longer than a read)."""
+
+    def __init__(self, read: Callable[[int], bytes]):
+        self._read = read
+        self._carried = b""
+        self._error: Exception | None = None  # raised by `read` once what was carried before it is given
+
+    def read(self, size: int = -1) -> bytes:
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise error
+        while True:
+            try:
+                block = self._read(size)
+            except Exception as error:
+                if not self._carried:
+                    raise
+                block, self._error = b"", error
+            if not block:  # the end (or an error): what was carried, as it is
+                data, self._carried = self._carried, b""
+                break
+            data = self._carried + block if self._carried else block
+            cut = _whole_escapes_end(data)
+            data, self._carried = (data[:cut], data[cut:]) if cut < len(data) else (data, b"")
+            if data:
+                break
+        if data.find(b"\\ud") < 0 and data.find(b"\\uD") < 0:
+            return bytes(data)
+        text = bytearray(data)
+        _lone_surrogates_replaced(text)
+        return bytes(text)
 
 
 # strings, and numbers that may be beyond a float's range (orjson refuses them) or an integer beyond 64 bits (ijson)
@@ -266,6 +336,9 @@ def _ijson_items(data: _Data, in_entries: bool) -> Iterator[object]:
         yield Pruned.of(entry, data.limit) if reader.pruner.pruned else entry
 
 
+_SHORT_RUN = 64 << 10  # bytes of a run whose brackets are counted before it is parsed (`_Data.parse_run`)
+
+
 class _Data:
     """The bytes not parsed yet, read a block at a time. An error reading is held back and raised by `read`, ijson's
     way in, once the bytes before it are read: ijson yields the entries in them first."""
@@ -278,6 +351,8 @@ class _Data:
         self.bytes = bytearray()
         self._error: Exception | None = None
         self._ended = False
+        self._rest: SurrogatesReplaced | None = None  # what ijson reads
+        self._padded = True  # whether the last run was parsed inside the brackets (`parse_run`)
 
     @property
     def ended(self) -> bool:
@@ -300,10 +375,16 @@ class _Data:
     def parse_run(self, end: int) -> list:
         """orjson's parse of the bytes up to the comma at `end`, as an array: their first byte (`[` or `,`) and the
         comma stand in for its brackets. It is parsed inside brackets that leave orjson `limit` levels of the file
-        to read (a copy, a fortieth of the parse): an entry nested deeper is refused for its depth."""
+        to read (a copy, a fortieth of the parse): an entry nested deeper is refused for its depth. A short run that
+        opens fewer brackets than the limit allows levels is parsed as it is: the brackets and the walk down them
+        cost some 170 µs a run, and the end of a file is parsed an entry a run (a MiB of small entries, 1.6 s)."""
         self.bytes[0], self.bytes[end] = ord("["), ord("]")
         try:
             with memoryview(self.bytes) as view, view[: end + 1] as run:
+                self._padded = not (end < _SHORT_RUN and (short := run.tobytes()).count(b"[") + short.count(b"{")
+                                    <= self.limit - 2)
+                if not self._padded:
+                    return orjson.loads(short)
                 value = orjson.loads(b"".join((self._pads[0], run, self._pads[1])))
         finally:
             self.bytes[end] = ord(",")
@@ -313,7 +394,7 @@ class _Data:
 
     def at_run_end(self, error: orjson.JSONDecodeError) -> bool:
         """Whether `parse_run` failed at the end of the run (where a run cut inside a value fails)."""
-        return error.doc is not None and error.pos >= len(error.doc) - 1 - len(self._pads[1])
+        return error.doc is not None and error.pos >= len(error.doc) - 1 - len(self._pads[1]) * self._padded
 
     def parse_pruned(self, end: int) -> list:
         """`parse_run`'s entries with the values nested deeper than `limit` levels left out, each such entry as
@@ -330,16 +411,20 @@ class _Data:
         del self.bytes[:size]  # cheap: a bytearray moves its start rather than its bytes
 
     def read(self, size: int) -> bytes:
-        """What is left, then the rest of the stream, a block at a time, lone surrogates replaced (as far as a block
-        holds their escapes whole)."""
+        """What is left, then the rest of the stream, a block at a time, lone surrogates replaced
+        (`SurrogatesReplaced`: ijson reads no run, whose parse finds them)."""
         if size == 0:  # ijson's check for bytes or text
             return b""
+        if self._rest is None:
+            self._rest = SurrogatesReplaced(self._unparsed)
+        return self._rest.read(size)
+
+    def _unparsed(self, size: int) -> bytes:
+        """What is left, then the rest of the stream, a block at a time; an error reading in its place."""
         if self.bytes:
             data, self.bytes = self.bytes, bytearray()
-        elif self._error is not None:
+            return bytes(data)
+        if self._error is not None:
             error, self._error = self._error, None
             raise error
-        else:
-            data = bytearray(b"" if self._ended else self._read(size))
-        _lone_surrogates_replaced(data)
-        return bytes(data)
+        return b"" if self._ended else self._read(size)
