@@ -584,6 +584,8 @@ def _text_within(text: str, mode: Mode, percent_levels: int) -> str:
         text = _PERCENT_RUN.sub(lambda m: _percent_sub(m.group(), mode, percent_levels - 1), text)
     text = _USERINFO.sub(MARK + "@", text)
     text = _SCHEME_VALUE.sub(_scheme_sub, text)
+    if "</" in text:  # (before the elements: a label `<Key>apiKey</Key>` is no key's value)
+        text = _XML_PAIR.sub(_xml_pair_sub, text)
     text = _XML_ELEMENT.sub(_xml_sub, text)
     if "<![CDATA[" in text:
         text = _XML_CDATA_ELEMENT.sub(_xml_sub, text)
@@ -639,11 +641,33 @@ _XML_CDATA_ELEMENT = re.compile(r"<((?:[\w.\-]+:)?([\w.\-]+))(\s[^<>]*)?>\s*<!\[
 
 def _xml_sub(m: re.Match) -> str:
     """`<Password>…</Password>`, `<wsse:BinarySecurityToken …>…</…>`, `<pin><![CDATA[…]]></pin>`: the element's
-    text replaced."""
+    text replaced; so is that of an element labelled by a credential's name in an attribute (Android's saved
+    preferences `<string name="auth_token">…</string>`, `<Property Name="Password">…`, `<entry key="api_key">…`)."""
     value = m.group(4)
-    if not value.strip() or value.strip() == MARK or not is_credential(m.group(2), value.strip()):
+    if not value.strip() or value.strip() == MARK:
+        return m.group(0)
+    if not is_credential(m.group(2), value.strip()) and not (
+            m.group(3) and any(a.group(1).lower() in _LABEL_ATTRIBUTES and is_credential(a.group(2).strip("\"'"),
+                                                                                         value.strip())
+                               for a in _ATTRIBUTE.finditer(m.group(3)))):
         return m.group(0)
     return m.group(0)[: m.start(4) - m.start(0)] + MARK + m.group(0)[m.end(4) - m.start(0):]
+
+
+# `<Name>db_password</Name><Value>…</Value>` (AWS's and SOAP services' parameters, as JSON's {"Name", "Value"})
+_XML_PAIR = re.compile(
+    r"<((?:[\w.\-]+:)?([\w.\-]+))>([^<]{1,64})</\1>(?:\s*<([\w.:\-]+)>[^<]{0,64}</\4>){0,3}\s*"  # (<Type>…)
+    r"<((?:[\w.\-]+:)?([\w.\-]+))(\s[^<>]*)?>([^<]*)</\5>"
+)
+
+
+def _xml_pair_sub(m: re.Match) -> str:
+    """An XML value element after a label element naming a credential (`_LABELS`, `_VALUES`) has its text replaced."""
+    value = m.group(8).strip()
+    if m.group(2) not in _LABELS or m.group(6) not in _VALUES or value in ("", MARK) or not is_credential(
+            m.group(3).strip(), value):
+        return m.group(0)
+    return m.group(0)[: m.start(8) - m.start(0)] + MARK + m.group(0)[m.end(8) - m.start(0):]
 
 
 _TAG = re.compile(r"<[A-Za-z][\w:\-]*\s[^<>]*>")

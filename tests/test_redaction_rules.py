@@ -807,3 +807,21 @@ def test_a_credentials_hash_is_a_credential_under_a_short_name_as_under_password
     assert redaction.redact_text(f"{name}: $2b$12$KIXQJq8zPq1m0cJ4eW3oWe") == f"{name}: {MARK}"
     assert credential_name("file_hash") is None and credential_name("spinHash") is None
     assert credential_name("sessionHash") == "weak" and credential_name("pin_hash_type") is None
+
+
+@pytest.mark.parametrize(("text", "shown"), [
+    ('<string name="auth_token">Tr0ub4dor-x1</string>', f'<string name="auth_token">{MARK}</string>'),
+    ('<Property Name="Password">Tr0ub4dor-x2</Property>', f'<Property Name="Password">{MARK}</Property>'),
+    ("<entry key='api_key'>Tr0ub4dor-x3</entry>", f"<entry key='api_key'>{MARK}</entry>"),
+    ("<Parameter><Name>db_password</Name><Type>SecureString</Type><Value>Tr0ub4dor-x4</Value></Parameter>",
+     f"<Parameter><Name>db_password</Name><Type>SecureString</Type><Value>{MARK}</Value></Parameter>"),
+    ('<string name="theme">dark</string><p><Name>Alice</Name> <Value>42</Value></p>',
+     '<string name="theme">dark</string><p><Name>Alice</Name> <Value>42</Value></p>'),
+])
+def test_an_xml_element_labelled_by_a_credential_name_in_an_attribute_or_a_name_element_loses_its_text(text, shown):
+    """Android's saved preferences (`<string name="auth_token">`), .NET and Java properties, AWS's and SOAP's
+    `<Name>…</Name><Value>…</Value>` parameters: the element's own name says nothing, its label does (as JSON's
+    {"name", "value"}), and the text was kept in rejects, generic values and scrubbed bodies."""
+    assert redaction.redact_text(text) == redaction.redact_text(text, redaction.STRICT) == shown
+    body = f'<?xml version="1.0"?><map>{text}</map>'.encode()
+    assert redaction.redact_body(body, "text/xml", "other") == f'<?xml version="1.0"?><map>{shown}</map>'.encode()
