@@ -579,6 +579,8 @@ def _text(text: str, mode: Mode, percent_levels: int) -> str:
 
 
 def _text_within(text: str, mode: Mode, percent_levels: int) -> str:
+    if "eyJ" in text and ("\n" in text or "\\n" in text):  # (first: an authorization scheme's takes its first line)
+        text = _WRAPPED_JWT.sub(_wrapped_jwt_sub, text)
     text = _URL.sub(lambda m: redact_url(m.group(), mode), text)
     if percent_levels and "%" in text:
         text = _PERCENT_RUN.sub(lambda m: _percent_sub(m.group(), mode, percent_levels - 1), text)
@@ -598,6 +600,20 @@ def _text_within(text: str, mode: Mode, percent_levels: int) -> str:
     if mode == FULL:
         text = _CANDIDATE.sub(lambda m: MARK if random_secret(m.group()) else m.group(), text)
     return text
+
+
+# A JWT split across lines (wrapped at a width in a log or a page, the lines indented; or their breaks written as
+# `\n`): a run from `eyJ` whose next lines hold nothing but the token's characters, the last one up to what follows
+_WRAPPED_JWT = re.compile(
+    r"(?<![\w.\-])eyJ[\w.\-]*+(?:(?:\r?\n|(?:\\r)?\\n)[ \t]*[\w.\-]++(?=[ \t]*(?:\r?\n|(?:\\r)?\\n)))*"
+    r"(?:(?:\r?\n|(?:\\r)?\\n)[ \t]*[\w.\-]++(?![ \t]+\w))"  # (not a line of words after it)
+)
+_LINE_BREAKS = re.compile(r"\s+|(?:\\r)?\\n")
+
+
+def _wrapped_jwt_sub(m: re.Match) -> str:
+    """A run `_WRAPPED_JWT` found, replaced where its lines joined are a JWT."""
+    return MARK if _JWT.fullmatch(_LINE_BREAKS.sub("", m.group())) else m.group()
 
 
 _BASE64_JSON = re.compile(r"(?<![\w+/\-])eyJ[A-Za-z0-9+/_\-]{12,}={0,2}(?![\w+/=\-])")  # base64 of `{"`

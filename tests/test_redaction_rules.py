@@ -825,3 +825,23 @@ def test_an_xml_element_labelled_by_a_credential_name_in_an_attribute_or_a_name_
     assert redaction.redact_text(text) == redaction.redact_text(text, redaction.STRICT) == shown
     body = f'<?xml version="1.0"?><map>{text}</map>'.encode()
     assert redaction.redact_body(body, "text/xml", "other") == f'<?xml version="1.0"?><map>{shown}</map>'.encode()
+
+
+JWT_PARTS = ("eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9", "eyJzdWIiOiJhbGljZSIsInNpZCI6Ijc3In0",
+             "Tr0ub4dorSflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV")
+
+
+@pytest.mark.parametrize("text", [
+    f"token {JWT_PARTS[0]}.\n{JWT_PARTS[1]}.\n{JWT_PARTS[2]}\nThe end",
+    f"{JWT_PARTS[0]}.{JWT_PARTS[1][:12]}\n  {JWT_PARTS[1][12:]}.{JWT_PARTS[2][:20]}\n  {JWT_PARTS[2][20:]}",
+    f'"{JWT_PARTS[0]}\\n.{JWT_PARTS[1]}\\n.{JWT_PARTS[2]}"',
+])
+def test_a_jwt_split_across_lines_is_replaced_whole(text):
+    """A JWT wrapped at a width (a log, a page, base64 line lengths) or its breaks written as `\\n`: no line alone is
+    a JWT, so its claims and signature were kept, in device text whole."""
+    import polars as pl
+
+    for shown in (redaction.redact_text(text), redaction.redact_text(text, redaction.STRICT),
+                  redaction.strict_frame(pl.DataFrame({"message": [text]}))["message"][0]):
+        assert not any(part[4:16] in shown for part in JWT_PARTS), shown
+        assert MARK in shown and ("The end" in shown) == ("The end" in text)
