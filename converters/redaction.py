@@ -519,8 +519,9 @@ _PAIR = re.compile(
     # (a name begins where its digits do: one tried from each digit of a run of them would cost the run's length
     # squared, and finds nothing the run's first digit does not; a name shorter than the run of its characters is
     # followed by one of them, never by a quote, a space or a separator: the engine is not left to try each length)
-    r"(?P<sep>[ \t\u00a0\u3000]*(?:=>|[:=\uff1a\uff1d])[ \t\u00a0\u3000]*)"
-    r"(?P<value>\"(?:[^\"\\\n]|\\.)*\"|'[^'\n]*'|(?:[^\s&;,?\"'<>(){}\[\]\uff0c\uff1b]|[&;,?](?![\w.\-\[\]%$]+=))+)"
+    r"(?P<sep>[ \t\u00a0\u3000]*(?:=>|:=|[:=\uff1a\uff1d])[ \t\u00a0\u3000]*)"
+    r"(?P<value>\"(?:[^\"\\\n]|\\.)*\"|'[^'\n]*'|\{[^{}\"'\n]*\}"  # (a connection string's `PWD={…}`)
+    r"|(?:[^\s&;,?\"'<>(){}\[\]\uff0c\uff1b]|[&;,?](?![\w.\-\[\]%$]+=))+)"
 )
 _SEPARATORS = (":", "=", "\uff1a", "\uff1d")  # what every pair's separator holds
 _QUOTED = re.compile(r"'[^'\n]*'|\"(?:[^\"\\\n]|\\.)*\"")

@@ -845,3 +845,15 @@ def test_a_jwt_split_across_lines_is_replaced_whole(text):
                   redaction.strict_frame(pl.DataFrame({"message": [text]}))["message"][0]):
         assert not any(part[4:16] in shown for part in JWT_PARTS), shown
         assert MARK in shown and ("The end" in shown) == ("The end" in text)
+
+
+@pytest.mark.parametrize(("text", "shown"), [
+    ("Driver={SQL Server};Server=db;Uid=sa;PWD={Tr0ub4dor;x1};", f"Driver={{SQL Server}};Server=db;Uid=sa;PWD={MARK};"),
+    ("Server=db;User ID=sa;Password={Tr0ub4dor-x2};", f"Server=db;User ID=sa;Password={MARK};"),
+    ('password := "Tr0ub4dor-x3"', f'password := "{MARK}"'),
+    ("url={base}/v1?token={redacted}", "url={base}/v1?token={redacted}"),
+])
+def test_a_braced_connection_string_value_and_a_colon_equals_pair_lose_their_value(text, shown):
+    """ODBC and ADO.NET connection strings quote a value in braces (`PWD={…;…}`), Go and Pascal write `:=`: the
+    pair's value was not read, so the password stayed."""
+    assert redaction.redact_text(text) == redaction.redact_text(text, redaction.STRICT) == shown
