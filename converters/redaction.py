@@ -184,6 +184,13 @@ _HARMLESS_ENDINGS = (
 )
 # What a name that holds a credential's hash ends in (`pwdHash`, `pin_sha256`, `passHashed`), after that name.
 _HASH_ENDINGS = ("hash", "hashed", "digest", "sha", "sha1", "sha256", "sha512", "md5", "crypt", "bcrypt", "scrypt")
+# What follows a short credential name to say which one or what of it (`pinNumber`, `pwd_new`, `passConfirm`,
+# `otpEntered`, `pinValue`), as `password_new` holds `password`.
+_QUALIFIER_ENDINGS = (
+    "new", "old", "current", "confirm", "confirmation", "confirmed", "again", "repeat", "repeated", "retype", "verify",
+    "number", "num", "no", "value", "val", "entry", "entered", "input", "field", "text", "plain", "plaintext", "block",
+)
+_QUALIFIED = ("pin", "pw", "pwd", "pswd", "pass", "otp", "psk", "puk", "cvv", "cvc")  # (not `sig`: signum, SIG_BLOCK)
 _ID_ENDINGS = ("id", "ids", "uuid", "guid", "hash", "sha", "sha1", "sha256", "md5", "etag", "digest", "checksum")
 _NOT_ALNUM = re.compile(r"[^a-z0-9]+")
 _NOT_WORD = re.compile(r"[\W_]+")  # what a name is compared without, letters of every script kept
@@ -218,6 +225,10 @@ def _name_class(compact: str) -> NameClass:
         return "strong"
     for ending in _HASH_ENDINGS:  # a credential's hash is one too: pwdHash, pin_sha256, as password_hash
         if compact.endswith(ending) and len(compact) > len(ending) and _name_class(compact[: -len(ending)]) == "strong":
+            return "strong"
+    for ending in _QUALIFIER_ENDINGS:  # a short name with a word saying which or what of it: pinNumber, pwd_new
+        if compact.endswith(ending) and (rest := compact[: -len(ending)]).endswith(_QUALIFIED) and \
+                _name_class(rest) == "strong":
             return "strong"
     if _WEAK_PARTS.search(compact) or (_weak_ending(compact)):
         return "weak"

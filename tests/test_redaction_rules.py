@@ -857,3 +857,15 @@ def test_a_braced_connection_string_value_and_a_colon_equals_pair_lose_their_val
     """ODBC and ADO.NET connection strings quote a value in braces (`PWD={…;…}`), Go and Pascal write `:=`: the
     pair's value was not read, so the password stayed."""
     assert redaction.redact_text(text) == redaction.redact_text(text, redaction.STRICT) == shown
+
+
+@pytest.mark.parametrize("name", ["pinNumber", "pin_number", "pinNo", "pinValue", "pinConfirm", "pinEntry", "pwd_new",
+                                  "pwdNew", "pwdConfirm", "pass_new", "passConfirm", "otpNumber", "otpEntered"])
+def test_a_short_credential_name_followed_by_a_word_saying_which_is_a_credential(name):
+    """`pin`, `pwd`, `pass` and `otp` hold a credential alone or at a name's end (`newPin`), but not followed by a
+    word saying which or what of it (`pinNumber`, `pwd_new`, `otpEntered`), as `password_new` did by its `password`:
+    a PIN in a --generic column, a reject and a scrubbed body. Words ending so stay data."""
+    assert credential_name(name) == "strong"
+    assert redaction.generic_payload({name: "4821", "steps": 5}).value == {"steps": 5}
+    for data in ("spinValue", "bypassNumber", "compassValue", "pinLength", "phoneNumber", "inputValue", "casino"):
+        assert credential_name(data) is None
