@@ -1277,6 +1277,7 @@ def _body(data: bytes, content_type: str | None, kind: BodyKind) -> bytes:
     if media.startswith("multipart/") or data.startswith(b"--"):
         if (parts := _redact_multipart(data, content_type, kind)) is not None:
             return parts
+    charset = ("utf-8", "surrogateescape")  # how the text is written back
     try:
         text, cut_character = data.decode("utf-8"), b""
     except UnicodeDecodeError as error:
@@ -1286,22 +1287,30 @@ def _body(data: bytes, content_type: str | None, kind: BodyKind) -> bytes:
             text, cut_character, broken_json = data.decode("utf-8", "surrogateescape"), b"", True
         elif signing_in:
             return MARK.encode()
+        elif len(data.translate(None, _TEXT_BYTES)) * 100 <= len(data):
+            # text in another charset (Latin-1, Windows-1252, Shift_JIS…: a form, a page, a message), read byte for
+            # byte as Latin-1 so that its ASCII (every name and separator) is read as text: `pin=4821` is too short
+            # for the printable runs below
+            text, cut_character, charset = data.decode("latin-1"), b"", ("latin-1", "replace")
         else:
             return _ASCII_RUN.sub(lambda m: redact_text(m.group().decode("ascii"), FULL).encode("ascii", "replace"),
                                   data)
     if _FORM.fullmatch(text.strip()):
         form = text.strip()
         redacted_text = _sign_in_params(form) if kind == "sign-in-request" else redact_params(form, FULL)[0]
-        return data if redacted_text == form else redacted_text.encode()
+        return data if redacted_text == form else redacted_text.encode(*charset)
     if signing_in and (kind == "sign-in-request" or media not in _PAGES):
         return data if text.strip() in ("", MARK) else MARK.encode()  # XML (SAML), plain text: replaced whole
     if broken_json or (cut_character and text.lstrip()[:1] in ("{", "[")) or '{"' in text:  # JSON in text too
         redacted_text = redact_text(_broken_json(text), FULL)
     else:
         redacted_text = redact_text(text, FULL)
-    return data if redacted_text == text else redacted_text.encode("utf-8", "surrogateescape") + cut_character
+    return data if redacted_text == text else redacted_text.encode(*charset) + cut_character
 
 
+# The bytes of text (printable ASCII, tabs and line ends, and every byte of the upper half, which legacy charsets
+# use): a body with more than 1 % of others (control bytes, NULs) is binary
+_TEXT_BYTES = bytes([*range(0x20, 0x7F), 0x09, 0x0A, 0x0C, 0x0D, *range(0x80, 0x100)])
 _PAGES = ("text/html", "application/javascript", "text/javascript", "text/css")
 
 

@@ -869,3 +869,22 @@ def test_a_short_credential_name_followed_by_a_word_saying_which_is_a_credential
     assert redaction.generic_payload({name: "4821", "steps": 5}).value == {"steps": 5}
     for data in ("spinValue", "bypassNumber", "compassValue", "pinLength", "phoneNumber", "inputValue", "casino"):
         assert credential_name(data) is None
+
+
+@pytest.mark.parametrize(("text", "encoding", "media"), [
+    ("nom=José&pin=4821&x=1", "latin-1", "application/x-www-form-urlencoded"),
+    ("Bienvenue José\npin: 4821\n", "cp1252", "text/plain"),
+    ("ユーザー\npw=Tr0ub4\n", "shift_jis", "text/plain"),
+    ("<p>Café</p><input name=pw value=Tr0ub4>", "latin-1", "text/html"),
+])
+def test_a_body_in_a_legacy_charset_loses_its_short_credentials(text, encoding, media):
+    """A page, form or message in Latin-1, Windows-1252 or Shift_JIS is no UTF-8: it was searched as binary data,
+    by runs of 16 printable ASCII characters, so `pin=4821` and `pw=Tr0ub4` (shorter) were kept in rejects and
+    scrubbed copies. Text (no more than 1 % control bytes) is read byte for byte as Latin-1 and redacted as text,
+    every other byte kept."""
+    data = text.encode(encoding)
+    redacted = redaction.redact_body(data, media, "other")
+    assert b"4821" not in redacted and b"Tr0ub4" not in redacted and MARK.encode() in redacted
+    assert redacted.replace(MARK.encode(), b"") == data.replace(b"4821", b"").replace(b"Tr0ub4", b"")
+    binary = bytes(range(32)) * 4 + b"pin=4821"  # binary data: as before, its long printable runs alone
+    assert redaction.redact_body(binary, "application/octet-stream", "other") == binary
