@@ -1891,8 +1891,8 @@ def redact_header(name: str, value: str, mode: Mode = FULL) -> tuple[str, Header
     if lower in SET_COOKIE_HEADERS:
         redacted = redact_set_cookie(value)
         return redacted, "cookie" if redacted != value else None
-    if lower in URL_HEADERS:
-        redacted = redact_url(value, mode) if lower != "link" else redact_text(value, mode)
+    if lower in URL_HEADERS:  # a query is judged in full whatever the route (as its request's URL is)
+        redacted = redact_url(value, FULL, path_mode=mode) if lower != "link" else redact_text(value, FULL)
         return redacted, "url" if redacted != value else None
     if lower in HOST_HEADERS and "@" in value:  # alice:PW@host
         return f"{MARK}@{value.rpartition('@')[2]}", "url"

@@ -545,3 +545,20 @@ def test_a_number_the_parser_cannot_hold_is_copied_as_the_converter_reads_it(tmp
     copy = json.loads((tmp_path / "copy.har").read_text())["log"]["entries"]
     assert copy[1]["time"] == (float(2**70) if number == str(2**70) else None)
     assert copy[2]["response"]["content"]["comment"] == "1" * 30
+
+
+def test_url_headers_of_a_device_call_lose_random_tokens_in_their_query_as_its_url_does(tmp_path):
+    """A device data route's path is judged by unambiguous shapes only (its ids are data), its query in full: but
+    Referer, Location, Content-Location and Link were judged wholly as the path, so a random token under a neutral
+    name (`?t=…`, `#t=…`) stayed in the copy of a Band or Sense call, where the same URL elsewhere lost it."""
+    token = "qMnzDMDSmJLlZrlXQficbBc44P9wWDJ"
+    e = entry(BAND_EVENTS_URL, band_event(),
+              request_headers={"Referer": f"https://app.example.com/cb?t={token}1"},
+              response_headers={"Location": f"https://app.example.com/cb#t={token}2",
+                                "Link": f"<https://api.example.com/y?c={token}3>; rel=next",
+                                "Content-Location": f"/v1/Events?s={token}4"})
+    src = write_har(tmp_path / "in.har", [e])
+    assert scrub_capture(src, tmp_path / "out.har").status == "ok"
+    copy = (tmp_path / "out.har").read_text()
+    assert token not in copy and copy.count(f"={REDACTED}") == 4
+    assert conversion(tmp_path / "out.har", "x")[0]["band_events"].equals(conversion(src, "x")[0]["band_events"])
