@@ -496,7 +496,30 @@ def is_credential_value(text: str, mode: Mode = FULL) -> bool:
     if _UNAMBIGUOUS_RE.fullmatch(text) or _VENDOR_RE.fullmatch(text) or _SCHEME_VALUE.fullmatch(text) and \
             _scheme_credential(text):
         return True
-    return mode == FULL and _CANDIDATE.fullmatch(text) is not None and random_secret(text)
+    return mode == FULL and (_CANDIDATE.fullmatch(text) is not None and random_secret(text) or
+                             _BASE64_RUN.fullmatch(text) is not None and _base64_user_password(text))
+
+
+# A run of base64 (8+ characters, a digit, `+`, `/` or padding among them: not a word) that may encode `user:password`, as a
+# Basic authorization does without its scheme's name (`u=YWxpY2U6aHVudGVyMg==`): too short to look random
+_BASE64_RUN = re.compile(r"(?<![\w+/\-])(?=[A-Za-z+/]*[0-9+/=])[A-Za-z0-9+/]{8,200}={0,2}(?![\w+/=\-])")
+_USER_PASSWORD = re.compile(r"[^\s:]{1,64}:[^\s]{1,128}")
+
+
+def _base64_user_password(run: str) -> bool:
+    """Whether a base64 run encodes printable ASCII `user:password` (a name, a colon and a password)."""
+    if len(run) % 4 == 1 or run.islower() or run.isupper() or run.isdigit():  # (base64 of text mixes cases)
+        return False
+    try:
+        decoded = base64.b64decode(run + "=" * (-len(run) % 4), validate=True)
+    except ValueError:
+        return False
+    return decoded.isascii() and decoded.decode("ascii").isprintable() and \
+        _USER_PASSWORD.fullmatch(decoded.decode("ascii")) is not None
+
+
+def _base64_user_password_sub(m: re.Match) -> str:
+    return MARK if _base64_user_password(m.group()) else m.group()
 
 
 def _scheme_credential(text: str) -> bool:
@@ -816,7 +839,8 @@ def _pair_sub(m: re.Match, depth: int, named: bool = False) -> str:
     inner = value[1:-1] if quote_ else value
     if inner in (MARK, SEGMENT, ""):
         return m.group(0)
-    if not named and not is_credential(m["name"], inner):
+    if not named and not is_credential(m["name"], inner) and not (  # a neutral name's base64 of `user:password`
+            _BASE64_RUN.fullmatch(inner) and _base64_user_password(inner)):
         if (not quote_ and depth) or not _PAIR.search(inner):  # (an unquoted value is looked into once)
             return m.group(0)
         shown = _pairs(inner, depth + 1) if depth < _PAIR_DEPTH else MARK
@@ -1704,7 +1728,7 @@ _FILE_NAME_SEP = re.compile(r"[^/\\]+")  # a folder's or a file's name in a path
 
 
 def _name_part(part: str) -> str:
-    redacted = redact_text(part, STRICT)
+    redacted = _BASE64_RUN.sub(_base64_user_password_sub, redact_text(part, STRICT))
     if redacted == part:
         return part
     suffix = PurePosixPath(part).suffix

@@ -888,3 +888,20 @@ def test_a_body_in_a_legacy_charset_loses_its_short_credentials(text, encoding, 
     assert redacted.replace(MARK.encode(), b"") == data.replace(b"4821", b"").replace(b"Tr0ub4", b"")
     binary = bytes(range(32)) * 4 + b"pin=4821"  # binary data: as before, its long printable runs alone
     assert redaction.redact_body(binary, "application/octet-stream", "other") == binary
+
+
+def test_base64_of_a_user_and_password_is_replaced_without_a_basic_scheme_before_it():
+    """`Authorization: Basic …` loses its credential by the scheme's name; the same base64 of `user:password` under
+    a neutral name (`?u=…`, a JSON value, a line of text, a file's name) was kept when shorter than a random token
+    (20 characters): base64 runs that decode to printable `name:password` are replaced, base64 of other text and
+    numbers stay."""
+    secret = base64.b64encode(b"alice:Tr0ub4dor").decode()
+    short = base64.b64encode(b"bob:hunter2").decode().rstrip("=")
+    assert redaction.redact_url(f"https://api.example.com/cb?u={secret}&v=2") == (
+        f"https://api.example.com/cb?u={MARK}&v=2")
+    assert redaction.generic_payload({"x": short, "n": 5}).value == {"x": MARK, "n": 5}
+    assert redaction.redact_text(f"sent {secret} to the proxy") == f"sent {MARK} to the proxy"
+    assert redaction.redact_text(f"u={short}", redaction.STRICT) == f"u={MARK}"
+    assert redaction.file_name(f"p07/{secret}.har") == f"p07/{MARK}.har"
+    kept = "id 2519812557630091728 aGVsbG8gd29ybGQ= (hello world) abc12345 ZXhhbXBsZQ== 2015-01-12T06:43:56.9908271Z"
+    assert redaction.redact_text(kept) == kept
