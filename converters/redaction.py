@@ -500,8 +500,9 @@ def is_credential_value(text: str, mode: Mode = FULL) -> bool:
                              _BASE64_RUN.fullmatch(text) is not None and _base64_user_password(text))
 
 
-# A run of base64 (8+ characters, a digit, `+`, `/` or padding among them: not a word) that may encode `user:password`, as a
-# Basic authorization does without its scheme's name (`u=YWxpY2U6aHVudGVyMg==`): too short to look random
+# A run of base64 (8+ characters, a digit, `+`, `/` or padding among them: not a word) that may encode
+# `user:password`, as a Basic authorization does without its scheme's name (`u=YWxpY2U6aHVudGVyMg==`): too short to
+# look random
 _BASE64_RUN = re.compile(r"(?<![\w+/\-])(?=[A-Za-z+/]*[0-9+/=])[A-Za-z0-9+/]{8,200}={0,2}(?![\w+/=\-])")
 _USER_PASSWORD = re.compile(r"[^\s:]{1,64}:[^\s]{1,128}")
 
