@@ -1720,8 +1720,8 @@ def pseudonymised_again(name: str, key: bytes) -> Safe:
 
 def file_name(name: str) -> str:
     """A file's name or path with the credentials it carries replaced as STRICT text shows them (a JWT, a known
-    key's shape, `password=…`), folder by folder, each keeping its suffix (`p07/sync password=REDACTED.har`): ids
-    and hashes stay as they are."""
+    key's shape, `password=…`, base64 of `user:password`) and random tokens, folder by folder, each keeping its
+    suffix (`p07/sync password=REDACTED.har`): ids, hashes and dates stay as they are."""
     return _FILE_NAME_SEP.sub(lambda m: _name_part(m.group()), name)
 
 
@@ -1729,11 +1729,22 @@ _FILE_NAME_SEP = re.compile(r"[^/\\]+")  # a folder's or a file's name in a path
 
 
 def _name_part(part: str) -> str:
-    redacted = _BASE64_RUN.sub(_base64_user_password_sub, redact_text(part, STRICT))
+    redacted = _CANDIDATE.sub(_token_in_name, _BASE64_RUN.sub(_base64_user_password_sub, redact_text(part, STRICT)))
     if redacted == part:
         return part
     suffix = PurePosixPath(part).suffix
     return redacted if redacted.endswith(suffix) else redacted + suffix
+
+
+def _token_in_name(m: re.Match) -> str:
+    """A random token in a file's or folder's name (`sync-qMnzDMDSmJLlZrlXQficbBc44P9wWDJV.har`, a session saved
+    under its id) replaced; hex (a file's hash) stays, and so do names of words and numbers alone
+    (`HTTPToolkit_2024-03-02_10-11`), which look random as a whole."""
+    run = m.group()
+    if _HEX.fullmatch(run.rstrip("=")) or not random_secret(run) or all(
+            piece.isdigit() or piece.isalpha() for piece in _PIECE_SPLIT.split(run.rstrip("=")) if piece):
+        return run
+    return MARK
 
 
 def _folder_and_file(name: str) -> tuple[str, str]:
