@@ -1911,6 +1911,7 @@ _COOKIE_ATTRIBUTES = frozenset(
     "port".split()
 )
 _LEADING_SCHEME = re.compile(r"\s*([A-Za-z][\w.+\-]*)[ \t]+\S")
+_COOKIE_TEXTS = frozenset({"path", "domain", "comment", "commenturl", "port"})  # attributes that hold captured text
 HeaderKind = Literal["header", "cookie", "url"] | None
 
 
@@ -1966,8 +1967,10 @@ def _redact_cookie_pieces(text: str, attributes: bool) -> str:
         piece = text[position:end]
         name, equals, value = piece.partition("=")
         bare = name.strip().lower()
-        if attributes and bare in _COOKIE_ATTRIBUTES:
-            out.append(piece)
+        if attributes and bare in _COOKIE_ATTRIBUTES:  # its value judged as what it is: a path or a comment's text
+            shown = value if not value.strip() or bare not in _COOKIE_TEXTS else \
+                redact_url(value, FULL) if bare in ("path", "commenturl") else redact_text(value, FULL)
+            out.append(piece if shown == value else f"{name}={shown}")
         elif equals:
             shown = name if not is_credential_value(name.strip(), FULL) else name.replace(name.strip(), MARK)
             out.append(piece if value.strip() in ("", MARK) and shown == name else f"{shown}={MARK}")

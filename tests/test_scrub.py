@@ -562,3 +562,19 @@ def test_url_headers_of_a_device_call_lose_random_tokens_in_their_query_as_its_u
     copy = (tmp_path / "out.har").read_text()
     assert token not in copy and copy.count(f"={REDACTED}") == 4
     assert conversion(tmp_path / "out.har", "x")[0]["band_events"].equals(conversion(src, "x")[0]["band_events"])
+
+
+def test_a_set_cookie_attributes_path_and_comment_lose_the_credentials_they_hold(tmp_path):
+    """Set-Cookie's attributes were kept as they were (Path, Domain, Expires… are no secrets): but a Path holds a
+    URL's path (`/u/<session id>`, `/reset/password/<token>`) and a Comment free text (`token=…`), which kept their
+    credentials in the copy. Path and CommentURL are judged as a URL's path, Comment and Domain as text; dates and
+    flags stay."""
+    token = "qMnzDMDSmJLlZrlXQficbBc44P9wWDJ"
+    header = (f"a=1; Path=/u/{token}1; Comment=token={token}2; Domain=example.com, "
+              f"b=2; path=/reset/password/{token}3; Expires=Wed, 21 Oct 2015 07:28:00 GMT; HttpOnly")
+    e = entry("https://api.example.com/v1/x", {"ok": 1}, response_headers={"Set-Cookie": header})
+    assert scrub_capture(write_har(tmp_path / "in.har", [e]), tmp_path / "out.har").status == "ok"
+    (kept,) = [h["value"] for h in json.loads((tmp_path / "out.har").read_text())["log"]["entries"][0]["response"][
+        "headers"] if h["name"] == "Set-Cookie"]
+    assert kept == (f"a={REDACTED}; Path=/u/{REDACTED}; Comment=token={REDACTED}; Domain=example.com, "
+                    f"b={REDACTED}; path=/reset/password/{REDACTED}; Expires=Wed, 21 Oct 2015 07:28:00 GMT; HttpOnly")
