@@ -1142,6 +1142,20 @@ _LABELS = frozenset({"name", "key", "Name", "Key", "field", "Field", "parameter"
                      "fieldName", "paramName", "headerName", "attributeName", "AttributeName"})
 _VALUES = frozenset({"value", "Value", "val", "v", "values", "Values", "stringValue", "StringValue", "data", "Data",
                      "content", "Content", "text", "Text"})
+# ...and the compound names APIs give them (CloudFormation's {ParameterKey, ParameterValue}, {headerName,
+# headerValue}, {field_name, field_value}, {OptionName, Value}, {n, v}), in camelCase, PascalCase and snake_case
+_LABEL_WORDS = ("parameter", "param", "field", "header", "property", "attribute", "attr", "option", "setting",
+                "variable", "var", "env", "item", "entry", "claim", "secret", "config")
+
+
+def _compounds(words: Iterable[str], endings: Iterable[str]) -> set[str]:
+    return {form for w in words for e in endings
+            for form in (w + e.capitalize(), w.capitalize() + e.capitalize(), f"{w}_{e}")}
+
+
+_LABELS = _LABELS | _compounds(_LABEL_WORDS, ("name", "key", "label", "id")) | {"n", "variable", "Variable", "option"}
+_VALUES = _VALUES | _compounds((*_LABEL_WORDS, "default", "current", "initial", "secure", "plain", "raw"),
+                               ("value", "val", "data", "content")) | {"defaultValue", "default_value"}
 
 
 def _json_key(name: str, mode: Mode, out: dict, counter: list[int]) -> str:

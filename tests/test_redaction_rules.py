@@ -905,3 +905,20 @@ def test_base64_of_a_user_and_password_is_replaced_without_a_basic_scheme_before
     assert redaction.file_name(f"p07/{secret}.har") == f"p07/{MARK}.har"
     kept = "id 2519812557630091728 aGVsbG8gd29ybGQ= (hello world) abc12345 ZXhhbXBsZQ== 2015-01-12T06:43:56.9908271Z"
     assert redaction.redact_text(kept) == kept
+
+
+@pytest.mark.parametrize(("label", "value"), [
+    ("ParameterKey", "ParameterValue"), ("parameterName", "parameterValue"), ("headerName", "headerValue"),
+    ("fieldName", "fieldValue"), ("field_name", "field_value"), ("propertyName", "propertyValue"),
+    ("OptionName", "Value"), ("variable", "value"), ("settingKey", "settingValue"), ("name", "defaultValue"),
+    ("n", "v"),
+])
+def test_a_value_labelled_under_a_compound_key_is_replaced(label, value):
+    """CloudFormation's `{ParameterKey, ParameterValue}`, `{headerName, headerValue}`, `{fieldName, fieldValue}`,
+    Elastic Beanstalk's `{OptionName, Value}`, `{n, v}`: a label and its value under compound keys, read as
+    `{name, value}` is (in parsed JSON and in JSON that does not parse); a label naming data keeps its value."""
+    document = [{label: "DB_PASSWORD", value: "Tr0ub4dor-c1"}, {label: "sleep_score", value: "Tr0ub4dor-c2"}]
+    assert redaction.redact_json(document)[0] == [{label: "DB_PASSWORD", value: MARK}, document[1]]
+    broken = json.dumps(document)[:-2].encode()
+    assert b"Tr0ub4dor-c1" not in redaction.redact_body(broken, "application/json", "other")
+    assert b"Tr0ub4dor-c2" in redaction.redact_body(broken, "application/json", "other")
