@@ -30,6 +30,7 @@ import base64
 import codecs
 import hashlib
 import hmac
+import html
 import json
 import math
 import re
@@ -620,6 +621,10 @@ def _text_within(text: str, mode: Mode, percent_levels: int) -> str:
     text = _URL.sub(lambda m: redact_url(m.group(), mode), text)
     if percent_levels and "%" in text:
         text = _PERCENT_RUN.sub(lambda m: _percent_sub(m.group(), mode, percent_levels - 1), text)
+    if percent_levels and "&" in text and _ENTITY.search(text):  # {&quot;token&quot;:…} in a page's attribute
+        text = _ENTITY_RUN.sub(lambda m: _entity_sub(m.group(), mode, percent_levels - 1), text)
+    if percent_levels and "\\" in text and _HIDING_ESCAPE.search(text):  # JSON.parse("{\"token\":…}") in a script
+        text = _QUOTED.sub(lambda m: _escaped_sub(m.group(), mode, percent_levels - 1), text)
     text = _USERINFO.sub(MARK + "@", text)
     text = _SCHEME_VALUE.sub(_scheme_sub, text)
     if "</" in text:  # (before the elements: a label `<Key>apiKey</Key>` is no key's value)
@@ -685,6 +690,50 @@ def _percent_sub(run: str, mode: Mode, percent_levels: int) -> str:
         return run  # a word with an accent, `100%`: nothing a credential needs
     redacted = _text(decoded, mode, percent_levels)
     return run if redacted == decoded else quote(redacted, safe="/:@?&=;,+!$*()~'")
+
+
+# HTML's character references of the characters that JSON, pairs and URLs are written with (`&quot;`, `&#61;`…), and
+# a run of text holding one, from its start (a run is tried once: linear), up to a quote, a tag or a line's end
+_ENTITY = re.compile(r"&(?:quot|apos|#0*(?:34|39|58|61)|#[xX]0*(?:22|27|3[aAdD]));")  # (not &amp;: `a=1&amp;b=…`
+_ENTITY_RUN = re.compile(  # shows its pairs as they are)
+    r"(?<![^\"'<>\n])[^\"'<>\n]*&(?:quot|apos|#0*(?:34|39|58|61)|#[xX]0*(?:22|27|3[aAdD]));[^\"'<>\n]*")
+
+
+def _entity_sub(run: str, mode: Mode, percent_levels: int) -> str:
+    """A run of HTML-escaped text (a data attribute's JSON, `a=1&amp;token=…`): redacted as the text it stands for,
+    and escaped again where that lost a credential."""
+    decoded = html.unescape(run)
+    if decoded == run:
+        return run
+    redacted = _text(decoded, mode, percent_levels)
+    return run if redacted == decoded else html.escape(redacted, quote=True)
+
+
+# A backslash escape of JavaScript's and JSON's strings; a quoted string holding one is redacted as the text it stands
+# for (`_QUOTED`'s strings: a script's JSON.parse("{\"token\":…}"), 'https://…?access_token\x3d…')
+_ESCAPE = re.compile(r"\\(?:[\"'\\/bfnrt]|x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4})")
+# what hides a pair or a URL: an escaped quote, slash, `=`, `:`, `&`, `?` or `@` (not \n, \t, \u00e9)
+_HIDING_ESCAPE = re.compile(r"\\(?:[\"'/]|(?:x|u00)(?:2[2267fF]|3[aAdDfF]|40))")
+_JS_ESCAPES = {"b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
+
+
+def _escaped_sub(quoted: str, mode: Mode, percent_levels: int) -> str:
+    inner = quoted[1:-1]
+    if "\\" not in inner or not _HIDING_ESCAPE.search(inner):
+        return quoted
+    decoded = _ESCAPE.sub(_unescape, inner)
+    redacted = _text(decoded, mode, percent_levels)
+    if redacted == decoded:
+        return quoted
+    shown = json.dumps(redacted, ensure_ascii=False)[1:-1]
+    return quoted[0] + (shown.replace("'", "\\'") if quoted[0] == "'" else shown) + quoted[0]
+
+
+def _unescape(m: re.Match) -> str:
+    escape = m.group()[1:]
+    if escape[0] in "xu":
+        return chr(int(escape[1:], 16))
+    return _JS_ESCAPES.get(escape, escape)
 
 
 _XML_ELEMENT = re.compile(r"<((?:[\w.\-]+:)?([\w.\-]+))(\s[^<>]*)?>([^<]*)</\1>")

@@ -922,3 +922,24 @@ def test_a_value_labelled_under_a_compound_key_is_replaced(label, value):
     broken = json.dumps(document)[:-2].encode()
     assert b"Tr0ub4dor-c1" not in redaction.redact_body(broken, "application/json", "other")
     assert b"Tr0ub4dor-c2" in redaction.redact_body(broken, "application/json", "other")
+
+
+@pytest.mark.parametrize(("text", "shown"), [
+    ('<div data-props="{&quot;access_token&quot;:&quot;Tr0ub4dor-e1&quot;,&quot;n&quot;:1}">',
+     '<div data-props="{&quot;access_token&quot;:&quot;REDACTED&quot;,&quot;n&quot;:1}">'),
+    ("<p>password&#61;Tr0ub4dor-e2</p>", "<p>password=REDACTED</p>"),
+    ('<script>var s = JSON.parse("{\\"token\\":\\"Tr0ub4dor-e3\\",\\"n\\":1}");</script>',
+     '<script>var s = JSON.parse("{\\"token\\":\\"REDACTED\\",\\"n\\":1}");</script>'),
+    ("var u = 'https://x.example.com/cb?access_token\\x3dTr0ub4dor-e4';",
+     "var u = 'https://x.example.com/cb?access_token=REDACTED';"),
+    ('"https:\\/\\/bob:Tr0ub4dor-e5@files.example.org\\/x"', '"https://REDACTED@files.example.org/x"'),
+    ('<p title="Tom &amp; Jerry">a &quot;quote&quot; &eacute;</p> "C:\\\\temp\\\\x" "caf\\u00e9 \\"ok\\""',
+     '<p title="Tom &amp; Jerry">a &quot;quote&quot; &eacute;</p> "C:\\\\temp\\\\x" "caf\\u00e9 \\"ok\\""'),
+])
+def test_text_escaped_for_html_or_a_script_loses_the_credentials_it_encodes(text, shown):
+    """A page's data attribute holds JSON as `{&quot;access_token&quot;:…}` (Rails', React's server-rendered props),
+    a script `JSON.parse("{\\"token\\":…}")` or a URL with `\\x3d` and `\\/`: their pairs and URLs were hidden from the
+    patterns reading plain text (in scrubbed pages and rejects). Such runs are redacted as the text they stand for,
+    and escaped again where a credential went, as percent-encoded text is."""
+    assert redaction.redact_text(text) == shown
+    assert redaction.redact_body(text.encode(), "text/html", "other") == shown.encode()
