@@ -1,7 +1,8 @@
 """A sixth corpus of planted secrets, made apart from the first five (tests/secret_corpus*.py) by attacking where
 their policy did not read: XML elements labelled by an attribute or a `<Name>` element, JWTs split across lines,
 braced connection-string values, short credential names with a word after them (`pinNumber`), bodies in legacy
-charsets, a device call's URL headers, and base64 of `user:password` under a neutral name.
+charsets, a device call's URL headers, base64 of `user:password` under a neutral name, text escaped for HTML or a
+script, labels under compound keys and Set-Cookie attributes.
 
     python tests/secret_corpus_f.py DIR
 """
@@ -46,6 +47,9 @@ KINDS = {
     "legacy-charset": "code PIN : … and pw=… between Latin-1 letters in a page on a device route and on another host",
     "device-url-headers": "random tokens in the query of a Band call's Referer, Location and Link",
     "base64-userinfo": "base64 of a short user:password under ?u=, a --generic value and a text pair",
+    "escaped-text": "{&quot;access_token&quot;:…} in a page's attribute, JSON.parse(\"{\\\"token\\\":…}\") in a script",
+    "compound-labels": "{ParameterKey, ParameterValue} and {headerName, headerValue} in a rejected body and --generic",
+    "set-cookie-attributes": "a token in a Set-Cookie's Path and Comment",
 }
 
 
@@ -105,6 +109,19 @@ def _plant_everything(b: _Builder) -> None:
              f"</properties>")
     b.add(Call("GET", "https://www.drowsy.test/prefs.xml", 200, [], [("Content-Type", "text/xml")], None,
                prefs.encode(), content_type="text/xml"))
+    page = (f'<html><div data-props="{{&quot;access_token&quot;:&quot;{p("escaped-text", pw(10))}&quot;}}"></div>'
+            f'<script>var s = JSON.parse("{{\\"token\\":\\"{p("escaped-text", pw(11))}\\"}}");</script></html>')
+    cookie = (f"theme=dark; Path=/u/{p('set-cookie-attributes', token(30))}; "
+              f"Comment=token={p('set-cookie-attributes', pw(12))}; HttpOnly")
+    b.add(Call("GET", "https://www.drowsy.test/home", 200, [], [("Content-Type", "text/html"), ("Set-Cookie", cookie)],
+               None, page.encode(), content_type="text/html"))
+    rejected = first._night(b) | {"date": "2017-03-07", "events": {"bad": True}}
+    rejected["stack"] = [{"ParameterKey": "DBPassword", "ParameterValue": p("compound-labels", pw(13))}]
+    b.add(Call("GET", "https://api.hello.is/v2/timeline/2017-03-07", 200, [sense],
+               response_body=json.dumps(rejected).encode()))
+    headers = {"headers": [{"headerName": "X-Api-Key", "headerValue": p("compound-labels", pw(14))}], "minutes": 12}
+    b.add(Call("GET", f"https://{GENERIC_HOST}/v1/hooks", 200, [], [("Content-Type", "application/json")], None,
+               json.dumps(headers).encode()))
     form = f"pwd_new={p('pin-qualifiers', pw(9))}&otpEntered={p('pin-qualifiers', digits())}&lang=en"
     b.add(Call("POST", f"https://{GENERIC_HOST}/v1/settings", 200,
                [("Content-Type", "application/x-www-form-urlencoded")], [("Content-Type", "application/json")],
