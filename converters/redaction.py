@@ -1362,7 +1362,7 @@ def _body(data: bytes, content_type: str | None, kind: BodyKind) -> bytes:
             redacted, replaced = _sign_in_json(document) if kind == "sign-in-request" else redact_json(document, FULL)
             return _dumps(redacted) if replaced else data
     media = (content_type or "").split(";", 1)[0].strip().lower()
-    if media.startswith("multipart/") or data.startswith(b"--"):
+    if media.startswith("multipart/") or data.lstrip(b"\r\n").startswith(b"--"):
         if (parts := _redact_multipart(data, content_type, kind)) is not None:
             return parts
     charset = ("utf-8", "surrogateescape")  # how the text is written back
@@ -1542,15 +1542,23 @@ def _sign_in_params(form: str) -> str:
 
 
 def _redact_multipart(data: bytes, content_type: str | None, kind: BodyKind) -> bytes | None:
-    """Multipart parts redacted by their names and bodies; its lines end as its first does (CRLF, or LF alone as
-    some tools write it)."""
-    first_line = data[: data.find(b"\n") + 1] if b"\n" in data else data
-    newline = b"\r\n" if first_line.endswith(b"\r\n") else b"\n"
+    """Multipart parts redacted by their names and bodies; its lines end as its first delimiter's does (CRLF, or LF
+    alone as some tools write it). What comes before the first delimiter (blank lines, a MIME preamble: `This is a
+    multi-part message…`) is redacted as text, the parts after it as parts."""
+    whole = data
+    start = len(data) - len(data.lstrip(b"\r\n"))  # blank lines before the first delimiter
     m = _BOUNDARY.search(content_type or "")
-    boundary = (m.group(1) or m.group(2)).encode() if m else first_line[2:].strip()
-    if not boundary or not data.startswith(b"--" + boundary):
+    boundary = (m.group(1) or m.group(2)).encode() if m else data[start:].partition(b"\n")[0][2:].strip()
+    if not boundary:
         return None
     delimiter = b"--" + boundary
+    if not data.startswith(delimiter, start):
+        if m is None or (at := data.find(b"\n" + delimiter)) < 0:
+            return None
+        start = at + 1  # after a preamble
+    preamble, data = data[:start], data[start:]
+    first_line = data[: data.find(b"\n") + 1] if b"\n" in data else data
+    newline = b"\r\n" if first_line.endswith(b"\r\n") else b"\n"
     pieces = data.split(delimiter)
     changed = False
     for i, piece in enumerate(pieces[1:], 1):
@@ -1576,7 +1584,8 @@ def _redact_multipart(data: bytes, content_type: str | None, kind: BodyKind) -> 
         if new != content or new_head != head:
             pieces[i] = new_head + sep + new + trailing
             changed = True
-    return delimiter.join(pieces) if changed else data
+    shown = redact_body(preamble, "text/plain", kind) if preamble.strip() else preamble
+    return shown + delimiter.join(pieces) if changed or shown != preamble else whole
 
 
 def _part_head(head: bytes, newline: str) -> bytes:

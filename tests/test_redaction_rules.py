@@ -943,3 +943,19 @@ def test_text_escaped_for_html_or_a_script_loses_the_credentials_it_encodes(text
     and escaped again where a credential went, as percent-encoded text is."""
     assert redaction.redact_text(text) == shown
     assert redaction.redact_body(text.encode(), "text/html", "other") == shown.encode()
+
+
+@pytest.mark.parametrize(("before", "content_type"), [
+    ("This is a multi-part message in MIME format.\r\n\r\n", "multipart/form-data; boundary=b"),
+    ("\r\n", "multipart/form-data; boundary=b"), ("\r\n\r\n", "multipart/form-data; boundary=b"), ("\r\n", None),
+])
+def test_a_multipart_body_with_a_preamble_or_blank_lines_before_its_first_part_loses_its_credentials(before,
+                                                                                                    content_type):
+    """MIME lets a preamble or blank lines come before the first delimiter (mail-like clients, batch requests): the
+    body did not start with the delimiter, so no part was found and it was redacted as text, where a part's name and
+    its value are on different lines: the password was kept (scrubbed copies, rejects). Without a Content-Type, the
+    boundary is read from the first line after blank ones."""
+    parts = ('--b\r\nContent-Disposition: form-data; name="password"\r\n\r\nTr0ub4dor-m1\r\n'
+             '--b\r\nContent-Disposition: form-data; name="user"\r\n\r\nbob\r\n--b--\r\n')
+    redacted = redaction.redact_body((before + parts).encode(), content_type, "other")
+    assert redacted == (before + parts.replace("Tr0ub4dor-m1", MARK)).encode()
