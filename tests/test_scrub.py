@@ -578,3 +578,44 @@ def test_a_set_cookie_attributes_path_and_comment_lose_the_credentials_they_hold
         "headers"] if h["name"] == "Set-Cookie"]
     assert kept == (f"a={REDACTED}; Path=/u/{REDACTED}; Comment=token={REDACTED}; Domain=example.com, "
                     f"b={REDACTED}; path=/reset/password/{REDACTED}; Expires=Wed, 21 Oct 2015 07:28:00 GMT; HttpOnly")
+
+
+@pytest.mark.parametrize("coding", ["br", "deflate", "zstd", "deflate, br"])
+def test_a_har_body_kept_compressed_as_sent_is_read_and_scrubbed_as_what_it_holds(tmp_path, coding):
+    """Fiddler and Charles can keep a body as sent: base64 of its br, deflate or zstd bytes with its Content-Encoding.
+    The HAR reader undid gzip alone, so such a Band event was a reject and a Sense night's password stayed in
+    `rejects.body` (compressed, base64) and in the scrubbed copy. Such a body is decoded per its Content-Encoding
+    (text a tool decoded already, keeping the header, is left as it is) and the copy compresses it again."""
+    from mitmproxy.net import encoding
+
+    def sent(body: bytes) -> str:
+        for c in coding.split(", "):
+            body = encoding.encode(body, c)
+        return base64.b64encode(body).decode()
+
+    night = {"score": 80, "message": "ok", "date": "2017-03-05", "events": {"bad": True}, "password": "Tr0ub4dor-z1"}
+    entries = [entry(BAND_EVENTS_URL, None, response_headers={"Content-Encoding": coding}),
+               entry("https://api.hello.is/v2/timeline/2017-03-05", None, response_headers={"Content-Encoding": coding}),
+               entry("https://api.hello.is/v2/timeline/2017-03-06", night | {"date": "2017-03-06"},
+                     response_headers={"Content-Encoding": coding})]  # decoded already, the header kept
+    for e, body in zip(entries[:2], (band_event(), night)):
+        e["response"]["content"].update(text=sent(json.dumps(body).encode()), encoding="base64")
+    src = write_har(tmp_path / "in.har", entries)
+    tables, _ = conversion(src, "in.har")
+    assert len(tables["band_events"]) == 1 and len(tables["rejects"]) == 2
+    assert all("Tr0ub4dor" not in r["body"] and '"password":"REDACTED"' in r["body"].replace(" ", "")
+               for r in tables["rejects"].to_dicts())
+    assert scrub_capture(src, tmp_path / "out.har").status == "ok"
+    copy = json.loads((tmp_path / "out.har").read_text())["log"]["entries"]
+    held = [json.loads(read_capture_body(e, coding)) for e in copy[:2]]
+    assert held[0] == band_event() and held[1] == night | {"password": REDACTED}
+    assert conversion(tmp_path / "out.har", "in.har")[0]["rejects"].equals(tables["rejects"])
+
+
+def read_capture_body(har_entry: dict, coding: str) -> bytes:
+    from mitmproxy.net import encoding
+
+    body = base64.b64decode(har_entry["response"]["content"]["text"])
+    for c in reversed(coding.split(", ")):
+        body = encoding.decode(body, c)
+    return body
