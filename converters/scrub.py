@@ -641,11 +641,19 @@ def _scrub_pairs(items: Any, mode: Mode, counts: Counter[str], kind: str, sign_i
 
 
 def _scrub_name(item: dict, counts: Counter[str], kind: str) -> None:
-    """A `{name, value}` item's name that is itself a credential (a bare token as a query parameter: `?eyJ…`)."""
+    """A `{name, value}` item's name that is itself a credential (a bare token as a query parameter: `?eyJ…`), or
+    that holds one (a whole header line as its name, `Authorization: Bearer …`; `?token:…`; a cookie `sid=…`)."""
     name = item.get("name")
-    if isinstance(name, str) and name != MARK and redaction.is_credential_value(unquote_plus(name), FULL):
-        item["name"] = MARK
+    if isinstance(name, str) and name != MARK and (shown := _name_shown(name)) != name:
+        item["name"] = shown
         counts[kind] += 1
+
+
+def _name_shown(name: str) -> str:
+    """A header's, parameter's or cookie's name as a copy keeps it: a credential whole, or its credentials replaced."""
+    if redaction.is_credential_value(unquote_plus(name), FULL):
+        return MARK
+    return redaction.redact_text(name, FULL)
 
 
 def _scrub_cookies(items: Any, counts: Counter[str]) -> None:
@@ -856,8 +864,8 @@ def _scrub_mitmproxy_headers(headers: http.Headers, mode: Mode, counts: Counter[
         scrubbed, what = redaction.redact_header(name_text, text, mode)
         if what:
             counts[_COUNTED[what]] += 1
-        if name_text != MARK and redaction.is_credential_value(name_text, FULL):  # a name that is itself a token
-            name = MARK.encode()
+        if name_text != MARK and (shown := _name_shown(name_text)) != name_text:  # a token, or a line, as a name
+            name = shown.encode("utf-8", "surrogateescape")
             counts["headers"] += 1
         fields.append((name, value if scrubbed == text else scrubbed.encode("utf-8", "surrogateescape")))
     headers.fields = tuple(fields)

@@ -619,3 +619,24 @@ def read_capture_body(har_entry: dict, coding: str) -> bytes:
     for c in reversed(coding.split(", ")):
         body = encoding.decode(body, c)
     return body
+
+
+def test_a_name_that_holds_a_credential_loses_it_in_headers_parameters_and_cookies(tmp_path):
+    """A header's, query parameter's or cookie's name was replaced only when it was a token whole: a tool that writes
+    a whole header line as its name (`Authorization: Bearer …`), `?token:…` (no `=`) and a cookie named `sid=…`
+    kept the credential in the copy. Such a name loses what it holds as any text does; names stay otherwise."""
+    e = entry("https://api.example.com/v1/x", {"ok": 1})
+    e["request"]["headers"] += [{"name": "Authorization: Bearer Tr0ub4dor-h1", "value": ""},
+                                {"name": "password=Tr0ub4dor-h2", "value": "1"}, {"name": "X-Request-Id", "value": "7"}]
+    e["request"]["queryString"] = [{"name": "token:Tr0ub4dor-h3", "value": ""}, {"name": "lang", "value": "en"}]
+    e["request"]["cookies"] = [{"name": "sid=Tr0ub4dor-h4", "value": ""}]
+    assert scrub_capture(write_har(tmp_path / "in.har", [e]), tmp_path / "out.har").status == "ok"
+    assert "Tr0ub4dor" not in (tmp_path / "out.har").read_text()
+    request = json.loads((tmp_path / "out.har").read_text())["log"]["entries"][0]["request"]
+    assert [h["name"] for h in request["headers"]] == ["Authorization: REDACTED REDACTED", "password=REDACTED",
+                                                       "X-Request-Id"]
+    assert [q["name"] for q in request["queryString"]] == ["token:REDACTED", "lang"]
+    flow = tflow.tflow(resp=True)
+    flow.request.headers.fields = ((b"X-Auth-Token: Tr0ub4dor-h5", b""), (b"Accept", b"*/*"))
+    assert scrubbed_flow(tmp_path, flow).request.headers.fields == ((b"X-Auth-Token: REDACTED", b""),
+                                                                     (b"Accept", b"*/*"))
