@@ -13,9 +13,11 @@ What is a credential:
   header not known to be harmless (`HARMLESS_HEADERS`, for scrubbed copies), sign-in and token calls' bodies in any
   encoding.
 
-Structure is read where there is some: JSON (its keys as text too, `[name, value]` lists, `{name, value}` objects),
-JSON that does not parse (cut short, Latin-1 bytes, inside text) token by token, bodies in UTF-16 or UTF-32 as
-their text, forms, multipart parts, XML elements (CDATA too), pairs inside other pairs' values, percent-encoded text.
+Structure is read where there is some: JSON (its keys as text too, `[name, value]` lists, `{name, value}` objects
+under compound keys too), JSON that does not parse (cut short, Latin-1 bytes, inside text) token by token, bodies in
+UTF-16 or UTF-32 as their text and in legacy charsets byte for byte, forms, multipart parts (after a preamble too),
+XML elements (CDATA too, labelled by an attribute or a `<Name>` element), pairs inside other pairs' values,
+percent-encoded text, text escaped for HTML (`&quot;`) or a script (`\\"`, `\\x3d`), JWTs wrapped across lines.
 
 `STRICT` mode (unambiguous shapes only) is for device data, whose ids must stay as they are; `FULL` for the rest.
 
