@@ -759,21 +759,26 @@ def _xml_sub(m: re.Match) -> str:
 
 # `<Name>db_password</Name><Value>…</Value>` (AWS's and SOAP services' parameters, as JSON's {"Name", "Value"})
 _XML_PAIR = re.compile(
-    r"<((?:[\w.\-]+:)?([\w.\-]+))>([^<]{1,64})</\1>(?:\s*<([\w.:\-]+)>[^<]{0,64}</\4>){0,3}\s*"  # (<Type>…)
-    r"<((?:[\w.\-]+:)?([\w.\-]+))(\s[^<>]*)?>([^<]*)</\5>"
-)
+    r"<((?:[\w.\-]+:)?([\w.\-]+))>([^<]{1,64})</\1>(?:\s*<([\w.:\-]+)>[^<]{0,64}</\4>){0,3}?\s*"  # (<Type>…)
+    r"<((?:[\w.\-]+:)?(\w*(?:[Vv]alues?|[Vv]al|[Dd]ata|[Cc]ontent|[Tt]ext)|v|string|integer))(\s[^<>]*)?>([^<]*)</\5>"
+)  # (the nearest value element after the label)
+
+
+_PLIST_VALUES = frozenset({"string", "data", "integer"})  # an Apple property list's <key>…</key><string>…</string>
 
 
 def _xml_pair_sub(m: re.Match) -> str:
     """An XML value element after a label element naming a credential (`_LABELS`, `_VALUES`) has its text replaced."""
     value = m.group(8).strip()
-    if m.group(2) not in _LABELS or m.group(6) not in _VALUES or value in ("", MARK) or not is_credential(
+    if m.group(2) not in _LABELS or (m.group(6) not in _VALUES and not (
+            m.group(2) == "key" and m.group(6) in _PLIST_VALUES)) or value in ("", MARK) or not is_credential(
             m.group(3).strip(), value):
         return m.group(0)
     return m.group(0)[: m.start(8) - m.start(0)] + MARK + m.group(0)[m.end(8) - m.start(0):]
 
 
 _TAG = re.compile(r"<[A-Za-z][\w:\-]*\s[^<>]*>")
+_TAG_NAME = re.compile(r"<([\w:\-]+)")
 _ATTRIBUTE = re.compile(r"""([\w:\-]+)\s*=\s*("[^"]*"|'[^']*'|[^\s"'>]+)""")
 _LABEL_ATTRIBUTES = ("name", "id", "property", "key", "http-equiv")
 _VALUE_ATTRIBUTES = ("value", "content", "data-value")
@@ -782,10 +787,11 @@ _VALUE_ATTRIBUTES = ("value", "content", "data-value")
 def _tag_sub(m: re.Match) -> str:
     """`<input name="csrf_token" value="…">`, `<meta name="csrf-token" content="…">`: an element labelled by a
     credential's name has its value replaced, and so has a password field whatever its name (`<input
-    type="password" name="f2" value="…">`)."""
+    type="password" name="f2" value="…">`) and an element named by one without a label (`<password value="…"/>`)."""
     tag = m.group(0)
     attributes = {a.group(1).lower(): a for a in _ATTRIBUTE.finditer(tag)}
-    label = next((attributes[n].group(2).strip("\"'") for n in _LABEL_ATTRIBUTES if n in attributes), None)
+    label = next((attributes[n].group(2).strip("\"'") for n in _LABEL_ATTRIBUTES if n in attributes),
+                 _TAG_NAME.match(tag)[1].rpartition(":")[2])
     if "type" in attributes and attributes["type"].group(2).strip("\"'").lower() == "password":
         label = "password"
     value = next((attributes[n] for n in _VALUE_ATTRIBUTES if n in attributes), None)

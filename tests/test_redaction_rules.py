@@ -959,3 +959,20 @@ def test_a_multipart_body_with_a_preamble_or_blank_lines_before_its_first_part_l
              '--b\r\nContent-Disposition: form-data; name="user"\r\n\r\nbob\r\n--b--\r\n')
     redacted = redaction.redact_body((before + parts).encode(), content_type, "other")
     assert redacted == (before + parts.replace("Tr0ub4dor-m1", MARK)).encode()
+
+
+@pytest.mark.parametrize(("text", "shown"), [
+    ('<credentials><password value="Tr0ub4dor-p1"/></credentials>',
+     f'<credentials><password value="{MARK}"/></credentials>'),
+    ('<ns:AccessToken value="Tr0ub4dor-p2"></ns:AccessToken>', f'<ns:AccessToken value="{MARK}"></ns:AccessToken>'),
+    ("<dict><key>AccessToken</key>\n\t<string>Tr0ub4dor-p3</string><key>theme</key><string>dark</string></dict>",
+     f"<dict><key>AccessToken</key>\n\t<string>{MARK}</string><key>theme</key><string>dark</string></dict>"),
+    ('<option value="token">Token</option><input type="text" value="hello">',
+     '<option value="token">Token</option><input type="text" value="hello">'),
+])
+def test_an_element_named_by_a_credential_with_a_value_attribute_or_a_property_lists_key_loses_its_value(text,
+                                                                                                        shown):
+    """`<password value="…"/>` has no label attribute (its name is the label), and an Apple property list (an iOS
+    app's settings, a plist response) gives a value as `<key>AccessToken</key><string>…</string>`: both kept the
+    credential in rejects, generic values and scrubbed bodies."""
+    assert redaction.redact_text(text) == redaction.redact_text(text, redaction.STRICT) == shown
