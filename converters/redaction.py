@@ -1440,7 +1440,9 @@ def _broken_json(text: str) -> str:
     `redact_json` would: values under credential-named keys (every leaf below a strongly named one), credential
     keys, and every string as `redact_string`, one cut short too; the rest of the text as it is."""
     replaced: list[tuple[int, int, str]] = []
-    stack: list[list] = []  # open containers: [bracket, key, after its colon, every leaf secret, a label's name]
+    # open containers: [bracket, key, after its colon, every leaf secret, a label's name, the array's item, the
+    # replacement of a `[name, value]` pair's value until the array is known to hold two items]
+    stack: list[list] = []
     frame: list | None = None
     for m in _JSON_TOKEN.finditer(text):
         token = m.group()
@@ -1449,12 +1451,13 @@ def _broken_json(text: str) -> str:
             value, is_open = _json_string(m.group(1)), m.group(2) is None
         elif first in "{[":
             secret = frame is not None and (frame[3] or _secret_name(frame, None))
-            frame = [first, frame[1] if frame is not None and first == "[" else None, False, secret, None]
+            frame = [first, frame[1] if frame is not None and first == "[" else None, False, secret, None, 0, None]
             stack.append(frame)
             continue
         elif first in "}]":
             if stack:
-                stack.pop()
+                if (pair := stack.pop()[6]) is not None:  # `["password", "…"]`: two items, a header's pair
+                    replaced.append(pair[0])
                 frame = stack[-1] if stack else None
             continue
         elif first == ":":
@@ -1464,6 +1467,11 @@ def _broken_json(text: str) -> str:
         elif first == ",":
             if frame is not None and frame[0] == "{":
                 frame[1], frame[2] = None, False
+            elif frame is not None:
+                frame[5] += 1
+                if frame[6] is not None:  # a third item: no pair, the value redacted as any string
+                    replaced += frame[6][1:]
+                    frame[6] = None
             continue
         else:
             value = is_open = None
@@ -1480,10 +1488,19 @@ def _broken_json(text: str) -> str:
             key = frame[1] if frame is not None else None
             if frame is not None and frame[0] == "{" and key in _LABELS:
                 frame[4] = value
-            if (redacted := redact_string(value, FULL, key)) != value:
-                replaced.append((m.start(), m.end(), _string_token(redacted, is_open)))
+            shown = [(m.start(), m.end(), _string_token(redacted, is_open))] if (
+                redacted := redact_string(value, FULL, key)) != value else []
+            if frame is not None and frame[0] == "[" and frame[5] < 2:
+                if frame[5] == 0:
+                    frame[4] = value
+                elif frame[4] is not None and value not in ("", MARK) and is_credential(frame[4], value):
+                    frame[6] = ((m.start(), m.end(), _string_token(MARK, bool(is_open))), *shown)
+                    continue
+            replaced += shown
+    replaced += [f[6][0] for f in stack if f[6] is not None]  # cut short inside the pair: replaced
     if not replaced:
         return text
+    replaced.sort()
     out, position = [], 0
     for start, end, shown in replaced:
         out += [text[position:start], shown]

@@ -976,3 +976,14 @@ def test_an_element_named_by_a_credential_with_a_value_attribute_or_a_property_l
     app's settings, a plist response) gives a value as `<key>AccessToken</key><string>…</string>`: both kept the
     credential in rejects, generic values and scrubbed bodies."""
     assert redaction.redact_text(text) == redaction.redact_text(text, redaction.STRICT) == shown
+
+
+def test_a_name_value_pair_list_in_json_cut_short_loses_its_value():
+    """`[name, value]` lists (logged headers) lose their value in JSON that parses; in JSON cut short (a reject's
+    first MiB, a damaged body) they were read as any strings, so `["password", "…"]` kept it. An array of two items
+    whose first names a credential loses the second, one cut inside the pair too; arrays of more items stay."""
+    body = ('{"headers": [["password", "Tr0ub4dor-l1"], ["Accept", "*/*"]], "words": ["token", "type", "x"], '
+            '"last": ["api_key", "Tr0ub4dor-l2')
+    assert redaction.redact_body(body.encode(), "application/json", "other").decode() == (
+        '{"headers": [["password", "REDACTED"], ["Accept", "*/*"]], "words": ["token", "type", "x"], '
+        '"last": ["api_key", "REDACTED')
