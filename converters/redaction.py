@@ -959,8 +959,15 @@ def redact_url(url: str, mode: Mode = FULL, marker: str = MARK, path_mode: Mode 
         + question_mark
         + redact_params(query, mode)[0]
         + hash_mark
-        + redact_params(fragment, mode)[0]
+        + (_route(fragment, mode, marker) if fragment.startswith(("/", "!/")) else redact_params(fragment, mode)[0])
     )
+
+
+def _route(fragment: str, mode: Mode, marker: str) -> str:
+    """A single-page app's route in a fragment (`#/reset/<token>`, `#!/token/…?x=1`), judged as a path and its
+    query."""
+    route, question_mark, query = fragment.partition("?")
+    return redact_path(route, mode, marker) + question_mark + redact_params(query, mode)[0]
 
 
 def redact_params(query: str, mode: Mode = FULL, marker: str = MARK) -> tuple[str, int]:

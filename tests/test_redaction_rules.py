@@ -987,3 +987,19 @@ def test_a_name_value_pair_list_in_json_cut_short_loses_its_value():
     assert redaction.redact_body(body.encode(), "application/json", "other").decode() == (
         '{"headers": [["password", "REDACTED"], ["Accept", "*/*"]], "words": ["token", "type", "x"], '
         '"last": ["api_key", "REDACTED')
+
+
+@pytest.mark.parametrize(("url", "shown"), [
+    ("https://app.example.com/#/reset/qMnzDMDSmJLlZrlXQficbBc44P9wWDJV",
+     f"https://app.example.com/#/reset/{MARK}"),
+    ("https://app.example.com/#!/token/fizometedeburoqa", f"https://app.example.com/#!/token/{MARK}"),
+    ("https://app.example.com/#/invite/qMnzDMDSmJLlZrlXQficbBc44P9wWDJV/accept?lang=en",
+     f"https://app.example.com/#/invite/{MARK}/accept?lang=en"),
+    ("https://app.example.com/#/users/12345/settings", "https://app.example.com/#/users/12345/settings"),
+])
+def test_a_single_page_apps_route_in_a_fragment_loses_its_credential_segments(url, shown):
+    """`#/reset/<token>`, `#!/token/<token>`: a fragment was read as parameters alone, so a route's token segment
+    (where a path's was replaced) stayed in Location, Referer and redirectURL of scrubbed copies, and in generic
+    values and rejects. A fragment beginning with `/` or `!/` is judged as a path and its query."""
+    assert redaction.redact_url(url) == shown
+    assert redaction.generic_payload({"next": url}).value == {"next": shown}
