@@ -316,7 +316,8 @@ _UNAMBIGUOUS = (
 # `Scheme credentials`: what follows an authorization scheme (up to the end of a quoted string or the text).
 _AUTH_SCHEME = (
     r"\b(?:Bearer|WRAP|OAuth|Digest|Negotiate|NTLM|Hawk|MAC|AWS4-HMAC-SHA256|AWS|SharedKey|SharedAccessSignature"
-    r"|Basic|Token|JWT)"
+    r"|Basic|Token|JWT|DPoP|SSWS|Bot|vapid|SCRAM-SHA-(?:1|256)|HOBA|Mutual|ApiKey|Api-Key|Splunk|GoogleLogin"
+    r"|EG1-HMAC-SHA256)"
 )
 _SCHEME_VALUE = re.compile(
     _AUTH_SCHEME + r"([ \t]+)((?:[^\s,;\"']|(?<==)\"[^\"]*\")+(?:[ \t]*,[ \t]*[\w-]+=(?:\"[^\"]*\"|[^\s,;\"']+))*)",

@@ -1003,3 +1003,16 @@ def test_a_single_page_apps_route_in_a_fragment_loses_its_credential_segments(ur
     values and rejects. A fragment beginning with `/` or `!/` is judged as a path and its query."""
     assert redaction.redact_url(url) == shown
     assert redaction.generic_payload({"next": url}).value == {"next": shown}
+
+
+@pytest.mark.parametrize("scheme", ["DPoP", "SSWS", "Bot", "Splunk", "ApiKey", "Api-Key", "SCRAM-SHA-256", "HOBA",
+                                    "Mutual"])
+def test_other_authorization_schemes_lose_their_credential_in_text(scheme):
+    """OAuth's DPoP, Okta's SSWS, Discord's Bot, Splunk's HEC (a UUID), ApiKey, SCRAM and HOBA: an authorization
+    written in text (a logged request, a JSON value) under these schemes kept a credential too short or too regular
+    to look random (Bearer, Basic, Digest, Hawk, AWS4-HMAC-SHA256… lost theirs); a scrubbed header keeps the
+    scheme's name. Words after a scheme's name stay."""
+    for credential in ("Tr0ub4dor-s1x", "12345678-1234-1234-1234-123456789012"):
+        assert redaction.redact_text(f"sent {scheme} {credential} to the API") == f"sent {scheme} {MARK} to the API"
+        assert redaction.redact_header("Authorization", f"{scheme} {credential}") == (f"{scheme} {MARK}", "header")
+    assert redaction.redact_text(f"{scheme} forwarder started") == f"{scheme} forwarder started"
