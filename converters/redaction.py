@@ -1773,16 +1773,33 @@ def child_table(parent: Safe, field: str) -> Safe:
 
 
 def schema_violation(text: str, instance: Any) -> str:
-    """A JSON Schema validator's message without the value it quotes first (`{"password": …} is not of type
-    "array"` -> `an object is not of type "array"`)."""
+    """A JSON Schema validator's message without the value it quotes (`{"password": …} is not of type "array"` ->
+    `an object is not of type "array"`), first or after the schema's own literal (`{"required":["error"]} is not
+    allowed for {…}`, `None of […] are valid under the given schema`)."""
     try:
         quoted, end = json.JSONDecoder().raw_decode(text)
     except ValueError:
         quoted, end = None, 0
-    if end:
-        return describe(instance) + text[end:] if quoted == instance else text  # else the schema's own literal
-    if text[:1] in '{["-0123456789':  # a value quoted so that it cannot be read back: say less
+    if end and quoted == instance:
+        return describe(instance) + _instance_out(text[end:], instance)
+    if not end and text[:1] in '{["-0123456789':  # a value quoted so that it cannot be read back: say less
         return f"{describe(instance)} does not fit the schema"
+    return _instance_out(text, instance)  # the schema's own literal first, or words
+
+
+_QUOTING_TAIL = re.compile(r"(?: is not allowed for | does not allow )")  # what `not` and a false schema end with
+
+
+def _instance_out(text: str, instance: Any) -> str:
+    """`text` with the instance it quotes after its start (as the validator writes it: JSON, keys sorted or not)
+    named by its type."""
+    if not isinstance(instance, (str, list, dict)):
+        return text  # (a number, a boolean or null: their text would match the schema's own numbers)
+    if m := _QUOTING_TAIL.search(text):
+        return text[: m.end()] + describe(instance)
+    for written in {_dumps(instance), orjson.dumps(instance, option=orjson.OPT_SORT_KEYS) if isinstance(
+            instance, (list, dict)) else b""} - {b""}:
+        text = text.replace(written.decode("utf-8", "replace"), describe(instance))
     return text
 
 

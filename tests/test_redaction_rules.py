@@ -1016,3 +1016,23 @@ def test_other_authorization_schemes_lose_their_credential_in_text(scheme):
         assert redaction.redact_text(f"sent {scheme} {credential} to the API") == f"sent {scheme} {MARK} to the API"
         assert redaction.redact_header("Authorization", f"{scheme} {credential}") == (f"{scheme} {MARK}", "header")
     assert redaction.redact_text(f"{scheme} forwarder started") == f"{scheme} forwarder started"
+
+
+def test_a_reject_reason_names_the_value_a_not_or_contains_keyword_quotes_by_its_type(tmp_path):
+    """jsonschema-rs quotes the value at fault after the schema's literal for `not` (`{"required":["error"]} is not
+    allowed for {…}`: the Band public API's error answers, whole) and `contains` (`None of […] are valid…`), and a
+    false schema (`False schema does not allow …`): the reason kept the body, credentials under a strong name and
+    all (which `rejects.body` replaced). They are named by their type, as a value quoted first was."""
+    from builders import entry, write_har
+
+    from converters.pipeline import Input, convert
+
+    body = {"error": {"code": "Unauthorized"}, "credentials": {"u": "bob", "p": "Tr0ub4dor-n1"}}
+    har = write_har(tmp_path / "a.har", [entry("https://api.microsofthealth.net/v1/me/Activities", body)])
+    (reject,) = convert([Input(har, "a.har", True)]).tables["rejects"].to_dicts()
+    assert reject["reason"] == ('does not match schema band-public-activities.json: at /: {"required":["error"]} is '
+                                "not allowed for an object of 2 keys")
+    assert redaction.schema_violation('None of ["Tr0ub4dor-n2"] are valid under the given schema', [
+        "Tr0ub4dor-n2"]) == "None of an array of 1 items are valid under the given schema"
+    assert redaction.schema_violation('False schema does not allow "Tr0ub4dor-n3"', "Tr0ub4dor-n3") == (
+        "False schema does not allow a string")
