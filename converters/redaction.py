@@ -155,6 +155,8 @@ _STRONG_PARTS = re.compile(
     "|salasana|passord|adgangskode|jelszo|jelszó|lozinka|lykilord"
     "|lykilorð|wagwoord|katasandi|matkhau|mậtkhẩu|пароль|парола|лозинка|гасло|пароля|κωδικ|סיסמ|كلمةالمرور|كلمةالسر"
     "|رمزعبور|पासवर्ड|密码|密碼|口令|パスワード|暗証番号|비밀번호|암호|รหัสผ่าน|geheimnis|segredo|secreto"  # other languages
+    "|clavedeacceso|codigodeverificacion|códigodeverificación|codigodeacceso|códigodeacceso|codedeverification"
+    "|codedevérification|palavrapasse"
 )
 _STRONG_EXACT = frozenset(
     {"pwd", "pass", "pin", "otp", "totp", "hotp", "sig", "refresh", "xrefresh", "sso", "mfa", "2fa", "cred", "creds",
@@ -825,11 +827,10 @@ def _pairs(text: str, depth: int = 0) -> str:
         if _YAML_BLOCK.fullmatch(m["value"]):
             continue  # `password: |`: its text, on the lines below, is `_YAML_VALUE`'s
         strong = credential_name(m["name"])
-        if strong is None and m.start() and text[m.start() - 1] in " -" and (
-                before := _WORD_BEFORE.search(text, max(0, m.start() - 26), m.start())):
-            strong = "strong" if credential_name(before[1]) is None and credential_name(  # security answer: …
-                before[1] + m["name"]) == "strong" else None  # (not `password reset: done`)
-            shown = _pair_sub(m, depth, named=strong is not None)
+        if strong != "strong" and m.start() and text[m.start() - 1] in " -" and _named_with_words_before(
+                text, m.start(), m["name"]):  # security answer: …, recovery code: ABCD-EFGH, mot de passe : …
+            strong = "strong"
+            shown = _pair_sub(m, depth, named=True)
         else:
             shown = _pair_sub(m, depth)
         end = m.end()
@@ -844,8 +845,21 @@ def _pairs(text: str, depth: int = 0) -> str:
     return "".join(out)
 
 
-# The word before a pair's name (`security answer`), itself no pair's value (`type=password name=…`)
+# The word before a pair's name (`security answer`), itself no pair's value (`type=password name=…`), and the two
+# words before one (`mot de passe`)
 _WORD_BEFORE = re.compile(r"(?<![^\s,;(\[{])([^\W\d_]{2,24})[ \-]$")
+_WORDS_BEFORE = re.compile(r"(?<![^\s,;(\[{])([^\W\d_]{2,24})[ \-]([^\W\d_]{2,24})[ \-]$")
+
+
+def _named_with_words_before(text: str, start: int, name: str) -> bool:
+    """Whether a pair's name with the word, or the two words, before it (none a credential's name alone: not
+    `password reset: done`) is a name that always holds a credential."""
+    if (before := _WORD_BEFORE.search(text, max(0, start - 26), start)) is None or credential_name(before[1]):
+        return False
+    if credential_name(before[1] + name) == "strong":
+        return True
+    two = _WORDS_BEFORE.search(text, max(0, start - 52), start)
+    return two is not None and credential_name(two[1]) is None and credential_name(two[1] + two[2] + name) == "strong"
 
 # The words after a credential's first (a passphrase), each not a pair's name nor replaced already: up to the end of
 # the line, a `;` or `,`

@@ -1036,3 +1036,20 @@ def test_a_reject_reason_names_the_value_a_not_or_contains_keyword_quotes_by_its
         "Tr0ub4dor-n2"]) == "None of an array of 1 items are valid under the given schema"
     assert redaction.schema_violation('False schema does not allow "Tr0ub4dor-n3"', "Tr0ub4dor-n3") == (
         "False schema does not allow a string")
+
+
+@pytest.mark.parametrize(("text", "shown"), [
+    ("recovery code: ABCD-EFGH", f"recovery code: {MARK}"),
+    ("mot de passe : Tr0ub4dor-w1", f"mot de passe : {MARK}"),
+    ("Clave de acceso: Tr0ub4dor-w2", f"Clave de acceso: {MARK}"),
+    ("código de verificación: 482193", f"código de verificación: {MARK}"),
+    ("password reset: done\nerror code: NOT_FOUND\nmy answer: yes",
+     "password reset: done\nerror code: NOT_FOUND\nmy answer: yes"),
+])
+def test_a_credential_name_written_as_two_or_three_words_loses_its_value_whatever_its_last_word_alone_is(text,
+                                                                                                          shown):
+    """`recovery code` was read as `code` alone, a name that holds a credential only when its value looks like a
+    token (`ABCD-EFGH` reads as words), and French's `mot de passe`, Spanish's `clave de acceso` and `código de
+    verificación` are three words, where a name was judged with the one word before it: the values were kept. A
+    pair's name is judged with the one or two words before it wherever it is not a credential's alone."""
+    assert redaction.redact_text(text) == shown
