@@ -1739,7 +1739,7 @@ def earlier_rows(table: str, df):
         return strict_frame(df)
     if not df.height:
         return df
-    again = {"path": path, "host": host, "method": method, "reason": message}
+    again = {"path": path, "host": host, "method": method, "reason": _reason_again}
     columns = []
     for name, redact in again.items():
         values = df.get_column(name).drop_nulls().unique().to_list()
@@ -1751,6 +1751,16 @@ def earlier_rows(table: str, df):
     if changed:
         columns.append(pl.col("body").replace(changed))
     return df.with_columns(columns) if columns else df
+
+
+_QUOTED_VALUE = re.compile(r"(?:(?<= is not allowed for )|(?<= does not allow )|(?<=None of ))[\"{\[].*?"
+                           r"(?=(?: are valid under the given schema)?$)")
+
+
+def _reason_again(text: str) -> Safe:
+    """A reject's reason an older databack wrote, as `schema_violation` writes it now: the value a `not`, a false
+    schema or `contains` quoted (JSON, maybe cut at the reason's length) named no more than `a value`."""
+    return message(_QUOTED_VALUE.sub("a value", text))
 
 
 def _earlier_names(df):

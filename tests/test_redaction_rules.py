@@ -1053,3 +1053,22 @@ def test_a_credential_name_written_as_two_or_three_words_loses_its_value_whateve
     verificación` are three words, where a name was judged with the one word before it: the values were kept. A
     pair's name is judged with the one or two words before it wherever it is not a credential's alone."""
     assert redaction.redact_text(text) == shown
+
+
+def test_a_reject_reason_an_older_databack_wrote_loses_the_value_a_not_keyword_quoted():
+    """An OUT written before 5f92399 holds reasons quoting a `not`'s or a false schema's value whole (a Band error
+    answer, credentials and all): read back (merge, a run adding to OUT) they are written as this policy writes
+    them, the value named no more; this policy's own reasons come back as they were."""
+    import polars as pl
+
+    old = ('does not match schema band-public-activities.json: at /: {"required":["error"]} is not allowed for '
+           '{"credentials":{"p":"Tr0ub4dor-o1","u":"bob"},"error":{"code":"Unauthorized"}}')
+    new = ('does not match schema band-public-activities.json: at /: {"required":["error"]} is not allowed for an '
+           "object of 2 keys")
+    df = pl.DataFrame({"endpoint": ["x", "x"], "method": ["GET", "GET"], "host": ["h", "h"], "path": ["/", "/"],
+                       "reason": [old, new], "body": [None, None], "body_encoding": [None, None],
+                       "source_file": ["a.har", "a.har"]}, schema_overrides={"body": pl.String,
+                                                                             "body_encoding": pl.String})
+    assert redaction.earlier_rows("rejects", df)["reason"].to_list() == [
+        'does not match schema band-public-activities.json: at /: {"required":["error"]} is not allowed for a value',
+        new]
