@@ -640,6 +640,8 @@ def _text_within(text: str, mode: Mode, percent_levels: int) -> str:
     if "<" in text:
         text = _TAG.sub(_tag_sub, text)
     text = _pairs(text)
+    if "," in text and ("\"" in text or "'" in text):  # setRequestHeader("X-Api-Key", "…"), ["password", "…"]
+        text = _QUOTED_PAIR.sub(_quoted_pair_sub, text)
     text = _vendor_sub(_unambiguous_text(text))
     if mode == STRICT and "eyJ" in text:  # (FULL finds such runs by their randomness, `random_secret`)
         text = _BASE64_JSON.sub(_base64_json_sub, text)
@@ -843,6 +845,20 @@ def _pairs(text: str, depth: int = 0) -> str:
         return text
     out.append(text[position:])
     return "".join(out)
+
+
+# A name and a value quoted one after the other with a comma between: a script's call (`setRequestHeader("X-Api-Key",
+# "…")`, `localStorage.setItem('pin', '…')`), a `[name, value]` list in text; the name first at a quote that does
+# not end a string (linear)
+_QUOTED_PAIR = re.compile(
+    r"(?<![\w\\])([\"'])([\w.\-]{1,64}+)\1[ \t]*,[ \t]*([\"'])((?:(?!\3)[^\\\n]|\\.){1,512}+)\3(?=[ \t]*[)\]])")
+
+
+def _quoted_pair_sub(m: re.Match) -> str:
+    value = m.group(4)
+    if value in (MARK, SEGMENT) or not is_credential(m.group(2), value):
+        return m.group(0)
+    return m.group(0)[: m.start(4) - m.start(0)] + MARK + m.group(0)[m.end(4) - m.start(0):]
 
 
 # The word before a pair's name (`security answer`), itself no pair's value (`type=password name=…`), and the two

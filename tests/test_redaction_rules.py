@@ -1072,3 +1072,16 @@ def test_a_reject_reason_an_older_databack_wrote_loses_the_value_a_not_keyword_q
     assert redaction.earlier_rows("rejects", df)["reason"].to_list() == [
         'does not match schema band-public-activities.json: at /: {"required":["error"]} is not allowed for a value',
         new]
+
+
+@pytest.mark.parametrize(("text", "shown"), [
+    ('xhr.setRequestHeader("X-Api-Key", "Tr0ub4dor-q1");', f'xhr.setRequestHeader("X-Api-Key", "{MARK}");'),
+    ("localStorage.setItem('pin', '4821');", f"localStorage.setItem('pin', '{MARK}');"),
+    ('headers = [["Authorization", "Tr0ub4dor-q2"]]', f'headers = [["Authorization", "{MARK}"]]'),
+    ('f("name", "Alice"), g("token", "type", "x")', 'f("name", "Alice"), g("token", "type", "x")'),
+])
+def test_a_name_and_value_quoted_as_a_scripts_arguments_lose_the_value(text, shown):
+    """A page's script sets a header or stores a credential by name and value (`setRequestHeader("X-Api-Key",
+    "…")`, `setItem('pin', '…')`), and text holds `[name, value]` lists: no `name=value` or `"name": value` pair,
+    so the value was kept (scrubbed pages, rejects, generic values) unless it looked random."""
+    assert redaction.redact_text(text) == redaction.redact_text(text, redaction.STRICT) == shown
