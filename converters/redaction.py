@@ -629,7 +629,7 @@ def _text_within(text: str, mode: Mode, percent_levels: int) -> str:
     if percent_levels and "&" in text and _ENTITY.search(text):  # {&quot;token&quot;:…} in a page's attribute
         text = _ENTITY_RUN.sub(lambda m: _entity_sub(m.group(), mode, percent_levels - 1), text)
     if percent_levels and "\\" in text and _HIDING_ESCAPE.search(text):  # JSON.parse("{\"token\":…}") in a script
-        text = _QUOTED.sub(lambda m: _escaped_sub(m.group(), mode, percent_levels - 1), text)
+        text = _ESCAPED_STRING.sub(lambda m: _escaped_sub(m.group(), mode, percent_levels - 1), text)
     text = _USERINFO.sub(MARK + "@", text)
     text = _SCHEME_VALUE.sub(_scheme_sub, text)
     if "</" in text:  # (before the elements: a label `<Key>apiKey</Key>` is no key's value)
@@ -721,6 +721,8 @@ def _entity_sub(run: str, mode: Mode, percent_levels: int) -> str:
 _ESCAPE = re.compile(r"\\(?:[\"'\\/bfnrt]|x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4})")
 # what hides a pair or a URL: an escaped quote, slash, `=`, `:`, `&`, `?` or `@` (not \n, \t, \u00e9)
 _HIDING_ESCAPE = re.compile(r"\\(?:[\"'/]|(?:x|u00)(?:2[2267fF]|3[aAdDfF]|40))")
+# A quoted string of a script or JSON: from a quote no backslash escapes (each is read once: linear), to its end
+_ESCAPED_STRING = re.compile(r"""(?<!\\)"(?:[^"\\\n]|\\.)*+"|(?<!\\)'(?:[^'\\\n]|\\.)*+'""")
 _JS_ESCAPES = {"b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
 
 
