@@ -13,9 +13,11 @@ What is a credential:
   header not known to be harmless (`HARMLESS_HEADERS`, for scrubbed copies), sign-in and token calls' bodies in any
   encoding.
 
-Structure is read where there is some: JSON (its keys as text too, `[name, value]` lists, `{name, value}` objects),
-JSON that does not parse (cut short, Latin-1 bytes, inside text) token by token, bodies in UTF-16 or UTF-32 as
-their text, forms, multipart parts, XML elements (CDATA too), pairs inside other pairs' values, percent-encoded text.
+Structure is read where there is some: JSON (its keys as text too, `[name, value]` lists, `{name, value}` objects
+under compound keys too), JSON that does not parse (cut short, Latin-1 bytes, inside text) token by token, bodies in
+UTF-16 or UTF-32 as their text and in legacy charsets byte for byte, forms, multipart parts (after a preamble too),
+XML elements (CDATA too, labelled by an attribute or a `<Name>` element), pairs inside other pairs' values,
+percent-encoded text, text escaped for HTML (`&quot;`) or a script (`\\"`, `\\x3d`), JWTs wrapped across lines.
 
 `STRICT` mode (unambiguous shapes only) is for device data, whose ids must stay as they are; `FULL` for the rest.
 
@@ -30,6 +32,7 @@ import base64
 import codecs
 import hashlib
 import hmac
+import html
 import json
 import math
 import re
@@ -152,6 +155,8 @@ _STRONG_PARTS = re.compile(
     "|salasana|passord|adgangskode|jelszo|jelszó|lozinka|lykilord"
     "|lykilorð|wagwoord|katasandi|matkhau|mậtkhẩu|пароль|парола|лозинка|гасло|пароля|κωδικ|סיסמ|كلمةالمرور|كلمةالسر"
     "|رمزعبور|पासवर्ड|密码|密碼|口令|パスワード|暗証番号|비밀번호|암호|รหัสผ่าน|geheimnis|segredo|secreto"  # other languages
+    "|clavedeacceso|codigodeverificacion|códigodeverificación|codigodeacceso|códigodeacceso|codedeverification"
+    "|codedevérification|palavrapasse"
 )
 _STRONG_EXACT = frozenset(
     {"pwd", "pass", "pin", "otp", "totp", "hotp", "sig", "refresh", "xrefresh", "sso", "mfa", "2fa", "cred", "creds",
@@ -184,6 +189,13 @@ _HARMLESS_ENDINGS = (
 )
 # What a name that holds a credential's hash ends in (`pwdHash`, `pin_sha256`, `passHashed`), after that name.
 _HASH_ENDINGS = ("hash", "hashed", "digest", "sha", "sha1", "sha256", "sha512", "md5", "crypt", "bcrypt", "scrypt")
+# What follows a short credential name to say which one or what of it (`pinNumber`, `pwd_new`, `passConfirm`,
+# `otpEntered`, `pinValue`), as `password_new` holds `password`.
+_QUALIFIER_ENDINGS = (
+    "new", "old", "current", "confirm", "confirmation", "confirmed", "again", "repeat", "repeated", "retype", "verify",
+    "number", "num", "no", "value", "val", "entry", "entered", "input", "field", "text", "plain", "plaintext", "block",
+)
+_QUALIFIED = ("pin", "pw", "pwd", "pswd", "pass", "otp", "psk", "puk", "cvv", "cvc")  # (not `sig`: signum, SIG_BLOCK)
 _ID_ENDINGS = ("id", "ids", "uuid", "guid", "hash", "sha", "sha1", "sha256", "md5", "etag", "digest", "checksum")
 _NOT_ALNUM = re.compile(r"[^a-z0-9]+")
 _NOT_WORD = re.compile(r"[\W_]+")  # what a name is compared without, letters of every script kept
@@ -218,6 +230,10 @@ def _name_class(compact: str) -> NameClass:
         return "strong"
     for ending in _HASH_ENDINGS:  # a credential's hash is one too: pwdHash, pin_sha256, as password_hash
         if compact.endswith(ending) and len(compact) > len(ending) and _name_class(compact[: -len(ending)]) == "strong":
+            return "strong"
+    for ending in _QUALIFIER_ENDINGS:  # a short name with a word saying which or what of it: pinNumber, pwd_new
+        if compact.endswith(ending) and (rest := compact[: -len(ending)]).endswith(_QUALIFIED) and \
+                _name_class(rest) == "strong":
             return "strong"
     if _WEAK_PARTS.search(compact) or (_weak_ending(compact)):
         return "weak"
@@ -302,7 +318,8 @@ _UNAMBIGUOUS = (
 # `Scheme credentials`: what follows an authorization scheme (up to the end of a quoted string or the text).
 _AUTH_SCHEME = (
     r"\b(?:Bearer|WRAP|OAuth|Digest|Negotiate|NTLM|Hawk|MAC|AWS4-HMAC-SHA256|AWS|SharedKey|SharedAccessSignature"
-    r"|Basic|Token|JWT)"
+    r"|Basic|Token|JWT|DPoP|SSWS|Bot|vapid|SCRAM-SHA-(?:1|256)|HOBA|Mutual|ApiKey|Api-Key|Splunk|GoogleLogin"
+    r"|EG1-HMAC-SHA256)"
 )
 _SCHEME_VALUE = re.compile(
     _AUTH_SCHEME + r"([ \t]+)((?:[^\s,;\"']|(?<==)\"[^\"]*\")+(?:[ \t]*,[ \t]*[\w-]+=(?:\"[^\"]*\"|[^\s,;\"']+))*)",
@@ -485,7 +502,31 @@ def is_credential_value(text: str, mode: Mode = FULL) -> bool:
     if _UNAMBIGUOUS_RE.fullmatch(text) or _VENDOR_RE.fullmatch(text) or _SCHEME_VALUE.fullmatch(text) and \
             _scheme_credential(text):
         return True
-    return mode == FULL and _CANDIDATE.fullmatch(text) is not None and random_secret(text)
+    return mode == FULL and (_CANDIDATE.fullmatch(text) is not None and random_secret(text) or
+                             _BASE64_RUN.fullmatch(text) is not None and _base64_user_password(text))
+
+
+# A run of base64 (8+ characters, a digit, `+`, `/` or padding among them: not a word) that may encode
+# `user:password`, as a Basic authorization does without its scheme's name (`u=YWxpY2U6aHVudGVyMg==`): too short to
+# look random
+_BASE64_RUN = re.compile(r"(?<![\w+/\-])(?=[A-Za-z+/]*[0-9+/=])[A-Za-z0-9+/]{8,200}={0,2}(?![\w+/=\-])")
+_USER_PASSWORD = re.compile(r"[^\s:]{1,64}:[^\s]{1,128}")
+
+
+def _base64_user_password(run: str) -> bool:
+    """Whether a base64 run encodes printable ASCII `user:password` (a name, a colon and a password)."""
+    if len(run) % 4 == 1 or run.islower() or run.isupper() or run.isdigit():  # (base64 of text mixes cases)
+        return False
+    try:
+        decoded = base64.b64decode(run + "=" * (-len(run) % 4), validate=True)
+    except ValueError:
+        return False
+    return decoded.isascii() and decoded.decode("ascii").isprintable() and \
+        _USER_PASSWORD.fullmatch(decoded.decode("ascii")) is not None
+
+
+def _base64_user_password_sub(m: re.Match) -> str:
+    return MARK if _base64_user_password(m.group()) else m.group()
 
 
 def _scheme_credential(text: str) -> bool:
@@ -519,8 +560,9 @@ _PAIR = re.compile(
     # (a name begins where its digits do: one tried from each digit of a run of them would cost the run's length
     # squared, and finds nothing the run's first digit does not; a name shorter than the run of its characters is
     # followed by one of them, never by a quote, a space or a separator: the engine is not left to try each length)
-    r"(?P<sep>[ \t\u00a0\u3000]*(?:=>|[:=\uff1a\uff1d])[ \t\u00a0\u3000]*)"
-    r"(?P<value>\"(?:[^\"\\\n]|\\.)*\"|'[^'\n]*'|(?:[^\s&;,?\"'<>(){}\[\]\uff0c\uff1b]|[&;,?](?![\w.\-\[\]%$]+=))+)"
+    r"(?P<sep>[ \t\u00a0\u3000]*(?:=>|:=|[:=\uff1a\uff1d])[ \t\u00a0\u3000]*)"
+    r"(?P<value>\"(?:[^\"\\\n]|\\.)*\"|'[^'\n]*'|\{[^{}\"'\n]*\}"  # (a connection string's `PWD={…}`)
+    r"|(?:[^\s&;,?\"'<>(){}\[\]\uff0c\uff1b]|[&;,?](?![\w.\-\[\]%$]+=))+)"
 )
 _SEPARATORS = (":", "=", "\uff1a", "\uff1d")  # what every pair's separator holds
 _QUOTED = re.compile(r"'[^'\n]*'|\"(?:[^\"\\\n]|\\.)*\"")
@@ -579,23 +621,47 @@ def _text(text: str, mode: Mode, percent_levels: int) -> str:
 
 
 def _text_within(text: str, mode: Mode, percent_levels: int) -> str:
+    if "eyJ" in text and ("\n" in text or "\\n" in text):  # (first: an authorization scheme's takes its first line)
+        text = _WRAPPED_JWT.sub(_wrapped_jwt_sub, text)
     text = _URL.sub(lambda m: redact_url(m.group(), mode), text)
     if percent_levels and "%" in text:
         text = _PERCENT_RUN.sub(lambda m: _percent_sub(m.group(), mode, percent_levels - 1), text)
+    if percent_levels and "&" in text and _ENTITY.search(text):  # {&quot;token&quot;:…} in a page's attribute
+        text = _ENTITY_RUN.sub(lambda m: _entity_sub(m.group(), mode, percent_levels - 1), text)
+    if percent_levels and "\\" in text and _HIDING_ESCAPE.search(text):  # JSON.parse("{\"token\":…}") in a script
+        text = _ESCAPED_STRING.sub(lambda m: _escaped_sub(m.group(), mode, percent_levels - 1), text)
     text = _USERINFO.sub(MARK + "@", text)
     text = _SCHEME_VALUE.sub(_scheme_sub, text)
+    if "</" in text:  # (before the elements: a label `<Key>apiKey</Key>` is no key's value)
+        text = _XML_PAIR.sub(_xml_pair_sub, text)
     text = _XML_ELEMENT.sub(_xml_sub, text)
     if "<![CDATA[" in text:
         text = _XML_CDATA_ELEMENT.sub(_xml_sub, text)
     if "<" in text:
         text = _TAG.sub(_tag_sub, text)
     text = _pairs(text)
+    if "," in text and ("\"" in text or "'" in text):  # setRequestHeader("X-Api-Key", "…"), ["password", "…"]
+        text = _QUOTED_PAIR.sub(_quoted_pair_sub, text)
     text = _vendor_sub(_unambiguous_text(text))
     if mode == STRICT and "eyJ" in text:  # (FULL finds such runs by their randomness, `random_secret`)
         text = _BASE64_JSON.sub(_base64_json_sub, text)
     if mode == FULL:
         text = _CANDIDATE.sub(lambda m: MARK if random_secret(m.group()) else m.group(), text)
     return text
+
+
+# A JWT split across lines (wrapped at a width in a log or a page, the lines indented; or their breaks written as
+# `\n`): a run from `eyJ` whose next lines hold nothing but the token's characters, the last one up to what follows
+_WRAPPED_JWT = re.compile(
+    r"(?<![\w.\-])eyJ[\w.\-]*+(?:(?:\r?\n|(?:\\r)?\\n)[ \t]*[\w.\-]++(?=[ \t]*(?:\r?\n|(?:\\r)?\\n)))*"
+    r"(?:(?:\r?\n|(?:\\r)?\\n)[ \t]*[\w.\-]++(?![ \t]+\w))"  # (not a line of words after it)
+)
+_LINE_BREAKS = re.compile(r"\s+|(?:\\r)?\\n")
+
+
+def _wrapped_jwt_sub(m: re.Match) -> str:
+    """A run `_WRAPPED_JWT` found, replaced where its lines joined are a JWT."""
+    return MARK if _JWT.fullmatch(_LINE_BREAKS.sub("", m.group())) else m.group()
 
 
 _BASE64_JSON = re.compile(r"(?<![\w+/\-])eyJ[A-Za-z0-9+/_\-]{12,}={0,2}(?![\w+/=\-])")  # base64 of `{"`
@@ -633,20 +699,93 @@ def _percent_sub(run: str, mode: Mode, percent_levels: int) -> str:
     return run if redacted == decoded else quote(redacted, safe="/:@?&=;,+!$*()~'")
 
 
+# HTML's character references of the characters that JSON, pairs and URLs are written with (`&quot;`, `&#61;`…), and
+# a run of text holding one, from its start (a run is tried once: linear), up to a quote, a tag or a line's end
+_ENTITY = re.compile(r"&(?:quot|apos|#0*(?:34|39|58|61)|#[xX]0*(?:22|27|3[aAdD]));")  # (not &amp;: `a=1&amp;b=…`
+_ENTITY_RUN = re.compile(  # shows its pairs as they are)
+    r"(?<![^\"'<>\n])[^\"'<>\n]*&(?:quot|apos|#0*(?:34|39|58|61)|#[xX]0*(?:22|27|3[aAdD]));[^\"'<>\n]*")
+
+
+def _entity_sub(run: str, mode: Mode, percent_levels: int) -> str:
+    """A run of HTML-escaped text (a data attribute's JSON, `a=1&amp;token=…`): redacted as the text it stands for,
+    and escaped again where that lost a credential."""
+    decoded = html.unescape(run)
+    if decoded == run:
+        return run
+    redacted = _text(decoded, mode, percent_levels)
+    return run if redacted == decoded else html.escape(redacted, quote=True)
+
+
+# A backslash escape of JavaScript's and JSON's strings; a quoted string holding one is redacted as the text it stands
+# for (`_QUOTED`'s strings: a script's JSON.parse("{\"token\":…}"), 'https://…?access_token\x3d…')
+_ESCAPE = re.compile(r"\\(?:[\"'\\/bfnrt]|x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4})")
+# what hides a pair or a URL: an escaped quote, slash, `=`, `:`, `&`, `?` or `@` (not \n, \t, \u00e9)
+_HIDING_ESCAPE = re.compile(r"\\(?:[\"'/]|(?:x|u00)(?:2[2267fF]|3[aAdDfF]|40))")
+# A quoted string of a script or JSON: from a quote no backslash escapes (each is read once: linear), to its end
+_ESCAPED_STRING = re.compile(r"""(?<!\\)"(?:[^"\\\n]|\\.)*+"|(?<!\\)'(?:[^'\\\n]|\\.)*+'""")
+_JS_ESCAPES = {"b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
+
+
+def _escaped_sub(quoted: str, mode: Mode, percent_levels: int) -> str:
+    inner = quoted[1:-1]
+    if "\\" not in inner or not _HIDING_ESCAPE.search(inner):
+        return quoted
+    decoded = _ESCAPE.sub(_unescape, inner)
+    redacted = _text(decoded, mode, percent_levels)
+    if redacted == decoded:
+        return quoted
+    shown = json.dumps(redacted, ensure_ascii=False)[1:-1]
+    return quoted[0] + (shown.replace("'", "\\'") if quoted[0] == "'" else shown) + quoted[0]
+
+
+def _unescape(m: re.Match) -> str:
+    escape = m.group()[1:]
+    if escape[0] in "xu":
+        return chr(int(escape[1:], 16))
+    return _JS_ESCAPES.get(escape, escape)
+
+
 _XML_ELEMENT = re.compile(r"<((?:[\w.\-]+:)?([\w.\-]+))(\s[^<>]*)?>([^<]*)</\1>")
 _XML_CDATA_ELEMENT = re.compile(r"<((?:[\w.\-]+:)?([\w.\-]+))(\s[^<>]*)?>\s*<!\[CDATA\[([^<\]]*)\]\]>\s*</\1>")
 
 
 def _xml_sub(m: re.Match) -> str:
     """`<Password>…</Password>`, `<wsse:BinarySecurityToken …>…</…>`, `<pin><![CDATA[…]]></pin>`: the element's
-    text replaced."""
+    text replaced; so is that of an element labelled by a credential's name in an attribute (Android's saved
+    preferences `<string name="auth_token">…</string>`, `<Property Name="Password">…`, `<entry key="api_key">…`)."""
     value = m.group(4)
-    if not value.strip() or value.strip() == MARK or not is_credential(m.group(2), value.strip()):
+    if not value.strip() or value.strip() == MARK:
+        return m.group(0)
+    if not is_credential(m.group(2), value.strip()) and not (
+            m.group(3) and any(a.group(1).lower() in _LABEL_ATTRIBUTES and is_credential(a.group(2).strip("\"'"),
+                                                                                         value.strip())
+                               for a in _ATTRIBUTE.finditer(m.group(3)))):
         return m.group(0)
     return m.group(0)[: m.start(4) - m.start(0)] + MARK + m.group(0)[m.end(4) - m.start(0):]
 
 
+# `<Name>db_password</Name><Value>…</Value>` (AWS's and SOAP services' parameters, as JSON's {"Name", "Value"})
+_XML_PAIR = re.compile(
+    r"<((?:[\w.\-]+:)?([\w.\-]+))>([^<]{1,64})</\1>(?:\s*<([\w.:\-]+)>[^<]{0,64}</\4>){0,3}?\s*"  # (<Type>…)
+    r"<((?:[\w.\-]+:)?(\w*(?:[Vv]alues?|[Vv]al|[Dd]ata|[Cc]ontent|[Tt]ext)|v|string|integer))(\s[^<>]*)?>([^<]*)</\5>"
+)  # (the nearest value element after the label)
+
+
+_PLIST_VALUES = frozenset({"string", "data", "integer"})  # an Apple property list's <key>…</key><string>…</string>
+
+
+def _xml_pair_sub(m: re.Match) -> str:
+    """An XML value element after a label element naming a credential (`_LABELS`, `_VALUES`) has its text replaced."""
+    value = m.group(8).strip()
+    if m.group(2) not in _LABELS or (m.group(6) not in _VALUES and not (
+            m.group(2) == "key" and m.group(6) in _PLIST_VALUES)) or value in ("", MARK) or not is_credential(
+            m.group(3).strip(), value):
+        return m.group(0)
+    return m.group(0)[: m.start(8) - m.start(0)] + MARK + m.group(0)[m.end(8) - m.start(0):]
+
+
 _TAG = re.compile(r"<[A-Za-z][\w:\-]*\s[^<>]*>")
+_TAG_NAME = re.compile(r"<([\w:\-]+)")
 _ATTRIBUTE = re.compile(r"""([\w:\-]+)\s*=\s*("[^"]*"|'[^']*'|[^\s"'>]+)""")
 _LABEL_ATTRIBUTES = ("name", "id", "property", "key", "http-equiv")
 _VALUE_ATTRIBUTES = ("value", "content", "data-value")
@@ -655,10 +794,11 @@ _VALUE_ATTRIBUTES = ("value", "content", "data-value")
 def _tag_sub(m: re.Match) -> str:
     """`<input name="csrf_token" value="…">`, `<meta name="csrf-token" content="…">`: an element labelled by a
     credential's name has its value replaced, and so has a password field whatever its name (`<input
-    type="password" name="f2" value="…">`)."""
+    type="password" name="f2" value="…">`) and an element named by one without a label (`<password value="…"/>`)."""
     tag = m.group(0)
     attributes = {a.group(1).lower(): a for a in _ATTRIBUTE.finditer(tag)}
-    label = next((attributes[n].group(2).strip("\"'") for n in _LABEL_ATTRIBUTES if n in attributes), None)
+    label = next((attributes[n].group(2).strip("\"'") for n in _LABEL_ATTRIBUTES if n in attributes),
+                 _TAG_NAME.match(tag)[1].rpartition(":")[2])
     if "type" in attributes and attributes["type"].group(2).strip("\"'").lower() == "password":
         label = "password"
     value = next((attributes[n] for n in _VALUE_ATTRIBUTES if n in attributes), None)
@@ -691,11 +831,10 @@ def _pairs(text: str, depth: int = 0) -> str:
         if _YAML_BLOCK.fullmatch(m["value"]):
             continue  # `password: |`: its text, on the lines below, is `_YAML_VALUE`'s
         strong = credential_name(m["name"])
-        if strong is None and m.start() and text[m.start() - 1] in " -" and (
-                before := _WORD_BEFORE.search(text, max(0, m.start() - 26), m.start())):
-            strong = "strong" if credential_name(before[1]) is None and credential_name(  # security answer: …
-                before[1] + m["name"]) == "strong" else None  # (not `password reset: done`)
-            shown = _pair_sub(m, depth, named=strong is not None)
+        if strong != "strong" and m.start() and text[m.start() - 1] in " -" and _named_with_words_before(
+                text, m.start(), m["name"]):  # security answer: …, recovery code: ABCD-EFGH, mot de passe : …
+            strong = "strong"
+            shown = _pair_sub(m, depth, named=True)
         else:
             shown = _pair_sub(m, depth)
         end = m.end()
@@ -710,8 +849,35 @@ def _pairs(text: str, depth: int = 0) -> str:
     return "".join(out)
 
 
-# The word before a pair's name (`security answer`), itself no pair's value (`type=password name=…`)
+# A name and a value quoted one after the other with a comma between: a script's call (`setRequestHeader("X-Api-Key",
+# "…")`, `localStorage.setItem('pin', '…')`), a `[name, value]` list in text; the name first at a quote that does
+# not end a string (linear)
+_QUOTED_PAIR = re.compile(
+    r"(?<![\w\\])([\"'])([\w.\-]{1,64}+)\1[ \t]*,[ \t]*([\"'])((?:(?!\3)[^\\\n]|\\.){1,512}+)\3(?=[ \t]*[)\]])")
+
+
+def _quoted_pair_sub(m: re.Match) -> str:
+    value = m.group(4)
+    if value in (MARK, SEGMENT) or not is_credential(m.group(2), value):
+        return m.group(0)
+    return m.group(0)[: m.start(4) - m.start(0)] + MARK + m.group(0)[m.end(4) - m.start(0):]
+
+
+# The word before a pair's name (`security answer`), itself no pair's value (`type=password name=…`), and the two
+# words before one (`mot de passe`)
 _WORD_BEFORE = re.compile(r"(?<![^\s,;(\[{])([^\W\d_]{2,24})[ \-]$")
+_WORDS_BEFORE = re.compile(r"(?<![^\s,;(\[{])([^\W\d_]{2,24})[ \-]([^\W\d_]{2,24})[ \-]$")
+
+
+def _named_with_words_before(text: str, start: int, name: str) -> bool:
+    """Whether a pair's name with the word, or the two words, before it (none a credential's name alone: not
+    `password reset: done`) is a name that always holds a credential."""
+    if (before := _WORD_BEFORE.search(text, max(0, start - 26), start)) is None or credential_name(before[1]):
+        return False
+    if credential_name(before[1] + name) == "strong":
+        return True
+    two = _WORDS_BEFORE.search(text, max(0, start - 52), start)
+    return two is not None and credential_name(two[1]) is None and credential_name(two[1] + two[2] + name) == "strong"
 
 # The words after a credential's first (a passphrase), each not a pair's name nor replaced already: up to the end of
 # the line, a `;` or `,`
@@ -764,7 +930,8 @@ def _pair_sub(m: re.Match, depth: int, named: bool = False) -> str:
     inner = value[1:-1] if quote_ else value
     if inner in (MARK, SEGMENT, ""):
         return m.group(0)
-    if not named and not is_credential(m["name"], inner):
+    if not named and not is_credential(m["name"], inner) and not (  # a neutral name's base64 of `user:password`
+            _BASE64_RUN.fullmatch(inner) and _base64_user_password(inner)):
         if (not quote_ and depth) or not _PAIR.search(inner):  # (an unquoted value is looked into once)
             return m.group(0)
         shown = _pairs(inner, depth + 1) if depth < _PAIR_DEPTH else MARK
@@ -825,8 +992,15 @@ def redact_url(url: str, mode: Mode = FULL, marker: str = MARK, path_mode: Mode 
         + question_mark
         + redact_params(query, mode)[0]
         + hash_mark
-        + redact_params(fragment, mode)[0]
+        + (_route(fragment, mode, marker) if fragment.startswith(("/", "!/")) else redact_params(fragment, mode)[0])
     )
+
+
+def _route(fragment: str, mode: Mode, marker: str) -> str:
+    """A single-page app's route in a fragment (`#/reset/<token>`, `#!/token/…?x=1`), judged as a path and its
+    query."""
+    route, question_mark, query = fragment.partition("?")
+    return redact_path(route, mode, marker) + question_mark + redact_params(query, mode)[0]
 
 
 def redact_params(query: str, mode: Mode = FULL, marker: str = MARK) -> tuple[str, int]:
@@ -1065,6 +1239,20 @@ _LABELS = frozenset({"name", "key", "Name", "Key", "field", "Field", "parameter"
                      "fieldName", "paramName", "headerName", "attributeName", "AttributeName"})
 _VALUES = frozenset({"value", "Value", "val", "v", "values", "Values", "stringValue", "StringValue", "data", "Data",
                      "content", "Content", "text", "Text"})
+# ...and the compound names APIs give them (CloudFormation's {ParameterKey, ParameterValue}, {headerName,
+# headerValue}, {field_name, field_value}, {OptionName, Value}, {n, v}), in camelCase, PascalCase and snake_case
+_LABEL_WORDS = ("parameter", "param", "field", "header", "property", "attribute", "attr", "option", "setting",
+                "variable", "var", "env", "item", "entry", "claim", "secret", "config")
+
+
+def _compounds(words: Iterable[str], endings: Iterable[str]) -> set[str]:
+    return {form for w in words for e in endings
+            for form in (w + e.capitalize(), w.capitalize() + e.capitalize(), f"{w}_{e}")}
+
+
+_LABELS = _LABELS | _compounds(_LABEL_WORDS, ("name", "key", "label", "id")) | {"n", "variable", "Variable", "option"}
+_VALUES = _VALUES | _compounds((*_LABEL_WORDS, "default", "current", "initial", "secure", "plain", "raw"),
+                               ("value", "val", "data", "content")) | {"defaultValue", "default_value"}
 
 
 def _json_key(name: str, mode: Mode, out: dict, counter: list[int]) -> str:
@@ -1222,9 +1410,10 @@ def _body(data: bytes, content_type: str | None, kind: BodyKind) -> bytes:
             redacted, replaced = _sign_in_json(document) if kind == "sign-in-request" else redact_json(document, FULL)
             return _dumps(redacted) if replaced else data
     media = (content_type or "").split(";", 1)[0].strip().lower()
-    if media.startswith("multipart/") or data.startswith(b"--"):
+    if media.startswith("multipart/") or data.lstrip(b"\r\n").startswith(b"--"):
         if (parts := _redact_multipart(data, content_type, kind)) is not None:
             return parts
+    charset = ("utf-8", "surrogateescape")  # how the text is written back
     try:
         text, cut_character = data.decode("utf-8"), b""
     except UnicodeDecodeError as error:
@@ -1234,22 +1423,30 @@ def _body(data: bytes, content_type: str | None, kind: BodyKind) -> bytes:
             text, cut_character, broken_json = data.decode("utf-8", "surrogateescape"), b"", True
         elif signing_in:
             return MARK.encode()
+        elif len(data.translate(None, _TEXT_BYTES)) * 100 <= len(data):
+            # text in another charset (Latin-1, Windows-1252, Shift_JIS…: a form, a page, a message), read byte for
+            # byte as Latin-1 so that its ASCII (every name and separator) is read as text: `pin=4821` is too short
+            # for the printable runs below
+            text, cut_character, charset = data.decode("latin-1"), b"", ("latin-1", "replace")
         else:
             return _ASCII_RUN.sub(lambda m: redact_text(m.group().decode("ascii"), FULL).encode("ascii", "replace"),
                                   data)
     if _FORM.fullmatch(text.strip()):
         form = text.strip()
         redacted_text = _sign_in_params(form) if kind == "sign-in-request" else redact_params(form, FULL)[0]
-        return data if redacted_text == form else redacted_text.encode()
+        return data if redacted_text == form else redacted_text.encode(*charset)
     if signing_in and (kind == "sign-in-request" or media not in _PAGES):
         return data if text.strip() in ("", MARK) else MARK.encode()  # XML (SAML), plain text: replaced whole
     if broken_json or (cut_character and text.lstrip()[:1] in ("{", "[")) or '{"' in text:  # JSON in text too
         redacted_text = redact_text(_broken_json(text), FULL)
     else:
         redacted_text = redact_text(text, FULL)
-    return data if redacted_text == text else redacted_text.encode("utf-8", "surrogateescape") + cut_character
+    return data if redacted_text == text else redacted_text.encode(*charset) + cut_character
 
 
+# The bytes of text (printable ASCII, tabs and line ends, and every byte of the upper half, which legacy charsets
+# use): a body with more than 1 % of others (control bytes, NULs) is binary
+_TEXT_BYTES = bytes([*range(0x20, 0x7F), 0x09, 0x0A, 0x0C, 0x0D, *range(0x80, 0x100)])
 _PAGES = ("text/html", "application/javascript", "text/javascript", "text/css")
 
 
@@ -1283,7 +1480,9 @@ def _broken_json(text: str) -> str:
     `redact_json` would: values under credential-named keys (every leaf below a strongly named one), credential
     keys, and every string as `redact_string`, one cut short too; the rest of the text as it is."""
     replaced: list[tuple[int, int, str]] = []
-    stack: list[list] = []  # open containers: [bracket, key, after its colon, every leaf secret, a label's name]
+    # open containers: [bracket, key, after its colon, every leaf secret, a label's name, the array's item, the
+    # replacement of a `[name, value]` pair's value until the array is known to hold two items]
+    stack: list[list] = []
     frame: list | None = None
     for m in _JSON_TOKEN.finditer(text):
         token = m.group()
@@ -1292,12 +1491,13 @@ def _broken_json(text: str) -> str:
             value, is_open = _json_string(m.group(1)), m.group(2) is None
         elif first in "{[":
             secret = frame is not None and (frame[3] or _secret_name(frame, None))
-            frame = [first, frame[1] if frame is not None and first == "[" else None, False, secret, None]
+            frame = [first, frame[1] if frame is not None and first == "[" else None, False, secret, None, 0, None]
             stack.append(frame)
             continue
         elif first in "}]":
             if stack:
-                stack.pop()
+                if (pair := stack.pop()[6]) is not None:  # `["password", "…"]`: two items, a header's pair
+                    replaced.append(pair[0])
                 frame = stack[-1] if stack else None
             continue
         elif first == ":":
@@ -1307,6 +1507,11 @@ def _broken_json(text: str) -> str:
         elif first == ",":
             if frame is not None and frame[0] == "{":
                 frame[1], frame[2] = None, False
+            elif frame is not None:
+                frame[5] += 1
+                if frame[6] is not None:  # a third item: no pair, the value redacted as any string
+                    replaced += frame[6][1:]
+                    frame[6] = None
             continue
         else:
             value = is_open = None
@@ -1323,10 +1528,19 @@ def _broken_json(text: str) -> str:
             key = frame[1] if frame is not None else None
             if frame is not None and frame[0] == "{" and key in _LABELS:
                 frame[4] = value
-            if (redacted := redact_string(value, FULL, key)) != value:
-                replaced.append((m.start(), m.end(), _string_token(redacted, is_open)))
+            shown = [(m.start(), m.end(), _string_token(redacted, is_open))] if (
+                redacted := redact_string(value, FULL, key)) != value else []
+            if frame is not None and frame[0] == "[" and frame[5] < 2:
+                if frame[5] == 0:
+                    frame[4] = value
+                elif frame[4] is not None and value not in ("", MARK) and is_credential(frame[4], value):
+                    frame[6] = ((m.start(), m.end(), _string_token(MARK, bool(is_open))), *shown)
+                    continue
+            replaced += shown
+    replaced += [f[6][0] for f in stack if f[6] is not None]  # cut short inside the pair: replaced
     if not replaced:
         return text
+    replaced.sort()
     out, position = [], 0
     for start, end, shown in replaced:
         out += [text[position:start], shown]
@@ -1393,15 +1607,23 @@ def _sign_in_params(form: str) -> str:
 
 
 def _redact_multipart(data: bytes, content_type: str | None, kind: BodyKind) -> bytes | None:
-    """Multipart parts redacted by their names and bodies; its lines end as its first does (CRLF, or LF alone as
-    some tools write it)."""
-    first_line = data[: data.find(b"\n") + 1] if b"\n" in data else data
-    newline = b"\r\n" if first_line.endswith(b"\r\n") else b"\n"
+    """Multipart parts redacted by their names and bodies; its lines end as its first delimiter's does (CRLF, or LF
+    alone as some tools write it). What comes before the first delimiter (blank lines, a MIME preamble: `This is a
+    multi-part message…`) is redacted as text, the parts after it as parts."""
+    whole = data
+    start = len(data) - len(data.lstrip(b"\r\n"))  # blank lines before the first delimiter
     m = _BOUNDARY.search(content_type or "")
-    boundary = (m.group(1) or m.group(2)).encode() if m else first_line[2:].strip()
-    if not boundary or not data.startswith(b"--" + boundary):
+    boundary = (m.group(1) or m.group(2)).encode() if m else data[start:].partition(b"\n")[0][2:].strip()
+    if not boundary:
         return None
     delimiter = b"--" + boundary
+    if not data.startswith(delimiter, start):
+        if m is None or (at := data.find(b"\n" + delimiter)) < 0:
+            return None
+        start = at + 1  # after a preamble
+    preamble, data = data[:start], data[start:]
+    first_line = data[: data.find(b"\n") + 1] if b"\n" in data else data
+    newline = b"\r\n" if first_line.endswith(b"\r\n") else b"\n"
     pieces = data.split(delimiter)
     changed = False
     for i, piece in enumerate(pieces[1:], 1):
@@ -1427,7 +1649,8 @@ def _redact_multipart(data: bytes, content_type: str | None, kind: BodyKind) -> 
         if new != content or new_head != head:
             pieces[i] = new_head + sep + new + trailing
             changed = True
-    return delimiter.join(pieces) if changed else data
+    shown = redact_body(preamble, "text/plain", kind) if preamble.strip() else preamble
+    return shown + delimiter.join(pieces) if changed or shown != preamble else whole
 
 
 def _part_head(head: bytes, newline: str) -> bytes:
@@ -1534,7 +1757,7 @@ def earlier_rows(table: str, df):
         return strict_frame(df)
     if not df.height:
         return df
-    again = {"path": path, "host": host, "method": method, "reason": message}
+    again = {"path": path, "host": host, "method": method, "reason": _reason_again}
     columns = []
     for name, redact in again.items():
         values = df.get_column(name).drop_nulls().unique().to_list()
@@ -1546,6 +1769,16 @@ def earlier_rows(table: str, df):
     if changed:
         columns.append(pl.col("body").replace(changed))
     return df.with_columns(columns) if columns else df
+
+
+_QUOTED_VALUE = re.compile(r"(?:(?<= is not allowed for )|(?<= does not allow )|(?<=None of ))[\"{\[].*?"
+                           r"(?=(?: are valid under the given schema)?$)")
+
+
+def _reason_again(text: str) -> Safe:
+    """A reject's reason an older databack wrote, as `schema_violation` writes it now: the value a `not`, a false
+    schema or `contains` quoted (JSON, maybe cut at the reason's length) named no more than `a value`."""
+    return message(_QUOTED_VALUE.sub("a value", text))
 
 
 def _earlier_names(df):
@@ -1582,16 +1815,33 @@ def child_table(parent: Safe, field: str) -> Safe:
 
 
 def schema_violation(text: str, instance: Any) -> str:
-    """A JSON Schema validator's message without the value it quotes first (`{"password": …} is not of type
-    "array"` -> `an object is not of type "array"`)."""
+    """A JSON Schema validator's message without the value it quotes (`{"password": …} is not of type "array"` ->
+    `an object is not of type "array"`), first or after the schema's own literal (`{"required":["error"]} is not
+    allowed for {…}`, `None of […] are valid under the given schema`)."""
     try:
         quoted, end = json.JSONDecoder().raw_decode(text)
     except ValueError:
         quoted, end = None, 0
-    if end:
-        return describe(instance) + text[end:] if quoted == instance else text  # else the schema's own literal
-    if text[:1] in '{["-0123456789':  # a value quoted so that it cannot be read back: say less
+    if end and quoted == instance:
+        return describe(instance) + _instance_out(text[end:], instance)
+    if not end and text[:1] in '{["-0123456789':  # a value quoted so that it cannot be read back: say less
         return f"{describe(instance)} does not fit the schema"
+    return _instance_out(text, instance)  # the schema's own literal first, or words
+
+
+_QUOTING_TAIL = re.compile(r"(?: is not allowed for | does not allow )")  # what `not` and a false schema end with
+
+
+def _instance_out(text: str, instance: Any) -> str:
+    """`text` with the instance it quotes after its start (as the validator writes it: JSON, keys sorted or not)
+    named by its type."""
+    if not isinstance(instance, (str, list, dict)):
+        return text  # (a number, a boolean or null: their text would match the schema's own numbers)
+    if m := _QUOTING_TAIL.search(text):
+        return text[: m.end()] + describe(instance)
+    for written in {_dumps(instance), orjson.dumps(instance, option=orjson.OPT_SORT_KEYS) if isinstance(
+            instance, (list, dict)) else b""} - {b""}:
+        text = text.replace(written.decode("utf-8", "replace"), describe(instance))
     return text
 
 
@@ -1634,8 +1884,8 @@ def pseudonymised_again(name: str, key: bytes) -> Safe:
 
 def file_name(name: str) -> str:
     """A file's name or path with the credentials it carries replaced as STRICT text shows them (a JWT, a known
-    key's shape, `password=…`), folder by folder, each keeping its suffix (`p07/sync password=REDACTED.har`): ids
-    and hashes stay as they are."""
+    key's shape, `password=…`, base64 of `user:password`) and random tokens, folder by folder, each keeping its
+    suffix (`p07/sync password=REDACTED.har`): ids, hashes and dates stay as they are."""
     return _FILE_NAME_SEP.sub(lambda m: _name_part(m.group()), name)
 
 
@@ -1643,11 +1893,22 @@ _FILE_NAME_SEP = re.compile(r"[^/\\]+")  # a folder's or a file's name in a path
 
 
 def _name_part(part: str) -> str:
-    redacted = redact_text(part, STRICT)
+    redacted = _CANDIDATE.sub(_token_in_name, _BASE64_RUN.sub(_base64_user_password_sub, redact_text(part, STRICT)))
     if redacted == part:
         return part
     suffix = PurePosixPath(part).suffix
     return redacted if redacted.endswith(suffix) else redacted + suffix
+
+
+def _token_in_name(m: re.Match) -> str:
+    """A random token in a file's or folder's name (`sync-qMnzDMDSmJLlZrlXQficbBc44P9wWDJV.har`, a session saved
+    under its id) replaced; hex (a file's hash) stays, and so do names of words and numbers alone
+    (`HTTPToolkit_2024-03-02_10-11`), which look random as a whole."""
+    run = m.group()
+    if _HEX.fullmatch(run.rstrip("=")) or not random_secret(run) or all(
+            piece.isdigit() or piece.isalpha() for piece in _PIECE_SPLIT.split(run.rstrip("=")) if piece):
+        return run
+    return MARK
 
 
 def _folder_and_file(name: str) -> tuple[str, str]:
@@ -1829,6 +2090,7 @@ _COOKIE_ATTRIBUTES = frozenset(
     "port".split()
 )
 _LEADING_SCHEME = re.compile(r"\s*([A-Za-z][\w.+\-]*)[ \t]+\S")
+_COOKIE_TEXTS = frozenset({"path", "domain", "comment", "commenturl", "port"})  # attributes that hold captured text
 HeaderKind = Literal["header", "cookie", "url"] | None
 
 
@@ -1845,8 +2107,8 @@ def redact_header(name: str, value: str, mode: Mode = FULL) -> tuple[str, Header
     if lower in SET_COOKIE_HEADERS:
         redacted = redact_set_cookie(value)
         return redacted, "cookie" if redacted != value else None
-    if lower in URL_HEADERS:
-        redacted = redact_url(value, mode) if lower != "link" else redact_text(value, mode)
+    if lower in URL_HEADERS:  # a query is judged in full whatever the route (as its request's URL is)
+        redacted = redact_url(value, FULL, path_mode=mode) if lower != "link" else redact_text(value, FULL)
         return redacted, "url" if redacted != value else None
     if lower in HOST_HEADERS and "@" in value:  # alice:PW@host
         return f"{MARK}@{value.rpartition('@')[2]}", "url"
@@ -1884,8 +2146,10 @@ def _redact_cookie_pieces(text: str, attributes: bool) -> str:
         piece = text[position:end]
         name, equals, value = piece.partition("=")
         bare = name.strip().lower()
-        if attributes and bare in _COOKIE_ATTRIBUTES:
-            out.append(piece)
+        if attributes and bare in _COOKIE_ATTRIBUTES:  # its value judged as what it is: a path or a comment's text
+            shown = value if not value.strip() or bare not in _COOKIE_TEXTS else \
+                redact_url(value, FULL) if bare in ("path", "commenturl") else redact_text(value, FULL)
+            out.append(piece if shown == value else f"{name}={shown}")
         elif equals:
             shown = name if not is_credential_value(name.strip(), FULL) else name.replace(name.strip(), MARK)
             out.append(piece if value.strip() in ("", MARK) and shown == name else f"{shown}={MARK}")

@@ -43,7 +43,9 @@ from .captures.archives import archive_kind
 from .captures.bodies import GZIP_MAGIC, dechunk
 from .captures.flow import _decoded, _open_dump, flow_failure, read_dump
 from .captures.flow import _read_failure as _flow_failure
-from .captures.har import _STREAM_ERRORS, _base64_or_text, _host, _is_encoding_error, _json_bytes, _split_url
+from .captures.har import (
+    _STREAM_ERRORS, _base64_or_text, _host, _is_encoding_error, _json_bytes, _split_url, compressed_body,
+)
 from .captures.har import _read_failure as _har_failure
 from .captures.har_runs import ENTRY_PREFIX, IJSON, READ_SIZE, SurrogatesReplaced, _huge_numbers_replaced
 from .redaction import FULL, MARK, STRICT, BodyKind, Mode, Safe
@@ -509,7 +511,9 @@ def _scrub_har_entry(entry: Any, counts: Counter[str]) -> None:
         else:
             _scrub_words(response, ("redirectURL",), counts)
         if isinstance(response.get("content"), dict):
-            _scrub_har_body(response["content"], kind, mode, counts)
+            headers = [(h["name"], h["value"]) for h in response.get("headers") or () if isinstance(h, dict)
+                       and isinstance(h.get("name"), str) and isinstance(h.get("value"), str)]
+            _scrub_har_body(response["content"], kind, mode, counts, headers)
         else:
             _scrub_words(response, ("content",), counts)
     elif response is not None:
@@ -639,11 +643,19 @@ def _scrub_pairs(items: Any, mode: Mode, counts: Counter[str], kind: str, sign_i
 
 
 def _scrub_name(item: dict, counts: Counter[str], kind: str) -> None:
-    """A `{name, value}` item's name that is itself a credential (a bare token as a query parameter: `?eyJ…`)."""
+    """A `{name, value}` item's name that is itself a credential (a bare token as a query parameter: `?eyJ…`), or
+    that holds one (a whole header line as its name, `Authorization: Bearer …`; `?token:…`; a cookie `sid=…`)."""
     name = item.get("name")
-    if isinstance(name, str) and name != MARK and redaction.is_credential_value(unquote_plus(name), FULL):
-        item["name"] = MARK
+    if isinstance(name, str) and name != MARK and (shown := _name_shown(name)) != name:
+        item["name"] = shown
         counts[kind] += 1
+
+
+def _name_shown(name: str) -> str:
+    """A header's, parameter's or cookie's name as a copy keeps it: a credential whole, or its credentials replaced."""
+    if redaction.is_credential_value(unquote_plus(name), FULL):
+        return MARK
+    return redaction.redact_text(name, FULL)
 
 
 def _scrub_cookies(items: Any, counts: Counter[str]) -> None:
@@ -665,9 +677,11 @@ def _parses(data: bytes) -> bool:
     return True
 
 
-def _scrub_har_body(holder: dict, kind: BodyKind, mode: Mode, counts: Counter[str]) -> None:
+def _scrub_har_body(holder: dict, kind: BodyKind, mode: Mode, counts: Counter[str],
+                    headers: list[tuple[str, str]] | None = None) -> None:
     """A `postData` or `content`: its text (plain or base64), `_textBase64` and form `params`; other fields as
-    free text."""
+    free text. A body in base64 as sent, compressed per its Content-Encoding (`headers`), is scrubbed decoded and
+    compressed again."""
     _scrub_other_fields(holder, _BODY_FIELDS, counts)
     _scrub_words(holder, ("encoding", "compression", "size"), counts)
     _scrub_pairs(_listed(holder, "params", counts), FULL, counts, "bodies", sign_in=kind == "sign-in-request")
@@ -689,14 +703,30 @@ def _scrub_har_body(holder: dict, kind: BodyKind, mode: Mode, counts: Counter[st
         try:
             limits.check_string(text)  # cut short as it was read: over the body's limit, replaced whole
             data = _base64_or_text(text) if is_base64 else text.encode("utf-8", "replace")
+            compressed = compressed_body(data, headers) if is_base64 and headers else None
         except limits.LimitHit as hit:
             holder[key] = _over_limit(hit, counts).decode()
             counts["bodies"] += 1
             continue
-        scrubbed = _body(data, mime, kind, counts)
+        if compressed is not None:  # scrubbed as what it holds, compressed again as it was sent
+            scrubbed = _body(compressed, mime, kind, counts)
+            scrubbed = data if scrubbed == compressed else _compressed_again(scrubbed, headers)
+        else:
+            scrubbed = _body(data, mime, kind, counts)
         if scrubbed != data:
             holder[key] = base64.b64encode(scrubbed).decode() if is_base64 else scrubbed.decode("utf-8", "replace")
             counts["bodies"] += 1
+
+
+def _compressed_again(data: bytes, headers: list[tuple[str, str]]) -> bytes:
+    """`data` compressed per the Content-Encoding of `headers`, each coding in the order it was applied."""
+    from mitmproxy.net import encoding
+
+    codings = ", ".join(value for name, value in headers if name.lower() == "content-encoding")
+    for coding in (c.strip().lower() for c in codings.split(",")):
+        if coding not in ("", "identity", "none"):
+            data = encoding.encode(data, coding)
+    return data
 
 
 # --- mitmproxy flows ------------------------------------------------------------------------------------
@@ -837,8 +867,8 @@ def _scrub_mitmproxy_headers(headers: http.Headers, mode: Mode, counts: Counter[
         scrubbed, what = redaction.redact_header(name_text, text, mode)
         if what:
             counts[_COUNTED[what]] += 1
-        if name_text != MARK and redaction.is_credential_value(name_text, FULL):  # a name that is itself a token
-            name = MARK.encode()
+        if name_text != MARK and (shown := _name_shown(name_text)) != name_text:  # a token, or a line, as a name
+            name = shown.encode("utf-8", "surrogateescape")
             counts["headers"] += 1
         fields.append((name, value if scrubbed == text else scrubbed.encode("utf-8", "surrogateescape")))
     headers.fields = tuple(fields)

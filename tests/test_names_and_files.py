@@ -5,6 +5,7 @@ holds reaches a terminal as a control character."""
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
@@ -413,3 +414,25 @@ def test_a_pseudonymised_run_adding_to_an_out_written_without_it_names_no_folder
     assert pl.read_parquet(out / "band_events.parquet").height == 1
     [shown] = [f["file"] for f in json.loads((out / "report.json").read_text())["files"]]
     assert re.fullmatch(r"d-[0-9a-f]{16}/phone\.har", shown)
+
+
+def test_a_random_token_or_base64_user_password_in_a_file_name_reaches_no_output(tmp_path):
+    """A capture saved under its session's id (`sync-qMnz….har`) or named by base64 of `user:password` kept it in
+    `source_file` (every table), report.json, the page and inspect: a file's name was redacted as STRICT text, by
+    unambiguous shapes only. Random tokens and base64 `user:password` go too; hashes, dates and names of words and
+    numbers (`HTTPToolkit_2024-03-02_10-11.har`) stay."""
+    secrets = ("qMnzDMDSmJLlZrlXQficbBc44P9wWDJV", base64.b64encode(b"bo:Zq9x4Hunt").decode())
+    names = [f"sync-{secrets[0]}.har", f"{secrets[1]}.har", "HTTPToolkit_2024-03-02_10-11.har",
+             "3f9a1c2e5b7d4a60aa3f9a1c2e5b7d4a60aa3f9a.har"]
+    (tmp_path / "p07").mkdir()
+    for n, name in enumerate(names):
+        write_har(tmp_path / "p07" / name, [entry(BAND_EVENTS_URL, band_event(str(2519812557630091728 + n)))])
+    converted = run("convert", tmp_path / "p07", "-o", tmp_path / "out", "--json")
+    assert converted.exit_code == 0, converted.stderr
+    shown = [converted.stdout, converted.stderr, run("report", tmp_path / "out").stdout]
+    shown += [run("inspect", tmp_path / "p07", *args).stdout for args in ([], ["--json"])]
+    held = "\n".join([*shown, _every_text(tmp_path / "out")])
+    assert [secret for secret in secrets if secret in held] == []
+    assert sorted(f["file"] for f in json.loads(converted.stdout)["files"]) == [
+        "p07/3f9a1c2e5b7d4a60aa3f9a1c2e5b7d4a60aa3f9a.har", "p07/HTTPToolkit_2024-03-02_10-11.har", "p07/REDACTED.har",
+        "p07/REDACTED.har"]

@@ -807,3 +807,281 @@ def test_a_credentials_hash_is_a_credential_under_a_short_name_as_under_password
     assert redaction.redact_text(f"{name}: $2b$12$KIXQJq8zPq1m0cJ4eW3oWe") == f"{name}: {MARK}"
     assert credential_name("file_hash") is None and credential_name("spinHash") is None
     assert credential_name("sessionHash") == "weak" and credential_name("pin_hash_type") is None
+
+
+@pytest.mark.parametrize(("text", "shown"), [
+    ('<string name="auth_token">Tr0ub4dor-x1</string>', f'<string name="auth_token">{MARK}</string>'),
+    ('<Property Name="Password">Tr0ub4dor-x2</Property>', f'<Property Name="Password">{MARK}</Property>'),
+    ("<entry key='api_key'>Tr0ub4dor-x3</entry>", f"<entry key='api_key'>{MARK}</entry>"),
+    ("<Parameter><Name>db_password</Name><Type>SecureString</Type><Value>Tr0ub4dor-x4</Value></Parameter>",
+     f"<Parameter><Name>db_password</Name><Type>SecureString</Type><Value>{MARK}</Value></Parameter>"),
+    ('<string name="theme">dark</string><p><Name>Alice</Name> <Value>42</Value></p>',
+     '<string name="theme">dark</string><p><Name>Alice</Name> <Value>42</Value></p>'),
+])
+def test_an_xml_element_labelled_by_a_credential_name_in_an_attribute_or_a_name_element_loses_its_text(text, shown):
+    """Android's saved preferences (`<string name="auth_token">`), .NET and Java properties, AWS's and SOAP's
+    `<Name>…</Name><Value>…</Value>` parameters: the element's own name says nothing, its label does (as JSON's
+    {"name", "value"}), and the text was kept in rejects, generic values and scrubbed bodies."""
+    assert redaction.redact_text(text) == redaction.redact_text(text, redaction.STRICT) == shown
+    body = f'<?xml version="1.0"?><map>{text}</map>'.encode()
+    assert redaction.redact_body(body, "text/xml", "other") == f'<?xml version="1.0"?><map>{shown}</map>'.encode()
+
+
+JWT_PARTS = ("eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9", "eyJzdWIiOiJhbGljZSIsInNpZCI6Ijc3In0",
+             "Tr0ub4dorSflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV")
+
+
+@pytest.mark.parametrize("text", [
+    f"token {JWT_PARTS[0]}.\n{JWT_PARTS[1]}.\n{JWT_PARTS[2]}\nThe end",
+    f"{JWT_PARTS[0]}.{JWT_PARTS[1][:12]}\n  {JWT_PARTS[1][12:]}.{JWT_PARTS[2][:20]}\n  {JWT_PARTS[2][20:]}",
+    f'"{JWT_PARTS[0]}\\n.{JWT_PARTS[1]}\\n.{JWT_PARTS[2]}"',
+])
+def test_a_jwt_split_across_lines_is_replaced_whole(text):
+    """A JWT wrapped at a width (a log, a page, base64 line lengths) or its breaks written as `\\n`: no line alone is
+    a JWT, so its claims and signature were kept, in device text whole."""
+    import polars as pl
+
+    for shown in (redaction.redact_text(text), redaction.redact_text(text, redaction.STRICT),
+                  redaction.strict_frame(pl.DataFrame({"message": [text]}))["message"][0]):
+        assert not any(part[4:16] in shown for part in JWT_PARTS), shown
+        assert MARK in shown and ("The end" in shown) == ("The end" in text)
+
+
+@pytest.mark.parametrize(("text", "shown"), [
+    ("Driver={SQL Server};Server=db;Uid=sa;PWD={Tr0ub4dor;x1};", f"Driver={{SQL Server}};Server=db;Uid=sa;PWD={MARK};"),
+    ("Server=db;User ID=sa;Password={Tr0ub4dor-x2};", f"Server=db;User ID=sa;Password={MARK};"),
+    ('password := "Tr0ub4dor-x3"', f'password := "{MARK}"'),
+    ("url={base}/v1?token={redacted}", "url={base}/v1?token={redacted}"),
+])
+def test_a_braced_connection_string_value_and_a_colon_equals_pair_lose_their_value(text, shown):
+    """ODBC and ADO.NET connection strings quote a value in braces (`PWD={…;…}`), Go and Pascal write `:=`: the
+    pair's value was not read, so the password stayed."""
+    assert redaction.redact_text(text) == redaction.redact_text(text, redaction.STRICT) == shown
+
+
+@pytest.mark.parametrize("name", ["pinNumber", "pin_number", "pinNo", "pinValue", "pinConfirm", "pinEntry", "pwd_new",
+                                  "pwdNew", "pwdConfirm", "pass_new", "passConfirm", "otpNumber", "otpEntered"])
+def test_a_short_credential_name_followed_by_a_word_saying_which_is_a_credential(name):
+    """`pin`, `pwd`, `pass` and `otp` hold a credential alone or at a name's end (`newPin`), but not followed by a
+    word saying which or what of it (`pinNumber`, `pwd_new`, `otpEntered`), as `password_new` did by its `password`:
+    a PIN in a --generic column, a reject and a scrubbed body. Words ending so stay data."""
+    assert credential_name(name) == "strong"
+    assert redaction.generic_payload({name: "4821", "steps": 5}).value == {"steps": 5}
+    for data in ("spinValue", "bypassNumber", "compassValue", "pinLength", "phoneNumber", "inputValue", "casino"):
+        assert credential_name(data) is None
+
+
+@pytest.mark.parametrize(("text", "encoding", "media"), [
+    ("nom=José&pin=4821&x=1", "latin-1", "application/x-www-form-urlencoded"),
+    ("Bienvenue José\npin: 4821\n", "cp1252", "text/plain"),
+    ("ユーザー\npw=Tr0ub4\n", "shift_jis", "text/plain"),
+    ("<p>Café</p><input name=pw value=Tr0ub4>", "latin-1", "text/html"),
+])
+def test_a_body_in_a_legacy_charset_loses_its_short_credentials(text, encoding, media):
+    """A page, form or message in Latin-1, Windows-1252 or Shift_JIS is no UTF-8: it was searched as binary data,
+    by runs of 16 printable ASCII characters, so `pin=4821` and `pw=Tr0ub4` (shorter) were kept in rejects and
+    scrubbed copies. Text (no more than 1 % control bytes) is read byte for byte as Latin-1 and redacted as text,
+    every other byte kept."""
+    data = text.encode(encoding)
+    redacted = redaction.redact_body(data, media, "other")
+    assert b"4821" not in redacted and b"Tr0ub4" not in redacted and MARK.encode() in redacted
+    assert redacted.replace(MARK.encode(), b"") == data.replace(b"4821", b"").replace(b"Tr0ub4", b"")
+    binary = bytes(range(32)) * 4 + b"pin=4821"  # binary data: as before, its long printable runs alone
+    assert redaction.redact_body(binary, "application/octet-stream", "other") == binary
+
+
+def test_base64_of_a_user_and_password_is_replaced_without_a_basic_scheme_before_it():
+    """`Authorization: Basic …` loses its credential by the scheme's name; the same base64 of `user:password` under
+    a neutral name (`?u=…`, a JSON value, a line of text, a file's name) was kept when shorter than a random token
+    (20 characters): base64 runs that decode to printable `name:password` are replaced, base64 of other text and
+    numbers stay."""
+    secret = base64.b64encode(b"alice:Tr0ub4dor").decode()
+    short = base64.b64encode(b"bob:hunter2").decode().rstrip("=")
+    assert redaction.redact_url(f"https://api.example.com/cb?u={secret}&v=2") == (
+        f"https://api.example.com/cb?u={MARK}&v=2")
+    assert redaction.generic_payload({"x": short, "n": 5}).value == {"x": MARK, "n": 5}
+    assert redaction.redact_text(f"sent {secret} to the proxy") == f"sent {MARK} to the proxy"
+    assert redaction.redact_text(f"u={short}", redaction.STRICT) == f"u={MARK}"
+    assert redaction.file_name(f"p07/{secret}.har") == f"p07/{MARK}.har"
+    kept = "id 2519812557630091728 aGVsbG8gd29ybGQ= (hello world) abc12345 ZXhhbXBsZQ== 2015-01-12T06:43:56.9908271Z"
+    assert redaction.redact_text(kept) == kept
+
+
+@pytest.mark.parametrize(("label", "value"), [
+    ("ParameterKey", "ParameterValue"), ("parameterName", "parameterValue"), ("headerName", "headerValue"),
+    ("fieldName", "fieldValue"), ("field_name", "field_value"), ("propertyName", "propertyValue"),
+    ("OptionName", "Value"), ("variable", "value"), ("settingKey", "settingValue"), ("name", "defaultValue"),
+    ("n", "v"),
+])
+def test_a_value_labelled_under_a_compound_key_is_replaced(label, value):
+    """CloudFormation's `{ParameterKey, ParameterValue}`, `{headerName, headerValue}`, `{fieldName, fieldValue}`,
+    Elastic Beanstalk's `{OptionName, Value}`, `{n, v}`: a label and its value under compound keys, read as
+    `{name, value}` is (in parsed JSON and in JSON that does not parse); a label naming data keeps its value."""
+    document = [{label: "DB_PASSWORD", value: "Tr0ub4dor-c1"}, {label: "sleep_score", value: "Tr0ub4dor-c2"}]
+    assert redaction.redact_json(document)[0] == [{label: "DB_PASSWORD", value: MARK}, document[1]]
+    broken = json.dumps(document)[:-2].encode()
+    assert b"Tr0ub4dor-c1" not in redaction.redact_body(broken, "application/json", "other")
+    assert b"Tr0ub4dor-c2" in redaction.redact_body(broken, "application/json", "other")
+
+
+@pytest.mark.parametrize(("text", "shown"), [
+    ('<div data-props="{&quot;access_token&quot;:&quot;Tr0ub4dor-e1&quot;,&quot;n&quot;:1}">',
+     '<div data-props="{&quot;access_token&quot;:&quot;REDACTED&quot;,&quot;n&quot;:1}">'),
+    ("<p>password&#61;Tr0ub4dor-e2</p>", "<p>password=REDACTED</p>"),
+    ('<script>var s = JSON.parse("{\\"token\\":\\"Tr0ub4dor-e3\\",\\"n\\":1}");</script>',
+     '<script>var s = JSON.parse("{\\"token\\":\\"REDACTED\\",\\"n\\":1}");</script>'),
+    ("var u = 'https://x.example.com/cb?access_token\\x3dTr0ub4dor-e4';",
+     "var u = 'https://x.example.com/cb?access_token=REDACTED';"),
+    ('"https:\\/\\/bob:Tr0ub4dor-e5@files.example.org\\/x"', '"https://REDACTED@files.example.org/x"'),
+    ('<p title="Tom &amp; Jerry">a &quot;quote&quot; &eacute;</p> "C:\\\\temp\\\\x" "caf\\u00e9 \\"ok\\""',
+     '<p title="Tom &amp; Jerry">a &quot;quote&quot; &eacute;</p> "C:\\\\temp\\\\x" "caf\\u00e9 \\"ok\\""'),
+])
+def test_text_escaped_for_html_or_a_script_loses_the_credentials_it_encodes(text, shown):
+    """A page's data attribute holds JSON as `{&quot;access_token&quot;:…}` (Rails', React's server-rendered props),
+    a script `JSON.parse("{\\"token\\":…}")` or a URL with `\\x3d` and `\\/`: their pairs and URLs were hidden from the
+    patterns reading plain text (in scrubbed pages and rejects). Such runs are redacted as the text they stand for,
+    and escaped again where a credential went, as percent-encoded text is."""
+    assert redaction.redact_text(text) == shown
+    assert redaction.redact_body(text.encode(), "text/html", "other") == shown.encode()
+
+
+@pytest.mark.parametrize(("before", "content_type"), [
+    ("This is a multi-part message in MIME format.\r\n\r\n", "multipart/form-data; boundary=b"),
+    ("\r\n", "multipart/form-data; boundary=b"), ("\r\n\r\n", "multipart/form-data; boundary=b"), ("\r\n", None),
+])
+def test_a_multipart_body_with_a_preamble_or_blank_lines_before_its_first_part_loses_its_credentials(before,
+                                                                                                    content_type):
+    """MIME lets a preamble or blank lines come before the first delimiter (mail-like clients, batch requests): the
+    body did not start with the delimiter, so no part was found and it was redacted as text, where a part's name and
+    its value are on different lines: the password was kept (scrubbed copies, rejects). Without a Content-Type, the
+    boundary is read from the first line after blank ones."""
+    parts = ('--b\r\nContent-Disposition: form-data; name="password"\r\n\r\nTr0ub4dor-m1\r\n'
+             '--b\r\nContent-Disposition: form-data; name="user"\r\n\r\nbob\r\n--b--\r\n')
+    redacted = redaction.redact_body((before + parts).encode(), content_type, "other")
+    assert redacted == (before + parts.replace("Tr0ub4dor-m1", MARK)).encode()
+
+
+@pytest.mark.parametrize(("text", "shown"), [
+    ('<credentials><password value="Tr0ub4dor-p1"/></credentials>',
+     f'<credentials><password value="{MARK}"/></credentials>'),
+    ('<ns:AccessToken value="Tr0ub4dor-p2"></ns:AccessToken>', f'<ns:AccessToken value="{MARK}"></ns:AccessToken>'),
+    ("<dict><key>AccessToken</key>\n\t<string>Tr0ub4dor-p3</string><key>theme</key><string>dark</string></dict>",
+     f"<dict><key>AccessToken</key>\n\t<string>{MARK}</string><key>theme</key><string>dark</string></dict>"),
+    ('<option value="token">Token</option><input type="text" value="hello">',
+     '<option value="token">Token</option><input type="text" value="hello">'),
+])
+def test_an_element_named_by_a_credential_with_a_value_attribute_or_a_property_lists_key_loses_its_value(text,
+                                                                                                        shown):
+    """`<password value="…"/>` has no label attribute (its name is the label), and an Apple property list (an iOS
+    app's settings, a plist response) gives a value as `<key>AccessToken</key><string>…</string>`: both kept the
+    credential in rejects, generic values and scrubbed bodies."""
+    assert redaction.redact_text(text) == redaction.redact_text(text, redaction.STRICT) == shown
+
+
+def test_a_name_value_pair_list_in_json_cut_short_loses_its_value():
+    """`[name, value]` lists (logged headers) lose their value in JSON that parses; in JSON cut short (a reject's
+    first MiB, a damaged body) they were read as any strings, so `["password", "…"]` kept it. An array of two items
+    whose first names a credential loses the second, one cut inside the pair too; arrays of more items stay."""
+    body = ('{"headers": [["password", "Tr0ub4dor-l1"], ["Accept", "*/*"]], "words": ["token", "type", "x"], '
+            '"last": ["api_key", "Tr0ub4dor-l2')
+    assert redaction.redact_body(body.encode(), "application/json", "other").decode() == (
+        '{"headers": [["password", "REDACTED"], ["Accept", "*/*"]], "words": ["token", "type", "x"], '
+        '"last": ["api_key", "REDACTED')
+
+
+@pytest.mark.parametrize(("url", "shown"), [
+    ("https://app.example.com/#/reset/qMnzDMDSmJLlZrlXQficbBc44P9wWDJV",
+     f"https://app.example.com/#/reset/{MARK}"),
+    ("https://app.example.com/#!/token/fizometedeburoqa", f"https://app.example.com/#!/token/{MARK}"),
+    ("https://app.example.com/#/invite/qMnzDMDSmJLlZrlXQficbBc44P9wWDJV/accept?lang=en",
+     f"https://app.example.com/#/invite/{MARK}/accept?lang=en"),
+    ("https://app.example.com/#/users/12345/settings", "https://app.example.com/#/users/12345/settings"),
+])
+def test_a_single_page_apps_route_in_a_fragment_loses_its_credential_segments(url, shown):
+    """`#/reset/<token>`, `#!/token/<token>`: a fragment was read as parameters alone, so a route's token segment
+    (where a path's was replaced) stayed in Location, Referer and redirectURL of scrubbed copies, and in generic
+    values and rejects. A fragment beginning with `/` or `!/` is judged as a path and its query."""
+    assert redaction.redact_url(url) == shown
+    assert redaction.generic_payload({"next": url}).value == {"next": shown}
+
+
+@pytest.mark.parametrize("scheme", ["DPoP", "SSWS", "Bot", "Splunk", "ApiKey", "Api-Key", "SCRAM-SHA-256", "HOBA",
+                                    "Mutual"])
+def test_other_authorization_schemes_lose_their_credential_in_text(scheme):
+    """OAuth's DPoP, Okta's SSWS, Discord's Bot, Splunk's HEC (a UUID), ApiKey, SCRAM and HOBA: an authorization
+    written in text (a logged request, a JSON value) under these schemes kept a credential too short or too regular
+    to look random (Bearer, Basic, Digest, Hawk, AWS4-HMAC-SHA256… lost theirs); a scrubbed header keeps the
+    scheme's name. Words after a scheme's name stay."""
+    for credential in ("Tr0ub4dor-s1x", "12345678-1234-1234-1234-123456789012"):
+        assert redaction.redact_text(f"sent {scheme} {credential} to the API") == f"sent {scheme} {MARK} to the API"
+        assert redaction.redact_header("Authorization", f"{scheme} {credential}") == (f"{scheme} {MARK}", "header")
+    assert redaction.redact_text(f"{scheme} forwarder started") == f"{scheme} forwarder started"
+
+
+def test_a_reject_reason_names_the_value_a_not_or_contains_keyword_quotes_by_its_type(tmp_path):
+    """jsonschema-rs quotes the value at fault after the schema's literal for `not` (`{"required":["error"]} is not
+    allowed for {…}`: the Band public API's error answers, whole) and `contains` (`None of […] are valid…`), and a
+    false schema (`False schema does not allow …`): the reason kept the body, credentials under a strong name and
+    all (which `rejects.body` replaced). They are named by their type, as a value quoted first was."""
+    from builders import entry, write_har
+
+    from converters.pipeline import Input, convert
+
+    body = {"error": {"code": "Unauthorized"}, "credentials": {"u": "bob", "p": "Tr0ub4dor-n1"}}
+    har = write_har(tmp_path / "a.har", [entry("https://api.microsofthealth.net/v1/me/Activities", body)])
+    (reject,) = convert([Input(har, "a.har", True)]).tables["rejects"].to_dicts()
+    assert reject["reason"] == ('does not match schema band-public-activities.json: at /: {"required":["error"]} is '
+                                "not allowed for an object of 2 keys")
+    assert redaction.schema_violation('None of ["Tr0ub4dor-n2"] are valid under the given schema', [
+        "Tr0ub4dor-n2"]) == "None of an array of 1 items are valid under the given schema"
+    assert redaction.schema_violation('False schema does not allow "Tr0ub4dor-n3"', "Tr0ub4dor-n3") == (
+        "False schema does not allow a string")
+
+
+@pytest.mark.parametrize(("text", "shown"), [
+    ("recovery code: ABCD-EFGH", f"recovery code: {MARK}"),
+    ("mot de passe : Tr0ub4dor-w1", f"mot de passe : {MARK}"),
+    ("Clave de acceso: Tr0ub4dor-w2", f"Clave de acceso: {MARK}"),
+    ("código de verificación: 482193", f"código de verificación: {MARK}"),
+    ("password reset: done\nerror code: NOT_FOUND\nmy answer: yes",
+     "password reset: done\nerror code: NOT_FOUND\nmy answer: yes"),
+])
+def test_a_credential_name_written_as_two_or_three_words_loses_its_value_whatever_its_last_word_alone_is(text,
+                                                                                                          shown):
+    """`recovery code` was read as `code` alone, a name that holds a credential only when its value looks like a
+    token (`ABCD-EFGH` reads as words), and French's `mot de passe`, Spanish's `clave de acceso` and `código de
+    verificación` are three words, where a name was judged with the one word before it: the values were kept. A
+    pair's name is judged with the one or two words before it wherever it is not a credential's alone."""
+    assert redaction.redact_text(text) == shown
+
+
+def test_a_reject_reason_an_older_databack_wrote_loses_the_value_a_not_keyword_quoted():
+    """An OUT written before 5f92399 holds reasons quoting a `not`'s or a false schema's value whole (a Band error
+    answer, credentials and all): read back (merge, a run adding to OUT) they are written as this policy writes
+    them, the value named no more; this policy's own reasons come back as they were."""
+    import polars as pl
+
+    old = ('does not match schema band-public-activities.json: at /: {"required":["error"]} is not allowed for '
+           '{"credentials":{"p":"Tr0ub4dor-o1","u":"bob"},"error":{"code":"Unauthorized"}}')
+    new = ('does not match schema band-public-activities.json: at /: {"required":["error"]} is not allowed for an '
+           "object of 2 keys")
+    df = pl.DataFrame({"endpoint": ["x", "x"], "method": ["GET", "GET"], "host": ["h", "h"], "path": ["/", "/"],
+                       "reason": [old, new], "body": [None, None], "body_encoding": [None, None],
+                       "source_file": ["a.har", "a.har"]}, schema_overrides={"body": pl.String,
+                                                                             "body_encoding": pl.String})
+    assert redaction.earlier_rows("rejects", df)["reason"].to_list() == [
+        'does not match schema band-public-activities.json: at /: {"required":["error"]} is not allowed for a value',
+        new]
+
+
+@pytest.mark.parametrize(("text", "shown"), [
+    ('xhr.setRequestHeader("X-Api-Key", "Tr0ub4dor-q1");', f'xhr.setRequestHeader("X-Api-Key", "{MARK}");'),
+    ("localStorage.setItem('pin', '4821');", f"localStorage.setItem('pin', '{MARK}');"),
+    ('headers = [["Authorization", "Tr0ub4dor-q2"]]', f'headers = [["Authorization", "{MARK}"]]'),
+    ('f("name", "Alice"), g("token", "type", "x")', 'f("name", "Alice"), g("token", "type", "x")'),
+])
+def test_a_name_and_value_quoted_as_a_scripts_arguments_lose_the_value(text, shown):
+    """A page's script sets a header or stores a credential by name and value (`setRequestHeader("X-Api-Key",
+    "…")`, `setItem('pin', '…')`), and text holds `[name, value]` lists: no `name=value` or `"name": value` pair,
+    so the value was kept (scrubbed pages, rejects, generic values) unless it looked random."""
+    assert redaction.redact_text(text) == redaction.redact_text(text, redaction.STRICT) == shown

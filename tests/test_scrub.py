@@ -545,3 +545,98 @@ def test_a_number_the_parser_cannot_hold_is_copied_as_the_converter_reads_it(tmp
     copy = json.loads((tmp_path / "copy.har").read_text())["log"]["entries"]
     assert copy[1]["time"] == (float(2**70) if number == str(2**70) else None)
     assert copy[2]["response"]["content"]["comment"] == "1" * 30
+
+
+def test_url_headers_of_a_device_call_lose_random_tokens_in_their_query_as_its_url_does(tmp_path):
+    """A device data route's path is judged by unambiguous shapes only (its ids are data), its query in full: but
+    Referer, Location, Content-Location and Link were judged wholly as the path, so a random token under a neutral
+    name (`?t=…`, `#t=…`) stayed in the copy of a Band or Sense call, where the same URL elsewhere lost it."""
+    token = "qMnzDMDSmJLlZrlXQficbBc44P9wWDJ"
+    e = entry(BAND_EVENTS_URL, band_event(),
+              request_headers={"Referer": f"https://app.example.com/cb?t={token}1"},
+              response_headers={"Location": f"https://app.example.com/cb#t={token}2",
+                                "Link": f"<https://api.example.com/y?c={token}3>; rel=next",
+                                "Content-Location": f"/v1/Events?s={token}4"})
+    src = write_har(tmp_path / "in.har", [e])
+    assert scrub_capture(src, tmp_path / "out.har").status == "ok"
+    copy = (tmp_path / "out.har").read_text()
+    assert token not in copy and copy.count(f"={REDACTED}") == 4
+    assert conversion(tmp_path / "out.har", "x")[0]["band_events"].equals(conversion(src, "x")[0]["band_events"])
+
+
+def test_a_set_cookie_attributes_path_and_comment_lose_the_credentials_they_hold(tmp_path):
+    """Set-Cookie's attributes were kept as they were (Path, Domain, Expires… are no secrets): but a Path holds a
+    URL's path (`/u/<session id>`, `/reset/password/<token>`) and a Comment free text (`token=…`), which kept their
+    credentials in the copy. Path and CommentURL are judged as a URL's path, Comment and Domain as text; dates and
+    flags stay."""
+    token = "qMnzDMDSmJLlZrlXQficbBc44P9wWDJ"
+    header = (f"a=1; Path=/u/{token}1; Comment=token={token}2; Domain=example.com, "
+              f"b=2; path=/reset/password/{token}3; Expires=Wed, 21 Oct 2015 07:28:00 GMT; HttpOnly")
+    e = entry("https://api.example.com/v1/x", {"ok": 1}, response_headers={"Set-Cookie": header})
+    assert scrub_capture(write_har(tmp_path / "in.har", [e]), tmp_path / "out.har").status == "ok"
+    (kept,) = [h["value"] for h in json.loads((tmp_path / "out.har").read_text())["log"]["entries"][0]["response"][
+        "headers"] if h["name"] == "Set-Cookie"]
+    assert kept == (f"a={REDACTED}; Path=/u/{REDACTED}; Comment=token={REDACTED}; Domain=example.com, "
+                    f"b={REDACTED}; path=/reset/password/{REDACTED}; Expires=Wed, 21 Oct 2015 07:28:00 GMT; HttpOnly")
+
+
+@pytest.mark.parametrize("coding", ["br", "deflate", "zstd", "deflate, br"])
+def test_a_har_body_kept_compressed_as_sent_is_read_and_scrubbed_as_what_it_holds(tmp_path, coding):
+    """Fiddler and Charles can keep a body as sent: base64 of its br, deflate or zstd bytes with its Content-Encoding.
+    The HAR reader undid gzip alone, so such a Band event was a reject and a Sense night's password stayed in
+    `rejects.body` (compressed, base64) and in the scrubbed copy. Such a body is decoded per its Content-Encoding
+    (text a tool decoded already, keeping the header, is left as it is) and the copy compresses it again."""
+    from mitmproxy.net import encoding
+
+    def sent(body: bytes) -> str:
+        for c in coding.split(", "):
+            body = encoding.encode(body, c)
+        return base64.b64encode(body).decode()
+
+    night = {"score": 80, "message": "ok", "date": "2017-03-05", "events": {"bad": True}, "password": "Tr0ub4dor-z1"}
+    entries = [entry(BAND_EVENTS_URL, None, response_headers={"Content-Encoding": coding}),
+               entry("https://api.hello.is/v2/timeline/2017-03-05", None, response_headers={"Content-Encoding": coding}),
+               entry("https://api.hello.is/v2/timeline/2017-03-06", night | {"date": "2017-03-06"},
+                     response_headers={"Content-Encoding": coding})]  # decoded already, the header kept
+    for e, body in zip(entries[:2], (band_event(), night)):
+        e["response"]["content"].update(text=sent(json.dumps(body).encode()), encoding="base64")
+    src = write_har(tmp_path / "in.har", entries)
+    tables, _ = conversion(src, "in.har")
+    assert len(tables["band_events"]) == 1 and len(tables["rejects"]) == 2
+    assert all("Tr0ub4dor" not in r["body"] and '"password":"REDACTED"' in r["body"].replace(" ", "")
+               for r in tables["rejects"].to_dicts())
+    assert scrub_capture(src, tmp_path / "out.har").status == "ok"
+    copy = json.loads((tmp_path / "out.har").read_text())["log"]["entries"]
+    held = [json.loads(read_capture_body(e, coding)) for e in copy[:2]]
+    assert held[0] == band_event() and held[1] == night | {"password": REDACTED}
+    assert conversion(tmp_path / "out.har", "in.har")[0]["rejects"].equals(tables["rejects"])
+
+
+def read_capture_body(har_entry: dict, coding: str) -> bytes:
+    from mitmproxy.net import encoding
+
+    body = base64.b64decode(har_entry["response"]["content"]["text"])
+    for c in reversed(coding.split(", ")):
+        body = encoding.decode(body, c)
+    return body
+
+
+def test_a_name_that_holds_a_credential_loses_it_in_headers_parameters_and_cookies(tmp_path):
+    """A header's, query parameter's or cookie's name was replaced only when it was a token whole: a tool that writes
+    a whole header line as its name (`Authorization: Bearer …`), `?token:…` (no `=`) and a cookie named `sid=…`
+    kept the credential in the copy. Such a name loses what it holds as any text does; names stay otherwise."""
+    e = entry("https://api.example.com/v1/x", {"ok": 1})
+    e["request"]["headers"] += [{"name": "Authorization: Bearer Tr0ub4dor-h1", "value": ""},
+                                {"name": "password=Tr0ub4dor-h2", "value": "1"}, {"name": "X-Request-Id", "value": "7"}]
+    e["request"]["queryString"] = [{"name": "token:Tr0ub4dor-h3", "value": ""}, {"name": "lang", "value": "en"}]
+    e["request"]["cookies"] = [{"name": "sid=Tr0ub4dor-h4", "value": ""}]
+    assert scrub_capture(write_har(tmp_path / "in.har", [e]), tmp_path / "out.har").status == "ok"
+    assert "Tr0ub4dor" not in (tmp_path / "out.har").read_text()
+    request = json.loads((tmp_path / "out.har").read_text())["log"]["entries"][0]["request"]
+    assert [h["name"] for h in request["headers"]] == ["Authorization: REDACTED REDACTED", "password=REDACTED",
+                                                       "X-Request-Id"]
+    assert [q["name"] for q in request["queryString"]] == ["token:REDACTED", "lang"]
+    flow = tflow.tflow(resp=True)
+    flow.request.headers.fields = ((b"X-Auth-Token: Tr0ub4dor-h5", b""), (b"Accept", b"*/*"))
+    assert scrubbed_flow(tmp_path, flow).request.headers.fields == ((b"X-Auth-Token: REDACTED", b""),
+                                                                     (b"Accept", b"*/*"))

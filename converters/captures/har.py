@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import BinaryIO, Iterator
+from typing import BinaryIO, Iterable, Iterator
 from urllib.parse import urlsplit
 
 import ijson
@@ -462,21 +462,47 @@ def _request_body(post_data: dict | None) -> tuple[bytes | None, str | None]:
 
 def _response_body(content: dict, response_headers: tuple[tuple[str, str], ...]) -> tuple[bytes | None, str | None]:
     """(body, body_error) from `response.content`: base64 undone, chunked framing removed, a gzipped body gunzipped,
+    and one given in base64 as sent (Fiddler's, Charles') decoded per its Content-Encoding (`compressed_body`),
     within the limits (a body over one has the limit as its error)."""
     try:
         if content.get("text") is not None:
             text = content["text"]
-            data = _base64_or_text(text) if content.get("encoding") == "base64" else _utf8(text)
+            as_sent = content.get("encoding") == "base64"
+            data = _base64_or_text(text) if as_sent else _utf8(text)
         elif content.get("_textBase64") is not None:
-            data = _base64_or_text(content["_textBase64"])
+            as_sent, data = True, _base64_or_text(content["_textBase64"])
         else:
             return None, None
         if any(name.lower() == "transfer-encoding" and "chunked" in value.lower() for name, value in response_headers):
             dechunked = dechunk(data)
             data = data if dechunked is None else dechunked
-        return gunzip_if_gzipped(data), None
+        data = gunzip_if_gzipped(data)
+        return (compressed_body(data, response_headers) or data) if as_sent else data, None
     except ValueError as error:  # limits.LimitHit too
         return None, str(error)
+
+
+def compressed_body(data: bytes, headers: Iterable[tuple[str, str]]) -> bytes | None:
+    """A body kept as sent, compressed per its Content-Encoding (br, deflate, zstd: gzip is known by its magic bytes)
+    decoded; None where it is none (no such header, or text the tool decoded already, keeping the header). Raises
+    `limits.LimitHit` for one over a limit."""
+    encoding = ", ".join(value for name, value in headers if name.lower() == "content-encoding").strip()
+    if encoding.lower() in ("", "identity", "gzip", "x-gzip") or data.startswith(GZIP_MAGIC) or _is_text(data):
+        return None
+    try:
+        return limits.decompress(data, encoding)
+    except limits.LimitHit:
+        raise
+    except ValueError:
+        return None
+
+
+def _is_text(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _base64_or_text(text: str) -> bytes:
