@@ -747,8 +747,15 @@ def test_an_earlier_run_that_cannot_be_read_back_is_one_line_naming_its_file_and
     if command in ("report", "export omh") and file == "copies.parquet":
         pytest.skip("report and export omh do not read copies.parquet")
     damaging(out)
+    refused_as_one_line(tmp_path, command, file)
+
+
+def refused_as_one_line(tmp_path: Path, command: str, file: str, *convert_args: str) -> None:
+    """`command` on tmp_path/out (and tmp_path/other, for merge), whose `file` is damaged: exit 1, one line naming OUT
+    and the file, OUT unchanged."""
+    out, other = tmp_path / "out", tmp_path / "other"
     before = files(out)
-    args = {"convert": ["convert", SAMPLES / "phone-sync.flow", "-o", out, "-j", "1"],
+    args = {"convert": ["convert", SAMPLES / "phone-sync.flow", "-o", out, "-j", "1", *convert_args],
             "merge": ["merge", out, other, "-o", tmp_path / "merged", "-j", "1"],
             "report": ["report", out],
             "export omh": ["export", "omh", out, "-o", tmp_path / "omh"]}[command]
@@ -792,16 +799,7 @@ def test_a_table_damaged_deep_inside_is_one_line_naming_its_file_and_out_is_left
     assert convert(SAMPLES / "phone-sync.har", "-o", out, "--format", fmt).exit_code == 0
     assert convert(SAMPLES / "phone-sync.flow", "-o", other, "--format", fmt).exit_code == 0
     damaging(out)
-    before = files(out)
-    args = {"convert": ["convert", SAMPLES / "phone-sync.flow", "-o", out, "-j", "1", "--format", fmt],
-            "merge": ["merge", out, other, "-o", tmp_path / "merged", "-j", "1"],
-            "report": ["report", out],
-            "export omh": ["export", "omh", out, "-o", tmp_path / "omh"]}[command]
-    result = runner.invoke(app, list(map(str, args)))
-    lines = result.output.splitlines()
-    assert result.exit_code == 1 and len(lines) == 1, result.output
-    assert lines[0].startswith(f"databack: cannot read the run in {out}: {file}: "), result.output
-    assert files(out) == before
+    refused_as_one_line(tmp_path, command, file, "--format", fmt)
 
 
 @pytest.mark.parametrize("command", ["merge", "convert"])
