@@ -20,8 +20,7 @@ ASLEEP = ("restful", "restless", "light", "medium", "sound")
 BAND_STAGES = ("restful", "restless", "awake", "unscored")
 SENSE_STAGES = ("light", "medium", "sound", "awake", "unscored")
 PROVENANCE = ["source_file", "source_entry", "captured_at"]
-FIRST_TIME = datetime(1, 1, 1, tzinfo=timezone.utc)
-LAST_TIME = datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=timezone.utc)
+FIRST_TIME, LAST_TIME = datetime.min.replace(tzinfo=timezone.utc), datetime.max.replace(tzinfo=timezone.utc)  # (base's)
 SPAN_S = (LAST_TIME - FIRST_TIME).total_seconds()
 
 # Band sequences as the Band app drew them (SleepChartFragment): Awake, Dozing, Snoozing awake; Sleep restful or
@@ -44,7 +43,7 @@ SENSE_STAGE = pl.col("sleep_state").str.to_lowercase().replace_strict(
 _BEDTIME = (pl.col("start_time").dt.replace_time_zone(None) + pl.duration(seconds=pl.col("utc_offset_s").fill_null(0))
             - pl.duration(hours=5))
 UNDATED_NIGHT = pl.coalesce(
-    pl.when(_BEDTIME.is_between(datetime(1, 1, 1), datetime(9999, 12, 31, 23, 59, 59))).then(_BEDTIME.dt.date()),
+    pl.when(_BEDTIME.is_between(datetime.min, datetime.max)).then(_BEDTIME.dt.date()),
     pl.col("start_time").dt.date(),  # (that date outside years 1 to 9999: the start's own in UTC)
 )
 
