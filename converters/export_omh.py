@@ -121,9 +121,13 @@ def _data_point(schema: Schema, source: dict[str, Any], body: Body, run_time: st
 
 def stamp(t: datetime, offset_s: int | None = None) -> str:
     """An RFC 3339 date-time: the wearer's local time with its offset when known, else UTC (and where the local time
-    falls outside years 1 to 9999, which Python's dates do not hold)."""
+    falls outside years 1 to 9999, which Python's dates do not hold). An offset RFC 3339 cannot write (seconds in it:
+    +01:00:30) or that is no offset (a day or more either way: an older databack's table may hold one) names no
+    local time: the time is written in UTC, the same instant."""
+    if not offset_s or offset_s % 60 or abs(offset_s) >= 86_400:
+        return t.isoformat()
     try:
-        return t.astimezone(timezone(timedelta(seconds=offset_s or 0))).isoformat()
+        return t.astimezone(timezone(timedelta(seconds=offset_s))).isoformat()
     except OverflowError:
         return t.isoformat()
 
@@ -373,9 +377,11 @@ def ambient_temperatures(tables: Tables) -> Iterator[tuple[dict[str, Any], Body]
         (pl.col("sensor") == "temperature") & pl.col("value").is_not_null())
     for row in rows(samples):  # a v1 and a v2 history of one bucket are two records: a v1 point's id says so
         version = ("api=1",) if row["api_version"] == 1 else ()
-        yield source("sense_sensor_samples", "sense", row, row["resolution_s"], row["time"].isoformat(), *version), {
+        width = row["resolution_s"]  # (unknown where the history's period and spacing are not: the bucket's start)
+        yield source("sense_sensor_samples", "sense", row, width, row["time"].isoformat(), *version), {
             "ambient_temperature": value(row["value"], "C"),
-            "effective_time_frame": lasting(row["time"], row["resolution_s"], row["utc_offset_s"])}
+            "effective_time_frame": lasting(row["time"], width, row["utc_offset_s"]) if width and width > 0
+            else {"date_time": stamp(row["time"], row["utc_offset_s"])}}
     readings = frame(tables, "sense_room_readings").filter(
         (pl.col("sensor") == "temperature") & (pl.col("unit") == "celsius") & pl.col("value").is_not_null()
         & pl.col("time").is_not_null())
