@@ -1174,3 +1174,17 @@ def test_a_run_fetched_with_kilometre_and_with_mile_splits_keeps_each_set_whole(
         tables = {name: df.lazy() for name, df in result.tables.items()}
         assert of_event_splits(tables, "band_map_points").collect().height == 22
         assert of_event_splits(tables, "band_sequences").collect()["duration_s"].to_list() == [643.0, 556.0]
+
+
+@pytest.mark.parametrize("minutes", [1441, -1441, 100_000])
+def test_a_private_daily_summary_asked_at_an_offset_of_more_than_a_day_is_rejected_not_filed_at_it(minutes):
+    """timeZoneUtcOffset is the wearer's offset in minutes: one of more than a day either way names none, and its
+    days were kept with it (100,000 minutes: a utc_offset_s of 6,000,000, 69 days, the local midnight of which the
+    export then failed on); the response is rejected as a Sense offset beyond a day is."""
+    payload = {"value": [{"TimeOfDay": "2019-03-09T23:00:00Z", "StepsTaken": 1}]}
+    problem, rows = devices.decode_payload(payload, band.DAILY_SUMMARIES,
+                                           Request({"args": f"timeZoneUtcOffset={minutes}"}, {}, None, None))
+    assert problem == f"could not be decoded: ValueError: a UTC offset of {minutes} minutes is more than a day"
+    assert rows == []
+    (d,) = decode(band.DAILY_SUMMARIES, payload, {"args": "timeZoneUtcOffset=-1440"})["band_daily_summaries"]
+    assert d["utc_offset_s"] == -86_400  # (up to a day either way, as Sense's)

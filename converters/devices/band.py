@@ -462,11 +462,16 @@ def _map_point_block(event_id: str, start: int | None, split_length: float | Non
     )
 
 
+DAY_MIN = 24 * 60
+
+
 def decode_daily_summaries(payload: dict[str, Any], request: Request) -> Rows:
     """`/v2/UserDailySummary(timeZoneUtcOffset=…,startDate='…',endDate='…')`: one `UserDailySummary` per day."""
     args = odata_args(request.path_params.get("args"))
     offset = args.get("timezoneutcoffset")
     offset_min = int(offset) if offset not in (None, "") else None
+    if offset_min is not None and not -DAY_MIN <= offset_min <= DAY_MIN:  # (as Sense's offsets are bounded)
+        raise ValueError(f"a UTC offset of {offset_min} minutes is more than a day")
     devices = device_filter(args, request)
     for summary in payload["value"]:
         s = {k.lower(): v for k, v in summary.items()}
