@@ -270,9 +270,10 @@ def _nights(tables: dict[str, pl.LazyFrame]) -> list[dict[str, Any]]:
         redaction.strict_frame(  # its text as this policy writes it (OUT may be an older databack's)
             frame(tables, "sense_timeline_events").filter(~pl.col("event_type").is_in(NOT_SEGMENTS))
             .select(pkey(), pl.lit("sense").alias("device"), pl.col("night").cast(pl.String).alias("source_id"),
-                    local_ms("time", pl.col("utc_offset_s")).alias("t"),
-                    pl.col("event_type").str.to_lowercase().str.replace_all("_", " ").alias("type"),
+                    "time", pl.col("event_type").str.to_lowercase().str.replace_all("_", " ").alias("type"),
                     pl.col("message").str.replace_all(r"\*\*", "").alias("text"))
+            .join(offsets.lazy(), on=key, how="left")  # at the night's offset, as its hypnogram (not the event's own:
+            .select(*key, local_ms("time", pl.col("utc_offset_s")).alias("t"), "type", "text")  # a DST change)
             .sort(*key, "t").collect()
         ),
         key,
@@ -319,18 +320,22 @@ def _room_samples(tables: dict[str, pl.LazyFrame]) -> pl.LazyFrame:
 
 
 def _room_in_bed(tables: dict[str, pl.LazyFrame], nights: pl.DataFrame) -> pl.DataFrame:
-    """The room samples of each Sense night's time in bed, at local times."""
+    """The room samples of each Sense night's time in bed, at the night's local times (as its hypnogram: a sample's
+    own offset differs from the night's once a DST change falls in the night)."""
+    shift = pl.col("utc_offset_s").fill_null(0) * 1000
     bed = nights.filter((pl.col("device") == "sense") & pl.col("in_bed_time").is_not_null()).select(
-        "p", "source_id", "in_bed_time", "out_of_bed_time")  # (local ms)
+        "p", "source_id", "utc_offset_s", (pl.col("in_bed_time") - shift).alias("in_bed"),  # (local ms: UTC ms)
+        (pl.col("out_of_bed_time") - shift).alias("out_of_bed"))
     if not bed.height:
         return pl.DataFrame(schema={"p": pl.String, "device": pl.String, "source_id": pl.String})
     samples = _room_samples(tables).select(
-        "p", local_ms("time", pl.col("utc_offset_s")).alias("t"), "sensor", pl.col("value").round(2)
-    ).sort("t").collect()
+        "p", pl.col("time").dt.epoch("ms").alias("utc"), "sensor", pl.col("value").round(2)
+    ).sort("utc").collect()
     in_bed = (
-        samples.join_asof(bed.sort("in_bed_time"), left_on="t", right_on="in_bed_time", by="p",
+        samples.join_asof(bed.sort("in_bed"), left_on="utc", right_on="in_bed", by="p",
                           check_sortedness=False)  # sorted by time: within each participant too
-        .filter(pl.col("t") < pl.col("out_of_bed_time"))
+        .filter(pl.col("utc") < pl.col("out_of_bed"))
+        .with_columns((pl.col("utc") + shift).alias("t"))
     )
     # a column per sensor (the chart folds them back): the sensor's name is not repeated on every sample
     wide = in_bed.pivot("sensor", index=["p", "source_id", "t"], values="value", aggregate_function="first")
