@@ -253,7 +253,9 @@ BAND_SEQUENCES = table(
       "wrote for private splits, whose rows stay records apart from those of files added since: `convert --force` "
       "converts them again", "m"),
     C("distance_on_foot_m", F, "Distance covered on foot in the segment", "m"),
-    C("actual_distance_m", F, "Cumulative distance including what was covered while paused (ActualDistance)", "m"),
+    C("actual_distance_m", F, "Cumulative distance to the end of the segment, including what was covered while "
+      "paused (ActualDistance; public: the running sum of the segments' distanceSummary.actualDistance, each the "
+      "segment's own)", "m"),
     C("overall_pace_s_per_km", F, "Total distance to the end of this split over total time to it (OverallPace)",
       "s/km"),
     C("altitude_gain_m", F, "Altitude gained in the segment", "m"),

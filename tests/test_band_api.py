@@ -11,6 +11,7 @@ import orjson
 import polars as pl
 import pytest
 from builders import band_event, entry, write_har
+from conftest import REFERENCE
 
 from converters import devices
 from converters.pipeline import Input, convert
@@ -1188,3 +1189,31 @@ def test_a_private_daily_summary_asked_at_an_offset_of_more_than_a_day_is_reject
     assert rows == []
     (d,) = decode(band.DAILY_SUMMARIES, payload, {"args": "timeZoneUtcOffset=-1440"})["band_daily_summaries"]
     assert d["utc_offset_s"] == -86_400  # (up to a day either way, as Sense's)
+
+
+def test_a_public_runs_segments_keep_the_distance_to_their_end_as_the_private_splits_do():
+    """band_sequences.actual_distance_m is the distance to the end of the split (the private ActualDistance: 100050,
+    200046, 236702 cm in the real run.json). A public segment's distanceSummary.actualDistance is the distance "during
+    the period" (the Swagger's DistanceSummary, as its totalDistance is the split's own): it was kept as it came, so
+    the same run's second split read 2000.46 m from the private API and 999.96 m from the public one (a conflict,
+    the newer copy's per-split figure kept). It is now their running sum; unknown from a segment that has none on."""
+    splits = [100050, 99996, 36656]
+
+    def segment(n, cm):
+        return {"segmentId": 635566418369908271 + n, "startTime": "2015-01-11T16:12:31.271+00:00",
+                "duration": "PT6M", "segmentType": "Run",
+                "distanceSummary": {"period": "Segment", "totalDistance": cm, "actualDistance": cm}}
+
+    run = {"runActivities": [{"id": "2519813080487285469", "activityType": "Run",
+                              "startTime": "2015-01-11T16:12:31.271+00:00", "duration": "PT30M",
+                              "splitDistance": 100000,
+                              "activitySegments": [segment(n, cm) for n, cm in enumerate(splits)]}]}
+    rows = decode(band_public.ACTIVITIES, run)["band_sequences"]
+    assert [(r["split_distance_m"], r["actual_distance_m"]) for r in rows] == [
+        (1000.5, 1000.5), (999.96, 2000.46), (366.56, 2367.02)]
+    if REFERENCE.is_dir():  # the real private run's splits
+        private = decode(band.EVENTS, orjson.loads((REFERENCE / "band-private" / "run.json").read_bytes()))
+        assert [r["actual_distance_m"] for r in private["band_sequences"]] == [1000.5, 2000.46, 2367.02]
+    del run["runActivities"][0]["activitySegments"][1]["distanceSummary"]["actualDistance"]
+    rows = decode(band_public.ACTIVITIES, run)["band_sequences"]
+    assert [r["actual_distance_m"] for r in rows] == [1000.5, None, None]
