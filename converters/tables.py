@@ -528,8 +528,8 @@ SENSE_ROOM_READINGS = table(
     "sense_room_readings",
     "Current room conditions reported by Sense (room/current, GET /v2/sensors).",
     ("sensor", "time"),
-    C("time", UTC_TIME, "When the reading was taken (v1: last_updated_utc; v2: the capture time; v1 timeline "
-      "segments: the segment's start)"),
+    C("time", UTC_TIME, "When the reading was taken (v1: last_updated_utc; v2: when the request was sent, the time "
+      "a HAR and a flow of the same traffic both record; v1 timeline segments: the segment's start)"),
     C("sensor", S, "temperature, humidity, light, sound, particulates, co2, tvoc, uv, pressure…"),
     C("value", F, "Reading in `unit` (temperatures in Celsius)"),
     C("unit", S, "As sent, lower case: celsius (c, celcius; Fahrenheit converted), percent (%), lux, db, aqi (v1 "
