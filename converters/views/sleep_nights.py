@@ -163,7 +163,7 @@ def _sense(tables: Mapping[str, object]) -> tuple[pl.LazyFrame, pl.LazyFrame]:
             pl.col("start").filter(pl.col("event_type") == "WOKE_UP").max(),
             pl.col("end").max(),
         ).alias("out_of_bed_time"),
-        pl.col("utc_offset_s").sort_by("start").first(),
+        pl.col("utc_offset_s").sort_by("start").drop_nulls().first(),  # (the first event that sends one)
     )
     metrics = frame(tables, "sense_night_metrics")
     metric = lambda name, column="value": pl.col(column).filter(pl.col("name") == name).first()  # noqa: E731
