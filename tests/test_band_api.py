@@ -1217,3 +1217,25 @@ def test_a_public_runs_segments_keep_the_distance_to_their_end_as_the_private_sp
     del run["runActivities"][0]["activitySegments"][1]["distanceSummary"]["actualDistance"]
     rows = decode(band_public.ACTIVITIES, run)["band_sequences"]
     assert [r["actual_distance_m"] for r in rows] == [1000.5, None, None]
+
+
+@pytest.mark.parametrize(
+    "time_of_day, minutes, start",
+    [
+        ("2019-03-10T00:00:00Z", -480, utc(2019, 3, 10, 8)),  # a DayId-style date: its local midnight at -08:00
+        ("2019-03-10T00:00:00Z", 60, utc(2019, 3, 9, 23)),
+        ("2019-03-10T08:00:00Z", -480, utc(2019, 3, 10, 8)),  # the UTC instant of local midnight, as it is
+        ("2019-03-10T00:00:00+01:00", 60, utc(2019, 3, 9, 23)),
+        ("2019-03-10T00:00:00Z", 0, utc(2019, 3, 10)),
+    ],
+)
+def test_a_private_days_start_is_its_local_midnight_however_timeofday_is_written(time_of_day, minutes, start):
+    """band_daily_summaries: start_time + utc_offset_s is the local midnight of `day`. A TimeOfDay written at
+    midnight in UTC, with another offset asked for, is read as a date (DayId-style: the 10th at -08:00), but its
+    start_time was that midnight in UTC: 16:00 on the 9th at -08:00, a day eight hours off, which export omh wrote as
+    the step count's 24 hours. It is the date's local midnight."""
+    payload = {"value": [{"TimeOfDay": time_of_day, "StepsTaken": 1}]}
+    (d,) = decode(band.DAILY_SUMMARIES, payload, {"args": f"timeZoneUtcOffset={minutes}"})["band_daily_summaries"]
+    assert (d["day"], d["start_time"], d["utc_offset_s"]) == (date(2019, 3, 10), start, minutes * 60)
+    local = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=d["start_time"], seconds=d["utc_offset_s"])
+    assert (local.date(), local.time()) == (date(2019, 3, 10), datetime.min.time())
