@@ -292,8 +292,10 @@ def _relationship(event_type: str | None) -> dict[str, str]:
 
 
 def heart_rates(tables: Tables) -> Iterator[tuple[dict[str, Any], Body]]:
-    """Per minute (band_minutes' average) and per event (band_events' average, peak and lowest)."""
-    minutes = frame(tables, "band_minutes").filter(pl.col("hr_avg_bpm").is_not_null()).join(
+    """Per minute (band_minutes' average) and per event (band_events' average, peak and lowest). A rate of 0 is none:
+    the Band sends 0 where it measured no heart rate (the real guidedworkout.json: a 14-second workout, its minute,
+    average, peak and lowest all 0), which is no measurement of 0 beats a minute."""
+    minutes = frame(tables, "band_minutes").filter(pl.col("hr_avg_bpm") > 0).join(
         _event_kinds(tables), on=["participant_id", "event_id"], how="left", nulls_equal=True, maintain_order="left")
     for row in rows(minutes.select("participant_id", "event_id", "time", "utc_offset_s", "hr_avg_bpm", "event_type",
                                    "captured_at")):
@@ -307,7 +309,7 @@ def heart_rates(tables: Tables) -> Iterator[tuple[dict[str, Any], Body]]:
     for row in rows(events):
         span = event_span(row)
         for column, statistic in (("hr_avg_bpm", "average"), ("hr_peak_bpm", "maximum"), ("hr_low_bpm", "minimum")):
-            if row[column] is not None and span is not None:
+            if row[column] is not None and row[column] > 0 and span is not None:
                 yield source("band_events", "band", row, row["event_id"], statistic), {
                     "heart_rate": value(row[column], "beats/min"),
                     "effective_time_frame": span,

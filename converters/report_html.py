@@ -279,7 +279,7 @@ def _nights(tables: dict[str, pl.LazyFrame]) -> list[dict[str, Any]]:
         key,
     )
     heart = _groups(
-        frame(tables, "band_minutes").filter(pl.col("hr_avg_bpm").is_not_null())
+        frame(tables, "band_minutes").filter(pl.col("hr_avg_bpm") > 0)  # (0: a minute the Band measured none in)
         .select(pkey(), pl.lit("band").alias("device"), pl.col("event_id").alias("source_id"), "time", "hr_avg_bpm")
         .join(offsets.lazy(), on=key)  # at the night's offset, as its other charts
         .select(*key, local_ms("time", pl.col("utc_offset_s")).alias("t"), pl.col("hr_avg_bpm").alias("bpm"))
@@ -367,7 +367,7 @@ def _runs(tables: dict[str, pl.LazyFrame]) -> list[dict[str, Any]]:
         key,
     )
     heart = _groups(
-        frame(tables, "band_minutes").filter(pl.col("hr_avg_bpm").is_not_null())
+        frame(tables, "band_minutes").filter(pl.col("hr_avg_bpm") > 0)  # (0: a minute the Band measured none in)
         .select(pkey(), "event_id", local_ms("time", pl.col("utc_offset_s")).alias("t"),
                 pl.col("hr_avg_bpm").alias("bpm"))
         .sort(*key, "t").collect(),
@@ -392,7 +392,7 @@ def _runs(tables: dict[str, pl.LazyFrame]) -> list[dict[str, Any]]:
             since = (pl.col("t") - row["start_time"]).clip(lower_bound=0)
             hr = heart[k].select((since / 60_000).round(2).alias("minute"), "bpm")
         elif track is not None:
-            hr = track.filter(pl.col("heart_rate_bpm").is_not_null()).select(
+            hr = track.filter(pl.col("heart_rate_bpm") > 0).select(
                 (pl.col("seconds_since_start") / 60).round(2).alias("minute"), pl.col("heart_rate_bpm").alias("bpm"))
         else:
             hr = None

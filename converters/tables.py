@@ -800,7 +800,7 @@ SLEEP_NIGHTS = table(
     C("segments", I, "Stage segments of the night (0: none were captured, and every value made from them is null)",
       "count"),
     C("sleep_hr_avg_bpm", F, "Band: mean of hr_avg_bpm over the event's band_minutes from sleep_onset_time to "
-      "wake_time", "bpm"),
+      "wake_time that have a reading (the Band sends 0 for a minute it measured none in)", "bpm"),
     C("sleep_hr_lowest_bpm", F, "Band: lowest hr_avg_bpm of those minutes", "bpm"),
     C("device_total_sleep_s", F, "The device's figure: Band SleepTime (band_events.sleep_s), Sense total_sleep "
       "(sense_night_metrics)", "s"),

@@ -391,3 +391,23 @@ def test_a_bucket_of_unknown_width_or_an_offset_rfc_3339_cannot_write_still_make
     assert [stamp(at, offset) for offset in (86_400, -86_400, 20_700, None)] == [
         "2017-03-03T14:20:00+00:00", "2017-03-03T14:20:00+00:00", "2017-03-03T20:05:00+05:45",
         "2017-03-03T14:20:00+00:00"]
+
+
+def test_a_heart_rate_of_0_the_band_sent_for_none_measured_is_no_data_point(tmp_path):
+    """The real guidedworkout.json is a 14-second workout whose average, peak and lowest heart rate, and its one
+    minute's, are 0: the Band measured none. The export wrote four heart-rate data points of 0 beats/min (the
+    minute's average and the event's average, maximum and minimum); a rate of 0 is no data point. The other
+    figures of the workout are exported as before."""
+    from builders import entry, write_har
+
+    if not (REFERENCE / "band-private").is_dir():
+        pytest.skip("../shared/reference/band-private (the real Band payloads) is not present")
+    payload = json.loads((REFERENCE / "band-private" / "guidedworkout.json").read_text())
+    har = write_har(tmp_path / "workout.har", [
+        entry("https://prodphswus.dns-cargo.com/v1/Events(eventType='Workout')?$expand=Sequences,Info", payload)])
+    out = tmp_path / "out"
+    write(convert(collect_inputs([har])), out)
+    counts = export(out, tmp_path / "omh")
+    assert "omh-heart-rate-2.0.jsonl" not in counts
+    [activity] = points(tmp_path / "omh", "ieee-physical-activity-1.0.jsonl")
+    assert activity["body"]["kcal_burned"] == {"value": 1.0, "unit": "kcal"}

@@ -339,3 +339,21 @@ def test_a_nights_events_and_room_are_drawn_at_its_offset_across_a_dst_change(tm
         ("got in bed", "22:00"), ("fell asleep", "23:00"), ("woke up", "06:00"), ("got out of bed", "06:30")]
     room = [clock(t) for t in charts["night_room"]["t"]]
     assert (room[0], room[-1], len(room)) == ("22:00", "06:25", 102)  # in bed, 8.5 hours of buckets
+
+
+def test_a_minute_the_band_measured_no_heart_rate_in_is_not_drawn_as_0_bpm(tmp_path):
+    """The Band sends 0 for a minute it measured no heart rate in: a run's heart-rate chart drew it as 0 bpm (a drop
+    to the floor mid-run); it is left out, the minutes with a reading drawn as before."""
+    from builders import band_event
+
+    event = band_event()
+    event["value"][0]["Info"] = [
+        {"TimeOfDay": f"2015-01-12T06:{m}:00Z", "AverageHeartRate": hr, "StepsTaken": 100, "TotalDistance": "10000"}
+        for m, hr in ((44, 120), (45, 0), (46, 130))]
+    har = write_har(tmp_path / "run.har", [
+        entry("https://prodphswus.dns-cargo.com/v1/Events(eventType='Running')?$expand=Info", event)])
+    out = tmp_path / "out"
+    assert run("convert", har, "-o", out, "-j", "1").exit_code == 0
+    [r] = report_html.build(out).data["runs"]
+    [hr] = [c["data"]["hr"] for c in r["charts"] if c["name"] == "run_hr"]
+    assert hr["bpm"] == [120.0, 130.0]

@@ -441,3 +441,15 @@ def test_a_sense_nights_offset_is_its_first_events_that_sends_one():
         ]),
     }
     assert night(sleep_nights.derive(tables), "2015-01-20")["utc_offset_s"] == -28800
+
+
+def test_a_minute_the_band_measured_no_heart_rate_in_is_not_the_nights_lowest():
+    """The Band sends 0 for a minute it measured no heart rate in (the real guidedworkout.json's minute: average,
+    peak and lowest all 0); such a minute during sleep made the night's lowest heart rate 0 bpm and pulled its mean
+    down (50, 0, 55: 35 bpm). The night's figures are of the minutes with a reading."""
+    tables = band_tables()
+    tables["band_minutes"] = pl.concat([tables["band_minutes"], frame("band_minutes", [
+        {"event_id": "A", "time": at("24:30"), "hr_avg_bpm": 0.0}])])
+    a = night(sleep_nights.derive(tables), "A")
+    assert a["sleep_hr_lowest_bpm"] == 50.0
+    assert a["sleep_hr_avg_bpm"] == pytest.approx((60 + 50 + 55) / 3)
