@@ -311,12 +311,16 @@ def _nights(tables: dict[str, pl.LazyFrame]) -> list[dict[str, Any]]:
 
 def _room_samples(tables: dict[str, pl.LazyFrame]) -> pl.LazyFrame:
     """Sense sensor history, the five room sensors, at the finest resolution each participant's sensor has; where a
-    v1 and a v2 history hold the same bucket (two records), the v2 one."""
+    v1 and a v2 history hold the same bucket (two records), the v2 one. A participant's sensor is drawn in one unit,
+    its newest API version's: v1 particulates are an AQI on early servers where v2's are µg/m³ (mg_cm), and buckets
+    only a v1 history holds would put both in one line (and in a night's mean)."""
     samples = frame(tables, "sense_sensor_samples").filter(
         pl.col("sensor").is_in(SENSORS) & pl.col("value").is_not_null()).with_columns(pkey())
     finest = samples.filter(pl.col("resolution_s") == pl.col("resolution_s").min().over("p", "sensor"))
     version = pl.col("api_version").fill_null(0)  # (null: an OUT written before the column)
-    return finest.filter(version == version.max().over("p", "sensor", "time"))
+    unit = pl.col("unit").fill_null("")
+    return finest.filter(version == version.max().over("p", "sensor", "time")).filter(
+        unit == unit.sort_by(version).last().over("p", "sensor"))
 
 
 def _room_in_bed(tables: dict[str, pl.LazyFrame], nights: pl.DataFrame) -> pl.DataFrame:

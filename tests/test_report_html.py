@@ -357,3 +357,30 @@ def test_a_minute_the_band_measured_no_heart_rate_in_is_not_drawn_as_0_bpm(tmp_p
     [r] = report_html.build(out).data["runs"]
     [hr] = [c["data"]["hr"] for c in r["charts"] if c["name"] == "run_hr"]
     assert hr["bpm"] == [120.0, 130.0]
+
+
+def test_a_participants_room_sensor_is_drawn_in_one_unit():
+    """A v1 history's particulates are an AQI (unit aqi, early servers) where a v2 history's are µg/m³ (mg_cm): a
+    participant with both drew, in the one particulates line and the night's mean, v2 values where v2 holds the bucket
+    and v1 AQI values where only v1 does. A sensor is drawn in its newest API version's unit; temperature, in
+    celsius in both, keeps every bucket."""
+    from datetime import UTC, datetime
+
+    import polars as pl
+
+    from converters.tables import TABLES
+
+    at = [datetime(2017, 3, 3, 12, m, tzinfo=UTC) for m in (30, 35, 40)]
+    samples = pl.DataFrame({
+        "time": [at[0], at[1], at[1], at[2], at[0], at[2]],
+        "sensor": ["particulates"] * 4 + ["temperature"] * 2,
+        "value": [40.0, 42.0, 9.5, 10.0, 20.5, 21.0], "api_version": [1, 1, 2, 2, 1, 2],
+        "unit": ["aqi", "aqi", "mg_cm", "mg_cm", "celsius", "celsius"], "resolution_s": [300] * 6,
+        "participant_id": [None] * 6,
+    }).cast({"time": pl.Datetime("us", "UTC")})
+    full = samples.select(pl.col(c) if c in samples.columns else pl.lit(None, t).alias(c)
+                          for c, t in TABLES["sense_sensor_samples"].schema.items())
+    drawn = report_html._room_samples({"sense_sensor_samples": full}).sort("sensor", "time").collect()
+    assert drawn.select("sensor", "time", "value").rows() == [
+        ("particulates", at[1], 9.5), ("particulates", at[2], 10.0),
+        ("temperature", at[0], 20.5), ("temperature", at[2], 21.0)]
