@@ -121,9 +121,13 @@ def _data_point(schema: Schema, source: dict[str, Any], body: Body, run_time: st
 
 def stamp(t: datetime, offset_s: int | None = None) -> str:
     """An RFC 3339 date-time: the wearer's local time with its offset when known, else UTC (and where the local time
-    falls outside years 1 to 9999, which Python's dates do not hold)."""
+    falls outside years 1 to 9999, which Python's dates do not hold). An offset RFC 3339 cannot write (seconds in it:
+    +01:00:30) or that is no offset (a day or more either way: an older databack's table may hold one) names no
+    local time: the time is written in UTC, the same instant."""
+    if not offset_s or offset_s % 60 or abs(offset_s) >= 86_400:
+        return t.isoformat()
     try:
-        return t.astimezone(timezone(timedelta(seconds=offset_s or 0))).isoformat()
+        return t.astimezone(timezone(timedelta(seconds=offset_s))).isoformat()
     except OverflowError:
         return t.isoformat()
 
@@ -288,8 +292,10 @@ def _relationship(event_type: str | None) -> dict[str, str]:
 
 
 def heart_rates(tables: Tables) -> Iterator[tuple[dict[str, Any], Body]]:
-    """Per minute (band_minutes' average) and per event (band_events' average, peak and lowest)."""
-    minutes = frame(tables, "band_minutes").filter(pl.col("hr_avg_bpm").is_not_null()).join(
+    """Per minute (band_minutes' average) and per event (band_events' average, peak and lowest). A rate of 0 is none:
+    the Band sends 0 where it measured no heart rate (the real guidedworkout.json: a 14-second workout, its minute,
+    average, peak and lowest all 0), which is no measurement of 0 beats a minute."""
+    minutes = frame(tables, "band_minutes").filter(pl.col("hr_avg_bpm") > 0).join(
         _event_kinds(tables), on=["participant_id", "event_id"], how="left", nulls_equal=True, maintain_order="left")
     for row in rows(minutes.select("participant_id", "event_id", "time", "utc_offset_s", "hr_avg_bpm", "event_type",
                                    "captured_at")):
@@ -303,7 +309,7 @@ def heart_rates(tables: Tables) -> Iterator[tuple[dict[str, Any], Body]]:
     for row in rows(events):
         span = event_span(row)
         for column, statistic in (("hr_avg_bpm", "average"), ("hr_peak_bpm", "maximum"), ("hr_low_bpm", "minimum")):
-            if row[column] is not None and span is not None:
+            if row[column] is not None and row[column] > 0 and span is not None:
                 yield source("band_events", "band", row, row["event_id"], statistic), {
                     "heart_rate": value(row[column], "beats/min"),
                     "effective_time_frame": span,
@@ -373,9 +379,11 @@ def ambient_temperatures(tables: Tables) -> Iterator[tuple[dict[str, Any], Body]
         (pl.col("sensor") == "temperature") & pl.col("value").is_not_null())
     for row in rows(samples):  # a v1 and a v2 history of one bucket are two records: a v1 point's id says so
         version = ("api=1",) if row["api_version"] == 1 else ()
-        yield source("sense_sensor_samples", "sense", row, row["resolution_s"], row["time"].isoformat(), *version), {
+        width = row["resolution_s"]  # (unknown where the history's period and spacing are not: the bucket's start)
+        yield source("sense_sensor_samples", "sense", row, width, row["time"].isoformat(), *version), {
             "ambient_temperature": value(row["value"], "C"),
-            "effective_time_frame": lasting(row["time"], row["resolution_s"], row["utc_offset_s"])}
+            "effective_time_frame": lasting(row["time"], width, row["utc_offset_s"]) if width and width > 0
+            else {"date_time": stamp(row["time"], row["utc_offset_s"])}}
     readings = frame(tables, "sense_room_readings").filter(
         (pl.col("sensor") == "temperature") & (pl.col("unit") == "celsius") & pl.col("value").is_not_null()
         & pl.col("time").is_not_null())

@@ -270,15 +270,16 @@ def _nights(tables: dict[str, pl.LazyFrame]) -> list[dict[str, Any]]:
         redaction.strict_frame(  # its text as this policy writes it (OUT may be an older databack's)
             frame(tables, "sense_timeline_events").filter(~pl.col("event_type").is_in(NOT_SEGMENTS))
             .select(pkey(), pl.lit("sense").alias("device"), pl.col("night").cast(pl.String).alias("source_id"),
-                    local_ms("time", pl.col("utc_offset_s")).alias("t"),
-                    pl.col("event_type").str.to_lowercase().str.replace_all("_", " ").alias("type"),
+                    "time", pl.col("event_type").str.to_lowercase().str.replace_all("_", " ").alias("type"),
                     pl.col("message").str.replace_all(r"\*\*", "").alias("text"))
+            .join(offsets.lazy(), on=key, how="left")  # at the night's offset, as its hypnogram (not the event's own:
+            .select(*key, local_ms("time", pl.col("utc_offset_s")).alias("t"), "type", "text")  # a DST change)
             .sort(*key, "t").collect()
         ),
         key,
     )
     heart = _groups(
-        frame(tables, "band_minutes").filter(pl.col("hr_avg_bpm").is_not_null())
+        frame(tables, "band_minutes").filter(pl.col("hr_avg_bpm") > 0)  # (0: a minute the Band measured none in)
         .select(pkey(), pl.lit("band").alias("device"), pl.col("event_id").alias("source_id"), "time", "hr_avg_bpm")
         .join(offsets.lazy(), on=key)  # at the night's offset, as its other charts
         .select(*key, local_ms("time", pl.col("utc_offset_s")).alias("t"), pl.col("hr_avg_bpm").alias("bpm"))
@@ -310,27 +311,35 @@ def _nights(tables: dict[str, pl.LazyFrame]) -> list[dict[str, Any]]:
 
 def _room_samples(tables: dict[str, pl.LazyFrame]) -> pl.LazyFrame:
     """Sense sensor history, the five room sensors, at the finest resolution each participant's sensor has; where a
-    v1 and a v2 history hold the same bucket (two records), the v2 one."""
+    v1 and a v2 history hold the same bucket (two records), the v2 one. A participant's sensor is drawn in one unit,
+    its newest API version's: v1 particulates are an AQI on early servers where v2's are µg/m³ (mg_cm), and buckets
+    only a v1 history holds would put both in one line (and in a night's mean)."""
     samples = frame(tables, "sense_sensor_samples").filter(
         pl.col("sensor").is_in(SENSORS) & pl.col("value").is_not_null()).with_columns(pkey())
     finest = samples.filter(pl.col("resolution_s") == pl.col("resolution_s").min().over("p", "sensor"))
     version = pl.col("api_version").fill_null(0)  # (null: an OUT written before the column)
-    return finest.filter(version == version.max().over("p", "sensor", "time"))
+    unit = pl.col("unit").fill_null("")
+    return finest.filter(version == version.max().over("p", "sensor", "time")).filter(
+        unit == unit.sort_by(version).last().over("p", "sensor"))
 
 
 def _room_in_bed(tables: dict[str, pl.LazyFrame], nights: pl.DataFrame) -> pl.DataFrame:
-    """The room samples of each Sense night's time in bed, at local times."""
+    """The room samples of each Sense night's time in bed, at the night's local times (as its hypnogram: a sample's
+    own offset differs from the night's once a DST change falls in the night)."""
+    shift = pl.col("utc_offset_s").fill_null(0) * 1000
     bed = nights.filter((pl.col("device") == "sense") & pl.col("in_bed_time").is_not_null()).select(
-        "p", "source_id", "in_bed_time", "out_of_bed_time")  # (local ms)
+        "p", "source_id", "utc_offset_s", (pl.col("in_bed_time") - shift).alias("in_bed"),  # (local ms: UTC ms)
+        (pl.col("out_of_bed_time") - shift).alias("out_of_bed"))
     if not bed.height:
         return pl.DataFrame(schema={"p": pl.String, "device": pl.String, "source_id": pl.String})
     samples = _room_samples(tables).select(
-        "p", local_ms("time", pl.col("utc_offset_s")).alias("t"), "sensor", pl.col("value").round(2)
-    ).sort("t").collect()
+        "p", pl.col("time").dt.epoch("ms").alias("utc"), "sensor", pl.col("value").round(2)
+    ).sort("utc").collect()
     in_bed = (
-        samples.join_asof(bed.sort("in_bed_time"), left_on="t", right_on="in_bed_time", by="p",
+        samples.join_asof(bed.sort("in_bed"), left_on="utc", right_on="in_bed", by="p",
                           check_sortedness=False)  # sorted by time: within each participant too
-        .filter(pl.col("t") < pl.col("out_of_bed_time"))
+        .filter(pl.col("utc") < pl.col("out_of_bed"))
+        .with_columns((pl.col("utc") + shift).alias("t"))
     )
     # a column per sensor (the chart folds them back): the sensor's name is not repeated on every sample
     wide = in_bed.pivot("sensor", index=["p", "source_id", "t"], values="value", aggregate_function="first")
@@ -362,7 +371,7 @@ def _runs(tables: dict[str, pl.LazyFrame]) -> list[dict[str, Any]]:
         key,
     )
     heart = _groups(
-        frame(tables, "band_minutes").filter(pl.col("hr_avg_bpm").is_not_null())
+        frame(tables, "band_minutes").filter(pl.col("hr_avg_bpm") > 0)  # (0: a minute the Band measured none in)
         .select(pkey(), "event_id", local_ms("time", pl.col("utc_offset_s")).alias("t"),
                 pl.col("hr_avg_bpm").alias("bpm"))
         .sort(*key, "t").collect(),
@@ -387,7 +396,7 @@ def _runs(tables: dict[str, pl.LazyFrame]) -> list[dict[str, Any]]:
             since = (pl.col("t") - row["start_time"]).clip(lower_bound=0)
             hr = heart[k].select((since / 60_000).round(2).alias("minute"), "bpm")
         elif track is not None:
-            hr = track.filter(pl.col("heart_rate_bpm").is_not_null()).select(
+            hr = track.filter(pl.col("heart_rate_bpm") > 0).select(
                 (pl.col("seconds_since_start") / 60).round(2).alias("minute"), pl.col("heart_rate_bpm").alias("bpm"))
         else:
             hr = None

@@ -253,7 +253,9 @@ BAND_SEQUENCES = table(
       "wrote for private splits, whose rows stay records apart from those of files added since: `convert --force` "
       "converts them again", "m"),
     C("distance_on_foot_m", F, "Distance covered on foot in the segment", "m"),
-    C("actual_distance_m", F, "Cumulative distance including what was covered while paused (ActualDistance)", "m"),
+    C("actual_distance_m", F, "Cumulative distance to the end of the segment, including what was covered while "
+      "paused (ActualDistance; public: the running sum of the segments' distanceSummary.actualDistance, each the "
+      "segment's own)", "m"),
     C("overall_pace_s_per_km", F, "Total distance to the end of this split over total time to it (OverallPace)",
       "s/km"),
     C("altitude_gain_m", F, "Altitude gained in the segment", "m"),
@@ -526,8 +528,8 @@ SENSE_ROOM_READINGS = table(
     "sense_room_readings",
     "Current room conditions reported by Sense (room/current, GET /v2/sensors).",
     ("sensor", "time"),
-    C("time", UTC_TIME, "When the reading was taken (v1: last_updated_utc; v2: the capture time; v1 timeline "
-      "segments: the segment's start)"),
+    C("time", UTC_TIME, "When the reading was taken (v1: last_updated_utc; v2: when the request was sent, the time "
+      "a HAR and a flow of the same traffic both record; v1 timeline segments: the segment's start)"),
     C("sensor", S, "temperature, humidity, light, sound, particulates, co2, tvoc, uv, pressure…"),
     C("value", F, "Reading in `unit` (temperatures in Celsius)"),
     C("unit", S, "As sent, lower case: celsius (c, celcius; Fahrenheit converted), percent (%), lux, db, aqi (v1 "
@@ -798,7 +800,7 @@ SLEEP_NIGHTS = table(
     C("segments", I, "Stage segments of the night (0: none were captured, and every value made from them is null)",
       "count"),
     C("sleep_hr_avg_bpm", F, "Band: mean of hr_avg_bpm over the event's band_minutes from sleep_onset_time to "
-      "wake_time", "bpm"),
+      "wake_time that have a reading (the Band sends 0 for a minute it measured none in)", "bpm"),
     C("sleep_hr_lowest_bpm", F, "Band: lowest hr_avg_bpm of those minutes", "bpm"),
     C("device_total_sleep_s", F, "The device's figure: Band SleepTime (band_events.sleep_s), Sense total_sleep "
       "(sense_night_metrics)", "s"),

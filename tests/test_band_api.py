@@ -11,6 +11,7 @@ import orjson
 import polars as pl
 import pytest
 from builders import band_event, entry, write_har
+from conftest import REFERENCE
 
 from converters import devices
 from converters.pipeline import Input, convert
@@ -1174,3 +1175,67 @@ def test_a_run_fetched_with_kilometre_and_with_mile_splits_keeps_each_set_whole(
         tables = {name: df.lazy() for name, df in result.tables.items()}
         assert of_event_splits(tables, "band_map_points").collect().height == 22
         assert of_event_splits(tables, "band_sequences").collect()["duration_s"].to_list() == [643.0, 556.0]
+
+
+@pytest.mark.parametrize("minutes", [1441, -1441, 100_000])
+def test_a_private_daily_summary_asked_at_an_offset_of_more_than_a_day_is_rejected_not_filed_at_it(minutes):
+    """timeZoneUtcOffset is the wearer's offset in minutes: one of more than a day either way names none, and its
+    days were kept with it (100,000 minutes: a utc_offset_s of 6,000,000, 69 days, the local midnight of which the
+    export then failed on); the response is rejected as a Sense offset beyond a day is."""
+    payload = {"value": [{"TimeOfDay": "2019-03-09T23:00:00Z", "StepsTaken": 1}]}
+    problem, rows = devices.decode_payload(payload, band.DAILY_SUMMARIES,
+                                           Request({"args": f"timeZoneUtcOffset={minutes}"}, {}, None, None))
+    assert problem == f"could not be decoded: ValueError: a UTC offset of {minutes} minutes is more than a day"
+    assert rows == []
+    (d,) = decode(band.DAILY_SUMMARIES, payload, {"args": "timeZoneUtcOffset=-1440"})["band_daily_summaries"]
+    assert d["utc_offset_s"] == -86_400  # (up to a day either way, as Sense's)
+
+
+def test_a_public_runs_segments_keep_the_distance_to_their_end_as_the_private_splits_do():
+    """band_sequences.actual_distance_m is the distance to the end of the split (the private ActualDistance: 100050,
+    200046, 236702 cm in the real run.json). A public segment's distanceSummary.actualDistance is the distance "during
+    the period" (the Swagger's DistanceSummary, as its totalDistance is the split's own): it was kept as it came, so
+    the same run's second split read 2000.46 m from the private API and 999.96 m from the public one (a conflict,
+    the newer copy's per-split figure kept). It is now their running sum; unknown from a segment that has none on."""
+    splits = [100050, 99996, 36656]
+
+    def segment(n, cm):
+        return {"segmentId": 635566418369908271 + n, "startTime": "2015-01-11T16:12:31.271+00:00",
+                "duration": "PT6M", "segmentType": "Run",
+                "distanceSummary": {"period": "Segment", "totalDistance": cm, "actualDistance": cm}}
+
+    run = {"runActivities": [{"id": "2519813080487285469", "activityType": "Run",
+                              "startTime": "2015-01-11T16:12:31.271+00:00", "duration": "PT30M",
+                              "splitDistance": 100000,
+                              "activitySegments": [segment(n, cm) for n, cm in enumerate(splits)]}]}
+    rows = decode(band_public.ACTIVITIES, run)["band_sequences"]
+    assert [(r["split_distance_m"], r["actual_distance_m"]) for r in rows] == [
+        (1000.5, 1000.5), (999.96, 2000.46), (366.56, 2367.02)]
+    if REFERENCE.is_dir():  # the real private run's splits
+        private = decode(band.EVENTS, orjson.loads((REFERENCE / "band-private" / "run.json").read_bytes()))
+        assert [r["actual_distance_m"] for r in private["band_sequences"]] == [1000.5, 2000.46, 2367.02]
+    del run["runActivities"][0]["activitySegments"][1]["distanceSummary"]["actualDistance"]
+    rows = decode(band_public.ACTIVITIES, run)["band_sequences"]
+    assert [r["actual_distance_m"] for r in rows] == [1000.5, None, None]
+
+
+@pytest.mark.parametrize(
+    "time_of_day, minutes, start",
+    [
+        ("2019-03-10T00:00:00Z", -480, utc(2019, 3, 10, 8)),  # a DayId-style date: its local midnight at -08:00
+        ("2019-03-10T00:00:00Z", 60, utc(2019, 3, 9, 23)),
+        ("2019-03-10T08:00:00Z", -480, utc(2019, 3, 10, 8)),  # the UTC instant of local midnight, as it is
+        ("2019-03-10T00:00:00+01:00", 60, utc(2019, 3, 9, 23)),
+        ("2019-03-10T00:00:00Z", 0, utc(2019, 3, 10)),
+    ],
+)
+def test_a_private_days_start_is_its_local_midnight_however_timeofday_is_written(time_of_day, minutes, start):
+    """band_daily_summaries: start_time + utc_offset_s is the local midnight of `day`. A TimeOfDay written at
+    midnight in UTC, with another offset asked for, is read as a date (DayId-style: the 10th at -08:00), but its
+    start_time was that midnight in UTC: 16:00 on the 9th at -08:00, a day eight hours off, which export omh wrote as
+    the step count's 24 hours. It is the date's local midnight."""
+    payload = {"value": [{"TimeOfDay": time_of_day, "StepsTaken": 1}]}
+    (d,) = decode(band.DAILY_SUMMARIES, payload, {"args": f"timeZoneUtcOffset={minutes}"})["band_daily_summaries"]
+    assert (d["day"], d["start_time"], d["utc_offset_s"]) == (date(2019, 3, 10), start, minutes * 60)
+    local = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=d["start_time"], seconds=d["utc_offset_s"])
+    assert (local.date(), local.time()) == (date(2019, 3, 10), datetime.min.time())

@@ -247,3 +247,36 @@ def test_the_console_script_flushes_its_output_and_keeps_exit_codes_though_it_sk
     bad.write_text("{")
     failed = databack("convert", str(bad), "-o", str(tmp_path / "out"))
     assert failed.returncode == 1 and f"{bad}: failed" in failed.stderr
+
+
+def test_the_same_current_readings_in_a_flow_and_in_its_har_export_are_one_record_each(tmp_path):
+    """GET /v2/sensors sends readings without a time: a reading's time is the capture's. A flow's captured_at is its
+    response's end and a HAR's the request's start (it records no response time), so the same exchange saved both
+    ways (a mitmproxy dump and mitmproxy's own HAR export of it) gave each reading twice, 0.39 s apart, and no
+    duplicate counted. A reading's time is now when the request was sent, which both record."""
+    from mitmproxy import http
+    from mitmproxy import io as mio
+    from mitmproxy.addons.savehar import SaveHar
+    from mitmproxy.test import tflow
+
+    body = {"sensors": [{"type": "TEMPERATURE", "name": "Temperature", "value": 21.5, "unit": "CELSIUS",
+                         "condition": "IDEAL", "message": "", "scale": []},
+                        {"type": "HUMIDITY", "name": "Humidity", "value": 40, "unit": "PERCENT",
+                         "condition": "IDEAL", "message": "", "scale": []}]}
+    flow = tflow.tflow(resp=True)
+    flow.request.host, flow.request.path, flow.request.method = "api.hello.is", "/v2/sensors", "GET"
+    flow.request.headers["Host"] = "api.hello.is"
+    flow.request.timestamp_start, flow.request.timestamp_end = 1488641535.958123, 1488641535.96
+    flow.response = http.Response.make(200, json.dumps(body).encode(), {"Content-Type": "application/json"})
+    flow.response.timestamp_start, flow.response.timestamp_end = 1488641536.30, 1488641536.35
+    with open(tmp_path / "sync.flow", "wb") as f:
+        mio.FlowWriter(f).add(flow)
+    (tmp_path / "sync.har").write_text(json.dumps(SaveHar().make_har([flow])))
+    from converters.writers import write
+
+    report = write(convert(collect_inputs([tmp_path / "sync.flow", tmp_path / "sync.har"])), tmp_path / "out")
+    readings = pl.read_parquet(tmp_path / "out" / "sense_room_readings.parquet")
+    assert sorted(readings.select("sensor", "value", pl.col("time").dt.epoch("us")).rows()) == [
+        ("humidity", 40.0, 1488641535958123), ("temperature", 21.5, 1488641535958123)]
+    table = report["tables"]["sense_room_readings"]
+    assert (table.get("duplicates"), table.get("conflicts", 0)) == (2, 0)

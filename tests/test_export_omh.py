@@ -357,3 +357,57 @@ def test_an_activity_ending_past_year_9999_is_exported_by_its_start_and_duration
     assert stamp(datetime(9999, 12, 31, 23, tzinfo=UTC), 14 * 3600) == "9999-12-31T23:00:00+00:00"
     assert stamp(datetime(1, 1, 1, 1, tzinfo=UTC), -2 * 3600) == "0001-01-01T01:00:00+00:00"
     assert stamp(datetime(2015, 3, 1, 23, tzinfo=UTC), 3600) == "2015-03-02T00:00:00+01:00"
+
+
+def test_a_bucket_of_unknown_width_or_an_offset_rfc_3339_cannot_write_still_makes_a_valid_data_point(tmp_path, schemas):
+    """A v2 sensor history captured without its request body (no scope) and of one timestamp has no bucket width
+    (resolution_s null): its time frame was a duration of null seconds, which no schema takes; it is the bucket's
+    start. An offset of whole seconds (+01:00:30, 3,630,000 ms) was written as such, which RFC 3339 has no form for
+    (the date-time format refuses it): such a time is written in UTC, the same instant."""
+    from datetime import datetime, timezone
+
+    from builders import entry, write_har
+
+    from converters.export_omh import stamp
+
+    t = 1488550200000
+    har = write_har(tmp_path / "room.har", [
+        entry("https://api.hello.is/v2/sensors", {"timestamps": [{"t": t, "o": -28800000}],
+                                                  "sensors": {"temperature": [21.5]}}, method="POST"),
+        entry("https://api.hello.is/v2/sensors", {"timestamps": [{"t": t + 600_000, "o": 3630000}],
+                                                  "sensors": {"temperature": [22.0]}}, method="POST",
+              post='{"scope":"DAY_5_MINUTE"}'),
+    ])
+    out = tmp_path / "out"
+    write(convert(collect_inputs([har])), out)
+    export(out, tmp_path / "omh")
+    found = points(tmp_path / "omh", "ieee-ambient-temperature-1.0.jsonl")
+    assert [schemas.errors(p) for p in found] == [[], []]
+    assert sorted((p["body"]["ambient_temperature"]["value"], p["body"]["effective_time_frame"]) for p in found) == [
+        (21.5, {"date_time": "2017-03-03T06:10:00-08:00"}),
+        (22.0, {"time_interval": {"start_date_time": "2017-03-03T14:20:00+00:00",
+                                  "duration": {"value": 300, "unit": "sec"}}})]
+    at = datetime(2017, 3, 3, 14, 20, tzinfo=timezone.utc)
+    assert [stamp(at, offset) for offset in (86_400, -86_400, 20_700, None)] == [
+        "2017-03-03T14:20:00+00:00", "2017-03-03T14:20:00+00:00", "2017-03-03T20:05:00+05:45",
+        "2017-03-03T14:20:00+00:00"]
+
+
+def test_a_heart_rate_of_0_the_band_sent_for_none_measured_is_no_data_point(tmp_path):
+    """The real guidedworkout.json is a 14-second workout whose average, peak and lowest heart rate, and its one
+    minute's, are 0: the Band measured none. The export wrote four heart-rate data points of 0 beats/min (the
+    minute's average and the event's average, maximum and minimum); a rate of 0 is no data point. The other
+    figures of the workout are exported as before."""
+    from builders import entry, write_har
+
+    if not (REFERENCE / "band-private").is_dir():
+        pytest.skip("../shared/reference/band-private (the real Band payloads) is not present")
+    payload = json.loads((REFERENCE / "band-private" / "guidedworkout.json").read_text())
+    har = write_har(tmp_path / "workout.har", [
+        entry("https://prodphswus.dns-cargo.com/v1/Events(eventType='Workout')?$expand=Sequences,Info", payload)])
+    out = tmp_path / "out"
+    write(convert(collect_inputs([har])), out)
+    counts = export(out, tmp_path / "omh")
+    assert "omh-heart-rate-2.0.jsonl" not in counts
+    [activity] = points(tmp_path / "omh", "ieee-physical-activity-1.0.jsonl")
+    assert activity["body"]["kcal_burned"] == {"value": 1.0, "unit": "kcal"}

@@ -293,3 +293,94 @@ def test_a_night_without_a_date_in_an_older_databacks_out_is_on_the_page_not_a_t
     shown = [(n["device"], n["night"]) for n in data["nights"]]
     assert [device for device, night in shown if night == "(no date)"] == ["band"] * dict(held)["band"]
     assert sorted(Counter(device for device, _ in shown).items()) == held  # every night, dated ones as they were
+
+
+def test_a_nights_events_and_room_are_drawn_at_its_offset_across_a_dst_change(tmp_path):
+    """A Sense night across the end of daylight saving time (US Pacific, 2016-11-06 09:00 UTC: -07:00 then -08:00,
+    each event and bucket sent with its own offset). The page draws the night at its offset (-07:00, so it says), as
+    its hypnogram: the events and room samples were drawn at their own, so waking and getting out of bed after the
+    change stood an hour before the hypnogram's end of sleep and of the time in bed, and the room went on for an
+    hour after the wearer got up (its samples placed in bed by their own local times)."""
+    from datetime import UTC, datetime, timedelta
+
+    pdt, pst, hour = -25_200_000, -28_800_000, 3_600_000
+    t0 = 1478408400000  # 2016-11-06 05:00 UTC: 22:00 on the 5th at -07:00
+
+    def event(t, offset, kind, length=0, state="AWAKE", depth=0):
+        return {"timestamp": t, "timezone_offset": offset, "duration_millis": length, "event_type": kind,
+                "sleep_state": state, "sleep_depth": depth, "message": kind, "valid_actions": []}
+
+    events = [event(t0, pdt, "GOT_IN_BED"), event(t0, pdt, "IN_BED", hour),
+              event(t0 + hour, pdt, "FELL_ASLEEP"), event(t0 + hour, pdt, "IN_BED", 3 * hour, "SOUND", 100),
+              event(t0 + 4 * hour, pst, "IN_BED", 4 * hour, "LIGHT", 40),  # 09:00 UTC on: -08:00
+              event(t0 + 8 * hour, pst, "WOKE_UP"), event(t0 + 8 * hour, pst, "IN_BED", hour // 2),
+              event(t0 + 17 * hour // 2, pst, "GOT_OUT_OF_BED")]
+    stamps = [{"t": t0 + i * 300_000, "o": pdt if i < 48 else pst} for i in range(120)]  # 10 h of 5-minute buckets
+    har = write_har(tmp_path / "night.har", [
+        entry("https://api.hello.is/v2/timeline/2016-11-05",
+              {"date": "2016-11-05", "score": 80, "message": "", "events": events, "metrics": []}),
+        entry("https://api.hello.is/v2/sensors", {"timestamps": stamps, "sensors": {"temperature": [20.0] * 120}},
+              method="POST", post='{"scope":"DAY_5_MINUTE"}'),
+    ])
+    out = tmp_path / "out"
+    assert run("convert", har, "-o", out, "-j", "1").exit_code == 0
+    [night] = report_html.build(out).data["nights"]
+    assert night["offset_s"] == -25_200
+
+    def clock(ms):
+        return (datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=ms)).strftime("%H:%M")
+
+    charts = {c["name"]: next(iter(c["data"].values())) for c in night["charts"]}
+    hypnogram = charts["hypnogram"]
+    assert [(clock(a), clock(b), s) for a, b, s in zip(hypnogram["start"], hypnogram["end"], hypnogram["stage"])] == [
+        ("22:00", "23:00", "awake"), ("23:00", "02:00", "sound"), ("02:00", "06:00", "light"),
+        ("06:00", "06:30", "awake")]
+    assert list(zip(charts["events"]["type"], map(clock, charts["events"]["t"]))) == [
+        ("got in bed", "22:00"), ("fell asleep", "23:00"), ("woke up", "06:00"), ("got out of bed", "06:30")]
+    room = [clock(t) for t in charts["night_room"]["t"]]
+    assert (room[0], room[-1], len(room)) == ("22:00", "06:25", 102)  # in bed, 8.5 hours of buckets
+
+
+def test_a_minute_the_band_measured_no_heart_rate_in_is_not_drawn_as_0_bpm(tmp_path):
+    """The Band sends 0 for a minute it measured no heart rate in: a run's heart-rate chart drew it as 0 bpm (a drop
+    to the floor mid-run); it is left out, the minutes with a reading drawn as before."""
+    from builders import band_event
+
+    event = band_event()
+    event["value"][0]["Info"] = [
+        {"TimeOfDay": f"2015-01-12T06:{m}:00Z", "AverageHeartRate": hr, "StepsTaken": 100, "TotalDistance": "10000"}
+        for m, hr in ((44, 120), (45, 0), (46, 130))]
+    har = write_har(tmp_path / "run.har", [
+        entry("https://prodphswus.dns-cargo.com/v1/Events(eventType='Running')?$expand=Info", event)])
+    out = tmp_path / "out"
+    assert run("convert", har, "-o", out, "-j", "1").exit_code == 0
+    [r] = report_html.build(out).data["runs"]
+    [hr] = [c["data"]["hr"] for c in r["charts"] if c["name"] == "run_hr"]
+    assert hr["bpm"] == [120.0, 130.0]
+
+
+def test_a_participants_room_sensor_is_drawn_in_one_unit():
+    """A v1 history's particulates are an AQI (unit aqi, early servers) where a v2 history's are µg/m³ (mg_cm): a
+    participant with both drew, in the one particulates line and the night's mean, v2 values where v2 holds the bucket
+    and v1 AQI values where only v1 does. A sensor is drawn in its newest API version's unit; temperature, in
+    celsius in both, keeps every bucket."""
+    from datetime import UTC, datetime
+
+    import polars as pl
+
+    from converters.tables import TABLES
+
+    at = [datetime(2017, 3, 3, 12, m, tzinfo=UTC) for m in (30, 35, 40)]
+    samples = pl.DataFrame({
+        "time": [at[0], at[1], at[1], at[2], at[0], at[2]],
+        "sensor": ["particulates"] * 4 + ["temperature"] * 2,
+        "value": [40.0, 42.0, 9.5, 10.0, 20.5, 21.0], "api_version": [1, 1, 2, 2, 1, 2],
+        "unit": ["aqi", "aqi", "mg_cm", "mg_cm", "celsius", "celsius"], "resolution_s": [300] * 6,
+        "participant_id": [None] * 6,
+    }).cast({"time": pl.Datetime("us", "UTC")})
+    full = samples.select(pl.col(c) if c in samples.columns else pl.lit(None, t).alias(c)
+                          for c, t in TABLES["sense_sensor_samples"].schema.items())
+    drawn = report_html._room_samples({"sense_sensor_samples": full}).sort("sensor", "time").collect()
+    assert drawn.select("sensor", "time", "value").rows() == [
+        ("particulates", at[1], 9.5), ("particulates", at[2], 10.0),
+        ("temperature", at[0], 20.5), ("temperature", at[2], 21.0)]

@@ -422,3 +422,34 @@ def test_a_sense_times_awake_beyond_a_count_is_no_count_and_fails_nothing(times_
         frame("sense_night_metrics", [{"night": date(2017, 3, 1), "name": "times_awake", "value": times_awake}]))
     awakenings = night(sleep_nights.derive(tables), "2017-03-01")["device_awakenings"]
     assert awakenings == (2 if times_awake == 2.0 else None)
+
+
+def test_a_sense_nights_offset_is_its_first_events_that_sends_one():
+    """A Sense night's utc_offset_s is its first event's; where that event sends none (a v1 LIGHTS_OUT without
+    offset_millis, say) the night had none, and the report drew it and the export wrote it in UTC though every other
+    event says -08:00. It is the offset of the first event that sends one."""
+    d = date(2015, 1, 21)
+    p = {"night": date(2015, 1, 20), "source_file": "t.har", "source_entry": 1}
+    events = [("LIGHTS_OUT", "08:36", None, 900, "AWAKE"), ("GOT_IN_BED", "08:55", -28800, 60, "AWAKE"),
+              ("IN_BED", "08:56", -28800, 3600, "LIGHT"), ("GOT_OUT_OF_BED", "09:56", -28800, 60, "AWAKE")]
+    tables = {
+        "sense_nights": frame("sense_nights", [p | {"score": 66, "api_version": 1}]),
+        "sense_timeline_events": frame("sense_timeline_events", [
+            p | {"event_type": kind, "time": at(start, d), "utc_offset_s": offset, "duration_s": float(seconds),
+                 "sleep_state": state}
+            for kind, start, offset, seconds, state in events
+        ]),
+    }
+    assert night(sleep_nights.derive(tables), "2015-01-20")["utc_offset_s"] == -28800
+
+
+def test_a_minute_the_band_measured_no_heart_rate_in_is_not_the_nights_lowest():
+    """The Band sends 0 for a minute it measured no heart rate in (the real guidedworkout.json's minute: average,
+    peak and lowest all 0); such a minute during sleep made the night's lowest heart rate 0 bpm and pulled its mean
+    down (50, 0, 55: 35 bpm). The night's figures are of the minutes with a reading."""
+    tables = band_tables()
+    tables["band_minutes"] = pl.concat([tables["band_minutes"], frame("band_minutes", [
+        {"event_id": "A", "time": at("24:30"), "hr_avg_bpm": 0.0}])])
+    a = night(sleep_nights.derive(tables), "A")
+    assert a["sleep_hr_lowest_bpm"] == 50.0
+    assert a["sleep_hr_avg_bpm"] == pytest.approx((60 + 50 + 55) / 3)

@@ -45,6 +45,9 @@ class Exchange:
     damaged: str | None = None  # what of the entry could not be read (its headers or body are then partly missing)
     left_out: str | None = None  # a limit that left out parts of the entry that the exchange is not read from
     mime_type: str | None = None  # the body's media type as the capture gives it beside the headers (HAR's mimeType)
+    # When the request was sent, tz-aware UTC: the one time HAR (startedDateTime) and a flow both record, so that the
+    # same exchange captured both ways gives records stamped by it (a reading without a time of its own) one time
+    sent_at: datetime | None = None
     # The reading process found `body` JSON text within the limits' depth and values (`limits.check_json`): a decoder
     # parses it without checking it again.
     json_checked: bool = field(default=False, compare=False)

@@ -344,10 +344,12 @@ def _exchange(entry: dict, index: int, source_file: str, wants_body: WantsBody |
     if response and wanted:
         body, body_error = _response_body(response.get("content") or {}, response_headers)
     request_body, request_body_error = _request_body(request.get("postData")) if wanted else (None, None)
+    started = _utc(entry.get("startedDateTime"))  # (HAR records no time of the response)
     return Exchange(
         source_file=source_file,
         source_entry=index,
-        captured_at=_utc(entry.get("startedDateTime")),
+        captured_at=started,
+        sent_at=started,
         method=request["method"].upper(),
         scheme=scheme,
         host=host,

@@ -70,7 +70,7 @@ def decode(ex: Exchange, m: Match) -> tuple[str | None, list]:
             return f"not JSON: {e}", []
         except LimitHit as e:
             return str(e), []
-    request = Request(m.path_params, parse_query(ex.query), ex.request_body, ex.captured_at)
+    request = Request(m.path_params, parse_query(ex.query), ex.request_body, ex.captured_at, ex.sent_at)
     return decode_payload(payload, m.endpoint, request)
 
 

@@ -462,11 +462,16 @@ def _map_point_block(event_id: str, start: int | None, split_length: float | Non
     )
 
 
+DAY_MIN = 24 * 60
+
+
 def decode_daily_summaries(payload: dict[str, Any], request: Request) -> Rows:
     """`/v2/UserDailySummary(timeZoneUtcOffset=…,startDate='…',endDate='…')`: one `UserDailySummary` per day."""
     args = odata_args(request.path_params.get("args"))
     offset = args.get("timezoneutcoffset")
     offset_min = int(offset) if offset not in (None, "") else None
+    if offset_min is not None and not -DAY_MIN <= offset_min <= DAY_MIN:  # (as Sense's offsets are bounded)
+        raise ValueError(f"a UTC offset of {offset_min} minutes is more than a day")
     devices = device_filter(args, request)
     for summary in payload["value"]:
         s = {k.lower(): v for k, v in summary.items()}
@@ -475,7 +480,7 @@ def decode_daily_summaries(payload: dict[str, Any], request: Request) -> Rows:
             "day": day,
             "device_filter": devices,
             "api": "private",
-            "start_time": iso_utc(s["timeofday"]),
+            "start_time": _day_start(s["timeofday"], offset_min),
             "utc_offset_s": offset_min * 60 if offset_min is not None else midnight_offset_s(s["timeofday"], day),
             **_summary_values(s),
             "active_hours": integer(s.get("numberofactivehours")),
@@ -484,6 +489,18 @@ def decode_daily_summaries(payload: dict[str, Any], request: Request) -> Rows:
             **private_zones(s.get("dailyheartratezones")),
             "source_devices": _source_devices(s.get("sourcedevices")),
         }
+
+
+def _day_start(value: str, offset_min: int | None) -> int | None:
+    """The instant a private daily summary's day starts (UTC epoch µs): its TimeOfDay, the UTC instant of local
+    midnight; but a TimeOfDay written at midnight in UTC with another offset asked for is a date (DayId-style, as
+    `local_day` reads it), whose day starts at local midnight: that date's midnight less the offset, so that
+    start_time + utc_offset_s is the local midnight of `day`, as the table says."""
+    start = iso_utc(value)
+    t = datetime.fromisoformat(value)
+    if offset_min and (t.hour, t.minute, t.second, t.microsecond) == (0, 0, 0, 0) and not t.utcoffset():
+        return in_utc_range(start - offset_min * 60_000_000)
+    return start
 
 
 def decode_hourly_summaries(payload: dict[str, Any], request: Request) -> Rows:

@@ -156,8 +156,16 @@ def _activity_rows(a: dict[str, Any], parent_id: str | None = None) -> Rows:
         "sleep_efficiency_pct": number(a.get("sleepEfficiencyPercentage")),
     }
     split_length = a.get("splitDistance")  # the split length asked for (splitDistanceType): splits and track follow it
+    covered: float | None = 0.0  # cm: the segments' actualDistance so far
     for order, s in enumerate(a.get("activitySegments") or (), start=1):
-        yield "band_sequences", _segment_row(event_id, order, s, split_length)
+        row = _segment_row(event_id, order, s, split_length)
+        # a segment's actualDistance is its own ("during the period", as its totalDistance is the split's), where
+        # the private API's ActualDistance, and the column, is the distance to the segment's end: their running sum
+        # (unknown from a segment that has none on)
+        own = number((s.get("distanceSummary") or {}).get("actualDistance"))
+        covered = None if covered is None or own is None else covered + own
+        row["actual_distance_m"] = None if covered is None else covered / CM
+        yield "band_sequences", row
     for m in a.get("minuteSummaries") or ():
         yield "band_minutes", _minute_row(event_id, m)
     for p in a.get("mapPoints") or ():

@@ -64,6 +64,13 @@ class Request:
     query: dict[str, str]
     body: bytes | None
     captured_at: datetime | None
+    sent_at: datetime | None = None  # when the request was sent (the time HAR and flow captures both record)
+
+    @property
+    def sent_or_captured(self) -> datetime | None:
+        """When the request was sent, else when it was captured: the time of a record that has none of its own, the
+        same for an exchange captured as HAR and as a flow (a flow's captured_at is its response's end)."""
+        return self.sent_at or self.captured_at
 
 
 @dataclass(frozen=True, slots=True)

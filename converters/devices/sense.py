@@ -252,9 +252,10 @@ def decode_room_current(payload: dict[str, dict[str, Any]], request: Request) ->
 
 def decode_sensors_current(payload: dict[str, Any], request: Request) -> Rows:
     """GET /v2/sensors: current readings, and the scale the app graded each by; the payload has no time, so the
-    capture time is used."""
+    time the request was sent is used (a flow's captured_at, its response's end, is later than the same exchange's
+    in a HAR, which records no response time: the same readings would be two records)."""
     for s in payload.get("sensors") or ():
-        reading = _reading_row(datetime_us(request.captured_at), s["type"], s.get("value"), s.get("unit"), s)
+        reading = _reading_row(datetime_us(request.sent_or_captured), s["type"], s.get("value"), s.get("unit"), s)
         yield "sense_room_readings", reading
         for position, r in enumerate(s.get("scale") or ()):
             yield "sense_sensor_scales", {
@@ -681,7 +682,7 @@ def _point_day(datetime_ms: int, offset_s: int | None) -> date:
 
 def _capture_day(request: Request) -> date | None:
     """The UTC date of the capture (None for a response saved without one)."""
-    at = request.captured_at
+    at = request.sent_or_captured
     if at is None:
         return None
     return (at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)).date()

@@ -163,7 +163,7 @@ def _sense(tables: Mapping[str, object]) -> tuple[pl.LazyFrame, pl.LazyFrame]:
             pl.col("start").filter(pl.col("event_type") == "WOKE_UP").max(),
             pl.col("end").max(),
         ).alias("out_of_bed_time"),
-        pl.col("utc_offset_s").sort_by("start").first(),
+        pl.col("utc_offset_s").sort_by("start").drop_nulls().first(),  # (the first event that sends one)
     )
     metrics = frame(tables, "sense_night_metrics")
     metric = lambda name, column="value": pl.col(column).filter(pl.col("name") == name).first()  # noqa: E731
@@ -296,8 +296,9 @@ def _figures(nights: pl.LazyFrame, segs: pl.LazyFrame) -> pl.LazyFrame:
 
 
 def _sleep_heart_rate(tables: Mapping[str, object], figures: pl.LazyFrame) -> pl.LazyFrame:
-    """Band: the mean and lowest minute heart rate from sleep onset to wake."""
-    minutes = frame(tables, "band_minutes").select(
+    """Band: the mean and lowest minute heart rate from sleep onset to wake, of the minutes with a reading (the Band
+    sends 0 for a minute it measured none in)."""
+    minutes = frame(tables, "band_minutes").filter(pl.col("hr_avg_bpm") > 0).select(
         "participant_id", pl.lit("band").alias("device"), pl.col("event_id").alias("source_id"), "time", "hr_avg_bpm"
     )
     window = figures.filter(pl.col("device") == "band").select(*KEY, "sleep_onset_time", "wake_time")
