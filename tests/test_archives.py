@@ -380,3 +380,50 @@ def test_the_archive_limits_are_options_of_every_command_that_reads_captures(tmp
     for command in ("convert", "inspect", "scrub"):
         usage = runner.invoke(app, [command, "--help"]).stdout
         assert all(option in usage for option in limits.LIMIT_OPTIONS.values()), command
+
+
+@pytest.mark.parametrize("mode", ["w:gz", "w:bz2", "w:xz"])
+def test_a_compressed_tar_of_many_members_is_decompressed_a_few_times_not_once_a_member(tmp_path, monkeypatch, mode):
+    """Each member was read (sniffed, hashed, parsed) by decompressing the archive from its start: a 300 KB .tar.gz
+    of 1,000 small members took minutes to convert or inspect, 10,000 of them hours. Counted: the bytes the
+    decompressors give, over the archive's size once decompressed."""
+    from converters import inspect_captures
+    from converters.captures import archives
+
+    archive = tmp_path / "many.tar"
+    with tarfile.open(archive, mode) as t:
+        for i in range(150):
+            junk = tarfile.TarInfo(f"p07/{i:03d}.txt")
+            junk.size = 8_000
+            t.addfile(junk, io.BytesIO(os.urandom(200) + bytes(7_800)))
+        t.add(HAR, "p07/phone-sync.har")
+    whole = sum(m.size + 1024 for m in members(archive, archive_kind(archive)))  # (its headers: 512 B and padding)
+    given = []
+
+    class Counted(io.RawIOBase):
+        def __init__(self, stream):
+            self.stream = stream
+
+        def readable(self):
+            return True
+
+        def readinto(self, buffer):
+            data = self.stream.read(len(buffer))
+            buffer[: len(data)] = data
+            given.append(len(data))
+            return len(data)
+
+        def close(self):
+            self.stream.close()
+            super().close()
+
+    decompressed = archives._decompressed
+    monkeypatch.setattr(archives, "_decompressed", lambda raw, kind: io.BufferedReader(Counted(decompressed(raw, kind))))
+    result = convert(collect_inputs([archive]))
+    assert [f.status for f in result.files].count("ok") == 1 and len(result.files) == 151
+    assert result.tables["sense_nights"].height == 3
+    assert next(f.sha256 for f in result.files if f.status == "ok") == convert(collect_inputs([HAR])).files[0].sha256
+    again = collect_inputs([archive])
+    inspect_captures.inspect(again, quick=True)
+    inspect_captures.inspect(again)
+    assert sum(given) < 8 * whole  # 5 times (listed twice, converted, inspected twice); on integ 472 times (gz)
