@@ -277,3 +277,16 @@ def empty_frames(path: Path, count: int) -> Path:
     good = dump([http_flow(BAND_EVENTS, band_body())])
     path.write_bytes(good + b"0:~" * count + good)
     return path
+
+
+def layered(encodings: list[str], size: int) -> bytes:
+    """`size` bytes of text that each of `encodings` (applied in order, as a Content-Encoding list names them) packs
+    no more than 250 times over, but all of them together far more: a short random line over and over."""
+    import random
+
+    pick = random.Random(3).choice
+    line = bytes(pick(b"abcdefghijklmnop") for _ in range(320))
+    body = compress(encodings[0], iter([(line * (size // len(line) + 1))[:size]]))
+    for encoding in encodings[1:]:
+        body = compress(encoding, iter([body]))
+    return body
