@@ -427,3 +427,60 @@ def test_a_compressed_tar_of_many_members_is_decompressed_a_few_times_not_once_a
     inspect_captures.inspect(again, quick=True)
     inspect_captures.inspect(again)
     assert sum(given) < 8 * whole  # 5 times (listed twice, converted, inspected twice); on integ 472 times (gz)
+
+
+def _tar_headers(count: int, kind: bytes, size: int) -> bytes:
+    """`count` headers of `kind` (a GNU long name: L; a pax header: x), each of `size` bytes of data, then a HAR."""
+    def header(name: str, kind: bytes, size: int) -> bytes:
+        fields = {"name": name, "mode": 0o644, "uid": 0, "gid": 0, "size": size, "mtime": 0, "type": kind,
+                  "linkname": "", "uname": "", "gname": "", "devmajor": 0, "devminor": 0, "prefix": ""}
+        return tarfile.TarInfo._create_header(fields, tarfile.GNU_FORMAT, "utf-8", "surrogateescape")
+
+    def padded(data: bytes) -> bytes:
+        return data + bytes(-len(data) % 512)
+
+    record = b"%d path=x\n" % (len("path=x\n") + 3) if kind == b"x" else b"x" * 10
+    data = record if size <= len(record) else padded(record) + bytes(size - len(padded(record)))
+    return (b"".join(header("././@LongLink", kind, size) + padded(data) for _ in range(count))
+            + header("p07/phone-sync.har", b"0", HAR.stat().st_size) + padded(HAR.read_bytes()) + bytes(1024))
+
+
+@pytest.mark.parametrize("name, count, kind, size, reason", [
+    ("chain.tar.gz", 3_000, b"L", 10, "more than 32 long name or pax headers before a member"),
+    ("chain.tar", 3_000, b"x", 10, "more than 32 long name or pax headers before a member"),
+    ("long.tar.gz", 1, b"L", 64 << 20, "a header of 64 MiB (a long name or pax header, more than 1 MiB)"),
+    ("pax.tar.gz", 1, b"x", 64 << 20, "a header of 64 MiB (a long name or pax header, more than 1 MiB)"),
+])
+def test_a_tar_of_long_name_or_pax_headers_past_their_bounds_is_one_failed_input(tmp_path, name, count, kind, size, reason):
+    """tarfile reads a long name's or pax header's data whole, and reads the header it extends by calling itself:
+    a 1 MB .tar.gz with a long name of 1 GiB took 3.2 GB, 3,000 long names in a row (50 KB) a RecursionError that ended
+    the whole run with a traceback, the other inputs unconverted."""
+    import gzip
+    import tracemalloc
+
+    data = _tar_headers(count, kind, size)
+    archive = tmp_path / name
+    archive.write_bytes(gzip.compress(data, 6, mtime=0) if name.endswith(".gz") else data)
+    tracemalloc.start()
+    try:
+        inputs = collect_inputs([archive, HAR])
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 16 << 20
+    result = convert(inputs)
+    assert [(f.status, f.error) for f in result.files] == [
+        ("failed", f"tar archive with {reason}: not read (a tar bomb?)"), ("ok", None)]
+    assert result.tables["sense_nights"].height == 3
+
+
+def test_a_compressed_tar_is_weighed_against_max_ratio_as_it_is_listed_not_only_by_its_members_sizes(tmp_path):
+    import gzip
+
+    headers = _tar_headers(20, b"x", 1 << 20)  # 20 MiB of pax headers before a small member: no member's size
+    archive = tmp_path / "pax.tar.gz"
+    archive.write_bytes(gzip.compress(headers, 9, mtime=0))
+    assert archive.stat().st_size < 80_000
+    (f,) = convert(collect_inputs([archive])).files
+    assert (f.status, f.error) == ("failed", "gz tar archive more than 250 times bigger once decompressed "
+                                              "(--max-ratio): not read (a zip bomb?)")

@@ -192,12 +192,19 @@ class _Totals:
 
     def __init__(self, kind: tuple[Kind, Compression], archive_size: int, budget: Limits):
         self.kind, self.archive_size, self.budget = kind, archive_size, budget
-        self.count = self.size = 0
+        self.count = self.size = self.decompressed = 0
 
     def members(self, count: int) -> None:
         if count > self.budget.max_members:
             raise ArchiveError(f"more than {self.budget.max_members:,} members in the {_describe(self.kind)} "
                                "(--max-members): not read (a zip bomb?)")
+
+    def read(self, count: int) -> None:
+        """`count` more bytes of a compressed tar decompressed as it is listed."""
+        self.decompressed += count
+        if self.decompressed > RATIO_FLOOR and self.decompressed > self.budget.max_ratio * self.archive_size:
+            raise ArchiveError(f"{_describe(self.kind)} more than {self.budget.max_ratio} times bigger once "
+                               "decompressed (--max-ratio): not read (a zip bomb?)")
 
     def add(self, size: int) -> None:
         self.count, self.size = self.count + 1, self.size + size
@@ -338,9 +345,9 @@ def _zip_data(raw: BinaryIO, member: ArchiveMember) -> BinaryIO:
 def _tar_members(path: Path, compression: Compression, check: _Totals) -> list[ArchiveMember | Refused]:
     listed: list[ArchiveMember | Refused] = []
     with _open(path) as raw:
-        source = raw if compression is None else _decompressed(raw, compression)
+        source = raw if compression is None else _Weighed(_decompressed(raw, compression), check)
         # a plain tar's members are passed over by seeking; a compressed one is read as a stream, once
-        with tarfile.open(fileobj=source, mode="r:" if compression is None else "r|") as archive:
+        with tarfile.open(fileobj=source, mode="r:" if compression is None else "r|", tarinfo=_TarInfo) as archive:
             for info in archive:
                 check.add(info.size if info.isfile() else 0)
                 name = _clean(info.name)
@@ -357,6 +364,60 @@ def _tar_members(path: Path, compression: Compression, check: _Totals) -> list[A
                     listed.append(ArchiveMember(path, name, "tar", compression, info.offset_data, info.size,
                                                 info.size if compression is None else 0))
     return listed
+
+
+class _TarInfo(tarfile.TarInfo):
+    """tarfile's headers, but a header that extends the next (a GNU long name or link, a pax header) of more than
+    `EXTENSION` bytes, or more than `CHAIN` of them before a member, is an `ArchiveError`: tarfile reads such a
+    header's data whole into memory (a 1 MB .tar.gz with a long name of 1 GiB: 3.2 GB), and a header it extends by
+    calling itself again (thousands of long names in a row, 50 KB gzipped: a RecursionError that ended the run)."""
+
+    EXTENSION = 1 << 20  # (a path is a few KiB at most; pax records of attributes too)
+    CHAIN = 32
+    _KINDS = (tarfile.GNUTYPE_LONGNAME, tarfile.GNUTYPE_LONGLINK, tarfile.XHDTYPE, tarfile.XGLTYPE,
+              tarfile.SOLARIS_XHDTYPE)
+
+    def _proc_member(self, tarfile):  # type: ignore[no-untyped-def]
+        if self.type not in self._KINDS:
+            return super()._proc_member(tarfile)
+        if self.size > self.EXTENSION:
+            raise ArchiveError(f"tar archive with a header of {size_text(self.size)} (a long name or pax header, "
+                               f"more than {size_text(self.EXTENSION)}): not read (a tar bomb?)")
+        chained = getattr(tarfile, "_databack_chained", 0)
+        if chained >= self.CHAIN:
+            raise ArchiveError(f"tar archive with more than {self.CHAIN} long name or pax headers before a member: "
+                               "not read (a tar bomb?)")
+        tarfile._databack_chained = chained + 1
+        try:
+            return super()._proc_member(tarfile)
+        finally:
+            tarfile._databack_chained = chained
+
+
+class _Weighed(io.RawIOBase):
+    """A compressed tar's decompressed bytes as its listing reads them, every one weighed against `--max-ratio`
+    (`_Totals.read`): headers, padding and what lies between members too, not only the sizes members declare."""
+
+    def __init__(self, stream: BinaryIO, check: _Totals):
+        self._stream, self._check = stream, check
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        data = self._stream.read(len(buffer))
+        self._check.read(len(data))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._stream.read(size if size is not None and size >= 0 else 1 << 20)
+        self._check.read(len(data))
+        return data
+
+    def close(self) -> None:
+        self._stream.close()
+        super().close()
 
 
 def _is_tar(block: bytes) -> bool:
