@@ -357,6 +357,8 @@ def _tar_members(path: Path, compression: Compression, check: _Totals) -> list[A
                     listed.append(Refused(name, problem))
                 elif info.issym() or info.islnk():
                     listed.append(Refused(name, "a link inside the archive: not followed", skip=True))
+                elif info.issparse():
+                    listed.append(Refused(name, "a sparse file inside the archive (tar -S): not read"))
                 elif not info.isfile():
                     listed.append(Refused(name, "not a regular file inside the archive (a device or FIFO): not read",
                                           skip=True))
@@ -381,22 +383,38 @@ class _TarInfo(tarfile.TarInfo):
     _KINDS = (tarfile.GNUTYPE_LONGNAME, tarfile.GNUTYPE_LONGLINK, tarfile.XHDTYPE, tarfile.XGLTYPE,
               tarfile.SOLARIS_XHDTYPE)
 
-    def _proc_member(self, tarfile):  # type: ignore[no-untyped-def]
+    def _proc_sparse(self, archive):  # type: ignore[no-untyped-def]
+        """A GNU sparse member's header, its extension blocks passed over, not gathered: tarfile keeps each of their
+        regions (some 130 bytes of memory for 24 read: a 900 KB .tar.gz of 200 MB of them took 670 MB). The member
+        is never read (`_tar_members`: its data is not its bytes as they lie)."""
+        isextended = self._sparse_structs[1]
+        del self._sparse_structs
+        while isextended:
+            block = archive.fileobj.read(tarfile.BLOCKSIZE)
+            if len(block) < tarfile.BLOCKSIZE:
+                raise tarfile.ReadError("the archive ends inside a sparse file's header")
+            isextended = bool(block[504])
+        self.sparse = []
+        self.offset_data = archive.fileobj.tell()
+        archive.offset = self.offset_data + self._block(self.size)
+        return self
+
+    def _proc_member(self, archive):  # type: ignore[no-untyped-def]
         if self.type not in self._KINDS:
-            return super()._proc_member(tarfile)
+            return super()._proc_member(archive)
         if self.size > self.EXTENSION:
             raise ArchiveError(f"tar archive with a header of {size_text(self.size)} (a long name or pax header, "
                                f"more than {size_text(self.EXTENSION)}): not read (a tar bomb?)")
-        chained = getattr(tarfile, "_databack_chained", 0)
+        chained = getattr(archive, "_databack_chained", 0)
         if chained >= self.CHAIN:
             raise ArchiveError(f"tar archive with more than {self.CHAIN} long name or pax headers before a member: "
                                "not read (a tar bomb?)")
-        tarfile._databack_chained = chained + 1
+        archive._databack_chained = chained + 1
         try:
-            member = super()._proc_member(tarfile)
+            member = super()._proc_member(archive)
         finally:
-            tarfile._databack_chained = chained
-        if max(len(tarfile.pax_headers), len(member.pax_headers)) > self.PAX_KEYS:
+            archive._databack_chained = chained
+        if max(len(archive.pax_headers), len(member.pax_headers)) > self.PAX_KEYS:
             raise ArchiveError(f"tar archive with pax headers of more than {self.PAX_KEYS} keywords for a member: "
                                "not read (a tar bomb?)")
         return member
