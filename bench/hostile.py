@@ -85,6 +85,17 @@ CASES = [
          lambda p: H.flow_host_last(p, 200_000)),
     Case("gzipped HAR, a response of one string of 150 MiB of escaped emoji (\\ud83d\\ude00)", "r4-emoji.har.gz",
          lambda p: H.har_gz_long_string(p, 150 << 20, text=b"\\ud83d\\ude00")),
+    # the fifth round's (r5-)
+    Case("gzipped tar of 500 members of 50 KB (junk) and a HAR", "r5-many.tar.gz",
+         lambda p: H.tar_many_members(p, 500, 50_000)),
+    Case("flow, a body of 60 MiB in gzip, gzip, gzip (729 bytes, each coding within --max-ratio)", "r5-layered.flow",
+         lambda p: H.flow_layered(p, ["gzip", "gzip", "gzip"], 60 << 20)),
+    Case("gzipped tar, a GNU long name of 1 GiB", "r5-long-name.tar.gz", lambda p: H.tar_long_name(p, GiB)),
+    Case("gzipped tar, 5,000 GNU long names in a row", "r5-name-chain.tar.gz", lambda p: H.tar_name_chain(p, 5_000)),
+    Case("gzipped tar, a global pax header of 107,000 keywords and 300 members", "r5-global-pax.tar.gz",
+         lambda p: H.tar_global_pax(p, 107_000, 300)),
+    Case("gzipped tar, a sparse member's map of 400,000 blocks (200 MB)", "r5-sparse.tar.gz",
+         lambda p: H.tar_sparse_map(p, 400_000)),
 ]
 
 

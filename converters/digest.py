@@ -6,9 +6,12 @@ import hashlib
 from pathlib import Path
 
 from .captures import open_capture
+from .captures.archives import ArchiveMember
 
 
 def sha256_file(path: Path) -> str:
+    if isinstance(path, ArchiveMember):  # (a compressed tar's member: from where it was last read)
+        return path.sha256()
     h = hashlib.sha256()
     with open_capture(path) as f:  # a file, or a member of an archive
         while chunk := f.read(1 << 20):

@@ -149,13 +149,19 @@ def dedupe(df: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     return kept.sort("_row_id"), losers.group_by("source_file").len()
 
 
+_INT64 = (-(1 << 63), (1 << 63) - 1)
+
+
 def _column(values: list[Any]) -> pl.Series:
     kinds = {type(v) for v in values if v is not None}
     if kinds == {bool}:
         return pl.Series(values, dtype=pl.Boolean)
     if kinds and kinds <= {int}:
-        return pl.Series(values, dtype=pl.Int64)
-    if kinds and kinds <= {int, float}:
+        numbers = [v for v in values if v is not None]
+        if _INT64[0] <= min(numbers) and max(numbers) <= _INT64[1]:
+            return pl.Series(values, dtype=pl.Int64)
+    if kinds and kinds <= {int, float}:  # (an integer no Int64 holds, orjson reads to 2**64 - 1: a float, as one
+        # of more than 64 bits is read)
         return pl.Series([None if v is None else float(v) for v in values], dtype=pl.Float64)
     return pl.Series([v if v is None or isinstance(v, str) else orjson.dumps(v).decode() for v in values],
                      dtype=pl.String)

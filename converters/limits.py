@@ -143,32 +143,37 @@ def _ratio_too_large(limits: Limits) -> LimitHit:
 # --- bodies ----------------------------------------------------------------------------------------------------
 
 
-def decompress(data: bytes, encoding: str, limits: Limits | None = None) -> bytes:
+def decompress(data: bytes, encoding: str, limits: Limits | None = None, sent: int | None = None) -> bytes:
     """`data` decoded per a Content-Encoding (`gzip`, `x-gzip`, `deflate`, `br`, `zstd`, `identity`, or a list of
     them, applied last first), in pieces, never holding more than `max_body` of output or more than `max_ratio` times
-    the input (beyond `RATIO_FLOOR`). Raises `LimitHit`, or ValueError (`could not decode br body: …`) for damaged
-    data or an unknown encoding."""
+    the input (beyond `RATIO_FLOOR`): the body as sent (`sent` bytes, where `data` is decoded from it already),
+    whatever the encodings it takes to get there (each within `max_ratio` of the one before, gzip over gzip unpacked
+    60,000 times more than the body was). Raises `LimitHit`, or
+    ValueError (`could not decode br body: …`) for damaged data or an unknown encoding."""
     limits = limits or current()
+    sent = len(data) if sent is None else sent
     for name in reversed([e.strip().lower() for e in encoding.split(",") if e.strip()]):
         if name in ("identity", "none"):
             continue
         decoder = _DECODERS.get(name)
         if decoder is None:
             raise ValueError(f"could not decode {name[:40]} body: unknown content encoding")
-        data = _decoded(name, decoder, data, limits)
+        data = _decoded(name, decoder, data, limits, sent)
     if len(data) > limits.max_body:  # identity
         raise body_too_large(limits, "")
     return data
 
 
-def gunzip(data: bytes, limits: Limits | None = None) -> bytes:
-    """`data` gunzipped, under the same limits as `decompress`; a stream cut off is an error."""
-    return _decoded("gzip", _zlib(31, strict=True), data, limits or current())
+def gunzip(data: bytes, limits: Limits | None = None, sent: int | None = None) -> bytes:
+    """`data` gunzipped, under the same limits as `decompress` (`sent`: its size as sent); a stream cut off is an
+    error."""
+    return _decoded("gzip", _zlib(31, strict=True), data, limits or current(), sent)
 
 
-def _decoded(name: str, decoder: Callable[[bytes], Pieces], data: bytes, limits: Limits) -> bytes:
+def _decoded(name: str, decoder: Callable[[bytes], Pieces], data: bytes, limits: Limits, sent: int | None = None
+             ) -> bytes:
     try:
-        return _bounded(decoder(data), len(data), limits)
+        return _bounded(decoder(data), len(data) if sent is None else sent, limits)
     except LimitHit:
         raise
     except Exception as error:  # zlib.error, brotli.error, zstd.ZstdError, EOFError

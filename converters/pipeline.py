@@ -1322,7 +1322,9 @@ def _convert_file(
     if inp.error or inp.skip:
         report.status, report.error = "failed" if inp.error else "skipped", redaction.message(inp.error or inp.skip)
         return report, {}
-    if separate_reader:  # the reading process takes the hash once it has read the file
+    # the reading process takes the hash once it has read the file; so does this one for a compressed tar's member,
+    # whose data is hashed as it is read (archives._Cursors), not decompressed from the archive's start again
+    if separate_reader or getattr(inp.path, "compression", None):
         frames = _read_file(inp, report, separate_reader, spill_dir, debug, in_process)
         report.sha256 = report.sha256 or sha256_or_none(inp.path)  # (unless the file was not read there)
         return report, frames

@@ -5,7 +5,7 @@ is told about progress: the file offsets the operating system keeps are read ins
 of this process and its descendants). Where those cannot be read, a file counts once it is done.
 
 A member of a zip or plain tar archive counts by the offset reached within its data in the archive (scaled to its
-decompressed size); a compressed tar's member, read by decompressing the archive from its start, once it is done.
+decompressed size); a compressed tar's member, read by decompressing the archive up to it, once it is done.
 """
 
 from __future__ import annotations

@@ -243,16 +243,19 @@ def _request_kind(kind: BodyKind) -> BodyKind:
     return "sign-in-request" if kind == "sign-in" else kind
 
 
-def _body(data: bytes, content_type: str | None, kind: BodyKind, counts: Counter[str]) -> bytes:
-    """`redaction.redact_body`, through chunked framing and gzip as the HAR reader undoes them. A body over a limit
+def _body(data: bytes, content_type: str | None, kind: BodyKind, counts: Counter[str], sent: int | None = None
+          ) -> bytes:
+    """`redaction.redact_body`, through chunked framing and gzip as the HAR reader undoes them (`sent`: the body's
+    size as sent, where `data` is decoded from it already: --max-ratio weighs against it). A body over a limit
     cannot be looked into: it is replaced whole (and noted in `counts`)."""
+    sent = len(data) if sent is None else sent
     dechunked = dechunk(data) if data[:1].isalnum() else None
     if dechunked is not None:
-        redacted = _body(dechunked, content_type, kind, counts)
+        redacted = _body(dechunked, content_type, kind, counts, sent)
         return data if redacted == dechunked else redacted
     if data.startswith(GZIP_MAGIC):
         try:
-            inflated = limits.gunzip(data)
+            inflated = limits.gunzip(data, sent=sent)
         except limits.LimitHit as hit:
             return _over_limit(hit, counts)
         except ValueError:
@@ -709,7 +712,7 @@ def _scrub_har_body(holder: dict, kind: BodyKind, mode: Mode, counts: Counter[st
             counts["bodies"] += 1
             continue
         if compressed is not None:  # scrubbed as what it holds, compressed again as it was sent
-            scrubbed = _body(compressed, mime, kind, counts)
+            scrubbed = _body(compressed, mime, kind, counts, len(data))
             scrubbed = data if scrubbed == compressed else _compressed_again(scrubbed, headers)
         else:
             scrubbed = _body(data, mime, kind, counts)

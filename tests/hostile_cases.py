@@ -277,3 +277,90 @@ def empty_frames(path: Path, count: int) -> Path:
     good = dump([http_flow(BAND_EVENTS, band_body())])
     path.write_bytes(good + b"0:~" * count + good)
     return path
+
+
+def layered(encodings: list[str], size: int) -> bytes:
+    """`size` bytes of text that each of `encodings` (applied in order, as a Content-Encoding list names them) packs
+    no more than 250 times over, but all of them together far more: a short random line over and over."""
+    import random
+
+    pick = random.Random(3).choice
+    line = bytes(pick(b"abcdefghijklmnop") for _ in range(320))
+    body = compress(encodings[0], iter([(line * (size // len(line) + 1))[:size]]))
+    for encoding in encodings[1:]:
+        body = compress(encoding, iter([body]))
+    return body
+
+
+def tar_header(name: str, kind: bytes, size: int) -> bytes:
+    """A GNU tar header block of `kind` (b"0" a file, b"L" a long name, b"x"/b"g" pax, b"S" sparse)."""
+    import tarfile
+
+    fields = {"name": name, "mode": 0o644, "uid": 0, "gid": 0, "size": size, "mtime": 0, "type": kind,
+              "linkname": "", "uname": "", "gname": "", "devmajor": 0, "devminor": 0, "prefix": ""}
+    return tarfile.TarInfo._create_header(fields, tarfile.GNU_FORMAT, "utf-8", "surrogateescape")
+
+
+def _tar_gz(path: Path, pieces: Iterator[bytes]) -> Path:
+    """The tar blocks of `pieces`, each padded to 512 bytes, gzipped a piece at a time, and the archive's end."""
+    packer = zlib.compressobj(9, zlib.DEFLATED, 31)
+    with open(path, "wb") as out:
+        for piece in pieces:
+            out.write(packer.compress(piece + bytes(-len(piece) % 512)))
+        out.write(packer.compress(bytes(1024)) + packer.flush())
+    return path
+
+
+def tar_many_members(path: Path, count: int, size: int) -> Path:
+    """A .tar.gz of `count` members of `size` bytes (a little random, the rest zeros), then the sample HAR."""
+    import os
+
+    har = (Path(__file__).resolve().parent.parent / "samples" / "phone-sync.har").read_bytes()
+
+    def pieces() -> Iterator[bytes]:
+        for i in range(count):
+            yield tar_header(f"p/{i:05d}.bin", b"0", size) + (os.urandom(size // 300) + bytes(size))[:size]
+        yield tar_header("p/zz.har", b"0", len(har)) + har
+    return _tar_gz(path, pieces())
+
+
+def tar_long_name(path: Path, size: int) -> Path:
+    """A .tar.gz whose first header is a GNU long name of `size` bytes."""
+    return _tar_gz(path, iter([tar_header("././@LongLink", b"L", size), *([b"x" * PIECE] * (size // PIECE))]))
+
+
+def tar_name_chain(path: Path, count: int) -> Path:
+    """A .tar.gz of `count` GNU long name headers in a row before a member."""
+    return _tar_gz(path, iter([*(tar_header("././@LongLink", b"L", 10) + b"x" * 10 for _ in range(count)),
+                               tar_header("a.txt", b"0", 1) + b"x"]))
+
+
+def tar_global_pax(path: Path, keywords: int, members: int) -> Path:
+    """A .tar.gz of a global pax header of `keywords` keywords, then `members` members of one byte."""
+    records = []
+    for i in range(keywords):
+        body = b"k%x=\n" % i
+        length = next(n for n in range(len(body) + 2, len(body) + 10) if len(b"%d " % n) + len(body) == n)
+        records.append(b"%d " % length + body)
+    data = b"".join(records)
+    return _tar_gz(path, iter([tar_header("pax_global_header", b"g", len(data)) + data,
+                               *(tar_header(f"m{i}.txt", b"0", 1) + b"x" for i in range(members))]))
+
+
+def tar_sparse_map(path: Path, blocks: int) -> Path:
+    """A .tar.gz of a GNU sparse member whose map runs over `blocks` extension blocks of 21 regions each."""
+    header = bytearray(tar_header("s.har", b"S", 0))
+    header[482], header[483:495] = 1, b"%011o\0" % 1000
+    header[148:156] = b" " * 8
+    header[148:156] = b"%06o\0 " % sum(header)
+    block = bytearray(b"".join(b"%011o\0%011o\0" % (i + 1, 1) for i in range(21)) + bytes(8))
+    block[504] = 1
+    chunk = bytes(block) * 2048
+    return _tar_gz(path, iter([bytes(header), *([chunk] * (blocks // 2048)), bytes(block[:504]) + bytes(8)]))
+
+
+def flow_layered(path: Path, encodings: list[str], size: int) -> Path:
+    """A good Band flow, one whose body is `size` bytes of text in `encodings` (each within --max-ratio), another."""
+    bomb = http_flow(BAND_EVENTS, layered(encodings, size), ", ".join(encodings))
+    path.write_bytes(dump([http_flow(BAND_EVENTS, band_body()), bomb, http_flow(BAND_EVENTS, band_body())]))
+    return path

@@ -380,3 +380,160 @@ def test_the_archive_limits_are_options_of_every_command_that_reads_captures(tmp
     for command in ("convert", "inspect", "scrub"):
         usage = runner.invoke(app, [command, "--help"]).stdout
         assert all(option in usage for option in limits.LIMIT_OPTIONS.values()), command
+
+
+@pytest.mark.parametrize("mode", ["w:gz", "w:bz2", "w:xz"])
+def test_a_compressed_tar_of_many_members_is_decompressed_a_few_times_not_once_a_member(tmp_path, monkeypatch, mode):
+    """Each member was read (sniffed, hashed, parsed) by decompressing the archive from its start: a 300 KB .tar.gz
+    of 1,000 small members took minutes to convert or inspect, 10,000 of them hours. Counted: the bytes the
+    decompressors give, over the archive's size once decompressed."""
+    from converters import inspect_captures
+    from converters.captures import archives
+
+    archive = tmp_path / "many.tar"
+    with tarfile.open(archive, mode) as t:
+        for i in range(150):
+            junk = tarfile.TarInfo(f"p07/{i:03d}.txt")
+            junk.size = 8_000
+            t.addfile(junk, io.BytesIO(os.urandom(200) + bytes(7_800)))
+        t.add(HAR, "p07/phone-sync.har")
+    whole = sum(m.size + 1024 for m in members(archive, archive_kind(archive)))  # (its headers: 512 B and padding)
+    given = []
+
+    class Counted(io.RawIOBase):
+        def __init__(self, stream):
+            self.stream = stream
+
+        def readable(self):
+            return True
+
+        def readinto(self, buffer):
+            data = self.stream.read(len(buffer))
+            buffer[: len(data)] = data
+            given.append(len(data))
+            return len(data)
+
+        def close(self):
+            self.stream.close()
+            super().close()
+
+    decompressed = archives._decompressed
+    monkeypatch.setattr(archives, "_decompressed", lambda raw, kind: io.BufferedReader(Counted(decompressed(raw, kind))))
+    result = convert(collect_inputs([archive]))
+    assert [f.status for f in result.files].count("ok") == 1 and len(result.files) == 151
+    assert result.tables["sense_nights"].height == 3
+    assert next(f.sha256 for f in result.files if f.status == "ok") == convert(collect_inputs([HAR])).files[0].sha256
+    again = collect_inputs([archive])
+    inspect_captures.inspect(again, quick=True)
+    inspect_captures.inspect(again)
+    assert sum(given) < 8 * whole  # 5 times (listed twice, converted, inspected twice); on integ 472 times (gz)
+
+
+def _tar_headers(count: int, kind: bytes, size: int) -> bytes:
+    """`count` headers of `kind` (a GNU long name: L; a pax header: x), each of `size` bytes of data, then a HAR."""
+    def header(name: str, kind: bytes, size: int) -> bytes:
+        fields = {"name": name, "mode": 0o644, "uid": 0, "gid": 0, "size": size, "mtime": 0, "type": kind,
+                  "linkname": "", "uname": "", "gname": "", "devmajor": 0, "devminor": 0, "prefix": ""}
+        return tarfile.TarInfo._create_header(fields, tarfile.GNU_FORMAT, "utf-8", "surrogateescape")
+
+    def padded(data: bytes) -> bytes:
+        return data + bytes(-len(data) % 512)
+
+    record = b"%d path=x\n" % (len("path=x\n") + 3) if kind == b"x" else b"x" * 10
+    data = record if size <= len(record) else padded(record) + bytes(size - len(padded(record)))
+    return (b"".join(header("././@LongLink", kind, size) + padded(data) for _ in range(count))
+            + header("p07/phone-sync.har", b"0", HAR.stat().st_size) + padded(HAR.read_bytes()) + bytes(1024))
+
+
+@pytest.mark.parametrize("name, count, kind, size, reason", [
+    ("chain.tar.gz", 3_000, b"L", 10, "more than 32 long name or pax headers before a member"),
+    ("chain.tar", 3_000, b"x", 10, "more than 32 long name or pax headers before a member"),
+    ("long.tar.gz", 1, b"L", 64 << 20, "a header of 64 MiB (a long name or pax header, more than 1 MiB)"),
+    ("pax.tar.gz", 1, b"x", 64 << 20, "a header of 64 MiB (a long name or pax header, more than 1 MiB)"),
+])
+def test_a_tar_of_long_name_or_pax_headers_past_their_bounds_is_one_failed_input(tmp_path, name, count, kind, size, reason):
+    """tarfile reads a long name's or pax header's data whole, and reads the header it extends by calling itself:
+    a 1 MB .tar.gz with a long name of 1 GiB took 3.2 GB, 3,000 long names in a row (50 KB) a RecursionError that ended
+    the whole run with a traceback, the other inputs unconverted."""
+    import gzip
+    import tracemalloc
+
+    data = _tar_headers(count, kind, size)
+    archive = tmp_path / name
+    archive.write_bytes(gzip.compress(data, 6, mtime=0) if name.endswith(".gz") else data)
+    tracemalloc.start()
+    try:
+        inputs = collect_inputs([archive, HAR])
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 16 << 20
+    result = convert(inputs)
+    assert [(f.status, f.error) for f in result.files] == [
+        ("failed", f"tar archive with {reason}: not read (a tar bomb?)"), ("ok", None)]
+    assert result.tables["sense_nights"].height == 3
+
+
+def test_a_compressed_tar_is_weighed_against_max_ratio_as_it_is_listed_not_only_by_its_members_sizes(tmp_path):
+    import gzip
+
+    headers = _tar_headers(20, b"x", 1 << 20)  # 20 MiB of pax headers before a small member: no member's size
+    archive = tmp_path / "pax.tar.gz"
+    archive.write_bytes(gzip.compress(headers, 9, mtime=0))
+    assert archive.stat().st_size < 80_000
+    (f,) = convert(collect_inputs([archive])).files
+    assert (f.status, f.error) == ("failed", "gz tar archive more than 250 times bigger once decompressed "
+                                              "(--max-ratio): not read (a zip bomb?)")
+
+
+def test_a_tar_whose_global_pax_header_every_member_would_copy_is_one_failed_input(tmp_path):
+    """tarfile gives every member after a global pax header a copy of its keywords, and keeps every member: a 230 KB
+    .tar.gz of a global header of 107,000 keywords and 300 members took 1.2 GB to list, 10,000 members some 40 GB."""
+    archive = tmp_path / "global.tar.gz"
+    with tarfile.open(archive, "w:gz", format=tarfile.PAX_FORMAT,
+                      pax_headers={f"k{i}": "" for i in range(1_000)}) as t:
+        for i in range(5):
+            t.add(HAR, f"p07/{i}.har")
+    result = convert(collect_inputs([archive, HAR]))
+    assert [(f.status, f.error) for f in result.files] == [
+        ("failed", "tar archive with pax headers of more than 128 keywords for a member: not read (a tar bomb?)"),
+        ("ok", None)]
+    with tarfile.open(archive, "w:gz", format=tarfile.PAX_FORMAT, pax_headers={f"k{i}": "" for i in range(20)}) as t:
+        for i in range(5):
+            t.add(HAR, f"p07/{i}.har")  # (a few keywords, as archivers write them: read)
+    assert [f.status for f in convert(collect_inputs([archive])).files] == ["ok"] * 5
+
+
+def test_a_sparse_member_is_refused_and_its_map_never_gathered(tmp_path):
+    """A GNU sparse member (tar -S) was read as the bytes that lie in the archive, which are not its data (holes
+    left out: 'damaged', or other bytes); and tarfile gathers each region of its map (a 900 KB .tar.gz of 200 MB of
+    map blocks took 670 MB to list). It is refused, its map passed over; the members after it convert."""
+    import gzip
+    import tracemalloc
+
+    header = bytearray(tarfile.TarInfo._create_header(
+        {"name": "p07/holes.har", "mode": 0o644, "uid": 0, "gid": 0, "size": 0, "mtime": 0,
+         "type": tarfile.GNUTYPE_SPARSE, "linkname": "", "uname": "", "gname": "", "devmajor": 0, "devminor": 0,
+         "prefix": ""}, tarfile.GNU_FORMAT, "utf-8", "surrogateescape"))
+    header[482], header[483:495] = 1, b"%011o\0" % 4096  # extended; its size with the holes
+    header[148:156] = b" " * 8
+    header[148:156] = b"%06o\0 " % sum(header)
+    block = bytearray(b"".join(b"%011o\0%011o\0" % (i + 1, 1) for i in range(21)) + bytes(8))
+    block[504] = 1
+    last = bytes(block[:504]) + bytes(8)
+    good = tarfile.TarInfo("p07/phone-sync.har")
+    good.size = HAR.stat().st_size
+    data = (bytes(header) + bytes(block) * 100_000 + last + good.tobuf(tarfile.GNU_FORMAT) + HAR.read_bytes()
+            + bytes(-good.size % 512) + bytes(1024))
+    archive = tmp_path / "sparse.tar.gz"
+    archive.write_bytes(gzip.compress(data, 9, mtime=0))
+    tracemalloc.start()
+    try:
+        inputs = collect_inputs([archive])
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 16 << 20
+    result = convert(inputs)
+    assert [(f.file.rpartition("/")[2], f.status, f.error) for f in result.files] == [
+        ("holes.har", "failed", "a sparse file inside the archive (tar -S): not read"), ("phone-sync.har", "ok", None)]

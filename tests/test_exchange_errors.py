@@ -251,3 +251,23 @@ def test_a_response_with_a_body_but_no_readable_status_is_rejected_saying_so(tmp
     report, frames = converted(path)
     assert event_ids(frames) == set(GOOD)
     assert frames["rejects"]["reason"].to_list() == ["the response has a body but no HTTP status"]
+
+
+def test_an_escaped_lone_surrogate_in_a_device_body_costs_one_character_not_the_response(tmp_path):
+    """A server's string cut inside an emoji (a workout's name cut at 30 UTF-16 units) is an escaped lone
+    surrogate: orjson refused the whole body for it ('not JSON: no low surrogate in string'), every event of the
+    response rejected. It reads as U+FFFD, as in a HAR's own JSON; an escaped pair stays one character."""
+    import json as json_module
+
+    from builders import BAND_EVENTS_URL, band_event, entry, write_har
+
+    from converters.pipeline import Input, convert
+
+    events = band_event()
+    events["value"][0]["Name"] = "__NAME__"
+    text = json_module.dumps(events).replace('"__NAME__"', '"Run \\ud83c\\udfc3 to the \\ud83d"')
+    path = write_har(tmp_path / "lone.har", [entry(BAND_EVENTS_URL, text)])
+    result = convert([Input(path, path.name, True)])
+    (f,) = result.files
+    assert (f.status, f.rejects) == ("ok", 0)
+    assert result.tables["band_events"]["name"].to_list() == ["Run \U0001f3c3 to the \ufffd"]

@@ -99,3 +99,18 @@ def test_users_with_ids_of_letters_and_digits_share_one_table(tmp_path):
     assert [n for n in result.tables if n.startswith("generic__")] == [
         "generic__api_sleep_example_v3_users_id_nights_date"]
     assert result.tables["generic__api_sleep_example_v3_users_id_nights_date"].height == 3
+
+
+def test_an_integer_no_int64_holds_is_a_number_of_its_column_not_the_end_of_its_file(tmp_path):
+    """orjson reads integers to 2**64 - 1 (a uint64 id, a hash); one past Int64 in a generic column failed the whole
+    file with an internal error (TypeError), every table of it lost. It is a float, as an integer of more than 64
+    bits is read, and the other rows are as they were."""
+    path = write_har(tmp_path / "big.har", [entry(SLEEP_URL.format("2024-03-02"), {"score": 80, "n": 1}),
+                                            entry(SLEEP_URL.format("2024-03-03"), {"score": 2**64 - 1, "n": 2}),
+                                            entry(SLEEP_URL.format("2024-03-04"), {"score": -(2**63), "n": 3})])
+    result = convert([Input(path, path.name, True, generic=("api.fitbit.com",))])
+    (f,) = result.files
+    assert (f.status, f.error) == ("ok", None)
+    (df,) = [df for n, df in result.tables.items() if n.startswith("generic__")]
+    assert df.schema["score"] == pl.Float64 and df.sort("n")["score"].to_list() == [80.0, 2.0**64, -(2.0**63)]
+    assert df.schema["n"] == pl.Int64

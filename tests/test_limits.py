@@ -76,6 +76,46 @@ def test_a_body_that_decompresses_too_many_times_its_size_names_the_ratio(encodi
         limits.decompress(H.compress(encoding, H.zeros(8 << 20)), encoding)
 
 
+@pytest.mark.parametrize("encodings", [["gzip", "gzip"], ["deflate", "zstd"], ["gzip", "br", "gzip"]])
+def test_a_body_encoded_twice_over_is_weighed_against_its_size_as_sent(encodings):
+    """Each coding was weighed against what the one before it gave: 486 bytes of gzip over gzip unpacked to 8 MiB (a
+    flow of 6 KB to 60 MiB, 700 MB of memory to convert and a minute to scrub), where --max-ratio allows 1 MiB."""
+    body = H.layered(encodings, 8 << 20)
+    assert len(body) < 8_000
+    with pytest.raises(LimitHit, match=r"more than 250 times its compressed size \(--max-ratio\)"):
+        limits.decompress(body, ", ".join(encodings))
+    assert len(limits.decompress(body, ", ".join(encodings), Limits(max_ratio=10**5))) == 8 << 20  # (the case)
+
+
+@pytest.mark.parametrize("encodings, header", [(["deflate", "zstd"], "deflate, zstd"), (["deflate", "gzip"], "deflate")])
+def test_a_har_body_kept_as_sent_in_two_codings_is_weighed_against_its_size_as_sent(tmp_path, encodings, header):
+    """A body in base64 as sent (Fiddler's, Charles'), in the codings its Content-Encoding names, or gzipped over
+    them (known by its magic bytes): the same bypass of --max-ratio."""
+    sent = H.layered(encodings, 8 << 20)
+    bomb = entry(BAND_EVENTS_URL, base64.b64encode(sent).decode(), response_headers={"Content-Encoding": header})
+    bomb["response"]["content"]["encoding"] = "base64"
+    path = write_har(tmp_path / "bomb.har", [entry(BAND_EVENTS_URL, band_event()), bomb])
+    report, tables = converted(path, limits.DEFAULT)
+    reason = "body decompresses to more than 250 times its compressed size (--max-ratio)"
+    assert [r["reason"] for r in rejects(tables)] == [reason] and tables["band_events"].height == 1
+    assert report.error == f"1 entry over a limit: {reason}"
+    if encodings[-1] != "gzip":  # (scrub gunzips such a body, and looks no further into what that gives)
+        scrubbed = scrub_capture(path, tmp_path / "copy.har")
+        assert scrubbed.message == f"1 body over a limit replaced whole: {reason}"
+
+
+def test_a_flow_body_encoded_twice_over_is_one_reject_and_scrub_replaces_it_whole(tmp_path):
+    bomb = H.http_flow(BAND_EVENTS_URL, H.layered(["gzip", "gzip"], 8 << 20), "gzip, gzip")
+    path = tmp_path / "bomb.flow"
+    path.write_bytes(H.dump([H.http_flow(BAND_EVENTS_URL, H.band_body()), bomb]))
+    report, tables = converted(path, limits.DEFAULT)
+    reason = "body decompresses to more than 250 times its compressed size (--max-ratio)"
+    assert [r["reason"] for r in rejects(tables)] == [reason] and tables["band_events"].height == 1
+    assert report.error == f"1 entry over a limit: {reason}"
+    scrubbed = scrub_capture(path, tmp_path / "copy.flow")
+    assert scrubbed.message == f"1 body over a limit replaced whole: {reason}"
+
+
 def test_small_bodies_are_never_refused_for_their_ratio():
     assert limits.decompress(gzip.compress(b"\0" * (1 << 20)), "gzip") == b"\0" * (1 << 20)
 

@@ -201,8 +201,11 @@ def detect_format(path: Path) -> Format | None:
 def reading_cost(path: Path) -> int:
     """About how much work reading the capture is, to start the costliest first: its size, a flow dump's counted
     twice (reading one takes about twice as long a byte as a HAR: mitmproxy builds its device flows); 0 if the file
-    cannot be read."""
+    cannot be read. A compressed tar's members each cost the archive's size, so that they start in archive order
+    (each process reads on from where it left the archive: `archives._Cursors`)."""
     try:
+        if getattr(path, "compression", None):  # a compressed tar's member: all of them as one, in archive order
+            return path.archive.stat().st_size  # type: ignore[attr-defined]
         if not stat.S_ISREG(path.stat().st_mode):  # a pipe or a device is never opened here
             return 0
         return path.stat().st_size * (2 if detect_format(path) == "flow" else 1)

@@ -4,7 +4,7 @@
 stands where a capture's `Path` stands (`open`, `read_bytes`, `stat`, `absolute`), is pickled to worker processes
 as it is (the archive's path, the member's name and where its data lies), and is read there straight from the
 archive: a zip member from its own offset, a plain tar's too, a compressed tar's (gzip, bzip2, xz) by
-decompressing the archive up to it. Nothing is written anywhere and no member name is used as a path: a name with
+decompressing the archive up to it, or on from where this process left it (`_Cursors`). Nothing is written anywhere and no member name is used as a path: a name with
 `..` or an absolute one is refused, and links inside a tar are never followed.
 
 The limits (the run's `--max-members`, `--max-member`, `--max-archive` and `--max-ratio`) keep a hostile archive
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import bz2
 import gzip
+import hashlib
 import io
 import lzma
 import os
@@ -25,6 +26,8 @@ import struct
 import tarfile
 import zipfile
 import zlib
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO, Literal
@@ -70,20 +73,18 @@ class ArchiveMember:
         read, `MemberDamaged` where its data is damaged)."""
         if mode != "rb":
             raise ValueError("archive members are read only, as bytes")
-        raw = _open(self.archive, buffering=0 if self.compression is None else -1)  # unbuffered: no read-ahead
+        raw = None if self.compression else _open(self.archive, buffering=0)  # unbuffered: no read-ahead
         try:
             if self.kind == "zip":
                 stream = _MemberStream(_zip_data(raw, self), raw, None)
-            else:
-                if self.compression is None:
-                    source: BinaryIO = raw
-                    raw.seek(self.offset)
-                else:  # no seeking in a compressed stream: decompressed up to the member
-                    source = _decompressed(raw, self.compression)
-                    _skip(source, self.offset)
-                stream = _MemberStream(source, raw, self.size)
+            elif self.compression is None:
+                raw.seek(self.offset)
+                stream = _MemberStream(raw, raw, self.size)
+            else:  # no seeking in a compressed stream: decompressed up to the member, or on from where it was left
+                stream = _CursorStream(_cursors.take(self, raw), self)
         except BaseException as e:
-            raw.close()
+            if raw is not None:
+                raw.close()
             if isinstance(e, _DAMAGE) and not isinstance(e, OSError):
                 raise MemberDamaged(f"damaged inside the archive: {_reason(e)}") from None
             raise
@@ -92,6 +93,17 @@ class ArchiveMember:
     def read_bytes(self) -> bytes:
         with self.open() as f:
             return f.read()
+
+    def sha256(self) -> str:
+        """The SHA-256 of the member's data: a compressed tar's taken as its data was last read, where it was read
+        to its end or is read on from where it was left (no decompressing the archive from its start again)."""
+        if self.compression is not None and (known := _cursors.digest(self)):
+            return known
+        h = hashlib.sha256()
+        with self.open() as f:
+            while chunk := f.read(1 << 20):
+                h.update(chunk)
+        return h.hexdigest()
 
     def stat(self) -> os.stat_result:
         """The archive's `stat`, with the member's size (and a regular file's mode)."""
@@ -180,12 +192,19 @@ class _Totals:
 
     def __init__(self, kind: tuple[Kind, Compression], archive_size: int, budget: Limits):
         self.kind, self.archive_size, self.budget = kind, archive_size, budget
-        self.count = self.size = 0
+        self.count = self.size = self.decompressed = 0
 
     def members(self, count: int) -> None:
         if count > self.budget.max_members:
             raise ArchiveError(f"more than {self.budget.max_members:,} members in the {_describe(self.kind)} "
                                "(--max-members): not read (a zip bomb?)")
+
+    def read(self, count: int) -> None:
+        """`count` more bytes of a compressed tar decompressed as it is listed."""
+        self.decompressed += count
+        if self.decompressed > RATIO_FLOOR and self.decompressed > self.budget.max_ratio * self.archive_size:
+            raise ArchiveError(f"{_describe(self.kind)} more than {self.budget.max_ratio} times bigger once "
+                               "decompressed (--max-ratio): not read (a zip bomb?)")
 
     def add(self, size: int) -> None:
         self.count, self.size = self.count + 1, self.size + size
@@ -326,9 +345,9 @@ def _zip_data(raw: BinaryIO, member: ArchiveMember) -> BinaryIO:
 def _tar_members(path: Path, compression: Compression, check: _Totals) -> list[ArchiveMember | Refused]:
     listed: list[ArchiveMember | Refused] = []
     with _open(path) as raw:
-        source = raw if compression is None else _decompressed(raw, compression)
+        source = raw if compression is None else _Weighed(_decompressed(raw, compression), check)
         # a plain tar's members are passed over by seeking; a compressed one is read as a stream, once
-        with tarfile.open(fileobj=source, mode="r:" if compression is None else "r|") as archive:
+        with tarfile.open(fileobj=source, mode="r:" if compression is None else "r|", tarinfo=_TarInfo) as archive:
             for info in archive:
                 check.add(info.size if info.isfile() else 0)
                 name = _clean(info.name)
@@ -338,6 +357,8 @@ def _tar_members(path: Path, compression: Compression, check: _Totals) -> list[A
                     listed.append(Refused(name, problem))
                 elif info.issym() or info.islnk():
                     listed.append(Refused(name, "a link inside the archive: not followed", skip=True))
+                elif info.issparse():
+                    listed.append(Refused(name, "a sparse file inside the archive (tar -S): not read"))
                 elif not info.isfile():
                     listed.append(Refused(name, "not a regular file inside the archive (a device or FIFO): not read",
                                           skip=True))
@@ -345,6 +366,84 @@ def _tar_members(path: Path, compression: Compression, check: _Totals) -> list[A
                     listed.append(ArchiveMember(path, name, "tar", compression, info.offset_data, info.size,
                                                 info.size if compression is None else 0))
     return listed
+
+
+class _TarInfo(tarfile.TarInfo):
+    """tarfile's headers, but a header that extends the next (a GNU long name or link, a pax header) of more than
+    `EXTENSION` bytes, more than `CHAIN` of them before a member, or pax headers of more than `PAX_KEYS` keywords
+    for a member (its own and the global ones), is an `ArchiveError`: tarfile reads such a header's data whole into
+    memory (a 1 MB .tar.gz with a long name of 1 GiB: 3.2 GB), a header it extends by calling itself again
+    (thousands of long names in a row, 50 KB gzipped: a RecursionError that ended the run), and gives every member
+    after a global pax header a copy of all its keywords, keeping every member (a 230 KB .tar.gz of a global header
+    of 107,000 keywords and 300 members: 1.2 GB, 10,000 members some 40 GB)."""
+
+    EXTENSION = 1 << 20  # (a path is a few KiB at most; pax records of attributes too)
+    CHAIN = 32
+    PAX_KEYS = 128  # (path, times, ids, names, size, a file's extended attributes: a dozen or two)
+    _KINDS = (tarfile.GNUTYPE_LONGNAME, tarfile.GNUTYPE_LONGLINK, tarfile.XHDTYPE, tarfile.XGLTYPE,
+              tarfile.SOLARIS_XHDTYPE)
+
+    def _proc_sparse(self, archive):  # type: ignore[no-untyped-def]
+        """A GNU sparse member's header, its extension blocks passed over, not gathered: tarfile keeps each of their
+        regions (some 130 bytes of memory for 24 read: a 900 KB .tar.gz of 200 MB of them took 670 MB). The member
+        is never read (`_tar_members`: its data is not its bytes as they lie)."""
+        isextended = self._sparse_structs[1]
+        del self._sparse_structs
+        while isextended:
+            block = archive.fileobj.read(tarfile.BLOCKSIZE)
+            if len(block) < tarfile.BLOCKSIZE:
+                raise tarfile.ReadError("the archive ends inside a sparse file's header")
+            isextended = bool(block[504])
+        self.sparse = []
+        self.offset_data = archive.fileobj.tell()
+        archive.offset = self.offset_data + self._block(self.size)
+        return self
+
+    def _proc_member(self, archive):  # type: ignore[no-untyped-def]
+        if self.type not in self._KINDS:
+            return super()._proc_member(archive)
+        if self.size > self.EXTENSION:
+            raise ArchiveError(f"tar archive with a header of {size_text(self.size)} (a long name or pax header, "
+                               f"more than {size_text(self.EXTENSION)}): not read (a tar bomb?)")
+        chained = getattr(archive, "_databack_chained", 0)
+        if chained >= self.CHAIN:
+            raise ArchiveError(f"tar archive with more than {self.CHAIN} long name or pax headers before a member: "
+                               "not read (a tar bomb?)")
+        archive._databack_chained = chained + 1
+        try:
+            member = super()._proc_member(archive)
+        finally:
+            archive._databack_chained = chained
+        if max(len(archive.pax_headers), len(member.pax_headers)) > self.PAX_KEYS:
+            raise ArchiveError(f"tar archive with pax headers of more than {self.PAX_KEYS} keywords for a member: "
+                               "not read (a tar bomb?)")
+        return member
+
+
+class _Weighed(io.RawIOBase):
+    """A compressed tar's decompressed bytes as its listing reads them, every one weighed against `--max-ratio`
+    (`_Totals.read`): headers, padding and what lies between members too, not only the sizes members declare."""
+
+    def __init__(self, stream: BinaryIO, check: _Totals):
+        self._stream, self._check = stream, check
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        data = self._stream.read(len(buffer))
+        self._check.read(len(data))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._stream.read(size if size is not None and size >= 0 else 1 << 20)
+        self._check.read(len(data))
+        return data
+
+    def close(self) -> None:
+        self._stream.close()
+        super().close()
 
 
 def _is_tar(block: bytes) -> bool:
@@ -405,6 +504,177 @@ class _MemberStream(io.RawIOBase):
                 self._stream.close()
             finally:
                 self._raw.close()
+        super().close()
+
+
+class _Cursor:
+    """A compressed tar's decompressing stream, left at `position` (of the decompressed stream), within or after the
+    member whose data begins at `start`: `hasher` holds the SHA-256 of that member's data up to `position`, and
+    `head` that data itself while it is no longer than `HEAD` (None past it)."""
+
+    HEAD = 1 << 20  # (what io.BufferedReader takes at its first read, as a sniff of the first bytes does)
+
+    def __init__(self, key: tuple, raw: BinaryIO, source: BinaryIO, start: int):
+        self.key, self.raw, self.source, self.start, self.position = key, raw, source, start, start
+        self.hasher = hashlib.sha256()
+        self.head: bytearray | None = bytearray()
+        self.damaged = False
+
+    def close(self) -> None:
+        try:
+            self.source.close()
+        finally:
+            self.raw.close()
+
+
+class _Cursors:
+    """The decompressing streams of compressed tars that members were last read from, in this process, to read
+    the next member on from where one was left rather than decompressing the archive from its start for each (its
+    members are read in archive order: listed, sniffed, converted, hashed), and a member read again (a sniff's
+    first bytes, then all of it; its data, then its hash) from what was kept of it. Without them, reading every
+    member of a compressed tar of N members decompressed it some N times over (a 300 KB .tar.gz of 1,000 small
+    members: minutes, and hours for 10,000), each member's sniff, hash and read from the archive's start."""
+
+    KEEP = 4  # streams left open at once (each holds a decompressor and at most `_Cursor.HEAD` of a member)
+    DIGESTS = 100_000  # members' hashes kept
+
+    def __init__(self) -> None:
+        self._idle: OrderedDict[int, _Cursor] = OrderedDict()
+        self._digests: OrderedDict[tuple, str] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def key(member: ArchiveMember) -> tuple:
+        archive = member.archive
+        if isinstance(archive, (str, os.PathLike)):
+            s = os.stat(archive)
+            return (os.fspath(archive), member.compression, s.st_dev, s.st_ino, s.st_size, s.st_mtime_ns)
+        return (str(archive), member.compression, id(archive))
+
+    def take(self, member: ArchiveMember, raw: BinaryIO | None) -> tuple[_Cursor, int]:
+        """A stream for `member` and how many bytes of its data are read already (its kept head's): one left at its
+        data, or before it, or a new one."""
+        key = self.key(member)
+        with self._lock:
+            mine = [c for c in self._idle.values() if c.key == key and c.start == member.offset
+                    and c.head is not None and len(c.head) == c.position - c.start]
+            ahead = [c for c in self._idle.values() if c.key == key and c.position <= member.offset]
+            cursor = mine[0] if mine else max(ahead, key=lambda c: c.position, default=None)
+            if cursor is not None:
+                del self._idle[id(cursor)]
+        if cursor is not None and cursor.start == member.offset and cursor.head is not None:
+            return cursor, 0
+        if cursor is None:
+            raw = _open(member.archive) if raw is None else raw
+            try:
+                cursor = _Cursor(key, raw, _decompressed(raw, member.compression), 0)  # type: ignore[arg-type]
+            except BaseException:
+                raw.close()
+                raise
+        try:
+            _skip(cursor.source, member.offset - cursor.position)
+        except BaseException:
+            cursor.close()
+            raise
+        cursor.start = cursor.position = member.offset
+        cursor.hasher, cursor.head = hashlib.sha256(), bytearray()
+        return cursor, 0
+
+    def give_back(self, cursor: _Cursor) -> None:
+        if cursor.damaged:
+            cursor.close()
+            return
+        with self._lock:
+            self._idle[id(cursor)] = cursor
+            dropped = [self._idle.popitem(last=False)[1] for _ in range(len(self._idle) - self.KEEP)]
+        for old in dropped:
+            old.close()
+
+    def read_to_end(self, member: ArchiveMember, cursor: _Cursor) -> None:
+        """Note the member's hash once its data is read to its end."""
+        with self._lock:
+            self._digests[(cursor.key, member.offset, member.size)] = cursor.hasher.hexdigest()
+            while len(self._digests) > self.DIGESTS:
+                self._digests.popitem(last=False)
+
+    def digest(self, member: ArchiveMember) -> str | None:
+        """The member's hash where its data was read to its end, or is read on to it from where it was left."""
+        key = self.key(member)
+        with self._lock:
+            if known := self._digests.get((key, member.offset, member.size)):
+                return known
+            left = [c for c in self._idle.values() if c.key == key and c.start == member.offset]
+            if not left:
+                return None
+            cursor = self._idle.pop(id(left[0]))
+        with _CursorStream((cursor, 0), member, replay=False) as stream:
+            while stream.read(1 << 20):
+                pass
+        with self._lock:
+            return self._digests.get((key, member.offset, member.size))
+
+    def forget(self) -> None:
+        """In a forked child: the parent's streams are left to it (their files' offsets are shared)."""
+        self._lock = threading.Lock()
+        idle, self._idle = list(self._idle.values()), OrderedDict()
+        for cursor in idle:
+            try:
+                cursor.close()  # (this process's copies of the descriptors)
+            except Exception:
+                pass
+
+
+_cursors = _Cursors()
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_cursors.forget)
+
+
+class _CursorStream(io.RawIOBase):
+    """A compressed tar member's data, read from a `_Cursor` (its kept head first, unless `replay` is off: read on
+    from where the cursor was left), the cursor given back when closed; damage said as `MemberDamaged`."""
+
+    def __init__(self, taken: tuple[_Cursor, int], member: ArchiveMember, replay: bool = True):
+        self._cursor, self._member = taken[0], member
+        self._at = 0 if replay else self._cursor.position - member.offset  # of the member's data, given out
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        c, size = self._cursor, self._member.size
+        if c.head is not None and self._at < len(c.head):  # what was read of it before
+            data = bytes(c.head[self._at : self._at + len(buffer)])
+        else:
+            wanted = min(len(buffer), size - (c.position - c.start))
+            try:
+                data = c.source.read(wanted) if wanted > 0 else b""
+            except _DAMAGE as e:
+                c.damaged = True
+                if isinstance(e, OSError):
+                    raise
+                raise MemberDamaged(f"damaged inside the archive: {_reason(e)}") from None
+            except BaseException:
+                c.damaged = True
+                raise
+            if wanted > 0 and not data:
+                c.damaged = True
+                raise MemberDamaged("damaged inside the archive: it ends inside a member")
+            c.position += len(data)
+            c.hasher.update(data)
+            if c.head is not None:
+                if len(c.head) + len(data) <= _Cursor.HEAD:
+                    c.head += data
+                else:
+                    c.head = None
+            if data and c.position - c.start == size:
+                _cursors.read_to_end(self._member, c)
+        self._at += len(data)
+        buffer[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        if not self.closed:
+            _cursors.give_back(self._cursor)
         super().close()
 
 

@@ -36,13 +36,13 @@ def dechunk(data: bytes) -> bytes | None:
     return None
 
 
-def gunzip_if_gzipped(data: bytes) -> bytes:
+def gunzip_if_gzipped(data: bytes, sent: int | None = None) -> bytes:
     """`data` gunzipped (within `limits.current()`) if it starts with the gzip magic, else `data` unchanged.
 
     Raises ValueError with a plain, secret-free reason ("could not decode gzip body: …") if the gzip data is damaged,
-    `limits.LimitHit` if it decompresses beyond a limit.
+    `limits.LimitHit` if it decompresses beyond a limit (its ratio to `sent` bytes, where given: the body as sent).
     """
     if not data.startswith(GZIP_MAGIC):
         return data
-    return limits.gunzip(data)
+    return limits.gunzip(data, sent=sent)
 

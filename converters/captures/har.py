@@ -475,24 +475,25 @@ def _response_body(content: dict, response_headers: tuple[tuple[str, str], ...])
             as_sent, data = True, _base64_or_text(content["_textBase64"])
         else:
             return None, None
+        sent = len(data)  # (--max-ratio: what every decoding below unpacks is weighed against it)
         if any(name.lower() == "transfer-encoding" and "chunked" in value.lower() for name, value in response_headers):
             dechunked = dechunk(data)
             data = data if dechunked is None else dechunked
-        data = gunzip_if_gzipped(data)
-        return (compressed_body(data, response_headers) or data) if as_sent else data, None
+        data = gunzip_if_gzipped(data, sent)
+        return (compressed_body(data, response_headers, sent) or data) if as_sent else data, None
     except ValueError as error:  # limits.LimitHit too
         return None, str(error)
 
 
-def compressed_body(data: bytes, headers: Iterable[tuple[str, str]]) -> bytes | None:
+def compressed_body(data: bytes, headers: Iterable[tuple[str, str]], sent: int | None = None) -> bytes | None:
     """A body kept as sent, compressed per its Content-Encoding (br, deflate, zstd: gzip is known by its magic bytes)
     decoded; None where it is none (no such header, or text the tool decoded already, keeping the header). Raises
-    `limits.LimitHit` for one over a limit."""
+    `limits.LimitHit` for one over a limit (`sent`: the body's size as sent, where `data` is gunzipped from it)."""
     encoding = ", ".join(value for name, value in headers if name.lower() == "content-encoding").strip()
     if encoding.lower() in ("", "identity", "gzip", "x-gzip") or data.startswith(GZIP_MAGIC) or _is_text(data):
         return None
     try:
-        return limits.decompress(data, encoding)
+        return limits.decompress(data, encoding, sent=sent)
     except limits.LimitHit:
         raise
     except ValueError:

@@ -98,6 +98,22 @@ def loads_json(data: bytes, checked: bool = False) -> Any:
         except UnicodeDecodeError as e:
             raise orjson.JSONDecodeError(f"not {e.encoding} text: {e.reason}", "", 0) from None
     elif checked:
-        return orjson.loads(data)
+        return _loads(data)
     limits.check_json(data)
-    return orjson.loads(data)
+    return _loads(data)
+
+
+def _loads(data: bytes) -> Any:
+    """`orjson.loads`, an escaped lone surrogate read as U+FFFD as in a HAR's own JSON (a server's string cut
+    inside an emoji: orjson refused the whole body for it, a Band response of every workout rejected for one name)."""
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError as e:
+        if "surrogate" not in str(e):
+            raise
+        from .har_runs import _lone_surrogates_replaced
+
+        text = bytearray(data)
+        if not _lone_surrogates_replaced(text):
+            raise
+        return orjson.loads(text)
