@@ -870,14 +870,16 @@ _WORDS_BEFORE = re.compile(r"(?<![^\s,;(\[{])([^\W\d_]{2,24})[ \-]([^\W\d_]{2,24
 
 
 def _named_with_words_before(text: str, start: int, name: str) -> bool:
-    """Whether a pair's name with the word, or the two words, before it (none a credential's name alone: not
-    `password reset: done`) is a name that always holds a credential."""
+    """Whether a pair's name with the word, or the two words, before it (the word before it no credential's name
+    alone, the first of two none that always holds one: not `password reset: done`) is a name that always holds a
+    credential."""
     if (before := _WORD_BEFORE.search(text, max(0, start - 26), start)) is None or credential_name(before[1]):
         return False
     if credential_name(before[1] + name) == "strong":
         return True
     two = _WORDS_BEFORE.search(text, max(0, start - 52), start)
-    return two is not None and credential_name(two[1]) is None and credential_name(two[1] + two[2] + name) == "strong"
+    return two is not None and credential_name(two[1]) != "strong" and \
+        credential_name(two[1] + two[2] + name) == "strong"  # (`code de vérification`: code alone is weak)
 
 # The words after a credential's first (a passphrase), each not a pair's name nor replaced already: up to the end of
 # the line, a `;` or `,`

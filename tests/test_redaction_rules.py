@@ -1085,3 +1085,18 @@ def test_a_name_and_value_quoted_as_a_scripts_arguments_lose_the_value(text, sho
     "…")`, `setItem('pin', '…')`), and text holds `[name, value]` lists: no `name=value` or `"name": value` pair,
     so the value was kept (scrubbed pages, rejects, generic values) unless it looked random."""
     assert redaction.redact_text(text) == redaction.redact_text(text, redaction.STRICT) == shown
+
+
+@pytest.mark.parametrize(("text", "shown"), [
+    ("code de vérification : 482193", f"code de vérification : {MARK}"),
+    ("Code de vérification: Gq4vz-rfoe", f"Code de vérification: {MARK}"),
+    ("Code de verification = 4821", f"Code de verification = {MARK}"),
+    ("code de la route: 12\ncode postal: 75001\npassword reset: done",
+     "code de la route: 12\ncode postal: 75001\npassword reset: done"),
+])
+def test_a_three_word_credential_name_whose_first_word_is_a_weak_name_loses_its_value(text, shown):
+    """French's `code de vérification` (a name the policy lists) begins with `code`, a name that holds a credential
+    only when its value looks like a token: the first of two words before a pair's name was required to name none
+    at all, so the code was kept. It is now required not to name one always (`password reset: done` stays)."""
+    assert redaction.redact_text(text) == shown
+    assert redaction.redact_text(text, redaction.STRICT) == shown
