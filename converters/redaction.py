@@ -316,11 +316,12 @@ _UNAMBIGUOUS = (
     r"|\bglpat-[\w-]{20,}|\bnpm_[A-Za-z0-9]{30,}"
 )
 # `Scheme credentials`: what follows an authorization scheme (up to the end of a quoted string or the text).
-_AUTH_SCHEME = (
-    r"\b(?:Bearer|WRAP|OAuth|Digest|Negotiate|NTLM|Hawk|MAC|AWS4-HMAC-SHA256|AWS|SharedKey|SharedAccessSignature"
-    r"|Basic|Token|JWT|DPoP|SSWS|Bot|vapid|SCRAM-SHA-(?:1|256)|HOBA|Mutual|ApiKey|Api-Key|Splunk|GoogleLogin"
-    r"|EG1-HMAC-SHA256)"
+_SCHEMES = (
+    "Bearer", "WRAP", "OAuth", "Digest", "Negotiate", "NTLM", "Hawk", "MAC", "AWS4-HMAC-SHA256", "AWS", "SharedKey",
+    "SharedAccessSignature", "Basic", "Token", "JWT", "DPoP", "SSWS", "Bot", "vapid", "SCRAM-SHA-1", "SCRAM-SHA-256",
+    "HOBA", "Mutual", "ApiKey", "Api-Key", "Splunk", "GoogleLogin", "EG1-HMAC-SHA256",
 )
+_AUTH_SCHEME = r"\b(?:" + "|".join(map(re.escape, _SCHEMES)) + ")"
 _SCHEME_VALUE = re.compile(
     _AUTH_SCHEME + r"([ \t]+)((?:[^\s,;\"']|(?<==)\"[^\"]*\")+(?:[ \t]*,[ \t]*[\w-]+=(?:\"[^\"]*\"|[^\s,;\"']+))*)",
     re.IGNORECASE,
@@ -1707,7 +1708,7 @@ def reject_row(
 _STRICT_ANCHORS = [
     "eyJ", "-----BEGIN", "AKIA", "ASIA", "AGPA", "AIDA", "AROA", "AIPA", "ANPA", "ANVA", "A3T", "AIza", "ya29.",
     "1//0", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "xox", "sk_live_", "sk_test_", "rk_live_",
-    "rk_test_", "pk_live_", "pk_test_", "SG.", "glpat-", "npm_", "Bearer ", "Basic ", "WRAP ", "Digest ", "OAuth ",
+    "rk_test_", "pk_live_", "pk_test_", "SG.", "glpat-", "npm_",
     "gldt-", "glrt-", "glptt-", "glft-", "glimt-", "glsoat-", "glcbt-", "glagent-", "gloas-", "glffct-", "pypi-AgE",
     "GOCSPX-", "whsec_", "sk-proj-", "sk-ant-", "sk-svcacct-", "sk-admin-", "hf_", "shpat_", "shpss_", "shpca_",
     "shppa_", "xapp-", "hooks.slack.com/", "/api/webhooks/", ":AA", "dp.pt.", "dp.st.", "dp.sa.", "dp.ct.",
@@ -1719,7 +1720,12 @@ _STRICT_ANCHORS = [
 _NAME_WORDS = {*_STRONG_PARTS.pattern.split("|"), *_STRONG_EXACT, *_STRONG_ENDINGS, "session", "auth", "sid", "state",
                "ticket", "nonce", "access", "code", "key", "bearer", "digest", "negotiate", "ntlm", "hawk",
                "answer", "phrase"}  # the last words of names written as two (seed phrase; not magic link, few)
+# ...and the last words of the names written as three (`clave de acceso: …`)
+_NAME_WORDS |= {"acceso", "verificacion", "verificación", "verification", "vérification"}
 _NAME_ANCHORS = sorted({form for word in _NAME_WORDS for form in (word, word.upper(), word.capitalize())})
+# ...and every authorization scheme's name, in any case, before what could be its credential (as `_SCHEME_VALUE`
+# reads them: a Band event named `Run DPoP …`), searched for by Rust's regex (not words: `robot walk`, `basic plan`)
+_SCHEME_ANCHOR = "(?i)" + _AUTH_SCHEME + r"[ \t]+(?:\S{8}|[\w-]+=)"  # (`Hawk id="a", mac="…"`)
 _PROVENANCE_TEXT = frozenset({"participant_id", "source_file"})
 
 
@@ -1737,7 +1743,8 @@ def strict_frame(df):
     found = (
         df.lazy().select(pl.col(name).unique().implode() for name in columns).unpivot().explode("value")
         .filter(value.str.contains_any(_STRICT_ANCHORS) | value.str.contains_any(_NAME_ANCHORS,
-                                                                                 ascii_case_insensitive=True))
+                                                                                 ascii_case_insensitive=True)
+                | value.str.contains(_SCHEME_ANCHOR))
         .collect(engine="in-memory")
     )
     changed: dict[str, dict[str, str]] = {}

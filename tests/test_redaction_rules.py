@@ -419,6 +419,29 @@ def test_device_text_loses_the_secret_path_of_a_webhook_url(url, shown):
     assert redaction.strict_frame(pl.DataFrame({"link": [url]}))["link"].to_list() == [shown]
 
 
+_SCHEMES_IN_TEXT = ["DPoP", "SSWS", "Bot", "HOBA", "Mutual", "MAC", "Splunk", "SCRAM-SHA-256", "vapid", "AWS",
+                    "basic", "oauth", "wrap", "BEARER", "Token", "ApiKey"]
+
+
+@pytest.mark.parametrize("scheme", _SCHEMES_IN_TEXT)
+def test_device_text_loses_a_credential_after_any_authorization_scheme_and_in_any_case(scheme):
+    """strict_frame finds a value to redact by anchors; every scheme redact_text knows (in any case, as it reads
+    them) is one: a Band event named `Run DPoP …` kept its credential (short, not random) in band_events."""
+    import polars as pl
+
+    df = pl.DataFrame({"name": [f"Run {scheme} Gq1vz-yivtpa410", f"Run {scheme}", "Morning run"]})
+    assert redaction.strict_frame(df)["name"].to_list() == [f"Run {scheme} {MARK}", f"Run {scheme}", "Morning run"]
+
+
+@pytest.mark.parametrize("text", ["clave de acceso: Gq4vz-rfoe", "código de verificación: 48213", "Code de vérification"
+                                  " : 48213", "codigo de acceso = 48213", "CLAVE DE ACCESO: Gq4vz-rfoe"])
+def test_device_text_loses_the_value_of_a_credential_name_written_as_three_words(text):
+    import polars as pl
+
+    redacted = redaction.strict_frame(pl.DataFrame({"message": [text]}))["message"].to_list()
+    assert redacted == [redaction.redact_text(text, redaction.STRICT)] and MARK in redacted[0]
+
+
 _DEVICE_TEXT = ["You slept well.", "Wi-Fi password=Sommer2041!ab; next", "пароль: Zx81kQ2", "Your room key is 42",
                 "code: 404", "2519812557630091728", "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl", "", "a",
                 "Bearer abcDEF123ghiJKL456mnoPQR", "token: abcDEF123ghiJKL456mnoPQR", "AWAKE", "https://x.test/?q=1"]
