@@ -221,7 +221,7 @@ def credential_name(name: str) -> NameClass:
 
 
 def _name_class(compact: str) -> NameClass:
-    if not compact or compact.endswith(_HARMLESS_ENDINGS):
+    if not compact or compact.endswith(_HARMLESS_ENDINGS) and not compact.endswith("reset"):  # (password_reset)
         return None
     numbered = compact.rstrip("0123456789") or compact  # pass1, pass2, pin2: a form's second field of a kind
     if numbered in _STRONG_EXACT or _STRONG_PARTS.search(compact) or (
@@ -1042,12 +1042,23 @@ def redact_path(path: str, mode: Mode = FULL, marker: str = SEGMENT) -> str:
     """A URL path with credential-shaped segments replaced, and the values of credential-named matrix parameters
     (`;jsessionid=…`) and OData keys (`Events(token='…')`) replaced, names kept. A segment already replaced (by
     either marker) becomes `marker`. Outside device data (FULL), a segment after one named like a credential is
-    its value when it looks like a token (`/api/token/abcDEF123ghiJKL456`, `/reset/password/…`)."""
+    its value when it looks like a token (`/api/token/abcDEF123ghiJKL456`, `/reset/password/…`), and so is one
+    after a word after a segment that always names a credential (`/password/reset/…`, `/token/refresh/…`)."""
     segments = path.split("/")
     return "/".join(
-        marker if mode == FULL and i and _named_by(segments[i - 1], s) else _segment(s, mode, marker)
+        marker if mode == FULL and i and (_named_by(segments[i - 1], s) or i > 1 and credential_name(
+            segments[i - 2]) == "strong" and _named_by_two(segments[i - 2], segments[i - 1], s))
+        else _segment(s, mode, marker)
         for i, s in enumerate(segments)
     )
+
+
+@lru_cache(maxsize=1 << 12)
+def _named_by_two(first: str, word: str, segment: str) -> bool:
+    """Whether `segment` is the value of a credential that the two path segments before it name, the second a
+    word (`/password/reset/<token>`: `reset` names none alone)."""
+    return _PLAIN_WORD.fullmatch(word) is not None and credential_name(first + "-" + word) == "strong" and \
+        _named_by(first + "-" + word, segment)
 
 
 @lru_cache(maxsize=1 << 12)

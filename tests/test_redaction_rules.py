@@ -1123,3 +1123,32 @@ def test_a_three_word_credential_name_whose_first_word_is_a_weak_name_loses_its_
     at all, so the code was kept. It is now required not to name one always (`password reset: done` stays)."""
     assert redaction.redact_text(text) == shown
     assert redaction.redact_text(text, redaction.STRICT) == shown
+
+
+@pytest.mark.parametrize(("url", "shown"), [
+    ("https://www.dreamy.test/password/reset/c8kq2mz7v1xw", "https://www.dreamy.test/password/reset/REDACTED"),
+    ("https://www.dreamy.test/api/password/reset/3f2504e0-4f89-41d3-9a0c-0305e82c3301/confirm",
+     "https://www.dreamy.test/api/password/reset/REDACTED/confirm"),
+    ("https://www.dreamy.test/password-reset/Kq7vz2rfoe", "https://www.dreamy.test/password-reset/REDACTED"),
+    ("https://www.dreamy.test/token/refresh/bk9x2z-3f9a1c2e5b7d4a60e8b1", "https://www.dreamy.test/token/refresh/REDACTED"),
+    ("https://www.dreamy.test/a?password_reset=c8kq2mz7v1xw&reset=weekly", "https://www.dreamy.test/a?password_reset="
+                                                                            "REDACTED&reset=weekly"),
+    ("https://www.dreamy.test/password/reset/confirm/done", "https://www.dreamy.test/password/reset/confirm/done"),
+    ("https://www.dreamy.test/v1/sessions/42/events?offset=5", "https://www.dreamy.test/v1/sessions/42/events?offset=5"),
+])
+def test_a_password_reset_token_in_a_urls_path_or_under_a_reset_name_is_a_credential(url, shown):
+    """`/password/reset/<token>` (Laravel's route) was two segments that named no credential one by one (`reset`
+    none, `password` not right before the token) and `password_reset`, `password-reset` ended in `set`, a harmless
+    ending (`password_set`: a flag): a reset token short of looking random stayed in scrubbed URLs, inspect's
+    templates and generic table names, and a `password_reset` parameter or key in every output. A segment after a
+    word after a segment that always names a credential is judged as that credential's value, and `reset` is no
+    harmless ending."""
+    assert redaction.redact_url(url) == shown
+    path, shown_path = (u.split("dreamy.test", 1)[1].partition("?")[0] for u in (url, shown))
+    if MARK in shown_path:
+        assert redaction.template(path) == shown_path.replace(MARK, redaction.SEGMENT)
+
+
+def test_a_value_under_a_password_reset_name_is_a_credential_and_a_flag_stays():
+    assert redaction.redact_json({"password_reset": "c8kq2mz7v1xw", "passwordReset": True, "offset": 5}) == (
+        {"password_reset": MARK, "passwordReset": True, "offset": 5}, 1)
