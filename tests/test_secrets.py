@@ -25,6 +25,7 @@ import secret_corpus_c
 import secret_corpus_d
 import secret_corpus_e
 import secret_corpus_f
+import secret_corpus_g
 from conftest import REPO
 from mitmproxy import io as mio
 from typer.testing import CliRunner
@@ -256,6 +257,7 @@ LATER = {
     "d": (secret_corpus_d, ["--generic", secret_corpus_d.GENERIC_HOST, "--generic", "*.dozer.test"], (1, 4)),
     "e": (secret_corpus_e, ["--generic", secret_corpus_e.GENERIC_HOST, "--generic", "*.snooze.test"], (1, 2)),
     "f": (secret_corpus_f, ["--generic", secret_corpus_f.GENERIC_HOST, "--generic", "*.drowsy.test"], (1, 4)),
+    "g": (secret_corpus_g, ["--generic", secret_corpus_g.GENERIC_HOST, "--generic", "*.dreamy.test"], (1, 2)),
 }
 LATER_KINDS = [(name, kind) for name, (module, _, _) in LATER.items() for kind in module.KINDS]
 
@@ -443,7 +445,8 @@ def readme_kinds() -> list[str]:
 
 def test_the_readme_table_of_secrets_has_one_row_per_kind_of_the_corpora():
     assert readme_kinds() == [*secret_corpus.KINDS, *secret_corpus_b.KINDS, *secret_corpus_c.KINDS,
-                              *secret_corpus_d.KINDS, *secret_corpus_e.KINDS, *secret_corpus_f.KINDS]
+                              *secret_corpus_d.KINDS, *secret_corpus_e.KINDS, *secret_corpus_f.KINDS,
+                              *secret_corpus_g.KINDS]
 
 
 def test_merge_and_a_rerun_redact_what_an_older_run_left_in_its_tables(tmp_path):
