@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import base64
 import codecs
+import gzip
 import hashlib
 import hmac
 import html
@@ -38,6 +39,7 @@ import math
 import re
 import traceback
 import unicodedata
+import zlib
 from collections import Counter
 from contextvars import ContextVar
 from functools import lru_cache
@@ -1406,6 +1408,9 @@ def redact_body(data: bytes, content_type: str | None, kind: BodyKind) -> bytes:
 
 
 def _body(data: bytes, content_type: str | None, kind: BodyKind) -> bytes:
+    if data[:2] in _COMPRESSED or data[:4] == _ZSTD_MAGIC:
+        if (inner := _compressed_body(data, content_type, kind)) is not None:
+            return inner
     if (wide := _wide_text(data)) is not None:  # UTF-16 or UTF-32, or UTF-8 after a BOM
         encoding, bom, text, cut = wide
         redacted = redact_body(text.encode("utf-8", "surrogatepass"), content_type, kind)
@@ -1456,6 +1461,34 @@ def _body(data: bytes, content_type: str | None, kind: BodyKind) -> bytes:
     else:
         redacted_text = redact_text(text, FULL)
     return data if redacted_text == text else redacted_text.encode(*charset) + cut_character
+
+
+# Compressed data no Content-Encoding named (a header stripped, `identity` said, a capture saving raw bytes): gzip,
+# zstd, or zlib (deflate, a 32 KiB window, each level's header)
+_ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+_COMPRESSED = frozenset({b"\x1f\x8b", b"\x78\x01", b"\x78\x5e", b"\x78\x9c", b"\x78\xda"})
+
+
+def _compressed_body(data: bytes, content_type: str | None, kind: BodyKind) -> bytes | None:
+    """A body that is compressed data, redacted as what it holds (within the limits a body is decompressed to):
+    `data` itself where that held no credential, else the redacted content compressed again as it was (`MARK` for
+    zstd, which the standard library cannot write); `MARK` where it decompresses beyond the limits (what it holds is
+    never read); None where it is no such data after all (then read as binary, as before)."""
+    from . import limits
+
+    zstd = data[:4] == _ZSTD_MAGIC
+    try:  # (gzip's decoder reads a zlib header too, and checks the stream's checksum: no text passes for one)
+        inner = limits.decompress(data, "zstd" if zstd else "gzip")
+    except limits.LimitHit:
+        return MARK.encode()
+    except (ValueError, ImportError):
+        return None
+    redacted = redact_body(inner, content_type, kind)
+    if redacted == inner:
+        return data
+    if zstd:
+        return MARK.encode()
+    return gzip.compress(redacted, mtime=0) if data[:2] == b"\x1f\x8b" else zlib.compress(redacted)
 
 
 # The bytes of text (printable ASCII, tabs and line ends, and every byte of the upper half, which legacy charsets

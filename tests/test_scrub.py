@@ -640,3 +640,42 @@ def test_a_name_that_holds_a_credential_loses_it_in_headers_parameters_and_cooki
     flow.request.headers.fields = ((b"X-Auth-Token: Tr0ub4dor-h5", b""), (b"Accept", b"*/*"))
     assert scrubbed_flow(tmp_path, flow).request.headers.fields == ((b"X-Auth-Token: REDACTED", b""),
                                                                      (b"Accept", b"*/*"))
+
+
+def _inflated(data: bytes) -> bytes:
+    """`data` gunzipped or inflated where it is compressed (a gzip or zlib stream), else as it is."""
+    import zlib
+
+    try:
+        return zlib.decompress(data, 47)
+    except zlib.error:
+        return data
+
+
+@pytest.mark.parametrize("encoding", [None, "identity", "x-custom", "compress", "br"])
+@pytest.mark.parametrize("compressed", ["gzip", "zlib"])
+def test_a_compressed_body_that_no_content_encoding_decodes_loses_its_credentials(tmp_path, encoding, compressed):
+    """A body of gzip or zlib data whose Content-Encoding is missing (a header stripped), `identity`, or one that
+    fails to decode it was read by the policy as binary data (runs of printable characters), in which compressed
+    text shows nothing: the password stayed, compressed, in the rejected body (base64) and in the scrubbed copy.
+    Such a body is decompressed within the body limits, redacted as what it holds and compressed again."""
+    import zlib
+
+    night = {"score": 80, "date": "2017-03-05", "events": "oops", "account": {"password": "Tr0ub4dor-zq1"}}
+    body = json.dumps(night).encode()
+    flow = tflow.tflow(resp=True)
+    flow.request.host, flow.request.path = "api.hello.is", "/v2/timeline/2017-03-05"
+    flow.response.headers.clear()
+    flow.response.headers["Content-Type"] = "application/json"
+    if encoding:
+        flow.response.headers["Content-Encoding"] = encoding
+    flow.response.raw_content = gzip.compress(body) if compressed == "gzip" else zlib.compress(body)
+    with (tmp_path / "in.flow").open("wb") as f:
+        mitmio.FlowWriter(f).add(flow)
+    (reject,) = convert([Input(tmp_path / "in.flow", "in.flow", True)]).tables["rejects"].to_dicts()
+    kept = base64.b64decode(reject["body"]) if reject["body_encoding"] == "base64" else (reject["body"] or "").encode()
+    assert b"Tr0ub4dor" not in _inflated(kept)
+    assert scrub_capture(tmp_path / "in.flow", tmp_path / "out.flow").status == "ok"
+    with (tmp_path / "out.flow").open("rb") as f:
+        (copy,) = list(mitmio.FlowReader(f).stream())
+    assert json.loads(_inflated(copy.response.raw_content)) == night | {"account": {"password": REDACTED}}
