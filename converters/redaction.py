@@ -1491,6 +1491,93 @@ def _compressed_body(data: bytes, content_type: str | None, kind: BodyKind) -> b
     return gzip.compress(redacted, mtime=0) if data[:2] == b"\x1f\x8b" else zlib.compress(redacted)
 
 
+def redact_logins(data: bytes) -> bytes:
+    """A raw TCP, UDP or WebSocket message with the credentials of login protocols replaced, which no name=value pair
+    labels and `redact_body` (which a message goes through after this) cannot tell from words: FTP's and POP3's
+    `PASS …`, IMAP's `LOGIN user …` and `AUTHENTICATE`, SMTP's and Redis' `AUTH …` (a Redis array's arguments too),
+    and the password (and a username holding a credential) of an MQTT CONNECT packet."""
+    if not data:
+        return data
+    if data[:1] == b"\x10" and (connect := _mqtt_connect(data)) is not None:
+        data = connect
+    if b"PASS " in data or b"AUTH" in data or b"LOGIN " in data:
+        data = _COMMAND_LOGIN.sub(rb"\g<head> " + MARK.encode(), data)
+        data = _RESP_AUTH.sub(lambda m: m["head"] + _RESP_ARGUMENT.sub(
+            b"$%d\r\n%s\r\n" % (len(MARK), MARK.encode()), m["arguments"]), data)
+    return data
+
+
+_SASL = rb"(?:PLAIN|LOGIN|XOAUTH2|OAUTHBEARER|CRAM-MD5|DIGEST-MD5|SCRAM-SHA-1|SCRAM-SHA-256|NTLM|GSSAPI)"
+_COMMAND_LOGIN = re.compile(  # (a mechanism's name alone is no secret: `AUTH LOGIN`, the credential on lines after)
+    rb"(?m)^(?P<head>(?:[\w.\-]+ )?(?:PASS|LOGIN [^\s]+|AUTH(?:ENTICATE)?(?: " + _SASL + rb")?)) (?!(?:REDACTED|"
+    + _SASL + rb")\r?$)(?P<secret>[^\r\n]+)"
+)
+_RESP_AUTH = re.compile(rb"(?i)(?P<head>\$4\r\nAUTH\r\n)(?P<arguments>(?:\$\d{1,9}\r\n[^\r\n]*\r\n)+)")
+_RESP_ARGUMENT = re.compile(rb"\$\d{1,9}\r\n[^\r\n]*\r\n")
+
+
+def _mqtt_connect(data: bytes) -> bytes | None:
+    """An MQTT CONNECT packet (3.1, 3.1.1 or 5) with its password replaced, and its username where the policy finds
+    a credential in it (AWS IoT's `?x-amz-customauthorizer-name=…&token=…`); None where `data` is no such packet."""
+    def length(at: int) -> tuple[int, int]:  # a variable byte integer: (its value, where it ends)
+        value = 0
+        for shift in range(4):
+            if at >= len(data):
+                raise IndexError
+            value |= (data[at] & 0x7F) << 7 * shift
+            at += 1
+            if not data[at - 1] & 0x80:
+                return value, at
+        raise IndexError
+
+    def field(at: int) -> int:  # where a two-byte-length field starting at `at` ends
+        end = at + 2 + int.from_bytes(data[at : at + 2], "big")
+        if end > len(data):
+            raise IndexError
+        return end
+
+    try:
+        remaining, at = length(1)
+        start, end = at, at + remaining  # the packet's variable header and payload (more packets may follow)
+        name_end = field(at)
+        if data[at + 2 : name_end] not in (b"MQTT", b"MQIsdp") or end > len(data):
+            return None
+        level, flags = data[name_end], data[name_end + 1]
+        at = name_end + 4  # level, flags, keep alive
+        if level == 5:
+            properties, at = length(at)
+            at += properties
+        at = field(at)  # the client id
+        if flags & 0x04:  # a will
+            if level == 5:
+                properties, at = length(at)
+                at += properties
+            at = field(field(at))
+        parts = [data[:at]]
+        if flags & 0x80:  # a username
+            user_end = field(at)
+            user = data[at + 2 : user_end].decode("utf-8", "replace")
+            parts.append(data[at:user_end] if redact_text(user, FULL) == user else
+                         len(MARK).to_bytes(2, "big") + MARK.encode())
+            at = user_end
+        if flags & 0x40:  # a password
+            at = field(at)
+            parts.append(len(MARK).to_bytes(2, "big") + MARK.encode())
+        if at > end:
+            return None
+        parts.append(data[at:end])
+    except IndexError:
+        return None
+    body = b"".join(parts)[start:]
+    head = bytearray(data[:1])
+    n = len(body)
+    while True:  # the remaining length again, as a variable byte integer
+        head.append((n & 0x7F) | (0x80 if n > 0x7F else 0))
+        n >>= 7
+        if not n:
+            return bytes(head) + body + data[end:]
+
+
 # The bytes of text (printable ASCII, tabs and line ends, and every byte of the upper half, which legacy charsets
 # use): a body with more than 1 % of others (control bytes, NULs) is binary
 _TEXT_BYTES = bytes([*range(0x20, 0x7F), 0x09, 0x0A, 0x0C, 0x0D, *range(0x80, 0x100)])
