@@ -10,10 +10,12 @@ cookies in odd casings, numbers under credential names and HAR's Chrome fields.
 
 from __future__ import annotations
 
+import base64
 import json
 import random
 import string
 import sys
+import zlib
 from pathlib import Path
 from urllib.parse import quote
 
@@ -59,6 +61,8 @@ KINDS = {
                          "holding tokens",
     "reset-path-token": "a password reset token (short of looking random) in /password/reset/<token> and "
                         "/password-reset/<token>: a page, its Location and Referer, and a --generic call",
+    "unlabelled-compressed": "a rejected Sense night compressed (zlib) under no Content-Encoding, a password in it",
+    "login-protocols": "IMAP LOGIN and an MQTT CONNECT's password in a raw TCP flow, PASS … over a WebSocket",
 }
 
 
@@ -185,6 +189,17 @@ def _plant_everything(b: _Builder) -> None:
     b.add(Call("POST", f"https://{GENERIC_HOST}/api/password/reset/{reset[2]}", 200,
                [("Content-Type", "application/json")], [("Content-Type", "application/json")], b'{"minutes": 1}',
                b'{"minutes": 2, "done": true}'))
+    # a body compressed under no Content-Encoding
+    rejected = first._night(b) | {"date": "2017-03-08", "events": "oops", "account": {"password": p(
+        "unlabelled-compressed", pw(16))}}
+    b.add(Call("GET", "https://api.hello.is/v2/timeline/2017-03-08", 200, [sense], [],
+               response_body=zlib.compress(json.dumps(rejected).encode())))
+    # login protocols over a WebSocket (and a raw TCP flow: `_tcp_flow`)
+    ftp = f"USER alice\r\nPASS {p('login-protocols', pw(17))}\r\n"
+    b.add(Call("GET", "https://rt.dreamy.test/ftp", 101, [("Upgrade", "websocket")], [("Upgrade", "websocket")],
+               har=lambda e: e.update(_webSocketMessages=[{"type": "send", "time": 1.0, "opcode": 1, "data": ftp}]),
+               flow=lambda f: first._websocket(f, [ftp.encode()])))
+    b.tcp_secrets = (p("login-protocols", pw(18)), p("login-protocols", pw(19)))
     # Chrome's HAR fields
     def chrome(e: dict) -> None:
         e["_initiator"] = {"type": "parser", "url": f"https://www.dreamy.test/login?token={p('har-chrome-fields', token(34))}",
@@ -200,6 +215,22 @@ def _plant_everything(b: _Builder) -> None:
                content_type="text/html", har=chrome))
 
 
+def _tcp_flow(secrets: tuple[str, str]):
+    from mitmproxy import tcp
+    from mitmproxy.test import tflow
+
+    def field(b: bytes) -> bytes:
+        return len(b).to_bytes(2, "big") + b
+
+    mqtt = field(b"MQTT") + b"\x04\xc2\x00\x3c" + field(b"sense-42") + field(b"alice") + field(secrets[1].encode())
+    flow = tflow.ttcpflow()
+    flow.messages = [tcp.TCPMessage(True, f"a1 LOGIN alice {secrets[0]}\r\n".encode(), 1488554800.0),
+                     tcp.TCPMessage(False, b"a1 OK\r\n", 1488554800.1),
+                     tcp.TCPMessage(True, b"\x10" + bytes([len(mqtt)]) + mqtt, 1488554800.2)]
+    flow.id = "00000000-0000-4000-8000-999999999998"
+    return flow
+
+
 KEPT_BY_SCRUB: set[str] = set()
 
 
@@ -210,7 +241,7 @@ def build(folder: Path) -> Corpus:
     first._RANDOM = random.Random(4343)
     b = _Builder()
     _plant_everything(b)
-    return first.write(b, folder, "corpus-g", [])
+    return first.write(b, folder, "corpus-g", [_tcp_flow(b.tcp_secrets)])
 
 
 if __name__ == "__main__":
