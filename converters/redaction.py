@@ -1341,7 +1341,7 @@ def redact_string(value: str, mode: Mode = FULL, key: str | None = None, depth: 
                 redacted = _json(inner, mode, False, key, counter, depth + 1)
             except (_TooDeep, RecursionError):
                 return MARK
-            return _dumps(redacted).decode() if counter[0] else value
+            return _dumps(redacted).decode() if counter[0] or _keys_left_out(stripped, inner) else value
     whole = FULL if mode == FULL and not _id_named(key) else STRICT
     return _plain_string(value, whole) if len(value) <= _CACHED else _plain(value, whole)
 
@@ -1370,6 +1370,26 @@ def _dumps(value: Any) -> bytes:
         return orjson.dumps(value)
     except TypeError:  # integers over 64 bits, lone surrogates
         return json.dumps(value).encode()
+
+
+_KEY_END = re.compile(r'(?<!\\)"\s*:')  # the end of a key (no string holds an unescaped quote)
+_KEY_END_BYTES = re.compile(_KEY_END.pattern.encode())
+
+
+def _keys_left_out(text: str | bytes, document: Any) -> bool:
+    """Whether JSON `text` holds more keys than its parsed `document` (an object giving one key twice, of which the
+    parser keeps the last): the text itself is then no copy to keep, as a value of an earlier key (`{"password":
+    "…", "password": ""}`) was never judged. Keys are counted in C, as written (`":` not after a backslash; the
+    text's again by a pattern where it seems to hold fewer, a space before a colon): never more than there are."""
+    if not isinstance(document, (dict, list)):
+        return False
+    data = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else text
+    dumped = _dumps(document)
+    keys = dumped.count(b'":') - dumped.count(b'\\":')
+    written = data.count(b'":') - data.count(b'\\":')
+    if written < keys:
+        written = len(_KEY_END_BYTES.findall(data))
+    return written > keys
 
 
 # --- bodies ---------------------------------------------------------------------------------------------------
@@ -1427,7 +1447,7 @@ def _body(data: bytes, content_type: str | None, kind: BodyKind) -> bytes:
             broken_json = stripped[:1] != b'"'
         else:
             redacted, replaced = _sign_in_json(document) if kind == "sign-in-request" else redact_json(document, FULL)
-            return _dumps(redacted) if replaced else data
+            return _dumps(redacted) if replaced or _keys_left_out(data, document) else data
     media = (content_type or "").split(";", 1)[0].strip().lower()
     if media.startswith("multipart/") or data.lstrip(b"\r\n").startswith(b"--"):
         if (parts := _redact_multipart(data, content_type, kind)) is not None:

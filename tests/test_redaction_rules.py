@@ -1152,3 +1152,27 @@ def test_a_password_reset_token_in_a_urls_path_or_under_a_reset_name_is_a_creden
 def test_a_value_under_a_password_reset_name_is_a_credential_and_a_flag_stays():
     assert redaction.redact_json({"password_reset": "c8kq2mz7v1xw", "passwordReset": True, "offset": 5}) == (
         {"password_reset": MARK, "passwordReset": True, "offset": 5}, 1)
+
+
+@pytest.mark.parametrize("later", ['""', "null", "true", '"REDACTED"', "0"])
+def test_a_json_object_giving_a_key_twice_keeps_no_credential_of_the_earlier_value(tmp_path, later):
+    """JSON may give a key twice; the parser keeps the last value, and the policy judged the parsed document: where
+    the later value needed no replacing (empty, null, a flag), nothing was replaced and the body was kept as
+    captured, the earlier value (a password, a token) with it, in rejects and scrubbed copies, and in JSON inside a
+    string. A text holding more keys than its document is written from the redacted document."""
+    from builders import entry, write_har
+
+    from converters.pipeline import Input, convert
+    from converters.scrub import scrub_capture
+
+    body = ('{"score": 80, "date": "2017-03-05", "events": "oops", "account": {"password": "Tr0ub4dor-k2", '
+            f'"password" : {later}}}, "sessionToken": "Tr0ub4dor-k3", "sessionToken": {later}}}')
+    assert b"Tr0ub4dor" not in redaction.redact_body(body.encode(), "application/json", "other")
+    assert "Tr0ub4dor" not in redaction.redact_json({"note": body})[0]["note"]
+    har = write_har(tmp_path / "dup.har", [entry("https://api.hello.is/v2/timeline/2017-03-05", body)])
+    (reject,) = convert([Input(har, "dup.har", True)]).tables["rejects"].to_dicts()
+    assert "Tr0ub4dor" not in reject["body"]
+    assert scrub_capture(har, tmp_path / "copy.har").status == "ok"
+    assert b"Tr0ub4dor" not in (tmp_path / "copy.har").read_bytes()
+    same = '{"note": "a\\": b", "k" : 2, "list": [{"a": 1}, {"a": 2}]}'  # no key twice: kept as captured
+    assert redaction.redact_body(same.encode(), "application/json", "other") == same.encode()
