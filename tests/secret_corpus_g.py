@@ -63,6 +63,7 @@ KINDS = {
                         "/password-reset/<token>: a page, its Location and Referer, and a --generic call",
     "unlabelled-compressed": "a rejected Sense night compressed (zlib) under no Content-Encoding, a password in it",
     "login-protocols": "IMAP LOGIN and an MQTT CONNECT's password in a raw TCP flow, PASS … over a WebSocket",
+    "duplicate-keys": "a rejected Sense night giving password and refresh_token twice, the later values empty",
 }
 
 
@@ -194,6 +195,12 @@ def _plant_everything(b: _Builder) -> None:
         "unlabelled-compressed", pw(16))}}
     b.add(Call("GET", "https://api.hello.is/v2/timeline/2017-03-08", 200, [sense], [],
                response_body=zlib.compress(json.dumps(rejected).encode())))
+    # a key given twice, the parser keeping the later (empty) value
+    rejected = first._night(b) | {"date": "2017-03-09", "events": "oops"}
+    del rejected["session_token"]  # (a value replaced would have the body written from the document anyway)
+    text = json.dumps(rejected)[:-1] + (f', "password": "{p("duplicate-keys", pw(20))}", "password": "", '
+                                        f'"refresh_token": "{p("duplicate-keys", pw(21))}", "refresh_token": null}}')
+    b.add(Call("GET", "https://api.hello.is/v2/timeline/2017-03-09", 200, [sense], [], response_body=text.encode()))
     # login protocols over a WebSocket (and a raw TCP flow: `_tcp_flow`)
     ftp = f"USER alice\r\nPASS {p('login-protocols', pw(17))}\r\n"
     b.add(Call("GET", "https://rt.dreamy.test/ftp", 101, [("Upgrade", "websocket")], [("Upgrade", "websocket")],

@@ -270,7 +270,7 @@ LATER = {
     "d": (secret_corpus_d, ["--generic", secret_corpus_d.GENERIC_HOST, "--generic", "*.dozer.test"], (1, 4)),
     "e": (secret_corpus_e, ["--generic", secret_corpus_e.GENERIC_HOST, "--generic", "*.snooze.test"], (1, 2)),
     "f": (secret_corpus_f, ["--generic", secret_corpus_f.GENERIC_HOST, "--generic", "*.drowsy.test"], (1, 4)),
-    "g": (secret_corpus_g, ["--generic", secret_corpus_g.GENERIC_HOST, "--generic", "*.dreamy.test"], (1, 3)),
+    "g": (secret_corpus_g, ["--generic", secret_corpus_g.GENERIC_HOST, "--generic", "*.dreamy.test"], (1, 4)),
 }
 LATER_KINDS = [(name, kind) for name, (module, _, _) in LATER.items() for kind in module.KINDS]
 
