@@ -626,7 +626,7 @@ def _text(text: str, mode: Mode, percent_levels: int) -> str:
 def _text_within(text: str, mode: Mode, percent_levels: int) -> str:
     if "eyJ" in text and ("\n" in text or "\\n" in text):  # (first: an authorization scheme's takes its first line)
         text = _WRAPPED_JWT.sub(_wrapped_jwt_sub, text)
-    text = _URL.sub(lambda m: redact_url(m.group(), mode), text)
+    text = _URL.sub(lambda m: redact_url(m.group(), FULL, path_mode=mode), text)  # (a query holds no device's ids)
     if percent_levels and "%" in text:
         text = _PERCENT_RUN.sub(lambda m: _percent_sub(m.group(), mode, percent_levels - 1), text)
     if percent_levels and "&" in text and _ENTITY.search(text):  # {&quot;token&quot;:…} in a page's attribute

@@ -1176,3 +1176,17 @@ def test_a_json_object_giving_a_key_twice_keeps_no_credential_of_the_earlier_val
     assert b"Tr0ub4dor" not in (tmp_path / "copy.har").read_bytes()
     same = '{"note": "a\\": b", "k" : 2, "list": [{"a": 1}, {"a": 2}]}'  # no key twice: kept as captured
     assert redaction.redact_body(same.encode(), "application/json", "other") == same.encode()
+
+
+def test_a_url_in_device_text_loses_a_random_token_in_its_query_and_fragment_and_keeps_its_path():
+    """A URL in device text (a Sense message's link) was judged wholly as device data (STRICT: unambiguous shapes
+    only), so a random token under a neutral parameter (`?t=…`, `#s=…`) stayed in the table, where scrub already
+    judges a device call's URL headers' query and fragment as any (2d223c8): a path holds a device's ids, a query
+    its tokens. Now the same in text: the path STRICT, the query and fragment FULL."""
+    import polars as pl
+
+    token = "Xq7Lm2Pz9Rt4Kv8Wn3Bc6Yd1"
+    texts = [f"Read more at https://hello.is/insight?t={token} tonight", f"see https://x.test/cb#s={token}&x=1",
+             f"https://x.test/u/{token}/p?event=2519812557630091728&day=2017-03-02"]
+    assert redaction.strict_frame(pl.DataFrame({"message": texts}))["message"].to_list() == [
+        f"Read more at https://hello.is/insight?t={MARK} tonight", f"see https://x.test/cb#s={MARK}&x=1", texts[2]]
