@@ -6,8 +6,8 @@ What is a credential:
   `credential_name`); a few names (`code`, `key`, `session`, `sid`, `auth`) only when their value looks like a
   token rather than a word, a number or a date;
 - by shape (`shapes`): JWTs, `Bearer …` and other authorization schemes, PEM private keys, keys with a known
-  prefix (AWS `AKIA…`, Google `AIza…`/`ya29.…`/`GOCSPX-…`, GitHub, GitLab, Slack, Stripe, PyPI, OpenAI, Hugging
-  Face…) and webhook URLs' secret paths (Slack, Discord, Telegram), in device text too; in `FULL` mode also long
+  prefix (AWS `AKIA…`, Google `AIza…`/`ya29.…`/`GOCSPX-…`, Firebase Cloud Messaging, Facebook, Square, GitHub,
+  GitLab, Slack, Stripe, PyPI, OpenAI, Hugging Face…) and webhook URLs' secret paths (Slack, Discord, Telegram), in device text too; in `FULL` mode also long
   random tokens (base64 or alphanumeric mixing case and digits, 20+ characters; hex, 32+) that no id-named key holds;
 - by place: URL userinfo (`https://alice:PW@host/`, a Host header's `alice:PW@host`), every cookie value, every
   header not known to be harmless (`HARMLESS_HEADERS`, for scrubbed copies), sign-in and token calls' bodies in any
@@ -351,13 +351,17 @@ _VENDOR = (
     r"|\bdp\.(?:pt|st|sa|ct|scim|audit)\.(?:[\w-]{1,40}\.)?[A-Za-z0-9]{40,}"  # Doppler
     r"|\bSK[0-9a-fA-F]{32}\b"  # Twilio API keys
     r"|\bkey-(?=[a-z]*[0-9])(?=[0-9]*[a-z])[0-9a-z]{32}\b"  # Mailgun API keys (letters and digits, not a word)
+    r"|\b(?:AAAA[\w-]{7}:)?APA91b[\w-]{100,}"  # Firebase Cloud Messaging: a server key, a registration token
+    r"|\bEAA[A-Za-z0-9]{80,}"  # Facebook access tokens (EAAB…, EAAG…)
+    r"|\bsq0(?:atp|csp|idb)-[\w-]{22,}"  # Square access tokens and application secrets
+    r"|\bek_(?:live|test)_[A-Za-z0-9]{20,}"  # Stripe ephemeral keys
 )
 _VENDOR_RE = re.compile(_VENDOR)
 _VENDOR_PREFIXES = (
     "gldt-", "glrt-", "glptt-", "glft-", "glimt-", "glsoat-", "glcbt-", "glagent-", "gloas-", "glffct-", "pypi-AgE",
     "GOCSPX-", "whsec_", "sk-proj-", "sk-ant-", "sk-svcacct-", "sk-admin-", "hf_", "shpat_", "shpss_", "shpca_",
     "shppa_", "xapp-", "hooks.slack.com/", "/api/webhooks/", ":AA", "/bot", "dp.pt.", "dp.st.", "dp.sa.", "dp.ct.",
-    "dp.scim.", "dp.audit.", "SK", "key-",
+    "dp.scim.", "dp.audit.", "SK", "key-", "APA91b", "EAA", "sq0", "ek_live_", "ek_test_",
 )
 
 
@@ -1864,6 +1868,7 @@ _STRICT_ANCHORS = [
     "GOCSPX-", "whsec_", "sk-proj-", "sk-ant-", "sk-svcacct-", "sk-admin-", "hf_", "shpat_", "shpss_", "shpca_",
     "shppa_", "xapp-", "hooks.slack.com/", "/api/webhooks/", ":AA", "dp.pt.", "dp.st.", "dp.sa.", "dp.ct.",
     "dp.scim.", "dp.audit.", *(f"SK{c}" for c in "0123456789abcdefABCDEF"),  # Twilio's SK and hex, not SKU
+    "APA91b", "EAA", "sq0atp-", "sq0csp-", "sq0idb-", "ek_live_", "ek_test_",
     "://", "%3A%2F%2F", "%3a%2f%2f",  # a URL, percent-encoded too
 ]
 # ...and, in any case (ASCII's: others as written, upper case and capitalised), every name `credential_name` knows

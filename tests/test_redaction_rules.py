@@ -393,6 +393,10 @@ VENDOR_KEYS = [  # each as its vendor makes it: a fixed prefix, a random tail
     "GOCSPX-" + _TAIL[:28], "whsec_" + _TAIL[:32], "sk-proj-" + _TAIL, "sk-ant-api03-" + _TAIL,
     "hf_" + "ZqXvLmPwRtYkHnBcDfGjKsAeQwErTyUiOp", "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", "xapp-1-A0" + _TAIL[:30],
     "dp.st.prd." + _TAIL[:43], "dp.pt." + _TAIL[:43], "5513476021:AA" + _TAIL[:33],
+    # what phone apps' SDKs carry: an FCM server key, a Facebook access token, Square's token and secret, a Stripe
+    # ephemeral key
+    "AAAAq8Zk3fQ:APA91b" + (_TAIL * 3)[:134], "EAAG" + (_TAIL * 3)[:150], "sq0atp-" + _TAIL[:22],
+    "sq0csp-" + _TAIL[:43], "ek_live_" + _TAIL[:24],
 ]
 WEBHOOKS = {  # a URL whose path is the credential
     "https://hooks.slack.com/services/T0A1B2C3D/B4E5F6G7H/" + _TAIL[:24]: "https://hooks.slack.com/services/" + MARK,
