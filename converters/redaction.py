@@ -6,8 +6,8 @@ What is a credential:
   `credential_name`); a few names (`code`, `key`, `session`, `sid`, `auth`) only when their value looks like a
   token rather than a word, a number or a date;
 - by shape (`shapes`): JWTs, `Bearer …` and other authorization schemes, PEM private keys, keys with a known
-  prefix (AWS `AKIA…`, Google `AIza…`/`ya29.…`/`GOCSPX-…`, GitHub, GitLab, Slack, Stripe, PyPI, OpenAI, Hugging
-  Face…) and webhook URLs' secret paths (Slack, Discord, Telegram), in device text too; in `FULL` mode also long
+  prefix (AWS `AKIA…`, Google `AIza…`/`ya29.…`/`GOCSPX-…`, Firebase Cloud Messaging, Facebook, Square, GitHub,
+  GitLab, Slack, Stripe, PyPI, OpenAI, Hugging Face…) and webhook URLs' secret paths (Slack, Discord, Telegram), in device text too; in `FULL` mode also long
   random tokens (base64 or alphanumeric mixing case and digits, 20+ characters; hex, 32+) that no id-named key holds;
 - by place: URL userinfo (`https://alice:PW@host/`, a Host header's `alice:PW@host`), every cookie value, every
   header not known to be harmless (`HARMLESS_HEADERS`, for scrubbed copies), sign-in and token calls' bodies in any
@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import base64
 import codecs
+import gzip
 import hashlib
 import hmac
 import html
@@ -38,6 +39,7 @@ import math
 import re
 import traceback
 import unicodedata
+import zlib
 from collections import Counter
 from contextvars import ContextVar
 from functools import lru_cache
@@ -221,7 +223,7 @@ def credential_name(name: str) -> NameClass:
 
 
 def _name_class(compact: str) -> NameClass:
-    if not compact or compact.endswith(_HARMLESS_ENDINGS):
+    if not compact or compact.endswith(_HARMLESS_ENDINGS) and not compact.endswith("reset"):  # (password_reset)
         return None
     numbered = compact.rstrip("0123456789") or compact  # pass1, pass2, pin2: a form's second field of a kind
     if numbered in _STRONG_EXACT or _STRONG_PARTS.search(compact) or (
@@ -316,11 +318,12 @@ _UNAMBIGUOUS = (
     r"|\bglpat-[\w-]{20,}|\bnpm_[A-Za-z0-9]{30,}"
 )
 # `Scheme credentials`: what follows an authorization scheme (up to the end of a quoted string or the text).
-_AUTH_SCHEME = (
-    r"\b(?:Bearer|WRAP|OAuth|Digest|Negotiate|NTLM|Hawk|MAC|AWS4-HMAC-SHA256|AWS|SharedKey|SharedAccessSignature"
-    r"|Basic|Token|JWT|DPoP|SSWS|Bot|vapid|SCRAM-SHA-(?:1|256)|HOBA|Mutual|ApiKey|Api-Key|Splunk|GoogleLogin"
-    r"|EG1-HMAC-SHA256)"
+_SCHEMES = (
+    "Bearer", "WRAP", "OAuth", "Digest", "Negotiate", "NTLM", "Hawk", "MAC", "AWS4-HMAC-SHA256", "AWS", "SharedKey",
+    "SharedAccessSignature", "Basic", "Token", "JWT", "DPoP", "SSWS", "Bot", "vapid", "SCRAM-SHA-1", "SCRAM-SHA-256",
+    "HOBA", "Mutual", "ApiKey", "Api-Key", "Splunk", "GoogleLogin", "EG1-HMAC-SHA256",
 )
+_AUTH_SCHEME = r"\b(?:" + "|".join(map(re.escape, _SCHEMES)) + ")"
 _SCHEME_VALUE = re.compile(
     _AUTH_SCHEME + r"([ \t]+)((?:[^\s,;\"']|(?<==)\"[^\"]*\")+(?:[ \t]*,[ \t]*[\w-]+=(?:\"[^\"]*\"|[^\s,;\"']+))*)",
     re.IGNORECASE,
@@ -348,13 +351,17 @@ _VENDOR = (
     r"|\bdp\.(?:pt|st|sa|ct|scim|audit)\.(?:[\w-]{1,40}\.)?[A-Za-z0-9]{40,}"  # Doppler
     r"|\bSK[0-9a-fA-F]{32}\b"  # Twilio API keys
     r"|\bkey-(?=[a-z]*[0-9])(?=[0-9]*[a-z])[0-9a-z]{32}\b"  # Mailgun API keys (letters and digits, not a word)
+    r"|\b(?:AAAA[\w-]{7}:)?APA91b[\w-]{100,}"  # Firebase Cloud Messaging: a server key, a registration token
+    r"|\bEAA[A-Za-z0-9]{80,}"  # Facebook access tokens (EAAB…, EAAG…)
+    r"|\bsq0(?:atp|csp|idb)-[\w-]{22,}"  # Square access tokens and application secrets
+    r"|\bek_(?:live|test)_[A-Za-z0-9]{20,}"  # Stripe ephemeral keys
 )
 _VENDOR_RE = re.compile(_VENDOR)
 _VENDOR_PREFIXES = (
     "gldt-", "glrt-", "glptt-", "glft-", "glimt-", "glsoat-", "glcbt-", "glagent-", "gloas-", "glffct-", "pypi-AgE",
     "GOCSPX-", "whsec_", "sk-proj-", "sk-ant-", "sk-svcacct-", "sk-admin-", "hf_", "shpat_", "shpss_", "shpca_",
     "shppa_", "xapp-", "hooks.slack.com/", "/api/webhooks/", ":AA", "/bot", "dp.pt.", "dp.st.", "dp.sa.", "dp.ct.",
-    "dp.scim.", "dp.audit.", "SK", "key-",
+    "dp.scim.", "dp.audit.", "SK", "key-", "APA91b", "EAA", "sq0", "ek_live_", "ek_test_",
 )
 
 
@@ -623,7 +630,7 @@ def _text(text: str, mode: Mode, percent_levels: int) -> str:
 def _text_within(text: str, mode: Mode, percent_levels: int) -> str:
     if "eyJ" in text and ("\n" in text or "\\n" in text):  # (first: an authorization scheme's takes its first line)
         text = _WRAPPED_JWT.sub(_wrapped_jwt_sub, text)
-    text = _URL.sub(lambda m: redact_url(m.group(), mode), text)
+    text = _URL.sub(lambda m: redact_url(m.group(), FULL, path_mode=mode), text)  # (a query holds no device's ids)
     if percent_levels and "%" in text:
         text = _PERCENT_RUN.sub(lambda m: _percent_sub(m.group(), mode, percent_levels - 1), text)
     if percent_levels and "&" in text and _ENTITY.search(text):  # {&quot;token&quot;:…} in a page's attribute
@@ -870,14 +877,16 @@ _WORDS_BEFORE = re.compile(r"(?<![^\s,;(\[{])([^\W\d_]{2,24})[ \-]([^\W\d_]{2,24
 
 
 def _named_with_words_before(text: str, start: int, name: str) -> bool:
-    """Whether a pair's name with the word, or the two words, before it (none a credential's name alone: not
-    `password reset: done`) is a name that always holds a credential."""
+    """Whether a pair's name with the word, or the two words, before it (the word before it no credential's name
+    alone, the first of two none that always holds one: not `password reset: done`) is a name that always holds a
+    credential."""
     if (before := _WORD_BEFORE.search(text, max(0, start - 26), start)) is None or credential_name(before[1]):
         return False
     if credential_name(before[1] + name) == "strong":
         return True
     two = _WORDS_BEFORE.search(text, max(0, start - 52), start)
-    return two is not None and credential_name(two[1]) is None and credential_name(two[1] + two[2] + name) == "strong"
+    return two is not None and credential_name(two[1]) != "strong" and \
+        credential_name(two[1] + two[2] + name) == "strong"  # (`code de vérification`: code alone is weak)
 
 # The words after a credential's first (a passphrase), each not a pair's name nor replaced already: up to the end of
 # the line, a `;` or `,`
@@ -1039,12 +1048,23 @@ def redact_path(path: str, mode: Mode = FULL, marker: str = SEGMENT) -> str:
     """A URL path with credential-shaped segments replaced, and the values of credential-named matrix parameters
     (`;jsessionid=…`) and OData keys (`Events(token='…')`) replaced, names kept. A segment already replaced (by
     either marker) becomes `marker`. Outside device data (FULL), a segment after one named like a credential is
-    its value when it looks like a token (`/api/token/abcDEF123ghiJKL456`, `/reset/password/…`)."""
+    its value when it looks like a token (`/api/token/abcDEF123ghiJKL456`, `/reset/password/…`), and so is one
+    after a word after a segment that always names a credential (`/password/reset/…`, `/token/refresh/…`)."""
     segments = path.split("/")
     return "/".join(
-        marker if mode == FULL and i and _named_by(segments[i - 1], s) else _segment(s, mode, marker)
+        marker if mode == FULL and i and (_named_by(segments[i - 1], s) or i > 1 and credential_name(
+            segments[i - 2]) == "strong" and _named_by_two(segments[i - 2], segments[i - 1], s))
+        else _segment(s, mode, marker)
         for i, s in enumerate(segments)
     )
+
+
+@lru_cache(maxsize=1 << 12)
+def _named_by_two(first: str, word: str, segment: str) -> bool:
+    """Whether `segment` is the value of a credential that the two path segments before it name, the second a
+    word (`/password/reset/<token>`: `reset` names none alone)."""
+    return _PLAIN_WORD.fullmatch(word) is not None and credential_name(first + "-" + word) == "strong" and \
+        _named_by(first + "-" + word, segment)
 
 
 @lru_cache(maxsize=1 << 12)
@@ -1325,7 +1345,7 @@ def redact_string(value: str, mode: Mode = FULL, key: str | None = None, depth: 
                 redacted = _json(inner, mode, False, key, counter, depth + 1)
             except (_TooDeep, RecursionError):
                 return MARK
-            return _dumps(redacted).decode() if counter[0] else value
+            return _dumps(redacted).decode() if counter[0] or _keys_left_out(stripped, inner) else value
     whole = FULL if mode == FULL and not _id_named(key) else STRICT
     return _plain_string(value, whole) if len(value) <= _CACHED else _plain(value, whole)
 
@@ -1354,6 +1374,26 @@ def _dumps(value: Any) -> bytes:
         return orjson.dumps(value)
     except TypeError:  # integers over 64 bits, lone surrogates
         return json.dumps(value).encode()
+
+
+_KEY_END = re.compile(r'(?<!\\)"\s*:')  # the end of a key (no string holds an unescaped quote)
+_KEY_END_BYTES = re.compile(_KEY_END.pattern.encode())
+
+
+def _keys_left_out(text: str | bytes, document: Any) -> bool:
+    """Whether JSON `text` holds more keys than its parsed `document` (an object giving one key twice, of which the
+    parser keeps the last): the text itself is then no copy to keep, as a value of an earlier key (`{"password":
+    "…", "password": ""}`) was never judged. Keys are counted in C, as written (`":` not after a backslash; the
+    text's again by a pattern where it seems to hold fewer, a space before a colon): never more than there are."""
+    if not isinstance(document, (dict, list)):
+        return False
+    data = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else text
+    dumped = _dumps(document)
+    keys = dumped.count(b'":') - dumped.count(b'\\":')
+    written = data.count(b'":') - data.count(b'\\":')
+    if written < keys:
+        written = len(_KEY_END_BYTES.findall(data))
+    return written > keys
 
 
 # --- bodies ---------------------------------------------------------------------------------------------------
@@ -1392,6 +1432,9 @@ def redact_body(data: bytes, content_type: str | None, kind: BodyKind) -> bytes:
 
 
 def _body(data: bytes, content_type: str | None, kind: BodyKind) -> bytes:
+    if data[:2] in _COMPRESSED or data[:4] == _ZSTD_MAGIC:
+        if (inner := _compressed_body(data, content_type, kind)) is not None:
+            return inner
     if (wide := _wide_text(data)) is not None:  # UTF-16 or UTF-32, or UTF-8 after a BOM
         encoding, bom, text, cut = wide
         redacted = redact_body(text.encode("utf-8", "surrogatepass"), content_type, kind)
@@ -1408,7 +1451,7 @@ def _body(data: bytes, content_type: str | None, kind: BodyKind) -> bytes:
             broken_json = stripped[:1] != b'"'
         else:
             redacted, replaced = _sign_in_json(document) if kind == "sign-in-request" else redact_json(document, FULL)
-            return _dumps(redacted) if replaced else data
+            return _dumps(redacted) if replaced or _keys_left_out(data, document) else data
     media = (content_type or "").split(";", 1)[0].strip().lower()
     if media.startswith("multipart/") or data.lstrip(b"\r\n").startswith(b"--"):
         if (parts := _redact_multipart(data, content_type, kind)) is not None:
@@ -1442,6 +1485,121 @@ def _body(data: bytes, content_type: str | None, kind: BodyKind) -> bytes:
     else:
         redacted_text = redact_text(text, FULL)
     return data if redacted_text == text else redacted_text.encode(*charset) + cut_character
+
+
+# Compressed data no Content-Encoding named (a header stripped, `identity` said, a capture saving raw bytes): gzip,
+# zstd, or zlib (deflate, a 32 KiB window, each level's header)
+_ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+_COMPRESSED = frozenset({b"\x1f\x8b", b"\x78\x01", b"\x78\x5e", b"\x78\x9c", b"\x78\xda"})
+
+
+def _compressed_body(data: bytes, content_type: str | None, kind: BodyKind) -> bytes | None:
+    """A body that is compressed data, redacted as what it holds (within the limits a body is decompressed to):
+    `data` itself where that held no credential, else the redacted content compressed again as it was (`MARK` for
+    zstd, which the standard library cannot write); `MARK` where it decompresses beyond the limits (what it holds is
+    never read); None where it is no such data after all (then read as binary, as before)."""
+    from . import limits
+
+    zstd = data[:4] == _ZSTD_MAGIC
+    try:  # (gzip's decoder reads a zlib header too, and checks the stream's checksum: no text passes for one)
+        inner = limits.decompress(data, "zstd" if zstd else "gzip")
+    except limits.LimitHit:
+        return MARK.encode()
+    except (ValueError, ImportError):
+        return None
+    redacted = redact_body(inner, content_type, kind)
+    if redacted == inner:
+        return data
+    if zstd:
+        return MARK.encode()
+    return gzip.compress(redacted, mtime=0) if data[:2] == b"\x1f\x8b" else zlib.compress(redacted)
+
+
+def redact_logins(data: bytes) -> bytes:
+    """A raw TCP, UDP or WebSocket message with the credentials of login protocols replaced, which no name=value pair
+    labels and `redact_body` (which a message goes through after this) cannot tell from words: FTP's and POP3's
+    `PASS …`, IMAP's `LOGIN user …` and `AUTHENTICATE`, SMTP's and Redis' `AUTH …` (a Redis array's arguments too),
+    and the password (and a username holding a credential) of an MQTT CONNECT packet."""
+    if not data:
+        return data
+    if data[:1] == b"\x10" and (connect := _mqtt_connect(data)) is not None:
+        data = connect
+    if b"PASS " in data or b"AUTH" in data or b"LOGIN " in data:
+        data = _COMMAND_LOGIN.sub(rb"\g<head> " + MARK.encode(), data)
+        data = _RESP_AUTH.sub(lambda m: m["head"] + _RESP_ARGUMENT.sub(
+            b"$%d\r\n%s\r\n" % (len(MARK), MARK.encode()), m["arguments"]), data)
+    return data
+
+
+_SASL = rb"(?:PLAIN|LOGIN|XOAUTH2|OAUTHBEARER|CRAM-MD5|DIGEST-MD5|SCRAM-SHA-1|SCRAM-SHA-256|NTLM|GSSAPI)"
+_COMMAND_LOGIN = re.compile(  # (a mechanism's name alone is no secret: `AUTH LOGIN`, the credential on lines after)
+    rb"(?m)^(?P<head>(?:[\w.\-]+ )?(?:PASS|LOGIN [^\s]+|AUTH(?:ENTICATE)?(?: " + _SASL + rb")?)) (?!(?:REDACTED|"
+    + _SASL + rb")\r?$)(?P<secret>[^\r\n]+)"
+)
+_RESP_AUTH = re.compile(rb"(?i)(?P<head>\$4\r\nAUTH\r\n)(?P<arguments>(?:\$\d{1,9}\r\n[^\r\n]*\r\n)+)")
+_RESP_ARGUMENT = re.compile(rb"\$\d{1,9}\r\n[^\r\n]*\r\n")
+
+
+def _mqtt_connect(data: bytes) -> bytes | None:
+    """An MQTT CONNECT packet (3.1, 3.1.1 or 5) with its password replaced, and its username where the policy finds
+    a credential in it (AWS IoT's `?x-amz-customauthorizer-name=…&token=…`); None where `data` is no such packet."""
+    def length(at: int) -> tuple[int, int]:  # a variable byte integer: (its value, where it ends)
+        value = 0
+        for shift in range(4):
+            if at >= len(data):
+                raise IndexError
+            value |= (data[at] & 0x7F) << 7 * shift
+            at += 1
+            if not data[at - 1] & 0x80:
+                return value, at
+        raise IndexError
+
+    def field(at: int) -> int:  # where a two-byte-length field starting at `at` ends
+        end = at + 2 + int.from_bytes(data[at : at + 2], "big")
+        if end > len(data):
+            raise IndexError
+        return end
+
+    try:
+        remaining, at = length(1)
+        start, end = at, at + remaining  # the packet's variable header and payload (more packets may follow)
+        name_end = field(at)
+        if data[at + 2 : name_end] not in (b"MQTT", b"MQIsdp") or end > len(data):
+            return None
+        level, flags = data[name_end], data[name_end + 1]
+        at = name_end + 4  # level, flags, keep alive
+        if level == 5:
+            properties, at = length(at)
+            at += properties
+        at = field(at)  # the client id
+        if flags & 0x04:  # a will
+            if level == 5:
+                properties, at = length(at)
+                at += properties
+            at = field(field(at))
+        parts = [data[:at]]
+        if flags & 0x80:  # a username
+            user_end = field(at)
+            user = data[at + 2 : user_end].decode("utf-8", "replace")
+            parts.append(data[at:user_end] if redact_text(user, FULL) == user else
+                         len(MARK).to_bytes(2, "big") + MARK.encode())
+            at = user_end
+        if flags & 0x40:  # a password
+            at = field(at)
+            parts.append(len(MARK).to_bytes(2, "big") + MARK.encode())
+        if at > end:
+            return None
+        parts.append(data[at:end])
+    except IndexError:
+        return None
+    body = b"".join(parts)[start:]
+    head = bytearray(data[:1])
+    n = len(body)
+    while True:  # the remaining length again, as a variable byte integer
+        head.append((n & 0x7F) | (0x80 if n > 0x7F else 0))
+        n >>= 7
+        if not n:
+            return bytes(head) + body + data[end:]
 
 
 # The bytes of text (printable ASCII, tabs and line ends, and every byte of the upper half, which legacy charsets
@@ -1705,11 +1863,12 @@ def reject_row(
 _STRICT_ANCHORS = [
     "eyJ", "-----BEGIN", "AKIA", "ASIA", "AGPA", "AIDA", "AROA", "AIPA", "ANPA", "ANVA", "A3T", "AIza", "ya29.",
     "1//0", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "xox", "sk_live_", "sk_test_", "rk_live_",
-    "rk_test_", "pk_live_", "pk_test_", "SG.", "glpat-", "npm_", "Bearer ", "Basic ", "WRAP ", "Digest ", "OAuth ",
+    "rk_test_", "pk_live_", "pk_test_", "SG.", "glpat-", "npm_",
     "gldt-", "glrt-", "glptt-", "glft-", "glimt-", "glsoat-", "glcbt-", "glagent-", "gloas-", "glffct-", "pypi-AgE",
     "GOCSPX-", "whsec_", "sk-proj-", "sk-ant-", "sk-svcacct-", "sk-admin-", "hf_", "shpat_", "shpss_", "shpca_",
     "shppa_", "xapp-", "hooks.slack.com/", "/api/webhooks/", ":AA", "dp.pt.", "dp.st.", "dp.sa.", "dp.ct.",
     "dp.scim.", "dp.audit.", *(f"SK{c}" for c in "0123456789abcdefABCDEF"),  # Twilio's SK and hex, not SKU
+    "APA91b", "EAA", "sq0atp-", "sq0csp-", "sq0idb-", "ek_live_", "ek_test_",
     "://", "%3A%2F%2F", "%3a%2f%2f",  # a URL, percent-encoded too
 ]
 # ...and, in any case (ASCII's: others as written, upper case and capitalised), every name `credential_name` knows
@@ -1717,7 +1876,12 @@ _STRICT_ANCHORS = [
 _NAME_WORDS = {*_STRONG_PARTS.pattern.split("|"), *_STRONG_EXACT, *_STRONG_ENDINGS, "session", "auth", "sid", "state",
                "ticket", "nonce", "access", "code", "key", "bearer", "digest", "negotiate", "ntlm", "hawk",
                "answer", "phrase"}  # the last words of names written as two (seed phrase; not magic link, few)
+# ...and the last words of the names written as three (`clave de acceso: …`)
+_NAME_WORDS |= {"acceso", "verificacion", "verificación", "verification", "vérification"}
 _NAME_ANCHORS = sorted({form for word in _NAME_WORDS for form in (word, word.upper(), word.capitalize())})
+# ...and every authorization scheme's name, in any case, before what could be its credential (as `_SCHEME_VALUE`
+# reads them: a Band event named `Run DPoP …`), searched for by Rust's regex (not words: `robot walk`, `basic plan`)
+_SCHEME_ANCHOR = "(?i)" + _AUTH_SCHEME + r"[ \t]+(?:\S{8}|[\w-]+=)"  # (`Hawk id="a", mac="…"`)
 _PROVENANCE_TEXT = frozenset({"participant_id", "source_file"})
 
 
@@ -1735,7 +1899,8 @@ def strict_frame(df):
     found = (
         df.lazy().select(pl.col(name).unique().implode() for name in columns).unpivot().explode("value")
         .filter(value.str.contains_any(_STRICT_ANCHORS) | value.str.contains_any(_NAME_ANCHORS,
-                                                                                 ascii_case_insensitive=True))
+                                                                                 ascii_case_insensitive=True)
+                | value.str.contains(_SCHEME_ANCHOR))
         .collect(engine="in-memory")
     )
     changed: dict[str, dict[str, str]] = {}

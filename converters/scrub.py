@@ -486,6 +486,8 @@ def _scrub_har_entry(entry: Any, counts: Counter[str]) -> None:
         return
     request, response = entry.get("request"), entry.get("response")
     kind, mode = _har_route(request)
+    if isinstance(entry.get("_webSocketMessages"), list):
+        _scrub_har_logins(entry["_webSocketMessages"], counts)
     _scrub_other_fields(entry, {"request", "response"}, counts)
     if isinstance(request, dict):
         _scrub_other_fields(request, _REQUEST_FIELDS, counts)
@@ -522,6 +524,24 @@ def _scrub_har_entry(entry: Any, counts: Counter[str]) -> None:
     elif response is not None:
         entry["response"], replaced = redaction.redact_json(response, FULL)
         counts["other"] += replaced
+
+
+def _scrub_har_logins(messages: list, counts: Counter[str]) -> None:
+    """Chrome's `_webSocketMessages`: login protocols' credentials in a message's data (`redaction.redact_logins`),
+    a binary one's (opcode 2) read from its base64; each message is then scrubbed as free text with the entry."""
+    for m in messages:
+        data = m.get("data") if isinstance(m, dict) else None
+        if not isinstance(data, str) or not data:
+            continue
+        binary = m.get("opcode") == 2
+        try:
+            raw = base64.b64decode(data, validate=True) if binary else data.encode("utf-8", "surrogatepass")
+        except ValueError:
+            continue
+        scrubbed = redaction.redact_logins(raw)
+        if scrubbed != raw:
+            m["data"] = base64.b64encode(scrubbed).decode() if binary else scrubbed.decode("utf-8", "surrogatepass")
+            counts["other"] += 1
 
 
 def _scrub_words(holder: dict, fields: Iterable[str], counts: Counter[str]) -> None:
@@ -829,11 +849,11 @@ def _scrub_message_body(message: http.Message, kind: BodyKind, counts: Counter[s
 
 
 def _scrub_messages(messages: Any, kind: BodyKind, counts: Counter[str]) -> None:
-    """WebSocket, TCP or UDP messages."""
+    """WebSocket, TCP or UDP messages (login protocols' credentials too: `redaction.redact_logins`)."""
     for m in messages or ():
         content = m.content
         if isinstance(content, bytes) and content:
-            scrubbed = _redacted(content, None, kind, counts)
+            scrubbed = _redacted(redaction.redact_logins(content), None, kind, counts)
             if scrubbed != content:
                 m.content = scrubbed
                 counts["other"] += 1

@@ -393,6 +393,10 @@ VENDOR_KEYS = [  # each as its vendor makes it: a fixed prefix, a random tail
     "GOCSPX-" + _TAIL[:28], "whsec_" + _TAIL[:32], "sk-proj-" + _TAIL, "sk-ant-api03-" + _TAIL,
     "hf_" + "ZqXvLmPwRtYkHnBcDfGjKsAeQwErTyUiOp", "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", "xapp-1-A0" + _TAIL[:30],
     "dp.st.prd." + _TAIL[:43], "dp.pt." + _TAIL[:43], "5513476021:AA" + _TAIL[:33],
+    # what phone apps' SDKs carry: an FCM server key, a Facebook access token, Square's token and secret, a Stripe
+    # ephemeral key
+    "AAAAq8Zk3fQ:APA91b" + (_TAIL * 3)[:134], "EAAG" + (_TAIL * 3)[:150], "sq0atp-" + _TAIL[:22],
+    "sq0csp-" + _TAIL[:43], "ek_live_" + _TAIL[:24],
 ]
 WEBHOOKS = {  # a URL whose path is the credential
     "https://hooks.slack.com/services/T0A1B2C3D/B4E5F6G7H/" + _TAIL[:24]: "https://hooks.slack.com/services/" + MARK,
@@ -417,6 +421,29 @@ def test_device_text_loses_the_secret_path_of_a_webhook_url(url, shown):
     import polars as pl
 
     assert redaction.strict_frame(pl.DataFrame({"link": [url]}))["link"].to_list() == [shown]
+
+
+_SCHEMES_IN_TEXT = ["DPoP", "SSWS", "Bot", "HOBA", "Mutual", "MAC", "Splunk", "SCRAM-SHA-256", "vapid", "AWS",
+                    "basic", "oauth", "wrap", "BEARER", "Token", "ApiKey"]
+
+
+@pytest.mark.parametrize("scheme", _SCHEMES_IN_TEXT)
+def test_device_text_loses_a_credential_after_any_authorization_scheme_and_in_any_case(scheme):
+    """strict_frame finds a value to redact by anchors; every scheme redact_text knows (in any case, as it reads
+    them) is one: a Band event named `Run DPoP …` kept its credential (short, not random) in band_events."""
+    import polars as pl
+
+    df = pl.DataFrame({"name": [f"Run {scheme} Gq1vz-yivtpa410", f"Run {scheme}", "Morning run"]})
+    assert redaction.strict_frame(df)["name"].to_list() == [f"Run {scheme} {MARK}", f"Run {scheme}", "Morning run"]
+
+
+@pytest.mark.parametrize("text", ["clave de acceso: Gq4vz-rfoe", "código de verificación: 48213", "Code de vérification"
+                                  " : 48213", "codigo de acceso = 48213", "CLAVE DE ACCESO: Gq4vz-rfoe"])
+def test_device_text_loses_the_value_of_a_credential_name_written_as_three_words(text):
+    import polars as pl
+
+    redacted = redaction.strict_frame(pl.DataFrame({"message": [text]}))["message"].to_list()
+    assert redacted == [redaction.redact_text(text, redaction.STRICT)] and MARK in redacted[0]
 
 
 _DEVICE_TEXT = ["You slept well.", "Wi-Fi password=Sommer2041!ab; next", "пароль: Zx81kQ2", "Your room key is 42",
@@ -1085,3 +1112,85 @@ def test_a_name_and_value_quoted_as_a_scripts_arguments_lose_the_value(text, sho
     "…")`, `setItem('pin', '…')`), and text holds `[name, value]` lists: no `name=value` or `"name": value` pair,
     so the value was kept (scrubbed pages, rejects, generic values) unless it looked random."""
     assert redaction.redact_text(text) == redaction.redact_text(text, redaction.STRICT) == shown
+
+
+@pytest.mark.parametrize(("text", "shown"), [
+    ("code de vérification : 482193", f"code de vérification : {MARK}"),
+    ("Code de vérification: Gq4vz-rfoe", f"Code de vérification: {MARK}"),
+    ("Code de verification = 4821", f"Code de verification = {MARK}"),
+    ("code de la route: 12\ncode postal: 75001\npassword reset: done",
+     "code de la route: 12\ncode postal: 75001\npassword reset: done"),
+])
+def test_a_three_word_credential_name_whose_first_word_is_a_weak_name_loses_its_value(text, shown):
+    """French's `code de vérification` (a name the policy lists) begins with `code`, a name that holds a credential
+    only when its value looks like a token: the first of two words before a pair's name was required to name none
+    at all, so the code was kept. It is now required not to name one always (`password reset: done` stays)."""
+    assert redaction.redact_text(text) == shown
+    assert redaction.redact_text(text, redaction.STRICT) == shown
+
+
+@pytest.mark.parametrize(("url", "shown"), [
+    ("https://www.dreamy.test/password/reset/c8kq2mz7v1xw", "https://www.dreamy.test/password/reset/REDACTED"),
+    ("https://www.dreamy.test/api/password/reset/3f2504e0-4f89-41d3-9a0c-0305e82c3301/confirm",
+     "https://www.dreamy.test/api/password/reset/REDACTED/confirm"),
+    ("https://www.dreamy.test/password-reset/Kq7vz2rfoe", "https://www.dreamy.test/password-reset/REDACTED"),
+    ("https://www.dreamy.test/token/refresh/bk9x2z-3f9a1c2e5b7d4a60e8b1", "https://www.dreamy.test/token/refresh/REDACTED"),
+    ("https://www.dreamy.test/a?password_reset=c8kq2mz7v1xw&reset=weekly", "https://www.dreamy.test/a?password_reset="
+                                                                            "REDACTED&reset=weekly"),
+    ("https://www.dreamy.test/password/reset/confirm/done", "https://www.dreamy.test/password/reset/confirm/done"),
+    ("https://www.dreamy.test/v1/sessions/42/events?offset=5", "https://www.dreamy.test/v1/sessions/42/events?offset=5"),
+])
+def test_a_password_reset_token_in_a_urls_path_or_under_a_reset_name_is_a_credential(url, shown):
+    """`/password/reset/<token>` (Laravel's route) was two segments that named no credential one by one (`reset`
+    none, `password` not right before the token) and `password_reset`, `password-reset` ended in `set`, a harmless
+    ending (`password_set`: a flag): a reset token short of looking random stayed in scrubbed URLs, inspect's
+    templates and generic table names, and a `password_reset` parameter or key in every output. A segment after a
+    word after a segment that always names a credential is judged as that credential's value, and `reset` is no
+    harmless ending."""
+    assert redaction.redact_url(url) == shown
+    path, shown_path = (u.split("dreamy.test", 1)[1].partition("?")[0] for u in (url, shown))
+    if MARK in shown_path:
+        assert redaction.template(path) == shown_path.replace(MARK, redaction.SEGMENT)
+
+
+def test_a_value_under_a_password_reset_name_is_a_credential_and_a_flag_stays():
+    assert redaction.redact_json({"password_reset": "c8kq2mz7v1xw", "passwordReset": True, "offset": 5}) == (
+        {"password_reset": MARK, "passwordReset": True, "offset": 5}, 1)
+
+
+@pytest.mark.parametrize("later", ['""', "null", "true", '"REDACTED"', "0"])
+def test_a_json_object_giving_a_key_twice_keeps_no_credential_of_the_earlier_value(tmp_path, later):
+    """JSON may give a key twice; the parser keeps the last value, and the policy judged the parsed document: where
+    the later value needed no replacing (empty, null, a flag), nothing was replaced and the body was kept as
+    captured, the earlier value (a password, a token) with it, in rejects and scrubbed copies, and in JSON inside a
+    string. A text holding more keys than its document is written from the redacted document."""
+    from builders import entry, write_har
+
+    from converters.pipeline import Input, convert
+    from converters.scrub import scrub_capture
+
+    body = ('{"score": 80, "date": "2017-03-05", "events": "oops", "account": {"password": "Tr0ub4dor-k2", '
+            f'"password" : {later}}}, "sessionToken": "Tr0ub4dor-k3", "sessionToken": {later}}}')
+    assert b"Tr0ub4dor" not in redaction.redact_body(body.encode(), "application/json", "other")
+    assert "Tr0ub4dor" not in redaction.redact_json({"note": body})[0]["note"]
+    har = write_har(tmp_path / "dup.har", [entry("https://api.hello.is/v2/timeline/2017-03-05", body)])
+    (reject,) = convert([Input(har, "dup.har", True)]).tables["rejects"].to_dicts()
+    assert "Tr0ub4dor" not in reject["body"]
+    assert scrub_capture(har, tmp_path / "copy.har").status == "ok"
+    assert b"Tr0ub4dor" not in (tmp_path / "copy.har").read_bytes()
+    same = '{"note": "a\\": b", "k" : 2, "list": [{"a": 1}, {"a": 2}]}'  # no key twice: kept as captured
+    assert redaction.redact_body(same.encode(), "application/json", "other") == same.encode()
+
+
+def test_a_url_in_device_text_loses_a_random_token_in_its_query_and_fragment_and_keeps_its_path():
+    """A URL in device text (a Sense message's link) was judged wholly as device data (STRICT: unambiguous shapes
+    only), so a random token under a neutral parameter (`?t=…`, `#s=…`) stayed in the table, where scrub already
+    judges a device call's URL headers' query and fragment as any (2d223c8): a path holds a device's ids, a query
+    its tokens. Now the same in text: the path STRICT, the query and fragment FULL."""
+    import polars as pl
+
+    token = "Xq7Lm2Pz9Rt4Kv8Wn3Bc6Yd1"
+    texts = [f"Read more at https://hello.is/insight?t={token} tonight", f"see https://x.test/cb#s={token}&x=1",
+             f"https://x.test/u/{token}/p?event=2519812557630091728&day=2017-03-02"]
+    assert redaction.strict_frame(pl.DataFrame({"message": texts}))["message"].to_list() == [
+        f"Read more at https://hello.is/insight?t={MARK} tonight", f"see https://x.test/cb#s={MARK}&x=1", texts[2]]

@@ -640,3 +640,90 @@ def test_a_name_that_holds_a_credential_loses_it_in_headers_parameters_and_cooki
     flow.request.headers.fields = ((b"X-Auth-Token: Tr0ub4dor-h5", b""), (b"Accept", b"*/*"))
     assert scrubbed_flow(tmp_path, flow).request.headers.fields == ((b"X-Auth-Token: REDACTED", b""),
                                                                      (b"Accept", b"*/*"))
+
+
+def _inflated(data: bytes) -> bytes:
+    """`data` gunzipped or inflated where it is compressed (a gzip or zlib stream), else as it is."""
+    import zlib
+
+    try:
+        return zlib.decompress(data, 47)
+    except zlib.error:
+        return data
+
+
+@pytest.mark.parametrize("encoding", [None, "identity", "x-custom", "compress", "br"])
+@pytest.mark.parametrize("compressed", ["gzip", "zlib"])
+def test_a_compressed_body_that_no_content_encoding_decodes_loses_its_credentials(tmp_path, encoding, compressed):
+    """A body of gzip or zlib data whose Content-Encoding is missing (a header stripped), `identity`, or one that
+    fails to decode it was read by the policy as binary data (runs of printable characters), in which compressed
+    text shows nothing: the password stayed, compressed, in the rejected body (base64) and in the scrubbed copy.
+    Such a body is decompressed within the body limits, redacted as what it holds and compressed again."""
+    import zlib
+
+    night = {"score": 80, "date": "2017-03-05", "events": "oops", "account": {"password": "Tr0ub4dor-zq1"}}
+    body = json.dumps(night).encode()
+    flow = tflow.tflow(resp=True)
+    flow.request.host, flow.request.path = "api.hello.is", "/v2/timeline/2017-03-05"
+    flow.response.headers.clear()
+    flow.response.headers["Content-Type"] = "application/json"
+    if encoding:
+        flow.response.headers["Content-Encoding"] = encoding
+    flow.response.raw_content = gzip.compress(body) if compressed == "gzip" else zlib.compress(body)
+    with (tmp_path / "in.flow").open("wb") as f:
+        mitmio.FlowWriter(f).add(flow)
+    (reject,) = convert([Input(tmp_path / "in.flow", "in.flow", True)]).tables["rejects"].to_dicts()
+    kept = base64.b64decode(reject["body"]) if reject["body_encoding"] == "base64" else (reject["body"] or "").encode()
+    assert b"Tr0ub4dor" not in _inflated(kept)
+    assert scrub_capture(tmp_path / "in.flow", tmp_path / "out.flow").status == "ok"
+    with (tmp_path / "out.flow").open("rb") as f:
+        (copy,) = list(mitmio.FlowReader(f).stream())
+    assert json.loads(_inflated(copy.response.raw_content)) == night | {"account": {"password": REDACTED}}
+
+
+def _mqtt_connect(user: bytes, password: bytes) -> bytes:
+    """An MQTT 3.1.1 CONNECT packet with a client id, a username and a password."""
+    def field(b: bytes) -> bytes:
+        return len(b).to_bytes(2, "big") + b
+
+    body = field(b"MQTT") + b"\x04\xc2\x00\x3c" + field(b"sense-42") + field(user) + field(password)
+    return b"\x10" + bytes([len(body)]) + body
+
+
+LOGINS = [  # (a message a client sends, the parts of it that must stay)
+    (b"USER alice\r\nPASS Tr0ub4dor-f1\r\n", [b"USER alice\r\n", b"PASS "]),
+    (b"a1 LOGIN alice Tr0ub4dor-i1\r\n", [b"a1 LOGIN alice "]),
+    (b"AUTH PLAIN AGFsaWNlAFRyMHViNGRvcg==\r\n", [b"AUTH PLAIN "]),  # (base64 of \0alice\0Tr0ub4dor)
+    (b"AUTH LOGIN\r\n", [b"AUTH LOGIN\r\n"]),
+    (b"*2\r\n$4\r\nAUTH\r\n$12\r\nTr0ub4dor-r1\r\n*1\r\n$4\r\nPING\r\n", [b"*2\r\n$4\r\nAUTH\r\n$8\r\n", b"$4\r\nPING"]),
+    (_mqtt_connect(b"alice", b"Tr0ub4dor-m1") + b"\x30\x05\x00\x01ahi", [b"MQTT", b"sense-42", b"\x05alice", b"0\x05\x00\x01ahi"]),
+]
+
+
+@pytest.mark.parametrize(("message", "kept"), LOGINS)
+def test_a_login_protocols_credential_in_a_tcp_or_websocket_message_is_scrubbed(tmp_path, message, kept):
+    """FTP and POP3's `PASS …`, IMAP's `LOGIN user …`, SMTP's `AUTH PLAIN …`, Redis' `AUTH` (RESP) and an MQTT
+    CONNECT packet's password are labelled by no name=value pair, and short: a raw TCP flow's or a WebSocket's
+    messages kept them in the scrubbed copy (flow and HAR). The commands keep their shape (an MQTT packet its
+    lengths), the credential is `REDACTED`."""
+    flow = tflow.ttcpflow()
+    flow.messages = [tcp.TCPMessage(True, message, 1488554800.0)]
+    with (tmp_path / "in.flow").open("wb") as f:
+        mitmio.FlowWriter(f).add(flow)
+    assert scrub_capture(tmp_path / "in.flow", tmp_path / "out.flow").status == "ok"
+    with (tmp_path / "out.flow").open("rb") as f:
+        (copy,) = list(mitmio.FlowReader(f).stream())
+    scrubbed = copy.messages[0].content
+    assert b"Tr0ub4dor" not in scrubbed and b"AGFsaWNl" not in scrubbed and all(k in scrubbed for k in kept)
+    if message.startswith(b"\x10"):  # the packet's remaining length is its length again
+        assert scrubbed[1] == scrubbed.index(b"0\x05") - 2
+    e = entry("https://rt.dreamy.test/socket", None, status=101)
+    binary = message.startswith(b"\x10")
+    e["_webSocketMessages"] = [{"type": "send", "time": 1.0, "opcode": 2 if binary else 1,
+                                "data": base64.b64encode(message).decode() if binary else message.decode()}]
+    write_har(tmp_path / "in.har", [e])
+    assert scrub_capture(tmp_path / "in.har", tmp_path / "out.har").status == "ok"
+    (data,) = (m["data"] for m in json.loads((tmp_path / "out.har").read_text())["log"]["entries"][0][
+        "_webSocketMessages"])
+    data = base64.b64decode(data) if binary and data != REDACTED else data.encode()
+    assert b"Tr0ub4dor" not in data and b"AGFsaWNl" not in data

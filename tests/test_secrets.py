@@ -14,6 +14,7 @@ import re
 import subprocess
 import sys
 import zipfile
+import zlib
 from pathlib import Path
 from urllib.parse import unquote_plus
 
@@ -25,6 +26,7 @@ import secret_corpus_c
 import secret_corpus_d
 import secret_corpus_e
 import secret_corpus_f
+import secret_corpus_g
 from conftest import REPO
 from mitmproxy import io as mio
 from typer.testing import CliRunner
@@ -69,7 +71,19 @@ def output_texts(folder: Path) -> list[str]:
             df = pl.read_parquet(f)
             texts += [str(v) for column in df.columns for v in df[column].to_list()]
             texts += df.columns
+            if "body_encoding" in df.columns:  # a reject's binary body: base64, maybe of compressed data
+                texts += [_inflated(base64.b64decode(v)) for v in df.filter(pl.col("body_encoding") == "base64")[
+                    "body"].to_list()]
     return texts
+
+
+def _inflated(data: bytes) -> str:
+    """Compressed data (gzip, zlib) as the text it holds; other bytes as text."""
+    try:
+        data = zlib.decompress(data, 47)
+    except zlib.error:
+        pass
+    return data.decode("utf-8", "replace")
 
 
 def capture_texts(path: Path) -> list[str]:
@@ -80,7 +94,7 @@ def capture_texts(path: Path) -> list[str]:
     for item in read_capture(path):
         if isinstance(item, Exchange):
             texts += [f"{item.path}?{item.query}", repr(item.request_headers), repr(item.response_headers)]
-            texts += [body.decode("utf-8", "replace") for body in (item.request_body, item.body) if body]
+            texts += [_inflated(body) for body in (item.request_body, item.body) if body]
             texts += [s for body in (item.request_body, item.body) if body for s in _json_strings(body)]
             texts += _decoded_strings([value.rpartition(" ")[2] for _, value in item.request_headers])  # Basic
     if path.suffix == ".flow":
@@ -92,7 +106,7 @@ def capture_texts(path: Path) -> list[str]:
                     texts.append(message.content.decode("utf-8", "replace"))
                 for message in (getattr(flow, "request", None), getattr(flow, "response", None)):
                     if message is not None and message.raw_content:
-                        texts.append(message.get_content(strict=False).decode("utf-8", "replace"))
+                        texts.append(_inflated(message.get_content(strict=False)))
     else:
         texts += _decoded_strings(json.loads(path.read_bytes()))
     return texts
@@ -256,6 +270,7 @@ LATER = {
     "d": (secret_corpus_d, ["--generic", secret_corpus_d.GENERIC_HOST, "--generic", "*.dozer.test"], (1, 4)),
     "e": (secret_corpus_e, ["--generic", secret_corpus_e.GENERIC_HOST, "--generic", "*.snooze.test"], (1, 2)),
     "f": (secret_corpus_f, ["--generic", secret_corpus_f.GENERIC_HOST, "--generic", "*.drowsy.test"], (1, 4)),
+    "g": (secret_corpus_g, ["--generic", secret_corpus_g.GENERIC_HOST, "--generic", "*.dreamy.test"], (1, 4)),
 }
 LATER_KINDS = [(name, kind) for name, (module, _, _) in LATER.items() for kind in module.KINDS]
 
@@ -443,7 +458,8 @@ def readme_kinds() -> list[str]:
 
 def test_the_readme_table_of_secrets_has_one_row_per_kind_of_the_corpora():
     assert readme_kinds() == [*secret_corpus.KINDS, *secret_corpus_b.KINDS, *secret_corpus_c.KINDS,
-                              *secret_corpus_d.KINDS, *secret_corpus_e.KINDS, *secret_corpus_f.KINDS]
+                              *secret_corpus_d.KINDS, *secret_corpus_e.KINDS, *secret_corpus_f.KINDS,
+                              *secret_corpus_g.KINDS]
 
 
 def test_merge_and_a_rerun_redact_what_an_older_run_left_in_its_tables(tmp_path):
