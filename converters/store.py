@@ -490,7 +490,7 @@ def _take_lock(out: Path, wait: float, deadline: float) -> int:
             continue
         try:
             os.ftruncate(fd, 0)
-            os.write(fd, _holder_line())
+            _write_all(fd, _holder_line())
         except OSError as e:
             os.close(fd)
             raise OutError(f"cannot write into {out}: {_reason(e)}") from None
@@ -514,7 +514,7 @@ def _made_lock(out: Path) -> int | None:
         raise OutError(f"cannot write into {out}: {_reason(e)}") from None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)  # (waits only while a run repairing OUT looks if it is held: `_abandoned`)
-        os.write(fd, _holder_line())
+        _write_all(fd, _holder_line())
         os.link(made, out / LOCK)
         return fd
     except (FileExistsError, FileNotFoundError):
@@ -567,13 +567,21 @@ def _write_journal(out: Path, journal: dict) -> None:
     temp = out / JOURNAL_TEMP
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC | _NOFOLLOW, 0o666)
     try:
-        os.write(fd, orjson.dumps(journal))
+        _write_all(fd, orjson.dumps(journal))
         os.fsync(fd)
     finally:
         os.close(fd)
     _step("commit", "")
     os.rename(temp, out / JOURNAL)
     _sync_dir(out)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    """Write all of `data`: a write may take only part of it (a file system with room for part alone takes that
+    part, and fails on the next), and a journal cut short would be dropped by the next run, OUT left half changed."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
 
 
 def _read_journal(out: Path) -> dict | None:

@@ -168,3 +168,14 @@ def test_a_run_killed_before_renaming_report_json_is_completed_by_the_next(scena
     args = ["convert", scenario["b"], "-o", out, "-j", "1", *scenario["options"]]
     assert subprocess.run(child_command([("apply=report.json", 1, "kill")], *args), capture_output=True).returncode == -9
     assert_next_command_sees(scenario, out, "after")
+
+
+def test_a_journal_written_in_part_by_a_nearly_full_disk_is_written_whole_and_a_kill_after_it_is_repaired(
+        scenario, tmp_path):
+    # a write into a file system with room for part of it alone writes that part and says so: a journal cut short
+    # was renamed into place as it was, and the next run, not able to read it, dropped it with OUT half changed
+    out = fresh_out(scenario, tmp_path)
+    args = ["convert", scenario["b"], "-o", out, "-j", "1", *scenario["options"]]
+    faults_ = [("journal", 1, "short-write"), ("apply", 2, "kill")]
+    assert subprocess.run(child_command(faults_, *args), capture_output=True).returncode == -9
+    assert_next_command_sees(scenario, out, "after")
