@@ -307,6 +307,9 @@ def check_place(out: Path, inputs: Iterable[Path] = ()) -> None:
         url = f"{m.group(1)}://{str(out)[m.end():]}"
         raise OutError(f"cannot write into {url}: OUT is a folder on a local or shared file system, not a URL (its "
                        "commit renames files into place, all at once, which object stores cannot do)", usage=True)
+    if (place := owner(out)) is not None:  # (a partitioned table's folder, say: removed with it by OUT's next run)
+        raise OutError(f"cannot write into {out}: it is {place[1]} of the databack output folder {place[0]}, which "
+                       "only its own runs change", usage=True)
     if not out.exists():
         if out.is_symlink():  # (not `lexists`, also true of a folder another run has made since `exists`)
             raise OutError(f"cannot write into {out}: it is a symbolic link to nothing", usage=True)
@@ -324,6 +327,26 @@ def check_place(out: Path, inputs: Iterable[Path] = ()) -> None:
             raise OutError(f"cannot write into {out}: it holds the input {p}", usage=True)
     if not out.is_dir():
         raise OutError(f"cannot write into {out}: it is a file, not a folder", usage=True)
+
+
+def owner(path: Path) -> tuple[Path, str] | None:
+    """(OUT, entry) where `path` is, or lies within, an entry databack keeps in an output folder OUT (a folder holding
+    report.json and datapackage.json): a table's file or folder, report.json, report.html, datapackage.json,
+    copies.parquet, or one of its hidden `.databack-*`. Such an entry changes only through OUT's store: a page, copy or
+    export written there by another command (unlocked, outside a commit) would replace a table, or be removed with it
+    by the next run. None elsewhere."""
+    try:
+        path = path.parent.resolve() / path.name  # (a folder reached through a link is the folder)
+    except (OSError, RuntimeError):
+        return None
+    for entry in (path, *path.parents):
+        out = entry.parent
+        if out == entry:
+            break
+        if (entry.name.startswith(".databack") or _databack_entry(entry.name)) and (out / "report.json").is_file() \
+                and (out / "datapackage.json").is_file():
+            return out, entry.name
+    return None
 
 
 def repair(out: Path) -> str | None:

@@ -955,3 +955,51 @@ def test_a_journal_whose_staging_is_reached_through_a_symbolic_link_moves_nothin
     assert sorted(p.name for p in home.iterdir()) == ["band_events.parquet"]
     assert (home / "band_events.parquet").read_text() == "the user's"
     assert state(out) == before
+
+
+WRITES_INTO_OUT = {  # a command writing a file of its own where it would replace, or sit inside, an entry of OUT
+    "report -o a table's file": (lambda out, tmp: ["report", out, "-o", out / "band_events.parquet"], "page"),
+    "report -o report.json": (lambda out, tmp: ["report", out, "-o", out / "report.json"], "page"),
+    "report --figures in a table's folder": (
+        lambda out, tmp: ["report", out, "-o", tmp / "page.html", "--figures", out / "band_minutes"], "figures"),
+    "scrub -o report.json": (lambda out, tmp: ["scrub", SAMPLES / "phone-sync.har", "-o", out / "report.json"], "copy"),
+    "scrub -o a table's folder/": (
+        lambda out, tmp: ["scrub", SAMPLES / "phone-sync.har", "-o", f"{out / 'band_events'}/"], "copy"),
+    "export omh -o a table's folder": (lambda out, tmp: ["export", "omh", out, "-o", out / "band_events"], "export"),
+    "convert -o a table's folder": (
+        lambda out, tmp: ["convert", SAMPLES / "phone-sync.flow", "-o", out / "band_events" / "more"], "convert"),
+    "merge -o a folder through a link": (lambda out, tmp: ["merge", tmp / "s", "-o", tmp / "link" / "band_events"],
+                                         "convert"),
+}
+
+
+@pytest.mark.parametrize("case", list(WRITES_INTO_OUT))
+def test_a_file_of_another_command_is_never_written_over_or_into_outs_own_files(tmp_path, case):
+    # OUT's tables, report.json and partitioned folders change only through its store: a page, scrubbed copy, export
+    # or another run written there replaced a table or report.json (no lock, no commit: OUT unreadable), or sat inside
+    # a table's folder (read as part of the table, or removed with it by OUT's next run)
+    out = tmp_path / "out"
+    assert convert(SAMPLES / "phone-sync.har", "-o", out, "--partition-by", "participant_id").exit_code == 0
+    assert convert(SAMPLES / "phone-sync.har", "-o", tmp_path / "s").exit_code == 0
+    (tmp_path / "link").symlink_to(out)
+    args, what = WRITES_INTO_OUT[case]
+    before = state(out)
+    result = runner.invoke(app, list(map(str, args(out, tmp_path))))
+    lines = result.output.splitlines()
+    assert result.exit_code == 2 and len(lines) == 1, result.output
+    assert lines[0].startswith("databack: cannot ") and f"of the databack output folder {out}" in lines[0], lines
+    assert state(out) == before
+    assert_consistent(out)
+    assert runner.invoke(app, ["report", str(out)]).exit_code == 0  # (readable)
+
+
+@pytest.mark.parametrize("target", ["report.html", "notes.html"])
+def test_report_o_outs_own_page_or_a_file_of_the_users_beside_the_tables_is_written(tmp_path, target):
+    out = tmp_path / "out"
+    assert convert(SAMPLES / "phone-sync.har", "-o", out).exit_code == 0
+    before = {k: v for k, v in state(out).items()}
+    result = runner.invoke(app, ["report", str(out), "-o", str(out / target)])
+    assert result.exit_code == 0, result.output
+    assert (out / target).read_text().startswith("<!DOCTYPE html>")
+    assert {k: v for k, v in state(out).items() if k != target} == before
+    assert_consistent(out)
