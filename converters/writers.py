@@ -464,17 +464,28 @@ def scan_table(path: Path, schema: dict[str, pl.DataType], partitions: list[str]
         lf = lf.with_columns(pl.col(times).str.to_datetime(time_unit="us", time_zone="UTC"))
         return lf.select([pl.col(c) if c in written else pl.lit(None, t).alias(c) for c, t in schema.items()])
     if path.is_dir():
+        files = dataset_files(path)
         if partitions is None:
-            first = next(path.rglob("*.parquet"), None)
-            partitions = [p.split("=", 1)[0] for p in first.relative_to(path).parts[:-1]] if first else []
+            partitions = [p.split("=", 1)[0] for p in files[0].relative_to(path).parts[:-1]] if files else []
         hive = {c: schema.get(c, DAY.dtype) for c in partitions}
-        lf = pl.scan_parquet(path / "**" / "*.parquet", hive_partitioning=bool(hive), hive_schema=hive or None)
+        lf = pl.scan_parquet(files or path / "**" / "*.parquet", hive_partitioning=bool(hive), hive_schema=hive or None)
     else:
         lf = pl.scan_parquet(path)
     extra = [pl.col(c) for c in partitions or () if c not in schema]
     written = lf.collect_schema()
     return lf.select([pl.col(c).cast(t) if c in written else pl.lit(None, t).alias(c) for c, t in schema.items()]
                      + extra)
+
+
+def dataset_files(folder: Path) -> list[Path]:
+    """The Parquet files of a partitioned dataset's folder, in name order, as pyarrow (pandas) and Spark find them:
+    files and folders whose names begin with `.` or `_` are none of its own (macOS's `._x.parquet` on a shared or
+    external drive, a `.DS_Store`, `_SUCCESS`, a notebook's `.ipynb_checkpoints` copy)."""
+    files = []
+    for root, dirs, names in os.walk(folder):
+        dirs[:] = [d for d in dirs if not d.startswith((".", "_"))]
+        files += [Path(root, n) for n in names if n.endswith(".parquet") and not n.startswith((".", "_"))]
+    return sorted(files, key=str)
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:

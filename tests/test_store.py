@@ -1003,3 +1003,34 @@ def test_report_o_outs_own_page_or_a_file_of_the_users_beside_the_tables_is_writ
     assert (out / target).read_text().startswith("<!DOCTYPE html>")
     assert {k: v for k, v in state(out).items() if k != target} == before
     assert_consistent(out)
+
+
+@pytest.mark.parametrize("command", ["convert", "merge", "report", "export omh", "load"])
+@pytest.mark.parametrize("planted", ["macOS's ._ file", "a notebook's checkpoint copy"])
+def test_hidden_files_a_tool_leaves_in_a_partitioned_tables_folder_are_not_read_as_its_rows(tmp_path, command, planted):
+    # macOS writes ._<name> beside every file it copies onto a shared or external drive, Jupyter keeps copies in
+    # .ipynb_checkpoints: pyarrow (pandas) reads a dataset without them, but databack read every *.parquet below the
+    # folder: the ._ file failed every command on OUT ('cannot read the run … File out of specification'), the copy
+    # was read as rows of the table ('holds 184 rows where report.json counts 92')
+    from converters import load
+
+    out = tmp_path / "out"
+    assert convert(SAMPLES / "phone-sync.har", "-o", out, "--partition-by", "participant_id,day").exit_code == 0
+    first = sorted((out / "band_minutes").rglob("*.parquet"))[0]
+    if planted == "macOS's ._ file":
+        (first.parent / f"._{first.name}").write_bytes(b"\x00\x05\x16\x07\x00\x02\x00\x00Mac OS X        ")
+    else:
+        (out / "band_minutes" / ".ipynb_checkpoints").mkdir()
+        shutil.copy(first, out / "band_minutes" / ".ipynb_checkpoints" / first.name)
+    rows = json.loads((out / "report.json").read_bytes())["tables"]["band_minutes"]["rows"]
+    if command == "load":
+        assert load(out)["band_minutes"].height == rows
+        return
+    args = {"convert": ["convert", SAMPLES / "phone-sync.flow", "-o", out, "--partition-by", "participant_id,day"],
+            "merge": ["merge", out, "-o", tmp_path / "merged"], "report": ["report", out],
+            "export omh": ["export", "omh", out, "-o", tmp_path / "omh"]}[command]
+    result = runner.invoke(app, list(map(str, args)))
+    assert result.exit_code == 0, result.output
+    if command == "merge":
+        assert json.loads((tmp_path / "merged" / "report.json").read_bytes())["tables"]["band_minutes"]["rows"] == rows
+
