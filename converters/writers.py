@@ -209,13 +209,22 @@ def partition_levels(
     table: Table, df: spill.Frame, partition_by: tuple[str, ...], event_days: pl.LazyFrame | None
 ) -> list[str]:
     """The partition columns of a table: those asked for that it has (`day`: every table with a day, a night or a
-    time of its own, see `DAY`), less any with a null (a path cannot say null to every reader: pyarrow fails)."""
+    time of its own, see `DAY`), less any with a null (a path cannot say null to every reader: pyarrow fails) or a
+    value too long for a folder's name (a participant id of 60 Greek letters is 255 bytes percent-encoded: the run
+    failed, 'File name too long'). Such a column stays in the files."""
     wanted = [c for c in partition_by if c in table.column_names or c == "day" and _day(table) is not None]
     if not wanted:
         return []
     frame = _with_day(table, df.lazy(), event_days) if "day" in wanted else df.lazy()
-    nulls = frame.select(pl.col(wanted).null_count()).collect().row(0)
-    return [c for c, n in zip(wanted, nulls) if n == 0]
+    texts = [c for c in wanted if c in table.column_names and table.schema[c] == pl.String]
+    counted = frame.select(pl.col(wanted).null_count(), *(pl.col(c).unique().implode().alias(f"{c} values")
+                                                          for c in texts)).collect()  # one pass: few values
+    values = {c: counted[f"{c} values"][0] for c in texts}
+    return [c for c in wanted if counted[c][0] == 0
+            and all(len(f"{c}={_hive_value(v)}".encode()) <= NAME_MAX for v in values.get(c, ()))]
+
+
+NAME_MAX = 255  # bytes of a file's or folder's name (Linux, macOS, Windows' NTFS in UTF-16 units)
 
 
 EVENT_DAY = "_event_day"

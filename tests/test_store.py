@@ -1034,3 +1034,24 @@ def test_hidden_files_a_tool_leaves_in_a_partitioned_tables_folder_are_not_read_
     if command == "merge":
         assert json.loads((tmp_path / "merged" / "report.json").read_bytes())["tables"]["band_minutes"]["rows"] == rows
 
+
+def test_a_participant_id_too_long_for_a_folders_name_is_no_partition_level_and_the_run_writes(tmp_path):
+    # a folder's name holds 255 bytes: participant_id=<the id percent-encoded>, 6 bytes for each Greek letter, failed
+    # the whole run ('cannot write into OUT: File name too long'), nothing written
+    import pandas as pd
+
+    out, who = tmp_path / "out", "Ελένη Παπαδοπούλου-Καραγιαννοπούλου (κέντρο Θεσσαλονίκης)"
+    args = ["--partition-by", "participant_id,night", "--participant", who]
+    result = convert(SAMPLES / "phone-sync.har", "-o", out, *args)
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name.split("=")[0] for p in (out / "sense_nights").iterdir()) == ["night"] * 3
+    package = {r["name"]: r for r in json.loads((out / "datapackage.json").read_bytes())["resources"]}
+    assert package["sense_nights"]["partitions"] == ["night"]
+    assert set(pd.read_parquet(out / "sense_nights")["participant_id"]) == {who}
+    assert convert(SAMPLES / "phone-sync.flow", "-o", out, *args).exit_code == 0  # added to
+    assert_consistent(out)
+    assert set(pd.read_parquet(out / "band_events")["participant_id"]) == {who}
+    short = tmp_path / "short"  # an id that fits is a level as before
+    assert convert(SAMPLES / "phone-sync.har", "-o", short, "--partition-by", "participant_id", "--participant",
+                   "Ελένη").exit_code == 0
+    assert [p.name for p in (short / "sense_nights").iterdir()] == ["participant_id=%CE%95%CE%BB%CE%AD%CE%BD%CE%B7"]
