@@ -97,6 +97,11 @@ def write(
         with store.transaction(out) as tx:
             return write(conversion, tx, fmt, partition_by)
     tx = out
+    theirs = _not_databacks(tx.out)
+    if clash := sorted(name for name in [*conversion.decoded, *conversion.tables] if partition_by and name in theirs):
+        raise store.OutError(f"cannot write into {tx.out}: it holds a folder {clash[0]} that no databack run wrote "
+                             f"(report.json lists no such table folder): move it out of {tx.out}, where the table "
+                             f"{clash[0]} is written")
     event_days = _event_days(conversion.decoded) if "day" in partition_by else None
     paths: dict[str, Path] = {}
     writing: dict[str, Future] = {}  # name -> (the SHA-256 of its file, its partition columns), once written
@@ -126,7 +131,7 @@ def write(
         names = {p.name for p in written.values()}
         for name in [*TABLES, *(p.name.split(".")[0] for p in tx.out.glob(f"{generic.TABLE_PREFIX}*"))]:
             for stale in (f"{name}.parquet", f"{name}.csv", name):
-                if stale not in names:
+                if stale not in names and stale not in theirs:
                     tx.remove(stale)
         tx.remove("report.html")  # drawn from the tables replaced: `databack report` draws it anew
         copies_written = pool.submit(_copies_written, conversion, tx.path(COPIES_FILE))  # while the last are written
@@ -140,6 +145,20 @@ def write(
     _write_json(tx.path("datapackage.json"), package)
     _write_json(tx.path("report.json"), result)  # last: OUT's index
     return result
+
+
+def _not_databacks(out: Path) -> set[str]:
+    """The folders in OUT named as a table's dataset folder that no earlier run wrote: the report.json there lists
+    none of them as a table's, or there is none: a user's `rejects` or `sleep_nights` folder of their own notes. None
+    where report.json cannot be read (OUT's every table-named entry is then taken for databack's, as before)."""
+    try:
+        listed = {str(t["file"]) for t in orjson.loads((out / "report.json").read_bytes())["tables"].values()}
+    except FileNotFoundError:
+        listed = set()
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return set()
+    return {e.name for e in os.scandir(out) if e.is_dir(follow_symlinks=False) and e.name not in listed
+            and (e.name in TABLES or e.name.startswith(generic.TABLE_PREFIX))}
 
 
 def _copies_written(conversion: Conversion, path: Path) -> tuple[pl.DataFrame, str]:

@@ -1055,3 +1055,30 @@ def test_a_participant_id_too_long_for_a_folders_name_is_no_partition_level_and_
     assert convert(SAMPLES / "phone-sync.har", "-o", short, "--partition-by", "participant_id", "--participant",
                    "Ελένη").exit_code == 0
     assert [p.name for p in (short / "sense_nights").iterdir()] == ["participant_id=%CE%95%CE%BB%CE%AD%CE%BD%CE%B7"]
+
+
+@pytest.mark.parametrize("first", ["into a new OUT", "adding to OUT"])
+def test_a_users_folder_named_like_a_table_is_never_removed_nor_replaced(tmp_path, first):
+    # a folder of the user's own in OUT named as a table's dataset folder (rejects/, sleep_nights/) was removed with
+    # its files at the commit, as a partitioned table of an earlier run no longer written, or replaced by the table
+    out = tmp_path / "out"
+    if first == "adding to OUT":
+        assert convert(SAMPLES / "phone-sync.har", "-o", out).exit_code == 0
+    for folder, file in (("rejects", "why-p07-was-excluded.txt"), ("sleep_nights", "diary.docx")):
+        (out / folder).mkdir(parents=True)
+        (out / folder / file).write_text("the user's")
+    theirs = {p: p.read_bytes() for p in out.rglob("*") if p.suffix in (".txt", ".docx")}
+    assert convert(SAMPLES / "phone-sync.flow", "-o", out).exit_code == 0  # as files: no table goes there
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.suffix in (".txt", ".docx")} == theirs
+    before = state(out)
+    result = convert(SAMPLES / "phone-sync.flow", "-o", out, "--partition-by", "night", "--force")
+    assert result.exit_code == 1 and result.output.splitlines()[-1] == (
+        f"databack: cannot write into {out}: it holds a folder rejects that no databack run wrote (report.json lists "
+        f"no such table folder): move it out of {out}, where the table rejects is written"), result.output
+    assert state(out) == before
+    shutil.rmtree(out / "rejects")
+    shutil.rmtree(out / "sleep_nights")
+    assert convert(SAMPLES / "phone-sync.flow", "-o", out, "--partition-by", "night").exit_code == 0
+    assert convert(SAMPLES / "phone-sync.flow", "-o", out, "--force").exit_code == 0  # its own folders: replaced
+    assert not (out / "rejects").exists() and (out / "rejects.parquet").is_file()
+    assert_consistent(out)
