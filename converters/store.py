@@ -360,8 +360,9 @@ def repair(out: Path) -> str | None:
             os.unlink(out / JOURNAL)  # not one this version wrote in full: nothing in it can be trusted
             done.append("dropped a commit journal it could not read")
         else:
-            left = _apply(out, journal)
-            _finish(out, journal)
+            with _signals_held():  # as in the commit itself: Ctrl-C waits for the renames (milliseconds)
+                left = _apply(out, journal)
+                _finish(out, journal)
             done.append(f"finished the commit of a run that was stopped ({left} of {len(journal['changes'])} "
                         "changes were left to make)")
     leftovers = {"staging folder": 0, "work folder": 0, "temporary file": 0}

@@ -179,3 +179,20 @@ def test_a_journal_written_in_part_by_a_nearly_full_disk_is_written_whole_and_a_
     faults_ = [("journal", 1, "short-write"), ("apply", 2, "kill")]
     assert subprocess.run(child_command(faults_, *args), capture_output=True).returncode == -9
     assert_next_command_sees(scenario, out, "after")
+
+
+@pytest.mark.parametrize("command", ["convert", "report"])
+def test_ctrl_c_while_a_run_finishes_a_killed_runs_commit_waits_for_it(scenario, tmp_path, command):
+    # the next run makes the renames a killed run left journaled; Ctrl-C among them stopped it there, OUT half changed
+    # (tables of the killed run, report.json of the one before) for every reader until yet another run, and the line
+    # said OUT 'was left as it was'. The renames are made first, as in a commit
+    out = fresh_out(scenario, tmp_path)
+    args = ["convert", scenario["b"], "-o", out, "-j", "1", *scenario["options"]]
+    assert subprocess.run(child_command([("apply", 2, "kill")], *args), capture_output=True).returncode == -9
+    again = args if command == "convert" else ["report", out]
+    run = subprocess.run(child_command([("apply", 2, "interrupt")], *again), capture_output=True, text=True)
+    assert run.returncode == 130, run.stderr
+    seen = {path: content for path, content in state(out).items() if not path.startswith(".")}  # (leftovers aside)
+    assert seen == scenario["after"]  # at once, for a reader
+    assert_consistent(out)
+    assert_next_command_sees(scenario, out, "after")
