@@ -336,7 +336,8 @@ def owner(path: Path) -> tuple[Path, str] | None:
     export written there by another command (unlocked, outside a commit) would replace a table, or be removed with it
     by the next run. None elsewhere."""
     try:
-        path = path.parent.resolve() / path.name  # (a folder reached through a link is the folder)
+        # a folder reached through a link is the folder (a file's link is replaced, not written through)
+        path = path.resolve() if path.is_dir() else path.parent.resolve() / path.name
     except (OSError, RuntimeError):
         return None
     for entry in (path, *path.parents):

@@ -970,6 +970,8 @@ WRITES_INTO_OUT = {  # a command writing a file of its own where it would replac
         lambda out, tmp: ["convert", SAMPLES / "phone-sync.flow", "-o", out / "band_events" / "more"], "convert"),
     "merge -o a folder through a link": (lambda out, tmp: ["merge", tmp / "s", "-o", tmp / "link" / "band_events"],
                                          "convert"),
+    "export omh -o a link to a table's folder": (lambda out, tmp: ["export", "omh", out, "-o", tmp / "events"],
+                                                 "export"),
 }
 
 
@@ -982,6 +984,7 @@ def test_a_file_of_another_command_is_never_written_over_or_into_outs_own_files(
     assert convert(SAMPLES / "phone-sync.har", "-o", out, "--partition-by", "participant_id").exit_code == 0
     assert convert(SAMPLES / "phone-sync.har", "-o", tmp_path / "s").exit_code == 0
     (tmp_path / "link").symlink_to(out)
+    (tmp_path / "events").symlink_to(out / "band_events")
     args, what = WRITES_INTO_OUT[case]
     before = state(out)
     result = runner.invoke(app, list(map(str, args(out, tmp_path))))
