@@ -50,6 +50,7 @@ import re
 import shutil
 import signal
 import socket
+import stat
 import sys
 import tempfile
 import threading
@@ -495,6 +496,9 @@ def _take_lock(out: Path, wait: float, deadline: float) -> int:
             return fd
         except OSError as e:
             raise _lock_error(out, e) from None
+        if not stat.S_ISREG(os.fstat(fd).st_mode):  # a named pipe, a device: nothing databack made
+            os.close(fd)
+            raise _lock_error(out, OSError(errno.EISDIR, "not a file"))
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -569,6 +573,8 @@ _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 def _lock_error(out: Path, e: OSError) -> OutError:
     if e.errno == errno.ELOOP:
         return OutError(f"cannot write into {out}: {LOCK} is a symbolic link, not databack's lock file (remove it)")
+    if e.errno == errno.EISDIR:
+        return OutError(f"cannot write into {out}: {LOCK} is not a file, not databack's lock file (remove it)")
     return OutError(f"cannot write into {out}: {_reason(e)}")
 
 

@@ -1085,3 +1085,17 @@ def test_a_users_folder_named_like_a_table_is_never_removed_nor_replaced(tmp_pat
     assert convert(SAMPLES / "phone-sync.flow", "-o", out, "--force").exit_code == 0  # its own folders: replaced
     assert not (out / "rejects").exists() and (out / "rejects.parquet").is_file()
     assert_consistent(out)
+
+
+@pytest.mark.parametrize("made", ["a folder", "a named pipe"])
+def test_a_lock_file_that_is_no_file_is_one_line_naming_it(tmp_path, made):
+    # 'cannot write into OUT: Is a directory' named nothing; a named pipe was 'Invalid argument' (its truncation)
+    out = tmp_path / "out"
+    assert convert(SAMPLES / "phone-sync.har", "-o", out).exit_code == 0
+    os.mkdir(out / store.LOCK) if made == "a folder" else os.mkfifo(out / store.LOCK)
+    before = state(out.parent)  # (the pipe and folder are no files: left out)
+    for args in (["convert", SAMPLES / "phone-sync.flow", "-o", out], ["report", out]):
+        result = runner.invoke(app, list(map(str, args)))
+        assert (result.exit_code, result.output) == (1, f"databack: cannot write into {out}: .databack.lock is not a "
+                                                        "file, not databack's lock file (remove it)\n")
+    assert state(out.parent) == before
