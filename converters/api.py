@@ -29,7 +29,7 @@ def convert(
     force: bool = False,
 ) -> dict[str, Any]:
     """Convert captures (files, folders or globs) into OUT, as `databack convert` does: inputs converted before
-    unchanged are kept rather than converted again (unless `force`). Returns the run's report (`report.json`).
+    unchanged are kept rather than converted again (unless `force`), and those not given keep their rows. Returns the run's report (`report.json`).
     Raises `store.OutError` where OUT cannot be written (a full disk; `store.Busy` while another run holds it) or
     what an earlier run left in it cannot be read back, `FileNotFoundError` for a path that is not there; an input
     that cannot be read is a failed file of the report, as for `databack convert`."""
@@ -43,12 +43,13 @@ def convert(
     store.check_place(out, paths)
     inputs = participants.assign(pipeline.collect_inputs(paths, exclude=out), participant_id)
     with store.lock(out, inputs=paths) as held:
-        tables, files = ({}, []) if force else writers.read_output(out)[:2]
+        tables, files = writers.read_output(out)[:2]
         try:
             with writers.read_back([out] if files else []):
                 conversion, _ = pipeline.update(inputs, tables, files, jobs=jobs or os.cpu_count() or 1,
                                                 spill_dir=held.work(),
-                                                previous_copies=writers.read_copies(out) if files else None)
+                                                previous_copies=writers.read_copies(out) if files else None,
+                                                force=force)
                 with held.transaction() as tx:
                     return writers.write(conversion, tx, format, partition_by)
         except spill.SpillFailed as e:  # rows that cannot go to OUT's work folder (a full disk)

@@ -315,15 +315,16 @@ def convert(
             inputs = conversion.shard(inputs, *slice_)
         inputs = [replace(i, endpoint=saved.endpoint_for(endpoints_read_as, i.name), generic=hosts, limits=budget)
                   for i in people.assign(inputs, participant, rules, key)]
-        # generic tables are not kept between runs: with --generic, everything is converted again
-        previous_tables, previous_files, _ = ({}, [], {}) if force or hosts else writers.read_output(out)
+        # generic tables are not kept between runs: with --generic, every input given is converted again (as with
+        # --force); the earlier files not given keep their rows either way
+        previous_tables, previous_files, _ = writers.read_output(out)
         previous_copies = writers.read_copies(out) if previous_files else None
         with writers.read_back([out] if previous_files else []):  # an earlier table damaged deep inside: one line
             with _progress(err, inputs) as advance:
                 result, skipped = conversion.update(
                     inputs, previous_tables, previous_files, advance, jobs or os.cpu_count() or 1, debug, held.work(),
                     scheduler, previous_copies, streamed=True,  # written by `_finish`, as tables on disk are reduced
-                    key=key,
+                    key=key, force=force or bool(hosts),
                 )
             if skipped:
                 err.print(

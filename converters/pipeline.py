@@ -396,9 +396,11 @@ def update(
     previous_copies: pl.DataFrame | None = None,
     streamed: bool = False,
     key: bytes | None = None,
+    force: bool = False,
 ) -> tuple[Conversion, list[Input]]:
     """Add to an earlier run: inputs whose name and SHA-256 it already converted are skipped (their rows and
-    reports kept), the others converted and merged in, duplicates removed across old and new, and counted as one
+    reports kept; with `force`, none is: each is converted again, its rows replacing its earlier ones), the others
+    converted and merged in (the earlier files not given keep their rows either way), duplicates removed across old and new, and counted as one
     run over all inputs would, given the earlier run's `copies.parquet` (`previous_copies`; None: an output without
     one, whose counts are added to). Returns the conversion and the inputs skipped. `streamed`: see `combine`.
     With `key` (a pseudonymised run), the files and participants an earlier run named as they are (a run without
@@ -410,7 +412,7 @@ def update(
     for f in previous_files:
         if f.status != "failed":
             done.setdefault(f.file, set()).add(f.sha256)
-    unchanged = {  # (a file is hashed here only if an earlier one had its name)
+    unchanged = set() if force else {  # (a file is hashed here only if an earlier one had its name)
         id(i) for i in inputs
         if i.error is None and i.skip is None and i.source_file in done
         and sha256_or_none(i.path) in done[i.source_file]

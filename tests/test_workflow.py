@@ -82,6 +82,32 @@ def test_force_converts_everything_again(tmp_path):
     assert forced.exit_code == 0 and "already converted" not in forced.output
 
 
+@pytest.mark.parametrize("option", ["--force", "--generic", "force=True"])
+def test_force_converts_the_inputs_given_again_and_keeps_the_rows_of_earlier_files_not_given(tmp_path, option):
+    # --force (convert every input again, for new limits say) and --generic (which converts every input again)
+    # started OUT over from the inputs given: week 1's files, not given again, lost every row and report
+    from converters import convert as convert_api
+
+    week1, week2 = tmp_path / "week1", tmp_path / "week2"
+    week1.mkdir(), week2.mkdir()
+    write_har(week1 / "a.har", [entry(BAND_EVENTS_URL, band_event("42", calories=5))])
+    write_har(week2 / "b.har", [entry(BAND_EVENTS_URL, band_event("43", calories=7))])
+    out, once = tmp_path / "out", tmp_path / "once"
+    assert run("convert", week1, "-o", out).exit_code == 0
+    assert run("convert", week2, "-o", out).exit_code == 0
+    if option == "force=True":
+        convert_api(week2, out, force=True)
+    else:
+        args = ["--force"] if option == "--force" else ["--generic", "api.example.com"]
+        result = run("convert", week2, "-o", out, *args)
+        assert result.exit_code == 0 and "already converted" not in result.output, result.output
+    assert run("convert", week1, week2, "-o", once).exit_code == 0
+    assert_same_tables(tables(once), tables(out))
+    report = json.loads((out / "report.json").read_text())
+    assert sorted(f["file"] for f in report["files"]) == ["week1/a.har", "week2/b.har"]
+    assert report["tables"] == json.loads((once / "report.json").read_text())["tables"]
+
+
 def test_shards_are_disjoint_and_cover_every_input():
     inputs = [Input(None, f"captures/p{i:02}.har", True) for i in range(40)]
     parts = [shard(inputs, i, 3) for i in (1, 2, 3)]
