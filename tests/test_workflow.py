@@ -108,6 +108,28 @@ def test_force_converts_the_inputs_given_again_and_keeps_the_rows_of_earlier_fil
     assert report["tables"] == json.loads((once / "report.json").read_text())["tables"]
 
 
+def test_an_input_that_cannot_be_read_now_keeps_the_rows_an_earlier_run_converted_from_it(tmp_path):
+    # a capture in a folder on a drive not mounted now, or a cloud folder offline (a link to nothing), or that this
+    # user may no longer read, was taken for a new version of the file with no rows: every row an earlier run had
+    # converted from it was removed (a file no longer given at all keeps them)
+    folder = archive(tmp_path)
+    out = tmp_path / "out"
+    assert run("convert", folder, "-o", out).exit_code == 0
+    before = tables(out)
+    files = json.loads((out / "report.json").read_text())["files"]
+    (folder / "phone-sync.har").rename(tmp_path / "phone-sync.har")
+    (folder / "phone-sync.har").symlink_to(tmp_path / "drive" / "phone-sync.har")
+    result = run("convert", folder, "-o", out)
+    assert result.exit_code == 1
+    assert "databack: archive/phone-sync.har: a symbolic link to nothing: not read; the rows an earlier run " \
+           "converted from it are kept" in result.output.splitlines()
+    assert_same_tables(before, tables(out))
+    assert sorted(json.loads((out / "report.json").read_text())["files"], key=str) == sorted(files, key=str)
+    (folder / "phone-sync.har").unlink()
+    (tmp_path / "phone-sync.har").rename(folder / "phone-sync.har")  # back: nothing to convert again
+    assert "3 inputs already converted unchanged" in run("convert", folder, "-o", out).output
+
+
 def test_shards_are_disjoint_and_cover_every_input():
     inputs = [Input(None, f"captures/p{i:02}.har", True) for i in range(40)]
     parts = [shard(inputs, i, 3) for i in (1, 2, 3)]
