@@ -432,6 +432,13 @@ def update(
     # of the name, replacing none (which earlier file, if any, it is a new version of cannot be known; one not given
     # again keeps its rows), and is skipped where an earlier file of the name had its content.
     shared = {i.source_file for i in inputs if redaction.MARK in i.source_file}
+    if previous_copies is not None and unchanged:
+        # A record with a copy in a file converted again (changed) is made anew from every copy of it: its winner took
+        # the fields it lacked from older copies, which no table keeps (the rows of those files hold the records they
+        # won). So the files given unchanged that hold its other copies are converted again too, and theirs in turn
+        again = {i.source_file for i in inputs if i.source_file in done and id(i) not in unchanged | unread.keys()}
+        pulled = _sharing(previous_copies, again - shared)
+        unchanged -= {id(i) for i in inputs if i.source_file in pulled and i.source_file not in shared}
     skipped = [i if id(i) in unchanged else replace(i, error=unread[id(i)]) for i in inputs
                if id(i) in unchanged or id(i) in unread]
     todo = [i for i in inputs if id(i) not in unchanged and id(i) not in unread]
@@ -448,6 +455,18 @@ def update(
             previous_copies = previous_copies.join(orphans.select("table", "record"), on=["table", "record"],
                                                    how="anti").filter(~pl.col("source_file").is_in(redone))
         return combine(reports, _joined([kept, parts]), spill_dir, ex, previous_copies, ahead, streamed), skipped
+
+
+def _sharing(copies: pl.DataFrame, names: set[str]) -> set[str]:
+    """The files that hold a copy of a record one of `names` holds a copy of (`dedupe.COPIES` rows), and so on."""
+    held = copies.select("table", "record", "source_file")
+    found = set(names)
+    while True:
+        records = held.filter(pl.col("source_file").is_in(found)).select("table", "record")
+        more = set(held.join(records, on=["table", "record"], how="semi")["source_file"].unique()) - found
+        if not more:
+            return found - names
+        found |= more
 
 
 def _pseudonymised_again(

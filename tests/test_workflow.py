@@ -130,6 +130,32 @@ def test_an_input_that_cannot_be_read_now_keeps_the_rows_an_earlier_run_converte
     assert "3 inputs already converted unchanged" in run("convert", folder, "-o", out).output
 
 
+def test_a_changed_file_converted_again_gives_what_one_run_gives_with_the_files_that_share_its_records(tmp_path):
+    # a record's winner (the newest copy) takes the fields it lacks from older copies, which no table keeps: a run
+    # converting the newest capture's file again (changed) while skipping the older one (unchanged) made the record
+    # from the new copy alone (its distance lost), and counted it otherwise than one run does
+    def capture(path, started, calories, distance=True):
+        body = band_event("42", calories=calories)
+        if not distance:
+            del body["value"][0]["TotalDistance"]
+        write_har(path, [entry(BAND_EVENTS_URL, body, started=started),
+                         entry(BAND_EVENTS_URL, band_event(f"5{calories}", calories=1), started=started)])
+
+    folder, out, once = tmp_path / "archive", tmp_path / "out", tmp_path / "once"
+    folder.mkdir()
+    capture(folder / "older.har", "2017-03-01T07:31:12.345-08:00", 240)
+    capture(folder / "newer.har", "2017-03-03T07:31:12.345-08:00", 242, distance=False)  # the public API's, say
+    assert run("convert", folder, "-o", out).exit_code == 0
+    capture(folder / "newer.har", "2017-03-03T07:31:12.345-08:00", 243, distance=False)  # changed
+    assert run("convert", folder, "-o", out).exit_code == 0
+    assert run("convert", folder, "-o", once).exit_code == 0
+    assert_same_tables(tables(once), tables(out))
+    event = tables(out)["band_events"].filter(pl.col("event_id") == "42").row(0, named=True)
+    assert (event["calories_kcal"], event["distance_m"]) == (243, 2367.02)
+    report, clean = (json.loads((o / "report.json").read_text()) for o in (out, once))
+    assert report["tables"] == clean["tables"]
+
+
 def test_shards_are_disjoint_and_cover_every_input():
     inputs = [Input(None, f"captures/p{i:02}.har", True) for i in range(40)]
     parts = [shard(inputs, i, 3) for i in (1, 2, 3)]
