@@ -345,8 +345,8 @@ def owner(path: Path) -> tuple[Path, str] | None:
         out = entry.parent
         if out == entry:
             break
-        if (entry.name.startswith(".databack") or _databack_entry(entry.name)) and (out / "report.json").is_file() \
-                and (out / "datapackage.json").is_file():
+        if (out / "report.json").is_file() and (out / "datapackage.json").is_file() \
+                and (entry.name.startswith(".databack") or _databack_entry(entry.name)):
             return out, entry.name
     return None
 
