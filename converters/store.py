@@ -487,6 +487,7 @@ def _take_lock(out: Path, wait: float, deadline: float) -> int:
 
     path = out / LOCK
     while True:
+        theirs = False  # a lock file this user may not write: another user's (a shared folder), read-only
         try:
             fd = os.open(path, os.O_RDWR | os.O_CLOEXEC | _NOFOLLOW)
         except FileNotFoundError:
@@ -494,6 +495,13 @@ def _take_lock(out: Path, wait: float, deadline: float) -> int:
             if fd is None:
                 continue
             return fd
+        except PermissionError:
+            try:  # (flock needs no write access: whether a run holds it is known all the same)
+                fd, theirs = os.open(path, os.O_RDONLY | os.O_CLOEXEC | _NOFOLLOW), True
+            except FileNotFoundError:
+                continue  # its run has let go meanwhile
+            except OSError as e:
+                raise _lock_error(out, e) from None
         except OSError as e:
             raise _lock_error(out, e) from None
         if not stat.S_ISREG(os.fstat(fd).st_mode):  # a named pipe, a device: nothing databack made
@@ -516,6 +524,15 @@ def _take_lock(out: Path, wait: float, deadline: float) -> int:
             same = False
         if not same:
             os.close(fd)
+            continue
+        if theirs:  # what another user's killed run left, no run's: removed (held meanwhile), a new one made
+            try:
+                os.unlink(path)
+            except OSError as e:
+                raise OutError(f"cannot write into {out}: {LOCK}, which no run holds, cannot be replaced: "
+                               f"{_reason(e)}") from None
+            finally:
+                os.close(fd)
             continue
         try:
             os.ftruncate(fd, 0)

@@ -1099,3 +1099,33 @@ def test_a_lock_file_that_is_no_file_is_one_line_naming_it(tmp_path, made):
         assert (result.exit_code, result.output) == (1, f"databack: cannot write into {out}: .databack.lock is not a "
                                                         "file, not databack's lock file (remove it)\n")
     assert state(out.parent) == before
+
+
+def test_a_lock_file_another_users_killed_run_left_is_replaced_and_one_a_run_holds_names_it(tmp_path, monkeypatch):
+    # in a folder a study team shares, a killed run's lock file is its user's (rw-r--r--): another member's run could
+    # not open it to write (O_RDWR) and stopped, 'cannot write into OUT: Permission denied', for as long as it stayed,
+    # though no run held it. flock needs no write access: a lock file no run holds is removed and made anew
+    out = tmp_path / "out"
+    assert convert(SAMPLES / "phone-sync.har", "-o", out).exit_code == 0
+    lock = out / store.LOCK
+    opened = os.open
+
+    def as_another_user(path, flags, *args, **kwargs):  # (the tests run as root, whom no permission stops)
+        if Path(path) == lock and lock.exists() and flags & (os.O_WRONLY | os.O_RDWR) and not flags & os.O_CREAT:
+            raise PermissionError(13, "Permission denied", str(path))
+        return opened(path, flags, *args, **kwargs)
+
+    holder = hold(out)
+    try:
+        monkeypatch.setattr(os, "open", as_another_user)
+        result = convert(SAMPLES / "phone-sync.flow", "-o", out)
+        assert (result.exit_code, result.output) == (
+            1, f"databack: {out} is in use by another databack run (pid {holder.pid}); --wait to queue\n")
+    finally:
+        holder.kill()
+        holder.wait()
+    assert lock.exists()  # left by the killed holder: its user's
+    result = convert(SAMPLES / "phone-sync.flow", "-o", out)
+    assert result.exit_code == 0, result.output
+    assert not lock.exists()
+    assert_consistent(out)
