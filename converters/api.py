@@ -3,6 +3,7 @@ as polars frames of the types `datapackage.json` declares (from Parquet, CSV or 
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 from typing import Any, Iterable
@@ -60,10 +61,14 @@ def load(out: str | os.PathLike, lazy: bool | None = None) -> dict[str, pl.DataF
     """Every table of OUT by name (not `copies.parquet`), its columns of the types `datapackage.json` declares (a
     partitioned table's `day` included), a known table's in the data dictionary's order: DataFrames, or LazyFrames
     with `lazy=True` (by default, for a table of more than `LAZY_ROWS` rows). Empty for a folder without a databack
-    output. Raises `store.OutError` (`writers.EarlierRunUnreadable`, one line naming the file) where what OUT holds
-    cannot be read back, or `datapackage.json` names a table's file as any other path than its own (never read
+    output. A commit a killed run left half made is finished first (as the next run would). Raises `store.OutError`
+    (`writers.EarlierRunUnreadable`, one line naming the file) where what OUT holds cannot be read back (or such a
+    commit cannot be finished: OUT not writable), or `datapackage.json` names a table's file as any other path than its own (never read
     from outside OUT)."""
     out = Path(out)
+    if os.path.lexists(out / store.JOURNAL):  # a killed run's commit, half made: finished first, as every reader does
+        with store.reading(out, wait=math.inf):  # (a run in its commit: milliseconds)
+            pass
     package = out / "datapackage.json"
     if not package.exists():
         return {}

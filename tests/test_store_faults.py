@@ -5,6 +5,7 @@ run gives."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 from pathlib import Path
@@ -196,3 +197,17 @@ def test_ctrl_c_while_a_run_finishes_a_killed_runs_commit_waits_for_it(scenario,
     assert seen == scenario["after"]  # at once, for a reader
     assert_consistent(out)
     assert_next_command_sees(scenario, out, "after")
+
+
+def test_load_of_an_out_a_run_was_killed_committing_into_reads_what_that_run_wrote(scenario, tmp_path):
+    # every command reading OUT finishes a killed run's commit first; load() read the files as they lay, half made:
+    # some tables of the killed run, others and datapackage.json of the run before, without a word
+    from converters import load
+
+    out = fresh_out(scenario, tmp_path)
+    args = ["convert", scenario["b"], "-o", out, "-j", "1", *scenario["options"]]
+    assert subprocess.run(child_command([("apply", 6, "kill")], *args), capture_output=True).returncode == -9
+    tables = load(out)
+    assert state(out) == scenario["after"]
+    rows = {r["name"]: r["stats"]["rows"] for r in json.loads((out / "datapackage.json").read_bytes())["resources"]}
+    assert {name: frame.height for name, frame in tables.items()} == {n: r for n, r in rows.items() if n != "copies"}
