@@ -148,17 +148,19 @@ def write(
 
 
 def _not_databacks(out: Path) -> set[str]:
-    """The folders in OUT named as a table's dataset folder that no earlier run wrote: the report.json there lists
-    none of them as a table's, or there is none: a user's `rejects` or `sleep_nights` folder of their own notes. None
-    where report.json cannot be read (OUT's every table-named entry is then taken for databack's, as before)."""
+    """The entries of OUT named as a table's file or dataset folder that no earlier run wrote: the report.json there
+    lists none of them as a table's, or there is none: a user's `rejects` folder or `rejects.csv` list of their own.
+    None where report.json cannot be read (OUT's every table-named entry is then taken for databack's, as before)."""
     try:
         listed = {str(t["file"]) for t in orjson.loads((out / "report.json").read_bytes())["tables"].values()}
     except FileNotFoundError:
         listed = set()
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return set()
-    return {e.name for e in os.scandir(out) if e.is_dir(follow_symlinks=False) and e.name not in listed
-            and (e.name in TABLES or e.name.startswith(generic.TABLE_PREFIX))}
+    named = {e.name: e.is_dir(follow_symlinks=False) for e in os.scandir(out) if e.name not in listed}
+    return {name for name, folder in named.items()
+            if (table := name if folder else name.removesuffix(".parquet").removesuffix(".csv")) != name or folder
+            if table in TABLES or table.startswith(generic.TABLE_PREFIX)}
 
 
 def _copies_written(conversion: Conversion, path: Path) -> tuple[pl.DataFrame, str]:

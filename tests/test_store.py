@@ -1063,16 +1063,19 @@ def test_a_participant_id_too_long_for_a_folders_name_is_no_partition_level_and_
 @pytest.mark.parametrize("first", ["into a new OUT", "adding to OUT"])
 def test_a_users_folder_named_like_a_table_is_never_removed_nor_replaced(tmp_path, first):
     # a folder of the user's own in OUT named as a table's dataset folder (rejects/, sleep_nights/) was removed with
-    # its files at the commit, as a partitioned table of an earlier run no longer written, or replaced by the table
+    # its files at the commit, as a partitioned table of an earlier run no longer written, or replaced by the table;
+    # a file of theirs named as a table's in the other format (rejects.csv beside Parquet tables) was removed too
     out = tmp_path / "out"
     if first == "adding to OUT":
         assert convert(SAMPLES / "phone-sync.har", "-o", out).exit_code == 0
     for folder, file in (("rejects", "why-p07-was-excluded.txt"), ("sleep_nights", "diary.docx")):
         (out / folder).mkdir(parents=True)
         (out / folder / file).write_text("the user's")
-    theirs = {p: p.read_bytes() for p in out.rglob("*") if p.suffix in (".txt", ".docx")}
+    (out / "rejects.csv").write_text("participant,why\np07,withdrew\n")  # a list of their own, beside Parquet tables
+    theirs = {p: p.read_bytes() for p in out.rglob("*") if p.suffix in (".txt", ".docx", ".csv")}
     assert convert(SAMPLES / "phone-sync.flow", "-o", out).exit_code == 0  # as files: no table goes there
-    assert {p: p.read_bytes() for p in out.rglob("*") if p.suffix in (".txt", ".docx")} == theirs
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.suffix in (".txt", ".docx", ".csv")} == theirs
+    (out / "rejects.csv").unlink()
     before = state(out)
     result = convert(SAMPLES / "phone-sync.flow", "-o", out, "--partition-by", "night", "--force")
     assert result.exit_code == 1 and result.output.splitlines()[-1] == (
