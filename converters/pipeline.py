@@ -413,6 +413,14 @@ def update(
     for f in previous_files:
         if f.status != "failed":
             done.setdefault(f.file, set()).add(f.sha256)
+    # A name the policy changed (`sync password=REDACTED.har`: any holding its mark) may be that of several files,
+    # this run's and earlier runs', which nothing written tells apart: an input of such a name adds its rows to those
+    # of the name, replacing none (which earlier file, if any, it is a new version of cannot be known; one not given
+    # again keeps its rows), and is skipped where an earlier file of the name had its content (with `force` too: its
+    # rows are not told apart from the others of the name).
+    # So is a capture piped in (`-`, `<(zcat x.har.gz)`, a named pipe), saved into the work folder: its name
+    # (`<stdin>`, `/dev/fd/63`) is the pipe's, the same for whatever capture comes through it another day.
+    shared = {i.source_file for i in inputs if redaction.MARK in i.source_file or _piped(i, spill_dir)}
     # (a file is hashed here only if an earlier one had its name). One that cannot be read now (a link to nothing, a
     # file of a drive not mounted or a cloud folder offline, no permission, an I/O error) is no new version of the
     # file: its earlier rows and report are kept, as those of a file not given are, and it comes back with the reason
@@ -425,13 +433,8 @@ def update(
             except OSError as e:
                 unread[id(i)] = i.error or f"cannot read: {e.strerror or e}"
                 continue
-            if i.error is None and not force and digest in done[i.source_file]:
+            if i.error is None and (not force or i.source_file in shared) and digest in done[i.source_file]:
                 unchanged.add(id(i))
-    # A name the policy changed (`sync password=REDACTED.har`: any holding its mark) may be that of several files,
-    # this run's and earlier runs', which nothing written tells apart: an input of such a name adds its rows to those
-    # of the name, replacing none (which earlier file, if any, it is a new version of cannot be known; one not given
-    # again keeps its rows), and is skipped where an earlier file of the name had its content.
-    shared = {i.source_file for i in inputs if redaction.MARK in i.source_file}
     if previous_copies is not None and unchanged:
         # A record with a copy in a file converted again (changed) is made anew from every copy of it: its winner took
         # the fields it lacked from older copies, which no table keeps (the rows of those files hold the records they
@@ -455,6 +458,13 @@ def update(
             previous_copies = previous_copies.join(orphans.select("table", "record"), on=["table", "record"],
                                                    how="anti").filter(~pl.col("source_file").is_in(redone))
         return combine(reports, _joined([kept, parts]), spill_dir, ex, previous_copies, ahead, streamed), skipped
+
+
+def _piped(inp: Input, work: Path | None) -> bool:
+    """Whether `inp` came through a pipe, read once into the work folder `work` (or is a member of an archive that
+    did)."""
+    path = inp.path.archive if isinstance(inp.path, ArchiveMember) else inp.path
+    return work is not None and isinstance(path, Path) and path.parent == work
 
 
 def _sharing(copies: pl.DataFrame, names: set[str]) -> set[str]:

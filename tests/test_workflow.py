@@ -156,6 +156,39 @@ def test_a_changed_file_converted_again_gives_what_one_run_gives_with_the_files_
     assert report["tables"] == clean["tables"]
 
 
+@pytest.mark.parametrize("how", ["standard input", "a named pipe"])
+def test_captures_piped_in_on_two_days_each_keep_their_rows(tmp_path, how):
+    # a capture piped in is named by its pipe (<stdin>, /dev/fd/63, the pipe's path), whatever comes through it:
+    # the second day's capture was taken for a new version of the first day's, whose rows it replaced
+    import os
+    import threading
+
+    out, once = tmp_path / "out", tmp_path / "once"
+    fifo = tmp_path / "captures.fifo"
+
+    def piped(capture, *options):
+        if how == "standard input":
+            return runner.invoke(app, ["convert", "-", "-o", str(out), "-j", "1", *options], input=capture.read_bytes())
+        os.mkfifo(fifo)
+        writer = threading.Thread(target=lambda: fifo.write_bytes(capture.read_bytes()))
+        writer.start()
+        try:
+            return run("convert", fifo, "-o", out, *options)
+        finally:
+            writer.join()
+            fifo.unlink()
+
+    assert piped(SAMPLES[0]).exit_code == 0
+    assert piped(SAMPLES[1]).exit_code == 0
+    assert run("convert", *SAMPLES, "-o", once).exit_code == 0
+    got, clean = (json.loads((o / "report.json").read_text()) for o in (out, once))
+    assert got["totals"] == clean["totals"] and got["tables"] == clean["tables"]
+    again = piped(SAMPLES[1])  # the same capture again: skipped, nothing counted twice
+    assert again.exit_code == 0 and "1 input already converted unchanged" in again.output
+    assert piped(SAMPLES[0], "--force").exit_code == 0  # (nor with --force)
+    assert json.loads((out / "report.json").read_text())["totals"] == clean["totals"]
+
+
 def test_shards_are_disjoint_and_cover_every_input():
     inputs = [Input(None, f"captures/p{i:02}.har", True) for i in range(40)]
     parts = [shard(inputs, i, 3) for i in (1, 2, 3)]
