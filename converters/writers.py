@@ -232,7 +232,9 @@ def partition_levels(
     """The partition columns of a table: those asked for that it has (`day`: every table with a day, a night or a
     time of its own, see `DAY`), less any with a null (a path cannot say null to every reader: pyarrow fails) or a
     value too long for a folder's name (a participant id of 60 Greek letters is 255 bytes percent-encoded: the run
-    failed, 'File name too long'). Such a column stays in the files."""
+    failed, 'File name too long'), or values that differ only in case (`P07`, `p07`: one folder where file names
+    ignore case, as macOS's and Windows' do by default, the second's files written over the first's). Such a column
+    stays in the files."""
     wanted = [c for c in partition_by if c in table.column_names or c == "day" and _day(table) is not None]
     if not wanted:
         return []
@@ -240,9 +242,10 @@ def partition_levels(
     texts = [c for c in wanted if c in table.column_names and table.schema[c] == pl.String]
     counted = frame.select(pl.col(wanted).null_count(), *(pl.col(c).unique().implode().alias(f"{c} values")
                                                           for c in texts)).collect()  # one pass: few values
-    values = {c: counted[f"{c} values"][0] for c in texts}
+    folders = {c: [f"{c}={_hive_value(v)}" for v in counted[f"{c} values"][0]] for c in texts}
     return [c for c in wanted if counted[c][0] == 0
-            and all(len(f"{c}={_hive_value(v)}".encode()) <= NAME_MAX for v in values.get(c, ()))]
+            and all(len(name.encode()) <= NAME_MAX for name in folders.get(c, ()))
+            and len({name.lower() for name in folders.get(c, ())}) == len(folders.get(c, ()))]
 
 
 NAME_MAX = 255  # bytes of a file's or folder's name (Linux, macOS, Windows' NTFS in UTF-16 units)

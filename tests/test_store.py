@@ -1132,3 +1132,22 @@ def test_a_lock_file_another_users_killed_run_left_is_replaced_and_one_a_run_hol
     assert result.exit_code == 0, result.output
     assert not lock.exists()
     assert_consistent(out)
+
+
+def test_participant_ids_that_differ_only_in_case_are_no_partition_level(tmp_path):
+    # participant_id=P07 and participant_id=p07 are one folder where names ignore case (macOS's APFS and Windows' NTFS
+    # by default): the second participant's 00000000.parquet was written over the first's, its rows lost
+    from converters import load
+
+    out = tmp_path / "out"
+    har = write_har(tmp_path / "c.har", [entry(BAND_EVENTS_URL, band_event("42"))])
+    map_csv = tmp_path / "map.csv"
+    (tmp_path / "P07").mkdir(), (tmp_path / "p07").mkdir()
+    shutil.copy(har, tmp_path / "P07" / "c.har")
+    shutil.copy(write_har(tmp_path / "d.har", [entry(BAND_EVENTS_URL, band_event("43"))]), tmp_path / "p07" / "d.har")
+    map_csv.write_text("pattern,participant_id\nP07/*,P07\np07/*,p07\n")
+    result = convert(tmp_path / "P07", tmp_path / "p07", "-o", out, "--participants", map_csv,
+                     "--partition-by", "participant_id,day")
+    assert result.exit_code == 0, result.output
+    assert not any(p.name.startswith("participant_id=") for p in (out / "band_events").iterdir())
+    assert sorted(load(out)["band_events"]["participant_id"]) == ["P07", "p07"]
