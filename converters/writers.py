@@ -98,10 +98,7 @@ def write(
             return write(conversion, tx, fmt, partition_by)
     tx = out
     theirs = _not_databacks(tx.out)
-    if clash := sorted(name for name in [*conversion.decoded, *conversion.tables] if partition_by and name in theirs):
-        raise store.OutError(f"cannot write into {tx.out}: it holds a folder {clash[0]} that no databack run wrote "
-                             f"(report.json lists no such table folder): move it out of {tx.out}, where the table "
-                             f"{clash[0]} is written")
+    _refuse_clash(tx.out, conversion.decoded, theirs, partition_by)  # (the views', once they are made)
     event_days = _event_days(conversion.decoded) if "day" in partition_by else None
     paths: dict[str, Path] = {}
     writing: dict[str, Future] = {}  # name -> (the SHA-256 of its file, its partition columns), once written
@@ -126,6 +123,7 @@ def write(
         futures.wait([writing[name] for name in on_disk if name in views.SOURCES])
         if _view_bytes(conversion.decoded, on_disk) > spill.VIEW_BYTES:
             futures.wait([writing[name] for name in on_disk])
+        _refuse_clash(tx.out, conversion.tables, theirs, partition_by)
         submit(conversion.tables)  # the views, once made
         written = {name: paths[name] for name in conversion.tables}
         names = {p.name for p in written.values()}
@@ -145,6 +143,14 @@ def write(
     _write_json(tx.path("datapackage.json"), package)
     _write_json(tx.path("report.json"), result)  # last: OUT's index
     return result
+
+
+def _refuse_clash(out: Path, tables: dict[str, Any], theirs: set[str], partition_by: tuple[str, ...]) -> None:
+    """`OutError` where a table would be written as a dataset folder where a folder no databack run wrote is."""
+    if clash := sorted(name for name in tables if partition_by and name in theirs):
+        raise store.OutError(f"cannot write into {out}: it holds a folder {clash[0]} that no databack run wrote "
+                             f"(report.json lists no such table folder): move it out of {out}, where the table "
+                             f"{clash[0]} is written")
 
 
 def _not_databacks(out: Path) -> set[str]:
