@@ -3,6 +3,7 @@ as polars frames of the types `datapackage.json` declares (from Parquet, CSV or 
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 from typing import Any, Iterable
@@ -29,7 +30,7 @@ def convert(
     force: bool = False,
 ) -> dict[str, Any]:
     """Convert captures (files, folders or globs) into OUT, as `databack convert` does: inputs converted before
-    unchanged are kept rather than converted again (unless `force`). Returns the run's report (`report.json`).
+    unchanged are kept rather than converted again (unless `force`), and those not given keep their rows. Returns the run's report (`report.json`).
     Raises `store.OutError` where OUT cannot be written (a full disk; `store.Busy` while another run holds it) or
     what an earlier run left in it cannot be read back, `FileNotFoundError` for a path that is not there; an input
     that cannot be read is a failed file of the report, as for `databack convert`."""
@@ -43,12 +44,13 @@ def convert(
     store.check_place(out, paths)
     inputs = participants.assign(pipeline.collect_inputs(paths, exclude=out), participant_id)
     with store.lock(out, inputs=paths) as held:
-        tables, files = ({}, []) if force else writers.read_output(out)[:2]
+        tables, files = writers.read_output(out)[:2]
         try:
             with writers.read_back([out] if files else []):
                 conversion, _ = pipeline.update(inputs, tables, files, jobs=jobs or os.cpu_count() or 1,
                                                 spill_dir=held.work(),
-                                                previous_copies=writers.read_copies(out) if files else None)
+                                                previous_copies=writers.read_copies(out) if files else None,
+                                                force=force)
                 with held.transaction() as tx:
                     return writers.write(conversion, tx, format, partition_by)
         except spill.SpillFailed as e:  # rows that cannot go to OUT's work folder (a full disk)
@@ -59,10 +61,14 @@ def load(out: str | os.PathLike, lazy: bool | None = None) -> dict[str, pl.DataF
     """Every table of OUT by name (not `copies.parquet`), its columns of the types `datapackage.json` declares (a
     partitioned table's `day` included), a known table's in the data dictionary's order: DataFrames, or LazyFrames
     with `lazy=True` (by default, for a table of more than `LAZY_ROWS` rows). Empty for a folder without a databack
-    output. Raises `store.OutError` (`writers.EarlierRunUnreadable`, one line naming the file) where what OUT holds
-    cannot be read back, or `datapackage.json` names a table's file as any other path than its own (never read
+    output. A commit a killed run left half made is finished first (as the next run would). Raises `store.OutError`
+    (`writers.EarlierRunUnreadable`, one line naming the file) where what OUT holds cannot be read back (or such a
+    commit cannot be finished: OUT not writable), or `datapackage.json` names a table's file as any other path than its own (never read
     from outside OUT)."""
     out = Path(out)
+    if os.path.lexists(out / store.JOURNAL):  # a killed run's commit, half made: finished first, as every reader does
+        with store.reading(out, wait=math.inf):  # (a run in its commit: milliseconds)
+            pass
     package = out / "datapackage.json"
     if not package.exists():
         return {}

@@ -315,26 +315,32 @@ def convert(
             inputs = conversion.shard(inputs, *slice_)
         inputs = [replace(i, endpoint=saved.endpoint_for(endpoints_read_as, i.name), generic=hosts, limits=budget)
                   for i in people.assign(inputs, participant, rules, key)]
-        # generic tables are not kept between runs: with --generic, everything is converted again
-        previous_tables, previous_files, _ = ({}, [], {}) if force or hosts else writers.read_output(out)
+        # generic tables are not kept between runs: with --generic, every input given is converted again (as with
+        # --force); the earlier files not given keep their rows either way
+        previous_tables, previous_files, _ = writers.read_output(out)
         previous_copies = writers.read_copies(out) if previous_files else None
         with writers.read_back([out] if previous_files else []):  # an earlier table damaged deep inside: one line
             with _progress(err, inputs) as advance:
                 result, skipped = conversion.update(
                     inputs, previous_tables, previous_files, advance, jobs or os.cpu_count() or 1, debug, held.work(),
                     scheduler, previous_copies, streamed=True,  # written by `_finish`, as tables on disk are reduced
-                    key=key,
+                    key=key, force=force or bool(hosts),
                 )
+            unread = [i for i in skipped if i.error]  # (their earlier rows kept)
+            skipped = [i for i in skipped if not i.error]
             if skipped:
                 err.print(
                     f"databack: {plural(len(skipped), 'input')} already converted unchanged in {out}: "
                     f"skipped (--force converts {'it' if len(skipped) == 1 else 'them'} again)"
                 )
+            for i in unread:
+                err.print(f"databack: {i.source_file}: {i.error}; the rows an earlier run converted from "
+                          "it are kept")
             try:
                 if result.files and all(f.status == "skipped" for f in result.files):
                     _usage_error(err, _no_captures([err.path(p) for p in paths], result.files))
                 stop_if_interrupted()
-                _finish(err, result, held, format, partitions, json_report)
+                _finish(err, result, held, format, partitions, json_report, failed=bool(unread))
             finally:  # (however it ends: the work folder is removed next)
                 result.reduced()
 
@@ -595,7 +601,8 @@ def endpoints() -> None:
     print(safe_lines(render()))
 
 
-def _finish(err, result, held, format: OutputFormat, partitions: tuple[str, ...], json_report: bool) -> NoReturn:
+def _finish(err, result, held, format: OutputFormat, partitions: tuple[str, ...], json_report: bool,
+            failed: bool = False) -> NoReturn:
     from . import writers
 
     with held.transaction() as tx:
@@ -604,7 +611,7 @@ def _finish(err, result, held, format: OutputFormat, partitions: tuple[str, ...]
     _print_summary(err, report, held.out)
     if json_report:
         _print_json(report)
-    raise typer.Exit(0 if result.ok else 1)
+    raise typer.Exit(0 if result.ok and not failed else 1)
 
 
 @contextmanager

@@ -19,7 +19,7 @@ from typing import Any, Callable, Iterator
 import orjson
 import polars as pl
 
-from . import __version__
+from . import __version__, store
 from .atomic import atomic_path
 from .views import frame, of_event_splits, sleep_nights
 from .writers import read_back, scan_output
@@ -54,6 +54,9 @@ class Schema:
 def export(out: Path, folder: Path) -> dict[str, int]:
     """Write every schema's data points from the tables in `out` into `folder` (a file per schema that has any);
     returns the data points written per file. Raises FileNotFoundError when `out` holds no databack run."""
+    if (place := store.owner(folder / SCHEMAS[0].file_name)) is not None:
+        raise store.OutError(f"cannot write into {folder}: it is {place[1]} of the databack output folder "
+                             f"{place[0]}, which only databack's runs change", usage=True)
     tables, report = scan_output(out, counted=True)
     if not report:
         raise FileNotFoundError(f"{out} holds no databack output (no report.json)")

@@ -37,7 +37,7 @@ from .captures.remote import RemoteFile
 from .captures.pipe import PARSED, Decoded, NotDevice, read_capture_beside
 from .captures.sniff import loads_json
 from .dedupe import COPIES, FILE_INDEX, by_key, dedupe, losses, reconcile
-from .digest import sha256_or_none
+from .digest import sha256_file, sha256_or_none
 from .hosts import BodyWanted, host_matches
 from .parallel import Executor, executor
 from .captures.har import NOT_A_HAR
@@ -396,9 +396,12 @@ def update(
     previous_copies: pl.DataFrame | None = None,
     streamed: bool = False,
     key: bytes | None = None,
+    force: bool = False,
 ) -> tuple[Conversion, list[Input]]:
     """Add to an earlier run: inputs whose name and SHA-256 it already converted are skipped (their rows and
-    reports kept), the others converted and merged in, duplicates removed across old and new, and counted as one
+    reports kept; with `force`, none is: each is converted again, its rows replacing its earlier ones), the others
+    converted and merged in (the earlier files not given keep their rows either way, and so do those that cannot be
+    read now: skipped too, with the reason as their `error`), duplicates removed across old and new, and counted as one
     run over all inputs would, given the earlier run's `copies.parquet` (`previous_copies`; None: an output without
     one, whose counts are added to). Returns the conversion and the inputs skipped. `streamed`: see `combine`.
     With `key` (a pseudonymised run), the files and participants an earlier run named as they are (a run without
@@ -410,18 +413,38 @@ def update(
     for f in previous_files:
         if f.status != "failed":
             done.setdefault(f.file, set()).add(f.sha256)
-    unchanged = {  # (a file is hashed here only if an earlier one had its name)
-        id(i) for i in inputs
-        if i.error is None and i.skip is None and i.source_file in done
-        and sha256_or_none(i.path) in done[i.source_file]
-    }
     # A name the policy changed (`sync password=REDACTED.har`: any holding its mark) may be that of several files,
     # this run's and earlier runs', which nothing written tells apart: an input of such a name adds its rows to those
     # of the name, replacing none (which earlier file, if any, it is a new version of cannot be known; one not given
-    # again keeps its rows), and is skipped where an earlier file of the name had its content.
-    shared = {i.source_file for i in inputs if redaction.MARK in i.source_file}
-    skipped = [i for i in inputs if id(i) in unchanged]
-    todo = [i for i in inputs if id(i) not in unchanged]
+    # again keeps its rows), and is skipped where an earlier file of the name had its content (with `force` too: its
+    # rows are not told apart from the others of the name).
+    # So is a capture piped in (`-`, `<(zcat x.har.gz)`, a named pipe), saved into the work folder: its name
+    # (`<stdin>`, `/dev/fd/63`) is the pipe's, the same for whatever capture comes through it another day.
+    shared = {i.source_file for i in inputs if redaction.MARK in i.source_file or _piped(i, spill_dir)}
+    # (a file is hashed here only if an earlier one had its name). One that cannot be read now (a link to nothing, a
+    # file of a drive not mounted or a cloud folder offline, no permission, an I/O error) is no new version of the
+    # file: its earlier rows and report are kept, as those of a file not given are, and it comes back with the reason
+    # as its `error` among those skipped
+    unchanged, unread = set(), {}
+    for i in inputs:
+        if i.skip is None and i.source_file in done:
+            try:
+                digest = sha256_file(i.path)
+            except OSError as e:
+                unread[id(i)] = i.error or f"cannot read: {e.strerror or e}"
+                continue
+            if i.error is None and (not force or i.source_file in shared) and digest in done[i.source_file]:
+                unchanged.add(id(i))
+    if previous_copies is not None and unchanged:
+        # A record with a copy in a file converted again (changed) is made anew from every copy of it: its winner took
+        # the fields it lacked from older copies, which no table keeps (the rows of those files hold the records they
+        # won). So the files given unchanged that hold its other copies are converted again too, and theirs in turn
+        again = {i.source_file for i in inputs if i.source_file in done and id(i) not in unchanged | unread.keys()}
+        pulled = _sharing(previous_copies, again - shared)
+        unchanged -= {id(i) for i in inputs if i.source_file in pulled and i.source_file not in shared}
+    skipped = [i if id(i) in unchanged else replace(i, error=unread[id(i)]) for i in inputs
+               if id(i) in unchanged or id(i) in unread]
+    todo = [i for i in inputs if id(i) not in unchanged and id(i) not in unread]
     redone = {i.source_file for i in todo} - shared
     with executor(jobs, scheduler) as ex:
         kept = _taken_in({n: [s.filter(~pl.col("source_file").is_in(redone)) for s in slices]
@@ -435,6 +458,25 @@ def update(
             previous_copies = previous_copies.join(orphans.select("table", "record"), on=["table", "record"],
                                                    how="anti").filter(~pl.col("source_file").is_in(redone))
         return combine(reports, _joined([kept, parts]), spill_dir, ex, previous_copies, ahead, streamed), skipped
+
+
+def _piped(inp: Input, work: Path | None) -> bool:
+    """Whether `inp` came through a pipe, read once into the work folder `work` (or is a member of an archive that
+    did)."""
+    path = inp.path.archive if isinstance(inp.path, ArchiveMember) else inp.path
+    return work is not None and isinstance(path, Path) and path.parent == work
+
+
+def _sharing(copies: pl.DataFrame, names: set[str]) -> set[str]:
+    """The files that hold a copy of a record one of `names` holds a copy of (`dedupe.COPIES` rows), and so on."""
+    held = copies.select("table", "record", "source_file")
+    found = set(names)
+    while True:
+        records = held.filter(pl.col("source_file").is_in(found)).select("table", "record")
+        more = set(held.join(records, on=["table", "record"], how="semi")["source_file"].unique()) - found
+        if not more:
+            return found - names
+        found |= more
 
 
 def _pseudonymised_again(

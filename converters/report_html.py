@@ -93,6 +93,15 @@ def write(out: Path, target: Path | None = None, wait: float = 0.0, figures_in: 
     there too. Returns where the page is, the page, and the figure files."""
     from . import store
 
+    if target is not None and (place := store.owner(target)) is not None:
+        if place == (out.resolve(), "report.html"):  # OUT's own page: written as by default, through OUT's store
+            target = None
+        else:
+            raise store.OutError(f"cannot write the page to {target}: it would replace {place[1]} of the databack "
+                                 f"output folder {place[0]} (write it outside that folder's files)", usage=True)
+    if figures_in is not None and (place := store.owner(figures_in / "x")) is not None:
+        raise store.OutError(f"cannot save the figures in {figures_in}: it is {place[1]} of the databack output "
+                             f"folder {place[0]}", usage=True)
     if target is None:
         with store.lock(out, wait) as held:
             try:

@@ -36,7 +36,7 @@ import ijson
 import orjson
 from ijson.common import ObjectBuilder
 
-from . import devices, limits, redaction
+from . import devices, limits, redaction, store
 from .atomic import atomic_path, scratch_folder
 from .captures import Format, detect_format
 from .captures.archives import archive_kind
@@ -88,6 +88,9 @@ def output_path(capture: Path, out: str) -> Path:
         if capture.is_file() and (kind := archive_kind(capture)) is not None and kind[0] == "tar":
             name = _TAR_SUFFIX.sub("", name) + ".zip"
         target = target / name
+    if (place := store.owner(target)) is not None:
+        raise OSError(f"cannot write the copy to {target}: it would replace {place[1]} of the databack output folder "
+                      f"{place[0]} (write it outside that folder's files)")
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
     except OSError as error:

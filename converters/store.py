@@ -50,6 +50,7 @@ import re
 import shutil
 import signal
 import socket
+import stat
 import sys
 import tempfile
 import threading
@@ -307,6 +308,9 @@ def check_place(out: Path, inputs: Iterable[Path] = ()) -> None:
         url = f"{m.group(1)}://{str(out)[m.end():]}"
         raise OutError(f"cannot write into {url}: OUT is a folder on a local or shared file system, not a URL (its "
                        "commit renames files into place, all at once, which object stores cannot do)", usage=True)
+    if (place := owner(out)) is not None:  # (a partitioned table's folder, say: removed with it by OUT's next run)
+        raise OutError(f"cannot write into {out}: it is {place[1]} of the databack output folder {place[0]}, which "
+                       "only its own runs change", usage=True)
     if not out.exists():
         if out.is_symlink():  # (not `lexists`, also true of a folder another run has made since `exists`)
             raise OutError(f"cannot write into {out}: it is a symbolic link to nothing", usage=True)
@@ -326,6 +330,27 @@ def check_place(out: Path, inputs: Iterable[Path] = ()) -> None:
         raise OutError(f"cannot write into {out}: it is a file, not a folder", usage=True)
 
 
+def owner(path: Path) -> tuple[Path, str] | None:
+    """(OUT, entry) where `path` is, or lies within, an entry databack keeps in an output folder OUT (a folder holding
+    report.json and datapackage.json): a table's file or folder, report.json, report.html, datapackage.json,
+    copies.parquet, or one of its hidden `.databack-*`. Such an entry changes only through OUT's store: a page, copy or
+    export written there by another command (unlocked, outside a commit) would replace a table, or be removed with it
+    by the next run. None elsewhere."""
+    try:
+        # a folder reached through a link is the folder (a file's link is replaced, not written through)
+        path = path.resolve() if path.is_dir() else path.parent.resolve() / path.name
+    except (OSError, RuntimeError):
+        return None
+    for entry in (path, *path.parents):
+        out = entry.parent
+        if out == entry:
+            break
+        if (out / "report.json").is_file() and (out / "datapackage.json").is_file() \
+                and (entry.name.startswith(".databack") or _databack_entry(entry.name)):
+            return out, entry.name
+    return None
+
+
 def repair(out: Path) -> str | None:
     """Finish the commit a killed run left journaled in `out`, and remove what it left; the caller holds the lock.
     Returns one line saying what was done, or None when there was nothing to do."""
@@ -337,8 +362,9 @@ def repair(out: Path) -> str | None:
             os.unlink(out / JOURNAL)  # not one this version wrote in full: nothing in it can be trusted
             done.append("dropped a commit journal it could not read")
         else:
-            left = _apply(out, journal)
-            _finish(out, journal)
+            with _signals_held():  # as in the commit itself: Ctrl-C waits for the renames (milliseconds)
+                left = _apply(out, journal)
+                _finish(out, journal)
             done.append(f"finished the commit of a run that was stopped ({left} of {len(journal['changes'])} "
                         "changes were left to make)")
     leftovers = {"staging folder": 0, "work folder": 0, "temporary file": 0}
@@ -461,6 +487,7 @@ def _take_lock(out: Path, wait: float, deadline: float) -> int:
 
     path = out / LOCK
     while True:
+        theirs = False  # a lock file this user may not write: another user's (a shared folder), read-only
         try:
             fd = os.open(path, os.O_RDWR | os.O_CLOEXEC | _NOFOLLOW)
         except FileNotFoundError:
@@ -468,8 +495,18 @@ def _take_lock(out: Path, wait: float, deadline: float) -> int:
             if fd is None:
                 continue
             return fd
+        except PermissionError:
+            try:  # (flock needs no write access: whether a run holds it is known all the same)
+                fd, theirs = os.open(path, os.O_RDONLY | os.O_CLOEXEC | _NOFOLLOW), True
+            except FileNotFoundError:
+                continue  # its run has let go meanwhile
+            except OSError as e:
+                raise _lock_error(out, e) from None
         except OSError as e:
             raise _lock_error(out, e) from None
+        if not stat.S_ISREG(os.fstat(fd).st_mode):  # a named pipe, a device: nothing databack made
+            os.close(fd)
+            raise _lock_error(out, OSError(errno.EISDIR, "not a file"))
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -488,9 +525,18 @@ def _take_lock(out: Path, wait: float, deadline: float) -> int:
         if not same:
             os.close(fd)
             continue
+        if theirs:  # what another user's killed run left, no run's: removed (held meanwhile), a new one made
+            try:
+                os.unlink(path)
+            except OSError as e:
+                raise OutError(f"cannot write into {out}: {LOCK}, which no run holds, cannot be replaced: "
+                               f"{_reason(e)}") from None
+            finally:
+                os.close(fd)
+            continue
         try:
             os.ftruncate(fd, 0)
-            os.write(fd, _holder_line())
+            _write_all(fd, _holder_line())
         except OSError as e:
             os.close(fd)
             raise OutError(f"cannot write into {out}: {_reason(e)}") from None
@@ -514,7 +560,7 @@ def _made_lock(out: Path) -> int | None:
         raise OutError(f"cannot write into {out}: {_reason(e)}") from None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)  # (waits only while a run repairing OUT looks if it is held: `_abandoned`)
-        os.write(fd, _holder_line())
+        _write_all(fd, _holder_line())
         os.link(made, out / LOCK)
         return fd
     except (FileExistsError, FileNotFoundError):
@@ -544,6 +590,8 @@ _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 def _lock_error(out: Path, e: OSError) -> OutError:
     if e.errno == errno.ELOOP:
         return OutError(f"cannot write into {out}: {LOCK} is a symbolic link, not databack's lock file (remove it)")
+    if e.errno == errno.EISDIR:
+        return OutError(f"cannot write into {out}: {LOCK} is not a file, not databack's lock file (remove it)")
     return OutError(f"cannot write into {out}: {_reason(e)}")
 
 
@@ -567,13 +615,21 @@ def _write_journal(out: Path, journal: dict) -> None:
     temp = out / JOURNAL_TEMP
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC | _NOFOLLOW, 0o666)
     try:
-        os.write(fd, orjson.dumps(journal))
+        _write_all(fd, orjson.dumps(journal))
         os.fsync(fd)
     finally:
         os.close(fd)
     _step("commit", "")
     os.rename(temp, out / JOURNAL)
     _sync_dir(out)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    """Write all of `data`: a write may take only part of it (a file system with room for part alone takes that
+    part, and fails on the next), and a journal cut short would be dropped by the next run, OUT left half changed."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
 
 
 def _read_journal(out: Path) -> dict | None:

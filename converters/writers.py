@@ -97,6 +97,8 @@ def write(
         with store.transaction(out) as tx:
             return write(conversion, tx, fmt, partition_by)
     tx = out
+    theirs = _not_databacks(tx.out)
+    _refuse_clash(tx.out, conversion.decoded, theirs, partition_by)  # (the views', once they are made)
     event_days = _event_days(conversion.decoded) if "day" in partition_by else None
     paths: dict[str, Path] = {}
     writing: dict[str, Future] = {}  # name -> (the SHA-256 of its file, its partition columns), once written
@@ -121,12 +123,13 @@ def write(
         futures.wait([writing[name] for name in on_disk if name in views.SOURCES])
         if _view_bytes(conversion.decoded, on_disk) > spill.VIEW_BYTES:
             futures.wait([writing[name] for name in on_disk])
+        _refuse_clash(tx.out, conversion.tables, theirs, partition_by)
         submit(conversion.tables)  # the views, once made
         written = {name: paths[name] for name in conversion.tables}
         names = {p.name for p in written.values()}
         for name in [*TABLES, *(p.name.split(".")[0] for p in tx.out.glob(f"{generic.TABLE_PREFIX}*"))]:
             for stale in (f"{name}.parquet", f"{name}.csv", name):
-                if stale not in names:
+                if stale not in names and stale not in theirs:
                     tx.remove(stale)
         tx.remove("report.html")  # drawn from the tables replaced: `databack report` draws it anew
         copies_written = pool.submit(_copies_written, conversion, tx.path(COPIES_FILE))  # while the last are written
@@ -140,6 +143,30 @@ def write(
     _write_json(tx.path("datapackage.json"), package)
     _write_json(tx.path("report.json"), result)  # last: OUT's index
     return result
+
+
+def _refuse_clash(out: Path, tables: dict[str, Any], theirs: set[str], partition_by: tuple[str, ...]) -> None:
+    """`OutError` where a table would be written as a dataset folder where a folder no databack run wrote is."""
+    if clash := sorted(name for name in tables if partition_by and name in theirs):
+        raise store.OutError(f"cannot write into {out}: it holds a folder {clash[0]} that no databack run wrote "
+                             f"(report.json lists no such table folder): move it out of {out}, where the table "
+                             f"{clash[0]} is written")
+
+
+def _not_databacks(out: Path) -> set[str]:
+    """The entries of OUT named as a table's file or dataset folder that no earlier run wrote: the report.json there
+    lists none of them as a table's, or there is none: a user's `rejects` folder or `rejects.csv` list of their own.
+    None where report.json cannot be read (OUT's every table-named entry is then taken for databack's, as before)."""
+    try:
+        listed = {str(t["file"]) for t in orjson.loads((out / "report.json").read_bytes())["tables"].values()}
+    except FileNotFoundError:
+        listed = set()
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return set()
+    named = {e.name: e.is_dir(follow_symlinks=False) for e in os.scandir(out) if e.name not in listed}
+    return {name for name, folder in named.items()
+            if (table := name if folder else name.removesuffix(".parquet").removesuffix(".csv")) != name or folder
+            if table in TABLES or table.startswith(generic.TABLE_PREFIX)}
 
 
 def _copies_written(conversion: Conversion, path: Path) -> tuple[pl.DataFrame, str]:
@@ -209,13 +236,25 @@ def partition_levels(
     table: Table, df: spill.Frame, partition_by: tuple[str, ...], event_days: pl.LazyFrame | None
 ) -> list[str]:
     """The partition columns of a table: those asked for that it has (`day`: every table with a day, a night or a
-    time of its own, see `DAY`), less any with a null (a path cannot say null to every reader: pyarrow fails)."""
+    time of its own, see `DAY`), less any with a null (a path cannot say null to every reader: pyarrow fails) or a
+    value too long for a folder's name (a participant id of 60 Greek letters is 255 bytes percent-encoded: the run
+    failed, 'File name too long'), or values that differ only in case (`P07`, `p07`: one folder where file names
+    ignore case, as macOS's and Windows' do by default, the second's files written over the first's). Such a column
+    stays in the files."""
     wanted = [c for c in partition_by if c in table.column_names or c == "day" and _day(table) is not None]
     if not wanted:
         return []
     frame = _with_day(table, df.lazy(), event_days) if "day" in wanted else df.lazy()
-    nulls = frame.select(pl.col(wanted).null_count()).collect().row(0)
-    return [c for c, n in zip(wanted, nulls) if n == 0]
+    texts = [c for c in wanted if c in table.column_names and table.schema[c] == pl.String]
+    counted = frame.select(pl.col(wanted).null_count(), *(pl.col(c).unique().implode().alias(f"{c} values")
+                                                          for c in texts)).collect()  # one pass: few values
+    folders = {c: [f"{c}={_hive_value(v)}" for v in counted[f"{c} values"][0]] for c in texts}
+    return [c for c in wanted if counted[c][0] == 0
+            and all(len(name.encode()) <= NAME_MAX for name in folders.get(c, ()))
+            and len({name.lower() for name in folders.get(c, ())}) == len(folders.get(c, ()))]
+
+
+NAME_MAX = 255  # bytes of a file's or folder's name (Linux, macOS, Windows' NTFS in UTF-16 units)
 
 
 EVENT_DAY = "_event_day"
@@ -464,17 +503,28 @@ def scan_table(path: Path, schema: dict[str, pl.DataType], partitions: list[str]
         lf = lf.with_columns(pl.col(times).str.to_datetime(time_unit="us", time_zone="UTC"))
         return lf.select([pl.col(c) if c in written else pl.lit(None, t).alias(c) for c, t in schema.items()])
     if path.is_dir():
+        files = dataset_files(path)
         if partitions is None:
-            first = next(path.rglob("*.parquet"), None)
-            partitions = [p.split("=", 1)[0] for p in first.relative_to(path).parts[:-1]] if first else []
+            partitions = [p.split("=", 1)[0] for p in files[0].relative_to(path).parts[:-1]] if files else []
         hive = {c: schema.get(c, DAY.dtype) for c in partitions}
-        lf = pl.scan_parquet(path / "**" / "*.parquet", hive_partitioning=bool(hive), hive_schema=hive or None)
+        lf = pl.scan_parquet(files or path / "**" / "*.parquet", hive_partitioning=bool(hive), hive_schema=hive or None)
     else:
         lf = pl.scan_parquet(path)
     extra = [pl.col(c) for c in partitions or () if c not in schema]
     written = lf.collect_schema()
     return lf.select([pl.col(c).cast(t) if c in written else pl.lit(None, t).alias(c) for c, t in schema.items()]
                      + extra)
+
+
+def dataset_files(folder: Path) -> list[Path]:
+    """The Parquet files of a partitioned dataset's folder, in name order, as pyarrow (pandas) and Spark find them:
+    files and folders whose names begin with `.` or `_` are none of its own (macOS's `._x.parquet` on a shared or
+    external drive, a `.DS_Store`, `_SUCCESS`, a notebook's `.ipynb_checkpoints` copy)."""
+    files = []
+    for root, dirs, names in os.walk(folder):
+        dirs[:] = [d for d in dirs if not d.startswith((".", "_"))]
+        files += [Path(root, n) for n in names if n.endswith(".parquet") and not n.startswith((".", "_"))]
+    return sorted(files, key=str)
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:

@@ -73,8 +73,9 @@ ERRNO = {"ENOSPC": errno.ENOSPC, "EIO": errno.EIO}
 
 class Faults:
     """Faults at the store's steps: (step, occurrence, action), the step "name" or "name=entry", the action "kill" (SIGKILL to this process),
-    "interrupt" (SIGINT to it), "ENOSPC" or "EIO" (raised as the OSError the step would have failed with, at that occurrence and every later
-    one, unless `once`). Armed through a process-wide audit hook (hooks cannot be removed): `arm`, then `disarm`."""
+    "interrupt" (SIGINT to it), "short-write" (the next `os.write` of this process, after the step, writes half its bytes and says so, as on a
+    file system with room for part alone), "ENOSPC" or "EIO" (raised as the OSError the step would have failed with, at that occurrence and
+    every later one, unless `once`). Armed through a process-wide audit hook (hooks cannot be removed): `arm`, then `disarm`."""
 
     def __init__(self) -> None:
         self.armed: list[dict] = []
@@ -108,8 +109,23 @@ class Faults:
                 if f["action"] == "interrupt":  # Ctrl-C, as a terminal sends it
                     os.kill(os.getpid(), signal.SIGINT)
                     return
+                if f["action"] == "short-write":
+                    _write_short_once()
+                    return
                 code = ERRNO[f["action"]]
                 raise OSError(code, os.strerror(code))
+
+
+def _write_short_once() -> None:
+    """The next `os.write` writes half its bytes (at least one) and returns how many, as a write may."""
+    write = os.write
+
+    def short(fd: int, data) -> int:
+        os.write = write
+        data = bytes(data)
+        return write(fd, data[: max(1, len(data) // 2)])
+
+    os.write = short
 
 
 FAULT_CHILD = Path(__file__).with_name("fault_child.py")

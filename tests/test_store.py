@@ -955,3 +955,199 @@ def test_a_journal_whose_staging_is_reached_through_a_symbolic_link_moves_nothin
     assert sorted(p.name for p in home.iterdir()) == ["band_events.parquet"]
     assert (home / "band_events.parquet").read_text() == "the user's"
     assert state(out) == before
+
+
+WRITES_INTO_OUT = {  # a command writing a file of its own where it would replace, or sit inside, an entry of OUT
+    "report -o a table's file": (lambda out, tmp: ["report", out, "-o", out / "band_events.parquet"], "page"),
+    "report -o report.json": (lambda out, tmp: ["report", out, "-o", out / "report.json"], "page"),
+    "report --figures in a table's folder": (
+        lambda out, tmp: ["report", out, "-o", tmp / "page.html", "--figures", out / "band_minutes"], "figures"),
+    "scrub -o report.json": (lambda out, tmp: ["scrub", SAMPLES / "phone-sync.har", "-o", out / "report.json"], "copy"),
+    "scrub -o a table's folder/": (
+        lambda out, tmp: ["scrub", SAMPLES / "phone-sync.har", "-o", f"{out / 'band_events'}/"], "copy"),
+    "export omh -o a table's folder": (lambda out, tmp: ["export", "omh", out, "-o", out / "band_events"], "export"),
+    "convert -o a table's folder": (
+        lambda out, tmp: ["convert", SAMPLES / "phone-sync.flow", "-o", out / "band_events" / "more"], "convert"),
+    "merge -o a folder through a link": (lambda out, tmp: ["merge", tmp / "s", "-o", tmp / "link" / "band_events"],
+                                         "convert"),
+    "export omh -o a link to a table's folder": (lambda out, tmp: ["export", "omh", out, "-o", tmp / "events"],
+                                                 "export"),
+}
+
+
+@pytest.mark.parametrize("case", list(WRITES_INTO_OUT))
+def test_a_file_of_another_command_is_never_written_over_or_into_outs_own_files(tmp_path, case):
+    # OUT's tables, report.json and partitioned folders change only through its store: a page, scrubbed copy, export
+    # or another run written there replaced a table or report.json (no lock, no commit: OUT unreadable), or sat inside
+    # a table's folder (read as part of the table, or removed with it by OUT's next run)
+    out = tmp_path / "out"
+    assert convert(SAMPLES / "phone-sync.har", "-o", out, "--partition-by", "participant_id").exit_code == 0
+    assert convert(SAMPLES / "phone-sync.har", "-o", tmp_path / "s").exit_code == 0
+    (tmp_path / "link").symlink_to(out)
+    (tmp_path / "events").symlink_to(out / "band_events")
+    args, what = WRITES_INTO_OUT[case]
+    before = state(out)
+    result = runner.invoke(app, list(map(str, args(out, tmp_path))))
+    lines = result.output.splitlines()
+    assert result.exit_code == 2 and len(lines) == 1, result.output
+    assert lines[0].startswith("databack: cannot ") and f"of the databack output folder {out}" in lines[0], lines
+    assert state(out) == before
+    assert_consistent(out)
+    assert runner.invoke(app, ["report", str(out)]).exit_code == 0  # (readable)
+
+
+@pytest.mark.parametrize("target", ["report.html", "notes.html"])
+def test_report_o_outs_own_page_or_a_file_of_the_users_beside_the_tables_is_written(tmp_path, target):
+    out = tmp_path / "out"
+    assert convert(SAMPLES / "phone-sync.har", "-o", out).exit_code == 0
+    before = {k: v for k, v in state(out).items()}
+    result = runner.invoke(app, ["report", str(out), "-o", str(out / target)])
+    assert result.exit_code == 0, result.output
+    assert (out / target).read_text().startswith("<!DOCTYPE html>")
+    assert {k: v for k, v in state(out).items() if k != target} == before
+    assert_consistent(out)
+
+
+@pytest.mark.parametrize("command", ["convert", "merge", "report", "export omh", "load"])
+@pytest.mark.parametrize("planted", ["macOS's ._ file", "a notebook's checkpoint copy"])
+def test_hidden_files_a_tool_leaves_in_a_partitioned_tables_folder_are_not_read_as_its_rows(tmp_path, command, planted):
+    # macOS writes ._<name> beside every file it copies onto a shared or external drive, Jupyter keeps copies in
+    # .ipynb_checkpoints: pyarrow (pandas) reads a dataset without them, but databack read every *.parquet below the
+    # folder: the ._ file failed every command on OUT ('cannot read the run … File out of specification'), the copy
+    # was read as rows of the table ('holds 184 rows where report.json counts 92')
+    from converters import load
+
+    out = tmp_path / "out"
+    assert convert(SAMPLES / "phone-sync.har", "-o", out, "--partition-by", "participant_id,day").exit_code == 0
+    first = sorted((out / "band_minutes").rglob("*.parquet"))[0]
+    if planted == "macOS's ._ file":
+        (first.parent / f"._{first.name}").write_bytes(b"\x00\x05\x16\x07\x00\x02\x00\x00Mac OS X        ")
+    else:
+        (out / "band_minutes" / ".ipynb_checkpoints").mkdir()
+        shutil.copy(first, out / "band_minutes" / ".ipynb_checkpoints" / first.name)
+    rows = json.loads((out / "report.json").read_bytes())["tables"]["band_minutes"]["rows"]
+    if command == "load":
+        assert load(out)["band_minutes"].height == rows
+        return
+    args = {"convert": ["convert", SAMPLES / "phone-sync.flow", "-o", out, "--partition-by", "participant_id,day"],
+            "merge": ["merge", out, "-o", tmp_path / "merged"], "report": ["report", out],
+            "export omh": ["export", "omh", out, "-o", tmp_path / "omh"]}[command]
+    result = runner.invoke(app, list(map(str, args)))
+    assert result.exit_code == 0, result.output
+    if command == "merge":
+        assert json.loads((tmp_path / "merged" / "report.json").read_bytes())["tables"]["band_minutes"]["rows"] == rows
+
+
+def test_a_participant_id_too_long_for_a_folders_name_is_no_partition_level_and_the_run_writes(tmp_path):
+    # a folder's name holds 255 bytes: participant_id=<the id percent-encoded>, 6 bytes for each Greek letter, failed
+    # the whole run ('cannot write into OUT: File name too long'), nothing written
+    import pandas as pd
+
+    out, who = tmp_path / "out", "Ελένη Παπαδοπούλου-Καραγιαννοπούλου (κέντρο Θεσσαλονίκης)"
+    args = ["--partition-by", "participant_id,night", "--participant", who]
+    result = convert(SAMPLES / "phone-sync.har", "-o", out, *args)
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name.split("=")[0] for p in (out / "sense_nights").iterdir()) == ["night"] * 3
+    package = {r["name"]: r for r in json.loads((out / "datapackage.json").read_bytes())["resources"]}
+    assert package["sense_nights"]["partitions"] == ["night"]
+    assert set(pd.read_parquet(out / "sense_nights")["participant_id"]) == {who}
+    assert convert(SAMPLES / "phone-sync.flow", "-o", out, *args).exit_code == 0  # added to
+    assert_consistent(out)
+    assert set(pd.read_parquet(out / "band_events")["participant_id"]) == {who}
+    short = tmp_path / "short"  # an id that fits is a level as before
+    assert convert(SAMPLES / "phone-sync.har", "-o", short, "--partition-by", "participant_id", "--participant",
+                   "Ελένη").exit_code == 0
+    assert [p.name for p in (short / "sense_nights").iterdir()] == ["participant_id=%CE%95%CE%BB%CE%AD%CE%BD%CE%B7"]
+
+
+@pytest.mark.parametrize("first", ["into a new OUT", "adding to OUT"])
+def test_a_users_folder_named_like_a_table_is_never_removed_nor_replaced(tmp_path, first):
+    # a folder of the user's own in OUT named as a table's dataset folder (rejects/, sleep_nights/) was removed with
+    # its files at the commit, as a partitioned table of an earlier run no longer written, or replaced by the table;
+    # a file of theirs named as a table's in the other format (rejects.csv beside Parquet tables) was removed too
+    out = tmp_path / "out"
+    if first == "adding to OUT":
+        assert convert(SAMPLES / "phone-sync.har", "-o", out).exit_code == 0
+    for folder, file in (("rejects", "why-p07-was-excluded.txt"), ("sleep_nights", "diary.docx")):
+        (out / folder).mkdir(parents=True)
+        (out / folder / file).write_text("the user's")
+    (out / "rejects.csv").write_text("participant,why\np07,withdrew\n")  # a list of their own, beside Parquet tables
+    theirs = {p: p.read_bytes() for p in out.rglob("*") if p.suffix in (".txt", ".docx", ".csv")}
+    assert convert(SAMPLES / "phone-sync.flow", "-o", out).exit_code == 0  # as files: no table goes there
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.suffix in (".txt", ".docx", ".csv")} == theirs
+    (out / "rejects.csv").unlink()
+    before = state(out)
+    result = convert(SAMPLES / "phone-sync.flow", "-o", out, "--partition-by", "night", "--force")
+    assert result.exit_code == 1 and result.output.splitlines()[-1] == (
+        f"databack: cannot write into {out}: it holds a folder rejects that no databack run wrote (report.json lists "
+        f"no such table folder): move it out of {out}, where the table rejects is written"), result.output
+    assert state(out) == before
+    shutil.rmtree(out / "rejects")
+    shutil.rmtree(out / "sleep_nights")
+    assert convert(SAMPLES / "phone-sync.flow", "-o", out, "--partition-by", "night").exit_code == 0
+    assert convert(SAMPLES / "phone-sync.flow", "-o", out, "--force").exit_code == 0  # its own folders: replaced
+    assert not (out / "rejects").exists() and (out / "rejects.parquet").is_file()
+    assert_consistent(out)
+
+
+@pytest.mark.parametrize("made", ["a folder", "a named pipe"])
+def test_a_lock_file_that_is_no_file_is_one_line_naming_it(tmp_path, made):
+    # 'cannot write into OUT: Is a directory' named nothing; a named pipe was 'Invalid argument' (its truncation)
+    out = tmp_path / "out"
+    assert convert(SAMPLES / "phone-sync.har", "-o", out).exit_code == 0
+    os.mkdir(out / store.LOCK) if made == "a folder" else os.mkfifo(out / store.LOCK)
+    before = state(out.parent)  # (the pipe and folder are no files: left out)
+    for args in (["convert", SAMPLES / "phone-sync.flow", "-o", out], ["report", out]):
+        result = runner.invoke(app, list(map(str, args)))
+        assert (result.exit_code, result.output) == (1, f"databack: cannot write into {out}: .databack.lock is not a "
+                                                        "file, not databack's lock file (remove it)\n")
+    assert state(out.parent) == before
+
+
+def test_a_lock_file_another_users_killed_run_left_is_replaced_and_one_a_run_holds_names_it(tmp_path, monkeypatch):
+    # in a folder a study team shares, a killed run's lock file is its user's (rw-r--r--): another member's run could
+    # not open it to write (O_RDWR) and stopped, 'cannot write into OUT: Permission denied', for as long as it stayed,
+    # though no run held it. flock needs no write access: a lock file no run holds is removed and made anew
+    out = tmp_path / "out"
+    assert convert(SAMPLES / "phone-sync.har", "-o", out).exit_code == 0
+    lock = out / store.LOCK
+    opened = os.open
+
+    def as_another_user(path, flags, *args, **kwargs):  # (the tests run as root, whom no permission stops)
+        if Path(path) == lock and lock.exists() and flags & (os.O_WRONLY | os.O_RDWR) and not flags & os.O_CREAT:
+            raise PermissionError(13, "Permission denied", str(path))
+        return opened(path, flags, *args, **kwargs)
+
+    holder = hold(out)
+    try:
+        monkeypatch.setattr(os, "open", as_another_user)
+        result = convert(SAMPLES / "phone-sync.flow", "-o", out)
+        assert (result.exit_code, result.output) == (
+            1, f"databack: {out} is in use by another databack run (pid {holder.pid}); --wait to queue\n")
+    finally:
+        holder.kill()
+        holder.wait()
+    assert lock.exists()  # left by the killed holder: its user's
+    result = convert(SAMPLES / "phone-sync.flow", "-o", out)
+    assert result.exit_code == 0, result.output
+    assert not lock.exists()
+    assert_consistent(out)
+
+
+def test_participant_ids_that_differ_only_in_case_are_no_partition_level(tmp_path):
+    # participant_id=P07 and participant_id=p07 are one folder where names ignore case (macOS's APFS and Windows' NTFS
+    # by default): the second participant's 00000000.parquet was written over the first's, its rows lost
+    from converters import load
+
+    out = tmp_path / "out"
+    har = write_har(tmp_path / "c.har", [entry(BAND_EVENTS_URL, band_event("42"))])
+    map_csv = tmp_path / "map.csv"
+    (tmp_path / "P07").mkdir(), (tmp_path / "p07").mkdir()
+    shutil.copy(har, tmp_path / "P07" / "c.har")
+    shutil.copy(write_har(tmp_path / "d.har", [entry(BAND_EVENTS_URL, band_event("43"))]), tmp_path / "p07" / "d.har")
+    map_csv.write_text("pattern,participant_id\nP07/*,P07\np07/*,p07\n")
+    result = convert(tmp_path / "P07", tmp_path / "p07", "-o", out, "--participants", map_csv,
+                     "--partition-by", "participant_id,day")
+    assert result.exit_code == 0, result.output
+    assert not any(p.name.startswith("participant_id=") for p in (out / "band_events").iterdir())
+    assert sorted(load(out)["band_events"]["participant_id"]) == ["P07", "p07"]

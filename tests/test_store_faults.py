@@ -5,6 +5,7 @@ run gives."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 from pathlib import Path
@@ -168,3 +169,45 @@ def test_a_run_killed_before_renaming_report_json_is_completed_by_the_next(scena
     args = ["convert", scenario["b"], "-o", out, "-j", "1", *scenario["options"]]
     assert subprocess.run(child_command([("apply=report.json", 1, "kill")], *args), capture_output=True).returncode == -9
     assert_next_command_sees(scenario, out, "after")
+
+
+def test_a_journal_written_in_part_by_a_nearly_full_disk_is_written_whole_and_a_kill_after_it_is_repaired(
+        scenario, tmp_path):
+    # a write into a file system with room for part of it alone writes that part and says so: a journal cut short
+    # was renamed into place as it was, and the next run, not able to read it, dropped it with OUT half changed
+    out = fresh_out(scenario, tmp_path)
+    args = ["convert", scenario["b"], "-o", out, "-j", "1", *scenario["options"]]
+    faults_ = [("journal", 1, "short-write"), ("apply", 2, "kill")]
+    assert subprocess.run(child_command(faults_, *args), capture_output=True).returncode == -9
+    assert_next_command_sees(scenario, out, "after")
+
+
+@pytest.mark.parametrize("command", ["convert", "report"])
+def test_ctrl_c_while_a_run_finishes_a_killed_runs_commit_waits_for_it(scenario, tmp_path, command):
+    # the next run makes the renames a killed run left journaled; Ctrl-C among them stopped it there, OUT half changed
+    # (tables of the killed run, report.json of the one before) for every reader until yet another run, and the line
+    # said OUT 'was left as it was'. The renames are made first, as in a commit
+    out = fresh_out(scenario, tmp_path)
+    args = ["convert", scenario["b"], "-o", out, "-j", "1", *scenario["options"]]
+    assert subprocess.run(child_command([("apply", 2, "kill")], *args), capture_output=True).returncode == -9
+    again = args if command == "convert" else ["report", out]
+    run = subprocess.run(child_command([("apply", 2, "interrupt")], *again), capture_output=True, text=True)
+    assert run.returncode == 130, run.stderr
+    seen = {path: content for path, content in state(out).items() if not path.startswith(".")}  # (leftovers aside)
+    assert seen == scenario["after"]  # at once, for a reader
+    assert_consistent(out)
+    assert_next_command_sees(scenario, out, "after")
+
+
+def test_load_of_an_out_a_run_was_killed_committing_into_reads_what_that_run_wrote(scenario, tmp_path):
+    # every command reading OUT finishes a killed run's commit first; load() read the files as they lay, half made:
+    # some tables of the killed run, others and datapackage.json of the run before, without a word
+    from converters import load
+
+    out = fresh_out(scenario, tmp_path)
+    args = ["convert", scenario["b"], "-o", out, "-j", "1", *scenario["options"]]
+    assert subprocess.run(child_command([("apply", 6, "kill")], *args), capture_output=True).returncode == -9
+    tables = load(out)
+    assert state(out) == scenario["after"]
+    rows = {r["name"]: r["stats"]["rows"] for r in json.loads((out / "datapackage.json").read_bytes())["resources"]}
+    assert {name: frame.height for name, frame in tables.items()} == {n: r for n, r in rows.items() if n != "copies"}

@@ -82,6 +82,113 @@ def test_force_converts_everything_again(tmp_path):
     assert forced.exit_code == 0 and "already converted" not in forced.output
 
 
+@pytest.mark.parametrize("option", ["--force", "--generic", "force=True"])
+def test_force_converts_the_inputs_given_again_and_keeps_the_rows_of_earlier_files_not_given(tmp_path, option):
+    # --force (convert every input again, for new limits say) and --generic (which converts every input again)
+    # started OUT over from the inputs given: week 1's files, not given again, lost every row and report
+    from converters import convert as convert_api
+
+    week1, week2 = tmp_path / "week1", tmp_path / "week2"
+    week1.mkdir(), week2.mkdir()
+    write_har(week1 / "a.har", [entry(BAND_EVENTS_URL, band_event("42", calories=5))])
+    write_har(week2 / "b.har", [entry(BAND_EVENTS_URL, band_event("43", calories=7))])
+    out, once = tmp_path / "out", tmp_path / "once"
+    assert run("convert", week1, "-o", out).exit_code == 0
+    assert run("convert", week2, "-o", out).exit_code == 0
+    if option == "force=True":
+        convert_api(week2, out, force=True)
+    else:
+        args = ["--force"] if option == "--force" else ["--generic", "api.example.com"]
+        result = run("convert", week2, "-o", out, *args)
+        assert result.exit_code == 0 and "already converted" not in result.output, result.output
+    assert run("convert", week1, week2, "-o", once).exit_code == 0
+    assert_same_tables(tables(once), tables(out))
+    report = json.loads((out / "report.json").read_text())
+    assert sorted(f["file"] for f in report["files"]) == ["week1/a.har", "week2/b.har"]
+    assert report["tables"] == json.loads((once / "report.json").read_text())["tables"]
+
+
+def test_an_input_that_cannot_be_read_now_keeps_the_rows_an_earlier_run_converted_from_it(tmp_path):
+    # a capture in a folder on a drive not mounted now, or a cloud folder offline (a link to nothing), or that this
+    # user may no longer read, was taken for a new version of the file with no rows: every row an earlier run had
+    # converted from it was removed (a file no longer given at all keeps them)
+    folder = archive(tmp_path)
+    out = tmp_path / "out"
+    assert run("convert", folder, "-o", out).exit_code == 0
+    before = tables(out)
+    files = json.loads((out / "report.json").read_text())["files"]
+    (folder / "phone-sync.har").rename(tmp_path / "phone-sync.har")
+    (folder / "phone-sync.har").symlink_to(tmp_path / "drive" / "phone-sync.har")
+    result = run("convert", folder, "-o", out)
+    assert result.exit_code == 1
+    assert "databack: archive/phone-sync.har: a symbolic link to nothing: not read; the rows an earlier run " \
+           "converted from it are kept" in result.output.splitlines()
+    assert_same_tables(before, tables(out))
+    assert sorted(json.loads((out / "report.json").read_text())["files"], key=str) == sorted(files, key=str)
+    (folder / "phone-sync.har").unlink()
+    (tmp_path / "phone-sync.har").rename(folder / "phone-sync.har")  # back: nothing to convert again
+    assert "3 inputs already converted unchanged" in run("convert", folder, "-o", out).output
+
+
+def test_a_changed_file_converted_again_gives_what_one_run_gives_with_the_files_that_share_its_records(tmp_path):
+    # a record's winner (the newest copy) takes the fields it lacks from older copies, which no table keeps: a run
+    # converting the newest capture's file again (changed) while skipping the older one (unchanged) made the record
+    # from the new copy alone (its distance lost), and counted it otherwise than one run does
+    def capture(path, started, calories, distance=True):
+        body = band_event("42", calories=calories)
+        if not distance:
+            del body["value"][0]["TotalDistance"]
+        write_har(path, [entry(BAND_EVENTS_URL, body, started=started),
+                         entry(BAND_EVENTS_URL, band_event(f"5{calories}", calories=1), started=started)])
+
+    folder, out, once = tmp_path / "archive", tmp_path / "out", tmp_path / "once"
+    folder.mkdir()
+    capture(folder / "older.har", "2017-03-01T07:31:12.345-08:00", 240)
+    capture(folder / "newer.har", "2017-03-03T07:31:12.345-08:00", 242, distance=False)  # the public API's, say
+    assert run("convert", folder, "-o", out).exit_code == 0
+    capture(folder / "newer.har", "2017-03-03T07:31:12.345-08:00", 243, distance=False)  # changed
+    assert run("convert", folder, "-o", out).exit_code == 0
+    assert run("convert", folder, "-o", once).exit_code == 0
+    assert_same_tables(tables(once), tables(out))
+    event = tables(out)["band_events"].filter(pl.col("event_id") == "42").row(0, named=True)
+    assert (event["calories_kcal"], event["distance_m"]) == (243, 2367.02)
+    report, clean = (json.loads((o / "report.json").read_text()) for o in (out, once))
+    assert report["tables"] == clean["tables"]
+
+
+@pytest.mark.parametrize("how", ["standard input", "a named pipe"])
+def test_captures_piped_in_on_two_days_each_keep_their_rows(tmp_path, how):
+    # a capture piped in is named by its pipe (<stdin>, /dev/fd/63, the pipe's path), whatever comes through it:
+    # the second day's capture was taken for a new version of the first day's, whose rows it replaced
+    import os
+    import threading
+
+    out, once = tmp_path / "out", tmp_path / "once"
+    fifo = tmp_path / "captures.fifo"
+
+    def piped(capture, *options):
+        if how == "standard input":
+            return runner.invoke(app, ["convert", "-", "-o", str(out), "-j", "1", *options], input=capture.read_bytes())
+        os.mkfifo(fifo)
+        writer = threading.Thread(target=lambda: fifo.write_bytes(capture.read_bytes()))
+        writer.start()
+        try:
+            return run("convert", fifo, "-o", out, *options)
+        finally:
+            writer.join()
+            fifo.unlink()
+
+    assert piped(SAMPLES[0]).exit_code == 0
+    assert piped(SAMPLES[1]).exit_code == 0
+    assert run("convert", *SAMPLES, "-o", once).exit_code == 0
+    got, clean = (json.loads((o / "report.json").read_text()) for o in (out, once))
+    assert got["totals"] == clean["totals"] and got["tables"] == clean["tables"]
+    again = piped(SAMPLES[1])  # the same capture again: skipped, nothing counted twice
+    assert again.exit_code == 0 and "1 input already converted unchanged" in again.output
+    assert piped(SAMPLES[0], "--force").exit_code == 0  # (nor with --force)
+    assert json.loads((out / "report.json").read_text())["totals"] == clean["totals"]
+
+
 def test_shards_are_disjoint_and_cover_every_input():
     inputs = [Input(None, f"captures/p{i:02}.har", True) for i in range(40)]
     parts = [shard(inputs, i, 3) for i in (1, 2, 3)]
