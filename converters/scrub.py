@@ -730,18 +730,39 @@ def _scrub_har_body(holder: dict, kind: BodyKind, mode: Mode, counts: Counter[st
             limits.check_string(text)  # cut short as it was read: over the body's limit, replaced whole
             data = _base64_or_text(text) if is_base64 else text.encode("utf-8", "replace")
             compressed = compressed_body(data, headers) if is_base64 and headers else None
+            # gzipped over the coding its Content-Encoding names (a tool's gzip over a server's deflate), as the HAR
+            # reader reads it: gunzipped, then decoded per the header
+            gunzipped = _gunzipped(data) if compressed is None and is_base64 and headers else None
+            if gunzipped is not None:
+                compressed = compressed_body(gunzipped, headers, len(data))
         except limits.LimitHit as hit:
             holder[key] = _over_limit(hit, counts).decode()
             counts["bodies"] += 1
             continue
         if compressed is not None:  # scrubbed as what it holds, compressed again as it was sent
             scrubbed = _body(compressed, mime, kind, counts, len(data))
-            scrubbed = data if scrubbed == compressed else _compressed_again(scrubbed, headers)
+            if scrubbed == compressed:
+                scrubbed = data
+            else:
+                scrubbed = _compressed_again(scrubbed, headers)
+                scrubbed = scrubbed if gunzipped is None else gzip.compress(scrubbed, mtime=0)
         else:
             scrubbed = _body(data, mime, kind, counts)
         if scrubbed != data:
             holder[key] = base64.b64encode(scrubbed).decode() if is_base64 else scrubbed.decode("utf-8", "replace")
             counts["bodies"] += 1
+
+
+def _gunzipped(data: bytes) -> bytes | None:
+    """`data` gunzipped where it is gzip (`limits.LimitHit` for one over a limit), else None."""
+    if not data.startswith(GZIP_MAGIC):
+        return None
+    try:
+        return limits.gunzip(data)
+    except limits.LimitHit:
+        raise
+    except ValueError:
+        return None
 
 
 def _compressed_again(data: bytes, headers: list[tuple[str, str]]) -> bytes:

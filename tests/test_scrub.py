@@ -727,3 +727,33 @@ def test_a_login_protocols_credential_in_a_tcp_or_websocket_message_is_scrubbed(
         "_webSocketMessages"])
     data = base64.b64decode(data) if binary and data != REDACTED else data.encode()
     assert b"Tr0ub4dor" not in data and b"AGFsaWNl" not in data
+
+
+@pytest.mark.parametrize("inner", ["deflate", "raw deflate", "br"])
+def test_a_har_body_gzipped_over_the_coding_its_header_names_is_scrubbed_as_what_it_holds(tmp_path, inner):
+    """A tool can gzip a body kept as sent over the server's coding (base64 of gzip over deflate or br, the header
+    saying deflate or br). The reader gunzips it and decodes it per the header; scrub gunzipped it and redacted the
+    deflate or br bytes as binary, so a Sense night's password stayed in the copy. The copy now holds what the
+    reader reads, scrubbed, and coded again as it was sent."""
+    import gzip
+    import zlib
+
+    from mitmproxy.net import encoding
+
+    night = {"score": 80, "message": "ok", "date": "2017-03-05", "events": {"bad": True}, "password": "Tr0ub4dor-g1"}
+    body = json.dumps(night).encode()
+    if inner == "raw deflate":  # what IIS sent as deflate: no zlib header
+        coder = zlib.compressobj(wbits=-15)
+        coded, header = coder.compress(body) + coder.flush(), "deflate"
+    else:
+        coded, header = encoding.encode(body, inner), inner
+    e = entry("https://api.hello.is/v2/timeline/2017-03-05", None, response_headers={"Content-Encoding": header})
+    e["response"]["content"].update(text=base64.b64encode(gzip.compress(coded)).decode(), encoding="base64")
+    src = write_har(tmp_path / "in.har", [e])
+    tables, _ = conversion(src, "in.har")
+    assert len(tables["rejects"]) == 1 and "Tr0ub4dor" not in tables["rejects"]["body"][0]
+    assert scrub_capture(src, tmp_path / "out.har").status == "ok"
+    (kept,) = json.loads((tmp_path / "out.har").read_text())["log"]["entries"]
+    held = encoding.decode(gzip.decompress(base64.b64decode(kept["response"]["content"]["text"])), header)
+    assert json.loads(held) == night | {"password": REDACTED}
+    assert conversion(tmp_path / "out.har", "in.har")[0]["rejects"].equals(tables["rejects"])
