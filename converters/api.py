@@ -12,6 +12,7 @@ import orjson
 import polars as pl
 
 from . import participants, pipeline, spill, store, writers
+from .captures import archives
 from .tables import COPIES, TABLES, UTC_TIME
 
 LAZY_ROWS = 1_000_000  # `load`: tables with more rows come as LazyFrames
@@ -30,8 +31,8 @@ def convert(
     force: bool = False,
 ) -> dict[str, Any]:
     """Convert captures (files, folders or globs) into OUT, as `databack convert` does: inputs converted before
-    unchanged are kept rather than converted again (unless `force`), and those not given keep their rows. Returns the run's report (`report.json`).
-    Raises `store.OutError` where OUT cannot be written (a full disk; `store.Busy` while another run holds it) or
+    unchanged are kept rather than converted again (unless `force`), and those not given keep their rows. Returns
+    the run's report (`report.json`); no archive it read is left open. Raises `store.OutError` where OUT cannot be written (a full disk; `store.Busy` while another run holds it) or
     what an earlier run left in it cannot be read back, `FileNotFoundError` for a path that is not there; an input
     that cannot be read is a failed file of the report, as for `databack convert`."""
     paths = [Path(paths)] if isinstance(paths, (str, os.PathLike)) else [Path(p) for p in paths]
@@ -55,6 +56,8 @@ def convert(
                     return writers.write(conversion, tx, format, partition_by)
         except spill.SpillFailed as e:  # rows that cannot go to OUT's work folder (a full disk)
             raise store.OutError(f"cannot write into {out}: {e}") from None
+        finally:
+            archives.release()
 
 
 def load(out: str | os.PathLike, lazy: bool | None = None) -> dict[str, pl.DataFrame | pl.LazyFrame]:

@@ -537,3 +537,18 @@ def test_a_sparse_member_is_refused_and_its_map_never_gathered(tmp_path):
     result = convert(inputs)
     assert [(f.file.rpartition("/")[2], f.status, f.error) for f in result.files] == [
         ("holes.har", "failed", "a sparse file inside the archive (tar -S): not read"), ("phone-sync.har", "ok", None)]
+
+
+def test_a_conversion_leaves_no_archive_open_in_the_process_that_goes_on(tmp_path):
+    """Members of a compressed tar are read on from where the last one was left (`archives._Cursors`), the streams
+    kept open in the process: after `convert` a notebook held the archive open (on Windows, it could not be
+    deleted). `convert` closes them once it is done."""
+    from converters import convert
+
+    archive = tmp_path / "caps.tar.gz"
+    with tarfile.open(archive, "w:gz") as t:
+        t.add(HAR, "p07/a.har")
+        t.add(HAR, "p07/b.har")
+    convert(archive, tmp_path / "out", jobs=1)
+    opened = {os.path.realpath(f"/proc/self/fd/{fd}") for fd in os.listdir("/proc/self/fd")}
+    assert str(archive.resolve()) not in opened

@@ -613,6 +613,14 @@ class _Cursors:
         with self._lock:
             return self._digests.get((key, member.offset, member.size))
 
+    def release(self) -> None:
+        """Close every stream kept and forget the hashes: the work that read the archives is done."""
+        with self._lock:
+            idle, self._idle = list(self._idle.values()), OrderedDict()
+            self._digests.clear()
+        for cursor in idle:
+            cursor.close()
+
     def forget(self) -> None:
         """In a forked child: the parent's streams are left to it (their files' offsets are shared)."""
         self._lock = threading.Lock()
@@ -627,6 +635,12 @@ class _Cursors:
 _cursors = _Cursors()
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_cursors.forget)
+
+
+def release() -> None:
+    """Close the compressed tars this process kept open to read their members on (`_Cursors`): once a conversion is
+    done, a process that goes on (a notebook, a service) holds no archive open (on Windows, one could not be deleted)."""
+    _cursors.release()
 
 
 class _CursorStream(io.RawIOBase):
