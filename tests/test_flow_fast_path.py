@@ -410,3 +410,31 @@ def test_a_wanted_flow_with_headers_mitmproxy_refuses_is_built_by_mitmproxy(tmp_
     path = write(tmp_path, dump_bytes(*flows, damaged, flows[0]))
     read = list(read_flows(path, "x", lambda host: True))
     assert read == list(read_flows(path, "x"))
+
+
+@pytest.mark.parametrize("header", [(), (("Content-Encoding", b"identity"),)], ids=["no header", "identity"])
+def test_a_gzipped_body_under_no_content_encoding_is_read_as_the_har_reader_reads_it(tmp_path, header):
+    """A proxy or an app that takes Content-Encoding off leaves a gzipped body under none: the HAR reader gunzips it
+    (by its magic bytes), the flow reader kept it gzipped, so a Sense night captured so was a reject ('not JSON') in
+    a flow and rows in a HAR. Both read what it holds, built by mitmproxy or read from the flow's bytes."""
+    import base64
+
+    from mitmproxy import http
+    from mitmproxy.test import tflow
+
+    from builders import write_har
+
+    from converters.captures import read_capture
+
+    night = json.dumps({"score": 80, "date": "2017-03-05"}).encode()
+    flow = tflow.tflow(resp=True)
+    flow.request.host, flow.request.path = "api.hello.is", "/v2/timeline/2017-03-05"
+    flow.response.headers = http.Headers([(n.encode(), v) for n, v in header])
+    flow.response.raw_content = gzip.compress(night)
+    path = write(tmp_path, dump_bytes(flow, flow))
+    assert [x.body for x in read_flows(path, "x")] == [night, night]  # built by mitmproxy
+    assert [x.body for x in read_flows(path, "x", lambda host: True)] == [night, night]  # the second from its bytes
+    e = entry("https://api.hello.is/v2/timeline/2017-03-05", None,
+              response_headers={name: value.decode() for name, value in header})
+    e["response"]["content"].update(text=base64.b64encode(gzip.compress(night)).decode(), encoding="base64")
+    assert [x.body for x in read_capture(write_har(tmp_path / "a.har", [e]))] == [night]

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Iterator, NamedTuple
 from . import CaptureError, Exchange, Item, Skipped, WantsBody, decompressed, old_flows, open_capture
 from . import tnetstring_walk as walk
 from .. import limits
-from .bodies import GZIP_MAGIC
+from .bodies import GZIP_MAGIC, gunzip_if_gzipped
 
 if TYPE_CHECKING:
     from mitmproxy import flow, http
@@ -439,9 +439,14 @@ Fields = tuple[tuple[bytes, bytes], ...]  # a message's headers, as mitmproxy's 
 
 
 def _response_body(raw: bytes | None, fields: Fields) -> tuple[bytes | None, str | None]:
-    """(body, body_error): the body decoded per Content-Encoding (gzip, deflate, br, zstd…), within the limits."""
+    """(body, body_error): the body decoded per Content-Encoding (gzip, deflate, br, zstd…), and gunzipped where it
+    is gzip under none (a proxy or an app that took the header off), as the HAR reader reads it; within the
+    limits."""
     try:
-        return _content(raw, fields), None
+        body = _content(raw, fields)
+        if body is not None and _encoding(fields).strip().lower() in ("", "identity"):
+            body = gunzip_if_gzipped(body, len(body))
+        return body, None
     except ValueError as error:  # limits.LimitHit too; both say why in plain words
         return None, str(error)
 
@@ -466,10 +471,13 @@ def _content(raw: bytes | None, fields: Fields) -> bytes | None:
     """`_decoded` for a message's raw content and headers (`headers.fields`)."""
     if raw is None:
         return None
-    # `headers.get("content-encoding")`: every such header's value, joined
-    encoding = ", ".join(value.decode("utf-8", "surrogateescape") for name, value in fields
-                         if name.lower() == b"content-encoding")
-    return limits.decompress(raw, encoding or "identity")
+    return limits.decompress(raw, _encoding(fields) or "identity")
+
+
+def _encoding(fields: Fields) -> str:
+    """`headers.get("content-encoding")`: every such header's value, joined."""
+    return ", ".join(value.decode("utf-8", "surrogateescape") for name, value in fields
+                     if name.lower() == b"content-encoding")
 
 
 def _headers(fields: tuple[tuple[bytes, bytes], ...]) -> tuple[tuple[str, str], ...]:
