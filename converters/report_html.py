@@ -268,7 +268,8 @@ def _nights(tables: dict[str, pl.LazyFrame]) -> list[dict[str, Any]]:
     offsets = nights.select("p", "device", "source_id", "utc_offset_s")
     key = ["p", "device", "source_id"]
     segments = _groups(
-        sleep_nights.segments(tables).with_columns(pkey()).join(offsets.lazy(), on=key, how="left")
+        sleep_nights.segments(tables).with_columns(pkey())
+        .join(offsets.lazy(), on=key, how="left", maintain_order="left")  # (in their order, as events and heart)
         .select(*key, local_ms("start", pl.col("utc_offset_s")).alias("start"),
                 local_ms("end", pl.col("utc_offset_s")).alias("end"), "stage",
                 ((pl.col("end") - pl.col("start")).dt.total_seconds() / 60).round(1).alias("minutes"))
