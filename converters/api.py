@@ -32,9 +32,10 @@ def convert(
 ) -> dict[str, Any]:
     """Convert captures (files, folders or globs) into OUT, as `databack convert` does: inputs converted before
     unchanged are kept rather than converted again (unless `force`), and those not given keep their rows. Returns
-    the run's report (`report.json`); no archive it read is left open. Raises `store.OutError` where OUT cannot be written (a full disk; `store.Busy` while another run holds it) or
-    what an earlier run left in it cannot be read back, `FileNotFoundError` for a path that is not there; an input
-    that cannot be read is a failed file of the report, as for `databack convert`."""
+    the run's report (`report.json`); no archive it read is left open. Raises `store.OutError` where OUT cannot be
+    written (a full disk; `store.Busy` while another run holds it) or what an earlier run left in it cannot be read
+    back, `FileNotFoundError` for a path that is not there; an input that cannot be read is a failed file of the
+    report, as for `databack convert`."""
     paths = [Path(paths)] if isinstance(paths, (str, os.PathLike)) else [Path(p) for p in paths]
     out = Path(out)
     if missing := [str(p) for p in paths if not p.exists() and not pipeline.GLOB_CHARS & set(str(p))]:
