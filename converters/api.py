@@ -67,8 +67,8 @@ def load(out: str | os.PathLike, lazy: bool | None = None) -> dict[str, pl.DataF
     with `lazy=True` (by default, for a table of more than `LAZY_ROWS` rows). Empty for a folder without a databack
     output. A commit a killed run left half made is finished first (as the next run would). Raises `store.OutError`
     (`writers.EarlierRunUnreadable`, one line naming the file) where what OUT holds cannot be read back (or such a
-    commit cannot be finished: OUT not writable), or `datapackage.json` names a table's file as any other path than its own (never read
-    from outside OUT)."""
+    commit cannot be finished: OUT not writable), or `datapackage.json` names a table's file as any other path than
+    its own (never read from outside OUT)."""
     out = Path(out)
     if os.path.lexists(out / store.JOURNAL):  # a killed run's commit, half made: finished first, as every reader does
         with store.reading(out, wait=math.inf):  # (a run in its commit: milliseconds)

@@ -639,7 +639,8 @@ if hasattr(os, "register_at_fork"):
 
 def release() -> None:
     """Close the compressed tars this process kept open to read their members on (`_Cursors`): once a conversion is
-    done, a process that goes on (a notebook, a service) holds no archive open (on Windows, one could not be deleted)."""
+    done, a process that goes on (a notebook, a service) holds no archive open (on Windows, one could not be
+    deleted)."""
     _cursors.release()
 
 
