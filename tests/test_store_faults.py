@@ -73,6 +73,16 @@ def run_b(scenario, out: Path):
     return runner.invoke(app, ["convert", str(scenario["b"]), "-o", str(out), "-j", "1", *scenario["options"]])
 
 
+def b_args(scenario, out: Path) -> list:
+    """The command line of `run_b`, for a child process (`child_command`)."""
+    return ["convert", scenario["b"], "-o", out, "-j", "1", *scenario["options"]]
+
+
+def killed(faults_: list, *args) -> None:
+    """A child running the command with these faults, killed by one of them."""
+    assert subprocess.run(child_command(faults_, *args), capture_output=True).returncode == -9
+
+
 def assert_next_command_sees(scenario, out: Path, expected: str) -> None:
     """What the next command into OUT sees once it holds the lock (repaired), then a re-run of B: one clean run."""
     with store.lock(out) as held:
@@ -95,10 +105,10 @@ def assert_ends(result, message: str) -> None:
 @pytest.mark.parametrize("step", list(store.STEPS))
 def test_a_run_killed_at_any_step_leaves_out_before_or_after_it(scenario, tmp_path, step):
     out = fresh_out(scenario, tmp_path)
-    args = ["convert", scenario["b"], "-o", out, "-j", "1", *scenario["options"]]
+    args = b_args(scenario, out)
     fault = (step, occurrence(step), "kill")
     if step == "repair":  # a first run killed in its commit, then the one repairing it
-        assert subprocess.run(child_command(PRELUDES[step], *args), capture_output=True).returncode == -9
+        killed(PRELUDES[step], *args)
         run = subprocess.run(child_command([fault], *args), capture_output=True, text=True)
     else:
         run = subprocess.run(child_command([*PRELUDES.get(step, []), fault], *args), capture_output=True, text=True)
@@ -139,17 +149,17 @@ def test_a_write_failing_at_any_step_leaves_out_before_or_after_it_and_says_so(s
 
 def test_a_run_killed_while_it_repairs_a_killed_run_is_repaired_by_the_next(scenario, tmp_path):
     out = fresh_out(scenario, tmp_path)
-    args = ["convert", scenario["b"], "-o", out, "-j", "1", *scenario["options"]]
-    assert subprocess.run(child_command([("apply", 2, "kill")], *args), capture_output=True).returncode == -9
-    assert subprocess.run(child_command([("apply", 1, "kill")], *args), capture_output=True).returncode == -9
+    args = b_args(scenario, out)
+    killed([("apply", 2, "kill")], *args)
+    killed([("apply", 1, "kill")], *args)
     assert_next_command_sees(scenario, out, "after")
 
 
 def test_a_run_killed_while_undoing_a_failed_change_is_completed_by_the_next(scenario, tmp_path):
     out = fresh_out(scenario, tmp_path)
-    args = ["convert", scenario["b"], "-o", out, "-j", "1", *scenario["options"]]
+    args = b_args(scenario, out)
     faulty = [("apply", 3, "EIO", True), ("undo", 2, "kill")]  # two changes made, one undone
-    assert subprocess.run(child_command(faulty, *args), capture_output=True).returncode == -9
+    killed(faulty, *args)
     assert_next_command_sees(scenario, out, "after")
 
 
@@ -166,8 +176,8 @@ def test_the_rename_of_report_json_failing_undoes_every_table_replaced_before_it
 
 def test_a_run_killed_before_renaming_report_json_is_completed_by_the_next(scenario, tmp_path):
     out = fresh_out(scenario, tmp_path)
-    args = ["convert", scenario["b"], "-o", out, "-j", "1", *scenario["options"]]
-    assert subprocess.run(child_command([("apply=report.json", 1, "kill")], *args), capture_output=True).returncode == -9
+    args = b_args(scenario, out)
+    killed([("apply=report.json", 1, "kill")], *args)
     assert_next_command_sees(scenario, out, "after")
 
 
@@ -176,9 +186,9 @@ def test_a_journal_written_in_part_by_a_nearly_full_disk_is_written_whole_and_a_
     # a write into a file system with room for part of it alone writes that part and says so: a journal cut short
     # was renamed into place as it was, and the next run, not able to read it, dropped it with OUT half changed
     out = fresh_out(scenario, tmp_path)
-    args = ["convert", scenario["b"], "-o", out, "-j", "1", *scenario["options"]]
+    args = b_args(scenario, out)
     faults_ = [("journal", 1, "short-write"), ("apply", 2, "kill")]
-    assert subprocess.run(child_command(faults_, *args), capture_output=True).returncode == -9
+    killed(faults_, *args)
     assert_next_command_sees(scenario, out, "after")
 
 
@@ -188,8 +198,8 @@ def test_ctrl_c_while_a_run_finishes_a_killed_runs_commit_waits_for_it(scenario,
     # (tables of the killed run, report.json of the one before) for every reader until yet another run, and the line
     # said OUT 'was left as it was'. The renames are made first, as in a commit
     out = fresh_out(scenario, tmp_path)
-    args = ["convert", scenario["b"], "-o", out, "-j", "1", *scenario["options"]]
-    assert subprocess.run(child_command([("apply", 2, "kill")], *args), capture_output=True).returncode == -9
+    args = b_args(scenario, out)
+    killed([("apply", 2, "kill")], *args)
     again = args if command == "convert" else ["report", out]
     run = subprocess.run(child_command([("apply", 2, "interrupt")], *again), capture_output=True, text=True)
     assert run.returncode == 130, run.stderr
@@ -205,8 +215,8 @@ def test_load_of_an_out_a_run_was_killed_committing_into_reads_what_that_run_wro
     from converters import load
 
     out = fresh_out(scenario, tmp_path)
-    args = ["convert", scenario["b"], "-o", out, "-j", "1", *scenario["options"]]
-    assert subprocess.run(child_command([("apply", 6, "kill")], *args), capture_output=True).returncode == -9
+    args = b_args(scenario, out)
+    killed([("apply", 6, "kill")], *args)
     tables = load(out)
     assert state(out) == scenario["after"]
     rows = {r["name"]: r["stats"]["rows"] for r in json.loads((out / "datapackage.json").read_bytes())["resources"]}
