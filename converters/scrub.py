@@ -730,8 +730,8 @@ def _scrub_har_body(holder: dict, kind: BodyKind, mode: Mode, counts: Counter[st
             limits.check_string(text)  # cut short as it was read: over the body's limit, replaced whole
             data = _base64_or_text(text) if is_base64 else text.encode("utf-8", "replace")
             compressed = compressed_body(data, headers) if is_base64 and headers else None
-            # gzipped over the coding its Content-Encoding names (a tool's gzip over a server's deflate), as the HAR
-            # reader reads it: gunzipped, then decoded per the header
+            # gzipped, perhaps over the coding its Content-Encoding names (a tool's gzip over a server's deflate), as
+            # the HAR reader reads it: gunzipped (once), then decoded per the header
             gunzipped = _gunzipped(data) if compressed is None and is_base64 and headers else None
             if gunzipped is not None:
                 compressed = compressed_body(gunzipped, headers, len(data))
@@ -746,6 +746,9 @@ def _scrub_har_body(holder: dict, kind: BodyKind, mode: Mode, counts: Counter[st
             else:
                 scrubbed = _compressed_again(scrubbed, headers)
                 scrubbed = scrubbed if gunzipped is None else gzip.compress(scrubbed, mtime=0)
+        elif gunzipped is not None:  # gzip alone: what `_body` does with it, from the data gunzipped above
+            redacted = _redacted(gunzipped, mime, kind, counts)
+            scrubbed = data if redacted == gunzipped else gzip.compress(redacted, mtime=0)
         else:
             scrubbed = _body(data, mime, kind, counts)
         if scrubbed != data:
