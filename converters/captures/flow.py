@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Iterator, NamedTuple
 from . import CaptureError, Exchange, Item, Skipped, WantsBody, decompressed, old_flows, open_capture
 from . import tnetstring_walk as walk
 from .. import limits
-from .bodies import GZIP_MAGIC, gunzip_if_gzipped
+from .bodies import GZIP_MAGIC
 
 if TYPE_CHECKING:
     from mitmproxy import flow, http
@@ -444,8 +444,8 @@ def _response_body(raw: bytes | None, fields: Fields) -> tuple[bytes | None, str
     limits."""
     try:
         body = _content(raw, fields)
-        if body is not None and _encoding(fields).strip().lower() in ("", "identity"):
-            body = gunzip_if_gzipped(body, len(body))
+        if body is not None and body.startswith(GZIP_MAGIC) and _encoding(fields).strip().lower() in ("", "identity"):
+            body = limits.gunzip(body)
         return body, None
     except ValueError as error:  # limits.LimitHit too; both say why in plain words
         return None, str(error)
