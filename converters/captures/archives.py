@@ -615,19 +615,22 @@ class _Cursors:
 
     def release(self) -> None:
         """Close every stream kept and forget the hashes: the work that read the archives is done."""
+        self._close_idle()
         with self._lock:
-            idle, self._idle = list(self._idle.values()), OrderedDict()
             self._digests.clear()
-        for cursor in idle:
-            cursor.close()
 
     def forget(self) -> None:
         """In a forked child: the parent's streams are left to it (their files' offsets are shared)."""
         self._lock = threading.Lock()
-        idle, self._idle = list(self._idle.values()), OrderedDict()
+        self._close_idle()  # (this process's copies of the descriptors)
+
+    def _close_idle(self) -> None:
+        """Close the streams kept; one whose close fails is passed over (the caller's work is done)."""
+        with self._lock:
+            idle, self._idle = list(self._idle.values()), OrderedDict()
         for cursor in idle:
             try:
-                cursor.close()  # (this process's copies of the descriptors)
+                cursor.close()
             except Exception:
                 pass
 
