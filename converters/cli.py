@@ -712,9 +712,18 @@ class _Messages:
         return shown_path(str(path), self.hidden)
 
     def print(self, text: str = "") -> None:
+        """One message, one line: a line break inside it (a path holding one, say) is shown as `\\n`."""
         from .redaction import line
 
-        shown = "\n".join(safe(line(part, self.hidden)) for part in text.split("\n"))
+        self._write(safe(line(text, self.hidden)))
+
+    def print_lines(self, text: str) -> None:
+        """Text of several lines (a traceback), each passing the policy as `print`'s."""
+        from .redaction import line
+
+        self._write("\n".join(safe(line(part, self.hidden)) for part in text.split("\n")))
+
+    def _write(self, shown: str) -> None:
         if self.rich is not None:
             self.rich.print(shown)
         else:
@@ -941,7 +950,7 @@ def main() -> NoReturn:
     except Exception as e:  # a bug of databack's (--debug lets them through): shown with its messages redacted
         from .redaction import traceback_text
 
-        (_messages or _Messages()).print(traceback_text(e).rstrip("\n"))  # the command's, hiding what it hides
+        (_messages or _Messages()).print_lines(traceback_text(e).rstrip("\n"))  # the command's, hiding what it hides
         code = 1
     # Everything is written and closed by now: leave without the interpreter's teardown, which frees every object
     # and stops polars' threads one by one (0.15 s of a conversion of a 200 MB HAR), as mypy's `hard_exit` does.

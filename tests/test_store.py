@@ -1151,3 +1151,25 @@ def test_participant_ids_that_differ_only_in_case_are_no_partition_level(tmp_pat
     assert result.exit_code == 0, result.output
     assert not any(p.name.startswith("participant_id=") for p in (out / "band_events").iterdir())
     assert sorted(load(out)["band_events"]["participant_id"]) == ["P07", "p07"]
+
+
+def test_a_line_break_in_outs_path_leaves_each_message_one_line(tmp_path):
+    # cli printed each part of a message between line breaks as a line of its own: an OUT named 'a\nb/out' split
+    # 'cannot write into a' from 'b/out: its parent folder a' and 'b does not exist', and the summary's '-> a'
+    folder = tmp_path / "a\nb"
+    result = convert(SAMPLES / "phone-sync.har", "-o", folder / "out")
+    assert (result.exit_code, result.output) == (
+        2, f"databack: cannot write into {tmp_path}/a\\nb/out: its parent folder {tmp_path}/a\\nb does not exist\n")
+    folder.mkdir()
+    result = convert(SAMPLES / "phone-sync.har", "-o", folder / "out")
+    assert result.exit_code == 0
+    assert result.output.splitlines()[0].endswith(f"-> {tmp_path}/a\\nb/out")
+    holder = hold(folder / "out")
+    try:
+        result = convert(SAMPLES / "phone-sync.flow", "-o", folder / "out")
+    finally:
+        holder.kill()
+        holder.wait()
+    assert (result.exit_code, result.output) == (
+        1, f"databack: {tmp_path}/a\\nb/out is in use by another databack run (pid {holder.pid}); --wait to queue\n")
+
