@@ -65,14 +65,58 @@ def load(out: str | os.PathLike, lazy: bool | None = None) -> dict[str, pl.DataF
     """Every table of OUT by name (not `copies.parquet`), its columns of the types `datapackage.json` declares (a
     partitioned table's `day` included), a known table's in the data dictionary's order: DataFrames, or LazyFrames
     with `lazy=True` (by default, for a table of more than `LAZY_ROWS` rows). Empty for a folder without a databack
-    output. A commit a killed run left half made is finished first (as the next run would). Raises `store.OutError`
-    (`writers.EarlierRunUnreadable`, one line naming the file) where what OUT holds cannot be read back (or such a
-    commit cannot be finished: OUT not writable), or `datapackage.json` names a table's file as any other path than
-    its own (never read from outside OUT)."""
+    output. A commit a killed run left half made is finished first (as the next run would). The tables are those of
+    one run: where a run commits into OUT while they are read, they are read again (a LazyFrame reads its rows when
+    collected: the files then in OUT). Raises `store.OutError` (`writers.EarlierRunUnreadable`, one line naming the
+    file) where what OUT holds cannot be read back (or such a commit cannot be finished: OUT not writable), or
+    `datapackage.json` names a table's file as any other path than its own (never read from outside OUT)."""
     out = Path(out)
-    if os.path.lexists(out / store.JOURNAL):  # a killed run's commit, half made: finished first, as every reader does
-        with store.reading(out, wait=math.inf):  # (a run in its commit: milliseconds)
-            pass
+    for _ in range(LOAD_TRIES):
+        if os.path.lexists(out / store.JOURNAL):  # a killed run's commit, half made: finished first, as every reader
+            with store.reading(out, wait=math.inf):  # does (a run in its commit: milliseconds)
+                pass
+        seen = _identities(out, _INDEX)
+        if os.path.lexists(out / store.JOURNAL):  # (a commit begun since: its renames are waited for)
+            continue
+        read: list[tuple[str, tuple[int, int, int] | None]] = []
+        try:
+            tables = _load(out, lazy, read)
+        except store.OutError:
+            if _unchanged(out, seen, read):
+                raise
+            continue  # (a file a commit removed meanwhile, say)
+        if _unchanged(out, seen, read):
+            return tables
+    with store.reading(out, wait=math.inf):  # commits one after the other: read while none can be made
+        return _load(out, lazy, [])
+
+
+LOAD_TRIES = 5  # `load`: reads of OUT with a commit made meanwhile before it reads holding OUT
+_INDEX = ("datapackage.json", "report.json")  # replaced by every commit that changes a table
+
+
+def _identities(out: Path, names: Iterable[str]) -> list[tuple[int, int, int] | None]:
+    """What tells a version of each of OUT's entries `names` from another: a commit puts a new file or folder in
+    place (another inode), and one undone puts the old back (its ctime changed by the link or rename kept it)."""
+    identities = []
+    for name in names:
+        try:
+            s = os.lstat(out / name)
+            identities.append((s.st_ino, s.st_ctime_ns, s.st_mtime_ns))
+        except OSError:
+            identities.append(None)
+    return identities
+
+
+def _unchanged(out: Path, seen: list, read: list[str]) -> bool:
+    """Whether no commit changed OUT while it was read: none under way, and its index and the tables' files as
+    when they were first looked at (`read`: each table's file and its identity then)."""
+    return not os.path.lexists(out / store.JOURNAL) and _identities(out, _INDEX) == seen \
+        and _identities(out, [file for file, _ in read]) == [identity for _, identity in read]
+
+
+def _load(out: Path, lazy: bool | None, read: list[tuple[str, tuple[int, int, int] | None]]) -> dict[str, pl.DataFrame | pl.LazyFrame]:
+    """OUT's tables, as `load` gives them; each table's file, and its identity then, appended to `read`."""
     package = out / "datapackage.json"
     if not package.exists():
         return {}
@@ -87,6 +131,7 @@ def load(out: str | os.PathLike, lazy: bool | None = None) -> dict[str, pl.DataF
             if not writers.own_file(name, file):
                 raise ValueError(f"names another file for {name}")
             schema = {f["name"]: POLARS_TYPES[f["type"]] for f in resource["schema"]["fields"]}
+        read.append((file, _identities(out, [file])[0]))
         with writers._earlier(out, file):
             writers.refuse_links(out / file)
             frame = writers.scan_table(out / file, schema, resource.get("partitions", []))

@@ -1173,3 +1173,29 @@ def test_a_line_break_in_outs_path_leaves_each_message_one_line(tmp_path):
     assert (result.exit_code, result.output) == (
         1, f"databack: {tmp_path}/a\\nb/out is in use by another databack run (pid {holder.pid}); --wait to queue\n")
 
+
+@pytest.mark.parametrize("layout", ["files", "folders"])
+def test_load_while_a_run_commits_reads_one_run_never_tables_of_two(tmp_path, monkeypatch, layout):
+    # load() takes no lock: a run committing while it read its tables one by one (a few seconds for big ones) gave
+    # the tables read before the commit as the run before wrote them and those read after as the new run did,
+    # with datapackage.json's types of the run before, without a word
+    from converters import api, convert, load
+
+    out = tmp_path / "out"
+    partition_by = ["participant_id"] if layout == "folders" else []
+    convert(SAMPLES / "phone-sync.har", out, participant_id="p1", jobs=1, partition_by=partition_by)
+    before = {name: frame.height for name, frame in load(out).items()}
+    scan_table, read = api.writers.scan_table, []
+
+    def another_run_commits_after_the_first_table(*args, **kwargs):
+        read.append(args[0])
+        if len(read) == 2:
+            convert(SAMPLES / "phone-sync.flow", out, participant_id="p2", jobs=1, partition_by=partition_by)
+        return scan_table(*args, **kwargs)
+
+    monkeypatch.setattr(api.writers, "scan_table", another_run_commits_after_the_first_table)
+    seen = {name: frame.height for name, frame in load(out).items()}
+    monkeypatch.undo()
+    after = {name: frame.height for name, frame in load(out).items()}
+    assert before != after
+    assert seen == after
