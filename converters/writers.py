@@ -370,6 +370,23 @@ def read_output(out: Path) -> tuple[dict[str, list[pl.LazyFrame]], list[FileRepo
     return tables, files, previous
 
 
+def refuse_replacing(out: Path, merged: list[FileReport]) -> None:
+    """`store.OutError` (a usage error) where `out` holds a run of files that none of the folders merged into it
+    holds (`merged`: their file reports): the merge would replace that run, its rows lost without a word. An `out`
+    whose files all come again from the folders merged (the same merge made again, with new shards) is replaced."""
+    if not (out / "report.json").exists():
+        return
+    with _earlier(out, "report.json"):
+        held = [FileReport.from_dict(f).file for f in orjson.loads((out / "report.json").read_bytes())["files"]]
+    given = {f.file for f in merged}
+    if lost := [name for name in held if name not in given]:
+        n = len(lost)
+        raise store.OutError(
+            f"cannot merge into {out}: it holds the run of {n} file{'s' if n > 1 else ''} that no folder merged "
+            f"holds ({lost[0]}{', …' if n > 1 else ''}), whose rows the merge would replace: merge it in too, into "
+            "another folder, or remove it first", usage=True)
+
+
 def read_copies(out: Path) -> pl.DataFrame | None:
     """The copies the run in `out` noted (`dedupe.COPIES`): none when there is no run; None when it noted none this
     version can use (an older databack's output, or hashes made by another version of polars)."""

@@ -574,8 +574,8 @@ def test_two_merges_each_into_the_other_ones_shard_with_wait_both_finish(tmp_pat
     """Merge A (y into x) and merge B (x into y) at once, with --wait, each holding the first folder it locks until
     the other holds one too or waits for one: they lock x and y in one order, so one waits for the other and both
     finish. (Locking its OUT first, each held its OUT and waited for ever for the other's.)"""
-    for name, sample in (("x", "phone-sync.har"), ("y", "phone-sync.flow")):
-        assert convert(SAMPLES / sample, "-o", tmp_path / name).exit_code == 0
+    for name in ("x", "y"):  # (each the run of both files: a merge replaces no run of files its folders lack)
+        assert convert(SAMPLES / "phone-sync.har", SAMPLES / "phone-sync.flow", "-o", tmp_path / name).exit_code == 0
     sync = tmp_path / "sync"
     sync.mkdir()
     merges = {
@@ -1199,3 +1199,25 @@ def test_load_while_a_run_commits_reads_one_run_never_tables_of_two(tmp_path, mo
     after = {name: frame.height for name, frame in load(out).items()}
     assert before != after
     assert seen == after
+
+
+def test_a_merge_into_an_out_holding_a_run_of_other_files_stops_and_one_of_the_same_files_replaces_it(tmp_path):
+    # merge replaced OUT's run with the folders merged: 'databack merge week2-shards/* -o results' over the results
+    # of week 1 (or an OUT that convert wrote) left week 2's rows alone, week 1's lost without a word
+    for name, sample in (("s1", "phone-sync.har"), ("s2", "phone-sync.flow")):
+        assert convert(SAMPLES / sample, "-o", tmp_path / name).exit_code == 0
+    out = tmp_path / "out"
+    assert runner.invoke(app, ["merge", str(tmp_path / "s1"), "-o", str(out)]).exit_code == 0
+    before = state(out)
+    result = runner.invoke(app, ["merge", str(tmp_path / "s2"), "-o", str(out)])
+    assert (result.exit_code, result.output) == (
+        2, f"databack: cannot merge into {out}: it holds the run of 1 file that no folder merged holds "
+           f"({SAMPLES / 'phone-sync.har'}), whose rows the merge would replace: merge it in too, into another folder, "
+           "or remove it first\n")
+    assert state(out) == before
+    # the same merge made again, or with a new shard beside those merged before, replaces it
+    for _ in range(2):
+        result = runner.invoke(app, ["merge", str(tmp_path / "s1"), str(tmp_path / "s2"), "-o", str(out)])
+        assert result.exit_code == 0, result.output
+        assert sorted(f["file"] for f in json.loads((out / "report.json").read_bytes())["files"]) == [
+            str(SAMPLES / "phone-sync.flow"), str(SAMPLES / "phone-sync.har")]
