@@ -120,6 +120,9 @@ def _load(out: Path, lazy: bool | None, read: list[tuple[str, tuple[int, int, in
     package = out / "datapackage.json"
     if not package.exists():
         return {}
+    if (out / "report.json").exists():
+        with writers._earlier(out, "report.json"):
+            writers.refuse_newer(orjson.loads((out / "report.json").read_bytes()))
     tables: dict[str, pl.DataFrame | pl.LazyFrame] = {}
     with writers._earlier(out, "datapackage.json"):
         resources = orjson.loads(package.read_bytes())["resources"]

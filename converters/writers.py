@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import math
 import os
+import re
 from collections import Counter
 from concurrent import futures
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -411,6 +412,7 @@ def scan_output(out: Path, counted: bool = False) -> tuple[dict[str, pl.LazyFram
         return {}, {}
     with _earlier(out, "report.json"):
         previous = orjson.loads(report_path.read_bytes())
+        refuse_newer(previous)
         listed = {name: info["file"] for name, info in previous["tables"].items()}
     tables = {}
     for name, file in listed.items():
@@ -426,6 +428,22 @@ def scan_output(out: Path, counted: bool = False) -> tuple[dict[str, pl.LazyFram
             if counted:
                 _count(tables[name], previous["tables"][name])
     return tables, previous
+
+
+def refuse_newer(report: Any) -> None:
+    """ValueError where `report` (an output's report.json) was written by a newer databack than this one: its tables
+    may hold tables and columns this version does not know, which it would leave out, unsaid, of what it reads,
+    writes again or draws. (Older ones are read: a column added since is null in their rows.)"""
+    version = report.get("databack_version") if isinstance(report, dict) else None
+    if isinstance(version, str) and _release(version) > _release(__version__):
+        raise ValueError(f"written by databack {version}, newer than this one ({__version__}), whose tables and "
+                         "columns this version may not know: read it with that version or a newer one")
+
+
+def _release(version: str) -> tuple[int, ...]:
+    """The release numbers a version begins with (`0.2.0rc1`: (0, 2, 0)); () for none."""
+    m = re.match(r"\d+(?:\.\d+)*", version.strip())
+    return tuple(int(n) for n in m.group().split(".")) if m else ()
 
 
 def _count(lf: pl.LazyFrame, listed: dict[str, Any]) -> int:

@@ -1221,3 +1221,40 @@ def test_a_merge_into_an_out_holding_a_run_of_other_files_stops_and_one_of_the_s
         assert result.exit_code == 0, result.output
         assert sorted(f["file"] for f in json.loads((out / "report.json").read_bytes())["files"]) == [
             str(SAMPLES / "phone-sync.flow"), str(SAMPLES / "phone-sync.har")]
+
+
+def _written_by_a_newer_databack(out: Path) -> None:
+    """OUT as a newer databack might leave it: a table and a column this version does not know."""
+    report = json.loads((out / "report.json").read_bytes())
+    report["databack_version"] = "0.2.0"
+    report["tables"]["band_future"] = {"rows": 3, "duplicates": 0, "conflicts": 0, "file": "band_future.parquet"}
+    events = pl.read_parquet(out / "band_events.parquet")
+    events.write_parquet(out / "band_future.parquet")
+    events.with_columns(pl.lit(7).alias("a_new_column")).write_parquet(out / "band_events.parquet")
+    (out / "report.json").write_text(json.dumps(report))
+
+
+@pytest.mark.parametrize("command", ["convert", "convert --force", "merge", "report", "export omh", "load"])
+def test_an_out_a_newer_databack_wrote_is_one_line_saying_so_and_left_as_it_was(tmp_path, command):
+    # nothing looked at the version that wrote OUT: a run adding to a newer databack's OUT left out of its report,
+    # datapackage and merged tables the table and columns it did not know (their rows no longer listed, a column
+    # gone), and report, export omh and load read what they knew of it, without a word
+    from converters import load
+
+    out, other = tmp_path / "out", tmp_path / "other"
+    assert convert(SAMPLES / "phone-sync.har", "-o", out).exit_code == 0
+    assert convert(SAMPLES / "phone-sync.flow", "-o", other).exit_code == 0
+    _written_by_a_newer_databack(out)
+    newer = "report.json: written by databack 0.2.0, newer than this one (0.1.0), whose tables and columns this " \
+            "version may not know: read it with that version or a newer one"
+    if command == "load":
+        before = files(out)
+        with pytest.raises(store.OutError) as refused:
+            load(out)
+        assert str(refused.value) == f"cannot read the run in {out}: {newer}"
+        assert files(out) == before
+        return
+    name, _, option = command.partition(" --")
+    refused_as_one_line(tmp_path, name, "report.json", *([f"--{option}"] if option else []))
+    assert runner.invoke(app, ["convert", str(SAMPLES / "phone-sync.flow"), "-o", str(out)]).output == \
+        f"databack: cannot read the run in {out}: {newer}\n"
