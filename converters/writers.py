@@ -99,6 +99,9 @@ def write(
             return write(conversion, tx, fmt, partition_by)
     tx = out
     theirs = _not_databacks(tx.out)
+    if own := sorted(theirs & {"datapackage.json", COPIES_FILE, "report.html"}):  # (a user's, written over)
+        raise store.OutError(f"cannot write into {tx.out}: it holds {own[0]}, which no databack run wrote (there is "
+                             f"no report.json): move it out of {tx.out}, where databack writes its own")
     _refuse_clash(tx.out, conversion.decoded, theirs, partition_by)  # (the views', once they are made)
     event_days = _event_days(conversion.decoded) if "day" in partition_by else None
     paths: dict[str, Path] = {}
@@ -156,14 +159,21 @@ def _refuse_clash(out: Path, tables: dict[str, Any], theirs: set[str], partition
 
 def _not_databacks(out: Path) -> set[str]:
     """The entries of OUT named as a table's file or dataset folder that no earlier run wrote: the report.json there
-    lists none of them as a table's, or there is none: a user's `rejects` folder or `rejects.csv` list of their own.
-    None where report.json cannot be read (OUT's every table-named entry is then taken for databack's, as before)."""
+    lists none of them as a table's, or there is none: a user's `rejects` folder or `rejects.csv` list of their own;
+    and where there is none, a `datapackage.json`, `copies.parquet` or `report.html` of theirs. None where
+    report.json cannot be read (OUT's every table-named entry is then taken for databack's, as before)."""
     try:
         listed = {str(t["file"]) for t in orjson.loads((out / "report.json").read_bytes())["tables"].values()}
     except FileNotFoundError:
-        listed = set()
+        return {e.name for e in os.scandir(out) if e.name in ("datapackage.json", COPIES_FILE, "report.html")} | \
+            _not_listed(out, set())
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return set()
+    return _not_listed(out, listed)
+
+
+def _not_listed(out: Path, listed: set[str]) -> set[str]:
+    """The entries of OUT named as a table's file or dataset folder, but for those `listed`."""
     named = {e.name: e.is_dir(follow_symlinks=False) for e in os.scandir(out) if e.name not in listed}
     return {name for name, folder in named.items()
             if (table := name if folder else name.removesuffix(".parquet").removesuffix(".csv")) != name or folder

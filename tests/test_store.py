@@ -1258,3 +1258,28 @@ def test_an_out_a_newer_databack_wrote_is_one_line_saying_so_and_left_as_it_was(
     refused_as_one_line(tmp_path, name, "report.json", *([f"--{option}"] if option else []))
     assert runner.invoke(app, ["convert", str(SAMPLES / "phone-sync.flow"), "-o", str(out)]).output == \
         f"databack: cannot read the run in {out}: {newer}\n"
+
+
+@pytest.mark.parametrize("command", ["convert", "merge"])
+@pytest.mark.parametrize("name", ["datapackage.json", "report.html", "copies.parquet"])
+def test_a_users_file_named_as_outs_index_in_a_folder_no_run_wrote_is_never_replaced_nor_removed(tmp_path, name,
+                                                                                                  command):
+    # a run into a folder of the user's (no report.json) wrote its datapackage.json and copies.parquet over theirs
+    # (a Frictionless package of their study's, say) and removed their report.html as a stale page, without a word
+    out = tmp_path / "study"
+    out.mkdir()
+    (out / name).write_text("the user's own\n")
+    (out / "notes.txt").write_text("notes\n")
+    before = files(out)
+    if command == "convert":
+        result = convert(SAMPLES / "phone-sync.har", "-o", out)
+    else:
+        assert convert(SAMPLES / "phone-sync.har", "-o", tmp_path / "s1").exit_code == 0
+        result = runner.invoke(app, ["merge", str(tmp_path / "s1"), "-o", str(out), "-j", "1"])
+    assert (result.exit_code, result.output) == (
+        1, f"databack: cannot write into {out}: it holds {name}, which no databack run wrote (there is no "
+           f"report.json): move it out of {out}, where databack writes its own\n")
+    assert files(out) == before
+    (out / name).unlink()
+    assert convert(SAMPLES / "phone-sync.har", "-o", out).exit_code == 0
+    assert (out / "notes.txt").read_text() == "notes\n"
