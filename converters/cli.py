@@ -547,6 +547,8 @@ def report(
         raise typer.Exit(2 if e.usage else 1)
     except OSError as e:
         _cannot_write(err, output or figures or out, e.strerror or e)
+    if page.repaired:
+        err.print(f"databack: {page.repaired}")
     for line in report_lines(page, path, figures, len(saved)):
         err.print(line)
 
@@ -581,7 +583,9 @@ def export_omh(
         _usage_error(err, f"not a databack output folder (no report.json): {out}")
     try:
         with _interrupted(err, f"{folder} was left as it was"):
-            with store.reading(out, _wait_limit(wait, wait_timeout)):  # no run changes the tables while they are read
+            with store.reading(out, _wait_limit(wait, wait_timeout)) as repaired:  # no run changes the tables
+                if repaired:  # while they are read
+                    err.print(f"databack: {repaired}")
                 counts = omh.export(out, folder)
     except store.OutError as e:
         err.print(f"databack: {e}")
@@ -628,8 +632,9 @@ def _locked(
     held = None
     try:
         with store.lock(out, _wait_limit(wait, wait_timeout), inputs, read) as held:
-            if held.repaired:
-                err.print(f"databack: {held.repaired}")
+            for repaired in [held.repaired, *held.repaired_read]:  # (OUT's, and the folders merge reads)
+                if repaired:
+                    err.print(f"databack: {repaired}")
             yield held
     except store.OutError as e:
         _out_error(err, e)

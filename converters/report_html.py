@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from functools import cache
 from importlib import metadata, resources
@@ -60,6 +60,7 @@ class Page:
 
     html: str
     data: dict[str, Any]
+    repaired: str | None = None  # what a killed run left in OUT, repaired before the page was drawn (one line)
 
     @property
     def size_bytes(self) -> int:
@@ -105,15 +106,15 @@ def write(out: Path, target: Path | None = None, wait: float = 0.0, figures_in: 
     if target is None:
         with store.lock(out, wait) as held:
             try:
-                page = build(out, participants)
+                page = replace(build(out, participants), repaired=held.repaired)
                 saved = figures(page, figures_in) if figures_in else []
                 with held.transaction() as tx:
                     tx.path("report.html").write_text(page.html, encoding="utf-8")
             except KeyboardInterrupt:
                 raise Interrupted(held.committed) from None
         return out / "report.html", page, saved
-    with store.reading(out, wait):
-        page = build(out, participants)
+    with store.reading(out, wait) as repaired:
+        page = replace(build(out, participants), repaired=repaired)
     saved = figures(page, figures_in) if figures_in else []
     with atomic_path(target) as tmp:
         tmp.write_text(page.html, encoding="utf-8")

@@ -147,6 +147,7 @@ class Store:
         self.out = out
         self.made = made  # whether this run made OUT: removed when it lets go, should it have committed nothing
         self.repaired: str | None = None  # what was repaired on taking the lock, in one line
+        self.repaired_read: list[str] = []  # the same of the output folders read (`lock`'s `read`), a line each
         self.committed = False  # whether a transaction of this run has changed OUT
         self._lock_fd = lock_fd
         self._work: Path | None = None
@@ -233,12 +234,14 @@ def lock(out: Path, wait: float = 0.0, inputs: Iterable[Path] = (), read: Iterab
     check_place(out, [*inputs, *read])
     deadline = time.monotonic() + wait
     folders = {p.resolve(): p for p in read} | {out.resolve(): out}
+    repaired = []
     with ExitStack() as stack:
         for _, folder in sorted(folders.items()):
             if folder is out:
                 held = stack.enter_context(_holding(out, wait, deadline))
-            else:
-                stack.enter_context(_reading(folder, wait, deadline))
+            elif line := stack.enter_context(_reading(folder, wait, deadline)):
+                repaired.append(line)
+        held.repaired_read = repaired
         yield held
 
 
@@ -275,27 +278,28 @@ def transaction(out: Path, wait: float = 0.0) -> Iterator[Transaction]:
 
 
 @contextmanager
-def reading(folder: Path, wait: float = 0.0) -> Iterator[Path]:
+def reading(folder: Path, wait: float = 0.0) -> Iterator[str | None]:
     """An output folder read as an input (a shard to merge), locked while it is read, so that no run writes it
-    meanwhile and what a killed run left is repaired first. A folder that cannot be written is read as it is,
-    unless a killed run left a commit to finish in it."""
-    with _reading(folder, wait, time.monotonic() + wait):
-        yield folder
+    meanwhile and what a killed run left is repaired first: gives the line saying what was repaired, or None. A
+    folder that cannot be written is read as it is, unless a killed run left a commit to finish in it."""
+    with _reading(folder, wait, time.monotonic() + wait) as repaired:
+        yield repaired
 
 
 @contextmanager
-def _reading(folder: Path, wait: float, deadline: float) -> Iterator[None]:
+def _reading(folder: Path, wait: float, deadline: float) -> Iterator[str | None]:
     with ExitStack() as stack:
         try:
             check_place(folder)
-            stack.enter_context(_holding(folder, wait, deadline))
+            held = stack.enter_context(_holding(folder, wait, deadline))
         except Busy:
             raise
         except OutError:
             if os.path.lexists(folder / JOURNAL):
                 raise OutError(f"cannot read {folder}: a stopped run left a commit to finish, "
                                "and it cannot be written") from None
-        yield
+            held = None
+        yield held and held.repaired
 
 
 _URL = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]+):/+")

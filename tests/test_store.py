@@ -1283,3 +1283,20 @@ def test_a_users_file_named_as_outs_index_in_a_folder_no_run_wrote_is_never_repl
     (out / name).unlink()
     assert convert(SAMPLES / "phone-sync.har", "-o", out).exit_code == 0
     assert (out / "notes.txt").read_text() == "notes\n"
+
+
+@pytest.mark.parametrize("command", ["report", "report -o FILE", "export omh", "merge"])
+def test_a_command_that_repairs_a_folder_it_reads_says_so_in_one_line(tmp_path, command):
+    # report, export omh and merge (of the folders it reads) finished a killed run's commit or removed its leftovers
+    # without a word, where convert said so: the page or export drawn from tables a stopped run put in place, unsaid
+    out = tmp_path / "out"
+    assert convert(SAMPLES / "phone-sync.har", "-o", out).exit_code == 0
+    (out / f"{store.STAGING_PREFIX}abcdefgh").mkdir()  # what a run killed before its commit point leaves
+    (out / f"{store.STAGING_PREFIX}abcdefgh" / "band_events.parquet").write_bytes(b"PAR1")
+    args = {"report": ["report", out], "report -o FILE": ["report", out, "-o", tmp_path / "page.html"],
+            "export omh": ["export", "omh", out, "-o", tmp_path / "omh"],
+            "merge": ["merge", out, "-o", tmp_path / "merged", "-j", "1"]}[command]
+    result = runner.invoke(app, list(map(str, args)))
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[0] == f"databack: repaired {out}: removed what a stopped run left (1 staging folder)"
+    assert not any(p.name.startswith(store.STAGING_PREFIX) for p in out.iterdir())
