@@ -120,6 +120,8 @@ def _load(out: Path, lazy: bool | None, read: list[tuple[str, tuple[int, int, in
     package = out / "datapackage.json"
     if not package.exists():
         return {}
+    if not store.utf8(out):
+        raise writers.EarlierRunUnreadable(f"cannot read the run in {out}: {store.NOT_UTF8}")
     if (out / "report.json").exists():
         with writers._earlier(out, "report.json"):
             writers.refuse_newer(orjson.loads((out / "report.json").read_bytes()))

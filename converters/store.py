@@ -312,6 +312,8 @@ def check_place(out: Path, inputs: Iterable[Path] = ()) -> None:
         url = f"{m.group(1)}://{str(out)[m.end():]}"
         raise OutError(f"cannot write into {url}: OUT is a folder on a local or shared file system, not a URL (its "
                        "commit renames files into place, all at once, which object stores cannot do)", usage=True)
+    if not utf8(out):
+        raise OutError(f"cannot write into {out}: {NOT_UTF8}", usage=True)
     if (place := owner(out)) is not None:  # (a partitioned table's folder, say: removed with it by OUT's next run)
         raise OutError(f"cannot write into {out}: it is {place[1]} of the databack output folder {place[0]}, which "
                        "only its own runs change", usage=True)
@@ -332,6 +334,19 @@ def check_place(out: Path, inputs: Iterable[Path] = ()) -> None:
             raise OutError(f"cannot write into {out}: it holds the input {p}", usage=True)
     if not out.is_dir():
         raise OutError(f"cannot write into {out}: it is a file, not a folder", usage=True)
+
+
+NOT_UTF8 = "its path is not UTF-8 text (a byte of another encoding), which polars cannot read or write: rename it"
+
+
+def utf8(folder: Path) -> bool:
+    """Whether `folder`'s whole path is UTF-8 text: polars takes no other (a table written there failed with a
+    TypeError, one read there was 'not a report this version reads')."""
+    try:
+        str(folder.absolute()).encode()
+        return True
+    except UnicodeEncodeError:
+        return False
 
 
 def owner(path: Path) -> tuple[Path, str] | None:

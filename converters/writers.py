@@ -420,6 +420,8 @@ def scan_output(out: Path, counted: bool = False) -> tuple[dict[str, pl.LazyFram
     report_path = out / "report.json"
     if not report_path.exists():
         return {}, {}
+    if not store.utf8(out):
+        raise EarlierRunUnreadable(f"cannot read the run in {out}: {store.NOT_UTF8}")
     with _earlier(out, "report.json"):
         previous = orjson.loads(report_path.read_bytes())
         refuse_newer(previous)

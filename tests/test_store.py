@@ -1300,3 +1300,36 @@ def test_a_command_that_repairs_a_folder_it_reads_says_so_in_one_line(tmp_path, 
     assert result.exit_code == 0, result.output
     assert result.output.splitlines()[0] == f"databack: repaired {out}: removed what a stopped run left (1 staging folder)"
     assert not any(p.name.startswith(store.STAGING_PREFIX) for p in out.iterdir())
+
+
+@pytest.mark.parametrize("command", ["convert", "convert adding", "merge", "report", "export omh", "load"])
+def test_an_out_whose_path_is_not_utf8_is_one_line_saying_so(tmp_path, command):
+    # polars takes no path that is not UTF-8 (a folder named in Latin-1 on an older share): convert into such a
+    # folder ended in a traceback (TypeError: Object does not have a .write() method), and reading an OUT there
+    # said 'band_events.parquet: not a report this version of databack reads'
+    from converters import load
+
+    folder = tmp_path / os.fsdecode(b"caf\xe9")
+    folder.mkdir()
+    out = folder / "out"
+    if command != "convert":
+        assert convert(SAMPLES / "phone-sync.har", "-o", tmp_path / "out").exit_code == 0
+        (tmp_path / "out").rename(out)
+    before = files(folder)
+    if command == "load":
+        with pytest.raises(store.OutError, match="its path is not UTF-8 text"):
+            load(out)
+        return
+    args = {"convert": ["convert", SAMPLES / "phone-sync.har", "-o", out],
+            "convert adding": ["convert", SAMPLES / "phone-sync.flow", "-o", out],
+            "merge": ["merge", out, "-o", tmp_path / "merged"],
+            "report": ["report", out],
+            "export omh": ["export", "omh", out, "-o", tmp_path / "omh"]}[command]
+    run = subprocess.run([os.fsencode(a) for a in databack(*args)], capture_output=True, cwd=REPO)
+    shown = str(out).replace(os.fsdecode(b"\xe9"), "\\xe9")
+    does = "read the run in" if command in ("merge", "export omh") else "write into"
+    assert (run.returncode, run.stderr.decode()) == (
+        1 if does == "read the run in" else 2,
+        f"databack: cannot {does} {shown}: its path is not UTF-8 text (a byte of another encoding), which polars "
+        "cannot read or write: rename it\n")
+    assert files(folder) == before
