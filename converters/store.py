@@ -659,7 +659,9 @@ def _read_journal(out: Path) -> dict | None:
     except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
         return None
     valid = staging.startswith(STAGING_PREFIX) and _is_entry(staging.lstrip("."))
-    if not valid or any(a not in ("replace", "remove") or not _is_entry(n) for a, n in changes):
+    # each change one of an entry databack gives OUT: one naming a user's file (a journal planted in a folder given
+    # to merge, report or export) would have the repair remove it, or replace it with what the staging holds
+    if not valid or any(a not in ("replace", "remove") or not (_is_entry(n) and _databack_entry(n)) for a, n in changes):
         return None
     # its staging folder (and the old versions' folder in it) a folder of OUT's own, if there at all: one reached
     # through a symbolic link (a journal planted in a folder given to merge, report or export) would have the

@@ -1333,3 +1333,21 @@ def test_an_out_whose_path_is_not_utf8_is_one_line_saying_so(tmp_path, command):
         f"databack: cannot {does} {shown}: its path is not UTF-8 text (a byte of another encoding), which polars "
         "cannot read or write: rename it\n")
     assert files(folder) == before
+
+
+@pytest.mark.parametrize("action", ["remove", "replace"])
+def test_a_journal_naming_a_users_file_changes_nothing_of_theirs(tmp_path, action):
+    # the repair made any change a journal named: one planted in a folder given to report, export omh or merge
+    # (or a journal damaged on disk) removed a user's notes.txt, or replaced it with what its staging held
+    out = tmp_path / "out"
+    assert convert(SAMPLES / "phone-sync.har", "-o", out).exit_code == 0
+    (out / "notes.txt").write_text("the user's notes\n")
+    staging = out / f"{store.STAGING_PREFIX}abcdefgh"
+    staging.mkdir()
+    (staging / "notes.txt").write_text("planted\n")
+    (out / store.JOURNAL).write_text(json.dumps({"staging": staging.name, "changes": [[action, "notes.txt"]]}))
+    result = runner.invoke(app, ["report", str(out)])
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[0] == (f"databack: repaired {out}: dropped a commit journal it could not read; "
+                                             "removed what a stopped run left (1 staging folder)")
+    assert (out / "notes.txt").read_text() == "the user's notes\n"
