@@ -112,7 +112,7 @@ WRITES = {"write", "write_text", "write_bytes", "write_parquet", "write_csv", "w
 # table, standard output or error) fails the test below until it is named here with its reason: route captured
 # text through converters.redaction (a `Safe`, `SafeRow`, `SafeJson`, `redaction.line`…) first.
 OUTPUT_SITES = {
-    ("cli", "_Messages.print"): "every line through redaction.line",
+    ("cli", "_Messages._write"): "what _Messages.print and print_lines give it: every line through redaction.line",
     ("cli", "_print_json"): "report dicts made by as_dict/writers.report, which require Safe captured text",
     ("cli", "inspect"): "inspect_captures.render_table: rows checked by _require_redacted",
     ("cli", "_show_version"): "databack's own text",
