@@ -120,7 +120,8 @@ BAND_EVENTS = table(
     C("name", S, "User's label for the event"),
     C("day_id", D, "Local calendar day the event is filed under (DayId; a sleep starting before 5 AM is the day "
       "before)"),
-    C("start_time", UTC_TIME, "Start of the event (UTC)"),
+    C("start_time", UTC_TIME, "Start of the event (UTC; the public API's, written to the ms, to the µs its id "
+                               "names, as the private API writes it)"),
     C("utc_offset_s", I, PUBLIC_OFFSET.format(time="startTime"), "s"),
     C("duration_s", F, "Duration, pauses excluded", "s"),
     C("paused_s", F, "Time paused", "s"),
@@ -192,7 +193,8 @@ BAND_EVENTS = table(
     C("resting_s", F, "Hikes: time resting (RestingTimeInSeconds)", "s"),
     C("active_s", F, "Hikes: time moving (ActiveTimeInSeconds)", "s"),
     C("elevation_source", S, "Hikes: where the points' elevations come from (MapPointElevationSource)"),
-    C("fall_asleep_time", UTC_TIME, "Sleep: when the wearer fell asleep (UTC)"),
+    C("fall_asleep_time", UTC_TIME, "Sleep: when the wearer fell asleep (UTC; public: to the µs of start_time + "
+                                     "fallAsleepDuration where that is the time written to the ms)"),
     C("wake_up_time", UTC_TIME, "Sleep: when the wearer woke up (UTC)"),
     C("sleep_s", F, "Sleep: time asleep (SleepTime)", "s"),
     C("awake_s", F, "Sleep: time awake (AwakeTime)", "s"),
@@ -221,7 +223,7 @@ BAND_SEQUENCES = table(
     C("sequence_type", S, "SequenceType: Sleep, Awake, Dozing, Snoozing, NotWorn, Running, Workout, GolfHole…"),
     C("sleep_type", S, "Sleep segments: RestfulSleep, RestlessSleep, UndifferentiatedSleep"),
     C("day_id", D, "Sleep segments: the local day of the sleep (DayId / dayId)"),
-    C("start_time", UTC_TIME, "Start of the segment (UTC)"),
+    C("start_time", UTC_TIME, "Start of the segment (UTC; public: to the µs its segmentId's ticks name)"),
     C("utc_offset_s", I, PUBLIC_OFFSET.format(time="the segment's startTime"), "s"),
     C("duration_s", F, "Duration of the segment", "s"),
     C("paused_s", F, "Time paused in the segment", "s"),

@@ -92,6 +92,26 @@ def activity_offset_s(value: str | None) -> int | None:
     return None if offset == 0 else offset
 
 
+# An activity's id is the private EventId: this less its start in .NET ticks (100 ns since 0001-01-01, UTC); a
+# segment's segmentId is its start in ticks (BAND-API.md §A.3, §B.3).
+EVENT_ID_BASE = 3_155_378_975_999_999_999
+NET_EPOCH_TICKS = 621_355_968_000_000_000  # 1970-01-01 in .NET ticks
+
+
+def to_the_tick(us: int | None, ticks: Any) -> int | None:
+    """A time the public API wrote to the millisecond (`us`, epoch µs) to the microsecond its id's ticks name, where
+    they are the same time cut to the millisecond (as the service cuts them): the private API writes the same
+    start to the tick (`2015-01-11T16:12:31.2714530Z`, the public `…31.271+00:00`), and an event fetched through
+    both is one record, whichever copy is kept. `us` as it is otherwise (an id that names another time)."""
+    if us is None or us % 1000:
+        return us
+    try:
+        exact = (int(ticks) - NET_EPOCH_TICKS) // 10
+    except (TypeError, ValueError):
+        return us
+    return exact if exact // 1000 * 1000 == us else us
+
+
 def decode_activities(payload: dict[str, Any], request: Request) -> Rows:
     """GET /v1/me/Activities (an ActivitiesResponse: one list per activity type, `runActivities`…, empty ones left
     out) or /v1/me/Activities/{id} (a bare activity, as the service really answered, or a response holding it)."""
@@ -106,7 +126,11 @@ def decode_activities(payload: dict[str, Any], request: Request) -> Rows:
 
 def _activity_rows(a: dict[str, Any], parent_id: str | None = None) -> Rows:
     event_id = str(a["id"])
-    start = iso_utc(a.get("startTime"))
+    try:
+        ticks: Any = EVENT_ID_BASE - int(event_id)
+    except ValueError:
+        ticks = None
+    start = to_the_tick(iso_utc(a.get("startTime")), ticks)
     offset = activity_offset_s(a.get("startTime"))
     calories = a.get("caloriesBurnedSummary") or {}
     hr = a.get("heartRateSummary") or {}
@@ -144,7 +168,7 @@ def _activity_rows(a: dict[str, Any], parent_id: str | None = None) -> Rows:
         "golf_par_or_better_holes": integer(a.get("parOrBetterCount")),
         "golf_longest_drive_m": per(a.get("longestDriveDistance"), CM),
         "golf_longest_stroke_m": per(a.get("longestStrokeDistance"), CM),
-        "fall_asleep_time": iso_utc(a.get("fallAsleepTime")),
+        "fall_asleep_time": _fall_asleep(a, start),
         "wake_up_time": iso_utc(a.get("wakeupTime")),
         "sleep_s": duration_s(a.get("sleepDuration")),
         "awake_s": duration_s(a.get("awakeDuration")),
@@ -172,6 +196,17 @@ def _activity_rows(a: dict[str, Any], parent_id: str | None = None) -> Rows:
         yield "band_map_points", _map_point_row(event_id, start, offset, p, split_length)
     for child in a.get("childActivities") or ():  # a golf round's parts: activities of their own
         yield from _activity_rows(child, event_id)
+
+
+def _fall_asleep(a: dict[str, Any], start: int | None) -> int | None:
+    """A sleep's fallAsleepTime, to the µs of its start (`start`, to the tick its id names) plus fallAsleepDuration
+    where that is the time written (the service writes it so: fallAsleepTime - startTime = fallAsleepDuration, to
+    the millisecond, in every real record)."""
+    written = iso_utc(a.get("fallAsleepTime"))
+    after = duration_s(a.get("fallAsleepDuration"))
+    if start is None or after is None or written is None:
+        return written
+    return to_the_tick(written, NET_EPOCH_TICKS + start * 10 + round(after * 10_000_000))
 
 
 def _distances(d: dict[str, Any], walked: Any = None) -> Row:
@@ -204,7 +239,7 @@ def _segment_row(event_id: str, order: int, s: dict[str, Any], split_length: Any
         "sequence_type": SEQUENCE_TYPES.get(segment_type, segment_type),
         "sleep_type": s.get("sleepType"),
         "day_id": iso_date(s.get("dayId")),
-        "start_time": iso_utc(s.get("startTime")),
+        "start_time": to_the_tick(iso_utc(s.get("startTime")), s["segmentId"]),
         "utc_offset_s": activity_offset_s(s.get("startTime")),
         "duration_s": duration_s(s.get("duration")),
         "paused_s": duration_s(s.get("pausedDuration")),
