@@ -517,7 +517,8 @@ SENSE_NIGHT_METRICS = table(
     C("night", D, "The night"),
     C("name", S, "total_sleep, sound_sleep, time_to_sleep, times_awake, fell_asleep, woke_up, temperature…"),
     C("value", F, "Value in `unit` (durations converted from minutes to seconds)"),
-    C("unit", S, "s, count, or null for timestamps and conditions"),
+    C("unit", S, "s, count, or null for timestamps and conditions; a v2 unit not known here (another than MINUTES, "
+                 "QUANTITY, TIMESTAMP) in lower case as sent, its value as sent"),
     C("time", UTC_TIME, "For timestamp metrics (fell_asleep, woke_up): the time (UTC)"),
     C("condition", S, "IDEAL, WARNING, ALERT, UNKNOWN, …"),
     C("message", S, "v1 insights: the text shown (Markdown)"),
