@@ -364,6 +364,9 @@ BAND_DAILY_SUMMARIES = table(
     C("device_filter", S, DEVICE_FILTER),
     C("api", S, "Which Band API the row came from: private (dns-cargo.com OData) or public (api.microsofthealth.net)"),
     C("start_time", UTC_TIME, "The day's timestamp as the API sent it (TimeOfDay / startTime), in UTC"),
+    C("duration_s", F, "Length of the day the totals cover: public endTime - startTime (the next local midnight: 23 "
+      "or 25 hours on a day the clocks change); private 86,400 (the service cuts days at the request's "
+      "timeZoneUtcOffset, a fixed offset)", "s"),
     C("utc_offset_s", I, "The wearer's UTC offset for the day: private, the request's timeZoneUtcOffset (the offset "
       "the service cut days by); public, local midnight (parentDay, else `day`) minus `start_time`, since the "
       "service writes daily starts in UTC", "s"),

@@ -325,9 +325,12 @@ def decode_summaries(payload: dict[str, Any], request: Request) -> Rows:
         values = {"api": "public", "device_filter": devices, **_summary_measures(s)}
         if daily:
             day = iso_date(s.get("parentDay")) or _day_at(s["startTime"], asked) or local_day(s["startTime"], None)
+            start = iso_utc(s["startTime"])
+            end = iso_utc(s.get("endTime"))
             yield "band_daily_summaries", {
                 "day": day,
-                "start_time": iso_utc(s["startTime"]),
+                "start_time": start,
+                "duration_s": (end - start) / 1e6 if end is not None else duration_s(s.get("duration")),
                 **values,
                 "utc_offset_s": midnight_offset_s(s["startTime"], day),
                 "cardio_s": None,
@@ -453,12 +456,13 @@ def measure_fields(prefix: str, *tables: str) -> dict[str, Target]:
     }
 
 
-def summary_fields(prefix: str, start: Target, *tables: str) -> dict[str, Target]:
-    """A Summary (minute, hourly, daily) -> the tables' columns; `start` is where its startTime goes."""
+def summary_fields(prefix: str, start: Target, *tables: str, end: Target = END_TIME) -> dict[str, Target]:
+    """A Summary (minute, hourly, daily) -> the tables' columns; `start` is where its startTime goes, `end` its
+    endTime."""
     return {
         f"{prefix}/userId": USER_ID,
         f"{prefix}/startTime": start,
-        f"{prefix}/endTime": END_TIME,
+        f"{prefix}/endTime": end,
         f"{prefix}/period": PERIOD,
         f"{prefix}/duration": Dropped("the length of the period (PT1M, PT1H, P1D): the row's table says it; read "
                                       "only to tell hourly from daily summaries saved without their URL"),
@@ -574,7 +578,10 @@ SUMMARY_FIELDS = Fields(
         **summary_fields(SUMMARY, (
             "band_hourly_summaries.time", "band_hourly_summaries.utc_offset_s", "band_daily_summaries.day",
             "band_daily_summaries.start_time", "band_daily_summaries.utc_offset_s"),
-            "band_hourly_summaries", "band_daily_summaries"),
+            "band_hourly_summaries", "band_daily_summaries",
+            # a day's end: the next local midnight, 23 or 25 hours on (P1D) where the clocks change (an hour's end is
+            # its start + 1 h, derivable exactly)
+            end="band_daily_summaries.duration_s"),
         f"{SUMMARY}/parentDay": ("band_hourly_summaries.day_id", "band_daily_summaries.day"),
         **zone_fields(f"{SUMMARY}/heartRateZones", "band_daily_summaries"),
     }
