@@ -1300,3 +1300,15 @@ def test_a_public_sleeps_fall_asleep_time_keeps_the_microsecond_of_its_start():
     q["fallAsleepDuration"] = "PT6M26S"  # a duration that is not the written time's: the time as written
     pub = decode(band_public.ACTIVITIES, public)
     assert pub["band_events"][0]["fall_asleep_time"] == utc(2015, 7, 22, 0, 42, 57, 987000)
+
+
+@pytest.mark.parametrize("end, length", [
+    ("2015-03-29T23:00:00.000+00:00", 82800.0),  # BST begins: a 23-hour day
+    ("2015-03-30T00:00:00.000+01:00", 82800.0),  # the same instant written at the new offset
+    ("not a time", 86400.0), (17, 86400.0), (None, 86400.0),  # (not checked by the schema): duration's P1D
+])
+def test_a_public_daily_summarys_length_is_its_end_less_its_start(end, length):
+    summary = {"startTime": "2015-03-29T00:00:00.000+00:00", "endTime": end, "period": "Daily", "duration": "P1D",
+               "stepsTaken": 6000}
+    (day,) = decode(band_public.SUMMARIES, {"summaries": [summary]})["band_daily_summaries"]
+    assert (day["day"], day["duration_s"]) == (date(2015, 3, 29), length)

@@ -326,11 +326,10 @@ def decode_summaries(payload: dict[str, Any], request: Request) -> Rows:
         if daily:
             day = iso_date(s.get("parentDay")) or _day_at(s["startTime"], asked) or local_day(s["startTime"], None)
             start = iso_utc(s["startTime"])
-            end = iso_utc(s.get("endTime"))
             yield "band_daily_summaries", {
                 "day": day,
                 "start_time": start,
-                "duration_s": (end - start) / 1e6 if end is not None else duration_s(s.get("duration")),
+                "duration_s": _day_length_s(start, s),
                 **values,
                 "utc_offset_s": midnight_offset_s(s["startTime"], day),
                 "cardio_s": None,
@@ -340,6 +339,21 @@ def decode_summaries(payload: dict[str, Any], request: Request) -> Rows:
         else:
             yield "band_hourly_summaries", {"time": iso_utc(s["startTime"]), "day_id": iso_date(s.get("parentDay")),
                                             **values}
+
+
+def _day_length_s(start: int, s: dict[str, Any]) -> float | None:
+    """A daily summary's length: endTime - startTime (the next local midnight: 23 or 25 hours on where the clocks
+    change), else its duration (P1D); None where neither is a time or a length."""
+    end, duration = s.get("endTime"), s.get("duration")
+    try:  # (endTime is not checked by the schema: one that is no time says no length)
+        if isinstance(end, str) and end:
+            return (iso_utc(end) - start) / 1e6
+    except ValueError:
+        pass
+    try:
+        return duration_s(duration) if isinstance(duration, str) else None
+    except ValueError:  # (P1M: no length in seconds)
+        return None
 
 
 def _asked_offsets(request: Request) -> list[timedelta]:
