@@ -322,7 +322,7 @@ def heart_rates(tables: Tables) -> Iterator[tuple[dict[str, Any], Body]]:
 
 
 def step_counts(tables: Tables) -> Iterator[tuple[dict[str, Any], Body]]:
-    """Per minute (band_minutes) and per local day (band_daily_summaries, from the day's start for 24 hours, a day
+    """Per minute (band_minutes) and per local day (band_daily_summaries, from the day's start for its length, a day
     asked at two UTC offsets as last captured; a day's totals for one device, device_filter, a data point of its
     own)."""
     minutes = frame(tables, "band_minutes").filter(pl.col("steps").is_not_null())
@@ -339,7 +339,14 @@ def step_counts(tables: Tables) -> Iterator[tuple[dict[str, Any], Body]]:
         device = () if row["device_filter"] is None else (f"device={row['device_filter']}",)
         yield source("band_daily_summaries", "band", row, row["day"].isoformat(), *device), {
             "step_count": value(row["steps"], "steps"),
-            "effective_time_frame": lasting(row["start_time"], 86400, row["utc_offset_s"])}
+            "effective_time_frame": lasting(row["start_time"], _day_length_s(row), row["utc_offset_s"])}
+
+
+def _day_length_s(row: dict[str, Any]) -> float:
+    """The length of a band_daily_summaries day: its duration_s (a public day where the clocks change is 23 or 25
+    hours), else 24 hours (an OUT an older databack wrote has no such column)."""
+    seconds = row.get("duration_s")
+    return seconds if seconds is not None and seconds > 0 else 86400
 
 
 def physical_activities(tables: Tables) -> Iterator[tuple[dict[str, Any], Body]]:

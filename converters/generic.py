@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Collection
 
 import orjson
 import polars as pl
@@ -103,26 +103,44 @@ def _add_row(rows: dict[str, list[dict[str, Any]]], table: str, value: Any, row_
     row: dict[str, Any] = {"_row_id": row_id}
     if parent is not None:
         row |= {"_parent_id": parent, "_index": index}
+    row |= prov  # (first: a field of the response named as one of these takes another name, not its place)
     children: list[tuple[str, list]] = []
     if isinstance(value, dict):
-        _flatten(value, "", row, children)
+        _flatten(value, "", row, children, set())
     else:
         row["value"] = value
-    rows.setdefault(table, []).append(row | prov)
+    rows.setdefault(table, []).append(row)
     for name, items in children:
         for i, item in enumerate(items):
             _add_row(rows, redaction.child_table(table, name), item, f"{row_id}/{name}/{i}", row_id, i, prov)
 
 
-def _flatten(obj: dict[str, Any], prefix: str, row: dict[str, Any], children: list[tuple[str, list]]) -> None:
+def _flatten(obj: dict[str, Any], prefix: str, row: dict[str, Any], children: list[tuple[str, list]],
+             arrays: set[str]) -> None:
+    """`obj`'s plain values into `row` and its arrays into `children`, nested names joined by `_`. Names are made of
+    letters and digits, so keys may meet in one (`heart_rate`, `heart-rate` and `heart: {rate}`), or meet a column
+    the row has already (`participant_id`, `source_file`, `captured_at`): a name taken is followed by `_2`, `_3`…,
+    in the order of the keys, so no value takes another's place."""
     for key, value in obj.items():
         name = prefix + re.sub(r"[^A-Za-z0-9]+", "_", str(key)).strip("_")
         if isinstance(value, dict):
-            _flatten(value, name + "_", row, children)
+            _flatten(value, name + "_", row, children, arrays)
         elif isinstance(value, list):
+            name = _free(name, arrays)
+            arrays.add(name)
             children.append((name, value))
         else:
-            row[name] = value
+            row[_free(name, row)] = value
+
+
+def _free(name: str, taken: Collection[str]) -> str:
+    """`name`, or where it is taken the first of `name_2`, `name_3`… that is not."""
+    if name not in taken:
+        return name
+    n = 2
+    while f"{name}_{n}" in taken:
+        n += 1
+    return f"{name}_{n}"
 
 
 def frames(records: GenericRecords) -> dict[str, pl.DataFrame]:

@@ -120,7 +120,8 @@ BAND_EVENTS = table(
     C("name", S, "User's label for the event"),
     C("day_id", D, "Local calendar day the event is filed under (DayId; a sleep starting before 5 AM is the day "
       "before)"),
-    C("start_time", UTC_TIME, "Start of the event (UTC)"),
+    C("start_time", UTC_TIME, "Start of the event (UTC; the public API's, written to the ms, to the µs its id "
+                               "names, as the private API writes it)"),
     C("utc_offset_s", I, PUBLIC_OFFSET.format(time="startTime"), "s"),
     C("duration_s", F, "Duration, pauses excluded", "s"),
     C("paused_s", F, "Time paused", "s"),
@@ -192,7 +193,8 @@ BAND_EVENTS = table(
     C("resting_s", F, "Hikes: time resting (RestingTimeInSeconds)", "s"),
     C("active_s", F, "Hikes: time moving (ActiveTimeInSeconds)", "s"),
     C("elevation_source", S, "Hikes: where the points' elevations come from (MapPointElevationSource)"),
-    C("fall_asleep_time", UTC_TIME, "Sleep: when the wearer fell asleep (UTC)"),
+    C("fall_asleep_time", UTC_TIME, "Sleep: when the wearer fell asleep (UTC; public: to the µs of start_time + "
+                                     "fallAsleepDuration where that is the time written to the ms)"),
     C("wake_up_time", UTC_TIME, "Sleep: when the wearer woke up (UTC)"),
     C("sleep_s", F, "Sleep: time asleep (SleepTime)", "s"),
     C("awake_s", F, "Sleep: time awake (AwakeTime)", "s"),
@@ -221,7 +223,7 @@ BAND_SEQUENCES = table(
     C("sequence_type", S, "SequenceType: Sleep, Awake, Dozing, Snoozing, NotWorn, Running, Workout, GolfHole…"),
     C("sleep_type", S, "Sleep segments: RestfulSleep, RestlessSleep, UndifferentiatedSleep"),
     C("day_id", D, "Sleep segments: the local day of the sleep (DayId / dayId)"),
-    C("start_time", UTC_TIME, "Start of the segment (UTC)"),
+    C("start_time", UTC_TIME, "Start of the segment (UTC; public: to the µs its segmentId's ticks name)"),
     C("utc_offset_s", I, PUBLIC_OFFSET.format(time="the segment's startTime"), "s"),
     C("duration_s", F, "Duration of the segment", "s"),
     C("paused_s", F, "Time paused in the segment", "s"),
@@ -362,6 +364,9 @@ BAND_DAILY_SUMMARIES = table(
     C("device_filter", S, DEVICE_FILTER),
     C("api", S, "Which Band API the row came from: private (dns-cargo.com OData) or public (api.microsofthealth.net)"),
     C("start_time", UTC_TIME, "The day's timestamp as the API sent it (TimeOfDay / startTime), in UTC"),
+    C("duration_s", F, "Length of the day the totals cover: public endTime - startTime (the next local midnight: 23 "
+      "or 25 hours on a day the clocks change); private 86,400 (the service cuts days at the request's "
+      "timeZoneUtcOffset, a fixed offset)", "s"),
     C("utc_offset_s", I, "The wearer's UTC offset for the day: private, the request's timeZoneUtcOffset (the offset "
       "the service cut days by); public, local midnight (parentDay, else `day`) minus `start_time`, since the "
       "service writes daily starts in UTC", "s"),
@@ -515,7 +520,8 @@ SENSE_NIGHT_METRICS = table(
     C("night", D, "The night"),
     C("name", S, "total_sleep, sound_sleep, time_to_sleep, times_awake, fell_asleep, woke_up, temperature…"),
     C("value", F, "Value in `unit` (durations converted from minutes to seconds)"),
-    C("unit", S, "s, count, or null for timestamps and conditions"),
+    C("unit", S, "s, count, or null for timestamps and conditions; a v2 unit not known here (another than MINUTES, "
+                 "QUANTITY, TIMESTAMP) in lower case as sent, its value as sent"),
     C("time", UTC_TIME, "For timestamp metrics (fell_asleep, woke_up): the time (UTC)"),
     C("condition", S, "IDEAL, WARNING, ALERT, UNKNOWN, …"),
     C("message", S, "v1 insights: the text shown (Markdown)"),

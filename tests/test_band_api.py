@@ -147,7 +147,8 @@ def test_public_activities_collection(reference):
     assert len(events) == 7 and Counter(e["event_type"] for e in events.values()) == {"Sleeping": 6, "Running": 1}
     assert {e["api"] for e in events.values()} == {"public"}
     run = events["2519647921241112976"]
-    assert run["start_time"] == utc(2015, 7, 21, 19, 57, 55, 888000) and run["day_id"] == date(2015, 7, 21)
+    # startTime ...55.888+00:00, to the µs its id names (...55.8887023 in ticks)
+    assert run["start_time"] == utc(2015, 7, 21, 19, 57, 55, 888702) and run["day_id"] == date(2015, 7, 21)
     assert run["duration_s"] == 26 * 60 + 18  # PT26M18S
     assert run["distance_m"] == pytest.approx(3177.90)  # 317790 cm
     assert run["actual_distance_m"] == pytest.approx(3177.90)
@@ -160,7 +161,8 @@ def test_public_activities_collection(reference):
     sleep = events["2519647754070120053"]
     assert sleep["duration_s"] == 8 * 3600 + 27 * 60 + 53  # PT8H27M53S
     assert (sleep["sleep_s"], sleep["awake_s"]) == (7 * 3600 + 35 * 60 + 1, 52 * 60 + 52)
-    assert sleep["fall_asleep_time"] == utc(2015, 7, 22, 0, 42, 57, 987000)
+    # fallAsleepTime ...57.987+00:00: its start to the µs its id names (...32.9879946 in ticks) + fallAsleepDuration
+    assert sleep["fall_asleep_time"] == utc(2015, 7, 22, 0, 42, 57, 987994)
     assert sleep["wake_up_time"] == utc(2015, 7, 22, 9, 1, 58, 237000)
     assert (sleep["wakeups"], sleep["sleep_efficiency_pct"], sleep["resting_hr_bpm"]) == (5, 91, 50)
     assert sleep["day_id"] == date(2015, 7, 21)  # the night of the 21st, though it started after midnight (UTC)
@@ -192,7 +194,7 @@ def test_public_bare_activity_with_segments_and_minutes(reference):
     assert (first["sequence_type"], first["duration_s"], first["start_time"]) == (
         "Running",
         12 * 60 + 43,
-        utc(2015, 7, 21, 19, 57, 55, 888000),
+        utc(2015, 7, 21, 19, 57, 55, 888702),  # startTime ...55.888, to the µs its segmentId's ticks name
     )
     assert first["calories_kcal"] is None and second["calories_kcal"] == 193  # left out: null
     assert (first["hr_avg_bpm"], first["hr_peak_bpm"], first["hr_low_bpm"]) == (119, 141, 80)
@@ -1239,3 +1241,74 @@ def test_a_private_days_start_is_its_local_midnight_however_timeofday_is_written
     assert (d["day"], d["start_time"], d["utc_offset_s"]) == (date(2019, 3, 10), start, minutes * 60)
     local = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=d["start_time"], seconds=d["utc_offset_s"])
     assert (local.date(), local.time()) == (date(2019, 3, 10), datetime.min.time())
+
+
+def test_a_public_copy_of_an_event_keeps_the_start_to_the_microsecond_its_id_names(tmp_path):
+    """The public API writes times cut to the millisecond, the private one to the tick; the activity's id (and a
+    segment's) names the start to the tick. An event fetched through both APIs, the public copy captured later (and
+    so kept), keeps the start the private API wrote, and its GPS points their times; an id naming another time
+    leaves the public time as written."""
+    start = datetime(2015, 7, 21, 19, 57, 55, 888453, tzinfo=UTC)
+    ticks = 621355968000000000 + datetime_us(start) * 10 + 7  # 100 ns beyond the µs, as real ids are
+    event = str(3155378975999999999 - ticks)
+    private, public = private_run(), public_run()
+    p, q = private["value"][0], public["runActivities"][0]
+    p["EventId"] = q["id"] = event
+    p["StartTime"] = p["Sequences"][0]["StartTime"] = "2015-07-21T19:57:55.8884537Z"
+    p["Sequences"][0]["SequenceId"] = str(ticks)
+    q["activitySegments"][0]["segmentId"] = ticks
+    priv, pub = decode(band.EVENTS, private), decode(band_public.ACTIVITIES, public)
+    exact = datetime_us(start)
+    assert priv["band_events"][0]["start_time"] == pub["band_events"][0]["start_time"] == exact
+    assert priv["band_sequences"][0]["start_time"] == pub["band_sequences"][0]["start_time"] == exact
+    assert priv["band_map_points"][0]["time"] == pub["band_map_points"][0]["time"] == exact + 27_000_000
+    assert pub["band_events"][0]["utc_offset_s"] == 3600  # the offset as written
+
+    har = write_har(tmp_path / "both.har", [
+        entry(f"https://{PRIVATE}/v1/Events(eventId='{event}')?$expand=Sequences,Info,MapPoints", private,
+              started="2017-03-03T07:31:00.000-08:00"),
+        entry(f"https://{PUBLIC}/v1/me/Activities?activityIds={event}&activityIncludes=Details,MapPoints", public,
+              started="2017-03-03T07:32:00.000-08:00"),
+    ])
+    result = convert([Input(har, "both.har", True)])
+    events = result.tables["band_events"]
+    assert events["api"].to_list() == ["public"]  # the later capture is kept...
+    assert events["start_time"].to_list() == [start]  # ...to the µs the private copy and the id name
+    assert result.tables["band_sequences"]["start_time"].to_list() == [start]
+    assert result.tables["band_map_points"]["time"].to_list() == [start + timedelta(seconds=27)]
+
+    q["id"] = str(3155378975999999999 - ticks - 10_000_000)  # an id a second later: not this start's
+    q["activitySegments"][0]["segmentId"] = ticks - 10_000_000
+    pub = decode(band_public.ACTIVITIES, public)
+    assert pub["band_events"][0]["start_time"] == pub["band_sequences"][0]["start_time"] == datetime_us(
+        start.replace(microsecond=888000))
+
+
+def test_a_public_sleeps_fall_asleep_time_keeps_the_microsecond_of_its_start():
+    """fallAsleepTime is its start plus fallAsleepDuration (to the ms, in every real record): with the start to the
+    tick its id names, it is that sum, as the private API writes it, not the ms the public API cut it to."""
+    start = datetime(2015, 7, 22, 0, 36, 32, 987453, tzinfo=UTC)
+    private, public = private_sleep(), public_sleep()
+    p, q = private["value"][0], public["sleepActivities"][0]
+    p["EventId"] = q["id"] = event_id(start)
+    p["StartTime"] = "2015-07-22T00:36:32.9874530Z"
+    p["FallAsleepTime"] = "2015-07-22T00:42:57.9874530Z"
+    priv, pub = decode(band.EVENTS, private), decode(band_public.ACTIVITIES, public)
+    for column in ("start_time", "fall_asleep_time"):
+        assert priv["band_events"][0][column] == pub["band_events"][0][column], column
+    assert pub["band_events"][0]["fall_asleep_time"] - pub["band_events"][0]["start_time"] == 385_000_000
+    q["fallAsleepDuration"] = "PT6M26S"  # a duration that is not the written time's: the time as written
+    pub = decode(band_public.ACTIVITIES, public)
+    assert pub["band_events"][0]["fall_asleep_time"] == utc(2015, 7, 22, 0, 42, 57, 987000)
+
+
+@pytest.mark.parametrize("end, length", [
+    ("2015-03-29T23:00:00.000+00:00", 82800.0),  # BST begins: a 23-hour day
+    ("2015-03-30T00:00:00.000+01:00", 82800.0),  # the same instant written at the new offset
+    ("not a time", 86400.0), (17, 86400.0), (None, 86400.0),  # (not checked by the schema): duration's P1D
+])
+def test_a_public_daily_summarys_length_is_its_end_less_its_start(end, length):
+    summary = {"startTime": "2015-03-29T00:00:00.000+00:00", "endTime": end, "period": "Daily", "duration": "P1D",
+               "stepsTaken": 6000}
+    (day,) = decode(band_public.SUMMARIES, {"summaries": [summary]})["band_daily_summaries"]
+    assert (day["day"], day["duration_s"]) == (date(2015, 3, 29), length)

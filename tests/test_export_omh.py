@@ -411,3 +411,40 @@ def test_a_heart_rate_of_0_the_band_sent_for_none_measured_is_no_data_point(tmp_
     assert "omh-heart-rate-2.0.jsonl" not in counts
     [activity] = points(tmp_path / "omh", "ieee-physical-activity-1.0.jsonl")
     assert activity["body"]["kcal_burned"] == {"value": 1.0, "unit": "kcal"}
+
+
+def test_a_public_day_the_clocks_change_is_its_own_length_not_24_hours(tmp_path, schemas):
+    """The public API writes a day's totals from the wearer's local midnight to the next (startTime, endTime: the
+    recorded UTC+1 user's days start at 23:00Z); where the clocks change the day is 23 or 25 hours, which endTime
+    says and duration (P1D) does not. endTime was dropped as derivable from startTime + duration, and the step count
+    written over 24 hours, the 23-hour day overlapping the next by an hour. band_daily_summaries.duration_s keeps the
+    day's length; a private day, cut at the request's fixed offset, is 24 hours."""
+    from builders import entry, write_har
+    from test_band_api import DAILY, PRIVATE, PUBLIC
+
+    def day(start: str, end: str, steps: int) -> dict:
+        return {"startTime": start, "endTime": end, "period": "Daily", "duration": "P1D", "stepsTaken": steps}
+
+    london = {"summaries": [  # British Summer Time begins on 2015-03-29 at 01:00 GMT; ends on 2015-10-25
+        day("2015-03-28T00:00:00.000+00:00", "2015-03-29T00:00:00.000+00:00", 5000),
+        day("2015-03-29T00:00:00.000+00:00", "2015-03-29T23:00:00.000+00:00", 6000),
+        day("2015-10-24T23:00:00.000+00:00", "2015-10-26T00:00:00.000+00:00", 7000)], "itemCount": 3}
+    query = "startTime=2015-03-28T00%3A00%3A00.000%2B00%3A00&endTime=2015-10-27T00%3A00%3A00.000%2B00%3A00"
+    har = write_har(tmp_path / "dst.har", [
+        entry(f"https://{PUBLIC}/v1/me/Summaries/Daily?{query}", london, started="2015-11-01T09:00:00.000Z"),
+        entry(f"https://{PRIVATE}/v2/UserDailySummary(timeZoneUtcOffset=60,startDate='2019-03-10',"
+              "endDate='2019-03-10')", DAILY, started="2019-03-11T09:00:00.000Z"),
+    ])
+    out = tmp_path / "out"
+    result = convert(collect_inputs([har]))
+    lengths = dict(zip(result.tables["band_daily_summaries"]["day"].cast(str),
+                       result.tables["band_daily_summaries"]["duration_s"]))
+    assert lengths == {"2015-03-28": 86400.0, "2015-03-29": 82800.0, "2015-10-25": 90000.0, "2019-03-10": 86400.0}
+    write(result, out)
+    export(out, tmp_path / "omh")
+    steps = points(tmp_path / "omh", "omh-step-count-3.0.jsonl")
+    frames = {p["body"]["step_count"]["value"]: p["body"]["effective_time_frame"]["time_interval"] for p in steps}
+    assert frames[6000] == {"start_date_time": "2015-03-29T00:00:00+00:00", "duration": {"value": 82800.0,
+                                                                                         "unit": "sec"}}
+    assert frames[7000]["duration"]["value"] == 90000.0 and frames[5000]["duration"]["value"] == 86400.0
+    assert all(not schemas.errors(p) for p in steps)

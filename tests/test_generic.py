@@ -114,3 +114,25 @@ def test_an_integer_no_int64_holds_is_a_number_of_its_column_not_the_end_of_its_
     (df,) = [df for n, df in result.tables.items() if n.startswith("generic__")]
     assert df.schema["score"] == pl.Float64 and df.sort("n")["score"].to_list() == [80.0, 2.0**64, -(2.0**63)]
     assert df.schema["n"] == pl.Int64
+
+
+def test_fields_whose_names_meet_in_one_column_each_keep_their_value(tmp_path):
+    """A column's name is its key's letters and digits, nested names joined by _, and every row carries its
+    provenance: a response's participant_id, source_file or captured_at was overwritten by the row's provenance,
+    and of heart_rate, heart-rate and heart: {rate} (or row_id and _row_id, index and _index in an array's items)
+    one value was kept, the others lost without a word. A name taken is followed by _2, _3…, in the keys' order."""
+    body = {"participant_id": "P-from-api", "source_file": "export.csv", "captured_at": 17, "heart_rate": 60,
+            "heart-rate": 61, "heart": {"rate": 62}, "row_id": "x", "_row_id": "y",
+            "items": [{"index": 1, "_index": 2, "parent_id": 3}], "items_": [{"index": 4}]}
+    har = write_har(tmp_path / "x.har", [entry("https://api.example.org/v1/day.json", body)])
+    result = convert([Input(har, "x.har", True, participant_id="P07", generic=("api.example.org",))])
+    tables = {n: df for n, df in result.tables.items() if n.startswith("generic__")}
+    (row,) = tables["generic__api_example_org_v1_day_json"].to_dicts()
+    assert (row["participant_id"], row["source_file"], row["_row_id"]) == ("P07", "x.har", "x.har#0")
+    assert (row["participant_id_2"], row["source_file_2"], row["captured_at_2"]) == ("P-from-api", "export.csv", 17)
+    assert (row["heart_rate"], row["heart_rate_2"], row["heart_rate_3"]) == (60, 61, 62)
+    assert (row["row_id"], row["row_id_2"]) == ("x", "y")
+    items = tables["generic__api_example_org_v1_day_json__items"].to_dicts()
+    assert [(i["index"], i["index_2"], i["parent_id"], i["_index"]) for i in items] == [(1, 2, 3, 0)]
+    (other,) = tables["generic__api_example_org_v1_day_json__items_2"].to_dicts()  # items_: an array of its own
+    assert other["index"] == 4 and other["_row_id"] == "x.har#0/items_2/0"

@@ -591,3 +591,26 @@ def test_a_time_in_epoch_ms_outside_years_1_to_9999_rejects_its_exchange_with_a_
     nights = pl.read_parquet(out / "sense_nights.parquet")["night"].to_list()
     assert date(2017, 3, 1) not in nights and date(2017, 3, 2) in nights  # the night alone is rejected
     export(out, tmp_path / "omh")
+
+
+def test_a_night_metric_of_a_unit_not_known_keeps_its_value_in_its_unit(tmp_path):
+    """A v2 metric's value was kept only for the units MINUTES and QUANTITY (and TIMESTAMP's time): one of another
+    unit (written in lower case, none, or one not listed) became a row of null value and unit, the value lost
+    without a word. Now a unit's case does not matter, and a value of an unknown unit is kept as sent, in its unit
+    (as v1 statistics of no known unit are); sleep_nights takes a device figure only in the unit it is in."""
+    night = {"date": "2017-03-01", "score": 80, "events": [], "metrics": [
+        {"name": "total_sleep", "value": 400, "unit": "minutes", "condition": "IDEAL"},
+        {"name": "sound_sleep", "value": 1.5, "unit": "HOURS", "condition": "IDEAL"},
+        {"name": "time_to_sleep", "value": 12, "condition": "IDEAL"},
+        {"name": "temperature", "value": 21, "unit": "CONDITION", "condition": "IDEAL"},
+        {"name": "times_awake", "value": 2, "unit": "QUANTITY", "condition": "IDEAL"},
+        {"name": "humidity", "unit": "CONDITION", "condition": "IDEAL"},
+    ]}
+    rows = {m["name"]: (m["value"], m["unit"]) for m in decode(sense.TIMELINE_V2, night)["sense_night_metrics"]}
+    assert rows == {"total_sleep": (24000.0, "s"), "sound_sleep": (1.5, "hours"), "time_to_sleep": (12.0, None),
+                    "temperature": (21.0, "condition"), "times_awake": (2.0, "count"), "humidity": (None, None)}
+
+    nights = run(tmp_path, [entry("https://api.hello.is/v2/timeline/2017-03-01", night)])["sleep_nights"]
+    (row,) = nights.to_dicts()
+    assert (row["device_total_sleep_s"], row["device_awakenings"]) == (24000.0, 2)
+    assert row["device_sound_sleep_s"] is None and row["device_sleep_latency_s"] is None  # hours, no unit: not s

@@ -102,7 +102,8 @@ def sense_tables(participant: str | None = None) -> dict[str, pl.DataFrame]:
             for night, kind, start, seconds, state in events
         ]),
         "sense_night_metrics": frame("sense_night_metrics", [
-            p | {"night": date(2017, 3, 1), "name": name, "value": value, "time": time}
+            p | {"night": date(2017, 3, 1), "name": name, "value": value, "time": time,
+                 "unit": None if value is None else "count" if name == "times_awake" else "s"}  # (the decoders')
             for name, value, time in metrics
         ]),
     }
@@ -419,7 +420,8 @@ def test_a_sense_times_awake_beyond_a_count_is_no_count_and_fails_nothing(times_
     null in device_awakenings; one that fits is kept."""
     tables = sense_tables()
     tables["sense_night_metrics"] = tables["sense_night_metrics"].filter(pl.col("name") != "times_awake").vstack(
-        frame("sense_night_metrics", [{"night": date(2017, 3, 1), "name": "times_awake", "value": times_awake}]))
+        frame("sense_night_metrics", [{"night": date(2017, 3, 1), "name": "times_awake", "value": times_awake,
+                                       "unit": "count"}]))
     awakenings = night(sleep_nights.derive(tables), "2017-03-01")["device_awakenings"]
     assert awakenings == (2 if times_awake == 2.0 else None)
 

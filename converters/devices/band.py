@@ -47,6 +47,7 @@ from .base import (
 
 CM = 100  # centimetres per metre
 MS = 1000  # milliseconds per second (pace: ms/km to s/km)
+DAY_S = 86_400.0  # seconds in a private daily summary's day
 E7 = 10_000_000  # the API's units per degree of latitude or longitude
 
 
@@ -481,6 +482,7 @@ def decode_daily_summaries(payload: dict[str, Any], request: Request) -> Rows:
             "device_filter": devices,
             "api": "private",
             "start_time": _day_start(s["timeofday"], offset_min),
+            "duration_s": DAY_S,  # (the service cut the day at the request's offset: 24 hours, whatever the clocks)
             "utc_offset_s": offset_min * 60 if offset_min is not None else midnight_offset_s(s["timeofday"], day),
             **_summary_values(s),
             "active_hours": integer(s.get("numberofactivehours")),

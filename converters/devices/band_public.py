@@ -92,6 +92,26 @@ def activity_offset_s(value: str | None) -> int | None:
     return None if offset == 0 else offset
 
 
+# An activity's id is the private EventId: this less its start in .NET ticks (100 ns since 0001-01-01, UTC); a
+# segment's segmentId is its start in ticks (BAND-API.md §A.3, §B.3).
+EVENT_ID_BASE = 3_155_378_975_999_999_999
+NET_EPOCH_TICKS = 621_355_968_000_000_000  # 1970-01-01 in .NET ticks
+
+
+def to_the_tick(us: int | None, ticks: Any) -> int | None:
+    """A time the public API wrote to the millisecond (`us`, epoch µs) to the microsecond its id's ticks name, where
+    they are the same time cut to the millisecond (as the service cuts them): the private API writes the same
+    start to the tick (`2015-01-11T16:12:31.2714530Z`, the public `…31.271+00:00`), and an event fetched through
+    both is one record, whichever copy is kept. `us` as it is otherwise (an id that names another time)."""
+    if us is None or us % 1000:
+        return us
+    try:
+        exact = (int(ticks) - NET_EPOCH_TICKS) // 10
+    except (TypeError, ValueError):
+        return us
+    return exact if exact // 1000 * 1000 == us else us
+
+
 def decode_activities(payload: dict[str, Any], request: Request) -> Rows:
     """GET /v1/me/Activities (an ActivitiesResponse: one list per activity type, `runActivities`…, empty ones left
     out) or /v1/me/Activities/{id} (a bare activity, as the service really answered, or a response holding it)."""
@@ -106,7 +126,11 @@ def decode_activities(payload: dict[str, Any], request: Request) -> Rows:
 
 def _activity_rows(a: dict[str, Any], parent_id: str | None = None) -> Rows:
     event_id = str(a["id"])
-    start = iso_utc(a.get("startTime"))
+    try:
+        ticks: Any = EVENT_ID_BASE - int(event_id)
+    except ValueError:
+        ticks = None
+    start = to_the_tick(iso_utc(a.get("startTime")), ticks)
     offset = activity_offset_s(a.get("startTime"))
     calories = a.get("caloriesBurnedSummary") or {}
     hr = a.get("heartRateSummary") or {}
@@ -144,7 +168,7 @@ def _activity_rows(a: dict[str, Any], parent_id: str | None = None) -> Rows:
         "golf_par_or_better_holes": integer(a.get("parOrBetterCount")),
         "golf_longest_drive_m": per(a.get("longestDriveDistance"), CM),
         "golf_longest_stroke_m": per(a.get("longestStrokeDistance"), CM),
-        "fall_asleep_time": iso_utc(a.get("fallAsleepTime")),
+        "fall_asleep_time": _fall_asleep(a, start),
         "wake_up_time": iso_utc(a.get("wakeupTime")),
         "sleep_s": duration_s(a.get("sleepDuration")),
         "awake_s": duration_s(a.get("awakeDuration")),
@@ -172,6 +196,17 @@ def _activity_rows(a: dict[str, Any], parent_id: str | None = None) -> Rows:
         yield "band_map_points", _map_point_row(event_id, start, offset, p, split_length)
     for child in a.get("childActivities") or ():  # a golf round's parts: activities of their own
         yield from _activity_rows(child, event_id)
+
+
+def _fall_asleep(a: dict[str, Any], start: int | None) -> int | None:
+    """A sleep's fallAsleepTime, to the µs of its start (`start`, to the tick its id names) plus fallAsleepDuration
+    where that is the time written (the service writes it so: fallAsleepTime - startTime = fallAsleepDuration, to
+    the millisecond, in every real record)."""
+    written = iso_utc(a.get("fallAsleepTime"))
+    after = duration_s(a.get("fallAsleepDuration"))
+    if start is None or after is None or written is None:
+        return written
+    return to_the_tick(written, NET_EPOCH_TICKS + start * 10 + round(after * 10_000_000))
 
 
 def _distances(d: dict[str, Any], walked: Any = None) -> Row:
@@ -204,7 +239,7 @@ def _segment_row(event_id: str, order: int, s: dict[str, Any], split_length: Any
         "sequence_type": SEQUENCE_TYPES.get(segment_type, segment_type),
         "sleep_type": s.get("sleepType"),
         "day_id": iso_date(s.get("dayId")),
-        "start_time": iso_utc(s.get("startTime")),
+        "start_time": to_the_tick(iso_utc(s.get("startTime")), s["segmentId"]),
         "utc_offset_s": activity_offset_s(s.get("startTime")),
         "duration_s": duration_s(s.get("duration")),
         "paused_s": duration_s(s.get("pausedDuration")),
@@ -290,9 +325,11 @@ def decode_summaries(payload: dict[str, Any], request: Request) -> Rows:
         values = {"api": "public", "device_filter": devices, **_summary_measures(s)}
         if daily:
             day = iso_date(s.get("parentDay")) or _day_at(s["startTime"], asked) or local_day(s["startTime"], None)
+            start = iso_utc(s["startTime"])
             yield "band_daily_summaries", {
                 "day": day,
-                "start_time": iso_utc(s["startTime"]),
+                "start_time": start,
+                "duration_s": _day_length_s(start, s),
                 **values,
                 "utc_offset_s": midnight_offset_s(s["startTime"], day),
                 "cardio_s": None,
@@ -302,6 +339,21 @@ def decode_summaries(payload: dict[str, Any], request: Request) -> Rows:
         else:
             yield "band_hourly_summaries", {"time": iso_utc(s["startTime"]), "day_id": iso_date(s.get("parentDay")),
                                             **values}
+
+
+def _day_length_s(start: int, s: dict[str, Any]) -> float | None:
+    """A daily summary's length: endTime - startTime (the next local midnight: 23 or 25 hours on where the clocks
+    change), else its duration (P1D); None where neither is a time or a length."""
+    end, duration = s.get("endTime"), s.get("duration")
+    try:  # (endTime is not checked by the schema: one that is no time says no length)
+        if isinstance(end, str) and end:
+            return (iso_utc(end) - start) / 1e6
+    except ValueError:
+        pass
+    try:
+        return duration_s(duration) if isinstance(duration, str) else None
+    except ValueError:  # (P1M: no length in seconds)
+        return None
 
 
 def _asked_offsets(request: Request) -> list[timedelta]:
@@ -418,12 +470,13 @@ def measure_fields(prefix: str, *tables: str) -> dict[str, Target]:
     }
 
 
-def summary_fields(prefix: str, start: Target, *tables: str) -> dict[str, Target]:
-    """A Summary (minute, hourly, daily) -> the tables' columns; `start` is where its startTime goes."""
+def summary_fields(prefix: str, start: Target, *tables: str, end: Target = END_TIME) -> dict[str, Target]:
+    """A Summary (minute, hourly, daily) -> the tables' columns; `start` is where its startTime goes, `end` its
+    endTime."""
     return {
         f"{prefix}/userId": USER_ID,
         f"{prefix}/startTime": start,
-        f"{prefix}/endTime": END_TIME,
+        f"{prefix}/endTime": end,
         f"{prefix}/period": PERIOD,
         f"{prefix}/duration": Dropped("the length of the period (PT1M, PT1H, P1D): the row's table says it; read "
                                       "only to tell hourly from daily summaries saved without their URL"),
@@ -539,7 +592,10 @@ SUMMARY_FIELDS = Fields(
         **summary_fields(SUMMARY, (
             "band_hourly_summaries.time", "band_hourly_summaries.utc_offset_s", "band_daily_summaries.day",
             "band_daily_summaries.start_time", "band_daily_summaries.utc_offset_s"),
-            "band_hourly_summaries", "band_daily_summaries"),
+            "band_hourly_summaries", "band_daily_summaries",
+            # a day's end: the next local midnight, 23 or 25 hours on (P1D) where the clocks change (an hour's end is
+            # its start + 1 h, derivable exactly)
+            end="band_daily_summaries.duration_s"),
         f"{SUMMARY}/parentDay": ("band_hourly_summaries.day_id", "band_daily_summaries.day"),
         **zone_fields(f"{SUMMARY}/heartRateZones", "band_daily_summaries"),
     }

@@ -113,13 +113,13 @@ def decode_timeline_v2(payload: dict[str, Any], request: Request) -> Rows:
                             lambda: [("sense_timeline_events", _timeline_event_block(night, events))],
                             long=columns.LONG // 10)
     for m in payload.get("metrics") or ():
-        unit_raw = m.get("unit")
+        unit_raw = _upper(m.get("unit"))
         value = m.get("value")
         row = _metric_row(night, m["name"], m.get("condition"))
         if unit_raw == "TIMESTAMP":
             row["time"] = ms_utc(value)
-        elif unit_raw in METRIC_UNITS and value is not None:
-            row["unit"], factor = METRIC_UNITS[unit_raw]
+        elif value is not None:  # a value of a unit not known here (none, CONDITION…) is kept as sent, in its unit
+            row["unit"], factor = METRIC_UNITS.get(unit_raw) or (m.get("unit") and m["unit"].lower(), 1.0)
             row["value"] = float(value) * factor
         yield "sense_night_metrics", row
 

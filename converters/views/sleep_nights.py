@@ -166,14 +166,16 @@ def _sense(tables: Mapping[str, object]) -> tuple[pl.LazyFrame, pl.LazyFrame]:
         pl.col("utc_offset_s").sort_by("start").drop_nulls().first(),  # (the first event that sends one)
     )
     metrics = frame(tables, "sense_night_metrics")
-    metric = lambda name, column="value": pl.col(column).filter(pl.col("name") == name).first()  # noqa: E731
+    # (a value is the figure where it is in the figure's unit: one of a unit not known is kept as sent, in its own)
+    metric = lambda name, column="value", unit=None: pl.col(column).filter(  # noqa: E731
+        (pl.col("name") == name) & (pl.lit(True) if unit is None else pl.col("unit").eq_missing(unit))).first()
     reported = metrics.group_by("participant_id", "night").agg(
-        metric("total_sleep").alias("device_total_sleep_s"),
-        metric("time_to_sleep").alias("device_sleep_latency_s"),
+        metric("total_sleep", unit="s").alias("device_total_sleep_s"),
+        metric("time_to_sleep", unit="s").alias("device_sleep_latency_s"),
         metric("fell_asleep", "time").alias("device_sleep_onset_time"),
         metric("woke_up", "time").alias("device_wake_time"),
-        metric("times_awake").round().cast(pl.Int64, strict=False).alias("device_awakenings"),  # (beyond: null)
-        metric("sound_sleep").alias("device_sound_sleep_s"),
+        metric("times_awake", unit="count").round().cast(pl.Int64, strict=False).alias("device_awakenings"),
+        metric("sound_sleep", unit="s").alias("device_sound_sleep_s"),
     )
     nights = (
         _one_per_night(frame(tables, "sense_nights").with_columns(pl.col("night").cast(pl.String).alias("source_id")))
