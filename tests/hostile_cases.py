@@ -364,3 +364,31 @@ def flow_layered(path: Path, encodings: list[str], size: int) -> Path:
     bomb = http_flow(BAND_EVENTS, layered(encodings, size), ", ".join(encodings))
     path.write_bytes(dump([http_flow(BAND_EVENTS, band_body()), bomb, http_flow(BAND_EVENTS, band_body())]))
     return path
+
+
+def flow_many_messages(path: Path, count: int, where: str = "websocket") -> Path:
+    """A good Band flow, a flow holding `count` one-byte messages (a WebSocket flow's, or a TCP flow's), a good one
+    again: a dump whose middle flow's values are nearly all it is (some 56 bytes a message), which mitmproxy's objects
+    cost some 30 times over."""
+    from mitmproxy import tcp, websocket
+    from mitmproxy.test import tflow
+
+    good = http_flow(BAND_EVENTS, band_body())
+    if where == "websocket":
+        many = tflow.twebsocketflow()
+        many.websocket.messages = [websocket.WebSocketMessage(1, True, b"x", 0.0) for _ in range(count)]
+    else:
+        many = tflow.ttcpflow()
+        many.messages = [tcp.TCPMessage(True, b"x", 0.0) for _ in range(count)]
+    path.write_bytes(dump([good, many, http_flow(BAND_EVENTS, json.dumps(band_event("2")).encode())]))
+    return path
+
+
+def nested_tnetstring(levels: int) -> bytes:
+    """Empty lists nested `levels` deep, as a tnetstring (written from the outside in: no recursion, linear)."""
+    prefixes, length = [], 3  # `0:]` in `N:0:]]` in …
+    for _ in range(levels - 1):
+        prefixes.append(b"%d:" % length)
+        length += len(prefixes[-1]) + 1
+    return b"".join(reversed(prefixes)) + b"0:]" + b"]" * (levels - 1)
+

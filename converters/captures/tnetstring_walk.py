@@ -150,6 +150,45 @@ def _container(data: bytes, start: int, end: int, tag: int) -> list | dict:
     return dict(zip(values[::2], values[1::2]))  # a key given twice: its first place, its last value (as mitmproxy)
 
 
+MIN_VALUE = 3  # bytes of the shortest tnetstring (`0:,`, `0:~`): a frame holds at most len // MIN_VALUE values
+
+
+def count_values(payload: bytes, most: int) -> int:
+    """How many values the frame `payload` (`DATA<tag>`, as `frames` yields it) holds, itself and every item, key and
+    member within, as `parse` would build them; counting stops once past `most` (the count then is `most + 1`).
+    Nothing is built and nothing recurses: the frame is walked by its length prefixes, byte strings jumped over,
+    so a frame nested a million levels deep or of millions of values costs at most `most` steps. ValueError where
+    the frame is not plainly well-formed as `parse` reads it."""
+    tag = payload[-1]
+    count = 1
+    if tag != LIST and tag != DICT or count > most:
+        return count
+    ends = [len(payload) - 1]  # the ends of the containers being walked, innermost last
+    position = 0
+    find, isdigit = payload.find, bytes.isdigit
+    while ends:
+        end = ends[-1]
+        if position >= end:
+            ends.pop()
+            position = end + 1
+            continue
+        colon = find(b":", position, end)
+        if colon < 0 or not isdigit(payload[position:colon]):
+            raise ValueError("not a tnetstring: missing or invalid length prefix")
+        value_end = colon + 1 + int(payload[position:colon])
+        if value_end >= end:
+            raise ValueError("not a tnetstring: invalid length prefix")
+        count += 1
+        if count > most:
+            return count
+        if payload[value_end] == LIST or payload[value_end] == DICT:
+            ends.append(value_end)
+            position = colon + 1
+        else:
+            position = value_end + 1
+    return count
+
+
 def value(data: bytes, span: Span) -> object:
     """The value at `span`, as `parse` builds it (and raising as it does)."""
     return _value(data, span[1], span[2], span[0])
