@@ -392,3 +392,22 @@ def nested_tnetstring(levels: int) -> bytes:
         length += len(prefixes[-1]) + 1
     return b"".join(reversed(prefixes)) + b"0:]" + b"]" * (levels - 1)
 
+
+def flow_deep_metadata(path: Path, levels: int) -> Path:
+    """A Band flow whose metadata holds lists nested `levels` deep, then a good one."""
+    from mitmproxy.io import tnetstring
+
+    deep = http_flow(BAND_EVENTS, json.dumps(band_event("3")).encode())
+    deep.metadata = {"note": "@@"}
+
+    def dumps(value) -> bytes:  # tnetstring.dumps, the placeholder written as the nested lists
+        if isinstance(value, dict):
+            body = b"".join(dumps(k) + dumps(v) for k, v in value.items())
+            return b"%d:%s}" % (len(body), body)
+        if isinstance(value, list):
+            body = b"".join(map(dumps, value))
+            return b"%d:%s]" % (len(body), body)
+        return nested_tnetstring(levels) if value == "@@" else tnetstring.dumps(value)
+
+    path.write_bytes(dumps(deep.get_state()) + dump([http_flow(BAND_EVENTS, band_body())]))
+    return path

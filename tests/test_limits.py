@@ -600,6 +600,26 @@ def test_a_flow_nested_a_million_levels_is_counted_without_recursion():
     assert walk.count_values(frame, 10) == 11
 
 
+@pytest.mark.parametrize("levels", [1_500, 100_000])
+def test_a_flow_whose_metadata_is_nested_too_deep_loses_that_value_alone(tmp_path, levels):
+    """Before: a flow whose free metadata held lists nested 100,000 levels (or 1,500) was unreadable as a whole
+    (RecursionError), so convert and inspect lost its exchange (a Band response: its rows) and scrub left it out of
+    the copy, where a HAR's `_custom` value nested so is left out alone. Now values nested deeper than --max-depth
+    are left out of the flow (scrub writes `REDACTED`'s kin, the HAR's marker, and says so), the flow read on."""
+    path = H.flow_deep_metadata(tmp_path / "deep.flow", levels)
+    report, tables = converted(path, limits.DEFAULT)
+    assert report.status == "ok" and tables["band_events"].height == 2 and report.device_responses.total() == 2
+    (summary,) = inspect([Input(path, path.name, True)]).files
+    assert summary.exchanges == 2 and summary.status == "ok"
+    scrubbed = scrub_capture(path, tmp_path / "copy.flow", limits.DEFAULT)
+    assert scrubbed.status == "ok" and scrubbed.entries == 2
+    assert scrubbed.message == "1 value nested deeper than 100 levels replaced whole (--max-depth)"
+    report, tables = converted(tmp_path / "copy.flow", limits.DEFAULT)
+    assert report.status == "ok" and tables["band_events"].height == 2
+    scrubbed = scrub_capture(path, tmp_path / "copy2.flow", Limits(max_depth=200))  # within a raised depth: kept
+    assert scrubbed.message is None if levels < 200 else scrubbed.message.startswith("1 value nested deeper than 200")
+
+
 @pytest.mark.parametrize("kind", ["har.gz", "zhar", "flow.gz"])
 def test_a_compressed_capture_is_read_to_max_ratio_times_its_size_and_what_came_before_converts(tmp_path, kind):
     """Before: a gzipped or zlib-compressed capture had no ratio limit, only its bodies did: 512 MB of whitespace

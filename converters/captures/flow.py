@@ -121,11 +121,14 @@ def flow_failure(error: Exception) -> str:
     return _read_failure(error).removeprefix("cut off or damaged: ")
 
 
-def read_dump(dump: io.BufferedReader | gzip.GzipFile) -> Iterator[flow.Flow | Exception]:
+def read_dump(dump: io.BufferedReader | gzip.GzipFile, left_out: list[int] | None = None
+              ) -> Iterator[flow.Flow | Exception]:
     """Every flow of an opened dump, built by mitmproxy as `FlowReader.stream()` builds them (after the repairs of
     `old_flows`), or the exception that building that one flow met (the next is built all the same), read a flow at
     a time within `limits.current()` (a length prefix beyond what is left, or beyond a flow's limit, raises
-    `tnetstring_walk.FrameTooLarge` rather than being read); broken framing raises FlowReader's exception."""
+    `tnetstring_walk.FrameTooLarge` rather than being read); broken framing raises FlowReader's exception. A list or
+    dict nested deeper than `limits.structure_depth()` (free metadata, say) is left out of its flow, the rest of the
+    flow built (`_materialise`): a 1 is appended to `left_out` for each."""
     from mitmproxy import io as mio
 
     if dump.peek(4).startswith(_HAR_STARTS):
@@ -134,7 +137,7 @@ def read_dump(dump: io.BufferedReader | gzip.GzipFile) -> Iterator[flow.Flow | E
     for payload in _payloads(dump):
         try:
             _within_values(payload)
-            yield _materialise(payload)
+            yield _materialise(payload, left_out)
         except Exception as error:
             yield error
 
@@ -172,15 +175,18 @@ def _payloads(dump: io.BufferedReader | gzip.GzipFile) -> Iterator[bytes]:
         raise exceptions.FlowReadException("Invalid data format.") from error
 
 
-def _materialise(payload: bytes) -> flow.Flow:
-    """Build one flow as `FlowReader.stream()` does (its checks, migrations and exceptions)."""
+def _materialise(payload: bytes, left_out: list[int] | None = None) -> flow.Flow:
+    """Build one flow as `FlowReader.stream()` does (its checks, migrations and exceptions), but for a list or dict
+    nested deeper than `limits.structure_depth()`, which is left out (`tnetstring_walk.LEFT_OUT` stands for it; a 1
+    appended to `left_out` for each): a flow's own fields are a few levels deep, and its free metadata nested
+    100,000 levels cost the whole flow (RecursionError) where a HAR's `_custom` field costs that value alone."""
     from mitmproxy import exceptions
     from mitmproxy import flow as mflow
     from mitmproxy.io import tnetstring
 
     try:
         try:
-            state = walk.parse(payload)
+            state = walk.parse(payload, limits.structure_depth(), left_out)
         except Exception:  # not plainly well-formed: mitmproxy's parse gives its value or its error
             state = tnetstring.parse(payload[-1], memoryview(payload)[:-1])  # what tnetstring.load does with a frame
         try:
