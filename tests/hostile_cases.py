@@ -369,7 +369,7 @@ def flow_layered(path: Path, encodings: list[str], size: int) -> Path:
 def flow_many_messages(path: Path, count: int, where: str = "websocket") -> Path:
     """A good Band flow, a flow holding `count` one-byte messages (a WebSocket flow's, or a TCP flow's), a good one
     again: a dump whose middle flow's values are nearly all it is (some 56 bytes a message), which mitmproxy's objects
-    cost some 30 times over."""
+    cost some 30 times over. Gzipped where `path` ends in `.gz` (about 20 to 1)."""
     from mitmproxy import tcp, websocket
     from mitmproxy.test import tflow
 
@@ -380,7 +380,8 @@ def flow_many_messages(path: Path, count: int, where: str = "websocket") -> Path
     else:
         many = tflow.ttcpflow()
         many.messages = [tcp.TCPMessage(True, b"x", 0.0) for _ in range(count)]
-    path.write_bytes(dump([good, many, http_flow(BAND_EVENTS, json.dumps(band_event("2")).encode())]))
+    data = dump([good, many, http_flow(BAND_EVENTS, json.dumps(band_event("2")).encode())])
+    path.write_bytes(zlib.compress(data, 9, wbits=31) if path.name.endswith(".gz") else data)
     return path
 
 
@@ -410,4 +411,25 @@ def flow_deep_metadata(path: Path, levels: int) -> Path:
         return nested_tnetstring(levels) if value == "@@" else tnetstring.dumps(value)
 
     path.write_bytes(dumps(deep.get_state()) + dump([http_flow(BAND_EVENTS, band_body())]))
+    return path
+
+
+def zip_declaring(path: Path, entries: int, declared: int) -> Path:
+    """A zip whose central directory lists `entries` members (each a name for the same stored member's data) while its
+    end record declares `declared`: some 58 bytes an entry."""
+    import struct
+    import zipfile
+
+    data, name = b'{"log": {"entries": []}}', b"a.har"
+    crc = zlib.crc32(data)
+    local = struct.pack(zipfile.structFileHeader, zipfile.stringFileHeader, 20, 0, 0, 0, 0, 0, crc, len(data),
+                        len(data), len(name), 0) + name + data
+    directory = b"".join(
+        struct.pack(zipfile.structCentralDir, zipfile.stringCentralDir, 20, 0, 20, 0, 0, 0, 0, 0, crc, len(data),
+                    len(data), 12, 0, 0, 0, 0, 0, 0) + b"m%07d.har" % i
+        for i in range(entries)
+    )
+    end = struct.pack(zipfile.structEndArchive, zipfile.stringEndArchive, 0, 0, declared & 0xFFFF, declared & 0xFFFF,
+                      len(directory), len(local), 0)
+    path.write_bytes(local + directory + end)
     return path
