@@ -96,6 +96,13 @@ CASES = [
          lambda p: H.tar_global_pax(p, 107_000, 300)),
     Case("gzipped tar, a sparse member's map of 400,000 blocks (200 MB)", "r5-sparse.tar.gz",
          lambda p: H.tar_sparse_map(p, 400_000)),
+    # the sixth round's (r6-)
+    Case("gzipped dump, a WebSocket flow of 2 million one-byte messages (113 MB)", "r6-messages.flow.gz",
+         lambda p: H.flow_many_messages(p, 2_000_000)),
+    Case("dump, a Band flow whose metadata is nested 100,000 levels, first of its layout", "r6-deep-metadata.flow",
+         lambda p: H.flow_deep_metadata(p, 100_000)),
+    Case("zip declaring 1 entry, its directory listing a million (58 MB)", "r6-directory.zip",
+         lambda p: H.zip_declaring(p, 1_000_000, 1)),
 ]
 
 

@@ -157,7 +157,7 @@ LIMIT_OPTIONS = {
     ),
     "max_json_values": _option(
         "--max-json-values", "N", _positive,
-        f"Most values in one JSON body or saved response [default: {LIMITS.max_json_values:,}].",
+        f"Most values in one JSON body, saved response or flow of a dump [default: {LIMITS.max_json_values:,}].",
     ),
     "max_members": _option(
         "--max-members", "N", _positive, f"Most members of a zip or tar archive [default: {LIMITS.max_members:,}].",

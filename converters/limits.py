@@ -38,7 +38,7 @@ class Limits:
     max_body: int = 64 * MiB  # bytes of one body once decoded (decompressed, base64 undone), or read whole
     max_ratio: int = 250  # bytes a compressed body may decompress to per compressed byte (beyond RATIO_FLOOR)
     max_depth: int = 100  # levels of JSON objects and arrays, counted from the top of the document
-    max_json_values: int = 1_000_000  # values (objects, arrays, items and members) of one JSON body or entry
+    max_json_values: int = 1_000_000  # values (objects, arrays, items and members) of one JSON body or entry, or flow
     # a zip or tar archive of captures (`captures/archives.py`; its members' ratio is `max_ratio`)
     max_members: int = 10_000  # members listed (files, folders, links)
     max_member: int = 16 * GiB  # one member, decompressed

@@ -363,9 +363,16 @@ def _rewrite_har(
 
 def _pruned_note(report: ScrubReport, pruner: limits.DepthPruner) -> None:
     """Values of the HAR nested too deep, replaced whole: counted, and said in the report's message."""
-    if count := pruner.pruned:
+    _deep_note(report, pruner.pruned, pruner.limit)
+
+
+def _deep_note(report: ScrubReport, count: int, limit: int | None = None) -> None:
+    """Values of the capture nested deeper than `limit` (`limits.structure_depth()`), replaced whole: counted, and said
+    in the report's message."""
+    if count:
+        limit = limits.structure_depth() if limit is None else limit
         report.counts["other"] += count
-        note = f"{count} value{'s' * (count > 1)} nested deeper than {pruner.limit} levels replaced whole (--max-depth)"
+        note = f"{count} value{'s' * (count > 1)} nested deeper than {limit} levels replaced whole (--max-depth)"
         report.message = redaction.message(f"{report.message}; {note}" if report.message else note)
 
 
@@ -795,16 +802,19 @@ def _scrub_flows(src: Path, out: BinaryIO) -> ScrubReport:
     report = ScrubReport(format="flow")
     writer = mio.FlowWriter(out)
     unreadable: list[str] = []  # why each flow left out could not be built
+    deep: list[int] = []  # a 1 for each value nested too deep, left out of its flow
     with _open_dump(src) as dump:
-        flows = read_dump(dump)
+        flows = read_dump(dump, deep)
         while True:
             try:
                 flow = next(flows)
             except StopIteration:
                 _note_unreadable(report, unreadable)
+                _deep_note(report, len(deep))
                 return report
             except read_errors as error:
                 _stopped(report, f"{_flow_failure(error)}; flows read: {report.entries}")
+                _deep_note(report, len(deep))
                 return report
             if isinstance(flow, Exception):
                 unreadable.append(flow_failure(flow))

@@ -364,3 +364,72 @@ def flow_layered(path: Path, encodings: list[str], size: int) -> Path:
     bomb = http_flow(BAND_EVENTS, layered(encodings, size), ", ".join(encodings))
     path.write_bytes(dump([http_flow(BAND_EVENTS, band_body()), bomb, http_flow(BAND_EVENTS, band_body())]))
     return path
+
+
+def flow_many_messages(path: Path, count: int, where: str = "websocket") -> Path:
+    """A good Band flow, a flow holding `count` one-byte messages (a WebSocket flow's, or a TCP flow's), a good one
+    again: a dump whose middle flow's values are nearly all it is (some 56 bytes a message), which mitmproxy's objects
+    cost some 30 times over. Gzipped where `path` ends in `.gz` (about 20 to 1)."""
+    from mitmproxy import tcp, websocket
+    from mitmproxy.test import tflow
+
+    good = http_flow(BAND_EVENTS, band_body())
+    if where == "websocket":
+        many = tflow.twebsocketflow()
+        many.websocket.messages = [websocket.WebSocketMessage(1, True, b"x", 0.0) for _ in range(count)]
+    else:
+        many = tflow.ttcpflow()
+        many.messages = [tcp.TCPMessage(True, b"x", 0.0) for _ in range(count)]
+    data = dump([good, many, http_flow(BAND_EVENTS, json.dumps(band_event("2")).encode())])
+    path.write_bytes(zlib.compress(data, 9, wbits=31) if path.name.endswith(".gz") else data)
+    return path
+
+
+def nested_tnetstring(levels: int) -> bytes:
+    """Empty lists nested `levels` deep, as a tnetstring (written from the outside in: no recursion, linear)."""
+    prefixes, length = [], 3  # `0:]` in `N:0:]]` in …
+    for _ in range(levels - 1):
+        prefixes.append(b"%d:" % length)
+        length += len(prefixes[-1]) + 1
+    return b"".join(reversed(prefixes)) + b"0:]" + b"]" * (levels - 1)
+
+
+def flow_deep_metadata(path: Path, levels: int) -> Path:
+    """A Band flow whose metadata holds lists nested `levels` deep, then a good one."""
+    from mitmproxy.io import tnetstring
+
+    deep = http_flow(BAND_EVENTS, json.dumps(band_event("3")).encode())
+    deep.metadata = {"note": "@@"}
+
+    def dumps(value) -> bytes:  # tnetstring.dumps, the placeholder written as the nested lists
+        if isinstance(value, dict):
+            body = b"".join(dumps(k) + dumps(v) for k, v in value.items())
+            return b"%d:%s}" % (len(body), body)
+        if isinstance(value, list):
+            body = b"".join(map(dumps, value))
+            return b"%d:%s]" % (len(body), body)
+        return nested_tnetstring(levels) if value == "@@" else tnetstring.dumps(value)
+
+    path.write_bytes(dumps(deep.get_state()) + dump([http_flow(BAND_EVENTS, band_body())]))
+    return path
+
+
+def zip_declaring(path: Path, entries: int, declared: int) -> Path:
+    """A zip whose central directory lists `entries` members (each a name for the same stored member's data) while its
+    end record declares `declared`: some 58 bytes an entry."""
+    import struct
+    import zipfile
+
+    data, name = b'{"log": {"entries": []}}', b"a.har"
+    crc = zlib.crc32(data)
+    local = struct.pack(zipfile.structFileHeader, zipfile.stringFileHeader, 20, 0, 0, 0, 0, 0, crc, len(data),
+                        len(data), len(name), 0) + name + data
+    directory = b"".join(
+        struct.pack(zipfile.structCentralDir, zipfile.stringCentralDir, 20, 0, 20, 0, 0, 0, 0, 0, crc, len(data),
+                    len(data), 12, 0, 0, 0, 0, 0, 0) + b"m%07d.har" % i
+        for i in range(entries)
+    )
+    end = struct.pack(zipfile.structEndArchive, zipfile.stringEndArchive, 0, 0, declared & 0xFFFF, declared & 0xFFFF,
+                      len(directory), len(local), 0)
+    path.write_bytes(local + directory + end)
+    return path

@@ -166,6 +166,31 @@ def test_archives_past_the_limits_fail_as_a_whole_with_the_limit_named(tmp_path)
     assert len(members(archive, kind)) == 5
 
 
+@pytest.mark.parametrize("declared", [1, 65_535])
+def test_a_zip_is_held_to_max_members_by_the_entries_its_directory_holds_not_the_count_it_declares(
+        tmp_path, monkeypatch, declared):
+    """Before: the limit was checked on the count the end record declares, and zipfile (which ignores that count)
+    then built an object for every entry of the directory: a 58 MB zip declaring 1 entry but holding a million took
+    576 MB and 15 s to be refused, and a zip declaring 65,535 entries but holding 5 was refused unread. Now the
+    directory's entries are counted as its bytes are walked, before zipfile reads any of them."""
+    archive = tmp_path / "declared.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        for i in range(5):
+            z.writestr(f"c{i}.har", b"{}")
+    data = bytearray(archive.read_bytes())
+    end = data.rindex(b"PK\x05\x06")
+    data[end + 8 : end + 12] = declared.to_bytes(2, "little") * 2  # entries on this disk, entries in all
+    archive.write_bytes(bytes(data))
+    kind = archive_kind(archive)
+    assert len(members(archive, kind)) == 5
+    read = []
+    real = zipfile.ZipFile._RealGetContents
+    monkeypatch.setattr(zipfile.ZipFile, "_RealGetContents", lambda self: read.append(1) or real(self))
+    with pytest.raises(ArchiveError, match=r"more than 4 members in the zip archive \(--max-members\): not read"):
+        members(archive, kind, replace(DEFAULT, max_members=4))
+    assert read == []  # refused before zipfile read the directory
+
+
 def test_members_whose_data_overlaps_are_a_zip_bomb(tmp_path):
     archive = tmp_path / "overlap.zip"
     with zipfile.ZipFile(archive, "w") as z:

@@ -539,6 +539,87 @@ def test_a_flow_longer_than_a_flow_may_be_is_not_read(tmp_path):
     assert report.error == "a flow larger than 5 MiB (4 × --max-body); the rest is not read; flows read: 1"
 
 
+@pytest.mark.parametrize("where", ["websocket", "tcp"])
+def test_a_flow_of_more_values_than_max_json_values_is_one_entry_over_a_limit_never_built(tmp_path, where, monkeypatch):
+    """Before: a flow's values were bounded by nothing but its length (4 × --max-body), and mitmproxy's objects cost
+    some 30 times a flow's bytes where its values are tiny: a 113 MB flow of 2 million WebSocket messages (5.6 MB
+    gzipped) made scrub hold 3.4 GB for 45 s, convert and inspect 0.8 GB. Now a flow of more values than
+    --max-json-values is left out before anything of it is built, one entry over a limit naming the option; the flows
+    around it convert, inspect and scrub as before, and within a raised limit it is read whole."""
+    from converters.captures import tnetstring_walk
+
+    path = H.flow_many_messages(tmp_path / "many.flow", 2_000, where)
+    budget = Limits(max_json_values=1_000)
+    reason = "a flow of more than 1,000 values (--max-json-values)"
+    built = []
+    parse = tnetstring_walk.parse
+    def counted(payload, *more):
+        built.append(len(payload))
+        return parse(payload, *more)
+
+    monkeypatch.setattr(tnetstring_walk, "parse", counted)
+    report, tables = converted(path, budget)
+    assert report.status == "partial" and report.error == f"1 entry over a limit: {reason}"
+    assert tables["band_events"].height == 2 and report.device_responses.total() == 2
+    assert max(built) < 50_000  # the 110 KB flow was never parsed
+    (summary,) = inspect([Input(path, path.name, True, limits=budget)]).files
+    assert summary.exchanges == 2 and summary.status == "partial" and summary.error == f"1 over a limit: {reason}"
+    scrubbed = scrub_capture(path, tmp_path / "copy.flow", budget)
+    assert scrubbed.status == "partial" and scrubbed.entries == 2 and reason in scrubbed.message
+    assert [type(i).__name__ for i in read_capture(tmp_path / "copy.flow")] == ["Exchange", "Exchange"]
+    report, _ = converted(path, Limits(max_json_values=100_000))  # within a raised limit: the flow read whole
+    assert report.status == "ok"
+    assert scrub_capture(path, tmp_path / "copy2.flow", Limits(max_json_values=100_000)).entries == 3
+
+
+@settings(max_examples=EXAMPLES, deadline=None)
+@given(value=st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.binary()
+                          | st.text(), lambda inner: st.lists(inner) | st.dictionaries(st.text(), inner),
+                          max_leaves=60),
+       most=st.integers(0, 80))
+def test_the_values_of_a_flow_are_counted_as_the_parser_builds_them(value, most):
+    from mitmproxy.io import tnetstring
+
+    from converters.captures import tnetstring_walk as walk
+
+    def values(v):
+        items = [*v.keys(), *v.values()] if isinstance(v, dict) else v if isinstance(v, list) else []
+        return 1 + sum(map(values, items))
+
+    frame = tnetstring.dumps(value)
+    frame = frame[frame.index(b":") + 1:]
+    assert walk.count_values(frame, most) == min(values(walk.parse(frame)), most + 1)
+
+
+def test_a_flow_nested_a_million_levels_is_counted_without_recursion():
+    from converters.captures import tnetstring_walk as walk
+
+    frame = H.nested_tnetstring(1_000_001)
+    frame = frame[frame.index(b":") + 1:]
+    assert walk.count_values(frame, 10**7) == 1_000_001
+    assert walk.count_values(frame, 10) == 11
+
+
+@pytest.mark.parametrize("levels", [1_500, 100_000])
+def test_a_flow_whose_metadata_is_nested_too_deep_loses_that_value_alone(tmp_path, levels):
+    """Before: a flow whose free metadata held lists nested 100,000 levels (or 1,500) was unreadable as a whole
+    (RecursionError), so convert and inspect lost its exchange (a Band response: its rows) and scrub left it out of
+    the copy, where a HAR's `_custom` value nested so is left out alone. Now values nested deeper than --max-depth
+    are left out of the flow (scrub writes `REDACTED`'s kin, the HAR's marker, and says so), the flow read on."""
+    path = H.flow_deep_metadata(tmp_path / "deep.flow", levels)
+    report, tables = converted(path, limits.DEFAULT)
+    assert report.status == "ok" and tables["band_events"].height == 2 and report.device_responses.total() == 2
+    (summary,) = inspect([Input(path, path.name, True)]).files
+    assert summary.exchanges == 2 and summary.status == "ok"
+    scrubbed = scrub_capture(path, tmp_path / "copy.flow", limits.DEFAULT)
+    assert scrubbed.status == "ok" and scrubbed.entries == 2
+    assert scrubbed.message == "1 value nested deeper than 100 levels replaced whole (--max-depth)"
+    report, tables = converted(tmp_path / "copy.flow", limits.DEFAULT)
+    assert report.status == "ok" and tables["band_events"].height == 2
+    scrubbed = scrub_capture(path, tmp_path / "copy2.flow", Limits(max_depth=200))  # within a raised depth: kept
+    assert scrubbed.message is None if levels < 200 else scrubbed.message.startswith("1 value nested deeper than 200")
+
+
 @pytest.mark.parametrize("kind", ["har.gz", "zhar", "flow.gz"])
 def test_a_compressed_capture_is_read_to_max_ratio_times_its_size_and_what_came_before_converts(tmp_path, kind):
     """Before: a gzipped or zlib-compressed capture had no ratio limit, only its bodies did: 512 MB of whitespace

@@ -89,6 +89,12 @@ def _entries(
     skimmer = _Skimmer(source_file) if wants_body and FLOW_FORMAT_VERSION == _SKIMMED_VERSIONS[-1] else None
     accepted_layouts: set[tuple] = set()  # layouts of the flows mitmproxy has built so far
     for index, payload in enumerate(_payloads(dump)):
+        try:
+            _within_values(payload)
+        except Exception as error:  # this flow alone, never built: the next one is read
+            yield Skipped(index, "too many values" if isinstance(error, limits.LimitHit) else "unreadable",
+                          flow_failure(error))
+            continue
         skim = skimmer.skim(payload, index) if skimmer else None
         if skim and skim.layout in accepted_layouts:
             if isinstance(skim.entry, Skipped) or not wants_body(skim.entry.host):
@@ -110,14 +116,19 @@ def _entries(
 
 def flow_failure(error: Exception) -> str:
     """Why one flow, whole in the dump, could not be built: plain words, no flow data."""
+    if isinstance(error, limits.LimitHit):  # a limit this flow alone hit: the rest is read
+        return str(error)
     return _read_failure(error).removeprefix("cut off or damaged: ")
 
 
-def read_dump(dump: io.BufferedReader | gzip.GzipFile) -> Iterator[flow.Flow | Exception]:
+def read_dump(dump: io.BufferedReader | gzip.GzipFile, left_out: list[int] | None = None
+              ) -> Iterator[flow.Flow | Exception]:
     """Every flow of an opened dump, built by mitmproxy as `FlowReader.stream()` builds them (after the repairs of
     `old_flows`), or the exception that building that one flow met (the next is built all the same), read a flow at
     a time within `limits.current()` (a length prefix beyond what is left, or beyond a flow's limit, raises
-    `tnetstring_walk.FrameTooLarge` rather than being read); broken framing raises FlowReader's exception."""
+    `tnetstring_walk.FrameTooLarge` rather than being read); broken framing raises FlowReader's exception. A list or
+    dict nested deeper than `limits.structure_depth()` (free metadata, say) is left out of its flow, the rest of the
+    flow built (`_materialise`): a 1 is appended to `left_out` for each."""
     from mitmproxy import io as mio
 
     if dump.peek(4).startswith(_HAR_STARTS):
@@ -125,9 +136,31 @@ def read_dump(dump: io.BufferedReader | gzip.GzipFile) -> Iterator[flow.Flow | E
         return
     for payload in _payloads(dump):
         try:
-            yield _materialise(payload)
+            _within_values(payload)
+            yield _materialise(payload, left_out)
         except Exception as error:
             yield error
+
+
+def _within_values(payload: bytes) -> None:
+    """Raise `limits.LimitHit` where the flow `payload` holds more values (every field, header, WebSocket or TCP
+    message, metadata item…) than `--max-json-values` allows, before anything of it is built: mitmproxy's objects
+    for a flow cost some 30 to 300 times its bytes in memory where its values are tiny (a 113 MB flow of 2 million
+    WebSocket messages, gzipped to 5.6 MB, made scrub hold 3.4 GB). Only a frame long enough to hold that many is
+    walked (`tnetstring_walk.count_values`: at most that many steps, nothing built); one that is not plainly
+    well-formed there raises FlowReadException rather than being handed to mitmproxy's lenient parse, which would
+    build it whole."""
+    most = limits.current().max_json_values
+    if len(payload) <= walk.MIN_VALUE * most:
+        return
+    try:
+        count = walk.count_values(payload, most)
+    except ValueError as error:
+        from mitmproxy import exceptions
+
+        raise exceptions.FlowReadException("Invalid data format.") from error
+    if count > most:
+        raise limits.LimitHit(f"a flow of more than {most:,} values (--max-json-values)")
 
 
 def _payloads(dump: io.BufferedReader | gzip.GzipFile) -> Iterator[bytes]:
@@ -142,15 +175,18 @@ def _payloads(dump: io.BufferedReader | gzip.GzipFile) -> Iterator[bytes]:
         raise exceptions.FlowReadException("Invalid data format.") from error
 
 
-def _materialise(payload: bytes) -> flow.Flow:
-    """Build one flow as `FlowReader.stream()` does (its checks, migrations and exceptions)."""
+def _materialise(payload: bytes, left_out: list[int] | None = None) -> flow.Flow:
+    """Build one flow as `FlowReader.stream()` does (its checks, migrations and exceptions), but for a list or dict
+    nested deeper than `limits.structure_depth()`, which is left out (`tnetstring_walk.LEFT_OUT` stands for it; a 1
+    appended to `left_out` for each): a flow's own fields are a few levels deep, and its free metadata nested
+    100,000 levels cost the whole flow (RecursionError) where a HAR's `_custom` field costs that value alone."""
     from mitmproxy import exceptions
     from mitmproxy import flow as mflow
     from mitmproxy.io import tnetstring
 
     try:
         try:
-            state = walk.parse(payload)
+            state = walk.parse(payload, limits.structure_depth(), left_out)
         except Exception:  # not plainly well-formed: mitmproxy's parse gives its value or its error
             state = tnetstring.parse(payload[-1], memoryview(payload)[:-1])  # what tnetstring.load does with a frame
         try:
