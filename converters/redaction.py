@@ -1432,7 +1432,7 @@ def redact_body(data: bytes, content_type: str | None, kind: BodyKind) -> bytes:
 
 
 def _body(data: bytes, content_type: str | None, kind: BodyKind) -> bytes:
-    if data[:2] in _COMPRESSED or data[:4] == _ZSTD_MAGIC:
+    if data[:2] in _COMPRESSED or data[:4] == _ZSTD_MAGIC or data[:6] == _XZ_MAGIC or data[:3] == b"BZh":
         if (inner := _compressed_body(data, content_type, kind)) is not None:
             return inner
     if (wide := _wide_text(data)) is not None:  # UTF-16 or UTF-32, or UTF-8 after a BOM
@@ -1488,8 +1488,9 @@ def _body(data: bytes, content_type: str | None, kind: BodyKind) -> bytes:
 
 
 # Compressed data no Content-Encoding named (a header stripped, `identity` said, a capture saving raw bytes): gzip,
-# zstd, or zlib (deflate, a 32 KiB window, each level's header)
+# zstd, zlib (deflate, a 32 KiB window, each level's header), bzip2 and xz (brotli has no magic bytes to tell it by)
 _ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+_XZ_MAGIC = b"\xfd7zXZ\x00"
 _COMPRESSED = frozenset({b"\x1f\x8b", b"\x78\x01", b"\x78\x5e", b"\x78\x9c", b"\x78\xda"})
 
 
@@ -1497,21 +1498,45 @@ def _compressed_body(data: bytes, content_type: str | None, kind: BodyKind) -> b
     """A body that is compressed data, redacted as what it holds (within the limits a body is decompressed to):
     `data` itself where that held no credential, else the redacted content compressed again as it was (`MARK` for
     zstd, which the standard library cannot write); `MARK` where it decompresses beyond the limits (what it holds is
-    never read); None where it is no such data after all (then read as binary, as before)."""
+    never read), and for a stream damaged (its checksum wrong, its data broken) whose readable part holds a
+    credential; None where it is no such data after all (then read as binary, as before)."""
     from . import limits
 
-    zstd = data[:4] == _ZSTD_MAGIC
+    fmt = "zstd" if data[:4] == _ZSTD_MAGIC else "xz" if data[:6] == _XZ_MAGIC else \
+        "bzip2" if limits.is_bzip2(data) else "gzip" if data[:2] in _COMPRESSED else None
+    if fmt is None:
+        return None
+    whole = True
     try:  # (gzip's decoder reads a zlib header too, and checks the stream's checksum: no text passes for one)
-        inner = limits.decompress(data, "zstd" if zstd else "gzip")
+        if fmt in ("gzip", "zstd"):
+            inner = limits.decompress(data, fmt)
+        else:
+            inner, whole = limits.unpack(data, fmt)
     except limits.LimitHit:
         return MARK.encode()
     except (ValueError, ImportError):
-        return None
+        if fmt == "zstd":
+            return None
+        try:  # damaged: what it holds up to where it breaks, as anyone can read it
+            inner, whole = limits.unpack(data, fmt)
+        except limits.LimitHit:
+            return MARK.encode()
+        except ValueError:
+            return None
+        whole = False
     redacted = redact_body(inner, content_type, kind)
-    if redacted == inner:
-        return data
-    if zstd:
+    if redacted == inner:  # (a damaged stream's part is no proof it was compressed data: `x^` may begin a text)
+        return data if whole else None
+    if fmt == "zstd" or not whole:  # (a damaged stream is not written again as a sound one)
         return MARK.encode()
+    if fmt == "bzip2":
+        import bz2
+
+        return bz2.compress(redacted)
+    if fmt == "xz":
+        import lzma
+
+        return lzma.compress(redacted)
     return gzip.compress(redacted, mtime=0) if data[:2] == b"\x1f\x8b" else zlib.compress(redacted)
 
 

@@ -757,3 +757,85 @@ def test_a_har_body_gzipped_over_the_coding_its_header_names_is_scrubbed_as_what
     held = encoding.decode(gzip.decompress(base64.b64decode(kept["response"]["content"]["text"])), header)
     assert json.loads(held) == night | {"password": REDACTED}
     assert conversion(tmp_path / "out.har", "in.har")[0]["rejects"].equals(tables["rejects"])
+
+
+def _readable(data: bytes) -> bytes:
+    """What compressed `data` holds as anyone can get it out: gzip and zlib read as the raw deflate after their
+    header (a wrong checksum unread, a stream cut off up to where it ends), bzip2 and xz; other data as it is."""
+    import bz2
+    import lzma
+    import zlib
+
+    raw = data[10:] if data[:2] == b"\x1f\x8b" else data[2:] if data[:1] == b"\x78" else None
+    if raw is not None:
+        try:
+            return zlib.decompressobj(-15).decompress(raw)
+        except zlib.error:
+            return data
+    for decompressor in (bz2.BZ2Decompressor(), lzma.LZMADecompressor()):
+        try:
+            return decompressor.decompress(data)
+        except (OSError, lzma.LZMAError):
+            pass
+    return data
+
+
+def _damaged(data: bytes) -> bytes:
+    """A gzip or zlib stream with a wrong checksum (gzip's CRC-32, before its size; zlib's Adler-32) zeroed."""
+    return data[:-8] + bytes(4) + data[-4:] if data[:2] == b"\x1f\x8b" else data[:-4] + bytes(4)
+
+
+COMPRESSIONS = {  # how a body is sent: its data, its Content-Encoding in a flow
+    "bzip2": (lambda b: __import__("bz2").compress(b), None),
+    "xz": (lambda b: __import__("lzma").compress(b), None),
+    "gzip-wrong-checksum": (lambda b: _damaged(gzip.compress(b)), None),
+    "gzip-wrong-checksum-as-its-encoding": (lambda b: _damaged(gzip.compress(b)), "gzip"),
+    "zlib-wrong-checksum": (lambda b: _damaged(__import__("zlib").compress(b)), None),
+    "deflate-wrong-checksum-as-its-encoding": (lambda b: _damaged(__import__("zlib").compress(b)), "deflate"),
+    "gzip-cut-off": (lambda b: gzip.compress(b)[:-40], None),
+}
+
+
+@pytest.mark.parametrize("capture", ["flow", "har"])
+@pytest.mark.parametrize("sent", COMPRESSIONS)
+def test_a_bzip2_xz_or_damaged_compressed_body_keeps_no_credential(tmp_path, sent, capture):
+    """bzip2 and xz data under no Content-Encoding were not told by their magic bytes, and a gzip or zlib stream whose
+    checksum is wrong (or, in a HAR, cut off) did not decompress, so the policy read each as binary, its printable
+    runs showing nothing: the password stayed, compressed, in the rejected body (base64) and the scrubbed copy, where
+    anyone decompressing it (a damaged stream up to where it breaks) reads it. Such a body is read as what it holds:
+    bzip2 and xz redacted and compressed again, a damaged stream whose readable part holds a credential replaced
+    whole."""
+    compress, encoding = COMPRESSIONS[sent]
+    night = {"score": 80, "date": "2017-03-05", "events": "oops", "account": {"password": "Tr0ub4dor-zq2"},
+             "pad": [{"message": "Asleep", "sleep_depth": i} for i in range(40)]}
+    data = compress(json.dumps(night).encode())
+    assert b"Tr0ub4dor" in _readable(data) and b"Tr0ub4dor" not in data
+    if capture == "flow":
+        flow = tflow.tflow(resp=True)
+        flow.request.host, flow.request.path = "api.hello.is", "/v2/timeline/2017-03-05"
+        flow.response.headers.clear()
+        flow.response.headers["Content-Type"] = "application/json"
+        if encoding:
+            flow.response.headers["Content-Encoding"] = encoding
+        flow.response.raw_content = data
+        with (tmp_path / "in.flow").open("wb") as f:
+            mitmio.FlowWriter(f).add(flow)
+    else:
+        e = entry("https://api.hello.is/v2/timeline/2017-03-05")
+        e["response"]["content"] |= {"text": base64.b64encode(data).decode(), "encoding": "base64"}
+        write_har(tmp_path / "in.har", [e])
+    src = tmp_path / f"in.{capture}"
+    (reject,) = convert([Input(src, src.name, True)]).tables["rejects"].to_dicts()
+    kept = base64.b64decode(reject["body"]) if reject["body_encoding"] == "base64" else (reject["body"] or "").encode()
+    assert b"Tr0ub4dor" not in _readable(kept)
+    assert scrub_capture(src, tmp_path / f"out.{capture}").status == "ok"
+    if capture == "flow":
+        with (tmp_path / "out.flow").open("rb") as f:
+            (copy,) = list(mitmio.FlowReader(f).stream())
+        scrubbed = copy.response.raw_content
+    else:
+        content = json.loads((tmp_path / "out.har").read_text())["log"]["entries"][0]["response"]["content"]
+        scrubbed = base64.b64decode(content["text"]) if content.get("encoding") == "base64" else content["text"].encode()
+    assert b"Tr0ub4dor" not in _readable(scrubbed)
+    if sent in ("bzip2", "xz"):  # compressed again as it was, the rest of it kept
+        assert json.loads(_readable(scrubbed)) == night | {"account": {"password": REDACTED}}
