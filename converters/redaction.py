@@ -1824,8 +1824,9 @@ def _redact_multipart(data: bytes, content_type: str | None, kind: BodyKind) -> 
         plain = part_type is None and "\n" not in value and len(value) < 256  # a field, not a file
         if field and is_credential(field, value) or (kind == "sign-in-request" and plain and not sign_in_field(field)):
             new = MARK.encode() if content else content
-        elif plain:  # by its name and shape
-            new = MARK.encode() if is_credential_value(value, FULL) else content
+        elif plain:  # by its name and shape, and as the text it is (JSON, a form, pairs: {"pin": "4821"})
+            new = MARK.encode() if is_credential_value(value, FULL) else redact_body(
+                content, None, "other" if kind in ("sign-in", "sign-in-request") else kind)
         else:
             new = redact_body(content, part_type, kind)
         new_head = _part_head(head, newline.decode())

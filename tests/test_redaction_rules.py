@@ -1192,3 +1192,22 @@ def test_a_url_in_device_text_loses_a_random_token_in_its_query_and_fragment_and
              f"https://x.test/u/{token}/p?event=2519812557630091728&day=2017-03-02"]
     assert redaction.strict_frame(pl.DataFrame({"message": texts}))["message"].to_list() == [
         f"Read more at https://hello.is/insight?t={MARK} tonight", f"see https://x.test/cb#s={MARK}&x=1", texts[2]]
+
+
+@pytest.mark.parametrize("kind", ["other", "device", "sign-in"])
+@pytest.mark.parametrize(("field", "text", "kept"), [
+    ("meta", '{"pin": "58213", "minutes": 4}', '"minutes":4'),
+    ("settings", "password=Tr0ub4dor-mp2&lang=en", "lang=en"),
+    ("note", "wifi passphrase: Tr0ub4dor-mp3", "wifi passphrase: "),
+    ("payload", '[{"name": "api_key", "value": "Tr0ub4dor-mp4"}]', '"name":"api_key"'),
+])
+def test_a_multipart_field_holding_json_a_form_or_pairs_loses_the_credentials_in_it(kind, field, text, kept):
+    """A multipart field without a Content-Type of its own, on one line (a form's field, not a file), was judged by
+    its name and its whole value's shape alone, so JSON, a form or a `name: value` pair in it under a harmless name
+    (an app's `meta` field) kept its password, PIN or key in rejects, generic values and scrubbed copies. Its value
+    is read as the text it is, as a part with a Content-Type is."""
+    body = (f'--b\r\nContent-Disposition: form-data; name="{field}"\r\n\r\n{text}\r\n'
+            f'--b\r\nContent-Disposition: form-data; name="lang"\r\n\r\nen\r\n--b--\r\n').encode()
+    redacted = redaction.redact_body(body, "multipart/form-data; boundary=b", kind).decode()
+    assert "Tr0ub4dor" not in redacted and "58213" not in redacted
+    assert kept in redacted and 'name="lang"\r\n\r\nen\r\n' in redacted
