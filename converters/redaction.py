@@ -1022,10 +1022,12 @@ def redact_params(query: str, mode: Mode = FULL, marker: str = MARK) -> tuple[st
         if i % 2 or not param:
             continue  # a separator
         name, equals, value = param.partition("=")
+        # a bare token (`?eyJ…`), or one as a name (`?eyJ…=1`; no credential's shape has fewer than 8 characters)
+        if (not equals or len(name) >= 8) and is_credential_value(unquote_plus(name), mode):
+            params[i] = marker
+            replaced += 1
+            continue
         if not equals:
-            if is_credential_value(unquote_plus(name), mode):  # a bare token: `?eyJ…`
-                params[i] = marker
-                replaced += 1
             continue
         if value in ("", MARK, SEGMENT):
             continue

@@ -1211,3 +1211,24 @@ def test_a_multipart_field_holding_json_a_form_or_pairs_loses_the_credentials_in
     redacted = redaction.redact_body(body, "multipart/form-data; boundary=b", kind).decode()
     assert "Tr0ub4dor" not in redacted and "58213" not in redacted
     assert kept in redacted and 'name="lang"\r\n\r\nen\r\n' in redacted
+
+
+JWT_NAME = ("eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJuYW1lIiwiaWF0IjoxNDg4NTU0NzAwfQ"
+            ".bknBzh_4JZsx-NuqBlWGoYKtAQdkevh2fxTwdKeVQ5k")
+
+
+@pytest.mark.parametrize("url", [
+    f"https://api.example.com/v1/q?{JWT_NAME}=1&lang=en",
+    f"https://api.example.com/v1/q?lang=en&{JWT_NAME}=",
+    "https://api.example.com/v1/q?lang=en&AKIAIOSFODNN7EXAMPLE=wJalrXUtnFEMI",
+    f"https://api.example.com/cb?lang=en#{JWT_NAME}=true",
+    "https://api.example.com/v1/q?lang=en&qMnzDMDSmJLlZrlXQficbBc44P9wWDJV=1",
+])
+def test_a_token_given_as_a_query_parameters_name_is_replaced(url):
+    """A query or fragment parameter was judged by its value (and its name as a credential's name), its name shown
+    as it was: a JWT, a key or a random token as the name (`?eyJ…=1`, an app's cache-buster or a tracking pixel's
+    way of passing it) stayed in every scrubbed URL (the request's, Referer, Location, redirectURL). A name shaped
+    like a credential replaces the parameter, as a bare token (`?eyJ…`) is."""
+    redacted = redaction.redact_url(url)
+    assert "eyJ" not in redacted and "AKIA" not in redacted and "qMnzDMDS" not in redacted
+    assert "lang=en" in redacted and "https://api.example.com/" in redacted
