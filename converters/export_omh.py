@@ -19,7 +19,7 @@ from typing import Any, Callable, Iterator
 import orjson
 import polars as pl
 
-from . import __version__, store
+from . import __version__, redaction, store
 from .atomic import atomic_path
 from .views import frame, of_event_splits, sleep_nights
 from .writers import read_back, scan_output
@@ -60,6 +60,8 @@ def export(out: Path, folder: Path) -> dict[str, int]:
     tables, report = scan_output(out, counted=True)
     if not report:
         raise FileNotFoundError(f"{out} holds no databack output (no report.json)")
+    # their text as this policy writes it: OUT may be an older databack's, made before a rule (or the policy)
+    tables = {name: lf if name == "rejects" else redaction.strict_frame(lf) for name, lf in tables.items()}
     run_time = report.get("generated_at")
     made = [p for p in (folder, *folder.parents) if not p.exists()]  # made by this export, the deepest first
     folder.mkdir(parents=True, exist_ok=True)

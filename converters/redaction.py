@@ -1917,11 +1917,14 @@ def strict_frame(df):
     """A frame of device rows with credentials in its text columns replaced (STRICT: ids and words stay as they
     are; `password=…` and `"token": "…"` pairs lose their values): device tables hold chosen fields, so this finds
     nothing unless a capture put a credential where data was. Each column's distinct values are searched, in one
-    query for all columns (device text repeats: sensor names, event types, one event's id on each of its minutes)."""
+    query for all columns (device text repeats: sensor names, event types, one event's id on each of its minutes).
+    A LazyFrame is searched so too, and given back lazy."""
     import polars as pl
 
-    columns = [name for name, dtype in df.schema.items() if dtype == pl.String and name not in _PROVENANCE_TEXT]
-    if not columns or not df.height:
+    lazy = isinstance(df, pl.LazyFrame)  # (a LazyFrame stays one: its text is searched now, replaced when collected)
+    schema = df.collect_schema() if lazy else df.schema
+    columns = [name for name, dtype in schema.items() if dtype == pl.String and name not in _PROVENANCE_TEXT]
+    if not columns or not lazy and not df.height:
         return df
     value = pl.col("value")
     found = (
