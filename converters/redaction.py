@@ -1229,6 +1229,8 @@ def _json(value: Any, mode: Mode, drop: bool, key: str | None, counter: list[int
         raise _TooDeep
     if isinstance(value, dict):
         out = {}
+        if "variables" in value and "query" in value:  # a GraphQL request
+            value = _graphql_request(value, counter, depth)
         labels = [value[k] for k in _LABELS.intersection(value) if isinstance(value[k], str)]  # {"name": …, "value": …}
         for k, v in value.items():
             name = k if isinstance(k, str) else str(k)
@@ -1252,6 +1254,25 @@ def _json(value: Any, mode: Mode, drop: bool, key: str | None, counter: list[int
         counter[0] += redacted != value
         return redacted
     return value
+
+
+# An argument given a variable in a GraphQL document: `login(password: $p)`, `signIn(input: {pin: $code})`
+_GRAPHQL_ARGUMENT = re.compile(r"([_A-Za-z][_0-9A-Za-z]*)\s*:\s*\$([_A-Za-z][_0-9A-Za-z]*)")
+
+
+def _graphql_request(request: dict, counter: list[int], depth: int) -> dict:
+    """A GraphQL request (`{"query": …, "variables": {…}}`) with each variable that the query passes to an argument
+    named like a credential replaced as that argument's value would be (`login(password: $p)`, `{"p": …}`): the
+    variable's own name may say nothing."""
+    query, variables = request["query"], request["variables"]
+    if not isinstance(query, str) or not isinstance(variables, dict) or "$" not in query:
+        return request
+    named = {variable: argument for argument, variable in _GRAPHQL_ARGUMENT.findall(query)}
+    secret = {v for v, argument in named.items() if v in variables and is_credential(argument, variables[v])}
+    if not secret:
+        return request
+    return request | {"variables": {k: _leaves(v, counter, depth + 2) if k in secret else v
+                                    for k, v in variables.items()}}
 
 
 # {"name": "api_key", "value": …}: keys whose value names the field whose value `_VALUES` holds (AWS's

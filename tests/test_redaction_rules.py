@@ -1232,3 +1232,29 @@ def test_a_token_given_as_a_query_parameters_name_is_replaced(url):
     redacted = redaction.redact_url(url)
     assert "eyJ" not in redacted and "AKIA" not in redacted and "qMnzDMDS" not in redacted
     assert "lang=en" in redacted and "https://api.example.com/" in redacted
+
+
+@pytest.mark.parametrize(("query", "variables", "secret"), [
+    ("mutation Login($e: String!, $p: String!) { login(email: $e, password: $p) { token } }",
+     {"e": "a@example.com", "p": "Tr0ub4dor-gq1"}, "p"),
+    ("mutation($input1: SignInInput!, $s: String) { signIn(input: $input1, otp: $s) { ok } }",
+     {"input1": {"email": "a@example.com"}, "s": "482913"}, "s"),
+    ("mutation { verify(input: {email: \"a@example.com\", pin: $x}) { ok } }", {"x": "4829"}, "x"),
+    ("mutation($c: String!) { exchange(code: $c) { accessToken } }", {"c": "4/0AX4XfWh" + "Qz7" * 10}, "c"),
+])
+def test_a_graphql_variable_passed_to_a_credential_named_argument_loses_its_value(query, variables, secret):
+    """A GraphQL request names its credential in the query (`login(password: $p)`) and sends it in `variables`
+    under the variable's own name, which may say nothing (`p`, `s`, `x`): the policy judged the variables by those
+    names, so a login mutation's password, a one-time code or a PIN stayed in scrubbed request bodies. A variable
+    the query passes to a credential-named argument is judged as that argument's value; the others stay."""
+    body = json.dumps({"operationName": None, "query": query, "variables": variables}).encode()
+    redacted = json.loads(redaction.redact_body(body, "application/json", "other"))
+    assert redacted["variables"][secret] == MARK
+    assert {k: v for k, v in redacted["variables"].items() if k != secret} == {
+        k: v for k, v in variables.items() if k != secret}
+
+
+def test_a_graphql_variable_passed_to_a_harmless_argument_stays():
+    body = {"query": "query($c: String!, $t: String) { country(code: $c) { name(lang: $t) } }",
+            "variables": {"c": "FR", "t": "en"}}
+    assert redaction.redact_json(body) == (body, 0)
