@@ -929,6 +929,9 @@ def _yaml_values(text: str) -> str:
 
 
 _PAIR_DEPTH = 16  # quoted values inside quoted values, down to this many: one deeper that holds a pair is replaced
+# unquoted values inside unquoted values (`no such file: file:/…/password=…`, `msg: auth:password=…`), down to this
+# many (each level searches what is left of the text again)
+_UNQUOTED_DEPTH = 4
 
 
 def _pair_sub(m: re.Match, depth: int, named: bool = False) -> str:
@@ -941,7 +944,7 @@ def _pair_sub(m: re.Match, depth: int, named: bool = False) -> str:
         return m.group(0)
     if not named and not is_credential(m["name"], inner) and not (  # a neutral name's base64 of `user:password`
             _BASE64_RUN.fullmatch(inner) and _base64_user_password(inner)):
-        if (not quote_ and depth) or not _PAIR.search(inner):  # (an unquoted value is looked into once)
+        if (not quote_ and depth >= _UNQUOTED_DEPTH) or not _PAIR.search(inner):
             return m.group(0)
         shown = _pairs(inner, depth + 1) if depth < _PAIR_DEPTH else MARK
         start = m.start("value") - m.start() + len(quote_)

@@ -1258,3 +1258,24 @@ def test_a_graphql_variable_passed_to_a_harmless_argument_stays():
     body = {"query": "query($c: String!, $t: String) { country(code: $c) { name(lang: $t) } }",
             "variables": {"c": "FR", "t": "en"}}
     assert redaction.redact_json(body) == (body, 0)
+
+
+@pytest.mark.parametrize(("text", "kept"), [
+    ("no such file: file:/data/p07/password=Tr0ub4dor-np1.har", "no such file: file:/data/p07/password="),
+    ("error: detail:password=Tr0ub4dor-np2", "error: detail:password="),
+    ("note=see:token=Tr0ub4dor-np3", "note=see:token="),
+    ("Synced: wifi:psk=Tr0ub4dor-np4 ok", "Synced: wifi:psk="),
+])
+def test_a_pair_in_an_unquoted_value_inside_an_unquoted_value_loses_its_credential(text, kept):
+    """A pair's unquoted value was looked into once: `a: b:password=…` is the pair `a` whose value holds the pair
+    `b`, whose value `password=…` was not looked into, so the password stayed in free text: a message naming a
+    path after a label (`no such file: file:/…/password=….har` on stderr), a log line in a body, a device's
+    message. Unquoted values are looked into a few levels down (_UNQUOTED_DEPTH)."""
+    for mode in (redaction.FULL, redaction.STRICT):
+        redacted = redaction.redact_text(text, mode)
+        assert "Tr0ub4dor" not in redacted and redacted.startswith(kept + MARK)
+
+
+def test_scrub_names_a_missing_capture_given_as_a_url_without_its_credentials(tmp_path):
+    code, _, stderr = invoke(["scrub", f"file://{tmp_path}/p07/password=Tr0ub4dor-np5.har", "-o", str(tmp_path)])
+    assert code == 2 and "Tr0ub4dor" not in stderr and "password=REDACTED" in stderr
