@@ -334,6 +334,16 @@ def unpack(data: bytes, fmt: str, limits: Limits | None = None) -> tuple[bytes, 
     return bytes(out), whole
 
 
+def is_whole(data: bytes, limits: Limits | None = None) -> bool:
+    """Whether gzip or zlib data (told by its header) is a whole stream, as `gunzip` reads one (its checksum and
+    end there), not one cut off that `decompress` reads as far as it goes."""
+    try:
+        _decoded("gzip", _zlib(47, strict=True), data, limits or current())
+    except ValueError:
+        return False
+    return True
+
+
 def _gzip_header_end(data: bytes) -> int:
     """Where a gzip member's header ends (RFC 1952: its optional extra field, name, comment and header CRC)."""
     if len(data) < 10:

@@ -1524,15 +1524,16 @@ def _compressed_body(data: bytes, content_type: str | None, kind: BodyKind) -> b
     """A body that is compressed data, redacted as what it holds (within the limits a body is decompressed to):
     `data` itself where that held no credential, else the redacted content compressed again as it was (`MARK` for
     zstd, which the standard library cannot write); `MARK` where it decompresses beyond the limits (what it holds is
-    never read), and for a stream damaged (its checksum wrong, its data broken) whose readable part holds a
-    credential; None where it is no such data after all (then read as binary, as before)."""
+    never read), and for a stream whose data is broken or cut off and whose readable part holds a credential (one
+    whose checksum alone is wrong is compressed again with that checksum); None where it is no such data after all
+    (then read as binary, as before)."""
     from . import limits
 
     fmt = "zstd" if data[:4] == _ZSTD_MAGIC else "xz" if data[:6] == _XZ_MAGIC else \
         "bzip2" if limits.is_bzip2(data) else "gzip" if data[:2] in _COMPRESSED else None
     if fmt is None:
         return None
-    whole = True
+    whole, damaged = True, False
     try:  # (gzip's decoder reads a zlib header too, and checks the stream's checksum: no text passes for one)
         if fmt in ("gzip", "zstd"):
             inner = limits.decompress(data, fmt)
@@ -1549,21 +1550,26 @@ def _compressed_body(data: bytes, content_type: str | None, kind: BodyKind) -> b
             return MARK.encode()
         except ValueError:
             return None
-        whole = False
+        damaged = True
     redacted = redact_body(inner, content_type, kind)
     if redacted == inner:  # (a damaged stream's part is no proof it was compressed data: `x^` may begin a text)
-        return data if whole else None
-    if fmt == "zstd" or not whole:  # (a damaged stream is not written again as a sound one)
+        return None if damaged else data
+    if fmt == "zstd" or not whole:
         return MARK.encode()
+    if fmt == "gzip":  # (gzip as gzip, zlib as zlib) a stream whose checksum is wrong compressed again with that
+        # checksum, one cut off cut off (its checksum left out), so that it reads as it did, not as a sound stream
+        trailer = 8 if data[:2] == b"\x1f\x8b" else 4
+        sound = gzip.compress(redacted, mtime=0) if trailer == 8 else zlib.compress(redacted)
+        if damaged:
+            return sound[:-trailer] + data[-trailer:]
+        return sound if limits.is_whole(data) else sound[:-trailer]
     if fmt == "bzip2":
         import bz2
 
         return bz2.compress(redacted)
-    if fmt == "xz":
-        import lzma
+    import lzma
 
-        return lzma.compress(redacted)
-    return gzip.compress(redacted, mtime=0) if data[:2] == b"\x1f\x8b" else zlib.compress(redacted)
+    return lzma.compress(redacted)
 
 
 def redact_logins(data: bytes) -> bytes:

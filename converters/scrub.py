@@ -262,8 +262,9 @@ def _body(data: bytes, content_type: str | None, kind: BodyKind, counts: Counter
         except limits.LimitHit as hit:
             return _over_limit(hit, counts)
         except ValueError:  # damaged or cut off: the policy reads what it holds up to where it breaks
-            return MARK.encode() if kind in ("sign-in", "sign-in-request") else _redacted(data, content_type, kind,
-                                                                                           counts)
+            if kind in ("sign-in", "sign-in-request"):
+                return MARK.encode()
+            return _redacted(data, content_type, kind, counts)
         redacted = _redacted(inflated, content_type, kind, counts)
         return data if redacted == inflated else gzip.compress(redacted, mtime=0)
     return _redacted(data, content_type, kind, counts)

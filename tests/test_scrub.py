@@ -839,3 +839,33 @@ def test_a_bzip2_xz_or_damaged_compressed_body_keeps_no_credential(tmp_path, sen
     assert b"Tr0ub4dor" not in _readable(scrubbed)
     if sent in ("bzip2", "xz"):  # compressed again as it was, the rest of it kept
         assert json.loads(_readable(scrubbed)) == night | {"account": {"password": REDACTED}}
+
+
+@pytest.mark.parametrize("capture", ["flow", "har"])
+@pytest.mark.parametrize("sent", [s for s in COMPRESSIONS if s not in ("bzip2", "xz")])
+def test_a_damaged_compressed_bodys_scrubbed_copy_converts_to_the_same_reject(tmp_path, sent, capture):
+    """A gzip or zlib body whose checksum is wrong, or cut off, is scrubbed into one that reads as it did: its
+    checksum as wrong (compressed again with the checksum it came with), a cut-off one cut off, so the copy's
+    reject has the original's reason (`could not decode gzip body: … incorrect data check`, `not JSON`), not that of
+    a body replaced whole or made sound."""
+    compress, encoding = COMPRESSIONS[sent]
+    night = {"score": 80, "date": "2017-03-05", "events": "oops", "account": {"password": "Tr0ub4dor-zq3"},
+             "pad": [{"message": "Asleep", "sleep_depth": i} for i in range(40)]}
+    data = compress(json.dumps(night).encode())
+    if capture == "flow":
+        flow = tflow.tflow(resp=True)
+        flow.request.host, flow.request.path = "api.hello.is", "/v2/timeline/2017-03-05"
+        flow.response.headers.clear()
+        if encoding:
+            flow.response.headers["Content-Encoding"] = encoding
+        flow.response.raw_content = data
+        with (tmp_path / "in.flow").open("wb") as f:
+            mitmio.FlowWriter(f).add(flow)
+    else:
+        e = entry("https://api.hello.is/v2/timeline/2017-03-05")
+        e["response"]["content"] |= {"text": base64.b64encode(data).decode(), "encoding": "base64"}
+        write_har(tmp_path / "in.har", [e])
+    src, copy = tmp_path / f"in.{capture}", tmp_path / f"out.{capture}"
+    assert scrub_capture(src, copy).status == "ok"
+    reasons = [[r["reason"] for r in convert([Input(p, "in", True)]).tables["rejects"].to_dicts()] for p in (src, copy)]
+    assert reasons[0] == reasons[1]
