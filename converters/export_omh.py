@@ -60,8 +60,6 @@ def export(out: Path, folder: Path) -> dict[str, int]:
     tables, report = scan_output(out, counted=True)
     if not report:
         raise FileNotFoundError(f"{out} holds no databack output (no report.json)")
-    # their text as this policy writes it: OUT may be an older databack's, made before a rule (or the policy)
-    tables = {name: lf if name == "rejects" else redaction.strict_frame(lf) for name, lf in tables.items()}
     run_time = report.get("generated_at")
     made = [p for p in (folder, *folder.parents) if not p.exists()]  # made by this export, the deepest first
     folder.mkdir(parents=True, exist_ok=True)
@@ -72,6 +70,8 @@ def export(out: Path, folder: Path) -> dict[str, int]:
     # of an earlier one, nor any part written; nor, where it made the folder, an empty folder
     try:
         with ExitStack() as written, read_back([out]):
+            # their text as this policy writes it: OUT may be an older databack's, made before a rule (or the policy)
+            tables = {name: lf if name == "rejects" else redaction.strict_frame(lf) for name, lf in tables.items()}
             for schema in SCHEMAS:
                 n = 0
                 with open(written.enter_context(atomic_path(folder / schema.file_name)), "wb") as f:
