@@ -647,6 +647,8 @@ def _text_within(text: str, mode: Mode, percent_levels: int) -> str:
     if "<" in text:
         text = _TAG.sub(_tag_sub, text)
     text = _pairs(text)
+    if " " in text or "\t" in text:
+        text = _spaced_pairs(text)
     if "," in text and ("\"" in text or "'" in text):  # setRequestHeader("X-Api-Key", "…"), ["password", "…"]
         text = _QUOTED_PAIR.sub(_quoted_pair_sub, text)
     text = _vendor_sub(_unambiguous_text(text))
@@ -854,6 +856,38 @@ def _pairs(text: str, depth: int = 0) -> str:
         return text
     out.append(text[position:])
     return "".join(out)
+
+
+# A credential's name and its value with no `=` or `:` between, as prose and logs write them (`Your Wi-Fi password
+# is Tr0ub4dor`, `use PIN 4821`, `password "…"`, `passwd -> …`, `api key\t…`): the value judged as a weak name's
+# (a token, not a word, a number or a date: `password is incorrect`, `token expired` stay), a PIN's, a passcode's or
+# a password's 4 to 10 digits too. Searched for in the text in lower case, where one of the names is.
+_SPACED_NAMES = ("password", "passwd", "passcode", "passphrase", "pwd", "pin ", "pin\t", "otp ", "otp\t", "secret",
+                 "token", "api key", "api_key", "api-key", "apikey")
+_SPACED_PAIR = re.compile(
+    r"(?<![\w\-=:/.])(?P<name>passwords?|passwd|passcode|passphrase|pwd|pin|otp|secret|api[ _\-]?key"
+    r"|(?:access |refresh |auth |session |bearer )?token)"
+    r"(?P<sep>[ \t]+(?:is|was)[ \t]*:?[ \t]+|[ \t]*(?:->|\u2192)[ \t]*|[ \t]+)"
+    r"(?P<q>[\"'\u201c])?(?P<value>[^\s\"'\u201c\u201d<>=:]{4,128}?)(?(q)[\"'\u201d]|(?=[,;.)]*(?:\s|$)))"
+)
+_DIGITS_NAMES = frozenset({"pin", "passcode", "otp", "password", "passwords", "passwd", "pwd"})
+
+
+def _spaced_pairs(text: str) -> str:
+    lower = text.lower()
+    if not any(name in lower for name in _SPACED_NAMES):
+        return text
+    if len(lower) != len(text):  # (a letter whose lower case is longer: positions would not line up)
+        lower = "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
+    out, position = [], 0
+    for m in _SPACED_PAIR.finditer(lower):
+        value = text[m.start("value") : m.end("value")].rstrip(".,;)")
+        if value in (MARK, SEGMENT) or not (_tokenish(value) or m["name"] in _DIGITS_NAMES and
+                                            _DIGITS_CODE.fullmatch(value)):
+            continue
+        out += [text[position : m.start("value")], MARK]
+        position = m.start("value") + len(value)
+    return "".join(out) + text[position:] if out else text
 
 
 # A name and a value quoted one after the other with a comma between: a script's call (`setRequestHeader("X-Api-Key",

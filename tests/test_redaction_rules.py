@@ -1279,3 +1279,32 @@ def test_a_pair_in_an_unquoted_value_inside_an_unquoted_value_loses_its_credenti
 def test_scrub_names_a_missing_capture_given_as_a_url_without_its_credentials(tmp_path):
     code, _, stderr = invoke(["scrub", f"file://{tmp_path}/p07/password=Tr0ub4dor-np5.har", "-o", str(tmp_path)])
     assert code == 2 and "Tr0ub4dor" not in stderr and "password=REDACTED" in stderr
+
+
+@pytest.mark.parametrize(("text", "shown"), [
+    ("Your Wi-Fi password is Tr0ub4dor-sp1", f"Your Wi-Fi password is {MARK}"),
+    ("password is: Tr0ub4dor-sp2.", f"password is: {MARK}."),
+    ("Use password Tr0ub4dor-sp3 to sign in", f"Use password {MARK} to sign in"),
+    ('retrying with password "Tr0ub4dor-sp4"', f'retrying with password "{MARK}"'),
+    ("passwd -> Tr0ub4dor-sp5", f"passwd -> {MARK}"),
+    ("user\talice\npassword\tTr0ub4dor-sp6", f"user\talice\npassword\t{MARK}"),
+    ("Unlock with PIN 4821, then pair", f"Unlock with PIN {MARK}, then pair"),
+    ("API key Tr0ub4dorSp7 was rotated", f"API key {MARK} was rotated"),
+    ("refresh token qMnzDMDSmJLlZrlXQf revoked", f"refresh token {MARK} revoked"),
+])
+def test_a_credential_written_after_its_name_without_a_separator_is_replaced(text, shown):
+    """Prose and logs name a credential and give it without `=` or `:` (`Your Wi-Fi password is …`, `use PIN 4821`,
+    `password "…"`, a tab between): a pair needs its separator, so the value stayed in device text (a Sense night's
+    message), rejects, generic values, messages and scrubbed copies whenever it was short of looking random. After a
+    name that always holds a credential (password, passcode, PIN, secret, token, API key…) a value is judged as a
+    weak name's is: a token (a PIN's or a password's digits too) is replaced."""
+    assert redaction.redact_text(text) == redaction.redact_text(text, redaction.STRICT) == shown
+
+
+@pytest.mark.parametrize("text", [
+    "password is incorrect", "Your password reset link was sent", "password must have 8 characters",
+    "token expired at 2017-03-05", "the token v2 API", "Enter your password.", "ping 12345678",
+    '<input type=password name=f2 value="">', "secret santa 2017", "pin 2017-03-05 to the board",
+])
+def test_words_numbers_and_dates_after_a_credentials_name_stay(text):
+    assert redaction.redact_text(text) == text
