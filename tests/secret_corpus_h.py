@@ -48,8 +48,10 @@ KINDS = {
                         "a redirect's Location",
     "graphql-variables": "a login mutation's password and a verify mutation's code in GraphQL variables named p and "
                          "c, the query naming them password and code",
-    "nested-pairs": "password=… and psk=… in an unquoted value inside an unquoted value: a good Sense night's "
-                    "message and a --generic response's text",
+    "pairs-in-unquoted-values": "password=… and psk=… in an unquoted value inside an unquoted value: a good Sense "
+                                "night's message and a --generic response's text",
+    "spaced-credentials": "a password after `is`, a PIN after a space and a password in quotes, no `=` or `:` "
+                          "between: a good Sense night's message and a --generic response's text",
 }
 
 
@@ -128,12 +130,15 @@ def _plant_everything(b: _Builder) -> None:
                    [("Content-Type", "application/json")], json.dumps(body).encode(), b'{"data": {"minutes": 5}}'))
     # pairs inside pairs' unquoted values
     night = first._night(b)
-    night["message"] = f"Synced: wifi:psk={p('nested-pairs', pw(7))} ok"
+    night["message"] = (f"Synced: wifi:psk={p('pairs-in-unquoted-values', pw(7))} ok. Your hub password is "
+                        f"{p('spaced-credentials', pw(10))}")
     b.add(Call("GET", "https://api.hello.is/v2/timeline/2017-03-02", 200, [sense],
                response_body=json.dumps(night).encode()))
     b.add(Call("GET", f"https://{GENERIC_HOST}/v1/status", 200, [], [("Content-Type", "application/json")], None,
-               json.dumps({"minutes": 6, "last_error": f"error: detail:password={p('nested-pairs', pw(8))}"})
-               .encode()))
+               json.dumps({"minutes": 6,
+                           "last_error": f"error: detail:password={p('pairs-in-unquoted-values', pw(8))}",
+                           "hint": f"Unlock with PIN {p('spaced-credentials', str(_RANDOM.randint(100000, 999999)))}",
+                           "log": f'retrying with password "{p("spaced-credentials", pw(11))}"'}).encode()))
 
 
 def _tcp_flow(secret: str):
