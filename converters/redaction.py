@@ -859,18 +859,23 @@ def _pairs(text: str, depth: int = 0) -> str:
 
 
 # A credential's name and its value with no `=` or `:` between, as prose and logs write them (`Your Wi-Fi password
-# is Tr0ub4dor`, `use PIN 4821`, `password "…"`, `passwd -> …`, `api key\t…`): the value judged as a weak name's
-# (a token, not a word, a number or a date: `password is incorrect`, `token expired` stay), a PIN's, a passcode's or
-# a password's 4 to 10 digits too. Searched for in the text in lower case, where one of the names is.
+# is Tr0ub4dor`, `use PIN 4821`, `password "…"`, `passwd -> …`, `api key\t…`, `Passwort ist …`): the value judged
+# as a weak name's (a token, not a word, a number or a date: `password is incorrect`, `token expired` stay), a PIN's,
+# a passcode's or a password's 4 to 10 digits too; a code named by the word before it where the two name a
+# credential (`verification code 482913`, not `error code 4041`). Searched for in the text in lower case, where one
+# of the names is.
 _SPACED_NAMES = ("password", "passwd", "passcode", "passphrase", "pwd", "pin ", "pin\t", "otp ", "otp\t", "secret",
-                 "token", "api key", "api_key", "api-key", "apikey")
+                 "token", "api key", "api_key", "api-key", "apikey", " code", "-code", "пароль", "passwort", "kennwort",
+                 "contraseña", "senha", "wachtwoord", "mot de passe")
 _SPACED_PAIR = re.compile(
     r"(?<![\w\-=:/.])(?P<name>passwords?|passwd|passcode|passphrase|pwd|pin|otp|secret|api[ _\-]?key"
-    r"|(?:access |refresh |auth |session |bearer )?token)"
-    r"(?P<sep>[ \t]+(?:is|was)[ \t]*:?[ \t]+|[ \t]*(?:->|\u2192)[ \t]*|[ \t]+)"
+    r"|(?:access |refresh |auth |session |bearer )?token|[^\W\d_]{2,14}[ \-]code|(?:one|two)[ \-]time[ \-]code"
+    r"|пароль|passwort|kennwort|contraseña|senha|wachtwoord|mot de passe)"
+    r"(?P<sep>[ \t]+(?:is|was|ist|war|es|est|é|är|er|это)[ \t]*:?[ \t]+|[ \t]*(?:->|\u2192)[ \t]*|[ \t]+)"
     r"(?P<q>[\"'\u201c])?(?P<value>[^\s\"'\u201c\u201d<>=:]{4,128}?)(?(q)[\"'\u201d]|(?=[,;.)]*(?:\s|$)))"
 )
-_DIGITS_NAMES = frozenset({"pin", "passcode", "otp", "password", "passwords", "passwd", "pwd"})
+_DIGITS_NAMES = frozenset({"pin", "passcode", "otp", "password", "passwords", "passwd", "pwd", "пароль", "passwort",
+                           "kennwort", "contraseña", "senha", "wachtwoord", "mot de passe"})
 
 
 def _spaced_pairs(text: str) -> str:
@@ -882,8 +887,12 @@ def _spaced_pairs(text: str) -> str:
     out, position = [], 0
     for m in _SPACED_PAIR.finditer(lower):
         value = text[m.start("value") : m.end("value")].rstrip(".,;)")
-        if value in (MARK, SEGMENT) or not (_tokenish(value) or m["name"] in _DIGITS_NAMES and
-                                            _DIGITS_CODE.fullmatch(value)):
+        name = m["name"]
+        if name.endswith("code"):  # `verification code 482913`, not `error code 4041`
+            if credential_name(name) != "strong" or not (_DIGITS_CODE.fullmatch(value) or _tokenish(value)):
+                continue
+        elif value in (MARK, SEGMENT) or not (_tokenish(value) or name in _DIGITS_NAMES and
+                                              _DIGITS_CODE.fullmatch(value)):
             continue
         out += [text[position : m.start("value")], MARK]
         position = m.start("value") + len(value)

@@ -1291,6 +1291,10 @@ def test_scrub_names_a_missing_capture_given_as_a_url_without_its_credentials(tm
     ("Unlock with PIN 4821, then pair", f"Unlock with PIN {MARK}, then pair"),
     ("API key Tr0ub4dorSp7 was rotated", f"API key {MARK} was rotated"),
     ("refresh token qMnzDMDSmJLlZrlXQf revoked", f"refresh token {MARK} revoked"),
+    ("Your verification code is 482913.", f"Your verification code is {MARK}."),
+    ("one-time code 482913", f"one-time code {MARK}"),
+    ("Passwort ist Tr0ub4dor-sp8", f"Passwort ist {MARK}"),
+    ("пароль Tr0ub4dor-sp9", f"пароль {MARK}"),
 ])
 def test_a_credential_written_after_its_name_without_a_separator_is_replaced(text, shown):
     """Prose and logs name a credential and give it without `=` or `:` (`Your Wi-Fi password is …`, `use PIN 4821`,
@@ -1305,6 +1309,7 @@ def test_a_credential_written_after_its_name_without_a_separator_is_replaced(tex
     "password is incorrect", "Your password reset link was sent", "password must have 8 characters",
     "token expired at 2017-03-05", "the token v2 API", "Enter your password.", "ping 12345678",
     '<input type=password name=f2 value="">', "secret santa 2017", "pin 2017-03-05 to the board",
+    "error code 4041", "zip code 94107", "promo code SUMMER2017", "verification code sent",
 ])
 def test_words_numbers_and_dates_after_a_credentials_name_stay(text):
     assert redaction.redact_text(text) == text
