@@ -1505,6 +1505,8 @@ def _body(data: bytes, content_type: str | None, kind: BodyKind) -> bytes:
         if (inner := _compressed_body(data, content_type, kind)) is not None:
             return inner
     if (wide := _wide_text(data)) is not None:  # UTF-16 or UTF-32, or UTF-8 after a BOM
+        if wide is _BINARY:
+            return _binary_runs(data)
         encoding, bom, text, cut = wide
         redacted = redact_body(text.encode("utf-8", "surrogatepass"), content_type, kind)
         if redacted == text.encode("utf-8", "surrogatepass"):
@@ -1541,8 +1543,7 @@ def _body(data: bytes, content_type: str | None, kind: BodyKind) -> bytes:
             # for the printable runs below
             text, cut_character, charset = data.decode("latin-1"), b"", ("latin-1", "replace")
         else:
-            return _ASCII_RUN.sub(lambda m: redact_text(m.group().decode("ascii"), FULL).encode("ascii", "replace"),
-                                  data)
+            return _binary_runs(data)
     if _FORM.fullmatch(text.strip()):
         form = text.strip()
         redacted_text = _sign_in_params(form) if kind == "sign-in-request" else redact_params(form, FULL)[0]
@@ -1554,6 +1555,11 @@ def _body(data: bytes, content_type: str | None, kind: BodyKind) -> bytes:
     else:
         redacted_text = redact_text(text, FULL)
     return data if redacted_text == text else redacted_text.encode(*charset) + cut_character
+
+
+def _binary_runs(data: bytes) -> bytes:
+    """Binary data with its runs of printable ASCII (16 or more characters) redacted as text."""
+    return _ASCII_RUN.sub(lambda m: redact_text(m.group().decode("ascii"), FULL).encode("ascii", "replace"), data)
 
 
 # Compressed data no Content-Encoding named (a header stripped, `identity` said, a capture saving raw bytes): gzip,
@@ -1725,7 +1731,12 @@ def _wide_text(data: bytes) -> tuple[str, bytes, str, bytes] | None:
         text = decoder.decode(data[len(bom):])
     except UnicodeDecodeError:
         return None
+    if not bom and len(text.encode("ascii", "ignore")) * 10 < len(text) * 9:
+        return _BINARY  # NULs that are no text's (a binary frame's length, a protobuf's zero): read as bytes
     return encoding, bom, text, decoder.getstate()[0]
+
+
+_BINARY = ("", b"", "", b"")  # `_wide_text`'s answer for binary data
 
 
 _BOMS = {codecs.BOM_UTF32_LE: "utf-32-le", codecs.BOM_UTF32_BE: "utf-32-be", codecs.BOM_UTF8: "utf-8",

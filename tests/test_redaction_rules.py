@@ -1313,3 +1313,25 @@ def test_a_credential_written_after_its_name_without_a_separator_is_replaced(tex
 ])
 def test_words_numbers_and_dates_after_a_credentials_name_stay(text):
     assert redaction.redact_text(text) == text
+
+
+@pytest.mark.parametrize("frame", [
+    b"\x00\x01" + b'{"password": "Tr0ub4dor-nf1", "pad": "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"}',  # a 2-byte length
+    b"\x08\x00\x12\x1c" + b'{"password":"Tr0ub4dor-nf2"}',  # protobuf: a field of 0, then JSON in a string
+    b"\x00\x2a" + b"sync " * 10 + b"api_key=Tr0ub4dor-nf3 done",
+])
+def test_a_binary_body_with_a_nul_in_its_first_bytes_is_read_as_bytes_not_as_utf16(frame):
+    """A body with a NUL in its first four bytes was taken for UTF-16 or UTF-32 text (as JSON saved by Windows tools
+    is) and read as that: a binary frame (a length prefix, a protobuf field of 0) gave CJK-looking text in which no
+    credential shows, and the body was kept whole, its JSON or pairs with it (rejects, scrubbed bodies and binary
+    WebSocket and TCP messages). Text in UTF-16 or UTF-32 without a BOM is mostly ASCII once decoded; what decodes to
+    mostly other characters is read as bytes."""
+    redacted = redaction.redact_body(frame, None, "other")
+    assert b"Tr0ub4dor" not in redacted and redacted.startswith(frame[:2])
+
+
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be"])
+def test_json_in_utf16_or_utf32_without_a_bom_is_still_redacted_in_its_encoding(encoding):
+    document = {"password": "Tr0ub4dor-wide", "name": "Zoë", "minutes": 431}
+    redacted = redaction.redact_body(json.dumps(document).encode(encoding), None, "other")
+    assert json.loads(redacted.decode(encoding)) == document | {"password": MARK}
