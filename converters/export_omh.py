@@ -19,7 +19,7 @@ from typing import Any, Callable, Iterator
 import orjson
 import polars as pl
 
-from . import __version__, store
+from . import __version__, redaction, store
 from .atomic import atomic_path
 from .views import frame, of_event_splits, sleep_nights
 from .writers import read_back, scan_output
@@ -70,6 +70,8 @@ def export(out: Path, folder: Path) -> dict[str, int]:
     # of an earlier one, nor any part written; nor, where it made the folder, an empty folder
     try:
         with ExitStack() as written, read_back([out]):
+            # their text as this policy writes it: OUT may be an older databack's, made before a rule (or the policy)
+            tables = {name: lf if name == "rejects" else redaction.strict_frame(lf) for name, lf in tables.items()}
             for schema in SCHEMAS:
                 n = 0
                 with open(written.enter_context(atomic_path(folder / schema.file_name)), "wb") as f:

@@ -271,6 +271,95 @@ def _zstd(data: bytes) -> Pieces:
         at -= len(decompressor.unused_data)
 
 
+# Compressed data no Content-Encoding names, told by its first bytes (`redaction` sniffs a body for them): what
+# `unpack` reads. gzip's and zlib's streams are read as the raw deflate after their header, so that a stream whose
+# checksum is wrong, or cut off, still gives what it holds (as anyone can get it out).
+_BZIP2_MAGIC = re.compile(rb"BZh[1-9](?:1AY&SY|\x17rE8P\x90)")
+XZ_MAGIC = b"\xfd7zXZ\x00"
+_SALVAGE_STEP = 64  # compressed bytes handed to a decompressor at a time: what is lost of a stream where it breaks
+
+
+def is_bzip2(data: bytes) -> bool:
+    return data[:3] == b"BZh" and _BZIP2_MAGIC.match(data, 0, 10) is not None
+
+
+def unpack(data: bytes, fmt: str, limits: Limits | None = None) -> tuple[bytes, bool]:
+    """(what compressed `data` holds, whether that is the whole of it) for `fmt` `gzip` (a zlib header too),
+    `bzip2` or `xz`: the data of a stream that is damaged or cut off up to where it breaks, checksums not checked
+    (what a reader who wants it can get out of it; a damaged stream's checksum is unread), its first stream only,
+    within `max_body` and `max_ratio` as `decompress` (`LimitHit`). Raises ValueError where no byte comes out (not
+    such data)."""
+    import bz2
+    import lzma
+
+    limits = limits or current()
+    at = 0
+    if fmt == "gzip" and data[:2] == b"\x1f\x8b":
+        at = _gzip_header_end(data)
+        decompressor, zlib_like = zlib.decompressobj(-15), True
+    elif fmt == "gzip":  # zlib: two bytes of header (and a preset dictionary's id)
+        at = 6 if len(data) > 1 and data[1] & 0x20 else 2
+        decompressor, zlib_like = zlib.decompressobj(-15), True
+    else:
+        decompressor, zlib_like = (bz2.BZ2Decompressor() if fmt == "bzip2" else lzma.LZMADecompressor()), False
+    out, whole = bytearray(), False
+    view = memoryview(data)
+    try:
+        while at < len(view) and not decompressor.eof:
+            step = view[at : at + _SALVAGE_STEP]
+            at += len(step)
+            piece = decompressor.decompress(step, _PIECE)
+            while True:
+                out += piece
+                if len(out) > limits.max_body:
+                    raise body_too_large(limits)
+                if len(out) > RATIO_FLOOR and len(out) > limits.max_ratio * len(data):
+                    raise _ratio_too_large(limits)
+                if zlib_like and decompressor.unconsumed_tail and not decompressor.eof:
+                    piece = decompressor.decompress(decompressor.unconsumed_tail, _PIECE)
+                elif not zlib_like and not decompressor.eof and not decompressor.needs_input:
+                    piece = decompressor.decompress(b"", _PIECE)
+                else:
+                    break
+        whole = decompressor.eof
+    except (zlib.error, OSError, EOFError, lzma.LZMAError, ValueError):
+        pass
+    if zlib_like:
+        try:
+            out += decompressor.flush()
+        except zlib.error:
+            pass
+    if not out and not whole:
+        raise ValueError(f"not {fmt} data")
+    return bytes(out), whole
+
+
+def is_whole(data: bytes, limits: Limits | None = None) -> bool:
+    """Whether gzip or zlib data (told by its header) is a whole stream, as `gunzip` reads one (its checksum and
+    end there), not one cut off that `decompress` reads as far as it goes."""
+    try:
+        _decoded("gzip", _zlib(47, strict=True), data, limits or current())
+    except ValueError:
+        return False
+    return True
+
+
+def _gzip_header_end(data: bytes) -> int:
+    """Where a gzip member's header ends (RFC 1952: its optional extra field, name, comment and header CRC)."""
+    if len(data) < 10:
+        raise ValueError("not gzip data")
+    flags, at = data[3], 10
+    if flags & 4:  # FEXTRA
+        at += 2 + int.from_bytes(data[at : at + 2], "little")
+    for flag in (8, 16):  # FNAME, FCOMMENT: zero-terminated
+        if flags & flag:
+            end = data.find(b"\x00", at)
+            if end < 0:
+                raise ValueError("not gzip data")
+            at = end + 1
+    return at + 2 if flags & 2 else at  # FHCRC
+
+
 _DECODERS: dict[str, Callable[[bytes], Pieces]] = {
     "gzip": _zlib(47),  # gzip or zlib, told by the header (as mitmproxy)
     "x-gzip": _zlib(47),

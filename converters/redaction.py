@@ -647,6 +647,8 @@ def _text_within(text: str, mode: Mode, percent_levels: int) -> str:
     if "<" in text:
         text = _TAG.sub(_tag_sub, text)
     text = _pairs(text)
+    if " " in text or "\t" in text:
+        text = _spaced_pairs(text)
     if "," in text and ("\"" in text or "'" in text):  # setRequestHeader("X-Api-Key", "…"), ["password", "…"]
         text = _QUOTED_PAIR.sub(_quoted_pair_sub, text)
     text = _vendor_sub(_unambiguous_text(text))
@@ -856,6 +858,47 @@ def _pairs(text: str, depth: int = 0) -> str:
     return "".join(out)
 
 
+# A credential's name and its value with no `=` or `:` between, as prose and logs write them (`Your Wi-Fi password
+# is Tr0ub4dor`, `use PIN 4821`, `password "…"`, `passwd -> …`, `api key\t…`, `Passwort ist …`): the value judged
+# as a weak name's (a token, not a word, a number or a date: `password is incorrect`, `token expired` stay), a PIN's,
+# a passcode's or a password's 4 to 10 digits too; a code named by the word before it where the two name a
+# credential (`verification code 482913`, not `error code 4041`). Searched for in the text in lower case, where one
+# of the names is.
+_SPACED_NAMES = ("password", "passwd", "passcode", "passphrase", "pwd", "pin ", "pin\t", "otp ", "otp\t", "secret",
+                 "token", "api key", "api_key", "api-key", "apikey", " code", "-code", "пароль", "passwort", "kennwort",
+                 "contraseña", "senha", "wachtwoord", "mot de passe")
+_SPACED_PAIR = re.compile(
+    r"(?<![\w\-=:/.])(?P<name>passwords?|passwd|passcode|passphrase|pwd|pin|otp|secret|api[ _\-]?key"
+    r"|(?:access |refresh |auth |session |bearer )?token|[^\W\d_]{2,14}[ \-]code|(?:one|two)[ \-]time[ \-]code"
+    r"|пароль|passwort|kennwort|contraseña|senha|wachtwoord|mot de passe)"
+    r"(?P<sep>[ \t]+(?:is|was|ist|war|es|est|é|är|er|это)[ \t]*:?[ \t]+|[ \t]*(?:->|\u2192)[ \t]*|[ \t]+)"
+    r"(?P<q>[\"'\u201c])?(?P<value>[^\s\"'\u201c\u201d<>=:]{4,128}?)(?(q)[\"'\u201d]|(?=[,;.)]*(?:\s|$)))"
+)
+_DIGITS_NAMES = frozenset({"pin", "passcode", "otp", "password", "passwords", "passwd", "pwd", "пароль", "passwort",
+                           "kennwort", "contraseña", "senha", "wachtwoord", "mot de passe"})
+
+
+def _spaced_pairs(text: str) -> str:
+    lower = text.lower()
+    if not any(name in lower for name in _SPACED_NAMES):
+        return text
+    if len(lower) != len(text):  # (a letter whose lower case is longer: positions would not line up)
+        lower = "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
+    out, position = [], 0
+    for m in _SPACED_PAIR.finditer(lower):
+        value = text[m.start("value") : m.end("value")].rstrip(".,;)")
+        name = m["name"]
+        if name.endswith("code"):  # `verification code 482913`, not `error code 4041`
+            if credential_name(name) != "strong" or not (_DIGITS_CODE.fullmatch(value) or _tokenish(value)):
+                continue
+        elif value in (MARK, SEGMENT) or not (_tokenish(value) or name in _DIGITS_NAMES and
+                                              _DIGITS_CODE.fullmatch(value)):
+            continue
+        out += [text[position : m.start("value")], MARK]
+        position = m.start("value") + len(value)
+    return "".join(out) + text[position:] if out else text
+
+
 # A name and a value quoted one after the other with a comma between: a script's call (`setRequestHeader("X-Api-Key",
 # "…")`, `localStorage.setItem('pin', '…')`), a `[name, value]` list in text; the name first at a quote that does
 # not end a string (linear)
@@ -929,6 +972,9 @@ def _yaml_values(text: str) -> str:
 
 
 _PAIR_DEPTH = 16  # quoted values inside quoted values, down to this many: one deeper that holds a pair is replaced
+# unquoted values inside unquoted values (`no such file: file:/…/password=…`, `msg: auth:password=…`), down to this
+# many (each level searches what is left of the text again)
+_UNQUOTED_DEPTH = 4
 
 
 def _pair_sub(m: re.Match, depth: int, named: bool = False) -> str:
@@ -941,7 +987,7 @@ def _pair_sub(m: re.Match, depth: int, named: bool = False) -> str:
         return m.group(0)
     if not named and not is_credential(m["name"], inner) and not (  # a neutral name's base64 of `user:password`
             _BASE64_RUN.fullmatch(inner) and _base64_user_password(inner)):
-        if (not quote_ and depth) or not _PAIR.search(inner):  # (an unquoted value is looked into once)
+        if (not quote_ and depth >= _UNQUOTED_DEPTH) or not _PAIR.search(inner):
             return m.group(0)
         shown = _pairs(inner, depth + 1) if depth < _PAIR_DEPTH else MARK
         start = m.start("value") - m.start() + len(quote_)
@@ -1022,10 +1068,12 @@ def redact_params(query: str, mode: Mode = FULL, marker: str = MARK) -> tuple[st
         if i % 2 or not param:
             continue  # a separator
         name, equals, value = param.partition("=")
+        # a bare token (`?eyJ…`), or one as a name (`?eyJ…=1`; no credential's shape has fewer than 8 characters)
+        if (not equals or len(name) >= 8) and is_credential_value(unquote_plus(name), mode):
+            params[i] = marker
+            replaced += 1
+            continue
         if not equals:
-            if is_credential_value(unquote_plus(name), mode):  # a bare token: `?eyJ…`
-                params[i] = marker
-                replaced += 1
             continue
         if value in ("", MARK, SEGMENT):
             continue
@@ -1227,6 +1275,8 @@ def _json(value: Any, mode: Mode, drop: bool, key: str | None, counter: list[int
         raise _TooDeep
     if isinstance(value, dict):
         out = {}
+        if "variables" in value and "query" in value:  # a GraphQL request
+            value = _graphql_request(value, counter, depth)
         labels = [value[k] for k in _LABELS.intersection(value) if isinstance(value[k], str)]  # {"name": …, "value": …}
         for k, v in value.items():
             name = k if isinstance(k, str) else str(k)
@@ -1250,6 +1300,25 @@ def _json(value: Any, mode: Mode, drop: bool, key: str | None, counter: list[int
         counter[0] += redacted != value
         return redacted
     return value
+
+
+# An argument given a variable in a GraphQL document: `login(password: $p)`, `signIn(input: {pin: $code})`
+_GRAPHQL_ARGUMENT = re.compile(r"([_A-Za-z][_0-9A-Za-z]*)\s*:\s*\$([_A-Za-z][_0-9A-Za-z]*)")
+
+
+def _graphql_request(request: dict, counter: list[int], depth: int) -> dict:
+    """A GraphQL request (`{"query": …, "variables": {…}}`) with each variable that the query passes to an argument
+    named like a credential replaced as that argument's value would be (`login(password: $p)`, `{"p": …}`): the
+    variable's own name may say nothing."""
+    query, variables = request["query"], request["variables"]
+    if not isinstance(query, str) or not isinstance(variables, dict) or "$" not in query:
+        return request
+    named = {variable: argument for argument, variable in _GRAPHQL_ARGUMENT.findall(query)}
+    secret = {v for v, argument in named.items() if v in variables and is_credential(argument, variables[v])}
+    if not secret:
+        return request
+    return request | {"variables": {k: _leaves(v, counter, depth + 2) if k in secret else v
+                                    for k, v in variables.items()}}
 
 
 # {"name": "api_key", "value": …}: keys whose value names the field whose value `_VALUES` holds (AWS's
@@ -1432,10 +1501,12 @@ def redact_body(data: bytes, content_type: str | None, kind: BodyKind) -> bytes:
 
 
 def _body(data: bytes, content_type: str | None, kind: BodyKind) -> bytes:
-    if data[:2] in _COMPRESSED or data[:4] == _ZSTD_MAGIC:
+    if data[:2] in _COMPRESSED or data[:4] == _ZSTD_MAGIC or data[:6] == _XZ_MAGIC or data[:3] == b"BZh":
         if (inner := _compressed_body(data, content_type, kind)) is not None:
             return inner
     if (wide := _wide_text(data)) is not None:  # UTF-16 or UTF-32, or UTF-8 after a BOM
+        if wide is _BINARY:
+            return _binary_runs(data)
         encoding, bom, text, cut = wide
         redacted = redact_body(text.encode("utf-8", "surrogatepass"), content_type, kind)
         if redacted == text.encode("utf-8", "surrogatepass"):
@@ -1472,8 +1543,7 @@ def _body(data: bytes, content_type: str | None, kind: BodyKind) -> bytes:
             # for the printable runs below
             text, cut_character, charset = data.decode("latin-1"), b"", ("latin-1", "replace")
         else:
-            return _ASCII_RUN.sub(lambda m: redact_text(m.group().decode("ascii"), FULL).encode("ascii", "replace"),
-                                  data)
+            return _binary_runs(data)
     if _FORM.fullmatch(text.strip()):
         form = text.strip()
         redacted_text = _sign_in_params(form) if kind == "sign-in-request" else redact_params(form, FULL)[0]
@@ -1487,9 +1557,15 @@ def _body(data: bytes, content_type: str | None, kind: BodyKind) -> bytes:
     return data if redacted_text == text else redacted_text.encode(*charset) + cut_character
 
 
+def _binary_runs(data: bytes) -> bytes:
+    """Binary data with its runs of printable ASCII (16 or more characters) redacted as text."""
+    return _ASCII_RUN.sub(lambda m: redact_text(m.group().decode("ascii"), FULL).encode("ascii", "replace"), data)
+
+
 # Compressed data no Content-Encoding named (a header stripped, `identity` said, a capture saving raw bytes): gzip,
-# zstd, or zlib (deflate, a 32 KiB window, each level's header)
+# zstd, zlib (deflate, a 32 KiB window, each level's header), bzip2 and xz (brotli has no magic bytes to tell it by)
 _ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+_XZ_MAGIC = b"\xfd7zXZ\x00"
 _COMPRESSED = frozenset({b"\x1f\x8b", b"\x78\x01", b"\x78\x5e", b"\x78\x9c", b"\x78\xda"})
 
 
@@ -1497,22 +1573,52 @@ def _compressed_body(data: bytes, content_type: str | None, kind: BodyKind) -> b
     """A body that is compressed data, redacted as what it holds (within the limits a body is decompressed to):
     `data` itself where that held no credential, else the redacted content compressed again as it was (`MARK` for
     zstd, which the standard library cannot write); `MARK` where it decompresses beyond the limits (what it holds is
-    never read); None where it is no such data after all (then read as binary, as before)."""
+    never read), and for a stream whose data is broken or cut off and whose readable part holds a credential (one
+    whose checksum alone is wrong is compressed again with that checksum); None where it is no such data after all
+    (then read as binary, as before)."""
     from . import limits
 
-    zstd = data[:4] == _ZSTD_MAGIC
+    fmt = "zstd" if data[:4] == _ZSTD_MAGIC else "xz" if data[:6] == _XZ_MAGIC else \
+        "bzip2" if limits.is_bzip2(data) else "gzip" if data[:2] in _COMPRESSED else None
+    if fmt is None:
+        return None
+    whole, damaged = True, False
     try:  # (gzip's decoder reads a zlib header too, and checks the stream's checksum: no text passes for one)
-        inner = limits.decompress(data, "zstd" if zstd else "gzip")
+        if fmt in ("gzip", "zstd"):
+            inner = limits.decompress(data, fmt)
+        else:
+            inner, whole = limits.unpack(data, fmt)
     except limits.LimitHit:
         return MARK.encode()
     except (ValueError, ImportError):
-        return None
+        if fmt == "zstd":
+            return None
+        try:  # damaged: what it holds up to where it breaks, as anyone can read it
+            inner, whole = limits.unpack(data, fmt)
+        except limits.LimitHit:
+            return MARK.encode()
+        except ValueError:
+            return None
+        damaged = True
     redacted = redact_body(inner, content_type, kind)
-    if redacted == inner:
-        return data
-    if zstd:
+    if redacted == inner:  # (a damaged stream's part is no proof it was compressed data: `x^` may begin a text)
+        return None if damaged else data
+    if fmt == "zstd" or not whole:
         return MARK.encode()
-    return gzip.compress(redacted, mtime=0) if data[:2] == b"\x1f\x8b" else zlib.compress(redacted)
+    if fmt == "gzip":  # (gzip as gzip, zlib as zlib) a stream whose checksum is wrong compressed again with that
+        # checksum, one cut off cut off (its checksum left out), so that it reads as it did, not as a sound stream
+        trailer = 8 if data[:2] == b"\x1f\x8b" else 4
+        sound = gzip.compress(redacted, mtime=0) if trailer == 8 else zlib.compress(redacted)
+        if damaged:
+            return sound[:-trailer] + data[-trailer:]
+        return sound if limits.is_whole(data) else sound[:-trailer]
+    if fmt == "bzip2":
+        import bz2
+
+        return bz2.compress(redacted)
+    import lzma
+
+    return lzma.compress(redacted)
 
 
 def redact_logins(data: bytes) -> bytes:
@@ -1625,7 +1731,12 @@ def _wide_text(data: bytes) -> tuple[str, bytes, str, bytes] | None:
         text = decoder.decode(data[len(bom):])
     except UnicodeDecodeError:
         return None
+    if not bom and len(text.encode("ascii", "ignore")) * 10 < len(text) * 9:
+        return _BINARY  # NULs that are no text's (a binary frame's length, a protobuf's zero): read as bytes
     return encoding, bom, text, decoder.getstate()[0]
+
+
+_BINARY = ("", b"", "", b"")  # `_wide_text`'s answer for binary data
 
 
 _BOMS = {codecs.BOM_UTF32_LE: "utf-32-le", codecs.BOM_UTF32_BE: "utf-32-be", codecs.BOM_UTF8: "utf-8",
@@ -1799,8 +1910,9 @@ def _redact_multipart(data: bytes, content_type: str | None, kind: BodyKind) -> 
         plain = part_type is None and "\n" not in value and len(value) < 256  # a field, not a file
         if field and is_credential(field, value) or (kind == "sign-in-request" and plain and not sign_in_field(field)):
             new = MARK.encode() if content else content
-        elif plain:  # by its name and shape
-            new = MARK.encode() if is_credential_value(value, FULL) else content
+        elif plain:  # by its name and shape, and as the text it is (JSON, a form, pairs: {"pin": "4821"})
+            new = MARK.encode() if is_credential_value(value, FULL) else redact_body(
+                content, None, "other" if kind in ("sign-in", "sign-in-request") else kind)
         else:
             new = redact_body(content, part_type, kind)
         new_head = _part_head(head, newline.decode())
@@ -1889,11 +2001,14 @@ def strict_frame(df):
     """A frame of device rows with credentials in its text columns replaced (STRICT: ids and words stay as they
     are; `password=…` and `"token": "…"` pairs lose their values): device tables hold chosen fields, so this finds
     nothing unless a capture put a credential where data was. Each column's distinct values are searched, in one
-    query for all columns (device text repeats: sensor names, event types, one event's id on each of its minutes)."""
+    query for all columns (device text repeats: sensor names, event types, one event's id on each of its minutes).
+    A LazyFrame is searched so too, and given back lazy."""
     import polars as pl
 
-    columns = [name for name, dtype in df.schema.items() if dtype == pl.String and name not in _PROVENANCE_TEXT]
-    if not columns or not df.height:
+    lazy = isinstance(df, pl.LazyFrame)  # (a LazyFrame stays one: its text is searched now, replaced when collected)
+    schema = df.collect_schema() if lazy else df.schema
+    columns = [name for name, dtype in schema.items() if dtype == pl.String and name not in _PROVENANCE_TEXT]
+    if not columns or not lazy and not df.height:
         return df
     value = pl.col("value")
     found = (

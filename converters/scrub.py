@@ -261,8 +261,10 @@ def _body(data: bytes, content_type: str | None, kind: BodyKind, counts: Counter
             inflated = limits.gunzip(data, sent=sent)
         except limits.LimitHit as hit:
             return _over_limit(hit, counts)
-        except ValueError:
-            return MARK.encode() if kind in ("sign-in", "sign-in-request") else data
+        except ValueError:  # damaged or cut off: the policy reads what it holds up to where it breaks
+            if kind in ("sign-in", "sign-in-request"):
+                return MARK.encode()
+            return _redacted(data, content_type, kind, counts)
         redacted = _redacted(inflated, content_type, kind, counts)
         return data if redacted == inflated else gzip.compress(redacted, mtime=0)
     return _redacted(data, content_type, kind, counts)
@@ -497,7 +499,7 @@ def _scrub_har_entry(entry: Any, counts: Counter[str]) -> None:
     request, response = entry.get("request"), entry.get("response")
     kind, mode = _har_route(request)
     if isinstance(entry.get("_webSocketMessages"), list):
-        _scrub_har_logins(entry["_webSocketMessages"], counts)
+        _scrub_har_logins(entry["_webSocketMessages"], "device" if kind == "device" else "other", counts)
     _scrub_other_fields(entry, {"request", "response"}, counts)
     if isinstance(request, dict):
         _scrub_other_fields(request, _REQUEST_FIELDS, counts)
@@ -536,9 +538,10 @@ def _scrub_har_entry(entry: Any, counts: Counter[str]) -> None:
         counts["other"] += replaced
 
 
-def _scrub_har_logins(messages: list, counts: Counter[str]) -> None:
+def _scrub_har_logins(messages: list, kind: BodyKind, counts: Counter[str]) -> None:
     """Chrome's `_webSocketMessages`: login protocols' credentials in a message's data (`redaction.redact_logins`),
-    a binary one's (opcode 2) read from its base64; each message is then scrubbed as free text with the entry."""
+    a binary one's (opcode 2) read from its base64 and scrubbed as a flow's binary message is (as a body: compressed
+    data, JSON, pairs and printable runs in it); each message is then scrubbed as free text with the entry."""
     for m in messages:
         data = m.get("data") if isinstance(m, dict) else None
         if not isinstance(data, str) or not data:
@@ -549,6 +552,8 @@ def _scrub_har_logins(messages: list, counts: Counter[str]) -> None:
         except ValueError:
             continue
         scrubbed = redaction.redact_logins(raw)
+        if binary:
+            scrubbed = _redacted(scrubbed, None, kind, counts)
         if scrubbed != raw:
             m["data"] = base64.b64encode(scrubbed).decode() if binary else scrubbed.decode("utf-8", "surrogatepass")
             counts["other"] += 1

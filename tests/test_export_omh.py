@@ -448,3 +448,25 @@ def test_a_public_day_the_clocks_change_is_its_own_length_not_24_hours(tmp_path,
                                                                                          "unit": "sec"}}
     assert frames[7000]["duration"]["value"] == 90000.0 and frames[5000]["duration"]["value"] == 86400.0
     assert all(not schemas.errors(p) for p in steps)
+
+
+def test_text_an_older_databack_left_in_outs_tables_is_exported_as_this_policy_writes_it(tmp_path):
+    """`export omh` read OUT's tables as they were: an OUT written before a rule (or before the policy) keeps a
+    token or `password=…` in a Band event's type, which the export wrote as the activity's name. The tables' text
+    passes the device tables' policy (`redaction.strict_frame`) where the export reads them, as report.html reads
+    them; text this policy wrote is exported as it was."""
+    import polars as pl
+
+    out = tmp_path / "old"
+    write(convert(collect_inputs(SAMPLES[:1])), out)
+    token = ("eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJvbGRlci1vbWgiLCJpYXQiOjE0ODg1NTQ3MDB9"
+             ".q8GMXG_4Hnj0xwB71WXxSFpovWrVYgU6ndBecuaefwE")
+    events = pl.read_parquet(out / "band_events.parquet")
+    events.with_columns(pl.when(pl.col("event_type") == "Running").then(
+        pl.lit(f"Running {token} password=Tr0ub4dor-omh")).otherwise(pl.col("event_type")).alias("event_type")
+    ).write_parquet(out / "band_events.parquet")
+    export(out, tmp_path / "omh")
+    texts = "".join(p.read_text() for p in (tmp_path / "omh").iterdir())
+    assert token[:20] not in texts and "Tr0ub4dor" not in texts
+    activities = [p["body"]["activity_name"] for p in points(tmp_path / "omh", "ieee-physical-activity-1.0.jsonl")]
+    assert "Running REDACTED password=REDACTED" in activities

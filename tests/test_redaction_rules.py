@@ -1192,3 +1192,146 @@ def test_a_url_in_device_text_loses_a_random_token_in_its_query_and_fragment_and
              f"https://x.test/u/{token}/p?event=2519812557630091728&day=2017-03-02"]
     assert redaction.strict_frame(pl.DataFrame({"message": texts}))["message"].to_list() == [
         f"Read more at https://hello.is/insight?t={MARK} tonight", f"see https://x.test/cb#s={MARK}&x=1", texts[2]]
+
+
+@pytest.mark.parametrize("kind", ["other", "device", "sign-in"])
+@pytest.mark.parametrize(("field", "text", "kept"), [
+    ("meta", '{"pin": "58213", "minutes": 4}', '"minutes":4'),
+    ("settings", "password=Tr0ub4dor-mp2&lang=en", "lang=en"),
+    ("note", "wifi passphrase: Tr0ub4dor-mp3", "wifi passphrase: "),
+    ("payload", '[{"name": "api_key", "value": "Tr0ub4dor-mp4"}]', '"name":"api_key"'),
+])
+def test_a_multipart_field_holding_json_a_form_or_pairs_loses_the_credentials_in_it(kind, field, text, kept):
+    """A multipart field without a Content-Type of its own, on one line (a form's field, not a file), was judged by
+    its name and its whole value's shape alone, so JSON, a form or a `name: value` pair in it under a harmless name
+    (an app's `meta` field) kept its password, PIN or key in rejects, generic values and scrubbed copies. Its value
+    is read as the text it is, as a part with a Content-Type is."""
+    body = (f'--b\r\nContent-Disposition: form-data; name="{field}"\r\n\r\n{text}\r\n'
+            f'--b\r\nContent-Disposition: form-data; name="lang"\r\n\r\nen\r\n--b--\r\n').encode()
+    redacted = redaction.redact_body(body, "multipart/form-data; boundary=b", kind).decode()
+    assert "Tr0ub4dor" not in redacted and "58213" not in redacted
+    assert kept in redacted and 'name="lang"\r\n\r\nen\r\n' in redacted
+
+
+JWT_NAME = ("eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJuYW1lIiwiaWF0IjoxNDg4NTU0NzAwfQ"
+            ".bknBzh_4JZsx-NuqBlWGoYKtAQdkevh2fxTwdKeVQ5k")
+
+
+@pytest.mark.parametrize("url", [
+    f"https://api.example.com/v1/q?{JWT_NAME}=1&lang=en",
+    f"https://api.example.com/v1/q?lang=en&{JWT_NAME}=",
+    "https://api.example.com/v1/q?lang=en&AKIAIOSFODNN7EXAMPLE=wJalrXUtnFEMI",
+    f"https://api.example.com/cb?lang=en#{JWT_NAME}=true",
+    "https://api.example.com/v1/q?lang=en&qMnzDMDSmJLlZrlXQficbBc44P9wWDJV=1",
+])
+def test_a_token_given_as_a_query_parameters_name_is_replaced(url):
+    """A query or fragment parameter was judged by its value (and its name as a credential's name), its name shown
+    as it was: a JWT, a key or a random token as the name (`?eyJ…=1`, an app's cache-buster or a tracking pixel's
+    way of passing it) stayed in every scrubbed URL (the request's, Referer, Location, redirectURL). A name shaped
+    like a credential replaces the parameter, as a bare token (`?eyJ…`) is."""
+    redacted = redaction.redact_url(url)
+    assert "eyJ" not in redacted and "AKIA" not in redacted and "qMnzDMDS" not in redacted
+    assert "lang=en" in redacted and "https://api.example.com/" in redacted
+
+
+@pytest.mark.parametrize(("query", "variables", "secret"), [
+    ("mutation Login($e: String!, $p: String!) { login(email: $e, password: $p) { token } }",
+     {"e": "a@example.com", "p": "Tr0ub4dor-gq1"}, "p"),
+    ("mutation($input1: SignInInput!, $s: String) { signIn(input: $input1, otp: $s) { ok } }",
+     {"input1": {"email": "a@example.com"}, "s": "482913"}, "s"),
+    ("mutation { verify(input: {email: \"a@example.com\", pin: $x}) { ok } }", {"x": "4829"}, "x"),
+    ("mutation($c: String!) { exchange(code: $c) { accessToken } }", {"c": "4/0AX4XfWh" + "Qz7" * 10}, "c"),
+])
+def test_a_graphql_variable_passed_to_a_credential_named_argument_loses_its_value(query, variables, secret):
+    """A GraphQL request names its credential in the query (`login(password: $p)`) and sends it in `variables`
+    under the variable's own name, which may say nothing (`p`, `s`, `x`): the policy judged the variables by those
+    names, so a login mutation's password, a one-time code or a PIN stayed in scrubbed request bodies. A variable
+    the query passes to a credential-named argument is judged as that argument's value; the others stay."""
+    body = json.dumps({"operationName": None, "query": query, "variables": variables}).encode()
+    redacted = json.loads(redaction.redact_body(body, "application/json", "other"))
+    assert redacted["variables"][secret] == MARK
+    assert {k: v for k, v in redacted["variables"].items() if k != secret} == {
+        k: v for k, v in variables.items() if k != secret}
+
+
+def test_a_graphql_variable_passed_to_a_harmless_argument_stays():
+    body = {"query": "query($c: String!, $t: String) { country(code: $c) { name(lang: $t) } }",
+            "variables": {"c": "FR", "t": "en"}}
+    assert redaction.redact_json(body) == (body, 0)
+
+
+@pytest.mark.parametrize(("text", "kept"), [
+    ("no such file: file:/data/p07/password=Tr0ub4dor-np1.har", "no such file: file:/data/p07/password="),
+    ("error: detail:password=Tr0ub4dor-np2", "error: detail:password="),
+    ("note=see:token=Tr0ub4dor-np3", "note=see:token="),
+    ("Synced: wifi:psk=Tr0ub4dor-np4 ok", "Synced: wifi:psk="),
+])
+def test_a_pair_in_an_unquoted_value_inside_an_unquoted_value_loses_its_credential(text, kept):
+    """A pair's unquoted value was looked into once: `a: b:password=…` is the pair `a` whose value holds the pair
+    `b`, whose value `password=…` was not looked into, so the password stayed in free text: a message naming a
+    path after a label (`no such file: file:/…/password=….har` on stderr), a log line in a body, a device's
+    message. Unquoted values are looked into a few levels down (_UNQUOTED_DEPTH)."""
+    for mode in (redaction.FULL, redaction.STRICT):
+        redacted = redaction.redact_text(text, mode)
+        assert "Tr0ub4dor" not in redacted and redacted.startswith(kept + MARK)
+
+
+def test_scrub_names_a_missing_capture_given_as_a_url_without_its_credentials(tmp_path):
+    code, _, stderr = invoke(["scrub", f"file://{tmp_path}/p07/password=Tr0ub4dor-np5.har", "-o", str(tmp_path)])
+    assert code == 2 and "Tr0ub4dor" not in stderr and "password=REDACTED" in stderr
+
+
+@pytest.mark.parametrize(("text", "shown"), [
+    ("Your Wi-Fi password is Tr0ub4dor-sp1", f"Your Wi-Fi password is {MARK}"),
+    ("password is: Tr0ub4dor-sp2.", f"password is: {MARK}."),
+    ("Use password Tr0ub4dor-sp3 to sign in", f"Use password {MARK} to sign in"),
+    ('retrying with password "Tr0ub4dor-sp4"', f'retrying with password "{MARK}"'),
+    ("passwd -> Tr0ub4dor-sp5", f"passwd -> {MARK}"),
+    ("user\talice\npassword\tTr0ub4dor-sp6", f"user\talice\npassword\t{MARK}"),
+    ("Unlock with PIN 4821, then pair", f"Unlock with PIN {MARK}, then pair"),
+    ("API key Tr0ub4dorSp7 was rotated", f"API key {MARK} was rotated"),
+    ("refresh token qMnzDMDSmJLlZrlXQf revoked", f"refresh token {MARK} revoked"),
+    ("Your verification code is 482913.", f"Your verification code is {MARK}."),
+    ("one-time code 482913", f"one-time code {MARK}"),
+    ("Passwort ist Tr0ub4dor-sp8", f"Passwort ist {MARK}"),
+    ("пароль Tr0ub4dor-sp9", f"пароль {MARK}"),
+])
+def test_a_credential_written_after_its_name_without_a_separator_is_replaced(text, shown):
+    """Prose and logs name a credential and give it without `=` or `:` (`Your Wi-Fi password is …`, `use PIN 4821`,
+    `password "…"`, a tab between): a pair needs its separator, so the value stayed in device text (a Sense night's
+    message), rejects, generic values, messages and scrubbed copies whenever it was short of looking random. After a
+    name that always holds a credential (password, passcode, PIN, secret, token, API key…) a value is judged as a
+    weak name's is: a token (a PIN's or a password's digits too) is replaced."""
+    assert redaction.redact_text(text) == redaction.redact_text(text, redaction.STRICT) == shown
+
+
+@pytest.mark.parametrize("text", [
+    "password is incorrect", "Your password reset link was sent", "password must have 8 characters",
+    "token expired at 2017-03-05", "the token v2 API", "Enter your password.", "ping 12345678",
+    '<input type=password name=f2 value="">', "secret santa 2017", "pin 2017-03-05 to the board",
+    "error code 4041", "zip code 94107", "promo code SUMMER2017", "verification code sent",
+])
+def test_words_numbers_and_dates_after_a_credentials_name_stay(text):
+    assert redaction.redact_text(text) == text
+
+
+@pytest.mark.parametrize("frame", [
+    b"\x00\x01" + b'{"password": "Tr0ub4dor-nf1", "pad": "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"}',  # a 2-byte length
+    b"\x08\x00\x12\x1c" + b'{"password":"Tr0ub4dor-nf2"}',  # protobuf: a field of 0, then JSON in a string
+    b"\x00\x2a" + b"sync " * 10 + b"api_key=Tr0ub4dor-nf3 done",
+])
+def test_a_binary_body_with_a_nul_in_its_first_bytes_is_read_as_bytes_not_as_utf16(frame):
+    """A body with a NUL in its first four bytes was taken for UTF-16 or UTF-32 text (as JSON saved by Windows tools
+    is) and read as that: a binary frame (a length prefix, a protobuf field of 0) gave CJK-looking text in which no
+    credential shows, and the body was kept whole, its JSON or pairs with it (rejects, scrubbed bodies and binary
+    WebSocket and TCP messages). Text in UTF-16 or UTF-32 without a BOM is mostly ASCII once decoded; what decodes to
+    mostly other characters is read as bytes."""
+    redacted = redaction.redact_body(frame, None, "other")
+    assert b"Tr0ub4dor" not in redacted and redacted.startswith(frame[:2])
+
+
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be"])
+def test_json_in_utf16_or_utf32_without_a_bom_is_still_redacted_in_its_encoding(encoding):
+    document = {"password": "Tr0ub4dor-wide", "name": "Zoë", "minutes": 431}
+    redacted = redaction.redact_body(json.dumps(document).encode(encoding), None, "other")
+    assert json.loads(redacted.decode(encoding)) == document | {"password": MARK}

@@ -757,3 +757,133 @@ def test_a_har_body_gzipped_over_the_coding_its_header_names_is_scrubbed_as_what
     held = encoding.decode(gzip.decompress(base64.b64decode(kept["response"]["content"]["text"])), header)
     assert json.loads(held) == night | {"password": REDACTED}
     assert conversion(tmp_path / "out.har", "in.har")[0]["rejects"].equals(tables["rejects"])
+
+
+def _readable(data: bytes) -> bytes:
+    """What compressed `data` holds as anyone can get it out: gzip and zlib read as the raw deflate after their
+    header (a wrong checksum unread, a stream cut off up to where it ends), bzip2 and xz; other data as it is."""
+    import bz2
+    import lzma
+    import zlib
+
+    raw = data[10:] if data[:2] == b"\x1f\x8b" else data[2:] if data[:1] == b"\x78" else None
+    if raw is not None:
+        try:
+            return zlib.decompressobj(-15).decompress(raw)
+        except zlib.error:
+            return data
+    for decompressor in (bz2.BZ2Decompressor(), lzma.LZMADecompressor()):
+        try:
+            return decompressor.decompress(data)
+        except (OSError, lzma.LZMAError):
+            pass
+    return data
+
+
+def _damaged(data: bytes) -> bytes:
+    """A gzip or zlib stream with a wrong checksum (gzip's CRC-32, before its size; zlib's Adler-32) zeroed."""
+    return data[:-8] + bytes(4) + data[-4:] if data[:2] == b"\x1f\x8b" else data[:-4] + bytes(4)
+
+
+COMPRESSIONS = {  # how a body is sent: its data, its Content-Encoding in a flow
+    "bzip2": (lambda b: __import__("bz2").compress(b), None),
+    "xz": (lambda b: __import__("lzma").compress(b), None),
+    "gzip-wrong-checksum": (lambda b: _damaged(gzip.compress(b)), None),
+    "gzip-wrong-checksum-as-its-encoding": (lambda b: _damaged(gzip.compress(b)), "gzip"),
+    "zlib-wrong-checksum": (lambda b: _damaged(__import__("zlib").compress(b)), None),
+    "deflate-wrong-checksum-as-its-encoding": (lambda b: _damaged(__import__("zlib").compress(b)), "deflate"),
+    "gzip-cut-off": (lambda b: gzip.compress(b)[:-40], None),
+}
+
+
+@pytest.mark.parametrize("capture", ["flow", "har"])
+@pytest.mark.parametrize("sent", COMPRESSIONS)
+def test_a_bzip2_xz_or_damaged_compressed_body_keeps_no_credential(tmp_path, sent, capture):
+    """bzip2 and xz data under no Content-Encoding were not told by their magic bytes, and a gzip or zlib stream whose
+    checksum is wrong (or, in a HAR, cut off) did not decompress, so the policy read each as binary, its printable
+    runs showing nothing: the password stayed, compressed, in the rejected body (base64) and the scrubbed copy, where
+    anyone decompressing it (a damaged stream up to where it breaks) reads it. Such a body is read as what it holds:
+    bzip2 and xz redacted and compressed again, a damaged stream whose readable part holds a credential replaced
+    whole."""
+    compress, encoding = COMPRESSIONS[sent]
+    night = {"score": 80, "date": "2017-03-05", "events": "oops", "account": {"password": "Tr0ub4dor-zq2"},
+             "pad": [{"message": "Asleep", "sleep_depth": i} for i in range(40)]}
+    data = compress(json.dumps(night).encode())
+    assert b"Tr0ub4dor" in _readable(data) and b"Tr0ub4dor" not in data
+    if capture == "flow":
+        flow = tflow.tflow(resp=True)
+        flow.request.host, flow.request.path = "api.hello.is", "/v2/timeline/2017-03-05"
+        flow.response.headers.clear()
+        flow.response.headers["Content-Type"] = "application/json"
+        if encoding:
+            flow.response.headers["Content-Encoding"] = encoding
+        flow.response.raw_content = data
+        with (tmp_path / "in.flow").open("wb") as f:
+            mitmio.FlowWriter(f).add(flow)
+    else:
+        e = entry("https://api.hello.is/v2/timeline/2017-03-05")
+        e["response"]["content"] |= {"text": base64.b64encode(data).decode(), "encoding": "base64"}
+        write_har(tmp_path / "in.har", [e])
+    src = tmp_path / f"in.{capture}"
+    (reject,) = convert([Input(src, src.name, True)]).tables["rejects"].to_dicts()
+    kept = base64.b64decode(reject["body"]) if reject["body_encoding"] == "base64" else (reject["body"] or "").encode()
+    assert b"Tr0ub4dor" not in _readable(kept)
+    assert scrub_capture(src, tmp_path / f"out.{capture}").status == "ok"
+    if capture == "flow":
+        with (tmp_path / "out.flow").open("rb") as f:
+            (copy,) = list(mitmio.FlowReader(f).stream())
+        scrubbed = copy.response.raw_content
+    else:
+        content = json.loads((tmp_path / "out.har").read_text())["log"]["entries"][0]["response"]["content"]
+        scrubbed = base64.b64decode(content["text"]) if content.get("encoding") == "base64" else content["text"].encode()
+    assert b"Tr0ub4dor" not in _readable(scrubbed)
+    if sent in ("bzip2", "xz"):  # compressed again as it was, the rest of it kept
+        assert json.loads(_readable(scrubbed)) == night | {"account": {"password": REDACTED}}
+
+
+@pytest.mark.parametrize("capture", ["flow", "har"])
+@pytest.mark.parametrize("sent", [s for s in COMPRESSIONS if s not in ("bzip2", "xz")])
+def test_a_damaged_compressed_bodys_scrubbed_copy_converts_to_the_same_reject(tmp_path, sent, capture):
+    """A gzip or zlib body whose checksum is wrong, or cut off, is scrubbed into one that reads as it did: its
+    checksum as wrong (compressed again with the checksum it came with), a cut-off one cut off, so the copy's
+    reject has the original's reason (`could not decode gzip body: … incorrect data check`, `not JSON`), not that of
+    a body replaced whole or made sound."""
+    compress, encoding = COMPRESSIONS[sent]
+    night = {"score": 80, "date": "2017-03-05", "events": "oops", "account": {"password": "Tr0ub4dor-zq3"},
+             "pad": [{"message": "Asleep", "sleep_depth": i} for i in range(40)]}
+    data = compress(json.dumps(night).encode())
+    if capture == "flow":
+        flow = tflow.tflow(resp=True)
+        flow.request.host, flow.request.path = "api.hello.is", "/v2/timeline/2017-03-05"
+        flow.response.headers.clear()
+        if encoding:
+            flow.response.headers["Content-Encoding"] = encoding
+        flow.response.raw_content = data
+        with (tmp_path / "in.flow").open("wb") as f:
+            mitmio.FlowWriter(f).add(flow)
+    else:
+        e = entry("https://api.hello.is/v2/timeline/2017-03-05")
+        e["response"]["content"] |= {"text": base64.b64encode(data).decode(), "encoding": "base64"}
+        write_har(tmp_path / "in.har", [e])
+    src, copy = tmp_path / f"in.{capture}", tmp_path / f"out.{capture}"
+    assert scrub_capture(src, copy).status == "ok"
+    reasons = [[r["reason"] for r in convert([Input(p, "in", True)]).tables["rejects"].to_dicts()] for p in (src, copy)]
+    assert reasons[0] == reasons[1]
+
+
+@pytest.mark.parametrize("data", [
+    b"\x00\x01" + json.dumps({"password": "Tr0ub4dor-wb1", "pad": "a" * 300}).encode(),
+    b"\x08\x01" + b"sync " * 40 + b"api_key=Tr0ub4dor-wb2 " + b"done " * 40,
+    gzip.compress(b"sync " * 40 + b"password=Tr0ub4dor-wb3 " + b"done " * 40),
+])
+def test_a_har_websocket_binary_messages_credentials_are_scrubbed_as_a_flows_are(tmp_path, data):
+    """Chrome's `_webSocketMessages` keep a binary message (opcode 2) as base64: scrub read it only for login
+    protocols and then judged its base64 text as free text, which hides what it holds, so a JSON document, a pair or
+    compressed data in it kept its credential (a flow's binary message is scrubbed as a body). It is read as a flow's
+    is."""
+    e = entry("https://rt.example.com/socket", None, status=101)
+    e["_webSocketMessages"] = [{"type": "send", "time": 1.0, "opcode": 2, "data": base64.b64encode(data).decode()}]
+    assert scrub_capture(write_har(tmp_path / "in.har", [e]), tmp_path / "out.har").status == "ok"
+    (message,) = json.loads((tmp_path / "out.har").read_text())["log"]["entries"][0]["_webSocketMessages"]
+    kept = base64.b64decode(message["data"])
+    assert b"Tr0ub4dor" not in _readable(kept) and b"Tr0ub4dor" not in kept

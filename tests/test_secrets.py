@@ -8,7 +8,9 @@ device tables and rejects; the README's table of secrets lists every kind of the
 from __future__ import annotations
 
 import base64
+import bz2
 import json
+import lzma
 import os
 import re
 import subprocess
@@ -27,6 +29,7 @@ import secret_corpus_d
 import secret_corpus_e
 import secret_corpus_f
 import secret_corpus_g
+import secret_corpus_h
 from conftest import REPO
 from mitmproxy import io as mio
 from typer.testing import CliRunner
@@ -78,11 +81,21 @@ def output_texts(folder: Path) -> list[str]:
 
 
 def _inflated(data: bytes) -> str:
-    """Compressed data (gzip, zlib) as the text it holds; other bytes as text."""
+    """Compressed data (gzip, zlib, bzip2, xz) as the text it holds, as anyone can get it out (a gzip or zlib stream
+    whose checksum is wrong, or cut off, up to where it breaks); other bytes as text."""
     try:
         data = zlib.decompress(data, 47)
     except zlib.error:
-        pass
+        raw = data[10:] if data[:2] == b"\x1f\x8b" and data[3:4] == b"\x00" else data[2:] if data[:1] == b"\x78" else None
+        try:
+            data = zlib.decompressobj(-15).decompress(raw) or data if raw is not None else data
+        except zlib.error:
+            pass
+    for decompressor, error in ((bz2.BZ2Decompressor, OSError), (lzma.LZMADecompressor, lzma.LZMAError)):
+        try:
+            data = decompressor().decompress(data) or data
+        except (error, EOFError):
+            pass
     return data.decode("utf-8", "replace")
 
 
@@ -103,7 +116,7 @@ def capture_texts(path: Path) -> list[str]:
                 texts.append(repr(flow.get_state()))
                 websocket = getattr(flow, "websocket", None)
                 for message in getattr(flow, "messages", None) or getattr(websocket, "messages", None) or ():
-                    texts.append(message.content.decode("utf-8", "replace"))
+                    texts.append(_inflated(message.content))
                 for message in (getattr(flow, "request", None), getattr(flow, "response", None)):
                     if message is not None and message.raw_content:
                         texts.append(_inflated(message.get_content(strict=False)))
@@ -128,7 +141,7 @@ def _decoded_strings(value) -> list[str]:
         return [s for v in value for s in _decoded_strings(v)]
     if isinstance(value, str):
         try:
-            return [value, base64.b64decode(value, validate=True).decode("utf-8", "replace")]
+            return [value, _inflated(base64.b64decode(value, validate=True))]
         except ValueError:
             return [value]
     return []
@@ -271,6 +284,7 @@ LATER = {
     "e": (secret_corpus_e, ["--generic", secret_corpus_e.GENERIC_HOST, "--generic", "*.snooze.test"], (1, 2)),
     "f": (secret_corpus_f, ["--generic", secret_corpus_f.GENERIC_HOST, "--generic", "*.drowsy.test"], (1, 4)),
     "g": (secret_corpus_g, ["--generic", secret_corpus_g.GENERIC_HOST, "--generic", "*.dreamy.test"], (1, 4)),
+    "h": (secret_corpus_h, ["--generic", secret_corpus_h.GENERIC_HOST, "--generic", "*.slumber.test"], (1, 6)),
 }
 LATER_KINDS = [(name, kind) for name, (module, _, _) in LATER.items() for kind in module.KINDS]
 
@@ -459,7 +473,7 @@ def readme_kinds() -> list[str]:
 def test_the_readme_table_of_secrets_has_one_row_per_kind_of_the_corpora():
     assert readme_kinds() == [*secret_corpus.KINDS, *secret_corpus_b.KINDS, *secret_corpus_c.KINDS,
                               *secret_corpus_d.KINDS, *secret_corpus_e.KINDS, *secret_corpus_f.KINDS,
-                              *secret_corpus_g.KINDS]
+                              *secret_corpus_g.KINDS, *secret_corpus_h.KINDS]
 
 
 def test_merge_and_a_rerun_redact_what_an_older_run_left_in_its_tables(tmp_path):
