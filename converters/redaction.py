@@ -559,7 +559,9 @@ def _is_words(text: str) -> bool:
 # --- free text ------------------------------------------------------------------------------------------------
 
 _URL = re.compile(r"\b[A-Za-z][A-Za-z0-9+.\-]{1,15}://[^\s\"'<>`]+")
-_USERINFO = re.compile(r"(?<=//)[^/\s@?#\"'<>]+@")
+# (after `scheme:/` too: a path argument's `//` is one slash by the time it is a Path, `https:/alice:PW@host/…`;
+# `(?<=/)` first, the cheap test at every position)
+_USERINFO = re.compile(r"(?<=/)(?:(?<=//)|(?<=[A-Za-z0-9+.\-]:/))[^/\s@?#\"'<>]+@")
 # A name's letters may carry marks (Latin, Indic, Thai: पासवर्ड); its separator may be CJK text's full-width colon
 # or equals sign (密码：…, up to a full-width comma or semicolon) and spaces may be no-break ones.
 _PAIR = re.compile(

@@ -1281,6 +1281,15 @@ def test_scrub_names_a_missing_capture_given_as_a_url_without_its_credentials(tm
     assert code == 2 and "Tr0ub4dor" not in stderr and "password=REDACTED" in stderr
 
 
+def test_scrub_names_a_missing_capture_given_as_a_url_with_userinfo_without_its_password(tmp_path):
+    """A path argument's `//` is one slash by the time it is a Path (`https:/alice:PW@host/x.har`): userinfo after
+    `scheme:/` is URL userinfo too, so the message naming the missing capture keeps no password."""
+    code, _, stderr = invoke(["scrub", "https://alice:Tr0ub4dor-ui1@example.com/x.har", "-o", str(tmp_path)])
+    assert code == 2 and "Tr0ub4dor" not in stderr and f"https:/{MARK}@example.com/x.har" in stderr
+    text = "see sftp:/bob:Tr0ub4dor-ui2@files.example/a and //carol:Tr0ub4dor-ui3@h/"
+    assert redaction.redact_text(text, redaction.FULL) == f"see sftp:/{MARK}@files.example/a and //{MARK}@h/"
+
+
 @pytest.mark.parametrize(("text", "shown"), [
     ("Your Wi-Fi password is Tr0ub4dor-sp1", f"Your Wi-Fi password is {MARK}"),
     ("password is: Tr0ub4dor-sp2.", f"password is: {MARK}."),
