@@ -103,6 +103,8 @@ CASES = [
          lambda p: H.flow_deep_metadata(p, 100_000)),
     Case("zip declaring 1 entry, its directory listing a million (58 MB)", "r6-directory.zip",
          lambda p: H.zip_declaring(p, 1_000_000, 1)),
+    Case("gzipped HAR, one entry of 2 x 1.5 million headers (87 MB) between two Band entries", "r6-entry-values.har.gz",
+         lambda p: H.har_many_headers(p, 1_500_000, "middle")),
 ]
 
 

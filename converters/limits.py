@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 import zlib
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import accumulate
 from typing import Callable, Iterator
 
@@ -85,6 +86,10 @@ def applied(limits: Limits | None) -> Iterator[Limits]:
 
 class LimitHit(ValueError):
     """A limit was hit; the message names it and the option that raises it, and quotes nothing of the capture."""
+
+
+class TooManyValues(LimitHit):
+    """An item of a capture's JSON (a HAR entry) holds more values than `--max-json-values` allows: not built."""
 
 
 _NAMES_A_LIMIT = re.compile(r"\((?:\d+ × )?--max-[a-z-]+\)")
@@ -441,6 +446,11 @@ _STEPS = bytes.maketrans(b"[{]}", b"\x01\x01\xff\xff")  # +1 and -1 as signed by
 _SQUARE = bytes.maketrans(b"{}", b"[]")
 
 
+def value_counter() -> JsonGauge:
+    """A `JsonGauge` that counts and raises at no limit."""
+    return JsonGauge(replace(current(), max_json_values=sys.maxsize, max_depth=sys.maxsize))
+
+
 class JsonGauge:
     """Counts the nesting depth and the values of JSON text fed to it in pieces, from its bytes alone (no parser),
     and raises `LimitHit` as soon as either passes its limit. Costs about a millisecond a megabyte (C-level byte
@@ -694,6 +704,41 @@ class DepthPruner:
         self.depth, self._skipping = depth, start is None
         return bytes(out)
 
+    def end_of_value(self, data: bytes, level: int) -> int | None:
+        """Where the text is back within `level` levels in the next piece `data`, walked on from where this pruner
+        stands (the index after the bracket that closes the value open there), nothing given back; None where the
+        value goes on past the piece, the walk going on with the next. What leaves out the rest of a value unread."""
+        text, escaped = _unescaped(bytes(data), self._escaped)
+        structure, in_string = _outside_strings(text.translate(None, _NOT_STRUCTURE), self._in_string or self._cutting)
+        brackets = structure.translate(None, _NOT_BRACKETS)
+        with memoryview(brackets.translate(_STEPS)) as steps, steps.cast("b") as signed:
+            if min(accumulate(signed, initial=self.depth)) > level:  # not back within it here: no walk (a hundredth)
+                self.depth += 2 * (brackets.count(b"[") + brackets.count(b"{")) - len(brackets)
+                self._in_string, self._escaped, self._cutting, self._held = in_string, escaped, False, []
+                return None
+        at = 0
+        if self._in_string or self._cutting:  # a string goes on from the last piece
+            rest = _STRING_REST.match(data, 1 if self._escaped else 0)
+            if rest.group(1) is None:  # and on past this one
+                self._escaped = rest.group(2) is not None
+                return None
+            at = rest.end()
+        self._in_string = self._cutting = self._escaped = False
+        self._held = []
+        for token in _TOKENS.finditer(data, at):
+            first, size = data[token.start()], len(token.group())
+            if first in b"[{":
+                self.depth += size
+            elif first in b"]}":
+                if self.depth - size <= level:
+                    end, self.depth = token.start() + self.depth - level, level
+                    return end
+                self.depth -= size
+            elif size == 1:  # a string that goes on past this piece
+                self._in_string = True
+                self._escaped = _STRING_REST.match(data, token.end()).group(2) is not None
+                return None
+        return None
 
     def outside_strings_from(self, data: bytes) -> int | None:
         """Where the text given back for the next piece `data` is first outside a string (0 unless the text fed so far
@@ -710,12 +755,30 @@ class PrunedReader:
     """A capture's JSON read through a `DepthPruner` (to `limit` levels from the top): a parser reading through this
     (ijson) never builds a level past the limit, whatever the file holds."""
 
-    def __init__(self, source: object, limit: int, marker: str = PRUNED, max_string: int | None = None):
+    def __init__(self, source: object, limit: int, marker: str = PRUNED, max_string: int | None = None,
+                 most_values: int | None = None):
         self._read = source.read  # type: ignore[attr-defined]
         self.pruner = DepthPruner(limit, 0, marker, max_string)
+        self._most = most_values  # values an item may hold (`item_read` says where one ends); None: any number
+        self._values = value_counter()
+
+    def item_read(self) -> None:
+        """The parser has built an item (a HAR entry): the values of the next are counted from the next read."""
+        self._values.values = 0
 
     def read(self, size: int = -1) -> bytes:
+        """The next piece for the parser; `TooManyValues` before it where the pieces given since the last item built
+        hold more than `most_values` (all of one item: another would have been built, a read's worth of values at
+        most past the limit), the item left unbuilt."""
+        if self._most is not None and self._values.values > self._most:
+            raise TooManyValues(f"an entry of more than {self._most:,} values (--max-json-values)")
         while block := self._read(size):
             if pruned := self.pruner.feed(block):  # a block left out or held back whole: read on (b"" would end it)
-                return pruned
-        return self.pruner.flush()
+                return self._counted(pruned)
+        return self._counted(self.pruner.flush())
+
+    def _counted(self, pruned: bytes) -> bytes:
+        """`pruned`, its values counted (those the parser builds: a value nested too deep is one)."""
+        if self._most is not None:
+            self._values.feed(pruned)
+        return pruned

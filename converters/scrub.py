@@ -342,6 +342,7 @@ def _rewrite_har(
             for chunk in iter(partial(SurrogatesReplaced(json_bytes.read).read, READ_SIZE), b""):
                 outside = pruner.outside_strings_from(chunk)
                 if pruned := pruner.feed(chunk):  # (a chunk left out or held back whole is no end of the file)
+                    rewriter.weigh(pruned)
                     if numbers and outside is not None:
                         with_numbers = bytearray(pruned)
                         _huge_numbers_replaced(with_numbers, len(with_numbers), outside)
@@ -354,10 +355,12 @@ def _rewrite_har(
         rewriter.close_open()
         _stopped(report, _har_failure(error, report.entries))
         _pruned_note(report, pruner)
+        _too_many_note(report, rewriter.too_many)
         return report, error
     rewriter.events(_take_all(events))
     out.write(b"\n")
     _pruned_note(report, pruner)
+    _too_many_note(report, rewriter.too_many)
     if not rewriter.found_entries:
         report.status, report.message = "failed", redaction.message("JSON but not a HAR file (no log.entries)")
     return report, None
@@ -378,6 +381,15 @@ def _deep_note(report: ScrubReport, count: int, limit: int | None = None) -> Non
         report.message = redaction.message(f"{report.message}; {note}" if report.message else note)
 
 
+def _too_many_note(report: ScrubReport, count: int) -> None:
+    """Entries (or pages) of more values than `--max-json-values`, left out of the copy: partial, and said."""
+    if count:
+        most = limits.current().max_json_values
+        note = f"{count} entr{'ies' if count > 1 else 'y'} of more than {most:,} values left out (--max-json-values)"
+        report.status = "partial" if report.status == "ok" else report.status
+        report.message = redaction.message(f"{report.message}; {note}" if report.message else note)
+
+
 class _HarRewriter:
     """Turns ijson parse events back into JSON, scrubbing each entry and page on the way, and every other string
     (creator, comments) as free text."""
@@ -390,18 +402,33 @@ class _HarRewriter:
         self._depth = 0  # of the item being built
         self._key: str | None = None  # the last key outside items
         self.found_entries = False
+        self._values = limits.value_counter()  # of the text parsed since the item being built began
+        self._skipping = False  # in an item left out
+        self.too_many = 0  # items left out for their values
+
+    def weigh(self, chunk: bytes) -> None:
+        """Count the values of the next chunk parsed, before its events: an item being built when those parsed since
+        it began (counted from the chunk after: a chunk's worth past the limit at most) are more than
+        `--max-json-values` allows is left out, not built on (ijson's objects cost some 15 times their text)."""
+        if self._item is not None and self._values.values > limits.current().max_json_values:
+            self._item, self._skipping = None, True
+            self.too_many += 1
+        self._values.feed(chunk)
 
     def events(self, events: list[tuple[str, str, Any]]) -> None:
         for prefix, event, value in events:
-            if self._item is not None:
-                self._item.event(event, value)
+            if self._item is not None or self._skipping:
+                if self._item is not None:
+                    self._item.event(event, value)
                 self._depth += _DEPTH.get(event, 0)
                 if self._depth == 0:
-                    self._write_item(self._prefix, self._item.value)
-                    self._item = None
+                    if self._item is not None:
+                        self._write_item(self._prefix, self._item.value)
+                    self._item, self._skipping = None, False
             elif prefix in _BUILT and event in ("start_map", "start_array"):
                 self._item, self._prefix, self._depth = ObjectBuilder(), prefix, 1
                 self._item.event(event, value)
+                self._values.values = 0
             elif prefix in _BUILT:
                 self._write_item(prefix, value)  # a scalar item
             else:
@@ -423,7 +450,7 @@ class _HarRewriter:
 
     def close_open(self) -> None:
         """Drop an incomplete item and close what is open, so the JSON written so far is complete."""
-        self._item = None
+        self._item, self._skipping = None, False
         self._json.close_open()
 
     def _write_item(self, prefix: str, item: Any) -> None:

@@ -164,13 +164,19 @@ def har_replaced(path: Path, field: str, text: str, where: int = 1) -> Path:
     return path
 
 
-def har_many_headers(path: Path, count: int) -> Path:
-    """A Band entry with `count` request and response headers, then a good one: one entry's own JSON of millions of
-    values (no body limit bounds it)."""
+def har_many_headers(path: Path, count: int, where: str = "first") -> Path:
+    """A Band entry with `count` request and response headers, and a good one after it (`first`), or a good one
+    before it and one after (`middle`), or two before it (`last`): one entry's own JSON of millions of values (no
+    body limit bounds it). Gzipped where `path` ends in `.gz`."""
     headers = [{"name": f"X-{i}", "value": "v"} for i in range(count)]
     many = entry(BAND_EVENTS, band_event())
     many["request"]["headers"] = many["response"]["headers"] = headers
-    return write_har(path, [many, entry(BAND_EVENTS, band_event("2"))])
+    good = [entry(BAND_EVENTS, band_event(str(n))) for n in (2, 3)]
+    entries = {"first": [many, good[0]], "middle": [good[0], many, good[1]], "last": [*good, many]}[where]
+    write_har(path, entries)
+    if path.name.endswith(".gz"):
+        path.write_bytes(zlib.compress(path.read_bytes(), 9, wbits=31))
+    return path
 
 
 def compressed_capture(path: Path, kind: str, size: int) -> Path:

@@ -572,6 +572,106 @@ def test_a_flow_of_more_values_than_max_json_values_is_one_entry_over_a_limit_ne
     assert scrub_capture(path, tmp_path / "copy2.flow", Limits(max_json_values=100_000)).entries == 3
 
 
+@pytest.mark.parametrize(("where", "sizes"), [
+    ("middle", {"MAX_RUN_BYTES": 16 << 10}),  # longer than a run may be: ijson reads it
+    ("last", {}),  # the file's last entry: ijson reads it
+])
+def test_a_har_entry_of_more_values_than_max_json_values_is_one_entry_over_a_limit_never_built(tmp_path, where, sizes,
+                                                                                               monkeypatch):
+    """Before: a HAR entry's own JSON (its headers, cookies, _custom fields) was bounded by nothing, and ijson's
+    objects cost some 15 times their text: a 1.2 MB .har.gz of one entry of 3 million headers (87 MB) took convert
+    and inspect 1.2 GB, scrub 1.0 GB and 32 s. Now an entry of more values than --max-json-values is left out before
+    it is built (ijson is stopped within a read of the limit), one entry over a limit naming the option; the entries
+    around it convert, inspect and scrub as before, and within a raised limit it is read whole."""
+    from converters import scrub as scrub_module
+    from converters.captures import har_runs
+
+    for name, size in {"READ_SIZE": 4 << 10, **sizes}.items():  # (reads of 4 KiB: of a limit of 1,000 values, some)
+        monkeypatch.setattr(har_runs, name, size)
+    monkeypatch.setattr(scrub_module, "READ_SIZE", 4 << 10)
+    path = H.har_many_headers(tmp_path / "many.har", 20_000, where)
+    budget = Limits(max_json_values=1_000)
+    reason = "an entry of more than 1,000 values (--max-json-values)"
+    with limits.applied(budget):
+        kinds = [type(i).__name__ for i in read_capture(path)]
+    assert kinds == (["Exchange", "Exchange", "Skipped"] if where == "last" else ["Exchange", "Skipped", "Exchange"])
+    report, tables = converted(path, budget)
+    assert report.status == "partial" and report.error == f"1 entry over a limit: {reason}"
+    assert tables["band_events"].height == 2
+    (summary,) = inspect([Input(path, path.name, True, limits=budget)]).files
+    assert summary.exchanges == 2 and summary.status == "partial" and summary.error == f"1 over a limit: {reason}"
+    scrubbed = scrub_capture(path, tmp_path / "copy.har", budget)
+    assert scrubbed.status == "partial" and scrubbed.entries == 2
+    assert "1 entry of more than 1,000 values left out (--max-json-values)" in scrubbed.message
+    assert [type(i).__name__ for i in read_capture(tmp_path / "copy.har")] == ["Exchange", "Exchange"]
+    report, _ = converted(path, Limits(max_json_values=1_000_000))  # within a raised limit: the entry read whole
+    assert report.status == "ok" and report.exchanges == 3
+    assert scrub_capture(path, tmp_path / "copy2.har", Limits(max_json_values=1_000_000)).entries == 3
+
+
+def test_values_of_a_har_outside_its_entries_count_against_no_entry(tmp_path, monkeypatch):
+    """The values before an entry (a creator's or a `_custom` field's of the log, a page's) are no entry's: each
+    entry's are counted from where it begins, so the entries after a log of many values are read and copied."""
+    from converters import scrub as scrub_module
+    from converters.captures import har_runs
+
+    monkeypatch.setattr(har_runs, "READ_SIZE", 4 << 10)
+    monkeypatch.setattr(scrub_module, "READ_SIZE", 4 << 10)
+    path = H.har_many_headers(tmp_path / "log.har", 1, "middle")
+    har = json.loads(path.read_text())
+    path.write_text(json.dumps({"log": {"_custom": [[1, 2]] * 3_000, **har["log"]}}))
+    budget = Limits(max_json_values=1_000)
+    assert converted(path, budget)[0].status == "ok"
+    scrubbed = scrub_capture(path, tmp_path / "copy.har", budget)
+    assert scrubbed.status == "ok" and scrubbed.entries == 3
+
+
+_JSON_TEXT = st.text(alphabet=st.sampled_from('ab"\\[]{},: \u00e9'), max_size=8)
+_JSON_VALUES = st.recursive(st.none() | st.integers() | _JSON_TEXT, lambda inner: st.lists(inner, max_size=4)
+                            | st.dictionaries(_JSON_TEXT, inner, max_size=4), max_leaves=20)
+
+
+@settings(max_examples=EXAMPLES, deadline=None)
+@given(value=st.lists(_JSON_VALUES, min_size=1) | st.dictionaries(_JSON_TEXT, _JSON_VALUES, min_size=1),
+       after=_JSON_VALUES, data=st.data())
+def test_the_end_of_a_value_is_found_from_anywhere_inside_it_in_pieces(value, after, data):
+    """`DepthPruner.end_of_value`, which leaves out the rest of an entry over the values limit unread, from any byte
+    inside a list or dict (in a string, after a backslash too), the rest fed in pieces of any size."""
+    text = json.dumps(value, ensure_ascii=False).encode()
+    head = data.draw(st.integers(1, len(text) - 1))  # its `[` or `{` read, its closing bracket not
+    pruner = limits.DepthPruner(1000, 0)
+    pruner.feed(b"[" + text[:head])
+    rest = text[head:] + b"," + json.dumps(after).encode() + b"]"
+    cuts = sorted(data.draw(st.sets(st.integers(1, len(rest) - 1), max_size=4)))
+    left = b""
+    for start, end in zip([0, *cuts], [*cuts, len(rest)]):
+        piece = rest[start:end]
+        if (at := pruner.end_of_value(piece, 1)) is not None:
+            left = piece[at:] + rest[end:]
+            break
+    assert left == b"," + json.dumps(after).encode() + b"]"
+
+
+def test_a_har_entry_of_more_values_than_max_json_values_is_stopped_within_a_read_of_the_limit(tmp_path, monkeypatch):
+    """What ijson builds of such an entry, read 4 KiB at a time under a limit of 1,000 values: a few reads' worth,
+    not the entry's 40,000 headers (16 MB of objects)."""
+    from converters.captures import har_runs
+
+    monkeypatch.setattr(har_runs, "READ_SIZE", 4 << 10)
+    monkeypatch.setattr(har_runs, "MAX_RUN_BYTES", 16 << 10)  # (past the longest run: ijson reads it)
+    path = H.har_many_headers(tmp_path / "many.har", 20_000, "middle")
+
+    def peak(budget: Limits) -> int:
+        with limits.applied(budget):
+            tracemalloc.start()
+            assert len(list(read_capture(path))) == 3
+            peak = tracemalloc.get_traced_memory()[1]
+            tracemalloc.stop()
+        return peak
+
+    assert peak(Limits(max_json_values=1_000)) < peak(Limits(max_json_values=1_000_000)) / 20
+
+
 @settings(max_examples=EXAMPLES, deadline=None)
 @given(value=st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.binary()
                           | st.text(), lambda inner: st.lists(inner) | st.dictionaries(st.text(), inner),

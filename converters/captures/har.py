@@ -26,7 +26,7 @@ import orjson
 from .. import limits
 from . import CaptureError, Exchange, Item, Skipped, WantsBody, decompressed, open_capture
 from .bodies import GZIP_MAGIC, dechunk, gunzip_if_gzipped
-from .har_runs import IJSON, READ_SIZE, Pruned, har_entries
+from .har_runs import IJSON, READ_SIZE, Pruned, TooManyValues, har_entries
 from .sniff import BOM, JSONP, ZLIB_HEADERS, json_encoding
 
 NOT_A_HAR = "JSON but not a HAR file (no log.entries)"
@@ -245,6 +245,8 @@ def _read_failure(error: Exception, entries_read: int) -> str:
 def _item(entry: object, index: int, source_file: str, wants_body: WantsBody | None) -> Exchange | Skipped:
     """The exchange of one HAR entry: what can be read of it, `damaged` saying what could not, where the entry is
     not as HAR has it; `Skipped(kind="malformed")` with the reason where not even its request's URL can be read."""
+    if isinstance(entry, TooManyValues):  # not built
+        return Skipped(index, "too many values", entry.reason)
     if isinstance(entry, Pruned):  # values nested too deep left out: said where the exchange is read from
         item = _item(entry.entry, index, source_file, wants_body)
         reason = limits.structure_too_deep(entry.limit)

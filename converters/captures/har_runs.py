@@ -235,6 +235,10 @@ class SurrogatesReplaced:
         self._carried = b""
         self._error: Exception | None = None  # raised by `read` once what was carried before it is given
 
+    def held(self) -> tuple[bytes, Exception | None]:
+        """(the bytes read but not given yet, the error reading after them): what another reader reads next."""
+        return self._carried, self._error
+
     def read(self, size: int = -1) -> bytes:
         if self._error is not None:
             error, self._error = self._error, None
@@ -325,15 +329,42 @@ def _opens_entries(head: bytes) -> bool:
 
 def _ijson_items(data: _Data, in_entries: bool) -> Iterator[object]:
     """The entries from where `data` stands, parsed by ijson: from the start of the file, or `in_entries`, from the
-    `[` or `,` before the next entry."""
-    if in_entries:
-        if data.ended:  # the rest of the file, from between two entries: its numbers no parser holds, as in runs
-            _huge_numbers_replaced(data.bytes, len(data.bytes))
-        data.bytes[:1] = b"["
-        data.bytes[:0] = _IN_LOG
-    reader = limits.PrunedReader(data, data.limit, max_string=limits.max_string())
-    for entry in IJSON.items(reader, ENTRY_PREFIX, use_float=True, buf_size=READ_SIZE):
-        yield Pruned.of(entry, data.limit) if reader.pruner.pruned else entry
+    `[` or `,` before the next entry (or the `]` after the last). An entry of more values than `--max-json-values`
+    allows is not built (ijson's objects cost some 15 times their text: an entry of 3 million headers, 87 MB, took
+    1.2 GB): `TooManyValues` stands for it, and the entries after it are read (`limits.TooManyValues` raised where
+    the file is read from its start: the item may be no entry)."""
+    most = limits.current().max_json_values
+    while True:
+        if in_entries:
+            if data.ended:  # the rest of the file, from between two entries: its numbers no parser holds, as in runs
+                _huge_numbers_replaced(data.bytes, len(data.bytes))
+            if data.bytes[:1] == b"]":  # (no entry follows)
+                data.bytes[:0] = b"["
+            else:
+                data.bytes[:1] = b"["
+            data.bytes[:0] = _IN_LOG
+        reader = limits.PrunedReader(data, data.limit, max_string=limits.max_string(), most_values=most)
+        try:
+            for entry in IJSON.items(reader, ENTRY_PREFIX, use_float=True, buf_size=READ_SIZE):
+                reader.item_read()
+                yield Pruned.of(entry, data.limit) if reader.pruner.pruned else entry
+            return
+        except limits.TooManyValues as hit:
+            if not in_entries:
+                raise
+            yield TooManyValues(str(hit))
+            if not data.past_value(reader.pruner, ENTRY_LEVEL):
+                return
+
+
+ENTRY_LEVEL = 3  # levels open around an entry where ijson reads from `_IN_LOG`: {"log": {"entries": [
+
+
+@dataclass(frozen=True, slots=True)
+class TooManyValues:
+    """An entry of more values than `--max-json-values` allows, left out unbuilt; `reason` says so."""
+
+    reason: str
 
 
 _SHORT_RUN = 64 << 10  # bytes of a run whose brackets are counted before it is parsed (`_Data.parse_run`)
@@ -419,11 +450,28 @@ class _Data:
             self._rest = SurrogatesReplaced(self._unparsed)
         return self._rest.read(size)
 
+    def past_value(self, pruner: limits.DepthPruner, level: int) -> bool:
+        """Leave out the rest of the value that `pruner` (reading what `read` gave) stopped in, up to where the text is
+        back within `level` levels: what follows it is read next, from where a parse may begin (past white space).
+        False where the text ends first."""
+        while block := self.read(READ_SIZE):
+            if (end := pruner.end_of_value(block, level)) is not None:
+                carried, error = self._rest.held() if self._rest is not None else (b"", None)
+                self._rest = None  # (a new parse reads through a new one)
+                self._error = error or self._error
+                self.bytes[:0] = block[end:] + carried
+                while not self.bytes.lstrip() and self.more():
+                    pass
+                del self.bytes[: len(self.bytes) - len(self.bytes.lstrip())]
+                return bool(self.bytes)
+        return False
+
     def _unparsed(self, size: int) -> bytes:
         """What is left, then the rest of the stream, a block at a time; an error reading in its place."""
-        if self.bytes:
-            data, self.bytes = self.bytes, bytearray()
-            return bytes(data)
+        if self.bytes:  # (a block at a time too: what ijson reads is counted a read at a time, `PrunedReader`)
+            data = bytes(self.bytes[:size]) if 0 < size < len(self.bytes) else bytes(self.bytes)
+            del self.bytes[: len(data)]
+            return data
         if self._error is not None:
             error, self._error = self._error, None
             raise error
