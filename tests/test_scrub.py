@@ -7,6 +7,7 @@ import gzip
 import json
 import os
 import sys
+from pathlib import Path
 
 import pytest
 from builders import BAND_EVENTS_URL, band_event, entry, write_har
@@ -810,21 +811,7 @@ def test_a_bzip2_xz_or_damaged_compressed_body_keeps_no_credential(tmp_path, sen
              "pad": [{"message": "Asleep", "sleep_depth": i} for i in range(40)]}
     data = compress(json.dumps(night).encode())
     assert b"Tr0ub4dor" in _readable(data) and b"Tr0ub4dor" not in data
-    if capture == "flow":
-        flow = tflow.tflow(resp=True)
-        flow.request.host, flow.request.path = "api.hello.is", "/v2/timeline/2017-03-05"
-        flow.response.headers.clear()
-        flow.response.headers["Content-Type"] = "application/json"
-        if encoding:
-            flow.response.headers["Content-Encoding"] = encoding
-        flow.response.raw_content = data
-        with (tmp_path / "in.flow").open("wb") as f:
-            mitmio.FlowWriter(f).add(flow)
-    else:
-        e = entry("https://api.hello.is/v2/timeline/2017-03-05")
-        e["response"]["content"] |= {"text": base64.b64encode(data).decode(), "encoding": "base64"}
-        write_har(tmp_path / "in.har", [e])
-    src = tmp_path / f"in.{capture}"
+    src = _sense_night_capture(tmp_path, capture, data, encoding, {"Content-Type": "application/json"})
     (reject,) = convert([Input(src, src.name, True)]).tables["rejects"].to_dicts()
     kept = base64.b64decode(reject["body"]) if reject["body_encoding"] == "base64" else (reject["body"] or "").encode()
     assert b"Tr0ub4dor" not in _readable(kept)
@@ -841,6 +828,25 @@ def test_a_bzip2_xz_or_damaged_compressed_body_keeps_no_credential(tmp_path, sen
         assert json.loads(_readable(scrubbed)) == night | {"account": {"password": REDACTED}}
 
 
+def _sense_night_capture(tmp_path: Path, capture: str, data: bytes, encoding: str | None,
+                         headers: dict[str, str] | None = None) -> Path:
+    """`in.flow` or `in.har`: one Sense night answered with `data` (as sent, under `encoding` and `headers`)."""
+    if capture == "flow":
+        flow = tflow.tflow(resp=True)
+        flow.request.host, flow.request.path = "api.hello.is", "/v2/timeline/2017-03-05"
+        flow.response.headers.clear()
+        for name, value in {**(headers or {}), **({"Content-Encoding": encoding} if encoding else {})}.items():
+            flow.response.headers[name] = value
+        flow.response.raw_content = data
+        with (tmp_path / "in.flow").open("wb") as f:
+            mitmio.FlowWriter(f).add(flow)
+    else:
+        e = entry("https://api.hello.is/v2/timeline/2017-03-05")
+        e["response"]["content"] |= {"text": base64.b64encode(data).decode(), "encoding": "base64"}
+        write_har(tmp_path / "in.har", [e])
+    return tmp_path / f"in.{capture}"
+
+
 @pytest.mark.parametrize("capture", ["flow", "har"])
 @pytest.mark.parametrize("sent", [s for s in COMPRESSIONS if s not in ("bzip2", "xz")])
 def test_a_damaged_compressed_bodys_scrubbed_copy_converts_to_the_same_reject(tmp_path, sent, capture):
@@ -852,20 +858,7 @@ def test_a_damaged_compressed_bodys_scrubbed_copy_converts_to_the_same_reject(tm
     night = {"score": 80, "date": "2017-03-05", "events": "oops", "account": {"password": "Tr0ub4dor-zq3"},
              "pad": [{"message": "Asleep", "sleep_depth": i} for i in range(40)]}
     data = compress(json.dumps(night).encode())
-    if capture == "flow":
-        flow = tflow.tflow(resp=True)
-        flow.request.host, flow.request.path = "api.hello.is", "/v2/timeline/2017-03-05"
-        flow.response.headers.clear()
-        if encoding:
-            flow.response.headers["Content-Encoding"] = encoding
-        flow.response.raw_content = data
-        with (tmp_path / "in.flow").open("wb") as f:
-            mitmio.FlowWriter(f).add(flow)
-    else:
-        e = entry("https://api.hello.is/v2/timeline/2017-03-05")
-        e["response"]["content"] |= {"text": base64.b64encode(data).decode(), "encoding": "base64"}
-        write_har(tmp_path / "in.har", [e])
-    src, copy = tmp_path / f"in.{capture}", tmp_path / f"out.{capture}"
+    src, copy = _sense_night_capture(tmp_path, capture, data, encoding), tmp_path / f"out.{capture}"
     assert scrub_capture(src, copy).status == "ok"
     reasons = [[r["reason"] for r in convert([Input(p, "in", True)]).tables["rejects"].to_dicts()] for p in (src, copy)]
     assert reasons[0] == reasons[1]
