@@ -118,6 +118,31 @@ def password(n: int) -> str:
     return f"Tr0ub4dor&{n:02d}-" + token(6)
 
 
+class Draws:
+    """A later corpus's random values (tokens, passwords, digits), drawn from its own generator: `reseed` at the start
+    of its `build` makes the same corpus every time. `password` is the pattern of its passwords' start (`Gq{}vz-`)."""
+
+    def __init__(self, seed: int, password: str, token_length: int = 28):
+        self._seed, self._password, self._token_length = seed, password, token_length
+        self.random = random.Random(seed)
+
+    def reseed(self) -> None:
+        self.random.seed(self._seed)
+
+    def token(self, n: int | None = None, alphabet: str = _ALNUM) -> str:
+        return "".join(self.random.choice(alphabet) for _ in range(self._token_length if n is None else n))
+
+    def hexed(self, n: int = 32) -> str:
+        return self.token(n, "0123456789abcdef")
+
+    def pw(self, n: int) -> str:
+        lower = "".join(self.random.choice(string.ascii_lowercase) for _ in range(6))
+        return self._password.format(n) + lower + str(self.random.randint(100, 999))
+
+    def digits(self, n: int = 8) -> str:
+        return str(self.random.randint(10 ** (n - 1), 10**n - 1))
+
+
 @dataclass
 class Call:
     method: str
@@ -141,9 +166,9 @@ class Corpus:
 
 
 class _Builder:
-    def __init__(self) -> None:
+    def __init__(self, kinds: dict[str, str] = KINDS) -> None:  # (a later corpus's kinds: its needles)
         self.calls: list[Call] = []
-        self.needles: dict[str, list[str]] = {kind: [] for kind in KINDS}
+        self.needles: dict[str, list[str]] = {kind: [] for kind in kinds}
         self.pages: list[dict] = []
         self.tcp_secrets: tuple[str, str] = ("", "")
         self._device_key = token(36)  # a credential-named key planted in every good Sense night

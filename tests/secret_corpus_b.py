@@ -100,13 +100,7 @@ KINDS = {
 }
 
 
-class _Builder(first._Builder):
-    def __init__(self) -> None:
-        super().__init__()
-        self.needles = {kind: [] for kind in KINDS}
-
-
-def _plant_everything(b: _Builder) -> None:
+def _plant_everything(b: first._Builder) -> None:
     p = b.plant
     bearer = ("Authorization", "Hello " + p("hdr-custom-scheme", urlsafe(30)))
     headers = [
@@ -256,7 +250,7 @@ def build(folder: Path) -> Corpus:
     global _RANDOM
     _RANDOM = random.Random(1616)
     first._RANDOM = random.Random(1717)  # the first corpus's helpers (its night's device key) draw from it
-    b = _Builder()
+    b = first._Builder(KINDS)
     _plant_everything(b)
     return first.write(b, folder, "corpus-b", [])
 

@@ -89,13 +89,7 @@ KEPT_BY_SCRUB = {"email-path"}  # not a credential: a scrubbed copy keeps it, as
 # Numbers planted are 8 digits: a shorter one turns up in an output's timings or hashes by chance.
 
 
-class _Builder(first._Builder):
-    def __init__(self) -> None:
-        super().__init__()
-        self.needles = {kind: [] for kind in KINDS}
-
-
-def _plant_everything(b: _Builder) -> None:  # noqa: PLR0915 (one list of plantings)
+def _plant_everything(b: first._Builder) -> None:  # noqa: PLR0915 (one list of plantings)
     p = b.plant
     # good device responses, with odd names and places around them
     header_name = p("header-name-token", token(32))
@@ -250,7 +244,7 @@ def _plant_everything(b: _Builder) -> None:  # noqa: PLR0915 (one list of planti
     b.needles["jwt-as-key"].append(next(k for k in generic if k.startswith("eyJ")))
 
 
-def _har_comments(e: dict, b: _Builder) -> None:
+def _har_comments(e: dict, b: first._Builder) -> None:
     p = b.plant
     e["comment"] = "synced with api_key=" + p("har-comments", token(30))
     e["request"]["comment"] = "session " + p("har-comments", jwt("comment"))
@@ -266,7 +260,7 @@ def build(folder: Path) -> Corpus:
     """Write corpus-c.har and corpus-c.flow into `folder`; returns them and the needles of every kind."""
     second._RANDOM = random.Random(1818)
     first._RANDOM = random.Random(1919)
-    b = _Builder()
+    b = first._Builder(KINDS)
     b.pages = [{"id": "page_1", "title": "https://app.nightowl.test/#/welcome?id_token="
                 + b.plant("har-comments", jwt("page")), "startedDateTime": "2017-03-03T15:31:12.345Z",
                 "pageTimings": {}, "comment": "login secret: " + b.plant("har-comments", token(26))}]

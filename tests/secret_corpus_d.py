@@ -55,8 +55,7 @@ KINDS = {
 
 class _Builder(first._Builder):
     def __init__(self) -> None:
-        super().__init__()
-        self.needles = {kind: [] for kind in KINDS}
+        super().__init__(KINDS)
         self.flow_secrets: dict[str, str] = {}
 
 

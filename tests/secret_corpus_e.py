@@ -22,17 +22,8 @@ from builders import band_event  # noqa: E402
 from secret_corpus import Call, Corpus  # noqa: E402
 
 GENERIC_HOST = "api.snooze.test"
-_RANDOM = random.Random(3131)
-
-
-def token(n: int = 28, alphabet: str = string.ascii_letters + string.digits) -> str:
-    return "".join(_RANDOM.choice(alphabet) for _ in range(n))
-
-
-def pw(n: int) -> str:
-    return f"Sz{n}pw-" + "".join(_RANDOM.choice(string.ascii_lowercase) for _ in range(6)) + str(_RANDOM.randint(100,
-                                                                                                               999))
-
+_DRAWS = first.Draws(3131, "Sz{}pw-")
+token, pw, digits = _DRAWS.token, _DRAWS.pw, _DRAWS.digits
 
 KINDS = {
     "aws-pair-device": "an AWS access key id and its secret key (a credentials file's line) in a good Sense night",
@@ -47,13 +38,7 @@ KINDS = {
 }
 
 
-class _Builder(first._Builder):
-    def __init__(self) -> None:
-        super().__init__()
-        self.needles = {kind: [] for kind in KINDS}
-
-
-def _plant_everything(b: _Builder) -> None:
+def _plant_everything(b: first._Builder) -> None:
     p = b.plant
     sense = ("Authorization", "Bearer 2." + token(40))
     b.add(Call("GET", first.BAND_EVENTS_URL, 200, [], response_body=json.dumps(band_event("2519812557630091760"))
@@ -85,14 +70,14 @@ def _plant_everything(b: _Builder) -> None:
         "i18n": f"パスワード＝{p('cjk-pairs', pw(8))}",
         "form": f'<input value="{p("password-input", pw(9))}" type="password" name="f2">',
         "fields": [{"field": "password", "data": p("label-keys", pw(10))}],
-        "card": {"cvv": p("card-cvv", str(_RANDOM.randint(10**7, 10**8 - 1))), "minutes": 431},
+        "card": {"cvv": p("card-cvv", digits()), "minutes": 431},
     }
     b.add(Call("GET", f"https://{GENERIC_HOST}/v1/me", 200, [], [("Content-Type", "application/json")], None,
                json.dumps(generic).encode()))
     page = f'<html><form><input type=PASSWORD value="{p("password-input", pw(11))}"></form></html>'
     b.add(Call("GET", "https://www.snooze.test/login", 200, [], [("Content-Type", "text/html")], None, page.encode(),
                content_type="text/html"))
-    form = f"card_cvc2={p('card-cvv', str(_RANDOM.randint(10**7, 10**8 - 1)))}&amount=5"
+    form = f"card_cvc2={p('card-cvv', digits())}&amount=5"
     b.add(Call("POST", f"https://{GENERIC_HOST}/v1/pay", 200,
                [("Content-Type", "application/x-www-form-urlencoded")], [("Content-Type", "application/json")],
                form.encode(), b'{"paid": 1}', content_type="application/x-www-form-urlencoded"))
@@ -115,10 +100,9 @@ KEPT_BY_SCRUB: set[str] = set()
 def build(folder: Path) -> Corpus:
     """Write corpus-e.har and corpus-e.flow into `folder`; returns them and the needles of every kind (those of
     HAR fields are in the HAR alone)."""
-    global _RANDOM
-    _RANDOM = random.Random(3131)
+    _DRAWS.reseed()
     first._RANDOM = random.Random(3232)
-    b = _Builder()
+    b = first._Builder(KINDS)
     _plant_everything(b)
     return first.write(b, folder, "corpus-e", [])
 

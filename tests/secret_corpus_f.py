@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 import json
 import random
-import string
 import sys
 from pathlib import Path
 
@@ -22,21 +21,8 @@ from builders import band_event  # noqa: E402
 from secret_corpus import Call, Corpus  # noqa: E402
 
 GENERIC_HOST = "api.drowsy.test"
-_RANDOM = random.Random(4141)
-
-
-def token(n: int = 28, alphabet: str = string.ascii_letters + string.digits) -> str:
-    return "".join(_RANDOM.choice(alphabet) for _ in range(n))
-
-
-def pw(n: int) -> str:
-    return f"Dz{n}pw-" + "".join(_RANDOM.choice(string.ascii_lowercase) for _ in range(6)) + str(_RANDOM.randint(100,
-                                                                                                               999))
-
-
-def digits() -> str:
-    return str(_RANDOM.randint(10**7, 10**8 - 1))
-
+_DRAWS = first.Draws(4141, "Dz{}pw-")
+token, pw, digits = _DRAWS.token, _DRAWS.pw, _DRAWS.digits
 
 KINDS = {
     "xml-labels": "<string name=\"auth_token\">, <entry key=…>, <Name>db_password</Name><Value>… in a rejected body, a "
@@ -53,13 +39,7 @@ KINDS = {
 }
 
 
-class _Builder(first._Builder):
-    def __init__(self) -> None:
-        super().__init__()
-        self.needles = {kind: [] for kind in KINDS}
-
-
-def _plant_everything(b: _Builder) -> None:
+def _plant_everything(b: first._Builder) -> None:
     p = b.plant
     sense = ("Authorization", "Bearer 2." + token(40))
     jwt = first.jwt("drowsy-" + token(8))
@@ -133,10 +113,9 @@ KEPT_BY_SCRUB: set[str] = set()
 
 def build(folder: Path) -> Corpus:
     """Write corpus-f.har and corpus-f.flow into `folder`; returns them and the needles of every kind."""
-    global _RANDOM
-    _RANDOM = random.Random(4141)
+    _DRAWS.reseed()
     first._RANDOM = random.Random(4242)
-    b = _Builder()
+    b = first._Builder(KINDS)
     _plant_everything(b)
     return first.write(b, folder, "corpus-f", [])
 

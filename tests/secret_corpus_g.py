@@ -25,25 +25,8 @@ from builders import band_event  # noqa: E402
 from secret_corpus import Call, Corpus  # noqa: E402
 
 GENERIC_HOST = "api.dreamy.test"
-_RANDOM = random.Random(5151)
-
-
-def token(n: int = 30, alphabet: str = string.ascii_letters + string.digits) -> str:
-    return "".join(_RANDOM.choice(alphabet) for _ in range(n))
-
-
-def hexed(n: int = 32) -> str:
-    return "".join(_RANDOM.choice("0123456789abcdef") for _ in range(n))
-
-
-def pw(n: int) -> str:
-    return f"Gq{n}vz-" + "".join(_RANDOM.choice(string.ascii_lowercase) for _ in range(6)) + str(_RANDOM.randint(100,
-                                                                                                               999))
-
-
-def digits(n: int = 8) -> str:
-    return str(_RANDOM.randint(10 ** (n - 1), 10**n - 1))
-
+_DRAWS = first.Draws(5151, "Gq{}vz-", 30)
+token, hexed, pw, digits = _DRAWS.token, _DRAWS.hexed, _DRAWS.pw, _DRAWS.digits
 
 KINDS = {
     "device-text-schemes": "DPoP, Bot, SSWS and MAC credentials (short, not random) and clave de acceso: … in a Band "
@@ -67,13 +50,7 @@ KINDS = {
 }
 
 
-class _Builder(first._Builder):
-    def __init__(self) -> None:
-        super().__init__()
-        self.needles = {kind: [] for kind in KINDS}
-
-
-def _plant_everything(b: _Builder) -> None:
+def _plant_everything(b: first._Builder) -> None:
     p = b.plant
     sense = ("Authorization", "Bearer 2." + token(40))
     # device payloads' own text
@@ -243,10 +220,9 @@ KEPT_BY_SCRUB: set[str] = set()
 
 def build(folder: Path) -> Corpus:
     """Write corpus-g.har and corpus-g.flow into `folder`; returns them and the needles of every kind."""
-    global _RANDOM
-    _RANDOM = random.Random(5151)
+    _DRAWS.reseed()
     first._RANDOM = random.Random(4343)
-    b = _Builder()
+    b = first._Builder(KINDS)
     _plant_everything(b)
     return first.write(b, folder, "corpus-g", [_tcp_flow(b.tcp_secrets)])
 

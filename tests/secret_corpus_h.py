@@ -14,7 +14,6 @@ import gzip
 import json
 import lzma
 import random
-import string
 import sys
 import zlib
 from pathlib import Path
@@ -25,17 +24,8 @@ from builders import band_event  # noqa: E402
 from secret_corpus import Call, Corpus  # noqa: E402
 
 GENERIC_HOST = "api.slumber.test"
-_RANDOM = random.Random(6262)
-
-
-def token(n: int = 30) -> str:
-    return "".join(_RANDOM.choice(string.ascii_letters + string.digits) for _ in range(n))
-
-
-def pw(n: int) -> str:
-    return f"Hx{n}qv-" + "".join(_RANDOM.choice(string.ascii_lowercase) for _ in range(6)) + str(_RANDOM.randint(100,
-                                                                                                               999))
-
+_DRAWS = first.Draws(6262, "Hx{}qv-", 30)
+token, pw, digits = _DRAWS.token, _DRAWS.pw, _DRAWS.digits
 
 KINDS = {
     "bzip2-xz-unlabelled": "rejected Sense nights compressed with bzip2 and with xz under no Content-Encoding, and a "
@@ -55,18 +45,12 @@ KINDS = {
 }
 
 
-class _Builder(first._Builder):
-    def __init__(self) -> None:
-        super().__init__()
-        self.needles = {kind: [] for kind in KINDS}
-
-
 def _wrong_checksum(data: bytes) -> bytes:
     """A gzip or zlib stream whose checksum (gzip's CRC-32 before its size, zlib's Adler-32) is zeroed."""
     return data[:-8] + bytes(4) + data[-4:] if data[:2] == b"\x1f\x8b" else data[:-4] + bytes(4)
 
 
-def _plant_everything(b: _Builder) -> None:
+def _plant_everything(b: first._Builder) -> None:
     p = b.plant
     sense = ("Authorization", "Bearer 2." + token(40))
     b.add(Call("GET", first.BAND_EVENTS_URL, 200, [], [("Content-Type", "application/json")],
@@ -102,7 +86,7 @@ def _plant_everything(b: _Builder) -> None:
     # multipart fields holding text
     boundary = "slumberform"
     form = (f'--{boundary}\r\nContent-Disposition: form-data; name="meta"\r\n\r\n'
-            f'{{"device": "sense", "pin": "{p("multipart-field-text", str(_RANDOM.randint(100000, 999999)))}"}}\r\n'
+            f'{{"device": "sense", "pin": "{p("multipart-field-text", digits(6))}"}}\r\n'
             f'--{boundary}\r\nContent-Disposition: form-data; name="settings"\r\n\r\n'
             f'lang=en&password={p("multipart-field-text", pw(5))}\r\n'
             f'--{boundary}\r\nContent-Disposition: form-data; name="log"; filename="log.txt"\r\n'
@@ -137,7 +121,7 @@ def _plant_everything(b: _Builder) -> None:
     b.add(Call("GET", f"https://{GENERIC_HOST}/v1/status", 200, [], [("Content-Type", "application/json")], None,
                json.dumps({"minutes": 6,
                            "last_error": f"error: detail:password={p('pairs-in-unquoted-values', pw(8))}",
-                           "hint": f"Unlock with PIN {p('spaced-credentials', str(_RANDOM.randint(100000, 999999)))}",
+                           "hint": f"Unlock with PIN {p('spaced-credentials', digits(6))}",
                            "log": f'retrying with password "{p("spaced-credentials", pw(11))}"'}).encode()))
 
 
@@ -157,10 +141,9 @@ KEPT_BY_SCRUB: set[str] = set()
 
 def build(folder: Path) -> Corpus:
     """Write corpus-h.har and corpus-h.flow into `folder`; returns them and the needles of every kind."""
-    global _RANDOM
-    _RANDOM = random.Random(6262)
+    _DRAWS.reseed()
     first._RANDOM = random.Random(4747)
-    b = _Builder()
+    b = first._Builder(KINDS)
     _plant_everything(b)
     return first.write(b, folder, "corpus-h", [_tcp_flow(b.plant("bzip2-xz-unlabelled", pw(9)))])
 
