@@ -290,6 +290,11 @@ def _over_limit(hit: limits.LimitHit, counts: Counter[str]) -> bytes:
     return MARK.encode()
 
 
+def _add_note(report: ScrubReport, note: str) -> None:
+    """Add `note` to the report's message, after what it says already."""
+    report.message = redaction.message(f"{report.message}; {note}" if report.message else note)
+
+
 def _limits_note(report: ScrubReport) -> None:
     """Move the bodies replaced for a limit from the counts into the report's message (the copy is still whole)."""
     hits = Counter({k.removeprefix(OVER_LIMIT): n for k, n in report.counts.items() if k.startswith(OVER_LIMIT)})
@@ -298,8 +303,7 @@ def _limits_note(report: ScrubReport) -> None:
     for reason in hits:
         del report.counts[OVER_LIMIT + reason]
     bodies = f"{hits.total()} bod{'ies' if hits.total() > 1 else 'y'}"
-    note = f"{bodies} over a limit replaced whole: {'; '.join(sorted(hits))}"
-    report.message = redaction.message(f"{report.message}; {note}" if report.message else note)
+    _add_note(report, f"{bodies} over a limit replaced whole: {'; '.join(sorted(hits))}")
 
 
 # --- HAR ------------------------------------------------------------------------------------------------
@@ -378,7 +382,7 @@ def _deep_note(report: ScrubReport, count: int, limit: int | None = None) -> Non
         limit = limits.structure_depth() if limit is None else limit
         report.counts["other"] += count
         note = f"{count} value{'s' * (count > 1)} nested deeper than {limit} levels replaced whole (--max-depth)"
-        report.message = redaction.message(f"{report.message}; {note}" if report.message else note)
+        _add_note(report, note)
 
 
 def _too_many_note(report: ScrubReport, count: int) -> None:
@@ -387,7 +391,7 @@ def _too_many_note(report: ScrubReport, count: int) -> None:
         most = limits.current().max_json_values
         note = f"{count} entr{'ies' if count > 1 else 'y'} of more than {most:,} values left out (--max-json-values)"
         report.status = "partial" if report.status == "ok" else report.status
-        report.message = redaction.message(f"{report.message}; {note}" if report.message else note)
+        _add_note(report, note)
 
 
 class _HarRewriter:
