@@ -668,7 +668,9 @@ SENSE_DEVICES = table(
     C("battery_type", S, "Pills: battery type as sent"),
     C("wifi_rssi_dbm", F, "Senses: strength of the Wi-Fi signal (wifi_info.rssi)", "dBm"),
     C("wifi_condition", S, "Senses: the app's grade of the Wi-Fi signal (wifi_info.condition)"),
-    local_time="none: `last_updated` is UTC",
+    C("wifi_last_updated", UTC_TIME, "Senses: when the service last heard of the Wi-Fi signal (wifi_info.last_updated, "
+                                     "UTC)"),
+    local_time="none: `last_updated` and `wifi_last_updated` are UTC",
 )
 
 SENSE_QUESTIONS = table(

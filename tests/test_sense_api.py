@@ -336,6 +336,16 @@ def test_v2_devices():
     assert all("home" not in r.values() for r in rows)  # the Wi-Fi network name (ssid) is not kept
 
 
+def test_a_senses_wifi_info_keeps_when_the_signal_was_last_heard_and_drops_its_own_sense_id():
+    """suripu-core's WifiInfo sends sense_id, ssid, rssi, condition and last_updated (epoch ms)."""
+    payload = v2_devices()
+    payload["senses"][0]["wifi_info"] |= {"sense_id": "8AF6441AF72321F4", "condition": "GOOD",
+                                          "last_updated": 1492699000000}
+    s, p = decode(sense.DEVICES, payload)["sense_devices"]
+    assert (s["wifi_rssi_dbm"], s["wifi_condition"], s["wifi_last_updated"]) == (-50, "GOOD", 1492699000000 * 1000)
+    assert p["wifi_last_updated"] is None
+
+
 def test_devices_schema_requires_device_lists():
     assert schema_problem(sense.DEVICES.schema, {"status": "OK"}) is not None
     assert schema_problem(sense.DEVICES.schema, {"pills": [{"firmware_version": "2"}]}) is not None

@@ -731,6 +731,7 @@ def decode_devices(payload: dict[str, Any], request: Request) -> Rows:
                 "battery_type": d.get("battery_type"),
                 "wifi_rssi_dbm": number(wifi.get("rssi")),
                 "wifi_condition": wifi.get("condition"),
+                "wifi_last_updated": ms_utc(wifi.get("last_updated")),
             }
 
 
@@ -1016,6 +1017,8 @@ DEVICES_FIELDS = Fields(
                                             "measurement"),
         f"{DEVICE}/wifi_info/rssi": "sense_devices.wifi_rssi_dbm",
         f"{DEVICE}/wifi_info/condition": "sense_devices.wifi_condition",
+        f"{DEVICE}/wifi_info/last_updated": "sense_devices.wifi_last_updated",
+        f"{DEVICE}/wifi_info/sense_id": Dropped("derivable exactly: the id of the Sense whose Wi-Fi it is (id)"),
     }
 )
 QUESTIONS_FIELDS = Fields(
