@@ -95,6 +95,7 @@ class FileReport:
     rows: Counter[str] = field(default_factory=Counter)  # table -> rows decoded (before de-duplication)
     duplicates: Counter[str] = field(default_factory=Counter)  # table -> copies dropped, identical to the one kept
     conflicts: Counter[str] = field(default_factory=Counter)  # table -> copies dropped that differ from the one kept
+    unknown_fields: Counter[str] = field(default_factory=Counter)  # "endpoint path" -> decoded responses holding it
 
     def accounted(self) -> int:
         return (
@@ -219,6 +220,7 @@ FileRows = dict[str, list[Part] | pl.DataFrame]  # a file's rows: a table's part
 
 
 GLOB_CHARS = frozenset("*?[")
+UNKNOWN_FIELDS_NAMED = 50  # fields a file's report names that no field map knows (a hostile file may hold millions)
 _UNDECODABLE = re.compile("[\udc80-\udcff]")
 
 
@@ -1430,7 +1432,7 @@ def _read_file(
                 if item.exchange.status is None:
                     report.no_response[no_response_reason(item.exchange.error)] += 1
                 unknown_shapes += _route_exchange(
-                    item.exchange, inp, report, rows, others, troubles, (item.problem, item.rows), limited, debug
+                    item.exchange, inp, report, rows, others, troubles, item.decoding, limited, debug
                 )
             elif isinstance(item, NotDevice):  # counted by the reading process: what `_route_exchange` would do
                 report.exchanges += item.hosts.total()
@@ -1497,7 +1499,7 @@ def _route_exchange(
     rows: RowBuffer,
     others: generic.GenericRecords,
     troubles: Counter[str],
-    predecoded: tuple[str | None, list] | None = None,
+    predecoded: devices.Decoding | None = None,
     limited: Counter[str] | None = None,
     debug: bool = False,
 ) -> bool:
@@ -1534,7 +1536,7 @@ def _route(
     others: generic.GenericRecords,
     troubles: Counter[str],
     provenance: dict[str, Any],
-    predecoded: tuple[str | None, list] | None,
+    predecoded: devices.Decoding | None,
     limited: Counter[str] | None,
 ) -> bool:
     """`_route_exchange`, which is called again should this raise: nothing is counted before all else is done."""
@@ -1570,9 +1572,9 @@ def _route(
         report.http_errors[str(ex.status)] += 1
         return False
     if ex.damaged:  # the capture's entry itself is damaged: what is left of it is not decoded
-        problem, decoded = f"damaged entry: {ex.damaged}", []
+        problem, decoded, unknown = f"damaged entry: {ex.damaged}", [], ()
     else:
-        problem, decoded = predecoded or devices.decode(ex, m)
+        problem, decoded, unknown = predecoded or devices.decode(ex, m)
     if problem is not None:
         rows.add([("rejects", _reject_row(ep.name, ex, problem, devices.read_body(ex, ep.reads)))], provenance)
         report.rejects += 1
@@ -1584,6 +1586,7 @@ def _route(
         return isinstance(problem, devices.UnknownShape)
 
     def undo(reason: str) -> Rows:  # the rows fit no frame: the response is rejected after all
+        _forget_unknown_fields(report, unknown_names)
         report.device_responses.subtract({ep.name: 1})
         report.rows.subtract(counts)
         report.device_responses, report.rows = +report.device_responses, +report.rows  # (drops the zeros)
@@ -1593,10 +1596,30 @@ def _route(
         return [("rejects", _reject_row(ep.name, ex, reason, devices.read_body(ex, ep.reads)))]
 
     held = len(ex.body or b"") + len(ex.request_body or b"")
+    unknown_names = _unknown_field_names(report, ep.name, unknown)
     counts = rows.add(decoded, provenance, undo, held)
     report.device_responses[ep.name] += 1
     report.rows.update(counts)
+    report.unknown_fields.update(unknown_names)
     return False
+
+
+def _unknown_field_names(report: FileReport, endpoint: str, unknown: tuple[tuple[str, ...], ...]) -> list[Safe]:
+    """The names the report counts a decoded response's fields under that its endpoint's field map does not know:
+    `endpoint path` for the first `UNKNOWN_FIELDS_NAMED` of a file, any more as `endpoint (other fields)`."""
+    names = []
+    for path in unknown:
+        name = redaction.field_path(endpoint, path)
+        if name not in report.unknown_fields and len(report.unknown_fields) >= UNKNOWN_FIELDS_NAMED:
+            name = redaction.vocabulary(f"{endpoint} (other fields)")
+        names.append(name)
+    return names
+
+
+def _forget_unknown_fields(report: FileReport, names: list[Safe]) -> None:
+    """Take back `_unknown_field_names`' counts of a response rejected after all."""
+    report.unknown_fields.subtract(names)
+    report.unknown_fields = +report.unknown_fields
 
 
 def _reject_row(endpoint: str, ex: Exchange, reason: str, body: bytes | None) -> SafeRow:
@@ -1712,7 +1735,7 @@ def _convert_saved(inp: Input, report: FileReport, rows: RowBuffer, limited: Cou
         report.exchanges = 0
         return False
     report.read_as = endpoint.name
-    problem, decoded = devices.decode_payload(payload, endpoint, Request({}, {}, None, None))
+    problem, decoded, unknown = devices.decode_payload(payload, endpoint, Request({}, {}, None, None))
     if problem is not None:
         report.rejects += 1
         body, reason = limits.reject_body(orjson.dumps(payload), problem)
@@ -1720,6 +1743,7 @@ def _convert_saved(inp: Input, report: FileReport, rows: RowBuffer, limited: Cou
                  provenance)
         return isinstance(problem, devices.UnknownShape)
     def undo(reason: str) -> Rows:  # the rows fit no frame, or could not be decoded: rejected after all
+        _forget_unknown_fields(report, unknown_names)
         report.device_responses.subtract({endpoint.name: 1})
         report.rows.subtract(counts)
         report.device_responses, report.rows = +report.device_responses, +report.rows  # (drops the zeros)
@@ -1727,7 +1751,9 @@ def _convert_saved(inp: Input, report: FileReport, rows: RowBuffer, limited: Cou
         body, cut = limits.reject_body(orjson.dumps(payload), reason)
         return [("rejects", redaction.reject_row(endpoint.name, None, None, inp.source_file, None, cut, body))]
 
+    unknown_names = _unknown_field_names(report, endpoint.name, unknown)
     counts = rows.add(decoded, provenance, undo)
     report.device_responses[endpoint.name] += 1
     report.rows.update(counts)
+    report.unknown_fields.update(unknown_names)
     return False

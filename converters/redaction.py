@@ -1242,6 +1242,14 @@ def request_line(method_name: str, host_name: str, raw_path: str) -> Safe:
     return _released(f"{method(method_name)} {host(host_name)} {template(raw_path)}")
 
 
+def field_path(endpoint: str, parts: Iterable[str]) -> Safe:
+    """`endpoint value[]/Name` for the report's fields of no known shape: each key as `json_pointer` shows it."""
+    text = ""
+    for part in parts:
+        text += "[]" if part == "[]" else "/" * bool(text) + redact_path(json_key(str(part)), FULL)
+    return _released(f"{endpoint} {text}")
+
+
 def param_names(names: Iterable[str]) -> list[Safe]:
     """Query parameter names to show (never values): a credential-shaped name becomes `SEGMENT`."""
     return [_released(SEGMENT if is_credential_value(n, FULL) else n) for n in names]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from .terminal import safe
@@ -24,6 +25,11 @@ def conversion_lines(report: dict[str, Any], out: str) -> list[str]:
     ]
     lines += [f"  {safe(f['file'])}: {f['status']}: {safe(str(f['error']))}"
               for f in report["files"] if f["status"] != "ok"]
+    if unknown := sum((Counter(f.get("unknown_fields", {})) for f in report["files"]), Counter()):
+        commonest = sorted(unknown.items(), key=lambda item: (-item[1], item[0]))[:3]
+        shown = [f"{safe(name)} ({plural(n, 'response')})" for name, n in commonest]
+        more = f" and {len(unknown) - 3:,} more" if len(unknown) > 3 else ""
+        lines.append(f"  fields databack does not know, in no table: {', '.join(shown)}{more} (see report.json)")
     written = [
         (tab["file"] + ("/" if report.get("partition_by") else ""), tab)
         for tab in report["tables"].values()

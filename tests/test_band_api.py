@@ -1185,7 +1185,7 @@ def test_a_private_daily_summary_asked_at_an_offset_of_more_than_a_day_is_reject
     days were kept with it (100,000 minutes: a utc_offset_s of 6,000,000, 69 days, the local midnight of which the
     export then failed on); the response is rejected as a Sense offset beyond a day is."""
     payload = {"value": [{"TimeOfDay": "2019-03-09T23:00:00Z", "StepsTaken": 1}]}
-    problem, rows = devices.decode_payload(payload, band.DAILY_SUMMARIES,
+    problem, rows, _ = devices.decode_payload(payload, band.DAILY_SUMMARIES,
                                            Request({"args": f"timeZoneUtcOffset={minutes}"}, {}, None, None))
     assert problem == f"could not be decoded: ValueError: a UTC offset of {minutes} minutes is more than a day"
     assert rows == []

@@ -81,7 +81,7 @@ def test_an_integer_too_big_for_its_column_rejects_the_exchange_rather_than_beco
 
     for where in ({"StepsTaken": 10**19}, {"Info": [{"TimeOfDay": "2017-01-01T00:00:00Z", "StepsTaken": 10**19}]}):
         event = {"EventId": "1", "EventType": "Running", "StartTime": "2017-01-01T00:00:00Z", **where}
-        problem, rows = decode_payload({"value": [event]}, band.EVENTS, Request({}, {}, None, None))
+        problem, rows, _ = decode_payload({"value": [event]}, band.EVENTS, Request({}, {}, None, None))
         assert problem == "could not be decoded: ValueError: 10000000000000000000 does not fit a 64-bit integer"
         assert rows == []
 

@@ -106,7 +106,7 @@ def value_by_value():
 def decoded(endpoint, payload, request) -> tuple[str | None, dict[str, list]]:
     """(reject reason, rows per table as the row buffer makes them), every float shown by repr (-0.0 is not 0.0),
     times as epoch µs. The reason is the decoder's, or the row buffer's for a value no column holds."""
-    problem, rows = decode_payload(payload, endpoint, request)
+    problem, rows, _ = decode_payload(payload, endpoint, request)
     buffer = RowBuffer()
     provenance = {"participant_id": None, "source_file": source_file("a.har"), "source_entry": 0, "captured_at": 0}
     undone = []
@@ -242,7 +242,7 @@ def buffered(responses, endpoint, request) -> tuple[list[str], dict]:
     rows per table, as `decoded` shows them."""
     buffer, undone = RowBuffer(), []
     for n, payload in enumerate(responses):
-        problem, rows = decode_payload(payload, endpoint, request)
+        problem, rows, _ = decode_payload(payload, endpoint, request)
         provenance = {"participant_id": None, "source_file": source_file("a.har"), "source_entry": n,
                       "captured_at": 0}
         if problem:

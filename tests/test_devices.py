@@ -348,7 +348,7 @@ PAYLOADS_WITH_AN_OFFSET = {
 @pytest.mark.parametrize("offset_ms", [86_400_001, -86_400_001, 2**62])
 def test_a_sense_utc_offset_of_more_than_a_day_rejects_the_response(kind, offset_ms):
     endpoint, path_params, payload = PAYLOADS_WITH_AN_OFFSET[kind]
-    problem, rows = devices.decode_payload(payload(offset_ms), endpoint, Request(path_params, {}, None, None))
+    problem, rows, _ = devices.decode_payload(payload(offset_ms), endpoint, Request(path_params, {}, None, None))
     assert problem == f"could not be decoded: ValueError: a UTC offset of {offset_ms} ms is more than a day"
     assert rows == []
 
@@ -357,7 +357,7 @@ def test_a_sense_utc_offset_of_more_than_a_day_rejects_the_response(kind, offset
 @pytest.mark.parametrize("offset_ms", [86_400_000, -86_400_000, -25_200_000])
 def test_a_sense_utc_offset_of_up_to_a_day_either_way_is_kept_in_seconds(kind, offset_ms):
     endpoint, path_params, payload = PAYLOADS_WITH_AN_OFFSET[kind]
-    problem, rows = devices.decode_payload(payload(offset_ms), endpoint, Request(path_params, {}, None, None))
+    problem, rows, _ = devices.decode_payload(payload(offset_ms), endpoint, Request(path_params, {}, None, None))
     assert problem is None
     offsets = {r["utc_offset_s"] for _, r in row_by_row(rows) if "utc_offset_s" in r}
     assert offsets == {offset_ms // 1000}

@@ -221,3 +221,70 @@ def test_a_field_map_accounts_for_null_containers_dropped_subtrees_aliases_and_a
     assert fields.accounts_for(("RUNACTIVITIES", "[]", "ID"))  # keys match whatever their case
     assert not fields.accounts_for(("runActivities", "[]", "noSuchField"))
     assert isinstance(fields.target(("userId",)), Dropped)
+
+
+# --- fields of captured payloads that no field map knows -----------------------------------------------------------
+
+def _ends_only(value):
+    """The payload with each array cut to its first and last item: what `unknown_in_sample` looks at."""
+    if isinstance(value, dict):
+        return {k: _ends_only(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_ends_only(v) for v in (value if len(value) <= 2 else [value[0], value[-1]])]
+    return value
+
+
+def _objects(value, path=()):
+    """(path, object) of every object of a payload, itself included."""
+    if isinstance(value, dict):
+        yield path, value
+        for k, v in value.items():
+            yield from _objects(v, (*path, k))
+    elif isinstance(value, list):
+        for v in value:
+            yield from _objects(v, (*path, "[]"))
+
+
+@pytest.mark.parametrize("name", sorted(REFERENCE_PAYLOADS))
+def test_the_sampled_check_finds_what_walking_every_value_finds_in_the_items_it_looks_at(reference, name):
+    endpoint = data_endpoints()[REFERENCE_PAYLOADS[name]]
+    payload = _ends_only(orjson.loads((reference / name).read_bytes()))
+    assert endpoint.fields.unknown_in_sample(payload) == []
+    for n, (path, obj) in enumerate(_objects(payload)):  # a new field in each object in turn, holding each kind
+        value = [1, None, {"x": 1}, [], "text", {}][n % 6]
+        obj["brandNewField"] = value
+        expected = devices.unknown_fields(payload, endpoint.fields, at_most=100)
+        found = [path_text(p) for p in endpoint.fields.unknown_in_sample(payload, at_most=100)]
+        del obj["brandNewField"]
+        assert found == expected, (path, value)
+        assert found or path, "a new field beside the payload's own fields is always unknown"
+
+
+def test_the_sampled_check_sees_a_field_the_last_item_of_a_long_array_holds_and_stops_at_a_few(reference):
+    endpoint = data_endpoints()["band/events"]
+    event = orjson.loads((reference / "band-private/run.json").read_bytes())["value"][0]
+    event["Info"] = [dict(event["Info"][0]) for _ in range(500)]
+    event["Info"][-1]["Oxygen"] = 97
+    event["Info"][250]["Middle"] = 1  # (a field only middle items hold is not looked at: the price of O(1))
+    found = endpoint.fields.unknown_in_sample({"value": [event]})
+    assert [path_text(p) for p in found] == ["value[]/Info[]/Oxygen"]
+    many = {"value": [{**event, **{f"new{i}": i for i in range(100)}}]}
+    assert len(endpoint.fields.unknown_in_sample(many)) == 5
+
+
+def test_the_sampled_check_reads_aliases_and_passes_over_what_is_dropped():
+    public = data_endpoints()["band-public/activities"]
+    golf = {"golfActivities": [{"id": "1", "childActivities": [{"id": "2", "caloriesBurnedSummary": {"new": 1}}]}]}
+    assert [path_text(p) for p in public.fields.unknown_in_sample(golf)] == [
+        "golfActivities[]/childActivities[]/caloriesBurnedSummary/new"]
+    assert public.fields.unknown_in_sample({"golfActivities": [{"id": "1", "childActivities": [{"id": "2"}]}]}) == []
+    sense = data_endpoints()["sense/devices"]
+    assert sense.fields.unknown_in_sample({"senses": [{"id": "A", "wifi_info": {"ssid": {"anything": [1]}}}]}) == []
+
+
+def test_the_sampled_check_names_a_field_nested_a_thousand_levels_deep_at_a_depth_it_can_reach():
+    deep: object = 1
+    for _ in range(1000):
+        deep = {"a": deep}
+    found = data_endpoints()["band/events"].fields.unknown_in_sample({"value": [{"EventId": "1", "new": deep}]})
+    assert [len(p) for p in found] == [64] and found[0][:4] == ("value", "[]", "new", "a")

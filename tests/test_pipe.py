@@ -298,7 +298,7 @@ def test_a_reading_process_whose_caller_is_behind_decodes_and_the_report_and_row
     monkeypatch.setattr(pipe, "BEHIND_BYTES", 0)  # always behind: every device response is decoded there
     items = list(served_here(har, "har", "behind.har", ()))
     decoded = [i for i in items if isinstance(i, Decoded)]
-    assert len(decoded) == 5 and [d.problem is None for d in decoded].count(False) == 1
+    assert len(decoded) == 5 and [d.decoding.problem is None for d in decoded].count(False) == 1
     left = [i for i in items if isinstance(i, Exchange) and (m := devices.match(i.host, i.method, i.path))
             and devices.decodes(i, m)]  # long arrays: converted by columns by the caller, many at once
     assert len(left) == 4 and all(devices.match(i.host, i.method, i.path).endpoint.by_columns for i in left)

@@ -344,6 +344,7 @@ def test_a_senses_wifi_info_keeps_when_the_signal_was_last_heard_and_drops_its_o
     s, p = decode(sense.DEVICES, payload)["sense_devices"]
     assert (s["wifi_rssi_dbm"], s["wifi_condition"], s["wifi_last_updated"]) == (-50, "GOOD", 1492699000000 * 1000)
     assert p["wifi_last_updated"] is None
+    assert sense.DEVICES.fields.unknown_in_sample(payload) == []
 
 
 def test_devices_schema_requires_device_lists():

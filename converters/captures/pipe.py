@@ -31,7 +31,7 @@ from contextlib import suppress
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from queue import Queue
-from typing import BinaryIO, Callable, Iterator, NoReturn
+from typing import TYPE_CHECKING, BinaryIO, Callable, Iterator, NoReturn
 
 try:
     import fcntl
@@ -44,6 +44,9 @@ from ..digest import sha256_or_none
 from ..hosts import BodyWanted, is_device_host
 from . import Exchange, Format, Item, detect_format, no_response_reason, read_capture
 from .sniff import json_encoding
+
+if TYPE_CHECKING:
+    from .. import devices
 
 BATCH_ITEMS = 256
 BATCH_BODY_BYTES = 256 << 10  # well below the pipe's size: the child goes on parsing while a batch is decoded
@@ -66,13 +69,12 @@ class NotDevice:
 
 @dataclass(frozen=True, slots=True)
 class Decoded:
-    """A device response the reading process decoded: `devices.decode`'s (problem, rows), and the exchange: a
+    """A device response the reading process decoded: what `devices.decode` gave, and the exchange: a
     rejected one with its bodies; one decoded into rows with what a reject keeps of the body it read and no other
     (should its rows fit no column, the caller rejects it after all, with that body)."""
 
     exchange: Exchange
-    problem: str | None
-    rows: list
+    decoding: devices.Decoding
 
 
 class _Parsed:
@@ -383,16 +385,16 @@ def _decoded(ex: Exchange) -> Exchange | Decoded:
     if m is None or not devices.decodes(ex, m) or m.endpoint.by_columns:  # (the caller's by columns, with others')
         return ex
     try:
-        problem, rows = devices.decode(ex, m)
+        decoding = devices.decode(ex, m)
     except Exception:
         return ex
-    if problem:
-        return Decoded(ex, problem, rows)
+    if decoding.problem:
+        return Decoded(ex, decoding)
     reads = m.endpoint.reads
     body = devices.read_body(ex, reads)  # one byte past what a reject keeps: the reject then says it is cut
     kept = body[: limits.REJECT_BODY + 1] if body is not None else None
     return Decoded(replace(ex, body=kept if reads == "response" else None,
-                           request_body=kept if reads == "request" else None), problem, rows)
+                           request_body=kept if reads == "request" else None), decoding)
 
 
 class _Backlog:

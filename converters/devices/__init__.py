@@ -6,7 +6,7 @@ Each device module declares one `DEVICE`: a regex of its API hosts and a table o
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import orjson
 
@@ -51,25 +51,25 @@ def decodes(ex: Exchange, m: Match) -> bool:
     return m.endpoint is not None and m.endpoint.kind != "auth" and (ex.status is None or 200 <= ex.status < 300)
 
 
-def decode(ex: Exchange, m: Match) -> tuple[str | None, list]:
-    """(None, rows) for a good device response, else (the reason to reject it, [])."""
+def decode(ex: Exchange, m: Match) -> Decoding:
+    """The rows of a good device response, else the reason to reject it."""
     assert m.endpoint is not None
     if ex.status is None:  # a body beside it: the capture's status was not a number, or 0
-        return ("the response has a body but no HTTP status" if ex.body else "no response was captured"), []
+        return Decoding("the response has a body but no HTTP status" if ex.body else "no response was captured", [])
     reads = m.endpoint.reads
     if reads == "query":
         payload = parse_query(ex.query)
     elif (body := read_body(ex, reads)) is None:
         if reads == "request":
-            return ex.request_body_error or "the capture holds no request body", []
-        return ex.body_error or "the capture holds no response body", []
+            return Decoding(ex.request_body_error or "the capture holds no request body", [])
+        return Decoding(ex.body_error or "the capture holds no response body", [])
     else:
         try:
             payload = loads_json(body, ex.json_checked and body is ex.body)  # a BOM, UTF-16 or UTF-32 too
         except orjson.JSONDecodeError as e:
-            return f"not JSON: {e}", []
+            return Decoding(f"not JSON: {e}", [])
         except LimitHit as e:
-            return str(e), []
+            return Decoding(str(e), [])
     request = Request(m.path_params, parse_query(ex.query), ex.request_body, ex.captured_at, ex.sent_at)
     return decode_payload(payload, m.endpoint, request)
 
@@ -88,17 +88,28 @@ def undecodable(error: Exception) -> Undecodable:
     return Undecodable(f"could not be decoded: {type(error).__name__}: {exception_text(error)}")
 
 
-def decode_payload(payload: Any, endpoint: Endpoint, request: Request) -> tuple[str | None, list]:
-    """(None, rows) for a payload that matches the endpoint's schema and decodes, else (the reason, [])."""
+class Decoding(NamedTuple):
+    """What decoding a device response gave: its rows, or the reason it is rejected; and the paths of fields it
+    holds that its endpoint's field map does not know (none when rejected), which no table keeps."""
+
+    problem: str | None
+    rows: list
+    unknown: tuple[tuple[str, ...], ...] = ()
+
+
+def decode_payload(payload: Any, endpoint: Endpoint, request: Request) -> Decoding:
+    """The rows of a payload that matches the endpoint's schema and decodes, else the reason it does not."""
     if problem := schema_problem(endpoint.schema, payload):
-        return UnknownShape(f"does not match schema {endpoint.schema}: {problem}"), []
+        return Decoding(UnknownShape(f"does not match schema {endpoint.schema}: {problem}"), [])
     try:
         rows = list(endpoint.decode(payload, request))
     except (ValueError, TypeError, KeyError, ArithmeticError) as e:
-        return undecodable(e), []
-    if not rows and endpoint.fields and (unknown := unknown_fields(payload, endpoint.fields)):
-        return UnknownShape(f"decodes to nothing; fields of no known shape: {', '.join(unknown)}"), []
-    return None, rows
+        return Decoding(undecodable(e), [])
+    if not endpoint.fields:
+        return Decoding(None, rows)
+    if not rows and (unknown := unknown_fields(payload, endpoint.fields)):
+        return Decoding(UnknownShape(f"decodes to nothing; fields of no known shape: {', '.join(unknown)}"), [])
+    return Decoding(None, rows, tuple(endpoint.fields.unknown_in_sample(payload)) if rows else ())
 
 
 def unknown_fields(payload: Any, fields: Fields, at_most: int = 5) -> list[str]:

@@ -53,6 +53,12 @@ def path_text(parts: tuple[str, ...]) -> str:
 class _Node:
     children: dict[str, _Node] = field(default_factory=dict)
     target: Target | None = None
+    spelt: dict[str, _Node] = field(default_factory=dict)  # children by the keys payloads spell them with, as met
+
+
+_NOWHERE = _Node()  # the node of a path the field map does not hold
+_DEEPEST = 64  # `unknown_in_sample` names a value this deep as a whole (a hostile payload nests 1,000 levels)
+_SPELLINGS = 64  # spellings a node remembers (`_Node.spelt`: `DeliveryId`, `DeliveryID`…; a hostile file has more)
 
 
 @dataclass(frozen=True)
@@ -112,6 +118,54 @@ class Fields:
                 if len(path) >= len(head) and all(_matches(h, p) for h, p in zip(head, path)):
                     yield from self._spellings(segments(other) + path[len(head):], depth + 1)
 
+    def unknown_in_sample(self, payload: Any, at_most: int = 5) -> list[tuple[str, ...]]:
+        """The first few paths of fields of a payload that are neither kept nor dropped, looking at every key of
+        every object but only the first and last item of each array: O(1) in the arrays' lengths, as decoding them
+        by columns is. (A field that only items in the middle of an array hold is not seen.)"""
+        unknown: list[tuple[str, ...]] = []
+        self._sample(payload, self._root, (), unknown, at_most)
+        return unknown
+
+    def _sample(self, value: Any, node: _Node, path: tuple[str, ...], unknown: list, at_most: int) -> None:
+        """`unknown_in_sample` below `node`, the node of `path` (`_NOWHERE` where the map has none: its leaves are
+        judged by their whole paths, which an alias may know)."""
+        kind = type(value)
+        if len(path) == _DEEPEST and (kind is dict or kind is list):  # far below any field the map knows
+            unknown.append(path)
+        elif kind is dict or kind is list:
+            parts = [(k, v) for k, v in value.items()] if kind is dict else [(ITEMS, v) for v in _ends(value)]
+            if not parts and node.target is None and not node.children and not self.accounts_for(path, True):
+                unknown.append(path if kind is dict else (*path, ITEMS))  # where the map knows no fields
+            for key, item in parts:
+                child = node.spelt.get(key) or self._child(node, path, key)
+                target, inner = child.target, type(item)
+                if type(target) is Dropped or (target is not None and inner is not dict and inner is not list):
+                    continue  # (a field kept, as most are: no call)
+                if len(unknown) >= at_most:
+                    return
+                self._sample(item, child, (*path, key), unknown, at_most)
+        elif node.target is None and (value is not None or not node.children) and not self.accounts_for(path):
+            if path not in unknown:
+                unknown.append(path)  # a value where the map knows only fields below it, or none
+
+    def _child(self, node: _Node, path: tuple[str, ...], key: str) -> _Node:
+        """The node of `path` + `key`: `node`'s child for it, else the node an alias reads it as (a dropped field's
+        node stands for everything below it), else `_NOWHERE`."""
+        child = node.children.get(key.lower())
+        if child is not None:
+            if len(node.spelt) < _SPELLINGS:
+                node.spelt[key] = child
+            return child
+        if key != ITEMS and (child := node.children.get(ANY_KEY)) is not None:
+            return child
+        for spelling in self._spellings((*path, key)):
+            found = self._node(spelling)
+            if isinstance(found, Dropped):
+                return _Node(target=found)
+            if found is not None:
+                return found
+        return _NOWHERE
+
     def kept(self) -> Iterator[tuple[str, tuple[str, ...]]]:
         """(path, columns) of every field kept."""
         for path, target in self.paths.items():
@@ -128,6 +182,11 @@ class Fields:
 def _matches(pattern: str, part: str) -> bool:
     """Whether a path segment fits a pattern segment: the same key (any case), or any key for `*`."""
     return pattern.lower() == part.lower() or (pattern == ANY_KEY and part != ITEMS)
+
+
+def _ends(items: list) -> list:
+    """The first and last item of an array (its only one, or none)."""
+    return items if len(items) <= 2 else [items[0], items[-1]]
 
 
 def leaf_paths(payload: Any, prefix: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], bool]]:
