@@ -836,7 +836,8 @@ COPIES = Table(
         C("table", S, "The table the record belongs to (a Sense night: `sense_nights`, for all its tables)"),
         C("record", pl.UInt64, "A hash of the record's key (with `participant_id`)"),
         C("source_file", S, "Capture file that held these copies, as the tables' `source_file`"),
-        C("hash", pl.UInt64, "A hash of the copy's content as captured (before fields it lacked were filled)"),
+        C("hash", pl.UInt64, "A hash of the copy's content as captured (before fields it lacked were filled); the "
+          "copy kept's where the row kept holds every value of it (a duplicate)"),
         C("kept", B, "Whether this is the copy kept in the table"),
         C("copies", pl.UInt32, "How many such copies the file held"),
     ),
