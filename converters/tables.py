@@ -637,8 +637,10 @@ SENSE_TRENDS = table(
 
 SENSE_INSIGHTS = table(
     "sense_insights",
-    "Insight cards shown in the Sense app (GET /v1/insights, /v2/insights); the account id is left out.",
-    ("time", "category"),
+    "Insight cards shown in the Sense app (GET /v1/insights, /v2/insights); the account id is left out. A card is "
+    "its time, category and title: cards made at one moment are others (2014 cards, of no category, the same "
+    "second), and one card given through v1 (no id) and v2 is one.",
+    ("time", "category", "title"),
     C("time", UTC_TIME, "When the insight was created (timestamp; 2014 cards: created_utc), UTC"),
     C("category", S, "GENERIC, SLEEP_HYGIENE, LIGHT, SOUND, TEMPERATURE, HUMIDITY, AIR_QUALITY, SLEEP_DURATION, …; "
       "null for 2014 cards, which had none"),

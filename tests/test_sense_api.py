@@ -633,3 +633,18 @@ def test_an_insight_card_fetched_through_v1_and_v2_is_a_duplicate_not_a_conflict
         assert (card["insight_id"], card["api_version"], card["message"]) == (v2["id"], 2, v2["message"])
         assert (result.duplicates["sense_insights"], result.conflicts["sense_insights"]) == (1 - conflicts, conflicts)
 
+
+def test_two_insight_cards_made_at_one_moment_are_two_cards(tmp_path):
+    """sense_insights was keyed by time and category alone, so two cards the server made at one moment (the 2014
+    cards: no category, a created_utc to the second; v1 cards of one category in the same millisecond) were taken
+    for copies of one: the older lost, counted a conflict. A card is also its title."""
+    for n, cards in enumerate([[{"id": 12, "title": "Welcome", "message": "Hi.", "created_utc": "2014-09-24T06:00:00Z"},
+                   {"id": 13, "title": "Light", "message": "Dark room.", "created_utc": "2014-09-24T06:00:00Z"}],
+                  [{"category": "GENERIC", "title": "Nice To Meet You", "message": "Welcome.",
+                    "timestamp": 1428082329484},
+                   {"category": "GENERIC", "title": "Questions", "message": "Answer them.",
+                    "timestamp": 1428082329484}]]):
+        har = write_har(tmp_path / f"cards{n}.har", [entry("https://api.hello.is/v1/insights", cards)])
+        result = convert([Input(har, "cards.har", True)])
+        assert sorted(result.tables["sense_insights"]["title"]) == sorted(c["title"] for c in cards)
+        assert not result.conflicts["sense_insights"] and not result.duplicates["sense_insights"]
