@@ -5,12 +5,14 @@ all rows of that group that one exchange produced, across those tables: a newer 
 the older one entirely, so events removed by an edit do not linger. Of the copies of a record the most
 recently captured wins (ties: the later file, then the later entry); for a single row, a field the winner lacks
 (null) is filled from the most recent older copy that has it. Every other copy is counted against its own file:
-as a duplicate when its content equals the winner's as it was captured, else as a conflict.
+as a duplicate when the row kept holds every value it holds (`api`, `api_version` aside), else as a conflict.
 
 Every copy of a record captured more than once is noted in `COPIES` rows (the record, the file, a hash of the
-copy's content as captured, whether it was kept), which OUT keeps (`copies.parquet`): the counts are worked out
-from them alone (`losses`), so that a merge of shards, or a run adding to an earlier one, where a kept row meets
-copies of other runs, counts exactly as one run over every input would (`reconcile`).
+copy's content as captured, or the kept copy's where it is a duplicate, whether it was kept), which OUT keeps
+(`copies.parquet`): the counts are worked out from them alone (`losses`), so that a merge of shards, or a run adding
+to an earlier one, where a kept row meets copies of other runs, counts as one run over every input would
+(`reconcile`; a copy an earlier run dropped is known by its hash alone, so one that differed from the row that run
+kept but holds nothing the row kept now lacks is still a conflict).
 
 It works on whole columns, one range of keys at a time (`spill.ranges`: every copy of a record falls in the same
 range), so that rows from files converted in parallel, from earlier runs or from other shards go through the same
@@ -32,6 +34,7 @@ FILE_INDEX = "_file_index"  # position of the source file in the run: breaks tie
 PROVENANCE_COLUMNS = ("participant_id", "source_file", "source_entry", "captured_at")
 RECENCY = ("captured_at", FILE_INDEX, "source_entry")
 WHERE = (FILE_INDEX, "source_entry")  # the exchange a row came from
+UNCOMPARED = ("api", "api_version")  # which API a copy came through: no value of the record (see `_winners`)
 
 
 # A copy of a record captured more than once: `copies` copies of `table`'s record `record` (a hash of its key)
@@ -62,13 +65,24 @@ def losses(copies: pl.DataFrame) -> Losses:
 def reconcile(earlier: pl.DataFrame, now: pl.DataFrame) -> pl.DataFrame:
     """The copies of records of earlier runs (`earlier`: their `copies.parquet`) and of this one (`now`: records
     whose rows met here, an earlier run's kept row among them) as one run over all inputs would have noted them. A
-    row an earlier run kept is hashed here as it was kept (gaps filled): it takes the hash its run noted, and is kept
-    or not as decided here."""
-    ids, kept = ["table", "record", "source_file"], pl.col("kept")
+    row an earlier run kept is hashed here as it was kept (gaps filled): one that now differs from the copy kept takes
+    the hash its run noted, and is kept or not as decided here. One found the same as the copy kept now (every value
+    it holds, `_winners`) makes the copies its run found the same as it the same as that copy too: the copy kept now
+    holds every value they held (and an older databack's hashes, of fewer columns, stay comparable)."""
+    ids, kept, record = ["table", "record", "source_file"], pl.col("kept"), ["table", "record"]
     noted = earlier.filter(kept).select(*ids, noted="hash")
-    now = now.join(noted, on=ids, how="left").with_columns(hash=pl.coalesce("noted", "hash")).select(list(COPIES))
+    now = now.join(noted, on=ids, how="left")
+    # the copies found the same as the one kept now hash as it does here; they take its hash as captured
+    label = now.filter(kept).select(*record, same_as="hash", label=pl.coalesce("noted", "hash"))
+    now = now.join(label, on=record, how="left")
+    same = pl.col("hash").eq_missing(pl.col("same_as"))
+    alike = now.filter(pl.col("noted").is_not_null() & same).select(*record, hash="noted", to="label").unique()
+    now = now.with_columns(hash=pl.when(same).then("label").otherwise(pl.coalesce("noted", "hash")))
+    now = now.select(list(COPIES))
     still_kept = earlier.filter(kept).join(now.select(ids), on=ids, how="anti")
-    return pl.concat([earlier.filter(~kept), still_kept, now])
+    dropped = earlier.filter(~kept).join(alike, on=[*record, "hash"], how="left")
+    dropped = dropped.with_columns(hash=pl.coalesce("to", "hash")).select(list(COPIES))
+    return pl.concat([dropped, still_kept, now])
 
 
 def dedupe(
@@ -148,12 +162,22 @@ def _winners(table: Table, rows: pl.DataFrame, copies: list[pl.DataFrame]) -> pl
     df = _oldest_first(rows.with_columns(_content_hash(table)))
     last = pl.int_range(pl.len()).over(key) == pl.len().over(key) - 1
     df = df.with_columns(_winner=last)
-    copies.append(_noted(table.name, key, df))
     # Field by field, a value the newest copy lacks (null) is kept from the newest older copy that has it:
     # the public Band API leaves out what the private one sent for the same event.
     content = [c for c in table.column_names if c not in PROVENANCE_COLUMNS and c not in key]
-    df = df.with_columns(pl.col(content).forward_fill().over(key))
-    return df.filter(pl.col("_winner")).drop("_hash", "_winner")
+    winners = df.with_columns(pl.col(content).forward_fill().over(key)).filter(pl.col("_winner"))
+    # A copy every value of which the row kept holds (its own, or one it took from an older copy) lost nothing: it is
+    # noted with the hash of the copy kept (a duplicate), whatever fields it lacks or the kept copy took from it, and
+    # whichever API it came through (`api`, `api_version`: the public and private copies of one Band event, a Sense
+    # card through v1 and v2). One holding another value is a conflict.
+    compared = [c for c in content if c not in UNCOMPARED]
+    kept = winners.select(*key, *(pl.col(c).alias(f"{c}\0kept") for c in compared), pl.col("_hash").alias("\0kept"))
+    df = df.join(kept, on=key, how="left", nulls_equal=True, maintain_order="left")
+    same = pl.all_horizontal(pl.lit(True), *(
+        pl.col(c).is_null() | pl.col(c).eq(pl.col(f"{c}\0kept")) for c in compared))
+    df = df.select(*key, "source_file", "_winner", _hash=pl.when(same).then(pl.col("\0kept")).otherwise("_hash"))
+    copies.append(_noted(table.name, key, df))
+    return winners.drop("_hash", "_winner")
 
 
 def _noted(table: str, key: list[str], df: pl.DataFrame) -> pl.DataFrame:

@@ -93,7 +93,7 @@ class FileReport:
     skipped_entries: Counter[str] = field(default_factory=Counter)  # entries that are not HTTP: "tcp", "malformed"…
     no_response: Counter[str] = field(default_factory=Counter)  # of the exchanges, those without a response: why
     rows: Counter[str] = field(default_factory=Counter)  # table -> rows decoded (before de-duplication)
-    duplicates: Counter[str] = field(default_factory=Counter)  # table -> copies dropped, identical to the one kept
+    duplicates: Counter[str] = field(default_factory=Counter)  # table -> copies dropped whose values the row kept holds
     conflicts: Counter[str] = field(default_factory=Counter)  # table -> copies dropped that differ from the one kept
     unknown_fields: Counter[str] = field(default_factory=Counter)  # "endpoint path" -> decoded responses holding it
 
@@ -182,7 +182,7 @@ class Conversion:
 
     @property
     def duplicates(self) -> Counter[str]:
-        """Per table: copies dropped that were identical to the one kept."""
+        """Per table: copies dropped each value of which the row kept holds."""
         return sum((f.duplicates for f in self.files), Counter())
 
     @property

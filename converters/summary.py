@@ -16,7 +16,7 @@ def plural(count: int, noun: str, nouns: str | None = None) -> str:
 def conversion_lines(report: dict[str, Any], out: str) -> list[str]:
     """The summary of a conversion (or merge) written into `out`: one line of totals, one per file that did not
     convert fully, then every file written in OUT as an aligned table (rows, and the copies de-duplication dropped:
-    `duplicates` identical to the row kept, `conflicts` differing from it)."""
+    `duplicates` whose every value the row kept holds, `conflicts` differing from it)."""
     t = report["totals"]
     lines = [
         f"databack: {plural(t.get('files', 0), 'file')}, {plural(t.get('exchanges', 0), 'exchange')}: "
@@ -47,7 +47,7 @@ def conversion_lines(report: dict[str, Any], out: str) -> list[str]:
         lines.append(line.rstrip())
     lines += ["  copies.parquet", "  datapackage.json", "  report.json"]
     if dropped:
-        lines.append("  (records captured more than once: duplicates are copies identical to the row kept, "
+        lines.append("  (records captured more than once: duplicates are copies whose every value the row kept holds, "
                      "conflicts older copies that differ)")
     return lines
 

@@ -637,8 +637,10 @@ SENSE_TRENDS = table(
 
 SENSE_INSIGHTS = table(
     "sense_insights",
-    "Insight cards shown in the Sense app (GET /v1/insights, /v2/insights); the account id is left out.",
-    ("time", "category"),
+    "Insight cards shown in the Sense app (GET /v1/insights, /v2/insights); the account id is left out. A card is "
+    "its time, category and title: cards made at one moment are others (2014 cards, of no category, the same "
+    "second), and one card given through v1 (no id) and v2 is one.",
+    ("time", "category", "title"),
     C("time", UTC_TIME, "When the insight was created (timestamp; 2014 cards: created_utc), UTC"),
     C("category", S, "GENERIC, SLEEP_HYGIENE, LIGHT, SOUND, TEMPERATURE, HUMIDITY, AIR_QUALITY, SLEEP_DURATION, …; "
       "null for 2014 cards, which had none"),
@@ -838,7 +840,8 @@ COPIES = Table(
         C("table", S, "The table the record belongs to (a Sense night: `sense_nights`, for all its tables)"),
         C("record", pl.UInt64, "A hash of the record's key (with `participant_id`)"),
         C("source_file", S, "Capture file that held these copies, as the tables' `source_file`"),
-        C("hash", pl.UInt64, "A hash of the copy's content as captured (before fields it lacked were filled)"),
+        C("hash", pl.UInt64, "A hash of the copy's content as captured (before fields it lacked were filled); the "
+          "copy kept's where the row kept holds every value of it (a duplicate)"),
         C("kept", B, "Whether this is the copy kept in the table"),
         C("copies", pl.UInt32, "How many such copies the file held"),
     ),

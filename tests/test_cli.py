@@ -57,11 +57,11 @@ def test_the_summary_lists_every_file_written_aligned_with_counts_in_their_own_c
     lines = result.stderr.splitlines()
     assert lines[0] == f"databack: 2 files, 46 exchanges: 30 device responses decoded, 1 rejected, 1 HTTP error -> {out}"
     assert lines[1] == "  written                         rows  duplicates  conflicts"
-    assert lines[2] == "  band_events.parquet                4           1          2"
+    assert lines[2] == "  band_events.parquet                4           3"  # the private copies: duplicates
     assert "  sense_sensor_samples.parquet     622          36" in lines
     assert "  sense_question_choices.parquet     7" in lines  # the longest name sets the width
     assert lines[-4:-1] == ["  copies.parquet", "  datapackage.json", "  report.json"]
-    assert lines[-1].startswith("  (records captured more than once: duplicates are copies identical")
+    assert lines[-1].startswith("  (records captured more than once: duplicates are copies whose every value")
     written = {line.split()[0] for line in lines[2:-1]}
     assert written == {p.name for p in out.iterdir()}  # every file in OUT is named, and only those
 

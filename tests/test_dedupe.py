@@ -117,3 +117,52 @@ def test_by_key_gives_the_sort_whether_or_not_the_rows_came_sorted(rows, presort
         df = df.sort(list(table.key), nulls_last=True, maintain_order=True)
     expected = df.sort(list(table.key), nulls_last=True, maintain_order=True)
     assert by_key(table, df).equals(expected)
+
+
+def test_a_copy_whose_every_value_the_kept_row_holds_is_a_duplicate_whichever_api_it_came_through():
+    """The private and the public API's copies of one Band event always differ in `api` and in the fields one of
+    them leaves out (the public API omits zeros and the private-only fields; the private one gives no offset), so
+    every event fetched through both was counted a conflict, though no value of the copy dropped was lost: the row
+    kept holds each (its own, or filled from the copy). Such a copy is a duplicate, in either order; one holding
+    another value is still a conflict."""
+    private = ("band_events", {"event_id": "1", "calories_kcal": 100.0, "steps": 900, "feeling": "Good",
+                               "api": "private"})
+    public = ("band_events", {"event_id": "1", "calories_kcal": 100.0, "utc_offset_s": 3600, "api": "public"})
+    for older, newer in ((private, public), (public, private)):
+        tables, losses = rows_from(("a.har", 0, 0, 1, None, [older]), ("b.har", 1, 0, 2, None, [newer]))
+        assert tables["band_events"].select("calories_kcal", "steps", "utc_offset_s").rows() == [(100.0, 900, 3600)]
+        assert losses.duplicates == {"a.har": {"band_events": 1}} and not losses.conflicts
+    other = ("band_events", {"event_id": "1", "calories_kcal": 101.0, "api": "public"})
+    _, losses = rows_from(("a.har", 0, 0, 1, None, [private]), ("b.har", 1, 0, 2, None, [other]))
+    assert losses.conflicts == {"a.har": {"band_events": 1}} and not losses.duplicates
+    # a copy whose value the kept row took from another, older copy of another value: that value was lost
+    _, losses = rows_from(("a.har", 0, 0, 1, None, [("band_events", {"event_id": "1", "steps": 800})]),
+                          ("b.har", 1, 0, 2, None, [private]), ("c.har", 2, 0, 3, None, [public]))
+    assert losses.conflicts == {"a.har": {"band_events": 1}} and losses.duplicates == {"b.har": {"band_events": 1}}
+
+
+@settings(max_examples=150, deadline=None)
+@given(copies=st.lists(
+    st.tuples(st.integers(0, 3),  # capture hour (ties happen)
+              st.one_of(st.none(), st.sampled_from([100.0, 110.0])),
+              st.one_of(st.none(), st.integers(1, 2)),
+              st.one_of(st.none(), st.sampled_from(["Run", "Jog"])),
+              st.sampled_from(["private", "public"])),
+    min_size=2, max_size=6))
+def test_a_copy_is_a_duplicate_exactly_when_the_row_kept_holds_each_of_its_values(copies):
+    """Against the rule worked out by hand: the newest copy is kept, each field it lacks taken from the newest older
+    copy that has it; a copy dropped is a duplicate where each value it holds is the row kept's (`api` aside)."""
+    exchanges = [(f"f{i}.har", i, 0, hour + 1, None,
+                  [("band_events", {"event_id": "1", "calories_kcal": kcal, "steps": steps, "name": name, "api": api})])
+                 for i, (hour, kcal, steps, name, api) in enumerate(copies)]
+    tables, losses = rows_from(*exchanges)
+    order = sorted(range(len(copies)), key=lambda i: (copies[i][0], i))  # oldest first: hour, then file
+    kept = {c: next((copies[i][n] for i in reversed(order) if copies[i][n] is not None), None)
+            for n, c in ((1, "calories_kcal"), (2, "steps"), (3, "name"))}
+    assert tables["band_events"].select(*kept).row(0) == tuple(kept.values())
+    expected = {"duplicates": {}, "conflicts": {}}
+    for i in order[:-1]:
+        same = all(copies[i][n] is None or copies[i][n] == kept[c] for n, c in ((1, "calories_kcal"), (2, "steps"),
+                                                                                 (3, "name")))
+        expected["duplicates" if same else "conflicts"][f"f{i}.har"] = {"band_events": 1}
+    assert (losses.duplicates, losses.conflicts) == (expected["duplicates"], expected["conflicts"])

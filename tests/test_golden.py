@@ -56,6 +56,7 @@ def test_samples_exercise_every_table_and_both_formats(converted):
     assert all(f["status"] == "ok" for f in report["files"])
     assert all(t["rows"] for t in report["tables"].values()), "every table should have rows in the samples"
     assert report["tables"]["sense_nights"]["conflicts"] == 1
-    assert report["tables"]["band_events"]["duplicates"] == 1
+    assert report["tables"]["band_events"]["duplicates"] == 3  # the public list copy and the two private ones
+    assert report["tables"]["band_events"]["conflicts"] == 0  # (the row kept holds every value they hold)
     night = pl.read_csv(out / "sense_nights.csv").filter(pl.col("night") == "2017-03-01")
     assert night["score"].to_list() == [76]  # the later capture (the flow) wins the conflict

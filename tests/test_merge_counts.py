@@ -122,3 +122,68 @@ def test_any_split_of_the_inputs_merged_counts_as_one_run(tmp_path_factory, capt
         outs.append(root / f"g{g}")
     run("merge", *outs, "-o", root / "merged")
     assert counts(root / "merged") == counts(root / "one")
+
+
+def both_apis_captures(folder: Path) -> list[Path]:
+    """One Band run fetched through the private API (a), the public one (b: fields the private copy gave left out,
+    an offset it did not give) and the private one again (c), a day apart each; d a copy of b."""
+    from test_band_api import PRIVATE, PUBLIC, RUN_ID, private_run, public_run
+
+    folder.mkdir()
+    private_url = f"https://{PRIVATE}/v1/Events(eventId='{RUN_ID}')?$expand=Sequences,Info,MapPoints"
+    public_url = f"https://{PUBLIC}/v1/me/Activities?activityIds={RUN_ID}&activityIncludes=Details,MinuteSummaries"
+    urls, bodies = (private_url, public_url, private_url), (private_run(), public_run(), private_run())
+    times = ["2017-03-03T07:31:12-08:00", "2017-03-04T07:31:12-08:00", "2017-03-05T07:31:12-08:00"]
+    paths = [write_har(folder / f"{name}.har", [entry(url, body, started=t)])
+             for name, url, body, t in zip("abc", urls, bodies, times)]
+    shutil.copy(paths[1], folder / "d.har")
+    return [*paths, folder / "d.har"]
+
+
+@pytest.mark.parametrize("split", SPLITS)
+def test_one_event_through_both_apis_counts_its_copies_as_duplicates_however_the_runs_are_split(tmp_path, split):
+    """A copy of a public and a private copy of one event that agree on every value either holds is a duplicate,
+    merged or added run by run as in one run."""
+    files = both_apis_captures(tmp_path / "in")
+    run("convert", *files, "-o", tmp_path / "one", "-j", "1")
+    one = counts(tmp_path / "one")
+    assert one[0]["band_events"] == (1, 3, 0)
+    outs = []
+    for i, part in enumerate(split):
+        run("convert", *(files[j] for j in part), "-o", tmp_path / f"part{i}", "-j", "1")
+        outs.append(tmp_path / f"part{i}")
+    run("merge", *outs, "-o", tmp_path / "merged")
+    assert counts(tmp_path / "merged") == one
+    for part in split:
+        run("convert", *(files[j] for j in part), "-o", tmp_path / "added", "-j", "1")
+    assert counts(tmp_path / "added")[:2] == one[:2]
+
+
+def test_an_out_an_older_databack_wrote_before_a_column_counts_the_same_copies_as_duplicates(tmp_path, monkeypatch):
+    """An OUT written before band_daily_summaries.duration_s existed: its table lacks the column, and its
+    copies.parquet holds hashes of the columns it had. A capture of the same day added to it was counted a conflict
+    with every earlier copy (the kept row's and the new copy's content differed in the column alone, which the older
+    version never read). The earlier copies are the same as the new one: duplicates."""
+    from test_band_api import DAILY, PRIVATE
+
+    import converters.dedupe as dedupe
+
+    daily = f"https://{PRIVATE}/v2/UserDailySummary(timeZoneUtcOffset=60,startDate='2019-03-10',endDate='2019-03-10')"
+    a, b, c = (write_har(tmp_path / f"{name}.har", [entry(daily, DAILY, started=f"2017-03-0{day}T07:31:00-08:00")])
+               for name, day in (("a", 3), ("b", 4), ("c", 5)))
+    out = tmp_path / "out"
+    content_hash = dedupe._content_hash
+
+    def older(table):  # the hash of the columns the older version had
+        columns = [c for c in table.column_names if c not in dedupe.PROVENANCE_COLUMNS and c != "duration_s"]
+        return pl.struct(columns).hash().alias("_hash")
+
+    monkeypatch.setattr(dedupe, "_content_hash", older)
+    run("convert", a, b, "-o", out, "-j", "1")
+    table = out / "band_daily_summaries.parquet"
+    pl.read_parquet(table).drop("duration_s").write_parquet(table)
+    monkeypatch.setattr(dedupe, "_content_hash", content_hash)
+    run("convert", a, b, c, "-o", out, "-j", "1")
+    tables, files, _ = counts(out)
+    assert tables["band_daily_summaries"] == (1, 2, 0)
+    assert sorted(map(str, files.values())) == sorted(map(str, [({}, {}), *[({"band_daily_summaries": 1}, {})] * 2]))

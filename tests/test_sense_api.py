@@ -625,3 +625,37 @@ def test_a_night_metric_of_a_unit_not_known_keeps_its_value_in_its_unit(tmp_path
     (row,) = nights.to_dicts()
     assert (row["device_total_sleep_s"], row["device_awakenings"]) == (24000.0, 2)
     assert row["device_sound_sleep_s"] is None and row["device_sleep_latency_s"] is None  # hours, no unit: not s
+
+
+def test_an_insight_card_fetched_through_v1_and_v2_is_a_duplicate_not_a_conflict(tmp_path):
+    """GET /v1/insights and /v2/insights give the same cards, v2 with its id, display name and type, and each copy
+    says which API it came through (api_version, as the Band's copies say `api`): the v1 copy of a card, every value
+    of which the v2 copy kept holds, was counted a conflict. A card that differs in a value is still one."""
+    v2 = {"id": "c0ffee00-0000-4000-8000-000000000001", "account_id": 99, "title": "Light",
+          "message": "Your room was **bright**.", "category": "LIGHT", "category_name": "Light",
+          "timestamp": 1492700000000, "info_preview": None, "image": None, "insight_type": "DEFAULT"}
+    v1 = {k: v2[k] for k in ("account_id", "title", "message", "category", "timestamp", "info_preview")}
+    for v1_card, conflicts in ((v1, 0), ({**v1, "message": "Your room was dark."}, 1)):
+        har = write_har(tmp_path / "cards.har", [
+            entry("https://api.hello.is/v1/insights", [v1_card], started="2017-04-20T08:00:00.000-07:00"),
+            entry("https://api.hello.is/v2/insights", [v2], started="2017-04-20T08:01:00.000-07:00")])
+        result = convert([Input(har, "cards.har", True)])
+        (card,) = result.tables["sense_insights"].rows(named=True)
+        assert (card["insight_id"], card["api_version"], card["message"]) == (v2["id"], 2, v2["message"])
+        assert (result.duplicates["sense_insights"], result.conflicts["sense_insights"]) == (1 - conflicts, conflicts)
+
+
+def test_two_insight_cards_made_at_one_moment_are_two_cards(tmp_path):
+    """sense_insights was keyed by time and category alone, so two cards the server made at one moment (the 2014
+    cards: no category, a created_utc to the second; v1 cards of one category in the same millisecond) were taken
+    for copies of one: the older lost, counted a conflict. A card is also its title."""
+    for n, cards in enumerate([[{"id": 12, "title": "Welcome", "message": "Hi.", "created_utc": "2014-09-24T06:00:00Z"},
+                   {"id": 13, "title": "Light", "message": "Dark room.", "created_utc": "2014-09-24T06:00:00Z"}],
+                  [{"category": "GENERIC", "title": "Nice To Meet You", "message": "Welcome.",
+                    "timestamp": 1428082329484},
+                   {"category": "GENERIC", "title": "Questions", "message": "Answer them.",
+                    "timestamp": 1428082329484}]]):
+        har = write_har(tmp_path / f"cards{n}.har", [entry("https://api.hello.is/v1/insights", cards)])
+        result = convert([Input(har, "cards.har", True)])
+        assert sorted(result.tables["sense_insights"]["title"]) == sorted(c["title"] for c in cards)
+        assert not result.conflicts["sense_insights"] and not result.duplicates["sense_insights"]
