@@ -507,12 +507,37 @@ def merge(
     scheduler: str | None = None,
 ) -> Conversion:
     """Combine the tables, reports and `copies.parquet` of several runs (e.g. shards of one archive) as if they were
-    one run (an output without copies noted has its counts added to instead)."""
+    one run (an output without copies noted has its counts added to instead). A file several of them hold (the
+    same folder given twice, shards that overlap: the same name and content) is taken once, from the first."""
+    outputs = _each_file_once(outputs)
     copies = [c for _, _, c in outputs]
     with executor(jobs, scheduler) as ex:
         parts = [_taken_in(tables, spill_dir, ex) for tables, _, _ in outputs]
         earlier = None if any(c is None for c in copies) else pl.concat(copies) if copies else None
         return combine([f for _, files, _ in outputs for f in files], _joined(parts), spill_dir, ex, earlier)
+
+
+def _each_file_once(
+    outputs: list[tuple[dict[str, list[pl.LazyFrame]], list[FileReport], pl.DataFrame | None]],
+) -> list[tuple[dict[str, list[pl.LazyFrame]], list[FileReport], pl.DataFrame | None]]:
+    """The outputs to merge, each file in one alone: an output's files of a name whose every version there (by
+    SHA-256) an output before it holds already are left out of it (their rows, reports and copies), so that a file
+    is not counted twice, nor its records as duplicates of themselves. Files of a name in other versions stay."""
+    taken: dict[str, set[str | None]] = {}
+    once = []
+    for tables, files, copies in outputs:
+        versions: dict[str, set[str | None]] = {}
+        for f in files:
+            versions.setdefault(f.file, set()).add(f.sha256)
+        again = {name for name, shas in versions.items() if shas <= taken.get(name, set())}
+        for name, shas in versions.items():
+            taken.setdefault(name, set()).update(shas)
+        if again:
+            tables = {n: [s.filter(~pl.col("source_file").is_in(again)) for s in slices] for n, slices in tables.items()}
+            files = [f for f in files if f.file not in again]
+            copies = None if copies is None else copies.filter(~pl.col("source_file").is_in(again))
+        once.append((tables, files, copies))
+    return once
 
 
 def _taken_in(tables: dict[str, list[pl.LazyFrame]], spill_dir: Path | None, ex: Executor) -> dict[str, list[Part]]:
