@@ -102,7 +102,7 @@ def write(
     if own := sorted(theirs & {"datapackage.json", COPIES_FILE, "report.html"}):  # (a user's, written over)
         raise store.OutError(f"cannot write into {tx.out}: it holds {own[0]}, which no databack run wrote (there is "
                              f"no report.json): move it out of {tx.out}, where databack writes its own")
-    _refuse_clash(tx.out, conversion.decoded, theirs, partition_by)  # (the views', once they are made)
+    _refuse_clash(tx.out, conversion.decoded, theirs, fmt, partition_by)  # (the views', once they are made)
     event_days = _event_days(conversion.decoded) if "day" in partition_by else None
     paths: dict[str, Path] = {}
     writing: dict[str, Future] = {}  # name -> (the SHA-256 of its file, its partition columns), once written
@@ -127,7 +127,7 @@ def write(
         futures.wait([writing[name] for name in on_disk if name in views.SOURCES])
         if _view_bytes(conversion.decoded, on_disk) > spill.VIEW_BYTES:
             futures.wait([writing[name] for name in on_disk])
-        _refuse_clash(tx.out, conversion.tables, theirs, partition_by)
+        _refuse_clash(tx.out, conversion.tables, theirs, fmt, partition_by)
         submit(conversion.tables)  # the views, once made
         written = {name: paths[name] for name in conversion.tables}
         names = {p.name for p in written.values()}
@@ -149,12 +149,14 @@ def write(
     return result
 
 
-def _refuse_clash(out: Path, tables: dict[str, Any], theirs: set[str], partition_by: tuple[str, ...]) -> None:
-    """`OutError` where a table would be written as a dataset folder where a folder no databack run wrote is."""
-    if clash := sorted(name for name in tables if partition_by and name in theirs):
-        raise store.OutError(f"cannot write into {out}: it holds a folder {clash[0]} that no databack run wrote "
-                             f"(report.json lists no such table folder): move it out of {out}, where the table "
-                             f"{clash[0]} is written")
+def _refuse_clash(out: Path, tables: dict[str, Any], theirs: set[str], fmt: str, partition_by: tuple[str, ...]) -> None:
+    """`OutError` where a table would be written where a file or folder no databack run wrote is (a dataset folder,
+    or the table's file in this format)."""
+    if clash := sorted(entry for name in tables if (entry := name if partition_by else f"{name}.{fmt}") in theirs):
+        what = "folder" if (out / clash[0]).is_dir() else "file"
+        raise store.OutError(f"cannot write into {out}: it holds a {what} {clash[0]} that no databack run wrote "
+                             f"(report.json lists no such table {what}): move it out of {out}, where the table "
+                             f"{clash[0].removesuffix('.parquet').removesuffix('.csv')} is written")
 
 
 def _not_databacks(out: Path) -> set[str]:
@@ -174,10 +176,9 @@ def _not_databacks(out: Path) -> set[str]:
 
 def _not_listed(out: Path, listed: set[str]) -> set[str]:
     """The entries of OUT named as a table's file or dataset folder, but for those `listed`."""
-    named = {e.name: e.is_dir(follow_symlinks=False) for e in os.scandir(out) if e.name not in listed}
-    return {name for name, folder in named.items()
-            if (table := name if folder else name.removesuffix(".parquet").removesuffix(".csv")) != name or folder
-            if table in TABLES or table.startswith(generic.TABLE_PREFIX)}
+    named = [e.name for e in os.scandir(out) if e.name not in listed]
+    return {name for name in named if (table := name.removesuffix(".parquet").removesuffix(".csv")) in TABLES
+            or table.startswith(generic.TABLE_PREFIX)}
 
 
 def _copies_written(conversion: Conversion, path: Path) -> tuple[pl.DataFrame, str]:

@@ -1090,6 +1090,47 @@ def test_a_users_folder_named_like_a_table_is_never_removed_nor_replaced(tmp_pat
     assert_consistent(out)
 
 
+USERS_TABLE_NAMED = {  # where OUT is, what of the user's is there, the options of the run that would write over it
+    "a file as the table's, in a folder no run wrote": ("new", "band_events.parquet", "file", ()),
+    "a file as the table's in the format asked for": ("har", "rejects.csv", "file", ("--format", "csv", "--force")),
+    "a folder named as the table's file": ("new", "band_events.parquet", "folder", ()),
+    "a file named as the table's dataset folder": ("har", "sleep_nights", "file", ("--partition-by", "night")),
+}
+
+
+@pytest.mark.parametrize("case", list(USERS_TABLE_NAMED))
+def test_a_users_file_named_as_the_table_a_run_writes_is_never_replaced(tmp_path, case):
+    # a file of the user's named as the table the run writes (their own band_events.parquet in a folder no run
+    # wrote, their rejects.csv beside Parquet tables when the run writes CSV) was replaced by the table, and a folder
+    # of theirs named band_events.parquet (or a file named sleep_nights, where a partitioned run writes its folder)
+    # moved aside and removed with its files, without a word
+    out = tmp_path / "out"
+    first, name, kind, options = USERS_TABLE_NAMED[case]
+    if first == "har":
+        assert convert(SAMPLES / "phone-sync.har", "-o", out).exit_code == 0
+    else:
+        out.mkdir()
+    if kind == "folder":
+        (out / name).mkdir()
+        (out / name / "notes.txt").write_text("the user's")
+    else:
+        (out / name).write_text("the user's")
+    before = state(out)
+    result = convert(SAMPLES / "phone-sync.flow", "-o", out, *options)
+    table = name.removesuffix(".parquet").removesuffix(".csv")
+    assert (result.exit_code, result.output.splitlines()[-1]) == (
+        1, f"databack: cannot write into {out}: it holds a {kind} {name} that no databack run wrote (report.json "
+           f"lists no such table {kind}): move it out of {out}, where the table {table} is written"), result.output
+    assert state(out) == before
+    _remove(out / name)
+    assert convert(SAMPLES / "phone-sync.flow", "-o", out, *options).exit_code == 0
+    assert_consistent(out)
+
+
+def _remove(path: Path) -> None:
+    shutil.rmtree(path) if path.is_dir() else path.unlink()
+
+
 @pytest.mark.parametrize("made", ["a folder", "a named pipe"])
 def test_a_lock_file_that_is_no_file_is_one_line_naming_it(tmp_path, made):
     # 'cannot write into OUT: Is a directory' named nothing; a named pipe was 'Invalid argument' (its truncation)
