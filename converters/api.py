@@ -47,6 +47,7 @@ def convert(
     inputs = participants.assign(pipeline.collect_inputs(paths, exclude=out), participant_id)
     with store.lock(out, inputs=paths) as held:
         tables, files = writers.read_output(out)[:2]
+        writers.refuse_theirs(out)  # (before the work, not only at its commit)
         try:
             with writers.read_back([out] if files else []):
                 conversion, _ = pipeline.update(inputs, tables, files, jobs=jobs or os.cpu_count() or 1,

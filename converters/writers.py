@@ -99,9 +99,7 @@ def write(
             return write(conversion, tx, fmt, partition_by)
     tx = out
     theirs = _not_databacks(tx.out)
-    if own := sorted(theirs & {"datapackage.json", COPIES_FILE, "report.html"}):  # (a user's, written over)
-        raise store.OutError(f"cannot write into {tx.out}: it holds {own[0]}, which no databack run wrote (there is "
-                             f"no report.json): move it out of {tx.out}, where databack writes its own")
+    _refuse_theirs(tx.out, theirs)
     _refuse_clash(tx.out, conversion.decoded, theirs, fmt, partition_by)  # (the views', once they are made)
     event_days = _event_days(conversion.decoded) if "day" in partition_by else None
     paths: dict[str, Path] = {}
@@ -147,6 +145,19 @@ def write(
     _write_json(tx.path("datapackage.json"), package)
     _write_json(tx.path("report.json"), result)  # last: OUT's index
     return result
+
+
+def refuse_theirs(out: Path) -> None:
+    """`store.OutError` where OUT, a folder no databack run wrote (no report.json), holds a datapackage.json,
+    copies.parquet or report.html of the user's, which a run would write over or remove: said before the run's work,
+    as at its commit."""
+    _refuse_theirs(out, _not_databacks(out))
+
+
+def _refuse_theirs(out: Path, theirs: set[str]) -> None:
+    if own := sorted(theirs & {"datapackage.json", COPIES_FILE, "report.html"}):  # (a user's, written over)
+        raise store.OutError(f"cannot write into {out}: it holds {own[0]}, which no databack run wrote (there is "
+                             f"no report.json): move it out of {out}, where databack writes its own")
 
 
 def _refuse_clash(out: Path, tables: dict[str, Any], theirs: set[str], fmt: str, partition_by: tuple[str, ...]) -> None:
@@ -386,10 +397,12 @@ def refuse_replacing(out: Path, merged: list[FileReport]) -> None:
     """`store.OutError` (a usage error) where `out` holds a run of files that none of the folders merged into it
     holds (`merged`: their file reports): the merge would replace that run, its rows lost without a word. An `out`
     whose files all come again from the folders merged (the same merge made again, with new shards) is replaced."""
+    refuse_theirs(out)
     if not (out / "report.json").exists():
         return
     with _earlier(out, "report.json"):
-        held = [FileReport.from_dict(f).file for f in orjson.loads((out / "report.json").read_bytes())["files"]]
+        report = orjson.loads((out / "report.json").read_bytes())
+        held = [FileReport.from_dict(f).file for f in report["files"]]
     given = {f.file for f in merged}
     if lost := [name for name in held if name not in given]:
         n = len(lost)

@@ -1326,6 +1326,31 @@ def test_a_users_file_named_as_outs_index_in_a_folder_no_run_wrote_is_never_repl
     assert (out / "notes.txt").read_text() == "notes\n"
 
 
+@pytest.mark.parametrize("command", ["convert", "merge", "convert()"])
+def test_a_users_index_file_in_a_folder_no_run_wrote_is_refused_before_the_work(tmp_path, monkeypatch, command):
+    # the refusal came at the commit only, after every capture was converted (hours, for an archive)
+    from converters import api, pipeline
+
+    out = tmp_path / "study"
+    out.mkdir()
+    (out / "datapackage.json").write_text("the user's own\n")
+    assert convert(SAMPLES / "phone-sync.har", "-o", tmp_path / "s1").exit_code == 0
+    worked = []
+    for name in ("convert_files", "merge"):
+        monkeypatch.setattr(pipeline, name, lambda *a, **k: worked.append(name) or 1 / 0)
+    line = f"cannot write into {out}: it holds datapackage.json, which no databack run wrote (there is no " \
+           f"report.json): move it out of {out}, where databack writes its own"
+    if command == "convert()":
+        with pytest.raises(store.OutError, match=re.escape(line)):
+            api.convert(SAMPLES / "phone-sync.har", out, jobs=1)
+    else:
+        args = ["convert", SAMPLES / "phone-sync.har"] if command == "convert" else ["merge", tmp_path / "s1"]
+        result = runner.invoke(app, [*map(str, args), "-o", str(out), "-j", "1"])
+        assert (result.exit_code, result.output) == (1, f"databack: {line}\n")
+    assert worked == []
+    assert sorted(p.name for p in out.iterdir()) == ["datapackage.json"]
+
+
 @pytest.mark.parametrize("command", ["report", "report -o FILE", "export omh", "merge"])
 def test_a_command_that_repairs_a_folder_it_reads_says_so_in_one_line(tmp_path, command):
     # report, export omh and merge (of the folders it reads) finished a killed run's commit or removed its leftovers
