@@ -402,6 +402,7 @@ def refuse_replacing(out: Path, merged: list[FileReport]) -> None:
         return
     with _earlier(out, "report.json"):
         report = orjson.loads((out / "report.json").read_bytes())
+        refuse_newer(report)  # (its tables and columns that this version does not know: left behind, unlisted)
         held = [FileReport.from_dict(f).file for f in report["files"]]
     given = {f.file for f in merged}
     if lost := [name for name in held if name not in given]:

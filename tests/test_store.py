@@ -1351,6 +1351,21 @@ def test_a_users_index_file_in_a_folder_no_run_wrote_is_refused_before_the_work(
     assert sorted(p.name for p in out.iterdir()) == ["datapackage.json"]
 
 
+def test_a_merge_into_an_out_a_newer_databack_wrote_is_one_line_and_leaves_it_as_it_was(tmp_path):
+    # merge replaced a newer databack's OUT holding the same files with what this version knows of them, the tables
+    # it did not know left behind as files no report.json lists, without a word
+    assert convert(SAMPLES / "phone-sync.har", "-o", tmp_path / "s1").exit_code == 0
+    out = tmp_path / "out"
+    assert runner.invoke(app, ["merge", str(tmp_path / "s1"), "-o", str(out)]).exit_code == 0
+    _written_by_a_newer_databack(out)
+    before = files(out)
+    result = runner.invoke(app, ["merge", str(tmp_path / "s1"), "-o", str(out), "-j", "1"])
+    assert (result.exit_code, result.output) == (
+        1, f"databack: cannot read the run in {out}: report.json: written by databack 0.2.0, newer than this one "
+           "(0.1.0), whose tables and columns this version may not know: read it with that version or a newer one\n")
+    assert files(out) == before
+
+
 @pytest.mark.parametrize("command", ["report", "report -o FILE", "export omh", "merge"])
 def test_a_command_that_repairs_a_folder_it_reads_says_so_in_one_line(tmp_path, command):
     # report, export omh and merge (of the folders it reads) finished a killed run's commit or removed its leftovers
