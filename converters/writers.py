@@ -424,7 +424,7 @@ def read_copies(out: Path) -> pl.DataFrame | None:
             raise ValueError("a symbolic link, not a file of its own")
         if not path.exists() or pl.read_parquet_metadata(path).get(HASHED_BY) != pl.__version__:
             return None
-        return redaction.earlier_rows("copies", pl.read_parquet(path))  # source_file as this policy writes it
+        return redaction.earlier_rows("copies", pl.read_parquet(path, glob=False))  # source_file as this policy writes it
 
 
 def scan_output(out: Path, counted: bool = False) -> tuple[dict[str, pl.LazyFrame], dict[str, Any]]:
@@ -561,7 +561,7 @@ def scan_table(path: Path, schema: dict[str, pl.DataType], partitions: list[str]
             header = next(csv.reader(f), [])
         written = {c: t for c, t in schema.items() if c in header}
         times = [c for c, t in written.items() if t == UTC_TIME]
-        lf = pl.scan_csv(path, schema={c: pl.String if t == UTC_TIME else t for c, t in written.items()})
+        lf = pl.scan_csv(path, schema={c: pl.String if t == UTC_TIME else t for c, t in written.items()}, glob=False)
         lf = lf.with_columns(pl.col(times).str.to_datetime(time_unit="us", time_zone="UTC"))
         return lf.select([pl.col(c) if c in written else pl.lit(None, t).alias(c) for c, t in schema.items()])
     if path.is_dir():
@@ -569,9 +569,11 @@ def scan_table(path: Path, schema: dict[str, pl.DataType], partitions: list[str]
         if partitions is None:
             partitions = [p.split("=", 1)[0] for p in files[0].relative_to(path).parts[:-1]] if files else []
         hive = {c: schema.get(c, DAY.dtype) for c in partitions}
-        lf = pl.scan_parquet(files or path / "**" / "*.parquet", hive_partitioning=bool(hive), hive_schema=hive or None)
+        if not files:
+            raise ValueError("a dataset folder holding no Parquet file of its own")
+        lf = pl.scan_parquet(files, hive_partitioning=bool(hive), hive_schema=hive or None, glob=False)
     else:
-        lf = pl.scan_parquet(path)
+        lf = pl.scan_parquet(path, glob=False)  # (never a glob: OUT's path may hold [ ], * or ?, as in 'week [2]')
     extra = [pl.col(c) for c in partitions or () if c not in schema]
     written = lf.collect_schema()
     return lf.select([pl.col(c).cast(t) if c in written else pl.lit(None, t).alias(c) for c, t in schema.items()]

@@ -1416,6 +1416,52 @@ def test_an_out_whose_path_is_not_utf8_is_one_line_saying_so(tmp_path, command):
     assert files(folder) == before
 
 
+@pytest.mark.parametrize("command", ["convert adding", "convert adding, partitioned", "convert, rows spilled", "merge",
+                                     "report", "export omh", "load"])
+def test_an_out_whose_path_holds_glob_characters_is_read_as_itself(tmp_path, monkeypatch, command):
+    # polars takes a path to read as a glob: in an OUT named 'week [1]' (or 'week*'), a run adding to it read the
+    # tables of the folder 'week 1' beside it ('holds 2 rows where report.json counts 3'), or none ('expanded paths
+    # were empty'), and so did merge, report, export omh and load(), and a run's rows spilled into its work folder
+    from converters import load, spill
+
+    neighbour, out, plain = tmp_path / "week 1", tmp_path / "week [1]", tmp_path / "qzx-out"
+    options = ["--partition-by", "participant_id,day", "--participant", "P1"] if "partitioned" in command else []
+    assert convert(SAMPLES / "phone-sync.flow", "-o", neighbour).exit_code == 0
+    if command == "convert, rows spilled":
+        for name, value in (("SPILL_ROWS", 7), ("PART_ROWS", 5), ("SORT_ROWS", 11), ("HOLD_ROWS", 15)):
+            monkeypatch.setattr(spill, name, value)
+    for folder in (out, plain):
+        assert convert(SAMPLES / "phone-sync.har", "-o", folder, *options).exit_code == 0
+        if command.startswith("convert"):
+            result = convert(SAMPLES / "phone-sync.flow", "-o", folder, *options)
+            assert result.exit_code == 0, result.output
+    if command.startswith("convert"):
+        assert state(out) == state(plain)
+    elif command == "load":
+        assert {n: t.to_dicts() for n, t in load(out).items()} == {n: t.to_dicts() for n, t in load(plain).items()}
+    else:
+        made = {}
+        (tmp_path / "merged").mkdir()
+        for folder in (out, plain):
+            args = {"merge": ["merge", folder, "-o", tmp_path / "merged" / folder.name, "-j", "1"],
+                    "report": ["report", folder, "-o", tmp_path / f"{folder.name}.html"],
+                    "export omh": ["export", "omh", folder, "-o", tmp_path / "omh" / folder.name]}[command]
+            result = runner.invoke(app, list(map(str, args)))
+            assert result.exit_code == 0, result.output
+            made[folder] = files(tmp_path / "merged" / folder.name) if command == "merge" else \
+                _page(tmp_path / f"{folder.name}.html", folder) if command == "report" else \
+                files(tmp_path / "omh" / folder.name)
+        if command == "merge":
+            made = {f: {k: v for k, v in m.items() if k != "report.json"} for f, m in made.items()}
+        assert made[out] == made[plain]
+
+
+def _page(page: Path, out: Path) -> str:
+    """The report page drawn of `out`, without its name and the time its run was made."""
+    made = json.loads((out / "report.json").read_bytes())["generated_at"]
+    return page.read_text().replace(out.name, "OUT").replace(made, "TIME")
+
+
 @pytest.mark.parametrize("action", ["remove", "replace"])
 def test_a_journal_naming_a_users_file_changes_nothing_of_theirs(tmp_path, action):
     # the repair made any change a journal named: one planted in a folder given to report, export omh or merge
