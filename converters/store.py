@@ -255,7 +255,16 @@ def _holding(out: Path, wait: float, deadline: float) -> Iterator[Store]:
         made = False
     except OSError as e:
         raise OutError(f"cannot write into {out}: {_reason(e)}") from None
-    held = Store(out, _take_lock(out, wait, deadline), made)
+    try:
+        fd = _take_lock(out, wait, deadline)
+    except BaseException:
+        if made:  # (a full disk as its lock file is written, say): no empty folder left, as after a failed run
+            try:
+                os.rmdir(out)  # (only if empty: another run's lock file being made keeps it)
+            except OSError:
+                pass
+        raise
+    held = Store(out, fd, made)
     try:
         try:
             _step("locked", "")

@@ -3,6 +3,7 @@ of what killed runs left, and one line with the right exit code for every place 
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
@@ -824,6 +825,26 @@ def test_a_failed_run_into_a_new_out_leaves_no_folder_and_one_into_an_existing_e
             assert result.exit_code == 1, result.output
     assert not (tmp_path / "new").exists()
     assert given.is_dir() and list(given.iterdir()) == []
+
+
+@pytest.mark.parametrize("command", ["convert", "merge"])
+def test_a_run_into_a_new_out_that_cannot_take_its_lock_leaves_no_folder(tmp_path, monkeypatch, command):
+    # a full disk as the lock file was written (its holder's line) left the OUT the run had made, empty, behind
+    assert convert(SAMPLES / "phone-sync.har", "-o", tmp_path / "shard").exit_code == 0
+    out, real = tmp_path / "new", store._write_all
+
+    def full(fd, data):  # (the lock file being made in OUT: no room for its holder's line)
+        written = Path(os.readlink(f"/proc/self/fd/{fd}"))
+        if written.parent == out and written.name.startswith(store.LOCK_MADE):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return real(fd, data)
+
+    monkeypatch.setattr(store, "_write_all", full)
+    args = {"merge": ["merge", tmp_path / "shard", "-o", out, "-j", "1"],
+            "convert": ["convert", SAMPLES / "phone-sync.har", "-o", out, "-j", "1"]}[command]
+    result = runner.invoke(app, list(map(str, args)))
+    assert (result.exit_code, result.output) == (1, f"databack: cannot write into {out}: No space left on device\n")
+    assert not out.exists()
 
 
 KILLED_AT_THE_LAST_RENAME = """
