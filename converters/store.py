@@ -677,6 +677,14 @@ def _read_journal(out: Path) -> dict | None:
     # repair move files into OUT from anywhere, and OUT's files out to there
     if any(os.path.lexists(p) and (p.is_symlink() or not p.is_dir()) for p in (out / staging, out / staging / OLD)):
         return None
+    # nor one still to change a user's entry named as a table's (their rejects.csv beside Parquet tables, their
+    # band_events.parquet where no run wrote), which no run writes over or removes (`writers._not_databacks`)
+    from .writers import _not_databacks
+
+    theirs = _not_databacks(out)
+    if any(n in theirs and os.path.lexists(out / n) and (a == "remove" or os.path.lexists(out / staging / n))
+           for a, n in changes):
+        return None
     return {"staging": staging, "changes": changes}
 
 

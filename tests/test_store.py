@@ -1483,19 +1483,22 @@ def _page(page: Path, out: Path) -> str:
     return page.read_text().replace(out.name, "OUT").replace(made, "TIME")
 
 
+@pytest.mark.parametrize("name", ["notes.txt", "rejects.csv", "sleep_nights"])
 @pytest.mark.parametrize("action", ["remove", "replace"])
-def test_a_journal_naming_a_users_file_changes_nothing_of_theirs(tmp_path, action):
+def test_a_journal_naming_a_users_file_changes_nothing_of_theirs(tmp_path, action, name):
     # the repair made any change a journal named: one planted in a folder given to report, export omh or merge
-    # (or a journal damaged on disk) removed a user's notes.txt, or replaced it with what its staging held
+    # (or a journal damaged on disk) removed a user's notes.txt, or replaced it with what its staging held; and
+    # named as a table's entry that no run wrote (their rejects.csv beside Parquet tables, a sleep_nights file where
+    # the run wrote sleep_nights.parquet), which a run never writes over nor removes, it did so still
     out = tmp_path / "out"
     assert convert(SAMPLES / "phone-sync.har", "-o", out).exit_code == 0
-    (out / "notes.txt").write_text("the user's notes\n")
+    (out / name).write_text("the user's notes\n")
     staging = out / f"{store.STAGING_PREFIX}abcdefgh"
     staging.mkdir()
-    (staging / "notes.txt").write_text("planted\n")
-    (out / store.JOURNAL).write_text(json.dumps({"staging": staging.name, "changes": [[action, "notes.txt"]]}))
+    (staging / name).write_text("planted\n")
+    (out / store.JOURNAL).write_text(json.dumps({"staging": staging.name, "changes": [[action, name]]}))
     result = runner.invoke(app, ["report", str(out)])
     assert result.exit_code == 0, result.output
     assert result.output.splitlines()[0] == (f"databack: repaired {out}: dropped a commit journal it could not read; "
                                              "removed what a stopped run left (1 staging folder)")
-    assert (out / "notes.txt").read_text() == "the user's notes\n"
+    assert (out / name).read_text() == "the user's notes\n"
