@@ -313,7 +313,8 @@ def _folder_inputs(folder: Path, excluded: Path | None) -> list[Input]:
         here = Path(root)
         kept = []
         for d in dirs:
-            if d.startswith(".") or (excluded is not None and (here / d).resolve() == excluded):
+            if d.startswith(".") or (excluded is not None and (here / d).resolve() == excluded) \
+                    or _output_folder(here / d):
                 continue
             if (here / d).is_symlink():  # (os.walk lists it, and does not go into it)
                 found.append((here / d, None, "a symbolic link to a folder: not followed"))
@@ -323,6 +324,23 @@ def _folder_inputs(folder: Path, excluded: Path | None) -> list[Input]:
         found += [(here / f, *_found_file(here / f)) for f in files if not f.startswith(".")]
     return [Input(f, text_name(str(top / f.relative_to(folder))), explicit=False, error=error, skip=skip)
             for f, error, skip in sorted(found)]
+
+
+def _output_folder(folder: Path) -> bool:
+    """Whether `folder` is a databack output folder (another run's OUT: a shard's beside this one's, say), which holds
+    no capture: one a run holds (its lock), or holding a report.json a databack run wrote and a datapackage.json. Its
+    files would be inputs skipped (tables, report) or, where a run commits into it meanwhile, failed (removed)."""
+    from .store import LOCK
+
+    if os.path.lexists(folder / LOCK):
+        return True
+    if not (folder / "datapackage.json").is_file():
+        return False
+    try:
+        with open(folder / "report.json", "rb") as f:
+            return b'"databack_version"' in f.read(200)  # (written first: report.json's first key)
+    except OSError:
+        return False
 
 
 def _found_file(path: Path) -> tuple[str | None, str | None]:

@@ -282,6 +282,33 @@ def test_out_where_it_cannot_be_is_one_line_and_a_usage_error(tmp_path, case):
     assert not untouched.exists() or untouched.is_file() or not any(p.name.startswith(".") for p in untouched.iterdir())
 
 
+def test_another_runs_out_inside_an_input_folder_is_no_input(tmp_path):
+    # 'databack convert study -o study/shards/N --shard I/N' (each shard's OUT in the folder converted) took the
+    # other shards' OUT for inputs: their tables and report skipped files in the report (26 of them), different in
+    # every shard and run, and a file a shard's commit removed meanwhile a failed input (exit 1)
+    study = tmp_path / "study"
+    (study / "p07").mkdir(parents=True)
+    shutil.copy(SAMPLES / "phone-sync.har", study / "p07" / "sync.har")
+    (study / "shards").mkdir()
+    assert convert(SAMPLES / "phone-sync.flow", "-o", study / "shards" / "1").exit_code == 0
+    (study / "shards" / "2").mkdir()
+    holder = hold(study / "shards" / "2")  # a shard's first run, under way
+    try:
+        result = convert(study, "-o", study / "shards" / "3")
+    finally:
+        holder.kill()
+        holder.wait()
+    assert result.exit_code == 0, result.output
+    report = json.loads((study / "shards" / "3" / "report.json").read_bytes())
+    assert [f["file"] for f in report["files"]] == ["study/p07/sync.har"]
+    # a folder of the user's holding a datapackage.json of their own (no databack run's report.json) is searched
+    (study / "shards" / "1" / "report.json").write_text('{"study": "sleep", "databack": "no"}')
+    result = convert(study, "-o", tmp_path / "again")
+    assert result.exit_code == 0, result.output
+    found = [f["file"] for f in json.loads((tmp_path / "again" / "report.json").read_bytes())["files"]]
+    assert "study/shards/1/report.json" in found and "study/p07/sync.har" in found
+
+
 def test_merge_into_one_of_its_inputs_is_a_usage_error(tmp_path):
     assert convert(SAMPLES / "phone-sync.har", "-o", tmp_path / "s1").exit_code == 0
     result = runner.invoke(app, ["merge", str(tmp_path / "s1"), "-o", str(tmp_path / "s1")])
