@@ -1290,6 +1290,29 @@ def test_load_while_a_run_commits_reads_one_run_never_tables_of_two(tmp_path, mo
     assert seen == after
 
 
+@pytest.mark.parametrize("layout", ["files", "folders"])
+def test_a_lazyframe_load_gave_is_one_error_once_a_run_has_committed_never_another_runs_rows(tmp_path, layout):
+    # a LazyFrame reads its files when collected: after a run committed into OUT, one of a table in a file read
+    # that run's table beside the DataFrames of the run before, and one of a partitioned table the files then at the
+    # paths listed before (p1's of the new run, p2's left out: 3 of its 5 events), without a word
+    from converters import convert, load
+
+    out = tmp_path / "out"
+    partition_by = ["participant_id"] if layout == "folders" else []
+    convert(SAMPLES / "phone-sync.har", out, participant_id="p1", jobs=1, partition_by=partition_by)
+    tables = load(out, lazy=True)
+    assert tables["band_events"].filter(pl.col("event_id").is_not_null()).select("event_id").collect().height == 3
+    assert runner.invoke(app, ["report", str(out)]).exit_code == 0  # a commit that changes no table
+    assert tables["band_events"].collect().height == 3
+    convert(SAMPLES / "phone-sync.flow", out, participant_id="p2", jobs=1, partition_by=partition_by)
+    file = "band_events" if partition_by else "band_events.parquet"
+    with pytest.raises(store.OutError) as changed:
+        tables["band_events"].collect()
+    assert str(changed.value) == f"cannot read the run in {out}: {file}: a run has committed into it since load() " \
+                                 "read it: load it again"
+    assert load(out, lazy=True)["band_events"].collect().height == 5
+
+
 def test_a_merge_into_an_out_holding_a_run_of_other_files_stops_and_one_of_the_same_files_replaces_it(tmp_path):
     # merge replaced OUT's run with the folders merged: 'databack merge week2-shards/* -o results' over the results
     # of week 1 (or an OUT that convert wrote) left week 2's rows alone, week 1's lost without a word
