@@ -546,6 +546,9 @@ def _take_lock(out: Path, wait: float, deadline: float) -> int:
                 raise Busy(f"{out} is in use by another databack run ({holder}); --wait to queue") from None
             time.sleep(min(0.1, max(0.0, deadline - time.monotonic())))
             continue
+        except OSError as e:
+            os.close(fd)
+            raise _unlockable(out, e) from None
         try:
             same = os.path.samestat(os.fstat(fd), os.stat(path))
         except FileNotFoundError:
@@ -588,6 +591,11 @@ def _made_lock(out: Path) -> int | None:
         raise OutError(f"cannot write into {out}: {_reason(e)}") from None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)  # (waits only while a run repairing OUT looks if it is held: `_abandoned`)
+    except OSError as e:
+        os.close(fd)
+        made.unlink(missing_ok=True)
+        raise _unlockable(out, e) from None
+    try:
         _write_all(fd, _holder_line())
         os.link(made, out / LOCK)
         return fd
@@ -621,6 +629,13 @@ def _lock_error(out: Path, e: OSError) -> OutError:
     if e.errno == errno.EISDIR:
         return OutError(f"cannot write into {out}: {LOCK} is not a file, not databack's lock file (remove it)")
     return OutError(f"cannot write into {out}: {_reason(e)}")
+
+
+def _unlockable(out: Path, e: OSError) -> OutError:
+    """OUT's file system takes no locks (NFS mounted with nolock: ENOLCK; some FUSE and SMB mounts: not supported),
+    so that nothing would keep two runs from writing it at once."""
+    return OutError(f"cannot write into {out}: its file system cannot lock files ({_reason(e)}), so nothing would "
+                    "keep two runs from writing it at once: put OUT on one that can (a local disk, NFS with locking)")
 
 
 def _holder_line() -> bytes:

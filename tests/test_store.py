@@ -1179,6 +1179,34 @@ def _remove(path: Path) -> None:
     shutil.rmtree(path) if path.is_dir() else path.unlink()
 
 
+@pytest.mark.parametrize("error", ["ENOLCK", "EOPNOTSUPP", "ENOSYS"])
+@pytest.mark.parametrize("given", ["a new OUT", "an OUT with a lock file"])
+def test_an_out_whose_file_system_cannot_lock_files_is_one_line_and_left_as_it_was(tmp_path, monkeypatch, error,
+                                                                                   given):
+    # on a file system that takes no locks (NFS mounted with nolock: ENOLCK; some FUSE and SMB mounts: not
+    # supported), a run ended in a traceback (OSError: Operation not supported), the new OUT left holding a lock file
+    import fcntl
+
+    out = tmp_path / "out"
+    if given != "a new OUT":
+        assert convert(SAMPLES / "phone-sync.har", "-o", out).exit_code == 0
+        (out / store.LOCK).write_text("")  # (a killed run's)
+    before = state(out) if out.exists() else None
+    real, code = fcntl.flock, getattr(errno, error)
+
+    def flock(fd, operation):
+        if os.readlink(f"/proc/self/fd/{fd}").startswith(str(out / store.LOCK)):
+            raise OSError(code, os.strerror(code))
+        return real(fd, operation)
+
+    monkeypatch.setattr(fcntl, "flock", flock)
+    result = convert(SAMPLES / "phone-sync.flow", "-o", out)
+    assert (result.exit_code, result.output) == (
+        1, f"databack: cannot write into {out}: its file system cannot lock files ({os.strerror(code)}), so nothing "
+           "would keep two runs from writing it at once: put OUT on one that can (a local disk, NFS with locking)\n")
+    assert (state(out) if out.exists() else None) == before
+
+
 @pytest.mark.parametrize("made", ["a folder", "a named pipe"])
 def test_a_lock_file_that_is_no_file_is_one_line_naming_it(tmp_path, made):
     # 'cannot write into OUT: Is a directory' named nothing; a named pipe was 'Invalid argument' (its truncation)
