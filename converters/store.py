@@ -692,6 +692,10 @@ def _read_journal(out: Path) -> dict | None:
     # repair move files into OUT from anywhere, and OUT's files out to there
     if any(os.path.lexists(p) and (p.is_symlink() or not p.is_dir()) for p in (out / staging, out / staging / OLD)):
         return None
+    # and there: a run's journal goes before its staging folder does, so one without it (removed by a tool that
+    # cleans hidden folders, left out of a copy) says nothing of what was made, and nothing it names can be moved
+    if not os.path.lexists(out / staging):
+        return None
     # nor one still to change a user's entry named as a table's (their rejects.csv beside Parquet tables, their
     # band_events.parquet where no run wrote), which no run writes over or removes (`writers._not_databacks`)
     from .writers import _not_databacks

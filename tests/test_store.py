@@ -1587,6 +1587,20 @@ def _page(page: Path, out: Path) -> str:
     return page.read_text().replace(out.name, "OUT").replace(made, "TIME")
 
 
+def test_a_journal_whose_staging_folder_is_gone_is_dropped_and_said_and_out_read_as_it_is(tmp_path):
+    # a journal whose staging folder a tool had removed (one that cleans hidden folders, a copy leaving it out) made
+    # every command stop at 'cannot repair OUT: No such file or directory', for good
+    out = tmp_path / "out"
+    assert convert(SAMPLES / "phone-sync.har", "-o", out).exit_code == 0
+    before = state(out)
+    changes = [["replace", "band_events.parquet"], ["remove", "sense_nights.parquet"], ["replace", "report.json"]]
+    (out / store.JOURNAL).write_text(json.dumps({"staging": f"{store.STAGING_PREFIX}abcdefgh", "changes": changes}))
+    result = runner.invoke(app, ["report", str(out), "-o", str(tmp_path / "page.html")])
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[0] == f"databack: repaired {out}: dropped a commit journal it could not read"
+    assert state(out) == before
+
+
 @pytest.mark.parametrize("name", ["notes.txt", "rejects.csv", "sleep_nights"])
 @pytest.mark.parametrize("action", ["remove", "replace"])
 def test_a_journal_naming_a_users_file_changes_nothing_of_theirs(tmp_path, action, name):
