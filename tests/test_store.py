@@ -1175,6 +1175,18 @@ def test_a_users_file_named_as_the_table_a_run_writes_is_never_replaced(tmp_path
     assert_consistent(out)
 
 
+def test_a_users_file_named_as_a_tables_folder_is_never_removed_by_a_run_writing_files(tmp_path):
+    # a file of the user's named as a table's dataset folder, without an extension (notes saved as 'rejects', say),
+    # was removed by the next run as an earlier run's partitioned table that it writes as a file
+    out = tmp_path / "out"
+    assert convert(SAMPLES / "phone-sync.har", "-o", out).exit_code == 0
+    for name in ("rejects", "sleep_nights"):
+        (out / name).write_text("the user's")
+    assert convert(SAMPLES / "phone-sync.flow", "-o", out).exit_code == 0
+    assert [(out / name).read_text() for name in ("rejects", "sleep_nights")] == ["the user's"] * 2
+    assert (out / "rejects.parquet").is_file()
+
+
 def _remove(path: Path) -> None:
     shutil.rmtree(path) if path.is_dir() else path.unlink()
 
