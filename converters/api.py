@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 import os
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 import orjson
 import polars as pl
@@ -47,6 +47,7 @@ def convert(
     inputs = participants.assign(pipeline.collect_inputs(paths, exclude=out), participant_id)
     with store.lock(out, inputs=paths) as held:
         tables, files = writers.read_output(out)[:2]
+        writers.refuse_theirs(out)  # (before the work, not only at its commit)
         try:
             with writers.read_back([out] if files else []):
                 conversion, _ = pipeline.update(inputs, tables, files, jobs=jobs or os.cpu_count() or 1,
@@ -66,8 +67,8 @@ def load(out: str | os.PathLike, lazy: bool | None = None) -> dict[str, pl.DataF
     partitioned table's `day` included), a known table's in the data dictionary's order: DataFrames, or LazyFrames
     with `lazy=True` (by default, for a table of more than `LAZY_ROWS` rows). Empty for a folder without a databack
     output. A commit a killed run left half made is finished first (as the next run would). The tables are those of
-    one run: where a run commits into OUT while they are read, they are read again (a LazyFrame reads its rows when
-    collected: the files then in OUT). Raises `store.OutError` (`writers.EarlierRunUnreadable`, one line naming the
+    one run: where a run commits into OUT while they are read, they are read again; a LazyFrame reads its rows when
+    collected, and once a run has committed its table anew since, raises `writers.EarlierRunUnreadable`. Raises `store.OutError` (`writers.EarlierRunUnreadable`, one line naming the
     file) where what OUT holds cannot be read back (or such a commit cannot be finished: OUT not writable), or
     `datapackage.json` names a table's file as any other path than its own (never read from outside OUT)."""
     out = Path(out)
@@ -136,7 +137,8 @@ def _load(out: Path, lazy: bool | None, read: list[tuple[str, tuple[int, int, in
             if not writers.own_file(name, file):
                 raise ValueError(f"names another file for {name}")
             schema = {f["name"]: POLARS_TYPES[f["type"]] for f in resource["schema"]["fields"]}
-        read.append((file, _identities(out, [file])[0]))
+        identity = _identities(out, [file])[0]
+        read.append((file, identity))
         with writers._earlier(out, file):
             writers.refuse_links(out / file)
             frame = writers.scan_table(out / file, schema, resource.get("partitions", []))
@@ -144,5 +146,31 @@ def _load(out: Path, lazy: bool | None, read: list[tuple[str, tuple[int, int, in
                 order = TABLES[name].column_names
                 frame = frame.select(*order, *(c for c in frame.collect_schema() if c not in order))
             big = resource.get("stats", {}).get("rows", 0) > LAZY_ROWS
-            tables[name] = frame if (big if lazy is None else lazy) else frame.collect()
+            tables[name] = _as_found(frame, out, file, identity) if (big if lazy is None else lazy) else frame.collect()
     return tables
+
+
+def _as_found(frame: pl.LazyFrame, out: Path, file: str, identity: tuple[int, int, int] | None) -> pl.LazyFrame:
+    """`frame`, OUT's table file (or dataset folder) `file`, read when collected only while it is the one `load`
+    found (`identity`): the table of the run the other tables are of. Once a run has committed into OUT since, a
+    LazyFrame would read that run's table beside the others of the run before (or, of a partitioned table, the files
+    then found at the paths listed before: some of its rows), so collecting it is one error naming the file, to load
+    OUT again. Projections, filters and row limits still reach the scan."""
+    from polars.io.plugins import register_io_source
+
+    def still_found() -> None:
+        if _identities(out, [file])[0] != identity:
+            raise writers.EarlierRunUnreadable(f"cannot read the run in {out}: {file}: a run has committed into it "
+                                               "since load() read it: load it again")
+
+    def source(columns: list[str] | None, predicate: pl.Expr | None, n_rows: int | None,
+               batch_size: int | None) -> Iterator[pl.DataFrame]:
+        lf = frame if columns is None else frame.select(columns)
+        lf = lf if predicate is None else lf.filter(predicate)
+        lf = lf if n_rows is None else lf.head(n_rows)
+        still_found()
+        for batch in lf.collect_batches(chunk_size=batch_size):
+            still_found()  # (read while it was the file found: a commit during the read is found after it)
+            yield batch
+
+    return register_io_source(source, schema=frame.collect_schema(), explain_name=f"databack {file}")

@@ -318,6 +318,7 @@ def convert(
         # generic tables are not kept between runs: with --generic, every input given is converted again (as with
         # --force); the earlier files not given keep their rows either way
         previous_tables, previous_files, _ = writers.read_output(out)
+        writers.refuse_theirs(out)  # (before the work, not only at its commit)
         previous_copies = writers.read_copies(out) if previous_files else None
         with writers.read_back([out] if previous_files else []):  # an earlier table damaged deep inside: one line
             with _progress(err, inputs) as advance:

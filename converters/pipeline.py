@@ -315,7 +315,8 @@ def _folder_inputs(folder: Path, excluded: Path | None) -> list[Input]:
         here = Path(root)
         kept = []
         for d in dirs:
-            if d.startswith(".") or (excluded is not None and (here / d).resolve() == excluded):
+            if d.startswith(".") or (excluded is not None and (here / d).resolve() == excluded) \
+                    or _output_folder(here / d):
                 continue
             if (here / d).is_symlink():  # (os.walk lists it, and does not go into it)
                 found.append((here / d, None, "a symbolic link to a folder: not followed"))
@@ -325,6 +326,23 @@ def _folder_inputs(folder: Path, excluded: Path | None) -> list[Input]:
         found += [(here / f, *_found_file(here / f)) for f in files if not f.startswith(".")]
     return [Input(f, text_name(str(top / f.relative_to(folder))), explicit=False, error=error, skip=skip)
             for f, error, skip in sorted(found)]
+
+
+def _output_folder(folder: Path) -> bool:
+    """Whether `folder` is a databack output folder (another run's OUT: a shard's beside this one's, say), which holds
+    no capture: one a run holds (its lock), or holding a report.json a databack run wrote and a datapackage.json. Its
+    files would be inputs skipped (tables, report) or, where a run commits into it meanwhile, failed (removed)."""
+    from .store import LOCK
+
+    if os.path.lexists(folder / LOCK):
+        return True
+    if not (folder / "datapackage.json").is_file():
+        return False
+    try:
+        with open(folder / "report.json", "rb") as f:
+            return b'"databack_version"' in f.read(200)  # (written first: report.json's first key)
+    except OSError:
+        return False
 
 
 def _found_file(path: Path) -> tuple[str | None, str | None]:
@@ -509,12 +527,37 @@ def merge(
     scheduler: str | None = None,
 ) -> Conversion:
     """Combine the tables, reports and `copies.parquet` of several runs (e.g. shards of one archive) as if they were
-    one run (an output without copies noted has its counts added to instead)."""
+    one run (an output without copies noted has its counts added to instead). A file several of them hold (the
+    same folder given twice, shards that overlap: the same name and content) is taken once, from the first."""
+    outputs = _each_file_once(outputs)
     copies = [c for _, _, c in outputs]
     with executor(jobs, scheduler) as ex:
         parts = [_taken_in(tables, spill_dir, ex) for tables, _, _ in outputs]
         earlier = None if any(c is None for c in copies) else pl.concat(copies) if copies else None
         return combine([f for _, files, _ in outputs for f in files], _joined(parts), spill_dir, ex, earlier)
+
+
+def _each_file_once(
+    outputs: list[tuple[dict[str, list[pl.LazyFrame]], list[FileReport], pl.DataFrame | None]],
+) -> list[tuple[dict[str, list[pl.LazyFrame]], list[FileReport], pl.DataFrame | None]]:
+    """The outputs to merge, each file in one alone: an output's files of a name whose every version there (by
+    SHA-256) an output before it holds already are left out of it (their rows, reports and copies), so that a file
+    is not counted twice, nor its records as duplicates of themselves. Files of a name in other versions stay."""
+    taken: dict[str, set[str | None]] = {}
+    once = []
+    for tables, files, copies in outputs:
+        versions: dict[str, set[str | None]] = {}
+        for f in files:
+            versions.setdefault(f.file, set()).add(f.sha256)
+        again = {name for name, shas in versions.items() if shas <= taken.get(name, set())}
+        for name, shas in versions.items():
+            taken.setdefault(name, set()).update(shas)
+        if again:
+            tables = {n: [s.filter(~pl.col("source_file").is_in(again)) for s in slices] for n, slices in tables.items()}
+            files = [f for f in files if f.file not in again]
+            copies = None if copies is None else copies.filter(~pl.col("source_file").is_in(again))
+        once.append((tables, files, copies))
+    return once
 
 
 def _taken_in(tables: dict[str, list[pl.LazyFrame]], spill_dir: Path | None, ex: Executor) -> dict[str, list[Part]]:

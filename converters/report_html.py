@@ -126,20 +126,36 @@ def figures(page: Page, folder: Path, formats: tuple[str, ...] = ("svg", "png"))
     (participant `all` when the run has no ids). Returns the files written."""
     import vl_convert
 
+    from . import store
+
     data, specs = page.data, chart_specs()
-    written = []
-    for participant, page, c in _every_chart(data):
-        spec = _standalone(specs[c["name"]], c)
-        stem = folder / _file_name(participant or "all") / f"{page}-{c['name']}"
-        stem.parent.mkdir(parents=True, exist_ok=True)
-        for fmt in formats:
-            path = stem.with_name(f"{stem.name}.{fmt}")
-            with atomic_path(path) as tmp:
-                if fmt == "svg":
-                    tmp.write_text(vl_convert.vegalite_to_svg(spec), encoding="utf-8")
-                else:
-                    tmp.write_bytes(vl_convert.vegalite_to_png(spec, scale=2))
-            written.append(path)
+    written, new = [], []  # new: the files and folders this call made, the deepest last
+    try:
+        for participant, page, c in _every_chart(data):
+            spec = _standalone(specs[c["name"]], c)
+            stem = folder / _file_name(participant or "all") / f"{page}-{c['name']}"
+            new += reversed([p for p in (stem.parent, *stem.parent.parents) if not p.exists()])
+            stem.parent.mkdir(parents=True, exist_ok=True)
+            for fmt in formats:
+                path = stem.with_name(f"{stem.name}.{fmt}")
+                had = os.path.lexists(path)
+                with atomic_path(path) as tmp:
+                    if fmt == "svg":
+                        tmp.write_text(vl_convert.vegalite_to_svg(spec), encoding="utf-8")
+                    else:
+                        tmp.write_bytes(vl_convert.vegalite_to_png(spec, scale=2))
+                written.append(path)
+                if not had:
+                    new.append(path)
+    except BaseException as e:  # (a full disk, Ctrl-C): the figures and folders this call made are removed
+        for path in reversed(new):
+            try:
+                path.rmdir() if path.is_dir() and not path.is_symlink() else path.unlink()
+            except OSError:
+                pass
+        if isinstance(e, OSError):  # named as the figures' folder, not as the page (not written yet)
+            raise store.OutError(f"cannot save the figures in {folder}: {store.reason(e) or e}") from e
+        raise
     return written
 
 

@@ -81,7 +81,7 @@ class Part:
         stop = self.height if stop is None else stop
         if isinstance(self.source, pl.DataFrame):
             return self.source.slice(start, stop - start)
-        return pl.scan_parquet(self.source).slice(start, stop - start).collect(engine="in-memory")
+        return pl.scan_parquet(self.source, glob=False).slice(start, stop - start).collect(engine="in-memory")
 
     def read_in(self, start: int, stop: int, low: tuple[Any, ...] | None, high: tuple[Any, ...] | None) -> pl.DataFrame:
         """The rows of a slice `cut` gave that are in its range (key prefix from `low` up to `high`, see `in_range`).
@@ -396,13 +396,14 @@ def _freed_beside(size: int) -> None:
 
 
 def _scan(piece_file: Path | pl.DataFrame) -> pl.LazyFrame:
-    return piece_file.lazy() if isinstance(piece_file, pl.DataFrame) else pl.scan_ipc(piece_file)
+    return piece_file.lazy() if isinstance(piece_file, pl.DataFrame) else pl.scan_ipc(piece_file, glob=False)
 
 
 def _read(piece_file: Path | pl.DataFrame, columns: list[str] | None = None) -> pl.DataFrame:
     if isinstance(piece_file, pl.DataFrame):
         return piece_file if columns is None else piece_file.select(columns)
-    return pl.read_ipc(piece_file, columns=columns)
+    lf = pl.scan_ipc(piece_file, glob=False)  # (never a glob: OUT's path, where the work folder is, may hold [ ])
+    return (lf if columns is None else lf.select(columns)).collect()
 
 
 class Coming:

@@ -255,7 +255,16 @@ def _holding(out: Path, wait: float, deadline: float) -> Iterator[Store]:
         made = False
     except OSError as e:
         raise OutError(f"cannot write into {out}: {_reason(e)}") from None
-    held = Store(out, _take_lock(out, wait, deadline), made)
+    try:
+        fd = _take_lock(out, wait, deadline)
+    except BaseException:
+        if made:  # (a full disk as its lock file is written, say): no empty folder left, as after a failed run
+            try:
+                os.rmdir(out)  # (only if empty: another run's lock file being made keeps it)
+            except OSError:
+                pass
+        raise
+    held = Store(out, fd, made)
     try:
         try:
             _step("locked", "")
@@ -537,6 +546,9 @@ def _take_lock(out: Path, wait: float, deadline: float) -> int:
                 raise Busy(f"{out} is in use by another databack run ({holder}); --wait to queue") from None
             time.sleep(min(0.1, max(0.0, deadline - time.monotonic())))
             continue
+        except OSError as e:
+            os.close(fd)
+            raise _unlockable(out, e) from None
         try:
             same = os.path.samestat(os.fstat(fd), os.stat(path))
         except FileNotFoundError:
@@ -579,6 +591,11 @@ def _made_lock(out: Path) -> int | None:
         raise OutError(f"cannot write into {out}: {_reason(e)}") from None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)  # (waits only while a run repairing OUT looks if it is held: `_abandoned`)
+    except OSError as e:
+        os.close(fd)
+        made.unlink(missing_ok=True)
+        raise _unlockable(out, e) from None
+    try:
         _write_all(fd, _holder_line())
         os.link(made, out / LOCK)
         return fd
@@ -612,6 +629,13 @@ def _lock_error(out: Path, e: OSError) -> OutError:
     if e.errno == errno.EISDIR:
         return OutError(f"cannot write into {out}: {LOCK} is not a file, not databack's lock file (remove it)")
     return OutError(f"cannot write into {out}: {_reason(e)}")
+
+
+def _unlockable(out: Path, e: OSError) -> OutError:
+    """OUT's file system takes no locks (NFS mounted with nolock: ENOLCK; some FUSE and SMB mounts: not supported),
+    so that nothing would keep two runs from writing it at once."""
+    return OutError(f"cannot write into {out}: its file system cannot lock files ({_reason(e)}), so nothing would "
+                    "keep two runs from writing it at once: put OUT on one that can (a local disk, NFS with locking)")
 
 
 def _holder_line() -> bytes:
@@ -667,6 +691,18 @@ def _read_journal(out: Path) -> dict | None:
     # through a symbolic link (a journal planted in a folder given to merge, report or export) would have the
     # repair move files into OUT from anywhere, and OUT's files out to there
     if any(os.path.lexists(p) and (p.is_symlink() or not p.is_dir()) for p in (out / staging, out / staging / OLD)):
+        return None
+    # and there: a run's journal goes before its staging folder does, so one without it (removed by a tool that
+    # cleans hidden folders, left out of a copy) says nothing of what was made, and nothing it names can be moved
+    if not os.path.lexists(out / staging):
+        return None
+    # nor one still to change a user's entry named as a table's (their rejects.csv beside Parquet tables, their
+    # band_events.parquet where no run wrote), which no run writes over or removes (`writers._not_databacks`)
+    from .writers import _not_databacks
+
+    theirs = _not_databacks(out)
+    if any(n in theirs and os.path.lexists(out / n) and (a == "remove" or os.path.lexists(out / staging / n))
+           for a, n in changes):
         return None
     return {"staging": staging, "changes": changes}
 

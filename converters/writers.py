@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, Iterator, Literal
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 import orjson
 import polars as pl
@@ -99,10 +99,8 @@ def write(
             return write(conversion, tx, fmt, partition_by)
     tx = out
     theirs = _not_databacks(tx.out)
-    if own := sorted(theirs & {"datapackage.json", COPIES_FILE, "report.html"}):  # (a user's, written over)
-        raise store.OutError(f"cannot write into {tx.out}: it holds {own[0]}, which no databack run wrote (there is "
-                             f"no report.json): move it out of {tx.out}, where databack writes its own")
-    _refuse_clash(tx.out, conversion.decoded, theirs, partition_by)  # (the views', once they are made)
+    _refuse_theirs(tx.out, theirs)
+    _refuse_clash(tx.out, conversion.decoded, theirs, fmt, partition_by)  # (the views', once they are made)
     event_days = _event_days(conversion.decoded) if "day" in partition_by else None
     paths: dict[str, Path] = {}
     writing: dict[str, Future] = {}  # name -> (the SHA-256 of its file, its partition columns), once written
@@ -127,7 +125,7 @@ def write(
         futures.wait([writing[name] for name in on_disk if name in views.SOURCES])
         if _view_bytes(conversion.decoded, on_disk) > spill.VIEW_BYTES:
             futures.wait([writing[name] for name in on_disk])
-        _refuse_clash(tx.out, conversion.tables, theirs, partition_by)
+        _refuse_clash(tx.out, conversion.tables, theirs, fmt, partition_by)
         submit(conversion.tables)  # the views, once made
         written = {name: paths[name] for name in conversion.tables}
         names = {p.name for p in written.values()}
@@ -149,12 +147,27 @@ def write(
     return result
 
 
-def _refuse_clash(out: Path, tables: dict[str, Any], theirs: set[str], partition_by: tuple[str, ...]) -> None:
-    """`OutError` where a table would be written as a dataset folder where a folder no databack run wrote is."""
-    if clash := sorted(name for name in tables if partition_by and name in theirs):
-        raise store.OutError(f"cannot write into {out}: it holds a folder {clash[0]} that no databack run wrote "
-                             f"(report.json lists no such table folder): move it out of {out}, where the table "
-                             f"{clash[0]} is written")
+def refuse_theirs(out: Path) -> None:
+    """`store.OutError` where OUT, a folder no databack run wrote (no report.json), holds a datapackage.json,
+    copies.parquet or report.html of the user's, which a run would write over or remove: said before the run's work,
+    as at its commit."""
+    _refuse_theirs(out, _not_databacks(out))
+
+
+def _refuse_theirs(out: Path, theirs: set[str]) -> None:
+    if own := sorted(theirs & {"datapackage.json", COPIES_FILE, "report.html"}):  # (a user's, written over)
+        raise store.OutError(f"cannot write into {out}: it holds {own[0]}, which no databack run wrote (there is "
+                             f"no report.json): move it out of {out}, where databack writes its own")
+
+
+def _refuse_clash(out: Path, tables: dict[str, Any], theirs: set[str], fmt: str, partition_by: tuple[str, ...]) -> None:
+    """`OutError` where a table would be written where a file or folder no databack run wrote is (a dataset folder,
+    or the table's file in this format)."""
+    if clash := sorted(entry for name in tables if (entry := name if partition_by else f"{name}.{fmt}") in theirs):
+        what = "folder" if (out / clash[0]).is_dir() else "file"
+        raise store.OutError(f"cannot write into {out}: it holds a {what} {clash[0]} that no databack run wrote "
+                             f"(report.json lists no such table {what}): move it out of {out}, where the table "
+                             f"{clash[0].removesuffix('.parquet').removesuffix('.csv')} is written")
 
 
 def _not_databacks(out: Path) -> set[str]:
@@ -174,10 +187,9 @@ def _not_databacks(out: Path) -> set[str]:
 
 def _not_listed(out: Path, listed: set[str]) -> set[str]:
     """The entries of OUT named as a table's file or dataset folder, but for those `listed`."""
-    named = {e.name: e.is_dir(follow_symlinks=False) for e in os.scandir(out) if e.name not in listed}
-    return {name for name, folder in named.items()
-            if (table := name if folder else name.removesuffix(".parquet").removesuffix(".csv")) != name or folder
-            if table in TABLES or table.startswith(generic.TABLE_PREFIX)}
+    named = [e.name for e in os.scandir(out) if e.name not in listed]
+    return {name for name in named if (table := name.removesuffix(".parquet").removesuffix(".csv")) in TABLES
+            or table.startswith(generic.TABLE_PREFIX)}
 
 
 def _copies_written(conversion: Conversion, path: Path) -> tuple[pl.DataFrame, str]:
@@ -385,10 +397,13 @@ def refuse_replacing(out: Path, merged: list[FileReport]) -> None:
     """`store.OutError` (a usage error) where `out` holds a run of files that none of the folders merged into it
     holds (`merged`: their file reports): the merge would replace that run, its rows lost without a word. An `out`
     whose files all come again from the folders merged (the same merge made again, with new shards) is replaced."""
+    refuse_theirs(out)
     if not (out / "report.json").exists():
         return
     with _earlier(out, "report.json"):
-        held = [FileReport.from_dict(f).file for f in orjson.loads((out / "report.json").read_bytes())["files"]]
+        report = orjson.loads((out / "report.json").read_bytes())
+        refuse_newer(report)  # (its tables and columns that this version does not know: left behind, unlisted)
+        held = [FileReport.from_dict(f).file for f in report["files"]]
     given = {f.file for f in merged}
     if lost := [name for name in held if name not in given]:
         n = len(lost)
@@ -409,7 +424,7 @@ def read_copies(out: Path) -> pl.DataFrame | None:
             raise ValueError("a symbolic link, not a file of its own")
         if not path.exists() or pl.read_parquet_metadata(path).get(HASHED_BY) != pl.__version__:
             return None
-        return redaction.earlier_rows("copies", pl.read_parquet(path))  # source_file as this policy writes it
+        return redaction.earlier_rows("copies", pl.read_parquet(path, glob=False))  # source_file as this policy writes it
 
 
 def scan_output(out: Path, counted: bool = False) -> tuple[dict[str, pl.LazyFrame], dict[str, Any]]:
@@ -546,7 +561,7 @@ def scan_table(path: Path, schema: dict[str, pl.DataType], partitions: list[str]
             header = next(csv.reader(f), [])
         written = {c: t for c, t in schema.items() if c in header}
         times = [c for c, t in written.items() if t == UTC_TIME]
-        lf = pl.scan_csv(path, schema={c: pl.String if t == UTC_TIME else t for c, t in written.items()})
+        lf = pl.scan_csv(path, schema={c: pl.String if t == UTC_TIME else t for c, t in written.items()}, glob=False)
         lf = lf.with_columns(pl.col(times).str.to_datetime(time_unit="us", time_zone="UTC"))
         return lf.select([pl.col(c) if c in written else pl.lit(None, t).alias(c) for c, t in schema.items()])
     if path.is_dir():
@@ -554,13 +569,27 @@ def scan_table(path: Path, schema: dict[str, pl.DataType], partitions: list[str]
         if partitions is None:
             partitions = [p.split("=", 1)[0] for p in files[0].relative_to(path).parts[:-1]] if files else []
         hive = {c: schema.get(c, DAY.dtype) for c in partitions}
-        lf = pl.scan_parquet(files or path / "**" / "*.parquet", hive_partitioning=bool(hive), hive_schema=hive or None)
+        if not files:
+            raise ValueError("a dataset folder holding no Parquet file of its own")
+        if hive and "=" in str(path):  # polars would read a folder of OUT's path named x=1 as a level too: failed
+            lf = pl.concat([pl.scan_parquet(f, glob=False).with_columns(_levels(f, path, hive)) for f in files])
+        else:
+            lf = pl.scan_parquet(files, hive_partitioning=bool(hive), hive_schema=hive or None, glob=False)
     else:
-        lf = pl.scan_parquet(path)
+        lf = pl.scan_parquet(path, glob=False)  # (never a glob: OUT's path may hold [ ], * or ?, as in 'week [2]')
     extra = [pl.col(c) for c in partitions or () if c not in schema]
     written = lf.collect_schema()
     return lf.select([pl.col(c).cast(t) if c in written else pl.lit(None, t).alias(c) for c, t in schema.items()]
                      + extra)
+
+
+def _levels(file: Path, folder: Path, hive: dict[str, pl.DataType]) -> list[pl.Expr]:
+    """The partition levels of a dataset's `file` below `folder` (`participant_id=p%2F7/day=2015-01-08`), of their
+    declared types, as polars' hive partitioning reads them: for a folder whose own path holds `=`, where polars
+    would take a folder above it (`/lake/site=boston/out`) for a level as well (one scan a file: 20 times slower)."""
+    levels = dict(part.split("=", 1) for part in file.relative_to(folder).parts[:-1])
+    return [pl.lit(date.fromisoformat(unquote(levels[c])) if t == pl.Date else unquote(levels[c]), t).alias(c)
+            for c, t in hive.items()]
 
 
 def dataset_files(folder: Path) -> list[Path]:

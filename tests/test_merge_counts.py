@@ -65,6 +65,26 @@ def test_merged_runs_count_as_one_run(tmp_path, split):
     assert counts(tmp_path / "again") == one
 
 
+@pytest.mark.parametrize("given", ["the same folder twice", "one folder by two paths", "shards that overlap"])
+def test_a_file_two_folders_merged_hold_is_counted_once(tmp_path, given):
+    # 'databack merge s1 s1' (a shard given twice, by a glob and by name, say) or shards that overlap (a file
+    # converted into two of them) counted each such file twice: its exchanges, and its records as duplicates of
+    # themselves (band_events: 1 row, 5 duplicates rather than 1)
+    files = event_captures(tmp_path / "in")
+    run("convert", *files, "-o", tmp_path / "one", "-j", "1")
+    if given == "shards that overlap":
+        run("convert", *files[:3], "-o", tmp_path / "a", "-j", "1")
+        run("convert", *files[1:], "-o", tmp_path / "b", "-j", "1")
+        folders = [tmp_path / "a", tmp_path / "b"]
+    else:
+        folders = [tmp_path / "one", tmp_path / "one" if given == "the same folder twice" else tmp_path / "x/../one"]
+        (tmp_path / "x").mkdir()
+    run("merge", *folders, "-o", tmp_path / "merged")
+    assert counts(tmp_path / "merged") == counts(tmp_path / "one")
+    report = json.loads((tmp_path / "merged" / "report.json").read_bytes())
+    assert (len(report["files"]), report["totals"]["exchanges"]) == (4, 4)
+
+
 def test_adding_inputs_run_by_run_counts_as_one_run(tmp_path):
     files = event_captures(tmp_path / "in")
     run("convert", *files, "-o", tmp_path / "one", "-j", "1")

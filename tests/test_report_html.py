@@ -185,6 +185,37 @@ def test_event_text_an_older_databack_left_in_the_tables_passes_the_policy_again
     assert {r["name"] for r in data["runs"]} == {"note password=REDACTED"}
 
 
+@pytest.mark.parametrize("page", ["-o FILE", "into OUT"])
+def test_figures_stopped_by_a_full_disk_are_named_so_and_leave_no_figure_behind(out, tmp_path, monkeypatch,
+                                                                                  page):
+    # a full disk while the figures were saved said 'cannot write into r.html' (the page, not yet written) and
+    # left the folders and the figures saved so far
+    import errno
+    import os
+
+    import vl_convert
+
+    drawn, real = [], vl_convert.vegalite_to_png
+
+    def png(spec, **options):
+        drawn.append(1)
+        if len(drawn) == 3:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return real(spec, **options)
+
+    monkeypatch.setattr(vl_convert, "vegalite_to_png", png)
+    (tmp_path / "figures").mkdir()
+    (tmp_path / "figures" / "notes.txt").write_text("the user's")
+    folder = tmp_path / "figures" / "paper"
+    args = ["-o", tmp_path / "r.html"] if page == "-o FILE" else []
+    before = sorted(out.rglob("*"))
+    result = run("report", out, *args, "--figures", folder)
+    assert (result.exit_code, result.output) == (
+        1, f"databack: cannot save the figures in {folder}: No space left on device\n")
+    assert [p.name for p in (tmp_path / "figures").iterdir()] == ["notes.txt"]
+    assert not (tmp_path / "r.html").exists() and sorted(out.rglob("*")) == before
+
+
 def test_figures_saves_every_chart_as_svg_and_png(out, tmp_path):
     result = run("report", out, "-o", tmp_path / "r.html", "--figures", tmp_path / "figures")
     assert result.exit_code == 0, result.output

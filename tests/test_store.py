@@ -3,6 +3,7 @@ of what killed runs left, and one line with the right exit code for every place 
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
@@ -279,6 +280,33 @@ def test_out_where_it_cannot_be_is_one_line_and_a_usage_error(tmp_path, case):
     assert (result.exit_code, result.output) == (2, f"databack: {message}\n")
     assert {p: p.read_bytes() for p in sorted(tmp_path.rglob("*")) if p.is_file()} == before
     assert not untouched.exists() or untouched.is_file() or not any(p.name.startswith(".") for p in untouched.iterdir())
+
+
+def test_another_runs_out_inside_an_input_folder_is_no_input(tmp_path):
+    # 'databack convert study -o study/shards/N --shard I/N' (each shard's OUT in the folder converted) took the
+    # other shards' OUT for inputs: their tables and report skipped files in the report (26 of them), different in
+    # every shard and run, and a file a shard's commit removed meanwhile a failed input (exit 1)
+    study = tmp_path / "study"
+    (study / "p07").mkdir(parents=True)
+    shutil.copy(SAMPLES / "phone-sync.har", study / "p07" / "sync.har")
+    (study / "shards").mkdir()
+    assert convert(SAMPLES / "phone-sync.flow", "-o", study / "shards" / "1").exit_code == 0
+    (study / "shards" / "2").mkdir()
+    holder = hold(study / "shards" / "2")  # a shard's first run, under way
+    try:
+        result = convert(study, "-o", study / "shards" / "3")
+    finally:
+        holder.kill()
+        holder.wait()
+    assert result.exit_code == 0, result.output
+    report = json.loads((study / "shards" / "3" / "report.json").read_bytes())
+    assert [f["file"] for f in report["files"]] == ["study/p07/sync.har"]
+    # a folder of the user's holding a datapackage.json of their own (no databack run's report.json) is searched
+    (study / "shards" / "1" / "report.json").write_text('{"study": "sleep", "databack": "no"}')
+    result = convert(study, "-o", tmp_path / "again")
+    assert result.exit_code == 0, result.output
+    found = [f["file"] for f in json.loads((tmp_path / "again" / "report.json").read_bytes())["files"]]
+    assert "study/shards/1/report.json" in found and "study/p07/sync.har" in found
 
 
 def test_merge_into_one_of_its_inputs_is_a_usage_error(tmp_path):
@@ -826,6 +854,26 @@ def test_a_failed_run_into_a_new_out_leaves_no_folder_and_one_into_an_existing_e
     assert given.is_dir() and list(given.iterdir()) == []
 
 
+@pytest.mark.parametrize("command", ["convert", "merge"])
+def test_a_run_into_a_new_out_that_cannot_take_its_lock_leaves_no_folder(tmp_path, monkeypatch, command):
+    # a full disk as the lock file was written (its holder's line) left the OUT the run had made, empty, behind
+    assert convert(SAMPLES / "phone-sync.har", "-o", tmp_path / "shard").exit_code == 0
+    out, real = tmp_path / "new", store._write_all
+
+    def full(fd, data):  # (the lock file being made in OUT: no room for its holder's line)
+        written = Path(os.readlink(f"/proc/self/fd/{fd}"))
+        if written.parent == out and written.name.startswith(store.LOCK_MADE):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return real(fd, data)
+
+    monkeypatch.setattr(store, "_write_all", full)
+    args = {"merge": ["merge", tmp_path / "shard", "-o", out, "-j", "1"],
+            "convert": ["convert", SAMPLES / "phone-sync.har", "-o", out, "-j", "1"]}[command]
+    result = runner.invoke(app, list(map(str, args)))
+    assert (result.exit_code, result.output) == (1, f"databack: cannot write into {out}: No space left on device\n")
+    assert not out.exists()
+
+
 KILLED_AT_THE_LAST_RENAME = """
 import os, signal, sys
 real, target = os.replace, sys.argv[1]
@@ -1090,6 +1138,87 @@ def test_a_users_folder_named_like_a_table_is_never_removed_nor_replaced(tmp_pat
     assert_consistent(out)
 
 
+USERS_TABLE_NAMED = {  # where OUT is, what of the user's is there, the options of the run that would write over it
+    "a file as the table's, in a folder no run wrote": ("new", "band_events.parquet", "file", ()),
+    "a file as the table's in the format asked for": ("har", "rejects.csv", "file", ("--format", "csv", "--force")),
+    "a folder named as the table's file": ("new", "band_events.parquet", "folder", ()),
+    "a file named as the table's dataset folder": ("har", "sleep_nights", "file", ("--partition-by", "night")),
+}
+
+
+@pytest.mark.parametrize("case", list(USERS_TABLE_NAMED))
+def test_a_users_file_named_as_the_table_a_run_writes_is_never_replaced(tmp_path, case):
+    # a file of the user's named as the table the run writes (their own band_events.parquet in a folder no run
+    # wrote, their rejects.csv beside Parquet tables when the run writes CSV) was replaced by the table, and a folder
+    # of theirs named band_events.parquet (or a file named sleep_nights, where a partitioned run writes its folder)
+    # moved aside and removed with its files, without a word
+    out = tmp_path / "out"
+    first, name, kind, options = USERS_TABLE_NAMED[case]
+    if first == "har":
+        assert convert(SAMPLES / "phone-sync.har", "-o", out).exit_code == 0
+    else:
+        out.mkdir()
+    if kind == "folder":
+        (out / name).mkdir()
+        (out / name / "notes.txt").write_text("the user's")
+    else:
+        (out / name).write_text("the user's")
+    before = state(out)
+    result = convert(SAMPLES / "phone-sync.flow", "-o", out, *options)
+    table = name.removesuffix(".parquet").removesuffix(".csv")
+    assert (result.exit_code, result.output.splitlines()[-1]) == (
+        1, f"databack: cannot write into {out}: it holds a {kind} {name} that no databack run wrote (report.json "
+           f"lists no such table {kind}): move it out of {out}, where the table {table} is written"), result.output
+    assert state(out) == before
+    _remove(out / name)
+    assert convert(SAMPLES / "phone-sync.flow", "-o", out, *options).exit_code == 0
+    assert_consistent(out)
+
+
+def test_a_users_file_named_as_a_tables_folder_is_never_removed_by_a_run_writing_files(tmp_path):
+    # a file of the user's named as a table's dataset folder, without an extension (notes saved as 'rejects', say),
+    # was removed by the next run as an earlier run's partitioned table that it writes as a file
+    out = tmp_path / "out"
+    assert convert(SAMPLES / "phone-sync.har", "-o", out).exit_code == 0
+    for name in ("rejects", "sleep_nights"):
+        (out / name).write_text("the user's")
+    assert convert(SAMPLES / "phone-sync.flow", "-o", out).exit_code == 0
+    assert [(out / name).read_text() for name in ("rejects", "sleep_nights")] == ["the user's"] * 2
+    assert (out / "rejects.parquet").is_file()
+
+
+def _remove(path: Path) -> None:
+    shutil.rmtree(path) if path.is_dir() else path.unlink()
+
+
+@pytest.mark.parametrize("error", ["ENOLCK", "EOPNOTSUPP", "ENOSYS"])
+@pytest.mark.parametrize("given", ["a new OUT", "an OUT with a lock file"])
+def test_an_out_whose_file_system_cannot_lock_files_is_one_line_and_left_as_it_was(tmp_path, monkeypatch, error,
+                                                                                   given):
+    # on a file system that takes no locks (NFS mounted with nolock: ENOLCK; some FUSE and SMB mounts: not
+    # supported), a run ended in a traceback (OSError: Operation not supported), the new OUT left holding a lock file
+    import fcntl
+
+    out = tmp_path / "out"
+    if given != "a new OUT":
+        assert convert(SAMPLES / "phone-sync.har", "-o", out).exit_code == 0
+        (out / store.LOCK).write_text("")  # (a killed run's)
+    before = state(out) if out.exists() else None
+    real, code = fcntl.flock, getattr(errno, error)
+
+    def flock(fd, operation):
+        if os.readlink(f"/proc/self/fd/{fd}").startswith(str(out / store.LOCK)):
+            raise OSError(code, os.strerror(code))
+        return real(fd, operation)
+
+    monkeypatch.setattr(fcntl, "flock", flock)
+    result = convert(SAMPLES / "phone-sync.flow", "-o", out)
+    assert (result.exit_code, result.output) == (
+        1, f"databack: cannot write into {out}: its file system cannot lock files ({os.strerror(code)}), so nothing "
+           "would keep two runs from writing it at once: put OUT on one that can (a local disk, NFS with locking)\n")
+    assert (state(out) if out.exists() else None) == before
+
+
 @pytest.mark.parametrize("made", ["a folder", "a named pipe"])
 def test_a_lock_file_that_is_no_file_is_one_line_naming_it(tmp_path, made):
     # 'cannot write into OUT: Is a directory' named nothing; a named pipe was 'Invalid argument' (its truncation)
@@ -1201,6 +1330,29 @@ def test_load_while_a_run_commits_reads_one_run_never_tables_of_two(tmp_path, mo
     assert seen == after
 
 
+@pytest.mark.parametrize("layout", ["files", "folders"])
+def test_a_lazyframe_load_gave_is_one_error_once_a_run_has_committed_never_another_runs_rows(tmp_path, layout):
+    # a LazyFrame reads its files when collected: after a run committed into OUT, one of a table in a file read
+    # that run's table beside the DataFrames of the run before, and one of a partitioned table the files then at the
+    # paths listed before (p1's of the new run, p2's left out: 3 of its 5 events), without a word
+    from converters import convert, load
+
+    out = tmp_path / "out"
+    partition_by = ["participant_id"] if layout == "folders" else []
+    convert(SAMPLES / "phone-sync.har", out, participant_id="p1", jobs=1, partition_by=partition_by)
+    tables = load(out, lazy=True)
+    assert tables["band_events"].filter(pl.col("event_id").is_not_null()).select("event_id").collect().height == 3
+    assert runner.invoke(app, ["report", str(out)]).exit_code == 0  # a commit that changes no table
+    assert tables["band_events"].collect().height == 3
+    convert(SAMPLES / "phone-sync.flow", out, participant_id="p2", jobs=1, partition_by=partition_by)
+    file = "band_events" if partition_by else "band_events.parquet"
+    with pytest.raises(store.OutError) as changed:
+        tables["band_events"].collect()
+    assert str(changed.value) == f"cannot read the run in {out}: {file}: a run has committed into it since load() " \
+                                 "read it: load it again"
+    assert load(out, lazy=True)["band_events"].collect().height == 5
+
+
 def test_a_merge_into_an_out_holding_a_run_of_other_files_stops_and_one_of_the_same_files_replaces_it(tmp_path):
     # merge replaced OUT's run with the folders merged: 'databack merge week2-shards/* -o results' over the results
     # of week 1 (or an OUT that convert wrote) left week 2's rows alone, week 1's lost without a word
@@ -1285,6 +1437,46 @@ def test_a_users_file_named_as_outs_index_in_a_folder_no_run_wrote_is_never_repl
     assert (out / "notes.txt").read_text() == "notes\n"
 
 
+@pytest.mark.parametrize("command", ["convert", "merge", "convert()"])
+def test_a_users_index_file_in_a_folder_no_run_wrote_is_refused_before_the_work(tmp_path, monkeypatch, command):
+    # the refusal came at the commit only, after every capture was converted (hours, for an archive)
+    from converters import api, pipeline
+
+    out = tmp_path / "study"
+    out.mkdir()
+    (out / "datapackage.json").write_text("the user's own\n")
+    assert convert(SAMPLES / "phone-sync.har", "-o", tmp_path / "s1").exit_code == 0
+    worked = []
+    for name in ("convert_files", "merge"):
+        monkeypatch.setattr(pipeline, name, lambda *a, **k: worked.append(name) or 1 / 0)
+    line = f"cannot write into {out}: it holds datapackage.json, which no databack run wrote (there is no " \
+           f"report.json): move it out of {out}, where databack writes its own"
+    if command == "convert()":
+        with pytest.raises(store.OutError, match=re.escape(line)):
+            api.convert(SAMPLES / "phone-sync.har", out, jobs=1)
+    else:
+        args = ["convert", SAMPLES / "phone-sync.har"] if command == "convert" else ["merge", tmp_path / "s1"]
+        result = runner.invoke(app, [*map(str, args), "-o", str(out), "-j", "1"])
+        assert (result.exit_code, result.output) == (1, f"databack: {line}\n")
+    assert worked == []
+    assert sorted(p.name for p in out.iterdir()) == ["datapackage.json"]
+
+
+def test_a_merge_into_an_out_a_newer_databack_wrote_is_one_line_and_leaves_it_as_it_was(tmp_path):
+    # merge replaced a newer databack's OUT holding the same files with what this version knows of them, the tables
+    # it did not know left behind as files no report.json lists, without a word
+    assert convert(SAMPLES / "phone-sync.har", "-o", tmp_path / "s1").exit_code == 0
+    out = tmp_path / "out"
+    assert runner.invoke(app, ["merge", str(tmp_path / "s1"), "-o", str(out)]).exit_code == 0
+    _written_by_a_newer_databack(out)
+    before = files(out)
+    result = runner.invoke(app, ["merge", str(tmp_path / "s1"), "-o", str(out), "-j", "1"])
+    assert (result.exit_code, result.output) == (
+        1, f"databack: cannot read the run in {out}: report.json: written by databack 0.2.0, newer than this one "
+           "(0.1.0), whose tables and columns this version may not know: read it with that version or a newer one\n")
+    assert files(out) == before
+
+
 @pytest.mark.parametrize("command", ["report", "report -o FILE", "export omh", "merge"])
 def test_a_command_that_repairs_a_folder_it_reads_says_so_in_one_line(tmp_path, command):
     # report, export omh and merge (of the folders it reads) finished a killed run's commit or removed its leftovers
@@ -1335,19 +1527,108 @@ def test_an_out_whose_path_is_not_utf8_is_one_line_saying_so(tmp_path, command):
     assert files(folder) == before
 
 
-@pytest.mark.parametrize("action", ["remove", "replace"])
-def test_a_journal_naming_a_users_file_changes_nothing_of_theirs(tmp_path, action):
-    # the repair made any change a journal named: one planted in a folder given to report, export omh or merge
-    # (or a journal damaged on disk) removed a user's notes.txt, or replaced it with what its staging held
+@pytest.mark.parametrize("command", ["convert adding", "convert adding, partitioned", "convert, rows spilled", "merge",
+                                     "report", "export omh", "load"])
+def test_an_out_whose_path_holds_glob_characters_is_read_as_itself(tmp_path, monkeypatch, command):
+    # polars takes a path to read as a glob: in an OUT named 'week [1]' (or 'week*'), a run adding to it read the
+    # tables of the folder 'week 1' beside it ('holds 2 rows where report.json counts 3'), or none ('expanded paths
+    # were empty'), and so did merge, report, export omh and load(), and a run's rows spilled into its work folder
+    from converters import load, spill
+
+    neighbour, out, plain = tmp_path / "week 1", tmp_path / "week [1]", tmp_path / "qzx-out"
+    options = ["--partition-by", "participant_id,day", "--participant", "P1"] if "partitioned" in command else []
+    assert convert(SAMPLES / "phone-sync.flow", "-o", neighbour).exit_code == 0
+    if command == "convert, rows spilled":
+        for name, value in (("SPILL_ROWS", 7), ("PART_ROWS", 5), ("SORT_ROWS", 11), ("HOLD_ROWS", 15)):
+            monkeypatch.setattr(spill, name, value)
+    for folder in (out, plain):
+        assert convert(SAMPLES / "phone-sync.har", "-o", folder, *options).exit_code == 0
+        if command.startswith("convert"):
+            result = convert(SAMPLES / "phone-sync.flow", "-o", folder, *options)
+            assert result.exit_code == 0, result.output
+    if command.startswith("convert"):
+        assert state(out) == state(plain)
+    elif command == "load":
+        assert {n: t.to_dicts() for n, t in load(out).items()} == {n: t.to_dicts() for n, t in load(plain).items()}
+    else:
+        made = {}
+        (tmp_path / "merged").mkdir()
+        for folder in (out, plain):
+            args = {"merge": ["merge", folder, "-o", tmp_path / "merged" / folder.name, "-j", "1"],
+                    "report": ["report", folder, "-o", tmp_path / f"{folder.name}.html"],
+                    "export omh": ["export", "omh", folder, "-o", tmp_path / "omh" / folder.name]}[command]
+            result = runner.invoke(app, list(map(str, args)))
+            assert result.exit_code == 0, result.output
+            made[folder] = files(tmp_path / "merged" / folder.name) if command == "merge" else \
+                _page(tmp_path / f"{folder.name}.html", folder) if command == "report" else \
+                files(tmp_path / "omh" / folder.name)
+        if command == "merge":
+            made = {f: {k: v for k, v in m.items() if k != "report.json"} for f, m in made.items()}
+        assert made[out] == made[plain]
+
+
+@pytest.mark.parametrize("command", ["convert adding", "merge", "report", "export omh", "load"])
+def test_a_partitioned_out_in_a_folder_named_like_a_partition_level_is_read_back(tmp_path, command):
+    # polars reads every name=value folder of a dataset's path as a level: in an OUT of partitioned tables below
+    # /lake/site=boston/, every command reading it back failed ('path contains column not present in the given
+    # Hive schema: "site"'); the first run only could write it
+    from converters import load
+
+    out, plain = tmp_path / "site=boston" / "out", tmp_path / "plain"
+    out.parent.mkdir()
+    options = ["--partition-by", "participant_id,day", "--participant", "p/07 é"]
+    for folder in (out, plain):
+        assert convert(SAMPLES / "phone-sync.har", "-o", folder, *options).exit_code == 0
+    if command == "convert adding":
+        for folder in (out, plain):
+            result = convert(SAMPLES / "phone-sync.flow", "-o", folder, *options)
+            assert result.exit_code == 0, result.output
+        assert state(out) == state(plain)
+    elif command == "load":
+        assert {n: t.to_dicts() for n, t in load(out).items()} == {n: t.to_dicts() for n, t in load(plain).items()}
+    else:
+        args = {"merge": ["merge", out, "-o", tmp_path / "merged", "-j", "1"], "report": ["report", out],
+                "export omh": ["export", "omh", out, "-o", tmp_path / "omh"]}[command]
+        result = runner.invoke(app, list(map(str, args)))
+        assert result.exit_code == 0, result.output
+
+
+def _page(page: Path, out: Path) -> str:
+    """The report page drawn of `out`, without its name and the time its run was made."""
+    made = json.loads((out / "report.json").read_bytes())["generated_at"]
+    return page.read_text().replace(out.name, "OUT").replace(made, "TIME")
+
+
+def test_a_journal_whose_staging_folder_is_gone_is_dropped_and_said_and_out_read_as_it_is(tmp_path):
+    # a journal whose staging folder a tool had removed (one that cleans hidden folders, a copy leaving it out) made
+    # every command stop at 'cannot repair OUT: No such file or directory', for good
     out = tmp_path / "out"
     assert convert(SAMPLES / "phone-sync.har", "-o", out).exit_code == 0
-    (out / "notes.txt").write_text("the user's notes\n")
+    before = state(out)
+    changes = [["replace", "band_events.parquet"], ["remove", "sense_nights.parquet"], ["replace", "report.json"]]
+    (out / store.JOURNAL).write_text(json.dumps({"staging": f"{store.STAGING_PREFIX}abcdefgh", "changes": changes}))
+    result = runner.invoke(app, ["report", str(out), "-o", str(tmp_path / "page.html")])
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[0] == f"databack: repaired {out}: dropped a commit journal it could not read"
+    assert state(out) == before
+
+
+@pytest.mark.parametrize("name", ["notes.txt", "rejects.csv", "sleep_nights"])
+@pytest.mark.parametrize("action", ["remove", "replace"])
+def test_a_journal_naming_a_users_file_changes_nothing_of_theirs(tmp_path, action, name):
+    # the repair made any change a journal named: one planted in a folder given to report, export omh or merge
+    # (or a journal damaged on disk) removed a user's notes.txt, or replaced it with what its staging held; and
+    # named as a table's entry that no run wrote (their rejects.csv beside Parquet tables, a sleep_nights file where
+    # the run wrote sleep_nights.parquet), which a run never writes over nor removes, it did so still
+    out = tmp_path / "out"
+    assert convert(SAMPLES / "phone-sync.har", "-o", out).exit_code == 0
+    (out / name).write_text("the user's notes\n")
     staging = out / f"{store.STAGING_PREFIX}abcdefgh"
     staging.mkdir()
-    (staging / "notes.txt").write_text("planted\n")
-    (out / store.JOURNAL).write_text(json.dumps({"staging": staging.name, "changes": [[action, "notes.txt"]]}))
+    (staging / name).write_text("planted\n")
+    (out / store.JOURNAL).write_text(json.dumps({"staging": staging.name, "changes": [[action, name]]}))
     result = runner.invoke(app, ["report", str(out)])
     assert result.exit_code == 0, result.output
     assert result.output.splitlines()[0] == (f"databack: repaired {out}: dropped a commit journal it could not read; "
                                              "removed what a stopped run left (1 staging folder)")
-    assert (out / "notes.txt").read_text() == "the user's notes\n"
+    assert (out / name).read_text() == "the user's notes\n"
