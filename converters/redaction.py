@@ -797,7 +797,9 @@ def _xml_pair_sub(m: re.Match) -> str:
 
 _TAG = re.compile(r"<[A-Za-z][\w:\-]*\s[^<>]*>")
 _TAG_NAME = re.compile(r"<([\w:\-]+)")
-_ATTRIBUTE = re.compile(r"""([\w:\-]+)\s*=\s*("[^"]*"|'[^']*'|[^\s"'>]+)""")
+# (a name from its first character, read once: one tried from each character of a long run without `=` after it
+# would cost the run's length squared)
+_ATTRIBUTE = re.compile(r"""(?<![\w:\-])([\w:\-]++)\s*+=\s*+("[^"]*"|'[^']*'|[^\s"'>]+)""")
 _LABEL_ATTRIBUTES = ("name", "id", "property", "key", "http-equiv")
 _VALUE_ATTRIBUTES = ("value", "content", "data-value")
 
@@ -873,7 +875,8 @@ _SPACED_PAIR = re.compile(
     r"(?<![\w\-=:/.])(?P<name>passwords?|passwd|passcode|passphrase|pwd|pin|otp|secret|api[ _\-]?key"
     r"|(?:access |refresh |auth |session |bearer )?token|[^\W\d_]{2,14}[ \-]code|(?:one|two)[ \-]time[ \-]code"
     r"|пароль|passwort|kennwort|contraseña|senha|wachtwoord|mot de passe)"
-    r"(?P<sep>[ \t]+(?:is|was|ist|war|es|est|é|är|er|это)[ \t]*:?[ \t]+|[ \t]*(?:->|\u2192)[ \t]*|[ \t]+)"
+    r"(?P<sep>[ \t]+(?:is|was|ist|war|es|est|é|är|er|это)(?:[ \t]*+:[ \t]++|[ \t]++)"  # (spaces read once: linear)
+    r"|[ \t]*+(?:->|\u2192)[ \t]*+|[ \t]++)"
     r"(?P<q>[\"'\u201c])?(?P<value>[^\s\"'\u201c\u201d<>=:]{4,128}?)(?(q)[\"'\u201d]|(?=[,;.)]*(?:\s|$)))"
 )
 _DIGITS_NAMES = frozenset({"pin", "passcode", "otp", "password", "passwords", "passwd", "pwd", "пароль", "passwort",
@@ -1224,7 +1227,7 @@ def path(raw_path: str) -> Safe:
     return _released(shown)
 
 
-_EMAIL = re.compile(r"[^\s/@:]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)+")
+_EMAIL = re.compile(r"(?<![^\s/@:])[^\s/@:]++@[A-Za-z0-9\-]++(?:\.[A-Za-z0-9\-]++)+")  # (from a run's start: linear)
 
 
 @lru_cache(maxsize=1 << 14)
@@ -1305,7 +1308,8 @@ def _json(value: Any, mode: Mode, drop: bool, key: str | None, counter: list[int
 
 
 # An argument given a variable in a GraphQL document: `login(password: $p)`, `signIn(input: {pin: $code})`
-_GRAPHQL_ARGUMENT = re.compile(r"([_A-Za-z][_0-9A-Za-z]*)\s*:\s*\$([_A-Za-z][_0-9A-Za-z]*)")
+# (a name from its first character, read once: linear)
+_GRAPHQL_ARGUMENT = re.compile(r"(?<![_0-9A-Za-z])([_A-Za-z][_0-9A-Za-z]*+)\s*+:\s*+\$([_A-Za-z][_0-9A-Za-z]*)")
 
 
 def _graphql_request(request: dict, counter: list[int], depth: int) -> dict:
