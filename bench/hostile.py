@@ -105,6 +105,13 @@ CASES = [
          lambda p: H.zip_declaring(p, 1_000_000, 1)),
     Case("gzipped HAR, one entry of 2 x 1.5 million headers (87 MB) between two Band entries", "r6-entry-values.har.gz",
          lambda p: H.har_many_headers(p, 1_500_000, "middle")),
+    # the seventh round's (r7-)
+    Case("dump, a Band response of a 16 MiB HTML tag holding one long word, gzipped", "r7-long-tag.flow",
+         lambda p: H.flow_text_body(p, H.long_tag(16 << 20))),
+    Case("dump, a Band response of 'password is' and 16 MiB of spaces and tabs, gzipped", "r7-tabs.flow",
+         lambda p: H.flow_text_body(p, H.spaces_after_is(16 << 20))),
+    Case("HAR, 15 MiB of empty arrays in the first entry's _custom field (within a run)", "r7-lists.har",
+         lambda p: H.har_custom_of(p, "[" + "[]," * ((15 << 20) // 3) + "[]]")),
 ]
 
 

@@ -439,3 +439,36 @@ def zip_declaring(path: Path, entries: int, declared: int) -> Path:
                       len(directory), len(local), 0)
     path.write_bytes(local + directory + end)
     return path
+
+
+def flow_text_body(path: Path, text: str, url: str = BAND_EVENTS) -> Path:
+    """A dump of a good Band flow and a device response at `url` whose body is `text` (not JSON), gzipped: read
+    whole and rejected with its body, which the policy reads as free text (as scrub does every text body)."""
+    body = compress("gzip", iter([text.encode()]))
+    path.write_bytes(dump([http_flow(BAND_EVENTS, band_body()), http_flow(url, body, "gzip")]))
+    return path
+
+
+def long_tag(size: int) -> str:
+    """An HTML page of one tag holding a `size`-letter word (g to y: no hex, no digits, compressing some 1.6 to 1)
+    and no `=` after it (its length squared before round 7)."""
+    import random
+
+    word = "".join(random.Random(7).choices("ghijklmnopqrstuvwxy", k=size))
+    return "<html><body><a b" + word + "></a></body></html>"
+
+
+def spaces_after_is(size: int) -> str:
+    """`password is` followed by `size` spaces and tabs (compressing some 7 to 1; its length squared before
+    round 7)."""
+    import random
+
+    return "password is " + "".join(random.Random(7).choices(" \t", k=size)) + "\n"
+
+
+def har_custom_of(path: Path, text: str) -> Path:
+    """A HAR whose first entry's `_custom` field is the raw JSON `text` (16 MiB of `[],` within a run: 540 MB
+    before round 7), and two good Band entries."""
+    har_deep_custom(path, 1)
+    path.write_text(path.read_text().replace(nested(1), text))
+    return path

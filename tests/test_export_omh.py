@@ -470,3 +470,40 @@ def test_text_an_older_databack_left_in_outs_tables_is_exported_as_this_policy_w
     assert token[:20] not in texts and "Tr0ub4dor" not in texts
     activities = [p["body"]["activity_name"] for p in points(tmp_path / "omh", "ieee-physical-activity-1.0.jsonl")]
     assert "Running REDACTED password=REDACTED" in activities
+
+
+def _infinite_public_duration() -> tuple[str, dict]:
+    body = json.loads((REFERENCE / "band-public" / "one_activity.json").read_text())
+    body["duration"] = "P" + "9" * 400 + "D"  # (the schema's pattern takes any number of digits)
+    return "https://api.microsofthealth.net/v1/me/Activities/" + str(body["id"]), body
+
+
+def _infinite_private_duration() -> tuple[str, dict]:
+    from builders import BAND_EVENTS_URL, band_event
+
+    body = band_event()
+    body["value"][0]["Info"][0]["TotalDistance"] = "1" + "0" * 400  # an OData Int64 written as text: 401 digits
+    return BAND_EVENTS_URL, body
+
+
+@pytest.mark.parametrize("capture", [_infinite_public_duration, _infinite_private_duration])
+def test_a_number_of_more_digits_than_a_float_holds_rejects_its_exchange_and_makes_no_invalid_data_point(
+        tmp_path, schemas, capture):
+    """Before: text of 309 digits or more (a public activity's ISO duration `P999…9D`, a private event's minute's
+    distance as text) was read by float() as infinity, kept in the tables (band_events.duration_s), and export omh
+    wrote the activity's physical-activity and heart-rate data points with a duration of null, invalid against the
+    official schemas. Such a number raises as an integer too big for 64 bits does: its exchange is a reject saying
+    so."""
+    from builders import entry, write_har
+
+    url, body = capture()
+    har = write_har(tmp_path / "a.har", [entry(url, body)])
+    result = convert(collect_inputs([har]))
+    (reject,) = result.tables["rejects"].to_dicts()
+    assert "more than a float holds" in reject["reason"] or "longer than a float holds" in reject["reason"]
+    assert "band_events" not in result.tables or result.tables["band_events"].height == 0
+    write(result, tmp_path / "out")
+    export(tmp_path / "out", tmp_path / "omh")
+    for path in (tmp_path / "omh").glob("*.jsonl"):
+        for line in path.read_text().splitlines():
+            assert schemas.errors(json.loads(line)) == []

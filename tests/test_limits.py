@@ -575,6 +575,7 @@ def test_a_flow_of_more_values_than_max_json_values_is_one_entry_over_a_limit_ne
 @pytest.mark.parametrize(("where", "sizes"), [
     ("middle", {"MAX_RUN_BYTES": 16 << 10}),  # longer than a run may be: ijson reads it
     ("last", {}),  # the file's last entry: ijson reads it
+    ("middle", {}),  # within a run (round 7: its objects more than the limit, ijson reads the run)
 ])
 def test_a_har_entry_of_more_values_than_max_json_values_is_one_entry_over_a_limit_never_built(tmp_path, where, sizes,
                                                                                                monkeypatch):
@@ -887,3 +888,24 @@ def test_any_length_prefix_keeps_every_flow_before_it(tmp_path_factory, good, cl
     assert [type(i).__name__ for i in items[:good]] == ["Exchange"] * good
     if claimed + 1 > len(tail):  # a frame the file cannot hold: an error after the good flows, nothing allocated for it
         assert type(items[-1]).__name__ == "CaptureError" and items[-1].entries_read >= good
+
+
+def test_a_har_entry_of_more_arrays_than_max_json_values_within_a_run_is_one_entry_over_a_limit(tmp_path,
+                                                                                                monkeypatch):
+    """Before: a run (up to 16 MiB of entries) was parsed whole by orjson, whose empty array costs some 35 times its
+    two bytes, so an entry of more values than the limit within a run was built (16 MiB of `[],` in a `_custom`
+    field: 540 MB) and converted, where the same entry longer than a run was one entry over a limit. A run opening
+    more arrays and objects than the limit is read by ijson, each entry's values counted."""
+    from converters.captures import har_runs
+
+    monkeypatch.setattr(har_runs, "READ_SIZE", 4 << 10)  # (ijson is stopped within a read of the limit)
+    path = H.har_custom_of(tmp_path / "lists.har", "[" + "[]," * 20_000 + "[]]")
+    budget = Limits(max_json_values=1_000)
+    with limits.applied(budget):
+        kinds = [type(i).__name__ for i in read_capture(path)]
+    assert kinds == ["Skipped", "Exchange", "Exchange"]
+    report, tables = converted(path, budget)
+    assert report.status == "partial" and "an entry of more than 1,000 values (--max-json-values)" in report.error
+    assert tables["band_events"].height == 2
+    report, tables = converted(path, Limits(max_json_values=100_000))  # within the limit: read whole, as before
+    assert report.status == "ok" and tables["band_events"].height == 3

@@ -80,6 +80,8 @@ def har_entries(read: Callable[[int], bytes]) -> Iterator[object]:
             if not data.more():
                 searched = 0
             continue
+        if data.too_many_containers(cut.start(1)):
+            break  # ijson reads the run and the rest, counting each entry's values (`_ijson_items`)
         try:
             entries = data.parse_run(cut.start(1))
         except orjson.JSONDecodeError as error:
@@ -377,6 +379,7 @@ class _Data:
     def __init__(self, read: Callable[[int], bytes]):
         self._read = read
         self.limit = limits.structure_depth()
+        self.most_values = limits.current().max_json_values
         pads = 1026 - self.limit  # orjson's 1024 levels, less the run's own and the two above `log.entries`
         self._pads = (b"[" * pads, b"]" * pads)
         self.bytes = bytearray()
@@ -422,6 +425,16 @@ class _Data:
         for _ in self._pads[0]:
             value = value[0]
         return value
+
+    def too_many_containers(self, end: int) -> bool:
+        """Whether the run up to the comma at `end` opens more arrays and objects than `--max-json-values` allows one
+        entry values (strings' brackets too: an upper bound). orjson builds a run whole, and an empty array or
+        object costs some 35 times its two bytes: 16 MiB of `[],` in one entry's `_custom` field took 540 MB,
+        where such an entry longer than a run was stopped at the limit. Each opens and closes one: a run shorter
+        than twice the limit (2 MB; most runs are 1 MiB and an entry) is not counted, a longer one by two counts
+        of a byte (some 0.6 ms a MiB)."""
+        return end > 2 * self.most_values and \
+            self.bytes.count(b"[", 0, end) + self.bytes.count(b"{", 0, end) > self.most_values
 
     def at_run_end(self, error: orjson.JSONDecodeError) -> bool:
         """Whether `parse_run` failed at the end of the run (where a run cut inside a value fails)."""

@@ -13,6 +13,7 @@ sleep segments' `sleepTime` in minutes. Zero and unknown values are both left ou
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -80,6 +81,8 @@ def duration_s(value: Any) -> float | None:
     if m is None or value.rstrip("T").endswith("P") or value.endswith("T"):
         raise ValueError(f"not an ISO 8601 duration in days, hours, minutes and seconds: {value!r}")
     total = sum(float(m[u]) * factor for u, factor in DURATION_UNITS_S.items() if m[u])
+    if not math.isfinite(total):  # (`P999…9D` of 309 digits and more: float() gives infinity)
+        raise ValueError(f"an ISO 8601 duration of {len(value):,} characters, longer than a float holds")
     return -total if m["sign"] else total
 
 

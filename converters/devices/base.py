@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -168,8 +169,15 @@ def iso_date(value: Any) -> date | None:
 
 
 def number(value: Any) -> float | None:
-    """A number that may arrive as a JSON string (OData Int64) as a float; None stays None."""
-    return None if value is None or value == "" else float(value)
+    """A number that may arrive as a JSON string (OData Int64) as a float; None stays None. Text of more digits
+    than a float holds (309 and more: float() gives infinity, where JSON's own such number is no JSON) raises
+    ValueError: its exchange is rejected, as an integer too big for 64 bits is."""
+    if value is None or value == "":
+        return None
+    v = float(value)
+    if not math.isfinite(v):
+        raise ValueError(f"a number of {len(str(value)):,} characters, more than a float holds")
+    return v
 
 
 def per(value: Any, divisor: float) -> float | None:

@@ -207,10 +207,14 @@ class Items:
 
     def numbers(self, key: str, field: str | None = None) -> pl.Expr:
         """`base.number` of every value, as floats: a JSON number, or the text of a decimal, which the schema
-        writes `^-?\\d+(\\.\\d+)?$` (where float() and polars read the same number)."""
+        writes `^-?\\d+(\\.\\d+)?$` (where float() and polars read the same number). Text of more digits than a
+        float holds (infinity) falls back, where `base.number` refuses it (JSON's own numbers are finite)."""
         import polars as pl
 
-        return self.column(key, field).cast(pl.Float64, strict=True)
+        values = self.column(key, field).cast(pl.Float64, strict=True)
+        if self.df.schema.get(key if field is None else f"{key}.{field}") == pl.String:
+            self.check(values.is_finite())
+        return values
 
     def scaled(self, key: str, divisor: float, field: str | None = None) -> pl.Expr:
         """`base.per` of every value: e.g. centimetres to metres with 100."""
