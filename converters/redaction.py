@@ -305,6 +305,7 @@ def is_credential(name: str, value: Any) -> bool:
 
 _UNAMBIGUOUS = (
     r"eyJ[\w-]{4,}\.[\w-]{4,}\.[\w-]*(?:\.[\w-]*\.[\w-]*)?"  # JWT, JWS, JWE
+    r"|eyJ[\w+/]{4,}={0,2}\.[\w+/]{4,}={0,2}\.[\w+/]*={0,2}(?:\.[\w+/]*={0,2}\.[\w+/]*={0,2})?"  # (standard base64)
     r"|-----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----(?:.|\n)*?(?:-----END [A-Z0-9 ]*-----|$)"
     r"|\b(?:AKIA|ASIA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA|A3T[A-Z0-9])[A-Z0-9]{16}\b"  # AWS access key ids, and a
     r"(?:(?P<aws_sep>[ \t,;:|=\"']{1,4})[A-Za-z0-9/+]{40}(?![\w/+=]))?"  # secret key right after one (`_aws_sub`)
@@ -332,8 +333,13 @@ _UNAMBIGUOUS_RE = re.compile(_UNAMBIGUOUS)
 # The same shapes, searched for in text as `_unambiguous_text` does: JWTs apart, since the regex engine reads a run of
 # `[\w-]` to its end from every `eyJ` in it (100 KB of `eyJeyJ…` took 6.5 s, its length squared), and the others.
 _JWT = re.compile(r"eyJ[\w-]{4,}+\.[\w-]{4,}+\.[\w-]*+(?:\.[\w-]*+\.[\w-]*+)?")  # (as _UNAMBIGUOUS's first)
-_NOT_JWT_RE = re.compile(_UNAMBIGUOUS.partition("|")[2])
+# ...and one whose parts are standard base64 (`+`, `/`, padding), as some libraries and hand-made tokens write them:
+# taken where its first two parts show that alphabet (a base64url JWT followed by `/next` in a path is not one)
+_JWT_STANDARD = re.compile(
+    r"eyJ[\w+/]{4,}+={0,2}\.[\w+/]{4,}+={0,2}\.[\w+/]*+={0,2}(?:\.[\w+/]*+={0,2}\.[\w+/]*+={0,2})?")
+_NOT_JWT_RE = re.compile(_UNAMBIGUOUS.split("|", 2)[2])
 _WORD_RUN = re.compile(r"[\w-]*+")
+_STANDARD_RUN = re.compile(r"[\w+/]*+")
 # More vendors' keys: searched for only in text holding one of their prefixes (`_VENDOR_PREFIXES`, found by `in`),
 # since every alternative of one pattern costs at every character of every text.
 _VENDOR = (
@@ -397,12 +403,34 @@ def _unambiguous_text(text: str) -> str:
 
 
 def _jwt_from(text: str, position: int) -> re.Match | None:
-    """The first match of `_JWT` beginning at `position` or after it."""
+    """The first JWT beginning at `position` or after it: a match of `_JWT`, or of `_JWT_STANDARD` whose first two
+    parts hold `+`, `/` or `=`. Each is tried from the first `eyJ` of each run of its alphabet alone (a later `eyJ` of
+    the run reads the same run to the same end, and what follows it, so it is found where the first is, or not at
+    all)."""
+    url_end = standard_end = position
     while (at := text.find("eyJ", position)) >= 0:
-        if m := _JWT.match(text, at):
-            return m
-        position = _WORD_RUN.match(text, at).end()  # (past every later `eyJ` of the run: none is a JWT either)
+        if at >= standard_end:
+            if (m := _JWT_STANDARD.match(text, at)) and _standard_alphabet(m.group()):
+                return m
+            standard_end = _STANDARD_RUN.match(text, at).end()
+        if at >= url_end:
+            if m := _JWT.match(text, at):
+                return m
+            url_end = _WORD_RUN.match(text, at).end()
+        position = max(at + 3, min(url_end, standard_end))  # (the next `eyJ` either may begin at)
     return None
+
+
+def _standard_alphabet(token: str) -> bool:
+    """Whether a JWT's first two parts are standard base64 (hold `+`, `/` or `=`)."""
+    head, _, rest = token.partition(".")
+    payload = rest.partition(".")[0]
+    return any(c in head or c in payload for c in "+/=")
+
+
+def _jwt_fullmatch(text: str) -> bool:
+    return _JWT.fullmatch(text) is not None or (m := _JWT_STANDARD.fullmatch(text)) is not None and \
+        _standard_alphabet(m.group())
 
 
 def _vendor_sub(text: str) -> str:
@@ -664,15 +692,15 @@ def _text_within(text: str, mode: Mode, percent_levels: int) -> str:
 # A JWT split across lines (wrapped at a width in a log or a page, the lines indented; or their breaks written as
 # `\n`): a run from `eyJ` whose next lines hold nothing but the token's characters, the last one up to what follows
 _WRAPPED_JWT = re.compile(
-    r"(?<![\w.\-])eyJ[\w.\-]*+(?:(?:\r?\n|(?:\\r)?\\n)[ \t]*[\w.\-]++(?=[ \t]*(?:\r?\n|(?:\\r)?\\n)))*"
-    r"(?:(?:\r?\n|(?:\\r)?\\n)[ \t]*[\w.\-]++(?![ \t]+\w))"  # (not a line of words after it)
+    r"(?<![\w.+/=\-])eyJ[\w.+/=\-]*+(?:(?:\r?\n|(?:\\r)?\\n)[ \t]*[\w.+/=\-]++(?=[ \t]*(?:\r?\n|(?:\\r)?\\n)))*"
+    r"(?:(?:\r?\n|(?:\\r)?\\n)[ \t]*[\w.+/=\-]++(?![ \t]+\w))"  # (not a line of words after it)
 )
 _LINE_BREAKS = re.compile(r"\s+|(?:\\r)?\\n")
 
 
 def _wrapped_jwt_sub(m: re.Match) -> str:
     """A run `_WRAPPED_JWT` found, replaced where its lines joined are a JWT."""
-    return MARK if _JWT.fullmatch(_LINE_BREAKS.sub("", m.group())) else m.group()
+    return MARK if _jwt_fullmatch(_LINE_BREAKS.sub("", m.group())) else m.group()
 
 
 _BASE64_JSON = re.compile(r"(?<![\w+/\-])eyJ[A-Za-z0-9+/_\-]{12,}={0,2}(?![\w+/=\-])")  # base64 of `{"`

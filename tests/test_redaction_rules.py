@@ -1344,3 +1344,22 @@ def test_json_in_utf16_or_utf32_without_a_bom_is_still_redacted_in_its_encoding(
     document = {"password": "Tr0ub4dor-wide", "name": "Zoë", "minutes": 431}
     redacted = redaction.redact_body(json.dumps(document).encode(encoding), None, "other")
     assert json.loads(redacted.decode(encoding)) == document | {"password": MARK}
+
+
+
+def test_a_jwt_in_standard_base64_is_replaced_whole_in_device_text_too():
+    """A JWT whose parts are standard base64 (`+`, `/`, `=`; hand-made tokens and some libraries write them so) was
+    no JWT to the policy: device text (STRICT) kept it whole, free text all but a random-looking tail. It is one
+    where its first two parts show that alphabet; a base64url JWT before `/` in a path still ends at the `/`."""
+    def b64(data: bytes) -> str:
+        return base64.b64encode(data).decode()
+
+    token = (f"{b64(b'{\"alg\":\"HS256\",\"typ\":\"JWT\"}')}.{b64(b'{\"sub\":\"alice>>>??~~\",\"iat\":1500000000}')}."
+             f"{b64(bytes(range(200, 232)))}")
+    assert "+" in token.split(".")[1] or "/" in token.split(".")[1]
+    for mode in (redaction.FULL, redaction.STRICT):
+        assert redaction.redact_text(f"Session {token} ok", mode) == f"Session {MARK} ok"
+        assert redaction.redact_text(f"Session {token}\n", mode) == f"Session {MARK}\n"
+    assert redaction.is_credential_value(token, redaction.STRICT)
+    url_safe = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJlLW9mLXRoZS10b2tlbg"
+    assert redaction.redact_text(f"/data/{url_safe}/x.har", redaction.STRICT) == f"/data/{MARK}/x.har"
