@@ -545,7 +545,16 @@ def is_credential_value(text: str, mode: Mode = FULL) -> bool:
 # `user:password`, as a Basic authorization does without its scheme's name (`u=YWxpY2U6aHVudGVyMg==`): too short to
 # look random
 _BASE64_RUN = re.compile(r"(?<![\w+/\-])(?=[A-Za-z+/]*[0-9+/=])[A-Za-z0-9+/]{8,200}={0,2}(?![\w+/=\-])")
-_USER_PASSWORD = re.compile(r"[^\s:]{1,64}:[^\s]{1,128}")
+# (not JSON, `{"sleep":3}`, nor a URL, `https://…`: base64 of data)
+_USER_PASSWORD = re.compile(r"(?![A-Za-z][\w+.\-]*://)[^\s:{}\[\]\"<>]{1,64}:[^\s]{1,128}")
+# ...and such a run in free text (`Synced with YWxpY2U6aHVudGVy`, no name before it), searched for at less cost: both
+# cases, and the base64 of a `:` between printable characters at one of its three places in a group of three bytes
+# (`O[i-n]`, `[DTjz][op]`, `[AEIMQUYcgkosw048]6`), so that words, numbers and ids are seldom decoded
+_BASE64_COLON = "(?:O[i-n]|[DTjz][op]|[AEIMQUYcgkosw048]6)"
+_BASE64_USERINFO = re.compile(
+    r"(?<![\w+/\-])(?=[a-z0-9+/]*[A-Z])(?=[A-Z0-9+/]*[a-z])(?=[A-Za-z0-9+/]*?" + _BASE64_COLON + ")"
+    r"[A-Za-z0-9+/]{8,200}={0,2}(?![\w+/=\-])"
+)
 
 
 def _base64_user_password(run: str) -> bool:
@@ -682,6 +691,7 @@ def _text_within(text: str, mode: Mode, percent_levels: int) -> str:
     if "," in text and ("\"" in text or "'" in text):  # setRequestHeader("X-Api-Key", "…"), ["password", "…"]
         text = _QUOTED_PAIR.sub(_quoted_pair_sub, text)
     text = _vendor_sub(_unambiguous_text(text))
+    text = _BASE64_USERINFO.sub(_base64_user_password_sub, text)  # too short to look random; device text too
     if mode == STRICT and "eyJ" in text:  # (FULL finds such runs by their randomness, `random_secret`)
         text = _BASE64_JSON.sub(_base64_json_sub, text)
     if mode == FULL:
@@ -2024,6 +2034,11 @@ _NAME_ANCHORS = sorted({form for word in _NAME_WORDS for form in (word, word.upp
 # ...and every authorization scheme's name, in any case, before what could be its credential (as `_SCHEME_VALUE`
 # reads them: a Band event named `Run DPoP …`), searched for by Rust's regex (not words: `robot walk`, `basic plan`)
 _SCHEME_ANCHOR = "(?i)" + _AUTH_SCHEME + r"[ \t]+(?:\S{8}|[\w-]+=)"  # (`Hawk id="a", mac="…"`)
+# ...and 8 base64 characters around the base64 of a `:` (`_BASE64_USERINFO`, without look-arounds, which Rust's regex
+# has none of), in a value where a lower-case letter has a capital after it or a letter a digit, `+` or `/` beside
+# it (base64 of `user:password`; not a sentence of capitalised words: `Tonight`, `Donation`)
+_BASE64_ANCHOR = "|".join(f"[A-Za-z0-9+/]{{{k}}}{_BASE64_COLON}[A-Za-z0-9+/]{{{6 - k}}}" for k in range(7))
+_BASE64_MIXED = "[a-z][A-Z]|[A-Za-z][0-9+/]|[0-9+/][A-Za-z]"
 _PROVENANCE_TEXT = frozenset({"participant_id", "source_file"})
 
 
@@ -2043,14 +2058,16 @@ def strict_frame(df):
     value = pl.col("value")
     found = (
         df.lazy().select(pl.col(name).unique().implode() for name in columns).unpivot().explode("value")
-        .filter(value.str.contains_any(_STRICT_ANCHORS) | value.str.contains_any(_NAME_ANCHORS,
-                                                                                 ascii_case_insensitive=True)
-                | value.str.contains(_SCHEME_ANCHOR))
+        .with_columns(anchored=value.str.contains_any(_STRICT_ANCHORS)
+                      | value.str.contains_any(_NAME_ANCHORS, ascii_case_insensitive=True)
+                      | value.str.contains(_SCHEME_ANCHOR))
+        .filter(pl.col("anchored") | value.str.contains(_BASE64_MIXED) & value.str.contains(_BASE64_ANCHOR))
         .collect(engine="in-memory")
     )
     changed: dict[str, dict[str, str]] = {}
-    for name, text in found.iter_rows():
-        if (redacted := redact_text(text, STRICT)) != text:
+    for name, text, anchored in found.iter_rows():  # (base64 alone: its runs, not the whole policy)
+        redacted = redact_text(text, STRICT) if anchored else _BASE64_USERINFO.sub(_base64_user_password_sub, text)
+        if redacted != text:
             changed.setdefault(name, {})[text] = redacted
     return df.with_columns(pl.col(name).replace(values) for name, values in changed.items()) if changed else df
 

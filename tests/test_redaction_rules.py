@@ -1346,6 +1346,27 @@ def test_json_in_utf16_or_utf32_without_a_bom_is_still_redacted_in_its_encoding(
     assert json.loads(redacted.decode(encoding)) == document | {"password": MARK}
 
 
+def test_base64_of_a_short_user_and_password_alone_in_text_is_replaced_in_device_text_too():
+    """Base64 of `user:password` shorter than a random token (20 characters) was replaced under a name (`u=…`) and in
+    a file's name, but alone in free text (a rejected body's log line, a message) and in device text (a Sense
+    night's message, which STRICT text and `strict_frame` read) it stayed. It is replaced wherever it is; base64 of
+    data (JSON, a URL, words) and ids stay."""
+    import polars as pl
+
+    short = base64.b64encode(b"hub:Zq9x4Hu").decode()  # YWxp-style, 16 characters
+    plain = base64.b64encode(b"alice:hunter").decode()  # no digit in it: YWxpY2U6aHVudGVy
+    for secret in (short, plain):
+        for mode in (redaction.FULL, redaction.STRICT):
+            assert redaction.redact_text(f"Synced with {secret} today", mode) == f"Synced with {MARK} today"
+        df = pl.DataFrame({"message": [f"Synced with {secret} today", "Tonight Donation Onboarding 7h iPhone"]})
+        assert redaction.strict_frame(df)["message"].to_list() == [f"Synced with {MARK} today", df["message"][1]]
+    kept = ["aGVsbG8gd29ybGQ=", base64.b64encode(b'{"sleep":3,"deep":40}').decode(),
+            base64.b64encode(b"https://api.hello.is/v1").decode(), "8AF6441AF72321F4", "2519812557630091728",
+            "b1c2d3e4-0000-4000-8000-000000000001", "DoSomethingNow", "OnlineStatus2"]
+    for text in kept:
+        assert redaction.redact_text(f"x {text} y", redaction.STRICT) == f"x {text} y"
+    assert redaction.strict_frame(pl.DataFrame({"id": kept}))["id"].to_list() == kept
+
 
 def test_a_jwt_in_standard_base64_is_replaced_whole_in_device_text_too():
     """A JWT whose parts are standard base64 (`+`, `/`, `=`; hand-made tokens and some libraries write them so) was
