@@ -1546,7 +1546,8 @@ def _body(data: bytes, content_type: str | None, kind: BodyKind) -> bytes:
             return inner
     if (wide := _wide_text(data)) is not None:  # UTF-16 or UTF-32, or UTF-8 after a BOM
         if wide is _BINARY:
-            return _binary_runs(data)
+            inner = _brotli_body(data, content_type, kind)
+            return _binary_runs(data) if inner is None else inner
         encoding, bom, text, cut = wide
         redacted = redact_body(text.encode("utf-8", "surrogatepass"), content_type, kind)
         if redacted == text.encode("utf-8", "surrogatepass"):
@@ -1577,6 +1578,8 @@ def _body(data: bytes, content_type: str | None, kind: BodyKind) -> bytes:
             text, cut_character, broken_json = data.decode("utf-8", "surrogateescape"), b"", True
         elif signing_in:
             return MARK.encode()
+        elif (inner := _brotli_body(data, content_type, kind)) is not None:
+            return inner
         elif len(data.translate(None, _TEXT_BYTES)) * 100 <= len(data):
             # text in another charset (Latin-1, Windows-1252, Shift_JIS…: a form, a page, a message), read byte for
             # byte as Latin-1 so that its ASCII (every name and separator) is read as text: `pin=4821` is too short
@@ -1659,6 +1662,39 @@ def _compressed_body(data: bytes, content_type: str | None, kind: BodyKind) -> b
     import lzma
 
     return lzma.compress(redacted)
+
+
+def _brotli_body(data: bytes, content_type: str | None, kind: BodyKind) -> bytes | None:
+    """A binary body that is brotli data no Content-Encoding named (brotli has no magic bytes: it is told by
+    decoding, which other data fails within its first bytes), redacted as what it holds: `data` itself where that
+    held no credential, else the redacted content compressed again (`MARK` for a stream cut off); None where it is no
+    brotli stream, or one that decodes to nothing or beyond the limits."""
+    import brotli
+
+    from . import limits
+
+    if data.startswith(_FILE_MAGIC):
+        return None
+    whole = True
+    try:
+        inner = limits.decompress(data, "br")
+    except limits.LimitHit:
+        return None
+    except ValueError:
+        try:  # cut off: what it holds up to where it ends, as anyone can read it
+            decompressor = brotli.Decompressor()
+            inner = decompressor.process(data, output_buffer_limit=limits.current().max_body)
+        except brotli.error:
+            return None
+        if decompressor.is_finished():  # (data after the stream's end: no brotli body)
+            return None
+        whole = False
+    if not inner:
+        return None
+    redacted = redact_body(inner, content_type, kind)
+    if redacted == inner:
+        return data
+    return brotli.compress(redacted) if whole else MARK.encode()
 
 
 def redact_logins(data: bytes) -> bytes:

@@ -1384,3 +1384,25 @@ def test_a_jwt_in_standard_base64_is_replaced_whole_in_device_text_too():
     assert redaction.is_credential_value(token, redaction.STRICT)
     url_safe = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJlLW9mLXRoZS10b2tlbg"
     assert redaction.redact_text(f"/data/{url_safe}/x.har", redaction.STRICT) == f"/data/{MARK}/x.har"
+
+
+def test_a_brotli_body_under_no_content_encoding_keeps_no_credential():
+    """Brotli has no magic bytes, so a body compressed with it under no Content-Encoding (a header stripped, as for
+    the gzip, zlib, bzip2 and xz bodies the policy reads by their magic) was binary to the policy, and a rejected
+    Sense night's password stayed in the reject's base64 body and the scrubbed copy. Such a body is told by decoding
+    it: redacted as what it holds and compressed again; one cut off that holds a credential is replaced; binary
+    data that is no brotli stream stays as it was."""
+    import brotli
+
+    body = json.dumps({"date": "2017-03-15", "events": "oops", "account": {"password": "Tr0ub4dor-br1"}}).encode()
+    data = brotli.compress(body)
+    redacted = redaction.redact_body(data, None, "other")
+    assert json.loads(brotli.decompress(redacted))["account"] == {"password": MARK}
+    row = redaction.reject_row("sense", "GET", "api.hello.is", "/v2/timeline/2017-03-15", 200, "not JSON", data)
+    assert b"Tr0ub4dor-br1" not in brotli.decompress(base64.b64decode(row["body"]))
+    long = brotli.compress(json.dumps({"password": "Tr0ub4dor-br2", "pad": list(range(3000))}).encode())
+    assert redaction.redact_body(long[: len(long) * 3 // 4], None, "other") == MARK.encode()
+    quiet = brotli.compress(json.dumps({"date": "2017-03-15", "score": 80}).encode())
+    assert redaction.redact_body(quiet, None, "other") == quiet
+    noise = bytes((i * 7919 + 13) % 251 for i in range(5000))
+    assert redaction.redact_body(noise, None, "other") == noise
