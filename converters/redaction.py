@@ -44,7 +44,7 @@ from collections import Counter
 from contextvars import ContextVar
 from functools import lru_cache
 from pathlib import PurePosixPath
-from typing import Any, Iterable, Literal
+from typing import Any, Iterable, Iterator, Literal
 from urllib.parse import quote, unquote, unquote_plus
 
 import orjson
@@ -1568,6 +1568,8 @@ def _body(data: bytes, content_type: str | None, kind: BodyKind) -> bytes:
     if media.startswith("multipart/") or data.lstrip(b"\r\n").startswith(b"--"):
         if (parts := _redact_multipart(data, content_type, kind)) is not None:
             return parts
+    if not signing_in and data.translate(None, _PLAIN_TEXT):  # (MessagePack, CBOR, BSON, protobuf: `_binary_pairs`)
+        data = _binary_pairs(data)
     charset = ("utf-8", "surrogateescape")  # how the text is written back
     try:
         text, cut_character = data.decode("utf-8"), b""
@@ -1601,8 +1603,181 @@ def _body(data: bytes, content_type: str | None, kind: BodyKind) -> bytes:
 
 
 def _binary_runs(data: bytes) -> bytes:
-    """Binary data with its runs of printable ASCII (16 or more characters) redacted as text."""
+    """Binary data with its framed credentials replaced (`_binary_pairs`) and its runs of printable ASCII (16 or more
+    characters) redacted as text."""
+    data = _binary_pairs(data)
     return _ASCII_RUN.sub(lambda m: redact_text(m.group().decode("ascii"), FULL).encode("ascii", "replace"), data)
+
+
+# --- credentials in binary serialisations ----------------------------------------------------------------------
+# MessagePack, CBOR, BSON and Protocol Buffers write a map's key and its value as strings each framed by a type and
+# a length, not `name=value`: `{"password": "…"}` is `\xa8password\xab…` (MessagePack), `hpasswordk…` (CBOR, whose
+# marks may be letters), `\x02password\x00\x0c\x00\x00\x00…\x00` (BSON), `\x0a\x08password\x12\x0b…` (a protobuf
+# map). Where a credential's name is found in the bytes (`_NAME_WORDS`, searched for at C speed: most binary data
+# holds none), the string around it is read as each format frames a key, and the value after it as that format
+# frames one; a credential's value is overwritten in place, its length kept (MARK repeated; an integer, a PIN, as 0),
+# so that the data still parses.
+_NAME_BYTE = frozenset(b for b in range(0x21, 0x7F) if chr(b) not in "\"'<>{}[](),;:=&?/")  # (no mark's bytes)
+
+
+@lru_cache(maxsize=1)
+def _binary_names() -> tuple[bytes, ...]:
+    """The words of credentials' names (`_NAME_WORDS`, in lower case), none that holds another: what a key's bytes,
+    in lower case, are searched for (by `bytes.find`: a regex of them all took 0.75 s a MB)."""
+    words = {w.lower() for w in _NAME_WORDS} | {"pw"}
+    return tuple(w.encode("utf-8") for w in sorted(words) if not any(o != w and o in w for o in words))
+
+
+def _serialised(data: bytes) -> bool:
+    """Whether `data` begins as a MessagePack or CBOR map or array, a BSON document, a protobuf message's string
+    field or a gRPC message does (not a file's magic bytes)."""
+    first = data[0]
+    if data.startswith(_FILE_MAGIC):
+        return False
+    if 0x80 <= first <= 0xBF or 0xDC <= first <= 0xDF or data[:3] == b"\xd9\xd9\xf7":  # (CBOR's self-description)
+        return True
+    if len(data) >= 5 and 5 <= int.from_bytes(data[:4], "little") <= len(data) and \
+            data[int.from_bytes(data[:4], "little") - 1] == 0:
+        return True
+    if len(data) >= 5 and first in (0, 1) and int.from_bytes(data[1:5]) == len(data) - 5:  # gRPC's frame
+        return True
+    return first >= 0x08 and first & 7 == 2 and first < 0x80
+
+
+def _binary_pairs(data: bytes) -> bytes:
+    """`data` with the values of credential-named keys it frames as MessagePack, CBOR, BSON or protobuf overwritten
+    (`data` itself where there is none)."""
+    if len(data) < 4 or not _serialised(data):
+        return data
+    lower, found = data.lower(), {}
+    for word in _binary_names():
+        at = lower.find(word)
+        while at >= 0:
+            if (framed := _framed_pair(data, at, at + len(word))) is not None:
+                found.setdefault(framed[1], framed)
+            at = lower.find(word, at + 1)
+    out, done = None, 0
+    for name, at, stop, kind in (found[at] for at in sorted(found)):
+        value = data[at:stop]
+        shown = value.decode("utf-8", "replace") if kind == "text" else str(_integer(value, kind))
+        if at >= done and shown and not MARK.startswith(shown[:8]) and is_credential(name, shown):
+            out = bytearray(data) if out is None else out
+            out[at:stop] = _overwritten(stop - at, kind)
+            done = stop
+    return data if out is None else bytes(out)
+
+
+def _framed_pair(data: bytes, first: int, least: int) -> tuple[str, int, int, str] | None:
+    """(the key, where its value begins and ends, the value's kind) of the first key framed around a name found from
+    `first` to `least` (beginning there or up to 64 name characters before) with a scalar value after it."""
+    for start in range(first, max(0, first - 64), -1):
+        if start < first and data[start] not in _NAME_BYTE:
+            return None
+        for end, fmt in _framed_key(data, start, least):
+            if (found := _framed_value(data, end, fmt)) is not None:
+                return (data[start:end].rstrip(b"\x00").decode("utf-8", "replace"), *found)
+    return None
+
+
+def _integer(value: bytes, kind: str) -> int:
+    if kind == "varint":
+        return sum((b & 0x7F) << 7 * i for i, b in enumerate(value))
+    if kind == "inline":  # (MessagePack's positive fixint, CBOR's small unsigned integer: the mark is the value)
+        return value[0]
+    return int.from_bytes(value, "little" if kind == "le" else "big")
+
+
+def _overwritten(length: int, kind: str) -> bytes:
+    """What a value of `length` bytes is overwritten with: MARK (repeated, cut) for text; 0 in the integer's coding."""
+    if kind == "text":
+        return (MARK * (length // len(MARK) + 1)).encode()[:length]
+    if kind == "varint":
+        return b"\x80" * (length - 1) + b"\x00"
+    return bytes(length)
+
+
+def _framed_key(data: bytes, start: int, least: int) -> Iterator[tuple[int, str]]:
+    """(where the key's frame ends, the format of the value after it) for each format that frames a key beginning at
+    `start` and ending at `least` or after it."""
+    def key(length: int, fmt: str) -> Iterator[tuple[int, str]]:
+        end = start + length
+        if least <= end < len(data) and all(b in _NAME_BYTE for b in data[least:end]):
+            yield end, fmt
+
+    one = data[start - 1] if start >= 1 else -1
+    two = data[start - 2] if start >= 2 else -1
+    if 0xA0 <= one <= 0xBF:  # MessagePack: fixstr, str 8
+        yield from key(one & 0x1F, "msgpack")
+    if two == 0xD9:
+        yield from key(one, "msgpack")
+    if 0x60 <= one <= 0x77:  # CBOR: text, text of a length byte
+        yield from key(one - 0x60, "cbor")
+    if two == 0x78:
+        yield from key(one, "cbor")
+    if one in _BSON_TYPES and (nul := data.find(b"\x00", least, start + 65)) >= 0 and \
+            all(b in _NAME_BYTE for b in data[least:nul]):  # BSON: a type, the name, a NUL
+        yield nul + 1, f"bson{one}"
+    if 0 < one < 0x80 and two >= 0x08 and two & 7 == 2:  # protobuf: a tag of wire type 2, a length of one byte
+        yield from key(one, "protobuf")
+
+
+_BSON_TYPES = frozenset({0x02, 0x05, 0x10, 0x12})  # string, binary, int32, int64
+
+
+def _framed_value(data: bytes, at: int, fmt: str) -> tuple[int, int, str] | None:
+    """(where it begins, where it ends, its kind: text, an integer big-endian, little-endian, a varint or one inline
+    in its mark) of the scalar value that `fmt` frames at `at`; None for another (a map, a list, a float, a boolean)."""
+    n = len(data)
+    if at >= n:
+        return None
+    b = data[at]
+    if fmt == "msgpack":
+        if 0xA0 <= b <= 0xBF:
+            start, length, kind = at + 1, b & 0x1F, "text"
+        elif b in (0xD9, 0xC4) and at + 1 < n:
+            start, length, kind = at + 2, data[at + 1], "text"
+        elif b in (0xDA, 0xC5):
+            start, length, kind = at + 3, int.from_bytes(data[at + 1 : at + 3]), "text"
+        elif b <= 0x7F:
+            start, length, kind = at, 1, "inline"
+        elif 0xCC <= b <= 0xD3:
+            start, length, kind = at + 1, 1 << (b & 3), "big"
+        else:
+            return None
+    elif fmt == "cbor":
+        major, low = b >> 5, b & 0x1F
+        if major not in (0, 2, 3) or low > 0x1B:
+            return None
+        if low < 24:
+            start, length, kind = (at, 1, "inline") if major == 0 else (at + 1, low, "text")
+        else:
+            size = 1 << (low - 24)
+            if major == 0:
+                start, length, kind = at + 1, size, "big"
+            else:
+                start, length, kind = at + 1 + size, int.from_bytes(data[at + 1 : at + 1 + size]), "text"
+    elif fmt.startswith("bson"):
+        element = int(fmt[4:])
+        if element in (0x10, 0x12):
+            start, length, kind = at, 4 if element == 0x10 else 8, "le"
+        else:
+            size = int.from_bytes(data[at : at + 4], "little")
+            start, length, kind = at + (4 if element == 0x02 else 5), size - (element == 0x02), "text"
+    else:  # protobuf: a tag, then a one-byte length or a varint
+        if at + 1 >= n or b < 0x08:
+            return None
+        if b & 7 == 2 and data[at + 1] < 0x80:
+            start, length, kind = at + 2, data[at + 1], "text"
+        elif b & 7 == 0:
+            end = at + 1
+            while end < n and data[end] & 0x80 and end - at < 10:
+                end += 1
+            start, length, kind = at + 1, end + 1 - (at + 1), "varint"
+        else:
+            return None
+    if length <= 0 or start + length > n or length > 4096:
+        return None
+    return start, start + length, kind
 
 
 # Compressed data no Content-Encoding named (a header stripped, `identity` said, a capture saving raw bytes): gzip,
@@ -1786,6 +1961,7 @@ def _mqtt_connect(data: bytes) -> bytes | None:
 
 # The bytes of text (printable ASCII, tabs and line ends, and every byte of the upper half, which legacy charsets
 # use): a body with more than 1 % of others (control bytes, NULs) is binary
+_PLAIN_TEXT = bytes([*range(0x20, 0x7F), 0x09, 0x0A, 0x0D])  # ASCII text: no binary serialisation's frames
 _TEXT_BYTES = bytes([*range(0x20, 0x7F), 0x09, 0x0A, 0x0C, 0x0D, *range(0x80, 0x100)])
 _PAGES = ("text/html", "application/javascript", "text/javascript", "text/css")
 
