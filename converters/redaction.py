@@ -908,7 +908,7 @@ _SPACED_NAMES = ("password", "passwd", "passcode", "passphrase", "pwd", "pin ", 
                  "token", "api key", "api_key", "api-key", "apikey", " code", "-code", "пароль", "passwort", "kennwort",
                  "contraseña", "senha", "wachtwoord", "mot de passe")
 _SPACED_PAIR = re.compile(
-    r"(?<![\w\-=:/.])(?P<name>passwords?|passwd|passcode|passphrase|pwd|pin|otp|secret|api[ _\-]?key"
+    r"(?:(?<![\w\-=:/.])|(?<=(?<![\w\-])--))(?P<name>passwords?|passwd|passcode|passphrase|pwd|pin|otp|secret|api[ _\-]?key"
     r"|(?:access |refresh |auth |session |bearer )?token|[^\W\d_]{2,14}[ \-]code|(?:one|two)[ \-]time[ \-]code"
     r"|пароль|passwort|kennwort|contraseña|senha|wachtwoord|mot de passe)"
     r"(?P<sep>[ \t]+(?:is|was|ist|war|es|est|é|är|er|это)[ \t]*:?[ \t]+|[ \t]*(?:->|\u2192)[ \t]*|[ \t]+)"

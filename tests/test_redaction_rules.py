@@ -1454,3 +1454,15 @@ def test_credentials_framed_in_binary_serialisations_are_overwritten_in_place(fm
         assert secret.encode() not in redacted and pin.to_bytes(4, "big") not in redacted
     else:
         assert redacted == expected and len(redacted) == len(data)
+
+
+def test_a_credential_after_a_command_lines_flag_is_replaced():
+    """`--password …`, `--api-key …`, `--token '…'`: a command line in a log gives a credential after its flag
+    with a space between, which the names' rule for prose did not read after `--` (`-` before a name is a compound's:
+    `reset-password`). A flag's value is judged as a name's value in prose is: words stay."""
+    for text in ("app --password Tr0ub4dor-f1 --user bob", "sync --api-key Tr0ub4dor-f2", "--token 'Tr0ub4dor-f3'"):
+        for mode in (redaction.FULL, redaction.STRICT):
+            assert "Tr0ub4dor" not in redaction.redact_text(text, mode) and MARK in redaction.redact_text(text, mode)
+    for kept in ("reset-password token", "--password hunter", "--passwordless Tr0ub4dor-f4",
+                 "x--password Tr0ub4dor-f5"):
+        assert redaction.redact_text(kept) == kept
