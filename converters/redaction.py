@@ -599,6 +599,22 @@ _URL = re.compile(r"\b[A-Za-z][A-Za-z0-9+.\-]{1,15}://[^\s\"'<>`]+")
 # (after `scheme:/` too: a path argument's `//` is one slash by the time it is a Path, `https:/alice:PW@host/…`;
 # `(?<=/)` first, the cheap test at every position)
 _USERINFO = re.compile(r"(?<=/)(?:(?<=//)|(?<=[A-Za-z0-9+.\-]:/))[^/\s@?#\"'<>]+@")
+# ...and `user:password@host` without a scheme before it, as logs and connection strings write it (`bob:…@db:5432`,
+# Go's `root:…@tcp(db:3306)/app`): the password replaced where it is no word, number or date (`From:alice@example.com`
+# stays) or the host is a Go DSN's protocol
+_BARE_USERINFO = re.compile(
+    r"(?<![\w.+\-%/@:])[\w.\-+%]{1,64}:(?P<password>[^\s:@/\\\"'<>()\[\]{},;]{1,128})@"
+    r"(?=(?P<dsn>(?:tcp|tcp6|unix|udp)\()|[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*(?::\d{1,5})?(?![\w.\-@]))"
+)
+
+
+def _bare_userinfo_sub(m: re.Match) -> str:
+    password = m["password"]
+    if password in (MARK, SEGMENT) or not (m["dsn"] or _tokenish(password)):
+        return m.group()
+    return m.group()[: m.start("password") - m.start()] + MARK + "@"
+
+
 # A name's letters may carry marks (Latin, Indic, Thai: पासवर्ड); its separator may be CJK text's full-width colon
 # or equals sign (密码：…, up to a full-width comma or semicolon) and spaces may be no-break ones.
 _PAIR = re.compile(
@@ -677,6 +693,8 @@ def _text_within(text: str, mode: Mode, percent_levels: int) -> str:
     if percent_levels and "\\" in text and _HIDING_ESCAPE.search(text):  # JSON.parse("{\"token\":…}") in a script
         text = _ESCAPED_STRING.sub(lambda m: _escaped_sub(m.group(), mode, percent_levels - 1), text)
     text = _USERINFO.sub(MARK + "@", text)
+    if "@" in text:
+        text = _BARE_USERINFO.sub(_bare_userinfo_sub, text)
     text = _SCHEME_VALUE.sub(_scheme_sub, text)
     if "</" in text:  # (before the elements: a label `<Key>apiKey</Key>` is no key's value)
         text = _XML_PAIR.sub(_xml_pair_sub, text)

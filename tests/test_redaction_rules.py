@@ -1466,3 +1466,17 @@ def test_a_credential_after_a_command_lines_flag_is_replaced():
     for kept in ("reset-password token", "--password hunter", "--passwordless Tr0ub4dor-f4",
                  "x--password Tr0ub4dor-f5"):
         assert redaction.redact_text(kept) == kept
+
+
+def test_a_user_and_password_before_a_host_without_a_scheme_lose_the_password():
+    """`bob:…@db.example.com:5432` and Go's `root:…@tcp(db:3306)/app` give URL userinfo without a scheme, which the
+    policy looked for only after `//` (or `scheme:/`): a connection string in a log kept its password. The password
+    goes where it is no word, number or date, or the host is a Go DSN's protocol; an email after a label
+    (`From:alice@example.com`), times and ids stay."""
+    for text, shown in (("bob:Tr0ub4dor-u1@db.example.com:5432 ok", f"bob:{MARK}@db.example.com:5432 ok"),
+                        ("root:hunter@tcp(127.0.0.1:3306)/app", f"root:{MARK}@tcp(127.0.0.1:3306)/app"),
+                        ('"dsn": "svc:Zq9x4Hunt@cache.internal"', f'"dsn": "svc:{MARK}@cache.internal"')):
+        for mode in (redaction.FULL, redaction.STRICT):
+            assert redaction.redact_text(text, mode) == shown
+    for kept in ("From:alice@example.com", "mailto:alice@example.com", "at 10:30@home", "id:2519812557@band"):
+        assert redaction.redact_text(kept) == kept
