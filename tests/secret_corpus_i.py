@@ -1,7 +1,8 @@
 """A ninth corpus of planted secrets, made apart from the first eight (tests/secret_corpus*.py) by attacking encodings
 they do not hold: base64 of a short `user:password` alone in free text and device text (no name, no scheme before
-it), JWTs written in standard base64 (`+`, `/`, padding), a body compressed with brotli under no Content-Encoding,
-and credentials in binary serialisations (MessagePack, CBOR, BSON, a protobuf map) whose keys and values are framed
+it), JWTs written in standard base64 (`+`, `/`, padding), credentials after a command line's flags and before a
+host without a scheme, a body compressed with brotli under no Content-Encoding, and credentials in binary
+serialisations (MessagePack, CBOR, BSON, a protobuf map) whose keys and values are framed
 by type and length rather than written `name=value`.
 
     python tests/secret_corpus_i.py DIR
@@ -33,6 +34,10 @@ KINDS = {
     "jwt-standard-base64": "a JWT whose parts are standard base64 (+, /, padding): a good Sense night's message and a "
                            "--generic response's text",
     "brotli-unlabelled": "a rejected Sense night compressed with brotli under no Content-Encoding, a password in it",
+    "cli-flag-credentials": "a password and an API key after a command line's flags (--password …, --api-key '…') in "
+                            "a rejected body's log and a --generic response's text",
+    "bare-userinfo": "user:password@host without a scheme (a connection string, a Go DSN) in a rejected body's log and "
+                     "a --generic response's text",
     "binary-serialised": "a password, a token and a PIN in MessagePack, CBOR and BSON bodies and a protobuf map: a "
                          "rejected Sense night and calls to another host",
 }
@@ -103,12 +108,16 @@ def _plant_everything(b: first._Builder) -> None:
     b.add(Call("GET", "https://api.hello.is/v2/timeline/2017-03-02", 200, [sense],
                response_body=json.dumps(night).encode()))
     rejected = first._night(b) | {"date": "2017-03-14", "events": "oops",
-                                  "log": f"proxy auth {p('base64-userinfo-in-text', _basic('px'))} sent"}
+                                  "log": f"proxy auth {p('base64-userinfo-in-text', _basic('px'))} sent",
+                                  "cmd": f"sync --password {p('cli-flag-credentials', pw(4))} --user sleeper",
+                                  "db": f"connect sleeper:{p('bare-userinfo', pw(5))}@db.nodding.test:5432 failed"}
     b.add(Call("GET", "https://api.hello.is/v2/timeline/2017-03-14", 200, [sense],
                response_body=json.dumps(rejected).encode()))
     b.add(Call("GET", f"https://{GENERIC_HOST}/v1/status", 200, [], [("Content-Type", "application/json")], None,
                json.dumps({"minutes": 7, "note": f"creds {p('base64-userinfo-in-text', _basic('ev'))} ok",
-                           "trace": f"bearer was {p('jwt-standard-base64', _standard_jwt('generic'))}"}).encode()))
+                           "trace": f"bearer was {p('jwt-standard-base64', _standard_jwt('generic'))}",
+                           "cmd": f"upload --api-key '{p('cli-flag-credentials', token(16))}' --quiet",
+                           "dsn": f"root:{p('bare-userinfo', pw(6))}@tcp(db.nodding.test:3306)/sleep"}).encode()))
 
     b.add(Call("GET", "https://api.hello.is/v2/timeline/2017-03-17", 200, [sense],  # of a shape not known
                response_body=json.dumps(first._night(b) | {"date": "2017-03-17", "events": "oops"}).encode()))
