@@ -1861,7 +1861,8 @@ def _brotli_body(data: bytes, content_type: str | None, kind: BodyKind) -> bytes
     """A binary body that is brotli data no Content-Encoding named (brotli has no magic bytes: it is told by
     decoding, which other data fails within its first bytes), redacted as what it holds: `data` itself where that
     held no credential, else the redacted content compressed again (`MARK` for a stream cut off); None where it is no
-    brotli stream, or one that decodes to nothing or beyond the limits."""
+    brotli stream, or one that decodes to nothing, to bytes that are no text (text in a legacy charset can read as
+    a stream cut off) or beyond the limits."""
     import brotli
 
     from . import limits
@@ -1882,8 +1883,9 @@ def _brotli_body(data: bytes, content_type: str | None, kind: BodyKind) -> bytes
         if decompressor.is_finished():  # (data after the stream's end: no brotli body)
             return None
         whole = False
-    if not inner:
-        return None
+    if not inner or len(inner.translate(None, _TEXT_BYTES)) * 100 > len(inner) or not whole and inner[:64] in data:
+        return None  # (other data read as a stream cut off gives bytes, not text, or its own bytes as they are: an
+        # uncompressed meta-block's, which the body's own reading redacts)
     redacted = redact_body(inner, content_type, kind)
     if redacted == inner:
         return data
