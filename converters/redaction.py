@@ -44,7 +44,7 @@ from collections import Counter
 from contextvars import ContextVar
 from functools import lru_cache
 from pathlib import PurePosixPath
-from typing import Any, Iterable, Literal
+from typing import Any, Iterable, Iterator, Literal
 from urllib.parse import quote, unquote, unquote_plus
 
 import orjson
@@ -305,6 +305,7 @@ def is_credential(name: str, value: Any) -> bool:
 
 _UNAMBIGUOUS = (
     r"eyJ[\w-]{4,}\.[\w-]{4,}\.[\w-]*(?:\.[\w-]*\.[\w-]*)?"  # JWT, JWS, JWE
+    r"|eyJ[\w+/]{4,}={0,2}\.[\w+/]{4,}={0,2}\.[\w+/]*={0,2}(?:\.[\w+/]*={0,2}\.[\w+/]*={0,2})?"  # (standard base64)
     r"|-----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----(?:.|\n)*?(?:-----END [A-Z0-9 ]*-----|$)"
     r"|\b(?:AKIA|ASIA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA|A3T[A-Z0-9])[A-Z0-9]{16}\b"  # AWS access key ids, and a
     r"(?:(?P<aws_sep>[ \t,;:|=\"']{1,4})[A-Za-z0-9/+]{40}(?![\w/+=]))?"  # secret key right after one (`_aws_sub`)
@@ -332,7 +333,11 @@ _UNAMBIGUOUS_RE = re.compile(_UNAMBIGUOUS)
 # The same shapes, searched for in text as `_unambiguous_text` does: JWTs apart, since the regex engine reads a run of
 # `[\w-]` to its end from every `eyJ` in it (100 KB of `eyJeyJ…` took 6.5 s, its length squared), and the others.
 _JWT = re.compile(r"eyJ[\w-]{4,}+\.[\w-]{4,}+\.[\w-]*+(?:\.[\w-]*+\.[\w-]*+)?")  # (as _UNAMBIGUOUS's first)
-_NOT_JWT_RE = re.compile(_UNAMBIGUOUS.partition("|")[2])
+# ...and one whose parts are standard base64 (`+`, `/`, padding), as some libraries and hand-made tokens write them:
+# taken where its first two parts show that alphabet (a base64url JWT followed by `/next` in a path is not one)
+_JWT_STANDARD = re.compile(
+    r"eyJ[\w+/]{4,}+={0,2}\.[\w+/]{4,}+={0,2}\.[\w+/]*+={0,2}(?:\.[\w+/]*+={0,2}\.[\w+/]*+={0,2})?")
+_NOT_JWT_RE = re.compile(_UNAMBIGUOUS.split("|", 2)[2])  # (the shapes after the two JWTs')
 # What each of the others holds (one of them), looked for by `in` first: text holding none holds no such shape, and the
 # pattern's alternatives, tried at every character, cost a third to a half of the policy's time on text of none
 _NOT_JWT_LITERALS = (
@@ -340,6 +345,7 @@ _NOT_JWT_LITERALS = (
     "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "xox", "k_live_", "k_test_", "SG.", "glpat-", "npm_",
 )
 _WORD_RUN = re.compile(r"[\w-]*+")
+_STANDARD_RUN = re.compile(r"[\w+/]*+")
 # More vendors' keys: searched for only in text holding one of their prefixes (`_VENDOR_PREFIXES`, found by `in`),
 # since every alternative of one pattern costs at every character of every text.
 _VENDOR = (
@@ -404,12 +410,34 @@ def _unambiguous_text(text: str) -> str:
 
 
 def _jwt_from(text: str, position: int) -> re.Match | None:
-    """The first match of `_JWT` beginning at `position` or after it."""
+    """The first JWT beginning at `position` or after it: a match of `_JWT`, or of `_JWT_STANDARD` whose first two
+    parts hold `+`, `/` or `=`. Each is tried from the first `eyJ` of each run of its alphabet alone (a later `eyJ` of
+    the run reads the same run to the same end, and what follows it, so it is found where the first is, or not at
+    all)."""
+    url_end = standard_end = position
     while (at := text.find("eyJ", position)) >= 0:
-        if m := _JWT.match(text, at):
-            return m
-        position = _WORD_RUN.match(text, at).end()  # (past every later `eyJ` of the run: none is a JWT either)
+        if at >= standard_end:
+            if (m := _JWT_STANDARD.match(text, at)) and _standard_alphabet(m.group()):
+                return m
+            standard_end = _STANDARD_RUN.match(text, at).end()
+        if at >= url_end:
+            if m := _JWT.match(text, at):
+                return m
+            url_end = _WORD_RUN.match(text, at).end()
+        position = max(at + 3, min(url_end, standard_end))  # (the next `eyJ` either may begin at)
     return None
+
+
+def _standard_alphabet(token: str) -> bool:
+    """Whether a JWT's first two parts are standard base64 (hold `+`, `/` or `=`)."""
+    head, _, rest = token.partition(".")
+    payload = rest.partition(".")[0]
+    return any(c in head or c in payload for c in "+/=")
+
+
+def _jwt_fullmatch(text: str) -> bool:
+    return _JWT.fullmatch(text) is not None or (m := _JWT_STANDARD.fullmatch(text)) is not None and \
+        _standard_alphabet(m.group())
 
 
 def _vendor_sub(text: str) -> str:
@@ -524,7 +552,16 @@ def is_credential_value(text: str, mode: Mode = FULL) -> bool:
 # `user:password`, as a Basic authorization does without its scheme's name (`u=YWxpY2U6aHVudGVyMg==`): too short to
 # look random
 _BASE64_RUN = re.compile(r"(?<![\w+/\-])(?=[A-Za-z+/]*[0-9+/=])[A-Za-z0-9+/]{8,200}={0,2}(?![\w+/=\-])")
-_USER_PASSWORD = re.compile(r"[^\s:]{1,64}:[^\s]{1,128}")
+# (not JSON, `{"sleep":3}`, nor a URL, `https://…`: base64 of data)
+_USER_PASSWORD = re.compile(r"(?![A-Za-z][\w+.\-]*://)[^\s:{}\[\]\"<>]{1,64}:[^\s]{1,128}")
+# ...and such a run in free text (`Synced with YWxpY2U6aHVudGVy`, no name before it), searched for at less cost: both
+# cases, and the base64 of a `:` between printable characters at one of its three places in a group of three bytes
+# (`O[i-n]`, `[DTjz][op]`, `[AEIMQUYcgkosw048]6`), so that words, numbers and ids are seldom decoded
+_BASE64_COLON = "(?:O[i-n]|[DTjz][op]|[AEIMQUYcgkosw048]6)"
+_BASE64_USERINFO = re.compile(
+    r"(?<![\w+/\-])(?=[a-z0-9+/]*[A-Z])(?=[A-Z0-9+/]*[a-z])(?=[A-Za-z0-9+/]*?" + _BASE64_COLON + ")"
+    r"[A-Za-z0-9+/]{8,200}={0,2}(?![\w+/=\-])"
+)
 
 
 def _base64_user_password(run: str) -> bool:
@@ -569,6 +606,22 @@ _URL = re.compile(r"\b[A-Za-z][A-Za-z0-9+.\-]{1,15}://[^\s\"'<>`]+")
 # (after `scheme:/` too: a path argument's `//` is one slash by the time it is a Path, `https:/alice:PW@host/…`;
 # `(?<=/)` first, the cheap test at every position)
 _USERINFO = re.compile(r"(?<=/)(?:(?<=//)|(?<=[A-Za-z0-9+.\-]:/))[^/\s@?#\"'<>]+@")
+# ...and `user:password@host` without a scheme before it, as logs and connection strings write it (`bob:…@db:5432`,
+# Go's `root:…@tcp(db:3306)/app`): the password replaced where it is no word, number or date (`From:alice@example.com`
+# stays) or the host is a Go DSN's protocol
+_BARE_USERINFO = re.compile(
+    r"(?<![\w.+\-%/@:])[\w.\-+%]{1,64}:(?P<password>[^\s:@/\\\"'<>()\[\]{},;]{1,128})@"
+    r"(?=(?P<dsn>(?:tcp|tcp6|unix|udp)\()|[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*(?::\d{1,5})?(?![\w.\-@]))"
+)
+
+
+def _bare_userinfo_sub(m: re.Match) -> str:
+    password = m["password"]
+    if password in (MARK, SEGMENT) or not (m["dsn"] or _tokenish(password)):
+        return m.group()
+    return m.group()[: m.start("password") - m.start()] + MARK + "@"
+
+
 # A name's letters may carry marks (Latin, Indic, Thai: पासवर्ड); its separator may be CJK text's full-width colon
 # or equals sign (密码：…, up to a full-width comma or semicolon) and spaces may be no-break ones.
 _PAIR = re.compile(
@@ -647,6 +700,8 @@ def _text_within(text: str, mode: Mode, percent_levels: int) -> str:
     if percent_levels and "\\" in text and _HIDING_ESCAPE.search(text):  # JSON.parse("{\"token\":…}") in a script
         text = _ESCAPED_STRING.sub(lambda m: _escaped_sub(m.group(), mode, percent_levels - 1), text)
     text = _USERINFO.sub(MARK + "@", text)
+    if "@" in text:
+        text = _BARE_USERINFO.sub(_bare_userinfo_sub, text)
     text = _SCHEME_VALUE.sub(_scheme_sub, text)
     if "</" in text:  # (before the elements: a label `<Key>apiKey</Key>` is no key's value)
         text = _XML_PAIR.sub(_xml_pair_sub, text)
@@ -661,6 +716,7 @@ def _text_within(text: str, mode: Mode, percent_levels: int) -> str:
     if "," in text and ("\"" in text or "'" in text):  # setRequestHeader("X-Api-Key", "…"), ["password", "…"]
         text = _QUOTED_PAIR.sub(_quoted_pair_sub, text)
     text = _vendor_sub(_unambiguous_text(text))
+    text = _BASE64_USERINFO.sub(_base64_user_password_sub, text)  # too short to look random; device text too
     if mode == STRICT and "eyJ" in text:  # (FULL finds such runs by their randomness, `random_secret`)
         text = _BASE64_JSON.sub(_base64_json_sub, text)
     if mode == FULL:
@@ -671,15 +727,15 @@ def _text_within(text: str, mode: Mode, percent_levels: int) -> str:
 # A JWT split across lines (wrapped at a width in a log or a page, the lines indented; or their breaks written as
 # `\n`): a run from `eyJ` whose next lines hold nothing but the token's characters, the last one up to what follows
 _WRAPPED_JWT = re.compile(
-    r"(?<![\w.\-])eyJ[\w.\-]*+(?:(?:\r?\n|(?:\\r)?\\n)[ \t]*[\w.\-]++(?=[ \t]*(?:\r?\n|(?:\\r)?\\n)))*"
-    r"(?:(?:\r?\n|(?:\\r)?\\n)[ \t]*[\w.\-]++(?![ \t]+\w))"  # (not a line of words after it)
+    r"(?<![\w.+/=\-])eyJ[\w.+/=\-]*+(?:(?:\r?\n|(?:\\r)?\\n)[ \t]*[\w.+/=\-]++(?=[ \t]*(?:\r?\n|(?:\\r)?\\n)))*"
+    r"(?:(?:\r?\n|(?:\\r)?\\n)[ \t]*[\w.+/=\-]++(?![ \t]+\w))"  # (not a line of words after it)
 )
 _LINE_BREAKS = re.compile(r"\s+|(?:\\r)?\\n")
 
 
 def _wrapped_jwt_sub(m: re.Match) -> str:
     """A run `_WRAPPED_JWT` found, replaced where its lines joined are a JWT."""
-    return MARK if _JWT.fullmatch(_LINE_BREAKS.sub("", m.group())) else m.group()
+    return MARK if _jwt_fullmatch(_LINE_BREAKS.sub("", m.group())) else m.group()
 
 
 _BASE64_JSON = re.compile(r"(?<![\w+/\-])eyJ[A-Za-z0-9+/_\-]{12,}={0,2}(?![\w+/=\-])")  # base64 of `{"`
@@ -879,7 +935,7 @@ _SPACED_NAMES = ("password", "passwd", "passcode", "passphrase", "pwd", "pin ", 
                  "token", "api key", "api_key", "api-key", "apikey", " code", "-code", "пароль", "passwort", "kennwort",
                  "contraseña", "senha", "wachtwoord", "mot de passe")
 _SPACED_PAIR = re.compile(
-    r"(?<![\w\-=:/.])(?P<name>passwords?|passwd|passcode|passphrase|pwd|pin|otp|secret|api[ _\-]?key"
+    r"(?:(?<![\w\-=:/.])|(?<=(?<![\w\-])--))(?P<name>passwords?|passwd|passcode|passphrase|pwd|pin|otp|secret|api[ _\-]?key"
     r"|(?:access |refresh |auth |session |bearer )?token|[^\W\d_]{2,14}[ \-]code|(?:one|two)[ \-]time[ \-]code"
     r"|пароль|passwort|kennwort|contraseña|senha|wachtwoord|mot de passe)"
     r"(?P<sep>[ \t]+(?:is|was|ist|war|es|est|é|är|er|это)(?:[ \t]*+:[ \t]++|[ \t]++)"  # (spaces read once: linear)
@@ -1527,7 +1583,8 @@ def _body(data: bytes, content_type: str | None, kind: BodyKind) -> bytes:
             return inner
     if (wide := _wide_text(data)) is not None:  # UTF-16 or UTF-32, or UTF-8 after a BOM
         if wide is _BINARY:
-            return _binary_runs(data)
+            inner = _brotli_body(data, content_type, kind)
+            return _binary_runs(data) if inner is None else inner
         encoding, bom, text, cut = wide
         redacted = redact_body(text.encode("utf-8", "surrogatepass"), content_type, kind)
         if redacted == text.encode("utf-8", "surrogatepass"):
@@ -1548,6 +1605,8 @@ def _body(data: bytes, content_type: str | None, kind: BodyKind) -> bytes:
     if media.startswith("multipart/") or data.lstrip(b"\r\n").startswith(b"--"):
         if (parts := _redact_multipart(data, content_type, kind)) is not None:
             return parts
+    if not signing_in and data.translate(None, _PLAIN_TEXT):  # (MessagePack, CBOR, BSON, protobuf: `_binary_pairs`)
+        data = _binary_pairs(data)
     charset = ("utf-8", "surrogateescape")  # how the text is written back
     try:
         text, cut_character = data.decode("utf-8"), b""
@@ -1558,6 +1617,8 @@ def _body(data: bytes, content_type: str | None, kind: BodyKind) -> bytes:
             text, cut_character, broken_json = data.decode("utf-8", "surrogateescape"), b"", True
         elif signing_in:
             return MARK.encode()
+        elif (inner := _brotli_body(data, content_type, kind)) is not None:
+            return inner
         elif len(data.translate(None, _TEXT_BYTES)) * 100 <= len(data):
             # text in another charset (Latin-1, Windows-1252, Shift_JIS…: a form, a page, a message), read byte for
             # byte as Latin-1 so that its ASCII (every name and separator) is read as text: `pin=4821` is too short
@@ -1579,8 +1640,181 @@ def _body(data: bytes, content_type: str | None, kind: BodyKind) -> bytes:
 
 
 def _binary_runs(data: bytes) -> bytes:
-    """Binary data with its runs of printable ASCII (16 or more characters) redacted as text."""
+    """Binary data with its framed credentials replaced (`_binary_pairs`) and its runs of printable ASCII (16 or more
+    characters) redacted as text."""
+    data = _binary_pairs(data)
     return _ASCII_RUN.sub(lambda m: redact_text(m.group().decode("ascii"), FULL).encode("ascii", "replace"), data)
+
+
+# --- credentials in binary serialisations ----------------------------------------------------------------------
+# MessagePack, CBOR, BSON and Protocol Buffers write a map's key and its value as strings each framed by a type and
+# a length, not `name=value`: `{"password": "…"}` is `\xa8password\xab…` (MessagePack), `hpasswordk…` (CBOR, whose
+# marks may be letters), `\x02password\x00\x0c\x00\x00\x00…\x00` (BSON), `\x0a\x08password\x12\x0b…` (a protobuf
+# map). Where a credential's name is found in the bytes (`_NAME_WORDS`, searched for at C speed: most binary data
+# holds none), the string around it is read as each format frames a key, and the value after it as that format
+# frames one; a credential's value is overwritten in place, its length kept (MARK repeated; an integer, a PIN, as 0),
+# so that the data still parses.
+_NAME_BYTE = frozenset(b for b in range(0x21, 0x7F) if chr(b) not in "\"'<>{}[](),;:=&?/")  # (no mark's bytes)
+
+
+@lru_cache(maxsize=1)
+def _binary_names() -> tuple[bytes, ...]:
+    """The words of credentials' names (`_NAME_WORDS`, in lower case), none that holds another: what a key's bytes,
+    in lower case, are searched for (by `bytes.find`: a regex of them all took 0.75 s a MB)."""
+    words = {w.lower() for w in _NAME_WORDS} | {"pw"}
+    return tuple(w.encode("utf-8") for w in sorted(words) if not any(o != w and o in w for o in words))
+
+
+def _serialised(data: bytes) -> bool:
+    """Whether `data` begins as a MessagePack or CBOR map or array, a BSON document, a protobuf message's string
+    field or a gRPC message does (not a file's magic bytes)."""
+    first = data[0]
+    if data.startswith(_FILE_MAGIC):
+        return False
+    if 0x80 <= first <= 0xBF or 0xDC <= first <= 0xDF or data[:3] == b"\xd9\xd9\xf7":  # (CBOR's self-description)
+        return True
+    if len(data) >= 5 and 5 <= int.from_bytes(data[:4], "little") <= len(data) and \
+            data[int.from_bytes(data[:4], "little") - 1] == 0:
+        return True
+    if len(data) >= 5 and first in (0, 1) and int.from_bytes(data[1:5]) == len(data) - 5:  # gRPC's frame
+        return True
+    return first >= 0x08 and first & 7 == 2 and first < 0x80
+
+
+def _binary_pairs(data: bytes) -> bytes:
+    """`data` with the values of credential-named keys it frames as MessagePack, CBOR, BSON or protobuf overwritten
+    (`data` itself where there is none)."""
+    if len(data) < 4 or not _serialised(data):
+        return data
+    lower, found = data.lower(), {}
+    for word in _binary_names():
+        at = lower.find(word)
+        while at >= 0:
+            if (framed := _framed_pair(data, at, at + len(word))) is not None:
+                found.setdefault(framed[1], framed)
+            at = lower.find(word, at + 1)
+    out, done = None, 0
+    for name, at, stop, kind in (found[at] for at in sorted(found)):
+        value = data[at:stop]
+        shown = value.decode("utf-8", "replace") if kind == "text" else str(_integer(value, kind))
+        if at >= done and shown and not MARK.startswith(shown[:8]) and is_credential(name, shown):
+            out = bytearray(data) if out is None else out
+            out[at:stop] = _overwritten(stop - at, kind)
+            done = stop
+    return data if out is None else bytes(out)
+
+
+def _framed_pair(data: bytes, first: int, least: int) -> tuple[str, int, int, str] | None:
+    """(the key, where its value begins and ends, the value's kind) of the first key framed around a name found from
+    `first` to `least` (beginning there or up to 64 name characters before) with a scalar value after it."""
+    for start in range(first, max(0, first - 64), -1):
+        if start < first and data[start] not in _NAME_BYTE:
+            return None
+        for end, fmt in _framed_key(data, start, least):
+            if (found := _framed_value(data, end, fmt)) is not None:
+                return (data[start:end].rstrip(b"\x00").decode("utf-8", "replace"), *found)
+    return None
+
+
+def _integer(value: bytes, kind: str) -> int:
+    if kind == "varint":
+        return sum((b & 0x7F) << 7 * i for i, b in enumerate(value))
+    if kind == "inline":  # (MessagePack's positive fixint, CBOR's small unsigned integer: the mark is the value)
+        return value[0]
+    return int.from_bytes(value, "little" if kind == "le" else "big")
+
+
+def _overwritten(length: int, kind: str) -> bytes:
+    """What a value of `length` bytes is overwritten with: MARK (repeated, cut) for text; 0 in the integer's coding."""
+    if kind == "text":
+        return (MARK * (length // len(MARK) + 1)).encode()[:length]
+    if kind == "varint":
+        return b"\x80" * (length - 1) + b"\x00"
+    return bytes(length)
+
+
+def _framed_key(data: bytes, start: int, least: int) -> Iterator[tuple[int, str]]:
+    """(where the key's frame ends, the format of the value after it) for each format that frames a key beginning at
+    `start` and ending at `least` or after it."""
+    def key(length: int, fmt: str) -> Iterator[tuple[int, str]]:
+        end = start + length
+        if least <= end < len(data) and all(b in _NAME_BYTE for b in data[least:end]):
+            yield end, fmt
+
+    one = data[start - 1] if start >= 1 else -1
+    two = data[start - 2] if start >= 2 else -1
+    if 0xA0 <= one <= 0xBF:  # MessagePack: fixstr, str 8
+        yield from key(one & 0x1F, "msgpack")
+    if two == 0xD9:
+        yield from key(one, "msgpack")
+    if 0x60 <= one <= 0x77:  # CBOR: text, text of a length byte
+        yield from key(one - 0x60, "cbor")
+    if two == 0x78:
+        yield from key(one, "cbor")
+    if one in _BSON_TYPES and (nul := data.find(b"\x00", least, start + 65)) >= 0 and \
+            all(b in _NAME_BYTE for b in data[least:nul]):  # BSON: a type, the name, a NUL
+        yield nul + 1, f"bson{one}"
+    if 0 < one < 0x80 and two >= 0x08 and two & 7 == 2:  # protobuf: a tag of wire type 2, a length of one byte
+        yield from key(one, "protobuf")
+
+
+_BSON_TYPES = frozenset({0x02, 0x05, 0x10, 0x12})  # string, binary, int32, int64
+
+
+def _framed_value(data: bytes, at: int, fmt: str) -> tuple[int, int, str] | None:
+    """(where it begins, where it ends, its kind: text, an integer big-endian, little-endian, a varint or one inline
+    in its mark) of the scalar value that `fmt` frames at `at`; None for another (a map, a list, a float, a boolean)."""
+    n = len(data)
+    if at >= n:
+        return None
+    b = data[at]
+    if fmt == "msgpack":
+        if 0xA0 <= b <= 0xBF:
+            start, length, kind = at + 1, b & 0x1F, "text"
+        elif b in (0xD9, 0xC4) and at + 1 < n:
+            start, length, kind = at + 2, data[at + 1], "text"
+        elif b in (0xDA, 0xC5):
+            start, length, kind = at + 3, int.from_bytes(data[at + 1 : at + 3]), "text"
+        elif b <= 0x7F:
+            start, length, kind = at, 1, "inline"
+        elif 0xCC <= b <= 0xD3:
+            start, length, kind = at + 1, 1 << (b & 3), "big"
+        else:
+            return None
+    elif fmt == "cbor":
+        major, low = b >> 5, b & 0x1F
+        if major not in (0, 2, 3) or low > 0x1B:
+            return None
+        if low < 24:
+            start, length, kind = (at, 1, "inline") if major == 0 else (at + 1, low, "text")
+        else:
+            size = 1 << (low - 24)
+            if major == 0:
+                start, length, kind = at + 1, size, "big"
+            else:
+                start, length, kind = at + 1 + size, int.from_bytes(data[at + 1 : at + 1 + size]), "text"
+    elif fmt.startswith("bson"):
+        element = int(fmt[4:])
+        if element in (0x10, 0x12):
+            start, length, kind = at, 4 if element == 0x10 else 8, "le"
+        else:
+            size = int.from_bytes(data[at : at + 4], "little")
+            start, length, kind = at + (4 if element == 0x02 else 5), size - (element == 0x02), "text"
+    else:  # protobuf: a tag, then a one-byte length or a varint
+        if at + 1 >= n or b < 0x08:
+            return None
+        if b & 7 == 2 and data[at + 1] < 0x80:
+            start, length, kind = at + 2, data[at + 1], "text"
+        elif b & 7 == 0:
+            end = at + 1
+            while end < n and data[end] & 0x80 and end - at < 10:
+                end += 1
+            start, length, kind = at + 1, end + 1 - (at + 1), "varint"
+        else:
+            return None
+    if length <= 0 or start + length > n or length > 4096:
+        return None
+    return start, start + length, kind
 
 
 # Compressed data no Content-Encoding named (a header stripped, `identity` said, a capture saving raw bytes): gzip,
@@ -1640,6 +1874,41 @@ def _compressed_body(data: bytes, content_type: str | None, kind: BodyKind) -> b
     import lzma
 
     return lzma.compress(redacted)
+
+
+def _brotli_body(data: bytes, content_type: str | None, kind: BodyKind) -> bytes | None:
+    """A binary body that is brotli data no Content-Encoding named (brotli has no magic bytes: it is told by
+    decoding, which other data fails within its first bytes), redacted as what it holds: `data` itself where that
+    held no credential, else the redacted content compressed again (`MARK` for a stream cut off); None where it is no
+    brotli stream, or one that decodes to nothing, to bytes that are no text (text in a legacy charset can read as
+    a stream cut off) or beyond the limits."""
+    import brotli
+
+    from . import limits
+
+    if data.startswith(_FILE_MAGIC):
+        return None
+    whole = True
+    try:
+        inner = limits.decompress(data, "br")
+    except limits.LimitHit:
+        return None
+    except ValueError:
+        try:  # cut off: what it holds up to where it ends, as anyone can read it
+            decompressor = brotli.Decompressor()
+            inner = decompressor.process(data, output_buffer_limit=limits.current().max_body)
+        except brotli.error:
+            return None
+        if decompressor.is_finished():  # (data after the stream's end: no brotli body)
+            return None
+        whole = False
+    if not inner or len(inner.translate(None, _TEXT_BYTES)) * 100 > len(inner) or not whole and inner[:64] in data:
+        return None  # (other data read as a stream cut off gives bytes, not text, or its own bytes as they are: an
+        # uncompressed meta-block's, which the body's own reading redacts)
+    redacted = redact_body(inner, content_type, kind)
+    if redacted == inner:
+        return data
+    return brotli.compress(redacted) if whole else MARK.encode()
 
 
 def redact_logins(data: bytes) -> bytes:
@@ -1731,6 +2000,7 @@ def _mqtt_connect(data: bytes) -> bytes | None:
 
 # The bytes of text (printable ASCII, tabs and line ends, and every byte of the upper half, which legacy charsets
 # use): a body with more than 1 % of others (control bytes, NULs) is binary
+_PLAIN_TEXT = bytes([*range(0x20, 0x7F), 0x09, 0x0A, 0x0D])  # ASCII text: no binary serialisation's frames
 _TEXT_BYTES = bytes([*range(0x20, 0x7F), 0x09, 0x0A, 0x0C, 0x0D, *range(0x80, 0x100)])
 _PAGES = ("text/html", "application/javascript", "text/javascript", "text/css")
 
@@ -2015,6 +2285,11 @@ _NAME_ANCHORS = sorted({form for word in _NAME_WORDS for form in (word, word.upp
 # ...and every authorization scheme's name, in any case, before what could be its credential (as `_SCHEME_VALUE`
 # reads them: a Band event named `Run DPoP …`), searched for by Rust's regex (not words: `robot walk`, `basic plan`)
 _SCHEME_ANCHOR = "(?i)" + _AUTH_SCHEME + r"[ \t]+(?:\S{8}|[\w-]+=)"  # (`Hawk id="a", mac="…"`)
+# ...and 8 base64 characters around the base64 of a `:` (`_BASE64_USERINFO`, without look-arounds, which Rust's regex
+# has none of), in a value where a lower-case letter has a capital after it or a letter a digit, `+` or `/` beside
+# it (base64 of `user:password`; not a sentence of capitalised words: `Tonight`, `Donation`)
+_BASE64_ANCHOR = "|".join(f"[A-Za-z0-9+/]{{{k}}}{_BASE64_COLON}[A-Za-z0-9+/]{{{6 - k}}}" for k in range(7))
+_BASE64_MIXED = "[a-z][A-Z]|[A-Za-z][0-9+/]|[0-9+/][A-Za-z]"
 _PROVENANCE_TEXT = frozenset({"participant_id", "source_file"})
 
 
@@ -2034,14 +2309,16 @@ def strict_frame(df):
     value = pl.col("value")
     found = (
         df.lazy().select(pl.col(name).unique().implode() for name in columns).unpivot().explode("value")
-        .filter(value.str.contains_any(_STRICT_ANCHORS) | value.str.contains_any(_NAME_ANCHORS,
-                                                                                 ascii_case_insensitive=True)
-                | value.str.contains(_SCHEME_ANCHOR))
+        .with_columns(anchored=value.str.contains_any(_STRICT_ANCHORS)
+                      | value.str.contains_any(_NAME_ANCHORS, ascii_case_insensitive=True)
+                      | value.str.contains(_SCHEME_ANCHOR))
+        .filter(pl.col("anchored") | value.str.contains(_BASE64_MIXED) & value.str.contains(_BASE64_ANCHOR))
         .collect(engine="in-memory")
     )
     changed: dict[str, dict[str, str]] = {}
-    for name, text in found.iter_rows():
-        if (redacted := redact_text(text, STRICT)) != text:
+    for name, text, anchored in found.iter_rows():  # (base64 alone: its runs, not the whole policy)
+        redacted = redact_text(text, STRICT) if anchored else _BASE64_USERINFO.sub(_base64_user_password_sub, text)
+        if redacted != text:
             changed.setdefault(name, {})[text] = redacted
     return df.with_columns(pl.col(name).replace(values) for name, values in changed.items()) if changed else df
 

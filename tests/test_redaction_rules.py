@@ -1344,3 +1344,139 @@ def test_json_in_utf16_or_utf32_without_a_bom_is_still_redacted_in_its_encoding(
     document = {"password": "Tr0ub4dor-wide", "name": "Zoë", "minutes": 431}
     redacted = redaction.redact_body(json.dumps(document).encode(encoding), None, "other")
     assert json.loads(redacted.decode(encoding)) == document | {"password": MARK}
+
+
+def test_base64_of_a_short_user_and_password_alone_in_text_is_replaced_in_device_text_too():
+    """Base64 of `user:password` shorter than a random token (20 characters) was replaced under a name (`u=…`) and in
+    a file's name, but alone in free text (a rejected body's log line, a message) and in device text (a Sense
+    night's message, which STRICT text and `strict_frame` read) it stayed. It is replaced wherever it is; base64 of
+    data (JSON, a URL, words) and ids stay."""
+    import polars as pl
+
+    short = base64.b64encode(b"hub:Zq9x4Hu").decode()  # YWxp-style, 16 characters
+    plain = base64.b64encode(b"alice:hunter").decode()  # no digit in it: YWxpY2U6aHVudGVy
+    for secret in (short, plain):
+        for mode in (redaction.FULL, redaction.STRICT):
+            assert redaction.redact_text(f"Synced with {secret} today", mode) == f"Synced with {MARK} today"
+        df = pl.DataFrame({"message": [f"Synced with {secret} today", "Tonight Donation Onboarding 7h iPhone"]})
+        assert redaction.strict_frame(df)["message"].to_list() == [f"Synced with {MARK} today", df["message"][1]]
+    kept = ["aGVsbG8gd29ybGQ=", base64.b64encode(b'{"sleep":3,"deep":40}').decode(),
+            base64.b64encode(b"https://api.hello.is/v1").decode(), "8AF6441AF72321F4", "2519812557630091728",
+            "b1c2d3e4-0000-4000-8000-000000000001", "DoSomethingNow", "OnlineStatus2"]
+    for text in kept:
+        assert redaction.redact_text(f"x {text} y", redaction.STRICT) == f"x {text} y"
+    assert redaction.strict_frame(pl.DataFrame({"id": kept}))["id"].to_list() == kept
+
+
+def test_a_jwt_in_standard_base64_is_replaced_whole_in_device_text_too():
+    """A JWT whose parts are standard base64 (`+`, `/`, `=`; hand-made tokens and some libraries write them so) was
+    no JWT to the policy: device text (STRICT) kept it whole, free text all but a random-looking tail. It is one
+    where its first two parts show that alphabet; a base64url JWT before `/` in a path still ends at the `/`."""
+    def b64(data: bytes) -> str:
+        return base64.b64encode(data).decode()
+
+    token = (f"{b64(b'{\"alg\":\"HS256\",\"typ\":\"JWT\"}')}.{b64(b'{\"sub\":\"alice>>>??~~\",\"iat\":1500000000}')}."
+             f"{b64(bytes(range(200, 232)))}")
+    assert "+" in token.split(".")[1] or "/" in token.split(".")[1]
+    for mode in (redaction.FULL, redaction.STRICT):
+        assert redaction.redact_text(f"Session {token} ok", mode) == f"Session {MARK} ok"
+        assert redaction.redact_text(f"Session {token}\n", mode) == f"Session {MARK}\n"
+    assert redaction.is_credential_value(token, redaction.STRICT)
+    url_safe = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJlLW9mLXRoZS10b2tlbg"
+    assert redaction.redact_text(f"/data/{url_safe}/x.har", redaction.STRICT) == f"/data/{MARK}/x.har"
+
+
+def test_a_brotli_body_under_no_content_encoding_keeps_no_credential():
+    """Brotli has no magic bytes, so a body compressed with it under no Content-Encoding (a header stripped, as for
+    the gzip, zlib, bzip2 and xz bodies the policy reads by their magic) was binary to the policy, and a rejected
+    Sense night's password stayed in the reject's base64 body and the scrubbed copy. Such a body is told by decoding
+    it: redacted as what it holds and compressed again; one cut off that holds a credential is replaced; binary
+    data that is no brotli stream stays as it was."""
+    import brotli
+
+    body = json.dumps({"date": "2017-03-15", "events": "oops", "account": {"password": "Tr0ub4dor-br1"}}).encode()
+    data = brotli.compress(body)
+    redacted = redaction.redact_body(data, None, "other")
+    assert json.loads(brotli.decompress(redacted))["account"] == {"password": MARK}
+    row = redaction.reject_row("sense", "GET", "api.hello.is", "/v2/timeline/2017-03-15", 200, "not JSON", data)
+    assert b"Tr0ub4dor-br1" not in brotli.decompress(base64.b64decode(row["body"]))
+    long = brotli.compress(json.dumps({"password": "Tr0ub4dor-br2", "pad": list(range(3000))}).encode())
+    assert redaction.redact_body(long[: len(long) * 3 // 4], None, "other") == MARK.encode()
+    quiet = brotli.compress(json.dumps({"date": "2017-03-15", "score": 80}).encode())
+    assert redaction.redact_body(quiet, None, "other") == quiet
+    noise = bytes((i * 7919 + 13) % 251 for i in range(5000))
+    assert redaction.redact_body(noise, None, "other") == noise
+
+
+def _cbor_text(s: str) -> bytes:
+    data = s.encode()
+    return (bytes([0x60 + len(data)]) if len(data) < 24 else bytes([0x78, len(data)])) + data
+
+
+def _bson_string(name: str, value: str) -> bytes:
+    data = value.encode() + b"\x00"
+    return b"\x02" + name.encode() + b"\x00" + len(data).to_bytes(4, "little") + data
+
+
+@pytest.mark.parametrize("fmt", ["msgpack", "cbor", "bson", "protobuf"])
+def test_credentials_framed_in_binary_serialisations_are_overwritten_in_place(fmt):
+    """MessagePack, CBOR, BSON and protobuf write a map's key and value framed by type and length, no `=` between,
+    in runs too short for the policy's printable runs (or, for MessagePack and CBOR, in bytes it read as Latin-1
+    text): a password, a token or a PIN under its name stayed in rejects and scrubbed copies. A credential-named
+    key's value is overwritten with as many bytes (MARK repeated; an integer as 0), so that the body still parses;
+    other values, and data without such keys, stay."""
+    secret, pin = "Tr0ub4dor-bin1", 482913
+    if fmt == "msgpack":
+        msgpack = pytest.importorskip("msgpack")
+        document = {"user": "sleeper", "account": {"password": secret, "steps": 8012}, "pin": pin, "pins": [1, 2]}
+        data = msgpack.packb(document)
+        redacted = redaction.redact_body(data, "application/msgpack", "other")
+        assert msgpack.unpackb(redacted) == {"user": "sleeper", "account": {"password": "REDACTEDREDACT", "steps": 8012},
+                                             "pin": 0, "pins": [1, 2]}
+        quiet = msgpack.packb({"user": "sleeper", "steps": [8012, 4], "session_count": 3})
+        assert redaction.redact_body(quiet, None, "other") == quiet
+        return
+    if fmt == "cbor":
+        data = bytes([0xA3]) + _cbor_text("user") + _cbor_text("sleeper") + _cbor_text("password") + \
+            _cbor_text(secret) + _cbor_text("pin") + bytes([0x1A]) + pin.to_bytes(4, "big")
+        expected = data.replace(secret.encode(), b"REDACTEDREDACT").replace(pin.to_bytes(4, "big"), bytes(4))
+    elif fmt == "bson":
+        body = _bson_string("user", "sleeper") + _bson_string("password", secret) + b"\x10pin\x00" + \
+            pin.to_bytes(4, "little")
+        data = (len(body) + 5).to_bytes(4, "little") + body + b"\x00"
+        expected = data.replace(secret.encode(), b"REDACTEDREDACT").replace(pin.to_bytes(4, "little"), bytes(4))
+    else:  # a map<string, string> field: entries of key (field 1) and value (field 2)
+        entry = b"\x0a\x0drefresh_token\x12" + bytes([len(secret)]) + secret.encode()
+        data = b"\x1a" + bytes([len(entry)]) + entry + b"\x22\x0bhello world"
+        expected = data.replace(secret.encode(), b"REDACTEDREDACT")
+    redacted = redaction.redact_body(data, None, "other")
+    if fmt == "cbor":  # (its text marks are letters: a printable run of keys and values is judged as text, as before)
+        assert secret.encode() not in redacted and pin.to_bytes(4, "big") not in redacted
+    else:
+        assert redacted == expected and len(redacted) == len(data)
+
+
+def test_a_credential_after_a_command_lines_flag_is_replaced():
+    """`--password …`, `--api-key …`, `--token '…'`: a command line in a log gives a credential after its flag
+    with a space between, which the names' rule for prose did not read after `--` (`-` before a name is a compound's:
+    `reset-password`). A flag's value is judged as a name's value in prose is: words stay."""
+    for text in ("app --password Tr0ub4dor-f1 --user bob", "sync --api-key Tr0ub4dor-f2", "--token 'Tr0ub4dor-f3'"):
+        for mode in (redaction.FULL, redaction.STRICT):
+            assert "Tr0ub4dor" not in redaction.redact_text(text, mode) and MARK in redaction.redact_text(text, mode)
+    for kept in ("reset-password token", "--password hunter", "--passwordless Tr0ub4dor-f4",
+                 "x--password Tr0ub4dor-f5"):
+        assert redaction.redact_text(kept) == kept
+
+
+def test_a_user_and_password_before_a_host_without_a_scheme_lose_the_password():
+    """`bob:…@db.example.com:5432` and Go's `root:…@tcp(db:3306)/app` give URL userinfo without a scheme, which the
+    policy looked for only after `//` (or `scheme:/`): a connection string in a log kept its password. The password
+    goes where it is no word, number or date, or the host is a Go DSN's protocol; an email after a label
+    (`From:alice@example.com`), times and ids stay."""
+    for text, shown in (("bob:Tr0ub4dor-u1@db.example.com:5432 ok", f"bob:{MARK}@db.example.com:5432 ok"),
+                        ("root:hunter@tcp(127.0.0.1:3306)/app", f"root:{MARK}@tcp(127.0.0.1:3306)/app"),
+                        ('"dsn": "svc:Zq9x4Hunt@cache.internal"', f'"dsn": "svc:{MARK}@cache.internal"')):
+        for mode in (redaction.FULL, redaction.STRICT):
+            assert redaction.redact_text(text, mode) == shown
+    for kept in ("From:alice@example.com", "mailto:alice@example.com", "at 10:30@home", "id:2519812557@band"):
+        assert redaction.redact_text(kept) == kept

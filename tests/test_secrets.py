@@ -20,6 +20,7 @@ import zlib
 from pathlib import Path
 from urllib.parse import unquote_plus
 
+import brotli
 import polars as pl
 import pytest
 import secret_corpus
@@ -30,6 +31,7 @@ import secret_corpus_e
 import secret_corpus_f
 import secret_corpus_g
 import secret_corpus_h
+import secret_corpus_i
 from conftest import REPO
 from mitmproxy import io as mio
 from typer.testing import CliRunner
@@ -81,8 +83,8 @@ def output_texts(folder: Path) -> list[str]:
 
 
 def _inflated(data: bytes) -> str:
-    """Compressed data (gzip, zlib, bzip2, xz) as the text it holds, as anyone can get it out (a gzip or zlib stream
-    whose checksum is wrong, or cut off, up to where it breaks); other bytes as text."""
+    """Compressed data (gzip, zlib, bzip2, xz, brotli) as the text it holds, as anyone can get it out (a gzip or zlib
+    stream whose checksum is wrong, or cut off, up to where it breaks); other bytes as text."""
     try:
         data = zlib.decompress(data, 47)
     except zlib.error:
@@ -96,6 +98,10 @@ def _inflated(data: bytes) -> str:
             data = decompressor().decompress(data) or data
         except (error, EOFError):
             pass
+    try:
+        data = brotli.Decompressor().process(data) or data
+    except brotli.error:
+        pass
     return data.decode("utf-8", "replace")
 
 
@@ -285,6 +291,7 @@ LATER = {
     "f": (secret_corpus_f, ["--generic", secret_corpus_f.GENERIC_HOST, "--generic", "*.drowsy.test"], (1, 4)),
     "g": (secret_corpus_g, ["--generic", secret_corpus_g.GENERIC_HOST, "--generic", "*.dreamy.test"], (1, 4)),
     "h": (secret_corpus_h, ["--generic", secret_corpus_h.GENERIC_HOST, "--generic", "*.slumber.test"], (1, 6)),
+    "i": (secret_corpus_i, ["--generic", secret_corpus_i.GENERIC_HOST, "--generic", "*.nodding.test"], (1, 4)),
 }
 LATER_KINDS = [(name, kind) for name, (module, _, _) in LATER.items() for kind in module.KINDS]
 
@@ -473,7 +480,7 @@ def readme_kinds() -> list[str]:
 def test_the_readme_table_of_secrets_has_one_row_per_kind_of_the_corpora():
     assert readme_kinds() == [*secret_corpus.KINDS, *secret_corpus_b.KINDS, *secret_corpus_c.KINDS,
                               *secret_corpus_d.KINDS, *secret_corpus_e.KINDS, *secret_corpus_f.KINDS,
-                              *secret_corpus_g.KINDS, *secret_corpus_h.KINDS]
+                              *secret_corpus_g.KINDS, *secret_corpus_h.KINDS, *secret_corpus_i.KINDS]
 
 
 def test_merge_and_a_rerun_redact_what_an_older_run_left_in_its_tables(tmp_path):
