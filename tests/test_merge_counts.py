@@ -49,18 +49,21 @@ def event_captures(folder: Path) -> list[Path]:
 SPLITS = [[[0, 1], [2, 3]], [[0, 2], [1, 3]], [[0], [1], [2], [3]], [[1, 3], [0], [2]]]
 
 
+def merged_counts(tmp_path: Path, files: list[Path], split: list[list[int]]) -> tuple[dict, dict, dict]:
+    """The counts of `tmp_path/merged`: each part of the split converted on its own, then merged."""
+    for i, part in enumerate(split):
+        run("convert", *(files[j] for j in part), "-o", tmp_path / f"part{i}", "-j", "1")
+    run("merge", *(tmp_path / f"part{i}" for i in range(len(split))), "-o", tmp_path / "merged")
+    return counts(tmp_path / "merged")
+
+
 @pytest.mark.parametrize("split", SPLITS)
 def test_merged_runs_count_as_one_run(tmp_path, split):
     files = event_captures(tmp_path / "in")
     run("convert", *files, "-o", tmp_path / "one", "-j", "1")
     one = counts(tmp_path / "one")
     assert one[0]["band_events"] == (1, 1, 2)  # a equals c, the one kept; b and its copy d differ
-    outs = []
-    for i, part in enumerate(split):
-        run("convert", *(files[j] for j in part), "-o", tmp_path / f"part{i}", "-j", "1")
-        outs.append(tmp_path / f"part{i}")
-    run("merge", *outs, "-o", tmp_path / "merged")
-    assert counts(tmp_path / "merged") == one
+    assert merged_counts(tmp_path, files, split) == one
     run("merge", tmp_path / "merged", "-o", tmp_path / "again")  # a merge of a merge too
     assert counts(tmp_path / "again") == one
 
@@ -168,12 +171,7 @@ def test_one_event_through_both_apis_counts_its_copies_as_duplicates_however_the
     run("convert", *files, "-o", tmp_path / "one", "-j", "1")
     one = counts(tmp_path / "one")
     assert one[0]["band_events"] == (1, 3, 0)
-    outs = []
-    for i, part in enumerate(split):
-        run("convert", *(files[j] for j in part), "-o", tmp_path / f"part{i}", "-j", "1")
-        outs.append(tmp_path / f"part{i}")
-    run("merge", *outs, "-o", tmp_path / "merged")
-    assert counts(tmp_path / "merged") == one
+    assert merged_counts(tmp_path, files, split) == one
     for part in split:
         run("convert", *(files[j] for j in part), "-o", tmp_path / "added", "-j", "1")
     assert counts(tmp_path / "added")[:2] == one[:2]
