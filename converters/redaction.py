@@ -554,6 +554,13 @@ def is_credential_value(text: str, mode: Mode = FULL) -> bool:
 _BASE64_RUN = re.compile(r"(?<![\w+/\-])(?=[A-Za-z+/]*[0-9+/=])[A-Za-z0-9+/]{8,200}={0,2}(?![\w+/=\-])")
 # (not JSON, `{"sleep":3}`, nor a URL, `https://…`: base64 of data)
 _USER_PASSWORD = re.compile(r"(?![A-Za-z][\w+.\-]*://)[^\s:{}\[\]\"<>]{1,64}:[^\s]{1,128}")
+# ...but not the global object ids APIs write as base64 of `Type:id`: Relay's (`User:42`, `Order:<uuid>`: a type
+# name, then a number or a UUID) and GitHub's legacy node ids (`04:User1`, `07:License13`: the type name's length, the
+# type, its number), which generic tables keep as ids
+_GLOBAL_ID = re.compile(
+    r"[A-Z][A-Za-z]{2,}:(?:\d+|[0-9a-fA-F]{8}(?:-?[0-9a-fA-F]{4}){3}-?[0-9a-fA-F]{12})"
+    r"|(?P<length>\d{2,3}):(?P<type>[A-Z][A-Za-z]+)\d+"
+)
 # ...and such a run in free text (`Synced with YWxpY2U6aHVudGVy`, no name before it), searched for at less cost: both
 # cases, and the base64 of a `:` between printable characters at one of its three places in a group of three bytes
 # (`O[i-n]`, `[DTjz][op]`, `[AEIMQUYcgkosw048]6`), so that words, numbers and ids are seldom decoded
@@ -572,8 +579,15 @@ def _base64_user_password(run: str) -> bool:
         decoded = base64.b64decode(run + "=" * (-len(run) % 4), validate=True)
     except ValueError:
         return False
-    return decoded.isascii() and decoded.decode("ascii").isprintable() and \
-        _USER_PASSWORD.fullmatch(decoded.decode("ascii")) is not None
+    if not decoded.isascii() or not (text := decoded.decode("ascii")).isprintable():
+        return False
+    return _USER_PASSWORD.fullmatch(text) is not None and not _global_id(text)
+
+
+def _global_id(text: str) -> bool:
+    """Whether decoded base64 is a Relay or GitHub global object id (`_GLOBAL_ID`), not a user and password."""
+    m = _GLOBAL_ID.fullmatch(text)
+    return m is not None and (m["length"] is None or int(m["length"]) == len(m["type"]))
 
 
 def _base64_user_password_sub(m: re.Match) -> str:

@@ -1480,3 +1480,23 @@ def test_a_user_and_password_before_a_host_without_a_scheme_lose_the_password():
             assert redaction.redact_text(text, mode) == shown
     for kept in ("From:alice@example.com", "mailto:alice@example.com", "at 10:30@home", "id:2519812557@band"):
         assert redaction.redact_text(kept) == kept
+
+
+def test_base64_global_object_ids_of_relay_and_github_are_ids_not_a_user_and_password():
+    """GraphQL APIs name objects by base64 of `Type:id` (Relay: `User:42`; GitHub's legacy node ids: `04:User1`), which
+    a generic table keeps as it keeps any id (a GitHub `license.node_id`, read under an id's name as STRICT text, was
+    replaced). A user and password of that look stays replaced where the ids' shapes do not fit it."""
+    import polars as pl
+
+    ids = [base64.b64encode(text.encode()).decode() for text in (
+        "User:1", "Product:1234", "Order:9f1c2a7e-1b2c-4d5e-8f90-123456789abc", "04:User1", "07:License13",
+        "012:Organization42")]
+    for text in ids:  # (in free text, one of 20 characters or more that looks random goes, as any such token)
+        for mode in (redaction.FULL, redaction.STRICT) if len(text) < 20 else (redaction.STRICT,):
+            assert redaction.redact_text(f"x {text} y", mode) == f"x {text} y"
+    assert redaction.strict_frame(pl.DataFrame({"id": ids}))["id"].to_list() == ids
+    secrets = [base64.b64encode(text.encode()).decode() for text in (
+        "alice:1234", "alice:hunter2", "05:User1", "Admin:hunter2", "User:12ab")]
+    for text in secrets:
+        for mode in (redaction.FULL, redaction.STRICT):
+            assert redaction.redact_text(f"x {text} y", mode) == f"x {MARK} y", text
