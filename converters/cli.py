@@ -828,8 +828,8 @@ def _missing(conversion, paths: list[Path]) -> list[str]:
 
 
 def _collect(err, conversion, paths: list[Path | str], budget, out: Path | None = None) -> list:
-    """The inputs the paths name; a glob that matches no file, or a folder that holds none, is a usage error (a URL
-    that names none is an input that fails); a URL without fsspec installed is one too."""
+    """The inputs the paths name, each file once; a glob that matches no file, or a folder that holds none, is a usage
+    error (a URL that names none is an input that fails); a URL without fsspec installed is one too."""
     from .captures.remote import NoFsspec
 
     inputs = []
@@ -846,7 +846,7 @@ def _collect(err, conversion, paths: list[Path | str], budget, out: Path | None 
         if not found and not path.exists():
             _usage_error(err, f"{err.path(path)!r} matches no file")
         inputs += found
-    return inputs
+    return conversion.inputs_once(inputs)
 
 
 def _spooled(conversion, inp, folder: Path, budget) -> list:

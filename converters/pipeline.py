@@ -255,7 +255,37 @@ def collect_inputs(
             inputs += _folder_inputs(p, excluded)
         else:
             inputs.append(Input(p, text_name(str(p)), explicit=True, error=_special_file(p)))
-    return [member for inp in inputs for member in archive_members(inp, budget)]
+    return [member for inp in inputs_once(inputs) for member in archive_members(inp, budget)]
+
+
+def inputs_once(inputs: list[Input]) -> list[Input]:
+    """`inputs` with a file reached more than once (named twice, by two paths or a link, or named and found in a
+    folder named too; an archive's member so too) taken once, under the name it was first reached by (`explicit`
+    where it was named anywhere): read twice, its exchanges would be counted twice and its every record a duplicate of
+    itself."""
+    first: dict[tuple, int] = {}
+    kept: list[Input] = []
+    for inp in inputs:
+        identity = None if inp.error or inp.skip else _file_identity(inp.path)
+        if identity is None or (at := first.setdefault(identity, len(kept))) == len(kept):
+            kept.append(inp)
+        elif inp.explicit:
+            kept[at] = replace(kept[at], explicit=True)
+    return kept
+
+
+def _file_identity(path: Path | ArchiveMember | RemoteFile) -> tuple | None:
+    """What tells a local file (its device and inode) or a member of a local archive apart; None for anything else (a
+    pipe, a URL's file) or a file that cannot be looked at."""
+    member = path if isinstance(path, ArchiveMember) else None
+    file = member.archive if member is not None else path
+    try:
+        st = file.stat() if isinstance(file, Path) else None
+    except OSError:
+        return None
+    if st is None or not stat.S_ISREG(st.st_mode):
+        return None
+    return (st.st_dev, st.st_ino) + ((member.name, member.offset) if member is not None else ())
 
 
 def archive_members(inp: Input, budget: limits.Limits = limits.DEFAULT) -> list[Input]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import zipfile
 from pathlib import Path
 
 import polars as pl
@@ -135,6 +136,28 @@ def test_a_file_named_explicitly_that_is_not_a_capture_fails(tmp_path):
     result = run("convert", str(notes), "-o", str(tmp_path / "out"))
     assert result.exit_code == 1
     assert f"{notes}: failed: not a HAR file or a mitmproxy flow dump" in result.output
+
+
+def test_a_file_named_twice_by_two_paths_or_also_found_in_a_folder_is_read_once(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    folder = tmp_path / "study"
+    folder.mkdir()
+    har = write_har(folder / "a.har", [entry(BAND_EVENTS_URL, band_event())])
+    (folder / "b.har").hardlink_to(har)
+    inputs = collect_inputs([Path("study"), Path("study/a.har"), Path("./study/a.har"), har, Path("study/b.har")])
+    assert [(i.name, i.explicit) for i in inputs] == [("study/a.har", True)]
+    result = run("convert", "study/a.har", "study/a.har", "study", "-o", "out")
+    assert result.exit_code == 0
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert [f["file"] for f in report["files"]] == ["study/a.har"]
+    assert report["tables"]["band_events"] == {"rows": 1, "duplicates": 0, "conflicts": 0, "file": "band_events.parquet"}
+    with zipfile.ZipFile(tmp_path / "s.zip", "w") as z:  # an archive named twice: its members once
+        z.write(har, "p1/a.har")
+        z.write(har, "p2/a.har")  # (two members of one content: two files, whose records are copies)
+    assert [i.name for i in collect_inputs([Path("s.zip"), Path("./s.zip")])] == ["s.zip/p1/a.har", "s.zip/p2/a.har"]
+    result = run("convert", "s.zip", "s.zip", "-o", "zipped")
+    assert [f["file"] for f in json.loads((tmp_path / "zipped" / "report.json").read_text())["files"]] == [
+        "s.zip/p1/a.har", "s.zip/p2/a.har"]
 
 
 def test_the_output_folder_is_not_read_as_input(tmp_path):
