@@ -516,6 +516,18 @@ def build(folder: Path) -> Corpus:
     return write(b, folder, "corpus", [_tcp_flow(b.tcp_secrets)])
 
 
+def built(folder: Path, stem: str, draws: Draws, seed: int, kinds: dict[str, str],
+          plant: Callable[[_Builder], None], more_flows: Callable[[_Builder], list] = lambda b: []) -> Corpus:
+    """A later corpus written as `stem` into `folder`: its `draws` reseeded and this module's generator seeded with
+    `seed` (the same corpus every time), what `plant` plants in a builder of its `kinds`, then `more_flows` of it."""
+    global _RANDOM
+    draws.reseed()
+    _RANDOM = random.Random(seed)
+    b = _Builder(kinds)
+    plant(b)
+    return write(b, folder, stem, more_flows(b))
+
+
 def write(b: _Builder, folder: Path, stem: str, more_flows: list) -> Corpus:
     """Write what `b` planted as `stem`.har and `stem`.flow (with `more_flows` at its end) into `folder`."""
     har = {"log": {"version": "1.2", "creator": {"name": stem, "version": "1"}, "pages": b.pages,

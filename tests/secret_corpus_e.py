@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import json
-import random
 import string
 import sys
 from pathlib import Path
@@ -100,11 +99,7 @@ KEPT_BY_SCRUB: set[str] = set()
 def build(folder: Path) -> Corpus:
     """Write corpus-e.har and corpus-e.flow into `folder`; returns them and the needles of every kind (those of
     HAR fields are in the HAR alone)."""
-    _DRAWS.reseed()
-    first._RANDOM = random.Random(3232)
-    b = first._Builder(KINDS)
-    _plant_everything(b)
-    return first.write(b, folder, "corpus-e", [])
+    return first.built(folder, "corpus-e", _DRAWS, 3232, KINDS, _plant_everything)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import json
-import random
 import sys
 from pathlib import Path
 
@@ -113,11 +112,7 @@ KEPT_BY_SCRUB: set[str] = set()
 
 def build(folder: Path) -> Corpus:
     """Write corpus-f.har and corpus-f.flow into `folder`; returns them and the needles of every kind."""
-    _DRAWS.reseed()
-    first._RANDOM = random.Random(4242)
-    b = first._Builder(KINDS)
-    _plant_everything(b)
-    return first.write(b, folder, "corpus-f", [])
+    return first.built(folder, "corpus-f", _DRAWS, 4242, KINDS, _plant_everything)
 
 
 if __name__ == "__main__":

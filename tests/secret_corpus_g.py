@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import base64
 import json
-import random
 import string
 import sys
 import zlib
@@ -220,11 +219,8 @@ KEPT_BY_SCRUB: set[str] = set()
 
 def build(folder: Path) -> Corpus:
     """Write corpus-g.har and corpus-g.flow into `folder`; returns them and the needles of every kind."""
-    _DRAWS.reseed()
-    first._RANDOM = random.Random(4343)
-    b = first._Builder(KINDS)
-    _plant_everything(b)
-    return first.write(b, folder, "corpus-g", [_tcp_flow(b.tcp_secrets)])
+    return first.built(folder, "corpus-g", _DRAWS, 4343, KINDS, _plant_everything,
+                       lambda b: [_tcp_flow(b.tcp_secrets)])
 
 
 if __name__ == "__main__":

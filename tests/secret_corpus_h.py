@@ -13,7 +13,6 @@ import bz2
 import gzip
 import json
 import lzma
-import random
 import sys
 import zlib
 from pathlib import Path
@@ -141,11 +140,8 @@ KEPT_BY_SCRUB: set[str] = set()
 
 def build(folder: Path) -> Corpus:
     """Write corpus-h.har and corpus-h.flow into `folder`; returns them and the needles of every kind."""
-    _DRAWS.reseed()
-    first._RANDOM = random.Random(4747)
-    b = first._Builder(KINDS)
-    _plant_everything(b)
-    return first.write(b, folder, "corpus-h", [_tcp_flow(b.plant("bzip2-xz-unlabelled", pw(9)))])
+    return first.built(folder, "corpus-h", _DRAWS, 4747, KINDS, _plant_everything,
+                       lambda b: [_tcp_flow(b.plant("bzip2-xz-unlabelled", pw(9)))])
 
 
 if __name__ == "__main__":

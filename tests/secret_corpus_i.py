@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import base64
 import json
-import random
 import struct
 import sys
 from pathlib import Path
@@ -154,11 +153,7 @@ KEPT_BY_SCRUB: set[str] = set()
 
 def build(folder: Path) -> Corpus:
     """Write corpus-i.har and corpus-i.flow into `folder`; returns them and the needles of every kind."""
-    _DRAWS.reseed()
-    first._RANDOM = random.Random(4848)
-    b = first._Builder(KINDS)
-    _plant_everything(b)
-    return first.write(b, folder, "corpus-i", [])
+    return first.built(folder, "corpus-i", _DRAWS, 4848, KINDS, _plant_everything)
 
 
 if __name__ == "__main__":
