@@ -1659,11 +1659,7 @@ def _route(
         return isinstance(problem, devices.UnknownShape)
 
     def undo(reason: str) -> Rows:  # the rows fit no frame: the response is rejected after all
-        _forget_unknown_fields(report, unknown_names)
-        report.device_responses.subtract({ep.name: 1})
-        report.rows.subtract(counts)
-        report.device_responses, report.rows = +report.device_responses, +report.rows  # (drops the zeros)
-        report.rejects += 1
+        _uncount_decoded(report, ep.name, counts, unknown_names)
         if not isinstance(reason, devices.Undecodable):  # (a decoder's reason is a reject, as `decode` gives it)
             troubles[reason] += 1
         return [("rejects", _reject_row(ep.name, ex, reason, devices.read_body(ex, ep.reads)))]
@@ -1671,9 +1667,7 @@ def _route(
     held = len(ex.body or b"") + len(ex.request_body or b"")
     unknown_names = _unknown_field_names(report, ep.name, unknown)
     counts = rows.add(decoded, provenance, undo, held)
-    report.device_responses[ep.name] += 1
-    report.rows.update(counts)
-    report.unknown_fields.update(unknown_names)
+    _count_decoded(report, ep.name, counts, unknown_names)
     return False
 
 
@@ -1689,10 +1683,21 @@ def _unknown_field_names(report: FileReport, endpoint: str, unknown: tuple[tuple
     return names
 
 
-def _forget_unknown_fields(report: FileReport, names: list[Safe]) -> None:
-    """Take back `_unknown_field_names`' counts of a response rejected after all."""
-    report.unknown_fields.subtract(names)
+def _count_decoded(report: FileReport, endpoint: str, rows: Counter[str], unknown_names: list[Safe]) -> None:
+    """Count a device response decoded into `rows` (table -> rows), holding the fields `unknown_names` names."""
+    report.device_responses[endpoint] += 1
+    report.rows.update(rows)
+    report.unknown_fields.update(unknown_names)
+
+
+def _uncount_decoded(report: FileReport, endpoint: str, rows: Counter[str], unknown_names: list[Safe]) -> None:
+    """Take back `_count_decoded`'s counts of a response rejected after all, and count it a reject."""
+    report.device_responses.subtract({endpoint: 1})
+    report.rows.subtract(rows)
+    report.unknown_fields.subtract(unknown_names)
+    report.device_responses, report.rows = +report.device_responses, +report.rows  # (drops the zeros)
     report.unknown_fields = +report.unknown_fields
+    report.rejects += 1
 
 
 def _reject_row(endpoint: str, ex: Exchange, reason: str, body: bytes | None) -> SafeRow:
@@ -1816,17 +1821,11 @@ def _convert_saved(inp: Input, report: FileReport, rows: RowBuffer, limited: Cou
                  provenance)
         return isinstance(problem, devices.UnknownShape)
     def undo(reason: str) -> Rows:  # the rows fit no frame, or could not be decoded: rejected after all
-        _forget_unknown_fields(report, unknown_names)
-        report.device_responses.subtract({endpoint.name: 1})
-        report.rows.subtract(counts)
-        report.device_responses, report.rows = +report.device_responses, +report.rows  # (drops the zeros)
-        report.rejects += 1
+        _uncount_decoded(report, endpoint.name, counts, unknown_names)
         body, cut = limits.reject_body(orjson.dumps(payload), reason)
         return [("rejects", redaction.reject_row(endpoint.name, None, None, inp.source_file, None, cut, body))]
 
     unknown_names = _unknown_field_names(report, endpoint.name, unknown)
     counts = rows.add(decoded, provenance, undo)
-    report.device_responses[endpoint.name] += 1
-    report.rows.update(counts)
-    report.unknown_fields.update(unknown_names)
+    _count_decoded(report, endpoint.name, counts, unknown_names)
     return False
