@@ -1326,7 +1326,7 @@ def field_path(endpoint: str, parts: Iterable[str]) -> Safe:
     """`endpoint value[]/Name` for the report's fields of no known shape: each key as `json_pointer` shows it."""
     text = ""
     for part in parts:
-        text += "[]" if part == "[]" else "/" * bool(text) + redact_path(json_key(str(part)), FULL)
+        text += "[]" if part == "[]" else "/" * bool(text) + _pointer_key(part)
     return _released(f"{endpoint} {text}")
 
 
@@ -1456,7 +1456,12 @@ def json_key(name: str, mode: Mode = FULL) -> str:
 def json_pointer(parts: Iterable[Any]) -> str:
     """Where in a document something is (`/events/0/time`, a schema violation's place): each key as `json_key`
     shows it, then judged as a path's segments."""
-    return "/" + "/".join(redact_path(json_key(str(p)), FULL) for p in parts)
+    return "/" + "/".join(map(_pointer_key, parts))
+
+
+def _pointer_key(part: Any) -> str:
+    """A key of a place in a document as `json_key` shows it, then judged as a path's segment."""
+    return redact_path(json_key(str(part)), FULL)
 
 
 def _key(name: str, mode: Mode) -> str:
