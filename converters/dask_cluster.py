@@ -1,19 +1,21 @@
 """The Dask executor (the `databack[dask]` extra; imported only for `--scheduler`): a run's files and the reduce's
 ranges as tasks of a Dask cluster. Workers read the inputs and write their parts into the run's work folder in OUT,
 so both must be on a file system every worker shares, at the same paths. A task whose worker dies is run again
-elsewhere by the scheduler; its files have names of their own, so a half-written one is never read."""
+elsewhere by the scheduler (a file whose task kills every worker it is tried on fails alone); its files have names
+of their own, so a half-written one is never read."""
 
 from __future__ import annotations
 
 from typing import Any, Callable, Iterator, Sequence, TypeVar
 
-from distributed import Client, as_completed
+from distributed import Client, KilledWorker, as_completed
 
 from .parallel import Executor
 
 I = TypeVar("I")
 R = TypeVar("R", bound=tuple)
 T = TypeVar("T")
+WORKERS_LOST = "every Dask worker that read it was killed or crashed (out of memory?): the scheduler gave up on it"
 
 
 class DaskExecutor(Executor):
@@ -35,9 +37,10 @@ class DaskExecutor(Executor):
 
     def map_files(
         self, work: Callable[..., R], inputs: Sequence[I], progress: Callable[[I, Any], None] | None, *args: Any,
-        cost: Callable[[I], float] | None = None,
+        cost: Callable[[I], float] | None = None, lost: Callable[[I, str], R] | None = None,
     ) -> Iterator[tuple[int, R]]:
-        """(index, `work(inp, *args)`) for every input as it is done; the costliest are given the highest priority."""
+        """(index, `work(inp, *args)`) for every input as it is done; the costliest are given the highest priority.
+        A file whose task killed every worker the scheduler tried it on (`KilledWorker`) is `lost(inp, why)`."""
         order = sorted(range(len(inputs)), key=lambda i: -cost(inputs[i])) if cost else list(range(len(inputs)))
         futures = {
             self.client.submit(work, inputs[index], *args, pure=False, priority=len(order) - rank): index
@@ -45,7 +48,10 @@ class DaskExecutor(Executor):
         }
         for future in as_completed(futures, loop=self.client.loop):
             index = futures[future]
-            result = future.result()
+            if lost is not None and isinstance(future.exception(), KilledWorker):
+                result = lost(inputs[index], WORKERS_LOST)
+            else:
+                result = future.result()
             if progress:
                 progress(inputs[index], result[0])
             yield index, result

@@ -655,7 +655,7 @@ def convert_files(
         in_process = ex.local and len(inputs) <= 1
         done = ex.map_files(
             convert_file, inputs, progress, debug, separate_reader, spill_dir, in_process,
-            cost=lambda inp: reading_cost(inp.path),
+            cost=lambda inp: reading_cost(inp.path), lost=failed_file,
         )
         with closing(done):  # stopped here (Ctrl-C, a full disk), the workers stop too
             for index, (report, tables) in done:
@@ -1428,8 +1428,13 @@ def convert_file(
     except Exception as e:
         if debug:
             raise
-        error = redaction.message(f"internal error ({type(e).__name__}); run again with --debug to see where")
-        return FileReport(inp.source_file, participant_id=inp.participant_id, status="failed", error=error), {}
+        return failed_file(inp, f"internal error ({type(e).__name__}); run again with --debug to see where")
+
+
+def failed_file(inp: Input, why: str) -> tuple[FileReport, FileRows]:
+    """The report and (no) rows of an input that failed as a whole, for `why`."""
+    return FileReport(inp.source_file, participant_id=inp.participant_id, status="failed",
+                      error=redaction.message(why)), {}
 
 
 def _convert_file(

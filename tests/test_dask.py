@@ -4,6 +4,7 @@ imported."""
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import shutil
@@ -11,16 +12,18 @@ import signal
 import subprocess
 import sys
 import threading
+from pathlib import Path
 
 import pytest
 import secret_corpus
 from conftest import REPO
 from typer.testing import CliRunner
 
-from converters import spill
+from converters import pipeline, spill
 from converters.cli import app
 
 distributed = pytest.importorskip("distributed")
+dask_cluster = pytest.importorskip("converters.dask_cluster")
 cloudpickle = pytest.importorskip("cloudpickle")
 cloudpickle.register_pickle_by_value(sys.modules[__name__])  # the workers cannot import this test module
 
@@ -180,6 +183,31 @@ def test_a_worker_killed_in_the_middle_of_a_task_is_replaced_and_the_output_is_t
         client.unregister_worker_plugin(KillOnce.name)
     assert marker.exists()  # a worker was killed
     assert on_dask == local
+
+
+class ReadOrDie:
+    """`convert_file` on a worker (which has not replaced it), but for a file named `kill…`: it kills the worker
+    (SIGKILL, as the out-of-memory killer would) every time."""
+
+    def __call__(self, inp, *args):
+        if Path(inp.source_file).name.startswith("kill"):
+            os.kill(os.getpid(), signal.SIGKILL)
+        return importlib.import_module("converters.pipeline").convert_file(inp, *args)
+
+
+def test_a_file_that_kills_every_worker_it_is_given_to_fails_alone_and_the_rest_is_a_local_runs(
+    cluster, captures, monkeypatch
+):
+    """The scheduler gives up on the file's task (`KilledWorker`) after it has killed a few workers: that file fails
+    with the reason, and the other files give the tables of a local run without it."""
+    monkeypatch.chdir(captures.parent)
+    local = converted(captures.parent / "local", "--jobs", "1")
+    shutil.copy(SAMPLES[0], captures / "kill.har")
+    monkeypatch.setattr(pipeline, "convert_file", ReadOrDie())
+    report, tables = converted(captures.parent / "dask", "--scheduler", cluster.scheduler_address, code=1)
+    assert tables == local[1]
+    failed = [f for f in report["files"] if f["status"] == "failed"]
+    assert [(f["file"], f["error"]) for f in failed] == [("captures/kill.har", dask_cluster.WORKERS_LOST)]
 
 
 def test_without_a_scheduler_or_a_url_neither_dask_nor_fsspec_is_imported(tmp_path):
