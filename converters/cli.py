@@ -111,7 +111,8 @@ def _at_least_one(value: int | None) -> int | None:
 JOBS = Annotated[
     Optional[int],
     typer.Option(
-        "--jobs", "-j", metavar="N", callback=_at_least_one, help="Files read in N processes at once [default: all cores]."
+        "--jobs", "-j", metavar="N", callback=_at_least_one,
+        help="Files read in N processes at once [default: the cores this process may use].",
     ),
 ]
 
@@ -271,12 +272,13 @@ def convert(
     """
     from dataclasses import replace
 
+    from . import parallel
     from .captures import pipe
 
     hosts = tuple(h.lower() for h in generic_hosts or ())
     paths, local = _paths(paths)
     alone = local if len(local) == len(paths) else []  # (a URL is not read ahead)
-    pipe.read_ahead(alone, jobs or os.cpu_count() or 1, hosts, budget)  # while polars loads (a third of a second)
+    pipe.read_ahead(alone, jobs or parallel.usable_cores(), hosts, budget)  # while polars loads (a third of a second)
     _allocator(one_file=len(alone) == 1 and alone[0].is_file())
     from . import pipeline as conversion
     from . import participants as people
@@ -323,7 +325,7 @@ def convert(
         with writers.read_back([out] if previous_files else []):  # an earlier table damaged deep inside: one line
             with _progress(err, inputs) as advance:
                 result, skipped = conversion.update(
-                    inputs, previous_tables, previous_files, advance, jobs or os.cpu_count() or 1, debug, held.work(),
+                    inputs, previous_tables, previous_files, advance, jobs or parallel.usable_cores(), debug, held.work(),
                     scheduler, previous_copies, streamed=True,  # written by `_finish`, as tables on disk are reduced
                     key=key, force=force or bool(hosts),
                 )
@@ -366,6 +368,7 @@ def merge(
     Exit code 0 when every capture of every run converted fully, 1 when any failed or was cut short, 2 for a usage
     error, 130 when interrupted.
     """
+    from . import parallel
     from . import pipeline as conversion
     from . import writers
 
@@ -378,7 +381,7 @@ def merge(
         outputs_read = [(*writers.read_output(p)[:2], writers.read_copies(p)) for p in outputs]
         writers.refuse_replacing(out, [f for _, files, _ in outputs_read for f in files])  # (OUT's run: its rows)
         with writers.read_back(outputs):  # a table damaged deep inside: one line naming it
-            result = conversion.merge(outputs_read, held.work(), jobs or os.cpu_count() or 1, scheduler)
+            result = conversion.merge(outputs_read, held.work(), jobs or parallel.usable_cores(), scheduler)
             stop_if_interrupted()
             _finish(err, result, held, format, partitions, json_report)
 
@@ -469,7 +472,7 @@ def inspect(
     from dataclasses import replace
 
     from . import pipeline as conversion
-    from . import inspect_captures, redaction
+    from . import inspect_captures, parallel, redaction
     from .atomic import scratch_folder
     from . import participants as people
 
@@ -490,7 +493,7 @@ def inspect(
     with _interrupted(err, "nothing was written"), scratch_folder("spool") as spool:
         inputs = [s for i in inputs for s in _spooled(conversion, i, Path(spool), budget)]
         with _progress(err, inputs, "inspecting") as advance:
-            result = inspect_captures.inspect(inputs, advance, jobs or os.cpu_count() or 1, quick, debug)
+            result = inspect_captures.inspect(inputs, advance, jobs or parallel.usable_cores(), quick, debug)
     if json_report:
         _print_json(inspect_captures.as_dict(result))
     else:

@@ -5,12 +5,14 @@ cluster (`dask_cluster.DaskExecutor`, the `databack[dask]` extra), both are task
 from __future__ import annotations
 
 import atexit
+import math
 import multiprocessing
 import os
 import signal
 import threading
 import time
 from contextlib import contextmanager
+from pathlib import Path
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Callable, Iterator, Sequence, TypeVar
@@ -47,6 +49,53 @@ class Executor:
 
     def __exit__(self, *exc_info: object) -> None:
         pass
+
+
+def usable_cores(proc_cgroup: Path = Path("/proc/self/cgroup"), cgroups: Path = Path("/sys/fs/cgroup")) -> int:
+    """The cores this process may use, the default number of jobs: those its CPU affinity allows (a Slurm job's
+    allocation, `taskset`), fewer where a cgroup caps its CPU time (`docker --cpus`, a Kubernetes limit), rounded
+    up, as polars counts them; `os.cpu_count()` counts the machine's."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # (not on macOS and Windows)
+        cores = os.cpu_count() or 1
+    quota = _cgroup_cpu_quota(proc_cgroup, cgroups)
+    return max(1, min(cores, math.ceil(quota))) if quota is not None else cores
+
+
+V1_QUOTA = ("cpu.cfs_quota_us", "cpu.cfs_period_us")
+
+
+def _cgroup_cpu_quota(proc_cgroup: Path, cgroups: Path) -> float | None:
+    """The CPUs' worth of time a second the process's cgroups allow it (the least of its own and its parents'), or
+    None for no limit: cgroup v2's `cpu.max` (`QUOTA PERIOD`, `max` for none), v1's `cpu.cfs_quota_us` over
+    `cpu.cfs_period_us` (-1 for none)."""
+    try:
+        lines = proc_cgroup.read_text().splitlines()
+    except OSError:
+        return None
+    quotas = []
+    for line in lines:
+        _, controllers, path = (line.split(":", 2) + ["", ""])[:3]
+        if controllers == "":
+            folder, files = cgroups, ("cpu.max",)
+        elif "cpu" in controllers.split(","):
+            folder, files = cgroups / ("cpu" if (cgroups / "cpu").is_dir() else controllers), V1_QUOTA
+        else:
+            continue
+        here = folder / path.lstrip("/")
+        for level in (here, *here.parents):
+            try:
+                words = " ".join((level / name).read_text() for name in files).split()
+                quota, period = float(words[0]), float(words[1])
+            except (OSError, ValueError, IndexError):  # no such file here, or `max`: no limit at this level
+                pass
+            else:
+                if quota > 0 and period > 0:
+                    quotas.append(quota / period)
+            if level == folder:
+                break
+    return min(quotas, default=None)
 
 
 def executor(jobs: int = 1, scheduler: str | None = None) -> Executor:

@@ -39,7 +39,7 @@ from .captures.sniff import loads_json
 from .dedupe import COPIES, FILE_INDEX, by_key, dedupe, losses, reconcile
 from .digest import sha256_file, sha256_or_none
 from .hosts import BodyWanted, host_matches
-from .parallel import Executor, executor
+from .parallel import Executor, executor, usable_cores
 from .captures.har import NOT_A_HAR
 from .devices import columns
 from .devices.base import Block, Later, Request, Rows, datetime_us
@@ -595,7 +595,7 @@ def _taken_in(tables: dict[str, list[pl.LazyFrame]], spill_dir: Path | None, ex:
     dataset is not read in key order)."""
     slices = [(name, s) for name, table in tables.items() if name in TABLES for s in table]
     spill_dir = spill_dir and spill_dir.absolute()
-    here = Executor(ex.jobs if ex.local else os.cpu_count() or 1)
+    here = Executor(ex.jobs if ex.local else usable_cores())
     done = here.map(_slice_part, [(name, s, TABLES[name].key, spill_dir) for name, s in slices])
     parts: dict[str, list[Part]] = {}
     for (name, _), (_, part) in zip(slices, sorted(done, key=lambda d: d[0])):

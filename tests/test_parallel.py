@@ -346,3 +346,51 @@ def test_a_file_that_kills_its_worker_fails_alone_with_the_reason_and_one_killed
         assert tables == {p.name: p.read_bytes() for p in sorted((tmp_path / "expected").glob("*.csv"))}
         report = json.loads((tmp_path / "out" / "report.json").read_text())
         assert [f["status"] for f in report["files"]] == ["ok", "ok", "failed", "ok"]
+
+
+def test_the_usable_cores_are_those_the_cpu_affinity_allows_not_the_machines(monkeypatch, tmp_path):
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 5, 7}, raising=False)
+    monkeypatch.setattr(os, "cpu_count", lambda: 64)
+    assert parallel.usable_cores(tmp_path / "no-cgroup", tmp_path) == 3
+
+
+@pytest.mark.parametrize("version, files, cpus", [
+    ("v2", {"job/cpu.max": "150000 100000\n", "job/step/cpu.max": "max 100000\n"}, 2),  # a parent's limit holds
+    ("v2", {"cpu.max": "max 100000\n", "job/step/cpu.max": "max 100000\n"}, 8),
+    ("v1", {"cpu,cpuacct/docker/c1/cpu.cfs_quota_us": "250000\n", "cpu,cpuacct/docker/c1/cpu.cfs_period_us": "100000\n",
+            "cpu,cpuacct/cpu.cfs_quota_us": "-1\n", "cpu,cpuacct/cpu.cfs_period_us": "100000\n"}, 3),
+    ("v1", {"cpu,cpuacct/docker/c1/cpu.cfs_quota_us": "-1\n", "cpu,cpuacct/docker/c1/cpu.cfs_period_us": "100000\n"}, 8),
+    ("v2", {"job/step/cpu.max": "20000 100000\n"}, 1),  # a fifth of a core: one
+])
+def test_a_cgroups_cpu_quota_caps_the_usable_cores_rounded_up(monkeypatch, tmp_path, version, files, cpus):
+    """As `docker --cpus`, a Kubernetes limit or a systemd slice set it, in the process's cgroup or one above."""
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(8)), raising=False)
+    cgroups = tmp_path / "sys-fs-cgroup"
+    for name, text in files.items():
+        (cgroups / name).parent.mkdir(parents=True, exist_ok=True)
+        (cgroups / name).write_text(text)
+    proc = tmp_path / "cgroup"
+    proc.write_text("0::/job/step\n" if version == "v2" else "4:memory:/docker/c1\n3:cpu,cpuacct:/docker/c1\n0::/\n")
+    assert parallel.usable_cores(proc, cgroups) == cpus
+
+
+@pytest.mark.parametrize("command", [["convert", "-o", "OUT"], ["inspect"]])
+def test_without_jobs_a_command_reads_files_in_as_many_processes_as_it_has_usable_cores(monkeypatch, tmp_path,
+                                                                                      command):
+    from typer.testing import CliRunner
+
+    from converters import inspect_captures
+    from converters.cli import app
+
+    jobs = []
+    map_files = parallel.map_files
+    monkeypatch.setattr(parallel, "usable_cores", lambda: 3)
+    for module in (parallel, inspect_captures):
+        monkeypatch.setattr(module, "map_files", lambda work, inputs, n, *a, **k: jobs.append(n) or map_files(
+            work, inputs, 1, *a, **k))
+    samples = Path(__file__).resolve().parents[1] / "samples"
+    command = [str(tmp_path / "out") if word == "OUT" else word for word in command]
+    result = CliRunner().invoke(app, [command[0], str(samples / "phone-sync.har"), str(samples / "phone-sync.flow"),
+                                      *command[1:]])
+    assert result.exit_code == 0, result.output
+    assert jobs == [3]
