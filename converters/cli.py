@@ -631,6 +631,7 @@ def _locked(
     said) first. Where OUT cannot be written (in use, a file, an input, a full disk…), one line and exit 1, or 2
     when the arguments are the cause."""
     from . import store
+    from .parallel import ClusterLost
     from .spill import SpillFailed
 
     held = None
@@ -644,10 +645,17 @@ def _locked(
         _out_error(err, e)
     except SpillFailed as e:
         _cannot_write(err, out, e)
+    except ClusterLost as e:
+        err.print(f"databack: {e}; {out} {_left(held)}")
+        raise typer.Exit(1)
     except KeyboardInterrupt:
-        done = "holds this run's result" if held is not None and held.committed else "was left as it was"
-        err.print(f"databack: interrupted; {out} {done}")
+        err.print(f"databack: interrupted; {out} {_left(held)}")
         raise typer.Exit(130)
+
+
+def _left(held) -> str:
+    """What OUT holds after a run stopped before its end."""
+    return "holds this run's result" if held is not None and held.committed else "was left as it was"
 
 
 def _check_place(err, out: Path, inputs: list[Path]) -> None:

@@ -6,11 +6,14 @@ of their own, so a half-written one is never read."""
 
 from __future__ import annotations
 
+from concurrent.futures import CancelledError
+from contextlib import contextmanager
 from typing import Any, Callable, Iterator, Sequence, TypeVar
 
 from distributed import Client, KilledWorker, as_completed
+from distributed.comm.core import CommClosedError
 
-from .parallel import Executor
+from .parallel import ClusterLost, Executor
 
 I = TypeVar("I")
 R = TypeVar("R", bound=tuple)
@@ -27,7 +30,10 @@ class DaskExecutor(Executor):
         self.client: Client | None = None
 
     def __enter__(self) -> DaskExecutor:
-        self.client = Client(self.address, set_as_default=False)
+        try:
+            self.client = Client(self.address, set_as_default=False)
+        except (OSError, TimeoutError, ValueError) as e:  # (ValueError: an address of no known scheme)
+            raise ClusterLost(f"cannot reach the Dask scheduler at {self.address}: {_first_line(e)}") from None
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -46,16 +52,31 @@ class DaskExecutor(Executor):
             self.client.submit(work, inputs[index], *args, pure=False, priority=len(order) - rank): index
             for rank, index in enumerate(order)
         }
-        for future in as_completed(futures, loop=self.client.loop):
-            index = futures[future]
-            if lost is not None and isinstance(future.exception(), KilledWorker):
-                result = lost(inputs[index], WORKERS_LOST)
-            else:
-                result = future.result()
-            if progress:
-                progress(inputs[index], result[0])
-            yield index, result
+        with self._cluster_kept():
+            for future in as_completed(futures, loop=self.client.loop):
+                index = futures[future]
+                if lost is not None and isinstance(future.exception(), KilledWorker):
+                    result = lost(inputs[index], WORKERS_LOST)
+                else:
+                    result = future.result()
+                if progress:
+                    progress(inputs[index], result[0])
+                yield index, result
 
     def map(self, work: Callable[[I], T], items: Sequence[I]) -> list[tuple[int, T]]:
-        futures = self.client.map(work, items, pure=False)
-        return list(enumerate(self.client.gather(futures)))
+        with self._cluster_kept():
+            futures = self.client.map(work, items, pure=False)
+            return list(enumerate(self.client.gather(futures)))
+
+    @contextmanager
+    def _cluster_kept(self) -> Iterator[None]:
+        """The connection to the scheduler lost (the cluster shut down, the network cut): `ClusterLost`, not the
+        tasks' cancellations."""
+        try:
+            yield
+        except (CancelledError, CommClosedError) as e:
+            raise ClusterLost(f"lost the Dask cluster at {self.address}: {_first_line(e)}") from None
+
+
+def _first_line(e: BaseException) -> str:
+    return (str(e).strip() or type(e).__name__).splitlines()[0].rstrip(".")

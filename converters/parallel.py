@@ -98,6 +98,10 @@ def _cgroup_cpu_quota(proc_cgroup: Path, cgroups: Path) -> float | None:
     return min(quotas, default=None)
 
 
+class ClusterLost(Exception):
+    """The cluster a run's work was given to cannot be reached, or was lost amid the run."""
+
+
 def executor(jobs: int = 1, scheduler: str | None = None) -> Executor:
     """The local executor, or with a `scheduler` address (tcp://HOST:8786), the Dask cluster's."""
     if scheduler is None:
