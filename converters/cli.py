@@ -749,11 +749,13 @@ class _Messages:
 
 
 def _parse_shard(err, shard: str) -> tuple[int, int]:
-    if shard == "auto":  # a Slurm job array's task: --array=1-32 gives tasks 1 to 32 of 32
-        task, first, count = (os.environ.get(f"SLURM_ARRAY_TASK_{v}", "") for v in ("ID", "MIN", "COUNT"))
-        if not (task.isdigit() and count.isdigit()):
-            _usage_error(err, "--shard auto needs SLURM_ARRAY_TASK_ID and SLURM_ARRAY_TASK_COUNT (a Slurm job array)")
-        shard = f"{int(task) - int(first or 1) + 1}/{count}"
+    if shard == "auto":
+        from .pipeline import slurm_shard
+
+        try:
+            return slurm_shard(os.environ)
+        except ValueError as e:
+            _usage_error(err, str(e))
     index, _, count = shard.partition("/")
     if not (index.isdigit() and count.isdigit() and 1 <= int(index) <= int(count)):
         _usage_error(err, f"--shard takes I/N with 1 <= I <= N, not {shard!r}")

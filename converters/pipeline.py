@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, replace
 from functools import partial
 from itertools import chain, repeat
 from pathlib import Path
-from typing import Any, BinaryIO, Callable, Collection, Iterable, Literal
+from typing import Any, BinaryIO, Callable, Collection, Iterable, Literal, Mapping
 
 import orjson
 import polars as pl
@@ -623,6 +623,25 @@ def shard(inputs: list[Input], index: int, count: int) -> list[Input]:
     """The `index`-th (1-based) of `count` slices of the inputs, chosen by a hash of each input's name, so every
     job of a cluster array gets a disjoint, stable share however the inputs are listed."""
     return [i for i in inputs if int(hashlib.sha256(i.name.encode()).hexdigest(), 16) % count == index - 1]
+
+
+def slurm_shard(env: Mapping[str, str]) -> tuple[int, int]:
+    """The slice (I, N) of a Slurm job array's task, for `--shard auto`: `--array=1-32` gives its tasks 1/32 to 32/32,
+    `--array=0-62:2` its 32 tasks too. ValueError where the environment cannot tell it: outside an array, ids not
+    evenly spaced (`--array=1,3,8`), or an array of one task (`--array=5`, a task run again: every input would be its
+    slice)."""
+    task, first, step, count = (env.get(f"SLURM_ARRAY_TASK_{v}", "") for v in ("ID", "MIN", "STEP", "COUNT"))
+    if not (task.isdigit() and count.isdigit()):
+        raise ValueError("--shard auto needs SLURM_ARRAY_TASK_ID and SLURM_ARRAY_TASK_COUNT (a Slurm job array)")
+    if int(count) == 1:
+        raise ValueError(f"--shard auto in an array of one task would take every input: give the slice, --shard "
+                         f"I/N (task {task} of the array it was run again for)")
+    offset, spacing = int(task) - int(first if first.isdigit() else 1), int(step) if step.isdigit() else 1
+    index = offset // max(spacing, 1) + 1
+    if offset < 0 or offset % max(spacing, 1) or index > int(count):
+        raise ValueError(f"--shard auto cannot tell task {task}'s slice in an array of {count} tasks whose ids are not "
+                         "evenly spaced (--array=1,3,8): give --shard I/N")
+    return index, int(count)
 
 
 def convert_files(
