@@ -325,8 +325,9 @@ def convert(
         with writers.read_back([out] if previous_files else []):  # an earlier table damaged deep inside: one line
             with _progress(err, inputs) as advance:
                 result, skipped = conversion.update(
-                    inputs, previous_tables, previous_files, advance, jobs or parallel.usable_cores(), debug, held.work(),
-                    scheduler, previous_copies, streamed=True,  # written by `_finish`, as tables on disk are reduced
+                    inputs, previous_tables, previous_files, advance, jobs or parallel.usable_cores(), debug,
+                    held.work(), scheduler, previous_copies,
+                    streamed=True,  # written by `_finish`, as tables on disk are reduced
                     key=key, force=force or bool(hosts),
                 )
             unread = [i for i in skipped if i.error]  # (their earlier rows kept)
@@ -631,7 +632,7 @@ def _locked(
     said) first. Where OUT cannot be written (in use, a file, an input, a full disk…), one line and exit 1, or 2
     when the arguments are the cause."""
     from . import store
-    from .parallel import ClusterLost
+    from .parallel import WorkersLost
     from .spill import SpillFailed
 
     held = None
@@ -645,7 +646,7 @@ def _locked(
         _out_error(err, e)
     except SpillFailed as e:
         _cannot_write(err, out, e)
-    except ClusterLost as e:
+    except WorkersLost as e:
         err.print(f"databack: {e}; {out} {_left(held)}")
         raise typer.Exit(1)
     except KeyboardInterrupt:

@@ -13,7 +13,7 @@ from typing import Any, Callable, Iterator, Sequence, TypeVar
 from distributed import Client, KilledWorker, as_completed
 from distributed.comm.core import CommClosedError
 
-from .parallel import ClusterLost, Executor
+from .parallel import WorkersLost, Executor
 
 I = TypeVar("I")
 R = TypeVar("R", bound=tuple)
@@ -33,7 +33,7 @@ class DaskExecutor(Executor):
         try:
             self.client = Client(self.address, set_as_default=False)
         except (OSError, TimeoutError, ValueError) as e:  # (ValueError: an address of no known scheme)
-            raise ClusterLost(f"cannot reach the Dask scheduler at {self.address}: {_first_line(e)}") from None
+            raise WorkersLost(f"cannot reach the Dask scheduler at {self.address}: {_first_line(e)}") from None
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -70,12 +70,12 @@ class DaskExecutor(Executor):
 
     @contextmanager
     def _cluster_kept(self) -> Iterator[None]:
-        """The connection to the scheduler lost (the cluster shut down, the network cut): `ClusterLost`, not the
+        """The connection to the scheduler lost (the cluster shut down, the network cut): `WorkersLost`, not the
         tasks' cancellations."""
         try:
             yield
         except (CancelledError, CommClosedError) as e:
-            raise ClusterLost(f"lost the Dask cluster at {self.address}: {_first_line(e)}") from None
+            raise WorkersLost(f"lost the Dask cluster at {self.address}: {_first_line(e)}") from None
 
 
 def _first_line(e: BaseException) -> str:

@@ -98,8 +98,8 @@ def _cgroup_cpu_quota(proc_cgroup: Path, cgroups: Path) -> float | None:
     return min(quotas, default=None)
 
 
-class ClusterLost(Exception):
-    """The cluster a run's work was given to cannot be reached, or was lost amid the run."""
+class WorkersLost(Exception):
+    """The processes or the cluster a run's work was given to cannot be started or reached, or were lost amid it."""
 
 
 def executor(jobs: int = 1, scheduler: str | None = None) -> Executor:
@@ -128,7 +128,7 @@ def map_files(
     A worker process that dies amid a file (killed by the out-of-memory killer, a crash in native code) takes the
     pool with it: the files it had not begun go to a new pool, and each file begun in it is run again in a process of
     its own, so that a file that kills its worker costs itself alone: its result is `lost(inp, why)` (without
-    `lost`, the pool's error is raised)."""
+    `lost`, the pool's error is raised). Pools that die before any file is begun, a few in a row: `WorkersLost`."""
     if jobs <= 1 or len(inputs) <= 1:
         for index, inp in enumerate(inputs):
             if progress:
@@ -181,7 +181,9 @@ def map_files(
                 pool.shutdown()
             fruitless = 0 if begun else fruitless + 1
             if fruitless == POOL_TRIES:
-                raise BrokenProcessPool(f"worker processes died before beginning a file, {POOL_TRIES} times")
+                raise WorkersLost(
+                    f"the worker processes died before beginning a file, {POOL_TRIES} times (out of memory?)"
+                )
     # every file is done: the workers are told to stop, and end (their memory handed back) while the run goes on,
     # rather than it waiting for them (7 to 50 ms after the last of 8 x 50 MB files, --jobs 2); `wait_for_workers`
     # waits for them before the command leaves
@@ -191,7 +193,7 @@ def map_files(
         _stopping[:] = [*filter(threading.Thread.is_alive, _stopping), stopping]  # (a library caller may never wait)
 
 
-POOL_TRIES = 3  # pools started in a row that die before their first file: the run stops
+POOL_TRIES = 3  # pools started in a row that die before their first file begins: the run stops
 WORKER_LOST = "the worker process reading it was killed or crashed (out of memory?), again when it was read alone"
 _SPAWN = multiprocessing.get_context("spawn")
 

@@ -277,7 +277,7 @@ class _PoolDeadAtOnce(_PoolHere):
 def test_pools_whose_workers_die_before_any_file_stop_the_run_after_a_few_tries(monkeypatch):
     monkeypatch.setattr(parallel, "ProcessPoolExecutor", _PoolDeadAtOnce)
     _PoolDeadAtOnce.made = 0
-    with pytest.raises(BrokenProcessPool, match="before beginning a file"):
+    with pytest.raises(parallel.WorkersLost, match="before beginning a file, 3 times"):
         list(parallel.map_files(shout, ["a", "b", "c"], 2, None, "!", lost=lambda name, why: (why,)))
     assert _PoolDeadAtOnce.made == parallel.POOL_TRIES
 
@@ -359,7 +359,8 @@ def test_the_usable_cores_are_those_the_cpu_affinity_allows_not_the_machines(mon
     ("v2", {"cpu.max": "max 100000\n", "job/step/cpu.max": "max 100000\n"}, 8),
     ("v1", {"cpu,cpuacct/docker/c1/cpu.cfs_quota_us": "250000\n", "cpu,cpuacct/docker/c1/cpu.cfs_period_us": "100000\n",
             "cpu,cpuacct/cpu.cfs_quota_us": "-1\n", "cpu,cpuacct/cpu.cfs_period_us": "100000\n"}, 3),
-    ("v1", {"cpu,cpuacct/docker/c1/cpu.cfs_quota_us": "-1\n", "cpu,cpuacct/docker/c1/cpu.cfs_period_us": "100000\n"}, 8),
+    ("v1", {"cpu,cpuacct/docker/c1/cpu.cfs_quota_us": "-1\n",
+            "cpu,cpuacct/docker/c1/cpu.cfs_period_us": "100000\n"}, 8),
     ("v2", {"job/step/cpu.max": "20000 100000\n"}, 1),  # a fifth of a core: one
 ])
 def test_a_cgroups_cpu_quota_caps_the_usable_cores_rounded_up(monkeypatch, tmp_path, version, files, cpus):
