@@ -11,7 +11,7 @@ from typing import Any, Iterable, Iterator
 import orjson
 import polars as pl
 
-from . import participants, pipeline, spill, store, writers
+from . import parallel, participants, pipeline, spill, store, writers
 from .captures import archives
 from .tables import COPIES, TABLES, UTC_TIME
 
@@ -50,7 +50,7 @@ def convert(
         writers.refuse_theirs(out)  # (before the work, not only at its commit)
         try:
             with writers.read_back([out] if files else []):
-                conversion, _ = pipeline.update(inputs, tables, files, jobs=jobs or os.cpu_count() or 1,
+                conversion, _ = pipeline.update(inputs, tables, files, jobs=jobs or parallel.usable_cores(),
                                                 spill_dir=held.work(),
                                                 previous_copies=writers.read_copies(out) if files else None,
                                                 force=force)

@@ -111,7 +111,8 @@ def _at_least_one(value: int | None) -> int | None:
 JOBS = Annotated[
     Optional[int],
     typer.Option(
-        "--jobs", "-j", metavar="N", callback=_at_least_one, help="Files read in N processes at once [default: all cores]."
+        "--jobs", "-j", metavar="N", callback=_at_least_one,
+        help="Files read in N processes at once [default: the cores this process may use].",
     ),
 ]
 
@@ -271,12 +272,13 @@ def convert(
     """
     from dataclasses import replace
 
+    from . import parallel
     from .captures import pipe
 
     hosts = tuple(h.lower() for h in generic_hosts or ())
     paths, local = _paths(paths)
     alone = local if len(local) == len(paths) else []  # (a URL is not read ahead)
-    pipe.read_ahead(alone, jobs or os.cpu_count() or 1, hosts, budget)  # while polars loads (a third of a second)
+    pipe.read_ahead(alone, jobs or parallel.usable_cores(), hosts, budget)  # while polars loads (a third of a second)
     _allocator(one_file=len(alone) == 1 and alone[0].is_file())
     from . import pipeline as conversion
     from . import participants as people
@@ -323,8 +325,9 @@ def convert(
         with writers.read_back([out] if previous_files else []):  # an earlier table damaged deep inside: one line
             with _progress(err, inputs) as advance:
                 result, skipped = conversion.update(
-                    inputs, previous_tables, previous_files, advance, jobs or os.cpu_count() or 1, debug, held.work(),
-                    scheduler, previous_copies, streamed=True,  # written by `_finish`, as tables on disk are reduced
+                    inputs, previous_tables, previous_files, advance, jobs or parallel.usable_cores(), debug,
+                    held.work(), scheduler, previous_copies,
+                    streamed=True,  # written by `_finish`, as tables on disk are reduced
                     key=key, force=force or bool(hosts),
                 )
             unread = [i for i in skipped if i.error]  # (their earlier rows kept)
@@ -366,6 +369,7 @@ def merge(
     Exit code 0 when every capture of every run converted fully, 1 when any failed or was cut short, 2 for a usage
     error, 130 when interrupted.
     """
+    from . import parallel
     from . import pipeline as conversion
     from . import writers
 
@@ -378,7 +382,7 @@ def merge(
         outputs_read = [(*writers.read_output(p)[:2], writers.read_copies(p)) for p in outputs]
         writers.refuse_replacing(out, [f for _, files, _ in outputs_read for f in files])  # (OUT's run: its rows)
         with writers.read_back(outputs):  # a table damaged deep inside: one line naming it
-            result = conversion.merge(outputs_read, held.work(), jobs or os.cpu_count() or 1, scheduler)
+            result = conversion.merge(outputs_read, held.work(), jobs or parallel.usable_cores(), scheduler)
             stop_if_interrupted()
             _finish(err, result, held, format, partitions, json_report)
 
@@ -469,7 +473,7 @@ def inspect(
     from dataclasses import replace
 
     from . import pipeline as conversion
-    from . import inspect_captures, redaction
+    from . import inspect_captures, parallel, redaction
     from .atomic import scratch_folder
     from . import participants as people
 
@@ -490,7 +494,7 @@ def inspect(
     with _interrupted(err, "nothing was written"), scratch_folder("spool") as spool:
         inputs = [s for i in inputs for s in _spooled(conversion, i, Path(spool), budget)]
         with _progress(err, inputs, "inspecting") as advance:
-            result = inspect_captures.inspect(inputs, advance, jobs or os.cpu_count() or 1, quick, debug)
+            result = inspect_captures.inspect(inputs, advance, jobs or parallel.usable_cores(), quick, debug)
     if json_report:
         _print_json(inspect_captures.as_dict(result))
     else:
@@ -628,6 +632,7 @@ def _locked(
     said) first. Where OUT cannot be written (in use, a file, an input, a full disk…), one line and exit 1, or 2
     when the arguments are the cause."""
     from . import store
+    from .parallel import WorkersLost
     from .spill import SpillFailed
 
     held = None
@@ -641,10 +646,17 @@ def _locked(
         _out_error(err, e)
     except SpillFailed as e:
         _cannot_write(err, out, e)
+    except WorkersLost as e:
+        err.print(f"databack: {e}; {out} {_left(held)}")
+        raise typer.Exit(1)
     except KeyboardInterrupt:
-        done = "holds this run's result" if held is not None and held.committed else "was left as it was"
-        err.print(f"databack: interrupted; {out} {done}")
+        err.print(f"databack: interrupted; {out} {_left(held)}")
         raise typer.Exit(130)
+
+
+def _left(held) -> str:
+    """What OUT holds after a run stopped before its end."""
+    return "holds this run's result" if held is not None and held.committed else "was left as it was"
 
 
 def _check_place(err, out: Path, inputs: list[Path]) -> None:
@@ -738,11 +750,13 @@ class _Messages:
 
 
 def _parse_shard(err, shard: str) -> tuple[int, int]:
-    if shard == "auto":  # a Slurm job array's task: --array=1-32 gives tasks 1 to 32 of 32
-        task, first, count = (os.environ.get(f"SLURM_ARRAY_TASK_{v}", "") for v in ("ID", "MIN", "COUNT"))
-        if not (task.isdigit() and count.isdigit()):
-            _usage_error(err, "--shard auto needs SLURM_ARRAY_TASK_ID and SLURM_ARRAY_TASK_COUNT (a Slurm job array)")
-        shard = f"{int(task) - int(first or 1) + 1}/{count}"
+    if shard == "auto":
+        from .pipeline import slurm_shard
+
+        try:
+            return slurm_shard(os.environ)
+        except ValueError as e:
+            _usage_error(err, str(e))
     index, _, count = shard.partition("/")
     if not (index.isdigit() and count.isdigit() and 1 <= int(index) <= int(count)):
         _usage_error(err, f"--shard takes I/N with 1 <= I <= N, not {shard!r}")

@@ -1,19 +1,24 @@
 """The Dask executor (the `databack[dask]` extra; imported only for `--scheduler`): a run's files and the reduce's
 ranges as tasks of a Dask cluster. Workers read the inputs and write their parts into the run's work folder in OUT,
 so both must be on a file system every worker shares, at the same paths. A task whose worker dies is run again
-elsewhere by the scheduler; its files have names of their own, so a half-written one is never read."""
+elsewhere by the scheduler (a file whose task kills every worker it is tried on fails alone); its files have names
+of their own, so a half-written one is never read."""
 
 from __future__ import annotations
 
+from concurrent.futures import CancelledError
+from contextlib import contextmanager
 from typing import Any, Callable, Iterator, Sequence, TypeVar
 
-from distributed import Client, as_completed
+from distributed import Client, KilledWorker, as_completed
+from distributed.comm.core import CommClosedError
 
-from .parallel import Executor
+from .parallel import WorkersLost, Executor
 
 I = TypeVar("I")
 R = TypeVar("R", bound=tuple)
 T = TypeVar("T")
+WORKERS_LOST = "every Dask worker that read it was killed or crashed (out of memory?): the scheduler gave up on it"
 
 
 class DaskExecutor(Executor):
@@ -25,7 +30,10 @@ class DaskExecutor(Executor):
         self.client: Client | None = None
 
     def __enter__(self) -> DaskExecutor:
-        self.client = Client(self.address, set_as_default=False)
+        try:
+            self.client = Client(self.address, set_as_default=False)
+        except (OSError, TimeoutError, ValueError) as e:  # (ValueError: an address of no known scheme)
+            raise WorkersLost(f"cannot reach the Dask scheduler at {self.address}: {_first_line(e)}") from None
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -35,21 +43,40 @@ class DaskExecutor(Executor):
 
     def map_files(
         self, work: Callable[..., R], inputs: Sequence[I], progress: Callable[[I, Any], None] | None, *args: Any,
-        cost: Callable[[I], float] | None = None,
+        cost: Callable[[I], float] | None = None, lost: Callable[[I, str], R] | None = None,
     ) -> Iterator[tuple[int, R]]:
-        """(index, `work(inp, *args)`) for every input as it is done; the costliest are given the highest priority."""
+        """(index, `work(inp, *args)`) for every input as it is done; the costliest are given the highest priority.
+        A file whose task killed every worker the scheduler tried it on (`KilledWorker`) is `lost(inp, why)`."""
         order = sorted(range(len(inputs)), key=lambda i: -cost(inputs[i])) if cost else list(range(len(inputs)))
         futures = {
             self.client.submit(work, inputs[index], *args, pure=False, priority=len(order) - rank): index
             for rank, index in enumerate(order)
         }
-        for future in as_completed(futures, loop=self.client.loop):
-            index = futures[future]
-            result = future.result()
-            if progress:
-                progress(inputs[index], result[0])
-            yield index, result
+        with self._cluster_kept():
+            for future in as_completed(futures, loop=self.client.loop):
+                index = futures[future]
+                if lost is not None and isinstance(future.exception(), KilledWorker):
+                    result = lost(inputs[index], WORKERS_LOST)
+                else:
+                    result = future.result()
+                if progress:
+                    progress(inputs[index], result[0])
+                yield index, result
 
     def map(self, work: Callable[[I], T], items: Sequence[I]) -> list[tuple[int, T]]:
-        futures = self.client.map(work, items, pure=False)
-        return list(enumerate(self.client.gather(futures)))
+        with self._cluster_kept():
+            futures = self.client.map(work, items, pure=False)
+            return list(enumerate(self.client.gather(futures)))
+
+    @contextmanager
+    def _cluster_kept(self) -> Iterator[None]:
+        """The connection to the scheduler lost (the cluster shut down, the network cut): `WorkersLost`, not the
+        tasks' cancellations."""
+        try:
+            yield
+        except (CancelledError, CommClosedError) as e:
+            raise WorkersLost(f"lost the Dask cluster at {self.address}: {_first_line(e)}") from None
+
+
+def _first_line(e: BaseException) -> str:
+    return (str(e).strip() or type(e).__name__).splitlines()[0].rstrip(".")

@@ -139,7 +139,9 @@ def inspect(
 ) -> Inspection:
     """Inspect the inputs, `jobs` files at a time in separate processes (the result does not depend on `jobs`).
     `progress(inp, None)` is called before a file, `progress(inp, summary)` after it (as `convert`'s)."""
-    done = map_files(inspect_file, inputs, jobs, progress, quick, debug, cost=lambda inp: reading_cost(inp.path))
+    done = map_files(
+        inspect_file, inputs, jobs, progress, quick, debug, cost=lambda inp: reading_cost(inp.path), lost=failed_file
+    )
     with closing(done):  # stopped here (Ctrl-C), the workers stop too
         results = [result for _, result in sorted(done, key=lambda done: done[0])]
     merged: dict[RowKey, Row] = {}
@@ -161,8 +163,12 @@ def inspect_file(inp: Input, quick: bool = False, debug: bool = False) -> tuple[
     except Exception as e:
         if debug:
             raise
-        error = redaction.message(f"internal error ({type(e).__name__}); run again with --debug to see where")
-        return FileSummary(inp.source_file, status="failed", error=error), {}
+        return failed_file(inp, f"internal error ({type(e).__name__}); run again with --debug to see where")
+
+
+def failed_file(inp: Input, why: str) -> tuple[FileSummary, dict[RowKey, Row]]:
+    """The summary and (no) rows of an input that failed as a whole, for `why`."""
+    return FileSummary(inp.source_file, status="failed", error=redaction.message(why)), {}
 
 
 def _inspect_file(inp: Input, quick: bool, debug: bool = False) -> tuple[FileSummary, dict[RowKey, Row]]:

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, replace
 from functools import partial
 from itertools import chain, repeat
 from pathlib import Path
-from typing import Any, BinaryIO, Callable, Collection, Iterable, Literal
+from typing import Any, BinaryIO, Callable, Collection, Iterable, Literal, Mapping
 
 import orjson
 import polars as pl
@@ -39,7 +39,7 @@ from .captures.sniff import loads_json
 from .dedupe import COPIES, FILE_INDEX, by_key, dedupe, losses, reconcile
 from .digest import sha256_file, sha256_or_none
 from .hosts import BodyWanted, host_matches
-from .parallel import Executor, executor
+from .parallel import Executor, executor, usable_cores
 from .captures.har import NOT_A_HAR
 from .devices import columns
 from .devices.base import Block, Later, Request, Rows, datetime_us
@@ -595,7 +595,7 @@ def _taken_in(tables: dict[str, list[pl.LazyFrame]], spill_dir: Path | None, ex:
     dataset is not read in key order)."""
     slices = [(name, s) for name, table in tables.items() if name in TABLES for s in table]
     spill_dir = spill_dir and spill_dir.absolute()
-    here = Executor(ex.jobs if ex.local else os.cpu_count() or 1)
+    here = Executor(ex.jobs if ex.local else usable_cores())
     done = here.map(_slice_part, [(name, s, TABLES[name].key, spill_dir) for name, s in slices])
     parts: dict[str, list[Part]] = {}
     for (name, _), (_, part) in zip(slices, sorted(done, key=lambda d: d[0])):
@@ -623,6 +623,25 @@ def shard(inputs: list[Input], index: int, count: int) -> list[Input]:
     """The `index`-th (1-based) of `count` slices of the inputs, chosen by a hash of each input's name, so every
     job of a cluster array gets a disjoint, stable share however the inputs are listed."""
     return [i for i in inputs if int(hashlib.sha256(i.name.encode()).hexdigest(), 16) % count == index - 1]
+
+
+def slurm_shard(env: Mapping[str, str]) -> tuple[int, int]:
+    """The slice (I, N) of a Slurm job array's task, for `--shard auto`: `--array=1-32` gives its tasks 1/32 to 32/32,
+    `--array=0-62:2` its 32 tasks too. ValueError where the environment cannot tell it: outside an array, ids not
+    evenly spaced (`--array=1,3,8`), or an array of one task (`--array=5`, a task run again: every input would be its
+    slice)."""
+    task, first, step, count = (env.get(f"SLURM_ARRAY_TASK_{v}", "") for v in ("ID", "MIN", "STEP", "COUNT"))
+    if not (task.isdigit() and count.isdigit()):
+        raise ValueError("--shard auto needs SLURM_ARRAY_TASK_ID and SLURM_ARRAY_TASK_COUNT (a Slurm job array)")
+    if int(count) == 1:
+        raise ValueError(f"--shard auto in an array of one task would take every input: give the slice, --shard "
+                         f"I/N (task {task} of the array it was run again for)")
+    offset, spacing = int(task) - int(first if first.isdigit() else 1), int(step) if step.isdigit() else 1
+    index = offset // max(spacing, 1) + 1
+    if offset < 0 or offset % max(spacing, 1) or index > int(count):
+        raise ValueError(f"--shard auto cannot tell task {task}'s slice in an array of {count} tasks whose ids are not "
+                         "evenly spaced (--array=1,3,8): give --shard I/N")
+    return index, int(count)
 
 
 def convert_files(
@@ -655,7 +674,7 @@ def convert_files(
         in_process = ex.local and len(inputs) <= 1
         done = ex.map_files(
             convert_file, inputs, progress, debug, separate_reader, spill_dir, in_process,
-            cost=lambda inp: reading_cost(inp.path),
+            cost=lambda inp: reading_cost(inp.path), lost=failed_file,
         )
         with closing(done):  # stopped here (Ctrl-C, a full disk), the workers stop too
             for index, (report, tables) in done:
@@ -1428,8 +1447,13 @@ def convert_file(
     except Exception as e:
         if debug:
             raise
-        error = redaction.message(f"internal error ({type(e).__name__}); run again with --debug to see where")
-        return FileReport(inp.source_file, participant_id=inp.participant_id, status="failed", error=error), {}
+        return failed_file(inp, f"internal error ({type(e).__name__}); run again with --debug to see where")
+
+
+def failed_file(inp: Input, why: str) -> tuple[FileReport, FileRows]:
+    """The report and (no) rows of an input that failed as a whole, for `why`."""
+    return FileReport(inp.source_file, participant_id=inp.participant_id, status="failed",
+                      error=redaction.message(why)), {}
 
 
 def _convert_file(

@@ -24,6 +24,7 @@ import orjson
 import polars as pl
 
 from . import __version__, generic, redaction, spill, store, views
+from .parallel import usable_cores
 from .pipeline import Conversion, FileReport
 from .dedupe import COPIES
 from .digest import sha256_file
@@ -108,7 +109,7 @@ def write(
     # beside the tables in memory: a writer holds a row group (up to `ROW_GROUP` rows) whole as it encodes it, and
     # at once they held them all (1 GB HAR, 15 % of device bodies: band_minutes' 200,000 rows, band_map_points'
     # 96,000 and a row group of sensor samples).
-    with ThreadPoolExecutor(os.cpu_count() or 1) as pool, ThreadPoolExecutor(1) as in_turn:
+    with ThreadPoolExecutor(usable_cores()) as pool, ThreadPoolExecutor(1) as in_turn:
 
         def submit(tables: dict[str, spill.Frame]) -> None:
             todo = [(name, df) for name, df in tables.items() if name not in paths]

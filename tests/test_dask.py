@@ -4,23 +4,30 @@ imported."""
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
+import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import threading
+import time
+from pathlib import Path
 
 import pytest
 import secret_corpus
 from conftest import REPO
 from typer.testing import CliRunner
 
-from converters import spill
+from converters import pipeline, spill
 from converters.cli import app
 
+dask = pytest.importorskip("dask")
 distributed = pytest.importorskip("distributed")
+dask_cluster = pytest.importorskip("converters.dask_cluster")
 cloudpickle = pytest.importorskip("cloudpickle")
 cloudpickle.register_pickle_by_value(sys.modules[__name__])  # the workers cannot import this test module
 
@@ -180,6 +187,83 @@ def test_a_worker_killed_in_the_middle_of_a_task_is_replaced_and_the_output_is_t
         client.unregister_worker_plugin(KillOnce.name)
     assert marker.exists()  # a worker was killed
     assert on_dask == local
+
+
+class ReadOrDie:
+    """`convert_file` on a worker (which has not replaced it), but for a file named `kill…`: it kills the worker
+    (SIGKILL, as the out-of-memory killer would) every time."""
+
+    def __call__(self, inp, *args):
+        if Path(inp.source_file).name.startswith("kill"):
+            os.kill(os.getpid(), signal.SIGKILL)
+        return importlib.import_module("converters.pipeline").convert_file(inp, *args)
+
+
+def test_a_file_that_kills_every_worker_it_is_given_to_fails_alone_and_the_rest_is_a_local_runs(
+    cluster, captures, monkeypatch
+):
+    """The scheduler gives up on the file's task (`KilledWorker`) after it has killed a few workers: that file fails
+    with the reason, and the other files give the tables of a local run without it."""
+    monkeypatch.chdir(captures.parent)
+    local = converted(captures.parent / "local", "--jobs", "1")
+    shutil.copy(SAMPLES[0], captures / "kill.har")
+    monkeypatch.setattr(pipeline, "convert_file", ReadOrDie())
+    report, tables = converted(captures.parent / "dask", "--scheduler", cluster.scheduler_address, code=1)
+    assert tables == local[1]
+    failed = [f for f in report["files"] if f["status"] == "failed"]
+    assert [(f["file"], f["error"]) for f in failed] == [("captures/kill.har", dask_cluster.WORKERS_LOST)]
+
+
+def test_a_scheduler_that_cannot_be_reached_is_one_line_and_out_is_left_as_it_was(captures, monkeypatch):
+    monkeypatch.chdir(captures.parent)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed = f"tcp://127.0.0.1:{s.getsockname()[1]}"  # (no one listens there once the socket is closed)
+    for address, why in ((closed, "Timed out trying to connect"), ("foo://host:1", "unknown address scheme 'foo'")):
+        with dask.config.set({"distributed.comm.timeouts.connect": "1s"}):
+            result = CliRunner().invoke(app, ["convert", "captures", "-o", "out", "--scheduler", address])
+        assert result.exit_code == 1
+        assert re.fullmatch(f"databack: cannot reach the Dask scheduler at {address}: [^\n]*{why}[^\n]*; out was left "
+                            "as it was\n", result.output), result.output
+    assert not (captures.parent / "out").exists()
+
+
+class BeginThenWait:
+    """`convert_file` on a worker that first notes it has begun (the file `began`) and then takes long."""
+
+    def __init__(self, began: str) -> None:
+        self.began = began
+
+    def __call__(self, inp, *args):
+        Path(self.began).touch()
+        time.sleep(60)
+
+
+def test_a_cluster_lost_amid_the_run_is_one_line_and_out_is_left_as_it_was(captures, monkeypatch):
+    """The cluster shut down while its workers convert (the scheduler's job ended, the network cut): the run stops
+    with one line, rather than the cancelled tasks' traceback, and OUT is left as it was."""
+    monkeypatch.chdir(captures.parent)
+    converted(captures.parent / "out", "--jobs", "1")
+    before = output(captures.parent / "out")
+    began = captures.parent / "began"
+    monkeypatch.setattr(pipeline, "convert_file", BeginThenWait(str(began)))
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None,
+                                  silence_logs=50) as doomed:
+        def shut_down_once_begun():
+            while not began.exists():
+                time.sleep(0.05)
+            doomed.close()
+
+        closing = threading.Thread(target=shut_down_once_begun)
+        closing.start()
+        result = CliRunner().invoke(app, ["convert", "captures", "-o", "out", "--format", "csv", "--force",
+                                          "--scheduler", doomed.scheduler_address])
+        closing.join()
+    assert result.exit_code == 1
+    last = result.output.splitlines()[-1]
+    assert last.startswith(f"databack: lost the Dask cluster at {doomed.scheduler_address}: ") and last.endswith(
+        "; out was left as it was"), result.output
+    assert output(captures.parent / "out") == before
 
 
 def test_without_a_scheduler_or_a_url_neither_dask_nor_fsspec_is_imported(tmp_path):

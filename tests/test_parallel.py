@@ -3,13 +3,18 @@ workers are gone once the files are done."""
 
 from __future__ import annotations
 
+import importlib
+import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import threading
 import time
+from collections import Counter
 from concurrent.futures import Future
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 import pytest
@@ -227,3 +232,166 @@ def _alive(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
     except (FileNotFoundError, ProcessLookupError):
         return False
+
+
+def dies_on_killer(name: str, folder: str) -> tuple[str]:
+    """In a worker: notes each attempt at `name` (a file named by it and the pid in `folder`); the input `killer` kills
+    its worker (SIGKILL, as the out-of-memory killer would) 0.2 s in, and `slow` is still being read then."""
+    Path(folder, f"{name}.{os.getpid()}").touch()
+    time.sleep({"killer": 0.2, "slow": 1.5}.get(name, 0))
+    if name == "killer":
+        os.kill(os.getpid(), signal.SIGKILL)
+    return (name.upper(),)
+
+
+def test_a_file_that_kills_its_worker_fails_alone_and_the_files_beside_it_are_read_again(tmp_path):
+    """The pool dies with the worker: the file read beside it then is read again, and the files not yet begun go to
+    a new pool; the killer, begun there, is run again in a process of its own, where it kills its worker again, and
+    fails alone with the reason."""
+    names = ["slow", "killer", "c", "d"]
+    done = dict(parallel.map_files(
+        dies_on_killer, names, 2, None, str(tmp_path),
+        cost=lambda name: -names.index(name), lost=lambda name, why: (f"{name}: {why}",),
+    ))
+    parallel.wait_for_workers()
+    assert done == {0: ("SLOW",), 1: (f"killer: {parallel.WORKER_LOST}",), 2: ("C",), 3: ("D",)}
+    attempts = Counter(p.name.split(".")[0] for p in tmp_path.iterdir())
+    assert attempts["killer"] == 2 and attempts["slow"] == 2 and attempts["c"] == attempts["d"] == 1, attempts
+    assert len({p.name.split(".")[1] for p in tmp_path.iterdir() if p.name.startswith("killer.")}) == 2
+
+
+class _PoolDeadAtOnce(_PoolHere):
+    """A stand-in for a process pool whose workers die as they start: every file's future fails, none begun."""
+
+    made = 0
+
+    def __init__(self, *args, **kwargs):
+        _PoolDeadAtOnce.made += 1
+
+    def submit(self, work, inp, *args):
+        future: Future = Future()
+        future.set_exception(BrokenProcessPool("a worker died starting"))
+        return future
+
+
+def test_pools_whose_workers_die_before_any_file_stop_the_run_after_a_few_tries(monkeypatch):
+    monkeypatch.setattr(parallel, "ProcessPoolExecutor", _PoolDeadAtOnce)
+    _PoolDeadAtOnce.made = 0
+    with pytest.raises(parallel.WorkersLost, match="before beginning a file, 3 times"):
+        list(parallel.map_files(shout, ["a", "b", "c"], 2, None, "!", lost=lambda name, why: (why,)))
+    assert _PoolDeadAtOnce.made == parallel.POOL_TRIES
+
+
+# `python -c RUN_WITH_A_KILLER TESTS COMMAND…`: databack's command line, its files read by `read_or_die`
+RUN_WITH_A_KILLER = """
+import sys
+sys.path.insert(0, sys.argv.pop(1))
+import test_parallel
+from converters import cli, inspect_captures, pipeline
+pipeline.convert_file = test_parallel.read_or_die("converters.pipeline", "convert_file")
+inspect_captures.inspect_file = test_parallel.read_or_die("converters.inspect_captures", "inspect_file")
+cli.main()
+"""
+
+
+class read_or_die:
+    """`module.name(inp, …)` in a worker (which has not replaced it), but for a file named `kill…`, which kills its
+    worker every time, and one named `once…`, which kills it the first time it is begun (SIGKILL, as the out-of-memory
+    killer would)."""
+
+    def __init__(self, module: str, name: str):
+        self.module, self.name = module, name
+
+    def __call__(self, inp, *args):
+        name = Path(inp.source_file).name
+        if name.startswith("once"):
+            try:
+                os.close(os.open(Path(inp.path).with_suffix(".killed"), os.O_CREAT | os.O_EXCL))
+                os.kill(os.getpid(), signal.SIGKILL)
+            except FileExistsError:
+                pass
+        if name.startswith("kill"):
+            os.kill(os.getpid(), signal.SIGKILL)
+        return getattr(importlib.import_module(self.module), self.name)(inp, *args)
+
+
+@pytest.mark.parametrize("command", ["convert", "inspect"])
+def test_a_file_that_kills_its_worker_fails_alone_with_the_reason_and_one_killed_once_is_read_again(tmp_path, command):
+    """A file whose worker dies every time (out of memory, a crash in native code) is one failed file, named with the
+    reason; one whose worker died once is read again; the others are read as if nothing had happened."""
+    samples = Path(__file__).resolve().parents[1] / "samples"
+    folder = tmp_path / "captures"
+    folder.mkdir()
+    for name, sample in (("a.har", "phone-sync.har"), ("b.flow", "phone-sync.flow"), ("once.flow", "phone-sync.flow"),
+                         ("kill.har", "phone-sync.har")):
+        shutil.copy(samples / sample, folder / name)
+
+    def run(*args, alone=False):
+        script = ["-c", RUN_WITH_A_KILLER, str(Path(__file__).parent)] if not alone else ["-m", "converters"]
+        return subprocess.run([sys.executable, *script, command, *args], capture_output=True, text=True,
+                              timeout=300, cwd=tmp_path)
+
+    out = ["-o", str(tmp_path / "out"), "--format", "csv"] if command == "convert" else []
+    killed = run("captures", "--jobs", "2", *out)
+    (folder / "kill.har").unlink()
+    expected = run("captures", "--jobs", "1", *[a.replace("out", "expected") for a in out], alone=True)
+    assert killed.returncode == 1 and expected.returncode == 0, killed.stderr + expected.stderr
+    if command == "convert":
+        assert f"  captures/kill.har: failed: {parallel.WORKER_LOST}\n" in killed.stderr
+    else:  # (the table's lines folded at the terminal's width)
+        assert f"captures/kill.har - failed 0 exchanges; {parallel.WORKER_LOST}" in " ".join(killed.stdout.split())
+    assert (folder / "once.killed").exists()  # its worker was killed once
+    if command == "convert":
+        tables = {p.name: p.read_bytes() for p in sorted((tmp_path / "out").glob("*.csv"))}
+        assert tables == {p.name: p.read_bytes() for p in sorted((tmp_path / "expected").glob("*.csv"))}
+        report = json.loads((tmp_path / "out" / "report.json").read_text())
+        assert [f["status"] for f in report["files"]] == ["ok", "ok", "failed", "ok"]
+
+
+def test_the_usable_cores_are_those_the_cpu_affinity_allows_not_the_machines(monkeypatch, tmp_path):
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 5, 7}, raising=False)
+    monkeypatch.setattr(os, "cpu_count", lambda: 64)
+    assert parallel.usable_cores(tmp_path / "no-cgroup", tmp_path) == 3
+
+
+@pytest.mark.parametrize("version, files, cpus", [
+    ("v2", {"job/cpu.max": "150000 100000\n", "job/step/cpu.max": "max 100000\n"}, 2),  # a parent's limit holds
+    ("v2", {"cpu.max": "max 100000\n", "job/step/cpu.max": "max 100000\n"}, 8),
+    ("v1", {"cpu,cpuacct/docker/c1/cpu.cfs_quota_us": "250000\n", "cpu,cpuacct/docker/c1/cpu.cfs_period_us": "100000\n",
+            "cpu,cpuacct/cpu.cfs_quota_us": "-1\n", "cpu,cpuacct/cpu.cfs_period_us": "100000\n"}, 3),
+    ("v1", {"cpu,cpuacct/docker/c1/cpu.cfs_quota_us": "-1\n",
+            "cpu,cpuacct/docker/c1/cpu.cfs_period_us": "100000\n"}, 8),
+    ("v2", {"job/step/cpu.max": "20000 100000\n"}, 1),  # a fifth of a core: one
+])
+def test_a_cgroups_cpu_quota_caps_the_usable_cores_rounded_up(monkeypatch, tmp_path, version, files, cpus):
+    """As `docker --cpus`, a Kubernetes limit or a systemd slice set it, in the process's cgroup or one above."""
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(8)), raising=False)
+    cgroups = tmp_path / "sys-fs-cgroup"
+    for name, text in files.items():
+        (cgroups / name).parent.mkdir(parents=True, exist_ok=True)
+        (cgroups / name).write_text(text)
+    proc = tmp_path / "cgroup"
+    proc.write_text("0::/job/step\n" if version == "v2" else "4:memory:/docker/c1\n3:cpu,cpuacct:/docker/c1\n0::/\n")
+    assert parallel.usable_cores(proc, cgroups) == cpus
+
+
+@pytest.mark.parametrize("command", [["convert", "-o", "OUT"], ["inspect"]])
+def test_without_jobs_a_command_reads_files_in_as_many_processes_as_it_has_usable_cores(monkeypatch, tmp_path,
+                                                                                      command):
+    from typer.testing import CliRunner
+
+    from converters import inspect_captures
+    from converters.cli import app
+
+    jobs = []
+    map_files = parallel.map_files
+    monkeypatch.setattr(parallel, "usable_cores", lambda: 3)
+    for module in (parallel, inspect_captures):
+        monkeypatch.setattr(module, "map_files", lambda work, inputs, n, *a, **k: jobs.append(n) or map_files(
+            work, inputs, 1, *a, **k))
+    samples = Path(__file__).resolve().parents[1] / "samples"
+    command = [str(tmp_path / "out") if word == "OUT" else word for word in command]
+    result = CliRunner().invoke(app, [command[0], str(samples / "phone-sync.har"), str(samples / "phone-sync.flow"),
+                                      *command[1:]])
+    assert result.exit_code == 0, result.output
+    assert jobs == [3]

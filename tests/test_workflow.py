@@ -11,7 +11,7 @@ from builders import BAND_EVENTS_URL, band_event, entry, write_har
 from conftest import REPO
 from typer.testing import CliRunner
 
-from converters import writers
+from converters import pipeline, writers
 from converters.cli import app
 from converters.pipeline import Input, convert, shard
 
@@ -233,6 +233,34 @@ def test_shard_auto_outside_a_slurm_array_is_a_usage_error(tmp_path, monkeypatch
     result = run("convert", archive(tmp_path), "-o", tmp_path / "out", "--shard", "auto")
     assert (result.exit_code, result.output) == (
         2, "databack: --shard auto needs SLURM_ARRAY_TASK_ID and SLURM_ARRAY_TASK_COUNT (a Slurm job array)\n")
+
+
+@pytest.mark.parametrize("array, task, shard", [
+    ({"MIN": "1", "COUNT": "32"}, "7", (7, 32)),  # --array=1-32
+    ({"MIN": "0", "COUNT": "32"}, "31", (32, 32)),  # --array=0-31
+    ({"MIN": "0", "STEP": "2", "COUNT": "32"}, "62", (32, 32)),  # --array=0-62:2
+    ({"MIN": "1", "STEP": "3", "COUNT": "4"}, "7", (3, 4)),  # --array=1-10:3: tasks 1, 4, 7, 10
+])
+def test_shard_auto_gives_each_task_of_an_evenly_spaced_array_its_own_slice(array, task, shard):
+    env = {f"SLURM_ARRAY_TASK_{k}": v for k, v in {**array, "ID": task}.items()}
+    assert pipeline.slurm_shard(env) == shard
+
+
+@pytest.mark.parametrize("array, task, why", [
+    ({"MIN": "5", "COUNT": "1"}, "5", "in an array of one task would take every input: give the slice, --shard I/N"),
+    ({"MIN": "1", "COUNT": "3"}, "8", "cannot tell task 8's slice"),  # --array=1,3,8
+    ({"MIN": "0", "STEP": "2", "COUNT": "4"}, "3", "cannot tell task 3's slice"),
+])
+def test_shard_auto_refuses_a_task_whose_slice_the_array_cannot_tell(tmp_path, monkeypatch, array, task, why):
+    """A task run again alone (`sbatch --array=5`) would otherwise convert every input as its slice, and ids not
+    evenly spaced give no slice: each is a usage error naming what to give instead."""
+    for k, v in {**array, "ID": task}.items():
+        monkeypatch.setenv(f"SLURM_ARRAY_TASK_{k}", v)
+    if "STEP" not in array:
+        monkeypatch.delenv("SLURM_ARRAY_TASK_STEP", raising=False)
+    result = run("convert", archive(tmp_path), "-o", tmp_path / "out", "--shard", "auto")
+    assert result.exit_code == 2 and result.output.startswith("databack: --shard auto ") and why in result.output
+    assert not (tmp_path / "out").exists()
 
 
 def test_merge_of_a_folder_that_is_no_output_is_a_usage_error(tmp_path):
