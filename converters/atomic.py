@@ -6,10 +6,13 @@ members being scrubbed).
 What a run killed meanwhile (SIGKILL, the OOM killer) leaves is told by its name and removed by the next run to
 write there: a file being written is `.<name>.databack-<8 characters>.tmp` beside `<name>`, a scratch folder
 `databack-<kind>-<8 characters>`, each locked (`fcntl.flock`) by its writer for as long as it is in use, so that
-one still in use by another run is never taken for a leftover. Nothing else is ever removed."""
+one still in use by another run is never taken for a leftover. Nothing else is ever removed. Where the file system
+takes no locks (NFS mounted with nolock, some FUSE and SMB mounts), the file is written all the same (its one rename
+into place needs none), unlocked: no run takes it for a leftover then, so one a killed run left there stays."""
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
 import re
@@ -22,6 +25,8 @@ from typing import Iterator
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _RANDOM = "[a-z0-9_]{8}"  # what tempfile puts in a name
 _LOCK = ".lock"  # in a scratch folder: locked by the run using it
+# what flock raises on a file system that takes no locks (NFS with nolock: ENOLCK; some FUSE and SMB mounts)
+_NO_LOCKS = {errno.ENOLCK, errno.EOPNOTSUPP, errno.ENOTSUP, errno.ENOSYS}
 
 
 def umask() -> int:
@@ -38,7 +43,7 @@ def atomic_path(path: Path) -> Iterator[Path]:
     # made under a name no run removes, locked, then given the name it is known by: never found unlocked by another
     fd, name = tempfile.mkstemp(prefix=f".{path.name}.databack-", suffix=".new", dir=path.parent)
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+        _lock(fd)
         tmp = Path(name.removesuffix(".new") + ".tmp")
         os.rename(name, tmp)
     except BaseException:
@@ -52,6 +57,16 @@ def atomic_path(path: Path) -> Iterator[Path]:
     finally:
         tmp.unlink(missing_ok=True)
         os.close(fd)
+
+
+def _lock(fd: int) -> None:
+    """Lock `fd` for as long as it is open, where its file system takes locks (elsewhere it stays unlocked: no run
+    takes an unlocked file there for a leftover, since none can tell whether a run holds it)."""
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+    except OSError as e:
+        if e.errno not in _NO_LOCKS:
+            raise
 
 
 def remove_abandoned(path: Path) -> int:
@@ -88,7 +103,7 @@ def scratch_folder(kind: str) -> Iterator[Path]:
         raise
     folder = made.with_name(made.name.removesuffix(".new"))
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+        _lock(fd)
         os.rename(made, folder)
     except BaseException:
         os.close(fd)
