@@ -20,7 +20,7 @@ import shutil
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Iterable, Iterator
 
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _RANDOM = "[a-z0-9_]{8}"  # what tempfile puts in a name
@@ -39,6 +39,16 @@ def umask() -> int:
 def atomic_path(path: Path) -> Iterator[Path]:
     """A temporary path beside `path` that replaces it only once written completely. What runs killed while writing
     `path` left beside it is removed first."""
+    with staged(path) as tmp:
+        yield tmp
+        os.chmod(tmp, 0o666 & ~umask())  # mkstemp makes files private; outputs get the usual permissions
+        os.replace(tmp, path)
+
+
+@contextmanager
+def staged(path: Path) -> Iterator[Path]:
+    """A temporary path beside `path`, to write its new version into, removed when the block ends (unless moved
+    into place meanwhile: `replace_all`). What runs killed while writing `path` left beside it is removed first."""
     remove_abandoned(path)
     # made under a name no run removes, locked, then given the name it is known by: never found unlocked by another
     fd, name = tempfile.mkstemp(prefix=f".{path.name}.databack-", suffix=".new", dir=path.parent)
@@ -52,11 +62,73 @@ def atomic_path(path: Path) -> Iterator[Path]:
         raise
     try:
         yield tmp
-        os.chmod(tmp, 0o666 & ~umask())  # mkstemp makes files private; outputs get the usual permissions
-        os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
         os.close(fd)
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C (or SIGTERM) while `replace_all` moved files into place: `written` when every one had taken its place
+    (the signal waited for them)."""
+
+    def __init__(self, written: bool) -> None:
+        super().__init__()
+        self.written = written
+
+
+def replace_all(replaced: list[tuple[Path, Path]], removed: Iterable[Path] = ()) -> None:
+    """Move each staged file (`staged`) into place, `(staged, path)`, and remove the files `removed`, all at once as
+    far as a command sees: Ctrl-C and SIGTERM wait for the renames (then raise `Interrupted`), and a rename that fails
+    (an I/O error) puts back what was changed before it, as it was, before the error is raised. (Killed meanwhile,
+    some may have taken their places; the old versions kept aside are then removed by the next run there.)"""
+    from .store import _signals_held
+
+    for tmp, _ in replaced:
+        os.chmod(tmp, 0o666 & ~umask())  # mkstemp makes files private; outputs get the usual permissions
+    done = False
+    try:
+        with _signals_held():
+            _replace_all(replaced, list(removed))
+            done = True
+    except KeyboardInterrupt:
+        raise Interrupted(done) from None
+
+
+def _replace_all(replaced: list[tuple[Path, Path]], removed: list[Path]) -> None:
+    made: list[tuple[Path, Path | None]] = []  # (path changed, its old version kept aside, or None where it had none)
+    try:
+        for tmp, path in [*replaced, *((None, p) for p in removed)]:
+            had = os.path.lexists(path)
+            if not had and tmp is None:
+                continue
+            old = path.with_name(f".{path.name}.databack-{os.urandom(4).hex()}.tmp") if had else None  # (as `staged`)
+            made.append((path, old))
+            if had:
+                try:
+                    if tmp is None:
+                        raise OSError(errno.EPERM, "removed")
+                    os.link(path, old, follow_symlinks=False)  # the old file keeps a name as the new one replaces it
+                except OSError:  # (no hard links on this file system: set aside, the name missing for a moment)
+                    os.rename(path, old)
+            if tmp is not None:
+                os.replace(tmp, path)
+    except BaseException:
+        for path, old in reversed(made):
+            try:
+                if old is not None and os.path.lexists(old):
+                    os.replace(old, path)
+                elif old is None:
+                    os.unlink(path)
+            except OSError:
+                pass
+        raise
+    finally:
+        for _, old in made:
+            if old is not None:
+                try:
+                    os.unlink(old)
+                except OSError:
+                    pass  # (put back; or removed by the next run there)
 
 
 def _lock(fd: int) -> None:

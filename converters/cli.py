@@ -579,15 +579,22 @@ def export_omh(
     from . import store
     from .summary import export_lines
 
+    from .atomic import Interrupted
+
     err = _console()
     if not (out / "report.json").is_file():
         _usage_error(err, f"not a databack output folder (no report.json): {out}")
     try:
-        with _interrupted(err, f"{folder} was left as it was"):
+        with _ctrl_c() as check:
             with store.reading(out, _wait_limit(wait, wait_timeout)) as repaired:  # no run changes the tables
                 if repaired:  # while they are read
                     err.print(f"databack: {repaired}")
                 counts = omh.export(out, folder)
+            check()
+    except KeyboardInterrupt as e:  # (Ctrl-C while the files took their names waited for them: they hold it)
+        written = isinstance(e, Interrupted) and e.written
+        err.print(f"databack: interrupted; {folder} {'holds the new export' if written else 'was left as it was'}")
+        raise typer.Exit(130) from None
     except store.OutError as e:
         err.print(f"databack: {e}")
         raise typer.Exit(2 if e.usage else 1)
