@@ -375,7 +375,7 @@ def merge(
     partitions = _parse_partitions(err, partition_by, format)
     # each folder read while no run writes it
     with _locked(err, out, wait, wait_timeout, outputs, read=outputs) as held, _ctrl_c() as stop_if_interrupted:
-        outputs_read = [(*writers.read_output(p)[:2], writers.read_copies(p)) for p in outputs]
+        outputs_read = [(*writers.read_output(p, generic_tables=True)[:2], writers.read_copies(p)) for p in outputs]
         writers.refuse_replacing(out, [f for _, files, _ in outputs_read for f in files])  # (OUT's run: its rows)
         with writers.read_back(outputs):  # a table damaged deep inside: one line naming it
             result = conversion.merge(outputs_read, held.work(), jobs or os.cpu_count() or 1, scheduler)

@@ -562,7 +562,7 @@ def merge(
     outputs = _each_file_once(outputs)
     copies = [c for _, _, c in outputs]
     with executor(jobs, scheduler) as ex:
-        parts = [_taken_in(tables, spill_dir, ex) for tables, _, _ in outputs]
+        parts = [_taken_in(tables, spill_dir, ex) | _generic_in(tables) for tables, _, _ in outputs]
         earlier = None if any(c is None for c in copies) else pl.concat(copies) if copies else None
         return combine([f for _, files, _ in outputs for f in files], _joined(parts), spill_dir, ex, earlier)
 
@@ -602,6 +602,13 @@ def _taken_in(tables: dict[str, list[pl.LazyFrame]], spill_dir: Path | None, ex:
         if part.height:
             parts.setdefault(name, []).append(part)
     return parts
+
+
+def _generic_in(tables: dict[str, list[pl.LazyFrame]]) -> dict[str, list[pl.DataFrame]]:
+    """The generic tables of an earlier run (a shard), each a frame as a file's are, through the redaction policy
+    again (as `_slice_part`'s); `combine` joins them with polars' supertypes and drops copies of a response."""
+    return {name: [frame for s in table if (frame := redaction.earlier_rows(name, s.collect())).height]
+            for name, table in tables.items() if name not in TABLES}
 
 
 def _slice_part(task: tuple[str, pl.LazyFrame, tuple[str, ...], Path | None]) -> Part:

@@ -377,10 +377,12 @@ def _field(c: Column, fmt: str) -> dict[str, Any]:
     return field
 
 
-def read_output(out: Path) -> tuple[dict[str, list[pl.LazyFrame]], list[FileReport], dict[str, Any]]:
+def read_output(out: Path, generic_tables: bool = False) -> tuple[dict[str, list[pl.LazyFrame]], list[FileReport],
+                                                                  dict[str, Any]]:
     """The tables, file reports and report of an earlier run in `out` (empty when there is none), to add to or
     merge. A table is read lazily, in slices of `spill.SPILL_ROWS` rows: however big, it is taken in as rows on
-    disk are. Views are left out: they are made anew from the tables."""
+    disk are. Views are left out: they are made anew from the tables. `generic_tables` (to merge): the run's
+    generic tables too, each whole, under its name as the policy gives it again (a `Safe`)."""
     scanned, previous = scan_output(out)
     tables = {}
     for name, lf in scanned.items():
@@ -388,9 +390,41 @@ def read_output(out: Path) -> tuple[dict[str, list[pl.LazyFrame]], list[FileRepo
             with _earlier(out, previous["tables"][name]["file"]):
                 rows = _count(lf, previous["tables"][name])  # (a CSV's ragged row, say)
                 tables[name] = [lf.slice(start, spill.SPILL_ROWS) for start in range(0, rows, spill.SPILL_ROWS)]
+    if generic_tables and previous:
+        tables |= _generic_tables(out, previous)
     with _earlier(out, "report.json"):
         files = [FileReport.from_dict(f) for f in previous.get("files", ())]
     return tables, files, previous
+
+
+_GENERIC_NAME = re.compile(rf"{generic.TABLE_PREFIX}[A-Za-z0-9_]{{1,200}}")
+READ_TYPES = {"string": pl.String, "integer": pl.Int64, "number": pl.Float64, "boolean": pl.Boolean, "date": pl.Date,
+              "datetime": UTC_TIME}
+
+
+def _generic_tables(out: Path, report: dict[str, Any]) -> dict[str, list[pl.LazyFrame]]:
+    """The generic tables report.json lists in `out`, each as one LazyFrame of the types its datapackage.json
+    declares (a CSV's columns would read as text), its rows as the report counts them."""
+    listed = {name: info["file"] for name, info in report["tables"].items()
+              if isinstance(name, str) and name.startswith(generic.TABLE_PREFIX) and info.get("file")}
+    if not listed:
+        return {}
+    with _earlier(out, "datapackage.json"):
+        resources = {r["name"]: r for r in orjson.loads((out / "datapackage.json").read_bytes())["resources"]}
+    tables = {}
+    for name, file in sorted(listed.items()):
+        with _earlier(out, file if own_file(name, file) else "report.json"):
+            if not (own_file(name, file) and _GENERIC_NAME.fullmatch(name)):
+                raise ValueError(f"names another file for {name}")
+            if name not in resources:
+                raise ValueError(f"datapackage.json does not describe {name}")
+            resource = resources[name]
+            schema = {f["name"]: READ_TYPES[f["type"]] for f in resource["schema"]["fields"]}
+            refuse_links(out / file)
+            lf = scan_table(out / file, schema, resource.get("partitions", []))
+            _count(lf, report["tables"][name])
+            tables[redaction.from_earlier_output(name)] = [lf]
+    return tables
 
 
 def refuse_replacing(out: Path, merged: list[FileReport]) -> None:
