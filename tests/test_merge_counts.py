@@ -238,3 +238,26 @@ def test_shards_converted_with_generic_merge_to_the_generic_tables_of_one_run(tm
     else:
         assert generic(tmp_path / "merged") == generic(tmp_path / "one")
     assert counts(tmp_path / "merged")[:2] == counts(tmp_path / "one")[:2]
+
+
+def test_copies_noted_by_a_merge_or_by_runs_adding_files_are_stored_as_one_run_stores_them(tmp_path):
+    # a merge (or a run adding files) noted a file's copies of a record found by a shard and those found by the merge
+    # as two rows of one (record, file, hash, kept), where one run notes one row counting both: the same counts, but
+    # copies.parquet (and its hash in datapackage.json) other than one run's
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for p in SAMPLES:
+        shutil.copy(p, folder / p.name)
+    shutil.copy(SAMPLES[0], folder / "copy.har")
+    run("convert", folder, "-o", tmp_path / "one", "-j", "1")
+    for i in (1, 2):
+        run("convert", folder, "-o", tmp_path / f"s{i}", "-j", "1", "--shard", f"{i}/2")
+    run("merge", tmp_path / "s1", tmp_path / "s2", "-o", tmp_path / "merged")
+    (tmp_path / "first" / "in").mkdir(parents=True)  # (named as in the folder: in/copy.har)
+    shutil.copy(SAMPLES[0], tmp_path / "first" / "in" / "copy.har")
+    run("convert", tmp_path / "first" / "in", "-o", tmp_path / "added", "-j", "1")
+    run("convert", folder, "-o", tmp_path / "added", "-j", "1")
+    one = pl.read_parquet(tmp_path / "one" / "copies.parquet")
+    assert one.height and one["copies"].max() > 1
+    for other in ("merged", "added"):
+        assert pl.read_parquet(tmp_path / other / "copies.parquet").equals(one), other
