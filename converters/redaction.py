@@ -2410,7 +2410,7 @@ def generic_payload(payload: Any) -> SafeJson:
 def child_table(parent: Safe, field: str) -> Safe:
     """The generic table of an array inside a table's rows (`field` is a key of a `SafeJson`, already redacted)."""
     require(parent, "generic table")
-    return _released(f"{parent}__{field}"[:200])
+    return _released(f"{parent}__{field.lower()}"[:200])  # (lower case, as the parent's: see `generic`)
 
 
 def schema_violation(text: str, instance: Any) -> str:

@@ -136,3 +136,23 @@ def test_fields_whose_names_meet_in_one_column_each_keep_their_value(tmp_path):
     assert [(i["index"], i["index_2"], i["parent_id"], i["_index"]) for i in items] == [(1, 2, 3, 0)]
     (other,) = tables["generic__api_example_org_v1_day_json__items_2"].to_dicts()  # items_: an array of its own
     assert other["index"] == 4 and other["_row_id"] == "x.har#0/items_2/0"
+
+
+def test_generic_tables_never_differ_in_case_alone(tmp_path):
+    """A child table was named by its array's key as written, so `Zones` and `zones` (in one response, or in two
+    responses of one template) made tables generic__…__Zones and generic__…__zones: one file on a file system
+    that ignores case (macOS, Windows, an exFAT drive), the second table's rows written over the first's. Child
+    tables are named in lower case, as top-level ones are; arrays whose names meet so each keep a table of their own
+    (`zones_2`)."""
+    url = "https://api.example.org/v1/day.json"
+    har = write_har(tmp_path / "x.har", [entry(url, {"Zones": [{"a": 1}], "zones": [{"a": 2}]}),
+                                         entry(url, {"Zones": [{"a": 3}], "id": 2})])
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["convert", str(har), "-o", str(out), "--generic", "api.example.org"])
+    assert result.exit_code == 0, result.output
+    names = [p.name for p in out.iterdir() if p.name.startswith("generic__")]
+    assert len({n.lower() for n in names}) == len(names), names
+    children = {n: pl.read_parquet(out / n)["a"].to_list() for n in names if "json__" in n}
+    assert sorted(v for values in children.values() for v in values) == [1, 2, 3]
+    assert children == {"generic__api_example_org_v1_day_json__zones.parquet": [1, 3],
+                        "generic__api_example_org_v1_day_json__zones_2.parquet": [2]}
