@@ -315,9 +315,9 @@ def convert(
             inputs = conversion.shard(inputs, *slice_)
         inputs = [replace(i, endpoint=saved.endpoint_for(endpoints_read_as, i.name), generic=hosts, limits=budget)
                   for i in people.assign(inputs, participant, rules, key)]
-        # generic tables are not kept between runs: with --generic, every input given is converted again (as with
-        # --force); the earlier files not given keep their rows either way
-        previous_tables, previous_files, _ = writers.read_output(out)
+        # with --generic, every input given is converted again (as with --force); the earlier files not given keep
+        # their rows either way, of generic tables too
+        previous_tables, previous_files, _ = writers.read_output(out, generic_tables=True)
         writers.refuse_theirs(out)  # (before the work, not only at its commit)
         previous_copies = writers.read_copies(out) if previous_files else None
         with writers.read_back([out] if previous_files else []):  # an earlier table damaged deep inside: one line

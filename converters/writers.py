@@ -381,7 +381,7 @@ def read_output(out: Path, generic_tables: bool = False) -> tuple[dict[str, list
                                                                   dict[str, Any]]:
     """The tables, file reports and report of an earlier run in `out` (empty when there is none), to add to or
     merge. A table is read lazily, in slices of `spill.SPILL_ROWS` rows: however big, it is taken in as rows on
-    disk are. Views are left out: they are made anew from the tables. `generic_tables` (to merge): the run's
+    disk are. Views are left out: they are made anew from the tables. `generic_tables`: the run's
     generic tables too, each whole, under its name as the policy gives it again (a `Safe`)."""
     scanned, previous = scan_output(out)
     tables = {}
@@ -462,8 +462,7 @@ def read_copies(out: Path) -> pl.DataFrame | None:
 
 
 def scan_output(out: Path, counted: bool = False) -> tuple[dict[str, pl.LazyFrame], dict[str, Any]]:
-    """Every table of the run in `out` (views included, generic tables not: they are made anew by every run that
-    asks for them), each as a LazyFrame of its declared schema, and the run's report; empty when there is none.
+    """Every table of the run in `out` (views included, generic tables not: `read_output` reads them), each as a LazyFrame of its declared schema, and the run's report; empty when there is none.
     `counted`: each table's rows are counted first (a Parquet file's footer says; a CSV is read through), and one
     holding other rows than the report counts (a CSV's ragged row, say) is refused."""
     report_path = out / "report.json"
