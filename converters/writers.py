@@ -422,6 +422,10 @@ def _generic_tables(out: Path, report: dict[str, Any]) -> dict[str, list[pl.Lazy
             schema = {f["name"]: READ_TYPES[f["type"]] for f in resource["schema"]["fields"]}
             refuse_links(out / file)
             lf = scan_table(out / file, schema, resource.get("partitions", []))
+            # its fields, then the provenance every row has, as `generic.frames` orders them (a partition level, last
+            # in the data package, goes back in its place)
+            lf = lf.select(*(c for c in schema if c not in generic.PROVENANCE),
+                           *(c for c in generic.PROVENANCE if c in schema))
             _count(lf, report["tables"][name])
             tables[redaction.from_earlier_output(name)] = [lf]
     return tables
@@ -462,7 +466,8 @@ def read_copies(out: Path) -> pl.DataFrame | None:
 
 
 def scan_output(out: Path, counted: bool = False) -> tuple[dict[str, pl.LazyFrame], dict[str, Any]]:
-    """Every table of the run in `out` (views included, generic tables not: `read_output` reads them), each as a LazyFrame of its declared schema, and the run's report; empty when there is none.
+    """Every table of the run in `out` (views included, generic tables not: `read_output` reads them), each as a
+    LazyFrame of its declared schema, and the run's report; empty when there is none.
     `counted`: each table's rows are counted first (a Parquet file's footer says; a CSV is read through), and one
     holding other rows than the report counts (a CSV's ragged row, say) is refused."""
     report_path = out / "report.json"

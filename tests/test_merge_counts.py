@@ -217,8 +217,9 @@ def test_shards_converted_with_generic_merge_to_the_generic_tables_of_one_run(tm
     bodies = [{"name": "a", "value": 1, "tags": [{"k": 1}]}, {"name": "b", "value": "two", "tags": []},
               {"name": "c", "value": 3.5, "extra": True}, {"name": "a", "value": 1, "tags": [{"k": 1}]}]
     for i, body in enumerate(bodies):  # the last one a copy of the first: a duplicate, whichever shard holds it
-        write_har(folder / f"f{i}.har", [entry(BAND_EVENTS_URL, band_event(str(40 + i))), entry(f"{api}{i}", body,
-                                                                                               started=f"2017-03-0{i + 1}T07:31:12-08:00")])
+        started = f"2017-03-0{i + 1}T07:31:12-08:00"
+        write_har(folder / f"f{i}.har", [entry(BAND_EVENTS_URL, band_event(str(40 + i))),
+                                         entry(f"{api}{i}", body, started=started)])
     options = ["-j", "1", "--generic", "api.example.com", "--format", format]
     run("convert", folder, "-o", tmp_path / "one", *options)
     for i in (1, 2):
