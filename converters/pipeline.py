@@ -453,7 +453,8 @@ def update(
     converted and merged in (the earlier files not given keep their rows either way, of generic tables too, and so
     do those that cannot be read now: skipped too, with the reason as their `error`), duplicates removed across old
     and new, and counted as one run over all inputs would, given the earlier run's `copies.parquet`
-    (`previous_copies`; None: an output without one, whose counts are added to). Returns the conversion and the inputs skipped. `streamed`: see `combine`.
+    (`previous_copies`; None: an output without one, whose counts are added to). Returns the conversion and the
+    inputs skipped. `streamed`: see `combine`.
     With `key` (a pseudonymised run), the files and participants an earlier run named as they are (a run without
     --pseudonymize) are pseudonymised as this run names them (see `_pseudonymised_again`)."""
     if key is not None:
