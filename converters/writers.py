@@ -397,7 +397,6 @@ def read_output(out: Path, generic_tables: bool = False) -> tuple[dict[str, list
     return tables, files, previous
 
 
-_GENERIC_NAME = re.compile(rf"{generic.TABLE_PREFIX}[A-Za-z0-9_]{{1,200}}")
 READ_TYPES = {"string": pl.String, "integer": pl.Int64, "number": pl.Float64, "boolean": pl.Boolean, "date": pl.Date,
               "datetime": UTC_TIME}
 
@@ -414,7 +413,7 @@ def _generic_tables(out: Path, report: dict[str, Any]) -> dict[str, list[pl.Lazy
     tables = {}
     for name, file in sorted(listed.items()):
         with _earlier(out, file if own_file(name, file) else "report.json"):
-            if not (own_file(name, file) and _GENERIC_NAME.fullmatch(name)):
+            if not own_file(name, file):
                 raise ValueError(f"names another file for {name}")
             if name not in resources:
                 raise ValueError(f"datapackage.json does not describe {name}")
