@@ -46,7 +46,7 @@ def convert(
     store.check_place(out, paths)
     inputs = participants.assign(pipeline.collect_inputs(paths, exclude=out), participant_id)
     with store.lock(out, inputs=paths) as held:
-        tables, files = writers.read_output(out)[:2]
+        tables, files = writers.read_output(out, generic_tables=True)[:2]
         writers.refuse_theirs(out)  # (before the work, not only at its commit)
         try:
             with writers.read_back([out] if files else []):

@@ -6,10 +6,13 @@ members being scrubbed).
 What a run killed meanwhile (SIGKILL, the OOM killer) leaves is told by its name and removed by the next run to
 write there: a file being written is `.<name>.databack-<8 characters>.tmp` beside `<name>`, a scratch folder
 `databack-<kind>-<8 characters>`, each locked (`fcntl.flock`) by its writer for as long as it is in use, so that
-one still in use by another run is never taken for a leftover. Nothing else is ever removed."""
+one still in use by another run is never taken for a leftover. Nothing else is ever removed. Where the file system
+takes no locks (NFS mounted with nolock, some FUSE and SMB mounts), the file is written all the same (its one rename
+into place needs none), unlocked: no run takes it for a leftover then, so one a killed run left there stays."""
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
 import re
@@ -17,11 +20,13 @@ import shutil
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Iterable, Iterator
 
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _RANDOM = "[a-z0-9_]{8}"  # what tempfile puts in a name
 _LOCK = ".lock"  # in a scratch folder: locked by the run using it
+# what flock raises on a file system that takes no locks (NFS with nolock: ENOLCK; some FUSE and SMB mounts)
+_NO_LOCKS = {errno.ENOLCK, errno.EOPNOTSUPP, errno.ENOTSUP, errno.ENOSYS}
 
 
 def umask() -> int:
@@ -34,11 +39,21 @@ def umask() -> int:
 def atomic_path(path: Path) -> Iterator[Path]:
     """A temporary path beside `path` that replaces it only once written completely. What runs killed while writing
     `path` left beside it is removed first."""
+    with staged(path) as tmp:
+        yield tmp
+        os.chmod(tmp, 0o666 & ~umask())  # mkstemp makes files private; outputs get the usual permissions
+        os.replace(tmp, path)
+
+
+@contextmanager
+def staged(path: Path) -> Iterator[Path]:
+    """A temporary path beside `path`, to write its new version into, removed when the block ends (unless moved
+    into place meanwhile: `replace_all`). What runs killed while writing `path` left beside it is removed first."""
     remove_abandoned(path)
     # made under a name no run removes, locked, then given the name it is known by: never found unlocked by another
     fd, name = tempfile.mkstemp(prefix=f".{path.name}.databack-", suffix=".new", dir=path.parent)
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+        _lock(fd)
         tmp = Path(name.removesuffix(".new") + ".tmp")
         os.rename(name, tmp)
     except BaseException:
@@ -47,11 +62,83 @@ def atomic_path(path: Path) -> Iterator[Path]:
         raise
     try:
         yield tmp
-        os.chmod(tmp, 0o666 & ~umask())  # mkstemp makes files private; outputs get the usual permissions
-        os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
         os.close(fd)
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C (or SIGTERM) while `replace_all` moved files into place: `written` when every one had taken its place
+    (the signal waited for them)."""
+
+    def __init__(self, written: bool) -> None:
+        super().__init__()
+        self.written = written
+
+
+def replace_all(replaced: list[tuple[Path, Path]], removed: Iterable[Path] = ()) -> None:
+    """Move each staged file (`staged`) into place, `(staged, path)`, and remove the files `removed`, all at once as
+    far as a command sees: Ctrl-C and SIGTERM wait for the renames (then raise `Interrupted`), and a rename that fails
+    (an I/O error) puts back what was changed before it, as it was, before the error is raised. (Killed meanwhile,
+    some may have taken their places; the old versions kept aside are then removed by the next run there.)"""
+    from .store import _signals_held
+
+    for tmp, _ in replaced:
+        os.chmod(tmp, 0o666 & ~umask())  # mkstemp makes files private; outputs get the usual permissions
+    done = False
+    try:
+        with _signals_held():
+            _replace_all(replaced, list(removed))
+            done = True
+    except KeyboardInterrupt:
+        raise Interrupted(done) from None
+
+
+def _replace_all(replaced: list[tuple[Path, Path]], removed: list[Path]) -> None:
+    made: list[tuple[Path, Path | None]] = []  # (path changed, its old version kept aside, or None where it had none)
+    try:
+        for tmp, path in [*replaced, *((None, p) for p in removed)]:
+            had = os.path.lexists(path)
+            if not had and tmp is None:
+                continue
+            old = path.with_name(f".{path.name}.databack-{os.urandom(4).hex()}.tmp") if had else None  # (as `staged`)
+            made.append((path, old))
+            if had:
+                try:
+                    if tmp is None:
+                        raise OSError(errno.EPERM, "removed")
+                    os.link(path, old, follow_symlinks=False)  # the old file keeps a name as the new one replaces it
+                except OSError:  # (no hard links on this file system: set aside, the name missing for a moment)
+                    os.rename(path, old)
+            if tmp is not None:
+                os.replace(tmp, path)
+    except BaseException:
+        for path, old in reversed(made):
+            try:
+                if old is not None and os.path.lexists(old):
+                    os.replace(old, path)
+                elif old is None:
+                    os.unlink(path)
+            except OSError:
+                pass
+        raise
+    finally:
+        for _, old in made:
+            if old is not None:
+                try:
+                    os.unlink(old)
+                except OSError:
+                    pass  # (put back; or removed by the next run there)
+
+
+def _lock(fd: int) -> None:
+    """Lock `fd` for as long as it is open, where its file system takes locks (elsewhere it stays unlocked: no run
+    takes an unlocked file there for a leftover, since none can tell whether a run holds it)."""
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+    except OSError as e:
+        if e.errno not in _NO_LOCKS:
+            raise
 
 
 def remove_abandoned(path: Path) -> int:
@@ -88,7 +175,7 @@ def scratch_folder(kind: str) -> Iterator[Path]:
         raise
     folder = made.with_name(made.name.removesuffix(".new"))
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+        _lock(fd)
         os.rename(made, folder)
     except BaseException:
         os.close(fd)

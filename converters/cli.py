@@ -317,9 +317,9 @@ def convert(
             inputs = conversion.shard(inputs, *slice_)
         inputs = [replace(i, endpoint=saved.endpoint_for(endpoints_read_as, i.name), generic=hosts, limits=budget)
                   for i in people.assign(inputs, participant, rules, key)]
-        # generic tables are not kept between runs: with --generic, every input given is converted again (as with
-        # --force); the earlier files not given keep their rows either way
-        previous_tables, previous_files, _ = writers.read_output(out)
+        # with --generic, every input given is converted again (as with --force); the earlier files not given keep
+        # their rows either way, of generic tables too
+        previous_tables, previous_files, _ = writers.read_output(out, generic_tables=True)
         writers.refuse_theirs(out)  # (before the work, not only at its commit)
         previous_copies = writers.read_copies(out) if previous_files else None
         with writers.read_back([out] if previous_files else []):  # an earlier table damaged deep inside: one line
@@ -379,7 +379,7 @@ def merge(
     partitions = _parse_partitions(err, partition_by, format)
     # each folder read while no run writes it
     with _locked(err, out, wait, wait_timeout, outputs, read=outputs) as held, _ctrl_c() as stop_if_interrupted:
-        outputs_read = [(*writers.read_output(p)[:2], writers.read_copies(p)) for p in outputs]
+        outputs_read = [(*writers.read_output(p, generic_tables=True)[:2], writers.read_copies(p)) for p in outputs]
         writers.refuse_replacing(out, [f for _, files, _ in outputs_read for f in files])  # (OUT's run: its rows)
         with writers.read_back(outputs):  # a table damaged deep inside: one line naming it
             result = conversion.merge(outputs_read, held.work(), jobs or parallel.usable_cores(), scheduler)
@@ -583,15 +583,22 @@ def export_omh(
     from . import store
     from .summary import export_lines
 
+    from .atomic import Interrupted
+
     err = _console()
     if not (out / "report.json").is_file():
         _usage_error(err, f"not a databack output folder (no report.json): {out}")
     try:
-        with _interrupted(err, f"{folder} was left as it was"):
+        with _ctrl_c() as check:
             with store.reading(out, _wait_limit(wait, wait_timeout)) as repaired:  # no run changes the tables
                 if repaired:  # while they are read
                     err.print(f"databack: {repaired}")
                 counts = omh.export(out, folder)
+            check()
+    except KeyboardInterrupt as e:  # (Ctrl-C while the files took their names waited for them: they hold it)
+        written = isinstance(e, Interrupted) and e.written
+        err.print(f"databack: interrupted; {folder} {'holds the new export' if written else 'was left as it was'}")
+        raise typer.Exit(130) from None
     except store.OutError as e:
         err.print(f"databack: {e}")
         raise typer.Exit(2 if e.usage else 1)

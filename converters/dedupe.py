@@ -82,7 +82,10 @@ def reconcile(earlier: pl.DataFrame, now: pl.DataFrame) -> pl.DataFrame:
     still_kept = earlier.filter(kept).join(now.select(ids), on=ids, how="anti")
     dropped = earlier.filter(~kept).join(alike, on=[*record, "hash"], how="left")
     dropped = dropped.with_columns(hash=pl.coalesce("to", "hash")).select(list(COPIES))
-    return pl.concat([dropped, still_kept, now])
+    # a file's copies of a record noted by its run and found here too, of one hash, are one row, as one run notes them
+    joined = pl.concat([dropped, still_kept, now])
+    noted = [c for c in COPIES if c != "copies"]
+    return joined.group_by(noted, maintain_order=True).agg(pl.sum("copies").cast(COPIES["copies"])).select(list(COPIES))
 
 
 def dedupe(

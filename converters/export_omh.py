@@ -20,7 +20,7 @@ import orjson
 import polars as pl
 
 from . import __version__, redaction, store
-from .atomic import atomic_path
+from .atomic import Interrupted, replace_all, staged
 from .views import frame, of_event_splits, sleep_nights
 from .writers import read_back, scan_output
 
@@ -65,38 +65,41 @@ def export(out: Path, folder: Path) -> dict[str, int]:
     folder.mkdir(parents=True, exist_ok=True)
     _remove_leftovers(folder)
     counts = {}
-    # every file is written beside its name first, and all of them take their names once every one is complete: a
-    # write that fails (a full disk) or a Ctrl-C leaves the folder as it was, no file of this export beside files
-    # of an earlier one, nor any part written; nor, where it made the folder, an empty folder
+    # every file is written beside its name first, and all of them take their names once every one is complete, at
+    # once (`atomic.replace_all`: Ctrl-C waits, a rename that fails puts back those made): a write that fails (a full
+    # disk) or a Ctrl-C leaves the folder as it was, no file of this export beside files of an earlier one, nor any
+    # part written; nor, where it made the folder, an empty folder
     try:
         with ExitStack() as written, read_back([out]):
             # their text as this policy writes it: OUT may be an older databack's, made before a rule (or the policy)
             tables = {name: lf if name == "rejects" else redaction.strict_frame(lf) for name, lf in tables.items()}
+            temps = {}
             for schema in SCHEMAS:
                 n = 0
-                with open(written.enter_context(atomic_path(folder / schema.file_name)), "wb") as f:
+                temps[schema.file_name] = written.enter_context(staged(folder / schema.file_name))
+                with open(temps[schema.file_name], "wb") as f:
                     for source, body in schema.points(tables):
                         f.write(orjson.dumps(_data_point(schema, source, body, run_time)) + b"\n")
                         n += 1
                 counts[schema.file_name] = n
-    except BaseException:
-        for path in made:
-            try:
-                path.rmdir()  # (only if empty)
-            except OSError:
-                break
+            # a schema with no data point has no file: an earlier export's is removed
+            replace_all([(temps[name], folder / name) for name, n in counts.items() if n],
+                        [folder / name for name, n in counts.items() if not n])
+    except BaseException as e:
+        if not (isinstance(e, Interrupted) and e.written):
+            for path in made:
+                try:
+                    path.rmdir()  # (only if empty)
+                except OSError:
+                    break
         raise
-    for name, n in list(counts.items()):
-        if not n:
-            (folder / name).unlink()
-            del counts[name]
-    return counts
+    return {name: n for name, n in counts.items() if n}
 
 
 def _remove_leftovers(folder: Path) -> None:
     """Remove the files an export of an earlier version killed in `folder` left half-written (`.<schema file>.<8
-    characters>.tmp`, as its `atomic_path` named them): they would stay there for ever, unseen. (This version's are
-    removed by `atomic_path`.)"""
+    characters>.tmp`, as its `atomic.staged` named them): they would stay there for ever, unseen. (This version's are
+    removed by `atomic.staged`.)"""
     names = {schema.file_name for schema in SCHEMAS}
     for entry in folder.iterdir():
         if (m := _LEFTOVER.fullmatch(entry.name)) and m.group(1) in names and entry.is_file() and not entry.is_symlink():

@@ -2,7 +2,8 @@
 
 One table per host and path template (`api.fitbit.com /1/user/{id}/sleep/date/{date}.json`). A response's
 scalars, with nested objects flattened into `parent_child` columns, make one row (a top-level array, one row per
-item); every array inside becomes a child table named `<table>__<field>`, whose rows carry their parent's
+item); every array inside becomes a child table named `<table>__<field>` (in lower case, as the table's own name: file
+systems that ignore case would take two names differing in case alone for one file), whose rows carry their parent's
 `_row_id` as `_parent_id` and their `_index` in the array (arrays of scalars give a `value` column). Column
 types are inferred over all responses of the run at once, so they are the same in every file: integers, floats,
 booleans, or text (anything mixed is written as text, non-strings as JSON). The same response body captured
@@ -125,20 +126,20 @@ def _flatten(obj: dict[str, Any], prefix: str, row: dict[str, Any], children: li
         name = prefix + re.sub(r"[^A-Za-z0-9]+", "_", str(key)).strip("_")
         if isinstance(value, dict):
             _flatten(value, name + "_", row, children, arrays)
-        elif isinstance(value, list):
-            name = _free(name, arrays)
-            arrays.add(name)
+        elif isinstance(value, list):  # (a child table is named in lower case: `Zones` and `zones` meet too)
+            name = name if name.lower() not in arrays else _free(name, arrays, str.lower)
+            arrays.add(name.lower())
             children.append((name, value))
         else:
             row[_free(name, row)] = value
 
 
-def _free(name: str, taken: Collection[str]) -> str:
-    """`name`, or where it is taken the first of `name_2`, `name_3`… that is not."""
-    if name not in taken:
+def _free(name: str, taken: Collection[str], fold=lambda n: n) -> str:
+    """`name`, or where it is taken the first of `name_2`, `name_3`… that is not (as `fold` gives each)."""
+    if fold(name) not in taken:
         return name
     n = 2
-    while f"{name}_{n}" in taken:
+    while fold(f"{name}_{n}") in taken:
         n += 1
     return f"{name}_{n}"
 

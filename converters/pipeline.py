@@ -450,10 +450,11 @@ def update(
 ) -> tuple[Conversion, list[Input]]:
     """Add to an earlier run: inputs whose name and SHA-256 it already converted are skipped (their rows and
     reports kept; with `force`, none is: each is converted again, its rows replacing its earlier ones), the others
-    converted and merged in (the earlier files not given keep their rows either way, and so do those that cannot be
-    read now: skipped too, with the reason as their `error`), duplicates removed across old and new, and counted as one
-    run over all inputs would, given the earlier run's `copies.parquet` (`previous_copies`; None: an output without
-    one, whose counts are added to). Returns the conversion and the inputs skipped. `streamed`: see `combine`.
+    converted and merged in (the earlier files not given keep their rows either way, of generic tables too, and so
+    do those that cannot be read now: skipped too, with the reason as their `error`), duplicates removed across old
+    and new, and counted as one run over all inputs would, given the earlier run's `copies.parquet`
+    (`previous_copies`; None: an output without one, whose counts are added to). Returns the conversion and the
+    inputs skipped. `streamed`: see `combine`.
     With `key` (a pseudonymised run), the files and participants an earlier run named as they are (a run without
     --pseudonymize) are pseudonymised as this run names them (see `_pseudonymised_again`)."""
     if key is not None:
@@ -497,8 +498,10 @@ def update(
     todo = [i for i in inputs if id(i) not in unchanged and id(i) not in unread]
     redone = {i.source_file for i in todo} - shared
     with executor(jobs, scheduler) as ex:
-        kept = _taken_in({n: [s.filter(~pl.col("source_file").is_in(redone)) for s in slices]
-                          for n, slices in previous_tables.items()}, spill_dir, ex)
+        earlier = {n: [s.filter(~pl.col("source_file").is_in(redone)) for s in slices]
+                   for n, slices in previous_tables.items()}
+        kept = _taken_in(earlier, spill_dir, ex)
+        kept_generic = _generic_in(earlier)  # (the earlier files' rows of generic tables: this run may make none)
         files = [f.file for f in previous_files if f.file not in redone] + [i.source_file for i in todo]
         ahead = Ahead(files, spill_dir, ex, kept)
         reports, parts = convert_files(todo, progress, jobs, debug, spill_dir, ex, ahead)
@@ -507,7 +510,8 @@ def update(
             orphans = previous_copies.filter(pl.col("kept") & pl.col("source_file").is_in(redone))
             previous_copies = previous_copies.join(orphans.select("table", "record"), on=["table", "record"],
                                                    how="anti").filter(~pl.col("source_file").is_in(redone))
-        return combine(reports, _joined([kept, parts]), spill_dir, ex, previous_copies, ahead, streamed), skipped
+        return combine(reports, _joined([kept, kept_generic, parts]), spill_dir, ex, previous_copies, ahead,
+                       streamed), skipped
 
 
 def _piped(inp: Input, work: Path | None) -> bool:
@@ -544,7 +548,13 @@ def _pseudonymised_again(
                                                                                     f.participant_id))
              for f in files]
     columns = [pl.col("source_file").replace(renamed), pl.col("participant_id").replace(people)]
-    tables = {name: [s.with_columns(columns) for s in slices] for name, slices in tables.items()}
+    # a generic table's row ids begin with their file's name (`alice/x.har#3/items/0`): renamed as it is
+    ids = [pl.when(pl.col("source_file").is_in(list(renamed)) & pl.col(c).str.starts_with(pl.col("source_file")))
+           .then(pl.concat_str(pl.col("source_file").replace(renamed),
+                               pl.col(c).str.slice(pl.col("source_file").str.len_chars())))
+           .otherwise(pl.col(c)).alias(c) for c in ("_row_id", "_parent_id")]
+    tables = {name: [s.with_columns(*(ids[:1 + ("_parent_id" in s.collect_schema())] if name not in TABLES else []),
+                                    *columns) for s in slices] for name, slices in tables.items()}
     if copies is not None:
         copies = None if people else copies.with_columns(pl.col("source_file").replace(renamed))
     return tables, files, copies
@@ -562,7 +572,7 @@ def merge(
     outputs = _each_file_once(outputs)
     copies = [c for _, _, c in outputs]
     with executor(jobs, scheduler) as ex:
-        parts = [_taken_in(tables, spill_dir, ex) for tables, _, _ in outputs]
+        parts = [_taken_in(tables, spill_dir, ex) | _generic_in(tables) for tables, _, _ in outputs]
         earlier = None if any(c is None for c in copies) else pl.concat(copies) if copies else None
         return combine([f for _, files, _ in outputs for f in files], _joined(parts), spill_dir, ex, earlier)
 
@@ -602,6 +612,13 @@ def _taken_in(tables: dict[str, list[pl.LazyFrame]], spill_dir: Path | None, ex:
         if part.height:
             parts.setdefault(name, []).append(part)
     return parts
+
+
+def _generic_in(tables: dict[str, list[pl.LazyFrame]]) -> dict[str, list[pl.DataFrame]]:
+    """The generic tables of an earlier run (a shard), each a frame as a file's are, through the redaction policy
+    again (as `_slice_part`'s); `combine` joins them with polars' supertypes and drops copies of a response."""
+    return {name: [frame for s in table if (frame := redaction.earlier_rows(name, s.collect())).height]
+            for name, table in tables.items() if name not in TABLES}
 
 
 def _slice_part(task: tuple[str, pl.LazyFrame, tuple[str, ...], Path | None]) -> Part:

@@ -2325,9 +2325,11 @@ def strict_frame(df):
     columns = [name for name, dtype in schema.items() if dtype == pl.String and name not in _PROVENANCE_TEXT]
     if not columns or not lazy and not df.height:
         return df
-    value = pl.col("value")
+    # (named so that no table's column is: a generic table's text column `value` or `variable` met unpivot's own)
+    value = pl.col("__text")
     found = (
-        df.lazy().select(pl.col(name).unique().implode() for name in columns).unpivot().explode("value")
+        df.lazy().select(pl.col(name).unique().implode() for name in columns)
+        .unpivot(variable_name="__column", value_name="__text").explode("__text")
         .with_columns(anchored=value.str.contains_any(_STRICT_ANCHORS)
                       | value.str.contains_any(_NAME_ANCHORS, ascii_case_insensitive=True)
                       | value.str.contains(_SCHEME_ANCHOR))
@@ -2408,7 +2410,7 @@ def generic_payload(payload: Any) -> SafeJson:
 def child_table(parent: Safe, field: str) -> Safe:
     """The generic table of an array inside a table's rows (`field` is a key of a `SafeJson`, already redacted)."""
     require(parent, "generic table")
-    return _released(f"{parent}__{field}"[:200])
+    return _released(f"{parent}__{field.lower()}"[:200])  # (lower case, as the parent's: see `generic`)
 
 
 def schema_violation(text: str, instance: Any) -> str:

@@ -378,10 +378,12 @@ def _field(c: Column, fmt: str) -> dict[str, Any]:
     return field
 
 
-def read_output(out: Path) -> tuple[dict[str, list[pl.LazyFrame]], list[FileReport], dict[str, Any]]:
+def read_output(out: Path, generic_tables: bool = False) -> tuple[dict[str, list[pl.LazyFrame]], list[FileReport],
+                                                                  dict[str, Any]]:
     """The tables, file reports and report of an earlier run in `out` (empty when there is none), to add to or
     merge. A table is read lazily, in slices of `spill.SPILL_ROWS` rows: however big, it is taken in as rows on
-    disk are. Views are left out: they are made anew from the tables."""
+    disk are. Views are left out: they are made anew from the tables. `generic_tables`: the run's
+    generic tables too, each whole, under its name as the policy gives it again (a `Safe`)."""
     scanned, previous = scan_output(out)
     tables = {}
     for name, lf in scanned.items():
@@ -389,9 +391,44 @@ def read_output(out: Path) -> tuple[dict[str, list[pl.LazyFrame]], list[FileRepo
             with _earlier(out, previous["tables"][name]["file"]):
                 rows = _count(lf, previous["tables"][name])  # (a CSV's ragged row, say)
                 tables[name] = [lf.slice(start, spill.SPILL_ROWS) for start in range(0, rows, spill.SPILL_ROWS)]
+    if generic_tables and previous:
+        tables |= _generic_tables(out, previous)
     with _earlier(out, "report.json"):
         files = [FileReport.from_dict(f) for f in previous.get("files", ())]
     return tables, files, previous
+
+
+READ_TYPES = {"string": pl.String, "integer": pl.Int64, "number": pl.Float64, "boolean": pl.Boolean, "date": pl.Date,
+              "datetime": UTC_TIME}
+
+
+def _generic_tables(out: Path, report: dict[str, Any]) -> dict[str, list[pl.LazyFrame]]:
+    """The generic tables report.json lists in `out`, each as one LazyFrame of the types its datapackage.json
+    declares (a CSV's columns would read as text), its rows as the report counts them."""
+    listed = {name: info["file"] for name, info in report["tables"].items()
+              if isinstance(name, str) and name.startswith(generic.TABLE_PREFIX) and info.get("file")}
+    if not listed:
+        return {}
+    with _earlier(out, "datapackage.json"):
+        resources = {r["name"]: r for r in orjson.loads((out / "datapackage.json").read_bytes())["resources"]}
+    tables = {}
+    for name, file in sorted(listed.items()):
+        with _earlier(out, file if own_file(name, file) else "report.json"):
+            if not own_file(name, file):
+                raise ValueError(f"names another file for {name}")
+            if name not in resources:
+                raise ValueError(f"datapackage.json does not describe {name}")
+            resource = resources[name]
+            schema = {f["name"]: READ_TYPES[f["type"]] for f in resource["schema"]["fields"]}
+            refuse_links(out / file)
+            lf = scan_table(out / file, schema, resource.get("partitions", []))
+            # its fields, then the provenance every row has, as `generic.frames` orders them (a partition level, last
+            # in the data package, goes back in its place)
+            lf = lf.select(*(c for c in schema if c not in generic.PROVENANCE),
+                           *(c for c in generic.PROVENANCE if c in schema))
+            _count(lf, report["tables"][name])
+            tables[redaction.from_earlier_output(name)] = [lf]
+    return tables
 
 
 def refuse_replacing(out: Path, merged: list[FileReport]) -> None:
@@ -429,8 +466,8 @@ def read_copies(out: Path) -> pl.DataFrame | None:
 
 
 def scan_output(out: Path, counted: bool = False) -> tuple[dict[str, pl.LazyFrame], dict[str, Any]]:
-    """Every table of the run in `out` (views included, generic tables not: they are made anew by every run that
-    asks for them), each as a LazyFrame of its declared schema, and the run's report; empty when there is none.
+    """Every table of the run in `out` (views included, generic tables not: `read_output` reads them), each as a
+    LazyFrame of its declared schema, and the run's report; empty when there is none.
     `counted`: each table's rows are counted first (a Parquet file's footer says; a CSV is read through), and one
     holding other rows than the report counts (a CSV's ragged row, say) is refused."""
     report_path = out / "report.json"

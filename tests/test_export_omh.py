@@ -507,3 +507,47 @@ def test_a_number_of_more_digits_than_a_float_holds_rejects_its_exchange_and_mak
     for path in (tmp_path / "omh").glob("*.jsonl"):
         for line in path.read_text().splitlines():
             assert schemas.errors(json.loads(line)) == []
+
+
+@pytest.mark.parametrize("fault", ["EIO", "Ctrl-C"])
+def test_an_export_stopped_while_its_files_take_their_names_leaves_all_or_none_of_them(exported, tmp_path,
+                                                                                       monkeypatch, fault):
+    """Once every file is written, they take their names one rename each: a rename failing (an I/O error) or Ctrl-C
+    between two left some files of this export beside the earlier export's others (and, for Ctrl-C, said 'left as
+    it was'). Now a failed rename puts the earlier files back, and Ctrl-C waits for the renames and says so."""
+    import errno
+    import os
+    import signal
+
+    out, earlier, _ = exported
+    folder = tmp_path / "omh"
+    folder.mkdir()
+    for p in earlier.iterdir():
+        (folder / p.name).write_bytes(b"an earlier export's\n")
+    (folder / "ieee-old-schema-0.1.jsonl").write_bytes(b"the user's\n")
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    after = {p.name: p.read_bytes() for p in earlier.iterdir()} | {"ieee-old-schema-0.1.jsonl": b"the user's\n"}
+    replace, renamed = os.replace, []
+
+    def failing(src, dst, *args, **kwargs):
+        if Path(dst).parent == folder and not Path(dst).name.startswith("."):
+            renamed.append(dst)
+            if len(renamed) == 3:
+                if fault == "Ctrl-C":
+                    os.kill(os.getpid(), signal.SIGINT)
+                else:
+                    raise OSError(errno.EIO, os.strerror(errno.EIO))
+        return replace(src, dst, *args, **kwargs)
+
+    monkeypatch.setattr(os, "replace", failing)
+    result = CliRunner().invoke(app, ["export", "omh", str(out), "-o", str(folder)])
+    monkeypatch.undo()
+    assert len(renamed) >= 3
+    left = {p.name: p.read_bytes() for p in folder.iterdir()}
+    if fault == "Ctrl-C":
+        assert left == after
+        assert all(p.stat().st_mode & 0o044 for p in folder.iterdir())  # readable as any output, not private
+        assert (result.exit_code, result.output) == (130, f"databack: interrupted; {folder} holds the new export\n")
+    else:
+        assert left == before
+        assert (result.exit_code, result.output) == (1, f"databack: cannot write into {folder}: Input/output error\n")

@@ -136,3 +136,65 @@ def test_fields_whose_names_meet_in_one_column_each_keep_their_value(tmp_path):
     assert [(i["index"], i["index_2"], i["parent_id"], i["_index"]) for i in items] == [(1, 2, 3, 0)]
     (other,) = tables["generic__api_example_org_v1_day_json__items_2"].to_dicts()  # items_: an array of its own
     assert other["index"] == 4 and other["_row_id"] == "x.har#0/items_2/0"
+
+
+def test_generic_tables_never_differ_in_case_alone(tmp_path):
+    """A child table was named by its array's key as written, so `Zones` and `zones` (in one response, or in two
+    responses of one template) made tables generic__…__Zones and generic__…__zones: one file on a file system
+    that ignores case (macOS, Windows, an exFAT drive), the second table's rows written over the first's. Child
+    tables are named in lower case, as top-level ones are; arrays whose names meet so each keep a table of their own
+    (`zones_2`)."""
+    url = "https://api.example.org/v1/day.json"
+    har = write_har(tmp_path / "x.har", [entry(url, {"Zones": [{"a": 1}], "zones": [{"a": 2}]}),
+                                         entry(url, {"Zones": [{"a": 3}], "id": 2})])
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["convert", str(har), "-o", str(out), "--generic", "api.example.org"])
+    assert result.exit_code == 0, result.output
+    names = [p.name for p in out.iterdir() if p.name.startswith("generic__")]
+    assert len({n.lower() for n in names}) == len(names), names
+    children = {n: pl.read_parquet(out / n)["a"].to_list() for n in names if "json__" in n}
+    assert sorted(v for values in children.values() for v in values) == [1, 2, 3]
+    assert children == {"generic__api_example_org_v1_day_json__zones.parquet": [1, 3],
+                        "generic__api_example_org_v1_day_json__zones_2.parquet": [2]}
+
+
+def test_a_run_adding_files_keeps_the_generic_rows_of_the_earlier_files(tmp_path):
+    """Generic tables were made anew by every run: a run adding a capture to OUT (without --generic, or with it for
+    the new file alone) removed every generic row of the earlier files, their report still counting their generic
+    responses, without a word. The earlier files not converted again keep them, as they keep their device rows; a
+    file converted again (changed) has its generic rows made anew (none without --generic). A pseudonymised run
+    adding to an OUT written without --pseudonymize names their files in row ids as it names them elsewhere."""
+    from builders import BAND_EVENTS_URL, band_event
+
+    from outs import assert_consistent
+
+    folder = tmp_path / "alice-smith"
+    folder.mkdir()
+    url = "https://api.example.org/v1/day/"
+    for name, n in (("a", 1), ("b", 2)):
+        write_har(folder / f"{name}.har", [entry(f"{url}{n}", {"n": n, "parts": [{"k": n}]}),
+                                           entry(BAND_EVENTS_URL, band_event(str(40 + n)))])
+    out = tmp_path / "out"
+
+    def convert_(*args) -> dict:
+        result = runner.invoke(app, ["convert", *map(str, args), "-o", str(out), "-j", "1"])
+        assert result.exit_code == 0, result.output
+        assert_consistent(out)
+        return {p.name: sorted(pl.read_parquet(p)["source_file"].to_list()) for p in out.glob("generic__*")}
+
+    both = convert_(folder, "--generic", "api.example.org")
+    assert both == {"generic__api_example_org_v1_day_n.parquet": ["alice-smith/a.har", "alice-smith/b.har"],
+                    "generic__api_example_org_v1_day_n__parts.parquet": ["alice-smith/a.har", "alice-smith/b.har"]}
+    new = write_har(tmp_path / "new.har", [entry(BAND_EVENTS_URL, band_event("99"))])
+    assert convert_(new) == both  # added without --generic
+    write_har(folder / "a.har", [entry(BAND_EVENTS_URL, band_event("41"))])  # changed: no generic response now
+    assert convert_(folder) == {"generic__api_example_org_v1_day_n.parquet": ["alice-smith/b.har"],
+                                "generic__api_example_org_v1_day_n__parts.parquet": ["alice-smith/b.har"]}
+    key = tmp_path / "study.key"
+    key.write_text("a key of the study team, 32 bytes")
+    write_har(tmp_path / "other.har", [entry(BAND_EVENTS_URL, band_event("98"))])
+    convert_(tmp_path / "other.har", "--pseudonymize", "--key-file", key)
+    for p in out.glob("generic__*"):
+        table = pl.read_parquet(p)
+        assert table.height == 1 and "alice" not in str(table.to_dicts()), table.to_dicts()
+        assert table["_row_id"][0].startswith(table["source_file"][0] + "#")

@@ -205,3 +205,60 @@ def test_an_out_an_older_databack_wrote_before_a_column_counts_the_same_copies_a
     tables, files, _ = counts(out)
     assert tables["band_daily_summaries"] == (1, 2, 0)
     assert sorted(map(str, files.values())) == sorted(map(str, [({}, {}), *[({"band_daily_summaries": 1}, {})] * 2]))
+
+
+@pytest.mark.parametrize("format", ["parquet", "csv"])
+def test_shards_converted_with_generic_merge_to_the_generic_tables_of_one_run(tmp_path, format):
+    # merge read the device tables of the folders merged, never their --generic ones: the merged OUT had no generic
+    # table, while its report still counted each file's generic responses (their rows lost without a word)
+    folder = tmp_path / "in"
+    folder.mkdir()
+    api = "https://api.example.com/v1/things/"
+    bodies = [{"name": "a", "value": 1, "tags": [{"k": 1}]}, {"name": "b", "value": "two", "tags": []},
+              {"name": "c", "value": 3.5, "extra": True}, {"name": "a", "value": 1, "tags": [{"k": 1}]}]
+    for i, body in enumerate(bodies):  # the last one a copy of the first: a duplicate, whichever shard holds it
+        started = f"2017-03-0{i + 1}T07:31:12-08:00"
+        write_har(folder / f"f{i}.har", [entry(BAND_EVENTS_URL, band_event(str(40 + i))),
+                                         entry(f"{api}{i}", body, started=started)])
+    options = ["-j", "1", "--generic", "api.example.com", "--format", format]
+    run("convert", folder, "-o", tmp_path / "one", *options)
+    for i in (1, 2):
+        run("convert", folder, "-o", tmp_path / f"s{i}", *options, "--shard", f"{i}/2")
+    run("merge", tmp_path / "s1", tmp_path / "s2", "-o", tmp_path / "merged", "--format", format)
+    generic = lambda out: {p.name: p.read_bytes() for p in sorted(out.glob("generic__*"))}  # noqa: E731
+    one, merged = json.loads((tmp_path / "one" / "report.json").read_bytes()), json.loads(
+        (tmp_path / "merged" / "report.json").read_bytes())
+    assert len(generic(tmp_path / "one")) == 2 and {n for n in one["tables"] if n.startswith("generic__")}
+    assert {n: t for n, t in merged["tables"].items() if n.startswith("generic__")} == {
+        n: t for n, t in one["tables"].items() if n.startswith("generic__")}
+    assert one["tables"]["generic__api_example_com_v1_things_n"]["rows"] == 3  # the copy dropped
+    if format == "parquet":
+        for name in generic(tmp_path / "one"):
+            a, b = (pl.read_parquet(tmp_path / o / name) for o in ("one", "merged"))
+            assert a.schema == b.schema and a.sort("_row_id").equals(b.sort("_row_id")), name
+    else:
+        assert generic(tmp_path / "merged") == generic(tmp_path / "one")
+    assert counts(tmp_path / "merged")[:2] == counts(tmp_path / "one")[:2]
+
+
+def test_copies_noted_by_a_merge_or_by_runs_adding_files_are_stored_as_one_run_stores_them(tmp_path):
+    # a merge (or a run adding files) noted a file's copies of a record found by a shard and those found by the merge
+    # as two rows of one (record, file, hash, kept), where one run notes one row counting both: the same counts, but
+    # copies.parquet (and its hash in datapackage.json) other than one run's
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for p in SAMPLES:
+        shutil.copy(p, folder / p.name)
+    shutil.copy(SAMPLES[0], folder / "copy.har")
+    run("convert", folder, "-o", tmp_path / "one", "-j", "1")
+    for i in (1, 2):
+        run("convert", folder, "-o", tmp_path / f"s{i}", "-j", "1", "--shard", f"{i}/2")
+    run("merge", tmp_path / "s1", tmp_path / "s2", "-o", tmp_path / "merged")
+    (tmp_path / "first" / "in").mkdir(parents=True)  # (named as in the folder: in/copy.har)
+    shutil.copy(SAMPLES[0], tmp_path / "first" / "in" / "copy.har")
+    run("convert", tmp_path / "first" / "in", "-o", tmp_path / "added", "-j", "1")
+    run("convert", folder, "-o", tmp_path / "added", "-j", "1")
+    one = pl.read_parquet(tmp_path / "one" / "copies.parquet")
+    assert one.height and one["copies"].max() > 1
+    for other in ("merged", "added"):
+        assert pl.read_parquet(tmp_path / other / "copies.parquet").equals(one), other

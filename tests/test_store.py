@@ -1632,3 +1632,32 @@ def test_a_journal_naming_a_users_file_changes_nothing_of_theirs(tmp_path, actio
     assert result.output.splitlines()[0] == (f"databack: repaired {out}: dropped a commit journal it could not read; "
                                              "removed what a stopped run left (1 staging folder)")
     assert (out / name).read_text() == "the user's notes\n"
+
+
+@pytest.mark.parametrize("error", ["ENOLCK", "EOPNOTSUPP"])
+def test_a_page_export_or_scrubbed_copy_is_written_where_the_file_system_cannot_lock_files(tmp_path, monkeypatch,
+                                                                                            error):
+    # a file written beside its name and moved into place (report -o, export omh, scrub -o) locks its temporary file
+    # only so that another run does not take it for a killed run's leftover: on a file system that takes no locks (NFS
+    # mounted with nolock, some FUSE and SMB mounts) the command stopped ('cannot write into dest/omh: No locks
+    # available', scrub's 'failed: cannot read or write: …'), though a single rename into place needs no lock
+    import fcntl
+
+    out, dest = tmp_path / "out", tmp_path / "dest"
+    assert convert(SAMPLES / "phone-sync.har", "-o", out).exit_code == 0
+    dest.mkdir()
+    real, code = fcntl.flock, getattr(errno, error)
+
+    def flock(fd, operation):
+        if os.readlink(f"/proc/self/fd/{fd}").startswith(str(dest)):
+            raise OSError(code, os.strerror(code))
+        return real(fd, operation)
+
+    monkeypatch.setattr(fcntl, "flock", flock)
+    for args in (["export", "omh", out, "-o", dest / "omh"], ["report", out, "-o", dest / "r.html"],
+                 ["scrub", SAMPLES / "phone-sync.har", "-o", dest / "copy.har"]):
+        result = runner.invoke(app, list(map(str, args)))
+        assert result.exit_code == 0, result.output
+    assert (dest / "r.html").stat().st_size and (dest / "copy.har").stat().st_size
+    assert sorted(p.name for p in dest.rglob("*") if p.name.startswith(".")) == []  # no temporary file left
+    assert any((dest / "omh").iterdir())
