@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import orjson
 import pytest
+from conftest import REFERENCE
 
 from converters.devices import band, band_public, sense
 from converters.devices.base import Request, row_by_row
@@ -217,3 +218,44 @@ def test_sense_v2_events_and_nights_keep_periods_and_actions():
                                              (0.1, 0.1), (None, None), (3, 3.0)])
 def test_float32_values_are_kept_at_their_precision(value, expected):
     assert band.single(value) == expected
+
+
+@pytest.mark.parametrize("where", ["event", "minute", "minute of a long array", "public activity"])
+def test_a_fraction_in_an_integer_field_rejects_its_exchange_not_cut_to_the_integer_below(tmp_path, where):
+    """Before: a number with a fraction in a field an integer column keeps (a private event's StepsTaken 12.7, a
+    minute's, in an array long enough to be made by columns or not, a public activity's numberOfWakeups) was cut to
+    12 by int() (and by polars' cast), without a word. Such a value now rejects its exchange, saying which it was;
+    a whole number written as a float (146.0) is that integer."""
+    import copy
+
+    from builders import BAND_EVENTS_URL, band_event, entry, write_har
+
+    from converters.pipeline import collect_inputs, convert
+
+    def capture(value):
+        if where == "public activity":
+            body = json.loads((REFERENCE / "band-public" / "one_activity.json").read_text())
+            body["numberOfWakeups"] = value
+            return "https://api.microsofthealth.net/v1/me/Activities/" + str(body["id"]), body
+        body = band_event()
+        event = body["value"][0]
+        if where == "event":
+            event["StepsTaken"] = value
+        else:
+            minutes = 1 if where == "minute" else 300
+            event["Info"] = [{"TimeOfDay": f"2015-01-12T{7 + m // 60:02}:{m % 60:02}:00Z", "StepsTaken": 146,
+                              "TotalDistance": 11906} for m in range(minutes)]
+            event["Info"][minutes // 2]["StepsTaken"] = value
+        return BAND_EVENTS_URL, copy.deepcopy(body)
+
+    for value, kept in ((12.7, None), (146.0, 146)):
+        har = write_har(tmp_path / f"{value}.har", [entry(*capture(value))])
+        result = convert(collect_inputs([har]))
+        if kept is None:
+            (reject,) = result.tables["rejects"].to_dicts()
+            assert "12.7" in reject["reason"] and "fraction" in reject["reason"]
+        else:
+            assert "rejects" not in result.tables or result.tables["rejects"].height == 0
+            table = "band_minutes" if "minute" in where else "band_events"
+            column = "wakeups" if where == "public activity" else "steps"
+            assert kept in result.tables[table][column].to_list()
