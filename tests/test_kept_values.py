@@ -259,3 +259,31 @@ def test_a_fraction_in_an_integer_field_rejects_its_exchange_not_cut_to_the_inte
             table = "band_minutes" if "minute" in where else "band_events"
             column = "wakeups" if where == "public activity" else "steps"
             assert kept in result.tables[table][column].to_list()
+
+
+@pytest.mark.parametrize("offset", ["+05:45", "-03:30", "+13:45", "Z", "+00:00"])
+@pytest.mark.parametrize("items", [1, 300])
+def test_a_private_time_written_at_an_offset_keeps_it_in_every_band_table(tmp_path, offset, items):
+    """Before: band.py set every private row's utc_offset_s to None ('the private API writes UTC'), so a private
+    event, its sequences, minutes and GPS points written at +05:45 (the schema's pattern takes an offset) lost the
+    wearer's offset: the local time the source gave was in no column. A private time keeps the offset it was written
+    with, as a public one does; UTC (Z or +00:00) names none."""
+    from builders import BAND_EVENTS_URL, band_event, entry, write_har
+
+    from converters.pipeline import collect_inputs, convert
+
+    body = band_event()
+    event = body["value"][0]
+    event["StartTime"] = "2015-01-12T06:43:56.9908271" + offset
+    event["Info"] = [{"TimeOfDay": f"2015-01-12T{7 + m // 60:02}:{m % 60:02}:00{offset}", "StepsTaken": m}
+                     for m in range(items)]
+    event["Sequences"] = [{"SequenceId": str(n), "StartTime": f"2015-01-12T07:{n % 60:02}:00{offset}", "Duration": 60,
+                           "Order": n} for n in range(items)]
+    event["MapPoints"] = [{"MapPointOrdinal": n, "SecondsSinceStart": n} for n in range(items)]
+    result = convert(collect_inputs([write_har(tmp_path / "a.har", [entry(BAND_EVENTS_URL, body)])]))
+    assert "rejects" not in result.tables
+    expected = None if offset in ("Z", "+00:00") else (
+        datetime.fromisoformat("2015-01-12T00:00:00" + offset).utcoffset() // timedelta(seconds=1))
+    for table in ("band_events", "band_sequences", "band_minutes", "band_map_points"):
+        assert result.tables[table]["utc_offset_s"].to_list() == [expected] * result.tables[table].height, table
+    assert result.tables["band_minutes"].height == items
