@@ -404,7 +404,7 @@ BAND_HOURLY_SUMMARIES = table(
     C("api", S, "Which Band API the row came from: private (dns-cargo.com OData) or public (api.microsofthealth.net)"),
     C("utc_offset_s", I, "Public: the offset startTime was written with (the one the request asked in); private: the "
       "offset of the datetimeoffset bounds in the request's $filter, the local day the app asked for, when they name "
-      "one", "s"),
+      "one, else the offset TimeOfDay was written with (null for UTC)", "s"),
     C("day_id", D, "The local day the hour is filed under (public parentDay)"),
     C("transit_day", B, "The wearer changed time zones during the hour (public isTransitDay)"),
     C("steps", I, "Steps taken (null when the API left it out)", "steps"),

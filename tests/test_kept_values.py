@@ -153,6 +153,16 @@ def test_private_hourly_summaries_take_the_offset_of_the_filter_bounds():
     assert bare["utc_offset_s"] is None
 
 
+def test_a_private_hour_written_at_an_offset_keeps_it_where_no_filter_names_one():
+    """Before: a private hourly summary's offset came from the $filter bounds alone, so an hour whose TimeOfDay was
+    written at -03:30 (the schema takes an offset) in a request without such a filter lost it. Where the filter
+    names none, the hour's own written offset is kept (UTC names none); the filter's still wins."""
+    payload = {"value": [{"TimeOfDay": "2015-01-11T04:30:00-03:30", "StepsTaken": 3},
+                         {"TimeOfDay": "2015-01-11T09:00:00+00:00", "StepsTaken": 4}]}
+    rows = decode(band.HOURLY_SUMMARIES, payload)["band_hourly_summaries"]
+    assert [r["utc_offset_s"] for r in rows] == [-(3 * 3600 + 1800), None]
+
+
 def test_sense_v2_sensors_keep_each_sensors_name_and_scale(reference):
     t = decode(sense.SENSORS_CURRENT, load(reference, "sense/get_sensors_v2.json"),
                captured_at=datetime(2017, 4, 20, tzinfo=UTC))

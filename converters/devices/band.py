@@ -526,7 +526,7 @@ def decode_hourly_summaries(payload: dict[str, Any], request: Request) -> Rows:
             "time": iso_utc(s["timeofday"]),
             "device_filter": devices,
             "api": "private",
-            "utc_offset_s": offset,
+            "utc_offset_s": written_offset_s(s["timeofday"]) if offset is None else offset,
             **_summary_values(s),
             "active_hours": None,
         }
@@ -979,7 +979,7 @@ HOURLY_FIELDS = Fields(
     {
         "odata.metadata": ODATA_METADATA,
         "odata.nextLink": ODATA_NEXT,
-        f"{HOUR}/TimeOfDay": "band_hourly_summaries.time",
+        f"{HOUR}/TimeOfDay": ("band_hourly_summaries.time", "band_hourly_summaries.utc_offset_s"),
         **summary_fields(HOUR, "band_hourly_summaries"),
     }
 )
