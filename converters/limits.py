@@ -339,6 +339,31 @@ def unpack(data: bytes, fmt: str, limits: Limits | None = None) -> tuple[bytes, 
     return bytes(out), whole
 
 
+_ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+
+
+def unlabeled(data: bytes, limits: Limits | None = None) -> bytes | None:
+    """What a body holds that is whole compressed data no Content-Encoding named (a proxy or an app took the header
+    off): zlib, bzip2, xz and zstd told by their first bytes, brotli (which has none) by decoding it, which other
+    data fails within its first bytes; None where it is none of these, or a stream damaged or cut off. Within
+    `max_body` and `max_ratio` (`LimitHit`). (gzip under none the capture readers gunzip already.)"""
+    limits = limits or current()
+    head = data[:6]
+    try:
+        if len(head) > 1 and head[0] == 0x78 and (head[0] << 8 | head[1]) % 31 == 0:
+            return _decoded("gzip", _zlib(15, strict=True), data, limits)
+        if is_bzip2(data) or head == XZ_MAGIC:
+            inner, whole = unpack(data, "bzip2" if is_bzip2(data) else "xz", limits)
+            return inner if whole else None
+        if head.startswith(_ZSTD_MAGIC):
+            return _decoded("zstd", _zstd, data, limits)
+        return _decoded("br", _brotli, data, limits) or None
+    except LimitHit:
+        raise
+    except ValueError:
+        return None
+
+
 def is_whole(data: bytes, limits: Limits | None = None) -> bool:
     """Whether gzip or zlib data (told by its header) is a whole stream, as `gunzip` reads one (its checksum and
     end there), not one cut off that `decompress` reads as far as it goes."""

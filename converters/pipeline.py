@@ -489,9 +489,11 @@ def update(
     if previous_copies is not None and unchanged:
         # A record with a copy in a file converted again (changed) is made anew from every copy of it: its winner took
         # the fields it lacked from older copies, which no table keeps (the rows of those files hold the records they
-        # won). So the files given unchanged that hold its other copies are converted again too, and theirs in turn
+        # won). So the files given unchanged that hold its other copies are converted again too, and theirs in turn;
+        # so are the files holding copies of a record an earlier version keyed otherwise (`_rekeyed`)
         again = {i.source_file for i in inputs if i.source_file in done and id(i) not in unchanged | unread.keys()}
-        pulled = _sharing(previous_copies, again - shared)
+        rekeyed = _rekeyed(previous_copies, previous_tables) - shared
+        pulled = _sharing(previous_copies, (again | rekeyed) - shared) | rekeyed
         unchanged -= {id(i) for i in inputs if i.source_file in pulled and i.source_file not in shared}
     skipped = [i if id(i) in unchanged else replace(i, error=unread[id(i)]) for i in inputs
                if id(i) in unchanged or id(i) in unread]
@@ -519,6 +521,31 @@ def _piped(inp: Input, work: Path | None) -> bool:
     did)."""
     path = inp.path.archive if isinstance(inp.path, ArchiveMember) else inp.path
     return work is not None and isinstance(path, Path) and path.parent == work
+
+
+def _rekeyed(copies: pl.DataFrame, tables: dict[str, list[pl.LazyFrame]]) -> set[str]:
+    """The files holding a kept copy (`dedupe.COPIES` rows) of a record no row of its table, as this version keys
+    it, is: an earlier version keyed the table otherwise (sense_insights by time and category alone, where two cards
+    made at one moment were one record, the older lost) or hashed keys otherwise (another polars). Their records are
+    made anew from their copies, converted again (`_sharing` adds the files holding the others)."""
+    kept = copies.filter("kept").select("table", "record", "source_file")
+    if not kept.height:
+        return set()
+    found = []
+    for name in kept["table"].unique().to_list():
+        table = TABLES.get(name)
+        if table is None or table.derived:
+            continue
+        if table.group:  # a group's record is noted under the first of its tables, its rows in any of them
+            key, names = ["participant_id", table.group], [t.name for t in TABLES.values() if t.group == table.group]
+        else:
+            key, names = list(table.key), [name]
+        for frame in chain.from_iterable(tables.get(n, ()) for n in names):
+            if set(key) <= set(frame.collect_schema().names()):
+                found.append(frame.select(table=pl.lit(name), record=pl.struct(key).hash(), source_file="source_file"))
+    known = pl.concat(found).unique().collect() if found else kept.clear()
+    stale = kept.join(known, on=["table", "record", "source_file"], how="anti", nulls_equal=True)
+    return set(stale["source_file"].to_list())
 
 
 def _sharing(copies: pl.DataFrame, names: set[str]) -> set[str]:

@@ -107,8 +107,9 @@ def distance_columns(of: str) -> tuple[Column, ...]:
     )
 
 
-PUBLIC_OFFSET = ("The UTC offset {time} was written with (public API; null for +00:00, as the service wrote "
-                 "activities in UTC whatever the wearer's zone; the private API writes UTC and no offset)")
+PUBLIC_OFFSET = ("The UTC offset {time} was written with (null for +00:00 and Z, as the service wrote "
+                 "activities in UTC whatever the wearer's zone: the private API writes UTC, so its rows have none "
+                 "but a time written at another offset)")
 
 BAND_EVENTS = table(
     "band_events",
@@ -208,7 +209,7 @@ BAND_EVENTS = table(
     C("sleep_restoration_message", S, "Sleep: the app's note on how restoring the night was (SleepRestorationMsg)"),
     C("auto_detected", B, "Sleep: detected automatically rather than started by the wearer"),
     local_time="`start_time` + `utc_offset_s` for rows of the public API (its ISO offsets); the private API sends "
-    "UTC times without an offset, its local day being `day_id`",
+    "UTC times without an offset (one written at another offset keeps it), its local day being `day_id`",
 )
 
 BAND_SEQUENCES = table(
@@ -277,7 +278,7 @@ BAND_SEQUENCES = table(
     C("golf_distance_to_pin_m", F, "Golf holes: distance to the pin (DistanceToPinInCm)", "m"),
     C("location_blob", S, "LocationBlob as sent (a GUID; all zeros in every real payload)"),
     local_time="`start_time` + `utc_offset_s` for public segments; private segments are UTC without an offset "
-    "(their event's `day_id` is its local day)",
+    "(one written at another offset keeps it; their event's `day_id` is its local day)",
 )
 
 BAND_MINUTES = table(
@@ -304,7 +305,7 @@ BAND_MINUTES = table(
     C("day_classification", S, "DayClassification as reported (None in every real payload)"),
     C("itcal", F, "ItCal as the private API sent it (undocumented; 0 in every real payload)"),
     local_time="`time` + `utc_offset_s` for public minutes (and `day_id`, their local day); private minutes are UTC "
-    "without an offset",
+    "without an offset (one written at another offset keeps it)",
 )
 
 BAND_MAP_POINTS = table(
@@ -316,8 +317,8 @@ BAND_MAP_POINTS = table(
     C("event_id", S, "Event the point belongs to"),
     C("ordinal", I, "0-based position in the track (MapPointOrdinal)"),
     C("time", UTC_TIME, "Event start + seconds since start (UTC)"),
-    C("utc_offset_s", I, "The UTC offset of the event's start time (public API, null for +00:00 as in "
-      "band_events; null for the private API)", "s"),
+    C("utc_offset_s", I, "The UTC offset of the event's start time (null for +00:00 as in band_events: the "
+      "private API writes UTC)", "s"),
     C("seconds_since_start", F, "Time since the event started", "s"),
     C("point_type", S, "MapPointType: Start, WayPoint, Split, End"),
     C("latitude_deg", F, "Latitude (null without a GPS fix)", "deg"),
@@ -403,7 +404,7 @@ BAND_HOURLY_SUMMARIES = table(
     C("api", S, "Which Band API the row came from: private (dns-cargo.com OData) or public (api.microsofthealth.net)"),
     C("utc_offset_s", I, "Public: the offset startTime was written with (the one the request asked in); private: the "
       "offset of the datetimeoffset bounds in the request's $filter, the local day the app asked for, when they name "
-      "one", "s"),
+      "one, else the offset TimeOfDay was written with (null for UTC)", "s"),
     C("day_id", D, "The local day the hour is filed under (public parentDay)"),
     C("transit_day", B, "The wearer changed time zones during the hour (public isTransitDay)"),
     C("steps", I, "Steps taken (null when the API left it out)", "steps"),

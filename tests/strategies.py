@@ -67,6 +67,12 @@ def numbers() -> st.SearchStrategy[int | float | None]:
     return st.none() | SMALL_INTS | FLOATS
 
 
+def wholes() -> st.SearchStrategy[int | float | None]:
+    """A JSON number of a field an integer column keeps (steps, ordinals, counts): an integer, or a whole number
+    written as a float (146.0), or null. (One with a fraction rejects its exchange: `base.integer`.)"""
+    return st.none() | SMALL_INTS | SMALL_INTS.map(float)
+
+
 def numeric_strings() -> st.SearchStrategy[str]:
     """OData Int64 (and decimal) values written as JSON strings: `-?\\d+(\\.\\d+)?`."""
     return st.builds(
@@ -157,7 +163,7 @@ def band_minutes() -> st.SearchStrategy[dict]:
         optional={
             "DayClassification": st.just("None"),
             "ActivityLevel": st.none() | st.sampled_from(["Inactive", "Light", "Moderate", "Vigorous"]),
-            "StepsTaken": numbers(),
+            "StepsTaken": wholes(),
             "CaloriesBurned": numbers(),
             "UvExposure": numbers(),
             "Location": st.none(),
@@ -166,7 +172,7 @@ def band_minutes() -> st.SearchStrategy[dict]:
             "AverageHeartRate": numbers(),
             "TotalDistance": digit_strings(1, 9) | st.none(),  # a JSON string of cm, as sent
             "TotalDistanceOnFoot": numerics(),
-            "FloorsClimbed": numbers(),
+            "FloorsClimbed": wholes(),
             "ItCal": numbers(),
         },
     )
@@ -180,7 +186,7 @@ def band_sequences() -> st.SearchStrategy[dict]:
             "StartTime": optional_times(),
             "SequenceType": st.none() | st.sampled_from(["Sleep", "Awake", "Dozing", "Snoozing", "NotWorn", "Running"]),
             "SleepType": st.none() | st.sampled_from(["RestlessSleep", "RestfulSleep", "UndifferentiatedSleep"]),
-            "Order": numbers(),
+            "Order": wholes(),
             "Duration": numbers(),
             "SleepTime": numbers(),
             "CaloriesBurned": numbers(),
@@ -215,12 +221,12 @@ def band_map_points() -> st.SearchStrategy[dict]:
         optional={
             "SecondsSinceStart": numbers(),
             "MapPointType": st.none() | st.sampled_from(["Start", "WayPoint", "Split", "End"]),
-            "SplitOrdinal": numbers(),
+            "SplitOrdinal": wholes(),
             "TotalDistance": numerics(),
             "ActualDistance": numerics(),
             "HeartRate": numbers(),
             "Pace": numerics(),
-            "ScaledPace": numbers(),
+            "ScaledPace": wholes(),
             "Speed": numerics(),
             "IsPaused": FLAGS,
             "IsResume": FLAGS,
@@ -244,7 +250,7 @@ def band_events() -> st.SearchStrategy[dict]:
             "PausedTime": numbers(),
             "TotalDistance": numerics(),
             "ActualDistance": numerics(),
-            "StepsTaken": numbers(),
+            "StepsTaken": wholes(),
             "CaloriesBurned": numbers(),
             "CaloriesFromCarbs": numbers(),
             "CaloriesFromFat": numbers(),
@@ -266,7 +272,7 @@ def band_events() -> st.SearchStrategy[dict]:
             "TimeToFallAsleep": numbers(),
             "TotalRestfulSleep": numbers(),
             "TotalRestlessSleep": numbers(),
-            "NumberOfWakeups": numbers(),
+            "NumberOfWakeups": wholes(),
             "RestingHeartRate": numbers(),
             "SleepEfficiencyPercentage": numbers(),
             "IsAutoDetected": FLAGS,

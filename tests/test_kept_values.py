@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import orjson
 import pytest
+from conftest import REFERENCE
 
 from converters.devices import band, band_public, sense
 from converters.devices.base import Request, row_by_row
@@ -152,6 +153,16 @@ def test_private_hourly_summaries_take_the_offset_of_the_filter_bounds():
     assert bare["utc_offset_s"] is None
 
 
+def test_a_private_hour_written_at_an_offset_keeps_it_where_no_filter_names_one():
+    """Before: a private hourly summary's offset came from the $filter bounds alone, so an hour whose TimeOfDay was
+    written at -03:30 (the schema takes an offset) in a request without such a filter lost it. Where the filter
+    names none, the hour's own written offset is kept (UTC names none); the filter's still wins."""
+    payload = {"value": [{"TimeOfDay": "2015-01-11T04:30:00-03:30", "StepsTaken": 3},
+                         {"TimeOfDay": "2015-01-11T09:00:00+00:00", "StepsTaken": 4}]}
+    rows = decode(band.HOURLY_SUMMARIES, payload)["band_hourly_summaries"]
+    assert [r["utc_offset_s"] for r in rows] == [-(3 * 3600 + 1800), None]
+
+
 def test_sense_v2_sensors_keep_each_sensors_name_and_scale(reference):
     t = decode(sense.SENSORS_CURRENT, load(reference, "sense/get_sensors_v2.json"),
                captured_at=datetime(2017, 4, 20, tzinfo=UTC))
@@ -217,3 +228,72 @@ def test_sense_v2_events_and_nights_keep_periods_and_actions():
                                              (0.1, 0.1), (None, None), (3, 3.0)])
 def test_float32_values_are_kept_at_their_precision(value, expected):
     assert band.single(value) == expected
+
+
+@pytest.mark.parametrize("where", ["event", "minute", "minute of a long array", "public activity"])
+def test_a_fraction_in_an_integer_field_rejects_its_exchange_not_cut_to_the_integer_below(tmp_path, where):
+    """Before: a number with a fraction in a field an integer column keeps (a private event's StepsTaken 12.7, a
+    minute's, in an array long enough to be made by columns or not, a public activity's numberOfWakeups) was cut to
+    12 by int() (and by polars' cast), without a word. Such a value now rejects its exchange, saying which it was;
+    a whole number written as a float (146.0) is that integer."""
+    import copy
+
+    from builders import BAND_EVENTS_URL, band_event, entry, write_har
+
+    from converters.pipeline import collect_inputs, convert
+
+    def capture(value):
+        if where == "public activity":
+            body = json.loads((REFERENCE / "band-public" / "one_activity.json").read_text())
+            body["numberOfWakeups"] = value
+            return "https://api.microsofthealth.net/v1/me/Activities/" + str(body["id"]), body
+        body = band_event()
+        event = body["value"][0]
+        if where == "event":
+            event["StepsTaken"] = value
+        else:
+            minutes = 1 if where == "minute" else 300
+            event["Info"] = [{"TimeOfDay": f"2015-01-12T{7 + m // 60:02}:{m % 60:02}:00Z", "StepsTaken": 146,
+                              "TotalDistance": 11906} for m in range(minutes)]
+            event["Info"][minutes // 2]["StepsTaken"] = value
+        return BAND_EVENTS_URL, copy.deepcopy(body)
+
+    for value, kept in ((12.7, None), (146.0, 146)):
+        har = write_har(tmp_path / f"{value}.har", [entry(*capture(value))])
+        result = convert(collect_inputs([har]))
+        if kept is None:
+            (reject,) = result.tables["rejects"].to_dicts()
+            assert "12.7" in reject["reason"] and "fraction" in reject["reason"]
+        else:
+            assert "rejects" not in result.tables or result.tables["rejects"].height == 0
+            table = "band_minutes" if "minute" in where else "band_events"
+            column = "wakeups" if where == "public activity" else "steps"
+            assert kept in result.tables[table][column].to_list()
+
+
+@pytest.mark.parametrize("offset", ["+05:45", "-03:30", "+13:45", "Z", "+00:00"])
+@pytest.mark.parametrize("items", [1, 300])
+def test_a_private_time_written_at_an_offset_keeps_it_in_every_band_table(tmp_path, offset, items):
+    """Before: band.py set every private row's utc_offset_s to None ('the private API writes UTC'), so a private
+    event, its sequences, minutes and GPS points written at +05:45 (the schema's pattern takes an offset) lost the
+    wearer's offset: the local time the source gave was in no column. A private time keeps the offset it was written
+    with, as a public one does; UTC (Z or +00:00) names none."""
+    from builders import BAND_EVENTS_URL, band_event, entry, write_har
+
+    from converters.pipeline import collect_inputs, convert
+
+    body = band_event()
+    event = body["value"][0]
+    event["StartTime"] = "2015-01-12T06:43:56.9908271" + offset
+    event["Info"] = [{"TimeOfDay": f"2015-01-12T{7 + m // 60:02}:{m % 60:02}:00{offset}", "StepsTaken": m}
+                     for m in range(items)]
+    event["Sequences"] = [{"SequenceId": str(n), "StartTime": f"2015-01-12T07:{n % 60:02}:00{offset}", "Duration": 60,
+                           "Order": n} for n in range(items)]
+    event["MapPoints"] = [{"MapPointOrdinal": n, "SecondsSinceStart": n} for n in range(items)]
+    result = convert(collect_inputs([write_har(tmp_path / "a.har", [entry(BAND_EVENTS_URL, body)])]))
+    assert "rejects" not in result.tables
+    expected = None if offset in ("Z", "+00:00") else (
+        datetime.fromisoformat("2015-01-12T00:00:00" + offset).utcoffset() // timedelta(seconds=1))
+    for table in ("band_events", "band_sequences", "band_minutes", "band_map_points"):
+        assert result.tables[table]["utc_offset_s"].to_list() == [expected] * result.tables[table].height, table
+    assert result.tables["band_minutes"].height == items

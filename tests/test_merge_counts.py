@@ -262,3 +262,33 @@ def test_copies_noted_by_a_merge_or_by_runs_adding_files_are_stored_as_one_run_s
     assert one.height and one["copies"].max() > 1
     for other in ("merged", "added"):
         assert pl.read_parquet(tmp_path / other / "copies.parquet").equals(one), other
+
+
+def test_an_out_a_databack_keying_a_table_otherwise_wrote_counts_and_keeps_as_one_run_would(tmp_path, monkeypatch):
+    """An OUT written while sense_insights was keyed by time and category (before 744607a): two cards made at one
+    moment were one record there, the older card lost, counted a conflict, and its copies.parquet notes the record
+    by the hash of the old key. A run adding a new capture to it kept the files unchanged (skipped), so the lost card
+    stayed lost and the conflict counted, where one run over the same files keeps both cards and counts none. Files
+    holding a copy of a record whose kept row this version keys otherwise (no row of the table has the record hash
+    noted for it) are converted again."""
+    import dataclasses
+
+    from converters import tables as tables_module
+
+    cards = [{"category": "GENERIC", "title": title, "message": "Hi.", "timestamp": 1428082329484}
+             for title in ("Nice To Meet You", "Questions")]
+    a, b = (write_har(tmp_path / f"{n}.har", [entry("https://api.hello.is/v1/insights", [card],
+                                                    started=f"2017-03-0{n + 3}T07:31:00-08:00")])
+            for n, card in enumerate(cards))
+    c = write_har(tmp_path / "c.har", [entry(BAND_EVENTS_URL, band_event())])
+    out = tmp_path / "out"
+    insights = tables_module.TABLES["sense_insights"]
+    monkeypatch.setitem(tables_module.TABLES, "sense_insights", dataclasses.replace(insights, key=("time", "category")))
+    run("convert", a, b, "-o", out, "-j", "1")
+    assert counts(out)[0]["sense_insights"] == (1, 0, 1)  # (the older version's output)
+    monkeypatch.setitem(tables_module.TABLES, "sense_insights", insights)
+    run("convert", a, b, c, "-o", out, "-j", "1")
+    fresh = tmp_path / "fresh"
+    run("convert", a, b, c, "-o", fresh, "-j", "1")
+    assert counts(out)[0]["sense_insights"] == (2, 0, 0)
+    assert counts(out)[:2] == counts(fresh)[:2]

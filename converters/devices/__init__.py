@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import orjson
 
+from .. import limits
 from ..limits import LimitHit
 from ..redaction import exception_text
 from ..captures.sniff import loads_json
@@ -67,11 +68,28 @@ def decode(ex: Exchange, m: Match) -> Decoding:
         try:
             payload = loads_json(body, ex.json_checked and body is ex.body)  # a BOM, UTF-16 or UTF-32 too
         except orjson.JSONDecodeError as e:
-            return Decoding(f"not JSON: {e}", [])
+            payload = _unlabeled_json(body, f"not JSON: {e}")
+            if isinstance(payload, Decoding):
+                return payload
         except LimitHit as e:
             return Decoding(str(e), [])
     request = Request(m.path_params, parse_query(ex.query), ex.request_body, ex.captured_at, ex.sent_at)
     return decode_payload(payload, m.endpoint, request)
+
+
+def _unlabeled_json(body: bytes, problem: str) -> Any:
+    """The JSON a body that is none holds as compressed data no Content-Encoding named (zlib, bzip2, xz, zstd,
+    brotli: `limits.unlabeled`), as the capture readers gunzip gzip under none; else a Decoding rejecting it for
+    `problem` (or the limit it went over)."""
+    try:
+        inner = limits.unlabeled(body)
+        if inner is not None:
+            return loads_json(inner)
+    except orjson.JSONDecodeError:
+        pass
+    except LimitHit as e:
+        return Decoding(str(e), [])
+    return Decoding(problem, [])
 
 
 class UnknownShape(str):

@@ -87,7 +87,7 @@ def _event_rows(event: dict[str, Any], sequences: list, minutes: list, points: l
         "name": e.get("name"),
         "day_id": iso_date(e.get("dayid")),
         "start_time": start,
-        "utc_offset_s": None,  # the private API writes UTC
+        "utc_offset_s": written_offset_s(e.get("starttime")),  # (the private API writes UTC: mostly None)
         "duration_s": number(e.get("duration")),
         "paused_s": number(e.get("pausedtime")),
         "parent_event_id": _event_ref(e.get("parenteventid")),
@@ -170,7 +170,7 @@ def _event_rows(event: dict[str, Any], sequences: list, minutes: list, points: l
     if info := event.get("Info"):
         minutes.append((event_id, info))
     if map_points := event.get("MapPoints"):
-        points.append((event_id, start, split_length, map_points))
+        points.append((event_id, start, split_length, written_offset_s(e.get("starttime")), map_points))
 
 
 def _sequence_block(event_id: str, split_length: float | None, sequences: list[dict[str, Any]]) -> Block:
@@ -186,6 +186,7 @@ def _sequence_block(event_id: str, split_length: float | None, sequences: list[d
             "sleep_type": col("SleepType"),
             "day_id": [iso_date(d) for d in col("DayId")],
             "start_time": [iso_utc(t) for t in col("StartTime")],
+            "utc_offset_s": [written_offset_s(t) for t in col("StartTime")],
             "duration_s": numbers(col("Duration")),
             "paused_s": numbers(col("PausedTime")),
             "sleep_s": numbers(col("SleepTime")),
@@ -326,6 +327,7 @@ def _minute_block(event_id: str, minutes: list[dict[str, Any]]) -> Block:
         {
             "event_id": [event_id] * len(minutes),
             "time": [iso_utc(m["TimeOfDay"]) for m in minutes],
+            "utc_offset_s": [written_offset_s(m["TimeOfDay"]) for m in minutes],
             "steps": integers(col("StepsTaken")),
             "calories_kcal": numbers(col("CaloriesBurned")),
             "hr_avg_bpm": numbers(col("AverageHeartRate")),
@@ -385,9 +387,10 @@ EXACT_S = 2**53 // 1_000_000  # seconds whose µs a float holds exactly
 LOCATION_FIELDS = ("Latitude", "Longitude", "AltitudeFromMSL", "EHPE", "EVPE", "SpeedOverGround")  # numeric
 
 
-def _map_point_frames(responses: list[list[tuple[str, int | None, float | None, list[dict[str, Any]]]]]):
-    """`_map_point_block` of each (event id, start, split length, points) of the responses by columns (see
-    `columns`), all at once."""
+def _map_point_frames(responses: list[list[tuple[str, int | None, float | None, int | None,
+                                                  list[dict[str, Any]]]]]):
+    """`_map_point_block` of each (event id, start, split length, UTC offset, points) of the responses by columns
+    (see `columns`), all at once."""
     import polars as pl
 
     events = list(chain.from_iterable(responses))
@@ -397,15 +400,16 @@ def _map_point_frames(responses: list[list[tuple[str, int | None, float | None, 
     p.required("MapPointOrdinal")
     since = p.numbers("SecondsSinceStart")
     p.check(since.is_between(-EXACT_S, EXACT_S))  # beyond, whole seconds are multiplied exactly only value by value
-    start = p.runs(((t, len(rows)) for _, t, _, rows in events), pl.Int64)
+    start = p.runs(((t, len(rows)) for _, t, _, _, rows in events), pl.Int64)
     # start + round(s * 1_000_000): Python's round() rounds half to even; within years 1 to 9999 (`in_utc_range`)
     time = start + (since * 1_000_000).round(0, mode="half_to_even").cast(pl.Int64, strict=True)
     p.check(time.is_between(*UTC_RANGE_US))
     return p.frame("band_map_points", {
-        "event_id": p.runs(((i, len(rows)) for i, _, _, rows in events), pl.String),
+        "event_id": p.runs(((i, len(rows)) for i, _, _, _, rows in events), pl.String),
         "ordinal": p.integers("MapPointOrdinal"),
-        "split_length_m": p.runs(((length, len(rows)) for *_, length, rows in events), pl.Float64),
+        "split_length_m": p.runs(((length, len(rows)) for *_, length, _, rows in events), pl.Float64),
         "time": time,
+        "utc_offset_s": p.runs(((offset, len(rows)) for *_, offset, rows in events), pl.Int64),
         "seconds_since_start": since,
         "point_type": p.texts("MapPointType"),
         "latitude_deg": p.scaled("Location", E7, "Latitude"),
@@ -428,7 +432,7 @@ def _map_point_frames(responses: list[list[tuple[str, int | None, float | None, 
     })
 
 
-def _map_point_block(event_id: str, start: int | None, split_length: float | None,
+def _map_point_block(event_id: str, start: int | None, split_length: float | None, offset: int | None,
                      points: list[dict[str, Any]]) -> Block:
     col = partial(values_of, points)
     location = partial(values_of, [p.get("Location") or {} for p in points])
@@ -439,6 +443,7 @@ def _map_point_block(event_id: str, start: int | None, split_length: float | Non
             "ordinal": integers([p["MapPointOrdinal"] for p in points]),
             "split_length_m": [split_length] * len(points),
             "time": [None if start is None or s is None else in_utc_range(start + round(s * 1_000_000)) for s in since],
+            "utc_offset_s": [offset] * len(points),
             "seconds_since_start": since,
             "point_type": col("MapPointType"),
             "latitude_deg": scaled(location("Latitude"), E7),
@@ -521,7 +526,7 @@ def decode_hourly_summaries(payload: dict[str, Any], request: Request) -> Rows:
             "time": iso_utc(s["timeofday"]),
             "device_filter": devices,
             "api": "private",
-            "utc_offset_s": offset,
+            "utc_offset_s": written_offset_s(s["timeofday"]) if offset is None else offset,
             **_summary_values(s),
             "active_hours": None,
         }
@@ -620,6 +625,14 @@ def decode_raised_insights(payload: dict[str, Any], request: Request) -> Rows:
             "scope": text_or_none(r.get("ScopePivot")),
             "noteworthy": _pivot_text(r.get("NoteworthyPivot")),
         }
+
+
+def written_offset_s(value: str | None) -> int | None:
+    """The wearer's UTC offset a private time names: the private API writes UTC (`Z`, or +00:00), which names no
+    zone (None), but a time written at another offset (+05:45) keeps it, as the public API's do
+    (`band_public.activity_offset_s`)."""
+    offset = offset_s(value)
+    return None if offset == 0 else offset
 
 
 def offset_s(value: str | None) -> int | None:
@@ -779,7 +792,8 @@ EVENT_FIELDS = Fields(
         f"{EVENT}/EventId": IDS,
         f"{EVENT}/EventType": "band_events.event_type",
         f"{EVENT}/Name": "band_events.name",
-        f"{EVENT}/StartTime": ("band_events.start_time", "band_map_points.time"),
+        f"{EVENT}/StartTime": ("band_events.start_time", "band_events.utc_offset_s", "band_map_points.time",
+                               "band_map_points.utc_offset_s"),
         f"{EVENT}/DayId": "band_events.day_id",
         f"{EVENT}/Duration": "band_events.duration_s",
         f"{EVENT}/PausedTime": "band_events.paused_s",
@@ -874,7 +888,7 @@ EVENT_FIELDS = Fields(
         f"{SEQUENCE}/SequenceType": "band_sequences.sequence_type",
         f"{SEQUENCE}/SleepType": "band_sequences.sleep_type",
         f"{SEQUENCE}/DayId": "band_sequences.day_id",
-        f"{SEQUENCE}/StartTime": "band_sequences.start_time",
+        f"{SEQUENCE}/StartTime": ("band_sequences.start_time", "band_sequences.utc_offset_s"),
         f"{SEQUENCE}/Duration": "band_sequences.duration_s",
         f"{SEQUENCE}/PausedTime": "band_sequences.paused_s",
         f"{SEQUENCE}/SleepTime": "band_sequences.sleep_s",
@@ -913,7 +927,7 @@ EVENT_FIELDS = Fields(
         f"{SEQUENCE}/HoleDifficultyIndex": "band_sequences.golf_hole_difficulty",
         f"{SEQUENCE}/DistanceToPinInCm": "band_sequences.golf_distance_to_pin_m",
         f"{SEQUENCE}/LocationBlob": "band_sequences.location_blob",
-        f"{MINUTE}/TimeOfDay": "band_minutes.time",
+        f"{MINUTE}/TimeOfDay": ("band_minutes.time", "band_minutes.utc_offset_s"),
         **summary_fields(MINUTE, "band_minutes"),
         f"{POINT}/odata.type": ODATA_TYPE,
         f"{POINT}/MapPointOrdinal": "band_map_points.ordinal",
@@ -965,7 +979,7 @@ HOURLY_FIELDS = Fields(
     {
         "odata.metadata": ODATA_METADATA,
         "odata.nextLink": ODATA_NEXT,
-        f"{HOUR}/TimeOfDay": "band_hourly_summaries.time",
+        f"{HOUR}/TimeOfDay": ("band_hourly_summaries.time", "band_hourly_summaries.utc_offset_s"),
         **summary_fields(HOUR, "band_hourly_summaries"),
     }
 )

@@ -191,9 +191,13 @@ INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
 def integer(value: Any) -> int | None:
     """An integer column's value; one too big for a 64-bit integer raises ValueError (its exchange is rejected,
-    where the table would otherwise hold a null)."""
+    where the table would otherwise hold a null), as does a number with a fraction (12.7), which
+    int() would cut to 12 without a word (text of a fraction is refused by int() itself). A whole number written
+    as a float (3.0) is that integer."""
     if value is None or value == "":
         return None
+    if type(value) is float and not value.is_integer():
+        raise ValueError(f"{value!r} has a fraction, where an integer column takes a whole number")
     v = int(value)
     if not INT64_MIN <= v <= INT64_MAX:
         raise ValueError(f"{v} does not fit a 64-bit integer")

@@ -97,13 +97,23 @@ def frame(table: str, height: int, columns: dict[str, pl.Series | Any]) -> pl.Da
 SHORT = 5_000  # items up to which a regex costs less than the query asking whether one is needed
 
 
+def _whole(values: Iterable[Any]) -> None:
+    """Fallback where a value read into an integer column is a float with a fraction, which polars would cut as
+    int() does (value by value, `base.integer` rejects its exchange). A pass over the values in C where none is a
+    float."""
+    values = list(values)
+    if float in set(map(type, values)) and not all(v.is_integer() for v in values if type(v) is float):
+        raise Fallback
+
+
 class Items:
     """An array's items read into columns of the types given, and converters of those columns as polars expressions,
-    made by one query (`frame`). polars reads as Python converts: JSON integers to floats as float() does, floats to
-    integers truncated as int() does, numbers to texts in their shortest round-trip digits, and fails on an integer
-    beyond 64 bits (the array falls back). A converter that takes only some values (times within bounds) adds a check
-    to the query, and the array falls back where one fails. (Each Series operation is a query of its own, some 50-300
-    µs: for the few thousand rows of a batch's sequences or timeline events, that was the whole cost.)"""
+    made by one query (`frame`). polars reads as Python converts: JSON integers to floats as float() does, whole
+    floats to integers as int() does (one with a fraction falls back: `_whole`), numbers to texts in their shortest
+    round-trip digits, and fails on an integer beyond 64 bits (the array falls back). A converter that takes only
+    some values (times within bounds) adds a check to the query, and the array falls back where one fails. (Each
+    Series operation is a query of its own, some 50-300 µs: for the few thousand rows of a batch's sequences or
+    timeline events, that was the whole cost.)"""
 
     def __init__(self, items: list[dict[str, Any]], schema: dict[str, pl.DataType], sparse: bool = False) -> None:
         """`sparse`: most keys of the schema are missing from most arrays (sequences: run, sleep, hike and golf
@@ -117,6 +127,9 @@ class Items:
         nested = {key: dtype for key, dtype in schema.items() if isinstance(dtype, pl.Struct)}
         flat = {key: dtype for key, dtype in schema.items() if key not in nested}
         present = flat if self._present is None else {key: t for key, t in flat.items() if key in self._present}
+        for key, dtype in present.items():
+            if dtype == pl.Int64:
+                _whole(map(dict.get, items, repeat(key)))
         self.df = pl.from_dicts(items, schema=present) if present else pl.DataFrame(height=len(items))
         columns = [pl.Series(key, [None], dtype).new_from_index(0, len(items))
                    for key, dtype in flat.items() if key not in present]
@@ -124,6 +137,9 @@ class Items:
             fields = {f"{key}.{field.name}": field.dtype for field in dtype.fields}
             if self._present is None or key in self._present:
                 objects = [value or {} for value in map(dict.get, items, repeat(key))]
+                for field in dtype.fields:
+                    if field.dtype == pl.Int64:
+                        _whole(map(dict.get, objects, repeat(field.name)))
                 read = pl.from_dicts(objects, schema={field.name: field.dtype for field in dtype.fields})
                 columns += [column.alias(name) for column, name in zip(read.get_columns(), fields)]
             else:
@@ -231,10 +247,14 @@ class Items:
         return self.numbers(key, field) / self._divisors[divisor]
 
     def integers(self, key: str) -> pl.Expr:
-        """`base.integer` of every value: read as integers (see the class)."""
+        """`base.integer` of every value: read as integers (see the class). Floats with a fraction, which the cast
+        would cut, fall back (value by value, they reject the exchange)."""
         import polars as pl
 
-        return self.column(key).cast(pl.Int64, strict=True)
+        column = self.column(key)
+        if self.df.schema.get(key, pl.Int64).is_float():
+            self.check(column.round(0) == column)
+        return column.cast(pl.Int64, strict=True)
 
     def texts(self, key: str) -> pl.Expr:
         return self.column(key)

@@ -120,8 +120,9 @@ class Fields:
 
     def unknown_in_sample(self, payload: Any, at_most: int = 5) -> list[tuple[str, ...]]:
         """The first few paths of fields of a payload that are neither kept nor dropped, looking at every key of
-        every object but only the first and last item of each array: O(1) in the arrays' lengths, as decoding them
-        by columns is. (A field that only items in the middle of an array hold is not seen.)"""
+        every object but only the first and last item of each array, and the first item in between holding each key
+        of an object item those do not (`_ends`): O(1) Python calls in the arrays' lengths, as decoding them by
+        columns is. (A field below a key every item holds, that only items in the middle hold, is not seen.)"""
         unknown: list[tuple[str, ...]] = []
         self._sample(payload, self._root, (), unknown, at_most)
         return unknown
@@ -133,7 +134,7 @@ class Fields:
         if len(path) == _DEEPEST and (kind is dict or kind is list):  # far below any field the map knows
             unknown.append(path)
         elif kind is dict or kind is list:
-            parts = [(k, v) for k, v in value.items()] if kind is dict else [(ITEMS, v) for v in _ends(value)]
+            parts = [(k, v) for k, v in value.items()] if kind is dict else [(ITEMS, v) for v in _ends(value, node.children.get(ITEMS) or _NOWHERE)]
             if not parts and node.target is None and not node.children and not self.accounts_for(path, True):
                 unknown.append(path if kind is dict else (*path, ITEMS))  # where the map knows no fields
             for key, item in parts:
@@ -179,14 +180,36 @@ class Fields:
                 yield path, target.reason
 
 
+def _leaf(node: _Node | None) -> bool:
+    """Whether a key's node is a field kept or dropped whole, with no fields below it to look for."""
+    return node is not None and node.target is not None and not node.children
+
+
 def _matches(pattern: str, part: str) -> bool:
     """Whether a path segment fits a pattern segment: the same key (any case), or any key for `*`."""
     return pattern.lower() == part.lower() or (pattern == ANY_KEY and part != ITEMS)
 
 
-def _ends(items: list) -> list:
-    """The first and last item of an array (its only one, or none)."""
-    return items if len(items) <= 2 else [items[0], items[-1]]
+def _ends(items: list, node: _Node) -> list:
+    """The first and last item of an array (its only one, or none), and, where its items are objects, the first item
+    in between holding each key those two do not that `node` (the items' node) does not know as a field kept or
+    dropped (a field only some items carry: a minute's reading the Band took now and then): a pass in C over the
+    items' keys, and a call an item only up to the items holding such keys."""
+    if len(items) <= 2:
+        return items
+    ends, middle = [items[0], items[-1]], items[1:-1]
+    if type(ends[0]) is not dict or type(ends[1]) is not dict or set(map(type, middle)) != {dict}:
+        return ends
+    others = set().union(*middle).difference(ends[0], ends[1])
+    children = node.children
+    others = {key for key in others if not _leaf(children.get(str(key).lower()) or children.get(ANY_KEY))}
+    for item in middle if others else ():
+        if not others.isdisjoint(item):
+            ends.append(item)
+            others.difference_update(item)
+            if not others:
+                break
+    return ends
 
 
 def leaf_paths(payload: Any, prefix: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], bool]]:
