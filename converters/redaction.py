@@ -1179,14 +1179,38 @@ def redact_path(path: str, mode: Mode = FULL, marker: str = SEGMENT) -> str:
     (`;jsessionid=…`) and OData keys (`Events(token='…')`) replaced, names kept. A segment already replaced (by
     either marker) becomes `marker`. Outside device data (FULL), a segment after one named like a credential is
     its value when it looks like a token (`/api/token/abcDEF123ghiJKL456`, `/reset/password/…`), and so is one
-    after a word after a segment that always names a credential (`/password/reset/…`, `/token/refresh/…`)."""
+    after a word after a segment that always names a credential (`/password/reset/…`, `/token/refresh/…`), and one
+    after an action that mails a one-time token, or after the action and a word (`/reset/<token>`, `/activate/…`,
+    `/verify-email/…`, `/verify/email/…`, `/invite/<token>/accept`), when it is no word, number, date or version."""
     segments = path.split("/")
     return "/".join(
         marker if mode == FULL and i and (_named_by(segments[i - 1], s) or i > 1 and credential_name(
-            segments[i - 2]) == "strong" and _named_by_two(segments[i - 2], segments[i - 1], s))
+            segments[i - 2]) == "strong" and _named_by_two(segments[i - 2], segments[i - 1], s) or _after_action(
+            segments[i - 1], s) or i > 1 and _PLAIN_WORD.fullmatch(segments[i - 1]) is not None and _after_action(
+            segments[i - 2], s))
         else _segment(s, mode, marker)
         for i, s in enumerate(segments)
     )
+
+
+# Actions whose links carry a one-time token in the path: a password reset, an account's activation, an e-mail's
+# verification, an invitation, a magic sign-in link, an unsubscribe link
+_ACTIONS = frozenset({"reset", "activate", "activation", "verify", "verification", "confirm", "confirmation",
+                      "invite", "invitation", "unsubscribe", "recover", "recovery", "validate", "validation",
+                      "magic", "unlock", "login", "signin"})
+_ACTION_WORDS = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])")
+_VERSION = re.compile(r"[vV]\d+(?:\.\d+)*")
+
+
+@lru_cache(maxsize=1 << 12)
+def _after_action(previous: str, segment: str) -> bool:
+    """Whether `segment` is the one-time token of an action that the path segment before it names."""
+    if not segment or segment in (MARK, SEGMENT) or "(" in previous or ";" in previous:
+        return False
+    if _ACTIONS.isdisjoint(w.lower() for w in _ACTION_WORDS.findall(unquote(previous))):
+        return False
+    value = unquote(segment)
+    return _tokenish(value) and not _VERSION.fullmatch(value)
 
 
 @lru_cache(maxsize=1 << 12)
