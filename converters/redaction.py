@@ -709,10 +709,17 @@ def _text_within(text: str, mode: Mode, percent_levels: int) -> str:
     text = _URL.sub(lambda m: redact_url(m.group(), FULL, path_mode=mode), text)  # (a query holds no device's ids)
     if percent_levels and "%" in text:
         text = _PERCENT_RUN.sub(lambda m: _percent_sub(m.group(), mode, percent_levels - 1), text)
+    if percent_levels and "\\u00" in text and _LETTER_ESCAPE.search(text):  # "pass\u0077ord": a name spelt in escapes
+        decoded = _LETTER_ESCAPE.sub(_unescape, text)
+        redacted = _text(decoded, mode, percent_levels - 1)
+        if redacted != decoded:
+            text = redacted  # (written unescaped: where the escapes were cannot be told once text was replaced)
     if percent_levels and "&" in text and _ENTITY.search(text):  # {&quot;token&quot;:…} in a page's attribute
         text = _ENTITY_RUN.sub(lambda m: _entity_sub(m.group(), mode, percent_levels - 1), text)
     if percent_levels and "\\" in text and _HIDING_ESCAPE.search(text):  # JSON.parse("{\"token\":…}") in a script
         text = _ESCAPED_STRING.sub(lambda m: _escaped_sub(m.group(), mode, percent_levels - 1), text)
+    if percent_levels and '\\"' in text:  # a log's {\"password\":\"…\"}: JSON escaped, in no quoted string
+        text = _ESCAPED_RUN.sub(lambda m: _escaped_run_sub(m.group(), mode, percent_levels - 1), text)
     text = _USERINFO.sub(MARK + "@", text)
     if "@" in text:
         text = _BARE_USERINFO.sub(_bare_userinfo_sub, text)
@@ -824,6 +831,22 @@ def _escaped_sub(quoted: str, mode: Mode, percent_levels: int) -> str:
         return quoted
     shown = json.dumps(redacted, ensure_ascii=False)[1:-1]
     return quoted[0] + (shown.replace("'", "\\'") if quoted[0] == "'" else shown) + quoted[0]
+
+
+# Text escaped for a string but written outside one: a run from an escaped quote to the last before a quote that no
+# backslash escapes or a line's end (a log line's `body {\"password\":\"…\"}`, a JSON string's value as parsed;
+# never across a string's own quotes); and the escape of a letter, a digit, `_` or `-`, which no writer needs, so one
+# that spells a name (`"pass\u0077ord"`) hides it
+_ESCAPED_RUN = re.compile(r'\\"(?:[^"\\\n]|\\.)*\\"')
+_LETTER_ESCAPE = re.compile(r"\\u00(?:2[dD]|3[0-9]|4[1-9a-fA-F]|5[0-9aAfF]|6[1-9a-fA-F]|7[0-9aA])")
+
+
+def _escaped_run_sub(run: str, mode: Mode, percent_levels: int) -> str:
+    """A run `_ESCAPED_RUN` found, redacted as the text it stands for, and escaped again where that lost a
+    credential."""
+    decoded = _ESCAPE.sub(_unescape, run)
+    redacted = _text(decoded, mode, percent_levels)
+    return run if redacted == decoded else json.dumps(redacted, ensure_ascii=False)[1:-1]
 
 
 def _unescape(m: re.Match) -> str:

@@ -1530,3 +1530,33 @@ def test_a_one_time_token_after_an_action_in_a_urls_path_is_a_credential(url, sh
     if MARK in shown and "#" not in url:
         assert redaction.template(path) == shown.split("dozing.test", 1)[1].partition("?")[0].replace(
             MARK, redaction.SEGMENT)
+
+
+@pytest.mark.parametrize(("text", "shown"), [
+    ('request body {\\"user\\":\\"sleeper\\",\\"password\\":\\"Kw3pr-bznrlo275\\"} sent',
+     f'request body {{\\"user\\":\\"sleeper\\",\\"password\\":\\"{MARK}\\"}} sent'),
+    ('sent {\\"api_secret\\": \\"Kw7pr-eajxxb556\\", \\"n\\": 2}\nnext line',
+     f'sent {{\\"api_secret\\": \\"{MARK}\\", \\"n\\": 2}}\nnext line'),
+    ('cfg {"pass\\u0077ord":"Kw8pr-xrdegw458"}', f'cfg {{"password":"{MARK}"}}'),
+    ('\\u0074oken=Kw9pr-xrdegw458', f'token={MARK}'),
+    # escaped text that holds no credential is kept as it was
+    ('run \\"C:\\\\Program Files\\\\app.exe\\" --quiet \\"caf\\u00e9\\"', 'run \\"C:\\\\Program Files\\\\app.exe\\" '
+                                                                        '--quiet \\"caf\\u00e9\\"'),
+    ('{\\"user\\":\\"sleeper\\",\\"minutes\\":7}', '{\\"user\\":\\"sleeper\\",\\"minutes\\":7}'),
+    ('na\\u0069ve \\u0041BC', 'na\\u0069ve \\u0041BC'),
+])
+def test_json_whose_quotes_or_letters_are_escaped_in_free_text_loses_its_credentials(text, shown):
+    """JSON written with backslash-escaped quotes outside any quoted string (a log line `body {\\"password\\":
+    \\"…\\"}`, as a JSON string's value reads once parsed) was no pair to the policy, which unescaped a string's text
+    only between quotes that no backslash escapes; and a key whose letters are written as `\\u0077` escapes (`"pass
+    \\u0077ord"`) named nothing. Such text is read unescaped, and written unescaped or escaped again where that lost
+    a credential; in rejects, --generic values and scrubbed copies alike."""
+    assert redaction.redact_text(text) == shown
+    assert redaction.redact_json({"log": text})[0] == {"log": shown}
+
+
+def test_json_text_holding_escaped_strings_beside_a_credential_stays_json():
+    """The escaped runs are read between a string's own quotes, never across them: JSON text keeps its shape."""
+    text = '{"a": "say \\"hi\\"", "password": "Kw1pr-abcdef123", "b": "\\"q\\""}'
+    shown = redaction.redact_text(text)
+    assert "Kw1pr" not in shown and json.loads(shown) == {"a": 'say "hi"', "password": MARK, "b": '"q"'}
