@@ -734,6 +734,8 @@ def _text_within(text: str, mode: Mode, percent_levels: int) -> str:
     text = _pairs(text)
     if " " in text or "\t" in text:
         text = _spaced_pairs(text)
+    if " -" in text:  # a command line's flags: mysql -p…, sshpass -p …, curl -u user:…, keytool -storepass …
+        text = _command_flags(text)
     if "," in text and ("\"" in text or "'" in text):  # setRequestHeader("X-Api-Key", "…"), ["password", "…"]
         text = _QUOTED_PAIR.sub(_quoted_pair_sub, text)
     text = _vendor_sub(_unambiguous_text(text))
@@ -1002,6 +1004,70 @@ def _spaced_pairs(text: str) -> str:
         out += [text[position : m.start("value")], MARK]
         position = m.start("value") + len(value)
     return "".join(out) + text[position:] if out else text
+
+
+# A command line's flags that give a credential: a flag of a credential's name, one dash or two, before its value
+# (`-storepass …`, `-pw …`, `--db-pass …`); `user:password` after a user's flag (`curl -u`, `--user`, `--proxy-user`,
+# httpie's `-a`/`--auth`, smbclient's `-U user%password`); and the short flag of a password of the commands that
+# take one so, in the rest of their command (to a line's end, `|`, `;` or `&`): glued to mysql's, MariaDB's, 7-Zip's
+# and rar's `-p` (their `-p` alone asks for one), or after sshpass's, docker login's and mongo's `-p`, redis-cli's `-a`,
+# the OpenLDAP tools' `-w`, sqlcmd's, bcp's and zip's `-P`
+_FLAG_VALUE = r"""(?:'(?P<v1>[^'\n]{1,256})'|"(?P<v2>[^"\n]{1,256})"|(?P<v3>[^\s'"]{1,256}))"""
+# (each from its `-`, at C speed; whether a space or a quote is before it is asked of each match)
+_NAMED_FLAG = re.compile(r"--?+(?P<name>[A-Za-z][\w.\-]{1,40}+)(?=[ \t]++" + _FLAG_VALUE + ")")
+_USER_FLAG = re.compile(r"(?:-[uUa]|--user|--proxy-user|--auth)(?:[ \t]++|=)?(?P<q>['\"]?)"
+                        r"(?P<user>[^\s:%'\"@/]{1,64}+)[:%](?P<v3>[^\s'\"]{1,256}+)")
+_FLAG_AFTER = frozenset(" \t\r\n'\"")
+_COMMAND_WORDS = ("mysql", "mariadb", "7z", "rar", "sshpass", "docker", "podman", "mongo", "redis-cli", "ldap", "sqlcmd",
+                  "bcp", "zip")
+_COMMAND = re.compile(r"(?<![\w\-./])(?P<command>mysql\w*|mariadb[\w\-]*|7za?|rar|unrar|sshpass|(?:docker|podman)[ \t]+login|"
+                      r"mongo(?:sh|dump|restore|export|import)?|redis-cli|ldap[a-z]+|sqlcmd|bcp|zip|unzip)"
+                      r"(?![\w\-])[^\n|;&]*")
+_GLUED = ("mysql", "mariadb", "7z", "rar", "unrar")
+_SHORT_FLAGS = {"sshpass": "p", "docker": "p", "podman": "p", "mongo": "p", "redis-cli": "a", "ldap": "w",
+                "sqlcmd": "P", "bcp": "P", "zip": "P", "unzip": "P"}
+_SHORT_FLAG = {f: re.compile(rf"(?<=\s)-{f}[ \t]*+" + _FLAG_VALUE) for f in "paPw"}
+_GLUED_FLAG = re.compile(r"(?<=\s)-p" + _FLAG_VALUE)
+
+
+def _flag_value(m: re.Match) -> tuple[int, int, str]:
+    group = next(g for g in ("v1", "v2", "v3") if m.group(g) is not None)
+    return m.start(group), m.end(group), m.group(group)
+
+
+def _replaced_values(text: str, spans: list[tuple[int, int]]) -> str:
+    out, position = [], 0
+    for start, end in spans:
+        out += [text[position:start], MARK]
+        position = end
+    return "".join(out) + text[position:] if out else text
+
+
+def _command_flags(text: str) -> str:
+    spans = []
+    for m in _NAMED_FLAG.finditer(text):
+        if m.start() and text[m.start() - 1] not in _FLAG_AFTER:
+            continue
+        start, end, value = _flag_value(m)
+        if credential_name(m["name"]) == "strong" and value not in (MARK, SEGMENT) and not value.startswith("-") \
+                and (_tokenish(value) or _DIGITS_CODE.fullmatch(value)):
+            spans.append((start, end))
+    for m in _USER_FLAG.finditer(text):
+        if (m.start() and text[m.start() - 1] not in _FLAG_AFTER) or m["v3"] in (MARK, SEGMENT) or \
+                m["user"].isdigit() and m["v3"].isdigit():  # -u 1000:1000: a user and group
+            continue
+        spans.append((m.start("v3"), m.end("v3")))
+    lower = text.lower()
+    for m in _COMMAND.finditer(text) if any(word in lower for word in _COMMAND_WORDS) else ():
+        command = m["command"].lower()
+        family = next((c for c in (*_SHORT_FLAGS, *_GLUED) if command.startswith(c)), command)
+        flag = _GLUED_FLAG if family in _GLUED else _SHORT_FLAG.get(_SHORT_FLAGS.get(family, ""))
+        for f in flag.finditer(text, m.end("command"), m.end()) if flag else ():
+            start, end, value = _flag_value(f)
+            if value not in (MARK, SEGMENT) and not value.startswith("-"):
+                spans.append((start, end))
+    spans = sorted(set(spans))
+    return _replaced_values(text, [s for i, s in enumerate(spans) if not i or s[0] >= spans[i - 1][1]])
 
 
 # A name and a value quoted one after the other with a comma between: a script's call (`setRequestHeader("X-Api-Key",

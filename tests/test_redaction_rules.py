@@ -1560,3 +1560,38 @@ def test_json_text_holding_escaped_strings_beside_a_credential_stays_json():
     text = '{"a": "say \\"hi\\"", "password": "Kw1pr-abcdef123", "b": "\\"q\\""}'
     shown = redaction.redact_text(text)
     assert "Kw1pr" not in shown and json.loads(shown) == {"a": 'say "hi"', "password": MARK, "b": '"q"'}
+
+
+@pytest.mark.parametrize(("text", "shown"), [
+    ("mysqldump -u sleeper -pKw1pr-azfvae458 sleepdb > dump.sql", f"mysqldump -u sleeper -p{MARK} sleepdb > dump.sql"),
+    ("mysql -h db -usleeper -p'Kw6 pr-iessdb395' -e 'select 1'", f"mysql -h db -usleeper -p'{MARK}' -e 'select 1'"),
+    ("sshpass -p Kw2pr-bnqjrg358 ssh sleeper@db.dozing.test", f"sshpass -p {MARK} ssh sleeper@db.dozing.test"),
+    ("redis-cli -h cache -a Kw5pr-wctnjd352 ping", f"redis-cli -h cache -a {MARK} ping"),
+    ("curl -u sleeper:Kw4pr-gdpuef853 https://x.dozing.test/", f"curl -u sleeper:{MARK} https://x.dozing.test/"),
+    ("curl --user 'sleeper:Kw4pr-gdpuef853' -s", f"curl --user 'sleeper:{MARK}' -s"),
+    ("http -a sleeper:hunter GET x.test", f"http -a sleeper:{MARK} GET x.test"),
+    ("smbclient //srv/share -U sleeper%Kw3pr-bznrlo275", f"smbclient //srv/share -U sleeper%{MARK}"),
+    ("docker login -u sleeper -p Kw7pr-eajxxb556 registry.dozing.test",
+     f"docker login -u sleeper -p {MARK} registry.dozing.test"),
+    ("ldapsearch -x -D cn=admin -w Kw8pr-xrdegw458 -b dc=x", f"ldapsearch -x -D cn=admin -w {MARK} -b dc=x"),
+    ("mongosh -u sleeper -p Kw9pr-xrdegw458 --quiet", f"mongosh -u sleeper -p {MARK} --quiet"),
+    ("sqlcmd -S srv -U sa -P Kw1pr-xrdegw458", f"sqlcmd -S srv -U sa -P {MARK}"),
+    ("7z a -pKw2pr-xrdegw458 a.7z notes", f"7z a -p{MARK} a.7z notes"),
+    ("keytool -importkeystore -storepass Kw3pr-xrdegw458 -keypass Kw4pr-xrdegw458",
+     f"keytool -importkeystore -storepass {MARK} -keypass {MARK}"),
+    ("plink -pw Kw5pr-xrdegw458 host; run --db-pass 48213377", f"plink -pw {MARK} host; run --db-pass {MARK}"),
+    # flags that take no credential, a prompt for one, a user and group, words stay
+    ("mysql -u sleeper -p sleepdb", "mysql -u sleeper -p sleepdb"),
+    ("docker run -u 1000:1000 -p 8080:80 img", "docker run -u 1000:1000 -p 8080:80 img"),
+    ("tar -a -p -czf out.tgz a:b; grep -p x", "tar -a -p -czf out.tgz a:b; grep -p x"),
+    ("sync --password-stdin -u sleeper --token-name nightly", "sync --password-stdin -u sleeper --token-name nightly"),
+])
+def test_a_credential_after_a_command_lines_short_or_single_dash_flag_is_replaced(text, shown):
+    """A command line in a log or a --generic value gives a password glued to mysql's `-p` (`-pSECRET`), after
+    sshpass's `-p`, redis-cli's `-a`, docker's and mongo's `-p`, ldapsearch's `-w`, sqlcmd's `-P`, 7z's `-p`,
+    keytool's `-storepass` (one dash), and as `user:password` after curl's `-u`, httpie's `-a`, smbclient's
+    `-U user%password`: only `--password …` (two dashes, a name of the prose list) was read, so these stayed in
+    rejects, --generic tables and scrubbed copies. A flag of a credential's name (one dash or two) is read as that
+    name; the short flags by the command they follow; `user:password` after a user flag loses the password."""
+    assert redaction.redact_text(text) == shown
+    assert redaction.redact_json({"cmd": text})[0] == {"cmd": shown}
