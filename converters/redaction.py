@@ -707,6 +707,8 @@ def _text_within(text: str, mode: Mode, percent_levels: int) -> str:
     if "eyJ" in text and ("\n" in text or "\\n" in text):  # (first: an authorization scheme's takes its first line)
         text = _WRAPPED_JWT.sub(_wrapped_jwt_sub, text)
     text = _URL.sub(lambda m: redact_url(m.group(), FULL, path_mode=mode), text)  # (a query holds no device's ids)
+    if mode == FULL and "/" in text:  # a path without scheme or host: href="/reset/<token>", `/api/token/…`
+        text = _RELATIVE_PATH.sub(_relative_path_sub, text)
     if percent_levels and "%" in text:
         text = _PERCENT_RUN.sub(lambda m: _percent_sub(m.group(), mode, percent_levels - 1), text)
     if percent_levels and "\\u00" in text and _LETTER_ESCAPE.search(text):  # "pass\u0077ord": a name spelt in escapes
@@ -745,6 +747,34 @@ def _text_within(text: str, mode: Mode, percent_levels: int) -> str:
     if mode == FULL:
         text = _CANDIDATE.sub(lambda m: MARK if random_secret(m.group()) else m.group(), text)
     return text
+
+
+# A path in text without a scheme and host, of two segments or more, as a value is written: the whole text, or after a
+# quote, `=` or `(` (a page's href="/reset/<token>", a JSON value `/confirm/…`, url=/…; not a log's `GET /…`, nor a
+# URL's path, which `_URL` judged, nor `3/4`). Each is found from its `/` at C speed, what is before it asked after.
+_RELATIVE_PATH = re.compile(r"(?:/[\w.\-~%]++){2,}+")
+_PATH_AFTER = frozenset("\"'=(`")
+
+
+def _relative_path_sub(m: re.Match) -> str:
+    """A path `_RELATIVE_PATH` found, judged as a URL's path where a segment before its last names a credential or
+    an action (a token of a random shape is replaced wherever it is, by the rules after)."""
+    path = m.group()
+    if m.start() and m.string[m.start() - 1] not in _PATH_AFTER:
+        return path
+    segments = path.split("/")
+    naming = [not s.isdigit() and _names_a_value(s) for s in segments]
+    if not any(naming[:-1]):
+        return path
+    return "/".join(MARK if i > 1 and (naming[i - 1] or naming[i - 2]) and _value_named(segments, i) else s
+                    for i, s in enumerate(segments))
+
+
+@lru_cache(maxsize=1 << 14)
+def _names_a_value(segment: str) -> bool:
+    """Whether a path segment names a credential or an action, whose value the segments after it may be."""
+    return credential_name(unquote(segment)) is not None or not _ACTIONS.isdisjoint(
+        w.lower() for w in _ACTION_WORDS.findall(unquote(segment)))
 
 
 # A JWT split across lines (wrapped at a width in a log or a page, the lines indented; or their breaks written as
@@ -1273,13 +1303,18 @@ def redact_path(path: str, mode: Mode = FULL, marker: str = SEGMENT) -> str:
     `/verify-email/…`, `/verify/email/…`, `/invite/<token>/accept`), when it is no word, number, date or version."""
     segments = path.split("/")
     return "/".join(
-        marker if mode == FULL and i and (_named_by(segments[i - 1], s) or i > 1 and credential_name(
-            segments[i - 2]) == "strong" and _named_by_two(segments[i - 2], segments[i - 1], s) or _after_action(
-            segments[i - 1], s) or i > 1 and _PLAIN_WORD.fullmatch(segments[i - 1]) is not None and _after_action(
-            segments[i - 2], s))
-        else _segment(s, mode, marker)
+        marker if mode == FULL and i and _value_named(segments, i) else _segment(s, mode, marker)
         for i, s in enumerate(segments)
     )
+
+
+def _value_named(segments: list[str], i: int) -> bool:
+    """Whether the path segment `i` (not the first) is the value of a credential or an action the ones before it
+    name."""
+    s = segments[i]
+    return _named_by(segments[i - 1], s) or i > 1 and credential_name(segments[i - 2]) == "strong" and \
+        _named_by_two(segments[i - 2], segments[i - 1], s) or _after_action(segments[i - 1], s) or \
+        i > 1 and _PLAIN_WORD.fullmatch(segments[i - 1]) is not None and _after_action(segments[i - 2], s)
 
 
 # Actions whose links carry a one-time token in the path: a password reset, an account's activation, an e-mail's

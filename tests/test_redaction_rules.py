@@ -1595,3 +1595,24 @@ def test_a_credential_after_a_command_lines_short_or_single_dash_flag_is_replace
     name; the short flags by the command they follow; `user:password` after a user flag loses the password."""
     assert redaction.redact_text(text) == shown
     assert redaction.redact_json({"cmd": text})[0] == {"cmd": shown}
+
+
+@pytest.mark.parametrize(("text", "shown"), [
+    ('<a href="/reset/8f3kQ2x9">reset</a>', f'<a href="/reset/{MARK}">reset</a>'),
+    ("/confirm/I5m49gDzuM", f"/confirm/{MARK}"),
+    ("/password/reset/c8kq2mz7v1xw", f"/password/reset/{MARK}"),
+    ("{'next': '/api/token/abcDEF123ghiJKL456?x=1', 'then': '/session/fizometedeburo'}",
+     f"{{'next': '/api/token/{MARK}?x=1', 'then': '/session/{MARK}'}}"),
+    ("redirect(/activate/abc123XYZ987?x=1) url=/verify-email/k3J9xQ2p", f"redirect(/activate/{MARK}?x=1) "
+                                                                        f"url=/verify-email/{MARK}"),
+    # paths holding no credential, a fraction, a log's request line (not looked into) stay
+    ('"/v1/sessions/42/events" "/var/log/app/reset/all.log"', '"/v1/sessions/42/events" "/var/log/app/reset/all.log"'),
+    ("3/4 of '/invite/friends' done", "3/4 of '/invite/friends' done"),
+])
+def test_a_credential_in_a_relative_paths_segments_in_text_is_replaced(text, shown):
+    """A path in text without a scheme and host (a page's `href="/reset/…"`, a --generic value `/confirm/…` or
+    `/password/reset/…`) was not read as a path: the segments that name a credential's value in a URL (after
+    `/token/`, `/password/reset/`, `/activate/`) kept it there. Such a path (two segments or more, the whole text or
+    after a quote, `=` or `(`, as a value is written) is judged as a URL's path is."""
+    assert redaction.redact_text(text) == shown
+    assert redaction.redact_json({"next": text})[0] == {"next": shown}
