@@ -1967,11 +1967,19 @@ def _framed_value(data: bytes, at: int, fmt: str) -> tuple[int, int, str] | None
         else:
             size = int.from_bytes(data[at : at + 4], "little")
             start, length, kind = at + (4 if element == 0x02 else 5), size - (element == 0x02), "text"
-    else:  # protobuf: a tag, then a one-byte length or a varint
+    else:  # protobuf: a tag, then a length (a varint) and the text, or a varint
         if at + 1 >= n or b < 0x08:
             return None
-        if b & 7 == 2 and data[at + 1] < 0x80:
-            start, length, kind = at + 2, data[at + 1], "text"
+        if b & 7 == 2:
+            start, length = at + 1, 0
+            while start < n and start - at <= 3:  # (a length of up to 3 varint bytes: 2 MiB, more than any key's)
+                length |= (data[start] & 0x7F) << 7 * (start - at - 1)
+                start += 1
+                if not data[start - 1] & 0x80:
+                    break
+            else:
+                return None
+            kind = "text"
         elif b & 7 == 0:
             end = at + 1
             while end < n and data[end] & 0x80 and end - at < 10:

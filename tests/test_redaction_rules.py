@@ -1616,3 +1616,17 @@ def test_a_credential_in_a_relative_paths_segments_in_text_is_replaced(text, sho
     after a quote, `=` or `(`, as a value is written) is judged as a URL's path is."""
     assert redaction.redact_text(text) == shown
     assert redaction.redact_json({"next": text})[0] == {"next": shown}
+
+
+def test_a_credential_of_128_bytes_or_more_in_a_protobuf_map_is_overwritten_in_place():
+    """A protobuf string's length is a varint: one of 128 bytes or more takes two bytes, and the policy read a value's
+    length from one byte alone, so a long passphrase (words: no printable run's rule replaces it) under its name in
+    a protobuf map stayed in rejects and scrubbed copies. The length is read as the varint it is."""
+    secret = ("correct horse battery staple " * 6).strip()
+    assert len(secret) >= 128
+    value = b"\x12" + bytes([len(secret) & 0x7F | 0x80, len(secret) >> 7]) + secret.encode()
+    entry = b"\x0a\x0apassphrase" + value
+    data = b"\x1a" + bytes([len(entry) & 0x7F | 0x80, len(entry) >> 7]) + entry + b"\x22\x0bhello world"
+    redacted = redaction.redact_body(data, None, "other")
+    assert len(redacted) == len(data) and b"horse" not in redacted
+    assert redacted == data.replace(secret.encode(), (MARK * 30).encode()[: len(secret)])
