@@ -2465,6 +2465,9 @@ _SCHEME_ANCHOR = "(?i)" + _AUTH_SCHEME + r"[ \t]+(?:\S{8}|[\w-]+=)"  # (`Hawk id
 # it (base64 of `user:password`; not a sentence of capitalised words: `Tonight`, `Donation`)
 _BASE64_ANCHOR = "|".join(f"[A-Za-z0-9+/]{{{k}}}{_BASE64_COLON}[A-Za-z0-9+/]{{{6 - k}}}" for k in range(7))
 _BASE64_MIXED = "[a-z][A-Z]|[A-Za-z][0-9+/]|[0-9+/][A-Za-z]"
+# ...and a user and password before a host without a scheme (`_BARE_USERINFO`: `sleeper:…@db.example.com`, not an
+# e-mail address after a time)
+_BARE_USERINFO_ANCHOR = r"[\w.+%\-]:[^\s:@/\\\"'<>()\[\]{},;]{1,128}@[A-Za-z0-9]"
 _PROVENANCE_TEXT = frozenset({"participant_id", "source_file"})
 
 
@@ -2486,7 +2489,7 @@ def strict_frame(df):
         df.lazy().select(pl.col(name).unique().implode() for name in columns).unpivot().explode("value")
         .with_columns(anchored=value.str.contains_any(_STRICT_ANCHORS)
                       | value.str.contains_any(_NAME_ANCHORS, ascii_case_insensitive=True)
-                      | value.str.contains(_SCHEME_ANCHOR))
+                      | value.str.contains(_SCHEME_ANCHOR) | value.str.contains(_BARE_USERINFO_ANCHOR))
         .filter(pl.col("anchored") | value.str.contains(_BASE64_MIXED) & value.str.contains(_BASE64_ANCHOR))
         .collect(engine="in-memory")
     )

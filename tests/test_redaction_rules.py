@@ -1630,3 +1630,17 @@ def test_a_credential_of_128_bytes_or_more_in_a_protobuf_map_is_overwritten_in_p
     redacted = redaction.redact_body(data, None, "other")
     assert len(redacted) == len(data) and b"horse" not in redacted
     assert redacted == data.replace(secret.encode(), (MARK * 30).encode()[: len(secret)])
+
+
+def test_device_text_loses_the_password_of_a_user_and_password_before_a_host_without_a_scheme():
+    """`user:password@host` without a scheme (5bb3ad8) was replaced by redact_text in either mode, but strict_frame
+    sends it only the values its anchors find, and no anchor found such a pair: a Sense night's message `Synced via
+    sleeper:…@db.dozing.test` kept the password in sense_nights, the report and merged OUTs. A value holding a
+    `:`, then no space up to an `@` before a host, is anchored; e-mail addresses and times stay."""
+    import polars as pl
+
+    values = ["Synced via sleeper:Hx9q2Lp-k1@db.dozing.test ok", "hub root:Hx9q2Lp-k2@tcp(db:3306)/sleep",
+              "meeting at 10:30 with bob@example.com", "Synced at 06:30", "mailto:alice@example.com"]
+    shown = redaction.strict_frame(pl.DataFrame({"message": values}))["message"].to_list()
+    assert shown == [f"Synced via sleeper:{MARK}@db.dozing.test ok", f"hub root:{MARK}@tcp(db:3306)/sleep",
+                     *values[2:]]
