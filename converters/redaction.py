@@ -644,7 +644,9 @@ _PAIR = re.compile(
     # squared, and finds nothing the run's first digit does not; a name shorter than the run of its characters is
     # followed by one of them, never by a quote, a space or a separator: the engine is not left to try each length)
     r"(?P<sep>[ \t\u00a0\u3000]*(?:=>|:=|[:=\uff1a\uff1d])[ \t\u00a0\u3000]*)"
+    r"(?P<pre>(?:[bBuUrR]|[bB][rR]|[rR][bB])(?=[\"']))?"  # (a Python string's prefix: `'password': b'…'`)
     r"(?P<value>\"(?:[^\"\\\n]|\\.)*\"|'[^'\n]*'|\{[^{}\"'\n]*\}"  # (a connection string's `PWD={…}`)
+    r"|[\w.]++\([^()\n]{0,256}+\)"  # (a call: SQL's `PASSWORD('…')`, `decode("…")`)
     r"|(?:[^\s&;,?\"'<>(){}\[\]\uff0c\uff1b]|[&;,?](?![\w.\-\[\]%$]+=))+)"
 )
 _SEPARATORS = (":", "=", "\uff1a", "\uff1d")  # what every pair's separator holds
@@ -983,8 +985,8 @@ def _pairs(text: str, depth: int = 0) -> str:
         else:
             shown = _pair_sub(m, depth)
         end = m.end()
-        if shown != m.group(0) and m["value"][:1] not in "\"'" and not m["value"].endswith(("&", ";", ",")) \
-                and strong == "strong":
+        if shown != m.group(0) and m["value"][:1] not in "\"'" and not m["value"].endswith(("&", ";", ",", ")")) \
+                and strong == "strong":  # (not after a call's value: `PASSWORD('…') ok`)
             end = _PHRASE_TAIL.match(text, end).end()
         out += [text[position : m.start()], shown]
         position = end
@@ -1194,7 +1196,7 @@ def _pair_sub(m: re.Match, depth: int, named: bool = False) -> str:
         start = m.start("value") - m.start() + len(quote_)
         return m.group(0)[:start] + shown + m.group(0)[start + len(inner):]
     after = "" if quote_ else value[len(value.rstrip("&;,")):]  # `password=…; next` keeps its `;`
-    return f"{m['q']}{m['name']}{m['q']}{m['sep']}{quote_}{MARK}{quote_}{after}"
+    return f"{m['q']}{m['name']}{m['q']}{m['sep']}{m['pre'] or ''}{quote_}{MARK}{quote_}{after}"
 
 
 def exception_text(error: BaseException) -> str:

@@ -1644,3 +1644,19 @@ def test_device_text_loses_the_password_of_a_user_and_password_before_a_host_wit
     shown = redaction.strict_frame(pl.DataFrame({"message": values}))["message"].to_list()
     assert shown == [f"Synced via sleeper:{MARK}@db.dozing.test ok", f"hub root:{MARK}@tcp(db:3306)/sleep",
                      *values[2:]]
+
+
+@pytest.mark.parametrize(("text", "shown"), [
+    ("{'user': 'sleeper', 'password': b'Hx9q2Lp9'}", f"{{'user': 'sleeper', 'password': b'{MARK}'}}"),
+    ("{u'token': u'Hx9q2Lp9-k1', 'n': 2}", f"{{u'token': u'{MARK}', 'n': 2}}"),
+    ("SET PASSWORD = PASSWORD('Hx9q2Lp9') ok", f"SET PASSWORD = {MARK} ok"),
+    ("api_key=decode(\"Hx9q2Lp9-k2\"), mode=fast", f"api_key={MARK}, mode=fast"),
+    # a bytes value under no credential's name, a call under a neutral one stay
+    ("{'name': b'sleeper', 'n': max(1, 2)}", "{'name': b'sleeper', 'n': max(1, 2)}"),
+])
+def test_a_credentials_value_written_as_a_bytes_literal_or_a_call_is_replaced_whole(text, shown):
+    """A Python log's `{'password': b'…'}` (a bytes literal: its `b` before the quote) and SQL's `PASSWORD('…')`
+    (a call) were read as an unquoted value ending before the quote or the parenthesis: `b` or `PASSWORD` was
+    replaced, the password after it kept, in rejects, --generic values and scrubbed copies. A string's prefix
+    (b, u, r) is read with its quoted value, and a call's parentheses with the name before them."""
+    assert redaction.redact_text(text) == shown
