@@ -1002,15 +1002,19 @@ def _pairs(text: str, depth: int = 0) -> str:
 # a passcode's or a password's 4 to 10 digits too; a code named by the word before it where the two name a
 # credential (`verification code 482913`, not `error code 4041`). Searched for in the text in lower case, where one
 # of the names is.
-_SPACED_NAMES = ("password", "passwd", "passcode", "passphrase", "pwd", "pin ", "pin\t", "otp ", "otp\t", "secret",
+_SPACED_NAMES = ("password", "passwd", "passcode", "passphrase", "pwd", "pw ", "pw\t", "psk", "pin ", "pin\t", "otp ",
+                 "otp\t", "secret",
                  "token", "api key", "api_key", "api-key", "apikey", " code", "-code", "пароль", "passwort", "kennwort",
                  "contraseña", "senha", "wachtwoord", "mot de passe")
 _SPACED_PAIR = re.compile(
-    r"(?:(?<![\w\-=:/.])|(?<=(?<![\w\-])--))(?P<name>passwords?|passwd|passcode|passphrase|pwd|pin|otp|secret|api[ _\-]?key"
+    r"(?:(?<![\w\-=:/.])|(?<=(?<![\w\-])--))(?P<name>passwords?|passwd|passcode|passphrase|pwd|pw|psk|pin|otp|secret"
+    r"|api[ _\-]?key"
     r"|(?:access |refresh |auth |session |bearer )?token|[^\W\d_]{2,14}[ \-]code|(?:one|two)[ \-]time[ \-]code"
     r"|пароль|passwort|kennwort|contraseña|senha|wachtwoord|mot de passe)"
-    r"(?P<sep>[ \t]+(?:is|was|ist|war|es|est|é|är|er|это)(?:[ \t]*+:[ \t]++|[ \t]++)"  # (spaces read once: linear)
-    r"|[ \t]*+(?:->|\u2192)[ \t]*+|[ \t]++)"
+    r"(?P<sep>(?:[ \t]+(?:for|of|für|von|pour|de|para|voor)[ \t]+[^\s:]{1,64}+)?"  # (whose: `password for bob is …`)
+    r"(?:[ \t]+(?:(?:was|has[ \t]+been|is|got|wurde)[ \t]+)?(?:changed|set|reset|updated|geändert)[ \t]+(?:to|auf)"
+    r"[ \t]++|[ \t]+(?:is|was|ist|war|es|est|é|är|er|это)(?:[ \t]*+:[ \t]++|[ \t]++)"  # (spaces read once: linear)
+    r"|[ \t]*+(?:->|\u2192|:)[ \t]*+|[ \t]+to[ \t]++|[ \t]++))"
     r"(?P<q>[\"'\u201c])?(?P<value>[^\s\"'\u201c\u201d<>=:]{4,128}?)(?(q)[\"'\u201d]|(?=[,;.)]*(?:\s|$)))"
 )
 _DIGITS_NAMES = frozenset({"pin", "passcode", "otp", "password", "passwords", "passwd", "pwd", "пароль", "passwort",

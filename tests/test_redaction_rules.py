@@ -1660,3 +1660,24 @@ def test_a_credentials_value_written_as_a_bytes_literal_or_a_call_is_replaced_wh
     replaced, the password after it kept, in rejects, --generic values and scrubbed copies. A string's prefix
     (b, u, r) is read with its quoted value, and a call's parentheses with the name before them."""
     assert redaction.redact_text(text) == shown
+
+
+@pytest.mark.parametrize(("text", "shown"), [
+    ("the password for sleeper is Hx9q2Lp9", f"the password for sleeper is {MARK}"),
+    ("password for sleeper: Hx9q2Lp9", f"password for sleeper: {MARK}"),
+    ("Password changed to Hx9q2Lp9.", f"Password changed to {MARK}."),
+    ("your password was reset to Hx9q2Lp9 today", f"your password was reset to {MARK} today"),
+    ("set password to Hx9q2Lp9", f"set password to {MARK}"),
+    ("hub pw is Hx9q2Lp9; wifi psk Kx7zq2Lp", f"hub pw is {MARK}; wifi psk {MARK}"),
+    # words and numbers after the same words stay
+    ("the password for sleeper is incorrect", "the password for sleeper is incorrect"),
+    ("password changed to meet the policy", "password changed to meet the policy"),
+    ("send the password to support", "send the password to support"),
+])
+def test_a_credential_after_its_name_and_words_saying_whose_or_what_became_of_it_is_replaced(text, shown):
+    """Prose names a password's owner or what became of it between the name and the value (`the password for bob
+    is …`, `Password changed to …`, `set password to …`), and writes `pw` and `psk` as names: the name's rule
+    for prose read `is`, `:` or spaces alone between, so these kept the password in free text (rejects, --generic
+    values, messages). `for <someone>` before the separator and `(was) changed/reset/set to` as one are read;
+    the value is judged as before (words stay)."""
+    assert redaction.redact_text(text) == shown
