@@ -730,6 +730,7 @@ def _text_within(text: str, mode: Mode, percent_levels: int) -> str:
     text = _SCHEME_VALUE.sub(_scheme_sub, text)
     if "</" in text:  # (before the elements: a label `<Key>apiKey</Key>` is no key's value)
         text = _XML_PAIR.sub(_xml_pair_sub, text)
+        text = _HTML_LABEL.sub(_html_label_sub, text)
     text = _XML_ELEMENT.sub(_xml_sub, text)
     if "<![CDATA[" in text:
         text = _XML_CDATA_ELEMENT.sub(_xml_sub, text)
@@ -916,6 +917,26 @@ _XML_PAIR = re.compile(
 )  # (the nearest value element after the label)
 
 
+# A page's label element (one of HTML's elements that show text, not XML's `<Name>`) and the text after it, past up
+# to 4 tags (`<td>Password</td><td>…</td>`, `<b>PIN:</b> …`)
+_HTML_LABEL = re.compile(
+    r">[ \t]*+(?P<name>[^<>:\n]{2,40}+)(?<![ \t])[ \t]*+:?[ \t]*+"
+    r"</(?:td|th|dt|dd|label|b|strong|span|div|p|li|em|i|u|font|legend|small|h[1-6])>"
+    r"\s*+(?:<[A-Za-z][^<>]{0,200}+>\s*+){0,4}+"
+    r"(?P<value>[^<>\s](?:[^<>\n]{0,126}+(?<![ \t]))?)[ \t]*+<"
+)
+
+
+def _html_label_sub(m: re.Match) -> str:
+    """The text after a label element naming a credential, replaced where it is such a name's value in prose."""
+    value, kind = m["value"], credential_name(m["name"].strip())
+    if kind is None or value == MARK or not (_tokenish(value) or kind == "strong" and _DIGITS_CODE.fullmatch(value)):
+        return m.group(0)
+    if kind == "weak" and not weak_credential(m["name"].strip(), value):
+        return m.group(0)
+    return m.group(0)[: m.start("value") - m.start()] + MARK + m.group(0)[m.end("value") - m.start():]
+
+
 _PLIST_VALUES = frozenset({"string", "data", "integer"})  # an Apple property list's <key>…</key><string>…</string>
 
 
@@ -1054,10 +1075,11 @@ _NAMED_FLAG = re.compile(r"--?+(?P<name>[A-Za-z][\w.\-]{1,40}+)(?=[ \t]++" + _FL
 _USER_FLAG = re.compile(r"(?:-[uUa]|--user|--proxy-user|--auth)(?:[ \t]++|=)?(?P<q>['\"]?)"
                         r"(?P<user>[^\s:%'\"@/]{1,64}+)[:%](?P<v3>[^\s'\"]{1,256}+)")
 _FLAG_AFTER = frozenset(" \t\r\n'\"")
-_COMMAND_WORDS = ("mysql", "mariadb", "7z", "rar", "sshpass", "docker", "podman", "mongo", "redis-cli", "ldap", "sqlcmd",
-                  "bcp", "zip")
-_COMMAND = re.compile(r"(?<![\w\-./])(?P<command>mysql\w*|mariadb[\w\-]*|7za?|rar|unrar|sshpass|(?:docker|podman)[ \t]+login|"
-                      r"mongo(?:sh|dump|restore|export|import)?|redis-cli|ldap[a-z]+|sqlcmd|bcp|zip|unzip)"
+_COMMAND_WORDS = ("mysql", "mariadb", "7z", "rar", "sshpass", "docker", "podman", "mongo", "redis-cli", "ldap",
+                  "sqlcmd", "bcp", "zip")
+_COMMAND = re.compile(r"(?<![\w\-./])(?P<command>mysql\w*|mariadb[\w\-]*|7za?|rar|unrar|sshpass|"
+                      r"(?:docker|podman)[ \t]+login|mongo(?:sh|dump|restore|export|import)?|redis-cli|ldap[a-z]+|"
+                      r"sqlcmd|bcp|zip|unzip)"
                       r"(?![\w\-])[^\n|;&]*")
 _GLUED = ("mysql", "mariadb", "7z", "rar", "unrar")
 _SHORT_FLAGS = {"sshpass": "p", "docker": "p", "podman": "p", "mongo": "p", "redis-cli": "a", "ldap": "w",

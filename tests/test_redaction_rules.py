@@ -1681,3 +1681,23 @@ def test_a_credential_after_its_name_and_words_saying_whose_or_what_became_of_it
     values, messages). `for <someone>` before the separator and `(was) changed/reset/set to` as one are read;
     the value is judged as before (words stay)."""
     assert redaction.redact_text(text) == shown
+
+
+@pytest.mark.parametrize(("text", "shown"), [
+    ("<tr><td>Password</td><td>Hx9q2Lp9</td></tr>", f"<tr><td>Password</td><td>{MARK}</td></tr>"),
+    ("<th>API key</th>\n  <td><code>Hx9q2Lp9kq</code></td>", f"<th>API key</th>\n  <td><code>{MARK}</code></td>"),
+    ("<label>PIN</label><span>4821</span>", f"<label>PIN</label><span>{MARK}</span>"),
+    ("<b>Password:</b> Hx9q2Lp9<br>", f"<b>Password:</b> {MARK}<br>"),
+    # a label's words, other labels, a heading before a paragraph stay
+    ("<td>Password</td><td>Forgot it?</td><td>Status</td><td>ok3</td>",
+     "<td>Password</td><td>Forgot it?</td><td>Status</td><td>ok3</td>"),
+    ("<h2>Password</h2><p>Choose one of 8 characters or more</p>",
+     "<h2>Password</h2><p>Choose one of 8 characters or more</p>"),
+])
+def test_a_credential_shown_beside_its_label_in_a_pages_elements_is_replaced(text, shown):
+    """A page shows a credential beside its label in another element (`<td>Password</td><td>…</td>`, `<th>API
+    key</th><td><code>…</code></td>`, `<b>Password:</b> …`: a hub's settings page, an account page): the label is
+    an element's whole text, no pair or attribute, so the value stayed in free text (rejects, --generic values,
+    scrubbed copies). The text after a label element naming a credential (past up to 4 tags) is judged as that
+    name's value in prose is (a token or a PIN's digits; words stay)."""
+    assert redaction.redact_text(text) == shown
