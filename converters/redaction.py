@@ -644,7 +644,9 @@ _PAIR = re.compile(
     # squared, and finds nothing the run's first digit does not; a name shorter than the run of its characters is
     # followed by one of them, never by a quote, a space or a separator: the engine is not left to try each length)
     r"(?P<sep>[ \t\u00a0\u3000]*(?:=>|:=|[:=\uff1a\uff1d])[ \t\u00a0\u3000]*)"
+    r"(?P<pre>(?:[bBuUrR]|[bB][rR]|[rR][bB])(?=[\"']))?"  # (a Python string's prefix: `'password': b'…'`)
     r"(?P<value>\"(?:[^\"\\\n]|\\.)*\"|'[^'\n]*'|\{[^{}\"'\n]*\}"  # (a connection string's `PWD={…}`)
+    r"|[\w.]++\([^()\n]{0,256}+\)"  # (a call: SQL's `PASSWORD('…')`, `decode("…")`)
     r"|(?:[^\s&;,?\"'<>(){}\[\]\uff0c\uff1b]|[&;,?](?![\w.\-\[\]%$]+=))+)"
 )
 _SEPARATORS = (":", "=", "\uff1a", "\uff1d")  # what every pair's separator holds
@@ -707,18 +709,28 @@ def _text_within(text: str, mode: Mode, percent_levels: int) -> str:
     if "eyJ" in text and ("\n" in text or "\\n" in text):  # (first: an authorization scheme's takes its first line)
         text = _WRAPPED_JWT.sub(_wrapped_jwt_sub, text)
     text = _URL.sub(lambda m: redact_url(m.group(), FULL, path_mode=mode), text)  # (a query holds no device's ids)
+    if mode == FULL and "/" in text:  # a path without scheme or host: href="/reset/<token>", `/api/token/…`
+        text = _RELATIVE_PATH.sub(_relative_path_sub, text)
     if percent_levels and "%" in text:
         text = _PERCENT_RUN.sub(lambda m: _percent_sub(m.group(), mode, percent_levels - 1), text)
+    if percent_levels and "\\u00" in text and _LETTER_ESCAPE.search(text):  # "pass\u0077ord": a name spelt in escapes
+        decoded = _LETTER_ESCAPE.sub(_unescape, text)
+        redacted = _text(decoded, mode, percent_levels - 1)
+        if redacted != decoded:
+            text = redacted  # (written unescaped: where the escapes were cannot be told once text was replaced)
     if percent_levels and "&" in text and _ENTITY.search(text):  # {&quot;token&quot;:…} in a page's attribute
         text = _ENTITY_RUN.sub(lambda m: _entity_sub(m.group(), mode, percent_levels - 1), text)
     if percent_levels and "\\" in text and _HIDING_ESCAPE.search(text):  # JSON.parse("{\"token\":…}") in a script
         text = _ESCAPED_STRING.sub(lambda m: _escaped_sub(m.group(), mode, percent_levels - 1), text)
+    if percent_levels and '\\"' in text:  # a log's {\"password\":\"…\"}: JSON escaped, in no quoted string
+        text = _ESCAPED_RUN.sub(lambda m: _escaped_run_sub(m.group(), mode, percent_levels - 1), text)
     text = _USERINFO.sub(MARK + "@", text)
     if "@" in text:
         text = _BARE_USERINFO.sub(_bare_userinfo_sub, text)
     text = _SCHEME_VALUE.sub(_scheme_sub, text)
     if "</" in text:  # (before the elements: a label `<Key>apiKey</Key>` is no key's value)
         text = _XML_PAIR.sub(_xml_pair_sub, text)
+        text = _HTML_LABEL.sub(_html_label_sub, text)
     text = _XML_ELEMENT.sub(_xml_sub, text)
     if "<![CDATA[" in text:
         text = _XML_CDATA_ELEMENT.sub(_xml_sub, text)
@@ -727,6 +739,8 @@ def _text_within(text: str, mode: Mode, percent_levels: int) -> str:
     text = _pairs(text)
     if " " in text or "\t" in text:
         text = _spaced_pairs(text)
+    if " -" in text:  # a command line's flags: mysql -p…, sshpass -p …, curl -u user:…, keytool -storepass …
+        text = _command_flags(text)
     if "," in text and ("\"" in text or "'" in text):  # setRequestHeader("X-Api-Key", "…"), ["password", "…"]
         text = _QUOTED_PAIR.sub(_quoted_pair_sub, text)
     text = _vendor_sub(_unambiguous_text(text))
@@ -736,6 +750,34 @@ def _text_within(text: str, mode: Mode, percent_levels: int) -> str:
     if mode == FULL:
         text = _CANDIDATE.sub(lambda m: MARK if random_secret(m.group()) else m.group(), text)
     return text
+
+
+# A path in text without a scheme and host, of two segments or more, as a value is written: the whole text, or after a
+# quote, `=` or `(` (a page's href="/reset/<token>", a JSON value `/confirm/…`, url=/…; not a log's `GET /…`, nor a
+# URL's path, which `_URL` judged, nor `3/4`). Each is found from its `/` at C speed, what is before it asked after.
+_RELATIVE_PATH = re.compile(r"(?:/[\w.\-~%]++){2,}+")
+_PATH_AFTER = frozenset("\"'=(`")
+
+
+def _relative_path_sub(m: re.Match) -> str:
+    """A path `_RELATIVE_PATH` found, judged as a URL's path where a segment before its last names a credential or
+    an action (a token of a random shape is replaced wherever it is, by the rules after)."""
+    path = m.group()
+    if m.start() and m.string[m.start() - 1] not in _PATH_AFTER:
+        return path
+    segments = path.split("/")
+    naming = [not s.isdigit() and _names_a_value(s) for s in segments]
+    if not any(naming[:-1]):
+        return path
+    return "/".join(MARK if i > 1 and (naming[i - 1] or naming[i - 2]) and _value_named(segments, i) else s
+                    for i, s in enumerate(segments))
+
+
+@lru_cache(maxsize=1 << 14)
+def _names_a_value(segment: str) -> bool:
+    """Whether a path segment names a credential or an action, whose value the segments after it may be."""
+    return credential_name(unquote(segment)) is not None or not _ACTIONS.isdisjoint(
+        w.lower() for w in _ACTION_WORDS.findall(unquote(segment)))
 
 
 # A JWT split across lines (wrapped at a width in a log or a page, the lines indented; or their breaks written as
@@ -826,6 +868,22 @@ def _escaped_sub(quoted: str, mode: Mode, percent_levels: int) -> str:
     return quoted[0] + (shown.replace("'", "\\'") if quoted[0] == "'" else shown) + quoted[0]
 
 
+# Text escaped for a string but written outside one: a run from an escaped quote to the last before a quote that no
+# backslash escapes or a line's end (a log line's `body {\"password\":\"…\"}`, a JSON string's value as parsed;
+# never across a string's own quotes); and the escape of a letter, a digit, `_` or `-`, which no writer needs, so one
+# that spells a name (`"pass\u0077ord"`) hides it
+_ESCAPED_RUN = re.compile(r'\\"(?:[^"\\\n]|\\.)*\\"')
+_LETTER_ESCAPE = re.compile(r"\\u00(?:2[dD]|3[0-9]|4[1-9a-fA-F]|5[0-9aAfF]|6[1-9a-fA-F]|7[0-9aA])")
+
+
+def _escaped_run_sub(run: str, mode: Mode, percent_levels: int) -> str:
+    """A run `_ESCAPED_RUN` found, redacted as the text it stands for, and escaped again where that lost a
+    credential."""
+    decoded = _ESCAPE.sub(_unescape, run)
+    redacted = _text(decoded, mode, percent_levels)
+    return run if redacted == decoded else json.dumps(redacted, ensure_ascii=False)[1:-1]
+
+
 def _unescape(m: re.Match) -> str:
     escape = m.group()[1:]
     if escape[0] in "xu":
@@ -857,6 +915,26 @@ _XML_PAIR = re.compile(
     r"<((?:[\w.\-]+:)?([\w.\-]+))>([^<]{1,64})</\1>(?:\s*<([\w.:\-]+)>[^<]{0,64}</\4>){0,3}?\s*"  # (<Type>…)
     r"<((?:[\w.\-]+:)?(\w*(?:[Vv]alues?|[Vv]al|[Dd]ata|[Cc]ontent|[Tt]ext)|v|string|integer))(\s[^<>]*)?>([^<]*)</\5>"
 )  # (the nearest value element after the label)
+
+
+# A page's label element (one of HTML's elements that show text, not XML's `<Name>`) and the text after it, past up
+# to 4 tags (`<td>Password</td><td>…</td>`, `<b>PIN:</b> …`)
+_HTML_LABEL = re.compile(
+    r">[ \t]*+(?P<name>[^<>:\n]{2,40}+)(?<![ \t])[ \t]*+:?[ \t]*+"
+    r"</(?:td|th|dt|dd|label|b|strong|span|div|p|li|em|i|u|font|legend|small|h[1-6])>"
+    r"\s*+(?:<[A-Za-z][^<>]{0,200}+>\s*+){0,4}+"
+    r"(?P<value>[^<>\s](?:[^<>\n]{0,126}+(?<![ \t]))?)[ \t]*+<"
+)
+
+
+def _html_label_sub(m: re.Match) -> str:
+    """The text after a label element naming a credential, replaced where it is such a name's value in prose."""
+    value, kind = m["value"], credential_name(m["name"].strip())
+    if kind is None or value == MARK or not (_tokenish(value) or kind == "strong" and _DIGITS_CODE.fullmatch(value)):
+        return m.group(0)
+    if kind == "weak" and not weak_credential(m["name"].strip(), value):
+        return m.group(0)
+    return m.group(0)[: m.start("value") - m.start()] + MARK + m.group(0)[m.end("value") - m.start():]
 
 
 _PLIST_VALUES = frozenset({"string", "data", "integer"})  # an Apple property list's <key>…</key><string>…</string>
@@ -928,8 +1006,8 @@ def _pairs(text: str, depth: int = 0) -> str:
         else:
             shown = _pair_sub(m, depth)
         end = m.end()
-        if shown != m.group(0) and m["value"][:1] not in "\"'" and not m["value"].endswith(("&", ";", ",")) \
-                and strong == "strong":
+        if shown != m.group(0) and m["value"][:1] not in "\"'" and not m["value"].endswith(("&", ";", ",", ")")) \
+                and strong == "strong":  # (not after a call's value: `PASSWORD('…') ok`)
             end = _PHRASE_TAIL.match(text, end).end()
         out += [text[position : m.start()], shown]
         position = end
@@ -945,15 +1023,19 @@ def _pairs(text: str, depth: int = 0) -> str:
 # a passcode's or a password's 4 to 10 digits too; a code named by the word before it where the two name a
 # credential (`verification code 482913`, not `error code 4041`). Searched for in the text in lower case, where one
 # of the names is.
-_SPACED_NAMES = ("password", "passwd", "passcode", "passphrase", "pwd", "pin ", "pin\t", "otp ", "otp\t", "secret",
+_SPACED_NAMES = ("password", "passwd", "passcode", "passphrase", "pwd", "pw ", "pw\t", "psk", "pin ", "pin\t", "otp ",
+                 "otp\t", "secret",
                  "token", "api key", "api_key", "api-key", "apikey", " code", "-code", "пароль", "passwort", "kennwort",
                  "contraseña", "senha", "wachtwoord", "mot de passe")
 _SPACED_PAIR = re.compile(
-    r"(?:(?<![\w\-=:/.])|(?<=(?<![\w\-])--))(?P<name>passwords?|passwd|passcode|passphrase|pwd|pin|otp|secret|api[ _\-]?key"
+    r"(?:(?<![\w\-=:/.])|(?<=(?<![\w\-])--))(?P<name>passwords?|passwd|passcode|passphrase|pwd|pw|psk|pin|otp|secret"
+    r"|api[ _\-]?key"
     r"|(?:access |refresh |auth |session |bearer )?token|[^\W\d_]{2,14}[ \-]code|(?:one|two)[ \-]time[ \-]code"
     r"|пароль|passwort|kennwort|contraseña|senha|wachtwoord|mot de passe)"
-    r"(?P<sep>[ \t]+(?:is|was|ist|war|es|est|é|är|er|это)(?:[ \t]*+:[ \t]++|[ \t]++)"  # (spaces read once: linear)
-    r"|[ \t]*+(?:->|\u2192)[ \t]*+|[ \t]++)"
+    r"(?P<sep>(?:[ \t]+(?:for|of|für|von|pour|de|para|voor)[ \t]+[^\s:]{1,64}+)?"  # (whose: `password for bob is …`)
+    r"(?:[ \t]+(?:(?:was|has[ \t]+been|is|got|wurde)[ \t]+)?(?:changed|set|reset|updated|geändert)[ \t]+(?:to|auf)"
+    r"[ \t]++|[ \t]+(?:is|was|ist|war|es|est|é|är|er|это)(?:[ \t]*+:[ \t]++|[ \t]++)"  # (spaces read once: linear)
+    r"|[ \t]*+(?:->|\u2192|:)[ \t]*+|[ \t]+to[ \t]++|[ \t]++))"
     r"(?P<q>[\"'\u201c])?(?P<value>[^\s\"'\u201c\u201d<>=:]{4,128}?)(?(q)[\"'\u201d]|(?=[,;.)]*(?:\s|$)))"
 )
 _DIGITS_NAMES = frozenset({"pin", "passcode", "otp", "password", "passwords", "passwd", "pwd", "пароль", "passwort",
@@ -979,6 +1061,71 @@ def _spaced_pairs(text: str) -> str:
         out += [text[position : m.start("value")], MARK]
         position = m.start("value") + len(value)
     return "".join(out) + text[position:] if out else text
+
+
+# A command line's flags that give a credential: a flag of a credential's name, one dash or two, before its value
+# (`-storepass …`, `-pw …`, `--db-pass …`); `user:password` after a user's flag (`curl -u`, `--user`, `--proxy-user`,
+# httpie's `-a`/`--auth`, smbclient's `-U user%password`); and the short flag of a password of the commands that
+# take one so, in the rest of their command (to a line's end, `|`, `;` or `&`): glued to mysql's, MariaDB's, 7-Zip's
+# and rar's `-p` (their `-p` alone asks for one), or after sshpass's, docker login's and mongo's `-p`, redis-cli's `-a`,
+# the OpenLDAP tools' `-w`, sqlcmd's, bcp's and zip's `-P`
+_FLAG_VALUE = r"""(?:'(?P<v1>[^'\n]{1,256})'|"(?P<v2>[^"\n]{1,256})"|(?P<v3>[^\s'"]{1,256}))"""
+# (each from its `-`, at C speed; whether a space or a quote is before it is asked of each match)
+_NAMED_FLAG = re.compile(r"--?+(?P<name>[A-Za-z][\w.\-]{1,40}+)(?=[ \t]++" + _FLAG_VALUE + ")")
+_USER_FLAG = re.compile(r"(?:-[uUa]|--user|--proxy-user|--auth)(?:[ \t]++|=)?(?P<q>['\"]?)"
+                        r"(?P<user>[^\s:%'\"@/]{1,64}+)[:%](?P<v3>[^\s'\"]{1,256}+)")
+_FLAG_AFTER = frozenset(" \t\r\n'\"")
+_COMMAND_WORDS = ("mysql", "mariadb", "7z", "rar", "sshpass", "docker", "podman", "mongo", "redis-cli", "ldap",
+                  "sqlcmd", "bcp", "zip")
+_COMMAND = re.compile(r"(?<![\w\-./])(?P<command>mysql\w*|mariadb[\w\-]*|7za?|rar|unrar|sshpass|"
+                      r"(?:docker|podman)[ \t]+login|mongo(?:sh|dump|restore|export|import)?|redis-cli|ldap[a-z]+|"
+                      r"sqlcmd|bcp|zip|unzip)"
+                      r"(?![\w\-])[^\n|;&]*")
+_GLUED = ("mysql", "mariadb", "7z", "rar", "unrar")
+_SHORT_FLAGS = {"sshpass": "p", "docker": "p", "podman": "p", "mongo": "p", "redis-cli": "a", "ldap": "w",
+                "sqlcmd": "P", "bcp": "P", "zip": "P", "unzip": "P"}
+_SHORT_FLAG = {f: re.compile(rf"(?<=\s)-{f}[ \t]*+" + _FLAG_VALUE) for f in "paPw"}
+_GLUED_FLAG = re.compile(r"(?<=\s)-p" + _FLAG_VALUE)
+
+
+def _flag_value(m: re.Match) -> tuple[int, int, str]:
+    group = next(g for g in ("v1", "v2", "v3") if m.group(g) is not None)
+    return m.start(group), m.end(group), m.group(group)
+
+
+def _replaced_values(text: str, spans: list[tuple[int, int]]) -> str:
+    out, position = [], 0
+    for start, end in spans:
+        out += [text[position:start], MARK]
+        position = end
+    return "".join(out) + text[position:] if out else text
+
+
+def _command_flags(text: str) -> str:
+    spans = []
+    for m in _NAMED_FLAG.finditer(text):
+        if m.start() and text[m.start() - 1] not in _FLAG_AFTER:
+            continue
+        start, end, value = _flag_value(m)
+        if credential_name(m["name"]) == "strong" and value not in (MARK, SEGMENT) and not value.startswith("-") \
+                and (_tokenish(value) or _DIGITS_CODE.fullmatch(value)):
+            spans.append((start, end))
+    for m in _USER_FLAG.finditer(text):
+        if (m.start() and text[m.start() - 1] not in _FLAG_AFTER) or m["v3"] in (MARK, SEGMENT) or \
+                m["user"].isdigit() and m["v3"].isdigit():  # -u 1000:1000: a user and group
+            continue
+        spans.append((m.start("v3"), m.end("v3")))
+    lower = text.lower()
+    for m in _COMMAND.finditer(text) if any(word in lower for word in _COMMAND_WORDS) else ():
+        command = m["command"].lower()
+        family = next((c for c in (*_SHORT_FLAGS, *_GLUED) if command.startswith(c)), command)
+        flag = _GLUED_FLAG if family in _GLUED else _SHORT_FLAG.get(_SHORT_FLAGS.get(family, ""))
+        for f in flag.finditer(text, m.end("command"), m.end()) if flag else ():
+            start, end, value = _flag_value(f)
+            if value not in (MARK, SEGMENT) and not value.startswith("-"):
+                spans.append((start, end))
+    spans = sorted(set(spans))
+    return _replaced_values(text, [s for i, s in enumerate(spans) if not i or s[0] >= spans[i - 1][1]])
 
 
 # A name and a value quoted one after the other with a comma between: a script's call (`setRequestHeader("X-Api-Key",
@@ -1075,7 +1222,7 @@ def _pair_sub(m: re.Match, depth: int, named: bool = False) -> str:
         start = m.start("value") - m.start() + len(quote_)
         return m.group(0)[:start] + shown + m.group(0)[start + len(inner):]
     after = "" if quote_ else value[len(value.rstrip("&;,")):]  # `password=…; next` keeps its `;`
-    return f"{m['q']}{m['name']}{m['q']}{m['sep']}{quote_}{MARK}{quote_}{after}"
+    return f"{m['q']}{m['name']}{m['q']}{m['sep']}{m['pre'] or ''}{quote_}{MARK}{quote_}{after}"
 
 
 def exception_text(error: BaseException) -> str:
@@ -1179,14 +1326,43 @@ def redact_path(path: str, mode: Mode = FULL, marker: str = SEGMENT) -> str:
     (`;jsessionid=…`) and OData keys (`Events(token='…')`) replaced, names kept. A segment already replaced (by
     either marker) becomes `marker`. Outside device data (FULL), a segment after one named like a credential is
     its value when it looks like a token (`/api/token/abcDEF123ghiJKL456`, `/reset/password/…`), and so is one
-    after a word after a segment that always names a credential (`/password/reset/…`, `/token/refresh/…`)."""
+    after a word after a segment that always names a credential (`/password/reset/…`, `/token/refresh/…`), and one
+    after an action that mails a one-time token, or after the action and a word (`/reset/<token>`, `/activate/…`,
+    `/verify-email/…`, `/verify/email/…`, `/invite/<token>/accept`), when it is no word, number, date or version."""
     segments = path.split("/")
     return "/".join(
-        marker if mode == FULL and i and (_named_by(segments[i - 1], s) or i > 1 and credential_name(
-            segments[i - 2]) == "strong" and _named_by_two(segments[i - 2], segments[i - 1], s))
-        else _segment(s, mode, marker)
+        marker if mode == FULL and i and _value_named(segments, i) else _segment(s, mode, marker)
         for i, s in enumerate(segments)
     )
+
+
+def _value_named(segments: list[str], i: int) -> bool:
+    """Whether the path segment `i` (not the first) is the value of a credential or an action the ones before it
+    name."""
+    s = segments[i]
+    return _named_by(segments[i - 1], s) or i > 1 and credential_name(segments[i - 2]) == "strong" and \
+        _named_by_two(segments[i - 2], segments[i - 1], s) or _after_action(segments[i - 1], s) or \
+        i > 1 and _PLAIN_WORD.fullmatch(segments[i - 1]) is not None and _after_action(segments[i - 2], s)
+
+
+# Actions whose links carry a one-time token in the path: a password reset, an account's activation, an e-mail's
+# verification, an invitation, a magic sign-in link, an unsubscribe link
+_ACTIONS = frozenset({"reset", "activate", "activation", "verify", "verification", "confirm", "confirmation",
+                      "invite", "invitation", "unsubscribe", "recover", "recovery", "validate", "validation",
+                      "magic", "unlock", "login", "signin"})
+_ACTION_WORDS = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])")
+_VERSION = re.compile(r"[vV]\d+(?:\.\d+)*")
+
+
+@lru_cache(maxsize=1 << 12)
+def _after_action(previous: str, segment: str) -> bool:
+    """Whether `segment` is the one-time token of an action that the path segment before it names."""
+    if not segment or segment in (MARK, SEGMENT) or "(" in previous or ";" in previous:
+        return False
+    if _ACTIONS.isdisjoint(w.lower() for w in _ACTION_WORDS.findall(unquote(previous))):
+        return False
+    value = unquote(segment)
+    return _tokenish(value) and not _VERSION.fullmatch(value)
 
 
 @lru_cache(maxsize=1 << 12)
@@ -1819,11 +1995,19 @@ def _framed_value(data: bytes, at: int, fmt: str) -> tuple[int, int, str] | None
         else:
             size = int.from_bytes(data[at : at + 4], "little")
             start, length, kind = at + (4 if element == 0x02 else 5), size - (element == 0x02), "text"
-    else:  # protobuf: a tag, then a one-byte length or a varint
+    else:  # protobuf: a tag, then a length (a varint) and the text, or a varint
         if at + 1 >= n or b < 0x08:
             return None
-        if b & 7 == 2 and data[at + 1] < 0x80:
-            start, length, kind = at + 2, data[at + 1], "text"
+        if b & 7 == 2:
+            start, length = at + 1, 0
+            while start < n and start - at <= 3:  # (a length of up to 3 varint bytes: 2 MiB, more than any key's)
+                length |= (data[start] & 0x7F) << 7 * (start - at - 1)
+                start += 1
+                if not data[start - 1] & 0x80:
+                    break
+            else:
+                return None
+            kind = "text"
         elif b & 7 == 0:
             end = at + 1
             while end < n and data[end] & 0x80 and end - at < 10:
@@ -2309,6 +2493,9 @@ _SCHEME_ANCHOR = "(?i)" + _AUTH_SCHEME + r"[ \t]+(?:\S{8}|[\w-]+=)"  # (`Hawk id
 # it (base64 of `user:password`; not a sentence of capitalised words: `Tonight`, `Donation`)
 _BASE64_ANCHOR = "|".join(f"[A-Za-z0-9+/]{{{k}}}{_BASE64_COLON}[A-Za-z0-9+/]{{{6 - k}}}" for k in range(7))
 _BASE64_MIXED = "[a-z][A-Z]|[A-Za-z][0-9+/]|[0-9+/][A-Za-z]"
+# ...and a user and password before a host without a scheme (`_BARE_USERINFO`: `sleeper:…@db.example.com`, not an
+# e-mail address after a time)
+_BARE_USERINFO_ANCHOR = r"[\w.+%\-]:[^\s:@/\\\"'<>()\[\]{},;]{1,128}@[A-Za-z0-9]"
 _PROVENANCE_TEXT = frozenset({"participant_id", "source_file"})
 
 
@@ -2332,7 +2519,7 @@ def strict_frame(df):
         .unpivot(variable_name="__column", value_name="__text").explode("__text")
         .with_columns(anchored=value.str.contains_any(_STRICT_ANCHORS)
                       | value.str.contains_any(_NAME_ANCHORS, ascii_case_insensitive=True)
-                      | value.str.contains(_SCHEME_ANCHOR))
+                      | value.str.contains(_SCHEME_ANCHOR) | value.str.contains(_BARE_USERINFO_ANCHOR))
         .filter(pl.col("anchored") | value.str.contains(_BASE64_MIXED) & value.str.contains(_BASE64_ANCHOR))
         .collect(engine="in-memory")
     )

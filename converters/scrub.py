@@ -933,7 +933,8 @@ def _scrub_messages(messages: Any, kind: BodyKind, counts: Counter[str]) -> None
 
 
 def _scrub_flow_fields(flow: Any, counts: Counter[str]) -> None:
-    """A flow's comment, mark, metadata, error messages (its own and its connections'), response reason and
+    """A flow's method, HTTP versions and TLS server names, as words (replaced whole where the policy finds a
+    credential); its comment, mark, metadata, error messages (its own and its connections'), response reason and
     WebSocket close reason, as free text. Its backup (the flow as captured, kept by mitmproxy once it was edited or
     replayed: every header and body as they were) is left out."""
     if getattr(flow, "_backup", None) is not None:
@@ -944,6 +945,13 @@ def _scrub_flow_fields(flow: Any, counts: Counter[str]) -> None:
         if replaced:
             flow.metadata = metadata
             counts["other"] += replaced
+    for holder, name in ((getattr(flow, "request", None), "method"), (getattr(flow, "request", None), "http_version"),
+                         (getattr(flow, "response", None), "http_version"), (getattr(flow, "client_conn", None), "sni"),
+                         (getattr(flow, "server_conn", None), "sni")):  # words, as a HAR's (`_scrub_words`)
+        word = getattr(holder, name, None)
+        if isinstance(word, str) and word not in ("", MARK) and redaction.redact_text(word, FULL) != word:
+            setattr(holder, name, MARK)
+            counts["other"] += 1
     for holder, name in ((flow, "comment"), (flow, "marked"), (flow.error, "msg"),
                          (getattr(flow, "client_conn", None), "error"), (getattr(flow, "server_conn", None), "error"),
                          (getattr(flow, "response", None), "reason"),

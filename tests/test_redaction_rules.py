@@ -1500,3 +1500,204 @@ def test_base64_global_object_ids_of_relay_and_github_are_ids_not_a_user_and_pas
     for text in secrets:
         for mode in (redaction.FULL, redaction.STRICT):
             assert redaction.redact_text(f"x {text} y", mode) == f"x {MARK} y", text
+
+
+@pytest.mark.parametrize(("url", "shown"), [
+    ("https://app.dozing.test/reset/8f3kQ2x9", "https://app.dozing.test/reset/REDACTED"),
+    ("https://app.dozing.test/activate/abc123XYZ987", "https://app.dozing.test/activate/REDACTED"),
+    ("https://app.dozing.test/verify-email/k3J9xQ2p?lang=en", "https://app.dozing.test/verify-email/REDACTED?lang=en"),
+    ("https://app.dozing.test/account/confirm/Zx81kq9Lm2", "https://app.dozing.test/account/confirm/REDACTED"),
+    ("https://app.dozing.test/invite/aB3dE5fG/accept", "https://app.dozing.test/invite/REDACTED/accept"),
+    ("https://app.dozing.test/emailVerification/3f2504e0-4f89-41d3-9a0c-0305e82c3301",
+     "https://app.dozing.test/emailVerification/REDACTED"),
+    ("https://app.dozing.test/#/unsubscribe/Tq8zk1Lm", "https://app.dozing.test/#/unsubscribe/REDACTED"),
+    ("https://app.dozing.test/verify/email/k3J9xQ2p", "https://app.dozing.test/verify/email/REDACTED"),
+    # ids, words, numbers and dates after such a word stay
+    ("https://app.dozing.test/invite/friends/42", "https://app.dozing.test/invite/friends/42"),
+    ("https://app.dozing.test/confirm/2017-03-02", "https://app.dozing.test/confirm/2017-03-02"),
+    ("https://app.dozing.test/reset/all", "https://app.dozing.test/reset/all"),
+    ("https://app.dozing.test/activate/12345", "https://app.dozing.test/activate/12345"),
+    ("https://app.dozing.test/v1/verify/device-list", "https://app.dozing.test/v1/verify/device-list"),
+])
+def test_a_one_time_token_after_an_action_in_a_urls_path_is_a_credential(url, shown):
+    """A short token after an action that mails one (`/reset/<token>`, `/activate/<token>`, `/verify-email/<token>`,
+    `/invite/<token>/accept`) named no credential (reset, activate, verify name none; a strong name was needed
+    before it), and was too short to look random: it stayed in scrubbed URLs (Location, Referer), inspect's templates
+    and --generic table names. A segment after such an action (or after the action and one word) is judged as a
+    token: one that is no word, number or date."""
+    assert redaction.redact_url(url) == shown
+    path = url.split("dozing.test", 1)[1].partition("?")[0]
+    if MARK in shown and "#" not in url:
+        assert redaction.template(path) == shown.split("dozing.test", 1)[1].partition("?")[0].replace(
+            MARK, redaction.SEGMENT)
+
+
+@pytest.mark.parametrize(("text", "shown"), [
+    ('request body {\\"user\\":\\"sleeper\\",\\"password\\":\\"Kw3pr-bznrlo275\\"} sent',
+     f'request body {{\\"user\\":\\"sleeper\\",\\"password\\":\\"{MARK}\\"}} sent'),
+    ('sent {\\"api_secret\\": \\"Kw7pr-eajxxb556\\", \\"n\\": 2}\nnext line',
+     f'sent {{\\"api_secret\\": \\"{MARK}\\", \\"n\\": 2}}\nnext line'),
+    ('cfg {"pass\\u0077ord":"Kw8pr-xrdegw458"}', f'cfg {{"password":"{MARK}"}}'),
+    ('\\u0074oken=Kw9pr-xrdegw458', f'token={MARK}'),
+    # escaped text that holds no credential is kept as it was
+    ('run \\"C:\\\\Program Files\\\\app.exe\\" --quiet \\"caf\\u00e9\\"', 'run \\"C:\\\\Program Files\\\\app.exe\\" '
+                                                                        '--quiet \\"caf\\u00e9\\"'),
+    ('{\\"user\\":\\"sleeper\\",\\"minutes\\":7}', '{\\"user\\":\\"sleeper\\",\\"minutes\\":7}'),
+    ('na\\u0069ve \\u0041BC', 'na\\u0069ve \\u0041BC'),
+])
+def test_json_whose_quotes_or_letters_are_escaped_in_free_text_loses_its_credentials(text, shown):
+    """JSON written with backslash-escaped quotes outside any quoted string (a log line `body {\\"password\\":
+    \\"…\\"}`, as a JSON string's value reads once parsed) was no pair to the policy, which unescaped a string's text
+    only between quotes that no backslash escapes; and a key whose letters are written as `\\u0077` escapes (`"pass
+    \\u0077ord"`) named nothing. Such text is read unescaped, and written unescaped or escaped again where that lost
+    a credential; in rejects, --generic values and scrubbed copies alike."""
+    assert redaction.redact_text(text) == shown
+    assert redaction.redact_json({"log": text})[0] == {"log": shown}
+
+
+def test_json_text_holding_escaped_strings_beside_a_credential_stays_json():
+    """The escaped runs are read between a string's own quotes, never across them: JSON text keeps its shape."""
+    text = '{"a": "say \\"hi\\"", "password": "Kw1pr-abcdef123", "b": "\\"q\\""}'
+    shown = redaction.redact_text(text)
+    assert "Kw1pr" not in shown and json.loads(shown) == {"a": 'say "hi"', "password": MARK, "b": '"q"'}
+
+
+@pytest.mark.parametrize(("text", "shown"), [
+    ("mysqldump -u sleeper -pKw1pr-azfvae458 sleepdb > dump.sql", f"mysqldump -u sleeper -p{MARK} sleepdb > dump.sql"),
+    ("mysql -h db -usleeper -p'Kw6 pr-iessdb395' -e 'select 1'", f"mysql -h db -usleeper -p'{MARK}' -e 'select 1'"),
+    ("sshpass -p Kw2pr-bnqjrg358 ssh sleeper@db.dozing.test", f"sshpass -p {MARK} ssh sleeper@db.dozing.test"),
+    ("redis-cli -h cache -a Kw5pr-wctnjd352 ping", f"redis-cli -h cache -a {MARK} ping"),
+    ("curl -u sleeper:Kw4pr-gdpuef853 https://x.dozing.test/", f"curl -u sleeper:{MARK} https://x.dozing.test/"),
+    ("curl --user 'sleeper:Kw4pr-gdpuef853' -s", f"curl --user 'sleeper:{MARK}' -s"),
+    ("http -a sleeper:hunter GET x.test", f"http -a sleeper:{MARK} GET x.test"),
+    ("smbclient //srv/share -U sleeper%Kw3pr-bznrlo275", f"smbclient //srv/share -U sleeper%{MARK}"),
+    ("docker login -u sleeper -p Kw7pr-eajxxb556 registry.dozing.test",
+     f"docker login -u sleeper -p {MARK} registry.dozing.test"),
+    ("ldapsearch -x -D cn=admin -w Kw8pr-xrdegw458 -b dc=x", f"ldapsearch -x -D cn=admin -w {MARK} -b dc=x"),
+    ("mongosh -u sleeper -p Kw9pr-xrdegw458 --quiet", f"mongosh -u sleeper -p {MARK} --quiet"),
+    ("sqlcmd -S srv -U sa -P Kw1pr-xrdegw458", f"sqlcmd -S srv -U sa -P {MARK}"),
+    ("7z a -pKw2pr-xrdegw458 a.7z notes", f"7z a -p{MARK} a.7z notes"),
+    ("keytool -importkeystore -storepass Kw3pr-xrdegw458 -keypass Kw4pr-xrdegw458",
+     f"keytool -importkeystore -storepass {MARK} -keypass {MARK}"),
+    ("plink -pw Kw5pr-xrdegw458 host; run --db-pass 48213377", f"plink -pw {MARK} host; run --db-pass {MARK}"),
+    # flags that take no credential, a prompt for one, a user and group, words stay
+    ("mysql -u sleeper -p sleepdb", "mysql -u sleeper -p sleepdb"),
+    ("docker run -u 1000:1000 -p 8080:80 img", "docker run -u 1000:1000 -p 8080:80 img"),
+    ("tar -a -p -czf out.tgz a:b; grep -p x", "tar -a -p -czf out.tgz a:b; grep -p x"),
+    ("sync --password-stdin -u sleeper --token-name nightly", "sync --password-stdin -u sleeper --token-name nightly"),
+])
+def test_a_credential_after_a_command_lines_short_or_single_dash_flag_is_replaced(text, shown):
+    """A command line in a log or a --generic value gives a password glued to mysql's `-p` (`-pSECRET`), after
+    sshpass's `-p`, redis-cli's `-a`, docker's and mongo's `-p`, ldapsearch's `-w`, sqlcmd's `-P`, 7z's `-p`,
+    keytool's `-storepass` (one dash), and as `user:password` after curl's `-u`, httpie's `-a`, smbclient's
+    `-U user%password`: only `--password …` (two dashes, a name of the prose list) was read, so these stayed in
+    rejects, --generic tables and scrubbed copies. A flag of a credential's name (one dash or two) is read as that
+    name; the short flags by the command they follow; `user:password` after a user flag loses the password."""
+    assert redaction.redact_text(text) == shown
+    assert redaction.redact_json({"cmd": text})[0] == {"cmd": shown}
+
+
+@pytest.mark.parametrize(("text", "shown"), [
+    ('<a href="/reset/8f3kQ2x9">reset</a>', f'<a href="/reset/{MARK}">reset</a>'),
+    ("/confirm/I5m49gDzuM", f"/confirm/{MARK}"),
+    ("/password/reset/c8kq2mz7v1xw", f"/password/reset/{MARK}"),
+    ("{'next': '/api/token/abcDEF123ghiJKL456?x=1', 'then': '/session/fizometedeburo'}",
+     f"{{'next': '/api/token/{MARK}?x=1', 'then': '/session/{MARK}'}}"),
+    ("redirect(/activate/abc123XYZ987?x=1) url=/verify-email/k3J9xQ2p", f"redirect(/activate/{MARK}?x=1) "
+                                                                        f"url=/verify-email/{MARK}"),
+    # paths holding no credential, a fraction, a log's request line (not looked into) stay
+    ('"/v1/sessions/42/events" "/var/log/app/reset/all.log"', '"/v1/sessions/42/events" "/var/log/app/reset/all.log"'),
+    ("3/4 of '/invite/friends' done", "3/4 of '/invite/friends' done"),
+])
+def test_a_credential_in_a_relative_paths_segments_in_text_is_replaced(text, shown):
+    """A path in text without a scheme and host (a page's `href="/reset/…"`, a --generic value `/confirm/…` or
+    `/password/reset/…`) was not read as a path: the segments that name a credential's value in a URL (after
+    `/token/`, `/password/reset/`, `/activate/`) kept it there. Such a path (two segments or more, the whole text or
+    after a quote, `=` or `(`, as a value is written) is judged as a URL's path is."""
+    assert redaction.redact_text(text) == shown
+    assert redaction.redact_json({"next": text})[0] == {"next": shown}
+
+
+def test_a_credential_of_128_bytes_or_more_in_a_protobuf_map_is_overwritten_in_place():
+    """A protobuf string's length is a varint: one of 128 bytes or more takes two bytes, and the policy read a value's
+    length from one byte alone, so a long passphrase (words: no printable run's rule replaces it) under its name in
+    a protobuf map stayed in rejects and scrubbed copies. The length is read as the varint it is."""
+    secret = ("correct horse battery staple " * 6).strip()
+    assert len(secret) >= 128
+    value = b"\x12" + bytes([len(secret) & 0x7F | 0x80, len(secret) >> 7]) + secret.encode()
+    entry = b"\x0a\x0apassphrase" + value
+    data = b"\x1a" + bytes([len(entry) & 0x7F | 0x80, len(entry) >> 7]) + entry + b"\x22\x0bhello world"
+    redacted = redaction.redact_body(data, None, "other")
+    assert len(redacted) == len(data) and b"horse" not in redacted
+    assert redacted == data.replace(secret.encode(), (MARK * 30).encode()[: len(secret)])
+
+
+def test_device_text_loses_the_password_of_a_user_and_password_before_a_host_without_a_scheme():
+    """`user:password@host` without a scheme (5bb3ad8) was replaced by redact_text in either mode, but strict_frame
+    sends it only the values its anchors find, and no anchor found such a pair: a Sense night's message `Synced via
+    sleeper:…@db.dozing.test` kept the password in sense_nights, the report and merged OUTs. A value holding a
+    `:`, then no space up to an `@` before a host, is anchored; e-mail addresses and times stay."""
+    import polars as pl
+
+    values = ["Synced via sleeper:Hx9q2Lp-k1@db.dozing.test ok", "hub root:Hx9q2Lp-k2@tcp(db:3306)/sleep",
+              "meeting at 10:30 with bob@example.com", "Synced at 06:30", "mailto:alice@example.com"]
+    shown = redaction.strict_frame(pl.DataFrame({"message": values}))["message"].to_list()
+    assert shown == [f"Synced via sleeper:{MARK}@db.dozing.test ok", f"hub root:{MARK}@tcp(db:3306)/sleep",
+                     *values[2:]]
+
+
+@pytest.mark.parametrize(("text", "shown"), [
+    ("{'user': 'sleeper', 'password': b'Hx9q2Lp9'}", f"{{'user': 'sleeper', 'password': b'{MARK}'}}"),
+    ("{u'token': u'Hx9q2Lp9-k1', 'n': 2}", f"{{u'token': u'{MARK}', 'n': 2}}"),
+    ("SET PASSWORD = PASSWORD('Hx9q2Lp9') ok", f"SET PASSWORD = {MARK} ok"),
+    ("api_key=decode(\"Hx9q2Lp9-k2\"), mode=fast", f"api_key={MARK}, mode=fast"),
+    # a bytes value under no credential's name, a call under a neutral one stay
+    ("{'name': b'sleeper', 'n': max(1, 2)}", "{'name': b'sleeper', 'n': max(1, 2)}"),
+])
+def test_a_credentials_value_written_as_a_bytes_literal_or_a_call_is_replaced_whole(text, shown):
+    """A Python log's `{'password': b'…'}` (a bytes literal: its `b` before the quote) and SQL's `PASSWORD('…')`
+    (a call) were read as an unquoted value ending before the quote or the parenthesis: `b` or `PASSWORD` was
+    replaced, the password after it kept, in rejects, --generic values and scrubbed copies. A string's prefix
+    (b, u, r) is read with its quoted value, and a call's parentheses with the name before them."""
+    assert redaction.redact_text(text) == shown
+
+
+@pytest.mark.parametrize(("text", "shown"), [
+    ("the password for sleeper is Hx9q2Lp9", f"the password for sleeper is {MARK}"),
+    ("password for sleeper: Hx9q2Lp9", f"password for sleeper: {MARK}"),
+    ("Password changed to Hx9q2Lp9.", f"Password changed to {MARK}."),
+    ("your password was reset to Hx9q2Lp9 today", f"your password was reset to {MARK} today"),
+    ("set password to Hx9q2Lp9", f"set password to {MARK}"),
+    ("hub pw is Hx9q2Lp9; wifi psk Kx7zq2Lp", f"hub pw is {MARK}; wifi psk {MARK}"),
+    # words and numbers after the same words stay
+    ("the password for sleeper is incorrect", "the password for sleeper is incorrect"),
+    ("password changed to meet the policy", "password changed to meet the policy"),
+    ("send the password to support", "send the password to support"),
+])
+def test_a_credential_after_its_name_and_words_saying_whose_or_what_became_of_it_is_replaced(text, shown):
+    """Prose names a password's owner or what became of it between the name and the value (`the password for bob
+    is …`, `Password changed to …`, `set password to …`), and writes `pw` and `psk` as names: the name's rule
+    for prose read `is`, `:` or spaces alone between, so these kept the password in free text (rejects, --generic
+    values, messages). `for <someone>` before the separator and `(was) changed/reset/set to` as one are read;
+    the value is judged as before (words stay)."""
+    assert redaction.redact_text(text) == shown
+
+
+@pytest.mark.parametrize(("text", "shown"), [
+    ("<tr><td>Password</td><td>Hx9q2Lp9</td></tr>", f"<tr><td>Password</td><td>{MARK}</td></tr>"),
+    ("<th>API key</th>\n  <td><code>Hx9q2Lp9kq</code></td>", f"<th>API key</th>\n  <td><code>{MARK}</code></td>"),
+    ("<label>PIN</label><span>4821</span>", f"<label>PIN</label><span>{MARK}</span>"),
+    ("<b>Password:</b> Hx9q2Lp9<br>", f"<b>Password:</b> {MARK}<br>"),
+    # a label's words, other labels, a heading before a paragraph stay
+    ("<td>Password</td><td>Forgot it?</td><td>Status</td><td>ok3</td>",
+     "<td>Password</td><td>Forgot it?</td><td>Status</td><td>ok3</td>"),
+    ("<h2>Password</h2><p>Choose one of 8 characters or more</p>",
+     "<h2>Password</h2><p>Choose one of 8 characters or more</p>"),
+])
+def test_a_credential_shown_beside_its_label_in_a_pages_elements_is_replaced(text, shown):
+    """A page shows a credential beside its label in another element (`<td>Password</td><td>…</td>`, `<th>API
+    key</th><td><code>…</code></td>`, `<b>Password:</b> …`: a hub's settings page, an account page): the label is
+    an element's whole text, no pair or attribute, so the value stayed in free text (rejects, --generic values,
+    scrubbed copies). The text after a label element naming a credential (past up to 4 tags) is judged as that
+    name's value in prose is (a token or a PIN's digits; words stay)."""
+    assert redaction.redact_text(text) == shown

@@ -880,3 +880,21 @@ def test_a_har_websocket_binary_messages_credentials_are_scrubbed_as_a_flows_are
     (message,) = json.loads((tmp_path / "out.har").read_text())["log"]["entries"][0]["_webSocketMessages"]
     kept = base64.b64decode(message["data"])
     assert b"Tr0ub4dor" not in _readable(kept) and b"Tr0ub4dor" not in kept
+
+
+def test_a_flows_method_http_versions_and_server_names_lose_the_credentials_they_hold(tmp_path):
+    """A HAR's method and HTTP versions are words the policy judges (a credential in one: replaced whole), but a
+    flow's were copied as captured: a status line `HTTP/1.1 token=…` (what a hostile peer sends is kept as sent),
+    a method of `GET password=…`, a TLS server name holding one stayed in the scrubbed copy."""
+    flow = tflow.tflow(resp=True)
+    flow.request.method = "GET password=Tr0ub4dor3-m"
+    flow.request.http_version = "HTTP/1.1 token=Tr0ub4dor3-v"
+    flow.response.http_version = "HTTP/1.1 token=Tr0ub4dor3-w"
+    flow.client_conn.sni = "token=Tr0ub4dor3-c.example.com"
+    flow.server_conn.sni = "token=Tr0ub4dor3-s.example.com"
+    copy = scrubbed_flow(tmp_path, flow)
+    assert (copy.request.method, copy.request.http_version, copy.response.http_version) == (REDACTED,) * 3
+    assert (copy.client_conn.sni, copy.server_conn.sni) == (REDACTED,) * 2
+    plain = scrubbed_flow(tmp_path, tflow.tflow(resp=True))
+    assert (plain.request.method, plain.request.http_version, plain.client_conn.sni) == ("GET", "HTTP/1.1",
+                                                                                        tflow.tflow().client_conn.sni)
