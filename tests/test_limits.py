@@ -935,3 +935,30 @@ def test_a_har_entry_of_more_arrays_than_max_json_values_within_a_run_is_one_ent
     assert tables["band_events"].height == 2
     report, tables = converted(path, Limits(max_json_values=100_000))  # within the limit: read whole, as before
     assert report.status == "ok" and tables["band_events"].height == 3
+
+
+def test_what_inspect_and_convert_keep_once_done_does_not_grow_with_a_captures_long_strings(tmp_path):
+    """The caches of what is judged once per text (a path's template and endpoint, a host, a name's class) held every
+    text whole, up to their count: a 5 MB .har.gz of 65,536 requests, each to a path of its own 16 KB long, took
+    inspect 1.17 GB (within every limit). Texts longer than a few hundred characters are judged each time, never
+    kept: what the caches hold is bounded whatever the capture holds."""
+    import gc
+
+    tail = "a" * 40_000
+    entries = [entry(BAND_EVENTS_URL, band_event())]
+    entries += [entry(f"https://api.example.org/{i}/{tail}?{tail}{i}=1", "ok",
+                      request_headers={f"{tail}{i}": "1", "Host": f"h{i}{'b' * 200}.example.org"})
+                for i in range(150)]
+    path = write_har(tmp_path / "long.har", entries)
+    warm = write_har(tmp_path / "warm.har", [entry(BAND_EVENTS_URL, band_event()), entry("https://a.example.org/", "")])
+    inspect([Input(warm, warm.name, True)]), converted(warm, limits.DEFAULT)  # (modules, short caches: not below)
+    gc.collect()
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    summary = inspect([Input(path, path.name, True)], quick=False)
+    report, _ = converted(path, limits.DEFAULT)
+    del summary, report, _
+    gc.collect()
+    kept = tracemalloc.get_traced_memory()[0] - before
+    tracemalloc.stop()
+    assert kept < 2 << 20  # before: 150 paths of 40 KB held by several caches, some 36 MB
