@@ -259,7 +259,7 @@ def _count(ex: Exchange, rows: dict[RowKey, Row], quick: bool) -> None:
             row.bytes += len(ex.body)
 
 
-@lru_cache(maxsize=1 << 16)
+@limits.short_cache(1 << 14)
 def _classify(host: str, method: str, raw_path: str) -> tuple[Safe, str | None]:
     """(path template, endpoint name / UNDECODED / None) of a request."""
     m = devices.match(host, method, raw_path)
@@ -291,7 +291,7 @@ def path_template(raw_path: str) -> str:
     return "/".join(_segment(s) for s in path.split("/"))
 
 
-@lru_cache(maxsize=1 << 16)
+@limits.short_cache(1 << 14)
 def _segment(segment: str) -> str:
     if not segment:
         return segment
@@ -373,7 +373,7 @@ def query_names(raw_query: str) -> list[str]:
     return list(names)
 
 
-@lru_cache(maxsize=1 << 12)
+@limits.short_cache(1 << 12)
 def _query_name(raw_name: str) -> str:
     name = unquote_plus(raw_name)
     if _PARAM_NAME.fullmatch(name) and sum(c.isdigit() for c in name) <= 3:
@@ -392,7 +392,7 @@ def media_type(content_type: str | None) -> str:
     return _media(content_type.split(";", 1)[0].strip().lower())
 
 
-@lru_cache(maxsize=1 << 10)
+@limits.short_cache(1 << 10)
 def _media(media: str) -> str:
     """INVALID too for a media type that holds a credential (`application/eyJ…`): it passes the policy unchanged."""
     return media if _MEDIA_TYPE.fullmatch(media) and redaction.redact_text(media, redaction.FULL) == media else INVALID

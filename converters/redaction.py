@@ -49,6 +49,8 @@ from urllib.parse import quote, unquote, unquote_plus
 
 import orjson
 
+from . import limits
+
 MARK = "REDACTED"  # a value replaced, in scrubbed copies and in table values
 SEGMENT = "{redacted}"  # a path segment or parameter value replaced, in paths and templates shown
 Mode = Literal["strict", "full"]
@@ -210,7 +212,7 @@ def _with_marks(lower: str) -> str:
 NameClass = Literal["strong", "weak"] | None
 
 
-@lru_cache(maxsize=1 << 14)
+@limits.short_cache(1 << 14)
 def credential_name(name: str) -> NameClass:
     """"strong" for a name that always holds a credential, "weak" for one that does when the value looks like a
     token, None for any other name."""
@@ -773,7 +775,7 @@ def _relative_path_sub(m: re.Match) -> str:
                     for i, s in enumerate(segments))
 
 
-@lru_cache(maxsize=1 << 14)
+@limits.short_cache(1 << 14)
 def _names_a_value(segment: str) -> bool:
     """Whether a path segment names a credential or an action, whose value the segments after it may be."""
     return credential_name(unquote(segment)) is not None or not _ACTIONS.isdisjoint(
@@ -1354,7 +1356,7 @@ _ACTION_WORDS = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])")
 _VERSION = re.compile(r"[vV]\d+(?:\.\d+)*")
 
 
-@lru_cache(maxsize=1 << 12)
+@limits.short_cache(1 << 12)
 def _after_action(previous: str, segment: str) -> bool:
     """Whether `segment` is the one-time token of an action that the path segment before it names."""
     if not segment or segment in (MARK, SEGMENT) or "(" in previous or ";" in previous:
@@ -1365,7 +1367,7 @@ def _after_action(previous: str, segment: str) -> bool:
     return _tokenish(value) and not _VERSION.fullmatch(value)
 
 
-@lru_cache(maxsize=1 << 12)
+@limits.short_cache(1 << 12)
 def _named_by_two(first: str, word: str, segment: str) -> bool:
     """Whether `segment` is the value of a credential that the two path segments before it name, the second a
     word (`/password/reset/<token>`: `reset` names none alone)."""
@@ -1373,7 +1375,7 @@ def _named_by_two(first: str, word: str, segment: str) -> bool:
         _named_by(first + "-" + word, segment)
 
 
-@lru_cache(maxsize=1 << 12)
+@limits.short_cache(1 << 12)
 def _named_by(previous: str, segment: str) -> bool:
     """Whether `segment` is the value of a credential that the path segment before it names."""
     if not segment or segment in (MARK, SEGMENT) or "(" in previous or ";" in previous:
@@ -1391,7 +1393,7 @@ _CODE_NAMES = ("pin", "otp", "code", "passcode")
 _LONG_RUN = re.compile(r"[a-z]{12,}")  # one run of 12+ lower-case letters: a token that happens to read as words
 
 
-@lru_cache(maxsize=1 << 14)
+@limits.short_cache(1 << 14)
 def _segment(segment: str, mode: Mode, marker: str) -> str:
     if not segment:
         return segment
@@ -1456,7 +1458,7 @@ _METHOD = re.compile(r"[A-Z][A-Z0-9_\-]{0,23}")
 _HOST_LABEL_SEP = re.compile(r"([.:\[\]])")
 
 
-@lru_cache(maxsize=1 << 12)
+@limits.short_cache(1 << 12)
 def host(name: str) -> Safe:
     """A host name with any label that is credential-shaped replaced, and a user and password before it
     (`alice:PW@host`, from a Host header that carried them) too."""
@@ -1466,12 +1468,12 @@ def host(name: str) -> Safe:
     return _released("".join(SEGMENT if is_credential_value(p, FULL) else p for p in parts))
 
 
-@lru_cache(maxsize=64)
+@limits.short_cache(64)
 def method(name: str) -> Safe:
     return _released(name if _METHOD.fullmatch(name) else SEGMENT)
 
 
-@lru_cache(maxsize=1 << 14)
+@limits.short_cache(1 << 14)
 def path(raw_path: str) -> Safe:
     """A path as captured (still percent-encoded), its credentials and e-mail addresses replaced by `SEGMENT`."""
     shown = redact_path(raw_path, FULL, SEGMENT)
@@ -1483,7 +1485,7 @@ def path(raw_path: str) -> Safe:
 _EMAIL = re.compile(r"(?<![^\s/@:])[^\s/@:]++@[A-Za-z0-9\-]++(?:\.[A-Za-z0-9\-]++)+")  # (from a run's start: linear)
 
 
-@lru_cache(maxsize=1 << 14)
+@limits.short_cache(1 << 14)
 def template(raw_path: str) -> Safe:
     """The path template inspect shows (`/v1/Events(eventId={id})`), credentials replaced first: `/v1/account/
     {redacted}/profile`, `/v1/room/current;jsessionid={redacted}`, `Events(eventId={n},token={redacted})`."""
@@ -1492,7 +1494,7 @@ def template(raw_path: str) -> Safe:
     return _released(path_template(redact_path(raw_path, FULL, SEGMENT)))  # segments judged before %2F is undone
 
 
-@lru_cache(maxsize=1 << 12)
+@limits.short_cache(1 << 12)
 def request_line(method_name: str, host_name: str, raw_path: str) -> Safe:
     """`GET host /path/{template}` for the report's undecoded device paths."""
     return _released(f"{method(method_name)} {host(host_name)} {template(raw_path)}")
@@ -1644,7 +1646,7 @@ def _key(name: str, mode: Mode) -> str:
     return MARK if is_credential_value(name, mode) else redact_text(name, mode)
 
 
-_key_shown = lru_cache(maxsize=1 << 14)(_key)
+_key_shown = limits.short_cache(1 << 14)(_key)
 
 
 def every_leaf(value: Any) -> tuple[Any, int]:

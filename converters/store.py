@@ -117,6 +117,7 @@ class Transaction:
     staging: Path
     changes: list[tuple[str, str]] = field(default_factory=list)  # ("replace" | "remove", entry), in order
     _guard: threading.Lock = field(default_factory=threading.Lock)
+    _actions: dict[str, str] = field(default_factory=dict)  # entry -> its action in `changes`
 
     def path(self, name: str) -> Path:
         """Where to write the new version of OUT's entry `name` (a file, or a folder the caller makes)."""
@@ -133,11 +134,11 @@ class Transaction:
         if not _is_entry(name):
             raise ValueError(f"not an entry of OUT: {name!r}")
         with self._guard:
-            if (action, name) in self.changes:
-                return
-            if any(n == name for _, n in self.changes):
+            if self._actions.get(name, action) != action:
                 raise ValueError(f"{name!r} is both written and removed")
-            self.changes.append((action, name))
+            if name not in self._actions:  # (a dict beside the list: a run may stage thousands of generic tables)
+                self._actions[name] = action
+                self.changes.append((action, name))
 
 
 class Store:

@@ -51,7 +51,9 @@ FRICTIONLESS_TYPES = {pl.String: "string", pl.Int64: "integer", pl.Float64: "num
 
 def report(conversion: Conversion, written: dict[str, Path], fmt: str, partition_by: tuple[str, ...]) -> dict:
     """The machine-readable report: totals, per table, per input file."""
-    redaction.require([name for name in conversion.tables if name not in TABLES], "generic table name")
+    tables, duplicates, conflicts = conversion.tables, conversion.duplicates, conversion.conflicts  # (each once:
+    # they are built anew each time, and a run may have thousands of generic tables)
+    redaction.require([name for name in tables if name not in TABLES], "generic table name")
     totals: Counter[str] = Counter(dict.fromkeys(TOTALS, 0))  # every count, zero ones too
     for f in conversion.files:
         totals["files"] += 1
@@ -73,12 +75,12 @@ def report(conversion: Conversion, written: dict[str, Path], fmt: str, partition
         "totals": dict(totals),
         "tables": {
             str(name): {
-                "rows": conversion.tables[name].height if name in conversion.tables else 0,
-                "duplicates": conversion.duplicates[name],
-                "conflicts": conversion.conflicts[name],
+                "rows": tables[name].height if name in tables else 0,
+                "duplicates": duplicates[name],
+                "conflicts": conflicts[name],
                 "file": written[name].name if name in written else None,
             }
-            for name in [*TABLES, *(n for n in conversion.tables if n not in TABLES)]
+            for name in [*TABLES, *(n for n in tables if n not in TABLES)]
         },
         "files": [f.as_dict() for f in conversion.files],
     }
@@ -336,8 +338,9 @@ def datapackage(
     its hash but no `bytes` (frictionless never counts the bytes of what pyarrow reads, and would report every file),
     and its integer fields count `nan` as missing: frictionless reads Parquet through pandas, which turns a null
     integer into NaN."""
+    tables = conversion.tables  # (once: it is built anew each time)
     resources = [
-        _resource(_definition(name, conversion.tables[name]), path, fmt, conversion.tables[name].height,
+        _resource(_definition(name, tables[name]), path, fmt, tables[name].height,
                   levels.get(name, []), hashes[name])
         for name, path in written.items()
     ]

@@ -298,6 +298,15 @@ def layered(encodings: list[str], size: int) -> bytes:
     return body
 
 
+def stored_layers(data: bytes, count: int) -> bytes:
+    """`data` in `count` zlib (`deflate`) codings one over another, each storing the one below (level 0): every
+    coding makes the body 11 bytes longer, never shorter, so no coding decompresses more than its input, yet all of
+    them together cost the body's size times their number to undo."""
+    for _ in range(count):
+        data = zlib.compress(data, 0)
+    return data
+
+
 def tar_header(name: str, kind: bytes, size: int) -> bytes:
     """A GNU tar header block of `kind` (b"0" a file, b"L" a long name, b"x"/b"g" pax, b"S" sparse)."""
     import tarfile

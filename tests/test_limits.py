@@ -116,6 +116,32 @@ def test_a_flow_body_encoded_twice_over_is_one_reject_and_scrub_replaces_it_whol
     assert scrubbed.message == f"1 body over a limit replaced whole: {reason}"
 
 
+def test_a_body_in_many_codings_costs_its_ratio_not_its_size_times_their_number(tmp_path, monkeypatch):
+    """Each coding of a Content-Encoding list was weighed alone: one that stores (zlib level 0, 11 bytes a coding) never
+    decompresses past its input, so 30,000 of them (`deflate, deflate, …`: a 300 KB gzipped flow) cost 21 s of CPU
+    for one exchange (quadratic: 100,000 some 4 minutes). The codings undone after the first now feed the decoders
+    at most --max-ratio times the body as sent (past its first MiB) together: past that, the exchange is a reject
+    naming --max-ratio, the rest of the file converts, and scrub replaces the body whole."""
+    fed: list[int] = []
+    make = zlib.decompressobj
+    monkeypatch.setattr(zlib, "decompressobj", lambda *args: _Counted(make, fed, *args))
+    body = H.stored_layers(H.band_body(), 2_000)
+    reason = "body's content codings, one over another, decode to more than 250 times its size as sent (--max-ratio)"
+    with pytest.raises(LimitHit) as hit:
+        limits.decompress(body, ", ".join(["deflate"] * 2_000))
+    assert str(hit.value) == reason
+    assert sum(fed) <= 2 * (limits.RATIO_FLOOR + 250 * len(body))  # before: 1,000 times the body
+    monkeypatch.undo()
+    assert limits.decompress(H.stored_layers(H.band_body(), 20), ", ".join(["deflate"] * 20)) == H.band_body()
+    bomb = H.http_flow(BAND_EVENTS_URL, body, ", ".join(["deflate"] * 2_000))
+    path = tmp_path / "layers.flow"
+    path.write_bytes(H.dump([H.http_flow(BAND_EVENTS_URL, H.band_body()), bomb]))
+    report, tables = converted(path, limits.DEFAULT)
+    assert [r["reason"] for r in rejects(tables)] == [reason] and tables["band_events"].height == 1
+    assert report.error == f"1 entry over a limit: {reason}"
+    assert scrub_capture(path, tmp_path / "copy.flow").message == f"1 body over a limit replaced whole: {reason}"
+
+
 def test_small_bodies_are_never_refused_for_their_ratio():
     assert limits.decompress(gzip.compress(b"\0" * (1 << 20)), "gzip") == b"\0" * (1 << 20)
 
@@ -909,3 +935,30 @@ def test_a_har_entry_of_more_arrays_than_max_json_values_within_a_run_is_one_ent
     assert tables["band_events"].height == 2
     report, tables = converted(path, Limits(max_json_values=100_000))  # within the limit: read whole, as before
     assert report.status == "ok" and tables["band_events"].height == 3
+
+
+def test_what_inspect_and_convert_keep_once_done_does_not_grow_with_a_captures_long_strings(tmp_path):
+    """The caches of what is judged once per text (a path's template and endpoint, a host, a name's class) held every
+    text whole, up to their count: a 5 MB .har.gz of 65,536 requests, each to a path of its own 16 KB long, took
+    inspect 1.17 GB (within every limit). Texts longer than a few hundred characters are judged each time, never
+    kept: what the caches hold is bounded whatever the capture holds."""
+    import gc
+
+    tail = "a" * 40_000
+    entries = [entry(BAND_EVENTS_URL, band_event())]
+    entries += [entry(f"https://api.example.org/{i}/{tail}?{tail}{i}=1", "ok",
+                      request_headers={f"{tail}{i}": "1", "Host": f"h{i}{'b' * 200}.example.org"})
+                for i in range(150)]
+    path = write_har(tmp_path / "long.har", entries)
+    warm = write_har(tmp_path / "warm.har", [entry(BAND_EVENTS_URL, band_event()), entry("https://a.example.org/", "")])
+    inspect([Input(warm, warm.name, True)]), converted(warm, limits.DEFAULT)  # (modules, short caches: not below)
+    gc.collect()
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    summary = inspect([Input(path, path.name, True)], quick=False)
+    report, _ = converted(path, limits.DEFAULT)
+    del summary, report, _
+    gc.collect()
+    kept = tracemalloc.get_traced_memory()[0] - before
+    tracemalloc.stop()
+    assert kept < 2 << 20  # before: 150 paths of 40 KB held by several caches, some 36 MB

@@ -392,7 +392,7 @@ def _pretty_host(host: str, authority: bytes, http_version: bytes, host_headers:
     return _authority_host(host_header) if host_header else host
 
 
-@functools.lru_cache(maxsize=1024)
+@limits.short_cache(1024)
 def _authority_host(authority: str) -> str:
     from mitmproxy.net.http import url
 

@@ -15,7 +15,6 @@ import re
 import zlib
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from functools import lru_cache
 from pathlib import Path
 from typing import BinaryIO, Iterable, Iterator
 from urllib.parse import urlsplit
@@ -417,7 +416,7 @@ def _split_url(url: str) -> tuple[str, str | None, int | None, str, str]:
     return *_origin(origin.group()), path, query
 
 
-@lru_cache(maxsize=1024)
+@limits.short_cache(1024)
 def _origin(scheme_and_host: str) -> tuple[str, str | None, int | None]:
     parts = urlsplit(scheme_and_host)
     return parts.scheme, parts.hostname, parts.port
