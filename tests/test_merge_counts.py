@@ -96,7 +96,9 @@ def test_adding_inputs_run_by_run_counts_as_one_run(tmp_path):
     assert counts(tmp_path / "added") == counts(tmp_path / "one")
 
 
-def test_shards_of_the_samples_with_a_byte_copy_merge_to_the_counts_of_one_run(tmp_path):
+def one_run_and_merged_shards_of_the_samples_with_a_byte_copy(tmp_path) -> Path:
+    """The samples and a byte copy of the HAR in `tmp_path/in` (returned), converted by one run into `one`, and by two
+    shards `s1` and `s2` merged into `merged`."""
     folder = tmp_path / "in"
     folder.mkdir()
     for p in SAMPLES:
@@ -106,6 +108,11 @@ def test_shards_of_the_samples_with_a_byte_copy_merge_to_the_counts_of_one_run(t
     for i in (1, 2):
         run("convert", folder, "-o", tmp_path / f"s{i}", "-j", "1", "--shard", f"{i}/2")
     run("merge", tmp_path / "s1", tmp_path / "s2", "-o", tmp_path / "merged")
+    return folder
+
+
+def test_shards_of_the_samples_with_a_byte_copy_merge_to_the_counts_of_one_run(tmp_path):
+    one_run_and_merged_shards_of_the_samples_with_a_byte_copy(tmp_path)
     one = counts(tmp_path / "one")
     assert one[1]["in/copy.har"][1]  # the copy's rows the flow dump changed are conflicts, in both ways of running
     assert counts(tmp_path / "merged") == one
@@ -245,15 +252,7 @@ def test_copies_noted_by_a_merge_or_by_runs_adding_files_are_stored_as_one_run_s
     # a merge (or a run adding files) noted a file's copies of a record found by a shard and those found by the merge
     # as two rows of one (record, file, hash, kept), where one run notes one row counting both: the same counts, but
     # copies.parquet (and its hash in datapackage.json) other than one run's
-    folder = tmp_path / "in"
-    folder.mkdir()
-    for p in SAMPLES:
-        shutil.copy(p, folder / p.name)
-    shutil.copy(SAMPLES[0], folder / "copy.har")
-    run("convert", folder, "-o", tmp_path / "one", "-j", "1")
-    for i in (1, 2):
-        run("convert", folder, "-o", tmp_path / f"s{i}", "-j", "1", "--shard", f"{i}/2")
-    run("merge", tmp_path / "s1", tmp_path / "s2", "-o", tmp_path / "merged")
+    folder = one_run_and_merged_shards_of_the_samples_with_a_byte_copy(tmp_path)
     (tmp_path / "first" / "in").mkdir(parents=True)  # (named as in the folder: in/copy.har)
     shutil.copy(SAMPLES[0], tmp_path / "first" / "in" / "copy.har")
     run("convert", tmp_path / "first" / "in", "-o", tmp_path / "added", "-j", "1")
