@@ -144,14 +144,14 @@ def map_files(
     while waiting:
         rounds = [([i], 1) for i in waiting if i in alone] or [(waiting, jobs)]
         started = _SPAWN.RawArray("b", len(inputs))  # set by a worker as it begins a file
-        pools, futures, done, begun = [], {}, set(), False
+        # spawn: forking a process that has polars' thread pool running can deadlock. (Made before Ctrl-C is held
+        # from the workers: making the first pool starts the resource tracker, which unblocks SIGINT once started.)
+        pools = [ProcessPoolExecutor(workers, mp_context=_SPAWN, initializer=_worker_started, initargs=(started,))
+                 for _, workers in rounds]
+        futures, done, begun = {}, set(), False
         try:
             with _workers_deaf_to_ctrl_c():  # (a Ctrl-C meanwhile comes as it ends: the workers are stopped below)
-                for indices, workers in rounds:
-                    # spawn: forking a process that has polars' thread pool running can deadlock
-                    pools.append(pool := ProcessPoolExecutor(
-                        workers, mp_context=_SPAWN, initializer=_worker_started, initargs=(started,)
-                    ))
+                for pool, (indices, _) in zip(pools, rounds):
                     for index in indices:
                         futures[pool.submit(_Marked(work, index), inputs[index], *args)] = index
             for future in as_completed(futures):

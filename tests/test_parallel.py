@@ -395,3 +395,33 @@ def test_without_jobs_a_command_reads_files_in_as_many_processes_as_it_has_usabl
                                       *command[1:]])
     assert result.exit_code == 0, result.output
     assert jobs == [3]
+
+
+# `python -c SUBMITTED_MASKED TESTS`: in a process with no resource tracker yet, whether SIGINT was blocked as each
+# file was handed to a worker (and so as each worker was started)
+SUBMITTED_MASKED = """
+import signal, sys
+sys.path.insert(0, sys.argv[1])
+from concurrent.futures import ProcessPoolExecutor
+from converters import parallel
+from test_parallel import worker_pid
+masked = []
+submit = ProcessPoolExecutor.submit
+def noting_submit(pool, *args):
+    masked.append(signal.SIGINT in signal.pthread_sigmask(signal.SIG_BLOCK, []))
+    return submit(pool, *args)
+ProcessPoolExecutor.submit = noting_submit
+list(parallel.map_files(worker_pid, ["a", "b", "c", "d"], 2, None))
+parallel.wait_for_workers()
+print(masked)
+"""
+
+
+@pytest.mark.skipif(not hasattr(signal, "pthread_sigmask"), reason="signals are blocked where POSIX threads are")
+def test_workers_start_with_ctrl_c_held_even_as_the_runs_first_pool_starts_the_resource_tracker():
+    """The resource tracker, started by a run's first pool, unblocks SIGINT once it is up: a pool made while Ctrl-C
+    is held left the workers started after it open to one, which killed a worker still starting up ('Fatal Python
+    error: init_import_site … KeyboardInterrupt' on the run's standard error)."""
+    done = subprocess.run([sys.executable, "-c", SUBMITTED_MASKED, str(Path(__file__).parent)], capture_output=True,
+                          text=True, timeout=120)
+    assert (done.returncode, done.stdout) == (0, "[True, True, True, True]\n"), done.stderr
