@@ -278,7 +278,8 @@ def convert(
     hosts = tuple(h.lower() for h in generic_hosts or ())
     paths, local = _paths(paths)
     alone = local if len(local) == len(paths) else []  # (a URL is not read ahead)
-    pipe.read_ahead(alone, jobs or parallel.usable_cores(), hosts, budget)  # while polars loads (a third of a second)
+    jobs = jobs or parallel.usable_cores()
+    pipe.read_ahead(alone, jobs, hosts, budget)  # while polars loads (a third of a second)
     _allocator(one_file=len(alone) == 1 and alone[0].is_file())
     from . import pipeline as conversion
     from . import participants as people
@@ -325,7 +326,7 @@ def convert(
         with writers.read_back([out] if previous_files else []):  # an earlier table damaged deep inside: one line
             with _progress(err, inputs) as advance:
                 result, skipped = conversion.update(
-                    inputs, previous_tables, previous_files, advance, jobs or parallel.usable_cores(), debug,
+                    inputs, previous_tables, previous_files, advance, jobs, debug,
                     held.work(), scheduler, previous_copies,
                     streamed=True,  # written by `_finish`, as tables on disk are reduced
                     key=key, force=force or bool(hosts),

@@ -680,9 +680,9 @@ def slurm_shard(env: Mapping[str, str]) -> tuple[int, int]:
     if int(count) == 1:
         raise ValueError(f"--shard auto in an array of one task would take every input: give the slice, --shard "
                          f"I/N (task {task} of the array it was run again for)")
-    offset, spacing = int(task) - int(first if first.isdigit() else 1), int(step) if step.isdigit() else 1
-    index = offset // max(spacing, 1) + 1
-    if offset < 0 or offset % max(spacing, 1) or index > int(count):
+    offset, spacing = int(task) - int(first if first.isdigit() else 1), max(int(step), 1) if step.isdigit() else 1
+    index = offset // spacing + 1
+    if offset < 0 or offset % spacing or index > int(count):
         raise ValueError(f"--shard auto cannot tell task {task}'s slice in an array of {count} tasks whose ids are not "
                          "evenly spaced (--array=1,3,8): give --shard I/N")
     return index, int(count)
