@@ -6,6 +6,8 @@ of their own, so a half-written one is never read."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from concurrent.futures import CancelledError
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator, Sequence, TypeVar
@@ -18,6 +20,7 @@ from .parallel import WorkersLost, Executor
 I = TypeVar("I")
 R = TypeVar("R", bound=tuple)
 T = TypeVar("T")
+CLIENT_LOG = logging.getLogger("distributed.client")
 WORKERS_LOST = "every Dask worker that read it was killed or crashed (out of memory?): the scheduler gave up on it"
 
 
@@ -30,9 +33,11 @@ class DaskExecutor(Executor):
         self.client: Client | None = None
 
     def __enter__(self) -> DaskExecutor:
+        CLIENT_LOG.addFilter(_quiet_about_the_lost_connection)
         try:
             self.client = Client(self.address, set_as_default=False)
         except (OSError, TimeoutError, ValueError) as e:  # (ValueError: an address of no known scheme)
+            CLIENT_LOG.removeFilter(_quiet_about_the_lost_connection)
             raise WorkersLost(f"cannot reach the Dask scheduler at {self.address}: {_first_line(e)}") from None
         return self
 
@@ -40,6 +45,7 @@ class DaskExecutor(Executor):
         if self.client is not None:
             self.client.close()
             self.client = None
+        CLIENT_LOG.removeFilter(_quiet_about_the_lost_connection)
 
     def map_files(
         self, work: Callable[..., R], inputs: Sequence[I], progress: Callable[[I, Any], None] | None, *args: Any,
@@ -74,8 +80,19 @@ class DaskExecutor(Executor):
         tasks' cancellations."""
         try:
             yield
-        except (CancelledError, CommClosedError) as e:
+        except CancelledError:  # (each task's own: "convert_file-… cancelled for reason: scheduler-connection-lost")
+            raise WorkersLost(f"lost the Dask cluster at {self.address}: the connection to its scheduler was lost") \
+                from None
+        except CommClosedError as e:
             raise WorkersLost(f"lost the Dask cluster at {self.address}: {_first_line(e)}") from None
+
+
+def _quiet_about_the_lost_connection(record: logging.LogRecord) -> bool:
+    """False for the client's traceback of a connection to the scheduler that failed or was given up (its reconnect
+    cancelled as the client closes): the run says so in one line (`WorkersLost`)."""
+    failed = record.exc_info[0] if record.exc_info else None
+    return not (failed and issubclass(failed, (CancelledError, asyncio.CancelledError, CommClosedError, OSError,
+                                               TimeoutError)))
 
 
 def _first_line(e: BaseException) -> str:
