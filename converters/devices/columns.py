@@ -97,12 +97,12 @@ def frame(table: str, height: int, columns: dict[str, pl.Series | Any]) -> pl.Da
 SHORT = 5_000  # items up to which a regex costs less than the query asking whether one is needed
 
 
-def _whole(values: Iterable[Any]) -> None:
-    """Fallback where a value read into an integer column is a float with a fraction, which polars would cut as
-    int() does (value by value, `base.integer` rejects its exchange). A pass over the values in C where none is a
-    float."""
-    values = list(values)
-    if float in set(map(type, values)) and not all(v.is_integer() for v in values if type(v) is float):
+def _whole(items: list[dict[str, Any]], key: str) -> None:
+    """Fallback where a value of `key` read into an integer column is a float with a fraction, which polars would cut
+    as int() does (value by value, `base.integer` rejects its exchange). One pass over the values in C, making no
+    list, where none is a float."""
+    if float in set(map(type, map(dict.get, items, repeat(key)))) and not all(
+            v.is_integer() for v in map(dict.get, items, repeat(key)) if type(v) is float):
         raise Fallback
 
 
@@ -129,7 +129,7 @@ class Items:
         present = flat if self._present is None else {key: t for key, t in flat.items() if key in self._present}
         for key, dtype in present.items():
             if dtype == pl.Int64:
-                _whole(map(dict.get, items, repeat(key)))
+                _whole(items, key)
         self.df = pl.from_dicts(items, schema=present) if present else pl.DataFrame(height=len(items))
         columns = [pl.Series(key, [None], dtype).new_from_index(0, len(items))
                    for key, dtype in flat.items() if key not in present]
@@ -139,7 +139,7 @@ class Items:
                 objects = [value or {} for value in map(dict.get, items, repeat(key))]
                 for field in dtype.fields:
                     if field.dtype == pl.Int64:
-                        _whole(map(dict.get, objects, repeat(field.name)))
+                        _whole(objects, field.name)
                 read = pl.from_dicts(objects, schema={field.name: field.dtype for field in dtype.fields})
                 columns += [column.alias(name) for column, name in zip(read.get_columns(), fields)]
             else:
