@@ -12,6 +12,8 @@ from concurrent.futures import CancelledError
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator, Sequence, TypeVar
 
+import dask
+from dask.utils import parse_timedelta
 from distributed import Client, KilledWorker, as_completed
 from distributed.comm.core import CommClosedError
 
@@ -20,6 +22,9 @@ from .parallel import WorkersLost, Executor
 I = TypeVar("I")
 R = TypeVar("R", bound=tuple)
 T = TypeVar("T")
+# how long a run waits for the cluster's first worker (an adaptive cluster starts its workers once asked; a batch
+# job's may wait in the queue): Dask's configuration `databack.worker-wait` (DASK_DATABACK__WORKER_WAIT), 0 for ever
+WORKER_WAIT = "10 minutes"
 CLIENT_LOG = logging.getLogger("distributed.client")
 WORKERS_LOST = "every Dask worker that read it was killed or crashed (out of memory?): the scheduler gave up on it"
 
@@ -39,6 +44,22 @@ class DaskExecutor(Executor):
         except (OSError, TimeoutError, ValueError) as e:  # (ValueError: an address of no known scheme)
             CLIENT_LOG.removeFilter(_quiet_about_the_lost_connection)
             raise WorkersLost(f"cannot reach the Dask scheduler at {self.address}: {_first_line(e)}") from None
+        wait = dask.config.get("databack.worker-wait", WORKER_WAIT)
+        try:
+            wait = parse_timedelta(wait, default="s")
+        except (TypeError, ValueError, KeyError):  # (KeyError: an unknown unit)
+            self.__exit__()
+            raise WorkersLost(f"databack.worker-wait of Dask's configuration is {wait!r}, not a time (such as "
+                              f"{WORKER_WAIT!r})") from None
+        try:
+            self.client.wait_for_workers(1, timeout=wait)
+        except TimeoutError:
+            self.__exit__()
+            raise WorkersLost(
+                f"no Dask worker joined the scheduler at {self.address} in {wait:g} s: start workers (dask worker "
+                f"{self.address}) or scale the cluster, or wait longer (DASK_DATABACK__WORKER_WAIT=\"1 hour\"; 0: "
+                "for ever)"
+            ) from None
         return self
 
     def __exit__(self, *exc_info: object) -> None:

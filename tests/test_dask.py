@@ -229,6 +229,34 @@ def test_a_scheduler_that_cannot_be_reached_is_one_line_and_out_is_left_as_it_wa
     assert not (captures.parent / "out").exists()
 
 
+def test_a_cluster_with_no_worker_for_the_time_allowed_is_one_line_and_out_is_left_as_it_was(captures, monkeypatch):
+    monkeypatch.chdir(captures.parent)
+    with distributed.LocalCluster(n_workers=0, processes=True, dashboard_address=None, silence_logs=40) as empty:
+        for wait, why in (("1s", f"no Dask worker joined the scheduler at {empty.scheduler_address} in 1 s: start "
+                                 f"workers (dask worker {empty.scheduler_address}) or scale the cluster, or wait "
+                                 'longer (DASK_DATABACK__WORKER_WAIT="1 hour"; 0: for ever)'),
+                          ("soon", "databack.worker-wait of Dask's configuration is 'soon', not a time (such as "
+                                   "'10 minutes')")):
+            with dask.config.set({"databack.worker-wait": wait}):
+                result = CliRunner().invoke(app, ["convert", "captures", "-o", "out", "--scheduler",
+                                                  empty.scheduler_address])
+            assert (result.exit_code, result.output) == (1, f"databack: {why}; out was left as it was\n")
+    assert not (captures.parent / "out").exists()
+
+
+def test_a_run_waits_for_the_workers_an_adaptive_cluster_starts_once_asked(captures, monkeypatch):
+    """A cluster with no worker yet (dask-jobqueue's `adapt`, a batch job still in the queue): the run waits for the
+    first and gives a local run's output."""
+    monkeypatch.chdir(captures.parent)
+    local = converted(captures.parent / "local", "--jobs", "1")
+    with distributed.LocalCluster(n_workers=0, threads_per_worker=1, processes=True, dashboard_address=None,
+                                  silence_logs=40) as growing:
+        later = threading.Timer(1.0, growing.scale, [2])
+        later.start()
+        assert converted(captures.parent / "out", "--scheduler", growing.scheduler_address) == local
+        later.join()
+
+
 class BeginThenWait:
     """`convert_file` on a worker that first notes it has begun (the file `began`) and then takes long."""
 
