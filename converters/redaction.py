@@ -649,8 +649,9 @@ _PAIR = re.compile(
     r"(?P<pre>(?:[bBuUrR]|[bB][rR]|[rR][bB])(?=[\"']))?"  # (a Python string's prefix: `'password': b'…'`)
     r"(?P<value>\"(?:[^\"\\\n]|\\.)*\"|'[^'\n]*'|\{[^{}\"'\n]*\}"  # (a connection string's `PWD={…}`)
     r"|[\w.]++\([^()\n]{0,256}+\)"  # (a call: SQL's `PASSWORD('…')`, `decode("…")`)
-    # (a separator ends the value only before the next pair's name, and digits alone before an equals sign are none)
-    r"|(?:[^\s&;,?\"'<>(){}\[\]\uff0c\uff1b]|[&;,?](?!(?=[\w.\-\[\]%$]++=)[\d.\-\[\]%]*+(?:[^\W\d]|\$)))+)"
+    # (`&`, `;` or `,` ends the value only before the next pair's name, which digits alone are not; `?` separates no
+    # pairs: it is the value's)
+    r"|(?:[^\s&;,\"'<>(){}\[\]\uff0c\uff1b]|[&;,](?!(?=[\w.\-\[\]%$]++=)[\d.\-\[\]%]*+(?:[^\W\d]|\$)))+)"
 )
 _SEPARATORS = (":", "=", "\uff1a", "\uff1d")  # what every pair's separator holds
 _QUOTED = re.compile(r"'[^'\n]*'|\"(?:[^\"\\\n]|\\.)*\"")

@@ -1705,11 +1705,13 @@ def test_a_credential_shown_beside_its_label_in_a_pages_elements_is_replaced(tex
 
 @pytest.mark.parametrize(("text", "shown"), [
     ("password=0000?0000012=A", "password=REDACTED"),  # (found by fuzzing: `?0000012=A` was kept)
+    ("password=0000?A0000012=", "password=REDACTED"),  # (and then `?A0000012=`)
+    ("password=abc?user=bob", "password=REDACTED"),
     ("pwd: x1&22=33; next", "pwd: REDACTED; next"),
-    ("password=abc?user=bob", "password=REDACTED?user=bob"),
+    ("password=abc&user=bob", "password=REDACTED&user=bob"),
     ("token=abc;$x=1", "token=REDACTED;$x=1"),
 ])
 def test_a_value_in_text_runs_past_a_separator_unless_a_name_follows_it(text, shown):
-    """A separator (`?`, `&`, `;`, `,`) inside a credential's value ends it only before the next pair's name; digits
-    alone before an equals sign are no name, so the rest of the value is not left behind."""
+    """`&`, `;` or `,` inside a credential's value ends it only before the next pair's name (digits alone before an
+    equals sign are none), and `?`, which separates no pairs, never: the rest of the value is not left behind."""
     assert redaction.redact_text(text) == shown
