@@ -710,8 +710,9 @@ def _text(text: str, mode: Mode, percent_levels: int) -> str:
 def _text_within(text: str, mode: Mode, percent_levels: int) -> str:
     if "eyJ" in text and ("\n" in text or "\\n" in text):  # (first: an authorization scheme's takes its first line)
         text = _WRAPPED_JWT.sub(_wrapped_jwt_sub, text)
-    text = _URL.sub(lambda m: redact_url(m.group(), FULL, path_mode=mode), text)  # (a query holds no device's ids)
-    if mode == FULL and "/" in text:  # a path without scheme or host: href="/reset/<token>", `/api/token/…`
+    # (a query holds no device's ids; nor does a value a path names: device text's `https://…/reset/<token>`)
+    text = _URL.sub(lambda m: redact_url(m.group(), FULL, path_mode=mode, named=True), text)
+    if "/" in text:  # a path without scheme or host: href="/reset/<token>", `/api/token/…`, `go to /reset/…`
         text = _RELATIVE_PATH.sub(_relative_path_sub, text)
     if percent_levels and "%" in text:
         text = _PERCENT_RUN.sub(lambda m: _percent_sub(m.group(), mode, percent_levels - 1), text)
@@ -741,7 +742,7 @@ def _text_within(text: str, mode: Mode, percent_levels: int) -> str:
     text = _pairs(text)
     if " " in text or "\t" in text:
         text = _spaced_pairs(text)
-    if " -" in text:  # a command line's flags: mysql -p…, sshpass -p …, curl -u user:…, keytool -storepass …
+    if " -" in text or "/" in text or "|" in text:  # a command line's: mysql -p…, curl -u user:…, sqlplus bob/…@db
         text = _command_flags(text)
     if "," in text and ("\"" in text or "'" in text):  # setRequestHeader("X-Api-Key", "…"), ["password", "…"]
         text = _QUOTED_PAIR.sub(_quoted_pair_sub, text)
@@ -755,10 +756,11 @@ def _text_within(text: str, mode: Mode, percent_levels: int) -> str:
 
 
 # A path in text without a scheme and host, of two segments or more, as a value is written: the whole text, or after a
-# quote, `=` or `(` (a page's href="/reset/<token>", a JSON value `/confirm/…`, url=/…; not a log's `GET /…`, nor a
-# URL's path, which `_URL` judged, nor `3/4`). Each is found from its `/` at C speed, what is before it asked after.
+# space, a quote, `=` or `(` (a page's href="/reset/<token>", a JSON value `/confirm/…`, url=/…, prose's `go to
+# /reset/…`; not a URL's path, which `_URL` judged, nor `3/4`). Each is found from its `/` at C speed, what is before
+# it asked after.
 _RELATIVE_PATH = re.compile(r"(?:/[\w.\-~%]++){2,}+")
-_PATH_AFTER = frozenset("\"'=(`")
+_PATH_AFTER = frozenset("\"'=(` \t\r\n")
 
 
 def _relative_path_sub(m: re.Match) -> str:
@@ -1028,12 +1030,13 @@ def _pairs(text: str, depth: int = 0) -> str:
 _SPACED_NAMES = ("password", "passwd", "passcode", "passphrase", "pwd", "pw ", "pw\t", "psk", "pin ", "pin\t", "otp ",
                  "otp\t", "secret",
                  "token", "api key", "api_key", "api-key", "apikey", " code", "-code", "пароль", "passwort", "kennwort",
-                 "contraseña", "senha", "wachtwoord", "mot de passe")
+                 "contraseña", "senha", "wachtwoord", "mot de passe", "identified", "requirepass", "masterauth")
 _SPACED_PAIR = re.compile(
     r"(?:(?<![\w\-=:/.])|(?<=(?<![\w\-])--))(?P<name>passwords?|passwd|passcode|passphrase|pwd|pw|psk|pin|otp|secret"
     r"|api[ _\-]?key"
     r"|(?:access |refresh |auth |session |bearer )?token|[^\W\d_]{2,14}[ \-]code|(?:one|two)[ \-]time[ \-]code"
-    r"|пароль|passwort|kennwort|contraseña|senha|wachtwoord|mot de passe)"
+    r"|пароль|passwort|kennwort|contraseña|senha|wachtwoord|mot de passe|requirepass|masterauth"
+    r"|identified(?:[ \t]+with[ \t]+[\w'\"]{1,64}+)?[ \t]+by(?:[ \t]+(?:values|password))?)"
     r"(?P<sep>(?:[ \t]+(?:for|of|für|von|pour|de|para|voor)[ \t]+[^\s:]{1,64}+)?"  # (whose: `password for bob is …`)
     r"(?:[ \t]+(?:(?:was|has[ \t]+been|is|got|wurde)[ \t]+)?(?:changed|set|reset|updated|geändert)[ \t]+(?:to|auf)"
     r"[ \t]++|[ \t]+(?:is|was|ist|war|es|est|é|är|er|это)(?:[ \t]*+:[ \t]++|[ \t]++)"  # (spaces read once: linear)
@@ -1042,6 +1045,13 @@ _SPACED_PAIR = re.compile(
 )
 _DIGITS_NAMES = frozenset({"pin", "passcode", "otp", "password", "passwords", "passwd", "pwd", "пароль", "passwort",
                            "kennwort", "contraseña", "senha", "wachtwoord", "mot de passe"})
+# ...and the names after which any value is a password (SQL's `IDENTIFIED BY …`, Redis's `requirepass …`), and a code
+# one-time codes come as in prose: `482913 is your verification code` (the word before `code` not one of data's)
+_ALWAYS_NAMES = ("identified", "requirepass", "masterauth")
+_SQL_ACCOUNT = re.compile(r"\b(?:(?:create|alter)[ \t]+(?:user|role|login)|grant|connect[ \t]+to)\b")
+_CODE_FIRST = re.compile(r"(?<![\w.\-])(?P<value>\d{4,10})[ \t]+(?:is|es|est|ist|é)[ \t]+(?:your|the|ihr|dein|tu|su|"
+                         r"votre|ton|seu|o)[ \t]+(?:[^\W\d_]{2,20}[ \t\-]){0,3}?(?P<name>[^\W\d_]{2,20}[ \t\-])?"
+                         r"(?:code|pin|passcode|otp|password)\b")
 
 
 def _spaced_pairs(text: str) -> str:
@@ -1051,18 +1061,27 @@ def _spaced_pairs(text: str) -> str:
     if len(lower) != len(text):  # (a letter whose lower case is longer: positions would not line up)
         lower = "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
     out, position = [], 0
+    spans = []
     for m in _SPACED_PAIR.finditer(lower):
         value = text[m.start("value") : m.end("value")].rstrip(".,;)")
         name = m["name"]
-        if name.endswith("code"):  # `verification code 482913`, not `error code 4041`
-            if credential_name(name) != "strong" or not (_DIGITS_CODE.fullmatch(value) or _tokenish(value)):
-                continue
-        elif value in (MARK, SEGMENT) or not (_tokenish(value) or name in _DIGITS_NAMES and
-                                              _DIGITS_CODE.fullmatch(value)):
+        if value in (MARK, SEGMENT):
             continue
-        out += [text[position : m.start("value")], MARK]
-        position = m.start("value") + len(value)
-    return "".join(out) + text[position:] if out else text
+        if name.endswith("code"):  # `verification code 482913`, `your code is 482913`, not `error code 4041`
+            kind = credential_name(name)
+            if not (kind == "strong" and (_DIGITS_CODE.fullmatch(value) or _tokenish(value)) or
+                    kind == "weak" and _DIGITS_CODE.fullmatch(value)):  # (a weak one's digits: `your code …`)
+                continue
+        elif not (_tokenish(value) or name in _DIGITS_NAMES and _DIGITS_CODE.fullmatch(value) or
+                  name.startswith(_ALWAYS_NAMES) and (m["q"] or not name.startswith("identified") or
+                                                      _SQL_ACCOUNT.search(lower, 0, m.start()))):
+            continue  # (`identified by` a word: SQL's where a user or role is named before it, not prose's)
+        spans.append((m.start("value"), m.start("value") + len(value)))
+    for m in _CODE_FIRST.finditer(lower) if "code" in lower or "pin" in lower or "pass" in lower else ():
+        if m["name"] is None or credential_name(m["name"] + "code") is not None:  # (not `4041 is the error code`)
+            spans.append(m.span("value"))
+    spans.sort()
+    return _replaced_values(text, [s for i, s in enumerate(spans) if not i or s[0] >= spans[i - 1][1]])
 
 
 # A command line's flags that give a credential: a flag of a credential's name, one dash or two, before its value
@@ -1088,6 +1107,19 @@ _SHORT_FLAGS = {"sshpass": "p", "docker": "p", "podman": "p", "mongo": "p", "red
                 "sqlcmd": "P", "bcp": "P", "zip": "P", "unzip": "P"}
 _SHORT_FLAG = {f: re.compile(rf"(?<=\s)-{f}[ \t]*+" + _FLAG_VALUE) for f in "paPw"}
 _GLUED_FLAG = re.compile(r"(?<=\s)-p" + _FLAG_VALUE)
+# ...Oracle's tools' `user/password` (`sqlplus bob/…@db`, `expdp system/… schemas=…`, `sqlldr userid=bob/…`), a
+# connect string after a command's name; and `user/password@host` without one where the password is a token
+_ORACLE = re.compile(r"(?<![\w\-./])(?:sqlplus|sqlldr|expdp|impdp|rman|dgmgrl)(?![\w\-])[^\n|;&]*")
+_CONNECT = re.compile(r"(?<=[\s=])[\w$#.]{1,64}+/(?P<v3>[^\s@/'\"]{1,128}+)(?=@|\s|$)")
+_BARE_CONNECT = re.compile(r"(?<![\w.+\-%/@:])[A-Za-z][\w$#.]{0,63}+/(?P<v3>[^\s@/:'\"<>]{1,128}+)@(?=[A-Za-z/])")
+# ...and what a shell line echoes into a command that reads a password from its input (`echo 'bob:…' | chpasswd`,
+# `echo … | passwd --stdin bob`, `echo … | sudo -S …`, `echo … | docker login --password-stdin`): the echoed text
+# (past its `user:` for chpasswd)
+_PIPED = re.compile(r"""(?<![\w\-])echo(?:[ \t]+-[neE]+)*[ \t]+(?:'(?P<v1>[^'\n]{1,256})'|"(?P<v2>[^"\n]{1,256})"|"""
+                    r"""(?P<v3>[^\s'"|;&]{1,256}))[ \t]*\|[ \t]*(?:sudo[ \t]+(?:-[^S\s]\S*[ \t]+)*)?"""
+                    r"(?P<reader>chpasswd|passwd|kinit|cryptsetup|sudo|docker|podman|helm|htpasswd|smbpasswd)"
+                    r"(?![\w\-])(?P<rest>[^\n|;&]*)")
+_STDIN_READERS = ("chpasswd", "passwd", "kinit", "cryptsetup", "smbpasswd")  # (the others with -S, -i or --…-stdin)
 
 
 def _flag_value(m: re.Match) -> tuple[int, int, str]:
@@ -1126,6 +1158,20 @@ def _command_flags(text: str) -> str:
             start, end, value = _flag_value(f)
             if value not in (MARK, SEGMENT) and not value.startswith("-"):
                 spans.append((start, end))
+    for m in _ORACLE.finditer(text) if "/" in text else ():
+        spans += [c.span("v3") for c in _CONNECT.finditer(text, m.start(), m.end()) if c["v3"] not in (MARK, SEGMENT)]
+    for m in _BARE_CONNECT.finditer(text) if "/" in text and "@" in text else ():
+        if _tokenish(m["v3"]) and m["v3"] not in (MARK, SEGMENT):
+            spans.append(m.span("v3"))
+    for m in _PIPED.finditer(text) if "|" in text else ():
+        start, end, value = _flag_value(m)
+        reader, rest = m["reader"], m["rest"]
+        if value in (MARK, SEGMENT) or reader not in _STDIN_READERS and not (
+                "stdin" in rest or reader == "sudo" and " -S" in f" {rest}" or reader == "htpasswd" and " -i" in rest):
+            continue
+        if reader == "chpasswd" and ":" in value:
+            start += value.index(":") + 1
+        spans.append((start, end))
     spans = sorted(set(spans))
     return _replaced_values(text, [s for i, s in enumerate(spans) if not i or s[0] >= spans[i - 1][1]])
 
@@ -1260,10 +1306,11 @@ def traceback_text(error: BaseException) -> Safe:
 _SCHEME_HOST = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*:)?//([^/?#]*)")
 
 
-def redact_url(url: str, mode: Mode = FULL, marker: str = MARK, path_mode: Mode | None = None) -> str:
+def redact_url(url: str, mode: Mode = FULL, marker: str = MARK, path_mode: Mode | None = None,
+               named: bool | None = None) -> str:
     """A URL (or a path with its query) with userinfo, credential path segments and parameters, and secret query
     and fragment parameters replaced; everything else byte for byte. The path is judged in `path_mode` where given
-    (a device's path, whose ids are data), the rest in `mode`."""
+    (a device's path, whose ids are data), the rest in `mode`; `named` as `redact_path`'s."""
     rest, hash_mark, fragment = url.partition("#")
     base, question_mark, query = rest.partition("?")
     prefix = ""
@@ -1274,7 +1321,7 @@ def redact_url(url: str, mode: Mode = FULL, marker: str = MARK, path_mode: Mode 
         prefix, base = (m.group(1) or "") + "//" + authority, base[m.end() :]
     return (
         prefix
-        + redact_path(base, path_mode or mode, marker)
+        + redact_path(base, path_mode or mode, marker, named)
         + question_mark
         + redact_params(query, mode)[0]
         + hash_mark
@@ -1323,17 +1370,19 @@ def redact_params(query: str, mode: Mode = FULL, marker: str = MARK) -> tuple[st
 _ODATA = re.compile(r"(?P<name>[^()]*)\((?P<args>[^()]*)\)(?P<rest>.*)", re.DOTALL)
 
 
-def redact_path(path: str, mode: Mode = FULL, marker: str = SEGMENT) -> str:
+def redact_path(path: str, mode: Mode = FULL, marker: str = SEGMENT, named: bool | None = None) -> str:
     """A URL path with credential-shaped segments replaced, and the values of credential-named matrix parameters
     (`;jsessionid=…`) and OData keys (`Events(token='…')`) replaced, names kept. A segment already replaced (by
     either marker) becomes `marker`. Outside device data (FULL), a segment after one named like a credential is
     its value when it looks like a token (`/api/token/abcDEF123ghiJKL456`, `/reset/password/…`), and so is one
     after a word after a segment that always names a credential (`/password/reset/…`, `/token/refresh/…`), and one
     after an action that mails a one-time token, or after the action and a word (`/reset/<token>`, `/activate/…`,
-    `/verify-email/…`, `/verify/email/…`, `/invite/<token>/accept`), when it is no word, number, date or version."""
+    `/verify-email/…`, `/verify/email/…`, `/invite/<token>/accept`), when it is no word, number, date or version;
+    in STRICT mode too where `named` (a URL in device text: no device's path)."""
     segments = path.split("/")
+    named = mode == FULL if named is None else named
     return "/".join(
-        marker if mode == FULL and i and _value_named(segments, i) else _segment(s, mode, marker)
+        marker if named and i and _value_named(segments, i) else _segment(s, mode, marker)
         for i, s in enumerate(segments)
     )
 
@@ -2498,6 +2547,11 @@ _BASE64_MIXED = "[a-z][A-Z]|[A-Za-z][0-9+/]|[0-9+/][A-Za-z]"
 # ...and a user and password before a host without a scheme (`_BARE_USERINFO`: `sleeper:…@db.example.com`, not an
 # e-mail address after a time)
 _BARE_USERINFO_ANCHOR = r"[\w.+%\-]:[^\s:@/\\\"'<>()\[\]{},;]{1,128}@[A-Za-z0-9]"
+# ...and, in any case, the words of free text's other rules: a path's action before its one-time token (`/reset/…`),
+# SQL's `IDENTIFIED BY`, the commands that take a password as `user/password` or from their input (`sqlplus`,
+# `echo … | sudo -S`)
+_RULE_ANCHORS = [*(f"/{action[:6]}" for action in sorted(_ACTIONS)), "identified", "sqlplus", "sqlldr", "expdp",
+                 "impdp", "rman", "dgmgrl", "sudo", "kinit", "cryptsetup"]
 _PROVENANCE_TEXT = frozenset({"participant_id", "source_file"})
 
 
@@ -2521,6 +2575,7 @@ def strict_frame(df):
         .unpivot(variable_name="__column", value_name="__text").explode("__text")
         .with_columns(anchored=value.str.contains_any(_STRICT_ANCHORS)
                       | value.str.contains_any(_NAME_ANCHORS, ascii_case_insensitive=True)
+                      | value.str.contains_any(_RULE_ANCHORS, ascii_case_insensitive=True)
                       | value.str.contains(_SCHEME_ANCHOR) | value.str.contains(_BARE_USERINFO_ANCHOR))
         .filter(pl.col("anchored") | value.str.contains(_BASE64_MIXED) & value.str.contains(_BASE64_ANCHOR))
         .collect(engine="in-memory")

@@ -1701,3 +1701,43 @@ def test_a_credential_shown_beside_its_label_in_a_pages_elements_is_replaced(tex
     scrubbed copies). The text after a label element naming a credential (past up to 4 tags) is judged as that
     name's value in prose is (a token or a PIN's digits; words stay)."""
     assert redaction.redact_text(text) == shown
+
+
+ONE_TIME_AND_COMMAND_SECRETS = [
+    ("Your code is 482913", "Your code is REDACTED"),
+    ("Use code 482913 to sign in", "Use code REDACTED to sign in"),
+    ("482913 is your Sense verification code.", "REDACTED is your Sense verification code."),
+    ("Forgot it? go to /reset/Kq8zT3xw to choose another", "Forgot it? go to /reset/REDACTED to choose another"),
+    ("Tap https://app.dozing.test/activate/Zx81kq9Lm2 now", "Tap https://app.dozing.test/activate/REDACTED now"),
+    ("sqlplus bob/Ti9erQx@sleepdb", "sqlplus bob/REDACTED@sleepdb"),
+    ("expdp system/manager schemas=sleep", "expdp system/REDACTED schemas=sleep"),
+    ("ALTER USER bob IDENTIFIED BY tiger;", "ALTER USER bob IDENTIFIED BY REDACTED;"),
+    ("CREATE USER 'b'@'%' IDENTIFIED WITH caching_sha2_password BY 'Pw4sure!'",
+     "CREATE USER 'b'@'%' IDENTIFIED WITH caching_sha2_password BY 'REDACTED'"),
+    ("requirepass Zq9hunter", "requirepass REDACTED"),
+    ("echo 'bob:Zq9hunter' | chpasswd", "echo 'bob:REDACTED' | chpasswd"),
+    ("echo hunter22 | sudo -S systemctl restart sleepd", "echo REDACTED | sudo -S systemctl restart sleepd"),
+]
+
+
+@pytest.mark.parametrize(("text", "shown"), ONE_TIME_AND_COMMAND_SECRETS)
+def test_one_time_codes_reset_links_and_passwords_of_sql_and_shell_lines_leave_prose_and_device_text(text, shown):
+    """Prose and device text (a Sense insight's, a Band event's name) write a one-time code without a pair's name
+    (`Your code is 482913`, `482913 is your … code`), a reset link's path after a space (`go to /reset/<token>`; a URL's
+    in device text), and passwords as SQL and shells write them (`sqlplus bob/…@db`, `IDENTIFIED BY …`, `requirepass
+    …`, `echo 'bob:…' | chpasswd`): each was kept in tables (STRICT text), rejects and scrubbed copies."""
+    import polars as pl
+
+    for mode in (redaction.FULL, redaction.STRICT):
+        assert redaction.redact_text(text, mode) == shown
+    assert redaction.strict_frame(pl.DataFrame({"name": [text]}))["name"].to_list() == [shown]
+
+
+@pytest.mark.parametrize("text", [
+    "error code 4041", "4041 is the error code", "Your sleep score is 82", "the user was identified by name",
+    "echo hello | grep h", "see images/logo@2x.png", "users/alice@example.com", "sqlplus / as sysdba",
+    "go to /settings/sleep", "GET /v1/questions/2017-03-14",
+])
+def test_prose_and_commands_without_such_a_secret_stay(text):
+    for mode in (redaction.FULL, redaction.STRICT):
+        assert redaction.redact_text(text, mode) == text
