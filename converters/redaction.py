@@ -44,7 +44,7 @@ from collections import Counter
 from contextvars import ContextVar
 from functools import lru_cache
 from pathlib import PurePosixPath
-from typing import Any, Iterable, Iterator, Literal
+from typing import Any, Callable, Iterable, Iterator, Literal
 from urllib.parse import quote, unquote, unquote_plus
 
 import orjson
@@ -1587,6 +1587,32 @@ def redact_json(document: Any, mode: Mode = FULL, *, drop: bool = False) -> tupl
         return MARK, 1
 
 
+Kept = Callable[[tuple[str, ...]], bool]  # whether a device's tables keep the field at a path (`[]`: an array's items)
+
+
+def redact_device_json(document: Any, kept: Kept) -> tuple[Any, int]:
+    """`redact_json` FULL, except that a value at a field a device's tables keep (`kept`) is judged as the tables
+    judge it (STRICT: a random-looking Sense answer's text stays, as in the table), so that a scrubbed copy converts
+    to the same device tables; what no table keeps is judged as any body's."""
+    full, replaced = redact_json(document, FULL)
+    if not replaced:
+        return full, 0
+    strict, _ = redact_json(document, STRICT)
+    if strict == full:
+        return full, replaced
+    merged = _kept_strict(full, strict, (), kept)
+    return merged, replaced if merged != document else 0
+
+
+def _kept_strict(full: Any, strict: Any, path: tuple[str, ...], kept: Kept) -> Any:
+    """`full`, with `strict`'s value at each kept path where the two differ (both made from one document)."""
+    if type(full) is dict and type(strict) is dict and full.keys() == strict.keys():
+        return {k: _kept_strict(v, strict[k], (*path, k), kept) for k, v in full.items()}
+    if type(full) is list and type(strict) is list and len(full) == len(strict):
+        return [_kept_strict(v, w, (*path, "[]"), kept) for v, w in zip(full, strict)]
+    return strict if full != strict and kept(path) else full
+
+
 def _json(value: Any, mode: Mode, drop: bool, key: str | None, counter: list[int], depth: int) -> Any:
     if depth > _MAX_DEPTH:
         raise _TooDeep
@@ -1811,28 +1837,29 @@ def sign_in_field(name: str) -> bool:
     return _NOT_ALNUM.sub("", name.lower()) in SIGN_IN_FIELDS
 
 
-def redact_body(data: bytes, content_type: str | None, kind: BodyKind) -> bytes:
+def redact_body(data: bytes, content_type: str | None, kind: BodyKind, kept: Kept | None = None) -> bytes:
     """A request or response body with its credentials replaced, in its own encoding: JSON (kept valid), a form,
     multipart parts (by field name, and each part's body in turn), text; binary data has its printable runs checked.
     A sign-in request (`sign-in-request`) keeps only `SIGN_IN_FIELDS`' values, in any encoding; a sign-in call's
     body that is neither JSON, a form nor multipart is replaced whole. Device data keeps its ids (values under
-    id-named keys). Returns `data` itself when nothing was replaced; `MARK` for a body whose parts nest deeper or
-    cost more than the policy spends on one (`_within_budget`)."""
+    id-named keys; a device's JSON its tables' fields as they judge them, where `kept` says which they keep:
+    `redact_device_json`). Returns `data` itself when nothing was replaced; `MARK` for a body whose parts nest
+    deeper or cost more than the policy spends on one (`_within_budget`)."""
     if not data:
         return data
-    return _within_budget(len(data), MARK.encode(), _body, data, content_type, kind)
+    return _within_budget(len(data), MARK.encode(), _body, data, content_type, kind, kept)
 
 
-def _body(data: bytes, content_type: str | None, kind: BodyKind) -> bytes:
+def _body(data: bytes, content_type: str | None, kind: BodyKind, kept: Kept | None = None) -> bytes:
     if data[:2] in _COMPRESSED or data[:4] == _ZSTD_MAGIC or data[:6] == _XZ_MAGIC or data[:3] == b"BZh":
-        if (inner := _compressed_body(data, content_type, kind)) is not None:
+        if (inner := _compressed_body(data, content_type, kind, kept)) is not None:
             return inner
     if (wide := _wide_text(data)) is not None:  # UTF-16 or UTF-32, or UTF-8 after a BOM
         if wide is _BINARY:
-            inner = _brotli_body(data, content_type, kind)
+            inner = _brotli_body(data, content_type, kind, kept)
             return _binary_runs(data) if inner is None else inner
         encoding, bom, text, cut = wide
-        redacted = redact_body(text.encode("utf-8", "surrogatepass"), content_type, kind)
+        redacted = redact_body(text.encode("utf-8", "surrogatepass"), content_type, kind, kept)
         if redacted == text.encode("utf-8", "surrogatepass"):
             return data
         return bom + redacted.decode("utf-8", "surrogatepass").encode(encoding, "surrogatepass") + cut
@@ -1845,7 +1872,8 @@ def _body(data: bytes, content_type: str | None, kind: BodyKind) -> bytes:
         except orjson.JSONDecodeError:
             broken_json = stripped[:1] != b'"'
         else:
-            redacted, replaced = _sign_in_json(document) if kind == "sign-in-request" else redact_json(document, FULL)
+            redacted, replaced = _sign_in_json(document) if kind == "sign-in-request" else \
+                redact_json(document, FULL) if kept is None else redact_device_json(document, kept)
             return _dumps(redacted) if replaced or _keys_left_out(data, document) else data
     media = (content_type or "").split(";", 1)[0].strip().lower()
     if media.startswith("multipart/") or data.lstrip(b"\r\n").startswith(b"--"):
@@ -1863,7 +1891,7 @@ def _body(data: bytes, content_type: str | None, kind: BodyKind) -> bytes:
             text, cut_character, broken_json = data.decode("utf-8", "surrogateescape"), b"", True
         elif signing_in:
             return MARK.encode()
-        elif (inner := _brotli_body(data, content_type, kind)) is not None:
+        elif (inner := _brotli_body(data, content_type, kind, kept)) is not None:
             return inner
         elif len(data.translate(None, _TEXT_BYTES)) * 100 <= len(data):
             # text in another charset (Latin-1, Windows-1252, Shift_JIS…: a form, a page, a message), read byte for
@@ -2078,7 +2106,8 @@ _XZ_MAGIC = b"\xfd7zXZ\x00"
 _COMPRESSED = frozenset({b"\x1f\x8b", b"\x78\x01", b"\x78\x5e", b"\x78\x9c", b"\x78\xda"})
 
 
-def _compressed_body(data: bytes, content_type: str | None, kind: BodyKind) -> bytes | None:
+def _compressed_body(data: bytes, content_type: str | None, kind: BodyKind, kept: Kept | None
+                     ) -> bytes | None:
     """A body that is compressed data, redacted as what it holds (within the limits a body is decompressed to):
     `data` itself where that held no credential, else the redacted content compressed again as it was (`MARK` for
     zstd, which the standard library cannot write); `MARK` where it decompresses beyond the limits (what it holds is
@@ -2109,7 +2138,7 @@ def _compressed_body(data: bytes, content_type: str | None, kind: BodyKind) -> b
         except ValueError:
             return None
         damaged = True
-    redacted = redact_body(inner, content_type, kind)
+    redacted = redact_body(inner, content_type, kind, kept)
     if redacted == inner:  # (a damaged stream's part is no proof it was compressed data: `x^` may begin a text)
         return None if damaged else data
     if fmt == "zstd" or not whole:
@@ -2130,7 +2159,7 @@ def _compressed_body(data: bytes, content_type: str | None, kind: BodyKind) -> b
     return lzma.compress(redacted)
 
 
-def _brotli_body(data: bytes, content_type: str | None, kind: BodyKind) -> bytes | None:
+def _brotli_body(data: bytes, content_type: str | None, kind: BodyKind, kept: Kept | None) -> bytes | None:
     """A binary body that is brotli data no Content-Encoding named (brotli has no magic bytes: it is told by
     decoding, which other data fails within its first bytes), redacted as what it holds: `data` itself where that
     held no credential, else the redacted content compressed again (`MARK` for a stream cut off); None where it is no
@@ -2159,7 +2188,7 @@ def _brotli_body(data: bytes, content_type: str | None, kind: BodyKind) -> bytes
     if not inner or len(inner.translate(None, _TEXT_BYTES)) * 100 > len(inner) or not whole and inner[:64] in data:
         return None  # (other data read as a stream cut off gives bytes, not text, or its own bytes as they are: an
         # uncompressed meta-block's, which the body's own reading redacts)
-    redacted = redact_body(inner, content_type, kind)
+    redacted = redact_body(inner, content_type, kind, kept)
     if redacted == inner:
         return data
     return brotli.compress(redacted) if whole else MARK.encode()

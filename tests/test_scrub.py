@@ -898,3 +898,34 @@ def test_a_flows_method_http_versions_and_server_names_lose_the_credentials_they
     plain = scrubbed_flow(tmp_path, tflow.tflow(resp=True))
     assert (plain.request.method, plain.request.http_version, plain.client_conn.sni) == ("GET", "HTTP/1.1",
                                                                                         tflow.tflow().client_conn.sni)
+
+
+@pytest.mark.parametrize("capture", ["har", "flow"])
+def test_a_scrubbed_device_response_keeps_what_its_tables_keep_and_converts_to_the_same_tables(tmp_path, capture):
+    """Tables judge a device's text STRICT (ids and random-looking text stay), but scrub judged a device's JSON body
+    FULL, so a Sense choice's text that looks random (`0000011123456789ABab`) was kept in sense_question_choices and
+    replaced in the scrubbed copy, which converted differently. A field the tables keep is judged as they judge it
+    (a real secret there still goes); a field no table keeps as any body's."""
+    token = "kQ8zT3xwLm2Rv9Bn4Yp7Hc"  # random-looking: FULL replaces it
+    questions = [{"id": 7, "text": "Rate your sleep", "account_question_id": 12, "ask_time": "anytime",
+                  "choices": [{"id": 0, "text": "0000011123456789ABab"}, {"id": 1, "text": "aZ9kQ2xW7pL4mN8vB3cR"},
+                              {"id": 2, "text": "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJib2IifQ.c2lnbmF0dXJl"},
+                              {"id": 3, "text": "password=Tr0ub4dor-q7", "hint": token}]}]
+    url = "https://api.hello.is/v1/questions?date=2017-03-14"
+    if capture == "har":
+        src = write_har(tmp_path / "q.har", [entry(url, questions)])
+    else:
+        flow = tflow.tflow(resp=True)
+        flow.request = http.Request.make("GET", url, b"", {"Host": "api.hello.is"})
+        flow.response = http.Response.make(200, json.dumps(questions).encode(), {"Content-Type": "application/json"})
+        src = tmp_path / "q.flow"
+        with src.open("wb") as f:
+            mitmio.FlowWriter(f).add(flow)
+    dst = tmp_path / f"copy{src.suffix}"
+    assert scrub_capture(src, dst).status == "ok"
+    (original, _), (scrubbed, _) = conversion(src, "q"), conversion(dst, "q")
+    texts = original["sense_question_choices"]["text"].to_list()
+    assert texts == ["0000011123456789ABab", "aZ9kQ2xW7pL4mN8vB3cR", REDACTED, f"password={REDACTED}"]
+    assert {t: df.to_dicts() for t, df in scrubbed.items()} == {t: df.to_dicts() for t, df in original.items()}
+    copied = dst.read_bytes()
+    assert token.encode() not in copied and b"Tr0ub4dor" not in copied and b"eyJhbGciOiJIUzI1NiJ9" not in copied
