@@ -1979,15 +1979,18 @@ def _binary_pairs(data: bytes) -> bytes:
 
 
 def _framed_pair(data: bytes, first: int, least: int) -> tuple[str, int, int, str] | None:
-    """(the key, where its value begins and ends, the value's kind) of the first key framed around a name found from
-    `first` to `least` (beginning there or up to 64 name characters before) with a scalar value after it."""
+    """(the key, where its value begins and ends, the value's kind) of the longest key framed around a name found
+    from `first` to `least` (beginning there or up to 64 name characters before) with a scalar value after it: a
+    key's own letters may read as a shorter frame (`_the_sl` after a `t`, CBOR's text of 20), whose "value" is more
+    of the key, and the key's real value after it."""
+    best = None
     for start in range(first, max(0, first - 64), -1):
         if start < first and data[start] not in _NAME_BYTE:
-            return None
+            break
         for end, fmt in _framed_key(data, start, least):
-            if (found := _framed_value(data, end, fmt)) is not None:
-                return (data[start:end].rstrip(b"\x00").decode("utf-8", "replace"), *found)
-    return None
+            if (best is None or end > best[0]) and (found := _framed_value(data, end, fmt)) is not None:
+                best = (end, data[start:end].rstrip(b"\x00").decode("utf-8", "replace"), *found)
+    return None if best is None else best[1:]
 
 
 def _integer(value: bytes, kind: str) -> int:

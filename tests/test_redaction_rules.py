@@ -1741,3 +1741,20 @@ def test_one_time_codes_reset_links_and_passwords_of_sql_and_shell_lines_leave_p
 def test_prose_and_commands_without_such_a_secret_stay(text):
     for mode in (redaction.FULL, redaction.STRICT):
         assert redaction.redact_text(text, mode) == text
+
+
+@pytest.mark.parametrize("fmt", ["msgpack", "cbor"])
+def test_a_credential_under_a_long_key_whose_letters_read_as_a_frame_is_overwritten(fmt):
+    """A binary map's key of 32+ bytes (MessagePack's str 8, CBOR's text of a length byte) holds letters that read as
+    a shorter key's frame (`t` is CBOR's text of 20): that frame was taken, its "value" more of the key, and the
+    password after the key was kept in rejects and scrubbed copies (a body of any size)."""
+    import msgpack
+
+    key, secret = "account_password_for_the_sleep_service_backup", "Tr0ub4dor-xq7"
+    if fmt == "msgpack":
+        data = msgpack.packb({"pad": "x" * 5000, key: secret})
+    else:
+        data = (b"\xa2\x63pad\x79\x13\x88" + b"x" * 5000 + bytes([0x78, len(key)]) + key.encode()
+                + bytes([0x60 + len(secret)]) + secret.encode())
+    redacted = redaction.redact_body(data, "application/octet-stream", "other")
+    assert secret.encode() not in redacted and key.encode() in redacted and len(redacted) == len(data)
