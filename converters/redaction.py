@@ -221,6 +221,9 @@ def credential_name(name: str) -> NameClass:
     kind = _name_class(_NOT_WORD.sub("", lower))
     if kind is None and not lower.isascii():  # with the marks of Indic and Thai letters (पासवर्ड), composed
         kind = _name_class(_with_marks(unicodedata.normalize("NFC", lower)))
+    if kind is None and not lower.isascii():  # without Latin letters' accents and in ASCII's own width: pässword,
+        folded = "".join(c for c in unicodedata.normalize("NFKD", lower) if not unicodedata.combining(c))  # ｐｉｎ
+        kind = _name_class(_NOT_WORD.sub("", folded)) if folded != lower else None
     return kind
 
 

@@ -1743,6 +1743,18 @@ def test_prose_and_commands_without_such_a_secret_stay(text):
         assert redaction.redact_text(text, mode) == text
 
 
+@pytest.mark.parametrize("name", ["pässword", "Pässwort", "ｐａｓｓｗｏｒｄ", "ＰＩＮ", "çlient_sécret", "tökèn"])
+def test_a_credential_under_a_name_with_accents_or_full_width_letters_is_replaced(name):
+    """A JSON key, form field or pair's name spelt with accents (`pässword`, as a keyboard or an app's translation
+    writes it) or in full-width letters named no credential: its value stayed in --generic tables, rejects and
+    scrubbed copies. Names are also judged without their accents, in ASCII's width."""
+    secret = "Tr0ub4dor-xq7"
+    body = json.dumps({name: secret, "minutes": 3}, ensure_ascii=False).encode()
+    assert secret.encode() not in redaction.redact_body(body, "application/json", "other")
+    assert secret not in redaction.redact_text(f"{name}: {secret}")
+    assert secret not in redaction.redact_params(f"{name}={secret}&a=1")[0]
+
+
 @pytest.mark.parametrize("fmt", ["msgpack", "cbor"])
 def test_a_credential_under_a_long_key_whose_letters_read_as_a_frame_is_overwritten(fmt):
     """A binary map's key of 32+ bytes (MessagePack's str 8, CBOR's text of a length byte) holds letters that read as
