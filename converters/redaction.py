@@ -559,9 +559,10 @@ def is_credential_value(text: str, mode: Mode = FULL) -> bool:
 _BASE64_RUN = re.compile(r"(?<![\w+/\-])(?=[A-Za-z+/]*[0-9+/=])[A-Za-z0-9+/]{8,200}={0,2}(?![\w+/=\-])")
 # (not JSON, `{"sleep":3}`, nor a URL, `https://…`: base64 of data)
 _USER_PASSWORD = re.compile(r"(?![A-Za-z][\w+.\-]*://)[^\s:{}\[\]\"<>]{1,64}:[^\s]{1,128}")
-# ...but not the global object ids APIs write as base64 of `Type:id`: Relay's (`User:42`, `Order:<uuid>`: a type
-# name, then a number or a UUID) and GitHub's legacy node ids (`04:User1`, `07:License13`: the type name's length, the
-# type, its number), which generic tables keep as ids
+# ...but not, under an id's name (`id`, `node_id`: a JSON key, a table's column), the global object ids APIs write as
+# base64 of `Type:id`: Relay's (`User:42`, `Order:<uuid>`: a type name, then a number or a UUID) and GitHub's legacy
+# node ids (`04:User1`, `07:License13`: the type name's length, the type, its number), which generic tables keep as
+# ids; elsewhere one is a user and a password or PIN like any other (`Alice:4821`)
 _GLOBAL_ID = re.compile(
     r"[A-Z][A-Za-z]{2,}:(?:\d+|[0-9a-fA-F]{8}(?:-?[0-9a-fA-F]{4}){3}-?[0-9a-fA-F]{12})"
     r"|(?P<length>\d{2,3}):(?P<type>[A-Z][A-Za-z]+)\d+"
@@ -586,11 +587,20 @@ def _base64_user_password(run: str) -> bool:
         return False
     if not decoded.isascii() or not (text := decoded.decode("ascii")).isprintable():
         return False
-    return _USER_PASSWORD.fullmatch(text) is not None and not _global_id(text)
+    return _USER_PASSWORD.fullmatch(text) is not None
 
 
-def _global_id(text: str) -> bool:
-    """Whether decoded base64 is a Relay or GitHub global object id (`_GLOBAL_ID`), not a user and password."""
+_BASE64_ID = re.compile(r"[A-Za-z0-9+/]{8,}={0,2}")
+
+
+def global_id(value: str) -> bool:
+    """Whether a value is base64 of a Relay or GitHub global object id (`_GLOBAL_ID`): kept under an id's name."""
+    if len(value) > 256 or _BASE64_ID.fullmatch(value) is None:
+        return False
+    try:
+        text = base64.b64decode(value + "=" * (-len(value) % 4), validate=True).decode("ascii")
+    except ValueError:
+        return False
     m = _GLOBAL_ID.fullmatch(text)
     return m is not None and (m["length"] is None or int(m["length"]) == len(m["type"]))
 
@@ -1767,6 +1777,8 @@ def redact_string(value: str, mode: Mode = FULL, key: str | None = None, depth: 
             except (_TooDeep, RecursionError):
                 return MARK
             return _dumps(redacted).decode() if counter[0] or _keys_left_out(stripped, inner) else value
+    if _id_named(key) and global_id(stripped):
+        return value  # a GraphQL node's id: `User:42`
     whole = FULL if mode == FULL and not _id_named(key) else STRICT
     return _plain_string(value, whole) if len(value) <= _CACHED else _plain(value, whole)
 
@@ -1777,8 +1789,8 @@ _CACHED = 256  # keys and strings up to this long are judged once each (a run's 
 def _plain(value: str, mode: Mode) -> str:
     """A string that is not JSON: a credential whole, a form, or free text."""
     stripped = value.strip()
-    if is_credential_value(stripped, mode):
-        return MARK
+    if is_credential_value(stripped, mode) or _BASE64_RUN.fullmatch(stripped) and _base64_user_password(stripped):
+        return MARK  # (base64 of `user:password` in either mode: its padding is no form's `=`)
     if _FORM.fullmatch(stripped):
         return redact_params(value, mode)[0]
     return redact_text(value, mode)
@@ -2617,6 +2629,8 @@ def strict_frame(df):
     )
     changed: dict[str, dict[str, str]] = {}
     for name, text, anchored in found.iter_rows():  # (base64 alone: its runs, not the whole policy)
+        if _id_named(name) and global_id(text.strip()):
+            continue  # a GraphQL node's id, under an id's name: as `redact_string` keeps it
         redacted = redact_text(text, STRICT) if anchored else _BASE64_USERINFO.sub(_base64_user_password_sub, text)
         if redacted != text:
             changed.setdefault(name, {})[text] = redacted

@@ -1482,24 +1482,42 @@ def test_a_user_and_password_before_a_host_without_a_scheme_lose_the_password():
         assert redaction.redact_text(kept) == kept
 
 
-def test_base64_global_object_ids_of_relay_and_github_are_ids_not_a_user_and_password():
+def test_base64_global_object_ids_of_relay_and_github_are_ids_under_an_ids_name():
     """GraphQL APIs name objects by base64 of `Type:id` (Relay: `User:42`; GitHub's legacy node ids: `04:User1`), which
-    a generic table keeps as it keeps any id (a GitHub `license.node_id`, read under an id's name as STRICT text, was
-    replaced). A user and password of that look stays replaced where the ids' shapes do not fit it."""
+    a generic table keeps under an id's name as it keeps any id (a GitHub `license.node_id`, read under an id's name as
+    STRICT text, was replaced). A user and password of that look stays replaced where the ids' shapes do not fit it."""
     import polars as pl
 
     ids = [base64.b64encode(text.encode()).decode() for text in (
         "User:1", "Product:1234", "Order:9f1c2a7e-1b2c-4d5e-8f90-123456789abc", "04:User1", "07:License13",
         "012:Organization42")]
-    for text in ids:  # (in free text, one of 20 characters or more that looks random goes, as any such token)
-        for mode in (redaction.FULL, redaction.STRICT) if len(text) < 20 else (redaction.STRICT,):
-            assert redaction.redact_text(f"x {text} y", mode) == f"x {text} y"
-    assert redaction.strict_frame(pl.DataFrame({"id": ids}))["id"].to_list() == ids
+    for text in ids:
+        for key in ("id", "node_id", "ownerId"):
+            for mode in (redaction.FULL, redaction.STRICT):
+                assert redaction.redact_json({key: text, "ids": [text]}, mode) == ({key: text, "ids": [text]}, 0)
+    assert redaction.strict_frame(pl.DataFrame({"license.node_id": ids}))["license.node_id"].to_list() == ids
     secrets = [base64.b64encode(text.encode()).decode() for text in (
         "alice:1234", "alice:hunter2", "05:User1", "Admin:hunter2", "User:12ab")]
     for text in secrets:
         for mode in (redaction.FULL, redaction.STRICT):
             assert redaction.redact_text(f"x {text} y", mode) == f"x {MARK} y", text
+            assert redaction.redact_json({"id": text}, mode) == ({"id": MARK}, 1)
+
+
+@pytest.mark.parametrize("decoded", ["Alice:4821", "Bob:20170314", "User:42"])
+def test_base64_of_a_name_and_a_number_outside_an_ids_name_is_replaced(decoded):
+    """Base64 of `Alice:4821` (a user and a PIN, as a Basic credential's without its scheme) has the shape of a Relay
+    id (a capitalised name, a number), which was kept wherever it was: in free text, under any JSON key, in device
+    text. Only under an id's name is it an id; elsewhere it is replaced as any base64 `user:password`."""
+    import polars as pl
+
+    run = base64.b64encode(decoded.encode()).decode()
+    for mode in (redaction.FULL, redaction.STRICT):
+        assert redaction.redact_text(f"Synced with {run} ok", mode) == f"Synced with {MARK} ok"
+        assert redaction.redact_json({"ref": run, "note": f"auth {run}"}, mode)[0] == {"ref": MARK, "note": f"auth {MARK}"}
+    assert redaction.strict_frame(pl.DataFrame({"name": [run]}))["name"].to_list() == [MARK]
+    body = json.dumps({"data": {"viewer": {"login": run}}}).encode()
+    assert run.encode() not in redaction.redact_body(body, "application/json", "other")
 
 
 @pytest.mark.parametrize(("url", "shown"), [
