@@ -1921,11 +1921,47 @@ def _body(data: bytes, content_type: str | None, kind: BodyKind, kept: Kept | No
         return data if redacted_text == form else redacted_text.encode(*charset)
     if signing_in and (kind == "sign-in-request" or media not in _PAGES):
         return data if text.strip() in ("", MARK) else MARK.encode()  # XML (SAML), plain text: replaced whole
+    framed = _framed_text(text) if not signing_in and _FRAME_CHARACTER.search(text) else text
     if broken_json or (cut_character and text.lstrip()[:1] in ("{", "[")) or '{"' in text:  # JSON in text too
-        redacted_text = redact_text(_broken_json(text), FULL)
+        redacted_text = redact_text(_broken_json(framed), FULL)
     else:
-        redacted_text = redact_text(text, FULL)
+        redacted_text = redact_text(framed, FULL)
     return data if redacted_text == text else redacted_text.encode(*charset) + cut_character
+
+
+# Binary data given as text (a HAR's postData of a binary type written as `text`: its bytes as Latin-1 characters, or
+# with U+FFFD for those no UTF-8 reads): what holds a control character or U+FFFD, and a credential's name (its words
+# found as `_binary_pairs` finds them), then 1 to 4 characters of a frame (a type, a length), then its value's printable
+# run, where the frames are no longer bytes
+_FRAME_CHARACTER = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x9f\ufffd]")
+_NAME_AFTER = re.compile(r"[\w.\-$]*+")
+_FRAMED_VALUE = re.compile(r"[\x00-\x1f\x7f-\xbf\ufffd]{1,4}(?P<value>[\x21-\x7e][\x20-\x7e]{0,255}+)")
+
+
+def _framed_text(text: str) -> str:
+    """Binary data given as text with its framed credentials overwritten (their lengths kept): as bytes
+    (`_binary_pairs`) where each character is one, else by a name's place and the frame after it."""
+    if text and max(text) <= "\xff":
+        latin = text.encode("latin-1")
+        if (paired := _binary_pairs(latin)) != latin:
+            text = paired.decode("latin-1")
+    lower, spans = text.lower(), []
+    for word in _binary_names():
+        at = lower.find(word.decode())
+        while at >= 0:
+            end = _NAME_AFTER.match(text, at).end()
+            if m := _FRAMED_VALUE.match(text, end):  # (most names in text have none: a space, a `=` after them)
+                start = at - _NAME_AFTER.match(text[max(0, at - 63):at][::-1]).end()
+                if (text[start].isalpha() or text[start] in "_$") and not m["value"].startswith(MARK) and \
+                        is_credential(text[start:end], m["value"]):
+                    spans.append(m.span("value"))
+            at = lower.find(word.decode(), end)
+    out, position = [], 0
+    for start, end in sorted(set(spans)):
+        if start >= position:
+            out += [text[position:start], (MARK * ((end - start) // len(MARK) + 1))[: end - start]]
+            position = end
+    return "".join(out) + text[position:] if out else text
 
 
 def _binary_runs(data: bytes) -> bytes:

@@ -929,3 +929,23 @@ def test_a_scrubbed_device_response_keeps_what_its_tables_keep_and_converts_to_t
     assert {t: df.to_dicts() for t, df in scrubbed.items()} == {t: df.to_dicts() for t, df in original.items()}
     copied = dst.read_bytes()
     assert token.encode() not in copied and b"Tr0ub4dor" not in copied and b"eyJhbGciOiJIUzI1NiJ9" not in copied
+
+
+@pytest.mark.parametrize("given_as", ["latin-1", "utf-8 replaced", "tlv"])
+def test_binary_posted_data_a_har_gives_as_text_loses_its_framed_credentials(tmp_path, given_as):
+    """A HAR gives a binary request body (application/octet-stream, MessagePack) as `text`: its bytes as Latin-1
+    characters, or with U+FFFD where UTF-8 reads none. Scrub read that text's UTF-8, whose bytes no longer frame the
+    map (`\\xa8` is `\\xc2\\xa8`), so the password stayed in the copy. Such text is read as the bytes it stands for,
+    and a credential's name, a few frame characters and a printable value as a pair, its length kept."""
+    import msgpack
+
+    secret = "Zq9Tr0ub4dor-x"
+    packed = msgpack.packb({"user": "sleeper", "password": secret})
+    text = {"latin-1": packed.decode("latin-1"), "utf-8 replaced": packed.decode("utf-8", "replace"),
+            "tlv": "\x01\x04user\x02\x07sleeper\x01\x08passcode\x02" + chr(len(secret)) + secret}[given_as]
+    e = entry("https://api.other.test/v1/upload", {"ok": 1}, method="POST", post="x")
+    e["request"]["postData"] = {"mimeType": "application/octet-stream", "text": text}
+    src = write_har(tmp_path / "a.har", [e])
+    assert scrub_capture(src, tmp_path / "copy.har").status == "ok"
+    copied = json.loads((tmp_path / "copy.har").read_text())["log"]["entries"][0]["request"]["postData"]["text"]
+    assert secret not in copied and "sleeper" in copied and len(copied) == len(text)
