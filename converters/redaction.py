@@ -759,6 +759,8 @@ def _text_within(text: str, mode: Mode, percent_levels: int) -> str:
         text = _command_flags(text)
     if "," in text and ("\"" in text or "'" in text):  # setRequestHeader("X-Api-Key", "…"), ["password", "…"]
         text = _QUOTED_PAIR.sub(_quoted_pair_sub, text)
+    if "'" in text or '"' in text or "`" in text or "input_value=" in text:  # an error's `'x' for field password`
+        text = _quoted_inputs(text)
     text = _vendor_sub(_unambiguous_text(text))
     text = _BASE64_USERINFO.sub(_base64_user_password_sub, text)  # too short to look random; device text too
     if mode == STRICT and "eyJ" in text:  # (FULL finds such runs by their randomness, `random_secret`)
@@ -1203,6 +1205,33 @@ def _quoted_pair_sub(m: re.Match) -> str:
     return m.group(0)[: m.start(4) - m.start(0)] + MARK + m.group(0)[m.end(4) - m.start(0):]
 
 
+# What an error message quotes of a field's input: `Invalid value 'x' for field password`, `'x' is not valid for
+# parameter "api_key"` (the value, then the field named after it), and pydantic's `input_value='x'` on the lines below
+# the field's place (`password\n  Input should be … [type=…, input_value='x', …]`, `body -> pin`)
+_QUOTED_FOR = re.compile(
+    r"""(?P<q>['"`])(?P<value>[^'"`\n]{1,256}+)(?P=q)(?:[ \t]+[\w\-]{1,24}){0,4}?[ \t]+(?:for|of|in|to)[ \t]+"""
+    r"(?:(?:the|a|an|be|valid|field|parameter|param|property|attribute|key|column|argument|input|option|setting|"
+    r"header|variable|value)[ \t]+){0,3}(?P<n>['\"`]?)(?P<name>[\w.\-]{1,64})(?P=n)(?![\w.\-])")
+_INPUT_VALUE = re.compile(r"""\binput_value=(?:'(?P<v1>[^'\n]{1,256})'|"(?P<v2>[^"\n]{1,256})"|(?P<v3>[^\s,\]]{1,256}))""")
+_PLACE_WORD = re.compile(r"[^\W\d][\w\-]*")
+
+
+def _quoted_inputs(text: str) -> str:
+    spans = []
+    for m in _QUOTED_FOR.finditer(text) if " for " in text or " of " in text or " in " in text or " to " in text else ():
+        if m["value"] not in (MARK, SEGMENT) and is_credential(m["name"].rpartition(".")[2], m["value"]):
+            spans.append(m.span("value"))
+    for m in _INPUT_VALUE.finditer(text) if "input_value=" in text else ():
+        lines = text[max(0, m.start() - 512) : m.start()].split("\n")[:-1]  # (the error's own line left out)
+        place = next((line for line in reversed(lines) if line[:1] not in ("", " ", "\t")), None)
+        words = _PLACE_WORD.findall(place or "")
+        start, end, value = _flag_value(m)
+        if words and value not in (MARK, SEGMENT) and is_credential(words[-1], value):
+            spans.append((start, end))
+    spans.sort()
+    return _replaced_values(text, [s for i, s in enumerate(spans) if not i or s[0] >= spans[i - 1][1]])
+
+
 # The word before a pair's name (`security answer`), itself no pair's value (`type=password name=…`), and the two
 # words before one (`mot de passe`)
 _WORD_BEFORE = re.compile(r"(?<![^\s,;(\[{])([^\W\d_]{2,24})[ \-]$")
@@ -1633,7 +1662,7 @@ def _json(value: Any, mode: Mode, drop: bool, key: str | None, counter: list[int
         out = {}
         if "variables" in value and "query" in value:  # a GraphQL request
             value = _graphql_request(value, counter, depth)
-        labels = [value[k] for k in _LABELS.intersection(value) if isinstance(value[k], str)]  # {"name": …, "value": …}
+        labels = [label for k in _LABELS.intersection(value) if (label := _label(value[k]))]  # {"name": …, "value": …}
         for k, v in value.items():
             name = k if isinstance(k, str) else str(k)
             kind = credential_name(name)
@@ -1681,10 +1710,21 @@ def _graphql_request(request: dict, counter: list[int], depth: int) -> dict:
 # {"name": "api_key", "value": …}: keys whose value names the field whose value `_VALUES` holds (AWS's
 # {"Name": …, "StringValue": …}, {"param": …, "value": …}, {"field": …, "data": …}, {"name": …, "content": …})
 _LABELS = frozenset({"name", "key", "Name", "Key", "field", "Field", "parameter", "param", "Param", "header", "Header",
+                     "loc", "path",
                      "label", "Label", "id", "type", "k", "attribute", "Attribute", "property", "Property",
                      "fieldName", "paramName", "headerName", "attributeName", "AttributeName"})
 _VALUES = frozenset({"value", "Value", "val", "v", "values", "Values", "stringValue", "StringValue", "data", "Data",
-                     "content", "Content", "text", "Text"})
+                     "content", "Content", "text", "Text",
+                     # ...and what validation errors quote: Spring's {field, rejectedValue}, pydantic's {loc, input}
+                     "rejectedValue", "rejected_value", "invalidValue", "invalid_value", "input", "inputValue",
+                     "input_value", "providedValue", "provided_value", "given", "received"})
+
+
+def _label(label: Any) -> str | None:
+    """The name a label key gives: its text, or the last text of a list (pydantic's `loc`: ["body", "password"])."""
+    if isinstance(label, list) and label:
+        label = label[-1]
+    return label if isinstance(label, str) else None
 # ...and the compound names APIs give them (CloudFormation's {ParameterKey, ParameterValue}, {headerName,
 # headerValue}, {field_name, field_value}, {OptionName, Value}, {n, v}), in camelCase, PascalCase and snake_case
 _LABEL_WORDS = ("parameter", "param", "field", "header", "property", "attribute", "attr", "option", "setting",

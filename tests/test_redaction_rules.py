@@ -1788,3 +1788,34 @@ def test_a_credential_under_a_long_key_whose_letters_read_as_a_frame_is_overwrit
                 + bytes([0x60 + len(secret)]) + secret.encode())
     redacted = redaction.redact_body(data, "application/octet-stream", "other")
     assert secret.encode() not in redacted and key.encode() in redacted and len(redacted) == len(data)
+
+
+@pytest.mark.parametrize(("text", "shown"), [
+    ("Invalid value 'Zq9hunter22' for field password", f"Invalid value '{MARK}' for field password"),
+    ('Value "hunter22x" is too short for parameter "user.password"',
+     f'Value "{MARK}" is too short for parameter "user.password"'),
+    ('Expected "x9Zq3" to be a valid pin', f'Expected "{MARK}" to be a valid pin'),
+    ("1 validation error for Login\npassword\n  value is not a valid string (type=type_error.str; "
+     "input_value='Zq9hunter22')", "1 validation error for Login\npassword\n  value is not a valid string "
+                                   f"(type=type_error.str; input_value='{MARK}')"),
+    ("body -> pin\n  Input should be a valid string [type=string_type, input_value=4821, input_type=int]",
+     f"body -> pin\n  Input should be a valid string [type=string_type, input_value={MARK}, input_type=int]"),
+    # the value of a field no credential's name names, and a label's words, stay
+    ("'abc' is not a valid value for field color", None), ("Click 'Forgot' to reset your password", None),
+    ("minutes\n  Input should be a valid integer [type=int_type, input_value='abc', input_type=str]", None),
+])
+def test_an_error_message_quoting_a_credentials_input_loses_it(text, shown):
+    """A server's validation error quotes what was sent: `Invalid value '…' for field password`, pydantic's
+    `input_value='…'` below the field's place, and in JSON Spring's {field, rejectedValue} and pydantic's {loc,
+    input}: each kept the password in --generic tables, rejects and scrubbed copies."""
+    for mode in (redaction.FULL, redaction.STRICT):
+        assert redaction.redact_text(text, mode) == (text if shown is None else shown)
+
+
+def test_a_validation_errors_field_and_the_value_it_rejected_lose_the_value():
+    errors = {"errors": [{"field": "password", "rejectedValue": "Zq9hunter22"},
+                         {"loc": ["body", "pin"], "input": "4821", "msg": "too short"},
+                         {"loc": ["body", "minutes"], "input": 3, "msg": "too long"}]}
+    assert redaction.redact_json(errors) == ({"errors": [
+        {"field": "password", "rejectedValue": MARK}, {"loc": ["body", "pin"], "input": MARK, "msg": "too short"},
+        {"loc": ["body", "minutes"], "input": 3, "msg": "too long"}]}, 2)
