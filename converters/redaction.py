@@ -2570,8 +2570,7 @@ def _redact_multipart(data: bytes, content_type: str | None, kind: BodyKind) -> 
         trailing = newline if body.endswith(newline) else b""
         content = body[: len(body) - len(trailing)]
         headers = head.decode("utf-8", "replace")
-        name = _PART_NAME.search(headers)
-        field = (name.group(1) or name.group(2)) if name else ""
+        field = _part_name(headers)
         part_type = next((line.split(":", 1)[1] for line in headers.splitlines()
                           if line.lower().startswith("content-type:")), None)
         value = content.decode("utf-8", "replace")
@@ -2589,6 +2588,15 @@ def _redact_multipart(data: bytes, content_type: str | None, kind: BodyKind) -> 
             changed = True
     shown = redact_body(preamble, "text/plain", kind) if preamble.strip() else preamble
     return shown + delimiter.join(pieces) if changed or shown != preamble else whole
+
+
+def _part_name(headers: str) -> str:
+    """A part's field name: RFC 5987's `name*=UTF-8''pass%77ord` decoded, as a server reads it."""
+    m = _PART_NAME.search(headers)
+    field = (m.group(1) or m.group(2)) if m else ""
+    if m and m.group().partition("=")[0].endswith("*") and "'" in field:
+        field = unquote(field.split("'", 2)[-1])
+    return field
 
 
 def _part_head(head: bytes, newline: str) -> bytes:

@@ -1819,3 +1819,13 @@ def test_a_validation_errors_field_and_the_value_it_rejected_lose_the_value():
     assert redaction.redact_json(errors) == ({"errors": [
         {"field": "password", "rejectedValue": MARK}, {"loc": ["body", "pin"], "input": MARK, "msg": "too short"},
         {"loc": ["body", "minutes"], "input": 3, "msg": "too long"}]}, 2)
+
+
+def test_a_multipart_fields_name_written_as_an_extended_value_names_its_credential():
+    """RFC 5987/7578's `name*=UTF-8''pass%77ord` gives a part's name percent-encoded after its charset: the name was
+    read as written, named no credential, and the part's password stayed in rejects and scrubbed copies."""
+    secret = "Zq9hunter22x"
+    body = ("--b1\r\nContent-Disposition: form-data; name*=UTF-8''pass%77ord\r\n\r\n" + secret +
+            "\r\n--b1\r\nContent-Disposition: form-data; name*=utf-8'en'note\r\n\r\nhello\r\n--b1--\r\n").encode()
+    redacted = redaction.redact_body(body, "multipart/form-data; boundary=b1", "other")
+    assert secret.encode() not in redacted and b"hello" in redacted
