@@ -44,7 +44,7 @@ from collections import Counter
 from contextvars import ContextVar
 from functools import lru_cache
 from pathlib import PurePosixPath
-from typing import Any, Iterable, Iterator, Literal
+from typing import Any, Callable, Iterable, Iterator, Literal
 from urllib.parse import quote, unquote, unquote_plus
 
 import orjson
@@ -221,6 +221,9 @@ def credential_name(name: str) -> NameClass:
     kind = _name_class(_NOT_WORD.sub("", lower))
     if kind is None and not lower.isascii():  # with the marks of Indic and Thai letters (पासवर्ड), composed
         kind = _name_class(_with_marks(unicodedata.normalize("NFC", lower)))
+    if kind is None and not lower.isascii():  # without Latin letters' accents and in ASCII's own width: pässword,
+        folded = "".join(c for c in unicodedata.normalize("NFKD", lower) if not unicodedata.combining(c))  # ｐｉｎ
+        kind = _name_class(_NOT_WORD.sub("", folded)) if folded != lower else None
     return kind
 
 
@@ -556,9 +559,10 @@ def is_credential_value(text: str, mode: Mode = FULL) -> bool:
 _BASE64_RUN = re.compile(r"(?<![\w+/\-])(?=[A-Za-z+/]*[0-9+/=])[A-Za-z0-9+/]{8,200}={0,2}(?![\w+/=\-])")
 # (not JSON, `{"sleep":3}`, nor a URL, `https://…`: base64 of data)
 _USER_PASSWORD = re.compile(r"(?![A-Za-z][\w+.\-]*://)[^\s:{}\[\]\"<>]{1,64}:[^\s]{1,128}")
-# ...but not the global object ids APIs write as base64 of `Type:id`: Relay's (`User:42`, `Order:<uuid>`: a type
-# name, then a number or a UUID) and GitHub's legacy node ids (`04:User1`, `07:License13`: the type name's length, the
-# type, its number), which generic tables keep as ids
+# ...but not, under an id's name (`id`, `node_id`: a JSON key, a table's column), the global object ids APIs write as
+# base64 of `Type:id`: Relay's (`User:42`, `Order:<uuid>`: a type name, then a number or a UUID) and GitHub's legacy
+# node ids (`04:User1`, `07:License13`: the type name's length, the type, its number), which generic tables keep as
+# ids; elsewhere one is a user and a password or PIN like any other (`Alice:4821`)
 _GLOBAL_ID = re.compile(
     r"[A-Z][A-Za-z]{2,}:(?:\d+|[0-9a-fA-F]{8}(?:-?[0-9a-fA-F]{4}){3}-?[0-9a-fA-F]{12})"
     r"|(?P<length>\d{2,3}):(?P<type>[A-Z][A-Za-z]+)\d+"
@@ -583,11 +587,20 @@ def _base64_user_password(run: str) -> bool:
         return False
     if not decoded.isascii() or not (text := decoded.decode("ascii")).isprintable():
         return False
-    return _USER_PASSWORD.fullmatch(text) is not None and not _global_id(text)
+    return _USER_PASSWORD.fullmatch(text) is not None
 
 
-def _global_id(text: str) -> bool:
-    """Whether decoded base64 is a Relay or GitHub global object id (`_GLOBAL_ID`), not a user and password."""
+_BASE64_ID = re.compile(r"[A-Za-z0-9+/]{8,}={0,2}")
+
+
+def global_id(value: str) -> bool:
+    """Whether a value is base64 of a Relay or GitHub global object id (`_GLOBAL_ID`): kept under an id's name."""
+    if len(value) > 256 or _BASE64_ID.fullmatch(value) is None:
+        return False
+    try:
+        text = base64.b64decode(value + "=" * (-len(value) % 4), validate=True).decode("ascii")
+    except ValueError:
+        return False
     m = _GLOBAL_ID.fullmatch(text)
     return m is not None and (m["length"] is None or int(m["length"]) == len(m["type"]))
 
@@ -712,8 +725,9 @@ def _text(text: str, mode: Mode, percent_levels: int) -> str:
 def _text_within(text: str, mode: Mode, percent_levels: int) -> str:
     if "eyJ" in text and ("\n" in text or "\\n" in text):  # (first: an authorization scheme's takes its first line)
         text = _WRAPPED_JWT.sub(_wrapped_jwt_sub, text)
-    text = _URL.sub(lambda m: redact_url(m.group(), FULL, path_mode=mode), text)  # (a query holds no device's ids)
-    if mode == FULL and "/" in text:  # a path without scheme or host: href="/reset/<token>", `/api/token/…`
+    # (a query holds no device's ids; nor does a value a path names: device text's `https://…/reset/<token>`)
+    text = _URL.sub(lambda m: redact_url(m.group(), FULL, path_mode=mode, named=True), text)
+    if "/" in text:  # a path without scheme or host: href="/reset/<token>", `/api/token/…`, `go to /reset/…`
         text = _RELATIVE_PATH.sub(_relative_path_sub, text)
     if percent_levels and "%" in text:
         text = _PERCENT_RUN.sub(lambda m: _percent_sub(m.group(), mode, percent_levels - 1), text)
@@ -743,10 +757,12 @@ def _text_within(text: str, mode: Mode, percent_levels: int) -> str:
     text = _pairs(text)
     if " " in text or "\t" in text:
         text = _spaced_pairs(text)
-    if " -" in text:  # a command line's flags: mysql -p…, sshpass -p …, curl -u user:…, keytool -storepass …
+    if " -" in text or "/" in text or "|" in text:  # a command line's: mysql -p…, curl -u user:…, sqlplus bob/…@db
         text = _command_flags(text)
     if "," in text and ("\"" in text or "'" in text):  # setRequestHeader("X-Api-Key", "…"), ["password", "…"]
         text = _QUOTED_PAIR.sub(_quoted_pair_sub, text)
+    if "'" in text or '"' in text or "`" in text or "input_value=" in text:  # an error's `'x' for field password`
+        text = _quoted_inputs(text)
     text = _vendor_sub(_unambiguous_text(text))
     text = _BASE64_USERINFO.sub(_base64_user_password_sub, text)  # too short to look random; device text too
     if mode == STRICT and "eyJ" in text:  # (FULL finds such runs by their randomness, `random_secret`)
@@ -757,10 +773,11 @@ def _text_within(text: str, mode: Mode, percent_levels: int) -> str:
 
 
 # A path in text without a scheme and host, of two segments or more, as a value is written: the whole text, or after a
-# quote, `=` or `(` (a page's href="/reset/<token>", a JSON value `/confirm/…`, url=/…; not a log's `GET /…`, nor a
-# URL's path, which `_URL` judged, nor `3/4`). Each is found from its `/` at C speed, what is before it asked after.
+# space, a quote, `=` or `(` (a page's href="/reset/<token>", a JSON value `/confirm/…`, url=/…, prose's `go to
+# /reset/…`; not a URL's path, which `_URL` judged, nor `3/4`). Each is found from its `/` at C speed, what is before
+# it asked after.
 _RELATIVE_PATH = re.compile(r"(?:/[\w.\-~%]++){2,}+")
-_PATH_AFTER = frozenset("\"'=(`")
+_PATH_AFTER = frozenset("\"'=(` \t\r\n")
 
 
 def _relative_path_sub(m: re.Match) -> str:
@@ -1030,12 +1047,13 @@ def _pairs(text: str, depth: int = 0) -> str:
 _SPACED_NAMES = ("password", "passwd", "passcode", "passphrase", "pwd", "pw ", "pw\t", "psk", "pin ", "pin\t", "otp ",
                  "otp\t", "secret",
                  "token", "api key", "api_key", "api-key", "apikey", " code", "-code", "пароль", "passwort", "kennwort",
-                 "contraseña", "senha", "wachtwoord", "mot de passe")
+                 "contraseña", "senha", "wachtwoord", "mot de passe", "identified", "requirepass", "masterauth")
 _SPACED_PAIR = re.compile(
     r"(?:(?<![\w\-=:/.])|(?<=(?<![\w\-])--))(?P<name>passwords?|passwd|passcode|passphrase|pwd|pw|psk|pin|otp|secret"
     r"|api[ _\-]?key"
     r"|(?:access |refresh |auth |session |bearer )?token|[^\W\d_]{2,14}[ \-]code|(?:one|two)[ \-]time[ \-]code"
-    r"|пароль|passwort|kennwort|contraseña|senha|wachtwoord|mot de passe)"
+    r"|пароль|passwort|kennwort|contraseña|senha|wachtwoord|mot de passe|requirepass|masterauth"
+    r"|identified(?:[ \t]+with[ \t]+[\w'\"]{1,64}+)?[ \t]+by(?:[ \t]+(?:values|password))?)"
     r"(?P<sep>(?:[ \t]+(?:for|of|für|von|pour|de|para|voor)[ \t]+[^\s:]{1,64}+)?"  # (whose: `password for bob is …`)
     r"(?:[ \t]+(?:(?:was|has[ \t]+been|is|got|wurde)[ \t]+)?(?:changed|set|reset|updated|geändert)[ \t]+(?:to|auf)"
     r"[ \t]++|[ \t]+(?:is|was|ist|war|es|est|é|är|er|это)(?:[ \t]*+:[ \t]++|[ \t]++)"  # (spaces read once: linear)
@@ -1044,6 +1062,13 @@ _SPACED_PAIR = re.compile(
 )
 _DIGITS_NAMES = frozenset({"pin", "passcode", "otp", "password", "passwords", "passwd", "pwd", "пароль", "passwort",
                            "kennwort", "contraseña", "senha", "wachtwoord", "mot de passe"})
+# ...and the names after which any value is a password (SQL's `IDENTIFIED BY …`, Redis's `requirepass …`), and a code
+# one-time codes come as in prose: `482913 is your verification code` (the word before `code` not one of data's)
+_ALWAYS_NAMES = ("identified", "requirepass", "masterauth")
+_SQL_ACCOUNT = re.compile(r"\b(?:(?:create|alter)[ \t]+(?:user|role|login)|grant|connect[ \t]+to)\b")
+_CODE_FIRST = re.compile(r"(?<![\w.\-])(?P<value>\d{4,10})[ \t]+(?:is|es|est|ist|é)[ \t]+(?:your|the|ihr|dein|tu|su|"
+                         r"votre|ton|seu|o)[ \t]+(?:[^\W\d_]{2,20}[ \t\-]){0,3}?(?P<name>[^\W\d_]{2,20}[ \t\-])?"
+                         r"(?:code|pin|passcode|otp|password)\b")
 
 
 def _spaced_pairs(text: str) -> str:
@@ -1053,18 +1078,27 @@ def _spaced_pairs(text: str) -> str:
     if len(lower) != len(text):  # (a letter whose lower case is longer: positions would not line up)
         lower = "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
     out, position = [], 0
+    spans = []
     for m in _SPACED_PAIR.finditer(lower):
         value = text[m.start("value") : m.end("value")].rstrip(".,;)")
         name = m["name"]
-        if name.endswith("code"):  # `verification code 482913`, not `error code 4041`
-            if credential_name(name) != "strong" or not (_DIGITS_CODE.fullmatch(value) or _tokenish(value)):
-                continue
-        elif value in (MARK, SEGMENT) or not (_tokenish(value) or name in _DIGITS_NAMES and
-                                              _DIGITS_CODE.fullmatch(value)):
+        if value in (MARK, SEGMENT):
             continue
-        out += [text[position : m.start("value")], MARK]
-        position = m.start("value") + len(value)
-    return "".join(out) + text[position:] if out else text
+        if name.endswith("code"):  # `verification code 482913`, `your code is 482913`, not `error code 4041`
+            kind = credential_name(name)
+            if not (kind == "strong" and (_DIGITS_CODE.fullmatch(value) or _tokenish(value)) or
+                    kind == "weak" and _DIGITS_CODE.fullmatch(value)):  # (a weak one's digits: `your code …`)
+                continue
+        elif not (_tokenish(value) or name in _DIGITS_NAMES and _DIGITS_CODE.fullmatch(value) or
+                  name.startswith(_ALWAYS_NAMES) and (m["q"] or not name.startswith("identified") or
+                                                      _SQL_ACCOUNT.search(lower, 0, m.start()))):
+            continue  # (`identified by` a word: SQL's where a user or role is named before it, not prose's)
+        spans.append((m.start("value"), m.start("value") + len(value)))
+    for m in _CODE_FIRST.finditer(lower) if "code" in lower or "pin" in lower or "pass" in lower else ():
+        if m["name"] is None or credential_name(m["name"] + "code") is not None:  # (not `4041 is the error code`)
+            spans.append(m.span("value"))
+    spans.sort()
+    return _replaced_values(text, [s for i, s in enumerate(spans) if not i or s[0] >= spans[i - 1][1]])
 
 
 # A command line's flags that give a credential: a flag of a credential's name, one dash or two, before its value
@@ -1090,6 +1124,19 @@ _SHORT_FLAGS = {"sshpass": "p", "docker": "p", "podman": "p", "mongo": "p", "red
                 "sqlcmd": "P", "bcp": "P", "zip": "P", "unzip": "P"}
 _SHORT_FLAG = {f: re.compile(rf"(?<=\s)-{f}[ \t]*+" + _FLAG_VALUE) for f in "paPw"}
 _GLUED_FLAG = re.compile(r"(?<=\s)-p" + _FLAG_VALUE)
+# ...Oracle's tools' `user/password` (`sqlplus bob/…@db`, `expdp system/… schemas=…`, `sqlldr userid=bob/…`), a
+# connect string after a command's name; and `user/password@host` without one where the password is a token
+_ORACLE = re.compile(r"(?<![\w\-./])(?:sqlplus|sqlldr|expdp|impdp|rman|dgmgrl)(?![\w\-])[^\n|;&]*")
+_CONNECT = re.compile(r"(?<=[\s=])[\w$#.]{1,64}+/(?P<v3>[^\s@/'\"]{1,128}+)(?=@|\s|$)")
+_BARE_CONNECT = re.compile(r"(?<![\w.+\-%/@:])[A-Za-z][\w$#.]{0,63}+/(?P<v3>[^\s@/:'\"<>]{1,128}+)@(?=[A-Za-z/])")
+# ...and what a shell line echoes into a command that reads a password from its input (`echo 'bob:…' | chpasswd`,
+# `echo … | passwd --stdin bob`, `echo … | sudo -S …`, `echo … | docker login --password-stdin`): the echoed text
+# (past its `user:` for chpasswd)
+_PIPED = re.compile(r"""(?<![\w\-])echo(?:[ \t]+-[neE]+)*[ \t]+(?:'(?P<v1>[^'\n]{1,256})'|"(?P<v2>[^"\n]{1,256})"|"""
+                    r"""(?P<v3>[^\s'"|;&]{1,256}))[ \t]*\|[ \t]*(?:sudo[ \t]+(?:-[^S\s]\S*[ \t]+)*)?"""
+                    r"(?P<reader>chpasswd|passwd|kinit|cryptsetup|sudo|docker|podman|helm|htpasswd|smbpasswd)"
+                    r"(?![\w\-])(?P<rest>[^\n|;&]*)")
+_STDIN_READERS = ("chpasswd", "passwd", "kinit", "cryptsetup", "smbpasswd")  # (the others with -S, -i or --…-stdin)
 
 
 def _flag_value(m: re.Match) -> tuple[int, int, str]:
@@ -1128,6 +1175,20 @@ def _command_flags(text: str) -> str:
             start, end, value = _flag_value(f)
             if value not in (MARK, SEGMENT) and not value.startswith("-"):
                 spans.append((start, end))
+    for m in _ORACLE.finditer(text) if "/" in text else ():
+        spans += [c.span("v3") for c in _CONNECT.finditer(text, m.start(), m.end()) if c["v3"] not in (MARK, SEGMENT)]
+    for m in _BARE_CONNECT.finditer(text) if "/" in text and "@" in text else ():
+        if _tokenish(m["v3"]) and m["v3"] not in (MARK, SEGMENT):
+            spans.append(m.span("v3"))
+    for m in _PIPED.finditer(text) if "|" in text else ():
+        start, end, value = _flag_value(m)
+        reader, rest = m["reader"], m["rest"]
+        if value in (MARK, SEGMENT) or reader not in _STDIN_READERS and not (
+                "stdin" in rest or reader == "sudo" and " -S" in f" {rest}" or reader == "htpasswd" and " -i" in rest):
+            continue
+        if reader == "chpasswd" and ":" in value:
+            start += value.index(":") + 1
+        spans.append((start, end))
     spans = sorted(set(spans))
     return _replaced_values(text, [s for i, s in enumerate(spans) if not i or s[0] >= spans[i - 1][1]])
 
@@ -1144,6 +1205,33 @@ def _quoted_pair_sub(m: re.Match) -> str:
     if value in (MARK, SEGMENT) or not is_credential(m.group(2), value):
         return m.group(0)
     return m.group(0)[: m.start(4) - m.start(0)] + MARK + m.group(0)[m.end(4) - m.start(0):]
+
+
+# What an error message quotes of a field's input: `Invalid value 'x' for field password`, `'x' is not valid for
+# parameter "api_key"` (the value, then the field named after it), and pydantic's `input_value='x'` on the lines below
+# the field's place (`password\n  Input should be … [type=…, input_value='x', …]`, `body -> pin`)
+_QUOTED_FOR = re.compile(
+    r"""(?P<q>['"`])(?P<value>[^'"`\n]{1,256}+)(?P=q)(?:[ \t]+[\w\-]{1,24}){0,4}?[ \t]+(?:for|of|in|to)[ \t]+"""
+    r"(?:(?:the|a|an|be|valid|field|parameter|param|property|attribute|key|column|argument|input|option|setting|"
+    r"header|variable|value)[ \t]+){0,3}(?P<n>['\"`]?)(?P<name>[\w.\-]{1,64})(?P=n)(?![\w.\-])")
+_INPUT_VALUE = re.compile(r"""\binput_value=(?:'(?P<v1>[^'\n]{1,256})'|"(?P<v2>[^"\n]{1,256})"|(?P<v3>[^\s,\]]{1,256}))""")
+_PLACE_WORD = re.compile(r"[^\W\d][\w\-]*")
+
+
+def _quoted_inputs(text: str) -> str:
+    spans = []
+    for m in _QUOTED_FOR.finditer(text) if " for " in text or " of " in text or " in " in text or " to " in text else ():
+        if m["value"] not in (MARK, SEGMENT) and is_credential(m["name"].rpartition(".")[2], m["value"]):
+            spans.append(m.span("value"))
+    for m in _INPUT_VALUE.finditer(text) if "input_value=" in text else ():
+        lines = text[max(0, m.start() - 512) : m.start()].split("\n")[:-1]  # (the error's own line left out)
+        place = next((line for line in reversed(lines) if line[:1] not in ("", " ", "\t")), None)
+        words = _PLACE_WORD.findall(place or "")
+        start, end, value = _flag_value(m)
+        if words and value not in (MARK, SEGMENT) and is_credential(words[-1], value):
+            spans.append((start, end))
+    spans.sort()
+    return _replaced_values(text, [s for i, s in enumerate(spans) if not i or s[0] >= spans[i - 1][1]])
 
 
 # The word before a pair's name (`security answer`), itself no pair's value (`type=password name=…`), and the two
@@ -1262,10 +1350,11 @@ def traceback_text(error: BaseException) -> Safe:
 _SCHEME_HOST = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*:)?//([^/?#]*)")
 
 
-def redact_url(url: str, mode: Mode = FULL, marker: str = MARK, path_mode: Mode | None = None) -> str:
+def redact_url(url: str, mode: Mode = FULL, marker: str = MARK, path_mode: Mode | None = None,
+               named: bool | None = None) -> str:
     """A URL (or a path with its query) with userinfo, credential path segments and parameters, and secret query
     and fragment parameters replaced; everything else byte for byte. The path is judged in `path_mode` where given
-    (a device's path, whose ids are data), the rest in `mode`."""
+    (a device's path, whose ids are data), the rest in `mode`; `named` as `redact_path`'s."""
     rest, hash_mark, fragment = url.partition("#")
     base, question_mark, query = rest.partition("?")
     prefix = ""
@@ -1276,7 +1365,7 @@ def redact_url(url: str, mode: Mode = FULL, marker: str = MARK, path_mode: Mode 
         prefix, base = (m.group(1) or "") + "//" + authority, base[m.end() :]
     return (
         prefix
-        + redact_path(base, path_mode or mode, marker)
+        + redact_path(base, path_mode or mode, marker, named)
         + question_mark
         + redact_params(query, mode)[0]
         + hash_mark
@@ -1325,17 +1414,19 @@ def redact_params(query: str, mode: Mode = FULL, marker: str = MARK) -> tuple[st
 _ODATA = re.compile(r"(?P<name>[^()]*)\((?P<args>[^()]*)\)(?P<rest>.*)", re.DOTALL)
 
 
-def redact_path(path: str, mode: Mode = FULL, marker: str = SEGMENT) -> str:
+def redact_path(path: str, mode: Mode = FULL, marker: str = SEGMENT, named: bool | None = None) -> str:
     """A URL path with credential-shaped segments replaced, and the values of credential-named matrix parameters
     (`;jsessionid=…`) and OData keys (`Events(token='…')`) replaced, names kept. A segment already replaced (by
     either marker) becomes `marker`. Outside device data (FULL), a segment after one named like a credential is
     its value when it looks like a token (`/api/token/abcDEF123ghiJKL456`, `/reset/password/…`), and so is one
     after a word after a segment that always names a credential (`/password/reset/…`, `/token/refresh/…`), and one
     after an action that mails a one-time token, or after the action and a word (`/reset/<token>`, `/activate/…`,
-    `/verify-email/…`, `/verify/email/…`, `/invite/<token>/accept`), when it is no word, number, date or version."""
+    `/verify-email/…`, `/verify/email/…`, `/invite/<token>/accept`), when it is no word, number, date or version;
+    in STRICT mode too where `named` (a URL in device text: no device's path)."""
     segments = path.split("/")
+    named = mode == FULL if named is None else named
     return "/".join(
-        marker if mode == FULL and i and _value_named(segments, i) else _segment(s, mode, marker)
+        marker if named and i and _value_named(segments, i) else _segment(s, mode, marker)
         for i, s in enumerate(segments)
     )
 
@@ -1540,6 +1631,32 @@ def redact_json(document: Any, mode: Mode = FULL, *, drop: bool = False) -> tupl
         return MARK, 1
 
 
+Kept = Callable[[tuple[str, ...]], bool]  # whether a device's tables keep the field at a path (`[]`: an array's items)
+
+
+def redact_device_json(document: Any, kept: Kept) -> tuple[Any, int]:
+    """`redact_json` FULL, except that a value at a field a device's tables keep (`kept`) is judged as the tables
+    judge it (STRICT: a random-looking Sense answer's text stays, as in the table), so that a scrubbed copy converts
+    to the same device tables; what no table keeps is judged as any body's."""
+    full, replaced = redact_json(document, FULL)
+    if not replaced:
+        return full, 0
+    strict, _ = redact_json(document, STRICT)
+    if strict == full:
+        return full, replaced
+    merged = _kept_strict(full, strict, (), kept)
+    return merged, replaced if merged != document else 0
+
+
+def _kept_strict(full: Any, strict: Any, path: tuple[str, ...], kept: Kept) -> Any:
+    """`full`, with `strict`'s value at each kept path where the two differ (both made from one document)."""
+    if type(full) is dict and type(strict) is dict and full.keys() == strict.keys():
+        return {k: _kept_strict(v, strict[k], (*path, k), kept) for k, v in full.items()}
+    if type(full) is list and type(strict) is list and len(full) == len(strict):
+        return [_kept_strict(v, w, (*path, "[]"), kept) for v, w in zip(full, strict)]
+    return strict if full != strict and kept(path) else full
+
+
 def _json(value: Any, mode: Mode, drop: bool, key: str | None, counter: list[int], depth: int) -> Any:
     if depth > _MAX_DEPTH:
         raise _TooDeep
@@ -1547,7 +1664,7 @@ def _json(value: Any, mode: Mode, drop: bool, key: str | None, counter: list[int
         out = {}
         if "variables" in value and "query" in value:  # a GraphQL request
             value = _graphql_request(value, counter, depth)
-        labels = [value[k] for k in _LABELS.intersection(value) if isinstance(value[k], str)]  # {"name": …, "value": …}
+        labels = [label for k in _LABELS.intersection(value) if (label := _label(value[k]))]  # {"name": …, "value": …}
         for k, v in value.items():
             name = k if isinstance(k, str) else str(k)
             kind = credential_name(name)
@@ -1595,10 +1712,21 @@ def _graphql_request(request: dict, counter: list[int], depth: int) -> dict:
 # {"name": "api_key", "value": …}: keys whose value names the field whose value `_VALUES` holds (AWS's
 # {"Name": …, "StringValue": …}, {"param": …, "value": …}, {"field": …, "data": …}, {"name": …, "content": …})
 _LABELS = frozenset({"name", "key", "Name", "Key", "field", "Field", "parameter", "param", "Param", "header", "Header",
+                     "loc", "path",
                      "label", "Label", "id", "type", "k", "attribute", "Attribute", "property", "Property",
                      "fieldName", "paramName", "headerName", "attributeName", "AttributeName"})
 _VALUES = frozenset({"value", "Value", "val", "v", "values", "Values", "stringValue", "StringValue", "data", "Data",
-                     "content", "Content", "text", "Text"})
+                     "content", "Content", "text", "Text",
+                     # ...and what validation errors quote: Spring's {field, rejectedValue}, pydantic's {loc, input}
+                     "rejectedValue", "rejected_value", "invalidValue", "invalid_value", "input", "inputValue",
+                     "input_value", "providedValue", "provided_value", "given", "received"})
+
+
+def _label(label: Any) -> str | None:
+    """The name a label key gives: its text, or the last text of a list (pydantic's `loc`: ["body", "password"])."""
+    if isinstance(label, list) and label:
+        label = label[-1]
+    return label if isinstance(label, str) else None
 # ...and the compound names APIs give them (CloudFormation's {ParameterKey, ParameterValue}, {headerName,
 # headerValue}, {field_name, field_value}, {OptionName, Value}, {n, v}), in camelCase, PascalCase and snake_case
 _LABEL_WORDS = ("parameter", "param", "field", "header", "property", "attribute", "attr", "option", "setting",
@@ -1691,6 +1819,8 @@ def redact_string(value: str, mode: Mode = FULL, key: str | None = None, depth: 
             except (_TooDeep, RecursionError):
                 return MARK
             return _dumps(redacted).decode() if counter[0] or _keys_left_out(stripped, inner) else value
+    if _id_named(key) and global_id(stripped):
+        return value  # a GraphQL node's id: `User:42`
     whole = FULL if mode == FULL and not _id_named(key) else STRICT
     return _plain_string(value, whole) if len(value) <= _CACHED else _plain(value, whole)
 
@@ -1701,8 +1831,8 @@ _CACHED = 256  # keys and strings up to this long are judged once each (a run's 
 def _plain(value: str, mode: Mode) -> str:
     """A string that is not JSON: a credential whole, a form, or free text."""
     stripped = value.strip()
-    if is_credential_value(stripped, mode):
-        return MARK
+    if is_credential_value(stripped, mode) or _BASE64_RUN.fullmatch(stripped) and _base64_user_password(stripped):
+        return MARK  # (base64 of `user:password` in either mode: its padding is no form's `=`)
     if _FORM.fullmatch(stripped):
         return redact_params(value, mode)[0]
     return redact_text(value, mode)
@@ -1764,28 +1894,29 @@ def sign_in_field(name: str) -> bool:
     return _NOT_ALNUM.sub("", name.lower()) in SIGN_IN_FIELDS
 
 
-def redact_body(data: bytes, content_type: str | None, kind: BodyKind) -> bytes:
+def redact_body(data: bytes, content_type: str | None, kind: BodyKind, kept: Kept | None = None) -> bytes:
     """A request or response body with its credentials replaced, in its own encoding: JSON (kept valid), a form,
     multipart parts (by field name, and each part's body in turn), text; binary data has its printable runs checked.
     A sign-in request (`sign-in-request`) keeps only `SIGN_IN_FIELDS`' values, in any encoding; a sign-in call's
     body that is neither JSON, a form nor multipart is replaced whole. Device data keeps its ids (values under
-    id-named keys). Returns `data` itself when nothing was replaced; `MARK` for a body whose parts nest deeper or
-    cost more than the policy spends on one (`_within_budget`)."""
+    id-named keys; a device's JSON its tables' fields as they judge them, where `kept` says which they keep:
+    `redact_device_json`). Returns `data` itself when nothing was replaced; `MARK` for a body whose parts nest
+    deeper or cost more than the policy spends on one (`_within_budget`)."""
     if not data:
         return data
-    return _within_budget(len(data), MARK.encode(), _body, data, content_type, kind)
+    return _within_budget(len(data), MARK.encode(), _body, data, content_type, kind, kept)
 
 
-def _body(data: bytes, content_type: str | None, kind: BodyKind) -> bytes:
+def _body(data: bytes, content_type: str | None, kind: BodyKind, kept: Kept | None = None) -> bytes:
     if data[:2] in _COMPRESSED or data[:4] == _ZSTD_MAGIC or data[:6] == _XZ_MAGIC or data[:3] == b"BZh":
-        if (inner := _compressed_body(data, content_type, kind)) is not None:
+        if (inner := _compressed_body(data, content_type, kind, kept)) is not None:
             return inner
     if (wide := _wide_text(data)) is not None:  # UTF-16 or UTF-32, or UTF-8 after a BOM
         if wide is _BINARY:
-            inner = _brotli_body(data, content_type, kind)
+            inner = _brotli_body(data, content_type, kind, kept)
             return _binary_runs(data) if inner is None else inner
         encoding, bom, text, cut = wide
-        redacted = redact_body(text.encode("utf-8", "surrogatepass"), content_type, kind)
+        redacted = redact_body(text.encode("utf-8", "surrogatepass"), content_type, kind, kept)
         if redacted == text.encode("utf-8", "surrogatepass"):
             return data
         return bom + redacted.decode("utf-8", "surrogatepass").encode(encoding, "surrogatepass") + cut
@@ -1798,7 +1929,8 @@ def _body(data: bytes, content_type: str | None, kind: BodyKind) -> bytes:
         except orjson.JSONDecodeError:
             broken_json = stripped[:1] != b'"'
         else:
-            redacted, replaced = _sign_in_json(document) if kind == "sign-in-request" else redact_json(document, FULL)
+            redacted, replaced = _sign_in_json(document) if kind == "sign-in-request" else \
+                redact_json(document, FULL) if kept is None else redact_device_json(document, kept)
             return _dumps(redacted) if replaced or _keys_left_out(data, document) else data
     media = (content_type or "").split(";", 1)[0].strip().lower()
     if media.startswith("multipart/") or data.lstrip(b"\r\n").startswith(b"--"):
@@ -1816,7 +1948,7 @@ def _body(data: bytes, content_type: str | None, kind: BodyKind) -> bytes:
             text, cut_character, broken_json = data.decode("utf-8", "surrogateescape"), b"", True
         elif signing_in:
             return MARK.encode()
-        elif (inner := _brotli_body(data, content_type, kind)) is not None:
+        elif (inner := _brotli_body(data, content_type, kind, kept)) is not None:
             return inner
         elif len(data.translate(None, _TEXT_BYTES)) * 100 <= len(data):
             # text in another charset (Latin-1, Windows-1252, Shift_JIS…: a form, a page, a message), read byte for
@@ -1831,11 +1963,47 @@ def _body(data: bytes, content_type: str | None, kind: BodyKind) -> bytes:
         return data if redacted_text == form else redacted_text.encode(*charset)
     if signing_in and (kind == "sign-in-request" or media not in _PAGES):
         return data if text.strip() in ("", MARK) else MARK.encode()  # XML (SAML), plain text: replaced whole
+    framed = _framed_text(text) if not signing_in and _FRAME_CHARACTER.search(text) else text
     if broken_json or (cut_character and text.lstrip()[:1] in ("{", "[")) or '{"' in text:  # JSON in text too
-        redacted_text = redact_text(_broken_json(text), FULL)
+        redacted_text = redact_text(_broken_json(framed), FULL)
     else:
-        redacted_text = redact_text(text, FULL)
+        redacted_text = redact_text(framed, FULL)
     return data if redacted_text == text else redacted_text.encode(*charset) + cut_character
+
+
+# Binary data given as text (a HAR's postData of a binary type written as `text`: its bytes as Latin-1 characters, or
+# with U+FFFD for those no UTF-8 reads): what holds a control character or U+FFFD, and a credential's name (its words
+# found as `_binary_pairs` finds them), then 1 to 4 characters of a frame (a type, a length), then its value's printable
+# run, where the frames are no longer bytes
+_FRAME_CHARACTER = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x9f\ufffd]")
+_NAME_AFTER = re.compile(r"[\w.\-$]*+")
+_FRAMED_VALUE = re.compile(r"[\x00-\x1f\x7f-\xbf\ufffd]{1,4}(?P<value>[\x21-\x7e][\x20-\x7e]{0,255}+)")
+
+
+def _framed_text(text: str) -> str:
+    """Binary data given as text with its framed credentials overwritten (their lengths kept): as bytes
+    (`_binary_pairs`) where each character is one, else by a name's place and the frame after it."""
+    if text and max(text) <= "\xff":
+        latin = text.encode("latin-1")
+        if (paired := _binary_pairs(latin)) != latin:
+            text = paired.decode("latin-1")
+    lower, spans = text.lower(), []
+    for word in _binary_names():
+        at = lower.find(word.decode())
+        while at >= 0:
+            end = _NAME_AFTER.match(text, at).end()
+            if m := _FRAMED_VALUE.match(text, end):  # (most names in text have none: a space, a `=` after them)
+                start = at - _NAME_AFTER.match(text[max(0, at - 63):at][::-1]).end()
+                if (text[start].isalpha() or text[start] in "_$") and not m["value"].startswith(MARK) and \
+                        is_credential(text[start:end], m["value"]):
+                    spans.append(m.span("value"))
+            at = lower.find(word.decode(), end)
+    out, position = [], 0
+    for start, end in sorted(set(spans)):
+        if start >= position:
+            out += [text[position:start], (MARK * ((end - start) // len(MARK) + 1))[: end - start]]
+            position = end
+    return "".join(out) + text[position:] if out else text
 
 
 def _binary_runs(data: bytes) -> bytes:
@@ -1904,15 +2072,18 @@ def _binary_pairs(data: bytes) -> bytes:
 
 
 def _framed_pair(data: bytes, first: int, least: int) -> tuple[str, int, int, str] | None:
-    """(the key, where its value begins and ends, the value's kind) of the first key framed around a name found from
-    `first` to `least` (beginning there or up to 64 name characters before) with a scalar value after it."""
+    """(the key, where its value begins and ends, the value's kind) of the longest key framed around a name found
+    from `first` to `least` (beginning there or up to 64 name characters before) with a scalar value after it: a
+    key's own letters may read as a shorter frame (`_the_sl` after a `t`, CBOR's text of 20), whose "value" is more
+    of the key, and the key's real value after it."""
+    best = None
     for start in range(first, max(0, first - 64), -1):
         if start < first and data[start] not in _NAME_BYTE:
-            return None
+            break
         for end, fmt in _framed_key(data, start, least):
-            if (found := _framed_value(data, end, fmt)) is not None:
-                return (data[start:end].rstrip(b"\x00").decode("utf-8", "replace"), *found)
-    return None
+            if (best is None or end > best[0]) and (found := _framed_value(data, end, fmt)) is not None:
+                best = (end, data[start:end].rstrip(b"\x00").decode("utf-8", "replace"), *found)
+    return None if best is None else best[1:]
 
 
 def _integer(value: bytes, kind: str) -> int:
@@ -2031,7 +2202,8 @@ _XZ_MAGIC = b"\xfd7zXZ\x00"
 _COMPRESSED = frozenset({b"\x1f\x8b", b"\x78\x01", b"\x78\x5e", b"\x78\x9c", b"\x78\xda"})
 
 
-def _compressed_body(data: bytes, content_type: str | None, kind: BodyKind) -> bytes | None:
+def _compressed_body(data: bytes, content_type: str | None, kind: BodyKind, kept: Kept | None
+                     ) -> bytes | None:
     """A body that is compressed data, redacted as what it holds (within the limits a body is decompressed to):
     `data` itself where that held no credential, else the redacted content compressed again as it was (`MARK` for
     zstd, which the standard library cannot write); `MARK` where it decompresses beyond the limits (what it holds is
@@ -2062,7 +2234,7 @@ def _compressed_body(data: bytes, content_type: str | None, kind: BodyKind) -> b
         except ValueError:
             return None
         damaged = True
-    redacted = redact_body(inner, content_type, kind)
+    redacted = redact_body(inner, content_type, kind, kept)
     if redacted == inner:  # (a damaged stream's part is no proof it was compressed data: `x^` may begin a text)
         return None if damaged else data
     if fmt == "zstd" or not whole:
@@ -2083,7 +2255,7 @@ def _compressed_body(data: bytes, content_type: str | None, kind: BodyKind) -> b
     return lzma.compress(redacted)
 
 
-def _brotli_body(data: bytes, content_type: str | None, kind: BodyKind) -> bytes | None:
+def _brotli_body(data: bytes, content_type: str | None, kind: BodyKind, kept: Kept | None) -> bytes | None:
     """A binary body that is brotli data no Content-Encoding named (brotli has no magic bytes: it is told by
     decoding, which other data fails within its first bytes), redacted as what it holds: `data` itself where that
     held no credential, else the redacted content compressed again (`MARK` for a stream cut off); None where it is no
@@ -2112,7 +2284,7 @@ def _brotli_body(data: bytes, content_type: str | None, kind: BodyKind) -> bytes
     if not inner or len(inner.translate(None, _TEXT_BYTES)) * 100 > len(inner) or not whole and inner[:64] in data:
         return None  # (other data read as a stream cut off gives bytes, not text, or its own bytes as they are: an
         # uncompressed meta-block's, which the body's own reading redacts)
-    redacted = redact_body(inner, content_type, kind)
+    redacted = redact_body(inner, content_type, kind, kept)
     if redacted == inner:
         return data
     return brotli.compress(redacted) if whole else MARK.encode()
@@ -2400,8 +2572,7 @@ def _redact_multipart(data: bytes, content_type: str | None, kind: BodyKind) -> 
         trailing = newline if body.endswith(newline) else b""
         content = body[: len(body) - len(trailing)]
         headers = head.decode("utf-8", "replace")
-        name = _PART_NAME.search(headers)
-        field = (name.group(1) or name.group(2)) if name else ""
+        field = _part_name(headers)
         part_type = next((line.split(":", 1)[1] for line in headers.splitlines()
                           if line.lower().startswith("content-type:")), None)
         value = content.decode("utf-8", "replace")
@@ -2419,6 +2590,15 @@ def _redact_multipart(data: bytes, content_type: str | None, kind: BodyKind) -> 
             changed = True
     shown = redact_body(preamble, "text/plain", kind) if preamble.strip() else preamble
     return shown + delimiter.join(pieces) if changed or shown != preamble else whole
+
+
+def _part_name(headers: str) -> str:
+    """A part's field name: RFC 5987's `name*=UTF-8''pass%77ord` decoded, as a server reads it."""
+    m = _PART_NAME.search(headers)
+    field = (m.group(1) or m.group(2)) if m else ""
+    if m and m.group().partition("=")[0].endswith("*") and "'" in field:
+        field = unquote(field.split("'", 2)[-1])
+    return field
 
 
 def _part_head(head: bytes, newline: str) -> bytes:
@@ -2500,6 +2680,11 @@ _BASE64_MIXED = "[a-z][A-Z]|[A-Za-z][0-9+/]|[0-9+/][A-Za-z]"
 # ...and a user and password before a host without a scheme (`_BARE_USERINFO`: `sleeper:…@db.example.com`, not an
 # e-mail address after a time)
 _BARE_USERINFO_ANCHOR = r"[\w.+%\-]:[^\s:@/\\\"'<>()\[\]{},;]{1,128}@[A-Za-z0-9]"
+# ...and, in any case, the words of free text's other rules: a path's action before its one-time token (`/reset/…`),
+# SQL's `IDENTIFIED BY`, the commands that take a password as `user/password` or from their input (`sqlplus`,
+# `echo … | sudo -S`)
+_RULE_ANCHORS = [*(f"/{action[:6]}" for action in sorted(_ACTIONS)), "identified", "sqlplus", "sqlldr", "expdp",
+                 "impdp", "rman", "dgmgrl", "sudo", "kinit", "cryptsetup"]
 _PROVENANCE_TEXT = frozenset({"participant_id", "source_file"})
 
 
@@ -2523,12 +2708,15 @@ def strict_frame(df):
         .unpivot(variable_name="__column", value_name="__text").explode("__text")
         .with_columns(anchored=value.str.contains_any(_STRICT_ANCHORS)
                       | value.str.contains_any(_NAME_ANCHORS, ascii_case_insensitive=True)
+                      | value.str.contains_any(_RULE_ANCHORS, ascii_case_insensitive=True)
                       | value.str.contains(_SCHEME_ANCHOR) | value.str.contains(_BARE_USERINFO_ANCHOR))
         .filter(pl.col("anchored") | value.str.contains(_BASE64_MIXED) & value.str.contains(_BASE64_ANCHOR))
         .collect(engine="in-memory")
     )
     changed: dict[str, dict[str, str]] = {}
     for name, text, anchored in found.iter_rows():  # (base64 alone: its runs, not the whole policy)
+        if _id_named(name) and global_id(text.strip()):
+            continue  # a GraphQL node's id, under an id's name: as `redact_string` keeps it
         redacted = redact_text(text, STRICT) if anchored else _BASE64_USERINFO.sub(_base64_user_password_sub, text)
         if redacted != text:
             changed.setdefault(name, {})[text] = redacted

@@ -29,7 +29,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO, Iterable, Literal
+from typing import TYPE_CHECKING, Any, BinaryIO, Iterable, Literal, NamedTuple
 from urllib.parse import unquote_plus
 
 import ijson
@@ -48,6 +48,8 @@ from .captures.har import (
 )
 from .captures.har import _read_failure as _har_failure
 from .captures.har_runs import ENTRY_PREFIX, IJSON, READ_SIZE, SurrogatesReplaced, _huge_numbers_replaced
+from .devices.base import Endpoint
+from .devices.fields import Dropped, Fields
 from .redaction import FULL, MARK, STRICT, BodyKind, Mode, Safe
 
 if TYPE_CHECKING:
@@ -229,16 +231,34 @@ def _take_all(found: list) -> list:
 # --- what a request is ---------------------------------------------------------------------------------------------
 
 
-def _route(host: str, method: str, path: str) -> tuple[BodyKind, Mode]:
-    """(whose bodies these are, how its URL is scrubbed): a device data route's bodies, path and query are data
-    (STRICT, so that the copy converts the same), a device's sign-in or a URL that says sign-in or token is a
-    sign-in call, the rest other."""
+class Route(NamedTuple):
+    """Whose bodies an exchange's are, how its URL is scrubbed, and the device endpoint whose data it holds."""
+
+    kind: BodyKind
+    mode: Mode
+    endpoint: Endpoint | None = None
+
+    def kept(self, side: str) -> redaction.Kept | None:
+        """Which fields of its `side` body ("request", "response") its device's tables keep (`redaction.Kept`), where
+        its endpoint reads that body and maps its fields."""
+        fields = self.endpoint.fields if self.endpoint is not None and self.endpoint.reads == side else None
+        return None if fields is None else partial(_kept, fields)
+
+
+def _kept(fields: Fields, path: tuple[str, ...]) -> bool:
+    return (target := fields.target(path)) is not None and not isinstance(target, Dropped)
+
+
+def _route(host: str, method: str, path: str) -> Route:
+    """A device data route's bodies, path and query are data (STRICT, so that the copy converts the same; its bodies'
+    fields that no table keeps as any body's), a device's sign-in or a URL that says sign-in or token is a sign-in
+    call, the rest other."""
     m = devices.match(host, method, path)
     if m is not None and m.endpoint is not None and m.endpoint.kind == "data":
-        return "device", STRICT
+        return Route("device", STRICT, m.endpoint)
     if (m is not None and m.endpoint is not None) or redaction.is_sign_in_url(host + path):
-        return "sign-in", FULL
-    return "other", FULL
+        return Route("sign-in", FULL)
+    return Route("other", FULL)
 
 
 def _request_kind(kind: BodyKind) -> BodyKind:
@@ -246,15 +266,15 @@ def _request_kind(kind: BodyKind) -> BodyKind:
     return "sign-in-request" if kind == "sign-in" else kind
 
 
-def _body(data: bytes, content_type: str | None, kind: BodyKind, counts: Counter[str], sent: int | None = None
-          ) -> bytes:
+def _body(data: bytes, content_type: str | None, kind: BodyKind, counts: Counter[str], sent: int | None = None,
+          kept: redaction.Kept | None = None) -> bytes:
     """`redaction.redact_body`, through chunked framing and gzip as the HAR reader undoes them (`sent`: the body's
     size as sent, where `data` is decoded from it already: --max-ratio weighs against it). A body over a limit
-    cannot be looked into: it is replaced whole (and noted in `counts`)."""
+    cannot be looked into: it is replaced whole (and noted in `counts`). `kept`: `redaction.redact_body`'s."""
     sent = len(data) if sent is None else sent
     dechunked = dechunk(data) if data[:1].isalnum() else None
     if dechunked is not None:
-        redacted = _body(dechunked, content_type, kind, counts, sent)
+        redacted = _body(dechunked, content_type, kind, counts, sent, kept)
         return data if redacted == dechunked else redacted
     if data.startswith(GZIP_MAGIC):
         try:
@@ -264,20 +284,21 @@ def _body(data: bytes, content_type: str | None, kind: BodyKind, counts: Counter
         except ValueError:  # damaged or cut off: the policy reads what it holds up to where it breaks
             if kind in ("sign-in", "sign-in-request"):
                 return MARK.encode()
-            return _redacted(data, content_type, kind, counts)
-        redacted = _redacted(inflated, content_type, kind, counts)
+            return _redacted(data, content_type, kind, counts, kept)
+        redacted = _redacted(inflated, content_type, kind, counts, kept)
         return data if redacted == inflated else gzip.compress(redacted, mtime=0)
-    return _redacted(data, content_type, kind, counts)
+    return _redacted(data, content_type, kind, counts, kept)
 
 
-def _redacted(data: bytes, content_type: str | None, kind: BodyKind, counts: Counter[str]) -> bytes:
+def _redacted(data: bytes, content_type: str | None, kind: BodyKind, counts: Counter[str],
+              kept: redaction.Kept | None = None) -> bytes:
     """`redaction.redact_body`, which parses JSON whole: JSON over the depth or values limit is replaced whole."""
     if data[:64].lstrip()[:1] in (b"{", b"["):
         try:
             limits.check_json(data)
         except limits.LimitHit as hit:
             return _over_limit(hit, counts)
-    return redaction.redact_body(data, content_type, kind)
+    return redaction.redact_body(data, content_type, kind, kept)
 
 
 OVER_LIMIT = "over a limit: "  # what `counts` keys of bodies replaced whole for a limit begin with
@@ -528,7 +549,8 @@ def _scrub_har_entry(entry: Any, counts: Counter[str]) -> None:
     if not isinstance(entry, dict):
         return
     request, response = entry.get("request"), entry.get("response")
-    kind, mode = _har_route(request)
+    route = _har_route(request)
+    kind, mode = route.kind, route.mode
     if isinstance(entry.get("_webSocketMessages"), list):
         _scrub_har_logins(entry["_webSocketMessages"], "device" if kind == "device" else "other", counts)
     _scrub_other_fields(entry, {"request", "response"}, counts)
@@ -543,7 +565,7 @@ def _scrub_har_entry(entry: Any, counts: Counter[str]) -> None:
         _scrub_pairs(_listed(request, "queryString", counts), FULL, counts, "urls")
         _scrub_cookies(_listed(request, "cookies", counts), counts)
         if isinstance(request.get("postData"), dict):
-            _scrub_har_body(request["postData"], _request_kind(kind), mode, counts)
+            _scrub_har_body(request["postData"], _request_kind(kind), mode, counts, kept=route.kept("request"))
         else:  # no body the reader takes: replaced if it holds any text
             _scrub_words(request, ("postData",), counts)
     elif request is not None:
@@ -561,7 +583,7 @@ def _scrub_har_entry(entry: Any, counts: Counter[str]) -> None:
         if isinstance(response.get("content"), dict):
             headers = [(h["name"], h["value"]) for h in response.get("headers") or () if isinstance(h, dict)
                        and isinstance(h.get("name"), str) and isinstance(h.get("value"), str)]
-            _scrub_har_body(response["content"], kind, mode, counts, headers)
+            _scrub_har_body(response["content"], kind, mode, counts, headers, route.kept("response"))
         else:
             _scrub_words(response, ("content",), counts)
     elif response is not None:
@@ -604,14 +626,14 @@ def _scrub_words(holder: dict, fields: Iterable[str], counts: Counter[str]) -> N
             counts["other"] += 1
 
 
-def _har_route(request: Any) -> tuple[BodyKind, Mode]:
+def _har_route(request: Any) -> Route:
     if not isinstance(request, dict) or not isinstance(request.get("url"), str):
-        return "sign-in", FULL  # nothing says what it is: the strictest treatment
+        return Route("sign-in", FULL)  # nothing says what it is: the strictest treatment
     try:
         _, url_host, _, path, _ = _split_url(request["url"])
         host = _host(url_host, request.get("headers") if isinstance(request.get("headers"), list) else None)
     except (ValueError, KeyError, TypeError, AttributeError):
-        return "sign-in", FULL
+        return Route("sign-in", FULL)
     method = request.get("method")
     return _route(host.lower(), method.upper() if isinstance(method, str) else "", path)
 
@@ -747,7 +769,7 @@ def _parses(data: bytes) -> bool:
 
 
 def _scrub_har_body(holder: dict, kind: BodyKind, mode: Mode, counts: Counter[str],
-                    headers: list[tuple[str, str]] | None = None) -> None:
+                    headers: list[tuple[str, str]] | None = None, kept: redaction.Kept | None = None) -> None:
     """A `postData` or `content`: its text (plain or base64), `_textBase64` and form `params`; other fields as
     free text. A body in base64 as sent, compressed per its Content-Encoding (`headers`), is scrubbed decoded and
     compressed again."""
@@ -762,7 +784,7 @@ def _scrub_har_body(holder: dict, kind: BodyKind, mode: Mode, counts: Counter[st
         text = holder.get(key)
         if text is not None and not isinstance(text, str):  # an object, a number: the reader takes it as its JSON
             data = redaction._dumps(text)
-            scrubbed = _body(data, mime, kind, counts)
+            scrubbed = _body(data, mime, kind, counts, kept=kept)
             if scrubbed != data:
                 holder[key] = orjson.loads(scrubbed) if _parses(scrubbed) else scrubbed.decode("utf-8", "replace")
                 counts["bodies"] += 1
@@ -783,17 +805,17 @@ def _scrub_har_body(holder: dict, kind: BodyKind, mode: Mode, counts: Counter[st
             counts["bodies"] += 1
             continue
         if compressed is not None:  # scrubbed as what it holds, compressed again as it was sent
-            scrubbed = _body(compressed, mime, kind, counts, len(data))
+            scrubbed = _body(compressed, mime, kind, counts, len(data), kept)
             if scrubbed == compressed:
                 scrubbed = data
             else:
                 scrubbed = _compressed_again(scrubbed, headers)
                 scrubbed = scrubbed if gunzipped is None else gzip.compress(scrubbed, mtime=0)
         elif gunzipped is not None:  # gzip alone: what `_body` does with it, from the data gunzipped above
-            redacted = _redacted(gunzipped, mime, kind, counts)
+            redacted = _redacted(gunzipped, mime, kind, counts, kept)
             scrubbed = data if redacted == gunzipped else gzip.compress(redacted, mtime=0)
         else:
-            scrubbed = _body(data, mime, kind, counts)
+            scrubbed = _body(data, mime, kind, counts, kept=kept)
         if scrubbed != data:
             holder[key] = base64.b64encode(scrubbed).decode() if is_base64 else scrubbed.decode("utf-8", "replace")
             counts["bodies"] += 1
@@ -875,7 +897,8 @@ def _note_unreadable(report: ScrubReport, reasons: list[str]) -> None:
 def _scrub_http_flow(flow: http.HTTPFlow, counts: Counter[str]) -> None:
     """Scrub request path, headers, trailers, bodies and WebSocket messages in place."""
     request = flow.request
-    kind, mode = _route(request.pretty_host.lower(), request.method.upper(), request.path.partition("?")[0])
+    route = _route(request.pretty_host.lower(), request.method.upper(), request.path.partition("?")[0])
+    kind, mode = route.kind, route.mode
     path = _url(request.path, mode, counts)
     if path != request.path:
         request.path = path
@@ -885,18 +908,19 @@ def _scrub_http_flow(flow: http.HTTPFlow, counts: Counter[str]) -> None:
     if "@" in request.data.host:  # the host a Host header with userinfo gave
         request.data.host = f"{MARK}@{request.data.host.rpartition('@')[2]}"
         counts["urls"] += 1
-    for message, body_kind in ((request, _request_kind(kind)), (flow.response, kind)):
+    for message, body_kind, side in ((request, _request_kind(kind), "request"), (flow.response, kind, "response")):
         if message is None:
             continue
         _scrub_mitmproxy_headers(message.headers, mode, counts)
         if message.trailers:
             _scrub_mitmproxy_headers(message.trailers, mode, counts)
-        _scrub_message_body(message, body_kind, counts)
+        _scrub_message_body(message, body_kind, counts, route.kept(side))
     if flow.websocket is not None:
         _scrub_messages(flow.websocket.messages, "device" if kind == "device" else "other", counts)
 
 
-def _scrub_message_body(message: http.Message, kind: BodyKind, counts: Counter[str]) -> None:
+def _scrub_message_body(message: http.Message, kind: BodyKind, counts: Counter[str],
+                        kept: redaction.Kept | None = None) -> None:
     """The body, decoded per Content-Encoding and encoded again; one that does not decode is scrubbed as it is."""
     content_type = message.headers.get("content-type")
     try:
@@ -909,13 +933,13 @@ def _scrub_message_body(message: http.Message, kind: BodyKind, counts: Counter[s
     except ValueError:
         raw = message.raw_content
         if raw:
-            scrubbed = _redacted(raw, content_type, kind, counts)
+            scrubbed = _redacted(raw, content_type, kind, counts, kept)
             if scrubbed != raw:
                 message.raw_content = scrubbed
                 counts["bodies"] += 1
         return
     if data:
-        scrubbed = _redacted(data, content_type, kind, counts)
+        scrubbed = _redacted(data, content_type, kind, counts, kept)
         if scrubbed != data:
             message.set_content(scrubbed)  # re-encoded per Content-Encoding, Content-Length updated
             counts["bodies"] += 1

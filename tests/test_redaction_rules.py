@@ -1482,24 +1482,42 @@ def test_a_user_and_password_before_a_host_without_a_scheme_lose_the_password():
         assert redaction.redact_text(kept) == kept
 
 
-def test_base64_global_object_ids_of_relay_and_github_are_ids_not_a_user_and_password():
+def test_base64_global_object_ids_of_relay_and_github_are_ids_under_an_ids_name():
     """GraphQL APIs name objects by base64 of `Type:id` (Relay: `User:42`; GitHub's legacy node ids: `04:User1`), which
-    a generic table keeps as it keeps any id (a GitHub `license.node_id`, read under an id's name as STRICT text, was
-    replaced). A user and password of that look stays replaced where the ids' shapes do not fit it."""
+    a generic table keeps under an id's name as it keeps any id (a GitHub `license.node_id`, read under an id's name as
+    STRICT text, was replaced). A user and password of that look stays replaced where the ids' shapes do not fit it."""
     import polars as pl
 
     ids = [base64.b64encode(text.encode()).decode() for text in (
         "User:1", "Product:1234", "Order:9f1c2a7e-1b2c-4d5e-8f90-123456789abc", "04:User1", "07:License13",
         "012:Organization42")]
-    for text in ids:  # (in free text, one of 20 characters or more that looks random goes, as any such token)
-        for mode in (redaction.FULL, redaction.STRICT) if len(text) < 20 else (redaction.STRICT,):
-            assert redaction.redact_text(f"x {text} y", mode) == f"x {text} y"
-    assert redaction.strict_frame(pl.DataFrame({"id": ids}))["id"].to_list() == ids
+    for text in ids:
+        for key in ("id", "node_id", "ownerId"):
+            for mode in (redaction.FULL, redaction.STRICT):
+                assert redaction.redact_json({key: text, "ids": [text]}, mode) == ({key: text, "ids": [text]}, 0)
+    assert redaction.strict_frame(pl.DataFrame({"license.node_id": ids}))["license.node_id"].to_list() == ids
     secrets = [base64.b64encode(text.encode()).decode() for text in (
         "alice:1234", "alice:hunter2", "05:User1", "Admin:hunter2", "User:12ab")]
     for text in secrets:
         for mode in (redaction.FULL, redaction.STRICT):
             assert redaction.redact_text(f"x {text} y", mode) == f"x {MARK} y", text
+            assert redaction.redact_json({"id": text}, mode) == ({"id": MARK}, 1)
+
+
+@pytest.mark.parametrize("decoded", ["Alice:4821", "Bob:20170314", "User:42"])
+def test_base64_of_a_name_and_a_number_outside_an_ids_name_is_replaced(decoded):
+    """Base64 of `Alice:4821` (a user and a PIN, as a Basic credential's without its scheme) has the shape of a Relay
+    id (a capitalised name, a number), which was kept wherever it was: in free text, under any JSON key, in device
+    text. Only under an id's name is it an id; elsewhere it is replaced as any base64 `user:password`."""
+    import polars as pl
+
+    run = base64.b64encode(decoded.encode()).decode()
+    for mode in (redaction.FULL, redaction.STRICT):
+        assert redaction.redact_text(f"Synced with {run} ok", mode) == f"Synced with {MARK} ok"
+        assert redaction.redact_json({"ref": run, "note": f"auth {run}"}, mode)[0] == {"ref": MARK, "note": f"auth {MARK}"}
+    assert redaction.strict_frame(pl.DataFrame({"name": [run]}))["name"].to_list() == [MARK]
+    body = json.dumps({"data": {"viewer": {"login": run}}}).encode()
+    assert run.encode() not in redaction.redact_body(body, "application/json", "other")
 
 
 @pytest.mark.parametrize(("url", "shown"), [
@@ -1715,3 +1733,113 @@ def test_a_value_in_text_runs_past_a_separator_unless_a_name_follows_it(text, sh
     """`&`, `;` or `,` inside a credential's value ends it only before the next pair's name (digits alone before an
     equals sign are none), and `?`, which separates no pairs, never: the rest of the value is not left behind."""
     assert redaction.redact_text(text) == shown
+
+
+ONE_TIME_AND_COMMAND_SECRETS = [
+    ("Your code is 482913", "Your code is REDACTED"),
+    ("Use code 482913 to sign in", "Use code REDACTED to sign in"),
+    ("482913 is your Sense verification code.", "REDACTED is your Sense verification code."),
+    ("Forgot it? go to /reset/Kq8zT3xw to choose another", "Forgot it? go to /reset/REDACTED to choose another"),
+    ("Tap https://app.dozing.test/activate/Zx81kq9Lm2 now", "Tap https://app.dozing.test/activate/REDACTED now"),
+    ("sqlplus bob/Ti9erQx@sleepdb", "sqlplus bob/REDACTED@sleepdb"),
+    ("expdp system/manager schemas=sleep", "expdp system/REDACTED schemas=sleep"),
+    ("ALTER USER bob IDENTIFIED BY tiger;", "ALTER USER bob IDENTIFIED BY REDACTED;"),
+    ("CREATE USER 'b'@'%' IDENTIFIED WITH caching_sha2_password BY 'Pw4sure!'",
+     "CREATE USER 'b'@'%' IDENTIFIED WITH caching_sha2_password BY 'REDACTED'"),
+    ("requirepass Zq9hunter", "requirepass REDACTED"),
+    ("echo 'bob:Zq9hunter' | chpasswd", "echo 'bob:REDACTED' | chpasswd"),
+    ("echo hunter22 | sudo -S systemctl restart sleepd", "echo REDACTED | sudo -S systemctl restart sleepd"),
+]
+
+
+@pytest.mark.parametrize(("text", "shown"), ONE_TIME_AND_COMMAND_SECRETS)
+def test_one_time_codes_reset_links_and_passwords_of_sql_and_shell_lines_leave_prose_and_device_text(text, shown):
+    """Prose and device text (a Sense insight's, a Band event's name) write a one-time code without a pair's name
+    (`Your code is 482913`, `482913 is your … code`), a reset link's path after a space (`go to /reset/<token>`; a URL's
+    in device text), and passwords as SQL and shells write them (`sqlplus bob/…@db`, `IDENTIFIED BY …`, `requirepass
+    …`, `echo 'bob:…' | chpasswd`): each was kept in tables (STRICT text), rejects and scrubbed copies."""
+    import polars as pl
+
+    for mode in (redaction.FULL, redaction.STRICT):
+        assert redaction.redact_text(text, mode) == shown
+    assert redaction.strict_frame(pl.DataFrame({"name": [text]}))["name"].to_list() == [shown]
+
+
+@pytest.mark.parametrize("text", [
+    "error code 4041", "4041 is the error code", "Your sleep score is 82", "the user was identified by name",
+    "echo hello | grep h", "see images/logo@2x.png", "users/alice@example.com", "sqlplus / as sysdba",
+    "go to /settings/sleep", "GET /v1/questions/2017-03-14",
+])
+def test_prose_and_commands_without_such_a_secret_stay(text):
+    for mode in (redaction.FULL, redaction.STRICT):
+        assert redaction.redact_text(text, mode) == text
+
+
+@pytest.mark.parametrize("name", ["pässword", "Pässwort", "ｐａｓｓｗｏｒｄ", "ＰＩＮ", "çlient_sécret", "tökèn"])
+def test_a_credential_under_a_name_with_accents_or_full_width_letters_is_replaced(name):
+    """A JSON key, form field or pair's name spelt with accents (`pässword`, as a keyboard or an app's translation
+    writes it) or in full-width letters named no credential: its value stayed in --generic tables, rejects and
+    scrubbed copies. Names are also judged without their accents, in ASCII's width."""
+    secret = "Tr0ub4dor-xq7"
+    body = json.dumps({name: secret, "minutes": 3}, ensure_ascii=False).encode()
+    assert secret.encode() not in redaction.redact_body(body, "application/json", "other")
+    assert secret not in redaction.redact_text(f"{name}: {secret}")
+    assert secret not in redaction.redact_params(f"{name}={secret}&a=1")[0]
+
+
+@pytest.mark.parametrize("fmt", ["msgpack", "cbor"])
+def test_a_credential_under_a_long_key_whose_letters_read_as_a_frame_is_overwritten(fmt):
+    """A binary map's key of 32+ bytes (MessagePack's str 8, CBOR's text of a length byte) holds letters that read as
+    a shorter key's frame (`t` is CBOR's text of 20): that frame was taken, its "value" more of the key, and the
+    password after the key was kept in rejects and scrubbed copies (a body of any size)."""
+    import msgpack
+
+    key, secret = "account_password_for_the_sleep_service_backup", "Tr0ub4dor-xq7"
+    if fmt == "msgpack":
+        data = msgpack.packb({"pad": "x" * 5000, key: secret})
+    else:
+        data = (b"\xa2\x63pad\x79\x13\x88" + b"x" * 5000 + bytes([0x78, len(key)]) + key.encode()
+                + bytes([0x60 + len(secret)]) + secret.encode())
+    redacted = redaction.redact_body(data, "application/octet-stream", "other")
+    assert secret.encode() not in redacted and key.encode() in redacted and len(redacted) == len(data)
+
+
+@pytest.mark.parametrize(("text", "shown"), [
+    ("Invalid value 'Zq9hunter22' for field password", f"Invalid value '{MARK}' for field password"),
+    ('Value "hunter22x" is too short for parameter "user.password"',
+     f'Value "{MARK}" is too short for parameter "user.password"'),
+    ('Expected "x9Zq3" to be a valid pin', f'Expected "{MARK}" to be a valid pin'),
+    ("1 validation error for Login\npassword\n  value is not a valid string (type=type_error.str; "
+     "input_value='Zq9hunter22')", "1 validation error for Login\npassword\n  value is not a valid string "
+                                   f"(type=type_error.str; input_value='{MARK}')"),
+    ("body -> pin\n  Input should be a valid string [type=string_type, input_value=4821, input_type=int]",
+     f"body -> pin\n  Input should be a valid string [type=string_type, input_value={MARK}, input_type=int]"),
+    # the value of a field no credential's name names, and a label's words, stay
+    ("'abc' is not a valid value for field color", None), ("Click 'Forgot' to reset your password", None),
+    ("minutes\n  Input should be a valid integer [type=int_type, input_value='abc', input_type=str]", None),
+])
+def test_an_error_message_quoting_a_credentials_input_loses_it(text, shown):
+    """A server's validation error quotes what was sent: `Invalid value '…' for field password`, pydantic's
+    `input_value='…'` below the field's place, and in JSON Spring's {field, rejectedValue} and pydantic's {loc,
+    input}: each kept the password in --generic tables, rejects and scrubbed copies."""
+    for mode in (redaction.FULL, redaction.STRICT):
+        assert redaction.redact_text(text, mode) == (text if shown is None else shown)
+
+
+def test_a_validation_errors_field_and_the_value_it_rejected_lose_the_value():
+    errors = {"errors": [{"field": "password", "rejectedValue": "Zq9hunter22"},
+                         {"loc": ["body", "pin"], "input": "4821", "msg": "too short"},
+                         {"loc": ["body", "minutes"], "input": 3, "msg": "too long"}]}
+    assert redaction.redact_json(errors) == ({"errors": [
+        {"field": "password", "rejectedValue": MARK}, {"loc": ["body", "pin"], "input": MARK, "msg": "too short"},
+        {"loc": ["body", "minutes"], "input": 3, "msg": "too long"}]}, 2)
+
+
+def test_a_multipart_fields_name_written_as_an_extended_value_names_its_credential():
+    """RFC 5987/7578's `name*=UTF-8''pass%77ord` gives a part's name percent-encoded after its charset: the name was
+    read as written, named no credential, and the part's password stayed in rejects and scrubbed copies."""
+    secret = "Zq9hunter22x"
+    body = ("--b1\r\nContent-Disposition: form-data; name*=UTF-8''pass%77ord\r\n\r\n" + secret +
+            "\r\n--b1\r\nContent-Disposition: form-data; name*=utf-8'en'note\r\n\r\nhello\r\n--b1--\r\n").encode()
+    redacted = redaction.redact_body(body, "multipart/form-data; boundary=b1", "other")
+    assert secret.encode() not in redacted and b"hello" in redacted

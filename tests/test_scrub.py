@@ -898,3 +898,54 @@ def test_a_flows_method_http_versions_and_server_names_lose_the_credentials_they
     plain = scrubbed_flow(tmp_path, tflow.tflow(resp=True))
     assert (plain.request.method, plain.request.http_version, plain.client_conn.sni) == ("GET", "HTTP/1.1",
                                                                                         tflow.tflow().client_conn.sni)
+
+
+@pytest.mark.parametrize("capture", ["har", "flow"])
+def test_a_scrubbed_device_response_keeps_what_its_tables_keep_and_converts_to_the_same_tables(tmp_path, capture):
+    """Tables judge a device's text STRICT (ids and random-looking text stay), but scrub judged a device's JSON body
+    FULL, so a Sense choice's text that looks random (`0000011123456789ABab`) was kept in sense_question_choices and
+    replaced in the scrubbed copy, which converted differently. A field the tables keep is judged as they judge it
+    (a real secret there still goes); a field no table keeps as any body's."""
+    token = "kQ8zT3xwLm2Rv9Bn4Yp7Hc"  # random-looking: FULL replaces it
+    questions = [{"id": 7, "text": "Rate your sleep", "account_question_id": 12, "ask_time": "anytime",
+                  "choices": [{"id": 0, "text": "0000011123456789ABab"}, {"id": 1, "text": "aZ9kQ2xW7pL4mN8vB3cR"},
+                              {"id": 2, "text": "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJib2IifQ.c2lnbmF0dXJl"},
+                              {"id": 3, "text": "password=Tr0ub4dor-q7", "hint": token}]}]
+    url = "https://api.hello.is/v1/questions?date=2017-03-14"
+    if capture == "har":
+        src = write_har(tmp_path / "q.har", [entry(url, questions)])
+    else:
+        flow = tflow.tflow(resp=True)
+        flow.request = http.Request.make("GET", url, b"", {"Host": "api.hello.is"})
+        flow.response = http.Response.make(200, json.dumps(questions).encode(), {"Content-Type": "application/json"})
+        src = tmp_path / "q.flow"
+        with src.open("wb") as f:
+            mitmio.FlowWriter(f).add(flow)
+    dst = tmp_path / f"copy{src.suffix}"
+    assert scrub_capture(src, dst).status == "ok"
+    (original, _), (scrubbed, _) = conversion(src, "q"), conversion(dst, "q")
+    texts = original["sense_question_choices"]["text"].to_list()
+    assert texts == ["0000011123456789ABab", "aZ9kQ2xW7pL4mN8vB3cR", REDACTED, f"password={REDACTED}"]
+    assert {t: df.to_dicts() for t, df in scrubbed.items()} == {t: df.to_dicts() for t, df in original.items()}
+    copied = dst.read_bytes()
+    assert token.encode() not in copied and b"Tr0ub4dor" not in copied and b"eyJhbGciOiJIUzI1NiJ9" not in copied
+
+
+@pytest.mark.parametrize("given_as", ["latin-1", "utf-8 replaced", "tlv"])
+def test_binary_posted_data_a_har_gives_as_text_loses_its_framed_credentials(tmp_path, given_as):
+    """A HAR gives a binary request body (application/octet-stream, MessagePack) as `text`: its bytes as Latin-1
+    characters, or with U+FFFD where UTF-8 reads none. Scrub read that text's UTF-8, whose bytes no longer frame the
+    map (`\\xa8` is `\\xc2\\xa8`), so the password stayed in the copy. Such text is read as the bytes it stands for,
+    and a credential's name, a few frame characters and a printable value as a pair, its length kept."""
+    import msgpack
+
+    secret = "Zq9Tr0ub4dor-x"
+    packed = msgpack.packb({"user": "sleeper", "password": secret})
+    text = {"latin-1": packed.decode("latin-1"), "utf-8 replaced": packed.decode("utf-8", "replace"),
+            "tlv": "\x01\x04user\x02\x07sleeper\x01\x08passcode\x02" + chr(len(secret)) + secret}[given_as]
+    e = entry("https://api.other.test/v1/upload", {"ok": 1}, method="POST", post="x")
+    e["request"]["postData"] = {"mimeType": "application/octet-stream", "text": text}
+    src = write_har(tmp_path / "a.har", [e])
+    assert scrub_capture(src, tmp_path / "copy.har").status == "ok"
+    copied = json.loads((tmp_path / "copy.har").read_text())["log"]["entries"][0]["request"]["postData"]["text"]
+    assert secret not in copied and "sleeper" in copied and len(copied) == len(text)

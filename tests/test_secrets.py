@@ -33,6 +33,7 @@ import secret_corpus_g
 import secret_corpus_h
 import secret_corpus_i
 import secret_corpus_j
+import secret_corpus_k
 from conftest import REPO
 from mitmproxy import io as mio
 from typer.testing import CliRunner
@@ -294,6 +295,7 @@ LATER = {
     "h": (secret_corpus_h, ["--generic", secret_corpus_h.GENERIC_HOST, "--generic", "*.slumber.test"], (1, 6)),
     "i": (secret_corpus_i, ["--generic", secret_corpus_i.GENERIC_HOST, "--generic", "*.nodding.test"], (1, 4)),
     "j": (secret_corpus_j, ["--generic", secret_corpus_j.GENERIC_HOST, "--generic", "*.dozing.test"], (1, 2)),
+    "k": (secret_corpus_k, ["--generic", secret_corpus_k.GENERIC_HOST, "--generic", "*.drifting.test"], (1, 2)),
 }
 LATER_KINDS = [(name, kind) for name, (module, _, _) in LATER.items() for kind in module.KINDS]
 
@@ -483,7 +485,7 @@ def test_the_readme_table_of_secrets_has_one_row_per_kind_of_the_corpora():
     assert readme_kinds() == [*secret_corpus.KINDS, *secret_corpus_b.KINDS, *secret_corpus_c.KINDS,
                               *secret_corpus_d.KINDS, *secret_corpus_e.KINDS, *secret_corpus_f.KINDS,
                               *secret_corpus_g.KINDS, *secret_corpus_h.KINDS, *secret_corpus_i.KINDS,
-                              *secret_corpus_j.KINDS]
+                              *secret_corpus_j.KINDS, *secret_corpus_k.KINDS]
 
 
 def test_merge_and_a_rerun_redact_what_an_older_run_left_in_its_tables(tmp_path):
