@@ -19,7 +19,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from .. import hosts
-from .band import CM, E7, MS, local_day, midnight_offset_s, minutes_s, offset_s, text_or_none
+from .band import CM, E7, MS, local_day, midnight_offset_s, minutes_s, offset_s, text, text_or_none
 from .base import (Device, Endpoint, Request, Row, Rows, in_utc_range, integer, iso_date, iso_utc, number, per,
                    route)
 from .fields import Dropped, Fields, Target
@@ -152,7 +152,7 @@ def _activity_rows(a: dict[str, Any], parent_id: str | None = None) -> Rows:
         "parent_event_id": parent_id,
         "device_id": text_or_none(a.get("deviceId")),
         "created_time": iso_utc(a.get("createdTime")),
-        "created_by": a.get("createdBy"),
+        "created_by": text(a.get("createdBy")),
         **_distances(a.get("distanceSummary") or {}, walked=a.get("totalDistanceWalked")),
         "split_length_m": per(a.get("splitDistance"), CM),
         "steps": integer(a.get("totalStepCount")),  # golf only: other activities have steps per minute only
