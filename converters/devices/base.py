@@ -6,6 +6,7 @@ import math
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from fractions import Fraction
 from typing import Any, Callable, Iterable, Iterator, Literal
 from urllib.parse import parse_qsl, unquote
 
@@ -159,8 +160,11 @@ def datetime_us(value: datetime | None) -> int | None:
 
 
 def ms_utc(value: Any) -> int | None:
-    """Epoch milliseconds as epoch µs, within years 1 to 9999 in UTC (`in_utc_range`)."""
-    return None if value is None else in_utc_range(int(value) * 1000)
+    """Epoch milliseconds as epoch µs, within years 1 to 9999 in UTC (`in_utc_range`); a fraction of a millisecond
+    (a float's) is kept to the nearest µs, exactly, rather than cut towards zero."""
+    if value is None:
+        return None
+    return in_utc_range(round(Fraction(value) * 1000) if type(value) is float else int(value) * 1000)
 
 
 def iso_date(value: Any) -> date | None:
