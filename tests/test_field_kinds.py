@@ -97,3 +97,25 @@ def test_a_field_in_a_casing_the_schema_does_not_check_is_rejected_not_kept_as_p
         payload["value"][0][key] = value
         problem = _outcome(band.EVENTS, payload, Request({}, {}, None, None))
         assert problem and problem.startswith("could not be decoded: ValueError: a JSON"), (key, problem)
+
+
+@pytest.mark.parametrize("written", ["25198125576300917280000", "2519812557630091728.0", "2.519812557630091728e18"])
+def test_an_id_a_float_holds_only_roughly_rejects_its_exchange_not_two_records_as_one(tmp_path, written):
+    """Before: an EventId written as a number beyond 64 bits, or with a fraction or an exponent (which JSON parsers
+    read as a float) was kept as the float's text, "2.5198125576300916e+22": not the id sent, and two ids it rounds
+    alike were one record, the first a 'conflict' the other replaced. Now such an id rejects its exchange; an id
+    as text or as an integer (beyond 2**53 too) is kept digit for digit."""
+    def body(event_id: str, sequence_id: str = '"1"') -> str:
+        return ('{"value": [{"EventId": ' + event_id + ', "EventType": "Running", "StartTime": '
+                '"2015-01-12T06:43:56Z", "Sequences": [{"SequenceId": ' + sequence_id + '}]}]}')
+    other = written[:-1] + ("1" if written[-1] != "1" else "2")
+    entries = [entry(BAND_URL, body(written)), entry(BAND_URL, body(other)), entry(BAND_URL, body("1", written)),
+               entry(BAND_URL, body("2519812557630091729")), entry(BAND_URL, body('"2519812557630091730"'))]
+    result = convert([Input(write_har(tmp_path / "ids.har", entries), "ids.har", True)])
+    assert result.files[0].rejects == 3
+    assert set(result.tables["rejects"]["reason"]) <= {  # (or the schema's, where it takes the float for no integer)
+        "could not be decoded: ValueError: an id written as a JSON number a float holds only roughly",
+        'does not match schema band-events.json: at /value/0/EventId: a number is not of types "integer", "string"',
+        'does not match schema band-events.json: at /value/0/Sequences/0/SequenceId: a number is not of types '
+        '"integer", "string"'}
+    assert sorted(result.tables["band_events"]["event_id"]) == ["2519812557630091729", "2519812557630091730"]

@@ -33,6 +33,7 @@ from .base import (
     Row,
     Rows,
     integer,
+    identifier,
     in_utc_range,
     integers,
     iso_date,
@@ -76,7 +77,7 @@ def _event_rows(event: dict[str, Any], sequences: list, minutes: list, points: l
     `points`."""
     # Real payloads vary the casing (WakeUpTime / WakeupTime); where the schema checked a field, its own casing wins.
     e = {k.lower(): v for k, v in event.items()} | {k.lower(): event[k] for k in CHECKED_EVENT_FIELDS & event.keys()}
-    event_id = str(e["eventid"])
+    event_id = identifier(e["eventid"])
     start = iso_utc(e.get("starttime"))
     # the split length asked for (selectedSplitDistance): a run's splits and its track's numbering follow it
     split_length = per(e.get("splitdistance"), CM)
@@ -179,7 +180,7 @@ def _sequence_block(event_id: str, split_length: float | None, sequences: list[d
     return Block(
         {
             "event_id": [event_id] * len(sequences),
-            "sequence_id": [str(s["SequenceId"]) for s in sequences],
+            "sequence_id": [identifier(s["SequenceId"]) for s in sequences],
             "split_length_m": [split_length] * len(sequences),
             "sequence_order": integers(col("Order")),
             "sequence_type": col("SequenceType"),
@@ -270,7 +271,7 @@ def _sequence_frames(responses: list[list[tuple[str, float | None, list[dict[str
                       sparse=True)
     for key, (_, types) in SEQUENCE_UNTYPED.items():
         s.typed(key, types)
-    s.typed("SequenceId", (str, int))  # (an integer written 5.0 is str()-ed as 5.0)
+    s.typed("SequenceId", (str, int))  # (one written 5.0 falls back, to be refused: `identifier`)
     s.required("SequenceId")
     vo2max = columns.first(s.column("MaximalV02"), s.numbers("MaximalV02"), s.numbers("MaximalVO2"))
     float32s = {"training_effect": s.numbers("TrainingEffect"), "vo2max_ml_kg_min": vo2max,
@@ -604,7 +605,7 @@ def decode_raised_insights(payload: dict[str, Any], request: Request) -> Rows:
     for r in payload["value"]:
         effective = r.get("EffectiveDT")
         yield "band_insights", {
-            "raised_insight_id": str(r["RaisedInsightId"]),
+            "raised_insight_id": identifier(r["RaisedInsightId"]),
             "insight_id": text_or_none(r.get("InsightId")),
             "effective_time": iso_utc(effective),
             "utc_offset_s": offset_s(effective),
@@ -737,7 +738,7 @@ def _first(e: dict[str, Any], *names: str) -> Any:
 
 def _event_ref(value: Any) -> str | None:
     """Another event's id as text; "0" (the private API's "none") is null."""
-    ref = text_or_none(value)
+    ref = None if value is None or value == "" else identifier(value)
     return None if ref in (None, "0") else ref
 
 

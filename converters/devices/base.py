@@ -193,6 +193,16 @@ def per(value: Any, divisor: float) -> float | None:
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
 
+def identifier(value: Any) -> str:
+    """A record's id as text: a text as it is, an integer's digits. ValueError for a number written with a fraction
+    or an exponent, or beyond 64 bits (which the JSON parser reads as a float): a float holds it only roughly
+    (2519812557630091728.0 is 2.519812557630092e+18), and ids it rounds alike would be one record."""
+    if type(value) is str or type(value) is int:
+        return str(value)
+    kind = "number a float holds only roughly" if type(value) is float else "value of another kind"
+    raise ValueError(f"an id written as a JSON {kind}")
+
+
 def integer(value: Any) -> int | None:
     """An integer column's value; one too big for a 64-bit integer raises ValueError (its exchange is rejected,
     where the table would otherwise hold a null), as does a number with a fraction (12.7), which
