@@ -119,3 +119,20 @@ def test_an_id_a_float_holds_only_roughly_rejects_its_exchange_not_two_records_a
         'does not match schema band-events.json: at /value/0/Sequences/0/SequenceId: a number is not of types '
         '"integer", "string"'}
     assert sorted(result.tables["band_events"]["event_id"]) == ["2519812557630091729", "2519812557630091730"]
+
+
+def test_of_two_casings_the_schema_checks_the_later_in_the_payload_wins_whatever_the_hash_seed():
+    """DeliveryId and DeliveryID (WakeUpTime and WakeupTime), both checked by the schema: the value kept was the one
+    a set of names iterated first, which Python's hash seed orders anew each run. Now the later in the payload."""
+    import os
+    import subprocess
+    import sys
+    code = ("from converters.devices import band; from converters.devices.base import Request, row_by_row; "
+            "p = {'value': [{'EventId': '1', 'EventType': 'Running', 'StartTime': '2015-01-12T06:43:56Z', "
+            "'DeliveryID': 1, 'DeliveryId': 2, 'WakeupTime': '2015-01-12T07:00:00Z', "
+            "'WakeUpTime': '2015-01-12T08:00:00Z'}]}; "
+            "r = next(r for t, r in row_by_row(band.EVENTS.decode(p, Request({}, {}, None, None)))); "
+            "print(r['delivery_id'], r['wake_up_time'])")
+    seen = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                           env={**os.environ, "PYTHONHASHSEED": str(seed)}).stdout for seed in range(8)}
+    assert seen == {"2 1421049600000000\n"}

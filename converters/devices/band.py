@@ -75,8 +75,9 @@ def decode_events(payload: dict[str, Any], request: Request) -> Rows:
 def _event_rows(event: dict[str, Any], sequences: list, minutes: list, points: list) -> Rows:
     """The event's row; its sequences, minute rows and GPS points are added to `sequences`, `minutes` and
     `points`."""
-    # Real payloads vary the casing (WakeUpTime / WakeupTime); where the schema checked a field, its own casing wins.
-    e = {k.lower(): v for k, v in event.items()} | {k.lower(): event[k] for k in CHECKED_EVENT_FIELDS & event.keys()}
+    # Real payloads vary the casing (WakeUpTime / WakeupTime); where the schema checked a field, its own casing wins
+    # (of two it checks, DeliveryId and DeliveryID, the later in the payload, whatever the order of a set)
+    e = {k.lower(): v for k, v in event.items()} | {k.lower(): v for k, v in event.items() if k in CHECKED_EVENT_FIELDS}
     event_id = identifier(e["eventid"])
     start = iso_utc(e.get("starttime"))
     # the split length asked for (selectedSplitDistance): a run's splits and its track's numbering follow it
