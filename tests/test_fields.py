@@ -5,6 +5,7 @@ fail on any leaf path that is neither kept nor dropped, and check that what the 
 
 from __future__ import annotations
 
+import copy
 import json
 from collections import Counter
 from pathlib import Path
@@ -305,3 +306,22 @@ def test_a_field_only_items_in_the_middle_of_a_long_array_hold_is_reported_unkno
     found = endpoint.fields.unknown_in_sample({"value": [event]}, at_most=100)
     assert [path_text(p) for p in found] == ["value[]/Info[]/Middle", "value[]/Info[]/Altitude/Meters"]
     assert devices.decode_payload({"value": [event]}, endpoint, Request({}, {}, None, None)).unknown == tuple(found)
+
+
+def test_a_field_only_the_middle_items_nested_objects_hold_is_reported_unknown(reference):
+    """Before: a key below one every item holds (each GPS point's Location, each sequence's HeartRateZones) that
+    only items in between held was not seen: the points' Location with a new key, in no table, counted nowhere.
+    Now the objects the items nest are looked at as the items are, at any depth; a middle item's own new key too."""
+    endpoint = data_endpoints()["band/events"]
+    event = orjson.loads((reference / "band-private/run.json").read_bytes())["value"][0]
+    point = {"MapPointOrdinal": 0, "Location": {"Latitude": 1, "Longitude": 2, "Fix": {"Satellites": 7}}}
+    event["MapPoints"] = [copy.deepcopy(point) | {"MapPointOrdinal": n} for n in range(300)]
+    event["MapPoints"][120]["Location"]["Accuracy"] = 3
+    event["MapPoints"][150]["Location"]["Fix"]["Dop"] = 1.2  # (below a field already named unknown at the ends)
+    event["MapPoints"][200]["Location"]["Latitude"] = 5  # (a field the map knows: nothing to say)
+    zones = [s["HeartRateZones"] for s in event["Sequences"]]
+    event["Sequences"] = [copy.deepcopy(event["Sequences"][0]) for _ in range(5)]
+    event["Sequences"][2]["HeartRateZones"] = dict(zones[0] or {}, Peak=9)
+    found = [path_text(p) for p in endpoint.fields.unknown_in_sample({"value": [event]}, at_most=100)]
+    assert sorted(found) == ["value[]/MapPoints[]/Location/Accuracy", "value[]/MapPoints[]/Location/Fix/Satellites",
+                             "value[]/Sequences[]/HeartRateZones/Peak"]

@@ -659,3 +659,14 @@ def test_two_insight_cards_made_at_one_moment_are_two_cards(tmp_path):
         result = convert([Input(har, "cards.har", True)])
         assert sorted(result.tables["sense_insights"]["title"]) == sorted(c["title"] for c in cards)
         assert not result.conflicts["sense_insights"] and not result.duplicates["sense_insights"]
+
+
+def test_a_night_metric_time_with_a_fraction_of_a_millisecond_keeps_its_microseconds():
+    """A v2 TIMESTAMP metric is epoch ms, which the schema lets be a float: 1488520800123.5 was cut to ...123 ms
+    (int()), and -1.5 ms (before 1970) to -1 ms, towards zero: now the nearest µs, exactly."""
+    night = {"date": "2017-03-01", "score": 80, "events": [], "metrics": [
+        {"name": "fell_asleep", "value": 1488520800123.5, "unit": "TIMESTAMP", "condition": "IDEAL"},
+        {"name": "woke_up", "value": -1.5, "unit": "TIMESTAMP", "condition": "IDEAL"},
+    ]}
+    rows = {m["name"]: m["time"] for m in decode(sense.TIMELINE_V2, night)["sense_night_metrics"]}
+    assert rows == {"fell_asleep": 1488520800123500, "woke_up": -1500}

@@ -10,7 +10,7 @@ from pathlib import Path
 import orjson
 import pytest
 from builders import BAND_EVENTS_URL, band_event, entry, write_har
-from test_exchange_errors import BAD, band_run, converted, three_runs
+from test_exchange_errors import BAD, band_run, converted, feeling_as_sent, three_runs  # noqa: F401 (a fixture)
 from typer.testing import CliRunner
 
 from converters import pipeline
@@ -80,8 +80,9 @@ def test_a_saved_response_counts_its_unknown_fields_too(tmp_path):
 
 
 @pytest.mark.parametrize("separate_reader", [False, True])
-def test_a_response_rejected_after_all_takes_back_its_unknown_fields(tmp_path, separate_reader):
-    """Its Feeling, a number, fits no text column: the exchange is rejected when its batch is built, its body kept
+def test_a_response_rejected_after_all_takes_back_its_unknown_fields(tmp_path, separate_reader, feeling_as_sent):
+    """Its Feeling, a number passed on as sent, fits no text column: the exchange is rejected when its batch is
+    built, its body kept
     in `rejects`, and so its new field is no longer counted as one of decoded rows."""
     report, frames = converted(three_runs(tmp_path, entry(BAND_EVENTS_URL, band_run(BAD, Feeling=5, Oxygen=1))),
                                separate_reader)

@@ -33,6 +33,7 @@ from .base import (
     Row,
     Rows,
     integer,
+    identifier,
     in_utc_range,
     integers,
     iso_date,
@@ -74,17 +75,18 @@ def decode_events(payload: dict[str, Any], request: Request) -> Rows:
 def _event_rows(event: dict[str, Any], sequences: list, minutes: list, points: list) -> Rows:
     """The event's row; its sequences, minute rows and GPS points are added to `sequences`, `minutes` and
     `points`."""
-    # Real payloads vary the casing (WakeUpTime / WakeupTime); where the schema checked a field, its own casing wins.
-    e = {k.lower(): v for k, v in event.items()} | {k.lower(): event[k] for k in CHECKED_EVENT_FIELDS & event.keys()}
-    event_id = str(e["eventid"])
+    # Real payloads vary the casing (WakeUpTime / WakeupTime); where the schema checked a field, its own casing wins
+    # (of two it checks, DeliveryId and DeliveryID, the later in the payload, whatever the order of a set)
+    e = {k.lower(): v for k, v in event.items()} | {k.lower(): v for k, v in event.items() if k in CHECKED_EVENT_FIELDS}
+    event_id = identifier(e["eventid"])
     start = iso_utc(e.get("starttime"))
     # the split length asked for (selectedSplitDistance): a run's splits and its track's numbering follow it
     split_length = per(e.get("splitdistance"), CM)
     yield "band_events", {
         "event_id": event_id,
         "api": "private",
-        "event_type": e.get("eventtype"),
-        "name": e.get("name"),
+        "event_type": text(e.get("eventtype")),
+        "name": text(e.get("name")),
         "day_id": iso_date(e.get("dayid")),
         "start_time": start,
         "utc_offset_s": written_offset_s(e.get("starttime")),  # (the private API writes UTC: mostly None)
@@ -93,8 +95,8 @@ def _event_rows(event: dict[str, Any], sequences: list, minutes: list, points: l
         "parent_event_id": _event_ref(e.get("parenteventid")),
         "delivery_id": integer(e.get("deliveryid")),
         "flags": integer(e.get("flags")),
-        "feeling": e.get("feeling"),
-        "analysis_status": e.get("analysisstatus"),
+        "feeling": text_or_none(e.get("feeling")),  # an enumeration: its name, or its number
+        "analysis_status": text_or_none(e.get("analysisstatus")),
         "distance_m": per(_first(e, "totaldistance", "totaldistancewalkedincm"), CM),  # golf: distance walked
         "actual_distance_m": per(e.get("actualdistance"), CM),
         "split_length_m": split_length,
@@ -125,7 +127,7 @@ def _event_rows(event: dict[str, Any], sequences: list, minutes: list, points: l
         "cardio_s": number(e.get("cardioscore")),
         "intense_cardio_s": number(e.get("intensecardioseconds")),
         "gps_state": text_or_none(e.get("gpsstate")),
-        "low_power_gps": e.get("islowpowergps"),
+        "low_power_gps": flag(e.get("islowpowergps")),
         "split_group_size": integer(e.get("splitgroupsize")),
         "workout_plan_id": text_or_none(e.get("workoutplanid")),
         "workout_index": integer(e.get("workoutindex")),
@@ -138,9 +140,9 @@ def _event_rows(event: dict[str, Any], sequences: list, minutes: list, points: l
         "completion_value": number(e.get("completionvalue")),
         "display_subtype": text_or_none(e.get("kdisplaysubtype")),
         "golf_course_id": text_or_none(e.get("courseid")),
-        "golf_course_name": e.get("coursename"),
+        "golf_course_name": text(e.get("coursename")),
         "golf_course_par": integer(e.get("coursepar")),
-        "golf_tee": e.get("teenameselected"),
+        "golf_tee": text(e.get("teenameselected")),
         "golf_holes_played": integer(e.get("totalholesplayed")),
         "golf_score": integer(e.get("totalscore")),
         "golf_par": integer(e.get("parforholesplayed")),
@@ -162,8 +164,8 @@ def _event_rows(event: dict[str, Any], sequences: list, minutes: list, points: l
         "resting_hr_bpm": number(e.get("restingheartrate")),
         "sleep_efficiency_pct": number(e.get("sleepefficiencypercentage")),
         "sleep_recovery_index": number(e.get("sleeprecoveryindex")),
-        "sleep_restoration_message": e.get("sleeprestorationmsg"),
-        "auto_detected": e.get("isautodetected"),
+        "sleep_restoration_message": text(e.get("sleeprestorationmsg")),
+        "auto_detected": flag(e.get("isautodetected")),
     }
     if event_sequences := event.get("Sequences"):  # arrays: only as the schema checked them
         sequences.append((event_id, split_length, event_sequences))
@@ -179,7 +181,7 @@ def _sequence_block(event_id: str, split_length: float | None, sequences: list[d
     return Block(
         {
             "event_id": [event_id] * len(sequences),
-            "sequence_id": [str(s["SequenceId"]) for s in sequences],
+            "sequence_id": [identifier(s["SequenceId"]) for s in sequences],
             "split_length_m": [split_length] * len(sequences),
             "sequence_order": integers(col("Order")),
             "sequence_type": col("SequenceType"),
@@ -202,7 +204,7 @@ def _sequence_block(event_id: str, split_length: float | None, sequences: list[d
             "training_effect": [single(v) for v in col("TrainingEffect")],
             "vo2max_ml_kg_min": [single(_first(s, "MaximalV02", "MaximalVO2")) for s in sequences],  # sic: V-zero-2
             "stress_balance": [single(v) for v in col("StressBalance")],
-            "analysis_status": col("AnalysisStatus"),
+            "analysis_status": [text_or_none(v) for v in col("AnalysisStatus")],
             "split_distance_m": scaled([_first(s, "SplitDistance", "DistanceWalkedInCm") for s in sequences], CM),
             "total_distance_m": scaled(col("TotalDistance"), CM),
             "split_pace_s_per_km": scaled(col("SplitPace"), MS),
@@ -219,14 +221,15 @@ def _sequence_block(event_id: str, split_length: float | None, sequences: list[d
             "golf_hole_score": integers(col("UserScore")),
             "golf_hole_difficulty": integers(col("HoleDifficultyIndex")),
             "golf_distance_to_pin_m": scaled(col("DistanceToPinInCm"), CM),
-            "location_blob": col("LocationBlob"),
+            "location_blob": [text(v) for v in col("LocationBlob")],
         },
         len(sequences),
     )
 
 
-# How columnar decoding reads each sequence field (see `columns`, and MINUTE_TYPES below); the fields the schema does
-# not type are read only where their values are of the Python types given (`Items.typed`).
+# How columnar decoding reads each sequence field (see `columns`, and MINUTE_TYPES below); the fields the schema types
+# loosely (a number or its text, a name or a number) are read only where their values are of the Python types given
+# (`Items.typed`), else the array falls back.
 SEQUENCE_TYPES = {"SequenceId": "String", "Order": "Int64", "SequenceType": "String", "SleepType": "String",
                   "StartTime": "String", "Duration": "Float64", "PausedTime": "Float64", "SleepTime": "Float64",
                   "StepsTaken": "Int64", "CaloriesBurned": "Float64", "CaloriesFromCarbs": "Float64",
@@ -237,7 +240,7 @@ SEQUENCE_TYPES = {"SequenceId": "String", "Order": "Int64", "SequenceType": "Str
                   "ActualDistance": "String", "OverallPace": "String"}
 NUMBER = (int, float)
 SEQUENCE_UNTYPED = {"DayId": ("String", (str,)), "StepCount": ("Int64", NUMBER), "MaximalVO2": ("Float64", NUMBER),
-                    "HRZoneClassification": ("String", (str, int)), "AnalysisStatus": ("String", (str,)),
+                    "HRZoneClassification": ("String", (str, int)), "AnalysisStatus": ("String", (str, int)),
                     "DistanceWalkedInCm": ("Float64", NUMBER), "SplitSpeed": ("Float64", NUMBER),
                     "AltitudeGain": ("Float64", NUMBER), "AltitudeLoss": ("Float64", NUMBER),
                     "ClimbRateInCMPerHour": ("Float64", NUMBER), "POIType": ("String", (str, int)),
@@ -269,7 +272,7 @@ def _sequence_frames(responses: list[list[tuple[str, float | None, list[dict[str
                       sparse=True)
     for key, (_, types) in SEQUENCE_UNTYPED.items():
         s.typed(key, types)
-    s.typed("SequenceId", (str, int))  # (an integer written 5.0 is str()-ed as 5.0)
+    s.typed("SequenceId", (str, int))  # (one written 5.0 falls back, to be refused: `identifier`)
     s.required("SequenceId")
     vo2max = columns.first(s.column("MaximalV02"), s.numbers("MaximalV02"), s.numbers("MaximalVO2"))
     float32s = {"training_effect": s.numbers("TrainingEffect"), "vo2max_ml_kg_min": vo2max,
@@ -299,7 +302,7 @@ def _sequence_frames(responses: list[list[tuple[str, float | None, list[dict[str
         "max_hr_bpm": s.numbers("HeartRateZones", "MaxHR"),
         "hr_zone_classification": s.text_or_none("HRZoneClassification"),
         **float32s,
-        "analysis_status": s.texts("AnalysisStatus"),
+        "analysis_status": s.text_or_none("AnalysisStatus"),
         "split_distance_m": columns.first(s.column("SplitDistance"), s.scaled("SplitDistance", CM),
                                           s.scaled("DistanceWalkedInCm", CM)),
         "total_distance_m": s.scaled("TotalDistance", CM),
@@ -551,8 +554,8 @@ def _summary_values(s: dict[str, Any]) -> Row:
         "distance_on_foot_m": per(s.get("totaldistanceonfoot"), CM),
         "floors_climbed": integer(s.get("floorsclimbed")),
         "uv_exposure_s": minutes_s(s.get("uvexposure")),
-        "activity_level": s.get("activitylevel"),
-        "day_classification": s.get("dayclassification"),
+        "activity_level": text(s.get("activitylevel")),
+        "day_classification": text(s.get("dayclassification")),
         "itcal": number(s.get("itcal")),
     }
 
@@ -603,7 +606,7 @@ def decode_raised_insights(payload: dict[str, Any], request: Request) -> Rows:
     for r in payload["value"]:
         effective = r.get("EffectiveDT")
         yield "band_insights", {
-            "raised_insight_id": str(r["RaisedInsightId"]),
+            "raised_insight_id": identifier(r["RaisedInsightId"]),
             "insight_id": text_or_none(r.get("InsightId")),
             "effective_time": iso_utc(effective),
             "utc_offset_s": offset_s(effective),
@@ -736,12 +739,39 @@ def _first(e: dict[str, Any], *names: str) -> Any:
 
 def _event_ref(value: Any) -> str | None:
     """Another event's id as text; "0" (the private API's "none") is null."""
-    text = text_or_none(value)
-    return None if text in (None, "0") else text
+    ref = None if value is None or value == "" else identifier(value)
+    return None if ref in (None, "0") else ref
 
 
 def text_or_none(value: Any) -> str | None:
-    return None if value is None or value == "" else str(value)
+    """A text, or a number (an enumeration's), as text; "" is null. ValueError for a boolean, object or array, which
+    no text column holds as Python would write it."""
+    if value is None or value == "":
+        return None
+    if type(value) in (str, int, float):
+        return str(value)
+    raise ValueError(f"a JSON {json_type(value)} where a text or a number belongs")
+
+
+def text(value: Any) -> str | None:
+    """A text column's value as it came; ValueError for another kind than text (a field in a casing the schema did
+    not check)."""
+    if value is None or type(value) is str:
+        return value
+    raise ValueError(f"a JSON {json_type(value)} where a text belongs")
+
+
+def flag(value: Any) -> bool | None:
+    """A boolean column's value as it came; ValueError for another kind than a boolean."""
+    if value is None or type(value) is bool:
+        return value
+    raise ValueError(f"a JSON {json_type(value)} where true or false belongs")
+
+
+def json_type(value: Any) -> str:
+    """The JSON name of a parsed value's kind (never the value: it is captured data)."""
+    return {bool: "boolean", int: "number", float: "number", str: "string", dict: "object", list: "array"}.get(
+        type(value), "null")
 
 
 # --- Where every field goes (see fields.py) ---------------------------------------------------------------------

@@ -19,9 +19,9 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from .. import hosts
-from .band import CM, E7, MS, local_day, midnight_offset_s, minutes_s, offset_s, text_or_none
-from .base import (Device, Endpoint, Request, Row, Rows, in_utc_range, integer, iso_date, iso_utc, number, per,
-                   route)
+from .band import CM, E7, MS, local_day, midnight_offset_s, minutes_s, offset_s, text, text_or_none
+from .base import (Device, Endpoint, Request, Row, Rows, identifier, in_utc_range, integer, iso_date, iso_utc,
+                   number, per, route)
 from .fields import Dropped, Fields, Target
 
 # activityType -> the private API's EventType
@@ -128,7 +128,7 @@ def decode_activities(payload: dict[str, Any], request: Request) -> Rows:
 
 
 def _activity_rows(a: dict[str, Any], parent_id: str | None = None) -> Rows:
-    event_id = str(a["id"])
+    event_id = identifier(a["id"])
     try:
         ticks: Any = EVENT_ID_BASE - int(event_id)
     except ValueError:
@@ -152,7 +152,7 @@ def _activity_rows(a: dict[str, Any], parent_id: str | None = None) -> Rows:
         "parent_event_id": parent_id,
         "device_id": text_or_none(a.get("deviceId")),
         "created_time": iso_utc(a.get("createdTime")),
-        "created_by": a.get("createdBy"),
+        "created_by": text(a.get("createdBy")),
         **_distances(a.get("distanceSummary") or {}, walked=a.get("totalDistanceWalked")),
         "split_length_m": per(a.get("splitDistance"), CM),
         "steps": integer(a.get("totalStepCount")),  # golf only: other activities have steps per minute only
@@ -237,7 +237,7 @@ def _segment_row(event_id: str, order: int, s: dict[str, Any], split_length: Any
     segment_type = s.get("segmentType")
     return {
         "event_id": event_id,
-        "sequence_id": str(s["segmentId"]),
+        "sequence_id": identifier(s["segmentId"]),
         "sequence_order": order,  # segments come in order; the public API gives no Order of its own
         "sequence_type": SEQUENCE_TYPES.get(segment_type, segment_type),
         "sleep_type": s.get("sleepType"),
@@ -407,7 +407,7 @@ def decode_devices(payload: Any, request: Request) -> Rows:
         profiles = (payload,)
     for d in profiles:
         yield "band_devices", {
-            "device_id": str(d["id"]),
+            "device_id": identifier(d["id"]),
             "display_name": d.get("displayName") or None,
             "device_family": d.get("deviceFamily"),
             "model_name": d.get("modelName"),

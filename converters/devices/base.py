@@ -6,6 +6,7 @@ import math
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from fractions import Fraction
 from typing import Any, Callable, Iterable, Iterator, Literal
 from urllib.parse import parse_qsl, unquote
 
@@ -159,8 +160,11 @@ def datetime_us(value: datetime | None) -> int | None:
 
 
 def ms_utc(value: Any) -> int | None:
-    """Epoch milliseconds as epoch µs, within years 1 to 9999 in UTC (`in_utc_range`)."""
-    return None if value is None else in_utc_range(int(value) * 1000)
+    """Epoch milliseconds as epoch µs, within years 1 to 9999 in UTC (`in_utc_range`); a fraction of a millisecond
+    (a float's) is kept to the nearest µs, exactly, rather than cut towards zero."""
+    if value is None:
+        return None
+    return in_utc_range(round(Fraction(value) * 1000) if type(value) is float else int(value) * 1000)
 
 
 def iso_date(value: Any) -> date | None:
@@ -187,6 +191,16 @@ def per(value: Any, divisor: float) -> float | None:
 
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+
+
+def identifier(value: Any) -> str:
+    """A record's id as text: a text as it is, an integer's digits. ValueError for a number written with a fraction
+    or an exponent, or beyond 64 bits (which the JSON parser reads as a float): a float holds it only roughly
+    (2519812557630091728.0 is 2.519812557630092e+18), and ids it rounds alike would be one record."""
+    if type(value) is str or type(value) is int:
+        return str(value)
+    kind = "number a float holds only roughly" if type(value) is float else "value of another kind"
+    raise ValueError(f"an id written as a JSON {kind}")
 
 
 def integer(value: Any) -> int | None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from itertools import repeat
 from typing import Any, Iterator, Mapping, Union
 
 ITEMS = "[]"
@@ -121,8 +122,8 @@ class Fields:
     def unknown_in_sample(self, payload: Any, at_most: int = 5) -> list[tuple[str, ...]]:
         """The first few paths of fields of a payload that are neither kept nor dropped, looking at every key of
         every object but only the first and last item of each array, and the first item in between holding each key
-        of an object item those do not (`_ends`): O(1) Python calls in the arrays' lengths, as decoding them by
-        columns is. (A field below a key every item holds, that only items in the middle hold, is not seen.)"""
+        of an object item (or of an object it nests) those do not (`_ends`): a pass over the items' keys, as
+        decoding them by columns makes, and a call an item only for the few items looked at."""
         unknown: list[tuple[str, ...]] = []
         self._sample(payload, self._root, (), unknown, at_most)
         return unknown
@@ -191,25 +192,45 @@ def _matches(pattern: str, part: str) -> bool:
 
 
 def _ends(items: list, node: _Node) -> list:
-    """The first and last item of an array (its only one, or none), and, where its items are objects, the first item
-    in between holding each key those two do not that `node` (the items' node) does not know as a field kept or
-    dropped (a field only some items carry: a minute's reading the Band took now and then): a pass in C over the
-    items' keys, and a call an item only up to the items holding such keys."""
+    """The first and last item of an array (its only one, or none), and, where its items are objects, the items in
+    between that hold a key those two do not, at any depth of the objects they nest, that `node` (the items' node)
+    does not know as a field kept or dropped (a field only some items carry: a minute's reading the Band took now
+    and then; a key only some points' Location holds): a pass in C over the items' keys, one over their objects'
+    keys, and a call an item only up to the items holding such keys."""
     if len(items) <= 2:
         return items
     ends, middle = [items[0], items[-1]], items[1:-1]
     if type(ends[0]) is not dict or type(ends[1]) is not dict or set(map(type, middle)) != {dict}:
         return ends
-    others = set().union(*middle).difference(ends[0], ends[1])
+    return ends + _holding_unseen(ends, middle, node)
+
+
+def _holding_unseen(seen: list[dict], items: list[dict], node: _Node) -> list[dict]:
+    """The first of `items` holding each key that no object of `seen` holds and `node` does not know as a leaf, and
+    the first holding each such key in the objects they nest under a key `node` knows fields below."""
     children = node.children
+    others = set().union(*items).difference(*seen)
     others = {key for key in others if not _leaf(children.get(str(key).lower()) or children.get(ANY_KEY))}
-    for item in middle if others else ():
+    chosen: list[dict] = []
+    for item in items if others else ():
         if not others.isdisjoint(item):
-            ends.append(item)
+            chosen.append(item)
             others.difference_update(item)
             if not others:
                 break
-    return ends
+    for key in set().union(*seen):
+        child = children.get(str(key).lower()) or children.get(ANY_KEY)
+        if child is None or child.target is not None and not child.children or type(child.target) is Dropped:
+            continue  # (a leaf, a dropped field, or one the map does not know: its items are looked at whole)
+        values = list(map(dict.get, items, repeat(key)))  # (in C, as the passes below)
+        if not set(map(type, values)) <= {dict, type(None)}:
+            continue  # (arrays or values there: the items looked at show what they hold)
+        inner = list(filter(None, values))
+        found = set(map(id, _holding_unseen([s[key] for s in seen if type(s.get(key)) is dict], inner, child)))
+        if found:
+            taken = set(map(id, chosen))
+            chosen += [item for item, value in zip(items, values) if id(value) in found and id(item) not in taken]
+    return chosen
 
 
 def leaf_paths(payload: Any, prefix: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], bool]]:
