@@ -236,11 +236,19 @@ def _alive(pid: int) -> bool:
 
 def dies_on_killer(name: str, folder: str) -> tuple[str]:
     """In a worker: notes each attempt at `name` (a file named by it and the pid in `folder`); the input `killer` kills
-    its worker (SIGKILL, as the out-of-memory killer would) 0.2 s in, and `slow` is still being read then."""
+    its worker (SIGKILL, as the out-of-memory killer would) once `slow` has begun, and `slow` is still being read
+    then (1.5 s past the killer's beginning: however loaded the machine, neither waits on the other's start by the
+    clock)."""
     Path(folder, f"{name}.{os.getpid()}").touch()
-    time.sleep({"killer": 0.2, "slow": 1.5}.get(name, 0))
+    if name in ("killer", "slow"):
+        other = "slow" if name == "killer" else "killer"
+        deadline = time.monotonic() + 60
+        while not any(Path(folder).glob(f"{other}.*")) and time.monotonic() < deadline:
+            time.sleep(0.01)
     if name == "killer":
         os.kill(os.getpid(), signal.SIGKILL)
+    if name == "slow":
+        time.sleep(1.5)
     return (name.upper(),)
 
 
