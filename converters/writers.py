@@ -408,13 +408,17 @@ READ_TYPES = {"string": pl.String, "integer": pl.Int64, "number": pl.Float64, "b
 def _generic_tables(out: Path, report: dict[str, Any]) -> dict[str, list[pl.LazyFrame]]:
     """The generic tables report.json lists in `out`, each as one LazyFrame of the types its datapackage.json
     declares (a CSV's columns would read as text), its rows as the report counts them."""
+    return {redaction.from_earlier_output(name): [lf] for name, _, lf in _generic_scans(out, report)}
+
+
+def _generic_scans(out: Path, report: dict[str, Any]) -> Iterator[tuple[str, str, pl.LazyFrame]]:
+    """(name, file, LazyFrame) of each generic table report.json lists in `out`, as `_generic_tables` reads it."""
     listed = {name: info["file"] for name, info in report["tables"].items()
               if isinstance(name, str) and name.startswith(generic.TABLE_PREFIX) and info.get("file")}
     if not listed:
-        return {}
+        return
     with _earlier(out, "datapackage.json"):
         resources = {r["name"]: r for r in orjson.loads((out / "datapackage.json").read_bytes())["resources"]}
-    tables = {}
     for name, file in sorted(listed.items()):
         with _earlier(out, file if own_file(name, file) else "report.json"):
             if not own_file(name, file):
@@ -430,8 +434,7 @@ def _generic_tables(out: Path, report: dict[str, Any]) -> dict[str, list[pl.Lazy
             lf = lf.select(*(c for c in schema if c not in generic.PROVENANCE),
                            *(c for c in generic.PROVENANCE if c in schema))
             _count(lf, report["tables"][name])
-            tables[redaction.from_earlier_output(name)] = [lf]
-    return tables
+        yield name, file, lf
 
 
 def refuse_replacing(out: Path, merged: list[FileReport]) -> None:
@@ -546,11 +549,14 @@ def read_back(outs: list[Path]) -> Iterator[None]:
 
 
 def _damaged(out: Path) -> EarlierRunUnreadable | None:
-    """The first of `out`'s tables that cannot be read in full, as an `EarlierRunUnreadable`; None when all can."""
+    """The first of `out`'s tables (generic tables too) that cannot be read in full, as an `EarlierRunUnreadable`;
+    None when all can."""
     try:
         scanned, previous = scan_output(out)
-        for name, lf in scanned.items():
-            with _earlier(out, previous["tables"][name]["file"]):
+        files = {previous["tables"][name]["file"]: lf for name, lf in scanned.items()}
+        files |= {file: lf for _, file, lf in _generic_scans(out, previous)}
+        for file, lf in files.items():
+            with _earlier(out, file):
                 rows = spill.height(lf)
                 for start in range(0, rows, spill.SPILL_ROWS):
                     lf.slice(start, spill.SPILL_ROWS).collect()

@@ -830,6 +830,24 @@ def test_a_table_damaged_deep_inside_is_one_line_naming_its_file_and_out_is_left
     refused_as_one_line(tmp_path, command, file, "--format", fmt)
 
 
+@pytest.mark.parametrize("command", ["convert", "merge"])
+def test_a_generic_table_damaged_deep_inside_is_one_line_naming_its_file_and_out_is_left_as_it_was(tmp_path, command):
+    # convert (adding to OUT, with --generic or without) and merge read an earlier run's generic tables too: one
+    # whose data pages were damaged gave polars' ComputeError as a traceback, naming no file
+    out, other = tmp_path / "out", tmp_path / "other"
+    capture = write_har(tmp_path / "api.har", [entry("https://api.example.org/v1/sleep/2024-03-02.json",
+                                                     {"sleep": [{"minutes": m, "stage": "deep"} for m in range(300)]})])
+    assert convert(capture, "-o", out, "--generic", "api.example.org").exit_code == 0
+    assert convert(SAMPLES / "phone-sync.flow", "-o", other).exit_code == 0
+    (table,) = [p for p in out.glob("generic__*sleep.parquet")]
+    data = bytearray(table.read_bytes())
+    footer = int.from_bytes(data[-8:-4], "little") + 8
+    for i in range(4, len(data) - footer):  # its data pages scrambled, its footer (schema, row groups) whole
+        data[i] = (data[i] * 7 + 13) & 0xFF
+    table.write_bytes(bytes(data))
+    refused_as_one_line(tmp_path, command, table.name)
+
+
 @pytest.mark.parametrize("command", ["merge", "convert"])
 def test_a_failed_run_into_a_new_out_leaves_no_folder_and_one_into_an_existing_empty_folder_leaves_it(
     tmp_path, command
