@@ -17,7 +17,7 @@ from typing import Callable
 
 import polars as pl
 import pytest
-from builders import BAND_EVENTS_URL, band_event, entry, write_har
+from builders import BAND_EVENTS_URL, band_event, entry, fed_pipe, write_har
 from conftest import REPO
 from outs import Faults, assert_consistent, state
 from typer.testing import CliRunner
@@ -385,11 +385,8 @@ def test_a_full_disk_while_a_piped_capture_is_saved_into_out_is_one_line_and_lea
             run = subprocess.run(databack("convert", "-", "-o", out, "-j", "1"), stdin=stdin, capture_output=True,
                                  text=True)
     else:
-        fifo = tmp_path / "fifo"
-        os.mkfifo(fifo)
-        feeding = subprocess.Popen(["sh", "-c", 'cat "$0" > "$1"', capture, fifo])
-        run = subprocess.run(databack("convert", fifo, "-o", out, "-j", "1"), capture_output=True, text=True)
-        feeding.wait()
+        with fed_pipe(tmp_path / "fifo", capture.read_bytes()) as fifo:
+            run = subprocess.run(databack("convert", fifo, "-o", out, "-j", "1"), capture_output=True, text=True)
     assert (run.returncode, run.stderr) == (1, f"databack: cannot write into {out}: No space left on device\n")
     assert state(out) == before
 
