@@ -1676,3 +1676,47 @@ def test_a_page_export_or_scrubbed_copy_is_written_where_the_file_system_cannot_
     assert (dest / "r.html").stat().st_size and (dest / "copy.har").stat().st_size
     assert sorted(p.name for p in dest.rglob("*") if p.name.startswith(".")) == []  # no temporary file left
     assert any((dest / "omh").iterdir())
+
+
+@pytest.mark.parametrize("command", ["convert", "report", "merge"])
+def test_a_journal_a_newer_databack_left_is_one_line_and_its_commit_is_left_to_that_version(tmp_path, command):
+    # journals named no form: one a newer databack left (its changes meaning other things) was read as this
+    # version's and its staged entries moved into OUT, or dropped with them, OUT left half of the newer run's
+    out = tmp_path / "out"
+    assert convert(SAMPLES / "phone-sync.har", "-o", out).exit_code == 0
+    staging = out / f"{store.STAGING_PREFIX}abcdefgh"
+    staging.mkdir()
+    shutil.copy(out / "band_minutes.parquet", staging / "band_events.parquet")
+    journal = {"version": store.JOURNAL_VERSION + 1, "staging": staging.name,
+               "changes": [["replace", "band_events.parquet"], ["remove", "sense_nights.parquet"]]}
+    (out / store.JOURNAL).write_text(json.dumps(journal))
+    before = files(out)
+    args = {"convert": ["convert", SAMPLES / "phone-sync.flow", "-o", out, "-j", "1"], "report": ["report", out],
+            "merge": ["merge", out, "-o", tmp_path / "merged", "-j", "1"]}[command]
+    result = runner.invoke(app, list(map(str, args)))
+    assert (result.exit_code, result.output) == (1, (
+        f"databack: cannot repair {out}: a run of a newer databack was stopped in its commit, whose journal "
+        f"({store.JOURNAL}, of form {store.JOURNAL_VERSION + 1}) this version cannot finish: run that version (or a "
+        "newer one) into it first\n"))
+    assert files(out) == before
+
+
+@pytest.mark.parametrize("made", ["a named pipe", "a link to a device"])
+def test_a_journal_that_is_no_file_is_dropped_never_waited_on_nor_followed(tmp_path, made):
+    # the repair read the journal through whatever it was: a named pipe by that name made every command wait for
+    # ever for a writer, a link to /dev/zero read without end
+    out = tmp_path / "out"
+    assert convert(SAMPLES / "phone-sync.har", "-o", out).exit_code == 0
+    before = state(out)
+    if made == "a named pipe":
+        os.mkfifo(out / store.JOURNAL)
+    else:
+        (out / store.JOURNAL).symlink_to("/dev/zero")
+    try:
+        run = subprocess.run(databack("report", out, "-o", tmp_path / "page.html"), capture_output=True, text=True,
+                             timeout=120)
+    except subprocess.TimeoutExpired:
+        pytest.fail("the journal was waited on or read without end")
+    assert run.returncode == 0, run.stderr
+    assert run.stderr.splitlines()[0] == f"databack: repaired {out}: dropped a commit journal it could not read"
+    assert state(out) == before and not os.path.lexists(out / store.JOURNAL)
