@@ -594,6 +594,8 @@ def export_omh(
             with store.reading(out, _wait_limit(wait, wait_timeout)) as repaired:  # no run changes the tables
                 if repaired:  # while they are read
                     err.print(f"databack: {repaired}")
+                if finished := omh.finish_stopped(folder):
+                    err.print(f"databack: {finished}")
                 counts = omh.export(out, folder)
             check()
     except KeyboardInterrupt as e:  # (Ctrl-C while the files took their names waited for them: they hold it)
