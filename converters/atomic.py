@@ -164,8 +164,13 @@ def finish_stopped(folder: Path, names: Iterable[str]) -> tuple[int, int] | None
     path = folder / JOURNAL
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | _NOFOLLOW)
-    except OSError:
-        return None  # none (or no file: nothing a run wrote)
+    except FileNotFoundError:
+        return None
+    except OSError as e:
+        if e.errno != errno.ELOOP:
+            raise
+        os.unlink(path)  # a link by that name: no run's journal
+        return None
     try:
         _lock(fd)
         info = os.fstat(fd)

@@ -105,6 +105,8 @@ def finish_stopped(folder: Path) -> str | None:
     done = atomic.finish_stopped(folder, [schema.file_name for schema in SCHEMAS])
     if done is None:
         return None
+    if not done[1]:
+        return f"repaired {folder}: dropped the journal of a stopped export, which it could not read"
     return f"repaired {folder}: finished an export that was stopped ({done[0]} of {done[1]} files were left to move)"
 
 

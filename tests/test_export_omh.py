@@ -597,3 +597,30 @@ def test_an_export_killed_while_its_files_take_their_names_is_finished_by_the_ne
     assert {p.name: p.read_bytes() for p in folder.iterdir() if not p.name.startswith(".")} == after
     assert CliRunner().invoke(app, ["export", "omh", str(out), "-o", str(folder)]).exit_code == 0
     assert {p.name: p.read_bytes() for p in folder.iterdir()} == after  # nothing of the killed export's left
+
+
+@pytest.mark.parametrize("made", ["a link", "a named pipe", "damaged"])
+def test_an_export_journal_that_is_no_journal_is_dropped_never_followed_nor_waited_on(exported, tmp_path, made):
+    import os
+    import subprocess
+    import sys
+
+    out, earlier, _ = exported
+    folder = tmp_path / "omh"
+    folder.mkdir()
+    journal = folder / ".databack-files.json"
+    if made == "a link":
+        (tmp_path / "notes.txt").write_text("the user's\n")
+        journal.symlink_to(tmp_path / "notes.txt")
+    elif made == "a named pipe":
+        os.mkfifo(journal)
+    else:
+        journal.write_text('{"version": 1, "replace": [["../notes.txt", "x"]]')
+    try:
+        run = subprocess.run([sys.executable, "-m", "converters", "export", "omh", str(out), "-o", str(folder)],
+                             capture_output=True, text=True, timeout=120)
+    except subprocess.TimeoutExpired:
+        pytest.fail("the journal was followed or waited on")
+    assert run.returncode == 0, run.stderr
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == {p.name: p.read_bytes() for p in earlier.iterdir()}
+    assert made != "a link" or (tmp_path / "notes.txt").read_text() == "the user's\n"
