@@ -521,7 +521,7 @@ def _count(lf: pl.LazyFrame, listed: dict[str, Any]) -> int:
     """The rows of a table's file, ValueError where the report counted others."""
     rows = spill.height(lf)
     if rows != (counted := listed.get("rows", rows)):
-        raise ValueError(f"holds {rows} rows where report.json counts {counted}")
+        raise _Miscounted(f"holds {rows} rows where report.json counts {counted}")
     return rows
 
 
@@ -582,19 +582,31 @@ class EarlierRunUnreadable(store.OutError):
     this version cannot read)."""
 
 
+class _Miscounted(ValueError):
+    """A table's file holds other rows than report.json counts."""
+
+
+DAMAGED = "the file is damaged: put back a copy of it, or convert the captures again into a new folder"
+
+
 @contextmanager
 def _earlier(out: Path, file: str) -> Iterator[None]:
     """Reading `file` of the run in `out`: what fails is an `EarlierRunUnreadable`, one line naming the file and
-    the problem."""
+    the problem (and for a file whose contents cannot be read, what to do)."""
     try:
         yield
     except (OSError, ValueError, KeyError, TypeError, AttributeError, pl.exceptions.PolarsError) as e:
+        damaged = isinstance(e, _Miscounted)
         if isinstance(e, (OSError, pl.exceptions.PolarsError)):
-            cause = store.reason(e) or (str(e).splitlines() or [type(e).__name__])[0]
+            cause = store.reason(e)
+            damaged = cause is None  # its contents, not the disk (an I/O error) nor a file that cannot be opened
+            cause = cause or (str(e).splitlines() or [type(e).__name__])[0]
         elif isinstance(e, (orjson.JSONDecodeError, ValueError)):
             cause = str(e)
         else:  # a key missing, a value of another type: another version's report, or none of databack's
             cause = "not a report this version of databack reads"
+        if damaged:
+            cause += f"; {DAMAGED}"
         raise EarlierRunUnreadable(f"cannot read the run in {out}: {file}: {cause}") from e
 
 

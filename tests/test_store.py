@@ -775,9 +775,9 @@ def test_an_earlier_run_that_cannot_be_read_back_is_one_line_naming_its_file_and
     refused_as_one_line(tmp_path, command, file)
 
 
-def refused_as_one_line(tmp_path: Path, command: str, file: str, *convert_args: str) -> None:
+def refused_as_one_line(tmp_path: Path, command: str, file: str, *convert_args: str) -> str:
     """`command` on tmp_path/out (and tmp_path/other, for merge), whose `file` is damaged: exit 1, one line naming OUT
-    and the file, OUT unchanged."""
+    and the file (given), OUT unchanged."""
     out, other = tmp_path / "out", tmp_path / "other"
     before = files(out)
     args = {"convert": ["convert", SAMPLES / "phone-sync.flow", "-o", out, "-j", "1", *convert_args],
@@ -789,6 +789,7 @@ def refused_as_one_line(tmp_path: Path, command: str, file: str, *convert_args: 
     assert result.exit_code == 1 and len(lines) == 1, result.output
     assert lines[0].startswith(f"databack: cannot read the run in {out}: {file}: "), result.output
     assert files(out) == before
+    return lines[0]
 
 
 def _pages_damaged(out: Path) -> None:
@@ -824,7 +825,9 @@ def test_a_table_damaged_deep_inside_is_one_line_naming_its_file_and_out_is_left
     assert convert(SAMPLES / "phone-sync.har", "-o", out, "--format", fmt).exit_code == 0
     assert convert(SAMPLES / "phone-sync.flow", "-o", other, "--format", fmt).exit_code == 0
     damaging(out)
-    refused_as_one_line(tmp_path, command, file, "--format", fmt)
+    line = refused_as_one_line(tmp_path, command, file, "--format", fmt)
+    assert line.endswith("; the file is damaged: put back a copy of it, or convert the captures again into a new "
+                         "folder"), line  # what to do
 
 
 @pytest.mark.parametrize("command", ["convert", "merge"])
@@ -842,7 +845,9 @@ def test_a_generic_table_damaged_deep_inside_is_one_line_naming_its_file_and_out
     for i in range(4, len(data) - footer):  # its data pages scrambled, its footer (schema, row groups) whole
         data[i] = (data[i] * 7 + 13) & 0xFF
     table.write_bytes(bytes(data))
-    refused_as_one_line(tmp_path, command, table.name)
+    line = refused_as_one_line(tmp_path, command, table.name)
+    assert line.endswith("; the file is damaged: put back a copy of it, or convert the captures again into a new "
+                         "folder"), line  # what to do
 
 
 @pytest.mark.parametrize("command", ["merge", "convert"])
