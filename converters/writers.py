@@ -426,7 +426,8 @@ def _generic_scans(out: Path, report: dict[str, Any]) -> Iterator[tuple[str, str
             if name not in resources:
                 raise ValueError(f"datapackage.json does not describe {name}")
             resource = resources[name]
-            schema = {f["name"]: READ_TYPES[f["type"]] for f in resource["schema"]["fields"]}
+            with _earlier(out, "datapackage.json"):  # (its description, not the table's file)
+                schema = {f["name"]: READ_TYPES[f["type"]] for f in resource["schema"]["fields"]}
             refuse_links(out / file)
             lf = scan_table(out / file, schema, resource.get("partitions", []))
             # its fields, then the provenance every row has, as `generic.frames` orders them (a partition level, last

@@ -850,6 +850,19 @@ def test_a_generic_table_damaged_deep_inside_is_one_line_naming_its_file_and_out
                          "folder"), line  # what to do
 
 
+def test_a_generic_tables_description_damaged_in_datapackage_json_is_one_line_naming_datapackage_json(tmp_path):
+    # a field of a type no databack writes was 'GENERIC_TABLE.parquet: not a report this version of databack reads':
+    # the table's file named, which is whole, for the description of it that is not
+    out = tmp_path / "out"
+    capture = write_har(tmp_path / "api.har", [entry("https://api.example.org/v1/sleep.json", {"minutes": 300})])
+    assert convert(capture, "-o", out, "--generic", "api.example.org").exit_code == 0
+    package = json.loads((out / "datapackage.json").read_bytes())
+    (generic,) = [r for r in package["resources"] if r["name"].startswith("generic__")]
+    generic["schema"]["fields"][0]["type"] = "a type of no databack's"
+    (out / "datapackage.json").write_text(json.dumps(package))
+    refused_as_one_line(tmp_path, "convert", "datapackage.json")
+
+
 @pytest.mark.parametrize("command", ["merge", "convert"])
 def test_a_failed_run_into_a_new_out_leaves_no_folder_and_one_into_an_existing_empty_folder_leaves_it(
     tmp_path, command
