@@ -8,6 +8,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -433,6 +434,42 @@ def test_ctrl_c_during_the_commit_waits_for_it_to_end(tmp_path):
     assert (result.exit_code, result.output.splitlines()[-1]) == (130, f"databack: interrupted; {out} holds this run's result")
     assert convert(SAMPLES / "phone-sync.har", SAMPLES / "phone-sync.flow", "-o", clean).exit_code == 0
     assert state(out) == state(clean)
+
+
+@pytest.mark.parametrize("into", ["a new OUT", "an OUT of an earlier run"])
+def test_sigterm_before_the_commit_stops_as_ctrl_c_does_leaving_no_saved_capture_in_out(tmp_path, into):
+    # SIGTERM (a scheduler cancelling the job, `kill`) ended the run where it was: the capture piped in, being saved
+    # into OUT's work folder (every credential in it), stayed there until another run into OUT, perhaps never (and a
+    # new OUT stayed, holding only that); Ctrl-C removes it, and so does SIGTERM now, exiting as SIGTERM's (143)
+    out = tmp_path / "out"
+    if into == "an OUT of an earlier run":
+        assert convert(SAMPLES / "phone-sync.flow", "-o", out).exit_code == 0
+    before = state(out) if out.exists() else None
+    capture = (SAMPLES / "phone-sync.har").read_bytes()
+    run = subprocess.Popen(databack("convert", "-", "-o", out, "-j", "1"), stdin=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=False)
+    try:
+        run.stdin.write(capture)
+        run.stdin.flush()  # (and left open: the run waits for the rest, saving it into OUT)
+        for _ in range(1200):
+            saved = list(out.glob(f"{store.WORK_PREFIX}*/*.capture")) if out.is_dir() else []
+            if saved:
+                break
+            time.sleep(0.1)
+        else:
+            pytest.fail("the capture piped in was never saved into OUT")
+        run.send_signal(signal.SIGTERM)
+        _, stderr = run.communicate(timeout=120)
+    finally:
+        if run.poll() is None:
+            run.kill()
+            run.wait()
+    assert run.returncode == 143, stderr
+    assert stderr.decode().splitlines()[-1] == f"databack: interrupted; {out} was left as it was"
+    if before is None:
+        assert not out.exists()
+    else:
+        assert state(out) == before and not [p for p in out.iterdir() if p.name.startswith(".")]
 
 
 def test_leftovers_of_killed_runs_are_removed_by_the_next_which_says_so(tmp_path):
