@@ -7,8 +7,8 @@ What a run killed meanwhile (SIGKILL, the OOM killer) leaves is told by its name
 write there: a file being written is `.<name>.databack-<8 characters>.tmp` beside `<name>`, a scratch folder
 `databack-<kind>-<8 characters>`, each locked (`fcntl.flock`) by its writer for as long as it is in use, so that
 one still in use by another run is never taken for a leftover. Nothing else is ever removed. Files moved into
-place together (`replace_all`) are journaled while they are (`.databack-files.json` beside them): should the run be
-killed among the renames, the next to call `finish_stopped` there makes those left, before anything is removed. Where the file system
+place together (`replace_all`) are journaled while they are (`.databack-files.json` beside them): should the run
+be killed among the renames, the next to call `finish_stopped` there makes those left. Where the file system
 takes no locks (NFS mounted with nolock, some FUSE and SMB mounts), the file is written all the same (its one rename
 into place needs none), unlocked: no run takes it for a leftover then, so one a killed run left there stays."""
 
@@ -88,7 +88,8 @@ def replace_all(replaced: list[tuple[Path, Path]], removed: Iterable[Path] = ())
     """Move each staged file (`staged`) into place, `(staged, path)`, and remove the files `removed`, all at once as
     far as a command sees: Ctrl-C and SIGTERM wait for the renames (then raise `Interrupted`), and a rename that fails
     (an I/O error) puts back what was changed before it, as it was, before the error is raised. (Killed meanwhile,
-    some may have taken their places; the old versions kept aside are then removed by the next run there.)"""
+    some may have taken their places: the next `finish_stopped` there makes the others, `staged` removes the old
+    versions kept aside.)"""
     from .store import _signals_held
 
     removed = list(removed)

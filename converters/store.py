@@ -691,9 +691,9 @@ def _read_journal(out: Path) -> dict | None:
         journal = orjson.loads(_journal_bytes(out))
         version = journal.get("version", 1)
         if type(version) is int and version > JOURNAL_VERSION:
-            raise NewerJournal(f"cannot repair {out}: a run of a newer databack was stopped in its commit, whose journal "
-                           f"({JOURNAL}, of form {version}) this version cannot finish: run that version (or a newer "
-                           "one) into it first")
+            raise NewerJournal(f"cannot repair {out}: a run of a newer databack was stopped in its commit, whose "
+                               f"journal ({JOURNAL}, of form {version}) this version cannot finish: run that version "
+                               "(or a newer one) into it first")
         if type(version) is not int or version != JOURNAL_VERSION:
             return None
         changes = [(str(action), str(name)) for action, name in journal["changes"]]
