@@ -6,7 +6,9 @@ members being scrubbed).
 What a run killed meanwhile (SIGKILL, the OOM killer) leaves is told by its name and removed by the next run to
 write there: a file being written is `.<name>.databack-<8 characters>.tmp` beside `<name>`, a scratch folder
 `databack-<kind>-<8 characters>`, each locked (`fcntl.flock`) by its writer for as long as it is in use, so that
-one still in use by another run is never taken for a leftover. Nothing else is ever removed. Where the file system
+one still in use by another run is never taken for a leftover. Nothing else is ever removed. Files moved into
+place together (`replace_all`) are journaled while they are (`.databack-files.json` beside them): should the run
+be killed among the renames, the next to call `finish_stopped` there makes those left. Where the file system
 takes no locks (NFS mounted with nolock, some FUSE and SMB mounts), the file is written all the same (its one rename
 into place needs none), unlocked: no run takes it for a leftover then, so one a killed run left there stays."""
 
@@ -17,14 +19,20 @@ import fcntl
 import os
 import re
 import shutil
+import stat
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterable, Iterator
 
+import orjson
+
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _RANDOM = "[a-z0-9_]{8}"  # what tempfile puts in a name
 _LOCK = ".lock"  # in a scratch folder: locked by the run using it
+JOURNAL = ".databack-files.json"  # beside the files `replace_all` moves into place, while it does (locked by it)
+_JOURNAL_MADE = ".databack-files-"  # and 8 characters and `.new`: a journal being written, before it takes its name
+_JOURNAL_MAX_BYTES = 1 << 20
 # what flock raises on a file system that takes no locks (NFS with nolock: ENOLCK; some FUSE and SMB mounts)
 _NO_LOCKS = {errno.ENOLCK, errno.EOPNOTSUPP, errno.ENOTSUP, errno.ENOSYS}
 
@@ -80,18 +88,136 @@ def replace_all(replaced: list[tuple[Path, Path]], removed: Iterable[Path] = ())
     """Move each staged file (`staged`) into place, `(staged, path)`, and remove the files `removed`, all at once as
     far as a command sees: Ctrl-C and SIGTERM wait for the renames (then raise `Interrupted`), and a rename that fails
     (an I/O error) puts back what was changed before it, as it was, before the error is raised. (Killed meanwhile,
-    some may have taken their places; the old versions kept aside are then removed by the next run there.)"""
+    some may have taken their places: the next `finish_stopped` there makes the others, `staged` removes the old
+    versions kept aside.)"""
     from .store import _signals_held
 
+    removed = list(removed)
     for tmp, _ in replaced:
         os.chmod(tmp, 0o666 & ~umask())  # mkstemp makes files private; outputs get the usual permissions
+        _sync(tmp)  # on disk before the journal names it
     done = False
     try:
         with _signals_held():
-            _replace_all(replaced, list(removed))
+            with _journaled(replaced, removed):
+                _replace_all(replaced, removed)
             done = True
     except KeyboardInterrupt:
         raise Interrupted(done) from None
+
+
+@contextmanager
+def _journaled(replaced: list[tuple[Path, Path]], removed: list[Path]) -> Iterator[None]:
+    """The block's renames journaled in their folder (where it has hard links): the journal, written in full and
+    flushed, takes its name (`JOURNAL`) locked by this run, and is removed once the renames are made (or undone).
+    A journal of another run's renames there is waited for, or finished (`finish_stopped`) if that run was killed."""
+    folder = (replaced[0][1] if replaced else removed[0]).parent if replaced or removed else None
+    if folder is None:
+        yield
+        return
+    names = {p.name for _, p in replaced} | {p.name for p in removed}
+    journal = orjson.dumps({"version": 1, "replace": [[tmp.name, path.name] for tmp, path in replaced],
+                            "remove": [p.name for p in removed if os.path.lexists(p)]})
+    while True:
+        fd, made = tempfile.mkstemp(prefix=_JOURNAL_MADE, suffix=".new", dir=folder)
+        try:
+            _lock(fd)
+            view = memoryview(journal)
+            while view:
+                view = view[os.write(fd, view):]
+            os.fsync(fd)
+            os.link(made, folder / JOURNAL)
+            break
+        except FileExistsError:
+            os.close(fd)
+            finish_stopped(folder, names)  # (waits for a run renaming there: milliseconds)
+        except FileNotFoundError:  # taken for a killed run's by another run, before it was locked: made again
+            os.close(fd)
+        except OSError as e:
+            os.close(fd)
+            if e.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.ENOSYS):
+                raise
+            fd = None  # no hard links: renamed without a journal
+            break
+        finally:
+            try:
+                os.unlink(made)
+            except FileNotFoundError:
+                pass
+    try:
+        yield
+    finally:
+        if fd is not None:
+            try:
+                os.unlink(folder / JOURNAL)
+            finally:
+                os.close(fd)
+
+
+def finish_stopped(folder: Path, names: Iterable[str]) -> tuple[int, int] | None:
+    """Make the renames a `replace_all` killed among them left journaled in `folder` (of the files `names` alone:
+    a journal is never trusted with others), and remove its journal: (renames made, renames it journaled), or
+    None where there was none (a run making its renames there is waited for first)."""
+    names = set(names)
+    for entry in _entries(folder):  # journals a killed run was writing
+        if entry.name.startswith(_JOURNAL_MADE) and entry.name.endswith(".new") and _abandoned(entry.path):
+            os.unlink(entry.path)
+    path = folder / JOURNAL
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | _NOFOLLOW)
+    except FileNotFoundError:
+        return None
+    except OSError as e:
+        if e.errno != errno.ELOOP:
+            raise
+        os.unlink(path)  # a link by that name: no run's journal
+        return None
+    try:
+        _lock(fd)
+        info = os.fstat(fd)
+        try:
+            if not os.path.samestat(info, os.stat(path, follow_symlinks=False)):
+                return None  # its run made its renames and removed it meanwhile
+        except FileNotFoundError:
+            return None
+        try:
+            journal = orjson.loads(os.read(fd, _JOURNAL_MAX_BYTES) if stat.S_ISREG(info.st_mode) else b"")
+            if journal.get("version") != 1:
+                raise ValueError
+            replace = [(str(tmp), str(name)) for tmp, name in journal["replace"]]
+            remove = [str(name) for name in journal["remove"]]
+        except (ValueError, TypeError, KeyError, AttributeError):
+            replace, remove = [], []  # (damaged: nothing in it is trusted)
+        made = 0
+        for tmp, name in replace:
+            staged_as = re.fullmatch(rf"\.{re.escape(name)}\.databack-{_RANDOM}\.tmp", tmp)
+            if name in names and "/" not in name and staged_as and os.path.isfile(folder / tmp) \
+                    and not os.path.islink(folder / tmp):
+                os.replace(folder / tmp, folder / name)
+                made += 1
+        for name in remove:
+            if name in names and "/" not in name and os.path.lexists(folder / name):
+                os.unlink(folder / name)
+                made += 1
+        os.unlink(path)
+        return made, len(replace) + len(remove)
+    finally:
+        os.close(fd)
+
+
+def _entries(folder: Path) -> list[os.DirEntry]:
+    try:
+        return list(os.scandir(folder))
+    except OSError:
+        return []
+
+
+def _sync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _replace_all(replaced: list[tuple[Path, Path]], removed: list[Path]) -> None:

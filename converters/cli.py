@@ -594,6 +594,8 @@ def export_omh(
             with store.reading(out, _wait_limit(wait, wait_timeout)) as repaired:  # no run changes the tables
                 if repaired:  # while they are read
                     err.print(f"databack: {repaired}")
+                if finished := omh.finish_stopped(folder):
+                    err.print(f"databack: {finished}")
                 counts = omh.export(out, folder)
             check()
     except KeyboardInterrupt as e:  # (Ctrl-C while the files took their names waited for them: they hold it)
@@ -890,12 +892,18 @@ def _no_captures(paths: list[str], files: list) -> str:
     )
 
 
+_terminated = False  # whether the command was stopped by SIGTERM (as Ctrl-C stops it), to exit as SIGTERM's
+
+
 @contextmanager
 def _ctrl_c() -> Iterator[Callable[[], None]]:
     """Ctrl-C raises KeyboardInterrupt as usual; yields a check that raises it again if it was pressed but lost
     (raised where Python can only ignore it, in a finaliser say): call it before committing anything. A second
-    Ctrl-C, while the first is being dealt with, stops at once (the next run repairs what is left in OUT)."""
+    Ctrl-C, while the first is being dealt with, stops at once (the next run repairs what is left in OUT).
+    SIGTERM (a scheduler stopping the job, `kill`) stops the command as Ctrl-C does, what it made in OUT (its work
+    folder: captures piped in, saved whole) removed; the command then exits 143, as one SIGTERM ended."""
     pressed = []
+    command = os.getpid()
 
     def on_ctrl_c(signum, frame) -> None:
         if pressed:
@@ -903,15 +911,26 @@ def _ctrl_c() -> Iterator[Callable[[], None]]:
         pressed.append(True)
         raise KeyboardInterrupt
 
+    def on_sigterm(signum, frame) -> None:
+        global _terminated
+        if os.getpid() != command:  # a worker process forked meanwhile: ended as by default
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            os.kill(os.getpid(), signal.SIGTERM)
+            return
+        _terminated = True
+        on_ctrl_c(signum, frame)
+
     def check() -> None:
         if pressed:
             raise KeyboardInterrupt
 
     previous = signal.signal(signal.SIGINT, on_ctrl_c)
+    previous_term = signal.signal(signal.SIGTERM, on_sigterm)
     try:
         yield check
     finally:  # in the command, what is left is printing what was done; called in a test, Python's handler is back
         signal.signal(signal.SIGINT, previous if previous is signal.default_int_handler else signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, previous_term)
 
 
 @contextmanager
@@ -983,6 +1002,8 @@ def main() -> NoReturn:
         code = 1
     # Everything is written and closed by now: leave without the interpreter's teardown, which frees every object
     # and stops polars' threads one by one (0.15 s of a conversion of a 200 MB HAR), as mypy's `hard_exit` does.
+    if _terminated and code == 130:
+        code = 128 + signal.SIGTERM
     if (parallel := sys.modules.get(f"{__package__}.parallel")) is not None:  # (not imported for --help)
         parallel.wait_for_workers()
     sys.stdout.flush()

@@ -19,7 +19,7 @@ from typing import Any, Callable, Iterator
 import orjson
 import polars as pl
 
-from . import __version__, redaction, store
+from . import __version__, atomic, redaction, store
 from .atomic import Interrupted, replace_all, staged
 from .views import frame, of_event_splits, sleep_nights
 from .writers import read_back, scan_output
@@ -63,6 +63,7 @@ def export(out: Path, folder: Path) -> dict[str, int]:
     run_time = report.get("generated_at")
     made = [p for p in (folder, *folder.parents) if not p.exists()]  # made by this export, the deepest first
     folder.mkdir(parents=True, exist_ok=True)
+    finish_stopped(folder)  # (before `staged` removes what a killed export left: the files it was moving)
     _remove_leftovers(folder)
     counts = {}
     # every file is written beside its name first, and all of them take their names once every one is complete, at
@@ -94,6 +95,19 @@ def export(out: Path, folder: Path) -> dict[str, int]:
                     break
         raise
     return {name: n for name, n in counts.items() if n}
+
+
+def finish_stopped(folder: Path) -> str | None:
+    """Finish the export an `export omh` killed while its files took their names left in `folder` (some of its
+    files there, the earlier export's others): one line saying so, or None when there was none."""
+    if not folder.is_dir():
+        return None
+    done = atomic.finish_stopped(folder, [schema.file_name for schema in SCHEMAS])
+    if done is None:
+        return None
+    if not done[1]:
+        return f"repaired {folder}: dropped the journal of a stopped export, which it could not read"
+    return f"repaired {folder}: finished an export that was stopped ({done[0]} of {done[1]} files were left to move)"
 
 
 def _remove_leftovers(folder: Path) -> None:

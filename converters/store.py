@@ -67,6 +67,10 @@ LOCK = ".databack.lock"
 LOCK_MADE = ".databack.lock-"  # and 8 hexadecimal digits: a lock file being made, before it is linked in as LOCK
 JOURNAL = ".databack-journal.json"
 JOURNAL_TEMP = ".databack-journal.tmp"
+# The journal's form, written in it: one of a later form (a newer databack's) is left for that version to finish, never
+# read by this one; one without is this form (every earlier version wrote it so)
+JOURNAL_VERSION = 1
+JOURNAL_MAX_BYTES = 1 << 26  # more is no journal of a run (one of 100,000 generic tables: about 10 MB)
 STAGING_PREFIX = ".databack-staging-"
 WORK_PREFIX = ".databack-work-"
 OLD = ".old"  # in the staging folder: the old versions of the entries changed, until the commit ends
@@ -107,6 +111,10 @@ class OutError(Exception):
 
 class Busy(OutError):
     """Another run holds OUT."""
+
+
+class NewerJournal(OutError):
+    """A newer databack's run was stopped in its commit: its journal is left for that version to finish."""
 
 
 @dataclass
@@ -187,7 +195,7 @@ class Store:
                 return
             _step("sync", "")
             _sync_staged(staging, [name for action, name in tx.changes if action == "replace"])
-        journal = {"staging": staging.name, "changes": [list(c) for c in tx.changes]}
+        journal = {"version": JOURNAL_VERSION, "staging": staging.name, "changes": [list(c) for c in tx.changes]}
         with _signals_held():  # from the journal to the end of the commit, Ctrl-C waits
             with self._dropped_on_error(staging):
                 _write_journal(self.out, journal)
@@ -302,7 +310,7 @@ def _reading(folder: Path, wait: float, deadline: float) -> Iterator[str | None]
         try:
             check_place(folder)
             held = stack.enter_context(_holding(folder, wait, deadline))
-        except Busy:
+        except (Busy, NewerJournal):
             raise
         except OutError:
             if os.path.lexists(folder / JOURNAL):
@@ -677,11 +685,20 @@ def _write_all(fd: int, data: bytes) -> None:
 
 
 def _read_journal(out: Path) -> dict | None:
+    """OUT's journal, or None where it is none this version wrote in full (damaged, planted); an `OutError` where a
+    newer databack wrote it: its commit is left, untouched, for that version to finish."""
     try:
-        journal = orjson.loads((out / JOURNAL).read_bytes())
+        journal = orjson.loads(_journal_bytes(out))
+        version = journal.get("version", 1)
+        if type(version) is int and version > JOURNAL_VERSION:
+            raise NewerJournal(f"cannot repair {out}: a run of a newer databack was stopped in its commit, whose "
+                               f"journal ({JOURNAL}, of form {version}) this version cannot finish: run that version "
+                               "(or a newer one) into it first")
+        if type(version) is not int or version != JOURNAL_VERSION:
+            return None
         changes = [(str(action), str(name)) for action, name in journal["changes"]]
         staging = str(journal["staging"])
-    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError):
         return None
     valid = staging.startswith(STAGING_PREFIX) and _is_entry(staging.lstrip("."))
     # each change one of an entry databack gives OUT: one naming a user's file (a journal planted in a folder given
@@ -706,6 +723,24 @@ def _read_journal(out: Path) -> dict | None:
            for a, n in changes):
         return None
     return {"staging": staging, "changes": changes}
+
+
+def _journal_bytes(out: Path) -> bytes:
+    """The journal's bytes; b"" where it is no file (a link, a named pipe: never followed nor waited on) or larger
+    than any journal a run writes."""
+    try:
+        fd = os.open(out / JOURNAL, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK | _NOFOLLOW)
+    except OSError as e:
+        if e.errno in (errno.ELOOP, errno.ENXIO):
+            return b""
+        raise
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_size > JOURNAL_MAX_BYTES:
+            return b""
+        return os.read(fd, JOURNAL_MAX_BYTES + 1)
+    finally:
+        os.close(fd)
 
 
 def _commit(out: Path, journal: dict) -> None:

@@ -408,13 +408,17 @@ READ_TYPES = {"string": pl.String, "integer": pl.Int64, "number": pl.Float64, "b
 def _generic_tables(out: Path, report: dict[str, Any]) -> dict[str, list[pl.LazyFrame]]:
     """The generic tables report.json lists in `out`, each as one LazyFrame of the types its datapackage.json
     declares (a CSV's columns would read as text), its rows as the report counts them."""
+    return {redaction.from_earlier_output(name): [lf] for name, _, lf in _generic_scans(out, report)}
+
+
+def _generic_scans(out: Path, report: dict[str, Any]) -> Iterator[tuple[str, str, pl.LazyFrame]]:
+    """(name, file, LazyFrame) of each generic table report.json lists in `out`, as `_generic_tables` reads it."""
     listed = {name: info["file"] for name, info in report["tables"].items()
               if isinstance(name, str) and name.startswith(generic.TABLE_PREFIX) and info.get("file")}
     if not listed:
-        return {}
+        return
     with _earlier(out, "datapackage.json"):
         resources = {r["name"]: r for r in orjson.loads((out / "datapackage.json").read_bytes())["resources"]}
-    tables = {}
     for name, file in sorted(listed.items()):
         with _earlier(out, file if own_file(name, file) else "report.json"):
             if not own_file(name, file):
@@ -422,7 +426,8 @@ def _generic_tables(out: Path, report: dict[str, Any]) -> dict[str, list[pl.Lazy
             if name not in resources:
                 raise ValueError(f"datapackage.json does not describe {name}")
             resource = resources[name]
-            schema = {f["name"]: READ_TYPES[f["type"]] for f in resource["schema"]["fields"]}
+            with _earlier(out, "datapackage.json"):  # (its description, not the table's file)
+                schema = {f["name"]: READ_TYPES[f["type"]] for f in resource["schema"]["fields"]}
             refuse_links(out / file)
             lf = scan_table(out / file, schema, resource.get("partitions", []))
             # its fields, then the provenance every row has, as `generic.frames` orders them (a partition level, last
@@ -430,8 +435,7 @@ def _generic_tables(out: Path, report: dict[str, Any]) -> dict[str, list[pl.Lazy
             lf = lf.select(*(c for c in schema if c not in generic.PROVENANCE),
                            *(c for c in generic.PROVENANCE if c in schema))
             _count(lf, report["tables"][name])
-            tables[redaction.from_earlier_output(name)] = [lf]
-    return tables
+        yield name, file, lf
 
 
 def refuse_replacing(out: Path, merged: list[FileReport]) -> None:
@@ -518,7 +522,7 @@ def _count(lf: pl.LazyFrame, listed: dict[str, Any]) -> int:
     """The rows of a table's file, ValueError where the report counted others."""
     rows = spill.height(lf)
     if rows != (counted := listed.get("rows", rows)):
-        raise ValueError(f"holds {rows} rows where report.json counts {counted}")
+        raise _Miscounted(f"holds {rows} rows where report.json counts {counted}")
     return rows
 
 
@@ -546,11 +550,14 @@ def read_back(outs: list[Path]) -> Iterator[None]:
 
 
 def _damaged(out: Path) -> EarlierRunUnreadable | None:
-    """The first of `out`'s tables that cannot be read in full, as an `EarlierRunUnreadable`; None when all can."""
+    """The first of `out`'s tables (generic tables too) that cannot be read in full, as an `EarlierRunUnreadable`;
+    None when all can."""
     try:
         scanned, previous = scan_output(out)
-        for name, lf in scanned.items():
-            with _earlier(out, previous["tables"][name]["file"]):
+        files = {previous["tables"][name]["file"]: lf for name, lf in scanned.items()}
+        files |= {file: lf for _, file, lf in _generic_scans(out, previous)}
+        for file, lf in files.items():
+            with _earlier(out, file):
                 rows = spill.height(lf)
                 for start in range(0, rows, spill.SPILL_ROWS):
                     lf.slice(start, spill.SPILL_ROWS).collect()
@@ -576,19 +583,31 @@ class EarlierRunUnreadable(store.OutError):
     this version cannot read)."""
 
 
+class _Miscounted(ValueError):
+    """A table's file holds other rows than report.json counts."""
+
+
+DAMAGED = "the file is damaged: put back a copy of it, or convert the captures again into a new folder"
+
+
 @contextmanager
 def _earlier(out: Path, file: str) -> Iterator[None]:
     """Reading `file` of the run in `out`: what fails is an `EarlierRunUnreadable`, one line naming the file and
-    the problem."""
+    the problem (and for a file whose contents cannot be read, what to do)."""
     try:
         yield
     except (OSError, ValueError, KeyError, TypeError, AttributeError, pl.exceptions.PolarsError) as e:
+        damaged = isinstance(e, _Miscounted)
         if isinstance(e, (OSError, pl.exceptions.PolarsError)):
-            cause = store.reason(e) or (str(e).splitlines() or [type(e).__name__])[0]
+            cause = store.reason(e)
+            damaged = cause is None  # its contents, not the disk (an I/O error) nor a file that cannot be opened
+            cause = cause or (str(e).splitlines() or [type(e).__name__])[0]
         elif isinstance(e, (orjson.JSONDecodeError, ValueError)):
             cause = str(e)
         else:  # a key missing, a value of another type: another version's report, or none of databack's
             cause = "not a report this version of databack reads"
+        if damaged:
+            cause += f"; {DAMAGED}"
         raise EarlierRunUnreadable(f"cannot read the run in {out}: {file}: {cause}") from e
 
 

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import threading
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 
 def entry(
@@ -80,3 +83,30 @@ def band_event(event_id: str = "2519812557630091728", calories: int = 242) -> di
 
 
 BAND_EVENTS_URL = "https://prodphswus.dns-cargo.com/v1/Events(eventType=%27Running%27)?$expand=Sequences%2CInfo"
+
+
+@contextmanager
+def fed_pipe(path: Path, data: bytes) -> Iterator[Path]:
+    """A named pipe at `path` whose writer has it open before the block starts, writing `data` into it (then
+    closing it) as the block reads it. A reader opening it finds its writer there, however slowly a writer
+    process or thread would have started (databack refuses a pipe nothing writes into); a reader that stops
+    early ends the writer at the block's end."""
+    os.mkfifo(path)
+    holding = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # a reader, so that the writer opens it at once
+    end = os.open(path, os.O_WRONLY)
+
+    def write() -> None:
+        try:
+            with os.fdopen(end, "wb") as pipe:
+                pipe.write(data)
+        except BrokenPipeError:
+            pass
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    try:
+        yield path
+    finally:
+        os.close(holding)  # never read from: the data waits in the pipe for the block's reader
+        writer.join()
+        path.unlink()

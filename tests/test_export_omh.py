@@ -551,3 +551,76 @@ def test_an_export_stopped_while_its_files_take_their_names_leaves_all_or_none_o
     else:
         assert left == before
         assert (result.exit_code, result.output) == (1, f"databack: cannot write into {folder}: Input/output error\n")
+
+
+KILLED_AT_THIRD_RENAME = """
+import os, signal, sys
+folder, replace, renamed = sys.argv[1], os.replace, []
+def killing(src, dst, *args, **kwargs):
+    if os.path.dirname(str(dst)) == folder and not os.path.basename(str(dst)).startswith("."):
+        renamed.append(dst)
+        if len(renamed) == 3:
+            os.kill(os.getpid(), signal.SIGKILL)
+    return replace(src, dst, *args, **kwargs)
+os.replace = killing
+sys.argv = ["databack", "export", "omh", sys.argv[2], "-o", folder]
+from converters.cli import main
+main()
+"""
+
+
+def test_an_export_killed_while_its_files_take_their_names_is_finished_by_the_next_export_there(exported, tmp_path):
+    """Killed (SIGKILL, the OOM killer) among its renames, an export left some of its files beside the earlier
+    export's others, and the next export into the folder did not put that right: one that stopped before its own
+    renames (an OUT it cannot read) left the mix for good. The renames are journaled: the next export there makes
+    those left first, and says so."""
+    import subprocess
+    import sys
+
+    out, earlier, _ = exported
+    folder = tmp_path / "omh"
+    folder.mkdir()
+    for p in earlier.iterdir():
+        (folder / p.name).write_bytes(b"an earlier export's\n")
+    (folder / "ieee-old-schema-0.1.jsonl").write_bytes(b"the user's\n")
+    after = {p.name: p.read_bytes() for p in earlier.iterdir()} | {"ieee-old-schema-0.1.jsonl": b"the user's\n"}
+    killed = subprocess.run([sys.executable, "-c", KILLED_AT_THIRD_RENAME, str(folder), str(out)], capture_output=True)
+    assert killed.returncode == -9, killed.stderr
+    unreadable = tmp_path / "unreadable"
+    unreadable.mkdir()
+    (unreadable / "report.json").write_text("{")
+    result = CliRunner().invoke(app, ["export", "omh", str(unreadable), "-o", str(folder)])
+    assert result.exit_code == 1
+    assert result.output.splitlines()[0] == (f"databack: repaired {folder}: finished an export that was stopped "
+                                             f"({len(earlier_files := list(earlier.iterdir())) - 2} of "
+                                             f"{len(earlier_files)} files were left to move)")
+    assert {p.name: p.read_bytes() for p in folder.iterdir() if not p.name.startswith(".")} == after
+    assert CliRunner().invoke(app, ["export", "omh", str(out), "-o", str(folder)]).exit_code == 0
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == after  # nothing of the killed export's left
+
+
+@pytest.mark.parametrize("made", ["a link", "a named pipe", "damaged"])
+def test_an_export_journal_that_is_no_journal_is_dropped_never_followed_nor_waited_on(exported, tmp_path, made):
+    import os
+    import subprocess
+    import sys
+
+    out, earlier, _ = exported
+    folder = tmp_path / "omh"
+    folder.mkdir()
+    journal = folder / ".databack-files.json"
+    if made == "a link":
+        (tmp_path / "notes.txt").write_text("the user's\n")
+        journal.symlink_to(tmp_path / "notes.txt")
+    elif made == "a named pipe":
+        os.mkfifo(journal)
+    else:
+        journal.write_text('{"version": 1, "replace": [["../notes.txt", "x"]]')
+    try:
+        run = subprocess.run([sys.executable, "-m", "converters", "export", "omh", str(out), "-o", str(folder)],
+                             capture_output=True, text=True, timeout=120)
+    except subprocess.TimeoutExpired:
+        pytest.fail("the journal was followed or waited on")
+    assert run.returncode == 0, run.stderr
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == {p.name: p.read_bytes() for p in earlier.iterdir()}
+    assert made != "a link" or (tmp_path / "notes.txt").read_text() == "the user's\n"

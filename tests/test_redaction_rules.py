@@ -133,6 +133,7 @@ OUTPUT_SITES = {
     ("spill", "_write_csv"): "the same tables, sorted on disk",
     ("spill", "_write"): "the same tables, in the work folder",
     ("store", "_write_all"): "the lock file (a process id and host) and the journal (OUT's own file names)",
+    ("atomic", "_journaled"): "export omh's journal: the names of its schema files and of their staged copies",
     ("export_omh", "export"): "data points from the tables written",
     ("report_html", "write"): "report.html: tables, and report.json read through redaction.from_earlier_output",
     ("report_html", "figures"): "figures drawn from the same data",

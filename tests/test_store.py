@@ -8,6 +8,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -17,7 +18,7 @@ from typing import Callable
 
 import polars as pl
 import pytest
-from builders import BAND_EVENTS_URL, band_event, entry, write_har
+from builders import BAND_EVENTS_URL, band_event, entry, fed_pipe, write_har
 from conftest import REPO
 from outs import Faults, assert_consistent, state
 from typer.testing import CliRunner
@@ -385,11 +386,8 @@ def test_a_full_disk_while_a_piped_capture_is_saved_into_out_is_one_line_and_lea
             run = subprocess.run(databack("convert", "-", "-o", out, "-j", "1"), stdin=stdin, capture_output=True,
                                  text=True)
     else:
-        fifo = tmp_path / "fifo"
-        os.mkfifo(fifo)
-        feeding = subprocess.Popen(["sh", "-c", 'cat "$0" > "$1"', capture, fifo])
-        run = subprocess.run(databack("convert", fifo, "-o", out, "-j", "1"), capture_output=True, text=True)
-        feeding.wait()
+        with fed_pipe(tmp_path / "fifo", capture.read_bytes()) as fifo:
+            run = subprocess.run(databack("convert", fifo, "-o", out, "-j", "1"), capture_output=True, text=True)
     assert (run.returncode, run.stderr) == (1, f"databack: cannot write into {out}: No space left on device\n")
     assert state(out) == before
 
@@ -436,6 +434,42 @@ def test_ctrl_c_during_the_commit_waits_for_it_to_end(tmp_path):
     assert (result.exit_code, result.output.splitlines()[-1]) == (130, f"databack: interrupted; {out} holds this run's result")
     assert convert(SAMPLES / "phone-sync.har", SAMPLES / "phone-sync.flow", "-o", clean).exit_code == 0
     assert state(out) == state(clean)
+
+
+@pytest.mark.parametrize("into", ["a new OUT", "an OUT of an earlier run"])
+def test_sigterm_before_the_commit_stops_as_ctrl_c_does_leaving_no_saved_capture_in_out(tmp_path, into):
+    # SIGTERM (a scheduler cancelling the job, `kill`) ended the run where it was: the capture piped in, being saved
+    # into OUT's work folder (every credential in it), stayed there until another run into OUT, perhaps never (and a
+    # new OUT stayed, holding only that); Ctrl-C removes it, and so does SIGTERM now, exiting as SIGTERM's (143)
+    out = tmp_path / "out"
+    if into == "an OUT of an earlier run":
+        assert convert(SAMPLES / "phone-sync.flow", "-o", out).exit_code == 0
+    before = state(out) if out.exists() else None
+    capture = (SAMPLES / "phone-sync.har").read_bytes()
+    run = subprocess.Popen(databack("convert", "-", "-o", out, "-j", "1"), stdin=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=False)
+    try:
+        run.stdin.write(capture)
+        run.stdin.flush()  # (and left open: the run waits for the rest, saving it into OUT)
+        for _ in range(1200):
+            saved = list(out.glob(f"{store.WORK_PREFIX}*/*.capture")) if out.is_dir() else []
+            if saved:
+                break
+            time.sleep(0.1)
+        else:
+            pytest.fail("the capture piped in was never saved into OUT")
+        run.send_signal(signal.SIGTERM)
+        _, stderr = run.communicate(timeout=120)
+    finally:
+        if run.poll() is None:
+            run.kill()
+            run.wait()
+    assert run.returncode == 143, stderr
+    assert stderr.decode().splitlines()[-1] == f"databack: interrupted; {out} was left as it was"
+    if before is None:
+        assert not out.exists()
+    else:
+        assert state(out) == before and not [p for p in out.iterdir() if p.name.startswith(".")]
 
 
 def test_leftovers_of_killed_runs_are_removed_by_the_next_which_says_so(tmp_path):
@@ -778,9 +812,9 @@ def test_an_earlier_run_that_cannot_be_read_back_is_one_line_naming_its_file_and
     refused_as_one_line(tmp_path, command, file)
 
 
-def refused_as_one_line(tmp_path: Path, command: str, file: str, *convert_args: str) -> None:
+def refused_as_one_line(tmp_path: Path, command: str, file: str, *convert_args: str) -> str:
     """`command` on tmp_path/out (and tmp_path/other, for merge), whose `file` is damaged: exit 1, one line naming OUT
-    and the file, OUT unchanged."""
+    and the file (given), OUT unchanged."""
     out, other = tmp_path / "out", tmp_path / "other"
     before = files(out)
     args = {"convert": ["convert", SAMPLES / "phone-sync.flow", "-o", out, "-j", "1", *convert_args],
@@ -792,6 +826,7 @@ def refused_as_one_line(tmp_path: Path, command: str, file: str, *convert_args: 
     assert result.exit_code == 1 and len(lines) == 1, result.output
     assert lines[0].startswith(f"databack: cannot read the run in {out}: {file}: "), result.output
     assert files(out) == before
+    return lines[0]
 
 
 def _pages_damaged(out: Path) -> None:
@@ -827,7 +862,42 @@ def test_a_table_damaged_deep_inside_is_one_line_naming_its_file_and_out_is_left
     assert convert(SAMPLES / "phone-sync.har", "-o", out, "--format", fmt).exit_code == 0
     assert convert(SAMPLES / "phone-sync.flow", "-o", other, "--format", fmt).exit_code == 0
     damaging(out)
-    refused_as_one_line(tmp_path, command, file, "--format", fmt)
+    line = refused_as_one_line(tmp_path, command, file, "--format", fmt)
+    assert line.endswith("; the file is damaged: put back a copy of it, or convert the captures again into a new "
+                         "folder"), line  # what to do
+
+
+@pytest.mark.parametrize("command", ["convert", "merge"])
+def test_a_generic_table_damaged_deep_inside_is_one_line_naming_its_file_and_out_is_left_as_it_was(tmp_path, command):
+    # convert (adding to OUT, with --generic or without) and merge read an earlier run's generic tables too: one
+    # whose data pages were damaged gave polars' ComputeError as a traceback, naming no file
+    out, other = tmp_path / "out", tmp_path / "other"
+    capture = write_har(tmp_path / "api.har", [entry("https://api.example.org/v1/sleep/2024-03-02.json",
+                                                     {"sleep": [{"minutes": m, "stage": "deep"} for m in range(300)]})])
+    assert convert(capture, "-o", out, "--generic", "api.example.org").exit_code == 0
+    assert convert(SAMPLES / "phone-sync.flow", "-o", other).exit_code == 0
+    (table,) = [p for p in out.glob("generic__*sleep.parquet")]
+    data = bytearray(table.read_bytes())
+    footer = int.from_bytes(data[-8:-4], "little") + 8
+    for i in range(4, len(data) - footer):  # its data pages scrambled, its footer (schema, row groups) whole
+        data[i] = (data[i] * 7 + 13) & 0xFF
+    table.write_bytes(bytes(data))
+    line = refused_as_one_line(tmp_path, command, table.name)
+    assert line.endswith("; the file is damaged: put back a copy of it, or convert the captures again into a new "
+                         "folder"), line  # what to do
+
+
+def test_a_generic_tables_description_damaged_in_datapackage_json_is_one_line_naming_datapackage_json(tmp_path):
+    # a field of a type no databack writes was 'GENERIC_TABLE.parquet: not a report this version of databack reads':
+    # the table's file named, which is whole, for the description of it that is not
+    out = tmp_path / "out"
+    capture = write_har(tmp_path / "api.har", [entry("https://api.example.org/v1/sleep.json", {"minutes": 300})])
+    assert convert(capture, "-o", out, "--generic", "api.example.org").exit_code == 0
+    package = json.loads((out / "datapackage.json").read_bytes())
+    (generic,) = [r for r in package["resources"] if r["name"].startswith("generic__")]
+    generic["schema"]["fields"][0]["type"] = "a type of no databack's"
+    (out / "datapackage.json").write_text(json.dumps(package))
+    refused_as_one_line(tmp_path, "convert", "datapackage.json")
 
 
 @pytest.mark.parametrize("command", ["merge", "convert"])
@@ -1661,3 +1731,47 @@ def test_a_page_export_or_scrubbed_copy_is_written_where_the_file_system_cannot_
     assert (dest / "r.html").stat().st_size and (dest / "copy.har").stat().st_size
     assert sorted(p.name for p in dest.rglob("*") if p.name.startswith(".")) == []  # no temporary file left
     assert any((dest / "omh").iterdir())
+
+
+@pytest.mark.parametrize("command", ["convert", "report", "merge"])
+def test_a_journal_a_newer_databack_left_is_one_line_and_its_commit_is_left_to_that_version(tmp_path, command):
+    # journals named no form: one a newer databack left (its changes meaning other things) was read as this
+    # version's and its staged entries moved into OUT, or dropped with them, OUT left half of the newer run's
+    out = tmp_path / "out"
+    assert convert(SAMPLES / "phone-sync.har", "-o", out).exit_code == 0
+    staging = out / f"{store.STAGING_PREFIX}abcdefgh"
+    staging.mkdir()
+    shutil.copy(out / "band_minutes.parquet", staging / "band_events.parquet")
+    journal = {"version": store.JOURNAL_VERSION + 1, "staging": staging.name,
+               "changes": [["replace", "band_events.parquet"], ["remove", "sense_nights.parquet"]]}
+    (out / store.JOURNAL).write_text(json.dumps(journal))
+    before = files(out)
+    args = {"convert": ["convert", SAMPLES / "phone-sync.flow", "-o", out, "-j", "1"], "report": ["report", out],
+            "merge": ["merge", out, "-o", tmp_path / "merged", "-j", "1"]}[command]
+    result = runner.invoke(app, list(map(str, args)))
+    assert (result.exit_code, result.output) == (1, (
+        f"databack: cannot repair {out}: a run of a newer databack was stopped in its commit, whose journal "
+        f"({store.JOURNAL}, of form {store.JOURNAL_VERSION + 1}) this version cannot finish: run that version (or a "
+        "newer one) into it first\n"))
+    assert files(out) == before
+
+
+@pytest.mark.parametrize("made", ["a named pipe", "a link to a device"])
+def test_a_journal_that_is_no_file_is_dropped_never_waited_on_nor_followed(tmp_path, made):
+    # the repair read the journal through whatever it was: a named pipe by that name made every command wait for
+    # ever for a writer, a link to /dev/zero read without end
+    out = tmp_path / "out"
+    assert convert(SAMPLES / "phone-sync.har", "-o", out).exit_code == 0
+    before = state(out)
+    if made == "a named pipe":
+        os.mkfifo(out / store.JOURNAL)
+    else:
+        (out / store.JOURNAL).symlink_to("/dev/zero")
+    try:
+        run = subprocess.run(databack("report", out, "-o", tmp_path / "page.html"), capture_output=True, text=True,
+                             timeout=120)
+    except subprocess.TimeoutExpired:
+        pytest.fail("the journal was waited on or read without end")
+    assert run.returncode == 0, run.stderr
+    assert run.stderr.splitlines()[0] == f"databack: repaired {out}: dropped a commit journal it could not read"
+    assert state(out) == before and not os.path.lexists(out / store.JOURNAL)

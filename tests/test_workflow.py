@@ -7,7 +7,7 @@ import json
 
 import polars as pl
 import pytest
-from builders import BAND_EVENTS_URL, band_event, entry, write_har
+from builders import BAND_EVENTS_URL, band_event, entry, fed_pipe, write_har
 from conftest import REPO
 from typer.testing import CliRunner
 
@@ -160,23 +160,14 @@ def test_a_changed_file_converted_again_gives_what_one_run_gives_with_the_files_
 def test_captures_piped_in_on_two_days_each_keep_their_rows(tmp_path, how):
     # a capture piped in is named by its pipe (<stdin>, /dev/fd/63, the pipe's path), whatever comes through it:
     # the second day's capture was taken for a new version of the first day's, whose rows it replaced
-    import os
-    import threading
-
     out, once = tmp_path / "out", tmp_path / "once"
     fifo = tmp_path / "captures.fifo"
 
     def piped(capture, *options):
         if how == "standard input":
             return runner.invoke(app, ["convert", "-", "-o", str(out), "-j", "1", *options], input=capture.read_bytes())
-        os.mkfifo(fifo)
-        writer = threading.Thread(target=lambda: fifo.write_bytes(capture.read_bytes()))
-        writer.start()
-        try:
+        with fed_pipe(fifo, capture.read_bytes()):
             return run("convert", fifo, "-o", out, *options)
-        finally:
-            writer.join()
-            fifo.unlink()
 
     assert piped(SAMPLES[0]).exit_code == 0
     assert piped(SAMPLES[1]).exit_code == 0
