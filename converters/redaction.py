@@ -649,7 +649,7 @@ _PAIR = re.compile(
     r"(?P<pre>(?:[bBuUrR]|[bB][rR]|[rR][bB])(?=[\"']))?"  # (a Python string's prefix: `'password': b'…'`)
     r"(?P<value>\"(?:[^\"\\\n]|\\.)*\"|'[^'\n]*'|\{[^{}\"'\n]*\}"  # (a connection string's `PWD={…}`)
     r"|[\w.]++\([^()\n]{0,256}+\)"  # (a call: SQL's `PASSWORD('…')`, `decode("…")`)
-    r"|(?:[^\s&;,?\"'<>(){}\[\]\uff0c\uff1b]|[&;,?](?![\w.\-\[\]%$]+=))+)"
+    r"|(?:[^\s&;,?\"'<>(){}\[\]\uff0c\uff1b]++|[&;,?](?![\w.\-\[\]%$]+=))++)"  # (possessive: no mark a character)
 )
 _SEPARATORS = (":", "=", "\uff1a", "\uff1d")  # what every pair's separator holds
 _QUOTED = re.compile(r"'[^'\n]*'|\"(?:[^\"\\\n]|\\.)*\"")
