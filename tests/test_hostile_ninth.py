@@ -3,11 +3,16 @@ memory), what is replaced and what is said."""
 
 from __future__ import annotations
 
+import base64
+import json
 import tracemalloc
 
 import pytest
+from builders import BAND_EVENTS_URL, band_event, entry, write_har
 
 from converters import redaction
+from converters.limits import Limits
+from converters.scrub import scrub_capture
 
 SECRET = "Tr0ub4dorXq7"
 
@@ -55,3 +60,26 @@ def test_authorization_schemes_are_looked_for_only_where_a_schemes_name_is(monke
     shown = redaction.redact_text(text)
     assert SECRET not in shown and "dXNlcjpwYXNzd29yZA==" not in shown and "Basic plan" in shown
     assert sorted(set(spy.starts)) == [text.index(word) for word in ("bearer", "BASIC", "Basic")]
+
+
+def test_scrub_replaces_a_har_value_longer_than_a_body_may_be_whole_and_says_so(tmp_path):
+    """Before: a 200 MB URL was judged by the policy, copied at each step (its query, its parameters, its value
+    unquoted, base64-decoded): scrub held 1.36 GB. A value other than a body longer than `--max-body` is now replaced
+    whole, unjudged; a body's base64 longer than that (within the body's own limit) is still scrubbed as a body."""
+    mib = 1 << 20
+    body = base64.b64encode(json.dumps({"note": "x" * (700 << 10), "token": SECRET}).encode()).decode()
+    long = entry("https://api.example.org/v1/x?q=" + "a" * (2 * mib), body)
+    long["response"]["content"]["encoding"] = "base64"
+    long["request"]["headers"] = [{"name": "X-Long", "value": "b=" * mib}]
+    long["comment"] = "c " * mib
+    path = write_har(tmp_path / "long.har", [entry(BAND_EVENTS_URL, band_event("1")), long])
+    report = scrub_capture(path, tmp_path / "copy.har", Limits(max_body=mib))
+    assert report.status == "ok" and report.entries == 2
+    assert report.message == "3 values other than bodies longer than 1 MiB replaced whole (--max-body)"
+    copy = json.loads((tmp_path / "copy.har").read_text())["log"]["entries"]
+    assert copy[0]["response"]["content"]["text"] == json.dumps(band_event("1"))
+    scrubbed = copy[1]
+    assert [scrubbed["request"]["url"], scrubbed["request"]["headers"][0]["value"], scrubbed["comment"]] == [
+        "REDACTED"] * 3
+    shown = json.loads(base64.b64decode(scrubbed["response"]["content"]["text"]))
+    assert shown["token"] == "REDACTED" and shown["note"] == "x" * (700 << 10)
