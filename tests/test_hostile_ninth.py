@@ -12,6 +12,7 @@ from builders import BAND_EVENTS_URL, band_event, entry, write_har
 
 from converters import redaction
 from converters.limits import Limits
+from converters.pipeline import spool_stdin
 from converters.scrub import scrub_capture
 
 SECRET = "Tr0ub4dorXq7"
@@ -83,3 +84,25 @@ def test_scrub_replaces_a_har_value_longer_than_a_body_may_be_whole_and_says_so(
         "REDACTED"] * 3
     shown = json.loads(base64.b64decode(scrubbed["response"]["content"]["text"]))
     assert shown["token"] == "REDACTED" and shown["note"] == "x" * (700 << 10)
+
+
+class _Endless:
+    """A stream that gives `y\\n` for ever (`yes | databack convert -`), counting what was read of it."""
+
+    def __init__(self):
+        self.given = 0
+
+    def read(self, size=-1):
+        self.given += size
+        return b"y\n" * (size // 2)
+
+
+def test_a_capture_piped_in_past_the_member_limit_is_a_failed_input_read_no_further(tmp_path):
+    """Before: standard input was spooled into OUT's work folder for as long as it gave bytes: `yes | databack
+    convert -` filled the disk. Now it is read to `--max-member` at most, the file spooled removed."""
+    stream = _Endless()
+    inp = spool_stdin(stream, tmp_path, Limits(max_member=3 << 20))
+    assert inp.name == "<stdin>"
+    assert inp.error == "a capture piped in larger than 3 MiB: read no further (--max-member)"
+    assert stream.given <= (3 << 20) + (1 << 20)  # the limit and a read
+    assert list(tmp_path.iterdir()) == []
