@@ -987,12 +987,14 @@ def _scheme_sub(m: re.Match) -> str:
 
 
 _SCHEME_NAMES = sorted({scheme.lower() for scheme in _SCHEMES})
+_SCHEME_SEARCHED = 64
 
 
 def _scheme_values(text: str) -> str:
     """`_SCHEME_VALUE.sub(_scheme_sub, text)`, the pattern tried only where a scheme's name is in ASCII text (each
-    found by `str.find`): tried from every word's start, its 28 names cost a µs a character of text like `a=a=…`."""
-    if not text.isascii():  # (in any case: `ſ` is an `s` to the pattern, not to `lower`)
+    found by `str.find`): tried from every word's start, its 28 names cost a µs a character of text like `a=a=…`.
+    Text shorter than `_SCHEME_SEARCHED` is searched by the pattern (cheaper than 28 finds for a header's value)."""
+    if len(text) < _SCHEME_SEARCHED or not text.isascii():  # (in any case: `ſ` is an `s` to the pattern, not `lower`)
         return _SCHEME_VALUE.sub(_scheme_sub, text)
     lower = text.lower()
     nexts = [(at, name) for name in _SCHEME_NAMES if (at := lower.find(name)) >= 0]  # each name's next, in a heap
