@@ -313,7 +313,7 @@ def convert(
     with _locked(err, out, wait, wait_timeout, local) as held, _ctrl_c() as stop_if_interrupted:
         inputs = [s for i in inputs for s in _spooled(conversion, i, held.work(), budget)]
         if stdin:
-            inputs += conversion.archive_members(conversion.spool_stdin(sys.stdin.buffer, held.work()), budget)
+            inputs += conversion.archive_members(conversion.spool_stdin(sys.stdin.buffer, held.work(), budget), budget)
         if slice_:
             inputs = conversion.shard(inputs, *slice_)
         inputs = [replace(i, endpoint=saved.endpoint_for(endpoints_read_as, i.name), generic=hosts, limits=budget)
@@ -425,7 +425,7 @@ def scrub(
     source: Path | None = capture
     with scratch_folder("spool") as spool:
         if is_pipe(capture):  # `<(cat x.har)`: read once, as convert reads it
-            source, error = spool_pipe(capture, Path(spool))
+            source, error = spool_pipe(capture, Path(spool), budget)
             if error:
                 _usage_error(err, f"{capture}: {error}")
         elif not capture.is_file():
@@ -878,7 +878,7 @@ def _spooled(conversion, inp, folder: Path, budget) -> list:
     members then), or the input as it is."""
     if not (inp.explicit and inp.error is None and conversion.is_pipe(inp.path)):
         return [inp]
-    return conversion.archive_members(conversion.spooled(inp, folder), budget)
+    return conversion.archive_members(conversion.spooled(inp, folder, budget), budget)
 
 
 def _no_captures(paths: list[str], files: list) -> str:

@@ -641,6 +641,18 @@ def check_string(text: str, limits: Limits | None = None) -> None:
                        f"it, escapes and all (--max-body)")
 
 
+def value_too_long(text: str, limits: Limits | None = None) -> bool:
+    """Whether a value of a capture other than a body (a URL, a header's value, a comment) is longer than a body may
+    be (`max_body`): judged, it would cost its length many times over (scrub held 1.36 GB for a 200 MB URL)."""
+    return len(text) > (limits or current()).max_body
+
+
+def values_too_long_note(count: int, limits: Limits | None = None) -> str:
+    """What a report says of the `count` values `value_too_long` found, replaced whole."""
+    longest = size_text((limits or current()).max_body)
+    return f"{count} value{'s' * (count > 1)} other than bodies longer than {longest} replaced whole (--max-body)"
+
+
 def _aligned(data: bytes | bytearray, escaped: bool) -> int:
     """Where in a piece inside a string the first whole character or escape begins, as far as the piece shows: past a
     character the backslash that ended the last piece escapes (`escaped`), and past UTF-8 continuation bytes. (Hex

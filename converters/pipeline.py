@@ -29,8 +29,8 @@ import polars as pl
 from . import collector, devices, generic, limits, redaction, saved, spill, views
 from .spill import Part
 from .captures import (
-    CaptureError, Exchange, Skipped, claims_capture, detect_format, is_pipe, no_response_reason, read_capture,
-    reading_cost, spool, spool_pipe,
+    CaptureError, Exchange, Skipped, claims_capture, detect_format, is_pipe, no_response_reason, piped_limit,
+    read_capture, reading_cost, spool, spool_pipe,
 )
 from .captures.archives import ArchiveError, ArchiveMember, archive_kind, members, not_a_capture
 from .captures.remote import RemoteFile
@@ -405,15 +405,19 @@ def _special_file(path: Path) -> str | None:
     return None
 
 
-def spooled(inp: Input, folder: Path) -> Input:
+def spooled(inp: Input, folder: Path, budget: limits.Limits | None = None) -> Input:
     """An input that is a pipe (`<(cat x.har)`, a named pipe) read once into `folder` (`captures.spool_pipe`)."""
-    path, error = spool_pipe(inp.path, folder)
+    path, error = spool_pipe(inp.path, folder, budget)
     return replace(inp, error=error) if error else replace(inp, path=path)
 
 
-def spool_stdin(stream: BinaryIO, folder: Path) -> Input:
-    """A capture piped in on standard input, saved to `folder` (readers need to seek) and named `<stdin>`."""
-    return Input(spool(stream, folder, "stdin-"), "<stdin>", explicit=True)
+def spool_stdin(stream: BinaryIO, folder: Path, budget: limits.Limits | None = None) -> Input:
+    """A capture piped in on standard input, saved to `folder` (readers need to seek) and named `<stdin>`; one
+    larger than `captures.piped_limit` is a failed input, read no further."""
+    try:
+        return Input(spool(stream, folder, "stdin-", most=piped_limit(budget)), "<stdin>", explicit=True)
+    except limits.LimitHit as hit:
+        return Input(Path("-"), "<stdin>", explicit=True, error=str(hit))
 
 
 def convert(

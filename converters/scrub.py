@@ -381,11 +381,13 @@ def _rewrite_har(
         _stopped(report, _har_failure(error, report.entries))
         _pruned_note(report, pruner)
         _too_many_note(report, rewriter.too_many)
+        _too_long_note(report, rewriter.too_long)
         return report, error
     rewriter.events(_take_all(events))
     out.write(b"\n")
     _pruned_note(report, pruner)
     _too_many_note(report, rewriter.too_many)
+    _too_long_note(report, rewriter.too_long)
     if not rewriter.found_entries:
         report.status, report.message = "failed", redaction.message("JSON but not a HAR file (no log.entries)")
     return report, None
@@ -415,6 +417,13 @@ def _too_many_note(report: ScrubReport, count: int) -> None:
         _add_note(report, note)
 
 
+def _too_long_note(report: ScrubReport, count: int) -> None:
+    """Values other than bodies too long to judge (`limits.value_too_long`), replaced whole: counted, and said."""
+    if count:
+        report.counts["other"] += count
+        _add_note(report, limits.values_too_long_note(count))
+
+
 class _HarRewriter:
     """Turns ijson parse events back into JSON, scrubbing each entry and page on the way, and every other string
     (creator, comments) as free text."""
@@ -430,6 +439,7 @@ class _HarRewriter:
         self._values = limits.value_counter()  # of the text parsed since the item being built began
         self._skipping = False  # in an item left out
         self.too_many = 0  # items left out for their values
+        self.too_long = 0  # values other than bodies replaced whole for their length (`limits.value_too_long`)
 
     def weigh(self, chunk: bytes) -> None:
         """Count the values of the next chunk parsed, before its events: an item being built when those parsed since
@@ -468,6 +478,9 @@ class _HarRewriter:
                 self._json.event(event, value)
 
     def _free_string(self, value: str) -> str:
+        if limits.value_too_long(value):
+            self.too_long += 1
+            return MARK
         redacted = MARK if self._key and redaction.is_credential(self._key, value) else \
             redaction.redact_string(value, FULL, self._key)
         self._report.counts["other"] += redacted != value
@@ -479,6 +492,8 @@ class _HarRewriter:
         self._json.close_open()
 
     def _write_item(self, prefix: str, item: Any) -> None:
+        item, replaced = _long_values_replaced(item)
+        self.too_long += replaced
         if prefix == ENTRY_PREFIX and isinstance(item, dict):
             _scrub_har_entry(item, self._report.counts)
             self._report.entries += 1
@@ -490,6 +505,33 @@ class _HarRewriter:
             item, replaced = redaction.redact_json(item, FULL)
             self._report.counts["other"] += replaced
         self._json.value(redaction._dumps(item))
+
+
+def _long_values_replaced(item: Any) -> tuple[Any, int]:
+    """(an entry or page with every string `limits.value_too_long` finds replaced whole, but its bodies' text and
+    base64, which `_scrub_har_body` weighs as bodies; how many)."""
+    if isinstance(item, str):
+        return (MARK, 1) if limits.value_too_long(item) else (item, 0)
+    parts = ((item.get("request"), "postData"), (item.get("response"), "content")) if isinstance(item, dict) else ()
+    bodies = {id(part[name]) for part, name in parts if isinstance(part, dict) and isinstance(part.get(name), dict)}
+    replaced, stack = 0, [item]
+    while stack:
+        holder = stack.pop()
+        if isinstance(holder, dict):
+            keys: Iterable = [k for k in holder if k not in ("text", "_textBase64")] if id(holder) in bodies else holder
+        elif isinstance(holder, list):
+            keys = range(len(holder))
+        else:
+            continue
+        for key in keys:
+            value = holder[key]
+            if isinstance(value, str):
+                if limits.value_too_long(value):
+                    holder[key] = MARK
+                    replaced += 1
+            elif isinstance(value, (dict, list)):
+                stack.append(value)
+    return item, replaced
 
 
 class _JsonWriter:

@@ -18,6 +18,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO, Callable, Iterator, Literal
 
+from ..limits import LimitHit, Limits, current, size_text
+
 Format = Literal["har", "flow", "json"]  # "json": a response saved on its own, not a capture
 
 
@@ -127,10 +129,11 @@ def is_pipe(path: Path) -> bool:
         return False
 
 
-def spool_pipe(path: Path, folder: Path) -> tuple[Path | None, str | None]:
+def spool_pipe(path: Path, folder: Path, budget: Limits | None = None) -> tuple[Path | None, str | None]:
     """(the file in `folder` holding what the pipe at `path` gives, None) or (None, why not): a pipe (`<(cat x.har)`,
     a named pipe) is read once, as `-` is, since readers look at a capture's first bytes, then read it from its
-    start. A named pipe nothing writes into is refused rather than waited on for ever."""
+    start. A named pipe nothing writes into is refused rather than waited on for ever, and one that gives more than
+    `piped_limit` is read no further."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except OSError as e:
@@ -140,17 +143,27 @@ def spool_pipe(path: Path, folder: Path) -> tuple[Path | None, str | None]:
         if first == b"":
             return None, "a named pipe that nothing writes into: not read"
         os.set_blocking(fd, True)
-        return spool(pipe, folder, "pipe-", first or b""), None
+        try:
+            return spool(pipe, folder, "pipe-", first or b"", piped_limit(budget)), None
+        except LimitHit as hit:
+            return None, str(hit)
 
 
 class _ReadFailed(Exception):
     """Reading what is spooled failed (not writing it): the OSError as it came, in `args[0]`."""
 
 
-def spool(source: BinaryIO, folder: Path, prefix: str, first: bytes = b"") -> Path:
+def piped_limit(budget: Limits | None = None) -> int:
+    """Bytes of a capture piped in (`-`, `<(cat x.har)`) read at most: as many as one member of an archive may
+    unpack to (`max_member`); `yes | databack convert -` filled the disk."""
+    return (budget or current()).max_member
+
+
+def spool(source: BinaryIO, folder: Path, prefix: str, first: bytes = b"", most: int | None = None) -> Path:
     """`first`, then all `source` gives, saved into a new file in `folder` (OUT's work folder: readers need to
     seek). A write that fails there (a full disk) is `spill.SpillFailed`, which stops the run in one line, as rows
-    that cannot go to disk do; a read that fails is the OSError it raised."""
+    that cannot go to disk do; a read that fails is the OSError it raised; more than `most` bytes is `LimitHit`,
+    the file removed and `source` read no further."""
     from .. import store
     from ..spill import SpillFailed
 
@@ -168,7 +181,14 @@ def spool(source: BinaryIO, folder: Path, prefix: str, first: bytes = b"") -> Pa
     try:
         fd, name = tempfile.mkstemp(prefix=prefix, suffix=".capture", dir=folder)
         with os.fdopen(fd, "wb") as f:
+            written = 0
             for chunk in chunks():
+                written += len(chunk)
+                if most is not None and written > most:
+                    f.close()
+                    os.unlink(name)
+                    raise LimitHit(f"a capture piped in larger than {size_text(most)}: read no further "
+                                   "(--max-member)")
                 f.write(chunk)
     except _ReadFailed as e:
         raise e.args[0] from None
