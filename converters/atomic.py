@@ -90,12 +90,12 @@ def replace_all(replaced: list[tuple[Path, Path]], removed: Iterable[Path] = ())
     (an I/O error) puts back what was changed before it, as it was, before the error is raised. (Killed meanwhile,
     some may have taken their places: the next `finish_stopped` there makes the others, `staged` removes the old
     versions kept aside.)"""
-    from .store import _signals_held
+    from .store import _signals_held, _sync_file
 
     removed = list(removed)
     for tmp, _ in replaced:
         os.chmod(tmp, 0o666 & ~umask())  # mkstemp makes files private; outputs get the usual permissions
-        _sync(tmp)  # on disk before the journal names it
+        _sync_file(tmp)  # on disk before the journal names it
     done = False
     try:
         with _signals_held():
@@ -210,14 +210,6 @@ def _entries(folder: Path) -> list[os.DirEntry]:
         return list(os.scandir(folder))
     except OSError:
         return []
-
-
-def _sync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _replace_all(replaced: list[tuple[Path, Path]], removed: list[Path]) -> None:

@@ -509,6 +509,15 @@ def test_a_number_of_more_digits_than_a_float_holds_rejects_its_exchange_and_mak
             assert schemas.errors(json.loads(line)) == []
 
 
+def beside_an_earlier_export(folder: Path, earlier: Path) -> Path:
+    """`folder` holding an earlier export's files (other bytes than `earlier`'s) and a file of the user's."""
+    folder.mkdir()
+    for p in earlier.iterdir():
+        (folder / p.name).write_bytes(b"an earlier export's\n")
+    (folder / "ieee-old-schema-0.1.jsonl").write_bytes(b"the user's\n")
+    return folder
+
+
 @pytest.mark.parametrize("fault", ["EIO", "Ctrl-C"])
 def test_an_export_stopped_while_its_files_take_their_names_leaves_all_or_none_of_them(exported, tmp_path,
                                                                                        monkeypatch, fault):
@@ -520,11 +529,7 @@ def test_an_export_stopped_while_its_files_take_their_names_leaves_all_or_none_o
     import signal
 
     out, earlier, _ = exported
-    folder = tmp_path / "omh"
-    folder.mkdir()
-    for p in earlier.iterdir():
-        (folder / p.name).write_bytes(b"an earlier export's\n")
-    (folder / "ieee-old-schema-0.1.jsonl").write_bytes(b"the user's\n")
+    folder = beside_an_earlier_export(tmp_path / "omh", earlier)
     before = {p.name: p.read_bytes() for p in folder.iterdir()}
     after = {p.name: p.read_bytes() for p in earlier.iterdir()} | {"ieee-old-schema-0.1.jsonl": b"the user's\n"}
     replace, renamed = os.replace, []
@@ -578,11 +583,7 @@ def test_an_export_killed_while_its_files_take_their_names_is_finished_by_the_ne
     import sys
 
     out, earlier, _ = exported
-    folder = tmp_path / "omh"
-    folder.mkdir()
-    for p in earlier.iterdir():
-        (folder / p.name).write_bytes(b"an earlier export's\n")
-    (folder / "ieee-old-schema-0.1.jsonl").write_bytes(b"the user's\n")
+    folder = beside_an_earlier_export(tmp_path / "omh", earlier)
     after = {p.name: p.read_bytes() for p in earlier.iterdir()} | {"ieee-old-schema-0.1.jsonl": b"the user's\n"}
     killed = subprocess.run([sys.executable, "-c", KILLED_AT_THIRD_RENAME, str(folder), str(out)], capture_output=True)
     assert killed.returncode == -9, killed.stderr
