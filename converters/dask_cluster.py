@@ -40,27 +40,32 @@ class DaskExecutor(Executor):
     def __enter__(self) -> DaskExecutor:
         CLIENT_LOG.addFilter(_quiet_about_the_lost_connection)
         try:
+            self._connect()
+        except BaseException:  # (Ctrl-C while waiting for a worker too: the client is closed, the filter removed)
+            self.__exit__()
+            raise
+        return self
+
+    def _connect(self) -> None:
+        """The client of the scheduler at `address`, once the cluster has a worker (`databack.worker-wait`)."""
+        try:
             self.client = Client(self.address, set_as_default=False)
         except (OSError, TimeoutError, ValueError) as e:  # (ValueError: an address of no known scheme)
-            CLIENT_LOG.removeFilter(_quiet_about_the_lost_connection)
             raise WorkersLost(f"cannot reach the Dask scheduler at {self.address}: {_first_line(e)}") from None
         wait = dask.config.get("databack.worker-wait", WORKER_WAIT)
         try:
             wait = parse_timedelta(wait, default="s")
         except (TypeError, ValueError, KeyError):  # (KeyError: an unknown unit)
-            self.__exit__()
             raise WorkersLost(f"databack.worker-wait of Dask's configuration is {wait!r}, not a time (such as "
                               f"{WORKER_WAIT!r})") from None
         try:
             self.client.wait_for_workers(1, timeout=wait)
         except TimeoutError:
-            self.__exit__()
             raise WorkersLost(
                 f"no Dask worker joined the scheduler at {self.address} in {wait:g} s: start workers (dask worker "
                 f"{self.address}) or scale the cluster, or wait longer (DASK_DATABACK__WORKER_WAIT=\"1 hour\"; 0: "
                 "for ever)"
             ) from None
-        return self
 
     def __exit__(self, *exc_info: object) -> None:
         if self.client is not None:
